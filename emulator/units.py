@@ -1,0 +1,192 @@
+"""Human units at the edges, SI inside.
+
+Scenario and preset files accept strings such as ``"7d"``, ``"20MW"``, ``"800Gbps"``,
+``"186GB"``, ``"1050km"`` or ``"6/d"``; the code works only in SI units (seconds, watts,
+bit/s, bytes, metres, events per second). Each parser returns a float in SI units and
+raises :class:`UnitError` (a ``ValueError``) with a one-line message naming the value
+and what was expected, so pydantic can report the field path around it.
+
+The pydantic ``Annotated`` aliases (``Seconds``, ``Watts`` …) are the types used in
+config models: a plain number is taken as already SI, a string is parsed.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Annotated
+
+from pydantic import BeforeValidator
+
+__all__ = [
+    "Bits",
+    "BitsPerSecond",
+    "Bytes",
+    "BytesPerSecond",
+    "Meters",
+    "PerSecond",
+    "Seconds",
+    "UnitError",
+    "Watts",
+    "format_bytes",
+    "format_duration",
+    "format_power",
+    "format_rate_bps",
+    "parse_bandwidth_bps",
+    "parse_bytes",
+    "parse_duration",
+    "parse_length_m",
+    "parse_power",
+    "parse_rate",
+]
+
+
+class UnitError(ValueError):
+    """A quantity string that cannot be read in the expected unit."""
+
+
+_NUMBER = r"([-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)"
+_PATTERN = re.compile(rf"^\s*{_NUMBER}\s*([A-Za-z/µ]*)\s*$")
+
+_DURATION = {
+    "": 1.0, "s": 1.0, "sec": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9,
+    "m": 60.0, "min": 60.0, "h": 3600.0, "hr": 3600.0, "d": 86400.0, "w": 604800.0,
+}
+_POWER = {"": 1.0, "w": 1.0, "kw": 1e3, "mw": 1e6, "gw": 1e9}
+_BANDWIDTH = {  # bits per second
+    "": 1.0, "bps": 1.0, "kbps": 1e3, "mbps": 1e6, "gbps": 1e9, "tbps": 1e12, "pbps": 1e15,
+    "b/s": 8.0, "kb/s": 8e3, "mb/s": 8e6, "gb/s": 8e9, "tb/s": 8e12,  # bytes/s, see below
+}
+_BYTES = {
+    "": 1.0, "b": 1.0, "kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12, "pb": 1e15,
+    "kib": 2.0**10, "mib": 2.0**20, "gib": 2.0**30, "tib": 2.0**40,
+}
+_LENGTH = {"": 1.0, "m": 1.0, "km": 1e3}
+
+
+def _split(value: str | float | int, what: str, example: str) -> tuple[float, str]:
+    if isinstance(value, bool):
+        raise UnitError(f"{value!r} is not a {what}; expected e.g. {example!r}")
+    if isinstance(value, int | float):
+        return float(value), ""
+    if not isinstance(value, str):
+        raise UnitError(f"{value!r} is not a {what}; expected e.g. {example!r}")
+    match = _PATTERN.match(value)
+    if not match:
+        raise UnitError(f"{value!r} is not a {what}; expected e.g. {example!r}")
+    return float(match.group(1)), match.group(2)
+
+
+def _convert(value: str | float | int, table: dict[str, float], what: str, example: str,
+             case_sensitive: bool = False) -> float:
+    number, unit = _split(value, what, example)
+    key = unit if case_sensitive else unit.lower()
+    if key not in table:
+        units = ", ".join(sorted(k for k in table if k))
+        raise UnitError(f"{value!r}: unknown {what} unit {unit!r}; expected one of {units}")
+    result = number * table[key]
+    if not math.isfinite(result):
+        raise UnitError(f"{value!r} is not a finite {what}")
+    return result
+
+
+def parse_duration(value: str | float | int) -> float:
+    """Seconds from ``"7d"``, ``"30m"`` (minutes), ``"250ms"``, ``"2h"`` or a number of seconds."""
+    return _convert(value, _DURATION, "duration", "7d")
+
+
+def parse_power(value: str | float | int) -> float:
+    """Watts from ``"20MW"``, ``"120kW"``, ``"700W"`` or a number of watts."""
+    return _convert(value, _POWER, "power", "20MW")
+
+
+def parse_bandwidth_bps(value: str | float | int) -> float:
+    """Bits per second from ``"800Gbps"`` (bits) or ``"900GB/s"`` (bytes, upper-case B)."""
+    number, unit = _split(value, "bandwidth", "800Gbps")
+    lowered = unit.lower()
+    if lowered.endswith("b/s") and unit[-3] == "B":  # bytes per second
+        return _convert(value, {k: v for k, v in _BANDWIDTH.items() if k.endswith("b/s")},
+                        "bandwidth", "800Gbps")
+    if lowered.endswith("b/s"):  # bits written with a slash: "400Gb/s"
+        return number * _BANDWIDTH[lowered[:-3] + "bps"]
+    return _convert(value, {k: v for k, v in _BANDWIDTH.items() if not k.endswith("b/s")},
+                    "bandwidth", "800Gbps")
+
+
+def parse_bytes(value: str | float | int) -> float:
+    """Bytes from ``"186GB"`` (decimal), ``"80GiB"`` (binary) or a number of bytes."""
+    return _convert(value, _BYTES, "size in bytes", "186GB")
+
+
+def parse_length_m(value: str | float | int) -> float:
+    """Metres from ``"1050km"``, ``"300m"`` or a number of metres."""
+    return _convert(value, _LENGTH, "length", "1050km")
+
+
+def parse_rate(value: str | float | int) -> float:
+    """Events per second from ``"6/d"``, ``"40/s"``, ``"2/h"`` or a number per second."""
+    if isinstance(value, str) and "/" in value:
+        count, _, per = value.partition("/")
+        try:
+            n = float(count)
+        except ValueError:
+            raise UnitError(f"{value!r} is not a rate; expected e.g. '6/d' or '40/s'") from None
+        period = parse_duration("1" + per.strip()) if per.strip().isalpha() else parse_duration(per)
+        if period <= 0:
+            raise UnitError(f"{value!r} is not a rate; the period must be positive")
+        return n / period
+    number, unit = _split(value, "rate", "6/d")
+    if unit:
+        raise UnitError(f"{value!r} is not a rate; expected e.g. '6/d' or '40/s'")
+    return number
+
+
+def _validator(parse):  # type: ignore[no-untyped-def]
+    def run(value: object) -> float:
+        return parse(value)  # UnitError is a ValueError: pydantic reports it with the field path
+    return BeforeValidator(run)
+
+
+Seconds = Annotated[float, _validator(parse_duration)]
+Watts = Annotated[float, _validator(parse_power)]
+BitsPerSecond = Annotated[float, _validator(parse_bandwidth_bps)]
+Bits = BitsPerSecond
+Bytes = Annotated[float, _validator(parse_bytes)]
+BytesPerSecond = Annotated[float, _validator(lambda v: parse_bandwidth_bps(v) / 8.0)]
+Meters = Annotated[float, _validator(parse_length_m)]
+PerSecond = Annotated[float, _validator(parse_rate)]
+
+
+def format_duration(seconds: float) -> str:
+    """Short human duration: ``'3d 04:05:06'`` or ``'12.3 s'``."""
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    days, rem = divmod(int(round(seconds)), 86400)
+    hours, rem = divmod(rem, 3600)
+    minutes, secs = divmod(rem, 60)
+    clock = f"{hours:02d}:{minutes:02d}:{secs:02d}"
+    return f"{days}d {clock}" if days else clock
+
+
+def format_power(watts: float) -> str:
+    """``'18.42 MW'`` style power."""
+    for unit, scale in (("GW", 1e9), ("MW", 1e6), ("kW", 1e3)):
+        if abs(watts) >= scale:
+            return f"{watts / scale:.2f} {unit}"
+    return f"{watts:.0f} W"
+
+
+def format_bytes(n: float) -> str:
+    """``'186 GB'`` style decimal size."""
+    for unit, scale in (("PB", 1e15), ("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if abs(n) >= scale:
+            return f"{n / scale:.3g} {unit}"
+    return f"{n:.0f} B"
+
+
+def format_rate_bps(bps: float) -> str:
+    """``'480 Tb/s'`` style bit rate."""
+    for unit, scale in (("Pb/s", 1e15), ("Tb/s", 1e12), ("Gb/s", 1e9), ("Mb/s", 1e6)):
+        if abs(bps) >= scale:
+            return f"{bps / scale:.3g} {unit}"
+    return f"{bps:.0f} b/s"

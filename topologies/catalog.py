@@ -1,0 +1,160 @@
+"""Hardware catalog: GPU and rack-system figures, each with its source.
+
+All figures are SI: FLOP/s, bytes, bytes/s, watts. ``dense`` peaks (no sparsity) are used
+everywhere; NVIDIA's headline tables double them with 2:4 sparsity.
+
+Sources (see also ``docs/sources.md``):
+
+* [GB200-UG] NVIDIA DGX GB200 user guide, hardware overview: 72 Blackwell GPUs + 36 Grace
+  CPUs per rack, 18 x 1U compute trays (2 Grace + 4 Blackwell), 9 NVLink switch trays.
+* [GB200-DS] NVIDIA GB200 NVL72 datasheet: per GPU FP4 10 / FP8 5 / BF16 2.5 / TF32 1.25
+  PFLOP/s dense, 186 GB HBM3E at 8 TB/s, NVLink 5 at 1.8 TB/s per GPU (both directions),
+  130 TB/s per rack; scale-out 4 x ConnectX-7 400 Gb/s per compute tray.
+* [GB200-PWR] Rack power about 120 kW at full load (NVIDIA/Schneider Electric GB200 NVL72
+  reference designs); compute tray up to 5.4 kW; GPU at 1,200 W.
+* [H100-DS] NVIDIA H100 SXM datasheet: 989 TFLOP/s BF16 dense, 1,979 FP8, 80 GB HBM3 at
+  3.35 TB/s, NVLink 900 GB/s, 700 W.
+* [DGXH100] NVIDIA DGX H100 datasheet: 8 x H100 SXM, about 10.2 kW maximum system power,
+  8 x ConnectX-7 400 Gb/s compute NICs.
+* [EST] Estimates (idle power, non-GPU overhead at idle): defaults meant to be overridden by
+  ``gpuemu calibrate`` profiles or scenario overrides.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = ["CATALOG", "GpuSpec", "SystemSpec", "get_system"]
+
+
+@dataclass(frozen=True)
+class GpuSpec:
+    """One GPU type.
+
+    ``peak_flops`` maps a precision (``"bf16"``, ``"fp8"``, ``"fp4"``, ``"tf32"``) to the dense
+    peak in FLOP/s; a precision the GPU lacks is absent (kernels then use the next wider one).
+    ``nvlink_bw`` is bytes/s per GPU per direction; ``nic_bw`` is the scale-out NIC rate per
+    GPU in bytes/s.
+    """
+
+    name: str
+    peak_flops: dict[str, float]
+    hbm_bytes: float
+    hbm_bw: float
+    nvlink_bw: float
+    nic_bw: float
+    tdp_w: float
+    idle_w: float
+    sources: tuple[str, ...] = ()
+
+    def peak(self, precision: str) -> float:
+        """Dense peak FLOP/s at ``precision``, falling back to the next wider precision."""
+        order = ["fp4", "fp8", "bf16", "tf32"]
+        start = order.index(precision) if precision in order else order.index("bf16")
+        for p in order[start:]:
+            if p in self.peak_flops:
+                return self.peak_flops[p]
+        raise KeyError(f"GPU {self.name} has no peak for precision {precision!r}")
+
+
+@dataclass(frozen=True)
+class SystemSpec:
+    """A rack-level system: how GPUs are packaged into trays, NVLink domains and racks.
+
+    ``rack_overhead_full_w``/``rack_overhead_idle_w`` are the rack's non-GPU power (CPUs,
+    NVLink switch trays, NICs, fans/pumps, power conversion) at full load and at idle, in W.
+    ``cooling`` is ``"liquid"`` (direct-to-chip) or ``"air"``.
+    """
+
+    name: str
+    gpu: GpuSpec
+    gpus_per_tray: int
+    cpus_per_tray: int
+    trays_per_rack: int
+    nvlink_domain_gpus: int
+    switch_trays_per_rack: int
+    rack_overhead_full_w: float
+    rack_overhead_idle_w: float
+    cooling: str
+    sources: tuple[str, ...] = field(default=())
+
+    @property
+    def gpus_per_rack(self) -> int:
+        """GPUs in one rack."""
+        return self.gpus_per_tray * self.trays_per_rack
+
+    @property
+    def rack_full_w(self) -> float:
+        """Rack power with every GPU at TDP, in W."""
+        return self.gpus_per_rack * self.gpu.tdp_w + self.rack_overhead_full_w
+
+    @property
+    def rack_idle_w(self) -> float:
+        """Rack power with every GPU idle, in W."""
+        return self.gpus_per_rack * self.gpu.idle_w + self.rack_overhead_idle_w
+
+
+B200_GB200 = GpuSpec(
+    name="B200 (GB200)",
+    peak_flops={"fp4": 10e15, "fp8": 5e15, "bf16": 2.5e15, "tf32": 1.25e15},
+    hbm_bytes=186e9,
+    hbm_bw=8e12,
+    nvlink_bw=0.9e12,  # 1.8 TB/s per GPU counts both directions [GB200-DS]
+    nic_bw=400e9 / 8,  # one ConnectX-7 400 Gb/s per GPU [GB200-DS]
+    tdp_w=1200.0,  # [GB200-PWR]
+    idle_w=200.0,  # [EST]
+    sources=("GB200-DS", "GB200-PWR", "EST: idle power"),
+)
+
+H100_SXM = GpuSpec(
+    name="H100 SXM",
+    peak_flops={"fp8": 1979e12, "bf16": 989e12, "tf32": 494e12},
+    hbm_bytes=80e9,
+    hbm_bw=3.35e12,
+    nvlink_bw=450e9,  # 900 GB/s counts both directions [H100-DS]
+    nic_bw=400e9 / 8,  # [DGXH100]
+    tdp_w=700.0,
+    idle_w=90.0,  # [EST]
+    sources=("H100-DS", "DGXH100", "EST: idle power"),
+)
+
+GB200_NVL72 = SystemSpec(
+    name="gb200-nvl72",
+    gpu=B200_GB200,
+    gpus_per_tray=4,
+    cpus_per_tray=2,
+    trays_per_rack=18,
+    nvlink_domain_gpus=72,
+    switch_trays_per_rack=9,
+    # 120 kW at full load [GB200-PWR] minus 72 GPUs x 1,200 W = 33.6 kW of non-GPU load.
+    rack_overhead_full_w=120e3 - 72 * 1200.0,
+    rack_overhead_idle_w=0.5 * (120e3 - 72 * 1200.0),  # [EST]
+    cooling="liquid",
+    sources=("GB200-UG", "GB200-DS", "GB200-PWR"),
+)
+
+H100_HGX = SystemSpec(
+    name="h100-hgx",
+    gpu=H100_SXM,
+    gpus_per_tray=8,  # one HGX baseboard per 8U node: the "tray" is the node
+    cpus_per_tray=2,
+    trays_per_rack=4,  # four DGX H100 nodes per rack: about 41 kW, the 40-50 kW hall type
+    nvlink_domain_gpus=8,
+    switch_trays_per_rack=0,
+    # 10.2 kW per node at full load [DGXH100] minus 8 x 700 W = 4.6 kW per node.
+    rack_overhead_full_w=4 * (10.2e3 - 8 * 700.0),
+    rack_overhead_idle_w=4 * 0.5 * (10.2e3 - 8 * 700.0),  # [EST]
+    cooling="air",
+    sources=("H100-DS", "DGXH100"),
+)
+
+CATALOG: dict[str, SystemSpec] = {s.name: s for s in (GB200_NVL72, H100_HGX)}
+
+
+def get_system(name: str) -> SystemSpec:
+    """The catalog system called ``name``; ``KeyError`` with the known names otherwise."""
+    try:
+        return CATALOG[name]
+    except KeyError:
+        known = ", ".join(sorted(CATALOG))
+        raise KeyError(f"unknown system {name!r}; expected one of: {known}") from None

@@ -1,0 +1,176 @@
+"""Validated tenant and workload configuration (the ``tenants:`` part of a scenario).
+
+pydantic v2 models, frozen, ``extra="forbid"`` so a misspelt key is an error that names it.
+Human units are accepted (``"30m"``, ``"6/d"``, ``"2s"``); values are SI after validation.
+
+YAML shape::
+
+    tenants:
+      eu-inference:                 # the tenant's name is its key
+        origin: marseille           # where its requests come from (a place name)
+        inference:
+          - name: chat-70b
+            model: llama3-70b
+            replicas: 32
+            gpus_per_replica: 4     # tensor-parallel size of one replica
+            rate: 20/s              # Poisson arrivals
+            prompt_tokens: {dist: lognormal, median: 1020, p90: 2735}
+            output_tokens: {dist: lognormal, median: 129, p90: 424}
+            slo: {ttft: 2s, tpot: 100ms}
+      research:
+        training:
+          - name: pretrain
+            model: [llama3-70b, llama3-8b]
+            rate: 8/d               # job arrivals, Poisson
+            gpus: [72, 144, 288]
+            tp: 8
+            pp: 1
+            tokens: {dist: lognormal, median: 5e9, p90: 2e10}
+            global_batch_tokens: 4e6
+            checkpoint_interval: 1h
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from emulator.units import PerSecond, Seconds
+from workloads.distributions import LognormalTokens, TokenDistribution
+
+__all__ = [
+    "InferenceServiceConfig",
+    "SloConfig",
+    "TenantConfig",
+    "TrainingJobConfig",
+    "TrainingWorkloadConfig",
+]
+
+Precision = Literal["bf16", "fp8", "fp4"]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class SloConfig(_Frozen):
+    """Latency objectives of an inference service, in seconds."""
+
+    ttft: Seconds = Field(default=2.0, gt=0, description="time to first token, incl. WAN")
+    tpot: Seconds = Field(default=0.1, gt=0, description="time per output token")
+
+
+class InferenceServiceConfig(_Frozen):
+    """One inference service of a tenant."""
+
+    name: str
+    model: str
+    replicas: int = Field(gt=0)
+    gpus_per_replica: int = Field(default=1, gt=0)
+    rate: PerSecond = Field(gt=0, description="mean request arrival rate (Poisson)")
+    prompt_tokens: TokenDistribution = Field(
+        default_factory=lambda: LognormalTokens(median=1020, p90=2735))
+    output_tokens: TokenDistribution = Field(
+        default_factory=lambda: LognormalTokens(median=129, p90=424))
+    slo: SloConfig = Field(default_factory=SloConfig)
+    origin: str | None = Field(default=None, description="overrides the tenant's origin")
+    precision: Precision = "fp8"
+    max_batch: int | None = Field(default=None, gt=0)
+    start: Seconds = Field(default=0.0, ge=0)
+    system: str | None = Field(default=None, description="restrict to one rack system")
+
+
+class TrainingJobConfig(_Frozen):
+    """One explicit training job (for deterministic scenarios and tests)."""
+
+    name: str
+    model: str
+    submit: Seconds = Field(default=0.0, ge=0)
+    gpus: int = Field(gt=0)
+    tp: int = Field(default=1, gt=0)
+    pp: int = Field(default=1, gt=0)
+    tokens: float = Field(gt=0)
+    global_batch_tokens: float = Field(default=4e6, gt=0)
+    seq_len: int = Field(default=8192, gt=0)
+    precision: Precision = "bf16"
+    checkpoint_interval: Seconds = Field(default=3600.0, gt=0)
+    checkpoint_cost: Seconds = Field(default=60.0, ge=0)
+    priority: int = 0
+    preemptible: bool = True
+    mfu: float | None = Field(default=None, gt=0, le=1)
+    system: str | None = None
+
+    @model_validator(mode="after")
+    def _parallelism_divides(self) -> TrainingJobConfig:
+        if self.gpus % (self.tp * self.pp):
+            raise ValueError(
+                f"gpus ({self.gpus}) must be a multiple of tp*pp ({self.tp}*{self.pp})")
+        return self
+
+
+class TrainingWorkloadConfig(_Frozen):
+    """A stream of training jobs: Poisson arrivals with sampled model, size and length."""
+
+    name: str
+    model: str | list[str]
+    model_weights: list[float] | None = None
+    rate: PerSecond = Field(gt=0, description="mean job arrival rate (Poisson)")
+    start: Seconds = Field(default=0.0, ge=0)
+    max_jobs: int | None = Field(default=None, gt=0)
+    gpus: list[int] = Field(min_length=1)
+    gpus_weights: list[float] | None = None
+    tp: int = Field(default=1, gt=0)
+    pp: int = Field(default=1, gt=0)
+    tokens: TokenDistribution
+    global_batch_tokens: float = Field(default=4e6, gt=0)
+    seq_len: int = Field(default=8192, gt=0)
+    precision: Precision = "bf16"
+    checkpoint_interval: Seconds = Field(default=3600.0, gt=0)
+    checkpoint_cost: Seconds = Field(default=60.0, ge=0)
+    priority: int = 0
+    preemptible: bool = True
+    mfu: float | None = Field(default=None, gt=0, le=1)
+    estimate_error: float = Field(
+        default=0.0, ge=0, description="relative sd of users' runtime estimates")
+    system: str | None = None
+
+    @field_validator("gpus")
+    @classmethod
+    def _positive_sizes(cls, v: list[int]) -> list[int]:
+        for g in v:
+            if g <= 0:
+                raise ValueError(f"GPU counts must be positive, got {g}")
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TrainingWorkloadConfig:
+        for g in self.gpus:
+            if g % (self.tp * self.pp):
+                raise ValueError(f"gpus entry {g} must be a multiple of tp*pp "
+                                 f"({self.tp}*{self.pp})")
+        models = [self.model] if isinstance(self.model, str) else self.model
+        for name, weights, n in (("model_weights", self.model_weights, len(models)),
+                                 ("gpus_weights", self.gpus_weights, len(self.gpus))):
+            if weights is not None:
+                if len(weights) != n or any(w < 0 for w in weights) or sum(weights) <= 0:
+                    raise ValueError(f"{name} must be {n} non-negative weights with a "
+                                     f"positive sum, got {weights}")
+        return self
+
+    @property
+    def models(self) -> list[str]:
+        """The candidate model names."""
+        return [self.model] if isinstance(self.model, str) else list(self.model)
+
+
+class TenantConfig(_Frozen):
+    """A tenant: who it is, where its users are, and its training and inference work."""
+
+    origin: str = Field(default="local", description="place its inference requests come from")
+    priority: int = 0
+    share: float | None = Field(default=None, gt=0, description="fair-share weight")
+    residency: str | None = Field(default=None, description="country code its work must stay in")
+    training: list[TrainingWorkloadConfig] = Field(default_factory=list)
+    jobs: list[TrainingJobConfig] = Field(default_factory=list)
+    inference: list[InferenceServiceConfig] = Field(default_factory=list)

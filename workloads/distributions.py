@@ -1,0 +1,124 @@
+"""Token-length distributions for prompts and outputs, as validated config objects.
+
+Each distribution is a frozen pydantic model that is also the sampler: ``sample(rng, n)``
+returns ``n`` positive integer token counts from the caller's own ``numpy.random.Generator``
+(no global random state). ``mean()`` is the analytic mean, used for capacity estimates.
+
+* ``fixed``: always ``value``.
+* ``lognormal``: given by ``median`` and ``p90`` (how the Azure LLM trace is usually
+  summarised: conversation prompts median 1,020 / p90 2,735 tokens), clipped to ``[1, max]``.
+* ``exponential``: geometric on {1, 2, …} with the given ``mean``: the discrete analogue of an
+  exponential, used to build M/M/c services.
+* ``uniform``: integers in ``[low, high]``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+__all__ = [
+    "ExponentialTokens",
+    "FixedTokens",
+    "LognormalTokens",
+    "TokenDistribution",
+    "UniformTokens",
+]
+
+_Z90 = 1.2815515655446004  # standard normal quantile at 0.90
+
+
+class _Dist(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class FixedTokens(_Dist):
+    """Every request has exactly ``value`` tokens."""
+
+    dist: Literal["fixed"] = "fixed"
+    value: int = Field(gt=0)
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """``n`` copies of ``value`` (the generator is not advanced)."""
+        return np.full(n, self.value, dtype=np.int64)
+
+    def mean(self) -> float:
+        """``value``."""
+        return float(self.value)
+
+
+class LognormalTokens(_Dist):
+    """Lognormal token counts with the given median and 90th percentile."""
+
+    dist: Literal["lognormal"] = "lognormal"
+    median: float = Field(gt=0)
+    p90: float = Field(gt=0)
+    max: float = Field(default=1e18, gt=0)
+
+    @model_validator(mode="after")
+    def _p90_above_median(self) -> LognormalTokens:
+        if self.p90 < self.median:
+            raise ValueError(f"p90 ({self.p90}) must be >= median ({self.median})")
+        return self
+
+    @property
+    def sigma(self) -> float:
+        """Shape parameter of the underlying normal."""
+        return math.log(self.p90 / self.median) / _Z90
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """``n`` draws, rounded and clipped to ``[1, max]``."""
+        x = rng.lognormal(math.log(self.median), self.sigma, size=n)
+        return np.clip(np.rint(x), 1, self.max).astype(np.int64)
+
+    def mean(self) -> float:
+        """Mean of the unclipped lognormal."""
+        return self.median * math.exp(self.sigma**2 / 2.0)
+
+
+class ExponentialTokens(_Dist):
+    """Geometric token counts on {1, 2, …} with mean ``mean`` (discrete exponential)."""
+
+    dist: Literal["exponential"] = "exponential"
+    mean_tokens: float = Field(gt=1.0, alias="mean")
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """``n`` geometric draws with success probability ``1/mean``."""
+        return rng.geometric(1.0 / self.mean_tokens, size=n).astype(np.int64)
+
+    def mean(self) -> float:
+        """``mean``."""
+        return float(self.mean_tokens)
+
+
+class UniformTokens(_Dist):
+    """Integers uniform in ``[low, high]``."""
+
+    dist: Literal["uniform"] = "uniform"
+    low: int = Field(gt=0)
+    high: int = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> UniformTokens:
+        if self.high < self.low:
+            raise ValueError(f"high ({self.high}) must be >= low ({self.low})")
+        return self
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """``n`` uniform integer draws."""
+        return rng.integers(self.low, self.high + 1, size=n, dtype=np.int64)
+
+    def mean(self) -> float:
+        """``(low + high) / 2``."""
+        return (self.low + self.high) / 2.0
+
+
+TokenDistribution = Annotated[
+    FixedTokens | LognormalTokens | ExponentialTokens | UniformTokens,
+    Field(discriminator="dist"),
+]

@@ -1,0 +1,89 @@
+"""The work items the engine schedules: training jobs and inference services.
+
+Plain frozen dataclasses in SI units, produced by the generators in :mod:`workloads`
+from a scenario's tenants (or from trace readers) and consumed by the engine. They carry
+no behaviour and no random state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["InferenceServiceSpec", "TrainingJobSpec"]
+
+
+@dataclass(frozen=True)
+class TrainingJobSpec:
+    """One training (or fine-tuning) job, gang-scheduled on ``n_gpus`` GPUs.
+
+    ``n_gpus == tp * pp * dp``. ``tokens`` is the total number of training tokens and
+    ``tokens_per_step`` the global batch in tokens, so ``steps = ceil(tokens / tokens_per_step)``.
+    ``checkpoint_interval_s`` is the wall-clock time between checkpoints and
+    ``checkpoint_cost_s`` the time one checkpoint save takes. ``mfu`` overrides the kernel's
+    efficiency model when set. ``est_duration_s`` is the user's runtime estimate (used by
+    backfill and shortest-job policies); ``None`` lets the engine estimate it from the model.
+    """
+
+    job_id: int
+    tenant: str
+    name: str
+    model: str
+    submit_s: float
+    n_gpus: int
+    tp: int
+    pp: int
+    dp: int
+    tokens: float
+    tokens_per_step: float
+    seq_len: int
+    precision: str
+    checkpoint_interval_s: float
+    checkpoint_cost_s: float
+    priority: int = 0
+    preemptible: bool = True
+    gpu_system: str | None = None
+    mfu: float | None = None
+    est_duration_s: float | None = None
+
+    @property
+    def steps(self) -> int:
+        """Optimizer steps needed to consume ``tokens``."""
+        return max(1, -(-int(self.tokens) // int(self.tokens_per_step)))
+
+
+@dataclass(frozen=True)
+class InferenceServiceSpec:
+    """A long-running inference service: ``replicas`` model copies of ``gpus_per_replica`` each.
+
+    Requests arrive as a Poisson process at ``rate_per_s`` (or from a trace), from the place
+    ``origin``; prompt and output lengths follow the token distributions (see
+    :mod:`workloads.distributions`). ``max_batch`` caps concurrent sequences per replica
+    (``None``: limited by KV-cache memory only). SLOs are on time to first token and time
+    per output token, in seconds.
+    """
+
+    service_id: int
+    tenant: str
+    name: str
+    model: str
+    start_s: float
+    replicas: int
+    gpus_per_replica: int
+    rate_per_s: float
+    prompt_tokens: TokenDistribution
+    output_tokens: TokenDistribution
+    slo_ttft_s: float
+    slo_tpot_s: float
+    origin: str
+    precision: str = "fp8"
+    max_batch: int | None = None
+    priority: int = 100
+    gpu_system: str | None = None
+
+    @property
+    def n_gpus(self) -> int:
+        """GPUs the whole service holds."""
+        return self.replicas * self.gpus_per_replica
+
+
+from workloads.distributions import TokenDistribution  # noqa: E402  (forward reference above)
