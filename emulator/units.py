@@ -161,7 +161,7 @@ def format_duration(seconds: float) -> str:
     """Short human duration: ``'3d 04:05:06'`` or ``'12.3 s'``."""
     if seconds < 60:
         return f"{seconds:.1f} s"
-    days, rem = divmod(int(round(seconds)), 86400)
+    days, rem = divmod(round(seconds), 86400)
     hours, rem = divmod(rem, 3600)
     minutes, secs = divmod(rem, 60)
     clock = f"{hours:02d}:{minutes:02d}:{secs:02d}"

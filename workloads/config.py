@@ -91,7 +91,7 @@ class TrainingJobConfig(_Frozen):
     tp: int = Field(default=1, gt=0)
     pp: int = Field(default=1, gt=0)
     tokens: float = Field(gt=0)
-    global_batch_tokens: float = Field(default=4e6, gt=0)
+    global_batch_tokens: float = Field(default=4e6, ge=1)
     seq_len: int = Field(default=8192, gt=0)
     precision: Precision = "bf16"
     checkpoint_interval: Seconds = Field(default=3600.0, gt=0)
@@ -123,7 +123,7 @@ class TrainingWorkloadConfig(_Frozen):
     tp: int = Field(default=1, gt=0)
     pp: int = Field(default=1, gt=0)
     tokens: TokenDistribution
-    global_batch_tokens: float = Field(default=4e6, gt=0)
+    global_batch_tokens: float = Field(default=4e6, ge=1)
     seq_len: int = Field(default=8192, gt=0)
     precision: Precision = "bf16"
     checkpoint_interval: Seconds = Field(default=3600.0, gt=0)
@@ -152,10 +152,10 @@ class TrainingWorkloadConfig(_Frozen):
         models = [self.model] if isinstance(self.model, str) else self.model
         for name, weights, n in (("model_weights", self.model_weights, len(models)),
                                  ("gpus_weights", self.gpus_weights, len(self.gpus))):
-            if weights is not None:
-                if len(weights) != n or any(w < 0 for w in weights) or sum(weights) <= 0:
-                    raise ValueError(f"{name} must be {n} non-negative weights with a "
-                                     f"positive sum, got {weights}")
+            if weights is not None and (
+                    len(weights) != n or any(w < 0 for w in weights) or sum(weights) <= 0):
+                raise ValueError(f"{name} must be {n} non-negative weights with a "
+                                 f"positive sum, got {weights}")
         return self
 
     @property

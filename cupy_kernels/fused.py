@@ -1,0 +1,67 @@
+"""Fused cupy ``ElementwiseKernel`` versions of the hottest element-wise formulas.
+
+One CUDA kernel per formula instead of a dozen temporaries: the decode step time (called
+for every service at every scheduling round) and GPU power (every GPU at every sample
+tick). The numpy/xp functions in :mod:`cupy_kernels.inference` and
+:mod:`cupy_kernels.power` are the reference; ``tests/test_kernels_gpu.py`` checks these
+against them on a GPU. Only usable with the cupy backend: the kernels are compiled on
+first use and cached.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from cupy_kernels.inference import InferenceBatch
+
+__all__ = ["decode_step_time_fused", "gpu_power_fused"]
+
+_DECODE_IN = (
+    "float64 params, float64 active, float64 layers, float64 kv_heads, float64 head_dim, "
+    "float64 wbpp, float64 kvb, float64 tp, float64 peak, float64 hbm_bw, "
+    "float64 prefill_eff, float64 bw_eff, float64 prompt, float64 output, float64 batch"
+)
+_DECODE_BODY = """
+double kv = 2.0 * layers * kv_heads * head_dim * kvb;
+double nbytes = params * wbpp + batch * (prompt + 0.5 * output) * kv;
+double mem = nbytes / (tp * hbm_bw * bw_eff);
+double comp = 2.0 * active * batch / (tp * peak * prefill_eff);
+t = fmax(mem, comp);
+"""
+_POWER_BODY = """
+double u = fmin(fmax(util, 0.0), 1.0);
+p = fmin(idle + (tdp - idle) * u, cap);
+"""
+
+
+@cache
+def _kernels() -> tuple[Any, Any]:
+    """Compile (once) and return the decode-step and GPU-power kernels."""
+    import cupy  # only imported on the cupy backend
+
+    decode = cupy.ElementwiseKernel(_DECODE_IN, "float64 t", _DECODE_BODY, "gpuemu_decode")
+    power = cupy.ElementwiseKernel(
+        "float64 util, float64 idle, float64 tdp, float64 cap",
+        "float64 p",
+        _POWER_BODY,
+        "gpuemu_gpu_power",
+    )
+    return decode, power
+
+
+def decode_step_time_fused(xp: Any, b: InferenceBatch) -> Any:
+    """Same as :func:`cupy_kernels.inference.decode_step_time`, as one CUDA kernel (s)."""
+    args = (
+        b.params, b.active_params, b.layers, b.kv_heads, b.head_dim,
+        b.weight_bytes_per_param, b.kv_bytes_per_elem, b.gpus_per_replica, b.peak_flops,
+        b.hbm_bw, b.prefill_eff, b.decode_bw_eff, b.mean_prompt, b.mean_output, b.batch,
+    )  # fmt: skip
+    return _kernels()[0](*(xp.asarray(a, dtype=xp.float64) for a in args))
+
+
+def gpu_power_fused(xp: Any, util: Any, idle_w: Any, tdp_w: Any, cap_w: Any = None) -> Any:
+    """Same as :func:`cupy_kernels.power.gpu_power`, as one CUDA kernel (W)."""
+    cap = float("inf") if cap_w is None else cap_w
+    args = (util, idle_w, tdp_w, cap)
+    return _kernels()[1](*(xp.asarray(a, dtype=xp.float64) for a in args))

@@ -1,0 +1,94 @@
+"""GPU, rack and facility power, vectorised (W).
+
+**GPU power** is linear in utilisation between idle and TDP,
+``P = idle + (tdp - idle)·util``, then clipped to a power cap. Linear utilisation-to-power
+models are the standard first-order model for servers (Fan, Weber & Barroso, "Power
+provisioning for a warehouse-sized computer", ISCA 2007, found them within a few percent
+at the cluster level); here ``util`` is the compute duty cycle from the step-time
+kernels, so communication-bound phases draw less, as measured for LLM training and
+inference by Patel et al. (POLCA, arXiv:2308.12908).
+
+**Throughput under a cap** follows a concave curve,
+``((cap - idle)/(tdp - idle)) ** CAP_EXPONENT``. Reason: dynamic power scales as
+``f·V²`` and voltage falls with clock under DVFS, so the clock (hence compute
+throughput) falls more slowly than power; an exponent of 1/3 is the ideal cube law and 1
+is the fixed-voltage limit. We use 0.5, between the two: a 700 W H100 (90 W idle) capped
+at 600 W keeps 91% of its throughput. Published capping studies report the same
+shape — "marginal" slow-down for a 40% lower cap on V100 transformer training (McDonald
+et al., "Great Power, Great Responsibility", 2022, arXiv:2205.09646) and
+little loss for memory-bound decode, which rarely reaches the cap (Ma et al.,
+arXiv:2605.11999); none publishes the exponent itself, so treat it as an estimate.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cupy_kernels._arrays import f64
+
+__all__ = [
+    "CAP_EXPONENT",
+    "cap_throughput_factor",
+    "facility_power",
+    "gpu_power",
+    "rack_power",
+]
+
+CAP_EXPONENT: float = 0.5
+"""Exponent of the power-cap throughput curve (see the module docstring). Estimate."""
+
+
+def gpu_power(xp: Any, util: Any, idle_w: Any, tdp_w: Any, cap_w: Any = None) -> Any:
+    """Electrical power of each GPU in W: ``min(idle + (tdp - idle)·util, cap)``.
+
+    ``util`` is clipped to [0, 1]; ``cap_w=None`` means uncapped. All arguments broadcast.
+    """
+    u = xp.clip(f64(xp, util), 0.0, 1.0)
+    idle = f64(xp, idle_w)
+    p = idle + (f64(xp, tdp_w) - idle) * u
+    if cap_w is None:
+        return p
+    return xp.minimum(p, f64(xp, cap_w))
+
+
+def cap_throughput_factor(
+    xp: Any, cap_w: Any, idle_w: Any, tdp_w: Any, exponent: float = CAP_EXPONENT
+) -> Any:
+    """Fraction (0..1) of full-power compute throughput kept under a power cap ``cap_w``.
+
+    ``clip((cap - idle)/(tdp - idle), 0, 1) ** exponent``: 1 when ``cap >= tdp``, 0 when
+    the cap is at or below idle power (the GPU cannot run work).
+    """
+    idle = f64(xp, idle_w)
+    frac = (f64(xp, cap_w) - idle) / (f64(xp, tdp_w) - idle)
+    return xp.clip(frac, 0.0, 1.0) ** exponent
+
+
+def rack_power(
+    xp: Any,
+    gpu_w: Any,
+    gpu_rack: Any,
+    n_racks: int,
+    rack_overhead_idle_w: Any,
+    rack_overhead_full_w: Any,
+    rack_util: Any,
+) -> Any:
+    """Power of each rack in W (length ``n_racks``).
+
+    The sum of its GPUs' power (``bincount`` of ``gpu_w`` by ``gpu_rack``) plus the non-GPU
+    overhead (CPUs, NVLink switches, NICs, fans/pumps, conversion losses) interpolated
+    linearly from ``rack_overhead_idle_w`` to ``rack_overhead_full_w`` by the rack's mean
+    GPU utilisation ``rack_util`` (clipped to [0, 1]). Overheads and ``rack_util`` are
+    scalars or per-rack arrays.
+    """
+    gpus = xp.bincount(xp.asarray(gpu_rack), weights=f64(xp, gpu_w), minlength=int(n_racks))
+    if gpus.shape[0] != int(n_racks):  # shape is host-side: no device sync
+        raise ValueError(f"gpu_rack holds a rack id >= n_racks ({n_racks})")
+    idle = f64(xp, rack_overhead_idle_w)
+    u = xp.clip(f64(xp, rack_util), 0.0, 1.0)
+    return gpus + idle + (f64(xp, rack_overhead_full_w) - idle) * u
+
+
+def facility_power(xp: Any, it_w: Any, pue: Any) -> Any:
+    """Facility power in W: IT power times PUE (cooling, distribution losses, lighting)."""
+    return f64(xp, it_w) * f64(xp, pue)

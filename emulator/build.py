@@ -1,0 +1,235 @@
+"""The composition root: the only place that picks concrete classes and wires them.
+
+``build(loaded)`` turns a validated scenario into a ready :class:`Simulation`: topology
+index, compute backend, generated work, policies, event log, serving model and engine.
+Nothing else in the code base constructs its own collaborators (DESIGN principle 1).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import simpy
+
+from cupy_kernels.backend import Backend, BackendUnavailable, select_backend
+from emulator.cluster import ClusterState
+from emulator.compute import ComputeModel
+from emulator.engine import Engine, EngineSettings
+from emulator.errors import UserError
+from emulator.eventlog import EventLog
+from emulator.loader import LoadedScenario
+from emulator.placement.base import PlacementRequest
+from emulator.policies.registry import make_placement, make_queue_policy
+from emulator.rng import RngStreams
+from emulator.serving import ServingModel
+from emulator.work import Work
+from topologies.catalog import SystemSpec
+from topologies.index import TIER_LEAF, TIER_NVLINK, TopologyIndex, derive_index
+from topologies.sizing import size_site
+from topologies.wan import origin_rtt_s, wan_graph
+from workloads.generate import generate_workload
+from workloads.models import UnknownModelError, get_model
+from workloads.spec import InferenceServiceSpec, TrainingJobSpec
+
+__all__ = ["Simulation", "build"]
+
+_LOCAL_ORIGINS = ("local", "")
+_WEIGHT_BYTES = {"bf16": 2.0, "fp8": 1.0, "fp4": 0.5}
+TRAINING_STATE_BYTES_PER_PARAM = 16.0
+"""Mixed-precision Adam: bf16 weights and gradients + fp32 master weights and two moments
+(2 + 2 + 12 bytes per parameter), assumed fully sharded over the job's GPUs (ZeRO-3/FSDP):
+the lower bound on memory a job must have to be admissible."""
+
+
+@dataclass
+class Simulation:
+    """A built, ready-to-run emulation."""
+
+    loaded: LoadedScenario
+    env: simpy.Environment
+    engine: Engine
+    log: EventLog
+    backend: Backend
+    index: TopologyIndex
+    works: list[Work]
+    horizon_s: float
+    wall_s: float = 0.0
+
+    def run(self, until: float | None = None,
+            on_progress: Callable[[Simulation], None] | None = None,
+            step_s: float | None = None, speed: float | None = None) -> None:
+        """Run to ``until`` (default: the scenario's duration), then close the run.
+
+        The run advances in steps of ``step_s`` simulated seconds, calling ``on_progress``
+        after each; ``speed`` paces it at that many simulated seconds per wall second.
+        """
+        end = self.horizon_s if until is None else min(until, self.horizon_s)
+        step = step_s or max(end / 200.0, 1.0)
+        started = time.perf_counter()
+        self.engine.start()
+        t = 0.0
+        while t < end:
+            t = min(t + step, end)
+            self.env.run(until=t)
+            if speed:
+                ahead = t / speed - (time.perf_counter() - started)
+                if ahead > 0:
+                    time.sleep(ahead)
+            self.wall_s = time.perf_counter() - started
+            if on_progress is not None:
+                on_progress(self)
+        self.engine.finish()
+        self.horizon_s = end
+        self.wall_s = time.perf_counter() - started
+
+
+def _eligible_domains(index: TopologyIndex, system: str | None) -> np.ndarray | None:
+    if system is None:
+        return None
+    names = [s.name for s in index.systems]
+    if system not in names:
+        raise UserError(f"system: {system!r} is not in any hall of this scenario; halls have "
+                        f"{sorted(set(names))}")
+    rack_ok = index.rack_system == names.index(system)
+    return rack_ok[index.domain_rack]
+
+
+def _systems_in(index: TopologyIndex, eligible: np.ndarray | None) -> list[int]:
+    systems = index.rack_system[index.domain_rack]
+    if eligible is not None:
+        systems = systems[eligible]
+    return sorted(set(systems.tolist()))
+
+
+def _infeasible(work: Work, index: TopologyIndex, serving: ServingModel) -> str | None:
+    """Why ``work`` can never run on this cluster, or ``None`` if it could."""
+    eligible = work.request.eligible
+    dom = np.ones(index.n_domains, bool) if eligible is None else eligible
+    g = work.group_size
+    if not dom.any():
+        return "no GPU of the required system in this scenario"
+    if g > int(index.domain_size[dom].max()):
+        return (f"a tensor-parallel group of {g} GPUs cannot fit in an NVLink domain "
+                f"(largest has {int(index.domain_size[dom].max())})")
+    usable = np.where(dom, (index.domain_size // g) * g, 0)
+    domain_site = index.gpu_site[np.searchsorted(index.gpu_domain, np.arange(index.n_domains))]
+    per_site = np.bincount(domain_site, weights=usable, minlength=len(index.site_names))
+    if work.n_gpus > per_site.max():
+        return (f"needs {work.n_gpus} GPUs in groups of {g}; the largest site offers "
+                f"{int(per_site.max())}")
+    systems = [index.systems[i] for i in _systems_in(index, eligible)]
+    spec = work.spec
+    if isinstance(spec, InferenceServiceSpec):
+        if all(serving.slots_for(spec, s) < 1 for s in systems):
+            return (f"model {spec.model} ({spec.precision}) does not fit in "
+                    f"{spec.gpus_per_replica} GPU(s) per replica with room for a KV cache")
+    else:
+        assert isinstance(spec, TrainingJobSpec)
+        need = get_model(spec.model).params * TRAINING_STATE_BYTES_PER_PARAM / spec.n_gpus
+        if all(need > s.gpu.hbm_bytes for s in systems):
+            return (f"model {spec.model} needs {need / 1e9:.0f} GB of training state per GPU "
+                    f"on {spec.n_gpus} GPUs; more GPUs are needed")
+    return None
+
+
+def _make_works(jobs: list[TrainingJobSpec], services: list[InferenceServiceSpec],
+                tenants: tuple[str, ...], index: TopologyIndex) -> list[Work]:
+    works: list[Work] = []
+    t_idx = {t: i for i, t in enumerate(tenants)}
+    for spec in jobs:
+        req = PlacementRequest(spec.n_gpus, spec.tp, _eligible_domains(index, spec.gpu_system))
+        works.append(Work(work_id=len(works), kind="training", tenant=spec.tenant,
+                          tenant_idx=t_idx[spec.tenant], spec=spec, n_gpus=spec.n_gpus,
+                          group_size=spec.tp, submit_s=spec.submit_s, priority=spec.priority,
+                          preemptible=spec.preemptible, est_duration_s=math.inf, request=req))
+    for spec in services:
+        req = PlacementRequest(spec.n_gpus, spec.gpus_per_replica,
+                               _eligible_domains(index, spec.gpu_system))
+        works.append(Work(work_id=len(works), kind="inference", tenant=spec.tenant,
+                          tenant_idx=t_idx[spec.tenant], spec=spec, n_gpus=spec.n_gpus,
+                          group_size=spec.gpus_per_replica, submit_s=spec.start_s,
+                          priority=spec.priority, preemptible=False, est_duration_s=math.inf,
+                          request=req))
+    return works
+
+
+def _estimate(works: list[Work], index: TopologyIndex, compute: ComputeModel) -> None:
+    """Runtime estimates for training jobs (one kernel call), as if ideally placed."""
+    training = [w for w in works if w.kind == "training"]
+    if not training:
+        return
+    systems: list[SystemSpec] = []
+    tiers, first = [], []
+    domain_first = np.searchsorted(index.gpu_domain, np.arange(index.n_domains))
+    for w in training:
+        eligible = w.request.eligible
+        doms = np.flatnonzero(eligible) if eligible is not None else np.arange(index.n_domains)
+        d = int(doms[np.argmax(index.domain_size[doms])])
+        systems.append(index.systems[int(index.rack_system[index.domain_rack[d]])])
+        tiers.append(TIER_NVLINK if w.n_gpus <= index.domain_size[d] else TIER_LEAF)
+        first.append(int(domain_first[d]))
+    est = compute.training([w.spec for w in training], systems,  # type: ignore[misc]
+                           np.array(tiers), np.array(first))
+    for w, d in zip(training, est.duration_s.tolist(), strict=True):
+        w.est_duration_s = float(d)
+        w.view = None
+
+
+def build(loaded: LoadedScenario, backend: str | None = None) -> Simulation:
+    """Wire a validated scenario into a runnable :class:`Simulation`."""
+    sc = loaded.scenario
+    try:
+        be = select_backend(backend or sc.compute.backend)
+    except BackendUnavailable as exc:
+        raise UserError(str(exc)) from None
+    sites = list(loaded.sites)
+    index = derive_index(sites)
+    streams = RngStreams(sc.seed)
+    tenants = tuple(sorted(sc.tenants))
+    try:
+        jobs, services = generate_workload(dict(sc.tenants), sc.duration, streams)
+    except UnknownModelError as exc:
+        raise UserError(f"tenants: {exc}") from None
+    compute = ComputeModel(be, index)
+    log = EventLog(tenants=tenants, sites=tuple(s.name for s in sites),
+                   keep_rack_util=sc.output.rack_series or index.n_racks <= 256)
+    graph = wan_graph(sites)
+    site_by_id = {i: s for i, s in enumerate(sites)}
+
+    def rtt(spec: InferenceServiceSpec, site_id: int) -> float:
+        site = site_by_id[site_id]
+        if spec.origin in _LOCAL_ORIGINS or spec.origin in (site.name, getattr(site, "city", None)):
+            return 0.0
+        return origin_rtt_s(graph, site.name, spec.origin)
+
+    for spec in services:  # fail before the run for an unknown origin
+        for sid in range(len(sites)):
+            try:
+                rtt(spec, sid)
+            except KeyError:
+                raise UserError(f"tenants.{spec.tenant}.inference.{spec.name}.origin: "
+                                f"unknown place {spec.origin!r}; expected a place joined "
+                                "to the site by a WAN link, or 'local'") from None
+    serving = ServingModel(compute, streams, log, rtt)
+    works = _make_works(jobs, services, tenants, index)
+    infeasible = {}
+    for w in works:
+        reason = _infeasible(w, index, serving)
+        if reason is not None:
+            infeasible[w.work_id] = reason
+    _estimate([w for w in works if w.work_id not in infeasible], index, compute)
+    policy = make_queue_policy(sc.scheduler.queue, dict(sc.scheduler.options))
+    placement = make_placement(sc.scheduler.placement)
+    settings = EngineSettings(
+        sample_interval_s=sc.engine.sample_interval, serving_window_s=sc.engine.serving_window,
+        site_pue=np.array([s.pue for s in sites], dtype=float),
+        site_fabric_w=np.array([size_site(s).fabric_w for s in sites], dtype=float))
+    env = simpy.Environment()
+    engine = Engine(env, ClusterState(index), works, tenants, policy, placement, compute,
+                    serving, log, settings, dict(sc.scheduler.options), infeasible)
+    return Simulation(loaded=loaded, env=env, engine=engine, log=log, backend=be, index=index,
+                      works=works, horizon_s=sc.duration)

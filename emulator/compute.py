@@ -1,0 +1,217 @@
+"""Bridge from jobs, services and allocations to the batched kernels in :mod:`cupy_kernels`.
+
+Builds kernel input arrays from specs (model dimensions from :mod:`workloads.models`,
+GPU peaks from the hardware catalog, link speeds of the allocation's slowest tier from
+the topology index) and brings results back to the host. Kernels are called once per
+scheduling round for all jobs started in it, once per serving window for all services,
+and once per sampling tick for all GPUs — never per event (DESIGN principle 4).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from cupy_kernels.backend import Backend
+from cupy_kernels.inference import (
+    InferenceBatch,
+    decode_step_time,
+    max_batch,
+    prefill_time,
+)
+from cupy_kernels.power import facility_power, gpu_power, rack_power
+from cupy_kernels.training import PRECISION_CODES, TrainingBatch, training_step_time
+from topologies.catalog import SystemSpec
+from topologies.index import TIER_LEAF, TIER_NVLINK, TIER_SPINE, TIER_WAN, TopologyIndex
+from workloads.models import get_model
+from workloads.spec import InferenceServiceSpec, TrainingJobSpec
+
+__all__ = ["ComputeModel", "ServiceStatics", "TrainingEstimate"]
+
+DP_OVERLAP = 0.5
+"""Fraction of the data-parallel gradient all-reduce hidden under the backward pass
+(bucketed overlap in PyTorch DDP/Megatron). Estimate; exposed communication is the rest."""
+
+PREFILL_EFF = 0.5
+"""Fraction of dense peak reached in prefill (compute-bound GEMMs at moderate batch)."""
+
+DECODE_BW_EFF = 0.8
+"""Fraction of HBM bandwidth reached by decode (Azure ND GB200 v6 measured 92% of peak on a
+stream test, REFERENCE.md; serving stacks reach less)."""
+
+_WEIGHT_BYTES = {"bf16": 2.0, "fp8": 1.0, "fp4": 0.5}
+
+
+@dataclass(frozen=True)
+class TrainingEstimate:
+    """Step time, compute utilisation and total duration (s) for a batch of jobs."""
+
+    step_s: np.ndarray
+    util: np.ndarray
+    duration_s: np.ndarray
+    tier: np.ndarray
+
+
+@dataclass(frozen=True)
+class ServiceStatics:
+    """Per-service constants of the inference kernels (one row per service)."""
+
+    batch: InferenceBatch
+    slots: np.ndarray  # concurrent sequences per replica (KV-cache and max_batch bound)
+
+
+def _duration(step_s: np.ndarray, steps: np.ndarray, interval: np.ndarray,
+              cost: np.ndarray) -> np.ndarray:
+    """Run time incl. checkpoint saves: steps·step plus one save per full interval."""
+    compute = steps * step_s
+    return compute + np.floor(compute / interval) * cost
+
+
+class ComputeModel:
+    """Kernel calls for the engine, on the scenario's backend."""
+
+    def __init__(self, backend: Backend, index: TopologyIndex) -> None:
+        self.backend = backend
+        self.index = index
+        xp = backend.xp
+        self._gpu_rack = backend.asarray(index.gpu_rack)
+        sys_idle = np.array([s.gpu.idle_w for s in index.systems])
+        sys_tdp = np.array([s.gpu.tdp_w for s in index.systems])
+        gpu_system = index.rack_system[index.gpu_rack]
+        self._gpu_idle = backend.asarray(sys_idle[gpu_system])
+        self._gpu_tdp = backend.asarray(sys_tdp[gpu_system])
+        self._rack_idle = backend.asarray(
+            np.array([s.rack_overhead_idle_w for s in index.systems])[index.rack_system])
+        self._rack_full = backend.asarray(
+            np.array([s.rack_overhead_full_w for s in index.systems])[index.rack_system])
+        self._rack_gpus = np.bincount(index.gpu_rack, minlength=index.n_racks).astype(float)
+        self._rack_gpus_dev = backend.asarray(np.maximum(self._rack_gpus, 1.0))
+        self._xp = xp
+
+    # -- systems -----------------------------------------------------------------------
+    def system_of_gpu(self, gpu: int) -> SystemSpec:
+        """The rack system GPU ``gpu`` belongs to."""
+        return self.index.systems[int(self.index.rack_system[self.index.gpu_rack[gpu]])]
+
+    def _tier_arrays(self, tiers: np.ndarray, first_gpu: np.ndarray) -> tuple[np.ndarray, ...]:
+        idx = self.index
+        site = idx.gpu_site[first_gpu]
+        bw = np.where(tiers == TIER_NVLINK, idx.gpu_nvlink_bw[first_gpu],
+                      np.where(tiers == TIER_LEAF, idx.gpu_nic_bw[first_gpu],
+                               np.where(tiers == TIER_SPINE, idx.site_spine_bw_per_gpu[site],
+                                        idx.wan_bw_per_gpu)))
+        alpha = idx.tier_latency_s[np.clip(tiers, 0, TIER_WAN)]
+        return bw.astype(float), alpha.astype(float)
+
+    # -- training ----------------------------------------------------------------------
+    def training(self, specs: Sequence[TrainingJobSpec], systems: Sequence[SystemSpec],
+                 tiers: np.ndarray, first_gpu: np.ndarray) -> TrainingEstimate:
+        """Step time, utilisation and duration for jobs on the given systems and tiers."""
+        n = len(specs)
+        models = [get_model(s.model) for s in specs]
+        b = self.backend
+        dp_bw, dp_alpha = self._tier_arrays(tiers, first_gpu)
+        nvlink = np.array([sy.gpu.nvlink_bw for sy in systems], dtype=float)
+
+        def col(values: Sequence[float]) -> object:
+            return b.asarray(np.asarray(values, dtype=float))
+
+        batch = TrainingBatch(
+            params=col([m.params for m in models]),
+            active_params=col([m.active_params for m in models]),
+            layers=col([m.layers for m in models]),
+            hidden=col([m.hidden for m in models]),
+            tokens_per_step=col([s.tokens_per_step for s in specs]),
+            seq_len=col([s.seq_len for s in specs]),
+            n_gpus=col([s.n_gpus for s in specs]),
+            tp=col([s.tp for s in specs]),
+            pp=col([s.pp for s in specs]),
+            dp=col([s.dp for s in specs]),
+            peak_flops=col([sy.gpu.peak(s.precision) for s, sy in zip(specs, systems,
+                                                                       strict=True)]),
+            mfu=col([s.mfu if s.mfu is not None else math.nan for s in specs]),
+            precision_code=col([PRECISION_CODES[s.precision] for s in specs]),
+            nvlink_bw=col(nvlink),
+            dp_bw=col(dp_bw),
+            dp_alpha=col(dp_alpha),
+            tp_alpha=col(np.full(n, float(self.index.tier_latency_s[TIER_NVLINK]))),
+            grad_bytes=col(np.full(n, 2.0)),
+            dp_overlap=col(np.full(n, DP_OVERLAP)),
+        )
+        times = training_step_time(b.xp, batch)
+        step = b.to_host(times.step_s)
+        util = b.to_host(times.util)
+        steps = np.array([s.steps for s in specs], dtype=float)
+        interval = np.array([s.checkpoint_interval_s for s in specs], dtype=float)
+        cost = np.array([s.checkpoint_cost_s for s in specs], dtype=float)
+        return TrainingEstimate(step, util, _duration(step, steps, interval, cost), tiers)
+
+    # -- inference ---------------------------------------------------------------------
+    def service_statics(self, specs: Sequence[InferenceServiceSpec],
+                        systems: Sequence[SystemSpec]) -> ServiceStatics:
+        """Kernel inputs that stay fixed while a service runs, and its batch slots."""
+        b = self.backend
+        models = [get_model(s.model) for s in specs]
+
+        def col(values: Sequence[float]) -> object:
+            return b.asarray(np.asarray(values, dtype=float))
+
+        n = len(specs)
+        batch = InferenceBatch(
+            params=col([m.params for m in models]),
+            active_params=col([m.active_params for m in models]),
+            layers=col([m.layers for m in models]),
+            kv_heads=col([m.kv_heads for m in models]),
+            head_dim=col([m.head_dim for m in models]),
+            weight_bytes_per_param=col([_WEIGHT_BYTES[s.precision] for s in specs]),
+            kv_bytes_per_elem=col([1.0 if s.precision in ("fp8", "fp4") else 2.0
+                                   for s in specs]),
+            gpus_per_replica=col([s.gpus_per_replica for s in specs]),
+            peak_flops=col([sy.gpu.peak(s.precision) for s, sy in zip(specs, systems,
+                                                                       strict=True)]),
+            hbm_bw=col([sy.gpu.hbm_bw for sy in systems]),
+            hbm_bytes=col([sy.gpu.hbm_bytes for sy in systems]),
+            prefill_eff=col(np.full(n, PREFILL_EFF)),
+            decode_bw_eff=col(np.full(n, DECODE_BW_EFF)),
+            mean_prompt=col([s.prompt_tokens.mean() for s in specs]),
+            mean_output=col([s.output_tokens.mean() for s in specs]),
+            batch=col(np.ones(n)),
+        )
+        kv_slots = np.floor(b.to_host(max_batch(b.xp, batch))).astype(np.int64)
+        caps = np.array([s.max_batch if s.max_batch is not None else np.iinfo(np.int64).max
+                         for s in specs], dtype=np.int64)
+        return ServiceStatics(batch=batch, slots=np.minimum(kv_slots, caps))
+
+    def decode_step(self, statics: ServiceStatics, batch_per_replica: np.ndarray) -> np.ndarray:
+        """Seconds per decode step for each service at its current batch size."""
+        b = self.backend
+        fields = dict(statics.batch.__dict__)
+        fields["batch"] = b.asarray(np.asarray(batch_per_replica, dtype=float))
+        return b.to_host(decode_step_time(b.xp, InferenceBatch(**fields)))
+
+    def prefill(self, statics: ServiceStatics, row: int, prompts: np.ndarray) -> np.ndarray:
+        """Prefill seconds for each prompt of service ``row`` (one kernel call per window)."""
+        b = self.backend
+        one = InferenceBatch(**{k: (v[row:row + 1] if v is not None else None)
+                                for k, v in statics.batch.__dict__.items()})
+        return b.to_host(prefill_time(b.xp, one, b.asarray(prompts.astype(float))))
+
+    # -- power -------------------------------------------------------------------------
+    def power(self, gpu_util: np.ndarray, pue: np.ndarray,
+              fabric_w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(rack W, IT W per site, facility W per site) for per-GPU utilisation ``gpu_util``."""
+        b, xp = self.backend, self._xp
+        util = b.asarray(gpu_util)
+        gpu_w = gpu_power(xp, util, self._gpu_idle, self._gpu_tdp)
+        rack_util = xp.bincount(self._gpu_rack, weights=util,
+                                minlength=self.index.n_racks) / self._rack_gpus_dev
+        racks = rack_power(xp, gpu_w, self._gpu_rack, self.index.n_racks, self._rack_idle,
+                           self._rack_full, rack_util)
+        racks_host = b.to_host(racks)
+        it = np.bincount(self.index.rack_site, weights=racks_host,
+                         minlength=len(self.index.site_names)) + fabric_w
+        fac = b.to_host(facility_power(xp, b.asarray(it), b.asarray(pue)))
+        return racks_host, it, fac

@@ -1,0 +1,303 @@
+"""The discrete-event engine: simpy processes that play a scenario forward.
+
+Processes: ``arrivals`` (submits work at its time), scheduling rounds (run once per
+instant after an arrival or a completion: the queue policy decides, the engine validates
+and applies), completions (one simpy timeout per running job), ``serving`` (advances all
+inference services one window at a time) and ``sampler`` (site power and utilisation per
+tick). Every state change is appended to the :class:`~emulator.eventlog.EventLog`.
+
+The engine owns the only mutable state (cluster allocation, queue, running set); policies
+see read-only views and return decisions (DESIGN principle 2). Kernels run on whole batches
+per round, window and tick (principle 4).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import simpy
+
+from emulator.cluster import AllocationError, ClusterState
+from emulator.compute import ComputeModel
+from emulator.eventlog import EventLog, Sample
+from emulator.placement.base import PlacementPolicy, Scratch
+from emulator.policies.base import (
+    ClusterView,
+    PolicyError,
+    QueuePolicy,
+    RejectJob,
+    RunningJob,
+    StartJob,
+)
+from emulator.serving import ServingModel
+from emulator.work import Work
+from topologies.catalog import SystemSpec
+from workloads.spec import TrainingJobSpec
+
+__all__ = ["Engine", "EngineSettings"]
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """Time steps (s) and per-site constants the engine needs."""
+
+    sample_interval_s: float
+    serving_window_s: float
+    site_pue: np.ndarray
+    site_fabric_w: np.ndarray
+    keep_rack_util: bool = True
+
+
+class Engine:
+    """Owns the simulation state and the simpy processes."""
+
+    def __init__(self, env: simpy.Environment, cluster: ClusterState, works: Sequence[Work],
+                 tenants: Sequence[str], policy: QueuePolicy, placement: PlacementPolicy,
+                 compute: ComputeModel, serving: ServingModel, log: EventLog,
+                 settings: EngineSettings, policy_options: dict[str, object] | None = None,
+                 infeasible: dict[int, str] | None = None) -> None:
+        self.env = env
+        self.cluster = cluster
+        self.index = cluster.index
+        self.works = list(works)
+        self.tenants = tuple(tenants)
+        self.policy = policy
+        self.placement = placement
+        self.compute = compute
+        self.serving = serving
+        self.log = log
+        self.settings = settings
+        self.policy_options = dict(policy_options or {})
+        self.infeasible = dict(infeasible or {})
+        self.queue: list[Work] = []
+        self.queue_views: list = []
+        self.running: dict[int, Work] = {}
+        self.queue_by_tenant = [0] * len(self.tenants)
+        self.tenant_gpus: dict[str, int] = dict.fromkeys(self.tenants, 0)
+        self.gpu_util = np.zeros(self.index.n_gpus, dtype=np.float64)
+        self.rounds = 0
+        self.sim_events = 0
+        self._round_pending = False
+        self.last_sample: Sample | None = None
+
+    # -- processes ---------------------------------------------------------------------
+    def start(self) -> None:
+        """Register the engine's processes with the environment."""
+        self.env.process(self._arrivals())
+        self.env.process(self._sampler())
+        if any(w.kind == "inference" for w in self.works):
+            self.env.process(self._serving())
+
+    def _arrivals(self) -> Iterator[simpy.Event]:
+        env = self.env
+        for work in sorted(self.works, key=lambda w: (w.submit_s, w.work_id)):
+            delay = work.submit_s - env.now
+            if delay > 0:
+                yield env.timeout(delay)
+                self.sim_events += 1
+            self._submit(work)
+
+    def _sampler(self) -> Iterator[simpy.Event]:
+        while True:
+            self._sample()
+            yield self.env.timeout(self.settings.sample_interval_s)
+            self.sim_events += 1
+
+    def _serving(self) -> Iterator[simpy.Event]:
+        width = self.settings.serving_window_s
+        while True:
+            t0 = self.env.now
+            yield self.env.timeout(width)
+            self.sim_events += 1
+            self.serving.advance(t0, self.env.now)
+            for svc in self.serving.services:
+                if svc.work.gpus is not None:
+                    self.gpu_util[svc.work.gpus] = svc.replica_util
+
+    # -- submission and admission ------------------------------------------------------
+    def _submit(self, work: Work) -> None:
+        now = self.env.now
+        self.log.work_event(now, "submit", work.work_id)
+        reason = self.infeasible.get(work.work_id)
+        if reason is not None:
+            work.state = "rejected"
+            work.end_s = now
+            self.log.work_event(now, "reject", work.work_id, reason)
+            return
+        work.state = "queued"
+        self.queue.append(work)
+        self.queue_views.append(work.queued_view())
+        self.queue_by_tenant[work.tenant_idx] += 1
+        self._request_round()
+
+    def _request_round(self) -> None:
+        if self._round_pending:
+            return
+        self._round_pending = True
+        event = self.env.event()
+        event.callbacks.append(self._round)
+        event.succeed()
+
+    # -- scheduling rounds -------------------------------------------------------------
+    def _running_views(self) -> list[RunningJob]:
+        return [RunningJob(w.work_id, w.kind, w.tenant, w.n_gpus, w.start_s,
+                           w.start_s + w.est_duration_s, w.priority, w.preemptible)
+                for w in self.running.values()]
+
+    def _scratch(self) -> Scratch:
+        c = self.cluster
+        return Scratch(self.index, c.free_mask(), c.domain_free, c.domain_start, self.placement)
+
+    def _round(self, _event: simpy.Event) -> None:
+        self._round_pending = False
+        self.sim_events += 1
+        if not self.queue:
+            return
+        self.rounds += 1
+        view = ClusterView(
+            now=self.env.now, queue=tuple(self.queue_views), total_gpus=self.index.n_gpus,
+            free_gpus=self.cluster.free_gpus, running=self._running_views,
+            scratch=self._scratch, tenant_gpus=dict(self.tenant_gpus),
+            options=self.policy_options)
+        decisions = self.policy.decide(view)
+        if not isinstance(decisions, list | tuple):
+            raise PolicyError(f"policy {self.policy.name!r} returned "
+                              f"{type(decisions).__name__}; expected a list of decisions")
+        started: list[Work] = []
+        for decision in decisions:
+            if isinstance(decision, StartJob):
+                started.append(self._apply_start(decision))
+            elif isinstance(decision, RejectJob):
+                self._apply_reject(decision)
+            else:
+                raise PolicyError(f"policy {self.policy.name!r} returned "
+                                  f"{type(decision).__name__}; expected StartJob or RejectJob")
+        if started:
+            self._launch(started)
+
+    def _dequeue(self, work: Work) -> None:
+        i = self.queue.index(work)
+        del self.queue[i]
+        del self.queue_views[i]
+        self.queue_by_tenant[work.tenant_idx] -= 1
+
+    def _queued(self, work_id: int) -> Work:
+        if not 0 <= work_id < len(self.works) or self.works[work_id].state != "queued":
+            raise PolicyError(f"policy {self.policy.name!r} decided on work {work_id}, "
+                              "which is not waiting in the queue")
+        return self.works[work_id]
+
+    def _apply_start(self, decision: StartJob) -> Work:
+        work = self._queued(decision.work_id)
+        gpus = np.asarray(decision.gpus, dtype=np.int64)
+        name = self.policy.name
+        if gpus.ndim != 1 or gpus.size != work.n_gpus:
+            raise PolicyError(f"policy {name!r} gave work {work.work_id} {gpus.size} GPUs; "
+                              f"it needs exactly {work.n_gpus}")
+        domains = self.index.gpu_domain[gpus].reshape(-1, work.group_size)
+        if np.any(domains != domains[:, :1]):
+            raise PolicyError(f"policy {name!r} split a tensor-parallel group of work "
+                              f"{work.work_id} across NVLink domains")
+        if work.request.eligible is not None and not np.all(
+                work.request.eligible[self.index.gpu_domain[gpus]]):
+            raise PolicyError(f"policy {name!r} placed work {work.work_id} on GPUs it may "
+                              "not use (system or residency restriction)")
+        try:
+            self.cluster.allocate(gpus, work.work_id)
+        except AllocationError as exc:
+            raise PolicyError(f"policy {name!r}: {exc}") from None
+        self._dequeue(work)
+        work.state = "running"
+        work.gpus = gpus
+        work.start_s = self.env.now
+        work.tier = self.index.slowest_tier(gpus)
+        self.running[work.work_id] = work
+        self.tenant_gpus[work.tenant] += work.n_gpus
+        return work
+
+    def _apply_reject(self, decision: RejectJob) -> None:
+        work = self._queued(decision.work_id)
+        self._dequeue(work)
+        work.state = "rejected"
+        work.end_s = self.env.now
+        self.log.work_event(self.env.now, "reject", work.work_id, str(decision.reason))
+
+    def _system(self, work: Work) -> SystemSpec:
+        assert work.gpus is not None
+        return self.compute.system_of_gpu(int(work.gpus[0]))
+
+    def _launch(self, started: list[Work]) -> None:
+        """Run the kernels once for everything started this round, then schedule ends."""
+        now = self.env.now
+        training = [w for w in started if w.kind == "training"]
+        if training:
+            specs: list[TrainingJobSpec] = [w.spec for w in training]  # type: ignore[misc]
+            est = self.compute.training(
+                specs, [self._system(w) for w in training],
+                np.array([w.tier for w in training], dtype=np.int64),
+                np.array([int(w.gpus[0]) for w in training], dtype=np.int64))  # type: ignore[index]
+            for i, work in enumerate(training):
+                work.step_s = float(est.step_s[i])
+                work.util = float(est.util[i])
+                work.duration_s = float(est.duration_s[i])
+                self.gpu_util[work.gpus] = work.util
+                timeout = self.env.timeout(work.duration_s)
+                epoch = work.epoch
+                timeout.callbacks.append(lambda _e, w=work, ep=epoch: self._complete(w, ep))
+        for work in started:
+            info = f"tier={work.tier}"
+            if work.kind == "inference":
+                self.serving.add(work, now)
+            self.log.work_event(now, "start", work.work_id, info)
+
+    def _complete(self, work: Work, epoch: int) -> None:
+        self.sim_events += 1
+        if work.epoch != epoch or work.state != "running":
+            return  # superseded (preempted or re-rated) before this timeout fired
+        now = self.env.now
+        assert work.gpus is not None
+        self.cluster.release(work.gpus, work.work_id)
+        self.gpu_util[work.gpus] = 0.0
+        del self.running[work.work_id]
+        self.tenant_gpus[work.tenant] -= work.n_gpus
+        work.state = "finished"
+        work.end_s = now
+        self.log.work_event(now, "finish", work.work_id)
+        self._request_round()
+
+    # -- sampling and the end of the run -----------------------------------------------
+    def _sample(self) -> None:
+        s = self.settings
+        _racks, it, fac = self.compute.power(self.gpu_util, s.site_pue, s.site_fabric_w)
+        rack_util = np.bincount(self.index.gpu_rack, weights=self.gpu_util,
+                                minlength=self.index.n_racks)
+        rack_util /= np.maximum(np.bincount(self.index.gpu_rack,
+                                            minlength=self.index.n_racks), 1)
+        sample = Sample(t=self.env.now, it_w=it, facility_w=fac,
+                        busy_gpus=self.index.n_gpus - self.cluster.free_gpus,
+                        mean_util=float(self.gpu_util.mean()) if self.index.n_gpus else 0.0,
+                        queue_by_tenant=tuple(self.queue_by_tenant), running=len(self.running),
+                        rack_util=rack_util.astype(np.float32))
+        self.last_sample = sample
+        self.log.sample(sample)
+
+    def finish(self) -> None:
+        """Close the run at the current time: queued and running work is truncated."""
+        now = self.env.now
+        for work in list(self.queue):
+            work.state = "truncated"
+            work.end_s = now
+            self.log.work_event(now, "truncate", work.work_id, "queued")
+        for work in sorted(self.running.values(), key=lambda w: w.work_id):
+            work.state = "truncated"
+            work.end_s = now
+            if work.kind == "training" and work.duration_s > 0:
+                done = (now - work.start_s) / work.duration_s
+                self.log.work_event(now, "truncate", work.work_id, f"running done={done:.4f}")
+            else:
+                self.log.work_event(now, "truncate", work.work_id, "running")
+        self.queue.clear()
+        self.queue_views.clear()
+        self.running.clear()

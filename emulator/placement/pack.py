@@ -1,0 +1,88 @@
+"""Topology-aware packing: fewest NVLink domains, inside one pod, inside one site.
+
+The idea is the locality-first placement of cluster schedulers for distributed training
+(e.g. Tiresias's consolidation and Gandiva's affinity): traffic that stays inside an
+NVLink domain runs at NVLink speed, traffic inside a pod crosses one leaf, and only the
+rest touches the spine. Tensor-parallel groups never straddle domains.
+
+Order of preference, each step best-fit (the tightest candidate that fits, lowest id on
+ties, so results are deterministic):
+
+1. one domain that can take the whole job;
+2. one pod, using its domains with the most free groups first (fewest domains);
+3. one site, likewise. Jobs are never split across sites (WAN training is not modelled).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from emulator.placement.base import PlacementPolicy, PlacementRequest, Scratch
+
+__all__ = ["PackPlacement"]
+
+
+def _best_group(cap: np.ndarray, group_of_domain: np.ndarray, n_groups_total: int,
+                need: int) -> list[tuple[int, int]] | None:
+    """Greedy fill inside the best single group (pod or site); ``None`` if none can hold it."""
+    domains = np.flatnonzero(cap > 0)
+    if domains.size == 0:
+        return None
+    groups = group_of_domain[domains]
+    totals = np.bincount(groups, weights=cap[domains], minlength=n_groups_total)
+    candidates = np.flatnonzero(totals >= need)
+    if candidates.size == 0:
+        return None
+    # Within each group sort domains by free capacity (desc), then id; count how many
+    # domains a greedy fill needs, and pick the group needing fewest, then tightest fit.
+    order = np.lexsort((domains, -cap[domains], groups))
+    d_sorted = domains[order]
+    g_sorted = groups[order]
+    c_sorted = cap[d_sorted]
+    csum = np.cumsum(c_sorted)
+    seg_start = np.searchsorted(g_sorted, g_sorted, side="left")
+    before = np.where(seg_start > 0, csum[seg_start - 1], 0)
+    within = csum - before
+    position = np.arange(d_sorted.size) - seg_start
+    reached = within >= need
+    n_needed = np.full(n_groups_total, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(n_needed, g_sorted[reached], position[reached] + 1)
+    cand_needed = n_needed[candidates]
+    slack = totals[candidates] - need
+    best = candidates[np.lexsort((candidates, slack, cand_needed))[0]]
+    sel = g_sorted == best
+    take: list[tuple[int, int]] = []
+    remaining = need
+    for d, c in zip(d_sorted[sel].tolist(), c_sorted[sel].tolist(), strict=True):
+        k = min(c, remaining)
+        take.append((d, k))
+        remaining -= k
+        if remaining == 0:
+            break
+    return take
+
+
+class PackPlacement(PlacementPolicy):
+    """Locality-first best-fit packing (see module docstring)."""
+
+    name = "pack"
+
+    def place(self, request: PlacementRequest, scratch: Scratch) -> np.ndarray | None:
+        """GPU ids packed into the fewest domains of one pod/site, or ``None``."""
+        cap = scratch.capacity(request)
+        need = request.n_groups
+        if int(cap.sum()) < need:
+            return None
+        fits = np.flatnonzero(cap >= need)
+        if fits.size:
+            d = int(fits[np.argmin(cap[fits])])  # best fit: the tightest domain that fits
+            return scratch.take([(d, need)], request.group_size)
+        index = scratch.index
+        domain_pod = index.gpu_pod[scratch.domain_start]
+        domain_site = index.gpu_site[scratch.domain_start]
+        levels = ((domain_pod, index.n_pods), (domain_site, len(index.site_names)))
+        for group_of_domain, n in levels:
+            plan = _best_group(cap, group_of_domain, n, need)
+            if plan is not None:
+                return scratch.take(plan, request.group_size)
+        return None

@@ -1,0 +1,47 @@
+"""Spread placement: one tensor-parallel group per domain, emptiest domains first.
+
+The opposite of packing, as in load-balancing schedulers (Kubernetes' default
+``LeastAllocated`` scoring): it evens out heat and power across racks and leaves room in
+every domain, at the price of more cross-domain traffic. Jobs stay inside one site.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from emulator.placement.base import PlacementPolicy, PlacementRequest, Scratch
+
+__all__ = ["SpreadPlacement"]
+
+
+class SpreadPlacement(PlacementPolicy):
+    """Round-robin over the domains with the most free groups (see module docstring)."""
+
+    name = "spread"
+
+    def place(self, request: PlacementRequest, scratch: Scratch) -> np.ndarray | None:
+        """GPU ids spread over as many domains as possible within one site, or ``None``."""
+        cap = scratch.capacity(request)
+        need = request.n_groups
+        domain_site = scratch.index.gpu_site[scratch.domain_start]
+        site_cap = np.bincount(domain_site, weights=cap, minlength=len(scratch.index.site_names))
+        sites = np.flatnonzero(site_cap >= need)
+        if sites.size == 0:
+            return None
+        site = int(sites[np.argmax(site_cap[sites])])
+        domains = np.flatnonzero((cap > 0) & (domain_site == site))
+        domains = domains[np.lexsort((domains, -cap[domains]))]
+        counts = np.zeros(domains.size, dtype=np.int64)
+        remaining = need
+        caps = cap[domains]
+        while remaining > 0:  # each pass gives one more group to every domain with room
+            room = counts < caps
+            n_room = int(room.sum())
+            if n_room <= remaining:
+                counts[room] += 1
+                remaining -= n_room
+            else:
+                counts[np.flatnonzero(room)[:remaining]] += 1
+                remaining = 0
+        plan = [(int(d), int(k)) for d, k in zip(domains, counts, strict=True) if k]
+        return scratch.take(plan, request.group_size)

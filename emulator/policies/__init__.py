@@ -1,0 +1,1 @@
+"""Scheduling policies: queue policies decide, the engine applies (see base)."""

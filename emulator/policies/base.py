@@ -1,0 +1,135 @@
+"""The policy contract: a read-only view in, a list of decisions out.
+
+Policies decide, the engine acts (DESIGN principle 2). A queue policy receives a
+:class:`ClusterView` — the queue in arrival order, the running work, free capacity and a
+tentative placement scratchpad — and returns :data:`Decision` objects. It never touches
+simpy or the engine's state; the engine validates every decision (the job is queued, the
+GPUs are free and count right, tensor-parallel groups sit inside one NVLink domain) and
+raises :class:`PolicyError` naming the policy when one is wrong.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from emulator.placement.base import PlacementRequest, Scratch
+
+__all__ = [
+    "ClusterView",
+    "Decision",
+    "PolicyError",
+    "QueuePolicy",
+    "QueuedJob",
+    "RejectJob",
+    "RunningJob",
+    "StartJob",
+]
+
+
+class PolicyError(RuntimeError):
+    """A policy returned something the engine cannot apply."""
+
+
+@dataclass(frozen=True)
+class QueuedJob:
+    """A waiting unit of work as policies see it.
+
+    ``kind`` is ``"training"`` or ``"inference"``; ``est_duration_s`` is the runtime
+    estimate (``inf`` for services, which run until the horizon).
+    """
+
+    work_id: int
+    kind: str
+    tenant: str
+    name: str
+    n_gpus: int
+    group_size: int
+    submit_s: float
+    priority: int
+    preemptible: bool
+    est_duration_s: float
+    request: PlacementRequest
+
+
+@dataclass(frozen=True)
+class RunningJob:
+    """A running unit of work as policies see it (``expected_end_s`` from the estimate)."""
+
+    work_id: int
+    kind: str
+    tenant: str
+    n_gpus: int
+    start_s: float
+    expected_end_s: float
+    priority: int
+    preemptible: bool
+
+
+@dataclass(frozen=True)
+class StartJob:
+    """Start queued work ``work_id`` on ``gpus`` (ids ordered group by group)."""
+
+    work_id: int
+    gpus: np.ndarray
+
+
+@dataclass(frozen=True)
+class RejectJob:
+    """Refuse queued work ``work_id`` for good, with a reason for the user."""
+
+    work_id: int
+    reason: str
+
+
+Decision = StartJob | RejectJob
+
+
+class ClusterView:
+    """Read-only state for one scheduling round.
+
+    ``queue`` is in arrival order; ``running`` is built on first access (policies that do
+    not need it pay nothing). ``scratch()`` returns a fresh tentative copy of free
+    capacity on which ``scratch.place(job.request)`` both finds and reserves GPUs.
+    """
+
+    def __init__(self, now: float, queue: Sequence[QueuedJob], total_gpus: int, free_gpus: int,
+                 running: Callable[[], Sequence[RunningJob]],
+                 scratch: Callable[[], Scratch], tenant_gpus: Mapping[str, int],
+                 options: Mapping[str, Any]) -> None:
+        self.now = now
+        self.queue = queue
+        self.total_gpus = total_gpus
+        self.free_gpus = free_gpus
+        self._running = running
+        self._scratch = scratch
+        self.tenant_gpus = tenant_gpus
+        self.options = options
+
+    @property
+    def running(self) -> Sequence[RunningJob]:
+        """Running work (built lazily)."""
+        return self._running()
+
+    def scratch(self) -> Scratch:
+        """A tentative copy of free capacity for this round."""
+        return self._scratch()
+
+
+class QueuePolicy(ABC):
+    """Orders and admits queued work. Subclasses set ``name`` and implement ``decide``."""
+
+    name: str = "policy"
+
+    def __init__(self, **options: Any) -> None:
+        if options:
+            raise TypeError(f"queue policy {self.name!r} takes no options, got "
+                            f"{sorted(options)}")
+
+    @abstractmethod
+    def decide(self, view: ClusterView) -> list[Decision]:
+        """Decisions for this round; an empty list means nothing to do."""

@@ -1,0 +1,76 @@
+"""Policy look-up: built-in names or ``"package.module:ClassName"`` plug-ins.
+
+Only the composition root (:mod:`emulator.build`) calls these. A bad plug-in reference
+(missing module or class, not a policy class) is a one-line :class:`UserError` naming it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from emulator.errors import UserError
+from emulator.placement import PackPlacement, PlacementPolicy, SpreadPlacement
+from emulator.policies.backfill import EasyBackfillPolicy
+from emulator.policies.base import QueuePolicy
+from emulator.policies.fifo import FifoPolicy
+
+__all__ = ["PLACEMENT_POLICIES", "QUEUE_POLICIES", "make_placement", "make_queue_policy"]
+
+QUEUE_POLICIES: dict[str, type[QueuePolicy]] = {
+    "fifo": FifoPolicy,
+    "backfill": EasyBackfillPolicy,
+}
+PLACEMENT_POLICIES: dict[str, type[PlacementPolicy]] = {
+    "pack": PackPlacement,
+    "spread": SpreadPlacement,
+}
+
+
+def _load_class(ref: str, field: str) -> type:
+    module_name, _, class_name = ref.partition(":")
+    if not module_name or not class_name:
+        raise UserError(f"{field}: {ref!r} is not a policy; expected a built-in name or "
+                        "'package.module:ClassName'")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise UserError(f"{field}: cannot import module {module_name!r} for policy "
+                        f"{ref!r} ({exc})") from None
+    cls = getattr(module, class_name, None)
+    if cls is None or not isinstance(cls, type):
+        raise UserError(f"{field}: module {module_name!r} has no class {class_name!r} "
+                        f"(policy {ref!r})")
+    return cls
+
+
+def make_queue_policy(ref: str, options: dict[str, Any]) -> QueuePolicy:
+    """An instance of the queue policy named ``ref`` with keyword ``options``."""
+    if ref in QUEUE_POLICIES:
+        cls: type = QUEUE_POLICIES[ref]
+    elif ":" in ref:
+        cls = _load_class(ref, "scheduler.queue")
+    else:
+        known = ", ".join(sorted(QUEUE_POLICIES))
+        raise UserError(f"scheduler.queue: unknown policy {ref!r}; expected one of {known} "
+                        "or 'package.module:ClassName'")
+    if not callable(getattr(cls, "decide", None)):
+        raise UserError(f"scheduler.queue: {ref!r} has no decide(view) method")
+    try:
+        return cls(**options)
+    except (TypeError, ValueError) as exc:
+        raise UserError(f"scheduler.options: policy {ref!r} rejected its options: {exc}") from None
+
+
+def make_placement(ref: str) -> PlacementPolicy:
+    """An instance of the placement policy named ``ref``."""
+    if ref in PLACEMENT_POLICIES:
+        return PLACEMENT_POLICIES[ref]()
+    if ":" in ref:
+        cls = _load_class(ref, "scheduler.placement")
+        if not callable(getattr(cls, "place", None)):
+            raise UserError(f"scheduler.placement: {ref!r} has no place(request, scratch) method")
+        return cls()
+    known = ", ".join(sorted(PLACEMENT_POLICIES))
+    raise UserError(f"scheduler.placement: unknown placement {ref!r}; expected one of {known} "
+                    "or 'package.module:ClassName'")

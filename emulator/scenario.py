@@ -1,0 +1,106 @@
+"""The scenario file: validated, frozen configuration of one emulation run.
+
+A scenario names its sites (presets from :mod:`topologies` with inline overrides), its
+tenants and their workloads (:mod:`workloads.config`), the scheduler, the compute backend
+and the outputs. Validation has no side effects: no directory is created and no clock is
+read (DESIGN principle 8). Human units are accepted everywhere (``"7d"``, ``"5m"``).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from emulator.units import Seconds
+from workloads.config import TenantConfig
+
+__all__ = [
+    "ComputeConfig",
+    "EngineConfig",
+    "OutputConfig",
+    "Scenario",
+    "SchedulerConfig",
+    "SiteRef",
+]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class SiteRef(BaseModel):
+    """A site: a preset name and/or inline fields that override the preset's.
+
+    Any field of a site preset (``halls``, ``pue``, ``grid_connection``, ``wan`` …) may be
+    given here; lists replace the preset's list wholesale. ``gpuemu topology --list`` shows
+    the presets.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+    preset: str | None = Field(default=None, description="site preset name, e.g. bizerte-20mw")
+
+    def overrides(self) -> dict[str, object]:
+        """The inline fields given next to ``preset``."""
+        return dict(self.model_extra or {})
+
+
+class SchedulerConfig(_Frozen):
+    """Which queue policy orders and admits work, and which placement picks the GPUs.
+
+    ``queue`` and ``placement`` are built-in names (``fifo``, ``backfill``; ``pack``,
+    ``spread``) or ``"package.module:ClassName"`` for a user's own policy class.
+    """
+
+    queue: str = "fifo"
+    placement: str = "pack"
+    options: dict[str, object] = Field(default_factory=dict,
+                                       description="keyword arguments for the queue policy")
+
+
+class ComputeConfig(_Frozen):
+    """Where the compute and power kernels run."""
+
+    backend: Literal["auto", "numpy", "cupy"] = "auto"
+
+
+class EngineConfig(_Frozen):
+    """Time steps of the engine's periodic processes."""
+
+    sample_interval: Seconds = Field(default=300.0, gt=0,
+                                     description="power/utilisation sampling period")
+    serving_window: Seconds = Field(default=60.0, gt=0,
+                                    description="inference requests are simulated in windows "
+                                                "of this length (continuous batching "
+                                                "re-estimated per window)")
+
+
+class OutputConfig(_Frozen):
+    """Where results go and what is kept."""
+
+    dir: str = Field(default="runs/{name}", description="output folder; {name} and {seed} expand")
+    requests: bool = Field(default=True, description="write the per-request table")
+    rack_series: bool = Field(default=False, description="write per-rack utilisation samples")
+
+
+class Scenario(_Frozen):
+    """A complete emulation scenario."""
+
+    name: str = Field(min_length=1)
+    seed: int = Field(default=0, ge=0)
+    duration: Seconds = Field(gt=0, description="simulated time, e.g. 7d")
+    sites: list[SiteRef] = Field(min_length=1)
+    tenants: dict[str, TenantConfig] = Field(min_length=1)
+    scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
+    compute: ComputeConfig = Field(default_factory=ComputeConfig)
+    engine: EngineConfig = Field(default_factory=EngineConfig)
+    output: OutputConfig = Field(default_factory=OutputConfig)
+
+    @field_validator("tenants")
+    @classmethod
+    def _tenant_names(cls, v: dict[str, TenantConfig]) -> dict[str, TenantConfig]:
+        for name in v:
+            if not name or any(c.isspace() for c in name):
+                raise ValueError(f"tenant name {name!r} must be non-empty without spaces")
+        return v

@@ -1,0 +1,125 @@
+"""The run summary: per-tenant and per-site figures, computed from the event log only.
+
+Job completion time (JCT) and queue wait: mean, p50, p99 over finished (JCT) or started
+(wait) jobs. Inference: TTFT and TPOT p50/p99 and SLO attainment (a request meets its SLO
+when both its TTFT, WAN round trip included, and its TPOT are within the service's
+objectives). GPU utilisation is time-weighted: allocated GPU-seconds over available
+GPU-seconds, and the mean compute utilisation of the samples. Energy integrates the
+sampled power, each sample holding until the next (or the horizon), in MWh.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from emulator.eventlog import EventLog
+from emulator.tables import jobs_table, requests_table
+from emulator.work import Work
+
+__all__ = ["build_summary", "stats"]
+
+_J_PER_MWH = 3.6e9
+
+
+def stats(values: np.ndarray) -> dict[str, float | None]:
+    """Mean, p50 and p99 of ``values`` ignoring NaN; ``None`` where there are none."""
+    v = np.asarray(values, dtype=np.float64)
+    v = v[~np.isnan(v)]
+    if v.size == 0:
+        return {"mean": None, "p50": None, "p99": None, "n": 0}
+    return {"mean": float(v.mean()), "p50": float(np.percentile(v, 50)),
+            "p99": float(np.percentile(v, 99)), "n": int(v.size)}
+
+
+def _gpu_seconds(jobs: dict[str, np.ndarray], horizon_s: float) -> np.ndarray:
+    start = jobs["start_s"]
+    end = np.where(np.isnan(jobs["end_s"]), horizon_s, jobs["end_s"])
+    dur = np.where(np.isnan(start), 0.0, np.clip(end, None, horizon_s) - start)
+    return jobs["n_gpus"] * np.maximum(dur, 0.0)
+
+
+def _energy(log: EventLog, horizon_s: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """(IT J, facility J, peak facility W per site, time-weighted mean compute util)."""
+    n_sites = len(log.sites)
+    if not log.samples:
+        z = np.zeros(n_sites)
+        return z, z, z, 0.0
+    t = np.array([s.t for s in log.samples])
+    dt = np.diff(np.append(t, horizon_s))
+    dt = np.clip(dt, 0.0, None)
+    it = np.array([s.it_w for s in log.samples])
+    fac = np.array([s.facility_w for s in log.samples])
+    util = np.array([s.mean_util for s in log.samples])
+    total = dt.sum()
+    mean_util = float((util * dt).sum() / total) if total > 0 else 0.0
+    return (it * dt[:, None]).sum(0), (fac * dt[:, None]).sum(0), fac.max(0), mean_util
+
+
+def build_summary(log: EventLog, works: Sequence[Work], horizon_s: float, total_gpus: int,
+                  site_caps_w: Sequence[float], site_gpus: Sequence[int]) -> dict[str, Any]:
+    """Summary dictionary (JSON-ready) of one run."""
+    jobs = jobs_table(log, works)
+    reqs = requests_table(log, works)
+    gpu_s = _gpu_seconds(jobs, horizon_s)
+    available = total_gpus * horizon_s
+    it_j, fac_j, peak_w, mean_util = _energy(log, horizon_s)
+    tenants: dict[str, Any] = {}
+    for tenant in log.tenants:
+        sel = jobs["tenant"] == tenant
+        train = sel & (jobs["kind"] == "training")
+        states = jobs["state"][train]
+        r = reqs["tenant"] == tenant
+        n_req = int(r.sum())
+        tenants[tenant] = {
+            "jobs": {"submitted": int(train.sum()),
+                     "finished": int((states == "finished").sum()),
+                     "rejected": int((states == "rejected").sum()),
+                     "truncated": int((states == "truncated").sum())},
+            "services": int((sel & (jobs["kind"] == "inference")).sum()),
+            "jct_s": stats(jobs["jct_s"][train]),
+            "wait_s": stats(jobs["wait_s"][train]),
+            "gpu_hours": float(gpu_s[sel].sum() / 3600.0),
+            "gpu_share": float(gpu_s[sel].sum() / available) if available else 0.0,
+            "requests": {
+                "count": n_req,
+                "ttft_s": stats(reqs["ttft_s"][r]),
+                "tpot_s": stats(reqs["tpot_s"][r]),
+                "slo_attainment": float(reqs["slo_met"][r].mean()) if n_req else None,
+            },
+        }
+    train_all = jobs["kind"] == "training"
+    sites = []
+    for i, name in enumerate(log.sites):
+        sites.append({
+            "name": name,
+            "gpus": int(site_gpus[i]),
+            "it_energy_mwh": float(it_j[i] / _J_PER_MWH),
+            "facility_energy_mwh": float(fac_j[i] / _J_PER_MWH),
+            "peak_facility_mw": float(peak_w[i] / 1e6),
+            "cap_mw": float(site_caps_w[i] / 1e6),
+            "peak_within_cap": bool(peak_w[i] <= site_caps_w[i]),
+        })
+    n_req = int(reqs["ttft_s"].size)
+    return {
+        "simulated_s": float(horizon_s),
+        "total_gpus": int(total_gpus),
+        "gpu_allocation_util": float(gpu_s.sum() / available) if available else 0.0,
+        "gpu_compute_util": mean_util,
+        "jobs": {"submitted": int(train_all.sum()),
+                 "finished": int((jobs["state"][train_all] == "finished").sum()),
+                 "rejected": int((jobs["state"][train_all] == "rejected").sum()),
+                 "truncated": int((jobs["state"][train_all] == "truncated").sum())},
+        "jct_s": stats(jobs["jct_s"][train_all]),
+        "wait_s": stats(jobs["wait_s"][train_all]),
+        "requests": {"count": n_req, "ttft_s": stats(reqs["ttft_s"]),
+                     "tpot_s": stats(reqs["tpot_s"]),
+                     "slo_attainment": float(reqs["slo_met"].mean()) if n_req else None},
+        "energy": {"it_mwh": float(it_j.sum() / _J_PER_MWH),
+                   "facility_mwh": float(fac_j.sum() / _J_PER_MWH)},
+        "sites": sites,
+        "tenants": tenants,
+        "rejections": sorted({str(x) for x in jobs["info"][jobs["state"] == "rejected"]}),
+    }

@@ -1,0 +1,64 @@
+"""Runtime records of the work the engine schedules (jobs and services).
+
+A :class:`Work` wraps an immutable spec (training job or inference service) with the
+engine's mutable bookkeeping: state, allocation, timing. Only the engine mutates it.
+States: ``pending`` (not yet submitted) → ``queued`` → ``running`` → one terminal state:
+``finished``, ``rejected`` or ``truncated`` (the horizon ended while queued or running).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from emulator.placement.base import PlacementRequest
+from emulator.policies.base import QueuedJob
+from workloads.spec import InferenceServiceSpec, TrainingJobSpec
+
+__all__ = ["TERMINAL_STATES", "Work"]
+
+TERMINAL_STATES = ("finished", "rejected", "truncated")
+
+
+@dataclass(slots=True, eq=False)
+class Work:
+    """One job or service and its runtime state (times in s, power-relevant util 0..1)."""
+
+    work_id: int
+    kind: str
+    tenant: str
+    tenant_idx: int
+    spec: TrainingJobSpec | InferenceServiceSpec
+    n_gpus: int
+    group_size: int
+    submit_s: float
+    priority: int
+    preemptible: bool
+    est_duration_s: float
+    request: PlacementRequest
+    state: str = "pending"
+    gpus: np.ndarray | None = None
+    start_s: float = float("nan")
+    end_s: float = float("nan")
+    duration_s: float = float("nan")
+    step_s: float = float("nan")
+    util: float = 0.0
+    tier: int = -1
+    epoch: int = 0
+    view: QueuedJob | None = None
+
+    @property
+    def name(self) -> str:
+        """The job's or service's name."""
+        return self.spec.name
+
+    def queued_view(self) -> QueuedJob:
+        """The frozen view policies see (built once)."""
+        if self.view is None:
+            self.view = QueuedJob(
+                work_id=self.work_id, kind=self.kind, tenant=self.tenant, name=self.name,
+                n_gpus=self.n_gpus, group_size=self.group_size, submit_s=self.submit_s,
+                priority=self.priority, preemptible=self.preemptible,
+                est_duration_s=self.est_duration_s, request=self.request)
+        return self.view

@@ -1,0 +1,131 @@
+"""Inference kernels: KV sizing, roofline prefill/decode and steady-state throughput."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cupy_kernels.inference import (
+    InferenceBatch,
+    decode_step_time,
+    kv_bytes_per_token,
+    max_batch,
+    prefill_time,
+    replica_throughput,
+)
+
+# Llama-3-70B-like service on one H100 in fp8 (local constants: the model catalog is built
+# elsewhere).
+BASE: dict[str, float] = {
+    "params": 70.6e9,
+    "active_params": 70.6e9,
+    "layers": 80,
+    "kv_heads": 8,
+    "head_dim": 128,
+    "weight_bytes_per_param": 1.0,
+    "kv_bytes_per_elem": 2.0,
+    "gpus_per_replica": 1,
+    "peak_flops": 1979e12,
+    "hbm_bw": 3.35e12,
+    "hbm_bytes": 80e9,
+    "prefill_eff": 0.5,
+    "decode_bw_eff": 0.8,
+    "mean_prompt": 1000,
+    "mean_output": 200,
+    "batch": 8,
+}
+KV_70B = 2 * 80 * 8 * 128 * 2  # bytes per token, bf16 KV
+
+
+def svc(rows: int = 1, **over: Any) -> InferenceBatch:
+    vals = BASE | over
+    return InferenceBatch(
+        **{k: np.broadcast_to(np.asarray(v, dtype=float), (rows,)) for k, v in vals.items()}
+    )
+
+
+def test_kv_bytes_per_token() -> None:
+    assert kv_bytes_per_token(np, 80, 8, 128, 2) == KV_70B == 327_680
+    assert kv_bytes_per_token(np, 80, 8, 128, 1) == KV_70B / 2
+
+
+def test_max_batch() -> None:
+    # one H100: 0.9·80 GB - 70.6 GB = 1.4 GB free → 1.4e9 / (1200·327,680) = 3.56 → 3
+    assert max_batch(np, svc())[0] == 3.0
+    # TP4: 0.9·320 - 70.6 = 217.4 GB → 552.87 → 552
+    assert max_batch(np, svc(gpus_per_replica=4))[0] == 552.0
+    # bf16 weights (141 GB) do not fit on one 80 GB GPU
+    assert max_batch(np, svc(weight_bytes_per_param=2.0))[0] == 0.0
+    assert max_batch(np, svc(gpus_per_replica=4), mem_fraction=0.5)[0] < 552.0
+
+
+def test_prefill_compute_bound_and_weight_floor() -> None:
+    t = prefill_time(np, svc(), np.array([4096.0]))
+    assert t[0] == pytest.approx(2 * 70.6e9 * 4096 / (1979e12 * 0.5), rel=1e-12)
+    one = prefill_time(np, svc(), 1.0)
+    assert one[0] == pytest.approx(70.6e9 / (3.35e12 * 0.8), rel=1e-12)
+    # broadcast: many prompt lengths against one service row
+    many = prefill_time(np, svc(), np.array([1.0, 1e3, 1e4]))
+    assert many.shape == (3,) and np.all(np.diff(many) >= 0)
+
+
+def test_decode_memory_bound_at_small_batch() -> None:
+    t = decode_step_time(np, svc(batch=1))
+    want = (70.6e9 + 1 * (1000 + 100) * KV_70B) / (3.35e12 * 0.8)
+    assert t[0] == pytest.approx(want, rel=1e-12)
+
+
+def test_decode_compute_bound_at_large_batch() -> None:
+    b = svc(batch=4096, gpus_per_replica=8, mean_prompt=10, mean_output=10)
+    t = decode_step_time(np, b)
+    assert t[0] == pytest.approx(2 * 70.6e9 * 4096 / (8 * 1979e12 * 0.5), rel=1e-12)
+
+
+def test_tensor_parallel_splits_the_work() -> None:
+    t1 = decode_step_time(np, svc(batch=1))
+    t4 = decode_step_time(np, svc(batch=1, gpus_per_replica=4))
+    assert t4[0] == pytest.approx(t1[0] / 4, rel=1e-12)
+
+
+def test_throughput_equals_static_batch_formula() -> None:
+    b = svc(batch=64, gpus_per_replica=2)
+    prefill = prefill_time(np, b, 64 * 1000)  # compute-bound here
+    static = 64 * 200 / (prefill + 200 * decode_step_time(np, b))
+    assert replica_throughput(np, b)[0] == pytest.approx(static[0], rel=1e-12)
+
+
+def test_moe_reads_all_weights_but_computes_active_only() -> None:
+    kw = {"batch": 2048, "gpus_per_replica": 8, "mean_prompt": 10, "mean_output": 10}
+    dense = svc(**kw)  # compute-bound
+    moe = svc(**kw, active_params=7e9)  # 10x fewer FLOPs: becomes memory-bound
+    assert decode_step_time(np, moe)[0] < decode_step_time(np, dense)[0]
+    assert max_batch(np, moe)[0] == max_batch(np, dense)[0]  # same stored weights
+
+
+def test_unequal_rows_rejected() -> None:
+    vals = {k: np.full(2, v, dtype=float) for k, v in BASE.items()}
+    vals["batch"] = np.ones(3)
+    with pytest.raises(ValueError, match="equal shapes"):
+        InferenceBatch(**vals)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    batch=st.integers(1, 2048),
+    tp=st.sampled_from([1, 2, 4, 8]),
+    prompt=st.floats(1, 32_000),
+    output=st.floats(1, 4_000),
+)
+def test_properties(batch: int, tp: int, prompt: float, output: float) -> None:
+    kw = {"batch": batch, "gpus_per_replica": tp, "mean_prompt": prompt, "mean_output": output}
+    b, b2 = svc(**kw), svc(**(kw | {"batch": batch + 1}))
+    step = decode_step_time(np, b)[0]
+    assert step >= 70.6e9 / (tp * 3.35e12 * 0.8)  # never faster than reading the weights
+    assert decode_step_time(np, b2)[0] >= step
+    thr = replica_throughput(np, b)[0]
+    assert 0 < thr <= batch / step
+    assert replica_throughput(np, b2)[0] >= thr * (1 - 1e-12)  # batching never hurts

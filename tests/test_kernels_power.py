@@ -1,0 +1,94 @@
+"""Power kernels: linear GPU model, cap curve, rack bincount, facility PUE."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from cupy_kernels.power import (
+    CAP_EXPONENT,
+    cap_throughput_factor,
+    facility_power,
+    gpu_power,
+    rack_power,
+)
+from topologies.catalog import B200_GB200, GB200_NVL72, H100_SXM
+
+
+def test_gpu_power_is_linear_between_idle_and_tdp() -> None:
+    u = np.array([0.0, 0.25, 1.0, -0.5, 1.5])
+    p = gpu_power(np, u, 200.0, 1200.0)
+    np.testing.assert_allclose(p, [200.0, 450.0, 1200.0, 200.0, 1200.0])
+
+
+def test_gpu_power_cap_clips() -> None:
+    p = gpu_power(
+        np, np.array([0.1, 0.5, 1.0]), 200.0, 1200.0, cap_w=np.array([1000.0, 600.0, 1000.0])
+    )
+    np.testing.assert_allclose(p, [300.0, 600.0, 1000.0])
+
+
+def test_cap_factor_limits_and_reference_point() -> None:
+    f = cap_throughput_factor(np, np.array([700.0, 800.0, 90.0, 50.0, 600.0]), 90.0, 700.0)
+    assert f[0] == f[1] == 1.0 and f[2] == f[3] == 0.0
+    assert f[4] == pytest.approx((510 / 610) ** CAP_EXPONENT)
+    assert 0.90 < f[4] < 0.93  # H100 at 600 W keeps ~91% of its throughput
+    linear = cap_throughput_factor(np, 600.0, 90.0, 700.0, exponent=1.0)
+    assert linear == pytest.approx(510 / 610)
+
+
+@given(cap=st.floats(0.0, 2000.0), cap2=st.floats(0.0, 2000.0))
+def test_cap_factor_is_monotone_and_concave(cap: float, cap2: float) -> None:
+    idle, tdp = B200_GB200.idle_w, B200_GB200.tdp_w
+    f = cap_throughput_factor(np, cap, idle, tdp)
+    assert 0.0 <= f <= 1.0
+    frac = min(max((cap - idle) / (tdp - idle), 0.0), 1.0)
+    assert f >= frac - 1e-12  # concave: loses less throughput than power
+    lo, hi = sorted((cap, cap2))
+    assert cap_throughput_factor(np, lo, idle, tdp) <= cap_throughput_factor(np, hi, idle, tdp)
+
+
+def test_rack_power_sums_gpus_and_interpolates_overhead() -> None:
+    gpu_w = np.array([100.0, 200.0, 300.0, 400.0, 50.0])
+    gpu_rack = np.array([0, 0, 2, 2, 2])
+    p = rack_power(np, gpu_w, gpu_rack, 3, 1000.0, 3000.0, np.array([0.0, 0.5, 1.0]))
+    np.testing.assert_allclose(p, [300.0 + 1000.0, 0.0 + 2000.0, 750.0 + 3000.0])
+
+
+def test_rack_power_per_rack_overheads() -> None:
+    p = rack_power(
+        np, np.ones(2), np.array([0, 1]), 2, np.array([10.0, 20.0]), np.array([30.0, 60.0]), 0.5
+    )
+    np.testing.assert_allclose(p, [21.0, 41.0])
+
+
+def test_rack_power_rejects_unknown_rack() -> None:
+    with pytest.raises(ValueError, match="n_racks"):
+        rack_power(np, np.ones(2), np.array([0, 3]), 2, 0.0, 0.0, 0.0)
+
+
+def test_idle_nvl72_rack() -> None:
+    sysm = GB200_NVL72
+    n = sysm.gpus_per_rack
+    w = gpu_power(np, np.zeros(n), sysm.gpu.idle_w, sysm.gpu.tdp_w)
+    p = rack_power(
+        np,
+        w,
+        np.zeros(n, dtype=np.int64),
+        1,
+        sysm.rack_overhead_idle_w,
+        sysm.rack_overhead_full_w,
+        0.0,
+    )
+    assert p[0] == pytest.approx(sysm.rack_idle_w)
+
+
+def test_facility_power() -> None:
+    np.testing.assert_allclose(facility_power(np, np.array([1e6, 2e6]), 1.1), [1.1e6, 2.2e6])
+    assert facility_power(np, 20e6, np.array([1.05, 1.3]))[1] == pytest.approx(26e6)
+
+
+def test_h100_catalog_figures_flow_through() -> None:
+    assert gpu_power(np, 1.0, H100_SXM.idle_w, H100_SXM.tdp_w) == H100_SXM.tdp_w

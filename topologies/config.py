@@ -1,0 +1,174 @@
+"""Site configuration models (pydantic v2, frozen, unknown keys rejected).
+
+A :class:`SiteConfig` is pure data: halls of racks of one catalog system each, the
+rail-optimised scale-out fabric, the WAN links to named places and the facility's power
+envelope. Quantities accept human units at the edges (``"20MW"``, ``"1050km"``,
+``"400Gbps"``, ``"3us"``) and are stored in SI (W, m, bit/s, s). Building a config has no
+side effects; a bad value fails with pydantic's message naming the field path and value.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from emulator.units import BitsPerSecond, Meters, Seconds, Watts
+from topologies.catalog import CATALOG
+from topologies.places import PLACES
+
+__all__ = [
+    "FabricConfig",
+    "HallConfig",
+    "Location",
+    "SiteConfig",
+    "WanLinkConfig",
+]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Location(_Frozen):
+    """WGS84 coordinates in degrees."""
+
+    lat: float = Field(ge=-90.0, le=90.0)
+    lon: float = Field(ge=-180.0, le=180.0)
+
+
+class HallConfig(_Frozen):
+    """One data hall: ``racks`` racks of the catalog system ``system``.
+
+    ``trays_per_rack`` optionally packs fewer (or more) compute trays per rack than the
+    catalog system does, e.g. one DGX H100 node per rack in a low-density air-cooled hall.
+    The rack's non-GPU overhead power then scales per tray (see
+    :func:`topologies.sizing.effective_system`).
+    """
+
+    name: str = Field(min_length=1)
+    system: str
+    racks: int = Field(gt=0)
+    trays_per_rack: int | None = Field(default=None, gt=0)
+
+    @field_validator("system")
+    @classmethod
+    def _known_system(cls, value: str) -> str:
+        if value not in CATALOG:
+            known = ", ".join(sorted(CATALOG))
+            raise ValueError(f"unknown system {value!r}; expected one of: {known}")
+        return value
+
+
+class FabricConfig(_Frozen):
+    """Rail-optimised leaf/spine scale-out fabric of a site.
+
+    Attributes
+    ----------
+    kind
+        Only ``"rail-optimised"``: NIC ``p`` of every tray goes to a rail-``p`` leaf of its pod.
+    leaf_radix
+        Ports per leaf and spine switch (64 for Quantum-2 at 400 Gb/s [REFERENCE.md]).
+    oversubscription
+        Leaf downlinks : uplinks ratio, >= 1 (1.0 is non-blocking). Also accepted as
+        ``leaf_uplink_ratio``.
+    racks_per_pod
+        Racks per pod (scalable unit) sharing one set of rail leaves.
+    nic_bandwidth
+        Scale-out NIC rate per GPU in bit/s; ``None`` takes the catalog GPU's NIC rate.
+    switch_power
+        Power of one leaf or spine switch including its optics, W. *Estimate* (1.5 kW for a
+        64-port 400 Gb/s switch with transceivers); used for the facility power budget.
+    nvlink_latency, leaf_latency, spine_latency
+        One-way GPU-to-GPU latency (s) of a transfer that stays inside the NVLink domain,
+        crosses one leaf, or crosses the spine. *Estimates* (≈1 µs, 3 µs, 6 µs) including
+        NIC and software overhead; override with measurements.
+    """
+
+    kind: Literal["rail-optimised"] = "rail-optimised"
+    leaf_radix: int = Field(default=64, ge=4)
+    oversubscription: float = Field(
+        default=1.0, ge=1.0, validation_alias=AliasChoices("oversubscription", "leaf_uplink_ratio"),
+    )
+    racks_per_pod: int = Field(default=16, gt=0)
+    nic_bandwidth: BitsPerSecond | None = Field(default=None, gt=0)
+    switch_power: Watts = Field(default=1500.0, ge=0)
+    nvlink_latency: Seconds = Field(default=1e-6, ge=0)
+    leaf_latency: Seconds = Field(default=3e-6, ge=0)
+    spine_latency: Seconds = Field(default=6e-6, ge=0)
+
+    @model_validator(mode="after")
+    def _ordered_latencies(self) -> FabricConfig:
+        if not self.nvlink_latency <= self.leaf_latency <= self.spine_latency:
+            raise ValueError(
+                "latencies must satisfy nvlink_latency <= leaf_latency <= spine_latency, got "
+                f"{self.nvlink_latency!r} / {self.leaf_latency!r} / {self.spine_latency!r} s"
+            )
+        downlinks = int(self.leaf_radix * self.oversubscription / (1.0 + self.oversubscription))
+        if downlinks >= self.leaf_radix:
+            raise ValueError(
+                f"oversubscription {self.oversubscription!r} leaves no uplink on a "
+                f"{self.leaf_radix}-port leaf"
+            )
+        return self
+
+
+class WanLinkConfig(_Frozen):
+    """One WAN/subsea link from the site's gateway to a named place.
+
+    ``length`` is the route length (m) including any terrestrial backhaul; ``overhead`` the
+    one-way equipment/routing delay (s) added to propagation (*estimate*, 0.5 ms default);
+    ``share`` the fraction of the cable's ``fibre_pairs × rate_per_pair`` (bit/s) this site
+    may use.
+    """
+
+    name: str = Field(min_length=1)
+    to: str
+    length: Meters = Field(gt=0)
+    fibre_pairs: int = Field(gt=0)
+    rate_per_pair: BitsPerSecond = Field(gt=0)
+    overhead: Seconds = Field(default=0.5e-3, ge=0)
+    share: float = Field(default=1.0, gt=0.0, le=1.0)
+
+    @field_validator("to")
+    @classmethod
+    def _known_place(cls, value: str) -> str:
+        if value.lower() not in PLACES:
+            known = ", ".join(sorted(PLACES))
+            raise ValueError(f"unknown place {value!r}; expected one of: {known}")
+        return value.lower()
+
+    @property
+    def capacity_bps(self) -> float:
+        """Capacity available to the site, bit/s."""
+        return self.fibre_pairs * self.rate_per_pair * self.share
+
+
+class SiteConfig(_Frozen):
+    """One datacenter site.
+
+    ``grid_connection`` is the facility power cap (W) that IT load × ``pue`` must stay
+    within; ``country`` an ISO 3166-1 alpha-2 code; ``sources`` cites every figure.
+    """
+
+    name: str = Field(min_length=1)
+    country: str = Field(pattern=r"^[A-Z]{2}$")
+    city: str
+    location: Location
+    grid_connection: Watts = Field(gt=0)
+    pue: float = Field(default=1.2, gt=1.0, le=3.0)
+    cooling: Literal["liquid", "air", "hybrid"]
+    halls: list[HallConfig] = Field(min_length=1)
+    fabric: FabricConfig = FabricConfig()
+    wan: list[WanLinkConfig] = Field(default_factory=list)
+    sources: list[str] = Field(default_factory=list)
+    notes: str = ""
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> SiteConfig:
+        for what, names in (("hall", [h.name for h in self.halls]),
+                            ("wan link", [w.name for w in self.wan])):
+            dupes = sorted({n for n in names if names.count(n) > 1})
+            if dupes:
+                raise ValueError(f"duplicate {what} names in site {self.name!r}: {dupes}")
+        return self

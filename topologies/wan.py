@@ -1,0 +1,135 @@
+"""WAN/subsea links between site gateways and named places.
+
+Each :class:`~topologies.config.WanLinkConfig` becomes one edge between the site's
+gateway and a place, with ``length_m``, ``latency_s`` = length × 4.9 µs/km + overhead
+(one way) and ``capacity_bps`` = fibre pairs × rate per pair × share. Latencies between
+nodes are shortest paths on ``latency_s``, so removing an edge (a cable cut) reroutes
+traffic over the remaining cables, or makes a place unreachable (``math.inf``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Hashable, Sequence
+
+import networkx as nx
+
+from topologies.config import SiteConfig, WanLinkConfig
+from topologies.nodes import gateway_node, place_node
+from topologies.places import FIBRE_S_PER_M, get_place
+
+__all__ = [
+    "link_latency_s",
+    "one_way_latency_s",
+    "origin_rtt_s",
+    "path_capacity_bps",
+    "wan_graph",
+]
+
+
+def link_latency_s(link: WanLinkConfig) -> float:
+    """One-way latency of ``link``: propagation (4.9 µs/km) plus equipment overhead, s."""
+    return link.length * FIBRE_S_PER_M + link.overhead
+
+
+def wan_graph(sites: Sequence[SiteConfig], graph: nx.Graph | None = None) -> nx.Graph:
+    """Graph of site gateways, places and the WAN links between them.
+
+    Parameters
+    ----------
+    sites : sequence of SiteConfig
+        Site ``i`` gets gateway node ``("gateway", i, 0)``.
+    graph : networkx.Graph, optional
+        Graph to add to.
+
+    Returns
+    -------
+    networkx.Graph
+        Gateway nodes (``kind="gateway"``, ``name``, ``lat``, ``lon``), place nodes
+        (``kind="place"``, ``name``, ``lat``, ``lon``) and edges with ``link="wan"``,
+        ``name`` (cable), ``length_m``, ``latency_s``, ``capacity_bps`` and
+        ``bandwidth_bps`` (= capacity). Two links of one site to the same place keep the
+        lower-latency one as the edge and add the capacities.
+    """
+    g = nx.Graph() if graph is None else graph
+    for i, site in enumerate(sites):
+        gw = gateway_node(i)
+        g.add_node(gw, kind="gateway", site=i, name=site.name,
+                   lat=site.location.lat, lon=site.location.lon)
+        for link in site.wan:
+            place = get_place(link.to)
+            pn = place_node(place.name)
+            g.add_node(pn, kind="place", name=place.name, lat=place.lat, lon=place.lon)
+            attrs = {"link": "wan", "name": link.name, "length_m": link.length,
+                     "latency_s": link_latency_s(link), "capacity_bps": link.capacity_bps}
+            if g.has_edge(gw, pn):  # parallel cables to the same place
+                old = g.edges[gw, pn]
+                total = old["capacity_bps"] + attrs["capacity_bps"]
+                if attrs["latency_s"] < old["latency_s"]:
+                    old.update(attrs)
+                old["capacity_bps"] = total
+                old["name"] = "+".join(sorted({*old["name"].split("+"), link.name}))
+            else:
+                g.add_edge(gw, pn, **attrs)
+            g.edges[gw, pn]["bandwidth_bps"] = g.edges[gw, pn]["capacity_bps"]
+    return g
+
+
+def _resolve(graph: nx.Graph, name: str | Hashable) -> Hashable:
+    """Node id for a site name, a place name, or a node id given as is."""
+    if name in graph:
+        return name
+    if isinstance(name, str):
+        for node, data in graph.nodes(data=True):
+            if data.get("kind") == "gateway" and data.get("name") == name:
+                return node
+        if place_node(name) in graph:
+            return place_node(name)
+    raise KeyError(f"{name!r} is neither a site nor a place of this WAN graph")
+
+
+def _wan_only(graph: nx.Graph) -> nx.Graph:
+    def keep(u: Hashable, v: Hashable) -> bool:
+        return graph.edges[u, v].get("link") == "wan"
+
+    return nx.subgraph_view(graph, filter_edge=keep)
+
+
+def one_way_latency_s(graph: nx.Graph, site: str | Hashable, place: str | Hashable) -> float:
+    """Lowest one-way latency (s) from ``site`` to ``place`` over the WAN edges of ``graph``.
+
+    ``site`` and ``place`` are site names, place names or node ids. Returns ``math.inf``
+    when no path is left (e.g. after cable cuts removed the edges).
+
+    Raises
+    ------
+    KeyError
+        If a name is not in the graph.
+    """
+    src, dst = _resolve(graph, site), _resolve(graph, place)
+    try:
+        return float(nx.shortest_path_length(_wan_only(graph), src, dst, weight="latency_s"))
+    except nx.NetworkXNoPath:
+        return math.inf
+
+
+def origin_rtt_s(graph: nx.Graph, site: str | Hashable, origin: str | Hashable) -> float:
+    """Round-trip network time (s) for a request from ``origin`` (a place) to ``site``.
+
+    Twice :func:`one_way_latency_s` (links are symmetric); ``math.inf`` if unreachable.
+    """
+    return 2.0 * one_way_latency_s(graph, site, origin)
+
+
+def path_capacity_bps(graph: nx.Graph, source: str | Hashable, target: str | Hashable) -> float:
+    """Bottleneck capacity (bit/s) of the lowest-latency WAN path; 0 if unreachable."""
+    src, dst = _resolve(graph, source), _resolve(graph, target)
+    view = _wan_only(graph)
+    try:
+        path = nx.shortest_path(view, src, dst, weight="latency_s")
+    except nx.NetworkXNoPath:
+        return 0.0
+    if len(path) < 2:
+        return math.inf
+    return min(view.edges[a, b]["capacity_bps"] for a, b in itertools.pairwise(path))

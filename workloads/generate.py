@@ -1,0 +1,187 @@
+"""Turn validated tenant configs into the engine's training jobs and inference services.
+
+Randomness: each training workload ``W`` of tenant ``T`` draws from its own named streams
+``training/T/W/arrivals``, ``.../model``, ``.../gpus`` and ``.../tokens`` (see
+:class:`emulator.rng.RngStreams`), so adding, removing or editing one workload never changes
+the jobs of another, and each attribute of job ``k`` is the ``k``-th draw of its stream:
+extending the horizon only appends jobs. Inference services are not random here; their
+requests are drawn by the engine per serving window (:func:`workloads.requests.sample_requests`).
+
+Priorities: a training job's priority is ``tenant.priority + job/workload priority``; an
+inference service's priority is its tenant's priority.
+
+Runtime estimates: ``est_duration_s`` is left ``None`` on generated jobs. A workload's
+``estimate_error`` (relative sd of users' runtime estimates) is not carried by
+:class:`~workloads.spec.TrainingJobSpec`; the engine, which estimates runtimes from the model,
+is the place to apply it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from emulator.rng import RngStreams
+from workloads.config import (
+    InferenceServiceConfig,
+    TenantConfig,
+    TrainingJobConfig,
+    TrainingWorkloadConfig,
+)
+from workloads.models import MODELS, UnknownModelError, model_names
+from workloads.requests import sequential_arrivals
+from workloads.spec import InferenceServiceSpec, TrainingJobSpec
+
+__all__ = [
+    "generate_services",
+    "generate_training_jobs",
+    "generate_workload",
+    "training_stream_name",
+]
+
+
+def training_stream_name(tenant_name: str, workload_name: str, part: str) -> str:
+    """Name of the random stream for one ``part`` (arrivals/model/gpus/tokens) of a workload."""
+    return f"training/{tenant_name}/{workload_name}/{part}"
+
+
+def _check_model(model: str, tenant_name: str, kind: str, item_name: str) -> None:
+    if model not in MODELS:
+        raise UnknownModelError(
+            f"tenant {tenant_name!r}, {kind} {item_name!r}: unknown model {model!r}; "
+            f"known models: {', '.join(model_names())}")
+
+
+def _check_unique(names: list[str], tenant_name: str, kind: str) -> None:
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise ValueError(f"tenant {tenant_name!r}: duplicate {kind} name {name!r}")
+        seen.add(name)
+
+
+def _probabilities(weights: list[float] | None, n: int) -> np.ndarray:
+    if weights is None:
+        return np.full(n, 1.0 / n)
+    w = np.asarray(weights, dtype=np.float64)
+    return w / w.sum()
+
+
+def _explicit_job(job_id: int, tenant_name: str, tenant: TenantConfig,
+                  job: TrainingJobConfig) -> TrainingJobSpec:
+    par = job.tp * job.pp
+    return TrainingJobSpec(
+        job_id=job_id, tenant=tenant_name, name=job.name, model=job.model,
+        submit_s=float(job.submit), n_gpus=job.gpus, tp=job.tp, pp=job.pp,
+        dp=job.gpus // par, tokens=float(job.tokens),
+        tokens_per_step=float(job.global_batch_tokens), seq_len=job.seq_len,
+        precision=job.precision, checkpoint_interval_s=float(job.checkpoint_interval),
+        checkpoint_cost_s=float(job.checkpoint_cost),
+        priority=tenant.priority + job.priority, preemptible=job.preemptible,
+        gpu_system=job.system, mfu=job.mfu, est_duration_s=None)
+
+
+def _workload_jobs(first_job_id: int, tenant_name: str, tenant: TenantConfig,
+                   wl: TrainingWorkloadConfig, horizon_s: float,
+                   streams: RngStreams) -> list[TrainingJobSpec]:
+    def rng(part: str) -> np.random.Generator:
+        return streams.stream(training_stream_name(tenant_name, wl.name, part))
+
+    times = sequential_arrivals(rng("arrivals"), wl.rate, wl.start, max(wl.start, horizon_s),
+                                max_count=wl.max_jobs)
+    n = times.size
+    if n == 0:
+        return []
+    models = wl.models
+    model_idx = rng("model").choice(len(models), size=n, p=_probabilities(wl.model_weights,
+                                                                           len(models)))
+    gpu_idx = rng("gpus").choice(len(wl.gpus), size=n, p=_probabilities(wl.gpus_weights,
+                                                                         len(wl.gpus)))
+    tokens = wl.tokens.sample(rng("tokens"), n)
+    par = wl.tp * wl.pp
+    jobs = []
+    for k in range(n):
+        gpus = wl.gpus[int(gpu_idx[k])]
+        jobs.append(TrainingJobSpec(
+            job_id=first_job_id + k, tenant=tenant_name, name=f"{wl.name}-{k}",
+            model=models[int(model_idx[k])], submit_s=float(times[k]), n_gpus=gpus,
+            tp=wl.tp, pp=wl.pp, dp=gpus // par, tokens=float(tokens[k]),
+            tokens_per_step=float(wl.global_batch_tokens), seq_len=wl.seq_len,
+            precision=wl.precision, checkpoint_interval_s=float(wl.checkpoint_interval),
+            checkpoint_cost_s=float(wl.checkpoint_cost),
+            priority=tenant.priority + wl.priority, preemptible=wl.preemptible,
+            gpu_system=wl.system, mfu=wl.mfu, est_duration_s=None))
+    return jobs
+
+
+def generate_training_jobs(tenant_name: str, tenant: TenantConfig, horizon_s: float,
+                           streams: RngStreams, first_job_id: int) -> list[TrainingJobSpec]:
+    """The training jobs of one tenant: its explicit ``jobs``, then each workload's stream.
+
+    Explicit jobs are kept whatever their submit time. Each :class:`TrainingWorkloadConfig`
+    adds Poisson arrivals at ``rate`` (jobs/s) on ``[start, horizon_s)`` (seconds), at most
+    ``max_jobs`` of them, each with a model drawn by ``model_weights``, a GPU count drawn by
+    ``gpus_weights`` (``dp = gpus / (tp · pp)``) and a token count from ``tokens``. Job ids
+    run from ``first_job_id`` in that order (explicit jobs, then workloads in config order,
+    each by arrival). Raises :class:`UnknownModelError` naming tenant, job/workload and model.
+    """
+    _check_unique([j.name for j in tenant.jobs], tenant_name, "job")
+    _check_unique([w.name for w in tenant.training], tenant_name, "training workload")
+    for job in tenant.jobs:
+        _check_model(job.model, tenant_name, "job", job.name)
+    for wl in tenant.training:
+        for model in wl.models:
+            _check_model(model, tenant_name, "training workload", wl.name)
+    jobs = [_explicit_job(first_job_id + i, tenant_name, tenant, job)
+            for i, job in enumerate(tenant.jobs)]
+    for wl in tenant.training:
+        jobs.extend(_workload_jobs(first_job_id + len(jobs), tenant_name, tenant, wl,
+                                   horizon_s, streams))
+    return jobs
+
+
+def _service(service_id: int, tenant_name: str, tenant: TenantConfig,
+             svc: InferenceServiceConfig) -> InferenceServiceSpec:
+    return InferenceServiceSpec(
+        service_id=service_id, tenant=tenant_name, name=svc.name, model=svc.model,
+        start_s=float(svc.start), replicas=svc.replicas, gpus_per_replica=svc.gpus_per_replica,
+        rate_per_s=float(svc.rate), prompt_tokens=svc.prompt_tokens,
+        output_tokens=svc.output_tokens, slo_ttft_s=float(svc.slo.ttft),
+        slo_tpot_s=float(svc.slo.tpot), origin=svc.origin or tenant.origin,
+        precision=svc.precision, max_batch=svc.max_batch, priority=tenant.priority,
+        gpu_system=svc.system)
+
+
+def generate_services(tenant_name: str, tenant: TenantConfig,
+                      first_service_id: int) -> list[InferenceServiceSpec]:
+    """The inference services of one tenant, in config order, ids from ``first_service_id``.
+
+    ``origin`` is the service's own origin, else the tenant's; ``priority`` is the tenant's.
+    Raises :class:`UnknownModelError` naming tenant, service and model.
+    """
+    _check_unique([s.name for s in tenant.inference], tenant_name, "inference service")
+    for svc in tenant.inference:
+        _check_model(svc.model, tenant_name, "inference service", svc.name)
+    return [_service(first_service_id + i, tenant_name, tenant, svc)
+            for i, svc in enumerate(tenant.inference)]
+
+
+def generate_workload(tenants: dict[str, TenantConfig], horizon_s: float,
+                      streams: RngStreams) -> tuple[list[TrainingJobSpec],
+                                                    list[InferenceServiceSpec]]:
+    """All tenants' training jobs and inference services, in a deterministic order.
+
+    Tenants are visited in sorted name order. Jobs are then sorted by ``(submit_s, job_id)``
+    and renumbered ``0, 1, …`` in that order; services are numbered ``0, 1, …`` by tenant
+    name, then config order. ``horizon_s`` (seconds) ends the synthetic arrivals.
+    """
+    jobs: list[TrainingJobSpec] = []
+    services: list[InferenceServiceSpec] = []
+    for name in sorted(tenants):
+        tenant = tenants[name]
+        jobs.extend(generate_training_jobs(name, tenant, horizon_s, streams, len(jobs)))
+        services.extend(generate_services(name, tenant, len(services)))
+    jobs.sort(key=lambda j: (j.submit_s, j.job_id))
+    jobs = [dataclasses.replace(job, job_id=i) for i, job in enumerate(jobs)]
+    return jobs, services

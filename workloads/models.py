@@ -1,0 +1,168 @@
+"""LLM catalog: the architectures training jobs and inference services name.
+
+Each :class:`ModelSpec` holds the public architecture figures the kernels need: parameter
+counts (total and, for mixture-of-experts models, active per token), depth and widths, and the
+attention shape that sizes the KV cache. Figures come from the model papers / model cards
+listed in ``sources``; the derived quantities (KV bytes per token, weight bytes, FLOP per
+token) are methods, so nothing is stored twice.
+
+Use :func:`get_model` to look a model up by name; an unknown name raises
+:class:`UnknownModelError` listing the known ones.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = [
+    "BYTES_PER_ELEMENT",
+    "MODELS",
+    "ModelSpec",
+    "UnknownModelError",
+    "get_model",
+    "model_names",
+]
+
+BYTES_PER_ELEMENT: dict[str, float] = {"fp32": 4.0, "bf16": 2.0, "fp16": 2.0, "fp8": 1.0,
+                                       "fp4": 0.5}
+"""Storage size of one weight / KV element, in bytes, by precision name."""
+
+
+class UnknownModelError(KeyError, ValueError):
+    """A model name that is not in the catalog.
+
+    A ``KeyError`` (it is a failed lookup) and a ``ValueError`` (so pydantic validators can
+    let it through as a validation error). ``str()`` gives the plain one-line message.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Architecture of one decoder-only transformer LLM.
+
+    ``params`` is the total parameter count and ``active_params`` the parameters used per
+    token (equal for dense models; for MoE only ``active_experts`` of ``experts`` run).
+    ``hidden`` is the model width, ``ffn_hidden`` the feed-forward width (per expert for
+    MoE), ``heads`` the query heads and ``kv_heads`` the key/value heads (grouped-query
+    attention), each ``head_dim`` wide. ``vocab`` is the tokenizer size and ``context`` the
+    longest supported sequence, in tokens. ``sources`` cites where the figures come from.
+    """
+
+    name: str
+    params: float
+    active_params: float
+    layers: int
+    hidden: int
+    heads: int
+    kv_heads: int
+    head_dim: int
+    ffn_hidden: int
+    vocab: int
+    experts: int = 1
+    active_experts: int = 1
+    context: int = 8192
+    sources: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.active_params > self.params:
+            raise ValueError(f"{self.name}: active_params ({self.active_params:g}) exceeds "
+                             f"params ({self.params:g})")
+        if self.heads % self.kv_heads:
+            raise ValueError(f"{self.name}: heads ({self.heads}) must be a multiple of "
+                             f"kv_heads ({self.kv_heads})")
+        if not 1 <= self.active_experts <= self.experts:
+            raise ValueError(f"{self.name}: need 1 <= active_experts ({self.active_experts}) "
+                             f"<= experts ({self.experts})")
+
+    @property
+    def is_moe(self) -> bool:
+        """Whether the model is a mixture of experts."""
+        return self.experts > 1
+
+    def kv_bytes_per_token(self, bytes_per_element: float = 2.0) -> float:
+        """KV-cache bytes one token occupies: ``2 · layers · kv_heads · head_dim · bytes``.
+
+        The factor 2 is one key and one value vector per layer. Default: bf16 (2 bytes).
+        """
+        return 2.0 * self.layers * self.kv_heads * self.head_dim * bytes_per_element
+
+    def weight_bytes(self, bytes_per_param: float = 2.0) -> float:
+        """Bytes to hold all ``params`` weights at ``bytes_per_param`` (default bf16)."""
+        return self.params * bytes_per_param
+
+    def forward_flops_per_token(self) -> float:
+        """FLOP of one forward pass per token, ``2 · active_params`` (attention excluded)."""
+        return 2.0 * self.active_params
+
+    def train_flops_per_token(self) -> float:
+        """FLOP to train on one token (forward + backward), ``6 · active_params``."""
+        return 6.0 * self.active_params
+
+
+_LLAMA3_PAPER = "Llama Team, The Llama 3 Herd of Models, arXiv:2407.21783, Table 3"
+_LLAMA32_CARD = "meta-llama/Llama-3.2 model card and config.json (Hugging Face)"
+
+_CATALOG: tuple[ModelSpec, ...] = (
+    ModelSpec(
+        name="llama3.2-1b", params=1.24e9, active_params=1.24e9, layers=16, hidden=2048,
+        heads=32, kv_heads=8, head_dim=64, ffn_hidden=8192, vocab=128256, context=131072,
+        sources=(_LLAMA32_CARD,)),
+    ModelSpec(
+        name="llama3.2-3b", params=3.21e9, active_params=3.21e9, layers=28, hidden=3072,
+        heads=24, kv_heads=8, head_dim=128, ffn_hidden=8192, vocab=128256, context=131072,
+        sources=(_LLAMA32_CARD,)),
+    ModelSpec(
+        name="llama3-8b", params=8.03e9, active_params=8.03e9, layers=32, hidden=4096,
+        heads=32, kv_heads=8, head_dim=128, ffn_hidden=14336, vocab=128256, context=131072,
+        sources=(_LLAMA3_PAPER, "meta-llama/Llama-3.1-8B model card")),
+    ModelSpec(
+        name="llama3-70b", params=70.6e9, active_params=70.6e9, layers=80, hidden=8192,
+        heads=64, kv_heads=8, head_dim=128, ffn_hidden=28672, vocab=128256, context=131072,
+        sources=(_LLAMA3_PAPER, "meta-llama/Llama-3.1-70B model card")),
+    ModelSpec(
+        name="llama3-405b", params=405.9e9, active_params=405.9e9, layers=126, hidden=16384,
+        heads=128, kv_heads=8, head_dim=128, ffn_hidden=53248, vocab=128256, context=131072,
+        sources=(_LLAMA3_PAPER, "meta-llama/Llama-3.1-405B model card")),
+    ModelSpec(
+        name="mixtral-8x7b", params=46.7e9, active_params=12.9e9, layers=32, hidden=4096,
+        heads=32, kv_heads=8, head_dim=128, ffn_hidden=14336, vocab=32000, experts=8,
+        active_experts=2, context=32768,
+        sources=("Jiang et al., Mixtral of Experts, arXiv:2401.04088, Table 1",)),
+    # DeepSeek-V3 uses multi-head latent attention (MLA): per layer and token it caches one
+    # compressed latent of kv_lora_rank 512 plus a 64-wide decoupled RoPE key, 576 elements
+    # shared by all 128 heads. It has no real "kv_heads"; kv_heads=1, head_dim=288 is an
+    # APPROXIMATION chosen so that 2·kv_heads·head_dim = 576 and kv_bytes_per_token() gives
+    # MLA's cache size. The real attention head width is 128 (+64 RoPE). ffn_hidden is the
+    # routed-expert width (the first 3 layers are dense with 18,432); 256 routed experts,
+    # 8 active per token (plus 1 shared expert, not counted here).
+    ModelSpec(
+        name="deepseek-v3", params=671e9, active_params=37e9, layers=61, hidden=7168,
+        heads=128, kv_heads=1, head_dim=288, ffn_hidden=2048, vocab=129280, experts=256,
+        active_experts=8, context=131072,
+        sources=("DeepSeek-AI, DeepSeek-V3 Technical Report, arXiv:2412.19437",
+                 "deepseek-ai/DeepSeek-V3 config.json (kv_lora_rank 512, qk_rope_head_dim 64)")),
+)
+
+MODELS: dict[str, ModelSpec] = {m.name: m for m in _CATALOG}
+"""The catalog, by name (in catalog order)."""
+
+
+def model_names() -> list[str]:
+    """Known model names, sorted."""
+    return sorted(MODELS)
+
+
+def get_model(name: str) -> ModelSpec:
+    """The catalog entry ``name``; raises :class:`UnknownModelError` if there is none."""
+    try:
+        return MODELS[name]
+    except KeyError:
+        raise UnknownModelError(
+            f"unknown model {name!r}; known models: {', '.join(model_names())}") from None
