@@ -45,7 +45,7 @@ __all__ = [
 PRECISION_CODES: dict[str, int] = {"bf16": 0, "fp8": 1, "fp4": 2}
 """Integer code of each training precision, as stored in ``TrainingBatch.precision_code``."""
 
-EFF_MAX: tuple[float, float, float] = (0.65, 0.48, 0.275)
+EFF_MAX: tuple[float, float, float] = (0.65, 0.48, 0.235)
 """Asymptotic model-FLOP efficiency (fraction of the dense peak at that precision) of the
 GEMM-bound part of a step, for bf16, fp8, fp4 (index = precision code). Fitted, one value
 per precision, to the anchors in ``docs/validation.md``: bf16 to Llama 3 405B on 16,384 H100

@@ -39,7 +39,7 @@ def test_cupy_requested_but_absent_raises_one_line(monkeypatch: pytest.MonkeyPat
 
 @pytest.mark.parametrize("bad", ["gpu", "CUPY", "", "torch"])
 def test_unknown_backend_is_value_error(bad: str) -> None:
-    with pytest.raises(ValueError, match="compute.backend"):
+    with pytest.raises(ValueError, match=r"compute\.backend"):
         select_backend(bad)
 
 

@@ -20,6 +20,7 @@ from topologies.nodes import gateway_node, place_node
 from topologies.places import FIBRE_S_PER_M, get_place
 
 __all__ = [
+    "cut_cable",
     "link_latency_s",
     "one_way_latency_s",
     "origin_rtt_s",
@@ -49,8 +50,10 @@ def wan_graph(sites: Sequence[SiteConfig], graph: nx.Graph | None = None) -> nx.
         Gateway nodes (``kind="gateway"``, ``name``, ``lat``, ``lon``), place nodes
         (``kind="place"``, ``name``, ``lat``, ``lon``) and edges with ``link="wan"``,
         ``name`` (cable), ``length_m``, ``latency_s``, ``capacity_bps`` and
-        ``bandwidth_bps`` (= capacity). Two links of one site to the same place keep the
-        lower-latency one as the edge and add the capacities.
+        ``bandwidth_bps`` (= capacity). Cables of one site to the same place share one
+        edge: its ``cables`` attribute maps each cable name to its own figures, the edge
+        takes the lowest latency (and that cable's length) and the summed capacity, and
+        ``name`` joins the cable names with ``+``. :func:`cut_cable` removes one cable.
     """
     g = nx.Graph() if graph is None else graph
     for i, site in enumerate(sites):
@@ -61,19 +64,43 @@ def wan_graph(sites: Sequence[SiteConfig], graph: nx.Graph | None = None) -> nx.
             place = get_place(link.to)
             pn = place_node(place.name)
             g.add_node(pn, kind="place", name=place.name, lat=place.lat, lon=place.lon)
-            attrs = {"link": "wan", "name": link.name, "length_m": link.length,
-                     "latency_s": link_latency_s(link), "capacity_bps": link.capacity_bps}
-            if g.has_edge(gw, pn):  # parallel cables to the same place
-                old = g.edges[gw, pn]
-                total = old["capacity_bps"] + attrs["capacity_bps"]
-                if attrs["latency_s"] < old["latency_s"]:
-                    old.update(attrs)
-                old["capacity_bps"] = total
-                old["name"] = "+".join(sorted({*old["name"].split("+"), link.name}))
+            cable = {"length_m": link.length, "latency_s": link_latency_s(link),
+                     "capacity_bps": link.capacity_bps}
+            if g.has_edge(gw, pn):  # parallel cables to the same place share one edge
+                g.edges[gw, pn]["cables"][link.name] = cable
             else:
-                g.add_edge(gw, pn, **attrs)
-            g.edges[gw, pn]["bandwidth_bps"] = g.edges[gw, pn]["capacity_bps"]
+                g.add_edge(gw, pn, link="wan", cables={link.name: cable})
+            _summarise(g.edges[gw, pn])
     return g
+
+
+def _summarise(edge: dict) -> None:
+    """Recompute an edge's summary attributes from its ``cables``."""
+    cables = edge["cables"]
+    fastest = min(cables.values(), key=lambda c: c["latency_s"])
+    edge["name"] = "+".join(sorted(cables))
+    edge["length_m"] = fastest["length_m"]
+    edge["latency_s"] = fastest["latency_s"]
+    edge["capacity_bps"] = sum(c["capacity_bps"] for c in cables.values())
+    edge["bandwidth_bps"] = edge["capacity_bps"]
+
+
+def cut_cable(graph: nx.Graph, cable: str) -> int:
+    """Remove the cable named ``cable`` from every WAN edge of ``graph``, in place.
+
+    An edge left with no cable is removed, so later latency queries reroute (or return
+    ``math.inf``). Returns the number of edges the cable was removed from.
+    """
+    hits = [(u, v) for u, v, d in graph.edges(data=True)
+            if d.get("link") == "wan" and cable in d["cables"]]
+    for u, v in hits:
+        edge = graph.edges[u, v]
+        edge["cables"] = {k: c for k, c in edge["cables"].items() if k != cable}
+        if edge["cables"]:
+            _summarise(edge)
+        else:
+            graph.remove_edge(u, v)
+    return len(hits)
 
 
 def _resolve(graph: nx.Graph, name: str | Hashable) -> Hashable:

@@ -1,0 +1,5 @@
+"""``python -m emulator`` runs the ``gpuemu`` command line."""
+
+from emulator.cli import main
+
+main()

@@ -1,0 +1,241 @@
+"""The ``gpuemu`` command line: run, validate, schema, topology.
+
+User mistakes print one line (``error: …``) on stderr and exit with status 2, without a
+traceback; results are written only when a run has finished, each file atomically.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.live import Live
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from emulator.errors import UserError
+from emulator.units import UnitError, format_power, format_rate_bps, parse_duration
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="gpuemu: emulate AI datacenters — GB200 sites, tenants, policies, power.")
+
+EXIT_USER_ERROR = 2
+
+
+def _fail(message: str) -> None:
+    Console(stderr=True, highlight=False, soft_wrap=True).print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(EXIT_USER_ERROR)
+
+
+def _guard(fn):  # type: ignore[no-untyped-def]
+    """Turn user errors into one line and exit code 2."""
+    def wrapper(*args, **kwargs):  # type: ignore[no-untyped-def]
+        try:
+            return fn(*args, **kwargs)
+        except UserError as exc:
+            _fail(str(exc))
+        except UnitError as exc:
+            _fail(str(exc))
+    wrapper.__name__ = fn.__name__
+    wrapper.__doc__ = fn.__doc__
+    wrapper.__wrapped__ = fn  # type: ignore[attr-defined]
+    return wrapper
+
+
+SetOption = Annotated[list[str] | None, typer.Option(
+    "--set", help="override a scenario value: KEY.PATH=VALUE (repeatable)")]
+
+
+@app.command()
+def run(
+    scenario: Annotated[Path, typer.Argument(help="scenario YAML file")],
+    seed: Annotated[int | None, typer.Option(help="override the scenario's seed")] = None,
+    until: Annotated[str | None, typer.Option(help="stop early, e.g. 2d")] = None,
+    out: Annotated[Path | None, typer.Option(help="output folder")] = None,
+    set_: SetOption = None,
+    headless: Annotated[bool, typer.Option(help="no live dashboard")] = False,
+    speed: Annotated[float | None, typer.Option(
+        help="pace at N simulated seconds per wall second")] = None,
+    backend: Annotated[str | None, typer.Option(help="auto, numpy or cupy")] = None,
+    dashboard_svg: Annotated[Path | None, typer.Option(
+        help="save the last dashboard frame as SVG")] = None,
+) -> None:
+    """Run a scenario: live dashboard (or progress), then write results."""
+    _run(scenario, seed, until, out, set_ or [], headless, speed, backend, dashboard_svg)
+
+
+@_guard
+def _run(scenario: Path, seed: int | None, until: str | None, out: Path | None,
+         overrides: list[str], headless: bool, speed: float | None, backend: str | None,
+         dashboard_svg: Path | None) -> None:
+    from emulator.build import build
+    from emulator.dashboard import Dashboard, summary_table
+    from emulator.loader import load_scenario
+    from emulator.results import collect, output_dir, write_results
+
+    if speed is not None and speed <= 0:
+        raise UserError(f"--speed: got {speed}; expected a positive number of simulated "
+                        "seconds per wall second")
+    if backend is not None and backend not in ("auto", "numpy", "cupy"):
+        raise UserError(f"--backend: got {backend!r}; expected auto, numpy or cupy")
+    try:
+        until_s = parse_duration(until) if until is not None else None
+    except UnitError as exc:
+        raise UserError(f"--until: {exc}") from None
+    if until_s is not None and until_s <= 0:
+        raise UserError(f"--until: got {until!r}; expected a positive duration such as 2d")
+    loaded = load_scenario(scenario, overrides, seed=seed)
+    sc = loaded.scenario
+    sim = build(loaded, backend=backend)
+    console = Console(record=dashboard_svg is not None)
+    live_view = console.is_terminal and not headless
+    end = sim.horizon_s if until_s is None else min(until_s, sim.horizon_s)
+    if live_view:
+        dash = Dashboard(sim)
+        with Live(dash.frame(), console=console, refresh_per_second=8, transient=False) as live:
+            last = 0.0
+
+            def refresh(s: object) -> None:
+                nonlocal last
+                now = time.perf_counter()
+                if now - last >= 0.1:
+                    live.update(dash.frame())
+                    last = now
+
+            sim.run(until=until_s, on_progress=refresh, step_s=max(end / 2000, 1.0),
+                    speed=speed)
+            live.update(dash.frame())
+    elif console.is_terminal:
+        with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
+                      TextColumn("{task.percentage:>5.1f}%"), TimeElapsedColumn(),
+                      console=console) as progress:
+            task = progress.add_task(sc.name, total=end)
+            sim.run(until=until_s, step_s=max(end / 500, 1.0), speed=speed,
+                    on_progress=lambda s: progress.update(task, completed=s.env.now))
+    else:
+        marks = [0.1 * k for k in range(1, 11)]
+
+        def lines(s: object) -> None:
+            while marks and sim.env.now >= marks[0] * end - 1e-9:
+                frac = marks.pop(0)
+                print(f"{sc.name}: {100 * frac:.0f}% simulated "
+                      f"({sim.env.now / 86400:.2f} d) in {sim.wall_s:.1f} s", flush=True)
+
+        sim.run(until=until_s, step_s=max(end / 200, 1.0), speed=speed, on_progress=lines)
+    results = collect(sim, include_requests=sc.output.requests)
+    folder = out if out is not None else output_dir(sc.output.dir, sc.name, sc.seed)
+    run_info = {"wall_s": round(sim.wall_s, 3), "simulated_s": sim.horizon_s,
+                "speedup": round(sim.horizon_s / sim.wall_s, 1) if sim.wall_s else None,
+                "sim_events": sim.engine.sim_events, "rounds": sim.engine.rounds,
+                "source": loaded.source}
+    paths = write_results(folder, results, run_info)
+    console.print(summary_table(results.summary))
+    console.print(f"wrote {len(paths)} files to {folder}/ "
+                  f"({sim.engine.sim_events:,} events, {sim.wall_s:.1f} s wall, "
+                  f"{sim.horizon_s / max(sim.wall_s, 1e-9):,.0f}x real time)")
+    if dashboard_svg is not None:
+        frame_console = Console(record=True, width=120, file=io.StringIO())
+        frame_console.print(Dashboard(sim).frame())
+        frame_console.save_svg(str(dashboard_svg), title=f"gpuemu run {scenario}")
+
+
+@app.command()
+def validate(
+    scenario: Annotated[Path, typer.Argument(help="scenario YAML file")],
+    set_: SetOption = None,
+) -> None:
+    """Check a scenario file; print what it describes or one line saying what is wrong."""
+    _validate(scenario, set_ or [])
+
+
+@_guard
+def _validate(scenario: Path, overrides: list[str]) -> None:
+    from emulator.loader import load_scenario
+    from topologies.sizing import size_site
+
+    loaded = load_scenario(scenario, overrides)
+    sc = loaded.scenario
+    gpus = sum(size_site(s).gpus for s in loaded.sites)
+    n_train = sum(len(t.training) + len(t.jobs) for t in sc.tenants.values())
+    n_inf = sum(len(t.inference) for t in sc.tenants.values())
+    print(f"{scenario}: valid — {sc.name!r}, {len(loaded.sites)} site(s), {gpus:,} GPUs, "
+          f"{len(sc.tenants)} tenant(s), {n_train} training stream(s)/job(s), "
+          f"{n_inf} inference service(s), {sc.duration / 86400:g} d")
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of scenario files (for editors)."""
+    from emulator.scenario import Scenario
+
+    print(json.dumps(Scenario.model_json_schema(), indent=2))
+
+
+@app.command()
+def topology(
+    preset: Annotated[str | None, typer.Argument(help="site preset name")] = None,
+    list_: Annotated[bool, typer.Option("--list", help="list the presets")] = False,
+) -> None:
+    """Describe a site preset: racks, GPUs, power, fabric, WAN links."""
+    _topology(preset, list_)
+
+
+@_guard
+def _topology(preset: str | None, list_: bool) -> None:
+    from topologies.describe import describe_site
+    from topologies.presets import list_presets, resolve_site
+
+    console = Console(highlight=False)
+    if list_ or preset is None:
+        for name in list_presets():
+            console.print(name)
+        return
+    try:
+        site = resolve_site(preset, {})
+    except KeyError as exc:
+        raise UserError(exc.args[0] if exc.args else str(exc)) from None
+    d = describe_site(site)
+    t = Table(title=f"{preset} — {d.name} ({d.city}, {d.country})", show_header=False)
+    t.add_column("what", style="bold")
+    t.add_column("value")
+    halls = ", ".join(f"{h.racks} x {h.system} in {h.name}" for h in d.halls)
+    t.add_row("racks", f"{d.racks:,} ({halls})")
+    systems = ", ".join(f"{n:,} {k}" for k, n in d.gpus_by_system.items())
+    t.add_row("GPUs", f"{d.gpus:,} ({systems})")
+    t.add_row("trays / CPUs", f"{d.trays:,} / {d.cpus:,}")
+    t.add_row("NVLink domains", f"{d.nvlink_domains:,}")
+    t.add_row("fabric", f"{d.pods} pods, {d.leaves:,} leaves, {d.spines:,} spines "
+                        f"(switches {format_power(d.fabric_w)})")
+    t.add_row("IT load at full util", f"{format_power(d.it_full_w)} "
+                                      f"(racks {format_power(d.racks_full_w)})")
+    t.add_row("facility (IT x PUE)", f"{format_power(d.facility_full_w)} at PUE {d.pue:.2f}, "
+                                     f"{d.cooling} cooling")
+    ok = "within" if d.within_budget else "[bold red]OVER[/]"
+    t.add_row("grid connection", f"{format_power(d.grid_connection_w)} — {ok} budget, "
+                                 f"headroom {format_power(d.headroom_w)}")
+    for w in d.wan:
+        t.add_row(f"WAN {w.name}", f"to {w.to}: {w.length_m / 1e3:,.0f} km, "
+                                   f"{w.one_way_latency_s * 1e3:.2f} ms one way, "
+                                   f"{format_rate_bps(w.capacity_bps)}")
+    for src in d.sources:
+        t.add_row("source", src)
+    console.print(t)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        print("interrupted; no results written", file=sys.stderr)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

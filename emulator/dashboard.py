@@ -1,0 +1,173 @@
+"""Terminal views of a run: the rich Live dashboard, headless progress, the summary table.
+
+The dashboard is a reader of the event log and of the simulation's read-only figures; the
+engine does not know it exists (DESIGN principle 6). Per-rack utilisation is drawn as a
+strip of coloured cells (one per rack, or per group of racks on large sites).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from rich.console import Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from emulator.build import Simulation
+from emulator.units import format_duration, format_power
+
+__all__ = ["Dashboard", "summary_table"]
+
+_MAX_CELLS = 384
+_CELLS_PER_LINE = 96
+
+
+def _util_style(u: float) -> str:
+    if u < 0.02:
+        return "grey30"
+    if u < 0.5:
+        return "green"
+    if u < 0.85:
+        return "yellow"
+    return "red"
+
+
+def _bar(fraction: float, width: int = 30) -> Text:
+    f = min(max(fraction, 0.0), 1.2)
+    filled = round(min(f, 1.0) * width)
+    style = "green" if f < 0.8 else "yellow" if f <= 1.0 else "bold red"
+    return Text("█" * filled + "░" * (width - filled), style=style)
+
+
+class Dashboard:
+    """Builds one frame of the live view from a :class:`Simulation`."""
+
+    def __init__(self, sim: Simulation) -> None:
+        self.sim = sim
+        self._req_seen = 0
+        tenants = sim.log.tenants
+        self._served = dict.fromkeys(tenants, 0)
+        self._met = dict.fromkeys(tenants, 0)
+        self._tenant_of = [w.tenant for w in sim.works]
+        self._slo = {w.work_id: (getattr(w.spec, "slo_ttft_s", np.inf),
+                                 getattr(w.spec, "slo_tpot_s", np.inf)) for w in sim.works
+                     if w.kind == "inference"}
+
+    def _update_slo(self) -> None:
+        batches = self.sim.log.requests
+        for b in batches[self._req_seen:]:
+            tenant = self._tenant_of[b.service]
+            ttft, tpot = self._slo[b.service]
+            self._served[tenant] += int(b.ttft_s.size)
+            self._met[tenant] += int(np.count_nonzero((b.ttft_s <= ttft) & (b.tpot_s <= tpot)))
+        self._req_seen = len(batches)
+
+    def _rack_strip(self, rack_util: np.ndarray) -> Text:
+        n = rack_util.size
+        if n > _MAX_CELLS:
+            edges = np.linspace(0, n, _MAX_CELLS + 1).astype(int)
+            cells = np.add.reduceat(rack_util, edges[:-1]) / np.diff(edges)
+        else:
+            cells = rack_util
+        text = Text()
+        for i, u in enumerate(cells.tolist()):
+            if i and i % _CELLS_PER_LINE == 0:
+                text.append("\n")
+            text.append("■", style=_util_style(u))
+        return text
+
+    def frame(self) -> Panel:
+        """The current frame."""
+        sim = self.sim
+        sc = sim.loaded.scenario
+        engine = sim.engine
+        now = sim.env.now
+        self._update_slo()
+        speed = now / sim.wall_s if sim.wall_s > 0 else 0.0
+        header = Text.assemble(
+            (f"{sc.name}", "bold"), f"  seed {sc.seed}  ",
+            (f"t = {format_duration(now)} / {format_duration(sim.horizon_s)}", "cyan"),
+            f"  speed {speed:,.0f}x  ",
+            f"backend {sim.backend.name} ({sim.backend.device})  ",
+            f"policy {sc.scheduler.queue}/{sc.scheduler.placement}")
+        sample = engine.last_sample
+        parts: list[Any] = [header]
+        if sample is not None and sample.rack_util is not None:
+            racks = sim.index.n_racks
+            label = f"rack utilisation ({racks} racks" + (
+                f", {racks / min(racks, _MAX_CELLS):.1f} per cell)" if racks > _MAX_CELLS
+                else ")")
+            parts += [Text(label, style="dim"), self._rack_strip(sample.rack_util)]
+        power = Table.grid(padding=(0, 1))
+        if sample is not None:
+            for i, site in enumerate(sim.loaded.sites):
+                cap = site.grid_connection
+                fac = float(sample.facility_w[i])
+                power.add_row(Text(site.name, style="bold"), _bar(fac / cap),
+                              f"{format_power(fac)} / {format_power(cap)} facility",
+                              f"IT {format_power(float(sample.it_w[i]))}")
+        parts.append(power)
+        tenants = Table(box=None, header_style="bold", pad_edge=False)
+        for col in ("tenant", "queued", "GPUs held", "requests", "SLO met"):
+            tenants.add_column(col, justify="left" if col == "tenant" else "right")
+        for i, t in enumerate(sim.log.tenants):
+            served = self._served[t]
+            slo = f"{100 * self._met[t] / served:.1f}%" if served else "—"
+            tenants.add_row(t, str(engine.queue_by_tenant[i]),
+                            f"{engine.tenant_gpus[t]:,}", f"{served:,}", slo)
+        busy = sim.index.n_gpus - engine.cluster.free_gpus
+        footer = Text(f"running {len(engine.running)}  GPUs busy {busy:,}/{sim.index.n_gpus:,} "
+                      f"({100 * busy / max(sim.index.n_gpus, 1):.1f}%)  rounds {engine.rounds:,}"
+                      f"  events {engine.sim_events:,}")
+        parts += [tenants, footer]
+        return Panel(Group(*parts), title="gpuemu", border_style="blue")
+
+
+def _fmt(v: float | None, scale: float = 1.0, unit: str = "") -> str:
+    return "—" if v is None else f"{v * scale:,.3g}{unit}"
+
+
+def summary_table(summary: dict[str, Any]) -> Group:
+    """The final summary as rich tables: training, inference, sites (fits 80 columns)."""
+    tenants = summary["tenants"]
+    t = Table(title=f"{summary['scenario']}: training", header_style="bold")
+    for col in ("tenant", "done/sub", "JCT mean h", "JCT p99 h", "wait mean h", "wait p99 h",
+                "GPU share"):
+        t.add_column(col, justify="right")
+    for name, ten in tenants.items():
+        if ten["jobs"]["submitted"] == 0 and ten["services"] == 0:
+            continue
+        t.add_row(name, f"{ten['jobs']['finished']}/{ten['jobs']['submitted']}",
+                  _fmt(ten["jct_s"]["mean"], 1 / 3600), _fmt(ten["jct_s"]["p99"], 1 / 3600),
+                  _fmt(ten["wait_s"]["mean"], 1 / 3600), _fmt(ten["wait_s"]["p99"], 1 / 3600),
+                  f"{100 * ten['gpu_share']:.1f}%")
+    parts: list[Any] = [t]
+    served = {k: v for k, v in tenants.items() if v["requests"]["count"]}
+    if served:
+        r = Table(title="inference", header_style="bold")
+        for col in ("tenant", "requests", "TTFT p50 s", "TTFT p99 s", "TPOT p50 ms",
+                    "TPOT p99 ms", "SLO met"):
+            r.add_column(col, justify="right")
+        for name, ten in served.items():
+            req = ten["requests"]
+            slo = req["slo_attainment"]
+            r.add_row(name, f"{req['count']:,}", _fmt(req["ttft_s"]["p50"]),
+                      _fmt(req["ttft_s"]["p99"]), _fmt(req["tpot_s"]["p50"], 1000),
+                      _fmt(req["tpot_s"]["p99"], 1000),
+                      "—" if slo is None else f"{100 * slo:.2f}%")
+        parts.append(r)
+    s = Table(title="sites", header_style="bold")
+    for col in ("site", "GPUs", "IT MWh", "facility MWh", "peak MW", "cap MW", "in cap"):
+        s.add_column(col, justify="right")
+    for site in summary["sites"]:
+        s.add_row(site["name"], f"{site['gpus']:,}", f"{site['it_energy_mwh']:,.1f}",
+                  f"{site['facility_energy_mwh']:,.1f}", f"{site['peak_facility_mw']:.2f}",
+                  f"{site['cap_mw']:.2f}", "yes" if site["peak_within_cap"] else "NO")
+    parts.append(s)
+    parts.append(Text(f"GPU allocation {100 * summary['gpu_allocation_util']:.1f}%  "
+                      f"compute util {100 * summary['gpu_compute_util']:.1f}%  "
+                      f"jobs rejected {summary['jobs']['rejected']}, "
+                      f"cut off at the horizon {summary['jobs']['truncated']}"))
+    return Group(*parts)
