@@ -90,11 +90,14 @@ class Simulation:
 def _eligible_domains(index: TopologyIndex, system: str | None) -> np.ndarray | None:
     if system is None:
         return None
-    names = [s.name for s in index.systems]
-    if system not in names:
+    # Halls may derive variants of a catalog system ("h100-hgx/1-per-rack"): match the base.
+    base = np.array([s.name.split("/")[0] for s in index.systems])
+    matches = np.flatnonzero((base == system) | (np.array([s.name for s in index.systems])
+                                                 == system))
+    if matches.size == 0:
         raise UserError(f"system: {system!r} is not in any hall of this scenario; halls have "
-                        f"{sorted(set(names))}")
-    rack_ok = index.rack_system == names.index(system)
+                        f"{sorted(set(base.tolist()))}")
+    rack_ok = np.isin(index.rack_system, matches)
     return rack_ok[index.domain_rack]
 
 

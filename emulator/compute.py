@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cupy_kernels import DEFAULT_DECODE_BW_EFF, DEFAULT_PREFILL_EFF
 from cupy_kernels.backend import Backend
 from cupy_kernels.inference import (
     InferenceBatch,
@@ -31,16 +32,16 @@ from workloads.spec import InferenceServiceSpec, TrainingJobSpec
 
 __all__ = ["ComputeModel", "ServiceStatics", "TrainingEstimate"]
 
-DP_OVERLAP = 0.5
+DP_OVERLAP = 0.8
 """Fraction of the data-parallel gradient all-reduce hidden under the backward pass
-(bucketed overlap in PyTorch DDP/Megatron). Estimate; exposed communication is the rest."""
+(bucketed overlap in PyTorch DDP/Megatron); the value ``docs/validation.md`` was checked
+with. Exposed communication is the rest."""
 
-PREFILL_EFF = 0.5
-"""Fraction of dense peak reached in prefill (compute-bound GEMMs at moderate batch)."""
+PREFILL_EFF = DEFAULT_PREFILL_EFF
+"""Fraction of dense peak reached in prefill; calibrated in ``docs/validation.md``."""
 
-DECODE_BW_EFF = 0.8
-"""Fraction of HBM bandwidth reached by decode (Azure ND GB200 v6 measured 92% of peak on a
-stream test, REFERENCE.md; serving stacks reach less)."""
+DECODE_BW_EFF = DEFAULT_DECODE_BW_EFF
+"""Fraction of HBM bandwidth reached by decode; see ``docs/validation.md``."""
 
 _WEIGHT_BYTES = {"bf16": 2.0, "fp8": 1.0, "fp4": 0.5}
 

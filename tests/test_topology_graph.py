@@ -145,3 +145,16 @@ def test_build_graph_numbers_nodes_across_sites() -> None:
     assert gids == list(range(n_a + size_site(b).gpus))
     assert g.has_node(gateway_node(1))
     assert g.has_node(("place", "marseille"))
+
+
+def test_sizing_matches_the_dgx_superpod_scalable_unit() -> None:
+    # 64 eight-GPU nodes (16 racks x 4) at 1:1 on 64-port switches: 16 leaves, 8 spines.
+    site = resolve_site("hybrid-45kw", {"halls": [
+        {"name": "su", "system": "h100-hgx", "racks": 16}]})
+    sz = size_site(site)
+    assert (sz.gpus, sz.pods, sz.leaves, sz.spines) == (512, 1, 16, 8)
+    g = build_site_graph(site, 0)
+    spines = _kinds(g, "spine")
+    assert len(spines) == 8 and all(g.nodes[s]["switches"] == 1 for s in spines)
+    for leaf in _kinds(g, "leaf"):
+        assert [g.edges[leaf, s]["links"] for s in spines] == [4] * 8

@@ -37,7 +37,7 @@ def effective_system(hall: HallConfig) -> SystemSpec:
     """The catalog system of ``hall``, repackaged if the hall overrides ``trays_per_rack``.
 
     The rack's non-GPU overhead (W) scales with the number of trays; the NVLink domain is
-    clamped to the rack. The name gets a ``/N-trays`` suffix so the two never get confused.
+    clamped to the rack. The name gets a ``/N-per-rack`` suffix so the two never get confused.
     """
     system = get_system(hall.system)
     trays = hall.trays_per_rack
@@ -46,7 +46,7 @@ def effective_system(hall: HallConfig) -> SystemSpec:
     scale = trays / system.trays_per_rack
     return dataclasses.replace(
         system,
-        name=f"{system.name}/{trays}-trays",
+        name=f"{system.name}/{trays}-per-rack",
         trays_per_rack=trays,
         nvlink_domain_gpus=min(system.nvlink_domain_gpus, trays * system.gpus_per_tray),
         switch_trays_per_rack=math.ceil(system.switch_trays_per_rack * scale),

@@ -1,0 +1,57 @@
+"""Shared fixtures: small, fast scenarios built from the real presets."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from emulator.build import Simulation, build
+from emulator.loader import validate_scenario
+
+SMALL_SITE = {"preset": "bizerte-20mw",
+              "halls": [{"name": "hall-a", "system": "gb200-nvl72", "racks": 4}]}
+
+
+def small_scenario(**changes: Any) -> dict[str, Any]:
+    """A 2-day, 4-rack (288-GPU) Bizerte scenario with training and inference tenants."""
+    data: dict[str, Any] = {
+        "name": "small",
+        "seed": 7,
+        "duration": "2d",
+        "sites": [copy.deepcopy(SMALL_SITE)],
+        "tenants": {
+            "eu": {"origin": "marseille", "inference": [{
+                "name": "chat", "model": "llama3-8b", "replicas": 4, "gpus_per_replica": 1,
+                "rate": "2/s", "slo": {"ttft": "500ms", "tpot": "30ms"}}]},
+            "lab": {"training": [{
+                "name": "ft", "model": ["llama3-8b", "llama3-70b"], "rate": "40/d",
+                "gpus": [8, 16, 72, 144], "tp": 8,
+                "tokens": {"dist": "lognormal", "median": 5e8, "p90": 4e9},
+                "global_batch_tokens": 1e6, "checkpoint_interval": "30m"}]},
+        },
+        "scheduler": {"queue": "backfill", "placement": "pack"},
+        "compute": {"backend": "numpy"},
+        "engine": {"sample_interval": "10m", "serving_window": "2m"},
+    }
+    for path, value in changes.items():
+        node = data
+        keys = path.split("__")
+        for k in keys[:-1]:
+            node = node[k]
+        node[keys[-1]] = value
+    return data
+
+
+def run_scenario(data: dict[str, Any]) -> Simulation:
+    """Validate, build and run ``data`` to its horizon."""
+    sim = build(validate_scenario(data))
+    sim.run()
+    return sim
+
+
+@pytest.fixture(scope="session")
+def small_run() -> Simulation:
+    """One finished run of :func:`small_scenario`, shared by read-only tests."""
+    return run_scenario(small_scenario())

@@ -1,0 +1,123 @@
+"""User mistakes give one line naming the field, the value and what was expected."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from emulator.build import build
+from emulator.errors import UserError
+from emulator.loader import load_scenario, validate_scenario
+from tests.conftest import small_scenario
+
+
+def _error(data: dict) -> str:
+    with pytest.raises(UserError) as info:
+        build(validate_scenario(data))
+    message = str(info.value)
+    assert "\n" not in message
+    return message
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="file not found"):
+        load_scenario(tmp_path / "nope.yaml")
+
+
+def test_bad_yaml_names_line(tmp_path: Path) -> None:
+    p = tmp_path / "bad.yaml"
+    p.write_text("name: x\nsites: [\n  - preset: a\n")
+    with pytest.raises(UserError, match=r"invalid YAML at line \d+"):
+        load_scenario(p)
+
+
+def test_top_level_must_be_mapping(tmp_path: Path) -> None:
+    p = tmp_path / "list.yaml"
+    p.write_text("- 1\n- 2\n")
+    with pytest.raises(UserError, match="expected a mapping"):
+        load_scenario(p)
+
+
+def test_unknown_preset() -> None:
+    data = small_scenario()
+    data["sites"] = [{"preset": "atlantis-9gw"}]
+    msg = _error(data)
+    assert "sites.0" in msg and "atlantis-9gw" in msg and "bizerte-20mw" in msg
+
+
+def test_zero_racks_names_field_and_value() -> None:
+    data = small_scenario()
+    data["sites"][0]["halls"][0]["racks"] = 0
+    msg = _error(data)
+    assert "sites.0.halls.0.racks" in msg and "got 0" in msg and "greater than 0" in msg
+
+
+def test_negative_replicas() -> None:
+    data = small_scenario()
+    data["tenants"]["eu"]["inference"][0]["replicas"] = -2
+    msg = _error(data)
+    assert "tenants.eu.inference.0.replicas" in msg and "-2" in msg
+
+
+def test_bad_duration_unit() -> None:
+    msg = _error(small_scenario(duration="7 fortnights"))
+    assert "duration" in msg and "7 fortnights" in msg and "unit" in msg
+
+
+def test_unknown_model() -> None:
+    data = small_scenario()
+    data["tenants"]["lab"]["training"][0]["model"] = "gpt-17"
+    msg = _error(data)
+    assert "gpt-17" in msg and "llama3-70b" in msg
+
+
+def test_unknown_origin() -> None:
+    data = small_scenario()
+    data["tenants"]["eu"]["origin"] = "atlantis"
+    msg = _error(data)
+    assert "origin" in msg and "atlantis" in msg
+
+
+def test_unknown_field_is_named() -> None:
+    data = small_scenario()
+    data["scheduler"]["queeu"] = "fifo"
+    msg = _error(data)
+    assert "scheduler.queeu" in msg and "unknown field" in msg
+
+
+def test_unknown_policy() -> None:
+    msg = _error(small_scenario(scheduler={"queue": "lottery"}))
+    assert "scheduler.queue" in msg and "lottery" in msg and "backfill" in msg
+
+
+def test_missing_plugin_class() -> None:
+    msg = _error(small_scenario(scheduler={"queue": "emulator.policies.fifo:NoSuchPolicy"}))
+    assert "NoSuchPolicy" in msg
+
+
+def test_tp_not_dividing_gpus() -> None:
+    data = small_scenario()
+    data["tenants"]["lab"]["training"][0]["gpus"] = [12]
+    msg = _error(data)
+    assert "12" in msg and "tp" in msg
+
+
+def test_set_overrides_and_named_items(tmp_path: Path) -> None:
+    p = tmp_path / "s.yaml"
+    p.write_text(yaml.safe_dump(small_scenario()))
+    loaded = load_scenario(p, ["seed=99", "tenants.eu.inference.chat.replicas=6",
+                               "sites.0.halls.0.racks=2"])
+    assert loaded.scenario.seed == 99
+    assert loaded.scenario.tenants["eu"].inference[0].replicas == 6
+    assert loaded.sites[0].halls[0].racks == 2
+
+
+def test_set_bad_path(tmp_path: Path) -> None:
+    p = tmp_path / "s.yaml"
+    p.write_text(yaml.safe_dump(small_scenario()))
+    with pytest.raises(UserError, match="no item named 'nope'"):
+        load_scenario(p, ["tenants.eu.inference.nope.replicas=6"])
+    with pytest.raises(UserError, match="KEY.PATH=VALUE"):
+        load_scenario(p, ["seed"])
