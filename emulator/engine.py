@@ -13,6 +13,8 @@ per round, window and tick (principle 4).
 
 from __future__ import annotations
 
+import bisect
+import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -26,6 +28,7 @@ from emulator.placement.base import PlacementPolicy, Scratch
 from emulator.policies.base import (
     ClusterView,
     PolicyError,
+    PreemptJob,
     QueuePolicy,
     RejectJob,
     RunningJob,
@@ -142,8 +145,11 @@ class Engine:
 
     # -- scheduling rounds -------------------------------------------------------------
     def _running_views(self) -> list[RunningJob]:
+        now = self.env.now
         return [RunningJob(w.work_id, w.kind, w.tenant, w.n_gpus, w.start_s,
-                           w.start_s + w.est_duration_s, w.priority, w.preemptible)
+                           w.start_s + w.est_duration_s * w.remaining, w.priority,
+                           w.preemptible and w.kind == "training",
+                           w.attained_gpu_s + w.n_gpus * (now - w.start_s), w.gpus)
                 for w in self.running.values()]
 
     def _scratch(self) -> Scratch:
@@ -171,11 +177,23 @@ class Engine:
                 started.append(self._apply_start(decision))
             elif isinstance(decision, RejectJob):
                 self._apply_reject(decision)
+            elif isinstance(decision, PreemptJob):
+                self._apply_preempt(decision)
             else:
                 raise PolicyError(f"policy {self.policy.name!r} returned "
-                                  f"{type(decision).__name__}; expected StartJob or RejectJob")
+                                  f"{type(decision).__name__}; expected StartJob, RejectJob "
+                                  "or PreemptJob")
         if started:
             self._launch(started)
+
+    def _enqueue(self, work: Work) -> None:
+        """Insert in arrival order (a preempted job returns to its original place)."""
+        key = (work.submit_s, work.work_id)
+        i = bisect.bisect_right([(w.submit_s, w.work_id) for w in self.queue], key)
+        work.view = None
+        self.queue.insert(i, work)
+        self.queue_views.insert(i, work.queued_view())
+        self.queue_by_tenant[work.tenant_idx] += 1
 
     def _dequeue(self, work: Work) -> None:
         i = self.queue.index(work)
@@ -224,6 +242,65 @@ class Engine:
         work.end_s = self.env.now
         self.log.work_event(self.env.now, "reject", work.work_id, str(decision.reason))
 
+    def _apply_preempt(self, decision: PreemptJob) -> None:
+        work = self.running.get(decision.work_id)
+        name = self.policy.name
+        if work is None:
+            raise PolicyError(f"policy {name!r} preempted work {decision.work_id}, which is "
+                              "not running")
+        if work.kind != "training" or not work.preemptible:
+            raise PolicyError(f"policy {name!r} preempted work {work.work_id}, which is not "
+                              "a preemptible training job")
+        now = self.env.now
+        spec = work.spec
+        assert isinstance(spec, TrainingJobSpec) and work.gpus is not None
+        elapsed = max(0.0, now - work.progress_start_s)
+        interval = spec.checkpoint_interval_s
+        kept = math.floor(elapsed / interval) * interval if math.isfinite(interval) else 0.0
+        work.remaining = max(0.0, work.remaining - kept * work.rate)
+        lost = (elapsed - kept) * work.n_gpus
+        work.lost_gpu_s += lost
+        work.attained_gpu_s += work.n_gpus * (now - work.start_s)
+        work.preemptions += 1
+        work.epoch += 1
+        work.close_segment(now)
+        self.cluster.release(work.gpus, work.work_id)
+        self.gpu_util[work.gpus] = 0.0
+        del self.running[work.work_id]
+        self.tenant_gpus[work.tenant] -= work.n_gpus
+        work.state = "queued"
+        work.gpus = None
+        self._enqueue(work)
+        self.log.work_event(now, "preempt", work.work_id,
+                            f"lost_gpu_s={lost:.3f} remaining={work.remaining:.6f} "
+                            f"{decision.reason}".strip())
+        self._request_round()
+
+    def rerate(self, work: Work, speed: float, reason: str = "") -> None:
+        """Change a running training job's speed (1.0 = full; power caps slow jobs down).
+
+        Progress so far is kept; the completion is rescheduled for the remaining work.
+        """
+        if work.state != "running" or work.kind != "training":
+            raise ValueError(f"work {work.work_id} is not a running training job")
+        if not speed > 0:
+            raise ValueError(f"speed must be > 0, got {speed}")
+        now = self.env.now
+        if now > work.progress_start_s:
+            work.remaining = max(0.0, work.remaining - (now - work.progress_start_s) * work.rate)
+            work.progress_start_s = now
+        work.speed = speed
+        work.rate = speed / work.full_duration_s
+        work.epoch += 1
+        self._schedule_completion(work, max(work.progress_start_s - now, 0.0)
+                                  + work.remaining / work.rate)
+        self.log.work_event(now, "rerate", work.work_id, f"speed={speed:.4f} {reason}".strip())
+
+    def _schedule_completion(self, work: Work, delay: float) -> None:
+        timeout = self.env.timeout(delay)
+        epoch = work.epoch
+        timeout.callbacks.append(lambda _e, w=work, ep=epoch: self._complete(w, ep))
+
     def _system(self, work: Work) -> SystemSpec:
         assert work.gpus is not None
         return self.compute.system_of_gpu(int(work.gpus[0]))
@@ -239,13 +316,18 @@ class Engine:
                 np.array([w.tier for w in training], dtype=np.int64),
                 np.array([int(w.gpus[0]) for w in training], dtype=np.int64))  # type: ignore[index]
             for i, work in enumerate(training):
+                spec = work.spec
+                assert isinstance(spec, TrainingJobSpec)
                 work.step_s = float(est.step_s[i])
                 work.util = float(est.util[i])
-                work.duration_s = float(est.duration_s[i])
+                work.full_duration_s = float(est.duration_s[i])
+                restore = spec.checkpoint_cost_s if work.preemptions else 0.0
+                work.progress_start_s = now + restore
+                work.speed = 1.0
+                work.rate = 1.0 / work.full_duration_s
+                work.duration_s = restore + work.remaining * work.full_duration_s
                 self.gpu_util[work.gpus] = work.util
-                timeout = self.env.timeout(work.duration_s)
-                epoch = work.epoch
-                timeout.callbacks.append(lambda _e, w=work, ep=epoch: self._complete(w, ep))
+                self._schedule_completion(work, work.duration_s)
         for work in started:
             info = f"tier={work.tier}"
             if work.kind == "inference":
@@ -262,6 +344,9 @@ class Engine:
         self.gpu_util[work.gpus] = 0.0
         del self.running[work.work_id]
         self.tenant_gpus[work.tenant] -= work.n_gpus
+        work.attained_gpu_s += work.n_gpus * (now - work.start_s)
+        work.close_segment(now)
+        work.remaining = 0.0
         work.state = "finished"
         work.end_s = now
         self.log.work_event(now, "finish", work.work_id)
@@ -291,10 +376,12 @@ class Engine:
             work.end_s = now
             self.log.work_event(now, "truncate", work.work_id, "queued")
         for work in sorted(self.running.values(), key=lambda w: w.work_id):
+            work.close_segment(now)
             work.state = "truncated"
             work.end_s = now
-            if work.kind == "training" and work.duration_s > 0:
-                done = (now - work.start_s) / work.duration_s
+            if work.kind == "training":
+                ran = max(0.0, now - work.progress_start_s)
+                done = 1.0 - max(0.0, work.remaining - ran * work.rate)
                 self.log.work_event(now, "truncate", work.work_id, f"running done={done:.4f}")
             else:
                 self.log.work_event(now, "truncate", work.work_id, "running")

@@ -3,7 +3,8 @@
 Three record streams, each appended in simulated-time order and never modified:
 
 * ``work`` events — one row per state change of a job or service
-  (``submit``, ``start``, ``finish``, ``reject``, ``truncate``), columnar;
+  (``submit``, ``start``, ``finish``, ``reject``, ``truncate``, ``preempt``, ``rerate``),
+  columnar;
 * request batches — per serving window and service, arrays of per-request figures;
 * samples — per sampling tick, site power and utilisation (and per-rack utilisation).
 
@@ -22,7 +23,7 @@ import numpy as np
 
 __all__ = ["WORK_EVENTS", "EventLog", "RequestBatch", "Sample"]
 
-WORK_EVENTS = ("submit", "start", "finish", "reject", "truncate")
+WORK_EVENTS = ("submit", "start", "finish", "reject", "truncate", "preempt", "rerate")
 _KIND_CODE = {k: i for i, k in enumerate(WORK_EVENTS)}
 
 

@@ -17,7 +17,7 @@ from workloads.spec import InferenceServiceSpec, TrainingJobSpec
 
 __all__ = ["events_table", "jobs_table", "requests_table", "timeseries_table"]
 
-_SUBMIT, _START, _FINISH, _REJECT, _TRUNCATE = range(len(WORK_EVENTS))
+_SUBMIT, _START, _FINISH, _REJECT, _TRUNCATE, _PREEMPT, _RERATE = range(len(WORK_EVENTS))
 _STATE = {_FINISH: "finished", _REJECT: "rejected", _TRUNCATE: "truncated"}
 
 
@@ -49,7 +49,10 @@ def jobs_table(log: EventLog, works: Sequence[Work]) -> dict[str, np.ndarray]:
             submit[w] = t
             seen[w] = True
         elif k == _START:
-            start[w] = t
+            if np.isnan(start[w]):
+                start[w] = t
+        elif k in (_PREEMPT, _RERATE):
+            continue
         else:
             end[w] = t
             state[w] = _STATE[k]
@@ -80,6 +83,8 @@ def jobs_table(log: EventLog, works: Sequence[Work]) -> dict[str, np.ndarray]:
         "state": state[rows],
         "wait_s": start[rows] - submit[rows],
         "jct_s": np.where(finished, end[rows] - submit[rows], np.nan),
+        "preemptions": np.array([w.preemptions for w in sub], dtype=np.int64),
+        "lost_gpu_s": np.array([w.lost_gpu_s for w in sub], dtype=np.float64),
         "info": info[rows],
     }
 

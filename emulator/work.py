@@ -2,8 +2,14 @@
 
 A :class:`Work` wraps an immutable spec (training job or inference service) with the
 engine's mutable bookkeeping: state, allocation, timing. Only the engine mutates it.
-States: ``pending`` (not yet submitted) → ``queued`` → ``running`` → one terminal state:
-``finished``, ``rejected`` or ``truncated`` (the horizon ended while queued or running).
+States: ``pending`` (not yet submitted) → ``queued`` → ``running`` (→ ``queued`` again when
+preempted) → one terminal state: ``finished``, ``rejected`` or ``truncated`` (the horizon
+ended while queued or running).
+
+Progress of a training job is ``1 - remaining`` (a fraction of its work). While running it
+advances at ``rate`` (fraction per second = ``speed / full_duration_s``) from
+``progress_start_s`` (after any restore delay); a preemption keeps only the progress up to
+the last periodic checkpoint, and a speed change (power cap) re-rates the rest.
 """
 
 from __future__ import annotations
@@ -47,6 +53,23 @@ class Work:
     tier: int = -1
     epoch: int = 0
     view: QueuedJob | None = None
+    remaining: float = 1.0
+    progress_start_s: float = float("nan")
+    rate: float = 0.0
+    speed: float = 1.0
+    full_duration_s: float = float("nan")
+    attained_gpu_s: float = 0.0
+    lost_gpu_s: float = 0.0
+    preemptions: int = 0
+    segments: list[tuple[float, float, np.ndarray]] | None = None
+
+    def close_segment(self, now: float) -> None:
+        """Record the GPUs held from ``start_s`` to ``now`` (one run between (re)starts)."""
+        if self.gpus is None:
+            return
+        if self.segments is None:
+            self.segments = []
+        self.segments.append((self.start_s, now, self.gpus))
 
     @property
     def name(self) -> str:
@@ -60,5 +83,7 @@ class Work:
                 work_id=self.work_id, kind=self.kind, tenant=self.tenant, name=self.name,
                 n_gpus=self.n_gpus, group_size=self.group_size, submit_s=self.submit_s,
                 priority=self.priority, preemptible=self.preemptible,
-                est_duration_s=self.est_duration_s, request=self.request)
+                est_duration_s=self.est_duration_s, request=self.request,
+                attained_gpu_s=self.attained_gpu_s, remaining=self.remaining,
+                preemptions=self.preemptions)
         return self.view

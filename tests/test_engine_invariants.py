@@ -26,26 +26,27 @@ def check_invariants(sim: Simulation) -> None:
         if w.work_id in submitted:
             assert w.state in ("finished", "rejected", "truncated")
     # Intervals on each GPU never overlap (gang allocation: all GPUs or none).
-    started = [w for w in sim.works if not np.isnan(w.start_s)]
     events = []
-    for w in started:
-        assert w.gpus is not None and w.gpus.size == w.n_gpus, "gang: all GPUs or none"
-        assert np.unique(w.gpus).size == w.n_gpus
-        domains = sim.index.gpu_domain[w.gpus].reshape(-1, w.group_size)
-        assert np.all(domains == domains[:, :1]), "TP group split across NVLink domains"
-        events.append((w.start_s, 1, w))
-        events.append((w.end_s, 0, w))
+    for w in sim.works:
+        for start, end, gpus in w.segments or []:
+            assert gpus.size == w.n_gpus, "gang: all GPUs or none"
+            assert np.unique(gpus).size == w.n_gpus
+            domains = sim.index.gpu_domain[gpus].reshape(-1, w.group_size)
+            assert np.all(domains == domains[:, :1]), "TP group split across NVLink domains"
+            events.append((start, 1, w.work_id, gpus))
+            events.append((end, 0, w.work_id, gpus))
+    assert events or not any(w.state == "finished" for w in sim.works)
     holder = np.full(sim.index.n_gpus, -1)
     busy = 0
-    for _t, is_start, w in sorted(events, key=lambda e: (e[0], e[1], e[2].work_id)):
+    for _t, is_start, work_id, gpus in sorted(events, key=lambda e: (e[0], e[1], e[2])):
         if is_start:
-            assert np.all(holder[w.gpus] == -1), "GPU allocated twice"
-            holder[w.gpus] = w.work_id
-            busy += w.n_gpus
+            assert np.all(holder[gpus] == -1), "GPU allocated twice"
+            holder[gpus] = work_id
+            busy += gpus.size
             assert busy <= sim.index.n_gpus
         else:
-            holder[w.gpus] = -1
-            busy -= w.n_gpus
+            holder[gpus] = -1
+            busy -= gpus.size
     for s in log.samples:
         assert 0 <= s.busy_gpus <= sim.index.n_gpus
 

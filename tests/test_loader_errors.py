@@ -119,5 +119,5 @@ def test_set_bad_path(tmp_path: Path) -> None:
     p.write_text(yaml.safe_dump(small_scenario()))
     with pytest.raises(UserError, match="no item named 'nope'"):
         load_scenario(p, ["tenants.eu.inference.nope.replicas=6"])
-    with pytest.raises(UserError, match="KEY.PATH=VALUE"):
+    with pytest.raises(UserError, match=r"KEY\.PATH=VALUE"):
         load_scenario(p, ["seed"])

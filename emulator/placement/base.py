@@ -75,6 +75,15 @@ class Scratch:
         self.free_gpus -= int(out.size)
         return out
 
+    def release(self, gpus: np.ndarray) -> None:
+        """Tentatively free ``gpus`` (of work the policy is about to preempt)."""
+        gpus = np.asarray(gpus, dtype=np.int64)
+        if np.any(self.free[gpus]):
+            raise RuntimeError("releasing GPUs that are already free in this scratch")
+        self.free[gpus] = True
+        np.add.at(self.domain_free, self.index.gpu_domain[gpus], 1)
+        self.free_gpus += int(gpus.size)
+
     def place(self, request: PlacementRequest) -> np.ndarray | None:
         """Place with the round's policy and mark the GPUs taken; ``None`` if it does not fit."""
         if request.n_gpus > self.free_gpus:

@@ -23,6 +23,7 @@ __all__ = [
     "ClusterView",
     "Decision",
     "PolicyError",
+    "PreemptJob",
     "QueuePolicy",
     "QueuedJob",
     "RejectJob",
@@ -54,11 +55,22 @@ class QueuedJob:
     preemptible: bool
     est_duration_s: float
     request: PlacementRequest
+    attained_gpu_s: float = 0.0
+    remaining: float = 1.0
+    preemptions: int = 0
+
+    @property
+    def est_remaining_s(self) -> float:
+        """Estimated run time still needed (s): the estimate times the remaining fraction."""
+        return self.est_duration_s * self.remaining
 
 
 @dataclass(frozen=True)
 class RunningJob:
-    """A running unit of work as policies see it (``expected_end_s`` from the estimate)."""
+    """A running unit of work as policies see it (``expected_end_s`` from the estimate).
+
+    ``attained_gpu_s`` counts GPU-seconds held so far, this run and earlier ones.
+    """
 
     work_id: int
     kind: str
@@ -68,6 +80,8 @@ class RunningJob:
     expected_end_s: float
     priority: int
     preemptible: bool
+    attained_gpu_s: float = 0.0
+    gpus: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -86,7 +100,20 @@ class RejectJob:
     reason: str
 
 
-Decision = StartJob | RejectJob
+@dataclass(frozen=True)
+class PreemptJob:
+    """Stop running work ``work_id`` and put it back in the queue.
+
+    Progress since its last periodic checkpoint is lost (and counted); when it restarts it
+    pays its checkpoint restore time. The freed GPUs are free for later decisions of the
+    same round (the engine applies decisions in order).
+    """
+
+    work_id: int
+    reason: str = ""
+
+
+Decision = StartJob | RejectJob | PreemptJob
 
 
 class ClusterView:
