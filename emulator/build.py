@@ -11,11 +11,13 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import simpy
 
 from cupy_kernels.backend import Backend, BackendUnavailable, select_backend
+from cupy_kernels.profile import apply_profile, load_profile
 from emulator.cluster import ClusterState
 from emulator.compute import ComputeModel
 from emulator.engine import Engine, EngineSettings
@@ -25,15 +27,17 @@ from emulator.loader import LoadedScenario
 from emulator.placement.base import PlacementRequest
 from emulator.policies.registry import make_placement, make_queue_policy
 from emulator.rng import RngStreams
+from emulator.scenario import Scenario
 from emulator.serving import ServingModel
 from emulator.work import Work
 from topologies.catalog import SystemSpec
 from topologies.index import TIER_LEAF, TIER_NVLINK, TopologyIndex, derive_index
 from topologies.sizing import size_site
 from topologies.wan import origin_rtt_s, wan_graph
-from workloads.generate import generate_workload
+from workloads.generate import TraceReplayError, generate_workload
 from workloads.models import UnknownModelError, get_model
 from workloads.spec import InferenceServiceSpec, TrainingJobSpec
+from workloads.traces.common import TraceIssue
 
 __all__ = ["Simulation", "build"]
 
@@ -58,6 +62,7 @@ class Simulation:
     works: list[Work]
     horizon_s: float
     wall_s: float = 0.0
+    trace_issues: tuple[TraceIssue, ...] = ()
 
     def run(self, until: float | None = None,
             on_progress: Callable[[Simulation], None] | None = None,
@@ -106,6 +111,14 @@ def _systems_in(index: TopologyIndex, eligible: np.ndarray | None) -> list[int]:
     if eligible is not None:
         systems = systems[eligible]
     return sorted(set(systems.tolist()))
+
+
+def _shape_key(work: Work) -> tuple[object, ...]:
+    """What feasibility depends on: size, group, eligibility and model/precision."""
+    spec = work.spec
+    eligible = work.request.eligible
+    return (work.kind, work.n_gpus, work.group_size, spec.model, spec.precision,
+            None if eligible is None else eligible.tobytes())
 
 
 def _infeasible(work: Work, index: TopologyIndex, serving: ServingModel) -> str | None:
@@ -168,10 +181,15 @@ def _estimate(works: list[Work], index: TopologyIndex, compute: ComputeModel) ->
     systems: list[SystemSpec] = []
     tiers, first = [], []
     domain_first = np.searchsorted(index.gpu_domain, np.arange(index.n_domains))
+    largest: dict[bytes | None, int] = {}
     for w in training:
         eligible = w.request.eligible
-        doms = np.flatnonzero(eligible) if eligible is not None else np.arange(index.n_domains)
-        d = int(doms[np.argmax(index.domain_size[doms])])
+        key = None if eligible is None else eligible.tobytes()
+        if key not in largest:  # the largest eligible domain, once per eligibility mask
+            doms = np.flatnonzero(eligible) if eligible is not None else np.arange(
+                index.n_domains)
+            largest[key] = int(doms[np.argmax(index.domain_size[doms])])
+        d = largest[key]
         systems.append(index.systems[int(index.rack_system[index.domain_rack[d]])])
         tiers.append(TIER_NVLINK if w.n_gpus <= index.domain_size[d] else TIER_LEAF)
         first.append(int(domain_first[d]))
@@ -180,6 +198,27 @@ def _estimate(works: list[Work], index: TopologyIndex, compute: ComputeModel) ->
     for w, d in zip(training, est.duration_s.tolist(), strict=True):
         w.est_duration_s = float(d)
         w.view = None
+
+
+def _estimate_error(works: list[Work], streams: RngStreams) -> None:
+    """Users' estimates are off: multiply each by ``exp(sd · Z)`` (median 1, sd of the log
+    ``spec.estimate_error``), ``Z`` drawn in work order from stream ``estimates/<tenant>``."""
+    rngs: dict[str, np.random.Generator] = {}
+    for w in works:
+        sd = getattr(w.spec, "estimate_error", 0.0)
+        if w.kind != "training" or not sd > 0 or not math.isfinite(w.est_duration_s):
+            continue
+        rng = rngs.setdefault(w.tenant, streams.stream(f"estimates/{w.tenant}"))
+        w.est_duration_s *= float(np.exp(sd * rng.standard_normal()))
+        w.view = None
+
+
+def _view_options(sc: Scenario) -> dict[str, object]:
+    """What policies see as ``view.options``: the scheduler options plus ``tenant_weights``
+    (each tenant's ``share``, 1.0 when unset) for fair-share policies."""
+    weights = {name: float(t.share) if t.share is not None else 1.0
+               for name, t in sorted(sc.tenants.items())}
+    return {**sc.scheduler.options, "tenant_weights": weights}
 
 
 def build(loaded: LoadedScenario, backend: str | None = None) -> Simulation:
@@ -191,11 +230,16 @@ def build(loaded: LoadedScenario, backend: str | None = None) -> Simulation:
         raise UserError(str(exc)) from None
     sites = list(loaded.sites)
     index = derive_index(sites)
+    if sc.compute.profile is not None:  # measured GPU figures replace the catalog's
+        index = apply_profile(index, load_profile(sc.compute.profile, loaded.source))
     streams = RngStreams(sc.seed)
     tenants = tuple(sorted(sc.tenants))
+    trace_issues: list[TraceIssue] = []
     try:
-        jobs, services = generate_workload(dict(sc.tenants), sc.duration, streams)
-    except UnknownModelError as exc:
+        jobs, services = generate_workload(dict(sc.tenants), sc.duration, streams,
+                                           base_dir=Path(loaded.source).parent,
+                                           issues=trace_issues)
+    except (UnknownModelError, TraceReplayError) as exc:
         raise UserError(f"tenants: {exc}") from None
     compute = ComputeModel(be, index)
     log = EventLog(tenants=tenants, sites=tuple(s.name for s in sites),
@@ -220,11 +264,15 @@ def build(loaded: LoadedScenario, backend: str | None = None) -> Simulation:
     serving = ServingModel(compute, streams, log, rtt)
     works = _make_works(jobs, services, tenants, index)
     infeasible = {}
-    for w in works:
-        reason = _infeasible(w, index, serving)
-        if reason is not None:
-            infeasible[w.work_id] = reason
+    checked: dict[tuple[object, ...], str | None] = {}
+    for w in works:  # jobs of one shape share the answer: check each shape once
+        key = _shape_key(w)
+        if key not in checked:
+            checked[key] = _infeasible(w, index, serving)
+        if checked[key] is not None:
+            infeasible[w.work_id] = checked[key]
     _estimate([w for w in works if w.work_id not in infeasible], index, compute)
+    _estimate_error(works, streams)
     policy = make_queue_policy(sc.scheduler.queue, dict(sc.scheduler.options))
     placement = make_placement(sc.scheduler.placement)
     settings = EngineSettings(
@@ -233,6 +281,6 @@ def build(loaded: LoadedScenario, backend: str | None = None) -> Simulation:
         site_fabric_w=np.array([size_site(s).fabric_w for s in sites], dtype=float))
     env = simpy.Environment()
     engine = Engine(env, ClusterState(index), works, tenants, policy, placement, compute,
-                    serving, log, settings, dict(sc.scheduler.options), infeasible)
+                    serving, log, settings, _view_options(sc), infeasible)
     return Simulation(loaded=loaded, env=env, engine=engine, log=log, backend=be, index=index,
-                      works=works, horizon_s=sc.duration)
+                      works=works, horizon_s=sc.duration, trace_issues=tuple(trace_issues))

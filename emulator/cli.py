@@ -228,6 +228,55 @@ def _topology(preset: str | None, list_: bool) -> None:
     console.print(t)
 
 
+@app.command()
+def calibrate(
+    out: Annotated[Path, typer.Option(help="hardware profile YAML to write")] = Path(
+        "profile.yaml"),
+    seconds: Annotated[float, typer.Option(help="wall seconds per test")] = 5.0,
+) -> None:
+    """Measure this machine's GPU (matmul rate, copy bandwidth, NVML power); write a profile."""
+    _calibrate(out, seconds)
+
+
+@_guard
+def _calibrate(out: Path, seconds: float) -> None:
+    from cupy_kernels.calibrate import (
+        CalibrationUnavailable,
+        profile_from_measurement,
+        run_calibration,
+        write_profile,
+    )
+
+    if not 0 < seconds <= 600:
+        raise UserError(f"--seconds: got {seconds:g}; expected seconds per test in (0, 600]")
+    if out.is_dir():
+        raise UserError(f"--out: {out} is a folder; expected a file name such as profile.yaml")
+    try:
+        m = run_calibration(seconds)
+    except CalibrationUnavailable as exc:
+        raise UserError(f"calibrate needs a CUDA GPU: {exc}") from None
+    profile = profile_from_measurement(m)
+    try:
+        write_profile(profile, out)
+    except OSError as exc:
+        raise UserError(f"--out: cannot write {out}: {exc.strerror or exc}") from None
+    console = Console(highlight=False)
+    console.print(f"{m.device} ({m.date}, {m.software}); {m.power_note}")
+    for r in m.matmul:
+        rate = (f"{r.flops_per_s / 1e12:,.0f} TFLOP/s ({r.dtype})" if r.flops_per_s
+                else r.note)
+        eff = profile.efficiencies.get(r.precision)
+        watts = f", {r.power.mean_w:,.0f} W" if r.power else ""
+        console.print(f"  {r.precision} matmul: {rate}"
+                      f"{f', {eff:.0%} of catalog' if eff else ''}{watts}")
+    eff_bw = profile.efficiencies.get("hbm_bw")
+    console.print(f"  copy: {m.copy_bytes_per_s / 1e9:,.0f} GB/s read+written"
+                  f"{f', {eff_bw:.0%} of catalog HBM' if eff_bw else ''}")
+    if m.idle_power is not None:
+        console.print(f"  idle: {m.idle_power.mean_w:,.0f} W")
+    console.print(f"wrote {out} (gpu: {profile.gpu!r})")
+
+
 def main() -> None:
     """Console-script entry point."""
     try:

@@ -10,8 +10,9 @@ and once per sampling tick for all GPUs — never per event (DESIGN principle 4)
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -91,6 +92,13 @@ class ComputeModel:
         self._rack_gpus = np.bincount(index.gpu_rack, minlength=index.n_racks).astype(float)
         self._rack_gpus_dev = backend.asarray(np.maximum(self._rack_gpus, 1.0))
         self._xp = xp
+        # On cupy, one fused CUDA kernel per formula; numpy runs the reference kernels,
+        # which tests/test_kernels_gpu.py and test_backend_parity.py compare them with.
+        self._decode_step_time: Callable[[Any, InferenceBatch], Any] = decode_step_time
+        self._gpu_power: Callable[..., Any] = gpu_power
+        if backend.name == "cupy":
+            from cupy_kernels.fused import decode_step_time_fused, gpu_power_fused
+            self._decode_step_time, self._gpu_power = decode_step_time_fused, gpu_power_fused
 
     # -- systems -----------------------------------------------------------------------
     def system_of_gpu(self, gpu: int) -> SystemSpec:
@@ -191,7 +199,7 @@ class ComputeModel:
         b = self.backend
         fields = dict(statics.batch.__dict__)
         fields["batch"] = b.asarray(np.asarray(batch_per_replica, dtype=float))
-        return b.to_host(decode_step_time(b.xp, InferenceBatch(**fields)))
+        return b.to_host(self._decode_step_time(b.xp, InferenceBatch(**fields)))
 
     def prefill(self, statics: ServiceStatics, row: int, prompts: np.ndarray) -> np.ndarray:
         """Prefill seconds for each prompt of service ``row`` (one kernel call per window)."""
@@ -206,7 +214,7 @@ class ComputeModel:
         """(rack W, IT W per site, facility W per site) for per-GPU utilisation ``gpu_util``."""
         b, xp = self.backend, self._xp
         util = b.asarray(gpu_util)
-        gpu_w = gpu_power(xp, util, self._gpu_idle, self._gpu_tdp)
+        gpu_w = self._gpu_power(xp, util, self._gpu_idle, self._gpu_tdp)
         rack_util = xp.bincount(self._gpu_rack, weights=util,
                                 minlength=self.index.n_racks) / self._rack_gpus_dev
         racks = rack_power(xp, gpu_w, self._gpu_rack, self.index.n_racks, self._rack_idle,

@@ -35,4 +35,16 @@ def describe_validation_error(err: ValidationError, prefix: str = "") -> str:
         return f"{path}: missing; this field is required{more}"
     if first["type"] == "extra_forbidden":
         return f"{path}: unknown field (value {_short(first['input'])}); check the spelling{more}"
-    return f"{path}: got {_short(first['input'])}; expected {message[0].lower()}{message[1:]}{more}"
+    for lead in ("Input should be ", "Value should be "):
+        if message.startswith(lead):  # pydantic's "Input should be greater than 0"
+            rest = message[len(lead):]
+            if rest.startswith("'"):
+                message = f"one of {rest}"
+            elif rest.startswith(("a ", "an ", "one of", "at ")):
+                message = rest
+            else:
+                message = f"a value {rest}"
+            break
+    else:
+        message = message[0].lower() + message[1:]
+    return f"{path}: got {_short(first['input'])}; expected {message}{more}"

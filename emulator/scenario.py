@@ -60,9 +60,14 @@ class SchedulerConfig(_Frozen):
 
 
 class ComputeConfig(_Frozen):
-    """Where the compute and power kernels run."""
+    """Where the compute and power kernels run, and which hardware figures they use."""
 
     backend: Literal["auto", "numpy", "cupy"] = "auto"
+    profile: str | None = Field(
+        default=None, min_length=1,
+        description="hardware profile YAML (gpuemu calibrate, or hand-written) whose GPU "
+                    "peaks, HBM bandwidth and idle/full power replace the catalog's; a "
+                    "relative path is taken from the scenario file's folder")
 
 
 class EngineConfig(_Frozen):

@@ -15,6 +15,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
 from emulator.units import BitsPerSecond, Meters, Seconds, Watts
 from topologies.catalog import CATALOG
+from topologies.energy import EnergyConfig
 from topologies.places import PLACES
 
 __all__ = [
@@ -68,7 +69,7 @@ class FabricConfig(_Frozen):
     kind
         Only ``"rail-optimised"``: NIC ``p`` of every tray goes to a rail-``p`` leaf of its pod.
     leaf_radix
-        Ports per leaf and spine switch (64 for Quantum-2 at 400 Gb/s [REFERENCE.md]).
+        Ports per leaf and spine switch (64 for Quantum-2 at 400 Gb/s: NVIDIA Quantum-2 QM9700 datasheet).
     oversubscription
         Leaf downlinks : uplinks ratio, >= 1 (1.0 is non-blocking). Also accepted as
         ``leaf_uplink_ratio``.
@@ -149,6 +150,9 @@ class SiteConfig(_Frozen):
 
     ``grid_connection`` is the facility power cap (W) that IT load × ``pue`` must stay
     within; ``country`` an ISO 3166-1 alpha-2 code; ``sources`` cites every figure.
+    ``pue`` is the design PUE used for the power budget; with an ``energy`` section (solar,
+    grid, tariff, cooling, battery: :class:`~topologies.energy.EnergyConfig`) the run uses
+    PUE as a function of ambient temperature instead.
     """
 
     name: str = Field(min_length=1)
@@ -161,6 +165,7 @@ class SiteConfig(_Frozen):
     halls: list[HallConfig] = Field(min_length=1)
     fabric: FabricConfig = FabricConfig()
     wan: list[WanLinkConfig] = Field(default_factory=list)
+    energy: EnergyConfig | None = None
     sources: list[str] = Field(default_factory=list)
     notes: str = ""
 

@@ -38,6 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from emulator.units import PerSecond, Seconds
 from workloads.distributions import LognormalTokens, TokenDistribution
+from workloads.traces.mapping import TraceReplayConfig
 
 __all__ = [
     "InferenceServiceConfig",
@@ -174,3 +175,6 @@ class TenantConfig(_Frozen):
     training: list[TrainingWorkloadConfig] = Field(default_factory=list)
     jobs: list[TrainingJobConfig] = Field(default_factory=list)
     inference: list[InferenceServiceConfig] = Field(default_factory=list)
+    traces: list[TraceReplayConfig] = Field(
+        default_factory=list, description="training traces (philly, alibaba) replayed as this "
+                                          "tenant's jobs; see workloads.traces.mapping")

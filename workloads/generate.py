@@ -10,15 +10,22 @@ requests are drawn by the engine per serving window (:func:`workloads.requests.s
 Priorities: a training job's priority is ``tenant.priority + job/workload priority``; an
 inference service's priority is its tenant's priority.
 
-Runtime estimates: ``est_duration_s`` is left ``None`` on generated jobs. A workload's
-``estimate_error`` (relative sd of users' runtime estimates) is not carried by
-:class:`~workloads.spec.TrainingJobSpec`; the engine, which estimates runtimes from the model,
-is the place to apply it.
+Runtime estimates: ``est_duration_s`` is left ``None`` on generated jobs; the composition
+root estimates runtimes from the model. A workload's ``estimate_error`` is carried on each
+job as :attr:`~workloads.spec.TrainingJobSpec.estimate_error`, and the composition root
+multiplies the estimate by a lognormal factor with that sd (stream ``estimates/<tenant>``).
+
+Trace replay: a tenant's ``traces`` (Philly, Alibaba) become more of its training jobs, via
+:func:`workloads.traces.mapping.replay_trace`; only rows submitted before the horizon are
+kept. Malformed rows never stop the run: they are skipped and appended to the ``issues``
+list the caller passes (file and line each). Serving traces (Azure LLM, Mooncake) are not
+replayed inside a scenario yet: the serving model draws its own Poisson arrivals.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 
@@ -32,13 +39,21 @@ from workloads.config import (
 from workloads.models import MODELS, UnknownModelError, model_names
 from workloads.requests import sequential_arrivals
 from workloads.spec import InferenceServiceSpec, TrainingJobSpec
+from workloads.traces.common import TraceIssue
+from workloads.traces.mapping import TraceReplayConfig, replay_trace
 
 __all__ = [
+    "TraceReplayError",
     "generate_services",
+    "generate_trace_jobs",
     "generate_training_jobs",
     "generate_workload",
     "training_stream_name",
 ]
+
+
+class TraceReplayError(ValueError):
+    """A tenant's trace cannot be replayed (missing file, not a trace, wrong kind)."""
 
 
 def training_stream_name(tenant_name: str, workload_name: str, part: str) -> str:
@@ -111,7 +126,8 @@ def _workload_jobs(first_job_id: int, tenant_name: str, tenant: TenantConfig,
             precision=wl.precision, checkpoint_interval_s=float(wl.checkpoint_interval),
             checkpoint_cost_s=float(wl.checkpoint_cost),
             priority=tenant.priority + wl.priority, preemptible=wl.preemptible,
-            gpu_system=wl.system, mfu=wl.mfu, est_duration_s=None))
+            gpu_system=wl.system, mfu=wl.mfu, est_duration_s=None,
+            estimate_error=float(wl.estimate_error)))
     return jobs
 
 
@@ -138,6 +154,43 @@ def generate_training_jobs(tenant_name: str, tenant: TenantConfig, horizon_s: fl
     for wl in tenant.training:
         jobs.extend(_workload_jobs(first_job_id + len(jobs), tenant_name, tenant, wl,
                                    horizon_s, streams))
+    return jobs
+
+
+def generate_trace_jobs(tenant_name: str, tenant: TenantConfig, horizon_s: float,
+                        first_job_id: int, base_dir: str | Path | None = None,
+                        issues: list[TraceIssue] | None = None) -> list[TrainingJobSpec]:
+    """The training jobs replayed from one tenant's ``traces``, submitted before ``horizon_s``.
+
+    Each job's priority is the tenant's plus the trace's. Relative paths are resolved
+    against ``base_dir`` (the scenario's folder). Malformed rows are appended to ``issues``.
+    Raises :class:`TraceReplayError` for a serving trace, a trace naming another tenant, a
+    missing file or a file that is not a trace of that kind.
+    """
+    jobs: list[TrainingJobSpec] = []
+    for i, cfg in enumerate(tenant.traces):
+        where = f"tenants.{tenant_name}.traces.{i}"
+        if cfg.kind not in ("philly", "alibaba"):
+            raise TraceReplayError(f"{where}.kind: {cfg.kind!r} traces are not replayed in a "
+                                   "scenario yet; expected philly or alibaba (training)")
+        if cfg.tenant not in (None, tenant_name):
+            raise TraceReplayError(f"{where}.tenant: got {cfg.tenant!r}; a tenant's traces "
+                                   f"replay as that tenant ({tenant_name!r}), leave it out")
+        if cfg.tenant_per_cluster:
+            raise TraceReplayError(f"{where}.tenant_per_cluster: not supported inside a "
+                                   "tenant; declare one tenant per virtual cluster")
+        named: TraceReplayConfig = cfg.model_copy(update={"tenant": tenant_name})
+        try:
+            replay = replay_trace(named, base_dir, first_job_id + len(jobs))
+        except (FileNotFoundError, ValueError) as exc:
+            raise TraceReplayError(f"{where}.path: {exc}") from None
+        if issues is not None:
+            issues.extend(replay.issues)
+        for job in replay.jobs:
+            if job.submit_s < horizon_s:
+                jobs.append(dataclasses.replace(
+                    job, job_id=first_job_id + len(jobs),
+                    priority=tenant.priority + job.priority))
     return jobs
 
 
@@ -168,19 +221,23 @@ def generate_services(tenant_name: str, tenant: TenantConfig,
 
 
 def generate_workload(tenants: dict[str, TenantConfig], horizon_s: float,
-                      streams: RngStreams) -> tuple[list[TrainingJobSpec],
-                                                    list[InferenceServiceSpec]]:
+                      streams: RngStreams, base_dir: str | Path | None = None,
+                      issues: list[TraceIssue] | None = None,
+                      ) -> tuple[list[TrainingJobSpec], list[InferenceServiceSpec]]:
     """All tenants' training jobs and inference services, in a deterministic order.
 
     Tenants are visited in sorted name order. Jobs are then sorted by ``(submit_s, job_id)``
     and renumbered ``0, 1, …`` in that order; services are numbered ``0, 1, …`` by tenant
-    name, then config order. ``horizon_s`` (seconds) ends the synthetic arrivals.
+    name, then config order. ``horizon_s`` (seconds) ends the synthetic arrivals and the
+    replayed traces (:func:`generate_trace_jobs`, after each tenant's generated jobs;
+    ``base_dir`` resolves relative trace paths; malformed trace rows go to ``issues``).
     """
     jobs: list[TrainingJobSpec] = []
     services: list[InferenceServiceSpec] = []
     for name in sorted(tenants):
         tenant = tenants[name]
         jobs.extend(generate_training_jobs(name, tenant, horizon_s, streams, len(jobs)))
+        jobs.extend(generate_trace_jobs(name, tenant, horizon_s, len(jobs), base_dir, issues))
         services.extend(generate_services(name, tenant, len(services)))
     jobs.sort(key=lambda j: (j.submit_s, j.job_id))
     jobs = [dataclasses.replace(job, job_id=i) for i, job in enumerate(jobs)]

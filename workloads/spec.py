@@ -22,6 +22,8 @@ class TrainingJobSpec:
     ``checkpoint_cost_s`` the time one checkpoint save takes. ``mfu`` overrides the kernel's
     efficiency model when set. ``est_duration_s`` is the user's runtime estimate (used by
     backfill and shortest-job policies); ``None`` lets the engine estimate it from the model.
+    ``estimate_error`` is the sd of the log of the multiplicative error on that estimate
+    (0: exact); the composition root draws the factor from a named stream.
     """
 
     job_id: int
@@ -44,6 +46,7 @@ class TrainingJobSpec:
     gpu_system: str | None = None
     mfu: float | None = None
     est_duration_s: float | None = None
+    estimate_error: float = 0.0
 
     @property
     def steps(self) -> int:

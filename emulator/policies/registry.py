@@ -2,10 +2,14 @@
 
 Only the composition root (:mod:`emulator.build`) calls these. A bad plug-in reference
 (missing module or class, not a policy class) is a one-line :class:`UserError` naming it.
+A plug-in class that sets no ``name`` of its own is named by its reference, so the engine's
+:class:`~emulator.policies.base.PolicyError` (wrong return type, a decision that
+over-allocates) names it too.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 from typing import Any
 
@@ -13,13 +17,23 @@ from emulator.errors import UserError
 from emulator.placement import PackPlacement, PlacementPolicy, SpreadPlacement
 from emulator.policies.backfill import EasyBackfillPolicy
 from emulator.policies.base import QueuePolicy
+from emulator.policies.fairshare import FairSharePolicy
 from emulator.policies.fifo import FifoPolicy
+from emulator.policies.las import LeastAttainedServicePolicy
+from emulator.policies.priority import PriorityPolicy
+from emulator.policies.sjf import ShortestJobFirstPolicy
+from emulator.policies.srtf import ShortestRemainingTimeFirstPolicy
 
 __all__ = ["PLACEMENT_POLICIES", "QUEUE_POLICIES", "make_placement", "make_queue_policy"]
 
 QUEUE_POLICIES: dict[str, type[QueuePolicy]] = {
     "fifo": FifoPolicy,
     "backfill": EasyBackfillPolicy,
+    "priority": PriorityPolicy,
+    "sjf": ShortestJobFirstPolicy,
+    "srtf": ShortestRemainingTimeFirstPolicy,
+    "las": LeastAttainedServicePolicy,
+    "fairshare": FairSharePolicy,
 }
 PLACEMENT_POLICIES: dict[str, type[PlacementPolicy]] = {
     "pack": PackPlacement,
@@ -57,9 +71,14 @@ def make_queue_policy(ref: str, options: dict[str, Any]) -> QueuePolicy:
     if not callable(getattr(cls, "decide", None)):
         raise UserError(f"scheduler.queue: {ref!r} has no decide(view) method")
     try:
-        return cls(**options)
+        policy = cls(**options)
     except (TypeError, ValueError) as exc:
         raise UserError(f"scheduler.options: policy {ref!r} rejected its options: {exc}") from None
+    if getattr(cls, "name", None) in (None, QueuePolicy.name):
+        # A plug-in without its own ``name``: engine errors then name it by its reference.
+        with contextlib.suppress(AttributeError):
+            policy.name = ref
+    return policy
 
 
 def make_placement(ref: str) -> PlacementPolicy:

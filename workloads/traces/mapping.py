@@ -66,7 +66,9 @@ class TraceReplayConfig(BaseModel):
     kind: TraceKind
     path: str = Field(description="file path (relative: to the scenario's folder) or "
                                   "'sample:NAME'")
-    tenant: str
+    tenant: str | None = Field(
+        default=None, description="tenant of the jobs; inside tenants.NAME.traces it defaults "
+                                  "to NAME (and must equal it if given)")
     name: str = Field(default="trace", description="prefix of job names / the service name")
     model: str = Field(description="catalog model every job / request uses")
     tp: int = Field(default=1, gt=0)
@@ -127,6 +129,12 @@ def resolve_trace_path(path: str, base_dir: str | Path | None = None) -> Path:
     return p if p.is_absolute() or base_dir is None else Path(base_dir) / p
 
 
+def _tenant(cfg: TraceReplayConfig) -> str:
+    if cfg.tenant is None:
+        raise ValueError(f"trace {cfg.path!r}: no tenant to replay it as; set 'tenant'")
+    return cfg.tenant
+
+
 def _gpus(trace_gpus: float, cfg: TraceReplayConfig) -> int:
     par = cfg.tp * cfg.pp
     return max(1, math.ceil(trace_gpus * cfg.gpu_scale / par - 1e-9)) * par
@@ -164,7 +172,7 @@ def philly_to_jobs(trace: PhillyTrace, cfg: TraceReplayConfig,
     """One job per Philly row (in trace order, first ``cfg.limit``), ids from ``first_job_id``."""
     rows = trace.jobs[:cfg.limit]
     return [_job(first_job_id + i, f"{cfg.name}-L{r.line}",
-                 f"{cfg.tenant}-{r.cluster}" if cfg.tenant_per_cluster else cfg.tenant,
+                 f"{_tenant(cfg)}-{r.cluster}" if cfg.tenant_per_cluster else _tenant(cfg),
                  r.submit_s, r.duration_s, r.num_gpus, cfg)
             for i, r in enumerate(rows)]
 
@@ -183,7 +191,7 @@ def alibaba_to_jobs(trace: AlibabaPodTrace, cfg: TraceReplayConfig,
         if pod.num_gpu == 0 or pod.run_s <= 0:
             skipped += 1
             continue
-        jobs.append(_job(first_job_id + len(jobs), f"{cfg.name}-{pod.name}", cfg.tenant,
+        jobs.append(_job(first_job_id + len(jobs), f"{cfg.name}-{pod.name}", _tenant(cfg),
                          pod.creation_s, pod.run_s, pod.num_gpu, cfg))
     return jobs, skipped
 

@@ -1,0 +1,146 @@
+"""Weighted fair share of GPUs with per-tenant quotas, borrowing and reclaim.
+
+Each tenant is entitled to a slice of the cluster: its ``quota`` (a fraction of all GPUs)
+where one is set, otherwise a part of what the quotas leave, in proportion to its weight
+(the tenant's ``share`` in the scenario, 1 when unset). Every round, waiting work is
+offered to the tenant furthest below its entitlement first (smallest used/entitled ratio,
+recomputed after each start), FIFO inside a tenant — progressive filling, i.e. weighted
+max-min fairness. With one resource (GPUs) this is exactly Dominant Resource Fairness
+(Ghodsi et al., "Dominant Resource Fairness", NSDI 2011); the quota/borrowing model is the
+capacity scheduler's (Hadoop YARN CapacityScheduler; Kubernetes Kueue cohorts):
+
+- *borrowing*: idle GPUs may be used by any tenant beyond its entitlement, unless its
+  quota is *hard* (then the quota is a cap it never exceeds);
+- *reclaim*: a tenant's job that would keep it within its entitlement but does not fit may
+  preempt preemptible training of tenants that are above theirs (the most over-served
+  tenant first, latest started first). Preempted work loses what it computed since its last
+  checkpoint and pays its restore time on restart.
+
+Options (``scheduler.options``):
+
+- ``quotas``: ``{tenant: fraction}``, fractions in (0, 1] summing to at most 1;
+- ``hard``: ``false`` (default), ``true`` (every quota is a cap) or a list of tenants;
+- ``weights``: ``{tenant: weight}``, overriding the tenants' ``share``;
+- ``reclaim``: ``true`` (default) to preempt borrowers for tenants below their share.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from emulator.policies.base import (
+    ClusterView,
+    Decision,
+    PreemptJob,
+    QueuedJob,
+    QueuePolicy,
+    RunningJob,
+    StartJob,
+)
+from emulator.policies.ordered import MAX_PREEMPT_TRIES, free_by_preempting
+
+__all__ = ["FairSharePolicy"]
+
+
+class FairSharePolicy(QueuePolicy):
+    """Weighted max-min fair share (DRF on GPUs) with quotas, borrowing and reclaim."""
+
+    name = "fairshare"
+
+    def __init__(self, quotas: Mapping[str, float] | None = None,
+                 hard: bool | Sequence[str] = False,
+                 weights: Mapping[str, float] | None = None, reclaim: bool = True,
+                 **options: Any) -> None:
+        super().__init__(**options)
+        self.quotas = {str(t): float(q) for t, q in dict(quotas or {}).items()}
+        for t, q in self.quotas.items():
+            if not 0.0 < q <= 1.0:
+                raise ValueError(f"quotas.{t} must be a fraction in (0, 1], got {q}")
+        if sum(self.quotas.values()) > 1.0 + 1e-9:
+            raise ValueError(f"quotas sum to {sum(self.quotas.values()):g}; at most 1")
+        if isinstance(hard, bool):
+            self.hard = set(self.quotas) if hard else set()
+        elif isinstance(hard, str):
+            raise ValueError("hard must be true, false or a list of tenants")
+        else:
+            self.hard = {str(t) for t in hard}
+            unknown = self.hard - set(self.quotas)
+            if unknown:
+                raise ValueError(f"hard names tenants without a quota: {sorted(unknown)}")
+        self.weights = {str(t): float(w) for t, w in dict(weights or {}).items()}
+        if any(not w > 0 for w in self.weights.values()):
+            raise ValueError(f"weights must be positive, got {self.weights}")
+        self.reclaim = bool(reclaim)
+
+    def entitlements(self, tenants: Sequence[str], total_gpus: int,
+                     view_weights: Mapping[str, float] | None = None) -> dict[str, float]:
+        """GPUs each tenant is entitled to: its quota, or a weighted part of the rest."""
+        weights = {t: float(self.weights.get(t, (view_weights or {}).get(t, 1.0)))
+                   for t in tenants}
+        out = {t: self.quotas[t] * total_gpus for t in tenants if t in self.quotas}
+        others = [t for t in tenants if t not in self.quotas]
+        rest = max(0.0, 1.0 - sum(self.quotas.get(t, 0.0) for t in tenants)) * total_gpus
+        w_sum = sum(weights[t] for t in others)
+        for t in others:
+            out[t] = rest * weights[t] / w_sum if w_sum > 0 else 0.0
+        return out
+
+    def cap(self, tenant: str, total_gpus: int) -> float:
+        """Most GPUs ``tenant`` may hold (``inf`` unless its quota is hard)."""
+        return self.quotas[tenant] * total_gpus if tenant in self.hard else math.inf
+
+    def decide(self, view: ClusterView) -> list[Decision]:
+        """Progressive filling by used/entitled ratio; reclaim borrowed GPUs when blocked."""
+        decisions: list[Decision] = []
+        if not view.queue:
+            return decisions
+        tenants = sorted(set(view.tenant_gpus) | {j.tenant for j in view.queue})
+        raw = view.options.get("tenant_weights") if view.options else None
+        entitled = self.entitlements(tenants, view.total_gpus,
+                                     raw if isinstance(raw, Mapping) else None)
+        used = {t: float(view.tenant_gpus.get(t, 0)) for t in tenants}
+        pending: dict[str, deque[QueuedJob]] = {}
+        for job in view.queue:  # arrival order inside each tenant
+            pending.setdefault(job.tenant, deque()).append(job)
+
+        def ratio(t: str) -> tuple[float, str]:
+            e = entitled[t]
+            return (used[t] / e if e > 0 else math.inf), t
+
+        scratch = view.scratch()
+        running: list[RunningJob] | None = None
+        preempted: set[int] = set()
+        tries = 0
+        while pending:
+            tenant = min(pending, key=ratio)
+            job = pending[tenant].popleft()
+            if not pending[tenant]:
+                del pending[tenant]
+            if used[tenant] + job.n_gpus > self.cap(tenant, view.total_gpus):
+                continue  # a hard quota: never exceeded
+            gpus = scratch.place(job.request)
+            if (gpus is None and self.reclaim and tries < MAX_PREEMPT_TRIES
+                    and used[tenant] + job.n_gpus <= entitled[tenant]):
+                if running is None:
+                    running = [r for r in view.running if r.preemptible]
+                borrowers = [r for r in running if r.work_id not in preempted
+                             and r.tenant != tenant and used[r.tenant] > entitled[r.tenant]]
+                if borrowers:
+                    tries += 1
+                    borrowers.sort(key=lambda r: (-ratio(r.tenant)[0], -r.start_s, r.work_id))
+                    freed = free_by_preempting(scratch, job, borrowers)
+                    if freed is not None:
+                        victims, gpus = freed
+                        for v in victims:
+                            preempted.add(v.work_id)
+                            used[v.tenant] -= v.n_gpus
+                            decisions.append(PreemptJob(
+                                v.work_id, f"reclaim for tenant {tenant}"))
+            if gpus is None:
+                continue
+            decisions.append(StartJob(job.work_id, gpus))
+            used[tenant] += job.n_gpus
+        return decisions

@@ -1,0 +1,160 @@
+"""Building blocks shared by the ordering policies (not a policy itself).
+
+Most queue policies in the literature differ only in *the order* in which they consider
+waiting work and in *which running work* a waiting job may displace. :func:`greedy_round`
+implements that common loop once, on the read-only view: take the queue in the policy's
+order, start what fits on the round's scratch, and — when a job does not fit and the
+policy allows it — free GPUs by preempting running work chosen by the policy
+(:func:`free_by_preempting`), emitting :class:`PreemptJob` decisions before the
+:class:`StartJob` that uses the freed GPUs (the engine applies decisions in order).
+
+Preempted training keeps its progress up to its last checkpoint and pays its checkpoint
+restore time when it starts again (the engine does the book-keeping and counts the lost
+GPU-seconds); policies only decide.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+from emulator.placement.base import Scratch
+from emulator.policies.base import (
+    ClusterView,
+    Decision,
+    PreemptJob,
+    QueuedJob,
+    RunningJob,
+    StartJob,
+)
+from emulator.units import parse_duration
+
+__all__ = [
+    "as_seconds_list",
+    "clone_scratch",
+    "free_by_preempting",
+    "greedy_round",
+    "services_first",
+]
+
+MAX_PREEMPT_TRIES = 32
+"""Blocked jobs per round that may try to preempt (bounds a round's cost on long queues)."""
+
+
+def services_first(job: QueuedJob) -> int:
+    """0 for inference services, 1 for training: services go first in every ordering.
+
+    Services run until the horizon (their estimate is infinite), so shortest-first and
+    attained-service orders would otherwise starve them; training yields to serving.
+    """
+    return 0 if job.kind == "inference" else 1
+
+
+def clone_scratch(scratch: Scratch) -> Scratch:
+    """An independent copy of a round's scratch (for trial placements)."""
+    return Scratch(scratch.index, scratch.free.copy(), scratch.domain_free,
+                   scratch.domain_start, scratch.placement)
+
+
+def _fits_after(scratch: Scratch, job: QueuedJob, victims: Iterable[RunningJob]) -> bool:
+    trial = clone_scratch(scratch)
+    for v in victims:
+        trial.release(v.gpus)  # type: ignore[arg-type]
+    return trial.place(job.request) is not None
+
+
+def free_by_preempting(scratch: Scratch, job: QueuedJob,
+                       candidates: Sequence[RunningJob]) -> tuple[list[RunningJob],
+                                                                 np.ndarray] | None:
+    """Preempt a prefix of ``candidates`` (in order) so that ``job`` fits, then place it.
+
+    Victims are added in the given order until the job fits; then every victim that is not
+    needed after all (topology can make an early one useless) is dropped, latest first.
+    On success the victims' GPUs are released on ``scratch``, the job is placed there and
+    ``(victims, gpus)`` is returned; on failure ``scratch`` is unchanged and ``None`` is
+    returned.
+    """
+    usable = [c for c in candidates if c.gpus is not None]
+    if scratch.free_gpus + sum(c.n_gpus for c in usable) < job.n_gpus:
+        return None
+    trial = clone_scratch(scratch)
+    chosen: list[RunningJob] = []
+    for c in usable:
+        trial.release(c.gpus)  # type: ignore[arg-type]
+        chosen.append(c)
+        if trial.free_gpus >= job.n_gpus and clone_scratch(trial).place(job.request) is not None:
+            break
+    else:
+        return None
+    for c in reversed(chosen[:-1]):  # prune victims that turn out not to be needed
+        rest = [v for v in chosen if v is not c]
+        if _fits_after(scratch, job, rest):
+            chosen = rest
+    for v in chosen:
+        scratch.release(v.gpus)  # type: ignore[arg-type]
+    gpus = scratch.place(job.request)
+    if gpus is None:  # cannot happen: the same releases placed it on a copy
+        raise RuntimeError("placement differed between a scratch and its copy")
+    return chosen, gpus
+
+
+def greedy_round(view: ClusterView, order: Sequence[QueuedJob],
+                 victims_for: Callable[[QueuedJob, Sequence[RunningJob]],
+                                       list[RunningJob]] | None = None,
+                 blocking: bool = False,
+                 admit: Callable[[QueuedJob], bool] | None = None) -> list[Decision]:
+    """Start ``order`` greedily; blocked jobs may preempt the victims ``victims_for`` lists.
+
+    ``victims_for(job, running)`` returns the running work ``job`` may displace, most
+    expendable first (only preemptible training is ever offered to it, and never work
+    already preempted this round). ``blocking`` stops at the first job that cannot start
+    (head-of-line blocking); otherwise later jobs may start (work-conserving). ``admit``
+    may veto a job (e.g. a hard quota) before it is placed.
+    """
+    decisions: list[Decision] = []
+    if not order:
+        return decisions
+    scratch = view.scratch()
+    preempted: set[int] = set()
+    tries = 0
+    running: list[RunningJob] | None = None
+    for job in order:
+        if victims_for is None and scratch.free_gpus == 0:
+            break  # nothing can start and nothing may be displaced
+        if admit is not None and not admit(job):
+            if blocking:
+                break
+            continue
+        gpus = scratch.place(job.request)
+        if gpus is None and victims_for is not None and tries < MAX_PREEMPT_TRIES:
+            if running is None:
+                running = [r for r in view.running if r.preemptible]
+            pool = [r for r in running if r.work_id not in preempted]
+            candidates = victims_for(job, pool) if pool else []
+            if candidates:
+                tries += 1
+                freed = free_by_preempting(scratch, job, candidates)
+                if freed is not None:
+                    victims, gpus = freed
+                    for v in victims:
+                        preempted.add(v.work_id)
+                        decisions.append(PreemptJob(v.work_id, f"for work {job.work_id}"))
+        if gpus is None:
+            if blocking:
+                break
+            continue
+        decisions.append(StartJob(job.work_id, gpus))
+    return decisions
+
+
+def as_seconds_list(values: Any, what: str) -> list[float]:
+    """A strictly increasing list of positive seconds from numbers or strings like ``"2h"``."""
+    if isinstance(values, str | int | float):
+        values = [values]
+    out = [parse_duration(v) for v in values]
+    if any(v <= 0 for v in out) or any(b <= a for a, b in itertools.pairwise(out)):
+        raise ValueError(f"{what} must be positive and strictly increasing, got {list(values)}")
+    return out

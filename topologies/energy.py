@@ -1,0 +1,276 @@
+"""Energy section of a site: solar PPA, grid, tariff, carbon, cooling, battery, power cap.
+
+Pure data (pydantic v2, frozen, unknown keys rejected), SI units after validation: power
+in W, energy in J (``"40MWh"`` accepted), temperatures in °C, prices in the site's
+``currency`` per kWh, carbon intensity in gCO2e/kWh, water use in L/kWh (of IT energy,
+The Green Grid's WUE definition). The runtime models live in :mod:`emulator.energy`.
+
+YAML shape (every block optional except where noted)::
+
+    energy:
+      utc_offset: 1              # local time = UTC + 1 h (tariff hours, daily cycle)
+      solar:                     # pvlib clear-sky PV at the plant's coordinates
+        capacity: 60MW           # DC peak (MWp)
+        ac_capacity: 50MW        # inverter limit
+        location: {lat: 33.92, lon: 8.13}
+        clouds: {mean_clearness: 0.85, sd: 0.15, correlation_time: 3h}
+      ppa: {price: 0.075}        # currency/kWh for every renewable kWh generated
+      grid: {currency: TND, carbon: 475, tariff: [...], export_price: 0.075}
+      ambient: {mean: 19.5, daily_amplitude: 5, seasonal_amplitude: 7.5}
+      cooling: {pue_min: 1.08, threshold: 20, pue_slope: 0.006}
+      battery: {energy: 40MWh, power: 10MW, efficiency: 0.9}
+      power_cap: {mode: renewable, grid_allowance: 5MW}
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from emulator.units import Seconds, Watts
+
+__all__ = [
+    "COOLING_DEFAULTS",
+    "GRID_CARBON_G_PER_KWH",
+    "AmbientConfig",
+    "BatteryConfig",
+    "CloudConfig",
+    "CoolingConfig",
+    "EnergyConfig",
+    "GeoPoint",
+    "GridConfig",
+    "Joules",
+    "PowerCapConfig",
+    "PpaConfig",
+    "SolarConfig",
+    "TouPeriod",
+    "parse_energy_j",
+]
+
+_ENERGY_UNITS = {"": 1.0, "j": 1.0, "kj": 1e3, "mj": 1e6, "gj": 1e9, "wh": 3.6e3,
+                 "kwh": 3.6e6, "mwh": 3.6e9, "gwh": 3.6e12}
+_NUMBER_UNIT = re.compile(r"^\s*([-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*([A-Za-z]*)\s*$")
+
+
+def parse_energy_j(value: str | float | int) -> float:
+    """Joules from ``"40MWh"``, ``"500kWh"``, ``"3.6GJ"`` or a number of joules."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ValueError(f"{value!r} is not an energy; expected e.g. '40MWh'")
+    if isinstance(value, int | float):
+        return float(value)
+    m = _NUMBER_UNIT.match(value)
+    if not m or m.group(2).lower() not in _ENERGY_UNITS:
+        raise ValueError(f"{value!r} is not an energy; expected e.g. '40MWh' "
+                         "(units J, kJ, MJ, GJ, Wh, kWh, MWh, GWh)")
+    out = float(m.group(1)) * _ENERGY_UNITS[m.group(2).lower()]
+    if not math.isfinite(out):
+        raise ValueError(f"{value!r} is not a finite energy")
+    return out
+
+
+Joules = Annotated[float, BeforeValidator(parse_energy_j)]
+
+GRID_CARBON_G_PER_KWH: dict[str, float] = {"TN": 475.0, "MA": 605.0}
+"""Grid carbon intensity by country, gCO2e/kWh, 2023 (Ember, "Yearly electricity data",
+2024 release: Tunisia ≈ 470-480, gas-fired; Morocco ≈ 595-615, coal > 60 %). Mid-points."""
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class GeoPoint(_Frozen):
+    """WGS84 coordinates (degrees) and altitude (m) of a plant."""
+
+    lat: float = Field(ge=-90.0, le=90.0)
+    lon: float = Field(ge=-180.0, le=180.0)
+    altitude: float = Field(default=0.0, ge=-500.0, le=9000.0)
+
+
+class CloudConfig(_Frozen):
+    """Seeded cloud process: the clear-sky index follows an AR(1) process.
+
+    ``mean_clearness`` is the mean fraction of clear-sky irradiance reaching the panels,
+    ``sd`` its standard deviation and ``correlation_time`` (s) how long a cloud state
+    persists; values are clipped to [0, 1]. Drawn from the named stream
+    ``energy/<site>/clouds``.
+    """
+
+    mean_clearness: float = Field(default=0.85, gt=0.0, le=1.0)
+    sd: float = Field(default=0.15, ge=0.0, le=1.0)
+    correlation_time: Seconds = Field(default=3 * 3600.0, gt=0)
+
+
+class SolarConfig(_Frozen):
+    """A PV plant whose output the site buys (PPA), modelled with pvlib or read from CSV.
+
+    pvlib path: sun position and Ineichen clear-sky irradiance (Linke turbidity
+    climatology) at ``location``, transposed to the panel plane (``tilt``/``azimuth`` in
+    degrees, or single-axis trackers), cell temperature (SAPM, open rack) from the site's
+    ambient model, PVWatts DC at ``capacity`` W peak with ``temp_coefficient`` per °C,
+    ``losses`` (soiling, wiring, mismatch; PVWatts' 14 % default), the inverter at
+    ``inverter_efficiency`` clipped to ``ac_capacity``. ``annual_yield`` (kWh/kWp), when
+    set, rescales the output so a clear-sky year yields that much.
+
+    CSV path: ``csv`` names a file with a ``t_s`` column (seconds from the scenario
+    start) and ``power_w`` (W) or ``fraction`` (of ``capacity``); values are interpolated
+    linearly and the series repeats with the span of its time column.
+    """
+
+    capacity: Watts = Field(gt=0, description="DC peak power, e.g. 60MW")
+    ac_capacity: Watts | None = Field(default=None, gt=0)
+    location: GeoPoint | None = None
+    tracking: Literal["fixed", "single-axis"] = "fixed"
+    tilt: float | None = Field(default=None, ge=0.0, le=90.0)
+    azimuth: float = Field(default=180.0, ge=0.0, lt=360.0)
+    losses: float = Field(default=0.14, ge=0.0, lt=1.0)
+    inverter_efficiency: float = Field(default=0.96, gt=0.0, le=1.0)
+    temp_coefficient: float = Field(default=-0.0037, ge=-0.02, le=0.0)
+    annual_yield: float | None = Field(default=None, gt=0, le=3000)
+    clouds: CloudConfig | None = None
+    csv: str | None = None
+
+
+class PpaConfig(_Frozen):
+    """Renewable power purchase agreement.
+
+    ``price``: currency/kWh paid for every renewable kWh generated (take-or-pay);
+    ``firm``: a constant renewable block (W, e.g. a wind/hydro share) on top of solar.
+    """
+
+    price: float = Field(default=0.0, ge=0)
+    firm: Watts = Field(default=0.0, ge=0)
+
+
+class TouPeriod(_Frozen):
+    """One time-of-use period: local hours ``[start, end)`` (wrapping past midnight),
+    optionally only in ``months`` (1-12); ``price`` in currency/kWh. Earlier periods win."""
+
+    name: str = Field(min_length=1)
+    start: float = Field(ge=0.0, le=24.0)
+    end: float = Field(ge=0.0, le=24.0)
+    price: float = Field(ge=0)
+    months: list[int] | None = None
+
+    @model_validator(mode="after")
+    def _valid_months(self) -> TouPeriod:
+        for m in self.months or []:
+            if not 1 <= m <= 12:
+                raise ValueError(f"months must be 1..12, got {m}")
+        return self
+
+
+class GridConfig(_Frozen):
+    """Grid import and export.
+
+    ``carbon`` gCO2e/kWh (default by country, :data:`GRID_CARBON_G_PER_KWH`); ``price``
+    the flat import price and ``tariff`` time-of-use periods overriding it (currency/kWh);
+    ``export_price`` paid for surplus renewable energy sent to the grid; ``export_limit``
+    (W, ``None``: unlimited) caps that export, the rest is curtailed; ``usd_per_unit``
+    converts the currency to US dollars for cross-site totals.
+    """
+
+    currency: str = Field(default="USD", min_length=1)
+    usd_per_unit: float = Field(default=1.0, gt=0)
+    carbon: float | None = Field(default=None, ge=0)
+    price: float = Field(default=0.0, ge=0)
+    tariff: list[TouPeriod] = Field(default_factory=list)
+    export_price: float = Field(default=0.0, ge=0)
+    export_limit: Watts | None = Field(default=None, ge=0)
+
+
+class AmbientConfig(_Frozen):
+    """Outdoor dry-bulb temperature, °C: annual ``mean`` plus a seasonal cosine peaking on
+    day of year ``hottest_day`` and a daily cosine peaking at local hour ``hottest_hour``."""
+
+    mean: float = Field(default=20.0, ge=-40, le=50)
+    seasonal_amplitude: float = Field(default=7.0, ge=0, le=30)
+    daily_amplitude: float = Field(default=5.0, ge=0, le=25)
+    hottest_day: float = Field(default=205.0, ge=1, le=366)
+    hottest_hour: float = Field(default=15.0, ge=0, le=24)
+
+
+class CoolingConfig(_Frozen):
+    """PUE and WUE as functions of ambient temperature T (°C).
+
+    ``PUE(T) = clip(pue_min + pue_slope·max(0, T − threshold), pue_min, pue_max)``;
+    ``WUE(T) = wue + wue_slope·max(0, T − wue_threshold)`` L/kWh of IT energy. Fields left
+    out take the defaults for the site's cooling type (:data:`COOLING_DEFAULTS`).
+    """
+
+    pue_min: float | None = Field(default=None, gt=1.0, le=3.0)
+    pue_max: float | None = Field(default=None, gt=1.0, le=3.0)
+    threshold: float | None = Field(default=None, ge=-20, le=50)
+    pue_slope: float | None = Field(default=None, ge=0, le=0.2)
+    wue: float | None = Field(default=None, ge=0, le=10)
+    wue_threshold: float | None = Field(default=None, ge=-20, le=50)
+    wue_slope: float | None = Field(default=None, ge=0, le=1)
+
+
+COOLING_DEFAULTS: dict[str, dict[str, float]] = {
+    # Direct-to-chip warm-water loops with dry coolers: 1.05-1.15 in the literature; trim
+    # chillers and fans work harder above ~20 °C. Closed loop: near-zero water, adiabatic
+    # assist only on hot days. *Estimates* within the cited ranges.
+    "liquid": {"pue_min": 1.08, "pue_max": 1.25, "threshold": 20.0, "pue_slope": 0.006,
+               "wue": 0.05, "wue_threshold": 30.0, "wue_slope": 0.03},
+    # Rear-door / in-row hybrid: between liquid and air (*estimate*).
+    "hybrid": {"pue_min": 1.25, "pue_max": 1.55, "threshold": 18.0, "pue_slope": 0.010,
+               "wue": 0.6, "wue_threshold": 20.0, "wue_slope": 0.05},
+    # Air-cooled with evaporative assist: industry averages PUE ≈ 1.55-1.59 and
+    # WUE ≈ 1.8 L/kWh are reached around 27 °C (*estimate* of the slope).
+    "air": {"pue_min": 1.40, "pue_max": 1.90, "threshold": 15.0, "pue_slope": 0.013,
+            "wue": 1.2, "wue_threshold": 15.0, "wue_slope": 0.05},
+}
+"""Default PUE/WUE temperature models per cooling type (see :class:`CoolingConfig`)."""
+
+
+class BatteryConfig(_Frozen):
+    """Battery: ``energy`` (J, e.g. ``"40MWh"``), ``power`` (W, charge and discharge
+    limit), round-trip ``efficiency`` (split evenly between charge and discharge),
+    ``initial_soc`` and ``min_soc`` as fractions of ``energy``."""
+
+    energy: Joules = Field(gt=0)
+    power: Watts = Field(gt=0)
+    efficiency: float = Field(default=0.9, gt=0.0, le=1.0)
+    initial_soc: float = Field(default=0.5, ge=0.0, le=1.0)
+    min_soc: float = Field(default=0.05, ge=0.0, lt=1.0)
+
+    @model_validator(mode="after")
+    def _soc_order(self) -> BatteryConfig:
+        if self.initial_soc < self.min_soc:
+            raise ValueError(f"initial_soc {self.initial_soc} is below min_soc {self.min_soc}")
+        return self
+
+
+class PowerCapConfig(_Frozen):
+    """Site facility power cap (W) the power controller keeps the site within.
+
+    ``constant``: ``value`` W. ``renewable``: the renewable power available at the time
+    plus the battery's discharge power plus ``grid_allowance`` W (e.g. run on sunshine).
+    """
+
+    mode: Literal["constant", "renewable"] = "constant"
+    value: Watts | None = Field(default=None, gt=0)
+    grid_allowance: Watts = Field(default=0.0, ge=0)
+
+    @model_validator(mode="after")
+    def _value_for_constant(self) -> PowerCapConfig:
+        if self.mode == "constant" and self.value is None:
+            raise ValueError("mode 'constant' needs a value, e.g. value: 18MW")
+        return self
+
+
+class EnergyConfig(_Frozen):
+    """The energy side of a site (see the module docstring for the YAML shape)."""
+
+    utc_offset: float = Field(default=0.0, ge=-12, le=14, description="local time − UTC, h")
+    solar: SolarConfig | None = None
+    ppa: PpaConfig = Field(default_factory=PpaConfig)
+    grid: GridConfig = Field(default_factory=GridConfig)
+    ambient: AmbientConfig = Field(default_factory=AmbientConfig)
+    cooling: CoolingConfig = Field(default_factory=CoolingConfig)
+    battery: BatteryConfig | None = None
+    power_cap: PowerCapConfig | None = None
