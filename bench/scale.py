@@ -31,7 +31,8 @@ def scenario(days: float, jobs_per_day: float) -> dict:
                 {"name": f"chat-{i}", "model": "llama3-70b", "replicas": 64,
                  "gpus_per_replica": 2, "rate": "2/s"} for i in range(4)]},
             "startups": {"training": [{
-                "name": "finetune", "model": ["llama3-8b", "llama3-70b"], "rate": f"{jobs_per_day}/d",
+                "name": "finetune", "model": ["llama3-8b", "llama3-70b"],
+                "rate": f"{jobs_per_day}/d",
                 "gpus": [8, 16, 32, 72, 144], "tp": 8,
                 "tokens": {"dist": "lognormal", "median": 3e8, "p90": 3e9},
                 "global_batch_tokens": 1e6}]},

@@ -30,7 +30,7 @@ import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from emulator.errors import UserError, describe_validation_error
-from emulator.units import BytesPerSecond, Watts
+from emulator.units import UnitError, Watts, parse_bandwidth_bps
 from topologies.catalog import GpuSpec, SystemSpec
 from topologies.index import TopologyIndex
 
@@ -64,6 +64,22 @@ def _peak(value: object) -> float | str:
 
 
 PeakFlops = Annotated[float | str, BeforeValidator(_peak)]
+
+
+def _bytes_per_s(value: object) -> float:
+    """Bytes/s: a plain number is bytes/s (``7.2e12``); a string with a unit is read by
+    :func:`~emulator.units.parse_bandwidth_bps` (``"7.2TB/s"`` bytes, ``"800Gbps"`` bits)."""
+    if isinstance(value, bool):
+        raise UnitError(f"{value!r} is not a bandwidth; expected bytes/s such as 7.2e12")
+    if isinstance(value, int | float):
+        return float(value)
+    try:
+        return float(value)  # type: ignore[arg-type]  # PyYAML reads 7.2e12 as a string
+    except (TypeError, ValueError):
+        return parse_bandwidth_bps(value) / 8.0  # type: ignore[arg-type]
+
+
+BytesPerSecond = Annotated[float, BeforeValidator(_bytes_per_s)]
 
 
 class ProfileError(UserError):

@@ -10,6 +10,7 @@ import io
 import json
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
 
@@ -20,6 +21,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from emulator.errors import UserError
+from emulator.policies.base import PolicyError
 from emulator.units import UnitError, format_power, format_rate_bps, parse_duration
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -42,10 +44,21 @@ def _guard(fn):  # type: ignore[no-untyped-def]
             _fail(str(exc))
         except UnitError as exc:
             _fail(str(exc))
+        except PolicyError as exc:  # a plug-in's bad decision: the message names the policy
+            _fail(str(exc))
     wrapper.__name__ = fn.__name__
     wrapper.__doc__ = fn.__doc__
     wrapper.__wrapped__ = fn  # type: ignore[attr-defined]
     return wrapper
+
+
+def _warn_trace_issues(issues: Sequence[object], limit: int = 20) -> None:
+    """Print each malformed trace row once (``file:line: why``), at most ``limit`` of them."""
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    for issue in issues[:limit]:
+        err.print(f"[yellow]warning:[/] skipped trace row {issue}")
+    if len(issues) > limit:
+        err.print(f"[yellow]warning:[/] … and {len(issues) - limit} more skipped trace rows")
 
 
 SetOption = Annotated[list[str] | None, typer.Option(
@@ -93,6 +106,7 @@ def _run(scenario: Path, seed: int | None, until: str | None, out: Path | None,
     loaded = load_scenario(scenario, overrides, seed=seed)
     sc = loaded.scenario
     sim = build(loaded, backend=backend)
+    _warn_trace_issues(sim.trace_issues)
     console = Console(record=dashboard_svg is not None)
     live_view = console.is_terminal and not headless
     end = sim.horizon_s if until_s is None else min(until_s, sim.horizon_s)
@@ -133,7 +147,7 @@ def _run(scenario: Path, seed: int | None, until: str | None, out: Path | None,
     run_info = {"wall_s": round(sim.wall_s, 3), "simulated_s": sim.horizon_s,
                 "speedup": round(sim.horizon_s / sim.wall_s, 1) if sim.wall_s else None,
                 "sim_events": sim.engine.sim_events, "rounds": sim.engine.rounds,
-                "source": loaded.source}
+                "source": loaded.source, "trace_issues": len(sim.trace_issues)}
     paths = write_results(folder, results, run_info)
     console.print(summary_table(results.summary))
     console.print(f"wrote {len(paths)} files to {folder}/ "

@@ -49,6 +49,12 @@ def test_hand_written_profile_reads_units(tmp_path: Path) -> None:
     assert (prof.idle_w, prof.tdp_w) == (180.0, 1150.0)
 
 
+@pytest.mark.parametrize(("given", "bytes_per_s"), [
+    (7.2e12, 7.2e12), ("7.2e12", 7.2e12), ("7.2TB/s", 7.2e12), ("800Gbps", 1e11)])
+def test_hbm_bw_plain_numbers_are_bytes_per_second(given: object, bytes_per_s: float) -> None:
+    assert HardwareProfile(gpu=B200, hbm_bw=given).hbm_bw == pytest.approx(bytes_per_s)
+
+
 @pytest.mark.parametrize(("data", "needles"), [
     ({"gpu": B200, "peak_flops": {"bf16": -1}}, ("peak_flops.bf16", "-1", "positive")),
     ({"gpu": B200, "peak_flops": {"bf16": "fast"}}, ("peak_flops.bf16", "'fast'")),

@@ -1,0 +1,68 @@
+"""Unit parsing at the edges, atomic writes, named random streams."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from emulator.export import atomic_write, write_json
+from emulator.rng import RngStreams
+from emulator.units import (
+    UnitError,
+    parse_bandwidth_bps,
+    parse_bytes,
+    parse_duration,
+    parse_length_m,
+    parse_power,
+    parse_rate,
+)
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("7d", 604800), ("30m", 1800), ("2h", 7200),
+                                               ("250ms", 0.25), ("1w", 604800), (90, 90)])
+def test_durations(text: str | int, seconds: float) -> None:
+    assert parse_duration(text) == pytest.approx(seconds)
+
+
+def test_other_units() -> None:
+    assert parse_power("20MW") == 20e6 and parse_power("120kW") == 120e3
+    assert parse_bandwidth_bps("800Gbps") == 800e9
+    assert parse_bandwidth_bps("400Gb/s") == 400e9
+    assert parse_bandwidth_bps("900GB/s") == 7.2e12  # bytes → bits
+    assert parse_bytes("186GB") == 186e9 and parse_bytes("80GiB") == 80 * 2**30
+    assert parse_length_m("1050km") == 1.05e6
+    assert parse_rate("6/d") == pytest.approx(6 / 86400) and parse_rate("40/s") == 40
+
+
+@pytest.mark.parametrize("bad", ["7 fortnights", "MW", "", "1e999W", True])
+def test_bad_quantities_name_the_value(bad: object) -> None:
+    with pytest.raises(UnitError) as info:
+        parse_power(bad)  # type: ignore[arg-type]
+    assert repr(bad) in str(info.value) or str(bad) in str(info.value)
+
+
+def test_atomic_write_keeps_old_file_on_failure(tmp_path: Path) -> None:
+    path = tmp_path / "summary.json"
+    write_json(path, {"a": 1})
+
+    def broken(tmp: Path) -> None:
+        tmp.write_text('{"a": ')
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError):
+        atomic_write(path, broken)
+    assert path.read_text() == '{\n  "a": 1\n}\n'
+    assert [p.name for p in tmp_path.iterdir()] == ["summary.json"]
+
+
+def test_named_streams_are_stable_and_independent() -> None:
+    a1 = RngStreams(5).stream("arrivals").random(4)
+    a2 = RngStreams(5).stream("arrivals").random(4)
+    b = RngStreams(5).stream("durations").random(4)
+    c = RngStreams(6).stream("arrivals").random(4)
+    assert np.array_equal(a1, a2)
+    assert not np.array_equal(a1, b) and not np.array_equal(a1, c)
+    with pytest.raises(ValueError):
+        RngStreams(-1)
