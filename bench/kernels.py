@@ -117,18 +117,30 @@ def copy_bandwidth(be: Backend, sync: Callable[[], None], n: int) -> float:
 
 
 def kernel_calls(be: Backend, n: int) -> dict[str, tuple[Callable[[], Any], int]]:
-    """The three kernels bound to ``n``-row inputs on ``be``: name → (call, bytes moved)."""
+    """The kernels bound to ``n``-row inputs on ``be``: name → (call, bytes moved).
+
+    On cupy, ``"<kernel> fused"`` entries add the one-kernel versions of
+    :mod:`cupy_kernels.fused` (what the engine calls on cupy) next to the composed ones.
+    """
     rng = np.random.default_rng(SEED)
     tr = {k: be.asarray(v) for k, v in training_columns(rng, n).items()}
     inf = {k: be.asarray(v) for k, v in inference_columns(rng, n).items()}
     util = be.asarray(rng.random(n))
     tb, ib, xp = TrainingBatch(**tr), InferenceBatch(**inf), be.xp
     out = 8 * n
-    return {
+    calls: dict[str, tuple[Callable[[], Any], int]] = {
         "training_step_time": (lambda: training_step_time(xp, tb), _nbytes(tr) + 8 * out),
         "decode_step_time": (lambda: decode_step_time(xp, ib), _nbytes(inf) + out),
         "gpu_power": (lambda: gpu_power(xp, util, 200.0, 1200.0, 1100.0), 2 * out),
     }
+    if be.name == "cupy":
+        from cupy_kernels.fused import decode_step_time_fused, gpu_power_fused
+
+        calls["decode_step_time fused"] = (lambda: decode_step_time_fused(xp, ib),
+                                           calls["decode_step_time"][1])
+        calls["gpu_power fused"] = (lambda: gpu_power_fused(xp, util, 200.0, 1200.0, 1100.0),
+                                    calls["gpu_power"][1])
+    return calls
 
 
 def _sync_for(be: Backend) -> Callable[[], None]:
@@ -158,27 +170,48 @@ def main(argv: list[str] | None = None) -> None:
         gpu_copy = copy_bandwidth(gpu, gpu_sync, 100_000_000)
         print(f"cupy copy bandwidth: {gpu_copy / 1e9:.1f} GB/s ({gpu.device})")
     header = (
-        f"{'rows':>10} {'kernel':<20} {'numpy s/call':>13} {'GB/s':>7} {'%copy':>6}"
+        f"{'rows':>10} {'kernel':<24} {'numpy s/call':>13} {'GB/s':>7} {'%copy':>6}"
         f" {'cupy s/call':>12} {'GB/s':>8} {'%copy':>6} {'speed-up':>9}"
     )
     print(header)
     print("-" * len(header))
+    speedup: dict[tuple[int, str], float] = {}
+    of_copy: dict[tuple[int, str], float] = {}
     for n in sizes:
         cpu_calls = kernel_calls(cpu, n)
         gpu_calls = kernel_calls(gpu, n) if gpu is not None else {}
-        for name, (fn, nbytes) in cpu_calls.items():
-            t = _timeit(fn, cpu_sync)
+        cpu_t = {name: _timeit(fn, cpu_sync) for name, (fn, _) in cpu_calls.items()}
+        for name, (fn, nbytes) in (gpu_calls or cpu_calls).items():
+            t = cpu_t[name.removesuffix(" fused")]  # numpy reference of a fused kernel
             bw = nbytes / t
-            row = f"{n:>10,} {name:<20} {t:>13.3e} {bw / 1e9:>7.2f} {bw / cpu_copy:>6.0%}"
+            row = f"{n:>10,} {name:<24} {t:>13.3e} {bw / 1e9:>7.2f} {bw / cpu_copy:>6.0%}"
             if gpu is None:
                 row += f" {'n/a (no GPU)':>12}"
             else:
-                g = _timeit(gpu_calls[name][0], gpu_sync)
+                g = _timeit(fn, gpu_sync)
                 gbw = nbytes / g
+                speedup[n, name], of_copy[n, name] = t / g, gbw / gpu_copy
                 row += f" {g:>12.3e} {gbw / 1e9:>8.1f} {gbw / gpu_copy:>6.0%} {t / g:>8.1f}x"
             print(row)
         del cpu_calls, gpu_calls
+    _print_targets(speedup, of_copy)
 
+
+def _print_targets(speedup: dict[tuple[int, str], float],
+                   of_copy: dict[tuple[int, str], float]) -> None:
+    """The issue's targets (>= 50x numpy at 10^6 rows, >= 50% of copy at 10^7), met or not."""
+    if not speedup:
+        print("targets (>= 50x numpy at 10^6 rows, >= 50% of copy bandwidth at 10^7): "
+              "not measured, no GPU")
+        return
+    for (n, name), value in sorted(speedup.items()):
+        if n == 10**6:
+            print(f"target >= 50x at 10^6  {name:<24} {value:8.1f}x  "
+                  f"{'met' if value >= 50 else 'NOT met'}")
+    for (n, name), value in sorted(of_copy.items()):
+        if n == 10**7:
+            print(f"target >= 50% copy at 10^7  {name:<24} {value:6.0%}  "
+                  f"{'met' if value >= 0.5 else 'NOT met'}")
 
 if __name__ == "__main__":
     main()

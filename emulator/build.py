@@ -163,10 +163,11 @@ def _make_works(jobs: list[TrainingJobSpec], services: list[InferenceServiceSpec
                           group_size=spec.tp, submit_s=spec.submit_s, priority=spec.priority,
                           preemptible=spec.preemptible, est_duration_s=math.inf, request=req))
     for spec in services:
-        req = PlacementRequest(spec.n_gpus, spec.gpus_per_replica,
+        base_gpus = spec.base_replicas * spec.gpus_per_replica
+        req = PlacementRequest(base_gpus, spec.gpus_per_replica,
                                _eligible_domains(index, spec.gpu_system))
         works.append(Work(work_id=len(works), kind="inference", tenant=spec.tenant,
-                          tenant_idx=t_idx[spec.tenant], spec=spec, n_gpus=spec.n_gpus,
+                          tenant_idx=t_idx[spec.tenant], spec=spec, n_gpus=base_gpus,
                           group_size=spec.gpus_per_replica, submit_s=spec.start_s,
                           priority=spec.priority, preemptible=False, est_duration_s=math.inf,
                           request=req))
@@ -283,4 +284,4 @@ def build(loaded: LoadedScenario, backend: str | None = None) -> Simulation:
     engine = Engine(env, ClusterState(index), works, tenants, policy, placement, compute,
                     serving, log, settings, _view_options(sc), infeasible)
     return Simulation(loaded=loaded, env=env, engine=engine, log=log, backend=be, index=index,
-                      works=works, horizon_s=sc.duration, trace_issues=tuple(trace_issues))
+                      works=engine.works, horizon_s=sc.duration, trace_issues=tuple(trace_issues))

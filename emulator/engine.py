@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,7 +24,7 @@ import simpy
 from emulator.cluster import AllocationError, ClusterState
 from emulator.compute import ComputeModel
 from emulator.eventlog import EventLog, Sample
-from emulator.placement.base import PlacementPolicy, Scratch
+from emulator.placement.base import PlacementPolicy, PlacementRequest, Scratch
 from emulator.policies.base import (
     ClusterView,
     PolicyError,
@@ -34,7 +34,9 @@ from emulator.policies.base import (
     RunningJob,
     StartJob,
 )
-from emulator.serving import ServingModel
+from emulator.energy.model import EnergyModel
+from emulator.power_control import PowerCapPolicy, PowerView, cap_candidates, cap_effect
+from emulator.serving import ServiceRuntime, ServingModel
 from emulator.work import Work
 from topologies.catalog import SystemSpec
 from workloads.spec import TrainingJobSpec
@@ -60,7 +62,9 @@ class Engine:
                  tenants: Sequence[str], policy: QueuePolicy, placement: PlacementPolicy,
                  compute: ComputeModel, serving: ServingModel, log: EventLog,
                  settings: EngineSettings, policy_options: dict[str, object] | None = None,
-                 infeasible: dict[int, str] | None = None) -> None:
+                 infeasible: dict[int, str] | None = None, *, energy: EnergyModel | None = None,
+                 power: PowerCapPolicy | None = None,
+                 timed: Sequence[tuple[float, Callable[[float], None]]] = ()) -> None:
         self.env = env
         self.cluster = cluster
         self.index = cluster.index
@@ -84,6 +88,9 @@ class Engine:
         self.sim_events = 0
         self._round_pending = False
         self.last_sample: Sample | None = None
+        self.energy = energy  # PUE(T) and the per-tick supply dispatch (energy runs only)
+        self.power = power  # power-cap policy (sites with a power cap only)
+        self.timed = sorted(timed, key=lambda a: a[0])  # exogenous events, e.g. cable cuts
 
     # -- processes ---------------------------------------------------------------------
     def start(self) -> None:
@@ -92,6 +99,15 @@ class Engine:
         self.env.process(self._sampler())
         if any(w.kind == "inference" for w in self.works):
             self.env.process(self._serving())
+        if self.timed:
+            self.env.process(self._timed())
+
+    def _timed(self) -> Iterator[simpy.Event]:
+        for t, action in self.timed:
+            if t > self.env.now:
+                yield self.env.timeout(t - self.env.now)
+                self.sim_events += 1
+            action(self.env.now)
 
     def _arrivals(self) -> Iterator[simpy.Event]:
         env = self.env
@@ -115,9 +131,56 @@ class Engine:
             yield self.env.timeout(width)
             self.sim_events += 1
             self.serving.advance(t0, self.env.now)
+            for svc, delta in self.serving.scaling(self.env.now):
+                if delta > 0:
+                    self._scale_up(svc, delta)
+                else:
+                    self._scale_down(svc, -delta)
             for svc in self.serving.services:
-                if svc.work.gpus is not None:
-                    self.gpu_util[svc.work.gpus] = svc.replica_util
+                for alloc in svc.allocations():
+                    if alloc.gpus is not None:
+                        self.gpu_util[alloc.gpus] = svc.replica_util
+
+    # -- autoscaling ---------------------------------------------------------------------
+    def _scale_up(self, svc: ServiceRuntime, n: int) -> None:
+        """Queue ``n`` extra replicas of ``svc`` as work of their own (priority as the service)."""
+        base = svc.work
+        g = base.group_size
+        for _ in range(n):
+            replica = Work(
+                work_id=len(self.works), kind="replica", tenant=base.tenant,
+                tenant_idx=base.tenant_idx, spec=base.spec, n_gpus=g, group_size=g,
+                submit_s=self.env.now, priority=base.priority, preemptible=False,
+                est_duration_s=math.inf,
+                request=PlacementRequest(g, g, base.request.eligible), parent=base.work_id)
+            self.works.append(replica)
+            svc.queued_replicas.append(replica)
+            self._submit(replica)
+
+    def _scale_down(self, svc: ServiceRuntime, n: int) -> None:
+        """Cancel queued replicas first, then stop the newest running ones."""
+        now = self.env.now
+        for _ in range(n):
+            if svc.queued_replicas:
+                replica = svc.queued_replicas.pop()
+                self._dequeue(replica)
+                replica.state = "cancelled"
+                replica.end_s = now
+                self.log.work_event(now, "cancel", replica.work_id, "load fell")
+                continue
+            if not svc.replica_works:
+                return
+            replica = self.serving.remove_replica(svc)
+            assert replica.gpus is not None
+            replica.close_segment(now)
+            self.cluster.release(replica.gpus, replica.work_id)
+            self.gpu_util[replica.gpus] = 0.0
+            del self.running[replica.work_id]
+            self.tenant_gpus[replica.tenant] -= replica.n_gpus
+            replica.state = "finished"
+            replica.end_s = now
+            self.log.work_event(now, "finish", replica.work_id, "scaled down")
+            self._request_round()
 
     # -- submission and admission ------------------------------------------------------
     def _submit(self, work: Work) -> None:
@@ -238,6 +301,8 @@ class Engine:
     def _apply_reject(self, decision: RejectJob) -> None:
         work = self._queued(decision.work_id)
         self._dequeue(work)
+        if work.kind == "replica":
+            self.serving.by_work[work.parent].queued_replicas.remove(work)  # type: ignore[index]
         work.state = "rejected"
         work.end_s = self.env.now
         self.log.work_event(self.env.now, "reject", work.work_id, str(decision.reason))
@@ -332,7 +397,15 @@ class Engine:
             info = f"tier={work.tier}"
             if work.kind == "inference":
                 self.serving.add(work, now)
+            elif work.kind == "replica":
+                self.serving.add_replica(work, now)
             self.log.work_event(now, "start", work.work_id, info)
+        for work in started:  # an autoscaled service queues its initial extra replicas
+            spec = work.spec
+            if work.kind == "inference" and spec.autoscale is not None:  # type: ignore[union-attr]
+                extra = spec.replicas - spec.base_replicas  # type: ignore[union-attr]
+                if extra > 0:
+                    self._scale_up(self.serving.by_work[work.work_id], extra)
 
     def _complete(self, work: Work, epoch: int) -> None:
         self.sim_events += 1
@@ -353,9 +426,41 @@ class Engine:
         self._request_round()
 
     # -- sampling and the end of the run -----------------------------------------------
+    def _apply_power_caps(self, now: float, pue: np.ndarray) -> None:
+        """Ask the power policy for GPU caps on training work and apply them (re-rating)."""
+        s = self.settings
+        training = [w for w in self.running.values() if w.kind == "training"]
+        for w in training:  # the uncapped draw is what the policy must judge
+            self.gpu_util[w.gpus] = w.util
+        _r, _it, fac = self.compute.power(self.gpu_util, pue, s.site_fabric_w)
+        gpu = self.compute.system_of_gpu
+        jobs = cap_candidates(training, self.index.gpu_site,
+                              lambda g: (gpu(g).gpu.idle_w, gpu(g).gpu.tdp_w))
+        assert self.power is not None and self.energy is not None
+        view = PowerView(now, fac, self.energy.cap_at(now), pue, jobs)
+        limits = {j.work_id: j for j in jobs}
+        for decision in self.power.decide(view):
+            job, work = limits.get(decision.work_id), self.running.get(decision.work_id)
+            if job is None or work is None:
+                raise PolicyError(f"power policy capped work {decision.work_id}, which is "
+                                  "not a running training job")
+            speed, util = cap_effect(decision.cap_w, work.util, job.idle_w, job.tdp_w)
+            self.gpu_util[work.gpus] = util
+            if abs(speed - work.speed) > 1e-3:
+                self.rerate(work, speed, f"power cap {decision.cap_w:.0f} W/GPU"
+                            if speed < 1.0 else "power cap lifted")
+
     def _sample(self) -> None:
         s = self.settings
-        _racks, it, fac = self.compute.power(self.gpu_util, s.site_pue, s.site_fabric_w)
+        now = self.env.now
+        pue = s.site_pue if self.energy is None else self.energy.pue_at(now)
+        if self.power is not None:
+            self._apply_power_caps(now, pue)
+            if self.queue:  # caps and solar hours change what may start
+                self._request_round()
+        elif self.energy is not None and self.queue:
+            self._request_round()
+        _racks, it, fac = self.compute.power(self.gpu_util, pue, s.site_fabric_w)
         rack_util = np.bincount(self.index.gpu_rack, weights=self.gpu_util,
                                 minlength=self.index.n_racks)
         rack_util /= np.maximum(np.bincount(self.index.gpu_rack,
@@ -367,6 +472,8 @@ class Engine:
                         rack_util=rack_util.astype(np.float32))
         self.last_sample = sample
         self.log.sample(sample)
+        if self.energy is not None:
+            self.log.energy_sample(self.energy.step(now, it, fac))
 
     def finish(self) -> None:
         """Close the run at the current time: queued and running work is truncated."""

@@ -3,10 +3,12 @@
 Three record streams, each appended in simulated-time order and never modified:
 
 * ``work`` events — one row per state change of a job or service
-  (``submit``, ``start``, ``finish``, ``reject``, ``truncate``, ``preempt``, ``rerate``),
-  columnar;
+  (``submit``, ``start``, ``finish``, ``reject``, ``truncate``, ``preempt``, ``rerate``,
+  ``cancel``), columnar;
 * request batches — per serving window and service, arrays of per-request figures;
-* samples — per sampling tick, site power and utilisation (and per-rack utilisation).
+* samples — per sampling tick, site power and utilisation (and per-rack utilisation);
+* energy samples (per tick, sites with an ``energy`` section) and infrastructure events
+  (cable cuts and repairs, service RTT changes), both empty unless configured.
 
 Summaries, tables, the dashboard and exports are functions of this log. Subscribers (the
 dashboard) are called with each sample as it is appended; the engine knows nothing of them.
@@ -18,12 +20,14 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 __all__ = ["WORK_EVENTS", "EventLog", "RequestBatch", "Sample"]
 
-WORK_EVENTS = ("submit", "start", "finish", "reject", "truncate", "preempt", "rerate")
+WORK_EVENTS = ("submit", "start", "finish", "reject", "truncate", "preempt", "rerate",
+               "cancel")
 _KIND_CODE = {k: i for i, k in enumerate(WORK_EVENTS)}
 
 
@@ -75,6 +79,8 @@ class EventLog:
     requests: list[RequestBatch] = field(default_factory=list)
     samples: list[Sample] = field(default_factory=list)
     keep_rack_util: bool = True
+    energy: list[Any] = field(default_factory=list)  # EnergySample per tick (energy runs)
+    infra: list[tuple[float, str, str]] = field(default_factory=list)  # (t, kind, detail)
     _subscribers: list[Callable[[Sample], None]] = field(default_factory=list, repr=False)
 
     def work_event(self, t: float, kind: str, work_id: int, info: str = "") -> None:
@@ -96,6 +102,14 @@ class EventLog:
             sample = Sample(sample.t, sample.it_w, sample.facility_w, sample.busy_gpus,
                             sample.mean_util, sample.queue_by_tenant, sample.running, None)
         self.samples.append(sample)
+
+    def energy_sample(self, record: Any) -> None:
+        """Append one tick's energy flows (:class:`emulator.energy.model.EnergySample`)."""
+        self.energy.append(record)
+
+    def infra_event(self, t: float, kind: str, detail: str = "") -> None:
+        """Append one infrastructure event (cable cut/repair, service RTT change)."""
+        self.infra.append((t, kind, detail))
 
     def subscribe(self, callback: Callable[[Sample], None]) -> None:
         """Call ``callback`` with every future sample."""
@@ -125,4 +139,9 @@ class EventLog:
             h.update(np.array([s.busy_gpus, s.running, *s.queue_by_tenant],
                               dtype=np.int64).tobytes())
             h.update(np.float64(s.mean_util).tobytes())
+        for e in self.energy:  # empty unless a site has an energy section
+            h.update(e.to_bytes())
+        for t, kind, detail in self.infra:
+            h.update(np.float64(t).tobytes())
+            h.update(f"{kind}\x1f{detail}\x1e".encode())
         return h.hexdigest()

@@ -8,11 +8,14 @@ read (DESIGN principle 8). Human units are accepted everywhere (``"7d"``, ``"5m"
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from emulator.power_control import PowerControlConfig
 from emulator.units import Seconds
+from emulator.wan_events import WanEventsConfig
 from workloads.config import TenantConfig
 
 __all__ = [
@@ -101,6 +104,24 @@ class Scenario(_Frozen):
     compute: ComputeConfig = Field(default_factory=ComputeConfig)
     engine: EngineConfig = Field(default_factory=EngineConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
+    start: dt.datetime = Field(
+        default=dt.datetime(2025, 3, 20, tzinfo=dt.UTC),
+        description="UTC date/time of t=0 (sun position, seasons, tariffs); a date or ISO "
+                    "time, naive means UTC")
+    power: PowerControlConfig = Field(default_factory=PowerControlConfig)
+    wan_events: WanEventsConfig | None = None
+
+    @field_validator("start", mode="before")
+    @classmethod
+    def _utc_start(cls, v: object) -> object:
+        if isinstance(v, dt.date) and not isinstance(v, dt.datetime):
+            v = dt.datetime(v.year, v.month, v.day)
+        return v
+
+    @field_validator("start")
+    @classmethod
+    def _naive_is_utc(cls, v: dt.datetime) -> dt.datetime:
+        return v.replace(tzinfo=dt.UTC) if v.tzinfo is None else v
 
     @field_validator("tenants")
     @classmethod

@@ -11,6 +11,11 @@ window instead of per token: the "continuous batching approximated" of the desig
 
 ``TTFT = RTT(origin, site) + queue wait + prefill``; ``TPOT`` = decode step time;
 ``e2e = RTT + wait + prefill + output × TPOT``.
+
+Autoscaled services (:class:`workloads.config.AutoscaleConfig`) gain and lose replicas
+between windows: :meth:`ServingModel.scaling` says how many to add or remove, the engine
+queues or stops replica work, and :meth:`add_replica` / :meth:`remove_replica` change the
+server pool (a new replica's servers open after the scale-up delay).
 """
 
 from __future__ import annotations
@@ -63,11 +68,19 @@ class ServiceRuntime:
     free_at: list[float]
     arrivals_rng: np.random.Generator
     tokens_rng: np.random.Generator
+    replicas: int = 0
     batch: float = 1.0
     replica_util: float = 0.0
+    in_service: float = 0.0
     served: int = 0
     slo_met: int = 0
-    recent: list[float] = field(default_factory=list)
+    replica_works: list[Work] = field(default_factory=list)
+    queued_replicas: list[Work] = field(default_factory=list)
+    low_since: float | None = None
+
+    def allocations(self) -> list[Work]:
+        """The base work and its running extra replicas."""
+        return [self.work, *self.replica_works]
 
 
 class ServingModel:
@@ -80,6 +93,7 @@ class ServingModel:
         self.log = log
         self.rtt_s = rtt_s
         self.services: list[ServiceRuntime] = []
+        self.by_work: dict[int, ServiceRuntime] = {}
         self._statics: ServiceStatics | None = None
 
     def slots_for(self, spec: InferenceServiceSpec, system: SystemSpec) -> int:
@@ -94,13 +108,63 @@ class ServingModel:
         slots = self.slots_for(spec, system)
         site = int(self.compute.index.gpu_site[work.gpus[0]])
         name = f"requests/{spec.tenant}/{spec.name}"
+        base = spec.base_replicas
         self.services.append(ServiceRuntime(
             work=work, spec=spec, system=system, rtt_s=self.rtt_s(spec, site), slots=slots,
-            free_at=[now] * (spec.replicas * slots),
+            free_at=[now] * (base * slots), replicas=base,
             arrivals_rng=self.streams.stream(name + "/arrivals"),
             tokens_rng=self.streams.stream(name + "/tokens")))
+        self.by_work[work.work_id] = self.services[-1]
         self._statics = self.compute.service_statics(
             [s.spec for s in self.services], [s.system for s in self.services])
+
+    def add_replica(self, replica: Work, now: float) -> None:
+        """Replica work ``replica`` started: its servers open after the scale-up delay."""
+        svc = self.by_work[replica.parent]  # type: ignore[index]
+        svc.queued_replicas.remove(replica)
+        svc.replica_works.append(replica)
+        svc.replicas += 1
+        delay = svc.spec.autoscale.scale_up_delay if svc.spec.autoscale else 0.0
+        for _ in range(svc.slots):
+            heapq.heappush(svc.free_at, now + delay)
+
+    def remove_replica(self, svc: ServiceRuntime) -> Work:
+        """Close the newest running extra replica's servers; the work to stop.
+
+        The servers that free up first go (idle ones before busy ones); requests already
+        assigned to a server still complete at the time computed for them.
+        """
+        replica = svc.replica_works.pop()
+        svc.replicas -= 1
+        keep = sorted(svc.free_at)[svc.slots:]
+        heapq.heapify(keep)
+        svc.free_at = keep
+        return replica
+
+    def scaling(self, now: float) -> list[tuple[ServiceRuntime, int]]:
+        """Replica changes wanted after the last window: ``(service, +n or -n)``."""
+        changes = []
+        for svc in self.services:
+            a = svc.spec.autoscale
+            if a is None or svc.slots < 1:
+                continue
+            want = math.ceil(svc.in_service / (svc.slots * a.target_utilization) - 1e-9)
+            want = min(max(want, a.min_replicas), a.max_replicas)
+            have = svc.replicas + len(svc.queued_replicas)
+            if want > have:
+                changes.append((svc, want - have))
+                svc.low_since = None
+            elif want < have and svc.queued_replicas:  # not needed any more: cancel first
+                changes.append((svc, -min(len(svc.queued_replicas), have - want)))
+            elif want < svc.replicas:
+                if svc.low_since is None:
+                    svc.low_since = now
+                elif now - svc.low_since >= a.scale_down_after:
+                    changes.append((svc, -1))
+                    svc.low_since = now
+            else:
+                svc.low_since = None
+        return changes
 
     def advance(self, t0: float, t1: float) -> None:
         """Simulate every request that arrives in ``[t0, t1)``, one batch per service."""
@@ -119,6 +183,14 @@ class ServingModel:
             tpot = float(step[row])
             prefill = self.compute.prefill(statics, row, prompts) if n else np.empty(0)
             service = prefill + outputs * tpot
+            if not math.isfinite(svc.rtt_s):  # origin cut off (cable cuts): requests fail,
+                nan = np.full(n, np.nan)      # logged with NaN latencies = SLO misses
+                self.log.request_batch(RequestBatch(
+                    service=svc.work.work_id, arrival_s=times, wait_s=nan, ttft_s=nan,
+                    tpot_s=nan, e2e_s=nan, prompt_tokens=prompts, output_tokens=outputs))
+                svc.served += n
+                svc.in_service, svc.batch, svc.replica_util = 0.0, 1.0, 0.0
+                continue
             starts = fifo_start_times(svc.free_at, times, service)
             wait = starts - times
             ttft = svc.rtt_s + wait + prefill
@@ -130,7 +202,8 @@ class ServingModel:
             svc.slo_met += int(np.count_nonzero((ttft <= spec.slo_ttft_s) &
                                                 (tpot <= spec.slo_tpot_s)))
             # Little's law: mean sequences in service per replica over this window.
-            in_service = float(service.sum()) / width / spec.replicas
+            svc.in_service = float(service.sum()) / width
+            in_service = svc.in_service / max(svc.replicas, 1)
             svc.batch = min(max(in_service, 1.0), float(max(svc.slots, 1)))
             svc.replica_util = (min(in_service, 1.0) if svc.slots <= 1
                                 else 1.0 - math.exp(-in_service))

@@ -17,8 +17,10 @@ from workloads.spec import InferenceServiceSpec, TrainingJobSpec
 
 __all__ = ["events_table", "jobs_table", "requests_table", "timeseries_table"]
 
-_SUBMIT, _START, _FINISH, _REJECT, _TRUNCATE, _PREEMPT, _RERATE = range(len(WORK_EVENTS))
-_STATE = {_FINISH: "finished", _REJECT: "rejected", _TRUNCATE: "truncated"}
+(_SUBMIT, _START, _FINISH, _REJECT, _TRUNCATE, _PREEMPT, _RERATE,
+ _CANCEL) = range(len(WORK_EVENTS))
+_STATE = {_FINISH: "finished", _REJECT: "rejected", _TRUNCATE: "truncated",
+          _CANCEL: "cancelled"}
 
 
 def events_table(log: EventLog) -> dict[str, np.ndarray]:
@@ -83,6 +85,8 @@ def jobs_table(log: EventLog, works: Sequence[Work]) -> dict[str, np.ndarray]:
         "state": state[rows],
         "wait_s": start[rows] - submit[rows],
         "jct_s": np.where(finished, end[rows] - submit[rows], np.nan),
+        "parent_id": np.array([-1 if w.parent is None else w.parent for w in sub],
+                              dtype=np.int64),
         "preemptions": np.array([w.preemptions for w in sub], dtype=np.int64),
         "lost_gpu_s": np.array([w.lost_gpu_s for w in sub], dtype=np.float64),
         "info": info[rows],

@@ -3,8 +3,10 @@
 A :class:`Work` wraps an immutable spec (training job or inference service) with the
 engine's mutable bookkeeping: state, allocation, timing. Only the engine mutates it.
 States: ``pending`` (not yet submitted) → ``queued`` → ``running`` (→ ``queued`` again when
-preempted) → one terminal state: ``finished``, ``rejected`` or ``truncated`` (the horizon
-ended while queued or running).
+preempted) → one terminal state: ``finished``, ``rejected``, ``truncated`` (the horizon
+ended while queued or running) or ``cancelled`` (an autoscaled replica no longer needed).
+Kinds: ``training``, ``inference`` (a service's base replicas) and ``replica`` (one extra
+replica of an autoscaled service; ``parent`` is the service's work id).
 
 Progress of a training job is ``1 - remaining`` (a fraction of its work). While running it
 advances at ``rate`` (fraction per second = ``speed / full_duration_s``) from
@@ -24,7 +26,7 @@ from workloads.spec import InferenceServiceSpec, TrainingJobSpec
 
 __all__ = ["TERMINAL_STATES", "Work"]
 
-TERMINAL_STATES = ("finished", "rejected", "truncated")
+TERMINAL_STATES = ("finished", "rejected", "truncated", "cancelled")
 
 
 @dataclass(slots=True, eq=False)
@@ -62,6 +64,7 @@ class Work:
     lost_gpu_s: float = 0.0
     preemptions: int = 0
     segments: list[tuple[float, float, np.ndarray]] | None = None
+    parent: int | None = None
 
     def close_segment(self, now: float) -> None:
         """Record the GPUs held from ``start_s`` to ``now`` (one run between (re)starts)."""

@@ -104,6 +104,17 @@ class CloudConfig(_Frozen):
     correlation_time: Seconds = Field(default=3 * 3600.0, gt=0)
 
 
+class AmbientConfig(_Frozen):
+    """Outdoor dry-bulb temperature, °C: annual ``mean`` plus a seasonal cosine peaking on
+    day of year ``hottest_day`` and a daily cosine peaking at local hour ``hottest_hour``."""
+
+    mean: float = Field(default=20.0, ge=-40, le=50)
+    seasonal_amplitude: float = Field(default=7.0, ge=0, le=30)
+    daily_amplitude: float = Field(default=5.0, ge=0, le=25)
+    hottest_day: float = Field(default=205.0, ge=1, le=366)
+    hottest_hour: float = Field(default=15.0, ge=0, le=24)
+
+
 class SolarConfig(_Frozen):
     """A PV plant whose output the site buys (PPA), modelled with pvlib or read from CSV.
 
@@ -131,6 +142,8 @@ class SolarConfig(_Frozen):
     temp_coefficient: float = Field(default=-0.0037, ge=-0.02, le=0.0)
     annual_yield: float | None = Field(default=None, gt=0, le=3000)
     clouds: CloudConfig | None = None
+    ambient: AmbientConfig | None = Field(
+        default=None, description="plant climate for cell temperature; default: the site's")
     csv: str | None = None
 
 
@@ -180,17 +193,6 @@ class GridConfig(_Frozen):
     tariff: list[TouPeriod] = Field(default_factory=list)
     export_price: float = Field(default=0.0, ge=0)
     export_limit: Watts | None = Field(default=None, ge=0)
-
-
-class AmbientConfig(_Frozen):
-    """Outdoor dry-bulb temperature, °C: annual ``mean`` plus a seasonal cosine peaking on
-    day of year ``hottest_day`` and a daily cosine peaking at local hour ``hottest_hour``."""
-
-    mean: float = Field(default=20.0, ge=-40, le=50)
-    seasonal_amplitude: float = Field(default=7.0, ge=0, le=30)
-    daily_amplitude: float = Field(default=5.0, ge=0, le=25)
-    hottest_day: float = Field(default=205.0, ge=1, le=366)
-    hottest_hour: float = Field(default=15.0, ge=0, le=24)
 
 
 class CoolingConfig(_Frozen):

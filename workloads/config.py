@@ -41,6 +41,7 @@ from workloads.distributions import LognormalTokens, TokenDistribution
 from workloads.traces.mapping import TraceReplayConfig
 
 __all__ = [
+    "AutoscaleConfig",
     "InferenceServiceConfig",
     "SloConfig",
     "TenantConfig",
@@ -62,8 +63,32 @@ class SloConfig(_Frozen):
     tpot: Seconds = Field(default=0.1, gt=0, description="time per output token")
 
 
+class AutoscaleConfig(_Frozen):
+    """Replica autoscaling of an inference service (a horizontal autoscaler on load).
+
+    After each serving window the service wants ``ceil(busy sequences / (slots ×
+    target_utilization))`` replicas, clipped to ``[min_replicas, max_replicas]``. New replicas
+    are queued like any work (training may have to yield, by policy) and serve after
+    ``scale_up_delay`` (weights loading, warm-up). A replica is removed only after the load
+    has stayed below what one replica fewer could carry for ``scale_down_after``.
+    """
+
+    min_replicas: int = Field(ge=1)
+    max_replicas: int = Field(ge=1)
+    target_utilization: float = Field(default=0.7, gt=0, le=1)
+    scale_up_delay: Seconds = Field(default=120.0, ge=0)
+    scale_down_after: Seconds = Field(default=600.0, ge=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> AutoscaleConfig:
+        if self.max_replicas < self.min_replicas:
+            raise ValueError(f"max_replicas ({self.max_replicas}) must be >= min_replicas "
+                             f"({self.min_replicas})")
+        return self
+
+
 class InferenceServiceConfig(_Frozen):
-    """One inference service of a tenant."""
+    """One inference service of a tenant (``replicas``: the initial count)."""
 
     name: str
     model: str
@@ -80,6 +105,15 @@ class InferenceServiceConfig(_Frozen):
     max_batch: int | None = Field(default=None, gt=0)
     start: Seconds = Field(default=0.0, ge=0)
     system: str | None = Field(default=None, description="restrict to one rack system")
+    autoscale: AutoscaleConfig | None = None
+
+    @model_validator(mode="after")
+    def _replicas_within_bounds(self) -> InferenceServiceConfig:
+        a = self.autoscale
+        if a is not None and not a.min_replicas <= self.replicas <= a.max_replicas:
+            raise ValueError(f"replicas ({self.replicas}) must lie within autoscale "
+                             f"[{a.min_replicas}, {a.max_replicas}]")
+        return self
 
 
 class TrainingJobConfig(_Frozen):

@@ -203,7 +203,7 @@ def _service(service_id: int, tenant_name: str, tenant: TenantConfig,
         output_tokens=svc.output_tokens, slo_ttft_s=float(svc.slo.ttft),
         slo_tpot_s=float(svc.slo.tpot), origin=svc.origin or tenant.origin,
         precision=svc.precision, max_batch=svc.max_batch, priority=tenant.priority,
-        gpu_system=svc.system)
+        gpu_system=svc.system, autoscale=svc.autoscale)
 
 
 def generate_services(tenant_name: str, tenant: TenantConfig,

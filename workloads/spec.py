@@ -8,6 +8,10 @@ no behaviour and no random state.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # annotation only: workloads.config imports this module
+    from workloads.config import AutoscaleConfig
 
 __all__ = ["InferenceServiceSpec", "TrainingJobSpec"]
 
@@ -82,11 +86,17 @@ class InferenceServiceSpec:
     max_batch: int | None = None
     priority: int = 100
     gpu_system: str | None = None
+    autoscale: AutoscaleConfig | None = None
 
     @property
     def n_gpus(self) -> int:
-        """GPUs the whole service holds."""
+        """GPUs the service's initial replicas hold."""
         return self.replicas * self.gpus_per_replica
+
+    @property
+    def base_replicas(self) -> int:
+        """Replicas held for the service's whole life (``min_replicas`` when autoscaled)."""
+        return self.autoscale.min_replicas if self.autoscale is not None else self.replicas
 
 
 from workloads.distributions import TokenDistribution  # noqa: E402  (forward reference above)

@@ -125,7 +125,8 @@ class FairSharePolicy(QueuePolicy):
             if (gpus is None and self.reclaim and tries < MAX_PREEMPT_TRIES
                     and used[tenant] + job.n_gpus <= entitled[tenant]):
                 if running is None:
-                    running = [r for r in view.running if r.preemptible]
+                    running = [r for r in view.running
+                               if r.preemptible and r.start_s < view.now]
                 borrowers = [r for r in running if r.work_id not in preempted
                              and r.tenant != tenant and used[r.tenant] > entitled[r.tenant]]
                 if borrowers:

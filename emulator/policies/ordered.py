@@ -45,12 +45,12 @@ MAX_PREEMPT_TRIES = 32
 
 
 def services_first(job: QueuedJob) -> int:
-    """0 for inference services, 1 for training: services go first in every ordering.
+    """0 for serving work (services and autoscaled replicas), 1 for training.
 
-    Services run until the horizon (their estimate is infinite), so shortest-first and
-    attained-service orders would otherwise starve them; training yields to serving.
+    Serving runs until the horizon (its estimate is infinite), so shortest-first and
+    attained-service orders would otherwise starve it; training yields to serving.
     """
-    return 0 if job.kind == "inference" else 1
+    return 1 if job.kind == "training" else 0
 
 
 def clone_scratch(scratch: Scratch) -> Scratch:
@@ -132,7 +132,9 @@ def greedy_round(view: ClusterView, order: Sequence[QueuedJob],
         if gpus is None and victims_for is not None and tries < MAX_PREEMPT_TRIES:
             if running is None:
                 running = [r for r in view.running if r.preemptible]
-            pool = [r for r in running if r.work_id not in preempted]
+            # Work started at this very instant (an earlier round now) is left alone:
+            # preempting it would only pay a restore for nothing.
+            pool = [r for r in running if r.work_id not in preempted and r.start_s < view.now]
             candidates = victims_for(job, pool) if pool else []
             if candidates:
                 tries += 1

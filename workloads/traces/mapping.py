@@ -91,6 +91,8 @@ class TraceReplayConfig(BaseModel):
     priority: int = 0
     preemptible: bool = True
     system: str | None = None
+    estimate_error: float = Field(
+        default=0.0, ge=0, description="sd of the log of users' runtime-estimate error")
 
     @field_validator("model")
     @classmethod
@@ -164,7 +166,8 @@ def _job(job_id: int, name: str, tenant: str, submit_s: float, duration_s: float
         seq_len=cfg.seq_len, precision=cfg.precision,
         checkpoint_interval_s=float(cfg.checkpoint_interval),
         checkpoint_cost_s=float(cfg.checkpoint_cost), priority=cfg.priority,
-        preemptible=cfg.preemptible, gpu_system=cfg.system, est_duration_s=duration_s)
+        preemptible=cfg.preemptible, gpu_system=cfg.system, est_duration_s=duration_s,
+        estimate_error=cfg.estimate_error)
 
 
 def philly_to_jobs(trace: PhillyTrace, cfg: TraceReplayConfig,

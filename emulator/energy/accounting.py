@@ -1,0 +1,153 @@
+"""Energy results from the event log's energy samples: totals, per site, per hour.
+
+Each :class:`~emulator.energy.model.EnergySample` holds for its interval ``dt_s``; energies
+are power × ``dt_s``. Renewable share = (renewable energy serving demand directly + battery
+discharge, which is charged only from renewable surplus) / facility energy. Carbon counts
+grid imports at the grid's intensity (renewables at zero, a scope-2 market-based view).
+Cost = PPA price × renewable energy generated (take-or-pay) + import price × imports −
+export price × exports, in the site's currency and in US dollars.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from emulator.energy.model import EnergySample
+
+__all__ = ["energy_hourly_table", "energy_summary", "energy_table"]
+
+_J_PER_MWH = 3.6e9
+_J_PER_KWH = 3.6e6
+_FLOWS = ("it_w", "demand_w", "renewable_w", "used_w", "import_w", "export_w",
+          "curtailed_w", "charge_w", "discharge_w")
+
+
+def _stack(samples: Sequence[EnergySample], name: str) -> np.ndarray:
+    return np.array([getattr(s, name) for s in samples], dtype=float)
+
+
+def _site_figures(samples: Sequence[EnergySample], grid_connection_w: Sequence[float],
+                  usd_per_unit: Sequence[float], currency: Sequence[str]) -> list[dict[str, Any]]:
+    dt = np.array([s.dt_s for s in samples])[:, None]
+    e = {k: (_stack(samples, k) * dt).sum(0) for k in _FLOWS}  # J per site
+    imp_kwh = _stack(samples, "import_w") * dt / _J_PER_KWH
+    carbon_t = (imp_kwh * _stack(samples, "carbon")).sum(0) / 1e6
+    cost = ((_stack(samples, "renewable_w") * dt / _J_PER_KWH * _stack(samples, "ppa_price"))
+            .sum(0) + (imp_kwh * _stack(samples, "price")).sum(0)
+            - (_stack(samples, "export_w") * dt / _J_PER_KWH
+               * _stack(samples, "export_price")).sum(0))
+    water_m3 = (_stack(samples, "it_w") * dt / _J_PER_KWH * _stack(samples, "wue")).sum(0) / 1e3
+    demand = _stack(samples, "demand_w")
+    cap = _stack(samples, "cap_w")
+    over_cap_s = ((demand > cap * (1 + 1e-9)) * dt).sum(0)
+    out = []
+    for i in range(demand.shape[1]):
+        dem = e["demand_w"][i]
+        share = (e["used_w"][i] + e["discharge_w"][i]) / dem if dem > 0 else 0.0
+        peak = float(demand[:, i].max())
+        out.append({
+            "facility_mwh": float(dem / _J_PER_MWH),
+            "it_mwh": float(e["it_w"][i] / _J_PER_MWH),
+            "mean_pue": float(dem / e["it_w"][i]) if e["it_w"][i] > 0 else None,
+            "renewable_generated_mwh": float(e["renewable_w"][i] / _J_PER_MWH),
+            "renewable_used_mwh": float(e["used_w"][i] / _J_PER_MWH),
+            "renewable_share": float(share),
+            "grid_import_mwh": float(e["import_w"][i] / _J_PER_MWH),
+            "grid_export_mwh": float(e["export_w"][i] / _J_PER_MWH),
+            "curtailed_mwh": float(e["curtailed_w"][i] / _J_PER_MWH),
+            "battery_charge_mwh": float(e["charge_w"][i] / _J_PER_MWH),
+            "battery_discharge_mwh": float(e["discharge_w"][i] / _J_PER_MWH),
+            "carbon_t": float(carbon_t[i]),
+            "cost": float(cost[i]),
+            "currency": currency[i],
+            "cost_usd": float(cost[i] * usd_per_unit[i]),
+            "water_m3": float(water_m3[i]),
+            "peak_facility_mw": peak / 1e6,
+            "peak_import_mw": float(_stack(samples, "import_w")[:, i].max() / 1e6),
+            "grid_connection_mw": float(grid_connection_w[i] / 1e6),
+            "peak_within_connection": bool(peak <= grid_connection_w[i]),
+            "over_cap_s": float(over_cap_s[i]),
+        })
+    return out
+
+
+def energy_summary(samples: Sequence[EnergySample], grid_connection_w: Sequence[float],
+                   usd_per_unit: Sequence[float], currency: Sequence[str]) -> dict[str, Any]:
+    """Totals over all sites (``total``) and per site (``sites``); energies in MWh, carbon
+    in t CO2e, water in m³, cost in US dollars for the total."""
+    if not samples:
+        return {}
+    per_site = _site_figures(samples, grid_connection_w, usd_per_unit, currency)
+
+    def tot(key: str) -> float:
+        return float(sum(s[key] for s in per_site))
+
+    facility = tot("facility_mwh")
+    renewable_served = tot("renewable_used_mwh") + tot("battery_discharge_mwh")
+    total = {
+        "facility_mwh": facility,
+        "renewable_generated_mwh": tot("renewable_generated_mwh"),
+        "renewable_share": renewable_served / facility if facility > 0 else 0.0,
+        "grid_import_mwh": tot("grid_import_mwh"),
+        "grid_export_mwh": tot("grid_export_mwh"),
+        "curtailed_mwh": tot("curtailed_mwh"),
+        "carbon_t": tot("carbon_t"),
+        "cost_usd": tot("cost_usd"),
+        "water_m3": tot("water_m3"),
+    }
+    return {"total": total, "sites": per_site}
+
+
+def energy_table(samples: Sequence[EnergySample], site_names: Sequence[str]) -> dict[str, np.ndarray]:
+    """One row per sample and site: every field of :class:`EnergySample` (SI units)."""
+    n_sites = len(site_names)
+    n = len(samples)
+    out: dict[str, np.ndarray] = {
+        "t_s": np.repeat([s.t for s in samples], n_sites).astype(float),
+        "dt_s": np.repeat([s.dt_s for s in samples], n_sites).astype(float),
+        "site": np.tile(np.array(site_names, dtype=object), n),
+    }
+    for name in (*_FLOWS, "soc_j", "cap_w", "pue", "ambient_c", "wue", "price", "carbon"):
+        out[name] = _stack(samples, name).reshape(-1) if n else np.empty(0)
+    return out
+
+
+def energy_hourly_table(samples: Sequence[EnergySample],
+                        site_names: Sequence[str]) -> dict[str, np.ndarray]:
+    """One row per hour and site: energies in MWh, carbon in t, water in m³, mean PUE and
+    ambient temperature. A sample is attributed to the hour its interval starts in (sample
+    intervals longer than an hour make the table coarser, not wrong in total)."""
+    n_sites = len(site_names)
+    if not samples:
+        return {"hour": np.empty(0, np.int64), "site": np.empty(0, object)}
+    t = np.array([s.t for s in samples])
+    dt = np.array([s.dt_s for s in samples])[:, None]
+    hour = np.floor(t / 3600.0).astype(np.int64)
+    hours = np.unique(hour)
+    row = np.searchsorted(hours, hour)
+    n_h = hours.size
+
+    def by_hour(values: np.ndarray) -> np.ndarray:
+        acc = np.zeros((n_h, n_sites))
+        np.add.at(acc, row, values)
+        return acc.reshape(-1)
+
+    out: dict[str, np.ndarray] = {
+        "hour": np.repeat(hours, n_sites),
+        "site": np.tile(np.array(site_names, dtype=object), n_h),
+    }
+    for name in _FLOWS:
+        out[name.replace("_w", "_mwh")] = by_hour(_stack(samples, name) * dt / _J_PER_MWH)
+    imp_kwh = _stack(samples, "import_w") * dt / _J_PER_KWH
+    out["carbon_t"] = by_hour(imp_kwh * _stack(samples, "carbon") / 1e6)
+    out["water_m3"] = by_hour(_stack(samples, "it_w") * dt / _J_PER_KWH
+                              * _stack(samples, "wue") / 1e3)
+    secs = by_hour(np.broadcast_to(dt, (len(samples), n_sites)))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["pue"] = out["demand_mwh"] / np.where(out["it_mwh"] > 0, out["it_mwh"], np.nan)
+        out["ambient_c"] = by_hour(_stack(samples, "ambient_c") * dt) / secs
+        out["price"] = by_hour(_stack(samples, "price") * dt) / secs
+    return out

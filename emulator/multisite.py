@@ -1,0 +1,255 @@
+"""Several sites in one run: data residency, request routing, WAN events, site results.
+
+* **Residency**: a tenant with ``residency: MA`` may only use NVLink domains of sites whose
+  ``country`` is ``MA``; its placement requests carry that mask, so the engine (which
+  checks every start against the mask) cannot start it elsewhere. Results count the
+  placements and prove zero violations from the GPU segments each work held.
+* **Routing**: with more than one site, each inference service is pinned to one site:
+  among the sites it may use, those whose round trip from the service's origin is within
+  half its TTFT objective (the rest is left for queueing and prefill), the cheapest
+  (mean import price × mean PUE, in US dollars, when the energy model knows prices), then
+  the nearest; if none is within budget, the nearest. Its TTFT then carries the RTT from
+  its origin to that site.
+* **WAN events**: cable cuts and repairs (:mod:`emulator.wan_events`) change the WAN graph
+  at their times; every running service's RTT is recomputed (``inf``: unreachable, its
+  requests fail and count as SLO misses).
+
+:class:`SiteOps` bundles what the composition root wires into the engine and the results.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import networkx as nx
+import numpy as np
+
+from emulator.energy.accounting import energy_hourly_table, energy_summary, energy_table
+from emulator.energy.model import EnergyModel, build_energy_model
+from emulator.eventlog import EventLog
+from emulator.placement.base import PlacementPolicy, PlacementRequest
+from emulator.policies.base import QueuePolicy
+from emulator.power_control import (
+    CarbonAwarePlacement,
+    PowerCapPolicy,
+    PowerControlConfig,
+    SolarDeferral,
+)
+from emulator.serving import ServingModel
+from emulator.rng import RngStreams
+from emulator.wan_events import WanEvent, WanState, wan_schedule
+from emulator.work import Work
+from topologies.config import SiteConfig
+from topologies.index import TopologyIndex
+from workloads.config import TenantConfig
+from workloads.spec import InferenceServiceSpec
+
+if TYPE_CHECKING:
+    from emulator.scenario import Scenario
+
+__all__ = ["ROUTE_RTT_BUDGET", "SiteOps", "add_site_results", "build_site_ops", "domain_sites",
+           "restrict_works"]
+
+ROUTE_RTT_BUDGET = 0.5
+"""Fraction of a service's TTFT objective its network round trip may use when routing."""
+
+RttFn = Callable[[InferenceServiceSpec, int], float]
+
+
+def domain_sites(index: TopologyIndex) -> np.ndarray:
+    """Site of every NVLink domain."""
+    first = np.searchsorted(index.gpu_domain, np.arange(index.n_domains))
+    return index.gpu_site[first]
+
+
+def _site_cost(energy: EnergyModel | None, n_sites: int) -> np.ndarray:
+    """Mean import price × mean PUE per site, US$/kWh of IT energy (0 without prices)."""
+    if energy is None:
+        return np.zeros(n_sites)
+    return energy.price.mean(0) * energy.pue.mean(0) * energy.usd_per_unit
+
+
+def restrict_works(works: Sequence[Work], tenants: Mapping[str, TenantConfig],
+                   sites: Sequence[SiteConfig], index: TopologyIndex, rtt: RttFn,
+                   energy: EnergyModel | None) -> tuple[dict[int, str], list[dict[str, Any]]]:
+    """Narrow each work's eligible domains by residency and (several sites) routing.
+
+    Returns ``(reasons, routes)``: why a work can never run (no site in its residency
+    country), and one route record per routed inference service.
+    """
+    dsite = domain_sites(index)
+    country = np.array([s.country for s in sites])
+    usable_gpus = np.bincount(dsite, weights=index.domain_size, minlength=len(sites))
+    cost = _site_cost(energy, len(sites))
+    reasons: dict[int, str] = {}
+    routes: list[dict[str, Any]] = []
+    for w in works:
+        mask = (np.ones(index.n_domains, dtype=bool) if w.request.eligible is None
+                else w.request.eligible.copy())
+        code = tenants[w.tenant].residency
+        if code is not None:
+            mask &= country[dsite] == code.upper()
+            if not mask.any():
+                reasons[w.work_id] = (f"residency {code}: no site of this scenario is in "
+                                      f"{code} (sites are in {sorted(set(country.tolist()))})")
+        spec = w.spec
+        if len(sites) > 1 and isinstance(spec, InferenceServiceSpec) and mask.any():
+            allowed = [s for s in range(len(sites))
+                       if mask[dsite == s].any() and usable_gpus[s] >= w.n_gpus]
+            if allowed:
+                rtts = {s: rtt(spec, s) for s in allowed}
+                budget = ROUTE_RTT_BUDGET * spec.slo_ttft_s
+                ok = [s for s in allowed if rtts[s] <= budget]
+                best = (min(ok, key=lambda s: (cost[s], rtts[s], s)) if ok
+                        else min(allowed, key=lambda s: (rtts[s], cost[s], s)))
+                mask &= dsite == best
+                routes.append({"service": w.work_id, "tenant": w.tenant, "name": w.name,
+                               "origin": spec.origin, "site": sites[best].name,
+                               "rtt_ms": _ms(rtts[best]), "within_budget": bool(ok),
+                               "candidates": {sites[s].name: _ms(rtts[s]) for s in allowed}})
+        if code is not None or len(sites) > 1:
+            w.request = PlacementRequest(w.request.n_gpus, w.request.group_size, mask)
+            w.view = None
+    return reasons, routes
+
+
+def _ms(seconds: float) -> float | None:
+    return None if not math.isfinite(seconds) else round(seconds * 1e3, 4)
+
+
+@dataclass
+class SiteOps:
+    """Energy model, power policies, WAN state and routing of one run (all optional)."""
+
+    sites: list[SiteConfig]
+    index: TopologyIndex
+    energy: EnergyModel | None = None
+    power: PowerControlConfig = field(default_factory=PowerControlConfig)
+    wan: WanState | None = None
+    wan_events: list[WanEvent] = field(default_factory=list)
+    routes: list[dict[str, Any]] = field(default_factory=list)
+    residency: dict[str, str] = field(default_factory=dict)
+
+    def cap_policy(self) -> PowerCapPolicy | None:
+        """The power-cap controller when some site has a power cap."""
+        if self.energy is None or not self.energy.has_caps:
+            return None
+        return PowerCapPolicy(self.power.min_gpu_power)
+
+    def wrap_queue(self, policy: QueuePolicy) -> QueuePolicy:
+        """``policy``, deferred to solar hours for preemptible training when configured."""
+        if self.power.defer_preemptible and self.energy is not None:
+            return SolarDeferral(policy, self.energy.in_solar_hours)
+        return policy
+
+    def wrap_placement(self, placement: PlacementPolicy) -> PlacementPolicy:
+        """``placement``, carbon-aware across sites when configured."""
+        if self.power.carbon_aware and self.energy is not None and len(self.sites) > 1:
+            energy = self.energy
+            clock = self.clock
+            return CarbonAwarePlacement(placement, domain_sites(self.index),
+                                        lambda: energy.marginal_carbon(clock()))
+        return placement
+
+    clock: Callable[[], float] = field(default=lambda: 0.0, repr=False)
+    """Simulated time now (s); the composition root sets it to the environment's clock."""
+
+    def timed_actions(self, serving: ServingModel, log: EventLog,
+                      rtt: RttFn) -> list[tuple[float, Callable[[float], None]]]:
+        """Engine callbacks at each WAN event time: change the graph, re-route services."""
+        if self.wan is None:
+            return []
+        wan = self.wan
+        gpu_site = self.index.gpu_site
+
+        def make(kind: str, cable: str) -> Callable[[float], None]:
+            def act(now: float) -> None:
+                log.infra_event(now, f"cable_{kind}", cable)
+                if not wan.apply(kind, cable):
+                    return
+                for svc in serving.services:
+                    if svc.work.state != "running" or svc.work.gpus is None:
+                        continue
+                    new = rtt(svc.spec, int(gpu_site[svc.work.gpus[0]]))
+                    if new != svc.rtt_s:
+                        svc.rtt_s = new
+                        log.infra_event(now, "rtt", f"service={svc.work.work_id} "
+                                                    f"rtt_s={new:.6f}")
+            return act
+
+        return [(t, make(kind, cable)) for t, kind, cable in self.wan_events]
+
+
+def _residency_report(works: Sequence[Work], residency: Mapping[str, str],
+                      sites: Sequence[SiteConfig], index: TopologyIndex) -> dict[str, Any]:
+    country = np.array([s.country for s in sites])
+    out: dict[str, Any] = {}
+    for tenant, code in sorted(residency.items()):
+        placements = violations = 0
+        gpu_hours = 0.0
+        for w in works:
+            if w.tenant != tenant:
+                continue
+            for start, end, gpus in w.segments or []:
+                placements += 1
+                gpu_hours += (end - start) * gpus.size / 3600.0
+                if np.any(country[index.gpu_site[gpus]] != code.upper()):
+                    violations += 1
+        out[tenant] = {"country": code.upper(), "placements": placements,
+                       "gpu_hours": gpu_hours, "violations": violations}
+    return out
+
+
+def add_site_results(summary: dict[str, Any], tables: dict[str, dict[str, np.ndarray]],
+                     ops: SiteOps | None, log: EventLog, works: Sequence[Work]) -> None:
+    """Add energy, routing, residency and WAN results (only what the run configured)."""
+    if ops is None:
+        return
+    names = [s.name for s in ops.sites]
+    if ops.energy is not None and log.energy:
+        e = ops.energy
+        res = energy_summary(log.energy, [s.grid_connection for s in ops.sites],
+                             e.usd_per_unit.tolist(), e.currency)
+        summary["energy"] = {**summary.get("energy", {}), **res["total"]}
+        for site_row, extra in zip(summary.get("sites", []), res["sites"], strict=False):
+            site_row["energy"] = extra
+        tables["energy"] = energy_table(log.energy, names)
+        tables["energy_hourly"] = energy_hourly_table(log.energy, names)
+    if ops.routes:
+        summary["routing"] = ops.routes
+    if ops.residency:
+        summary["residency"] = _residency_report(works, ops.residency, ops.sites, ops.index)
+    if ops.wan is not None:
+        rtt_changes = [(t, info) for t, kind, info in log.infra if kind == "rtt"]
+        failed = 0
+        for b in log.requests:
+            failed += int(np.count_nonzero(np.isnan(b.ttft_s)))
+        summary["wan"] = {
+            "events": [{"t_s": t, "event": kind, "cable": info}
+                       for t, kind, info in log.infra if kind.startswith("cable_")],
+            "rtt_changes": len(rtt_changes),
+            "unreachable_requests": failed,
+        }
+
+
+def build_site_ops(scenario: Scenario, sites: Sequence[SiteConfig], index: TopologyIndex,
+                   streams: RngStreams, graph: nx.Graph) -> SiteOps:
+    """Energy model (series precomputed once), WAN event schedule and residency of a run.
+
+    Raises
+    ------
+    ValueError
+        A bad energy input (e.g. a missing solar CSV) or an unknown cable name.
+    """
+    energy = build_energy_model(sites, scenario.start, scenario.duration,
+                                scenario.engine.sample_interval, streams)
+    events: list[WanEvent] = []
+    if scenario.wan_events is not None:
+        events = wan_schedule(scenario.wan_events, sites, scenario.duration, streams)
+    residency = {t: c.residency.upper() for t, c in scenario.tenants.items() if c.residency}
+    return SiteOps(sites=list(sites), index=index, energy=energy, power=scenario.power,
+                   wan=WanState(sites, graph) if scenario.wan_events is not None else None,
+                   wan_events=events, residency=residency)

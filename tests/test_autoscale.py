@@ -1,0 +1,68 @@
+"""Inference autoscaling: replicas follow load within bounds, after the configured delays."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from pydantic import ValidationError
+
+from tests.conftest import run_scenario, small_scenario
+from tests.test_engine_invariants import check_invariants
+from workloads.config import InferenceServiceConfig
+
+
+def _service(**changes) -> dict:
+    data = small_scenario(duration="6h")
+    data["tenants"]["lab"]["training"] = []
+    svc = {"name": "chat", "model": "llama3-70b", "replicas": 1, "gpus_per_replica": 2,
+           "precision": "fp8", "rate": "8/s", "max_batch": 8,
+           "prompt_tokens": {"dist": "fixed", "value": 512},
+           "output_tokens": {"dist": "fixed", "value": 256},
+           "slo": {"ttft": "2s", "tpot": "100ms"}}
+    svc.update(changes)
+    data["tenants"]["eu"]["inference"] = [svc]
+    return data
+
+
+def _replicas(sim):
+    return [w for w in sim.works if w.kind == "replica"]
+
+
+def test_scales_up_under_load_and_serves_better() -> None:
+    fixed = run_scenario(_service())
+    scaled = run_scenario(_service(autoscale={"min_replicas": 1, "max_replicas": 12,
+                                              "scale_up_delay": "2m"}))
+    check_invariants(scaled)
+    started = [w for w in _replicas(scaled) if w.segments]
+    assert 1 <= len(started) <= 11
+    first = min(w.start_s for w in started)
+    assert first <= 10 * 60, "scaled up within the first windows"
+
+    def attainment(sim) -> float:
+        ttft = np.concatenate([b.ttft_s for b in sim.log.requests])
+        return float((ttft <= 2.0).mean())
+
+    assert attainment(fixed) < 0.5 < 0.9 < attainment(scaled)
+
+
+def test_scales_down_to_minimum_when_idle() -> None:
+    sim = run_scenario(_service(replicas=6, rate="0.05/s", autoscale={
+        "min_replicas": 2, "max_replicas": 6, "scale_down_after": "10m"}))
+    check_invariants(sim)
+    replicas = _replicas(sim)
+    assert len(replicas) == 4  # the initial extra replicas above min_replicas
+    stopped = [w for w in replicas if w.state == "finished"]
+    assert len(stopped) == 4
+    assert all(w.end_s - w.start_s >= 600 for w in stopped), "waited scale_down_after"
+    service = next(w for w in sim.works if w.kind == "inference")
+    assert service.state == "truncated" and service.n_gpus == 2 * 2  # min replicas stay
+
+
+def test_bounds_are_validated() -> None:
+    base = {"name": "s", "model": "llama3-8b", "rate": "1/s"}
+    with pytest.raises(ValidationError, match="within autoscale"):
+        InferenceServiceConfig.model_validate(
+            {**base, "replicas": 9, "autoscale": {"min_replicas": 1, "max_replicas": 4}})
+    with pytest.raises(ValidationError, match="max_replicas"):
+        InferenceServiceConfig.model_validate(
+            {**base, "replicas": 2, "autoscale": {"min_replicas": 3, "max_replicas": 2}})

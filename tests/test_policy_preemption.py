@@ -1,0 +1,82 @@
+"""Preemption through the engine: lost work since the last checkpoint is counted, restarts
+pay their restore time, and the results show both."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from emulator.eventlog import WORK_EVENTS
+from emulator.tables import jobs_table
+from tests.conftest import run_scenario, small_scenario
+from tests.test_engine_invariants import check_invariants
+
+HOUR = 3600.0
+
+
+def scenario(queue: str, with_urgent: bool = True) -> dict[str, Any]:
+    data = small_scenario(duration="3d")
+    data["sites"][0]["halls"][0]["racks"] = 1
+    long_job = {"name": "long", "model": "llama3-8b", "gpus": 72, "tp": 8, "tokens": 3e11,
+                "checkpoint_interval": "1h", "checkpoint_cost": "2m"}
+    urgent = {"name": "urgent", "model": "llama3-8b", "gpus": 72, "tp": 8, "tokens": 2e9,
+              "submit": "2.5h", "priority": 5}
+    data["tenants"] = {"lab": {"jobs": [long_job]}}
+    if with_urgent:
+        data["tenants"]["ops"] = {"jobs": [urgent]}
+    data["scheduler"] = {"queue": queue}
+    return data
+
+
+def by_name(sim: Any, name: str) -> Any:
+    return next(w for w in sim.works if w.name == name)
+
+
+@pytest.fixture(scope="module")
+def alone() -> float:
+    """How long the long job runs undisturbed (s)."""
+    sim = run_scenario(scenario("fifo", with_urgent=False))
+    w = by_name(sim, "long")
+    assert w.state == "finished"
+    return float(w.end_s - w.start_s)
+
+
+def test_priority_preemption_counts_lost_work_and_pays_restore(alone: float) -> None:
+    sim = run_scenario(scenario("priority"))
+    check_invariants(sim)
+    long, urgent = by_name(sim, "long"), by_name(sim, "urgent")
+    assert long.preemptions == 1 and urgent.preemptions == 0
+    # Preempted at 2.5 h, last checkpoint at 2 h: half an hour on 72 GPUs is lost.
+    assert long.lost_gpu_s == pytest.approx(0.5 * HOUR * 72, rel=1e-9)
+    assert urgent.segments[0][0] == pytest.approx(2.5 * HOUR)
+    restart = urgent.end_s
+    # Restarts when the urgent job ends, restores (2 min), redoes the lost half hour.
+    assert long.end_s == pytest.approx(restart + 120.0 + alone - 2 * HOUR, rel=1e-9)
+    assert long.end_s - alone == pytest.approx(
+        (urgent.end_s - urgent.start_s) + 0.5 * HOUR + 120.0, rel=1e-9)
+    kinds = [WORK_EVENTS[k] for k in sim.log.work_kind]
+    i = kinds.index("preempt")
+    assert sim.log.work_id[i] == long.work_id
+    assert "lost_gpu_s=129600.000" in sim.log.work_info[i]
+    table = jobs_table(sim.log, sim.works)
+    row = int(np.flatnonzero(table["work_id"] == long.work_id)[0])
+    assert table["preemptions"][row] == 1
+    assert table["lost_gpu_s"][row] == pytest.approx(129600.0)
+
+
+def test_fifo_never_preempts() -> None:
+    sim = run_scenario(scenario("fifo"))
+    assert all(w.preemptions == 0 and w.lost_gpu_s == 0 for w in sim.works)
+    assert by_name(sim, "urgent").start_s == pytest.approx(by_name(sim, "long").end_s)
+
+
+@pytest.mark.parametrize("queue", ["srtf", "las"])
+def test_preempting_policies_count_lost_work(queue: str) -> None:
+    sim = run_scenario(scenario(queue))
+    check_invariants(sim)
+    long = by_name(sim, "long")
+    assert long.preemptions == 1
+    assert long.lost_gpu_s == pytest.approx(0.5 * HOUR * 72, rel=1e-9)
+    assert by_name(sim, "urgent").state == "finished" and long.state == "finished"
