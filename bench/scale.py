@@ -57,7 +57,16 @@ def main() -> None:
     t0 = time.perf_counter()
     sim = build(validate_scenario(scenario(args.days, args.jobs_per_day)), backend="numpy")
     built = time.perf_counter() - t0
-    sim.run()
+    days_done = [0]
+
+    def progress(s) -> None:  # type: ignore[no-untyped-def]
+        day = int(s.env.now // 86400)
+        if day > days_done[0]:
+            days_done[0] = day
+            print(f"  day {day}: {s.wall_s:.0f} s wall, queued {len(s.engine.queue):,}, "
+                  f"running {len(s.engine.running):,}", flush=True)
+
+    sim.run(on_progress=progress, step_s=3600.0)
     log = sim.log
     jobs = sum(1 for w in sim.works if w.kind == "training")
     finished = sum(1 for w in sim.works if w.state == "finished")

@@ -24,6 +24,7 @@ from emulator.engine import Engine, EngineSettings
 from emulator.errors import UserError
 from emulator.eventlog import EventLog
 from emulator.loader import LoadedScenario
+from emulator.multisite import SiteOps, build_site_ops, restrict_works
 from emulator.placement.base import PlacementRequest
 from emulator.policies.registry import make_placement, make_queue_policy
 from emulator.rng import RngStreams
@@ -63,6 +64,7 @@ class Simulation:
     horizon_s: float
     wall_s: float = 0.0
     trace_issues: tuple[TraceIssue, ...] = ()
+    ops: SiteOps | None = None
 
     def run(self, until: float | None = None,
             on_progress: Callable[[Simulation], None] | None = None,
@@ -242,7 +244,7 @@ def build(loaded: LoadedScenario, backend: str | None = None) -> Simulation:
                                            issues=trace_issues)
     except (UnknownModelError, TraceReplayError) as exc:
         raise UserError(f"tenants: {exc}") from None
-    compute = ComputeModel(be, index)
+    compute = ComputeModel(be, index, fused_kernels=sc.compute.fused_kernels)
     log = EventLog(tenants=tenants, sites=tuple(s.name for s in sites),
                    keep_rack_util=sc.output.rack_series or index.n_racks <= 256)
     graph = wan_graph(sites)
@@ -262,11 +264,17 @@ def build(loaded: LoadedScenario, backend: str | None = None) -> Simulation:
                 raise UserError(f"tenants.{spec.tenant}.inference.{spec.name}.origin: "
                                 f"unknown place {spec.origin!r}; expected a place joined "
                                 "to the site by a WAN link, or 'local'") from None
+    try:  # energy series (once per run), cable-cut schedule, residency
+        ops = build_site_ops(sc, sites, index, streams, graph)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
     serving = ServingModel(compute, streams, log, rtt)
     works = _make_works(jobs, services, tenants, index)
-    infeasible = {}
+    infeasible, ops.routes = restrict_works(works, sc.tenants, sites, index, rtt, ops.energy)
     checked: dict[tuple[object, ...], str | None] = {}
     for w in works:  # jobs of one shape share the answer: check each shape once
+        if w.work_id in infeasible:  # no site in its residency country
+            continue
         key = _shape_key(w)
         if key not in checked:
             checked[key] = _infeasible(w, index, serving)
@@ -274,14 +282,17 @@ def build(loaded: LoadedScenario, backend: str | None = None) -> Simulation:
             infeasible[w.work_id] = checked[key]
     _estimate([w for w in works if w.work_id not in infeasible], index, compute)
     _estimate_error(works, streams)
-    policy = make_queue_policy(sc.scheduler.queue, dict(sc.scheduler.options))
-    placement = make_placement(sc.scheduler.placement)
+    policy = ops.wrap_queue(make_queue_policy(sc.scheduler.queue, dict(sc.scheduler.options)))
+    placement = ops.wrap_placement(make_placement(sc.scheduler.placement))
     settings = EngineSettings(
         sample_interval_s=sc.engine.sample_interval, serving_window_s=sc.engine.serving_window,
         site_pue=np.array([s.pue for s in sites], dtype=float),
         site_fabric_w=np.array([size_site(s).fabric_w for s in sites], dtype=float))
     env = simpy.Environment()
+    ops.clock = lambda: env.now
     engine = Engine(env, ClusterState(index), works, tenants, policy, placement, compute,
-                    serving, log, settings, _view_options(sc), infeasible)
+                    serving, log, settings, _view_options(sc), infeasible, energy=ops.energy,
+                    power=ops.cap_policy(), timed=ops.timed_actions(serving, log, rtt))
     return Simulation(loaded=loaded, env=env, engine=engine, log=log, backend=be, index=index,
-                      works=engine.works, horizon_s=sc.duration, trace_issues=tuple(trace_issues))
+                      works=engine.works, horizon_s=sc.duration, trace_issues=tuple(trace_issues),
+                      ops=ops)

@@ -291,6 +291,31 @@ def _calibrate(out: Path, seconds: float) -> None:
     console.print(f"wrote {out} (gpu: {profile.gpu!r})")
 
 
+@app.command()
+def compare(
+    scenario: Annotated[Path, typer.Argument(help="scenario YAML file")],
+    policies: Annotated[str, typer.Option(
+        help="comma-separated queue policies (built-in names or module:Class)")
+    ] = "fifo,backfill,las,fairshare",
+    seeds: Annotated[int, typer.Option(help="seeds per policy (scenario seed, +1, …)")] = 5,
+    out: Annotated[Path | None, typer.Option(help="output folder")] = None,
+    set_: Annotated[list[str] | None, typer.Option(
+        "--set", help="override KEY.PATH=VALUE; VALUE a,b,c sweeps a grid (repeatable)")] = None,
+    workers: Annotated[int, typer.Option(help="parallel runs (processes)")] = 1,
+) -> None:
+    """Compare policies over seeds (and a --set grid): tables with 95% CIs, CSV/JSON, plots."""
+    _compare(scenario, policies, seeds, out, set_ or [], workers)
+
+
+@_guard
+def _compare(scenario: Path, policies: str, seeds: int, out: Path | None,
+             overrides: list[str], workers: int) -> None:
+    from emulator.compare import compare_command
+
+    compare_command(scenario, policies, seeds, out, overrides, workers, Console(),
+                    _warn_trace_issues)
+
+
 def main() -> None:
     """Console-script entry point."""
     try:

@@ -75,7 +75,8 @@ def _duration(step_s: np.ndarray, steps: np.ndarray, interval: np.ndarray,
 class ComputeModel:
     """Kernel calls for the engine, on the scenario's backend."""
 
-    def __init__(self, backend: Backend, index: TopologyIndex) -> None:
+    def __init__(self, backend: Backend, index: TopologyIndex,
+                 fused_kernels: bool = False) -> None:
         self.backend = backend
         self.index = index
         xp = backend.xp
@@ -92,11 +93,11 @@ class ComputeModel:
         self._rack_gpus = np.bincount(index.gpu_rack, minlength=index.n_racks).astype(float)
         self._rack_gpus_dev = backend.asarray(np.maximum(self._rack_gpus, 1.0))
         self._xp = xp
-        # On cupy, one fused CUDA kernel per formula; numpy runs the reference kernels,
-        # which tests/test_kernels_gpu.py and test_backend_parity.py compare them with.
+        # Opt-in on cupy: one fused CUDA kernel per formula. Off by default until measured on
+        # a GPU (tests/test_kernels_gpu.py compares them with the reference kernels).
         self._decode_step_time: Callable[[Any, InferenceBatch], Any] = decode_step_time
         self._gpu_power: Callable[..., Any] = gpu_power
-        if backend.name == "cupy":
+        if backend.name == "cupy" and fused_kernels:
             from cupy_kernels.fused import decode_step_time_fused, gpu_power_fused
             self._decode_step_time, self._gpu_power = decode_step_time_fused, gpu_power_fused
 

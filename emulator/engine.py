@@ -23,6 +23,7 @@ import simpy
 
 from emulator.cluster import AllocationError, ClusterState
 from emulator.compute import ComputeModel
+from emulator.energy.model import EnergyModel
 from emulator.eventlog import EventLog, Sample
 from emulator.placement.base import PlacementPolicy, PlacementRequest, Scratch
 from emulator.policies.base import (
@@ -30,11 +31,11 @@ from emulator.policies.base import (
     PolicyError,
     PreemptJob,
     QueuePolicy,
+    ReadOnlySequence,
     RejectJob,
     RunningJob,
     StartJob,
 )
-from emulator.energy.model import EnergyModel
 from emulator.power_control import PowerCapPolicy, PowerView, cap_candidates, cap_effect
 from emulator.serving import ServiceRuntime, ServingModel
 from emulator.work import Work
@@ -226,7 +227,8 @@ class Engine:
             return
         self.rounds += 1
         view = ClusterView(
-            now=self.env.now, queue=tuple(self.queue_views), total_gpus=self.index.n_gpus,
+            now=self.env.now, queue=ReadOnlySequence(self.queue_views),
+            total_gpus=self.index.n_gpus,
             free_gpus=self.cluster.free_gpus, running=self._running_views,
             scratch=self._scratch, tenant_gpus=dict(self.tenant_gpus),
             options=self.policy_options)

@@ -38,8 +38,8 @@ from emulator.power_control import (
     PowerControlConfig,
     SolarDeferral,
 )
-from emulator.serving import ServingModel
 from emulator.rng import RngStreams
+from emulator.serving import ServingModel
 from emulator.wan_events import WanEvent, WanState, wan_schedule
 from emulator.work import Work
 from topologies.config import SiteConfig

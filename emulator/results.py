@@ -10,6 +10,7 @@ import numpy as np
 
 from emulator.build import Simulation
 from emulator.export import write_json, write_parquet
+from emulator.multisite import add_site_results
 from emulator.summary import build_summary
 from emulator.tables import events_table, jobs_table, requests_table, timeseries_table
 
@@ -36,7 +37,9 @@ def collect(sim: Simulation, include_requests: bool = True) -> Results:
         "scenario": sc.name,
         "seed": sc.seed,
         "scheduler": {"queue": sc.scheduler.queue, "placement": sc.scheduler.placement},
-        "compute": {"backend": sim.backend.name, "device": sim.backend.device},
+        "compute": {"backend": sim.backend.name, "device": sim.backend.device,
+                    "profile": sc.compute.profile,
+                    "fused_kernels": sc.compute.fused_kernels},
         "event_log_sha256": sim.log.digest(),
         **summary,
     }
@@ -47,6 +50,7 @@ def collect(sim: Simulation, include_requests: bool = True) -> Results:
     }
     if include_requests:
         tables["requests"] = requests_table(sim.log, sim.works)
+    add_site_results(summary, tables, sim.ops, sim.log, sim.works)  # energy, routing, WAN
     return Results(summary=summary, tables=tables)
 
 

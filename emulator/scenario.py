@@ -71,6 +71,9 @@ class ComputeConfig(_Frozen):
         description="hardware profile YAML (gpuemu calibrate, or hand-written) whose GPU "
                     "peaks, HBM bandwidth and idle/full power replace the catalog's; a "
                     "relative path is taken from the scenario file's folder")
+    fused_kernels: bool = Field(
+        default=False, description="cupy only: fused CUDA kernels for decode and power "
+                                   "(experimental: not yet measured on a GPU)")
 
 
 class EngineConfig(_Frozen):

@@ -34,13 +34,6 @@ def stats(values: np.ndarray) -> dict[str, float | None]:
             "p99": float(np.percentile(v, 99)), "n": int(v.size)}
 
 
-def _gpu_seconds(jobs: dict[str, np.ndarray], horizon_s: float) -> np.ndarray:
-    start = jobs["start_s"]
-    end = np.where(np.isnan(jobs["end_s"]), horizon_s, jobs["end_s"])
-    dur = np.where(np.isnan(start), 0.0, np.clip(end, None, horizon_s) - start)
-    return jobs["n_gpus"] * np.maximum(dur, 0.0)
-
-
 def _energy(log: EventLog, horizon_s: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     """(IT J, facility J, peak facility W per site, time-weighted mean compute util)."""
     n_sites = len(log.sites)
@@ -63,7 +56,7 @@ def build_summary(log: EventLog, works: Sequence[Work], horizon_s: float, total_
     """Summary dictionary (JSON-ready) of one run."""
     jobs = jobs_table(log, works)
     reqs = requests_table(log, works)
-    gpu_s = _gpu_seconds(jobs, horizon_s)
+    gpu_s = jobs["gpu_s"]
     available = total_gpus * horizon_s
     it_j, fac_j, peak_w, mean_util = _energy(log, horizon_s)
     tenants: dict[str, Any] = {}

@@ -36,8 +36,9 @@ def events_table(log: EventLog) -> dict[str, np.ndarray]:
 def jobs_table(log: EventLog, works: Sequence[Work]) -> dict[str, np.ndarray]:
     """One row per submitted job or service, with its terminal state and timings (s).
 
-    ``wait_s`` is start − submit (NaN if it never started); ``jct_s`` is end − submit for
-    finished work (NaN otherwise).
+    ``wait_s`` is first start − submit (NaN if it never started); ``jct_s`` is end − submit
+    for finished work (NaN otherwise); ``gpu_s`` is GPU-seconds held over all its runs (a
+    preempted job holds no GPU while it waits again).
     """
     n = len(works)
     submit = np.full(n, np.nan)
@@ -46,6 +47,8 @@ def jobs_table(log: EventLog, works: Sequence[Work]) -> dict[str, np.ndarray]:
     state = np.full(n, "", dtype=object)
     info = np.full(n, "", dtype=object)
     seen = np.zeros(n, dtype=bool)
+    held_s = np.zeros(n)  # seconds holding GPUs, summed over runs (preemptions split runs)
+    run_start = np.full(n, np.nan)
     for t, k, w, text in zip(log.work_t, log.work_kind, log.work_id, log.work_info, strict=True):
         if k == _SUBMIT:
             submit[w] = t
@@ -53,9 +56,16 @@ def jobs_table(log: EventLog, works: Sequence[Work]) -> dict[str, np.ndarray]:
         elif k == _START:
             if np.isnan(start[w]):
                 start[w] = t
-        elif k in (_PREEMPT, _RERATE):
+            run_start[w] = t
+        elif k == _RERATE:
             continue
+        elif k == _PREEMPT:
+            held_s[w] += t - run_start[w]
+            run_start[w] = np.nan
         else:
+            if not np.isnan(run_start[w]):
+                held_s[w] += t - run_start[w]
+                run_start[w] = np.nan
             end[w] = t
             state[w] = _STATE[k]
             if text:
@@ -84,6 +94,7 @@ def jobs_table(log: EventLog, works: Sequence[Work]) -> dict[str, np.ndarray]:
         "end_s": end[rows],
         "state": state[rows],
         "wait_s": start[rows] - submit[rows],
+        "gpu_s": held_s[rows] * np.array([w.n_gpus for w in sub], dtype=np.float64),
         "jct_s": np.where(finished, end[rows] - submit[rows], np.nan),
         "parent_id": np.array([-1 if w.parent is None else w.parent for w in sub],
                               dtype=np.int64),

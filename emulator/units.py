@@ -152,7 +152,16 @@ Watts = Annotated[float, _validator(parse_power)]
 BitsPerSecond = Annotated[float, _validator(parse_bandwidth_bps)]
 Bits = BitsPerSecond
 Bytes = Annotated[float, _validator(parse_bytes)]
-BytesPerSecond = Annotated[float, _validator(lambda v: parse_bandwidth_bps(v) / 8.0)]
+
+
+def _parse_bytes_per_s(value: str | float | int) -> float:
+    """Bytes/s: a plain number is already bytes/s; a string is a bandwidth (bits or bytes)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return parse_bandwidth_bps(value) / 8.0
+
+
+BytesPerSecond = Annotated[float, _validator(_parse_bytes_per_s)]
 Meters = Annotated[float, _validator(parse_length_m)]
 PerSecond = Annotated[float, _validator(parse_rate)]
 

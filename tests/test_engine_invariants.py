@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from emulator.build import Simulation
 from emulator.eventlog import WORK_EVENTS
+from emulator.tables import jobs_table
 from tests.conftest import run_scenario, small_scenario
 
 
@@ -18,13 +19,13 @@ def check_invariants(sim: Simulation) -> None:
     ids = np.asarray(log.work_id)
     submitted = set(ids[kinds == WORK_EVENTS.index("submit")].tolist())
     terminal = ids[np.isin(kinds, [WORK_EVENTS.index(k) for k in ("finish", "reject",
-                                                                      "truncate")])]
+                                                                      "truncate", "cancel")])]
     counts = np.bincount(terminal, minlength=len(sim.works))
     assert set(np.flatnonzero(counts).tolist()) == submitted
     assert counts.max(initial=0) <= 1, "a job reached two terminal states"
     for w in sim.works:
         if w.work_id in submitted:
-            assert w.state in ("finished", "rejected", "truncated")
+            assert w.state in ("finished", "rejected", "truncated", "cancelled")
     # Intervals on each GPU never overlap (gang allocation: all GPUs or none).
     events = []
     for w in sim.works:
@@ -49,6 +50,14 @@ def check_invariants(sim: Simulation) -> None:
             busy -= gpus.size
     for s in log.samples:
         assert 0 <= s.busy_gpus <= sim.index.n_gpus
+    # GPU-seconds derived from the log equal the GPUs' recorded holding segments.
+    jobs = jobs_table(log, sim.works)
+    for work_id, gpu_s in zip(jobs["work_id"].tolist(), jobs["gpu_s"].tolist(), strict=True):
+        w = sim.works[work_id]
+        held = sum((end - start) * w.n_gpus for start, end, _g in w.segments or [])
+        assert np.isclose(gpu_s, held, rtol=1e-9, atol=1e-6), (work_id, gpu_s, held)
+    total = float(jobs["gpu_s"].sum())
+    assert total <= sim.index.n_gpus * sim.horizon_s * (1 + 1e-9), "allocation above 100%"
 
 
 def test_small_run_invariants(small_run: Simulation) -> None:

@@ -69,7 +69,8 @@ class FabricConfig(_Frozen):
     kind
         Only ``"rail-optimised"``: NIC ``p`` of every tray goes to a rail-``p`` leaf of its pod.
     leaf_radix
-        Ports per leaf and spine switch (64 for Quantum-2 at 400 Gb/s: NVIDIA Quantum-2 QM9700 datasheet).
+        Ports per leaf and spine switch (64 for Quantum-2 at 400 Gb/s: NVIDIA Quantum-2
+        QM9700 datasheet, 2022).
     oversubscription
         Leaf downlinks : uplinks ratio, >= 1 (1.0 is non-blocking). Also accepted as
         ``leaf_uplink_ratio``.

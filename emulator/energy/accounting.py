@@ -101,7 +101,8 @@ def energy_summary(samples: Sequence[EnergySample], grid_connection_w: Sequence[
     return {"total": total, "sites": per_site}
 
 
-def energy_table(samples: Sequence[EnergySample], site_names: Sequence[str]) -> dict[str, np.ndarray]:
+def energy_table(samples: Sequence[EnergySample],
+                 site_names: Sequence[str]) -> dict[str, np.ndarray]:
     """One row per sample and site: every field of :class:`EnergySample` (SI units)."""
     n_sites = len(site_names)
     n = len(samples)

@@ -166,7 +166,7 @@ class EnergyModel:
     # -- queries by the engine and the policies ----------------------------------------
     def tick(self, now: float) -> int:
         """Index of the sampling interval holding time ``now``."""
-        k = int(math.floor(now / self.interval_s + 1e-9))
+        k = math.floor(now / self.interval_s + 1e-9)
         return min(max(k, 0), self.tick_s.size - 1)
 
     def pue_at(self, now: float) -> np.ndarray:

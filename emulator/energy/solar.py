@@ -14,8 +14,10 @@ losses → inverter efficiency, clipped at the AC capacity.
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -42,6 +44,15 @@ def pv_ac_w(cfg: SolarConfig, lat: float, lon: float, altitude: float,
     import pandas as pd
     import pvlib
 
+    with warnings.catch_warnings():  # pvlib still calls pandas APIs pandas 3 deprecates
+        warnings.simplefilter("ignore", category=FutureWarning)
+        warnings.simplefilter("ignore", category=DeprecationWarning)
+        return _pv_ac_w(pd, pvlib, cfg, lat, lon, altitude, start, t_s, air_temp_c, clearness)
+
+
+def _pv_ac_w(pd: Any, pvlib: Any, cfg: SolarConfig, lat: float, lon: float, altitude: float,
+             start: dt.datetime, t_s: np.ndarray, air_temp_c: np.ndarray,
+             clearness: np.ndarray | None) -> np.ndarray:
     times = pd.DatetimeIndex(pd.Timestamp(start) + pd.to_timedelta(t_s, unit="s"))
     if times.tz is None:
         times = times.tz_localize("UTC")

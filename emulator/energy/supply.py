@@ -38,7 +38,7 @@ def tariff_price(grid: GridConfig, start: dt.datetime, t_s: np.ndarray,
     base = start if start.tzinfo else start.replace(tzinfo=dt.UTC)
     epoch = base.timestamp() + utc_offset_h * 3600.0
     # Month of each instant: exact via numpy datetime64 (vectorised).
-    stamps = (np.round((epoch + t_s)).astype(np.int64)).astype("datetime64[s]")
+    stamps = (np.round(epoch + t_s).astype(np.int64)).astype("datetime64[s]")
     month = (stamps.astype("datetime64[M]").astype(np.int64) % 12) + 1
     assigned = np.zeros(t_s.shape, dtype=bool)
     for period in grid.tariff:

@@ -116,6 +116,24 @@ class PreemptJob:
 Decision = StartJob | RejectJob | PreemptJob
 
 
+class ReadOnlySequence(Sequence[QueuedJob]):
+    """A list seen through a read-only window: no copy, no mutation from policies."""
+
+    __slots__ = ("_items",)
+
+    def __init__(self, items: list[QueuedJob]) -> None:
+        self._items = items
+
+    def __getitem__(self, i):  # type: ignore[no-untyped-def, override]
+        return self._items[i]
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __iter__(self):  # type: ignore[no-untyped-def, override]
+        return iter(self._items)
+
+
 class ClusterView:
     """Read-only state for one scheduling round.
 

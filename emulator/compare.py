@@ -1,0 +1,466 @@
+"""Policy comparison studies: every policy × seed (× grid point) of one scenario.
+
+``gpuemu compare SCENARIO --policies fifo,backfill,las --seeds 5`` builds and runs the
+scenario once per policy and seed (seeds ``s, s+1, …`` from the scenario's own seed), on
+the same scenario otherwise, and reports each metric's mean over seeds with a 95 %
+confidence interval from the t-distribution (``mean ± t(0.975, n-1) · sd / √n``), one table
+overall and one per tenant. ``--set KEY=a,b`` overrides become a grid
+(:mod:`emulator.sweep`) and every point is compared the same way.
+
+A policy other than the scenario's own runs with no options (``scheduler.options`` belong
+to the scenario's policy). Every metric is computed from the run's event log:
+
+- ``jct_mean_s``, ``jct_p99_s``: completion time of finished training jobs (s);
+- ``wait_mean_s``: first start − submit of started training jobs (s);
+- ``util``: GPU-seconds held ÷ GPU-seconds available (a tenant: its part of the cluster);
+- ``slo``: fraction of inference requests meeting their TTFT and TPOT objectives;
+- ``energy_mwh``: facility energy (overall only);
+- ``lost_gpu_h``: GPU-hours of work lost to preemption; ``finished``: finished jobs.
+
+Files (``--out``): ``compare.csv`` (one row per point, policy, scope and metric),
+``runs.csv`` (one row per run and scope), ``compare.json`` (both, plus the settings),
+``compare.md`` (the tables in Markdown, for reports) and
+PNG plots (:mod:`emulator.plots`): JCT CDF per policy, utilisation and queue length over
+time. Runs are sequential by default; ``workers > 1`` uses a process pool.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import io
+import json
+import math
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from emulator.errors import UserError
+from emulator.eventlog import WORK_EVENTS, EventLog
+from emulator.sweep import GridPoint, expand_grid
+
+__all__ = [
+    "METRICS",
+    "CompareResult",
+    "RunMetrics",
+    "aggregate",
+    "mean_ci",
+    "run_compare",
+    "t_quantile_975",
+    "with_policy",
+    "write_compare",
+]
+
+METRICS: dict[str, str] = {
+    "jct_mean_s": "mean JCT (h)",
+    "jct_p99_s": "p99 JCT (h)",
+    "wait_mean_s": "mean wait (h)",
+    "util": "GPU util (%)",
+    "slo": "SLO met (%)",
+    "energy_mwh": "energy (MWh)",
+    "lost_gpu_h": "lost GPU-h",
+    "finished": "finished",
+}
+"""Metric keys and their short labels, in table order."""
+
+_T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
+         2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064,
+         2.060, 2.056, 2.052, 2.048, 2.045, 2.042)
+"""Student t 0.975 quantiles for 1..30 degrees of freedom (standard tables)."""
+
+
+def t_quantile_975(df: int) -> float:
+    """The 0.975 quantile of Student's t with ``df`` degrees of freedom.
+
+    Tabulated up to 30, then the Cornish-Fisher expansion around the normal quantile
+    (error below 1e-4 there).
+    """
+    if df < 1:
+        raise ValueError(f"degrees of freedom must be >= 1, got {df}")
+    if df <= len(_T975):
+        return _T975[df - 1]
+    z = 1.959963984540054
+    return z + (z**3 + z) / (4 * df) + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * df**2)
+
+
+def mean_ci(values: Sequence[float | None]) -> tuple[float, float, int]:
+    """``(mean, 95 % half-width, n)`` over the finite values; NaN where undefined."""
+    v = np.array([x for x in values if x is not None], dtype=np.float64)
+    v = v[np.isfinite(v)]
+    n = int(v.size)
+    if n == 0:
+        return math.nan, math.nan, 0
+    if n == 1:
+        return float(v[0]), math.nan, 1
+    half = t_quantile_975(n - 1) * float(v.std(ddof=1)) / math.sqrt(n)
+    return float(v.mean()), half, n
+
+
+@dataclass
+class RunMetrics:
+    """What one run contributes: metrics by scope, JCTs and the time series for plots."""
+
+    point: str
+    policy: str
+    seed: int
+    metrics: dict[str, dict[str, float | None]]
+    jct_s: np.ndarray
+    t_s: np.ndarray
+    busy_frac: np.ndarray
+    queued: np.ndarray
+    wall_s: float
+    trace_issues: list[str] = field(default_factory=list)
+
+
+def _held_seconds(log: EventLog, n_works: int, horizon_s: float) -> np.ndarray:
+    """Seconds each work item held its GPUs, by work id, from its start/stop events
+    (every run between preemptions counts; one still running counts to the horizon)."""
+    start = WORK_EVENTS.index("start")
+    stops = {WORK_EVENTS.index(k) for k in ("finish", "truncate", "preempt", "cancel")
+             if k in WORK_EVENTS}
+    opened = np.full(n_works, math.nan)
+    held = np.zeros(n_works)
+    for t, k, w in zip(log.work_t, log.work_kind, log.work_id, strict=True):
+        if k == start:
+            opened[w] = t
+        elif k in stops and not math.isnan(opened[w]):
+            held[w] += t - opened[w]
+            opened[w] = math.nan
+    still = ~np.isnan(opened)
+    held[still] += horizon_s - opened[still]
+    return held
+
+
+def _scope_metrics(jobs: dict[str, np.ndarray], sel: np.ndarray, gpu_s: np.ndarray,
+                   available: float, slo: float | None,
+                   energy: float | None) -> dict[str, float | None]:
+    train = sel & (jobs["kind"] == "training")
+    jct = jobs["jct_s"][train]
+    jct = jct[~np.isnan(jct)]
+    wait = jobs["wait_s"][train]
+    wait = wait[~np.isnan(wait)]
+    return {
+        "jct_mean_s": float(jct.mean()) if jct.size else None,
+        "jct_p99_s": float(np.percentile(jct, 99)) if jct.size else None,
+        "wait_mean_s": float(wait.mean()) if wait.size else None,
+        "util": float(gpu_s[sel].sum() / available) if available else None,
+        "slo": slo,
+        "energy_mwh": energy,
+        "lost_gpu_h": float(jobs["lost_gpu_s"][train].sum() / 3600.0) if train.any() else None,
+        "finished": float((jobs["state"][train] == "finished").sum()) if train.any() else None,
+    }
+
+
+def _run_one(source: str, data: dict[str, Any], point: str, policy: str,
+             seed: int) -> RunMetrics:
+    """Build and run one scenario mapping; its metrics (top level for process pools)."""
+    from emulator.build import build
+    from emulator.loader import validate_scenario
+    from emulator.results import collect
+    from emulator.tables import jobs_table
+
+    sim = build(validate_scenario(data, source=source))
+    sim.run()
+    summary = collect(sim, include_requests=False).summary
+    jobs = jobs_table(sim.log, sim.works)
+    held = _held_seconds(sim.log, len(sim.works), sim.horizon_s)
+    gpu_s = held[jobs["work_id"]] * jobs["n_gpus"]
+    available = float(sim.index.n_gpus * sim.horizon_s)
+    energy = (summary.get("energy") or {}).get("facility_mwh")
+    metrics = {"overall": _scope_metrics(
+        jobs, np.ones(jobs["kind"].size, bool), gpu_s, available,
+        (summary.get("requests") or {}).get("slo_attainment"), energy)}
+    for tenant, ts in sorted((summary.get("tenants") or {}).items()):
+        metrics[tenant] = _scope_metrics(
+            jobs, jobs["tenant"] == tenant, gpu_s, available,
+            (ts.get("requests") or {}).get("slo_attainment"), None)
+    samples = sim.log.samples
+    t = np.array([s.t for s in samples], dtype=np.float64)
+    busy = np.array([s.busy_gpus for s in samples], dtype=np.float64) / max(sim.index.n_gpus, 1)
+    queued = np.array([sum(s.queue_by_tenant) for s in samples], dtype=np.float64)
+    train = (jobs["kind"] == "training") & ~np.isnan(jobs["jct_s"])
+    return RunMetrics(point, policy, seed, metrics, jobs["jct_s"][train], t, busy, queued,
+                      sim.wall_s, [str(i) for i in sim.trace_issues])
+
+
+@dataclass
+class CompareResult:
+    """All runs of a comparison and their aggregates."""
+
+    scenario: str
+    policies: list[str]
+    seeds: list[int]
+    points: list[GridPoint]
+    runs: list[RunMetrics]
+
+    def scopes(self) -> list[str]:
+        """``overall`` then the tenants, in the order runs report them."""
+        seen: dict[str, None] = {}
+        for r in self.runs:
+            for s in r.metrics:
+                seen.setdefault(s, None)
+        return list(seen)
+
+
+def aggregate(result: CompareResult) -> list[dict[str, Any]]:
+    """One row per point, policy, scope and metric: mean, 95 % CI half-width and n."""
+    rows = []
+    for point in result.points:
+        for policy in result.policies:
+            runs = [r for r in result.runs if r.point == point.label and r.policy == policy]
+            for scope in result.scopes():
+                for metric in METRICS:
+                    values = [r.metrics.get(scope, {}).get(metric) for r in runs]
+                    mean, half, n = mean_ci(values)
+                    rows.append({"point": point.label, "policy": policy, "scope": scope,
+                                 "metric": metric, "mean": mean, "ci95": half,
+                                 "low": mean - half, "high": mean + half, "n": n})
+    return rows
+
+
+def _scenario_data(path: Path, overrides: Sequence[str]) -> dict[str, Any]:
+    from emulator.loader import apply_override, parse_override, read_yaml
+
+    data = read_yaml(path)
+    for text in overrides:
+        keys, value = parse_override(text)
+        apply_override(data, keys, value)
+    return data
+
+
+def with_policy(data: dict[str, Any], policy: str, seed: int) -> dict[str, Any]:
+    """A copy of a scenario mapping with queue ``policy`` and ``seed``; a policy other than
+    the scenario's own gets no options (the options belong to the scenario's policy)."""
+    d = copy.deepcopy(data)
+    sched = d.get("scheduler")
+    if not isinstance(sched, dict):
+        sched = d["scheduler"] = {}
+    if sched.get("queue", "fifo") != policy:
+        sched["queue"] = policy
+        sched["options"] = {}
+    d["seed"] = seed
+    return d
+
+
+def run_compare(scenario: str | Path, policies: Sequence[str], seeds: int,
+                overrides: Sequence[str] = (), workers: int = 1,
+                progress: Callable[[RunMetrics, int, int], None] | None = None,
+                ) -> CompareResult:
+    """Run every grid point × policy × seed of ``scenario``; ``progress`` after each run."""
+    path = Path(scenario)
+    if not policies:
+        raise UserError("--policies: expected a comma-separated list, e.g. fifo,backfill,las")
+    if len(set(policies)) != len(policies):
+        raise UserError(f"--policies: {','.join(policies)} names a policy twice")
+    if seeds < 1:
+        raise UserError(f"--seeds: got {seeds}; expected at least 1")
+    if workers < 1:
+        raise UserError(f"--workers: got {workers}; expected at least 1")
+    from emulator.loader import validate_scenario
+    from emulator.policies.registry import make_queue_policy
+
+    points = expand_grid(overrides)
+    tasks = []
+    seed_list: list[int] = []
+    for point in points:
+        data = _scenario_data(path, point.overrides)
+        seed0 = data.get("seed", 0)
+        seed_list = [int(seed0) + i if isinstance(seed0, int) else i for i in range(seeds)]
+        for policy in policies:
+            first = with_policy(data, policy, seed_list[0])
+            sc = validate_scenario(first, source=str(path)).scenario  # fail before any run
+            make_queue_policy(sc.scheduler.queue, dict(sc.scheduler.options))
+            for seed in seed_list:
+                tasks.append((str(path), with_policy(data, policy, seed), point.label,
+                              policy, seed))
+    runs: list[RunMetrics] = []
+    if workers == 1:
+        for task in tasks:
+            runs.append(_run_one(*task))
+            if progress is not None:
+                progress(runs[-1], len(runs), len(tasks))
+    else:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            for run in pool.map(_run_one, *zip(*tasks, strict=True)):
+                runs.append(run)
+                if progress is not None:
+                    progress(run, len(runs), len(tasks))
+    return CompareResult(str(path), list(policies), seed_list, points, runs)
+
+
+def _csv_text(rows: list[dict[str, Any]], columns: list[str]) -> str:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: ("" if isinstance(v, float) and math.isnan(v) else v)
+                         for k, v in row.items() if k in columns})
+    return buf.getvalue()
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def write_compare(out: Path, result: CompareResult) -> list[Path]:
+    """Write ``compare.csv``, ``runs.csv``, ``compare.json`` and the plots into ``out``."""
+    from emulator.export import write_json
+    from emulator.plots import plot_jct_cdf, plot_timeseries
+
+    rows = aggregate(result)
+    run_rows = []
+    for r in result.runs:
+        for scope, m in r.metrics.items():
+            run_rows.append({"point": r.point, "policy": r.policy, "seed": r.seed,
+                             "scope": scope, **{k: m.get(k) for k in METRICS},
+                             "wall_s": round(r.wall_s, 3), "trace_issues": len(r.trace_issues)})
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    path = out / "compare.csv"
+    path.write_text(_csv_text(rows, ["point", "policy", "scope", "metric", "mean", "ci95",
+                                     "low", "high", "n"]))
+    written.append(path)
+    path = out / "runs.csv"
+    path.write_text(_csv_text(run_rows, ["point", "policy", "seed", "scope", *METRICS,
+                                         "wall_s", "trace_issues"]))
+    written.append(path)
+    path = out / "compare.json"
+    write_json(path, _json_safe({
+        "scenario": result.scenario, "policies": result.policies, "seeds": result.seeds,
+        "grid": [{"label": p.label, "overrides": list(p.overrides)} for p in result.points],
+        "confidence": "95% t-interval over seeds: mean ± t(0.975, n-1)·sd/√n",
+        "aggregates": rows, "runs": run_rows}))
+    written.append(path)
+    path = out / "compare.md"
+    sections = []
+    for point in result.points:
+        for scope in result.scopes():
+            where = "" if point.label == "base" else f" — {point.label}"
+            sections.append(f"### {scope}{where}\n\n{markdown_table(result, scope, point.label)}")
+    path.write_text(f"Mean ± 95% CI over seeds {result.seeds}.\n\n" + "\n\n".join(sections)
+                    + "\n")
+    written.append(path)
+    many = len(result.points) > 1
+    for i, point in enumerate(result.points):
+        suffix = f"_{i}" if many else ""
+        title = "" if not many else f" ({point.label})"
+        runs = [r for r in result.runs if r.point == point.label]
+        jcts = {p: np.concatenate([r.jct_s for r in runs if r.policy == p] or [np.empty(0)])
+                for p in result.policies}
+        written.append(plot_jct_cdf(jcts, out / f"jct_cdf{suffix}.png",
+                                    f"JCT of finished training jobs{title}"))
+        series = {}
+        for p in result.policies:
+            mine = [r for r in runs if r.policy == p and r.t_s.size]
+            if mine:
+                n = min(r.t_s.size for r in mine)
+                series[p] = (mine[0].t_s[:n],
+                             np.mean([r.busy_frac[:n] for r in mine], axis=0),
+                             np.mean([r.queued[:n] for r in mine], axis=0))
+        written.append(plot_timeseries(series, out / f"timeseries{suffix}.png",
+                                       f"GPU allocation and queue, mean over seeds{title}"))
+    return written
+
+
+def format_value(metric: str, mean: float, half: float) -> str:
+    """``mean ± half`` in the units of the metric's label (h, %, MWh, counts)."""
+    if math.isnan(mean):
+        return "—"
+    scale, fmt = 1.0, "{:.2f}"
+    if metric.endswith("_s"):
+        scale = 1 / 3600.0
+    elif metric in ("util", "slo"):
+        scale, fmt = 100.0, "{:.1f}"
+    elif metric == "energy_mwh":
+        fmt = "{:.1f}"
+    elif metric in ("finished", "lost_gpu_h"):
+        fmt = "{:.0f}"
+    text = fmt.format(mean * scale)
+    return text if math.isnan(half) else f"{text} ± {fmt.format(half * scale)}"
+
+
+def markdown_table(result: CompareResult, scope: str = "overall",
+                   point: str | None = None) -> str:
+    """A Markdown table of one scope (rows: policies; cells: mean ± 95 % CI)."""
+    rows = aggregate(result)
+    label = point if point is not None else result.points[0].label
+    metrics = [m for m in METRICS if any(
+        r["scope"] == scope and r["metric"] == m and r["n"] for r in rows)]
+    lines = ["| policy | " + " | ".join(METRICS[m] for m in metrics) + " |",
+             "|---|" + "---|" * len(metrics)]
+    for policy in result.policies:
+        cells = []
+        for m in metrics:
+            r = next(x for x in rows if x["point"] == label and x["policy"] == policy
+                     and x["scope"] == scope and x["metric"] == m)
+            cells.append(format_value(m, r["mean"], r["ci95"]))
+        lines.append(f"| {policy} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def print_tables(result: CompareResult, console: Any) -> None:
+    """One rich table per grid point and scope (overall, then each tenant)."""
+    from rich.table import Table
+
+    rows = aggregate(result)
+    for point in result.points:
+        for scope in result.scopes():
+            mine = [r for r in rows if r["point"] == point.label and r["scope"] == scope]
+            metrics = [m for m in METRICS if any(r["metric"] == m and r["n"] for r in mine)]
+            where = "" if point.label == "base" else f" — {point.label}"
+            table = Table(title=f"{scope}{where} (mean ± 95% CI over {len(result.seeds)} "
+                                f"seed{'s' if len(result.seeds) > 1 else ''})")
+            table.add_column("policy", style="bold")
+            for m in metrics:
+                table.add_column(METRICS[m], justify="right")
+            for policy in result.policies:
+                cells = []
+                for m in metrics:
+                    r = next(x for x in mine if x["policy"] == policy and x["metric"] == m)
+                    cells.append(format_value(m, r["mean"], r["ci95"]))
+                table.add_row(policy, *cells)
+            console.print(table)
+
+
+def compare_command(scenario: Path, policies: str, seeds: int, out: Path | None,
+                    overrides: Sequence[str], workers: int, console: Any,
+                    warn: Callable[[Sequence[object]], None]) -> list[Path]:
+    """What ``gpuemu compare`` does: run, print the tables, write the files."""
+    names = [p.strip() for p in policies.split(",") if p.strip()]
+    started = time.perf_counter()
+    warned = False
+
+    def progress(run: RunMetrics, done: int, total: int) -> None:
+        nonlocal warned
+        if run.trace_issues and not warned:
+            warn(run.trace_issues)  # the same trace rows are skipped in every run: once
+            warned = True
+        where = "" if run.point == "base" else f" [{run.point}]"
+        console.print(f"[{done}/{total}] {run.policy} seed {run.seed}{where}: "
+                      f"{run.wall_s:.1f} s", highlight=False, markup=False)
+
+    result = run_compare(scenario, names, seeds, overrides, workers, progress)
+    print_tables(result, console)
+    data = _scenario_data(Path(scenario), ())
+    name = str(data.get("name", Path(scenario).stem))
+    folder = out if out is not None else Path("runs") / f"{name}-compare"
+    paths = write_compare(folder, result)
+    console.print(f"wrote {len(paths)} files to {folder}/ ({len(result.runs)} runs, "
+                  f"{time.perf_counter() - started:.1f} s)", highlight=False)
+    return paths
+
+
+def summary_json(result: CompareResult) -> str:
+    """The aggregates as JSON text (for scripts and tests)."""
+    return json.dumps(_json_safe(aggregate(result)), indent=1)

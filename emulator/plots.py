@@ -1,0 +1,77 @@
+"""PNG plots of policy comparisons (matplotlib, Agg canvas; no pyplot global state).
+
+Plots are functions of numbers already computed from event logs (DESIGN principle 6): the
+engine knows nothing of matplotlib. Each function draws one figure on its own
+:class:`~matplotlib.figure.Figure` and writes it atomically.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+__all__ = ["plot_jct_cdf", "plot_timeseries"]
+
+_DPI = 110
+
+
+def _save(fig: Figure, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    FigureCanvasAgg(fig)
+    fig.savefig(tmp, dpi=_DPI, format="png")
+    os.replace(tmp, path)
+    return path
+
+
+def plot_jct_cdf(jct_s: Mapping[str, np.ndarray], path: Path, title: str = "") -> Path:
+    """Empirical CDF of job completion times (hours, log scale), one line per policy."""
+    fig = Figure(figsize=(7.0, 4.2))
+    ax = fig.add_subplot()
+    for name, values in jct_s.items():
+        v = np.sort(np.asarray(values, dtype=np.float64))
+        v = v[np.isfinite(v) & (v > 0)]
+        if v.size == 0:
+            continue
+        ax.step(v / 3600.0, np.arange(1, v.size + 1) / v.size, where="post",
+                label=f"{name} (n={v.size})")
+    ax.set_xscale("log")
+    ax.set_xlabel("job completion time (h)")
+    ax.set_ylabel("fraction of finished jobs")
+    ax.set_ylim(0, 1.01)
+    ax.grid(True, which="both", alpha=0.3)
+    if ax.lines:
+        ax.legend(loc="lower right", fontsize="small")
+    ax.set_title(title or "JCT CDF")
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def plot_timeseries(series: Mapping[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
+                    path: Path, title: str = "") -> Path:
+    """GPU allocation (%) and queue length over time (days), one line per policy.
+
+    ``series[name] = (t_s, busy_fraction, queued_count)``.
+    """
+    fig = Figure(figsize=(7.0, 5.2))
+    util_ax, queue_ax = fig.subplots(2, 1, sharex=True)
+    for name, (t, busy, queued) in series.items():
+        days = np.asarray(t, dtype=np.float64) / 86400.0
+        util_ax.step(days, 100.0 * np.asarray(busy), where="post", label=name)
+        queue_ax.step(days, np.asarray(queued), where="post", label=name)
+    util_ax.set_ylabel("GPUs allocated (%)")
+    util_ax.set_ylim(0, 105)
+    queue_ax.set_ylabel("jobs waiting")
+    queue_ax.set_xlabel("simulated time (days)")
+    for ax in (util_ax, queue_ax):
+        ax.grid(True, alpha=0.3)
+    if util_ax.lines:
+        util_ax.legend(loc="lower right", fontsize="small")
+    util_ax.set_title(title or "utilisation and queue length")
+    fig.tight_layout()
+    return _save(fig, path)

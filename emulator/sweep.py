@@ -1,0 +1,85 @@
+"""Parameter grids from ``--set`` overrides: ``KEY=a,b,c`` is an axis of a sweep.
+
+``gpuemu compare`` runs every point of the grid (each with every policy and seed). A value
+is split on top-level commas, so ``--set tenants.eu-inference.share=0.2,0.4,0.6`` is an axis
+of three values, and two such overrides make a 3 × N grid (cartesian product, in the order
+given). A value that must contain a comma is written as YAML that says so: a flow list or
+mapping (``[1,2]``, ``{a: 1, b: 2}``) or a quoted string (``'a,b'``) is always one value.
+
+>>> [p.label for p in expand_grid(["seed=1", "a.b=1,2", "c=x,y"])]
+['a.b=1, c=x', 'a.b=1, c=y', 'a.b=2, c=x', 'a.b=2, c=y']
+>>> expand_grid(["a=[1,2]"])[0].overrides
+('a=[1,2]',)
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+__all__ = ["GridPoint", "expand_grid", "split_values"]
+
+_LITERAL_START = ("[", "{", "'", '"')
+_OPEN = {"[": "]", "{": "}"}
+
+
+@dataclass(frozen=True)
+class GridPoint:
+    """One point of a sweep: the ``--set`` overrides to apply and the swept values."""
+
+    overrides: tuple[str, ...]
+    values: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        """``"key=value, key2=value2"`` over the swept keys (``"base"`` with none)."""
+        return ", ".join(f"{k}={v}" for k, v in self.values.items()) or "base"
+
+
+def split_values(raw: str) -> list[str]:
+    """The values in ``raw``: split on commas outside brackets and quotes.
+
+    A value that starts as YAML flow collection or quoted string is one value.
+    """
+    text = raw.strip()
+    if not text or text.startswith(_LITERAL_START):
+        return [raw]
+    parts, depth, quote, current = [], [], "", []
+    for ch in raw:
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in ("'", '"'):
+            quote = ch
+        elif ch in _OPEN:
+            depth.append(_OPEN[ch])
+        elif depth and ch == depth[-1]:
+            depth.pop()
+        elif ch == "," and not depth:
+            parts.append("".join(current).strip())
+            current = []
+            continue
+        current.append(ch)
+    parts.append("".join(current).strip())
+    return parts if all(parts) else [raw]
+
+
+def expand_grid(overrides: Sequence[str]) -> list[GridPoint]:
+    """Every combination of the comma-listed override values (one point if none list)."""
+    fixed: list[str] = []
+    axes: list[tuple[str, list[str]]] = []
+    for text in overrides:
+        key, sep, raw = text.partition("=")
+        values = split_values(raw) if sep else [raw]
+        if len(values) > 1:
+            axes.append((key.strip(), values))
+        else:
+            fixed.append(text)
+    if not axes:
+        return [GridPoint(tuple(fixed))]
+    points = []
+    for combo in itertools.product(*(values for _, values in axes)):
+        chosen = dict(zip((k for k, _ in axes), combo, strict=True))
+        points.append(GridPoint(tuple(fixed) + tuple(f"{k}={v}" for k, v in chosen.items()),
+                                chosen))
+    return points

@@ -1,0 +1,126 @@
+"""Several sites: routing by SLO and cost, residency, TTFT floor, cable cuts."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from emulator.build import build
+from emulator.errors import UserError
+from emulator.loader import validate_scenario
+from emulator.results import collect
+from emulator.rng import RngStreams
+from emulator.wan_events import WanEventsConfig, WanState, wan_schedule
+from tests.conftest import run_scenario, small_scenario
+from topologies.places import FIBRE_S_PER_M
+from topologies.presets import resolve_site
+from topologies.wan import origin_rtt_s, wan_graph
+
+BIZERTE = {"preset": "bizerte-20mw",
+           "halls": [{"name": "hall-a", "system": "gb200-nvl72", "racks": 2}]}
+MOROCCO = {"preset": "morocco-40mw",
+           "halls": [{"name": "phase1-a", "system": "gb200-nvl72", "racks": 2}]}
+FT = {"name": "ft", "model": "llama3-8b", "rate": "30/d", "gpus": [8, 16], "tp": 8,
+      "tokens": {"dist": "lognormal", "median": 5e8, "p90": 4e9}}
+
+
+def federation(duration: str = "4h", **extra: Any) -> dict[str, Any]:
+    data = small_scenario(duration=duration)
+    data["start"] = "2025-09-22"
+    data["sites"] = [BIZERTE, MOROCCO]
+    data["tenants"]["ma-gov"] = {"residency": "MA", "origin": "casablanca", "training": [FT]}
+    data.update(extra)
+    return data
+
+
+@pytest.fixture(scope="module")
+def cut_run() -> Any:
+    return run_scenario(federation(wan_events={"cuts": [
+        {"cable": "medusa", "at": "1h", "repair": "1h"}]}))
+
+
+def test_service_routed_to_cheapest_site_within_slo(cut_run: Any) -> None:
+    res = collect(cut_run).summary
+    (route,) = res["routing"]
+    assert route["origin"] == "marseille" and route["site"] == "bizerte-20mw"
+    graph = wan_graph(cut_run.loaded.sites)
+    assert route["rtt_ms"] == pytest.approx(origin_rtt_s(graph, "bizerte-20mw", "marseille") * 1e3)
+    assert route["candidates"]["morocco-40mw"] > route["rtt_ms"]
+    svc = next(w for w in cut_run.works if w.kind == "inference")
+    assert set(cut_run.index.gpu_site[svc.segments[0][2]].tolist()) == {0}
+
+
+def test_ttft_from_marseille_at_least_propagation_floor() -> None:
+    sim = run_scenario(federation(duration="1h"))
+    floor = 2 * 1050e3 * FIBRE_S_PER_M  # Bizerte-Marseille over Medusa, both ways
+    ttft = np.concatenate([b.ttft_s for b in sim.log.requests])
+    assert ttft.size > 1000 and float(ttft.min()) >= floor
+
+
+def test_cut_raises_rtt_or_cuts_off_and_repair_restores(cut_run: Any) -> None:
+    sites = cut_run.loaded.sites
+    g = wan_graph(sites)
+    before = origin_rtt_s(g, "morocco-40mw", "marseille")
+    state = WanState(sites, g)
+    assert state.apply("cut", "atlas-offshore")
+    assert origin_rtt_s(g, "morocco-40mw", "marseille") > before  # rerouted over Medusa
+    assert state.apply("cut", "medusa")
+    assert math.isinf(origin_rtt_s(g, "bizerte-20mw", "marseille"))  # Medusa was its only cable
+    assert math.isinf(origin_rtt_s(g, "morocco-40mw", "marseille"))  # Loukkos goes to Rota
+    assert not state.apply("cut", "medusa")  # cut twice: needs two repairs
+    assert not state.apply("repair", "medusa")
+    assert state.apply("repair", "medusa") and state.apply("repair", "atlas-offshore")
+    assert origin_rtt_s(g, "morocco-40mw", "marseille") == pytest.approx(before)
+    summary = collect(cut_run).summary
+    assert [e["event"] for e in summary["wan"]["events"]] == ["cable_cut", "cable_repair"]
+    assert summary["wan"]["unreachable_requests"] > 0
+    failed = np.concatenate([b.arrival_s[np.isnan(b.ttft_s)] for b in cut_run.log.requests])
+    assert failed.min() >= 3600.0 - 120.0 and failed.max() < 7200.0 + 120.0  # one window slack
+    assert summary["tenants"]["eu"]["requests"]["slo_attainment"] < 0.8
+
+
+def test_random_cuts_are_seeded_and_unknown_cable_fails() -> None:
+    sites = [resolve_site("bizerte-20mw"), resolve_site("morocco-40mw")]
+    cfg = WanEventsConfig.model_validate({"random": {"rate": "1/2d", "repair": "6h"}})
+    a = wan_schedule(cfg, sites, 30 * 86400.0, RngStreams(3))
+    b = wan_schedule(cfg, sites, 30 * 86400.0, RngStreams(3))
+    assert a == b and len(a) > 4
+    assert {c for _, _, c in a} <= {"medusa", "atlas-offshore", "loukkos"}
+    with pytest.raises(UserError, match="unknown cable 'peace'"):
+        build(validate_scenario(federation(wan_events={"cuts": [{"cable": "peace", "at": 0}]})))
+
+
+def test_residency_without_site_in_country_is_rejected() -> None:
+    data = federation(duration="1h")
+    data["tenants"]["fr-bank"] = {"residency": "FR", "training": [FT]}
+    res = collect(run_scenario(data)).summary
+    assert res["tenants"]["fr-bank"]["jobs"]["rejected"] == res["tenants"]["fr-bank"]["jobs"][
+        "submitted"] > 0
+    assert any("residency FR" in r for r in res["rejections"])
+
+
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), codes=st.lists(st.sampled_from(["MA", "TN", None]),
+                                                     min_size=2, max_size=3),
+       racks=st.integers(1, 2))
+def test_zero_residency_violations(seed: int, codes: list[str | None], racks: int) -> None:
+    data = federation(duration="3h")
+    data["seed"] = seed
+    data["sites"] = [{**BIZERTE, "halls": [{**BIZERTE["halls"][0], "racks": racks}]}, MOROCCO]
+    for i, code in enumerate(codes):
+        data["tenants"][f"t{i}"] = {"residency": code, "training": [FT]}
+    sim = run_scenario(data)
+    report = collect(sim).summary.get("residency", {})
+    country = np.array([s.country for s in sim.loaded.sites])
+    for tenant, row in report.items():
+        assert row["violations"] == 0
+        for w in sim.works:
+            if w.tenant == tenant:
+                for _s, _e, gpus in w.segments or []:
+                    assert set(country[sim.index.gpu_site[gpus]].tolist()) == {row["country"]}
+    assert report["ma-gov"]["placements"] > 0

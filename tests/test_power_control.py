@@ -1,0 +1,104 @@
+"""Power-aware operation: the cap controller, solar deferral, carbon-aware placement."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from emulator.placement.base import PlacementRequest, Scratch
+from emulator.placement.pack import PackPlacement
+from emulator.power_control import (
+    CapCandidate,
+    CarbonAwarePlacement,
+    PowerCapPolicy,
+    PowerView,
+    cap_effect,
+)
+from emulator.results import collect
+from tests.conftest import SMALL_SITE, run_scenario, small_scenario
+from topologies.index import derive_index
+from topologies.presets import resolve_site
+
+
+def _job(work_id: int, site: int, prio: int, n: int = 8, power: float = 1100.0) -> CapCandidate:
+    return CapCandidate(work_id, site, n, prio, power, 150.0, 1200.0)
+
+
+def test_policy_sheds_lowest_priority_first_and_enough() -> None:
+    jobs = (_job(0, 0, prio=0), _job(1, 0, prio=5), _job(2, 1, prio=0))
+    view = PowerView(now=0.0, facility_w=np.array([10_000.0, 1e6]),
+                     cap_w=np.array([9_000.0, np.inf]), pue=np.array([1.25, 1.1]), jobs=jobs)
+    caps = {c.work_id: c.cap_w for c in PowerCapPolicy(0.3).decide(view)}
+    need_it = 1_000.0 / 1.25
+    assert caps[1] == np.inf and caps[2] == np.inf  # higher priority and other site untouched
+    assert 8 * (1100.0 - caps[0]) == pytest.approx(need_it, rel=1e-6)
+
+
+def test_policy_water_fills_then_next_priority() -> None:
+    jobs = (_job(0, 0, 0, power=1200.0), _job(1, 0, 0, power=600.0), _job(2, 0, 3))
+    view = PowerView(0.0, np.array([1e5]), np.array([1e5 - 8 * 1500.0]), np.array([1.0]), jobs)
+    caps = {c.work_id: c.cap_w for c in PowerCapPolicy(0.3).decide(view)}
+    floor = 0.3 * 1200.0
+    assert caps[0] == pytest.approx(floor) and caps[1] == pytest.approx(floor)
+    shed = 8 * (1200 - floor) + 8 * (600 - floor) + 8 * (1100 - caps[2])
+    assert shed == pytest.approx(8 * 1500.0, rel=1e-6)  # the rest from priority 3
+
+
+def test_cap_effect_uses_the_kernel_curve() -> None:
+    speed, util = cap_effect(cap_w=675.0, util=1.0, idle_w=150.0, tdp_w=1200.0)
+    assert speed == pytest.approx(0.5 ** 0.5) and util == pytest.approx(0.5)
+    assert cap_effect(np.inf, 0.7, 150.0, 1200.0) == (1.0, 0.7)
+
+
+def _capped_run(cap: str) -> object:
+    data = small_scenario(duration="12h")
+    data["sites"] = [{**SMALL_SITE, "energy": {"power_cap": {"mode": "constant", "value": cap}}}]
+    data["start"] = "2025-09-22"
+    return run_scenario(data)
+
+
+def test_engine_caps_training_to_stay_within_site_cap() -> None:
+    free = run_scenario({**small_scenario(duration="12h"), "start": "2025-09-22"})
+    peak = max(float(s.facility_w[0]) for s in free.log.samples)
+    cap = 0.8 * peak
+    sim = _capped_run(f"{cap}W")
+    over = [float(s.demand_w[0]) for s in sim.log.energy if s.demand_w[0] > cap * 1.0001]
+    assert not over, f"{len(over)} ticks above the cap"
+    info = [i for i, k in zip(sim.log.work_info, sim.log.work_kind, strict=True) if k == 6]
+    assert any(i.startswith("speed=") and "power cap" in i for i in info)
+    capped = {w for w, k in zip(sim.log.work_id, sim.log.work_kind, strict=True) if k == 6}
+    assert all(sim.works[w].kind == "training" for w in capped)  # inference protected
+    assert collect(sim).summary["sites"][0]["energy"]["over_cap_s"] == 0.0
+
+
+def test_solar_deferral_starts_preemptible_training_in_sun_only() -> None:
+    data = small_scenario(duration="1d")
+    data["start"] = "2025-09-22"
+    data["power"] = {"defer_preemptible": True}
+    sim = run_scenario(data)
+    energy = sim.ops.energy
+    starts = [(t, w) for t, k, w in zip(sim.log.work_t, sim.log.work_kind, sim.log.work_id,
+                                         strict=True) if k == 1]
+    training = [t for t, w in starts if sim.works[w].kind == "training"]
+    assert training, "some training must start"
+    assert all(energy.in_solar_hours(t) for t in training)
+    assert any(not energy.in_solar_hours(t) for t in np.arange(0, 86400, 600))
+
+
+def test_carbon_aware_placement_prefers_clean_site() -> None:
+    sites = [resolve_site("bizerte-20mw", {"halls": SMALL_SITE["halls"]}),
+             resolve_site("morocco-40mw", {"halls": [
+                 {"name": "a", "system": "gb200-nvl72", "racks": 2}]})]
+    index = derive_index(sites)
+    dsite = index.gpu_site[np.searchsorted(index.gpu_domain, np.arange(index.n_domains))]
+    carbon = {"now": np.array([475.0, 0.0])}
+    place = CarbonAwarePlacement(PackPlacement(), dsite, lambda: carbon["now"])
+    scratch = Scratch(index, np.ones(index.n_gpus, bool),
+                      np.bincount(index.gpu_domain), np.searchsorted(index.gpu_domain,
+                                                                      np.arange(index.n_domains)),
+                      place)
+    gpus = place.place(PlacementRequest(8, 8), scratch)
+    assert gpus is not None and set(index.gpu_site[gpus].tolist()) == {1}
+    carbon["now"] = np.array([0.0, 605.0])
+    gpus = place.place(PlacementRequest(8, 8), scratch)
+    assert gpus is not None and set(index.gpu_site[gpus].tolist()) == {0}

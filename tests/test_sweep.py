@@ -1,0 +1,44 @@
+"""Grid expansion of ``--set`` overrides."""
+
+from __future__ import annotations
+
+import doctest
+
+import pytest
+
+import emulator.sweep
+from emulator.sweep import expand_grid, split_values
+
+
+@pytest.mark.parametrize(("raw", "values"), [
+    ("0.2,0.4,0.6", ["0.2", "0.4", "0.6"]),
+    ("fifo", ["fifo"]),
+    ("[1,2]", ["[1,2]"]),
+    ("{a: 1, b: 2}", ["{a: 1, b: 2}"]),
+    ("'a,b'", ["'a,b'"]),
+    ("[1,2],[3]", ["[1,2],[3]"]),          # starts as a flow list: one literal value
+    ("x,[1,2]", ["x", "[1,2]"]),           # brackets protect their commas
+    ("2/s, 4/s", ["2/s", "4/s"]),
+    ("a,", ["a,"]),                        # an empty item: not a list, kept literally
+    ("", [""]),
+])
+def test_split_values(raw: str, values: list[str]) -> None:
+    assert split_values(raw) == values
+
+
+def test_grid_is_the_cartesian_product_in_order() -> None:
+    points = expand_grid(["seed=3", "tenants.eu.share=0.2,0.4", "duration=1d,2d,3d"])
+    assert len(points) == 6
+    assert points[0].overrides == ("seed=3", "tenants.eu.share=0.2", "duration=1d")
+    assert points[-1].values == {"tenants.eu.share": "0.4", "duration": "3d"}
+    assert points[1].label == "tenants.eu.share=0.2, duration=2d"
+
+
+def test_no_lists_is_one_base_point() -> None:
+    points = expand_grid(["seed=3", "a.b=[1,2]"])
+    assert len(points) == 1 and points[0].label == "base"
+    assert points[0].overrides == ("seed=3", "a.b=[1,2]")
+
+
+def test_doctests() -> None:
+    assert doctest.testmod(emulator.sweep).failed == 0
