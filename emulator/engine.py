@@ -87,6 +87,7 @@ class Engine:
         self.gpu_util = np.zeros(self.index.n_gpus, dtype=np.float64)
         self.rounds = 0
         self.sim_events = 0
+        self.served_until = 0.0
         self._round_pending = False
         self.last_sample: Sample | None = None
         self.energy = energy  # PUE(T) and the per-tick supply dispatch (energy runs only)
@@ -132,6 +133,7 @@ class Engine:
             yield self.env.timeout(width)
             self.sim_events += 1
             self.serving.advance(t0, self.env.now)
+            self.served_until = self.env.now
             for svc, delta in self.serving.scaling(self.env.now):
                 if delta > 0:
                     self._scale_up(svc, delta)
@@ -478,8 +480,15 @@ class Engine:
             self.log.energy_sample(self.energy.step(now, it, fac))
 
     def finish(self) -> None:
-        """Close the run at the current time: queued and running work is truncated."""
+        """Close the run at the current time: queued and running work is truncated.
+
+        Requests of the last, partial serving window (up to now) are served first, so no
+        arrival before the horizon is dropped.
+        """
         now = self.env.now
+        if now > self.served_until and self.serving.services:
+            self.serving.advance(self.served_until, now)
+            self.served_until = now
         for work in list(self.queue):
             work.state = "truncated"
             work.end_s = now

@@ -176,10 +176,16 @@ class ServingModel:
         for row, svc in enumerate(self.services):
             spec = svc.spec
             begin = max(t0, svc.work.start_s)
-            times = poisson_arrivals(svc.arrivals_rng, spec.rate_per_s, begin, t1)
-            n = times.size
-            prompts = spec.prompt_tokens.sample(svc.tokens_rng, n)
-            outputs = spec.output_tokens.sample(svc.tokens_rng, n)
+            if spec.trace is not None:  # replayed serving trace: its times and tokens
+                window = spec.trace.window(begin, t1)
+                times = window.times_s
+                prompts, outputs = window.prompt_tokens, window.output_tokens
+                n = times.size
+            else:
+                times = poisson_arrivals(svc.arrivals_rng, spec.rate_per_s, begin, t1)
+                n = times.size
+                prompts = spec.prompt_tokens.sample(svc.tokens_rng, n)
+                outputs = spec.output_tokens.sample(svc.tokens_rng, n)
             tpot = float(step[row])
             prefill = self.compute.prefill(statics, row, prompts) if n else np.empty(0)
             service = prefill + outputs * tpot

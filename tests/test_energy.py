@@ -100,8 +100,8 @@ def test_tozeur_annual_yield_in_sourced_range() -> None:
 
 
 def test_clouds_are_seeded_and_reduce_output() -> None:
-    cloudy = T60.model_copy(update={"clouds": {"mean_clearness": 0.7, "sd": 0.2}})
-    cloudy = SolarConfig.model_validate(cloudy.model_dump())
+    cloudy = SolarConfig.model_validate(
+        {**T60.model_dump(), "clouds": {"mean_clearness": 0.7, "sd": 0.2}})
     ticks = np.arange(0, 86400.0, 600.0)
     dts = np.full(ticks.size, 600.0)
 

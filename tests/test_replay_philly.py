@@ -109,7 +109,7 @@ def test_cli_warns_once_per_bad_row_and_counts_them(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("trace", "needle"), [
-    ({"kind": "azure_llm", "path": "sample:azure_llm_code"}, "not replayed in a scenario"),
+    ({"kind": "azure_llm", "path": "sample:azure_llm_code"}, "serving trace"),
     ({"path": "traces/absent.csv"}, "absent.csv"),
     ({"tenant": "someone-else"}, "replay as that tenant"),
     ({"tenant_per_cluster": True}, "tenant_per_cluster"),

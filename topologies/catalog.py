@@ -6,7 +6,8 @@ everywhere; NVIDIA's headline tables double them with 2:4 sparsity.
 Sources (see also ``docs/sources.md``):
 
 * [GB200-UG] NVIDIA DGX GB200 user guide, hardware overview: 72 Blackwell GPUs + 36 Grace
-  CPUs per rack, 18 x 1U compute trays (2 Grace + 4 Blackwell), 9 NVLink switch trays.
+  CPUs per rack, 18 x 1U compute trays (2 Grace + 4 Blackwell), 9 NVLink switch trays
+  (https://docs.nvidia.com/dgx/dgxgb200-user-guide/hardware.html).
 * [GB200-DS] NVIDIA GB200 NVL72 datasheet: per GPU FP4 10 / FP8 5 / BF16 2.5 / TF32 1.25
   PFLOP/s dense, 186 GB HBM3E at 8 TB/s, NVLink 5 at 1.8 TB/s per GPU (both directions),
   130 TB/s per rack; scale-out 4 x ConnectX-7 400 Gb/s per compute tray.

@@ -2,8 +2,9 @@
 
 Rails: NIC ``p`` of every compute tray (the NIC next to GPU position ``p``) attaches to a
 rail-``p`` leaf of the tray's pod, so same-position GPUs of a pod are one leaf hop apart
-and cross-rail traffic first hops over NVLink [REFERENCE.md, "Scale-out fabric"]. Leaf and
-spine counts come from :mod:`topologies.sizing`.
+and cross-rail traffic first hops over NVLink (the rail-optimised compute fabric of NVIDIA's
+DGX SuperPOD and Enterprise reference architectures; see ``docs/sources.md``). Leaf and spine
+counts come from :mod:`topologies.sizing`.
 
 Spines are modelled as ``P = min(u, S)`` *spine planes* (``u`` uplinks per leaf, ``S``
 spine switches); every leaf spreads its ``u`` uplinks evenly over all planes, so any two

@@ -5,7 +5,8 @@ A place is a cable landing or a city users connect from. Coordinates are WGS84 d
 great-circle estimates, never for latency (latency comes from the cable length).
 
 ``FIBRE_S_PER_M`` is the one-way propagation delay of light in single-mode fibre, about
-4.9 µs per km (group index ≈ 1.47) [REFERENCE.md, "Subsea and WAN"].
+4.9 µs per km (group index ≈ 1.468 of standard single-mode fibre such as Corning SMF-28 at
+1550 nm; see ``docs/sources.md``, "Light in fibre").
 """
 
 from __future__ import annotations

@@ -43,6 +43,7 @@ from workloads.traces.mapping import TraceReplayConfig
 __all__ = [
     "AutoscaleConfig",
     "InferenceServiceConfig",
+    "ServingTraceConfig",
     "SloConfig",
     "TenantConfig",
     "TrainingJobConfig",
@@ -87,14 +88,38 @@ class AutoscaleConfig(_Frozen):
         return self
 
 
+class ServingTraceConfig(_Frozen):
+    """Requests of an inference service replayed from a serving trace.
+
+    Arrival times (``start + t · time_scale``) and prompt/output token counts come from
+    the trace rows (Azure LLM inference 2023 CSV, or Mooncake JSONL). ``repeat`` tiles the
+    trace over the whole run (a short sample then drives a week-long scenario).
+    """
+
+    kind: Literal["azure_llm", "mooncake"]
+    path: str = Field(description="file path (relative: to the scenario's folder) or "
+                                  "'sample:NAME' (azure_llm_conv, azure_llm_code, mooncake)")
+    time_scale: float = Field(default=1.0, gt=0, description="trace seconds → sim seconds")
+    limit: int | None = Field(default=None, gt=0, description="keep the first N rows only")
+    repeat: bool = False
+
+
 class InferenceServiceConfig(_Frozen):
-    """One inference service of a tenant (``replicas``: the initial count)."""
+    """One inference service of a tenant (``replicas``: the initial count).
+
+    Requests arrive as a Poisson process at ``rate`` with sampled token counts, or, with
+    ``trace``, exactly as in a serving trace (then ``rate`` and the token distributions are
+    not used).
+    """
 
     name: str
     model: str
     replicas: int = Field(gt=0)
     gpus_per_replica: int = Field(default=1, gt=0)
-    rate: PerSecond = Field(gt=0, description="mean request arrival rate (Poisson)")
+    rate: PerSecond | None = Field(default=None, gt=0,
+                                   description="mean request arrival rate (Poisson)")
+    trace: ServingTraceConfig | None = Field(default=None,
+                                             description="replay arrivals from a trace")
     prompt_tokens: TokenDistribution = Field(
         default_factory=lambda: LognormalTokens(median=1020, p90=2735))
     output_tokens: TokenDistribution = Field(
@@ -106,6 +131,12 @@ class InferenceServiceConfig(_Frozen):
     start: Seconds = Field(default=0.0, ge=0)
     system: str | None = Field(default=None, description="restrict to one rack system")
     autoscale: AutoscaleConfig | None = None
+
+    @model_validator(mode="after")
+    def _one_arrival_source(self) -> InferenceServiceConfig:
+        if (self.rate is None) == (self.trace is None):
+            raise ValueError("give exactly one of 'rate' (Poisson arrivals) or 'trace'")
+        return self
 
     @model_validator(mode="after")
     def _replicas_within_bounds(self) -> InferenceServiceConfig:

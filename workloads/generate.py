@@ -25,6 +25,7 @@ replayed inside a scenario yet: the serving model draws its own Poisson arrivals
 from __future__ import annotations
 
 import dataclasses
+import math
 from pathlib import Path
 
 import numpy as np
@@ -36,8 +37,9 @@ from workloads.config import (
     TrainingJobConfig,
     TrainingWorkloadConfig,
 )
+from workloads.distributions import FixedTokens
 from workloads.models import MODELS, UnknownModelError, model_names
-from workloads.requests import sequential_arrivals
+from workloads.requests import RequestArrays, sequential_arrivals
 from workloads.spec import InferenceServiceSpec, TrainingJobSpec
 from workloads.traces.common import TraceIssue
 from workloads.traces.mapping import TraceReplayConfig, replay_trace
@@ -171,8 +173,9 @@ def generate_trace_jobs(tenant_name: str, tenant: TenantConfig, horizon_s: float
     for i, cfg in enumerate(tenant.traces):
         where = f"tenants.{tenant_name}.traces.{i}"
         if cfg.kind not in ("philly", "alibaba"):
-            raise TraceReplayError(f"{where}.kind: {cfg.kind!r} traces are not replayed in a "
-                                   "scenario yet; expected philly or alibaba (training)")
+            raise TraceReplayError(f"{where}.kind: {cfg.kind!r} is a serving trace; give it as "
+                                   "'trace:' of an inference service (tenants.NAME.inference)"
+                                   "; expected philly or alibaba here")
         if cfg.tenant not in (None, tenant_name):
             raise TraceReplayError(f"{where}.tenant: got {cfg.tenant!r}; a tenant's traces "
                                    f"replay as that tenant ({tenant_name!r}), leave it out")
@@ -194,20 +197,67 @@ def generate_trace_jobs(tenant_name: str, tenant: TenantConfig, horizon_s: float
     return jobs
 
 
+def _trace_requests(tenant_name: str, svc: InferenceServiceConfig, horizon_s: float,
+                    base_dir: str | Path | None,
+                    issues: list[TraceIssue] | None) -> RequestArrays:
+    """A service's requests from its serving trace, on the simulation clock.
+
+    Times start at the service's ``start``; with ``repeat`` the trace is tiled end to end
+    (period = its span plus one mean gap) until ``horizon_s``.
+    """
+    tr = svc.trace
+    assert tr is not None
+    where = f"tenants.{tenant_name}.inference.{svc.name}.trace"
+    cfg = TraceReplayConfig(kind=tr.kind, path=tr.path, tenant=tenant_name, name=svc.name,
+                            model=svc.model, time_scale=tr.time_scale, start=svc.start,
+                            limit=tr.limit)
+    try:
+        replay = replay_trace(cfg, base_dir)
+    except (FileNotFoundError, ValueError) as exc:
+        raise TraceReplayError(f"{where}.path: {exc}") from None
+    if issues is not None:
+        issues.extend(replay.issues)
+    req = replay.requests
+    if req is None or len(req) == 0:
+        raise TraceReplayError(f"{where}.path: {tr.path!r} holds no valid request rows")
+    if tr.repeat and len(req) > 1 and math.isfinite(horizon_s):
+        span = float(req.times_s[-1] - req.times_s[0])
+        period = span + span / (len(req) - 1)
+        copies = max(1, math.ceil((horizon_s - float(req.times_s[0])) / period))
+        offsets = np.repeat(np.arange(copies) * period, len(req))
+        req = RequestArrays(np.tile(req.times_s, copies) + offsets,
+                            np.tile(req.prompt_tokens, copies),
+                            np.tile(req.output_tokens, copies))
+    return req.window(-math.inf, horizon_s)
+
+
 def _service(service_id: int, tenant_name: str, tenant: TenantConfig,
-             svc: InferenceServiceConfig) -> InferenceServiceSpec:
+             svc: InferenceServiceConfig, horizon_s: float = math.inf,
+             base_dir: str | Path | None = None,
+             issues: list[TraceIssue] | None = None) -> InferenceServiceSpec:
+    prompt, output = svc.prompt_tokens, svc.output_tokens
+    trace = None
+    rate = float(svc.rate) if svc.rate is not None else 0.0
+    if svc.trace is not None:
+        trace = _trace_requests(tenant_name, svc, horizon_s, base_dir, issues)
+        n = len(trace)
+        span = float(trace.times_s[-1] - trace.times_s[0]) if n > 1 else 0.0
+        rate = (n - 1) / span if span > 0 else float(n)
+        prompt = FixedTokens(value=max(1, round(float(trace.prompt_tokens.mean()))))
+        output = FixedTokens(value=max(1, round(float(trace.output_tokens.mean()))))
     return InferenceServiceSpec(
         service_id=service_id, tenant=tenant_name, name=svc.name, model=svc.model,
         start_s=float(svc.start), replicas=svc.replicas, gpus_per_replica=svc.gpus_per_replica,
-        rate_per_s=float(svc.rate), prompt_tokens=svc.prompt_tokens,
-        output_tokens=svc.output_tokens, slo_ttft_s=float(svc.slo.ttft),
+        rate_per_s=rate, prompt_tokens=prompt, trace=trace,
+        output_tokens=output, slo_ttft_s=float(svc.slo.ttft),
         slo_tpot_s=float(svc.slo.tpot), origin=svc.origin or tenant.origin,
         precision=svc.precision, max_batch=svc.max_batch, priority=tenant.priority,
         gpu_system=svc.system, autoscale=svc.autoscale)
 
 
-def generate_services(tenant_name: str, tenant: TenantConfig,
-                      first_service_id: int) -> list[InferenceServiceSpec]:
+def generate_services(tenant_name: str, tenant: TenantConfig, first_service_id: int,
+                      horizon_s: float = math.inf, base_dir: str | Path | None = None,
+                      issues: list[TraceIssue] | None = None) -> list[InferenceServiceSpec]:
     """The inference services of one tenant, in config order, ids from ``first_service_id``.
 
     ``origin`` is the service's own origin, else the tenant's; ``priority`` is the tenant's.
@@ -216,7 +266,8 @@ def generate_services(tenant_name: str, tenant: TenantConfig,
     _check_unique([s.name for s in tenant.inference], tenant_name, "inference service")
     for svc in tenant.inference:
         _check_model(svc.model, tenant_name, "inference service", svc.name)
-    return [_service(first_service_id + i, tenant_name, tenant, svc)
+    return [_service(first_service_id + i, tenant_name, tenant, svc, horizon_s, base_dir,
+                     issues)
             for i, svc in enumerate(tenant.inference)]
 
 
@@ -238,7 +289,8 @@ def generate_workload(tenants: dict[str, TenantConfig], horizon_s: float,
         tenant = tenants[name]
         jobs.extend(generate_training_jobs(name, tenant, horizon_s, streams, len(jobs)))
         jobs.extend(generate_trace_jobs(name, tenant, horizon_s, len(jobs), base_dir, issues))
-        services.extend(generate_services(name, tenant, len(services)))
+        services.extend(generate_services(name, tenant, len(services), horizon_s, base_dir,
+                                          issues))
     jobs.sort(key=lambda j: (j.submit_s, j.job_id))
     jobs = [dataclasses.replace(job, job_id=i) for i, job in enumerate(jobs)]
     return jobs, services

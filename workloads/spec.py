@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # annotation only: workloads.config imports this module
     from workloads.config import AutoscaleConfig
+    from workloads.requests import RequestArrays
 
 __all__ = ["InferenceServiceSpec", "TrainingJobSpec"]
 
@@ -62,7 +63,9 @@ class TrainingJobSpec:
 class InferenceServiceSpec:
     """A long-running inference service: ``replicas`` model copies of ``gpus_per_replica`` each.
 
-    Requests arrive as a Poisson process at ``rate_per_s`` (or from a trace), from the place
+    Requests arrive as a Poisson process at ``rate_per_s`` or, when ``trace`` is set, at the
+    trace's times with its token counts (``rate_per_s`` and the token distributions then
+    hold the trace's mean rate and means, for capacity estimates), from the place
     ``origin``; prompt and output lengths follow the token distributions (see
     :mod:`workloads.distributions`). ``max_batch`` caps concurrent sequences per replica
     (``None``: limited by KV-cache memory only). SLOs are on time to first token and time
@@ -87,6 +90,7 @@ class InferenceServiceSpec:
     priority: int = 100
     gpu_system: str | None = None
     autoscale: AutoscaleConfig | None = None
+    trace: RequestArrays | None = None
 
     @property
     def n_gpus(self) -> int:
