@@ -60,10 +60,10 @@ def main() -> None:
     days_done = [0]
 
     def progress(s) -> None:  # type: ignore[no-untyped-def]
-        day = int(s.env.now // 86400)
+        day = int(s.env.now // 3600)
         if day > days_done[0]:
             days_done[0] = day
-            print(f"  day {day}: {s.wall_s:.0f} s wall, queued {len(s.engine.queue):,}, "
+            print(f"  hour {day}: {s.wall_s:.0f} s wall, queued {len(s.engine.queue):,}, "
                   f"running {len(s.engine.running):,}", flush=True)
 
     sim.run(on_progress=progress, step_s=3600.0)
