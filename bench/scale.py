@@ -37,7 +37,7 @@ def scenario(days: float, jobs_per_day: float) -> dict:
                 "tokens": {"dist": "lognormal", "median": 3e8, "p90": 3e9},
                 "global_batch_tokens": 1e6}]},
             "research": {"training": [{
-                "name": "pretrain", "model": ["llama3-70b", "llama3-405b"], "rate": "40/d",
+                "name": "pretrain", "model": ["llama3-70b", "llama3-405b"], "rate": "12/d",
                 "gpus": [2304, 4608, 9216], "tp": 8, "pp": 4,
                 "tokens": {"dist": "lognormal", "median": 2e11, "p90": 1e12},
                 "global_batch_tokens": 16e6}]},

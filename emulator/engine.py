@@ -87,6 +87,8 @@ class Engine:
         self.gpu_util = np.zeros(self.index.n_gpus, dtype=np.float64)
         self.rounds = 0
         self.sim_events = 0
+        self._running_version = 0
+        self._profile_cache: tuple[int, np.ndarray, np.ndarray] | None = None
         self.served_until = 0.0
         self._round_pending = False
         self.last_sample: Sample | None = None
@@ -179,6 +181,7 @@ class Engine:
             self.cluster.release(replica.gpus, replica.work_id)
             self.gpu_util[replica.gpus] = 0.0
             del self.running[replica.work_id]
+            self._running_version += 1
             self.tenant_gpus[replica.tenant] -= replica.n_gpus
             replica.state = "finished"
             replica.end_s = now
@@ -210,6 +213,16 @@ class Engine:
         event.succeed()
 
     # -- scheduling rounds -------------------------------------------------------------
+    def _release_profile(self) -> tuple[np.ndarray, np.ndarray]:
+        """(expected end s, GPUs) of running work sorted by end; cached per running set."""
+        if self._profile_cache is None or self._profile_cache[0] != self._running_version:
+            items = sorted((w.start_s + w.est_duration_s * w.remaining, w.work_id, w.n_gpus)
+                           for w in self.running.values())
+            ends = np.array([e for e, _i, _g in items], dtype=np.float64)
+            gpus = np.array([g for _e, _i, g in items], dtype=np.int64)
+            self._profile_cache = (self._running_version, ends, gpus)
+        return self._profile_cache[1], self._profile_cache[2]
+
     def _running_views(self) -> list[RunningJob]:
         now = self.env.now
         return [RunningJob(w.work_id, w.kind, w.tenant, w.n_gpus, w.start_s,
@@ -232,6 +245,7 @@ class Engine:
             now=self.env.now, queue=ReadOnlySequence(self.queue_views),
             total_gpus=self.index.n_gpus,
             free_gpus=self.cluster.free_gpus, running=self._running_views,
+            release_profile=self._release_profile,
             scratch=self._scratch, tenant_gpus=dict(self.tenant_gpus),
             options=self.policy_options)
         decisions = self.policy.decide(view)
@@ -299,6 +313,7 @@ class Engine:
         work.start_s = self.env.now
         work.tier = self.index.slowest_tier(gpus)
         self.running[work.work_id] = work
+        self._running_version += 1
         self.tenant_gpus[work.tenant] += work.n_gpus
         return work
 
@@ -336,6 +351,7 @@ class Engine:
         self.cluster.release(work.gpus, work.work_id)
         self.gpu_util[work.gpus] = 0.0
         del self.running[work.work_id]
+        self._running_version += 1
         self.tenant_gpus[work.tenant] -= work.n_gpus
         work.state = "queued"
         work.gpus = None
@@ -361,6 +377,7 @@ class Engine:
         work.speed = speed
         work.rate = speed / work.full_duration_s
         work.epoch += 1
+        self._running_version += 1
         self._schedule_completion(work, max(work.progress_start_s - now, 0.0)
                                   + work.remaining / work.rate)
         self.log.work_event(now, "rerate", work.work_id, f"speed={speed:.4f} {reason}".strip())
@@ -420,6 +437,7 @@ class Engine:
         self.cluster.release(work.gpus, work.work_id)
         self.gpu_util[work.gpus] = 0.0
         del self.running[work.work_id]
+        self._running_version += 1
         self.tenant_gpus[work.tenant] -= work.n_gpus
         work.attained_gpu_s += work.n_gpus * (now - work.start_s)
         work.close_segment(now)

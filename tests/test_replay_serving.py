@@ -45,7 +45,7 @@ def test_repeat_tiles_a_short_trace_over_the_run() -> None:
 def test_rate_and_trace_are_exclusive_and_bad_paths_are_named(tmp_path) -> None:
     data = _traced({"kind": "azure_llm", "path": "sample:azure_llm_conv"})
     data["tenants"]["eu"]["inference"][0]["rate"] = "2/s"
-    with pytest.raises(UserError, match="exactly one of 'rate'"):
+    with pytest.raises(UserError, match=r"exactly one of 'rate'"):
         validate_scenario(data)
     missing = _traced({"kind": "azure_llm", "path": str(tmp_path / "nope.csv")})
     with pytest.raises(UserError, match="nope.csv"):

@@ -17,6 +17,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 from emulator.policies.base import ClusterView, Decision, QueuePolicy, StartJob
 
 __all__ = ["EasyBackfillPolicy"]
@@ -36,14 +38,14 @@ class EasyBackfillPolicy(QueuePolicy):
     @staticmethod
     def _reservation(view: ClusterView, need: int, free_now: int) -> tuple[float, int]:
         """(shadow time, extra GPUs) for a head job needing ``need`` GPUs."""
-        available = free_now
-        for job in sorted(view.running, key=lambda r: (r.expected_end_s, r.work_id)):
-            if math.isinf(job.expected_end_s):
-                break
-            available += job.n_gpus
-            if available >= need:
-                return job.expected_end_s, available - need
-        return math.inf, 0
+        ends, gpus = view.release_profile()
+        available = free_now + np.cumsum(gpus)
+        finite = np.isfinite(ends)
+        reached = np.flatnonzero(finite & (available >= need))
+        if reached.size == 0:
+            return math.inf, 0
+        i = int(reached[0])
+        return float(ends[i]), int(available[i] - need)
 
     def decide(self, view: ClusterView) -> list[Decision]:
         """Start in order; once the head blocks, backfill behind its reservation."""
