@@ -48,5 +48,5 @@ def test_rate_and_trace_are_exclusive_and_bad_paths_are_named(tmp_path) -> None:
     with pytest.raises(UserError, match=r"exactly one of 'rate'"):
         validate_scenario(data)
     missing = _traced({"kind": "azure_llm", "path": str(tmp_path / "nope.csv")})
-    with pytest.raises(UserError, match="nope.csv"):
+    with pytest.raises(UserError, match=r"nope\.csv"):
         build(validate_scenario(missing))
