@@ -66,3 +66,32 @@ def test_bounds_are_validated() -> None:
     with pytest.raises(ValidationError, match="max_replicas"):
         InferenceServiceConfig.model_validate(
             {**base, "replicas": 2, "autoscale": {"min_replicas": 3, "max_replicas": 2}})
+
+
+def _crowded(queue: str) -> dict:
+    """One NVL72 rack filled by long training; a service that must scale from 1 to ~6."""
+    data = _service(autoscale={"min_replicas": 1, "max_replicas": 8, "scale_up_delay": "1m"})
+    data["sites"][0]["halls"][0]["racks"] = 1
+    data["tenants"]["eu"]["priority"] = 10
+    data["tenants"]["lab"] = {"jobs": [
+        {"name": f"long-{i}", "model": "llama3-8b", "gpus": 8, "tp": 8, "tokens": 5e10,
+         "submit": 0, "checkpoint_interval": "20m"} for i in range(8)] + [
+        {"name": "filler", "model": "llama3-8b", "gpus": 6, "tp": 2, "tokens": 5e10,
+         "submit": 0}]}  # 8 x 8 + 6 + the service's base replica (2) = 72: the rack is full
+    data["scheduler"] = {"queue": queue, "placement": "pack"}
+    return data
+
+
+def test_training_yields_to_replicas_under_priority_policy() -> None:
+    fifo = run_scenario(_crowded("fifo"))
+    prio = run_scenario(_crowded("priority"))
+    check_invariants(prio)
+    assert not [w for w in _replicas(fifo) if w.segments], "FIFO: replicas wait behind training"
+    started = [w for w in _replicas(prio) if w.segments]
+    # Load needs ceil(12 busy sequences / (8 slots x 0.7)) = 3 replicas: 2 extra, which
+    # preempt one 8-GPU training job (the latest started, lowest class) after the first window.
+    assert len(started) == 2 and all(w.start_s == 120.0 for w in started)
+    preempted = [w for w in prio.works if w.kind == "training" and w.preemptions]
+    assert len(preempted) == 1
+    # No checkpoint yet (interval 20 min): all 120 s x 8 GPUs of work is lost.
+    assert preempted[0].lost_gpu_s == 120.0 * 8
