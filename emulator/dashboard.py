@@ -166,6 +166,23 @@ def summary_table(summary: dict[str, Any]) -> Group:
                   f"{site['facility_energy_mwh']:,.1f}", f"{site['peak_facility_mw']:.2f}",
                   f"{site['cap_mw']:.2f}", "yes" if site["peak_within_cap"] else "NO")
     parts.append(s)
+    with_energy = [site for site in summary["sites"] if site.get("energy")]
+    if with_energy:
+        e = Table(title="energy", header_style="bold")
+        for col in ("site", "PUE", "renewable", "import MWh", "export MWh", "t CO2e",
+                    "cost", "water m3"):
+            e.add_column(col, justify="right")
+        for site in with_energy:
+            en = site["energy"]
+            cost = en.get("cost_usd")
+            e.add_row(site["name"], f"{en.get('mean_pue', float('nan')):.2f}",
+                      f"{100 * en.get('renewable_share', 0.0):.1f}%",
+                      f"{en.get('grid_import_mwh', 0.0):,.1f}",
+                      f"{en.get('grid_export_mwh', 0.0):,.1f}",
+                      f"{en.get('carbon_t', 0.0):,.1f}",
+                      "—" if cost is None else f"${cost:,.0f}",
+                      f"{en.get('water_m3', 0.0):,.1f}")
+        parts.append(e)
     parts.append(Text(f"GPU allocation {100 * summary['gpu_allocation_util']:.1f}%  "
                       f"compute util {100 * summary['gpu_compute_util']:.1f}%  "
                       f"jobs rejected {summary['jobs']['rejected']}, "
