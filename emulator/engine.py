@@ -176,13 +176,7 @@ class Engine:
             if not svc.replica_works:
                 return
             replica = self.serving.remove_replica(svc)
-            assert replica.gpus is not None
-            replica.close_segment(now)
-            self.cluster.release(replica.gpus, replica.work_id)
-            self.gpu_util[replica.gpus] = 0.0
-            del self.running[replica.work_id]
-            self._running_version += 1
-            self.tenant_gpus[replica.tenant] -= replica.n_gpus
+            self._release(replica, now)
             replica.state = "finished"
             replica.end_s = now
             self.log.work_event(now, "finish", replica.work_id, "scaled down")
@@ -347,12 +341,7 @@ class Engine:
         work.attained_gpu_s += work.n_gpus * (now - work.start_s)
         work.preemptions += 1
         work.epoch += 1
-        work.close_segment(now)
-        self.cluster.release(work.gpus, work.work_id)
-        self.gpu_util[work.gpus] = 0.0
-        del self.running[work.work_id]
-        self._running_version += 1
-        self.tenant_gpus[work.tenant] -= work.n_gpus
+        self._release(work, now)
         work.state = "queued"
         work.gpus = None
         self._enqueue(work)
@@ -381,6 +370,16 @@ class Engine:
         self._schedule_completion(work, max(work.progress_start_s - now, 0.0)
                                   + work.remaining / work.rate)
         self.log.work_event(now, "rerate", work.work_id, f"speed={speed:.4f} {reason}".strip())
+
+    def _release(self, work: Work, now: float) -> None:
+        """Running ``work`` gives its GPUs back (completion, preemption or scale-down)."""
+        assert work.gpus is not None
+        work.close_segment(now)
+        self.cluster.release(work.gpus, work.work_id)
+        self.gpu_util[work.gpus] = 0.0
+        del self.running[work.work_id]
+        self._running_version += 1
+        self.tenant_gpus[work.tenant] -= work.n_gpus
 
     def _schedule_completion(self, work: Work, delay: float) -> None:
         timeout = self.env.timeout(delay)
@@ -433,14 +432,8 @@ class Engine:
         if work.epoch != epoch or work.state != "running":
             return  # superseded (preempted or re-rated) before this timeout fired
         now = self.env.now
-        assert work.gpus is not None
-        self.cluster.release(work.gpus, work.work_id)
-        self.gpu_util[work.gpus] = 0.0
-        del self.running[work.work_id]
-        self._running_version += 1
-        self.tenant_gpus[work.tenant] -= work.n_gpus
         work.attained_gpu_s += work.n_gpus * (now - work.start_s)
-        work.close_segment(now)
+        self._release(work, now)
         work.remaining = 0.0
         work.state = "finished"
         work.end_s = now

@@ -147,16 +147,11 @@ class InferenceServiceConfig(_Frozen):
         return self
 
 
-class TrainingJobConfig(_Frozen):
-    """One explicit training job (for deterministic scenarios and tests)."""
+class _TrainingSettings(_Frozen):
+    """Settings every training job has, whether listed explicitly or generated."""
 
-    name: str
-    model: str
-    submit: Seconds = Field(default=0.0, ge=0)
-    gpus: int = Field(gt=0)
-    tp: int = Field(default=1, gt=0)
-    pp: int = Field(default=1, gt=0)
-    tokens: float = Field(gt=0)
+    tp: int = Field(default=1, gt=0, description="tensor-parallel size (inside one NVLink domain)")
+    pp: int = Field(default=1, gt=0, description="pipeline-parallel stages")
     global_batch_tokens: float = Field(default=4e6, ge=1)
     seq_len: int = Field(default=8192, gt=0)
     precision: Precision = "bf16"
@@ -167,6 +162,16 @@ class TrainingJobConfig(_Frozen):
     mfu: float | None = Field(default=None, gt=0, le=1)
     system: str | None = None
 
+
+class TrainingJobConfig(_TrainingSettings):
+    """One explicit training job (for deterministic scenarios and tests)."""
+
+    name: str
+    model: str
+    submit: Seconds = Field(default=0.0, ge=0)
+    gpus: int = Field(gt=0)
+    tokens: float = Field(gt=0)
+
     @model_validator(mode="after")
     def _parallelism_divides(self) -> TrainingJobConfig:
         if self.gpus % (self.tp * self.pp):
@@ -175,7 +180,7 @@ class TrainingJobConfig(_Frozen):
         return self
 
 
-class TrainingWorkloadConfig(_Frozen):
+class TrainingWorkloadConfig(_TrainingSettings):
     """A stream of training jobs: Poisson arrivals with sampled model, size and length."""
 
     name: str
@@ -186,20 +191,9 @@ class TrainingWorkloadConfig(_Frozen):
     max_jobs: int | None = Field(default=None, gt=0)
     gpus: list[int] = Field(min_length=1)
     gpus_weights: list[float] | None = None
-    tp: int = Field(default=1, gt=0)
-    pp: int = Field(default=1, gt=0)
     tokens: TokenDistribution
-    global_batch_tokens: float = Field(default=4e6, ge=1)
-    seq_len: int = Field(default=8192, gt=0)
-    precision: Precision = "bf16"
-    checkpoint_interval: Seconds = Field(default=3600.0, gt=0)
-    checkpoint_cost: Seconds = Field(default=60.0, ge=0)
-    priority: int = 0
-    preemptible: bool = True
-    mfu: float | None = Field(default=None, gt=0, le=1)
     estimate_error: float = Field(
         default=0.0, ge=0, description="relative sd of users' runtime estimates")
-    system: str | None = None
 
     @field_validator("gpus")
     @classmethod
