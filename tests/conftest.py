@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import copy
+import os
 from typing import Any
 
 import pytest
+from hypothesis import settings
+
+# CI runs property tests on a fixed example sequence (reproducible gate); local runs explore.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 from emulator.build import Simulation, build
 from emulator.loader import validate_scenario
