@@ -279,6 +279,8 @@ def build(loaded: LoadedScenario, backend: str | None = None) -> Simulation:
         if key not in checked:
             checked[key] = _infeasible(w, index, serving)
         if checked[key] is not None:
+            if w.kind == "inference":  # a configured service that can never run: an error
+                raise UserError(f"tenants.{w.tenant}.inference.{w.name}: {checked[key]}")
             infeasible[w.work_id] = checked[key]
     _estimate([w for w in works if w.work_id not in infeasible], index, compute)
     _estimate_error(works, streams)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import io
 import json
+import math
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -92,7 +94,7 @@ def _run(scenario: Path, seed: int | None, until: str | None, out: Path | None,
     from emulator.loader import load_scenario
     from emulator.results import collect, output_dir, write_results
 
-    if speed is not None and speed <= 0:
+    if speed is not None and not (speed > 0 and math.isfinite(speed)):
         raise UserError(f"--speed: got {speed}; expected a positive number of simulated "
                         "seconds per wall second")
     if backend is not None and backend not in ("auto", "numpy", "cupy"):
@@ -105,9 +107,16 @@ def _run(scenario: Path, seed: int | None, until: str | None, out: Path | None,
         raise UserError(f"--until: got {until!r}; expected a positive duration such as 2d")
     loaded = load_scenario(scenario, overrides, seed=seed)
     sc = loaded.scenario
+    folder = out if out is not None else output_dir(sc.output.dir, sc.name, sc.seed)
+    _check_writable(folder)
     sim = build(loaded, backend=backend)
     _warn_trace_issues(sim.trace_issues)
     console = Console(record=dashboard_svg is not None)
+    if not console.is_terminal:  # logs and pipes: wide enough that no figure is cut
+        console = Console(width=160, record=dashboard_svg is not None)
+    if until_s is not None and until_s > sim.horizon_s:
+        console.print(f"note: --until {until} is past the scenario's duration; stopping at "
+                      f"{sim.horizon_s / 86400:g} d")
     live_view = console.is_terminal and not headless
     end = sim.horizon_s if until_s is None else min(until_s, sim.horizon_s)
     if live_view:
@@ -143,7 +152,6 @@ def _run(scenario: Path, seed: int | None, until: str | None, out: Path | None,
 
         sim.run(until=until_s, step_s=max(end / 200, 1.0), speed=speed, on_progress=lines)
     results = collect(sim, include_requests=sc.output.requests)
-    folder = out if out is not None else output_dir(sc.output.dir, sc.name, sc.seed)
     run_info = {"wall_s": round(sim.wall_s, 3), "simulated_s": sim.horizon_s,
                 "speedup": round(sim.horizon_s / sim.wall_s, 1) if sim.wall_s else None,
                 "sim_events": sim.engine.sim_events, "rounds": sim.engine.rounds,
@@ -159,6 +167,20 @@ def _run(scenario: Path, seed: int | None, until: str | None, out: Path | None,
         frame_console.save_svg(str(dashboard_svg), title=f"gpuemu run {scenario}")
 
 
+def _check_writable(folder: Path) -> None:
+    """Fail before the run, not after it, when results could not be written there.
+
+    Nothing is created: the nearest existing ancestor must be a writable folder.
+    """
+    probe = folder.absolute()
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir():
+        raise UserError(f"--out {folder}: {probe} is a file; expected a folder for the results")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise UserError(f"--out {folder}: {probe} is not writable; expected a writable folder")
+
+
 @app.command()
 def validate(
     scenario: Annotated[Path, typer.Argument(help="scenario YAML file")],
@@ -170,17 +192,24 @@ def validate(
 
 @_guard
 def _validate(scenario: Path, overrides: list[str]) -> None:
+    from emulator.build import build
     from emulator.loader import load_scenario
     from topologies.sizing import size_site
 
     loaded = load_scenario(scenario, overrides)
     sc = loaded.scenario
+    sim = build(loaded, backend="numpy")  # every check a run makes before it starts
+    rejected = sum(1 for w in sim.works if w.kind == "training" and w.work_id in
+                   sim.engine.infeasible)
     gpus = sum(size_site(s).gpus for s in loaded.sites)
     n_train = sum(len(t.training) + len(t.jobs) for t in sc.tenants.values())
     n_inf = sum(len(t.inference) for t in sc.tenants.values())
     print(f"{scenario}: valid — {sc.name!r}, {len(loaded.sites)} site(s), {gpus:,} GPUs, "
           f"{len(sc.tenants)} tenant(s), {n_train} training stream(s)/job(s), "
           f"{n_inf} inference service(s), {sc.duration / 86400:g} d")
+    if rejected:
+        print(f"note: {rejected} generated training job(s) can never fit and will be rejected "
+              f"(e.g. {next(iter(sim.engine.infeasible.values()))})")
 
 
 @app.command()

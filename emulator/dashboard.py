@@ -159,12 +159,20 @@ def summary_table(summary: dict[str, Any]) -> Group:
                       "—" if slo is None else f"{100 * slo:.2f}%")
         parts.append(r)
     s = Table(title="sites", header_style="bold")
-    for col in ("site", "GPUs", "IT MWh", "facility MWh", "peak MW", "cap MW", "in cap"):
+    for col in ("site", "GPUs", "IT MWh", "facility MWh", "peak MW", "grid MW", "cap MW",
+                "over cap h"):
         s.add_column(col, justify="right")
     for site in summary["sites"]:
+        # peak MW in red above the grid connection; over-cap hours in red when non-zero.
+        peak = Text(f"{site['peak_facility_mw']:.2f}",
+                    style="" if site["peak_within_grid_connection"] else "bold red")
+        cap = site.get("power_cap_mw")
+        over_h = site.get("over_cap_s", 0.0) / 3600.0
         s.add_row(site["name"], f"{site['gpus']:,}", f"{site['it_energy_mwh']:,.1f}",
-                  f"{site['facility_energy_mwh']:,.1f}", f"{site['peak_facility_mw']:.2f}",
-                  f"{site['cap_mw']:.2f}", "yes" if site["peak_within_cap"] else "NO")
+                  f"{site['facility_energy_mwh']:,.1f}", peak,
+                  f"{site['grid_connection_mw']:.2f}",
+                  "—" if cap is None else f"{cap:.2f}",
+                  Text(f"{over_h:,.2f}", style="bold red" if over_h > 0 else ""))
     parts.append(s)
     with_energy = [site for site in summary["sites"] if site.get("energy")]
     if with_energy:

@@ -242,7 +242,13 @@ class Engine:
             release_profile=self._release_profile,
             scratch=self._scratch, tenant_gpus=dict(self.tenant_gpus),
             options=self.policy_options)
-        decisions = self.policy.decide(view)
+        try:
+            decisions = self.policy.decide(view)
+        except PolicyError:
+            raise
+        except Exception as exc:  # a user's plug-in failing is reported, named, on one line
+            raise PolicyError(f"policy {self.policy.name!r} raised "
+                              f"{type(exc).__name__}: {exc}") from exc
         if not isinstance(decisions, list | tuple):
             raise PolicyError(f"policy {self.policy.name!r} returned "
                               f"{type(decisions).__name__}; expected a list of decisions")
@@ -286,6 +292,9 @@ class Engine:
         work = self._queued(decision.work_id)
         gpus = np.asarray(decision.gpus, dtype=np.int64)
         name = self.policy.name
+        if gpus.size and (gpus.min() < 0 or gpus.max() >= self.index.n_gpus):
+            raise PolicyError(f"policy {name!r} gave work {work.work_id} GPU ids outside "
+                              f"0..{self.index.n_gpus - 1}")
         if gpus.ndim != 1 or gpus.size != work.n_gpus:
             raise PolicyError(f"policy {name!r} gave work {work.work_id} {gpus.size} GPUs; "
                               f"it needs exactly {work.n_gpus}")

@@ -46,5 +46,6 @@ def describe_validation_error(err: ValidationError, prefix: str = "") -> str:
                 message = f"a value {rest}"
             break
     else:
-        message = message[0].lower() + message[1:]
+        if len(message) > 1 and message[1].islower():  # keep acronyms: "GPU counts …"
+            message = message[0].lower() + message[1:]
     return f"{path}: got {_short(first['input'])}; expected {message}{more}"

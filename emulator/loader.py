@@ -46,6 +46,8 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
         raise UserError(f"{p}: invalid YAML{where}: {problem}") from None
     except UnicodeDecodeError:
         raise UserError(f"{p}: not a text file; expected UTF-8 YAML") from None
+    except ValueError as exc:  # e.g. a date YAML recognises but cannot build: 2025-13-45
+        raise UserError(f"{p}: invalid value in YAML: {exc}") from None
     if not isinstance(data, dict):
         raise UserError(f"{p}: top level is {type(data).__name__}; expected a mapping "
                         "with name, duration, sites, tenants")
@@ -85,9 +87,18 @@ def apply_override(data: dict[str, Any], path: list[str], value: Any) -> None:
     """Set ``value`` at ``path`` inside ``data`` (creating mappings as needed)."""
     dotted = ".".join(path)
     node: Any = data
-    for part in path[:-1]:
+    for depth, part in enumerate(path[:-1]):
         key, child = _child(node, part, dotted)
         if child is None:
+            if depth == 1 and path[0] == "tenants":
+                known = ", ".join(sorted(data.get("tenants") or {}))
+                raise UserError(f"--set {dotted}: no tenant named {part!r}; the scenario has "
+                                f"{known or 'none'}")
+            if path[depth + 1].lstrip("-").isdigit():
+                raise UserError(f"--set {dotted}: {'.'.join(path[:depth + 1])} is not in the "
+                                "scenario file (it may come from a preset); set the whole "
+                                "list, e.g. --set 'sites.0.halls=[{name: a, system: "
+                                "gb200-nvl72, racks: 64}]'")
             child = {}
             node[key] = child
         node = child

@@ -44,6 +44,7 @@ from emulator.wan_events import WanEvent, WanState, wan_schedule
 from emulator.work import Work
 from topologies.config import SiteConfig
 from topologies.index import TopologyIndex
+from topologies.sizing import size_site
 from workloads.config import TenantConfig
 from workloads.spec import InferenceServiceSpec
 
@@ -212,7 +213,10 @@ def add_site_results(summary: dict[str, Any], tables: dict[str, dict[str, np.nda
     if ops.energy is not None and log.energy:
         e = ops.energy
         res = energy_summary(log.energy, [s.grid_connection for s in ops.sites],
-                             e.usd_per_unit.tolist(), e.currency)
+                             e.usd_per_unit.tolist(), e.currency,
+                             export_limit_w=e.export_limit.tolist(),
+                             renewable_peak_w=e.renewable_peak_w.tolist(),
+                             it_full_w=[size_site(s).it_full_w for s in ops.sites])
         summary["energy"] = {**summary.get("energy", {}), **res["total"]}
         for site_row, extra in zip(summary.get("sites", []), res["sites"], strict=False):
             site_row["energy"] = extra

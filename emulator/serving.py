@@ -1,15 +1,21 @@
 """Inference serving: requests per window through a FIFO multi-server queue per service.
 
-Each running service has ``replicas × slots`` servers, ``slots`` being the concurrent
-sequences one replica holds (continuous batching, bounded by KV-cache memory and
-``max_batch``). Requests arrive as a Poisson process; a request's service time is its
-prefill plus ``output_tokens × TPOT``. Requests are taken in arrival order by the first
-free server (the FIFO G/G/c recursion, exact for FIFO multi-server queues, carried across
-windows). TPOT is the decode step time at the batch size the service ran at in the
-previous window (Little's law on that window), so batching is re-estimated once per
-window instead of per token: the "continuous batching approximated" of the design.
+Each running service has ``replicas × slots`` sequence slots, ``slots`` being the
+concurrent sequences one replica holds (continuous batching, bounded by KV-cache memory
+and ``max_batch``), and one prefill pipeline per replica. A request, in arrival order,
+takes the first free slot (its KV cache), then the first free prefill pipeline: prefills
+on a replica run one after another at the replica's full compute, so prompt processing
+saturates when offered load exceeds the replicas' compute. Its first token comes at the
+end of its prefill, then it decodes ``output_tokens`` at TPOT and frees its slot. Both
+stages are FIFO multi-server recursions, exact for the model and carried across windows.
 
-``TTFT = RTT(origin, site) + queue wait + prefill``; ``TPOT`` = decode step time;
+TPOT is the decode step time at the batch size the service ran at in the previous window
+(Little's law on that window), stretched by ``1 / (1 - ρ)`` where ρ is the fraction of the
+replicas' time spent on prefill in this window (chunked prefill interleaves with decode
+steps and takes that share of the GPUs). Batching is thus re-estimated once per window
+instead of per token: the "continuous batching approximated" of the design.
+
+``TTFT = RTT(origin, site) + queue wait + prefill``; ``TPOT`` = stretched decode step;
 ``e2e = RTT + wait + prefill + output × TPOT``.
 
 Autoscaled services (:class:`workloads.config.AutoscaleConfig`) gain and lose replicas
@@ -36,6 +42,35 @@ from workloads.requests import poisson_arrivals
 from workloads.spec import InferenceServiceSpec
 
 __all__ = ["ServiceRuntime", "ServingModel", "fifo_start_times"]
+
+
+MAX_PREFILL_SHARE = 0.95
+"""Cap on the prefill share ρ used to stretch TPOT (beyond it prefill queues grow anyway)."""
+
+
+def two_stage_start_times(slots_free: list[float], prefill_free: list[float],
+                          arrivals: np.ndarray, prefill_s: np.ndarray,
+                          decode_s: np.ndarray) -> np.ndarray:
+    """Prefill start times of requests that need a slot, then a prefill pipeline (FIFO).
+
+    ``slots_free`` and ``prefill_free`` are heaps of the times each slot / pipeline frees
+    (updated in place). A request takes the earliest free slot at or after its arrival,
+    then the earliest free pipeline; it holds the pipeline for its prefill and the slot
+    until its decode ends.
+    """
+    out = np.empty(arrivals.size, dtype=np.float64)
+    pop, push, replace = heapq.heappop, heapq.heappush, heapq.heapreplace
+    for i, (a, p, d) in enumerate(zip(arrivals.tolist(), prefill_s.tolist(),
+                                      decode_s.tolist(), strict=True)):
+        slot = pop(slots_free)
+        ready = a if a > slot else slot
+        pipe = prefill_free[0]
+        start = ready if ready > pipe else pipe
+        end = start + p
+        replace(prefill_free, end)
+        push(slots_free, end + d)
+        out[i] = start
+    return out
 
 
 def fifo_start_times(free_at: list[float], arrivals: np.ndarray,
@@ -66,6 +101,7 @@ class ServiceRuntime:
     rtt_s: float
     slots: int
     free_at: list[float]
+    prefill_free_at: list[float]
     arrivals_rng: np.random.Generator
     tokens_rng: np.random.Generator
     replicas: int = 0
@@ -111,7 +147,7 @@ class ServingModel:
         base = spec.base_replicas
         self.services.append(ServiceRuntime(
             work=work, spec=spec, system=system, rtt_s=self.rtt_s(spec, site), slots=slots,
-            free_at=[now] * (base * slots), replicas=base,
+            free_at=[now] * (base * slots), prefill_free_at=[now] * base, replicas=base,
             arrivals_rng=self.streams.stream(name + "/arrivals"),
             tokens_rng=self.streams.stream(name + "/tokens")))
         self.by_work[work.work_id] = self.services[-1]
@@ -127,6 +163,7 @@ class ServingModel:
         delay = svc.spec.autoscale.scale_up_delay if svc.spec.autoscale else 0.0
         for _ in range(svc.slots):
             heapq.heappush(svc.free_at, now + delay)
+        heapq.heappush(svc.prefill_free_at, now + delay)
 
     def remove_replica(self, svc: ServiceRuntime) -> Work:
         """Close the newest running extra replica's servers; the work to stop.
@@ -139,6 +176,9 @@ class ServingModel:
         keep = sorted(svc.free_at)[svc.slots:]
         heapq.heapify(keep)
         svc.free_at = keep
+        pipes = sorted(svc.prefill_free_at)[1:]
+        heapq.heapify(pipes)
+        svc.prefill_free_at = pipes
         return replica
 
     def scaling(self, now: float) -> list[tuple[ServiceRuntime, int]]:
@@ -186,9 +226,12 @@ class ServingModel:
                 n = times.size
                 prompts = spec.prompt_tokens.sample(svc.tokens_rng, n)
                 outputs = spec.output_tokens.sample(svc.tokens_rng, n)
-            tpot = float(step[row])
             prefill = self.compute.prefill(statics, row, prompts) if n else np.empty(0)
-            service = prefill + outputs * tpot
+            share = min(float(prefill.sum()) / (width * max(svc.replicas, 1)),
+                        MAX_PREFILL_SHARE)
+            tpot = float(step[row]) / (1.0 - share)
+            decode = outputs * tpot
+            service = prefill + decode
             if not math.isfinite(svc.rtt_s):  # origin cut off (cable cuts): requests fail,
                 nan = np.full(n, np.nan)      # logged with NaN latencies = SLO misses
                 self.log.request_batch(RequestBatch(
@@ -197,7 +240,8 @@ class ServingModel:
                 svc.served += n
                 svc.in_service, svc.batch, svc.replica_util = 0.0, 1.0, 0.0
                 continue
-            starts = fifo_start_times(svc.free_at, times, service)
+            starts = two_stage_start_times(svc.free_at, svc.prefill_free_at, times, prefill,
+                                           decode)
             wait = starts - times
             ttft = svc.rtt_s + wait + prefill
             self.log.request_batch(RequestBatch(
@@ -211,5 +255,6 @@ class ServingModel:
             svc.in_service = float(service.sum()) / width
             in_service = svc.in_service / max(svc.replicas, 1)
             svc.batch = min(max(in_service, 1.0), float(max(svc.slots, 1)))
-            svc.replica_util = (min(in_service, 1.0) if svc.slots <= 1
-                                else 1.0 - math.exp(-in_service))
+            occupancy = (min(in_service, 1.0) if svc.slots <= 1
+                         else 1.0 - math.exp(-in_service))
+            svc.replica_util = max(share, occupancy)

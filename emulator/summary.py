@@ -6,6 +6,13 @@ when both its TTFT, WAN round trip included, and its TPOT are within the service
 objectives). GPU utilisation is time-weighted: allocated GPU-seconds over available
 GPU-seconds, and the mean compute utilisation of the samples. Energy integrates the
 sampled power, each sample holding until the next (or the horizon), in MWh.
+
+Per site, two different limits are reported side by side: ``grid_connection_mw`` (the
+site's ``grid_connection``, its design envelope: ``peak_within_grid_connection`` says
+whether the peak facility power stayed within it) and ``power_cap_mw`` (the peak value of
+the power cap configured under ``energy.power_cap``, ``None`` without one; ``over_cap_s``
+counts the seconds the facility was above it). ``peak_import_mw`` is the peak grid import
+(the facility power itself where the run has no energy model).
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from emulator.energy.accounting import cap_figures
 from emulator.eventlog import EventLog
 from emulator.tables import jobs_table, requests_table
 from emulator.work import Work
@@ -51,14 +59,25 @@ def _energy(log: EventLog, horizon_s: float) -> tuple[np.ndarray, np.ndarray, np
     return (it * dt[:, None]).sum(0), (fac * dt[:, None]).sum(0), fac.max(0), mean_util
 
 
+def _caps(log: EventLog, peak_facility_w: np.ndarray
+          ) -> tuple[list[float | None], np.ndarray, np.ndarray]:
+    """(power cap peak W or ``None``, seconds over the cap, peak import W) per site."""
+    if log.energy:
+        return cap_figures(log.energy)
+    n_sites = len(log.sites)
+    return [None] * n_sites, np.zeros(n_sites), np.asarray(peak_facility_w, dtype=float)
+
+
 def build_summary(log: EventLog, works: Sequence[Work], horizon_s: float, total_gpus: int,
-                  site_caps_w: Sequence[float], site_gpus: Sequence[int]) -> dict[str, Any]:
+                  grid_connection_w: Sequence[float],
+                  site_gpus: Sequence[int]) -> dict[str, Any]:
     """Summary dictionary (JSON-ready) of one run."""
     jobs = jobs_table(log, works)
     reqs = requests_table(log, works)
     gpu_s = jobs["gpu_s"]
     available = total_gpus * horizon_s
     it_j, fac_j, peak_w, mean_util = _energy(log, horizon_s)
+    cap_peak, over_cap_s, peak_import = _caps(log, peak_w)
     tenants: dict[str, Any] = {}
     for tenant in log.tenants:
         sel = jobs["tenant"] == tenant
@@ -92,8 +111,11 @@ def build_summary(log: EventLog, works: Sequence[Work], horizon_s: float, total_
             "it_energy_mwh": float(it_j[i] / _J_PER_MWH),
             "facility_energy_mwh": float(fac_j[i] / _J_PER_MWH),
             "peak_facility_mw": float(peak_w[i] / 1e6),
-            "cap_mw": float(site_caps_w[i] / 1e6),
-            "peak_within_cap": bool(peak_w[i] <= site_caps_w[i]),
+            "peak_import_mw": float(peak_import[i] / 1e6),
+            "grid_connection_mw": float(grid_connection_w[i] / 1e6),
+            "peak_within_grid_connection": bool(peak_w[i] <= grid_connection_w[i]),
+            "power_cap_mw": None if cap_peak[i] is None else cap_peak[i] / 1e6,
+            "over_cap_s": float(over_cap_s[i]),
         })
     n_req = int(reqs["ttft_s"].size)
     return {

@@ -16,7 +16,7 @@ import math
 import re
 from typing import Annotated
 
-from pydantic import BeforeValidator
+from pydantic import BeforeValidator, WithJsonSchema
 
 __all__ = [
     "Bits",
@@ -147,11 +147,17 @@ def _validator(parse):  # type: ignore[no-untyped-def]
     return BeforeValidator(run)
 
 
-Seconds = Annotated[float, _validator(parse_duration)]
-Watts = Annotated[float, _validator(parse_power)]
-BitsPerSecond = Annotated[float, _validator(parse_bandwidth_bps)]
+def _schema(example: str) -> WithJsonSchema:
+    """JSON Schema of a quantity: a number in SI units or a string with a unit."""
+    return WithJsonSchema({"anyOf": [{"type": "number"}, {"type": "string"}],
+                           "examples": [example]})
+
+
+Seconds = Annotated[float, _validator(parse_duration), _schema("7d")]
+Watts = Annotated[float, _validator(parse_power), _schema("20MW")]
+BitsPerSecond = Annotated[float, _validator(parse_bandwidth_bps), _schema("800Gbps")]
 Bits = BitsPerSecond
-Bytes = Annotated[float, _validator(parse_bytes)]
+Bytes = Annotated[float, _validator(parse_bytes), _schema("186GB")]
 
 
 def _parse_bytes_per_s(value: str | float | int) -> float:
@@ -161,9 +167,9 @@ def _parse_bytes_per_s(value: str | float | int) -> float:
     return parse_bandwidth_bps(value) / 8.0
 
 
-BytesPerSecond = Annotated[float, _validator(_parse_bytes_per_s)]
-Meters = Annotated[float, _validator(parse_length_m)]
-PerSecond = Annotated[float, _validator(parse_rate)]
+BytesPerSecond = Annotated[float, _validator(_parse_bytes_per_s), _schema("900GB/s")]
+Meters = Annotated[float, _validator(parse_length_m), _schema("1050km")]
+PerSecond = Annotated[float, _validator(parse_rate), _schema("6/d")]
 
 
 def format_duration(seconds: float) -> str:

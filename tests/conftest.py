@@ -9,13 +9,13 @@ from typing import Any
 import pytest
 from hypothesis import settings
 
+from emulator.build import Simulation, build
+from emulator.loader import validate_scenario
+
 # CI runs property tests on a fixed example sequence (reproducible gate); local runs explore.
 settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
-
-from emulator.build import Simulation, build
-from emulator.loader import validate_scenario
 
 SMALL_SITE = {"preset": "bizerte-20mw",
               "halls": [{"name": "hall-a", "system": "gb200-nvl72", "racks": 4}]}

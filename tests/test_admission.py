@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
+from emulator.errors import UserError
 from tests.conftest import run_scenario, small_scenario
 
 
@@ -37,13 +39,15 @@ def test_model_that_does_not_fit_is_rejected() -> None:
     assert "training state" in _reason(sim)
 
 
-def test_inference_model_too_large_for_replica_is_rejected() -> None:
+def test_inference_service_that_cannot_fit_is_a_config_error() -> None:
     data = small_scenario(duration="1h")
     data["tenants"]["eu"]["inference"][0].update({"model": "llama3-405b", "precision": "bf16",
                                                   "gpus_per_replica": 2})
-    sim = run_scenario(data)
-    service = next(w for w in sim.works if w.kind == "inference")
-    assert service.state == "rejected" and not sim.log.requests
+    with pytest.raises(UserError, match=r"tenants\.eu\.inference\.chat: model llama3-405b"):
+        run_scenario(data)
+    data["tenants"]["eu"]["inference"][0].update({"model": "llama3-8b", "gpus_per_replica": 144})
+    with pytest.raises(UserError, match="NVLink domain"):
+        run_scenario(data)
 
 
 def test_mixed_halls_keep_jobs_on_their_system() -> None:

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from emulator.energy.climate import ambient_c, cooling_model
 from emulator.energy.model import EnergyModel
@@ -44,14 +46,28 @@ def battery_run() -> object:
                        grid={"export_limit": "30MW", "currency": "TND", "carbon": 475})
 
 
-def test_energy_balance_every_tick(battery_run) -> None:
-    samples = battery_run.log.energy
-    assert len(samples) == 144  # 1 day at 10-minute ticks
+@pytest.fixture(scope="module")
+def default_export_run() -> object:
+    """One day at the small Bizerte site with the preset's energy: 50 MWac of solar for a
+    ~0.5 MW site on a 20 MW grid connection, no export_limit set."""
+    return _energy_run()
+
+
+def _assert_balanced(samples: list, export_limit_w: float) -> None:
+    """supply = demand + export + curtailed + battery change, every tick; export ≤ limit."""
     for s in samples:
         supply = s.renewable_w + s.import_w
         uses = s.demand_w + s.export_w + (s.charge_w - s.discharge_w) + s.curtailed_w
         np.testing.assert_allclose(supply, uses, rtol=1e-12, atol=1e-6)
         assert np.all(s.import_w >= 0) and np.all(s.export_w >= 0)
+        assert np.all(s.curtailed_w >= 0)
+        assert np.all(s.export_w <= export_limit_w * (1 + 1e-12))
+
+
+def test_energy_balance_every_tick(battery_run) -> None:
+    samples = battery_run.log.energy
+    assert len(samples) == 144  # 1 day at 10-minute ticks
+    _assert_balanced(samples, 30e6)  # the explicit export_limit, above the 20 MW connection
     # Stored energy changes by charge·√η − discharge/√η (η = 0.81 round trip → 0.9 each way).
     soc = np.array([s.soc_j[0] for s in samples])
     flow = np.array([(s.charge_w[0] * 0.9 - s.discharge_w[0] / 0.9) * s.dt_s for s in samples])
@@ -72,6 +88,75 @@ def test_energy_summary_and_tables(battery_run) -> None:
     assert hourly["hour"].size == 24
     assert hourly["demand_mwh"].sum() == pytest.approx(site["facility_mwh"])
     assert res.tables["energy"]["t_s"].size == 144
+
+
+def test_export_limited_to_grid_connection_by_default(default_export_run) -> None:
+    samples = default_export_run.log.energy
+    assert default_export_run.loaded.sites[0].grid_connection == 20e6
+    _assert_balanced(samples, 20e6)
+    export = np.array([float(s.export_w[0]) for s in samples])
+    curtailed = np.array([float(s.curtailed_w[0]) for s in samples])
+    # Around noon 50 MWac meets a ~0.5 MW site: export pinned at the connection, the rest
+    # curtailed; at night neither.
+    assert export.max() == pytest.approx(20e6, rel=1e-12)
+    assert curtailed.max() > 20e6
+    np.testing.assert_array_equal(curtailed[export < 20e6 * (1 - 1e-12)], 0.0)
+    site = collect(default_export_run).summary["sites"][0]["energy"]
+    dt = np.array([s.dt_s for s in samples])
+    assert site["curtailed_mwh"] == pytest.approx((curtailed * dt).sum() / 3.6e9)
+    assert site["curtailed_mwh"] > 0
+    assert site["export_limit_mw"] == 20.0
+    assert site["peak_export_mw"] == pytest.approx(20.0)
+    assert site["renewable_generated_mwh"] == pytest.approx(
+        site["renewable_used_mwh"] + site["grid_export_mwh"] + site["curtailed_mwh"])
+
+
+def test_explicit_export_limit_binds_and_curtails() -> None:
+    sim = _energy_run(solar={"capacity": "2MW", "location": {"lat": 33.92, "lon": 8.13}},
+                      grid={"export_limit": "0.5MW"},
+                      battery={"energy": "0.2MWh", "power": "0.1MW"})
+    samples = sim.log.energy
+    _assert_balanced(samples, 0.5e6)
+    assert max(float(s.export_w[0]) for s in samples) == pytest.approx(0.5e6, rel=1e-12)
+    site = collect(sim).summary["sites"][0]["energy"]
+    assert site["curtailed_mwh"] > 0 and site["export_limit_mw"] == 0.5
+    # Curtailment only ever takes what export at its limit (and the battery) cannot.
+    for s in samples:
+        if s.curtailed_w[0] > 0:
+            assert s.export_w[0] == pytest.approx(0.5e6)
+
+
+def test_renewable_to_it_ratio_shows_an_oversized_plant(default_export_run) -> None:
+    from topologies.sizing import size_site
+
+    site_cfg = default_export_run.loaded.sites[0]
+    it_w = size_site(site_cfg).it_full_w
+    ratio = collect(default_export_run).summary["sites"][0]["energy"]["renewable_to_it_ratio"]
+    assert ratio == pytest.approx(50e6 / it_w)  # AC capacity + no firm block
+    assert ratio > 50  # 4 racks keep the preset's 50 MWac plant: not rescaled
+    full = size_site(BIZERTE).it_full_w
+    assert 2.5 < 50e6 / full < 3.5
+
+
+_power = st.floats(0.0, 1e8, allow_nan=False)
+
+
+@given(demand=_power, renewable=_power, soc_frac=st.floats(0.0, 1.0),
+       energy=st.floats(1.0, 1e12), power=st.floats(0.0, 1e8), eff=st.floats(0.5, 1.0),
+       limit=st.one_of(_power, st.just(np.inf)), dt_s=st.floats(1.0, 3600.0))
+def test_dispatch_balance_and_export_limit_property(demand: float, renewable: float,
+                                                    soc_frac: float, energy: float,
+                                                    power: float, eff: float, limit: float,
+                                                    dt_s: float) -> None:
+    one = np.ones(1)
+    d = dispatch(np.array([demand]), np.array([renewable]), np.array([soc_frac * energy]),
+                 energy * one, power * one, eff * one, 0.05 * energy * one, limit * one, dt_s)
+    supply = d.renewable_w + d.import_w
+    uses = demand + d.export_w + d.charge_w - d.discharge_w + d.curtailed_w
+    np.testing.assert_allclose(supply, uses, rtol=1e-12, atol=1e-6)
+    assert d.export_w[0] <= limit and d.curtailed_w[0] >= 0 and d.import_w[0] >= 0
+    # Curtailment only when export is at its limit.
+    assert d.curtailed_w[0] == 0 or d.export_w[0] == limit
 
 
 def test_tozeur_capacity_factor_one_day() -> None:

@@ -137,3 +137,23 @@ def test_residency_tenant_is_placed_only_in_its_country() -> None:
         if w.tenant == "ma-gov":
             for _s, _e, gpus in w.segments or []:
                 assert set(country[sim.index.gpu_site[gpus]].tolist()) == {"MA"}
+
+
+def test_export_limit_per_site_in_one_dispatch() -> None:
+    """Each site's export is held to its own limit: Bizerte's 20 MW grid connection (the
+    default), Morocco's explicit 5 MW; Morocco's 20 MW wind block for 2 racks curtails."""
+    morocco = {**MOROCCO, "energy": {"grid": {"export_limit": "5MW"}}}
+    sim = run_scenario(federation(duration="1h", sites=[BIZERTE, morocco]))
+    assert sim.ops is not None and sim.ops.energy is not None
+    np.testing.assert_array_equal(sim.ops.energy.export_limit, [20e6, 5e6])
+    for s in sim.log.energy:
+        supply = s.renewable_w + s.import_w
+        uses = s.demand_w + s.export_w + s.charge_w - s.discharge_w + s.curtailed_w
+        np.testing.assert_allclose(supply, uses, rtol=1e-12, atol=1e-6)
+        assert np.all(s.export_w <= np.array([20e6, 5e6]))
+    sites = collect(sim).summary["sites"]
+    assert [s["energy"]["export_limit_mw"] for s in sites] == [20.0, 5.0]
+    assert sites[1]["energy"]["peak_export_mw"] == pytest.approx(5.0)
+    assert sites[1]["energy"]["curtailed_mwh"] > 0
+    assert [s["grid_connection_mw"] for s in sites] == [20.0, 40.0]
+    assert all(s["power_cap_mw"] is None and s["over_cap_s"] == 0.0 for s in sites)

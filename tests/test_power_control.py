@@ -68,7 +68,59 @@ def test_engine_caps_training_to_stay_within_site_cap() -> None:
     assert any(i.startswith("speed=") and "power cap" in i for i in info)
     capped = {w for w, k in zip(sim.log.work_id, sim.log.work_kind, strict=True) if k == 6}
     assert all(sim.works[w].kind == "training" for w in capped)  # inference protected
-    assert collect(sim).summary["sites"][0]["energy"]["over_cap_s"] == 0.0
+    site = collect(sim).summary["sites"][0]
+    assert site["energy"]["over_cap_s"] == 0.0 and site["over_cap_s"] == 0.0
+    assert site["power_cap_mw"] == pytest.approx(cap / 1e6)
+    assert site["peak_import_mw"] == pytest.approx(site["energy"]["peak_import_mw"])
+
+
+def _render(summary: dict, width: int = 140) -> str:
+    from rich.console import Console
+
+    from emulator.dashboard import summary_table
+
+    console = Console(width=width, record=True, color_system=None)
+    console.print(summary_table(summary))
+    return console.export_text()
+
+
+def test_summary_separates_grid_connection_from_power_cap() -> None:
+    """A cap the site cannot meet (inference alone is above it) is reported as such, while
+    the peak stays within the 20 MW grid connection."""
+    data = small_scenario(duration="6h")
+    data["sites"] = [{**SMALL_SITE,
+                      "energy": {"power_cap": {"mode": "constant", "value": "10kW"}}}]
+    data["start"] = "2025-09-22"
+    summary = collect(run_scenario(data)).summary
+    site = summary["sites"][0]
+    assert site["grid_connection_mw"] == 20.0 and site["peak_within_grid_connection"]
+    assert site["power_cap_mw"] == pytest.approx(0.01)
+    assert site["over_cap_s"] == pytest.approx(6 * 3600.0)  # above it the whole run
+    assert site["over_cap_s"] == site["energy"]["over_cap_s"]
+    assert site["peak_import_mw"] == pytest.approx(site["energy"]["peak_import_mw"])
+    assert "cap_mw" not in site and "peak_within_cap" not in site
+    text = _render(summary)
+    for col in ("site", "GPUs", "IT MWh", "facility MWh", "peak MW", "grid MW", "cap MW",
+                "over cap h"):
+        assert col in text, col
+    row = next(line for line in text.splitlines() if "bizerte-20mw" in line)  # sites table
+    assert [c.strip() for c in row.split("│")[6:9]] == ["20.00", "0.01", "6.00"], row
+    assert max(len(line) for line in _render(summary, 80).splitlines()) <= 80
+
+
+def test_summary_without_energy_has_no_cap() -> None:
+    data = small_scenario(duration="2h")
+    data["sites"] = [{**SMALL_SITE, "energy": None}]
+    sim = run_scenario(data)
+    assert sim.ops is None or sim.ops.energy is None
+    summary = collect(sim).summary
+    site = summary["sites"][0]
+    assert "energy" not in site
+    assert site["power_cap_mw"] is None and site["over_cap_s"] == 0.0
+    assert site["peak_import_mw"] == site["peak_facility_mw"] > 0
+    assert site["grid_connection_mw"] == 20.0 and site["peak_within_grid_connection"]
+    text = _render(summary)
+    assert "grid MW" in text and "—" in text
 
 
 def test_solar_deferral_starts_preemptible_training_in_sun_only() -> None:

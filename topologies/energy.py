@@ -10,12 +10,13 @@ YAML shape (every block optional except where noted)::
     energy:
       utc_offset: 1              # local time = UTC + 1 h (tariff hours, daily cycle)
       solar:                     # pvlib clear-sky PV at the plant's coordinates
-        capacity: 60MW           # DC peak (MWp)
+        capacity: 60MW           # DC peak (MWp); absolute, not scaled with the halls
         ac_capacity: 50MW        # inverter limit
         location: {lat: 33.92, lon: 8.13}
         clouds: {mean_clearness: 0.85, sd: 0.15, correlation_time: 3h}
       ppa: {price: 0.075}        # currency/kWh for every renewable kWh generated
       grid: {currency: TND, carbon: 475, tariff: [...], export_price: 0.075}
+                                 # export_limit: default the site's grid_connection
       ambient: {mean: 19.5, daily_amplitude: 5, seasonal_amplitude: 7.5}
       cooling: {pue_min: 1.08, threshold: 20, pue_slope: 0.006}
       battery: {energy: 40MWh, power: 10MW, efficiency: 0.9}
@@ -182,8 +183,10 @@ class GridConfig(_Frozen):
     ``carbon`` gCO2e/kWh (default by country, :data:`GRID_CARBON_G_PER_KWH`); ``price``
     the flat import price and ``tariff`` time-of-use periods overriding it (currency/kWh);
     ``export_price`` paid for surplus renewable energy sent to the grid; ``export_limit``
-    (W, ``None``: unlimited) caps that export, the rest is curtailed; ``usd_per_unit``
-    converts the currency to US dollars for cross-site totals.
+    (W) caps that export, the rest is curtailed: ``None`` (the default) means the site's
+    ``grid_connection``, since export flows through the same connection; set it to model
+    a separate export line or a grid operator's lower limit. ``usd_per_unit`` converts the
+    currency to US dollars for cross-site totals.
     """
 
     currency: str = Field(default="USD", min_length=1)

@@ -6,6 +6,14 @@ discharge, which is charged only from renewable surplus) / facility energy. Carb
 grid imports at the grid's intensity (renewables at zero, a scope-2 market-based view).
 Cost = PPA price × renewable energy generated (take-or-pay) + import price × imports −
 export price × exports, in the site's currency and in US dollars.
+
+Grid and caps per site: ``peak_import_mw`` (highest interval-mean import),
+``power_cap_mw`` (the highest value the configured power cap took, ``None`` without a
+cap: a constant cap's value, a renewable cap's best moment), ``over_cap_s`` (seconds the
+facility demand stayed above the cap), ``export_limit_mw`` (the limit export was held to:
+``grid.export_limit``, by default the grid connection) and ``renewable_to_it_ratio``
+(renewable peak power over the site's IT load at full utilisation: the plant is sized in
+absolute watts, so shrinking a preset's halls without shrinking its plant makes it large).
 """
 
 from __future__ import annotations
@@ -17,7 +25,7 @@ import numpy as np
 
 from emulator.energy.model import EnergySample
 
-__all__ = ["energy_hourly_table", "energy_summary", "energy_table"]
+__all__ = ["cap_figures", "energy_hourly_table", "energy_summary", "energy_table"]
 
 _J_PER_MWH = 3.6e9
 _J_PER_KWH = 3.6e6
@@ -29,8 +37,29 @@ def _stack(samples: Sequence[EnergySample], name: str) -> np.ndarray:
     return np.array([getattr(s, name) for s in samples], dtype=float)
 
 
+def cap_figures(samples: Sequence[EnergySample]
+                ) -> tuple[list[float | None], np.ndarray, np.ndarray]:
+    """Per site: the power cap's peak value (W, ``None`` where the site has no cap), the
+    seconds its facility demand was above the cap, and the peak grid import (W)."""
+    dt = np.array([s.dt_s for s in samples])[:, None]
+    demand = _stack(samples, "demand_w")
+    cap = _stack(samples, "cap_w")
+    over_cap_s = ((demand > cap * (1 + 1e-9)) * dt).sum(0)
+    finite = np.where(np.isfinite(cap), cap, -np.inf).max(0)
+    cap_peak = [float(c) if np.isfinite(c) else None for c in finite.tolist()]
+    return cap_peak, over_cap_s, _stack(samples, "import_w").max(0)
+
+
+def _mw(w: float) -> float | None:
+    """W → MW, ``None`` for an infinite (absent) limit."""
+    return float(w / 1e6) if np.isfinite(w) else None
+
+
 def _site_figures(samples: Sequence[EnergySample], grid_connection_w: Sequence[float],
-                  usd_per_unit: Sequence[float], currency: Sequence[str]) -> list[dict[str, Any]]:
+                  usd_per_unit: Sequence[float], currency: Sequence[str],
+                  export_limit_w: Sequence[float] | None,
+                  renewable_peak_w: Sequence[float] | None,
+                  it_full_w: Sequence[float] | None) -> list[dict[str, Any]]:
     dt = np.array([s.dt_s for s in samples])[:, None]
     e = {k: (_stack(samples, k) * dt).sum(0) for k in _FLOWS}  # J per site
     imp_kwh = _stack(samples, "import_w") * dt / _J_PER_KWH
@@ -41,8 +70,7 @@ def _site_figures(samples: Sequence[EnergySample], grid_connection_w: Sequence[f
                * _stack(samples, "export_price")).sum(0))
     water_m3 = (_stack(samples, "it_w") * dt / _J_PER_KWH * _stack(samples, "wue")).sum(0) / 1e3
     demand = _stack(samples, "demand_w")
-    cap = _stack(samples, "cap_w")
-    over_cap_s = ((demand > cap * (1 + 1e-9)) * dt).sum(0)
+    cap_peak, over_cap_s, peak_import = cap_figures(samples)
     out = []
     for i in range(demand.shape[1]):
         dem = e["demand_w"][i]
@@ -66,21 +94,38 @@ def _site_figures(samples: Sequence[EnergySample], grid_connection_w: Sequence[f
             "cost_usd": float(cost[i] * usd_per_unit[i]),
             "water_m3": float(water_m3[i]),
             "peak_facility_mw": peak / 1e6,
-            "peak_import_mw": float(_stack(samples, "import_w")[:, i].max() / 1e6),
+            "peak_import_mw": float(peak_import[i] / 1e6),
             "grid_connection_mw": float(grid_connection_w[i] / 1e6),
             "peak_within_connection": bool(peak <= grid_connection_w[i]),
+            "power_cap_mw": None if cap_peak[i] is None else cap_peak[i] / 1e6,
             "over_cap_s": float(over_cap_s[i]),
         })
+        row = out[-1]
+        if export_limit_w is not None:
+            row["export_limit_mw"] = _mw(float(export_limit_w[i]))
+            row["peak_export_mw"] = float(_stack(samples, "export_w")[:, i].max() / 1e6)
+        if renewable_peak_w is not None and it_full_w is not None:
+            row["renewable_to_it_ratio"] = (float(renewable_peak_w[i] / it_full_w[i])
+                                            if it_full_w[i] > 0 else None)
     return out
 
 
 def energy_summary(samples: Sequence[EnergySample], grid_connection_w: Sequence[float],
-                   usd_per_unit: Sequence[float], currency: Sequence[str]) -> dict[str, Any]:
+                   usd_per_unit: Sequence[float], currency: Sequence[str], *,
+                   export_limit_w: Sequence[float] | None = None,
+                   renewable_peak_w: Sequence[float] | None = None,
+                   it_full_w: Sequence[float] | None = None) -> dict[str, Any]:
     """Totals over all sites (``total``) and per site (``sites``); energies in MWh, carbon
-    in t CO2e, water in m³, cost in US dollars for the total."""
+    in t CO2e, water in m³, cost in US dollars for the total.
+
+    With ``export_limit_w`` each site also reports ``export_limit_mw`` (``None``:
+    unlimited) and ``peak_export_mw``; with ``renewable_peak_w`` and ``it_full_w`` (IT load
+    at full utilisation) its ``renewable_to_it_ratio``.
+    """
     if not samples:
         return {}
-    per_site = _site_figures(samples, grid_connection_w, usd_per_unit, currency)
+    per_site = _site_figures(samples, grid_connection_w, usd_per_unit, currency,
+                             export_limit_w, renewable_peak_w, it_full_w)
 
     def tot(key: str) -> float:
         return float(sum(s[key] for s in per_site))

@@ -100,7 +100,9 @@ class EnergyModel:
         self.usd_per_unit = np.ones(n)
         self.currency = ["USD"] * n
         self.solar_ac_w = np.zeros(n)
-        self.export_limit = np.full(n, np.inf)
+        # Export is limited by the site's grid connection unless ``grid.export_limit`` says
+        # otherwise; renewable surplus beyond it (after the battery) is curtailed.
+        self.export_limit = np.array([float(s.grid_connection) for s in self.sites])
         self.batt_energy = np.zeros(n)
         self.batt_power = np.zeros(n)
         self.batt_eff = np.ones(n)
@@ -186,6 +188,12 @@ class EnergyModel:
         ren = np.array([m == "renewable" for m in self.cap_mode])
         cap[ren] = (self.renewable_at(now) + batt + self.cap_allowance)[ren]
         return cap
+
+    @property
+    def renewable_peak_w(self) -> np.ndarray:
+        """Most renewable power each site can receive (W): solar AC capacity (the DC
+        capacity when no inverter limit is given) plus the firm PPA block."""
+        return self.solar_ac_w + self.firm_w
 
     @property
     def has_caps(self) -> bool:

@@ -4,7 +4,8 @@ Dispatch rule (per site, per sampling interval of length Δt, powers held over i
 
 1. renewable power ``R`` (solar + firm PPA block) serves the facility demand ``D`` first;
 2. surplus ``R − D`` charges the battery (power limit, energy headroom, charge efficiency
-   √η), the rest is exported (up to ``export_limit``) and any remainder curtailed;
+   √η), the rest is exported (up to ``export_limit``: the site's grid connection unless
+   ``grid.export_limit`` is set) and any remainder curtailed;
 3. a deficit ``D − R`` is met by the battery (power limit, energy above ``min_soc``,
    discharge efficiency √η), then by grid import.
 
