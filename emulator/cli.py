@@ -235,6 +235,8 @@ def _topology(preset: str | None, list_: bool) -> None:
     from topologies.presets import list_presets, resolve_site
 
     console = Console(highlight=False)
+    if not console.is_terminal:
+        console = Console(highlight=False, width=160)
     if list_ or preset is None:
         for name in list_presets():
             console.print(name)
@@ -257,8 +259,11 @@ def _topology(preset: str | None, list_: bool) -> None:
                         f"(switches {format_power(d.fabric_w)})")
     t.add_row("IT load at full util", f"{format_power(d.it_full_w)} "
                                       f"(racks {format_power(d.racks_full_w)})")
-    t.add_row("facility (IT x PUE)", f"{format_power(d.facility_full_w)} at PUE {d.pue:.2f}, "
-                                     f"{d.cooling} cooling")
+    t.add_row("facility (IT x PUE)", f"{format_power(d.facility_full_w)} at design PUE "
+                                     f"{d.pue:.2f}, {d.cooling} cooling")
+    if getattr(site, "energy", None) is not None:
+        t.add_row("PUE in runs", "from the energy section: varies with ambient temperature "
+                                 "(see docs/energy.md)")
     ok = "within" if d.within_budget else "[bold red]OVER[/]"
     t.add_row("grid connection", f"{format_power(d.grid_connection_w)} — {ok} budget, "
                                  f"headroom {format_power(d.headroom_w)}")

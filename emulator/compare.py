@@ -60,7 +60,7 @@ METRICS: dict[str, str] = {
     "jct_mean_s": "mean JCT (h)",
     "jct_p99_s": "p99 JCT (h)",
     "wait_mean_s": "mean wait (h)",
-    "util": "GPU util (%)",
+    "util": "GPU alloc (%)",
     "slo": "SLO met (%)",
     "energy_mwh": "energy (MWh)",
     "lost_gpu_h": "lost GPU-h",

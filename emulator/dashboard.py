@@ -194,5 +194,5 @@ def summary_table(summary: dict[str, Any]) -> Group:
     parts.append(Text(f"GPU allocation {100 * summary['gpu_allocation_util']:.1f}%  "
                       f"compute util {100 * summary['gpu_compute_util']:.1f}%  "
                       f"jobs rejected {summary['jobs']['rejected']}, "
-                      f"cut off at the horizon {summary['jobs']['truncated']}"))
+                      f"training jobs cut off at the horizon {summary['jobs']['truncated']}"))
     return Group(*parts)
