@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import networkx as nx
 import numpy as np
 import simpy
 
@@ -30,11 +31,13 @@ from emulator.policies.registry import make_placement, make_queue_policy
 from emulator.rng import RngStreams
 from emulator.scenario import Scenario
 from emulator.serving import ServingModel
+from emulator.transfers import TransferModel
 from emulator.work import Work
 from topologies.catalog import SystemSpec
+from topologies.config import SiteConfig
 from topologies.index import TIER_LEAF, TIER_NVLINK, TopologyIndex, derive_index
 from topologies.sizing import size_site
-from topologies.wan import origin_rtt_s, wan_graph
+from topologies.wan import origin_rtt_s, path_capacity_bps, wan_graph
 from workloads.generate import TraceReplayError, generate_workload
 from workloads.models import UnknownModelError, get_model
 from workloads.spec import InferenceServiceSpec, TrainingJobSpec
@@ -224,6 +227,22 @@ def _view_options(sc: Scenario) -> dict[str, object]:
     return {**sc.scheduler.options, "tenant_weights": weights}
 
 
+def _transfer_model(jobs: list[TrainingJobSpec], sites: list[SiteConfig],
+                    graph: object) -> TransferModel | None:
+    """The WAN transfer model when some job stages a dataset; its places must be known."""
+    staged = [j for j in jobs if j.dataset_bytes > 0]
+    if not staged:
+        return None
+    for job in staged:
+        for site in sites:
+            try:
+                path_capacity_bps(graph, site.name, job.dataset_source)  # type: ignore[arg-type]
+            except (KeyError, nx.NodeNotFound):
+                raise UserError(f"tenants.{job.tenant}: dataset.source {job.dataset_source!r} "
+                                "is not a place joined to the sites by a WAN link") from None
+    return TransferModel(graph)  # type: ignore[arg-type]
+
+
 def build(loaded: LoadedScenario, backend: str | None = None) -> Simulation:
     """Wire a validated scenario into a runnable :class:`Simulation`."""
     sc = loaded.scenario
@@ -294,7 +313,8 @@ def build(loaded: LoadedScenario, backend: str | None = None) -> Simulation:
     ops.clock = lambda: env.now
     engine = Engine(env, ClusterState(index), works, tenants, policy, placement, compute,
                     serving, log, settings, _view_options(sc), infeasible, energy=ops.energy,
-                    power=ops.cap_policy(), timed=ops.timed_actions(serving, log, rtt))
+                    power=ops.cap_policy(), timed=ops.timed_actions(serving, log, rtt),
+                    transfers=_transfer_model(jobs, sites, graph))
     return Simulation(loaded=loaded, env=env, engine=engine, log=log, backend=be, index=index,
                       works=engine.works, horizon_s=sc.duration, trace_issues=tuple(trace_issues),
                       ops=ops)

@@ -38,6 +38,7 @@ from emulator.policies.base import (
 )
 from emulator.power_control import PowerCapPolicy, PowerView, cap_candidates, cap_effect
 from emulator.serving import ServiceRuntime, ServingModel
+from emulator.transfers import Transfer, TransferModel
 from emulator.work import Work
 from topologies.catalog import SystemSpec
 from workloads.spec import TrainingJobSpec
@@ -65,7 +66,8 @@ class Engine:
                  settings: EngineSettings, policy_options: dict[str, object] | None = None,
                  infeasible: dict[int, str] | None = None, *, energy: EnergyModel | None = None,
                  power: PowerCapPolicy | None = None,
-                 timed: Sequence[tuple[float, Callable[[float], None]]] = ()) -> None:
+                 timed: Sequence[tuple[float, Callable[[float], None]]] = (),
+                 transfers: TransferModel | None = None) -> None:
         self.env = env
         self.cluster = cluster
         self.index = cluster.index
@@ -88,6 +90,8 @@ class Engine:
         self.rounds = 0
         self.sim_events = 0
         self._running_version = 0
+        self.transfers = transfers
+        self._staging: dict[int, Transfer] = {}
         self._profile_cache: tuple[int, np.ndarray, np.ndarray] | None = None
         self.served_until = 0.0
         self._round_pending = False
@@ -136,6 +140,10 @@ class Engine:
             self.sim_events += 1
             self.serving.advance(t0, self.env.now)
             self.served_until = self.env.now
+            if self.transfers is not None:  # request traffic shares the WAN with datasets
+                loads = self.serving.wan_load_bps(self.env.now - t0)
+                self._reschedule_transfers(self.transfers.set_request_load(loads,
+                                                                           self.env.now))
             for svc, delta in self.serving.scaling(self.env.now):
                 if delta > 0:
                     self._scale_up(svc, delta)
@@ -341,6 +349,7 @@ class Engine:
         now = self.env.now
         spec = work.spec
         assert isinstance(spec, TrainingJobSpec) and work.gpus is not None
+        self._abandon_staging(work, now)  # a transfer in flight restarts from zero later
         elapsed = max(0.0, now - work.progress_start_s)
         interval = spec.checkpoint_interval_s
         kept = math.floor(elapsed / interval) * interval if math.isfinite(interval) else 0.0
@@ -369,6 +378,10 @@ class Engine:
         if not speed > 0:
             raise ValueError(f"speed must be > 0, got {speed}")
         now = self.env.now
+        if work.work_id in self._staging:  # still copying data: the new speed applies later
+            work.speed = speed
+            work.rate = speed / work.full_duration_s
+            return
         if now > work.progress_start_s:
             work.remaining = max(0.0, work.remaining - (now - work.progress_start_s) * work.rate)
             work.progress_start_s = now
@@ -415,13 +428,12 @@ class Engine:
                 work.step_s = float(est.step_s[i])
                 work.util = float(est.util[i])
                 work.full_duration_s = float(est.duration_s[i])
-                restore = spec.checkpoint_cost_s if work.preemptions else 0.0
-                work.progress_start_s = now + restore
                 work.speed = 1.0
                 work.rate = 1.0 / work.full_duration_s
-                work.duration_s = restore + work.remaining * work.full_duration_s
-                self.gpu_util[work.gpus] = work.util
-                self._schedule_completion(work, work.duration_s)
+                if spec.dataset_bytes > 0 and self.transfers is not None:
+                    self._begin_staging(work, now)
+                else:
+                    self._begin_compute(work, now)
         for work in started:
             info = f"tier={work.tier}"
             if work.kind == "inference":
@@ -435,6 +447,61 @@ class Engine:
                 extra = spec.replicas - spec.base_replicas  # type: ignore[union-attr]
                 if extra > 0:
                     self._scale_up(self.serving.by_work[work.work_id], extra)
+
+    def _begin_compute(self, work: Work, now: float) -> None:
+        """Start (or resume) a training job's computation at ``now``."""
+        spec = work.spec
+        assert isinstance(spec, TrainingJobSpec)
+        restore = spec.checkpoint_cost_s if work.preemptions else 0.0
+        work.progress_start_s = now + restore
+        work.duration_s = restore + work.remaining / work.rate
+        self.gpu_util[work.gpus] = work.util
+        self._schedule_completion(work, work.duration_s)
+
+    # -- dataset staging over the WAN ----------------------------------------------------
+    def _begin_staging(self, work: Work, now: float) -> None:
+        """Copy the job's dataset to its site first (GPUs held, idle); see transfers."""
+        spec = work.spec
+        assert isinstance(spec, TrainingJobSpec) and work.gpus is not None
+        assert self.transfers is not None
+        site = self.index.site_names[int(self.index.gpu_site[work.gpus[0]])]
+        work.progress_start_s = math.inf
+        work.staging_since_s = now
+        self.gpu_util[work.gpus] = 0.0
+        changed = self.transfers.start(work.work_id, site, spec.dataset_source or "local",
+                                       spec.dataset_bytes, now)
+        self._staging[work.work_id] = changed[-1]
+        self._reschedule_transfers(changed)
+
+    def _reschedule_transfers(self, changed: list) -> None:
+        for transfer in changed:
+            work = self.works[transfer.work_id]
+            work.epoch += 1
+            eta = self.transfers.eta_s(transfer)  # type: ignore[union-attr]
+            if math.isfinite(eta):
+                timeout = self.env.timeout(eta)
+                epoch = work.epoch
+                timeout.callbacks.append(lambda _e, w=work, ep=epoch: self._staged(w, ep))
+
+    def _staged(self, work: Work, epoch: int) -> None:
+        self.sim_events += 1
+        if work.epoch != epoch or work.work_id not in self._staging:
+            return
+        now = self.env.now
+        transfer = self._staging.pop(work.work_id)
+        self._reschedule_transfers(self.transfers.finish(transfer, now))  # type: ignore[union-attr]
+        work.staging_s += now - work.staging_since_s
+        self.log.work_event(now, "staged", work.work_id,
+                            f"{work.spec.dataset_bytes / 1e12:.3f} TB "  # type: ignore[union-attr]
+                            f"in {now - work.staging_since_s:.1f} s")
+        work.epoch += 1
+        self._begin_compute(work, now)
+
+    def _abandon_staging(self, work: Work, now: float) -> None:
+        transfer = self._staging.pop(work.work_id, None)
+        if transfer is not None:
+            work.staging_s += now - work.staging_since_s
+            self._reschedule_transfers(self.transfers.finish(transfer, now))  # type: ignore[union-attr]
 
     def _complete(self, work: Work, epoch: int) -> None:
         self.sim_events += 1
@@ -518,6 +585,7 @@ class Engine:
             work.state = "truncated"
             work.end_s = now
             if work.kind == "training":
+                self._abandon_staging(work, now)
                 ran = max(0.0, now - work.progress_start_s)
                 done = 1.0 - max(0.0, work.remaining - ran * work.rate)
                 self.log.work_event(now, "truncate", work.work_id, f"running done={done:.4f}")

@@ -4,7 +4,7 @@ Three record streams, each appended in simulated-time order and never modified:
 
 * ``work`` events — one row per state change of a job or service
   (``submit``, ``start``, ``finish``, ``reject``, ``truncate``, ``preempt``, ``rerate``,
-  ``cancel``), columnar;
+  ``cancel``, ``staged``: a job's dataset reached its site), columnar;
 * request batches — per serving window and service, arrays of per-request figures;
 * samples — per sampling tick, site power and utilisation (and per-rack utilisation);
 * energy samples (per tick, sites with an ``energy`` section) and infrastructure events
@@ -27,7 +27,7 @@ import numpy as np
 __all__ = ["WORK_EVENTS", "EventLog", "RequestBatch", "Sample"]
 
 WORK_EVENTS = ("submit", "start", "finish", "reject", "truncate", "preempt", "rerate",
-               "cancel")
+               "cancel", "staged")
 _KIND_CODE = {k: i for i, k in enumerate(WORK_EVENTS)}
 
 

@@ -36,6 +36,7 @@ import numpy as np
 from emulator.compute import ComputeModel, ServiceStatics
 from emulator.eventlog import EventLog, RequestBatch
 from emulator.rng import RngStreams
+from emulator.transfers import BYTES_PER_TOKEN, REQUEST_OVERHEAD_BYTES
 from emulator.work import Work
 from topologies.catalog import SystemSpec
 from workloads.requests import poisson_arrivals
@@ -113,6 +114,8 @@ class ServiceRuntime:
     replica_works: list[Work] = field(default_factory=list)
     queued_replicas: list[Work] = field(default_factory=list)
     low_since: float | None = None
+    window_bytes: float = 0.0
+    site: str = ""
 
     def allocations(self) -> list[Work]:
         """The base work and its running extra replicas."""
@@ -147,6 +150,7 @@ class ServingModel:
         base = spec.base_replicas
         self.services.append(ServiceRuntime(
             work=work, spec=spec, system=system, rtt_s=self.rtt_s(spec, site), slots=slots,
+            site=self.compute.index.site_names[site],
             free_at=[now] * (base * slots), prefill_free_at=[now] * base, replicas=base,
             arrivals_rng=self.streams.stream(name + "/arrivals"),
             tokens_rng=self.streams.stream(name + "/tokens")))
@@ -180,6 +184,14 @@ class ServingModel:
         heapq.heapify(pipes)
         svc.prefill_free_at = pipes
         return replica
+
+    def wan_load_bps(self, width_s: float) -> dict[tuple[str, str], float]:
+        """Request traffic (bit/s) per (site, origin) over the last window of ``width_s``."""
+        loads: dict[tuple[str, str], float] = {}
+        for svc in self.services:
+            key = (svc.site, svc.spec.origin)
+            loads[key] = loads.get(key, 0.0) + svc.window_bytes * 8.0 / width_s
+        return loads
 
     def scaling(self, now: float) -> list[tuple[ServiceRuntime, int]]:
         """Replica changes wanted after the last window: ``(service, +n or -n)``."""
@@ -226,6 +238,8 @@ class ServingModel:
                 n = times.size
                 prompts = spec.prompt_tokens.sample(svc.tokens_rng, n)
                 outputs = spec.output_tokens.sample(svc.tokens_rng, n)
+            svc.window_bytes = (float(prompts.sum() + outputs.sum()) * BYTES_PER_TOKEN
+                                + n * REQUEST_OVERHEAD_BYTES)
             prefill = self.compute.prefill(statics, row, prompts) if n else np.empty(0)
             share = min(float(prefill.sum()) / (width * max(svc.replicas, 1)),
                         MAX_PREFILL_SHARE)

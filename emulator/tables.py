@@ -18,7 +18,7 @@ from workloads.spec import InferenceServiceSpec, TrainingJobSpec
 __all__ = ["events_table", "jobs_table", "requests_table", "timeseries_table"]
 
 (_SUBMIT, _START, _FINISH, _REJECT, _TRUNCATE, _PREEMPT, _RERATE,
- _CANCEL) = range(len(WORK_EVENTS))
+ _CANCEL, _STAGED) = range(len(WORK_EVENTS))
 _STATE = {_FINISH: "finished", _REJECT: "rejected", _TRUNCATE: "truncated",
           _CANCEL: "cancelled"}
 
@@ -57,7 +57,7 @@ def jobs_table(log: EventLog, works: Sequence[Work]) -> dict[str, np.ndarray]:
             if np.isnan(start[w]):
                 start[w] = t
             run_start[w] = t
-        elif k == _RERATE:
+        elif k in (_RERATE, _STAGED):
             continue
         elif k == _PREEMPT:
             held_s[w] += t - run_start[w]
@@ -100,6 +100,7 @@ def jobs_table(log: EventLog, works: Sequence[Work]) -> dict[str, np.ndarray]:
                               dtype=np.int64),
         "preemptions": np.array([w.preemptions for w in sub], dtype=np.int64),
         "lost_gpu_s": np.array([w.lost_gpu_s for w in sub], dtype=np.float64),
+        "staging_s": np.array([w.staging_s for w in sub], dtype=np.float64),
         "info": info[rows],
     }
 

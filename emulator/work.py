@@ -65,6 +65,8 @@ class Work:
     preemptions: int = 0
     segments: list[tuple[float, float, np.ndarray]] | None = None
     parent: int | None = None
+    staging_since_s: float = float("nan")
+    staging_s: float = 0.0
 
     def close_segment(self, now: float) -> None:
         """Record the GPUs held from ``start_s`` to ``now`` (one run between (re)starts)."""

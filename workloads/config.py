@@ -36,12 +36,13 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from emulator.units import PerSecond, Seconds
+from emulator.units import Bytes, PerSecond, Seconds
 from workloads.distributions import LognormalTokens, TokenDistribution
 from workloads.traces.mapping import TraceReplayConfig
 
 __all__ = [
     "AutoscaleConfig",
+    "DatasetConfig",
     "InferenceServiceConfig",
     "ServingTraceConfig",
     "SloConfig",
@@ -147,6 +148,13 @@ class InferenceServiceConfig(_Frozen):
         return self
 
 
+class DatasetConfig(_Frozen):
+    """A training dataset copied to the job's site over the WAN before it computes."""
+
+    size: Bytes = Field(gt=0, description="e.g. 20TB")
+    source: str = Field(min_length=1, description="place it is copied from, e.g. marseille")
+
+
 class _TrainingSettings(_Frozen):
     """Settings every training job has, whether listed explicitly or generated."""
 
@@ -161,6 +169,8 @@ class _TrainingSettings(_Frozen):
     preemptible: bool = True
     mfu: float | None = Field(default=None, gt=0, le=1)
     system: str | None = None
+    dataset: DatasetConfig | None = Field(
+        default=None, description="staged over the WAN before the job computes")
 
 
 class TrainingJobConfig(_TrainingSettings):

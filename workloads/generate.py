@@ -85,6 +85,13 @@ def _probabilities(weights: list[float] | None, n: int) -> np.ndarray:
     return w / w.sum()
 
 
+def _dataset_fields(cfg: TrainingJobConfig | TrainingWorkloadConfig) -> dict[str, object]:
+    """Spec fields of a job's dataset (none: no staging)."""
+    if cfg.dataset is None:
+        return {}
+    return {"dataset_bytes": float(cfg.dataset.size), "dataset_source": cfg.dataset.source}
+
+
 def _explicit_job(job_id: int, tenant_name: str, tenant: TenantConfig,
                   job: TrainingJobConfig) -> TrainingJobSpec:
     par = job.tp * job.pp
@@ -96,7 +103,8 @@ def _explicit_job(job_id: int, tenant_name: str, tenant: TenantConfig,
         precision=job.precision, checkpoint_interval_s=float(job.checkpoint_interval),
         checkpoint_cost_s=float(job.checkpoint_cost),
         priority=tenant.priority + job.priority, preemptible=job.preemptible,
-        gpu_system=job.system, mfu=job.mfu, est_duration_s=None)
+        gpu_system=job.system, mfu=job.mfu, est_duration_s=None,
+        **_dataset_fields(job))
 
 
 def _workload_jobs(first_job_id: int, tenant_name: str, tenant: TenantConfig,
@@ -129,7 +137,7 @@ def _workload_jobs(first_job_id: int, tenant_name: str, tenant: TenantConfig,
             checkpoint_cost_s=float(wl.checkpoint_cost),
             priority=tenant.priority + wl.priority, preemptible=wl.preemptible,
             gpu_system=wl.system, mfu=wl.mfu, est_duration_s=None,
-            estimate_error=float(wl.estimate_error)))
+            estimate_error=float(wl.estimate_error), **_dataset_fields(wl)))
     return jobs
 
 

@@ -27,6 +27,8 @@ class TrainingJobSpec:
     ``checkpoint_cost_s`` the time one checkpoint save takes. ``mfu`` overrides the kernel's
     efficiency model when set. ``est_duration_s`` is the user's runtime estimate (used by
     backfill and shortest-job policies); ``None`` lets the engine estimate it from the model.
+    ``dataset_bytes`` from ``dataset_source`` (a place) are copied to the job's site over the
+    WAN before it computes (0: no staging).
     ``estimate_error`` is the sd of the log of the multiplicative error on that estimate
     (0: exact); the composition root draws the factor from a named stream.
     """
@@ -52,6 +54,8 @@ class TrainingJobSpec:
     mfu: float | None = None
     est_duration_s: float | None = None
     estimate_error: float = 0.0
+    dataset_bytes: float = 0.0
+    dataset_source: str | None = None
 
     @property
     def steps(self) -> int:
