@@ -38,7 +38,8 @@ def test_oversized_site_fails_the_budget() -> None:
 
 
 def test_repackaged_hall_scales_overhead_per_tray() -> None:
-    site = resolve_site("legacy-air-8kw", {})
+    site = resolve_site("legacy-air-8kw", {"halls": [
+        {"name": "legacy-1", "system": "h100-hgx", "racks": 64, "trays_per_rack": 1}]})
     s = describe_site(site)
     assert s.halls[0].system == "h100-hgx/1-per-rack"
     assert s.gpus == 64 * 8 and s.nvlink_domains == 64

@@ -32,7 +32,7 @@ def test_hall_type_presets_have_the_advertised_density() -> None:
     legacy = describe_site(resolve_site("legacy-air-8kw", {}))
     hybrid = describe_site(resolve_site("hybrid-45kw", {}))
     assert legacy.cooling == "air" and hybrid.cooling == "hybrid"
-    assert legacy.halls[0].rack_full_w == pytest.approx(10.2e3)  # one DGX H100 per rack
+    assert legacy.halls[0].rack_full_w == pytest.approx(6.5e3)  # one DGX A100 per rack
     assert 40e3 <= hybrid.halls[0].rack_full_w <= 50e3
 
 

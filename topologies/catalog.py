@@ -17,6 +17,10 @@ Sources (see also ``docs/sources.md``):
   3.35 TB/s, NVLink 900 GB/s, 700 W.
 * [DGXH100] NVIDIA DGX H100 datasheet: 8 x H100 SXM, about 10.2 kW maximum system power,
   8 x ConnectX-7 400 Gb/s compute NICs.
+* [A100-DS] NVIDIA A100 Tensor Core GPU datasheet (2021): A100 80GB SXM, 312 TFLOP/s BF16
+  dense, 80 GB HBM2e at 2,039 GB/s, NVLink 600 GB/s, 400 W.
+* [DGXA100] NVIDIA DGX A100 datasheet (2020): 8 x A100 SXM, 6.5 kW maximum system power
+  (six 3 kW supplies, half redundant), 8 x 200 Gb/s compute NICs; air-cooled, 6U.
 * [EST] Estimates (idle power, non-GPU overhead at idle): defaults meant to be overridden by
   ``gpuemu calibrate`` profiles or scenario overrides.
 """
@@ -119,6 +123,18 @@ H100_SXM = GpuSpec(
     sources=("H100-DS", "DGXH100", "EST: idle power"),
 )
 
+A100_SXM = GpuSpec(
+    name="A100 SXM 80GB",
+    peak_flops={"bf16": 312e12, "tf32": 156e12},  # no fp8: kernels fall back to bf16
+    hbm_bytes=80e9,
+    hbm_bw=2.039e12,
+    nvlink_bw=300e9,  # 600 GB/s counts both directions [A100-DS]
+    nic_bw=200e9 / 8,  # [DGXA100]
+    tdp_w=400.0,
+    idle_w=60.0,  # [EST]
+    sources=("A100-DS", "DGXA100", "EST: idle power"),
+)
+
 GB200_NVL72 = SystemSpec(
     name="gb200-nvl72",
     gpu=B200_GB200,
@@ -149,7 +165,22 @@ H100_HGX = SystemSpec(
     sources=("H100-DS", "DGXH100"),
 )
 
-CATALOG: dict[str, SystemSpec] = {s.name: s for s in (GB200_NVL72, H100_HGX)}
+DGX_A100 = SystemSpec(
+    name="dgx-a100",
+    gpu=A100_SXM,
+    gpus_per_tray=8,  # the 6U DGX A100 is the "tray"
+    cpus_per_tray=2,
+    trays_per_rack=1,  # one system per rack: ~6.5 kW, the legacy air-cooled density
+    nvlink_domain_gpus=8,
+    switch_trays_per_rack=0,
+    # 6.5 kW at full load [DGXA100] minus 8 x 400 W = 3.3 kW of non-GPU load.
+    rack_overhead_full_w=6.5e3 - 8 * 400.0,
+    rack_overhead_idle_w=0.5 * (6.5e3 - 8 * 400.0),  # [EST]
+    cooling="air",
+    sources=("A100-DS", "DGXA100"),
+)
+
+CATALOG: dict[str, SystemSpec] = {s.name: s for s in (GB200_NVL72, H100_HGX, DGX_A100)}
 
 
 def get_system(name: str) -> SystemSpec:
