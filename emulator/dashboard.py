@@ -177,8 +177,8 @@ def summary_table(summary: dict[str, Any]) -> Group:
     with_energy = [site for site in summary["sites"] if site.get("energy")]
     if with_energy:
         e = Table(title="energy", header_style="bold")
-        for col in ("site", "PUE", "renewable", "import MWh", "export MWh", "t CO2e",
-                    "cost", "water m3"):
+        for col in ("site", "PUE", "renewable", "import MWh", "export MWh", "curtailed MWh",
+                    "t CO2e", "cost", "water m3"):
             e.add_column(col, justify="right")
         for site in with_energy:
             en = site["energy"]
@@ -187,6 +187,7 @@ def summary_table(summary: dict[str, Any]) -> Group:
                       f"{100 * en.get('renewable_share', 0.0):.1f}%",
                       f"{en.get('grid_import_mwh', 0.0):,.1f}",
                       f"{en.get('grid_export_mwh', 0.0):,.1f}",
+                      f"{en.get('curtailed_mwh', 0.0):,.1f}",
                       f"{en.get('carbon_t', 0.0):,.1f}",
                       "—" if cost is None else f"${cost:,.0f}",
                       f"{en.get('water_m3', 0.0):,.1f}")
