@@ -34,6 +34,9 @@ def test_hall_type_presets_have_the_advertised_density() -> None:
     assert legacy.cooling == "air" and hybrid.cooling == "hybrid"
     assert legacy.halls[0].rack_full_w == pytest.approx(6.5e3)  # one DGX A100 per rack
     assert 40e3 <= hybrid.halls[0].rack_full_w <= 50e3
+    dense = describe_site(resolve_site("dense-250kw", {}))
+    assert 200e3 <= dense.halls[0].rack_full_w <= 250e3  # two NVL72 domains per rack
+    assert dense.nvlink_domains == 2 * dense.racks and dense.cooling == "liquid"
 
 
 def test_morocco_500mw_is_the_large_campus() -> None:
