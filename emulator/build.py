@@ -122,8 +122,35 @@ def _shape_key(work: Work) -> tuple[object, ...]:
     """What feasibility depends on: size, group, eligibility and model/precision."""
     spec = work.spec
     eligible = work.request.eligible
-    return (work.kind, work.n_gpus, work.group_size, spec.model, spec.precision,
-            None if eligible is None else eligible.tobytes())
+    key: tuple[object, ...] = (work.kind, work.n_gpus, work.group_size, spec.model,
+                               spec.precision, None if eligible is None else eligible.tobytes())
+    if isinstance(spec, InferenceServiceSpec):  # KV-cache fit depends on lengths and batch
+        key += (spec.prompt_tokens.mean(), spec.output_tokens.mean(), spec.max_batch)
+    return key
+
+
+def _fits(spec: TrainingJobSpec | InferenceServiceSpec, system: SystemSpec,
+          serving: ServingModel) -> bool:
+    """Whether one replica (service) or one share of training state (job) fits ``system``."""
+    if isinstance(spec, InferenceServiceSpec):
+        return serving.slots_for(spec, system) >= 1
+    need = get_model(spec.model).params * TRAINING_STATE_BYTES_PER_PARAM / spec.n_gpus
+    return need <= system.gpu.hbm_bytes
+
+
+def _fitting_domains(work: Work, index: TopologyIndex,
+                     serving: ServingModel) -> np.ndarray | None:
+    """Eligible domains narrowed to the systems the model fits (mixed halls); ``None``: no
+    narrowing needed."""
+    systems = _systems_in(index, work.request.eligible)
+    ok = [i for i in systems if _fits(work.spec, index.systems[i], serving)]
+    if len(ok) == len(systems):
+        return None
+    domain_ok = np.isin(index.rack_system[index.domain_rack], ok)
+    if work.request.eligible is not None:
+        domain_ok &= work.request.eligible
+    domain_ok.setflags(write=False)
+    return domain_ok
 
 
 def _infeasible(work: Work, index: TopologyIndex, serving: ServingModel) -> str | None:
@@ -144,16 +171,13 @@ def _infeasible(work: Work, index: TopologyIndex, serving: ServingModel) -> str 
                 f"{int(per_site.max())}")
     systems = [index.systems[i] for i in _systems_in(index, eligible)]
     spec = work.spec
-    if isinstance(spec, InferenceServiceSpec):
-        if all(serving.slots_for(spec, s) < 1 for s in systems):
+    if not any(_fits(spec, system, serving) for system in systems):
+        if isinstance(spec, InferenceServiceSpec):
             return (f"model {spec.model} ({spec.precision}) does not fit in "
                     f"{spec.gpus_per_replica} GPU(s) per replica with room for a KV cache")
-    else:
-        assert isinstance(spec, TrainingJobSpec)
         need = get_model(spec.model).params * TRAINING_STATE_BYTES_PER_PARAM / spec.n_gpus
-        if all(need > s.gpu.hbm_bytes for s in systems):
-            return (f"model {spec.model} needs {need / 1e9:.0f} GB of training state per GPU "
-                    f"on {spec.n_gpus} GPUs; more GPUs are needed")
+        return (f"model {spec.model} needs {need / 1e9:.0f} GB of training state per GPU "
+                f"on {spec.n_gpus} GPUs; more GPUs are needed")
     return None
 
 
@@ -291,12 +315,19 @@ def build(loaded: LoadedScenario, backend: str | None = None) -> Simulation:
     works = _make_works(jobs, services, tenants, index)
     infeasible, ops.routes = restrict_works(works, sc.tenants, sites, index, rtt, ops.energy)
     checked: dict[tuple[object, ...], str | None] = {}
+    narrowed: dict[tuple[object, ...], np.ndarray | None] = {}
     for w in works:  # jobs of one shape share the answer: check each shape once
         if w.work_id in infeasible:  # no site in its residency country
             continue
         key = _shape_key(w)
         if key not in checked:
             checked[key] = _infeasible(w, index, serving)
+        if checked[key] is None:
+            if key not in narrowed:
+                narrowed[key] = _fitting_domains(w, index, serving)
+            if narrowed[key] is not None:  # keep it off hardware its model does not fit
+                w.request = PlacementRequest(w.n_gpus, w.group_size, narrowed[key])
+                w.view = None
         if checked[key] is not None:
             if w.kind == "inference":  # a configured service that can never run: an error
                 raise UserError(f"tenants.{w.tenant}.inference.{w.name}: {checked[key]}")

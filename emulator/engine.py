@@ -46,6 +46,17 @@ from workloads.spec import TrainingJobSpec
 __all__ = ["Engine", "EngineSettings"]
 
 
+def _progress(rate_changes: list[tuple[float, float]], t0: float, t1: float) -> float:
+    """Work fraction done in ``[t0, t1]`` given ``(from time, rate)`` steps, sorted by time."""
+    done = 0.0
+    for i, (start, rate) in enumerate(rate_changes):
+        end = rate_changes[i + 1][0] if i + 1 < len(rate_changes) else math.inf
+        lo, hi = max(start, t0), min(end, t1)
+        if hi > lo:
+            done += (hi - lo) * rate
+    return done
+
+
 @dataclass(frozen=True)
 class EngineSettings:
     """Time steps (s) and per-site constants the engine needs."""
@@ -116,6 +127,9 @@ class Engine:
                 yield self.env.timeout(t - self.env.now)
                 self.sim_events += 1
             action(self.env.now)
+            if self.transfers is not None:  # the WAN changed: re-rate dataset transfers now
+                self._reschedule_transfers(self.transfers.set_request_load(
+                    self.transfers.request_bps, self.env.now))
 
     def _arrivals(self) -> Iterator[simpy.Event]:
         env = self.env
@@ -127,6 +141,9 @@ class Engine:
             self._submit(work)
 
     def _sampler(self) -> Iterator[simpy.Event]:
+        # Let the t=0 arrivals and their scheduling round happen first, so the first sample
+        # (which holds for a whole interval) sees the work that starts at t=0.
+        yield self.env.timeout(0)
         while True:
             self._sample()
             yield self.env.timeout(self.settings.sample_interval_s)
@@ -218,17 +235,24 @@ class Engine:
     def _release_profile(self) -> tuple[np.ndarray, np.ndarray]:
         """(expected end s, GPUs) of running work sorted by end; cached per running set."""
         if self._profile_cache is None or self._profile_cache[0] != self._running_version:
-            items = sorted((w.start_s + w.est_duration_s * w.remaining, w.work_id, w.n_gpus)
+            items = sorted((self._expected_end(w), w.work_id, w.n_gpus)
                            for w in self.running.values())
             ends = np.array([e for e, _i, _g in items], dtype=np.float64)
             gpus = np.array([g for _e, _i, g in items], dtype=np.int64)
             self._profile_cache = (self._running_version, ends, gpus)
         return self._profile_cache[1], self._profile_cache[2]
 
+    def _expected_end(self, w: Work) -> float:
+        """When running work should end by its estimate: remaining work at its speed."""
+        if w.kind != "training":
+            return math.inf
+        origin = w.progress_start_s if math.isfinite(w.progress_start_s) else self.env.now
+        return origin + w.est_duration_s * w.remaining / max(w.speed, 1e-9)
+
     def _running_views(self) -> list[RunningJob]:
         now = self.env.now
         return [RunningJob(w.work_id, w.kind, w.tenant, w.n_gpus, w.start_s,
-                           w.start_s + w.est_duration_s * w.remaining, w.priority,
+                           self._expected_end(w), w.priority,
                            w.preemptible and w.kind == "training",
                            w.attained_gpu_s + w.n_gpus * (now - w.start_s), w.gpus)
                 for w in self.running.values()]
@@ -267,6 +291,9 @@ class Engine:
             elif isinstance(decision, RejectJob):
                 self._apply_reject(decision)
             elif isinstance(decision, PreemptJob):
+                if any(w.work_id == decision.work_id for w in started):
+                    raise PolicyError(f"policy {self.policy.name!r} started and preempted work "
+                                      f"{decision.work_id} in the same round")
                 self._apply_preempt(decision)
             else:
                 raise PolicyError(f"policy {self.policy.name!r} returned "
@@ -298,7 +325,8 @@ class Engine:
 
     def _apply_start(self, decision: StartJob) -> Work:
         work = self._queued(decision.work_id)
-        gpus = np.asarray(decision.gpus, dtype=np.int64)
+        gpus = np.array(decision.gpus, dtype=np.int64)  # a copy the policy cannot touch
+        gpus.setflags(write=False)
         name = self.policy.name
         if gpus.size and (gpus.min() < 0 or gpus.max() >= self.index.n_gpus):
             raise PolicyError(f"policy {name!r} gave work {work.work_id} GPU ids outside "
@@ -350,11 +378,18 @@ class Engine:
         spec = work.spec
         assert isinstance(spec, TrainingJobSpec) and work.gpus is not None
         self._abandon_staging(work, now)  # a transfer in flight restarts from zero later
-        elapsed = max(0.0, now - work.progress_start_s)
-        interval = spec.checkpoint_interval_s
-        kept = math.floor(elapsed / interval) * interval if math.isfinite(interval) else 0.0
-        work.remaining = max(0.0, work.remaining - kept * work.rate)
-        lost = (elapsed - kept) * work.n_gpus
+        # Keep the progress made up to the last periodic checkpoint of this run: checkpoints
+        # fall every interval from the run's compute start, whatever re-rates happened.
+        origin = work.run_origin_s
+        if not math.isfinite(origin) or now <= origin:
+            last_ckpt = now  # still staging or restoring: nothing computed, nothing lost
+            work.remaining = work.remaining_at_origin
+        else:
+            interval = spec.checkpoint_interval_s
+            last_ckpt = origin + math.floor((now - origin) / interval) * interval
+            work.remaining = max(0.0, work.remaining_at_origin
+                                 - _progress(work.rate_changes, origin, last_ckpt))
+        lost = (now - last_ckpt) * work.n_gpus
         work.lost_gpu_s += lost
         work.attained_gpu_s += work.n_gpus * (now - work.start_s)
         work.preemptions += 1
@@ -387,6 +422,7 @@ class Engine:
             work.progress_start_s = now
         work.speed = speed
         work.rate = speed / work.full_duration_s
+        work.rate_changes.append((max(now, work.progress_start_s), work.rate))
         work.epoch += 1
         self._running_version += 1
         self._schedule_completion(work, max(work.progress_start_s - now, 0.0)
@@ -454,6 +490,9 @@ class Engine:
         assert isinstance(spec, TrainingJobSpec)
         restore = spec.checkpoint_cost_s if work.preemptions else 0.0
         work.progress_start_s = now + restore
+        work.run_origin_s = work.progress_start_s
+        work.remaining_at_origin = work.remaining
+        work.rate_changes = [(work.progress_start_s, work.rate)]
         work.duration_s = restore + work.remaining / work.rate
         self.gpu_util[work.gpus] = work.util
         self._schedule_completion(work, work.duration_s)
@@ -520,7 +559,8 @@ class Engine:
     def _apply_power_caps(self, now: float, pue: np.ndarray) -> None:
         """Ask the power policy for GPU caps on training work and apply them (re-rating)."""
         s = self.settings
-        training = [w for w in self.running.values() if w.kind == "training"]
+        training = [w for w in self.running.values()
+                    if w.kind == "training" and w.work_id not in self._staging]
         for w in training:  # the uncapped draw is what the policy must judge
             self.gpu_util[w.gpus] = w.util
         _r, _it, fac = self.compute.power(self.gpu_util, pue, s.site_fabric_w)

@@ -67,6 +67,9 @@ class Work:
     parent: int | None = None
     staging_since_s: float = float("nan")
     staging_s: float = 0.0
+    run_origin_s: float = float("nan")
+    remaining_at_origin: float = 1.0
+    rate_changes: list[tuple[float, float]] | None = None
 
     def close_segment(self, now: float) -> None:
         """Record the GPUs held from ``start_s`` to ``now`` (one run between (re)starts)."""

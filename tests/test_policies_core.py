@@ -72,3 +72,23 @@ def test_backfill_reservation_arithmetic() -> None:
     view = _view(index, cluster, [], running)
     assert EasyBackfillPolicy._reservation(view, 100, 72) == (300.0, 12)
     assert EasyBackfillPolicy._reservation(view, 140, 72) == (math.inf, 0)
+
+
+def test_backfill_counts_jobs_started_in_the_same_round() -> None:
+    """A (144 GPUs, ~2 h) starts; B (216) is the head; C (144, ~30 h) must not jump ahead
+    for good: B's reservation is A's end, so C may not start before B."""
+    from tests.conftest import run_scenario, small_scenario
+
+    data = small_scenario(duration="20d")
+
+    def job(name: str, gpus: int, tokens: float) -> dict:
+        return {"name": name, "model": "llama3-8b", "gpus": gpus, "tp": 8, "tokens": tokens}
+
+    data["tenants"] = {"lab": {"jobs": [job("A", 144, 2e10), job("B", 216, 2e9),
+                                        job("C", 144, 3e11)]}}
+    data["scheduler"] = {"queue": "backfill"}
+    sim = run_scenario(data)
+    a, b, c = sim.works
+    assert a.start_s == 0.0
+    assert b.start_s == a.end_s, "the head starts as soon as A frees its GPUs"
+    assert c.start_s >= b.start_s

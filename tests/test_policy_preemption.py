@@ -80,3 +80,37 @@ def test_preempting_policies_count_lost_work(queue: str) -> None:
     assert long.preemptions == 1
     assert long.lost_gpu_s == pytest.approx(0.5 * HOUR * 72, rel=1e-9)
     assert by_name(sim, "urgent").state == "finished" and long.state == "finished"
+
+
+def _rerate_then_preempt(rerate: bool):
+    from emulator.build import build
+    from emulator.loader import validate_scenario
+    from emulator.policies.base import PreemptJob
+    from tests.conftest import small_scenario
+
+    data = small_scenario(duration="3d")
+    data["tenants"] = {"lab": {"jobs": [{
+        "name": "A", "model": "llama3-8b", "gpus": 72, "tp": 8, "tokens": 3e11,
+        "checkpoint_interval": "1h", "checkpoint_cost": "0s"}]}}
+    data["scheduler"] = {"queue": "fifo"}
+    sim = build(validate_scenario(data))
+    sim.engine.start()
+    sim.env.run(until=5.5 * 3600)
+    work = sim.works[0]
+    if rerate:
+        sim.engine.rerate(work, 0.5, "power cap")
+    sim.env.run(until=6.2 * 3600)
+    sim.engine._apply_preempt(PreemptJob(work.work_id))
+    return work
+
+
+def test_a_rerate_is_not_a_checkpoint() -> None:
+    plain = _rerate_then_preempt(False)
+    capped = _rerate_then_preempt(True)
+    # Checkpoints every hour from t=0: the last is at 6 h either way; 0.2 h x 72 GPUs lost.
+    assert plain.lost_gpu_s == pytest.approx(0.2 * 3600 * 72)
+    assert capped.lost_gpu_s == pytest.approx(0.2 * 3600 * 72)
+    hours = plain.full_duration_s / 3600
+    assert (1 - plain.remaining) * hours == pytest.approx(6.0)
+    # At half speed from 5.5 h: 5.5 h + 0.5 x 0.5 h of work by the 6 h checkpoint.
+    assert (1 - capped.remaining) * hours == pytest.approx(5.75)

@@ -15,6 +15,7 @@ Slurm's ``bf_max_job_test``, so a very long queue costs a bounded time per round
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -36,9 +37,19 @@ class EasyBackfillPolicy(QueuePolicy):
         self.max_scan = int(max_scan)
 
     @staticmethod
-    def _reservation(view: ClusterView, need: int, free_now: int) -> tuple[float, int]:
-        """(shadow time, extra GPUs) for a head job needing ``need`` GPUs."""
+    def _reservation(view: ClusterView, need: int, free_now: int,
+                     started: Sequence[tuple[float, int]] = ()) -> tuple[float, int]:
+        """(shadow time, extra GPUs) for a head job needing ``need`` GPUs.
+
+        ``started`` lists (expected end, GPUs) of jobs this round already started ahead of
+        the head: their GPUs are gone from ``free_now`` and come back when they end.
+        """
         ends, gpus = view.release_profile()
+        if started:
+            ends = np.concatenate([ends, [e for e, _g in started]])
+            gpus = np.concatenate([gpus, [g for _e, g in started]])
+            order = np.argsort(ends, kind="stable")
+            ends, gpus = ends[order], gpus[order]
         available = free_now + np.cumsum(gpus)
         finite = np.isfinite(ends)
         reached = np.flatnonzero(finite & (available >= need))
@@ -55,6 +66,7 @@ class EasyBackfillPolicy(QueuePolicy):
         scratch = view.scratch()
         shadow: float | None = None
         extra = 0
+        started: list[tuple[float, int]] = []
         for scanned, job in enumerate(view.queue):
             if scanned >= self.max_scan or scratch.free_gpus == 0:
                 break
@@ -62,8 +74,9 @@ class EasyBackfillPolicy(QueuePolicy):
                 gpus = scratch.place(job.request)
                 if gpus is not None:
                     decisions.append(StartJob(job.work_id, gpus))
+                    started.append((view.now + job.est_duration_s, job.n_gpus))
                     continue
-                shadow, extra = self._reservation(view, job.n_gpus, scratch.free_gpus)
+                shadow, extra = self._reservation(view, job.n_gpus, scratch.free_gpus, started)
                 continue
             ends_in_time = view.now + job.est_duration_s <= shadow
             if not ends_in_time and job.n_gpus > extra:

@@ -121,8 +121,9 @@ def greedy_round(view: ClusterView, order: Sequence[QueuedJob],
     preempted: set[int] = set()
     tries = 0
     running: list[RunningJob] | None = None
+    smallest = min(j.n_gpus for j in order)
     for job in order:
-        if victims_for is None and scratch.free_gpus == 0:
+        if victims_for is None and scratch.free_gpus < smallest:
             break  # nothing can start and nothing may be displaced
         if admit is not None and not admit(job):
             if blocking:
