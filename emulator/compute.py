@@ -101,6 +101,10 @@ class ComputeModel:
             from cupy_kernels.fused import decode_step_time_fused, gpu_power_fused
             self._decode_step_time, self._gpu_power = decode_step_time_fused, gpu_power_fused
 
+    def _column(self, values: Sequence[float]) -> object:
+        """A float64 kernel input column on the backend's device."""
+        return self.backend.asarray(np.asarray(values, dtype=float))
+
     # -- systems -----------------------------------------------------------------------
     def system_of_gpu(self, gpu: int) -> SystemSpec:
         """The rack system GPU ``gpu`` belongs to."""
@@ -125,10 +129,7 @@ class ComputeModel:
         b = self.backend
         dp_bw, dp_alpha = self._tier_arrays(tiers, first_gpu)
         nvlink = np.array([sy.gpu.nvlink_bw for sy in systems], dtype=float)
-
-        def col(values: Sequence[float]) -> object:
-            return b.asarray(np.asarray(values, dtype=float))
-
+        col = self._column
         batch = TrainingBatch(
             params=col([m.params for m in models]),
             active_params=col([m.active_params for m in models]),
@@ -165,10 +166,7 @@ class ComputeModel:
         """Kernel inputs that stay fixed while a service runs, and its batch slots."""
         b = self.backend
         models = [get_model(s.model) for s in specs]
-
-        def col(values: Sequence[float]) -> object:
-            return b.asarray(np.asarray(values, dtype=float))
-
+        col = self._column
         n = len(specs)
         batch = InferenceBatch(
             params=col([m.params for m in models]),
