@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from emulator.cluster import AllocationError, ClusterState
+from emulator.core.allocation import AllocationError, ClusterState
 from emulator.placement import PackPlacement, PlacementRequest, Scratch, SpreadPlacement
 from topologies.index import derive_index
 from topologies.presets import resolve_site
@@ -118,4 +118,4 @@ def test_tentative_placements_never_overlap(requests: list[tuple[int, int]],
         groups = index.gpu_domain[gpus].reshape(-1, g)
         assert np.all(groups == groups[:, :1])
     assert used.max() <= 1
-    assert s.free_gpus == index.n_gpus - used.sum() == int(s.free.sum())
+    assert s.free_gpus == index.n_gpus - used.sum() == int(s.is_free(np.arange(index.n_gpus)).sum())
