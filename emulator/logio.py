@@ -87,7 +87,7 @@ def load_log(path: Path) -> EventLog:
         for i, service in enumerate(data["req_service"].tolist()):
             lo, hi = int(edges[i]), int(edges[i + 1])
             log.requests.append(RequestBatch(service, *(data[f"req_{n}"][lo:hi] for n in _REQ)))
-        racks = data["s_racks"] if "s_racks" in data else None
+        racks = data.get("s_racks")
         n_t = len(log.tenants)
         for i, t in enumerate(data["s_t"].tolist()):
             ints = data["s_ints"][i].tolist()
