@@ -10,6 +10,8 @@ can never corrupt the state. Each call costs O(GPUs it touches), not O(cluster).
 
 from __future__ import annotations
 
+import bisect
+
 import numpy as np
 
 from topologies.index import TopologyIndex
@@ -38,6 +40,17 @@ class ClusterState:
         self.domain_start = np.searchsorted(index.gpu_domain, np.arange(index.n_domains))
         self.free_gpus = int(index.n_gpus)
         self._stamp = np.zeros(index.n_gpus, dtype=np.int32)  # duplicate check, kept zero
+        # Domains by free GPU count: by_free[v] is the sorted list of domains with v free,
+        # so best-fit placement finds the tightest domain without scanning all of them.
+        self.by_free: list[list[int]] = [[] for _ in range(int(index.domain_size.max(
+            initial=0)) + 1)]
+        for d, v in enumerate(self.domain_free.tolist()):
+            self.by_free[v].append(d)
+
+    def _move(self, d: int, old: int, new: int) -> None:
+        bucket = self.by_free[old]
+        del bucket[bisect.bisect_left(bucket, d)]
+        bisect.insort(self.by_free[new], d)
 
     def free_mask(self) -> np.ndarray:
         """A new boolean array, True where the GPU is free."""
@@ -48,6 +61,8 @@ class ClusterState:
             raise AllocationError(f"work {owner}: empty allocation")
         if gpus.min() < 0 or gpus.max() >= self.index.n_gpus:
             raise AllocationError(f"work {owner}: GPU id out of range")
+        if gpus.size == 1 or bool(np.all(gpus[1:] > gpus[:-1])):
+            return  # strictly increasing (as placements produce them): no id twice
         stamp = self._stamp
         np.add.at(stamp, gpus, 1)
         twice = bool(stamp[gpus].max() > 1)
@@ -68,8 +83,25 @@ class ClusterState:
                 f"work {owner}: GPU {taken} is already held by work {int(held[bad])}")
         self.owner[gpus] = owner
         self.free[gpus] = False
-        np.subtract.at(self.domain_free, self.index.gpu_domain[gpus], 1)
+        self._count(gpus, -1)
         self.free_gpus -= int(gpus.size)
+
+    def _count(self, gpus: np.ndarray, sign: int) -> None:
+        """Add ``sign`` per GPU to its domain's free count (one domain: no scatter)."""
+        doms = self.index.gpu_domain[gpus]
+        free = self.domain_free
+        if doms[0] == doms[-1] and (doms.size < 3 or bool(np.all(doms == doms[0]))):
+            d = int(doms[0])
+            old = int(free[d])
+            free[d] = old + sign * doms.size
+            self._move(d, old, int(free[d]))
+        else:
+            touched = np.unique(doms)
+            before = free[touched].tolist()
+            np.add.at(free, doms, sign)
+            for d, old, new in zip(touched.tolist(), before, free[touched].tolist(),
+                                   strict=True):
+                self._move(d, old, new)
 
     def release(self, gpus: np.ndarray, owner: int) -> None:
         """Return ``gpus`` held by ``owner``; those out of service stay unavailable."""
@@ -77,10 +109,12 @@ class ClusterState:
             raise AllocationError(f"work {owner}: releasing GPUs it does not hold")
         down = self.down[gpus]
         back = gpus[~down] if down.any() else gpus
-        self.owner[gpus] = DOWN
+        if back.size < gpus.size:
+            self.owner[gpus] = DOWN
         self.owner[back] = FREE
         self.free[back] = True
-        np.add.at(self.domain_free, self.index.gpu_domain[back], 1)
+        if back.size:
+            self._count(back, +1)
         self.free_gpus += int(back.size)
 
     def take_down(self, gpus: np.ndarray) -> np.ndarray:
@@ -91,7 +125,8 @@ class ClusterState:
         idle = gpus[self.owner[gpus] == FREE]
         self.owner[idle] = DOWN
         self.free[idle] = False
-        np.subtract.at(self.domain_free, self.index.gpu_domain[idle], 1)
+        if idle.size:
+            self._count(idle, -1)
         self.free_gpus -= int(idle.size)
         held = self.owner[gpus]
         return np.unique(held[held >= 0])
@@ -104,6 +139,7 @@ class ClusterState:
         idle = gpus[self.owner[gpus] == DOWN]
         self.owner[idle] = FREE
         self.free[idle] = True
-        np.add.at(self.domain_free, self.index.gpu_domain[idle], 1)
+        if idle.size:
+            self._count(idle, +1)
         self.free_gpus += int(idle.size)
         return int(idle.size)

@@ -33,6 +33,7 @@ from emulator.core.training import ShapeCache, checkpoint_progress, duration_s, 
 from emulator.eventlog import Ev, EventLog, Infra
 from emulator.policies.base import PolicyError
 from emulator.work import Work
+from topologies.index import TIER_NVLINK
 from workloads.spec import TrainingJobSpec
 
 if TYPE_CHECKING:
@@ -126,8 +127,10 @@ class Core:
         if gpus.ndim != 1 or gpus.size != work.n_gpus:
             raise PolicyError(f"{who} gave work {work.work_id} {gpus.size} GPUs; it needs "
                               f"exactly {work.n_gpus}")
-        groups = idx.gpu_domain[gpus].reshape(-1, work.group_size)
-        if np.any(groups != groups[:, :1]):
+        doms = idx.gpu_domain[gpus]
+        one_domain = bool(doms.size) and doms[0] == doms[-1] and bool(np.all(doms == doms[0]))
+        groups = doms.reshape(-1, work.group_size)
+        if not one_domain and np.any(groups != groups[:, :1]):
             raise PolicyError(f"{who} split a tensor-parallel group of work {work.work_id} "
                               "across NVLink domains")
         eligible = work.request.eligible
@@ -142,7 +145,8 @@ class Core:
         work.state = "running"
         work.gpus = gpus
         work.start_s = self.now
-        work.tier = idx.slowest_tier(gpus)
+        work.tier = TIER_NVLINK if one_domain else idx.slowest_tier(gpus)
+        work.domains = (doms[:1], np.array([doms.size])) if one_domain else None
         self.running[work.work_id] = work
         self.running_version += 1
         self.tenant_gpus[work.tenant_idx] += work.n_gpus
@@ -168,8 +172,11 @@ class Core:
                 else:
                     self.begin_compute(work, now)
         for work in started:
-            domains, counts = np.unique(self.index.gpu_domain[work.gpus], return_counts=True)
-            self._event(Ev.START, work, tier=work.tier, speed=1.0, placement=(domains, counts))
+            placement = work.domains
+            if placement is None:
+                placement = np.unique(self.index.gpu_domain[work.gpus], return_counts=True)
+            work.domains = None
+            self._event(Ev.START, work, tier=work.tier, speed=1.0, placement=placement)
             if work.kind == "training" and work.work_id in self._staging_ids():
                 self._event(Ev.STAGE, work)
         for work in started:

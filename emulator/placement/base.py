@@ -46,9 +46,11 @@ class Scratch:
     """
 
     def __init__(self, index: TopologyIndex, free_mask: np.ndarray, domain_free: np.ndarray,
-                 domain_start: np.ndarray, placement: PlacementPolicy) -> None:
+                 domain_start: np.ndarray, placement: PlacementPolicy,
+                 by_free: list[list[int]] | None = None) -> None:
         self.index = index
         self.base = free_mask
+        self.by_free = by_free  # domains by free count of the *base* state, if kept
         self.local: dict[int, np.ndarray] = {}  # domain → its tentative free mask
         self.domain_free = domain_free.copy()
         self.domain_start = domain_start
@@ -58,7 +60,7 @@ class Scratch:
     def clone(self) -> Scratch:
         """An independent copy (for trial placements)."""
         other = Scratch.__new__(Scratch)
-        other.index, other.base = self.index, self.base
+        other.index, other.base, other.by_free = self.index, self.base, self.by_free
         other.local = {d: m.copy() for d, m in self.local.items()}
         other.domain_free = self.domain_free.copy()
         other.domain_start, other.placement = self.domain_start, self.placement
@@ -71,6 +73,34 @@ class Scratch:
             start = int(self.domain_start[d])
             m = self.local[d] = self.base[start:start + int(self.index.domain_size[d])].copy()
         return m
+
+    def tightest_domain(self, group_size: int, need: int) -> int | None:
+        """The domain with the fewest whole free groups that still holds ``need`` groups
+        (lowest id on ties), without scanning every domain; ``None`` if none holds them.
+
+        Domains untouched this round are found through ``by_free`` (the core's buckets of
+        domains by free count); those this round touched are checked directly.
+        """
+        assert self.by_free is not None
+        best_cap, best = -1, -1
+        local = self.local
+        by_free = self.by_free
+        for v in range(need * group_size, len(by_free)):
+            cap = v // group_size
+            if best >= 0 and cap > best_cap:
+                break
+            for d in by_free[v]:
+                if d in local:
+                    continue
+                if best < 0 or cap < best_cap or d < best:
+                    best_cap, best = cap, d
+                break
+        free = self.domain_free
+        for d in local:
+            cap = int(free[d]) // group_size
+            if cap >= need and (best < 0 or cap < best_cap or (cap == best_cap and d < best)):
+                best_cap, best = cap, d
+        return best if best >= 0 else None
 
     def is_free(self, gpus: np.ndarray) -> np.ndarray:
         """Whether each of ``gpus`` is tentatively free."""

@@ -79,7 +79,8 @@ class Rounds:
 
     def _scratch(self) -> Scratch:
         c = self.core.cluster
-        return Scratch(c.index, c.free, c.domain_free, c.domain_start, self.placement)
+        return Scratch(c.index, c.free, c.domain_free, c.domain_start, self.placement,
+                       c.by_free)
 
     def view(self) -> ClusterView:
         """The read-only view of this instant."""
