@@ -134,6 +134,8 @@ def _fits(spec: TrainingJobSpec | InferenceServiceSpec, system: SystemSpec,
     """Whether one replica (service) or one share of training state (job) fits ``system``."""
     if isinstance(spec, InferenceServiceSpec):
         return serving.slots_for(spec, system) >= 1
+    if spec.runtime_s is not None:  # duration as given: no memory model (trace replay)
+        return True
     need = get_model(spec.model).params * TRAINING_STATE_BYTES_PER_PARAM / spec.n_gpus
     return need <= system.gpu.hbm_bytes
 
@@ -339,7 +341,8 @@ def build(loaded: LoadedScenario, backend: str | None = None) -> Simulation:
     settings = EngineSettings(
         sample_interval_s=sc.engine.sample_interval, serving_window_s=sc.engine.serving_window,
         site_pue=np.array([s.pue for s in sites], dtype=float),
-        site_fabric_w=np.array([size_site(s).fabric_w for s in sites], dtype=float))
+        site_fabric_w=np.array([size_site(s).fabric_w for s in sites], dtype=float),
+        round_length_s=sc.scheduler.round_length)
     env = simpy.Environment()
     ops.clock = lambda: env.now
     engine = Engine(env, ClusterState(index), works, tenants, policy, placement, compute,

@@ -66,6 +66,9 @@ class EngineSettings:
     site_pue: np.ndarray
     site_fabric_w: np.ndarray
     keep_rack_util: bool = True
+    # Round-based mode (issue 13): with a round length (s), scheduling rounds happen only at
+    # its multiples (Gavel's 360 s rounds); None keeps event-driven rounds.
+    round_length_s: float | None = None
 
 
 class Engine:
@@ -106,6 +109,7 @@ class Engine:
         self._profile_cache: tuple[int, np.ndarray, np.ndarray] | None = None
         self.served_until = 0.0
         self._round_pending = False
+        self._wakeup_at = math.inf  # earliest round a policy asked for (next_wakeup)
         self.last_sample: Sample | None = None
         self.energy = energy  # PUE(T) and the per-tick supply dispatch (energy runs only)
         self.power = power  # power-cap policy (sites with a power cap only)
@@ -227,9 +231,41 @@ class Engine:
         if self._round_pending:
             return
         self._round_pending = True
+        length = self.settings.round_length_s
+        if length is not None:  # round-based mode: wait for the next round boundary
+            now = self.env.now
+            boundary = math.ceil(now / length - 1e-9) * length
+            if boundary > now:
+                timeout = self.env.timeout(boundary - now)
+                timeout.callbacks.append(self._round)
+                return
         event = self.env.event()
         event.callbacks.append(self._round)
         event.succeed()
+
+    def _ask_wakeup(self, view: ClusterView) -> None:
+        """Policy-requested rounds (issue 13): a policy with ``next_wakeup(view)`` returning
+        a future time (s) gets a scheduling round then, e.g. at a 2D-LAS threshold crossing,
+        even if nothing arrives or completes. Earlier requests supersede later ones."""
+        ask = getattr(self.policy, "next_wakeup", None)
+        if ask is None:
+            return
+        when = ask(view)
+        now = self.env.now
+        if self._wakeup_at <= now:
+            self._wakeup_at = math.inf  # the last request is due now: it is spent
+        if when is None or not now < when < self._wakeup_at:
+            return
+        when = float(when)
+        self._wakeup_at = when
+        timeout = self.env.timeout(when - now)
+        timeout.callbacks.append(lambda _e, t=when: self._woken(t))
+
+    def _woken(self, when: float) -> None:
+        if when != self._wakeup_at:
+            return  # superseded by an earlier request
+        self._wakeup_at = math.inf
+        self._request_round()
 
     # -- scheduling rounds -------------------------------------------------------------
     def _release_profile(self) -> tuple[np.ndarray, np.ndarray]:
@@ -301,6 +337,13 @@ class Engine:
                                   "or PreemptJob")
         if started:
             self._launch(started)
+        if getattr(self.policy, "next_wakeup", None) is not None:  # see _ask_wakeup
+            self._ask_wakeup(ClusterView(
+                now=self.env.now, queue=ReadOnlySequence(self.queue_views),
+                total_gpus=self.index.n_gpus, free_gpus=self.cluster.free_gpus,
+                running=self._running_views, release_profile=self._release_profile,
+                scratch=self._scratch, tenant_gpus=dict(self.tenant_gpus),
+                options=self.policy_options))
 
     def _enqueue(self, work: Work) -> None:
         """Insert in arrival order (a preempted job returns to its original place)."""
@@ -384,6 +427,11 @@ class Engine:
         if not math.isfinite(origin) or now <= origin:
             last_ckpt = now  # still staging or restoring: nothing computed, nothing lost
             work.remaining = work.remaining_at_origin
+        elif not math.isfinite(spec.checkpoint_interval_s):
+            # Lossless preemption (duration-as-given replay, issue 13): keep all progress.
+            last_ckpt = now
+            work.remaining = max(0.0, work.remaining_at_origin
+                                 - _progress(work.rate_changes, origin, now))
         else:
             interval = spec.checkpoint_interval_s
             last_ckpt = origin + math.floor((now - origin) / interval) * interval
@@ -494,6 +542,14 @@ class Engine:
         work.remaining_at_origin = work.remaining
         work.rate_changes = [(work.progress_start_s, work.rate)]
         work.duration_s = restore + work.remaining / work.rate
+        if spec.runtime_s is not None:
+            # Duration as given (issue 13): remaining seconds without the 1/rate round trip,
+            # and the end snapped to the microsecond so that a job of integral duration ends
+            # exactly when a trace event at the same second happens (same batching as the
+            # peers' simulators).
+            end = round(work.progress_start_s
+                        + work.remaining * work.full_duration_s / work.speed, 6)
+            work.duration_s = max(0.0, end - now)
         self.gpu_util[work.gpus] = work.util
         self._schedule_completion(work, work.duration_s)
 

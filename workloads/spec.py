@@ -31,6 +31,11 @@ class TrainingJobSpec:
     WAN before it computes (0: no staging).
     ``estimate_error`` is the sd of the log of the multiplicative error on that estimate
     (0: exact); the composition root draws the factor from a named stream.
+    ``runtime_s`` set means *duration as given* (trace replay as in the Tiresias and Gavel
+    simulators): the job runs exactly ``runtime_s`` seconds on whatever GPUs it gets, with no
+    compute, communication, checkpoint or memory model (``model`` may then be ``"generic"``,
+    which is not in the model catalog). A ``checkpoint_interval_s`` of ``inf`` makes
+    preemption lossless.
     """
 
     job_id: int
@@ -56,6 +61,7 @@ class TrainingJobSpec:
     estimate_error: float = 0.0
     dataset_bytes: float = 0.0
     dataset_source: str | None = None
+    runtime_s: float | None = None
 
     @property
     def steps(self) -> int:

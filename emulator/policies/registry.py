@@ -18,10 +18,13 @@ from emulator.placement import PackPlacement, PlacementPolicy, SpreadPlacement
 from emulator.policies.backfill import EasyBackfillPolicy
 from emulator.policies.base import QueuePolicy
 from emulator.policies.fairshare import FairSharePolicy
+from emulator.policies.dlas_gpu import DiscretisedLasPolicy
 from emulator.policies.fifo import FifoPolicy
 from emulator.policies.las import LeastAttainedServicePolicy
 from emulator.policies.priority import PriorityPolicy
+from emulator.policies.shortest_gpu_time import ShortestGpuTimePolicy
 from emulator.policies.sjf import ShortestJobFirstPolicy
+from emulator.policies.smallest_gpu_first import SmallestGpuFirstPolicy
 from emulator.policies.srtf import ShortestRemainingTimeFirstPolicy
 
 __all__ = ["PLACEMENT_POLICIES", "QUEUE_POLICIES", "make_placement", "make_queue_policy"]
@@ -34,6 +37,10 @@ QUEUE_POLICIES: dict[str, type[QueuePolicy]] = {
     "srtf": ShortestRemainingTimeFirstPolicy,
     "las": LeastAttainedServicePolicy,
     "fairshare": FairSharePolicy,
+    # The Tiresias simulator's policies under their own names (docs/reproductions.md).
+    "smallest-gpu-first": SmallestGpuFirstPolicy,
+    "shortest-gpu-time": ShortestGpuTimePolicy,
+    "dlas-gpu": DiscretisedLasPolicy,
 }
 PLACEMENT_POLICIES: dict[str, type[PlacementPolicy]] = {
     "pack": PackPlacement,

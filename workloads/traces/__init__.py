@@ -20,6 +20,7 @@ SAMPLES: dict[str, str] = {
     "azure_llm_code": "azure_llm_2023/AzureLLMInferenceTrace_code_before_1830.csv",
     "azure_llm_conv": "azure_llm_2023/AzureLLMInferenceTrace_conv_before_1830.csv",
     "mooncake": "mooncake_conversation/conversation_trace_first_600s.jsonl",
+    "tiresias_60": "tiresias_60/60_job.csv",
 }
 """Shipped sample files by short name, relative to :data:`DATA_DIR`."""
 

@@ -12,6 +12,13 @@ on a new cluster. ``est_duration_s`` is set to the trace duration (the user's es
 The global batch is shrunk where needed (never grown past ``global_batch_tokens``) so that
 ``tokens`` is a whole number of steps: short jobs are one small step, not one full batch.
 
+With ``runtime: as_given`` a row instead becomes a job that runs exactly its trace
+duration on whatever GPUs it gets (``TrainingJobSpec.runtime_s``): no compute, memory,
+communication or checkpoint model, lossless preemption unless ``checkpoint_interval`` or
+``checkpoint_cost`` is set, and ``model`` may be ``generic`` (no catalog model). This is how
+the Tiresias and Gavel simulators replay traces. Tiresias's own CSV format is read by
+:mod:`workloads.traces.tiresias`.
+
 Serving traces (Azure LLM, Mooncake) become :class:`~workloads.requests.RequestArrays`.
 
 Scaling knobs: trace time ``t`` (s from the trace start) maps to ``start + t · time_scale``
@@ -38,6 +45,7 @@ from workloads.traces.azure_llm import AzureLLMTrace, read_azure_llm
 from workloads.traces.common import TraceIssue
 from workloads.traces.mooncake import MooncakeTrace, read_mooncake
 from workloads.traces.philly import PhillyTrace, read_philly
+from workloads.traces.tiresias import TiresiasTrace, read_tiresias
 
 __all__ = [
     "SAMPLE_PREFIX",
@@ -49,13 +57,16 @@ __all__ = [
     "philly_to_jobs",
     "replay_trace",
     "resolve_trace_path",
+    "tiresias_to_jobs",
 ]
 
 SAMPLE_PREFIX = "sample:"
 """A ``path`` of ``"sample:NAME"`` names a shipped sample (see :data:`workloads.traces.SAMPLES`)."""
 
-TraceKind = Literal["philly", "azure_llm", "mooncake", "alibaba"]
-_TRAINING_KINDS = ("philly", "alibaba")
+TraceKind = Literal["philly", "azure_llm", "mooncake", "alibaba", "tiresias"]
+_TRAINING_KINDS = ("philly", "alibaba", "tiresias")
+GENERIC_MODEL = "generic"
+"""The model name of duration-as-given jobs that name no catalog model (memory-free)."""
 
 
 class TraceReplayConfig(BaseModel):
@@ -70,7 +81,12 @@ class TraceReplayConfig(BaseModel):
         default=None, description="tenant of the jobs; inside tenants.NAME.traces it defaults "
                                   "to NAME (and must equal it if given)")
     name: str = Field(default="trace", description="prefix of job names / the service name")
-    model: str = Field(description="catalog model every job / request uses")
+    model: str = Field(description="catalog model every job / request uses; 'generic' "
+                                   "(no model) with runtime: as_given")
+    runtime: Literal["model", "as_given"] = Field(
+        default="model", description="'model': run time from the compute model and "
+                                     "reference_flops_per_gpu; 'as_given': exactly the trace "
+                                     "duration, on any GPUs")
     tp: int = Field(default=1, gt=0)
     pp: int = Field(default=1, gt=0)
     time_scale: float = Field(default=1.0, gt=0, description="trace seconds → sim seconds")
@@ -97,8 +113,16 @@ class TraceReplayConfig(BaseModel):
     @field_validator("model")
     @classmethod
     def _known_model(cls, v: str) -> str:
-        get_model(v)  # UnknownModelError is a ValueError: pydantic reports it on this field
+        if v != GENERIC_MODEL:
+            get_model(v)  # UnknownModelError is a ValueError: pydantic reports it on this field
         return v
+
+    @model_validator(mode="after")
+    def _generic_as_given(self) -> TraceReplayConfig:
+        if self.model == GENERIC_MODEL and self.runtime != "as_given":
+            raise ValueError("model 'generic' has no compute model; it needs "
+                             "runtime: as_given")
+        return self
 
     @model_validator(mode="after")
     def _sample_exists(self) -> TraceReplayConfig:
@@ -156,6 +180,8 @@ def _whole_steps(tokens: float, batch_tokens: float) -> tuple[float, float]:
 def _job(job_id: int, name: str, tenant: str, submit_s: float, duration_s: float,
          trace_gpus: float, cfg: TraceReplayConfig) -> TrainingJobSpec:
     n = _gpus(trace_gpus, cfg)
+    if cfg.runtime == "as_given":
+        return _as_given_job(job_id, name, tenant, submit_s, duration_s, n, cfg)
     per_token = get_model(cfg.model).train_flops_per_token()
     tokens, tokens_per_step = _whole_steps(
         duration_s * n * cfg.reference_flops_per_gpu / per_token, cfg.global_batch_tokens)
@@ -168,6 +194,31 @@ def _job(job_id: int, name: str, tenant: str, submit_s: float, duration_s: float
         checkpoint_cost_s=float(cfg.checkpoint_cost), priority=cfg.priority,
         preemptible=cfg.preemptible, gpu_system=cfg.system, est_duration_s=duration_s,
         estimate_error=cfg.estimate_error)
+
+
+def _as_given_job(job_id: int, name: str, tenant: str, submit_s: float, duration_s: float,
+                  n: int, cfg: TraceReplayConfig) -> TrainingJobSpec:
+    """A job that runs exactly ``duration_s`` (s): lossless preemption unless the scenario
+    sets ``checkpoint_interval``/``checkpoint_cost`` explicitly."""
+    lossy = "checkpoint_interval" in cfg.model_fields_set
+    return TrainingJobSpec(
+        job_id=job_id, tenant=tenant, name=name, model=cfg.model,
+        submit_s=cfg.start + submit_s * cfg.time_scale, n_gpus=n, tp=cfg.tp, pp=cfg.pp,
+        dp=n // (cfg.tp * cfg.pp), tokens=1.0, tokens_per_step=1.0, seq_len=cfg.seq_len,
+        precision=cfg.precision,
+        checkpoint_interval_s=float(cfg.checkpoint_interval) if lossy else math.inf,
+        checkpoint_cost_s=(float(cfg.checkpoint_cost)
+                           if "checkpoint_cost" in cfg.model_fields_set else 0.0),
+        priority=cfg.priority, preemptible=cfg.preemptible, gpu_system=cfg.system,
+        est_duration_s=duration_s, estimate_error=cfg.estimate_error, runtime_s=duration_s)
+
+
+def tiresias_to_jobs(trace: TiresiasTrace, cfg: TraceReplayConfig,
+                     first_job_id: int = 0) -> list[TrainingJobSpec]:
+    """One job per Tiresias row (in submission order, first ``cfg.limit``)."""
+    return [_job(first_job_id + i, f"{cfg.name}-{r.job_id}", _tenant(cfg), r.submit_s,
+                 r.duration_s, r.num_gpus, cfg)
+            for i, r in enumerate(trace.jobs[:cfg.limit])]
 
 
 def philly_to_jobs(trace: PhillyTrace, cfg: TraceReplayConfig,
@@ -223,6 +274,10 @@ def replay_trace(cfg: TraceReplayConfig, base_dir: str | Path | None = None,
         philly = read_philly(path)
         return TraceReplay(tuple(philly_to_jobs(philly, cfg, first_job_id)), None,
                            philly.issues)
+    if cfg.kind == "tiresias":
+        tiresias = read_tiresias(path)
+        return TraceReplay(tuple(tiresias_to_jobs(tiresias, cfg, first_job_id)), None,
+                           tiresias.issues)
     if cfg.kind == "alibaba":
         pods = read_alibaba_pods(path)
         jobs, skipped = alibaba_to_jobs(pods, cfg, first_job_id)
