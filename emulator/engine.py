@@ -109,7 +109,8 @@ class Engine:
         self._profile_cache: tuple[int, np.ndarray, np.ndarray] | None = None
         self.served_until = 0.0
         self._round_pending = False
-        self._wakeup_at = math.inf  # earliest round a policy asked for (next_wakeup)
+        self._wakeup_token = 0  # the policy's latest next_wakeup request (issue 13)
+        self._every_event = getattr(policy, "next_wakeup", None) is not None
         self.last_sample: Sample | None = None
         self.energy = energy  # PUE(T) and the per-tick supply dispatch (energy runs only)
         self.power = power  # power-cap policy (sites with a power cap only)
@@ -246,26 +247,20 @@ class Engine:
     def _ask_wakeup(self, view: ClusterView) -> None:
         """Policy-requested rounds (issue 13): a policy with ``next_wakeup(view)`` returning
         a future time (s) gets a scheduling round then, e.g. at a 2D-LAS threshold crossing,
-        even if nothing arrives or completes. Earlier requests supersede later ones."""
-        ask = getattr(self.policy, "next_wakeup", None)
-        if ask is None:
-            return
-        when = ask(view)
+        even if nothing arrives or completes. Each round's answer replaces the previous
+        one (``None``: no round needed). Such policies also get a round at every arrival and
+        completion, even with an empty queue, so that their clocks (demotions) advance."""
+        self._wakeup_token += 1
+        when = self.policy.next_wakeup(view)  # type: ignore[attr-defined]
         now = self.env.now
-        if self._wakeup_at <= now:
-            self._wakeup_at = math.inf  # the last request is due now: it is spent
-        if when is None or not now < when < self._wakeup_at:
+        if when is None or not math.isfinite(when) or when <= now:
             return
-        when = float(when)
-        self._wakeup_at = when
-        timeout = self.env.timeout(when - now)
-        timeout.callbacks.append(lambda _e, t=when: self._woken(t))
+        timeout = self.env.timeout(float(when) - now)
+        timeout.callbacks.append(lambda _e, tok=self._wakeup_token: self._woken(tok))
 
-    def _woken(self, when: float) -> None:
-        if when != self._wakeup_at:
-            return  # superseded by an earlier request
-        self._wakeup_at = math.inf
-        self._request_round()
+    def _woken(self, token: int) -> None:
+        if token == self._wakeup_token:  # not superseded by a later round's answer
+            self._request_round()
 
     # -- scheduling rounds -------------------------------------------------------------
     def _release_profile(self) -> tuple[np.ndarray, np.ndarray]:
@@ -300,7 +295,7 @@ class Engine:
     def _round(self, _event: simpy.Event) -> None:
         self._round_pending = False
         self.sim_events += 1
-        if not self.queue:
+        if not self.queue and not self._every_event:
             return
         self.rounds += 1
         view = ClusterView(
@@ -337,7 +332,7 @@ class Engine:
                                   "or PreemptJob")
         if started:
             self._launch(started)
-        if getattr(self.policy, "next_wakeup", None) is not None:  # see _ask_wakeup
+        if self._every_event:  # see _ask_wakeup
             self._ask_wakeup(ClusterView(
                 now=self.env.now, queue=ReadOnlySequence(self.queue_views),
                 total_gpus=self.index.n_gpus, free_gpus=self.cluster.free_gpus,

@@ -16,9 +16,11 @@ job that loses its GPUs is preempted (:mod:`emulator.policies.reallocate`).
 
 Demotion happens *at the exact moment* a running job's service crosses a threshold: the
 policy asks the engine for a round then (:meth:`DiscretisedLasPolicy.next_wakeup`). The
-Tiresias simulator instead schedules that check at ``floor((limit - executed time) /
-GPUs)`` seconds, which mixes run time and GPU-time and can fire late for a job that
-resumes after a preemption (see ``docs/reproductions.md``).
+Tiresias simulator instead checks thresholds only at its events and schedules its next
+check ``floor((limit - run seconds) / GPUs)`` seconds ahead — a limit in GPU-seconds
+minus a time in seconds — so a multi-GPU job is demoted late (an 8-GPU job after 761 s
+instead of 406.25 s at the 3,250 GPU-s limit). ``crossing: simulator`` reproduces that
+schedule (one level per check) for side-by-side comparisons; see ``docs/reproductions.md``.
 
 Starvation (``starvation_knob`` = the simulator's ``solve_starvation``, 0 = off): a
 waiting job outside queue 0 that has waited ``knob ×`` its service since it last entered
@@ -27,7 +29,7 @@ that moment too.
 
 Options: ``thresholds`` — service at each demotion, GPU-seconds or durations (``"2h"`` = 2
 GPU-hours); default ``[3250, 7200]`` (three queues, the simulator's ``queue_limit``);
-``starvation_knob`` (default 0).
+``starvation_knob`` (default 0); ``crossing`` — ``exact`` (default) or ``simulator``.
 """
 
 from __future__ import annotations
@@ -71,8 +73,11 @@ class DiscretisedLasPolicy(QueuePolicy):
     name = "dlas-gpu"
 
     def __init__(self, thresholds: Any = (3250, 7200), starvation_knob: float = 0.0,
-                 **options: Any) -> None:
+                 crossing: str = "exact", **options: Any) -> None:
         super().__init__(**options)
+        if crossing not in ("exact", "simulator"):
+            raise ValueError(f"crossing must be 'exact' or 'simulator', got {crossing!r}")
+        self.exact = crossing == "exact"
         self.thresholds = as_seconds_list(thresholds, "thresholds")
         knob = float(starvation_knob)
         if not knob >= 0:
@@ -111,6 +116,8 @@ class DiscretisedLasPolicy(QueuePolicy):
                 while (level < len(self.thresholds)
                        and served >= self.thresholds[level] - EPS_GPU_S):
                     level += 1
+                    if not self.exact:
+                        break  # the simulator moves a job one queue per check
                 if level != st.queue:
                     crossed = now - (served - self.thresholds[level - 1]) / job.n_gpus
                     crossings.append((crossed, wid, level))
@@ -151,8 +158,13 @@ class DiscretisedLasPolicy(QueuePolicy):
             st = self._state.get(r.work_id)
             if st is None or st.queue >= len(self.thresholds) or r.n_gpus <= 0:
                 continue
-            left = self.thresholds[st.queue] - self._service(r)
-            best = min(best, now + max(left, 0.0) / r.n_gpus)
+            if self.exact:
+                left = self.thresholds[st.queue] - self._service(r)
+                best = min(best, now + max(left, 0.0) / r.n_gpus)
+            else:  # the simulator's next check: floor((limit - run s) / GPUs) ahead
+                run_s = self._service(r) / r.n_gpus
+                best = min(best, now + math.floor(
+                    (self.thresholds[st.queue] - run_s) / r.n_gpus + 1e-9))
         if self.knob > 0:
             for j in view.queue:
                 st = self._state.get(j.work_id)
