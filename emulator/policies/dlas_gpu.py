@@ -22,10 +22,10 @@ minus a time in seconds — so a multi-GPU job is demoted late (an 8-GPU job aft
 instead of 406.25 s at the 3,250 GPU-s limit). ``crossing: simulator`` reproduces that
 schedule (one level per check) for side-by-side comparisons; see ``docs/reproductions.md``.
 
-Starvation (``starvation_knob`` = the simulator's ``solve_starvation``, 0 = off): a
-waiting job outside queue 0 that has waited ``knob ×`` its service since it last entered
-queue 0 is promoted back to queue 0 with its service reset; the policy asks for a round at
-that moment too.
+Starvation (``starvation_knob`` = the paper's PROMOTEKNOB, the simulator's
+``solve_starvation``; 0 = off): a waiting job outside queue 0 that has waited ``knob ×`` its
+run time (service / GPUs, s) since it last entered queue 0 is promoted back to queue 0 with
+its service reset; the policy asks for a round at that moment too.
 
 Options: ``thresholds`` — service at each demotion, GPU-seconds or durations (``"2h"`` = 2
 GPU-hours); default ``[3250, 7200]`` (three queues, the simulator's ``queue_limit``);
@@ -122,7 +122,7 @@ class DiscretisedLasPolicy(QueuePolicy):
                     crossed = now - (served - self.thresholds[level - 1]) / job.n_gpus
                     crossings.append((crossed, wid, level))
             elif (self.knob > 0 and st.queue > 0 and self._service(job) > 0
-                  and st.waited_s >= self.knob * self._service(job) - 1e-9):
+                  and st.waited_s >= self.knob * self._service(job) / job.n_gpus - 1e-9):
                 st.base_gpu_s = job.attained_gpu_s
                 st.waited_s = 0.0
                 self._move(wid, 0)
@@ -170,5 +170,6 @@ class DiscretisedLasPolicy(QueuePolicy):
                 st = self._state.get(j.work_id)
                 if st is None or st.queue == 0 or self._service(j) <= 0:
                     continue
-                best = min(best, now + max(self.knob * self._service(j) - st.waited_s, 0.0))
+                due = self.knob * self._service(j) / j.n_gpus - st.waited_s
+                best = min(best, now + max(due, 0.0))
         return best if math.isfinite(best) and best > now else None

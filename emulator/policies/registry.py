@@ -17,8 +17,8 @@ from emulator.errors import UserError
 from emulator.placement import PackPlacement, PlacementPolicy, SpreadPlacement
 from emulator.policies.backfill import EasyBackfillPolicy
 from emulator.policies.base import QueuePolicy
-from emulator.policies.fairshare import FairSharePolicy
 from emulator.policies.dlas_gpu import DiscretisedLasPolicy
+from emulator.policies.fairshare import FairSharePolicy
 from emulator.policies.fifo import FifoPolicy
 from emulator.policies.las import LeastAttainedServicePolicy
 from emulator.policies.priority import PriorityPolicy

@@ -26,10 +26,7 @@ __all__ = ["ShortestGpuTimePolicy"]
 
 def remaining_gpu_s(job: QueuedJob | RunningJob, now: float) -> float:
     """Estimated remaining GPU-seconds of ``job`` at ``now``, to the microsecond."""
-    if isinstance(job, RunningJob):
-        left = job.expected_end_s - now
-    else:
-        left = job.est_remaining_s
+    left = job.expected_end_s - now if isinstance(job, RunningJob) else job.est_remaining_s
     return round(max(0.0, left) * job.n_gpus, 6)
 
 

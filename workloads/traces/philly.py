@@ -1,8 +1,9 @@
 """Reader for the Pollux-processed Microsoft Philly job trace (one row per training job).
 
 Header ``timestamp,duration,num_gpus,gpu_time,cluster``: submission time
-``YYYY-MM-DD HH:MM:SS[.ffffff]`` (US Pacific local time, no zone), run time in seconds, GPUs, GPU-seconds
-and the hashed virtual-cluster id (a tenant). See ``data/philly_pollux/README.md``.
+``YYYY-MM-DD HH:MM:SS[.ffffff]`` (US Pacific local time, no zone), run time in seconds,
+GPUs, GPU-seconds and the hashed virtual-cluster id (a tenant).
+See ``data/philly_pollux/README.md``.
 """
 
 from __future__ import annotations
