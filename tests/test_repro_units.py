@@ -183,3 +183,42 @@ def test_dlas_bad_option_is_a_one_line_error(tmp_path: Path) -> None:
     data = scenario(tmp_path, [(1, 0, 1)], queue="dlas-gpu", options={"crossing": "late"})
     with pytest.raises(UserError, match="crossing must be 'exact' or 'simulator'"):
         build(validate_scenario(data))
+
+
+# -- explicit jobs and rejected work ------------------------------------------------------
+def test_explicit_jobs_take_a_runtime(tmp_path: Path) -> None:
+    data = scenario(tmp_path, [])
+    data["tenants"]["lab"] = {"jobs": [
+        {"name": "a", "model": "generic", "gpus": 8, "runtime": "90s"},
+        {"name": "b", "model": "llama3-405b", "gpus": 1, "submit": "10s", "runtime": 30}]}
+    sim = run(data)
+    assert times(sim) == [(0.0, 90.0), (90.0, 120.0)]
+
+
+@pytest.mark.parametrize(("job", "message"), [
+    ({"name": "a", "model": "generic", "gpus": 1, "tokens": 1e9}, "needs a runtime"),
+    ({"name": "a", "model": "llama3-8b", "gpus": 1}, "exactly one of tokens"),
+])
+def test_bad_explicit_jobs_are_one_line_errors(tmp_path: Path, job: dict, message: str
+                                               ) -> None:
+    data = scenario(tmp_path, [])
+    data["tenants"]["lab"] = {"jobs": [job]}
+    with pytest.raises(UserError) as info:
+        build(validate_scenario(data))
+    assert message in str(info.value) and "\n" not in str(info.value)
+
+
+def test_run_warns_about_rejected_jobs_by_reason(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    import yaml
+
+    data = scenario(tmp_path, [(1, 0, 10), (16, 0, 10), (16, 5, 10)])
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(data))
+    done = subprocess.run([sys.executable, "-m", "emulator", "run", str(path), "--headless",
+                           "--out", str(tmp_path / "out")],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "warning: 2 job(s) will be rejected: needs 16 GPUs" in done.stderr.replace("\n", " ")
