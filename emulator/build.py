@@ -345,8 +345,13 @@ def build(loaded: LoadedScenario, backend: str | None = None) -> Simulation:
         round_length_s=sc.scheduler.round_length)
     env = simpy.Environment()
     ops.clock = lambda: env.now
+    options = _view_options(sc)
+    by_gpu = {w.work_id: dict(w.spec.runtime_by_gpu) for w in works  # type: ignore[union-attr]
+              if w.kind == "training" and w.spec.runtime_by_gpu}  # type: ignore[union-attr]
+    if by_gpu:  # per-GPU-type durations (throughput tables, issue 13) for policies
+        options["runtime_by_gpu_s"] = by_gpu
     engine = Engine(env, ClusterState(index), works, tenants, policy, placement, compute,
-                    serving, log, settings, _view_options(sc), infeasible, energy=ops.energy,
+                    serving, log, settings, options, infeasible, energy=ops.energy,
                     power=ops.cap_policy(), timed=ops.timed_actions(serving, log, rtt),
                     transfers=_transfer_model(jobs, sites, graph))
     return Simulation(loaded=loaded, env=env, engine=engine, log=log, backend=be, index=index,

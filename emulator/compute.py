@@ -126,13 +126,14 @@ class ComputeModel:
         """Step time, utilisation and duration for jobs on the given systems and tiers.
 
         Duration-as-given jobs (``spec.runtime_s`` set, trace replay) bypass the kernels:
-        they run exactly ``runtime_s`` s as one step at full utilisation, wherever placed.
+        they run exactly ``runtime_s`` s (or their ``runtime_by_gpu`` entry for the system's
+        GPU type: a throughput table) as one step at full utilisation.
         """
         given = np.array([s.runtime_s is not None for s in specs], dtype=bool)
         if not given.any():
             return self._modelled(specs, systems, tiers, first_gpu)
-        runtime = np.array([s.runtime_s if s.runtime_s is not None else np.nan
-                            for s in specs], dtype=float)
+        runtime = np.array([s.runtime_on(sy.gpu.name) if s.runtime_s is not None else np.nan
+                            for s, sy in zip(specs, systems, strict=True)], dtype=float)
         step, util, duration = runtime.copy(), np.ones(len(specs)), runtime.copy()
         rest = np.flatnonzero(~given)
         if rest.size:

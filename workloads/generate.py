@@ -187,10 +187,10 @@ def generate_trace_jobs(tenant_name: str, tenant: TenantConfig, horizon_s: float
     jobs: list[TrainingJobSpec] = []
     for i, cfg in enumerate(tenant.traces):
         where = f"tenants.{tenant_name}.traces.{i}"
-        if cfg.kind not in ("philly", "alibaba", "tiresias"):
+        if cfg.kind not in ("philly", "alibaba", "tiresias", "gavel"):
             raise TraceReplayError(f"{where}.kind: {cfg.kind!r} is a serving trace; give it as "
                                    "'trace:' of an inference service (tenants.NAME.inference)"
-                                   "; expected philly, alibaba or tiresias here")
+                                   "; expected philly, alibaba, tiresias or gavel here")
         if cfg.tenant not in (None, tenant_name):
             raise TraceReplayError(f"{where}.tenant: got {cfg.tenant!r}; a tenant's traces "
                                    f"replay as that tenant ({tenant_name!r}), leave it out")

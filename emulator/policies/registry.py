@@ -21,6 +21,8 @@ from emulator.policies.dlas_gpu import DiscretisedLasPolicy
 from emulator.policies.fairshare import FairSharePolicy
 from emulator.policies.fifo import FifoPolicy
 from emulator.policies.las import LeastAttainedServicePolicy
+from emulator.policies.max_min_fairness import MaxMinFairnessPolicy
+from emulator.policies.max_min_fairness_het import MaxMinFairnessHetPolicy
 from emulator.policies.priority import PriorityPolicy
 from emulator.policies.shortest_gpu_time import ShortestGpuTimePolicy
 from emulator.policies.sjf import ShortestJobFirstPolicy
@@ -41,6 +43,9 @@ QUEUE_POLICIES: dict[str, type[QueuePolicy]] = {
     "smallest-gpu-first": SmallestGpuFirstPolicy,
     "shortest-gpu-time": ShortestGpuTimePolicy,
     "dlas-gpu": DiscretisedLasPolicy,
+    # Gavel's max-min fairness (LP by SciPy HiGHS), agnostic and heterogeneity-aware.
+    "max-min-fairness": MaxMinFairnessPolicy,
+    "max-min-fairness-het": MaxMinFairnessHetPolicy,
 }
 PLACEMENT_POLICIES: dict[str, type[PlacementPolicy]] = {
     "pack": PackPlacement,

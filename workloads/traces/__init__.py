@@ -21,6 +21,7 @@ SAMPLES: dict[str, str] = {
     "azure_llm_conv": "azure_llm_2023/AzureLLMInferenceTrace_conv_before_1830.csv",
     "mooncake": "mooncake_conversation/conversation_trace_first_600s.jsonl",
     "tiresias_60": "tiresias_60/60_job.csv",
+    "gavel_throughputs": "gavel/simulation_throughputs_isolated.json",
 }
 """Shipped sample files by short name, relative to :data:`DATA_DIR`."""
 

@@ -28,6 +28,7 @@ GPU counts are multiplied by ``gpu_scale`` and rounded up to a multiple of ``tp 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +44,7 @@ from workloads.traces import SAMPLES, sample_path
 from workloads.traces.alibaba import AlibabaPodTrace, read_alibaba_pods
 from workloads.traces.azure_llm import AzureLLMTrace, read_azure_llm
 from workloads.traces.common import TraceIssue
+from workloads.traces.gavel import GavelTrace, read_gavel, read_throughputs
 from workloads.traces.mooncake import MooncakeTrace, read_mooncake
 from workloads.traces.philly import PhillyTrace, read_philly
 from workloads.traces.tiresias import TiresiasTrace, read_tiresias
@@ -53,6 +55,7 @@ __all__ = [
     "TraceReplayConfig",
     "alibaba_to_jobs",
     "azure_to_requests",
+    "gavel_to_jobs",
     "mooncake_to_requests",
     "philly_to_jobs",
     "replay_trace",
@@ -63,8 +66,8 @@ __all__ = [
 SAMPLE_PREFIX = "sample:"
 """A ``path`` of ``"sample:NAME"`` names a shipped sample (see :data:`workloads.traces.SAMPLES`)."""
 
-TraceKind = Literal["philly", "azure_llm", "mooncake", "alibaba", "tiresias"]
-_TRAINING_KINDS = ("philly", "alibaba", "tiresias")
+TraceKind = Literal["philly", "azure_llm", "mooncake", "alibaba", "tiresias", "gavel"]
+_TRAINING_KINDS = ("philly", "alibaba", "tiresias", "gavel")
 GENERIC_MODEL = "generic"
 """The model name of duration-as-given jobs that name no catalog model (memory-free)."""
 
@@ -83,6 +86,10 @@ class TraceReplayConfig(BaseModel):
     name: str = Field(default="trace", description="prefix of job names / the service name")
     model: str = Field(description="catalog model every job / request uses; 'generic' "
                                    "(no model) with runtime: as_given")
+    throughputs: str | None = Field(
+        default=None, description="gavel: throughput table (Gavel's JSON format; a path or "
+                                  "'sample:gavel_throughputs'): steps/s per job type and "
+                                  "GPU type")
     runtime: Literal["model", "as_given"] = Field(
         default="model", description="'model': run time from the compute model and "
                                      "reference_flops_per_gpu; 'as_given': exactly the trace "
@@ -122,6 +129,12 @@ class TraceReplayConfig(BaseModel):
         if self.model == GENERIC_MODEL and self.runtime != "as_given":
             raise ValueError("model 'generic' has no compute model; it needs "
                              "runtime: as_given")
+        if (self.kind == "gavel") != (self.throughputs is not None):
+            raise ValueError("a gavel trace needs 'throughputs' (a throughput table), and "
+                             "only a gavel trace takes one")
+        if self.kind == "gavel" and self.runtime != "as_given":
+            raise ValueError("a gavel trace gives steps and throughputs, not work for the "
+                             "compute model; it needs runtime: as_given")
         return self
 
     @model_validator(mode="after")
@@ -221,6 +234,30 @@ def tiresias_to_jobs(trace: TiresiasTrace, cfg: TraceReplayConfig,
             for i, r in enumerate(trace.jobs[:cfg.limit])]
 
 
+def gavel_to_jobs(trace: GavelTrace, cfg: TraceReplayConfig, table_path: Path,
+                  first_job_id: int = 0) -> list[TrainingJobSpec]:
+    """One job per Gavel line (by arrival, first ``cfg.limit``): ``total_steps`` at the
+    table's steps/s on each GPU type. Types with no throughput are absent from
+    ``runtime_by_gpu``; elsewhere (a type the table does not name) the job takes its
+    slowest listed duration. ``ValueError`` if the table lacks a job type."""
+    table = read_throughputs(table_path)
+    jobs = []
+    for i, r in enumerate(trace.jobs[:cfg.limit]):
+        try:
+            runtimes = table.runtimes_s(r.job_type, r.scale_factor, r.total_steps)
+        except KeyError as exc:
+            raise ValueError(f"line {r.line}: {exc.args[0]}") from None
+        if not runtimes:
+            raise ValueError(f"job type {r.job_type!r} has no positive throughput in "
+                           f"{table_path.name}")
+        spec = _as_given_job(first_job_id + i, f"{cfg.name}-L{r.line}", _tenant(cfg),
+                             r.arrival_s, max(runtimes.values()),
+                             _gpus(r.scale_factor, cfg), cfg)
+        jobs.append(dataclasses.replace(spec, runtime_by_gpu=tuple(runtimes.items()),
+                                        est_duration_s=min(runtimes.values())))
+    return jobs
+
+
 def philly_to_jobs(trace: PhillyTrace, cfg: TraceReplayConfig,
                    first_job_id: int = 0) -> list[TrainingJobSpec]:
     """One job per Philly row (in trace order, first ``cfg.limit``), ids from ``first_job_id``."""
@@ -274,6 +311,12 @@ def replay_trace(cfg: TraceReplayConfig, base_dir: str | Path | None = None,
         philly = read_philly(path)
         return TraceReplay(tuple(philly_to_jobs(philly, cfg, first_job_id)), None,
                            philly.issues)
+    if cfg.kind == "gavel":
+        assert cfg.throughputs is not None  # the model validator requires it
+        gavel = read_gavel(path)
+        table = resolve_trace_path(cfg.throughputs, base_dir)
+        return TraceReplay(tuple(gavel_to_jobs(gavel, cfg, table, first_job_id)), None,
+                           gavel.issues)
     if cfg.kind == "tiresias":
         tiresias = read_tiresias(path)
         return TraceReplay(tuple(tiresias_to_jobs(tiresias, cfg, first_job_id)), None,
