@@ -128,3 +128,16 @@ def test_a_job_type_missing_from_the_table_is_a_one_line_error(tmp_path: Path) -
     del data["tenants"]["t"]["traces"][0]["throughputs"]
     with pytest.raises(UserError, match="needs 'throughputs'"):
         build(validate_scenario(data))
+
+
+def test_services_start_first_and_stay_put_under_max_min_fairness() -> None:
+    from tests.conftest import run_scenario, small_scenario
+
+    sim = run_scenario(small_scenario(scheduler={"queue": "max-min-fairness-het",
+                                                 "placement": "pack",
+                                                 "round_length": "360s"}))
+    check_invariants(sim)
+    services = [w for w in sim.works if w.kind == "inference"]
+    assert services and all(w.preemptions == 0 and w.start_s < 360.0 + 1e-9
+                            for w in services)
+    assert any(w.kind == "training" and w.state == "finished" for w in sim.works)

@@ -24,7 +24,8 @@ fastest first; within a type, jobs by priority, each job at most once and only w
 GPUs fit. A running job assigned to its current type keeps its GPUs; otherwise it is
 preempted (and may restart on another type in the same round).
 
-GPU types are the GPUs' names (a ``generic`` hall's ``gpu: v100``); per-type durations come
+Serving work and non-preemptible jobs are started first, wherever they fit, and never
+moved. GPU types are the GPUs' names (a ``generic`` hall's ``gpu: v100``); per-type durations come
 from a throughput table (``view.options["runtime_by_gpu_s"]``, set by Gavel trace replay);
 a job without one runs equally fast everywhere (its runtime estimate).
 """
@@ -152,9 +153,10 @@ class GavelRounds:
                 name = names[int(gpu_type[int(j.gpus[0])])]
                 seen.received_s[name] = seen.received_s.get(name, 0.0) + elapsed
         self._last_s = now
-        if not jobs:
+        if not jobs and all(q.kind == "training" and q.preemptible for q in view.queue):
             return []
-        runtimes = np.array([self._runtimes(view, j, names) for j in jobs])
+        runtimes = np.array([self._runtimes(view, j, names) for j in jobs],
+                            dtype=float).reshape(len(jobs), len(names))
         speed = np.where(np.isfinite(runtimes), 1.0 / runtimes, 0.0)
         key = tuple(j.work_id for j in jobs)
         if self._alloc is None or self._alloc[0] != key:
@@ -171,7 +173,8 @@ class GavelRounds:
                 gpu_type: np.ndarray, domain_type: np.ndarray) -> list[Decision]:
         now = view.now
         pairs: list[tuple[int, float, float, int, int]] = []
-        order = np.argsort(-speed.mean(axis=0), kind="stable")  # fastest type first
+        mean_speed = speed.mean(axis=0) if len(jobs) else np.zeros(len(names))
+        order = np.argsort(-mean_speed, kind="stable")  # fastest type first
         for rank, k in enumerate(order.tolist()):
             for i, j in enumerate(jobs):
                 if speed[i, k] <= 0:
@@ -187,6 +190,15 @@ class GavelRounds:
         for r in view.running:
             if (r.kind != "training" or not r.preemptible) and r.gpus is not None:
                 free -= np.bincount(gpu_type[r.gpus], minlength=len(names))
+        decisions: list[Decision] = []
+        scratch = view.scratch()
+        for q in view.queue:  # serving and non-preemptible work first, never moved after
+            if q.kind == "training" and q.preemptible:
+                continue
+            gpus = scratch.place(q.request)
+            if gpus is not None:
+                decisions.append(StartJob(q.work_id, gpus))
+                free -= np.bincount(gpu_type[gpus], minlength=len(names))
         assigned: dict[int, int] = {}
         for _rank, _p, _x, wid, i in pairs:
             k = int(order[_rank])
@@ -194,8 +206,6 @@ class GavelRounds:
                 continue
             assigned[wid] = k
             free[k] -= jobs[i].n_gpus
-        decisions: list[Decision] = []
-        scratch = view.scratch()
         moving: list[QueuedJob | RunningJob] = []
         for j in jobs:
             k = assigned.get(j.work_id)
