@@ -69,7 +69,7 @@ def test_jobs_run_at_their_gpu_types_speed() -> None:
     table = read_throughputs(sample_path("gavel_throughputs"))
     names = {d: sim.index.systems[int(sim.index.rack_system[int(sim.index.domain_rack[d])])]
              .gpu.name for d in range(sim.index.n_domains)}
-    trace = read_gavel(ROOT / "workloads/traces/data/gavel/generated_100_jobs_seed0.trace")
+    trace = read_gavel(sample_path("gavel_100"))
     for work, row in zip(sim.works, trace.jobs, strict=True):
         # GPU-time fractions over the job's runs must add up to exactly one whole job.
         done = sum((e - s) / table.runtimes_s(row.job_type, row.scale_factor,

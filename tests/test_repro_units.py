@@ -222,3 +222,17 @@ def test_run_warns_about_rejected_jobs_by_reason(tmp_path: Path) -> None:
                           capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     assert "warning: 2 job(s) will be rejected: needs 16 GPUs" in done.stderr.replace("\n", " ")
+
+
+def test_shipped_peer_samples_read_whole() -> None:
+    from collections import Counter
+
+    from workloads.traces import sample_path
+    from workloads.traces.gavel import read_gavel
+
+    t = read_tiresias(sample_path("tiresias_60"))
+    assert len(t.jobs) == 60 and t.issues == ()
+    assert Counter(j.num_gpus for j in t.jobs) == {1: 30, 2: 10, 4: 10, 8: 10}
+    assert t.jobs[-1].submit_s == 1779 and sum(j.duration_s for j in t.jobs) == 10705
+    g = read_gavel(sample_path("gavel_100"))
+    assert len(g.jobs) == 100 and g.issues == () and g.jobs[-1].arrival_s == 90500

@@ -22,6 +22,7 @@ SAMPLES: dict[str, str] = {
     "mooncake": "mooncake_conversation/conversation_trace_first_600s.jsonl",
     "tiresias_60": "tiresias_60/60_job.csv",
     "gavel_throughputs": "gavel/simulation_throughputs_isolated.json",
+    "gavel_100": "gavel/generated_100_jobs_seed0.trace",
 }
 """Shipped sample files by short name, relative to :data:`DATA_DIR`."""
 
