@@ -348,7 +348,7 @@ def build(loaded: LoadedScenario, backend: str | None = None) -> Simulation:
     options = _view_options(sc)
     by_gpu = {w.work_id: dict(w.spec.runtime_by_gpu) for w in works  # type: ignore[union-attr]
               if w.kind == "training" and w.spec.runtime_by_gpu}  # type: ignore[union-attr]
-    if by_gpu:  # per-GPU-type durations (throughput tables, issue 13) for policies
+    if by_gpu:  # per-GPU-type durations (throughput tables) for policies
         options["runtime_by_gpu_s"] = by_gpu
     engine = Engine(env, ClusterState(index), works, tenants, policy, placement, compute,
                     serving, log, settings, options, infeasible, energy=ops.energy,

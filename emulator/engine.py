@@ -66,7 +66,7 @@ class EngineSettings:
     site_pue: np.ndarray
     site_fabric_w: np.ndarray
     keep_rack_util: bool = True
-    # Round-based mode (issue 13): with a round length (s), scheduling rounds happen only at
+    # Round-based mode: with a round length (s), scheduling rounds happen only at
     # its multiples (Gavel's 360 s rounds); None keeps event-driven rounds.
     round_length_s: float | None = None
 
@@ -109,7 +109,7 @@ class Engine:
         self._profile_cache: tuple[int, np.ndarray, np.ndarray] | None = None
         self.served_until = 0.0
         self._round_pending = False
-        self._wakeup_token = 0  # the policy's latest next_wakeup request (issue 13)
+        self._wakeup_token = 0  # the policy's latest next_wakeup request
         self._every_event = getattr(policy, "next_wakeup", None) is not None
         self.last_sample: Sample | None = None
         self.energy = energy  # PUE(T) and the per-tick supply dispatch (energy runs only)
@@ -245,7 +245,7 @@ class Engine:
         event.succeed()
 
     def _ask_wakeup(self, view: ClusterView) -> None:
-        """Policy-requested rounds (issue 13): a policy with ``next_wakeup(view)`` returning
+        """Policy-requested rounds: a policy with ``next_wakeup(view)`` returning
         a future time (s) gets a scheduling round then, e.g. at a 2D-LAS threshold crossing,
         even if nothing arrives or completes. Each round's answer replaces the previous
         one (``None``: no round needed). Such policies also get a round at every arrival and
@@ -423,7 +423,7 @@ class Engine:
             last_ckpt = now  # still staging or restoring: nothing computed, nothing lost
             work.remaining = work.remaining_at_origin
         elif not math.isfinite(spec.checkpoint_interval_s):
-            # Lossless preemption (duration-as-given replay, issue 13): keep all progress.
+            # Lossless preemption (duration-as-given replay): keep all progress.
             last_ckpt = now
             work.remaining = max(0.0, work.remaining_at_origin
                                  - _progress(work.rate_changes, origin, now))
@@ -538,7 +538,7 @@ class Engine:
         work.rate_changes = [(work.progress_start_s, work.rate)]
         work.duration_s = restore + work.remaining / work.rate
         if spec.runtime_s is not None:
-            # Duration as given (issue 13): remaining seconds without the 1/rate round trip,
+            # Duration as given: remaining seconds without the 1/rate round trip,
             # and the end snapped to the microsecond so that a job of integral duration ends
             # exactly when a trace event at the same second happens (same batching as the
             # peers' simulators).
