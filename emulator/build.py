@@ -21,7 +21,7 @@ from cupy_kernels.backend import Backend, BackendUnavailable, select_backend
 from cupy_kernels.profile import apply_profile, load_profile
 from emulator.compute import ComputeModel
 from emulator.core.allocation import ClusterState
-from emulator.core.training import ShapeCache, duration_s
+from emulator.core.training import ShapeCache
 from emulator.engine import Engine, EngineSettings
 from emulator.errors import UserError
 from emulator.eventlog import EventLog
@@ -135,6 +135,8 @@ def _fits(spec: TrainingJobSpec | InferenceServiceSpec, system: SystemSpec,
     """Whether one replica (service) or one share of training state (job) fits ``system``."""
     if isinstance(spec, InferenceServiceSpec):
         return serving.slots_for(spec, system) >= 1
+    if spec.runtime_s is not None:  # duration as given: no memory model (trace replay)
+        return True
     need = get_model(spec.model).params * TRAINING_STATE_BYTES_PER_PARAM / spec.n_gpus
     return need <= system.gpu.hbm_bytes
 
@@ -223,10 +225,10 @@ def _estimate(works: list[Work], index: TopologyIndex, shapes: ShapeCache) -> No
         tiers.append(TIER_NVLINK if w.n_gpus <= index.domain_size[d] else TIER_LEAF)
         first.append(int(domain_first[d]))
     specs: list[TrainingJobSpec] = [w.spec for w in training]  # type: ignore[misc]
-    steps, _utils = shapes.step_util(specs, np.array(first, dtype=np.int64),
-                                     np.array(tiers, dtype=np.int64))
-    for w, spec, step in zip(training, specs, steps, strict=True):
-        w.est_duration_s = duration_s(step, spec)
+    _steps, _utils, durations = shapes.estimate(specs, np.array(first, dtype=np.int64),
+                                                np.array(tiers, dtype=np.int64))
+    for w, full in zip(training, durations, strict=True):
+        w.est_duration_s = full
         w.view = None
 
 
@@ -352,9 +354,15 @@ def build(loaded: LoadedScenario, backend: str | None = None,
     settings = EngineSettings(
         sample_interval_s=sc.engine.sample_interval, serving_window_s=sc.engine.serving_window,
         site_pue=np.array([s.pue for s in sites], dtype=float),
-        site_fabric_w=np.array([size_site(s).fabric_w for s in sites], dtype=float))
+        site_fabric_w=np.array([size_site(s).fabric_w for s in sites], dtype=float),
+        round_length_s=sc.scheduler.round_length)
+    options = _view_options(sc)
+    by_gpu = {w.work_id: dict(w.spec.runtime_by_gpu) for w in works  # type: ignore[union-attr]
+              if w.kind == "training" and w.spec.runtime_by_gpu}  # type: ignore[union-attr]
+    if by_gpu:  # per-GPU-type durations (throughput tables) for policies
+        options["runtime_by_gpu_s"] = by_gpu
     engine = Engine(env, ClusterState(index), works, tenants, policy, placement, compute,
-                    serving, log, settings, _view_options(sc), infeasible, energy=ops.energy,
+                    serving, log, settings, options, infeasible, energy=ops.energy,
                     power=ops.cap_policy(), timed=ops.timed_actions(serving, log, rtt),
                     transfers=_transfer_model(jobs, sites, graph), shapes=shapes)
     engine.core.keep_segments = keep_segments

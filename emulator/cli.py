@@ -54,6 +54,18 @@ def _guard(fn):  # type: ignore[no-untyped-def]
     return wrapper
 
 
+def _warn_rejected(infeasible: dict[int, str]) -> None:
+    """One warning per reason for work that can never run (rejected at submission), with
+    its count: job-level figures (mean JCT …) cover only the jobs that do run."""
+    counts: dict[str, int] = {}
+    for reason in infeasible.values():
+        counts[reason] = counts.get(reason, 0) + 1
+    err = Console(stderr=True)
+    for reason, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+        err.print(f"[yellow]warning:[/] {n} job(s) will be rejected: {reason}; job figures "
+                  "cover the other jobs only", highlight=False)
+
+
 def _warn_trace_issues(issues: Sequence[object], limit: int = 20) -> None:
     """Print each malformed trace row once (``file:line: why``), at most ``limit`` of them."""
     err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -111,6 +123,7 @@ def _run(scenario: Path, seed: int | None, until: str | None, out: Path | None,
     _check_writable(folder)
     sim = build(loaded, backend=backend)
     _warn_trace_issues(sim.trace_issues)
+    _warn_rejected(sim.engine.infeasible)
     console = Console(record=dashboard_svg is not None)
     if not console.is_terminal:  # logs and pipes: wide enough that no figure is cut
         console = Console(width=160, record=dashboard_svg is not None)

@@ -123,7 +123,28 @@ class ComputeModel:
     # -- training ----------------------------------------------------------------------
     def training(self, specs: Sequence[TrainingJobSpec], systems: Sequence[SystemSpec],
                  tiers: np.ndarray, first_gpu: np.ndarray) -> TrainingEstimate:
-        """Step time, utilisation and duration for jobs on the given systems and tiers."""
+        """Step time, utilisation and duration for jobs on the given systems and tiers.
+
+        Duration-as-given jobs (``spec.runtime_s`` set, trace replay) bypass the kernels:
+        they run exactly ``runtime_s`` s (or their ``runtime_by_gpu`` entry for the system's
+        GPU type: a throughput table) as one step at full utilisation.
+        """
+        given = np.array([s.runtime_s is not None for s in specs], dtype=bool)
+        if not given.any():
+            return self._modelled(specs, systems, tiers, first_gpu)
+        runtime = np.array([s.runtime_on(sy.gpu.name) if s.runtime_s is not None else np.nan
+                            for s, sy in zip(specs, systems, strict=True)], dtype=float)
+        step, util, duration = runtime.copy(), np.ones(len(specs)), runtime.copy()
+        rest = np.flatnonzero(~given)
+        if rest.size:
+            est = self._modelled([specs[i] for i in rest], [systems[i] for i in rest],
+                                 np.asarray(tiers)[rest], np.asarray(first_gpu)[rest])
+            step[rest], util[rest], duration[rest] = est.step_s, est.util, est.duration_s
+        return TrainingEstimate(step, util, duration, np.asarray(tiers))
+
+    def _modelled(self, specs: Sequence[TrainingJobSpec], systems: Sequence[SystemSpec],
+                  tiers: np.ndarray, first_gpu: np.ndarray) -> TrainingEstimate:
+        """The kernels' step time, utilisation and duration (jobs with a compute model)."""
         n = len(specs)
         models = [get_model(s.model) for s in specs]
         b = self.backend

@@ -48,6 +48,9 @@ class EngineSettings:
     serving_window_s: float
     site_pue: np.ndarray
     site_fabric_w: np.ndarray
+    # Round-based mode: with a round length (s), scheduling rounds happen only at its
+    # multiples (Gavel's 360 s rounds); None keeps event-driven rounds.
+    round_length_s: float | None = None
 
 
 class Engine:
@@ -72,7 +75,7 @@ class Engine:
         self.core = Core(self.clock, cluster, works, len(self.tenants), log,
                          shapes or ShapeCache(compute, cluster.index), infeasible)
         self.rounds = Rounds(self.core, policy, placement, self.tenants,
-                             policy_options or {}, serving)
+                             policy_options or {}, serving, settings.round_length_s)
         self.core.wants_round = self.rounds.request
         self.autoscaler = Autoscaler(self.core, serving)
         self.core.on_start = self.autoscaler.on_start

@@ -60,6 +60,10 @@ class SchedulerConfig(_Frozen):
     placement: str = "pack"
     options: dict[str, object] = Field(default_factory=dict,
                                        description="keyword arguments for the queue policy")
+    round_length: Seconds | None = Field(
+        default=None, gt=0, description="round-based mode: scheduling rounds only at "
+                                        "multiples of this length (Gavel: 360s); none: a "
+                                        "round at every arrival and completion")
 
 
 class ComputeConfig(_Frozen):

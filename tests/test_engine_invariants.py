@@ -34,8 +34,9 @@ def check_invariants(sim: Simulation) -> None:
             assert np.unique(gpus).size == w.n_gpus
             domains = sim.index.gpu_domain[gpus].reshape(-1, w.group_size)
             assert np.all(domains == domains[:, :1]), "TP group split across NVLink domains"
-            events.append((start, 1, w.work_id, gpus))
-            events.append((end, 0, w.work_id, gpus))
+            if end > start:  # a run preempted at the instant it started held nothing
+                events.append((start, 1, w.work_id, gpus))
+                events.append((end, 0, w.work_id, gpus))
     assert events or not any(w.state == "finished" for w in sim.works)
     holder = np.full(sim.index.n_gpus, -1)
     busy = 0

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["CATALOG", "GpuSpec", "SystemSpec", "get_system"]
+__all__ = ["CATALOG", "GENERIC", "GpuSpec", "SystemSpec", "get_system"]
 
 
 @dataclass(frozen=True)
@@ -181,6 +181,42 @@ DGX_A100 = SystemSpec(
 )
 
 CATALOG: dict[str, SystemSpec] = {s.name: s for s in (GB200_NVL72, H100_HGX, DGX_A100)}
+
+# -- generic GPUs (trace replay) ---------------------------------------------------------
+# A placeholder GPU and node for replaying traces whose jobs run for their recorded duration
+# (``runtime: as_given``), as the Tiresias and Gavel simulators do: there is no compute,
+# memory or communication model behind it, so its figures are nominal [EST], not a product's.
+# Halls of it set ``gpus_per_node`` and ``nodes`` (see ``HallConfig``); the node is the tray
+# and the rack, and its GPUs share one NVLink domain unless the hall sets ``nvlink: false``.
+# Memory is unbounded (``inf``) so that no trace job is ever refused for its model size.
+
+GENERIC_GPU = GpuSpec(
+    name="generic GPU",
+    peak_flops={"bf16": 100e12},  # nominal [EST]: unused by as-given runtimes
+    hbm_bytes=float("inf"),  # memory-free: traces replayed as given carry no model state
+    hbm_bw=1e12,  # nominal [EST]
+    nvlink_bw=100e9,  # nominal [EST]
+    nic_bw=100e9 / 8,  # nominal [EST]
+    tdp_w=300.0,  # nominal [EST]
+    idle_w=50.0,  # nominal [EST]
+    sources=("EST: nominal placeholder for duration-as-given trace replay",),
+)
+
+GENERIC = SystemSpec(
+    name="generic",
+    gpu=GENERIC_GPU,
+    gpus_per_tray=1,  # a hall's gpus_per_node replaces this (topologies.sizing)
+    cpus_per_tray=2,  # nominal [EST]
+    trays_per_rack=1,
+    nvlink_domain_gpus=1,
+    switch_trays_per_rack=0,
+    rack_overhead_full_w=0.0,  # no node overhead is modelled [EST]
+    rack_overhead_idle_w=0.0,
+    cooling="air",
+    sources=("EST: nominal placeholder for duration-as-given trace replay",),
+)
+
+CATALOG[GENERIC.name] = GENERIC
 
 
 def get_system(name: str) -> SystemSpec:

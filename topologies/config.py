@@ -45,12 +45,35 @@ class HallConfig(_Frozen):
     catalog system does, e.g. one DGX H100 node per rack in a low-density air-cooled hall.
     The rack's non-GPU overhead power then scales per tray (see
     :func:`topologies.sizing.effective_system`).
+
+    The ``generic`` system (trace replay with durations as given) is sized by
+    ``gpus_per_node`` and ``nodes`` (any counts; ``nodes`` is accepted for ``racks``),
+    with node-local NVLink unless ``nvlink: false`` and an optional GPU type name ``gpu``.
     """
 
     name: str = Field(min_length=1)
     system: str
     racks: int = Field(gt=0)
     trays_per_rack: int | None = Field(default=None, gt=0)
+    gpus_per_node: int | None = Field(
+        default=None, gt=0, description="generic system only: GPUs in one node")
+    nvlink: bool = Field(
+        default=True, description="generic system only: a node's GPUs share an NVLink domain")
+    gpu: str | None = Field(
+        default=None, min_length=1,
+        description="generic system only: the GPU type's name (e.g. v100), for per-type "
+                    "throughput tables")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _nodes_are_racks(cls, data: object) -> object:
+        """A generic hall says ``nodes``: each node is its own rack (and tray)."""
+        if isinstance(data, dict) and "nodes" in data:
+            data = dict(data)
+            if "racks" in data:
+                raise ValueError("give either 'nodes' or 'racks', not both")
+            data["racks"] = data.pop("nodes")
+        return data
 
     @field_validator("system")
     @classmethod
@@ -59,6 +82,19 @@ class HallConfig(_Frozen):
             known = ", ".join(sorted(CATALOG))
             raise ValueError(f"unknown system {value!r}; expected one of: {known}")
         return value
+
+    @model_validator(mode="after")
+    def _generic_fields(self) -> HallConfig:
+        if self.system == "generic":
+            if self.gpus_per_node is None:
+                raise ValueError("system 'generic' needs gpus_per_node (GPUs per node)")
+            if self.trays_per_rack is not None:
+                raise ValueError("system 'generic' takes gpus_per_node and nodes, not "
+                                 "trays_per_rack")
+        elif self.gpus_per_node is not None or self.gpu is not None or not self.nvlink:
+            raise ValueError(f"gpus_per_node, gpu and nvlink apply to system 'generic' only, "
+                             f"not {self.system!r}")
+        return self
 
 
 class FabricConfig(_Frozen):

@@ -38,8 +38,18 @@ def effective_system(hall: HallConfig) -> SystemSpec:
 
     The rack's non-GPU overhead (W) scales with the number of trays; the NVLink domain is
     clamped to the rack. The name gets a ``/N-per-rack`` suffix so the two never get confused.
+    A ``generic`` hall becomes nodes of ``gpus_per_node`` GPUs, named
+    ``generic/<gpu>-x<N>``, its domain the node (or one GPU without NVLink).
     """
     system = get_system(hall.system)
+    if hall.gpus_per_node is not None:  # generic: one node per rack and tray
+        n = hall.gpus_per_node
+        gpu = system.gpu if hall.gpu is None else dataclasses.replace(system.gpu, name=hall.gpu)
+        return dataclasses.replace(
+            system, name=f"{system.name}/{hall.gpu or 'gpu'}-x{n}" + ("" if hall.nvlink
+                                                                        else "-no-nvlink"),
+            gpu=gpu, gpus_per_tray=n, trays_per_rack=1,
+            nvlink_domain_gpus=n if hall.nvlink else 1)
     trays = hall.trays_per_rack
     if trays is None or trays == system.trays_per_rack:
         return system

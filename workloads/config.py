@@ -174,19 +174,31 @@ class _TrainingSettings(_Frozen):
 
 
 class TrainingJobConfig(_TrainingSettings):
-    """One explicit training job (for deterministic scenarios and tests)."""
+    """One explicit training job (for deterministic scenarios and tests).
+
+    Either ``tokens`` of work (run time from the compute model), or ``runtime``: the job runs
+    exactly that long on whatever GPUs it gets (duration as given, as in trace replay; no
+    compute, memory or communication model; ``model`` may be ``generic``). Preemption of
+    such a job is lossless unless ``checkpoint_interval``/``checkpoint_cost`` are set.
+    """
 
     name: str
     model: str
     submit: Seconds = Field(default=0.0, ge=0)
     gpus: int = Field(gt=0)
-    tokens: float = Field(gt=0)
+    tokens: float | None = Field(default=None, gt=0)
+    runtime: Seconds | None = Field(default=None, gt=0, description="duration as given")
 
     @model_validator(mode="after")
     def _parallelism_divides(self) -> TrainingJobConfig:
         if self.gpus % (self.tp * self.pp):
             raise ValueError(
                 f"gpus ({self.gpus}) must be a multiple of tp*pp ({self.tp}*{self.pp})")
+        if (self.tokens is None) == (self.runtime is None):
+            raise ValueError("give exactly one of tokens (work for the compute model) or "
+                             "runtime (duration as given)")
+        if self.model == "generic" and self.runtime is None:
+            raise ValueError("model 'generic' has no compute model; it needs a runtime")
         return self
 
 

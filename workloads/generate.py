@@ -95,16 +95,22 @@ def _dataset_fields(cfg: TrainingJobConfig | TrainingWorkloadConfig) -> dict[str
 def _explicit_job(job_id: int, tenant_name: str, tenant: TenantConfig,
                   job: TrainingJobConfig) -> TrainingJobSpec:
     par = job.tp * job.pp
+    given = job.runtime is not None  # duration as given: lossless unless set explicitly
+    interval = (float(job.checkpoint_interval)
+                if not given or "checkpoint_interval" in job.model_fields_set else math.inf)
+    cost = (float(job.checkpoint_cost)
+            if not given or "checkpoint_cost" in job.model_fields_set else 0.0)
     return TrainingJobSpec(
         job_id=job_id, tenant=tenant_name, name=job.name, model=job.model,
         submit_s=float(job.submit), n_gpus=job.gpus, tp=job.tp, pp=job.pp,
-        dp=job.gpus // par, tokens=float(job.tokens),
-        tokens_per_step=float(job.global_batch_tokens), seq_len=job.seq_len,
-        precision=job.precision, checkpoint_interval_s=float(job.checkpoint_interval),
-        checkpoint_cost_s=float(job.checkpoint_cost),
+        dp=job.gpus // par, tokens=float(job.tokens) if job.tokens is not None else 1.0,
+        tokens_per_step=float(job.global_batch_tokens) if not given else 1.0,
+        seq_len=job.seq_len, precision=job.precision, checkpoint_interval_s=interval,
+        checkpoint_cost_s=cost,
         priority=tenant.priority + job.priority, preemptible=job.preemptible,
-        gpu_system=job.system, mfu=job.mfu, est_duration_s=None,
-        **_dataset_fields(job))
+        gpu_system=job.system, mfu=job.mfu,
+        est_duration_s=float(job.runtime) if given else None,
+        runtime_s=float(job.runtime) if given else None, **_dataset_fields(job))
 
 
 def _workload_jobs(first_job_id: int, tenant_name: str, tenant: TenantConfig,
@@ -155,7 +161,8 @@ def generate_training_jobs(tenant_name: str, tenant: TenantConfig, horizon_s: fl
     _check_unique([j.name for j in tenant.jobs], tenant_name, "job")
     _check_unique([w.name for w in tenant.training], tenant_name, "training workload")
     for job in tenant.jobs:
-        _check_model(job.model, tenant_name, "job", job.name)
+        if not (job.model == "generic" and job.runtime is not None):
+            _check_model(job.model, tenant_name, "job", job.name)
     for wl in tenant.training:
         for model in wl.models:
             _check_model(model, tenant_name, "training workload", wl.name)
@@ -180,10 +187,10 @@ def generate_trace_jobs(tenant_name: str, tenant: TenantConfig, horizon_s: float
     jobs: list[TrainingJobSpec] = []
     for i, cfg in enumerate(tenant.traces):
         where = f"tenants.{tenant_name}.traces.{i}"
-        if cfg.kind not in ("philly", "alibaba"):
+        if cfg.kind not in ("philly", "alibaba", "tiresias", "gavel"):
             raise TraceReplayError(f"{where}.kind: {cfg.kind!r} is a serving trace; give it as "
                                    "'trace:' of an inference service (tenants.NAME.inference)"
-                                   "; expected philly or alibaba here")
+                                   "; expected philly, alibaba, tiresias or gavel here")
         if cfg.tenant not in (None, tenant_name):
             raise TraceReplayError(f"{where}.tenant: got {cfg.tenant!r}; a tenant's traces "
                                    f"replay as that tenant ({tenant_name!r}), leave it out")

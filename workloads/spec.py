@@ -31,6 +31,13 @@ class TrainingJobSpec:
     WAN before it computes (0: no staging).
     ``estimate_error`` is the sd of the log of the multiplicative error on that estimate
     (0: exact); the composition root draws the factor from a named stream.
+    ``runtime_s`` set means *duration as given* (trace replay as in the Tiresias and Gavel
+    simulators): the job runs exactly ``runtime_s`` seconds on whatever GPUs it gets, with no
+    compute, communication, checkpoint or memory model (``model`` may then be ``"generic"``,
+    which is not in the model catalog). A ``checkpoint_interval_s`` of ``inf`` makes
+    preemption lossless. ``runtime_by_gpu`` (``(GPU type name, s)`` pairs, from a
+    per-job-type throughput table) makes that duration depend on the GPU type the job runs
+    on; ``runtime_s`` applies on types it does not list.
     """
 
     job_id: int
@@ -56,6 +63,15 @@ class TrainingJobSpec:
     estimate_error: float = 0.0
     dataset_bytes: float = 0.0
     dataset_source: str | None = None
+    runtime_s: float | None = None
+    runtime_by_gpu: tuple[tuple[str, float], ...] = ()
+
+    def runtime_on(self, gpu_name: str) -> float | None:
+        """The as-given duration (s) on GPUs named ``gpu_name`` (``None``: modelled)."""
+        for name, seconds in self.runtime_by_gpu:
+            if name == gpu_name:
+                return seconds
+        return self.runtime_s
 
     @property
     def steps(self) -> int:

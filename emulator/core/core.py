@@ -29,7 +29,7 @@ import numpy as np
 from emulator.core.allocation import AllocationError, ClusterState
 from emulator.core.clock import Clock
 from emulator.core.queue import WorkQueue
-from emulator.core.training import ShapeCache, checkpoint_progress, duration_s, progress
+from emulator.core.training import ShapeCache, checkpoint_progress, progress
 from emulator.eventlog import Ev, EventLog, Infra
 from emulator.policies.base import PolicyError
 from emulator.work import Work
@@ -161,11 +161,12 @@ class Core:
             specs: list[TrainingJobSpec] = [w.spec for w in training]  # type: ignore[misc]
             first = np.array([int(w.gpus[0]) for w in training], dtype=np.int64)  # type: ignore[index]
             tiers = np.array([w.tier for w in training], dtype=np.int64)
-            steps, utils = self.shapes.step_util(specs, first, tiers)
-            for work, spec, step, util in zip(training, specs, steps, utils, strict=True):
+            steps, utils, durations = self.shapes.estimate(specs, first, tiers)
+            for work, spec, step, util, full in zip(training, specs, steps, utils, durations,
+                                                    strict=True):
                 work.step_s = step
                 work.util = util
-                work.full_duration_s = duration_s(step, spec)
+                work.full_duration_s = full
                 work.speed = 1.0
                 work.rate = 1.0 / work.full_duration_s
                 if spec.dataset_bytes > 0 and self.staging is not None:
@@ -196,6 +197,13 @@ class Core:
         work.remaining_at_origin = work.remaining
         work.rate_changes = [(work.progress_start_s, work.rate)]
         work.duration_s = restore + work.remaining / work.rate
+        if spec.runtime_s is not None:
+            # Duration as given: remaining seconds without the 1/rate round trip, the end
+            # snapped to the microsecond so that a job of whole-second duration ends exactly
+            # when a trace event of the same second happens (as the peers' simulators batch).
+            end = round(work.progress_start_s
+                        + work.remaining * work.full_duration_s / work.speed, 6)
+            work.duration_s = max(0.0, end - now)
         self.gpu_util[work.gpus] = work.util
         self._schedule_completion(work, work.duration_s)
 
@@ -253,6 +261,10 @@ class Core:
         if not math.isfinite(origin) or now <= origin:
             last_ckpt = now  # still staging or restoring: nothing computed, nothing lost
             work.remaining = work.remaining_at_origin
+        elif not math.isfinite(spec.checkpoint_interval_s):
+            last_ckpt = now  # lossless preemption (duration-as-given replay): keep it all
+            work.remaining = max(0.0, work.remaining_at_origin
+                                 - progress(work.rate_changes or [], origin, now))
         else:
             last_ckpt = checkpoint_progress(origin, now, spec.checkpoint_interval_s)
             work.remaining = max(0.0, work.remaining_at_origin

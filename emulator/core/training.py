@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import fields
 
 import numpy as np
 
@@ -44,9 +45,18 @@ def checkpoint_progress(origin: float, now: float, interval: float) -> float:
     return origin + math.floor((now - origin) / interval) * interval
 
 
+_PER_JOB = frozenset({"job_id", "tenant", "name", "submit_s", "tokens", "priority",
+                      "preemptible", "est_duration_s", "estimate_error", "dataset_bytes",
+                      "dataset_source", "checkpoint_interval_s", "checkpoint_cost_s",
+                      "runtime_s", "runtime_by_gpu"})
+"""Spec fields that vary per job but do not enter the step-time kernel; every other field
+is part of a job's shape (new model settings are included by default, never forgotten)."""
+
+_SHAPE_FIELDS = tuple(f.name for f in fields(TrainingJobSpec) if f.name not in _PER_JOB)
+
+
 def _shape(spec: TrainingJobSpec) -> tuple[object, ...]:
-    return (spec.model, spec.tokens_per_step, spec.seq_len, spec.n_gpus, spec.tp, spec.pp,
-            spec.dp, spec.precision, spec.mfu)
+    return tuple(getattr(spec, name) for name in _SHAPE_FIELDS)
 
 
 class ShapeCache:
@@ -85,3 +95,27 @@ class ShapeCache:
             steps.append(s)
             utils.append(u)
         return steps, utils
+
+    def estimate(self, specs: Sequence[TrainingJobSpec], first_gpu: np.ndarray,
+                 tiers: np.ndarray) -> tuple[list[float], list[float], list[float]]:
+        """Step time (s), utilisation and full duration (s) of each job placed from
+        ``first_gpu``. Duration-as-given jobs (``runtime_s``, trace replay) bypass the
+        kernels: one step of their given duration on the GPU type they run on, at full
+        utilisation."""
+        given = [s.runtime_s is not None for s in specs]
+        rows = [i for i, g in enumerate(given) if not g]
+        steps = [0.0] * len(specs)
+        utils = [1.0] * len(specs)
+        durations = [0.0] * len(specs)
+        if rows:
+            st, ut = self.step_util([specs[i] for i in rows], np.asarray(first_gpu)[rows],
+                                    np.asarray(tiers)[rows])
+            for i, step, util in zip(rows, st, ut, strict=True):
+                steps[i], utils[i], durations[i] = step, util, duration_s(step, specs[i])
+        for i, g in enumerate(given):
+            if g:
+                gpu = self.index.systems[int(self._gpu_system[int(first_gpu[i])])].gpu.name
+                runtime = specs[i].runtime_on(gpu)
+                assert runtime is not None
+                steps[i] = durations[i] = float(runtime)
+        return steps, utils, durations

@@ -17,11 +17,16 @@ from emulator.errors import UserError
 from emulator.placement import PackPlacement, PlacementPolicy, SpreadPlacement
 from emulator.policies.backfill import EasyBackfillPolicy
 from emulator.policies.base import QueuePolicy
+from emulator.policies.dlas_gpu import DiscretisedLasPolicy
 from emulator.policies.fairshare import FairSharePolicy
 from emulator.policies.fifo import FifoPolicy
 from emulator.policies.las import LeastAttainedServicePolicy
+from emulator.policies.max_min_fairness import MaxMinFairnessPolicy
+from emulator.policies.max_min_fairness_het import MaxMinFairnessHetPolicy
 from emulator.policies.priority import PriorityPolicy
+from emulator.policies.shortest_gpu_time import ShortestGpuTimePolicy
 from emulator.policies.sjf import ShortestJobFirstPolicy
+from emulator.policies.smallest_gpu_first import SmallestGpuFirstPolicy
 from emulator.policies.srtf import ShortestRemainingTimeFirstPolicy
 
 __all__ = ["PLACEMENT_POLICIES", "QUEUE_POLICIES", "make_placement", "make_queue_policy"]
@@ -34,6 +39,13 @@ QUEUE_POLICIES: dict[str, type[QueuePolicy]] = {
     "srtf": ShortestRemainingTimeFirstPolicy,
     "las": LeastAttainedServicePolicy,
     "fairshare": FairSharePolicy,
+    # The Tiresias simulator's policies under their own names (docs/reproductions.md).
+    "smallest-gpu-first": SmallestGpuFirstPolicy,
+    "shortest-gpu-time": ShortestGpuTimePolicy,
+    "dlas-gpu": DiscretisedLasPolicy,
+    # Gavel's max-min fairness (LP by SciPy HiGHS), agnostic and heterogeneity-aware.
+    "max-min-fairness": MaxMinFairnessPolicy,
+    "max-min-fairness-het": MaxMinFairnessHetPolicy,
 }
 PLACEMENT_POLICIES: dict[str, type[PlacementPolicy]] = {
     "pack": PackPlacement,

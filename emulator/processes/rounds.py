@@ -2,13 +2,18 @@
 
 A round runs once per instant in which something may have changed (an arrival, a
 completion, a preemption, GPUs back in service, a sample under a power model): requests
-within one instant coalesce into one round. Decisions are applied in order — rejections,
+within one instant coalesce into one round. In round-based mode (a round length), a
+request waits for the next multiple of the round length (Gavel's 360 s rounds). A policy
+that defines ``next_wakeup(view)`` gets a round at the time it returns (e.g. a 2D-LAS
+threshold crossing), and a round at every arrival and completion even with an empty queue,
+so that its own clock advances. Decisions are applied in order — rejections,
 preemptions (whose GPUs are free for later starts of the same round) and starts — each
 validated by the core; the kernels then run once for everything started.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -37,7 +42,7 @@ class Rounds:
 
     def __init__(self, core: Core, policy: QueuePolicy, placement: PlacementPolicy,
                  tenants: Sequence[str], options: Mapping[str, Any],
-                 serving: ServingModel) -> None:
+                 serving: ServingModel, round_length_s: float | None = None) -> None:
         self.core = core
         self.policy = policy
         self.placement = placement
@@ -48,13 +53,38 @@ class Rounds:
         self.rounds = 0  # rounds in which the policy was asked
         self.calls = 0  # round callbacks (including those with an empty queue)
         self._profile: tuple[int, np.ndarray, np.ndarray] | None = None
+        self.round_length_s = round_length_s
+        self._wakeup_token = 0  # the policy's latest next_wakeup answer
+        self._every_event = getattr(policy, "next_wakeup", None) is not None
 
     def request(self) -> None:
-        """Ask for a round at the current instant (one per instant, however many asks)."""
+        """Ask for a round now, or at the next round boundary in round-based mode (one
+        round per instant, however many asks)."""
         if self.pending:
             return
         self.pending = True
+        length = self.round_length_s
+        if length is not None:
+            now = self.core.now
+            boundary = math.ceil(now / length - 1e-9) * length
+            if boundary > now:
+                self.core.clock.call_in(boundary - now, self.run)
+                return
         self.core.clock.call_in(0.0, self.run)
+
+    def _ask_wakeup(self) -> None:
+        """Schedule the round the policy asks for (each answer replaces the last)."""
+        self._wakeup_token += 1
+        when = self.policy.next_wakeup(self.view())  # type: ignore[attr-defined]
+        now = self.core.now
+        if when is None or not math.isfinite(when) or when <= now:
+            return
+        token = self._wakeup_token
+        self.core.clock.call_in(float(when) - now, lambda: self._woken(token))
+
+    def _woken(self, token: int) -> None:
+        if token == self._wakeup_token:  # not superseded by a later round's answer
+            self.request()
 
     # -- the view ------------------------------------------------------------------------
     def _release_profile(self) -> tuple[np.ndarray, np.ndarray]:
@@ -99,7 +129,7 @@ class Rounds:
         self.pending = False
         self.calls += 1
         core = self.core
-        if not core.queue:
+        if not core.queue and not self._every_event:
             return
         self.rounds += 1
         name = f"policy {self.policy.name!r}"
@@ -141,5 +171,7 @@ class Rounds:
                                   "StartJob, RejectJob or PreemptJob")
         if started:
             core.launch(started)
+        if self._every_event:
+            self._ask_wakeup()
 
 

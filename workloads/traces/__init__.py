@@ -20,6 +20,9 @@ SAMPLES: dict[str, str] = {
     "azure_llm_code": "azure_llm_2023/AzureLLMInferenceTrace_code_before_1830.csv",
     "azure_llm_conv": "azure_llm_2023/AzureLLMInferenceTrace_conv_before_1830.csv",
     "mooncake": "mooncake_conversation/conversation_trace_first_600s.jsonl",
+    "tiresias_60": "tiresias_60/60_job.csv",
+    "gavel_throughputs": "gavel/simulation_throughputs_isolated.json",
+    "gavel_100": "gavel/generated_100_jobs_seed0.trace",
 }
 """Shipped sample files by short name, relative to :data:`DATA_DIR`."""
 

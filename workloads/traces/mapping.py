@@ -12,6 +12,13 @@ on a new cluster. ``est_duration_s`` is set to the trace duration (the user's es
 The global batch is shrunk where needed (never grown past ``global_batch_tokens``) so that
 ``tokens`` is a whole number of steps: short jobs are one small step, not one full batch.
 
+With ``runtime: as_given`` a row instead becomes a job that runs exactly its trace
+duration on whatever GPUs it gets (``TrainingJobSpec.runtime_s``): no compute, memory,
+communication or checkpoint model, lossless preemption unless ``checkpoint_interval`` or
+``checkpoint_cost`` is set, and ``model`` may be ``generic`` (no catalog model). This is how
+the Tiresias and Gavel simulators replay traces. Tiresias's own CSV format is read by
+:mod:`workloads.traces.tiresias`.
+
 Serving traces (Azure LLM, Mooncake) become :class:`~workloads.requests.RequestArrays`.
 
 Scaling knobs: trace time ``t`` (s from the trace start) maps to ``start + t · time_scale``
@@ -21,6 +28,7 @@ GPU counts are multiplied by ``gpu_scale`` and rounded up to a multiple of ``tp 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,8 +44,10 @@ from workloads.traces import SAMPLES, sample_path
 from workloads.traces.alibaba import AlibabaPodTrace, read_alibaba_pods
 from workloads.traces.azure_llm import AzureLLMTrace, read_azure_llm
 from workloads.traces.common import TraceIssue
+from workloads.traces.gavel import GavelTrace, read_gavel, read_throughputs
 from workloads.traces.mooncake import MooncakeTrace, read_mooncake
 from workloads.traces.philly import PhillyTrace, read_philly
+from workloads.traces.tiresias import TiresiasTrace, read_tiresias
 
 __all__ = [
     "SAMPLE_PREFIX",
@@ -45,17 +55,21 @@ __all__ = [
     "TraceReplayConfig",
     "alibaba_to_jobs",
     "azure_to_requests",
+    "gavel_to_jobs",
     "mooncake_to_requests",
     "philly_to_jobs",
     "replay_trace",
     "resolve_trace_path",
+    "tiresias_to_jobs",
 ]
 
 SAMPLE_PREFIX = "sample:"
 """A ``path`` of ``"sample:NAME"`` names a shipped sample (see :data:`workloads.traces.SAMPLES`)."""
 
-TraceKind = Literal["philly", "azure_llm", "mooncake", "alibaba"]
-_TRAINING_KINDS = ("philly", "alibaba")
+TraceKind = Literal["philly", "azure_llm", "mooncake", "alibaba", "tiresias", "gavel"]
+_TRAINING_KINDS = ("philly", "alibaba", "tiresias", "gavel")
+GENERIC_MODEL = "generic"
+"""The model name of duration-as-given jobs that name no catalog model (memory-free)."""
 
 
 class TraceReplayConfig(BaseModel):
@@ -70,7 +84,16 @@ class TraceReplayConfig(BaseModel):
         default=None, description="tenant of the jobs; inside tenants.NAME.traces it defaults "
                                   "to NAME (and must equal it if given)")
     name: str = Field(default="trace", description="prefix of job names / the service name")
-    model: str = Field(description="catalog model every job / request uses")
+    model: str = Field(description="catalog model every job / request uses; 'generic' "
+                                   "(no model) with runtime: as_given")
+    throughputs: str | None = Field(
+        default=None, description="gavel: throughput table (Gavel's JSON format; a path or "
+                                  "'sample:gavel_throughputs'): steps/s per job type and "
+                                  "GPU type")
+    runtime: Literal["model", "as_given"] = Field(
+        default="model", description="'model': run time from the compute model and "
+                                     "reference_flops_per_gpu; 'as_given': exactly the trace "
+                                     "duration, on any GPUs")
     tp: int = Field(default=1, gt=0)
     pp: int = Field(default=1, gt=0)
     time_scale: float = Field(default=1.0, gt=0, description="trace seconds → sim seconds")
@@ -97,8 +120,22 @@ class TraceReplayConfig(BaseModel):
     @field_validator("model")
     @classmethod
     def _known_model(cls, v: str) -> str:
-        get_model(v)  # UnknownModelError is a ValueError: pydantic reports it on this field
+        if v != GENERIC_MODEL:
+            get_model(v)  # UnknownModelError is a ValueError: pydantic reports it on this field
         return v
+
+    @model_validator(mode="after")
+    def _generic_as_given(self) -> TraceReplayConfig:
+        if self.model == GENERIC_MODEL and self.runtime != "as_given":
+            raise ValueError("model 'generic' has no compute model; it needs "
+                             "runtime: as_given")
+        if (self.kind == "gavel") != (self.throughputs is not None):
+            raise ValueError("a gavel trace needs 'throughputs' (a throughput table), and "
+                             "only a gavel trace takes one")
+        if self.kind == "gavel" and self.runtime != "as_given":
+            raise ValueError("a gavel trace gives steps and throughputs, not work for the "
+                             "compute model; it needs runtime: as_given")
+        return self
 
     @model_validator(mode="after")
     def _sample_exists(self) -> TraceReplayConfig:
@@ -156,6 +193,8 @@ def _whole_steps(tokens: float, batch_tokens: float) -> tuple[float, float]:
 def _job(job_id: int, name: str, tenant: str, submit_s: float, duration_s: float,
          trace_gpus: float, cfg: TraceReplayConfig) -> TrainingJobSpec:
     n = _gpus(trace_gpus, cfg)
+    if cfg.runtime == "as_given":
+        return _as_given_job(job_id, name, tenant, submit_s, duration_s, n, cfg)
     per_token = get_model(cfg.model).train_flops_per_token()
     tokens, tokens_per_step = _whole_steps(
         duration_s * n * cfg.reference_flops_per_gpu / per_token, cfg.global_batch_tokens)
@@ -168,6 +207,55 @@ def _job(job_id: int, name: str, tenant: str, submit_s: float, duration_s: float
         checkpoint_cost_s=float(cfg.checkpoint_cost), priority=cfg.priority,
         preemptible=cfg.preemptible, gpu_system=cfg.system, est_duration_s=duration_s,
         estimate_error=cfg.estimate_error)
+
+
+def _as_given_job(job_id: int, name: str, tenant: str, submit_s: float, duration_s: float,
+                  n: int, cfg: TraceReplayConfig) -> TrainingJobSpec:
+    """A job that runs exactly ``duration_s`` (s): lossless preemption unless the scenario
+    sets ``checkpoint_interval``/``checkpoint_cost`` explicitly."""
+    lossy = "checkpoint_interval" in cfg.model_fields_set
+    return TrainingJobSpec(
+        job_id=job_id, tenant=tenant, name=name, model=cfg.model,
+        submit_s=cfg.start + submit_s * cfg.time_scale, n_gpus=n, tp=cfg.tp, pp=cfg.pp,
+        dp=n // (cfg.tp * cfg.pp), tokens=1.0, tokens_per_step=1.0, seq_len=cfg.seq_len,
+        precision=cfg.precision,
+        checkpoint_interval_s=float(cfg.checkpoint_interval) if lossy else math.inf,
+        checkpoint_cost_s=(float(cfg.checkpoint_cost)
+                           if "checkpoint_cost" in cfg.model_fields_set else 0.0),
+        priority=cfg.priority, preemptible=cfg.preemptible, gpu_system=cfg.system,
+        est_duration_s=duration_s, estimate_error=cfg.estimate_error, runtime_s=duration_s)
+
+
+def tiresias_to_jobs(trace: TiresiasTrace, cfg: TraceReplayConfig,
+                     first_job_id: int = 0) -> list[TrainingJobSpec]:
+    """One job per Tiresias row (in submission order, first ``cfg.limit``)."""
+    return [_job(first_job_id + i, f"{cfg.name}-{r.job_id}", _tenant(cfg), r.submit_s,
+                 r.duration_s, r.num_gpus, cfg)
+            for i, r in enumerate(trace.jobs[:cfg.limit])]
+
+
+def gavel_to_jobs(trace: GavelTrace, cfg: TraceReplayConfig, table_path: Path,
+                  first_job_id: int = 0) -> list[TrainingJobSpec]:
+    """One job per Gavel line (by arrival, first ``cfg.limit``): ``total_steps`` at the
+    table's steps/s on each GPU type. Types with no throughput are absent from
+    ``runtime_by_gpu``; elsewhere (a type the table does not name) the job takes its
+    slowest listed duration. ``ValueError`` if the table lacks a job type."""
+    table = read_throughputs(table_path)
+    jobs = []
+    for i, r in enumerate(trace.jobs[:cfg.limit]):
+        try:
+            runtimes = table.runtimes_s(r.job_type, r.scale_factor, r.total_steps)
+        except KeyError as exc:
+            raise ValueError(f"line {r.line}: {exc.args[0]}") from None
+        if not runtimes:
+            raise ValueError(f"job type {r.job_type!r} has no positive throughput in "
+                           f"{table_path.name}")
+        spec = _as_given_job(first_job_id + i, f"{cfg.name}-L{r.line}", _tenant(cfg),
+                             r.arrival_s, max(runtimes.values()),
+                             _gpus(r.scale_factor, cfg), cfg)
+        jobs.append(dataclasses.replace(spec, runtime_by_gpu=tuple(runtimes.items()),
+                                        est_duration_s=min(runtimes.values())))
+    return jobs
 
 
 def philly_to_jobs(trace: PhillyTrace, cfg: TraceReplayConfig,
@@ -223,6 +311,16 @@ def replay_trace(cfg: TraceReplayConfig, base_dir: str | Path | None = None,
         philly = read_philly(path)
         return TraceReplay(tuple(philly_to_jobs(philly, cfg, first_job_id)), None,
                            philly.issues)
+    if cfg.kind == "gavel":
+        assert cfg.throughputs is not None  # the model validator requires it
+        gavel = read_gavel(path)
+        table = resolve_trace_path(cfg.throughputs, base_dir)
+        return TraceReplay(tuple(gavel_to_jobs(gavel, cfg, table, first_job_id)), None,
+                           gavel.issues)
+    if cfg.kind == "tiresias":
+        tiresias = read_tiresias(path)
+        return TraceReplay(tuple(tiresias_to_jobs(tiresias, cfg, first_job_id)), None,
+                           tiresias.issues)
     if cfg.kind == "alibaba":
         pods = read_alibaba_pods(path)
         jobs, skipped = alibaba_to_jobs(pods, cfg, first_job_id)

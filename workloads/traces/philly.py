@@ -1,8 +1,9 @@
 """Reader for the Pollux-processed Microsoft Philly job trace (one row per training job).
 
 Header ``timestamp,duration,num_gpus,gpu_time,cluster``: submission time
-``YYYY-MM-DD HH:MM:SS`` (US Pacific local time, no zone), run time in seconds, GPUs, GPU-seconds
-and the hashed virtual-cluster id (a tenant). See ``data/philly_pollux/README.md``.
+``YYYY-MM-DD HH:MM:SS[.ffffff]`` (US Pacific local time, no zone), run time in seconds,
+GPUs, GPU-seconds and the hashed virtual-cluster id (a tenant).
+See ``data/philly_pollux/README.md``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ __all__ = ["PHILLY_COLUMNS", "PhillyJob", "PhillyTrace", "read_philly"]
 
 PHILLY_COLUMNS = ("timestamp", "duration", "num_gpus", "gpu_time", "cluster")
 _TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+_TIME_FORMAT_FRACTION = "%Y-%m-%d %H:%M:%S.%f"
 
 
 @dataclass(frozen=True)
@@ -49,11 +51,12 @@ class PhillyTrace:
 
 
 def _parse(row: dict[str, str]) -> tuple[datetime, float, int, str]:
-    try:
-        when = datetime.strptime(row["timestamp"], _TIME_FORMAT)
+    try:  # sub-second timestamps ("…:SS.ffffff") are kept to the microsecond
+        when = datetime.strptime(row["timestamp"], _TIME_FORMAT_FRACTION
+                                 if "." in row["timestamp"] else _TIME_FORMAT)
     except ValueError:
         raise ValueError(f"timestamp: {row['timestamp']!r} is not "
-                         "'YYYY-MM-DD HH:MM:SS'") from None
+                         "'YYYY-MM-DD HH:MM:SS[.ffffff]'") from None
     duration = parse_float(row["duration"], "duration", strict=True)
     gpus = parse_int(row["num_gpus"], "num_gpus", minimum=1)
     parse_float(row["gpu_time"], "gpu_time")

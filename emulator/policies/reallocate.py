@@ -1,0 +1,94 @@
+"""Whole-cluster reallocation in priority order (not a policy itself).
+
+The schedulers of the Tiresias simulator (Gu et al., NSDI 2019; github.com/SymbioticLab/
+Tiresias, ``simulator/run_sim.py``) do not only start waiting jobs: at every event they
+rank *all* runnable jobs — running and waiting — and hand GPUs out down that ranking,
+skipping a job that does not fit and going on with the next one (GPU counting, no
+topology). A running job that no longer gets GPUs is preempted; a waiting one that gets
+them starts. :func:`reallocate` implements that step once on the read-only view, so the
+preemptive policies here differ only in their ranking.
+
+Work that is not preemptible training (inference services, non-preemptible jobs) keeps its
+GPUs and is never displaced. GPUs come from the round's scratch (the scenario's placement
+policy): a job the counting admits but that does not place (tensor-parallel groups across
+NVLink domains) stays queued.
+
+:class:`StableOrder` keeps the ranking's tie order from one round to the next, as a
+stable sort of the simulator's persistent job list does: ties keep their previous order,
+newcomers join behind in arrival order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from emulator.policies.base import (
+    ClusterView,
+    Decision,
+    PreemptJob,
+    QueuedJob,
+    RunningJob,
+    StartJob,
+)
+
+__all__ = ["StableOrder", "reallocate"]
+
+Job = QueuedJob | RunningJob
+
+
+class StableOrder:
+    """The runnable jobs' order across rounds: stable re-sorting with memory."""
+
+    def __init__(self) -> None:
+        self._ids: list[int] = []
+
+    def sort(self, jobs: Sequence[Job], key: Callable[[Job], object]) -> list[Job]:
+        """``jobs`` sorted by ``key``; ties in last round's order, then by arrival."""
+        by_id = {j.work_id: j for j in jobs}
+        kept = [by_id[i] for i in self._ids if i in by_id]
+        known = set(self._ids)
+        new = sorted((j for j in jobs if j.work_id not in known),
+                     key=lambda j: (_submit(j), j.work_id))
+        ranked = sorted(kept + new, key=key)  # Python's sort is stable
+        self._ids = [j.work_id for j in ranked]
+        return ranked
+
+
+def _submit(job: Job) -> float:
+    return job.submit_s if isinstance(job, QueuedJob) else 0.0
+
+
+def reallocate(view: ClusterView, ranked: Sequence[Job]) -> list[Decision]:
+    """Preempt and start so that GPUs go down ``ranked`` (running and queued jobs).
+
+    Returns the :class:`PreemptJob` decisions first (their GPUs are then free for the
+    :class:`StartJob` ones, as the engine applies decisions in order). Running work missing
+    from ``ranked`` keeps its GPUs.
+    """
+    running = {r.work_id: r for r in view.running}
+    ranked_ids = {j.work_id for j in ranked}
+    free = view.total_gpus - sum(r.n_gpus for r in running.values()
+                                 if not r.preemptible or r.work_id not in ranked_ids)
+    keep: set[int] = set()
+    want: list[QueuedJob] = []
+    for job in ranked:
+        if isinstance(job, RunningJob) and not job.preemptible:
+            continue  # already counted as held
+        if job.n_gpus <= free:
+            free -= job.n_gpus
+            if job.work_id in running:
+                keep.add(job.work_id)
+            elif isinstance(job, QueuedJob):
+                want.append(job)
+    decisions: list[Decision] = []
+    scratch = view.scratch()
+    for r in running.values():
+        if r.preemptible and r.work_id in ranked_ids and r.work_id not in keep:
+            decisions.append(PreemptJob(r.work_id, "lower in the ranking"))
+            if r.gpus is not None:
+                scratch.release(r.gpus)
+    for job in want:
+        gpus = scratch.place(job.request)
+        if gpus is not None:
+            decisions.append(StartJob(job.work_id, gpus))
+    return decisions

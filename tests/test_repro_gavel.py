@@ -1,0 +1,143 @@
+"""Gavel's trace format, throughput tables and max-min fairness policies.
+
+The reference figures in ``tests/fixtures/gavel`` are the Gavel simulator's own output
+(stanford-futuredata/gavel @ c4fa400, ``scripts/drivers/simulate_scheduler_with_trace.py
+-t generated_100_jobs_seed0.trace -p <policy> -c 4:4:4 --seed 0 --solver ECOS``; see
+``docs/reproductions.md``) for the shipped 100-job trace on 4 V100 + 4 P100 + 4 K80.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from emulator.build import Simulation, build
+from emulator.errors import UserError
+from emulator.loader import load_scenario, validate_scenario
+from emulator.policies.gavel_rounds import max_min_allocation
+from tests.test_engine_invariants import check_invariants
+from workloads.traces import sample_path
+from workloads.traces.gavel import read_gavel, read_throughputs
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "examples" / "gavel_heterogeneous.yaml"
+FIXTURES = ROOT / "tests" / "fixtures" / "gavel"
+
+
+def gavel_mean_jct(policy: str) -> float:
+    text = (FIXTURES / f"generated_100_{policy}.txt").read_text()
+    return float(re.search(r"Average job completion time: ([\d.]+)", text).group(1))
+
+
+def run(queue: str) -> Simulation:
+    sim = build(load_scenario(EXAMPLE, [f"scheduler.queue={queue}"], seed=1), keep_segments=True)
+    sim.run()
+    check_invariants(sim)
+    return sim
+
+
+def mean_jct(sim: Simulation) -> float:
+    jobs = [w for w in sim.works if w.kind == "training"]
+    assert all(w.state == "finished" for w in jobs)
+    return sum(w.end_s - w.submit_s for w in jobs) / len(jobs)
+
+
+def test_heterogeneity_aware_max_min_fairness_within_2_percent_of_gavel() -> None:
+    ours, theirs = mean_jct(run("max-min-fairness-het")), gavel_mean_jct(
+        "max_min_fairness_perf")
+    assert abs(ours - theirs) / theirs < 0.02, (ours, theirs)
+
+
+def test_agnostic_max_min_fairness_within_5_percent_of_gavel() -> None:
+    # Not within 2 %: the agnostic LP is degenerate (every type equally fast), and HiGHS
+    # and Gavel's ECOS pick different optimal allocations (docs/reproductions.md).
+    ours, theirs = mean_jct(run("max-min-fairness")), gavel_mean_jct("max_min_fairness")
+    assert abs(ours - theirs) / theirs < 0.05, (ours, theirs)
+
+
+def test_heterogeneity_awareness_pays_on_heterogeneous_gpus() -> None:
+    # Gavel's headline: the aware policy cuts mean JCT against the agnostic one (here by
+    # about 40 %, as in Gavel's own figures for this trace: 18,003 s vs 31,286 s).
+    assert mean_jct(run("max-min-fairness-het")) < 0.7 * mean_jct(run("max-min-fairness"))
+
+
+def test_jobs_run_at_their_gpu_types_speed() -> None:
+    sim = run("max-min-fairness-het")
+    table = read_throughputs(sample_path("gavel_throughputs"))
+    names = {d: sim.index.systems[int(sim.index.rack_system[int(sim.index.domain_rack[d])])]
+             .gpu.name for d in range(sim.index.n_domains)}
+    trace = read_gavel(sample_path("gavel_100"))
+    for work, row in zip(sim.works, trace.jobs, strict=True):
+        # GPU-time fractions over the job's runs must add up to exactly one whole job.
+        done = sum((e - s) / table.runtimes_s(row.job_type, row.scale_factor,
+                                              row.total_steps)[names[int(
+                                                  sim.index.gpu_domain[g[0]])]]
+                   for s, e, g in work.segments)
+        assert done == pytest.approx(1.0, abs=1e-6)
+
+
+def test_max_min_allocation_by_hand() -> None:
+    # Two 1-GPU jobs, one fast and one slow GPU. Job A runs 4x faster on the fast type
+    # (throughputs 4, 1; on an equal share 2.5), job B 1.25x (1.25, 1; equal share 1.125).
+    # Normalised terms: A 1.6·a1 + 0.4·a2, B 1.111·b1 + 0.889·b2. With a1 = b2 = x and
+    # a2 = b1 = 1 - x, they are equal at x = 0.5, where both reach 1.0 (the optimum: more
+    # for one is less for the other).
+    thr = np.array([[4.0, 1.0], [1.25, 1.0]])
+    x = max_min_allocation(thr, np.ones(2), np.array([1.0, 1.0]))
+    assert x == pytest.approx(np.full((2, 2), 0.5), abs=1e-6)
+    fair = thr @ np.array([0.5, 0.5])
+    assert (thr * x).sum(axis=1) / fair == pytest.approx([1.0, 1.0], abs=1e-6)
+    # A 2-GPU job counts twice in its term: with one type of 2 GPUs and a 1-GPU job
+    # beside it, max-min gives the 1-GPU job twice the time share of the 2-GPU one.
+    x = max_min_allocation(np.ones((2, 1)), np.array([2.0, 1.0]), np.array([2.0]))
+    assert x[:, 0] == pytest.approx([0.5, 1.0], abs=1e-6)
+
+
+def test_gavel_reader_takes_both_formats(tmp_path: Path) -> None:
+    p = tmp_path / "t.trace"
+    p.write_text("A3C\tcmd\tdir\t--steps\t0\t100\t2\t1\t-1\t12.5\n"
+                 "LM (batch size 5)\tcmd\t-n\t1\t50\t3.25\t1\n"
+                 "bad\tline\n")
+    trace = read_gavel(p)
+    assert [(j.job_type, j.total_steps, j.scale_factor, j.arrival_s) for j in trace.jobs] == [
+        ("LM (batch size 5)", 50, 1, 3.25), ("A3C", 100, 2, 12.5)]
+    assert len(trace.issues) == 1 and "10 (or 7)" in trace.issues[0].message
+
+
+def test_a_job_type_missing_from_the_table_is_a_one_line_error(tmp_path: Path) -> None:
+    p = tmp_path / "t.trace"
+    p.write_text("Nope\tcmd\tdir\t--steps\t0\t100\t1\t1\t-1\t0\n")
+    data = {
+        "name": "g", "seed": 1, "duration": "1d",
+        "sites": [{"name": "lab", "country": "US", "city": "x",
+                   "location": {"lat": 0, "lon": 0}, "grid_connection": "1MW",
+                   "cooling": "air", "halls": [{"name": "h", "system": "generic",
+                                                "gpu": "v100", "gpus_per_node": 1,
+                                                "nodes": 1}]}],
+        "tenants": {"t": {"traces": [{"kind": "gavel", "path": str(p),
+                                      "throughputs": "sample:gavel_throughputs",
+                                      "model": "generic", "runtime": "as_given"}]}},
+        "scheduler": {"queue": "max-min-fairness-het", "round_length": "360s"},
+    }
+    with pytest.raises(UserError) as info:
+        build(validate_scenario(data))
+    assert "no job type 'Nope'" in str(info.value) and "\n" not in str(info.value)
+    del data["tenants"]["t"]["traces"][0]["throughputs"]
+    with pytest.raises(UserError, match="needs 'throughputs'"):
+        build(validate_scenario(data))
+
+
+def test_services_start_first_and_stay_put_under_max_min_fairness() -> None:
+    from tests.conftest import run_scenario, small_scenario
+
+    sim = run_scenario(small_scenario(scheduler={"queue": "max-min-fairness-het",
+                                                 "placement": "pack",
+                                                 "round_length": "360s"}))
+    check_invariants(sim)
+    services = [w for w in sim.works if w.kind == "inference"]
+    assert services and all(w.preemptions == 0 and w.start_s < 360.0 + 1e-9
+                            for w in services)
+    assert any(w.kind == "training" and w.state == "finished" for w in sim.works)
