@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from emulator.power_control import PowerControlConfig
+from emulator.schema_base import ScenarioModel
 from emulator.units import Seconds
 from emulator.wan_events import WanEventsConfig
 from workloads.config import TenantConfig
@@ -28,8 +29,18 @@ __all__ = [
 ]
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+MAX_DURATION_S = 10 * 366 * 86400.0
+"""Longest simulated time accepted (s): ten years; longer is a typo (``1e12d``)."""
+
+MIN_STEP_S = 1.0
+"""Shortest sampling / serving window accepted (s): finer steps only multiply events."""
+
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$"
+"""A scenario name: it becomes a folder name, so no separators, no leading dot."""
+
+
+class _Frozen(ScenarioModel):
+    """Frozen, unknown keys rejected, numbers finite (see :mod:`emulator.schema_base`)."""
 
 
 class SiteRef(BaseModel):
@@ -79,9 +90,9 @@ class ComputeConfig(_Frozen):
 class EngineConfig(_Frozen):
     """Time steps of the engine's periodic processes."""
 
-    sample_interval: Seconds = Field(default=300.0, gt=0,
+    sample_interval: Seconds = Field(default=300.0, ge=MIN_STEP_S,
                                      description="power/utilisation sampling period")
-    serving_window: Seconds = Field(default=60.0, gt=0,
+    serving_window: Seconds = Field(default=60.0, ge=MIN_STEP_S,
                                     description="inference requests are simulated in windows "
                                                 "of this length (continuous batching "
                                                 "re-estimated per window)")
@@ -90,7 +101,9 @@ class EngineConfig(_Frozen):
 class OutputConfig(_Frozen):
     """Where results go and what is kept."""
 
-    dir: str = Field(default="runs/{name}", description="output folder; {name} and {seed} expand")
+    dir: str = Field(default="runs/{name}", min_length=1,
+                     description="output folder; {name} and {seed} expand (the scenario "
+                                 "name cannot hold a path separator, so it never leaves it)")
     requests: bool = Field(default=True, description="write the per-request table")
     rack_series: bool = Field(default=False, description="write per-rack utilisation samples")
 
@@ -98,9 +111,11 @@ class OutputConfig(_Frozen):
 class Scenario(_Frozen):
     """A complete emulation scenario."""
 
-    name: str = Field(min_length=1)
-    seed: int = Field(default=0, ge=0)
-    duration: Seconds = Field(gt=0, description="simulated time, e.g. 7d")
+    name: str = Field(pattern=NAME_PATTERN,
+                      description="letters, digits, '.', '_', '+', '-' (it names the output "
+                                  "folder)")
+    seed: int = Field(default=0, ge=0, lt=2**63)
+    duration: Seconds = Field(gt=0, le=MAX_DURATION_S, description="simulated time, e.g. 7d")
     sites: list[SiteRef] = Field(min_length=1)
     tenants: dict[str, TenantConfig] = Field(min_length=1)
     scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
@@ -130,6 +145,7 @@ class Scenario(_Frozen):
     @classmethod
     def _tenant_names(cls, v: dict[str, TenantConfig]) -> dict[str, TenantConfig]:
         for name in v:
-            if not name or any(c.isspace() for c in name):
-                raise ValueError(f"tenant name {name!r} must be non-empty without spaces")
+            if not name or not name.isprintable() or any(c.isspace() for c in name):
+                raise ValueError(f"tenant names non-empty, printable, without spaces "
+                                 f"(got {name!r})")
         return v

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 
+from emulator.schema_base import ScenarioModel
 from emulator.units import BitsPerSecond, Meters, Seconds, Watts
 from topologies.catalog import CATALOG
 from topologies.energy import EnergyConfig
@@ -27,8 +28,14 @@ __all__ = [
 ]
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+MAX_RACKS = 100_000
+"""Most racks in one hall (a 500 MW campus has a few thousand); more is a typo."""
+MAX_TRAYS_PER_RACK = 64
+"""Most compute trays in one rack."""
+
+
+class _Frozen(ScenarioModel):
+    """Frozen, unknown keys rejected, numbers finite (see :mod:`emulator.schema_base`)."""
 
 
 class Location(_Frozen):
@@ -49,8 +56,8 @@ class HallConfig(_Frozen):
 
     name: str = Field(min_length=1)
     system: str
-    racks: int = Field(gt=0)
-    trays_per_rack: int | None = Field(default=None, gt=0)
+    racks: int = Field(gt=0, le=MAX_RACKS)
+    trays_per_rack: int | None = Field(default=None, gt=0, le=MAX_TRAYS_PER_RACK)
 
     @field_validator("system")
     @classmethod
@@ -59,6 +66,25 @@ class HallConfig(_Frozen):
             known = ", ".join(sorted(CATALOG))
             raise ValueError(f"unknown system {value!r}; expected one of: {known}")
         return value
+
+    @model_validator(mode="after")
+    def _whole_domains(self) -> HallConfig:
+        """A rack's GPUs must split into whole NVLink domains (clamped to the rack)."""
+        if self.trays_per_rack is None:
+            return self
+        spec = CATALOG[self.system]
+        gpus = self.trays_per_rack * spec.gpus_per_tray
+        domain = min(spec.nvlink_domain_gpus, gpus)
+        if gpus % domain:
+            fits = [t for t in range(1, MAX_TRAYS_PER_RACK + 1)
+                    if (t * spec.gpus_per_tray) % min(spec.nvlink_domain_gpus,
+                                                      t * spec.gpus_per_tray) == 0]
+            fits = sorted(sorted(fits, key=lambda t: abs(t - self.trays_per_rack))[:2])
+            raise ValueError(
+                f"got trays_per_rack {self.trays_per_rack}; its {gpus} GPUs are not whole "
+                f"NVLink domains of {domain} GPUs ({self.system}); expected e.g. "
+                f"{' or '.join(map(str, fits))}")
+        return self
 
 
 class FabricConfig(_Frozen):

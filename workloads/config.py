@@ -34,8 +34,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from emulator.schema_base import ScenarioModel
 from emulator.units import Bytes, PerSecond, Seconds
 from workloads.distributions import LognormalTokens, TokenDistribution
 from workloads.traces.mapping import TraceReplayConfig
@@ -54,8 +55,18 @@ __all__ = [
 Precision = Literal["bf16", "fp8", "fp4"]
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+MAX_RATE_PER_S = 1e6
+"""Highest arrival rate accepted (events/s): beyond it no run fits in memory."""
+MAX_COUNT = 10_000_000
+"""Largest replica, GPU or job count accepted."""
+MAX_TOKENS = 1e18
+"""Largest token count accepted (a job's total, or a distribution's parameter)."""
+MAX_PRIORITY = 10**9
+"""Largest priority magnitude accepted."""
+
+
+class _Frozen(ScenarioModel):
+    """Frozen, unknown keys rejected, numbers finite (see :mod:`emulator.schema_base`)."""
 
 
 class SloConfig(_Frozen):
@@ -75,8 +86,8 @@ class AutoscaleConfig(_Frozen):
     has stayed below what one replica fewer could carry for ``scale_down_after``.
     """
 
-    min_replicas: int = Field(ge=1)
-    max_replicas: int = Field(ge=1)
+    min_replicas: int = Field(ge=1, le=MAX_COUNT)
+    max_replicas: int = Field(ge=1, le=MAX_COUNT)
     target_utilization: float = Field(default=0.7, gt=0, le=1)
     scale_up_delay: Seconds = Field(default=120.0, ge=0)
     scale_down_after: Seconds = Field(default=600.0, ge=0)
@@ -101,7 +112,8 @@ class ServingTraceConfig(_Frozen):
     path: str = Field(description="file path (relative: to the scenario's folder) or "
                                   "'sample:NAME' (azure_llm_conv, azure_llm_code, mooncake)")
     time_scale: float = Field(default=1.0, gt=0, description="trace seconds → sim seconds")
-    limit: int | None = Field(default=None, gt=0, description="keep the first N rows only")
+    limit: int | None = Field(default=None, gt=0, le=10**9,
+                              description="keep the first N rows only")
     repeat: bool = False
 
 
@@ -115,9 +127,9 @@ class InferenceServiceConfig(_Frozen):
 
     name: str
     model: str
-    replicas: int = Field(gt=0)
-    gpus_per_replica: int = Field(default=1, gt=0)
-    rate: PerSecond | None = Field(default=None, gt=0,
+    replicas: int = Field(gt=0, le=MAX_COUNT)
+    gpus_per_replica: int = Field(default=1, gt=0, le=MAX_COUNT)
+    rate: PerSecond | None = Field(default=None, gt=0, le=MAX_RATE_PER_S,
                                    description="mean request arrival rate (Poisson)")
     trace: ServingTraceConfig | None = Field(default=None,
                                              description="replay arrivals from a trace")
@@ -128,7 +140,7 @@ class InferenceServiceConfig(_Frozen):
     slo: SloConfig = Field(default_factory=SloConfig)
     origin: str | None = Field(default=None, description="overrides the tenant's origin")
     precision: Precision = "fp8"
-    max_batch: int | None = Field(default=None, gt=0)
+    max_batch: int | None = Field(default=None, gt=0, le=MAX_COUNT)
     start: Seconds = Field(default=0.0, ge=0)
     system: str | None = Field(default=None, description="restrict to one rack system")
     autoscale: AutoscaleConfig | None = None
@@ -158,14 +170,15 @@ class DatasetConfig(_Frozen):
 class _TrainingSettings(_Frozen):
     """Settings every training job has, whether listed explicitly or generated."""
 
-    tp: int = Field(default=1, gt=0, description="tensor-parallel size (inside one NVLink domain)")
-    pp: int = Field(default=1, gt=0, description="pipeline-parallel stages")
-    global_batch_tokens: float = Field(default=4e6, ge=1)
-    seq_len: int = Field(default=8192, gt=0)
+    tp: int = Field(default=1, gt=0, le=MAX_COUNT,
+                    description="tensor-parallel size (inside one NVLink domain)")
+    pp: int = Field(default=1, gt=0, le=MAX_COUNT, description="pipeline-parallel stages")
+    global_batch_tokens: float = Field(default=4e6, ge=1, le=MAX_TOKENS)
+    seq_len: int = Field(default=8192, gt=0, le=MAX_COUNT)
     precision: Precision = "bf16"
     checkpoint_interval: Seconds = Field(default=3600.0, gt=0)
     checkpoint_cost: Seconds = Field(default=60.0, ge=0)
-    priority: int = 0
+    priority: int = Field(default=0, ge=-MAX_PRIORITY, le=MAX_PRIORITY)
     preemptible: bool = True
     mfu: float | None = Field(default=None, gt=0, le=1)
     system: str | None = None
@@ -179,8 +192,8 @@ class TrainingJobConfig(_TrainingSettings):
     name: str
     model: str
     submit: Seconds = Field(default=0.0, ge=0)
-    gpus: int = Field(gt=0)
-    tokens: float = Field(gt=0)
+    gpus: int = Field(gt=0, le=MAX_COUNT)
+    tokens: float = Field(gt=0, le=MAX_TOKENS)
 
     @model_validator(mode="after")
     def _parallelism_divides(self) -> TrainingJobConfig:
@@ -196,9 +209,10 @@ class TrainingWorkloadConfig(_TrainingSettings):
     name: str
     model: str | list[str]
     model_weights: list[float] | None = None
-    rate: PerSecond = Field(gt=0, description="mean job arrival rate (Poisson)")
+    rate: PerSecond = Field(gt=0, le=MAX_RATE_PER_S,
+                            description="mean job arrival rate (Poisson)")
     start: Seconds = Field(default=0.0, ge=0)
-    max_jobs: int | None = Field(default=None, gt=0)
+    max_jobs: int | None = Field(default=None, gt=0, le=MAX_COUNT)
     gpus: list[int] = Field(min_length=1)
     gpus_weights: list[float] | None = None
     tokens: TokenDistribution
@@ -209,8 +223,8 @@ class TrainingWorkloadConfig(_TrainingSettings):
     @classmethod
     def _positive_sizes(cls, v: list[int]) -> list[int]:
         for g in v:
-            if g <= 0:
-                raise ValueError(f"GPU counts must be positive, got {g}")
+            if not 0 < g <= MAX_COUNT:
+                raise ValueError(f"GPU counts in 1..{MAX_COUNT:,}, got {g}")
         return v
 
     @model_validator(mode="after")
@@ -238,7 +252,7 @@ class TenantConfig(_Frozen):
     """A tenant: who it is, where its users are, and its training and inference work."""
 
     origin: str = Field(default="local", description="place its inference requests come from")
-    priority: int = 0
+    priority: int = Field(default=0, ge=-MAX_PRIORITY, le=MAX_PRIORITY)
     share: float | None = Field(default=None, gt=0, description="fair-share weight")
     residency: str | None = Field(default=None, description="country code its work must stay in")
     training: list[TrainingWorkloadConfig] = Field(default_factory=list)
@@ -247,3 +261,16 @@ class TenantConfig(_Frozen):
     traces: list[TraceReplayConfig] = Field(
         default_factory=list, description="training traces (philly, alibaba) replayed as this "
                                           "tenant's jobs; see workloads.traces.mapping")
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> TenantConfig:
+        """Jobs, workloads and services are addressed by name (streams, ``--set``)."""
+        for field, what in (("jobs", "job"), ("training", "training workload"),
+                            ("inference", "inference service")):
+            names = [item.name for item in getattr(self, field)]
+            dupes = sorted({n for n in names if names.count(n) > 1})
+            if dupes:
+                i = names.index(dupes[0], names.index(dupes[0]) + 1)
+                raise ValueError(f"got {field}.{i}.name {dupes[0]!r} twice; expected each "
+                                 f"{what} of a tenant to have its own name")
+        return self
