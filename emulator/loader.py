@@ -108,20 +108,20 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     """The mapping in a YAML file, or a one-line :class:`UserError`."""
     p = Path(path)
     if not p.exists():
-        raise UserError(f"{short(str(p))}: file not found; expected a scenario YAML file")
+        raise UserError(f"{one_line(str(p), 200)}: file not found; expected a scenario YAML file")
     if p.is_dir():
-        raise UserError(f"{short(str(p))}: is a directory; expected a scenario YAML file")
+        raise UserError(f"{one_line(str(p), 200)}: is a directory; expected a scenario YAML file")
     try:
         text = p.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
-        raise UserError(f"{short(str(p))}: not a text file; expected UTF-8 YAML") from None
+        raise UserError(f"{one_line(str(p), 200)}: not a text file; expected UTF-8 YAML") from None
     except OSError as exc:
-        raise UserError(f"{short(str(p))}: cannot read ({exc.strerror or exc}); expected a "
+        raise UserError(f"{one_line(str(p), 200)}: cannot read ({exc.strerror or exc}); expected a "
                         "readable scenario YAML file") from None
     data = parse_yaml(text, str(p))
     if not isinstance(data, dict):
-        raise UserError(f"{p}: top level is {type(data).__name__}; expected a mapping "
-                        "with name, duration, sites, tenants")
+        raise UserError(f"{one_line(str(p), 200)}: top level is {type(data).__name__}; "
+                        "expected a mapping with name, duration, sites, tenants")
     return data
 
 
