@@ -24,12 +24,14 @@ replayed inside a scenario yet: the serving model draws its own Poisson arrivals
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import math
 from pathlib import Path
 
 import numpy as np
 
+from emulator.errors import one_line
 from emulator.rng import RngStreams
 from workloads.config import (
     InferenceServiceConfig,
@@ -56,6 +58,18 @@ __all__ = [
 
 class TraceReplayError(ValueError):
     """A tenant's trace cannot be replayed (missing file, not a trace, wrong kind)."""
+
+
+_TRACE_ERRORS = (OSError, ValueError, OverflowError, csv.Error)
+"""What reading a user's trace file can raise (a missing or unreadable file, a file that
+is not a trace, a field too long for the CSV reader)."""
+
+
+def _reason(exc: BaseException) -> str:
+    """One line for a trace-reading failure (an ``OSError`` without its errno noise)."""
+    if isinstance(exc, OSError) and not isinstance(exc, FileNotFoundError) and exc.strerror:
+        return f"cannot read {exc.filename}: {exc.strerror}"
+    return one_line(str(exc), 300)
 
 
 def training_stream_name(tenant_name: str, workload_name: str, part: str) -> str:
@@ -193,8 +207,8 @@ def generate_trace_jobs(tenant_name: str, tenant: TenantConfig, horizon_s: float
         named: TraceReplayConfig = cfg.model_copy(update={"tenant": tenant_name})
         try:
             replay = replay_trace(named, base_dir, first_job_id + len(jobs))
-        except (FileNotFoundError, ValueError) as exc:
-            raise TraceReplayError(f"{where}.path: {exc}") from None
+        except _TRACE_ERRORS as exc:
+            raise TraceReplayError(f"{where}.path: {_reason(exc)}") from None
         if issues is not None:
             issues.extend(replay.issues)
         for job in replay.jobs:
@@ -221,8 +235,8 @@ def _trace_requests(tenant_name: str, svc: InferenceServiceConfig, horizon_s: fl
                             limit=tr.limit)
     try:
         replay = replay_trace(cfg, base_dir)
-    except (FileNotFoundError, ValueError) as exc:
-        raise TraceReplayError(f"{where}.path: {exc}") from None
+    except _TRACE_ERRORS as exc:
+        raise TraceReplayError(f"{where}.path: {_reason(exc)}") from None
     if issues is not None:
         issues.extend(replay.issues)
     req = replay.requests

@@ -9,6 +9,7 @@ or a header without the needed columns) raises :class:`TraceFormatError` (a ``Va
 from __future__ import annotations
 
 import csv
+import errno
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -41,8 +42,11 @@ class TraceNotFoundError(FileNotFoundError):
     """The trace file does not exist (or is not a file)."""
 
     def __init__(self, path: Path, what: str) -> None:
-        super().__init__(f"{what} trace file not found: {path}")
-        self.filename = str(path)
+        self.message = f"{what} trace file not found: {path}"
+        super().__init__(errno.ENOENT, self.message, str(path))
+
+    def __str__(self) -> str:
+        return self.message
 
 
 class TraceFormatError(ValueError):
