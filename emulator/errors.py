@@ -48,9 +48,11 @@ def short(value: object, limit: int = 60) -> str:
     """``repr(value)`` on one line, shortened to ``limit`` characters (a 1 MB value stays short)."""
     if isinstance(value, str) and len(value) > 4 * limit:
         value = value[: 4 * limit]  # repr of a huge string is never built
+    if isinstance(value, int) and value.bit_length() > 200:  # never build a huge repr
+        return f"<an integer of about {int(value.bit_length() * 0.30103) + 1:,} digits>"
     try:
         text = repr(value)
-    except (ValueError, RecursionError):  # e.g. an int with more digits than repr allows
+    except (ValueError, RecursionError):
         text = f"<{type(value).__name__}>"
     text = one_line(text, 10 * limit)
     return text if len(text) <= limit else text[: limit - 3] + "..."
