@@ -64,7 +64,8 @@ class SchedulerConfig(_Frozen):
     """Which queue policy orders and admits work, and which placement picks the GPUs.
 
     ``queue`` and ``placement`` are built-in names (``fifo``, ``backfill``; ``pack``,
-    ``spread``) or ``"package.module:ClassName"`` for a user's own policy class.
+    ``spread``) or ``"package.module:ClassName"`` for a user's own policy class. Naming a
+    module imports it, which runs its code (``validate`` does too): trust it as any import.
     """
 
     queue: str = "fifo"
