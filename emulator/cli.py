@@ -63,14 +63,35 @@ def _guard(fn):  # type: ignore[no-untyped-def]
 
 
 def _warn_trace_issues(issues: Sequence[object], limit: int = 20) -> None:
-    """Print each malformed trace row once (``file:line: why``), at most ``limit`` of them."""
+    """Print each malformed trace row once (``file:line: why``), at most ``limit`` of them,
+    then one line per count of rows skipped, dropped or adjusted for one reason."""
     err = Console(stderr=True, highlight=False, soft_wrap=True)
-    for issue in issues[:limit]:
+    malformed = [i for i in issues if getattr(i, "kind", "malformed") == "malformed"]
+    for issue in malformed[:limit]:
         err.print(Text.assemble(("warning:", "yellow"),
                                 f" skipped trace row {one_line(str(issue), 300)}"))
-    if len(issues) > limit:
+    if len(malformed) > limit:
         err.print(Text.assemble(("warning:", "yellow"),
-                                f" … and {len(issues) - limit} more skipped trace rows"))
+                                f" … and {len(malformed) - limit} more skipped trace rows"))
+    for issue in issues:
+        if getattr(issue, "kind", "malformed") != "malformed":
+            err.print(Text.assemble(("note:", "yellow"), f" trace {one_line(str(issue), 300)}"))
+
+
+def _trace_rows(issues: Sequence[object]) -> dict[str, object]:
+    """``summary.json`` → ``run.trace_rows``: malformed rows, and rows skipped, dropped or
+    adjusted, each by reason."""
+    counts: dict[str, object] = {"malformed": 0}
+    for issue in issues:
+        kind = getattr(issue, "kind", "malformed")
+        if kind == "malformed":
+            counts["malformed"] = int(counts["malformed"]) + 1  # type: ignore[call-overload]
+            continue
+        by_reason = counts.setdefault(kind, {})
+        assert isinstance(by_reason, dict)
+        why = getattr(issue, "message", str(issue))
+        by_reason[why] = by_reason.get(why, 0) + int(getattr(issue, "count", 1))
+    return counts
 
 
 SetOption = Annotated[list[str] | None, typer.Option(
@@ -192,7 +213,9 @@ def _run(scenario: Path, seed: int | None, until: str | None, out: Path | None,
     run_info = {"wall_s": round(sim.wall_s, 3), "simulated_s": sim.horizon_s,
                 "speedup": round(sim.horizon_s / sim.wall_s, 1) if sim.wall_s else None,
                 "sim_events": sim.engine.sim_events, "rounds": sim.engine.rounds,
-                "source": loaded.source, "trace_issues": len(sim.trace_issues),
+                "source": loaded.source,
+                "trace_issues": sum(1 for i in sim.trace_issues if i.kind == "malformed"),
+                "trace_rows": _trace_rows(sim.trace_issues),
                 "command": command_line(), "seed": sc.seed, "until": until,
                 "until_s": until_s, "versions": versions()}
     paths = write_results(folder, results, run_info,
@@ -244,6 +267,7 @@ def _validate(scenario: Path, overrides: list[str], force: bool = False,
     sc = loaded.scenario
     _check_size(loaded, force, max_memory)
     sim = build(loaded, backend="numpy")  # every check a run makes before it starts
+    _warn_trace_issues(sim.trace_issues)
     rejected = sum(1 for w in sim.works if w.kind == "training" and w.work_id in
                    sim.engine.infeasible)
     gpus = sum(size_site(s).gpus for s in loaded.sites)

@@ -115,6 +115,12 @@ class ServingTraceConfig(_Frozen):
     limit: int | None = Field(default=None, gt=0, le=10**9,
                               description="keep the first N rows only")
     repeat: bool = False
+    absolute_time: bool = Field(
+        default=False, description="keep the file's own time zero instead of rebasing to "
+                                   "the first row (Azure: midnight of the first row's day)")
+    offset: Seconds | None = Field(
+        default=None, ge=0, description="trace time (s, file's own zero) replayed at the "
+                                        "service's start; earlier rows are dropped")
 
 
 class InferenceServiceConfig(_Frozen):
