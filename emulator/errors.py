@@ -16,11 +16,15 @@ from collections.abc import Iterable
 
 from pydantic import ValidationError
 
-__all__ = ["MAX_LINE", "UserError", "describe_validation_error", "did_you_mean", "one_line",
-           "short"]
+__all__ = ["MAX_LINE", "PATTERN_WORDS", "UserError", "describe_validation_error",
+           "did_you_mean", "one_line", "short"]
 
 MAX_LINE = 400
 """Longest error line printed (characters); longer messages are cut with ``…``."""
+
+
+PATTERN_WORDS: dict[str, str] = {}
+"""What a schema ``pattern`` asks for, in words (models register theirs)."""
 
 
 class UserError(Exception):
@@ -95,6 +99,10 @@ def describe_validation_error(err: ValidationError, prefix: str = "") -> str:
             more = ""
         return (f"{path}: unknown field (value {short(first['input'])}); check the "
                 f"spelling{hint}{more}")
+    if first["type"] == "string_pattern_mismatch":
+        pattern = str((first.get("ctx") or {}).get("pattern", ""))
+        wanted = PATTERN_WORDS.get(pattern, f"text matching {pattern}")
+        return f"{path}: got {short(first['input'])}; expected {wanted}{more}"
     if message.startswith("got "):  # a unit parser's message already shows the value
         return f"{path}: {one_line(message)}{more}"
     for lead in ("Input should be ", "Value should be "):

@@ -9,10 +9,12 @@ read (DESIGN principle 8). Human units are accepted everywhere (``"7d"``, ``"5m"
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from emulator.errors import PATTERN_WORDS, short
 from emulator.power_control import PowerControlConfig
 from emulator.schema_base import ScenarioModel
 from emulator.units import Seconds
@@ -36,6 +38,10 @@ MIN_STEP_S = 1.0
 """Shortest sampling / serving window accepted (s): finer steps only multiply events."""
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$"
+TENANT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_+-]{0,63}$"
+"""A tenant name: it is a key of ``--set`` paths and a label in tables."""
+PATTERN_WORDS[NAME_PATTERN] = ("letters, digits, '.', '_', '+', '-', not starting with '.' "
+                               "(the name becomes a folder name), at most 128")
 """A scenario name: it becomes a folder name, so no separators, no leading dot."""
 
 
@@ -146,7 +152,7 @@ class Scenario(_Frozen):
     @classmethod
     def _tenant_names(cls, v: dict[str, TenantConfig]) -> dict[str, TenantConfig]:
         for name in v:
-            if not name or not name.isprintable() or any(c.isspace() for c in name):
-                raise ValueError(f"tenant names non-empty, printable, without spaces "
-                                 f"(got {name!r})")
+            if not re.match(TENANT_PATTERN, name):
+                raise ValueError(f"got tenant name {short(name)}; expected letters, digits, "
+                                 "'_', '+', '-' (no '.', which --set paths use), at most 64")
         return v

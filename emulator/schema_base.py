@@ -9,11 +9,23 @@ from __future__ import annotations
 
 import types
 import typing
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, StringConstraints, model_validator
 
-__all__ = ["ScenarioModel", "mentions_bool"]
+from emulator.errors import PATTERN_WORDS
+
+__all__ = ["LABEL_PATTERN", "Label", "ScenarioModel", "mentions_bool"]
+
+LABEL_PATTERN = r"^[^\[\]\s\x00-\x1f\x7f]{1,128}$"
+"""A name shown in tables and logs: 1-128 characters, no whitespace, no control characters
+and no square brackets (which terminal markup would read as a style)."""
+
+PATTERN_WORDS[LABEL_PATTERN] = ("a name of 1-128 characters without spaces, control "
+                                 "characters or square brackets")
+
+Label = Annotated[str, StringConstraints(pattern=LABEL_PATTERN)]
+"""A name matching :data:`LABEL_PATTERN`."""
 
 
 def mentions_bool(annotation: object) -> bool:

@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import AliasChoices, Field, field_validator, model_validator
 
-from emulator.schema_base import ScenarioModel
+from emulator.schema_base import Label, ScenarioModel
 from emulator.units import BitsPerSecond, Meters, Seconds, Watts
 from topologies.catalog import CATALOG
 from topologies.energy import EnergyConfig
@@ -54,7 +54,7 @@ class HallConfig(_Frozen):
     :func:`topologies.sizing.effective_system`).
     """
 
-    name: str = Field(min_length=1)
+    name: Label
     system: str
     racks: int = Field(gt=0, le=MAX_RACKS)
     trays_per_rack: int | None = Field(default=None, gt=0, le=MAX_TRAYS_PER_RACK)
@@ -150,7 +150,7 @@ class WanLinkConfig(_Frozen):
     may use.
     """
 
-    name: str = Field(min_length=1)
+    name: Label
     to: str
     length: Meters = Field(gt=0)
     fibre_pairs: int = Field(gt=0)
@@ -182,7 +182,7 @@ class SiteConfig(_Frozen):
     PUE as a function of ambient temperature instead.
     """
 
-    name: str = Field(min_length=1)
+    name: Label
     country: str = Field(pattern=r"^[A-Z]{2}$")
     city: str
     location: Location

@@ -36,7 +36,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from emulator.schema_base import ScenarioModel
+from emulator.schema_base import Label, ScenarioModel
 from emulator.units import Bytes, PerSecond, Seconds
 from workloads.distributions import LognormalTokens, TokenDistribution
 from workloads.traces.mapping import TraceReplayConfig
@@ -131,7 +131,7 @@ class InferenceServiceConfig(_Frozen):
     not used).
     """
 
-    name: str
+    name: Label
     model: str
     replicas: int = Field(gt=0, le=MAX_COUNT)
     gpus_per_replica: int = Field(default=1, gt=0, le=MAX_COUNT)
@@ -195,7 +195,7 @@ class _TrainingSettings(_Frozen):
 class TrainingJobConfig(_TrainingSettings):
     """One explicit training job (for deterministic scenarios and tests)."""
 
-    name: str
+    name: Label
     model: str
     submit: Seconds = Field(default=0.0, ge=0)
     gpus: int = Field(gt=0, le=MAX_COUNT)
@@ -212,7 +212,7 @@ class TrainingJobConfig(_TrainingSettings):
 class TrainingWorkloadConfig(_TrainingSettings):
     """A stream of training jobs: Poisson arrivals with sampled model, size and length."""
 
-    name: str
+    name: Label
     model: str | list[str]
     model_weights: list[float] | None = None
     rate: PerSecond = Field(gt=0, le=MAX_RATE_PER_S,
