@@ -124,18 +124,23 @@ def run(
          force, max_memory)
 
 
-def _check_size(loaded: object, force: bool, max_memory: str | None) -> None:
-    """Print the size estimate; refuse (exit 2) above the memory budget unless ``force``."""
+def _check_size(loaded: object, force: bool, max_memory: str | None,
+                show: bool) -> dict[str, float]:
+    """The size estimate (printed if ``show``); refuse (exit 2) above the memory budget
+    unless ``force``. Returns the estimate's figures for the run record."""
     from emulator.estimate import budget_bytes, estimate_size
     from emulator.units import format_bytes
 
     est = estimate_size(loaded)  # type: ignore[arg-type]
     budget = budget_bytes(max_memory)
-    print(est.line(), flush=True)
+    if show:
+        print(est.line(), flush=True)
     if est.memory_bytes > budget and not force:
-        raise UserError(f"size estimate ~{format_bytes(est.memory_bytes)} of memory is above "
-                        f"the budget of {format_bytes(budget)}; expected a smaller scenario, "
-                        "a larger --max-memory (or $GPUEMU_MAX_MEMORY), or --force")
+        raise UserError(f"{est.line()}: above the memory budget of {format_bytes(budget)}; "
+                        "expected a smaller scenario, a larger --max-memory (or "
+                        "$GPUEMU_MAX_MEMORY), or --force")
+    return {"jobs": round(est.jobs, 1), "requests": round(est.requests, 1),
+            "events": round(est.events, 1), "memory_bytes": round(est.memory_bytes)}
 
 
 @_guard
@@ -166,7 +171,7 @@ def _run(scenario: Path, seed: int | None, until: str | None, out: Path | None,
     folder = out if out is not None else output_dir(sc.output.dir, sc.name, sc.seed)
     _check_writable(folder)
     check_replaceable(folder)
-    _check_size(loaded, force, max_memory)
+    estimate = _check_size(loaded, force, max_memory, show=False)
     sim = build(loaded, backend=backend)
     _warn_trace_issues(sim.trace_issues)
     console = Console(record=dashboard_svg is not None)
@@ -217,7 +222,7 @@ def _run(scenario: Path, seed: int | None, until: str | None, out: Path | None,
                 "trace_issues": sum(1 for i in sim.trace_issues if i.kind == "malformed"),
                 "trace_rows": _trace_rows(sim.trace_issues),
                 "command": command_line(), "seed": sc.seed, "until": until,
-                "until_s": until_s, "versions": versions()}
+                "until_s": until_s, "versions": versions(), "size_estimate": estimate}
     paths = write_results(folder, results, run_info,
                           {RESOLVED_NAME: resolved_yaml(loaded, command_line())})
     console.print(summary_table(results.summary))
@@ -265,7 +270,7 @@ def _validate(scenario: Path, overrides: list[str], force: bool = False,
 
     loaded = load_scenario(scenario, overrides)
     sc = loaded.scenario
-    _check_size(loaded, force, max_memory)
+    _check_size(loaded, force, max_memory, show=True)
     sim = build(loaded, backend="numpy")  # every check a run makes before it starts
     _warn_trace_issues(sim.trace_issues)
     rejected = sum(1 for w in sim.works if w.kind == "training" and w.work_id in
@@ -424,10 +429,26 @@ def _compare(scenario: Path, policies: str, seeds: int, out: Path | None,
 
 
 def main() -> None:
-    """Console-script entry point: SIGINT/SIGTERM end the command with one line."""
+    """Console-script entry point.
+
+    SIGINT/SIGTERM end the command with one line; a malformed command line (an option
+    value that is not a number, an unknown option) is one ``error:`` line too, exit 2.
+    """
+    import typer.main
+
     install()
+    command = typer.main.get_command(app)
     try:
-        app()
+        try:
+            code = command.main(args=sys.argv[1:], prog_name="gpuemu", standalone_mode=False)
+        except Exception as exc:
+            if type(exc).__name__ == "NoArgsIsHelpError" or not hasattr(exc, "format_message"):
+                raise
+            where = getattr(getattr(exc, "ctx", None), "command_path", "gpuemu")
+            Console(stderr=True, highlight=False, soft_wrap=True).print(Text.assemble(
+                ("error:", "bold red"), " ",
+                one_line(f"{exc.format_message()} (see {where} --help)")))
+            code = getattr(exc, "exit_code", EXIT_USER_ERROR)
     except (Interrupted, KeyboardInterrupt) as exc:
         signum = exc.signum if isinstance(exc, Interrupted) else 2
         name = exc.name if isinstance(exc, Interrupted) else "SIGINT"
@@ -436,6 +457,11 @@ def main() -> None:
         print(f"interrupted ({name}); no results written, earlier results left as they "
               "were", file=sys.stderr, flush=True)
         sys.exit(128 + signum)
+    except Exception as exc:
+        if type(exc).__name__ != "NoArgsIsHelpError":
+            raise
+        app()  # no arguments: the standard help screen
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":
