@@ -74,7 +74,7 @@ def main() -> None:
     rss_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
     print(f"campus: {sim.index.n_racks:,} racks, {sim.index.n_gpus:,} GPUs; {args.days:g} d")
     print(f"jobs submitted {jobs:,} (finished {finished:,}); requests {requests:,} in "
-          f"{len(log.requests):,} request batches; rounds {sim.engine.rounds:,}")
+          f"{len(log.requests):,} request batches; rounds {sim.engine.rounds_run:,}")
     print(f"build {built:.1f} s, run {sim.wall_s:.1f} s wall, peak RSS {rss_gb:.2f} GB")
 
 

@@ -19,8 +19,9 @@ import simpy
 
 from cupy_kernels.backend import Backend, BackendUnavailable, select_backend
 from cupy_kernels.profile import apply_profile, load_profile
-from emulator.cluster import ClusterState
 from emulator.compute import ComputeModel
+from emulator.core.allocation import ClusterState
+from emulator.core.training import ShapeCache, duration_s
 from emulator.engine import Engine, EngineSettings
 from emulator.errors import UserError
 from emulator.eventlog import EventLog
@@ -203,12 +204,11 @@ def _make_works(jobs: list[TrainingJobSpec], services: list[InferenceServiceSpec
     return works
 
 
-def _estimate(works: list[Work], index: TopologyIndex, compute: ComputeModel) -> None:
-    """Runtime estimates for training jobs (one kernel call), as if ideally placed."""
+def _estimate(works: list[Work], index: TopologyIndex, shapes: ShapeCache) -> None:
+    """Runtime estimates for training jobs, as if ideally placed (kernel once per shape)."""
     training = [w for w in works if w.kind == "training"]
     if not training:
         return
-    systems: list[SystemSpec] = []
     tiers, first = [], []
     domain_first = np.searchsorted(index.gpu_domain, np.arange(index.n_domains))
     largest: dict[bytes | None, int] = {}
@@ -220,13 +220,13 @@ def _estimate(works: list[Work], index: TopologyIndex, compute: ComputeModel) ->
                 index.n_domains)
             largest[key] = int(doms[np.argmax(index.domain_size[doms])])
         d = largest[key]
-        systems.append(index.systems[int(index.rack_system[index.domain_rack[d]])])
         tiers.append(TIER_NVLINK if w.n_gpus <= index.domain_size[d] else TIER_LEAF)
         first.append(int(domain_first[d]))
-    est = compute.training([w.spec for w in training], systems,  # type: ignore[misc]
-                           np.array(tiers), np.array(first))
-    for w, d in zip(training, est.duration_s.tolist(), strict=True):
-        w.est_duration_s = float(d)
+    specs: list[TrainingJobSpec] = [w.spec for w in training]  # type: ignore[misc]
+    steps, _utils = shapes.step_util(specs, np.array(first, dtype=np.int64),
+                                     np.array(tiers, dtype=np.int64))
+    for w, spec, step in zip(training, specs, steps, strict=True):
+        w.est_duration_s = duration_s(step, spec)
         w.view = None
 
 
@@ -289,7 +289,9 @@ def build(loaded: LoadedScenario, backend: str | None = None) -> Simulation:
         raise UserError(f"tenants: {exc}") from None
     compute = ComputeModel(be, index, fused_kernels=sc.compute.fused_kernels)
     log = EventLog(tenants=tenants, sites=tuple(s.name for s in sites),
-                   keep_rack_util=sc.output.rack_series or index.n_racks <= 256)
+                   keep_rack_util=sc.output.rack_series or index.n_racks <= 256,
+                   keep_requests=sc.output.requests)
+    env = simpy.Environment()  # the clock exists before anything that reads it is wired
     graph = wan_graph(sites)
     site_by_id = {i: s for i, s in enumerate(sites)}
 
@@ -332,20 +334,23 @@ def build(loaded: LoadedScenario, backend: str | None = None) -> Simulation:
             if w.kind == "inference":  # a configured service that can never run: an error
                 raise UserError(f"tenants.{w.tenant}.inference.{w.name}: {checked[key]}")
             infeasible[w.work_id] = checked[key]
-    _estimate([w for w in works if w.work_id not in infeasible], index, compute)
+    shapes = ShapeCache(compute, index)
+    _estimate([w for w in works if w.work_id not in infeasible], index, shapes)
+    for w in works:  # the log counts SLO attainment per service from these objectives
+        if isinstance(w.spec, InferenceServiceSpec):
+            log.set_slo(w.work_id, w.spec.slo_ttft_s, w.spec.slo_tpot_s)
     _estimate_error(works, streams)
+    ops.clock = lambda: env.now
     policy = ops.wrap_queue(make_queue_policy(sc.scheduler.queue, dict(sc.scheduler.options)))
     placement = ops.wrap_placement(make_placement(sc.scheduler.placement))
     settings = EngineSettings(
         sample_interval_s=sc.engine.sample_interval, serving_window_s=sc.engine.serving_window,
         site_pue=np.array([s.pue for s in sites], dtype=float),
         site_fabric_w=np.array([size_site(s).fabric_w for s in sites], dtype=float))
-    env = simpy.Environment()
-    ops.clock = lambda: env.now
     engine = Engine(env, ClusterState(index), works, tenants, policy, placement, compute,
                     serving, log, settings, _view_options(sc), infeasible, energy=ops.energy,
                     power=ops.cap_policy(), timed=ops.timed_actions(serving, log, rtt),
-                    transfers=_transfer_model(jobs, sites, graph))
+                    transfers=_transfer_model(jobs, sites, graph), shapes=shapes)
     return Simulation(loaded=loaded, env=env, engine=engine, log=log, backend=be, index=index,
                       works=engine.works, horizon_s=sc.duration, trace_issues=tuple(trace_issues),
                       ops=ops)

@@ -182,8 +182,10 @@ def _run(scenario: Path, seed: int | None, until: str | None, out: Path | None,
                       f"{sim.horizon_s / 86400:g} d")
     live_view = console.is_terminal and not headless
     end = sim.horizon_s if until_s is None else min(until_s, sim.horizon_s)
+    # The dashboard subscribes to the log: it must exist before the run to see it all.
+    dash = Dashboard(sim) if live_view or dashboard_svg is not None else None
     if live_view:
-        dash = Dashboard(sim)
+        assert dash is not None
         with Live(dash.frame(), console=console, refresh_per_second=8, transient=False) as live:
             last = 0.0
 
@@ -217,7 +219,7 @@ def _run(scenario: Path, seed: int | None, until: str | None, out: Path | None,
     results = collect(sim, include_requests=sc.output.requests)
     run_info = {"wall_s": round(sim.wall_s, 3), "simulated_s": sim.horizon_s,
                 "speedup": round(sim.horizon_s / sim.wall_s, 1) if sim.wall_s else None,
-                "sim_events": sim.engine.sim_events, "rounds": sim.engine.rounds,
+                "sim_events": sim.engine.sim_events, "rounds": sim.engine.rounds_run,
                 "source": loaded.source,
                 "trace_issues": sum(1 for i in sim.trace_issues if i.kind == "malformed"),
                 "trace_rows": _trace_rows(sim.trace_issues),
@@ -231,7 +233,8 @@ def _run(scenario: Path, seed: int | None, until: str | None, out: Path | None,
                   f"{sim.horizon_s / max(sim.wall_s, 1e-9):,.0f}x real time)")
     if dashboard_svg is not None:
         frame_console = Console(record=True, width=120, file=io.StringIO())
-        frame_console.print(Dashboard(sim).frame())
+        assert dash is not None
+        frame_console.print(dash.frame())
         frame_console.save_svg(str(dashboard_svg), title=f"gpuemu run {scenario}")
 
 

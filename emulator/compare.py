@@ -41,7 +41,6 @@ from typing import Any
 import numpy as np
 
 from emulator.errors import UserError
-from emulator.eventlog import WORK_EVENTS, EventLog
 from emulator.sweep import GridPoint, expand_grid
 
 __all__ = [
@@ -117,25 +116,6 @@ class RunMetrics:
     trace_issues: list[str] = field(default_factory=list)
 
 
-def _held_seconds(log: EventLog, n_works: int, horizon_s: float) -> np.ndarray:
-    """Seconds each work item held its GPUs, by work id, from its start/stop events
-    (every run between preemptions counts; one still running counts to the horizon)."""
-    start = WORK_EVENTS.index("start")
-    stops = {WORK_EVENTS.index(k) for k in ("finish", "truncate", "preempt", "cancel")
-             if k in WORK_EVENTS}
-    opened = np.full(n_works, math.nan)
-    held = np.zeros(n_works)
-    for t, k, w in zip(log.work_t, log.work_kind, log.work_id, strict=True):
-        if k == start:
-            opened[w] = t
-        elif k in stops and not math.isnan(opened[w]):
-            held[w] += t - opened[w]
-            opened[w] = math.nan
-    still = ~np.isnan(opened)
-    held[still] += horizon_s - opened[still]
-    return held
-
-
 def _scope_metrics(jobs: dict[str, np.ndarray], sel: np.ndarray, gpu_s: np.ndarray,
                    available: float, slo: float | None,
                    energy: float | None) -> dict[str, float | None]:
@@ -168,8 +148,8 @@ def _run_one(source: str, data: dict[str, Any], point: str, policy: str,
     sim.run()
     summary = collect(sim, include_requests=False).summary
     jobs = jobs_table(sim.log, sim.works)
-    held = _held_seconds(sim.log, len(sim.works), sim.horizon_s)
-    gpu_s = held[jobs["work_id"]] * jobs["n_gpus"]
+    gpu_s = jobs["gpu_s"]  # from the log's runs (a run still open at the horizon was
+    # closed by its truncation there)
     available = float(sim.index.n_gpus * sim.horizon_s)
     energy = (summary.get("energy") or {}).get("facility_mwh")
     metrics = {"overall": _scope_metrics(

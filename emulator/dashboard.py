@@ -1,7 +1,8 @@
 """Terminal views of a run: the rich Live dashboard, headless progress, the summary table.
 
-The dashboard is a reader of the event log and of the simulation's read-only figures; the
-engine does not know it exists (DESIGN principle 6). Per-rack utilisation is drawn as a
+The dashboard is a subscriber of the event log: everything it shows is folded from the
+work events, request batches and samples as they are appended; the engine does not know
+it exists (DESIGN principle 6). Per-rack utilisation is drawn as a
 strip of coloured cells (one per rack, or per group of racks on large sites).
 """
 
@@ -16,6 +17,8 @@ from rich.table import Table
 from rich.text import Text
 
 from emulator.build import Simulation
+from emulator.eventlog import Ev, EventLog, Sample
+from emulator.request_stats import RequestStats
 from emulator.units import format_duration, format_power
 
 __all__ = ["Dashboard", "summary_table"]
@@ -41,28 +44,80 @@ def _bar(fraction: float, width: int = 30) -> Text:
     return Text("█" * filled + "░" * (width - filled), style=style)
 
 
+class LiveCounts:
+    """What the dashboard shows, kept up to date by subscribing to the event log.
+
+    Queued work and GPUs held per tenant, running work, and requests served and within
+    their SLO per tenant are all folded from the log's work events and request batches
+    as they are appended; nothing is read from the engine's state.
+    """
+
+    def __init__(self, log: EventLog, tenant_of_service: dict[int, int]) -> None:
+        n = len(log.tenants)
+        self.log = log
+        self.queued = [0] * n
+        self.gpus = [0] * n
+        self.running = 0
+        self.busy_gpus = 0
+        self.served = [0] * n
+        self.met = [0] * n
+        self.events = 0
+        self._tenant_of_service = tenant_of_service
+        self._running_ids: set[int] = set()
+        log.subscribe_work(self._on_work)
+        log.subscribe_requests(self._on_requests)
+
+    def _on_work(self, row: int) -> None:
+        log = self.log
+        kind, tenant, gpus = log.work_kind[row], log.work_tenant[row], log.work_gpus[row]
+        wid = log.work_id[row]
+        self.events += 1
+        if kind == Ev.SUBMIT:
+            self.queued[tenant] += 1
+        elif kind == Ev.START:
+            self.queued[tenant] -= 1
+            self._hold(wid, tenant, gpus, +1)
+        elif kind == Ev.PREEMPT:
+            self._hold(wid, tenant, gpus, -1)
+            self.queued[tenant] += 1
+        elif kind == Ev.FINISH:
+            self._hold(wid, tenant, gpus, -1)
+        elif kind in (Ev.REJECT, Ev.CANCEL):
+            self.queued[tenant] -= 1
+        elif kind == Ev.TRUNCATE:
+            if wid in self._running_ids:
+                self._hold(wid, tenant, gpus, -1)
+            else:
+                self.queued[tenant] -= 1
+
+    def _hold(self, wid: int, tenant: int, gpus: int, sign: int) -> None:
+        self.gpus[tenant] += sign * gpus
+        self.busy_gpus += sign * gpus
+        self.running += sign
+        if sign > 0:
+            self._running_ids.add(wid)
+        else:
+            self._running_ids.discard(wid)
+
+    def _on_requests(self, service: int, stats: RequestStats) -> None:
+        tenant = self._tenant_of_service[service]
+        self.served[tenant] += stats.count
+        self.met[tenant] += stats.slo_met
+
+
 class Dashboard:
-    """Builds one frame of the live view from a :class:`Simulation`."""
+    """Builds one frame of the live view; a subscriber of the simulation's event log."""
 
     def __init__(self, sim: Simulation) -> None:
         self.sim = sim
-        self._req_seen = 0
-        tenants = sim.log.tenants
-        self._served = dict.fromkeys(tenants, 0)
-        self._met = dict.fromkeys(tenants, 0)
-        self._tenant_of = [w.tenant for w in sim.works]
-        self._slo = {w.work_id: (getattr(w.spec, "slo_ttft_s", np.inf),
-                                 getattr(w.spec, "slo_tpot_s", np.inf)) for w in sim.works
-                     if w.kind == "inference"}
+        self.last: Sample | None = None
+        tenants = {t: i for i, t in enumerate(sim.log.tenants)}
+        services = {w.work_id: tenants[w.tenant] for w in sim.works if w.kind == "inference"}
+        self.counts = LiveCounts(sim.log, services)
+        sim.log.subscribe(self._on_sample)
 
-    def _update_slo(self) -> None:
-        batches = self.sim.log.requests
-        for b in batches[self._req_seen:]:
-            tenant = self._tenant_of[b.service]
-            ttft, tpot = self._slo[b.service]
-            self._served[tenant] += int(b.ttft_s.size)
-            self._met[tenant] += int(np.count_nonzero((b.ttft_s <= ttft) & (b.tpot_s <= tpot)))
-        self._req_seen = len(batches)
+    def _on_sample(self, sample: Sample) -> None:
+        self.last = sample
 
     def _rack_strip(self, rack_util: np.ndarray) -> Text:
         n = rack_util.size
@@ -82,9 +137,8 @@ class Dashboard:
         """The current frame."""
         sim = self.sim
         sc = sim.loaded.scenario
-        engine = sim.engine
         now = sim.env.now
-        self._update_slo()
+        counts = self.counts
         speed = now / sim.wall_s if sim.wall_s > 0 else 0.0
         header = Text.assemble(
             (f"{sc.name}", "bold"), f"  seed {sc.seed}  ",
@@ -92,7 +146,7 @@ class Dashboard:
             f"  speed {speed:,.0f}x  ",
             f"backend {sim.backend.name} ({sim.backend.device})  ",
             f"policy {sc.scheduler.queue}/{sc.scheduler.placement}")
-        sample = engine.last_sample
+        sample = self.last
         parts: list[Any] = [header]
         if sample is not None and sample.rack_util is not None:
             racks = sim.index.n_racks
@@ -113,14 +167,13 @@ class Dashboard:
         for col in ("tenant", "queued", "GPUs held", "requests", "SLO met"):
             tenants.add_column(col, justify="left" if col == "tenant" else "right")
         for i, t in enumerate(sim.log.tenants):
-            served = self._served[t]
-            slo = f"{100 * self._met[t] / served:.1f}%" if served else "—"
-            tenants.add_row(t, str(engine.queue_by_tenant[i]),
-                            f"{engine.tenant_gpus[t]:,}", f"{served:,}", slo)
-        busy = sim.index.n_gpus - engine.cluster.free_gpus
-        footer = Text(f"running {len(engine.running)}  GPUs busy {busy:,}/{sim.index.n_gpus:,} "
-                      f"({100 * busy / max(sim.index.n_gpus, 1):.1f}%)  rounds {engine.rounds:,}"
-                      f"  events {engine.sim_events:,}")
+            served = counts.served[i]
+            slo = f"{100 * counts.met[i] / served:.1f}%" if served else "—"
+            tenants.add_row(t, str(counts.queued[i]), f"{counts.gpus[i]:,}", f"{served:,}", slo)
+        busy = counts.busy_gpus
+        footer = Text(f"running {counts.running}  GPUs busy {busy:,}/{sim.index.n_gpus:,} "
+                      f"({100 * busy / max(sim.index.n_gpus, 1):.1f}%)  "
+                      f"events {counts.events:,}")
         parts += [tenants, footer]
         return Panel(Group(*parts), title="gpuemu", border_style="blue")
 

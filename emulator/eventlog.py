@@ -1,34 +1,71 @@
-"""The append-only event log: the single source of truth for results (DESIGN principle 6).
+"""The typed, append-only event log: the single source of truth for results (DESIGN 6).
 
-Three record streams, each appended in simulated-time order and never modified:
+Record streams, each appended in simulated-time order and never modified:
 
-* ``work`` events — one row per state change of a job or service
-  (``submit``, ``start``, ``finish``, ``reject``, ``truncate``, ``preempt``, ``rerate``,
-  ``cancel``, ``staged``: a job's dataset reached its site), columnar;
-* request batches — per serving window and service, arrays of per-request figures;
-* samples — per sampling tick, site power and utilisation (and per-rack utilisation);
-* energy samples (per tick, sites with an ``energy`` section) and infrastructure events
-  (cable cuts and repairs, service RTT changes), both empty unless configured.
+* **work events**, columnar and numeric: time (s), kind (:class:`Ev`), work id, tenant
+  index, the work's GPU count, the allocation's slowest network tier, lost GPU-seconds
+  (preemptions), speed (starts and re-rates), the remaining fraction of a training job's
+  work (preemptions, truncations) and a reason code (an index into :attr:`EventLog.reasons`,
+  the only text, interned). A start also records *where* the work runs: ``(NVLink domain,
+  GPUs in it)`` pairs in flat placement columns — enough for residency checks, a Gantt
+  chart or a trace viewer;
+* **requests**: per serving window and service, either the per-request arrays
+  (:class:`RequestBatch`) or, with ``keep_requests=False``, one mergeable
+  :class:`~emulator.request_stats.RequestStats` per service, so memory does not grow with
+  the number of requests;
+* **samples**: per sampling tick, site power and utilisation (and per-rack utilisation);
+* **energy samples** (sites with an ``energy`` section) and **infrastructure events**
+  (cable cuts and repairs, service RTT changes, GPUs taken down and restored), typed too.
 
-Summaries, tables, the dashboard and exports are functions of this log. Subscribers (the
-dashboard) are called with each sample as it is appended; the engine knows nothing of them.
-:meth:`EventLog.digest` hashes the whole log canonically, for determinism checks.
+Tables, the summary, ``compare`` and the dashboard are functions of this log or its
+subscribers. :meth:`EventLog.digest` hashes the whole log canonically.
 """
 
 from __future__ import annotations
 
 import hashlib
+from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import IntEnum
 from typing import Any
 
 import numpy as np
 
-__all__ = ["WORK_EVENTS", "EventLog", "RequestBatch", "Sample"]
+from emulator.request_stats import RequestStats
 
-WORK_EVENTS = ("submit", "start", "finish", "reject", "truncate", "preempt", "rerate",
-               "cancel", "staged")
-_KIND_CODE = {k: i for i, k in enumerate(WORK_EVENTS)}
+__all__ = ["INFRA_EVENTS", "WORK_EVENTS", "Ev", "EventLog", "Infra", "RequestBatch", "Sample"]
+
+
+class Ev(IntEnum):
+    """Kinds of work events."""
+
+    SUBMIT = 0
+    START = 1
+    FINISH = 2
+    REJECT = 3
+    TRUNCATE = 4
+    PREEMPT = 5
+    RERATE = 6
+    CANCEL = 7
+    STAGED = 8  # a job's dataset reached its site; it computes from now
+    STAGE = 9  # a job holding its GPUs began copying its dataset over the WAN
+
+
+WORK_EVENTS = tuple(k.name.lower() for k in Ev)
+
+
+class Infra(IntEnum):
+    """Kinds of infrastructure events."""
+
+    CABLE_CUT = 0
+    CABLE_REPAIR = 1
+    RTT = 2  # a service's round trip changed (value: new RTT in s; inf = unreachable)
+    GPUS_DOWN = 3  # GPUs taken out of service (value: count)
+    GPUS_UP = 4  # GPUs back in service (value: count)
+
+
+INFRA_EVENTS = tuple(k.name.lower() for k in Infra)
 
 
 @dataclass(frozen=True)
@@ -66,37 +103,105 @@ class Sample:
     rack_util: np.ndarray | None = None
 
 
+_NAN = float("nan")
+
+
 @dataclass
 class EventLog:
     """Append-only record of everything that happened in a run."""
 
     tenants: tuple[str, ...]
     sites: tuple[str, ...]
-    work_t: list[float] = field(default_factory=list)
-    work_kind: list[int] = field(default_factory=list)
-    work_id: list[int] = field(default_factory=list)
-    work_info: list[str] = field(default_factory=list)
-    requests: list[RequestBatch] = field(default_factory=list)
-    samples: list[Sample] = field(default_factory=list)
     keep_rack_util: bool = True
+    keep_requests: bool = True
+    # work events (one entry per event in every column)
+    work_t: array = field(default_factory=lambda: array("d"))
+    work_kind: array = field(default_factory=lambda: array("b"))
+    work_id: array = field(default_factory=lambda: array("q"))
+    work_tenant: array = field(default_factory=lambda: array("h"))
+    work_gpus: array = field(default_factory=lambda: array("l"))
+    work_tier: array = field(default_factory=lambda: array("b"))
+    work_lost_gpu_s: array = field(default_factory=lambda: array("d"))
+    work_speed: array = field(default_factory=lambda: array("d"))
+    work_remaining: array = field(default_factory=lambda: array("d"))
+    work_reason: array = field(default_factory=lambda: array("l"))
+    work_place: array = field(default_factory=lambda: array("q"))  # first placement row, -1
+    # placement rows (one per NVLink domain a start used)
+    place_domain: array = field(default_factory=lambda: array("l"))
+    place_gpus: array = field(default_factory=lambda: array("l"))
+    reasons: list[str] = field(default_factory=lambda: [""])
+    requests: list[RequestBatch] = field(default_factory=list)
+    request_stats: dict[int, RequestStats] = field(default_factory=dict)
+    slo: dict[int, tuple[float, float]] = field(default_factory=dict)  # service → (TTFT, TPOT)
+    samples: list[Sample] = field(default_factory=list)
     energy: list[Any] = field(default_factory=list)  # EnergySample per tick (energy runs)
-    infra: list[tuple[float, str, str]] = field(default_factory=list)  # (t, kind, detail)
-    _subscribers: list[Callable[[Sample], None]] = field(default_factory=list, repr=False)
+    infra_t: array = field(default_factory=lambda: array("d"))
+    infra_kind: array = field(default_factory=lambda: array("b"))
+    infra_subject: array = field(default_factory=lambda: array("q"))  # service id, or -1
+    infra_value: array = field(default_factory=lambda: array("d"))
+    infra_label: array = field(default_factory=lambda: array("l"))  # cable / reason code
+    _reason_code: dict[str, int] = field(default_factory=lambda: {"": 0}, repr=False)
+    _sample_subscribers: list[Callable[[Sample], None]] = field(default_factory=list,
+                                                                repr=False)
+    _work_subscribers: list[Callable[[int], None]] = field(default_factory=list, repr=False)
+    _request_subscribers: list[Callable[[int, RequestStats], None]] = field(
+        default_factory=list, repr=False)
 
-    def work_event(self, t: float, kind: str, work_id: int, info: str = "") -> None:
-        """Append one work event (``kind`` in :data:`WORK_EVENTS`)."""
+    # -- writing -------------------------------------------------------------------------
+    def reason(self, text: str) -> int:
+        """The code of reason ``text`` (interned: each distinct text is stored once)."""
+        code = self._reason_code.get(text)
+        if code is None:
+            code = self._reason_code[text] = len(self.reasons)
+            self.reasons.append(text)
+        return code
+
+    def work_event(self, t: float, kind: Ev, work_id: int, tenant: int, gpus: int, *,
+                   reason: str = "", tier: int = -1, lost_gpu_s: float = 0.0,
+                   speed: float = _NAN, remaining: float = _NAN,
+                   placement: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+        """Append one work event; ``placement`` is ``(domains, GPUs per domain)``."""
         self.work_t.append(t)
-        self.work_kind.append(_KIND_CODE[kind])
+        self.work_kind.append(kind)
         self.work_id.append(work_id)
-        self.work_info.append(info)
+        self.work_tenant.append(tenant)
+        self.work_gpus.append(gpus)
+        self.work_tier.append(tier)
+        self.work_lost_gpu_s.append(lost_gpu_s)
+        self.work_speed.append(speed)
+        self.work_remaining.append(remaining)
+        self.work_reason.append(self.reason(reason) if reason else 0)
+        if placement is None:
+            self.work_place.append(-1)
+        else:
+            self.work_place.append(len(self.place_domain))
+            self.place_domain.extend(placement[0].tolist())
+            self.place_gpus.extend(placement[1].tolist())
+        for callback in self._work_subscribers:
+            callback(len(self.work_t) - 1)
+
+    def set_slo(self, service: int, ttft_s: float, tpot_s: float) -> None:
+        """Register service ``service``'s objectives (s), used to count SLO attainment."""
+        self.slo[service] = (ttft_s, tpot_s)
 
     def request_batch(self, batch: RequestBatch) -> None:
-        """Append one serving window's requests of one service."""
-        self.requests.append(batch)
+        """Append one serving window's requests of one service (rows, or reduced stats)."""
+        if self.keep_requests:
+            self.requests.append(batch)
+            if not self._request_subscribers:
+                return
+        ttft_slo, tpot_slo = self.slo.get(batch.service, (float("inf"), float("inf")))
+        stats = RequestStats()
+        stats.add(batch.wait_s, batch.ttft_s, batch.tpot_s, batch.e2e_s,
+                  batch.prompt_tokens, batch.output_tokens, ttft_slo, tpot_slo)
+        if not self.keep_requests:
+            self.request_stats.setdefault(batch.service, RequestStats()).merge(stats)
+        for callback in self._request_subscribers:
+            callback(batch.service, stats)
 
     def sample(self, sample: Sample) -> None:
         """Append one sample and hand it to the subscribers."""
-        for callback in self._subscribers:
+        for callback in self._sample_subscribers:
             callback(sample)
         if not self.keep_rack_util and sample.rack_util is not None:
             sample = Sample(sample.t, sample.it_w, sample.facility_w, sample.busy_gpus,
@@ -107,31 +212,72 @@ class EventLog:
         """Append one tick's energy flows (:class:`emulator.energy.model.EnergySample`)."""
         self.energy.append(record)
 
-    def infra_event(self, t: float, kind: str, detail: str = "") -> None:
-        """Append one infrastructure event (cable cut/repair, service RTT change)."""
-        self.infra.append((t, kind, detail))
+    def infra_event(self, t: float, kind: Infra, label: str = "", subject: int = -1,
+                    value: float = _NAN) -> None:
+        """Append one infrastructure event (cable cut/repair, RTT change, GPUs down/up)."""
+        self.infra_t.append(t)
+        self.infra_kind.append(kind)
+        self.infra_subject.append(subject)
+        self.infra_value.append(value)
+        self.infra_label.append(self.reason(label) if label else 0)
 
+    # -- subscribers ---------------------------------------------------------------------
     def subscribe(self, callback: Callable[[Sample], None]) -> None:
         """Call ``callback`` with every future sample."""
-        self._subscribers.append(callback)
+        self._sample_subscribers.append(callback)
 
+    def subscribe_work(self, callback: Callable[[int], None]) -> None:
+        """Call ``callback(row)`` after every future work event (``row`` indexes the columns)."""
+        self._work_subscribers.append(callback)
+
+    def subscribe_requests(self, callback: Callable[[int, RequestStats], None]) -> None:
+        """Call ``callback(service id, stats of the window)`` after every request batch."""
+        self._request_subscribers.append(callback)
+
+    # -- reading -------------------------------------------------------------------------
     @property
-    def n_events(self) -> int:
-        """Work events plus requests plus samples recorded so far."""
-        return len(self.work_t) + sum(b.arrival_s.size for b in self.requests) + len(self.samples)
+    def n_work_events(self) -> int:
+        """Work events recorded so far."""
+        return len(self.work_t)
+
+    def work_columns(self) -> dict[str, np.ndarray]:
+        """The work-event columns as numpy arrays (views of the log's buffers)."""
+        def arr(a: array) -> np.ndarray:
+            return np.frombuffer(a, dtype=a.typecode) if len(a) else np.empty(0, a.typecode)
+        return {"t_s": arr(self.work_t), "kind": arr(self.work_kind),
+                "work_id": arr(self.work_id), "tenant": arr(self.work_tenant),
+                "n_gpus": arr(self.work_gpus), "tier": arr(self.work_tier),
+                "lost_gpu_s": arr(self.work_lost_gpu_s), "speed": arr(self.work_speed),
+                "remaining": arr(self.work_remaining), "reason": arr(self.work_reason),
+                "place": arr(self.work_place)}
+
+    def placement(self, row: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(domains, GPUs per domain)`` of the start event at ``row``."""
+        first = self.work_place[row]
+        if first < 0:
+            return np.empty(0, np.int64), np.empty(0, np.int64)
+        nxt = next((p for p in self.work_place[row + 1:] if p >= 0), len(self.place_domain))
+        return (np.asarray(self.place_domain[first:nxt], dtype=np.int64),
+                np.asarray(self.place_gpus[first:nxt], dtype=np.int64))
 
     def digest(self) -> str:
         """SHA-256 over a canonical byte encoding of the whole log."""
         h = hashlib.sha256()
-        h.update(np.asarray(self.work_t, dtype=np.float64).tobytes())
-        h.update(np.asarray(self.work_kind, dtype=np.int64).tobytes())
-        h.update(np.asarray(self.work_id, dtype=np.int64).tobytes())
-        h.update("\x1f".join(self.work_info).encode())
+        for col in (self.work_t, self.work_kind, self.work_id, self.work_tenant,
+                    self.work_gpus, self.work_tier, self.work_lost_gpu_s, self.work_speed,
+                    self.work_remaining, self.work_reason, self.work_place,
+                    self.place_domain, self.place_gpus):
+            h.update(np.asarray(col, dtype=np.float64 if col.typecode == "d"
+                                else np.int64).tobytes())
+        h.update("\x1f".join(self.reasons).encode())
         for b in self.requests:
             h.update(np.int64(b.service).tobytes())
             for arr in (b.arrival_s, b.wait_s, b.ttft_s, b.tpot_s, b.e2e_s, b.prompt_tokens,
                         b.output_tokens):
                 h.update(np.ascontiguousarray(arr).tobytes())
+        for service in sorted(self.request_stats):
+            h.update(np.int64(service).tobytes())
+            h.update(self.request_stats[service].to_bytes())
         for s in self.samples:
             h.update(np.float64(s.t).tobytes())
             h.update(np.ascontiguousarray(s.it_w).tobytes())
@@ -141,7 +287,8 @@ class EventLog:
             h.update(np.float64(s.mean_util).tobytes())
         for e in self.energy:  # empty unless a site has an energy section
             h.update(e.to_bytes())
-        for t, kind, detail in self.infra:
-            h.update(np.float64(t).tobytes())
-            h.update(f"{kind}\x1f{detail}\x1e".encode())
+        for col in (self.infra_t, self.infra_kind, self.infra_subject, self.infra_value,
+                    self.infra_label):
+            h.update(np.asarray(col, dtype=np.float64 if col.typecode == "d"
+                                else np.int64).tobytes())
         return h.hexdigest()

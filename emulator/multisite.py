@@ -29,7 +29,7 @@ import numpy as np
 
 from emulator.energy.accounting import energy_hourly_table, energy_summary, energy_table
 from emulator.energy.model import EnergyModel, build_energy_model
-from emulator.eventlog import EventLog
+from emulator.eventlog import EventLog, Infra
 from emulator.placement.base import PlacementPolicy, PlacementRequest
 from emulator.policies.base import QueuePolicy
 from emulator.power_control import (
@@ -40,6 +40,7 @@ from emulator.power_control import (
 )
 from emulator.rng import RngStreams
 from emulator.serving import ServingModel
+from emulator.tables import infra_table, request_stats_by_service, runs
 from emulator.wan_events import WanEvent, WanState, wan_schedule
 from emulator.work import Work
 from topologies.config import SiteConfig
@@ -150,9 +151,10 @@ class SiteOps:
         """``placement``, carbon-aware across sites when configured."""
         if self.power.carbon_aware and self.energy is not None and len(self.sites) > 1:
             energy = self.energy
-            clock = self.clock
+            # Read the clock at each placement, not when wrapping: the composition root may
+            # set it after this call (it once stayed at t = 0 for the whole run).
             return CarbonAwarePlacement(placement, domain_sites(self.index),
-                                        lambda: energy.marginal_carbon(clock()))
+                                        lambda: energy.marginal_carbon(self.clock()))
         return placement
 
     clock: Callable[[], float] = field(default=lambda: 0.0, repr=False)
@@ -168,7 +170,8 @@ class SiteOps:
 
         def make(kind: str, cable: str) -> Callable[[float], None]:
             def act(now: float) -> None:
-                log.infra_event(now, f"cable_{kind}", cable)
+                log.infra_event(now, Infra.CABLE_CUT if kind == "cut" else Infra.CABLE_REPAIR,
+                                cable)
                 if not wan.apply(kind, cable):
                     return
                 for svc in serving.services:
@@ -177,28 +180,35 @@ class SiteOps:
                     new = rtt(svc.spec, int(gpu_site[svc.work.gpus[0]]))
                     if new != svc.rtt_s:
                         svc.rtt_s = new
-                        log.infra_event(now, "rtt", f"service={svc.work.work_id} "
-                                                    f"rtt_s={new:.6f}")
+                        log.infra_event(now, Infra.RTT, subject=svc.work.work_id,
+                                        value=new)
             return act
 
         return [(t, make(kind, cable)) for t, kind, cable in self.wan_events]
 
 
-def _residency_report(works: Sequence[Work], residency: Mapping[str, str],
+def _residency_report(log: EventLog, works: Sequence[Work], residency: Mapping[str, str],
                       sites: Sequence[SiteConfig], index: TopologyIndex) -> dict[str, Any]:
+    """Placements, GPU-hours and violations of each residency tenant, from the log's runs
+    and the NVLink domains each run was placed on."""
     country = np.array([s.country for s in sites])
+    dom_country = country[domain_sites(index)]
+    r = runs(log, len(works))
     out: dict[str, Any] = {}
     for tenant, code in sorted(residency.items()):
         placements = violations = 0
         gpu_hours = 0.0
-        for w in works:
+        for wid, row, start, end in zip(r["work_id"].tolist(), r["row"].tolist(),
+                                        r["start_s"].tolist(), r["end_s"].tolist(),
+                                        strict=True):
+            w = works[wid]
             if w.tenant != tenant:
                 continue
-            for start, end, gpus in w.segments or []:
-                placements += 1
-                gpu_hours += (end - start) * gpus.size / 3600.0
-                if np.any(country[index.gpu_site[gpus]] != code.upper()):
-                    violations += 1
+            placements += 1
+            gpu_hours += (end - start) * w.n_gpus / 3600.0
+            domains, _gpus = log.placement(row)
+            if np.any(dom_country[domains] != code.upper()):
+                violations += 1
         out[tenant] = {"country": code.upper(), "placements": placements,
                        "gpu_hours": gpu_hours, "violations": violations}
     return out
@@ -225,16 +235,17 @@ def add_site_results(summary: dict[str, Any], tables: dict[str, dict[str, np.nda
     if ops.routes:
         summary["routing"] = ops.routes
     if ops.residency:
-        summary["residency"] = _residency_report(works, ops.residency, ops.sites, ops.index)
+        summary["residency"] = _residency_report(log, works, ops.residency, ops.sites,
+                                                 ops.index)
     if ops.wan is not None:
-        rtt_changes = [(t, info) for t, kind, info in log.infra if kind == "rtt"]
-        failed = 0
-        for b in log.requests:
-            failed += int(np.count_nonzero(np.isnan(b.ttft_s)))
+        infra = infra_table(log)
+        cables = np.isin(infra["event"], ("cable_cut", "cable_repair"))
+        failed = sum(st.unreachable for st in request_stats_by_service(log).values())
         summary["wan"] = {
-            "events": [{"t_s": t, "event": kind, "cable": info}
-                       for t, kind, info in log.infra if kind.startswith("cable_")],
-            "rtt_changes": len(rtt_changes),
+            "events": [{"t_s": t, "event": kind, "cable": label} for t, kind, label in zip(
+                infra["t_s"][cables].tolist(), infra["event"][cables].tolist(),
+                infra["label"][cables].tolist(), strict=True)],
+            "rtt_changes": int(np.count_nonzero(infra["event"] == "rtt")),
             "unreachable_requests": failed,
         }
 

@@ -15,7 +15,14 @@ from emulator.export import write_json, write_parquet
 from emulator.multisite import add_site_results
 from emulator.outputs import Writer, write_result_set
 from emulator.summary import build_summary
-from emulator.tables import events_table, jobs_table, requests_table, timeseries_table
+from emulator.tables import (
+    events_table,
+    infra_table,
+    jobs_table,
+    placements_table,
+    requests_table,
+    timeseries_table,
+)
 
 __all__ = ["Results", "collect", "output_dir", "write_results"]
 
@@ -50,7 +57,10 @@ def collect(sim: Simulation, include_requests: bool = True) -> Results:
         "jobs": jobs_table(sim.log, sim.works),
         "timeseries": timeseries_table(sim.log),
         "events": events_table(sim.log),
+        "placements": placements_table(sim.log),
     }
+    if len(sim.log.infra_t):
+        tables["infra"] = infra_table(sim.log)
     if include_requests:
         tables["requests"] = requests_table(sim.log, sim.works)
     add_site_results(summary, tables, sim.ops, sim.log, sim.works)  # energy, routing, WAN

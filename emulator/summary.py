@@ -26,7 +26,8 @@ import numpy as np
 
 from emulator.energy.accounting import cap_figures
 from emulator.eventlog import EventLog
-from emulator.tables import jobs_table, requests_table
+from emulator.request_stats import RequestStats
+from emulator.tables import jobs_table, request_stats_by_service, requests_table
 from emulator.work import Work
 
 __all__ = ["build_summary", "stats"]
@@ -70,12 +71,45 @@ def _caps(log: EventLog, peak_facility_w: np.ndarray
     return [None] * n_sites, np.zeros(n_sites), np.asarray(peak_facility_w, dtype=float)
 
 
+def _request_figures(log: EventLog, works: Sequence[Work]
+                     ) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+    """Request figures per tenant and overall: exact from rows when the log keeps them,
+    else from the log's aggregated statistics (percentiles within 1%)."""
+    def figures(count: int, ttft: dict[str, Any], tpot: dict[str, Any],
+                met: float | None) -> dict[str, Any]:
+        return {"count": count, "ttft_s": ttft, "tpot_s": tpot, "slo_attainment": met}
+
+    if log.keep_requests:
+        reqs = requests_table(log, works)
+        per: dict[str, dict[str, Any]] = {}
+        for tenant in log.tenants:
+            r = reqs["tenant"] == tenant
+            n = int(r.sum())
+            per[tenant] = figures(n, stats(reqs["ttft_s"][r]), stats(reqs["tpot_s"][r]),
+                                  float(reqs["slo_met"][r].mean()) if n else None)
+        n = int(reqs["ttft_s"].size)
+        return per, figures(n, stats(reqs["ttft_s"]), stats(reqs["tpot_s"]),
+                            float(reqs["slo_met"].mean()) if n else None)
+    by_service = request_stats_by_service(log)
+    totals = {t: RequestStats() for t in log.tenants}
+    overall = RequestStats()
+    for service, st in sorted(by_service.items()):
+        totals[works[service].tenant].merge(st)
+        overall.merge(st)
+
+    def of(st: RequestStats) -> dict[str, Any]:
+        return figures(st.count, st.stats("ttft_s"), st.stats("tpot_s"),
+                       st.slo_met / st.count if st.count else None)
+
+    return {t: of(st) for t, st in totals.items()}, of(overall)
+
+
 def build_summary(log: EventLog, works: Sequence[Work], horizon_s: float, total_gpus: int,
                   grid_connection_w: Sequence[float],
                   site_gpus: Sequence[int]) -> dict[str, Any]:
     """Summary dictionary (JSON-ready) of one run."""
     jobs = jobs_table(log, works)
-    reqs = requests_table(log, works)
+    req_tenant, req_all = _request_figures(log, works)
     gpu_s = jobs["gpu_s"]
     # Jobs still queued at the horizon have no wait yet; counting horizon - submit for them
     # gives a lower bound that does not hide an overloaded queue (wait_s leaves them out).
@@ -89,8 +123,6 @@ def build_summary(log: EventLog, works: Sequence[Work], horizon_s: float, total_
         sel = jobs["tenant"] == tenant
         train = sel & (jobs["kind"] == "training")
         states = jobs["state"][train]
-        r = reqs["tenant"] == tenant
-        n_req = int(r.sum())
         tenants[tenant] = {
             "jobs": {"submitted": int(train.sum()),
                      "finished": int((states == "finished").sum()),
@@ -103,12 +135,7 @@ def build_summary(log: EventLog, works: Sequence[Work], horizon_s: float, total_
             "wait_incl_queued_s": stats(wait_lower_bound[train]),
             "gpu_hours": float(gpu_s[sel].sum() / 3600.0),
             "gpu_share": float(gpu_s[sel].sum() / available) if available else 0.0,
-            "requests": {
-                "count": n_req,
-                "ttft_s": stats(reqs["ttft_s"][r]),
-                "tpot_s": stats(reqs["tpot_s"][r]),
-                "slo_attainment": float(reqs["slo_met"][r].mean()) if n_req else None,
-            },
+            "requests": req_tenant[tenant],
         }
     train_all = jobs["kind"] == "training"
     sites = []
@@ -125,7 +152,6 @@ def build_summary(log: EventLog, works: Sequence[Work], horizon_s: float, total_
             "power_cap_mw": None if cap_peak[i] is None else cap_peak[i] / 1e6,
             "over_cap_s": float(over_cap_s[i]),
         })
-    n_req = int(reqs["ttft_s"].size)
     return {
         "simulated_s": float(horizon_s),
         "total_gpus": int(total_gpus),
@@ -139,9 +165,7 @@ def build_summary(log: EventLog, works: Sequence[Work], horizon_s: float, total_
         "wait_s": stats(jobs["wait_s"][train_all]),
         "still_queued": int((train_all & never_started).sum()),
         "wait_incl_queued_s": stats(wait_lower_bound[train_all]),
-        "requests": {"count": n_req, "ttft_s": stats(reqs["ttft_s"]),
-                     "tpot_s": stats(reqs["tpot_s"]),
-                     "slo_attainment": float(reqs["slo_met"].mean()) if n_req else None},
+        "requests": req_all,
         "energy": {"it_mwh": float(it_j.sum() / _J_PER_MWH),
                    "facility_mwh": float(fac_j.sum() / _J_PER_MWH)},
         "sites": sites,

@@ -1,8 +1,10 @@
-"""Result tables derived from the event log (and the immutable work specs).
+"""Result tables derived from the typed event log (and the immutable work specs).
 
 Each function returns a ``dict[str, numpy.ndarray]`` of equal-length columns, ready for
-Parquet export or analysis. States and times come from the log only (DESIGN principle 6);
-static attributes (model, size, tenant) come from the specs that were the run's input.
+Parquet export or analysis. States, times, preemptions, lost GPU-seconds, staging time and
+placements come from the log only (DESIGN principle 6); static attributes (model, size,
+tenant) come from the specs that were the run's input. The derivations are vectorised over
+the log's columns, so a million-job log becomes tables in seconds.
 """
 
 from __future__ import annotations
@@ -11,26 +13,110 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from emulator.eventlog import WORK_EVENTS, EventLog
+from emulator.eventlog import INFRA_EVENTS, WORK_EVENTS, Ev, EventLog
+from emulator.request_stats import RequestStats
 from emulator.work import Work
 from workloads.spec import InferenceServiceSpec, TrainingJobSpec
 
-__all__ = ["events_table", "jobs_table", "requests_table", "timeseries_table"]
+__all__ = [
+    "events_table",
+    "held_seconds",
+    "infra_table",
+    "jobs_table",
+    "placements_table",
+    "request_stats_by_service",
+    "requests_table",
+    "runs",
+    "timeseries_table",
+]
 
-(_SUBMIT, _START, _FINISH, _REJECT, _TRUNCATE, _PREEMPT, _RERATE,
- _CANCEL, _STAGED) = range(len(WORK_EVENTS))
-_STATE = {_FINISH: "finished", _REJECT: "rejected", _TRUNCATE: "truncated",
-          _CANCEL: "cancelled"}
+_TERMINAL = {Ev.FINISH: "finished", Ev.REJECT: "rejected", Ev.TRUNCATE: "truncated",
+             Ev.CANCEL: "cancelled"}
+
+
+def _reasons(log: EventLog, codes: np.ndarray) -> np.ndarray:
+    return np.array(log.reasons, dtype=object)[codes] if codes.size else np.empty(0, object)
 
 
 def events_table(log: EventLog) -> dict[str, np.ndarray]:
-    """The work-event stream itself: time, event kind, work id, detail."""
+    """The work-event stream itself, one typed column per field."""
+    c = log.work_columns()
     return {
-        "t_s": np.asarray(log.work_t, dtype=np.float64),
-        "event": np.array([WORK_EVENTS[k] for k in log.work_kind], dtype=object),
-        "work_id": np.asarray(log.work_id, dtype=np.int64),
-        "info": np.array(log.work_info, dtype=object),
+        "t_s": c["t_s"].copy(),
+        "event": np.array(WORK_EVENTS, dtype=object)[c["kind"]] if c["kind"].size
+        else np.empty(0, object),
+        "work_id": c["work_id"].astype(np.int64),
+        "tenant": np.array(log.tenants, dtype=object)[c["tenant"]] if c["tenant"].size
+        else np.empty(0, object),
+        "n_gpus": c["n_gpus"].astype(np.int64),
+        "tier": c["tier"].astype(np.int64),
+        "lost_gpu_s": c["lost_gpu_s"].copy(),
+        "speed": c["speed"].copy(),
+        "remaining": c["remaining"].copy(),
+        "reason": _reasons(log, c["reason"]),
     }
+
+
+def placements_table(log: EventLog) -> dict[str, np.ndarray]:
+    """One row per (start, NVLink domain): when and where each run of each work held GPUs."""
+    c = log.work_columns()
+    rows = np.flatnonzero(c["place"] >= 0)
+    first = c["place"][rows]
+    ends = np.append(first[1:], len(log.place_domain))
+    counts = ends - first
+    return {
+        "t_s": np.repeat(c["t_s"][rows], counts),
+        "work_id": np.repeat(c["work_id"][rows], counts).astype(np.int64),
+        "domain": np.asarray(log.place_domain, dtype=np.int64),
+        "gpus": np.asarray(log.place_gpus, dtype=np.int64),
+    }
+
+
+def runs(log: EventLog, n_works: int) -> dict[str, np.ndarray]:
+    """Every run of every work (a start and the stop that closed it), by work then time.
+
+    A run opens at a start and closes at the work's next preemption, finish or
+    truncation (a truncation closes a run only if one is open). Columns: ``work_id``,
+    ``row`` (the start event's row in the log), ``start_s``, ``end_s``.
+    """
+    c = log.work_columns()
+    k, w, t = c["kind"], c["work_id"], c["t_s"]
+    starts = np.flatnonzero(k == Ev.START)
+    n_start = np.bincount(w[starts], minlength=n_works)
+    n_pre = np.bincount(w[k == Ev.PREEMPT], minlength=n_works)
+    trunc = np.flatnonzero(k == Ev.TRUNCATE)
+    trunc_open = trunc[n_start[w[trunc]] > n_pre[w[trunc]]]
+    closes = np.sort(np.concatenate([np.flatnonzero((k == Ev.PREEMPT) | (k == Ev.FINISH)),
+                                     trunc_open]))
+    s_order = starts[np.argsort(w[starts], kind="stable")]
+    c_order = closes[np.argsort(w[closes], kind="stable")]
+    if s_order.size != c_order.size:
+        raise ValueError("event log: a run was started and never closed")
+    return {"work_id": w[s_order].astype(np.int64), "row": s_order,
+            "start_s": t[s_order], "end_s": t[c_order]}
+
+
+def held_seconds(log: EventLog, n_works: int) -> np.ndarray:
+    """Per work: seconds holding GPUs, summed over its runs in time order."""
+    r = runs(log, n_works)
+    spans = r["end_s"] - r["start_s"]
+    if not spans.size:
+        return np.zeros(n_works)
+    return np.bincount(r["work_id"], weights=spans, minlength=n_works)
+
+
+def _staging_seconds(log: EventLog, n_works: int) -> np.ndarray:
+    c = log.work_columns()
+    k, w, t = c["kind"], c["work_id"], c["t_s"]
+    out = np.zeros(n_works)
+    opened: dict[int, float] = {}
+    for i in np.flatnonzero(np.isin(k, (Ev.STAGE, Ev.STAGED, Ev.PREEMPT, Ev.TRUNCATE))):
+        wid = int(w[i])
+        if k[i] == Ev.STAGE:
+            opened[wid] = float(t[i])
+        elif wid in opened:
+            out[wid] += float(t[i]) - opened.pop(wid)
+    return out
 
 
 def jobs_table(log: EventLog, works: Sequence[Work]) -> dict[str, np.ndarray]:
@@ -38,71 +124,86 @@ def jobs_table(log: EventLog, works: Sequence[Work]) -> dict[str, np.ndarray]:
 
     ``wait_s`` is first start − submit (NaN if it never started); ``jct_s`` is end − submit
     for finished work (NaN otherwise); ``gpu_s`` is GPU-seconds held over all its runs (a
-    preempted job holds no GPU while it waits again).
+    preempted job holds no GPU while it waits again); ``preemptions``, ``lost_gpu_s`` and
+    ``staging_s`` add up the log's preemption and staging events; ``info`` is the reason
+    logged with the terminal event; ``remaining`` the unfinished fraction of a truncated
+    training job's work.
     """
     n = len(works)
+    c = log.work_columns()
+    k, w, t = c["kind"], c["work_id"], c["t_s"]
     submit = np.full(n, np.nan)
+    sub = k == Ev.SUBMIT
+    submit[w[sub]] = t[sub]
+    seen = np.zeros(n, dtype=bool)
+    seen[w[sub]] = True
     start = np.full(n, np.nan)
+    st = np.flatnonzero(k == Ev.START)
+    ids, first = np.unique(w[st], return_index=True)
+    start[ids] = t[st[first]]
     end = np.full(n, np.nan)
     state = np.full(n, "", dtype=object)
     info = np.full(n, "", dtype=object)
-    seen = np.zeros(n, dtype=bool)
-    held_s = np.zeros(n)  # seconds holding GPUs, summed over runs (preemptions split runs)
-    run_start = np.full(n, np.nan)
-    for t, k, w, text in zip(log.work_t, log.work_kind, log.work_id, log.work_info, strict=True):
-        if k == _SUBMIT:
-            submit[w] = t
-            seen[w] = True
-        elif k == _START:
-            if np.isnan(start[w]):
-                start[w] = t
-            run_start[w] = t
-        elif k in (_RERATE, _STAGED):
-            continue
-        elif k == _PREEMPT:
-            held_s[w] += t - run_start[w]
-            run_start[w] = np.nan
-        else:
-            if not np.isnan(run_start[w]):
-                held_s[w] += t - run_start[w]
-                run_start[w] = np.nan
-            end[w] = t
-            state[w] = _STATE[k]
-            if text:
-                info[w] = text
+    remaining = np.full(n, np.nan)
+    term = np.flatnonzero(np.isin(k, list(_TERMINAL)))
+    end[w[term]] = t[term]
+    state[w[term]] = np.array([_TERMINAL[Ev(x)] for x in k[term].tolist()], dtype=object)
+    info[w[term]] = _reasons(log, c["reason"][term])
+    remaining[w[term]] = c["remaining"][term]
+    held = held_seconds(log, n)
+    pre = k == Ev.PREEMPT
+    preemptions = np.bincount(w[pre], minlength=n)
+    lost = np.bincount(w[pre], weights=c["lost_gpu_s"][pre], minlength=n)
+    staging = _staging_seconds(log, n)
     rows = np.flatnonzero(seen)
-    sub = [works[i] for i in rows]
+    subw = [works[i] for i in rows]
 
     def spec_col(attr: str, default: object, dtype: object) -> np.ndarray:
-        return np.array([getattr(w.spec, attr, default) for w in sub], dtype=dtype)
+        return np.array([getattr(x.spec, attr, default) for x in subw], dtype=dtype)
 
+    n_gpus = np.array([x.n_gpus for x in subw], dtype=np.int64)
     finished = state[rows] == "finished"
     return {
         "work_id": rows.astype(np.int64),
-        "kind": np.array([w.kind for w in sub], dtype=object),
-        "tenant": np.array([w.tenant for w in sub], dtype=object),
-        "name": np.array([w.name for w in sub], dtype=object),
+        "kind": np.array([x.kind for x in subw], dtype=object),
+        "tenant": np.array([x.tenant for x in subw], dtype=object),
+        "name": np.array([x.name for x in subw], dtype=object),
         "model": spec_col("model", "", object),
-        "n_gpus": np.array([w.n_gpus for w in sub], dtype=np.int64),
-        "tp": np.array([w.spec.tp if isinstance(w.spec, TrainingJobSpec)
-                        else w.spec.gpus_per_replica for w in sub], dtype=np.int64),
+        "n_gpus": n_gpus,
+        "tp": np.array([x.spec.tp if isinstance(x.spec, TrainingJobSpec)
+                        else x.spec.gpus_per_replica for x in subw], dtype=np.int64),
         "pp": spec_col("pp", 1, np.int64),
-        "dp": np.array([w.spec.dp if isinstance(w.spec, TrainingJobSpec)
-                        else w.spec.replicas for w in sub], dtype=np.int64),
+        "dp": np.array([x.spec.dp if isinstance(x.spec, TrainingJobSpec)
+                        else x.spec.replicas for x in subw], dtype=np.int64),
         "submit_s": submit[rows],
         "start_s": start[rows],
         "end_s": end[rows],
         "state": state[rows],
         "wait_s": start[rows] - submit[rows],
-        "gpu_s": held_s[rows] * np.array([w.n_gpus for w in sub], dtype=np.float64),
+        "gpu_s": held[rows] * n_gpus.astype(np.float64),
         "jct_s": np.where(finished, end[rows] - submit[rows], np.nan),
-        "parent_id": np.array([-1 if w.parent is None else w.parent for w in sub],
+        "parent_id": np.array([-1 if x.parent is None else x.parent for x in subw],
                               dtype=np.int64),
-        "preemptions": np.array([w.preemptions for w in sub], dtype=np.int64),
-        "lost_gpu_s": np.array([w.lost_gpu_s for w in sub], dtype=np.float64),
-        "staging_s": np.array([w.staging_s for w in sub], dtype=np.float64),
+        "preemptions": preemptions[rows].astype(np.int64),
+        "lost_gpu_s": lost[rows],
+        "staging_s": staging[rows],
+        "remaining": remaining[rows],
         "info": info[rows],
     }
+
+
+def request_stats_by_service(log: EventLog) -> dict[int, RequestStats]:
+    """Aggregated request figures per service id, from rows or from the log's stats."""
+    if not log.keep_requests:
+        return log.request_stats
+    out: dict[int, RequestStats] = {}
+    inf = float("inf")
+    for b in log.requests:
+        ttft_slo, tpot_slo = log.slo.get(b.service, (inf, inf))
+        out.setdefault(b.service, RequestStats()).add(
+            b.wait_s, b.ttft_s, b.tpot_s, b.e2e_s, b.prompt_tokens, b.output_tokens,
+            ttft_slo, tpot_slo)
+    return out
 
 
 def requests_table(log: EventLog, works: Sequence[Work]) -> dict[str, np.ndarray]:
@@ -115,11 +216,11 @@ def requests_table(log: EventLog, works: Sequence[Work]) -> dict[str, np.ndarray
                 "output_tokens": np.empty(0, np.int64), "slo_met": np.empty(0, bool)}
     sizes = [b.arrival_s.size for b in log.requests]
     service = np.repeat([b.service for b in log.requests], sizes).astype(np.int64)
-    tenant_of = np.array([w.tenant for w in works], dtype=object)
-    ttft_slo = np.array([w.spec.slo_ttft_s if isinstance(w.spec, InferenceServiceSpec)
-                         else np.nan for w in works])
-    tpot_slo = np.array([w.spec.slo_tpot_s if isinstance(w.spec, InferenceServiceSpec)
-                         else np.nan for w in works])
+    tenant_of = np.array([x.tenant for x in works], dtype=object)
+    ttft_slo = np.array([x.spec.slo_ttft_s if isinstance(x.spec, InferenceServiceSpec)
+                         else np.nan for x in works])
+    tpot_slo = np.array([x.spec.slo_tpot_s if isinstance(x.spec, InferenceServiceSpec)
+                         else np.nan for x in works])
 
     def cat(attr: str) -> np.ndarray:
         return np.concatenate([getattr(b, attr) for b in log.requests])
@@ -141,21 +242,32 @@ def requests_table(log: EventLog, works: Sequence[Work]) -> dict[str, np.ndarray
 
 def timeseries_table(log: EventLog) -> dict[str, np.ndarray]:
     """One row per sample and site: power (W), busy GPUs, utilisation, queue lengths."""
-    rows: dict[str, list] = {"t_s": [], "site": [], "it_w": [], "facility_w": [],
-                             "busy_gpus": [], "mean_util": [], "running": []}
-    queues: dict[str, list] = {f"queued_{t}": [] for t in log.tenants}
-    for s in log.samples:
-        for i, site in enumerate(log.sites):
-            rows["t_s"].append(s.t)
-            rows["site"].append(site)
-            rows["it_w"].append(float(s.it_w[i]))
-            rows["facility_w"].append(float(s.facility_w[i]))
-            rows["busy_gpus"].append(s.busy_gpus)
-            rows["mean_util"].append(s.mean_util)
-            rows["running"].append(s.running)
-            for t, q in zip(log.tenants, s.queue_by_tenant, strict=True):
-                queues[f"queued_{t}"].append(q)
-    out: dict[str, np.ndarray] = {}
-    for k, v in {**rows, **queues}.items():
-        out[k] = np.array(v, dtype=object if k == "site" else None)
+    n_sites = len(log.sites)
+    s = log.samples
+    out: dict[str, np.ndarray] = {
+        "t_s": np.repeat(np.array([x.t for x in s], dtype=np.float64), n_sites),
+        "site": np.array(list(log.sites) * len(s), dtype=object),
+        "it_w": np.array([x.it_w for x in s], dtype=np.float64).reshape(-1),
+        "facility_w": np.array([x.facility_w for x in s], dtype=np.float64).reshape(-1),
+        "busy_gpus": np.repeat(np.array([x.busy_gpus for x in s], dtype=np.int64), n_sites),
+        "mean_util": np.repeat(np.array([x.mean_util for x in s], dtype=np.float64), n_sites),
+        "running": np.repeat(np.array([x.running for x in s], dtype=np.int64), n_sites),
+    }
+    queues = np.array([x.queue_by_tenant for x in s], dtype=np.int64).reshape(
+        len(s), len(log.tenants))
+    for i, tenant in enumerate(log.tenants):
+        out[f"queued_{tenant}"] = np.repeat(queues[:, i], n_sites)
     return out
+
+
+def infra_table(log: EventLog) -> dict[str, np.ndarray]:
+    """Infrastructure events: time, kind, subject (service id or -1), value, label."""
+    kinds = np.asarray(log.infra_kind, dtype=np.int64)
+    return {
+        "t_s": np.asarray(log.infra_t, dtype=np.float64),
+        "event": np.array(INFRA_EVENTS, dtype=object)[kinds] if kinds.size
+        else np.empty(0, object),
+        "subject": np.asarray(log.infra_subject, dtype=np.int64),
+        "value": np.asarray(log.infra_value, dtype=np.float64),
+        "label": _reasons(log, np.asarray(log.infra_label, dtype=np.int64)),
+    }

@@ -70,6 +70,7 @@ class Work:
     run_origin_s: float = float("nan")
     remaining_at_origin: float = 1.0
     rate_changes: list[tuple[float, float]] | None = None
+    domains: tuple[np.ndarray, np.ndarray] | None = None  # placement of a start, until logged
 
     def close_segment(self, now: float) -> None:
         """Record the GPUs held from ``start_s`` to ``now`` (one run between (re)starts)."""

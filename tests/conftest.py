@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import os
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +17,8 @@ from emulator.loader import validate_scenario
 settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
+
+ROOT = Path(__file__).resolve().parent.parent
 
 SMALL_SITE = {"preset": "bizerte-20mw",
               "halls": [{"name": "hall-a", "system": "gb200-nvl72", "racks": 4}]}

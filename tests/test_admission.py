@@ -20,7 +20,7 @@ def _reason(sim) -> str:
     (work,) = [w for w in sim.works if w.kind == "training"]
     assert work.state == "rejected"
     idx = sim.log.work_id.index(work.work_id, sim.log.work_id.index(work.work_id) + 1)
-    return sim.log.work_info[idx]
+    return sim.log.reasons[sim.log.work_reason[idx]]
 
 
 def test_too_many_gpus_is_rejected_not_left_waiting() -> None:

@@ -75,7 +75,8 @@ def test_numpy_and_cupy_runs_agree(small_run: Simulation) -> None:
     ref_log, dev_log = small_run.log, gpu_run.log
     assert dev_log.work_kind == ref_log.work_kind
     assert dev_log.work_id == ref_log.work_id
-    assert dev_log.work_info == ref_log.work_info
+    assert dev_log.work_reason == ref_log.work_reason
+    assert dev_log.reasons == ref_log.reasons
     np.testing.assert_allclose(dev_log.work_t, ref_log.work_t, rtol=RTOL, atol=1e-9)
     assert len(dev_log.samples) == len(ref_log.samples)
     np.testing.assert_allclose([s.it_w for s in dev_log.samples],

@@ -10,7 +10,8 @@ def test_same_seed_gives_identical_event_log(small_run: Simulation) -> None:
     again = run_scenario(small_scenario())
     assert again.log.digest() == small_run.log.digest()
     assert again.log.work_t == small_run.log.work_t
-    assert again.log.work_info == small_run.log.work_info
+    assert again.log.work_reason == small_run.log.work_reason
+    assert again.log.reasons == small_run.log.reasons
 
 
 def test_other_seed_gives_other_event_log(small_run: Simulation) -> None:

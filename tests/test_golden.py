@@ -16,6 +16,7 @@ from emulator.results import collect
 from tests.conftest import run_scenario, small_scenario
 
 GOLDEN = Path(__file__).parent / "golden" / "small_summary.json"
+GOLDEN_DIGEST = Path(__file__).parent / "golden" / "small_event_log.sha256"
 VOLATILE = {"compute", "event_log_sha256"}  # backend name/device differ across machines
 
 
@@ -48,7 +49,13 @@ def test_summary_matches_golden(small_run: Simulation) -> None:
     assert want["energy"]["facility_mwh"] > want["energy"]["it_mwh"] > 0
 
 
+def test_event_log_digest_matches_golden(small_run: Simulation) -> None:
+    """The whole typed event log, byte for byte (numpy backend: same on every machine)."""
+    assert small_run.log.digest() == GOLDEN_DIGEST.read_text().strip()
+
+
 if __name__ == "__main__":
     sim = run_scenario(small_scenario())
     GOLDEN.write_text(json.dumps(_numbers(collect(sim).summary), indent=2, sort_keys=True) + "\n")
-    print(f"wrote {GOLDEN}")
+    GOLDEN_DIGEST.write_text(sim.log.digest() + "\n")
+    print(f"wrote {GOLDEN} and {GOLDEN_DIGEST}")

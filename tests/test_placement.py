@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from emulator.cluster import AllocationError, ClusterState
+from emulator.core.allocation import AllocationError, ClusterState
 from emulator.placement import PackPlacement, PlacementRequest, Scratch, SpreadPlacement
 from topologies.index import derive_index
 from topologies.presets import resolve_site
@@ -118,4 +118,29 @@ def test_tentative_placements_never_overlap(requests: list[tuple[int, int]],
         groups = index.gpu_domain[gpus].reshape(-1, g)
         assert np.all(groups == groups[:, :1])
     assert used.max() <= 1
-    assert s.free_gpus == index.n_gpus - used.sum() == int(s.free.sum())
+    assert s.free_gpus == index.n_gpus - used.sum() == int(s.is_free(np.arange(index.n_gpus)).sum())
+
+
+@given(st.lists(st.tuples(st.integers(0, 287), st.integers(1, 72)), max_size=30),
+       st.sampled_from([1, 2, 4, 8]), st.integers(1, 9))
+@settings(max_examples=60, deadline=None)
+def test_bucket_best_fit_equals_a_full_scan(allocs: list[tuple[int, int]], g: int,
+                                            need: int) -> None:
+    """The bucket index picks the same tightest domain as scanning every domain."""
+    index = _index()
+    c = ClusterState(index)
+    owner = 0
+    for start, n in allocs:
+        gpus = np.arange(start, min(start + n, index.n_gpus))
+        if c.free[gpus].all():
+            c.allocate(gpus, owner)
+            owner += 1
+    s = Scratch(index, c.free, c.domain_free, c.domain_start, PackPlacement(), c.by_free)
+    if s.domain_free[1] >= g:  # touch one domain tentatively, as a round would
+        s.take([(1, 1)], g)
+    cap = s.domain_free // g
+    fits = np.flatnonzero(cap >= need)
+    want = int(fits[np.argmin(cap[fits])]) if fits.size else None
+    assert s.tightest_domain(g, need) == want
+    for v, bucket in enumerate(c.by_free):
+        assert bucket == sorted(np.flatnonzero(c.domain_free == v).tolist())

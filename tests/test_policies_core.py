@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from emulator.cluster import ClusterState
+from emulator.core.allocation import ClusterState
 from emulator.placement import PackPlacement, PlacementRequest, Scratch
 from emulator.policies.backfill import EasyBackfillPolicy
 from emulator.policies.base import ClusterView, QueuedJob, RunningJob, StartJob

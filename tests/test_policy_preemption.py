@@ -59,7 +59,7 @@ def test_priority_preemption_counts_lost_work_and_pays_restore(alone: float) -> 
     kinds = [WORK_EVENTS[k] for k in sim.log.work_kind]
     i = kinds.index("preempt")
     assert sim.log.work_id[i] == long.work_id
-    assert "lost_gpu_s=129600.000" in sim.log.work_info[i]
+    assert sim.log.work_lost_gpu_s[i] == pytest.approx(129600.0)
     table = jobs_table(sim.log, sim.works)
     row = int(np.flatnonzero(table["work_id"] == long.work_id)[0])
     assert table["preemptions"][row] == 1
@@ -85,7 +85,6 @@ def test_preempting_policies_count_lost_work(queue: str) -> None:
 def _rerate_then_preempt(rerate: bool):
     from emulator.build import build
     from emulator.loader import validate_scenario
-    from emulator.policies.base import PreemptJob
     from tests.conftest import small_scenario
 
     data = small_scenario(duration="3d")
@@ -100,7 +99,7 @@ def _rerate_then_preempt(rerate: bool):
     if rerate:
         sim.engine.rerate(work, 0.5, "power cap")
     sim.env.run(until=6.2 * 3600)
-    sim.engine._apply_preempt(PreemptJob(work.work_id))
+    sim.engine.core.preempt(work, "test")
     return work
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from emulator.cluster import ClusterState
+from emulator.core.allocation import ClusterState
 from emulator.errors import UserError
 from emulator.loader import validate_scenario
 from emulator.placement import PackPlacement, PlacementRequest, Scratch

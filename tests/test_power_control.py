@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from emulator.eventlog import Ev
 from emulator.placement.base import PlacementRequest, Scratch
 from emulator.placement.pack import PackPlacement
 from emulator.power_control import (
@@ -64,8 +65,9 @@ def test_engine_caps_training_to_stay_within_site_cap() -> None:
     sim = _capped_run(f"{cap}W")
     over = [float(s.demand_w[0]) for s in sim.log.energy if s.demand_w[0] > cap * 1.0001]
     assert not over, f"{len(over)} ticks above the cap"
-    info = [i for i, k in zip(sim.log.work_info, sim.log.work_kind, strict=True) if k == 6]
-    assert any(i.startswith("speed=") and "power cap" in i for i in info)
+    rerates = [(sim.log.work_speed[i], sim.log.reasons[sim.log.work_reason[i]])
+               for i, k in enumerate(sim.log.work_kind) if k == Ev.RERATE]
+    assert any(speed < 1.0 and "power cap" in why for speed, why in rerates)
     capped = {w for w, k in zip(sim.log.work_id, sim.log.work_kind, strict=True) if k == 6}
     assert all(sim.works[w].kind == "training" for w in capped)  # inference protected
     site = collect(sim).summary["sites"][0]

@@ -19,7 +19,7 @@ from topologies.index import TopologyIndex
 __all__ = ["PlacementPolicy", "PlacementRequest", "Scratch"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PlacementRequest:
     """What a job needs: ``n_gpus`` in groups of ``group_size`` inside NVLink domains.
 
@@ -38,16 +38,80 @@ class PlacementRequest:
 
 
 class Scratch:
-    """Tentative free capacity for one scheduling round (a copy; the engine's stays intact)."""
+    """Tentative free capacity for one scheduling round; the core's state stays intact.
+
+    ``free_mask`` is read, never written: a round's tentative takes and releases go to
+    small per-domain copies made on first touch, so a round costs what it touches, not
+    the size of the cluster (the core passes its live free mask, not a copy).
+    """
 
     def __init__(self, index: TopologyIndex, free_mask: np.ndarray, domain_free: np.ndarray,
-                 domain_start: np.ndarray, placement: PlacementPolicy) -> None:
+                 domain_start: np.ndarray, placement: PlacementPolicy,
+                 by_free: list[list[int]] | None = None) -> None:
         self.index = index
-        self.free = free_mask  # owned copy
+        self.base = free_mask
+        self.by_free = by_free  # domains by free count of the *base* state, if kept
+        self.local: dict[int, np.ndarray] = {}  # domain → its tentative free mask
         self.domain_free = domain_free.copy()
         self.domain_start = domain_start
         self.placement = placement
         self.free_gpus = int(self.domain_free.sum())
+
+    def clone(self) -> Scratch:
+        """An independent copy (for trial placements)."""
+        other = Scratch.__new__(Scratch)
+        other.index, other.base, other.by_free = self.index, self.base, self.by_free
+        other.local = {d: m.copy() for d, m in self.local.items()}
+        other.domain_free = self.domain_free.copy()
+        other.domain_start, other.placement = self.domain_start, self.placement
+        other.free_gpus = self.free_gpus
+        return other
+
+    def _own(self, d: int) -> np.ndarray:
+        m = self.local.get(d)
+        if m is None:
+            start = int(self.domain_start[d])
+            m = self.local[d] = self.base[start:start + int(self.index.domain_size[d])].copy()
+        return m
+
+    def tightest_domain(self, group_size: int, need: int) -> int | None:
+        """The domain with the fewest whole free groups that still holds ``need`` groups
+        (lowest id on ties), without scanning every domain; ``None`` if none holds them.
+
+        Domains untouched this round are found through ``by_free`` (the core's buckets of
+        domains by free count); those this round touched are checked directly.
+        """
+        assert self.by_free is not None
+        best_cap, best = -1, -1
+        local = self.local
+        by_free = self.by_free
+        for v in range(need * group_size, len(by_free)):
+            cap = v // group_size
+            if best >= 0 and cap > best_cap:
+                break
+            for d in by_free[v]:
+                if d in local:
+                    continue
+                if best < 0 or cap < best_cap or d < best:
+                    best_cap, best = cap, d
+                break
+        free = self.domain_free
+        for d in local:
+            cap = int(free[d]) // group_size
+            if cap >= need and (best < 0 or cap < best_cap or (cap == best_cap and d < best)):
+                best_cap, best = cap, d
+        return best if best >= 0 else None
+
+    def is_free(self, gpus: np.ndarray) -> np.ndarray:
+        """Whether each of ``gpus`` is tentatively free."""
+        out = self.base[gpus].copy()
+        if self.local:
+            doms = self.index.gpu_domain[gpus]
+            for d, m in self.local.items():
+                sel = doms == d
+                if sel.any():
+                    out[sel] = m[gpus[sel] - int(self.domain_start[d])]
+        return out
 
     def capacity(self, request: PlacementRequest) -> np.ndarray:
         """Whole groups each domain can take now (0 where ineligible)."""
@@ -62,15 +126,13 @@ class Scratch:
         items = domain_groups.items() if isinstance(domain_groups, dict) else domain_groups
         chunks = []
         for d, groups in items:
-            start = int(self.domain_start[d])
-            size = int(self.index.domain_size[d])
-            local = np.flatnonzero(self.free[start:start + size])[: groups * group_size]
+            m = self._own(d)
+            local = np.flatnonzero(m)[: groups * group_size]
             if local.size < groups * group_size:
                 raise RuntimeError(f"domain {d} has fewer free GPUs than its count says")
-            gpus = local + start
-            self.free[gpus] = False
-            self.domain_free[d] -= gpus.size
-            chunks.append(gpus)
+            m[local] = False
+            self.domain_free[d] -= local.size
+            chunks.append(local + int(self.domain_start[d]))
         out = np.concatenate(chunks) if chunks else np.empty(0, dtype=np.int64)
         self.free_gpus -= int(out.size)
         return out
@@ -78,10 +140,13 @@ class Scratch:
     def release(self, gpus: np.ndarray) -> None:
         """Tentatively free ``gpus`` (of work the policy is about to preempt)."""
         gpus = np.asarray(gpus, dtype=np.int64)
-        if np.any(self.free[gpus]):
+        if np.any(self.is_free(gpus)):
             raise RuntimeError("releasing GPUs that are already free in this scratch")
-        self.free[gpus] = True
-        np.add.at(self.domain_free, self.index.gpu_domain[gpus], 1)
+        doms = self.index.gpu_domain[gpus]
+        for d in np.unique(doms).tolist():
+            sel = gpus[doms == d]
+            self._own(d)[sel - int(self.domain_start[d])] = True
+            self.domain_free[d] += sel.size
         self.free_gpus += int(gpus.size)
 
     def place(self, request: PlacementRequest) -> np.ndarray | None:

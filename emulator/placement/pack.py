@@ -69,8 +69,12 @@ class PackPlacement(PlacementPolicy):
 
     def place(self, request: PlacementRequest, scratch: Scratch) -> np.ndarray | None:
         """GPU ids packed into the fewest domains of one pod/site, or ``None``."""
-        cap = scratch.capacity(request)
         need = request.n_groups
+        if request.eligible is None and scratch.by_free is not None:
+            d = scratch.tightest_domain(request.group_size, need)
+            if d is not None:
+                return scratch.take([(d, need)], request.group_size)
+        cap = scratch.capacity(request)
         if int(cap.sum()) < need:
             return None
         fits = np.flatnonzero(cap >= need)

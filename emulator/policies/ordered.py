@@ -55,8 +55,7 @@ def services_first(job: QueuedJob) -> int:
 
 def clone_scratch(scratch: Scratch) -> Scratch:
     """An independent copy of a round's scratch (for trial placements)."""
-    return Scratch(scratch.index, scratch.free.copy(), scratch.domain_free,
-                   scratch.domain_start, scratch.placement)
+    return scratch.clone()
 
 
 def _fits_after(scratch: Scratch, job: QueuedJob, victims: Iterable[RunningJob]) -> bool:

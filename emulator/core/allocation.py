@@ -1,0 +1,145 @@
+"""Who holds which GPU: the core's allocation state, kept incrementally.
+
+GPU ownership is one int array (``-1`` = free, ``-2`` = out of service and unowned, else
+the work id holding it), a persistent boolean free mask and free counts per NVLink
+domain, all kept in step. Every change goes through :meth:`allocate`, :meth:`release`,
+:meth:`take_down` and :meth:`bring_up`, which check the invariants (no GPU allocated twice,
+only owned GPUs released, out-of-service GPUs never allocated), so a bad policy decision
+can never corrupt the state. Each call costs O(GPUs it touches), not O(cluster).
+"""
+
+from __future__ import annotations
+
+import bisect
+
+import numpy as np
+
+from topologies.index import TopologyIndex
+
+__all__ = ["DOWN", "FREE", "AllocationError", "ClusterState"]
+
+FREE = -1
+DOWN = -2
+
+
+class AllocationError(RuntimeError):
+    """An allocation that would break an invariant (double allocation, bad GPU id …)."""
+
+
+class ClusterState:
+    """GPU ownership, the free mask and free capacity per NVLink domain."""
+
+    def __init__(self, index: TopologyIndex) -> None:
+        self.index = index
+        self.owner = np.full(index.n_gpus, FREE, dtype=np.int64)
+        self.free = np.ones(index.n_gpus, dtype=bool)  # live: read-only to everyone else
+        self.down = np.zeros(index.n_gpus, dtype=bool)
+        self.domain_free = index.domain_size.astype(np.int64).copy()
+        if index.n_gpus and np.any(np.diff(index.gpu_domain) < 0):
+            raise ValueError("GPU ids must be contiguous per NVLink domain")
+        self.domain_start = np.searchsorted(index.gpu_domain, np.arange(index.n_domains))
+        self.free_gpus = int(index.n_gpus)
+        self._stamp = np.zeros(index.n_gpus, dtype=np.int32)  # duplicate check, kept zero
+        # Domains by free GPU count: by_free[v] is the sorted list of domains with v free,
+        # so best-fit placement finds the tightest domain without scanning all of them.
+        self.by_free: list[list[int]] = [[] for _ in range(int(index.domain_size.max(
+            initial=0)) + 1)]
+        for d, v in enumerate(self.domain_free.tolist()):
+            self.by_free[v].append(d)
+
+    def _move(self, d: int, old: int, new: int) -> None:
+        bucket = self.by_free[old]
+        del bucket[bisect.bisect_left(bucket, d)]
+        bisect.insort(self.by_free[new], d)
+
+    def free_mask(self) -> np.ndarray:
+        """A new boolean array, True where the GPU is free."""
+        return self.free.copy()
+
+    def _check_ids(self, gpus: np.ndarray, owner: int) -> None:
+        if gpus.size == 0:
+            raise AllocationError(f"work {owner}: empty allocation")
+        if gpus.min() < 0 or gpus.max() >= self.index.n_gpus:
+            raise AllocationError(f"work {owner}: GPU id out of range")
+        if gpus.size == 1 or bool(np.all(gpus[1:] > gpus[:-1])):
+            return  # strictly increasing (as placements produce them): no id twice
+        stamp = self._stamp
+        np.add.at(stamp, gpus, 1)
+        twice = bool(stamp[gpus].max() > 1)
+        stamp[gpus] = 0
+        if twice:
+            raise AllocationError(f"work {owner}: the same GPU is listed twice")
+
+    def allocate(self, gpus: np.ndarray, owner: int) -> None:
+        """Give ``gpus`` to ``owner``; raises :class:`AllocationError` if any is not free."""
+        self._check_ids(gpus, owner)
+        held = self.owner[gpus]
+        if np.any(held != FREE):
+            bad = int(np.argmax(held != FREE))
+            taken = int(gpus[bad])
+            if held[bad] == DOWN:
+                raise AllocationError(f"work {owner}: GPU {taken} is out of service")
+            raise AllocationError(
+                f"work {owner}: GPU {taken} is already held by work {int(held[bad])}")
+        self.owner[gpus] = owner
+        self.free[gpus] = False
+        self._count(gpus, -1)
+        self.free_gpus -= int(gpus.size)
+
+    def _count(self, gpus: np.ndarray, sign: int) -> None:
+        """Add ``sign`` per GPU to its domain's free count (one domain: no scatter)."""
+        doms = self.index.gpu_domain[gpus]
+        free = self.domain_free
+        if doms[0] == doms[-1] and (doms.size < 3 or bool(np.all(doms == doms[0]))):
+            d = int(doms[0])
+            old = int(free[d])
+            free[d] = old + sign * doms.size
+            self._move(d, old, int(free[d]))
+        else:
+            touched = np.unique(doms)
+            before = free[touched].tolist()
+            np.add.at(free, doms, sign)
+            for d, old, new in zip(touched.tolist(), before, free[touched].tolist(),
+                                   strict=True):
+                self._move(d, old, new)
+
+    def release(self, gpus: np.ndarray, owner: int) -> None:
+        """Return ``gpus`` held by ``owner``; those out of service stay unavailable."""
+        if np.any(self.owner[gpus] != owner):
+            raise AllocationError(f"work {owner}: releasing GPUs it does not hold")
+        down = self.down[gpus]
+        back = gpus[~down] if down.any() else gpus
+        if back.size < gpus.size:
+            self.owner[gpus] = DOWN
+        self.owner[back] = FREE
+        self.free[back] = True
+        if back.size:
+            self._count(back, +1)
+        self.free_gpus += int(back.size)
+
+    def take_down(self, gpus: np.ndarray) -> np.ndarray:
+        """Mark ``gpus`` out of service; the ids of the work holding any of them."""
+        gpus = np.unique(np.asarray(gpus, dtype=np.int64))
+        gpus = gpus[~self.down[gpus]]
+        self.down[gpus] = True
+        idle = gpus[self.owner[gpus] == FREE]
+        self.owner[idle] = DOWN
+        self.free[idle] = False
+        if idle.size:
+            self._count(idle, -1)
+        self.free_gpus -= int(idle.size)
+        held = self.owner[gpus]
+        return np.unique(held[held >= 0])
+
+    def bring_up(self, gpus: np.ndarray) -> int:
+        """Return out-of-service ``gpus`` to service; how many became free."""
+        gpus = np.unique(np.asarray(gpus, dtype=np.int64))
+        gpus = gpus[self.down[gpus]]
+        self.down[gpus] = False
+        idle = gpus[self.owner[gpus] == DOWN]
+        self.owner[idle] = FREE
+        self.free[idle] = True
+        if idle.size:
+            self._count(idle, +1)
+        self.free_gpus += int(idle.size)
+        return int(idle.size)

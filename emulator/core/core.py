@@ -1,0 +1,351 @@
+"""The core: owns allocation, queue and running set, and applies validated changes.
+
+Verbs (every stop or slow-down of work goes through one of them, so there is one place
+that validates, logs and releases):
+
+* :meth:`Core.submit` — new work enters (rejected at once if it can never run);
+* :meth:`Core.start` — a policy's start decision, validated, allocates GPUs;
+  :meth:`Core.launch` then evaluates the kernels once for everything started in a round;
+* :meth:`Core.finish` — work completes (or a replica is scaled down) and releases;
+* :meth:`Core.preempt` — running training stops, keeps its progress to the last checkpoint
+  (the rest is counted as lost GPU-seconds) and waits in the queue again;
+* :meth:`Core.disrupt` — GPUs go out of service (until a time, or until restored): work
+  on them is preempted and they are never allocated meanwhile;
+* :meth:`Core.rerate` — a running training job's speed changes (power caps);
+* :meth:`Core.reject`, :meth:`Core.cancel`, :meth:`Core.truncate_all`.
+
+Each verb appends a typed event to the log. The core is simpy-free: time and deferred
+completions come from a :class:`~emulator.core.clock.Clock`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from emulator.core.allocation import AllocationError, ClusterState
+from emulator.core.clock import Clock
+from emulator.core.queue import WorkQueue
+from emulator.core.training import ShapeCache, checkpoint_progress, duration_s, progress
+from emulator.eventlog import Ev, EventLog, Infra
+from emulator.policies.base import PolicyError
+from emulator.work import Work
+from topologies.index import TIER_NVLINK
+from workloads.spec import TrainingJobSpec
+
+if TYPE_CHECKING:
+    from emulator.processes.staging import Staging
+
+__all__ = ["Core"]
+
+
+class Core:
+    """Mutable scheduling state and the verbs that change it (see module docstring)."""
+
+    def __init__(self, clock: Clock, cluster: ClusterState, works: Sequence[Work],
+                 n_tenants: int, log: EventLog, shapes: ShapeCache,
+                 infeasible: dict[int, str] | None = None) -> None:
+        self.clock = clock
+        self.cluster = cluster
+        self.index = cluster.index
+        self.works = list(works)
+        self.log = log
+        self.shapes = shapes
+        self.infeasible = dict(infeasible or {})
+        self.queue = WorkQueue(n_tenants)
+        self.running: dict[int, Work] = {}
+        self.tenant_gpus = [0] * n_tenants
+        self.gpu_util = np.zeros(self.index.n_gpus, dtype=np.float64)
+        self.running_version = 0  # bumps on every change of the running set or its rates
+        self.callbacks = 0  # deferred calls that fired (completions, staging ends)
+        self.staging: Staging | None = None
+        self.wants_round: Callable[[], None] = lambda: None
+        self.on_start: Callable[[Work], None] = lambda w: None  # serving, autoscaling
+        self.on_release: Callable[[Work], None] = lambda w: None
+
+    # -- small helpers ---------------------------------------------------------------------
+    @property
+    def now(self) -> float:
+        """Simulated time (s)."""
+        return self.clock.now
+
+    def _event(self, kind: Ev, work: Work, **fields: object) -> None:
+        self.log.work_event(self.clock.now, kind, work.work_id, work.tenant_idx, work.n_gpus,
+                            **fields)  # type: ignore[arg-type]
+
+    def queued(self, work_id: int, who: str) -> Work:
+        """Work ``work_id`` if it is waiting in the queue, else a :class:`PolicyError`."""
+        if not 0 <= work_id < len(self.works) or self.works[work_id].state != "queued":
+            raise PolicyError(f"{who} decided on work {work_id}, which is not waiting in "
+                              "the queue")
+        return self.works[work_id]
+
+    # -- entering and leaving the queue ------------------------------------------------
+    def submit(self, work: Work) -> None:
+        """New work arrives: queued, or rejected at once if it can never run."""
+        self._event(Ev.SUBMIT, work)
+        reason = self.infeasible.get(work.work_id)
+        if reason is not None:
+            work.state = "rejected"
+            work.end_s = self.now
+            self._event(Ev.REJECT, work, reason=reason)
+            return
+        work.state = "queued"
+        self.queue.append(work)
+        self.wants_round()
+
+    def add_work(self, work: Work) -> None:
+        """Register work created during the run (autoscaled replicas) before submitting."""
+        self.works.append(work)
+
+    def reject(self, work: Work, reason: str) -> None:
+        """Refuse queued ``work`` for good."""
+        self.queue.remove(work)
+        work.state = "rejected"
+        work.end_s = self.now
+        self._event(Ev.REJECT, work, reason=reason)
+
+    def cancel(self, work: Work, reason: str) -> None:
+        """Withdraw queued ``work`` (an autoscaled replica no longer needed)."""
+        self.queue.remove(work)
+        work.state = "cancelled"
+        work.end_s = self.now
+        self._event(Ev.CANCEL, work, reason=reason)
+
+    # -- starting ------------------------------------------------------------------------
+    def start(self, work: Work, gpus: np.ndarray, who: str) -> Work:
+        """Validate and apply a start of queued ``work`` on ``gpus`` (ids group by group)."""
+        gpus = np.array(gpus, dtype=np.int64)  # a copy the policy cannot touch
+        gpus.setflags(write=False)
+        idx = self.index
+        if gpus.size and (gpus.min() < 0 or gpus.max() >= idx.n_gpus):
+            raise PolicyError(f"{who} gave work {work.work_id} GPU ids outside "
+                              f"0..{idx.n_gpus - 1}")
+        if gpus.ndim != 1 or gpus.size != work.n_gpus:
+            raise PolicyError(f"{who} gave work {work.work_id} {gpus.size} GPUs; it needs "
+                              f"exactly {work.n_gpus}")
+        doms = idx.gpu_domain[gpus]
+        one_domain = bool(doms.size) and doms[0] == doms[-1] and bool(np.all(doms == doms[0]))
+        groups = doms.reshape(-1, work.group_size)
+        if not one_domain and np.any(groups != groups[:, :1]):
+            raise PolicyError(f"{who} split a tensor-parallel group of work {work.work_id} "
+                              "across NVLink domains")
+        eligible = work.request.eligible
+        if eligible is not None and not np.all(eligible[groups[:, 0]]):
+            raise PolicyError(f"{who} placed work {work.work_id} on GPUs it may not use "
+                              "(system or residency restriction)")
+        try:
+            self.cluster.allocate(gpus, work.work_id)
+        except AllocationError as exc:
+            raise PolicyError(f"{who}: {exc}") from None
+        self.queue.remove(work)
+        work.state = "running"
+        work.gpus = gpus
+        work.start_s = self.now
+        work.tier = TIER_NVLINK if one_domain else idx.slowest_tier(gpus)
+        work.domains = (doms[:1], np.array([doms.size])) if one_domain else None
+        self.running[work.work_id] = work
+        self.running_version += 1
+        self.tenant_gpus[work.tenant_idx] += work.n_gpus
+        return work
+
+    def launch(self, started: list[Work]) -> None:
+        """Kernels once for everything started this round, then completions and starts logged."""
+        now = self.now
+        training = [w for w in started if w.kind == "training"]
+        if training:
+            specs: list[TrainingJobSpec] = [w.spec for w in training]  # type: ignore[misc]
+            first = np.array([int(w.gpus[0]) for w in training], dtype=np.int64)  # type: ignore[index]
+            tiers = np.array([w.tier for w in training], dtype=np.int64)
+            steps, utils = self.shapes.step_util(specs, first, tiers)
+            for work, spec, step, util in zip(training, specs, steps, utils, strict=True):
+                work.step_s = step
+                work.util = util
+                work.full_duration_s = duration_s(step, spec)
+                work.speed = 1.0
+                work.rate = 1.0 / work.full_duration_s
+                if spec.dataset_bytes > 0 and self.staging is not None:
+                    self.staging.begin(work, now)
+                else:
+                    self.begin_compute(work, now)
+        for work in started:
+            placement = work.domains
+            if placement is None:
+                placement = np.unique(self.index.gpu_domain[work.gpus], return_counts=True)
+            work.domains = None
+            self._event(Ev.START, work, tier=work.tier, speed=1.0, placement=placement)
+            if work.kind == "training" and work.work_id in self._staging_ids():
+                self._event(Ev.STAGE, work)
+        for work in started:
+            self.on_start(work)
+
+    def _staging_ids(self) -> dict[int, object]:
+        return self.staging.active if self.staging is not None else {}
+
+    def begin_compute(self, work: Work, now: float) -> None:
+        """Start (or resume) a training job's computation at ``now``."""
+        spec = work.spec
+        assert isinstance(spec, TrainingJobSpec)
+        restore = spec.checkpoint_cost_s if work.preemptions else 0.0
+        work.progress_start_s = now + restore
+        work.run_origin_s = work.progress_start_s
+        work.remaining_at_origin = work.remaining
+        work.rate_changes = [(work.progress_start_s, work.rate)]
+        work.duration_s = restore + work.remaining / work.rate
+        self.gpu_util[work.gpus] = work.util
+        self._schedule_completion(work, work.duration_s)
+
+    def _schedule_completion(self, work: Work, delay: float) -> None:
+        epoch = work.epoch
+        self.clock.call_in(delay, lambda: self._complete(work, epoch))
+
+    def _complete(self, work: Work, epoch: int) -> None:
+        self.callbacks += 1
+        if work.epoch != epoch or work.state != "running":
+            return  # superseded (preempted or re-rated) before this call fired
+        self.finish(work)
+
+    # -- stopping ------------------------------------------------------------------------
+    def _release(self, work: Work) -> None:
+        assert work.gpus is not None
+        work.close_segment(self.now)
+        self.cluster.release(work.gpus, work.work_id)
+        self.gpu_util[work.gpus] = 0.0
+        del self.running[work.work_id]
+        self.running_version += 1
+        self.tenant_gpus[work.tenant_idx] -= work.n_gpus
+        self.on_release(work)
+
+    def finish(self, work: Work, reason: str = "") -> None:
+        """Running ``work`` completes (or a replica stops) and gives its GPUs back."""
+        now = self.now
+        work.attained_gpu_s += work.n_gpus * (now - work.start_s)
+        self._release(work)
+        work.remaining = 0.0
+        work.state = "finished"
+        work.end_s = now
+        work.gpus = None
+        self._event(Ev.FINISH, work, reason=reason)
+        self.wants_round()
+
+    def preempt(self, work: Work, reason: str = "", *, who: str = "") -> None:
+        """Stop running training ``work``; it keeps its progress up to its last checkpoint."""
+        if work.state != "running":
+            raise PolicyError(f"{who or 'a policy'} preempted work {work.work_id}, which is "
+                              "not running")
+        if work.kind != "training":
+            raise PolicyError(f"{who or 'a policy'} preempted work {work.work_id}, which is "
+                              "not a training job")
+        now = self.now
+        spec = work.spec
+        assert isinstance(spec, TrainingJobSpec) and work.gpus is not None
+        if self.staging is not None:
+            self.staging.abandon(work, now)  # a transfer in flight restarts from zero later
+        # Keep the progress made up to the last periodic checkpoint of this run: checkpoints
+        # fall every interval from the run's compute start, whatever re-rates happened.
+        origin = work.run_origin_s
+        if not math.isfinite(origin) or now <= origin:
+            last_ckpt = now  # still staging or restoring: nothing computed, nothing lost
+            work.remaining = work.remaining_at_origin
+        else:
+            last_ckpt = checkpoint_progress(origin, now, spec.checkpoint_interval_s)
+            work.remaining = max(0.0, work.remaining_at_origin
+                                 - progress(work.rate_changes or [], origin, last_ckpt))
+        lost = (now - last_ckpt) * work.n_gpus
+        work.lost_gpu_s += lost
+        work.attained_gpu_s += work.n_gpus * (now - work.start_s)
+        work.preemptions += 1
+        work.epoch += 1
+        self._release(work)
+        work.state = "queued"
+        work.gpus = None
+        self.queue.insert(work)
+        self._event(Ev.PREEMPT, work, lost_gpu_s=lost, remaining=work.remaining,
+                    reason=reason)
+        self.wants_round()
+
+    def disrupt(self, gpus: np.ndarray, reason: str, until: float = math.inf) -> list[int]:
+        """Take ``gpus`` out of service until ``until`` (s; ``inf``: until :meth:`restore`).
+
+        Training on any of them is preempted (it keeps its last checkpoint); serving work
+        keeps what it holds, but GPUs out of service are never allocated again until
+        restored. Returns the ids of the preempted work.
+        """
+        gpus = np.asarray(gpus, dtype=np.int64)
+        holders = self.cluster.take_down(gpus)
+        self.log.infra_event(self.now, Infra.GPUS_DOWN, reason, value=float(gpus.size))
+        hit = []
+        for work_id in holders.tolist():
+            work = self.works[work_id]
+            if work.kind == "training":
+                self.preempt(work, reason, who="disruption")
+                hit.append(work_id)
+        if math.isfinite(until):
+            self.clock.call_in(max(until - self.now, 0.0), lambda: self.restore(gpus, reason))
+        return hit
+
+    def restore(self, gpus: np.ndarray, reason: str = "") -> None:
+        """Return out-of-service ``gpus`` to service."""
+        freed = self.cluster.bring_up(gpus)
+        self.log.infra_event(self.now, Infra.GPUS_UP, reason, value=float(np.size(gpus)))
+        if freed:
+            self.wants_round()
+
+    def rerate(self, work: Work, speed: float, reason: str = "") -> None:
+        """Change a running training job's speed (1.0 = full; power caps slow jobs down).
+
+        Progress so far is kept; the completion is rescheduled for the remaining work.
+        """
+        if work.state != "running" or work.kind != "training":
+            raise ValueError(f"work {work.work_id} is not a running training job")
+        if not speed > 0:
+            raise ValueError(f"speed must be > 0, got {speed}")
+        now = self.now
+        if self.staging is not None and work.work_id in self.staging.active:
+            work.speed = speed  # still copying data: the new speed applies later
+            work.rate = speed / work.full_duration_s
+            return
+        if now > work.progress_start_s:
+            work.remaining = max(0.0, work.remaining - (now - work.progress_start_s) * work.rate)
+            work.progress_start_s = now
+        work.speed = speed
+        work.rate = speed / work.full_duration_s
+        assert work.rate_changes is not None
+        work.rate_changes.append((max(now, work.progress_start_s), work.rate))
+        work.epoch += 1
+        self.running_version += 1
+        self._schedule_completion(work, max(work.progress_start_s - now, 0.0)
+                                  + work.remaining / work.rate)
+        self._event(Ev.RERATE, work, speed=speed, reason=reason)
+
+    def expected_end(self, w: Work) -> float:
+        """When running work should end by its estimate: remaining work at its speed (s)."""
+        if w.kind != "training":
+            return math.inf
+        origin = w.progress_start_s if math.isfinite(w.progress_start_s) else self.now
+        return origin + w.est_duration_s * w.remaining / max(w.speed, 1e-9)
+
+    def truncate_all(self) -> None:
+        """The horizon: queued and running work ends as ``truncated``."""
+        now = self.now
+        for work in list(self.queue):
+            work.state = "truncated"
+            work.end_s = now
+            self._event(Ev.TRUNCATE, work, reason="queued")
+        for work in sorted(self.running.values(), key=lambda w: w.work_id):
+            work.close_segment(now)
+            work.state = "truncated"
+            work.end_s = now
+            if work.kind == "training":
+                if self.staging is not None:
+                    self.staging.abandon(work, now)
+                ran = max(0.0, now - work.progress_start_s)
+                left = max(0.0, work.remaining - ran * work.rate)
+                self._event(Ev.TRUNCATE, work, remaining=left, reason="running")
+            else:
+                self._event(Ev.TRUNCATE, work, reason="running")
+        self.queue.clear()
+        self.running.clear()

@@ -1,0 +1,87 @@
+"""Training-job arithmetic of the core: kernel results per job shape, progress, checkpoints.
+
+Step time and utilisation depend on a job's *shape* (model, parallelism, batch, precision,
+efficiency override) and on where it runs (GPU system, site, slowest network tier), not on
+its token count; a campus has a handful of shapes and a million jobs. :class:`ShapeCache`
+calls the training kernel once per distinct (shape, system, site, tier), batched for all
+new keys of a round, and derives each job's duration from its step count with the same
+arithmetic the kernel module uses (checkpoint saves included).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from emulator.compute import ComputeModel
+from topologies.index import TopologyIndex
+from workloads.spec import TrainingJobSpec
+
+__all__ = ["ShapeCache", "checkpoint_progress", "duration_s", "progress"]
+
+
+def duration_s(step_s: float, spec: TrainingJobSpec) -> float:
+    """Run time incl. checkpoint saves: steps·step plus one save per full interval (s)."""
+    compute = float(spec.steps) * step_s
+    return compute + math.floor(compute / spec.checkpoint_interval_s) * spec.checkpoint_cost_s
+
+
+def progress(rate_changes: list[tuple[float, float]], t0: float, t1: float) -> float:
+    """Work fraction done in ``[t0, t1]`` given ``(from time, rate)`` steps, sorted by time."""
+    done = 0.0
+    for i, (start, rate) in enumerate(rate_changes):
+        end = rate_changes[i + 1][0] if i + 1 < len(rate_changes) else math.inf
+        lo, hi = max(start, t0), min(end, t1)
+        if hi > lo:
+            done += (hi - lo) * rate
+    return done
+
+
+def checkpoint_progress(origin: float, now: float, interval: float) -> float:
+    """Time of the last periodic checkpoint of a run that computes from ``origin`` (s)."""
+    return origin + math.floor((now - origin) / interval) * interval
+
+
+def _shape(spec: TrainingJobSpec) -> tuple[object, ...]:
+    return (spec.model, spec.tokens_per_step, spec.seq_len, spec.n_gpus, spec.tp, spec.pp,
+            spec.dp, spec.precision, spec.mfu)
+
+
+class ShapeCache:
+    """Training kernel results per (shape, system, site, tier), computed once each."""
+
+    def __init__(self, compute: ComputeModel, index: TopologyIndex) -> None:
+        self.compute = compute
+        self.index = index
+        self._gpu_system = index.rack_system[index.gpu_rack]
+        self._cache: dict[tuple[object, ...], tuple[float, float]] = {}
+        self.kernel_rows = 0  # rows the kernel actually evaluated (for benchmarks)
+
+    def step_util(self, specs: Sequence[TrainingJobSpec], first_gpu: np.ndarray,
+                  tiers: np.ndarray) -> tuple[list[float], list[float]]:
+        """Step time (s) and compute utilisation of each job placed from ``first_gpu``."""
+        idx = self.index
+        keys = []
+        for spec, g, tier in zip(specs, first_gpu.tolist(), tiers.tolist(), strict=True):
+            keys.append((_shape(spec), int(self._gpu_system[g]), int(idx.gpu_site[g]), tier))
+        missing: dict[tuple[object, ...], int] = {}
+        for i, key in enumerate(keys):
+            if key not in self._cache and key not in missing:
+                missing[key] = i
+        if missing:
+            rows = list(missing.values())
+            est = self.compute.training(
+                [specs[i] for i in rows],
+                [idx.systems[int(self._gpu_system[int(first_gpu[i])])] for i in rows],
+                np.asarray(tiers)[rows], np.asarray(first_gpu)[rows])
+            self.kernel_rows += len(rows)
+            for j, key in enumerate(missing):
+                self._cache[key] = (float(est.step_s[j]), float(est.util[j]))
+        steps, utils = [], []
+        for key in keys:
+            s, u = self._cache[key]
+            steps.append(s)
+            utils.append(u)
+        return steps, utils

@@ -1,0 +1,72 @@
+"""Inference autoscaling: extra replicas queued as work of their own, or withdrawn.
+
+After each serving window the serving model says how many replicas each autoscaled
+service wants more or fewer (:meth:`emulator.serving.ServingModel.scaling`). Extra
+replicas are queued like any work (so policies may make training yield to them); fewer
+replicas cancel queued ones first, then stop the newest running one.
+"""
+
+from __future__ import annotations
+
+import math
+
+from emulator.core.core import Core
+from emulator.placement.base import PlacementRequest
+from emulator.serving import ServiceRuntime, ServingModel
+from emulator.work import Work
+
+__all__ = ["Autoscaler"]
+
+
+class Autoscaler:
+    """Turns the serving model's scaling wishes into core verbs."""
+
+    def __init__(self, core: Core, serving: ServingModel) -> None:
+        self.core = core
+        self.serving = serving
+
+    def scale_up(self, svc: ServiceRuntime, n: int) -> None:
+        """Queue ``n`` extra replicas of ``svc`` (priority as the service)."""
+        base = svc.work
+        g = base.group_size
+        for _ in range(n):
+            replica = Work(
+                work_id=len(self.core.works), kind="replica", tenant=base.tenant,
+                tenant_idx=base.tenant_idx, spec=base.spec, n_gpus=g, group_size=g,
+                submit_s=self.core.now, priority=base.priority, preemptible=False,
+                est_duration_s=math.inf,
+                request=PlacementRequest(g, g, base.request.eligible), parent=base.work_id)
+            self.core.add_work(replica)
+            svc.queued_replicas.append(replica)
+            self.core.submit(replica)
+
+    def scale_down(self, svc: ServiceRuntime, n: int) -> None:
+        """Cancel queued replicas first, then stop the newest running ones."""
+        for _ in range(n):
+            if svc.queued_replicas:
+                self.core.cancel(svc.queued_replicas.pop(), "load fell")
+                continue
+            if not svc.replica_works:
+                return
+            self.core.finish(self.serving.remove_replica(svc), "scaled down")
+
+    def apply(self) -> None:
+        """Apply the serving model's scaling wishes after a window."""
+        for svc, delta in self.serving.scaling(self.core.now):
+            if delta > 0:
+                self.scale_up(svc, delta)
+            else:
+                self.scale_down(svc, -delta)
+
+    def on_start(self, work: Work) -> None:
+        """A service started: serve it; an autoscaled one queues its initial extra replicas."""
+        now = self.core.now
+        if work.kind == "inference":
+            self.serving.add(work, now)
+            spec = work.spec
+            if spec.autoscale is not None:  # type: ignore[union-attr]
+                extra = spec.replicas - spec.base_replicas  # type: ignore[union-attr]
+                if extra > 0:
+                    self.scale_up(self.serving.by_work[work.work_id], extra)
+        elif work.kind == "replica":
+            self.serving.add_replica(work, now)

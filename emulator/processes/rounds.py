@@ -1,0 +1,145 @@
+"""Scheduling rounds: the queue policy decides on a read-only view; the core applies.
+
+A round runs once per instant in which something may have changed (an arrival, a
+completion, a preemption, GPUs back in service, a sample under a power model): requests
+within one instant coalesce into one round. Decisions are applied in order — rejections,
+preemptions (whose GPUs are free for later starts of the same round) and starts — each
+validated by the core; the kernels then run once for everything started.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from emulator.core.core import Core
+from emulator.placement.base import PlacementPolicy, Scratch
+from emulator.policies.base import (
+    ClusterView,
+    PolicyError,
+    PreemptJob,
+    QueuePolicy,
+    ReadOnlySequence,
+    RejectJob,
+    RunningJob,
+    StartJob,
+)
+from emulator.serving import ServingModel
+from emulator.work import Work
+
+__all__ = ["Rounds"]
+
+
+class Rounds:
+    """Builds each round's view, asks the policy and applies its decisions."""
+
+    def __init__(self, core: Core, policy: QueuePolicy, placement: PlacementPolicy,
+                 tenants: Sequence[str], options: Mapping[str, Any],
+                 serving: ServingModel) -> None:
+        self.core = core
+        self.policy = policy
+        self.placement = placement
+        self.tenants = tuple(tenants)
+        self.options = dict(options)
+        self.serving = serving
+        self.pending = False
+        self.rounds = 0  # rounds in which the policy was asked
+        self.calls = 0  # round callbacks (including those with an empty queue)
+        self._profile: tuple[int, np.ndarray, np.ndarray] | None = None
+
+    def request(self) -> None:
+        """Ask for a round at the current instant (one per instant, however many asks)."""
+        if self.pending:
+            return
+        self.pending = True
+        self.core.clock.call_in(0.0, self.run)
+
+    # -- the view ------------------------------------------------------------------------
+    def _release_profile(self) -> tuple[np.ndarray, np.ndarray]:
+        """(expected end s, GPUs) of running work sorted by end; cached per running set."""
+        core = self.core
+        if self._profile is None or self._profile[0] != core.running_version:
+            items = sorted((core.expected_end(w), w.work_id, w.n_gpus)
+                           for w in core.running.values())
+            ends = np.array([e for e, _i, _g in items], dtype=np.float64)
+            gpus = np.array([g for _e, _i, g in items], dtype=np.int64)
+            self._profile = (core.running_version, ends, gpus)
+        return self._profile[1], self._profile[2]
+
+    def _running_views(self) -> list[RunningJob]:
+        core = self.core
+        now = core.now
+        return [RunningJob(w.work_id, w.kind, w.tenant, w.n_gpus, w.start_s,
+                           core.expected_end(w), w.priority,
+                           w.preemptible and w.kind == "training",
+                           w.attained_gpu_s + w.n_gpus * (now - w.start_s), w.gpus)
+                for w in core.running.values()]
+
+    def _scratch(self) -> Scratch:
+        c = self.core.cluster
+        return Scratch(c.index, c.free, c.domain_free, c.domain_start, self.placement,
+                       c.by_free)
+
+    def view(self) -> ClusterView:
+        """The read-only view of this instant."""
+        core = self.core
+        return ClusterView(
+            now=core.now, queue=ReadOnlySequence(core.queue.views),
+            total_gpus=core.index.n_gpus, free_gpus=core.cluster.free_gpus,
+            running=self._running_views, release_profile=self._release_profile,
+            scratch=self._scratch,
+            tenant_gpus=dict(zip(self.tenants, core.tenant_gpus, strict=True)),
+            options=self.options)
+
+    # -- one round -----------------------------------------------------------------------
+    def run(self) -> None:
+        """Ask the policy and apply what it decided."""
+        self.pending = False
+        self.calls += 1
+        core = self.core
+        if not core.queue:
+            return
+        self.rounds += 1
+        name = f"policy {self.policy.name!r}"
+        try:
+            decisions = self.policy.decide(self.view())
+        except PolicyError:
+            raise
+        except Exception as exc:  # a user's plug-in failing is reported, named, on one line
+            raise PolicyError(f"{name} raised {type(exc).__name__}: {exc}") from exc
+        if not isinstance(decisions, list | tuple):
+            raise PolicyError(f"{name} returned {type(decisions).__name__}; expected a list "
+                              "of decisions")
+        started: list[Work] = []
+        started_ids: set[int] = set()
+        for decision in decisions:
+            if isinstance(decision, StartJob):
+                work = core.queued(decision.work_id, name)
+                started.append(core.start(work, decision.gpus, name))
+                started_ids.add(work.work_id)
+            elif isinstance(decision, RejectJob):
+                work = core.queued(decision.work_id, name)
+                if work.kind == "replica":
+                    self.serving.by_work[work.parent].queued_replicas.remove(work)  # type: ignore[index]
+                core.reject(work, str(decision.reason))
+            elif isinstance(decision, PreemptJob):
+                if decision.work_id in started_ids:
+                    raise PolicyError(f"{name} started and preempted work "
+                                      f"{decision.work_id} in the same round")
+                work = core.running.get(decision.work_id)  # type: ignore[assignment]
+                if work is None:
+                    raise PolicyError(f"{name} preempted work {decision.work_id}, which is "
+                                      "not running")
+                if work.kind != "training" or not work.preemptible:
+                    raise PolicyError(f"{name} preempted work {work.work_id}, which is not "
+                                      "a preemptible training job")
+                core.preempt(work, decision.reason, who=name)
+            else:
+                raise PolicyError(f"{name} returned {type(decision).__name__}; expected "
+                                  "StartJob, RejectJob or PreemptJob")
+        if started:
+            core.launch(started)
+
+

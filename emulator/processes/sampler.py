@@ -1,0 +1,76 @@
+"""Sampling: site power, utilisation and queue lengths per tick (and energy flows).
+
+The first sample is taken after the t = 0 arrivals and their round, so it (which holds for
+a whole interval) sees the work that starts at t = 0. Under a power model, each tick also
+applies power caps and asks for a round (caps and solar hours change what may start).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import simpy
+
+from emulator.compute import ComputeModel
+from emulator.core.core import Core
+from emulator.energy.model import EnergyModel
+from emulator.eventlog import EventLog, Sample
+from emulator.processes.power_caps import PowerCaps
+from emulator.processes.rounds import Rounds
+
+__all__ = ["Sampler"]
+
+
+class Sampler:
+    """Takes one :class:`Sample` per interval and appends it to the log."""
+
+    def __init__(self, core: Core, compute: ComputeModel, log: EventLog, rounds: Rounds,
+                 interval_s: float, site_pue: np.ndarray, fabric_w: np.ndarray,
+                 energy: EnergyModel | None, caps: PowerCaps | None) -> None:
+        self.core = core
+        self.compute = compute
+        self.log = log
+        self.rounds = rounds
+        self.interval_s = interval_s
+        self.site_pue = site_pue
+        self.fabric_w = fabric_w
+        self.energy = energy
+        self.caps = caps
+        self.ticks = 0
+        self.last: Sample | None = None
+        idx = core.index
+        self._rack_gpus = np.maximum(np.bincount(idx.gpu_rack, minlength=idx.n_racks), 1)
+
+    def process(self, env: simpy.Environment) -> Iterator[simpy.Event]:
+        """The simpy process: sample now (after t = 0 work), then every interval."""
+        yield env.timeout(0)
+        while True:
+            self.sample()
+            yield env.timeout(self.interval_s)
+            self.ticks += 1
+
+    def sample(self) -> None:
+        """Take one sample now."""
+        core = self.core
+        now = core.now
+        pue = self.site_pue if self.energy is None else self.energy.pue_at(now)
+        if self.caps is not None:
+            self.caps.apply(now, pue)
+            if core.queue:
+                self.rounds.request()
+        elif self.energy is not None and core.queue:
+            self.rounds.request()
+        _racks, it, fac = self.compute.power(core.gpu_util, pue, self.fabric_w)
+        idx = core.index
+        rack_util = np.bincount(idx.gpu_rack, weights=core.gpu_util, minlength=idx.n_racks)
+        rack_util /= self._rack_gpus
+        sample = Sample(t=now, it_w=it, facility_w=fac,
+                        busy_gpus=idx.n_gpus - core.cluster.free_gpus,
+                        mean_util=float(core.gpu_util.mean()) if idx.n_gpus else 0.0,
+                        queue_by_tenant=tuple(core.queue.by_tenant),
+                        running=len(core.running), rack_util=rack_util.astype(np.float32))
+        self.last = sample
+        self.log.sample(sample)
+        if self.energy is not None:
+            self.log.energy_sample(self.energy.step(now, it, fac))

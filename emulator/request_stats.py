@@ -1,0 +1,159 @@
+"""Mergeable streaming statistics of inference requests (count, sums, log-bucket histograms).
+
+When per-request rows are not kept (``output.requests: false``), each serving window's
+requests are reduced into a :class:`RequestStats` per service, so memory no longer grows
+with the number of requests. Means are exact (from sums); percentiles come from a
+logarithmic histogram whose buckets are ``GROWTH`` wide in ratio: the value reported for
+a bucket is its geometric centre, so any percentile is within ``(GROWTH - 1) / 2 ≈ 0.5%``
+of a value inside that bucket. Two :class:`RequestStats` merge by adding counts, so
+per-window, per-service and per-tenant figures come from one mechanism.
+
+Values are seconds. NaN latencies (requests whose origin was cut off from the site) are
+counted as ``unreachable`` and as SLO misses, and left out of the latency figures, as the
+per-request tables do.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["GROWTH", "LogHistogram", "RequestStats"]
+
+GROWTH = 1.01
+"""Ratio between consecutive histogram bucket edges (relative bucket width 1%)."""
+
+_LOG_GROWTH = math.log(GROWTH)
+_MIN_VALUE = 1e-9
+"""Smallest positive value told apart (s); zero and smaller values share bucket 0."""
+_OFFSET = math.ceil(-math.log(_MIN_VALUE) / _LOG_GROWTH) + 1
+
+
+@dataclass
+class LogHistogram:
+    """Counts of positive values in logarithmic buckets (a sparse dict: bucket → count)."""
+
+    counts: dict[int, int] = field(default_factory=dict)
+
+    @staticmethod
+    def bucket_of(values: np.ndarray) -> np.ndarray:
+        """Bucket index of each value (values ≤ ``_MIN_VALUE`` → 0)."""
+        v = np.maximum(np.asarray(values, dtype=np.float64), _MIN_VALUE)
+        return np.floor(np.log(v) / _LOG_GROWTH).astype(np.int64) + _OFFSET
+
+    @staticmethod
+    def value_of(bucket: int) -> float:
+        """The geometric centre of ``bucket`` (0 for the zero bucket)."""
+        if bucket <= 0:
+            return 0.0
+        return math.exp((bucket - _OFFSET + 0.5) * _LOG_GROWTH)
+
+    def add(self, values: np.ndarray) -> None:
+        """Count finite ``values`` (NaN and inf are left out)."""
+        v = np.asarray(values, dtype=np.float64)
+        v = v[np.isfinite(v)]
+        if v.size == 0:
+            return
+        buckets, n = np.unique(self.bucket_of(v), return_counts=True)
+        counts = self.counts
+        for b, c in zip(buckets.tolist(), n.tolist(), strict=True):
+            counts[b] = counts.get(b, 0) + c
+
+    def merge(self, other: LogHistogram) -> None:
+        """Add ``other``'s counts to this histogram."""
+        counts = self.counts
+        for b, c in other.counts.items():
+            counts[b] = counts.get(b, 0) + c
+
+    @property
+    def n(self) -> int:
+        """Values counted."""
+        return sum(self.counts.values())
+
+    def quantile(self, q: float) -> float | None:
+        """The ``q`` quantile (0..1) as numpy's default (linear) rule would pick it, to
+        within one bucket; ``None`` when empty."""
+        n = self.n
+        if n == 0:
+            return None
+        keys = sorted(self.counts)
+        rank = q * (n - 1)  # the 0-based position numpy interpolates at
+        lo, hi = math.floor(rank), math.ceil(rank)
+        frac = rank - lo
+        seen = 0
+        v_lo = v_hi = None
+        for b in keys:
+            c = self.counts[b]
+            if v_lo is None and lo < seen + c:
+                v_lo = self.value_of(b)
+            if hi < seen + c:
+                v_hi = self.value_of(b)
+                break
+            seen += c
+        assert v_lo is not None and v_hi is not None
+        return v_lo + (v_hi - v_lo) * frac
+
+
+@dataclass
+class RequestStats:
+    """Aggregated figures of a set of requests (one service's window, or any merge)."""
+
+    count: int = 0
+    unreachable: int = 0
+    slo_met: int = 0
+    prompt_tokens: int = 0
+    output_tokens: int = 0
+    sums: dict[str, float] = field(default_factory=lambda: dict.fromkeys(
+        ("wait_s", "ttft_s", "tpot_s", "e2e_s"), 0.0))
+    hists: dict[str, LogHistogram] = field(default_factory=lambda: {
+        k: LogHistogram() for k in ("wait_s", "ttft_s", "tpot_s", "e2e_s")})
+
+    def add(self, wait_s: np.ndarray, ttft_s: np.ndarray, tpot_s: np.ndarray,
+            e2e_s: np.ndarray, prompt_tokens: np.ndarray, output_tokens: np.ndarray,
+            slo_ttft_s: float, slo_tpot_s: float) -> None:
+        """Reduce one batch of requests (arrays of equal length, seconds and tokens)."""
+        n = int(ttft_s.size)
+        if n == 0:
+            return
+        self.count += n
+        reachable = ~np.isnan(ttft_s)
+        self.unreachable += int(n - np.count_nonzero(reachable))
+        self.slo_met += int(np.count_nonzero((ttft_s <= slo_ttft_s) & (tpot_s <= slo_tpot_s)))
+        self.prompt_tokens += int(np.sum(prompt_tokens))
+        self.output_tokens += int(np.sum(output_tokens))
+        for name, values in (("wait_s", wait_s), ("ttft_s", ttft_s), ("tpot_s", tpot_s),
+                             ("e2e_s", e2e_s)):
+            finite = values[reachable]
+            self.sums[name] += float(finite.sum())
+            self.hists[name].add(finite)
+
+    def merge(self, other: RequestStats) -> None:
+        """Add ``other`` into this one."""
+        self.count += other.count
+        self.unreachable += other.unreachable
+        self.slo_met += other.slo_met
+        self.prompt_tokens += other.prompt_tokens
+        self.output_tokens += other.output_tokens
+        for name in self.sums:
+            self.sums[name] += other.sums[name]
+            self.hists[name].merge(other.hists[name])
+
+    def stats(self, name: str) -> dict[str, float | None]:
+        """Mean (exact), p50 and p99 (histogram) and count of ``name`` (e.g. ``ttft_s``)."""
+        n = self.count - self.unreachable
+        if n == 0:
+            return {"mean": None, "p50": None, "p99": None, "n": 0}
+        h = self.hists[name]
+        return {"mean": self.sums[name] / n, "p50": h.quantile(0.5), "p99": h.quantile(0.99),
+                "n": n}
+
+    def to_bytes(self) -> bytes:
+        """A canonical encoding (for the event log's digest)."""
+        head = np.array([self.count, self.unreachable, self.slo_met, self.prompt_tokens,
+                         self.output_tokens], dtype=np.int64).tobytes()
+        body = np.array([self.sums[k] for k in sorted(self.sums)], dtype=np.float64).tobytes()
+        hist = b"".join(np.array(sorted(self.hists[k].counts.items()), dtype=np.int64).tobytes()
+                        for k in sorted(self.hists))
+        return head + body + hist

@@ -1,0 +1,27 @@
+"""Regression: carbon-aware placement reads the simulated clock at each decision."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from emulator.build import build
+from emulator.loader import load_scenario
+from tests.conftest import ROOT
+
+
+def test_carbon_aware_placement_sees_the_current_time() -> None:
+    loaded = load_scenario(ROOT / "examples" / "med_federation.yaml", ["duration=1d"])
+    sim = build(loaded)
+    assert sim.ops is not None and sim.ops.energy is not None
+    seen: list[float] = []
+    energy = sim.ops.energy
+    original = energy.marginal_carbon
+
+    def spy(t: float) -> np.ndarray:
+        seen.append(t)
+        return original(t)
+
+    energy.marginal_carbon = spy  # type: ignore[method-assign]
+    sim.run(until=12 * 3600.0)
+    assert seen, "carbon-aware placement was never asked"
+    assert max(seen) > 0.0, "placement only ever saw the carbon intensity of t = 0"
