@@ -186,3 +186,20 @@ def test_size_budget_refuses_and_force_passes(tmp_path: Path) -> None:
     assert not (tmp_path / "o").exists()
     proc = _cli("validate", str(_file(tmp_path)), "--max-memory", "100MB", "--force")
     assert proc.returncode == 0 and "size estimate" in proc.stdout, proc.stderr
+
+
+def test_malformed_command_line_is_one_line(tmp_path: Path) -> None:
+    path = _file(tmp_path)
+    line = _one_error_line(_cli("run", str(path), "--seed", "abc"))
+    assert "--seed" in line and "gpuemu run --help" in line
+    line = _one_error_line(_cli("validate", str(path), "--bogus"))
+    assert "--bogus" in line
+
+
+def test_names_shown_in_tables_cannot_hold_markup(tmp_path: Path) -> None:
+    msg = _error(tmp_path, "sites.0.halls.0.name=[bold]h")
+    assert "square brackets" in msg
+    data = small_scenario()
+    data["tenants"]["[red]x[/red]"] = data["tenants"].pop("eu")
+    msg = _error(tmp_path, text=yaml.safe_dump(data))
+    assert "tenant name" in msg and "[red]x[/red]" in msg
