@@ -137,9 +137,13 @@ def worker():  # type: ignore[no-untyped-def]
 
 
 COUNTS: Counter[str] = Counter()
+FAILURES: list[str] = []
+COLLECT = bool(os.environ.get("GPUEMU_FUZZ_COLLECT"))
+"""Keep going after a bad case (and report all of them at the end) instead of shrinking
+the first one."""
 
 
-def _check(kind: str, result: dict[str, Any]) -> None:
+def _check(kind: str, result: dict[str, Any], args: list[str] | None = None) -> None:
     code = result["code"]
     text = result["stdout"] + result["stderr"]
     lines = [ln for ln in result["stderr"].splitlines() if ln.strip()]
@@ -151,6 +155,9 @@ def _check(kind: str, result: dict[str, Any]) -> None:
     if "Traceback" in text:
         outcome = "bad: traceback"
     COUNTS[f"{kind}: {outcome}"] += 1
+    if outcome.startswith("bad") and COLLECT:
+        FAILURES.append(f"{kind}: {outcome}: {args}\n{text[-2000:]}")
+        return
     assert not outcome.startswith("bad"), f"{kind}: {outcome}\n{text[-3000:]}"
 
 
@@ -194,7 +201,7 @@ def test_fuzz_scenarios(worker: Worker, tmp_path_factory: pytest.TempPathFactory
                     str(tmp / "out"), *FUZZ_FLAGS]
         else:
             args = ["validate", str(path), *FUZZ_FLAGS]
-        _check("scenario", worker.run(args))
+        _check("scenario", worker.run(args), [*args, text[:2000]])
 
     _rounds("scenario", 0.45, case)
 
@@ -226,7 +233,7 @@ def test_fuzz_overrides(worker: Worker) -> None:
         args = ["validate", str(example), *FUZZ_FLAGS]
         for key, value in sets:
             args += ["--set", f"{key}={value}"]
-        _check("override", worker.run(args))
+        _check("override", worker.run(args), args)
 
     _rounds("override", 0.25, case)
 
@@ -280,9 +287,15 @@ def test_fuzz_traces(worker: Worker, tmp_path_factory: pytest.TempPathFactory) -
         trace.write_bytes(bytes(data))
         scenario = tmp / "s.yaml"
         scenario.write_text(yaml.safe_dump(_trace_scenario(kind, role, trace)))
-        _check("trace", worker.run(["validate", str(scenario), *FUZZ_FLAGS]))
+        _check("trace", worker.run(["validate", str(scenario), *FUZZ_FLAGS]),
+               [name, repr(bytes(data[:3000]))])
 
     _rounds("trace", 0.30, case)
+
+
+def test_fuzz_found_nothing() -> None:
+    """With ``$GPUEMU_FUZZ_COLLECT`` set, every bad case found above fails here."""
+    assert not FAILURES, f"{len(FAILURES)} bad case(s):\n" + "\n\n".join(FAILURES[:10])
 
 
 def teardown_module() -> None:
@@ -290,4 +303,5 @@ def teardown_module() -> None:
     print("\nfuzz counts:", json.dumps(dict(sorted(COUNTS.items())), indent=1))
     report = os.environ.get("GPUEMU_FUZZ_REPORT")
     if report:
-        Path(report).write_text(json.dumps(dict(sorted(COUNTS.items())), indent=1) + "\n")
+        Path(report).write_text(json.dumps({"counts": dict(sorted(COUNTS.items())),
+                                            "failures": FAILURES}, indent=1) + "\n")

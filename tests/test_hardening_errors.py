@@ -133,6 +133,7 @@ def test_plugin_import_failures(tmp_path: Path, body: str) -> None:
     ("tenants.lab.training.0.tokens.median=1e400", "finite"),
     ("sites.0.fabric.nic_bandwidth=1e400Tb/s", "finite"),
     ("sites.0.halls.0.racks=true", "true/false"),
+    ("tenants.lab.training.0.model=[]", "non-empty"),
 ])
 def test_limits_and_finiteness(tmp_path: Path, override: str, needle: str) -> None:
     msg = _error(tmp_path, override)

@@ -225,6 +225,13 @@ class TrainingWorkloadConfig(_TrainingSettings):
     estimate_error: float = Field(
         default=0.0, ge=0, description="relative sd of users' runtime estimates")
 
+    @field_validator("model")
+    @classmethod
+    def _some_model(cls, v: str | list[str]) -> str | list[str]:
+        if isinstance(v, list) and not v:
+            raise ValueError("got []; expected a model name or a non-empty list of them")
+        return v
+
     @field_validator("gpus")
     @classmethod
     def _positive_sizes(cls, v: list[int]) -> list[int]:
