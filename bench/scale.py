@@ -2,7 +2,8 @@
 
 Runs the campus for ``--days`` simulated days with a stream of small fine-tuning jobs
 (``--jobs-per-day``), large pre-training runs and an inference tenant, then prints wall
-time, peak memory (RSS), jobs, request count and serving windows (request batches).
+time, CPU time, peak memory (RSS), µs per job and ns per request, and the wall time and
+memory growth per simulated day between days 1, 3, 7 and 30.
 
     python bench/scale.py --days 30 --jobs-per-day 34000
 """
@@ -10,6 +11,7 @@ time, peak memory (RSS), jobs, request count and serving windows (request batche
 from __future__ import annotations
 
 import argparse
+import itertools
 import resource
 import sys
 import time
@@ -20,6 +22,7 @@ sys.path.insert(0, str(ROOT))
 
 from emulator.build import build  # noqa: E402
 from emulator.loader import validate_scenario  # noqa: E402
+from emulator.tables import request_stats_by_service  # noqa: E402
 
 
 def scenario(days: float, jobs_per_day: float) -> dict:
@@ -49,33 +52,55 @@ def scenario(days: float, jobs_per_day: float) -> dict:
     }
 
 
+def _rss_gb() -> float:
+    """Resident memory now (GB), from /proc (Linux)."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+    except (OSError, IndexError, ValueError):
+        return float("nan")
+    return pages * resource.getpagesize() / 1e9
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--days", type=float, default=30.0)
     ap.add_argument("--jobs-per-day", type=float, default=34_000.0)
     args = ap.parse_args()
+    cpu0 = time.process_time()
     t0 = time.perf_counter()
     sim = build(validate_scenario(scenario(args.days, args.jobs_per_day)), backend="numpy")
     built = time.perf_counter() - t0
-    days_done = [0]
+    marks = [d for d in (1, 3, 7, 30) if d <= args.days]
+    at: dict[int, tuple[float, float, int]] = {}  # day -> (wall s, RSS GB, work events)
 
     def progress(s) -> None:  # type: ignore[no-untyped-def]
-        day = int(s.env.now // 3600)
-        if day > days_done[0]:
-            days_done[0] = day
-            print(f"  hour {day}: {s.wall_s:.0f} s wall, queued {len(s.engine.queue):,}, "
-                  f"running {len(s.engine.running):,}", flush=True)
+        while marks and s.env.now >= marks[0] * 86400 - 1e-6:
+            day = marks.pop(0)
+            at[day] = (s.wall_s, _rss_gb(), s.log.n_work_events)
+            print(f"  day {day}: {s.wall_s:.1f} s wall, RSS {at[day][1]:.2f} GB, "
+                  f"queued {len(s.engine.queue):,}, running {len(s.engine.running):,}",
+                  flush=True)
 
     sim.run(on_progress=progress, step_s=3600.0)
+    cpu = time.process_time() - cpu0
     log = sim.log
     jobs = sum(1 for w in sim.works if w.kind == "training")
     finished = sum(1 for w in sim.works if w.state == "finished")
-    requests = sum(b.arrival_s.size for b in log.requests)
-    rss_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
+    requests = sum(st.count for st in request_stats_by_service(log).values())
+    peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
     print(f"campus: {sim.index.n_racks:,} racks, {sim.index.n_gpus:,} GPUs; {args.days:g} d")
-    print(f"jobs submitted {jobs:,} (finished {finished:,}); requests {requests:,} in "
-          f"{len(log.requests):,} request batches; rounds {sim.engine.rounds_run:,}")
-    print(f"build {built:.1f} s, run {sim.wall_s:.1f} s wall, peak RSS {rss_gb:.2f} GB")
+    print(f"jobs submitted {jobs:,} (finished {finished:,}); requests {requests:,}; "
+          f"scheduling rounds {sim.engine.rounds_run:,}; simpy callbacks "
+          f"{sim.engine.sim_events:,}; training kernel rows {sim.engine.core.shapes.kernel_rows:,}")
+    print(f"build {built:.1f} s, run {sim.wall_s:.1f} s wall; CPU {cpu:.1f} s in all; "
+          f"peak RSS {peak_gb:.2f} GB")
+    print(f"{sim.wall_s / max(jobs, 1) * 1e6:.1f} µs of run wall time per job; "
+          f"{sim.wall_s / max(requests, 1) * 1e9:.0f} ns per request (both over the whole run)")
+    days = sorted(at)
+    for a, b in itertools.pairwise(days):
+        grow = (at[b][1] - at[a][1]) / (b - a)
+        print(f"  days {a}-{b}: {(at[b][0] - at[a][0]) / (b - a):.1f} s wall per day, RSS "
+              f"+{grow * 1e3:.0f} MB per day")
 
 
 if __name__ == "__main__":

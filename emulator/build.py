@@ -267,8 +267,14 @@ def _transfer_model(jobs: list[TrainingJobSpec], sites: list[SiteConfig],
     return TransferModel(graph)  # type: ignore[arg-type]
 
 
-def build(loaded: LoadedScenario, backend: str | None = None) -> Simulation:
-    """Wire a validated scenario into a runnable :class:`Simulation`."""
+def build(loaded: LoadedScenario, backend: str | None = None,
+          keep_segments: bool = False) -> Simulation:
+    """Wire a validated scenario into a runnable :class:`Simulation`.
+
+    ``keep_segments`` keeps, on each work item, the exact GPU ids of every run (for
+    GPU-level invariant checks); results never need them (the log records placements by
+    NVLink domain), and at campus scale they cost memory.
+    """
     sc = loaded.scenario
     try:
         be = select_backend(backend or sc.compute.backend)
@@ -351,6 +357,7 @@ def build(loaded: LoadedScenario, backend: str | None = None) -> Simulation:
                     serving, log, settings, _view_options(sc), infeasible, energy=ops.energy,
                     power=ops.cap_policy(), timed=ops.timed_actions(serving, log, rtt),
                     transfers=_transfer_model(jobs, sites, graph), shapes=shapes)
+    engine.core.keep_segments = keep_segments
     return Simulation(loaded=loaded, env=env, engine=engine, log=log, backend=be, index=index,
                       works=engine.works, horizon_s=sc.duration, trace_issues=tuple(trace_issues),
                       ops=ops)

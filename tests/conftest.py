@@ -56,7 +56,7 @@ def small_scenario(**changes: Any) -> dict[str, Any]:
 
 def run_scenario(data: dict[str, Any]) -> Simulation:
     """Validate, build and run ``data`` to its horizon."""
-    sim = build(validate_scenario(data))
+    sim = build(validate_scenario(data), keep_segments=True)
     sim.run()
     return sim
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -69,7 +71,7 @@ def test_mixed_halls_keep_jobs_on_their_system() -> None:
     data["tenants"]["lab"]["training"][0]["system"] = "gb200-nvl72"
     on_gb200 = {w.work_id: w for w in run_scenario(data).works if w.segments}
     pairs = [(w.step_s, on_gb200[w.work_id].step_s) for w in started
-             if w.work_id in on_gb200 and w.spec == on_gb200[w.work_id].spec.__class__(
-                 **{**on_gb200[w.work_id].spec.__dict__, "gpu_system": "h100-hgx"})]
+             if w.work_id in on_gb200 and w.spec == dataclasses.replace(
+                 on_gb200[w.work_id].spec, gpu_system="h100-hgx")]
     assert pairs
     assert all(h100_step > gb200_step for h100_step, gb200_step in pairs)

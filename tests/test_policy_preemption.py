@@ -92,7 +92,7 @@ def _rerate_then_preempt(rerate: bool):
         "name": "A", "model": "llama3-8b", "gpus": 72, "tp": 8, "tokens": 3e11,
         "checkpoint_interval": "1h", "checkpoint_cost": "0s"}]}}
     data["scheduler"] = {"queue": "fifo"}
-    sim = build(validate_scenario(data))
+    sim = build(validate_scenario(data), keep_segments=True)
     sim.engine.start()
     sim.env.run(until=5.5 * 3600)
     work = sim.works[0]

@@ -29,7 +29,7 @@ EXAMPLE = ROOT / "examples" / "philly_replay.yaml"
 
 
 def replay(queue: str) -> Simulation:
-    sim = build(load_scenario(EXAMPLE, [f"scheduler.queue={queue}"], seed=1))
+    sim = build(load_scenario(EXAMPLE, [f"scheduler.queue={queue}"], seed=1), keep_segments=True)
     sim.run()
     return sim
 
@@ -84,7 +84,7 @@ def trace_scenario(tmp_path: Path, **trace: object) -> Path:
 
 def test_malformed_rows_are_reported_with_file_and_line_and_never_crash(
         tmp_path: Path) -> None:
-    sim = build(load_scenario(trace_scenario(tmp_path, priority=1)))
+    sim = build(load_scenario(trace_scenario(tmp_path, priority=1)), keep_segments=True)
     sim.run()
     check_invariants(sim)
     assert [i.line for i in sim.trace_issues] == [3, 5, 6]

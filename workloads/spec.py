@@ -17,7 +17,7 @@ if TYPE_CHECKING:  # annotation only: workloads.config imports this module
 __all__ = ["InferenceServiceSpec", "TrainingJobSpec"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TrainingJobSpec:
     """One training (or fine-tuning) job, gang-scheduled on ``n_gpus`` GPUs.
 

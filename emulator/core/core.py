@@ -62,6 +62,7 @@ class Core:
         self.running_version = 0  # bumps on every change of the running set or its rates
         self.callbacks = 0  # deferred calls that fired (completions, staging ends)
         self.staging: Staging | None = None
+        self.keep_segments = False  # keep each run's GPU ids on the work (tests, debugging)
         self.wants_round: Callable[[], None] = lambda: None
         self.on_start: Callable[[Work], None] = lambda w: None  # serving, autoscaling
         self.on_release: Callable[[Work], None] = lambda w: None
@@ -211,7 +212,8 @@ class Core:
     # -- stopping ------------------------------------------------------------------------
     def _release(self, work: Work) -> None:
         assert work.gpus is not None
-        work.close_segment(self.now)
+        if self.keep_segments:
+            work.close_segment(self.now)
         self.cluster.release(work.gpus, work.work_id)
         self.gpu_util[work.gpus] = 0.0
         del self.running[work.work_id]
@@ -228,6 +230,7 @@ class Core:
         work.state = "finished"
         work.end_s = now
         work.gpus = None
+        work.rate_changes = None  # finished work keeps only what the tables read
         self._event(Ev.FINISH, work, reason=reason)
         self.wants_round()
 
@@ -336,7 +339,8 @@ class Core:
             work.end_s = now
             self._event(Ev.TRUNCATE, work, reason="queued")
         for work in sorted(self.running.values(), key=lambda w: w.work_id):
-            work.close_segment(now)
+            if self.keep_segments:
+                work.close_segment(now)
             work.state = "truncated"
             work.end_s = now
             if work.kind == "training":

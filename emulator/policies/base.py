@@ -36,7 +36,7 @@ class PolicyError(RuntimeError):
     """A policy returned something the engine cannot apply."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class QueuedJob:
     """A waiting unit of work as policies see it.
 
@@ -65,7 +65,7 @@ class QueuedJob:
         return self.est_duration_s * self.remaining
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RunningJob:
     """A running unit of work as policies see it (``expected_end_s`` from the estimate).
 

@@ -24,11 +24,15 @@ Options: ``thresholds`` — attained GPU-time at each demotion, as GPU-seconds o
 from __future__ import annotations
 
 import bisect
-from collections.abc import Sequence
 from typing import Any
 
-from emulator.policies.base import ClusterView, Decision, QueuedJob, QueuePolicy, RunningJob
-from emulator.policies.ordered import as_seconds_list, greedy_round, services_first
+from emulator.policies.base import ClusterView, Decision, QueuePolicy
+from emulator.policies.ordered import (
+    Displacement,
+    as_seconds_list,
+    greedy_round,
+    services_first,
+)
 
 __all__ = ["LeastAttainedServicePolicy"]
 
@@ -50,14 +54,13 @@ class LeastAttainedServicePolicy(QueuePolicy):
 
     def decide(self, view: ClusterView) -> list[Decision]:
         """Serve queue 0 first, FIFO inside; preempt more-demoted work for a blocked job."""
-
-        def victims(job: QueuedJob, running: Sequence[RunningJob]) -> list[RunningJob]:
-            mine = self.level(job.attained_gpu_s)
-            lower = [(self.level(r.attained_gpu_s), r) for r in running]
-            return [r for lv, r in sorted(((lv, r) for lv, r in lower if lv > mine),
-                                          key=lambda p: (-p[0], -p[1].start_s, p[1].work_id))]
-
+        level = self.level
+        # Victims: more-demoted running work, most demoted first, then latest started.
+        displacement = Displacement(
+            rank=lambda r: (-level(r.attained_gpu_s), -r.start_s, r.work_id),
+            may_displace=lambda job, r: level(r.attained_gpu_s) > level(job.attained_gpu_s),
+            monotone=True)  # the queue order has non-decreasing levels
         order = sorted(view.queue, key=lambda j: (services_first(j),
                                                   self.level(j.attained_gpu_s),
                                                   j.submit_s, j.work_id))
-        return greedy_round(view, order, victims if self.preempt else None)
+        return greedy_round(view, order, displacement=displacement if self.preempt else None)

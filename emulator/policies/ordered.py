@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -33,6 +34,7 @@ from emulator.policies.base import (
 from emulator.units import parse_duration
 
 __all__ = [
+    "Displacement",
     "as_seconds_list",
     "clone_scratch",
     "free_by_preempting",
@@ -100,18 +102,38 @@ def free_by_preempting(scratch: Scratch, job: QueuedJob,
     return chosen, gpus
 
 
+@dataclass(frozen=True)
+class Displacement:
+    """Which running work a blocked job may displace, as a ranking and a threshold test.
+
+    ``rank(r)`` orders running work most expendable first; ``may_displace(job, r)`` must
+    hold for a prefix of that ranking (a threshold on the ranked quantity), so the victims
+    of a job are a prefix of one ranking computed once per round. ``monotone`` declares
+    that along the policy's queue order a later job never displaces more than an earlier
+    one (e.g. LAS's levels, SRTF's remaining times), so a round may stop at the first job
+    that can neither fit nor displace anything.
+    """
+
+    rank: Callable[[RunningJob], Any]
+    may_displace: Callable[[QueuedJob, RunningJob], bool]
+    monotone: bool = False
+
+
 def greedy_round(view: ClusterView, order: Sequence[QueuedJob],
                  victims_for: Callable[[QueuedJob, Sequence[RunningJob]],
                                        list[RunningJob]] | None = None,
                  blocking: bool = False,
-                 admit: Callable[[QueuedJob], bool] | None = None) -> list[Decision]:
-    """Start ``order`` greedily; blocked jobs may preempt the victims ``victims_for`` lists.
+                 admit: Callable[[QueuedJob], bool] | None = None,
+                 displacement: Displacement | None = None) -> list[Decision]:
+    """Start ``order`` greedily; blocked jobs may preempt running work.
 
-    ``victims_for(job, running)`` returns the running work ``job`` may displace, most
-    expendable first (only preemptible training is ever offered to it, and never work
-    already preempted this round). ``blocking`` stops at the first job that cannot start
-    (head-of-line blocking); otherwise later jobs may start (work-conserving). ``admit``
-    may veto a job (e.g. a hard quota) before it is placed.
+    Victims come from ``displacement`` (a ranking computed once per round, see
+    :class:`Displacement`) or, for policies that need more, from ``victims_for(job,
+    running)``, which returns the running work ``job`` may displace, most expendable first.
+    Only preemptible training is ever offered, and never work already preempted this round.
+    ``blocking`` stops at the first job that cannot start (head-of-line blocking);
+    otherwise later jobs may start (work-conserving). ``admit`` may veto a job (e.g. a hard
+    quota) before it is placed.
     """
     decisions: list[Decision] = []
     if not order:
@@ -120,22 +142,44 @@ def greedy_round(view: ClusterView, order: Sequence[QueuedJob],
     preempted: set[int] = set()
     tries = 0
     running: list[RunningJob] | None = None
+    pool: list[RunningJob] = []
+    ranked: list[RunningJob] = []
+    pool_for = -1  # len(preempted) the pool was built for
+    displaces = victims_for is not None or displacement is not None
     smallest = min(j.n_gpus for j in order)
     for job in order:
-        if victims_for is None and scratch.free_gpus < smallest:
+        may_preempt = displaces and tries < MAX_PREEMPT_TRIES
+        if not may_preempt and scratch.free_gpus < smallest:
             break  # nothing can start and nothing may be displaced
+        if admit is None and scratch.free_gpus < job.n_gpus and displacement is not None \
+                and may_preempt and pool_for == len(preempted) and (
+                    not ranked or not displacement.may_displace(job, ranked[0])):
+            if displacement.monotone and scratch.free_gpus < smallest:
+                break  # neither this job nor any later one can fit or displace
+            if not blocking:
+                continue  # cannot fit and has nothing to displace
         if admit is not None and not admit(job):
             if blocking:
                 break
             continue
         gpus = scratch.place(job.request)
-        if gpus is None and victims_for is not None and tries < MAX_PREEMPT_TRIES:
+        if gpus is None and may_preempt:
             if running is None:
                 running = [r for r in view.running if r.preemptible]
-            # Work started at this very instant (an earlier round now) is left alone:
-            # preempting it would only pay a restore for nothing.
-            pool = [r for r in running if r.work_id not in preempted and r.start_s < view.now]
-            candidates = victims_for(job, pool) if pool else []
+            if pool_for != len(preempted):
+                # Work started at this very instant (an earlier round now) is left alone:
+                # preempting it would only pay a restore for nothing.
+                pool = [r for r in running
+                        if r.work_id not in preempted and r.start_s < view.now]
+                if displacement is not None:
+                    ranked = sorted(pool, key=displacement.rank)
+                pool_for = len(preempted)
+            if displacement is not None:
+                test = displacement.may_displace
+                candidates = list(itertools.takewhile(
+                    lambda r, job=job, test=test: test(job, r), ranked))
+            else:
+                candidates = victims_for(job, pool) if pool else []  # type: ignore[misc]
             if candidates:
                 tries += 1
                 freed = free_by_preempting(scratch, job, candidates)

@@ -19,11 +19,10 @@ lost GPU-hours).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
-from emulator.policies.base import ClusterView, Decision, QueuedJob, QueuePolicy, RunningJob
-from emulator.policies.ordered import greedy_round, services_first
+from emulator.policies.base import ClusterView, Decision, QueuePolicy
+from emulator.policies.ordered import Displacement, greedy_round, services_first
 
 __all__ = ["ShortestRemainingTimeFirstPolicy"]
 
@@ -44,11 +43,12 @@ class ShortestRemainingTimeFirstPolicy(QueuePolicy):
         """Shortest remaining first; a blocked job preempts longer remaining work."""
         now = view.now
 
-        def victims(job: QueuedJob, running: Sequence[RunningJob]) -> list[RunningJob]:
-            bar = job.est_remaining_s * self.min_ratio
-            longer = [r for r in running if r.expected_end_s - now > bar]
-            return sorted(longer, key=lambda r: (-(r.expected_end_s - now), r.work_id))
-
+        ratio = self.min_ratio
+        # Victims: running work with a longer remaining time, longest first.
+        displacement = Displacement(
+            rank=lambda r: (-(r.expected_end_s - now), r.work_id),
+            may_displace=lambda job, r: r.expected_end_s - now > job.est_remaining_s * ratio,
+            monotone=False)  # services (infinite remaining) come first: not monotone
         order = sorted(view.queue, key=lambda j: (services_first(j), j.est_remaining_s,
                                                   j.submit_s, j.work_id))
-        return greedy_round(view, order, victims if self.preempt else None)
+        return greedy_round(view, order, displacement=displacement if self.preempt else None)
