@@ -1,7 +1,10 @@
 """The ``gpuemu`` command line: run, validate, schema, topology.
 
 User mistakes print one line (``error: …``) on stderr and exit with status 2, without a
-traceback; results are written only when a run has finished, each file atomically.
+traceback; user text in that line is never read as rich markup, control characters are
+escaped and the line is capped (:func:`emulator.errors.one_line`). Results are written
+only when a run has finished, as one crash-safe set (:mod:`emulator.outputs`). SIGINT and
+SIGTERM print one line, leave any previous result as it was, and exit 130 / 143.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ import io
 import json
 import math
 import os
+import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -21,8 +25,10 @@ from rich.console import Console
 from rich.live import Live
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
-from emulator.errors import UserError
+from emulator.errors import UserError, one_line
+from emulator.interrupts import Interrupted, install
 from emulator.policies.base import PolicyError
 from emulator.units import UnitError, format_power, format_rate_bps, parse_duration
 
@@ -33,7 +39,9 @@ EXIT_USER_ERROR = 2
 
 
 def _fail(message: str) -> None:
-    Console(stderr=True, highlight=False, soft_wrap=True).print(f"[bold red]error:[/] {message}")
+    """Print ``error: MESSAGE`` on one line of stderr (no markup) and exit with status 2."""
+    Console(stderr=True, highlight=False, soft_wrap=True).print(
+        Text.assemble(("error:", "bold red"), " ", one_line(message)))
     raise typer.Exit(EXIT_USER_ERROR)
 
 
@@ -67,16 +75,44 @@ def _warn_rejected(infeasible: dict[int, str]) -> None:
 
 
 def _warn_trace_issues(issues: Sequence[object], limit: int = 20) -> None:
-    """Print each malformed trace row once (``file:line: why``), at most ``limit`` of them."""
+    """Print each malformed trace row once (``file:line: why``), at most ``limit`` of them,
+    then one line per count of rows skipped, dropped or adjusted for one reason."""
     err = Console(stderr=True, highlight=False, soft_wrap=True)
-    for issue in issues[:limit]:
-        err.print(f"[yellow]warning:[/] skipped trace row {issue}")
-    if len(issues) > limit:
-        err.print(f"[yellow]warning:[/] … and {len(issues) - limit} more skipped trace rows")
+    malformed = [i for i in issues if getattr(i, "kind", "malformed") == "malformed"]
+    for issue in malformed[:limit]:
+        err.print(Text.assemble(("warning:", "yellow"),
+                                f" skipped trace row {one_line(str(issue), 300)}"))
+    if len(malformed) > limit:
+        err.print(Text.assemble(("warning:", "yellow"),
+                                f" … and {len(malformed) - limit} more skipped trace rows"))
+    for issue in issues:
+        if getattr(issue, "kind", "malformed") != "malformed":
+            err.print(Text.assemble(("note:", "yellow"), f" trace {one_line(str(issue), 300)}"))
+
+
+def _trace_rows(issues: Sequence[object]) -> dict[str, object]:
+    """``summary.json`` → ``run.trace_rows``: malformed rows, and rows skipped, dropped or
+    adjusted, each by reason."""
+    counts: dict[str, object] = {"malformed": 0}
+    for issue in issues:
+        kind = getattr(issue, "kind", "malformed")
+        if kind == "malformed":
+            counts["malformed"] = int(counts["malformed"]) + 1  # type: ignore[call-overload]
+            continue
+        by_reason = counts.setdefault(kind, {})
+        assert isinstance(by_reason, dict)
+        why = getattr(issue, "message", str(issue))
+        by_reason[why] = by_reason.get(why, 0) + int(getattr(issue, "count", 1))
+    return counts
 
 
 SetOption = Annotated[list[str] | None, typer.Option(
     "--set", help="override a scenario value: KEY.PATH=VALUE (repeatable)")]
+ForceOption = Annotated[bool, typer.Option(
+    "--force", help="go on although the size estimate is above the memory budget")]
+MaxMemoryOption = Annotated[str | None, typer.Option(
+    "--max-memory", help="memory budget for the size estimate, e.g. 32GB (default "
+                         "$GPUEMU_MAX_MEMORY or 16GB)")]
 
 
 @app.command()
@@ -92,18 +128,43 @@ def run(
     backend: Annotated[str | None, typer.Option(help="auto, numpy or cupy")] = None,
     dashboard_svg: Annotated[Path | None, typer.Option(
         help="save the last dashboard frame as SVG")] = None,
+    force: ForceOption = False,
+    max_memory: MaxMemoryOption = None,
 ) -> None:
     """Run a scenario: live dashboard (or progress), then write results."""
-    _run(scenario, seed, until, out, set_ or [], headless, speed, backend, dashboard_svg)
+    _run(scenario, seed, until, out, set_ or [], headless, speed, backend, dashboard_svg,
+         force, max_memory)
+
+
+def _check_size(loaded: object, force: bool, max_memory: str | None,
+                show: bool) -> dict[str, float]:
+    """The size estimate (printed if ``show``); refuse (exit 2) above the memory budget
+    unless ``force``. Returns the estimate's figures for the run record."""
+    from emulator.estimate import budget_bytes, estimate_size
+    from emulator.units import format_bytes
+
+    est = estimate_size(loaded)  # type: ignore[arg-type]
+    budget = budget_bytes(max_memory)
+    if show:
+        print(est.line(), flush=True)
+    if est.memory_bytes > budget and not force:
+        raise UserError(f"{est.line()}: above the memory budget of {format_bytes(budget)}; "
+                        "expected a smaller scenario, a larger --max-memory (or "
+                        "$GPUEMU_MAX_MEMORY), or --force")
+    return {"jobs": round(est.jobs, 1), "requests": round(est.requests, 1),
+            "events": round(est.events, 1), "memory_bytes": round(est.memory_bytes)}
 
 
 @_guard
 def _run(scenario: Path, seed: int | None, until: str | None, out: Path | None,
          overrides: list[str], headless: bool, speed: float | None, backend: str | None,
-         dashboard_svg: Path | None) -> None:
+         dashboard_svg: Path | None, force: bool = False,
+         max_memory: str | None = None) -> None:
     from emulator.build import build
     from emulator.dashboard import Dashboard, summary_table
     from emulator.loader import load_scenario
+    from emulator.outputs import check_replaceable
+    from emulator.provenance import RESOLVED_NAME, command_line, resolved_yaml, versions
     from emulator.results import collect, output_dir, write_results
 
     if speed is not None and not (speed > 0 and math.isfinite(speed)):
@@ -121,6 +182,8 @@ def _run(scenario: Path, seed: int | None, until: str | None, out: Path | None,
     sc = loaded.scenario
     folder = out if out is not None else output_dir(sc.output.dir, sc.name, sc.seed)
     _check_writable(folder)
+    check_replaceable(folder)
+    estimate = _check_size(loaded, force, max_memory, show=False)
     sim = build(loaded, backend=backend)
     _warn_trace_issues(sim.trace_issues)
     _warn_rejected(sim.engine.infeasible)
@@ -170,8 +233,13 @@ def _run(scenario: Path, seed: int | None, until: str | None, out: Path | None,
     run_info = {"wall_s": round(sim.wall_s, 3), "simulated_s": sim.horizon_s,
                 "speedup": round(sim.horizon_s / sim.wall_s, 1) if sim.wall_s else None,
                 "sim_events": sim.engine.sim_events, "rounds": sim.engine.rounds_run,
-                "source": loaded.source, "trace_issues": len(sim.trace_issues)}
-    paths = write_results(folder, results, run_info)
+                "source": loaded.source,
+                "trace_issues": sum(1 for i in sim.trace_issues if i.kind == "malformed"),
+                "trace_rows": _trace_rows(sim.trace_issues),
+                "command": command_line(), "seed": sc.seed, "until": until,
+                "until_s": until_s, "versions": versions(), "size_estimate": estimate}
+    paths = write_results(folder, results, run_info,
+                          {RESOLVED_NAME: resolved_yaml(loaded, command_line())})
     console.print(summary_table(results.summary))
     console.print(f"wrote {len(paths)} files to {folder}/ "
                   f"({sim.engine.sim_events:,} events, {sim.wall_s:.1f} s wall, "
@@ -201,27 +269,37 @@ def _check_writable(folder: Path) -> None:
 def validate(
     scenario: Annotated[Path, typer.Argument(help="scenario YAML file")],
     set_: SetOption = None,
+    force: ForceOption = False,
+    max_memory: MaxMemoryOption = None,
 ) -> None:
-    """Check a scenario file; print what it describes or one line saying what is wrong."""
-    _validate(scenario, set_ or [])
+    """Check a scenario file; print its size estimate and what it describes, or one line
+    saying what is wrong."""
+    _validate(scenario, set_ or [], force, max_memory)
 
 
 @_guard
-def _validate(scenario: Path, overrides: list[str]) -> None:
+def _validate(scenario: Path, overrides: list[str], force: bool = False,
+              max_memory: str | None = None) -> None:
     from emulator.build import build
     from emulator.loader import load_scenario
     from topologies.sizing import size_site
 
     loaded = load_scenario(scenario, overrides)
     sc = loaded.scenario
+    _check_size(loaded, force, max_memory, show=True)
     sim = build(loaded, backend="numpy")  # every check a run makes before it starts
+    _warn_trace_issues(sim.trace_issues)
     rejected = sum(1 for w in sim.works if w.kind == "training" and w.work_id in
                    sim.engine.infeasible)
     gpus = sum(size_site(s).gpus for s in loaded.sites)
     n_train = sum(len(t.training) + len(t.jobs) for t in sc.tenants.values())
     n_inf = sum(len(t.inference) for t in sc.tenants.values())
+    n_traces = sum(len(t.traces) for t in sc.tenants.values())
+    n_jobs = sum(1 for w in sim.works if w.kind == "training")
+    traces = f" and {n_traces} trace(s)" if n_traces else ""
     print(f"{scenario}: valid — {sc.name!r}, {len(loaded.sites)} site(s), {gpus:,} GPUs, "
-          f"{len(sc.tenants)} tenant(s), {n_train} training stream(s)/job(s), "
+          f"{len(sc.tenants)} tenant(s), {n_train} training stream(s)/job(s){traces} "
+          f"({n_jobs:,} training jobs generated), "
           f"{n_inf} inference service(s), {sc.duration / 86400:g} d")
     if rejected:
         print(f"note: {rejected} generated training job(s) can never fit and will be rejected "
@@ -367,12 +445,39 @@ def _compare(scenario: Path, policies: str, seeds: int, out: Path | None,
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point.
+
+    SIGINT/SIGTERM end the command with one line; a malformed command line (an option
+    value that is not a number, an unknown option) is one ``error:`` line too, exit 2.
+    """
+    import typer.main
+
+    install()
+    command = typer.main.get_command(app)
     try:
-        app()
-    except KeyboardInterrupt:
-        print("interrupted; no results written", file=sys.stderr)
-        sys.exit(130)
+        try:
+            code = command.main(args=sys.argv[1:], prog_name="gpuemu", standalone_mode=False)
+        except Exception as exc:
+            if type(exc).__name__ == "NoArgsIsHelpError" or not hasattr(exc, "format_message"):
+                raise
+            where = getattr(getattr(exc, "ctx", None), "command_path", "gpuemu")
+            Console(stderr=True, highlight=False, soft_wrap=True).print(Text.assemble(
+                ("error:", "bold red"), " ",
+                one_line(f"{exc.format_message()} (see {where} --help)")))
+            code = getattr(exc, "exit_code", EXIT_USER_ERROR)
+    except (Interrupted, KeyboardInterrupt) as exc:
+        signum = exc.signum if isinstance(exc, Interrupted) else 2
+        name = exc.name if isinstance(exc, Interrupted) else "SIGINT"
+        for sig in (signal.SIGINT, signal.SIGTERM):  # a second signal must not cut the line
+            signal.signal(sig, signal.SIG_IGN)
+        print(f"interrupted ({name}); no results written, earlier results left as they "
+              "were", file=sys.stderr, flush=True)
+        sys.exit(128 + signum)
+    except Exception as exc:
+        if type(exc).__name__ != "NoArgsIsHelpError":
+            raise
+        app()  # no arguments: the standard help screen
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

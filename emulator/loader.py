@@ -6,14 +6,15 @@ file or field, the value and what was expected.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import copy
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import ValidationError
 
-from emulator.errors import UserError, describe_validation_error
+from emulator.errors import UserError, describe_validation_error, one_line, short
 from emulator.scenario import Scenario
 from topologies.config import SiteConfig
 from topologies.presets import resolve_site
@@ -28,29 +29,99 @@ class LoadedScenario:
     scenario: Scenario
     sites: tuple[SiteConfig, ...]
     source: str
+    data: dict[str, Any] | None = field(default=None, compare=False, repr=False)
+    """The mapping validated (file + overrides + seed), for ``scenario.resolved.yaml``."""
+
+
+MAX_DEPTH = 50
+"""Deepest nesting of mappings and lists accepted in a scenario file."""
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A safe YAML loader that refuses a key given twice in one mapping.
+
+    With the plain loader the last value silently wins, so a scenario that sets
+    ``racks:`` twice runs with whichever came last.
+    """
+
+
+def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode,
+                       deep: bool = False) -> dict[Any, Any]:
+    loader.flatten_mapping(node)
+    seen: dict[Any, yaml.Node] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+        try:
+            first = seen.get(key)
+        except TypeError:  # an unhashable key: the constructor below reports it
+            continue
+        if first is not None:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"key {short(key)} appears twice in one mapping (first at line "
+                            f"{first.start_mark.line + 1}); expected each key once",
+                key_node.start_mark)
+        seen[key] = key_node
+    return loader.construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
+                                 _construct_mapping)
+
+
+def _depth_ok(text: str) -> bool:
+    """Whether ``text``'s nesting stays within :data:`MAX_DEPTH` (checked by events, so a
+    file nested thousands deep is refused before the recursive constructor sees it)."""
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                return False
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+    return True
+
+
+def parse_yaml(text: str, where: str) -> Any:
+    """The value of YAML ``text``; a one-line :class:`UserError` naming ``where`` otherwise.
+
+    Duplicate keys, nesting deeper than :data:`MAX_DEPTH` and values YAML recognises but
+    cannot build (the date ``2025-13-45``) are errors, never tracebacks.
+    """
+    try:
+        if not _depth_ok(text):
+            raise UserError(f"{where}: nested more than {MAX_DEPTH} levels deep; expected a "
+                            "scenario mapping")
+        return yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise UserError(f"{where}: invalid YAML{at}: {one_line(problem, 200)}") from None
+    except RecursionError:
+        raise UserError(f"{where}: nested too deeply; expected a scenario mapping") from None
+    except (ValueError, OverflowError) as exc:  # a date YAML recognises but cannot build
+        raise UserError(f"{where}: invalid value in YAML: {one_line(str(exc), 200)}") from None
 
 
 def read_yaml(path: str | Path) -> dict[str, Any]:
     """The mapping in a YAML file, or a one-line :class:`UserError`."""
     p = Path(path)
     if not p.exists():
-        raise UserError(f"{p}: file not found; expected a scenario YAML file")
+        raise UserError(f"{one_line(str(p), 200)}: file not found; expected a scenario YAML file")
     if p.is_dir():
-        raise UserError(f"{p}: is a directory; expected a scenario YAML file")
+        raise UserError(f"{one_line(str(p), 200)}: is a directory; expected a scenario YAML file")
     try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise UserError(f"{p}: invalid YAML{where}: {problem}") from None
+        text = p.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
-        raise UserError(f"{p}: not a text file; expected UTF-8 YAML") from None
-    except ValueError as exc:  # e.g. a date YAML recognises but cannot build: 2025-13-45
-        raise UserError(f"{p}: invalid value in YAML: {exc}") from None
+        raise UserError(f"{one_line(str(p), 200)}: not a text file; expected UTF-8 YAML") from None
+    except OSError as exc:
+        raise UserError(f"{one_line(str(p), 200)}: cannot read ({exc.strerror or exc}); expected a "
+                        "readable scenario YAML file") from None
+    data = parse_yaml(text, str(p))
     if not isinstance(data, dict):
-        raise UserError(f"{p}: top level is {type(data).__name__}; expected a mapping "
-                        "with name, duration, sites, tenants")
+        raise UserError(f"{one_line(str(p), 200)}: top level is {type(data).__name__}; "
+                        "expected a mapping with name, duration, sites, tenants")
     return data
 
 
@@ -60,10 +131,19 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     if not sep or not key.strip():
         raise UserError(f"--set {text!r}: expected KEY.PATH=VALUE, e.g. seed=7")
     try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
-    except yaml.YAMLError:
-        value = raw
+        value = parse_yaml(raw, f"--set {key.strip()}") if raw.strip() else ""
+    except UserError:
+        if not _depth_ok_safe(raw):
+            raise
+        value = raw  # not YAML (or a date YAML cannot build): the text itself
     return [p for p in key.strip().split(".")], value
+
+
+def _depth_ok_safe(text: str) -> bool:
+    try:
+        return _depth_ok(text)
+    except (yaml.YAMLError, RecursionError):
+        return True
 
 
 def _child(node: Any, part: str, path: str) -> tuple[Any, Any]:
@@ -136,4 +216,5 @@ def validate_scenario(data: dict[str, Any], source: str = "<scenario>") -> Loade
     names = [s.name for s in sites]
     if len(set(names)) != len(names):
         raise UserError(f"{source}: sites: names {names} repeat; each site needs its own name")
-    return LoadedScenario(scenario=scenario, sites=tuple(sites), source=source)
+    return LoadedScenario(scenario=scenario, sites=tuple(sites), source=source,
+                          data=copy.deepcopy(data))

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from emulator.build import Simulation
+from emulator.errors import UserError, short
 from emulator.export import write_json, write_parquet
 from emulator.multisite import add_site_results
+from emulator.outputs import Writer, write_result_set
 from emulator.summary import build_summary
 from emulator.tables import (
     events_table,
@@ -65,18 +68,30 @@ def collect(sim: Simulation, include_requests: bool = True) -> Results:
 
 
 def output_dir(template: str, name: str, seed: int) -> Path:
-    """The output folder for a run: ``{name}`` and ``{seed}`` expanded."""
+    """The output folder for a run: ``{name}`` and ``{seed}`` expanded.
+
+    The scenario name cannot hold a path separator (see :data:`emulator.scenario.NAME_PATTERN`);
+    a name that could still leave the template's folder is refused here as well.
+    """
+    if not name or "/" in name or "\\" in name or name.startswith(".") or "\0" in name:
+        raise UserError(f"name: got {short(name)}; expected a name that is also a folder name "
+                        "(no '/', no leading '.')")
     return Path(template.replace("{name}", name).replace("{seed}", str(seed)))
 
 
-def write_results(out: Path, results: Results, run_info: dict[str, Any]) -> list[Path]:
-    """Write ``summary.json`` and one Parquet file per table, each atomically."""
-    written = []
+def write_results(out: Path, results: Results, run_info: dict[str, Any],
+                  extra: dict[str, str] | None = None) -> list[Path]:
+    """Write ``summary.json``, one Parquet file per table and the ``extra`` text files as
+    one crash-safe result set (:func:`emulator.outputs.write_result_set`)."""
+    files: dict[str, Writer] = {}
     for name, columns in results.tables.items():
-        path = out / f"{name}.parquet"
-        write_parquet(path, columns)
-        written.append(path)
-    path = out / "summary.json"
-    write_json(path, {**results.summary, "run": run_info})
-    written.append(path)
-    return written
+        files[f"{name}.parquet"] = partial(write_parquet, columns=columns)
+    for name, text in (extra or {}).items():
+        files[name] = partial(_write_text, text=text)
+    files["summary.json"] = partial(write_json, data={**results.summary, "run": run_info})
+    info = {k: run_info[k] for k in ("command", "seed", "until", "versions") if k in run_info}
+    return write_result_set(out, files, info)
+
+
+def _write_text(path: Path, text: str) -> None:
+    path.write_text(text, encoding="utf-8")

@@ -9,11 +9,14 @@ read (DESIGN principle 8). Human units are accepted everywhere (``"7d"``, ``"5m"
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from emulator.errors import PATTERN_WORDS, short
 from emulator.power_control import PowerControlConfig
+from emulator.schema_base import ScenarioModel
 from emulator.units import Seconds
 from emulator.wan_events import WanEventsConfig
 from workloads.config import TenantConfig
@@ -28,8 +31,22 @@ __all__ = [
 ]
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+MAX_DURATION_S = 10 * 366 * 86400.0
+"""Longest simulated time accepted (s): ten years; longer is a typo (``1e12d``)."""
+
+MIN_STEP_S = 1.0
+"""Shortest sampling / serving window accepted (s): finer steps only multiply events."""
+
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$"
+TENANT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_+-]{0,63}$"
+"""A tenant name: it is a key of ``--set`` paths and a label in tables."""
+PATTERN_WORDS[NAME_PATTERN] = ("letters, digits, '.', '_', '+', '-', not starting with '.' "
+                               "(the name becomes a folder name), at most 128")
+"""A scenario name: it becomes a folder name, so no separators, no leading dot."""
+
+
+class _Frozen(ScenarioModel):
+    """Frozen, unknown keys rejected, numbers finite (see :mod:`emulator.schema_base`)."""
 
 
 class SiteRef(BaseModel):
@@ -53,7 +70,8 @@ class SchedulerConfig(_Frozen):
     """Which queue policy orders and admits work, and which placement picks the GPUs.
 
     ``queue`` and ``placement`` are built-in names (``fifo``, ``backfill``; ``pack``,
-    ``spread``) or ``"package.module:ClassName"`` for a user's own policy class.
+    ``spread``) or ``"package.module:ClassName"`` for a user's own policy class. Naming a
+    module imports it, which runs its code (``validate`` does too): trust it as any import.
     """
 
     queue: str = "fifo"
@@ -83,9 +101,9 @@ class ComputeConfig(_Frozen):
 class EngineConfig(_Frozen):
     """Time steps of the engine's periodic processes."""
 
-    sample_interval: Seconds = Field(default=300.0, gt=0,
+    sample_interval: Seconds = Field(default=300.0, ge=MIN_STEP_S,
                                      description="power/utilisation sampling period")
-    serving_window: Seconds = Field(default=60.0, gt=0,
+    serving_window: Seconds = Field(default=60.0, ge=MIN_STEP_S,
                                     description="inference requests are simulated in windows "
                                                 "of this length (continuous batching "
                                                 "re-estimated per window)")
@@ -94,7 +112,9 @@ class EngineConfig(_Frozen):
 class OutputConfig(_Frozen):
     """Where results go and what is kept."""
 
-    dir: str = Field(default="runs/{name}", description="output folder; {name} and {seed} expand")
+    dir: str = Field(default="runs/{name}", min_length=1,
+                     description="output folder; {name} and {seed} expand (the scenario "
+                                 "name cannot hold a path separator, so it never leaves it)")
     requests: bool = Field(default=True, description="write the per-request table")
     rack_series: bool = Field(default=False, description="write per-rack utilisation samples")
 
@@ -102,9 +122,11 @@ class OutputConfig(_Frozen):
 class Scenario(_Frozen):
     """A complete emulation scenario."""
 
-    name: str = Field(min_length=1)
-    seed: int = Field(default=0, ge=0)
-    duration: Seconds = Field(gt=0, description="simulated time, e.g. 7d")
+    name: str = Field(pattern=NAME_PATTERN,
+                      description="letters, digits, '.', '_', '+', '-' (it names the output "
+                                  "folder)")
+    seed: int = Field(default=0, ge=0, lt=2**63)
+    duration: Seconds = Field(gt=0, le=MAX_DURATION_S, description="simulated time, e.g. 7d")
     sites: list[SiteRef] = Field(min_length=1)
     tenants: dict[str, TenantConfig] = Field(min_length=1)
     scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
@@ -134,6 +156,7 @@ class Scenario(_Frozen):
     @classmethod
     def _tenant_names(cls, v: dict[str, TenantConfig]) -> dict[str, TenantConfig]:
         for name in v:
-            if not name or any(c.isspace() for c in name):
-                raise ValueError(f"tenant name {name!r} must be non-empty without spaces")
+            if not re.match(TENANT_PATTERN, name):
+                raise ValueError(f"got tenant name {short(name)}; expected letters, digits, "
+                                 "'_', '+', '-' (no '.', which --set paths use), at most 64")
         return v

@@ -18,6 +18,8 @@ from typing import Annotated
 
 from pydantic import BeforeValidator, WithJsonSchema
 
+from emulator.errors import short
+
 __all__ = [
     "Bits",
     "BitsPerSecond",
@@ -64,17 +66,29 @@ _BYTES = {
 _LENGTH = {"": 1.0, "m": 1.0, "km": 1e3}
 
 
+def _show(value: object) -> str:
+    """``value`` quoted for a message: one line, at most 60 characters."""
+    return short(value)
+
+
 def _split(value: str | float | int, what: str, example: str) -> tuple[float, str]:
-    if isinstance(value, bool):
-        raise UnitError(f"{value!r} is not a {what}; expected e.g. {example!r}")
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise UnitError(f"got {_show(value)}; expected a {what} such as {example!r}")
     if isinstance(value, int | float):
-        return float(value), ""
-    if not isinstance(value, str):
-        raise UnitError(f"{value!r} is not a {what}; expected e.g. {example!r}")
+        try:
+            number = float(value)
+        except OverflowError:  # an integer beyond any float
+            raise UnitError(f"got {_show(value)}; expected a finite {what}") from None
+        if not math.isfinite(number):
+            raise UnitError(f"got {_show(value)}; expected a finite {what}")
+        return number, ""
     match = _PATTERN.match(value)
     if not match:
-        raise UnitError(f"{value!r} is not a {what}; expected e.g. {example!r}")
-    return float(match.group(1)), match.group(2)
+        raise UnitError(f"got {_show(value)}; expected a {what} such as {example!r}")
+    number = float(match.group(1))
+    if not math.isfinite(number):
+        raise UnitError(f"got {_show(value)}; expected a finite {what}")
+    return number, match.group(2)
 
 
 def _convert(value: str | float | int, table: dict[str, float], what: str, example: str,
@@ -83,10 +97,11 @@ def _convert(value: str | float | int, table: dict[str, float], what: str, examp
     key = unit if case_sensitive else unit.lower()
     if key not in table:
         units = ", ".join(sorted(k for k in table if k))
-        raise UnitError(f"{value!r}: unknown {what} unit {unit!r}; expected one of {units}")
+        raise UnitError(f"got {_show(value)}; the {what} unit {unit!r} is unknown; expected "
+                        f"one of {units}")
     result = number * table[key]
     if not math.isfinite(result):
-        raise UnitError(f"{value!r} is not a finite {what}")
+        raise UnitError(f"got {_show(value)}; expected a finite {what}")
     return result
 
 
@@ -102,13 +117,14 @@ def parse_power(value: str | float | int) -> float:
 
 def parse_bandwidth_bps(value: str | float | int) -> float:
     """Bits per second from ``"800Gbps"`` (bits) or ``"900GB/s"`` (bytes, upper-case B)."""
-    number, unit = _split(value, "bandwidth", "800Gbps")
+    _, unit = _split(value, "bandwidth", "800Gbps")
     lowered = unit.lower()
     if lowered.endswith("b/s") and unit[-3] == "B":  # bytes per second
         return _convert(value, {k: v for k, v in _BANDWIDTH.items() if k.endswith("b/s")},
                         "bandwidth", "800Gbps")
-    if lowered.endswith("b/s"):  # bits written with a slash: "400Gb/s"
-        return number * _BANDWIDTH[lowered[:-3] + "bps"]
+    if lowered.endswith("b/s"):  # bits written with a slash: "400Gb/s" is "400Gbps"
+        bits = {k[:-3] + "b/s": v for k, v in _BANDWIDTH.items() if k.endswith("bps")}
+        return _convert(value, bits, "bandwidth", "800Gbps")
     return _convert(value, {k: v for k, v in _BANDWIDTH.items() if not k.endswith("b/s")},
                     "bandwidth", "800Gbps")
 
@@ -124,21 +140,36 @@ def parse_length_m(value: str | float | int) -> float:
 
 
 def parse_rate(value: str | float | int) -> float:
-    """Events per second from ``"6/d"``, ``"40/s"``, ``"2/h"`` or a number per second."""
+    """Events per second from ``"6/d"``, ``"40/s"``, ``"2/h"``.
+
+    The period is required: a bare number would silently mean "per second" (``rate: 7``
+    for training jobs is 604,800 a day), so it is refused with the two likely readings.
+    """
+    example = "expected a rate with its period such as '6/d' or '40/s'"
     if isinstance(value, str) and "/" in value:
         count, _, per = value.partition("/")
         try:
             n = float(count)
         except ValueError:
-            raise UnitError(f"{value!r} is not a rate; expected e.g. '6/d' or '40/s'") from None
-        period = parse_duration("1" + per.strip()) if per.strip().isalpha() else parse_duration(per)
+            raise UnitError(f"got {_show(value)}; {example}") from None
+        if not math.isfinite(n):
+            raise UnitError(f"got {_show(value)}; expected a finite rate")
+        try:
+            period = (parse_duration("1" + per.strip()) if per.strip().isalpha()
+                      else parse_duration(per))
+        except UnitError:
+            raise UnitError(f"got {_show(value)}; {example} (period units: "
+                            f"{', '.join(k for k in _DURATION if k)})") from None
         if period <= 0:
-            raise UnitError(f"{value!r} is not a rate; the period must be positive")
-        return n / period
-    number, unit = _split(value, "rate", "6/d")
-    if unit:
-        raise UnitError(f"{value!r} is not a rate; expected e.g. '6/d' or '40/s'")
-    return number
+            raise UnitError(f"got {_show(value)}; expected a positive period, e.g. '6/d'")
+        rate = n / period
+        if not math.isfinite(rate):
+            raise UnitError(f"got {_show(value)}; expected a finite rate")
+        return rate
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        raise UnitError(f"got {_show(value)}; expected a rate with its period, e.g. "
+                        f"'{value}/s' or '{value}/d' (a bare number has no unit)")
+    raise UnitError(f"got {_show(value)}; {example}")
 
 
 def _validator(parse):  # type: ignore[no-untyped-def]

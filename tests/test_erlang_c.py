@@ -42,7 +42,7 @@ def _scenario(rate: float) -> dict:
         "sites": [dict(SMALL_SITE, halls=[{"name": "h", "system": "gb200-nvl72", "racks": 1}])],
         "tenants": {"svc": {"origin": "local", "inference": [{
             "name": "mmc", "model": "llama3-8b", "replicas": C, "gpus_per_replica": 1,
-            "max_batch": 1, "rate": rate, "precision": "fp8",
+            "max_batch": 1, "rate": f"{rate!r}/s", "precision": "fp8",
             "prompt_tokens": {"dist": "fixed", "value": 1},
             "output_tokens": {"dist": "exponential", "mean": MEAN_OUTPUT}}]}},
         "compute": {"backend": "numpy"},

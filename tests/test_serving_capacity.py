@@ -12,7 +12,7 @@ def _service(rate: float) -> dict:
     data["tenants"]["lab"]["training"] = []
     data["tenants"]["eu"]["inference"] = [{
         "name": "chat", "model": "llama3-70b", "replicas": 2, "gpus_per_replica": 2,
-        "precision": "fp8", "rate": rate, "origin": "local",
+        "precision": "fp8", "rate": f"{rate!r}/s", "origin": "local",
         "prompt_tokens": {"dist": "fixed", "value": 2000},
         "output_tokens": {"dist": "fixed", "value": 100}}]
     return data

@@ -53,10 +53,22 @@ def test_time_scale_start_limit_and_tenant_per_cluster() -> None:
 
 
 def test_alibaba_skips_cpu_pods() -> None:
-    r = replay_trace(cfg(kind="alibaba", path="sample:alibaba", tp=1))
+    r = replay_trace(cfg(kind="alibaba", path="sample:alibaba", tp=1, keep_pending=True))
     assert len(r.jobs) == 2406 - 377 and r.skipped == 377
-    assert r.requests is None and r.issues == ()
+    assert r.requests is None and [i.kind for i in r.issues] == ["skipped", "adjusted"]
     assert {j.n_gpus for j in r.jobs} == {1, 2, 4, 8}
+
+
+def test_alibaba_skips_pending_pods_by_default() -> None:
+    from workloads.traces.alibaba import read_alibaba_pods
+    pods = read_alibaba_pods(sample_path("alibaba")).pods
+    pending_gpu = sum(1 for p in pods if p.num_gpu and (p.scheduled_s is None
+                                                        or p.phase == "Pending"))
+    r = replay_trace(cfg(kind="alibaba", path="sample:alibaba", tp=1))
+    assert pending_gpu > 0 and r.skipped == 377 + pending_gpu
+    assert len(r.jobs) == 2406 - 377 - pending_gpu
+    counted = {i.message.split(" (")[0]: i.count for i in r.notes}
+    assert counted["CPU-only pod"] == 377 and counted["never scheduled"] == pending_gpu
 
 
 def test_alibaba_limit_counts_pods_considered() -> None:

@@ -144,12 +144,11 @@ def test_unknown_model_names_tenant_workload_and_model() -> None:
     with pytest.raises(UnknownModelError, match=r"'lab'.*'pretrain'.*'gpt-x'"):
         generate_training_jobs("lab", bad, DAY, RngStreams(0), 0)
     svc = TenantConfig.model_validate({"inference": [{"name": "s", "model": "nope",
-                                                      "replicas": 1, "rate": 1}]})
+                                                      "replicas": 1, "rate": "1/s"}]})
     with pytest.raises(UnknownModelError, match=r"'lab'.*'s'.*'nope'"):
         generate_services("lab", svc, 0)
 
 
 def test_duplicate_workload_names_rejected() -> None:
-    t = TenantConfig.model_validate({"training": [pretrain(), pretrain()]})
-    with pytest.raises(ValueError, match="duplicate"):
-        generate_training_jobs("r", t, DAY, RngStreams(0), 0)
+    with pytest.raises(ValueError, match=r"training\.1\.name 'pretrain' twice"):
+        TenantConfig.model_validate({"training": [pretrain(), pretrain()]})

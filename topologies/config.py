@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 
+from emulator.schema_base import Label, ScenarioModel
 from emulator.units import BitsPerSecond, Meters, Seconds, Watts
 from topologies.catalog import CATALOG
 from topologies.energy import EnergyConfig
@@ -27,8 +28,14 @@ __all__ = [
 ]
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+MAX_RACKS = 100_000
+"""Most racks in one hall (a 500 MW campus has a few thousand); more is a typo."""
+MAX_TRAYS_PER_RACK = 64
+"""Most compute trays in one rack."""
+
+
+class _Frozen(ScenarioModel):
+    """Frozen, unknown keys rejected, numbers finite (see :mod:`emulator.schema_base`)."""
 
 
 class Location(_Frozen):
@@ -51,10 +58,10 @@ class HallConfig(_Frozen):
     with node-local NVLink unless ``nvlink: false`` and an optional GPU type name ``gpu``.
     """
 
-    name: str = Field(min_length=1)
+    name: Label
     system: str
-    racks: int = Field(gt=0)
-    trays_per_rack: int | None = Field(default=None, gt=0)
+    racks: int = Field(gt=0, le=MAX_RACKS)
+    trays_per_rack: int | None = Field(default=None, gt=0, le=MAX_TRAYS_PER_RACK)
     gpus_per_node: int | None = Field(
         default=None, gt=0, description="generic system only: GPUs in one node")
     nvlink: bool = Field(
@@ -94,6 +101,25 @@ class HallConfig(_Frozen):
         elif self.gpus_per_node is not None or self.gpu is not None or not self.nvlink:
             raise ValueError(f"gpus_per_node, gpu and nvlink apply to system 'generic' only, "
                              f"not {self.system!r}")
+        return self
+
+    @model_validator(mode="after")
+    def _whole_domains(self) -> HallConfig:
+        """A rack's GPUs must split into whole NVLink domains (clamped to the rack)."""
+        if self.trays_per_rack is None:
+            return self
+        spec = CATALOG[self.system]
+        gpus = self.trays_per_rack * spec.gpus_per_tray
+        domain = min(spec.nvlink_domain_gpus, gpus)
+        if gpus % domain:
+            fits = [t for t in range(1, MAX_TRAYS_PER_RACK + 1)
+                    if (t * spec.gpus_per_tray) % min(spec.nvlink_domain_gpus,
+                                                      t * spec.gpus_per_tray) == 0]
+            fits = sorted(sorted(fits, key=lambda t: abs(t - self.trays_per_rack))[:2])
+            raise ValueError(
+                f"got trays_per_rack {self.trays_per_rack}; its {gpus} GPUs are not whole "
+                f"NVLink domains of {domain} GPUs ({self.system}); expected e.g. "
+                f"{' or '.join(map(str, fits))}")
         return self
 
 
@@ -160,7 +186,7 @@ class WanLinkConfig(_Frozen):
     may use.
     """
 
-    name: str = Field(min_length=1)
+    name: Label
     to: str
     length: Meters = Field(gt=0)
     fibre_pairs: int = Field(gt=0)
@@ -192,7 +218,7 @@ class SiteConfig(_Frozen):
     PUE as a function of ambient temperature instead.
     """
 
-    name: str = Field(min_length=1)
+    name: Label
     country: str = Field(pattern=r"^[A-Z]{2}$")
     city: str
     location: Location

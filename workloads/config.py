@@ -34,8 +34,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from emulator.schema_base import Label, ScenarioModel
 from emulator.units import Bytes, PerSecond, Seconds
 from workloads.distributions import LognormalTokens, TokenDistribution
 from workloads.traces.mapping import TraceReplayConfig
@@ -54,8 +55,18 @@ __all__ = [
 Precision = Literal["bf16", "fp8", "fp4"]
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+MAX_RATE_PER_S = 1e6
+"""Highest arrival rate accepted (events/s): beyond it no run fits in memory."""
+MAX_COUNT = 10_000_000
+"""Largest replica, GPU or job count accepted."""
+MAX_TOKENS = 1e18
+"""Largest token count accepted (a job's total, or a distribution's parameter)."""
+MAX_PRIORITY = 10**9
+"""Largest priority magnitude accepted."""
+
+
+class _Frozen(ScenarioModel):
+    """Frozen, unknown keys rejected, numbers finite (see :mod:`emulator.schema_base`)."""
 
 
 class SloConfig(_Frozen):
@@ -75,8 +86,8 @@ class AutoscaleConfig(_Frozen):
     has stayed below what one replica fewer could carry for ``scale_down_after``.
     """
 
-    min_replicas: int = Field(ge=1)
-    max_replicas: int = Field(ge=1)
+    min_replicas: int = Field(ge=1, le=MAX_COUNT)
+    max_replicas: int = Field(ge=1, le=MAX_COUNT)
     target_utilization: float = Field(default=0.7, gt=0, le=1)
     scale_up_delay: Seconds = Field(default=120.0, ge=0)
     scale_down_after: Seconds = Field(default=600.0, ge=0)
@@ -101,8 +112,15 @@ class ServingTraceConfig(_Frozen):
     path: str = Field(description="file path (relative: to the scenario's folder) or "
                                   "'sample:NAME' (azure_llm_conv, azure_llm_code, mooncake)")
     time_scale: float = Field(default=1.0, gt=0, description="trace seconds → sim seconds")
-    limit: int | None = Field(default=None, gt=0, description="keep the first N rows only")
+    limit: int | None = Field(default=None, gt=0, le=10**9,
+                              description="keep the first N rows only")
     repeat: bool = False
+    absolute_time: bool = Field(
+        default=False, description="keep the file's own time zero instead of rebasing to "
+                                   "the first row (Azure: midnight of the first row's day)")
+    offset: Seconds | None = Field(
+        default=None, ge=0, description="trace time (s, file's own zero) replayed at the "
+                                        "service's start; earlier rows are dropped")
 
 
 class InferenceServiceConfig(_Frozen):
@@ -113,11 +131,11 @@ class InferenceServiceConfig(_Frozen):
     not used).
     """
 
-    name: str
+    name: Label
     model: str
-    replicas: int = Field(gt=0)
-    gpus_per_replica: int = Field(default=1, gt=0)
-    rate: PerSecond | None = Field(default=None, gt=0,
+    replicas: int = Field(gt=0, le=MAX_COUNT)
+    gpus_per_replica: int = Field(default=1, gt=0, le=MAX_COUNT)
+    rate: PerSecond | None = Field(default=None, gt=0, le=MAX_RATE_PER_S,
                                    description="mean request arrival rate (Poisson)")
     trace: ServingTraceConfig | None = Field(default=None,
                                              description="replay arrivals from a trace")
@@ -128,7 +146,7 @@ class InferenceServiceConfig(_Frozen):
     slo: SloConfig = Field(default_factory=SloConfig)
     origin: str | None = Field(default=None, description="overrides the tenant's origin")
     precision: Precision = "fp8"
-    max_batch: int | None = Field(default=None, gt=0)
+    max_batch: int | None = Field(default=None, gt=0, le=MAX_COUNT)
     start: Seconds = Field(default=0.0, ge=0)
     system: str | None = Field(default=None, description="restrict to one rack system")
     autoscale: AutoscaleConfig | None = None
@@ -158,14 +176,15 @@ class DatasetConfig(_Frozen):
 class _TrainingSettings(_Frozen):
     """Settings every training job has, whether listed explicitly or generated."""
 
-    tp: int = Field(default=1, gt=0, description="tensor-parallel size (inside one NVLink domain)")
-    pp: int = Field(default=1, gt=0, description="pipeline-parallel stages")
-    global_batch_tokens: float = Field(default=4e6, ge=1)
-    seq_len: int = Field(default=8192, gt=0)
+    tp: int = Field(default=1, gt=0, le=MAX_COUNT,
+                    description="tensor-parallel size (inside one NVLink domain)")
+    pp: int = Field(default=1, gt=0, le=MAX_COUNT, description="pipeline-parallel stages")
+    global_batch_tokens: float = Field(default=4e6, ge=1, le=MAX_TOKENS)
+    seq_len: int = Field(default=8192, gt=0, le=MAX_COUNT)
     precision: Precision = "bf16"
     checkpoint_interval: Seconds = Field(default=3600.0, gt=0)
     checkpoint_cost: Seconds = Field(default=60.0, ge=0)
-    priority: int = 0
+    priority: int = Field(default=0, ge=-MAX_PRIORITY, le=MAX_PRIORITY)
     preemptible: bool = True
     mfu: float | None = Field(default=None, gt=0, le=1)
     system: str | None = None
@@ -182,11 +201,11 @@ class TrainingJobConfig(_TrainingSettings):
     such a job is lossless unless ``checkpoint_interval``/``checkpoint_cost`` are set.
     """
 
-    name: str
+    name: Label
     model: str
     submit: Seconds = Field(default=0.0, ge=0)
-    gpus: int = Field(gt=0)
-    tokens: float | None = Field(default=None, gt=0)
+    gpus: int = Field(gt=0, le=MAX_COUNT)
+    tokens: float | None = Field(default=None, gt=0, le=MAX_TOKENS)
     runtime: Seconds | None = Field(default=None, gt=0, description="duration as given")
 
     @model_validator(mode="after")
@@ -205,24 +224,32 @@ class TrainingJobConfig(_TrainingSettings):
 class TrainingWorkloadConfig(_TrainingSettings):
     """A stream of training jobs: Poisson arrivals with sampled model, size and length."""
 
-    name: str
+    name: Label
     model: str | list[str]
     model_weights: list[float] | None = None
-    rate: PerSecond = Field(gt=0, description="mean job arrival rate (Poisson)")
+    rate: PerSecond = Field(gt=0, le=MAX_RATE_PER_S,
+                            description="mean job arrival rate (Poisson)")
     start: Seconds = Field(default=0.0, ge=0)
-    max_jobs: int | None = Field(default=None, gt=0)
+    max_jobs: int | None = Field(default=None, gt=0, le=MAX_COUNT)
     gpus: list[int] = Field(min_length=1)
     gpus_weights: list[float] | None = None
     tokens: TokenDistribution
     estimate_error: float = Field(
         default=0.0, ge=0, description="relative sd of users' runtime estimates")
 
+    @field_validator("model")
+    @classmethod
+    def _some_model(cls, v: str | list[str]) -> str | list[str]:
+        if isinstance(v, list) and not v:
+            raise ValueError("got []; expected a model name or a non-empty list of them")
+        return v
+
     @field_validator("gpus")
     @classmethod
     def _positive_sizes(cls, v: list[int]) -> list[int]:
         for g in v:
-            if g <= 0:
-                raise ValueError(f"GPU counts must be positive, got {g}")
+            if not 0 < g <= MAX_COUNT:
+                raise ValueError(f"GPU counts in 1..{MAX_COUNT:,}, got {g}")
         return v
 
     @model_validator(mode="after")
@@ -250,7 +277,7 @@ class TenantConfig(_Frozen):
     """A tenant: who it is, where its users are, and its training and inference work."""
 
     origin: str = Field(default="local", description="place its inference requests come from")
-    priority: int = 0
+    priority: int = Field(default=0, ge=-MAX_PRIORITY, le=MAX_PRIORITY)
     share: float | None = Field(default=None, gt=0, description="fair-share weight")
     residency: str | None = Field(default=None, description="country code its work must stay in")
     training: list[TrainingWorkloadConfig] = Field(default_factory=list)
@@ -259,3 +286,16 @@ class TenantConfig(_Frozen):
     traces: list[TraceReplayConfig] = Field(
         default_factory=list, description="training traces (philly, alibaba) replayed as this "
                                           "tenant's jobs; see workloads.traces.mapping")
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> TenantConfig:
+        """Jobs, workloads and services are addressed by name (streams, ``--set``)."""
+        for field, what in (("jobs", "job"), ("training", "training workload"),
+                            ("inference", "inference service")):
+            names = [item.name for item in getattr(self, field)]
+            dupes = sorted({n for n in names if names.count(n) > 1})
+            if dupes:
+                i = names.index(dupes[0], names.index(dupes[0]) + 1)
+                raise ValueError(f"got {field}.{i}.name {dupes[0]!r} twice; expected each "
+                                 f"{what} of a tenant to have its own name")
+        return self

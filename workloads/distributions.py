@@ -18,7 +18,9 @@ import math
 from typing import Annotated, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
+
+from emulator.schema_base import ScenarioModel
 
 __all__ = [
     "ExponentialTokens",
@@ -31,8 +33,8 @@ __all__ = [
 _Z90 = 1.2815515655446004  # standard normal quantile at 0.90
 
 
-class _Dist(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class _Dist(ScenarioModel):
+    """Frozen, unknown keys rejected, numbers finite, no booleans as numbers."""
 
 
 class FixedTokens(_Dist):
@@ -85,7 +87,8 @@ class ExponentialTokens(_Dist):
     dist: Literal["exponential"] = "exponential"
     mean_tokens: float = Field(gt=1.0, alias="mean")
 
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False,
+                              populate_by_name=True)
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """``n`` geometric draws with success probability ``1/mean``."""

@@ -24,12 +24,14 @@ replayed inside a scenario yet: the serving model draws its own Poisson arrivals
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import math
 from pathlib import Path
 
 import numpy as np
 
+from emulator.errors import one_line
 from emulator.rng import RngStreams
 from workloads.config import (
     InferenceServiceConfig,
@@ -42,7 +44,7 @@ from workloads.models import MODELS, UnknownModelError, model_names
 from workloads.requests import RequestArrays, sequential_arrivals
 from workloads.spec import InferenceServiceSpec, TrainingJobSpec
 from workloads.traces.common import TraceIssue
-from workloads.traces.mapping import TraceReplayConfig, replay_trace
+from workloads.traces.mapping import TraceReplayConfig, replay_trace, resolve_trace_path
 
 __all__ = [
     "TraceReplayError",
@@ -56,6 +58,18 @@ __all__ = [
 
 class TraceReplayError(ValueError):
     """A tenant's trace cannot be replayed (missing file, not a trace, wrong kind)."""
+
+
+_TRACE_ERRORS = (OSError, ValueError, OverflowError, csv.Error)
+"""What reading a user's trace file can raise (a missing or unreadable file, a file that
+is not a trace, a field too long for the CSV reader)."""
+
+
+def _reason(exc: BaseException) -> str:
+    """One line for a trace-reading failure (an ``OSError`` without its errno noise)."""
+    if isinstance(exc, OSError) and not isinstance(exc, FileNotFoundError) and exc.strerror:
+        return f"cannot read {exc.filename}: {exc.strerror}"
+    return one_line(str(exc), 300)
 
 
 def training_stream_name(tenant_name: str, workload_name: str, part: str) -> str:
@@ -200,15 +214,22 @@ def generate_trace_jobs(tenant_name: str, tenant: TenantConfig, horizon_s: float
         named: TraceReplayConfig = cfg.model_copy(update={"tenant": tenant_name})
         try:
             replay = replay_trace(named, base_dir, first_job_id + len(jobs))
-        except (FileNotFoundError, ValueError) as exc:
-            raise TraceReplayError(f"{where}.path: {exc}") from None
+        except _TRACE_ERRORS as exc:
+            raise TraceReplayError(f"{where}.path: {_reason(exc)}") from None
         if issues is not None:
             issues.extend(replay.issues)
+        late = 0
         for job in replay.jobs:
             if job.submit_s < horizon_s:
                 jobs.append(dataclasses.replace(
                     job, job_id=first_job_id + len(jobs),
                     priority=tenant.priority + job.priority))
+            else:
+                late += 1
+        if late and issues is not None:
+            issues.append(TraceIssue(str(resolve_trace_path(cfg.path, base_dir)), 0,
+                                     "submitted after the scenario's duration", "dropped",
+                                     late))
     return jobs
 
 
@@ -225,11 +246,11 @@ def _trace_requests(tenant_name: str, svc: InferenceServiceConfig, horizon_s: fl
     where = f"tenants.{tenant_name}.inference.{svc.name}.trace"
     cfg = TraceReplayConfig(kind=tr.kind, path=tr.path, tenant=tenant_name, name=svc.name,
                             model=svc.model, time_scale=tr.time_scale, start=svc.start,
-                            limit=tr.limit)
+                            limit=tr.limit, absolute_time=tr.absolute_time, offset=tr.offset)
     try:
         replay = replay_trace(cfg, base_dir)
-    except (FileNotFoundError, ValueError) as exc:
-        raise TraceReplayError(f"{where}.path: {exc}") from None
+    except _TRACE_ERRORS as exc:
+        raise TraceReplayError(f"{where}.path: {_reason(exc)}") from None
     if issues is not None:
         issues.extend(replay.issues)
     req = replay.requests
@@ -243,7 +264,12 @@ def _trace_requests(tenant_name: str, svc: InferenceServiceConfig, horizon_s: fl
         req = RequestArrays(np.tile(req.times_s, copies) + offsets,
                             np.tile(req.prompt_tokens, copies),
                             np.tile(req.output_tokens, copies))
-    return req.window(-math.inf, horizon_s)
+    kept = req.window(-math.inf, horizon_s)
+    if not tr.repeat and len(kept) < len(req) and issues is not None:
+        issues.append(TraceIssue(str(resolve_trace_path(tr.path, base_dir)), 0,
+                                 "arriving after the scenario's duration", "dropped",
+                                 len(req) - len(kept)))
+    return kept
 
 
 def _service(service_id: int, tenant_name: str, tenant: TenantConfig,

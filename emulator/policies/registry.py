@@ -60,9 +60,9 @@ def _load_class(ref: str, field: str) -> type:
                         "'package.module:ClassName'")
     try:
         module = importlib.import_module(module_name)
-    except ImportError as exc:
+    except Exception as exc:  # a plug-in's SyntaxError, or any error at import time
         raise UserError(f"{field}: cannot import module {module_name!r} for policy "
-                        f"{ref!r} ({exc})") from None
+                        f"{ref!r} ({type(exc).__name__}: {exc})") from None
     cls = getattr(module, class_name, None)
     if cls is None or not isinstance(cls, type):
         raise UserError(f"{field}: module {module_name!r} has no class {class_name!r} "

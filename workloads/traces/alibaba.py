@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from workloads.traces.common import (
+    MAX_TRACE_GPUS,
     TraceIssue,
     check_path,
     csv_rows,
@@ -33,6 +34,7 @@ __all__ = [
 ALIBABA_POD_COLUMNS = ("name", "cpu_milli", "memory_mib", "num_gpu", "gpu_milli", "gpu_spec",
                        "qos", "pod_phase", "creation_time", "deletion_time", "scheduled_time")
 ALIBABA_NODE_COLUMNS = ("sn", "cpu_milli", "memory_mib", "gpu", "model")
+_MAX_RESOURCE = 10**12  # milli-cores or MiB beyond any machine: a corrupt row
 
 
 @dataclass(frozen=True)
@@ -95,8 +97,8 @@ class AlibabaNodeList:
 def _pod(line: int, row: dict[str, str]) -> AlibabaPod:
     if not row["name"]:
         raise ValueError("name: empty")
-    num_gpu = parse_int(row["num_gpu"], "num_gpu")
-    gpu_milli = parse_int(row["gpu_milli"], "gpu_milli")
+    num_gpu = parse_int(row["num_gpu"], "num_gpu", maximum=MAX_TRACE_GPUS)
+    gpu_milli = parse_int(row["gpu_milli"], "gpu_milli", maximum=10**6)
     if gpu_milli > 1000:
         raise ValueError(f"gpu_milli: {gpu_milli} exceeds 1000")
     creation = parse_float(row["creation_time"], "creation_time")
@@ -105,9 +107,14 @@ def _pod(line: int, row: dict[str, str]) -> AlibabaPod:
         raise ValueError(f"deletion_time ({deletion:g}) is before creation_time ({creation:g})")
     sched_text = row["scheduled_time"]
     scheduled = parse_float(sched_text, "scheduled_time") if sched_text else None
+    if scheduled is not None and not creation <= scheduled <= deletion:
+        raise ValueError(f"scheduled_time ({scheduled:g}) is outside creation_time "
+                         f"({creation:g}) .. deletion_time ({deletion:g})")
     spec = tuple(s for s in row["gpu_spec"].split("|") if s)
-    return AlibabaPod(line, row["name"], parse_int(row["cpu_milli"], "cpu_milli"),
-                      parse_int(row["memory_mib"], "memory_mib"), num_gpu, gpu_milli, spec,
+    return AlibabaPod(line, row["name"],
+                      parse_int(row["cpu_milli"], "cpu_milli", maximum=_MAX_RESOURCE),
+                      parse_int(row["memory_mib"], "memory_mib", maximum=_MAX_RESOURCE),
+                      num_gpu, gpu_milli, spec,
                       row["qos"], row["pod_phase"], creation, deletion, scheduled)
 
 
@@ -138,9 +145,10 @@ def read_alibaba_nodes(path: str | Path) -> AlibabaNodeList:
                 raise ValueError(row)
             if not row["sn"] or not row["model"]:
                 raise ValueError("sn and model must not be empty")
-            nodes.append(AlibabaNode(line, row["sn"], parse_int(row["cpu_milli"], "cpu_milli"),
-                                     parse_int(row["memory_mib"], "memory_mib"),
-                                     parse_int(row["gpu"], "gpu"), row["model"]))
+            nodes.append(AlibabaNode(
+                line, row["sn"], parse_int(row["cpu_milli"], "cpu_milli", maximum=_MAX_RESOURCE),
+                parse_int(row["memory_mib"], "memory_mib", maximum=_MAX_RESOURCE),
+                parse_int(row["gpu"], "gpu", maximum=MAX_TRACE_GPUS), row["model"]))
         except ValueError as err:
             issues.append(TraceIssue(str(p), line, str(err)))
     return AlibabaNodeList(p, tuple(nodes), tuple(issues))

@@ -14,7 +14,13 @@ from pathlib import Path
 import numpy as np
 
 from workloads.requests import RequestArrays
-from workloads.traces.common import TraceIssue, check_path, csv_rows, parse_int
+from workloads.traces.common import (
+    MAX_TRACE_TOKENS,
+    TraceIssue,
+    check_path,
+    csv_rows,
+    parse_int,
+)
 
 __all__ = ["AZURE_LLM_COLUMNS", "AzureLLMTrace", "parse_azure_timestamp", "read_azure_llm"]
 
@@ -67,8 +73,10 @@ def read_azure_llm(path: str | Path) -> AzureLLMTrace:
             continue
         try:
             when, frac = parse_azure_timestamp(row["TIMESTAMP"])
-            prompt = parse_int(row["ContextTokens"], "ContextTokens", minimum=1)
-            output = parse_int(row["GeneratedTokens"], "GeneratedTokens", minimum=0)
+            prompt = parse_int(row["ContextTokens"], "ContextTokens", minimum=1,
+                               maximum=MAX_TRACE_TOKENS)
+            output = parse_int(row["GeneratedTokens"], "GeneratedTokens", minimum=0,
+                               maximum=MAX_TRACE_TOKENS)
         except ValueError as err:
             issues.append(TraceIssue(str(p), line, str(err)))
             continue

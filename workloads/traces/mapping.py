@@ -21,7 +21,14 @@ the Tiresias and Gavel simulators replay traces. Tiresias's own CSV format is re
 
 Serving traces (Azure LLM, Mooncake) become :class:`~workloads.requests.RequestArrays`.
 
-Scaling knobs: trace time ``t`` (s from the trace start) maps to ``start + t · time_scale``
+Time origin: a trace's times are rebased so its first row is at ``start`` (the public
+Alibaba pod list counts seconds from its own zero, and the held-out part of it begins
+~126 days in). ``absolute_time: true`` keeps the file's own zero instead (Azure: midnight
+of the first request's day), so several files of one trace keep their relative offsets;
+``offset`` names the trace time (s, in the file's own time base) that maps to ``start``;
+rows before it are dropped and counted.
+
+Scaling knobs: trace time ``t`` (s from the origin) maps to ``start + t · time_scale``
 — ``time_scale=0.5`` replays twice as fast (durations are *not* scaled, so load doubles);
 GPU counts are multiplied by ``gpu_scale`` and rounded up to a multiple of ``tp · pp``.
 """
@@ -30,6 +37,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -43,7 +51,7 @@ from workloads.spec import TrainingJobSpec
 from workloads.traces import SAMPLES, sample_path
 from workloads.traces.alibaba import AlibabaPodTrace, read_alibaba_pods
 from workloads.traces.azure_llm import AzureLLMTrace, read_azure_llm
-from workloads.traces.common import TraceIssue
+from workloads.traces.common import TraceFormatError, TraceIssue
 from workloads.traces.gavel import GavelTrace, read_gavel, read_throughputs
 from workloads.traces.mooncake import MooncakeTrace, read_mooncake
 from workloads.traces.philly import PhillyTrace, read_philly
@@ -53,6 +61,7 @@ __all__ = [
     "SAMPLE_PREFIX",
     "TraceReplay",
     "TraceReplayConfig",
+    "alibaba_jobs",
     "alibaba_to_jobs",
     "azure_to_requests",
     "gavel_to_jobs",
@@ -61,6 +70,7 @@ __all__ = [
     "replay_trace",
     "resolve_trace_path",
     "tiresias_to_jobs",
+    "trace_origin",
 ]
 
 SAMPLE_PREFIX = "sample:"
@@ -75,7 +85,7 @@ GENERIC_MODEL = "generic"
 class TraceReplayConfig(BaseModel):
     """How to replay one trace file as one tenant's workload (frozen, ``extra="forbid"``)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     kind: TraceKind
     path: str = Field(description="file path (relative: to the scenario's folder) or "
@@ -99,6 +109,15 @@ class TraceReplayConfig(BaseModel):
     time_scale: float = Field(default=1.0, gt=0, description="trace seconds → sim seconds")
     gpu_scale: float = Field(default=1.0, gt=0, description="multiplier on GPU counts")
     start: Seconds = Field(default=0.0, ge=0, description="sim time of the trace's zero")
+    absolute_time: bool = Field(
+        default=False, description="keep the file's own time zero instead of rebasing to "
+                                   "the first row (Azure: midnight of the first row's day)")
+    offset: Seconds | None = Field(
+        default=None, ge=0, description="trace time (s, file's own zero) mapped to 'start'; "
+                                        "earlier rows are dropped")
+    keep_pending: bool = Field(
+        default=False, description="Alibaba: also replay pods never scheduled (Pending), "
+                                   "for their pending time")
     limit: int | None = Field(default=None, gt=0, description="keep the first N rows only")
     reference_flops_per_gpu: float = Field(
         default=4.0e14, gt=0,
@@ -157,6 +176,11 @@ class TraceReplay:
     requests: RequestArrays | None
     issues: tuple[TraceIssue, ...]
     skipped: int = 0
+
+    @property
+    def notes(self) -> tuple[TraceIssue, ...]:
+        """The counted (not malformed) entries of :attr:`issues`."""
+        return tuple(i for i in self.issues if i.kind != "malformed")
 
 
 def resolve_trace_path(path: str, base_dir: str | Path | None = None) -> Path:
@@ -258,59 +282,144 @@ def gavel_to_jobs(trace: GavelTrace, cfg: TraceReplayConfig, table_path: Path,
     return jobs
 
 
+def trace_origin(first_s: float, cfg: TraceReplayConfig, own_shift_s: float = 0.0) -> float:
+    """The trace time mapped to ``cfg.start``, on the reader's clock.
+
+    ``first_s`` is the first row's time on that clock and ``own_shift_s`` the reader's
+    clock minus the file's own zero (Azure: the first request's time of day).
+    """
+    if cfg.offset is not None:
+        return float(cfg.offset) - own_shift_s
+    return -own_shift_s if cfg.absolute_time else first_s
+
+
+def _rows_before_origin(n: int, file: str) -> tuple[TraceIssue, ...]:
+    return (TraceIssue(file, 0, "before the trace's offset", "dropped", n),) if n else ()
+
+
 def philly_to_jobs(trace: PhillyTrace, cfg: TraceReplayConfig,
                    first_job_id: int = 0) -> list[TrainingJobSpec]:
-    """One job per Philly row (in trace order, first ``cfg.limit``), ids from ``first_job_id``."""
+    """One job per Philly row (in trace order, first ``cfg.limit``), ids from ``first_job_id``.
+
+    The reader counts from the first submission, which is therefore the default origin.
+    Rows before ``cfg.offset`` are left out.
+    """
     rows = trace.jobs[:cfg.limit]
+    origin = trace_origin(0.0, cfg)
+    rows = tuple(r for r in rows if r.submit_s >= origin)
     return [_job(first_job_id + i, f"{cfg.name}-L{r.line}",
                  f"{_tenant(cfg)}-{r.cluster}" if cfg.tenant_per_cluster else _tenant(cfg),
-                 r.submit_s, r.duration_s, r.num_gpus, cfg)
+                 r.submit_s - origin, r.duration_s, r.num_gpus, cfg)
             for i, r in enumerate(rows)]
+
+
+def alibaba_jobs(trace: AlibabaPodTrace, cfg: TraceReplayConfig, first_job_id: int = 0
+                 ) -> tuple[list[TrainingJobSpec], tuple[TraceIssue, ...]]:
+    """Jobs from the GPU pods of an Alibaba pod list, and the counted pods left out.
+
+    Left out: CPU-only pods (``num_gpu == 0``), pods never scheduled (``Pending``, no
+    ``scheduled_time``; their "run time" is time spent waiting) unless
+    ``cfg.keep_pending``, pods with no run time and pods before ``cfg.offset``. A pod
+    sharing a GPU (``gpu_milli < 1000``) takes a whole GPU: counted as ``adjusted``.
+    Times are rebased to the first pod considered (see :func:`trace_origin`).
+    ``cfg.limit`` counts the pods considered, in trace order.
+    """
+    pods = trace.pods[:cfg.limit]
+    origin = trace_origin(pods[0].creation_s if pods else 0.0, cfg)
+    jobs: list[TrainingJobSpec] = []
+    left_out: Counter[str] = Counter()
+    shared = early = 0
+    for pod in pods:
+        if pod.num_gpu == 0:
+            left_out["CPU-only pod (num_gpu 0)"] += 1
+            continue
+        if not cfg.keep_pending and (pod.scheduled_s is None or pod.phase == "Pending"):
+            left_out["never scheduled (Pending; keep_pending: true replays them)"] += 1
+            continue
+        if pod.run_s <= 0:
+            left_out["no run time"] += 1
+            continue
+        if pod.creation_s < origin:
+            early += 1
+            continue
+        shared += pod.gpu_milli < 1000
+        jobs.append(_job(first_job_id + len(jobs), f"{cfg.name}-{pod.name}", _tenant(cfg),
+                         pod.creation_s - origin, pod.run_s, pod.num_gpu, cfg))
+    file = str(trace.path)
+    notes = [TraceIssue(file, 0, why, "skipped", n) for why, n in sorted(left_out.items())]
+    notes += _rows_before_origin(early, file)
+    if shared:
+        notes.append(TraceIssue(file, 0, "share a GPU (gpu_milli < 1000); each takes a whole "
+                                         "GPU", "adjusted", shared))
+    return jobs, tuple(notes)
 
 
 def alibaba_to_jobs(trace: AlibabaPodTrace, cfg: TraceReplayConfig,
                     first_job_id: int = 0) -> tuple[list[TrainingJobSpec], int]:
-    """Jobs from the GPU pods of an Alibaba pod list, and how many pods were skipped.
-
-    CPU-only pods (``num_gpu == 0``) and pods with no run time are skipped; a pod sharing a
-    GPU (``gpu_milli < 1000``) takes a whole GPU. Duration is :attr:`AlibabaPod.run_s`.
-    ``cfg.limit`` counts the pods considered, in trace order.
-    """
-    jobs: list[TrainingJobSpec] = []
-    skipped = 0
-    for pod in trace.pods[:cfg.limit]:
-        if pod.num_gpu == 0 or pod.run_s <= 0:
-            skipped += 1
-            continue
-        jobs.append(_job(first_job_id + len(jobs), f"{cfg.name}-{pod.name}", _tenant(cfg),
-                         pod.creation_s, pod.run_s, pod.num_gpu, cfg))
-    return jobs, skipped
+    """Jobs from an Alibaba pod list and how many pods were left out (see
+    :func:`alibaba_jobs`)."""
+    jobs, notes = alibaba_jobs(trace, cfg, first_job_id)
+    return jobs, sum(n.count for n in notes if n.kind == "skipped")
 
 
-def _scaled(requests: RequestArrays, cfg: TraceReplayConfig) -> RequestArrays:
+def _scaled(requests: RequestArrays, cfg: TraceReplayConfig, file: str,
+            own_shift_s: float = 0.0) -> tuple[RequestArrays, tuple[TraceIssue, ...]]:
     n = len(requests) if cfg.limit is None else min(cfg.limit, len(requests))
-    return RequestArrays(cfg.start + requests.times_s[:n] * cfg.time_scale,
-                         requests.prompt_tokens[:n].copy(), requests.output_tokens[:n].copy())
+    times = requests.times_s[:n]
+    origin = trace_origin(float(times[0]) if n else 0.0, cfg, own_shift_s)
+    keep = times >= origin
+    dropped = int(n - keep.sum())
+    rel = times[keep] - origin if origin != 0.0 else times[keep]
+    return (RequestArrays(cfg.start + rel * cfg.time_scale,
+                          requests.prompt_tokens[:n][keep].copy(),
+                          requests.output_tokens[:n][keep].copy()),
+            _rows_before_origin(dropped, file))
 
 
 def azure_to_requests(trace: AzureLLMTrace, cfg: TraceReplayConfig) -> RequestArrays:
     """The trace's requests on the simulation clock (``start + t · time_scale``)."""
-    return _scaled(trace.requests, cfg)
+    return _azure(trace, cfg)[0]
+
+
+def _azure(trace: AzureLLMTrace, cfg: TraceReplayConfig
+           ) -> tuple[RequestArrays, tuple[TraceIssue, ...]]:
+    shift = 0.0
+    if trace.start is not None:
+        midnight = trace.start.replace(hour=0, minute=0, second=0, microsecond=0)
+        shift = (trace.start - midnight).total_seconds()
+    return _scaled(trace.requests, cfg, str(trace.path), shift)
 
 
 def mooncake_to_requests(trace: MooncakeTrace, cfg: TraceReplayConfig) -> RequestArrays:
     """The trace's requests on the simulation clock (``start + t · time_scale``)."""
-    return _scaled(trace.requests, cfg)
+    return _scaled(trace.requests, cfg, str(trace.path))[0]
+
+
+def _no_valid_rows(path: Path, issues: tuple[TraceIssue, ...], what: str) -> TraceFormatError:
+    first = "; ".join(f"line {i.line}: {i.message}" for i in issues[:3])
+    more = f" (and {len(issues) - 3:,} more)" if len(issues) > 3 else ""
+    why = f"; first problems: {first}{more}" if issues else "; the file has no data rows"
+    return TraceFormatError(f"{path}: no valid {what}{why}")
 
 
 def replay_trace(cfg: TraceReplayConfig, base_dir: str | Path | None = None,
                  first_job_id: int = 0) -> TraceReplay:
-    """Read the trace ``cfg`` names and map it (see the module docstring)."""
+    """Read the trace ``cfg`` names and map it (see the module docstring).
+
+    Raises :class:`~workloads.traces.common.TraceFormatError` when no row is valid (with
+    the first reasons), or when no valid row becomes work.
+    """
     path = resolve_trace_path(cfg.path, base_dir)
     if cfg.kind == "philly":
         philly = read_philly(path)
-        return TraceReplay(tuple(philly_to_jobs(philly, cfg, first_job_id)), None,
-                           philly.issues)
+        if not philly.jobs:
+            raise _no_valid_rows(path, philly.issues, "job rows")
+        jobs = philly_to_jobs(philly, cfg, first_job_id)
+        considered = len(philly.jobs[:cfg.limit])
+        notes = _rows_before_origin(considered - len(jobs), str(path))
+        if not jobs:
+            raise TraceFormatError(f"{path}: no row is at or after offset {cfg.offset:g} s")
+        return TraceReplay(tuple(jobs), None, philly.issues + notes)
     if cfg.kind == "gavel":
         assert cfg.throughputs is not None  # the model validator requires it
         gavel = read_gavel(path)
@@ -323,10 +432,22 @@ def replay_trace(cfg: TraceReplayConfig, base_dir: str | Path | None = None,
                            tiresias.issues)
     if cfg.kind == "alibaba":
         pods = read_alibaba_pods(path)
-        jobs, skipped = alibaba_to_jobs(pods, cfg, first_job_id)
-        return TraceReplay(tuple(jobs), None, pods.issues, skipped)
+        if not pods.pods:
+            raise _no_valid_rows(path, pods.issues, "pod rows")
+        ali, notes = alibaba_jobs(pods, cfg, first_job_id)
+        if not ali:
+            reasons = "; ".join(f"{n.count:,} {n.message}" for n in notes)
+            raise TraceFormatError(f"{path}: no pod becomes a job ({reasons})")
+        skipped = sum(n.count for n in notes if n.kind == "skipped")
+        return TraceReplay(tuple(ali), None, pods.issues + notes, skipped)
     if cfg.kind == "azure_llm":
         azure = read_azure_llm(path)
-        return TraceReplay((), azure_to_requests(azure, cfg), azure.issues)
+        if not len(azure.requests):
+            raise _no_valid_rows(path, azure.issues, "request rows")
+        requests, notes = _azure(azure, cfg)
+        return TraceReplay((), requests, azure.issues + notes)
     mooncake = read_mooncake(path)
-    return TraceReplay((), mooncake_to_requests(mooncake, cfg), mooncake.issues)
+    if not len(mooncake.requests):
+        raise _no_valid_rows(path, mooncake.issues, "request lines")
+    requests, notes = _scaled(mooncake.requests, cfg, str(path))
+    return TraceReplay((), requests, mooncake.issues + notes)

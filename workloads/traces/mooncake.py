@@ -14,8 +14,15 @@ from pathlib import Path
 
 import numpy as np
 
+from emulator.errors import short
 from workloads.requests import RequestArrays
-from workloads.traces.common import TraceIssue, check_path
+from workloads.traces.common import (
+    MAX_TRACE_SECONDS,
+    MAX_TRACE_TOKENS,
+    TraceIssue,
+    check_path,
+    decoded_lines,
+)
 
 __all__ = ["MOONCAKE_BLOCK_TOKENS", "MooncakeTrace", "read_mooncake"]
 
@@ -36,12 +43,14 @@ class MooncakeTrace:
     issues: tuple[TraceIssue, ...]
 
 
-def _int_field(obj: dict[str, object], key: str, minimum: int) -> int:
+def _int_field(obj: dict[str, object], key: str, minimum: int, maximum: int) -> int:
     value = obj.get(key)
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"{key}: expected an integer, got {value!r}")
+        raise ValueError(f"{key}: expected an integer, got {short(value, 40)}")
     if value < minimum:
-        raise ValueError(f"{key}: {value} is below {minimum}")
+        raise ValueError(f"{key}: {short(value, 40)} is below {minimum}")
+    if value > maximum:
+        raise ValueError(f"{key}: {short(value, 40)} is above {maximum:,}")
     return value
 
 
@@ -50,11 +59,13 @@ def _parse(text: str) -> tuple[int, int, int, tuple[int, ...]]:
         obj = json.loads(text)
     except json.JSONDecodeError as err:
         raise ValueError(f"invalid JSON: {err.msg}") from None
+    except RecursionError:
+        raise ValueError("invalid JSON: nested too deeply") from None
     if not isinstance(obj, dict):
         raise ValueError("expected a JSON object")
-    ts = _int_field(obj, "timestamp", 0)
-    prompt = _int_field(obj, "input_length", 1)
-    output = _int_field(obj, "output_length", 0)
+    ts = _int_field(obj, "timestamp", 0, int(MAX_TRACE_SECONDS * 1000))
+    prompt = _int_field(obj, "input_length", 1, MAX_TRACE_TOKENS)
+    output = _int_field(obj, "output_length", 0, MAX_TRACE_TOKENS)
     ids = obj.get("hash_ids", [])
     if not isinstance(ids, list) or any(isinstance(h, bool) or not isinstance(h, int)
                                         for h in ids):
@@ -70,18 +81,21 @@ def read_mooncake(path: str | Path) -> MooncakeTrace:
     p = check_path(path, "Mooncake")
     rows: list[tuple[int, int, int, int, tuple[int, ...]]] = []
     issues: list[TraceIssue] = []
-    with p.open(encoding="utf-8") as handle:
-        for line, text in enumerate(handle, start=1):
-            if not text.strip():
-                continue
-            try:
-                ts, prompt, output, ids = _parse(text)
-            except ValueError as err:
-                issues.append(TraceIssue(str(p), line, str(err)))
-                continue
-            rows.append((ts, line, prompt, output, ids))
+    bad: set[int] = set()
+    for line, text in enumerate(decoded_lines(p, bad), start=1):
+        if line in bad:
+            issues.append(TraceIssue(str(p), line, "not UTF-8 text"))
+            continue
+        if not text.strip():
+            continue
+        try:
+            ts, prompt, output, ids = _parse(text)
+        except ValueError as err:
+            issues.append(TraceIssue(str(p), line, str(err)))
+            continue
+        rows.append((ts, line, prompt, output, ids))
     rows.sort(key=lambda r: (r[0], r[1]))
-    times = np.array([r[0] for r in rows], dtype=np.float64) / 1000.0
+    times = np.array([r[0] for r in rows], dtype=np.float64) / 1000.0  # the file's own zero
     requests = RequestArrays(times, np.array([r[2] for r in rows], dtype=np.int64),
                              np.array([r[3] for r in rows], dtype=np.int64))
     return MooncakeTrace(p, requests, tuple(r[4] for r in rows),

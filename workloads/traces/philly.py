@@ -8,11 +8,13 @@ See ``data/philly_pollux/README.md``.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from workloads.traces.common import (
+    MAX_TRACE_GPUS,
     TraceIssue,
     check_path,
     csv_rows,
@@ -58,8 +60,8 @@ def _parse(row: dict[str, str]) -> tuple[datetime, float, int, str]:
         raise ValueError(f"timestamp: {row['timestamp']!r} is not "
                          "'YYYY-MM-DD HH:MM:SS[.ffffff]'") from None
     duration = parse_float(row["duration"], "duration", strict=True)
-    gpus = parse_int(row["num_gpus"], "num_gpus", minimum=1)
-    parse_float(row["gpu_time"], "gpu_time")
+    gpus = parse_int(row["num_gpus"], "num_gpus", minimum=1, maximum=MAX_TRACE_GPUS)
+    parse_float(row["gpu_time"], "gpu_time", maximum=math.inf)
     if not row["cluster"]:
         raise ValueError("cluster: empty")
     return when, duration, gpus, row["cluster"]

@@ -1,0 +1,64 @@
+"""SIGINT / SIGTERM as an exception, and a section where they wait.
+
+The CLI turns both signals into :class:`Interrupted` (a ``BaseException``, so no
+``except Exception`` in a library swallows it); the command prints one line and exits
+with ``128 + signal number`` (130 for Ctrl-C, 143 for SIGTERM). While results are being
+swapped into place (:func:`deferred`), a signal is remembered and raised at the end of the
+section, so the output folder is always either the previous result or the new one.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+
+__all__ = ["Interrupted", "deferred", "install"]
+
+_HANDLED = (signal.SIGINT, signal.SIGTERM)
+_state = {"deferring": 0, "pending": 0}
+
+
+class Interrupted(BaseException):
+    """The process received SIGINT or SIGTERM (``signum``)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+    @property
+    def name(self) -> str:
+        """``"SIGINT"`` or ``"SIGTERM"``."""
+        return signal.Signals(self.signum).name
+
+    @property
+    def exit_code(self) -> int:
+        """The shell convention: 128 + signal number."""
+        return 128 + self.signum
+
+
+def _handler(signum: int, frame: FrameType | None) -> None:
+    if _state["deferring"]:
+        _state["pending"] = _state["pending"] or signum
+        return
+    raise Interrupted(signum)
+
+
+def install() -> None:
+    """Route SIGINT and SIGTERM to :class:`Interrupted` (main thread only)."""
+    for sig in _HANDLED:
+        signal.signal(sig, _handler)
+
+
+@contextmanager
+def deferred() -> Iterator[None]:
+    """Hold SIGINT/SIGTERM until the block ends, then raise :class:`Interrupted` once."""
+    _state["deferring"] += 1
+    try:
+        yield
+    finally:
+        _state["deferring"] -= 1
+        if not _state["deferring"] and _state["pending"]:
+            signum, _state["pending"] = _state["pending"], 0
+            raise Interrupted(signum)

@@ -1,0 +1,164 @@
+"""Crash-safe result sets: a folder holds one whole run's results, or the previous ones.
+
+Every file of a run is written into a sibling temporary folder
+(``.NAME.tmp-PID`` next to ``NAME``), with ``manifest.json`` (SHA-256 of each file,
+written last) closing the set. The folder is then swapped in: the previous result is
+renamed aside (``.NAME.old-PID``), the new one renamed onto ``NAME``, the old one
+deleted; SIGINT/SIGTERM wait during the swap (:func:`emulator.interrupts.deferred`).
+An interrupted or failed run deletes its temporary folder, so a reader sees the previous
+complete result or the new complete result, never a mix, and never a stale
+``requests.parquet`` from a run that did not write one. Temporaries left by a killed
+process (SIGKILL, power loss) are removed by the next run; a swap cut between its two
+renames is undone (the previous result is put back).
+
+A folder that exists, is not empty and has no ``manifest.json`` or ``summary.json`` is
+not a result of this program and is never replaced.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from emulator.errors import UserError, short
+from emulator.interrupts import deferred
+
+__all__ = ["MANIFEST", "check_replaceable", "clean_stale", "verify", "write_result_set"]
+
+MANIFEST = "manifest.json"
+_RESULT_MARKERS = (MANIFEST, "summary.json")
+_TEMP = re.compile(r"^\.(?P<name>.+)\.(?P<kind>tmp|old)-(?P<pid>\d+)$")
+
+Writer = Callable[[Path], None]
+"""Writes one file at the path it is given."""
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def clean_stale(folder: Path) -> list[Path]:
+    """Remove temporaries of ``folder`` left by dead processes; restore a cut swap.
+
+    Returns the paths removed (or restored from).
+    """
+    parent = folder.parent
+    if not parent.is_dir():
+        return []
+    done = []
+    for entry in sorted(parent.iterdir()):
+        m = _TEMP.match(entry.name)
+        if not m or m["name"] != folder.name or _alive(int(m["pid"])):
+            continue
+        if m["kind"] == "old" and not folder.exists():
+            os.rename(entry, folder)  # the swap stopped between its renames: undo it
+        else:
+            shutil.rmtree(entry, ignore_errors=True)
+        done.append(entry)
+    return done
+
+
+def check_replaceable(folder: Path) -> None:
+    """:class:`UserError` unless ``folder`` is absent, empty or a previous result set."""
+    if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+        raise UserError(f"--out {short(str(folder))}: exists and is not a folder; expected a "
+                        "folder for the results")
+    if folder.is_dir() and any(folder.iterdir()) and not any(
+            (folder / m).is_file() for m in _RESULT_MARKERS):
+        raise UserError(f"--out {short(str(folder))}: holds other files; expected an empty "
+                        "folder or the results of an earlier run (they are replaced whole)")
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def write_result_set(folder: Path, files: Mapping[str, Writer],
+                     info: Mapping[str, object] | None = None) -> list[Path]:
+    """Write ``files`` (name → writer) as the complete content of ``folder``.
+
+    ``info`` goes into the manifest beside the checksums. Returns the final paths.
+    """
+    check_replaceable(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    clean_stale(folder)
+    tmp = folder.parent / f".{folder.name}.tmp-{os.getpid()}"
+    old = folder.parent / f".{folder.name}.old-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        tmp.mkdir()
+        for name, write in files.items():
+            write(tmp / name)
+        manifest = {"files": {name: _sha256(tmp / name) for name in files},
+                    **dict(info or {})}
+        text = json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n"
+        (tmp / MANIFEST).write_text(text, encoding="utf-8")
+        os.chmod(tmp, 0o777 & ~_umask())
+        _fsync_dir(tmp)
+        with deferred():
+            had_old = folder.exists()
+            if had_old:
+                os.rename(folder, old)
+            os.rename(tmp, folder)
+            _fsync_dir(folder.parent)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if had_old:
+        shutil.rmtree(old, ignore_errors=True)
+    return [folder / name for name in (*files, MANIFEST)]
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def verify(folder: Path) -> list[str]:
+    """Problems with the result set in ``folder`` (empty list: complete and intact)."""
+    path = folder / MANIFEST
+    if not path.is_file():
+        return [f"{folder}: no {MANIFEST}; not a complete result set"]
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    problems = []
+    for name, digest in manifest.get("files", {}).items():
+        f = folder / name
+        if not f.is_file():
+            problems.append(f"{f}: missing")
+        elif _sha256(f) != digest:
+            problems.append(f"{f}: checksum differs from {MANIFEST}")
+    extra = sorted(p.name for p in folder.iterdir()
+                   if p.name != MANIFEST and p.name not in manifest.get("files", {}))
+    problems += [f"{folder / n}: not part of the result set" for n in extra]
+    return problems
