@@ -39,6 +39,7 @@ __all__ = [
     "expert_read_fraction",
     "kv_bytes_per_token",
     "max_batch",
+    "prefill_parts",
     "prefill_time",
     "replica_throughput",
 ]
@@ -226,6 +227,24 @@ def prefill_time(xp: Any, b: InferenceBatch, prompt_tokens: Any, sequences: Any 
     compute = flops / _flops_rate(xp, b)
     floor = _step_weight_bytes(xp, b, t) / _bytes_rate(xp, b)
     return xp.maximum(compute, floor) + _tp_comm(xp, b, t) + _overhead(xp, b)
+
+
+def prefill_parts(xp: Any, b: InferenceBatch, prompt_tokens: Any) -> tuple[Any, Any]:
+    """Split one prompt's prefill into (work, fixed) seconds for batched serving.
+
+    ``work`` = its own compute (``2·active·P + 2·layers·attn_width·P²``)/``R_f`` plus its
+    TP all-reduces: what it adds to a replica's prefill batch. ``fixed`` = step overhead
+    + ``max(weight read - compute, 0)``: what its first token waits for on top, but which
+    a batch of prompts pays once, not per prompt. ``work + fixed`` equals
+    :func:`prefill_time` of the prompt alone.
+    """
+    t = f64(xp, prompt_tokens)
+    flops = 2.0 * f64(xp, b.active_params) * t + 2.0 * f64(xp, b.layers) * _attn_width(
+        xp, b) * t * t
+    compute = flops / _flops_rate(xp, b)
+    floor = _step_weight_bytes(xp, b, t) / _bytes_rate(xp, b)
+    work = compute + _tp_comm(xp, b, t)
+    return work, xp.maximum(floor - compute, 0.0) + _overhead(xp, b)
 
 
 def _decode_parts(xp: Any, b: InferenceBatch) -> tuple[Any, Any]:

@@ -28,6 +28,7 @@ from cupy_kernels._arrays import f64
 
 __all__ = [
     "CAP_EXPONENT",
+    "MEMORY_BOUND_UTIL",
     "cap_throughput_factor",
     "facility_power",
     "gpu_power",
@@ -36,6 +37,12 @@ __all__ = [
 
 CAP_EXPONENT: float = 0.5
 """Exponent of the power-cap throughput curve (see the module docstring). Estimate."""
+
+MEMORY_BOUND_UTIL: float = 0.35
+"""Power-model utilisation (fraction of the idle-to-TDP range) of a GPU streaming HBM in a
+memory-bound decode step. Estimate from the H200 decode measurements of Ma et al.
+(arXiv:2605.11999): 137-300 W on a 700 W part, i.e. at most (300 - 90)/(700 - 90) = 0.34
+of the range above idle; the compute-bound share of a step counts as utilisation 1."""
 
 
 def gpu_power(xp: Any, util: Any, idle_w: Any, tdp_w: Any, cap_w: Any = None) -> Any:

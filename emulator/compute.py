@@ -27,6 +27,7 @@ from cupy_kernels.inference import (
     decode_compute_fraction,
     decode_step_time,
     max_batch,
+    prefill_parts,
     prefill_time,
 )
 from cupy_kernels.power import facility_power, gpu_power, rack_power
@@ -228,13 +229,17 @@ class ComputeModel:
         return b.to_host(prefill_time(b.xp, self._row(statics, row),
                                       b.asarray(prompts.astype(float))))
 
-    def prefill_batch(self, statics: ServiceStatics, row: int, tokens: float,
-                      sequences: float) -> float:
-        """Seconds of one batched prefill of ``sequences`` prompts, ``tokens`` in total."""
+    def prefill_parts(self, statics: ServiceStatics, row: int,
+                      prompts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(work s, fixed s) of each prompt of service ``row`` in a batched prefill.
+
+        See :func:`cupy_kernels.inference.prefill_parts`: ``work`` occupies the replica's
+        prefill capacity, ``fixed`` only delays that request's first token.
+        """
         b = self.backend
-        t = prefill_time(b.xp, self._row(statics, row), b.asarray(np.array([float(tokens)])),
-                         b.asarray(np.array([float(sequences)])))
-        return float(b.to_host(t)[0])
+        work, fixed = prefill_parts(b.xp, self._row(statics, row),
+                                    b.asarray(prompts.astype(float)))
+        return b.to_host(work), b.to_host(fixed)
 
     def decode_compute_fraction(self, statics: ServiceStatics,
                                 batch_per_replica: np.ndarray) -> np.ndarray:

@@ -132,6 +132,8 @@ class InferenceServiceConfig(_Frozen):
     start: Seconds = Field(default=0.0, ge=0)
     system: str | None = Field(default=None, description="restrict to one rack system")
     autoscale: AutoscaleConfig | None = None
+    chunked_prefill: bool = Field(default=True, description="prefill in chunks that ride "
+                                  "along with decode steps (false: separate prefill steps)")
 
     @model_validator(mode="after")
     def _one_arrival_source(self) -> InferenceServiceConfig:

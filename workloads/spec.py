@@ -73,7 +73,9 @@ class InferenceServiceSpec:
     ``origin``; prompt and output lengths follow the token distributions (see
     :mod:`workloads.distributions`). ``max_batch`` caps concurrent sequences per replica
     (``None``: limited by KV-cache memory only). SLOs are on time to first token and time
-    per output token, in seconds.
+    per output token, in seconds. ``chunked_prefill``: prompts are split into chunks that
+    ride along with decode steps (vLLM/TensorRT-LLM default) rather than run as separate
+    prefill steps that pause decoding.
     """
 
     service_id: int
@@ -95,6 +97,7 @@ class InferenceServiceSpec:
     gpu_system: str | None = None
     autoscale: AutoscaleConfig | None = None
     trace: RequestArrays | None = None
+    chunked_prefill: bool = True
 
     @property
     def n_gpus(self) -> int:
