@@ -271,10 +271,13 @@ class ServingModel:
             else:
                 work, fixed = np.empty(0), np.empty(0)
             tpot = float(step[row]) / (1.0 - svc.prefill_share)
-            hold = work
             if spec.chunked_prefill:  # each chunk rides one decode step of the running batch
                 chunks = np.ceil(prompts / CHUNK_TOKENS)
                 hold = work + chunks * float(step[row]) * svc.occupancy
+            else:  # a prefill step of its own (decoding pauses for its fixed part too),
+                # which starts when the decode step in flight ends: half a step on average
+                hold = work + fixed
+                fixed = np.full_like(fixed, 0.5 * float(step[row]) * svc.occupancy)
             decode = outputs * tpot
             if not math.isfinite(svc.rtt_s):  # origin cut off (cable cuts): requests fail,
                 nan = np.full(n, np.nan)      # logged with NaN latencies = SLO misses
@@ -303,7 +306,8 @@ class ServingModel:
             svc.served += n
             svc.slo_met += int(np.count_nonzero((ttft <= spec.slo_ttft_s) &
                                                 (tpot_s <= spec.slo_tpot_s)))
-            self._measure(svc, t0, t1, starts, starts + work)
+            self._measure(svc, t0, t1, starts,
+                          starts + (work if spec.chunked_prefill else hold))
             # Little's law: mean sequences in service per replica over this window.
             svc.in_service = float((hold + fixed + decode).sum()) / width
             in_service = svc.in_service / max(svc.replicas, 1)

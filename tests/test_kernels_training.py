@@ -70,7 +70,7 @@ def test_nan_mfu_uses_default_efficiency() -> None:
 
 def test_default_efficiency_shape() -> None:
     codes = np.array([0, 1, 2, 0, 0, 7, -1])
-    mb = np.array([8192, 8192, 8192, 512, 64, 8192, 8192], dtype=float)
+    mb = np.array([8192, 8192, 8192, MICRO_BATCH_HALF_TOKENS, 64, 8192, 8192], dtype=float)
     e = default_efficiency(np, codes, mb)
     assert e[0] > e[1] > e[2] > 0  # lower precision, smaller fraction of its higher peak
     assert e[3] == pytest.approx(EFF_MAX[0] / 2)  # half-saturation point
