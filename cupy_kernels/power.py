@@ -29,6 +29,7 @@ from cupy_kernels._arrays import f64
 __all__ = [
     "CAP_EXPONENT",
     "MEMORY_BOUND_UTIL",
+    "MIN_CAP_FRACTION",
     "cap_throughput_factor",
     "facility_power",
     "gpu_power",
@@ -37,6 +38,13 @@ __all__ = [
 
 CAP_EXPONENT: float = 0.5
 """Exponent of the power-cap throughput curve (see the module docstring). Estimate."""
+
+MIN_CAP_FRACTION: float = 200.0 / 700.0
+"""Vendor minimum power limit as a fraction of TDP: ``nvidia-smi -q`` reports a 200 W "Min
+Power Limit" for the 700 W H100 SXM (NVIDIA System Management Interface documentation,
+``power.min_limit``). A cap below it is not applied: the GPU keeps drawing up to the
+minimum limit, so throughput never falls below what the minimum cap gives. Used for
+every GPU, scaled to its TDP (other parts' limits are estimates)."""
 
 MEMORY_BOUND_UTIL: float = 0.35
 """Power-model utilisation (fraction of the idle-to-TDP range) of a GPU streaming HBM in a
@@ -59,15 +67,20 @@ def gpu_power(xp: Any, util: Any, idle_w: Any, tdp_w: Any, cap_w: Any = None) ->
 
 
 def cap_throughput_factor(
-    xp: Any, cap_w: Any, idle_w: Any, tdp_w: Any, exponent: float = CAP_EXPONENT
+    xp: Any, cap_w: Any, idle_w: Any, tdp_w: Any, exponent: float = CAP_EXPONENT,
+    min_cap_w: Any = None,
 ) -> Any:
     """Fraction (0..1) of full-power compute throughput kept under a power cap ``cap_w``.
 
-    ``clip((cap - idle)/(tdp - idle), 0, 1) ** exponent``: 1 when ``cap >= tdp``, 0 when
-    the cap is at or below idle power (the GPU cannot run work).
+    ``clip((max(cap, min_cap) - idle)/(tdp - idle), 0, 1) ** exponent``: 1 when
+    ``cap >= tdp``; with ``min_cap_w`` (the vendor's minimum power limit) a lower cap
+    gives the same throughput as the minimum cap; without it, 0 when the cap is at or
+    below idle power (the GPU cannot run work).
     """
     idle = f64(xp, idle_w)
-    frac = (f64(xp, cap_w) - idle) / (f64(xp, tdp_w) - idle)
+    cap = f64(xp, cap_w) if min_cap_w is None else xp.maximum(f64(xp, cap_w),
+                                                                f64(xp, min_cap_w))
+    frac = (cap - idle) / (f64(xp, tdp_w) - idle)
     return xp.clip(frac, 0.0, 1.0) ** exponent
 
 

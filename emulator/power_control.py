@@ -211,10 +211,12 @@ def cap_effect(cap_w: float, util: float, idle_w: float, tdp_w: float) -> tuple[
 
     Speed is :func:`cupy_kernels.power.cap_throughput_factor` relative to the job's own
     uncapped draw; the returned utilisation is the one the linear power model maps to
-    ``cap_w``, so the engine's power kernel sees the capped draw.
+    ``cap_w``, so the engine's power kernel sees the capped draw. A cap below the vendor's
+    minimum power limit (``MIN_CAP_FRACTION·tdp``) acts as that minimum.
     """
-    from cupy_kernels.power import cap_throughput_factor
+    from cupy_kernels.power import MIN_CAP_FRACTION, cap_throughput_factor
 
+    cap_w = max(cap_w, MIN_CAP_FRACTION * tdp_w)
     uncapped = idle_w + (tdp_w - idle_w) * util
     if not cap_w < uncapped:
         return 1.0, util
