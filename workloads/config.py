@@ -38,6 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from emulator.units import Bytes, PerSecond, Seconds
 from workloads.distributions import LognormalTokens, TokenDistribution
+from workloads.models import model_from_dict, register_model
 from workloads.traces.mapping import TraceReplayConfig
 
 __all__ = [
@@ -56,6 +57,27 @@ Precision = Literal["bf16", "fp8", "fp4"]
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def _inline_models(value: object) -> object:
+    """Register models described inline (a mapping with ``name`` and dimensions).
+
+    ``model: {name: my-34b, layers: 48, hidden: 7168, heads: 56, kv_heads: 8,
+    params: 34e9}`` defines a model that is not in the catalog and stands for its name
+    from then on (see :func:`workloads.models.model_from_dict` for the optional fields).
+    A list may mix names and inline models.
+    """
+    if isinstance(value, list):
+        return [_inline_models(v) for v in value]
+    if isinstance(value, dict):
+        fields = dict(value)
+        name = fields.pop("name", None)
+        if not isinstance(name, str) or not name:
+            raise ValueError("an inline model needs a 'name' (and layers, hidden, heads, "
+                             "kv_heads, params)")
+        register_model(model_from_dict(name, fields))
+        return name
+    return value
 
 
 class SloConfig(_Frozen):
@@ -116,6 +138,8 @@ class InferenceServiceConfig(_Frozen):
     name: str
     model: str
     replicas: int = Field(gt=0)
+
+    _model_inline = field_validator("model", mode="before")(_inline_models)
     gpus_per_replica: int = Field(default=1, gt=0)
     rate: PerSecond | None = Field(default=None, gt=0,
                                    description="mean request arrival rate (Poisson)")
@@ -181,6 +205,8 @@ class TrainingJobConfig(_TrainingSettings):
     name: str
     model: str
     submit: Seconds = Field(default=0.0, ge=0)
+
+    _model_inline = field_validator("model", mode="before")(_inline_models)
     gpus: int = Field(gt=0)
     tokens: float = Field(gt=0)
 
@@ -198,6 +224,8 @@ class TrainingWorkloadConfig(_TrainingSettings):
     name: str
     model: str | list[str]
     model_weights: list[float] | None = None
+
+    _model_inline = field_validator("model", mode="before")(_inline_models)
     rate: PerSecond = Field(gt=0, description="mean job arrival rate (Poisson)")
     start: Seconds = Field(default=0.0, ge=0)
     max_jobs: int | None = Field(default=None, gt=0)
