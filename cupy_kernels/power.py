@@ -28,6 +28,7 @@ from cupy_kernels._arrays import f64
 
 __all__ = [
     "CAP_EXPONENT",
+    "FIXED_FACILITY_FRACTION",
     "MEMORY_BOUND_UTIL",
     "MIN_CAP_FRACTION",
     "cap_throughput_factor",
@@ -45,6 +46,14 @@ Power Limit" for the 700 W H100 SXM (NVIDIA System Management Interface document
 ``power.min_limit``). A cap below it is not applied: the GPU keeps drawing up to the
 minimum limit, so throughput never falls below what the minimum cap gives. Used for
 every GPU, scaled to its TDP (other parts' limits are estimates)."""
+
+FIXED_FACILITY_FRACTION: float = 0.03
+"""Load-independent facility power as a fraction of the site's design IT power: UPS and
+transformer no-load losses, lighting, controls and constant-speed pumps, drawn whatever
+the IT load (Barroso, Hölzle & Ranganathan, "The Datacenter as a Computer", 3rd ed.,
+ch. 5: fixed overheads make PUE rise at low load). 3% is an estimate (no-load losses of
+1-2% for UPS and transformers, about 1% for the rest). The configured PUE is the
+full-load PUE; the fixed part is taken out of it, so at full load nothing changes."""
 
 MEMORY_BOUND_UTIL: float = 0.35
 """Power-model utilisation (fraction of the idle-to-TDP range) of a GPU streaming HBM in a
@@ -109,6 +118,17 @@ def rack_power(
     return gpus + idle + (f64(xp, rack_overhead_full_w) - idle) * u
 
 
-def facility_power(xp: Any, it_w: Any, pue: Any) -> Any:
-    """Facility power in W: IT power times PUE (cooling, distribution losses, lighting)."""
-    return f64(xp, it_w) * f64(xp, pue)
+def facility_power(xp: Any, it_w: Any, pue: Any, design_it_w: Any = None,
+                   fixed_fraction: float = FIXED_FACILITY_FRACTION) -> Any:
+    """Facility power in W: IT power times PUE, plus a load-independent part.
+
+    Without ``design_it_w``: ``it·pue``. With it (the site's IT power at full load, W):
+    ``it·max(pue - f, 1) + f·design_it_w``, ``f = fixed_fraction`` — equal to ``it·pue``
+    at full load, but a lightly loaded hall keeps paying the fixed part, so its
+    effective PUE (facility/IT) rises as load falls.
+    """
+    it = f64(xp, it_w)
+    if design_it_w is None:
+        return it * f64(xp, pue)
+    return (it * xp.maximum(f64(xp, pue) - fixed_fraction, 1.0)
+            + fixed_fraction * f64(xp, design_it_w))

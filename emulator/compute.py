@@ -98,6 +98,10 @@ class ComputeModel:
         self._rack_full = backend.asarray(
             np.array([s.rack_overhead_full_w for s in index.systems])[index.rack_system])
         self._rack_gpus = np.bincount(index.gpu_rack, minlength=index.n_racks).astype(float)
+        rack_full = (np.array([s.rack_full_w for s in index.systems])[index.rack_system]
+                     if index.n_racks else np.zeros(0))
+        self._site_design_w = backend.asarray(np.bincount(
+            index.rack_site, weights=rack_full, minlength=len(index.site_names)))
         self._rack_gpus_dev = backend.asarray(np.maximum(self._rack_gpus, 1.0))
         self._xp = xp
         # Opt-in on cupy: one fused CUDA kernel per formula. Off by default until measured on
@@ -263,5 +267,5 @@ class ComputeModel:
         racks_host = b.to_host(racks)
         it = np.bincount(self.index.rack_site, weights=racks_host,
                          minlength=len(self.index.site_names)) + fabric_w
-        fac = b.to_host(facility_power(xp, b.asarray(it), b.asarray(pue)))
+        fac = b.to_host(facility_power(xp, b.asarray(it), b.asarray(pue), self._site_design_w))
         return racks_host, it, fac

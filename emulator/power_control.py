@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from cupy_kernels.power import FIXED_FACILITY_FRACTION
 from emulator.placement.base import PlacementPolicy, PlacementRequest, Scratch
 from emulator.policies.base import ClusterView, Decision, QueuePolicy
 
@@ -117,7 +118,9 @@ class PowerCapPolicy:
             excess = float(view.facility_w[site] - view.cap_w[site])
             if not excess > 0:
                 continue
-            need = excess / float(view.pue[site])  # IT watts to shed
+            # IT watts to shed: facility power falls by (PUE - its load-independent part)
+            # per IT watt (cupy_kernels.power.facility_power)
+            need = excess / max(float(view.pue[site]) - FIXED_FACILITY_FRACTION, 1.0)
             jobs = [j for j in view.jobs if j.site == site]
             for prio in sorted({j.priority for j in jobs}):
                 if need <= 0:
