@@ -31,7 +31,13 @@ from cupy_kernels.inference import (
     prefill_time,
 )
 from cupy_kernels.power import facility_power, gpu_power, rack_power
-from cupy_kernels.training import PRECISION_CODES, TrainingBatch, training_step_time
+from cupy_kernels.training import (
+    PRECISION_CODES,
+    RECOMPUTE_CODES,
+    TrainingBatch,
+    default_virtual_stages,
+    training_step_time,
+)
 from topologies.catalog import SystemSpec
 from topologies.index import TIER_LEAF, TIER_NVLINK, TIER_SPINE, TIER_WAN, TopologyIndex
 from workloads.models import get_model
@@ -166,6 +172,13 @@ class ComputeModel:
             expert_params=col([m.expert_params for m in models]),
             active_experts=col([m.active_experts for m in models]),
             moe_layers=col([(m.moe_layers or m.layers) if m.is_moe else 0 for m in models]),
+            micro_batch=col([s.micro_batch for s in specs]),
+            recompute_code=col([RECOMPUTE_CODES[s.recompute] for s in specs]),
+            ep=col([s.ep for s in specs]),
+            virtual_stages=col([
+                s.virtual_stages if s.virtual_stages is not None
+                else float(default_virtual_stages(np, m.layers, s.pp))
+                for s, m in zip(specs, models, strict=True)]),
         )
         times = training_step_time(b.xp, batch)
         step = b.to_host(times.step_s)

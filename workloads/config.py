@@ -197,6 +197,13 @@ class _TrainingSettings(_Frozen):
     system: str | None = None
     dataset: DatasetConfig | None = Field(
         default=None, description="staged over the WAN before the job computes")
+    micro_batch: int = Field(default=1, gt=0, description="sequences per micro-batch")
+    recompute: Literal["none", "selective", "full"] = Field(
+        default="none", description="activation recomputation")
+    virtual_stages: int | None = Field(
+        default=None, gt=0, description="interleaved pipeline stages per rank (default: "
+        "two layers per virtual stage)")
+    ep: int = Field(default=1, gt=0, description="expert-parallel size (MoE models)")
 
 
 class TrainingJobConfig(_TrainingSettings):
@@ -215,6 +222,16 @@ class TrainingJobConfig(_TrainingSettings):
         if self.gpus % (self.tp * self.pp):
             raise ValueError(
                 f"gpus ({self.gpus}) must be a multiple of tp*pp ({self.tp}*{self.pp})")
+        dp = self.gpus // (self.tp * self.pp)
+        if dp % self.ep:
+            raise ValueError(f"ep ({self.ep}) must divide the data-parallel size ({dp})")
+        micro = self.global_batch_tokens / (dp * self.micro_batch * self.seq_len)
+        if self.pp > 1 and micro < self.pp:
+            raise ValueError(
+                f"global_batch_tokens ({self.global_batch_tokens:g}) gives {micro:.3g} "
+                f"micro-batches per data-parallel rank; expected at least pp ({self.pp}) "
+                f"(dp {dp} x micro_batch {self.micro_batch} x seq_len {self.seq_len} "
+                "tokens each)")
         return self
 
 

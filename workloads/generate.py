@@ -86,10 +86,13 @@ def _probabilities(weights: list[float] | None, n: int) -> np.ndarray:
 
 
 def _dataset_fields(cfg: TrainingJobConfig | TrainingWorkloadConfig) -> dict[str, object]:
-    """Spec fields of a job's dataset (none: no staging)."""
+    """Spec fields of a job's dataset (none: no staging) and of its step-time settings."""
+    out: dict[str, object] = {"micro_batch": cfg.micro_batch, "recompute": cfg.recompute,
+                              "virtual_stages": cfg.virtual_stages, "ep": cfg.ep}
     if cfg.dataset is None:
-        return {}
-    return {"dataset_bytes": float(cfg.dataset.size), "dataset_source": cfg.dataset.source}
+        return out
+    return {**out, "dataset_bytes": float(cfg.dataset.size),
+            "dataset_source": cfg.dataset.source}
 
 
 def _explicit_job(job_id: int, tenant_name: str, tenant: TenantConfig,

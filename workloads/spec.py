@@ -31,6 +31,9 @@ class TrainingJobSpec:
     WAN before it computes (0: no staging).
     ``estimate_error`` is the sd of the log of the multiplicative error on that estimate
     (0: exact); the composition root draws the factor from a named stream.
+    ``micro_batch`` (sequences), ``recompute`` (none/selective/full), ``virtual_stages``
+    (``None``: the kernel's default) and ``ep`` (expert-parallel size) feed the step-time
+    kernel.
     """
 
     job_id: int
@@ -56,6 +59,10 @@ class TrainingJobSpec:
     estimate_error: float = 0.0
     dataset_bytes: float = 0.0
     dataset_source: str | None = None
+    micro_batch: int = 1
+    recompute: str = "none"
+    virtual_stages: int | None = None
+    ep: int = 1
 
     @property
     def steps(self) -> int:
