@@ -20,14 +20,26 @@ __all__ = ["decode_step_time_fused", "gpu_power_fused"]
 _DECODE_IN = (
     "float64 params, float64 active, float64 layers, float64 kv_heads, float64 head_dim, "
     "float64 wbpp, float64 kvb, float64 tp, float64 peak, float64 hbm_bw, "
-    "float64 prefill_eff, float64 bw_eff, float64 prompt, float64 output, float64 batch"
+    "float64 prefill_eff, float64 bw_eff, float64 prompt, float64 output, float64 batch, "
+    "float64 nvbw, float64 alpha, float64 hidden, float64 attn_w, float64 overhead, "
+    "float64 eparams, float64 experts, float64 k"
 )
 _DECODE_BODY = """
 double kv = 2.0 * layers * kv_heads * head_dim * kvb;
-double nbytes = params * wbpp + batch * (prompt + 0.5 * output) * kv;
+double frac = (experts > 1.0) ? 1.0 - pow(1.0 - k / experts, batch) : 1.0;
+double ctx = prompt + 0.5 * output;
+double nbytes = ((params - eparams) + eparams * frac) * wbpp + batch * ctx * kv;
 double mem = nbytes / (tp * hbm_bw * bw_eff);
-double comp = 2.0 * active * batch / (tp * peak * prefill_eff);
-t = fmax(mem, comp);
+double comp = batch * (2.0 * active + 4.0 * layers * attn_w * ctx) / (tp * peak * prefill_eff);
+double ar = 0.0;
+if (tp > 1.0 && nvbw > 0.0) {
+    double nb = batch * hidden * 2.0;
+    double steps = 2.0 * (tp - 1.0);
+    double ring = steps * alpha + steps / tp * nb / nvbw;
+    double tree = 2.0 * log2(tp) * alpha + 2.0 * nb / nvbw;
+    ar = fmin(ring, tree);
+}
+t = fmax(mem, comp) + 2.0 * layers * ar + overhead;
 """
 _POWER_BODY = """
 double u = fmin(fmax(util, 0.0), 1.0);
@@ -52,10 +64,18 @@ def _kernels() -> tuple[Any, Any]:
 
 def decode_step_time_fused(xp: Any, b: InferenceBatch) -> Any:
     """Same as :func:`cupy_kernels.inference.decode_step_time`, as one CUDA kernel (s)."""
+    def opt(v: Any, default: float) -> Any:
+        return default if v is None else v
+
     args = (
         b.params, b.active_params, b.layers, b.kv_heads, b.head_dim,
         b.weight_bytes_per_param, b.kv_bytes_per_elem, b.gpus_per_replica, b.peak_flops,
         b.hbm_bw, b.prefill_eff, b.decode_bw_eff, b.mean_prompt, b.mean_output, b.batch,
+        opt(b.nvlink_bw, 0.0), opt(b.tp_alpha, 0.0),
+        opt(b.hidden if b.nvlink_bw is not None and b.tp_alpha is not None else None, 0.0),
+        opt(b.attn_width, 0.0), opt(b.step_overhead_s, 0.0), opt(b.expert_params, 0.0),
+        opt(b.experts if b.active_experts is not None else None, 1.0),
+        opt(b.active_experts, 1.0),
     )  # fmt: skip
     return _kernels()[0](*(xp.asarray(a, dtype=xp.float64) for a in args))
 

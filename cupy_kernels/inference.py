@@ -4,14 +4,19 @@ One row per service (or per replica group); a replica is ``gpus_per_replica`` GP
 tensor parallel, so weights, KV cache, HBM bandwidth and FLOP/s are all split ``tp`` ways.
 Roofline model (Williams et al., CACM 2009) applied per phase:
 
-* prefill is compute-bound: ``2·active_params`` FLOP per prompt token at
-  ``prefill_eff`` of peak, never faster than reading the weights once;
-* decode is memory-bound at small batch (every step reads all weights and every running
-  sequence's KV cache) and compute-bound at large batch; the step takes the larger of
-  the two.
+* prefill is compute-bound: ``2·active_params`` FLOP per prompt token plus causal
+  attention ``2·layers·attn_width·P²`` for a prompt of ``P`` tokens, at ``prefill_eff`` of
+  the peak at the serving precision, never faster than reading the weights once;
+* decode is memory-bound at small batch (every step reads the dense weights, the experts
+  its batch touches and every running sequence's KV cache) and compute-bound at large
+  batch; the step takes the larger of the two;
+* both phases add two tensor-parallel all-reduces of the activations per layer (over
+  NVLink, :func:`cupy_kernels.collectives.allreduce_time`) and a fixed per-step overhead
+  (kernel launches, scheduling, sampling).
 
-TP all-reduce time and attention FLOPs are not modelled (see ``docs/validation.md`` for
-what that costs at small per-GPU work). Units: bytes, seconds, FLOP/s, bytes/s.
+The optional inputs (``nvlink_bw`` … ``active_experts``) default to ``None``, which drops
+their term; :mod:`emulator.compute` always fills them. Units: bytes, seconds, FLOP/s,
+bytes/s.
 """
 
 from __future__ import annotations
@@ -20,26 +25,49 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from cupy_kernels._arrays import f64
+from cupy_kernels.collectives import allreduce_time
 
 __all__ = [
+    "ACTIVATION_BYTES",
     "DEFAULT_DECODE_BW_EFF",
     "DEFAULT_PREFILL_EFF",
+    "PREFILL_EFF",
+    "STEP_OVERHEAD_S",
     "InferenceBatch",
+    "decode_compute_fraction",
     "decode_step_time",
+    "expert_read_fraction",
     "kv_bytes_per_token",
     "max_batch",
+    "prefill_parts",
     "prefill_time",
     "replica_throughput",
 ]
 
-DEFAULT_PREFILL_EFF: float = 0.46
-"""Fraction of dense peak reached by large-batch prefill/decode GEMMs. Fitted to one row
-(Llama-70B FP8, 2,048 in / 128 out, batch 64) of NVIDIA's TensorRT-LLM v0.5 H200 table;
-the other two rows are held out (``docs/validation.md``)."""
+PREFILL_EFF: dict[str, float] = {"bf16": 0.673, "fp8": 0.582, "fp4": 0.390}
+"""Fraction of the dense peak *at the serving precision* reached by prefill and by
+compute-bound decode GEMMs, per precision (as training's ``EFF_MAX``): lower precisions
+reach a smaller fraction of their higher peak because attention, norms and sampling do
+not speed up with the GEMM precision. Each value is fitted to one row of
+``docs/validation.md`` (bf16: TensorRT-LLM Llama-2-70B TTFT on 4 A100; fp8: Llama-3.3-70B
+2048/128 on H200; fp4: Llama-3.3-70B 2048/128 on B200); every other row is held out."""
 
-DEFAULT_DECODE_BW_EFF: float = 0.8
-"""Fraction of peak HBM bandwidth a decode step achieves. Estimate; Azure measured 92% of
-peak on GB200 with a streaming test (an upper bound for a real decode step)."""
+DEFAULT_PREFILL_EFF: float = PREFILL_EFF["fp8"]
+"""The fp8 entry of :data:`PREFILL_EFF` (kept for callers that pass one efficiency)."""
+
+DEFAULT_DECODE_BW_EFF: float = 0.70
+"""Fraction of peak HBM bandwidth a decode step achieves. Fitted to one row of
+``docs/validation.md`` (Llama-3.3-70B FP8 1000/1000 on H200); Azure measured 92% of peak on
+GB200 with a streaming test, an upper bound for a real decode step."""
+
+STEP_OVERHEAD_S: float = 0.0041
+"""Fixed time per forward step (prefill batch or decode step) in s: kernel launches,
+scheduling and sampling, which neither FLOPs nor bytes account for. Fitted to the
+TensorRT-LLM Llama-2-7B 128-token TTFT on one H100 (``docs/validation.md``)."""
+
+ACTIVATION_BYTES: float = 2.0
+"""Bytes per activation element in the tensor-parallel all-reduces (bf16 at every
+serving precision, as TensorRT-LLM and vLLM reduce in 16 bits)."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +81,12 @@ class InferenceBatch:
     (bytes/s) and ``hbm_bytes`` (bytes) are per GPU; ``prefill_eff`` and ``decode_bw_eff``
     are fractions; ``mean_prompt``/``mean_output`` are tokens per request; ``batch`` is the
     number of concurrent sequences per replica (>= 1).
+
+    Optional (``None`` drops the term): ``nvlink_bw`` (bytes/s per GPU per direction) and
+    ``tp_alpha`` (s per hop) of the tensor-parallel all-reduces, ``hidden`` (model width)
+    and ``attn_width`` (``heads·head_dim``) in elements, ``step_overhead_s`` (s per
+    forward step), ``expert_params`` (parameters in routed experts), ``experts`` and
+    ``active_experts`` (routed experts per layer and per token).
     """
 
     params: Any
@@ -71,10 +105,19 @@ class InferenceBatch:
     mean_prompt: Any
     mean_output: Any
     batch: Any
+    nvlink_bw: Any = None
+    tp_alpha: Any = None
+    hidden: Any = None
+    attn_width: Any = None
+    step_overhead_s: Any = None
+    expert_params: Any = None
+    experts: Any = None
+    active_experts: Any = None
 
     def __post_init__(self) -> None:
         """Reject rows of unequal length early, naming the offending fields."""
-        shapes = {f.name: tuple(getattr(getattr(self, f.name), "shape", ())) for f in fields(self)}
+        shapes = {f.name: tuple(getattr(getattr(self, f.name), "shape", ())) for f in fields(self)
+                  if getattr(self, f.name) is not None}
         if len(set(shapes.values())) > 1:
             raise ValueError(f"InferenceBatch fields must have equal shapes, got {shapes}")
 
@@ -120,30 +163,122 @@ def _bytes_rate(xp: Any, b: InferenceBatch) -> Any:
     return f64(xp, b.gpus_per_replica) * f64(xp, b.hbm_bw) * f64(xp, b.decode_bw_eff)
 
 
-def prefill_time(xp: Any, b: InferenceBatch, prompt_tokens: Any) -> Any:
-    """Seconds to prefill ``prompt_tokens`` (broadcast against the rows) on one replica.
+def expert_read_fraction(xp: Any, b: InferenceBatch, tokens: Any) -> Any:
+    """Fraction of the routed-expert weights a step of ``tokens`` tokens reads.
 
-    ``max(2·active·tokens/(tp·peak·prefill_eff), weights/(tp·hbm_bw·decode_bw_eff))``: the
-    GEMMs are compute-bound, but even one token needs the weights read once.
+    Each token picks ``k = active_experts`` of ``E = experts`` per layer; with uniform
+    routing an expert is untouched by all ``B`` tokens with probability ``(1 - k/E)^B``,
+    so the step reads ``1 - (1 - k/E)^B`` of the expert bytes. 1 when the row has no
+    expert description (dense models read everything).
     """
-    compute = 2.0 * f64(xp, b.active_params) * f64(xp, prompt_tokens) / _flops_rate(xp, b)
-    floor = _weight_bytes(xp, b) / _bytes_rate(xp, b)
-    return xp.maximum(compute, floor)
+    if b.experts is None or b.active_experts is None:
+        return xp.ones_like(f64(xp, b.params))
+    e = xp.maximum(f64(xp, b.experts), 1.0)
+    k = xp.clip(f64(xp, b.active_experts), 0.0, e)
+    miss = 1.0 - k / e
+    return xp.where(e > 1.0, 1.0 - miss ** xp.maximum(f64(xp, tokens), 0.0), 1.0)
+
+
+def _step_weight_bytes(xp: Any, b: InferenceBatch, tokens: Any) -> Any:
+    """Weight bytes one forward step of ``tokens`` tokens reads: dense + touched experts."""
+    wb = f64(xp, b.weight_bytes_per_param)
+    total = f64(xp, b.params)
+    experts = xp.zeros_like(total) if b.expert_params is None else f64(xp, b.expert_params)
+    return ((total - experts) + experts * expert_read_fraction(xp, b, tokens)) * wb
+
+
+def _tp_comm(xp: Any, b: InferenceBatch, tokens: Any) -> Any:
+    """Seconds of tensor-parallel all-reduce for a step of ``tokens`` tokens.
+
+    ``2·layers·allreduce(tokens·hidden·ACTIVATION_BYTES, tp, nvlink_bw, tp_alpha)``: one
+    after attention and one after the MLP in every layer (Megatron-style TP); 0 when the
+    optional inputs are missing or ``tp = 1``.
+    """
+    if b.nvlink_bw is None or b.tp_alpha is None or b.hidden is None:
+        return xp.zeros_like(f64(xp, b.params) * f64(xp, tokens))
+    nbytes = f64(xp, tokens) * f64(xp, b.hidden) * ACTIVATION_BYTES
+    per = allreduce_time(xp, nbytes, f64(xp, b.gpus_per_replica), b.nvlink_bw, b.tp_alpha)
+    return 2.0 * f64(xp, b.layers) * per
+
+
+def _overhead(xp: Any, b: InferenceBatch) -> Any:
+    """Fixed seconds per forward step (0 when ``step_overhead_s`` is not given)."""
+    return 0.0 if b.step_overhead_s is None else f64(xp, b.step_overhead_s)
+
+
+def _attn_width(xp: Any, b: InferenceBatch) -> Any:
+    """``heads·head_dim`` of the queries (0 when not given: attention FLOPs dropped)."""
+    return 0.0 if b.attn_width is None else f64(xp, b.attn_width)
+
+
+def prefill_time(xp: Any, b: InferenceBatch, prompt_tokens: Any, sequences: Any = 1.0) -> Any:
+    """Seconds to prefill ``prompt_tokens`` (broadcast against the rows) in one forward pass.
+
+    ``prompt_tokens`` is the total over ``sequences`` prompts of equal length batched
+    together (a per-window prefill batch). Compute ``2·active·T + 2·layers·attn_width·T²/n``
+    FLOP (causal attention within each of the ``n`` prompts) at ``R_f``; never faster than
+    reading the weights once; plus the TP all-reduces of ``T`` tokens and one step
+    overhead.
+    """
+    t = f64(xp, prompt_tokens)
+    n = xp.maximum(f64(xp, sequences), 1.0)
+    flops = 2.0 * f64(xp, b.active_params) * t + 2.0 * f64(xp, b.layers) * _attn_width(
+        xp, b) * t * t / n
+    compute = flops / _flops_rate(xp, b)
+    floor = _step_weight_bytes(xp, b, t) / _bytes_rate(xp, b)
+    return xp.maximum(compute, floor) + _tp_comm(xp, b, t) + _overhead(xp, b)
+
+
+def prefill_parts(xp: Any, b: InferenceBatch, prompt_tokens: Any) -> tuple[Any, Any]:
+    """Split one prompt's prefill into (work, fixed) seconds for batched serving.
+
+    ``work`` = its own compute (``2·active·P + 2·layers·attn_width·P²``)/``R_f`` plus its
+    TP all-reduces: what it adds to a replica's prefill batch. ``fixed`` = step overhead
+    + ``max(weight read - compute, 0)``: what its first token waits for on top, but which
+    a batch of prompts pays once, not per prompt. ``work + fixed`` equals
+    :func:`prefill_time` of the prompt alone.
+    """
+    t = f64(xp, prompt_tokens)
+    flops = 2.0 * f64(xp, b.active_params) * t + 2.0 * f64(xp, b.layers) * _attn_width(
+        xp, b) * t * t
+    compute = flops / _flops_rate(xp, b)
+    floor = _step_weight_bytes(xp, b, t) / _bytes_rate(xp, b)
+    work = compute + _tp_comm(xp, b, t)
+    return work, xp.maximum(floor - compute, 0.0) + _overhead(xp, b)
+
+
+def _decode_parts(xp: Any, b: InferenceBatch) -> tuple[Any, Any]:
+    """(memory seconds, compute seconds) of one decode step of ``batch`` sequences."""
+    batch = f64(xp, b.batch)
+    ctx = f64(xp, b.mean_prompt) + 0.5 * f64(xp, b.mean_output)
+    nbytes = _step_weight_bytes(xp, b, batch) + batch * ctx * _kv_per_token(xp, b)
+    memory = nbytes / _bytes_rate(xp, b)
+    flops = batch * (2.0 * f64(xp, b.active_params)
+                     + 4.0 * f64(xp, b.layers) * _attn_width(xp, b) * ctx)
+    return memory, flops / _flops_rate(xp, b)
 
 
 def decode_step_time(xp: Any, b: InferenceBatch) -> Any:
     """Seconds for one decode step of ``batch`` sequences on one replica.
 
-    Bytes read = weights + ``batch·(mean_prompt + mean_output/2)·kv_per_token`` (a sequence
-    is on average half-way through its output); the step is
-    ``max(bytes/(tp·hbm_bw·decode_bw_eff), 2·active·batch/(tp·peak·prefill_eff))``.
+    Bytes read = dense weights + touched experts (:func:`expert_read_fraction`) +
+    ``batch·(mean_prompt + mean_output/2)·kv_per_token`` (a sequence is on average half-way
+    through its output). FLOP = ``batch·(2·active + 4·layers·attn_width·ctx)``. The step is
+    ``max(bytes/R_b, FLOP/R_f) + TP all-reduce(batch tokens) + step overhead``.
     """
-    batch = f64(xp, b.batch)
-    ctx = f64(xp, b.mean_prompt) + 0.5 * f64(xp, b.mean_output)
-    nbytes = _weight_bytes(xp, b) + batch * ctx * _kv_per_token(xp, b)
-    memory = nbytes / _bytes_rate(xp, b)
-    compute = 2.0 * f64(xp, b.active_params) * batch / _flops_rate(xp, b)
-    return xp.maximum(memory, compute)
+    memory, compute = _decode_parts(xp, b)
+    return xp.maximum(memory, compute) + _tp_comm(xp, b, b.batch) + _overhead(xp, b)
+
+
+def decode_compute_fraction(xp: Any, b: InferenceBatch) -> Any:
+    """Fraction (0..1) of a decode step spent compute-bound: ``compute / step``.
+
+    The GPU's tensor cores are busy this share of the step; the rest is memory-bound
+    streaming and communication, which draws far less power (the power model weights
+    the two separately).
+    """
+    _, compute = _decode_parts(xp, b)
+    return xp.clip(compute / decode_step_time(xp, b), 0.0, 1.0)
 
 
 def replica_throughput(xp: Any, b: InferenceBatch) -> Any:
@@ -151,12 +286,15 @@ def replica_throughput(xp: Any, b: InferenceBatch) -> Any:
 
     Each step emits ``batch`` tokens; with continuous batching every sequence also needs
     its prompt prefilled once per ``mean_output`` steps, so each step carries on average
-    ``batch·mean_prompt/mean_output`` prompt tokens of compute-bound prefill work:
-    ``batch / (decode_step + 2·active·batch·mean_prompt/mean_output/(tp·peak·prefill_eff))``.
-    This equals the static-batch figure ``batch·out/(prefill + out·decode_step)`` used by
-    offline benchmarks.
+    ``p = batch·mean_prompt/mean_output`` prompt tokens of compute-bound prefill work,
+    chunked into the decode steps (no extra step overhead):
+    ``(2·active + 2·layers·attn_width·mean_prompt)·p/R_f + TP all-reduce(p tokens)``.
+    Throughput = ``batch / (decode_step + prefill share)``.
     """
     batch = f64(xp, b.batch)
-    prompt_per_step = batch * f64(xp, b.mean_prompt) / f64(xp, b.mean_output)
-    prefill = 2.0 * f64(xp, b.active_params) * prompt_per_step / _flops_rate(xp, b)
+    prompt = f64(xp, b.mean_prompt)
+    p = batch * prompt / f64(xp, b.mean_output)
+    flops = (2.0 * f64(xp, b.active_params)
+             + 2.0 * f64(xp, b.layers) * _attn_width(xp, b) * prompt) * p
+    prefill = flops / _flops_rate(xp, b) + _tp_comm(xp, b, p)
     return batch / (decode_step_time(xp, b) + prefill)

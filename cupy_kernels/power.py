@@ -28,6 +28,9 @@ from cupy_kernels._arrays import f64
 
 __all__ = [
     "CAP_EXPONENT",
+    "FIXED_FACILITY_FRACTION",
+    "MEMORY_BOUND_UTIL",
+    "MIN_CAP_FRACTION",
     "cap_throughput_factor",
     "facility_power",
     "gpu_power",
@@ -36,6 +39,27 @@ __all__ = [
 
 CAP_EXPONENT: float = 0.5
 """Exponent of the power-cap throughput curve (see the module docstring). Estimate."""
+
+MIN_CAP_FRACTION: float = 200.0 / 700.0
+"""Vendor minimum power limit as a fraction of TDP: ``nvidia-smi -q`` reports a 200 W "Min
+Power Limit" for the 700 W H100 SXM (NVIDIA System Management Interface documentation,
+``power.min_limit``). A cap below it is not applied: the GPU keeps drawing up to the
+minimum limit, so throughput never falls below what the minimum cap gives. Used for
+every GPU, scaled to its TDP (other parts' limits are estimates)."""
+
+FIXED_FACILITY_FRACTION: float = 0.03
+"""Load-independent facility power as a fraction of the site's design IT power: UPS and
+transformer no-load losses, lighting, controls and constant-speed pumps, drawn whatever
+the IT load (Barroso, Hölzle & Ranganathan, "The Datacenter as a Computer", 3rd ed.,
+ch. 5: fixed overheads make PUE rise at low load). 3% is an estimate (no-load losses of
+1-2% for UPS and transformers, about 1% for the rest). The configured PUE is the
+full-load PUE; the fixed part is taken out of it, so at full load nothing changes."""
+
+MEMORY_BOUND_UTIL: float = 0.35
+"""Power-model utilisation (fraction of the idle-to-TDP range) of a GPU streaming HBM in a
+memory-bound decode step. Estimate from the H200 decode measurements of Ma et al.
+(arXiv:2605.11999): 137-300 W on a 700 W part, i.e. at most (300 - 90)/(700 - 90) = 0.34
+of the range above idle; the compute-bound share of a step counts as utilisation 1."""
 
 
 def gpu_power(xp: Any, util: Any, idle_w: Any, tdp_w: Any, cap_w: Any = None) -> Any:
@@ -52,15 +76,20 @@ def gpu_power(xp: Any, util: Any, idle_w: Any, tdp_w: Any, cap_w: Any = None) ->
 
 
 def cap_throughput_factor(
-    xp: Any, cap_w: Any, idle_w: Any, tdp_w: Any, exponent: float = CAP_EXPONENT
+    xp: Any, cap_w: Any, idle_w: Any, tdp_w: Any, exponent: float = CAP_EXPONENT,
+    min_cap_w: Any = None,
 ) -> Any:
     """Fraction (0..1) of full-power compute throughput kept under a power cap ``cap_w``.
 
-    ``clip((cap - idle)/(tdp - idle), 0, 1) ** exponent``: 1 when ``cap >= tdp``, 0 when
-    the cap is at or below idle power (the GPU cannot run work).
+    ``clip((max(cap, min_cap) - idle)/(tdp - idle), 0, 1) ** exponent``: 1 when
+    ``cap >= tdp``; with ``min_cap_w`` (the vendor's minimum power limit) a lower cap
+    gives the same throughput as the minimum cap; without it, 0 when the cap is at or
+    below idle power (the GPU cannot run work).
     """
     idle = f64(xp, idle_w)
-    frac = (f64(xp, cap_w) - idle) / (f64(xp, tdp_w) - idle)
+    cap = f64(xp, cap_w) if min_cap_w is None else xp.maximum(f64(xp, cap_w),
+                                                                f64(xp, min_cap_w))
+    frac = (cap - idle) / (f64(xp, tdp_w) - idle)
     return xp.clip(frac, 0.0, 1.0) ** exponent
 
 
@@ -89,6 +118,17 @@ def rack_power(
     return gpus + idle + (f64(xp, rack_overhead_full_w) - idle) * u
 
 
-def facility_power(xp: Any, it_w: Any, pue: Any) -> Any:
-    """Facility power in W: IT power times PUE (cooling, distribution losses, lighting)."""
-    return f64(xp, it_w) * f64(xp, pue)
+def facility_power(xp: Any, it_w: Any, pue: Any, design_it_w: Any = None,
+                   fixed_fraction: float = FIXED_FACILITY_FRACTION) -> Any:
+    """Facility power in W: IT power times PUE, plus a load-independent part.
+
+    Without ``design_it_w``: ``it·pue``. With it (the site's IT power at full load, W):
+    ``it·max(pue - f, 1) + f·design_it_w``, ``f = fixed_fraction`` — equal to ``it·pue``
+    at full load, but a lightly loaded hall keeps paying the fixed part, so its
+    effective PUE (facility/IT) rises as load falls.
+    """
+    it = f64(xp, it_w)
+    if design_it_w is None:
+        return it * f64(xp, pue)
+    return (it * xp.maximum(f64(xp, pue) - fixed_fraction, 1.0)
+            + fixed_fraction * f64(xp, design_it_w))

@@ -7,6 +7,8 @@ the scenario file's folder). Example::
     gpu: "B200 (GB200)"          # catalog GPU name, or a system name such as gb200-nvl72
     peak_flops: {bf16: 2.2e15, fp8: 4.4e15}   # dense FLOP/s per GPU
     hbm_bw: 7.2TB/s              # bytes/s (a number, or "7.2TB/s")
+    hbm_bytes: 180GB             # memory size per GPU (KV-cache room)
+    nvlink_bw: 900GB/s           # NVLink bytes/s per GPU per direction (TP all-reduces)
     idle_w: 180W
     tdp_w: 1150W                 # power at full utilisation (the power model's top point)
 
@@ -30,7 +32,7 @@ import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from emulator.errors import UserError, describe_validation_error
-from emulator.units import UnitError, Watts, parse_bandwidth_bps
+from emulator.units import Bytes, UnitError, Watts, parse_bandwidth_bps
 from topologies.catalog import GpuSpec, SystemSpec
 from topologies.index import TopologyIndex
 
@@ -105,6 +107,9 @@ class HardwareProfile(BaseModel):
         default_factory=dict, description="dense FLOP/s per GPU by precision")
     hbm_bw: BytesPerSecond | None = Field(default=None, gt=0,
                                           description="memory bandwidth, B/s")
+    hbm_bytes: Bytes | None = Field(default=None, gt=0, description="memory size, bytes")
+    nvlink_bw: BytesPerSecond | None = Field(default=None, gt=0,
+                                             description="NVLink B/s per GPU per direction")
     idle_w: Watts | None = Field(default=None, ge=0, description="GPU power at idle, W")
     tdp_w: Watts | None = Field(default=None, gt=0,
                                 description="GPU power at full utilisation, W")
@@ -167,6 +172,10 @@ def override_gpu(gpu: GpuSpec, profile: HardwareProfile) -> GpuSpec:
     label = "profile: " + " ".join(x for x in (profile.device or profile.gpu, profile.date) if x)
     return replace(gpu, peak_flops=peaks,
                    hbm_bw=profile.hbm_bw if profile.hbm_bw is not None else gpu.hbm_bw,
+                   hbm_bytes=profile.hbm_bytes if profile.hbm_bytes is not None
+                   else gpu.hbm_bytes,
+                   nvlink_bw=profile.nvlink_bw if profile.nvlink_bw is not None
+                   else gpu.nvlink_bw,
                    idle_w=idle, tdp_w=tdp, sources=(*gpu.sources, label))
 
 

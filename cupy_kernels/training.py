@@ -1,25 +1,31 @@
-"""Training step time of data/tensor/pipeline-parallel LLM jobs, vectorised over jobs.
+"""Training step time of data/tensor/pipeline/context/expert-parallel LLM jobs, vectorised.
 
 One row per running job. The model (all times in seconds, per optimizer step):
 
-* **compute** ``6·active_params·tokens_per_step / (n_gpus·peak·eff)`` — the 6·N·D rule
-  (forward 2, backward 4 FLOP per parameter per token; attention FLOPs are not counted and
-  are absorbed by the calibrated efficiency, see ``docs/validation.md``).
+* **compute** ``F·tokens_per_step / (n_gpus·peak·eff)`` with ``F`` FLOP per token:
+  ``6·active_params`` (forward 2, backward 4 per parameter) plus causal attention
+  ``6·layers·attn_width·seq_len``, times the recomputation factor (full: the forward runs
+  twice, ``+(2·active + 2·layers·attn_width·seq)``; selective: only the attention core
+  again, ``+2·layers·attn_width·seq``).
 * **tensor parallel** (Megatron-LM, Shoeybi et al. 2019): per layer and micro-batch, two
-  all-reduces in the forward and two in the backward pass of the activations,
-  ``tokens_per_micro·hidden·2`` bytes (bf16), over the ``tp`` ranks on NVLink. Counted
-  as exposed (not overlapped with compute).
-* **pipeline parallel**: the 1F1B pipeline bubble ``(pp-1)/(v·m)`` of the busy time, with
-  ``m`` micro-batches per data-parallel rank and ``v`` interleaved (virtual) stages
-  (Narayanan et al., SC'21), plus the activation/gradient point-to-point sends between
-  stages (``tokens_per_micro·hidden·2/tp`` bytes, ``2·m·v`` per step) on the slow tier.
-* **data parallel**: all-reduce (ring or tree, whichever is faster) of
-  ``grad_bytes·params/(tp·pp)`` bytes per GPU over ``dp`` ranks on the slow tier, of which
-  ``1 - dp_overlap`` is exposed (the rest hides under the backward pass).
+  all-reduces in the forward and two in the backward pass of the activations
+  (two more with full recomputation), ``micro_tokens·hidden·2`` bytes, over NVLink.
+  Counted as exposed.
+* **pipeline parallel**: the 1F1B bubble ``(pp-1)/(v·m)`` of the busy time, with ``m``
+  micro-batches per data-parallel rank and ``v`` interleaved (virtual) stages (Narayanan
+  et al., SC'21), plus the stage-to-stage sends on the slow tier.
+* **expert parallel** (MoE): per MoE layer and micro-batch, four all-to-alls (dispatch and
+  combine, forward and backward) of ``micro_tokens·active_experts·hidden·2·(ep-1)/ep``
+  bytes per GPU over the EP group (``ep_bw``), exposed.
+* **data parallel**: all-reduce (ring or tree) of the dense gradients over ``dp`` ranks
+  and of the expert gradients over their own ``dp/ep`` ranks, on the slow tier; ``1 -
+  dp_overlap`` of it is exposed.
 
-``step = compute + tp + pp + (1 - dp_overlap)·dp``; ``util = compute/step`` feeds the power
-model. A micro-batch is one sequence (``seq_len`` tokens), so
-``m = max(1, tokens_per_step/(dp·seq_len))``.
+``step = compute + tp + pp + ep + (1 - dp_overlap)·dp``; ``util = compute/step`` feeds the
+power model. A micro-batch is ``micro_batch`` sequences split over ``cp`` context-parallel
+ranks, so a GPU's GEMMs see ``micro_tokens = micro_batch·seq_len/cp`` rows and
+``m = tokens_per_step/(dp·micro_batch·seq_len)`` (at least 1). Context-parallel
+communication (ring attention) is assumed hidden under attention compute.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ __all__ = [
     "EFF_MAX",
     "MICRO_BATCH_HALF_TOKENS",
     "PRECISION_CODES",
+    "RECOMPUTE_CODES",
     "TrainingBatch",
     "TrainingTimes",
     "default_efficiency",
@@ -45,7 +52,10 @@ __all__ = [
 PRECISION_CODES: dict[str, int] = {"bf16": 0, "fp8": 1, "fp4": 2}
 """Integer code of each training precision, as stored in ``TrainingBatch.precision_code``."""
 
-EFF_MAX: tuple[float, float, float] = (0.65, 0.48, 0.235)
+RECOMPUTE_CODES: dict[str, int] = {"none": 0, "selective": 1, "full": 2}
+"""Integer code of each activation-recomputation mode (``TrainingBatch.recompute_code``)."""
+
+EFF_MAX: tuple[float, float, float] = (0.631, 0.467, 0.2285)
 """Asymptotic model-FLOP efficiency (fraction of the dense peak at that precision) of the
 GEMM-bound part of a step, for bf16, fp8, fp4 (index = precision code). Fitted, one value
 per precision, to the anchors in ``docs/validation.md``: bf16 to Llama 3 405B on 16,384 H100
@@ -53,7 +63,7 @@ per precision, to the anchors in ``docs/validation.md``: bf16 to Llama 3 405B on
 Megatron-Bridge Llama3-70B NVFP4 on 64 GB200. Lower precisions reach a smaller fraction of
 their (higher) peak because attention, norms and optimizer work do not speed up with them."""
 
-MICRO_BATCH_HALF_TOKENS: float = 512.0
+MICRO_BATCH_HALF_TOKENS: float = 296.0
 """Micro-batch size (tokens per GPU GEMM row dimension) at which efficiency is half of
 ``EFF_MAX``: below a few hundred rows tensor-core GEMMs are launch/latency bound. A
 saturating ``x/(x + x_half)`` shape; at 8,192 tokens the factor is 0.94. Estimate."""
@@ -74,6 +84,14 @@ class TrainingBatch:
     :func:`default_efficiency`, otherwise the model-FLOP efficiency to impose.
     ``virtual_stages`` (optional) is the interleaved-pipeline factor ``v``; ``None`` uses
     :func:`default_virtual_stages`.
+
+    Further optional columns (``None``: the default in brackets): ``cp`` context-parallel
+    size [1]; ``ep`` expert-parallel size [1]; ``micro_batch`` sequences per micro-batch
+    [1]; ``recompute_code`` (:data:`RECOMPUTE_CODES`) [0]; ``attn_width`` = heads·head_dim
+    [0: attention FLOPs dropped]; ``expert_params`` parameters in routed experts [0];
+    ``active_experts`` experts per token [1]; ``moe_layers`` [0]; ``ep_bw`` bytes/s and
+    ``ep_alpha`` s of the EP all-to-all [``dp_bw``, ``dp_alpha``]. ``n_gpus`` is
+    ``tp·pp·dp·cp``.
     """
 
     params: Any
@@ -96,6 +114,16 @@ class TrainingBatch:
     grad_bytes: Any
     dp_overlap: Any
     virtual_stages: Any = None
+    cp: Any = None
+    ep: Any = None
+    micro_batch: Any = None
+    recompute_code: Any = None
+    attn_width: Any = None
+    expert_params: Any = None
+    active_experts: Any = None
+    moe_layers: Any = None
+    ep_bw: Any = None
+    ep_alpha: Any = None
 
     def __post_init__(self) -> None:
         """Reject rows of unequal length early, naming the offending fields."""
@@ -113,9 +141,11 @@ class TrainingTimes:
     """Outputs of :func:`training_step_time`, one row per job.
 
     Times in seconds per optimizer step: ``compute_s``; ``tp_comm_s``; ``pp_comm_s``
-    (bubble + stage-to-stage sends); ``dp_comm_s`` (the whole all-reduce, before overlap);
-    ``exposed_comm_s`` (what adds to the step); ``step_s``. ``util`` = compute/step in
-    [0, 1]; ``achieved_flops_per_gpu`` = 6·active·tokens/(n_gpus·step), FLOP/s.
+    (bubble + stage-to-stage sends); ``ep_comm_s`` (MoE all-to-alls); ``dp_comm_s`` (the
+    whole all-reduce, before overlap); ``exposed_comm_s`` (what adds to the step);
+    ``step_s``. ``util`` = compute/step in [0, 1]; ``achieved_flops_per_gpu`` = model
+    FLOP (6·active + causal attention, no recomputation) per GPU per second;
+    ``tokens_per_gpu_s`` = tokens_per_step/(n_gpus·step).
     """
 
     step_s: Any
@@ -126,6 +156,8 @@ class TrainingTimes:
     exposed_comm_s: Any
     util: Any
     achieved_flops_per_gpu: Any
+    ep_comm_s: Any = None
+    tokens_per_gpu_s: Any = None
 
 
 def default_efficiency(xp: Any, precision_code: Any, micro_batch_tokens: Any) -> Any:
@@ -151,6 +183,11 @@ def default_virtual_stages(xp: Any, layers: Any, pp: Any) -> Any:
     return xp.where(p > 1.0, xp.maximum(v, 1.0), 1.0)
 
 
+def _opt(xp: Any, value: Any, like: Any, default: float) -> Any:
+    """``value`` as float64, or ``default`` broadcast like ``like`` when it is ``None``."""
+    return xp.full_like(like, default) if value is None else f64(xp, value)
+
+
 def training_step_time(xp: Any, batch: TrainingBatch) -> TrainingTimes:
     """Per-step time breakdown of every job in ``batch`` (see the module docstring)."""
     b = batch
@@ -158,31 +195,54 @@ def training_step_time(xp: Any, batch: TrainingBatch) -> TrainingTimes:
     tp, pp, dp = f64(xp, b.tp), f64(xp, b.pp), f64(xp, b.dp)
     hidden, layers = f64(xp, b.hidden), f64(xp, b.layers)
     active = f64(xp, b.active_params)
+    cp = xp.maximum(_opt(xp, b.cp, tokens, 1.0), 1.0)
+    ep = xp.maximum(_opt(xp, b.ep, tokens, 1.0), 1.0)
+    mbs = xp.maximum(_opt(xp, b.micro_batch, tokens, 1.0), 1.0)
+    recompute = _opt(xp, b.recompute_code, tokens, 0.0)
+    width = _opt(xp, b.attn_width, tokens, 0.0)
+    n_gpus = f64(xp, b.n_gpus)
 
-    micro = xp.maximum(tokens / (dp * seq), 1.0)  # micro-batches per DP rank
-    mb_tokens = tokens / (dp * micro)
+    micro = xp.maximum(tokens / (dp * mbs * seq), 1.0)  # micro-batches per DP rank
+    mb_tokens = tokens / (dp * micro * cp)  # GEMM rows of one GPU per micro-batch
     mfu = f64(xp, b.mfu)
     eff = xp.where(xp.isnan(mfu), default_efficiency(xp, b.precision_code, mb_tokens), mfu)
-    flops = 6.0 * active * tokens
-    compute_s = flops / (f64(xp, b.n_gpus) * f64(xp, b.peak_flops) * eff)
+    attn = 2.0 * layers * width * seq  # causal attention FLOP per token, forward
+    model_flops = (6.0 * active + 3.0 * attn) * tokens
+    extra = xp.where(recompute >= 2.0, 2.0 * active + attn,
+                     xp.where(recompute >= 1.0, attn, 0.0)) * tokens
+    compute_s = (model_flops + extra) / (n_gpus * f64(xp, b.peak_flops) * eff)
 
     act_bytes = mb_tokens * hidden * ACTIVATION_BYTES
     per_ar = allreduce_time(xp, act_bytes, tp, b.nvlink_bw, b.tp_alpha)
-    tp_comm_s = 4.0 * (layers / pp) * micro * per_ar
+    n_ar = xp.where(recompute >= 2.0, 6.0, 4.0)
+    tp_comm_s = n_ar * (layers / pp) * micro * per_ar
+
+    k = _opt(xp, b.active_experts, tokens, 1.0)
+    moe_layers = _opt(xp, b.moe_layers, tokens, 0.0)
+    ep_bw = f64(xp, b.dp_bw) if b.ep_bw is None else f64(xp, b.ep_bw)
+    ep_alpha = f64(xp, b.dp_alpha) if b.ep_alpha is None else f64(xp, b.ep_alpha)
+    a2a_bytes = mb_tokens * k * hidden * ACTIVATION_BYTES * (ep - 1.0) / ep
+    a2a = xp.where(ep > 1.0, ep_alpha * xp.log2(ep) + a2a_bytes / ep_bw, 0.0)
+    ep_comm_s = 4.0 * (moe_layers / pp) * micro * a2a
 
     v = (
         default_virtual_stages(xp, layers, pp)
         if b.virtual_stages is None
         else f64(xp, b.virtual_stages)
     )
-    bubble_s = (pp - 1.0) / (v * micro) * (compute_s + tp_comm_s)
+    bubble_s = (pp - 1.0) / (v * micro) * (compute_s + tp_comm_s + ep_comm_s)
     sends_s = 2.0 * micro * v * p2p_time(xp, act_bytes / tp, b.dp_bw, b.dp_alpha)
     pp_comm_s = xp.where(pp > 1.0, bubble_s + sends_s, 0.0)
 
-    grad = f64(xp, b.grad_bytes) * f64(xp, b.params) / (tp * pp)
-    dp_comm_s = allreduce_time(xp, grad, dp, b.dp_bw, b.dp_alpha)
+    experts = _opt(xp, b.expert_params, tokens, 0.0)
+    g = f64(xp, b.grad_bytes)
+    dense_grad = g * (f64(xp, b.params) - experts) / (tp * pp)
+    expert_grad = g * experts / (tp * pp * ep)
+    dp_comm_s = (allreduce_time(xp, dense_grad, dp * cp, b.dp_bw, b.dp_alpha)
+                 + xp.where(experts > 0.0, allreduce_time(
+                     xp, expert_grad, xp.maximum(dp * cp / ep, 1.0), b.dp_bw, b.dp_alpha), 0.0))
     hidden_frac = xp.clip(f64(xp, b.dp_overlap), 0.0, 1.0)
-    exposed = tp_comm_s + pp_comm_s + (1.0 - hidden_frac) * dp_comm_s
+    exposed = tp_comm_s + pp_comm_s + ep_comm_s + (1.0 - hidden_frac) * dp_comm_s
 
     step_s = compute_s + exposed
     return TrainingTimes(
@@ -193,5 +253,7 @@ def training_step_time(xp: Any, batch: TrainingBatch) -> TrainingTimes:
         dp_comm_s=dp_comm_s,
         exposed_comm_s=exposed,
         util=compute_s / step_s,
-        achieved_flops_per_gpu=flops / (f64(xp, b.n_gpus) * step_s),
+        achieved_flops_per_gpu=model_flops / (n_gpus * step_s),
+        ep_comm_s=ep_comm_s,
+        tokens_per_gpu_s=tokens / (n_gpus * step_s),
     )

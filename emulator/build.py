@@ -322,6 +322,7 @@ def build(loaded: LoadedScenario, backend: str | None = None,
     except ValueError as exc:
         raise UserError(str(exc)) from None
     serving = ServingModel(compute, streams, log, rtt)
+    serving.horizon_s = float(sc.duration)
     works = _make_works(jobs, services, tenants, index)
     infeasible, ops.routes = restrict_works(works, sc.tenants, sites, index, rtt, ops.energy)
     checked: dict[tuple[object, ...], str | None] = {}

@@ -19,13 +19,25 @@ import numpy as np
 from cupy_kernels import DEFAULT_DECODE_BW_EFF, DEFAULT_PREFILL_EFF
 from cupy_kernels.backend import Backend
 from cupy_kernels.inference import (
+    PREFILL_EFF as PREFILL_EFF_BY_PRECISION,
+)
+from cupy_kernels.inference import (
+    STEP_OVERHEAD_S,
     InferenceBatch,
+    decode_compute_fraction,
     decode_step_time,
     max_batch,
+    prefill_parts,
     prefill_time,
 )
 from cupy_kernels.power import facility_power, gpu_power, rack_power
-from cupy_kernels.training import PRECISION_CODES, TrainingBatch, training_step_time
+from cupy_kernels.training import (
+    PRECISION_CODES,
+    RECOMPUTE_CODES,
+    TrainingBatch,
+    default_virtual_stages,
+    training_step_time,
+)
 from topologies.catalog import SystemSpec
 from topologies.index import TIER_LEAF, TIER_NVLINK, TIER_SPINE, TIER_WAN, TopologyIndex
 from workloads.models import get_model
@@ -39,7 +51,8 @@ DP_OVERLAP = 0.8
 with. Exposed communication is the rest."""
 
 PREFILL_EFF = DEFAULT_PREFILL_EFF
-"""Fraction of dense peak reached in prefill; calibrated in ``docs/validation.md``."""
+"""Fraction of dense peak reached in fp8 prefill; per precision in
+:data:`cupy_kernels.inference.PREFILL_EFF` (calibrated in ``docs/validation.md``)."""
 
 DECODE_BW_EFF = DEFAULT_DECODE_BW_EFF
 """Fraction of HBM bandwidth reached by decode; see ``docs/validation.md``."""
@@ -91,6 +104,10 @@ class ComputeModel:
         self._rack_full = backend.asarray(
             np.array([s.rack_overhead_full_w for s in index.systems])[index.rack_system])
         self._rack_gpus = np.bincount(index.gpu_rack, minlength=index.n_racks).astype(float)
+        rack_full = (np.array([s.rack_full_w for s in index.systems])[index.rack_system]
+                     if index.n_racks else np.zeros(0))
+        self._site_design_w = backend.asarray(np.bincount(
+            index.rack_site, weights=rack_full, minlength=len(index.site_names)))
         self._rack_gpus_dev = backend.asarray(np.maximum(self._rack_gpus, 1.0))
         self._xp = xp
         # Opt-in on cupy: one fused CUDA kernel per formula. Off by default until measured on
@@ -172,6 +189,17 @@ class ComputeModel:
             tp_alpha=col(np.full(n, float(self.index.tier_latency_s[TIER_NVLINK]))),
             grad_bytes=col(np.full(n, 2.0)),
             dp_overlap=col(np.full(n, DP_OVERLAP)),
+            attn_width=col([m.attention_width for m in models]),
+            expert_params=col([m.expert_params for m in models]),
+            active_experts=col([m.active_experts for m in models]),
+            moe_layers=col([(m.moe_layers or m.layers) if m.is_moe else 0 for m in models]),
+            micro_batch=col([s.micro_batch for s in specs]),
+            recompute_code=col([RECOMPUTE_CODES[s.recompute] for s in specs]),
+            ep=col([s.ep for s in specs]),
+            virtual_stages=col([
+                s.virtual_stages if s.virtual_stages is not None
+                else float(default_virtual_stages(np, m.layers, s.pp))
+                for s, m in zip(specs, models, strict=True)]),
         )
         times = training_step_time(b.xp, batch)
         step = b.to_host(times.step_s)
@@ -203,11 +231,19 @@ class ComputeModel:
                                                                        strict=True)]),
             hbm_bw=col([sy.gpu.hbm_bw for sy in systems]),
             hbm_bytes=col([sy.gpu.hbm_bytes for sy in systems]),
-            prefill_eff=col(np.full(n, PREFILL_EFF)),
+            prefill_eff=col([PREFILL_EFF_BY_PRECISION[s.precision] for s in specs]),
             decode_bw_eff=col(np.full(n, DECODE_BW_EFF)),
             mean_prompt=col([s.prompt_tokens.mean() for s in specs]),
             mean_output=col([s.output_tokens.mean() for s in specs]),
             batch=col(np.ones(n)),
+            nvlink_bw=col([sy.gpu.nvlink_bw for sy in systems]),
+            tp_alpha=col(np.full(n, float(self.index.tier_latency_s[TIER_NVLINK]))),
+            hidden=col([m.hidden for m in models]),
+            attn_width=col([m.attention_width for m in models]),
+            step_overhead_s=col(np.full(n, STEP_OVERHEAD_S)),
+            expert_params=col([m.expert_params for m in models]),
+            experts=col([m.experts for m in models]),
+            active_experts=col([m.active_experts for m in models]),
         )
         kv_slots = np.floor(b.to_host(max_batch(b.xp, batch))).astype(np.int64)
         caps = np.array([s.max_batch if s.max_batch is not None else np.iinfo(np.int64).max
@@ -221,12 +257,35 @@ class ComputeModel:
         fields["batch"] = b.asarray(np.asarray(batch_per_replica, dtype=float))
         return b.to_host(self._decode_step_time(b.xp, InferenceBatch(**fields)))
 
+    def _row(self, statics: ServiceStatics, row: int) -> InferenceBatch:
+        return InferenceBatch(**{k: (v[row:row + 1] if v is not None else None)
+                                 for k, v in statics.batch.__dict__.items()})
+
     def prefill(self, statics: ServiceStatics, row: int, prompts: np.ndarray) -> np.ndarray:
-        """Prefill seconds for each prompt of service ``row`` (one kernel call per window)."""
+        """Prefill seconds for each prompt of service ``row`` alone (one kernel call)."""
         b = self.backend
-        one = InferenceBatch(**{k: (v[row:row + 1] if v is not None else None)
-                                for k, v in statics.batch.__dict__.items()})
-        return b.to_host(prefill_time(b.xp, one, b.asarray(prompts.astype(float))))
+        return b.to_host(prefill_time(b.xp, self._row(statics, row),
+                                      b.asarray(prompts.astype(float))))
+
+    def prefill_parts(self, statics: ServiceStatics, row: int,
+                      prompts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(work s, fixed s) of each prompt of service ``row`` in a batched prefill.
+
+        See :func:`cupy_kernels.inference.prefill_parts`: ``work`` occupies the replica's
+        prefill capacity, ``fixed`` only delays that request's first token.
+        """
+        b = self.backend
+        work, fixed = prefill_parts(b.xp, self._row(statics, row),
+                                    b.asarray(prompts.astype(float)))
+        return b.to_host(work), b.to_host(fixed)
+
+    def decode_compute_fraction(self, statics: ServiceStatics,
+                                batch_per_replica: np.ndarray) -> np.ndarray:
+        """Compute-bound share (0..1) of each service's decode step at its batch size."""
+        b = self.backend
+        fields = dict(statics.batch.__dict__)
+        fields["batch"] = b.asarray(np.asarray(batch_per_replica, dtype=float))
+        return b.to_host(decode_compute_fraction(b.xp, InferenceBatch(**fields)))
 
     # -- power -------------------------------------------------------------------------
     def power(self, gpu_util: np.ndarray, pue: np.ndarray,
@@ -242,5 +301,5 @@ class ComputeModel:
         racks_host = b.to_host(racks)
         it = np.bincount(self.index.rack_site, weights=racks_host,
                          minlength=len(self.index.site_names)) + fabric_w
-        fac = b.to_host(facility_power(xp, b.asarray(it), b.asarray(pue)))
+        fac = b.to_host(facility_power(xp, b.asarray(it), b.asarray(pue), self._site_design_w))
         return racks_host, it, fac

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from cupy_kernels.power import FIXED_FACILITY_FRACTION
 from emulator.placement.base import PlacementPolicy, PlacementRequest, Scratch
 from emulator.policies.base import ClusterView, Decision, QueuePolicy
 
@@ -117,7 +118,9 @@ class PowerCapPolicy:
             excess = float(view.facility_w[site] - view.cap_w[site])
             if not excess > 0:
                 continue
-            need = excess / float(view.pue[site])  # IT watts to shed
+            # IT watts to shed: facility power falls by (PUE - its load-independent part)
+            # per IT watt (cupy_kernels.power.facility_power)
+            need = excess / max(float(view.pue[site]) - FIXED_FACILITY_FRACTION, 1.0)
             jobs = [j for j in view.jobs if j.site == site]
             for prio in sorted({j.priority for j in jobs}):
                 if need <= 0:
@@ -211,10 +214,12 @@ def cap_effect(cap_w: float, util: float, idle_w: float, tdp_w: float) -> tuple[
 
     Speed is :func:`cupy_kernels.power.cap_throughput_factor` relative to the job's own
     uncapped draw; the returned utilisation is the one the linear power model maps to
-    ``cap_w``, so the engine's power kernel sees the capped draw.
+    ``cap_w``, so the engine's power kernel sees the capped draw. A cap below the vendor's
+    minimum power limit (``MIN_CAP_FRACTION·tdp``) acts as that minimum.
     """
-    from cupy_kernels.power import cap_throughput_factor
+    from cupy_kernels.power import MIN_CAP_FRACTION, cap_throughput_factor
 
+    cap_w = max(cap_w, MIN_CAP_FRACTION * tdp_w)
     uncapped = idle_w + (tdp_w - idle_w) * util
     if not cap_w < uncapped:
         return 1.0, util

@@ -8,9 +8,9 @@ a bucket is its geometric centre, so any percentile is within ``(GROWTH - 1) / 2
 of a value inside that bucket. Two :class:`RequestStats` merge by adding counts, so
 per-window, per-service and per-tenant figures come from one mechanism.
 
-Values are seconds. NaN latencies (requests whose origin was cut off from the site) are
-counted as ``unreachable`` and as SLO misses, and left out of the latency figures, as the
-per-request tables do.
+Values are seconds. A NaN TTFT (a request whose origin was cut off from the site, or whose
+first token would come after the horizon) is counted in ``unreachable`` and as an SLO
+miss, and left out of the latency figures, as the per-request tables do.
 """
 
 from __future__ import annotations
@@ -107,6 +107,8 @@ class RequestStats:
     output_tokens: int = 0
     sums: dict[str, float] = field(default_factory=lambda: dict.fromkeys(
         ("wait_s", "ttft_s", "tpot_s", "e2e_s"), 0.0))
+    counted: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
+        ("wait_s", "ttft_s", "tpot_s", "e2e_s"), 0))  # values that are not NaN
     hists: dict[str, LogHistogram] = field(default_factory=lambda: {
         k: LogHistogram() for k in ("wait_s", "ttft_s", "tpot_s", "e2e_s")})
 
@@ -125,9 +127,10 @@ class RequestStats:
         self.output_tokens += int(np.sum(output_tokens))
         for name, values in (("wait_s", wait_s), ("ttft_s", ttft_s), ("tpot_s", tpot_s),
                              ("e2e_s", e2e_s)):
-            finite = values[reachable]
-            self.sums[name] += float(finite.sum())
-            self.hists[name].add(finite)
+            known = values[~np.isnan(values)]  # NaN: unreachable, or not done by the end
+            self.sums[name] += float(known.sum())
+            self.counted[name] += int(known.size)
+            self.hists[name].add(known)
 
     def merge(self, other: RequestStats) -> None:
         """Add ``other`` into this one."""
@@ -138,11 +141,12 @@ class RequestStats:
         self.output_tokens += other.output_tokens
         for name in self.sums:
             self.sums[name] += other.sums[name]
+            self.counted[name] += other.counted[name]
             self.hists[name].merge(other.hists[name])
 
     def stats(self, name: str) -> dict[str, float | None]:
         """Mean (exact), p50 and p99 (histogram) and count of ``name`` (e.g. ``ttft_s``)."""
-        n = self.count - self.unreachable
+        n = self.counted[name]
         if n == 0:
             return {"mean": None, "p50": None, "p99": None, "n": 0}
         h = self.hists[name]
@@ -154,6 +158,8 @@ class RequestStats:
         head = np.array([self.count, self.unreachable, self.slo_met, self.prompt_tokens,
                          self.output_tokens], dtype=np.int64).tobytes()
         body = np.array([self.sums[k] for k in sorted(self.sums)], dtype=np.float64).tobytes()
+        body += np.array([self.counted[k] for k in sorted(self.counted)],
+                         dtype=np.int64).tobytes()
         hist = b"".join(np.array(sorted(self.hists[k].counts.items()), dtype=np.int64).tobytes()
                         for k in sorted(self.hists))
         return head + body + hist

@@ -3,20 +3,33 @@
 Each running service has ``replicas × slots`` sequence slots, ``slots`` being the
 concurrent sequences one replica holds (continuous batching, bounded by KV-cache memory
 and ``max_batch``), and one prefill pipeline per replica. A request, in arrival order,
-takes the first free slot (its KV cache), then the first free prefill pipeline: prefills
-on a replica run one after another at the replica's full compute, so prompt processing
-saturates when offered load exceeds the replicas' compute. Its first token comes at the
-end of its prefill, then it decodes ``output_tokens`` at TPOT and frees its slot. Both
-stages are FIFO multi-server recursions, exact for the model and carried across windows.
+takes the first free slot (its KV cache), then the first free prefill pipeline. Prefills
+are *batched*: the pipeline is held only for the prompt's own work (its FLOPs and TP
+all-reduces, :func:`cupy_kernels.inference.prefill_parts`); the weight read and step
+overhead a batch pays once only delay that request's first token. With
+``chunked_prefill`` (default) the prompt is cut into ``CHUNK_TOKENS`` chunks that each
+ride along one decode step of the running batch, so the pipeline is also held for those
+steps; without it, prefill steps run alone and pause decoding. The first token comes at
+the end of the prefill, then the request decodes ``output_tokens`` at TPOT and frees its
+slot. Both stages are FIFO multi-server recursions, exact for the model and carried
+across windows.
 
 TPOT is the decode step time at the batch size the service ran at in the previous window
-(Little's law on that window), stretched by ``1 / (1 - ρ)`` where ρ is the fraction of the
-replicas' time spent on prefill in this window (chunked prefill interleaves with decode
-steps and takes that share of the GPUs). Batching is thus re-estimated once per window
-instead of per token: the "continuous batching approximated" of the design.
+(Little's law on that window, at most ``slots``), stretched by ``1 / (1 - ρ)`` where ρ is
+the share of the replicas' time the prefill pipelines were *busy* in the previous window
+(work actually done, not work that arrived): chunked prefill lengthens every decode step
+by that share, unchunked prefill pauses decoding for it. A saturated replica therefore
+plateaus at its capacity: extra requests wait for a slot (queue wait and TTFT grow)
+instead of slowing every running sequence.
 
 ``TTFT = RTT(origin, site) + queue wait + prefill``; ``TPOT`` = stretched decode step;
-``e2e = RTT + wait + prefill + output × TPOT``.
+``e2e = RTT + wait + prefill + output × TPOT``. A request whose last token (first token)
+would come after ``horizon_s`` is logged with NaN e2e and TPOT (and TTFT): it has not
+finished when the run ends.
+
+Power: a replica's GPU utilisation is the prefill share (compute-bound) plus, while it
+decodes, the decode step's compute fraction and :data:`cupy_kernels.power.MEMORY_BOUND_UTIL`
+for the memory-bound rest, so memory-bound decode does not draw TDP.
 
 Autoscaled services (:class:`workloads.config.AutoscaleConfig`) gain and lose replicas
 between windows: :meth:`ServingModel.scaling` says how many to add or remove, the engine
@@ -33,6 +46,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from cupy_kernels.power import MEMORY_BOUND_UTIL
 from emulator.compute import ComputeModel, ServiceStatics
 from emulator.eventlog import EventLog, RequestBatch
 from emulator.rng import RngStreams
@@ -47,6 +61,10 @@ __all__ = ["ServiceRuntime", "ServingModel", "fifo_start_times"]
 
 MAX_PREFILL_SHARE = 0.95
 """Cap on the prefill share ρ used to stretch TPOT (beyond it prefill queues grow anyway)."""
+
+CHUNK_TOKENS = 2048
+"""Prompt tokens per chunk under chunked prefill (vLLM's default token budget per step
+with chunked prefill, ``max_num_batched_tokens``)."""
 
 
 def two_stage_start_times(slots_free: list[float], prefill_free: list[float],
@@ -116,6 +134,10 @@ class ServiceRuntime:
     low_since: float | None = None
     window_bytes: float = 0.0
     site: str = ""
+    prefill_share: float = 0.0
+    occupancy: float = 0.0
+    busy_start: np.ndarray = field(default_factory=lambda: np.empty(0))
+    busy_end: np.ndarray = field(default_factory=lambda: np.empty(0))
 
     def allocations(self) -> list[Work]:
         """The base work and its running extra replicas."""
@@ -134,6 +156,8 @@ class ServingModel:
         self.services: list[ServiceRuntime] = []
         self.by_work: dict[int, ServiceRuntime] = {}
         self._statics: ServiceStatics | None = None
+        self.horizon_s = math.inf
+        """End of the run (s): requests finishing later are logged unfinished (NaN)."""
 
     def slots_for(self, spec: InferenceServiceSpec, system: SystemSpec) -> int:
         """Concurrent sequences one replica of ``spec`` can hold on ``system`` (0: no fit)."""
@@ -223,7 +247,9 @@ class ServingModel:
         if not self.services or self._statics is None:
             return
         statics = self._statics
-        step = self.compute.decode_step(statics, np.array([s.batch for s in self.services]))
+        batches = np.array([s.batch for s in self.services])
+        step = self.compute.decode_step(statics, batches)
+        compute_frac = self.compute.decode_compute_fraction(statics, batches)
         width = t1 - t0
         for row, svc in enumerate(self.services):
             spec = svc.spec
@@ -240,12 +266,19 @@ class ServingModel:
                 outputs = spec.output_tokens.sample(svc.tokens_rng, n)
             svc.window_bytes = (float(prompts.sum() + outputs.sum()) * BYTES_PER_TOKEN
                                 + n * REQUEST_OVERHEAD_BYTES)
-            prefill = self.compute.prefill(statics, row, prompts) if n else np.empty(0)
-            share = min(float(prefill.sum()) / (width * max(svc.replicas, 1)),
-                        MAX_PREFILL_SHARE)
-            tpot = float(step[row]) / (1.0 - share)
+            if n:
+                work, fixed = self.compute.prefill_parts(statics, row, prompts)
+            else:
+                work, fixed = np.empty(0), np.empty(0)
+            tpot = float(step[row]) / (1.0 - svc.prefill_share)
+            if spec.chunked_prefill:  # each chunk rides one decode step of the running batch
+                chunks = np.ceil(prompts / CHUNK_TOKENS)
+                hold = work + chunks * float(step[row]) * svc.occupancy
+            else:  # a prefill step of its own (decoding pauses for its fixed part too),
+                # which starts when the decode step in flight ends: half a step on average
+                hold = work + fixed
+                fixed = np.full_like(fixed, 0.5 * float(step[row]) * svc.occupancy)
             decode = outputs * tpot
-            service = prefill + decode
             if not math.isfinite(svc.rtt_s):  # origin cut off (cable cuts): requests fail,
                 nan = np.full(n, np.nan)      # logged with NaN latencies = SLO misses
                 self.log.request_batch(RequestBatch(
@@ -253,22 +286,51 @@ class ServingModel:
                     tpot_s=nan, e2e_s=nan, prompt_tokens=prompts, output_tokens=outputs))
                 svc.served += n
                 svc.in_service, svc.batch, svc.replica_util = 0.0, 1.0, 0.0
+                svc.prefill_share = svc.occupancy = 0.0
                 continue
-            starts = two_stage_start_times(svc.free_at, svc.prefill_free_at, times, prefill,
-                                           decode)
+            starts = two_stage_start_times(svc.free_at, svc.prefill_free_at, times, hold,
+                                           fixed + decode)
             wait = starts - times
-            ttft = svc.rtt_s + wait + prefill
+            first = wait + hold + fixed
+            ttft = svc.rtt_s + first
+            e2e = svc.rtt_s + first + decode
+            tpot_s = np.full(n, tpot)
+            late = times + first + decode > self.horizon_s  # not finished by the end
+            if late.any():
+                e2e = np.where(late, np.nan, e2e)
+                tpot_s = np.where(late, np.nan, tpot_s)
+                ttft = np.where(times + first > self.horizon_s, np.nan, ttft)
             self.log.request_batch(RequestBatch(
                 service=svc.work.work_id, arrival_s=times, wait_s=wait, ttft_s=ttft,
-                tpot_s=np.full(n, tpot), e2e_s=svc.rtt_s + wait + service,
-                prompt_tokens=prompts, output_tokens=outputs))
+                tpot_s=tpot_s, e2e_s=e2e, prompt_tokens=prompts, output_tokens=outputs))
             svc.served += n
             svc.slo_met += int(np.count_nonzero((ttft <= spec.slo_ttft_s) &
-                                                (tpot <= spec.slo_tpot_s)))
+                                                (tpot_s <= spec.slo_tpot_s)))
+            self._measure(svc, t0, t1, starts,
+                          starts + (work if spec.chunked_prefill else hold))
             # Little's law: mean sequences in service per replica over this window.
-            svc.in_service = float(service.sum()) / width
+            svc.in_service = float((hold + fixed + decode).sum()) / width
             in_service = svc.in_service / max(svc.replicas, 1)
             svc.batch = min(max(in_service, 1.0), float(max(svc.slots, 1)))
-            occupancy = (min(in_service, 1.0) if svc.slots <= 1
-                         else 1.0 - math.exp(-in_service))
-            svc.replica_util = max(share, occupancy)
+            svc.occupancy = (min(in_service, 1.0) if svc.slots <= 1
+                             else 1.0 - math.exp(-in_service))
+            cf = float(compute_frac[row])
+            decode_util = cf + MEMORY_BOUND_UTIL * (1.0 - cf)
+            svc.replica_util = min(svc.prefill_share
+                                   + (1.0 - svc.prefill_share) * svc.occupancy * decode_util,
+                                   1.0)
+
+    @staticmethod
+    def _measure(svc: ServiceRuntime, t0: float, t1: float, start: np.ndarray,
+                 end: np.ndarray) -> None:
+        """Set ``svc.prefill_share``: busy fraction of its prefill pipelines in ``[t0, t1)``.
+
+        Intervals not yet over at ``t1`` (queued prefills of an overloaded service) are
+        kept and counted in the windows they fall in.
+        """
+        s = np.concatenate([svc.busy_start, start])
+        e = np.concatenate([svc.busy_end, end])
+        busy = float(np.clip(np.minimum(e, t1) - np.maximum(s, t0), 0.0, None).sum())
+        keep = e > t1
+        svc.busy_start, svc.busy_end = s[keep], e[keep]
+        svc.prefill_share = min(busy / ((t1 - t0) * max(svc.replicas, 1)), MAX_PREFILL_SHARE)

@@ -70,7 +70,8 @@ def test_bounds_are_validated() -> None:
 
 def _crowded(queue: str) -> dict:
     """One NVL72 rack filled by long training; a service that must scale from 1 to ~6."""
-    data = _service(autoscale={"min_replicas": 1, "max_replicas": 8, "scale_up_delay": "1m"})
+    data = _service(rate="5/s",
+                    autoscale={"min_replicas": 1, "max_replicas": 8, "scale_up_delay": "1m"})
     data["sites"][0]["halls"][0]["racks"] = 1
     data["tenants"]["eu"]["priority"] = 10
     data["tenants"]["lab"] = {"jobs": [
@@ -88,7 +89,7 @@ def test_training_yields_to_replicas_under_priority_policy() -> None:
     check_invariants(prio)
     assert not [w for w in _replicas(fifo) if w.segments], "FIFO: replicas wait behind training"
     started = [w for w in _replicas(prio) if w.segments]
-    # Load needs ceil(12 busy sequences / (8 slots x 0.7)) = 3 replicas: 2 extra, which
+    # Load needs ceil(~14 busy sequences / (8 slots x 0.7)) = 3 replicas: 2 extra, which
     # preempt one 8-GPU training job (the latest started, lowest class) after the first window.
     assert len(started) == 2 and all(w.start_s == 120.0 for w in started)
     preempted = [w for w in prio.works if w.kind == "training" and w.preemptions]

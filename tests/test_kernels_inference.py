@@ -11,9 +11,12 @@ from hypothesis import strategies as st
 
 from cupy_kernels.inference import (
     InferenceBatch,
+    decode_compute_fraction,
     decode_step_time,
+    expert_read_fraction,
     kv_bytes_per_token,
     max_batch,
+    prefill_parts,
     prefill_time,
     replica_throughput,
 )
@@ -129,3 +132,54 @@ def test_properties(batch: int, tp: int, prompt: float, output: float) -> None:
     thr = replica_throughput(np, b)[0]
     assert 0 < thr <= batch / step
     assert replica_throughput(np, b2)[0] >= thr * (1 - 1e-12)  # batching never hurts
+
+
+# -- terms added for issue 10: TP all-reduce, step overhead, attention, MoE reads --------
+TERMS: dict[str, float] = {"nvlink_bw": 450e9, "tp_alpha": 3e-6, "hidden": 8192.0,
+                           "attn_width": 8192.0, "step_overhead_s": 0.004}
+
+
+def test_tp_allreduce_and_overhead_add_to_decode() -> None:
+    bare = float(decode_step_time(np, svc(gpus_per_replica=4))[0])
+    full = float(decode_step_time(np, svc(gpus_per_replica=4, **TERMS))[0])
+    # 2 all-reduces per layer (latency-bound at batch 8: tree, 2·log2(4)·3 µs each) + 4 ms
+    assert full - bare == pytest.approx(0.004 + 160 * 2 * 2 * 3e-6, rel=0.05)
+    one = svc(gpus_per_replica=1, **(TERMS | {"attn_width": 0.0}))
+    # tp = 1: no all-reduce, only the overhead
+    assert float(decode_step_time(np, one)[0]) == pytest.approx(
+        float(decode_step_time(np, svc(gpus_per_replica=1))[0]) + 0.004, rel=1e-12)
+
+
+def test_attention_makes_long_prompts_superlinear() -> None:
+    b = svc(**TERMS)
+    t1, t8 = (float(prefill_time(np, b, np.array([p]))[0]) for p in (4096.0, 32768.0))
+    assert t8 > 8.5 * (t1 - 0.004)  # causal attention grows with P²
+    no_attn = svc(**(TERMS | {"attn_width": 0.0}))
+    assert float(prefill_time(np, no_attn, np.array([32768.0]))[0]) < t8
+
+
+def test_prefill_parts_sum_to_prefill_alone() -> None:
+    b = svc(gpus_per_replica=2, **TERMS)
+    prompts = np.array([1.0, 50.0, 2000.0, 9000.0])
+    work, fixed = prefill_parts(np, b, prompts)
+    np.testing.assert_allclose(work + fixed, prefill_time(np, b, prompts), rtol=1e-12)
+    assert np.all(fixed >= 0.004)
+    # batched: 100 short prompts cost far less than 100 prefills alone
+    assert work[1] < 0.3 * float(prefill_time(np, b, prompts[1:2])[0])
+
+
+def test_moe_decode_reads_only_touched_experts() -> None:
+    moe = dict(params=46.7e9, active_params=12.9e9, expert_params=45.1e9, experts=8.0,
+               active_experts=2.0)
+    b1, b64 = svc(batch=1, **moe), svc(batch=64, **moe)
+    frac1 = float(expert_read_fraction(np, b1, 1.0)[0])
+    assert frac1 == pytest.approx(2 / 8)
+    assert float(expert_read_fraction(np, b64, 64.0)[0]) == pytest.approx(1 - 0.75**64)
+    dense = svc(batch=1, params=46.7e9, active_params=12.9e9)
+    assert float(decode_step_time(np, b1)[0]) < 0.5 * float(decode_step_time(np, dense)[0])
+
+
+def test_decode_compute_fraction_small_at_small_batch() -> None:
+    small = float(decode_compute_fraction(np, svc(batch=1, **TERMS))[0])
+    big = float(decode_compute_fraction(np, svc(batch=512, gpus_per_replica=8, **TERMS))[0])
+    assert 0.0 <= small < 0.05 < big <= 1.0

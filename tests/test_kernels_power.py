@@ -92,3 +92,29 @@ def test_facility_power() -> None:
 
 def test_h100_catalog_figures_flow_through() -> None:
     assert gpu_power(np, 1.0, H100_SXM.idle_w, H100_SXM.tdp_w) == H100_SXM.tdp_w
+
+
+def test_cap_below_vendor_minimum_acts_as_the_minimum() -> None:
+    from cupy_kernels.power import MIN_CAP_FRACTION
+
+    tdp, idle = 700.0, 90.0
+    floor = MIN_CAP_FRACTION * tdp  # 200 W on H100 SXM
+    caps = np.array([50.0, 150.0, floor, 400.0, 700.0])
+    f = cap_throughput_factor(np, caps, idle, tdp, min_cap_w=floor)
+    at_min = float(cap_throughput_factor(np, floor, idle, tdp))
+    assert f[0] == f[1] == f[2] == pytest.approx(at_min)
+    assert at_min > 0.0
+    assert np.all(f >= at_min) and np.all(np.diff(f) >= 0) and f[-1] == 1.0
+
+
+def test_lightly_loaded_hall_has_a_higher_effective_pue() -> None:
+    from cupy_kernels.power import FIXED_FACILITY_FRACTION as F
+
+    design = 10e6
+    it = np.array([10e6, 5e6, 1e6])
+    fac = facility_power(np, it, 1.08, design_it_w=design)
+    assert fac[0] == pytest.approx(10e6 * 1.08)  # full load: the configured PUE
+    eff = fac / it
+    assert eff[2] == pytest.approx(1.08 - F + F * 10)  # 10% load: 1.35 with F = 3%
+    assert eff[0] < eff[1] < eff[2]
+    assert facility_power(np, it, 1.08)[2] == pytest.approx(1.08e6)  # no design: plain PUE

@@ -70,7 +70,7 @@ def test_nan_mfu_uses_default_efficiency() -> None:
 
 def test_default_efficiency_shape() -> None:
     codes = np.array([0, 1, 2, 0, 0, 7, -1])
-    mb = np.array([8192, 8192, 8192, 512, 64, 8192, 8192], dtype=float)
+    mb = np.array([8192, 8192, 8192, MICRO_BATCH_HALF_TOKENS, 64, 8192, 8192], dtype=float)
     e = default_efficiency(np, codes, mb)
     assert e[0] > e[1] > e[2] > 0  # lower precision, smaller fraction of its higher peak
     assert e[3] == pytest.approx(EFF_MAX[0] / 2)  # half-saturation point
@@ -157,3 +157,31 @@ def test_properties(tp: int, pp: int, dp: int, seqs: int, overlap: float, code: 
     assert t.step_s[0] >= t.compute_s[0] > 0.0
     assert t.step_s[0] == pytest.approx(t.compute_s[0] + t.exposed_comm_s[0], rel=1e-12)
     assert training_step_time(np, fast).step_s[0] <= t.step_s[0]
+
+
+def test_recomputation_costs_a_third_more_compute() -> None:
+    none = training_step_time(np, batch(recompute_code=np.array([0.0])))
+    full = training_step_time(np, batch(recompute_code=np.array([2.0])))
+    sel = training_step_time(np, batch(recompute_code=np.array([1.0]),
+                                       attn_width=np.array([4096.0])))
+    assert full.compute_s[0] == pytest.approx(4 / 3 * none.compute_s[0], rel=1e-12)
+    assert sel.compute_s[0] > none.compute_s[0]
+    assert full.achieved_flops_per_gpu[0] < none.achieved_flops_per_gpu[0]
+
+
+def test_long_context_attention_slows_training() -> None:
+    short = training_step_time(np, batch(attn_width=np.array([4096.0])))
+    long = training_step_time(np, batch(attn_width=np.array([4096.0]),
+                                        seq_len=np.array([131072.0]),
+                                        tokens_per_step=np.array([131072.0 * 8])))
+    assert long.tokens_per_gpu_s[0] < 0.5 * short.tokens_per_gpu_s[0]
+
+
+def test_expert_parallel_all_to_all_and_expert_gradients() -> None:
+    moe = {"params": np.array([46.7e9]), "active_params": np.array([12.9e9]),
+           "expert_params": np.array([45.1e9]), "active_experts": np.array([2.0]),
+           "moe_layers": np.array([32.0]), "dp": np.array([8.0]), "n_gpus": np.array([8.0])}
+    ep1 = training_step_time(np, batch(**moe, ep=np.array([1.0])))
+    ep8 = training_step_time(np, batch(**moe, ep=np.array([8.0])))
+    assert ep1.ep_comm_s[0] == 0.0 < ep8.ep_comm_s[0]
+    assert ep8.dp_comm_s[0] < ep1.dp_comm_s[0]  # expert gradients reduced over dp/ep only

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from cupy_kernels.power import FIXED_FACILITY_FRACTION
 from emulator.eventlog import Ev
 from emulator.placement.base import PlacementRequest, Scratch
 from emulator.placement.pack import PackPlacement
@@ -30,7 +31,7 @@ def test_policy_sheds_lowest_priority_first_and_enough() -> None:
     view = PowerView(now=0.0, facility_w=np.array([10_000.0, 1e6]),
                      cap_w=np.array([9_000.0, np.inf]), pue=np.array([1.25, 1.1]), jobs=jobs)
     caps = {c.work_id: c.cap_w for c in PowerCapPolicy(0.3).decide(view)}
-    need_it = 1_000.0 / 1.25
+    need_it = 1_000.0 / (1.25 - FIXED_FACILITY_FRACTION)  # marginal facility W per IT W
     assert caps[1] == np.inf and caps[2] == np.inf  # higher priority and other site untouched
     assert 8 * (1100.0 - caps[0]) == pytest.approx(need_it, rel=1e-6)
 

@@ -1,4 +1,8 @@
-"""Serving saturates at the replicas' compute: prefills share one pipeline per replica."""
+"""Serving saturates at the replicas' compute: prefills share one pipeline per replica.
+
+Prefills are batched: a prompt holds its replica's pipeline only for its own work
+(:func:`cupy_kernels.inference.prefill_parts`), not for a whole weight read each.
+"""
 
 from __future__ import annotations
 
@@ -19,12 +23,12 @@ def _service(rate: float) -> dict:
 
 
 def _prefill_capacity(sim) -> float:
-    """Requests/s the replicas can prefill: replicas / prefill time of one prompt."""
+    """Requests/s the replicas can prefill: replicas / batched prefill work of one prompt."""
     serving = sim.engine.serving
     svc = serving.services[0]
     statics = serving.compute.service_statics([svc.spec], [svc.system])
-    one = float(serving.compute.prefill(statics, 0, np.array([2000]))[0])
-    return svc.spec.replicas / one
+    work, _ = serving.compute.prefill_parts(statics, 0, np.array([2000]))
+    return svc.spec.replicas / float(work[0])
 
 
 def _waits(sim) -> tuple[np.ndarray, np.ndarray]:
@@ -49,4 +53,5 @@ def test_waits_stay_small_below_capacity_and_grow_above_it() -> None:
     assert late > early + 500.0
     tpot = np.concatenate([b.tpot_s for b in heavy.log.requests])
     light_tpot = np.concatenate([b.tpot_s for b in light.log.requests])
-    assert tpot.max() > 2 * light_tpot.max(), "decode slows while prefill takes the GPUs"
+    # decode slows while prefill takes the GPUs, but it does not collapse
+    assert 1.2 * np.nanmax(light_tpot) < np.nanmax(tpot) < 20 * np.nanmax(light_tpot)

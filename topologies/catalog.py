@@ -23,6 +23,23 @@ Sources (see also ``docs/sources.md``):
   (six 3 kW supplies, half redundant), 8 x 200 Gb/s compute NICs; air-cooled, 6U.
 * [EST] Estimates (idle power, non-GPU overhead at idle): defaults meant to be overridden by
   ``gpuemu calibrate`` profiles or scenario overrides.
+* [H200-DS] NVIDIA H200 Tensor Core GPU datasheet (https://www.nvidia.com/en-us/data-center/h200/):
+  H200 SXM 141 GB HBM3e at 4.8 TB/s, FP8 3,958 / BF16 1,979 TFLOP/s with sparsity (dense
+  half), NVLink 900 GB/s, up to 700 W. DGX H200: 8 GPUs, about 10.2 kW maximum.
+* [DGXB200] NVIDIA DGX B200 datasheet (https://www.nvidia.com/en-us/data-center/dgx-b200/):
+  8 x B200, 1,440 GB GPU memory (180 GB each) at 64 TB/s (8 TB/s each), 72 PFLOP/s FP8 and
+  144 PFLOP/s FP4 training/inference with sparsity (dense per GPU: FP8 4.5, FP4 9, BF16 2.25
+  PFLOP/s), NVLink 5 at 1.8 TB/s per GPU, about 14.3 kW maximum, 8 x 400 Gb/s compute NICs;
+  1,000 W per GPU (HGX B200).
+* [H800] H800 SXM: the export variant of H100 SXM with the same tensor-core peaks, 80 GB
+  HBM3 at 3.35 TB/s and NVLink cut to 400 GB/s per GPU (both directions); DeepSeek-V3
+  Technical Report (arXiv:2412.19437) sec. 3.1: "NVLink bandwidth 160 GB/s" achieved,
+  8 x 400 Gb/s InfiniBand per node.
+* [GB300-DS] NVIDIA GB300 NVL72 product page (https://www.nvidia.com/en-us/data-center/gb300-nvl72/):
+  72 Blackwell Ultra GPUs, FP4 1,440 / FP8 720 PFLOP/s per rack with sparsity (dense per
+  GPU: FP4 15, FP8 5, BF16 2.5 PFLOP/s), up to 20 TB HBM3e per rack (288 GB per GPU) at
+  8 TB/s per GPU, NVLink 5 at 1.8 TB/s per GPU, ConnectX-8 800 Gb/s per GPU. GPU TDP
+  1,400 W and about 135 kW per rack at full load (OEM rack specifications; estimate).
 """
 
 from __future__ import annotations
@@ -180,7 +197,117 @@ DGX_A100 = SystemSpec(
     sources=("A100-DS", "DGXA100"),
 )
 
-CATALOG: dict[str, SystemSpec] = {s.name: s for s in (GB200_NVL72, H100_HGX, DGX_A100)}
+# --- Planning entries: H200, B200 (HGX), H800, GB300 NVL72 --------------------------------
+H200_SXM = GpuSpec(
+    name="H200 SXM",
+    peak_flops={"fp8": 1979e12, "bf16": 989e12, "tf32": 494e12},  # same die as H100 [H200-DS]
+    hbm_bytes=141e9,
+    hbm_bw=4.8e12,
+    nvlink_bw=450e9,
+    nic_bw=400e9 / 8,
+    tdp_w=700.0,
+    idle_w=90.0,  # [EST]
+    sources=("H200-DS", "EST: idle power"),
+)
+
+B200_HGX = GpuSpec(
+    name="B200 (HGX)",
+    peak_flops={"fp4": 9e15, "fp8": 4.5e15, "bf16": 2.25e15, "tf32": 1.1e15},
+    hbm_bytes=180e9,
+    hbm_bw=8e12,
+    nvlink_bw=0.9e12,
+    nic_bw=400e9 / 8,
+    tdp_w=1000.0,
+    idle_w=150.0,  # [EST]
+    sources=("DGXB200", "EST: idle power"),
+)
+
+H800_SXM = GpuSpec(
+    name="H800 SXM",
+    peak_flops={"fp8": 1979e12, "bf16": 989e12, "tf32": 494e12},
+    hbm_bytes=80e9,
+    hbm_bw=3.35e12,
+    nvlink_bw=200e9,  # 400 GB/s counts both directions [H800]
+    nic_bw=400e9 / 8,
+    tdp_w=700.0,
+    idle_w=90.0,  # [EST]
+    sources=("H800", "H100-DS", "EST: idle power"),
+)
+
+B300_GB300 = GpuSpec(
+    name="B300 (GB300)",
+    peak_flops={"fp4": 15e15, "fp8": 5e15, "bf16": 2.5e15, "tf32": 1.25e15},
+    hbm_bytes=288e9,
+    hbm_bw=8e12,
+    nvlink_bw=0.9e12,
+    nic_bw=800e9 / 8,
+    tdp_w=1400.0,  # [GB300-DS] estimate
+    idle_w=200.0,  # [EST]
+    sources=("GB300-DS", "EST: idle power and TDP"),
+)
+
+H200_HGX = SystemSpec(
+    name="h200-hgx",
+    gpu=H200_SXM,
+    gpus_per_tray=8,
+    cpus_per_tray=2,
+    trays_per_rack=4,
+    nvlink_domain_gpus=8,
+    switch_trays_per_rack=0,
+    rack_overhead_full_w=4 * (10.2e3 - 8 * 700.0),  # DGX H200 10.2 kW [H200-DS]
+    rack_overhead_idle_w=4 * 0.5 * (10.2e3 - 8 * 700.0),  # [EST]
+    cooling="air",
+    sources=("H200-DS",),
+)
+
+B200_HGX_SYSTEM = SystemSpec(
+    name="b200-hgx",
+    gpu=B200_HGX,
+    gpus_per_tray=8,
+    cpus_per_tray=2,
+    trays_per_rack=4,  # four 10U DGX B200 per rack: about 57 kW
+    nvlink_domain_gpus=8,
+    switch_trays_per_rack=0,
+    rack_overhead_full_w=4 * (14.3e3 - 8 * 1000.0),  # DGX B200 14.3 kW [DGXB200]
+    rack_overhead_idle_w=4 * 0.5 * (14.3e3 - 8 * 1000.0),  # [EST]
+    cooling="air",
+    sources=("DGXB200",),
+)
+
+H800_HGX = SystemSpec(
+    name="h800-hgx",
+    gpu=H800_SXM,
+    gpus_per_tray=8,
+    cpus_per_tray=2,
+    trays_per_rack=4,
+    nvlink_domain_gpus=8,
+    switch_trays_per_rack=0,
+    rack_overhead_full_w=4 * (10.2e3 - 8 * 700.0),  # as DGX H100 [DGXH100]
+    rack_overhead_idle_w=4 * 0.5 * (10.2e3 - 8 * 700.0),  # [EST]
+    cooling="air",
+    sources=("H800", "DGXH100"),
+)
+
+GB300_NVL72 = SystemSpec(
+    name="gb300-nvl72",
+    gpu=B300_GB300,
+    gpus_per_tray=4,
+    cpus_per_tray=2,
+    trays_per_rack=18,
+    nvlink_domain_gpus=72,
+    switch_trays_per_rack=9,
+    rack_overhead_full_w=135e3 - 72 * 1400.0,  # [GB300-DS] estimate
+    rack_overhead_idle_w=0.5 * (135e3 - 72 * 1400.0),  # [EST]
+    cooling="liquid",
+    sources=("GB300-DS",),
+)
+
+PLANNING_SYSTEMS: tuple[SystemSpec, ...] = (H200_HGX, B200_HGX_SYSTEM, H800_HGX, GB300_NVL72)
+"""Systems added for capacity planning and validation against published results."""
+# --- end of planning entries ----------------------------------------------------------------
+
+CATALOG: dict[str, SystemSpec] = {
+    s.name: s for s in (GB200_NVL72, H100_HGX, DGX_A100, *PLANNING_SYSTEMS)}
 
 # -- generic GPUs (trace replay) ---------------------------------------------------------
 # A placeholder GPU and node for replaying traces whose jobs run for their recorded duration

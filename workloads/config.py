@@ -39,6 +39,7 @@ from pydantic import Field, field_validator, model_validator
 from emulator.schema_base import Label, ScenarioModel
 from emulator.units import Bytes, PerSecond, Seconds
 from workloads.distributions import LognormalTokens, TokenDistribution
+from workloads.models import model_from_dict, register_model
 from workloads.traces.mapping import TraceReplayConfig
 
 __all__ = [
@@ -67,6 +68,27 @@ MAX_PRIORITY = 10**9
 
 class _Frozen(ScenarioModel):
     """Frozen, unknown keys rejected, numbers finite (see :mod:`emulator.schema_base`)."""
+
+
+def _inline_models(value: object) -> object:
+    """Register models described inline (a mapping with ``name`` and dimensions).
+
+    ``model: {name: my-34b, layers: 48, hidden: 7168, heads: 56, kv_heads: 8,
+    params: 34e9}`` defines a model that is not in the catalog and stands for its name
+    from then on (see :func:`workloads.models.model_from_dict` for the optional fields).
+    A list may mix names and inline models.
+    """
+    if isinstance(value, list):
+        return [_inline_models(v) for v in value]
+    if isinstance(value, dict):
+        fields = dict(value)
+        name = fields.pop("name", None)
+        if not isinstance(name, str) or not name:
+            raise ValueError("an inline model needs a 'name' (and layers, hidden, heads, "
+                             "kv_heads, params)")
+        register_model(model_from_dict(name, fields))
+        return name
+    return value
 
 
 class SloConfig(_Frozen):
@@ -134,6 +156,8 @@ class InferenceServiceConfig(_Frozen):
     name: Label
     model: str
     replicas: int = Field(gt=0, le=MAX_COUNT)
+
+    _model_inline = field_validator("model", mode="before")(_inline_models)
     gpus_per_replica: int = Field(default=1, gt=0, le=MAX_COUNT)
     rate: PerSecond | None = Field(default=None, gt=0, le=MAX_RATE_PER_S,
                                    description="mean request arrival rate (Poisson)")
@@ -150,6 +174,8 @@ class InferenceServiceConfig(_Frozen):
     start: Seconds = Field(default=0.0, ge=0)
     system: str | None = Field(default=None, description="restrict to one rack system")
     autoscale: AutoscaleConfig | None = None
+    chunked_prefill: bool = Field(default=True, description="prefill in chunks that ride "
+                                  "along with decode steps (false: separate prefill steps)")
 
     @model_validator(mode="after")
     def _one_arrival_source(self) -> InferenceServiceConfig:
@@ -190,6 +216,13 @@ class _TrainingSettings(_Frozen):
     system: str | None = None
     dataset: DatasetConfig | None = Field(
         default=None, description="staged over the WAN before the job computes")
+    micro_batch: int = Field(default=1, gt=0, description="sequences per micro-batch")
+    recompute: Literal["none", "selective", "full"] = Field(
+        default="none", description="activation recomputation")
+    virtual_stages: int | None = Field(
+        default=None, gt=0, description="interleaved pipeline stages per rank (default: "
+        "two layers per virtual stage)")
+    ep: int = Field(default=1, gt=0, description="expert-parallel size (MoE models)")
 
 
 class TrainingJobConfig(_TrainingSettings):
@@ -204,6 +237,8 @@ class TrainingJobConfig(_TrainingSettings):
     name: Label
     model: str
     submit: Seconds = Field(default=0.0, ge=0)
+
+    _model_inline = field_validator("model", mode="before")(_inline_models)
     gpus: int = Field(gt=0, le=MAX_COUNT)
     tokens: float | None = Field(default=None, gt=0, le=MAX_TOKENS)
     runtime: Seconds | None = Field(default=None, gt=0, description="duration as given")
@@ -218,6 +253,16 @@ class TrainingJobConfig(_TrainingSettings):
                              "runtime (duration as given)")
         if self.model == "generic" and self.runtime is None:
             raise ValueError("model 'generic' has no compute model; it needs a runtime")
+        dp = self.gpus // (self.tp * self.pp)
+        if dp % self.ep:
+            raise ValueError(f"ep ({self.ep}) must divide the data-parallel size ({dp})")
+        micro = self.global_batch_tokens / (dp * self.micro_batch * self.seq_len)
+        if self.pp > 1 and micro < self.pp:
+            raise ValueError(
+                f"global_batch_tokens ({self.global_batch_tokens:g}) gives {micro:.3g} "
+                f"micro-batches per data-parallel rank; expected at least pp ({self.pp}) "
+                f"(dp {dp} x micro_batch {self.micro_batch} x seq_len {self.seq_len} "
+                "tokens each)")
         return self
 
 
@@ -227,6 +272,8 @@ class TrainingWorkloadConfig(_TrainingSettings):
     name: Label
     model: str | list[str]
     model_weights: list[float] | None = None
+
+    _model_inline = field_validator("model", mode="before")(_inline_models)
     rate: PerSecond = Field(gt=0, le=MAX_RATE_PER_S,
                             description="mean job arrival rate (Poisson)")
     start: Seconds = Field(default=0.0, ge=0)

@@ -100,10 +100,13 @@ def _probabilities(weights: list[float] | None, n: int) -> np.ndarray:
 
 
 def _dataset_fields(cfg: TrainingJobConfig | TrainingWorkloadConfig) -> dict[str, object]:
-    """Spec fields of a job's dataset (none: no staging)."""
+    """Spec fields of a job's dataset (none: no staging) and of its step-time settings."""
+    out: dict[str, object] = {"micro_batch": cfg.micro_batch, "recompute": cfg.recompute,
+                              "virtual_stages": cfg.virtual_stages, "ep": cfg.ep}
     if cfg.dataset is None:
-        return {}
-    return {"dataset_bytes": float(cfg.dataset.size), "dataset_source": cfg.dataset.source}
+        return out
+    return {**out, "dataset_bytes": float(cfg.dataset.size),
+            "dataset_source": cfg.dataset.source}
 
 
 def _explicit_job(job_id: int, tenant_name: str, tenant: TenantConfig,
@@ -293,7 +296,7 @@ def _service(service_id: int, tenant_name: str, tenant: TenantConfig,
         output_tokens=output, slo_ttft_s=float(svc.slo.ttft),
         slo_tpot_s=float(svc.slo.tpot), origin=svc.origin or tenant.origin,
         precision=svc.precision, max_batch=svc.max_batch, priority=tenant.priority,
-        gpu_system=svc.system, autoscale=svc.autoscale)
+        gpu_system=svc.system, autoscale=svc.autoscale, chunked_prefill=svc.chunked_prefill)
 
 
 def generate_services(tenant_name: str, tenant: TenantConfig, first_service_id: int,

@@ -20,7 +20,9 @@ __all__ = [
     "ModelSpec",
     "UnknownModelError",
     "get_model",
+    "model_from_dict",
     "model_names",
+    "register_model",
 ]
 
 BYTES_PER_ELEMENT: dict[str, float] = {"fp32": 4.0, "bf16": 2.0, "fp16": 2.0, "fp8": 1.0,
@@ -47,6 +49,8 @@ class UnknownModelError(KeyError, ValueError):
 class ModelSpec:
     """Architecture of one decoder-only transformer LLM.
 
+    ``moe_layers`` (MoE only) is how many layers carry routed experts (``None``: all).
+
     ``params`` is the total parameter count and ``active_params`` the parameters used per
     token (equal for dense models; for MoE only ``active_experts`` of ``experts`` run).
     ``hidden`` is the model width, ``ffn_hidden`` the feed-forward width (per expert for
@@ -69,6 +73,7 @@ class ModelSpec:
     active_experts: int = 1
     context: int = 8192
     sources: tuple[str, ...] = ()
+    moe_layers: int | None = None
 
     def __post_init__(self) -> None:
         if self.active_params > self.params:
@@ -85,6 +90,24 @@ class ModelSpec:
     def is_moe(self) -> bool:
         """Whether the model is a mixture of experts."""
         return self.experts > 1
+
+    @property
+    def expert_params(self) -> float:
+        """Parameters in routed experts: ``moe_layers · experts · 3 · hidden · ffn_hidden``.
+
+        Gated (SwiGLU) experts have three ``hidden × ffn_hidden`` matrices. Capped at 98% of
+        ``params`` (attention and embeddings stay dense); 0 for dense models.
+        """
+        if not self.is_moe:
+            return 0.0
+        layers = self.layers if self.moe_layers is None else self.moe_layers
+        return min(layers * self.experts * 3.0 * self.hidden * self.ffn_hidden,
+                   0.98 * self.params)
+
+    @property
+    def attention_width(self) -> int:
+        """Width of the query projection, ``heads · head_dim`` (attention FLOPs scale with it)."""
+        return self.heads * self.head_dim
 
     def kv_bytes_per_token(self, bytes_per_element: float = 2.0) -> float:
         """KV-cache bytes one token occupies: ``2 · layers · kv_heads · head_dim · bytes``.
@@ -106,6 +129,8 @@ class ModelSpec:
         return 6.0 * self.active_params
 
 
+_LLAMA2_PAPER = "Touvron et al., Llama 2, arXiv:2307.09288, Table 1 and model cards"
+_QWEN3 = "Qwen Team, Qwen3 Technical Report, arXiv:2505.09388, Table 2; Hugging Face config.json"
 _LLAMA3_PAPER = "Llama Team, The Llama 3 Herd of Models, arXiv:2407.21783, Table 3"
 _LLAMA32_CARD = "meta-llama/Llama-3.2 model card and config.json (Hugging Face)"
 
@@ -131,6 +156,22 @@ _CATALOG: tuple[ModelSpec, ...] = (
         heads=128, kv_heads=8, head_dim=128, ffn_hidden=53248, vocab=128256, context=131072,
         sources=(_LLAMA3_PAPER, "meta-llama/Llama-3.1-405B model card")),
     ModelSpec(
+        name="llama2-7b", params=6.74e9, active_params=6.74e9, layers=32, hidden=4096,
+        heads=32, kv_heads=32, head_dim=128, ffn_hidden=11008, vocab=32000, context=4096,
+        sources=(_LLAMA2_PAPER,)),
+    ModelSpec(
+        name="llama2-70b", params=69.0e9, active_params=69.0e9, layers=80, hidden=8192,
+        heads=64, kv_heads=8, head_dim=128, ffn_hidden=28672, vocab=32000, context=4096,
+        sources=(_LLAMA2_PAPER,)),
+    ModelSpec(
+        name="qwen3-30b-a3b", params=30.5e9, active_params=3.3e9, layers=48, hidden=2048,
+        heads=32, kv_heads=4, head_dim=128, ffn_hidden=768, vocab=151936, experts=128,
+        active_experts=8, context=32768, sources=(_QWEN3,)),
+    ModelSpec(
+        name="qwen3-235b-a22b", params=235e9, active_params=22e9, layers=94, hidden=4096,
+        heads=64, kv_heads=4, head_dim=128, ffn_hidden=1536, vocab=151936, experts=128,
+        active_experts=8, context=32768, sources=(_QWEN3,)),
+    ModelSpec(
         name="mixtral-8x7b", params=46.7e9, active_params=12.9e9, layers=32, hidden=4096,
         heads=32, kv_heads=8, head_dim=128, ffn_hidden=14336, vocab=32000, experts=8,
         active_experts=2, context=32768,
@@ -145,13 +186,65 @@ _CATALOG: tuple[ModelSpec, ...] = (
     ModelSpec(
         name="deepseek-v3", params=671e9, active_params=37e9, layers=61, hidden=7168,
         heads=128, kv_heads=1, head_dim=288, ffn_hidden=2048, vocab=129280, experts=256,
-        active_experts=8, context=131072,
+        active_experts=8, context=131072, moe_layers=58,
         sources=("DeepSeek-AI, DeepSeek-V3 Technical Report, arXiv:2412.19437",
                  "deepseek-ai/DeepSeek-V3 config.json (kv_lora_rank 512, qk_rope_head_dim 64)")),
 )
 
 MODELS: dict[str, ModelSpec] = {m.name: m for m in _CATALOG}
-"""The catalog, by name (in catalog order)."""
+"""The catalog, by name (in catalog order), plus models registered by scenarios."""
+
+_INLINE_KEYS = ("layers", "hidden", "heads", "kv_heads", "params")
+
+
+def model_from_dict(name: str, fields: dict[str, object]) -> ModelSpec:
+    """A :class:`ModelSpec` from an inline description (a scenario's own model).
+
+    Required: ``layers``, ``hidden``, ``heads``, ``kv_heads``, ``params``. Optional:
+    ``active_params`` (default ``params``), ``head_dim`` (``hidden/heads``),
+    ``ffn_hidden`` (``3.5·hidden``), ``vocab`` (128,256), ``experts``/``active_experts``
+    (1), ``context`` (8,192), ``moe_layers``. Raises ``ValueError`` naming the field.
+    """
+    missing = [k for k in _INLINE_KEYS if k not in fields]
+    if missing:
+        raise ValueError(f"model {name!r}: missing {', '.join(missing)} "
+                         f"(an inline model needs {', '.join(_INLINE_KEYS)})")
+    known = set(_INLINE_KEYS) | {"active_params", "head_dim", "ffn_hidden", "vocab",
+                                 "experts", "active_experts", "context", "moe_layers"}
+    extra = sorted(set(fields) - known)
+    if extra:
+        raise ValueError(f"model {name!r}: unknown field {extra[0]!r}; "
+                         f"expected some of {', '.join(sorted(known))}")
+    try:
+        f = {k: float(v) for k, v in fields.items()}  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ValueError(f"model {name!r}: every field must be a number") from None
+    hidden, heads = int(f["hidden"]), int(f["heads"])
+    for k in ("layers", "hidden", "heads", "kv_heads", "params"):
+        if f[k] <= 0:
+            raise ValueError(f"model {name!r}: {k} = {f[k]:g}, expected > 0")
+    return ModelSpec(
+        name=name, params=f["params"], active_params=f.get("active_params", f["params"]),
+        layers=int(f["layers"]), hidden=hidden, heads=heads, kv_heads=int(f["kv_heads"]),
+        head_dim=int(f.get("head_dim", hidden // heads)),
+        ffn_hidden=int(f.get("ffn_hidden", 3.5 * hidden)), vocab=int(f.get("vocab", 128256)),
+        experts=int(f.get("experts", 1)), active_experts=int(f.get("active_experts", 1)),
+        context=int(f.get("context", 8192)),
+        moe_layers=int(f["moe_layers"]) if "moe_layers" in f else None,
+        sources=("described inline in the scenario",))
+
+
+def register_model(spec: ModelSpec) -> None:
+    """Make ``spec`` known to :func:`get_model` (a scenario's inline model).
+
+    Registering the same definition twice is a no-op; a different definition under a
+    catalog or already-registered name raises ``ValueError``.
+    """
+    have = MODELS.get(spec.name)
+    if have is not None and have != spec:
+        raise ValueError(f"model {spec.name!r} is already defined differently; "
+                         "choose another name for the inline model")
+    MODELS[spec.name] = spec
 
 
 def model_names() -> list[str]:

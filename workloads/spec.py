@@ -31,6 +31,9 @@ class TrainingJobSpec:
     WAN before it computes (0: no staging).
     ``estimate_error`` is the sd of the log of the multiplicative error on that estimate
     (0: exact); the composition root draws the factor from a named stream.
+    ``micro_batch`` (sequences), ``recompute`` (none/selective/full), ``virtual_stages``
+    (``None``: the kernel's default) and ``ep`` (expert-parallel size) feed the step-time
+    kernel.
     ``runtime_s`` set means *duration as given* (trace replay as in the Tiresias and Gavel
     simulators): the job runs exactly ``runtime_s`` seconds on whatever GPUs it gets, with no
     compute, communication, checkpoint or memory model (``model`` may then be ``"generic"``,
@@ -63,6 +66,10 @@ class TrainingJobSpec:
     estimate_error: float = 0.0
     dataset_bytes: float = 0.0
     dataset_source: str | None = None
+    micro_batch: int = 1
+    recompute: str = "none"
+    virtual_stages: int | None = None
+    ep: int = 1
     runtime_s: float | None = None
     runtime_by_gpu: tuple[tuple[str, float], ...] = ()
 
@@ -89,7 +96,9 @@ class InferenceServiceSpec:
     ``origin``; prompt and output lengths follow the token distributions (see
     :mod:`workloads.distributions`). ``max_batch`` caps concurrent sequences per replica
     (``None``: limited by KV-cache memory only). SLOs are on time to first token and time
-    per output token, in seconds.
+    per output token, in seconds. ``chunked_prefill``: prompts are split into chunks that
+    ride along with decode steps (vLLM/TensorRT-LLM default) rather than run as separate
+    prefill steps that pause decoding.
     """
 
     service_id: int
@@ -111,6 +120,7 @@ class InferenceServiceSpec:
     gpu_system: str | None = None
     autoscale: AutoscaleConfig | None = None
     trace: RequestArrays | None = None
+    chunked_prefill: bool = True
 
     @property
     def n_gpus(self) -> int:

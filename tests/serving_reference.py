@@ -1,0 +1,108 @@
+"""Token-level continuous-batching reference simulator: the oracle for emulator/serving.py.
+
+One replica, iteration by iteration, as a vLLM / TensorRT-LLM scheduler runs it:
+
+1. **admit** waiting requests (FIFO) into free sequence slots (``slots``);
+2. **prefill**: with chunked prefill, up to ``chunk_tokens`` prompt tokens of admitted
+   requests (FIFO) ride along with this iteration's decode; without it, an iteration
+   that has prompts to prefill runs them all as one prefill batch and decodes nothing;
+3. **decode** one token for every sequence whose prompt is done;
+4. **retire** sequences that produced all their output tokens (their slots free at the
+   end of the iteration).
+
+Iteration time uses the same kernels as the emulator, but per iteration and at the batch
+actually running: ``decode_step(n_decoding)`` plus the prefill work of the tokens
+scheduled (each prompt's :func:`cupy_kernels.inference.prefill_parts` work, pro rata per
+chunk); a prefill-only iteration adds the fixed part (step overhead, weight-read floor).
+TTFT is the end of the iteration that finished the prompt; TPOT is (end of the last
+decode - first token) / output tokens. Everything is exact for this discrete model; the
+emulator's per-window approximation is compared with it in
+``tests/test_serving_reference.py``.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class ReferenceResult:
+    """Per-request TTFT and TPOT (s) and delivered output tokens/s of one run."""
+
+    arrival_s: np.ndarray
+    ttft_s: np.ndarray
+    tpot_s: np.ndarray
+    finish_s: np.ndarray
+    output_tokens: np.ndarray
+
+
+def simulate(arrivals: np.ndarray, prompts: np.ndarray, outputs: np.ndarray, slots: int,
+             decode_step: np.ndarray, work: np.ndarray, fixed: np.ndarray, chunked: bool,
+             chunk_tokens: int) -> ReferenceResult:
+    """Run the requests (arrival order) through one replica; see the module docstring.
+
+    ``decode_step[b]`` is the decode step time (s) at ``b`` running sequences
+    (``b = 0..slots``); ``work``/``fixed`` are each prompt's prefill parts (s).
+    """
+    n = arrivals.size
+    ttft = np.full(n, np.nan)
+    finish = np.full(n, np.nan)
+    left_prompt = prompts.astype(np.int64).copy()
+    left_out = outputs.astype(np.int64).copy()
+    waiting: deque[int] = deque()
+    prefilling: deque[int] = deque()  # admitted, prompt not done (FIFO)
+    decoding: list[int] = []
+    nxt = 0
+    t = 0.0
+    while nxt < n or waiting or prefilling or decoding:
+        while nxt < n and arrivals[nxt] <= t:
+            waiting.append(nxt)
+            nxt += 1
+        if not (waiting or prefilling or decoding):
+            t = float(arrivals[nxt])
+            continue
+        while waiting and len(prefilling) + len(decoding) < slots:  # 1. admit
+            prefilling.append(waiting.popleft())
+        done_prefill: list[int] = []
+        prefill_s = 0.0
+        if chunked:  # 2. prefill: a token budget rides along this iteration
+            budget = chunk_tokens
+            for i in prefilling:
+                if budget <= 0:
+                    break
+                take = min(budget, int(left_prompt[i]))
+                prefill_s += work[i] * take / prompts[i]
+                left_prompt[i] -= take
+                budget -= take
+                if left_prompt[i] == 0:
+                    done_prefill.append(i)
+            n_dec = len(decoding)
+            dt = decode_step[n_dec] + prefill_s if n_dec else prefill_s + (
+                max(fixed[i] for i in done_prefill) if done_prefill else decode_step[0])
+        elif prefilling:  # unchunked: one prefill batch, decoding pauses
+            done_prefill = list(prefilling)
+            prefill_s = float(sum(work[i] for i in done_prefill))
+            dt = prefill_s + max(fixed[i] for i in done_prefill)
+            n_dec = 0
+        else:
+            n_dec = len(decoding)
+            dt = decode_step[n_dec]
+        t += dt
+        if n_dec:  # 3. decode one token each; 4. retire
+            still = []
+            for i in decoding:
+                left_out[i] -= 1
+                if left_out[i] <= 0:
+                    finish[i] = t
+                else:
+                    still.append(i)
+            decoding = still
+        for i in done_prefill:
+            prefilling.remove(i)
+            ttft[i] = t - arrivals[i]
+            decoding.append(i)
+    tpot = (finish - arrivals - ttft) / outputs
+    return ReferenceResult(arrivals, ttft, tpot, finish, outputs)

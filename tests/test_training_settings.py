@@ -1,0 +1,40 @@
+"""Training settings for the step-time terms: micro-batch, recomputation, interleaving, EP."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from tests.conftest import run_scenario, small_scenario
+from workloads.config import TrainingJobConfig
+
+BASE = {"name": "j", "model": "llama3-70b", "gpus": 64, "tp": 8, "pp": 4, "tokens": 1e9,
+        "seq_len": 8192}
+
+
+def test_fewer_micro_batches_than_stages_is_rejected() -> None:
+    # dp 2: 4 sequences per step give 2 micro-batches per rank < pp 4
+    with pytest.raises(ValidationError, match=r"micro-batches per data-parallel rank"):
+        TrainingJobConfig.model_validate(BASE | {"global_batch_tokens": 4 * 8192})
+    TrainingJobConfig.model_validate(BASE | {"global_batch_tokens": 8 * 8192})
+
+
+def test_ep_must_divide_data_parallel_size() -> None:
+    with pytest.raises(ValidationError, match="ep"):
+        TrainingJobConfig.model_validate(BASE | {"ep": 3, "global_batch_tokens": 1e6})
+
+
+def _job_seconds(**settings: object) -> float:
+    data = small_scenario(duration="2d")
+    data["tenants"]["eu"]["inference"] = []
+    data["tenants"]["lab"] = {"jobs": [{
+        "name": "pre", "model": "llama3-8b", "gpus": 8, "tp": 8, "tokens": 2e9,
+        "seq_len": 8192, "global_batch_tokens": 64 * 8192, **settings}]}
+    sim = run_scenario(data)
+    job = next(w for w in sim.works if w.kind == "training")
+    return float(job.segments[0][1] - job.segments[0][0]) if job.segments else 0.0
+
+
+def test_full_recomputation_slows_a_job() -> None:
+    plain, full = _job_seconds(), _job_seconds(recompute="full")
+    assert full > 1.2 * plain

@@ -1,0 +1,36 @@
+"""Models not in the catalog can be described inline in a scenario (issue 10, term 13)."""
+
+from __future__ import annotations
+
+import pytest
+
+from emulator.errors import UserError
+from emulator.loader import validate_scenario
+from tests.conftest import run_scenario, small_scenario
+
+MY_MODEL = {"name": "planner-34b", "layers": 48, "hidden": 7168, "heads": 56, "kv_heads": 8,
+            "params": 34e9}
+
+
+def _scenario(model: object) -> dict:
+    data = small_scenario(duration="1h")
+    data["tenants"]["lab"]["training"] = []
+    data["tenants"]["eu"]["inference"] = [{
+        "name": "own", "model": model, "replicas": 1, "gpus_per_replica": 1,
+        "precision": "fp8", "rate": "2.0/s", "origin": "local"}]
+    return data
+
+
+def test_inline_model_is_served() -> None:
+    sim = run_scenario(_scenario(dict(MY_MODEL)))
+    n = sum(b.arrival_s.size for b in sim.log.requests)
+    assert n > 1000
+    assert sim.engine.serving.services[0].spec.model == "planner-34b"
+
+
+def test_inline_model_missing_field_is_one_clear_error() -> None:
+    bad = {k: v for k, v in MY_MODEL.items() if k != "kv_heads"} | {"name": "planner-bad"}
+    with pytest.raises(UserError) as err:
+        validate_scenario(_scenario(bad))
+    msg = str(err.value)
+    assert "kv_heads" in msg and "\n" not in msg.strip()

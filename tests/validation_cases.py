@@ -1,0 +1,250 @@
+"""Published figures the kernels are checked against, with the fitted / held-out split.
+
+Every row names its source (URL), the configuration it was measured in and the published
+value. ``role`` is ``"fitted"`` for the few rows used to set a constant (the constant is
+named) and ``"held out"`` for every other row. The split was chosen and committed before
+any constant was fitted; held-out rows are never used to fit. Predictions are computed in
+``tests/test_kernels_validation.py``.
+
+Units of ``published``: training rows are tokens/s per GPU (rows published as model
+TFLOP/s are converted with the source's own FLOP-per-token formula, stated per row);
+throughput rows are output tokens/s of the whole deployment; latency rows are seconds;
+power rows are watts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# -- sources -----------------------------------------------------------------------------
+LLAMA3 = "https://arxiv.org/abs/2407.21783 (Llama 3 Herd of Models, Table 4)"
+MB2511 = ("https://github.com/NVIDIA-NeMo/Megatron-Bridge/blob/"
+          "00b7660be0254ac6f95f44164ddd0c3e9cc798ed/docs/performance-summary.md (NeMo 25.11)")
+MBARCH = ("https://docs.nvidia.com/nemo/megatron-bridge/latest/performance-summary-archive.html "
+          "(Llama3-70B NVFP4, 64 GB200, 2,047 TFLOP/s/GPU)")
+MEGATRON = "https://arxiv.org/abs/2104.04473 (Narayanan et al., SC'21, Table 1)"
+DSV3 = "https://arxiv.org/abs/2412.19437 (DeepSeek-V3 Technical Report, sec. 1 and 3)"
+TRT10 = ("https://github.com/NVIDIA/TensorRT-LLM/blob/00f37686aa854010d68bcbd0f4ab000221541ca6/"
+         "docs/source/performance/perf-overview.md (v1.0, PyTorch backend, max throughput)")
+TRT05 = ("https://github.com/NVIDIA/TensorRT-LLM/blob/release/0.5.0/docs/source/performance.md "
+         "(v0.5; low-latency tables also in v0.6.1)")
+TRTH200 = ("https://github.com/NVIDIA/TensorRT-LLM/blob/main/docs/source/blogs/H200launch.md "
+           "(v0.5, H200 FP8 max throughput)")
+NIM = ("https://docs.nvidia.com/nim/benchmarking/llm/1.0.0/performance "
+       "(NIM 1.8.0, Llama-3.3-70B, 2 x H100 FP8 TP2)")
+GB200PWR = "NVIDIA/Schneider Electric GB200 NVL72 reference designs (about 120 kW per rack)"
+
+
+@dataclass(frozen=True)
+class TrainRow:
+    """One published training throughput (tokens/s per GPU)."""
+
+    name: str
+    model: str
+    system: str
+    precision: str
+    tp: int
+    pp: int
+    dp: int
+    cp: int
+    ep: int
+    vp: int | None
+    micro_batch: int
+    seq_len: int
+    global_batch: int  # sequences per optimizer step
+    recompute: str  # none | selective | full
+    published: float  # tokens/s per GPU
+    role: str
+    source: str
+
+
+@dataclass(frozen=True)
+class InferRow:
+    """One published inference figure: throughput, time to first token or inter-token latency.
+
+    ``kind`` is ``"throughput"`` (output tokens/s of the deployment at the batch the
+    benchmark ran, ``batch=0`` meaning "as many as KV memory allows", i.e. an offline
+    infinite-rate run), ``"ttft"`` (s, batch 1) or ``"itl"`` (s per token, batch 1).
+    """
+
+    name: str
+    kind: str
+    model: str
+    system: str
+    precision: str  # weights and GEMMs
+    kv_precision: str
+    tp: int
+    batch: int
+    prompt: int
+    output: int
+    published: float
+    role: str
+    source: str
+
+
+def _tflops_to_tokens(tflops: float, flop_per_token: float) -> float:
+    return tflops * 1e12 / flop_per_token
+
+
+def llama3_flop_per_token(params: float, layers: int, hidden: int, seq: int) -> float:
+    """Model FLOP per trained token as NeMo/Megatron-Bridge count it: ``6·N + 6·l·h·s``.
+
+    (6·N for the weights, causal attention ``6·l·h·s``); used to turn published model
+    TFLOP/s into tokens/s for the rows that publish no token rate.
+    """
+    return 6.0 * params + 6.0 * layers * hidden * seq
+
+
+def megatron_flop_per_token(layers: int, hidden: int, seq: int, vocab: int = 51200) -> float:
+    """FLOP per token in Narayanan et al. (SC'21), eq. 3, incl. full recomputation.
+
+    ``96·l·h²·(1 + s/(6h) + V/(16·l·h))`` per token.
+    """
+    return 96.0 * layers * hidden**2 * (1 + seq / (6 * hidden) + vocab / (16 * layers * hidden))
+
+
+_F405 = llama3_flop_per_token(405.9e9, 126, 16384, 8192)
+_F405_128K = llama3_flop_per_token(405.9e9, 126, 16384, 131072)
+_F70 = llama3_flop_per_token(70.6e9, 80, 8192, 8192)
+
+TRAIN_ROWS: tuple[TrainRow, ...] = (
+    TrainRow("Llama 3 405B BF16, 16,384 H100, TP8 PP16 DP128, 8k", "llama3-405b", "h100-hgx",
+             "bf16", 8, 16, 128, 1, 1, None, 1, 8192, 2048, "none",
+             _tflops_to_tokens(400, _F405), "fitted: EFF_MAX[bf16]", LLAMA3 + ": 400 TFLOP/s"),
+    TrainRow("Llama 3 405B BF16, 8,192 H100, TP8 PP16 DP64, 8k", "llama3-405b", "h100-hgx",
+             "bf16", 8, 16, 64, 1, 1, None, 1, 8192, 2048, "none",
+             _tflops_to_tokens(430, _F405), "held out", LLAMA3 + ": 430 TFLOP/s"),
+    TrainRow("Llama 3 405B BF16, 16,384 H100, TP8 CP16 PP16 DP8, 128k context", "llama3-405b",
+             "h100-hgx", "bf16", 8, 16, 8, 16, 1, None, 1, 131072, 128, "none",
+             _tflops_to_tokens(380, _F405_128K), "held out", LLAMA3 + ": 380 TFLOP/s"),
+    TrainRow("Llama3-70B FP8, 64 H100, TP4 PP8 VP5, GBS 128, MBS 1", "llama3-70b", "h100-hgx",
+             "fp8", 4, 8, 2, 1, 1, 5, 1, 8192, 128, "none", 1602.0, "fitted: EFF_MAX[fp8]",
+             MB2511),
+    TrainRow("Llama3-8B FP8, 8 H100, DP8 (FSDP), GBS 128, MBS 1", "llama3-8b", "h100-hgx",
+             "fp8", 1, 1, 8, 1, 1, None, 1, 8192, 128, "none", 14451.0, "held out", MB2511),
+    TrainRow("Llama3.1-405B FP8, 1,024 H100, TP8 PP8 CP2 VP8, GBS 512", "llama3-405b",
+             "h100-hgx", "fp8", 8, 8, 8, 2, 1, 8, 1, 8192, 512, "none", 292.0, "held out",
+             MB2511),
+    TrainRow("Llama3-8B FP8, 8 GB200, DP8, GBS 128, MBS 2", "llama3-8b", "gb200-nvl72", "fp8",
+             1, 1, 8, 1, 1, None, 2, 8192, 128, "none", 31508.0, "held out", MB2511),
+    TrainRow("Llama3.1-405B FP8, 256 GB200, TP4 PP16 VP4, GBS 1536", "llama3-405b",
+             "gb200-nvl72", "fp8", 4, 16, 4, 1, 1, 4, 1, 8192, 1536, "none", 813.0, "held out",
+             MB2511),
+    TrainRow("Llama3-8B FP8, 8 B200 (DGX), DP8, GBS 128, MBS 2", "llama3-8b", "b200-hgx", "fp8",
+             1, 1, 8, 1, 1, None, 2, 8192, 128, "none", 30624.0, "held out", MB2511),
+    TrainRow("Llama3.1-405B FP8, 128 B200 (DGX), TP4 PP8 CP2 VP8, GBS 64", "llama3-405b",
+             "b200-hgx", "fp8", 4, 8, 2, 2, 1, 8, 1, 8192, 64, "none", 661.0, "held out", MB2511),
+    TrainRow("Llama3-8B FP8, 8 GB300, DP8, GBS 128, MBS 2", "llama3-8b", "gb300-nvl72", "fp8",
+             1, 1, 8, 1, 1, None, 2, 8192, 128, "none", 37556.0, "held out", MB2511),
+    TrainRow("Llama3.1-405B FP8, 256 GB300, TP2 PP8 CP2 VP4, GBS 1536", "llama3-405b",
+             "gb300-nvl72", "fp8", 2, 8, 8, 2, 1, 4, 1, 8192, 1536, "none", 999.0, "held out",
+             MB2511),
+    TrainRow("Llama3-70B NVFP4, 64 GB200, TP2 PP4 DP8, GBS 256", "llama3-70b", "gb200-nvl72",
+             "fp4", 2, 4, 8, 1, 1, None, 1, 8192, 256, "none", _tflops_to_tokens(2047, _F70),
+             "fitted: EFF_MAX[fp4]", MBARCH),
+    TrainRow("DeepSeek-V3 BF16, 256 GB200, PP4 VP4 EP64, GBS 4096, 4k", "deepseek-v3",
+             "gb200-nvl72", "bf16", 1, 4, 64, 1, 64, 4, 1, 4096, 4096, "selective", 3139.0,
+             "held out", MB2511),
+    TrainRow("DeepSeek-V3 MXFP8, 256 GB200, PP8 VP4 EP32, GBS 4096, 4k", "deepseek-v3",
+             "gb200-nvl72", "fp8", 1, 8, 32, 1, 32, 4, 1, 4096, 4096, "selective", 4018.0,
+             "held out", MB2511),
+    TrainRow("DeepSeek-V3 FP8, 2,048 H800, PP16 EP64 DP128, 4k (180K GPU-h per 1T tokens)",
+             "deepseek-v3", "h800-hgx", "fp8", 1, 16, 128, 1, 64, None, 1, 4096, 15360, "none",
+             1e12 / (180e3 * 3600.0), "held out",
+             DSV3 + ": 180K H800 GPU-hours per trillion tokens"),
+    TrainRow("Qwen3-235B-A22B BF16, 256 GB200, PP8 VP3 EP32, GBS 8192, 4k", "qwen3-235b-a22b",
+             "gb200-nvl72", "bf16", 1, 8, 32, 1, 32, 3, 1, 4096, 8192, "selective", 4916.0,
+             "held out", MB2511),
+    TrainRow("GPT 145.6B FP16, 1,536 A100, TP8 PP8, GBS 2304, 2k, full recompute", "gpt-145b",
+             "dgx-a100", "bf16", 8, 8, 24, 1, 1, 1, 1, 2048, 2304, "full",
+             _tflops_to_tokens(148, megatron_flop_per_token(80, 12288, 2048)),
+             "fitted: MICRO_BATCH_HALF_TOKENS", MEGATRON + ": 148 TFLOP/s"),
+    TrainRow("GPT 1.7B FP16, 32 A100, DP32, GBS 512, 2k, full recompute", "gpt-1.7b",
+             "dgx-a100", "bf16", 1, 1, 32, 1, 1, None, 1, 2048, 512, "full",
+             _tflops_to_tokens(137, megatron_flop_per_token(24, 2304, 2048)), "held out",
+             MEGATRON + ": 137 TFLOP/s"),
+    TrainRow("GPT 18.4B FP16, 256 A100, TP8 DP32, GBS 1024, 2k, full recompute", "gpt-18b",
+             "dgx-a100", "bf16", 8, 1, 32, 1, 1, None, 1, 2048, 1024, "full",
+             _tflops_to_tokens(135, megatron_flop_per_token(40, 6144, 2048)), "held out",
+             MEGATRON + ": 135 TFLOP/s"),
+    TrainRow("GPT 39.1B FP16, 512 A100, TP8 PP2 DP32, GBS 1536, 2k, full recompute", "gpt-39b",
+             "dgx-a100", "bf16", 8, 2, 32, 1, 1, 1, 1, 2048, 1536, "full",
+             _tflops_to_tokens(138, megatron_flop_per_token(48, 8192, 2048)), "held out",
+             MEGATRON + ": 138 TFLOP/s"),
+    TrainRow("GPT 310.1B FP16, 1,920 A100, TP8 PP16 DP15, GBS 2160, 2k, full recompute",
+             "gpt-310b", "dgx-a100", "bf16", 8, 16, 15, 1, 1, 1, 1, 2048, 2160, "full",
+             _tflops_to_tokens(155, megatron_flop_per_token(96, 16384, 2048)), "held out",
+             MEGATRON + ": 155 TFLOP/s"),
+    TrainRow("GPT 1T FP16, 3,072 A100, TP8 PP64 DP6, GBS 3072, 2k, full recompute", "gpt-1t",
+             "dgx-a100", "bf16", 8, 64, 6, 1, 1, 1, 1, 2048, 3072, "full",
+             _tflops_to_tokens(163, megatron_flop_per_token(128, 25600, 2048)), "held out",
+             MEGATRON + ": 163 TFLOP/s"),
+)  # fmt: skip
+
+INFER_ROWS: tuple[InferRow, ...] = (
+    # offline maximum throughput (TensorRT-LLM v1.0, trtllm-bench, infinite request rate)
+    InferRow("Llama-3.3-70B FP8, 1 H200, 1000/1000", "throughput", "llama3-70b", "h200-hgx",
+             "fp8", "fp8", 1, 0, 1000, 1000, 2909.0, "fitted: DECODE_BW_EFF", TRT10),
+    InferRow("Llama-3.3-70B FP8, 1 H200, 2048/128", "throughput", "llama3-70b", "h200-hgx",
+             "fp8", "fp8", 1, 0, 2048, 128, 442.0, "fitted: PREFILL_EFF[fp8]", TRT10),
+    InferRow("Llama-3.3-70B FP8, 1 H200, 128/2048", "throughput", "llama3-70b", "h200-hgx",
+             "fp8", "fp8", 1, 0, 128, 2048, 4336.0, "held out", TRT10),
+    InferRow("Llama-3.3-70B FP8, 2 H100 (TP2), 1000/1000", "throughput", "llama3-70b",
+             "h100-hgx", "fp8", "fp8", 2, 0, 1000, 1000, 4205.0, "held out", TRT10),
+    InferRow("Llama-3.3-70B FP8, 2 H100 (TP2), 5000/500", "throughput", "llama3-70b",
+             "h100-hgx", "fp8", "fp8", 2, 0, 5000, 500, 898.0, "held out", TRT10),
+    InferRow("Llama-3.3-70B FP4, 1 B200, 2048/128", "throughput", "llama3-70b", "b200-hgx",
+             "fp4", "fp8", 1, 0, 2048, 128, 1339.0, "fitted: PREFILL_EFF[fp4]", TRT10),
+    InferRow("Llama-3.3-70B FP4, 1 B200, 1000/1000", "throughput", "llama3-70b", "b200-hgx",
+             "fp4", "fp8", 1, 0, 1000, 1000, 7007.0, "held out", TRT10),
+    InferRow("Llama-3.3-70B FP4, 1 GB200, 5000/500", "throughput", "llama3-70b",
+             "gb200-nvl72", "fp4", "fp8", 1, 0, 5000, 500, 1602.0, "held out", TRT10),
+    InferRow("Llama-3.1-405B FP8, 8 H200 (TP8), 1000/1000", "throughput", "llama3-405b",
+             "h200-hgx", "fp8", "fp8", 8, 0, 1000, 1000, 3330.0, "held out", TRT10),
+    InferRow("Llama-3.1-405B FP8, 8 H100 (TP8), 2048/128", "throughput", "llama3-405b",
+             "h100-hgx", "fp8", "fp8", 8, 0, 2048, 128, 453.0, "held out", TRT10),
+    InferRow("Llama-3.1-405B FP4, 4 B200 (TP4), 1000/1000", "throughput", "llama3-405b",
+             "b200-hgx", "fp4", "fp8", 4, 0, 1000, 1000, 5209.0, "held out", TRT10),
+    InferRow("Llama-3.1-405B FP4, 4 GB200 (TP4), 2048/128", "throughput", "llama3-405b",
+             "gb200-nvl72", "fp4", "fp8", 4, 0, 2048, 128, 797.0, "held out", TRT10),
+    InferRow("Llama-3.1-8B FP8, 1 H100, 1000/1000", "throughput", "llama3-8b", "h100-hgx",
+             "fp8", "fp8", 1, 0, 1000, 1000, 15220.0, "held out", TRT10),
+    InferRow("Llama-3.1-8B FP8, 1 H200, 2048/128", "throughput", "llama3-8b", "h200-hgx",
+             "fp8", "fp8", 1, 0, 2048, 128, 3538.0, "held out", TRT10),
+    InferRow("Qwen3-235B-A22B (MoE) FP8, 8 H200 (TP8), 1000/1000", "throughput",
+             "qwen3-235b-a22b", "h200-hgx", "fp8", "fp8", 8, 0, 1000, 1000, 23789.0,
+             "held out", TRT10),
+    InferRow("Qwen3-30B-A3B (MoE) FP4, 1 B200, 1000/1000", "throughput", "qwen3-30b-a3b",
+             "b200-hgx", "fp4", "fp8", 1, 0, 1000, 1000, 25828.0, "held out", TRT10),
+    # static batches (TensorRT-LLM v0.5, fixed batch size)
+    InferRow("Llama-2-70B FP8, 1 H200, batch 32, 2048/128", "throughput", "llama2-70b",
+             "h200-hgx", "fp8", "bf16", 1, 32, 2048, 128, 303.0, "held out", TRTH200),
+    InferRow("Llama-2-70B FP8, 1 H200, batch 512, 128/128", "throughput", "llama2-70b",
+             "h200-hgx", "fp8", "bf16", 1, 512, 128, 128, 3014.0, "held out", TRTH200),
+    InferRow("Llama-2-70B FP8, 4 H100 (TP4), batch 64, 128/128", "throughput", "llama2-70b",
+             "h100-hgx", "fp8", "fp8", 4, 64, 128, 128, 3317.0, "held out", TRT05),
+    InferRow("Llama-2-70B FP8, 4 H100 (TP4), batch 64, 2048/128", "throughput", "llama2-70b",
+             "h100-hgx", "fp8", "fp8", 4, 64, 2048, 128, 843.0, "held out", TRT05),
+    # concurrency 1: time to first token and inter-token latency
+    InferRow("Llama-2-7B FP8, 1 H100, TTFT, 128 in", "ttft", "llama2-7b", "h100-hgx", "fp8",
+             "fp8", 1, 1, 128, 1, 0.007, "fitted: STEP_OVERHEAD_S", TRT05),
+    InferRow("Llama-2-7B FP8, 1 H100, TTFT, 2048 in", "ttft", "llama2-7b", "h100-hgx", "fp8",
+             "fp8", 1, 1, 2048, 1, 0.036, "held out", TRT05),
+    InferRow("Llama-2-70B FP8, 4 H100 (TP4), TTFT, 128 in", "ttft", "llama2-70b", "h100-hgx",
+             "fp8", "fp8", 4, 1, 128, 1, 0.026, "held out", TRT05),
+    InferRow("Llama-2-70B FP8, 4 H100 (TP4), TTFT, 2048 in", "ttft", "llama2-70b",
+             "h100-hgx", "fp8", "fp8", 4, 1, 2048, 1, 0.109, "held out", TRT05),
+    InferRow("Llama-2-70B FP16, 4 A100 (TP4), TTFT, 2048 in", "ttft", "llama2-70b",
+             "dgx-a100", "bf16", "bf16", 4, 1, 2048, 1, 0.377, "fitted: PREFILL_EFF[bf16]",
+             TRT05),
+    InferRow("Llama-2-7B FP16, 1 A100, TTFT, 2048 in", "ttft", "llama2-7b", "dgx-a100", "bf16",
+             "bf16", 1, 1, 2048, 1, 0.133, "held out", TRT05),
+    InferRow("Llama-3.3-70B FP8, 2 H100 (TP2), TTFT, 5000 in, concurrency 1", "ttft",
+             "llama3-70b", "h100-hgx", "fp8", "fp8", 2, 1, 5000, 500, 0.40677, "held out", NIM),
+    InferRow("Llama-3.3-70B FP8, 2 H100 (TP2), TTFT, 500 in, concurrency 1", "ttft",
+             "llama3-70b", "h100-hgx", "fp8", "fp8", 2, 1, 500, 2000, 0.04777, "held out", NIM),
+    InferRow("Llama-3.3-70B FP8, 2 H100 (TP2), ITL, 5000/500, concurrency 1", "itl",
+             "llama3-70b", "h100-hgx", "fp8", "fp8", 2, 1, 5000, 500, 0.01858, "held out", NIM),
+    InferRow("Llama-3.3-70B FP8, 2 H100 (TP2), ITL, 500/2000, concurrency 1", "itl",
+             "llama3-70b", "h100-hgx", "fp8", "fp8", 2, 1, 500, 2000, 0.01891, "held out", NIM),
+)  # fmt: skip
