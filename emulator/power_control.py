@@ -29,11 +29,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from cupy_kernels.power import FIXED_FACILITY_FRACTION
 from emulator.placement.base import PlacementPolicy, PlacementRequest, Scratch
 from emulator.policies.base import ClusterView, Decision, QueuePolicy
+from emulator.schema_base import ScenarioModel
 
 __all__ = [
     "CapCandidate",
@@ -46,10 +47,8 @@ __all__ = [
 ]
 
 
-class PowerControlConfig(BaseModel):
+class PowerControlConfig(ScenarioModel):
     """Scenario-level switches of the power-aware policies."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     min_gpu_power: float = Field(default=0.3, gt=0.0, le=1.0,
                                  description="lowest GPU cap as a fraction of TDP")

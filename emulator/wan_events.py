@@ -22,9 +22,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import networkx as nx
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from emulator.rng import RngStreams
+from emulator.schema_base import ScenarioModel
 from emulator.units import PerSecond, Seconds
 from topologies.config import SiteConfig
 from topologies.wan import cut_cable, wan_graph
@@ -35,8 +36,8 @@ WanEvent = tuple[float, str, str]
 """``(time s, "cut" or "repair", cable name)``."""
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class _Frozen(ScenarioModel):
+    """Frozen, unknown keys rejected, numbers finite, no true/false for numbers."""
 
 
 class CableCut(_Frozen):

@@ -29,8 +29,9 @@ import math
 import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 
+from emulator.schema_base import ScenarioModel
 from emulator.units import Seconds, Watts
 
 __all__ = [
@@ -79,8 +80,8 @@ GRID_CARBON_G_PER_KWH: dict[str, float] = {"TN": 475.0, "MA": 605.0}
 2024 release: Tunisia ≈ 470-480, gas-fired; Morocco ≈ 595-615, coal > 60 %). Mid-points."""
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class _Frozen(ScenarioModel):
+    """Frozen, unknown keys rejected, numbers finite, no true/false for numbers."""
 
 
 class GeoPoint(_Frozen):
