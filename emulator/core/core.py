@@ -60,6 +60,8 @@ class Core:
         self.tenant_gpus = [0] * n_tenants
         self.gpu_util = np.zeros(self.index.n_gpus, dtype=np.float64)
         self.running_version = 0  # bumps on every change of the running set or its rates
+        self.changed: set[int] = set()  # work whose running state changed (readers clear it)
+        self.changed_all = False  # set when ``changed`` overflowed: readers rebuild all
         self.callbacks = 0  # deferred calls that fired (completions, staging ends)
         self.staging: Staging | None = None
         self.keep_segments = False  # keep each run's GPU ids on the work (tests, debugging)
@@ -68,6 +70,13 @@ class Core:
         self.on_release: Callable[[Work], None] = lambda w: None
 
     # -- small helpers ---------------------------------------------------------------------
+    def _changed(self, work_id: int) -> None:
+        """Note that ``work_id``'s running state changed; bounded if nobody reads it."""
+        self.changed.add(work_id)
+        if len(self.changed) > 4096 + 2 * len(self.running):
+            self.changed.clear()
+            self.changed_all = True
+
     @property
     def now(self) -> float:
         """Simulated time (s)."""
@@ -150,6 +159,7 @@ class Core:
         work.domains = (doms[:1], np.array([doms.size])) if one_domain else None
         self.running[work.work_id] = work
         self.running_version += 1
+        self._changed(work.work_id)
         self.tenant_gpus[work.tenant_idx] += work.n_gpus
         return work
 
@@ -226,6 +236,7 @@ class Core:
         self.gpu_util[work.gpus] = 0.0
         del self.running[work.work_id]
         self.running_version += 1
+        self._changed(work.work_id)
         self.tenant_gpus[work.tenant_idx] -= work.n_gpus
         self.on_release(work)
 
@@ -332,6 +343,7 @@ class Core:
         work.rate_changes.append((max(now, work.progress_start_s), work.rate))
         work.epoch += 1
         self.running_version += 1
+        self._changed(work.work_id)
         self._schedule_completion(work, max(work.progress_start_s - now, 0.0)
                                   + work.remaining / work.rate)
         self._event(Ev.RERATE, work, speed=speed, reason=reason)

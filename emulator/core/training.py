@@ -11,6 +11,7 @@ arithmetic the kernel module uses (checkpoint saves included).
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Sequence
 from dataclasses import fields
 
@@ -53,10 +54,7 @@ _PER_JOB = frozenset({"job_id", "tenant", "name", "submit_s", "tokens", "priorit
 is part of a job's shape (new model settings are included by default, never forgotten)."""
 
 _SHAPE_FIELDS = tuple(f.name for f in fields(TrainingJobSpec) if f.name not in _PER_JOB)
-
-
-def _shape(spec: TrainingJobSpec) -> tuple[object, ...]:
-    return tuple(getattr(spec, name) for name in _SHAPE_FIELDS)
+_shape = operator.attrgetter(*_SHAPE_FIELDS)  # spec -> the tuple of its shape fields
 
 
 class ShapeCache:

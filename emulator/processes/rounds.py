@@ -31,6 +31,7 @@ from emulator.policies.base import (
     RunningJob,
     StartJob,
 )
+from emulator.processes.release_profile import ReleaseProfile
 from emulator.serving import ServingModel
 from emulator.work import Work
 
@@ -52,7 +53,7 @@ class Rounds:
         self.pending = False
         self.rounds = 0  # rounds in which the policy was asked
         self.calls = 0  # round callbacks (including those with an empty queue)
-        self._profile: tuple[int, np.ndarray, np.ndarray] | None = None
+        self._profile = ReleaseProfile(core)
         self.round_length_s = round_length_s
         self._wakeup_token = 0  # the policy's latest next_wakeup answer
         self._every_event = getattr(policy, "next_wakeup", None) is not None
@@ -88,15 +89,8 @@ class Rounds:
 
     # -- the view ------------------------------------------------------------------------
     def _release_profile(self) -> tuple[np.ndarray, np.ndarray]:
-        """(expected end s, GPUs) of running work sorted by end; cached per running set."""
-        core = self.core
-        if self._profile is None or self._profile[0] != core.running_version:
-            items = sorted((core.expected_end(w), w.work_id, w.n_gpus)
-                           for w in core.running.values())
-            ends = np.array([e for e, _i, _g in items], dtype=np.float64)
-            gpus = np.array([g for _e, _i, g in items], dtype=np.int64)
-            self._profile = (core.running_version, ends, gpus)
-        return self._profile[1], self._profile[2]
+        """(expected end s, GPUs) of running work sorted by end (kept incrementally)."""
+        return self._profile.arrays()
 
     def _running_views(self) -> list[RunningJob]:
         core = self.core
