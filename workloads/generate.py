@@ -43,6 +43,7 @@ from workloads.distributions import FixedTokens
 from workloads.models import MODELS, UnknownModelError, model_names
 from workloads.requests import RequestArrays, sequential_arrivals
 from workloads.spec import InferenceServiceSpec, TrainingJobSpec
+from workloads.traces.azure_llm import read_azure_llm
 from workloads.traces.common import TraceIssue
 from workloads.traces.mapping import TraceReplayConfig, replay_trace, resolve_trace_path
 
@@ -236,20 +237,69 @@ def generate_trace_jobs(tenant_name: str, tenant: TenantConfig, horizon_s: float
     return jobs
 
 
+def shared_azure_offsets(tenants: dict[str, TenantConfig],
+                         base_dir: str | Path | None) -> dict[str, float]:
+    """Offsets (s after each file's own midnight) that rebase a scenario's Azure files together.
+
+    The Azure LLM 2023 trace comes as two files of one day (code and conversation): each
+    rebased to its own first row would lose their relative timing. When a scenario replays
+    two or more Azure files without ``offset`` or ``absolute_time``, all of them are
+    rebased to the earliest first row among them instead. Files from different days, or
+    files that cannot be read (their replay reports why), keep their own origins.
+    """
+    paths: dict[str, Path] = {}
+    for name in sorted(tenants):
+        for svc in tenants[name].inference:
+            tr = svc.trace
+            if tr is None or tr.kind != "azure_llm" or tr.offset is not None \
+                    or tr.absolute_time:
+                continue
+            try:
+                path = resolve_trace_path(tr.path, base_dir)
+            except _TRACE_ERRORS:
+                return {}
+            paths[str(path)] = path
+    if len(paths) < 2:
+        return {}
+    starts = {}
+    for key, path in paths.items():
+        try:
+            start = read_azure_llm(path).start
+        except _TRACE_ERRORS:
+            return {}
+        if start is None:
+            return {}
+        starts[key] = start
+    first = min(starts.values())
+    offsets = {}
+    for key, start in starts.items():
+        offset = (first - start.replace(hour=0, minute=0, second=0, microsecond=0)
+                  ).total_seconds()
+        if offset < 0:
+            return {}  # not one day: each file keeps its own origin
+        offsets[key] = offset
+    return offsets
+
+
 def _trace_requests(tenant_name: str, svc: InferenceServiceConfig, horizon_s: float,
                     base_dir: str | Path | None,
-                    issues: list[TraceIssue] | None) -> RequestArrays:
+                    issues: list[TraceIssue] | None,
+                    azure_offsets: dict[str, float] | None = None) -> RequestArrays:
     """A service's requests from its serving trace, on the simulation clock.
 
     Times start at the service's ``start``; with ``repeat`` the trace is tiled end to end
-    (period = its span plus one mean gap) until ``horizon_s``.
+    (period = its span plus one mean gap) until ``horizon_s``. ``azure_offsets`` (from
+    :func:`shared_azure_offsets`) rebases Azure files of one scenario together.
     """
     tr = svc.trace
     assert tr is not None
     where = f"tenants.{tenant_name}.inference.{svc.name}.trace"
+    offset = tr.offset
+    if offset is None and not tr.absolute_time and azure_offsets and tr.kind == "azure_llm":
+        offset = azure_offsets.get(str(resolve_trace_path(tr.path, base_dir)))
     cfg = TraceReplayConfig(kind=tr.kind, path=tr.path, tenant=tenant_name, name=svc.name,
                             model=svc.model, time_scale=tr.time_scale, start=svc.start,
-                            limit=tr.limit, absolute_time=tr.absolute_time, offset=tr.offset)
+                            limit=tr.limit, absolute_time=tr.absolute_time, offset=offset)
     try:
         replay = replay_trace(cfg, base_dir)
     except _TRACE_ERRORS as exc:
@@ -268,6 +318,10 @@ def _trace_requests(tenant_name: str, svc: InferenceServiceConfig, horizon_s: fl
                             np.tile(req.prompt_tokens, copies),
                             np.tile(req.output_tokens, copies))
     kept = req.window(-math.inf, horizon_s)
+    if len(kept) == 0:
+        raise TraceReplayError(f"{where}: no request of {tr.path!r} arrives before the "
+                               f"scenario's duration ({horizon_s:g} s); expected a trace "
+                               "origin (offset) closer to its rows")
     if not tr.repeat and len(kept) < len(req) and issues is not None:
         issues.append(TraceIssue(str(resolve_trace_path(tr.path, base_dir)), 0,
                                  "arriving after the scenario's duration", "dropped",
@@ -278,12 +332,13 @@ def _trace_requests(tenant_name: str, svc: InferenceServiceConfig, horizon_s: fl
 def _service(service_id: int, tenant_name: str, tenant: TenantConfig,
              svc: InferenceServiceConfig, horizon_s: float = math.inf,
              base_dir: str | Path | None = None,
-             issues: list[TraceIssue] | None = None) -> InferenceServiceSpec:
+             issues: list[TraceIssue] | None = None,
+             azure_offsets: dict[str, float] | None = None) -> InferenceServiceSpec:
     prompt, output = svc.prompt_tokens, svc.output_tokens
     trace = None
     rate = float(svc.rate) if svc.rate is not None else 0.0
     if svc.trace is not None:
-        trace = _trace_requests(tenant_name, svc, horizon_s, base_dir, issues)
+        trace = _trace_requests(tenant_name, svc, horizon_s, base_dir, issues, azure_offsets)
         n = len(trace)
         span = float(trace.times_s[-1] - trace.times_s[0]) if n > 1 else 0.0
         rate = (n - 1) / span if span > 0 else float(n)
@@ -301,7 +356,9 @@ def _service(service_id: int, tenant_name: str, tenant: TenantConfig,
 
 def generate_services(tenant_name: str, tenant: TenantConfig, first_service_id: int,
                       horizon_s: float = math.inf, base_dir: str | Path | None = None,
-                      issues: list[TraceIssue] | None = None) -> list[InferenceServiceSpec]:
+                      issues: list[TraceIssue] | None = None,
+                      azure_offsets: dict[str, float] | None = None,
+                      ) -> list[InferenceServiceSpec]:
     """The inference services of one tenant, in config order, ids from ``first_service_id``.
 
     ``origin`` is the service's own origin, else the tenant's; ``priority`` is the tenant's.
@@ -311,7 +368,7 @@ def generate_services(tenant_name: str, tenant: TenantConfig, first_service_id: 
     for svc in tenant.inference:
         _check_model(svc.model, tenant_name, "inference service", svc.name)
     return [_service(first_service_id + i, tenant_name, tenant, svc, horizon_s, base_dir,
-                     issues)
+                     issues, azure_offsets)
             for i, svc in enumerate(tenant.inference)]
 
 
@@ -329,12 +386,13 @@ def generate_workload(tenants: dict[str, TenantConfig], horizon_s: float,
     """
     jobs: list[TrainingJobSpec] = []
     services: list[InferenceServiceSpec] = []
+    azure_offsets = shared_azure_offsets(tenants, base_dir)
     for name in sorted(tenants):
         tenant = tenants[name]
         jobs.extend(generate_training_jobs(name, tenant, horizon_s, streams, len(jobs)))
         jobs.extend(generate_trace_jobs(name, tenant, horizon_s, len(jobs), base_dir, issues))
         services.extend(generate_services(name, tenant, len(services), horizon_s, base_dir,
-                                          issues))
+                                          issues, azure_offsets))
     jobs.sort(key=lambda j: (j.submit_s, j.job_id))
     jobs = [dataclasses.replace(job, job_id=i) for i, job in enumerate(jobs)]
     return jobs, services
