@@ -11,6 +11,7 @@ import gc
 import math
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,11 +74,14 @@ class Simulation:
 
     def run(self, until: float | None = None,
             on_progress: Callable[[Simulation], None] | None = None,
-            step_s: float | None = None, speed: float | None = None) -> None:
+            step_s: float | None = None, speed: float | None = None,
+            step_guard: Callable[[], AbstractContextManager[None]] | None = None) -> None:
         """Run to ``until`` (default: the scenario's duration), then close the run.
 
         The run advances in steps of ``step_s`` simulated seconds, calling ``on_progress``
         after each; ``speed`` paces it at that many simulated seconds per wall second.
+        ``step_guard`` wraps each step (the CLI holds signals until a step ends, so an
+        interrupted run stops between events, its state whole).
         """
         end = self.horizon_s if until is None else min(until, self.horizon_s)
         step = step_s or max(end / 200.0, 1.0)
@@ -86,19 +90,21 @@ class Simulation:
         gc.collect()
         gc.freeze()
         try:
-            self._advance(end, step, on_progress, speed)
+            self._advance(end, step, on_progress, speed, step_guard or nullcontext)
         finally:
             gc.unfreeze()
 
     def _advance(self, end: float, step: float,
                  on_progress: Callable[[Simulation], None] | None,
-                 speed: float | None) -> None:
+                 speed: float | None,
+                 step_guard: Callable[[], AbstractContextManager[None]]) -> None:
         started = time.perf_counter()
         self.engine.start()
         t = 0.0
         while t < end:
             t = min(t + step, end)
-            self.env.run(until=t)
+            with step_guard():
+                self.env.run(until=t)
             if speed:
                 ahead = t / speed - (time.perf_counter() - started)
                 if ahead > 0:
@@ -109,6 +115,12 @@ class Simulation:
         self.engine.finish()
         self.horizon_s = end
         self.wall_s = time.perf_counter() - started
+
+
+    def close_now(self) -> None:
+        """Close an interrupted run at the time it reached (work there is truncated)."""
+        self.engine.finish()
+        self.horizon_s = float(self.env.now)
 
 
 def _eligible_domains(index: TopologyIndex, system: str | None) -> np.ndarray | None:

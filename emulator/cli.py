@@ -28,7 +28,7 @@ from rich.table import Table
 from rich.text import Text
 
 from emulator.errors import UserError, one_line
-from emulator.interrupts import Interrupted, install
+from emulator.interrupts import Interrupted, PartialKept, deferred, install
 from emulator.policies.base import PolicyError
 from emulator.units import UnitError, format_power, format_rate_bps, parse_duration
 
@@ -130,10 +130,13 @@ def run(
         help="save the last dashboard frame as SVG")] = None,
     force: ForceOption = False,
     max_memory: MaxMemoryOption = None,
+    keep_partial: Annotated[bool, typer.Option(
+        help="on SIGINT/SIGTERM, write the results so far to OUT.partial (marked partial)")
+    ] = False,
 ) -> None:
     """Run a scenario: live dashboard (or progress), then write results."""
     _run(scenario, seed, until, out, set_ or [], headless, speed, backend, dashboard_svg,
-         force, max_memory)
+         force, max_memory, keep_partial)
 
 
 def _check_size(loaded: object, force: bool, max_memory: str | None,
@@ -159,7 +162,7 @@ def _check_size(loaded: object, force: bool, max_memory: str | None,
 def _run(scenario: Path, seed: int | None, until: str | None, out: Path | None,
          overrides: list[str], headless: bool, speed: float | None, backend: str | None,
          dashboard_svg: Path | None, force: bool = False,
-         max_memory: str | None = None) -> None:
+         max_memory: str | None = None, keep_partial: bool = False) -> None:
     from emulator.build import build
     from emulator.dashboard import Dashboard, summary_table
     from emulator.loader import load_scenario
@@ -195,40 +198,57 @@ def _run(scenario: Path, seed: int | None, until: str | None, out: Path | None,
                       f"{sim.horizon_s / 86400:g} d")
     live_view = console.is_terminal and not headless
     end = sim.horizon_s if until_s is None else min(until_s, sim.horizon_s)
-    # The dashboard subscribes to the log: it must exist before the run to see it all.
-    dash = Dashboard(sim) if live_view or dashboard_svg is not None else None
-    if live_view:
-        assert dash is not None
-        with Live(dash.frame(), console=console, refresh_per_second=8, transient=False) as live:
-            last = 0.0
+    try:
+        # The dashboard subscribes to the log: it must exist before the run to see it all.
+        dash = Dashboard(sim) if live_view or dashboard_svg is not None else None
+        if live_view:
+            assert dash is not None
+            with Live(dash.frame(), console=console, refresh_per_second=8, transient=False) as live:
+                last = 0.0
 
-            def refresh(s: object) -> None:
-                nonlocal last
-                now = time.perf_counter()
-                if now - last >= 0.1:
-                    live.update(dash.frame())
-                    last = now
+                def refresh(s: object) -> None:
+                    nonlocal last
+                    now = time.perf_counter()
+                    if now - last >= 0.1:
+                        live.update(dash.frame())
+                        last = now
 
-            sim.run(until=until_s, on_progress=refresh, step_s=max(end / 2000, 1.0),
-                    speed=speed)
-            live.update(dash.frame())
-    elif console.is_terminal:
-        with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
-                      TextColumn("{task.percentage:>5.1f}%"), TimeElapsedColumn(),
-                      console=console) as progress:
-            task = progress.add_task(sc.name, total=end)
-            sim.run(until=until_s, step_s=max(end / 500, 1.0), speed=speed,
-                    on_progress=lambda s: progress.update(task, completed=s.env.now))
-    else:
-        marks = [0.1 * k for k in range(1, 11)]
+                sim.run(until=until_s, on_progress=refresh, step_s=max(end / 2000, 1.0),
+                        speed=speed, step_guard=deferred)
+                live.update(dash.frame())
+        elif console.is_terminal:
+            with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
+                          TextColumn("{task.percentage:>5.1f}%"), TimeElapsedColumn(),
+                          console=console) as progress:
+                task = progress.add_task(sc.name, total=end)
+                sim.run(until=until_s, step_s=max(end / 500, 1.0), speed=speed,
+                        on_progress=lambda s: progress.update(task, completed=s.env.now),
+                        step_guard=deferred)
+        else:
+            marks = [0.1 * k for k in range(1, 11)]
 
-        def lines(s: object) -> None:
-            while marks and sim.env.now >= marks[0] * end - 1e-9:
-                frac = marks.pop(0)
-                print(f"{sc.name}: {100 * frac:.0f}% simulated "
-                      f"({sim.env.now / 86400:.2f} d) in {sim.wall_s:.1f} s", flush=True)
+            def lines(s: object) -> None:
+                while marks and sim.env.now >= marks[0] * end - 1e-9:
+                    frac = marks.pop(0)
+                    print(f"{sc.name}: {100 * frac:.0f}% simulated "
+                          f"({sim.env.now / 86400:.2f} d) in {sim.wall_s:.1f} s", flush=True)
 
-        sim.run(until=until_s, step_s=max(end / 200, 1.0), speed=speed, on_progress=lines)
+            sim.run(until=until_s, step_s=max(end / 200, 1.0), speed=speed, on_progress=lines,
+                    step_guard=deferred)
+    except Interrupted as exc:
+        if not keep_partial:
+            raise
+        # Signals wait until a simulation step ends, so the state is whole: close the run
+        # where it stopped and write what it reached beside the output folder, marked.
+        with deferred():
+            sim.close_now()
+            partial = folder.with_name(folder.name + ".partial")
+            write_results(partial, collect(sim, include_requests=sc.output.requests),
+                          {"partial": True, "interrupted_by": exc.name,
+                           "reached_s": sim.horizon_s, "command": command_line(),
+                           "seed": sc.seed, "until": until, "versions": versions()},
+                          {RESOLVED_NAME: resolved_yaml(loaded, command_line())})
+        raise PartialKept(exc.signum, str(partial), sim.horizon_s) from None
     results = collect(sim, include_requests=sc.output.requests)
     run_info = {"wall_s": round(sim.wall_s, 3), "simulated_s": sim.horizon_s,
                 "speedup": round(sim.horizon_s / sim.wall_s, 1) if sim.wall_s else None,
@@ -470,8 +490,13 @@ def main() -> None:
         name = exc.name if isinstance(exc, Interrupted) else "SIGINT"
         for sig in (signal.SIGINT, signal.SIGTERM):  # a second signal must not cut the line
             signal.signal(sig, signal.SIG_IGN)
-        print(f"interrupted ({name}); no results written, earlier results left as they "
-              "were", file=sys.stderr, flush=True)
+        if isinstance(exc, PartialKept):
+            print(f"interrupted ({name}) at {exc.reached_s:g} s simulated; partial results "
+                  f"in {exc.folder} (marked partial), earlier results left as they were",
+                  file=sys.stderr, flush=True)
+        else:
+            print(f"interrupted ({name}); no results written, earlier results left as they "
+                  "were", file=sys.stderr, flush=True)
         sys.exit(128 + signum)
     except Exception as exc:
         if type(exc).__name__ != "NoArgsIsHelpError":

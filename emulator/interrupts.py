@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 
-__all__ = ["Interrupted", "deferred", "install"]
+__all__ = ["Interrupted", "PartialKept", "deferred", "install"]
 
 _HANDLED = (signal.SIGINT, signal.SIGTERM)
 _state = {"deferring": 0, "pending": 0}
@@ -36,6 +36,15 @@ class Interrupted(BaseException):
     def exit_code(self) -> int:
         """The shell convention: 128 + signal number."""
         return 128 + self.signum
+
+
+class PartialKept(Interrupted):
+    """An interrupted run whose results so far were written to ``folder`` (marked partial)."""
+
+    def __init__(self, signum: int, folder: str, reached_s: float) -> None:
+        super().__init__(signum)
+        self.folder = folder
+        self.reached_s = reached_s
 
 
 def _handler(signum: int, frame: FrameType | None) -> None:

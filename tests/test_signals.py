@@ -108,3 +108,35 @@ def test_interrupt_keeps_previous_result(tmp_path: Path, sig: signal.Signals,
     assert {p.name: p.read_bytes() for p in out.iterdir()} == files_before
     assert json.loads((out / "summary.json").read_text())["seed"] == before["seed"] == 7
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out.")] == []
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_keep_partial_writes_results_so_far_beside_the_output(tmp_path: Path,
+                                                              sig: signal.Signals) -> None:
+    scenario = _scenario(tmp_path)
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "emulator", "run", str(scenario), "--out", str(out),
+           "--headless", "--speed", "3600", "--keep-partial"]  # 6 s of wall time
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        def started() -> bool:
+            line = proc.stdout.readline() if proc.stdout else ""
+            return "20% simulated" in line
+        _wait_for(started, proc)
+        os.kill(proc.pid, sig)
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 128 + sig, stderr
+    lines = [ln for ln in stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "partial results in" in lines[0] and sig.name in lines[0]
+    assert not out.exists(), "an interrupted run never writes the output folder itself"
+    partial = tmp_path / "out.partial"
+    assert verify(partial) == []
+    summary = json.loads((partial / "summary.json").read_text())
+    assert summary["run"]["partial"] is True and summary["run"]["interrupted_by"] == sig.name
+    reached = summary["run"]["reached_s"]
+    assert 0.2 * 6 * 3600 <= reached < 6 * 3600
+    assert summary["simulated_s"] == reached
