@@ -294,8 +294,11 @@ def _json_safe(value: Any) -> Any:
 
 
 def write_compare(out: Path, result: CompareResult) -> list[Path]:
-    """Write ``compare.csv``, ``runs.csv``, ``compare.json`` and the plots into ``out``."""
+    """Write ``compare.csv``, ``runs.csv``, ``compare.json``, ``compare.md`` and the plots
+    into ``out`` as one crash-safe result set (see :mod:`emulator.outputs`): an
+    interrupted or failed write leaves the previous comparison as it was."""
     from emulator.export import write_json
+    from emulator.outputs import Writer, write_result_set
     from emulator.plots import plot_jct_cdf, plot_timeseries
 
     rows = aggregate(result)
@@ -305,32 +308,26 @@ def write_compare(out: Path, result: CompareResult) -> list[Path]:
             run_rows.append({"point": r.point, "policy": r.policy, "seed": r.seed,
                              "scope": scope, **{k: m.get(k) for k in METRICS},
                              "wall_s": round(r.wall_s, 3), "trace_issues": len(r.trace_issues)})
-    out.mkdir(parents=True, exist_ok=True)
-    written = []
-    path = out / "compare.csv"
-    path.write_text(_csv_text(rows, ["point", "policy", "scope", "metric", "mean", "ci95",
-                                     "low", "high", "n"]))
-    written.append(path)
-    path = out / "runs.csv"
-    path.write_text(_csv_text(run_rows, ["point", "policy", "seed", "scope", *METRICS,
-                                         "wall_s", "trace_issues"]))
-    written.append(path)
-    path = out / "compare.json"
-    write_json(path, _json_safe({
-        "scenario": result.scenario, "policies": result.policies, "seeds": result.seeds,
-        "grid": [{"label": p.label, "overrides": list(p.overrides)} for p in result.points],
-        "confidence": "95% t-interval over seeds: mean ± t(0.975, n-1)·sd/√n",
-        "aggregates": rows, "runs": run_rows}))
-    written.append(path)
-    path = out / "compare.md"
     sections = []
     for point in result.points:
         for scope in result.scopes():
             where = "" if point.label == "base" else f" — {point.label}"
             sections.append(f"### {scope}{where}\n\n{markdown_table(result, scope, point.label)}")
-    path.write_text(f"Mean ± 95% CI over seeds {result.seeds}.\n\n" + "\n\n".join(sections)
-                    + "\n")
-    written.append(path)
+    texts = {
+        "compare.csv": _csv_text(rows, ["point", "policy", "scope", "metric", "mean", "ci95",
+                                        "low", "high", "n"]),
+        "runs.csv": _csv_text(run_rows, ["point", "policy", "seed", "scope", *METRICS,
+                                         "wall_s", "trace_issues"]),
+        "compare.md": f"Mean ± 95% CI over seeds {result.seeds}.\n\n" + "\n\n".join(sections)
+                      + "\n",
+    }
+    files: dict[str, Writer] = {name: (lambda p, t=text: p.write_text(t))  # type: ignore[misc]
+                                for name, text in texts.items()}
+    files["compare.json"] = lambda p: write_json(p, _json_safe({
+        "scenario": result.scenario, "policies": result.policies, "seeds": result.seeds,
+        "grid": [{"label": pt.label, "overrides": list(pt.overrides)} for pt in result.points],
+        "confidence": "95% t-interval over seeds: mean ± t(0.975, n-1)·sd/√n",
+        "aggregates": rows, "runs": run_rows}))
     many = len(result.points) > 1
     for i, point in enumerate(result.points):
         suffix = f"_{i}" if many else ""
@@ -338,8 +335,8 @@ def write_compare(out: Path, result: CompareResult) -> list[Path]:
         runs = [r for r in result.runs if r.point == point.label]
         jcts = {p: np.concatenate([r.jct_s for r in runs if r.policy == p] or [np.empty(0)])
                 for p in result.policies}
-        written.append(plot_jct_cdf(jcts, out / f"jct_cdf{suffix}.png",
-                                    f"JCT of finished training jobs{title}"))
+        files[f"jct_cdf{suffix}.png"] = (
+            lambda p, j=jcts, t=title: plot_jct_cdf(j, p, f"JCT of finished training jobs{t}"))
         series = {}
         for p in result.policies:
             mine = [r for r in runs if r.policy == p and r.t_s.size]
@@ -348,9 +345,11 @@ def write_compare(out: Path, result: CompareResult) -> list[Path]:
                 series[p] = (mine[0].t_s[:n],
                              np.mean([r.busy_frac[:n] for r in mine], axis=0),
                              np.mean([r.queued[:n] for r in mine], axis=0))
-        written.append(plot_timeseries(series, out / f"timeseries{suffix}.png",
-                                       f"GPU allocation and queue, mean over seeds{title}"))
-    return written
+        files[f"timeseries{suffix}.png"] = (
+            lambda p, s=series, t=title: plot_timeseries(
+                s, p, f"GPU allocation and queue, mean over seeds{t}"))
+    return write_result_set(out, files, {"command": "compare", "scenario": result.scenario,
+                                         "policies": result.policies, "seeds": result.seeds})
 
 
 def format_value(metric: str, mean: float, half: float) -> str:

@@ -26,6 +26,7 @@ from emulator.compare import (
     write_compare,
 )
 from emulator.errors import UserError
+from emulator.outputs import verify
 from tests.conftest import small_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -101,7 +102,8 @@ def test_writes_csv_json_and_plots(study: tuple[CompareResult, Path]) -> None:
     paths = write_compare(out, result)
     names = sorted(p.name for p in paths)
     assert names == ["compare.csv", "compare.json", "compare.md", "jct_cdf_0.png", "jct_cdf_1.png",
-                     "runs.csv", "timeseries_0.png", "timeseries_1.png"]
+                     "manifest.json", "runs.csv", "timeseries_0.png", "timeseries_1.png"]
+    assert verify(out) == []  # one crash-safe set: every file checksummed in the manifest
     for p in paths:
         if p.suffix == ".png":
             assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and p.stat().st_size > 10_000
