@@ -37,7 +37,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import linprog
 
 from emulator.placement.base import PlacementRequest
 from emulator.policies.base import (
@@ -86,6 +85,8 @@ def max_min_allocation(throughput: np.ndarray, scale: np.ndarray,
         rhs.append(float(gpus_per_type[k]))
     bounds = [(0.0, 1.0 if throughput.flat[i] > 0 else 0.0) for i in range(nx)]
     bounds.append((0.0, None))
+    from scipy.optimize import linprog  # loaded only when an LP is solved (start-up)
+
     result = linprog(c, A_ub=np.array(rows), b_ub=np.array(rhs), bounds=bounds,
                      method="highs-ipm")
     if result.status != 0:  # cannot happen for this feasible, bounded LP; be explicit
