@@ -93,7 +93,7 @@ def test_preempt_keeps_the_last_checkpoint_and_counts_lost_work() -> None:
     core.preempt(job, "test")
     assert job.state == "queued" and job.preemptions == 1
     assert job.lost_gpu_s == pytest.approx(300.0 * 8)
-    assert 1.0 - job.remaining == pytest.approx(1200.0 / job.full_duration_s)
+    assert job.remaining == pytest.approx(1.0 - 1200.0 / job.full_duration_s)
     row = [Ev(k) for k in log.work_kind].index(Ev.PREEMPT)
     assert log.work_lost_gpu_s[row] == pytest.approx(2400.0)
     table = jobs_table(log, [job])

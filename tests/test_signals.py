@@ -69,6 +69,24 @@ def _wait_for(predicate, proc: subprocess.Popen, seconds: float = 120.0) -> None
         time.sleep(0.01)
 
 
+def _signal_when_printed(cmd: list[str], text: str, sig: signal.Signals
+                         ) -> subprocess.Popen:
+    """Start ``cmd``, send ``sig`` once its stdout prints ``text``; the finished process."""
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        def printed() -> bool:
+            line = proc.stdout.readline() if proc.stdout else ""
+            return text in line
+        _wait_for(printed, proc)
+        os.kill(proc.pid, sig)
+        _, proc.stderr_text = proc.communicate(timeout=60)  # type: ignore[attr-defined]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    return proc
+
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 @pytest.mark.parametrize("moment", ["mid-run", "mid-write"])
 def test_interrupt_keeps_previous_result(tmp_path: Path, sig: signal.Signals,
@@ -117,18 +135,8 @@ def test_keep_partial_writes_results_so_far_beside_the_output(tmp_path: Path,
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "emulator", "run", str(scenario), "--out", str(out),
            "--headless", "--speed", "3600", "--keep-partial"]  # 6 s of wall time
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
-    try:
-        def started() -> bool:
-            line = proc.stdout.readline() if proc.stdout else ""
-            return "20% simulated" in line
-        _wait_for(started, proc)
-        os.kill(proc.pid, sig)
-        _, stderr = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    proc = _signal_when_printed(cmd, "20% simulated", sig)
+    stderr = proc.stderr_text  # type: ignore[attr-defined]
     assert proc.returncode == 128 + sig, stderr
     lines = [ln for ln in stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and "partial results in" in lines[0] and sig.name in lines[0]
