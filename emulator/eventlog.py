@@ -256,7 +256,9 @@ class EventLog:
         first = self.work_place[row]
         if first < 0:
             return np.empty(0, np.int64), np.empty(0, np.int64)
-        nxt = next((p for p in self.work_place[row + 1:] if p >= 0), len(self.place_domain))
+        place = self.work_place
+        nxt = next((place[i] for i in range(row + 1, len(place)) if place[i] >= 0),
+                   len(self.place_domain))  # the next start: no copy of the log's tail
         return (np.asarray(self.place_domain[first:nxt], dtype=np.int64),
                 np.asarray(self.place_gpus[first:nxt], dtype=np.int64))
 
