@@ -1,4 +1,5 @@
-"""The ``gpuemu`` command line: run, validate, schema, topology.
+"""The ``gpuemu`` command line: run and validate here; the other commands register from
+their own modules (:mod:`emulator.cli_tools`).
 
 User mistakes print one line (``error: …``) on stderr and exit with status 2, without a
 traceback; user text in that line is never read as rich markup, control characters are
@@ -10,13 +11,11 @@ SIGTERM print one line, leave any previous result as it was, and exit 130 / 143.
 from __future__ import annotations
 
 import io
-import json
 import math
 import os
 import signal
 import sys
 import time
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
 
@@ -24,95 +23,25 @@ import typer
 from rich.console import Console
 from rich.live import Live
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 from rich.text import Text
 
 from emulator.errors import UserError, one_line
 from emulator.interrupts import Interrupted, PartialKept, deferred, install
-from emulator.policies.base import PolicyError
-from emulator.units import UnitError, format_power, format_rate_bps, parse_duration
+from emulator.units import UnitError, parse_duration
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="gpuemu: emulate AI datacenters — GB200 sites, tenants, policies, power.")
 
-EXIT_USER_ERROR = 2
-
-
-def _fail(message: str) -> None:
-    """Print ``error: MESSAGE`` on one line of stderr (no markup) and exit with status 2."""
-    Console(stderr=True, highlight=False, soft_wrap=True).print(
-        Text.assemble(("error:", "bold red"), " ", one_line(message)))
-    raise typer.Exit(EXIT_USER_ERROR)
-
-
-def _guard(fn):  # type: ignore[no-untyped-def]
-    """Turn user errors into one line and exit code 2."""
-    def wrapper(*args, **kwargs):  # type: ignore[no-untyped-def]
-        try:
-            return fn(*args, **kwargs)
-        except UserError as exc:
-            _fail(str(exc))
-        except UnitError as exc:
-            _fail(str(exc))
-        except PolicyError as exc:  # a plug-in's bad decision: the message names the policy
-            _fail(str(exc))
-    wrapper.__name__ = fn.__name__
-    wrapper.__doc__ = fn.__doc__
-    wrapper.__wrapped__ = fn  # type: ignore[attr-defined]
-    return wrapper
-
-
-def _warn_rejected(infeasible: dict[int, str]) -> None:
-    """One warning per reason for work that can never run (rejected at submission), with
-    its count: job-level figures (mean JCT …) cover only the jobs that do run."""
-    counts: dict[str, int] = {}
-    for reason in infeasible.values():
-        counts[reason] = counts.get(reason, 0) + 1
-    err = Console(stderr=True)
-    for reason, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
-        err.print(f"[yellow]warning:[/] {n} job(s) will be rejected: {reason}; job figures "
-                  "cover the other jobs only", highlight=False)
-
-
-def _warn_trace_issues(issues: Sequence[object], limit: int = 20) -> None:
-    """Print each malformed trace row once (``file:line: why``), at most ``limit`` of them,
-    then one line per count of rows skipped, dropped or adjusted for one reason."""
-    err = Console(stderr=True, highlight=False, soft_wrap=True)
-    malformed = [i for i in issues if getattr(i, "kind", "malformed") == "malformed"]
-    for issue in malformed[:limit]:
-        err.print(Text.assemble(("warning:", "yellow"),
-                                f" skipped trace row {one_line(str(issue), 300)}"))
-    if len(malformed) > limit:
-        err.print(Text.assemble(("warning:", "yellow"),
-                                f" … and {len(malformed) - limit} more skipped trace rows"))
-    for issue in issues:
-        if getattr(issue, "kind", "malformed") != "malformed":
-            err.print(Text.assemble(("note:", "yellow"), f" trace {one_line(str(issue), 300)}"))
-
-
-def _trace_rows(issues: Sequence[object]) -> dict[str, object]:
-    """``summary.json`` → ``run.trace_rows``: malformed rows, and rows skipped, dropped or
-    adjusted, each by reason."""
-    counts: dict[str, object] = {"malformed": 0}
-    for issue in issues:
-        kind = getattr(issue, "kind", "malformed")
-        if kind == "malformed":
-            counts["malformed"] = int(counts["malformed"]) + 1  # type: ignore[call-overload]
-            continue
-        by_reason = counts.setdefault(kind, {})
-        assert isinstance(by_reason, dict)
-        why = getattr(issue, "message", str(issue))
-        by_reason[why] = by_reason.get(why, 0) + int(getattr(issue, "count", 1))
-    return counts
-
-
-SetOption = Annotated[list[str] | None, typer.Option(
-    "--set", help="override a scenario value: KEY.PATH=VALUE (repeatable)")]
-ForceOption = Annotated[bool, typer.Option(
-    "--force", help="go on although the size estimate is above the memory budget")]
-MaxMemoryOption = Annotated[str | None, typer.Option(
-    "--max-memory", help="memory budget for the size estimate, e.g. 32GB (default "
-                         "$GPUEMU_MAX_MEMORY or 16GB)")]
+from emulator.cli_common import (  # noqa: E402  (re-exported: older imports read them here)
+    EXIT_USER_ERROR,
+    ForceOption,
+    MaxMemoryOption,
+    SetOption,
+    _guard,
+    _trace_rows,
+    _warn_rejected,
+    _warn_trace_issues,
+)
 
 
 @app.command()
@@ -326,142 +255,9 @@ def _validate(scenario: Path, overrides: list[str], force: bool = False,
               f"(e.g. {next(iter(sim.engine.infeasible.values()))})")
 
 
-@app.command()
-def schema() -> None:
-    """Print the JSON Schema of scenario files (for editors)."""
-    from emulator.scenario import Scenario
+from emulator import cli_tools  # noqa: E402
 
-    print(json.dumps(Scenario.model_json_schema(), indent=2))
-
-
-@app.command()
-def topology(
-    preset: Annotated[str | None, typer.Argument(help="site preset name")] = None,
-    list_: Annotated[bool, typer.Option("--list", help="list the presets")] = False,
-) -> None:
-    """Describe a site preset: racks, GPUs, power, fabric, WAN links."""
-    _topology(preset, list_)
-
-
-@_guard
-def _topology(preset: str | None, list_: bool) -> None:
-    from topologies.describe import describe_site
-    from topologies.presets import list_presets, resolve_site
-
-    console = Console(highlight=False)
-    if not console.is_terminal:
-        console = Console(highlight=False, width=160)
-    if list_ or preset is None:
-        for name in list_presets():
-            console.print(name)
-        return
-    try:
-        site = resolve_site(preset, {})
-    except KeyError as exc:
-        raise UserError(exc.args[0] if exc.args else str(exc)) from None
-    d = describe_site(site)
-    t = Table(title=f"{preset} — {d.name} ({d.city}, {d.country})", show_header=False)
-    t.add_column("what", style="bold")
-    t.add_column("value")
-    halls = ", ".join(f"{h.racks} x {h.system} in {h.name}" for h in d.halls)
-    t.add_row("racks", f"{d.racks:,} ({halls})")
-    systems = ", ".join(f"{n:,} {k}" for k, n in d.gpus_by_system.items())
-    t.add_row("GPUs", f"{d.gpus:,} ({systems})")
-    t.add_row("trays / CPUs", f"{d.trays:,} / {d.cpus:,}")
-    t.add_row("NVLink domains", f"{d.nvlink_domains:,}")
-    t.add_row("fabric", f"{d.pods} pods, {d.leaves:,} leaves, {d.spines:,} spines "
-                        f"(switches {format_power(d.fabric_w)})")
-    t.add_row("IT load at full util", f"{format_power(d.it_full_w)} "
-                                      f"(racks {format_power(d.racks_full_w)})")
-    t.add_row("facility (IT x PUE)", f"{format_power(d.facility_full_w)} at design PUE "
-                                     f"{d.pue:.2f}, {d.cooling} cooling")
-    if getattr(site, "energy", None) is not None:
-        t.add_row("PUE in runs", "from the energy section: varies with ambient temperature "
-                                 "(see docs/energy.md)")
-    ok = "within" if d.within_budget else "[bold red]OVER[/]"
-    t.add_row("grid connection", f"{format_power(d.grid_connection_w)} — {ok} budget, "
-                                 f"headroom {format_power(d.headroom_w)}")
-    for w in d.wan:
-        t.add_row(f"WAN {w.name}", f"to {w.to}: {w.length_m / 1e3:,.0f} km, "
-                                   f"{w.one_way_latency_s * 1e3:.2f} ms one way, "
-                                   f"{format_rate_bps(w.capacity_bps)}")
-    for src in d.sources:
-        t.add_row("source", src)
-    console.print(t)
-
-
-@app.command()
-def calibrate(
-    out: Annotated[Path, typer.Option(help="hardware profile YAML to write")] = Path(
-        "profile.yaml"),
-    seconds: Annotated[float, typer.Option(help="wall seconds per test")] = 5.0,
-) -> None:
-    """Measure this machine's GPU (matmul rate, copy bandwidth, NVML power); write a profile."""
-    _calibrate(out, seconds)
-
-
-@_guard
-def _calibrate(out: Path, seconds: float) -> None:
-    from cupy_kernels.calibrate import (
-        CalibrationUnavailable,
-        profile_from_measurement,
-        run_calibration,
-        write_profile,
-    )
-
-    if not 0 < seconds <= 600:
-        raise UserError(f"--seconds: got {seconds:g}; expected seconds per test in (0, 600]")
-    if out.is_dir():
-        raise UserError(f"--out: {out} is a folder; expected a file name such as profile.yaml")
-    try:
-        m = run_calibration(seconds)
-    except CalibrationUnavailable as exc:
-        raise UserError(f"calibrate needs a CUDA GPU: {exc}") from None
-    profile = profile_from_measurement(m)
-    try:
-        write_profile(profile, out)
-    except OSError as exc:
-        raise UserError(f"--out: cannot write {out}: {exc.strerror or exc}") from None
-    console = Console(highlight=False)
-    console.print(f"{m.device} ({m.date}, {m.software}); {m.power_note}")
-    for r in m.matmul:
-        rate = (f"{r.flops_per_s / 1e12:,.0f} TFLOP/s ({r.dtype})" if r.flops_per_s
-                else r.note)
-        eff = profile.efficiencies.get(r.precision)
-        watts = f", {r.power.mean_w:,.0f} W" if r.power else ""
-        console.print(f"  {r.precision} matmul: {rate}"
-                      f"{f', {eff:.0%} of catalog' if eff else ''}{watts}")
-    eff_bw = profile.efficiencies.get("hbm_bw")
-    console.print(f"  copy: {m.copy_bytes_per_s / 1e9:,.0f} GB/s read+written"
-                  f"{f', {eff_bw:.0%} of catalog HBM' if eff_bw else ''}")
-    if m.idle_power is not None:
-        console.print(f"  idle: {m.idle_power.mean_w:,.0f} W")
-    console.print(f"wrote {out} (gpu: {profile.gpu!r})")
-
-
-@app.command()
-def compare(
-    scenario: Annotated[Path, typer.Argument(help="scenario YAML file")],
-    policies: Annotated[str, typer.Option(
-        help="comma-separated queue policies (built-in names or module:Class)")
-    ] = "fifo,backfill,las,fairshare",
-    seeds: Annotated[int, typer.Option(help="seeds per policy (scenario seed, +1, …)")] = 5,
-    out: Annotated[Path | None, typer.Option(help="output folder")] = None,
-    set_: Annotated[list[str] | None, typer.Option(
-        "--set", help="override KEY.PATH=VALUE; VALUE a,b,c sweeps a grid (repeatable)")] = None,
-    workers: Annotated[int, typer.Option(help="parallel runs (processes)")] = 1,
-) -> None:
-    """Compare policies over seeds (and a --set grid): tables with 95% CIs, CSV/JSON, plots."""
-    _compare(scenario, policies, seeds, out, set_ or [], workers)
-
-
-@_guard
-def _compare(scenario: Path, policies: str, seeds: int, out: Path | None,
-             overrides: list[str], workers: int) -> None:
-    from emulator.compare import compare_command
-
-    compare_command(scenario, policies, seeds, out, overrides, workers, Console(),
-                    _warn_trace_issues)
+cli_tools.register(app)
 
 
 def main() -> None:

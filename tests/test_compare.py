@@ -17,14 +17,12 @@ from rich.console import Console
 from emulator.compare import (
     CompareResult,
     aggregate,
-    markdown_table,
     mean_ci,
-    print_tables,
     run_compare,
     t_quantile_975,
     with_policy,
-    write_compare,
 )
+from emulator.compare_output import markdown_table, print_tables, write_compare
 from emulator.errors import UserError
 from emulator.outputs import verify
 from tests.conftest import small_scenario

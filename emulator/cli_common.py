@@ -1,0 +1,102 @@
+"""Helpers shared by the ``gpuemu`` commands: the one-line error exit, the user-error guard,
+warnings about rejected work and trace rows, and the options several commands take.
+
+User mistakes print one line (``error: …``) on stderr and exit with status 2, without a
+traceback; user text in that line is never read as rich markup, control characters are
+escaped and the line is capped (:func:`emulator.errors.one_line`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.text import Text
+
+from emulator.errors import UserError, one_line
+from emulator.policies.base import PolicyError
+from emulator.units import UnitError
+
+__all__ = ["EXIT_USER_ERROR", "ForceOption", "MaxMemoryOption", "SetOption", "_fail", "_guard",
+           "_trace_rows", "_warn_rejected", "_warn_trace_issues"]
+
+EXIT_USER_ERROR = 2
+
+
+def _fail(message: str) -> None:
+    """Print ``error: MESSAGE`` on one line of stderr (no markup) and exit with status 2."""
+    Console(stderr=True, highlight=False, soft_wrap=True).print(
+        Text.assemble(("error:", "bold red"), " ", one_line(message)))
+    raise typer.Exit(EXIT_USER_ERROR)
+
+
+def _guard(fn):  # type: ignore[no-untyped-def]
+    """Turn user errors into one line and exit code 2."""
+    def wrapper(*args, **kwargs):  # type: ignore[no-untyped-def]
+        try:
+            return fn(*args, **kwargs)
+        except UserError as exc:
+            _fail(str(exc))
+        except UnitError as exc:
+            _fail(str(exc))
+        except PolicyError as exc:  # a plug-in's bad decision: the message names the policy
+            _fail(str(exc))
+    wrapper.__name__ = fn.__name__
+    wrapper.__doc__ = fn.__doc__
+    wrapper.__wrapped__ = fn  # type: ignore[attr-defined]
+    return wrapper
+
+
+def _warn_rejected(infeasible: dict[int, str]) -> None:
+    """One warning per reason for work that can never run (rejected at submission), with
+    its count: job-level figures (mean JCT …) cover only the jobs that do run."""
+    counts: dict[str, int] = {}
+    for reason in infeasible.values():
+        counts[reason] = counts.get(reason, 0) + 1
+    err = Console(stderr=True)
+    for reason, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+        err.print(f"[yellow]warning:[/] {n} job(s) will be rejected: {reason}; job figures "
+                  "cover the other jobs only", highlight=False)
+
+
+def _warn_trace_issues(issues: Sequence[object], limit: int = 20) -> None:
+    """Print each malformed trace row once (``file:line: why``), at most ``limit`` of them,
+    then one line per count of rows skipped, dropped or adjusted for one reason."""
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    malformed = [i for i in issues if getattr(i, "kind", "malformed") == "malformed"]
+    for issue in malformed[:limit]:
+        err.print(Text.assemble(("warning:", "yellow"),
+                                f" skipped trace row {one_line(str(issue), 300)}"))
+    if len(malformed) > limit:
+        err.print(Text.assemble(("warning:", "yellow"),
+                                f" … and {len(malformed) - limit} more skipped trace rows"))
+    for issue in issues:
+        if getattr(issue, "kind", "malformed") != "malformed":
+            err.print(Text.assemble(("note:", "yellow"), f" trace {one_line(str(issue), 300)}"))
+
+
+def _trace_rows(issues: Sequence[object]) -> dict[str, object]:
+    """``summary.json`` → ``run.trace_rows``: malformed rows, and rows skipped, dropped or
+    adjusted, each by reason."""
+    counts: dict[str, object] = {"malformed": 0}
+    for issue in issues:
+        kind = getattr(issue, "kind", "malformed")
+        if kind == "malformed":
+            counts["malformed"] = int(counts["malformed"]) + 1  # type: ignore[call-overload]
+            continue
+        by_reason = counts.setdefault(kind, {})
+        assert isinstance(by_reason, dict)
+        why = getattr(issue, "message", str(issue))
+        by_reason[why] = by_reason.get(why, 0) + int(getattr(issue, "count", 1))
+    return counts
+
+
+SetOption = Annotated[list[str] | None, typer.Option(
+    "--set", help="override a scenario value: KEY.PATH=VALUE (repeatable)")]
+ForceOption = Annotated[bool, typer.Option(
+    "--force", help="go on although the size estimate is above the memory budget")]
+MaxMemoryOption = Annotated[str | None, typer.Option(
+    "--max-memory", help="memory budget for the size estimate, e.g. 32GB (default "
+                         "$GPUEMU_MAX_MEMORY or 16GB)")]
