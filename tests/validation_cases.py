@@ -248,3 +248,134 @@ INFER_ROWS: tuple[InferRow, ...] = (
     InferRow("Llama-3.3-70B FP8, 2 H100 (TP2), ITL, 500/2000, concurrency 1", "itl",
              "llama3-70b", "h100-hgx", "fp8", "fp8", 2, 1, 500, 2000, 0.01891, "held out", NIM),
 )  # fmt: skip
+
+
+# -- round 2: rows added before this round's model terms ---------------------------------
+# Chosen by a fixed rule and committed before any model term of this round was written or
+# any prediction for them was computed. All are held out; none is used to fit anything.
+#
+# Training rule: every pre-training row of the NeMo 25.11 tables (MB2511) whose model is in
+# the catalog and that is not already a round-1 row. Excluded: GPT-OSS 120B (not in the
+# catalog), the "(FP8-MX)" alternative figures in parentheses (same layouts as round-1
+# rows), and the DGX-H100 Qwen3-235B row, whose columns are shifted (its GBS is missing).
+# MoE rows use selective recomputation and dense rows none, as in round 1.
+#
+# Inference rule: every TensorRT-LLM v1.0 cell (TRT10) at ISL/OSL 2048/2048 and 500/2000
+# (two sequence-length pairs not used in round 1) for the models in the catalog (Llama 3.3
+# 70B, Llama 3.1 405B, Llama 3.1 8B, Qwen3-235B-A22B, Qwen3-30B-A3B) and every datacenter
+# GPU column (the RTX 6000 tables are left out: no catalog entry). KV cache in fp8.
+#
+# Power rule: every published per-node or per-rack power figure with a stated system and
+# workload found for this round (three H100 node figures); see ``PowerRow``.
+
+TRAIN_ROWS_R2: tuple[TrainRow, ...] = (
+    TrainRow("R2 Llama3-70B FP8, 64 GB300, FSDP DP64, GBS 256, MBS 2", "llama3-70b",
+             "gb300-nvl72", "fp8", 1, 1, 64, 1, 1, 1, 2, 8192, 256, "none", 4520.0,
+             "held out", MB2511),
+    TrainRow("R2 DeepSeek-V3 BF16, 256 GB300, PP2 VP4 EP32, GBS 4096, 4k", "deepseek-v3",
+             "gb300-nvl72", "bf16", 1, 2, 128, 1, 32, 4, 1, 4096, 4096, "selective", 3848.0,
+             "held out", MB2511),
+    TrainRow("R2 DeepSeek-V3 MXFP8, 256 GB300, PP2 VP4 EP32, GBS 4096, 4k", "deepseek-v3",
+             "gb300-nvl72", "fp8", 1, 2, 128, 1, 32, 4, 1, 4096, 4096, "selective", 4357.0,
+             "held out", MB2511),
+    TrainRow("R2 Qwen3-30B-A3B MXFP8, 8 GB300, EP8, GBS 512, MBS 4, 4k", "qwen3-30b-a3b",
+             "gb300-nvl72", "fp8", 1, 1, 8, 1, 8, 1, 4, 4096, 512, "selective", 28934.0,
+             "held out", MB2511),
+    TrainRow("R2 Qwen3-235B-A22B BF16, 256 GB300, PP4 VP12 EP16, GBS 8192, MBS 2, 4k",
+             "qwen3-235b-a22b", "gb300-nvl72", "bf16", 1, 4, 64, 1, 16, 12, 2, 4096, 8192,
+             "selective", 6131.0, "held out", MB2511),
+    TrainRow("R2 Llama3-70B FP8, 64 GB200, FSDP DP64, GBS 256, MBS 2", "llama3-70b",
+             "gb200-nvl72", "fp8", 1, 1, 64, 1, 1, 1, 2, 8192, 256, "none", 4312.0,
+             "held out", MB2511),
+    TrainRow("R2 Qwen3-30B-A3B MXFP8, 8 GB200, EP8, GBS 512, MBS 4, 4k", "qwen3-30b-a3b",
+             "gb200-nvl72", "fp8", 1, 1, 8, 1, 8, 1, 4, 4096, 512, "selective", 23766.0,
+             "held out", MB2511),
+    TrainRow("R2 DeepSeek-V3 MXFP8, 256 B200 (DGX), PP16 EP8, GBS 2048, 4k", "deepseek-v3",
+             "b200-hgx", "fp8", 1, 16, 16, 1, 8, 1, 1, 4096, 2048, "selective", 2139.0,
+             "held out", MB2511),
+    TrainRow("R2 Qwen3-30B-A3B MXFP8, 8 B200 (DGX), EP8, GBS 512, MBS 1, 4k", "qwen3-30b-a3b",
+             "b200-hgx", "fp8", 1, 1, 8, 1, 8, 1, 1, 4096, 512, "selective", 9299.0,
+             "held out", MB2511),
+    TrainRow("R2 Qwen3-235B-A22B MXFP8, 64 B200 (DGX), PP8 VP2 EP8, GBS 1024, 4k",
+             "qwen3-235b-a22b", "b200-hgx", "fp8", 1, 8, 8, 1, 8, 2, 1, 4096, 1024,
+             "selective", 3269.0, "held out", MB2511),
+    TrainRow("R2 Qwen3-30B-A3B FP8, 16 H100, PP2 VP24 EP8, GBS 512, MBS 2, 4k",
+             "qwen3-30b-a3b", "h100-hgx", "fp8", 1, 2, 8, 1, 8, 24, 2, 4096, 512,
+             "selective", 5275.0, "held out", MB2511),
+)  # fmt: skip
+
+
+def _trt(model: str, label: str, system: str, gpu: str, precision: str, tp: int,
+         published_2048: float, published_500: float) -> tuple[InferRow, InferRow]:
+    """The two round-2 TensorRT-LLM v1.0 cells (2048/2048 and 500/2000) of one column."""
+    return (
+        InferRow(f"R2 {label} {precision.upper()}, {gpu} (TP{tp}), 2048/2048", "throughput",
+                 model, system, precision, "fp8", tp, 0, 2048, 2048, published_2048,
+                 "held out", TRT10),
+        InferRow(f"R2 {label} {precision.upper()}, {gpu} (TP{tp}), 500/2000", "throughput",
+                 model, system, precision, "fp8", tp, 0, 500, 2000, published_500,
+                 "held out", TRT10),
+    )
+
+
+INFER_ROWS_R2: tuple[InferRow, ...] = (
+    *_trt("llama3-70b", "Llama-3.3-70B", "b200-hgx", "B200", "fp4", 1, 4783.0, 7762.0),
+    *_trt("llama3-70b", "Llama-3.3-70B", "gb200-nvl72", "GB200", "fp4", 1, 5646.0, 9028.0),
+    *_trt("llama3-70b", "Llama-3.3-70B", "h200-hgx", "H200", "fp8", 1, 2003.0, 3666.0),
+    *_trt("llama3-70b", "Llama-3.3-70B", "h100-hgx", "H100", "fp8", 2, 3082.0, 5222.0),
+    *_trt("qwen3-235b-a22b", "Qwen3-235B-A22B (MoE)", "b200-hgx", "B200", "fp4", 8,
+          26854.0, 57117.0),
+    *_trt("qwen3-235b-a22b", "Qwen3-235B-A22B (MoE)", "h200-hgx", "H200", "fp8", 8,
+          16672.0, 28026.0),
+    *_trt("qwen3-235b-a22b", "Qwen3-235B-A22B (MoE)", "h100-hgx", "H100", "fp8", 8,
+          9924.0, 18351.0),
+    *_trt("qwen3-30b-a3b", "Qwen3-30B-A3B (MoE)", "b200-hgx", "B200", "fp4", 1,
+          17554.0, 27817.0),
+    *_trt("qwen3-30b-a3b", "Qwen3-30B-A3B (MoE)", "gb200-nvl72", "GB200", "fp4", 1,
+          14719.0, 20604.0),
+    *_trt("llama3-405b", "Llama-3.1-405B", "b200-hgx", "B200", "fp4", 4, 4212.0, 6244.0),
+    *_trt("llama3-405b", "Llama-3.1-405B", "gb200-nvl72", "GB200", "fp4", 4, 4407.0, 6540.0),
+    *_trt("llama3-405b", "Llama-3.1-405B", "h200-hgx", "H200", "fp8", 8, 2948.0, 4724.0),
+    *_trt("llama3-405b", "Llama-3.1-405B", "h100-hgx", "H100", "fp8", 8, 2296.0, 3994.0),
+    *_trt("llama3-8b", "Llama-3.1-8B", "h200-hgx", "H200", "fp8", 1, 12194.0, 20770.0),
+    *_trt("llama3-8b", "Llama-3.1-8B", "h100-hgx", "H100", "fp8", 1, 9305.0, 17660.0),
+)
+
+# -- power sources -------------------------------------------------------------------------
+LATIF = ("https://arxiv.org/abs/2412.08602 (Latif et al., Empirical Measurements of AI "
+         "Training Power Demand on a GPU-Accelerated Node; IEEE Access 13, 2025)")
+NEWKIRK = ("https://arxiv.org/abs/2506.14551 (Newkirk et al., Empirically-Calibrated H100 "
+           "Node Power Models, 2025)")
+MLPERF_SMC = ("https://smc.co/mlperfv40/results/llama2-70b-lora (MLPerf Training v4.0 "
+              "Llama2-70B-LoRA, MLCommons-verified node power, 1 node)")
+
+
+@dataclass(frozen=True)
+class PowerRow:
+    """One published power figure of a node or rack under a stated workload, in W.
+
+    ``system`` is a catalog entry; ``gpus`` the GPUs the figure covers (a node: 8, an NVL72
+    rack: 72); ``util`` the GPU duty cycle the workload implies (1 for GPUs kept busy by
+    training); ``statistic`` says what the figure is (``"max"`` or ``"mean"``).
+    """
+
+    name: str
+    system: str
+    gpus: int
+    util: float
+    statistic: str
+    published: float  # W
+    role: str
+    source: str
+
+
+POWER_ROWS: tuple[PowerRow, ...] = (
+    PowerRow("R2 HGX H100 node, Llama2-13B training, maximum node power", "h100-hgx", 8,
+             1.0, "max", 8.4e3, "held out", LATIF + ": about 8.4 kW, GPUs near full use"),
+    PowerRow("R2 HGX H100 node, compute-intensive training, node power", "h100-hgx", 8, 1.0,
+             "mean", 0.76 * 10.2e3, "held out",
+             NEWKIRK + ": 76% of the 10.2 kW rating"),
+    PowerRow("R2 H100 SXM node (immersion), MLPerf Llama2-70B LoRA, mean node power (DC)",
+             "h100-hgx", 8, 1.0, "mean", 6.741e3, "held out",
+             MLPERF_SMC + ": 6.741 kW DC per node over 29.1 min"),
+)
