@@ -13,6 +13,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+import cupy_kernels.training as training
 from cupy_kernels.inference import InferenceBatch
 
 __all__ = ["decode_step_time_fused", "gpu_power_fused"]
@@ -22,7 +23,7 @@ _DECODE_IN = (
     "float64 wbpp, float64 kvb, float64 tp, float64 peak, float64 hbm_bw, "
     "float64 prefill_eff, float64 bw_eff, float64 prompt, float64 output, float64 batch, "
     "float64 nvbw, float64 alpha, float64 hidden, float64 attn_w, float64 overhead, "
-    "float64 eparams, float64 experts, float64 k"
+    "float64 eparams, float64 experts, float64 k, float64 attn_peak, float64 half"
 )
 _DECODE_BODY = """
 double kv = 2.0 * layers * kv_heads * head_dim * kvb;
@@ -30,7 +31,13 @@ double frac = (experts > 1.0) ? 1.0 - pow(1.0 - k / experts, batch) : 1.0;
 double ctx = prompt + 0.5 * output;
 double nbytes = ((params - eparams) + eparams * frac) * wbpp + batch * ctx * kv;
 double mem = nbytes / (tp * hbm_bw * bw_eff);
-double comp = batch * (2.0 * active + 4.0 * layers * attn_w * ctx) / (tp * peak * prefill_eff);
+double e = fmax(experts, 1.0);
+double ea = (e > 1.0) ? eparams * fmin(fmax(k, 0.0), e) / e : 0.0;
+double t1 = fmax(batch, 1.0);
+double rows = t1 * fmin(fmax(k, 1.0), e) / e;
+double slow = (t1 / (t1 + half)) / (rows / (rows + half));
+double comp = 2.0 * batch * ((active - ea) + ea * slow) / (tp * peak * prefill_eff)
+    + batch * 4.0 * layers * attn_w * ctx / (tp * attn_peak * prefill_eff);
 double ar = 0.0;
 if (tp > 1.0 && nvbw > 0.0) {
     double nb = batch * hidden * 2.0;
@@ -76,6 +83,8 @@ def decode_step_time_fused(xp: Any, b: InferenceBatch) -> Any:
         opt(b.attn_width, 0.0), opt(b.step_overhead_s, 0.0), opt(b.expert_params, 0.0),
         opt(b.experts if b.active_experts is not None else None, 1.0),
         opt(b.active_experts, 1.0),
+        b.peak_flops if b.attn_peak_flops is None else b.attn_peak_flops,
+        training.MICRO_BATCH_HALF_TOKENS,
     )  # fmt: skip
     return _kernels()[0](*(xp.asarray(a, dtype=xp.float64) for a in args))
 

@@ -7,6 +7,11 @@ Roofline model (Williams et al., CACM 2009) applied per phase:
 * prefill is compute-bound: ``2·active_params`` FLOP per prompt token plus causal
   attention ``2·layers·attn_width·P²`` for a prompt of ``P`` tokens, at ``prefill_eff`` of
   the peak at the serving precision, never faster than reading the weights once;
+* the attention core (``QKᵀ`` and ``softmax·V``) runs at the peak of the KV-cache
+  precision (``attn_peak_flops``: fp8 with an fp8 cache, bf16 with a bf16 one), not at the
+  weight precision: FP4 weights do not make attention FP4;
+* MoE expert GEMMs see only the tokens routed to each expert (``tokens·k/E`` rows), so they
+  run at the row-count efficiency of that smaller GEMM (:func:`expert_gemm_slowdown`);
 * decode is memory-bound at small batch (every step reads the dense weights, the experts
   its batch touches and every running sequence's KV cache) and compute-bound at large
   batch; the step takes the larger of the two;
@@ -24,6 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any
 
+import cupy_kernels.training as training
 from cupy_kernels._arrays import f64
 from cupy_kernels.collectives import allreduce_time
 
@@ -36,6 +42,7 @@ __all__ = [
     "InferenceBatch",
     "decode_compute_fraction",
     "decode_step_time",
+    "expert_gemm_slowdown",
     "expert_read_fraction",
     "kv_bytes_per_token",
     "max_batch",
@@ -44,7 +51,7 @@ __all__ = [
     "replica_throughput",
 ]
 
-PREFILL_EFF: dict[str, float] = {"bf16": 0.673, "fp8": 0.582, "fp4": 0.390}
+PREFILL_EFF: dict[str, float] = {"bf16": 0.673, "fp8": 0.582, "fp4": 0.397}
 """Fraction of the dense peak *at the serving precision* reached by prefill and by
 compute-bound decode GEMMs, per precision (as training's ``EFF_MAX``): lower precisions
 reach a smaller fraction of their higher peak because attention, norms and sampling do
@@ -86,7 +93,9 @@ class InferenceBatch:
     ``tp_alpha`` (s per hop) of the tensor-parallel all-reduces, ``hidden`` (model width)
     and ``attn_width`` (``heads·head_dim``) in elements, ``step_overhead_s`` (s per
     forward step), ``expert_params`` (parameters in routed experts), ``experts`` and
-    ``active_experts`` (routed experts per layer and per token).
+    ``active_experts`` (routed experts per layer and per token), ``attn_peak_flops``
+    (FLOP/s per GPU of the attention core, at the KV-cache precision; ``None``: the GEMM
+    peak ``peak_flops``).
     """
 
     params: Any
@@ -113,6 +122,7 @@ class InferenceBatch:
     expert_params: Any = None
     experts: Any = None
     active_experts: Any = None
+    attn_peak_flops: Any = None
 
     def __post_init__(self) -> None:
         """Reject rows of unequal length early, naming the offending fields."""
@@ -158,6 +168,12 @@ def _flops_rate(xp: Any, b: InferenceBatch) -> Any:
     return f64(xp, b.gpus_per_replica) * f64(xp, b.peak_flops) * f64(xp, b.prefill_eff)
 
 
+def _attn_rate(xp: Any, b: InferenceBatch) -> Any:
+    """Achieved FLOP/s of a replica's attention core: ``tp·attn_peak·prefill_eff``."""
+    peak = b.peak_flops if b.attn_peak_flops is None else b.attn_peak_flops
+    return f64(xp, b.gpus_per_replica) * f64(xp, peak) * f64(xp, b.prefill_eff)
+
+
 def _bytes_rate(xp: Any, b: InferenceBatch) -> Any:
     """Achieved HBM bytes/s of a replica: ``tp·hbm_bw·decode_bw_eff``."""
     return f64(xp, b.gpus_per_replica) * f64(xp, b.hbm_bw) * f64(xp, b.decode_bw_eff)
@@ -177,6 +193,49 @@ def expert_read_fraction(xp: Any, b: InferenceBatch, tokens: Any) -> Any:
     k = xp.clip(f64(xp, b.active_experts), 0.0, e)
     miss = 1.0 - k / e
     return xp.where(e > 1.0, 1.0 - miss ** xp.maximum(f64(xp, tokens), 0.0), 1.0)
+
+
+def _expert_active_params(xp: Any, b: InferenceBatch) -> Any:
+    """Routed-expert parameters one token uses: ``expert_params·k/E`` (0 for dense rows)."""
+    zero = xp.zeros_like(f64(xp, b.params))
+    if b.expert_params is None or b.experts is None or b.active_experts is None:
+        return zero
+    e = xp.maximum(f64(xp, b.experts), 1.0)
+    k = xp.clip(f64(xp, b.active_experts), 0.0, e)
+    return xp.where(e > 1.0, f64(xp, b.expert_params) * k / e, zero)
+
+
+def expert_gemm_slowdown(xp: Any, b: InferenceBatch, tokens: Any) -> Any:
+    """How much slower (>= 1) the expert GEMMs of a ``tokens``-token step run than dense ones.
+
+    A dense GEMM of the step has ``T = tokens`` rows; each routed expert gets on average
+    ``T·k/E`` of them (uniform routing). Tensor-core efficiency falls with the row count
+    as ``x/(x + x_half)`` (:data:`cupy_kernels.training.MICRO_BATCH_HALF_TOKENS`, the same
+    roll-off as training micro-batches), so the expert FLOPs take
+    ``f(T)/f(T·k/E)`` times as long as dense FLOPs. 1 for dense models.
+    """
+    t = xp.maximum(f64(xp, tokens), 1.0)
+    if b.experts is None or b.active_experts is None:
+        return xp.ones_like(t * f64(xp, b.params))
+    e = xp.maximum(f64(xp, b.experts), 1.0)
+    k = xp.clip(f64(xp, b.active_experts), 1.0, e)
+    half = training.MICRO_BATCH_HALF_TOKENS
+    rows = t * k / e
+    return (t / (t + half)) / (rows / (rows + half))
+
+
+def _compute_time(xp: Any, b: InferenceBatch, tokens: Any, attn_flops: Any) -> Any:
+    """Seconds of compute for ``tokens`` tokens' weight GEMMs plus ``attn_flops`` of attention.
+
+    Dense weights ``2·(active - expert_active)·T`` FLOP at ``R_f``; routed experts
+    ``2·expert_active·T`` FLOP at ``R_f`` divided by :func:`expert_gemm_slowdown`; the
+    attention core at the attention rate (KV-cache precision).
+    """
+    t = f64(xp, tokens)
+    ea = _expert_active_params(xp, b)
+    dense = 2.0 * (f64(xp, b.active_params) - ea) * t
+    expert = 2.0 * ea * t * expert_gemm_slowdown(xp, b, t)
+    return (dense + expert) / _flops_rate(xp, b) + f64(xp, attn_flops) / _attn_rate(xp, b)
 
 
 def _step_weight_bytes(xp: Any, b: InferenceBatch, tokens: Any) -> Any:
@@ -215,16 +274,15 @@ def prefill_time(xp: Any, b: InferenceBatch, prompt_tokens: Any, sequences: Any 
     """Seconds to prefill ``prompt_tokens`` (broadcast against the rows) in one forward pass.
 
     ``prompt_tokens`` is the total over ``sequences`` prompts of equal length batched
-    together (a per-window prefill batch). Compute ``2·active·T + 2·layers·attn_width·T²/n``
-    FLOP (causal attention within each of the ``n`` prompts) at ``R_f``; never faster than
-    reading the weights once; plus the TP all-reduces of ``T`` tokens and one step
-    overhead.
+    together (a per-window prefill batch). Compute ``2·active·T`` FLOP of weight GEMMs and
+    ``2·layers·attn_width·T²/n`` of causal attention within each of the ``n`` prompts
+    (:func:`_compute_time`); never faster than reading the weights once; plus the TP
+    all-reduces of ``T`` tokens and one step overhead.
     """
     t = f64(xp, prompt_tokens)
     n = xp.maximum(f64(xp, sequences), 1.0)
-    flops = 2.0 * f64(xp, b.active_params) * t + 2.0 * f64(xp, b.layers) * _attn_width(
-        xp, b) * t * t / n
-    compute = flops / _flops_rate(xp, b)
+    attn = 2.0 * f64(xp, b.layers) * _attn_width(xp, b) * t * t / n
+    compute = _compute_time(xp, b, t, attn)
     floor = _step_weight_bytes(xp, b, t) / _bytes_rate(xp, b)
     return xp.maximum(compute, floor) + _tp_comm(xp, b, t) + _overhead(xp, b)
 
@@ -239,9 +297,7 @@ def prefill_parts(xp: Any, b: InferenceBatch, prompt_tokens: Any) -> tuple[Any, 
     :func:`prefill_time` of the prompt alone.
     """
     t = f64(xp, prompt_tokens)
-    flops = 2.0 * f64(xp, b.active_params) * t + 2.0 * f64(xp, b.layers) * _attn_width(
-        xp, b) * t * t
-    compute = flops / _flops_rate(xp, b)
+    compute = _compute_time(xp, b, t, 2.0 * f64(xp, b.layers) * _attn_width(xp, b) * t * t)
     floor = _step_weight_bytes(xp, b, t) / _bytes_rate(xp, b)
     work = compute + _tp_comm(xp, b, t)
     return work, xp.maximum(floor - compute, 0.0) + _overhead(xp, b)
@@ -253,9 +309,8 @@ def _decode_parts(xp: Any, b: InferenceBatch) -> tuple[Any, Any]:
     ctx = f64(xp, b.mean_prompt) + 0.5 * f64(xp, b.mean_output)
     nbytes = _step_weight_bytes(xp, b, batch) + batch * ctx * _kv_per_token(xp, b)
     memory = nbytes / _bytes_rate(xp, b)
-    flops = batch * (2.0 * f64(xp, b.active_params)
-                     + 4.0 * f64(xp, b.layers) * _attn_width(xp, b) * ctx)
-    return memory, flops / _flops_rate(xp, b)
+    attn = batch * 4.0 * f64(xp, b.layers) * _attn_width(xp, b) * ctx
+    return memory, _compute_time(xp, b, batch, attn)
 
 
 def decode_step_time(xp: Any, b: InferenceBatch) -> Any:
@@ -263,8 +318,9 @@ def decode_step_time(xp: Any, b: InferenceBatch) -> Any:
 
     Bytes read = dense weights + touched experts (:func:`expert_read_fraction`) +
     ``batch·(mean_prompt + mean_output/2)·kv_per_token`` (a sequence is on average half-way
-    through its output). FLOP = ``batch·(2·active + 4·layers·attn_width·ctx)``. The step is
-    ``max(bytes/R_b, FLOP/R_f) + TP all-reduce(batch tokens) + step overhead``.
+    through its output). FLOP = ``batch·2·active`` of weight GEMMs and
+    ``batch·4·layers·attn_width·ctx`` of attention, timed by :func:`_compute_time`. The step
+    is ``max(bytes/R_b, compute) + TP all-reduce(batch tokens) + step overhead``.
     """
     memory, compute = _decode_parts(xp, b)
     return xp.maximum(memory, compute) + _tp_comm(xp, b, b.batch) + _overhead(xp, b)
@@ -287,14 +343,14 @@ def replica_throughput(xp: Any, b: InferenceBatch) -> Any:
     Each step emits ``batch`` tokens; with continuous batching every sequence also needs
     its prompt prefilled once per ``mean_output`` steps, so each step carries on average
     ``p = batch·mean_prompt/mean_output`` prompt tokens of compute-bound prefill work,
-    chunked into the decode steps (no extra step overhead):
-    ``(2·active + 2·layers·attn_width·mean_prompt)·p/R_f + TP all-reduce(p tokens)``.
+    chunked into the decode steps (no extra step overhead): the compute of ``p`` tokens'
+    weight GEMMs and ``2·layers·attn_width·mean_prompt·p`` attention FLOP
+    (:func:`_compute_time`) plus the TP all-reduce of ``p`` tokens.
     Throughput = ``batch / (decode_step + prefill share)``.
     """
     batch = f64(xp, b.batch)
     prompt = f64(xp, b.mean_prompt)
     p = batch * prompt / f64(xp, b.mean_output)
-    flops = (2.0 * f64(xp, b.active_params)
-             + 2.0 * f64(xp, b.layers) * _attn_width(xp, b) * prompt) * p
-    prefill = flops / _flops_rate(xp, b) + _tp_comm(xp, b, p)
+    attn = 2.0 * f64(xp, b.layers) * _attn_width(xp, b) * prompt * p
+    prefill = _compute_time(xp, b, p, attn) + _tp_comm(xp, b, p)
     return batch / (decode_step_time(xp, b) + prefill)

@@ -7,6 +7,20 @@ One row per running job. The model (all times in seconds, per optimizer step):
   ``6·layers·attn_width·seq_len``, times the recomputation factor (full: the forward runs
   twice, ``+(2·active + 2·layers·attn_width·seq)``; selective: only the attention core
   again, ``+2·layers·attn_width·seq``).
+  Weight GEMMs run at the job precision's peak; the attention core (``QKᵀ``, ``softmax·V``)
+  at ``attn_peak_flops`` (bf16: Transformer Engine keeps the attention core in 16 bits
+  under fp8 and fp4 recipes unless fp8 attention is switched on). Routed-expert GEMMs see
+  ``micro_tokens·k·ep/E`` rows per local expert, and run at the row-count efficiency of
+  that GEMM relative to the dense one (:func:`expert_gemm_factor`).
+* **memory-bound element-wise work** (norms, residual adds, activation functions, rotary,
+  casts, MoE permutation): per token and layer the step writes the activations that
+  Korthikanti et al. count (arXiv:2205.05198, sec. 4.1: ``34·h`` bytes for a GPT layer with
+  a ``4h`` MLP, without the attention scores that flash attention never stores),
+  generalised to ``18·h + 6·f`` bytes for a SwiGLU MLP of width ``f`` and, in MoE layers,
+  ``f = k·f_expert`` plus ``4·k·h`` bytes for the dispatch and combine copies. Each byte is
+  written in the forward pass, read in the backward pass and its gradient written:
+  ``ELEMENTWISE_PASSES`` passes (one more with full recomputation), split over ``tp·cp``
+  (sequence/context parallel) and streamed at ``hbm_bw·stream_eff``. Part of ``compute``.
 * **tensor parallel** (Megatron-LM, Shoeybi et al. 2019): per layer and micro-batch, two
   all-reduces in the forward and two in the backward pass of the activations
   (two more with full recomputation), ``micro_tokens·hidden·2`` bytes, over NVLink.
@@ -39,6 +53,7 @@ from cupy_kernels.collectives import allreduce_time, p2p_time
 __all__ = [
     "ACTIVATION_BYTES",
     "EFF_MAX",
+    "ELEMENTWISE_PASSES",
     "MICRO_BATCH_HALF_TOKENS",
     "PRECISION_CODES",
     "RECOMPUTE_CODES",
@@ -46,6 +61,8 @@ __all__ = [
     "TrainingTimes",
     "default_efficiency",
     "default_virtual_stages",
+    "elementwise_bytes_per_token",
+    "expert_gemm_factor",
     "training_step_time",
 ]
 
@@ -55,7 +72,7 @@ PRECISION_CODES: dict[str, int] = {"bf16": 0, "fp8": 1, "fp4": 2}
 RECOMPUTE_CODES: dict[str, int] = {"none": 0, "selective": 1, "full": 2}
 """Integer code of each activation-recomputation mode (``TrainingBatch.recompute_code``)."""
 
-EFF_MAX: tuple[float, float, float] = (0.631, 0.467, 0.2285)
+EFF_MAX: tuple[float, float, float] = (0.648, 0.5355, 0.2974)
 """Asymptotic model-FLOP efficiency (fraction of the dense peak at that precision) of the
 GEMM-bound part of a step, for bf16, fp8, fp4 (index = precision code). Fitted, one value
 per precision, to the anchors in ``docs/validation.md``: bf16 to Llama 3 405B on 16,384 H100
@@ -63,7 +80,7 @@ per precision, to the anchors in ``docs/validation.md``: bf16 to Llama 3 405B on
 Megatron-Bridge Llama3-70B NVFP4 on 64 GB200. Lower precisions reach a smaller fraction of
 their (higher) peak because attention, norms and optimizer work do not speed up with them."""
 
-MICRO_BATCH_HALF_TOKENS: float = 296.0
+MICRO_BATCH_HALF_TOKENS: float = 318.0
 """Micro-batch size (tokens per GPU GEMM row dimension) at which efficiency is half of
 ``EFF_MAX``: below a few hundred rows tensor-core GEMMs are launch/latency bound. A
 saturating ``x/(x + x_half)`` shape; at 8,192 tokens the factor is 0.94. Estimate."""
@@ -71,6 +88,11 @@ saturating ``x/(x + x_half)`` shape; at 8,192 tokens the factor is 0.94. Estimat
 ACTIVATION_BYTES: float = 2.0
 """Bytes per activation element sent by TP all-reduces and PP sends (bf16, also under fp8
 training, where Megatron/Transformer Engine communicate bf16 activations)."""
+
+
+ELEMENTWISE_PASSES: float = 3.0
+"""HBM passes over each stored activation byte per step: written in the forward pass, read
+in the backward pass, its gradient written (counted, not fitted)."""
 
 
 @dataclass(frozen=True)
@@ -90,8 +112,11 @@ class TrainingBatch:
     [1]; ``recompute_code`` (:data:`RECOMPUTE_CODES`) [0]; ``attn_width`` = heads·head_dim
     [0: attention FLOPs dropped]; ``expert_params`` parameters in routed experts [0];
     ``active_experts`` experts per token [1]; ``moe_layers`` [0]; ``ep_bw`` bytes/s and
-    ``ep_alpha`` s of the EP all-to-all [``dp_bw``, ``dp_alpha``]. ``n_gpus`` is
-    ``tp·pp·dp·cp``.
+    ``ep_alpha`` s of the EP all-to-all [``dp_bw``, ``dp_alpha``]; ``attn_peak_flops``
+    FLOP/s per GPU of the attention core [``peak_flops``]; ``experts`` routed experts per
+    MoE layer [1: no expert roll-off]; ``ffn_hidden`` MLP width (per expert for MoE),
+    ``hbm_bw`` bytes/s per GPU and ``stream_eff`` the achieved fraction of it [any of the
+    three ``None``: element-wise term dropped]. ``n_gpus`` is ``tp·pp·dp·cp``.
     """
 
     params: Any
@@ -124,6 +149,11 @@ class TrainingBatch:
     moe_layers: Any = None
     ep_bw: Any = None
     ep_alpha: Any = None
+    attn_peak_flops: Any = None
+    experts: Any = None
+    ffn_hidden: Any = None
+    hbm_bw: Any = None
+    stream_eff: Any = None
 
     def __post_init__(self) -> None:
         """Reject rows of unequal length early, naming the offending fields."""
@@ -172,6 +202,41 @@ def default_efficiency(xp: Any, precision_code: Any, micro_batch_tokens: Any) ->
     return table[code] * t / (t + MICRO_BATCH_HALF_TOKENS)
 
 
+def _rows_factor(xp: Any, rows: Any) -> Any:
+    """GEMM row-count efficiency ``x/(x + MICRO_BATCH_HALF_TOKENS)`` (``x`` at least 1)."""
+    x = xp.maximum(f64(xp, rows), 1.0)
+    return x / (x + MICRO_BATCH_HALF_TOKENS)
+
+
+def expert_gemm_factor(xp: Any, micro_tokens: Any, active_experts: Any, experts: Any,
+                       ep: Any) -> Any:
+    """Time factor of routed-expert GEMMs relative to dense GEMMs of the same FLOPs.
+
+    A dense GEMM has ``T = micro_tokens`` rows; a GPU's local expert receives
+    ``T·k·ep/E`` rows (uniform routing, the tokens of all ``ep`` ranks). The factor is
+    ``f(T)/f(T·k·ep/E)`` with the row-count roll-off ``f`` of :func:`default_efficiency`:
+    above 1 when experts see fewer rows than dense GEMMs, below 1 when they see more.
+    """
+    e = xp.maximum(f64(xp, experts), 1.0)
+    rows = f64(xp, micro_tokens) * f64(xp, active_experts) * f64(xp, ep) / e
+    return xp.where(e > 1.0, _rows_factor(xp, micro_tokens) / _rows_factor(xp, rows), 1.0)
+
+
+def elementwise_bytes_per_token(xp: Any, hidden: Any, ffn_hidden: Any, layers: Any,
+                                moe_layers: Any, active_experts: Any) -> Any:
+    """Activation bytes one token writes per layer, averaged over the layers (bytes).
+
+    Dense layer ``18·h + 6·f``; MoE layer ``18·h + 6·k·f + 4·k·h`` (see the module
+    docstring; Korthikanti et al., arXiv:2205.05198).
+    """
+    h, f, k = f64(xp, hidden), f64(xp, ffn_hidden), f64(xp, active_experts)
+    lay = xp.maximum(f64(xp, layers), 1.0)
+    moe = xp.clip(f64(xp, moe_layers), 0.0, lay)
+    dense_b = 18.0 * h + 6.0 * f
+    moe_b = 18.0 * h + 6.0 * k * f + 4.0 * k * h
+    return ((lay - moe) * dense_b + moe * moe_b) / lay
+
+
 def default_virtual_stages(xp: Any, layers: Any, pp: Any) -> Any:
     """Interleaved-pipeline factor ``v``: two layers per virtual stage, at least 1.
 
@@ -208,17 +273,30 @@ def training_step_time(xp: Any, batch: TrainingBatch) -> TrainingTimes:
     eff = xp.where(xp.isnan(mfu), default_efficiency(xp, b.precision_code, mb_tokens), mfu)
     attn = 2.0 * layers * width * seq  # causal attention FLOP per token, forward
     model_flops = (6.0 * active + 3.0 * attn) * tokens
-    extra = xp.where(recompute >= 2.0, 2.0 * active + attn,
-                     xp.where(recompute >= 1.0, attn, 0.0)) * tokens
-    compute_s = (model_flops + extra) / (n_gpus * f64(xp, b.peak_flops) * eff)
+    full, sel = recompute >= 2.0, (recompute >= 1.0) & (recompute < 2.0)
+    k = _opt(xp, b.active_experts, tokens, 1.0)
+    moe_layers = _opt(xp, b.moe_layers, tokens, 0.0)
+    experts = _opt(xp, b.expert_params, tokens, 0.0)
+    n_experts = _opt(xp, b.experts, tokens, 1.0)
+    expert_active = xp.where(n_experts > 1.0, experts * k / xp.maximum(n_experts, 1.0), 0.0)
+    weight_flops = (active - expert_active
+                    + expert_active * expert_gemm_factor(xp, mb_tokens, k, n_experts, ep))
+    weight_mult = xp.where(full, 8.0, 6.0)  # forward 2 (+2 recomputed), backward 4
+    attn_mult = 3.0 + xp.where(full | sel, 1.0, 0.0)
+    attn_peak = b.peak_flops if b.attn_peak_flops is None else b.attn_peak_flops
+    compute_s = (weight_mult * weight_flops * tokens / (n_gpus * f64(xp, b.peak_flops) * eff)
+                 + attn_mult * attn * tokens / (n_gpus * f64(xp, attn_peak) * eff))
+    if b.ffn_hidden is not None and b.hbm_bw is not None and b.stream_eff is not None:
+        per_token = elementwise_bytes_per_token(xp, hidden, b.ffn_hidden, layers, moe_layers, k)
+        passes = ELEMENTWISE_PASSES + xp.where(full, 1.0, 0.0)
+        nbytes = passes * per_token * layers * tokens / n_gpus
+        compute_s = compute_s + nbytes / (f64(xp, b.hbm_bw) * f64(xp, b.stream_eff))
 
     act_bytes = mb_tokens * hidden * ACTIVATION_BYTES
     per_ar = allreduce_time(xp, act_bytes, tp, b.nvlink_bw, b.tp_alpha)
     n_ar = xp.where(recompute >= 2.0, 6.0, 4.0)
     tp_comm_s = n_ar * (layers / pp) * micro * per_ar
 
-    k = _opt(xp, b.active_experts, tokens, 1.0)
-    moe_layers = _opt(xp, b.moe_layers, tokens, 0.0)
     ep_bw = f64(xp, b.dp_bw) if b.ep_bw is None else f64(xp, b.ep_bw)
     ep_alpha = f64(xp, b.dp_alpha) if b.ep_alpha is None else f64(xp, b.ep_alpha)
     a2a_bytes = mb_tokens * k * hidden * ACTIVATION_BYTES * (ep - 1.0) / ep
@@ -234,7 +312,6 @@ def training_step_time(xp: Any, batch: TrainingBatch) -> TrainingTimes:
     sends_s = 2.0 * micro * v * p2p_time(xp, act_bytes / tp, b.dp_bw, b.dp_alpha)
     pp_comm_s = xp.where(pp > 1.0, bubble_s + sends_s, 0.0)
 
-    experts = _opt(xp, b.expert_params, tokens, 0.0)
     g = f64(xp, b.grad_bytes)
     dense_grad = g * (f64(xp, b.params) - experts) / (tp * pp)
     expert_grad = g * experts / (tp * pp * ep)

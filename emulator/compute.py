@@ -59,6 +59,15 @@ DECODE_BW_EFF = DEFAULT_DECODE_BW_EFF
 
 _WEIGHT_BYTES = {"bf16": 2.0, "fp8": 1.0, "fp4": 0.5}
 
+TRAIN_ATTN_PRECISION = "bf16"
+"""Precision of the attention core in training: Transformer Engine keeps it in 16 bits
+under fp8/fp4 recipes unless fp8 attention is switched on (see ``docs/kernels.md``)."""
+
+
+def _kv_precision(precision: str) -> str:
+    """KV-cache (and attention-core) precision of a service: fp8 under fp8/fp4 weights."""
+    return "fp8" if precision in ("fp8", "fp4") else "bf16"
+
 
 @dataclass(frozen=True)
 class TrainingEstimate:
@@ -196,6 +205,11 @@ class ComputeModel:
             micro_batch=col([s.micro_batch for s in specs]),
             recompute_code=col([RECOMPUTE_CODES[s.recompute] for s in specs]),
             ep=col([s.ep for s in specs]),
+            attn_peak_flops=col([sy.gpu.peak(TRAIN_ATTN_PRECISION) for sy in systems]),
+            experts=col([m.experts for m in models]),
+            ffn_hidden=col([m.ffn_hidden for m in models]),
+            hbm_bw=col([sy.gpu.hbm_bw for sy in systems]),
+            stream_eff=col(np.full(n, DECODE_BW_EFF)),
             virtual_stages=col([
                 s.virtual_stages if s.virtual_stages is not None
                 else float(default_virtual_stages(np, m.layers, s.pp))
@@ -224,7 +238,7 @@ class ComputeModel:
             kv_heads=col([m.kv_heads for m in models]),
             head_dim=col([m.head_dim for m in models]),
             weight_bytes_per_param=col([_WEIGHT_BYTES[s.precision] for s in specs]),
-            kv_bytes_per_elem=col([1.0 if s.precision in ("fp8", "fp4") else 2.0
+            kv_bytes_per_elem=col([1.0 if _kv_precision(s.precision) == "fp8" else 2.0
                                    for s in specs]),
             gpus_per_replica=col([s.gpus_per_replica for s in specs]),
             peak_flops=col([sy.gpu.peak(s.precision) for s, sy in zip(specs, systems,
@@ -244,6 +258,8 @@ class ComputeModel:
             expert_params=col([m.expert_params for m in models]),
             experts=col([m.experts for m in models]),
             active_experts=col([m.active_experts for m in models]),
+            attn_peak_flops=col([sy.gpu.peak(_kv_precision(s.precision))
+                                 for s, sy in zip(specs, systems, strict=True)]),
         )
         kv_slots = np.floor(b.to_host(max_batch(b.xp, batch))).astype(np.int64)
         caps = np.array([s.max_batch if s.max_batch is not None else np.iinfo(np.int64).max

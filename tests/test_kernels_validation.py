@@ -31,6 +31,10 @@ TOLERANCE = 0.15
 TP_ALPHA, IB_ALPHA, DP_OVERLAP = 3e-6, 10e-6, 0.8
 """Assumed fabric latencies (s per hop, NVLink and InfiniBand) and hidden DP share."""
 
+ATTN_TRAIN_PRECISION = "bf16"
+"""Precision of the attention core in training (Transformer Engine's default under fp8 and
+fp4 recipes in the NeMo/Megatron recipes the rows come from)."""
+
 MAX_BATCH_CAP = 2048
 """Largest batch the offline benchmarks schedule (trtllm-bench's default maximum)."""
 
@@ -142,6 +146,11 @@ def train_predictions(rows: Sequence[TrainRow] = TRAIN_ROWS) -> np.ndarray:
         ep_bw=_col([_slow_bw(s, r.ep * r.tp) for r, s in zip(rows, systems, strict=True)]),
         ep_alpha=_col([TP_ALPHA if r.ep * r.tp <= s.nvlink_domain_gpus else IB_ALPHA
                        for r, s in zip(rows, systems, strict=True)]),
+        attn_peak_flops=_col([s.gpu.peak(ATTN_TRAIN_PRECISION) for s in systems]),
+        experts=_col([m.experts for m in models]),
+        ffn_hidden=_col([m.ffn_hidden for m in models]),
+        hbm_bw=_col([s.gpu.hbm_bw for s in systems]),
+        stream_eff=np.full(n, inf.DEFAULT_DECODE_BW_EFF),
     )
     if batch.virtual_stages is None:  # rows without a stated VP use the default per row
         vs = trn.default_virtual_stages(np, batch.layers, batch.pp)
@@ -181,6 +190,8 @@ def infer_batch(rows: Sequence[InferRow], batch: np.ndarray | None = None) -> In
         expert_params=_col([m.expert_params for m in models]),
         experts=_col([m.experts for m in models]),
         active_experts=_col([m.active_experts for m in models]),
+        attn_peak_flops=_col([s.gpu.peak(r.kv_precision)
+                              for r, s in zip(rows, systems, strict=True)]),
     )
 
 
