@@ -290,8 +290,9 @@ def prefill_time(xp: Any, b: InferenceBatch, prompt_tokens: Any, sequences: Any 
 def prefill_parts(xp: Any, b: InferenceBatch, prompt_tokens: Any) -> tuple[Any, Any]:
     """Split one prompt's prefill into (work, fixed) seconds for batched serving.
 
-    ``work`` = its own compute (``2·active·P + 2·layers·attn_width·P²``)/``R_f`` plus its
-    TP all-reduces: what it adds to a replica's prefill batch. ``fixed`` = step overhead
+    ``work`` = its own compute (weight GEMMs and ``2·layers·attn_width·P²`` of attention,
+    :func:`_compute_time`) plus its TP all-reduces: what it adds to a replica's prefill
+    batch. ``fixed`` = step overhead
     + ``max(weight read - compute, 0)``: what its first token waits for on top, but which
     a batch of prompts pays once, not per prompt. ``work + fixed`` equals
     :func:`prefill_time` of the prompt alone.
