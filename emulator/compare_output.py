@@ -27,6 +27,7 @@ from emulator.compare import (
     aggregate,
     run_compare,
 )
+from emulator.verbosity import show_progress
 
 __all__ = [
     "compare_command",
@@ -191,8 +192,9 @@ def compare_command(scenario: Path, policies: str, seeds: int, out: Path | None,
             warn(run.trace_issues)  # the same trace rows are skipped in every run: once
             warned = True
         where = "" if run.point == "base" else f" [{run.point}]"
-        console.print(f"[{done}/{total}] {run.policy} seed {run.seed}{where}: "
-                      f"{run.wall_s:.1f} s", highlight=False, markup=False)
+        if show_progress():
+                console.print(f"[{done}/{total}] {run.policy} seed {run.seed}{where}: "
+                          f"{run.wall_s:.1f} s", highlight=False, markup=False)
 
     result = run_compare(scenario, names, seeds, overrides, workers, progress)
     print_tables(result, console)
