@@ -6,7 +6,6 @@ exit code 2 through :func:`emulator.cli_common._guard`.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -30,10 +29,10 @@ def register(app: typer.Typer) -> None:
 
 
 def schema() -> None:
-    """Print the JSON Schema of scenario files (for editors)."""
-    from emulator.scenario import Scenario
+    """Print the JSON Schema of scenario files (for editors; docs/scenario.schema.json)."""
+    from emulator.scenario_schema import schema_text
 
-    print(json.dumps(Scenario.model_json_schema(), indent=2))
+    print(schema_text(), end="")
 
 
 def topology(
