@@ -37,11 +37,11 @@ def _root(
         "--version", callback=_print_version, is_eager=True,
         help="print the version and exit")] = False,
     verbose: Annotated[int, typer.Option(
-        "--verbose", "-v", count=True, help="more diagnostics on stderr (debug detail)",
+        "--verbose", "-v", count=True, metavar="", help="more diagnostics on stderr (debug detail)",
         show_default=False)] = 0,
     quiet: Annotated[int, typer.Option(
-        "--quiet", "-q", count=True,
-        help="fewer diagnostics: -q no notes or progress, -qq errors only",
+        "--quiet", "-q", count=True, metavar="",
+        help="fewer diagnostics: -q hides notes and progress, -qq warnings too",
         show_default=False)] = 0,
 ) -> None:
     verbosity.configure(verbose, quiet)
