@@ -102,6 +102,7 @@ def _run(scenario: Path, seed: int | None, until: str | None, out: Path | None,
     from emulator.outputs import check_replaceable
     from emulator.provenance import RESOLVED_NAME, command_line, resolved_yaml, versions
     from emulator.results import collect, output_dir, write_results
+    from emulator.wide_console import print_full_width
 
     if speed is not None and not (speed > 0 and math.isfinite(speed)):
         raise UserError(f"--speed: got {speed}; expected a positive number of simulated "
@@ -195,7 +196,7 @@ def _run(scenario: Path, seed: int | None, until: str | None, out: Path | None,
                 "until_s": until_s, "versions": versions(), "size_estimate": estimate}
     paths = write_results(folder, results, run_info,
                           {RESOLVED_NAME: resolved_yaml(loaded, command_line())})
-    console.print(summary_table(results.summary))
+    print_full_width(console, summary_table(results.summary))
     console.print(f"wrote {len(paths)} files to {folder}/ "
                   f"({sim.engine.sim_events:,} events, {sim.wall_s:.1f} s wall, "
                   f"{sim.horizon_s / max(sim.wall_s, 1e-9):,.0f}x real time)")

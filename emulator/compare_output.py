@@ -221,8 +221,9 @@ def print_tables(result: CompareResult, console: Any) -> None:
     """One rich table per grid point and scope (overall, then each tenant). On a console
     that is not a terminal (a pipe, a log) the tables are printed at their full width,
     never cut or wrapped at 80 columns."""
-    from rich.measure import Measurement
     from rich.table import Table
+
+    from emulator.wide_console import print_full_width
 
     rows = aggregate(result)
     tables = []
@@ -238,16 +239,7 @@ def print_tables(result: CompareResult, console: Any) -> None:
             for policy, cells in zip(result.policies, body, strict=True):
                 table.add_row(policy, *cells)
             tables.append(table)
-    width = console.width
-    if not console.is_terminal and tables:
-        wide = console.options.update(max_width=100_000)
-        console.width = max(width, *(Measurement.get(console, wide, t).maximum
-                                     for t in tables))
-    try:
-        for table in tables:
-            console.print(table)
-    finally:
-        console.width = width
+    print_full_width(console, *tables)
 
 
 def identical_schedules(result: CompareResult) -> list[tuple[str, list[str]]]:

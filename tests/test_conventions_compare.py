@@ -170,3 +170,25 @@ def test_five_seeds_by_default_and_said_in_help() -> None:
     text = " ".join(proc.stdout.split())
     assert "5 by default" in text and "[default: 5]" in text
     assert "--until" in text
+
+
+def test_print_full_width_widens_only_pipes() -> None:
+    from rich.table import Table
+
+    from emulator.wide_console import print_full_width
+
+    table = Table(*[f"column number {i}" for i in range(12)])
+    table.add_row(*[f"value {i:>8}" for i in range(12)])
+    piped = io.StringIO()
+    print_full_width(Console(file=piped, width=80), table)
+    assert min(len(ln) for ln in piped.getvalue().splitlines()) > 200
+    assert "…" not in piped.getvalue() and "column number 11" in piped.getvalue()
+    terminal = io.StringIO()
+    print_full_width(Console(file=terminal, width=80, force_terminal=True), table)
+    assert max(len(ln) for ln in _plain(terminal.getvalue())) <= 80  # a terminal keeps its width
+
+
+def _plain(text: str) -> list[str]:
+    import re
+
+    return re.sub(r"\x1b\[[0-9;]*m", "", text).splitlines()
