@@ -49,7 +49,7 @@ def scenario_schema() -> dict[str, Any]:
 def schema_text() -> str:
     """:func:`scenario_schema` as the JSON text ``gpuemu schema`` prints (two-space indent,
     a final newline): ``docs/scenario.schema.json`` is this text."""
-    return json.dumps(scenario_schema(), indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(scenario_schema(), indent=2) + "\n"  # ASCII: any locale prints it
 
 
 def undescribed_properties(schema: dict[str, Any]) -> list[str]:
