@@ -2,8 +2,10 @@
 tables, Markdown, CSV, JSON and plots.
 
 The numbers come from :func:`emulator.compare.aggregate` (mean and 95 % t-interval over
-seeds); this module only formats them (:func:`format_value` picks each metric's unit) and
-writes them as one crash-safe result set.
+seeds); this module only formats them (:func:`column_format` picks each column's unit:
+times in ms, s, min, h or d by the column's largest value), warns when policies produced
+identical schedules (:func:`identical_schedules`), and writes them as one crash-safe
+result set. Tables on a console that is not a terminal are printed at full width.
 """
 
 from __future__ import annotations
