@@ -68,5 +68,7 @@ def configure(verbose: int = 0, quiet: int = 0) -> int:
 
 
 def show_progress() -> bool:
-    """Whether progress lines should be printed: not under ``-q``."""
+    """Whether progress lines should be printed: not under ``-q``, and not when no CLI
+    configured logging (the logger then inherits the root's WARNING: code used as a
+    library prints no progress)."""
     return logging.getLogger(LOGGER_NAME).getEffectiveLevel() <= logging.INFO
