@@ -45,6 +45,7 @@ def topology(
 
 @_guard
 def _topology(preset: str | None, list_: bool) -> None:
+    from emulator.wide_console import print_full_width
     from topologies.describe import describe_site
     from topologies.presets import list_presets, resolve_site
 
@@ -87,7 +88,7 @@ def _topology(preset: str | None, list_: bool) -> None:
                                    f"{format_rate_bps(w.capacity_bps)}")
     for src in d.sources:
         t.add_row("source", src)
-    console.print(t)
+    print_full_width(console, t)
 
 
 def calibrate(
