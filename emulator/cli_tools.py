@@ -45,7 +45,6 @@ def topology(
 
 @_guard
 def _topology(preset: str | None, list_: bool) -> None:
-    from emulator.wide_console import print_full_width
     from topologies.describe import describe_site
     from topologies.presets import list_presets, resolve_site
 
@@ -88,7 +87,7 @@ def _topology(preset: str | None, list_: bool) -> None:
                                    f"{format_rate_bps(w.capacity_bps)}")
     for src in d.sources:
         t.add_row("source", src)
-    print_full_width(console, t)
+    console.print(t)
 
 
 def calibrate(
