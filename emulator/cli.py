@@ -11,6 +11,7 @@ SIGTERM print one line, leave any previous result as it was, and exit 130 / 143.
 from __future__ import annotations
 
 import io
+import logging
 import math
 import os
 import signal
@@ -28,8 +29,11 @@ from rich.text import Text
 from emulator.errors import UserError, one_line
 from emulator.interrupts import Interrupted, PartialKept, deferred, install
 from emulator.units import UnitError, parse_duration
+from emulator.verbosity import show_progress
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
+_log = logging.getLogger(__name__)
+
+app = typer.Typer(no_args_is_help=True,
                   help="gpuemu: emulate AI datacenters — GB200 sites, tenants, policies, power.")
 
 from emulator.cli_common import (  # noqa: E402  (re-exported: older imports read them here)
@@ -98,6 +102,7 @@ def _run(scenario: Path, seed: int | None, until: str | None, out: Path | None,
     from emulator.outputs import check_replaceable
     from emulator.provenance import RESOLVED_NAME, command_line, resolved_yaml, versions
     from emulator.results import collect, output_dir, write_results
+    from emulator.wide_console import print_full_width
 
     if speed is not None and not (speed > 0 and math.isfinite(speed)):
         raise UserError(f"--speed: got {speed}; expected a positive number of simulated "
@@ -117,14 +122,16 @@ def _run(scenario: Path, seed: int | None, until: str | None, out: Path | None,
     check_replaceable(folder)
     estimate = _check_size(loaded, force, max_memory, show=False)
     sim = build(loaded, backend=backend)
+    _log.debug("built %r: seed %d, %d work items, %d GPUs, horizon %g s", sc.name, sc.seed,
+               len(sim.works), sim.index.n_gpus, sim.horizon_s)
     _warn_trace_issues(sim.trace_issues)
     _warn_rejected(sim.engine.infeasible)
     console = Console(record=dashboard_svg is not None)
     if not console.is_terminal:  # logs and pipes: wide enough that no figure is cut
         console = Console(width=160, record=dashboard_svg is not None)
     if until_s is not None and until_s > sim.horizon_s:
-        console.print(f"note: --until {until} is past the scenario's duration; stopping at "
-                      f"{sim.horizon_s / 86400:g} d")
+        _log.info("--until %s is past the scenario's duration; stopping at %g d", until,
+                  sim.horizon_s / 86400)
     live_view = console.is_terminal and not headless
     end = sim.horizon_s if until_s is None else min(until_s, sim.horizon_s)
     try:
@@ -145,7 +152,7 @@ def _run(scenario: Path, seed: int | None, until: str | None, out: Path | None,
                 sim.run(until=until_s, on_progress=refresh, step_s=max(end / 2000, 1.0),
                         speed=speed, step_guard=deferred)
                 live.update(dash.frame())
-        elif console.is_terminal:
+        elif console.is_terminal and show_progress():
             with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
                           TextColumn("{task.percentage:>5.1f}%"), TimeElapsedColumn(),
                           console=console) as progress:
@@ -162,8 +169,8 @@ def _run(scenario: Path, seed: int | None, until: str | None, out: Path | None,
                     print(f"{sc.name}: {100 * frac:.0f}% simulated "
                           f"({sim.env.now / 86400:.2f} d) in {sim.wall_s:.1f} s", flush=True)
 
-            sim.run(until=until_s, step_s=max(end / 200, 1.0), speed=speed, on_progress=lines,
-                    step_guard=deferred)
+            sim.run(until=until_s, step_s=max(end / 200, 1.0), speed=speed,
+                    on_progress=lines if show_progress() else None, step_guard=deferred)
     except Interrupted as exc:
         if not keep_partial:
             raise
@@ -189,7 +196,7 @@ def _run(scenario: Path, seed: int | None, until: str | None, out: Path | None,
                 "until_s": until_s, "versions": versions(), "size_estimate": estimate}
     paths = write_results(folder, results, run_info,
                           {RESOLVED_NAME: resolved_yaml(loaded, command_line())})
-    console.print(summary_table(results.summary))
+    print_full_width(console, summary_table(results.summary))
     console.print(f"wrote {len(paths)} files to {folder}/ "
                   f"({sim.engine.sim_events:,} events, {sim.wall_s:.1f} s wall, "
                   f"{sim.horizon_s / max(sim.wall_s, 1e-9):,.0f}x real time)")
@@ -251,13 +258,14 @@ def _validate(scenario: Path, overrides: list[str], force: bool = False,
           f"({n_jobs:,} training jobs generated), "
           f"{n_inf} inference service(s), {sc.duration / 86400:g} d")
     if rejected:
-        print(f"note: {rejected} generated training job(s) can never fit and will be rejected "
-              f"(e.g. {next(iter(sim.engine.infeasible.values()))})")
+        _log.info("%d generated training job(s) can never fit and will be rejected (e.g. %s)",
+                  rejected, next(iter(sim.engine.infeasible.values())))
 
 
-from emulator import cli_tools  # noqa: E402
+from emulator import cli_conventions, cli_tools  # noqa: E402
 
 cli_tools.register(app)
+cli_conventions.register(app)
 
 
 def main() -> None:

@@ -1,5 +1,6 @@
 """Helpers shared by the ``gpuemu`` commands: the one-line error exit, the user-error guard,
-warnings about rejected work and trace rows, and the options several commands take.
+warnings about rejected work and trace rows (standard :mod:`logging`, shown by
+:mod:`emulator.verbosity`), and the options several commands take.
 
 User mistakes print one line (``error: …``) on stderr and exit with status 2, without a
 traceback; user text in that line is never read as rich markup, control characters are
@@ -8,6 +9,7 @@ escaped and the line is capped (:func:`emulator.errors.one_line`).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Annotated
 
@@ -23,6 +25,8 @@ __all__ = ["EXIT_USER_ERROR", "ForceOption", "MaxMemoryOption", "SetOption", "_f
            "_trace_rows", "_warn_rejected", "_warn_trace_issues"]
 
 EXIT_USER_ERROR = 2
+
+_log = logging.getLogger(__name__)
 
 
 def _fail(message: str) -> None:
@@ -55,26 +59,23 @@ def _warn_rejected(infeasible: dict[int, str]) -> None:
     counts: dict[str, int] = {}
     for reason in infeasible.values():
         counts[reason] = counts.get(reason, 0) + 1
-    err = Console(stderr=True)
     for reason, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
-        err.print(f"[yellow]warning:[/] {n} job(s) will be rejected: {reason}; job figures "
-                  "cover the other jobs only", highlight=False)
+        _log.warning("%d job(s) will be rejected: %s; job figures cover the other jobs only",
+                     n, reason)
 
 
 def _warn_trace_issues(issues: Sequence[object], limit: int = 20) -> None:
-    """Print each malformed trace row once (``file:line: why``), at most ``limit`` of them,
-    then one line per count of rows skipped, dropped or adjusted for one reason."""
-    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    """Log each malformed trace row once (``file:line: why``) as a warning, at most
+    ``limit`` of them, then one note per count of rows skipped, dropped or adjusted for one
+    reason (``-q`` hides the notes)."""
     malformed = [i for i in issues if getattr(i, "kind", "malformed") == "malformed"]
     for issue in malformed[:limit]:
-        err.print(Text.assemble(("warning:", "yellow"),
-                                f" skipped trace row {one_line(str(issue), 300)}"))
+        _log.warning("skipped trace row %s", one_line(str(issue), 300))
     if len(malformed) > limit:
-        err.print(Text.assemble(("warning:", "yellow"),
-                                f" … and {len(malformed) - limit} more skipped trace rows"))
+        _log.warning("… and %d more skipped trace rows", len(malformed) - limit)
     for issue in issues:
         if getattr(issue, "kind", "malformed") != "malformed":
-            err.print(Text.assemble(("note:", "yellow"), f" trace {one_line(str(issue), 300)}"))
+            _log.info("trace %s", one_line(str(issue), 300))
 
 
 def _trace_rows(issues: Sequence[object]) -> dict[str, object]:

@@ -6,7 +6,6 @@ exit code 2 through :func:`emulator.cli_common._guard`.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -16,7 +15,7 @@ from rich.table import Table
 
 from emulator.cli_common import _guard, _warn_trace_issues
 from emulator.errors import UserError
-from emulator.units import format_power, format_rate_bps
+from emulator.units import UnitError, format_power, format_rate_bps, parse_duration
 
 __all__ = ["register"]
 
@@ -30,10 +29,10 @@ def register(app: typer.Typer) -> None:
 
 
 def schema() -> None:
-    """Print the JSON Schema of scenario files (for editors)."""
-    from emulator.scenario import Scenario
+    """Print the JSON Schema of scenario files (for editors; docs/scenario.schema.json)."""
+    from emulator.scenario_schema import schema_text
 
-    print(json.dumps(Scenario.model_json_schema(), indent=2))
+    print(schema_text(), end="")
 
 
 def topology(
@@ -144,20 +143,30 @@ def compare(
     policies: Annotated[str, typer.Option(
         help="comma-separated queue policies (built-in names or module:Class)")
     ] = "fifo,backfill,las,fairshare",
-    seeds: Annotated[int, typer.Option(help="seeds per policy (scenario seed, +1, …)")] = 5,
+    seeds: Annotated[int, typer.Option(
+        help="seeds per policy (scenario seed, +1, …); 5 by default, since fewer make the "
+             "95% intervals wide")] = 5,
     out: Annotated[Path | None, typer.Option(help="output folder")] = None,
     set_: Annotated[list[str] | None, typer.Option(
         "--set", help="override KEY.PATH=VALUE; VALUE a,b,c sweeps a grid (repeatable)")] = None,
     workers: Annotated[int, typer.Option(help="parallel runs (processes)")] = 1,
+    until: Annotated[str | None, typer.Option(
+        help="stop every run early, e.g. 2d (figures cover that time)")] = None,
 ) -> None:
     """Compare policies over seeds (and a --set grid): tables with 95% CIs, CSV/JSON, plots."""
-    _compare(scenario, policies, seeds, out, set_ or [], workers)
+    _compare(scenario, policies, seeds, out, set_ or [], workers, until)
 
 
 @_guard
 def _compare(scenario: Path, policies: str, seeds: int, out: Path | None,
-             overrides: list[str], workers: int) -> None:
+             overrides: list[str], workers: int, until: str | None = None) -> None:
     from emulator.compare_output import compare_command
 
+    try:
+        until_s = parse_duration(until) if until is not None else None
+    except UnitError as exc:
+        raise UserError(f"--until: {exc}") from None
+    if until_s is not None and not until_s > 0:
+        raise UserError(f"--until: got {until!r}; expected a positive duration such as 2d")
     compare_command(scenario, policies, seeds, out, overrides, workers, Console(),
-                    _warn_trace_issues)
+                    _warn_trace_issues, until_s)

@@ -14,6 +14,10 @@ to the scenario's policy). Every metric is computed from the run's event log:
 - ``wait_mean_s``: first start − submit of started training jobs (s);
 - ``util``: GPU-seconds held ÷ GPU-seconds available (a tenant: its part of the cluster);
 - ``slo``: fraction of inference requests meeting their TTFT and TPOT objectives;
+- ``ttft_p99_s``: 99th-percentile time to first token of inference requests (s);
+- ``fairness`` (overall): Jain's index of the training tenants' GPU-seconds normalised by
+  their quotas; ``share_vs_quota`` (per tenant): that normalised share
+  (:mod:`emulator.compare_metrics`);
 - ``energy_mwh``: facility energy (overall only);
 - ``lost_gpu_h``: GPU-hours of work lost to preemption; ``finished``: finished jobs.
 
@@ -40,6 +44,7 @@ from emulator.errors import UserError
 from emulator.sweep import GridPoint, expand_grid
 
 __all__ = [
+    "DEFAULT_SEEDS",
     "METRICS",
     "CompareResult",
     "RunMetrics",
@@ -51,16 +56,24 @@ __all__ = [
 ]
 
 METRICS: dict[str, str] = {
-    "jct_mean_s": "mean JCT (h)",
-    "jct_p99_s": "p99 JCT (h)",
-    "wait_mean_s": "mean wait (h)",
+    "jct_mean_s": "mean JCT",
+    "jct_p99_s": "p99 JCT",
+    "wait_mean_s": "mean wait",
     "util": "GPU alloc (%)",
     "slo": "SLO met (%)",
+    "ttft_p99_s": "p99 TTFT",
+    "fairness": "fairness (Jain)",
+    "share_vs_quota": "share/quota",
     "energy_mwh": "energy (MWh)",
     "lost_gpu_h": "lost GPU-h",
     "finished": "finished",
 }
-"""Metric keys and their short labels, in table order."""
+"""Metric keys and their short labels, in table order (a time's unit is chosen per column
+when printed: :func:`emulator.compare_output.column_format`)."""
+
+DEFAULT_SEEDS = 5
+"""Seeds per policy unless told otherwise: with fewer, a 95 % t-interval is wide
+(t(0.975, 4) = 2.78; with 2 seeds 12.7) and tells little."""
 
 _T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
          2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064,
@@ -109,6 +122,8 @@ class RunMetrics:
     queued: np.ndarray
     wall_s: float
     trace_issues: list[str] = field(default_factory=list)
+    schedule: str = ""
+    """Digest of the run's schedule (:func:`emulator.compare_metrics.schedule_digest`)."""
 
 
 def _scope_metrics(jobs: dict[str, np.ndarray], sel: np.ndarray, gpu_s: np.ndarray,
@@ -132,15 +147,17 @@ def _scope_metrics(jobs: dict[str, np.ndarray], sel: np.ndarray, gpu_s: np.ndarr
 
 
 def _run_one(source: str, data: dict[str, Any], point: str, policy: str,
-             seed: int) -> RunMetrics:
-    """Build and run one scenario mapping; its metrics (top level for process pools)."""
+             seed: int, until_s: float | None = None) -> RunMetrics:
+    """Build and run one scenario mapping (to ``until_s`` if given); its metrics (top level
+    for process pools)."""
     from emulator.build import build
+    from emulator.compare_metrics import add_study_metrics, schedule_digest
     from emulator.loader import validate_scenario
     from emulator.results import collect
     from emulator.tables import jobs_table
 
     sim = build(validate_scenario(data, source=source))
-    sim.run()
+    sim.run(until=until_s)
     summary = collect(sim, include_requests=False).summary
     jobs = jobs_table(sim.log, sim.works)
     gpu_s = jobs["gpu_s"]  # from the log's runs (a run still open at the horizon was
@@ -154,13 +171,15 @@ def _run_one(source: str, data: dict[str, Any], point: str, policy: str,
         metrics[tenant] = _scope_metrics(
             jobs, jobs["tenant"] == tenant, gpu_s, available,
             (ts.get("requests") or {}).get("slo_attainment"), None)
+    add_study_metrics(metrics, summary, jobs,
+                      {name: t.share for name, t in sim.loaded.scenario.tenants.items()})
     samples = sim.log.samples
     t = np.array([s.t for s in samples], dtype=np.float64)
     busy = np.array([s.busy_gpus for s in samples], dtype=np.float64) / max(sim.index.n_gpus, 1)
     queued = np.array([sum(s.queue_by_tenant) for s in samples], dtype=np.float64)
     train = (jobs["kind"] == "training") & ~np.isnan(jobs["jct_s"])
     return RunMetrics(point, policy, seed, metrics, jobs["jct_s"][train], t, busy, queued,
-                      sim.wall_s, [str(i) for i in sim.trace_issues])
+                      sim.wall_s, [str(i) for i in sim.trace_issues], schedule_digest(jobs))
 
 
 @dataclass
@@ -225,8 +244,9 @@ def with_policy(data: dict[str, Any], policy: str, seed: int) -> dict[str, Any]:
 def run_compare(scenario: str | Path, policies: Sequence[str], seeds: int,
                 overrides: Sequence[str] = (), workers: int = 1,
                 progress: Callable[[RunMetrics, int, int], None] | None = None,
-                ) -> CompareResult:
-    """Run every grid point × policy × seed of ``scenario``; ``progress`` after each run."""
+                until_s: float | None = None) -> CompareResult:
+    """Run every grid point × policy × seed of ``scenario`` (each to ``until_s`` simulated
+    seconds if given, else to its duration); ``progress`` after each run."""
     path = Path(scenario)
     if not policies:
         raise UserError("--policies: expected a comma-separated list, e.g. fifo,backfill,las")
@@ -252,7 +272,7 @@ def run_compare(scenario: str | Path, policies: Sequence[str], seeds: int,
             make_queue_policy(sc.scheduler.queue, dict(sc.scheduler.options))
             for seed in seed_list:
                 tasks.append((str(path), with_policy(data, policy, seed), point.label,
-                              policy, seed))
+                              policy, seed, until_s))
     runs: list[RunMetrics] = []
     if workers == 1:
         for task in tasks:

@@ -2,8 +2,10 @@
 tables, Markdown, CSV, JSON and plots.
 
 The numbers come from :func:`emulator.compare.aggregate` (mean and 95 % t-interval over
-seeds); this module only formats them (:func:`format_value` picks each metric's unit) and
-writes them as one crash-safe result set.
+seeds); this module only formats them (:func:`column_format` picks each column's unit:
+times in ms, s, min, h or d by the column's largest value), warns when policies produced
+identical schedules (:func:`identical_schedules`), and writes them as one crash-safe
+result set. Tables on a console that is not a terminal are printed at full width.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -20,17 +23,24 @@ from typing import Any
 import numpy as np
 
 from emulator.compare import (
+    DEFAULT_SEEDS,
     METRICS,
     CompareResult,
     RunMetrics,
     _scenario_data,
     aggregate,
     run_compare,
+    t_quantile_975,
 )
+from emulator.verbosity import show_progress
+
+_log = logging.getLogger(__name__)
 
 __all__ = [
+    "column_format",
     "compare_command",
     "format_value",
+    "identical_schedules",
     "markdown_table",
     "print_tables",
     "summary_json",
@@ -67,12 +77,14 @@ def write_compare(out: Path, result: CompareResult) -> list[Path]:
     from emulator.plots import plot_jct_cdf, plot_timeseries
 
     rows = aggregate(result)
+    same = identical_schedules(result)
     run_rows = []
     for r in result.runs:
         for scope, m in r.metrics.items():
             run_rows.append({"point": r.point, "policy": r.policy, "seed": r.seed,
                              "scope": scope, **{k: m.get(k) for k in METRICS},
-                             "wall_s": round(r.wall_s, 3), "trace_issues": len(r.trace_issues)})
+                             "wall_s": round(r.wall_s, 3), "trace_issues": len(r.trace_issues),
+                             "schedule_sha256": r.schedule})
     sections = []
     for point in result.points:
         for scope in result.scopes():
@@ -82,9 +94,12 @@ def write_compare(out: Path, result: CompareResult) -> list[Path]:
         "compare.csv": _csv_text(rows, ["point", "policy", "scope", "metric", "mean", "ci95",
                                         "low", "high", "n"]),
         "runs.csv": _csv_text(run_rows, ["point", "policy", "seed", "scope", *METRICS,
-                                         "wall_s", "trace_issues"]),
-        "compare.md": f"Mean ± 95% CI over seeds {result.seeds}.\n\n" + "\n\n".join(sections)
-                      + "\n",
+                                         "wall_s", "trace_issues", "schedule_sha256"]),
+        "compare.md": f"Mean ± 95% CI over seeds {result.seeds}.\n\n"
+                      + "".join(f"Policies {', '.join(names)} produced identical schedules on "
+                                f"every seed ({point}): their rows are equal.\n\n"
+                                for point, names in same)
+                      + "\n\n".join(sections) + "\n",
     }
     files: dict[str, Writer] = {name: (lambda p, t=text: p.write_text(t))  # type: ignore[misc]
                                 for name, text in texts.items()}
@@ -92,6 +107,7 @@ def write_compare(out: Path, result: CompareResult) -> list[Path]:
         "scenario": result.scenario, "policies": result.policies, "seeds": result.seeds,
         "grid": [{"label": pt.label, "overrides": list(pt.overrides)} for pt in result.points],
         "confidence": "95% t-interval over seeds: mean ± t(0.975, n-1)·sd/√n",
+        "identical_schedules": [{"point": pt, "policies": names} for pt, names in same],
         "aggregates": rows, "runs": run_rows}))
     many = len(result.points) > 1
     for i, point in enumerate(result.points):
@@ -117,70 +133,157 @@ def write_compare(out: Path, result: CompareResult) -> list[Path]:
                                          "policies": result.policies, "seeds": result.seeds})
 
 
-def format_value(metric: str, mean: float, half: float) -> str:
-    """``mean ± half`` in the units of the metric's label (h, %, MWh, counts)."""
+_TIME_UNITS: tuple[tuple[float, str, float], ...] = (
+    (1.0, "ms", 1e3), (120.0, "s", 1.0), (7200.0, "min", 1 / 60), (172800.0, "h", 1 / 3600))
+"""(largest value in s, unit, scale) for a column of times; beyond the last: days."""
+
+
+def _time_unit(values_s: Sequence[float]) -> tuple[str, float]:
+    """One unit for a column of times (s), by its largest magnitude: ms below 1 s, s below
+    2 min, min below 2 h, h below 2 d, else d (all cells of a column share it)."""
+    finite = [abs(v) for v in values_s if math.isfinite(v)]
+    top = max(finite, default=0.0)
+    if top == 0.0:
+        return "s", 1.0  # nothing waited: "0.00 s", not milliseconds of nothing
+    return next(((unit, scale) for limit, unit, scale in _TIME_UNITS if top < limit),
+                ("d", 1 / 86400))
+
+
+def _decimals(top: float) -> str:
+    return "{:,.2f}" if top < 10 else "{:,.1f}" if top < 100 else "{:,.0f}"
+
+
+def column_format(metric: str, means: Sequence[float]) -> tuple[str, float, str]:
+    """``(header, scale, format)`` of one column: its label with the unit, the factor from
+    the stored value (SI: s, fractions) to the shown one, and the number format.
+
+    Times get an adaptive unit per column (``mean JCT (min)``, ``p99 TTFT (ms)``), so
+    minute-long jobs do not print as ``0.02`` hours; the files keep seconds.
+    """
+    label = METRICS[metric]
+    if metric.endswith("_s"):
+        unit, scale = _time_unit(means)
+        top = max((abs(v) * scale for v in means if math.isfinite(v)), default=0.0)
+        return f"{label} ({unit})", scale, _decimals(top)
+    if metric in ("util", "slo"):
+        return label, 100.0, "{:.1f}"
+    if metric == "fairness":
+        return label, 1.0, "{:.3f}"
+    if metric == "share_vs_quota":
+        return label, 1.0, "{:.2f}"
+    if metric == "energy_mwh":
+        return label, 1.0, "{:,.1f}"
+    if metric in ("finished", "lost_gpu_h"):
+        return label, 1.0, "{:,.0f}"
+    return label, 1.0, "{:.2f}"
+
+
+def _cell(mean: float, half: float, scale: float, fmt: str) -> str:
     if math.isnan(mean):
         return "—"
-    scale, fmt = 1.0, "{:.2f}"
-    if metric.endswith("_s"):
-        scale = 1 / 3600.0
-    elif metric in ("util", "slo"):
-        scale, fmt = 100.0, "{:.1f}"
-    elif metric == "energy_mwh":
-        fmt = "{:.1f}"
-    elif metric in ("finished", "lost_gpu_h"):
-        fmt = "{:.0f}"
     text = fmt.format(mean * scale)
     return text if math.isnan(half) else f"{text} ± {fmt.format(half * scale)}"
+
+
+def format_value(metric: str, mean: float, half: float) -> str:
+    """``mean ± half`` of one metric alone, in the unit :func:`column_format` picks for it."""
+    _, scale, fmt = column_format(metric, [mean])
+    return _cell(mean, half, scale, fmt)
+
+
+def _grid(result: CompareResult, rows: list[dict[str, Any]], point: str,
+          scope: str) -> tuple[list[str], list[list[str]]]:
+    """Headers and cells (rows: policies) of one point and scope: the metrics that have a
+    value for some policy, each column in its own unit."""
+    mine = {(r["policy"], r["metric"]): r for r in rows
+            if r["point"] == point and r["scope"] == scope}
+    metrics = [m for m in METRICS if any(mine[(p, m)]["n"] for p in result.policies)]
+    headers, columns = [], []
+    for m in metrics:
+        cells = [mine[(p, m)] for p in result.policies]
+        header, scale, fmt = column_format(m, [c["mean"] for c in cells])
+        headers.append(header)
+        columns.append([_cell(c["mean"], c["ci95"], scale, fmt) for c in cells])
+    return headers, [list(row) for row in zip(*columns, strict=True)] if columns else [
+        [] for _ in result.policies]
 
 
 def markdown_table(result: CompareResult, scope: str = "overall",
                    point: str | None = None) -> str:
     """A Markdown table of one scope (rows: policies; cells: mean ± 95 % CI)."""
-    rows = aggregate(result)
     label = point if point is not None else result.points[0].label
-    metrics = [m for m in METRICS if any(
-        r["scope"] == scope and r["metric"] == m and r["n"] for r in rows)]
-    lines = ["| policy | " + " | ".join(METRICS[m] for m in metrics) + " |",
-             "|---|" + "---|" * len(metrics)]
-    for policy in result.policies:
-        cells = []
-        for m in metrics:
-            r = next(x for x in rows if x["point"] == label and x["policy"] == policy
-                     and x["scope"] == scope and x["metric"] == m)
-            cells.append(format_value(m, r["mean"], r["ci95"]))
+    headers, body = _grid(result, aggregate(result), label, scope)
+    lines = ["| policy | " + " | ".join(headers) + " |", "|---|" + "---|" * len(headers)]
+    for policy, cells in zip(result.policies, body, strict=True):
         lines.append(f"| {policy} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
 def print_tables(result: CompareResult, console: Any) -> None:
-    """One rich table per grid point and scope (overall, then each tenant)."""
+    """One rich table per grid point and scope (overall, then each tenant). On a console
+    that is not a terminal (a pipe, a log) the tables are printed at their full width,
+    never cut or wrapped at 80 columns."""
     from rich.table import Table
 
+    from emulator.wide_console import print_full_width
+
     rows = aggregate(result)
+    tables = []
     for point in result.points:
         for scope in result.scopes():
-            mine = [r for r in rows if r["point"] == point.label and r["scope"] == scope]
-            metrics = [m for m in METRICS if any(r["metric"] == m and r["n"] for r in mine)]
+            headers, body = _grid(result, rows, point.label, scope)
             where = "" if point.label == "base" else f" — {point.label}"
             table = Table(title=f"{scope}{where} (mean ± 95% CI over {len(result.seeds)} "
                                 f"seed{'s' if len(result.seeds) > 1 else ''})")
             table.add_column("policy", style="bold")
-            for m in metrics:
-                table.add_column(METRICS[m], justify="right")
-            for policy in result.policies:
-                cells = []
-                for m in metrics:
-                    r = next(x for x in mine if x["policy"] == policy and x["metric"] == m)
-                    cells.append(format_value(m, r["mean"], r["ci95"]))
+            for header in headers:
+                table.add_column(header, justify="right")
+            for policy, cells in zip(result.policies, body, strict=True):
                 table.add_row(policy, *cells)
-            console.print(table)
+            tables.append(table)
+    print_full_width(console, *tables)
+
+
+def identical_schedules(result: CompareResult) -> list[tuple[str, list[str]]]:
+    """``(point, policies)`` for each group of two or more policies whose runs had equal
+    schedule digests on every seed: they started and ended every job at the same times,
+    so their rows can only be equal."""
+    groups = []
+    for point in result.points:
+        by_digests: dict[tuple[str, ...], list[str]] = {}
+        for policy in result.policies:
+            runs = sorted((r for r in result.runs if r.point == point.label
+                           and r.policy == policy), key=lambda r: r.seed)
+            digests = tuple(r.schedule for r in runs)
+            if digests and all(digests):
+                by_digests.setdefault(digests, []).append(policy)
+        groups += [(point.label, names) for names in by_digests.values() if len(names) > 1]
+    return groups
+
+
+def _warn_identical(result: CompareResult) -> None:
+    for point, names in identical_schedules(result):
+        where = "" if point == "base" else f" at {point}"
+        _log.warning("policies %s produced identical schedules on every seed%s: nothing "
+                     "they would order differently happened (does anything queue?), so "
+                     "their rows are equal", ", ".join(names), where)
+
+
+def _note_seeds(seeds: int) -> None:
+    if seeds == 1:
+        _log.info("one seed: no confidence intervals (the default is %d seeds)",
+                  DEFAULT_SEEDS)
+    elif seeds < DEFAULT_SEEDS:
+        _log.info("%d seeds: 95%% intervals are wide (t quantile %.2f); the default is %d",
+                  seeds, t_quantile_975(seeds - 1), DEFAULT_SEEDS)
 
 
 def compare_command(scenario: Path, policies: str, seeds: int, out: Path | None,
                     overrides: Sequence[str], workers: int, console: Any,
-                    warn: Callable[[Sequence[object]], None]) -> list[Path]:
-    """What ``gpuemu compare`` does: run, print the tables, write the files."""
+                    warn: Callable[[Sequence[object]], None],
+                    until_s: float | None = None) -> list[Path]:
+    """What ``gpuemu compare`` does: run (each run to ``until_s`` if given), print the
+    tables, warn about policies that could not differ, write the files."""
     names = [p.strip() for p in policies.split(",") if p.strip()]
     started = time.perf_counter()
     warned = False
@@ -191,11 +294,15 @@ def compare_command(scenario: Path, policies: str, seeds: int, out: Path | None,
             warn(run.trace_issues)  # the same trace rows are skipped in every run: once
             warned = True
         where = "" if run.point == "base" else f" [{run.point}]"
-        console.print(f"[{done}/{total}] {run.policy} seed {run.seed}{where}: "
-                      f"{run.wall_s:.1f} s", highlight=False, markup=False)
+        if show_progress():
+                console.print(f"[{done}/{total}] {run.policy} seed {run.seed}{where}: "
+                          f"{run.wall_s:.1f} s", highlight=False, markup=False)
 
-    result = run_compare(scenario, names, seeds, overrides, workers, progress)
+    result = run_compare(scenario, names, seeds, overrides, workers, progress,
+                         until_s=until_s)
+    _note_seeds(seeds)  # after the checks: a bad command line stays one error line
     print_tables(result, console)
+    _warn_identical(result)
     data = _scenario_data(Path(scenario), ())
     name = str(data.get("name", Path(scenario).stem))
     folder = out if out is not None else Path("runs") / f"{name}-compare"

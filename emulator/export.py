@@ -19,7 +19,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-__all__ = ["atomic_write", "write_json", "write_parquet"]
+__all__ = ["atomic_write", "column_unit", "write_json", "write_parquet"]
 
 
 def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
@@ -55,14 +55,52 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
     atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
+_UNITS: tuple[tuple[str, str], ...] = (
+    ("_usd_per_kwh", "USD/kWh"), ("_s", "s"), ("_w", "W"), ("_j", "J"), ("_mwh", "MWh"),
+    ("_mw", "MW"), ("_m3", "m3"), ("_t", "t CO2e"), ("_c", "degC"), ("_h", "h"),
+)
+"""Column-name suffixes and the unit each names (written as Parquet field metadata)."""
+
+_NAMED_UNITS: dict[str, str] = {
+    "price": "currency/kWh (the row's currency column)",
+    "carbon": "gCO2e/kWh",
+    "wue": "L/kWh of IT energy",
+}
+"""Columns whose unit their name does not state."""
+
+
+def column_unit(name: str) -> str | None:
+    """The unit a column's name states (``t_s`` → ``s``, ``price_usd_per_kwh`` →
+    ``USD/kWh``), the grid price's (``price``: the row's ``currency`` per kWh), or None."""
+    if name in _NAMED_UNITS:
+        return _NAMED_UNITS[name]
+    if name.endswith("gpu_s"):
+        return "GPU-s"
+    return next((unit for suffix, unit in _UNITS if name.endswith(suffix)), None)
+
+
+def _arrow_column(col: np.ndarray) -> pa.Array:
+    """One column as Arrow: text for objects, UTC timestamps for datetimes, and null for
+    every non-finite float (NaN or ±inf: a missing figure, never an infinite one)."""
+    if col.dtype == object:
+        return pa.array([None if v is None else str(v) for v in col.tolist()], type=pa.string())
+    if col.dtype.kind == "M":
+        return pa.array(col.astype("datetime64[us]"), type=pa.timestamp("us", tz="UTC"))
+    if col.dtype.kind == "f":
+        finite = np.isfinite(col)
+        return pa.array(col, mask=None if finite.all() else ~finite)
+    return pa.array(col)
+
+
 def write_parquet(path: Path, columns: dict[str, np.ndarray]) -> None:
-    """Write equal-length columns as a Parquet table."""
-    arrays = {}
+    """Write equal-length columns as a Parquet table (units as field metadata ``unit``;
+    non-finite floats as null, datetimes as UTC timestamps)."""
+    fields, arrays = [], []
     for name, col in columns.items():
-        if col.dtype == object:
-            arrays[name] = pa.array([None if v is None else str(v) for v in col.tolist()],
-                                    type=pa.string())
-        else:
-            arrays[name] = pa.array(col)
-    table = pa.table(arrays)
+        array = _arrow_column(col)
+        unit = column_unit(name)
+        fields.append(pa.field(name, array.type,
+                               metadata=None if unit is None else {"unit": unit}))
+        arrays.append(array)
+    table = pa.Table.from_arrays(arrays, schema=pa.schema(fields))
     atomic_write(path, lambda tmp: pq.write_table(table, tmp))

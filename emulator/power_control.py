@@ -52,8 +52,12 @@ class PowerControlConfig(ScenarioModel):
 
     min_gpu_power: float = Field(default=0.3, gt=0.0, le=1.0,
                                  description="lowest GPU cap as a fraction of TDP")
-    defer_preemptible: bool = False
-    carbon_aware: bool = False
+    defer_preemptible: bool = Field(default=False, description="outside solar hours (no plant at "
+                                                               ">= 20% of its AC capacity), hide "
+                                                               "preemptible training from the "
+                                                               "queue policy")
+    carbon_aware: bool = Field(default=False, description="with several sites, place work at the "
+                                                          "site of lowest marginal carbon first")
 
 
 @dataclass(frozen=True)

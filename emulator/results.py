@@ -15,6 +15,7 @@ from emulator.export import write_json, write_parquet
 from emulator.multisite import add_site_results
 from emulator.outputs import Writer, write_result_set
 from emulator.summary import build_summary
+from emulator.table_conventions import with_conventions
 from emulator.tables import (
     events_table,
     infra_table,
@@ -64,7 +65,16 @@ def collect(sim: Simulation, include_requests: bool = True) -> Results:
     if include_requests:
         tables["requests"] = requests_table(sim.log, sim.works)
     add_site_results(summary, tables, sim.ops, sim.log, sim.works)  # energy, routing, WAN
-    return Results(summary=summary, tables=tables)
+    return Results(summary=summary, tables=with_conventions(tables, sc.start, _currencies(sim)))
+
+
+def _currencies(sim: Simulation) -> dict[str, tuple[str, float]]:
+    """Site name → (currency code, US dollars per unit), for sites with an energy model."""
+    energy = sim.ops.energy if sim.ops is not None else None
+    if energy is None:
+        return {}
+    return {site.name: (str(code), float(usd)) for site, code, usd in
+            zip(sim.ops.sites, energy.currency, energy.usd_per_unit.tolist(), strict=True)}
 
 
 def output_dir(template: str, name: str, seed: int) -> Path:

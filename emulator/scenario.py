@@ -74,8 +74,12 @@ class SchedulerConfig(_Frozen):
     module imports it, which runs its code (``validate`` does too): trust it as any import.
     """
 
-    queue: str = "fifo"
-    placement: str = "pack"
+    queue: str = Field(default="fifo", description="queue policy that orders and admits work: a "
+                                                   "built-in name (fifo, backfill, las, fairshare,"
+                                                   " ...) or 'package.module:ClassName'")
+    placement: str = Field(default="pack", description="placement policy that picks the GPUs: a "
+                                                       "built-in name (pack, spread, ...) or "
+                                                       "'package.module:ClassName'")
     options: dict[str, object] = Field(default_factory=dict,
                                        description="keyword arguments for the queue policy")
     round_length: Seconds | None = Field(
@@ -87,7 +91,9 @@ class SchedulerConfig(_Frozen):
 class ComputeConfig(_Frozen):
     """Where the compute and power kernels run, and which hardware figures they use."""
 
-    backend: Literal["auto", "numpy", "cupy"] = "auto"
+    backend: Literal["auto", "numpy", "cupy"] = Field(
+        default="auto", description="array library of the kernels: numpy, cupy (needs a CUDA GPU) "
+                                    "or auto (cupy when a GPU is visible, else numpy)")
     profile: str | None = Field(
         default=None, min_length=1,
         description="hardware profile YAML (gpuemu calibrate, or hand-written) whose GPU "
@@ -125,20 +131,35 @@ class Scenario(_Frozen):
     name: str = Field(pattern=NAME_PATTERN,
                       description="letters, digits, '.', '_', '+', '-' (it names the output "
                                   "folder)")
-    seed: int = Field(default=0, ge=0, lt=2**63)
+    seed: int = Field(default=0, ge=0, lt=2**63, description="seed of every random stream of the "
+                                                             "run (same scenario + same seed gives"
+                                                             " the same results)")
     duration: Seconds = Field(gt=0, le=MAX_DURATION_S, description="simulated time, e.g. 7d")
-    sites: list[SiteRef] = Field(min_length=1)
-    tenants: dict[str, TenantConfig] = Field(min_length=1)
-    scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
-    compute: ComputeConfig = Field(default_factory=ComputeConfig)
-    engine: EngineConfig = Field(default_factory=EngineConfig)
-    output: OutputConfig = Field(default_factory=OutputConfig)
+    sites: list[SiteRef] = Field(min_length=1, description="the datacenter sites: each a preset "
+                                                           "name and/or inline site fields")
+    tenants: dict[str, TenantConfig] = Field(
+        min_length=1, description="tenants by name, each with its training and inference work")
+    scheduler: SchedulerConfig = Field(
+        default_factory=SchedulerConfig, description="queue and placement policies and their "
+                                                     "options")
+    compute: ComputeConfig = Field(
+        default_factory=ComputeConfig, description="where the compute and power kernels run and "
+                                                   "which hardware figures they use")
+    engine: EngineConfig = Field(
+        default_factory=EngineConfig, description="time steps of the engine's periodic processes")
+    output: OutputConfig = Field(
+        default_factory=OutputConfig, description="where results are written and which optional "
+                                                  "tables are kept")
     start: dt.datetime = Field(
         default=dt.datetime(2025, 3, 20, tzinfo=dt.UTC),
         description="UTC date/time of t=0 (sun position, seasons, tariffs); a date or ISO "
                     "time, naive means UTC")
-    power: PowerControlConfig = Field(default_factory=PowerControlConfig)
-    wan_events: WanEventsConfig | None = None
+    power: PowerControlConfig = Field(
+        default_factory=PowerControlConfig, description="switches of the power-aware policies (GPU"
+                                                        " power caps, solar deferral, carbon-aware"
+                                                        " placement)")
+    wan_events: WanEventsConfig | None = Field(
+        default=None, description="scheduled and random cuts of WAN/subsea cables; none: no cuts")
 
     @field_validator("start", mode="before")
     @classmethod

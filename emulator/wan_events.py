@@ -43,25 +43,32 @@ class _Frozen(ScenarioModel):
 class CableCut(_Frozen):
     """One scheduled cut of ``cable`` at ``at`` (s), repaired ``repair`` s later (or never)."""
 
-    cable: str = Field(min_length=1)
-    at: Seconds = Field(ge=0)
-    repair: Seconds | None = Field(default=None, gt=0)
+    cable: str = Field(min_length=1, description="name of the WAN link that is cut (a site's "
+                                                 "wan[].name)")
+    at: Seconds = Field(ge=0, description="simulated time of the cut, e.g. 2d")
+    repair: Seconds | None = Field(default=None, gt=0, description="time from the cut to the "
+                                                                   "repair, e.g. 6h; none: never "
+                                                                   "repaired within the run")
 
 
 class RandomCuts(_Frozen):
     """Random cuts: per cable, up-times exponential with ``rate`` (per s), repair times
     exponential with mean ``repair`` (s); ``cables`` empty means every cable."""
 
-    cables: list[str] = Field(default_factory=list)
-    rate: PerSecond = Field(gt=0)
-    repair: Seconds = Field(default=86400.0, gt=0)
+    cables: list[str] = Field(default_factory=list, description="names of the WAN links that can "
+                                                                "be cut; empty: every link")
+    rate: PerSecond = Field(gt=0, description="cuts per cable per unit time (up-times are "
+                                              "exponential), e.g. 1/30d")
+    repair: Seconds = Field(default=86400.0, gt=0, description="mean repair time (exponential), "
+                                                               "e.g. 1d")
 
 
 class WanEventsConfig(_Frozen):
     """Scheduled and random cable cuts of a scenario."""
 
-    cuts: list[CableCut] = Field(default_factory=list)
-    random: RandomCuts | None = None
+    cuts: list[CableCut] = Field(default_factory=list, description="cuts at given times")
+    random: RandomCuts | None = Field(default=None, description="cuts at random times (seeded); "
+                                                                "none: no random cuts")
 
 
 def cable_names(sites: Sequence[SiteConfig]) -> list[str]:

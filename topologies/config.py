@@ -9,9 +9,9 @@ side effects; a bad value fails with pydantic's message naming the field path an
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic import AliasChoices, ConfigDict, Field, field_validator, model_validator
 
 from emulator.schema_base import Label, ScenarioModel
 from emulator.units import BitsPerSecond, Meters, Seconds, Watts
@@ -41,8 +41,19 @@ class _Frozen(ScenarioModel):
 class Location(_Frozen):
     """WGS84 coordinates in degrees."""
 
-    lat: float = Field(ge=-90.0, le=90.0)
-    lon: float = Field(ge=-180.0, le=180.0)
+    lat: float = Field(ge=-90.0, le=90.0, description="latitude, degrees north (WGS84)")
+    lon: float = Field(ge=-180.0, le=180.0, description="longitude, degrees east (WGS84)")
+
+
+def _hall_schema_nodes(schema: dict[str, Any]) -> None:
+    """The JSON Schema of a hall also names ``nodes``, which a generic hall may give
+    instead of ``racks`` (see :meth:`HallConfig._nodes_are_racks`)."""
+    schema["properties"]["nodes"] = {
+        "type": "integer", "exclusiveMinimum": 0, "maximum": MAX_RACKS,
+        "description": "generic system: number of nodes, each its own rack (instead of racks)"}
+    schema.pop("required", None)
+    schema["required"] = ["name", "system"]
+    schema["oneOf"] = [{"required": ["racks"]}, {"required": ["nodes"]}]
 
 
 class HallConfig(_Frozen):
@@ -58,10 +69,17 @@ class HallConfig(_Frozen):
     with node-local NVLink unless ``nvlink: false`` and an optional GPU type name ``gpu``.
     """
 
-    name: Label
-    system: str
-    racks: int = Field(gt=0, le=MAX_RACKS)
-    trays_per_rack: int | None = Field(default=None, gt=0, le=MAX_TRAYS_PER_RACK)
+    model_config = ConfigDict(json_schema_extra=_hall_schema_nodes)
+
+    name: Label = Field(description="hall name, unique within the site")
+    system: str = Field(description="catalog rack system of every rack in the hall, e.g. "
+                                    "gb200-nvl72, or generic")
+    racks: int = Field(gt=0, le=MAX_RACKS, description="number of racks (generic system: nodes; "
+                                                       "'nodes' is accepted as this field)")
+    trays_per_rack: int | None = Field(
+        default=None, gt=0, le=MAX_TRAYS_PER_RACK, description="compute trays per rack when not "
+                                                               "the catalog system's count (whole "
+                                                               "NVLink domains only)")
     gpus_per_node: int | None = Field(
         default=None, gt=0, description="generic system only: GPUs in one node")
     nvlink: bool = Field(
@@ -149,17 +167,34 @@ class FabricConfig(_Frozen):
         NIC and software overhead; override with measurements.
     """
 
-    kind: Literal["rail-optimised"] = "rail-optimised"
-    leaf_radix: int = Field(default=64, ge=4)
+    kind: Literal["rail-optimised"] = Field(
+        default="rail-optimised", description="fabric topology; only rail-optimised: NIC p of "
+                                              "every tray goes to a rail-p leaf of its pod")
+    leaf_radix: int = Field(default=64, ge=4, description="ports per leaf and spine switch (64 for"
+                                                          " Quantum-2 QM9700 at 400 Gb/s)")
     oversubscription: float = Field(
         default=1.0, ge=1.0, validation_alias=AliasChoices("oversubscription", "leaf_uplink_ratio"),
-    )
-    racks_per_pod: int = Field(default=16, gt=0)
-    nic_bandwidth: BitsPerSecond | None = Field(default=None, gt=0)
-    switch_power: Watts = Field(default=1500.0, ge=0)
-    nvlink_latency: Seconds = Field(default=1e-6, ge=0)
-    leaf_latency: Seconds = Field(default=3e-6, ge=0)
-    spine_latency: Seconds = Field(default=6e-6, ge=0)
+        description="leaf downlinks : uplinks ratio, >= 1 (1 is non-blocking); also accepted as "
+                    "leaf_uplink_ratio")
+    racks_per_pod: int = Field(default=16, gt=0, description="racks per pod (scalable unit) "
+                                                             "sharing one set of rail leaves")
+    nic_bandwidth: BitsPerSecond | None = Field(
+        default=None, gt=0, description="scale-out NIC rate per GPU, e.g. 400Gbps; none: the "
+                                        "catalog GPU's NIC rate")
+    switch_power: Watts = Field(default=1500.0, ge=0, description="power of one leaf or spine "
+                                                                  "switch with its optics, e.g. "
+                                                                  "1.5kW (estimate; for the "
+                                                                  "facility power budget)")
+    nvlink_latency: Seconds = Field(default=1e-6, ge=0, description="one-way GPU-to-GPU latency "
+                                                                    "inside an NVLink domain, e.g."
+                                                                    " 1us (estimate incl. NIC and "
+                                                                    "software)")
+    leaf_latency: Seconds = Field(default=3e-6, ge=0, description="one-way GPU-to-GPU latency "
+                                                                  "through one leaf switch, e.g. "
+                                                                  "3us (estimate)")
+    spine_latency: Seconds = Field(default=6e-6, ge=0, description="one-way GPU-to-GPU latency "
+                                                                   "through the spine, e.g. 6us "
+                                                                   "(estimate)")
 
     @model_validator(mode="after")
     def _ordered_latencies(self) -> FabricConfig:
@@ -186,13 +221,20 @@ class WanLinkConfig(_Frozen):
     may use.
     """
 
-    name: Label
-    to: str
-    length: Meters = Field(gt=0)
-    fibre_pairs: int = Field(gt=0)
-    rate_per_pair: BitsPerSecond = Field(gt=0)
-    overhead: Seconds = Field(default=0.5e-3, ge=0)
-    share: float = Field(default=1.0, gt=0.0, le=1.0)
+    name: Label = Field(description="link (cable) name, unique within the site; wan_events name it")
+    to: str = Field(description="place at the far end, e.g. marseille")
+    length: Meters = Field(gt=0, description="route length including terrestrial backhaul, e.g. "
+                                             "1050km")
+    fibre_pairs: int = Field(gt=0, description="fibre pairs of the cable")
+    rate_per_pair: BitsPerSecond = Field(gt=0, description="capacity of one fibre pair, e.g. "
+                                                           "18Tbps")
+    overhead: Seconds = Field(default=0.5e-3, ge=0, description="one-way equipment and routing "
+                                                                "delay added to propagation, e.g. "
+                                                                "0.5ms (estimate)")
+    share: float = Field(default=1.0, gt=0.0, le=1.0, description="fraction of the cable's "
+                                                                  "capacity (fibre_pairs x "
+                                                                  "rate_per_pair) this site may "
+                                                                  "use, in (0, 1]")
 
     @field_validator("to")
     @classmethod
@@ -218,19 +260,35 @@ class SiteConfig(_Frozen):
     PUE as a function of ambient temperature instead.
     """
 
-    name: Label
-    country: str = Field(pattern=r"^[A-Z]{2}$")
-    city: str
-    location: Location
-    grid_connection: Watts = Field(gt=0)
-    pue: float = Field(default=1.2, gt=1.0, le=3.0)
-    cooling: Literal["liquid", "air", "hybrid"]
-    halls: list[HallConfig] = Field(min_length=1)
-    fabric: FabricConfig = FabricConfig()
-    wan: list[WanLinkConfig] = Field(default_factory=list)
-    energy: EnergyConfig | None = None
-    sources: list[str] = Field(default_factory=list)
-    notes: str = ""
+    name: Label = Field(description="site name")
+    country: str = Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2 country code, e.g."
+                                                            " TN (residency rules and grid carbon "
+                                                            "use it)")
+    city: str = Field(description="city or nearest town")
+    location: Location = Field(description="WGS84 coordinates of the site")
+    grid_connection: Watts = Field(gt=0, description="facility power cap that IT load x PUE must "
+                                                     "stay within, e.g. 20MW")
+    pue: float = Field(default=1.2, gt=1.0, le=3.0, description="design power usage effectiveness "
+                                                                "for the power budget (with an "
+                                                                "energy section, runs use PUE as a"
+                                                                " function of ambient temperature)")
+    cooling: Literal["liquid", "air", "hybrid"] = Field(description="cooling type: liquid, air or "
+                                                                    "hybrid (sets the default "
+                                                                    "PUE/WUE temperature model)")
+    halls: list[HallConfig] = Field(min_length=1, description="data halls of racks (a list given "
+                                                              "inline replaces the preset's)")
+    fabric: FabricConfig = Field(default=FabricConfig(), description="the scale-out (leaf/spine) "
+                                                                     "fabric")
+    wan: list[WanLinkConfig] = Field(
+        default_factory=list, description="WAN/subsea links from the site's gateway to named "
+                                          "places")
+    energy: EnergyConfig | None = Field(default=None, description="solar PPA, grid, tariff, "
+                                                                  "carbon, cooling, battery and "
+                                                                  "power cap; none: no energy "
+                                                                  "model (the design PUE, no "
+                                                                  "prices)")
+    sources: list[str] = Field(default_factory=list, description="citations for the site's figures")
+    notes: str = Field(default="", description="free text shown with the site's description")
 
     @model_validator(mode="after")
     def _unique_names(self) -> SiteConfig:

@@ -87,9 +87,10 @@ class _Frozen(ScenarioModel):
 class GeoPoint(_Frozen):
     """WGS84 coordinates (degrees) and altitude (m) of a plant."""
 
-    lat: float = Field(ge=-90.0, le=90.0)
-    lon: float = Field(ge=-180.0, le=180.0)
-    altitude: float = Field(default=0.0, ge=-500.0, le=9000.0)
+    lat: float = Field(ge=-90.0, le=90.0, description="latitude, degrees north (WGS84)")
+    lon: float = Field(ge=-180.0, le=180.0, description="longitude, degrees east (WGS84)")
+    altitude: float = Field(
+        default=0.0, ge=-500.0, le=9000.0, description="altitude above sea level, m")
 
 
 class CloudConfig(_Frozen):
@@ -101,20 +102,31 @@ class CloudConfig(_Frozen):
     ``energy/<site>/clouds``.
     """
 
-    mean_clearness: float = Field(default=0.85, gt=0.0, le=1.0)
-    sd: float = Field(default=0.15, ge=0.0, le=1.0)
-    correlation_time: Seconds = Field(default=3 * 3600.0, gt=0)
+    mean_clearness: float = Field(
+        default=0.85, gt=0.0, le=1.0, description="mean fraction of clear-sky irradiance reaching "
+                                                  "the panels, in (0, 1]")
+    sd: float = Field(default=0.15, ge=0.0, le=1.0, description="standard deviation of the "
+                                                                "clear-sky index (AR(1) process, "
+                                                                "clipped to [0, 1])")
+    correlation_time: Seconds = Field(
+        default=3 * 3600.0, gt=0, description="how long a cloud state persists, e.g. 3h")
 
 
 class AmbientConfig(_Frozen):
     """Outdoor dry-bulb temperature, °C: annual ``mean`` plus a seasonal cosine peaking on
     day of year ``hottest_day`` and a daily cosine peaking at local hour ``hottest_hour``."""
 
-    mean: float = Field(default=20.0, ge=-40, le=50)
-    seasonal_amplitude: float = Field(default=7.0, ge=0, le=30)
-    daily_amplitude: float = Field(default=5.0, ge=0, le=25)
-    hottest_day: float = Field(default=205.0, ge=1, le=366)
-    hottest_hour: float = Field(default=15.0, ge=0, le=24)
+    mean: float = Field(default=20.0, ge=-40, le=50, description="annual mean outdoor dry-bulb "
+                                                                 "temperature, degC")
+    seasonal_amplitude: float = Field(
+        default=7.0, ge=0, le=30, description="amplitude of the seasonal cosine, degC")
+    daily_amplitude: float = Field(
+        default=5.0, ge=0, le=25, description="amplitude of the daily cosine, degC")
+    hottest_day: float = Field(
+        default=205.0, ge=1, le=366, description="day of the year (1-366) on which the seasonal "
+                                                 "cosine peaks")
+    hottest_hour: float = Field(
+        default=15.0, ge=0, le=24, description="local hour (0-24) at which the daily cosine peaks")
 
 
 class SolarConfig(_Frozen):
@@ -134,19 +146,39 @@ class SolarConfig(_Frozen):
     """
 
     capacity: Watts = Field(gt=0, description="DC peak power, e.g. 60MW")
-    ac_capacity: Watts | None = Field(default=None, gt=0)
-    location: GeoPoint | None = None
-    tracking: Literal["fixed", "single-axis"] = "fixed"
-    tilt: float | None = Field(default=None, ge=0.0, le=90.0)
-    azimuth: float = Field(default=180.0, ge=0.0, lt=360.0)
-    losses: float = Field(default=0.14, ge=0.0, lt=1.0)
-    inverter_efficiency: float = Field(default=0.96, gt=0.0, le=1.0)
-    temp_coefficient: float = Field(default=-0.0037, ge=-0.02, le=0.0)
-    annual_yield: float | None = Field(default=None, gt=0, le=3000)
-    clouds: CloudConfig | None = None
+    ac_capacity: Watts | None = Field(default=None, gt=0, description="inverter (AC) limit, e.g. "
+                                                                      "50MW; none: the DC capacity")
+    location: GeoPoint | None = Field(default=None, description="plant coordinates; none: the "
+                                                                "site's")
+    tracking: Literal["fixed", "single-axis"] = Field(
+        default="fixed", description="fixed panels or single-axis trackers")
+    tilt: float | None = Field(
+        default=None, ge=0.0, le=90.0, description="panel tilt from horizontal, degrees; none: the"
+                                                   " absolute latitude")
+    azimuth: float = Field(
+        default=180.0, ge=0.0, lt=360.0, description="panel azimuth, degrees clockwise from north "
+                                                     "(180: facing south)")
+    losses: float = Field(default=0.14, ge=0.0, lt=1.0, description="DC system losses (soiling, "
+                                                                    "wiring, mismatch) as a "
+                                                                    "fraction (PVWatts default "
+                                                                    "0.14)")
+    inverter_efficiency: float = Field(
+        default=0.96, gt=0.0, le=1.0, description="inverter efficiency as a fraction")
+    temp_coefficient: float = Field(
+        default=-0.0037, ge=-0.02, le=0.0, description="change of DC power per degC of cell "
+                                                       "temperature above 25 degC, fraction (e.g. "
+                                                       "-0.0037)")
+    annual_yield: float | None = Field(
+        default=None, gt=0, le=3000, description="if set, rescale so a clear-sky year yields this "
+                                                 "many kWh per kWp")
+    clouds: CloudConfig | None = Field(default=None, description="seeded cloud process; none: "
+                                                                 "clear sky")
     ambient: AmbientConfig | None = Field(
         default=None, description="plant climate for cell temperature; default: the site's")
-    csv: str | None = None
+    csv: str | None = Field(default=None, description="CSV file with t_s (s from the scenario "
+                                                      "start) and power_w (W) or fraction (of "
+                                                      "capacity), used instead of pvlib; relative "
+                                                      "to the scenario's folder")
 
 
 class PpaConfig(_Frozen):
@@ -156,19 +188,25 @@ class PpaConfig(_Frozen):
     ``firm``: a constant renewable block (W, e.g. a wind/hydro share) on top of solar.
     """
 
-    price: float = Field(default=0.0, ge=0)
-    firm: Watts = Field(default=0.0, ge=0)
+    price: float = Field(default=0.0, ge=0, description="price paid per renewable kWh generated "
+                                                        "(take-or-pay), in the grid's currency")
+    firm: Watts = Field(default=0.0, ge=0, description="constant renewable block on top of solar "
+                                                       "(e.g. a wind or hydro share), e.g. 5MW")
 
 
 class TouPeriod(_Frozen):
     """One time-of-use period: local hours ``[start, end)`` (wrapping past midnight),
     optionally only in ``months`` (1-12); ``price`` in currency/kWh. Earlier periods win."""
 
-    name: str = Field(min_length=1)
-    start: float = Field(ge=0.0, le=24.0)
-    end: float = Field(ge=0.0, le=24.0)
-    price: float = Field(ge=0)
-    months: list[int] | None = None
+    name: str = Field(min_length=1, description="period name, e.g. peak")
+    start: float = Field(ge=0.0, le=24.0, description="local hour at which the period starts "
+                                                      "(0-24)")
+    end: float = Field(ge=0.0, le=24.0, description="local hour at which the period ends "
+                                                    "(exclusive; before start: wraps past "
+                                                    "midnight)")
+    price: float = Field(ge=0, description="import price in this period, grid currency per kWh")
+    months: list[int] | None = Field(default=None, description="months (1-12) in which the period "
+                                                               "applies; none: every month")
 
     @model_validator(mode="after")
     def _valid_months(self) -> TouPeriod:
@@ -190,13 +228,26 @@ class GridConfig(_Frozen):
     currency to US dollars for cross-site totals.
     """
 
-    currency: str = Field(default="USD", min_length=1)
-    usd_per_unit: float = Field(default=1.0, gt=0)
-    carbon: float | None = Field(default=None, ge=0)
-    price: float = Field(default=0.0, ge=0)
-    tariff: list[TouPeriod] = Field(default_factory=list)
-    export_price: float = Field(default=0.0, ge=0)
-    export_limit: Watts | None = Field(default=None, ge=0)
+    currency: str = Field(default="USD", min_length=1, description="currency of every price of the"
+                                                                   " site (ISO 4217 code, e.g. "
+                                                                   "USD, TND, MAD)")
+    usd_per_unit: float = Field(default=1.0, gt=0, description="US dollars per unit of the "
+                                                               "currency, for cross-site totals in"
+                                                               " USD")
+    carbon: float | None = Field(default=None, ge=0, description="grid carbon intensity, "
+                                                                 "gCO2e/kWh; none: the country's "
+                                                                 "default")
+    price: float = Field(default=0.0, ge=0, description="flat import price, currency per kWh "
+                                                        "(tariff periods override it)")
+    tariff: list[TouPeriod] = Field(default_factory=list, description="time-of-use periods; the "
+                                                                      "first that matches the "
+                                                                      "local time sets the price")
+    export_price: float = Field(default=0.0, ge=0, description="price paid for surplus renewable "
+                                                               "energy sent to the grid, currency "
+                                                               "per kWh")
+    export_limit: Watts | None = Field(
+        default=None, ge=0, description="cap on export power, e.g. 10MW; none: the site's "
+                                        "grid_connection (the rest is curtailed)")
 
 
 class CoolingConfig(_Frozen):
@@ -207,13 +258,28 @@ class CoolingConfig(_Frozen):
     out take the defaults for the site's cooling type (:data:`COOLING_DEFAULTS`).
     """
 
-    pue_min: float | None = Field(default=None, gt=1.0, le=3.0)
-    pue_max: float | None = Field(default=None, gt=1.0, le=3.0)
-    threshold: float | None = Field(default=None, ge=-20, le=50)
-    pue_slope: float | None = Field(default=None, ge=0, le=0.2)
-    wue: float | None = Field(default=None, ge=0, le=10)
-    wue_threshold: float | None = Field(default=None, ge=-20, le=50)
-    wue_slope: float | None = Field(default=None, ge=0, le=1)
+    pue_min: float | None = Field(
+        default=None, gt=1.0, le=3.0, description="PUE at or below the threshold temperature; "
+                                                  "none: the cooling type's default")
+    pue_max: float | None = Field(
+        default=None, gt=1.0, le=3.0, description="highest PUE on hot days; none: the cooling "
+                                                  "type's default")
+    threshold: float | None = Field(
+        default=None, ge=-20, le=50, description="ambient temperature (degC) above which PUE "
+                                                 "rises; none: the cooling type's default")
+    pue_slope: float | None = Field(
+        default=None, ge=0, le=0.2, description="PUE increase per degC above the threshold; none: "
+                                                "the cooling type's default")
+    wue: float | None = Field(default=None, ge=0, le=10, description="water use at or below "
+                                                                     "wue_threshold, L per kWh of "
+                                                                     "IT energy; none: the cooling"
+                                                                     " type's default")
+    wue_threshold: float | None = Field(
+        default=None, ge=-20, le=50, description="ambient temperature (degC) above which water use"
+                                                 " rises; none: the cooling type's default")
+    wue_slope: float | None = Field(
+        default=None, ge=0, le=1, description="water use increase per degC above wue_threshold, "
+                                              "L/kWh; none: the cooling type's default")
 
 
 COOLING_DEFAULTS: dict[str, dict[str, float]] = {
@@ -238,11 +304,16 @@ class BatteryConfig(_Frozen):
     limit), round-trip ``efficiency`` (split evenly between charge and discharge),
     ``initial_soc`` and ``min_soc`` as fractions of ``energy``."""
 
-    energy: Joules = Field(gt=0)
-    power: Watts = Field(gt=0)
-    efficiency: float = Field(default=0.9, gt=0.0, le=1.0)
-    initial_soc: float = Field(default=0.5, ge=0.0, le=1.0)
-    min_soc: float = Field(default=0.05, ge=0.0, lt=1.0)
+    energy: Joules = Field(gt=0, description="usable energy capacity, e.g. 40MWh")
+    power: Watts = Field(gt=0, description="charge and discharge power limit, e.g. 10MW")
+    efficiency: float = Field(
+        default=0.9, gt=0.0, le=1.0, description="round-trip efficiency (split evenly between "
+                                                 "charge and discharge)")
+    initial_soc: float = Field(
+        default=0.5, ge=0.0, le=1.0, description="state of charge at t=0, fraction of energy")
+    min_soc: float = Field(default=0.05, ge=0.0, lt=1.0, description="lowest state of charge it "
+                                                                     "discharges to, fraction of "
+                                                                     "energy")
 
     @model_validator(mode="after")
     def _soc_order(self) -> BatteryConfig:
@@ -258,9 +329,14 @@ class PowerCapConfig(_Frozen):
     plus the battery's discharge power plus ``grid_allowance`` W (e.g. run on sunshine).
     """
 
-    mode: Literal["constant", "renewable"] = "constant"
-    value: Watts | None = Field(default=None, gt=0)
-    grid_allowance: Watts = Field(default=0.0, ge=0)
+    mode: Literal["constant", "renewable"] = Field(
+        default="constant", description="constant: value W; renewable: renewable power now + "
+                                        "battery discharge power + grid_allowance")
+    value: Watts | None = Field(default=None, gt=0, description="the cap in constant mode, e.g. "
+                                                                "18MW")
+    grid_allowance: Watts = Field(default=0.0, ge=0, description="grid power allowed on top of "
+                                                                 "renewables in renewable mode, "
+                                                                 "e.g. 5MW")
 
     @model_validator(mode="after")
     def _value_for_constant(self) -> PowerCapConfig:
@@ -273,10 +349,22 @@ class EnergyConfig(_Frozen):
     """The energy side of a site (see the module docstring for the YAML shape)."""
 
     utc_offset: float = Field(default=0.0, ge=-12, le=14, description="local time − UTC, h")
-    solar: SolarConfig | None = None
-    ppa: PpaConfig = Field(default_factory=PpaConfig)
-    grid: GridConfig = Field(default_factory=GridConfig)
-    ambient: AmbientConfig = Field(default_factory=AmbientConfig)
-    cooling: CoolingConfig = Field(default_factory=CoolingConfig)
-    battery: BatteryConfig | None = None
-    power_cap: PowerCapConfig | None = None
+    solar: SolarConfig | None = Field(default=None, description="solar plant whose output the site"
+                                                                " buys; none: no solar")
+    ppa: PpaConfig = Field(default_factory=PpaConfig, description="renewable power purchase "
+                                                                  "agreement (price and firm "
+                                                                  "block)")
+    grid: GridConfig = Field(default_factory=GridConfig, description="grid import/export prices, "
+                                                                     "currency and carbon "
+                                                                     "intensity")
+    ambient: AmbientConfig = Field(
+        default_factory=AmbientConfig, description="outdoor temperature model (drives PUE, WUE and"
+                                                   " PV cell temperature)")
+    cooling: CoolingConfig = Field(
+        default_factory=CoolingConfig, description="PUE and WUE as functions of ambient "
+                                                   "temperature")
+    battery: BatteryConfig | None = Field(default=None, description="site battery; none: no "
+                                                                    "battery")
+    power_cap: PowerCapConfig | None = Field(
+        default=None, description="facility power cap the power controller enforces; none: no cap "
+                                  "beyond the grid connection")

@@ -108,11 +108,19 @@ class AutoscaleConfig(_Frozen):
     has stayed below what one replica fewer could carry for ``scale_down_after``.
     """
 
-    min_replicas: int = Field(ge=1, le=MAX_COUNT)
-    max_replicas: int = Field(ge=1, le=MAX_COUNT)
-    target_utilization: float = Field(default=0.7, gt=0, le=1)
-    scale_up_delay: Seconds = Field(default=120.0, ge=0)
-    scale_down_after: Seconds = Field(default=600.0, ge=0)
+    min_replicas: int = Field(ge=1, le=MAX_COUNT, description="fewest replicas the autoscaler "
+                                                              "keeps")
+    max_replicas: int = Field(ge=1, le=MAX_COUNT, description="most replicas the autoscaler asks "
+                                                              "for")
+    target_utilization: float = Field(
+        default=0.7, gt=0, le=1, description="busy fraction of batch slots the autoscaler aims "
+                                             "for, in (0, 1]")
+    scale_up_delay: Seconds = Field(default=120.0, ge=0, description="time from starting a replica"
+                                                                     " to its serving (model "
+                                                                     "load), e.g. 2m")
+    scale_down_after: Seconds = Field(
+        default=600.0, ge=0, description="how long load must stay low before a replica is "
+                                         "released, e.g. 10m")
 
     @model_validator(mode="after")
     def _ordered(self) -> AutoscaleConfig:
@@ -130,13 +138,15 @@ class ServingTraceConfig(_Frozen):
     trace over the whole run (a short sample then drives a week-long scenario).
     """
 
-    kind: Literal["azure_llm", "mooncake"]
+    kind: Literal["azure_llm", "mooncake"] = Field(description="trace format: azure_llm (Azure LLM"
+                                                               " inference 2023 CSV) or mooncake "
+                                                               "(JSONL)")
     path: str = Field(description="file path (relative: to the scenario's folder) or "
                                   "'sample:NAME' (azure_llm_conv, azure_llm_code, mooncake)")
     time_scale: float = Field(default=1.0, gt=0, description="trace seconds → sim seconds")
     limit: int | None = Field(default=None, gt=0, le=10**9,
                               description="keep the first N rows only")
-    repeat: bool = False
+    repeat: bool = Field(default=False, description="tile the trace over the whole run")
     absolute_time: bool = Field(
         default=False, description="keep the file's own time zero instead of rebasing to "
                                    "the first row (Azure: midnight of the first row's day)")
@@ -153,27 +163,39 @@ class InferenceServiceConfig(_Frozen):
     not used).
     """
 
-    name: Label
-    model: str
-    replicas: int = Field(gt=0, le=MAX_COUNT)
+    name: Label = Field(description="service name, unique within the tenant")
+    model: str = Field(description="catalog model name (gpuemu catalog), or an inline model "
+                                   "mapping")
+    replicas: int = Field(gt=0, le=MAX_COUNT, description="initial number of replicas")
 
     _model_inline = field_validator("model", mode="before")(_inline_models)
-    gpus_per_replica: int = Field(default=1, gt=0, le=MAX_COUNT)
+    gpus_per_replica: int = Field(
+        default=1, gt=0, le=MAX_COUNT, description="GPUs per replica (tensor-parallel within one "
+                                                   "NVLink domain)")
     rate: PerSecond | None = Field(default=None, gt=0, le=MAX_RATE_PER_S,
                                    description="mean request arrival rate (Poisson)")
     trace: ServingTraceConfig | None = Field(default=None,
                                              description="replay arrivals from a trace")
     prompt_tokens: TokenDistribution = Field(
-        default_factory=lambda: LognormalTokens(median=1020, p90=2735))
+        default_factory=lambda: LognormalTokens(median=1020, p90=2735),
+        description="distribution of prompt tokens per request (default lognormal, "
+                    "median 1020, p90 2735)")
     output_tokens: TokenDistribution = Field(
-        default_factory=lambda: LognormalTokens(median=129, p90=424))
-    slo: SloConfig = Field(default_factory=SloConfig)
+        default_factory=lambda: LognormalTokens(median=129, p90=424),
+        description="distribution of output tokens per request (default lognormal, "
+                    "median 129, p90 424)")
+    slo: SloConfig = Field(default_factory=SloConfig, description="latency objectives (TTFT, TPOT)")
     origin: str | None = Field(default=None, description="overrides the tenant's origin")
-    precision: Precision = "fp8"
-    max_batch: int | None = Field(default=None, gt=0, le=MAX_COUNT)
-    start: Seconds = Field(default=0.0, ge=0)
+    precision: Precision = Field(default="fp8", description="numeric precision of the weights and "
+                                                            "compute: bf16, fp8 or fp4")
+    max_batch: int | None = Field(
+        default=None, gt=0, le=MAX_COUNT, description="most sequences batched on one replica; "
+                                                      "none: as many as fit in memory")
+    start: Seconds = Field(default=0.0, ge=0, description="simulated time at which the service "
+                                                          "starts, e.g. 1h")
     system: str | None = Field(default=None, description="restrict to one rack system")
-    autoscale: AutoscaleConfig | None = None
+    autoscale: AutoscaleConfig | None = Field(
+        default=None, description="replica autoscaling; none: a fixed replica count")
     chunked_prefill: bool = Field(default=True, description="prefill in chunks that ride "
                                   "along with decode steps (false: separate prefill steps)")
 
@@ -205,15 +227,26 @@ class _TrainingSettings(_Frozen):
     tp: int = Field(default=1, gt=0, le=MAX_COUNT,
                     description="tensor-parallel size (inside one NVLink domain)")
     pp: int = Field(default=1, gt=0, le=MAX_COUNT, description="pipeline-parallel stages")
-    global_batch_tokens: float = Field(default=4e6, ge=1, le=MAX_TOKENS)
-    seq_len: int = Field(default=8192, gt=0, le=MAX_COUNT)
-    precision: Precision = "bf16"
-    checkpoint_interval: Seconds = Field(default=3600.0, gt=0)
-    checkpoint_cost: Seconds = Field(default=60.0, ge=0)
-    priority: int = Field(default=0, ge=-MAX_PRIORITY, le=MAX_PRIORITY)
-    preemptible: bool = True
-    mfu: float | None = Field(default=None, gt=0, le=1)
-    system: str | None = None
+    global_batch_tokens: float = Field(
+        default=4e6, ge=1, le=MAX_TOKENS, description="tokens per optimizer step across all "
+                                                      "data-parallel ranks")
+    seq_len: int = Field(default=8192, gt=0, le=MAX_COUNT, description="sequence length, tokens")
+    precision: Precision = Field(default="bf16", description="numeric precision of compute: bf16, "
+                                                             "fp8 or fp4")
+    checkpoint_interval: Seconds = Field(
+        default=3600.0, gt=0, description="time between checkpoints, e.g. 1h (work since the last "
+                                          "one is lost on preemption)")
+    checkpoint_cost: Seconds = Field(default=60.0, ge=0, description="time one checkpoint stalls "
+                                                                     "the job, e.g. 1m")
+    priority: int = Field(
+        default=0, ge=-MAX_PRIORITY, le=MAX_PRIORITY, description="job priority (higher first, for"
+                                                                  " policies that use it)")
+    preemptible: bool = Field(default=True, description="whether policies may preempt the job")
+    mfu: float | None = Field(default=None, gt=0, le=1, description="model FLOPs utilisation to "
+                                                                    "assume, in (0, 1]; none: from"
+                                                                    " the compute model")
+    system: str | None = Field(default=None, description="run only on racks of this catalog "
+                                                         "system; none: any")
     dataset: DatasetConfig | None = Field(
         default=None, description="staged over the WAN before the job computes")
     micro_batch: int = Field(default=1, gt=0, description="sequences per micro-batch")
@@ -234,13 +267,16 @@ class TrainingJobConfig(_TrainingSettings):
     such a job is lossless unless ``checkpoint_interval``/``checkpoint_cost`` are set.
     """
 
-    name: Label
-    model: str
-    submit: Seconds = Field(default=0.0, ge=0)
+    name: Label = Field(description="job name, unique within the tenant")
+    model: str = Field(description="catalog model name, 'generic' (with runtime), or an inline "
+                                   "model mapping")
+    submit: Seconds = Field(default=0.0, ge=0, description="simulated submission time, e.g. 3h")
 
     _model_inline = field_validator("model", mode="before")(_inline_models)
-    gpus: int = Field(gt=0, le=MAX_COUNT)
-    tokens: float | None = Field(default=None, gt=0, le=MAX_TOKENS)
+    gpus: int = Field(gt=0, le=MAX_COUNT, description="GPUs the job needs (a multiple of tp x pp)")
+    tokens: float | None = Field(
+        default=None, gt=0, le=MAX_TOKENS, description="training tokens of work (run time from the"
+                                                       " compute model); give this or runtime")
     runtime: Seconds | None = Field(default=None, gt=0, description="duration as given")
 
     @model_validator(mode="after")
@@ -269,18 +305,25 @@ class TrainingJobConfig(_TrainingSettings):
 class TrainingWorkloadConfig(_TrainingSettings):
     """A stream of training jobs: Poisson arrivals with sampled model, size and length."""
 
-    name: Label
-    model: str | list[str]
-    model_weights: list[float] | None = None
+    name: Label = Field(description="stream name, unique within the tenant (job names derive from "
+                                    "it)")
+    model: str | list[str] = Field(description="catalog model name or a list to sample from "
+                                               "(inline model mappings allowed)")
+    model_weights: list[float] | None = Field(
+        default=None, description="sampling weights of the models in the list; none: equal")
 
     _model_inline = field_validator("model", mode="before")(_inline_models)
     rate: PerSecond = Field(gt=0, le=MAX_RATE_PER_S,
                             description="mean job arrival rate (Poisson)")
-    start: Seconds = Field(default=0.0, ge=0)
-    max_jobs: int | None = Field(default=None, gt=0, le=MAX_COUNT)
-    gpus: list[int] = Field(min_length=1)
-    gpus_weights: list[float] | None = None
-    tokens: TokenDistribution
+    start: Seconds = Field(default=0.0, ge=0, description="simulated time at which arrivals begin,"
+                                                          " e.g. 1d")
+    max_jobs: int | None = Field(
+        default=None, gt=0, le=MAX_COUNT, description="stop after this many jobs; none: arrivals "
+                                                      "until the end of the run")
+    gpus: list[int] = Field(min_length=1, description="GPU counts to sample each job's size from")
+    gpus_weights: list[float] | None = Field(
+        default=None, description="sampling weights of the GPU counts; none: equal")
+    tokens: TokenDistribution = Field(description="distribution of training tokens per job")
     estimate_error: float = Field(
         default=0.0, ge=0, description="relative sd of users' runtime estimates")
 
@@ -324,12 +367,17 @@ class TenantConfig(_Frozen):
     """A tenant: who it is, where its users are, and its training and inference work."""
 
     origin: str = Field(default="local", description="place its inference requests come from")
-    priority: int = Field(default=0, ge=-MAX_PRIORITY, le=MAX_PRIORITY)
+    priority: int = Field(
+        default=0, ge=-MAX_PRIORITY, le=MAX_PRIORITY, description="tenant priority (higher first, "
+                                                                  "for policies that use it)")
     share: float | None = Field(default=None, gt=0, description="fair-share weight")
     residency: str | None = Field(default=None, description="country code its work must stay in")
-    training: list[TrainingWorkloadConfig] = Field(default_factory=list)
-    jobs: list[TrainingJobConfig] = Field(default_factory=list)
-    inference: list[InferenceServiceConfig] = Field(default_factory=list)
+    training: list[TrainingWorkloadConfig] = Field(
+        default_factory=list, description="streams of generated training jobs")
+    jobs: list[TrainingJobConfig] = Field(
+        default_factory=list, description="explicit training jobs")
+    inference: list[InferenceServiceConfig] = Field(
+        default_factory=list, description="inference services")
     traces: list[TraceReplayConfig] = Field(
         default_factory=list, description="training traces (philly, alibaba) replayed as this "
                                           "tenant's jobs; see workloads.traces.mapping")

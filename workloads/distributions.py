@@ -40,8 +40,8 @@ class _Dist(ScenarioModel):
 class FixedTokens(_Dist):
     """Every request has exactly ``value`` tokens."""
 
-    dist: Literal["fixed"] = "fixed"
-    value: int = Field(gt=0)
+    dist: Literal["fixed"] = Field(default="fixed", description="distribution kind: fixed")
+    value: int = Field(gt=0, description="the token count of every request")
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """``n`` copies of ``value`` (the generator is not advanced)."""
@@ -55,10 +55,12 @@ class FixedTokens(_Dist):
 class LognormalTokens(_Dist):
     """Lognormal token counts with the given median and 90th percentile."""
 
-    dist: Literal["lognormal"] = "lognormal"
-    median: float = Field(gt=0)
-    p90: float = Field(gt=0)
-    max: float = Field(default=1e18, gt=0)
+    dist: Literal["lognormal"] = Field(
+        default="lognormal", description="distribution kind: lognormal")
+    median: float = Field(gt=0, description="median token count")
+    p90: float = Field(gt=0, description="90th-percentile token count (>= median)")
+    max: float = Field(default=1e18, gt=0, description="largest token count drawn (draws are "
+                                                       "clipped)")
 
     @model_validator(mode="after")
     def _p90_above_median(self) -> LognormalTokens:
@@ -84,8 +86,11 @@ class LognormalTokens(_Dist):
 class ExponentialTokens(_Dist):
     """Geometric token counts on {1, 2, …} with mean ``mean`` (discrete exponential)."""
 
-    dist: Literal["exponential"] = "exponential"
-    mean_tokens: float = Field(gt=1.0, alias="mean")
+    dist: Literal["exponential"] = Field(
+        default="exponential", description="distribution kind: exponential (geometric on 1, 2, "
+                                           "...)")
+    mean_tokens: float = Field(gt=1.0, alias="mean", description="mean token count (> 1), written "
+                                                                 "as 'mean'")
 
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False,
                               populate_by_name=True)
@@ -102,9 +107,9 @@ class ExponentialTokens(_Dist):
 class UniformTokens(_Dist):
     """Integers uniform in ``[low, high]``."""
 
-    dist: Literal["uniform"] = "uniform"
-    low: int = Field(gt=0)
-    high: int = Field(gt=0)
+    dist: Literal["uniform"] = Field(default="uniform", description="distribution kind: uniform")
+    low: int = Field(gt=0, description="smallest token count")
+    high: int = Field(gt=0, description="largest token count (>= low)")
 
     @model_validator(mode="after")
     def _ordered(self) -> UniformTokens:

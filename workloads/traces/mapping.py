@@ -87,7 +87,8 @@ class TraceReplayConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
-    kind: TraceKind
+    kind: TraceKind = Field(description="trace format: philly, alibaba, tiresias, gavel (training)"
+                                        " or azure_llm, mooncake (serving)")
     path: str = Field(description="file path (relative: to the scenario's folder) or "
                                   "'sample:NAME'")
     tenant: str | None = Field(
@@ -104,8 +105,8 @@ class TraceReplayConfig(BaseModel):
         default="model", description="'model': run time from the compute model and "
                                      "reference_flops_per_gpu; 'as_given': exactly the trace "
                                      "duration, on any GPUs")
-    tp: int = Field(default=1, gt=0)
-    pp: int = Field(default=1, gt=0)
+    tp: int = Field(default=1, gt=0, description="tensor-parallel size of replayed jobs")
+    pp: int = Field(default=1, gt=0, description="pipeline-parallel stages of replayed jobs")
     time_scale: float = Field(default=1.0, gt=0, description="trace seconds → sim seconds")
     gpu_scale: float = Field(default=1.0, gt=0, description="multiplier on GPU counts")
     start: Seconds = Field(default=0.0, ge=0, description="sim time of the trace's zero")
@@ -125,14 +126,21 @@ class TraceReplayConfig(BaseModel):
                     "405B on H100, BF16, 380-430 TFLOP/s (Llama 3 paper)")
     tenant_per_cluster: bool = Field(
         default=False, description="Philly: tenant '<tenant>-<cluster>' per virtual cluster")
-    global_batch_tokens: float = Field(default=4e6, gt=0)
-    seq_len: int = Field(default=8192, gt=0)
-    precision: Literal["bf16", "fp8", "fp4"] = "bf16"
-    checkpoint_interval: Seconds = Field(default=3600.0, gt=0)
-    checkpoint_cost: Seconds = Field(default=60.0, ge=0)
-    priority: int = 0
-    preemptible: bool = True
-    system: str | None = None
+    global_batch_tokens: float = Field(default=4e6, gt=0, description="tokens per optimizer step "
+                                                                      "of replayed jobs")
+    seq_len: int = Field(default=8192, gt=0, description="sequence length of replayed jobs, tokens")
+    precision: Literal["bf16", "fp8", "fp4"] = Field(
+        default="bf16", description="numeric precision of replayed jobs: bf16, fp8 or fp4")
+    checkpoint_interval: Seconds = Field(
+        default=3600.0, gt=0, description="time between checkpoints of replayed jobs, e.g. 1h")
+    checkpoint_cost: Seconds = Field(default=60.0, ge=0, description="time one checkpoint stalls a"
+                                                                     " replayed job, e.g. 1m")
+    priority: int = Field(default=0, description="priority of replayed jobs (higher first, for "
+                                                 "policies that use it)")
+    preemptible: bool = Field(default=True, description="whether policies may preempt replayed "
+                                                        "jobs")
+    system: str | None = Field(default=None, description="run replayed jobs only on racks of this "
+                                                         "catalog system; none: any")
     estimate_error: float = Field(
         default=0.0, ge=0, description="sd of the log of users' runtime-estimate error")
 
