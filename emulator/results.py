@@ -20,6 +20,7 @@ from emulator.tables import (
     infra_table,
     jobs_table,
     placements_table,
+    rack_util_table,
     requests_table,
     timeseries_table,
 )
@@ -59,6 +60,9 @@ def collect(sim: Simulation, include_requests: bool = True) -> Results:
         "events": events_table(sim.log),
         "placements": placements_table(sim.log),
     }
+    racks = rack_util_table(sim.log)
+    if racks is not None:
+        tables["rack_util"] = racks
     if len(sim.log.infra_t):
         tables["infra"] = infra_table(sim.log)
     if include_requests:
