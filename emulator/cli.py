@@ -62,10 +62,12 @@ def run(
     keep_partial: Annotated[bool, typer.Option(
         help="on SIGINT/SIGTERM, write the results so far to OUT.partial (marked partial)")
     ] = False,
+    report: Annotated[bool, typer.Option(
+        help="also write report.html and its PNGs (see gpuemu report)")] = False,
 ) -> None:
     """Run a scenario: live dashboard (or progress), then write results."""
     _run(scenario, seed, until, out, set_ or [], headless, speed, backend, dashboard_svg,
-         force, max_memory, keep_partial)
+         force, max_memory, keep_partial, report)
 
 
 def _check_size(loaded: object, force: bool, max_memory: str | None,
@@ -91,8 +93,10 @@ def _check_size(loaded: object, force: bool, max_memory: str | None,
 def _run(scenario: Path, seed: int | None, until: str | None, out: Path | None,
          overrides: list[str], headless: bool, speed: float | None, backend: str | None,
          dashboard_svg: Path | None, force: bool = False,
-         max_memory: str | None = None, keep_partial: bool = False) -> None:
+         max_memory: str | None = None, keep_partial: bool = False,
+         report: bool = False) -> None:
     from emulator.build import build
+    from emulator.cli_report import run_extras
     from emulator.dashboard import Dashboard, summary_table
     from emulator.loader import load_scenario
     from emulator.outputs import check_replaceable
@@ -188,7 +192,9 @@ def _run(scenario: Path, seed: int | None, until: str | None, out: Path | None,
                 "command": command_line(), "seed": sc.seed, "until": until,
                 "until_s": until_s, "versions": versions(), "size_estimate": estimate}
     paths = write_results(folder, results, run_info,
-                          {RESOLVED_NAME: resolved_yaml(loaded, command_line())})
+                          {RESOLVED_NAME: resolved_yaml(loaded, command_line())},
+                          run_extras({**results.summary, "run": run_info}, results.tables,
+                                     sc.start, report, sc.output.trace))
     console.print(summary_table(results.summary))
     console.print(f"wrote {len(paths)} files to {folder}/ "
                   f"({sim.engine.sim_events:,} events, {sim.wall_s:.1f} s wall, "
@@ -258,6 +264,9 @@ def _validate(scenario: Path, overrides: list[str], force: bool = False,
 from emulator import cli_tools  # noqa: E402
 
 cli_tools.register(app)
+from emulator import cli_report  # noqa: E402
+
+cli_report.register(app)
 
 
 def main() -> None:
