@@ -133,7 +133,8 @@ def _run(scenario: Path, seed: int | None, until: str | None, out: Path | None,
     end = sim.horizon_s if until_s is None else min(until_s, sim.horizon_s)
     try:
         # The dashboard subscribes to the log: it must exist before the run to see it all.
-        dash = Dashboard(sim) if live_view or dashboard_svg is not None else None
+        dash = (Dashboard(sim, until_s) if live_view or dashboard_svg is not None
+                else None)
         if live_view:
             assert dash is not None
             with Live(dash.frame(), console=console, refresh_per_second=8, transient=False) as live:

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from emulator.energy.accounting import cap_figures
-from emulator.eventlog import EventLog
+from emulator.eventlog import EventLog, Infra
 from emulator.request_stats import RequestStats
 from emulator.tables import jobs_table, request_stats_by_service, requests_table
 from emulator.work import Work
@@ -197,4 +197,17 @@ def build_summary(log: EventLog, works: Sequence[Work], horizon_s: float, total_
         "sites": sites,
         "tenants": tenants,
         "rejections": sorted({str(x) for x in jobs["info"][jobs["state"] == "rejected"]}),
+        **_failures(log),
     }
+
+
+def _failures(log: EventLog) -> dict[str, Any]:
+    """``failures`` (GPUs taken down and brought back) when the run had any, else nothing."""
+    kinds = np.asarray(log.infra_kind, dtype=np.int64)
+    down = kinds == Infra.GPUS_DOWN
+    if not down.any():
+        return {}
+    values = np.asarray(log.infra_value, dtype=np.float64)
+    return {"failures": {"gpus_down_events": int(down.sum()),
+                         "gpus_up_events": int((kinds == Infra.GPUS_UP).sum()),
+                         "gpus_taken_down": int(np.nansum(values[down]))}}
