@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from emulator.outputs import verify
-from emulator.report.assemble import BUILDERS, build_figures
+from emulator.report.assemble import BUILDERS, build_figures, report_files
 from emulator.report.fig_latency import binned_percentiles
 from emulator.report.figure import MAX_POINTS, bin_mean
 from emulator.report.html import render_html
@@ -37,6 +37,13 @@ def test_run_report_is_self_contained_and_in_the_result_set(run_dir: Path) -> No
     assert not re.search(r"""(src|href)=['"](https?:)?//""", html)
     assert "<link" not in html and "@import" not in html
     assert verify(run_dir) == []  # report files are part of the checksummed set
+
+
+def test_report_from_the_files_equals_the_one_written_with_the_run(run_dir: Path) -> None:
+    """``run --report`` drew from the run's in-memory tables; ``report`` reads the folder:
+    byte-identical files show the report depends on nothing but what the run wrote."""
+    for name, content in report_files(load_run(run_dir)).items():
+        assert (run_dir / name).read_bytes() == content, name
 
 
 def test_every_figure_is_a_png_with_a_caption(run_dir: Path) -> None:
