@@ -151,3 +151,27 @@ def test_report_on_a_bad_folder_is_one_line(tmp_path: Path, make, expected: str)
     assert done.returncode == 2
     assert expected in done.stderr and "Traceback" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_run_folder_reader_takes_datetimes_and_nulls(tmp_path: Path) -> None:
+    """Time columns stored as timestamps read back as seconds from the scenario start;
+    nulls in numeric columns (an unreachable request's TTFT) read as NaN."""
+    import datetime as dt
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    start = dt.datetime(2025, 9, 22, tzinfo=dt.UTC)
+    stamps = [start + dt.timedelta(seconds=s) for s in (0.0, 90.5, 86400.0)]
+    pq.write_table(pa.table({"arrival_s": pa.array(stamps, pa.timestamp("us", tz="UTC")),
+                             "ttft_s": pa.array([0.1, None, 0.3], pa.float64()),
+                             "n": pa.array([1, None, 3], pa.int64())}),
+                   tmp_path / "requests.parquet")
+    (tmp_path / "summary.json").write_text(json.dumps({"simulated_s": 86400.0}))
+    (tmp_path / "scenario.resolved.yaml").write_text("# header\nstart: 2025-09-22\n")
+    data = load_run(tmp_path)
+    assert data.start == start
+    cols = data.columns("requests")
+    np.testing.assert_allclose(cols["arrival_s"], [0.0, 90.5, 86400.0])
+    assert np.isnan(cols["ttft_s"][1]) and np.isnan(cols["n"][1]) and cols["n"][2] == 3
+    assert data.rows("requests") == 3 and data.columns("energy") == {}

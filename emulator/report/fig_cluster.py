@@ -151,7 +151,7 @@ def gantt_figure(data: RunData) -> Figure:
         notes.append(f"the {MAX_BARS:,} longest bars")
     row = np.searchsorted(domains, seg.domain[keep])
     scale, xlabel = time_axis(data)
-    fig = new_figure(9.0, 2.0 + 0.12 * domains.size)
+    fig = new_figure(9.0, min(2.0 + 0.12 * domains.size, 10.0))
     ax = fig.add_subplot()
     tenants = np.array([tenant_of.get(int(w), "?") for w in seg.work_id[keep]], dtype=object)
     for tenant in sorted(set(tenants.tolist())):
