@@ -7,6 +7,7 @@ residency, routed inference with per-request rows, and the Medusa cable cut at 1
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -20,8 +21,7 @@ CUT_AT_S = 1.25 * 86400
 
 def gpuemu(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     """Run the command line in a fresh interpreter (this checkout first on the path)."""
-    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "HOME": str(cwd or ROOT),
-           "MPLBACKEND": "Agg"}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "MPLBACKEND": "Agg"}
     return subprocess.run([sys.executable, "-m", "emulator", *args], capture_output=True,
                           text=True, env=env, cwd=cwd or ROOT, timeout=600)
 
