@@ -66,6 +66,7 @@ class LiveCounts:
         self.met = [0] * n
         self.requests = [RequestStats() for _ in range(n)]  # since the start, per tenant
         self.events = 0
+        self.cut_off = 0  # work cut off by the end of the run (truncated)
         self._tenant_of_service = tenant_of_service
         self._running_ids: set[int] = set()
         log.subscribe_work(self._on_work)
@@ -89,10 +90,10 @@ class LiveCounts:
         elif kind in (Ev.REJECT, Ev.CANCEL):
             self.queued[tenant] -= 1
         elif kind == Ev.TRUNCATE:
-            if wid in self._running_ids:
-                self._hold(wid, tenant, gpus, -1)
-            else:
-                self.queued[tenant] -= 1
+            # Truncations close the run at its end (horizon or --until): the work was
+            # still running or queued when the run stopped, and the last frame shows that
+            # state rather than an emptied cluster.
+            self.cut_off += 1
 
     @property
     def running_jobs(self) -> int:
@@ -217,7 +218,9 @@ class Dashboard:
                       f"{counts.running_services} inference service(s)  "
                       f"GPUs busy {busy:,}/{sim.index.n_gpus:,} "
                       f"({100 * busy / max(sim.index.n_gpus, 1):.1f}%)  "
-                      f"events {counts.events:,}")
+                      f"work events {counts.events:,}"
+                      + (f"  (run stopped: {counts.cut_off:,} work item(s) cut off)"
+                         if counts.cut_off else ""))
         parts += [tenants, footer]
         return Panel(Group(*parts), title="gpuemu", border_style="blue")
 

@@ -106,8 +106,19 @@ def test_dashboard_legend_date_energy_latency_and_until() -> None:
         if not frames and sim.env.now >= until / 2:
             frames.append(_text(dash.frame(), width=160))
 
-    sim.run(until=until, on_progress=check, step_s=600.0)
+    last: list[tuple[int, int, int]] = []
+
+    def check_and_keep(s: object) -> None:
+        check(s)
+        last[:] = [(dash.counts.running_jobs, dash.counts.running_services,
+                    dash.counts.busy_gpus)]
+
+    sim.run(until=until, on_progress=check_and_keep, step_s=600.0)
     assert mismatches == []
+    # Closing the run truncates what was still running: the final frame keeps showing it.
+    assert dash.counts.cut_off > 0 and last[0][0] > 0
+    assert (dash.counts.running_jobs, dash.counts.running_services,
+            dash.counts.busy_gpus) == last[0]
     text = frames[0]
     assert "idle <2%" in text and "≥85%" in text  # the rack strip's legend
     assert "2025-09-22 06:" in text  # calendar time from the scenario's start
