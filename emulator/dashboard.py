@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -26,6 +28,8 @@ from emulator.units import format_adaptive_duration, format_duration, format_pow
 __all__ = ["Dashboard", "legend", "summary_table"]
 
 _MAX_CELLS = 384
+RECENT_S = 3600.0
+"""Window of the dashboard's live TTFT p99 (simulated seconds)."""
 _CELLS_PER_LINE = 96
 
 
@@ -54,8 +58,11 @@ class LiveCounts:
     as they are appended; nothing is read from the engine's state.
     """
 
-    def __init__(self, log: EventLog, tenant_of_service: dict[int, int]) -> None:
+    def __init__(self, log: EventLog, tenant_of_service: dict[int, int],
+                 clock: Callable[[], float] = lambda: 0.0) -> None:
         n = len(log.tenants)
+        self._clock = clock
+        self._recent: deque[tuple[float, int, RequestStats]] = deque()
         self.log = log
         self.queued = [0] * n
         self.gpus = [0] * n
@@ -116,6 +123,23 @@ class LiveCounts:
         self.served[tenant] += stats.count
         self.met[tenant] += stats.slo_met
         self.requests[tenant].merge(stats)
+        now = self._clock()
+        self._recent.append((now, tenant, stats))
+        while self._recent[0][0] < now - RECENT_S:  # bounded whether or not frames are drawn
+            self._recent.popleft()
+
+    def recent_ttft_p99(self, window_s: float = RECENT_S) -> list[float | None]:
+        """Per tenant: TTFT p99 (s) of the requests reported in the last ``window_s``
+        simulated seconds (``None`` where there were none), so a cable cut or an overload
+        shows while it lasts instead of being diluted in the whole run."""
+        now = self._clock()
+        while self._recent and self._recent[0][0] < now - window_s:
+            self._recent.popleft()
+        merged: dict[int, RequestStats] = {}
+        for _, tenant, stats in self._recent:
+            merged.setdefault(tenant, RequestStats()).merge(stats)
+        return [merged[i].stats("ttft_s")["p99"] if i in merged else None
+                for i in range(len(self.requests))]
 
 
 class Dashboard:
@@ -127,7 +151,7 @@ class Dashboard:
         self.last: Sample | None = None
         tenants = {t: i for i, t in enumerate(sim.log.tenants)}
         services = {w.work_id: tenants[w.tenant] for w in sim.works if w.kind == "inference"}
-        self.counts = LiveCounts(sim.log, services)
+        self.counts = LiveCounts(sim.log, services, clock=lambda: sim.env.now)
         sim.log.subscribe(self._on_sample)
 
     def _on_sample(self, sample: Sample) -> None:
@@ -205,14 +229,15 @@ class Dashboard:
         if energy is not None:
             parts.append(energy)
         tenants = Table(box=None, header_style="bold", pad_edge=False)
-        for col in ("tenant", "queued", "GPUs held", "requests", "TTFT p99", "SLO met"):
+        for col in ("tenant", "queued", "GPUs held", "requests", "TTFT p99 (last hour)",
+                    "SLO met"):
             tenants.add_column(col, justify="left" if col == "tenant" else "right")
+        recent = counts.recent_ttft_p99()
         for i, t in enumerate(sim.log.tenants):
             served = counts.served[i]
             slo = f"{100 * counts.met[i] / served:.1f}%" if served else "—"
-            p99 = counts.requests[i].stats("ttft_s")["p99"] if served else None
             tenants.add_row(t, str(counts.queued[i]), f"{counts.gpus[i]:,}", f"{served:,}",
-                            format_adaptive_duration(p99), slo)
+                            format_adaptive_duration(recent[i]), slo)
         busy = counts.busy_gpus
         footer = Text(f"running {counts.running_jobs} training job(s), "
                       f"{counts.running_services} inference service(s)  "

@@ -126,3 +126,23 @@ def test_dashboard_legend_date_energy_latency_and_until() -> None:
     assert "solar+wind" in text and "TND/MWh" in text and "g/kWh" in text
     assert "TTFT p99" in text and " ms " in text
     assert "training job(s)," in text and "inference service(s)" in text
+
+
+def test_live_ttft_p99_follows_the_last_hour() -> None:
+    """During the Medusa cut (from 1.25 d) traffic reroutes over a longer cable: the
+    dashboard's last-hour TTFT p99 shows the rise, the whole-run p99 dilutes it."""
+    sim = build(load_scenario(Path(EXAMPLE), []))
+    dash = Dashboard(sim)
+    seen: dict[float, tuple[float, float]] = {}
+
+    def look(s: object) -> None:
+        for day in (1.2, 1.45):
+            if day not in seen and sim.env.now >= day * 86400:
+                recent = dash.counts.recent_ttft_p99()[0]
+                assert recent is not None
+                seen[day] = (recent, dash.counts.requests[0].stats("ttft_s")["p99"])
+
+    sim.run(until=1.46 * 86400, on_progress=look, step_s=600.0)
+    (recent_before, whole_before), (recent_cut, whole_cut) = seen[1.2], seen[1.45]
+    assert recent_cut - recent_before > 0.005  # the reroute adds ~6 ms of round trip
+    assert recent_cut - recent_before > 2 * (whole_cut - whole_before)
