@@ -66,10 +66,12 @@ def run(
     keep_partial: Annotated[bool, typer.Option(
         help="on SIGINT/SIGTERM, write the results so far to OUT.partial (marked partial)")
     ] = False,
+    report: Annotated[bool, typer.Option(
+        help="also write report.html and its PNGs (see gpuemu report)")] = False,
 ) -> None:
     """Run a scenario: live dashboard (or progress), then write results."""
     _run(scenario, seed, until, out, set_ or [], headless, speed, backend, dashboard_svg,
-         force, max_memory, keep_partial)
+         force, max_memory, keep_partial, report)
 
 
 def _check_size(loaded: object, force: bool, max_memory: str | None,
@@ -95,8 +97,10 @@ def _check_size(loaded: object, force: bool, max_memory: str | None,
 def _run(scenario: Path, seed: int | None, until: str | None, out: Path | None,
          overrides: list[str], headless: bool, speed: float | None, backend: str | None,
          dashboard_svg: Path | None, force: bool = False,
-         max_memory: str | None = None, keep_partial: bool = False) -> None:
+         max_memory: str | None = None, keep_partial: bool = False,
+         report: bool = False) -> None:
     from emulator.build import build
+    from emulator.cli_report import run_extras
     from emulator.dashboard import Dashboard, summary_table
     from emulator.loader import load_scenario
     from emulator.outputs import check_replaceable
@@ -136,7 +140,8 @@ def _run(scenario: Path, seed: int | None, until: str | None, out: Path | None,
     end = sim.horizon_s if until_s is None else min(until_s, sim.horizon_s)
     try:
         # The dashboard subscribes to the log: it must exist before the run to see it all.
-        dash = Dashboard(sim) if live_view or dashboard_svg is not None else None
+        dash = (Dashboard(sim, until_s) if live_view or dashboard_svg is not None
+                else None)
         if live_view:
             assert dash is not None
             with Live(dash.frame(), console=console, refresh_per_second=8, transient=False) as live:
@@ -195,7 +200,9 @@ def _run(scenario: Path, seed: int | None, until: str | None, out: Path | None,
                 "command": command_line(), "seed": sc.seed, "until": until,
                 "until_s": until_s, "versions": versions(), "size_estimate": estimate}
     paths = write_results(folder, results, run_info,
-                          {RESOLVED_NAME: resolved_yaml(loaded, command_line())})
+                          {RESOLVED_NAME: resolved_yaml(loaded, command_line())},
+                          run_extras({**results.summary, "run": run_info}, results.tables,
+                                     sc.start, report, sc.output.trace))
     print_full_width(console, summary_table(results.summary))
     console.print(f"wrote {len(paths)} files to {folder}/ "
                   f"({sim.engine.sim_events:,} events, {sim.wall_s:.1f} s wall, "
@@ -262,10 +269,11 @@ def _validate(scenario: Path, overrides: list[str], force: bool = False,
                   rejected, next(iter(sim.engine.infeasible.values())))
 
 
-from emulator import cli_conventions, cli_tools  # noqa: E402
+from emulator import cli_conventions, cli_report, cli_tools  # noqa: E402
 
 cli_tools.register(app)
 cli_conventions.register(app)
+cli_report.register(app)
 
 
 def main() -> None:

@@ -8,6 +8,10 @@ strip of coloured cells (one per rack, or per group of racks on large sites).
 
 from __future__ import annotations
 
+import datetime as dt
+import math
+from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -19,11 +23,13 @@ from rich.text import Text
 from emulator.build import Simulation
 from emulator.eventlog import Ev, EventLog, Sample
 from emulator.request_stats import RequestStats
-from emulator.units import format_duration, format_power
+from emulator.units import format_adaptive_duration, format_duration, format_power, time_unit
 
-__all__ = ["Dashboard", "summary_table"]
+__all__ = ["Dashboard", "legend", "summary_table"]
 
 _MAX_CELLS = 384
+RECENT_S = 3600.0
+"""Window of the dashboard's live TTFT p99 (simulated seconds)."""
 _CELLS_PER_LINE = 96
 
 
@@ -52,16 +58,22 @@ class LiveCounts:
     as they are appended; nothing is read from the engine's state.
     """
 
-    def __init__(self, log: EventLog, tenant_of_service: dict[int, int]) -> None:
+    def __init__(self, log: EventLog, tenant_of_service: dict[int, int],
+                 clock: Callable[[], float] = lambda: 0.0) -> None:
         n = len(log.tenants)
+        self._clock = clock
+        self._recent: deque[tuple[float, int, RequestStats]] = deque()
         self.log = log
         self.queued = [0] * n
         self.gpus = [0] * n
         self.running = 0
+        self.running_services = 0
         self.busy_gpus = 0
         self.served = [0] * n
         self.met = [0] * n
+        self.requests = [RequestStats() for _ in range(n)]  # since the start, per tenant
         self.events = 0
+        self.cut_off = 0  # work cut off by the end of the run (truncated)
         self._tenant_of_service = tenant_of_service
         self._running_ids: set[int] = set()
         log.subscribe_work(self._on_work)
@@ -85,15 +97,22 @@ class LiveCounts:
         elif kind in (Ev.REJECT, Ev.CANCEL):
             self.queued[tenant] -= 1
         elif kind == Ev.TRUNCATE:
-            if wid in self._running_ids:
-                self._hold(wid, tenant, gpus, -1)
-            else:
-                self.queued[tenant] -= 1
+            # Truncations close the run at its end (horizon or --until): the work was
+            # still running or queued when the run stopped, and the last frame shows that
+            # state rather than an emptied cluster.
+            self.cut_off += 1
+
+    @property
+    def running_jobs(self) -> int:
+        """Training jobs holding GPUs now (running work that is not an inference service)."""
+        return self.running - self.running_services
 
     def _hold(self, wid: int, tenant: int, gpus: int, sign: int) -> None:
         self.gpus[tenant] += sign * gpus
         self.busy_gpus += sign * gpus
         self.running += sign
+        if wid in self._tenant_of_service:
+            self.running_services += sign
         if sign > 0:
             self._running_ids.add(wid)
         else:
@@ -103,17 +122,36 @@ class LiveCounts:
         tenant = self._tenant_of_service[service]
         self.served[tenant] += stats.count
         self.met[tenant] += stats.slo_met
+        self.requests[tenant].merge(stats)
+        now = self._clock()
+        self._recent.append((now, tenant, stats))
+        while self._recent[0][0] < now - RECENT_S:  # bounded whether or not frames are drawn
+            self._recent.popleft()
+
+    def recent_ttft_p99(self, window_s: float = RECENT_S) -> list[float | None]:
+        """Per tenant: TTFT p99 (s) of the requests reported in the last ``window_s``
+        simulated seconds (``None`` where there were none), so a cable cut or an overload
+        shows while it lasts instead of being diluted in the whole run."""
+        now = self._clock()
+        while self._recent and self._recent[0][0] < now - window_s:
+            self._recent.popleft()
+        merged: dict[int, RequestStats] = {}
+        for _, tenant, stats in self._recent:
+            merged.setdefault(tenant, RequestStats()).merge(stats)
+        return [merged[i].stats("ttft_s")["p99"] if i in merged else None
+                for i in range(len(self.requests))]
 
 
 class Dashboard:
     """Builds one frame of the live view; a subscriber of the simulation's event log."""
 
-    def __init__(self, sim: Simulation) -> None:
+    def __init__(self, sim: Simulation, until_s: float | None = None) -> None:
         self.sim = sim
+        self.end_s = sim.horizon_s if until_s is None else min(until_s, sim.horizon_s)
         self.last: Sample | None = None
         tenants = {t: i for i, t in enumerate(sim.log.tenants)}
         services = {w.work_id: tenants[w.tenant] for w in sim.works if w.kind == "inference"}
-        self.counts = LiveCounts(sim.log, services)
+        self.counts = LiveCounts(sim.log, services, clock=lambda: sim.env.now)
         sim.log.subscribe(self._on_sample)
 
     def _on_sample(self, sample: Sample) -> None:
@@ -133,6 +171,26 @@ class Dashboard:
             text.append("■", style=_util_style(u))
         return text
 
+    def _energy_rows(self) -> Table | None:
+        """Renewable power, grid import, price and carbon of each site with an energy
+        model, from the log's latest energy sample (``None`` without one)."""
+        log = self.sim.log
+        if not log.energy:
+            return None
+        e = log.energy[-1]
+        rows = Table.grid(padding=(0, 2))
+        model = self.sim.ops.energy if self.sim.ops is not None else None
+        units = model.currency if model is not None else None
+        for i, site in enumerate(log.sites):
+            unit = units[i] if units is not None and i < len(units) else ""
+            rows.add_row(Text(site, style="bold"),
+                         f"solar+wind {format_power(float(e.renewable_w[i]))}",
+                         f"import {format_power(float(e.import_w[i]))}",
+                         f"export {format_power(float(e.export_w[i]))}",
+                         f"price {1000 * float(e.price[i]):,.1f} {unit}/MWh",
+                         f"carbon {float(e.carbon[i]):,.0f} g/kWh")
+        return rows
+
     def frame(self) -> Panel:
         """The current frame."""
         sim = self.sim
@@ -140,10 +198,13 @@ class Dashboard:
         now = sim.env.now
         counts = self.counts
         speed = now / sim.wall_s if sim.wall_s > 0 else 0.0
+        stop = (f" (--until; scenario {format_duration(sim.horizon_s)})"
+                if self.end_s < sim.horizon_s else "")
+        when = (sc.start + dt.timedelta(seconds=now)).strftime("%Y-%m-%d %H:%M UTC")
         header = Text.assemble(
             (f"{sc.name}", "bold"), f"  seed {sc.seed}  ",
-            (f"t = {format_duration(now)} / {format_duration(sim.horizon_s)}", "cyan"),
-            f"  speed {speed:,.0f}x  ",
+            (f"t = {format_duration(now)} / {format_duration(self.end_s)}{stop}", "cyan"),
+            f"  {when}  speed {speed:,.0f}x  ",
             f"backend {sim.backend.name} ({sim.backend.device})  ",
             f"policy {sc.scheduler.queue}/{sc.scheduler.placement}")
         sample = self.last
@@ -153,7 +214,8 @@ class Dashboard:
             label = f"rack utilisation ({racks} racks" + (
                 f", {racks / min(racks, _MAX_CELLS):.1f} per cell)" if racks > _MAX_CELLS
                 else ")")
-            parts += [Text(label, style="dim"), self._rack_strip(sample.rack_util)]
+            parts += [Text.assemble((label, "dim"), "  ", legend()),
+                      self._rack_strip(sample.rack_util)]
         power = Table.grid(padding=(0, 1))
         if sample is not None:
             for i, site in enumerate(sim.loaded.sites):
@@ -163,54 +225,152 @@ class Dashboard:
                               f"{format_power(fac)} / {format_power(cap)} facility",
                               f"IT {format_power(float(sample.it_w[i]))}")
         parts.append(power)
+        energy = self._energy_rows()
+        if energy is not None:
+            parts.append(energy)
         tenants = Table(box=None, header_style="bold", pad_edge=False)
-        for col in ("tenant", "queued", "GPUs held", "requests", "SLO met"):
+        for col in ("tenant", "queued", "GPUs held", "requests", "TTFT p99 (last hour)",
+                    "SLO met"):
             tenants.add_column(col, justify="left" if col == "tenant" else "right")
+        recent = counts.recent_ttft_p99()
         for i, t in enumerate(sim.log.tenants):
             served = counts.served[i]
             slo = f"{100 * counts.met[i] / served:.1f}%" if served else "—"
-            tenants.add_row(t, str(counts.queued[i]), f"{counts.gpus[i]:,}", f"{served:,}", slo)
+            tenants.add_row(t, str(counts.queued[i]), f"{counts.gpus[i]:,}", f"{served:,}",
+                            format_adaptive_duration(recent[i]), slo)
         busy = counts.busy_gpus
-        footer = Text(f"running {counts.running}  GPUs busy {busy:,}/{sim.index.n_gpus:,} "
+        footer = Text(f"running {counts.running_jobs} training job(s), "
+                      f"{counts.running_services} inference service(s)  "
+                      f"GPUs busy {busy:,}/{sim.index.n_gpus:,} "
                       f"({100 * busy / max(sim.index.n_gpus, 1):.1f}%)  "
-                      f"events {counts.events:,}")
+                      f"work events {counts.events:,}"
+                      + (f"  (run stopped: {counts.cut_off:,} work item(s) cut off)"
+                         if counts.cut_off else ""))
         parts += [tenants, footer]
         return Panel(Group(*parts), title="gpuemu", border_style="blue")
+
+
+def legend() -> Text:
+    """Colour key of the rack strip (mean compute utilisation of a rack)."""
+    text = Text()
+    for style, label in (("grey30", "idle <2%"), ("green", "<50%"), ("yellow", "<85%"),
+                         ("red", "≥85%")):
+        text.append("■", style=style)
+        text.append(f" {label}  ", style="dim")
+    return text
 
 
 def _fmt(v: float | None, scale: float = 1.0, unit: str = "") -> str:
     return "—" if v is None else f"{v * scale:,.3g}{unit}"
 
 
-def summary_table(summary: dict[str, Any]) -> Group:
-    """The final summary as rich tables: training, inference, sites (fits 80 columns)."""
-    tenants = summary["tenants"]
+def _unit_of(values: list[float | None]) -> tuple[str, float]:
+    """One time unit for a column: the one its largest value reads best in."""
+    known = [abs(v) for v in values if v is not None and math.isfinite(v)]
+    return time_unit(max(known)) if known else ("s", 1.0)
+
+
+def _in(v: float | None, size: float) -> str:
+    return "—" if v is None else f"{v / size:,.3g}"
+
+
+def _targets(req: dict[str, Any]) -> str:
+    """``'30ms/30ms'`` (TTFT/TPOT objective), several joined by commas."""
+    def short(v: float) -> str:
+        return format_adaptive_duration(v).replace(" ", "")
+
+    return ", ".join(f"{short(t['ttft_s'])}/{short(t['tpot_s'])}"
+                     for t in req.get("slo_targets", [])) or "—"
+
+
+def _training_table(summary: dict[str, Any]) -> Table:
+    """Per tenant: jobs done, JCT and wait (each column in the unit its values pick)."""
+    tenants = {k: v for k, v in summary["tenants"].items()
+               if v["jobs"]["submitted"] or v["services"]}
+    cols = {key: _unit_of([t[src][stat] for t in tenants.values()])
+            for key, src, stat in (("jct_mean", "jct_s", "mean"), ("jct_p99", "jct_s", "p99"),
+                                   ("wait_mean", "wait_s", "mean"),
+                                   ("wait_p99", "wait_s", "p99"))}
     t = Table(title=f"{summary['scenario']}: training", header_style="bold")
-    for col in ("tenant", "done/sub", "JCT mean h", "JCT p99 h", "wait mean h", "wait p99 h",
-                "GPU share"):
-        t.add_column(col, justify="right")
+    t.add_column("tenant", justify="right")
+    t.add_column("done/sub", justify="right")
+    for key, label in (("jct_mean", "JCT mean"), ("jct_p99", "JCT p99"),
+                       ("wait_mean", "wait mean"), ("wait_p99", "wait p99")):
+        t.add_column(f"{label} {cols[key][0]}", justify="right")
+    t.add_column("GPU share", justify="right")
     for name, ten in tenants.items():
-        if ten["jobs"]["submitted"] == 0 and ten["services"] == 0:
-            continue
         t.add_row(name, f"{ten['jobs']['finished']}/{ten['jobs']['submitted']}",
-                  _fmt(ten["jct_s"]["mean"], 1 / 3600), _fmt(ten["jct_s"]["p99"], 1 / 3600),
-                  _fmt(ten["wait_s"]["mean"], 1 / 3600), _fmt(ten["wait_s"]["p99"], 1 / 3600),
+                  _in(ten["jct_s"]["mean"], cols["jct_mean"][1]),
+                  _in(ten["jct_s"]["p99"], cols["jct_p99"][1]),
+                  _in(ten["wait_s"]["mean"], cols["wait_mean"][1]),
+                  _in(ten["wait_s"]["p99"], cols["wait_p99"][1]),
                   f"{100 * ten['gpu_share']:.1f}%")
-    parts: list[Any] = [t]
+    return t
+
+
+def _inference_table(served: dict[str, Any]) -> Table:
+    """Per tenant: requests, TTFT/TPOT p50/p99, SLO attainment beside its target, and
+    unreachable requests (counted in attainment as misses)."""
+    reqs = [v["requests"] for v in served.values()]
+    ttft = _unit_of([r["ttft_s"][k] for r in reqs for k in ("p50", "p99")])
+    tpot = _unit_of([r["tpot_s"][k] for r in reqs for k in ("p50", "p99")])
+    r = Table(title="inference (SLO met counts unreachable requests as misses)",
+              header_style="bold")
+    for col in ("tenant", "requests", f"TTFT p50 {ttft[0]}", f"TTFT p99 {ttft[0]}",
+                f"TPOT p50 {tpot[0]}", f"TPOT p99 {tpot[0]}", "SLO TTFT/TPOT", "SLO met",
+                "unreachable"):
+        r.add_column(col, justify="right")
+    for name, ten in served.items():
+        req = ten["requests"]
+        slo = req["slo_attainment"]
+        lost = req.get("unreachable", 0)
+        r.add_row(name, f"{req['count']:,}", _in(req["ttft_s"]["p50"], ttft[1]),
+                  _in(req["ttft_s"]["p99"], ttft[1]), _in(req["tpot_s"]["p50"], tpot[1]),
+                  _in(req["tpot_s"]["p99"], tpot[1]), _targets(req),
+                  "—" if slo is None else f"{100 * slo:.2f}%",
+                  Text(f"{lost:,}", style="bold red" if lost else ""))
+    return r
+
+
+def _event_lines(summary: dict[str, Any]) -> list[Text]:
+    """One line each for the WAN, residency and failures, where the run had them."""
+    lines = []
+    wan = summary.get("wan")
+    if wan is not None:
+        cuts = "; ".join(f"{e['event'].replace('cable_', '')} {e['cable']} at "
+                         f"{format_adaptive_duration(e['t_s'])}" for e in wan["events"])
+        lost = wan.get("unreachable_requests", 0)
+        lines.append(Text.assemble(
+            ("WAN: ", "bold"), f"{cuts or 'no cable events'}; "
+            f"{wan.get('rtt_changes', 0)} service reroute(s) (RTT changes); ",
+            (f"{lost:,} unreachable request(s)", "bold red" if lost else "")))
+    for tenant, res in sorted(summary.get("residency", {}).items()):
+        bad = res.get("violations", 0)
+        lines.append(Text.assemble(
+            ("residency: ", "bold"), f"{tenant} in {res['country']}: "
+            f"{res['placements']:,} placement(s), {res['gpu_hours']:,.0f} GPU-h, ",
+            (f"{bad} violation(s)", "bold red" if bad else "green")))
+    failures = summary.get("failures")
+    if failures:
+        lines.append(Text.assemble(
+            ("failures: ", "bold"), f"{failures['gpus_down_events']:,} GPUs-down event(s) "
+            f"({failures['gpus_taken_down']:,} GPUs taken down), "
+            f"{failures['gpus_up_events']:,} back in service"))
+    return lines
+
+
+def summary_table(summary: dict[str, Any]) -> Group:
+    """The final summary as rich tables: training, inference, sites, energy, then lines for
+    the WAN, residency and failures where the run had them.
+
+    JCT, waits and latencies are in the unit each column's values pick (s, min, h, d; ms
+    for latencies); SLO attainment counts unreachable requests as misses.
+    """
+    tenants = summary["tenants"]
+    parts: list[Any] = [_training_table(summary)]
     served = {k: v for k, v in tenants.items() if v["requests"]["count"]}
     if served:
-        r = Table(title="inference", header_style="bold")
-        for col in ("tenant", "requests", "TTFT p50 s", "TTFT p99 s", "TPOT p50 ms",
-                    "TPOT p99 ms", "SLO met"):
-            r.add_column(col, justify="right")
-        for name, ten in served.items():
-            req = ten["requests"]
-            slo = req["slo_attainment"]
-            r.add_row(name, f"{req['count']:,}", _fmt(req["ttft_s"]["p50"]),
-                      _fmt(req["ttft_s"]["p99"]), _fmt(req["tpot_s"]["p50"], 1000),
-                      _fmt(req["tpot_s"]["p99"], 1000),
-                      "—" if slo is None else f"{100 * slo:.2f}%")
-        parts.append(r)
+        parts.append(_inference_table(served))
     s = Table(title="sites", header_style="bold")
     for col in ("site", "GPUs", "IT MWh", "facility MWh", "peak MW", "grid MW", "cap MW",
                 "over cap h"):
@@ -245,6 +405,7 @@ def summary_table(summary: dict[str, Any]) -> Group:
                       "—" if cost is None else f"${cost:,.0f}",
                       f"{en.get('water_m3', 0.0):,.1f}")
         parts.append(e)
+    parts += _event_lines(summary)
     parts.append(Text(f"GPU allocation {100 * summary['gpu_allocation_util']:.1f}%  "
                       f"compute util {100 * summary['gpu_compute_util']:.1f}%  "
                       f"jobs rejected {summary['jobs']['rejected']}, "

@@ -28,7 +28,8 @@ from pathlib import Path
 from emulator.errors import UserError, short
 from emulator.interrupts import deferred
 
-__all__ = ["MANIFEST", "check_replaceable", "clean_stale", "verify", "write_result_set"]
+__all__ = ["MANIFEST", "add_to_result_set", "check_replaceable", "clean_stale", "verify",
+           "write_result_set"]
 
 MANIFEST = "manifest.json"
 _RESULT_MARKERS = (MANIFEST, "summary.json")
@@ -162,3 +163,30 @@ def verify(folder: Path) -> list[str]:
                    if p.name != MANIFEST and p.name not in manifest.get("files", {}))
     problems += [f"{folder / n}: not part of the result set" for n in extra]
     return problems
+
+
+def add_to_result_set(folder: Path, files: Mapping[str, bytes]) -> list[Path]:
+    """Add (or replace) ``files`` (name → bytes) in the complete result set ``folder``.
+
+    Each file is written atomically, then ``manifest.json`` is rewritten (atomically) with
+    their checksums, so :func:`verify` keeps holding; a report or trace made later from a
+    run's files joins that run's set. Returns the paths written.
+    """
+    from emulator.export import atomic_write
+
+    path = folder / MANIFEST
+    if not path.is_file():
+        raise UserError(f"{short(str(folder))}: no {MANIFEST}; expected the complete output "
+                        "folder of a run")
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    written = []
+    for name, content in files.items():
+        if "/" in name or name in (MANIFEST, "summary.json"):
+            raise ValueError(f"{name!r}: not a name a result set can take")
+        target = folder / name
+        atomic_write(target, lambda tmp, c=content: tmp.write_bytes(c))
+        manifest.setdefault("files", {})[name] = _sha256(target)
+        written.append(target)
+    text = json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n"
+    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    return written

@@ -21,6 +21,7 @@ from emulator.tables import (
     infra_table,
     jobs_table,
     placements_table,
+    rack_util_table,
     requests_table,
     timeseries_table,
 )
@@ -60,6 +61,9 @@ def collect(sim: Simulation, include_requests: bool = True) -> Results:
         "events": events_table(sim.log),
         "placements": placements_table(sim.log),
     }
+    racks = rack_util_table(sim.log)
+    if racks is not None:
+        tables["rack_util"] = racks
     if len(sim.log.infra_t):
         tables["infra"] = infra_table(sim.log)
     if include_requests:
@@ -90,14 +94,18 @@ def output_dir(template: str, name: str, seed: int) -> Path:
 
 
 def write_results(out: Path, results: Results, run_info: dict[str, Any],
-                  extra: dict[str, str] | None = None) -> list[Path]:
-    """Write ``summary.json``, one Parquet file per table and the ``extra`` text files as
-    one crash-safe result set (:func:`emulator.outputs.write_result_set`)."""
+                  extra: dict[str, str] | None = None,
+                  binary: dict[str, bytes] | None = None) -> list[Path]:
+    """Write ``summary.json``, one Parquet file per table, the ``extra`` text files and the
+    ``binary`` files (a report, a trace) as one crash-safe result set
+    (:func:`emulator.outputs.write_result_set`)."""
     files: dict[str, Writer] = {}
     for name, columns in results.tables.items():
         files[f"{name}.parquet"] = partial(write_parquet, columns=columns)
     for name, text in (extra or {}).items():
         files[name] = partial(_write_text, text=text)
+    for name, content in (binary or {}).items():
+        files[name] = partial(_write_bytes, content=content)
     files["summary.json"] = partial(write_json, data={**results.summary, "run": run_info})
     info = {k: run_info[k] for k in ("command", "seed", "until", "versions") if k in run_info}
     return write_result_set(out, files, info)
@@ -105,3 +113,7 @@ def write_results(out: Path, results: Results, run_info: dict[str, Any],
 
 def _write_text(path: Path, text: str) -> None:
     path.write_text(text, encoding="utf-8")
+
+
+def _write_bytes(path: Path, content: bytes) -> None:
+    path.write_bytes(content)

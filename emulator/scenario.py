@@ -122,7 +122,13 @@ class OutputConfig(_Frozen):
                      description="output folder; {name} and {seed} expand (the scenario "
                                  "name cannot hold a path separator, so it never leaves it)")
     requests: bool = Field(default=True, description="write the per-request table")
-    rack_series: bool = Field(default=False, description="write per-rack utilisation samples")
+    rack_series: bool = Field(default=False, description="keep per-rack utilisation samples "
+                                                         "(rack_util.parquet) on sites of more "
+                                                         "than 256 racks; smaller sites always "
+                                                         "keep them")
+    trace: bool = Field(default=False, description="also write trace.json, a Perfetto / Chrome "
+                                                   "trace of the run (see gpuemu export "
+                                                   "--perfetto for its bounds)")
 
 
 class Scenario(_Frozen):

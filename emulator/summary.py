@@ -5,8 +5,12 @@ Job completion time (JCT) and queue wait: mean, p50, p99 over finished (JCT) or 
 ``wait_incl_queued_s`` includes them with their wait so far (a lower bound).
 Inference: TTFT and TPOT p50/p99 and SLO attainment (a request meets its SLO when both its
 TTFT, WAN round trip included, and its TPOT are within the service's
-objectives). GPU utilisation is time-weighted: allocated GPU-seconds over available
-GPU-seconds, and the mean compute utilisation of the samples. Energy integrates the
+objectives). Unreachable requests (no route to the site, or a first token after the
+horizon) have no TTFT: the percentiles leave them out, ``unreachable`` counts them, and
+SLO attainment counts them as misses (attainment = met / all requests, unreachable
+included). ``slo_targets`` lists the tenant's distinct (TTFT, TPOT) objectives in s.
+GPU utilisation is time-weighted: allocated GPU-seconds over available GPU-seconds, and
+the mean compute utilisation of the samples. Energy integrates the
 sampled power, each sample holding until the next (or the horizon), in MWh.
 
 Per site, two different limits are reported side by side: ``grid_connection_mw`` (the
@@ -25,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from emulator.energy.accounting import cap_figures
-from emulator.eventlog import EventLog
+from emulator.eventlog import EventLog, Infra
 from emulator.request_stats import RequestStats
 from emulator.tables import jobs_table, request_stats_by_service, requests_table
 from emulator.work import Work
@@ -76,20 +80,27 @@ def _request_figures(log: EventLog, works: Sequence[Work]
     """Request figures per tenant and overall: exact from rows when the log keeps them,
     else from the log's aggregated statistics (percentiles within 1%)."""
     def figures(count: int, ttft: dict[str, Any], tpot: dict[str, Any],
-                met: float | None) -> dict[str, Any]:
-        return {"count": count, "ttft_s": ttft, "tpot_s": tpot, "slo_attainment": met}
+                met: float | None, unreachable: int,
+                targets: list[dict[str, float]]) -> dict[str, Any]:
+        return {"count": count, "ttft_s": ttft, "tpot_s": tpot, "slo_attainment": met,
+                "unreachable": unreachable, "slo_targets": targets}
 
+    targets = _slo_targets(log, works)
     if log.keep_requests:
         reqs = requests_table(log, works)
+        lost = np.isnan(reqs["ttft_s"])
         per: dict[str, dict[str, Any]] = {}
         for tenant in log.tenants:
             r = reqs["tenant"] == tenant
             n = int(r.sum())
             per[tenant] = figures(n, stats(reqs["ttft_s"][r]), stats(reqs["tpot_s"][r]),
-                                  float(reqs["slo_met"][r].mean()) if n else None)
+                                  float(reqs["slo_met"][r].mean()) if n else None,
+                                  int(lost[r].sum()), targets.get(tenant, []))
         n = int(reqs["ttft_s"].size)
         return per, figures(n, stats(reqs["ttft_s"]), stats(reqs["tpot_s"]),
-                            float(reqs["slo_met"].mean()) if n else None)
+                            float(reqs["slo_met"].mean()) if n else None, int(lost.sum()),
+                            sorted({tuple(x.items()): x for v in targets.values()
+                                    for x in v}.values(), key=_target_key))
     by_service = request_stats_by_service(log)
     totals = {t: RequestStats() for t in log.tenants}
     overall = RequestStats()
@@ -97,11 +108,26 @@ def _request_figures(log: EventLog, works: Sequence[Work]
         totals[works[service].tenant].merge(st)
         overall.merge(st)
 
-    def of(st: RequestStats) -> dict[str, Any]:
+    def of(st: RequestStats, target: list[dict[str, float]]) -> dict[str, Any]:
         return figures(st.count, st.stats("ttft_s"), st.stats("tpot_s"),
-                       st.slo_met / st.count if st.count else None)
+                       st.slo_met / st.count if st.count else None, st.unreachable, target)
 
-    return {t: of(st) for t, st in totals.items()}, of(overall)
+    every = sorted({tuple(x.items()): x for v in targets.values() for x in v}.values(),
+                   key=_target_key)
+    return ({t: of(st, targets.get(t, [])) for t, st in totals.items()}, of(overall, every))
+
+
+def _target_key(target: dict[str, float]) -> tuple[float, float]:
+    return target["ttft_s"], target["tpot_s"]
+
+
+def _slo_targets(log: EventLog, works: Sequence[Work]) -> dict[str, list[dict[str, float]]]:
+    """Distinct (TTFT, TPOT) objectives (s) of each tenant's services, from the log."""
+    out: dict[str, dict[tuple[float, float], dict[str, float]]] = {}
+    for service, (ttft, tpot) in sorted(log.slo.items()):
+        out.setdefault(works[service].tenant, {})[(ttft, tpot)] = {"ttft_s": ttft,
+                                                                  "tpot_s": tpot}
+    return {t: sorted(v.values(), key=_target_key) for t, v in out.items()}
 
 
 def build_summary(log: EventLog, works: Sequence[Work], horizon_s: float, total_gpus: int,
@@ -171,4 +197,17 @@ def build_summary(log: EventLog, works: Sequence[Work], horizon_s: float, total_
         "sites": sites,
         "tenants": tenants,
         "rejections": sorted({str(x) for x in jobs["info"][jobs["state"] == "rejected"]}),
+        **_failures(log),
     }
+
+
+def _failures(log: EventLog) -> dict[str, Any]:
+    """``failures`` (GPUs taken down and brought back) when the run had any, else nothing."""
+    kinds = np.asarray(log.infra_kind, dtype=np.int64)
+    down = kinds == Infra.GPUS_DOWN
+    if not down.any():
+        return {}
+    values = np.asarray(log.infra_value, dtype=np.float64)
+    return {"failures": {"gpus_down_events": int(down.sum()),
+                         "gpus_up_events": int((kinds == Infra.GPUS_UP).sum()),
+                         "gpus_taken_down": int(np.nansum(values[down]))}}

@@ -24,6 +24,7 @@ __all__ = [
     "infra_table",
     "jobs_table",
     "placements_table",
+    "rack_util_table",
     "request_stats_by_service",
     "requests_table",
     "runs",
@@ -271,3 +272,20 @@ def infra_table(log: EventLog) -> dict[str, np.ndarray]:
         "value": np.asarray(log.infra_value, dtype=np.float64),
         "label": _reasons(log, np.asarray(log.infra_label, dtype=np.int64)),
     }
+
+
+def rack_util_table(log: EventLog) -> dict[str, np.ndarray] | None:
+    """Per sample and rack: mean compute utilisation of the rack's GPUs (0..1).
+
+    Long format (``t_s``, ``rack`` index in the topology's rack order, ``util`` as
+    float32); ``None`` when the log did not keep per-rack samples (large sites without
+    ``output.rack_series``).
+    """
+    s = log.samples
+    if not s or any(x.rack_util is None for x in s):
+        return None
+    util = np.array([x.rack_util for x in s], dtype=np.float32)
+    n_t, n_racks = util.shape
+    return {"t_s": np.repeat(np.array([x.t for x in s], dtype=np.float64), n_racks),
+            "rack": np.tile(np.arange(n_racks, dtype=np.int32), n_t),
+            "util": util.reshape(-1)}

@@ -30,6 +30,7 @@ __all__ = [
     "Seconds",
     "UnitError",
     "Watts",
+    "format_adaptive_duration",
     "format_bytes",
     "format_duration",
     "format_power",
@@ -40,6 +41,7 @@ __all__ = [
     "parse_length_m",
     "parse_power",
     "parse_rate",
+    "time_unit",
 ]
 
 
@@ -236,3 +238,36 @@ def format_rate_bps(bps: float) -> str:
         if abs(bps) >= scale:
             return f"{bps / scale:.3g} {unit}"
     return f"{bps:.0f} b/s"
+
+
+_ADAPTIVE_UNITS = (("d", 86400.0), ("h", 3600.0), ("min", 60.0), ("s", 1.0), ("ms", 1e-3),
+                   ("µs", 1e-6))
+
+
+def time_unit(seconds: float) -> tuple[str, float]:
+    """The unit a duration of ``seconds`` reads best in, and its size in seconds.
+
+    The largest of d, h, min, s, ms, µs that the magnitude reaches (at least one whole
+    unit), so 90 s reads as minutes and 0.2 s as milliseconds; 0, NaN and infinity read
+    in seconds. Tables pick one unit per column from its largest value with this.
+    """
+    magnitude = abs(seconds)
+    if not math.isfinite(magnitude) or magnitude == 0:
+        return "s", 1.0
+    for unit, size in _ADAPTIVE_UNITS:
+        if magnitude >= size:
+            return unit, size
+    return "µs", 1e-6
+
+
+def format_adaptive_duration(seconds: float | None, digits: int = 3) -> str:
+    """``seconds`` in the unit its magnitude picks: ``'4.2 min'``, ``'1.5 d'``, ``'12 ms'``.
+
+    ``None`` and NaN print as an em dash; ``digits`` significant figures.
+    """
+    if seconds is None or (isinstance(seconds, float) and math.isnan(seconds)):
+        return "—"
+    if math.isinf(seconds):
+        return "∞"
+    unit, size = time_unit(seconds)
+    return f"{seconds / size:.{digits}g} {unit}"

@@ -5,7 +5,8 @@ are power × ``dt_s``. Renewable share = (renewable energy serving demand direct
 discharge, which is charged only from renewable surplus) / facility energy. Carbon counts
 grid imports at the grid's intensity (renewables at zero, a scope-2 market-based view).
 Cost = PPA price × renewable energy generated (take-or-pay) + import price × imports −
-export price × exports, in the site's currency and in US dollars.
+export price × exports, in the site's currency and in US dollars; the three parts are
+reported too (``cost_ppa_usd``, ``cost_import_usd``, ``export_revenue_usd``).
 
 Grid and caps per site: ``peak_import_mw`` (highest interval-mean import),
 ``power_cap_mw`` (the highest value the configured power cap took, ``None`` without a
@@ -64,10 +65,12 @@ def _site_figures(samples: Sequence[EnergySample], grid_connection_w: Sequence[f
     e = {k: (_stack(samples, k) * dt).sum(0) for k in _FLOWS}  # J per site
     imp_kwh = _stack(samples, "import_w") * dt / _J_PER_KWH
     carbon_t = (imp_kwh * _stack(samples, "carbon")).sum(0) / 1e6
-    cost = ((_stack(samples, "renewable_w") * dt / _J_PER_KWH * _stack(samples, "ppa_price"))
-            .sum(0) + (imp_kwh * _stack(samples, "price")).sum(0)
-            - (_stack(samples, "export_w") * dt / _J_PER_KWH
-               * _stack(samples, "export_price")).sum(0))
+    cost_ppa = (_stack(samples, "renewable_w") * dt / _J_PER_KWH
+                * _stack(samples, "ppa_price")).sum(0)
+    cost_import = (imp_kwh * _stack(samples, "price")).sum(0)
+    export_revenue = (_stack(samples, "export_w") * dt / _J_PER_KWH
+                      * _stack(samples, "export_price")).sum(0)
+    cost = cost_ppa + cost_import - export_revenue
     water_m3 = (_stack(samples, "it_w") * dt / _J_PER_KWH * _stack(samples, "wue")).sum(0) / 1e3
     demand = _stack(samples, "demand_w")
     cap_peak, over_cap_s, peak_import = cap_figures(samples)
@@ -92,6 +95,9 @@ def _site_figures(samples: Sequence[EnergySample], grid_connection_w: Sequence[f
             "cost": float(cost[i]),
             "currency": currency[i],
             "cost_usd": float(cost[i] * usd_per_unit[i]),
+            "cost_ppa_usd": float(cost_ppa[i] * usd_per_unit[i]),
+            "cost_import_usd": float(cost_import[i] * usd_per_unit[i]),
+            "export_revenue_usd": float(export_revenue[i] * usd_per_unit[i]),
             "water_m3": float(water_m3[i]),
             "peak_facility_mw": peak / 1e6,
             "peak_import_mw": float(peak_import[i] / 1e6),

@@ -1,0 +1,169 @@
+"""``gpuemu report`` and ``gpuemu export``: an HTML report and a Perfetto trace of a run,
+made from its output folder only; and the extra files ``gpuemu run --report`` (or
+``output.trace: true``) writes with a run's results.
+
+Both commands add their files to the run folder's checksummed result set by default
+(:func:`emulator.outputs.add_to_result_set`); ``--out`` writes them elsewhere instead.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from emulator.cli_common import _guard
+from emulator.errors import UserError
+from emulator.units import UnitError, parse_duration
+
+__all__ = ["register", "run_extras"]
+
+
+def register(app: typer.Typer) -> None:
+    """Add the report and export commands to ``app``."""
+    app.command()(report)
+    app.command()(export)
+
+
+RunDirArgument = Annotated[Path, typer.Argument(help="output folder of gpuemu run")]
+
+
+def report(
+    run_dir: RunDirArgument,
+    out: Annotated[Path | None, typer.Option(
+        help="folder for report.html and its PNGs (default: RUN_DIR, added to its "
+             "result set)")] = None,
+) -> None:
+    """Write report.html (self-contained, opens offline) and one PNG per figure."""
+    _report(run_dir, out)
+
+
+@_guard
+def _report(run_dir: Path, out: Path | None) -> None:
+    from emulator.report.assemble import build_figures
+    from emulator.report.html import render_html
+    from emulator.report.rundata import load_run
+
+    data = load_run(run_dir)
+    try:
+        figures = build_figures(data)
+    except (ValueError, OSError) as exc:  # unreadable Parquet, tables of different runs
+        raise UserError(f"RUN_DIR {run_dir}: {exc}; expected the intact output of one "
+                        "run") from None
+    files = {f"report-{f.slug}.png": f.png for f in figures if f.png is not None}
+    files["report.html"] = render_html(data, figures).encode("utf-8")
+    folder = _write(run_dir, out, files)
+    left = [f"{f.slug} ({f.note})" for f in figures if f.png is None]
+    print(f"wrote {folder / 'report.html'} and {len(files) - 1} figure(s)"
+          + (f"; left out: {'; '.join(left)}" if left else ""))
+
+
+def export(
+    run_dir: RunDirArgument,
+    perfetto: Annotated[bool, typer.Option(
+        "--perfetto", help="Chrome / Perfetto trace-event JSON (open in ui.perfetto.dev)")
+    ] = False,
+    from_: Annotated[str | None, typer.Option(
+        "--from", help="keep events from this simulated time, e.g. 1d")] = None,
+    to: Annotated[str | None, typer.Option(
+        help="keep events before this simulated time, e.g. 36h")] = None,
+    max_events: Annotated[int, typer.Option(
+        help="cap on trace events (instants, thinned counters, earliest slices kept)")
+    ] = 1_000_000,
+    out: Annotated[Path | None, typer.Option(
+        help="trace file (default: RUN_DIR/trace.json, added to its result set)")] = None,
+) -> None:
+    """Export a run's event log in another format (so far: --perfetto)."""
+    _export(run_dir, perfetto, from_, to, max_events, out)
+
+
+def _seconds(option: str, value: str | None, default: float) -> float:
+    if value is None:
+        return default
+    try:
+        seconds = parse_duration(value)
+    except UnitError as exc:
+        raise UserError(f"{option}: {exc}") from None
+    if seconds < 0:
+        raise UserError(f"{option}: got {value!r}; expected a simulated time ≥ 0 such as 1d")
+    return seconds
+
+
+@_guard
+def _export(run_dir: Path, perfetto: bool, from_: str | None, to: str | None,
+            max_events: int, out: Path | None) -> None:
+    from emulator.report.perfetto import build_trace
+    from emulator.report.rundata import load_run
+
+    if not perfetto:
+        raise UserError("export: no format given; expected --perfetto (the trace-event "
+                        "JSON; the only export format so far)")
+    if max_events < 100:
+        raise UserError(f"--max-events: got {max_events}; expected at least 100")
+    data = load_run(run_dir)
+    lo = _seconds("--from", from_, 0.0)
+    hi = _seconds("--to", to, data.horizon_s)
+    if hi <= lo:
+        raise UserError(f"--to: got {to or hi!r}; expected a time after --from "
+                        f"({from_ or '0'})")
+    window = None if from_ is None and to is None else (lo, hi)
+    try:
+        trace = build_trace(data, window, max_events)
+    except (ValueError, OSError) as exc:
+        raise UserError(f"RUN_DIR {run_dir}: {exc}; expected the intact output of one "
+                        "run") from None
+    text = json.dumps(trace, separators=(",", ":"), allow_nan=False)
+    if out is not None:
+        if out.is_dir():
+            raise UserError(f"--out: {out} is a folder; expected a file name such as "
+                            "trace.json")
+        from emulator.export import atomic_write
+
+        atomic_write(out, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+        path = out
+    else:
+        path = _write(run_dir, None, {"trace.json": text.encode("utf-8")}) / "trace.json"
+    other = trace["otherData"]
+    print(f"wrote {path}: {len(trace['traceEvents']):,} events"
+          + (f" (truncated: {other['note']})" if other["truncated"] else "")
+          + "; open it in https://ui.perfetto.dev")
+
+
+def _write(run_dir: Path, out: Path | None, files: dict[str, bytes]) -> Path:
+    """Write ``files`` into ``out`` (created), or add them to ``run_dir``'s result set."""
+    from emulator.export import atomic_write
+    from emulator.outputs import add_to_result_set
+
+    if out is None:
+        add_to_result_set(run_dir, files)
+        return run_dir
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out: {out} is a file; expected a folder for the report")
+    try:
+        for name, content in files.items():
+            atomic_write(out / name, lambda tmp, c=content: tmp.write_bytes(c))
+    except OSError as exc:
+        raise UserError(f"--out: cannot write to {out}: {exc.strerror or exc}") from None
+    return out
+
+
+def run_extras(summary: dict[str, Any], tables: dict[str, Any], start: dt.datetime,
+               report_wanted: bool, trace_wanted: bool) -> dict[str, bytes]:
+    """The report files and/or trace of a finished run, from its in-memory results."""
+    from emulator.report.rundata import RunData
+
+    data = RunData(summary=summary, start=start, tables=tables)
+    files: dict[str, bytes] = {}
+    if report_wanted:
+        from emulator.report.assemble import report_files
+
+        files.update(report_files(data))
+    if trace_wanted:
+        from emulator.report.perfetto import build_trace
+
+        files["trace.json"] = json.dumps(build_trace(data), separators=(",", ":"),
+                                         allow_nan=False).encode("utf-8")
+    return files

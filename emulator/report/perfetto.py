@@ -1,0 +1,215 @@
+"""Chrome / Perfetto trace-event JSON of a run, from its output folder.
+
+Opens in ui.perfetto.dev or chrome://tracing. Layout:
+
+* process "NVLink domains": one track (thread) per domain and lane; each run of a job
+  on a domain is a complete slice (``"ph": "X"``) named after the job, category its
+  tenant. Jobs sharing a domain at the same time go on separate lanes
+  (``domain 5 · lane 1``), because slices on one track must nest;
+* process "site power": a counter (``"ph": "C"``) per site, facility power in MW (and
+  renewable, import, export where the run has an energy model);
+* process "queues": a counter of waiting work per tenant;
+* process "infrastructure": instant events (``"ph": "i"``) for cable cuts and repairs,
+  service RTT changes, GPUs taken down and brought back.
+
+Times are microseconds since the scenario's start (``ts``), durations non-negative
+microseconds (``dur``). Bounds for big runs: ``window`` keeps what overlaps
+``[from, to)`` (slices clipped to it); ``max_events`` caps the events (default
+:data:`DEFAULT_MAX_EVENTS`): instants keep at most a tenth of it, counters are thinned
+to an even stride within three tenths, and slices keep the earliest starts in the rest.
+When anything is cut, ``otherData.truncated`` is true and ``otherData.note`` says what.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from typing import Any
+
+import numpy as np
+
+from emulator.report.rundata import RunData
+from emulator.report.segments import job_segments
+
+__all__ = ["DEFAULT_MAX_EVENTS", "build_trace"]
+
+DEFAULT_MAX_EVENTS = 1_000_000
+_US = 1e6
+_PID_DOMAINS, _PID_POWER, _PID_QUEUES, _PID_INFRA = 1, 2, 3, 4
+
+
+def _meta(pid: int, name: str, tid: int = 0, thread: str | None = None) -> dict[str, Any]:
+    if thread is None:
+        return {"name": "process_name", "ph": "M", "pid": pid, "tid": tid,
+                "args": {"name": name}}
+    return {"name": "thread_name", "ph": "M", "pid": pid, "tid": tid, "args": {"name": thread}}
+
+
+def _lanes(domain: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """Lane of each segment so that segments on one (domain, lane) never overlap."""
+    lane = np.zeros(domain.size, dtype=np.int64)
+    order = np.lexsort((start, domain))
+    free: dict[int, list[tuple[float, int]]] = {}  # domain → heap of (end, lane)
+    count: dict[int, int] = {}
+    for i in order.tolist():
+        d = int(domain[i])
+        heap = free.setdefault(d, [])
+        if heap and heap[0][0] <= start[i]:
+            _, k = heapq.heappop(heap)
+        else:
+            k = count.get(d, 0)
+            count[d] = k + 1
+        lane[i] = k
+        heapq.heappush(heap, (float(end[i]), k))
+    return lane
+
+
+def _stride(n: int, most: int) -> int:
+    return max(1, math.ceil(n / max(most, 1)))
+
+
+def build_trace(data: RunData, window: tuple[float, float] | None = None,
+                max_events: int = DEFAULT_MAX_EVENTS) -> dict[str, Any]:
+    """The trace of ``data`` as a JSON-ready dict (see the module notes for the bounds)."""
+    lo, hi = window if window is not None else (0.0, max(data.horizon_s, 0.0))
+    notes: list[str] = []
+    meta: list[dict[str, Any]] = [
+        _meta(_PID_DOMAINS, "NVLink domains"), _meta(_PID_POWER, "site power"),
+        _meta(_PID_QUEUES, "queues"), _meta(_PID_INFRA, "infrastructure"),
+        _meta(_PID_INFRA, "", 1, "events")]
+    instants = _instants(data, lo, hi)
+    budget = max(max_events - len(meta), 0)
+    if len(instants) > budget // 10:
+        notes.append(f"{len(instants) - budget // 10:,} of {len(instants):,} instant events "
+                     "cut (latest dropped)")
+        instants = instants[: budget // 10]
+    counters = _counters(data, lo, hi)
+    if counters:
+        most = (3 * budget) // 10
+        step = _stride(len(counters), most)
+        if step > 1:
+            notes.append(f"counters thinned to every {step}th sample")
+            counters = counters[::step]
+    slices, lane_meta = _slices(data, lo, hi)
+    room = budget - len(instants) - len(counters) - len(lane_meta)
+    if len(slices) > room:
+        room = max(room, 0)
+        last = slices[room - 1]["ts"] / _US if room else lo
+        notes.append(f"{len(slices) - room:,} of {len(slices):,} job slices cut (kept the "
+                     f"earliest starts, up to t = {last:,.0f} s); narrow --from/--to or raise "
+                     "--max-events")
+        slices = slices[:room]
+    if window is not None:
+        notes.insert(0, f"window {lo:g} s to {hi:g} s only")
+    events = meta + lane_meta + slices + counters + instants
+    return {
+        "traceEvents": events,
+        "displayTimeUnit": "ms",
+        "otherData": {"scenario": data.name, "seed": data.summary.get("seed"),
+                      "start": data.start.isoformat(), "time_origin": "scenario start",
+                      "window_s": [lo, hi], "truncated": any("cut" in n or "thinned" in n
+                                                             for n in notes),
+                      "note": "; ".join(notes) or "complete"},
+    }
+
+
+def _slices(data: RunData, lo: float, hi: float
+            ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    seg = job_segments(data)
+    if seg.size == 0:
+        return [], []
+    start = np.maximum(seg.start_s, lo)
+    end = np.minimum(seg.end_s, hi)
+    keep = (end > start) | ((seg.start_s == seg.end_s) & (seg.start_s >= lo)
+                            & (seg.start_s < hi))
+    idx = np.flatnonzero(keep)
+    jobs = data.columns("jobs", ["work_id", "tenant", "name", "kind", "n_gpus"])
+    by_id = {int(w): i for i, w in enumerate(jobs.get("work_id", np.empty(0)).tolist())}
+    lane = _lanes(seg.domain[idx], start[idx], end[idx])
+    tids: dict[tuple[int, int], int] = {}
+    lane_meta = []
+    for d, k in sorted(set(zip(seg.domain[idx].tolist(), lane.tolist(), strict=True))):
+        tids[(d, k)] = len(tids) + 1
+        name = f"domain {d}" if k == 0 else f"domain {d} · lane {k}"
+        lane_meta.append(_meta(_PID_DOMAINS, "", tids[(d, k)], name))
+    out = []
+    order = np.argsort(start[idx], kind="stable")
+    for j in order.tolist():
+        i = idx[j]
+        w = int(seg.work_id[i])
+        row = by_id.get(w)
+        tenant = str(jobs["tenant"][row]) if row is not None else "?"
+        name = str(jobs["name"][row]) if row is not None else f"work {w}"
+        out.append({"name": name, "cat": tenant, "ph": "X",
+                    "ts": round(float(start[i]) * _US, 3),
+                    "dur": round(max(float(end[i] - start[i]), 0.0) * _US, 3),
+                    "pid": _PID_DOMAINS, "tid": tids[(int(seg.domain[i]), int(lane[j]))],
+                    "args": {"work_id": w, "tenant": tenant, "gpus_in_domain":
+                             int(seg.gpus[i]),
+                             "kind": str(jobs["kind"][row]) if row is not None else "?"}})
+    return out, lane_meta
+
+
+def _counter_rows(t: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """Rows of samples inside the window, plus the last one before it (its value holds)."""
+    inside = (t >= lo) & (t < hi)
+    before = np.flatnonzero(t < lo)
+    if before.size:
+        inside[before[-1]] = True
+    return np.flatnonzero(inside)
+
+
+def _counters(data: RunData, lo: float, hi: float) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    energy = data.columns("energy", ["t_s", "site", "renewable_w", "import_w", "export_w"])
+    ts = data.columns("timeseries")
+    if ts:
+        for site in dict.fromkeys(ts["site"].tolist()):
+            sel = np.flatnonzero(ts["site"] == site)
+            for r in _counter_rows(ts["t_s"][sel], lo, hi).tolist():
+                i = sel[r]
+                out.append({"name": f"{site} facility power (MW)", "ph": "C",
+                            "ts": round(max(float(ts["t_s"][i]), lo) * _US, 3),
+                            "pid": _PID_POWER, "tid": 0,
+                            "args": {"MW": round(float(ts["facility_w"][i]) / 1e6, 6)}})
+        first = np.flatnonzero(ts["site"] == ts["site"][0]) if ts["site"].size else []
+        tenants = [k for k in ts if k.startswith("queued_")]
+        for r in _counter_rows(ts["t_s"][first], lo, hi).tolist() if len(first) else []:
+            i = first[r]
+            out.append({"name": "queued work", "ph": "C",
+                        "ts": round(max(float(ts["t_s"][i]), lo) * _US, 3),
+                        "pid": _PID_QUEUES, "tid": 0,
+                        "args": {k[len("queued_"):]: int(ts[k][i]) for k in tenants}})
+    if energy:
+        for site in dict.fromkeys(energy["site"].tolist()):
+            sel = np.flatnonzero(energy["site"] == site)
+            for r in _counter_rows(energy["t_s"][sel], lo, hi).tolist():
+                i = sel[r]
+                out.append({"name": f"{site} grid and renewables (MW)", "ph": "C",
+                            "ts": round(max(float(energy["t_s"][i]), lo) * _US, 3),
+                            "pid": _PID_POWER, "tid": 0,
+                            "args": {k: round(float(energy[f"{k}_w"][i]) / 1e6, 6)
+                                     for k in ("renewable", "import", "export")}})
+    return sorted(out, key=lambda e: e["ts"])
+
+
+def _instants(data: RunData, lo: float, hi: float) -> list[dict[str, Any]]:
+    infra = data.columns("infra", ["t_s", "event", "subject", "value", "label"])
+    if not infra:
+        return []
+    out = []
+    for t, kind, subject, value, label in zip(
+            infra["t_s"].tolist(), infra["event"].tolist(), infra["subject"].tolist(),
+            infra["value"].tolist(), infra["label"].tolist(), strict=True):
+        if not lo <= t < hi:
+            continue
+        args: dict[str, Any] = {"label": str(label or "")}
+        if kind == "rtt":
+            args.update(service=int(subject),
+                        rtt_ms=None if not math.isfinite(value) else round(value * 1e3, 4))
+        elif kind in ("gpus_down", "gpus_up"):
+            args["gpus"] = None if not math.isfinite(value) else int(value)
+        name = f"{kind} {label}".strip() if kind != "rtt" else f"rtt service {int(subject)}"
+        out.append({"name": name, "cat": "infrastructure", "ph": "i", "s": "g",
+                    "ts": round(float(t) * _US, 3), "pid": _PID_INFRA, "tid": 1, "args": args})
+    return out

@@ -1,0 +1,137 @@
+"""Where and when work ran, and when infrastructure was down, from a run's tables.
+
+:func:`job_segments` pairs each ``start`` in the events table with the event that closed
+that run (the work's next ``preempt``, ``finish``, or a ``truncate`` while it held GPUs)
+and spreads it over the NVLink domains the placements table gives for that start: one
+segment per (run, domain). :func:`outages` pairs infrastructure events into intervals
+(a cable cut with its repair, GPUs taken down with their return), open intervals ending
+at the horizon. Both read only the tables a run writes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from emulator.report.rundata import Columns, RunData
+
+__all__ = ["Outage", "Segments", "job_segments", "outages"]
+
+
+@dataclass(frozen=True)
+class Segments:
+    """One row per (run of a work, NVLink domain): times in s, GPUs held in the domain."""
+
+    work_id: np.ndarray
+    domain: np.ndarray
+    gpus: np.ndarray
+    start_s: np.ndarray
+    end_s: np.ndarray
+
+    @property
+    def size(self) -> int:
+        """Number of segments."""
+        return int(self.work_id.size)
+
+
+def _run_ends(events: Columns, horizon_s: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(start row order, work id, end time) of every run, starts in log order."""
+    kind = events["event"]
+    work = events["work_id"].astype(np.int64)
+    t = events["t_s"].astype(np.float64)
+    starts = np.flatnonzero(kind == "start")
+    if starts.size == 0:
+        return starts, starts, np.empty(0)
+    n = int(work.max()) + 1
+    n_start = np.bincount(work[starts], minlength=n)
+    n_pre = np.bincount(work[kind == "preempt"], minlength=n)
+    trunc = np.flatnonzero(kind == "truncate")
+    trunc_open = trunc[n_start[work[trunc]] > n_pre[work[trunc]]]
+    closes = np.sort(np.concatenate([np.flatnonzero((kind == "preempt") | (kind == "finish")),
+                                     trunc_open]))
+    s_order = starts[np.argsort(work[starts], kind="stable")]
+    c_order = closes[np.argsort(work[closes], kind="stable")]
+    ends = np.full(starts.size, horizon_s)
+    # Pair the k-th start of a work with its k-th close; a run never closed ends at the
+    # horizon (a partial run's folder).
+    pos_in_start = np.searchsorted(starts, s_order)  # s_order[j] is starts[pos_in_start[j]]
+    rank_s = _rank_within(work[s_order])
+    rank_c = _rank_within(work[c_order])
+    key_c = {(int(w), int(r)): i for i, (w, r) in enumerate(zip(work[c_order], rank_c,
+                                                                 strict=True))}
+    for j, (w, r) in enumerate(zip(work[s_order].tolist(), rank_s.tolist(), strict=True)):
+        i = key_c.get((w, r))
+        if i is not None:
+            ends[pos_in_start[j]] = t[c_order[i]]
+    return starts, work[starts], ends
+
+
+def _rank_within(sorted_keys: np.ndarray) -> np.ndarray:
+    """0, 1, 2 … within each run of equal values of an already sorted key array."""
+    if sorted_keys.size == 0:
+        return sorted_keys
+    first = np.r_[True, sorted_keys[1:] != sorted_keys[:-1]]
+    idx = np.arange(sorted_keys.size)
+    return idx - np.maximum.accumulate(np.where(first, idx, 0))
+
+
+def job_segments(data: RunData) -> Segments:
+    """Every run of every work on every NVLink domain it held (see the module notes)."""
+    events = data.columns("events", ["t_s", "event", "work_id"])
+    place = data.columns("placements", ["t_s", "work_id", "domain", "gpus"])
+    empty = np.empty(0)
+    if not events or not place or place["work_id"].size == 0:
+        return Segments(empty.astype(np.int64), empty.astype(np.int64),
+                        empty.astype(np.int64), empty, empty)
+    starts, start_work, ends = _run_ends(events, data.horizon_s)
+    pw, pt = place["work_id"].astype(np.int64), place["t_s"].astype(np.float64)
+    # Placement rows come grouped by start, in start order: a new group where the work
+    # or the time changes.
+    new_group = np.r_[True, (pw[1:] != pw[:-1]) | (pt[1:] != pt[:-1])]
+    group = np.cumsum(new_group) - 1
+    n_groups = int(group[-1]) + 1
+    if n_groups != starts.size or not np.array_equal(pw[new_group], start_work):
+        raise ValueError(f"placements: {n_groups} placed starts do not match the "
+                         f"{starts.size} start events; the run's tables do not belong together")
+    return Segments(work_id=pw, domain=place["domain"].astype(np.int64),
+                    gpus=place["gpus"].astype(np.int64), start_s=pt,
+                    end_s=ends[group])
+
+
+@dataclass(frozen=True)
+class Outage:
+    """A time interval of a failure, cable cut or maintenance (s); ``kind`` names it."""
+
+    kind: str  # "cable" or "gpus"
+    label: str
+    start_s: float
+    end_s: float
+    value: float  # GPUs down (``gpus``), NaN for cables
+
+
+def outages(data: RunData) -> list[Outage]:
+    """Cable cuts (until repaired) and GPUs down (until back), from the infra table."""
+    infra = data.columns("infra", ["t_s", "event", "value", "label"])
+    if not infra:
+        return []
+    out: list[Outage] = []
+    open_cuts: dict[str, float] = {}
+    open_down: dict[str, list[tuple[float, float]]] = {}
+    for t, kind, value, label in zip(infra["t_s"].tolist(), infra["event"].tolist(),
+                                     infra["value"].tolist(), infra["label"].tolist(),
+                                     strict=True):
+        label = str(label or "")
+        if kind == "cable_cut":
+            open_cuts.setdefault(label, t)
+        elif kind == "cable_repair" and label in open_cuts:
+            out.append(Outage("cable", label, open_cuts.pop(label), t, float("nan")))
+        elif kind == "gpus_down":
+            open_down.setdefault(label, []).append((t, value))
+        elif kind == "gpus_up" and open_down.get(label):
+            began, count = open_down[label].pop(0)
+            out.append(Outage("gpus", label, began, t, count))
+    end = data.horizon_s
+    out += [Outage("cable", c, t, end, float("nan")) for c, t in open_cuts.items()]
+    out += [Outage("gpus", lab, t, end, v) for lab, xs in open_down.items() for t, v in xs]
+    return sorted(out, key=lambda o: (o.start_s, o.kind, o.label))

@@ -1,0 +1,177 @@
+"""The HTML run report: built from a run folder only, every figure drawn or explained."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from emulator.outputs import verify
+from emulator.report.assemble import BUILDERS, build_figures, report_files
+from emulator.report.fig_latency import binned_percentiles
+from emulator.report.figure import MAX_POINTS, bin_mean
+from emulator.report.html import render_html
+from emulator.report.rundata import RunData, load_run
+from emulator.report.segments import job_segments, outages
+from tests.report_run import CUT_AT_S, UNTIL_S, gpuemu, make_run
+
+_PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_run(tmp_path_factory.mktemp("report") / "run")
+
+
+def test_run_report_is_self_contained_and_in_the_result_set(run_dir: Path) -> None:
+    html = (run_dir / "report.html").read_text(encoding="utf-8")
+    pngs = sorted(run_dir.glob("report-*.png"))
+    assert len(pngs) == len(BUILDERS)  # this run records what every figure needs
+    embedded = re.findall(r"src='data:image/png;base64,([^']+)'", html)
+    assert sorted(base64.b64decode(b) for b in embedded) == sorted(p.read_bytes() for p in pngs)
+    # Offline: no reference to anything outside the file.
+    assert not re.search(r"""(src|href)=['"](https?:)?//""", html)
+    assert "<link" not in html and "@import" not in html
+    assert verify(run_dir) == []  # report files are part of the checksummed set
+
+
+def test_report_from_the_files_equals_the_one_written_with_the_run(run_dir: Path) -> None:
+    """``run --report`` drew from the run's in-memory tables; ``report`` reads the folder:
+    byte-identical files show the report depends on nothing but what the run wrote."""
+    for name, content in report_files(load_run(run_dir)).items():
+        assert (run_dir / name).read_bytes() == content, name
+
+
+def test_every_figure_is_a_png_with_a_caption(run_dir: Path) -> None:
+    figures = build_figures(load_run(run_dir))
+    assert [f.slug for f in figures] == ["power", "cost", "racks", "queues", "latency",
+                                         "jct", "gantt"]
+    for f in figures:
+        assert f.png is not None and f.png.startswith(_PNG), (f.slug, f.note)
+        assert f.caption and not f.note
+
+
+def test_gantt_segments_add_up_to_each_jobs_gpu_seconds(run_dir: Path) -> None:
+    data = load_run(run_dir)
+    seg = job_segments(data)
+    jobs = data.columns("jobs", ["work_id", "gpu_s"])
+    held = np.bincount(seg.work_id, weights=(seg.end_s - seg.start_s) * seg.gpus,
+                       minlength=int(jobs["work_id"].max()) + 1)
+    assert seg.size > 20 and np.all(seg.end_s >= seg.start_s)
+    np.testing.assert_allclose(held[jobs["work_id"]], jobs["gpu_s"], rtol=1e-9, atol=1e-6)
+
+
+def test_open_cable_cut_runs_to_the_end_of_the_run(run_dir: Path) -> None:
+    spans = outages(load_run(run_dir))
+    assert [(o.kind, o.label) for o in spans] == [("cable", "medusa")]
+    assert spans[0].start_s == pytest.approx(CUT_AT_S)
+    assert spans[0].end_s == pytest.approx(UNTIL_S)
+
+
+def test_outages_pair_gpu_failures_and_maintenance() -> None:
+    infra = {"t_s": np.array([10.0, 20.0, 30.0, 40.0, 50.0]),
+             "event": np.array(["gpus_down", "gpus_down", "gpus_up", "gpus_up",
+                                "gpus_down"], dtype=object),
+             "subject": np.full(5, -1), "value": np.array([72.0, 8.0, 72.0, 8.0, 4.0]),
+             "label": np.array(["maintenance", "failure", "maintenance", "failure",
+                                "failure"], dtype=object)}
+    data = RunData(summary={"simulated_s": 100.0}, tables={"infra": infra})
+    got = [(o.kind, o.label, o.start_s, o.end_s, o.value) for o in outages(data)]
+    assert got == [("gpus", "maintenance", 10.0, 30.0, 72.0), ("gpus", "failure", 20.0, 40.0,
+                                                                8.0),
+                   ("gpus", "failure", 50.0, 100.0, 4.0)]
+
+
+def test_binned_percentiles_are_exact_per_bin() -> None:
+    rng = np.random.default_rng(3)
+    t = rng.uniform(0, 100, 5000)
+    v = rng.lognormal(0, 1, 5000)
+    v[rng.random(5000) < 0.05] = np.nan  # unreachable: left out
+    edges = np.linspace(0, 100, 11)
+    got = binned_percentiles(t, v, edges, (0.5, 0.99))
+    for b in range(10):
+        sel = (t >= edges[b]) & (t < edges[b + 1]) & ~np.isnan(v)
+        np.testing.assert_allclose(got[:, b], np.percentile(v[sel], [50, 99]), rtol=1e-12)
+    empty = binned_percentiles(t, v, np.array([0.0, 100.0, 200.0]))
+    assert np.isnan(empty[:, 1]).all()
+
+
+def test_long_series_are_binned_to_a_bounded_size() -> None:
+    t = np.arange(100_000, dtype=float)
+    v = np.sin(t / 1000.0) + 2
+    bt, bv = bin_mean(t, v, horizon_s=100_000.0)
+    assert bt.size <= MAX_POINTS and np.all(np.diff(bt) > 0)
+    assert bv.mean() == pytest.approx(v.mean(), rel=1e-3)
+    short_t, short_v = bin_mean(t[:10], v[:10], 10.0)  # short: drawn as they are
+    assert np.array_equal(short_t, t[:10]) and np.array_equal(short_v, v[:10])
+
+
+def test_figures_the_run_cannot_support_say_why(run_dir: Path) -> None:
+    """Without an energy model, request rows or rack samples: notes, not made-up plots."""
+    full = load_run(run_dir)
+    summary = json.loads(json.dumps(full.summary))
+    for site in summary["sites"]:
+        site.pop("energy", None)
+    tables = {n: full.columns(n) for n in ("jobs", "events", "placements", "timeseries")}
+    data = RunData(summary=summary, start=full.start, tables=tables)
+    by = {f.slug: f for f in build_figures(data)}
+    assert by["power"].png is not None and "no energy section" in by["power"].caption
+    assert by["cost"].png is None and "no site has an energy section" in by["cost"].note
+    assert by["racks"].png is None and "rack_series" in by["racks"].note
+    assert by["latency"].png is None and "output.requests: false" in by["latency"].note
+    assert by["gantt"].png is not None and by["jct"].png is not None
+    html = render_html(data, list(by.values()))
+    assert html.count("class='omitted'") == 3 and "Not drawn: the run kept no per-rack" in html
+
+
+def test_report_command_writes_elsewhere_or_into_the_set(run_dir: Path,
+                                                         tmp_path: Path) -> None:
+    done = gpuemu("report", str(run_dir), "--out", str(tmp_path / "r"))
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "r" / "report.html").is_file()
+    assert len(list((tmp_path / "r").glob("report-*.png"))) == len(BUILDERS)
+    assert "wrote" in done.stdout
+    again = gpuemu("report", str(run_dir))
+    assert again.returncode == 0, again.stderr
+    assert verify(run_dir) == []
+
+
+@pytest.mark.parametrize("make, expected", [
+    (lambda p: p, "not a folder"),
+    (lambda p: (p.mkdir(), p)[1], "no summary.json"),
+    (lambda p: (p.mkdir(), (p / "summary.json").write_text("[1"), p)[2], "cannot be read"),
+])
+def test_report_on_a_bad_folder_is_one_line(tmp_path: Path, make, expected: str) -> None:
+    folder = make(tmp_path / "x")
+    done = gpuemu("report", str(folder))
+    assert done.returncode == 2
+    assert expected in done.stderr and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_run_folder_reader_takes_datetimes_and_nulls(tmp_path: Path) -> None:
+    """Time columns stored as timestamps read back as seconds from the scenario start;
+    nulls in numeric columns (an unreachable request's TTFT) read as NaN."""
+    import datetime as dt
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    start = dt.datetime(2025, 9, 22, tzinfo=dt.UTC)
+    stamps = [start + dt.timedelta(seconds=s) for s in (0.0, 90.5, 86400.0)]
+    pq.write_table(pa.table({"arrival_s": pa.array(stamps, pa.timestamp("us", tz="UTC")),
+                             "ttft_s": pa.array([0.1, None, 0.3], pa.float64()),
+                             "n": pa.array([1, None, 3], pa.int64())}),
+                   tmp_path / "requests.parquet")
+    (tmp_path / "summary.json").write_text(json.dumps({"simulated_s": 86400.0}))
+    (tmp_path / "scenario.resolved.yaml").write_text("# header\nstart: 2025-09-22\n")
+    data = load_run(tmp_path)
+    assert data.start == start
+    cols = data.columns("requests")
+    np.testing.assert_allclose(cols["arrival_s"], [0.0, 90.5, 86400.0])
+    assert np.isnan(cols["ttft_s"][1]) and np.isnan(cols["n"][1]) and cols["n"][2] == 3
+    assert data.rows("requests") == 3 and data.columns("energy") == {}
