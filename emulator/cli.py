@@ -62,10 +62,13 @@ def run(
     keep_partial: Annotated[bool, typer.Option(
         help="on SIGINT/SIGTERM, write the results so far to OUT.partial (marked partial)")
     ] = False,
+    events: Annotated[Path | None, typer.Option(
+        help="planned events file (YAML or CSV; replaces the scenario's events:), e.g. a "
+             "rehearsal's OUT/events.yaml to replay it")] = None,
 ) -> None:
     """Run a scenario: live dashboard (or progress), then write results."""
     _run(scenario, seed, until, out, set_ or [], headless, speed, backend, dashboard_svg,
-         force, max_memory, keep_partial)
+         force, max_memory, keep_partial, events)
 
 
 def _check_size(loaded: object, force: bool, max_memory: str | None,
@@ -91,7 +94,8 @@ def _check_size(loaded: object, force: bool, max_memory: str | None,
 def _run(scenario: Path, seed: int | None, until: str | None, out: Path | None,
          overrides: list[str], headless: bool, speed: float | None, backend: str | None,
          dashboard_svg: Path | None, force: bool = False,
-         max_memory: str | None = None, keep_partial: bool = False) -> None:
+         max_memory: str | None = None, keep_partial: bool = False,
+         events: Path | None = None) -> None:
     from emulator.build import build
     from emulator.dashboard import Dashboard, summary_table
     from emulator.loader import load_scenario
@@ -116,7 +120,7 @@ def _run(scenario: Path, seed: int | None, until: str | None, out: Path | None,
     _check_writable(folder)
     check_replaceable(folder)
     estimate = _check_size(loaded, force, max_memory, show=False)
-    sim = build(loaded, backend=backend)
+    sim = build(loaded, backend=backend, events_file=events)
     _warn_trace_issues(sim.trace_issues)
     _warn_rejected(sim.engine.infeasible)
     console = Console(record=dashboard_svg is not None)

@@ -139,6 +139,11 @@ class Scenario(_Frozen):
                     "time, naive means UTC")
     power: PowerControlConfig = Field(default_factory=PowerControlConfig)
     wan_events: WanEventsConfig | None = None
+    events: str | None = Field(
+        default=None, min_length=1,
+        description="planned events file (YAML or CSV: drains, failures, restores, cable "
+                    "cuts, policy switches); a relative path is taken from the scenario "
+                    "file's folder; gpuemu run --events replaces it")
 
     @field_validator("start", mode="before")
     @classmethod
