@@ -27,7 +27,7 @@ from emulator.policies.base import QueuePolicy
 from emulator.power_control import PowerCapPolicy
 from emulator.processes.arrivals import arrivals
 from emulator.processes.autoscale import Autoscaler
-from emulator.processes.planned_events import Injector, Resolved, planned_events
+from emulator.processes.planned_events import Injector, Resolved, schedule_planned
 from emulator.processes.power_caps import PowerCaps
 from emulator.processes.rounds import Rounds
 from emulator.processes.sampler import Sampler
@@ -170,7 +170,7 @@ class Engine:
                      if staging is not None else (lambda now: None))
             env.process(timed_events(env, self.timed, after, self._timed_wakeups))
         if self.planned and self.injector is not None:
-            env.process(planned_events(env, self.injector, self.planned))
+            schedule_planned(env, self.injector, self.planned)
 
     def finish(self) -> None:
         """Close the run now: serve the last partial window, truncate queued and running work."""

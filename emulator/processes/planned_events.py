@@ -7,7 +7,7 @@
 (:mod:`emulator.rehearsal`) uses the same injector, and every applied event is handed to
 the injector's listeners (the recorder writes them as an events file).
 
-:func:`planned_events` is the simpy process of a file's events. Each instant's events
+:func:`schedule_planned` puts a file's events on the simpy clock. Each instant's events
 fire from an *urgent* simpy event: before every ordinary event of that instant, which is
 exactly where a live injection lands (the run loop stops at a step boundary before that
 instant's ordinary events, injects, then resumes). So replaying a recorded rehearsal
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,7 +31,7 @@ from emulator.planned_events import PlannedEvent
 from emulator.targets import Target, resolve_target
 from topologies.index import TopologyIndex
 
-__all__ = ["Injector", "Resolved", "apply_fail", "planned_events", "resolve_events"]
+__all__ = ["Injector", "Resolved", "apply_fail", "resolve_events", "schedule_planned"]
 
 CableAction = Callable[[str, str], None]
 """``(kind, cable)`` with kind ``"cut"`` or ``"repair"``: changes the WAN now."""
@@ -134,12 +134,21 @@ class _Urgent(simpy.Event):
         env.schedule(self, URGENT, delay)
 
 
-def planned_events(env: simpy.Environment, injector: Injector,
-                   events: Sequence[Resolved]) -> Iterator[simpy.Event]:
-    """Apply ``events`` at their times (one instant's events in the given order)."""
-    ordered = sorted(events, key=lambda r: r.event.at)  # stable: file order within an instant
-    for at, group in itertools.groupby(ordered, key=lambda r: r.event.at):
-        yield _Urgent(env, max(at - env.now, 0.0))
-        for item in group:
-            injector.apply(item)
+def schedule_planned(env: simpy.Environment, injector: Injector,
+                     events: Sequence[Resolved]) -> int:
+    """Schedule ``events`` at their times (one instant's events in the given order); the
+    number of instants scheduled.
 
+    Every instant is scheduled now, at the start, so each fires before anything else
+    scheduled later for that instant — in particular before the run loop's stop at a step
+    boundary. A live injection at a boundary therefore always comes after the planned
+    events of that instant, in the live run and in its replay alike.
+    """
+    ordered = sorted(events, key=lambda r: r.event.at)  # stable: file order within an instant
+    instants = 0
+    for at, group in itertools.groupby(ordered, key=lambda r: r.event.at):
+        items = list(group)
+        event = _Urgent(env, max(at - env.now, 0.0))
+        event.callbacks.append(lambda _e, items=items: [injector.apply(i) for i in items])
+        instants += 1
+    return instants
