@@ -101,6 +101,8 @@ def _run(scenario: Path, seed: int | None, until: str | None, out: Path | None,
     from emulator.loader import load_scenario
     from emulator.outputs import check_replaceable
     from emulator.provenance import RESOLVED_NAME, command_line, resolved_yaml, versions
+    from emulator.rehearsal.keys import KeyReader
+    from emulator.rehearsal.session import Rehearsal
     from emulator.results import collect, output_dir, write_results
 
     if speed is not None and not (speed > 0 and math.isfinite(speed)):
@@ -123,6 +125,7 @@ def _run(scenario: Path, seed: int | None, until: str | None, out: Path | None,
     sim = build(loaded, backend=backend, events_file=events)
     _warn_trace_issues(sim.trace_issues)
     _warn_rejected(sim.engine.infeasible)
+    rehearsal = Rehearsal(sim)  # records every applied event; keys when live
     console = Console(record=dashboard_svg is not None)
     if not console.is_terminal:  # logs and pipes: wide enough that no figure is cut
         console = Console(width=160, record=dashboard_svg is not None)
@@ -133,14 +136,17 @@ def _run(scenario: Path, seed: int | None, until: str | None, out: Path | None,
     end = sim.horizon_s if until_s is None else min(until_s, sim.horizon_s)
     try:
         # The dashboard subscribes to the log: it must exist before the run to see it all.
-        dash = Dashboard(sim) if live_view or dashboard_svg is not None else None
+        dash = Dashboard(sim, rehearsal.view) if live_view or dashboard_svg is not None else None
         if live_view:
             assert dash is not None
-            with Live(dash.frame(), console=console, refresh_per_second=8, transient=False) as live:
+            with KeyReader() as keys, Live(dash.frame(), console=console,
+                                           refresh_per_second=8, transient=False) as live:
+                rehearsal.attach(keys)
                 last = 0.0
 
                 def refresh(s: object) -> None:
                     nonlocal last
+                    rehearsal.pump()  # keys → injections at the current simulated time
                     now = time.perf_counter()
                     if now - last >= 0.1:
                         live.update(dash.frame())
@@ -180,7 +186,8 @@ def _run(scenario: Path, seed: int | None, until: str | None, out: Path | None,
                           {"partial": True, "interrupted_by": exc.name,
                            "reached_s": sim.horizon_s, "command": command_line(),
                            "seed": sc.seed, "until": until, "versions": versions()},
-                          {RESOLVED_NAME: resolved_yaml(loaded, command_line())})
+                          {RESOLVED_NAME: resolved_yaml(loaded, command_line()),
+                           **rehearsal.files()})
         raise PartialKept(exc.signum, str(partial), sim.horizon_s) from None
     results = collect(sim, include_requests=sc.output.requests)
     run_info = {"wall_s": round(sim.wall_s, 3), "simulated_s": sim.horizon_s,
@@ -192,7 +199,8 @@ def _run(scenario: Path, seed: int | None, until: str | None, out: Path | None,
                 "command": command_line(), "seed": sc.seed, "until": until,
                 "until_s": until_s, "versions": versions(), "size_estimate": estimate}
     paths = write_results(folder, results, run_info,
-                          {RESOLVED_NAME: resolved_yaml(loaded, command_line())})
+                          {RESOLVED_NAME: resolved_yaml(loaded, command_line()),
+                           **rehearsal.files()})
     console.print(summary_table(results.summary))
     console.print(f"wrote {len(paths)} files to {folder}/ "
                   f"({sim.engine.sim_events:,} events, {sim.wall_s:.1f} s wall, "

@@ -108,8 +108,9 @@ class LiveCounts:
 class Dashboard:
     """Builds one frame of the live view; a subscriber of the simulation's event log."""
 
-    def __init__(self, sim: Simulation) -> None:
+    def __init__(self, sim: Simulation, overlay: Any = None) -> None:
         self.sim = sim
+        self.overlay = overlay  # rack marks and panels (emulator.rehearsal.view), or None
         self.last: Sample | None = None
         tenants = {t: i for i, t in enumerate(sim.log.tenants)}
         services = {w.work_id: tenants[w.tenant] for w in sim.works if w.kind == "inference"}
@@ -126,11 +127,13 @@ class Dashboard:
             cells = np.add.reduceat(rack_util, edges[:-1]) / np.diff(edges)
         else:
             cells = rack_util
+        marks = self.overlay.cell_marks(n, cells.size) if self.overlay is not None else {}
         text = Text()
         for i, u in enumerate(cells.tolist()):
             if i and i % _CELLS_PER_LINE == 0:
                 text.append("\n")
-            text.append("■", style=_util_style(u))
+            char, style = marks.get(i, ("■", _util_style(u)))
+            text.append(char, style=style)
         return text
 
     def frame(self) -> Panel:
@@ -175,6 +178,8 @@ class Dashboard:
                       f"({100 * busy / max(sim.index.n_gpus, 1):.1f}%)  "
                       f"events {counts.events:,}")
         parts += [tenants, footer]
+        if self.overlay is not None:
+            parts += self.overlay.panels()
         return Panel(Group(*parts), title="gpuemu", border_style="blue")
 
 

@@ -66,6 +66,7 @@ class Infra(IntEnum):
     GPUS_UP = 4  # GPUs back in service (value: count)
     DRAIN = 5  # GPUs set draining: never allocated again, holders run on (value: count)
     UNDRAIN = 6  # a drain ended (value: count)
+    POLICY = 7  # the queue policy was switched (label: the new policy's name)
 
 
 INFRA_EVENTS = tuple(k.name.lower() for k in Infra)

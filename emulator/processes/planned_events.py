@@ -27,6 +27,7 @@ from simpy.core import URGENT
 
 from emulator.core.core import Core
 from emulator.errors import UserError
+from emulator.eventlog import Infra
 from emulator.planned_events import PlannedEvent
 from emulator.targets import Target, resolve_target
 from topologies.index import TopologyIndex
@@ -92,6 +93,7 @@ class Injector:
         if e.action == "policy":
             assert e.value is not None
             self.switch_policy(e.value)
+            core.log.infra_event(now, Infra.POLICY, e.value)
         elif target is not None and target.cable is not None:
             cable = target.cable
             self.cable_action("cut" if e.action == "fail" else "repair", cable)
