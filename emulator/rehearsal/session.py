@@ -73,6 +73,7 @@ class Rehearsal:
                     self._targets[event.target] = target
             self.injector.apply(Resolved(event, target))
         except UserError as exc:
+            self.feed.update()  # what the log holds so far comes before this line
             self.feed.lines.append((f"cannot {event.action}: {exc}", "yellow"))
             return False
         if event.action == "policy" and self.controls is not None and event.value:
