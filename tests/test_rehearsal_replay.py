@@ -21,6 +21,7 @@ from emulator.rehearsal.controls import Controls
 from emulator.rehearsal.keys import decode_keys
 from emulator.rehearsal.recorder import EVENTS_NAME
 from emulator.rehearsal.session import Rehearsal
+from emulator.rehearsal.view import DRAINING, FAILED
 from tests.conftest import small_scenario
 
 RACK = "rack:bizerte-20mw/hall-a/{}"
@@ -110,3 +111,24 @@ def test_keys_decode_and_drive_the_cursor(tmp_path: Path) -> None:
     assert controls.handle("c") == _ev("link:medusa", "fail")
     assert controls.handle("p") == _ev("scheduler", "policy", "priority")
     assert controls.handle("?") is None
+
+
+def test_rack_marks_and_feed_follow_the_state() -> None:
+    sim = build(validate_scenario(small_scenario(duration="1h")))
+    rehearsal = Rehearsal(sim)
+    view = rehearsal.view
+    assert rehearsal.inject(_ev(RACK.format(1), "fail"))
+    assert rehearsal.inject(_ev(RACK.format(2), "drain"))
+    assert rehearsal.inject(_ev(RACK.format(3), "drain"))
+    assert rehearsal.inject(_ev(RACK.format(3), "fail"))  # a failure wins over a drain
+    assert view.cell_marks(4, 4) == {1: FAILED, 2: DRAINING, 3: FAILED}
+    assert view.cell_marks(4, 2) == {0: FAILED, 1: FAILED}  # two racks per cell: the worst
+    assert rehearsal.inject(_ev(RACK.format(1), "restore"))
+    assert view.cell_marks(4, 4) == {2: DRAINING, 3: FAILED}
+    assert not rehearsal.inject(_ev(RACK.format(7), "drain"))
+    view.panels()
+    lines = [text for text, _style in rehearsal.feed.lines]
+    assert lines[-3:] == ["0.0 s  failed rack:bizerte-20mw/hall-a/3 (72 GPUs)",
+                          "0.0 s  repaired rack:bizerte-20mw/hall-a/1 (72 GPUs)",
+                          lines[-1]]
+    assert lines[-1].startswith("cannot drain: target: 'rack:bizerte-20mw/hall-a/7'")

@@ -18,7 +18,7 @@ from emulator.core.allocation import ClusterState
 from emulator.rehearsal.controls import LEGEND, Controls
 from emulator.rehearsal.feed import EventFeed
 
-__all__ = ["FAILED", "RehearsalView"]
+__all__ = ["DRAINING", "FAILED", "RehearsalView"]
 
 FAILED = ("✖", "bold red")
 DRAINING = ("▒", "magenta")
