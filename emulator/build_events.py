@@ -67,7 +67,7 @@ def wire_events(loaded: LoadedScenario, engine: Engine, ops: SiteOps, serving: S
     if path is None:
         return
     where = str(path)
-    events = read_events(path)
+    events = read_events(path, start=sc.start)
     for i, e in enumerate(events):
         if e.action == "policy" and e.value is not None:
             try:

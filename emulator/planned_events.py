@@ -10,7 +10,9 @@ the spirit of Batsim's external events. YAML (a list, or a mapping with ``events
 
 or CSV with the header ``at,target,action,duration,value`` (empty cells are unset).
 
-Fields: ``at`` — simulated time since t=0 (a duration such as ``"2h"`` or seconds);
+Fields: ``at`` — simulated time since t=0 (a duration such as ``"2h"`` or seconds), or a
+UTC date and time (``2025-03-21T06:00:00Z``; naive means UTC) counted from the
+scenario's ``start``;
 ``target`` — see :mod:`emulator.targets` (``scheduler`` for ``policy``); ``action`` —
 ``drain`` (no new work on the GPUs, running work finishes), ``fail`` (GPUs out of service,
 work on them preempted; on a ``link:`` target, the cable is cut), ``restore`` (failed GPUs
@@ -27,7 +29,9 @@ reads back to the exact simulated times.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -94,8 +98,40 @@ def _rows_from_csv(text: str, where: str) -> list[dict[str, Any]]:
     return rows
 
 
-def read_events(path: str | Path) -> list[PlannedEvent]:
-    """The events of a YAML or CSV file (``.csv`` by its suffix), validated.
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+
+
+def _at_from_date(row: object, start: dt.datetime | None, field: str) -> object:
+    """``row`` with a date-time ``at`` replaced by seconds since ``start`` (else as is)."""
+    if not isinstance(row, dict):
+        return row
+    value = row.get("at")
+    if isinstance(value, str) and _ISO_DATE.match(value):
+        try:
+            value = dt.datetime.fromisoformat(value)
+        except ValueError:
+            raise UserError(f"{field}: got {short(value)}; expected a duration such as 2h, "
+                            "seconds, or an ISO date-time such as 2025-03-21T06:00:00Z") \
+                from None
+    if not isinstance(value, dt.date):
+        return row
+    if not isinstance(value, dt.datetime):
+        value = dt.datetime(value.year, value.month, value.day)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    if start is None:
+        raise UserError(f"{field}: got the date {value.isoformat()}; expected a duration "
+                        "since t=0 (dates need the scenario's start)")
+    seconds = (value - start).total_seconds()
+    if seconds < 0:
+        raise UserError(f"{field}: {value.isoformat()} is before the scenario's start "
+                        f"{start.isoformat()}; expected a later date-time")
+    return {**row, "at": seconds}
+
+
+def read_events(path: str | Path, start: dt.datetime | None = None) -> list[PlannedEvent]:
+    """The events of a YAML or CSV file (``.csv`` by its suffix), validated; date-time
+    ``at`` values count from ``start`` (the scenario's t=0, UTC).
 
     Raises
     ------
@@ -127,6 +163,7 @@ def read_events(path: str | Path) -> list[PlannedEvent]:
     events = []
     for i, row in enumerate(rows):
         try:
+            row = _at_from_date(row, start, f"{where}: events.{i}.at")
             events.append(PlannedEvent.model_validate(row))
         except ValidationError as exc:
             raise UserError(f"{where}: {describe_validation_error(exc, f'events.{i}')}") \

@@ -3,6 +3,7 @@ exact round trips of recorded times, and their effect on a run through the core'
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import numpy as np
@@ -153,3 +154,23 @@ def test_same_events_same_log(tmp_path: Path) -> None:
     plain = build(validate_scenario(small_scenario(duration="12h")))
     plain.run()
     assert plain.log.digest() != a.log.digest()  # the events did change the run
+
+
+def test_dates_count_from_the_scenario_start(tmp_path: Path) -> None:
+    start = dt.datetime(2025, 3, 20, tzinfo=dt.UTC)
+    rows = [{"at": "2025-03-21T06:00:00Z", "target": RACK0, "action": "drain"},
+            {"at": "2025-03-22", "target": RACK0, "action": "restore"}]
+    path = tmp_path / "dated.yaml"
+    path.write_text(f"events:\n  - {{at: 2025-03-20T01:30:00, target: '{DOM1}', action: "
+                    "fail}\n")  # a YAML timestamp, naive: UTC
+    assert [e.at for e in read_events(path, start)] == [5400.0]
+    events = read_events(_events_file(tmp_path, rows), start)
+    assert [e.at for e in events] == [30 * 3600.0, 2 * 86400.0]
+    rows[0]["at"] = "2025-03-19T23:00:00Z"
+    with pytest.raises(UserError, match=r"events\.0\.at: .* before the scenario's start"):
+        read_events(_events_file(tmp_path, rows), start)
+    rows[0]["at"] = "2025-13-45"
+    with pytest.raises(UserError, match=r"events\.0\.at: got '2025-13-45'; expected a dur"):
+        read_events(_events_file(tmp_path, rows), start)
+    with pytest.raises(UserError, match="dates need the scenario's start"):
+        read_events(path)
