@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import termios
 import time
 from pathlib import Path
 
@@ -69,6 +70,28 @@ def test_keys_on_a_terminal_inject_and_the_recording_replays(tmp_path: Path) -> 
     assert replay.returncode == 0, replay.stderr
     assert _digest(replay_out) == _digest(live_out)
     assert (replay_out / "events.yaml").read_text() == (live_out / "events.yaml").read_text()
+
+
+def test_key_reader_uses_cbreak_and_restores_the_terminal() -> None:
+    master, slave = os.openpty()
+    try:
+        with os.fdopen(slave, "r", closefd=False) as stream:
+            before = termios.tcgetattr(slave)
+            assert before[3] & termios.ICANON
+            with KeyReader(stream) as keys:
+                assert keys.active
+                assert not termios.tcgetattr(slave)[3] & termios.ICANON  # key by key
+                os.write(master, b"f\x1b[Ad")
+                deadline = time.monotonic() + 5.0
+                got: list[str] = []
+                while len(got) < 3 and time.monotonic() < deadline:
+                    got += keys.pending()
+                    time.sleep(0.02)
+                assert got == ["f", "up", "d"]
+            assert termios.tcgetattr(slave) == before  # restored on exit
+    finally:
+        os.close(master)
+        os.close(slave)
 
 
 def test_no_terminal_no_keys(tmp_path: Path) -> None:
