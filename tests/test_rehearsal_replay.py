@@ -132,3 +132,17 @@ def test_rack_marks_and_feed_follow_the_state() -> None:
                           "0.0 s  repaired rack:bizerte-20mw/hall-a/1 (72 GPUs)",
                           lines[-1]]
     assert lines[-1].startswith("cannot drain: target: 'rack:bizerte-20mw/hall-a/7'")
+
+
+def test_a_live_injection_inside_a_planned_window_is_refused(tmp_path: Path) -> None:
+    """Else the recording would hold overlapping rows, which an events file may not."""
+    planned = [{"at": "1h", "target": RACK.format(0), "action": "drain", "duration": "4h"}]
+    script = {10: [_ev(RACK.format(1), "fail")]}  # 10 of 20 steps: 5 h, after the window
+    live, rehearsal = _live_run(tmp_path, script, steps=20, planned=planned)
+    early = Rehearsal(build(validate_scenario(small_scenario(duration="10h")),
+                            events_file=tmp_path / "maintenance.yaml"))
+    early.sim.run(until=2 * 3600.0)
+    assert not early.inject(_ev(RACK.format(0), "restore"))
+    assert "inside events.0's window" in early.feed.lines[-1][0]
+    assert early.inject(_ev(RACK.format(2), "restore"))  # another target: fine
+    assert _replay(tmp_path, rehearsal).log.digest() == live.log.digest()

@@ -13,7 +13,7 @@ from __future__ import annotations
 from emulator.build import Simulation
 from emulator.dashboard import _CELLS_PER_LINE, _MAX_CELLS
 from emulator.errors import UserError
-from emulator.planned_events import PlannedEvent
+from emulator.planned_events import PlannedEvent, check_overlaps
 from emulator.processes.planned_events import Injector, Resolved
 from emulator.rehearsal.controls import Controls
 from emulator.rehearsal.feed import EventFeed
@@ -63,8 +63,16 @@ class Rehearsal:
 
     def inject(self, event: PlannedEvent) -> bool:
         """Apply ``event`` at the current simulated time; ``False`` (and a feed line) if it
-        could not be applied."""
+        could not be applied.
+
+        An injection that would fall inside a timed window on the same target (a planned
+        drain with a ``duration``) is refused, as it would be in a file: so the recording
+        is always a valid events file that replays.
+        """
         try:
+            now = self.sim.env.now
+            check_overlaps([*self.recorder.events, event.model_copy(update={"at": now})],
+                           "this run's events")
             target = None
             if event.action != "policy":
                 target = self._targets.get(event.target)
