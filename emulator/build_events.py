@@ -5,7 +5,8 @@
 events file (the scenario's ``events:``, or ``gpuemu run --events``, which replaces it).
 A cable cut or repair goes through the WAN machinery of :mod:`emulator.multisite` (its
 state is created on the first cut when the scenario has no ``wan_events``); a policy
-switch builds the named queue policy from the registry, wrapped as the scenario's is.
+switch builds the named queue policy from the registry, wrapped as the scenario's is; GPU
+power caps (:class:`~emulator.processes.gpu_caps.GpuCaps`) see every start.
 """
 
 from __future__ import annotations
@@ -22,9 +23,11 @@ from emulator.loader import LoadedScenario
 from emulator.multisite import SiteOps
 from emulator.planned_events import read_events
 from emulator.policies.registry import make_queue_policy
+from emulator.processes.gpu_caps import GpuCaps
 from emulator.processes.planned_events import Injector, resolve_events
 from emulator.serving import ServingModel
 from emulator.wan_events import WanState, cable_names
+from emulator.work import Work
 
 __all__ = ["events_path", "wire_events"]
 
@@ -62,14 +65,27 @@ def wire_events(loaded: LoadedScenario, engine: Engine, ops: SiteOps, serving: S
         engine.rounds.set_policy(ops.wrap_queue(make_queue_policy(name, options)))
 
     cables = cable_names(sites)
-    engine.injector = Injector(core, engine.cluster.index, cables, cable_action, switch_policy)
+    caps = GpuCaps(core)
+    starts = core.on_start
+
+    def on_start(work: Work) -> None:  # serving and autoscaling first, then power caps
+        starts(work)
+        caps.on_start(work)
+
+    core.on_start = on_start
+    engine.injector = Injector(core, engine.cluster.index, cables, cable_action, switch_policy,
+                               caps)
     path = events_path(loaded, events_file)
     if path is None:
         return
     where = str(path)
     events = read_events(path, start=sc.start)
     for i, e in enumerate(events):
-        if e.action == "policy" and e.value is not None:
+        if e.action == "power-cap" and ops.energy is not None and ops.energy.has_caps:
+            raise UserError(f"{where}: events.{i}.action: power-cap on a scenario with a site "
+                            "power cap (its controller sets GPU caps at each sample); expected "
+                            "no power-cap events, or no site power cap")
+        if e.action == "policy" and isinstance(e.value, str):
             try:
                 options = dict(sc.scheduler.options) if e.value == sc.scheduler.queue else {}
                 make_queue_policy(e.value, options)

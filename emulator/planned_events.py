@@ -16,8 +16,10 @@ scenario's ``start``;
 ``target`` — see :mod:`emulator.targets` (``scheduler`` for ``policy``); ``action`` —
 ``drain`` (no new work on the GPUs, running work finishes), ``fail`` (GPUs out of service,
 work on them preempted; on a ``link:`` target, the cable is cut), ``restore`` (failed GPUs
-back, a drain ended, a cut cable repaired), ``policy`` (switch the queue policy to
-``value``); ``duration`` — optional: the target is restored that long after ``at``.
+back, a drain ended, a cut cable repaired, power caps lifted), ``power-cap`` (cap each GPU
+of the target at ``value`` watts, e.g. ``700W``: training on them slows down, see
+:mod:`emulator.processes.gpu_caps`), ``policy`` (switch the queue policy to ``value``);
+``duration`` — optional: the target is restored that long after ``at``.
 
 Rows apply in time order (rows of one instant in file order). Two rows on the same target
 may not overlap: a row that falls strictly inside an earlier row's timed window on that
@@ -40,11 +42,11 @@ from pydantic import Field, ValidationError, model_validator
 from emulator.errors import UserError, describe_validation_error, one_line, short
 from emulator.loader import parse_yaml
 from emulator.schema_base import ScenarioModel
-from emulator.units import Seconds
+from emulator.units import Seconds, UnitError, parse_power
 
 __all__ = ["ACTIONS", "PlannedEvent", "check_overlaps", "format_events", "read_events"]
 
-ACTIONS = ("drain", "fail", "restore", "policy")
+ACTIONS = ("drain", "fail", "restore", "power-cap", "policy")
 SCHEDULER = "scheduler"
 _CSV_COLUMNS = ("at", "target", "action", "duration", "value")
 
@@ -55,11 +57,12 @@ class PlannedEvent(ScenarioModel):
     at: Seconds = Field(ge=0, description="simulated time of the event, e.g. 2h")
     target: str = Field(min_length=1, max_length=300,
                         description="rack:SITE/HALL/R, domain:…, link:NAME, scheduler …")
-    action: Literal["drain", "fail", "restore", "policy"]
+    action: Literal["drain", "fail", "restore", "power-cap", "policy"]
     duration: Seconds | None = Field(default=None, gt=0,
                                      description="restore the target this long after 'at'")
-    value: str | None = Field(default=None, min_length=1, max_length=200,
-                              description="the queue policy name of a 'policy' action")
+    value: str | float | None = Field(
+        default=None, description="the queue policy name of a 'policy' action; the cap per "
+                                  "GPU of a 'power-cap' action (e.g. 700W)")
 
     @model_validator(mode="after")
     def _value_fits_action(self) -> PlannedEvent:
@@ -70,17 +73,33 @@ class PlannedEvent(ScenarioModel):
             if self.value is None:
                 raise ValueError("value: missing; a policy action expected the queue "
                                  "policy name, e.g. fairshare")
+            if not isinstance(self.value, str) or not 0 < len(self.value) <= 200:
+                raise ValueError(f"value: got {short(self.value)}; a policy action expected "
+                                 "the queue policy name, e.g. fairshare")
             if self.duration is not None:
                 raise ValueError("duration: a policy action expected no duration (switch "
                                  "back with a later policy row)")
-        elif self.value is not None:
-            raise ValueError(f"value: got {short(self.value)}; only a policy action takes "
-                             "a value")
         elif self.target == SCHEDULER:
             raise ValueError(f"target: {SCHEDULER!r} expected the action policy")
+        elif self.action == "power-cap":
+            if self.value is None:
+                raise ValueError("value: missing; a power-cap action expected the cap per "
+                                 "GPU, e.g. 700W")
+            if self.cap_w() <= 0:
+                raise ValueError(f"value: got {short(self.value)}; expected a cap above 0 W")
+        elif self.value is not None:
+            raise ValueError(f"value: got {short(self.value)}; only policy and power-cap "
+                             "actions take a value")
         if self.action == "restore" and self.duration is not None:
             raise ValueError("duration: a restore expected no duration")
         return self
+
+    def cap_w(self) -> float:
+        """A power-cap's value in W (a :class:`ValueError` naming it if it is no power)."""
+        try:
+            return parse_power(self.value)  # type: ignore[arg-type]
+        except UnitError as exc:
+            raise ValueError(f"value: {exc}") from None
 
 
 def _rows_from_csv(text: str, where: str) -> list[dict[str, Any]]:
@@ -203,7 +222,9 @@ def format_events(events: list[PlannedEvent], header: str = "") -> str:
         fields = [f"at: {e.at!r}", f"target: {_scalar(e.target)}", f"action: {e.action}"]
         if e.duration is not None:
             fields.append(f"duration: {e.duration!r}")
-        if e.value is not None:
+        if isinstance(e.value, float):
+            fields.append(f"value: {e.value!r}")
+        elif e.value is not None:
             fields.append(f"value: {_scalar(e.value)}")
         lines.append("  - {" + ", ".join(fields) + "}")
     return "\n".join(lines) + "\n"

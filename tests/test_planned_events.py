@@ -57,7 +57,7 @@ def test_recorded_times_read_back_exactly(tmp_path: Path) -> None:
     ({"at": -5, "target": RACK0, "action": "fail"}, ["events.0.at", "greater than or equal"]),
     ({"at": "2x", "target": RACK0, "action": "fail"}, ["events.0.at", "unit 'x'"]),
     ({"at": 1, "target": "scheduler", "action": "policy"}, ["events.0", "value: missing"]),
-    ({"at": 1, "target": RACK0, "action": "drain", "value": "3"}, ["only a policy action"]),
+    ({"at": 1, "target": RACK0, "action": "drain", "value": "3"}, ["only policy and power-cap actions take a value"]),
     ({"at": 1, "target": RACK0, "action": "restore", "duration": "1h"}, ["restore expected"]),
     ({"at": 1, "target": RACK0, "action": "fail", "duraton": "1h"}, ["events.0.duraton",
                                                                      "unknown field"]),
@@ -92,7 +92,7 @@ def _cli_scenario(tmp_path: Path, events: list[dict]) -> Path:
       {"at": "2h", "target": "rack:bizerte-20mw/hall-z/0", "action": "fail"}],
      ["events.1", "inside events.0's window"]),
     ([{"at": "1h", "target": "link:medusa", "action": "drain"}],
-     ["events.0.action", "cannot be drained"]),
+     ["events.0.action", "cannot be given a drain"]),
     ([{"at": "1h", "target": "scheduler", "action": "policy", "value": "fastest"}],
      ["events.0.value", "unknown policy 'fastest'"]),
 ])
@@ -174,3 +174,57 @@ def test_dates_count_from_the_scenario_start(tmp_path: Path) -> None:
         read_events(_events_file(tmp_path, rows), start)
     with pytest.raises(UserError, match="dates need the scenario's start"):
         read_events(path)
+
+
+def test_power_caps_slow_training_on_the_capped_gpus_until_lifted(tmp_path: Path) -> None:
+    rows = [{"at": "1h", "target": "site:bizerte-20mw", "action": "power-cap",
+             "value": "700W", "duration": "5h"}]
+    sim = _run(tmp_path, rows, duration="8h")
+    log = sim.log
+    kinds = [Ev(k) for k in log.work_kind]
+    rerates = [i for i, k in enumerate(kinds) if k == Ev.RERATE]
+    capped = [i for i in rerates if log.work_speed[i] < 1.0]
+    lifted = [i for i in rerates if log.work_speed[i] == 1.0]
+    assert capped and lifted  # jobs slowed by the cap, then back to full speed at 6 h
+    assert all(3600.0 <= log.work_t[i] < 6 * 3600.0 for i in capped)
+    assert all(log.work_t[i] == 6 * 3600.0 for i in lifted)
+    assert {log.reasons[log.work_reason[i]] for i in capped} <= {
+        "power-cap site:bizerte-20mw", "power cap"}  # at the cap, or at a later start
+    started_capped = [i for i in capped if log.work_t[i] > 3600.0]
+    for i in started_capped:  # a job starting on capped GPUs is slowed at once
+        wid = log.work_id[i]
+        start = max(j for j in range(i) if kinds[j] == Ev.START and log.work_id[j] == wid)
+        assert log.work_t[start] == log.work_t[i]
+    plain = build(validate_scenario(small_scenario(duration="8h")))
+    plain.run()
+    assert sum(1 for k in plain.log.work_kind if k == Ev.RERATE) == 0
+
+
+@pytest.mark.parametrize(("row", "needles"), [
+    ({"at": 1, "target": RACK0, "action": "power-cap"}, ["value: missing", "700W"]),
+    ({"at": 1, "target": RACK0, "action": "power-cap", "value": "7 bananas"},
+     ["events.0", "value: got '7 bananas'"]),
+    ({"at": 1, "target": RACK0, "action": "power-cap", "value": 0}, ["above 0 W"]),
+])
+def test_bad_power_caps_are_one_line(tmp_path: Path, row: dict, needles: list[str]) -> None:
+    with pytest.raises(UserError) as err:
+        read_events(_events_file(tmp_path, [row]))
+    for needle in needles:
+        assert needle in str(err.value), str(err.value)
+
+
+def test_power_cap_values_round_trip(tmp_path: Path) -> None:
+    events = [PlannedEvent(at=1.0, target=RACK0, action="power-cap", value=612.5),
+              PlannedEvent(at=2.0, target=RACK0, action="power-cap", value="0.7kW")]
+    path = tmp_path / "caps.yaml"
+    path.write_text(format_events(events))
+    assert read_events(path) == events
+
+
+def test_power_cap_events_are_refused_beside_a_site_power_cap(tmp_path: Path) -> None:
+    events = _events_file(tmp_path, [{"at": "1h", "target": "site:morocco-40mw",
+                                      "action": "power-cap", "value": "700W"}])
+    example = Path(__file__).resolve().parent.parent / "examples" / "morocco_40mw.yaml"
+    _assert_user_error(gpuemu("run", str(example), "--events", str(events), "--headless",
+                              "--out", str(tmp_path / "out")),
+                       "events.0.action", "site power cap")

@@ -2,7 +2,9 @@
 
 :class:`Injector` applies one event *now*: ``drain`` → :meth:`Core.drain`, ``fail`` →
 :func:`apply_fail` (:meth:`Core.disrupt`), ``restore`` → :meth:`Core.restore` and
-:meth:`Core.undrain`, a cable's ``fail``/``restore`` → the WAN cut/repair machinery
+:meth:`Core.undrain` (and lifts power caps), ``power-cap`` → per-GPU caps
+(:class:`~emulator.processes.gpu_caps.GpuCaps`, re-rating training through
+:meth:`Core.rerate`), a cable's ``fail``/``restore`` → the WAN cut/repair machinery
 (:mod:`emulator.wan_events`), ``policy`` → the rounds' queue policy. The live rehearsal
 (:mod:`emulator.rehearsal`) uses the same injector, and every applied event is handed to
 the injector's listeners (the recorder writes them as an events file).
@@ -29,6 +31,7 @@ from emulator.core.core import Core
 from emulator.errors import UserError
 from emulator.eventlog import Infra
 from emulator.planned_events import PlannedEvent
+from emulator.processes.gpu_caps import GpuCaps
 from emulator.targets import Target, resolve_target
 from topologies.index import TopologyIndex
 
@@ -57,9 +60,9 @@ def resolve_events(events: Sequence[PlannedEvent], index: TopologyIndex,
             out.append(Resolved(e, None))
             continue
         target = resolve_target(e.target, index, cables, field=f"{where}.{i}.target")
-        if target.cable is not None and e.action == "drain":
-            raise UserError(f"{where}.{i}.action: a cable cannot be drained; expected fail "
-                            "(cut) or restore (repair) for a link: target")
+        if target.cable is not None and e.action in ("drain", "power-cap"):
+            raise UserError(f"{where}.{i}.action: a cable cannot be given a {e.action}; "
+                            "expected fail (cut) or restore (repair) for a link: target")
         out.append(Resolved(e, target))
     return out
 
@@ -77,8 +80,10 @@ class Injector:
     """Applies planned or live events now, through the core's verbs; tells listeners."""
 
     def __init__(self, core: Core, index: TopologyIndex, cables: Sequence[str],
-                 cable_action: CableAction, switch_policy: PolicySwitch) -> None:
+                 cable_action: CableAction, switch_policy: PolicySwitch,
+                 caps: GpuCaps | None = None) -> None:
         self.core = core
+        self.caps = caps if caps is not None else GpuCaps(core)
         self.index = index
         self.cables = tuple(cables)
         self.cable_action = cable_action
@@ -91,9 +96,8 @@ class Injector:
         core = self.core
         now = core.now
         if e.action == "policy":
-            assert e.value is not None
-            self.switch_policy(e.value)
-            core.log.infra_event(now, Infra.POLICY, e.value)
+            self.switch_policy(str(e.value))
+            core.log.infra_event(now, Infra.POLICY, str(e.value))
         elif target is not None and target.cable is not None:
             cable = target.cable
             self.cable_action("cut" if e.action == "fail" else "repair", cable)
@@ -116,7 +120,14 @@ class Injector:
             if e.duration is not None:
                 core.clock.call_in(e.duration,
                                    lambda: core.undrain(gpus, f"restore {target.text}"))
-        else:  # restore: whatever keeps the target's GPUs out
+        elif e.action == "power-cap":
+            self.caps.set(gpus, e.cap_w(), reason)
+            if e.duration is not None:
+                core.clock.call_in(e.duration,
+                                   lambda: self.caps.lift(gpus, f"restore {target.text}"))
+        else:  # restore: whatever keeps the target's GPUs out or slowed
+            if np.isfinite(self.caps.cap_w[gpus]).any():
+                self.caps.lift(gpus, reason)
             down = gpus[core.cluster.down[gpus]]
             if down.size:
                 core.restore(down, reason)

@@ -85,7 +85,7 @@ class Rehearsal:
             self.feed.lines.append((f"cannot {event.action}: {exc}", "yellow"))
             return False
         if event.action == "policy" and self.controls is not None and event.value:
-            self.controls.policy = event.value
+            self.controls.policy = str(event.value)
         return True
 
     def files(self) -> dict[str, str]:
