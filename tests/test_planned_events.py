@@ -57,7 +57,7 @@ def test_recorded_times_read_back_exactly(tmp_path: Path) -> None:
     ({"at": -5, "target": RACK0, "action": "fail"}, ["events.0.at", "greater than or equal"]),
     ({"at": "2x", "target": RACK0, "action": "fail"}, ["events.0.at", "unit 'x'"]),
     ({"at": 1, "target": "scheduler", "action": "policy"}, ["events.0", "value: missing"]),
-    ({"at": 1, "target": RACK0, "action": "drain", "value": "3"}, ["only policy and power-cap actions take a value"]),
+    ({"at": 1, "target": RACK0, "action": "drain", "value": "3"}, ["only policy and power-cap"]),
     ({"at": 1, "target": RACK0, "action": "restore", "duration": "1h"}, ["restore expected"]),
     ({"at": 1, "target": RACK0, "action": "fail", "duraton": "1h"}, ["events.0.duraton",
                                                                      "unknown field"]),
