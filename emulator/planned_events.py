@@ -112,7 +112,8 @@ def _rows_from_csv(text: str, where: str) -> list[dict[str, Any]]:
     rows = []
     for row in reader:
         if None in row:
-            raise UserError(f"{where}: line {reader.line_num}: more cells than columns")
+            raise UserError(f"{where}: line {reader.line_num}: more cells than columns; "
+                            f"expected at most {len(header)} ({','.join(header)})")
         rows.append({k: v.strip() for k, v in row.items() if v is not None and v.strip()})
     return rows
 
@@ -162,8 +163,8 @@ def read_events(path: str | Path, start: dt.datetime | None = None) -> list[Plan
     p = Path(path)
     where = one_line(str(p), 200)
     if not p.is_file():
-        raise UserError(f"{where}: events file not found; expected a YAML or CSV file of "
-                        "planned events")
+        found = "is a directory" if p.is_dir() else "events file not found"
+        raise UserError(f"{where}: {found}; expected a YAML or CSV file of planned events")
     try:
         text = p.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
