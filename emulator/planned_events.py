@@ -162,8 +162,13 @@ def read_events(path: str | Path, start: dt.datetime | None = None) -> list[Plan
     """
     p = Path(path)
     where = one_line(str(p), 200)
-    if not p.is_file():
-        found = "is a directory" if p.is_dir() else "events file not found"
+    try:
+        is_file, is_dir = p.is_file(), p.is_dir()
+    except (OSError, ValueError) as exc:  # a name too long, a NUL byte
+        raise UserError(f"{where}: not a usable file name ({exc}); expected a YAML or CSV "
+                        "file of planned events") from None
+    if not is_file:
+        found = "is a directory" if is_dir else "events file not found"
         raise UserError(f"{where}: {found}; expected a YAML or CSV file of planned events")
     try:
         text = p.read_text(encoding="utf-8-sig")

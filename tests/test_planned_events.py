@@ -228,3 +228,9 @@ def test_power_cap_events_are_refused_beside_a_site_power_cap(tmp_path: Path) ->
     _assert_user_error(gpuemu("run", str(example), "--events", str(events), "--headless",
                               "--out", str(tmp_path / "out")),
                        "events.0.action", "site power cap")
+
+
+@pytest.mark.parametrize("name", ["x" * 5000, "a\x00b"])
+def test_unusable_file_names_are_one_line(tmp_path: Path, name: str) -> None:
+    with pytest.raises(UserError, match="expected a YAML or CSV file of planned events"):
+        read_events(tmp_path / name)
