@@ -51,7 +51,7 @@ def _span(sorted_ids: np.ndarray, value: int) -> tuple[int, int]:
 
 
 def _number(text: str, what: str, count: int, field: str, value: str) -> int:
-    if not text.isdigit() or int(text) >= count:
+    if not (text.isascii() and text.isdigit()) or int(text) >= count:
         raise UserError(f"{field}: {short(value)}: {what} {short(text)} does not exist; "
                         f"expected 0..{count - 1}")
     return int(text)

@@ -65,6 +65,7 @@ def test_rack_and_domain_names_round_trip() -> None:
     ("link:marsa", ["unknown cable 'marsa'", "medusa"]),
     ("gpu:bizerte-20mw/hall-a/0/72", ["GPU '72' does not exist", "0..71"]),
     ("domain:bizerte-20mw/hall-a/-1", ["NVLink domain '-1' does not exist"]),
+    ("rack:bizerte-20mw/hall-a/²", ["rack '²' does not exist"]),  # a digit, not a number
 ])
 def test_unknown_targets_are_one_clear_line(text: str, needles: list[str]) -> None:
     with pytest.raises(UserError) as err:
