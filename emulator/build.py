@@ -21,6 +21,7 @@ import simpy
 
 from cupy_kernels.backend import Backend, BackendUnavailable, select_backend
 from cupy_kernels.profile import apply_profile, load_profile
+from emulator.build_events import wire_events
 from emulator.compute import ComputeModel
 from emulator.core.allocation import ClusterState
 from emulator.core.training import ShapeCache
@@ -115,7 +116,6 @@ class Simulation:
         self.engine.finish()
         self.horizon_s = end
         self.wall_s = time.perf_counter() - started
-
 
     def close_now(self) -> None:
         """Close an interrupted run at the time it reached (work there is truncated)."""
@@ -295,8 +295,10 @@ def _transfer_model(jobs: list[TrainingJobSpec], sites: list[SiteConfig],
 
 
 def build(loaded: LoadedScenario, backend: str | None = None,
-          keep_segments: bool = False) -> Simulation:
+          keep_segments: bool = False, events_file: str | Path | None = None) -> Simulation:
     """Wire a validated scenario into a runnable :class:`Simulation`.
+
+    ``events_file`` replaces the scenario's planned events file (``gpuemu run --events``).
 
     ``keep_segments`` keeps, on each work item, the exact GPU ids of every run (for
     GPU-level invariant checks); results never need them (the log records placements by
@@ -392,6 +394,7 @@ def build(loaded: LoadedScenario, backend: str | None = None,
                     power=ops.cap_policy(), timed=ops.timed_actions(serving, log, rtt),
                     transfers=_transfer_model(jobs, sites, graph), shapes=shapes)
     engine.core.keep_segments = keep_segments
+    wire_events(loaded, engine, ops, serving, log, rtt, graph, events_file)
     return Simulation(loaded=loaded, env=env, engine=engine, log=log, backend=be, index=index,
                       works=engine.works, horizon_s=sc.duration, trace_issues=tuple(trace_issues),
                       ops=ops)

@@ -68,10 +68,13 @@ def run(
     ] = False,
     report: Annotated[bool, typer.Option(
         help="also write report.html and its PNGs (see gpuemu report)")] = False,
+    events: Annotated[Path | None, typer.Option(
+        help="planned events file (YAML or CSV; replaces the scenario's events:), e.g. a "
+             "rehearsal's OUT/events.yaml to replay it")] = None,
 ) -> None:
     """Run a scenario: live dashboard (or progress), then write results."""
     _run(scenario, seed, until, out, set_ or [], headless, speed, backend, dashboard_svg,
-         force, max_memory, keep_partial, report)
+         force, max_memory, keep_partial, report, events)
 
 
 def _check_size(loaded: object, force: bool, max_memory: str | None,
@@ -98,13 +101,15 @@ def _run(scenario: Path, seed: int | None, until: str | None, out: Path | None,
          overrides: list[str], headless: bool, speed: float | None, backend: str | None,
          dashboard_svg: Path | None, force: bool = False,
          max_memory: str | None = None, keep_partial: bool = False,
-         report: bool = False) -> None:
+         report: bool = False, events: Path | None = None) -> None:
     from emulator.build import build
     from emulator.cli_report import run_extras
     from emulator.dashboard import Dashboard, summary_table
     from emulator.loader import load_scenario
     from emulator.outputs import check_replaceable
     from emulator.provenance import RESOLVED_NAME, command_line, resolved_yaml, versions
+    from emulator.rehearsal.keys import KeyReader
+    from emulator.rehearsal.session import Rehearsal
     from emulator.results import collect, output_dir, write_results
     from emulator.wide_console import print_full_width
 
@@ -125,11 +130,12 @@ def _run(scenario: Path, seed: int | None, until: str | None, out: Path | None,
     _check_writable(folder)
     check_replaceable(folder)
     estimate = _check_size(loaded, force, max_memory, show=False)
-    sim = build(loaded, backend=backend)
+    sim = build(loaded, backend=backend, events_file=events)
     _log.debug("built %r: seed %d, %d work items, %d GPUs, horizon %g s", sc.name, sc.seed,
                len(sim.works), sim.index.n_gpus, sim.horizon_s)
     _warn_trace_issues(sim.trace_issues)
     _warn_rejected(sim.engine.infeasible)
+    rehearsal = Rehearsal(sim)  # records every applied event; keys when live
     console = Console(record=dashboard_svg is not None)
     if not console.is_terminal:  # logs and pipes: wide enough that no figure is cut
         console = Console(width=160, record=dashboard_svg is not None)
@@ -140,15 +146,18 @@ def _run(scenario: Path, seed: int | None, until: str | None, out: Path | None,
     end = sim.horizon_s if until_s is None else min(until_s, sim.horizon_s)
     try:
         # The dashboard subscribes to the log: it must exist before the run to see it all.
-        dash = (Dashboard(sim, until_s) if live_view or dashboard_svg is not None
-                else None)
+        dash = (Dashboard(sim, until_s, rehearsal.view)
+                if live_view or dashboard_svg is not None else None)
         if live_view:
             assert dash is not None
-            with Live(dash.frame(), console=console, refresh_per_second=8, transient=False) as live:
+            with KeyReader() as keys, Live(dash.frame(), console=console,
+                                           refresh_per_second=8, transient=False) as live:
+                rehearsal.attach(keys)
                 last = 0.0
 
                 def refresh(s: object) -> None:
                     nonlocal last
+                    rehearsal.pump()  # keys → injections at the current simulated time
                     now = time.perf_counter()
                     if now - last >= 0.1:
                         live.update(dash.frame())
@@ -188,7 +197,8 @@ def _run(scenario: Path, seed: int | None, until: str | None, out: Path | None,
                           {"partial": True, "interrupted_by": exc.name,
                            "reached_s": sim.horizon_s, "command": command_line(),
                            "seed": sc.seed, "until": until, "versions": versions()},
-                          {RESOLVED_NAME: resolved_yaml(loaded, command_line())})
+                          {RESOLVED_NAME: resolved_yaml(loaded, command_line()),
+                           **rehearsal.files()})
         raise PartialKept(exc.signum, str(partial), sim.horizon_s) from None
     results = collect(sim, include_requests=sc.output.requests)
     run_info = {"wall_s": round(sim.wall_s, 3), "simulated_s": sim.horizon_s,
@@ -200,7 +210,8 @@ def _run(scenario: Path, seed: int | None, until: str | None, out: Path | None,
                 "command": command_line(), "seed": sc.seed, "until": until,
                 "until_s": until_s, "versions": versions(), "size_estimate": estimate}
     paths = write_results(folder, results, run_info,
-                          {RESOLVED_NAME: resolved_yaml(loaded, command_line())},
+                          {RESOLVED_NAME: resolved_yaml(loaded, command_line()),
+                           **rehearsal.files()},
                           run_extras({**results.summary, "run": run_info}, results.tables,
                                      sc.start, report, sc.output.trace))
     print_full_width(console, summary_table(results.summary))

@@ -27,6 +27,7 @@ from emulator.policies.base import QueuePolicy
 from emulator.power_control import PowerCapPolicy
 from emulator.processes.arrivals import arrivals
 from emulator.processes.autoscale import Autoscaler
+from emulator.processes.planned_events import Injector, Resolved, schedule_planned
 from emulator.processes.power_caps import PowerCaps
 from emulator.processes.rounds import Rounds
 from emulator.processes.sampler import Sampler
@@ -91,6 +92,8 @@ class Engine:
         self.timed = list(timed)
         self._wakeups = [0]  # arrival process wake-ups
         self._timed_wakeups = [0]
+        self.injector: Injector | None = None  # planned and live events (set by the build)
+        self.planned: list[Resolved] = []
 
     # -- what others read ------------------------------------------------------------------
     @property
@@ -166,6 +169,8 @@ class Engine:
             after = ((lambda now: staging.set_request_load(None, now))
                      if staging is not None else (lambda now: None))
             env.process(timed_events(env, self.timed, after, self._timed_wakeups))
+        if self.planned and self.injector is not None:
+            schedule_planned(env, self.injector, self.planned)
 
     def finish(self) -> None:
         """Close the run now: serve the last partial window, truncate queued and running work."""

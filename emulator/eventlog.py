@@ -15,7 +15,8 @@ Record streams, each appended in simulated-time order and never modified:
   the number of requests;
 * **samples**: per sampling tick, site power and utilisation (and per-rack utilisation);
 * **energy samples** (sites with an ``energy`` section) and **infrastructure events**
-  (cable cuts and repairs, service RTT changes, GPUs taken down and restored), typed too.
+  (cable cuts and repairs, service RTT changes, GPUs taken down and restored, drains and
+  their ends), typed too.
 
 Tables, the summary, ``compare`` and the dashboard are functions of this log or its
 subscribers. :meth:`EventLog.digest` hashes the whole log canonically.
@@ -63,6 +64,9 @@ class Infra(IntEnum):
     RTT = 2  # a service's round trip changed (value: new RTT in s; inf = unreachable)
     GPUS_DOWN = 3  # GPUs taken out of service (value: count)
     GPUS_UP = 4  # GPUs back in service (value: count)
+    DRAIN = 5  # GPUs set draining: never allocated again, holders run on (value: count)
+    UNDRAIN = 6  # a drain ended (value: count)
+    POLICY = 7  # the queue policy was switched (label: the new policy's name)
 
 
 INFRA_EVENTS = tuple(k.name.lower() for k in Infra)

@@ -165,26 +165,30 @@ class SiteOps:
         """Engine callbacks at each WAN event time: change the graph, re-route services."""
         if self.wan is None:
             return []
+        return [(t, self.wan_action(kind, cable, serving, log, rtt))
+                for t, kind, cable in self.wan_events]
+
+    def wan_action(self, kind: str, cable: str, serving: ServingModel, log: EventLog,
+                   rtt: RttFn) -> Callable[[float], None]:
+        """A callback that cuts (``kind="cut"``) or repairs ``cable`` at its ``now`` (s):
+        logs it, changes the graph and re-routes running services whose RTT changed."""
+        assert self.wan is not None
         wan = self.wan
         gpu_site = self.index.gpu_site
 
-        def make(kind: str, cable: str) -> Callable[[float], None]:
-            def act(now: float) -> None:
-                log.infra_event(now, Infra.CABLE_CUT if kind == "cut" else Infra.CABLE_REPAIR,
-                                cable)
-                if not wan.apply(kind, cable):
-                    return
-                for svc in serving.services:
-                    if svc.work.state != "running" or svc.work.gpus is None:
-                        continue
-                    new = rtt(svc.spec, int(gpu_site[svc.work.gpus[0]]))
-                    if new != svc.rtt_s:
-                        svc.rtt_s = new
-                        log.infra_event(now, Infra.RTT, subject=svc.work.work_id,
-                                        value=new)
-            return act
-
-        return [(t, make(kind, cable)) for t, kind, cable in self.wan_events]
+        def act(now: float) -> None:
+            log.infra_event(now, Infra.CABLE_CUT if kind == "cut" else Infra.CABLE_REPAIR,
+                            cable)
+            if not wan.apply(kind, cable):
+                return
+            for svc in serving.services:
+                if svc.work.state != "running" or svc.work.gpus is None:
+                    continue
+                new = rtt(svc.spec, int(gpu_site[svc.work.gpus[0]]))
+                if new != svc.rtt_s:
+                    svc.rtt_s = new
+                    log.infra_event(now, Infra.RTT, subject=svc.work.work_id, value=new)
+        return act
 
 
 def _residency_report(log: EventLog, works: Sequence[Work], residency: Mapping[str, str],

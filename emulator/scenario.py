@@ -166,6 +166,11 @@ class Scenario(_Frozen):
                                                         " placement)")
     wan_events: WanEventsConfig | None = Field(
         default=None, description="scheduled and random cuts of WAN/subsea cables; none: no cuts")
+    events: str | None = Field(
+        default=None, min_length=1,
+        description="planned events file (YAML or CSV: drains, failures, restores, cable "
+                    "cuts, policy switches); a relative path is taken from the scenario "
+                    "file's folder; gpuemu run --events replaces it")
 
     @field_validator("start", mode="before")
     @classmethod

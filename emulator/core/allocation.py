@@ -3,9 +3,15 @@
 GPU ownership is one int array (``-1`` = free, ``-2`` = out of service and unowned, else
 the work id holding it), a persistent boolean free mask and free counts per NVLink
 domain, all kept in step. Every change goes through :meth:`allocate`, :meth:`release`,
-:meth:`take_down` and :meth:`bring_up`, which check the invariants (no GPU allocated twice,
-only owned GPUs released, out-of-service GPUs never allocated), so a bad policy decision
-can never corrupt the state. Each call costs O(GPUs it touches), not O(cluster).
+:meth:`take_down`, :meth:`bring_up`, :meth:`drain` and :meth:`undrain`, which check the
+invariants (no GPU allocated twice, only owned GPUs released, out-of-service or draining
+GPUs never allocated), so a bad policy decision can never corrupt the state. Each call
+costs O(GPUs it touches), not O(cluster).
+
+Two reasons keep a GPU unavailable, each its own mask: *down* (failed: its holder is
+stopped by the core) and *draining* (maintenance: its holder keeps running until it
+ends). An idle GPU with either flag is owned by ``DOWN``; it becomes free again only when
+both are cleared.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ class ClusterState:
         self.owner = np.full(index.n_gpus, FREE, dtype=np.int64)
         self.free = np.ones(index.n_gpus, dtype=bool)  # live: read-only to everyone else
         self.down = np.zeros(index.n_gpus, dtype=bool)
+        self.draining = np.zeros(index.n_gpus, dtype=bool)
         self.domain_free = index.domain_size.astype(np.int64).copy()
         if index.n_gpus and np.any(np.diff(index.gpu_domain) < 0):
             raise ValueError("GPU ids must be contiguous per NVLink domain")
@@ -78,7 +85,8 @@ class ClusterState:
             bad = int(np.argmax(held != FREE))
             taken = int(gpus[bad])
             if held[bad] == DOWN:
-                raise AllocationError(f"work {owner}: GPU {taken} is out of service")
+                why = "draining" if self.draining[taken] else "out of service"
+                raise AllocationError(f"work {owner}: GPU {taken} is {why}")
             raise AllocationError(
                 f"work {owner}: GPU {taken} is already held by work {int(held[bad])}")
         self.owner[gpus] = owner
@@ -104,10 +112,11 @@ class ClusterState:
                 self._move(d, old, new)
 
     def release(self, gpus: np.ndarray, owner: int) -> None:
-        """Return ``gpus`` held by ``owner``; those out of service stay unavailable."""
+        """Return ``gpus`` held by ``owner``; those out of service or draining stay
+        unavailable."""
         if np.any(self.owner[gpus] != owner):
             raise AllocationError(f"work {owner}: releasing GPUs it does not hold")
-        down = self.down[gpus]
+        down = self.down[gpus] | self.draining[gpus]
         back = gpus[~down] if down.any() else gpus
         if back.size < gpus.size:
             self.owner[gpus] = DOWN
@@ -132,11 +141,39 @@ class ClusterState:
         return np.unique(held[held >= 0])
 
     def bring_up(self, gpus: np.ndarray) -> int:
-        """Return out-of-service ``gpus`` to service; how many became free."""
+        """Return out-of-service ``gpus`` to service; how many became free (a draining GPU
+        stays unavailable until :meth:`undrain`)."""
         gpus = np.unique(np.asarray(gpus, dtype=np.int64))
         gpus = gpus[self.down[gpus]]
         self.down[gpus] = False
-        idle = gpus[self.owner[gpus] == DOWN]
+        idle = gpus[(self.owner[gpus] == DOWN) & ~self.draining[gpus]]
+        self.owner[idle] = FREE
+        self.free[idle] = True
+        if idle.size:
+            self._count(idle, +1)
+        self.free_gpus += int(idle.size)
+        return int(idle.size)
+
+    def drain(self, gpus: np.ndarray) -> int:
+        """Mark ``gpus`` draining: never allocated again until :meth:`undrain`; work holding
+        them keeps them until it releases. Returns how many idle GPUs left the free pool."""
+        gpus = np.unique(np.asarray(gpus, dtype=np.int64))
+        gpus = gpus[~self.draining[gpus]]
+        self.draining[gpus] = True
+        idle = gpus[self.owner[gpus] == FREE]
+        self.owner[idle] = DOWN
+        self.free[idle] = False
+        if idle.size:
+            self._count(idle, -1)
+        self.free_gpus -= int(idle.size)
+        return int(idle.size)
+
+    def undrain(self, gpus: np.ndarray) -> int:
+        """End the drain of ``gpus``; how many became free (failed ones stay down)."""
+        gpus = np.unique(np.asarray(gpus, dtype=np.int64))
+        gpus = gpus[self.draining[gpus]]
+        self.draining[gpus] = False
+        idle = gpus[(self.owner[gpus] == DOWN) & ~self.down[gpus]]
         self.owner[idle] = FREE
         self.free[idle] = True
         if idle.size:

@@ -11,6 +11,8 @@ that validates, logs and releases):
   (the rest is counted as lost GPU-seconds) and waits in the queue again;
 * :meth:`Core.disrupt` — GPUs go out of service (until a time, or until restored): work
   on them is preempted and they are never allocated meanwhile;
+* :meth:`Core.drain` / :meth:`Core.undrain` — GPUs set aside for maintenance: never
+  allocated again until undrained, while work already on them runs to its end;
 * :meth:`Core.rerate` — a running training job's speed changes (power caps);
 * :meth:`Core.reject`, :meth:`Core.cancel`, :meth:`Core.truncate_all`.
 
@@ -317,6 +319,20 @@ class Core:
         """Return out-of-service ``gpus`` to service."""
         freed = self.cluster.bring_up(gpus)
         self.log.infra_event(self.now, Infra.GPUS_UP, reason, value=float(np.size(gpus)))
+        if freed:
+            self.wants_round()
+
+    def drain(self, gpus: np.ndarray, reason: str = "") -> None:
+        """Set ``gpus`` draining (maintenance): no new work is placed on them, work holding
+        them keeps running until it ends; they stay unavailable until :meth:`undrain`."""
+        gpus = np.asarray(gpus, dtype=np.int64)
+        self.cluster.drain(gpus)
+        self.log.infra_event(self.now, Infra.DRAIN, reason, value=float(gpus.size))
+
+    def undrain(self, gpus: np.ndarray, reason: str = "") -> None:
+        """End the drain of ``gpus``; those not also out of service become free."""
+        freed = self.cluster.undrain(np.asarray(gpus, dtype=np.int64))
+        self.log.infra_event(self.now, Infra.UNDRAIN, reason, value=float(np.size(gpus)))
         if freed:
             self.wants_round()
 

@@ -58,6 +58,13 @@ class Rounds:
         self._wakeup_token = 0  # the policy's latest next_wakeup answer
         self._every_event = getattr(policy, "next_wakeup", None) is not None
 
+    def set_policy(self, policy: QueuePolicy) -> None:
+        """Decide with ``policy`` from now on (a live or planned switch), in a round now."""
+        self.policy = policy
+        self._every_event = getattr(policy, "next_wakeup", None) is not None
+        self._wakeup_token += 1  # the old policy's pending wake-up no longer applies
+        self.request()
+
     def request(self) -> None:
         """Ask for a round now, or at the next round boundary in round-based mode (one
         round per instant, however many asks)."""

@@ -1,0 +1,95 @@
+"""The composition root's part for planned and live events: wires the injector.
+
+:func:`wire_events` gives the engine an :class:`~emulator.processes.planned_events.Injector`
+(always: the live rehearsal injects through it) and the resolved events of the run's
+events file (the scenario's ``events:``, or ``gpuemu run --events``, which replaces it).
+A cable cut or repair goes through the WAN machinery of :mod:`emulator.multisite` (its
+state is created on the first cut when the scenario has no ``wan_events``); a policy
+switch builds the named queue policy from the registry, wrapped as the scenario's is; GPU
+power caps (:class:`~emulator.processes.gpu_caps.GpuCaps`) see every start.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import networkx as nx
+
+from emulator.engine import Engine
+from emulator.errors import UserError
+from emulator.eventlog import EventLog
+from emulator.loader import LoadedScenario
+from emulator.multisite import SiteOps
+from emulator.planned_events import read_events
+from emulator.policies.registry import make_queue_policy
+from emulator.processes.gpu_caps import GpuCaps
+from emulator.processes.planned_events import Injector, resolve_events
+from emulator.serving import ServingModel
+from emulator.wan_events import WanState, cable_names
+from emulator.work import Work
+
+__all__ = ["events_path", "wire_events"]
+
+
+def events_path(loaded: LoadedScenario, override: str | Path | None) -> Path | None:
+    """The run's events file: ``override`` (as given, from the working folder) or the
+    scenario's ``events`` (relative to the scenario file's folder), or ``None``."""
+    if override is not None:
+        return Path(override)
+    name = loaded.scenario.events
+    if name is None:
+        return None
+    path = Path(name)
+    return path if path.is_absolute() else Path(loaded.source).parent / path
+
+
+def wire_events(loaded: LoadedScenario, engine: Engine, ops: SiteOps, serving: ServingModel,
+                log: EventLog, rtt: Callable[..., float], graph: nx.Graph,
+                events_file: str | Path | None = None) -> None:
+    """Give ``engine`` its injector and the run's planned events (checked now: a bad
+    target or policy name fails before the run, one line)."""
+    sc = loaded.scenario
+    sites = list(loaded.sites)
+    core = engine.core
+
+    def cable_action(kind: str, cable: str) -> None:
+        if ops.wan is None:
+            ops.wan = WanState(sites, graph)
+        ops.wan_action(kind, cable, serving, log, rtt)(core.now)
+        if core.staging is not None:  # transfers in flight re-rate on the new paths
+            core.staging.set_request_load(None, core.now)
+
+    def switch_policy(name: str) -> None:
+        options = dict(sc.scheduler.options) if name == sc.scheduler.queue else {}
+        engine.rounds.set_policy(ops.wrap_queue(make_queue_policy(name, options)))
+
+    cables = cable_names(sites)
+    caps = GpuCaps(core)
+    starts = core.on_start
+
+    def on_start(work: Work) -> None:  # serving and autoscaling first, then power caps
+        starts(work)
+        caps.on_start(work)
+
+    core.on_start = on_start
+    engine.injector = Injector(core, engine.cluster.index, cables, cable_action, switch_policy,
+                               caps)
+    path = events_path(loaded, events_file)
+    if path is None:
+        return
+    where = str(path)
+    events = read_events(path, start=sc.start)
+    for i, e in enumerate(events):
+        if e.action == "power-cap" and ops.energy is not None and ops.energy.has_caps:
+            raise UserError(f"{where}: events.{i}.action: power-cap on a scenario with a site "
+                            "power cap (its controller sets GPU caps at each sample); expected "
+                            "no power-cap events, or no site power cap")
+        if e.action == "policy" and isinstance(e.value, str):
+            try:
+                options = dict(sc.scheduler.options) if e.value == sc.scheduler.queue else {}
+                make_queue_policy(e.value, options)
+            except UserError as exc:
+                raise UserError(f"{where}: events.{i}.value: {exc}") from None
+    engine.planned = resolve_events(events, engine.cluster.index, cables,
+                                    where=f"{where}: events")

@@ -1,0 +1,155 @@
+"""Draining GPUs: never allocated while draining, holders run on, undrain frees them.
+
+The property test drives :class:`ClusterState` with random sequences of allocations,
+releases, failures, repairs, drains and undrains, and checks after every step that no
+draining or failed GPU is ever handed out and that the free mask, free count and
+per-domain counts agree with the ownership array. End to end, random planned fail,
+drain and restore rows never let a run start work on a failed or draining rack.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from emulator.build import build
+from emulator.core.allocation import DOWN, FREE, AllocationError, ClusterState
+from emulator.eventlog import Infra
+from emulator.loader import validate_scenario
+from emulator.policies.base import PolicyError
+from tests.conftest import small_scenario
+from tests.test_core_api import _core, _index, _job
+
+INDEX = _index()  # 2 GB200 racks: 144 GPUs, 2 NVLink domains
+
+
+def test_drain_lets_the_holder_finish_then_keeps_the_gpus_out() -> None:
+    a, b = _job(0, 8), _job(1, 72)
+    core, clock, log = _core([a, b])
+    core.submit(a)
+    core.submit(b)
+    core.start(a, np.arange(8), "test")
+    core.launch([a])
+    clock.run(until=100.0)
+    core.drain(np.arange(72), "firmware")
+    assert a.state == "running"  # a drain never stops work
+    assert core.cluster.free_gpus == core.index.n_gpus - 72
+    with pytest.raises(PolicyError, match="GPU 8 is draining"):
+        core.start(b, np.arange(8, 80), "test")  # an idle GPU of the drained rack first
+    clock.run()
+    assert a.state == "finished"
+    assert core.cluster.free_gpus == core.index.n_gpus - 72  # still drained after release
+    assert bool(np.all(core.cluster.owner[:72] == DOWN))
+    core.undrain(np.arange(72), "firmware done")
+    assert core.cluster.free_gpus == core.index.n_gpus
+    core.start(b, np.arange(72), "test")
+    assert [Infra(k) for k in log.infra_kind] == [Infra.DRAIN, Infra.UNDRAIN]
+
+
+def test_a_failed_and_drained_gpu_needs_both_cleared() -> None:
+    cluster = ClusterState(INDEX)
+    gpus = np.arange(10, 14)
+    cluster.drain(gpus)
+    cluster.take_down(gpus)
+    assert cluster.bring_up(gpus) == 0  # repaired but still draining
+    assert not cluster.free[gpus].any()
+    assert cluster.undrain(gpus) == 4
+    assert cluster.free[gpus].all() and cluster.free_gpus == INDEX.n_gpus
+
+
+def _check(cluster: ClusterState) -> None:
+    owner = cluster.owner
+    assert np.array_equal(cluster.free, owner == FREE)
+    assert cluster.free_gpus == int(np.count_nonzero(owner == FREE))
+    per_domain = np.bincount(INDEX.gpu_domain[owner == FREE], minlength=INDEX.n_domains)
+    assert np.array_equal(cluster.domain_free, per_domain)
+    unavailable = cluster.down | cluster.draining
+    assert not np.any(cluster.free & unavailable)  # never free while failed or draining
+    idle_out = unavailable & (owner < 0)
+    assert np.all(owner[idle_out] == DOWN)
+
+
+_ops = st.lists(st.tuples(st.sampled_from(["alloc", "release", "fail", "repair", "drain",
+                                           "undrain"]),
+                          st.integers(0, INDEX.n_gpus - 1), st.integers(1, 24)),
+                min_size=1, max_size=60)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_ops)
+def test_no_draining_or_failed_gpu_is_ever_allocated(ops: list[tuple[str, int, int]]) -> None:
+    cluster = ClusterState(INDEX)
+    holders: dict[int, np.ndarray] = {}
+    next_id = 0
+    for op, first, count in ops:
+        gpus = np.arange(first, min(first + count, INDEX.n_gpus), dtype=np.int64)
+        if op == "alloc":
+            unavailable = cluster.down[gpus] | cluster.draining[gpus]
+            if unavailable.any() or np.any(cluster.owner[gpus] != FREE):
+                with pytest.raises(AllocationError):
+                    cluster.allocate(gpus, next_id)
+            else:
+                cluster.allocate(gpus, next_id)
+                holders[next_id] = gpus
+            next_id += 1
+        elif op == "release" and holders:
+            owner = sorted(holders)[first % len(holders)]
+            cluster.release(holders.pop(owner), owner)
+        elif op == "fail":
+            hit = cluster.take_down(gpus)
+            for wid in hit.tolist():  # the core preempts holders of failed GPUs
+                cluster.release(holders.pop(wid), wid)
+        elif op == "repair":
+            cluster.bring_up(gpus)
+        elif op == "drain":
+            cluster.drain(gpus)
+        elif op == "undrain":
+            cluster.undrain(gpus)
+        _check(cluster)
+        for wid, held in holders.items():  # holders keep what they hold, drained or not
+            assert np.all(cluster.owner[held] == wid)
+
+
+_plans = st.lists(st.tuples(st.integers(1, 35), st.integers(0, 3),
+                            st.sampled_from(["fail", "drain", "restore"])),
+                  min_size=1, max_size=8)
+
+
+@settings(max_examples=6, deadline=None)
+@given(_plans)
+def test_runs_never_start_work_on_failed_or_draining_racks(
+        plan: list[tuple[int, int, str]]) -> None:
+    """End to end: random fail/drain/restore rows on the small scenario's 4 racks; no work
+    segment starts on a rack while it is failed or draining (from the row's instant on)."""
+    rows = [{"at": 600 * k, "target": f"rack:bizerte-20mw/hall-a/{r}", "action": a}
+            for k, r, a in plan]
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "events.yaml"
+        path.write_text(yaml.safe_dump({"events": rows}))
+        sim = build(validate_scenario(small_scenario(duration="6h")), keep_segments=True,
+                    events_file=path)
+        sim.run()
+    out: dict[int, list[tuple[float, float]]] = {r: [] for r in range(4)}  # rack → [from, to)
+    since: dict[int, float] = {}
+    for k, r, a in sorted(plan, key=lambda p: p[0]):  # stable: file order within an instant
+        if a == "restore":
+            if r in since:
+                out[r].append((since.pop(r), 600.0 * k))
+        else:
+            since.setdefault(r, 600.0 * k)
+    for r, t in since.items():
+        out[r].append((t, float("inf")))
+    rack_of = sim.index.gpu_rack
+    starts = 0
+    for w in sim.works:
+        for start, _end, gpus in w.segments or []:
+            starts += 1
+            for r in np.unique(rack_of[gpus]).tolist():
+                assert not any(lo <= start < hi for lo, hi in out[r]), (w.work_id, r, start)
+    assert starts > 0
