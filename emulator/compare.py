@@ -126,7 +126,9 @@ class RunMetrics:
         def arr(key: str) -> np.ndarray:
             return np.asarray(d[key], dtype=np.float64)
 
-        return cls(d["point"], d["policy"], int(d["seed"]), d["metrics"], arr("jct_s"),
+        scopes = d["metrics"]  # ``overall`` first, then the tenants sorted (as run_metrics)
+        metrics = {k: scopes[k] for k in sorted(scopes, key=lambda k: (k != "overall", k))}
+        return cls(d["point"], d["policy"], int(d["seed"]), metrics, arr("jct_s"),
                    arr("t_s"), arr("busy_frac"), arr("queued"), float(d["wall_s"]),
                    list(d.get("trace_issues", [])))
 

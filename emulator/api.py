@@ -1,0 +1,201 @@
+"""The Python API for notebooks and scripts: run a scenario, get pandas DataFrames.
+
+>>> from emulator import api
+>>> res = api.run("examples/bizerte_20mw.yaml", until="2h", seed=1)   # doctest: +SKIP
+>>> res.jobs[["name", "n_gpus", "submit_at", "jct_s"]].head()              # doctest: +SKIP
+>>> res.summary["requests"]["slo_attainment"]                             # doctest: +SKIP
+
+:func:`run` accepts a scenario file path, a mapping shaped like a scenario file, or a
+validated :class:`~emulator.scenario.Scenario`; ``overrides`` are ``--set`` strings
+(``"sites.0.halls.1.racks=8"``); every call builds a fresh simulation, so calling it
+again (in a loop, a notebook cell run twice) is always safe. :func:`sweep` runs many
+variants on the same executors as ``gpuemu sweep`` (:mod:`emulator.executor`).
+
+The :class:`Result` frames come from the run's event log (:mod:`emulator.tables`), in SI
+units, with a datetime column (UTC, from the scenario's ``start``) beside each absolute
+time column: ``submit_s`` → ``submit_at``, ``t_s`` → ``time`` and so on.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from emulator.errors import UserError
+from emulator.scenario import Scenario
+
+__all__ = ["FAILURE_COLUMNS", "Result", "run"]
+
+_TIME_COLUMNS = {"submit_s": "submit_at", "start_s": "start_at", "end_s": "end_at",
+                 "arrival_s": "arrival_at", "t_s": "time"}
+"""Absolute simulated times (s since ``start``) and the datetime column added for each."""
+
+FAILURE_COLUMNS = ("t_s", "time", "event", "gpus", "label")
+"""Columns of :attr:`Result.failures`: when GPUs went out of (``gpus_down``) or back into
+(``gpus_up``) service, how many, and why; from the infra events of the log. Empty (these
+columns, no rows) when the run had none."""
+
+
+def _frame(columns: Mapping[str, np.ndarray], start: dt.datetime) -> pd.DataFrame:
+    """A DataFrame of ``columns`` with a UTC datetime column beside each absolute time."""
+    df = pd.DataFrame({k: np.asarray(v) for k, v in columns.items()})
+    for col, name in _TIME_COLUMNS.items():
+        if col in df.columns and name not in df.columns:
+            seconds = pd.to_numeric(df[col], errors="coerce")
+            df.insert(df.columns.get_loc(col) + 1, name,
+                      pd.Timestamp(start) + pd.to_timedelta(seconds, unit="s"))
+    return df
+
+
+def _failures(tables: Mapping[str, Mapping[str, np.ndarray]], start: dt.datetime) -> pd.DataFrame:
+    infra = tables.get("infra")
+    if infra is None:
+        empty = {"t_s": np.empty(0), "event": np.empty(0, object), "gpus": np.empty(0),
+                 "label": np.empty(0, object)}
+        return _frame(empty, start)[list(FAILURE_COLUMNS)]
+    keep = np.isin(infra["event"], ["gpus_down", "gpus_up"])
+    cols = {"t_s": infra["t_s"][keep], "event": infra["event"][keep],
+            "gpus": infra["value"][keep], "label": infra["label"][keep]}
+    return _frame(cols, start)[list(FAILURE_COLUMNS)]
+
+
+@dataclass
+class Result:
+    """One finished run: its summary and its tables as DataFrames.
+
+    ``jobs`` one row per training job or inference service; ``requests`` one row per
+    inference request (empty unless the scenario keeps them, ``output.requests``);
+    ``timeseries`` one row per sample and site (power W, busy GPUs, queues); ``energy``
+    one row per energy sample and site (empty without an ``energy`` section);
+    ``failures`` see :data:`FAILURE_COLUMNS`; ``summary`` the ``summary.json`` mapping.
+    """
+
+    summary: dict[str, Any]
+    jobs: pd.DataFrame
+    requests: pd.DataFrame
+    timeseries: pd.DataFrame
+    energy: pd.DataFrame
+    failures: pd.DataFrame
+    start: dt.datetime
+    tables: dict[str, dict[str, np.ndarray]] = field(repr=False, default_factory=dict)
+    run_info: dict[str, Any] = field(repr=False, default_factory=dict)
+    resolved_yaml: str = field(repr=False, default="")
+
+    def write(self, folder: str | Path) -> Path:
+        """Write the run's output folder (as ``gpuemu run --out folder`` would)."""
+        from emulator.provenance import RESOLVED_NAME
+        from emulator.results import Results, write_results
+
+        out = Path(folder)
+        write_results(out, Results(self.summary, self.tables), self.run_info,
+                      {RESOLVED_NAME: self.resolved_yaml})
+        return out
+
+    def report(self, path: str | Path) -> Path:
+        """Write the run folder at ``path`` and the HTML report into it; the report's path.
+
+        The report is drawn by :mod:`emulator.report` (imported here, when asked for).
+        """
+        try:
+            from emulator.report import html as report_html  # type: ignore[attr-defined]
+        except ImportError as exc:
+            raise UserError(f"report: the HTML report module is not available ({exc}); "
+                            "expected emulator.report.html") from None
+        folder = self.write(path)
+        for name in ("write_report", "render_report", "render"):
+            render = getattr(report_html, name, None)
+            if callable(render):
+                written = render(folder)
+                return Path(written) if isinstance(written, str | Path) else folder
+        raise UserError("report: emulator.report.html has no write_report(run_dir); "
+                        "expected one")
+
+
+def _scenario_mapping(scenario: Scenario | str | Path | Mapping[str, Any]
+                      ) -> tuple[dict[str, Any], str]:
+    """The scenario as a mapping and the source path relative files resolve from."""
+    from emulator.loader import read_yaml
+
+    if isinstance(scenario, Scenario):
+        return scenario.model_dump(mode="json", exclude_none=True), "<scenario>"
+    if isinstance(scenario, Mapping):
+        return copy.deepcopy(dict(scenario)), "<scenario>"
+    if isinstance(scenario, str | Path):
+        return read_yaml(scenario), str(scenario)
+    raise UserError(f"scenario: got {type(scenario).__name__}; expected a path, a mapping or "
+                    "a Scenario")
+
+
+def _until_s(until: str | float | None) -> float | None:
+    from emulator.units import UnitError, parse_duration
+
+    if until is None:
+        return None
+    try:
+        value = parse_duration(until) if isinstance(until, str) else float(until)
+    except (UnitError, ValueError) as exc:
+        raise UserError(f"until: {exc}") from None
+    if not value > 0:
+        raise UserError(f"until: got {until!r}; expected a positive duration such as '2d'")
+    return value
+
+
+def run(scenario: Scenario | str | Path | Mapping[str, Any], overrides: Sequence[str] = (),
+        until: str | float | None = None, seed: int | None = None,
+        backend: str | None = None) -> Result:
+    """Build a fresh simulation of ``scenario``, run it, return its :class:`Result`.
+
+    ``overrides`` are ``--set`` strings (``"KEY.PATH=VALUE"``); ``until`` stops early (a
+    duration such as ``"6h"`` or seconds); ``seed`` replaces the scenario's seed;
+    ``backend`` is ``auto``, ``numpy`` or ``cupy``. Mistakes raise
+    :class:`~emulator.errors.UserError` with one line naming the field.
+    """
+    from emulator.build import build
+    from emulator.loader import apply_override, parse_override, validate_scenario
+    from emulator.provenance import resolved_yaml, versions
+    from emulator.results import collect
+
+    if isinstance(overrides, str):
+        overrides = [overrides]
+    data, source = _scenario_mapping(scenario)
+    for text in overrides:
+        keys, value = parse_override(text)
+        apply_override(data, keys, value)
+    if seed is not None:
+        data["seed"] = seed
+    loaded = validate_scenario(data, source=source)
+    until_s = _until_s(until)
+    sim = build(loaded, backend=backend)
+    sim.run(until=until_s)
+    res = collect(sim, include_requests=True)
+    start = loaded.scenario.start
+    tables = res.tables
+    energy = tables.get("energy")
+    return Result(
+        summary=res.summary,
+        jobs=_frame(tables["jobs"], start),
+        requests=_frame(tables["requests"], start),
+        timeseries=_frame(tables["timeseries"], start),
+        energy=_frame(energy, start) if energy is not None else _empty_energy(loaded, start),
+        failures=_failures(tables, start),
+        start=start,
+        tables=tables,
+        run_info={"wall_s": round(sim.wall_s, 3), "simulated_s": sim.horizon_s,
+                  "source": source, "seed": loaded.scenario.seed, "until_s": until_s,
+                  "command": "emulator.api.run", "versions": versions()},
+        resolved_yaml=resolved_yaml(loaded, "emulator.api.run"),
+    )
+
+
+def _empty_energy(loaded: Any, start: dt.datetime) -> pd.DataFrame:
+    """The energy frame's columns with no rows (a scenario without an energy section)."""
+    from emulator.energy.accounting import energy_table
+
+    return _frame(energy_table([], [s.name for s in loaded.sites]), start)
