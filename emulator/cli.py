@@ -258,6 +258,9 @@ def _validate(scenario: Path, overrides: list[str], force: bool = False,
 from emulator import cli_tools  # noqa: E402
 
 cli_tools.register(app)
+from emulator import cli_sweep  # noqa: E402
+
+cli_sweep.register(app)
 
 
 def main() -> None:

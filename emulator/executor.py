@@ -46,6 +46,8 @@ class Executor(AbstractContextManager["Executor"]):
     """Runs payloads, yielding ``(position, result)`` as each one finishes."""
 
     name = "executor"
+    ran = 0
+    """Cells this executor has run (cached ones not counted)."""
 
     def run(self, payloads: Sequence[Payload]) -> Iterator[tuple[int, dict[str, Any]]]:
         raise NotImplementedError
@@ -65,7 +67,9 @@ class SerialExecutor(Executor):
 
     def run(self, payloads: Sequence[Payload]) -> Iterator[tuple[int, dict[str, Any]]]:
         for i, p in enumerate(payloads):
-            yield i, run_payload(p)
+            result = run_payload(p)
+            self.ran += 1
+            yield i, result
 
 
 class DaskExecutor(Executor):
@@ -111,7 +115,9 @@ class DaskExecutor(Executor):
             futures[client.submit(run_payload, p, pure=False)] = i
         try:
             for future in as_completed(futures):
-                yield futures[future], future.result()
+                result = future.result()
+                self.ran += 1
+                yield futures[future], result
         finally:
             for future in futures:  # an interrupted sweep stops the rest
                 future.cancel()
@@ -186,8 +192,10 @@ def run_cells(cells: Sequence[Cell], executor: Executor, cache: Path | None = No
             if progress is not None:
                 progress(done, len(cells), cells[i], r)
     if todo:
-        runner = executor if len(todo) > 1 else SerialExecutor()
+        runner = executor if len(todo) > 1 or isinstance(executor, SerialExecutor) \
+            else SerialExecutor()
         for j, result in runner.run([payload(cells[i]) for i in todo]):
+            executor.ran += runner is not executor
             i = todo[j]
             text = _as_json(result)  # every executor's result, and the cache's, read alike
             results[i] = json.loads(text)
