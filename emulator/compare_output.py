@@ -179,8 +179,12 @@ def print_tables(result: CompareResult, console: Any) -> None:
 
 def compare_command(scenario: Path, policies: str, seeds: int, out: Path | None,
                     overrides: Sequence[str], workers: int, console: Any,
-                    warn: Callable[[Sequence[object]], None]) -> list[Path]:
-    """What ``gpuemu compare`` does: run, print the tables, write the files."""
+                    warn: Callable[[Sequence[object]], None], executor: Any = None,
+                    cache: Callable[[Path], Path | None] | None = None) -> list[Path]:
+    """What ``gpuemu compare`` does: run, print the tables, write the files.
+
+    ``executor`` runs the runs (:mod:`emulator.executor`); ``cache`` maps the output folder
+    to the folder of cached runs (``None``: no cache)."""
     names = [p.strip() for p in policies.split(",") if p.strip()]
     started = time.perf_counter()
     warned = False
@@ -194,11 +198,12 @@ def compare_command(scenario: Path, policies: str, seeds: int, out: Path | None,
         console.print(f"[{done}/{total}] {run.policy} seed {run.seed}{where}: "
                       f"{run.wall_s:.1f} s", highlight=False, markup=False)
 
-    result = run_compare(scenario, names, seeds, overrides, workers, progress)
-    print_tables(result, console)
     data = _scenario_data(Path(scenario), ())
     name = str(data.get("name", Path(scenario).stem))
     folder = out if out is not None else Path("runs") / f"{name}-compare"
+    result = run_compare(scenario, names, seeds, overrides, workers, progress, executor,
+                         cache(folder) if cache is not None else None)
+    print_tables(result, console)
     paths = write_compare(folder, result)
     console.print(f"wrote {len(paths)} files to {folder}/ ({len(result.runs)} runs, "
                   f"{time.perf_counter() - started:.1f} s)", highlight=False)
