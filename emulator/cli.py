@@ -258,9 +258,10 @@ def _validate(scenario: Path, overrides: list[str], force: bool = False,
 from emulator import cli_tools  # noqa: E402
 
 cli_tools.register(app)
-from emulator import cli_sweep  # noqa: E402
+from emulator import cli_plan, cli_sweep  # noqa: E402
 
 cli_sweep.register(app)
+cli_plan.register(app)
 
 
 def main() -> None:
