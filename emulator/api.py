@@ -31,7 +31,7 @@ import pandas as pd
 from emulator.errors import UserError
 from emulator.scenario import Scenario
 
-__all__ = ["FAILURE_COLUMNS", "Result", "run"]
+__all__ = ["FAILURE_COLUMNS", "Result", "run", "sweep"]
 
 _TIME_COLUMNS = {"submit_s": "submit_at", "start_s": "start_at", "end_s": "end_at",
                  "arrival_s": "arrival_at", "t_s": "time"}
@@ -199,3 +199,22 @@ def _empty_energy(loaded: Any, start: dt.datetime) -> pd.DataFrame:
     from emulator.energy.accounting import energy_table
 
     return _frame(energy_table([], [s.name for s in loaded.sites]), start)
+
+
+def sweep(scenario: str | Path, overrides: Sequence[str] = (), seeds: int = 1,
+          until: str | float | None = None, workers: int | None = 1,
+          scheduler: str | None = None, cache: str | Path | None = None) -> pd.DataFrame:
+    """Every grid point × seed of a scenario file (``overrides`` as ``gpuemu sweep --set``:
+    ``"sites.0.halls.0.racks=2,4,8"`` is an axis), one row per run: the point, the swept
+    values, the seed and every scalar of its summary by dotted path.
+
+    ``workers`` > 1 runs on a local dask cluster, ``scheduler`` on a running one; with
+    ``cache`` a folder, finished runs are kept there and reused.
+    """
+    from emulator.executor import make_executor
+    from emulator.sweep_study import run_sweep
+
+    with make_executor(workers, scheduler) as executor:
+        result = run_sweep(Path(scenario), list(overrides), seeds, executor,
+                           Path(cache) if cache is not None else None, _until_s(until))
+    return pd.DataFrame(result.rows)

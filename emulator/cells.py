@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 __all__ = ["TASKS", "Cell", "Payload", "cell_key", "code_version", "payload", "run_payload"]
 
 _FILE_KEYS = ("path", "profile")
@@ -162,4 +164,6 @@ def run_payload(p: Payload) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="gpuemu-cell-") as folder:
         for name, content in p.files.items():
             (Path(folder) / name).write_bytes(content)
-        return run_at(str(Path(folder) / Path(p.source).name))
+        scenario = Path(folder) / Path(p.source).name  # some readers look for it there
+        scenario.write_text(yaml.safe_dump(p.data, sort_keys=False), encoding="utf-8")
+        return run_at(str(scenario))
