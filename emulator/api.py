@@ -118,19 +118,31 @@ class Result:
                         "expected one")
 
 
-def _scenario_mapping(scenario: Scenario | str | Path | Mapping[str, Any]
-                      ) -> tuple[dict[str, Any], str]:
+def _scenario_mapping(scenario: str | Path | Mapping[str, Any]) -> tuple[dict[str, Any], str]:
     """The scenario as a mapping and the source path relative files resolve from."""
     from emulator.loader import read_yaml
 
-    if isinstance(scenario, Scenario):
-        return scenario.model_dump(mode="json", exclude_none=True), "<scenario>"
     if isinstance(scenario, Mapping):
         return copy.deepcopy(dict(scenario)), "<scenario>"
     if isinstance(scenario, str | Path):
         return read_yaml(scenario), str(scenario)
     raise UserError(f"scenario: got {type(scenario).__name__}; expected a path, a mapping or "
                     "a Scenario")
+
+
+def _from_model(model: Scenario, overrides: Sequence[str], seed: int | None) -> Any:
+    """A validated scenario model, its sites resolved; ``seed`` replaced. ``--set`` strings
+    address file paths, so they need the mapping, not the model."""
+    from emulator.loader import LoadedScenario
+    from topologies.presets import resolve_site
+
+    if overrides:
+        raise UserError("overrides: a Scenario model takes no --set strings; expected a "
+                        "path or mapping with overrides, or model.model_copy(update=…)")
+    if seed is not None:
+        model = model.model_copy(update={"seed": seed})
+    sites = tuple(resolve_site(ref.preset, ref.overrides()) for ref in model.sites)
+    return LoadedScenario(scenario=model, sites=sites, source="<scenario>")
 
 
 def _until_s(until: str | float | None) -> float | None:
@@ -164,13 +176,17 @@ def run(scenario: Scenario | str | Path | Mapping[str, Any], overrides: Sequence
 
     if isinstance(overrides, str):
         overrides = [overrides]
-    data, source = _scenario_mapping(scenario)
-    for text in overrides:
-        keys, value = parse_override(text)
-        apply_override(data, keys, value)
-    if seed is not None:
-        data["seed"] = seed
-    loaded = validate_scenario(data, source=source)
+    if isinstance(scenario, Scenario):
+        loaded = _from_model(scenario, overrides, seed)
+    else:
+        data, source = _scenario_mapping(scenario)
+        for text in overrides:
+            keys, value = parse_override(text)
+            apply_override(data, keys, value)
+        if seed is not None:
+            data["seed"] = seed
+        loaded = validate_scenario(data, source=source)
+    source = loaded.source
     until_s = _until_s(until)
     sim = build(loaded, backend=backend)
     sim.run(until=until_s)
