@@ -32,6 +32,10 @@ _FILE_KEYS = ("path", "profile")
 """Mapping keys whose string values name files (trace ``path``, ``compute.profile``)."""
 
 _CODE_PACKAGES = ("emulator", "topologies", "workloads", "cupy_kernels")
+_PRESENTATION = ("api.py", "cli.py", "cli_*.py", "compare_output.py", "dashboard.py",
+                 "executor.py", "plan.py", "plan_*.py", "plots.py", "sweep_study.py")
+"""Modules that only show, schedule or search over cell results: a change to them keeps
+cached cells valid (the code version leaves them out)."""
 
 
 @dataclass(frozen=True)
@@ -95,15 +99,17 @@ def payload(cell: Cell) -> Payload:
 @functools.lru_cache(maxsize=1)
 def code_version() -> str:
     """SHA-256 over this program's source and bundled data files (a code change, even
-    uncommitted, invalidates cached cells)."""
+    uncommitted, invalidates cached cells; presentation modules excepted)."""
     import importlib
 
     digest = hashlib.sha256()
     for package in _CODE_PACKAGES:
         root = Path(importlib.import_module(package).__file__ or "").parent
         for path in sorted(root.rglob("*")):
-            if path.is_file() and path.suffix in (".py", ".yaml", ".csv", ".jsonl", ".json",
-                                                  ".gz"):
+            shown = package == "emulator" and path.parent == root and any(
+                path.match(pattern) for pattern in _PRESENTATION)
+            if path.is_file() and not shown and path.suffix in (
+                    ".py", ".yaml", ".csv", ".jsonl", ".json", ".gz"):
                 digest.update(str(path.relative_to(root)).encode())
                 digest.update(path.read_bytes())
     return digest.hexdigest()

@@ -118,7 +118,7 @@ def _plan(scenario: Path, vary: list[str], ranges: list[str], target_text: str, 
         table.add_column(k, justify="right")
     for row in rows:
         table.add_row(*("—" if row.get(k) is None else
-                        f"{row[k]:.4g}" if isinstance(row.get(k), float) else str(row[k])
+                        f"{row[k]:.5g}" if isinstance(row.get(k), float) else str(row[k])
                         for k in shown))
     console.print(table)
     for row in rows:

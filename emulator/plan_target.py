@@ -56,7 +56,10 @@ class Comparison:
 
     def holds(self, summary: dict[str, Any]) -> bool:
         """Whether the run's summary meets it (a missing or null figure does not)."""
-        x = lookup(summary, self.path)
+        return self.holds_for(lookup(summary, self.path))
+
+    def holds_for(self, x: float | None) -> bool:
+        """Whether the figure ``x`` meets it (``None`` or NaN does not)."""
         return x is not None and math.isfinite(x) and _OPS[self.op](x, self.value)
 
 

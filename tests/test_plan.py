@@ -129,10 +129,21 @@ def test_contradictions_are_reported() -> None:
     line = _search(1, 64, lambda v: v >= 20 and v != 48)  # 48 breaks monotonicity
     line.evaluations[48] = Evaluation({"x": 48}, [0], [False], {"f": [5.0]})
     line.evaluations[40] = Evaluation({"x": 40}, [0], [True], {"f": [40.0]})
-    notes = line.contradictions(target)
-    assert any("x=40 meets the target but 48 misses it" in n for n in notes)
-    assert any("f (mean over seeds) goes from 40 at x=40 to 5 at 48" in n for n in notes)
+    assert line.contradictions(target) == ["the target is met at x=40 but missed at 48"]
     assert _search(1, 64, lambda v: v >= 20).contradictions(target) == []
+
+
+def test_a_comparison_that_turns_false_as_the_value_grows_is_reported() -> None:
+    target = parse_target("f >= 10 and g <= 100")
+    line = Line({}, Axis("x", 1, 64), maximize=False)
+    for v in (1, 20, 40, 64):  # f = v grows (good), g = 3v grows past 100 (bad)
+        f, g = float(v), 3.0 * v
+        line.evaluations[v] = Evaluation({"x": v}, [0], [f >= 10 and g <= 100],
+                                         {"f": [f], "g": [g]})
+    notes = line.contradictions(target)
+    assert "the target is met at x=20 but missed at 40" in notes
+    assert "g is met at x=20 but missed at 40" in notes
+    assert not any(n.startswith("f ") for n in notes)
 
 
 def _scenario(folder: Path) -> Path:
