@@ -88,6 +88,12 @@ class Result:
     run_info: dict[str, Any] = field(repr=False, default_factory=dict)
     resolved_yaml: str = field(repr=False, default="")
 
+    def __repr__(self) -> str:
+        frames = ", ".join(f"{name}={len(getattr(self, name)):,} rows" for name in
+                           ("jobs", "requests", "timeseries", "energy", "failures"))
+        return (f"Result(scenario={self.summary.get('scenario')!r}, "
+                f"seed={self.summary.get('seed')}, {frames})")
+
     def write(self, folder: str | Path) -> Path:
         """Write the run's output folder (as ``gpuemu run --out folder`` would)."""
         from emulator.provenance import RESOLVED_NAME
