@@ -130,6 +130,8 @@ def plot_plan(result: PlanResult, path: Path) -> None:
         ax.set_ylabel(f"{'largest' if result.maximize else 'smallest'} {result.axes[-1].path}")
         ax.legend(fontsize=8)
         ax.grid(alpha=0.3)
-    fig.suptitle(f"{result.target.text}", fontsize=9)
+    import textwrap
+
+    fig.suptitle("\n".join(textwrap.wrap(result.target.text, 90)), fontsize=9)
     fig.tight_layout()
     _save(fig, path)
