@@ -2,7 +2,7 @@
 
 >>> from emulator import api
 >>> res = api.run("examples/bizerte_20mw.yaml", until="2h", seed=1)   # doctest: +SKIP
->>> res.jobs[["name", "n_gpus", "submit_at", "jct_s"]].head()              # doctest: +SKIP
+>>> res.jobs[["name", "n_gpus", "submit_time", "jct_s"]].head()              # doctest: +SKIP
 >>> res.summary["requests"]["slo_attainment"]                             # doctest: +SKIP
 
 :func:`run` accepts a scenario file path, a mapping shaped like a scenario file, or a
@@ -13,7 +13,7 @@ variants on the same executors as ``gpuemu sweep`` (:mod:`emulator.executor`).
 
 The :class:`Result` frames come from the run's event log (:mod:`emulator.tables`), in SI
 units, with a datetime column (UTC, from the scenario's ``start``) beside each absolute
-time column: ``submit_s`` → ``submit_at``, ``t_s`` → ``time`` and so on.
+time column: ``submit_s`` → ``submit_time``, ``t_s`` → ``time`` and so on.
 """
 
 from __future__ import annotations
@@ -33,9 +33,10 @@ from emulator.scenario import Scenario
 
 __all__ = ["FAILURE_COLUMNS", "Result", "run", "sweep"]
 
-_TIME_COLUMNS = {"submit_s": "submit_at", "start_s": "start_at", "end_s": "end_at",
-                 "arrival_s": "arrival_at", "t_s": "time"}
-"""Absolute simulated times (s since ``start``) and the datetime column added for each."""
+_TIME_COLUMNS = {"submit_s": "submit_time", "start_s": "start_time", "end_s": "end_time",
+                 "arrival_s": "arrival_time", "t_s": "time"}
+"""Absolute simulated times (s since ``start``) and the datetime column beside each (the
+names the Parquet tables use)."""
 
 FAILURE_COLUMNS = ("t_s", "time", "event", "gpus", "label")
 """Columns of :attr:`Result.failures`: when GPUs went out of (``gpus_down``) or back into
@@ -47,10 +48,15 @@ def _frame(columns: Mapping[str, np.ndarray], start: dt.datetime) -> pd.DataFram
     """A DataFrame of ``columns`` with a UTC datetime column beside each absolute time."""
     df = pd.DataFrame({k: np.asarray(v) for k, v in columns.items()})
     for col, name in _TIME_COLUMNS.items():
-        if col in df.columns and name not in df.columns:
-            seconds = pd.to_numeric(df[col], errors="coerce")
-            df.insert(df.columns.get_loc(col) + 1, name,
-                      pd.Timestamp(start) + pd.to_timedelta(seconds, unit="s"))
+        if col not in df.columns:
+            continue
+        if name in df.columns:  # the table has it already (UTC wall time): mark it UTC
+            if getattr(df[name].dt, "tz", None) is None:
+                df[name] = df[name].dt.tz_localize("UTC")
+            continue
+        seconds = pd.to_numeric(df[col], errors="coerce")
+        df.insert(df.columns.get_loc(col) + 1, name,
+                  pd.Timestamp(start) + pd.to_timedelta(seconds, unit="s"))
     return df
 
 
@@ -105,23 +111,19 @@ class Result:
         return out
 
     def report(self, path: str | Path) -> Path:
-        """Write the run folder at ``path`` and the HTML report into it; the report's path.
+        """Write the run folder at ``path`` with the HTML report (and its PNG figures) in
+        it, as ``gpuemu run --report`` does; the path of ``report.html``.
 
-        The report is drawn by :mod:`emulator.report` (imported here, when asked for).
+        The report is drawn by :mod:`emulator.report` from the folder's files (imported
+        here, when asked for).
         """
-        try:
-            from emulator.report import html as report_html  # type: ignore[attr-defined]
-        except ImportError as exc:
-            raise UserError(f"report: the HTML report module is not available ({exc}); "
-                            "expected emulator.report.html") from None
+        from emulator.outputs import add_to_result_set  # type: ignore[attr-defined]
+        from emulator.report.assemble import report_files  # type: ignore[import-not-found]
+        from emulator.report.rundata import load_run  # type: ignore[import-not-found]
+
         folder = self.write(path)
-        for name in ("write_report", "render_report", "render"):
-            render = getattr(report_html, name, None)
-            if callable(render):
-                written = render(folder)
-                return Path(written) if isinstance(written, str | Path) else folder
-        raise UserError("report: emulator.report.html has no write_report(run_dir); "
-                        "expected one")
+        add_to_result_set(folder, report_files(load_run(folder)))
+        return folder / "report.html"
 
 
 def _scenario_mapping(scenario: str | Path | Mapping[str, Any]) -> tuple[dict[str, Any], str]:

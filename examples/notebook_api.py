@@ -22,7 +22,7 @@ print(res.summary["total_gpus"], "GPUs; SLO attainment",
 # %% Jobs: one row per training job or inference service, datetimes from `start`.
 jobs = res.jobs
 training = jobs[jobs.kind == "training"]
-print(training[["tenant", "name", "n_gpus", "submit_at", "start_at", "state"]].head())
+print(training[["tenant", "name", "n_gpus", "submit_time", "start_time", "state"]].head())
 
 # %% Time series: power and queue per sample, indexed by calendar time.
 power = res.timeseries.set_index("time")["facility_w"] / 1e6
