@@ -188,3 +188,19 @@ def test_cli_sweep_errors_are_one_line(tmp_path: Path) -> None:
         proc = _cli("sweep", str(path), "--out", str(tmp_path / "x"), *args)
         assert proc.returncode == 2, (args, proc.stderr)
         assert len(proc.stderr.strip().splitlines()) == 1 and word in proc.stderr
+
+
+def test_cells_run_on_an_existing_scheduler(tmp_path: Path) -> None:
+    from dask.distributed import LocalCluster
+
+    path = _scenario(tmp_path)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                      dashboard_address=None) as cluster:
+        ex = make_executor(scheduler=cluster.scheduler_address)
+        assert isinstance(ex, DaskExecutor)
+        with ex:
+            remote = run_sweep(path, GRID, 1, ex)
+        assert ex.ran == 2
+    local = run_sweep(path, GRID, 1, SerialExecutor())
+    assert [r["event_log_sha256"] for r in remote.rows] == \
+        [r["event_log_sha256"] for r in local.rows]
