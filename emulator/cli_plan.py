@@ -9,6 +9,7 @@ answer with a confidence statement and any monotonicity warning, and writes
 
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
 from typing import Annotated
@@ -106,8 +107,10 @@ def _plan(scenario: Path, vary: list[str], ranges: list[str], target_text: str, 
     executor = executor_for(workers, scheduler, serial)
     try:
         with executor, cell_progress(console, f"plan {name}") as progress:
+            lines = math.prod(a.hi - a.lo + 1 for a in axes[:-1])  # searched side by side
+            points = max(1, executor.slots() // (seeds * lines))
             result = run_plan(scenario, axes, target, seeds, executor, maximize, until_s,
-                              overrides, cells_dir, progress)
+                              overrides, cells_dir, progress, points)
     except Interrupted as exc:
         resume_note(exc, cells_dir)
     rows = answer_rows(result)

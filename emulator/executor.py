@@ -59,6 +59,10 @@ class Executor(AbstractContextManager["Executor"]):
     def close(self) -> None:
         """Release workers (nothing to release by default)."""
 
+    def slots(self) -> int:
+        """How many cells can run at once."""
+        return 1
+
 
 class SerialExecutor(Executor):
     """Every cell in this process, in order."""
@@ -121,6 +125,12 @@ class DaskExecutor(Executor):
         finally:
             for future in futures:  # an interrupted sweep stops the rest
                 future.cancel()
+
+    def slots(self) -> int:
+        """The local workers, or the workers the scheduler has now."""
+        if self.address is None:
+            return max(self.workers, 1)
+        return max(len(self._connect().scheduler_info()["workers"]), 1)
 
     def close(self) -> None:
         if self._client is not None:

@@ -7,7 +7,9 @@ seed for a value to *meet* it. The search assumes monotonicity: when minimising,
 that meets the target is followed by values that meet it too (more racks never hurt);
 with ``maximize`` the other way round (more racks never lower the peak power). It
 evaluates LO and HI first, then bisects the bracket: ⌈log2(HI − LO)⌉ + 2 evaluations of
-``seeds`` runs each, every evaluation's runs together on the executor.
+``seeds`` runs each, every evaluation's runs together on the executor. When the executor
+has more workers than a round's runs would use, each round evaluates ``points`` values
+instead, cutting the bracket into ``points + 1`` parts (fewer, wider rounds).
 
 Several ``--vary``: every combination of the values of all but the last axis is a *line*
 (a small grid, each axis' whole range), and the last axis is bisected on each line; the
@@ -113,13 +115,18 @@ class Line:
     def __post_init__(self) -> None:
         self.low, self.high = self.axis.lo, self.axis.hi
 
-    def wanted(self) -> list[int]:
-        """Values to evaluate next (none when the search has ended)."""
+    def wanted(self, points: int = 1) -> list[int]:
+        """Values to evaluate next (none when the search has ended): both ends first, then
+        ``points`` values cutting the bracket into ``points + 1`` near-equal parts (1:
+        bisection; more when idle workers can take them in the same round)."""
         if self.done:
             return []
         if not self.evaluations:
             return sorted({self.axis.lo, self.axis.hi})
-        return [(self.low + self.high) // 2]
+        width = self.high - self.low
+        cuts = {self.low + (width * k) // (points + 1) for k in range(1, points + 1)}
+        return sorted(v for v in cuts if self.low < v < self.high) or \
+            [(self.low + self.high) // 2]
 
     def record(self) -> None:
         """Advance the search with what has been evaluated."""
@@ -132,13 +139,16 @@ class Line:
             elif not ok[favourable]:
                 self.done = True  # not even the favourable end meets it: no answer
             self.bracketed = True
-        else:
-            mid = (self.low + self.high) // 2
-            shrink_from_above = ok[mid] != self.maximize  # the answer is at or below mid
-            if shrink_from_above:
-                self.high = mid
-            else:
-                self.low = mid
+        else:  # the bracket keeps a missing end and a meeting end: move both inwards
+            inside = sorted(v for v in ok if self.low < v < self.high)
+            if self.maximize:  # low meets, high misses
+                missing = [v for v in inside if not ok[v]]
+                self.high = missing[0] if missing else self.high
+                self.low = max([self.low, *(v for v in inside if ok[v] and v < self.high)])
+            else:  # low misses, high meets
+                meeting = [v for v in inside if ok[v]]
+                self.high = meeting[0] if meeting else self.high
+                self.low = max([self.low, *(v for v in inside if not ok[v] and v < self.high)])
         if not self.done and self.high - self.low <= 1:
             self.answer = self.low if self.maximize else self.high
             self.done = True
@@ -196,8 +206,9 @@ def _cells(scenario: Path, base: dict[str, Any], values: dict[str, int], seeds: 
 def run_plan(scenario: Path, axes: Sequence[Axis], target: Target, seeds: int,
              executor: Executor, maximize: bool = False, until_s: float | None = None,
              overrides: Sequence[str] = (), cache: Path | None = None,
-             progress: Progress | None = None) -> PlanResult:
-    """Search every line (see the module notes); one batch of runs per round."""
+             progress: Progress | None = None, points: int = 1) -> PlanResult:
+    """Search every line (see the module notes); one batch of runs per round, ``points``
+    values per line and round after the first (1: bisection)."""
     from emulator.loader import read_yaml
     from emulator.sweep_study import seeds_from
 
@@ -216,7 +227,7 @@ def run_plan(scenario: Path, axes: Sequence[Axis], target: Target, seeds: int,
     while any(not line.done for line in lines):
         batch: list[tuple[Line, int, list[Cell]]] = []
         for line in lines:
-            for v in line.wanted():
+            for v in line.wanted(points):
                 values = {**line.fixed, axes[-1].path: v}
                 batch.append((line, v, _cells(scenario, base, values, seed_list, until_s,
                                               overrides)))

@@ -25,7 +25,8 @@ def confidence(line: Line) -> str:
     e = line.evaluations[line.answer]
     n = len(e.seeds)
     low, _ = clopper_pearson(n, n, level=0.90)  # its lower end is the one-sided 95 % bound
-    return (f"all {n} seed{'s' if n > 1 else ''} meet the target at "
+    who = f"all {n} seeds meet" if n > 1 else "the one seed meets"
+    return (f"{who} the target at "
             f"{line.axis.path}={line.answer}; 95% lower confidence bound on the chance that "
             f"another seed meets it: {low:.0%} (Clopper-Pearson, one-sided)")
 

@@ -92,11 +92,11 @@ def test_clopper_pearson() -> None:
     assert low == pytest.approx(0.1871, abs=1e-4) and high == pytest.approx(0.8129, abs=1e-4)
 
 
-def _search(lo: int, hi: int, meets: Any, maximize: bool = False) -> Line:
+def _search(lo: int, hi: int, meets: Any, maximize: bool = False, points: int = 1) -> Line:
     """Drive a :class:`Line` with a synthetic ``meets(value) -> bool``."""
     line = Line({}, Axis("x", lo, hi), maximize)
     while not line.done:
-        for v in line.wanted():
+        for v in line.wanted(points):
             ok = bool(meets(v))
             line.evaluations[v] = Evaluation({"x": v}, [0], [ok], {"f": [float(v)]})
         line.record()
@@ -114,6 +114,22 @@ def test_bisection_finds_the_smallest_value(threshold: int) -> None:
 def test_bisection_finds_the_largest_value(threshold: int) -> None:
     line = _search(1, 64, lambda v: v <= threshold, maximize=True)
     assert line.answer == threshold
+
+
+@pytest.mark.parametrize("points", [2, 3, 7, 40])
+@pytest.mark.parametrize("threshold", [1, 2, 17, 40, 63, 64])
+def test_several_points_per_round_find_the_same_answer(points: int, threshold: int) -> None:
+    rounds = 0
+    line = Line({}, Axis("x", 1, 64), False)
+    while not line.done:
+        rounds += 1
+        for v in line.wanted(points):
+            line.evaluations[v] = Evaluation({"x": v}, [0], [v >= threshold], {"f": [v]})
+        line.record()
+    assert line.answer == threshold
+    assert rounds <= 1 + math.ceil(math.log(63, points + 1)) + 1
+    top = _search(1, 64, lambda v: v <= threshold, maximize=True, points=points)
+    assert top.answer == threshold
 
 
 def test_bisection_without_an_answer_and_single_values() -> None:
