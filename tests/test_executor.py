@@ -204,3 +204,29 @@ def test_cells_run_on_an_existing_scheduler(tmp_path: Path) -> None:
     local = run_sweep(path, GRID, 1, SerialExecutor())
     assert [r["event_log_sha256"] for r in remote.rows] == \
         [r["event_log_sha256"] for r in local.rows]
+
+
+def test_a_trace_file_travels_to_dask_workers(tmp_path: Path) -> None:
+    from workloads.traces.mapping import resolve_trace_path
+
+    folder = tmp_path / "study"
+    (folder / "traces").mkdir(parents=True)
+    trace = folder / "traces" / "conv.csv"
+    lines = resolve_trace_path("sample:azure_llm_conv").read_text().splitlines()[:400]
+    trace.write_text("\n".join(lines) + "\n")
+    data = small_scenario(duration="10m")
+    data["tenants"]["lab"]["training"] = []
+    data["tenants"]["eu"]["inference"] = [{
+        "name": "conv", "model": "llama3-8b", "replicas": 2, "gpus_per_replica": 1,
+        "trace": {"kind": "azure_llm", "path": "traces/conv.csv"},
+        "slo": {"ttft": "2s", "tpot": "100ms"}}]
+    cells = [Cell({**data, "seed": s}, str(folder / "s.yaml")) for s in (1, 2)]
+    local = run_cells(cells, SerialExecutor())
+    payloads = [payload(c) for c in cells]  # read here, when the sweep is submitted
+    trace.rename(folder / "moved.csv")  # the workers cannot read it from its path
+    with DaskExecutor(2) as ex:
+        remote = [r for _, r in sorted(ex.run(payloads), key=lambda x: x[0])]
+    assert ex.ran == 2
+    assert [r["summary"]["requests"]["count"] for r in remote] == [399, 399]
+    assert [r["summary"]["event_log_sha256"] for r in remote] == \
+        [r["summary"]["event_log_sha256"] for r in local]
