@@ -68,6 +68,8 @@ def cell_progress(console: Console, what: str
         marks: list[int] = []
 
         def lines(done: int, total: int, cell: Cell, result: dict[str, Any]) -> None:
+            if done == 1:  # a new batch (plan runs one per round)
+                marks.clear()
             tenth = done * 10 // total
             if not marks or tenth > marks[-1] or done == total:
                 marks.append(tenth)

@@ -163,9 +163,10 @@ def make_executor(workers: int | None = None, scheduler: str | None = None,
 
 def _read_cached(path: Path) -> dict[str, Any] | None:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+        result = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None  # absent, or a file cut short by a crash: run the cell again
+    return result if isinstance(result, dict) and result else None
 
 
 def _as_json(result: dict[str, Any]) -> str:
@@ -205,7 +206,8 @@ def run_cells(cells: Sequence[Cell], executor: Executor, cache: Path | None = No
         runner = executor if len(todo) > 1 or isinstance(executor, SerialExecutor) \
             else SerialExecutor()
         for j, result in runner.run([payload(cells[i]) for i in todo]):
-            executor.ran += runner is not executor
+            if runner is not executor:  # one cell left ran in-process: count it anyway
+                executor.ran += 1
             i = todo[j]
             text = _as_json(result)  # every executor's result, and the cache's, read alike
             results[i] = json.loads(text)
