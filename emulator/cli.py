@@ -285,6 +285,10 @@ from emulator import cli_conventions, cli_report, cli_tools  # noqa: E402
 cli_tools.register(app)
 cli_conventions.register(app)
 cli_report.register(app)
+from emulator import cli_plan, cli_sweep  # noqa: E402
+
+cli_sweep.register(app)
+cli_plan.register(app)
 
 
 def main() -> None:

@@ -14,6 +14,13 @@ from rich.console import Console
 from rich.table import Table
 
 from emulator.cli_common import _guard, _warn_trace_issues
+from emulator.cli_executor import (
+    CacheOption,
+    NoCacheOption,
+    SchedulerOption,
+    SerialOption,
+    WorkersOption,
+)
 from emulator.errors import UserError
 from emulator.units import UnitError, format_power, format_rate_bps, parse_duration
 
@@ -149,18 +156,27 @@ def compare(
     out: Annotated[Path | None, typer.Option(help="output folder")] = None,
     set_: Annotated[list[str] | None, typer.Option(
         "--set", help="override KEY.PATH=VALUE; VALUE a,b,c sweeps a grid (repeatable)")] = None,
-    workers: Annotated[int, typer.Option(help="parallel runs (processes)")] = 1,
+    workers: WorkersOption = None,
+    scheduler: SchedulerOption = None,
+    serial: SerialOption = False,
+    cache: CacheOption = None,
+    no_cache: NoCacheOption = False,
     until: Annotated[str | None, typer.Option(
         help="stop every run early, e.g. 2d (figures cover that time)")] = None,
 ) -> None:
     """Compare policies over seeds (and a --set grid): tables with 95% CIs, CSV/JSON, plots."""
-    _compare(scenario, policies, seeds, out, set_ or [], workers, until)
+    _compare(scenario, policies, seeds, out, set_ or [], workers, scheduler, serial, cache,
+             no_cache, until)
 
 
 @_guard
 def _compare(scenario: Path, policies: str, seeds: int, out: Path | None,
-             overrides: list[str], workers: int, until: str | None = None) -> None:
+             overrides: list[str], workers: int | None, scheduler: str | None = None,
+             serial: bool = False, cache: Path | None = None, no_cache: bool = False,
+             until: str | None = None) -> None:
+    from emulator.cli_executor import cache_folder, executor_for, resume_note
     from emulator.compare_output import compare_command
+    from emulator.interrupts import Interrupted
 
     try:
         until_s = parse_duration(until) if until is not None else None
@@ -168,5 +184,16 @@ def _compare(scenario: Path, policies: str, seeds: int, out: Path | None,
         raise UserError(f"--until: {exc}") from None
     if until_s is not None and not until_s > 0:
         raise UserError(f"--until: got {until!r}; expected a positive duration such as 2d")
-    compare_command(scenario, policies, seeds, out, overrides, workers, Console(),
-                    _warn_trace_issues, until_s)
+    executor = executor_for(workers, scheduler, serial)
+    cells: list[Path | None] = [None]
+
+    def cache_for(folder: Path) -> Path | None:
+        cells[0] = cache_folder(folder, cache, no_cache)
+        return cells[0]
+
+    try:
+        with executor:
+            compare_command(scenario, policies, seeds, out, overrides, workers or 1, Console(),
+                            _warn_trace_issues, until_s, executor, cache_for)
+    except Interrupted as exc:
+        resume_note(exc, cells[0])

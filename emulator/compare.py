@@ -25,7 +25,8 @@ Files (``--out``): ``compare.csv`` (one row per point, policy, scope and metric)
 ``runs.csv`` (one row per run and scope), ``compare.json`` (both, plus the settings),
 ``compare.md`` (the tables in Markdown, for reports) and
 PNG plots (:mod:`emulator.plots`): JCT CDF per policy, utilisation and queue length over
-time. Runs are sequential by default; ``workers > 1`` uses a process pool.
+time. Runs are sequential by default; ``workers > 1`` runs them on a local
+``dask.distributed`` cluster (:mod:`emulator.executor`), or pass any executor.
 """
 
 from __future__ import annotations
@@ -33,7 +34,6 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 
 from emulator.errors import UserError
+from emulator.executor import Executor
 from emulator.sweep import GridPoint, expand_grid
 
 __all__ = [
@@ -51,6 +52,7 @@ __all__ = [
     "aggregate",
     "mean_ci",
     "run_compare",
+    "run_metrics",
     "t_quantile_975",
     "with_policy",
 ]
@@ -125,6 +127,26 @@ class RunMetrics:
     schedule: str = ""
     """Digest of the run's schedule (:func:`emulator.compare_metrics.schedule_digest`)."""
 
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON data (arrays as lists), for the sweep cache and worker transfers."""
+        return {"point": self.point, "policy": self.policy, "seed": self.seed,
+                "metrics": self.metrics, "jct_s": self.jct_s.tolist(),
+                "t_s": self.t_s.tolist(), "busy_frac": self.busy_frac.tolist(),
+                "queued": self.queued.tolist(), "wall_s": self.wall_s,
+                "trace_issues": list(self.trace_issues), "schedule": self.schedule}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> RunMetrics:
+        """The inverse of :meth:`to_json`."""
+        def arr(key: str) -> np.ndarray:
+            return np.asarray(d[key], dtype=np.float64)
+
+        scopes = d["metrics"]  # ``overall`` first, then the tenants sorted (as run_metrics)
+        metrics = {k: scopes[k] for k in sorted(scopes, key=lambda k: (k != "overall", k))}
+        return cls(d["point"], d["policy"], int(d["seed"]), metrics, arr("jct_s"),
+                   arr("t_s"), arr("busy_frac"), arr("queued"), float(d["wall_s"]),
+                   list(d.get("trace_issues", [])), str(d.get("schedule", "")))
+
 
 def _scope_metrics(jobs: dict[str, np.ndarray], sel: np.ndarray, gpu_s: np.ndarray,
                    available: float, slo: float | None,
@@ -146,18 +168,12 @@ def _scope_metrics(jobs: dict[str, np.ndarray], sel: np.ndarray, gpu_s: np.ndarr
     }
 
 
-def _run_one(source: str, data: dict[str, Any], point: str, policy: str,
-             seed: int, until_s: float | None = None) -> RunMetrics:
-    """Build and run one scenario mapping (to ``until_s`` if given); its metrics (top level
-    for process pools)."""
-    from emulator.build import build
+def run_metrics(sim: Any, point: str = "", policy: str = "", seed: int = 0) -> RunMetrics:
+    """The metrics of one finished simulation (all from its event log)."""
     from emulator.compare_metrics import add_study_metrics, schedule_digest
-    from emulator.loader import validate_scenario
     from emulator.results import collect
     from emulator.tables import jobs_table
 
-    sim = build(validate_scenario(data, source=source))
-    sim.run(until=until_s)
     summary = collect(sim, include_requests=False).summary
     jobs = jobs_table(sim.log, sim.works)
     gpu_s = jobs["gpu_s"]  # from the log's runs (a run still open at the horizon was
@@ -180,6 +196,18 @@ def _run_one(source: str, data: dict[str, Any], point: str, policy: str,
     train = (jobs["kind"] == "training") & ~np.isnan(jobs["jct_s"])
     return RunMetrics(point, policy, seed, metrics, jobs["jct_s"][train], t, busy, queued,
                       sim.wall_s, [str(i) for i in sim.trace_issues], schedule_digest(jobs))
+
+
+def _run_one(source: str, data: dict[str, Any], point: str, policy: str,
+             seed: int, until_s: float | None = None) -> RunMetrics:
+    """Build and run one scenario mapping in this process (to ``until_s`` if given); its
+    metrics."""
+    from emulator.build import build
+    from emulator.loader import validate_scenario
+
+    sim = build(validate_scenario(data, source=source))
+    sim.run(until=until_s)
+    return run_metrics(sim, point, policy, seed)
 
 
 @dataclass
@@ -244,9 +272,17 @@ def with_policy(data: dict[str, Any], policy: str, seed: int) -> dict[str, Any]:
 def run_compare(scenario: str | Path, policies: Sequence[str], seeds: int,
                 overrides: Sequence[str] = (), workers: int = 1,
                 progress: Callable[[RunMetrics, int, int], None] | None = None,
+                executor: Executor | None = None, cache: Path | None = None,
                 until_s: float | None = None) -> CompareResult:
-    """Run every grid point × policy × seed of ``scenario`` (each to ``until_s`` simulated
-    seconds if given, else to its duration); ``progress`` after each run."""
+    """Run every grid point × policy × seed of ``scenario``; ``progress`` after each run.
+
+    The runs go to ``executor`` (default: :func:`emulator.executor.make_executor` with
+    ``workers``); with ``cache`` a folder, finished runs are kept there and reused
+    (:func:`emulator.executor.run_cells`). ``until_s`` stops each run early.
+    """
+    from emulator.cells import Cell
+    from emulator.executor import make_executor, run_cells
+
     path = Path(scenario)
     if not policies:
         raise UserError("--policies: expected a comma-separated list, e.g. fifo,backfill,las")
@@ -260,7 +296,7 @@ def run_compare(scenario: str | Path, policies: Sequence[str], seeds: int,
     from emulator.policies.registry import make_queue_policy
 
     points = expand_grid(overrides)
-    tasks = []
+    cells: list[Cell] = []
     seed_list: list[int] = []
     for point in points:
         data = _scenario_data(path, point.overrides)
@@ -271,18 +307,23 @@ def run_compare(scenario: str | Path, policies: Sequence[str], seeds: int,
             sc = validate_scenario(first, source=str(path)).scenario  # fail before any run
             make_queue_policy(sc.scheduler.queue, dict(sc.scheduler.options))
             for seed in seed_list:
-                tasks.append((str(path), with_policy(data, policy, seed), point.label,
-                              policy, seed, until_s))
-    runs: list[RunMetrics] = []
-    if workers == 1:
-        for task in tasks:
-            runs.append(_run_one(*task))
-            if progress is not None:
-                progress(runs[-1], len(runs), len(tasks))
-    else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            for run in pool.map(_run_one, *zip(*tasks, strict=True)):
-                runs.append(run)
-                if progress is not None:
-                    progress(run, len(runs), len(tasks))
+                cells.append(Cell(with_policy(data, policy, seed), str(path), "compare",
+                                  until_s, {"point": point.label, "policy": policy,
+                                            "seed": seed}))
+
+    def as_run(cell: Cell, result: dict[str, Any]) -> RunMetrics:
+        return RunMetrics.from_json({**result, **cell.tags})
+
+    def report(done: int, total: int, cell: Cell, result: dict[str, Any]) -> None:
+        if progress is not None:
+            progress(as_run(cell, result), done, total)
+
+    own = executor is None
+    ex = make_executor(workers) if executor is None else executor
+    try:
+        results = run_cells(cells, ex, cache, report)
+    finally:
+        if own:
+            ex.close()
+    runs = [as_run(c, r) for c, r in zip(cells, results, strict=True)]
     return CompareResult(str(path), list(policies), seed_list, points, runs)

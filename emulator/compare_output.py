@@ -281,9 +281,13 @@ def _note_seeds(seeds: int) -> None:
 def compare_command(scenario: Path, policies: str, seeds: int, out: Path | None,
                     overrides: Sequence[str], workers: int, console: Any,
                     warn: Callable[[Sequence[object]], None],
-                    until_s: float | None = None) -> list[Path]:
+                    until_s: float | None = None, executor: Any = None,
+                    cache: Callable[[Path], Path | None] | None = None) -> list[Path]:
     """What ``gpuemu compare`` does: run (each run to ``until_s`` if given), print the
-    tables, warn about policies that could not differ, write the files."""
+    tables, warn about policies that could not differ, write the files.
+
+    ``executor`` runs the runs (:mod:`emulator.executor`); ``cache`` maps the output folder
+    to the folder of cached runs (``None``: no cache)."""
     names = [p.strip() for p in policies.split(",") if p.strip()]
     started = time.perf_counter()
     warned = False
@@ -295,17 +299,17 @@ def compare_command(scenario: Path, policies: str, seeds: int, out: Path | None,
             warned = True
         where = "" if run.point == "base" else f" [{run.point}]"
         if show_progress():
-                console.print(f"[{done}/{total}] {run.policy} seed {run.seed}{where}: "
+            console.print(f"[{done}/{total}] {run.policy} seed {run.seed}{where}: "
                           f"{run.wall_s:.1f} s", highlight=False, markup=False)
 
-    result = run_compare(scenario, names, seeds, overrides, workers, progress,
-                         until_s=until_s)
-    _note_seeds(seeds)  # after the checks: a bad command line stays one error line
-    print_tables(result, console)
-    _warn_identical(result)
     data = _scenario_data(Path(scenario), ())
     name = str(data.get("name", Path(scenario).stem))
     folder = out if out is not None else Path("runs") / f"{name}-compare"
+    result = run_compare(scenario, names, seeds, overrides, workers, progress, executor,
+                         cache(folder) if cache is not None else None, until_s=until_s)
+    _note_seeds(seeds)  # after the checks: a bad command line stays one error line
+    print_tables(result, console)
+    _warn_identical(result)
     paths = write_compare(folder, result)
     console.print(f"wrote {len(paths)} files to {folder}/ ({len(result.runs)} runs, "
                   f"{time.perf_counter() - started:.1f} s)", highlight=False)

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from emulator.errors import UserError, describe_validation_error, one_line, short
 from emulator.scenario import Scenario
 from topologies.config import SiteConfig
-from topologies.presets import resolve_site
+from topologies.presets import load_preset, resolve_site
 
 __all__ = ["LoadedScenario", "apply_override", "load_scenario", "parse_override", "read_yaml"]
 
@@ -163,12 +163,29 @@ def _child(node: Any, part: str, path: str) -> tuple[Any, Any]:
     raise UserError(f"--set {path}: {part!r} is inside a {type(node).__name__}, not a mapping")
 
 
+def _from_preset(site: Any, key: Any) -> Any:
+    """A copy of field ``key`` of ``site``'s preset (``None`` if it has none), so that
+    ``--set sites.0.halls.1.racks=8`` can change one element of a list the file leaves to
+    its preset. Inline lists replace the preset's wholesale, so copying it is exact."""
+    if not isinstance(site, dict) or not isinstance(site.get("preset"), str):
+        return None
+    try:
+        value = load_preset(site["preset"]).get(key)
+    except (KeyError, ValueError):
+        return None  # an unknown preset: validation names it
+    return copy.deepcopy(value) if isinstance(value, dict | list) else None
+
+
 def apply_override(data: dict[str, Any], path: list[str], value: Any) -> None:
     """Set ``value`` at ``path`` inside ``data`` (creating mappings as needed)."""
     dotted = ".".join(path)
     node: Any = data
     for depth, part in enumerate(path[:-1]):
         key, child = _child(node, part, dotted)
+        if child is None and depth == 2 and path[0] == "sites":
+            child = _from_preset(node, key)
+            if child is not None:
+                node[key] = child
         if child is None:
             if depth == 1 and path[0] == "tenants":
                 known = ", ".join(sorted(data.get("tenants") or {}))

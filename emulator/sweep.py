@@ -4,12 +4,14 @@
 is split on top-level commas, so ``--set tenants.eu-inference.share=0.2,0.4,0.6`` is an axis
 of three values, and two such overrides make a 3 × N grid (cartesian product, in the order
 given). A value that must contain a comma is written as YAML that says so: a flow list or
-mapping (``[1,2]``, ``{a: 1, b: 2}``) or a quoted string (``'a,b'``) is always one value.
+mapping (``[1,2]``, ``{a: 1, b: 2}``) or a quoted string (``'a,b'``) is one value.
 
 >>> [p.label for p in expand_grid(["seed=1", "a.b=1,2", "c=x,y"])]
 ['a.b=1, c=x', 'a.b=1, c=y', 'a.b=2, c=x', 'a.b=2, c=y']
 >>> expand_grid(["a=[1,2]"])[0].overrides
 ('a=[1,2]',)
+>>> split_values("[8,16],[72]")
+['[8,16]', '[72]']
 """
 
 from __future__ import annotations
@@ -37,13 +39,25 @@ class GridPoint:
         return ", ".join(f"{k}={v}" for k, v in self.values.items()) or "base"
 
 
+def _one_yaml_value(text: str) -> bool:
+    """Whether ``text`` is one whole YAML value (``[1,2]`` is; ``[1,2],[3]`` is not)."""
+    import yaml
+
+    try:
+        yaml.safe_load(text)
+    except yaml.YAMLError:
+        return False
+    return True
+
+
 def split_values(raw: str) -> list[str]:
     """The values in ``raw``: split on commas outside brackets and quotes.
 
-    A value that starts as YAML flow collection or quoted string is one value.
+    A value that is one YAML flow collection or quoted string is one value; several of
+    them separated by commas (``[8,16],[72]``) are several values.
     """
     text = raw.strip()
-    if not text or text.startswith(_LITERAL_START):
+    if not text or (text.startswith(_LITERAL_START) and _one_yaml_value(text)):
         return [raw]
     parts, depth, quote, current = [], [], "", []
     for ch in raw:

@@ -16,7 +16,7 @@ from emulator.sweep import expand_grid, split_values
     ("[1,2]", ["[1,2]"]),
     ("{a: 1, b: 2}", ["{a: 1, b: 2}"]),
     ("'a,b'", ["'a,b'"]),
-    ("[1,2],[3]", ["[1,2],[3]"]),          # starts as a flow list: one literal value
+    ("[1,2],[3]", ["[1,2]", "[3]"]),       # several flow lists: several values
     ("x,[1,2]", ["x", "[1,2]"]),           # brackets protect their commas
     ("2/s, 4/s", ["2/s", "4/s"]),
     ("a,", ["a,"]),                        # an empty item: not a list, kept literally

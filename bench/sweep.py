@@ -1,0 +1,84 @@
+"""Sweep throughput: serial against a 2-worker dask LocalCluster, and the per-cell overhead.
+
+    PYTHONPATH=. python bench/sweep.py [--cells 8] [--until 12h] [--workers 2]
+
+1. *Speed-up*: the same ``--cells`` cells (a 4-rack Bizerte scenario, one seed each, run
+   to ``--until``) once in this process, one after the other, then on a LocalCluster of
+   ``--workers`` single-threaded worker processes. The speed-up is serial wall ÷ cluster
+   wall, with the cluster already started (its start-up is printed apart: it is paid once
+   per command, not per cell). The target on 2 workers is ≥ 1.8×; it needs two otherwise
+   idle cores.
+2. *Per-cell overhead*: ``--cells`` × 4 tiny cells (1 simulated minute of a 1-rack
+   scenario) on the cluster; the overhead per cell is
+   ``(cluster wall × workers − serial wall) ÷ cells`` — the time a worker spends per cell
+   on transfer, scheduling and result handling beyond the simulation itself.
+
+Both use :func:`emulator.executor.run_cells` without a cache, so every cell runs.
+All figures are measured in this process, in one go; nothing is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from pathlib import Path
+
+from emulator.cells import Cell
+from emulator.executor import DaskExecutor, SerialExecutor, run_cells
+from emulator.loader import apply_override, parse_override, read_yaml
+from emulator.units import parse_duration
+
+ROOT = Path(__file__).resolve().parent.parent
+SCENARIO = ROOT / "examples" / "bizerte_20mw.yaml"
+
+
+def cells(n: int, racks: tuple[int, int], until_s: float) -> list[Cell]:
+    """``n`` cells of the Bizerte example with halls of ``racks``, seeds 1..n."""
+    data = read_yaml(SCENARIO)
+    for text in (f"sites.0.halls.0.racks={racks[0]}", f"sites.0.halls.1.racks={racks[1]}"):
+        keys, value = parse_override(text)
+        apply_override(data, keys, value)
+    return [Cell({**data, "seed": s}, str(SCENARIO), "summary", until_s) for s in
+            range(1, n + 1)]
+
+
+def timed(batch: list[Cell], executor: SerialExecutor | DaskExecutor) -> float:
+    started = time.perf_counter()
+    results = run_cells(batch, executor)
+    assert len(results) == len(batch)
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--cells", type=int, default=8)
+    ap.add_argument("--until", default="12h")
+    ap.add_argument("--workers", type=int, default=2)
+    args = ap.parse_args()
+    until_s = parse_duration(args.until)
+    print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} (1 min)")
+    work = cells(args.cells, (2, 2), until_s)
+    tiny = cells(args.cells * 4, (1, 1), 60.0)
+    run_cells(work[:1], SerialExecutor())  # imports and caches warm, as in a long sweep
+    serial = timed(work, SerialExecutor())
+    serial_tiny = timed(tiny, SerialExecutor())
+    started = time.perf_counter()
+    with DaskExecutor(args.workers) as ex:
+        ex._connect()
+        startup = time.perf_counter() - started
+        timed(work[:args.workers], ex)  # workers import the code once
+        cluster = timed(work, ex)
+        cluster_tiny = timed(tiny, ex)
+    print(f"{args.cells} cells to {args.until}: serial {serial:.2f} s "
+          f"({serial / args.cells:.2f} s per cell); {args.workers} workers {cluster:.2f} s")
+    print(f"speed-up on {args.workers} local workers: {serial / cluster:.2f}x "
+          f"(target >= 1.8x on 2); cluster start-up {startup:.2f} s, paid once per command")
+    overhead = (cluster_tiny * args.workers - serial_tiny) / len(tiny)
+    print(f"{len(tiny)} tiny cells: serial {serial_tiny / len(tiny) * 1e3:.1f} ms per cell, "
+          f"cluster {cluster_tiny:.2f} s; per-cell overhead on the cluster "
+          f"{overhead * 1e3:.1f} ms")
+
+
+if __name__ == "__main__":
+    main()

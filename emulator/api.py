@@ -1,0 +1,244 @@
+"""The Python API for notebooks and scripts: run a scenario, get pandas DataFrames.
+
+>>> from emulator import api
+>>> res = api.run("examples/bizerte_20mw.yaml", until="2h", seed=1)   # doctest: +SKIP
+>>> res.jobs[["name", "n_gpus", "submit_time", "jct_s"]].head()              # doctest: +SKIP
+>>> res.summary["requests"]["slo_attainment"]                             # doctest: +SKIP
+
+:func:`run` accepts a scenario file path, a mapping shaped like a scenario file, or a
+validated :class:`~emulator.scenario.Scenario`; ``overrides`` are ``--set`` strings
+(``"sites.0.halls.1.racks=8"``); every call builds a fresh simulation, so calling it
+again (in a loop, a notebook cell run twice) is always safe. :func:`sweep` runs many
+variants on the same executors as ``gpuemu sweep`` (:mod:`emulator.executor`).
+
+The :class:`Result` frames come from the run's event log (:mod:`emulator.tables`), in SI
+units, with a datetime column (UTC, from the scenario's ``start``) beside each absolute
+time column: ``submit_s`` → ``submit_time``, ``t_s`` → ``time`` and so on.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from emulator.errors import UserError
+from emulator.scenario import Scenario
+
+__all__ = ["FAILURE_COLUMNS", "Result", "run", "sweep"]
+
+_TIME_COLUMNS = {"submit_s": "submit_time", "start_s": "start_time", "end_s": "end_time",
+                 "arrival_s": "arrival_time", "t_s": "time"}
+"""Absolute simulated times (s since ``start``) and the datetime column beside each (the
+names the Parquet tables use)."""
+
+FAILURE_COLUMNS = ("t_s", "time", "event", "gpus", "label")
+"""Columns of :attr:`Result.failures`: when GPUs went out of (``gpus_down``) or back into
+(``gpus_up``) service, how many, and why; from the infra events of the log. Empty (these
+columns, no rows) when the run had none."""
+
+
+def _frame(columns: Mapping[str, np.ndarray], start: dt.datetime) -> pd.DataFrame:
+    """A DataFrame of ``columns`` with a UTC datetime column beside each absolute time."""
+    df = pd.DataFrame({k: np.asarray(v) for k, v in columns.items()})
+    for col, name in _TIME_COLUMNS.items():
+        if col not in df.columns:
+            continue
+        if name in df.columns:  # the table has it already (UTC wall time): mark it UTC
+            if getattr(df[name].dt, "tz", None) is None:
+                df[name] = df[name].dt.tz_localize("UTC")
+            continue
+        seconds = pd.to_numeric(df[col], errors="coerce")
+        df.insert(df.columns.get_loc(col) + 1, name,
+                  pd.Timestamp(start) + pd.to_timedelta(seconds, unit="s"))
+    return df
+
+
+def _failures(tables: Mapping[str, Mapping[str, np.ndarray]], start: dt.datetime) -> pd.DataFrame:
+    infra = tables.get("infra")
+    if infra is None:
+        empty = {"t_s": np.empty(0), "event": np.empty(0, object), "gpus": np.empty(0),
+                 "label": np.empty(0, object)}
+        return _frame(empty, start)[list(FAILURE_COLUMNS)]
+    keep = np.isin(infra["event"], ["gpus_down", "gpus_up"])
+    cols = {"t_s": infra["t_s"][keep], "event": infra["event"][keep],
+            "gpus": infra["value"][keep], "label": infra["label"][keep]}
+    return _frame(cols, start)[list(FAILURE_COLUMNS)]
+
+
+@dataclass
+class Result:
+    """One finished run: its summary and its tables as DataFrames.
+
+    ``jobs`` one row per training job or inference service; ``requests`` one row per
+    inference request (empty unless the scenario keeps them, ``output.requests``);
+    ``timeseries`` one row per sample and site (power W, busy GPUs, queues); ``energy``
+    one row per energy sample and site (empty without an ``energy`` section);
+    ``failures`` see :data:`FAILURE_COLUMNS`; ``summary`` the ``summary.json`` mapping.
+    """
+
+    summary: dict[str, Any]
+    jobs: pd.DataFrame
+    requests: pd.DataFrame
+    timeseries: pd.DataFrame
+    energy: pd.DataFrame
+    failures: pd.DataFrame
+    start: dt.datetime
+    tables: dict[str, dict[str, np.ndarray]] = field(repr=False, default_factory=dict)
+    run_info: dict[str, Any] = field(repr=False, default_factory=dict)
+    resolved_yaml: str = field(repr=False, default="")
+
+    def __repr__(self) -> str:
+        frames = ", ".join(f"{name}={len(getattr(self, name)):,} rows" for name in
+                           ("jobs", "requests", "timeseries", "energy", "failures"))
+        return (f"Result(scenario={self.summary.get('scenario')!r}, "
+                f"seed={self.summary.get('seed')}, {frames})")
+
+    def write(self, folder: str | Path) -> Path:
+        """Write the run's output folder (as ``gpuemu run --out folder`` would)."""
+        from emulator.provenance import RESOLVED_NAME
+        from emulator.results import Results, write_results
+
+        out = Path(folder)
+        write_results(out, Results(self.summary, self.tables), self.run_info,
+                      {RESOLVED_NAME: self.resolved_yaml})
+        return out
+
+    def report(self, path: str | Path) -> Path:
+        """Write the run folder at ``path`` with the HTML report (and its PNG figures) in
+        it, as ``gpuemu run --report`` does; the path of ``report.html``.
+
+        The report is drawn by :mod:`emulator.report` from the folder's files (imported
+        here, when asked for).
+        """
+        from emulator.outputs import add_to_result_set  # type: ignore[attr-defined]
+        from emulator.report.assemble import report_files  # type: ignore[import-not-found]
+        from emulator.report.rundata import load_run  # type: ignore[import-not-found]
+
+        folder = self.write(path)
+        add_to_result_set(folder, report_files(load_run(folder)))
+        return folder / "report.html"
+
+
+def _scenario_mapping(scenario: str | Path | Mapping[str, Any]) -> tuple[dict[str, Any], str]:
+    """The scenario as a mapping and the source path relative files resolve from."""
+    from emulator.loader import read_yaml
+
+    if isinstance(scenario, Mapping):
+        return copy.deepcopy(dict(scenario)), "<scenario>"
+    if isinstance(scenario, str | Path):
+        return read_yaml(scenario), str(scenario)
+    raise UserError(f"scenario: got {type(scenario).__name__}; expected a path, a mapping or "
+                    "a Scenario")
+
+
+def _from_model(model: Scenario, overrides: Sequence[str], seed: int | None) -> Any:
+    """A validated scenario model, its sites resolved; ``seed`` replaced. ``--set`` strings
+    address file paths, so they need the mapping, not the model."""
+    from emulator.loader import LoadedScenario
+    from topologies.presets import resolve_site
+
+    if overrides:
+        raise UserError("overrides: a Scenario model takes no --set strings; expected a "
+                        "path or mapping with overrides, or model.model_copy(update=…)")
+    if seed is not None:
+        model = model.model_copy(update={"seed": seed})
+    sites = tuple(resolve_site(ref.preset, ref.overrides()) for ref in model.sites)
+    return LoadedScenario(scenario=model, sites=sites, source="<scenario>")
+
+
+def _until_s(until: str | float | None) -> float | None:
+    from emulator.units import UnitError, parse_duration
+
+    if until is None:
+        return None
+    try:
+        value = parse_duration(until) if isinstance(until, str) else float(until)
+    except (UnitError, ValueError) as exc:
+        raise UserError(f"until: {exc}") from None
+    if not value > 0:
+        raise UserError(f"until: got {until!r}; expected a positive duration such as '2d'")
+    return value
+
+
+def run(scenario: Scenario | str | Path | Mapping[str, Any], overrides: Sequence[str] = (),
+        until: str | float | None = None, seed: int | None = None,
+        backend: str | None = None) -> Result:
+    """Build a fresh simulation of ``scenario``, run it, return its :class:`Result`.
+
+    ``overrides`` are ``--set`` strings (``"KEY.PATH=VALUE"``); ``until`` stops early (a
+    duration such as ``"6h"`` or seconds); ``seed`` replaces the scenario's seed;
+    ``backend`` is ``auto``, ``numpy`` or ``cupy``. Mistakes raise
+    :class:`~emulator.errors.UserError` with one line naming the field.
+    """
+    from emulator.build import build
+    from emulator.loader import apply_override, parse_override, validate_scenario
+    from emulator.provenance import resolved_yaml, versions
+    from emulator.results import collect
+
+    if isinstance(overrides, str):
+        overrides = [overrides]
+    if isinstance(scenario, Scenario):
+        loaded = _from_model(scenario, overrides, seed)
+    else:
+        data, source = _scenario_mapping(scenario)
+        for text in overrides:
+            keys, value = parse_override(text)
+            apply_override(data, keys, value)
+        if seed is not None:
+            data["seed"] = seed
+        loaded = validate_scenario(data, source=source)
+    source = loaded.source
+    until_s = _until_s(until)
+    sim = build(loaded, backend=backend)
+    sim.run(until=until_s)
+    res = collect(sim, include_requests=True)
+    start = loaded.scenario.start
+    tables = res.tables
+    energy = tables.get("energy")
+    return Result(
+        summary=res.summary,
+        jobs=_frame(tables["jobs"], start),
+        requests=_frame(tables["requests"], start),
+        timeseries=_frame(tables["timeseries"], start),
+        energy=_frame(energy, start) if energy is not None else _empty_energy(loaded, start),
+        failures=_failures(tables, start),
+        start=start,
+        tables=tables,
+        run_info={"wall_s": round(sim.wall_s, 3), "simulated_s": sim.horizon_s,
+                  "source": source, "seed": loaded.scenario.seed, "until_s": until_s,
+                  "command": "emulator.api.run", "versions": versions()},
+        resolved_yaml=resolved_yaml(loaded, "emulator.api.run"),
+    )
+
+
+def _empty_energy(loaded: Any, start: dt.datetime) -> pd.DataFrame:
+    """The energy frame's columns with no rows (a scenario without an energy section)."""
+    from emulator.energy.accounting import energy_table
+
+    return _frame(energy_table([], [s.name for s in loaded.sites]), start)
+
+
+def sweep(scenario: str | Path, overrides: Sequence[str] = (), seeds: int = 1,
+          until: str | float | None = None, workers: int | None = 1,
+          scheduler: str | None = None, cache: str | Path | None = None) -> pd.DataFrame:
+    """Every grid point × seed of a scenario file (``overrides`` as ``gpuemu sweep --set``:
+    ``"sites.0.halls.0.racks=2,4,8"`` is an axis), one row per run: the point, the swept
+    values, the seed and every scalar of its summary by dotted path.
+
+    ``workers`` > 1 runs on a local dask cluster, ``scheduler`` on a running one; with
+    ``cache`` a folder, finished runs are kept there and reused.
+    """
+    from emulator.executor import make_executor
+    from emulator.sweep_study import run_sweep
+
+    with make_executor(workers, scheduler) as executor:
+        result = run_sweep(Path(scenario), list(overrides), seeds, executor,
+                           Path(cache) if cache is not None else None, _until_s(until))
+    return pd.DataFrame(result.rows)

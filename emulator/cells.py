@@ -1,0 +1,175 @@
+"""Sweep cells: one simulation each, self-contained so any worker process can run it.
+
+A :class:`Cell` is a scenario mapping (file, ``--set`` overrides and seed applied), the
+scenario's path, what to return (``task``) and an optional early stop. :func:`payload`
+turns it into plain data for a worker: files the scenario names by path (trace files,
+``compute.profile``) are read here and travel with it, because a worker on another
+machine cannot open this machine's files; :func:`run_payload` writes them into a
+temporary folder there and runs the scenario as if it sat beside them.
+
+:func:`cell_key` is the cache key: SHA-256 of the *resolved* scenario (the validated model
+and its resolved sites, as canonical JSON), the early stop, the task, the content of the
+shipped files and the version of this program's code, so a cached result is reused only
+for exactly the same simulation.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+__all__ = ["TASKS", "Cell", "Payload", "cell_key", "code_version", "payload", "run_payload"]
+
+_FILE_KEYS = ("path", "profile")
+"""Mapping keys whose string values name files (trace ``path``, ``compute.profile``)."""
+
+_CODE_PACKAGES = ("emulator", "topologies", "workloads", "cupy_kernels")
+_PRESENTATION = ("api.py", "cli.py", "cli_*.py", "compare_output.py", "dashboard.py",
+                 "executor.py", "plan.py", "plan_*.py", "plots.py", "sweep_study.py")
+"""Modules that only show, schedule or search over cell results: a change to them keeps
+cached cells valid (the code version leaves them out)."""
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One simulation of a sweep.
+
+    ``data`` is the scenario mapping with overrides and seed applied; ``source`` the scenario
+    file (relative paths inside resolve from its folder); ``task`` names the function in
+    :data:`TASKS` that turns the finished run into a JSON-ready result; ``until_s`` stops the
+    run early (simulated seconds); ``tags`` are labels the caller keeps for the cell.
+    """
+
+    data: dict[str, Any]
+    source: str
+    task: str = "summary"
+    until_s: float | None = None
+    tags: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Payload:
+    """What a worker needs: the rewritten mapping and the bytes of the files it names."""
+
+    data: dict[str, Any]
+    source: str
+    task: str
+    until_s: float | None
+    files: dict[str, bytes]
+
+
+def _file_refs(node: Any, base: Path, found: dict[str, Path], rewrite: bool) -> Any:
+    """``node`` with every existing file reference replaced by a bundle name (if
+    ``rewrite``); the files go into ``found`` (bundle name → path)."""
+    if isinstance(node, dict):
+        out = {}
+        for key, value in node.items():
+            if key in _FILE_KEYS and isinstance(value, str) and not value.startswith("sample:"):
+                path = Path(value) if Path(value).is_absolute() else base / value
+                if path.is_file():
+                    name = next((n for n, p in found.items() if p == path), None)
+                    if name is None:
+                        name = f"f{len(found)}_{path.name}"
+                        found[name] = path
+                    out[key] = name if rewrite else value
+                    continue
+            out[key] = _file_refs(value, base, found, rewrite)
+        return out
+    if isinstance(node, list):
+        return [_file_refs(v, base, found, rewrite) for v in node]
+    return node
+
+
+def payload(cell: Cell) -> Payload:
+    """The cell as plain data, the files it names read into memory."""
+    found: dict[str, Path] = {}
+    data = _file_refs(cell.data, Path(cell.source).parent, found, rewrite=True)
+    files = {name: path.read_bytes() for name, path in found.items()}
+    return Payload(data, cell.source, cell.task, cell.until_s, files)
+
+
+@functools.lru_cache(maxsize=1)
+def code_version() -> str:
+    """SHA-256 over this program's source and bundled data files (a code change, even
+    uncommitted, invalidates cached cells; presentation modules excepted)."""
+    import importlib
+
+    digest = hashlib.sha256()
+    for package in _CODE_PACKAGES:
+        root = Path(importlib.import_module(package).__file__ or "").parent
+        for path in sorted(root.rglob("*")):
+            shown = package == "emulator" and path.parent == root and any(
+                path.match(pattern) for pattern in _PRESENTATION)
+            if path.is_file() and not shown and path.suffix in (
+                    ".py", ".yaml", ".csv", ".jsonl", ".json", ".gz"):
+                digest.update(str(path.relative_to(root)).encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def cell_key(cell: Cell) -> str:
+    """The cache key of ``cell`` (hex SHA-256); validates the scenario (one-line errors)."""
+    from emulator.loader import validate_scenario
+
+    loaded = validate_scenario(cell.data, source=cell.source)
+    found: dict[str, Path] = {}
+    _file_refs(cell.data, Path(cell.source).parent, found, rewrite=False)
+    canonical = {
+        "scenario": loaded.scenario.model_dump(mode="json"),
+        "sites": [s.model_dump(mode="json") for s in loaded.sites],
+        "task": cell.task,
+        "until_s": cell.until_s,
+        "files": {name: hashlib.sha256(p.read_bytes()).hexdigest() for name, p in found.items()},
+        "code": code_version(),
+    }
+    text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _summary_task(sim: Any) -> dict[str, Any]:
+    """The run's ``summary.json`` content (no per-request rows) and its wall time."""
+    from emulator.results import collect
+
+    return {"summary": collect(sim, include_requests=False).summary, "wall_s": sim.wall_s}
+
+
+def _compare_task(sim: Any) -> dict[str, Any]:
+    """The metrics ``gpuemu compare`` aggregates (:func:`emulator.compare.run_metrics`)."""
+    from emulator.compare import run_metrics
+
+    return run_metrics(sim).to_json()
+
+
+TASKS: dict[str, Callable[[Any], dict[str, Any]]] = {
+    "summary": _summary_task,
+    "compare": _compare_task,
+}
+"""Task name → function of a finished :class:`~emulator.build.Simulation`."""
+
+
+def run_payload(p: Payload) -> dict[str, Any]:
+    """Build and run one cell (on whichever process runs this) and return its result."""
+    from emulator.build import build
+    from emulator.loader import validate_scenario
+
+    def run_at(source: str) -> dict[str, Any]:
+        sim = build(validate_scenario(p.data, source=source))
+        sim.run(until=p.until_s)
+        return TASKS[p.task](sim)
+
+    if not p.files:
+        return run_at(p.source)
+    with tempfile.TemporaryDirectory(prefix="gpuemu-cell-") as folder:
+        for name, content in p.files.items():
+            (Path(folder) / name).write_bytes(content)
+        scenario = Path(folder) / Path(p.source).name  # some readers look for it there
+        scenario.write_text(yaml.safe_dump(p.data, sort_keys=False), encoding="utf-8")
+        return run_at(str(scenario))

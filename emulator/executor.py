@@ -1,0 +1,219 @@
+"""Where sweep cells run: in this process, or on ``dask.distributed``; with an on-disk cache.
+
+``gpuemu compare``, ``sweep`` and ``plan`` hand their cells (:class:`~emulator.cells.Cell`)
+to :func:`run_cells`, which first looks each one up in the cache folder
+(``<sha256>.json``, keyed by :func:`~emulator.cells.cell_key`), runs the rest on the
+executor and stores every result the moment it arrives (written to a temporary name and
+renamed, so a cell file is whole or absent). An interrupted sweep therefore loses only
+the cells that were running; the same command again runs only what is missing.
+
+Executors:
+
+- :class:`SerialExecutor` runs cells one after the other in this process (``--serial`` or
+  ``--workers 1``; also used when at most one cell is left to run, where a cluster would
+  only add its start-up time).
+- :class:`DaskExecutor` starts a ``LocalCluster`` of ``workers`` single-threaded worker
+  processes, or connects to a running scheduler (``--scheduler tcp://host:8786``), e.g.
+  one that dask-jobqueue started on Slurm or dask-kubernetes on Kubernetes. Cells go to
+  the workers as plain data with the files they name (:func:`~emulator.cells.payload`).
+
+Results are identical on every executor: a cell is a pure function of its scenario and
+seed (DESIGN principle 5).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from emulator.cells import Cell, Payload, cell_key, payload, run_payload
+from emulator.errors import UserError
+
+__all__ = ["DaskExecutor", "Executor", "SerialExecutor", "make_executor", "run_cells"]
+
+Progress = Callable[[int, int, Cell, dict[str, Any]], None]
+"""Called with (cells done, cells in all, the cell, its result) after each cell, cached
+ones first."""
+
+
+class Executor(AbstractContextManager["Executor"]):
+    """Runs payloads, yielding ``(position, result)`` as each one finishes."""
+
+    name = "executor"
+    ran = 0
+    """Cells this executor has run (cached ones not counted)."""
+
+    def run(self, payloads: Sequence[Payload]) -> Iterator[tuple[int, dict[str, Any]]]:
+        raise NotImplementedError
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release workers (nothing to release by default)."""
+
+    def slots(self) -> int:
+        """How many cells can run at once."""
+        return 1
+
+
+class SerialExecutor(Executor):
+    """Every cell in this process, in order."""
+
+    name = "serial"
+
+    def run(self, payloads: Sequence[Payload]) -> Iterator[tuple[int, dict[str, Any]]]:
+        for i, p in enumerate(payloads):
+            result = run_payload(p)
+            self.ran += 1
+            yield i, result
+
+
+class DaskExecutor(Executor):
+    """Cells on ``dask.distributed``: a local cluster of ``workers`` processes (started on
+    first use) or the scheduler at ``address``."""
+
+    name = "dask"
+
+    def __init__(self, workers: int, address: str | None = None) -> None:
+        self.workers = workers
+        self.address = address
+        self._client: Any = None
+        self._cluster: Any = None
+
+    def _connect(self) -> Any:
+        if self._client is not None:
+            return self._client
+        try:
+            from dask.distributed import Client, LocalCluster
+        except ImportError:
+            raise UserError("--workers: dask.distributed is not installed; expected "
+                            "`pip install 'dask[distributed]'` or --serial") from None
+        if self.address is not None:
+            try:
+                self._client = Client(self.address, timeout="20s")
+            except (OSError, TimeoutError, ValueError) as exc:
+                raise UserError(f"--scheduler: cannot reach {self.address!r} ({exc}); "
+                                "expected a running dask scheduler, e.g. "
+                                "tcp://host:8786") from None
+        else:
+            self._cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1,
+                                         processes=True, dashboard_address=None,
+                                         silence_logs=logging.ERROR)
+            self._client = Client(self._cluster)
+        return self._client
+
+    def run(self, payloads: Sequence[Payload]) -> Iterator[tuple[int, dict[str, Any]]]:
+        from dask.distributed import as_completed
+
+        client = self._connect()
+        futures = {}
+        for i, p in enumerate(payloads):
+            futures[client.submit(run_payload, p, pure=False)] = i
+        try:
+            for future in as_completed(futures):
+                result = future.result()
+                self.ran += 1
+                yield futures[future], result
+        finally:
+            for future in futures:  # an interrupted sweep stops the rest
+                future.cancel()
+
+    def slots(self) -> int:
+        """The local workers, or the workers the scheduler has now."""
+        if self.address is None:
+            return max(self.workers, 1)
+        return max(len(self._connect().scheduler_info()["workers"]), 1)
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+        if self._cluster is not None:
+            self._cluster.close()
+        self._client = self._cluster = None
+
+
+def make_executor(workers: int | None = None, scheduler: str | None = None,
+                  serial: bool = False) -> Executor:
+    """The executor for ``--workers``, ``--scheduler`` and ``--serial``.
+
+    ``workers`` defaults to this machine's CPU count; 1 (or ``serial``) runs in-process.
+    """
+    if serial and scheduler is not None:
+        raise UserError(f"--scheduler {scheduler}: cannot be used with --serial; expected one")
+    if workers is not None and workers < 1:
+        raise UserError(f"--workers: got {workers}; expected at least 1")
+    if scheduler is not None:
+        if "://" not in scheduler:
+            raise UserError(f"--scheduler: got {scheduler!r}; expected an address such as "
+                            "tcp://host:8786")
+        return DaskExecutor(workers or 0, scheduler)
+    n = workers if workers is not None else (os.cpu_count() or 1)
+    if serial or n == 1:
+        return SerialExecutor()
+    return DaskExecutor(n)
+
+
+def _read_cached(path: Path) -> dict[str, Any] | None:
+    try:
+        result = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None  # absent, or a file cut short by a crash: run the cell again
+    return result if isinstance(result, dict) and result else None
+
+
+def _as_json(result: dict[str, Any]) -> str:
+    from emulator.export import _json_default
+
+    return json.dumps(result, sort_keys=True, default=_json_default)
+
+
+def _store(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def run_cells(cells: Sequence[Cell], executor: Executor, cache: Path | None = None,
+              progress: Progress | None = None) -> list[dict[str, Any]]:
+    """Each cell's result, in the order given: from ``cache`` where present, else run on
+    ``executor`` (each result stored in ``cache`` as soon as it arrives)."""
+    keys = [cell_key(c) for c in cells]  # also validates every cell before anything runs
+    results: list[dict[str, Any] | None] = [None] * len(cells)
+    if cache is not None:
+        try:
+            cache.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UserError(f"--cache {cache}: cannot create it ({exc.strerror or exc}); "
+                            "expected a writable folder") from None
+        for i, key in enumerate(keys):
+            results[i] = _read_cached(cache / f"{key}.json")
+    todo = [i for i, r in enumerate(results) if r is None]
+    done = 0
+    for i, r in enumerate(results):
+        if r is not None:
+            done += 1
+            if progress is not None:
+                progress(done, len(cells), cells[i], r)
+    if todo:
+        runner = executor if len(todo) > 1 or isinstance(executor, SerialExecutor) \
+            else SerialExecutor()
+        for j, result in runner.run([payload(cells[i]) for i in todo]):
+            if runner is not executor:  # one cell left ran in-process: count it anyway
+                executor.ran += 1
+            i = todo[j]
+            text = _as_json(result)  # every executor's result, and the cache's, read alike
+            results[i] = json.loads(text)
+            if cache is not None:
+                _store(cache / f"{keys[i]}.json", text)
+            done += 1
+            if progress is not None:
+                progress(done, len(cells), cells[i], results[i])
+    return [r for r in results if r is not None]

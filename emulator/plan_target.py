@@ -1,0 +1,158 @@
+"""Targets of ``gpuemu plan``: ``PATH OP NUMBER`` comparisons over ``summary.json``.
+
+Grammar (no ``eval``; the text is tokenised and checked here)::
+
+    target     := comparison ("and" comparison)*
+    comparison := PATH OP NUMBER
+    OP         := "<=" | ">=" | "<" | ">" | "==" | "!="
+    PATH       := name ("." name)*        (letters, digits, "_", "-", "+")
+    NUMBER     := a decimal or 1e3-style number; "%" divides by 100
+
+``PATH`` is looked up in a run's summary by :func:`lookup`: mapping keys as written; list
+items (``sites``) by ``name`` or a unique prefix of it (``sites.bizerte`` finds
+``bizerte-20mw``); a key a mapping does not have is looked for one level further down
+when exactly one child has it (``tenants.eu.slo_attainment`` is
+``tenants.eu.requests.slo_attainment``); and ``peak_mw`` means ``peak_facility_mw``.
+
+>>> t = parse_target("tenants.eu.slo_attainment >= 99% and sites.bizerte.peak_mw <= 20")
+>>> [str(c) for c in t.comparisons]
+['tenants.eu.slo_attainment >= 0.99', 'sites.bizerte.peak_mw <= 20']
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from emulator.errors import UserError, short
+
+__all__ = ["ALIASES", "Comparison", "Target", "lookup", "parse_target"]
+
+_OPS: dict[str, Callable[[float, float], bool]] = {
+    "<=": operator.le, ">=": operator.ge, "<": operator.lt, ">": operator.gt,
+    "==": operator.eq, "!=": operator.ne,
+}
+_TOKEN = re.compile(r"\s*(?:(?P<op><=|>=|==|!=|<|>)|(?P<num>[-+]?(?:\d+\.?\d*|\.\d+)"
+                    r"(?:[eE][-+]?\d+)?%?)|(?P<word>[A-Za-z_][\w.+\-]*))")
+
+ALIASES = {"peak_mw": "peak_facility_mw", "energy_mwh": "facility_energy_mwh"}
+"""Short names accepted in a target path for the summary's own keys."""
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """``path op value``; ``value`` in the summary's own units."""
+
+    path: str
+    op: str
+    value: float
+
+    def __str__(self) -> str:
+        return f"{self.path} {self.op} {self.value:g}"
+
+    def holds(self, summary: dict[str, Any]) -> bool:
+        """Whether the run's summary meets it (a missing or null figure does not)."""
+        return self.holds_for(lookup(summary, self.path))
+
+    def holds_for(self, x: float | None) -> bool:
+        """Whether the figure ``x`` meets it (``None`` or NaN does not)."""
+        return x is not None and math.isfinite(x) and _OPS[self.op](x, self.value)
+
+
+@dataclass(frozen=True)
+class Target:
+    """All comparisons must hold (``and``)."""
+
+    text: str
+    comparisons: tuple[Comparison, ...]
+
+    def holds(self, summary: dict[str, Any]) -> bool:
+        """Whether every comparison holds in ``summary``."""
+        return all(c.holds(summary) for c in self.comparisons)
+
+    def check_paths(self, summary: dict[str, Any]) -> None:
+        """A one-line error for a path that names nothing in ``summary`` (a typo)."""
+        for c in self.comparisons:
+            try:
+                _find(summary, c.path.split("."), c.path)
+            except KeyError as exc:
+                raise UserError(f"--target {c.path}: {exc.args[0]}") from None
+
+
+def parse_target(text: str) -> Target:
+    """Parse ``text`` (grammar above); a one-line :class:`UserError` naming the problem."""
+    where = f"--target {short(text)}"
+    tokens: list[tuple[str, str]] = []
+    pos = 0
+    while pos < len(text):
+        if text[pos:].strip() == "":
+            break
+        m = _TOKEN.match(text, pos)
+        if m is None or m.end() == pos:
+            raise UserError(f"{where}: cannot read {short(text[pos:].strip())}; expected "
+                            "PATH OP NUMBER, e.g. tenants.eu.slo_attainment >= 0.99")
+        kind = m.lastgroup or ""
+        tokens.append((kind, m.group(kind)))
+        pos = m.end()
+    comparisons = []
+    i = 0
+    while True:
+        part = tokens[i:i + 3]
+        if [k for k, _ in part] != ["word", "op", "num"]:
+            raise UserError(f"{where}: expected PATH OP NUMBER (OP one of "
+                            f"{' '.join(_OPS)}), e.g. sites.bizerte.peak_mw <= 20")
+        raw = part[2][1]
+        value = float(raw.rstrip("%")) / (100.0 if raw.endswith("%") else 1.0)
+        comparisons.append(Comparison(part[0][1], part[1][1], value))
+        i += 3
+        if i == len(tokens):
+            break
+        if tokens[i] != ("word", "and") or i + 1 == len(tokens):
+            raise UserError(f"{where}: expected 'and' between comparisons, got "
+                            f"{short(tokens[i][1])}")
+        i += 1
+    return Target(text, tuple(comparisons))
+
+
+def _find(node: Any, parts: list[str], path: str) -> Any:
+    if not parts:
+        return node
+    part, rest = ALIASES.get(parts[0], parts[0]), parts[1:]
+    if isinstance(node, list) and part.isdigit():
+        if int(part) >= len(node):
+            raise KeyError(f"index {part} out of range (list has {len(node)})")
+        return _find(node[int(part)], rest, path)
+    if isinstance(node, list):
+        named = [x for x in node if isinstance(x, dict) and isinstance(x.get("name"), str)]
+        exact = [x for x in named if x["name"] == part]
+        hits = exact or [x for x in named if x["name"].startswith(part)]
+        if len(hits) != 1:
+            known = ", ".join(x["name"] for x in named)
+            raise KeyError(f"{part!r} names {'no' if not hits else 'more than one'} item; "
+                           f"expected one of {known or 'none'}")
+        return _find(hits[0], rest, path)
+    if not isinstance(node, dict):
+        raise KeyError(f"{part!r} is below a number; expected a path to a figure")
+    if part in node:
+        return _find(node[part], rest, path)
+    deeper = [v for v in node.values() if isinstance(v, dict) and part in v]
+    if len(deeper) == 1:
+        return _find(deeper[0][part], rest, path)
+    keys = ", ".join(sorted(str(k) for k in node))
+    raise KeyError(f"no figure {part!r} there; expected one of {keys}")
+
+
+def lookup(summary: dict[str, Any], path: str) -> float | None:
+    """The number at ``path`` in ``summary`` (see the module notes); ``None`` if it is null,
+    absent or not a number."""
+    try:
+        value = _find(summary, path.split("."), path)
+    except KeyError:
+        return None
+    if isinstance(value, bool):
+        return float(value)
+    return float(value) if isinstance(value, int | float) else None

@@ -1,0 +1,100 @@
+"""Sweep studies: every ``--set`` grid point × seed of one scenario, one summary per cell.
+
+``gpuemu sweep SCENARIO --set sites.0.halls.0.racks=2,4,8 --seeds 3`` makes one
+:class:`~emulator.cells.Cell` per grid point (:func:`emulator.sweep.expand_grid`) and seed
+(the scenario's seed, +1, …), runs them on an executor with the on-disk cache
+(:func:`emulator.executor.run_cells`) and turns each cell's ``summary.json`` into one flat
+row (:func:`flatten`): ``point``, the swept values, ``seed``, then every scalar of the
+summary under its dotted path (``requests.slo_attainment``,
+``tenants.eu.requests.ttft_s.p99``, ``sites.bizerte-20mw.peak_facility_mw``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from emulator.cells import Cell
+from emulator.errors import UserError
+from emulator.executor import Executor, Progress, run_cells
+from emulator.sweep import GridPoint, expand_grid
+
+__all__ = ["SweepResult", "flatten", "run_sweep", "seeds_from", "sweep_cells"]
+
+
+def flatten(summary: Any, prefix: str = "") -> dict[str, Any]:
+    """Every scalar of ``summary`` under its dotted path; list items that are mappings with
+    a ``name`` go under that name, other lists are left out."""
+    out: dict[str, Any] = {}
+    if isinstance(summary, dict):
+        for key, value in summary.items():
+            out.update(flatten(value, f"{prefix}{key}."))
+    elif isinstance(summary, list):
+        for item in summary:
+            if isinstance(item, dict) and isinstance(item.get("name"), str):
+                out.update(flatten({k: v for k, v in item.items() if k != "name"},
+                                   f"{prefix}{item['name']}."))
+    else:
+        out[prefix[:-1]] = summary
+    return out
+
+
+def seeds_from(data: dict[str, Any], n: int) -> list[int]:
+    """``n`` seeds from the scenario's own: ``seed, seed+1, …``."""
+    if n < 1:
+        raise UserError(f"--seeds: got {n}; expected at least 1")
+    seed0 = data.get("seed", 0)
+    first = int(seed0) if isinstance(seed0, int) else 0
+    return [first + i for i in range(n)]
+
+
+def sweep_cells(scenario: Path, overrides: Sequence[str], seeds: int,
+                until_s: float | None = None) -> tuple[list[GridPoint], list[int], list[Cell]]:
+    """The grid points, the seeds and one summary cell per point and seed."""
+    from emulator.loader import apply_override, parse_override, read_yaml
+
+    if any(text.partition("=")[0].strip() == "seed" for text in overrides):
+        raise UserError("--set seed: the seeds of a sweep come from --seeds (the scenario's "
+                        "seed, +1, …); expected no seed override")
+    base = read_yaml(scenario)
+    points = expand_grid(overrides)
+    seed_list = seeds_from(base, seeds)
+    cells = []
+    for point in points:
+        data = read_yaml(scenario)
+        for text in point.overrides:
+            keys, value = parse_override(text)
+            apply_override(data, keys, value)
+        for seed in seed_list:
+            cells.append(Cell({**data, "seed": seed}, str(scenario), "summary", until_s,
+                              {"point": point.label, "values": dict(point.values),
+                               "seed": seed}))
+    return points, seed_list, cells
+
+
+@dataclass
+class SweepResult:
+    """The rows of a sweep (one per cell, in grid then seed order) and its settings."""
+
+    scenario: str
+    points: list[GridPoint]
+    seeds: list[int]
+    rows: list[dict[str, Any]]
+    until_s: float | None = None
+
+
+def run_sweep(scenario: Path, overrides: Sequence[str], seeds: int, executor: Executor,
+              cache: Path | None = None, until_s: float | None = None,
+              progress: Progress | None = None) -> SweepResult:
+    """Run every point × seed (cached cells reused); one flat row per cell."""
+    points, seed_list, cells = sweep_cells(scenario, overrides, seeds, until_s)
+    results = run_cells(cells, executor, cache, progress)
+    rows = []
+    for cell, result in zip(cells, results, strict=True):
+        row: dict[str, Any] = {"point": cell.tags["point"], **cell.tags["values"],
+                               "seed": cell.tags["seed"], "wall_s": result.get("wall_s")}
+        row.update(flatten(result["summary"]))
+        rows.append(row)
+    return SweepResult(str(scenario), points, seed_list, rows, until_s)

@@ -1,0 +1,232 @@
+"""Sweeps on the executors: dask LocalCluster equals serial, the cell cache, resuming,
+files shipped with cells."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from emulator.cells import Cell, cell_key, payload, run_payload
+from emulator.errors import UserError
+from emulator.executor import DaskExecutor, SerialExecutor, make_executor, run_cells
+from emulator.sweep_study import run_sweep
+from tests.conftest import small_scenario
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _scenario(folder: Path, **changes: Any) -> Path:
+    data = small_scenario(duration="2h", **changes)
+    data["sites"][0]["halls"][0]["racks"] = 1
+    path = folder / "s.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+GRID = ["sites.0.halls.0.racks=1,2"]
+
+
+def test_local_cluster_with_two_workers_gives_the_serial_results(tmp_path: Path) -> None:
+    path = _scenario(tmp_path)
+    serial = run_sweep(path, GRID, 2, SerialExecutor())
+    with DaskExecutor(2) as ex:
+        parallel = run_sweep(path, GRID, 2, ex)
+        assert ex.ran == 4
+        assert len(ex._client.scheduler_info()["workers"]) == 2
+    assert len(serial.rows) == 4
+    for a, b in zip(serial.rows, parallel.rows, strict=True):
+        wall = {"wall_s"}
+        assert {k: v for k, v in a.items() if k not in wall} == \
+            {k: v for k, v in b.items() if k not in wall}
+    digests = [r["event_log_sha256"] for r in serial.rows]
+    assert len(set(digests)) == 4, "every point and seed is a different simulation"
+    assert [r["total_gpus"] for r in serial.rows] == [72, 72, 144, 144]
+
+
+def test_cache_reuses_cells_and_reruns_damaged_ones(tmp_path: Path) -> None:
+    path = _scenario(tmp_path)
+    cache = tmp_path / "cells"
+    first = SerialExecutor()
+    a = run_sweep(path, GRID, 1, first, cache)
+    assert first.ran == 2 and len(list(cache.glob("*.json"))) == 2
+    again = SerialExecutor()
+    b = run_sweep(path, GRID, 1, again, cache)
+    assert again.ran == 0 and a.rows == b.rows
+    victim = sorted(cache.glob("*.json"))[0]
+    victim.write_text('{"summary": ')  # cut short, as by a crash
+    third = SerialExecutor()
+    c = run_sweep(path, GRID, 1, third, cache)
+    assert third.ran == 1
+    assert [r["event_log_sha256"] for r in c.rows] == [r["event_log_sha256"] for r in a.rows]
+
+
+def test_interrupted_sweep_resumes_with_nothing_lost(tmp_path: Path) -> None:
+    path = _scenario(tmp_path)
+    cache = tmp_path / "cells"
+
+    def stop_after_two(done: int, total: int, cell: Cell, result: dict[str, Any]) -> None:
+        if done == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(path, GRID, 2, SerialExecutor(), cache, progress=stop_after_two)
+    assert len(list(cache.glob("*.json"))) == 2
+    resumed = SerialExecutor()
+    done = run_sweep(path, GRID, 2, resumed, cache)
+    assert resumed.ran == 2
+    full = run_sweep(path, GRID, 2, SerialExecutor())
+    assert [r["event_log_sha256"] for r in done.rows] == \
+        [r["event_log_sha256"] for r in full.rows]
+
+
+def test_cache_key_is_the_resolved_scenario(tmp_path: Path) -> None:
+    data = small_scenario(duration="2h")
+    source = str(tmp_path / "s.yaml")
+    same = {**data, "duration": 7200}  # another spelling of the same scenario
+    other = {**data, "duration": "3h"}
+    assert cell_key(Cell(data, source)) == cell_key(Cell(same, source))
+    assert cell_key(Cell(data, source)) != cell_key(Cell(other, source))
+    assert cell_key(Cell(data, source)) != cell_key(Cell({**data, "seed": 8}, source))
+    assert cell_key(Cell(data, source)) != cell_key(Cell(data, source, until_s=60.0))
+    assert cell_key(Cell(data, source)) != cell_key(Cell(data, source, task="compare"))
+    with pytest.raises(UserError, match="duration"):
+        cell_key(Cell({**data, "duration": "-1h"}, source))
+
+
+def test_files_named_by_the_scenario_travel_with_the_cell(tmp_path: Path) -> None:
+    from tests.test_profile import B200
+
+    folder = tmp_path / "study"
+    (folder / "hw").mkdir(parents=True)
+    profile = folder / "hw" / "profile.yaml"
+    profile.write_text(yaml.safe_dump({"gpu": B200, "idle_w": 100.0, "tdp_w": 1000.0}))
+    data = small_scenario(duration="1h")
+    data["compute"]["profile"] = "hw/profile.yaml"
+    cell = Cell(data, str(folder / "s.yaml"))
+    p = payload(cell)
+    assert list(p.files) == ["f0_profile.yaml"]
+    assert p.data["compute"]["profile"] == "f0_profile.yaml"
+    assert p.files["f0_profile.yaml"] == profile.read_bytes()
+    here = run_payload(p)
+    profile.unlink()  # a worker elsewhere never sees this machine's file
+    there = run_payload(p)
+    assert here["summary"]["event_log_sha256"] == there["summary"]["event_log_sha256"]
+    plain = run_payload(payload(Cell(small_scenario(duration="1h"), cell.source)))
+    assert here["summary"]["energy"] != plain["summary"]["energy"], "the profile was used"
+
+
+def test_executor_options() -> None:
+    assert isinstance(make_executor(1), SerialExecutor)
+    assert isinstance(make_executor(4, serial=True), SerialExecutor)
+    assert isinstance(make_executor(2), DaskExecutor)
+    with pytest.raises(UserError, match="--workers"):
+        make_executor(0)
+    with pytest.raises(UserError, match="--scheduler"):
+        make_executor(None, "localhost:8786")
+    with pytest.raises(UserError, match="--serial"):
+        make_executor(None, "tcp://localhost:8786", serial=True)
+
+
+def test_run_cells_keeps_the_order_given(tmp_path: Path) -> None:
+    data = small_scenario(duration="1h")
+    cells = [Cell({**data, "seed": s}, str(tmp_path / "s.yaml")) for s in (3, 1, 2)]
+    with DaskExecutor(2) as ex:
+        results = run_cells(cells, ex)
+    assert [r["summary"]["seed"] for r in results] == [3, 1, 2]
+
+
+def _cli(*args: str, **kw: Any) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-m", "emulator", *args], capture_output=True,
+                          text=True, cwd=ROOT, timeout=300, env=env, **kw)
+
+
+def test_cli_sweep_resumes_after_ctrl_c(tmp_path: Path) -> None:
+    path = _scenario(tmp_path)
+    data = yaml.safe_load(path.read_text())
+    data["duration"] = "2d"  # long enough cells that Ctrl-C lands mid-sweep
+    path.write_text(yaml.safe_dump(data))
+    out = tmp_path / "sw"
+    cache = tmp_path / "sw.cells"
+    args = [sys.executable, "-m", "emulator", "sweep", str(path), "--set",
+            "sites.0.halls.0.racks=1,2,3", "--seeds", "2", "--out", str(out), "--serial"]
+    proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    deadline = time.monotonic() + 240
+    while not list(cache.glob("*.json")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    kept = len(list(cache.glob("*.json")))
+    if proc.returncode == 0:
+        pytest.skip("the sweep finished before the signal arrived")
+    assert proc.returncode == 130
+    assert "run the same command again to resume" in err and len(err.strip().splitlines()) == 1
+    assert 1 <= kept < 6 and not out.exists()
+    done = _cli(*args[3:])
+    assert done.returncode == 0, done.stderr
+    assert f"{6 - kept} run on serial, {kept} from the cache" in done.stdout
+    rows = json.loads((out / "sweep.json").read_text())["rows"]
+    assert len(rows) == 6 and [r["seed"] for r in rows] == [7, 8] * 3
+
+
+def test_cli_sweep_errors_are_one_line(tmp_path: Path) -> None:
+    path = _scenario(tmp_path)
+    for args, word in ((["--set", "seed=1,2"], "--seeds"),
+                       (["--set", "sites.0.halls.0.racks=0,1"], "racks"),
+                       (["--until", "soon"], "--until"),
+                       (["--workers", "0"], "--workers")):
+        proc = _cli("sweep", str(path), "--out", str(tmp_path / "x"), *args)
+        assert proc.returncode == 2, (args, proc.stderr)
+        assert len(proc.stderr.strip().splitlines()) == 1 and word in proc.stderr
+
+
+def test_cells_run_on_an_existing_scheduler(tmp_path: Path) -> None:
+    from dask.distributed import LocalCluster
+
+    path = _scenario(tmp_path)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                      dashboard_address=None) as cluster:
+        ex = make_executor(scheduler=cluster.scheduler_address)
+        assert isinstance(ex, DaskExecutor)
+        with ex:
+            remote = run_sweep(path, GRID, 1, ex)
+        assert ex.ran == 2
+    local = run_sweep(path, GRID, 1, SerialExecutor())
+    assert [r["event_log_sha256"] for r in remote.rows] == \
+        [r["event_log_sha256"] for r in local.rows]
+
+
+def test_a_trace_file_travels_to_dask_workers(tmp_path: Path) -> None:
+    from workloads.traces.mapping import resolve_trace_path
+
+    folder = tmp_path / "study"
+    (folder / "traces").mkdir(parents=True)
+    trace = folder / "traces" / "conv.csv"
+    lines = resolve_trace_path("sample:azure_llm_conv").read_text().splitlines()[:400]
+    trace.write_text("\n".join(lines) + "\n")
+    data = small_scenario(duration="10m")
+    data["tenants"]["lab"]["training"] = []
+    data["tenants"]["eu"]["inference"] = [{
+        "name": "conv", "model": "llama3-8b", "replicas": 2, "gpus_per_replica": 1,
+        "trace": {"kind": "azure_llm", "path": "traces/conv.csv"},
+        "slo": {"ttft": "2s", "tpot": "100ms"}}]
+    cells = [Cell({**data, "seed": s}, str(folder / "s.yaml")) for s in (1, 2)]
+    local = run_cells(cells, SerialExecutor())
+    payloads = [payload(c) for c in cells]  # read here, when the sweep is submitted
+    trace.rename(folder / "moved.csv")  # the workers cannot read it from its path
+    with DaskExecutor(2) as ex:
+        remote = [r for _, r in sorted(ex.run(payloads), key=lambda x: x[0])]
+    assert ex.ran == 2
+    assert [r["summary"]["requests"]["count"] for r in remote] == [399, 399]
+    assert [r["summary"]["event_log_sha256"] for r in remote] == \
+        [r["summary"]["event_log_sha256"] for r in local]
