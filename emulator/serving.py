@@ -135,6 +135,7 @@ class ServiceRuntime:
     window_bytes: float = 0.0
     site: str = ""
     prefill_share: float = 0.0
+    prefill_load: float = 0.0  # offered prefill work per second (pipelines kept busy)
     occupancy: float = 0.0
     busy_start: np.ndarray = field(default_factory=lambda: np.empty(0))
     busy_end: np.ndarray = field(default_factory=lambda: np.empty(0))
@@ -224,7 +225,12 @@ class ServingModel:
             a = svc.spec.autoscale
             if a is None or svc.slots < 1:
                 continue
-            want = math.ceil(svc.in_service / (svc.slots * a.target_utilization) - 1e-9)
+            # Enough batch slots for the sequences in service, and enough prefill pipelines
+            # (one per replica) for the prompts arriving, each at the target utilisation:
+            # a prefill-bound service needs replicas although its slots are not full.
+            u = a.target_utilization
+            want = max(math.ceil(svc.in_service / (svc.slots * u) - 1e-9),
+                       math.ceil(svc.prefill_load / u - 1e-9))
             want = min(max(want, a.min_replicas), a.max_replicas)
             have = svc.replicas + len(svc.queued_replicas)
             if want > have:
@@ -286,7 +292,7 @@ class ServingModel:
                     tpot_s=nan, e2e_s=nan, prompt_tokens=prompts, output_tokens=outputs))
                 svc.served += n
                 svc.in_service, svc.batch, svc.replica_util = 0.0, 1.0, 0.0
-                svc.prefill_share = svc.occupancy = 0.0
+                svc.prefill_share = svc.occupancy = svc.prefill_load = 0.0
                 continue
             starts = two_stage_start_times(svc.free_at, svc.prefill_free_at, times, hold,
                                            fixed + decode)
@@ -308,8 +314,10 @@ class ServingModel:
                                                 (tpot_s <= spec.slo_tpot_s)))
             self._measure(svc, t0, t1, starts,
                           starts + (work if spec.chunked_prefill else hold))
-            # Little's law: mean sequences in service per replica over this window.
+            # Little's law: mean sequences in service per replica over this window; and the
+            # prefill pipelines the arrivals keep busy (offered, so an overload shows).
             svc.in_service = float((hold + fixed + decode).sum()) / width
+            svc.prefill_load = float(hold.sum()) / width
             in_service = svc.in_service / max(svc.replicas, 1)
             svc.batch = min(max(in_service, 1.0), float(max(svc.slots, 1)))
             svc.occupancy = (min(in_service, 1.0) if svc.slots <= 1

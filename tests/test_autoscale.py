@@ -96,3 +96,24 @@ def test_training_yields_to_replicas_under_priority_policy() -> None:
     assert len(preempted) == 1
     # No checkpoint yet (interval 20 min): all 120 s x 8 GPUs of work is lost.
     assert preempted[0].lost_gpu_s == 120.0 * 8
+
+
+def test_prefill_bound_service_scales_on_prompt_load() -> None:
+    """Long prompts and one-token answers: the batch slots are never full, but the single
+    prefill pipeline is overloaded, so the autoscaler must add replicas for the prompts."""
+    base = {"rate": "6/s", "max_batch": 256,
+            "prompt_tokens": {"dist": "fixed", "value": 16000},
+            "output_tokens": {"dist": "fixed", "value": 2},
+            "slo": {"ttft": "5s", "tpot": "100ms"}}
+    fixed = run_scenario(_service(**base))
+    scaled = run_scenario(_service(**base, autoscale={"min_replicas": 1, "max_replicas": 16,
+                                                      "scale_up_delay": "2m"}))
+    check_invariants(scaled)
+    started = [w for w in _replicas(scaled) if w.segments]
+    assert len(started) >= 1, "prompt load alone must add replicas"
+
+    def attainment(sim) -> float:
+        ttft = np.concatenate([b.ttft_s for b in sim.log.requests])
+        return float((ttft <= 5.0).mean())
+
+    assert attainment(fixed) < 0.5 < 0.9 < attainment(scaled)
