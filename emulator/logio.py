@@ -108,14 +108,16 @@ def load_log(path: Path) -> EventLog:
 
 
 def _stats_to_json(st: RequestStats) -> dict[str, object]:
-    return {"count": st.count, "unreachable": st.unreachable, "slo_met": st.slo_met,
+    return {"count": st.count, "unreachable": st.unreachable, "unfinished": st.unfinished,
+            "slo_met": st.slo_met,
             "prompt_tokens": st.prompt_tokens, "output_tokens": st.output_tokens,
             "sums": st.sums, "counted": st.counted,
             "hists": {k: {str(b): c for b, c in h.counts.items()} for k, h in st.hists.items()}}
 
 
 def _stats_from_json(d: dict) -> RequestStats:  # type: ignore[type-arg]
-    st = RequestStats(count=d["count"], unreachable=d["unreachable"], slo_met=d["slo_met"],
+    st = RequestStats(count=d["count"], unreachable=d["unreachable"],
+                      unfinished=d.get("unfinished", 0), slo_met=d["slo_met"],
                       prompt_tokens=d["prompt_tokens"], output_tokens=d["output_tokens"])
     st.sums.update(d["sums"])
     st.counted.update(d["counted"])

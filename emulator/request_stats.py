@@ -101,7 +101,8 @@ class RequestStats:
     """Aggregated figures of a set of requests (one service's window, or any merge)."""
 
     count: int = 0
-    unreachable: int = 0
+    unreachable: int = 0  # origin cut off (no wait, no first token): logged with NaN wait
+    unfinished: int = 0  # queued or in prefill when the run ended: no first token by then
     slo_met: int = 0
     prompt_tokens: int = 0
     output_tokens: int = 0
@@ -120,8 +121,9 @@ class RequestStats:
         if n == 0:
             return
         self.count += n
-        reachable = ~np.isnan(ttft_s)
-        self.unreachable += int(n - np.count_nonzero(reachable))
+        cut = np.isnan(wait_s)
+        self.unreachable += int(np.count_nonzero(cut))
+        self.unfinished += int(np.count_nonzero(np.isnan(ttft_s) & ~cut))
         self.slo_met += int(np.count_nonzero((ttft_s <= slo_ttft_s) & (tpot_s <= slo_tpot_s)))
         self.prompt_tokens += int(np.sum(prompt_tokens))
         self.output_tokens += int(np.sum(output_tokens))
@@ -136,6 +138,7 @@ class RequestStats:
         """Add ``other`` into this one."""
         self.count += other.count
         self.unreachable += other.unreachable
+        self.unfinished += other.unfinished
         self.slo_met += other.slo_met
         self.prompt_tokens += other.prompt_tokens
         self.output_tokens += other.output_tokens
@@ -155,8 +158,8 @@ class RequestStats:
 
     def to_bytes(self) -> bytes:
         """A canonical encoding (for the event log's digest)."""
-        head = np.array([self.count, self.unreachable, self.slo_met, self.prompt_tokens,
-                         self.output_tokens], dtype=np.int64).tobytes()
+        head = np.array([self.count, self.unreachable, self.unfinished, self.slo_met,
+                         self.prompt_tokens, self.output_tokens], dtype=np.int64).tobytes()
         body = np.array([self.sums[k] for k in sorted(self.sums)], dtype=np.float64).tobytes()
         body += np.array([self.counted[k] for k in sorted(self.counted)],
                          dtype=np.int64).tobytes()

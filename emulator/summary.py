@@ -5,10 +5,11 @@ Job completion time (JCT) and queue wait: mean, p50, p99 over finished (JCT) or 
 ``wait_incl_queued_s`` includes them with their wait so far (a lower bound).
 Inference: TTFT and TPOT p50/p99 and SLO attainment (a request meets its SLO when both its
 TTFT, WAN round trip included, and its TPOT are within the service's
-objectives). Unreachable requests (no route to the site, or a first token after the
-horizon) have no TTFT: the percentiles leave them out, ``unreachable`` counts them, and
-SLO attainment counts them as misses (attainment = met / all requests, unreachable
-included). ``slo_targets`` lists the tenant's distinct (TTFT, TPOT) objectives in s.
+objectives). Requests without a first token have no TTFT: ``unreachable`` counts those
+whose origin had no route to the site (a cable cut), ``unfinished`` those still queued or
+in prefill when the run ended; the percentiles leave both out, and SLO attainment counts
+both as misses (attainment = met / all requests). ``slo_targets`` lists the tenant's
+distinct (TTFT, TPOT) objectives in s.
 GPU utilisation is time-weighted: allocated GPU-seconds over available GPU-seconds, and
 the mean compute utilisation of the samples. Energy integrates the
 sampled power, each sample holding until the next (or the horizon), in MWh.
@@ -80,25 +81,28 @@ def _request_figures(log: EventLog, works: Sequence[Work]
     """Request figures per tenant and overall: exact from rows when the log keeps them,
     else from the log's aggregated statistics (percentiles within 1%)."""
     def figures(count: int, ttft: dict[str, Any], tpot: dict[str, Any],
-                met: float | None, unreachable: int,
+                met: float | None, unreachable: int, unfinished: int,
                 targets: list[dict[str, float]]) -> dict[str, Any]:
         return {"count": count, "ttft_s": ttft, "tpot_s": tpot, "slo_attainment": met,
-                "unreachable": unreachable, "slo_targets": targets}
+                "unreachable": unreachable, "unfinished": unfinished, "slo_targets": targets}
 
     targets = _slo_targets(log, works)
     if log.keep_requests:
         reqs = requests_table(log, works)
-        lost = np.isnan(reqs["ttft_s"])
+        cut = np.isnan(reqs["wait_s"])  # origin cut off
+        late = np.isnan(reqs["ttft_s"]) & ~cut  # no first token by the end of the run
         per: dict[str, dict[str, Any]] = {}
         for tenant in log.tenants:
             r = reqs["tenant"] == tenant
             n = int(r.sum())
             per[tenant] = figures(n, stats(reqs["ttft_s"][r]), stats(reqs["tpot_s"][r]),
                                   float(reqs["slo_met"][r].mean()) if n else None,
-                                  int(lost[r].sum()), targets.get(tenant, []))
+                                  int(cut[r].sum()), int(late[r].sum()),
+                                  targets.get(tenant, []))
         n = int(reqs["ttft_s"].size)
         return per, figures(n, stats(reqs["ttft_s"]), stats(reqs["tpot_s"]),
-                            float(reqs["slo_met"].mean()) if n else None, int(lost.sum()),
+                            float(reqs["slo_met"].mean()) if n else None, int(cut.sum()),
+                            int(late.sum()),
                             sorted({tuple(x.items()): x for v in targets.values()
                                     for x in v}.values(), key=_target_key))
     by_service = request_stats_by_service(log)
@@ -110,7 +114,8 @@ def _request_figures(log: EventLog, works: Sequence[Work]
 
     def of(st: RequestStats, target: list[dict[str, float]]) -> dict[str, Any]:
         return figures(st.count, st.stats("ttft_s"), st.stats("tpot_s"),
-                       st.slo_met / st.count if st.count else None, st.unreachable, target)
+                       st.slo_met / st.count if st.count else None, st.unreachable,
+                       st.unfinished, target)
 
     every = sorted({tuple(x.items()): x for v in targets.values() for x in v}.values(),
                    key=_target_key)

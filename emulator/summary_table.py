@@ -69,25 +69,27 @@ def _training_table(summary: dict[str, Any]) -> Table:
 
 def _inference_table(served: dict[str, Any]) -> Table:
     """Per tenant: requests, TTFT/TPOT p50/p99, SLO attainment beside its target, and
-    unreachable requests (counted in attainment as misses)."""
+    unreachable and unfinished requests (counted in attainment as misses)."""
     reqs = [v["requests"] for v in served.values()]
     ttft = _unit_of([r["ttft_s"][k] for r in reqs for k in ("p50", "p99")])
     tpot = _unit_of([r["tpot_s"][k] for r in reqs for k in ("p50", "p99")])
-    r = Table(title="inference (SLO met counts unreachable requests as misses)",
+    r = Table(title="inference (SLO met counts unreachable and unfinished requests as misses)",
               header_style="bold")
     for col in ("tenant", "requests", f"TTFT p50 {ttft[0]}", f"TTFT p99 {ttft[0]}",
                 f"TPOT p50 {tpot[0]}", f"TPOT p99 {tpot[0]}", "SLO TTFT/TPOT", "SLO met",
-                "unreachable"):
+                "unreachable", "unfinished"):
         r.add_column(col, justify="right")
     for name, ten in served.items():
         req = ten["requests"]
         slo = req["slo_attainment"]
         lost = req.get("unreachable", 0)
+        late = req.get("unfinished", 0)
         r.add_row(name, f"{req['count']:,}", _in(req["ttft_s"]["p50"], ttft[1]),
                   _in(req["ttft_s"]["p99"], ttft[1]), _in(req["tpot_s"]["p50"], tpot[1]),
                   _in(req["tpot_s"]["p99"], tpot[1]), _targets(req),
                   "—" if slo is None else f"{100 * slo:.2f}%",
-                  Text(f"{lost:,}", style="bold red" if lost else ""))
+                  Text(f"{lost:,}", style="bold red" if lost else ""),
+                  Text(f"{late:,}", style="yellow" if late else ""))
     return r
 
 

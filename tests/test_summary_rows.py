@@ -47,7 +47,7 @@ def test_summary_rows_for_wan_residency_and_slo_targets(summary: dict[str, Any])
     assert "WAN: cut medusa at 1.25 d; 1 service reroute(s) (RTT changes); 0 unreachable" \
         in text
     assert "residency: ma-gov in MA:" in text and "0 violation(s)" in text
-    assert "SLO met counts unreachable requests as misses" in text
+    assert "SLO met counts unreachable and unfinished requests as misses" in text
     row = next(line for line in text.splitlines() if "eu-inference" in line and "ms" in line)
     assert "30ms/30ms" in row  # the target beside the attainment
     assert "failures:" not in text  # this run took no GPUs down
@@ -78,14 +78,17 @@ def test_unreachable_requests_are_slo_misses_and_out_of_the_percentiles() -> Non
     ttft = np.array([0.1, 0.2, 0.3, 0.9, 0.1, np.nan, np.nan, np.nan, 0.2, 0.2])
     tpot = np.where(np.isnan(ttft), np.nan, 0.01)
     n = ttft.size
-    log.request_batch(RequestBatch(0, np.arange(n, dtype=float), np.zeros(n), ttft, tpot,
+    wait = np.where(np.isnan(ttft), np.nan, 0.0)  # cut off: the serving model's NaN wait
+    wait[-1] = 5.0  # ... and one request still queued at the end: a wait but no first token
+    ttft[-1] = tpot[-1] = np.nan
+    log.request_batch(RequestBatch(0, np.arange(n, dtype=float), wait, ttft, tpot,
                                    ttft + 1.0, np.full(n, 100), np.full(n, 10)))
     works = [SimpleNamespace(tenant="web")]
     s = build_summary(log, works, 100.0, 8, [1e6], [8])  # type: ignore[arg-type]
     req = s["tenants"]["web"]["requests"]
-    assert req["count"] == 10 and req["unreachable"] == 3
-    assert req["slo_attainment"] == pytest.approx(6 / 10)  # 6 met out of all 10 requests
-    assert req["ttft_s"]["n"] == 7  # percentiles over the 7 that got a first token
+    assert req["count"] == 10 and req["unreachable"] == 3 and req["unfinished"] == 1
+    assert req["slo_attainment"] == pytest.approx(5 / 10)  # 5 met out of all 10 requests
+    assert req["ttft_s"]["n"] == 6  # percentiles over the 6 that got a first token
     assert req["slo_targets"] == [{"ttft_s": 0.5, "tpot_s": 0.03}]
     assert s["requests"]["unreachable"] == 3
 

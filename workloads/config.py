@@ -103,8 +103,9 @@ class AutoscaleConfig(_Frozen):
 
     After each serving window the service wants ``ceil(busy sequences / (slots ×
     target_utilization))`` replicas, or ``ceil(prefill work arriving per second /
-    target_utilization)`` if more (one prefill pipeline per replica), clipped to ``[min_replicas, max_replicas]``. New replicas
-    are queued like any work (training may have to yield, by policy) and serve after
+    target_utilization)`` if more (one prefill pipeline per replica), clipped to
+    ``[min_replicas, max_replicas]``. New replicas are queued like any work (training may
+    have to yield, by policy) and serve after
     ``scale_up_delay`` (weights loading, warm-up). A replica is removed only after the load
     has stayed below what one replica fewer could carry for ``scale_down_after``.
     """

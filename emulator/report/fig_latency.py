@@ -62,13 +62,13 @@ def latency_figure(data: RunData) -> Figure:
                "the run did not write per-request rows (output.requests: false); the "
                "summary still has whole-run percentiles")
         return omitted(slug, title, why)
-    r = data.columns("requests", ["arrival_s", "ttft_s", "tpot_s"])
+    r = data.columns("requests", ["arrival_s", "wait_s", "ttft_s", "tpot_s"])
     if r["arrival_s"].size == 0:
         return omitted(slug, title, "the run served no inference requests")
     n_bins = min(MAX_TIME_BINS, max(10, int(np.sqrt(r["arrival_s"].size))))
     edges = np.linspace(0.0, max(data.horizon_s, float(r["arrival_s"].max())), n_bins + 1)
     centres = 0.5 * (edges[:-1] + edges[1:])
-    lost = np.isnan(r["ttft_s"])
+    lost = np.isnan(r["wait_s"])  # origin cut off (requests unfinished at the end are not)
     spans = outages(data)
     scale, xlabel = time_axis(data)
     panels = 3 if lost.any() else 2
