@@ -50,6 +50,10 @@ class Ev(IntEnum):
     CANCEL = 7
     STAGED = 8  # a job's dataset reached its site; it computes from now
     STAGE = 9  # a job holding its GPUs began copying its dataset over the WAN
+    INTERRUPT = 10  # a failure stopped running work (lost GPU-s since its last checkpoint)
+    REQUEUE = 11  # an interrupted job, its failure detected, waits in the queue again
+    RESTART = 12  # an interrupted job restarted (speed: restore + relaunch overhead, s)
+    LOST = 13  # a serving replica was lost to a failure (terminal)
 
 
 WORK_EVENTS = tuple(k.name.lower() for k in Ev)
@@ -63,6 +67,11 @@ class Infra(IntEnum):
     RTT = 2  # a service's round trip changed (value: new RTT in s; inf = unreachable)
     GPUS_DOWN = 3  # GPUs taken out of service (value: count)
     GPUS_UP = 4  # GPUs back in service (value: count)
+    FAILURE = 5  # a component failed (subject: failure class code, value: GPUs it took down)
+    REPAIR = 6  # a failed component is back (subject: class code, value: GPUs restored)
+    SPARE = 7  # a hot spare was swapped in (value: spares left in the pool)
+    RETRIED = 8  # in-flight requests of a lost replica (subject: service; value: retried)
+    FAILED_REQUESTS = 9  # in-flight requests lost with no replica left (value: count)
 
 
 INFRA_EVENTS = tuple(k.name.lower() for k in Infra)

@@ -17,6 +17,7 @@ from emulator.schema_base import Label, ScenarioModel
 from emulator.units import BitsPerSecond, Meters, Seconds, Watts
 from topologies.catalog import CATALOG
 from topologies.energy import EnergyConfig
+from topologies.failure_config import FailuresConfig
 from topologies.places import PLACES
 
 __all__ = [
@@ -215,7 +216,8 @@ class SiteConfig(_Frozen):
     within; ``country`` an ISO 3166-1 alpha-2 code; ``sources`` cites every figure.
     ``pue`` is the design PUE used for the power budget; with an ``energy`` section (solar,
     grid, tariff, cooling, battery: :class:`~topologies.energy.EnergyConfig`) the run uses
-    PUE as a function of ambient temperature instead.
+    PUE as a function of ambient temperature instead. ``failures`` (absent: nothing
+    fails) is the hardware failure model (:class:`~topologies.failure_config.FailuresConfig`).
     """
 
     name: Label
@@ -229,6 +231,7 @@ class SiteConfig(_Frozen):
     fabric: FabricConfig = FabricConfig()
     wan: list[WanLinkConfig] = Field(default_factory=list)
     energy: EnergyConfig | None = None
+    failures: FailuresConfig | None = None
     sources: list[str] = Field(default_factory=list)
     notes: str = ""
 

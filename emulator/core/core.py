@@ -11,6 +11,10 @@ that validates, logs and releases):
   (the rest is counted as lost GPU-seconds) and waits in the queue again;
 * :meth:`Core.disrupt` — GPUs go out of service (until a time, or until restored): work
   on them is preempted and they are never allocated meanwhile;
+* :meth:`Core.fail` / :meth:`Core.repair` — a component fails (its GPUs out of service,
+  or not for a software fault) and comes back; :meth:`Core.interrupt` stops training on
+  it (lost work since the checkpoint, held until detected, restart overhead) and
+  :meth:`Core.lose` drops a serving replica;
 * :meth:`Core.rerate` — a running training job's speed changes (power caps);
 * :meth:`Core.reject`, :meth:`Core.cancel`, :meth:`Core.truncate_all`.
 
@@ -57,6 +61,7 @@ class Core:
         self.infeasible = dict(infeasible or {})
         self.queue = WorkQueue(n_tenants)
         self.running: dict[int, Work] = {}
+        self.held: dict[int, Work] = {}  # interrupted by a failure, not yet detected
         self.tenant_gpus = [0] * n_tenants
         self.gpu_util = np.zeros(self.index.n_gpus, dtype=np.float64)
         self.running_version = 0  # bumps on every change of the running set or its rates
@@ -191,6 +196,11 @@ class Core:
             self._event(Ev.START, work, tier=work.tier, speed=1.0, placement=placement)
             if work.kind == "training" and work.work_id in self._staging_ids():
                 self._event(Ev.STAGE, work)
+            elif work.kind == "training" and work.after_failure:
+                # after a failure: restore + relaunch overhead (s) before computing again
+                self._event(Ev.RESTART, work, speed=work.progress_start_s - now)
+                work.after_failure = False
+                work.restart_s = 0.0
         for work in started:
             self.on_start(work)
 
@@ -201,7 +211,7 @@ class Core:
         """Start (or resume) a training job's computation at ``now``."""
         spec = work.spec
         assert isinstance(spec, TrainingJobSpec)
-        restore = spec.checkpoint_cost_s if work.preemptions else 0.0
+        restore = spec.checkpoint_cost_s + work.restart_s if work.preemptions else 0.0
         work.progress_start_s = now + restore
         work.run_origin_s = work.progress_start_s
         work.remaining_at_origin = work.remaining
@@ -253,14 +263,9 @@ class Core:
         self._event(Ev.FINISH, work, reason=reason)
         self.wants_round()
 
-    def preempt(self, work: Work, reason: str = "", *, who: str = "") -> None:
-        """Stop running training ``work``; it keeps its progress up to its last checkpoint."""
-        if work.state != "running":
-            raise PolicyError(f"{who or 'a policy'} preempted work {work.work_id}, which is "
-                              "not running")
-        if work.kind != "training":
-            raise PolicyError(f"{who or 'a policy'} preempted work {work.work_id}, which is "
-                              "not a training job")
+    def _stop_training(self, work: Work) -> float:
+        """Stop running training ``work``, keeping its progress up to its last checkpoint;
+        releases its GPUs and returns the GPU-seconds computed since (lost)."""
         now = self.now
         spec = work.spec
         assert isinstance(spec, TrainingJobSpec) and work.gpus is not None
@@ -286,12 +291,93 @@ class Core:
         work.preemptions += 1
         work.epoch += 1
         self._release(work)
-        work.state = "queued"
         work.gpus = None
+        return lost
+
+    def preempt(self, work: Work, reason: str = "", *, who: str = "") -> None:
+        """Stop running training ``work``; it keeps its progress up to its last checkpoint."""
+        if work.state != "running":
+            raise PolicyError(f"{who or 'a policy'} preempted work {work.work_id}, which is "
+                              "not running")
+        if work.kind != "training":
+            raise PolicyError(f"{who or 'a policy'} preempted work {work.work_id}, which is "
+                              "not a training job")
+        lost = self._stop_training(work)
+        work.state = "queued"
         self.queue.insert(work)
         self._event(Ev.PREEMPT, work, lost_gpu_s=lost, remaining=work.remaining,
                     reason=reason)
         self.wants_round()
+
+    def interrupt(self, work: Work, cause: str, detection_s: float, restart_s: float) -> None:
+        """A failure stops running training ``work``.
+
+        It loses the work since its last checkpoint, is ``held`` (out of the queue) for
+        ``detection_s`` while the fault is found, then waits in the queue again; its next
+        start pays its checkpoint restore plus ``restart_s`` of relaunch overhead.
+        """
+        if work.state != "running" or work.kind != "training":
+            raise ValueError(f"work {work.work_id} is not a running training job")
+        lost = self._stop_training(work)
+        work.interruptions += 1
+        work.restart_s = restart_s
+        work.after_failure = True
+        work.state = "held"
+        self.held[work.work_id] = work
+        self._event(Ev.INTERRUPT, work, lost_gpu_s=lost, remaining=work.remaining,
+                    reason=cause)
+        epoch = work.epoch
+        self.clock.call_in(max(detection_s, 0.0), lambda: self._requeue(work, epoch))
+
+    def _requeue(self, work: Work, epoch: int) -> None:
+        self.callbacks += 1
+        if work.state != "held" or work.epoch != epoch:
+            return  # the run ended meanwhile (truncated)
+        del self.held[work.work_id]
+        work.state = "queued"
+        self.queue.insert(work)
+        self._event(Ev.REQUEUE, work)
+        self.wants_round()
+
+    def lose(self, work: Work, cause: str) -> None:
+        """A serving replica on failed hardware is lost for good (it gives back its GPUs)."""
+        if work.state != "running" or work.kind != "replica":
+            raise ValueError(f"work {work.work_id} is not a running serving replica")
+        now = self.now
+        work.attained_gpu_s += work.n_gpus * (now - work.start_s)
+        self._release(work)
+        work.state = "lost"
+        work.end_s = now
+        work.gpus = None
+        self._event(Ev.LOST, work, reason=cause)
+        self.wants_round()
+
+    def fail(self, gpus: np.ndarray, cause: str, code: int, *, down: bool = True
+             ) -> list[Work]:
+        """A component of failure class ``code`` failed, taking ``gpus`` with it.
+
+        With ``down`` the GPUs go out of service (until :meth:`repair`); without (a
+        software fault) they stay in service. Logs the failure; returns the work holding
+        any of them (the caller decides what each loses: :meth:`interrupt`,
+        :meth:`lose`).
+        """
+        gpus = np.asarray(gpus, dtype=np.int64)
+        if down:
+            holders = self.cluster.take_down(gpus)
+        else:
+            held = self.cluster.owner[gpus]
+            holders = np.unique(held[held >= 0])
+        self.log.infra_event(self.now, Infra.FAILURE, cause, subject=code,
+                             value=float(gpus.size))
+        return [self.works[i] for i in holders.tolist()]
+
+    def repair(self, gpus: np.ndarray, cause: str, code: int) -> None:
+        """GPUs a failure of class ``code`` took down are back in service."""
+        freed = self.cluster.bring_up(gpus)
+        self.log.infra_event(self.now, Infra.REPAIR, cause, subject=code,
+                             value=float(np.size(gpus)))
+        if freed:
+            self.wants_round()
 
     def disrupt(self, gpus: np.ndarray, reason: str, until: float = math.inf) -> list[int]:
         """Take ``gpus`` out of service until ``until`` (s; ``inf``: until :meth:`restore`).
@@ -375,5 +461,11 @@ class Core:
                 self._event(Ev.TRUNCATE, work, remaining=left, reason="running")
             else:
                 self._event(Ev.TRUNCATE, work, reason="running")
+        for work in sorted(self.held.values(), key=lambda w: w.work_id):
+            work.state = "truncated"
+            work.end_s = now
+            work.epoch += 1
+            self._event(Ev.TRUNCATE, work, remaining=work.remaining, reason="held")
         self.queue.clear()
         self.running.clear()
+        self.held.clear()

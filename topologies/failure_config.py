@@ -1,0 +1,87 @@
+"""The ``failures:`` section of a site (pydantic v2, frozen, unknown keys rejected).
+
+Absent, a site never fails (the run is exactly as without this feature). Present, every
+failure class of :mod:`topologies.reliability` starts from the catalog defaults for the
+site's systems (``defaults: false`` starts from zero) and ``components`` overrides them::
+
+    failures:
+      components:
+        gpu: {afr: 0.08}                 # failures per GPU per year
+        rack: {mtbf: 20y, repair: 8h}    # or a mean time between failures per unit
+        hbm: {distribution: weibull, shape: 0.8}
+      spares: 8            # hot-spare trays
+      spare_swap: 30m      # time to swap one in
+      restart: 10m         # relaunch overhead a job pays after an interruption
+      checkpoint: young_daly
+      checkpoint_bandwidth: 2TB/s
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from emulator.schema_base import ScenarioModel
+from emulator.units import BytesPerSecond, Seconds
+from topologies.reliability import COMPONENTS, HARDWARE_LOSS
+
+__all__ = ["ComponentConfig", "FailuresConfig"]
+
+
+class ComponentConfig(ScenarioModel):
+    """Overrides for one failure class; unset fields keep the catalog default.
+
+    ``afr``: failures per unit per year; ``mtbf``: mean time between failures of one unit
+    (s); give one of them. ``distribution: weibull`` with ``shape`` k samples each unit's
+    times between failures as a renewal process (scale set so the mean is the MTBF);
+    ``detection``: time until a fault is found and the job can be restarted (s);
+    ``repair``: time the unit's GPUs stay out of service (s).
+    """
+
+    afr: float | None = Field(default=None, ge=0.0)
+    mtbf: Seconds | None = Field(default=None, gt=0.0)
+    distribution: Literal["exponential", "weibull"] = "exponential"
+    shape: float = Field(default=1.0, gt=0.0, le=20.0)
+    detection: Seconds | None = Field(default=None, ge=0.0)
+    repair: Seconds | None = Field(default=None, ge=0.0)
+
+    @model_validator(mode="after")
+    def _one_rate(self) -> ComponentConfig:
+        if self.afr is not None and self.mtbf is not None:
+            raise ValueError("give either afr or mtbf, not both")
+        return self
+
+
+class FailuresConfig(ScenarioModel):
+    """Hardware failure model of one site (see the module docstring)."""
+
+    defaults: bool = True
+    components: dict[str, ComponentConfig] = Field(default_factory=dict)
+    spares: int = Field(default=0, ge=0)
+    spare_swap: Seconds = Field(default=1800.0, gt=0.0)
+    restart: Seconds = Field(default=600.0, ge=0.0)
+    racks_per_feed: int = Field(default=4, gt=0)
+    checkpoint: Literal["fixed", "young_daly"] = "fixed"
+    checkpoint_bandwidth: BytesPerSecond | None = Field(default=None, gt=0.0)
+
+    @field_validator("components")
+    @classmethod
+    def _known_components(cls, value: dict[str, ComponentConfig]
+                          ) -> dict[str, ComponentConfig]:
+        for name in value:
+            if name not in COMPONENTS:
+                raise ValueError(f"unknown component {name!r}; expected one of: "
+                                 f"{', '.join(COMPONENTS)}")
+        return value
+
+    @model_validator(mode="after")
+    def _repairable(self) -> FailuresConfig:
+        for name, comp in self.components.items():
+            if name in HARDWARE_LOSS and comp.repair == 0.0 and self.spares == 0:
+                raise ValueError(f"components.{name}.repair is 0 s with spares 0; expected a "
+                                 "repair time > 0 or a hot-spare pool (spares > 0)")
+        if self.checkpoint == "young_daly" and self.checkpoint_bandwidth is None:
+            raise ValueError("checkpoint young_daly needs checkpoint_bandwidth (storage "
+                             "write bandwidth, e.g. 2TB/s)")
+        return self
