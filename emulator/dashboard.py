@@ -18,6 +18,7 @@ from rich.text import Text
 
 from emulator.build import Simulation
 from emulator.eventlog import Ev, EventLog, Sample
+from emulator.failure_metrics import failure_rows
 from emulator.request_stats import RequestStats
 from emulator.units import format_duration, format_power
 
@@ -227,6 +228,13 @@ def summary_table(summary: dict[str, Any]) -> Group:
                   "—" if cap is None else f"{cap:.2f}",
                   Text(f"{over_h:,.2f}", style="bold red" if over_h > 0 else ""))
     parts.append(s)
+    if summary.get("failures"):
+        f = Table(title="failures", header_style="bold")
+        f.add_column("", justify="left")
+        f.add_column("", justify="right")
+        for label, value in failure_rows(summary["failures"]):
+            f.add_row(label, value)
+        parts.append(f)
     with_energy = [site for site in summary["sites"] if site.get("energy")]
     if with_energy:
         e = Table(title="energy", header_style="bold")

@@ -27,6 +27,7 @@ from emulator.policies.base import QueuePolicy
 from emulator.power_control import PowerCapPolicy
 from emulator.processes.arrivals import arrivals
 from emulator.processes.autoscale import Autoscaler
+from emulator.processes.failures import FailureModel
 from emulator.processes.power_caps import PowerCaps
 from emulator.processes.rounds import Rounds
 from emulator.processes.sampler import Sampler
@@ -89,6 +90,7 @@ class Engine:
         self.windows = ServingWindows(self.core, serving, self.autoscaler,
                                       settings.serving_window_s)
         self.timed = list(timed)
+        self.failures: FailureModel | None = None  # set by the build when sites can fail
         self._wakeups = [0]  # arrival process wake-ups
         self._timed_wakeups = [0]
 
@@ -146,8 +148,10 @@ class Engine:
     @property
     def sim_events(self) -> int:
         """simpy callbacks of the engine's own processes and deferred calls so far."""
+        failures = self.failures.applied if self.failures is not None else 0
         return (self.rounds.calls + self.core.callbacks + self.sampler.ticks
-                + self.windows.windows + self._wakeups[0] + self._timed_wakeups[0])
+                + self.windows.windows + self._wakeups[0] + self._timed_wakeups[0]
+                + failures)
 
     def rerate(self, work: Work, speed: float, reason: str = "") -> None:
         """Change a running training job's speed (see :meth:`Core.rerate`)."""
@@ -161,6 +165,8 @@ class Engine:
         env.process(self.sampler.process(env))
         if any(w.kind == "inference" for w in self.core.works):
             env.process(self.windows.process(env))
+        if self.failures is not None:
+            env.process(self.failures.process(env))
         if self.timed:
             staging = self.core.staging
             after = ((lambda now: staging.set_request_load(None, now))

@@ -107,7 +107,7 @@ def test_writes_csv_json_and_plots(study: tuple[CompareResult, Path]) -> None:
             assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and p.stat().st_size > 10_000
     with (out / "compare.csv").open() as f:
         rows = list(csv.DictReader(f))
-    assert len(rows) == 2 * 3 * 3 * 8
+    assert len(rows) == 2 * 3 * 3 * 10  # points × policies × scopes × metrics
     runs = json.loads((out / "compare.json").read_text())
     assert runs["seeds"] == [7, 8] and len(runs["runs"]) == 12 * 3
     assert "### lab — tenants.eu.inference.0.rate=1/s" in (out / "compare.md").read_text()

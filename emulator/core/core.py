@@ -357,9 +357,9 @@ class Core:
         """A component of failure class ``code`` failed, taking ``gpus`` with it.
 
         With ``down`` the GPUs go out of service (until :meth:`repair`); without (a
-        software fault) they stay in service. Logs the failure; returns the work holding
-        any of them (the caller decides what each loses: :meth:`interrupt`,
-        :meth:`lose`).
+        software fault) they stay in service. Logs the failure (value: all of ``gpus``);
+        returns the work holding a GPU this failure newly took down (for a software fault:
+        any of them); the caller decides what each loses (:meth:`interrupt`, :meth:`lose`).
         """
         gpus = np.asarray(gpus, dtype=np.int64)
         if down:
@@ -371,9 +371,12 @@ class Core:
                              value=float(gpus.size))
         return [self.works[i] for i in holders.tolist()]
 
-    def repair(self, gpus: np.ndarray, cause: str, code: int) -> None:
-        """GPUs a failure of class ``code`` took down are back in service."""
-        freed = self.cluster.bring_up(gpus)
+    def repair(self, gpus: np.ndarray, cause: str, code: int, *,
+               up: np.ndarray | None = None) -> None:
+        """The component of class ``code`` whose failure took ``gpus`` down is repaired;
+        ``up`` of them (default all; fewer when another failure still holds some) return
+        to service. The log records the component's GPU count."""
+        freed = self.cluster.bring_up(gpus if up is None else up)
         self.log.infra_event(self.now, Infra.REPAIR, cause, subject=code,
                              value=float(np.size(gpus)))
         if freed:
