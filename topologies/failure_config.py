@@ -7,7 +7,7 @@ site's systems (``defaults: false`` starts from zero) and ``components`` overrid
     failures:
       components:
         gpu: {afr: 0.08}                 # failures per GPU per year
-        rack: {mtbf: 20y, repair: 8h}    # or a mean time between failures per unit
+        rack: {mtbf: 1000w, repair: 8h}  # or a mean time between failures per unit
         hbm: {distribution: weibull, shape: 0.8}
       spares: 8            # hot-spare trays
       spare_swap: 30m      # time to swap one in
@@ -71,7 +71,7 @@ class FailuresConfig(ScenarioModel):
                           ) -> dict[str, ComponentConfig]:
         for name in value:
             if name not in COMPONENTS:
-                raise ValueError(f"unknown component {name!r}; expected one of: "
+                raise ValueError(f"a failure class, not {name!r}: one of "
                                  f"{', '.join(COMPONENTS)}")
         return value
 
@@ -79,9 +79,9 @@ class FailuresConfig(ScenarioModel):
     def _repairable(self) -> FailuresConfig:
         for name, comp in self.components.items():
             if name in HARDWARE_LOSS and comp.repair == 0.0 and self.spares == 0:
-                raise ValueError(f"components.{name}.repair is 0 s with spares 0; expected a "
-                                 "repair time > 0 or a hot-spare pool (spares > 0)")
+                raise ValueError(f"components.{name}.repair > 0 (it is 0 s with spares 0), "
+                                 "or a hot-spare pool (spares > 0)")
         if self.checkpoint == "young_daly" and self.checkpoint_bandwidth is None:
-            raise ValueError("checkpoint young_daly needs checkpoint_bandwidth (storage "
-                             "write bandwidth, e.g. 2TB/s)")
+            raise ValueError("checkpoint_bandwidth (storage write bandwidth, e.g. 2TB/s) "
+                             "with checkpoint young_daly")
         return self
