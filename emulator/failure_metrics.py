@@ -14,8 +14,11 @@ work done by the end (1 − the remaining fraction its terminal event logs):
   productive time over wall time in the system (ended, or the horizon);
 * ``interruptions``, and ``lost_by_cause`` (GPU-s per failure class).
 
-For a job that never staged data and was never re-rated, the GPU-hours add up:
-``held = productive + checkpoint + lost + restart`` (checked in the tests).
+``step_s`` and the full duration are those of the job's last run. For a job that never
+staged data, was never re-rated and ran every run at the same network tier, the GPU-hours
+add up exactly: ``held = productive + checkpoint + lost + restart`` (checked in the
+tests). Failed GPUs can force a restarted job across NVLink domains (a slower tier);
+then the split between productive and checkpoint time is approximate.
 
 Per site (:func:`failure_summary`): failures, repairs and GPU-hours down per class,
 availability per class (``1 − GPU-s down / (site GPUs × horizon)``; a GPU down for two
@@ -65,10 +68,14 @@ def job_figures(log: EventLog, works: Sequence[Work], horizon_s: float
     stops = (k == Ev.INTERRUPT) | (k == Ev.PREEMPT)
     lost = np.bincount(w[stops], weights=c["lost_gpu_s"][stops], minlength=n_works)
     inter = np.bincount(w[k == Ev.INTERRUPT], minlength=n_works)
-    remaining = np.ones(n_works)
+    remaining = np.ones(n_works)  # the last remaining fraction the log gives per work
+    marks = np.flatnonzero(np.isin(k, (Ev.INTERRUPT, Ev.PREEMPT, Ev.TRUNCATE, Ev.FINISH)))
+    left = np.where(k[marks] == Ev.FINISH, 0.0, c["remaining"][marks])
+    for wid, value in zip(w[marks].tolist(), left.tolist(), strict=True):
+        if value == value:  # a queued job's truncation logs none (NaN): keep the last
+            remaining[wid] = value
     end = np.full(n_works, horizon_s)
     term = np.flatnonzero(np.isin(k, _TERMINAL))
-    remaining[w[term]] = np.where(k[term] == Ev.FINISH, 0.0, c["remaining"][term])
     end[w[term]] = t[term]
     submit = np.full(n_works, np.nan)
     sub = k == Ev.SUBMIT
@@ -83,7 +90,7 @@ def job_figures(log: EventLog, works: Sequence[Work], horizon_s: float
                         and works[i].spec.runtime_s is None else works[i].full_duration_s
                         for i in ids], dtype=np.float64)
     full = np.array([works[i].full_duration_s for i in ids], dtype=np.float64)
-    done = 1.0 - np.nan_to_num(remaining[ids_a], nan=1.0) if ids else np.empty(0)
+    done = 1.0 - remaining[ids_a] if ids else np.empty(0)
     in_system = end[ids_a] - submit[ids_a] if ids else np.empty(0)
     productive_s = done * compute
     return {
