@@ -17,11 +17,11 @@ from scipy import stats
 from emulator.build import build
 from emulator.eventlog import Ev, Infra
 from emulator.failure_metrics import failure_summary, failures_table
-from emulator.failure_plan import resolve_plan, sample_failures
+from emulator.failure_plan import FailurePlan, resolve_plan, sample_failures
 from emulator.loader import validate_scenario
 from emulator.rng import RngStreams
 from tests.conftest import ROOT, run_scenario, small_scenario
-from topologies.index import derive_index
+from topologies.index import TopologyIndex, derive_index
 from topologies.reliability import COMPONENTS, SECONDS_PER_YEAR
 
 YEAR = SECONDS_PER_YEAR
@@ -33,7 +33,7 @@ def _with_failures(section: dict[str, Any], **changes: Any) -> dict[str, Any]:
     return data
 
 
-def _plan(section: dict[str, Any]):  # noqa: ANN202 (a test helper)
+def _plan(section: dict[str, Any]) -> tuple[FailurePlan, TopologyIndex]:
     loaded = validate_scenario(_with_failures(section))
     index = derive_index(list(loaded.sites))
     plan = resolve_plan(list(loaded.sites), index)
