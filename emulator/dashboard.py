@@ -65,6 +65,7 @@ class LiveCounts:
         self.events = 0
         self._tenant_of_service = tenant_of_service
         self._running_ids: set[int] = set()
+        self._held_ids: set[int] = set()  # interrupted by a failure, not yet requeued
         log.subscribe_work(self._on_work)
         log.subscribe_requests(self._on_requests)
 
@@ -81,13 +82,21 @@ class LiveCounts:
         elif kind == Ev.PREEMPT:
             self._hold(wid, tenant, gpus, -1)
             self.queued[tenant] += 1
-        elif kind == Ev.FINISH:
+        elif kind in (Ev.FINISH, Ev.LOST):
             self._hold(wid, tenant, gpus, -1)
+        elif kind == Ev.INTERRUPT:
+            self._hold(wid, tenant, gpus, -1)
+            self._held_ids.add(wid)
+        elif kind == Ev.REQUEUE:
+            self._held_ids.discard(wid)
+            self.queued[tenant] += 1
         elif kind in (Ev.REJECT, Ev.CANCEL):
             self.queued[tenant] -= 1
         elif kind == Ev.TRUNCATE:
             if wid in self._running_ids:
                 self._hold(wid, tenant, gpus, -1)
+            elif wid in self._held_ids:
+                self._held_ids.discard(wid)
             else:
                 self.queued[tenant] -= 1
 

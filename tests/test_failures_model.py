@@ -217,3 +217,22 @@ def test_bad_failure_input_is_one_line_exit_2(tmp_path: Path, section: dict[str,
     assert len(lines) == 1, proc.stderr
     for needle in needles:
         assert needle in lines[0], lines[0]
+
+
+def test_live_counts_follow_interruptions() -> None:
+    """The dashboard's counts, folded from the log, agree with the engine mid-run and end
+    at zero, with jobs held for detection counted neither queued nor holding GPUs."""
+    from emulator.dashboard import LiveCounts
+
+    data = _with_failures({"components": {"gpu": {"afr": 60.0, "repair": "1h"},
+                                          "software": {"afr": 20.0}}}, duration="1d")
+    sim = build(validate_scenario(data))
+    counts = LiveCounts(sim.log, {})
+    sim.engine.start()
+    sim.env.run(until=12 * 3600.0)
+    assert sum(counts.gpus) == sum(sim.engine.core.tenant_gpus)
+    assert sum(counts.queued) == len(sim.engine.queue)
+    sim.engine.finish()
+    assert sim.engine.core.held == {}
+    assert sum(counts.gpus) == 0 and sum(counts.queued) == 0
+    assert any(w.interruptions for w in sim.works)
