@@ -67,11 +67,16 @@ class Infra(IntEnum):
     RTT = 2  # a service's round trip changed (value: new RTT in s; inf = unreachable)
     GPUS_DOWN = 3  # GPUs taken out of service (value: count)
     GPUS_UP = 4  # GPUs back in service (value: count)
-    FAILURE = 5  # a component failed (subject: failure class code, value: GPUs it took down)
-    REPAIR = 6  # a failed component is back (subject: class code, value: GPUs restored)
-    SPARE = 7  # a hot spare was swapped in (value: spares left in the pool)
-    RETRIED = 8  # in-flight requests of a lost replica (subject: service; value: retried)
-    FAILED_REQUESTS = 9  # in-flight requests lost with no replica left (value: count)
+    # 5-7 as on main (the rehearsal branch's drain verb and policy switch), so the codes
+    # of the failure kinds below stay the same when both are merged
+    DRAIN = 5  # GPUs set draining: never allocated again, holders run on (value: count)
+    UNDRAIN = 6  # a drain ended (value: count)
+    POLICY = 7  # the queue policy was switched (label: the new policy's name)
+    FAILURE = 8  # a component failed (subject: failure class code, value: its GPUs)
+    REPAIR = 9  # a failed component is back (subject: class code, value: its GPUs)
+    SPARE = 10  # a hot spare was swapped in (value: spares left in the pool)
+    RETRIED = 11  # in-flight requests of a lost replica (subject: service; value: retried)
+    FAILED_REQUESTS = 12  # in-flight requests lost with no replica left (value: count)
 
 
 INFRA_EVENTS = tuple(k.name.lower() for k in Infra)

@@ -227,7 +227,8 @@ def test_live_counts_follow_interruptions() -> None:
     data = _with_failures({"components": {"gpu": {"afr": 60.0, "repair": "1h"},
                                           "software": {"afr": 20.0}}}, duration="1d")
     sim = build(validate_scenario(data))
-    counts = LiveCounts(sim.log, {})
+    counts = LiveCounts(sim.log, {w.work_id: w.tenant_idx for w in sim.works
+                                  if w.kind == "inference"})
     sim.engine.start()
     sim.env.run(until=12 * 3600.0)
     assert sum(counts.gpus) == sum(sim.engine.core.tenant_gpus)
