@@ -100,7 +100,7 @@ def run_once(days: float, jobs_per_day: float, failures: bool) -> tuple[float, f
     print(f"jobs submitted {jobs:,} (finished {finished:,}); requests {requests:,}; "
           f"scheduling rounds {sim.engine.rounds_run:,}; simpy callbacks "
           f"{sim.engine.sim_events:,}; training kernel rows {sim.engine.core.shapes.kernel_rows:,}")
-    if sim.engine.failures is not None:
+    if sim.engine.failures is not None and sim.engine.failures.applied:
         interrupted = sum(1 for w in sim.works if w.interruptions)
         print(f"failures applied {sim.engine.failures.applied:,}; jobs interrupted "
               f"{interrupted:,}")

@@ -28,7 +28,7 @@ from emulator.core.training import ShapeCache
 from emulator.engine import Engine, EngineSettings
 from emulator.errors import UserError
 from emulator.eventlog import EventLog
-from emulator.failure_plan import resolve_plan
+from emulator.failure_plan import FailurePlan, resolve_plan
 from emulator.loader import LoadedScenario
 from emulator.multisite import SiteOps, build_site_ops, restrict_works
 from emulator.placement.base import PlacementRequest
@@ -399,9 +399,11 @@ def build(loaded: LoadedScenario, backend: str | None = None,
                     power=ops.cap_policy(), timed=ops.timed_actions(serving, log, rtt),
                     transfers=_transfer_model(jobs, sites, graph), shapes=shapes)
     engine.core.keep_segments = keep_segments
-    if failure_plan is not None:
-        engine.failures = FailureModel(engine.core, failure_plan, streams.stream("failures"),
-                                       float(sc.duration), ReplicaLoss(engine.core, serving))
+    # Always a failure model, so operators and planned events can inject failures into a
+    # scenario without a failures: section (it then samples nothing and changes nothing).
+    engine.failures = FailureModel(engine.core, failure_plan or FailurePlan((), {}),
+                                   streams.stream("failures"), float(sc.duration),
+                                   ReplicaLoss(engine.core, serving))
     return Simulation(loaded=loaded, env=env, engine=engine, log=log, backend=be, index=index,
                       works=engine.works, horizon_s=sc.duration, trace_issues=tuple(trace_issues),
                       ops=ops)

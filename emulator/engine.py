@@ -90,7 +90,7 @@ class Engine:
         self.windows = ServingWindows(self.core, serving, self.autoscaler,
                                       settings.serving_window_s)
         self.timed = list(timed)
-        self.failures: FailureModel | None = None  # set by the build when sites can fail
+        self.failures: FailureModel | None = None  # set by the build (failures, injections)
         self._wakeups = [0]  # arrival process wake-ups
         self._timed_wakeups = [0]
 
@@ -165,7 +165,7 @@ class Engine:
         env.process(self.sampler.process(env))
         if any(w.kind == "inference" for w in self.core.works):
             env.process(self.windows.process(env))
-        if self.failures is not None:
+        if self.failures is not None and self.failures.times.size:  # sampled failures
             env.process(self.failures.process(env))
         if self.timed:
             staging = self.core.staging

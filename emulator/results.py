@@ -64,7 +64,9 @@ def collect(sim: Simulation, include_requests: bool = True) -> Results:
         tables["infra"] = infra_table(sim.log)
     if include_requests:
         tables["requests"] = requests_table(sim.log, sim.works)
-    if sim.engine.failures is not None:  # sites with a failures: section
+    failures = sim.engine.failures
+    if failures is not None and (failures.plan.configs or failures.applied):
+        # sites with a failures: section, or failures injected into the run
         summary["failures"] = failure_summary(sim.log, sim.works, sim.horizon_s, idx.n_gpus)
         tables["failures"] = failures_table(sim.log)
     add_site_results(summary, tables, sim.ops, sim.log, sim.works)  # energy, routing, WAN

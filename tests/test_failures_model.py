@@ -87,7 +87,8 @@ def test_no_section_and_empty_section_give_todays_log() -> None:
     log a run without this feature gives (the golden digests pin the former)."""
     plain = run_scenario(small_scenario(duration="6h"))
     empty = run_scenario(_with_failures({"defaults": False}, duration="6h"))
-    assert plain.engine.failures is None and empty.engine.failures is not None
+    assert plain.engine.failures.plan.configs == {}
+    assert empty.engine.failures.plan.configs and not empty.engine.failures.plan.classes
     assert empty.log.digest() == plain.log.digest()
 
 
@@ -179,7 +180,7 @@ def test_down_gpus_match_failures_not_yet_repaired(failing_run: Any) -> None:
 
 
 def test_inject_applies_like_a_sampled_failure() -> None:
-    sim = build(validate_scenario(_with_failures({"defaults": False}, duration="12h")),
+    sim = build(validate_scenario(small_scenario(duration="12h")),  # no failures: section
                 keep_segments=True)
     sim.engine.start()
     sim.env.run(until=6 * 3600.0)
