@@ -39,9 +39,10 @@ _TIME_COLUMNS = {"submit_s": "submit_time", "start_s": "start_time", "end_s": "e
 names the Parquet tables use)."""
 
 FAILURE_COLUMNS = ("t_s", "time", "event", "gpus", "label")
-"""Columns of :attr:`Result.failures`: when GPUs went out of (``gpus_down``) or back into
-(``gpus_up``) service, how many, and why; from the infra events of the log. Empty (these
-columns, no rows) when the run had none."""
+"""Columns of :attr:`Result.failures`: when GPUs went out of (``gpus_down``, ``failure``)
+or back into (``gpus_up``, ``repair``) service, how many, and why (a failure's label is its
+class); from the infra events of the log (per-class figures: ``Result.summary["failures"]``).
+Empty (these columns, no rows) when the run had none."""
 
 
 def _frame(columns: Mapping[str, np.ndarray], start: dt.datetime) -> pd.DataFrame:
@@ -66,7 +67,7 @@ def _failures(tables: Mapping[str, Mapping[str, np.ndarray]], start: dt.datetime
         empty = {"t_s": np.empty(0), "event": np.empty(0, object), "gpus": np.empty(0),
                  "label": np.empty(0, object)}
         return _frame(empty, start)[list(FAILURE_COLUMNS)]
-    keep = np.isin(infra["event"], ["gpus_down", "gpus_up"])
+    keep = np.isin(infra["event"], ["gpus_down", "gpus_up", "failure", "repair"])
     cols = {"t_s": infra["t_s"][keep], "event": infra["event"][keep],
             "gpus": infra["value"][keep], "label": infra["label"][keep]}
     return _frame(cols, start)[list(FAILURE_COLUMNS)]

@@ -22,16 +22,20 @@ import simpy
 from cupy_kernels.backend import Backend, BackendUnavailable, select_backend
 from cupy_kernels.profile import apply_profile, load_profile
 from emulator.build_events import wire_events
+from emulator.checkpointing import with_young_daly
 from emulator.compute import ComputeModel
 from emulator.core.allocation import ClusterState
 from emulator.core.training import ShapeCache
 from emulator.engine import Engine, EngineSettings
 from emulator.errors import UserError
 from emulator.eventlog import EventLog
+from emulator.failure_plan import FailurePlan, resolve_plan
 from emulator.loader import LoadedScenario
 from emulator.multisite import SiteOps, build_site_ops, restrict_works
 from emulator.placement.base import PlacementRequest
 from emulator.policies.registry import make_placement, make_queue_policy
+from emulator.processes.failures import FailureModel
+from emulator.processes.replica_loss import ReplicaLoss
 from emulator.rng import RngStreams
 from emulator.scenario import Scenario
 from emulator.serving import ServingModel
@@ -322,6 +326,9 @@ def build(loaded: LoadedScenario, backend: str | None = None,
                                            issues=trace_issues)
     except (UnknownModelError, TraceReplayError) as exc:
         raise UserError(f"tenants: {exc}") from None
+    failure_plan = resolve_plan(sites, index)
+    if failure_plan is not None:  # checkpoint cadence from the failure rates, if asked
+        jobs = with_young_daly(jobs, failure_plan, TRAINING_STATE_BYTES_PER_PARAM)
     compute = ComputeModel(be, index, fused_kernels=sc.compute.fused_kernels)
     log = EventLog(tenants=tenants, sites=tuple(s.name for s in sites),
                    keep_rack_util=sc.output.rack_series or index.n_racks <= 256,
@@ -394,6 +401,11 @@ def build(loaded: LoadedScenario, backend: str | None = None,
                     power=ops.cap_policy(), timed=ops.timed_actions(serving, log, rtt),
                     transfers=_transfer_model(jobs, sites, graph), shapes=shapes)
     engine.core.keep_segments = keep_segments
+    # Always a failure model, so operators and planned events can inject failures into a
+    # scenario without a failures: section (it then samples nothing and changes nothing).
+    engine.failures = FailureModel(engine.core, failure_plan or FailurePlan((), {}),
+                                   streams.stream("failures"), float(sc.duration),
+                                   ReplicaLoss(engine.core, serving))
     wire_events(loaded, engine, ops, serving, log, rtt, graph, events_file)
     return Simulation(loaded=loaded, env=env, engine=engine, log=log, backend=be, index=index,
                       works=engine.works, horizon_s=sc.duration, trace_issues=tuple(trace_issues),

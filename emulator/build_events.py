@@ -74,7 +74,7 @@ def wire_events(loaded: LoadedScenario, engine: Engine, ops: SiteOps, serving: S
 
     core.on_start = on_start
     engine.injector = Injector(core, engine.cluster.index, cables, cable_action, switch_policy,
-                               caps)
+                               caps, engine.failures)
     path = events_path(loaded, events_file)
     if path is None:
         return

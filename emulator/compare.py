@@ -19,7 +19,12 @@ to the scenario's policy). Every metric is computed from the run's event log:
   their quotas; ``share_vs_quota`` (per tenant): that normalised share
   (:mod:`emulator.compare_metrics`);
 - ``energy_mwh``: facility energy (overall only);
-- ``lost_gpu_h``: GPU-hours of work lost to preemption; ``finished``: finished jobs.
+- ``lost_gpu_h``: GPU-hours of work lost to preemption or failures; ``finished``:
+  finished jobs;
+- ``goodput``: productive GPU-seconds ÷ GPU-seconds held by training (checkpoint writes,
+  work lost to failures and restart overhead are not productive), a fraction;
+- ``ettr``: effective training time ratio, productive time ÷ time in the system summed
+  over training jobs, a fraction (:mod:`emulator.failure_metrics`).
 
 Files (``--out``): ``compare.csv`` (one row per point, policy, scope and metric),
 ``runs.csv`` (one row per run and scope), ``compare.json`` (both, plus the settings),
@@ -42,6 +47,7 @@ import numpy as np
 
 from emulator.errors import UserError
 from emulator.executor import Executor
+from emulator.failure_metrics import goodput_ettr, job_figures
 from emulator.sweep import GridPoint, expand_grid
 
 __all__ = [
@@ -68,6 +74,8 @@ METRICS: dict[str, str] = {
     "share_vs_quota": "share/quota",
     "energy_mwh": "energy (MWh)",
     "lost_gpu_h": "lost GPU-h",
+    "goodput": "goodput (frac)",
+    "ettr": "ETTR (frac)",
     "finished": "finished",
 }
 """Metric keys and their short labels, in table order (a time's unit is chosen per column
@@ -150,7 +158,8 @@ class RunMetrics:
 
 def _scope_metrics(jobs: dict[str, np.ndarray], sel: np.ndarray, gpu_s: np.ndarray,
                    available: float, slo: float | None,
-                   energy: float | None) -> dict[str, float | None]:
+                   energy: float | None,
+                   figures: dict[str, np.ndarray] | None = None) -> dict[str, float | None]:
     train = sel & (jobs["kind"] == "training")
     jct = jobs["jct_s"][train]
     jct = jct[~np.isnan(jct)]
@@ -165,7 +174,19 @@ def _scope_metrics(jobs: dict[str, np.ndarray], sel: np.ndarray, gpu_s: np.ndarr
         "energy_mwh": energy,
         "lost_gpu_h": float(jobs["lost_gpu_s"][train].sum() / 3600.0) if train.any() else None,
         "finished": float((jobs["state"][train] == "finished").sum()) if train.any() else None,
+        **_goodput(jobs, sel, figures),
     }
+
+
+def _goodput(jobs: dict[str, np.ndarray], sel: np.ndarray,
+             figures: dict[str, np.ndarray] | None) -> dict[str, float | None]:
+    """``goodput`` and ``ettr`` of the training jobs in ``sel`` (rows of ``jobs``)."""
+    if figures is None:
+        return {"goodput": None, "ettr": None}
+    chosen = set(jobs["work_id"][sel].tolist())
+    mask = np.array([i in chosen for i in figures["work_id"].tolist()], dtype=bool)
+    goodput, ettr = goodput_ettr(figures, mask)
+    return {"goodput": goodput, "ettr": ettr}
 
 
 def run_metrics(sim: Any, point: str = "", policy: str = "", seed: int = 0) -> RunMetrics:
@@ -176,17 +197,18 @@ def run_metrics(sim: Any, point: str = "", policy: str = "", seed: int = 0) -> R
 
     summary = collect(sim, include_requests=False).summary
     jobs = jobs_table(sim.log, sim.works)
+    figures = job_figures(sim.log, sim.works, sim.horizon_s)
     gpu_s = jobs["gpu_s"]  # from the log's runs (a run still open at the horizon was
     # closed by its truncation there)
     available = float(sim.index.n_gpus * sim.horizon_s)
     energy = (summary.get("energy") or {}).get("facility_mwh")
     metrics = {"overall": _scope_metrics(
         jobs, np.ones(jobs["kind"].size, bool), gpu_s, available,
-        (summary.get("requests") or {}).get("slo_attainment"), energy)}
+        (summary.get("requests") or {}).get("slo_attainment"), energy, figures)}
     for tenant, ts in sorted((summary.get("tenants") or {}).items()):
         metrics[tenant] = _scope_metrics(
             jobs, jobs["tenant"] == tenant, gpu_s, available,
-            (ts.get("requests") or {}).get("slo_attainment"), None)
+            (ts.get("requests") or {}).get("slo_attainment"), None, figures)
     add_study_metrics(metrics, summary, jobs,
                       {name: t.share for name, t in sim.loaded.scenario.tenants.items()})
     samples = sim.log.samples

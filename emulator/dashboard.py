@@ -76,6 +76,7 @@ class LiveCounts:
         self.cut_off = 0  # work cut off by the end of the run (truncated)
         self._tenant_of_service = tenant_of_service
         self._running_ids: set[int] = set()
+        self._held_ids: set[int] = set()  # interrupted by a failure, not yet requeued
         log.subscribe_work(self._on_work)
         log.subscribe_requests(self._on_requests)
 
@@ -92,8 +93,14 @@ class LiveCounts:
         elif kind == Ev.PREEMPT:
             self._hold(wid, tenant, gpus, -1)
             self.queued[tenant] += 1
-        elif kind == Ev.FINISH:
+        elif kind in (Ev.FINISH, Ev.LOST):
             self._hold(wid, tenant, gpus, -1)
+        elif kind == Ev.INTERRUPT:
+            self._hold(wid, tenant, gpus, -1)
+            self._held_ids.add(wid)
+        elif kind == Ev.REQUEUE:
+            self._held_ids.discard(wid)
+            self.queued[tenant] += 1
         elif kind in (Ev.REJECT, Ev.CANCEL):
             self.queued[tenant] -= 1
         elif kind == Ev.TRUNCATE:
@@ -101,6 +108,7 @@ class LiveCounts:
             # still running or queued when the run stopped, and the last frame shows that
             # state rather than an emptied cluster.
             self.cut_off += 1
+            self._held_ids.discard(wid)  # held by a failure when the run stopped
 
     @property
     def running_jobs(self) -> int:

@@ -27,6 +27,7 @@ from emulator.policies.base import QueuePolicy
 from emulator.power_control import PowerCapPolicy
 from emulator.processes.arrivals import arrivals
 from emulator.processes.autoscale import Autoscaler
+from emulator.processes.failures import FailureModel
 from emulator.processes.planned_events import Injector, Resolved, schedule_planned
 from emulator.processes.power_caps import PowerCaps
 from emulator.processes.rounds import Rounds
@@ -90,6 +91,7 @@ class Engine:
         self.windows = ServingWindows(self.core, serving, self.autoscaler,
                                       settings.serving_window_s)
         self.timed = list(timed)
+        self.failures: FailureModel | None = None  # set by the build (failures, injections)
         self._wakeups = [0]  # arrival process wake-ups
         self._timed_wakeups = [0]
         self.injector: Injector | None = None  # planned and live events (set by the build)
@@ -149,8 +151,10 @@ class Engine:
     @property
     def sim_events(self) -> int:
         """simpy callbacks of the engine's own processes and deferred calls so far."""
+        failures = self.failures.applied if self.failures is not None else 0
         return (self.rounds.calls + self.core.callbacks + self.sampler.ticks
-                + self.windows.windows + self._wakeups[0] + self._timed_wakeups[0])
+                + self.windows.windows + self._wakeups[0] + self._timed_wakeups[0]
+                + failures)
 
     def rerate(self, work: Work, speed: float, reason: str = "") -> None:
         """Change a running training job's speed (see :meth:`Core.rerate`)."""
@@ -164,6 +168,8 @@ class Engine:
         env.process(self.sampler.process(env))
         if any(w.kind == "inference" for w in self.core.works):
             env.process(self.windows.process(env))
+        if self.failures is not None and self.failures.times.size:  # sampled failures
+            env.process(self.failures.process(env))
         if self.timed:
             staging = self.core.staging
             after = ((lambda now: staging.set_request_load(None, now))

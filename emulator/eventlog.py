@@ -51,6 +51,10 @@ class Ev(IntEnum):
     CANCEL = 7
     STAGED = 8  # a job's dataset reached its site; it computes from now
     STAGE = 9  # a job holding its GPUs began copying its dataset over the WAN
+    INTERRUPT = 10  # a failure stopped running work (lost GPU-s since its last checkpoint)
+    REQUEUE = 11  # an interrupted job, its failure detected, waits in the queue again
+    RESTART = 12  # an interrupted job restarted (speed: restore + relaunch overhead, s)
+    LOST = 13  # a serving replica was lost to a failure (terminal)
 
 
 WORK_EVENTS = tuple(k.name.lower() for k in Ev)
@@ -67,6 +71,11 @@ class Infra(IntEnum):
     DRAIN = 5  # GPUs set draining: never allocated again, holders run on (value: count)
     UNDRAIN = 6  # a drain ended (value: count)
     POLICY = 7  # the queue policy was switched (label: the new policy's name)
+    FAILURE = 8  # a component failed (subject: failure class code, value: its GPUs)
+    REPAIR = 9  # a failed component is back (subject: class code, value: its GPUs)
+    SPARE = 10  # a hot spare was swapped in (value: spares left in the pool)
+    RETRIED = 11  # in-flight requests of a lost replica (subject: service; value: retried)
+    FAILED_REQUESTS = 12  # in-flight requests lost with no replica left (value: count)
 
 
 INFRA_EVENTS = tuple(k.name.lower() for k in Infra)

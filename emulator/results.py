@@ -12,6 +12,7 @@ import numpy as np
 from emulator.build import Simulation
 from emulator.errors import UserError, short
 from emulator.export import write_json, write_parquet
+from emulator.failure_metrics import failure_summary, failures_table
 from emulator.multisite import add_site_results
 from emulator.outputs import Writer, write_result_set
 from emulator.summary import build_summary
@@ -68,6 +69,11 @@ def collect(sim: Simulation, include_requests: bool = True) -> Results:
         tables["infra"] = infra_table(sim.log)
     if include_requests:
         tables["requests"] = requests_table(sim.log, sim.works)
+    failures = sim.engine.failures
+    if failures is not None and (failures.plan.configs or failures.applied):
+        # sites with a failures: section, or failures injected into the run
+        summary["failures"] = failure_summary(sim.log, sim.works, sim.horizon_s, idx.n_gpus)
+        tables["failures"] = failures_table(sim.log)
     add_site_results(summary, tables, sim.ops, sim.log, sim.works)  # energy, routing, WAN
     return Results(summary=summary, tables=with_conventions(tables, sc.start, _currencies(sim)))
 

@@ -210,6 +210,43 @@ class ServingModel:
         svc.prefill_free_at = pipes
         return replica
 
+    def drop_servers(self, svc: ServiceRuntime, now: float) -> tuple[int, int]:
+        """Close one replica's servers after a failure: ``(requests retried, failed)``.
+
+        The pool does not say which slot belongs to which replica, so the lost replica's
+        ``slots`` slots are a stratified sample of the pool (every ``replicas``-th by the
+        time it frees). A slot busy past ``now`` holds an in-flight request: it is retried
+        on the surviving slots for the time it still needed (a lower bound on the redo;
+        its latency, already logged, is not revised), or fails when no slot is left.
+        """
+        pool = sorted(svc.free_at)
+        stride = max(svc.replicas, 1)
+        lost = pool[::stride][:svc.slots]
+        keep = pool[:]
+        for f in lost:
+            keep.remove(f)
+        svc.replicas -= 1
+        pipes = sorted(svc.prefill_free_at)[1:]
+        heapq.heapify(pipes)
+        svc.prefill_free_at = pipes
+        heapq.heapify(keep)
+        in_flight = [f - now for f in lost if f > now]
+        if not keep:
+            svc.free_at = keep
+            return 0, len(in_flight)
+        for left in in_flight:
+            first = heapq.heappop(keep)
+            heapq.heappush(keep, max(first, now) + left)
+        svc.free_at = keep
+        return len(in_flight), 0
+
+    def add_servers(self, svc: ServiceRuntime, now: float) -> None:
+        """A repaired base replica serves again from ``now``."""
+        svc.replicas += 1
+        for _ in range(svc.slots):
+            heapq.heappush(svc.free_at, now)
+        heapq.heappush(svc.prefill_free_at, now)
+
     def wan_load_bps(self, width_s: float) -> dict[tuple[str, str], float]:
         """Request traffic (bit/s) per (site, origin) over the last window of ``width_s``."""
         loads: dict[tuple[str, str], float] = {}
@@ -285,8 +322,9 @@ class ServingModel:
                 hold = work + fixed
                 fixed = np.full_like(fixed, 0.5 * float(step[row]) * svc.occupancy)
             decode = outputs * tpot
-            if not math.isfinite(svc.rtt_s):  # origin cut off (cable cuts): requests fail,
-                nan = np.full(n, np.nan)      # logged with NaN latencies = SLO misses
+            if not math.isfinite(svc.rtt_s) or not svc.free_at:  # origin cut off (cable
+                # cuts) or every replica failed: requests fail, logged with NaN latencies
+                nan = np.full(n, np.nan)
                 self.log.request_batch(RequestBatch(
                     service=svc.work.work_id, arrival_s=times, wait_s=nan, ttft_s=nan,
                     tpot_s=nan, e2e_s=nan, prompt_tokens=prompts, output_tokens=outputs))

@@ -34,6 +34,7 @@ from emulator.eventlog import EventLog, Infra
 from emulator.request_stats import RequestStats
 from emulator.tables import jobs_table, request_stats_by_service, requests_table
 from emulator.work import Work
+from topologies.reliability import COMPONENTS
 
 __all__ = ["build_summary", "stats"]
 
@@ -202,17 +203,22 @@ def build_summary(log: EventLog, works: Sequence[Work], horizon_s: float, total_
         "sites": sites,
         "tenants": tenants,
         "rejections": sorted({str(x) for x in jobs["info"][jobs["state"] == "rejected"]}),
-        **_failures(log),
+        **_outages(log),
     }
 
 
-def _failures(log: EventLog) -> dict[str, Any]:
-    """``failures`` (GPUs taken down and brought back) when the run had any, else nothing."""
+def _outages(log: EventLog) -> dict[str, Any]:
+    """``outages``: GPUs taken out of service and brought back, whatever the cause (failures,
+    disruptions, planned events), when the run had any, else nothing. (The failure model's
+    own figures are ``failures``, added by :func:`emulator.results.collect`.)"""
     kinds = np.asarray(log.infra_kind, dtype=np.int64)
-    down = kinds == Infra.GPUS_DOWN
+    subject = np.asarray(log.infra_subject, dtype=np.int64)
+    software = COMPONENTS.index("software")  # a software fault takes no GPU down
+    down = (kinds == Infra.GPUS_DOWN) | ((kinds == Infra.FAILURE) & (subject != software))
     if not down.any():
         return {}
     values = np.asarray(log.infra_value, dtype=np.float64)
-    return {"failures": {"gpus_down_events": int(down.sum()),
-                         "gpus_up_events": int((kinds == Infra.GPUS_UP).sum()),
+    return {"outages": {"gpus_down_events": int(down.sum()),
+                         "gpus_up_events": int(((kinds == Infra.GPUS_UP) | (
+                             (kinds == Infra.REPAIR) & (subject != software))).sum()),
                          "gpus_taken_down": int(np.nansum(values[down]))}}

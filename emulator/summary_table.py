@@ -14,6 +14,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from emulator.failure_metrics import failure_rows
 from emulator.units import format_adaptive_duration, time_unit
 
 __all__ = ["summary_table"]
@@ -111,12 +112,12 @@ def _event_lines(summary: dict[str, Any]) -> list[Text]:
             ("residency: ", "bold"), f"{tenant} in {res['country']}: "
             f"{res['placements']:,} placement(s), {res['gpu_hours']:,.0f} GPU-h, ",
             (f"{bad} violation(s)", "bold red" if bad else "green")))
-    failures = summary.get("failures")
-    if failures:
+    outages = summary.get("outages")
+    if outages:
         lines.append(Text.assemble(
-            ("failures: ", "bold"), f"{failures['gpus_down_events']:,} GPUs-down event(s) "
-            f"({failures['gpus_taken_down']:,} GPUs taken down), "
-            f"{failures['gpus_up_events']:,} back in service"))
+            ("outages: ", "bold"), f"{outages['gpus_down_events']:,} GPUs-down event(s) "
+            f"({outages['gpus_taken_down']:,} GPUs taken down), "
+            f"{outages['gpus_up_events']:,} back in service"))
     return lines
 
 
@@ -166,6 +167,13 @@ def summary_table(summary: dict[str, Any]) -> Group:
                       "—" if cost is None else f"${cost:,.0f}",
                       f"{en.get('water_m3', 0.0):,.1f}")
         parts.append(e)
+    if summary.get("failures"):
+        f = Table(title="failures", header_style="bold")
+        f.add_column("", justify="left")
+        f.add_column("", justify="right")
+        for label, value in failure_rows(summary["failures"]):
+            f.add_row(label, value)
+        parts.append(f)
     parts += _event_lines(summary)
     parts.append(Text(f"GPU allocation {100 * summary['gpu_allocation_util']:.1f}%  "
                       f"compute util {100 * summary['gpu_compute_util']:.1f}%  "

@@ -32,7 +32,7 @@ __all__ = [
 ]
 
 _TERMINAL = {Ev.FINISH: "finished", Ev.REJECT: "rejected", Ev.TRUNCATE: "truncated",
-             Ev.CANCEL: "cancelled"}
+             Ev.CANCEL: "cancelled", Ev.LOST: "lost"}
 
 
 def _reasons(log: EventLog, codes: np.ndarray) -> np.ndarray:
@@ -76,19 +76,21 @@ def placements_table(log: EventLog) -> dict[str, np.ndarray]:
 def runs(log: EventLog, n_works: int) -> dict[str, np.ndarray]:
     """Every run of every work (a start and the stop that closed it), by work then time.
 
-    A run opens at a start and closes at the work's next preemption, finish or
-    truncation (a truncation closes a run only if one is open). Columns: ``work_id``,
+    A run opens at a start and closes at the work's next preemption, interruption (a
+    failure), finish, loss (a serving replica) or truncation (a truncation closes a run
+    only if one is open). Columns: ``work_id``,
     ``row`` (the start event's row in the log), ``start_s``, ``end_s``.
     """
     c = log.work_columns()
     k, w, t = c["kind"], c["work_id"], c["t_s"]
     starts = np.flatnonzero(k == Ev.START)
     n_start = np.bincount(w[starts], minlength=n_works)
-    n_pre = np.bincount(w[k == Ev.PREEMPT], minlength=n_works)
+    stops = (k == Ev.PREEMPT) | (k == Ev.INTERRUPT)
+    n_pre = np.bincount(w[stops], minlength=n_works)
     trunc = np.flatnonzero(k == Ev.TRUNCATE)
     trunc_open = trunc[n_start[w[trunc]] > n_pre[w[trunc]]]
-    closes = np.sort(np.concatenate([np.flatnonzero((k == Ev.PREEMPT) | (k == Ev.FINISH)),
-                                     trunc_open]))
+    closes = np.sort(np.concatenate([np.flatnonzero(stops | (k == Ev.FINISH)
+                                                    | (k == Ev.LOST)), trunc_open]))
     s_order = starts[np.argsort(w[starts], kind="stable")]
     c_order = closes[np.argsort(w[closes], kind="stable")]
     if s_order.size != c_order.size:
@@ -125,8 +127,9 @@ def jobs_table(log: EventLog, works: Sequence[Work]) -> dict[str, np.ndarray]:
 
     ``wait_s`` is first start − submit (NaN if it never started); ``jct_s`` is end − submit
     for finished work (NaN otherwise); ``gpu_s`` is GPU-seconds held over all its runs (a
-    preempted job holds no GPU while it waits again); ``preemptions``, ``lost_gpu_s`` and
-    ``staging_s`` add up the log's preemption and staging events; ``info`` is the reason
+    preempted job holds no GPU while it waits again); ``preemptions``, ``interruptions``
+    (failures), ``lost_gpu_s`` (both) and ``staging_s`` add up the log's preemption,
+    interruption and staging events; ``info`` is the reason
     logged with the terminal event; ``remaining`` the unfinished fraction of a truncated
     training job's work.
     """
@@ -154,7 +157,9 @@ def jobs_table(log: EventLog, works: Sequence[Work]) -> dict[str, np.ndarray]:
     held = held_seconds(log, n)
     pre = k == Ev.PREEMPT
     preemptions = np.bincount(w[pre], minlength=n)
-    lost = np.bincount(w[pre], weights=c["lost_gpu_s"][pre], minlength=n)
+    stops = pre | (k == Ev.INTERRUPT)  # work lost since the last checkpoint, either way
+    lost = np.bincount(w[stops], weights=c["lost_gpu_s"][stops], minlength=n)
+    interruptions = np.bincount(w[k == Ev.INTERRUPT], minlength=n)
     staging = _staging_seconds(log, n)
     rows = np.flatnonzero(seen)
     subw = [works[i] for i in rows]
@@ -186,6 +191,7 @@ def jobs_table(log: EventLog, works: Sequence[Work]) -> dict[str, np.ndarray]:
         "parent_id": np.array([-1 if x.parent is None else x.parent for x in subw],
                               dtype=np.int64),
         "preemptions": preemptions[rows].astype(np.int64),
+        "interruptions": interruptions[rows].astype(np.int64),
         "lost_gpu_s": lost[rows],
         "staging_s": staging[rows],
         "remaining": remaining[rows],

@@ -3,8 +3,10 @@
 A :class:`Work` wraps an immutable spec (training job or inference service) with the
 engine's mutable bookkeeping: state, allocation, timing. Only the engine mutates it.
 States: ``pending`` (not yet submitted) → ``queued`` → ``running`` (→ ``queued`` again when
-preempted) → one terminal state: ``finished``, ``rejected``, ``truncated`` (the horizon
-ended while queued or running) or ``cancelled`` (an autoscaled replica no longer needed).
+preempted; → ``held`` while a failure that stopped it is being detected, then ``queued``)
+→ one terminal state: ``finished``, ``rejected``, ``truncated`` (the horizon ended while
+queued, held or running), ``cancelled`` (an autoscaled replica no longer needed) or
+``lost`` (a serving replica on failed hardware).
 Kinds: ``training``, ``inference`` (a service's base replicas) and ``replica`` (one extra
 replica of an autoscaled service; ``parent`` is the service's work id).
 
@@ -26,7 +28,7 @@ from workloads.spec import InferenceServiceSpec, TrainingJobSpec
 
 __all__ = ["TERMINAL_STATES", "Work"]
 
-TERMINAL_STATES = ("finished", "rejected", "truncated", "cancelled")
+TERMINAL_STATES = ("finished", "rejected", "truncated", "cancelled", "lost")
 
 
 @dataclass(slots=True, eq=False)
@@ -71,6 +73,9 @@ class Work:
     remaining_at_origin: float = 1.0
     rate_changes: list[tuple[float, float]] | None = None
     domains: tuple[np.ndarray, np.ndarray] | None = None  # placement of a start, until logged
+    interruptions: int = 0  # failures that stopped this work
+    restart_s: float = 0.0  # relaunch overhead (s) the next start pays after a failure
+    after_failure: bool = False  # the next start is a restart after a failure
 
     def close_segment(self, now: float) -> None:
         """Record the GPUs held from ``start_s`` to ``now`` (one run between (re)starts)."""

@@ -75,7 +75,7 @@ def test_recorded_rehearsal_replays_to_the_same_digest(tmp_path: Path) -> None:
         (7200.0, 3600.0)]  # the scenario's planned event is recorded with the live ones
     assert len(events) == 11 and events[-1].at == live.horizon_s
     kinds = {Infra(k) for k in live.log.infra_kind}
-    assert {Infra.GPUS_DOWN, Infra.GPUS_UP, Infra.DRAIN, Infra.UNDRAIN, Infra.CABLE_CUT,
+    assert {Infra.FAILURE, Infra.REPAIR, Infra.DRAIN, Infra.UNDRAIN, Infra.CABLE_CUT,
             Infra.CABLE_REPAIR, Infra.POLICY} <= kinds
     replay = _replay(tmp_path, rehearsal)
     assert replay.log.digest() == live.log.digest()

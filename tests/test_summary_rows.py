@@ -67,8 +67,8 @@ def test_jct_and_wait_columns_pick_their_unit(summary: dict[str, Any]) -> None:
 
 def test_failures_line_when_gpus_went_down(summary: dict[str, Any]) -> None:
     s = copy.deepcopy(summary)
-    s["failures"] = {"gpus_down_events": 3, "gpus_up_events": 2, "gpus_taken_down": 144}
-    assert ("failures: 3 GPUs-down event(s) (144 GPUs taken down), 2 back in service"
+    s["outages"] = {"gpus_down_events": 3, "gpus_up_events": 2, "gpus_taken_down": 144}
+    assert ("outages: 3 GPUs-down event(s) (144 GPUs taken down), 2 back in service"
             in _text(summary_table(s)))
 
 

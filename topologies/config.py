@@ -17,6 +17,7 @@ from emulator.schema_base import Label, ScenarioModel
 from emulator.units import BitsPerSecond, Meters, Seconds, Watts
 from topologies.catalog import CATALOG
 from topologies.energy import EnergyConfig
+from topologies.failure_config import FailuresConfig
 from topologies.places import PLACES
 
 __all__ = [
@@ -257,7 +258,8 @@ class SiteConfig(_Frozen):
     within; ``country`` an ISO 3166-1 alpha-2 code; ``sources`` cites every figure.
     ``pue`` is the design PUE used for the power budget; with an ``energy`` section (solar,
     grid, tariff, cooling, battery: :class:`~topologies.energy.EnergyConfig`) the run uses
-    PUE as a function of ambient temperature instead.
+    PUE as a function of ambient temperature instead. ``failures`` (absent: nothing
+    fails) is the hardware failure model (:class:`~topologies.failure_config.FailuresConfig`).
     """
 
     name: Label = Field(description="site name")
@@ -287,6 +289,9 @@ class SiteConfig(_Frozen):
                                                                   "power cap; none: no energy "
                                                                   "model (the design PUE, no "
                                                                   "prices)")
+    failures: FailuresConfig | None = Field(
+        default=None, description="hardware failure model (failure classes, rates, repair, "
+                                  "spares, checkpointing); none: nothing fails")
     sources: list[str] = Field(default_factory=list, description="citations for the site's figures")
     notes: str = Field(default="", description="free text shown with the site's description")
 

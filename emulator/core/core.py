@@ -13,6 +13,10 @@ that validates, logs and releases):
   on them is preempted and they are never allocated meanwhile;
 * :meth:`Core.drain` / :meth:`Core.undrain` — GPUs set aside for maintenance: never
   allocated again until undrained, while work already on them runs to its end;
+* :meth:`Core.fail` / :meth:`Core.repair` — a component fails (its GPUs out of service,
+  or not for a software fault) and comes back; :meth:`Core.interrupt` stops training on
+  it (lost work since the checkpoint, held until detected, restart overhead) and
+  :meth:`Core.lose` drops a serving replica;
 * :meth:`Core.rerate` — a running training job's speed changes (power caps);
 * :meth:`Core.reject`, :meth:`Core.cancel`, :meth:`Core.truncate_all`.
 
@@ -30,6 +34,7 @@ import numpy as np
 
 from emulator.core.allocation import AllocationError, ClusterState
 from emulator.core.clock import Clock
+from emulator.core.failure_verbs import FailureVerbs
 from emulator.core.queue import WorkQueue
 from emulator.core.training import ShapeCache, checkpoint_progress, progress
 from emulator.eventlog import Ev, EventLog, Infra
@@ -44,7 +49,7 @@ if TYPE_CHECKING:
 __all__ = ["Core"]
 
 
-class Core:
+class Core(FailureVerbs):
     """Mutable scheduling state and the verbs that change it (see module docstring)."""
 
     def __init__(self, clock: Clock, cluster: ClusterState, works: Sequence[Work],
@@ -59,6 +64,7 @@ class Core:
         self.infeasible = dict(infeasible or {})
         self.queue = WorkQueue(n_tenants)
         self.running: dict[int, Work] = {}
+        self.held: dict[int, Work] = {}  # interrupted by a failure, not yet detected
         self.tenant_gpus = [0] * n_tenants
         self.gpu_util = np.zeros(self.index.n_gpus, dtype=np.float64)
         self.running_version = 0  # bumps on every change of the running set or its rates
@@ -193,6 +199,11 @@ class Core:
             self._event(Ev.START, work, tier=work.tier, speed=1.0, placement=placement)
             if work.kind == "training" and work.work_id in self._staging_ids():
                 self._event(Ev.STAGE, work)
+            elif work.kind == "training" and work.after_failure:
+                # after a failure: restore + relaunch overhead (s) before computing again
+                self._event(Ev.RESTART, work, speed=work.progress_start_s - now)
+                work.after_failure = False
+                work.restart_s = 0.0
         for work in started:
             self.on_start(work)
 
@@ -203,7 +214,7 @@ class Core:
         """Start (or resume) a training job's computation at ``now``."""
         spec = work.spec
         assert isinstance(spec, TrainingJobSpec)
-        restore = spec.checkpoint_cost_s if work.preemptions else 0.0
+        restore = spec.checkpoint_cost_s + work.restart_s if work.preemptions else 0.0
         work.progress_start_s = now + restore
         work.run_origin_s = work.progress_start_s
         work.remaining_at_origin = work.remaining
@@ -255,14 +266,9 @@ class Core:
         self._event(Ev.FINISH, work, reason=reason)
         self.wants_round()
 
-    def preempt(self, work: Work, reason: str = "", *, who: str = "") -> None:
-        """Stop running training ``work``; it keeps its progress up to its last checkpoint."""
-        if work.state != "running":
-            raise PolicyError(f"{who or 'a policy'} preempted work {work.work_id}, which is "
-                              "not running")
-        if work.kind != "training":
-            raise PolicyError(f"{who or 'a policy'} preempted work {work.work_id}, which is "
-                              "not a training job")
+    def _stop_training(self, work: Work) -> float:
+        """Stop running training ``work``, keeping its progress up to its last checkpoint;
+        releases its GPUs and returns the GPU-seconds computed since (lost)."""
         now = self.now
         spec = work.spec
         assert isinstance(spec, TrainingJobSpec) and work.gpus is not None
@@ -288,8 +294,19 @@ class Core:
         work.preemptions += 1
         work.epoch += 1
         self._release(work)
-        work.state = "queued"
         work.gpus = None
+        return lost
+
+    def preempt(self, work: Work, reason: str = "", *, who: str = "") -> None:
+        """Stop running training ``work``; it keeps its progress up to its last checkpoint."""
+        if work.state != "running":
+            raise PolicyError(f"{who or 'a policy'} preempted work {work.work_id}, which is "
+                              "not running")
+        if work.kind != "training":
+            raise PolicyError(f"{who or 'a policy'} preempted work {work.work_id}, which is "
+                              "not a training job")
+        lost = self._stop_training(work)
+        work.state = "queued"
         self.queue.insert(work)
         self._event(Ev.PREEMPT, work, lost_gpu_s=lost, remaining=work.remaining,
                     reason=reason)
@@ -391,5 +408,11 @@ class Core:
                 self._event(Ev.TRUNCATE, work, remaining=left, reason="running")
             else:
                 self._event(Ev.TRUNCATE, work, reason="running")
+        for work in sorted(self.held.values(), key=lambda w: w.work_id):
+            work.state = "truncated"
+            work.end_s = now
+            work.epoch += 1
+            self._event(Ev.TRUNCATE, work, remaining=work.remaining, reason="held")
         self.queue.clear()
         self.running.clear()
+        self.held.clear()

@@ -1,7 +1,8 @@
 """Planned events applied through the core's verbs, at their times, before other work.
 
 :class:`Injector` applies one event *now*: ``drain`` → :meth:`Core.drain`, ``fail`` →
-:func:`apply_fail` (:meth:`Core.disrupt`), ``restore`` → :meth:`Core.restore` and
+:func:`apply_fail` (the failure model's ``inject``), ``restore`` → the failure model's
+``restore``, :meth:`Core.restore` and
 :meth:`Core.undrain` (and lifts power caps), ``power-cap`` → per-GPU caps
 (:class:`~emulator.processes.gpu_caps.GpuCaps`, re-rating training through
 :meth:`Core.rerate`), a cable's ``fail``/``restore`` → the WAN cut/repair machinery
@@ -31,6 +32,7 @@ from emulator.core.core import Core
 from emulator.errors import UserError
 from emulator.eventlog import Infra
 from emulator.planned_events import PlannedEvent
+from emulator.processes.failures import FailureModel
 from emulator.processes.gpu_caps import GpuCaps
 from emulator.targets import Target, resolve_target
 from topologies.index import TopologyIndex
@@ -67,13 +69,19 @@ def resolve_events(events: Sequence[PlannedEvent], index: TopologyIndex,
     return out
 
 
-def apply_fail(core: Core, gpus: np.ndarray, reason: str, until: float = math.inf) -> None:
+def apply_fail(core: Core, gpus: np.ndarray, reason: str, until: float = math.inf,
+               failures: FailureModel | None = None) -> None:
     """Take ``gpus`` out of service until ``until`` (s; ``inf``: until restored).
 
-    The one place planned and live failures enter the core, so that a failure model can
-    take over here (detection, repair times, spares) without touching the callers.
+    The one place planned and live failures enter the core: through the failure model when
+    the run has one (every built run does: detection, lost work since the checkpoint,
+    restart, replicas lost and replaced, as for a sampled failure), else as a plain
+    disruption (:meth:`Core.disrupt`).
     """
-    core.disrupt(gpus, reason, until)
+    if failures is None:
+        core.disrupt(gpus, reason, until)
+        return
+    failures.inject(gpus, reason, None if math.isinf(until) else until - core.now)
 
 
 class Injector:
@@ -81,8 +89,9 @@ class Injector:
 
     def __init__(self, core: Core, index: TopologyIndex, cables: Sequence[str],
                  cable_action: CableAction, switch_policy: PolicySwitch,
-                 caps: GpuCaps | None = None) -> None:
+                 caps: GpuCaps | None = None, failures: FailureModel | None = None) -> None:
         self.core = core
+        self.failures = failures
         self.caps = caps if caps is not None else GpuCaps(core)
         self.index = index
         self.cables = tuple(cables)
@@ -114,7 +123,7 @@ class Injector:
         reason = f"{e.action} {target.text}"
         if e.action == "fail":
             until = now + e.duration if e.duration is not None else math.inf
-            apply_fail(core, gpus, reason, until)
+            apply_fail(core, gpus, reason, until, self.failures)
         elif e.action == "drain":
             core.drain(gpus, reason)
             if e.duration is not None:
@@ -128,6 +137,8 @@ class Injector:
         else:  # restore: whatever keeps the target's GPUs out or slowed
             if np.isfinite(self.caps.cap_w[gpus]).any():
                 self.caps.lift(gpus, reason)
+            if self.failures is not None:
+                self.failures.restore(gpus, reason)
             down = gpus[core.cluster.down[gpus]]
             if down.size:
                 core.restore(down, reason)

@@ -15,6 +15,7 @@ from emulator.units import format_duration
 __all__ = ["EventFeed"]
 
 _WORDS = {Infra.GPUS_DOWN: ("failed", "bold red"), Infra.GPUS_UP: ("repaired", "green"),
+          Infra.FAILURE: ("failed", "bold red"), Infra.REPAIR: ("repaired", "green"),
           Infra.DRAIN: ("draining", "magenta"), Infra.UNDRAIN: ("drain ended", "green"),
           Infra.CABLE_CUT: ("cable cut", "bold red"), Infra.CABLE_REPAIR: ("cable repaired",
                                                                           "green"),

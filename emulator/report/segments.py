@@ -111,7 +111,9 @@ class Outage:
 
 
 def outages(data: RunData) -> list[Outage]:
-    """Cable cuts (until repaired) and GPUs down (until back), from the infra table."""
+    """Cable cuts (until repaired), GPUs down or failed (until back or repaired) and drains
+    (maintenance, until undrained), from the infra table; a repair or an undrain closes
+    the earliest open span with the same label."""
     infra = data.columns("infra", ["t_s", "event", "value", "label"])
     if not infra:
         return []
@@ -126,11 +128,16 @@ def outages(data: RunData) -> list[Outage]:
             open_cuts.setdefault(label, t)
         elif kind == "cable_repair" and label in open_cuts:
             out.append(Outage("cable", label, open_cuts.pop(label), t, float("nan")))
-        elif kind == "gpus_down":
+        elif kind in ("gpus_down", "failure"):
             open_down.setdefault(label, []).append((t, value))
-        elif kind == "gpus_up" and open_down.get(label):
+        elif kind in ("gpus_up", "repair") and open_down.get(label):
             began, count = open_down[label].pop(0)
             out.append(Outage("gpus", label, began, t, count))
+        elif kind == "drain":
+            open_down.setdefault(f"maintenance: {label}", []).append((t, value))
+        elif kind == "undrain" and open_down.get(f"maintenance: {label}"):
+            began, count = open_down[f"maintenance: {label}"].pop(0)
+            out.append(Outage("gpus", f"maintenance: {label}", began, t, count))
     end = data.horizon_s
     out += [Outage("cable", c, t, end, float("nan")) for c, t in open_cuts.items()]
     out += [Outage("gpus", lab, t, end, v) for lab, xs in open_down.items() for t, v in xs]

@@ -1,0 +1,119 @@
+"""The core's failure verbs: a component fails or is repaired, work on it stops.
+
+A mixin of :class:`emulator.core.core.Core` (kept apart so each file has one concern): it
+uses the core's cluster state, log, clock, queue and stop helpers, and appends typed
+events like every other verb.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from emulator.eventlog import Ev, Infra
+
+if TYPE_CHECKING:
+    from emulator.core.allocation import ClusterState
+    from emulator.core.clock import Clock
+    from emulator.core.queue import WorkQueue
+    from emulator.eventlog import EventLog
+    from emulator.work import Work
+
+__all__ = ["FailureVerbs"]
+
+
+class FailureVerbs:
+    """:meth:`fail`, :meth:`repair`, :meth:`interrupt` and :meth:`lose` of the core."""
+
+    # provided by Core
+    clock: Clock
+    cluster: ClusterState
+    log: EventLog
+    queue: WorkQueue
+    works: list[Work]
+    held: dict[int, Work]
+    callbacks: int
+    wants_round: Callable[[], None]
+
+    if TYPE_CHECKING:
+        @property
+        def now(self) -> float: ...
+        def _stop_training(self, work: Work) -> float: ...
+        def _release(self, work: Work) -> None: ...
+        def _event(self, kind: Ev, work: Work, **fields: object) -> None: ...
+
+    def interrupt(self, work: Work, cause: str, detection_s: float, restart_s: float) -> None:
+        """A failure stops running training ``work``.
+
+        It loses the work since its last checkpoint, is ``held`` (out of the queue) for
+        ``detection_s`` while the fault is found, then waits in the queue again; its next
+        start pays its checkpoint restore plus ``restart_s`` of relaunch overhead.
+        """
+        if work.state != "running" or work.kind != "training":
+            raise ValueError(f"work {work.work_id} is not a running training job")
+        lost = self._stop_training(work)
+        work.interruptions += 1
+        work.restart_s = restart_s
+        work.after_failure = True
+        work.state = "held"
+        self.held[work.work_id] = work
+        self._event(Ev.INTERRUPT, work, lost_gpu_s=lost, remaining=work.remaining,
+                    reason=cause)
+        epoch = work.epoch
+        self.clock.call_in(max(detection_s, 0.0), lambda: self._requeue(work, epoch))
+
+    def _requeue(self, work: Work, epoch: int) -> None:
+        self.callbacks += 1
+        if work.state != "held" or work.epoch != epoch:
+            return  # the run ended meanwhile (truncated)
+        del self.held[work.work_id]
+        work.state = "queued"
+        self.queue.insert(work)
+        self._event(Ev.REQUEUE, work)
+        self.wants_round()
+
+    def lose(self, work: Work, cause: str) -> None:
+        """A serving replica on failed hardware is lost for good (it gives back its GPUs)."""
+        if work.state != "running" or work.kind != "replica":
+            raise ValueError(f"work {work.work_id} is not a running serving replica")
+        now = self.now
+        work.attained_gpu_s += work.n_gpus * (now - work.start_s)
+        self._release(work)
+        work.state = "lost"
+        work.end_s = now
+        work.gpus = None
+        self._event(Ev.LOST, work, reason=cause)
+        self.wants_round()
+
+    def fail(self, gpus: np.ndarray, cause: str, code: int, *, down: bool = True
+             ) -> list[Work]:
+        """A component of failure class ``code`` failed, taking ``gpus`` with it.
+
+        With ``down`` the GPUs go out of service (until :meth:`repair`); without (a
+        software fault) they stay in service. Logs the failure (value: all of ``gpus``);
+        returns the work holding a GPU this failure newly took down (for a software fault:
+        any of them); the caller decides what each loses (:meth:`interrupt`, :meth:`lose`).
+        """
+        gpus = np.asarray(gpus, dtype=np.int64)
+        if down:
+            holders = self.cluster.take_down(gpus)
+        else:
+            held = self.cluster.owner[gpus]
+            holders = np.unique(held[held >= 0])
+        self.log.infra_event(self.now, Infra.FAILURE, cause, subject=code,
+                             value=float(gpus.size))
+        return [self.works[i] for i in holders.tolist()]
+
+    def repair(self, gpus: np.ndarray, cause: str, code: int, *,
+               up: np.ndarray | None = None) -> None:
+        """The component of class ``code`` whose failure took ``gpus`` down is repaired;
+        ``up`` of them (default all; fewer when another failure still holds some) return
+        to service. The log records the component's GPU count."""
+        freed = self.cluster.bring_up(gpus if up is None else up)
+        self.log.infra_event(self.now, Infra.REPAIR, cause, subject=code,
+                             value=float(np.size(gpus)))
+        if freed:
+            self.wants_round()
+

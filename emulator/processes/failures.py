@@ -1,0 +1,144 @@
+"""Hardware failures during a run: sampled failures and operator injections (one process).
+
+Every failure of the run is sampled before it starts (:func:`emulator.failure_plan.
+sample_failures`, stream ``failures``); one simpy process walks the list. A failure, sampled
+or injected through :meth:`FailureModel.inject`, is applied the same way:
+
+1. the component's GPUs (its blast radius) go out of service (not for a ``software``
+   fault), through :meth:`Core.fail`;
+2. training on any of them is interrupted (:meth:`Core.interrupt`): it loses the work since
+   its last checkpoint, waits ``detection`` for the fault to be found, then queues again
+   and pays its checkpoint restore plus the site's ``restart`` overhead when re-placed on
+   healthy GPUs (or when a spare or repair frees some);
+3. serving replicas on them are lost: an autoscaled replica ends (:meth:`Core.lose`) and
+   the autoscaler replaces it after the next window; a service's base replicas stop
+   serving until repair (:class:`ReplicaLoss`); in-flight requests are retried on the
+   other replicas (counted) or fail when none is left;
+4. the GPUs come back after the class's ``repair`` time, or after ``spare_swap`` when the
+   site has a hot-spare tray left and the failure is within one tray (the spare returns to
+   the pool when the failed part is repaired).
+
+GPUs hit by overlapping failures come back only when the last of them is repaired (a
+count per GPU).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+import numpy as np
+import simpy
+
+from emulator.core.core import Core
+from emulator.eventlog import Infra
+from emulator.failure_plan import FailurePlan, sample_failures
+from emulator.processes.replica_loss import ReplicaLoss
+from topologies.reliability import COMPONENTS
+
+__all__ = ["FailureModel"]
+
+_WITHIN_TRAY = frozenset({"gpu", "hbm", "nic", "tray"})
+_DEFAULT_RESTART_S = 600.0
+
+
+class FailureModel:
+    """Applies failures to the core (sampled ones from the plan, and injected ones)."""
+
+    def __init__(self, core: Core, plan: FailurePlan, rng: np.random.Generator,
+                 horizon_s: float, replicas: ReplicaLoss) -> None:
+        self.core = core
+        self.plan = plan
+        self.replicas = replicas
+        self.times, self.rows, self.units = sample_failures(plan, horizon_s, rng)
+        self.down_count = np.zeros(core.index.n_gpus, dtype=np.int32)
+        self.spares = {site: cfg.spares for site, cfg in plan.configs.items()}
+        self.applied = 0
+
+    # -- the public entry point ------------------------------------------------------------
+    def inject(self, gpus: np.ndarray, cause: str, repair_s: float | None) -> None:
+        """Fail ``gpus`` now as a sampled failure would (operator rehearsal, planned events).
+
+        ``cause`` is a failure class name (:data:`topologies.reliability.COMPONENTS`; it
+        sets the class code in the log and whether GPUs go down) or any other label (then
+        treated as a hardware failure of unknown class, code -1). ``repair_s``: seconds
+        until the GPUs come back (``None``: never within the run). Detection and restart
+        figures are the site's (defaults for sites without a ``failures:`` section).
+        """
+        gpus = np.unique(np.asarray(gpus, dtype=np.int64))
+        if gpus.size == 0:
+            return
+        code = COMPONENTS.index(cause) if cause in COMPONENTS else -1
+        detection = max((c.detection_s for c in self.plan.classes if c.code == code),
+                        default=300.0)
+        self._apply(gpus, cause, code, detection, math.inf if repair_s is None else repair_s,
+                    spare_ok=False)
+
+    # -- sampled failures ------------------------------------------------------------------
+    def process(self, env: simpy.Environment) -> Iterator[simpy.Event]:
+        """The simpy process: apply each sampled failure at its time."""
+        for t, row, unit in zip(self.times.tolist(), self.rows.tolist(),
+                                self.units.tolist(), strict=True):
+            if t > env.now:
+                yield env.timeout(t - env.now)
+            cls = self.plan.classes[row]
+            self._apply(cls.unit_gpus(unit), cls.name, cls.code, cls.detection_s,
+                        cls.repair_s, spare_ok=cls.name in _WITHIN_TRAY)
+
+    # -- applying one failure --------------------------------------------------------------
+    def _restart_s(self, gpus: np.ndarray) -> float:
+        cfg = self.plan.config_of_gpu(self.core.index, int(gpus[0]))
+        return cfg.restart if cfg is not None else _DEFAULT_RESTART_S
+
+    def _apply(self, gpus: np.ndarray, cause: str, code: int, detection_s: float,
+               repair_s: float, *, spare_ok: bool) -> None:
+        core = self.core
+        self.applied += 1
+        hardware = cause != "software"
+        if hardware:
+            self.down_count[gpus] += 1
+        hit = core.fail(gpus, cause, code, down=hardware)  # holders of GPUs newly down
+        if not hardware:
+            hit = [w for w in hit if w.kind == "training"]  # serving restarts in place
+        restart = self._restart_s(gpus)
+        for work in sorted(hit, key=lambda w: w.work_id):
+            if work.state != "running":
+                continue
+            if work.kind == "training":
+                core.interrupt(work, cause, detection_s, restart)
+            else:
+                self.replicas.lose(work, gpus, cause)
+        if not hardware:
+            return
+        back_in = repair_s
+        site = int(core.index.gpu_site[gpus[0]])
+        if spare_ok and self.spares.get(site, 0) > 0 and repair_s > 0:
+            cfg = self.plan.configs[site]
+            self.spares[site] -= 1
+            core.log.infra_event(core.now, Infra.SPARE, cause, subject=code,
+                                 value=float(self.spares[site]))
+            back_in = min(cfg.spare_swap, repair_s)
+            core.clock.call_in(repair_s, lambda: self._spare_back(site))
+        if math.isfinite(back_in):
+            core.clock.call_in(back_in, lambda: self._repair(gpus, cause, code))
+
+    def _spare_back(self, site: int) -> None:
+        self.spares[site] += 1
+
+    def restore(self, gpus: np.ndarray, reason: str) -> None:
+        """Bring failed ``gpus`` back now, whatever failures hold them (an operator's
+        restore); repairs still scheduled for them then find nothing left to repair."""
+        gpus = np.unique(np.asarray(gpus, dtype=np.int64))
+        held = gpus[self.down_count[gpus] > 0]
+        if held.size == 0:
+            return
+        self.down_count[held] = 0
+        self.core.repair(held, reason, -1, up=held)
+        self.replicas.repaired(held)
+
+    def _repair(self, gpus: np.ndarray, cause: str, code: int) -> None:
+        still = gpus[self.down_count[gpus] > 0]  # an operator may have restored some already
+        self.down_count[still] -= 1
+        up = still[self.down_count[still] == 0]
+        self.core.repair(gpus, cause, code, up=up)
+        self.replicas.repaired(up)
