@@ -103,7 +103,10 @@ def estimate_size(loaded: LoadedScenario) -> SizeEstimate:
     windows = horizon / sc.engine.serving_window * services
     sample_rows = samples * (len(sc.tenants) + len(loaded.sites) + min(racks, 256))
     events = jobs * _EVENTS_PER_JOB + windows + samples + requests / 100.0
-    memory = (_BASE_BYTES + requests * _BYTES_PER_REQUEST + jobs * _BYTES_PER_JOB
+    # Without request rows (output.requests: false) requests are reduced into per-window
+    # statistics as they are served and hold no memory of their own.
+    per_request = _BYTES_PER_REQUEST if sc.output.requests else 0.0
+    memory = (_BASE_BYTES + requests * per_request + jobs * _BYTES_PER_JOB
               + gpus * _BYTES_PER_GPU + sample_rows * _BYTES_PER_SAMPLE_ROW
               + events * _BYTES_PER_EVENT)
     return SizeEstimate(gpus=gpus, racks=racks, jobs=jobs, requests=requests,

@@ -204,3 +204,18 @@ def test_names_shown_in_tables_cannot_hold_markup(tmp_path: Path) -> None:
     data["tenants"]["[red]x[/red]"] = data["tenants"].pop("eu")
     msg = _error(tmp_path, text=yaml.safe_dump(data))
     assert "tenant name" in msg and "[red]x[/red]" in msg
+
+
+def test_size_estimate_counts_request_rows_only_when_kept() -> None:
+    """Without request rows (output.requests: false) requests are reduced as they are
+    served, so the memory estimate leaves their rows out; the request count stays."""
+    from emulator.estimate import estimate_size
+    from emulator.loader import validate_scenario
+
+    data = small_scenario()
+    data["tenants"]["eu"]["inference"][0]["rate"] = "5e5/s"
+    kept = estimate_size(validate_scenario(data))
+    data["output"] = {**data.get("output", {}), "requests": False}
+    reduced = estimate_size(validate_scenario(data))
+    assert reduced.requests == kept.requests > 1e9
+    assert reduced.memory_bytes < kept.memory_bytes / 100
