@@ -98,11 +98,13 @@ def _run(data: dict[str, Any]) -> Simulation:
     return sim
 
 
-@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow],
+          derandomize=True)  # a statistical bound: the same examples every run, no flakes
 @given(n_gpus=st.sampled_from([8, 16, 32, 64, 128, 256]), seed=st.integers(0, 10_000))
 def test_job_mttf_falls_as_one_over_gpus(n_gpus: int, seed: int) -> None:
     """Independent GPU failures at rate λ each: a job of N GPUs is interrupted every
-    1/(N·λ) of the time it holds them. Tolerance: 4 standard errors of a Poisson count."""
+    1/(N·λ) of the time it holds them. Tolerance: 4 standard errors of a Poisson count,
+    on the count and so on the failure rate 1/MTTF."""
     afr = 4.0  # per GPU-year: about 100 interruptions of a 256-GPU job in 36 days
     days = 36 * 256 / n_gpus  # the same expected count for every size
     sim = _run(_one_job(n_gpus, afr, f"{days:g}d", seed))
@@ -111,8 +113,8 @@ def test_job_mttf_falls_as_one_over_gpus(n_gpus: int, seed: int) -> None:
     expected = n_gpus * afr / SECONDS_PER_YEAR * float(jf["held_s"][0])
     assert abs(count - expected) <= 4 * math.sqrt(expected) + 1, (count, expected)
     mttf = float(jf["held_s"][0]) / max(count, 1)
-    assert mttf == pytest.approx(SECONDS_PER_YEAR / (n_gpus * afr),
-                                 rel=4 / math.sqrt(expected) + 0.02)
+    rate = SECONDS_PER_YEAR / (n_gpus * afr)  # the analytic MTTF, 1/(N·λ)
+    assert abs(rate / mttf - 1) <= (4 * math.sqrt(expected) + 1) / expected, (mttf, rate)
 
 
 def _efficiency(tau: float, write: float, rate: float, down: float, overhead: float) -> float:
