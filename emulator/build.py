@@ -30,6 +30,7 @@ from emulator.engine import Engine, EngineSettings
 from emulator.errors import UserError
 from emulator.eventlog import EventLog
 from emulator.failure_plan import FailurePlan, resolve_plan
+from emulator.feasibility import TRAINING_STATE_BYTES_PER_PARAM, check_feasibility
 from emulator.loader import LoadedScenario
 from emulator.multisite import SiteOps, build_site_ops, restrict_works
 from emulator.placement.base import PlacementRequest
@@ -41,13 +42,12 @@ from emulator.scenario import Scenario
 from emulator.serving import ServingModel
 from emulator.transfers import TransferModel
 from emulator.work import Work
-from topologies.catalog import SystemSpec
 from topologies.config import SiteConfig
 from topologies.index import TIER_LEAF, TIER_NVLINK, TopologyIndex, derive_index
 from topologies.sizing import size_site
 from topologies.wan import origin_rtt_s, path_capacity_bps, wan_graph
 from workloads.generate import TraceReplayError, generate_workload
-from workloads.models import UnknownModelError, get_model
+from workloads.models import UnknownModelError
 from workloads.spec import InferenceServiceSpec, TrainingJobSpec
 from workloads.traces.common import TraceIssue
 
@@ -55,10 +55,6 @@ __all__ = ["Simulation", "build"]
 
 _LOCAL_ORIGINS = ("local", "")
 _WEIGHT_BYTES = {"bf16": 2.0, "fp8": 1.0, "fp4": 0.5}
-TRAINING_STATE_BYTES_PER_PARAM = 16.0
-"""Mixed-precision Adam: bf16 weights and gradients + fp32 master weights and two moments
-(2 + 2 + 12 bytes per parameter), assumed fully sharded over the job's GPUs (ZeRO-3/FSDP):
-the lower bound on memory a job must have to be admissible."""
 
 
 @dataclass
@@ -139,78 +135,6 @@ def _eligible_domains(index: TopologyIndex, system: str | None) -> np.ndarray | 
                         f"{sorted(set(base.tolist()))}")
     rack_ok = np.isin(index.rack_system, matches)
     return rack_ok[index.domain_rack]
-
-
-def _systems_in(index: TopologyIndex, eligible: np.ndarray | None) -> list[int]:
-    systems = index.rack_system[index.domain_rack]
-    if eligible is not None:
-        systems = systems[eligible]
-    return sorted(set(systems.tolist()))
-
-
-def _shape_key(work: Work) -> tuple[object, ...]:
-    """What feasibility depends on: size, group, eligibility and model/precision."""
-    spec = work.spec
-    eligible = work.request.eligible
-    key: tuple[object, ...] = (work.kind, work.n_gpus, work.group_size, spec.model,
-                               spec.precision, None if eligible is None else eligible.tobytes())
-    if isinstance(spec, InferenceServiceSpec):  # KV-cache fit depends on lengths and batch
-        key += (spec.prompt_tokens.mean(), spec.output_tokens.mean(), spec.max_batch)
-    return key
-
-
-def _fits(spec: TrainingJobSpec | InferenceServiceSpec, system: SystemSpec,
-          serving: ServingModel) -> bool:
-    """Whether one replica (service) or one share of training state (job) fits ``system``."""
-    if isinstance(spec, InferenceServiceSpec):
-        return serving.slots_for(spec, system) >= 1
-    if spec.runtime_s is not None:  # duration as given: no memory model (trace replay)
-        return True
-    need = get_model(spec.model).params * TRAINING_STATE_BYTES_PER_PARAM / spec.n_gpus
-    return need <= system.gpu.hbm_bytes
-
-
-def _fitting_domains(work: Work, index: TopologyIndex,
-                     serving: ServingModel) -> np.ndarray | None:
-    """Eligible domains narrowed to the systems the model fits (mixed halls); ``None``: no
-    narrowing needed."""
-    systems = _systems_in(index, work.request.eligible)
-    ok = [i for i in systems if _fits(work.spec, index.systems[i], serving)]
-    if len(ok) == len(systems):
-        return None
-    domain_ok = np.isin(index.rack_system[index.domain_rack], ok)
-    if work.request.eligible is not None:
-        domain_ok &= work.request.eligible
-    domain_ok.setflags(write=False)
-    return domain_ok
-
-
-def _infeasible(work: Work, index: TopologyIndex, serving: ServingModel) -> str | None:
-    """Why ``work`` can never run on this cluster, or ``None`` if it could."""
-    eligible = work.request.eligible
-    dom = np.ones(index.n_domains, bool) if eligible is None else eligible
-    g = work.group_size
-    if not dom.any():
-        return "no GPU of the required system in this scenario"
-    if g > int(index.domain_size[dom].max()):
-        return (f"a tensor-parallel group of {g} GPUs cannot fit in an NVLink domain "
-                f"(largest has {int(index.domain_size[dom].max())})")
-    usable = np.where(dom, (index.domain_size // g) * g, 0)
-    domain_site = index.gpu_site[np.searchsorted(index.gpu_domain, np.arange(index.n_domains))]
-    per_site = np.bincount(domain_site, weights=usable, minlength=len(index.site_names))
-    if work.n_gpus > per_site.max():
-        return (f"needs {work.n_gpus} GPUs in groups of {g}; the largest site offers "
-                f"{int(per_site.max())}")
-    systems = [index.systems[i] for i in _systems_in(index, eligible)]
-    spec = work.spec
-    if not any(_fits(spec, system, serving) for system in systems):
-        if isinstance(spec, InferenceServiceSpec):
-            return (f"model {spec.model} ({spec.precision}) does not fit in "
-                    f"{spec.gpus_per_replica} GPU(s) per replica with room for a KV cache")
-        need = get_model(spec.model).params * TRAINING_STATE_BYTES_PER_PARAM / spec.n_gpus
-        return (f"model {spec.model} needs {need / 1e9:.0f} GB of training state per GPU "
-                f"on {spec.n_gpus} GPUs; more GPUs are needed")
-    return None
 
 
 def _make_works(jobs: list[TrainingJobSpec], services: list[InferenceServiceSpec],
@@ -359,24 +283,7 @@ def build(loaded: LoadedScenario, backend: str | None = None,
     serving.horizon_s = float(sc.duration)
     works = _make_works(jobs, services, tenants, index)
     infeasible, ops.routes = restrict_works(works, sc.tenants, sites, index, rtt, ops.energy)
-    checked: dict[tuple[object, ...], str | None] = {}
-    narrowed: dict[tuple[object, ...], np.ndarray | None] = {}
-    for w in works:  # jobs of one shape share the answer: check each shape once
-        if w.work_id in infeasible:  # no site in its residency country
-            continue
-        key = _shape_key(w)
-        if key not in checked:
-            checked[key] = _infeasible(w, index, serving)
-        if checked[key] is None:
-            if key not in narrowed:
-                narrowed[key] = _fitting_domains(w, index, serving)
-            if narrowed[key] is not None:  # keep it off hardware its model does not fit
-                w.request = PlacementRequest(w.n_gpus, w.group_size, narrowed[key])
-                w.view = None
-        if checked[key] is not None:
-            if w.kind == "inference":  # a configured service that can never run: an error
-                raise UserError(f"tenants.{w.tenant}.inference.{w.name}: {checked[key]}")
-            infeasible[w.work_id] = checked[key]
+    check_feasibility(works, index, serving, infeasible)
     shapes = ShapeCache(compute, index)
     _estimate([w for w in works if w.work_id not in infeasible], index, shapes)
     for w in works:  # the log counts SLO attainment per service from these objectives

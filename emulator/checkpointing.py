@@ -6,7 +6,7 @@ average τ/2 of work plus the restart. To first order the time lost per unit tim
 ``τ = √(2·δ·M)`` (J. W. Young, CACM 17(9), 1974; J. T. Daly, FGCS 22(3), 2006).
 
 ``δ = model parameters × bytes per parameter / storage write bandwidth``, with
-:data:`emulator.build.TRAINING_STATE_BYTES_PER_PARAM` bytes per parameter (mixed-precision
+:data:`emulator.feasibility.TRAINING_STATE_BYTES_PER_PARAM` bytes per parameter (mixed-precision
 Adam: weights, gradients, fp32 master weights and two moments — an assumption: a job that
 skips the gradients or the master copy writes less). ``M`` comes from the site's failure
 classes: a job of N GPUs is hit by a class whose units hold ``s`` GPUs at the rate of

@@ -36,8 +36,9 @@ from emulator.core.allocation import AllocationError, ClusterState
 from emulator.core.clock import Clock
 from emulator.core.failure_verbs import FailureVerbs
 from emulator.core.queue import WorkQueue
+from emulator.core.service_verbs import ServiceVerbs
 from emulator.core.training import ShapeCache, checkpoint_progress, progress
-from emulator.eventlog import Ev, EventLog, Infra
+from emulator.eventlog import Ev, EventLog
 from emulator.policies.base import PolicyError
 from emulator.work import Work
 from topologies.index import TIER_NVLINK
@@ -49,7 +50,7 @@ if TYPE_CHECKING:
 __all__ = ["Core"]
 
 
-class Core(FailureVerbs):
+class Core(FailureVerbs, ServiceVerbs):
     """Mutable scheduling state and the verbs that change it (see module docstring)."""
 
     def __init__(self, clock: Clock, cluster: ClusterState, works: Sequence[Work],
@@ -311,47 +312,6 @@ class Core(FailureVerbs):
         self._event(Ev.PREEMPT, work, lost_gpu_s=lost, remaining=work.remaining,
                     reason=reason)
         self.wants_round()
-
-    def disrupt(self, gpus: np.ndarray, reason: str, until: float = math.inf) -> list[int]:
-        """Take ``gpus`` out of service until ``until`` (s; ``inf``: until :meth:`restore`).
-
-        Training on any of them is preempted (it keeps its last checkpoint); serving work
-        keeps what it holds, but GPUs out of service are never allocated again until
-        restored. Returns the ids of the preempted work.
-        """
-        gpus = np.asarray(gpus, dtype=np.int64)
-        holders = self.cluster.take_down(gpus)
-        self.log.infra_event(self.now, Infra.GPUS_DOWN, reason, value=float(gpus.size))
-        hit = []
-        for work_id in holders.tolist():
-            work = self.works[work_id]
-            if work.kind == "training":
-                self.preempt(work, reason, who="disruption")
-                hit.append(work_id)
-        if math.isfinite(until):
-            self.clock.call_in(max(until - self.now, 0.0), lambda: self.restore(gpus, reason))
-        return hit
-
-    def restore(self, gpus: np.ndarray, reason: str = "") -> None:
-        """Return out-of-service ``gpus`` to service."""
-        freed = self.cluster.bring_up(gpus)
-        self.log.infra_event(self.now, Infra.GPUS_UP, reason, value=float(np.size(gpus)))
-        if freed:
-            self.wants_round()
-
-    def drain(self, gpus: np.ndarray, reason: str = "") -> None:
-        """Set ``gpus`` draining (maintenance): no new work is placed on them, work holding
-        them keeps running until it ends; they stay unavailable until :meth:`undrain`."""
-        gpus = np.asarray(gpus, dtype=np.int64)
-        self.cluster.drain(gpus)
-        self.log.infra_event(self.now, Infra.DRAIN, reason, value=float(gpus.size))
-
-    def undrain(self, gpus: np.ndarray, reason: str = "") -> None:
-        """End the drain of ``gpus``; those not also out of service become free."""
-        freed = self.cluster.undrain(np.asarray(gpus, dtype=np.int64))
-        self.log.infra_event(self.now, Infra.UNDRAIN, reason, value=float(np.size(gpus)))
-        if freed:
-            self.wants_round()
 
     def rerate(self, work: Work, speed: float, reason: str = "") -> None:
         """Change a running training job's speed (1.0 = full; power caps slow jobs down).

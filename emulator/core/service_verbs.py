@@ -1,0 +1,84 @@
+"""The core's out-of-service verbs: GPUs taken out of service and back, drained and undrained.
+
+A mixin of :class:`emulator.core.core.Core` (kept apart so each file has one concern):
+:meth:`disrupt` takes GPUs out of service (training on them is preempted and keeps its
+last checkpoint), :meth:`restore` brings them back, :meth:`drain` sets GPUs aside for
+maintenance (never allocated, holders run to their end) and :meth:`undrain` ends that.
+Each appends a typed infrastructure event. Failures with detection, repair and restart
+are :mod:`emulator.core.failure_verbs`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from emulator.eventlog import Infra
+
+if TYPE_CHECKING:
+    from emulator.core.allocation import ClusterState
+    from emulator.core.clock import Clock
+    from emulator.eventlog import EventLog
+    from emulator.work import Work
+
+__all__ = ["ServiceVerbs"]
+
+
+class ServiceVerbs:
+    """:meth:`disrupt`, :meth:`restore`, :meth:`drain` and :meth:`undrain` of the core."""
+
+    # provided by Core
+    clock: Clock
+    cluster: ClusterState
+    log: EventLog
+    works: list[Work]
+    wants_round: Callable[[], None]
+
+    if TYPE_CHECKING:
+        @property
+        def now(self) -> float: ...
+        def preempt(self, work: Work, reason: str = "", *, who: str = "") -> None: ...
+
+    def disrupt(self, gpus: np.ndarray, reason: str, until: float = math.inf) -> list[int]:
+        """Take ``gpus`` out of service until ``until`` (s; ``inf``: until :meth:`restore`).
+
+        Training on any of them is preempted (it keeps its last checkpoint); serving work
+        keeps what it holds, but GPUs out of service are never allocated again until
+        restored. Returns the ids of the preempted work.
+        """
+        gpus = np.asarray(gpus, dtype=np.int64)
+        holders = self.cluster.take_down(gpus)
+        self.log.infra_event(self.now, Infra.GPUS_DOWN, reason, value=float(gpus.size))
+        hit = []
+        for work_id in holders.tolist():
+            work = self.works[work_id]
+            if work.kind == "training":
+                self.preempt(work, reason, who="disruption")
+                hit.append(work_id)
+        if math.isfinite(until):
+            self.clock.call_in(max(until - self.now, 0.0), lambda: self.restore(gpus, reason))
+        return hit
+
+    def restore(self, gpus: np.ndarray, reason: str = "") -> None:
+        """Return out-of-service ``gpus`` to service."""
+        freed = self.cluster.bring_up(gpus)
+        self.log.infra_event(self.now, Infra.GPUS_UP, reason, value=float(np.size(gpus)))
+        if freed:
+            self.wants_round()
+
+    def drain(self, gpus: np.ndarray, reason: str = "") -> None:
+        """Set ``gpus`` draining (maintenance): no new work is placed on them, work holding
+        them keeps running until it ends; they stay unavailable until :meth:`undrain`."""
+        gpus = np.asarray(gpus, dtype=np.int64)
+        self.cluster.drain(gpus)
+        self.log.infra_event(self.now, Infra.DRAIN, reason, value=float(gpus.size))
+
+    def undrain(self, gpus: np.ndarray, reason: str = "") -> None:
+        """End the drain of ``gpus``; those not also out of service become free."""
+        freed = self.cluster.undrain(np.asarray(gpus, dtype=np.int64))
+        self.log.infra_event(self.now, Infra.UNDRAIN, reason, value=float(np.size(gpus)))
+        if freed:
+            self.wants_round()
