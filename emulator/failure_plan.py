@@ -127,11 +127,12 @@ def resolve_plan(sites: Sequence[SiteConfig], index: TopologyIndex) -> FailurePl
                     afr[:] = SECONDS_PER_YEAR / over.mtbf
                 detection = over.detection if over.detection is not None else detection
                 repair = over.repair if over.repair is not None else repair
-            if not afr.any():
+            rate = afr / SECONDS_PER_YEAR
+            if not rate.any():  # no rate, or one so small it is 0 per second: never fails
                 continue
             shape = over.shape if over is not None and over.distribution == "weibull" else None
             classes.append(ClassPlan(site=site_id, code=code, unit_start=starts, gpus=grouped,
-                                     rate_per_s=afr / SECONDS_PER_YEAR, detection_s=detection,
+                                     rate_per_s=rate, detection_s=detection,
                                      repair_s=repair, weibull_shape=shape))
     return FailurePlan(classes=tuple(classes), configs=configs)
 

@@ -244,3 +244,14 @@ def test_live_counts_follow_interruptions() -> None:
     assert (sum(counts.gpus), sum(counts.queued)) == (gpus, queued)
     assert counts.cut_off == cut
     assert any(w.interruptions for w in sim.works)
+
+
+def test_a_rate_too_small_to_register_never_fails() -> None:
+    """An AFR that underflows to 0 per second (hypothesis found 5e-324) is a class that
+    never fails, not a sampling error."""
+    data = _with_failures({"defaults": False,
+                           "components": {"software": {"afr": 5e-324},
+                                          "gpu": {"afr": 1.0, "repair": "1h"}}})
+    sim = build(validate_scenario(data))
+    sim.run()
+    assert all(c.code != COMPONENTS.index("software") for c in sim.engine.failures.plan.classes)
