@@ -28,7 +28,6 @@ from rich.text import Text
 
 from emulator.errors import UserError, one_line
 from emulator.interrupts import Interrupted, PartialKept, deferred, install
-from emulator.units import UnitError, parse_duration
 from emulator.verbosity import show_progress
 
 _log = logging.getLogger(__name__)
@@ -45,6 +44,7 @@ from emulator.cli_common import (  # noqa: E402  (re-exported: older imports rea
     _trace_rows,
     _warn_rejected,
     _warn_trace_issues,
+    parse_until,
 )
 
 
@@ -118,12 +118,7 @@ def _run(scenario: Path, seed: int | None, until: str | None, out: Path | None,
                         "seconds per wall second")
     if backend is not None and backend not in ("auto", "numpy", "cupy"):
         raise UserError(f"--backend: got {backend!r}; expected auto, numpy or cupy")
-    try:
-        until_s = parse_duration(until) if until is not None else None
-    except UnitError as exc:
-        raise UserError(f"--until: {exc}") from None
-    if until_s is not None and until_s <= 0:
-        raise UserError(f"--until: got {until!r}; expected a positive duration such as 2d")
+    until_s = parse_until(until)
     loaded = load_scenario(scenario, overrides, seed=seed)
     sc = loaded.scenario
     folder = out if out is not None else output_dir(sc.output.dir, sc.name, sc.seed)

@@ -19,10 +19,20 @@ from rich.text import Text
 
 from emulator.errors import UserError, one_line
 from emulator.policies.base import PolicyError
-from emulator.units import UnitError
+from emulator.units import UnitError, parse_duration
 
-__all__ = ["EXIT_USER_ERROR", "ForceOption", "MaxMemoryOption", "SetOption", "_fail", "_guard",
-           "_trace_rows", "_warn_rejected", "_warn_trace_issues"]
+__all__ = [
+    "EXIT_USER_ERROR",
+    "ForceOption",
+    "MaxMemoryOption",
+    "SetOption",
+    "_fail",
+    "_guard",
+    "_trace_rows",
+    "_warn_rejected",
+    "_warn_trace_issues",
+    "parse_until",
+]
 
 EXIT_USER_ERROR = 2
 
@@ -101,3 +111,18 @@ ForceOption = Annotated[bool, typer.Option(
 MaxMemoryOption = Annotated[str | None, typer.Option(
     "--max-memory", help="memory budget for the size estimate, e.g. 32GB (default "
                          "$GPUEMU_MAX_MEMORY or 16GB)")]
+
+
+def parse_until(until: str | None, example: str = "2d") -> float | None:
+    """``--until`` in simulated seconds (``None`` when not given); a value that is not a
+    positive duration is a :class:`UserError` naming the option and an ``example``."""
+    if until is None:
+        return None
+    try:
+        until_s = parse_duration(until)
+    except UnitError as exc:
+        raise UserError(f"--until: {exc}") from None
+    if not until_s > 0:
+        raise UserError(f"--until: got {until!r}; expected a positive duration such as "
+                        f"{example}")
+    return until_s

@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from emulator.cli_common import SetOption, _guard
+from emulator.cli_common import SetOption, _guard, parse_until
 from emulator.cli_executor import (
     CacheOption,
     NoCacheOption,
@@ -81,7 +81,6 @@ def _plan(scenario: Path, vary: list[str], ranges: list[str], target_text: str, 
     from emulator.plan import parse_range, run_plan
     from emulator.plan_output import answer_rows, evaluation_csv, plan_json, plot_plan
     from emulator.plan_target import parse_target
-    from emulator.units import UnitError, parse_duration
 
     if len(vary) != len(ranges):
         raise UserError(f"--range: got {len(ranges)} for {len(vary)} --vary; expected one "
@@ -90,12 +89,7 @@ def _plan(scenario: Path, vary: list[str], ranges: list[str], target_text: str, 
         raise UserError(f"--vary: {', '.join(vary)} names a field twice; expected each once")
     axes = [parse_range(r, v) for v, r in zip(vary, ranges, strict=True)]
     target = parse_target(target_text)
-    try:
-        until_s = parse_duration(until) if until is not None else None
-    except UnitError as exc:
-        raise UserError(f"--until: {exc}") from None
-    if until_s is not None and until_s <= 0:
-        raise UserError(f"--until: got {until!r}; expected a positive duration such as 6h")
+    until_s = parse_until(until, "6h")
     name = str(read_yaml(scenario).get("name", scenario.stem))
     folder = out if out is not None else Path("runs") / f"{name}-plan"
     check_replaceable(folder)

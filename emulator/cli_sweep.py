@@ -20,7 +20,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from emulator.cli_common import SetOption, _guard
+from emulator.cli_common import SetOption, _guard, parse_until
 from emulator.cli_executor import (
     CacheOption,
     NoCacheOption,
@@ -32,7 +32,6 @@ from emulator.cli_executor import (
     executor_for,
     resume_note,
 )
-from emulator.errors import UserError
 from emulator.interrupts import Interrupted
 from emulator.sweep_study import SweepResult, run_sweep
 
@@ -114,14 +113,8 @@ def _sweep(scenario: Path, overrides: list[str], seeds: int, until: str | None,
     from emulator.export import write_json
     from emulator.loader import read_yaml
     from emulator.outputs import check_replaceable, write_result_set
-    from emulator.units import UnitError, parse_duration
 
-    try:
-        until_s = parse_duration(until) if until is not None else None
-    except UnitError as exc:
-        raise UserError(f"--until: {exc}") from None
-    if until_s is not None and until_s <= 0:
-        raise UserError(f"--until: got {until!r}; expected a positive duration such as 6h")
+    until_s = parse_until(until, "6h")
     name = str(read_yaml(scenario).get("name", scenario.stem))
     folder = out if out is not None else Path("runs") / f"{name}-sweep"
     check_replaceable(folder)

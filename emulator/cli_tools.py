@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from emulator.cli_common import _guard, _warn_trace_issues
+from emulator.cli_common import _guard, _warn_trace_issues, parse_until
 from emulator.cli_executor import (
     CacheOption,
     NoCacheOption,
@@ -22,7 +22,7 @@ from emulator.cli_executor import (
     WorkersOption,
 )
 from emulator.errors import UserError
-from emulator.units import UnitError, format_power, format_rate_bps, parse_duration
+from emulator.units import format_power, format_rate_bps
 
 __all__ = ["register"]
 
@@ -178,12 +178,7 @@ def _compare(scenario: Path, policies: str, seeds: int, out: Path | None,
     from emulator.compare_output import compare_command
     from emulator.interrupts import Interrupted
 
-    try:
-        until_s = parse_duration(until) if until is not None else None
-    except UnitError as exc:
-        raise UserError(f"--until: {exc}") from None
-    if until_s is not None and not until_s > 0:
-        raise UserError(f"--until: got {until!r}; expected a positive duration such as 2d")
+    until_s = parse_until(until)
     executor = executor_for(workers, scheduler, serial)
     cells: list[Path | None] = [None]
 

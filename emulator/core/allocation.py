@@ -111,6 +111,24 @@ class ClusterState:
                                    strict=True):
                 self._move(d, old, new)
 
+    def _withdraw(self, idle: np.ndarray) -> np.ndarray:
+        """Take free ``idle`` GPUs out of the free pool (out of service or draining)."""
+        self.owner[idle] = DOWN
+        self.free[idle] = False
+        if idle.size:
+            self._count(idle, -1)
+        self.free_gpus -= int(idle.size)
+        return idle
+
+    def _give_back(self, idle: np.ndarray) -> int:
+        """Return unowned ``idle`` GPUs to the free pool; how many."""
+        self.owner[idle] = FREE
+        self.free[idle] = True
+        if idle.size:
+            self._count(idle, +1)
+        self.free_gpus += int(idle.size)
+        return int(idle.size)
+
     def release(self, gpus: np.ndarray, owner: int) -> None:
         """Return ``gpus`` held by ``owner``; those out of service or draining stay
         unavailable."""
@@ -131,12 +149,7 @@ class ClusterState:
         gpus = np.unique(np.asarray(gpus, dtype=np.int64))
         gpus = gpus[~self.down[gpus]]
         self.down[gpus] = True
-        idle = gpus[self.owner[gpus] == FREE]
-        self.owner[idle] = DOWN
-        self.free[idle] = False
-        if idle.size:
-            self._count(idle, -1)
-        self.free_gpus -= int(idle.size)
+        self._withdraw(gpus[self.owner[gpus] == FREE])
         held = self.owner[gpus]
         return np.unique(held[held >= 0])
 
@@ -146,13 +159,7 @@ class ClusterState:
         gpus = np.unique(np.asarray(gpus, dtype=np.int64))
         gpus = gpus[self.down[gpus]]
         self.down[gpus] = False
-        idle = gpus[(self.owner[gpus] == DOWN) & ~self.draining[gpus]]
-        self.owner[idle] = FREE
-        self.free[idle] = True
-        if idle.size:
-            self._count(idle, +1)
-        self.free_gpus += int(idle.size)
-        return int(idle.size)
+        return self._give_back(gpus[(self.owner[gpus] == DOWN) & ~self.draining[gpus]])
 
     def drain(self, gpus: np.ndarray) -> int:
         """Mark ``gpus`` draining: never allocated again until :meth:`undrain`; work holding
@@ -160,23 +167,11 @@ class ClusterState:
         gpus = np.unique(np.asarray(gpus, dtype=np.int64))
         gpus = gpus[~self.draining[gpus]]
         self.draining[gpus] = True
-        idle = gpus[self.owner[gpus] == FREE]
-        self.owner[idle] = DOWN
-        self.free[idle] = False
-        if idle.size:
-            self._count(idle, -1)
-        self.free_gpus -= int(idle.size)
-        return int(idle.size)
+        return int(self._withdraw(gpus[self.owner[gpus] == FREE]).size)
 
     def undrain(self, gpus: np.ndarray) -> int:
         """End the drain of ``gpus``; how many became free (failed ones stay down)."""
         gpus = np.unique(np.asarray(gpus, dtype=np.int64))
         gpus = gpus[self.draining[gpus]]
         self.draining[gpus] = False
-        idle = gpus[(self.owner[gpus] == DOWN) & ~self.down[gpus]]
-        self.owner[idle] = FREE
-        self.free[idle] = True
-        if idle.size:
-            self._count(idle, +1)
-        self.free_gpus += int(idle.size)
-        return int(idle.size)
+        return self._give_back(gpus[(self.owner[gpus] == DOWN) & ~self.down[gpus]])
