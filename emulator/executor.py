@@ -104,9 +104,15 @@ class DaskExecutor(Executor):
                                 "expected a running dask scheduler, e.g. "
                                 "tcp://host:8786") from None
         else:
-            self._cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1,
-                                         processes=True, dashboard_address=None,
-                                         silence_logs=logging.ERROR)
+            import dask
+
+            # A local worker's sampling profiler (every 10 ms) and GIL monitor (every
+            # 1 ms) compete with the cell for the interpreter; nobody reads them here.
+            with dask.config.set({"distributed.worker.profile.enabled": False,
+                                  "distributed.admin.system-monitor.gil.enabled": False}):
+                self._cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1,
+                                             processes=True, dashboard_address=None,
+                                             silence_logs=logging.ERROR)
             self._client = Client(self._cluster)
         return self._client
 
