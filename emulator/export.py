@@ -19,6 +19,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from emulator.arrow_columns import arrow_column
+
 __all__ = ["atomic_write", "column_unit", "write_json", "write_parquet"]
 
 
@@ -79,25 +81,12 @@ def column_unit(name: str) -> str | None:
     return next((unit for suffix, unit in _UNITS if name.endswith(suffix)), None)
 
 
-def _arrow_column(col: np.ndarray) -> pa.Array:
-    """One column as Arrow: text for objects, UTC timestamps for datetimes, and null for
-    every non-finite float (NaN or ±inf: a missing figure, never an infinite one)."""
-    if col.dtype == object:
-        return pa.array([None if v is None else str(v) for v in col.tolist()], type=pa.string())
-    if col.dtype.kind == "M":
-        return pa.array(col.astype("datetime64[us]"), type=pa.timestamp("us", tz="UTC"))
-    if col.dtype.kind == "f":
-        finite = np.isfinite(col)
-        return pa.array(col, mask=None if finite.all() else ~finite)
-    return pa.array(col)
-
-
 def write_parquet(path: Path, columns: dict[str, np.ndarray]) -> None:
     """Write equal-length columns as a Parquet table (units as field metadata ``unit``;
     non-finite floats as null, datetimes as UTC timestamps)."""
     fields, arrays = [], []
     for name, col in columns.items():
-        array = _arrow_column(col)
+        array = arrow_column(col)
         unit = column_unit(name)
         fields.append(pa.field(name, array.type,
                                metadata=None if unit is None else {"unit": unit}))
