@@ -64,21 +64,33 @@ class EasyBackfillPolicy(QueuePolicy):
         if not view.queue or view.free_gpus == 0:
             return decisions
         scratch = view.scratch()
-        shadow: float | None = None
-        extra = 0
+        queue = view.queue
+        limit = min(len(queue), self.max_scan)
         started: list[tuple[float, int]] = []
-        for scanned, job in enumerate(view.queue):
-            if scanned >= self.max_scan or scratch.free_gpus == 0:
+        i = 0
+        while True:  # in arrival order until the head does not fit
+            if i == limit or scratch.free_gpus == 0:
+                return decisions
+            head = queue[i]
+            i += 1
+            gpus = scratch.place(head.request)
+            if gpus is None:
                 break
-            if shadow is None:
-                gpus = scratch.place(job.request)
-                if gpus is not None:
-                    decisions.append(StartJob(job.work_id, gpus))
-                    started.append((view.now + job.est_duration_s, job.n_gpus))
-                    continue
-                shadow, extra = self._reservation(view, job.n_gpus, scratch.free_gpus, started)
-                continue
-            ends_in_time = view.now + job.est_duration_s <= shadow
+            decisions.append(StartJob(head.work_id, gpus))
+            started.append((view.now + head.est_duration_s, head.n_gpus))
+        shadow, extra = self._reservation(view, head.n_gpus, scratch.free_gpus, started)
+        # Free GPUs and the extra GPUs only shrink during a round, so a job that needs more
+        # GPUs than are free now, or that would outlast the shadow time on more than the
+        # extra GPUs, can never start in it: only the others are looked at (same
+        # decisions as a step through every job, without the steps).
+        sizes, estimates = (c[i:limit] for c in view.queue_columns())
+        in_time = view.now + estimates <= shadow
+        maybe = (sizes <= scratch.free_gpus) & (in_time | (sizes <= extra))
+        for k in np.flatnonzero(maybe).tolist():
+            if scratch.free_gpus == 0:
+                break
+            job = queue[i + k]
+            ends_in_time = bool(in_time[k])
             if not ends_in_time and job.n_gpus > extra:
                 continue
             gpus = scratch.place(job.request)

@@ -147,8 +147,10 @@ class ClusterView:
                  scratch: Callable[[], Scratch], tenant_gpus: Mapping[str, int],
                  options: Mapping[str, Any],
                  release_profile: Callable[[], tuple[np.ndarray, np.ndarray]] | None = None,
+                 queue_columns: Callable[[], tuple[np.ndarray, np.ndarray]] | None = None,
                  ) -> None:
         self.now = now
+        self._queue_columns = queue_columns
         self.queue = queue
         self.total_gpus = total_gpus
         self.free_gpus = free_gpus
@@ -166,6 +168,19 @@ class ClusterView:
     def scratch(self) -> Scratch:
         """A tentative copy of free capacity for this round."""
         return self._scratch()
+
+    def queue_columns(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(GPUs, estimated run time s)`` of each job in ``queue``, as two float arrays
+        in queue order (read-only).
+
+        Lets a policy pick the jobs that could fit with one comparison instead of a
+        Python step per job (the engine keeps the arrays up to date).
+        """
+        if self._queue_columns is not None:
+            return self._queue_columns()
+        q = self.queue
+        return (np.fromiter((j.n_gpus for j in q), dtype=np.float64, count=len(q)),
+                np.fromiter((j.est_duration_s for j in q), dtype=np.float64, count=len(q)))
 
     def release_profile(self) -> tuple[np.ndarray, np.ndarray]:
         """When running work is expected to free GPUs: ``(end times s, GPUs)``, sorted by end.

@@ -122,7 +122,7 @@ class Rounds:
             running=self._running_views, release_profile=self._release_profile,
             scratch=self._scratch,
             tenant_gpus=dict(zip(self.tenants, core.tenant_gpus, strict=True)),
-            options=self.options)
+            options=self.options, queue_columns=core.queue.columns)
 
     # -- one round -----------------------------------------------------------------------
     def run(self) -> None:
