@@ -41,6 +41,12 @@ __all__ = ["build_summary", "stats"]
 _J_PER_MWH = 3.6e9
 
 
+JCT_COVERS = ("finished training jobs only (jct_s.n of jobs.submitted): rejected jobs and "
+              "jobs cut off at the horizon have no completion time; wait_s covers the jobs "
+              "that started, wait_incl_queued_s also those still queued")
+"""What the JCT and wait statistics of a summary are taken over (stated in every summary)."""
+
+
 def stats(values: np.ndarray) -> dict[str, float | None]:
     """Mean, p50 and p99 of ``values`` ignoring NaN; ``None`` where there are none."""
     v = np.asarray(values, dtype=np.float64)
@@ -194,6 +200,7 @@ def build_summary(log: EventLog, works: Sequence[Work], horizon_s: float, total_
                  "rejected": int((jobs["state"][train_all] == "rejected").sum()),
                  "truncated": int((jobs["state"][train_all] == "truncated").sum())},
         "jct_s": stats(jobs["jct_s"][train_all]),
+        "jct_covers": JCT_COVERS,
         "wait_s": stats(jobs["wait_s"][train_all]),
         "still_queued": int((train_all & never_started).sum()),
         "wait_incl_queued_s": stats(wait_lower_bound[train_all]),

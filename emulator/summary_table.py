@@ -65,6 +65,13 @@ def _training_table(summary: dict[str, Any]) -> Table:
                   _in(ten["wait_s"]["mean"], cols["wait_mean"][1]),
                   _in(ten["wait_s"]["p99"], cols["wait_p99"][1]),
                   f"{100 * ten['gpu_share']:.1f}%")
+    jobs = summary["jobs"]
+    if jobs["finished"] < jobs["submitted"]:
+        left = jobs["submitted"] - jobs["finished"]
+        t.caption = (f"JCT covers the {jobs['finished']:,} finished of {jobs['submitted']:,} "
+                     f"training jobs; {left:,} left out ({jobs['rejected']:,} rejected, "
+                     f"{jobs['truncated']:,} cut off at the horizon); waits cover the jobs "
+                     "that started")
     return t
 
 

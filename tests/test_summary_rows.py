@@ -149,3 +149,14 @@ def test_live_ttft_p99_follows_the_last_hour() -> None:
     (recent_before, whole_before), (recent_cut, whole_cut) = seen[1.2], seen[1.45]
     assert recent_cut - recent_before > 0.005  # the reroute adds ~6 ms of round trip
     assert recent_cut - recent_before > 2 * (whole_cut - whole_before)
+
+
+def test_the_summary_says_which_jobs_jct_covers(summary: dict[str, Any]) -> None:
+    assert summary["jct_covers"].startswith("finished training jobs only")
+    s = copy.deepcopy(summary)
+    s["jobs"] = {"submitted": 60, "finished": 55, "rejected": 3, "truncated": 2}
+    text = " ".join(_text(summary_table(s)).split())  # the caption wraps at the table's width
+    assert ("JCT covers the 55 finished of 60 training jobs; 5 left out (3 rejected, 2 cut "
+            "off at the horizon)") in text
+    s["jobs"] = {"submitted": 60, "finished": 60, "rejected": 0, "truncated": 0}
+    assert "JCT covers" not in _text(summary_table(s), width=400)
