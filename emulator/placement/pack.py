@@ -66,6 +66,7 @@ class PackPlacement(PlacementPolicy):
     """Locality-first best-fit packing (see module docstring)."""
 
     name = "pack"
+    monotone = True  # refuses only when no site (or pod) has room for the job
 
     def place(self, request: PlacementRequest, scratch: Scratch) -> np.ndarray | None:
         """GPU ids packed into the fewest domains of one pod/site, or ``None``."""

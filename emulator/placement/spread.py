@@ -18,6 +18,7 @@ class SpreadPlacement(PlacementPolicy):
     """Round-robin over the domains with the most free groups (see module docstring)."""
 
     name = "spread"
+    monotone = True  # refuses only when no site (or pod) has room for the job
 
     def place(self, request: PlacementRequest, scratch: Scratch) -> np.ndarray | None:
         """GPU ids spread over as many domains as possible within one site, or ``None``."""
