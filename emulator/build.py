@@ -87,10 +87,11 @@ class Simulation:
         end = self.horizon_s if until is None else min(until, self.horizon_s)
         step = step_s or max(end / 200.0, 1.0)
         # The build made one object per job (a million on a campus): keep the cyclic
-        # garbage collector from walking them all again and again during the run. Only
-        # the young generations are collected first: a full collection walks every
-        # object of the process (a sweep worker's dask state too), ~20-35 ms a run.
-        gc.collect(1)
+        # garbage collector from walking them all again and again during the run. The
+        # collection first must be a full one: an earlier run in this process (a sweep
+        # cell) is cyclic garbage in the oldest generation, and freezing it would keep
+        # it for the life of the process.
+        gc.collect()
         gc.freeze()
         try:
             self._advance(end, step, on_progress, speed, step_guard or nullcontext)
