@@ -9,9 +9,11 @@ them starts. :func:`reallocate` implements that step once on the read-only view,
 preemptive policies here differ only in their ranking.
 
 Work that is not preemptible training (inference services, non-preemptible jobs) keeps its
-GPUs and is never displaced. GPUs come from the round's scratch (the scenario's placement
-policy): a job the counting admits but that does not place (tensor-parallel groups across
-NVLink domains) stays queued.
+GPUs and is never displaced, and so does work started at this very instant (a round that
+its own decisions asked for): moving it again would only pay a restore. GPUs come from
+the round's scratch (the scenario's placement policy): a job the counting admits but
+that does not place (tensor-parallel groups across NVLink domains) stays queued, and a
+running job whose GPUs no start took keeps running.
 
 :class:`StableOrder` keeps the ranking's tie order from one round to the next, as a
 stable sort of the simulator's persistent job list does: ties keep their previous order,
@@ -21,6 +23,8 @@ newcomers join behind in arrival order.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+
+import numpy as np
 
 from emulator.policies.base import (
     ClusterView,
@@ -65,14 +69,22 @@ def reallocate(view: ClusterView, ranked: Sequence[Job]) -> list[Decision]:
     :class:`StartJob` ones, as the engine applies decisions in order). Running work missing
     from ``ranked`` keeps its GPUs.
     """
+    now = view.now
     running = {r.work_id: r for r in view.running}
     ranked_ids = {j.work_id for j in ranked}
+
+    def movable(r: RunningJob) -> bool:
+        # Work started at this very instant (an earlier round now) keeps its GPUs: moving
+        # it again would pay a restore for nothing, and a job whose rank rises with its
+        # restore cost once running would swap with a waiting one for ever.
+        return r.preemptible and r.start_s < now
+
     free = view.total_gpus - sum(r.n_gpus for r in running.values()
-                                 if not r.preemptible or r.work_id not in ranked_ids)
+                                 if not movable(r) or r.work_id not in ranked_ids)
     keep: set[int] = set()
     want: list[QueuedJob] = []
     for job in ranked:
-        if isinstance(job, RunningJob) and not job.preemptible:
+        if isinstance(job, RunningJob) and not movable(job):
             continue  # already counted as held
         if job.n_gpus <= free:
             free -= job.n_gpus
@@ -80,15 +92,23 @@ def reallocate(view: ClusterView, ranked: Sequence[Job]) -> list[Decision]:
                 keep.add(job.work_id)
             elif isinstance(job, QueuedJob):
                 want.append(job)
-    decisions: list[Decision] = []
     scratch = view.scratch()
-    for r in running.values():
-        if r.preemptible and r.work_id in ranked_ids and r.work_id not in keep:
-            decisions.append(PreemptJob(r.work_id, "lower in the ranking"))
-            if r.gpus is not None:
-                scratch.release(r.gpus)
+    victims = [r for r in running.values()
+               if movable(r) and r.work_id in ranked_ids and r.work_id not in keep]
+    for r in victims:
+        if r.gpus is not None:
+            scratch.release(r.gpus)
+    starts: list[Decision] = []
     for job in want:
         gpus = scratch.place(job.request)
         if gpus is not None:
-            decisions.append(StartJob(job.work_id, gpus))
-    return decisions
+            starts.append(StartJob(job.work_id, gpus))
+    # A victim none of whose GPUs went to a start keeps running: the jobs it made room for
+    # did not place (tensor-parallel groups across NVLink domains). Preempting it anyway
+    # would free GPUs nobody takes, and the next round at the same instant would start it
+    # again and preempt it again, for ever. With GPU counting only (placements never
+    # refused), every victim's GPUs are taken and this never applies.
+    preempts: list[Decision] = [
+        PreemptJob(r.work_id, "lower in the ranking") for r in victims
+        if r.gpus is None or not bool(np.all(scratch.is_free(r.gpus)))]
+    return preempts + starts
