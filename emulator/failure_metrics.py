@@ -22,9 +22,10 @@ then the split between productive and checkpoint time is approximate.
 
 Per site (:func:`failure_summary`): failures, repairs and GPU-hours down per class,
 availability per class (``1 − GPU-s down / (site GPUs × horizon)``; a GPU down for two
-overlapping causes counts for both), spares used, mean time to failure by job size
-bucket (exposure = time holding GPUs), serving replicas lost and in-flight
-requests retried or failed.
+overlapping causes counts for both; for a NIC or leaf switch, whose GPUs stay in service,
+"down" means without scale-out network and the class's ``effect`` says so), spares used,
+mean time to failure by job size bucket (exposure = time holding GPUs), serving replicas
+lost and in-flight requests retried or failed.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ import numpy as np
 from emulator.eventlog import Ev, EventLog, Infra
 from emulator.tables import runs
 from emulator.work import Work
-from topologies.reliability import COMPONENTS
+from topologies.reliability import COMPONENTS, SCALE_OUT_LOSS
 from workloads.spec import TrainingJobSpec
 
 __all__ = ["SIZE_BUCKETS", "failure_rows", "failure_summary", "failures_table", "job_figures"]
@@ -171,6 +172,8 @@ def failure_summary(log: EventLog, works: Sequence[Work], horizon_s: float,
             continue
         down = 0.0 if name == "software" else _down_gpu_s(f, code, horizon_s)
         by_class[name] = {
+            "effect": ("restart" if name == "software" else
+                       "scale_out" if name in SCALE_OUT_LOSS else "down"),
             "failures": fails,
             "repairs": int(((f["kind"] == Infra.REPAIR) & (f["subject"] == code)).sum()),
             "gpu_h_down": down / 3600.0,
@@ -233,6 +236,7 @@ def failure_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
             ("requests retried / failed",
              f"{s['requests_retried']:,} / {s['requests_failed']:,}")]
     for name, cls in s["by_class"].items():
+        what = "with scale-out" if cls["effect"] == "scale_out" else "available"
         rows.append((f"  {name}", f"{cls['failures']} failed, "
-                                  f"{100 * cls['availability']:.3f}% available"))
+                                  f"{100 * cls['availability']:.3f}% {what}"))
     return rows

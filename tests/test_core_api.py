@@ -133,3 +133,26 @@ def test_rerate_moves_the_completion() -> None:
     assert job.state == "finished"
     assert clock.now == pytest.approx(full / 2 + full)  # the second half at half speed
     assert math.isclose(job.remaining, 0.0)
+
+
+def test_scale_out_loss_stops_only_work_spanning_domains() -> None:
+    """``fail(effect="scale_out")`` (a NIC or leaf switch): the GPUs stay in service, the
+    job inside one domain runs on, the one spanning domains is returned to be stopped, and
+    no placement spanning domains may start on a cut GPU until :meth:`Core.repair`."""
+    local, wide, later = _job(0, 8), _job(1, 16), _job(2, 16)
+    core, _clock, log = _core([local, wide, later])
+    for job in (local, wide, later):
+        core.submit(job)
+    core.start(local, np.arange(8), "test")
+    core.start(wide, np.concatenate([np.arange(64, 72), np.arange(72, 80)]), "test")
+    core.launch([local, wide])
+    hit = core.fail(np.array([0, 1, 64, 100]), "switch", 5, effect="scale_out")
+    assert [w.work_id for w in hit] == [1]
+    assert not core.cluster.down.any() and core.cluster.free[100]
+    core.interrupt(wide, "switch", 300.0, 0.0)
+    with pytest.raises(PolicyError, match="lost its scale-out network"):
+        core.start(later, np.concatenate([np.arange(56, 64), np.arange(96, 104)]), "test")
+    core.start(later, np.arange(96, 112), "test")  # one domain: cut GPU 100 is fine
+    core.repair(np.array([0, 1, 64, 100]), "switch", 5, effect="scale_out")
+    assert core.cluster.n_isolated == 0 and not core.cluster.isolated.any()
+    assert [Ev(k) for k in log.work_kind].count(Ev.INTERRUPT) == 1

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import yaml
 
 from emulator.build import Simulation, build
@@ -21,7 +22,7 @@ from emulator.rehearsal.controls import Controls
 from emulator.rehearsal.keys import decode_keys
 from emulator.rehearsal.recorder import EVENTS_NAME
 from emulator.rehearsal.session import Rehearsal
-from emulator.rehearsal.view import DRAINING, FAILED
+from emulator.rehearsal.view import CUT_OFF, DRAINING, FAILED
 from tests.conftest import small_scenario
 
 RACK = "rack:bizerte-20mw/hall-a/{}"
@@ -125,11 +126,15 @@ def test_rack_marks_and_feed_follow_the_state() -> None:
     assert view.cell_marks(4, 2) == {0: FAILED, 1: FAILED}  # two racks per cell: the worst
     assert rehearsal.inject(_ev(RACK.format(1), "restore"))
     assert view.cell_marks(4, 4) == {2: DRAINING, 3: FAILED}
+    assert rehearsal.sim.engine.failures is not None
+    rehearsal.sim.engine.failures.inject(np.array([0, 150]), "nic", repair_s=60.0)
+    assert view.cell_marks(4, 4) == {0: CUT_OFF, 2: DRAINING, 3: FAILED}  # a drain wins
     assert not rehearsal.inject(_ev(RACK.format(7), "drain"))
     view.panels()
     lines = [text for text, _style in rehearsal.feed.lines]
-    assert lines[-3:] == ["0.0 s  failed rack:bizerte-20mw/hall-a/3 (72 GPUs)",
+    assert lines[-4:] == ["0.0 s  failed rack:bizerte-20mw/hall-a/3 (72 GPUs)",
                           "0.0 s  repaired rack:bizerte-20mw/hall-a/1 (72 GPUs)",
+                          "0.0 s  failed nic (2 GPUs lose scale-out)",
                           lines[-1]]
     assert lines[-1].startswith("cannot drain: target: 'rack:bizerte-20mw/hall-a/7'")
 

@@ -13,11 +13,11 @@ Classes and the unit each one is counted per (:data:`UNITS`):
 ``tray``           one compute tray / host (all its GPUs: 4 on GB200, 8 on HGX): host
                    maintenance, SSD, power supply, chassis, IO board, CPU, system memory
 ``nvlink_switch``  one NVLink domain (a failed NVLink switch tray takes the domain down)
-``nic``            one GPU: a rail-optimised tray has one scale-out NIC per GPU; the GPU is
-                   modelled as *down* (it cannot join a multi-tray job) — a choice that
-                   over-counts only single-tray jobs on that GPU
-``switch``         one leaf switch (with its cables): every GPU behind it loses scale-out
-                   and is modelled as down
+``nic``            one GPU: a rail-optimised tray has one scale-out NIC per GPU; the GPU
+                   loses its scale-out network but stays in service: work inside one
+                   NVLink domain keeps running on it, work spanning domains stops
+``switch``         one leaf switch (with its cables): every GPU behind it loses scale-out,
+                   with the same effect as a NIC failure on each of them
 ``rack``           one rack: power shelf, coolant distribution unit (CDU) or rack cooling
 ``pdu``            ``racks_per_feed`` racks of a hall sharing a power feed / PDU
 ``software``       one GPU's job: a software or transient fault (bug, NCCL watchdog
@@ -58,6 +58,7 @@ __all__ = [
     "LLAMA3_DAYS",
     "LLAMA3_GPUS",
     "LLAMA3_UNEXPECTED",
+    "SCALE_OUT_LOSS",
     "UNITS",
     "ComponentDefaults",
     "defaults_for",
@@ -74,7 +75,11 @@ UNITS = {"gpu": "gpu", "hbm": "gpu", "tray": "tray", "nvlink_switch": "domain", 
 """The unit each class's rate is counted per (and whose GPUs it takes down)."""
 
 HARDWARE_LOSS = frozenset(c for c in COMPONENTS if c != "software")
-"""Classes whose failure takes GPUs out of service (``software`` only restarts the job)."""
+"""Classes whose failure needs a repair (``software`` only restarts the job)."""
+
+SCALE_OUT_LOSS = frozenset({"nic", "switch"})
+"""Classes whose failure cuts GPUs off the scale-out network without taking them out of
+service (single-domain work goes on; work spanning NVLink domains stops)."""
 
 LLAMA3_GPUS = 16_384
 LLAMA3_DAYS = 54.0

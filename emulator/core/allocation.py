@@ -12,6 +12,12 @@ Two reasons keep a GPU unavailable, each its own mask: *down* (failed: its holde
 stopped by the core) and *draining* (maintenance: its holder keeps running until it
 ends). An idle GPU with either flag is owned by ``DOWN``; it becomes free again only when
 both are cleared.
+
+A third mask, *isolated*, marks GPUs that lost their scale-out network (a failed NIC or
+leaf switch) but still work: they stay in the free pool for work inside one NVLink domain,
+while placements spanning domains must avoid them (:class:`emulator.placement.base.
+Scratch` does; :meth:`emulator.core.core.Core.start` checks). ``domain_isolated`` counts
+them per domain so placement looks only at the few domains that have any.
 """
 
 from __future__ import annotations
@@ -41,6 +47,9 @@ class ClusterState:
         self.free = np.ones(index.n_gpus, dtype=bool)  # live: read-only to everyone else
         self.down = np.zeros(index.n_gpus, dtype=bool)
         self.draining = np.zeros(index.n_gpus, dtype=bool)
+        self.isolated = np.zeros(index.n_gpus, dtype=bool)  # live: read-only to others
+        self.domain_isolated = np.zeros(index.n_domains, dtype=np.int64)
+        self.n_isolated = 0
         self.domain_free = index.domain_size.astype(np.int64).copy()
         if index.n_gpus and np.any(np.diff(index.gpu_domain) < 0):
             raise ValueError("GPU ids must be contiguous per NVLink domain")
@@ -160,6 +169,27 @@ class ClusterState:
         gpus = gpus[self.down[gpus]]
         self.down[gpus] = False
         return self._give_back(gpus[(self.owner[gpus] == DOWN) & ~self.draining[gpus]])
+
+    def isolate(self, gpus: np.ndarray) -> np.ndarray:
+        """Cut ``gpus`` off the scale-out network (they stay in service); the ids of the
+        work holding any of the GPUs newly cut (the caller decides which of it must stop:
+        only work spanning NVLink domains needs scale-out)."""
+        gpus = np.unique(np.asarray(gpus, dtype=np.int64))
+        gpus = gpus[~self.isolated[gpus]]
+        self.isolated[gpus] = True
+        np.add.at(self.domain_isolated, self.index.gpu_domain[gpus], 1)
+        self.n_isolated += int(gpus.size)
+        held = self.owner[gpus]
+        return np.unique(held[held >= 0])
+
+    def reconnect(self, gpus: np.ndarray) -> int:
+        """Give ``gpus`` their scale-out network back; how many were cut off."""
+        gpus = np.unique(np.asarray(gpus, dtype=np.int64))
+        gpus = gpus[self.isolated[gpus]]
+        self.isolated[gpus] = False
+        np.subtract.at(self.domain_isolated, self.index.gpu_domain[gpus], 1)
+        self.n_isolated -= int(gpus.size)
+        return int(gpus.size)
 
     def drain(self, gpus: np.ndarray) -> int:
         """Mark ``gpus`` draining: never allocated again until :meth:`undrain`; work holding

@@ -152,6 +152,11 @@ class Core(FailureVerbs, ServiceVerbs):
         if not one_domain and np.any(groups != groups[:, :1]):
             raise PolicyError(f"{who} split a tensor-parallel group of work {work.work_id} "
                               "across NVLink domains")
+        cluster = self.cluster
+        if not one_domain and cluster.n_isolated and cluster.isolated[gpus].any():
+            cut = int(gpus[np.argmax(cluster.isolated[gpus])])
+            raise PolicyError(f"{who} placed work {work.work_id} across NVLink domains on "
+                              f"GPU {cut}, which has lost its scale-out network")
         eligible = work.request.eligible
         if eligible is not None and not np.all(eligible[groups[:, 0]]):
             raise PolicyError(f"{who} placed work {work.work_id} on GPUs it may not use "

@@ -8,7 +8,7 @@ events like every other verb.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
@@ -21,7 +21,10 @@ if TYPE_CHECKING:
     from emulator.eventlog import EventLog
     from emulator.work import Work
 
-__all__ = ["FailureVerbs"]
+__all__ = ["FailureEffect", "FailureVerbs"]
+
+FailureEffect = Literal["down", "scale_out", "none"]
+"""What a failure does to its GPUs (see :meth:`FailureVerbs.fail`)."""
 
 
 class FailureVerbs:
@@ -87,33 +90,48 @@ class FailureVerbs:
         self._event(Ev.LOST, work, reason=cause)
         self.wants_round()
 
-    def fail(self, gpus: np.ndarray, cause: str, code: int, *, down: bool = True
-             ) -> list[Work]:
-        """A component of failure class ``code`` failed, taking ``gpus`` with it.
+    def fail(self, gpus: np.ndarray, cause: str, code: int, *,
+             effect: FailureEffect = "down") -> list[Work]:
+        """A component of failure class ``code`` failed, affecting ``gpus``.
 
-        With ``down`` the GPUs go out of service (until :meth:`repair`); without (a
-        software fault) they stay in service. Logs the failure (value: all of ``gpus``);
-        returns the work holding a GPU this failure newly took down (for a software fault:
-        any of them); the caller decides what each loses (:meth:`interrupt`, :meth:`lose`).
+        ``effect``: ``"down"`` — the GPUs go out of service until :meth:`repair`;
+        ``"scale_out"`` — they lose only their scale-out network (a NIC or leaf switch):
+        still usable inside one NVLink domain, never by a placement spanning domains;
+        ``"none"`` — a software fault, nothing is lost. Logs the failure (value: all of
+        ``gpus``); returns the work this failure stops: holders of GPUs newly down,
+        training spanning domains on GPUs newly cut off (serving replicas are groups
+        inside one domain: they keep serving), or (software) any holder. The
+        caller decides what each loses (:meth:`interrupt`, :meth:`lose`).
         """
         gpus = np.asarray(gpus, dtype=np.int64)
-        if down:
+        if effect == "down":
             holders = self.cluster.take_down(gpus)
+        elif effect == "scale_out":
+            holders = self.cluster.isolate(gpus)
         else:
             held = self.cluster.owner[gpus]
             holders = np.unique(held[held >= 0])
         self.log.infra_event(self.now, Infra.FAILURE, cause, subject=code,
                              value=float(gpus.size))
-        return [self.works[i] for i in holders.tolist()]
+        hit = [self.works[i] for i in holders.tolist()]
+        if effect == "scale_out":  # serving replicas are groups inside one domain: spared
+            domain = self.cluster.index.gpu_domain
+            hit = [w for w in hit if w.kind == "training" and w.gpus is not None
+                   and bool(np.any(domain[w.gpus] != domain[w.gpus[0]]))]
+        return hit
 
     def repair(self, gpus: np.ndarray, cause: str, code: int, *,
-               up: np.ndarray | None = None) -> None:
-        """The component of class ``code`` whose failure took ``gpus`` down is repaired;
+               up: np.ndarray | None = None, effect: FailureEffect = "down") -> None:
+        """The component of class ``code`` whose failure affected ``gpus`` is repaired;
         ``up`` of them (default all; fewer when another failure still holds some) return
-        to service. The log records the component's GPU count."""
-        freed = self.cluster.bring_up(gpus if up is None else up)
+        to service (``effect="scale_out"``: get their scale-out network back). The log
+        records the component's GPU count."""
+        back = gpus if up is None else up
+        if effect == "scale_out":
+            freed = self.cluster.reconnect(back)  # multi-domain work may fit again
+        else:
+            freed = self.cluster.bring_up(back)
         self.log.infra_event(self.now, Infra.REPAIR, cause, subject=code,
                              value=float(np.size(gpus)))
         if freed:
             self.wants_round()
-

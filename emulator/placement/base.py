@@ -5,6 +5,11 @@ this job get, such that each of its tensor-parallel groups (``group_size`` GPUs)
 inside one NVLink domain? It returns GPU ids ordered group by group, or ``None`` when the
 job does not fit now. Placement never mutates engine state: it works on a :class:`Scratch`
 copy that a scheduling round updates as it tentatively places several jobs.
+
+A placement that spans NVLink domains talks over the scale-out network, so it may not use
+a GPU that lost it (a failed NIC or leaf switch: the core's *isolated* GPUs); one inside a
+single domain may. :meth:`Scratch.capacity` and :meth:`Scratch.take` with
+``scale_out=True`` count and take only connected GPUs.
 """
 
 from __future__ import annotations
@@ -47,9 +52,15 @@ class Scratch:
 
     def __init__(self, index: TopologyIndex, free_mask: np.ndarray, domain_free: np.ndarray,
                  domain_start: np.ndarray, placement: PlacementPolicy,
-                 by_free: list[list[int]] | None = None) -> None:
+                 by_free: list[list[int]] | None = None, *,
+                 isolated: np.ndarray | None = None,
+                 domain_isolated: np.ndarray | None = None) -> None:
         self.index = index
         self.base = free_mask
+        # GPUs without scale-out and their count per domain (the core's live arrays, read
+        # only; None: no GPU has lost it)
+        self.isolated = isolated
+        self.domain_isolated = domain_isolated
         self.by_free = by_free  # domains by free count of the *base* state, if kept
         self.local: dict[int, np.ndarray] = {}  # domain → its tentative free mask
         self.domain_free = domain_free.copy()
@@ -65,6 +76,7 @@ class Scratch:
         """An independent copy (for trial placements)."""
         other = Scratch.__new__(Scratch)
         other.index, other.base, other.by_free = self.index, self.base, self.by_free
+        other.isolated, other.domain_isolated = self.isolated, self.domain_isolated
         other.local = {d: m.copy() for d, m in self.local.items()}
         other.domain_free = self.domain_free.copy()
         other.domain_start, other.placement = self.domain_start, self.placement
@@ -118,21 +130,53 @@ class Scratch:
                     out[sel] = m[gpus[sel] - int(self.domain_start[d])]
         return out
 
-    def capacity(self, request: PlacementRequest) -> np.ndarray:
-        """Whole groups each domain can take now (0 where ineligible)."""
-        cap = self.domain_free // request.group_size
+    def _cut_domains(self) -> list[int]:
+        """Domains with a GPU that lost scale-out (usually none or a few)."""
+        if self.domain_isolated is None:
+            return []
+        return np.flatnonzero(self.domain_isolated).tolist()
+
+    def _connected(self, d: int, mask: np.ndarray) -> np.ndarray:
+        """``mask`` (domain ``d``'s tentative free mask) without its GPUs cut off."""
+        if self.domain_isolated is None or not self.domain_isolated[d]:
+            return mask
+        assert self.isolated is not None
+        start = int(self.domain_start[d])
+        return mask & ~self.isolated[start:start + mask.size]
+
+    def capacity(self, request: PlacementRequest, *, scale_out: bool = False) -> np.ndarray:
+        """Whole groups each domain can take now (0 where ineligible).
+
+        With ``scale_out`` (a placement that will span domains) only GPUs that still have
+        their scale-out network count.
+        """
+        free = self.domain_free
+        cut = self._cut_domains() if scale_out else []
+        if cut:
+            free = free.copy()
+            for d in cut:
+                start = int(self.domain_start[d])
+                m = self.local.get(d)
+                if m is None:
+                    m = self.base[start:start + int(self.index.domain_size[d])]
+                free[d] = int(np.count_nonzero(self._connected(d, m)))
+        cap = free // request.group_size
         if request.eligible is not None:
             cap = np.where(request.eligible, cap, 0)
         return cap
 
     def take(self, domain_groups: dict[int, int] | list[tuple[int, int]],
-             group_size: int) -> np.ndarray:
-        """Mark ``groups`` groups taken in each domain; the GPU ids, group by group."""
+             group_size: int, *, scale_out: bool = False) -> np.ndarray:
+        """Mark ``groups`` groups taken in each domain; the GPU ids, group by group.
+
+        With ``scale_out`` only GPUs that still have their scale-out network are taken.
+        """
         items = domain_groups.items() if isinstance(domain_groups, dict) else domain_groups
         chunks = []
         for d, groups in items:
             m = self._own(d)
-            local = np.flatnonzero(m)[: groups * group_size]
+            avail = self._connected(d, m) if scale_out else m
+            local = np.flatnonzero(avail)[: groups * group_size]
             if local.size < groups * group_size:
                 raise RuntimeError(f"domain {d} has fewer free GPUs than its count says")
             m[local] = False

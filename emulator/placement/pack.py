@@ -11,6 +11,8 @@ ties, so results are deterministic):
 1. one domain that can take the whole job;
 2. one pod, using its domains with the most free groups first (fewest domains);
 3. one site, likewise. Jobs are never split across sites (WAN training is not modelled).
+
+Steps 2 and 3 span domains, so they use only GPUs that still have their scale-out network.
 """
 
 from __future__ import annotations
@@ -82,6 +84,8 @@ class PackPlacement(PlacementPolicy):
         if fits.size:
             d = int(fits[np.argmin(cap[fits])])  # best fit: the tightest domain that fits
             return scratch.take([(d, need)], request.group_size)
+        # from here on the job spans domains: only GPUs with scale-out count
+        cap = scratch.capacity(request, scale_out=True)
         index = scratch.index
         domain_pod = index.gpu_pod[scratch.domain_start]
         domain_site = index.gpu_site[scratch.domain_start]
@@ -89,5 +93,5 @@ class PackPlacement(PlacementPolicy):
         for group_of_domain, n in levels:
             plan = _best_group(cap, group_of_domain, n, need)
             if plan is not None:
-                return scratch.take(plan, request.group_size)
+                return scratch.take(plan, request.group_size, scale_out=True)
         return None

@@ -4,13 +4,17 @@ Every failure of the run is sampled before it starts (:func:`emulator.failure_pl
 sample_failures`, stream ``failures``); one simpy process walks the list. A failure, sampled
 or injected through :meth:`FailureModel.inject`, is applied the same way:
 
-1. the component's GPUs (its blast radius) go out of service (not for a ``software``
-   fault), through :meth:`Core.fail`;
-2. training on any of them is interrupted (:meth:`Core.interrupt`): it loses the work since
+1. the component's GPUs (its blast radius) go out of service, through :meth:`Core.fail`
+   — or, for a NIC or leaf switch (:data:`~topologies.reliability.SCALE_OUT_LOSS`), only
+   lose their scale-out network, or, for a ``software`` fault, nothing at all;
+2. training on any of them is interrupted (:meth:`Core.interrupt`; after a NIC or switch
+   failure only training spanning NVLink domains, the rest runs on): it loses the work since
    its last checkpoint, waits ``detection`` for the fault to be found, then queues again
    and pays its checkpoint restore plus the site's ``restart`` overhead when re-placed on
    healthy GPUs (or when a spare or repair frees some);
-3. serving replicas on them are lost: an autoscaled replica ends (:meth:`Core.lose`) and
+3. serving replicas on GPUs gone down are lost (a replica is a tensor-parallel group inside
+   one NVLink domain, so a NIC or switch failure spares it): an autoscaled replica ends
+   (:meth:`Core.lose`) and
    the autoscaler replaces it after the next window; a service's base replicas stop
    serving until repair (:class:`ReplicaLoss`); in-flight requests are retried on the
    other replicas (counted) or fail when none is left;
@@ -19,7 +23,7 @@ or injected through :meth:`FailureModel.inject`, is applied the same way:
    the pool when the failed part is repaired).
 
 GPUs hit by overlapping failures come back only when the last of them is repaired (a
-count per GPU).
+count per GPU, one for going down and one for losing scale-out).
 """
 
 from __future__ import annotations
@@ -31,10 +35,11 @@ import numpy as np
 import simpy
 
 from emulator.core.core import Core
+from emulator.core.failure_verbs import FailureEffect
 from emulator.eventlog import Infra
 from emulator.failure_plan import FailurePlan, sample_failures
 from emulator.processes.replica_loss import ReplicaLoss
-from topologies.reliability import COMPONENTS
+from topologies.reliability import COMPONENTS, SCALE_OUT_LOSS
 
 __all__ = ["FailureModel"]
 
@@ -52,6 +57,7 @@ class FailureModel:
         self.replicas = replicas
         self.times, self.rows, self.units = sample_failures(plan, horizon_s, rng)
         self.down_count = np.zeros(core.index.n_gpus, dtype=np.int32)
+        self.cut_count = np.zeros(core.index.n_gpus, dtype=np.int32)  # scale-out lost
         self.spares = {site: cfg.spares for site, cfg in plan.configs.items()}
         self.applied = 0
 
@@ -94,11 +100,13 @@ class FailureModel:
                repair_s: float, *, spare_ok: bool) -> None:
         core = self.core
         self.applied += 1
-        hardware = cause != "software"
-        if hardware:
-            self.down_count[gpus] += 1
-        hit = core.fail(gpus, cause, code, down=hardware)  # holders of GPUs newly down
-        if not hardware:
+        effect: FailureEffect = ("none" if cause == "software" else
+                                 "scale_out" if cause in SCALE_OUT_LOSS else "down")
+        counts = self._counts(effect)
+        if counts is not None:
+            counts[gpus] += 1
+        hit = core.fail(gpus, cause, code, effect=effect)
+        if effect == "none":
             hit = [w for w in hit if w.kind == "training"]  # serving restarts in place
         restart = self._restart_s(gpus)
         for work in sorted(hit, key=lambda w: w.work_id):
@@ -108,7 +116,7 @@ class FailureModel:
                 core.interrupt(work, cause, detection_s, restart)
             else:
                 self.replicas.lose(work, gpus, cause)
-        if not hardware:
+        if effect == "none":
             return
         back_in = repair_s
         site = int(core.index.gpu_site[gpus[0]])
@@ -120,7 +128,11 @@ class FailureModel:
             back_in = min(cfg.spare_swap, repair_s)
             core.clock.call_in(repair_s, lambda: self._spare_back(site))
         if math.isfinite(back_in):
-            core.clock.call_in(back_in, lambda: self._repair(gpus, cause, code))
+            core.clock.call_in(back_in, lambda: self._repair(gpus, cause, code, effect))
+
+    def _counts(self, effect: FailureEffect) -> np.ndarray | None:
+        """The per-GPU count of open failures with ``effect`` (``None``: not counted)."""
+        return {"down": self.down_count, "scale_out": self.cut_count}.get(effect)
 
     def _spare_back(self, site: int) -> None:
         self.spares[site] += 1
@@ -129,6 +141,10 @@ class FailureModel:
         """Bring failed ``gpus`` back now, whatever failures hold them (an operator's
         restore); repairs still scheduled for them then find nothing left to repair."""
         gpus = np.unique(np.asarray(gpus, dtype=np.int64))
+        cut = gpus[self.cut_count[gpus] > 0]
+        if cut.size:
+            self.cut_count[cut] = 0
+            self.core.repair(cut, reason, -1, up=cut, effect="scale_out")
         held = gpus[self.down_count[gpus] > 0]
         if held.size == 0:
             return
@@ -136,9 +152,13 @@ class FailureModel:
         self.core.repair(held, reason, -1, up=held)
         self.replicas.repaired(held)
 
-    def _repair(self, gpus: np.ndarray, cause: str, code: int) -> None:
-        still = gpus[self.down_count[gpus] > 0]  # an operator may have restored some already
-        self.down_count[still] -= 1
-        up = still[self.down_count[still] == 0]
-        self.core.repair(gpus, cause, code, up=up)
-        self.replicas.repaired(up)
+    def _repair(self, gpus: np.ndarray, cause: str, code: int,
+                effect: FailureEffect) -> None:
+        counts = self._counts(effect)
+        assert counts is not None
+        still = gpus[counts[gpus] > 0]  # an operator may have restored some already
+        counts[still] -= 1
+        up = still[counts[still] == 0]
+        self.core.repair(gpus, cause, code, up=up, effect=effect)
+        if effect == "down":
+            self.replicas.repaired(up)

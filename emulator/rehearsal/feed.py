@@ -11,6 +11,7 @@ from collections import deque
 
 from emulator.eventlog import EventLog, Infra
 from emulator.units import format_duration
+from topologies.reliability import SCALE_OUT_LOSS
 
 __all__ = ["EventFeed"]
 
@@ -46,6 +47,8 @@ class EventFeed:
             verb, _, rest = label.partition(" ")
             what = rest if verb in _INJECTED and rest else label  # "fail rack:…" → "rack:…"
             count = f" ({value:,.0f} GPUs)" if not math.isnan(value) else ""
+            if kind == Infra.FAILURE and label in SCALE_OUT_LOSS:  # NIC, leaf switch
+                count = f" ({value:,.0f} GPUs lose scale-out)"
             self.lines.append((f"{format_duration(log.infra_t[row])}  {word} {what}{count}",
                                style))
         self._seen = end
