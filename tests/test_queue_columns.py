@@ -45,7 +45,7 @@ def test_columns_follow_the_views(ops: list[tuple[str, int]]) -> None:
     queue = WorkQueue(1)
     out: list[_Work] = []  # taken out, may come back to their place
     next_id = 0
-    for op, r in ops:
+    for step, (op, r) in enumerate(ops):
         if op == "add":
             queue.append(_Work(work_id=next_id, n_gpus=8 * (1 + r % 9), submit_s=float(next_id),
                                est_duration_s=float(r % 5000) if r % 7 else math.inf,
@@ -61,6 +61,12 @@ def test_columns_follow_the_views(ops: list[tuple[str, int]]) -> None:
         assert gpus.tolist() == [v.n_gpus for v in queue.views]
         assert est.tolist() == [v.est_duration_s for v in queue.views]
         assert [w.submit_s for w in queue.works] == sorted(w.submit_s for w in queue.works)
+        if step < len(ops) // 2:
+            continue  # the full table is first asked for half-way (filled from the views)
+        table = queue.table()
+        assert table.work_id.tolist() == [v.work_id for v in queue.views]
+        assert table.submit_s.tolist() == [v.submit_s for v in queue.views]
+        assert table.n_gpus.tolist() == gpus.tolist()
     assert not queue.columns()[0].flags.writeable
 
 

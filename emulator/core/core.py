@@ -36,6 +36,7 @@ from emulator.core.allocation import AllocationError, ClusterState
 from emulator.core.clock import Clock
 from emulator.core.failure_verbs import FailureVerbs
 from emulator.core.queue import WorkQueue
+from emulator.core.running_table import RunningTable
 from emulator.core.service_verbs import ServiceVerbs
 from emulator.core.training import ShapeCache, checkpoint_progress, progress
 from emulator.eventlog import Ev, EventLog
@@ -65,6 +66,7 @@ class Core(FailureVerbs, ServiceVerbs):
         self.infeasible = dict(infeasible or {})
         self.queue = WorkQueue(n_tenants)
         self.running: dict[int, Work] = {}
+        self.running_table = RunningTable()  # the running set's fixed figures as arrays
         self.held: dict[int, Work] = {}  # interrupted by a failure, not yet detected
         self.tenant_gpus = [0] * n_tenants
         self.gpu_util = np.zeros(self.index.n_gpus, dtype=np.float64)
@@ -172,6 +174,8 @@ class Core(FailureVerbs, ServiceVerbs):
         work.tier = TIER_NVLINK if one_domain else idx.slowest_tier(gpus)
         work.domains = (doms[:1], np.array([doms.size])) if one_domain else None
         self.running[work.work_id] = work
+        if self.running_table.active:
+            self.running_table.add(work)
         self.running_version += 1
         self._changed(work.work_id)
         self.tenant_gpus[work.tenant_idx] += work.n_gpus
@@ -254,6 +258,8 @@ class Core(FailureVerbs, ServiceVerbs):
         self.cluster.release(work.gpus, work.work_id)
         self.gpu_util[work.gpus] = 0.0
         del self.running[work.work_id]
+        if self.running_table.active:
+            self.running_table.remove(work.work_id)
         self.running_version += 1
         self._changed(work.work_id)
         self.tenant_gpus[work.tenant_idx] -= work.n_gpus
@@ -380,4 +386,5 @@ class Core(FailureVerbs, ServiceVerbs):
             self._event(Ev.TRUNCATE, work, remaining=work.remaining, reason="held")
         self.queue.clear()
         self.running.clear()
+        self.running_table.clear()
         self.held.clear()

@@ -2,9 +2,10 @@
 
 Insertion finds its place by binary search on ``(submit time, work id)`` (a preempted job
 returns to its original place); removal finds the entry the same way. Policies see the
-views through a read-only window, never the list itself, and two figures of every view
-as arrays in the same order (:meth:`WorkQueue.columns`: GPUs and estimated run time), so
-a policy can find the jobs that could fit without a Python step per job.
+views through a read-only window, never the list itself, and the figures of every view as
+arrays in the same order (:meth:`WorkQueue.columns`: GPUs and estimated run time;
+:meth:`WorkQueue.table`: every figure an ordering policy sorts by), so a policy can find
+the jobs that could fit, or sort the queue, without a Python step per job.
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ import bisect
 
 import numpy as np
 
-from emulator.policies.base import QueuedJob
+from emulator.policies.base import QueuedJob, QueueTable
 from emulator.work import Work
 
 __all__ = ["WorkQueue"]
+
+_FIELDS = QueueTable._fields  # one row of the column store per field, in this order
 
 
 class WorkQueue:
@@ -27,7 +30,9 @@ class WorkQueue:
         self.views: list[QueuedJob] = []
         self._keys: list[tuple[float, int]] = []
         self.by_tenant = [0] * n_tenants
-        # Rows: GPUs, estimated run time (s) of each entry's view; the first len(self) count.
+        # One row per QueueTable field, one column per entry; the first len(self) count.
+        # Only the first two rows (GPUs, estimate) until a policy first asks for the whole
+        # table: a run that never sorts the queue does not shift the other rows around.
         self._cols = np.zeros((2, 64), dtype=np.float64)
 
     def columns(self) -> tuple[np.ndarray, np.ndarray]:
@@ -38,19 +43,36 @@ class WorkQueue:
         gpus.flags.writeable = est.flags.writeable = False
         return gpus, est
 
+    def table(self) -> QueueTable:
+        """Every queued view's figures as read-only float arrays, in queue order (valid
+        until the queue next changes)."""
+        if self._cols.shape[0] < len(_FIELDS):  # first use: keep every row from now on
+            full = np.zeros((len(_FIELDS), self._cols.shape[1]), dtype=np.float64)
+            self._cols = full
+            for i, view in enumerate(self.views):
+                self._set(i, view)
+        block = self._cols[:, :len(self.works)]
+        block.flags.writeable = False
+        return QueueTable(*block)
+
     def _open(self, i: int) -> None:
         """Make room for an entry at position ``i`` (shifting the later ones)."""
         n = len(self.works)
         if n >= self._cols.shape[1]:
-            grown = np.zeros((2, 2 * self._cols.shape[1]), dtype=np.float64)
+            grown = np.zeros((self._cols.shape[0], 2 * self._cols.shape[1]),
+                             dtype=np.float64)
             grown[:, :n] = self._cols[:, :n]
             self._cols = grown
         if i < n:
             self._cols[:, i + 1:n + 1] = self._cols[:, i:n].copy()
 
     def _set(self, i: int, view: QueuedJob) -> None:
-        self._cols[0, i] = view.n_gpus
-        self._cols[1, i] = view.est_duration_s
+        cols = self._cols
+        cols[0, i] = view.n_gpus
+        cols[1, i] = view.est_duration_s
+        if cols.shape[0] > 2:
+            cols[2:, i] = (view.attained_gpu_s, view.remaining, view.submit_s, view.work_id,
+                           view.priority, view.kind == "training")
 
     def __len__(self) -> int:
         return len(self.works)

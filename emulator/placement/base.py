@@ -122,11 +122,15 @@ class Scratch:
     def is_free(self, gpus: np.ndarray) -> np.ndarray:
         """Whether each of ``gpus`` is tentatively free."""
         out = self.base[gpus].copy()
-        if self.local:
+        if self.local and gpus.size:
             doms = self.index.gpu_domain[gpus]
-            for d, m in self.local.items():
-                sel = doms == d
-                if sel.any():
+            first = int(doms[0])
+            mine = ([first] if first == int(doms[-1]) and bool(np.all(doms == first))
+                    else np.unique(doms).tolist())
+            for d in mine:  # only the domains of ``gpus``, however many the round touched
+                m = self.local.get(d)
+                if m is not None:
+                    sel = doms == d
                     out[sel] = m[gpus[sel] - int(self.domain_start[d])]
         return out
 
@@ -190,12 +194,19 @@ class Scratch:
         """Tentatively free ``gpus`` (of work the policy is about to preempt)."""
         self._failed.clear()  # more room: what failed may fit now
         gpus = np.asarray(gpus, dtype=np.int64)
-        if np.any(self.is_free(gpus)):
-            raise RuntimeError("releasing GPUs that are already free in this scratch")
+        if gpus.size == 0:
+            return
         doms = self.index.gpu_domain[gpus]
-        for d in np.unique(doms).tolist():
-            sel = gpus[doms == d]
-            self._own(d)[sel - int(self.domain_start[d])] = True
+        first = int(doms[0])
+        if first == int(doms[-1]) and bool(np.all(doms == first)):  # the usual case
+            groups = [(first, gpus)]
+        else:
+            groups = [(d, gpus[doms == d]) for d in np.unique(doms).tolist()]
+        masks = [(self._own(d), sel - int(self.domain_start[d])) for d, sel in groups]
+        if any(bool(m[local].any()) for m, local in masks):
+            raise RuntimeError("releasing GPUs that are already free in this scratch")
+        for (d, sel), (m, local) in zip(groups, masks, strict=True):
+            m[local] = True
             self.domain_free[d] += sel.size
         self.free_gpus += int(gpus.size)
 

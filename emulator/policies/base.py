@@ -10,10 +10,11 @@ raises :class:`PolicyError` naming the policy when one is wrong.
 
 from __future__ import annotations
 
+import functools
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -25,8 +26,10 @@ __all__ = [
     "PolicyError",
     "PreemptJob",
     "QueuePolicy",
+    "QueueTable",
     "QueuedJob",
     "RejectJob",
+    "RunningColumns",
     "RunningJob",
     "StartJob",
 ]
@@ -65,6 +68,29 @@ class QueuedJob:
         return self.est_duration_s * self.remaining
 
 
+class QueueTable(NamedTuple):
+    """The queue's figures as float arrays, one entry per queued job in queue order.
+
+    What the ordering policies sort by, so that a round sorts with one ``np.lexsort``
+    instead of a Python key call per job. ``training`` is 1.0 for training and 0.0 for
+    serving work (services and autoscaled replicas).
+    """
+
+    n_gpus: np.ndarray
+    est_duration_s: np.ndarray
+    attained_gpu_s: np.ndarray
+    remaining: np.ndarray
+    submit_s: np.ndarray
+    work_id: np.ndarray
+    priority: np.ndarray
+    training: np.ndarray
+
+    @property
+    def est_remaining_s(self) -> np.ndarray:
+        """Estimated run time still needed (s), as :attr:`QueuedJob.est_remaining_s`."""
+        return self.est_duration_s * self.remaining
+
+
 @dataclass(frozen=True, slots=True)
 class RunningJob:
     """A running unit of work as policies see it (``expected_end_s`` from the estimate).
@@ -82,6 +108,31 @@ class RunningJob:
     preemptible: bool
     attained_gpu_s: float = 0.0
     gpus: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class RunningColumns:
+    """One round's read-only arrays over running work, one entry per running job (in no
+    particular order: rank with the work id as the last tie-break).
+
+    ``attained_gpu_s`` counts this run and earlier ones up to ``now``; ``preemptible`` is
+    true for preemptible training, the only work a policy may preempt. Each entry equals
+    the figure of the job's :class:`RunningJob` in the same round.
+    """
+
+    now: float
+    work_id: np.ndarray
+    n_gpus: np.ndarray
+    start_s: np.ndarray
+    attained_gpu_s: np.ndarray
+    priority: np.ndarray
+    preemptible: np.ndarray
+    expected_ends: Callable[[], np.ndarray] = field(repr=False, compare=False)
+
+    @functools.cached_property
+    def expected_end_s(self) -> np.ndarray:
+        """Expected end of each entry (s; ``inf`` for services), computed on first use."""
+        return self.expected_ends()
 
 
 @dataclass(frozen=True)
@@ -148,9 +199,15 @@ class ClusterView:
                  options: Mapping[str, Any],
                  release_profile: Callable[[], tuple[np.ndarray, np.ndarray]] | None = None,
                  queue_columns: Callable[[], tuple[np.ndarray, np.ndarray]] | None = None,
+                 queue_table: Callable[[], QueueTable] | None = None,
+                 running_columns: Callable[[], RunningColumns] | None = None,
+                 running_job: Callable[[int], RunningJob] | None = None,
                  ) -> None:
+        self._running_columns = running_columns
+        self._running_job = running_job
         self.now = now
         self._queue_columns = queue_columns
+        self._queue_table = queue_table
         self.queue = queue
         self.total_gpus = total_gpus
         self.free_gpus = free_gpus
@@ -181,6 +238,43 @@ class ClusterView:
         q = self.queue
         return (np.fromiter((j.n_gpus for j in q), dtype=np.float64, count=len(q)),
                 np.fromiter((j.est_duration_s for j in q), dtype=np.float64, count=len(q)))
+
+    def queue_table(self) -> QueueTable:
+        """Every figure of each job in ``queue`` that ordering policies sort by, as float
+        arrays in queue order (read-only; the engine keeps them up to date)."""
+        if self._queue_table is not None:
+            return self._queue_table()
+        q = self.queue
+        rows = [(j.n_gpus, j.est_duration_s, j.attained_gpu_s, j.remaining, j.submit_s,
+                 j.work_id, j.priority, j.kind == "training") for j in q]
+        block = np.array(rows, dtype=np.float64).reshape(len(q), len(QueueTable._fields))
+        return QueueTable(*block.T)
+
+    def running_columns(self) -> RunningColumns:
+        """The running work's figures as arrays (:class:`RunningColumns`), for policies
+        that rank all of it every round; the engine keeps them without building a view
+        per job."""
+        if self._running_columns is not None:
+            return self._running_columns()
+        r = list(self.running)
+
+        def column(values: list[float]) -> np.ndarray:
+            return np.array(values, dtype=np.float64)
+
+        ends = column([j.expected_end_s for j in r])
+        return RunningColumns(
+            now=self.now, work_id=np.array([j.work_id for j in r], dtype=np.int64),
+            n_gpus=column([j.n_gpus for j in r]), start_s=column([j.start_s for j in r]),
+            attained_gpu_s=column([j.attained_gpu_s for j in r]),
+            priority=column([j.priority for j in r]),
+            preemptible=np.array([j.preemptible for j in r], dtype=bool),
+            expected_ends=lambda: ends)
+
+    def running_job(self, work_id: int) -> RunningJob:
+        """The view of running work ``work_id`` (as in :attr:`running`)."""
+        if self._running_job is not None:
+            return self._running_job(work_id)
+        return next(r for r in self.running if r.work_id == work_id)
 
     def release_profile(self) -> tuple[np.ndarray, np.ndarray]:
         """When running work is expected to free GPUs: ``(end times s, GPUs)``, sorted by end.

@@ -26,12 +26,14 @@ from __future__ import annotations
 import bisect
 from typing import Any
 
+import numpy as np
+
 from emulator.policies.base import ClusterView, Decision, QueuePolicy
 from emulator.policies.ordered import (
     Displacement,
     as_seconds_list,
     greedy_round,
-    services_first,
+    queue_order,
 )
 
 __all__ = ["LeastAttainedServicePolicy"]
@@ -46,6 +48,7 @@ class LeastAttainedServicePolicy(QueuePolicy):
                  **options: Any) -> None:
         super().__init__(**options)
         self.thresholds = as_seconds_list(thresholds, "thresholds")
+        self._bounds = np.array(self.thresholds, dtype=np.float64)
         self.preempt = bool(preempt)
 
     def level(self, attained_gpu_s: float) -> int:
@@ -59,8 +62,11 @@ class LeastAttainedServicePolicy(QueuePolicy):
         displacement = Displacement(
             rank=lambda r: (-level(r.attained_gpu_s), -r.start_s, r.work_id),
             may_displace=lambda job, r: level(r.attained_gpu_s) > level(job.attained_gpu_s),
-            monotone=True)  # the queue order has non-decreasing levels
-        order = sorted(view.queue, key=lambda j: (services_first(j),
-                                                  self.level(j.attained_gpu_s),
-                                                  j.submit_s, j.work_id))
-        return greedy_round(view, order, displacement=displacement if self.preempt else None)
+            monotone=True,  # the queue order has non-decreasing levels
+            rank_columns=lambda c: (c.work_id, -c.start_s, -np.searchsorted(
+                self._bounds, c.attained_gpu_s, side="right")))
+        t = view.queue_table()  # services first, then level, arrival, id
+        levels = np.searchsorted(self._bounds, t.attained_gpu_s, side="right")
+        order, idx = queue_order(view, t.work_id, t.submit_s, levels, t.training)
+        return greedy_round(view, order, displacement=displacement if self.preempt else None,
+                            sizes=t.n_gpus[idx])

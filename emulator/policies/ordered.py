@@ -28,6 +28,7 @@ from emulator.policies.base import (
     Decision,
     PreemptJob,
     QueuedJob,
+    RunningColumns,
     RunningJob,
     StartJob,
 )
@@ -39,6 +40,7 @@ __all__ = [
     "clone_scratch",
     "free_by_preempting",
     "greedy_round",
+    "queue_order",
     "services_first",
 ]
 
@@ -53,6 +55,17 @@ def services_first(job: QueuedJob) -> int:
     attained-service orders would otherwise starve it; training yields to serving.
     """
     return 1 if job.kind == "training" else 0
+
+
+def queue_order(view: ClusterView, *keys: np.ndarray) -> tuple[list[QueuedJob], np.ndarray]:
+    """The queue's jobs sorted by ``keys``, arrays over :meth:`ClusterView.queue_table`
+    rows (``np.lexsort``'s convention: the last key is the primary one), and the
+    permutation (queue positions in that order). One C sort per round instead of a Python
+    key call per queued job; with the work id among the keys the order is total, the same
+    as ``sorted`` on the equivalent key tuples."""
+    queue = view.queue
+    idx = np.lexsort(keys)
+    return [queue[i] for i in idx.tolist()], idx
 
 
 def clone_scratch(scratch: Scratch) -> Scratch:
@@ -78,8 +91,13 @@ def free_by_preempting(scratch: Scratch, job: QueuedJob,
     ``(victims, gpus)`` is returned; on failure ``scratch`` is unchanged and ``None`` is
     returned.
     """
-    usable = [c for c in candidates if c.gpus is not None]
-    if scratch.free_gpus + sum(c.n_gpus for c in usable) < job.n_gpus:
+    if isinstance(candidates, _RankedLazily):  # GPUs from the columns: no view built
+        usable: Sequence[RunningJob] = candidates  # running work always holds its GPUs
+        offered = int(candidates.gpus_before[len(candidates)])
+    else:
+        usable = [c for c in candidates if c.gpus is not None]
+        offered = sum(c.n_gpus for c in usable)
+    if scratch.free_gpus + offered < job.n_gpus:
         return None
     trial = clone_scratch(scratch)
     chosen: list[RunningJob] = []
@@ -117,6 +135,79 @@ class Displacement:
     rank: Callable[[RunningJob], Any]
     may_displace: Callable[[QueuedJob, RunningJob], bool]
     monotone: bool = False
+    rank_columns: Callable[[RunningColumns], Sequence[np.ndarray]] | None = None
+    """The same ranking over :meth:`ClusterView.running_columns` as ``np.lexsort`` keys
+    (the last one primary, the work id among them): then a round ranks running work with
+    one C sort and builds views only for the jobs it offers as victims."""
+    displaces_many: Callable[[RunningJob], np.ndarray] | None = None
+    """``may_displace(job, r)`` for every job of the round's order at once (a boolean
+    array in that order): then a round jumps over the jobs that neither fit nor may
+    displace the most expendable running work, instead of testing them one by one."""
+
+
+class _RankedLazily(Sequence[RunningJob]):
+    """Running work in a ranking's order, each view built on first access; ``gpus_before``
+    [k] is the GPUs of the first k entries (from the columns, no view needed)."""
+
+    def __init__(self, ids: list[int], n_gpus: np.ndarray,
+                 make: Callable[[int], RunningJob], length: int | None = None) -> None:
+        self._ids = ids
+        self._make = make
+        self._made: dict[int, RunningJob] = {}
+        self._len = len(ids) if length is None else length
+        self.gpus_before = np.concatenate(([0], np.cumsum(n_gpus))).astype(np.int64)
+
+    def __len__(self) -> int:
+        return self._len
+
+    def __getitem__(self, i):  # type: ignore[no-untyped-def, override]
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
+        if not -self._len <= i < self._len:
+            raise IndexError(i)
+        i %= self._len
+        view = self._made.get(i)
+        if view is None:
+            view = self._made[i] = self._make(self._ids[i])
+        return view
+
+    def __iter__(self):  # type: ignore[no-untyped-def, override]
+        for i in range(self._len):
+            yield self[i]
+
+    def prefix(self, k: int) -> _RankedLazily:
+        """The first ``k`` entries (sharing the views built so far)."""
+        out = _RankedLazily.__new__(_RankedLazily)
+        out._ids, out._make, out._made = self._ids, self._make, self._made
+        out._len, out.gpus_before = k, self.gpus_before
+        return out
+
+
+def _prefix_length(ranked: Sequence[RunningJob], holds: Callable[[RunningJob], bool]) -> int:
+    """How many leading entries of ``ranked`` satisfy ``holds``, which holds for a prefix
+    (a :class:`Displacement` contract): a binary search, O(log n) views."""
+    lo, hi = 0, len(ranked)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if holds(ranked[mid]):
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+def _ranked_by_columns(view: ClusterView, columns: RunningColumns,
+                       displacement: Displacement, preempted: set[int]) -> _RankedLazily:
+    """The displacement pool (preemptible work started before now, not preempted this
+    round) in ``displacement``'s order, from the running columns."""
+    assert displacement.rank_columns is not None
+    pool = columns.preemptible & (columns.start_s < view.now)
+    if preempted:
+        pool &= ~np.isin(columns.work_id, np.fromiter(preempted, dtype=np.int64))
+    keys = [np.asarray(k)[pool] for k in displacement.rank_columns(columns)]
+    order = np.lexsort(keys) if keys else np.arange(int(pool.sum()))
+    return _RankedLazily(columns.work_id[pool][order].tolist(), columns.n_gpus[pool][order],
+                         view.running_job)
 
 
 def greedy_round(view: ClusterView, order: Sequence[QueuedJob],
@@ -124,7 +215,8 @@ def greedy_round(view: ClusterView, order: Sequence[QueuedJob],
                                        list[RunningJob]] | None = None,
                  blocking: bool = False,
                  admit: Callable[[QueuedJob], bool] | None = None,
-                 displacement: Displacement | None = None) -> list[Decision]:
+                 displacement: Displacement | None = None,
+                 sizes: np.ndarray | None = None) -> list[Decision]:
     """Start ``order`` greedily; blocked jobs may preempt running work.
 
     Victims come from ``displacement`` (a ranking computed once per round, see
@@ -134,6 +226,13 @@ def greedy_round(view: ClusterView, order: Sequence[QueuedJob],
     ``blocking`` stops at the first job that cannot start (head-of-line blocking);
     otherwise later jobs may start (work-conserving). ``admit`` may veto a job (e.g. a hard
     quota) before it is placed.
+
+    ``sizes``: the GPUs of each job of ``order`` as an array, if the caller has it. Then,
+    once nothing more can be displaced in the round (no tries left, nothing to displace,
+    or a monotone displacement whose most expendable victim the job cannot displace), a
+    work-conserving round without ``admit`` looks only at the jobs that fit in the free
+    GPUs (one comparison) instead of stepping through every job: the decisions are the
+    same, since a job that does not fit could then do nothing.
     """
     decisions: list[Decision] = []
     if not order:
@@ -142,20 +241,46 @@ def greedy_round(view: ClusterView, order: Sequence[QueuedJob],
     preempted: set[int] = set()
     tries = 0
     running: list[RunningJob] | None = None
+    columns: RunningColumns | None = None
     pool: list[RunningJob] = []
-    ranked: list[RunningJob] = []
+    ranked: Sequence[RunningJob] = []
     pool_for = -1  # len(preempted) the pool was built for
     displaces = victims_for is not None or displacement is not None
-    smallest = min(j.n_gpus for j in order)
-    for job in order:
+    smallest = int(sizes.min()) if sizes is not None else min(j.n_gpus for j in order)
+    can_skip = sizes is not None and not blocking and admit is None
+    rest_from = -1  # position from which only jobs that fit now can change anything
+    top_may: np.ndarray | None = None  # which jobs may displace ranked[0] …
+    top_for = -1  # … for the pool of this version
+    position, n_order = 0, len(order)
+    while position < n_order:
+        job = order[position]
+        position += 1
         may_preempt = displaces and tries < MAX_PREEMPT_TRIES
         if not may_preempt and scratch.free_gpus < smallest:
             break  # nothing can start and nothing may be displaced
+        if can_skip and not may_preempt:
+            rest_from = position - 1
+            break
         if admit is None and scratch.free_gpus < job.n_gpus and displacement is not None \
                 and may_preempt and pool_for == len(preempted) and (
                     not ranked or not displacement.may_displace(job, ranked[0])):
             if displacement.monotone and scratch.free_gpus < smallest:
                 break  # neither this job nor any later one can fit or displace
+            if can_skip and (not ranked or displacement.monotone):
+                rest_from = position  # no later job can displace anything either
+                break
+            if can_skip and displacement.displaces_many is not None:
+                assert sizes is not None
+                if top_for != pool_for:
+                    top_may = displacement.displaces_many(ranked[0])
+                    top_for = pool_for
+                assert top_may is not None
+                # Until a preemption changes the pool, free GPUs only shrink: the next job
+                # that can do anything either fits now or may displace ranked[0].
+                later = np.flatnonzero((sizes[position:] <= scratch.free_gpus)
+                                       | top_may[position:])
+                position = position + int(later[0]) if later.size else n_order
+                continue
             if not blocking:
                 continue  # cannot fit and has nothing to displace
         if admit is not None and not admit(job):
@@ -164,17 +289,27 @@ def greedy_round(view: ClusterView, order: Sequence[QueuedJob],
             continue
         gpus = scratch.place(job.request)
         if gpus is None and may_preempt:
-            if running is None:
-                running = [r for r in view.running if r.preemptible]
             if pool_for != len(preempted):
                 # Work started at this very instant (an earlier round now) is left alone:
                 # preempting it would only pay a restore for nothing.
-                pool = [r for r in running
-                        if r.work_id not in preempted and r.start_s < view.now]
-                if displacement is not None:
-                    ranked = sorted(pool, key=displacement.rank)
+                if displacement is not None and displacement.rank_columns is not None:
+                    if columns is None:
+                        columns = view.running_columns()
+                    ranked = _ranked_by_columns(view, columns, displacement, preempted)
+                else:
+                    if running is None:
+                        running = [r for r in view.running if r.preemptible]
+                    pool = [r for r in running
+                            if r.work_id not in preempted and r.start_s < view.now]
+                    if displacement is not None:
+                        ranked = sorted(pool, key=displacement.rank)
                 pool_for = len(preempted)
-            if displacement is not None:
+            if isinstance(ranked, _RankedLazily):  # build views only for what is used
+                assert displacement is not None
+                test = displacement.may_displace
+                candidates = ranked.prefix(_prefix_length(
+                    ranked, lambda r, job=job, test=test: test(job, r)))
+            elif displacement is not None:
                 test = displacement.may_displace
                 candidates = list(itertools.takewhile(
                     lambda r, job=job, test=test: test(job, r), ranked))
@@ -193,7 +328,26 @@ def greedy_round(view: ClusterView, order: Sequence[QueuedJob],
                 break
             continue
         decisions.append(StartJob(job.work_id, gpus))
+    if rest_from >= 0:
+        assert sizes is not None
+        _start_what_fits(scratch, order, sizes, rest_from, smallest, decisions)
     return decisions
+
+
+def _start_what_fits(scratch: Scratch, order: Sequence[QueuedJob], sizes: np.ndarray,
+                     start: int, smallest: int, decisions: list[Decision]) -> None:
+    """The rest of a round in which nothing more can be displaced: start, in order, the
+    jobs of ``order[start:]`` that fit. Free GPUs only shrink from here, so a job needing
+    more than are free now never fits, and one step per job that does is enough."""
+    for position in (np.flatnonzero(sizes[start:] <= scratch.free_gpus) + start).tolist():
+        if scratch.free_gpus < smallest:
+            break
+        job = order[position]
+        if job.n_gpus > scratch.free_gpus:
+            continue
+        gpus = scratch.place(job.request)
+        if gpus is not None:
+            decisions.append(StartJob(job.work_id, gpus))
 
 
 def as_seconds_list(values: Any, what: str) -> list[float]:

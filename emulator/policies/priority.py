@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from emulator.policies.base import ClusterView, Decision, QueuedJob, QueuePolicy, RunningJob
-from emulator.policies.ordered import greedy_round
+from emulator.policies.ordered import greedy_round, queue_order
 
 __all__ = ["PriorityPolicy"]
 
@@ -46,6 +46,8 @@ class PriorityPolicy(QueuePolicy):
 
     def decide(self, view: ClusterView) -> list[Decision]:
         """Start by class then arrival; preempt lower classes for a blocked job."""
-        order = sorted(view.queue, key=lambda j: (-j.priority, j.submit_s, j.work_id))
+        t = view.queue_table()  # highest class first, then arrival, id
+        order, idx = queue_order(view, t.work_id, t.submit_s, -t.priority)
         return greedy_round(view, order, self._victims if self.preempt else None,
-                            blocking=not self.work_conserving)
+                            blocking=not self.work_conserving,
+                            sizes=t.n_gpus[idx])

@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from emulator.policies.base import ClusterView, Decision, QueuePolicy
-from emulator.policies.ordered import greedy_round, services_first
+from emulator.policies.ordered import greedy_round, queue_order
 
 __all__ = ["ShortestJobFirstPolicy"]
 
@@ -34,6 +34,7 @@ class ShortestJobFirstPolicy(QueuePolicy):
 
     def decide(self, view: ClusterView) -> list[Decision]:
         """Shortest estimate first; ties by arrival."""
-        order = sorted(view.queue, key=lambda j: (services_first(j), j.est_duration_s,
-                                                  j.submit_s, j.work_id))
-        return greedy_round(view, order, blocking=not self.work_conserving)
+        t = view.queue_table()  # services first, then estimate, arrival, id
+        order, idx = queue_order(view, t.work_id, t.submit_s, t.est_duration_s, t.training)
+        return greedy_round(view, order, blocking=not self.work_conserving,
+                            sizes=t.n_gpus[idx])

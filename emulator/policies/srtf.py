@@ -22,7 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 from emulator.policies.base import ClusterView, Decision, QueuePolicy
-from emulator.policies.ordered import Displacement, greedy_round, services_first
+from emulator.policies.ordered import Displacement, greedy_round, queue_order
 
 __all__ = ["ShortestRemainingTimeFirstPolicy"]
 
@@ -44,11 +44,15 @@ class ShortestRemainingTimeFirstPolicy(QueuePolicy):
         now = view.now
 
         ratio = self.min_ratio
+        t = view.queue_table()  # services first, then remaining time, arrival, id
+        order, idx = queue_order(view, t.work_id, t.submit_s, t.est_remaining_s, t.training)
+        needed = t.est_remaining_s[idx] * ratio  # in order
         # Victims: running work with a longer remaining time, longest first.
         displacement = Displacement(
             rank=lambda r: (-(r.expected_end_s - now), r.work_id),
             may_displace=lambda job, r: r.expected_end_s - now > job.est_remaining_s * ratio,
-            monotone=False)  # services (infinite remaining) come first: not monotone
-        order = sorted(view.queue, key=lambda j: (services_first(j), j.est_remaining_s,
-                                                  j.submit_s, j.work_id))
-        return greedy_round(view, order, displacement=displacement if self.preempt else None)
+            monotone=False,  # services (infinite remaining) come first: not monotone
+            rank_columns=lambda c: (c.work_id, -(c.expected_end_s - now)),
+            displaces_many=lambda r: r.expected_end_s - now > needed)
+        return greedy_round(view, order, displacement=displacement if self.preempt else None,
+                            sizes=t.n_gpus[idx])

@@ -28,6 +28,7 @@ from emulator.policies.base import (
     QueuePolicy,
     ReadOnlySequence,
     RejectJob,
+    RunningColumns,
     RunningJob,
     StartJob,
 )
@@ -99,14 +100,24 @@ class Rounds:
         """(expected end s, GPUs) of running work sorted by end (kept incrementally)."""
         return self._profile.arrays()
 
+    def _running_view(self, w: Work, now: float) -> RunningJob:
+        return RunningJob(w.work_id, w.kind, w.tenant, w.n_gpus, w.start_s,
+                          self.core.expected_end(w), w.priority,
+                          w.preemptible and w.kind == "training",
+                          w.attained_gpu_s + w.n_gpus * (now - w.start_s), w.gpus)
+
     def _running_views(self) -> list[RunningJob]:
-        core = self.core
-        now = core.now
-        return [RunningJob(w.work_id, w.kind, w.tenant, w.n_gpus, w.start_s,
-                           core.expected_end(w), w.priority,
-                           w.preemptible and w.kind == "training",
-                           w.attained_gpu_s + w.n_gpus * (now - w.start_s), w.gpus)
-                for w in core.running.values()]
+        now = self.core.now
+        return [self._running_view(w, now) for w in self.core.running.values()]
+
+    def _running_job(self, work_id: int) -> RunningJob:
+        return self._running_view(self.core.running[work_id], self.core.now)
+
+    def _running_columns(self) -> RunningColumns:
+        table = self.core.running_table
+        if not table.active:  # the first policy to rank running work: keep it from now on
+            table.activate(self.core.running.values())
+        return table.columns(self.core.now)
 
     def _scratch(self) -> Scratch:
         c = self.core.cluster
@@ -122,7 +133,9 @@ class Rounds:
             running=self._running_views, release_profile=self._release_profile,
             scratch=self._scratch,
             tenant_gpus=dict(zip(self.tenants, core.tenant_gpus, strict=True)),
-            options=self.options, queue_columns=core.queue.columns)
+            options=self.options, queue_columns=core.queue.columns,
+            queue_table=core.queue.table, running_columns=self._running_columns,
+            running_job=self._running_job)
 
     # -- one round -----------------------------------------------------------------------
     def run(self) -> None:
