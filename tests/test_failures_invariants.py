@@ -1,5 +1,6 @@
 """Invariants under random failure settings (hypothesis): no out-of-service GPU is ever
-allocated, every interrupted job ends in exactly one terminal state, and GPU-hours add up
+allocated, no placement spanning NVLink domains uses a GPU cut off the scale-out network,
+every interrupted job ends in exactly one terminal state, and GPU-hours add up
 (held = productive + checkpoint writes + lost + restart overhead) per training job."""
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ failure_sections = st.fixed_dictionaries({
                                        "repair": st.sampled_from(["1h", "6h"])}),
         "software": st.fixed_dictionaries({"afr": st.floats(0.0, 20.0),
                                            "detection": st.sampled_from(["0s", "10m"])}),
+        "nic": st.fixed_dictionaries({"afr": st.floats(0.0, 60.0)}),
+        "switch": st.fixed_dictionaries({"afr": st.floats(0.0, 200.0),
+                                         "repair": st.sampled_from(["1h", "4h"])}),
     }),
     "spares": st.integers(0, 3),
     "restart": st.sampled_from(["0s", "5m", "20m"]),
@@ -50,6 +54,9 @@ def test_failure_invariants(section: dict[str, Any], seed: int) -> None:
             work = sim.works[sim.log.work_id[row]]
             if work.gpus is not None and cluster.down[work.gpus].any():
                 bad.append(work.work_id)
+            domains = sim.index.gpu_domain[work.gpus]
+            if np.any(domains != domains[0]) and cluster.isolated[work.gpus].any():
+                bad.append(work.work_id)  # spans domains on a GPU without scale-out
 
     sim.log.subscribe_work(on_work)
     sim.run()
@@ -76,3 +83,4 @@ def test_failure_invariants(section: dict[str, Any], seed: int) -> None:
                                atol=1e-3)
     # and the GPUs out of service at the end are those of unrepaired failures
     assert np.array_equal(cluster.down, sim.engine.failures.down_count > 0)
+    assert np.array_equal(cluster.isolated, sim.engine.failures.cut_count > 0)

@@ -31,7 +31,8 @@ def _index(racks: int = 4, racks_per_pod: int = 2) -> TopologyIndex:
 def _scratch(cluster: ClusterState, placement: PlacementPolicy) -> Scratch:
     return Scratch(cluster.index, cluster.free, cluster.domain_free, cluster.domain_start,
                    placement, cluster.by_free, isolated=cluster.isolated,
-                   domain_isolated=cluster.domain_isolated)
+                   domain_isolated=cluster.domain_isolated,
+                   domain_connected=cluster.domain_connected)
 
 
 def _spans(index: TopologyIndex, gpus: np.ndarray) -> bool:
@@ -200,3 +201,64 @@ def test_scale_out_losses_move_no_result_when_nothing_spans_domains() -> None:
                        if w.kind == "training" and w.gpus is not None)
     pc, cc = plain.log.work_columns(), cut.log.work_columns()
     assert np.array_equal(pc["kind"], cc["kind"]) and np.array_equal(pc["t_s"], cc["t_s"])
+
+
+def _connected_free(c: ClusterState, free: np.ndarray) -> np.ndarray:
+    index = c.index
+    return np.bincount(index.gpu_domain[free & ~c.isolated], minlength=index.n_domains)
+
+
+@settings(max_examples=80, deadline=None)
+@given(ops=st.lists(st.tuples(
+    st.sampled_from(["allocate", "release", "cut", "reconnect", "down", "up", "drain",
+                     "undrain", "take", "give"]),
+    st.integers(0, 143), st.integers(1, 12)), max_size=40))
+def test_connected_counts_follow_every_change(ops: list[tuple[str, int, int]]) -> None:
+    """The core's free-and-connected count per domain, and a round's tentative copy of it,
+    equal a recount from the masks after any sequence of changes."""
+    index = _index(racks=2)
+    c = ClusterState(index)
+    held: list[np.ndarray] = []
+    scratch: Scratch | None = None
+    taken: list[np.ndarray] = []
+    for op, first, n in ops:
+        gpus = np.arange(first, min(first + n, index.n_gpus))
+        if op == "allocate" and c.free[gpus].all():
+            c.allocate(gpus, owner=len(held))
+            held.append(gpus)
+        elif op == "release" and held:
+            owner = first % len(held)
+            if held[owner].size:
+                c.release(held[owner], owner)
+                held[owner] = held[owner][:0]
+        elif op == "cut":
+            c.isolate(gpus)
+        elif op == "reconnect":
+            c.reconnect(gpus)
+        elif op == "down":
+            c.take_down(gpus[c.owner[gpus] < 0])  # idle ones only: holders would be stopped
+        elif op == "up":
+            c.bring_up(gpus)
+        elif op == "drain":
+            c.drain(gpus[c.owner[gpus] < 0])
+        elif op == "undrain":
+            c.undrain(gpus)
+        elif op == "take":
+            scratch = scratch or _scratch(c, PackPlacement())
+            got = scratch.place(PlacementRequest(n * 8, 8))
+            if got is not None:
+                taken.append(got)
+        elif op == "give" and taken and scratch is not None:
+            scratch.release(taken.pop())
+        if op not in ("take", "give"):
+            scratch, taken = None, []  # a round ends when the state changes
+        expected = _connected_free(c, c.free)
+        if c.n_isolated:
+            assert c.domain_connected is not None
+            assert c.domain_connected.tolist() == expected.tolist()
+        else:
+            assert c.domain_connected is None
+        if scratch is not None and scratch.domain_connected is not None:
+            tentative = scratch.is_free(np.arange(index.n_gpus))
+            assert scratch.domain_connected.tolist() == _connected_free(
+                c, tentative).tolist()

@@ -17,7 +17,9 @@ A third mask, *isolated*, marks GPUs that lost their scale-out network (a failed
 leaf switch) but still work: they stay in the free pool for work inside one NVLink domain,
 while placements spanning domains must avoid them (:class:`emulator.placement.base.
 Scratch` does; :meth:`emulator.core.core.Core.start` checks). ``domain_isolated`` counts
-them per domain so placement looks only at the few domains that have any.
+them per domain, and while any GPU is cut off ``domain_connected`` counts the free GPUs
+per domain that still have scale-out, so placement spanning domains reads its capacity
+from one array instead of looking into every domain with a cut GPU.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ class ClusterState:
         self.isolated = np.zeros(index.n_gpus, dtype=bool)  # live: read-only to others
         self.domain_isolated = np.zeros(index.n_domains, dtype=np.int64)
         self.n_isolated = 0
+        self.domain_connected: np.ndarray | None = None  # kept only while n_isolated > 0
         self.domain_free = index.domain_size.astype(np.int64).copy()
         if index.n_gpus and np.any(np.diff(index.gpu_domain) < 0):
             raise ValueError("GPU ids must be contiguous per NVLink domain")
@@ -106,6 +109,8 @@ class ClusterState:
     def _count(self, gpus: np.ndarray, sign: int) -> None:
         """Add ``sign`` per GPU to its domain's free count (one domain: no scatter)."""
         doms = self.index.gpu_domain[gpus]
+        if self.domain_connected is not None:  # and to the connected count
+            np.add.at(self.domain_connected, doms[~self.isolated[gpus]], sign)
         free = self.domain_free
         if doms[0] == doms[-1] and (doms.size < 3 or bool(np.all(doms == doms[0]))):
             d = int(doms[0])
@@ -176,8 +181,12 @@ class ClusterState:
         only work spanning NVLink domains needs scale-out)."""
         gpus = np.unique(np.asarray(gpus, dtype=np.int64))
         gpus = gpus[~self.isolated[gpus]]
+        if self.domain_connected is None:  # the first cut: every free GPU is connected
+            self.domain_connected = self.domain_free.copy()
         self.isolated[gpus] = True
-        np.add.at(self.domain_isolated, self.index.gpu_domain[gpus], 1)
+        doms = self.index.gpu_domain[gpus]
+        np.add.at(self.domain_isolated, doms, 1)
+        np.subtract.at(self.domain_connected, doms[self.free[gpus]], 1)
         self.n_isolated += int(gpus.size)
         held = self.owner[gpus]
         return np.unique(held[held >= 0])
@@ -187,8 +196,13 @@ class ClusterState:
         gpus = np.unique(np.asarray(gpus, dtype=np.int64))
         gpus = gpus[self.isolated[gpus]]
         self.isolated[gpus] = False
-        np.subtract.at(self.domain_isolated, self.index.gpu_domain[gpus], 1)
+        doms = self.index.gpu_domain[gpus]
+        np.subtract.at(self.domain_isolated, doms, 1)
+        if self.domain_connected is not None:
+            np.add.at(self.domain_connected, doms[self.free[gpus]], 1)
         self.n_isolated -= int(gpus.size)
+        if self.n_isolated == 0:
+            self.domain_connected = None  # connected = free again
         return int(gpus.size)
 
     def drain(self, gpus: np.ndarray) -> int:

@@ -54,13 +54,16 @@ class Scratch:
                  domain_start: np.ndarray, placement: PlacementPolicy,
                  by_free: list[list[int]] | None = None, *,
                  isolated: np.ndarray | None = None,
-                 domain_isolated: np.ndarray | None = None) -> None:
+                 domain_isolated: np.ndarray | None = None,
+                 domain_connected: np.ndarray | None = None) -> None:
         self.index = index
         self.base = free_mask
         # GPUs without scale-out and their count per domain (the core's live arrays, read
-        # only; None: no GPU has lost it)
+        # only; None: no GPU has lost it), and this round's free GPUs with scale-out per
+        # domain (a copy; None: every free GPU has it)
         self.isolated = isolated
         self.domain_isolated = domain_isolated
+        self.domain_connected = None if domain_connected is None else domain_connected.copy()
         self.by_free = by_free  # domains by free count of the *base* state, if kept
         self.local: dict[int, np.ndarray] = {}  # domain → its tentative free mask
         self.domain_free = domain_free.copy()
@@ -77,6 +80,8 @@ class Scratch:
         other = Scratch.__new__(Scratch)
         other.index, other.base, other.by_free = self.index, self.base, self.by_free
         other.isolated, other.domain_isolated = self.isolated, self.domain_isolated
+        other.domain_connected = (None if self.domain_connected is None
+                                  else self.domain_connected.copy())
         other.local = {d: m.copy() for d, m in self.local.items()}
         other.domain_free = self.domain_free.copy()
         other.domain_start, other.placement = self.domain_start, self.placement
@@ -134,11 +139,12 @@ class Scratch:
                     out[sel] = m[gpus[sel] - int(self.domain_start[d])]
         return out
 
-    def _cut_domains(self) -> list[int]:
-        """Domains with a GPU that lost scale-out (usually none or a few)."""
-        if self.domain_isolated is None:
-            return []
-        return np.flatnonzero(self.domain_isolated).tolist()
+    def _cut_among(self, d: int, local: np.ndarray) -> int:
+        """How many of domain ``d``'s GPUs at local positions ``local`` are cut off."""
+        if self.domain_isolated is None or not self.domain_isolated[d]:
+            return 0
+        assert self.isolated is not None
+        return int(np.count_nonzero(self.isolated[int(self.domain_start[d]) + local]))
 
     def _connected(self, d: int, mask: np.ndarray) -> np.ndarray:
         """``mask`` (domain ``d``'s tentative free mask) without its GPUs cut off."""
@@ -155,15 +161,8 @@ class Scratch:
         their scale-out network count.
         """
         free = self.domain_free
-        cut = self._cut_domains() if scale_out else []
-        if cut:
-            free = free.copy()
-            for d in cut:
-                start = int(self.domain_start[d])
-                m = self.local.get(d)
-                if m is None:
-                    m = self.base[start:start + int(self.index.domain_size[d])]
-                free[d] = int(np.count_nonzero(self._connected(d, m)))
+        if scale_out and self.domain_connected is not None:
+            free = self.domain_connected
         cap = free // request.group_size
         if request.eligible is not None:
             cap = np.where(request.eligible, cap, 0)
@@ -185,6 +184,9 @@ class Scratch:
                 raise RuntimeError(f"domain {d} has fewer free GPUs than its count says")
             m[local] = False
             self.domain_free[d] -= local.size
+            if self.domain_connected is not None:
+                self.domain_connected[d] -= (local.size if avail is not m else
+                                             local.size - self._cut_among(d, local))
             chunks.append(local + int(self.domain_start[d]))
         out = np.concatenate(chunks) if chunks else np.empty(0, dtype=np.int64)
         self.free_gpus -= int(out.size)
@@ -208,6 +210,8 @@ class Scratch:
         for (d, sel), (m, local) in zip(groups, masks, strict=True):
             m[local] = True
             self.domain_free[d] += sel.size
+            if self.domain_connected is not None:
+                self.domain_connected[d] += sel.size - self._cut_among(d, local)
         self.free_gpus += int(gpus.size)
 
     def place(self, request: PlacementRequest) -> np.ndarray | None:

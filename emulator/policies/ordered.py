@@ -57,15 +57,37 @@ def services_first(job: QueuedJob) -> int:
     return 1 if job.kind == "training" else 0
 
 
-def queue_order(view: ClusterView, *keys: np.ndarray) -> tuple[list[QueuedJob], np.ndarray]:
+class _InOrder(Sequence[QueuedJob]):
+    """The queue read through a permutation, without building the permuted list: a round
+    that skips most of a deep queue looks up only the jobs it visits."""
+
+    __slots__ = ("_idx", "_queue")
+
+    def __init__(self, queue: Sequence[QueuedJob], idx: list[int]) -> None:
+        self._queue = queue
+        self._idx = idx
+
+    def __len__(self) -> int:
+        return len(self._idx)
+
+    def __getitem__(self, i):  # type: ignore[no-untyped-def, override]
+        if isinstance(i, slice):
+            return [self._queue[k] for k in self._idx[i]]
+        return self._queue[self._idx[i]]
+
+    def __iter__(self):  # type: ignore[no-untyped-def, override]
+        queue = self._queue
+        return (queue[k] for k in self._idx)
+
+
+def queue_order(view: ClusterView, *keys: np.ndarray) -> tuple[Sequence[QueuedJob], np.ndarray]:
     """The queue's jobs sorted by ``keys``, arrays over :meth:`ClusterView.queue_table`
     rows (``np.lexsort``'s convention: the last key is the primary one), and the
     permutation (queue positions in that order). One C sort per round instead of a Python
     key call per queued job; with the work id among the keys the order is total, the same
     as ``sorted`` on the equivalent key tuples."""
-    queue = view.queue
     idx = np.lexsort(keys)
-    return [queue[i] for i in idx.tolist()], idx
+    return _InOrder(view.queue, idx.tolist()), idx
 
 
 def clone_scratch(scratch: Scratch) -> Scratch:

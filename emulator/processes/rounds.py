@@ -122,7 +122,8 @@ class Rounds:
     def _scratch(self) -> Scratch:
         c = self.core.cluster
         return Scratch(c.index, c.free, c.domain_free, c.domain_start, self.placement,
-                       c.by_free, isolated=c.isolated, domain_isolated=c.domain_isolated)
+                       c.by_free, isolated=c.isolated, domain_isolated=c.domain_isolated,
+                       domain_connected=c.domain_connected)
 
     def view(self) -> ClusterView:
         """The read-only view of this instant."""
