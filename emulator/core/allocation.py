@@ -109,15 +109,20 @@ class ClusterState:
     def _count(self, gpus: np.ndarray, sign: int) -> None:
         """Add ``sign`` per GPU to its domain's free count (one domain: no scatter)."""
         doms = self.index.gpu_domain[gpus]
-        if self.domain_connected is not None:  # and to the connected count
-            np.add.at(self.domain_connected, doms[~self.isolated[gpus]], sign)
         free = self.domain_free
+        conn = self.domain_connected  # kept only while some GPU is cut off
         if doms[0] == doms[-1] and (doms.size < 3 or bool(np.all(doms == doms[0]))):
             d = int(doms[0])
             old = int(free[d])
             free[d] = old + sign * doms.size
             self._move(d, old, int(free[d]))
+            if conn is not None:
+                cut = (int(np.count_nonzero(self.isolated[gpus]))
+                       if self.domain_isolated[d] else 0)
+                conn[d] += sign * (doms.size - cut)
         else:
+            if conn is not None:
+                np.add.at(conn, doms[~self.isolated[gpus]], sign)
             touched = np.unique(doms)
             before = free[touched].tolist()
             np.add.at(free, doms, sign)

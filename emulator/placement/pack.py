@@ -84,8 +84,8 @@ class PackPlacement(PlacementPolicy):
         if fits.size:
             d = int(fits[np.argmin(cap[fits])])  # best fit: the tightest domain that fits
             return scratch.take([(d, need)], request.group_size)
-        # from here on the job spans domains: only GPUs with scale-out count
-        cap = scratch.capacity(request, scale_out=True)
+        if scratch.domain_connected is not None:  # spanning domains: connected GPUs only
+            cap = scratch.capacity(request, scale_out=True)
         index = scratch.index
         domain_pod = index.gpu_pod[scratch.domain_start]
         domain_site = index.gpu_site[scratch.domain_start]
