@@ -38,7 +38,7 @@ import numpy as np
 from emulator.eventlog import Ev, EventLog, Infra
 from emulator.tables import runs
 from emulator.work import Work
-from topologies.reliability import COMPONENTS, SCALE_OUT_LOSS
+from topologies.reliability import COMPONENTS, effect_of
 from workloads.spec import TrainingJobSpec
 
 __all__ = ["SIZE_BUCKETS", "failure_rows", "failure_summary", "failures_table", "job_figures"]
@@ -172,8 +172,7 @@ def failure_summary(log: EventLog, works: Sequence[Work], horizon_s: float,
             continue
         down = 0.0 if name == "software" else _down_gpu_s(f, code, horizon_s)
         by_class[name] = {
-            "effect": ("restart" if name == "software" else
-                       "scale_out" if name in SCALE_OUT_LOSS else "down"),
+            "effect": effect_of(name),
             "failures": fails,
             "repairs": int(((f["kind"] == Infra.REPAIR) & (f["subject"] == code)).sum()),
             "gpu_h_down": down / 3600.0,

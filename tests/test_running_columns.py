@@ -36,18 +36,7 @@ def _scenario(queue: str) -> dict[str, Any]:
 
 def _run(queue: str, *, by_views: bool = False, check: bool = False) -> Any:
     sim = build(validate_scenario(_scenario(queue)), keep_segments=True)
-    rounds: Rounds = sim.engine.rounds
-    checked = [0]
-    if check:
-        make_view = rounds.view
-
-        def checking_view() -> ClusterView:
-            view = make_view()
-            _assert_columns_match_views(view)
-            checked[0] += 1
-            return view
-
-        rounds.view = checking_view  # type: ignore[method-assign]
+    checked = _check_every_round(sim.engine.rounds) if check else [0]
     original = ordered.greedy_round
     if by_views:  # the plain algorithm: every view ranked by the scalar key, every job
         # of the queue stepped through
@@ -67,6 +56,22 @@ def _run(queue: str, *, by_views: bool = False, check: bool = False) -> Any:
         for module in _policy_modules():
             module.greedy_round = original
     return sim, checked[0]
+
+
+def _check_every_round(rounds: Rounds) -> list[int]:
+    """Check the columns against the views at every round from now on; a one-item list
+    counting the rounds checked."""
+    make_view = rounds.view
+    checked = [0]
+
+    def checking_view() -> ClusterView:
+        view = make_view()
+        _assert_columns_match_views(view)
+        checked[0] += 1
+        return view
+
+    rounds.view = checking_view  # type: ignore[method-assign]
+    return checked
 
 
 def _policy_modules() -> list[Any]:
@@ -115,16 +120,7 @@ def test_table_kept_from_the_first_round_that_asks() -> None:
     table = sim.engine.core.running_table
     assert not table.active and table.n == 0
     rounds: Rounds = sim.engine.rounds
-    make_view = rounds.view
-    checked = [0]
-
-    def checking_view() -> ClusterView:
-        view = make_view()
-        _assert_columns_match_views(view)
-        checked[0] += 1
-        return view
-
-    rounds.view = checking_view  # type: ignore[method-assign]
+    checked = _check_every_round(rounds)
     rounds.set_policy(LeastAttainedServicePolicy())
     sim.env.run(until=24 * 3600.0)
     assert table.active and checked[0] > 20

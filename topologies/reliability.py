@@ -62,6 +62,7 @@ __all__ = [
     "UNITS",
     "ComponentDefaults",
     "defaults_for",
+    "effect_of",
 ]
 
 SECONDS_PER_YEAR = 365.25 * 86400.0
@@ -80,6 +81,16 @@ HARDWARE_LOSS = frozenset(c for c in COMPONENTS if c != "software")
 SCALE_OUT_LOSS = frozenset({"nic", "switch"})
 """Classes whose failure cuts GPUs off the scale-out network without taking them out of
 service (single-domain work goes on; work spanning NVLink domains stops)."""
+
+
+def effect_of(name: str) -> str:
+    """What a failure of class (or cause label) ``name`` does to its GPUs: ``"restart"``
+    (a software fault: holders restart, nothing is lost), ``"scale_out"`` (they lose only
+    their scale-out network) or ``"down"`` (out of service until repaired; also any label
+    that is not a class, e.g. an operator's injection)."""
+    if name == "software":
+        return "restart"
+    return "scale_out" if name in SCALE_OUT_LOSS else "down"
 
 LLAMA3_GPUS = 16_384
 LLAMA3_DAYS = 54.0

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from emulator.eventlog import Ev, Infra
+from topologies.index import TIER_NVLINK
 
 if TYPE_CHECKING:
     from emulator.core.allocation import ClusterState
@@ -23,8 +24,9 @@ if TYPE_CHECKING:
 
 __all__ = ["FailureEffect", "FailureVerbs"]
 
-FailureEffect = Literal["down", "scale_out", "none"]
-"""What a failure does to its GPUs (see :meth:`FailureVerbs.fail`)."""
+FailureEffect = Literal["down", "scale_out", "restart"]
+"""What a failure does to its GPUs (see :meth:`FailureVerbs.fail`;
+:func:`topologies.reliability.effect_of` gives a class's)."""
 
 
 class FailureVerbs:
@@ -97,7 +99,7 @@ class FailureVerbs:
         ``effect``: ``"down"`` — the GPUs go out of service until :meth:`repair`;
         ``"scale_out"`` — they lose only their scale-out network (a NIC or leaf switch):
         still usable inside one NVLink domain, never by a placement spanning domains;
-        ``"none"`` — a software fault, nothing is lost. Logs the failure (value: all of
+        ``"restart"`` — a software fault, nothing is lost. Logs the failure (value: all of
         ``gpus``); returns the work this failure stops: holders of GPUs newly down,
         training spanning domains on GPUs newly cut off (serving replicas are groups
         inside one domain: they keep serving), or (software) any holder. The
@@ -115,9 +117,7 @@ class FailureVerbs:
                              value=float(gpus.size))
         hit = [self.works[i] for i in holders.tolist()]
         if effect == "scale_out":  # serving replicas are groups inside one domain: spared
-            domain = self.cluster.index.gpu_domain
-            hit = [w for w in hit if w.kind == "training" and w.gpus is not None
-                   and bool(np.any(domain[w.gpus] != domain[w.gpus[0]]))]
+            hit = [w for w in hit if w.kind == "training" and w.tier != TIER_NVLINK]
         return hit
 
     def repair(self, gpus: np.ndarray, cause: str, code: int, *,

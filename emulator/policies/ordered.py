@@ -172,11 +172,11 @@ class _RankedLazily(Sequence[RunningJob]):
     [k] is the GPUs of the first k entries (from the columns, no view needed)."""
 
     def __init__(self, ids: list[int], n_gpus: np.ndarray,
-                 make: Callable[[int], RunningJob], length: int | None = None) -> None:
+                 make: Callable[[int], RunningJob]) -> None:
         self._ids = ids
         self._make = make
         self._made: dict[int, RunningJob] = {}
-        self._len = len(ids) if length is None else length
+        self._len = len(ids)
         self.gpus_before = np.concatenate(([0], np.cumsum(n_gpus))).astype(np.int64)
 
     def __len__(self) -> int:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from typing import cast
 
 import numpy as np
 import simpy
@@ -39,7 +40,7 @@ from emulator.core.failure_verbs import FailureEffect
 from emulator.eventlog import Infra
 from emulator.failure_plan import FailurePlan, sample_failures
 from emulator.processes.replica_loss import ReplicaLoss
-from topologies.reliability import COMPONENTS, SCALE_OUT_LOSS
+from topologies.reliability import COMPONENTS, effect_of
 
 __all__ = ["FailureModel"]
 
@@ -100,13 +101,12 @@ class FailureModel:
                repair_s: float, *, spare_ok: bool) -> None:
         core = self.core
         self.applied += 1
-        effect: FailureEffect = ("none" if cause == "software" else
-                                 "scale_out" if cause in SCALE_OUT_LOSS else "down")
+        effect = cast(FailureEffect, effect_of(cause))
         counts = self._counts(effect)
         if counts is not None:
             counts[gpus] += 1
         hit = core.fail(gpus, cause, code, effect=effect)
-        if effect == "none":
+        if effect == "restart":
             hit = [w for w in hit if w.kind == "training"]  # serving restarts in place
         restart = self._restart_s(gpus)
         for work in sorted(hit, key=lambda w: w.work_id):
@@ -116,7 +116,7 @@ class FailureModel:
                 core.interrupt(work, cause, detection_s, restart)
             else:
                 self.replicas.lose(work, gpus, cause)
-        if effect == "none":
+        if effect == "restart":
             return
         back_in = repair_s
         site = int(core.index.gpu_site[gpus[0]])
