@@ -6,7 +6,8 @@ events file (the scenario's ``events:``, or ``gpuemu run --events``, which repla
 A cable cut or repair goes through the WAN machinery of :mod:`emulator.multisite` (its
 state is created on the first cut when the scenario has no ``wan_events``); a policy
 switch builds the named queue policy from the registry, wrapped as the scenario's is; GPU
-power caps (:class:`~emulator.processes.gpu_caps.GpuCaps`) see every start.
+power caps (:class:`~emulator.processes.gpu_caps.GpuCaps`) and the failure model's spine
+slow-down see every start.
 """
 
 from __future__ import annotations
@@ -68,9 +69,13 @@ def wire_events(loaded: LoadedScenario, engine: Engine, ops: SiteOps, serving: S
     caps = GpuCaps(core)
     starts = core.on_start
 
-    def on_start(work: Work) -> None:  # serving and autoscaling first, then power caps
+    failures = engine.failures
+
+    def on_start(work: Work) -> None:  # serving and autoscaling first, then the slow-downs
         starts(work)
         caps.on_start(work)
+        if failures is not None:
+            failures.on_start(work)
 
     core.on_start = on_start
     engine.injector = Injector(core, engine.cluster.index, cables, cable_action, switch_policy,

@@ -10,7 +10,8 @@ average τ/2 of work plus the restart. To first order the time lost per unit tim
 Adam: weights, gradients, fp32 master weights and two moments — an assumption: a job that
 skips the gradients or the master copy writes less). ``M`` comes from the site's failure
 classes: a job of N GPUs is hit by a class whose units hold ``s`` GPUs at the rate of
-``⌈N/s⌉`` units (it spans at least that many).
+``⌈N/s⌉`` units (it spans at least that many). Spine switch failures are left out: they
+cost bandwidth, not a restart.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from emulator.failure_plan import FailurePlan
+from topologies.reliability import effect_of
 from workloads.models import get_model
 from workloads.spec import TrainingJobSpec
 
@@ -42,8 +44,8 @@ def job_failure_rate(plan: FailurePlan, site: int, n_gpus: int) -> float:
     """Interruptions per second of a job of ``n_gpus`` GPUs on site ``site``."""
     rate = 0.0
     for cls in plan.classes:
-        if cls.site != site or cls.n_units == 0:
-            continue
+        if cls.site != site or cls.n_units == 0 or effect_of(cls.name) == "bandwidth":
+            continue  # a spine failure slows jobs down, it does not stop them
         unit_gpus = cls.gpus.size / cls.n_units
         rate += float(np.mean(cls.rate_per_s)) * math.ceil(n_gpus / unit_gpus)
     return rate

@@ -136,45 +136,52 @@ class ComputeModel:
         """The rack system GPU ``gpu`` belongs to."""
         return self.index.systems[int(self.index.rack_system[self.index.gpu_rack[gpu]])]
 
-    def _tier_arrays(self, tiers: np.ndarray, first_gpu: np.ndarray) -> tuple[np.ndarray, ...]:
+    def _tier_arrays(self, tiers: np.ndarray, first_gpu: np.ndarray,
+                     spine_scale: float = 1.0) -> tuple[np.ndarray, ...]:
         idx = self.index
         site = idx.gpu_site[first_gpu]
         bw = np.where(tiers == TIER_NVLINK, idx.gpu_nvlink_bw[first_gpu],
                       np.where(tiers == TIER_LEAF, idx.gpu_nic_bw[first_gpu],
-                               np.where(tiers == TIER_SPINE, idx.site_spine_bw_per_gpu[site],
+                               np.where(tiers == TIER_SPINE,
+                                        idx.site_spine_bw_per_gpu[site] * spine_scale,
                                         idx.wan_bw_per_gpu)))
         alpha = idx.tier_latency_s[np.clip(tiers, 0, TIER_WAN)]
         return bw.astype(float), alpha.astype(float)
 
     # -- training ----------------------------------------------------------------------
     def training(self, specs: Sequence[TrainingJobSpec], systems: Sequence[SystemSpec],
-                 tiers: np.ndarray, first_gpu: np.ndarray) -> TrainingEstimate:
+                 tiers: np.ndarray, first_gpu: np.ndarray,
+                 spine_scale: float = 1.0) -> TrainingEstimate:
         """Step time, utilisation and duration for jobs on the given systems and tiers.
 
+        ``spine_scale`` (0..1] is the fraction of the sites' cross-pod (spine) bandwidth
+        left: below 1 after spine switch failures (it slows only spine-tier jobs).
         Duration-as-given jobs (``spec.runtime_s`` set, trace replay) bypass the kernels:
         they run exactly ``runtime_s`` s (or their ``runtime_by_gpu`` entry for the system's
         GPU type: a throughput table) as one step at full utilisation.
         """
         given = np.array([s.runtime_s is not None for s in specs], dtype=bool)
         if not given.any():
-            return self._modelled(specs, systems, tiers, first_gpu)
+            return self._modelled(specs, systems, tiers, first_gpu, spine_scale)
         runtime = np.array([s.runtime_on(sy.gpu.name) if s.runtime_s is not None else np.nan
                             for s, sy in zip(specs, systems, strict=True)], dtype=float)
         step, util, duration = runtime.copy(), np.ones(len(specs)), runtime.copy()
         rest = np.flatnonzero(~given)
         if rest.size:
             est = self._modelled([specs[i] for i in rest], [systems[i] for i in rest],
-                                 np.asarray(tiers)[rest], np.asarray(first_gpu)[rest])
+                                 np.asarray(tiers)[rest], np.asarray(first_gpu)[rest],
+                                 spine_scale)
             step[rest], util[rest], duration[rest] = est.step_s, est.util, est.duration_s
         return TrainingEstimate(step, util, duration, np.asarray(tiers))
 
     def _modelled(self, specs: Sequence[TrainingJobSpec], systems: Sequence[SystemSpec],
-                  tiers: np.ndarray, first_gpu: np.ndarray) -> TrainingEstimate:
+                  tiers: np.ndarray, first_gpu: np.ndarray,
+                  spine_scale: float = 1.0) -> TrainingEstimate:
         """The kernels' step time, utilisation and duration (jobs with a compute model)."""
         n = len(specs)
         models = [get_model(s.model) for s in specs]
         b = self.backend
-        dp_bw, dp_alpha = self._tier_arrays(tiers, first_gpu)
+        dp_bw, dp_alpha = self._tier_arrays(tiers, first_gpu, spine_scale)
         nvlink = np.array([sy.gpu.nvlink_bw for sy in systems], dtype=float)
         col = self._column
         batch = TrainingBatch(

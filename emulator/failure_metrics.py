@@ -23,7 +23,8 @@ then the split between productive and checkpoint time is approximate.
 Per site (:func:`failure_summary`): failures, repairs and GPU-hours down per class,
 availability per class (``1 − GPU-s down / (site GPUs × horizon)``; a GPU down for two
 overlapping causes counts for both; for a NIC or leaf switch, whose GPUs stay in service,
-"down" means without scale-out network and the class's ``effect`` says so), spares used,
+"down" means without scale-out network, for a spine switch the GPUs × the share of the
+site's cross-pod bandwidth lost, and the class's ``effect`` says which), spares used,
 mean time to failure by job size bucket (exposure = time holding GPUs), serving replicas
 lost and in-flight requests retried or failed.
 """
@@ -137,7 +138,10 @@ def _class_name(code: int) -> str:
 
 
 def failures_table(log: EventLog) -> dict[str, np.ndarray]:
-    """One row per failure, repair or spare swap: time (s), event, class, GPUs, cause."""
+    """One row per failure, repair or spare swap: time (s), event, class, GPUs, cause.
+
+    For a spine switch ``gpus`` is the site's GPUs × ``1/S`` (the GPU-equivalents of
+    cross-pod bandwidth it costs; 0 for a switch that was already down)."""
     f = _infra(log)
     sel = np.isin(f["kind"], (Infra.FAILURE, Infra.REPAIR, Infra.SPARE))
     names = {Infra.FAILURE: "failure", Infra.REPAIR: "repair", Infra.SPARE: "spare"}
@@ -234,8 +238,9 @@ def failure_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
             ("replicas lost", f"{s['replicas_lost']:,}"),
             ("requests retried / failed",
              f"{s['requests_retried']:,} / {s['requests_failed']:,}")]
+    what_of = {"scale_out": "with scale-out", "bandwidth": "of spine capacity"}
     for name, cls in s["by_class"].items():
-        what = "with scale-out" if cls["effect"] == "scale_out" else "available"
+        what = what_of.get(cls["effect"], "available")
         rows.append((f"  {name}", f"{cls['failures']} failed, "
                                   f"{100 * cls['availability']:.3f}% {what}"))
     return rows

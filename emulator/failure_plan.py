@@ -2,9 +2,11 @@
 
 :func:`resolve_plan` turns each site's ``failures:`` section and the catalog defaults
 (:mod:`topologies.reliability`) into :class:`ClassPlan` rows: for one (site, class), the
-units (GPUs, trays, NVLink domains, leaves, racks or feeds of that site), each unit's GPUs
-(its blast radius) and its rate. :func:`sample_failures` then draws every failure of the
-run at once from the named stream ``failures``:
+units (GPUs, trays, NVLink domains, leaves, spines, racks or feeds of that site), each
+unit's GPUs (its blast radius) and its rate. A spine switch holds no GPU: its failure
+costs the site cross-pod bandwidth (:mod:`emulator.processes.failures`).
+:func:`sample_failures` then draws every failure of the run at once from the named
+stream ``failures``:
 
 * exponential classes as one superposed Poisson process per (site, class): a Poisson count
   for ``Σ rates × horizon``, uniform times, units drawn in proportion to their rates — cost
@@ -25,6 +27,7 @@ from topologies.config import SiteConfig
 from topologies.failure_config import FailuresConfig
 from topologies.index import TopologyIndex
 from topologies.reliability import COMPONENTS, SECONDS_PER_YEAR, UNITS, defaults_for
+from topologies.sizing import size_site
 
 __all__ = ["ClassPlan", "FailurePlan", "resolve_plan", "sample_failures"]
 
@@ -106,12 +109,19 @@ def resolve_plan(sites: Sequence[SiteConfig], index: TopologyIndex) -> FailurePl
     for site_id, cfg in sorted(configs.items()):
         site_gpus = np.flatnonzero(index.gpu_site == site_id)
         for code, name in enumerate(COMPONENTS):
-            unit = _unit_of_gpu(UNITS[name], index, cfg.racks_per_feed)
-            _keys, starts, grouped = _csr(unit, site_gpus)
-            first = grouped[starts[:-1]]
-            sizes = np.diff(starts).astype(np.float64)
-            systems = gpu_system[first]
-            afr = np.zeros(first.size)
+            if UNITS[name] == "spine":  # switches of the site's fabric: no GPU of their own
+                n_spines = size_site(sites[site_id]).spines
+                starts = np.zeros(n_spines + 1, dtype=np.int64)
+                grouped = np.empty(0, dtype=np.int64)
+                systems = np.full(n_spines, gpu_system[site_gpus[0]] if site_gpus.size else 0)
+                sizes = np.zeros(n_spines)
+            else:
+                unit = _unit_of_gpu(UNITS[name], index, cfg.racks_per_feed)
+                _keys, starts, grouped = _csr(unit, site_gpus)
+                first = grouped[starts[:-1]]
+                sizes = np.diff(starts).astype(np.float64)
+                systems = gpu_system[first]
+            afr = np.zeros(sizes.size)
             detection = repair = 0.0
             over = cfg.components.get(name)
             for sys_id in np.unique(systems).tolist():

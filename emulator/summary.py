@@ -34,7 +34,7 @@ from emulator.eventlog import EventLog, Infra
 from emulator.request_stats import RequestStats
 from emulator.tables import jobs_table, request_stats_by_service, requests_table
 from emulator.work import Work
-from topologies.reliability import COMPONENTS
+from topologies.reliability import COMPONENTS, effect_of
 
 __all__ = ["build_summary", "stats"]
 
@@ -220,12 +220,14 @@ def _outages(log: EventLog) -> dict[str, Any]:
     own figures are ``failures``, added by :func:`emulator.results.collect`.)"""
     kinds = np.asarray(log.infra_kind, dtype=np.int64)
     subject = np.asarray(log.infra_subject, dtype=np.int64)
-    software = COMPONENTS.index("software")  # a software fault takes no GPU down
-    down = (kinds == Infra.GPUS_DOWN) | ((kinds == Infra.FAILURE) & (subject != software))
+    # only failures that take GPUs out of service (not a software fault, a NIC, leaf or
+    # spine switch; an injection of no class, code -1, does)
+    spared = [c for c, name in enumerate(COMPONENTS) if effect_of(name) != "down"]
+    down = (kinds == Infra.GPUS_DOWN) | ((kinds == Infra.FAILURE) & ~np.isin(subject, spared))
     if not down.any():
         return {}
     values = np.asarray(log.infra_value, dtype=np.float64)
     return {"outages": {"gpus_down_events": int(down.sum()),
                          "gpus_up_events": int(((kinds == Infra.GPUS_UP) | (
-                             (kinds == Infra.REPAIR) & (subject != software))).sum()),
+                             (kinds == Infra.REPAIR) & ~np.isin(subject, spared))).sum()),
                          "gpus_taken_down": int(np.nansum(values[down]))}}

@@ -67,7 +67,7 @@ class FailuresConfig(ScenarioModel):
                            "catalog defaults of the site's systems (false: from zero)")
     components: dict[str, ComponentConfig] = Field(
         default_factory=dict, description="overrides per failure class (gpu, hbm, nic, tray, "
-                                          "nvlink_switch, switch, rack, pdu, software)")
+                                          "nvlink_switch, switch, rack, pdu, software, spine)")
     spares: int = Field(default=0, ge=0, description="hot-spare trays in the site's pool")
     spare_swap: Seconds = Field(default=1800.0, gt=0.0, description="time to swap a hot spare "
                                 "in for a failed tray, e.g. 30m")

@@ -22,6 +22,11 @@ Classes and the unit each one is counted per (:data:`UNITS`):
 ``pdu``            ``racks_per_feed`` racks of a hall sharing a power feed / PDU
 ``software``       one GPU's job: a software or transient fault (bug, NCCL watchdog
                    timeout) restarts the job holding it; no hardware goes down
+``spine``          one spine switch of a site: every leaf spreads its uplinks over all the
+                   spines, so traffic re-routes over the others and no GPU loses its
+                   network; the site's cross-pod bandwidth falls by one switch's share
+                   (``1/S`` with ``S`` spine switches) until the repair, and training
+                   spanning pods slows down accordingly
 =================  =========================================================================
 
 Sources:
@@ -52,6 +57,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = [
+    "BANDWIDTH_LOSS",
     "COMPONENTS",
     "HARDWARE_LOSS",
     "LLAMA3_COUNTS",
@@ -68,11 +74,11 @@ __all__ = [
 SECONDS_PER_YEAR = 365.25 * 86400.0
 
 COMPONENTS = ("gpu", "hbm", "tray", "nvlink_switch", "nic", "switch", "rack", "pdu",
-              "software")
+              "software", "spine")
 """Every failure class, in the fixed order used for class codes in the event log."""
 
 UNITS = {"gpu": "gpu", "hbm": "gpu", "tray": "tray", "nvlink_switch": "domain", "nic": "gpu",
-         "switch": "leaf", "rack": "rack", "pdu": "feed", "software": "gpu"}
+         "switch": "leaf", "rack": "rack", "pdu": "feed", "software": "gpu", "spine": "spine"}
 """The unit each class's rate is counted per (and whose GPUs it takes down)."""
 
 HARDWARE_LOSS = frozenset(c for c in COMPONENTS if c != "software")
@@ -82,14 +88,21 @@ SCALE_OUT_LOSS = frozenset({"nic", "switch"})
 """Classes whose failure cuts GPUs off the scale-out network without taking them out of
 service (single-domain work goes on; work spanning NVLink domains stops)."""
 
+BANDWIDTH_LOSS = frozenset({"spine"})
+"""Classes whose failure costs a site cross-pod bandwidth and takes no GPU's network away
+(training spanning pods slows down; nothing stops while one spine switch is left)."""
+
 
 def effect_of(name: str) -> str:
     """What a failure of class (or cause label) ``name`` does to its GPUs: ``"restart"``
     (a software fault: holders restart, nothing is lost), ``"scale_out"`` (they lose only
-    their scale-out network) or ``"down"`` (out of service until repaired; also any label
-    that is not a class, e.g. an operator's injection)."""
+    their scale-out network), ``"bandwidth"`` (a spine switch: the site's cross-pod
+    bandwidth shrinks) or ``"down"`` (out of service until repaired; also any label that
+    is not a class, e.g. an operator's injection)."""
     if name == "software":
         return "restart"
+    if name in BANDWIDTH_LOSS:
+        return "bandwidth"
     return "scale_out" if name in SCALE_OUT_LOSS else "down"
 
 LLAMA3_GPUS = 16_384
@@ -143,6 +156,12 @@ _H100_CLASS = {
     # timeout is 10 min [ASSUMPTION as the detection delay]; nothing to repair.
     "software": ComponentDefaults(afr=LLAMA3_COUNTS["software"] / _GPU_YEARS,
                                   detection_s=600.0, repair_s=0.0, source="LLAMA3"),
+    # [ASSUMPTION] A spine is the same switch model as a leaf and fails as often as one
+    # full leaf does under the [LLAMA3] fit: the per-GPU leaf rate × 32 downlinks (a
+    # 64-port leaf's half). [LLAMA3] attributes no interruption to a spine: traffic
+    # re-routes, so a spine failure slows jobs rather than stopping them.
+    "spine": ComponentDefaults(afr=32 * LLAMA3_COUNTS["switch"] / _GPU_YEARS,
+                               repair_s=4 * _HOUR),
     # No rack-, feed- or NVLink-switch-level cause appears in [LLAMA3] Table 5.
     "nvlink_switch": ComponentDefaults(),
     "rack": ComponentDefaults(repair_s=8 * _HOUR),

@@ -196,6 +196,7 @@ class Core(FailureVerbs, ServiceVerbs):
                 work.util = util
                 work.full_duration_s = full
                 work.speed = 1.0
+                work.speed_factors = None
                 work.rate = 1.0 / work.full_duration_s
                 if spec.dataset_bytes > 0 and self.staging is not None:
                     self.staging.begin(work, now)
@@ -351,6 +352,29 @@ class Core(FailureVerbs, ServiceVerbs):
         self._schedule_completion(work, max(work.progress_start_s - now, 0.0)
                                   + work.remaining / work.rate)
         self._event(Ev.RERATE, work, speed=speed, reason=reason)
+
+    def speed_factor(self, work: Work, cause: str) -> float:
+        """The slow-down ``cause`` puts on running ``work`` now (1.0: none)."""
+        factors = work.speed_factors
+        return 1.0 if factors is None else factors.get(cause, 1.0)
+
+    def slow(self, work: Work, cause: str, factor: float, reason: str) -> None:
+        """Set the slow-down one ``cause`` puts on running training ``work`` (1.0: none).
+
+        The one owner of a job's speed: each cause (``"power"``: a GPU or site power cap;
+        ``"network"``: lost spine bandwidth) keeps its own factor, and the job runs at their
+        product, so lifting one cause keeps the others. Re-rates only when the product
+        changes. A start resets every factor (the causes re-apply on their start hooks).
+        """
+        factors = work.speed_factors
+        if factors is None:
+            if factor == 1.0:
+                return
+            factors = work.speed_factors = {}
+        factors[cause] = factor
+        speed = math.prod(factors[c] for c in sorted(factors))
+        if speed != work.speed:
+            self.rerate(work, speed, reason)
 
     def expected_end(self, w: Work) -> float:
         """When running work should end by its estimate: remaining work at its speed (s)."""

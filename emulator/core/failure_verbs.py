@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 __all__ = ["FailureEffect", "FailureVerbs"]
 
-FailureEffect = Literal["down", "scale_out", "restart"]
+FailureEffect = Literal["down", "scale_out", "restart", "bandwidth"]
 """What a failure does to its GPUs (see :meth:`FailureVerbs.fail`;
 :func:`topologies.reliability.effect_of` gives a class's)."""
 
@@ -93,14 +93,15 @@ class FailureVerbs:
         self.wants_round()
 
     def fail(self, gpus: np.ndarray, cause: str, code: int, *,
-             effect: FailureEffect = "down") -> list[Work]:
+             effect: FailureEffect = "down", logged: bool = True) -> list[Work]:
         """A component of failure class ``code`` failed, affecting ``gpus``.
 
         ``effect``: ``"down"`` — the GPUs go out of service until :meth:`repair`;
         ``"scale_out"`` — they lose only their scale-out network (a NIC or leaf switch):
         still usable inside one NVLink domain, never by a placement spanning domains;
         ``"restart"`` — a software fault, nothing is lost. Logs the failure (value: all of
-        ``gpus``); returns the work this failure stops: holders of GPUs newly down,
+        ``gpus``) unless ``logged`` is false (the caller logs it its own way: a spine
+        switch). Returns the work this failure stops: holders of GPUs newly down,
         training spanning domains on GPUs newly cut off (serving replicas are groups
         inside one domain: they keep serving), or (software) any holder. The
         caller decides what each loses (:meth:`interrupt`, :meth:`lose`).
@@ -110,28 +111,34 @@ class FailureVerbs:
             holders = self.cluster.take_down(gpus)
         elif effect == "scale_out":
             holders = self.cluster.isolate(gpus)
-        else:
+        elif effect == "restart":
             held = self.cluster.owner[gpus]
             holders = np.unique(held[held >= 0])
-        self.log.infra_event(self.now, Infra.FAILURE, cause, subject=code,
-                             value=float(gpus.size))
+        else:
+            raise ValueError(f"fail() takes GPUs down, cuts them off or restarts their "
+                             f"work, not {effect!r}")
+        if logged:
+            self.log.infra_event(self.now, Infra.FAILURE, cause, subject=code,
+                                 value=float(gpus.size))
         hit = [self.works[i] for i in holders.tolist()]
         if effect == "scale_out":  # serving replicas are groups inside one domain: spared
             hit = [w for w in hit if w.kind == "training" and w.tier != TIER_NVLINK]
         return hit
 
     def repair(self, gpus: np.ndarray, cause: str, code: int, *,
-               up: np.ndarray | None = None, effect: FailureEffect = "down") -> None:
+               up: np.ndarray | None = None, effect: FailureEffect = "down",
+               logged: bool = True) -> None:
         """The component of class ``code`` whose failure affected ``gpus`` is repaired;
         ``up`` of them (default all; fewer when another failure still holds some) return
         to service (``effect="scale_out"``: get their scale-out network back). The log
-        records the component's GPU count."""
+        records the component's GPU count unless ``logged`` is false."""
         back = gpus if up is None else up
         if effect == "scale_out":
             freed = self.cluster.reconnect(back)  # multi-domain work may fit again
         else:
             freed = self.cluster.bring_up(back)
-        self.log.infra_event(self.now, Infra.REPAIR, cause, subject=code,
-                             value=float(np.size(gpus)))
+        if logged:
+            self.log.infra_event(self.now, Infra.REPAIR, cause, subject=code,
+                                 value=float(np.size(gpus)))
         if freed:
             self.wants_round()

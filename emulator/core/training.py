@@ -65,6 +65,7 @@ class ShapeCache:
         self.index = index
         self._gpu_system = index.rack_system[index.gpu_rack]
         self._cache: dict[tuple[object, ...], tuple[float, float]] = {}
+        self._slowed: dict[tuple[object, ...], float] = {}
         self.kernel_rows = 0  # rows the kernel actually evaluated (for benchmarks)
 
     def step_util(self, specs: Sequence[TrainingJobSpec], first_gpu: np.ndarray,
@@ -117,3 +118,25 @@ class ShapeCache:
                 assert runtime is not None
                 steps[i] = durations[i] = float(runtime)
         return steps, utils, durations
+
+    def spine_slowdown(self, spec: TrainingJobSpec, first_gpu: int, tier: int,
+                       spine_scale: float) -> float:
+        """Speed (0..1] of a job at network ``tier`` when only ``spine_scale`` of its site's
+        cross-pod bandwidth is left: its full duration (checkpoint saves included) at full
+        bandwidth over the one at the reduced bandwidth. 1.0 for a duration-as-given job
+        (no model of its traffic) and for any tier that does not cross the spine."""
+        if spec.runtime_s is not None or spine_scale >= 1.0:
+            return 1.0
+        g = int(first_gpu)
+        system, site = int(self._gpu_system[g]), int(self.index.gpu_site[g])
+        key = (_shape(spec), system, site, tier, spine_scale)
+        slow_step = self._slowed.get(key)
+        if slow_step is None:
+            est = self.compute.training([spec], [self.index.systems[system]],
+                                        np.array([tier], dtype=np.int64),
+                                        np.array([g], dtype=np.int64), spine_scale)
+            self.kernel_rows += 1
+            slow_step = self._slowed[key] = float(est.step_s[0])
+        steps, _utils = self.step_util([spec], np.array([g], dtype=np.int64),
+                                       np.array([tier], dtype=np.int64))
+        return min(1.0, duration_s(steps[0], spec) / duration_s(slow_step, spec))

@@ -24,6 +24,16 @@ or injected through :meth:`FailureModel.inject`, is applied the same way:
 
 GPUs hit by overlapping failures come back only when the last of them is repaired (a
 count per GPU, one for going down and one for losing scale-out).
+
+A spine switch (:data:`~topologies.reliability.BANDWIDTH_LOSS`) holds no GPU: every leaf
+spreads its uplinks over all ``S`` spines of its site, so while ``k`` of them are down the
+site keeps ``(S − k)/S`` of its cross-pod bandwidth and training spanning pods (the spine
+tier) runs at the speed its step time gives at that bandwidth (:meth:`Core.slow`, the
+job's ``network`` factor; work starting meanwhile is slowed as it starts). The log
+records each spine failure and repair with the site's GPUs × ``1/S`` (the GPU-equivalents
+of cross-pod bandwidth it costs), so its availability is the spine capacity's. Were all
+``S`` down at once, the site's GPUs lose their scale-out network (as under a leaf switch
+failure) until one is back: an over-estimate, since work inside one pod could still run.
 """
 
 from __future__ import annotations
@@ -38,8 +48,10 @@ import simpy
 from emulator.core.core import Core
 from emulator.core.failure_verbs import FailureEffect
 from emulator.eventlog import Infra
-from emulator.failure_plan import FailurePlan, sample_failures
+from emulator.failure_plan import ClassPlan, FailurePlan, sample_failures
 from emulator.processes.replica_loss import ReplicaLoss
+from emulator.work import Work
+from topologies.index import TIER_SPINE
 from topologies.reliability import COMPONENTS, effect_of
 
 __all__ = ["FailureModel"]
@@ -61,6 +73,12 @@ class FailureModel:
         self.cut_count = np.zeros(core.index.n_gpus, dtype=np.int32)  # scale-out lost
         self.spares = {site: cfg.spares for site, cfg in plan.configs.items()}
         self.applied = 0
+        self.spines = {c.site: c.n_units for c in plan.classes
+                       if effect_of(c.name) == "bandwidth"}  # spine switches per site
+        self.spines_down = dict.fromkeys(self.spines, 0)  # switches with an open failure
+        self.spine_count = {site: np.zeros(n, dtype=np.int32)  # open failures per switch
+                            for site, n in self.spines.items()}
+        self._site_gpus = np.bincount(core.index.gpu_site, minlength=len(core.index.site_names))
 
     # -- the public entry point ------------------------------------------------------------
     def inject(self, gpus: np.ndarray, cause: str, repair_s: float | None) -> None:
@@ -72,6 +90,8 @@ class FailureModel:
         until the GPUs come back (``None``: never within the run). Detection and restart
         figures are the site's (defaults for sites without a ``failures:`` section).
         """
+        if effect_of(cause) == "bandwidth":
+            raise ValueError(f"a {cause} failure takes no GPUs; it is sampled per site")
         gpus = np.unique(np.asarray(gpus, dtype=np.int64))
         if gpus.size == 0:
             return
@@ -89,8 +109,83 @@ class FailureModel:
             if t > env.now:
                 yield env.timeout(t - env.now)
             cls = self.plan.classes[row]
+            if effect_of(cls.name) == "bandwidth":
+                self._spine_fails(cls, unit)
+                continue
             self._apply(cls.unit_gpus(unit), cls.name, cls.code, cls.detection_s,
                         cls.repair_s, spare_ok=cls.name in _WITHIN_TRAY)
+
+    # -- spine switches: bandwidth ---------------------------------------------------------
+    def spine_scale(self, site: int) -> float:
+        """The fraction of site ``site``'s cross-pod bandwidth its live spines carry."""
+        total = self.spines.get(site, 0)
+        return 1.0 if total == 0 else (total - self.spines_down[site]) / total
+
+    def on_start(self, work: Work) -> None:
+        """A start hook: spine-tier training starting on a site short of spines is slowed."""
+        if work.kind == "training" and work.tier == TIER_SPINE and work.gpus is not None:
+            site = int(self.core.index.gpu_site[work.gpus[0]])
+            if self.spines_down.get(site, 0):
+                self._slow(work, site, "spine switch down")
+
+    def _slow(self, work: Work, site: int, reason: str) -> None:
+        assert work.gpus is not None
+        speed = self.core.shapes.spine_slowdown(
+            work.spec, int(work.gpus[0]), work.tier, self.spine_scale(site))  # type: ignore[arg-type]
+        self.core.slow(work, "network", speed, reason)
+
+    def _slow_spine_tier(self, site: int, reason: str) -> None:
+        """Re-rate every running spine-tier training job on ``site`` to its bandwidth now."""
+        core = self.core
+        gpu_site = core.index.gpu_site
+        for work in sorted(core.running.values(), key=lambda w: w.work_id):
+            if (work.kind == "training" and work.tier == TIER_SPINE and work.gpus is not None
+                    and int(gpu_site[work.gpus[0]]) == site):
+                self._slow(work, site, reason)
+
+    def _spine_fails(self, cls: ClassPlan, unit: int) -> None:
+        core, site = self.core, cls.site
+        self.applied += 1
+        count, total = self.spine_count[site], self.spines[site]
+        count[unit] += 1
+        newly = count[unit] == 1  # a switch already down costs nothing more
+        self.spines_down[site] += int(newly)
+        down = self.spines_down[site]
+        core.log.infra_event(core.now, Infra.FAILURE, cls.name, subject=cls.code,
+                             value=float(self._site_gpus[site]) / total if newly else 0.0)
+        if math.isfinite(cls.repair_s):
+            core.clock.call_in(cls.repair_s, lambda: self._spine_repaired(cls, unit))
+        if not newly:
+            return
+        if down == total:  # no path across pods is left: the site loses scale-out
+            gpus = np.flatnonzero(core.index.gpu_site == site)
+            self.cut_count[gpus] += 1
+            hit = core.fail(gpus, cls.name, cls.code, effect="scale_out", logged=False)
+            restart = self._restart_s(gpus)
+            for work in sorted(hit, key=lambda w: w.work_id):
+                if work.state == "running":
+                    core.interrupt(work, cls.name, cls.detection_s, restart)
+        else:
+            self._slow_spine_tier(site, f"spine switch down ({down}/{total})")
+
+    def _spine_repaired(self, cls: ClassPlan, unit: int) -> None:
+        core, site = self.core, cls.site
+        count, total = self.spine_count[site], self.spines[site]
+        count[unit] -= 1
+        back = count[unit] == 0  # up again once its last open failure is repaired
+        core.log.infra_event(core.now, Infra.REPAIR, cls.name, subject=cls.code,
+                             value=float(self._site_gpus[site]) / total if back else 0.0)
+        if not back:
+            return
+        if self.spines_down[site] == total:  # the first one back reconnects the site
+            gpus = np.flatnonzero(core.index.gpu_site == site)
+            still = gpus[self.cut_count[gpus] > 0]  # an operator may have restored some
+            self.cut_count[still] -= 1
+            up = still[self.cut_count[still] == 0]
+            core.repair(gpus, cls.name, cls.code, up=up, effect="scale_out", logged=False)
+        self.spines_down[site] -= 1
+        self._slow_spine_tier(site, f"spine switch repaired ({self.spines_down[site]}/"
+                                    f"{total} down)")
 
     # -- applying one failure --------------------------------------------------------------
     def _restart_s(self, gpus: np.ndarray) -> float:

@@ -3,7 +3,8 @@
 A cap of ``W`` watts on a GPU limits the board power of whatever trains on it. A running
 training job whose GPUs carry caps runs at the speed of its most capped GPU: the speed
 and the power-equivalent utilisation come from :func:`emulator.power_control.cap_effect`
-(the same model as the site power-cap controller), applied with :meth:`Core.rerate`.
+(the same model as the site power-cap controller), applied with :meth:`Core.slow` as the
+job's ``power`` factor.
 A job that starts on capped GPUs is slowed when it starts; lifting the caps (``restore``
 or the event's ``duration``) returns the jobs on those GPUs to full speed. Inference
 replicas are not slowed: their latency model has no power input.
@@ -74,8 +75,7 @@ class GpuCaps:
                                      float(self._tdp_w[rack]))
         else:
             speed, util = 1.0, work.util
-        if speed != work.speed:
-            core.rerate(work, speed, reason)
+        core.slow(work, "power", speed, reason)
         staging = core.staging.active if core.staging is not None else {}
         if work.work_id not in staging:  # copying data: its GPUs draw idle power meanwhile
             core.gpu_util[work.gpus] = util

@@ -2,7 +2,8 @@
 
 At each sample of a run whose sites have a power cap, the policy sees each site's
 facility power as if nothing were capped and returns per-job GPU limits; a limit becomes a
-slow-down (:func:`emulator.power_control.cap_effect`) applied with :meth:`Core.rerate`.
+slow-down (:func:`emulator.power_control.cap_effect`) applied with :meth:`Core.slow` (the
+job's ``power`` factor; a spine bandwidth loss keeps its own).
 """
 
 from __future__ import annotations
@@ -50,6 +51,6 @@ class PowerCaps:
                                   "not a running training job")
             speed, util = cap_effect(decision.cap_w, work.util, job.idle_w, job.tdp_w)
             core.gpu_util[work.gpus] = util
-            if abs(speed - work.speed) > 1e-3:
-                core.rerate(work, speed, f"power cap {decision.cap_w:.0f} W/GPU"
-                            if speed < 1.0 else "power cap lifted")
+            if abs(speed - core.speed_factor(work, "power")) > 1e-3:
+                core.slow(work, "power", speed, f"power cap {decision.cap_w:.0f} W/GPU"
+                          if speed < 1.0 else "power cap lifted")

@@ -11,7 +11,7 @@ from collections import deque
 
 from emulator.eventlog import EventLog, Infra
 from emulator.units import format_duration
-from topologies.reliability import SCALE_OUT_LOSS
+from topologies.reliability import BANDWIDTH_LOSS, SCALE_OUT_LOSS
 
 __all__ = ["EventFeed"]
 
@@ -49,6 +49,8 @@ class EventFeed:
             count = f" ({value:,.0f} GPUs)" if not math.isnan(value) else ""
             if kind == Infra.FAILURE and label in SCALE_OUT_LOSS:  # NIC, leaf switch
                 count = f" ({value:,.0f} GPUs lose scale-out)"
+            elif label in BANDWIDTH_LOSS:  # a spine switch: GPU-equivalents of bandwidth
+                count = " (cross-pod bandwidth)"
             self.lines.append((f"{format_duration(log.infra_t[row])}  {word} {what}{count}",
                                style))
         self._seen = end
