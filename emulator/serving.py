@@ -223,8 +223,7 @@ class ServingModel:
         stride = max(svc.replicas, 1)
         lost = pool[::stride][:svc.slots]
         keep = pool[:]
-        for f in lost:
-            keep.remove(f)
+        del keep[:stride * len(lost):stride]  # the same slots, in one pass (still sorted)
         svc.replicas -= 1
         pipes = sorted(svc.prefill_free_at)[1:]
         heapq.heapify(pipes)

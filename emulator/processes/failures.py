@@ -136,12 +136,12 @@ class FailureModel:
 
     def _slow_spine_tier(self, site: int, reason: str) -> None:
         """Re-rate every running spine-tier training job on ``site`` to its bandwidth now."""
-        core = self.core
-        gpu_site = core.index.gpu_site
-        for work in sorted(core.running.values(), key=lambda w: w.work_id):
-            if (work.kind == "training" and work.tier == TIER_SPINE and work.gpus is not None
-                    and int(gpu_site[work.gpus[0]]) == site):
-                self._slow(work, site, reason)
+        gpu_site = self.core.index.gpu_site
+        spanning = [w for w in self.core.running.values()
+                    if w.tier == TIER_SPINE and w.kind == "training" and w.gpus is not None
+                    and int(gpu_site[w.gpus[0]]) == site]
+        for work in sorted(spanning, key=lambda w: w.work_id):
+            self._slow(work, site, reason)
 
     def _spine_fails(self, cls: ClassPlan, unit: int) -> None:
         core, site = self.core, cls.site
