@@ -58,6 +58,9 @@ class ClusterState:
             raise ValueError("GPU ids must be contiguous per NVLink domain")
         self.domain_start = np.searchsorted(index.gpu_domain, np.arange(index.n_domains))
         self.free_gpus = int(index.n_gpus)
+        # bumps on every change of what a placement reads (free GPUs, GPUs cut off): equal
+        # versions mean the same free state
+        self.version = 0
         self._stamp = np.zeros(index.n_gpus, dtype=np.int32)  # duplicate check, kept zero
         # Domains by free GPU count: by_free[v] is the sorted list of domains with v free,
         # so best-fit placement finds the tightest domain without scanning all of them.
@@ -91,6 +94,7 @@ class ClusterState:
 
     def allocate(self, gpus: np.ndarray, owner: int) -> None:
         """Give ``gpus`` to ``owner``; raises :class:`AllocationError` if any is not free."""
+        self.version += 1
         self._check_ids(gpus, owner)
         held = self.owner[gpus]
         if np.any(held != FREE):
@@ -132,6 +136,7 @@ class ClusterState:
 
     def _withdraw(self, idle: np.ndarray) -> np.ndarray:
         """Take free ``idle`` GPUs out of the free pool (out of service or draining)."""
+        self.version += 1
         self.owner[idle] = DOWN
         self.free[idle] = False
         if idle.size:
@@ -141,6 +146,7 @@ class ClusterState:
 
     def _give_back(self, idle: np.ndarray) -> int:
         """Return unowned ``idle`` GPUs to the free pool; how many."""
+        self.version += 1
         self.owner[idle] = FREE
         self.free[idle] = True
         if idle.size:
@@ -151,6 +157,7 @@ class ClusterState:
     def release(self, gpus: np.ndarray, owner: int) -> None:
         """Return ``gpus`` held by ``owner``; those out of service or draining stay
         unavailable."""
+        self.version += 1
         if np.any(self.owner[gpus] != owner):
             raise AllocationError(f"work {owner}: releasing GPUs it does not hold")
         down = self.down[gpus] | self.draining[gpus]
@@ -184,6 +191,7 @@ class ClusterState:
         """Cut ``gpus`` off the scale-out network (they stay in service); the ids of the
         work holding any of the GPUs newly cut (the caller decides which of it must stop:
         only work spanning NVLink domains needs scale-out)."""
+        self.version += 1
         gpus = np.unique(np.asarray(gpus, dtype=np.int64))
         gpus = gpus[~self.isolated[gpus]]
         if self.domain_connected is None:  # the first cut: every free GPU is connected
@@ -198,6 +206,7 @@ class ClusterState:
 
     def reconnect(self, gpus: np.ndarray) -> int:
         """Give ``gpus`` their scale-out network back; how many were cut off."""
+        self.version += 1
         gpus = np.unique(np.asarray(gpus, dtype=np.int64))
         gpus = gpus[self.isolated[gpus]]
         self.isolated[gpus] = False

@@ -246,6 +246,11 @@ class PlacementPolicy(ABC):
     """True when the policy refuses a request only if no placement exists: then a request
     that fails keeps failing with fewer free GPUs or more groups, and a round skips its
     repeats (:meth:`Scratch.place`). Leave False unless that holds."""
+    stateless: bool = False
+    """True when the answer depends on the scratch's free state and the request alone (no
+    clock, no memory of earlier calls): then a round on an unchanged state places the same
+    way, and EASY backfill may skip a round that provably starts nothing
+    (:meth:`ClusterView.idle_token`). Leave False unless that holds."""
 
     @abstractmethod
     def place(self, request: PlacementRequest, scratch: Scratch) -> np.ndarray | None:

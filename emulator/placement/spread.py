@@ -23,6 +23,7 @@ class SpreadPlacement(PlacementPolicy):
 
     name = "spread"
     monotone = True  # refuses only when no site (or pod) has room for the job
+    stateless = True  # the free state and the request decide, nothing else
 
     def place(self, request: PlacementRequest, scratch: Scratch) -> np.ndarray | None:
         """GPU ids spread over as many domains as possible within one site, or ``None``."""

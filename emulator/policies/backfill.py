@@ -35,6 +35,7 @@ class EasyBackfillPolicy(QueuePolicy):
         if max_scan < 1:
             raise ValueError(f"max_scan must be >= 1, got {max_scan}")
         self.max_scan = int(max_scan)
+        self._idle: object | None = None  # the state of the last round that started nothing
 
     @staticmethod
     def _reservation(view: ClusterView, need: int, free_now: int,
@@ -63,9 +64,24 @@ class EasyBackfillPolicy(QueuePolicy):
         decisions: list[Decision] = []
         if not view.queue or view.free_gpus == 0:
             return decisions
-        scratch = view.scratch()
         queue = view.queue
         limit = min(len(queue), self.max_scan)
+        # A round on the state of the last round that started nothing starts nothing either:
+        # the head still does not fit, the shadow time and extra GPUs are the same, and
+        # later jobs only fall out of the shadow as time passes. Skipped, not re-decided.
+        token = view.idle_token(limit)
+        if token is not None and token == self._idle:
+            return decisions
+        self._idle = None
+        decisions = self._decide(view, limit)
+        if not decisions:
+            self._idle = token
+        return decisions
+
+    def _decide(self, view: ClusterView, limit: int) -> list[Decision]:
+        decisions: list[Decision] = []
+        scratch = view.scratch()
+        queue = view.queue
         started: list[tuple[float, int]] = []
         i = 0
         while True:  # in arrival order until the head does not fit

@@ -202,7 +202,9 @@ class ClusterView:
                  queue_table: Callable[[], QueueTable] | None = None,
                  running_columns: Callable[[], RunningColumns] | None = None,
                  running_job: Callable[[int], RunningJob] | None = None,
+                 idle_token: Callable[[int], object] | None = None,
                  ) -> None:
+        self._idle_token = idle_token
         self._running_columns = running_columns
         self._running_job = running_job
         self.now = now
@@ -225,6 +227,17 @@ class ClusterView:
     def scratch(self) -> Scratch:
         """A tentative copy of free capacity for this round."""
         return self._scratch()
+
+    def idle_token(self, scanned: int) -> object | None:
+        """A value equal between two rounds only if nothing a start decision reads changed
+        between them: the free GPUs (and those cut off from scale-out), the running work
+        and its expected ends, and the first ``scanned`` queued jobs; only time moved on.
+        ``None`` when no such promise can be made (no engine support, a placement that
+        reads more than the free state, or running work whose expected end moves with the
+        clock). A policy whose decisions can only shrink as time passes on an unchanged
+        state (EASY backfill) may then repeat an empty decision without deciding again.
+        """
+        return None if self._idle_token is None else self._idle_token(scanned)
 
     def queue_columns(self) -> tuple[np.ndarray, np.ndarray]:
         """``(GPUs, estimated run time s)`` of each job in ``queue``, as two float arrays

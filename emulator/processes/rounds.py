@@ -136,7 +136,16 @@ class Rounds:
             tenant_gpus=dict(zip(self.tenants, core.tenant_gpus, strict=True)),
             options=self.options, queue_columns=core.queue.columns,
             queue_table=core.queue.table, running_columns=self._running_columns,
-            running_job=self._running_job)
+            running_job=self._running_job, idle_token=self._idle_token)
+
+    def _idle_token(self, scanned: int) -> object | None:
+        """See :meth:`ClusterView.idle_token`: the cluster's and running set's versions and
+        the first ``scanned`` queued jobs (the views themselves: kept alive, compared by
+        identity first), or ``None`` when a placement or an expected end reads the clock."""
+        core = self.core
+        if not self.placement.stateless or (core.staging is not None and core.staging.active):
+            return None
+        return (core.cluster.version, core.running_version, core.queue.views[:scanned])
 
     # -- one round -----------------------------------------------------------------------
     def run(self) -> None:
