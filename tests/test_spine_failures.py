@@ -95,7 +95,7 @@ def test_a_spine_failure_slows_spine_tier_training_until_the_repair() -> None:
     fm.spines = {0: total}
     fm.spines_down = {0: 0}
     fm.spine_count = {0: np.zeros(total, dtype=np.int32)}
-    cls = _spine_class(sim, total, repair_s=1800.0)
+    cls = _spine_class(total, repair_s=1800.0)
     fm._spine_fails(cls, 3)
     expected = core.shapes.spine_slowdown(job.spec, int(job.gpus[0]),  # type: ignore[arg-type, index]
                                           TIER_SPINE, (total - 1) / total)
@@ -111,7 +111,7 @@ def test_a_spine_failure_slows_spine_tier_training_until_the_repair() -> None:
     assert fm.spines_down[0] == 0 and not fm.spine_count[0].any()
 
 
-def _spine_class(sim: Simulation, units: int, repair_s: float) -> Any:
+def _spine_class(units: int, repair_s: float) -> Any:
     from emulator.failure_plan import ClassPlan
     return ClassPlan(site=0, code=SPINE, unit_start=np.zeros(units + 1, dtype=np.int64),
                      gpus=np.empty(0, dtype=np.int64), rate_per_s=np.full(units, 1e-6),
@@ -125,7 +125,7 @@ def test_every_spine_down_cuts_the_site_off_until_the_first_is_back() -> None:
     core, fm = sim.engine.core, sim.engine.failures
     fm.spines, fm.spines_down = {0: 2}, {0: 0}
     fm.spine_count = {0: np.zeros(2, dtype=np.int32)}
-    cls = _spine_class(sim, 2, repair_s=3600.0)
+    cls = _spine_class(2, repair_s=3600.0)
     fm._spine_fails(cls, 0)
     assert job.state == "running" and job.speed < 1.0
     fm._spine_fails(cls, 1)
