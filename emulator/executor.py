@@ -107,14 +107,44 @@ class DaskExecutor(Executor):
             import dask
 
             # A local worker's sampling profiler (every 10 ms) and GIL monitor (every
-            # 1 ms) compete with the cell for the interpreter; nobody reads them here.
+            # 1 ms) compete with the cell for the interpreter; nobody reads them here. The
+            # event-loop tick (20 ms), the memory monitor (100 ms) and the system monitor
+            # (500 ms) are slowed too: at dask's defaults an idle 2-worker cluster uses
+            # about 9 % of one core, which a sweep filling every core takes from its cells;
+            # slowed, 1.7 %. The cost: a worker over its memory limit is caught within 1 s.
             with dask.config.set({"distributed.worker.profile.enabled": False,
-                                  "distributed.admin.system-monitor.gil.enabled": False}):
+                                  "distributed.admin.system-monitor.gil.enabled": False,
+                                  "distributed.admin.tick.interval": "1s",
+                                  "distributed.worker.memory.monitor-interval": "1s",
+                                  "distributed.admin.system-monitor.interval": "2s"}):
                 self._cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1,
                                              processes=True, dashboard_address=None,
                                              silence_logs=logging.ERROR)
             self._client = Client(self._cluster)
+        self._warm_workers()
         return self._client
+
+    def _warm_workers(self) -> None:
+        """Have every worker, present or joining later, import what a cell imports
+        (:func:`~emulator.cells.warm_up`) before it takes one; waits for those present."""
+        from distributed.diagnostics.plugin import WorkerPlugin
+
+        class WarmUp(WorkerPlugin):
+            name = "gpuemu-warm-up"
+
+            def setup(self, worker: Any) -> None:
+                from emulator.cells import warm_up
+
+                warm_up()
+
+        try:
+            self._client.register_plugin(WarmUp())
+        except Exception as exc:  # raised on a worker, e.g. gpuemu is not installed there
+            option = f"--scheduler {self.address}" if self.address else "--workers"
+            self.close()
+            raise UserError(f"{option}: a worker cannot load gpuemu "
+                            f"({type(exc).__name__}: {exc}); expected gpuemu installed on "
+                            "every worker") from None
 
     def run(self, payloads: Sequence[Payload]) -> Iterator[tuple[int, dict[str, Any]]]:
         from dask.distributed import as_completed

@@ -232,3 +232,30 @@ def test_a_trace_file_travels_to_dask_workers(tmp_path: Path) -> None:
     assert [r["summary"]["requests"]["count"] for r in remote] == [399, 399]
     assert [r["summary"]["event_log_sha256"] for r in remote] == \
         [r["summary"]["event_log_sha256"] for r in local]
+
+
+def _imported(names: tuple[str, ...]) -> bool:
+    return all(name in sys.modules for name in names)
+
+
+def test_workers_import_what_a_cell_imports_before_the_first_cell() -> None:
+    from emulator.cells import WARM_MODULES
+
+    with DaskExecutor(2) as ex:
+        client = ex._connect()
+        answers = client.run(_imported, WARM_MODULES)
+    assert len(answers) == 2 and all(answers.values()), answers
+
+
+def test_a_worker_that_cannot_warm_up_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dask.distributed import Client
+
+    def refuse(self: Client, plugin: Any, name: str | None = None) -> None:
+        raise ModuleNotFoundError("No module named 'emulator'")
+
+    monkeypatch.setattr(Client, "register_plugin", refuse)
+    ex = DaskExecutor(2)
+    with pytest.raises(UserError, match=r"^--workers: a worker cannot load gpuemu "
+                       r"\(ModuleNotFoundError: .*\); expected gpuemu installed"):
+        ex._connect()
+    assert ex._client is None and ex._cluster is None, "the cluster is closed again"

@@ -76,3 +76,12 @@ def test_load_preset_returns_a_fresh_dict() -> None:
     first = load_preset("bizerte-20mw")
     first["pue"] = 9
     assert load_preset("bizerte-20mw")["pue"] == 1.2
+
+
+def test_a_loaded_preset_is_the_callers_to_change() -> None:
+    """Presets are parsed once per process; each caller still gets its own copy."""
+    first = load_preset("bizerte-20mw")
+    first["halls"][0]["racks"] = -1
+    first["name"] = "changed"
+    again = load_preset("bizerte-20mw")
+    assert again["name"] != "changed" and again["halls"][0]["racks"] != -1

@@ -7,6 +7,8 @@ result as a :class:`~topologies.config.SiteConfig`. Reading a preset has no side
 
 from __future__ import annotations
 
+import copy
+import functools
 from collections.abc import Mapping
 from importlib import resources
 from typing import Any
@@ -53,6 +55,14 @@ def load_preset(name: str) -> dict[str, Any]:
         raise UnknownPresetError(
             f"unknown site preset {name!r}; known presets: {', '.join(known)}"
         )
+    return copy.deepcopy(_parsed_preset(name))
+
+
+@functools.cache
+def _parsed_preset(name: str) -> dict[str, Any]:
+    """Preset ``name`` parsed once per process: the bundled files do not change while it
+    runs, and parsing one takes about 20 ms, paid per sweep cell (its cache key and its
+    run) before this cache. Callers get a deep copy."""
     text = (_preset_dir() / f"{name}.yaml").read_text(encoding="utf-8")
     data = yaml.safe_load(text)
     if not isinstance(data, dict):
