@@ -141,3 +141,73 @@ def test_services_start_first_and_stay_put_under_max_min_fairness() -> None:
     assert services and all(w.preemptions == 0 and w.start_s < 360.0 + 1e-9
                             for w in services)
     assert any(w.kind == "training" and w.state == "finished" for w in sim.works)
+
+
+def test_ecos_returns_the_centre_of_a_degenerate_optimum() -> None:
+    # Two 1-GPU jobs, two types of one GPU each, equally fast everywhere: every job can
+    # reach its full share, and the optimal allocations are X = [[a, 1-a], [1-a, a]] for
+    # any a in [0, 1]. HiGHS returns a vertex (a = 0 or 1); ECOS, an interior-point
+    # method like Gavel's default solver, the middle of that face (a = 1/2).
+    thr, scale, gpus = np.ones((2, 2)), np.ones(2), np.ones(2)
+    interior = max_min_allocation(thr, scale, gpus, solver="ecos")
+    assert interior == pytest.approx(np.full((2, 2), 0.5), abs=1e-4)
+    vertex = max_min_allocation(thr, scale, gpus, solver="highs")
+    assert vertex.sum(axis=1) == pytest.approx([1.0, 1.0], abs=1e-6)
+    assert min(abs(vertex[0, 0]), abs(vertex[0, 0] - 1.0)) < 1e-6
+    # Where the optimum is unique both solvers agree (the case worked by hand above).
+    thr = np.array([[4.0, 1.0], [1.25, 1.0]])
+    assert max_min_allocation(thr, scale, gpus, solver="ecos") == pytest.approx(
+        max_min_allocation(thr, scale, gpus, solver="highs"), abs=1e-5)
+
+
+def test_ecos_leaves_types_a_job_cannot_run_on_empty() -> None:
+    thr = np.array([[2.0, 0.0], [1.0, 1.0]])
+    x = max_min_allocation(thr, np.ones(2), np.ones(2), solver="ecos")
+    assert x[0, 1] == 0.0 and (x >= 0).all() and (x.sum(axis=1) <= 1 + 1e-6).all()
+
+
+def _two_job_scenario(tmp_path: Path, options: dict[str, object]) -> dict[str, object]:
+    trace = tmp_path / "two.trace"
+    trace.write_text("A3C\tcmd\tdir\t--steps\t0\t20000\t1\t1\t-1\t0\n"
+                     "A3C\tcmd\tdir\t--steps\t0\t20000\t1\t1\t-1\t400\n")
+    halls = [{"name": n, "system": "generic", "gpu": n, "gpus_per_node": 1, "nodes": 1}
+             for n in ("v100", "p100")]
+    return {
+        "name": "g", "seed": 1, "duration": "5d",
+        "sites": [{"name": "lab", "country": "US", "city": "x",
+                   "location": {"lat": 0, "lon": 0}, "grid_connection": "1MW",
+                   "cooling": "air", "halls": halls}],
+        "tenants": {"t": {"traces": [{"kind": "gavel", "path": str(trace),
+                                      "throughputs": "sample:gavel_throughputs",
+                                      "model": "generic", "runtime": "as_given"}]}},
+        "scheduler": {"queue": "max-min-fairness-het", "round_length": "360s",
+                      "options": options},
+    }
+
+
+def test_reset_interval_holds_new_jobs_until_the_next_allocation(tmp_path: Path) -> None:
+    starts = {}
+    for interval in (0, 1920):
+        sim = build(validate_scenario(_two_job_scenario(
+            tmp_path, {"solver": "ecos", "reset_interval": f"{interval}s"})),
+            keep_segments=True)
+        sim.run()
+        second = sorted(sim.works, key=lambda w: w.submit_s)[1]
+        starts[interval] = second.segments[0][0]
+    # Arriving at 400 s, the second job starts at the next round (720 s). With Gavel's
+    # 1920 s between allocations it waits, a GPU type standing free, for the first round
+    # at least 1920 s after the allocation made at 0 s (here the round of the first job's
+    # end: rounds run when work arrives or ends).
+    assert starts[0] == 720.0
+    assert starts[1920] >= 1920.0 and starts[1920] % 360.0 == 0.0
+
+
+@pytest.mark.parametrize("options, expected", [
+    ({"solver": "glpk"}, "solver 'glpk'; expected one of highs, ecos"),
+    ({"reset_interval": "-5s"}, "reset_interval"),
+])
+def test_bad_gavel_options_are_one_line(tmp_path: Path, options: dict[str, object],
+                                        expected: str) -> None:
+    with pytest.raises(UserError) as info:
+        build(validate_scenario(_two_job_scenario(tmp_path, options)))
+    assert expected in str(info.value) and "\n" not in str(info.value)

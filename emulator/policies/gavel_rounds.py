@@ -14,13 +14,16 @@ throughput (fraction of the job per second, ``1 / duration on k``), ``s_j`` the 
 ``w_j`` its weight (1) and ``P_j = Σ_k T[j, k] · n_k / N`` its throughput on an equal share
 of every type. The heterogeneity-agnostic variant sets ``T = 1`` wherever a job can run.
 It is a linear programme (maximise ``t`` with ``t ≤`` each job's term), solved by SciPy's
-HiGHS (``scipy.optimize.linprog``); the LP may have several optima, and HiGHS returns a
-vertex where Gavel's default solver (ECOS, interior point) returns an interior point.
+HiGHS (``scipy.optimize.linprog``) or by ECOS; the LP may have several optima, and HiGHS
+returns a vertex where ECOS, Gavel's default solver, returns an interior point. The
+allocation is recomputed when jobs arrive or leave, no sooner than ``reset_interval``
+after the last one (Gavel: 1920 s); jobs that arrived since wait for it.
 
 *Rounds.* At each scheduling round (every ``scheduler.round_length``, 360 s in Gavel) a
 job's priority on type ``k`` is ``X[j, k]`` divided by the share of its time in the system
 it has so far received on ``k`` (infinite before it has run there). GPU types are served
-fastest first; within a type, jobs by priority, each job at most once and only where its
+fastest first (on average over the throughput table, fixed for the run; Gavel's fixed
+order is V100, P100, K80); within a type, jobs by priority, each job at most once and only where its
 GPUs fit. A running job assigned to its current type keeps its GPUs; otherwise it is
 preempted (and may restart on another type in the same round).
 
@@ -48,50 +51,86 @@ from emulator.policies.base import (
     StartJob,
 )
 
-__all__ = ["GavelRounds", "max_min_allocation"]
+__all__ = ["SOLVERS", "GavelRounds", "max_min_allocation"]
 
 
-def max_min_allocation(throughput: np.ndarray, scale: np.ndarray,
-                       gpus_per_type: np.ndarray) -> np.ndarray:
-    """The max-min fair allocation ``X`` (jobs × types) for ``throughput`` (jobs × types,
-    0 where a job cannot run), job GPU counts ``scale`` and ``gpus_per_type``."""
+SOLVERS = ("highs", "ecos")
+"""LP solvers for the allocation: SciPy's HiGHS (a vertex of the optimal face) or ECOS
+(an interior point, as Gavel's default ``--solver ECOS``; needs the ``ecos`` package)."""
+
+
+def _lp_rows(throughput: np.ndarray, scale: np.ndarray, gpus_per_type: np.ndarray
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The LP as ``minimise c·z subject to A z <= b`` over ``z = (X row-major, t)``.
+
+    Rows: ``t - Σ_k coef[j,k] X[j,k] <= 0`` per job, ``Σ_k X[j,k] <= 1`` per job and
+    ``Σ_j s_j X[j,k] <= n_k`` per type: Gavel's constraint set (``x >= 0`` is left to the
+    solver's bounds).
+    """
     n_jobs, n_types = throughput.shape
-    if n_jobs == 0:
-        return np.zeros((0, n_types))
     total = float(gpus_per_type.sum())
     fair = throughput @ (gpus_per_type / total)  # P_j: throughput on an equal share
     coef = throughput * scale[:, None] / np.where(fair > 0, fair, 1.0)[:, None]
     nx = n_jobs * n_types
-    # Variables: X flattened row-major, then t. Minimise -t.
     c = np.zeros(nx + 1)
     c[-1] = -1.0
-    rows = []
-    rhs = []
-    for j in range(n_jobs):  # t - Σ_k coef[j,k] X[j,k] <= 0
-        row = np.zeros(nx + 1)
-        row[j * n_types:(j + 1) * n_types] = -coef[j]
-        row[-1] = 1.0
-        rows.append(row)
-        rhs.append(0.0)
-    for j in range(n_jobs):  # Σ_k X[j,k] <= 1
-        row = np.zeros(nx + 1)
-        row[j * n_types:(j + 1) * n_types] = 1.0
-        rows.append(row)
-        rhs.append(1.0)
-    for k in range(n_types):  # Σ_j s_j X[j,k] <= n_k
-        row = np.zeros(nx + 1)
-        row[k:nx:n_types] = scale
-        rows.append(row)
-        rhs.append(float(gpus_per_type[k]))
-    bounds = [(0.0, 1.0 if throughput.flat[i] > 0 else 0.0) for i in range(nx)]
-    bounds.append((0.0, None))
+    a = np.zeros((2 * n_jobs + n_types, nx + 1))
+    b = np.zeros(2 * n_jobs + n_types)
+    for j in range(n_jobs):
+        a[j, j * n_types:(j + 1) * n_types] = -coef[j]
+        a[j, -1] = 1.0
+        a[n_jobs + j, j * n_types:(j + 1) * n_types] = 1.0
+        b[n_jobs + j] = 1.0
+    for k in range(n_types):
+        a[2 * n_jobs + k, k:nx:n_types] = scale
+        b[2 * n_jobs + k] = float(gpus_per_type[k])
+    return c, a, b
+
+
+def _solve_highs(c: np.ndarray, a: np.ndarray, b: np.ndarray, runnable: np.ndarray
+                 ) -> np.ndarray:
     from scipy.optimize import linprog  # loaded only when an LP is solved (start-up)
 
-    result = linprog(c, A_ub=np.array(rows), b_ub=np.array(rhs), bounds=bounds,
-                     method="highs-ipm")
+    bounds = [(0.0, 1.0 if ok else 0.0) for ok in runnable.tolist()]
+    bounds.append((0.0, None))
+    result = linprog(c, A_ub=a, b_ub=b, bounds=bounds, method="highs-ipm")
     if result.status != 0:  # cannot happen for this feasible, bounded LP; be explicit
         raise RuntimeError(f"max-min fairness LP failed: {result.message}")
-    return np.clip(result.x[:nx].reshape(n_jobs, n_types), 0.0, 1.0)
+    return np.asarray(result.x[:-1])
+
+
+def _solve_ecos(c: np.ndarray, a: np.ndarray, b: np.ndarray, runnable: np.ndarray
+                ) -> np.ndarray:
+    """ECOS on the same rows plus ``X >= 0``, with the ``X`` a job cannot run on removed
+    (fixed at 0). ECOS's defaults (tolerances 1e-8), as Gavel calls it through cvxpy."""
+    import ecos
+    from scipy.sparse import csc_matrix
+
+    keep = np.append(np.flatnonzero(runnable), a.shape[1] - 1)  # and t
+    n = keep.size
+    g = np.vstack([a[:, keep], -np.eye(n)[:-1]])  # -X <= 0; t is free
+    h = np.concatenate([b, np.zeros(n - 1)])
+    solution = ecos.solve(c[keep], csc_matrix(g), h, {"l": g.shape[0], "q": [], "e": 0},
+                          verbose=False)
+    if solution["info"]["exitFlag"] not in (0, 10):  # optimal, or optimal to reduced accuracy
+        raise RuntimeError(f"max-min fairness LP failed: {solution['info']['infostring']}")
+    z = np.zeros(a.shape[1])
+    z[keep] = solution["x"]
+    return z[:-1]
+
+
+def max_min_allocation(throughput: np.ndarray, scale: np.ndarray,
+                       gpus_per_type: np.ndarray, solver: str = "highs") -> np.ndarray:
+    """The max-min fair allocation ``X`` (jobs × types) for ``throughput`` (jobs × types,
+    0 where a job cannot run), job GPU counts ``scale`` and ``gpus_per_type``, solved by
+    ``solver`` (one of :data:`SOLVERS`)."""
+    n_jobs, n_types = throughput.shape
+    if n_jobs == 0:
+        return np.zeros((0, n_types))
+    c, a, b = _lp_rows(throughput, scale, gpus_per_type)
+    runnable = throughput.ravel() > 0
+    x = (_solve_ecos if solver == "ecos" else _solve_highs)(c, a, b, runnable)
+    return np.clip(x.reshape(n_jobs, n_types), 0.0, 1.0)
 
 
 @dataclass
@@ -106,12 +145,17 @@ class _Seen:
 class GavelRounds:
     """The LP allocation and the round mechanism over one cluster (state across rounds)."""
 
-    def __init__(self, heterogeneity_aware: bool) -> None:
+    def __init__(self, heterogeneity_aware: bool, solver: str = "highs",
+                 reset_interval_s: float = 0.0) -> None:
         self.aware = heterogeneity_aware
+        self.solver = solver
+        self.reset_interval_s = reset_interval_s
+        self._alloc_s: float | None = None
         self._seen: dict[int, _Seen] = {}
         self._last_s: float | None = None
         self._types: tuple[np.ndarray, list[str], np.ndarray, np.ndarray] | None = None
         self._alloc: tuple[tuple[int, ...], np.ndarray] | None = None
+        self._order: list[int] | None = None
 
     def _gpu_types(self, view: ClusterView) -> tuple[np.ndarray, list[str], np.ndarray,
                                                      np.ndarray]:
@@ -160,23 +204,50 @@ class GavelRounds:
                             dtype=float).reshape(len(jobs), len(names))
         speed = np.where(np.isfinite(runtimes), 1.0 / runtimes, 0.0)
         key = tuple(j.work_id for j in jobs)
-        if self._alloc is None or self._alloc[0] != key:
-            # As in Gavel, the allocation changes only when jobs arrive or leave; an LP
-            # with several optima must not flip between them round after round.
+        due = self._alloc_s is None or now - self._alloc_s >= self.reset_interval_s
+        if self._alloc is None or (self._alloc[0] != key and due):
+            # As in Gavel, the allocation changes only when jobs arrive or leave (and, with
+            # ``reset_interval``, not more often than that); an LP with several optima must
+            # not flip between them round after round.
             thr = speed if self.aware else (speed > 0).astype(float)
             scale = np.array([j.n_gpus for j in jobs], dtype=float)
-            self._alloc = (key, max_min_allocation(thr, scale, counts.astype(float)))
-        alloc = self._alloc[1]
+            self._alloc = (key, max_min_allocation(thr, scale, counts.astype(float),
+                                                   self.solver))
+            self._alloc_s = now
+        alloc_key, alloc_rows = self._alloc
+        if alloc_key == key:
+            alloc = alloc_rows
+        else:  # jobs that arrived since the allocation wait for the next one (Gavel)
+            row = {w: i for i, w in enumerate(alloc_key)}
+            keep = [i for i, j in enumerate(jobs) if j.work_id in row]
+            jobs = [jobs[i] for i in keep]
+            speed = speed[keep]
+            alloc = alloc_rows[[row[j.work_id] for j in jobs]].reshape(len(jobs), len(names))
         return self._assign(view, jobs, alloc, speed, names, counts, gpu_type, domain_type)
+
+    def _type_order(self, view: ClusterView, names: list[str]) -> list[int]:
+        """GPU types, fastest first, fixed for the run: by the mean over every job of the
+        throughput table of its speed on the type relative to its fastest type (Gavel
+        serves its types in the fixed order v100, p100, k80). Without a table every type
+        is equally fast and the order is the types' names."""
+        if self._order is None:
+            table = view.options.get("runtime_by_gpu_s", {})
+            score = np.zeros(len(names))
+            for by_gpu in (table.values() if isinstance(table, dict) else ()):
+                speed = np.array([1.0 / by_gpu[n] if n in by_gpu and by_gpu[n] > 0 else 0.0
+                                  for n in names])
+                if speed.max() > 0:
+                    score += speed / speed.max()
+            self._order = np.argsort(-score, kind="stable").tolist()
+        return self._order
 
     def _assign(self, view: ClusterView, jobs: Sequence[QueuedJob | RunningJob],
                 alloc: np.ndarray, speed: np.ndarray, names: list[str], counts: np.ndarray,
                 gpu_type: np.ndarray, domain_type: np.ndarray) -> list[Decision]:
         now = view.now
         pairs: list[tuple[int, float, float, int, int]] = []
-        mean_speed = speed.mean(axis=0) if len(jobs) else np.zeros(len(names))
-        order = np.argsort(-mean_speed, kind="stable")  # fastest type first
-        for rank, k in enumerate(order.tolist()):
+        order = self._type_order(view, names)
+        for rank, k in enumerate(order):
             for i, j in enumerate(jobs):
                 if speed[i, k] <= 0:
                     continue
@@ -202,7 +273,7 @@ class GavelRounds:
                 free -= np.bincount(gpu_type[gpus], minlength=len(names))
         assigned: dict[int, int] = {}
         for _rank, _p, _x, wid, i in pairs:
-            k = int(order[_rank])
+            k = order[_rank]
             if wid in assigned or free[k] < jobs[i].n_gpus:
                 continue
             assigned[wid] = k

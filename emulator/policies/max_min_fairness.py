@@ -8,13 +8,23 @@ shares, scaled by GPU count; see :mod:`emulator.policies.gavel_rounds` for the L
 HiGHS) and the round mechanism. Use it with ``scheduler.round_length: 360s`` for Gavel's
 rounds.
 
-No options.
+Option ``solver``: ``highs`` (default; SciPy's HiGHS, a vertex of the optimal face) or
+``ecos`` (the ECOS interior-point solver Gavel calls by default; ``pip install ecos``). The
+LP often has several optimal allocations, and the two solvers return different ones; use
+``ecos`` to reproduce Gavel's choice (``docs/reproductions.md``).
+
+Option ``reset_interval`` (a duration, default 0): the allocation is recomputed when jobs
+arrive or leave, but not sooner than this after the last one; a job that arrived since
+waits for the next allocation, even with GPUs free. Gavel's simulator does this with its
+``minimum_time_between_allocation_resets`` of 1920 s; 0 recomputes at the next round.
 """
 
 from __future__ import annotations
 
+from emulator.errors import UserError
 from emulator.policies.base import ClusterView, Decision, QueuePolicy
-from emulator.policies.gavel_rounds import GavelRounds
+from emulator.policies.gavel_rounds import SOLVERS, GavelRounds
+from emulator.units import parse_duration
 
 __all__ = ["MaxMinFairnessPolicy"]
 
@@ -25,9 +35,21 @@ class MaxMinFairnessPolicy(QueuePolicy):
     name = "max-min-fairness"
     heterogeneity_aware = False
 
-    def __init__(self, **options: object) -> None:
+    def __init__(self, solver: str = "highs", reset_interval: str | float = 0.0,
+                 **options: object) -> None:
         super().__init__(**options)
-        self._rounds = GavelRounds(self.heterogeneity_aware)
+        interval_s = parse_duration(reset_interval)  # ValueError names the value
+        if interval_s < 0:
+            raise ValueError(f"reset_interval {reset_interval!r}; expected a duration >= 0")
+        if solver not in SOLVERS:
+            raise ValueError(f"solver {solver!r}; expected one of {', '.join(SOLVERS)}")
+        if solver == "ecos":
+            try:
+                import ecos  # noqa: F401
+            except ImportError:
+                raise UserError("scheduler.options.solver: 'ecos' needs the ecos package; "
+                                "expected `pip install ecos` or solver: highs") from None
+        self._rounds = GavelRounds(self.heterogeneity_aware, solver, interval_s)
 
     def decide(self, view: ClusterView) -> list[Decision]:
         """Solve the allocation, then assign GPU types by priority for this round."""

@@ -6,9 +6,9 @@ and its simulator (github.com/stanford-futuredata/gavel,
 ``scheduler/policies/max_min_fairness.py``, ``MaxMinFairnessPolicyWithPerf``). Job speeds
 per GPU type come from a throughput table (Gavel trace replay: ``kind: gavel`` with
 ``throughputs``), so a job that gains most from a fast GPU type tends to get it. See
-:mod:`emulator.policies.gavel_rounds` for the LP (SciPy HiGHS) and the round mechanism.
+:mod:`emulator.policies.gavel_rounds` for the LP (SciPy HiGHS or ECOS) and the round mechanism.
 
-No options.
+Option ``solver`` as for :mod:`emulator.policies.max_min_fairness`.
 """
 
 from __future__ import annotations
