@@ -163,7 +163,8 @@ class SolarDeferral(QueuePolicy):
         return self.inner.decide(ClusterView(
             now=view.now, queue=queue, total_gpus=view.total_gpus, free_gpus=view.free_gpus,
             running=lambda: view.running, scratch=view.scratch,
-            tenant_gpus=view.tenant_gpus, options=view.options))
+            tenant_gpus=view.tenant_gpus, options=view.options,
+            round_length_s=view.round_length_s))
 
 
 class CarbonAwarePlacement(PlacementPolicy):

@@ -32,11 +32,17 @@ def gavel_mean_jct(policy: str) -> float:
     return float(re.search(r"Average job completion time: ([\d.]+)", text).group(1))
 
 
-def run(queue: str) -> Simulation:
-    sim = build(load_scenario(EXAMPLE, [f"scheduler.queue={queue}"], seed=1), keep_segments=True)
+def run(queue: str, *overrides: str) -> Simulation:
+    sim = build(load_scenario(EXAMPLE, [f"scheduler.queue={queue}", *overrides], seed=1),
+                keep_segments=True)
     sim.run()
     check_invariants(sim)
     return sim
+
+
+# The paper's round mechanism and SciPy's HiGHS, each option at its default.
+PAPER = ("scheduler.options.solver=highs", "scheduler.options.reset_interval=0s",
+         "scheduler.options.mechanism=paper")
 
 
 def mean_jct(sim: Simulation) -> float:
@@ -46,16 +52,37 @@ def mean_jct(sim: Simulation) -> float:
 
 
 def test_heterogeneity_aware_max_min_fairness_within_2_percent_of_gavel() -> None:
-    ours, theirs = mean_jct(run("max-min-fairness-het")), gavel_mean_jct(
-        "max_min_fairness_perf")
+    # The example runs as Gavel's simulator does: ECOS, 1920 s between allocations and
+    # Gavel's round priorities (measured: 17,707 s against 18,003 s, -1.6 %).
+    ours, theirs = mean_jct(run("max-min-fairness-het")), gavel_mean_jct("max_min_fairness_perf")
     assert abs(ours - theirs) / theirs < 0.02, (ours, theirs)
 
 
-def test_agnostic_max_min_fairness_within_5_percent_of_gavel() -> None:
-    # Not within 2 %: the agnostic LP is degenerate (every type equally fast), and HiGHS
-    # and Gavel's ECOS pick different optimal allocations (docs/reproductions.md).
+def test_agnostic_max_min_fairness_within_2_percent_of_gavel() -> None:
+    # Measured: 30,911 s against 31,286 s (-1.2 %); Gavel serves the GPU types in a random
+    # order each round for this policy, and gpuemu draws the same sequence.
     ours, theirs = mean_jct(run("max-min-fairness")), gavel_mean_jct("max_min_fairness")
-    assert abs(ours - theirs) / theirs < 0.05, (ours, theirs)
+    assert abs(ours - theirs) / theirs < 0.02, (ours, theirs)
+
+
+def test_lightly_loaded_1000_job_trace_within_2_percent_of_gavel() -> None:
+    # 1,000 jobs on 36 + 36 + 36 GPUs, utilisation 7 %: mean JCT is the runtimes plus the
+    # wait for the next allocation (measured: 10,187 s against 10,211 s, -0.2 %).
+    trace = FIXTURES / "generated_1000_lam1200.trace"
+    sim = run("max-min-fairness-het", f"tenants.gavel.traces.0.path={trace}",
+              "duration=30d", *(f"sites.0.halls.{i}.nodes=36" for i in range(3)))
+    text = (FIXTURES / "generated_1000_max_min_fairness_perf.txt").read_text()
+    theirs = float(re.search(r"Average job completion time: ([\d.]+)", text).group(1))
+    assert abs(mean_jct(sim) - theirs) / theirs < 0.02, (mean_jct(sim), theirs)
+
+
+def test_the_papers_mechanism_stays_near_gavel_on_the_loaded_trace() -> None:
+    # Each option at its default (HiGHS, no interval, the paper's priorities): measured
+    # +0.2 % (aware) and -3.8 % (agnostic) on the 100-job trace.
+    for queue, policy in (("max-min-fairness-het", "max_min_fairness_perf"),
+                          ("max-min-fairness", "max_min_fairness")):
+        ours, theirs = mean_jct(run(queue, *PAPER)), gavel_mean_jct(policy)
+        assert abs(ours - theirs) / theirs < 0.05, (queue, ours, theirs)
 
 
 def test_heterogeneity_awareness_pays_on_heterogeneous_gpus() -> None:

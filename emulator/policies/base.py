@@ -203,7 +203,11 @@ class ClusterView:
                  running_columns: Callable[[], RunningColumns] | None = None,
                  running_job: Callable[[int], RunningJob] | None = None,
                  idle_token: Callable[[int], object] | None = None,
+                 round_length_s: float | None = None,
                  ) -> None:
+        self.round_length_s = round_length_s
+        """Round-based mode's round length in seconds (``scheduler.round_length``), or
+        ``None`` when rounds happen at arrivals and completions."""
         self._idle_token = idle_token
         self._running_columns = running_columns
         self._running_job = running_job

@@ -25,7 +25,10 @@ it has so far received on ``k`` (infinite before it has run there). GPU types ar
 fastest first (on average over the throughput table, fixed for the run; Gavel's fixed
 order is V100, P100, K80); within a type, jobs by priority, each job at most once and only where its
 GPUs fit. A running job assigned to its current type keeps its GPUs; otherwise it is
-preempted (and may restart on another type in the same round).
+preempted (and may restart on another type in the same round). ``mechanism: gavel``
+swaps these priorities for those of Gavel's simulator (:class:`_GavelCounters`), shuffles
+the types each round for the agnostic policy as it does, and asks for a round at every
+boundary while jobs are active.
 
 Serving work and non-preemptible jobs are started first, wherever they fit, and never
 moved. GPU types are the GPUs' names (a ``generic`` hall's ``gpu: v100``); per-type durations come
@@ -36,6 +39,7 @@ a job without one runs equally fast everywhere (its runtime estimate).
 from __future__ import annotations
 
 import math
+import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -51,12 +55,18 @@ from emulator.policies.base import (
     StartJob,
 )
 
-__all__ = ["SOLVERS", "GavelRounds", "max_min_allocation"]
+__all__ = ["MECHANISMS", "SOLVERS", "GavelRounds", "max_min_allocation"]
 
 
 SOLVERS = ("highs", "ecos")
 """LP solvers for the allocation: SciPy's HiGHS (a vertex of the optimal face) or ECOS
 (an interior point, as Gavel's default ``--solver ECOS``; needs the ``ecos`` package)."""
+
+
+MECHANISMS = ("paper", "gavel")
+"""Round mechanisms: the paper's priorities (share of the job's time in the system), or
+Gavel's simulator's (share of the type's time since the last allocation, deficits as
+tie-break, a round at every boundary while jobs are active)."""
 
 
 def _lp_rows(throughput: np.ndarray, scale: np.ndarray, gpus_per_type: np.ndarray
@@ -142,15 +152,78 @@ class _Seen:
     received_s: dict[str, float]
 
 
+class _GavelCounters:
+    """The priority state of Gavel's simulator (``scheduler.py``: ``_job_time_so_far``,
+    ``_worker_time_so_far``, ``_deficits``), for ``mechanism: gavel``.
+
+    A job's priority on type ``k`` is its allocation ``X[j, k]`` divided by its share of
+    the time type ``k`` has run jobs since the last allocation (each job's counter starts
+    at half a round when it arrives and at every new allocation); ``X[j, k] · 1e9`` when
+    that share is 0, and 0 where ``X[j, k]`` is. Ties go to the larger *deficit*: the time
+    the job should have had on the type under the earlier allocations less what it had.
+    """
+
+    def __init__(self) -> None:
+        self.job_s: dict[int, np.ndarray] = {}
+        self.type_s: np.ndarray | None = None
+        self.deficit: dict[int, np.ndarray] = {}
+        self.half_s = 0.0
+
+    def advance(self, jobs: Sequence[QueuedJob | RunningJob], ids: set[int], elapsed: float,
+                gpu_type: np.ndarray, n_types: int, half_s: float) -> None:
+        """Count the time since the last round for the running jobs; start new jobs'
+        counters at half a round; forget jobs that left."""
+        self.half_s = half_s
+        if self.type_s is None:
+            self.type_s = np.zeros(n_types)
+        for j in jobs:
+            mine = self.job_s.get(j.work_id)
+            if mine is None:
+                self.job_s[j.work_id] = np.full(n_types, half_s)
+            elif isinstance(j, RunningJob) and j.gpus is not None and elapsed > 0:
+                k = int(gpu_type[int(j.gpus[0])])
+                mine[k] += elapsed
+                self.type_s[k] += elapsed
+        self.job_s = {w: v for w, v in self.job_s.items() if w in ids}
+        self.deficit = {w: v for w, v in self.deficit.items() if w in ids}
+
+    def reset(self, jobs: tuple[int, ...],
+              previous: tuple[tuple[int, ...], np.ndarray] | None, since_s: float) -> None:
+        """A new allocation: add each job's shortfall under the previous one to its
+        deficit, and start every counter again at half a round."""
+        assert self.type_s is not None
+        row = {} if previous is None else {w: i for i, w in enumerate(previous[0])}
+        for w in jobs:
+            had = self.job_s[w] - self.half_s
+            should = previous[1][row[w]] * since_s if previous is not None and w in row \
+                else np.zeros_like(had)
+            self.deficit[w] = self.deficit.get(w, np.zeros_like(had)) + should - had
+            self.job_s[w] = np.full_like(had, self.half_s)
+        self.type_s = np.full_like(self.type_s, self.half_s * len(jobs))
+
+    def priority(self, work_id: int, k: int, x: float) -> tuple[float, float]:
+        """(priority, deficit) of a job on type ``k`` with allocation ``x``."""
+        assert self.type_s is not None
+        total = float(self.type_s[k])
+        share = float(self.job_s[work_id][k]) / total if total > 0 else 0.0
+        prio = 0.0 if x <= 0 else (x / share if share > 0 else x * 1e9)
+        deficit = self.deficit.get(work_id)
+        return prio, 0.0 if deficit is None else float(deficit[k])
+
+
 class GavelRounds:
     """The LP allocation and the round mechanism over one cluster (state across rounds)."""
 
     def __init__(self, heterogeneity_aware: bool, solver: str = "highs",
-                 reset_interval_s: float = 0.0) -> None:
+                 reset_interval_s: float = 0.0, mechanism: str = "paper") -> None:
         self.aware = heterogeneity_aware
         self.solver = solver
         self.reset_interval_s = reset_interval_s
+        self.mechanism = mechanism
         self._alloc_s: float | None = None
+        self._counters = _GavelCounters()
+        self._shuffler = random.Random(5)  # Gavel's seed 0 + 5
+        self._shuffled: tuple[float, list[int]] | None = None
         self._seen: dict[int, _Seen] = {}
         self._last_s: float | None = None
         self._types: tuple[np.ndarray, list[str], np.ndarray, np.ndarray] | None = None
@@ -198,19 +271,28 @@ class GavelRounds:
                 name = names[int(gpu_type[int(j.gpus[0])])]
                 seen.received_s[name] = seen.received_s.get(name, 0.0) + elapsed
         self._last_s = now
+        if self.mechanism == "gavel":
+            self._counters.advance(jobs, ids, elapsed, gpu_type, len(names),
+                                   (view.round_length_s or 0.0) / 2.0)
         if not jobs and all(q.kind == "training" and q.preemptible for q in view.queue):
             return []
         runtimes = np.array([self._runtimes(view, j, names) for j in jobs],
                             dtype=float).reshape(len(jobs), len(names))
         speed = np.where(np.isfinite(runtimes), 1.0 / runtimes, 0.0)
         key = tuple(j.work_id for j in jobs)
-        due = self._alloc_s is None or now - self._alloc_s >= self.reset_interval_s
+        due = (self._alloc_s is None or now - self._alloc_s >= self.reset_interval_s
+               # Gavel's timer keeps 0 for "never", so an allocation made at time 0 does
+               # not start its interval there
+               or (self.mechanism == "gavel" and self._alloc_s == 0.0))
         if self._alloc is None or (self._alloc[0] != key and due):
             # As in Gavel, the allocation changes only when jobs arrive or leave (and, with
             # ``reset_interval``, not more often than that); an LP with several optima must
             # not flip between them round after round.
             thr = speed if self.aware else (speed > 0).astype(float)
             scale = np.array([j.n_gpus for j in jobs], dtype=float)
+            if self.mechanism == "gavel":
+                since = 0.0 if self._alloc_s is None else now - self._alloc_s
+                self._counters.reset(key, self._alloc, since)
             self._alloc = (key, max_min_allocation(thr, scale, counts.astype(float),
                                                    self.solver))
             self._alloc_s = now
@@ -224,6 +306,15 @@ class GavelRounds:
             speed = speed[keep]
             alloc = alloc_rows[[row[j.work_id] for j in jobs]].reshape(len(jobs), len(names))
         return self._assign(view, jobs, alloc, speed, names, counts, gpu_type, domain_type)
+
+    def next_wakeup(self, view: ClusterView) -> float | None:
+        """With ``mechanism: gavel`` in round-based mode, a round at every boundary while
+        training jobs are active (Gavel re-plans each round); otherwise none."""
+        if self.mechanism != "gavel" or view.round_length_s is None:
+            return None
+        active = any(j.kind == "training" and j.preemptible
+                     for j in (*view.queue, *view.running))
+        return view.now + view.round_length_s if active else None
 
     def _type_order(self, view: ClusterView, names: list[str]) -> list[int]:
         """GPU types, fastest first, fixed for the run: by the mean over every job of the
@@ -245,17 +336,31 @@ class GavelRounds:
                 alloc: np.ndarray, speed: np.ndarray, names: list[str], counts: np.ndarray,
                 gpu_type: np.ndarray, domain_type: np.ndarray) -> list[Decision]:
         now = view.now
-        pairs: list[tuple[int, float, float, int, int]] = []
+        pairs: list[tuple[int, float, float, float, int, int]] = []
         order = self._type_order(view, names)
+        gavel = self.mechanism == "gavel"
+        if gavel and not self.aware:
+            # Gavel's simulator serves the types in a fresh random order each round for its
+            # heterogeneity-agnostic policies (``_worker_type_shuffler``, seeded seed + 5);
+            # a second round at the same instant keeps that instant's order.
+            if self._shuffled is None or self._shuffled[0] != now:
+                shuffled = list(order)
+                self._shuffler.shuffle(shuffled)
+                self._shuffled = (now, shuffled)
+            order = self._shuffled[1]
         for rank, k in enumerate(order):
             for i, j in enumerate(jobs):
                 if speed[i, k] <= 0:
                     continue
+                x = float(alloc[i, k])
+                if gavel:
+                    prio, deficit = self._counters.priority(j.work_id, k, x)
+                    pairs.append((rank, -prio, -deficit, -x, j.work_id, i))
+                    continue
                 seen = self._seen[j.work_id]
                 share = seen.received_s.get(names[k], 0.0) / max(now - seen.first_s, 1e-9)
-                x = float(alloc[i, k])
                 prio = (math.inf if x > 0 else 0.0) if share <= 0 else x / share
-                pairs.append((rank, -prio, -x, j.work_id, i))
+                pairs.append((rank, -prio, 0.0, -x, j.work_id, i))
         pairs.sort()
         free = counts.copy()
         # Held by work this mechanism does not move (services, non-preemptible jobs).
@@ -272,7 +377,7 @@ class GavelRounds:
                 decisions.append(StartJob(q.work_id, gpus))
                 free -= np.bincount(gpu_type[gpus], minlength=len(names))
         assigned: dict[int, int] = {}
-        for _rank, _p, _x, wid, i in pairs:
+        for _rank, _p, _d, _x, wid, i in pairs:
             k = order[_rank]
             if wid in assigned or free[k] < jobs[i].n_gpus:
                 continue

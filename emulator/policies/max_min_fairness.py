@@ -17,13 +17,19 @@ Option ``reset_interval`` (a duration, default 0): the allocation is recomputed 
 arrive or leave, but not sooner than this after the last one; a job that arrived since
 waits for the next allocation, even with GPUs free. Gavel's simulator does this with its
 ``minimum_time_between_allocation_resets`` of 1920 s; 0 recomputes at the next round.
+
+Option ``mechanism``: ``paper`` (default; priority = allocated share / share of the job's
+time in the system received on the type) or ``gavel`` (Gavel's simulator: share of the
+type's time since the last allocation, deficits as tie-break, GPU types shuffled each
+round for the agnostic policy, a round at every boundary while jobs are active); see
+:class:`emulator.policies.gavel_rounds.GavelRounds`.
 """
 
 from __future__ import annotations
 
 from emulator.errors import UserError
 from emulator.policies.base import ClusterView, Decision, QueuePolicy
-from emulator.policies.gavel_rounds import SOLVERS, GavelRounds
+from emulator.policies.gavel_rounds import MECHANISMS, SOLVERS, GavelRounds
 from emulator.units import parse_duration
 
 __all__ = ["MaxMinFairnessPolicy"]
@@ -36,7 +42,7 @@ class MaxMinFairnessPolicy(QueuePolicy):
     heterogeneity_aware = False
 
     def __init__(self, solver: str = "highs", reset_interval: str | float = 0.0,
-                 **options: object) -> None:
+                 mechanism: str = "paper", **options: object) -> None:
         super().__init__(**options)
         interval_s = parse_duration(reset_interval)  # ValueError names the value
         if interval_s < 0:
@@ -49,7 +55,15 @@ class MaxMinFairnessPolicy(QueuePolicy):
             except ImportError:
                 raise UserError("scheduler.options.solver: 'ecos' needs the ecos package; "
                                 "expected `pip install ecos` or solver: highs") from None
-        self._rounds = GavelRounds(self.heterogeneity_aware, solver, interval_s)
+        if mechanism not in MECHANISMS:
+            raise ValueError(f"mechanism {mechanism!r}; expected one of "
+                             f"{', '.join(MECHANISMS)}")
+        self._rounds = GavelRounds(self.heterogeneity_aware, solver, interval_s, mechanism)
+        if mechanism == "gavel":
+            # A round at every boundary while jobs are active, as Gavel re-plans each
+            # round. Set only here: the engine runs a policy that has ``next_wakeup`` at
+            # every event, which the paper's mechanism does not ask for.
+            self.next_wakeup = self._rounds.next_wakeup
 
     def decide(self, view: ClusterView) -> list[Decision]:
         """Solve the allocation, then assign GPU types by priority for this round."""

@@ -136,7 +136,8 @@ class Rounds:
             tenant_gpus=dict(zip(self.tenants, core.tenant_gpus, strict=True)),
             options=self.options, queue_columns=core.queue.columns,
             queue_table=core.queue.table, running_columns=self._running_columns,
-            running_job=self._running_job, idle_token=self._idle_token)
+            running_job=self._running_job, idle_token=self._idle_token,
+            round_length_s=self.round_length_s)
 
     def _idle_token(self, scanned: int) -> object | None:
         """See :meth:`ClusterView.idle_token`: the cluster's and running set's versions and
