@@ -152,6 +152,9 @@ class SolarDeferral(QueuePolicy):
         self.inner = inner
         self.in_solar_hours = in_solar_hours
         self.name = f"{inner.name}+solar-deferral"
+        wakeup = getattr(inner, "next_wakeup", None)
+        if wakeup is not None:  # the rounds the inner policy asks for (dlas-gpu, Gavel's)
+            self.next_wakeup = wakeup
 
     def decide(self, view: ClusterView) -> list[Decision]:
         """The inner policy's decisions on the queue it may see now."""

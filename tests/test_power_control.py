@@ -14,6 +14,7 @@ from emulator.power_control import (
     CarbonAwarePlacement,
     PowerCapPolicy,
     PowerView,
+    SolarDeferral,
     cap_effect,
 )
 from emulator.results import collect
@@ -157,3 +158,13 @@ def test_carbon_aware_placement_prefers_clean_site() -> None:
     carbon["now"] = np.array([0.0, 605.0])
     gpus = place.place(PlacementRequest(8, 8), scratch)
     assert gpus is not None and set(index.gpu_site[gpus].tolist()) == {0}
+
+
+def test_solar_deferral_keeps_the_rounds_its_inner_policy_asks_for() -> None:
+    from emulator.policies.registry import make_queue_policy
+
+    gavel = make_queue_policy("max-min-fairness-het", {"mechanism": "gavel"})
+    wrapped = SolarDeferral(gavel, lambda now: True)
+    assert wrapped.next_wakeup == gavel.next_wakeup  # type: ignore[attr-defined]
+    plain = SolarDeferral(make_queue_policy("fifo", {}), lambda now: True)
+    assert getattr(plain, "next_wakeup", None) is None  # the engine then runs no extra rounds
