@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import time
 from pathlib import Path
 
@@ -60,6 +61,8 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args()
+    if args.rounds < 1 or args.cells < 1 or args.workers < 1:
+        ap.error("--rounds, --cells and --workers must be at least 1")
     until_s = parse_duration(args.until)
     print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} (1 min)")
     work = cells(args.cells, (2, 2), until_s)
@@ -82,7 +85,7 @@ def main() -> None:
               f"{startup:.2f} s, paid once per command")
     ratios.sort()
     print(f"speed-up on {args.workers} local workers over {args.rounds} rounds: median "
-          f"{ratios[len(ratios) // 2]:.2f}x, range {ratios[0]:.2f}-{ratios[-1]:.2f}x "
+          f"{statistics.median(ratios):.2f}x, range {ratios[0]:.2f}-{ratios[-1]:.2f}x "
           f"(target >= 1.8x on 2)")
     serial_tiny = timed(tiny, SerialExecutor())
     overhead = (cluster_tiny * args.workers - serial_tiny) / len(tiny)

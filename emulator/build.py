@@ -203,10 +203,11 @@ def _estimate_error(works: list[Work], streams: RngStreams) -> None:
 
 def _view_options(sc: Scenario) -> dict[str, object]:
     """What policies see as ``view.options``: the scheduler options plus ``tenant_weights``
-    (each tenant's ``share``, 1.0 when unset) for fair-share policies."""
+    (each tenant's ``share``, 1.0 when unset) for fair-share policies and ``seed`` (the
+    scenario's) for policies that draw at random."""
     weights = {name: float(t.share) if t.share is not None else 1.0
                for name, t in sorted(sc.tenants.items())}
-    return {**sc.scheduler.options, "tenant_weights": weights}
+    return {**sc.scheduler.options, "tenant_weights": weights, "seed": sc.seed}
 
 
 def _transfer_model(jobs: list[TrainingJobSpec], sites: list[SiteConfig],
@@ -294,7 +295,12 @@ def build(loaded: LoadedScenario, backend: str | None = None,
             log.set_slo(w.work_id, w.spec.slo_ttft_s, w.spec.slo_tpot_s)
     _estimate_error(works, streams)
     ops.clock = lambda: env.now
-    policy = ops.wrap_queue(make_queue_policy(sc.scheduler.queue, dict(sc.scheduler.options)))
+    queue_policy = make_queue_policy(sc.scheduler.queue, dict(sc.scheduler.options))
+    if getattr(queue_policy, "needs_round_length", False) and sc.scheduler.round_length is None:
+        raise UserError(f"scheduler.round_length: policy {sc.scheduler.queue!r} with these "
+                        "options (mechanism: gavel) works in rounds; expected a round length, "
+                        "e.g. 360s as in Gavel")
+    policy = ops.wrap_queue(queue_policy)
     placement = ops.wrap_placement(make_placement(sc.scheduler.placement))
     settings = EngineSettings(
         sample_interval_s=sc.engine.sample_interval, serving_window_s=sc.engine.serving_window,

@@ -23,6 +23,7 @@ seed (DESIGN principle 5).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -34,6 +35,9 @@ from typing import Any
 
 from emulator.cells import Cell, Payload, cell_key, payload, run_payload
 from emulator.errors import UserError
+
+WARM_UP_PLUGIN = "gpuemu-warm-up"
+"""Name of the worker plug-in that imports a cell's modules on every worker."""
 
 __all__ = ["DaskExecutor", "Executor", "SerialExecutor", "make_executor", "run_cells"]
 
@@ -130,21 +134,28 @@ class DaskExecutor(Executor):
         from distributed.diagnostics.plugin import WorkerPlugin
 
         class WarmUp(WorkerPlugin):
-            name = "gpuemu-warm-up"
+            name = WARM_UP_PLUGIN
 
             def setup(self, worker: Any) -> None:
                 from emulator.cells import warm_up
 
                 warm_up()
 
+        option = f"--scheduler {self.address}" if self.address else "--workers"
         try:
             self._client.register_plugin(WarmUp())
-        except Exception as exc:  # raised on a worker, e.g. gpuemu is not installed there
-            option = f"--scheduler {self.address}" if self.address else "--workers"
+        except ImportError as exc:  # raised on a worker: gpuemu (or a dependency) missing
             self.close()
             raise UserError(f"{option}: a worker cannot load gpuemu "
                             f"({type(exc).__name__}: {exc}); expected gpuemu installed on "
                             "every worker") from None
+        except (OSError, TimeoutError) as exc:
+            self.close()
+            raise UserError(f"{option}: the workers did not answer ({exc}); expected "
+                            "running dask workers") from None
+        except BaseException:
+            self.close()
+            raise
 
     def run(self, payloads: Sequence[Payload]) -> Iterator[tuple[int, dict[str, Any]]]:
         from dask.distributed import as_completed
@@ -170,6 +181,9 @@ class DaskExecutor(Executor):
 
     def close(self) -> None:
         if self._client is not None:
+            if self.address is not None:  # a shared scheduler keeps plug-ins: take ours off
+                with contextlib.suppress(Exception):
+                    self._client.unregister_worker_plugin(WARM_UP_PLUGIN)
             self._client.close()
         if self._cluster is not None:
             self._cluster.close()

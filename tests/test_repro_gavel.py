@@ -193,12 +193,16 @@ def test_ecos_leaves_types_a_job_cannot_run_on_empty() -> None:
     assert x[0, 1] == 0.0 and (x >= 0).all() and (x.sum(axis=1) <= 1 + 1e-6).all()
 
 
-def _two_job_scenario(tmp_path: Path, options: dict[str, object]) -> dict[str, object]:
+def _two_job_scenario(tmp_path: Path, options: dict[str, object], steps: int = 20000,
+                      round_length: str | None = "360s") -> dict[str, object]:
     trace = tmp_path / "two.trace"
-    trace.write_text("A3C\tcmd\tdir\t--steps\t0\t20000\t1\t1\t-1\t0\n"
+    trace.write_text(f"A3C\tcmd\tdir\t--steps\t0\t{steps}\t1\t1\t-1\t0\n"
                      "A3C\tcmd\tdir\t--steps\t0\t20000\t1\t1\t-1\t400\n")
     halls = [{"name": n, "system": "generic", "gpu": n, "gpus_per_node": 1, "nodes": 1}
              for n in ("v100", "p100")]
+    scheduler: dict[str, object] = {"queue": "max-min-fairness-het", "options": options}
+    if round_length is not None:
+        scheduler["round_length"] = round_length
     return {
         "name": "g", "seed": 1, "duration": "5d",
         "sites": [{"name": "lab", "country": "US", "city": "x",
@@ -207,31 +211,64 @@ def _two_job_scenario(tmp_path: Path, options: dict[str, object]) -> dict[str, o
         "tenants": {"t": {"traces": [{"kind": "gavel", "path": str(trace),
                                       "throughputs": "sample:gavel_throughputs",
                                       "model": "generic", "runtime": "as_given"}]}},
-        "scheduler": {"queue": "max-min-fairness-het", "round_length": "360s",
-                      "options": options},
+        "scheduler": scheduler,
     }
 
 
+def _second_start(data: dict[str, object]) -> float:
+    sim = build(validate_scenario(data), keep_segments=True)
+    sim.run()
+    second = sorted(sim.works, key=lambda w: w.submit_s)[1]
+    assert second.segments, "the second job never started"
+    return float(second.segments[0][0])
+
+
 def test_reset_interval_holds_new_jobs_until_the_next_allocation(tmp_path: Path) -> None:
-    starts = {}
-    for interval in (0, 1920):
-        sim = build(validate_scenario(_two_job_scenario(
-            tmp_path, {"solver": "ecos", "reset_interval": f"{interval}s"})),
-            keep_segments=True)
-        sim.run()
-        second = sorted(sim.works, key=lambda w: w.submit_s)[1]
-        starts[interval] = second.segments[0][0]
-    # Arriving at 400 s, the second job starts at the next round (720 s). With Gavel's
-    # 1920 s between allocations it waits, a GPU type standing free, for the first round
-    # at least 1920 s after the allocation made at 0 s (here the round of the first job's
-    # end: rounds run when work arrives or ends).
-    assert starts[0] == 720.0
-    assert starts[1920] >= 1920.0 and starts[1920] % 360.0 == 0.0
+    # The second job arrives at 400 s. Without an interval it starts at the next round
+    # (720 s). With Gavel's 1920 s it waits, a GPU type standing free, for the first round
+    # at least 1920 s after the allocation made at 0 s: 2160 s.
+    assert _second_start(_two_job_scenario(tmp_path, {"reset_interval": "0s"})) == 720.0
+    for mechanism in ("paper", "gavel"):
+        options = {"solver": "ecos", "reset_interval": "1920s", "mechanism": mechanism}
+        # Gavel's timer treats an allocation at 0 s as none: its next one is at 720 s
+        start = _second_start(_two_job_scenario(tmp_path, options))
+        assert start == (2160.0 if mechanism == "paper" else 720.0), mechanism
+
+
+def test_a_held_job_starts_once_the_interval_is_over_with_nothing_else_happening(
+        tmp_path: Path) -> None:
+    # The first job ends at about 279 s, the second arrives at 400 s: no arrival or end
+    # follows, so only the policy's own wake-up can start it once the 1920 s are over.
+    short = {"reset_interval": "1920s"}
+    assert _second_start(_two_job_scenario(tmp_path, short, steps=2000)) == 2160.0
+    # In event-driven mode (no rounds), exactly when the interval ends.
+    assert _second_start(_two_job_scenario(tmp_path, short, steps=2000,
+                                           round_length=None)) == pytest.approx(1920.0)
+
+
+def test_gavel_mechanism_needs_rounds(tmp_path: Path) -> None:
+    data = _two_job_scenario(tmp_path, {"mechanism": "gavel"}, round_length=None)
+    with pytest.raises(UserError) as info:
+        build(validate_scenario(data))
+    assert str(info.value).startswith("scheduler.round_length: policy 'max-min-fairness-het'")
+    assert "\n" not in str(info.value)
+
+
+def test_a_job_that_can_run_nowhere_leaves_the_others_allocation_alone() -> None:
+    thr = np.array([[2.0, 1.0], [1.0, 1.0]])
+    for solver in ("highs", "ecos"):
+        alone = max_min_allocation(thr, np.ones(2), np.ones(2), solver=solver)
+        with_idle = max_min_allocation(np.vstack([thr, [[0.0, 0.0]]]), np.ones(3),
+                                       np.ones(2), solver=solver)
+        assert with_idle[:2] == pytest.approx(alone, abs=1e-5), solver
+        assert (with_idle[2] == 0.0).all()
+        assert with_idle[:2].sum() > 1.5  # both GPUs in use, not an arbitrary optimum
 
 
 @pytest.mark.parametrize("options, expected", [
     ({"solver": "glpk"}, "solver 'glpk'; expected one of highs, ecos"),
     ({"reset_interval": "-5s"}, "reset_interval"),
+    ({"mechanism": "tiresias"}, "mechanism 'tiresias'; expected one of paper, gavel"),
 ])
 def test_bad_gavel_options_are_one_line(tmp_path: Path, options: dict[str, object],
                                         expected: str) -> None:

@@ -137,10 +137,18 @@ def max_min_allocation(throughput: np.ndarray, scale: np.ndarray,
     n_jobs, n_types = throughput.shape
     if n_jobs == 0:
         return np.zeros((0, n_types))
-    c, a, b = _lp_rows(throughput, scale, gpus_per_type)
-    runnable = throughput.ravel() > 0
+    live = throughput.max(axis=1) > 0
+    out = np.zeros((n_jobs, n_types))
+    if not live.any():
+        return out
+    # A job that can run on no type would pin the smallest term, and so the optimum, at
+    # 0, making every allocation optimal: it is left out and gets nothing.
+    thr = throughput[live]
+    c, a, b = _lp_rows(thr, scale[live], gpus_per_type)
+    runnable = thr.ravel() > 0
     x = (_solve_ecos if solver == "ecos" else _solve_highs)(c, a, b, runnable)
-    return np.clip(x.reshape(n_jobs, n_types), 0.0, 1.0)
+    out[live] = np.clip(x.reshape(thr.shape), 0.0, 1.0)
+    return out
 
 
 @dataclass
@@ -222,7 +230,7 @@ class GavelRounds:
         self.mechanism = mechanism
         self._alloc_s: float | None = None
         self._counters = _GavelCounters()
-        self._shuffler = random.Random(5)  # Gavel's seed 0 + 5
+        self._shuffler: random.Random | None = None
         self._shuffled: tuple[float, list[int]] | None = None
         self._seen: dict[int, _Seen] = {}
         self._last_s: float | None = None
@@ -255,6 +263,8 @@ class GavelRounds:
 
     def decide(self, view: ClusterView) -> list[Decision]:
         """One round: allocation, priorities, assignment, then preempt/start decisions."""
+        if self.mechanism == "gavel" and view.round_length_s is None:
+            raise ValueError("mechanism 'gavel' needs scheduler.round_length (Gavel: 360s)")
         gpu_type, names, counts, domain_type = self._gpu_types(view)
         now = view.now
         jobs: list[QueuedJob | RunningJob] = sorted(
@@ -308,13 +318,22 @@ class GavelRounds:
         return self._assign(view, jobs, alloc, speed, names, counts, gpu_type, domain_type)
 
     def next_wakeup(self, view: ClusterView) -> float | None:
-        """With ``mechanism: gavel`` in round-based mode, a round at every boundary while
-        training jobs are active (Gavel re-plans each round); otherwise none."""
-        if self.mechanism != "gavel" or view.round_length_s is None:
+        """When the next round must happen even if no work arrives or ends: once the
+        ``reset_interval`` is over while jobs wait for the next allocation, and, with
+        ``mechanism: gavel`` in round-based mode, at every boundary while training jobs
+        are active (Gavel re-plans each round). ``None``: no round is needed."""
+        active = [j.work_id for j in (*view.queue, *view.running)
+                  if j.kind == "training" and j.preemptible]
+        if not active:
             return None
-        active = any(j.kind == "training" and j.preemptible
-                     for j in (*view.queue, *view.running))
-        return view.now + view.round_length_s if active else None
+        when: list[float] = []
+        if self._alloc is not None and self._alloc_s is not None:
+            allocated = set(self._alloc[0])
+            if any(w not in allocated for w in active):  # held until the next allocation
+                when.append(max(self._alloc_s + self.reset_interval_s, view.now + 1e-6))
+        if self.mechanism == "gavel" and view.round_length_s is not None:
+            when.append(view.now + view.round_length_s)
+        return min(when) if when else None
 
     def _type_order(self, view: ClusterView, names: list[str]) -> list[int]:
         """GPU types, fastest first, fixed for the run: by the mean over every job of the
@@ -335,6 +354,8 @@ class GavelRounds:
     def _assign(self, view: ClusterView, jobs: Sequence[QueuedJob | RunningJob],
                 alloc: np.ndarray, speed: np.ndarray, names: list[str], counts: np.ndarray,
                 gpu_type: np.ndarray, domain_type: np.ndarray) -> list[Decision]:
+        """Start, keep or move ``jobs`` (those in the allocation); other running work keeps
+        its GPUs."""
         now = view.now
         pairs: list[tuple[int, float, float, float, int, int]] = []
         order = self._type_order(view, names)
@@ -343,6 +364,11 @@ class GavelRounds:
             # Gavel's simulator serves the types in a fresh random order each round for its
             # heterogeneity-agnostic policies (``_worker_type_shuffler``, seeded seed + 5);
             # a second round at the same instant keeps that instant's order.
+            if self._shuffler is None:
+                # Gavel seeds it with its seed + 5; gpuemu's seed s draws as Gavel's s - 1,
+                # so the default seed 1 draws Gavel's default (seed 0).
+                seed = view.options.get("seed", 1)
+                self._shuffler = random.Random((seed if isinstance(seed, int) else 1) + 4)
             if self._shuffled is None or self._shuffled[0] != now:
                 shuffled = list(order)
                 self._shuffler.shuffle(shuffled)
@@ -363,9 +389,12 @@ class GavelRounds:
                 pairs.append((rank, -prio, 0.0, -x, j.work_id, i))
         pairs.sort()
         free = counts.copy()
-        # Held by work this mechanism does not move (services, non-preemptible jobs).
+        # Held by work this round does not move: services, non-preemptible jobs, and a
+        # running job left out of the allocation (it keeps its GPUs; this cannot happen
+        # today, since allocations include every active job and jobs start from one).
+        placed = {j.work_id for j in jobs}
         for r in view.running:
-            if (r.kind != "training" or not r.preemptible) and r.gpus is not None:
+            if r.gpus is not None and r.work_id not in placed:
                 free -= np.bincount(gpu_type[r.gpus], minlength=len(names))
         decisions: list[Decision] = []
         scratch = view.scratch()

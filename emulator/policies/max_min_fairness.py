@@ -9,7 +9,7 @@ HiGHS) and the round mechanism. Use it with ``scheduler.round_length: 360s`` for
 rounds.
 
 Option ``solver``: ``highs`` (default; SciPy's HiGHS, a vertex of the optimal face) or
-``ecos`` (the ECOS interior-point solver Gavel calls by default; ``pip install ecos``). The
+``ecos`` (the ECOS interior-point solver Gavel calls by default; a dependency of gpuemu). The
 LP often has several optimal allocations, and the two solvers return different ones; use
 ``ecos`` to reproduce Gavel's choice (``docs/reproductions.md``).
 
@@ -21,8 +21,8 @@ waits for the next allocation, even with GPUs free. Gavel's simulator does this 
 Option ``mechanism``: ``paper`` (default; priority = allocated share / share of the job's
 time in the system received on the type) or ``gavel`` (Gavel's simulator: share of the
 type's time since the last allocation, deficits as tie-break, GPU types shuffled each
-round for the agnostic policy, a round at every boundary while jobs are active); see
-:class:`emulator.policies.gavel_rounds.GavelRounds`.
+round for the agnostic policy, a round at every boundary while jobs are active; needs
+``scheduler.round_length``); see :class:`emulator.policies.gavel_rounds.GavelRounds`.
 """
 
 from __future__ import annotations
@@ -59,10 +59,14 @@ class MaxMinFairnessPolicy(QueuePolicy):
             raise ValueError(f"mechanism {mechanism!r}; expected one of "
                              f"{', '.join(MECHANISMS)}")
         self._rounds = GavelRounds(self.heterogeneity_aware, solver, interval_s, mechanism)
-        if mechanism == "gavel":
-            # A round at every boundary while jobs are active, as Gavel re-plans each
-            # round. Set only here: the engine runs a policy that has ``next_wakeup`` at
-            # every event, which the paper's mechanism does not ask for.
+        self.needs_round_length = mechanism == "gavel"
+        """Gavel's mechanism works in rounds: a scenario must set scheduler.round_length."""
+        if mechanism == "gavel" or interval_s > 0:
+            # Rounds the policy needs even when no work arrives or ends: once the interval
+            # is over while jobs wait for an allocation, and (Gavel's mechanism) at every
+            # boundary while jobs are active. Set only then: the engine runs a policy that
+            # has ``next_wakeup`` at every event, which the paper's mechanism without an
+            # interval has never asked for.
             self.next_wakeup = self._rounds.next_wakeup
 
     def decide(self, view: ClusterView) -> list[Decision]:

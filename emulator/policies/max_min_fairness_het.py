@@ -8,7 +8,8 @@ per GPU type come from a throughput table (Gavel trace replay: ``kind: gavel`` w
 ``throughputs``), so a job that gains most from a fast GPU type tends to get it. See
 :mod:`emulator.policies.gavel_rounds` for the LP (SciPy HiGHS or ECOS) and the round mechanism.
 
-Option ``solver`` as for :mod:`emulator.policies.max_min_fairness`.
+Options ``solver``, ``reset_interval`` and ``mechanism`` as for
+:mod:`emulator.policies.max_min_fairness`.
 """
 
 from __future__ import annotations
