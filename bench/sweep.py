@@ -1,6 +1,6 @@
 """Sweep throughput: serial against a 2-worker dask LocalCluster, and the per-cell overhead.
 
-    PYTHONPATH=. python bench/sweep.py [--cells 8] [--until 12h] [--workers 2] [--rounds 3]
+    PYTHONPATH=. python bench/sweep.py [--cells 8] [--until 12h] [--workers 2] [--rounds 5]
 
 1. *Speed-up*: the same ``--cells`` cells (a 4-rack Bizerte scenario, one seed each, run
    to ``--until``) once in this process, one after the other, then on a LocalCluster of
@@ -59,7 +59,7 @@ def main() -> None:
     ap.add_argument("--cells", type=int, default=8)
     ap.add_argument("--until", default="12h")
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=5)
     args = ap.parse_args()
     if args.rounds < 1 or args.cells < 1 or args.workers < 1:
         ap.error("--rounds, --cells and --workers must be at least 1")
