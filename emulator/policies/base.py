@@ -191,6 +191,9 @@ class ClusterView:
     ``queue`` is in arrival order; ``running`` is built on first access (policies that do
     not need it pay nothing). ``scratch()`` returns a fresh tentative copy of free
     capacity on which ``scratch.place(job.request)`` both finds and reserves GPUs.
+    ``options`` holds the scenario's ``scheduler.options`` plus ``tenant_weights`` (each
+    tenant's share), ``seed`` (the scenario's, for a policy's own random generator) and,
+    for replayed throughput tables, ``runtime_by_gpu_s``.
     """
 
     def __init__(self, now: float, queue: Sequence[QueuedJob], total_gpus: int, free_gpus: int,
