@@ -273,11 +273,12 @@ class GavelRounds:
         ids = {j.work_id for j in jobs}
         self._seen = {w: s for w, s in self._seen.items() if w in ids}
         elapsed = 0.0 if self._last_s is None else now - self._last_s
+        paper = self.mechanism == "paper"  # Gavel's mechanism counts time in its counters
         for j in jobs:
             seen = self._seen.setdefault(j.work_id, _Seen(now, None, {}))
             if isinstance(j, QueuedJob):
                 seen.request = j.request
-            elif j.gpus is not None and elapsed > 0:
+            elif paper and j.gpus is not None and elapsed > 0:
                 name = names[int(gpu_type[int(j.gpus[0])])]
                 seen.received_s[name] = seen.received_s.get(name, 0.0) + elapsed
         self._last_s = now
