@@ -1,11 +1,12 @@
 """Running work as arrays: the core's running table and the rankings built on it.
 
 LAS and SRTF rank the running work every round through :meth:`ClusterView.
-running_columns` and build views only for the victims they offer, and skip the queued
-jobs that can no longer do anything in a round. Every column must equal the per-job
-views' figures at every round (read live, through starts, preemptions, failures and
-re-rated jobs), and a run must decide exactly what the plain algorithm (every view
-ranked, every queued job stepped through) decides: the same event log, job for job.
+running_columns` and build views only for the victims they offer, skip the queued jobs
+that can no longer do anything in a round, and test whether a blocked job would fit on
+free counts rather than by placing it. Every column must equal the per-job views' figures
+at every round (read live, through starts, preemptions, failures and re-rated jobs), and a
+run must decide exactly what the plain algorithm (every view ranked, every queued job
+stepped through, every fit tested by placing) decides: the same event log, job for job.
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ import emulator.policies.ordered as ordered
 from emulator.build import build
 from emulator.eventlog import Ev
 from emulator.loader import validate_scenario
+from emulator.placement import PackPlacement
 from emulator.policies.base import ClusterView
 from emulator.processes.rounds import Rounds
+from emulator.tables import jobs_table
 from tests.conftest import small_scenario
 
 
@@ -34,12 +37,25 @@ def _scenario(queue: str) -> dict[str, Any]:
     return data
 
 
-def _run(queue: str, *, by_views: bool = False, check: bool = False) -> Any:
-    sim = build(validate_scenario(_scenario(queue)), keep_segments=True)
+def _staged(queue: str) -> dict[str, Any]:
+    """:func:`_scenario` with every training job's dataset copied over a slow link first,
+    so work sits in the running set for a while before its progress starts."""
+    data = _scenario(queue)
+    data["tenants"]["lab"]["training"][0]["dataset"] = {"size": "200GB",
+                                                        "source": "marseille"}
+    data["sites"][0]["wan"] = [{"name": "medusa", "to": "marseille", "length": "1050km",
+                                "fibre_pairs": 1, "rate_per_pair": "10Gbps", "share": 1.0}]
+    return data
+
+
+def _run(queue: str, *, by_views: bool = False, check: bool = False,
+         staged: bool = False) -> Any:
+    data = _staged(queue) if staged else _scenario(queue)
+    sim = build(validate_scenario(data), keep_segments=True)
     checked = _check_every_round(sim.engine.rounds) if check else [0]
     original = ordered.greedy_round
     if by_views:  # the plain algorithm: every view ranked by the scalar key, every job
-        # of the queue stepped through
+        # of the queue stepped through, every fit tested by placing
 
         def without_columns(*args: Any, **kwargs: Any) -> Any:
             d = kwargs.get("displacement")
@@ -50,11 +66,13 @@ def _run(queue: str, *, by_views: bool = False, check: bool = False) -> Any:
 
         for module in _policy_modules():
             module.greedy_round = without_columns
+        PackPlacement.fits_anywhere = False  # victims found by placing on trial copies
     try:
         sim.run()
     finally:
         for module in _policy_modules():
             module.greedy_round = original
+        PackPlacement.fits_anywhere = True
     return sim, checked[0]
 
 
@@ -99,6 +117,16 @@ def test_columns_equal_the_views_at_every_round(queue: str) -> None:
     assert checked > 100
     kinds = np.asarray(sim.log.work_kind)
     assert (kinds == Ev.PREEMPT).sum() > 0 and (kinds == Ev.INTERRUPT).sum() > 0
+
+
+@pytest.mark.parametrize("queue", ["las", "srtf"])
+def test_columns_equal_the_views_while_datasets_stage(queue: str) -> None:
+    """Expected ends are re-read for staging work (its progress has not started, and its
+    speed may change without the core noting it) until its progress starts."""
+    sim, checked = _run(queue, check=True, staged=True)
+    jobs = jobs_table(sim.log, sim.works)
+    assert checked > 100 and (jobs["staging_s"] > 60).sum() > 10
+    assert (np.asarray(sim.log.work_kind) == Ev.PREEMPT).sum() > 0
 
 
 @pytest.mark.parametrize("queue", ["las", "srtf"])

@@ -84,6 +84,8 @@ class Core(FailureVerbs, ServiceVerbs):
     def _changed(self, work_id: int) -> None:
         """Note that ``work_id``'s running state changed; bounded if nobody reads it."""
         self.changed.add(work_id)
+        if self.running_table.active:
+            self.running_table.dirty.add(work_id)
         if len(self.changed) > 4096 + 2 * len(self.running):
             self.changed.clear()
             self.changed_all = True

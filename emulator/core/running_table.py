@@ -11,6 +11,11 @@ Rows are kept in slots (a release moves the last row into the freed slot): their
 carries no meaning, rankings break ties by work id. The table is filled only once a
 policy first asks for it (:meth:`RunningTable.activate`), so runs whose policies never
 rank running work do not pay for it.
+
+Expected ends also need where progress (re)started, the work left and the speed, which do
+change while work runs (a launch, a staging that ends, a new speed). The core notes each
+such change (:attr:`RunningTable.dirty`) and a read re-reads only those rows, so a round
+does not walk every running job for them either.
 """
 
 from __future__ import annotations
@@ -25,21 +30,14 @@ from emulator.work import Work
 __all__ = ["RunningTable", "expected_ends"]
 
 
-def expected_ends(works: list[Work], training: np.ndarray, est_duration_s: np.ndarray,
-                  now: float) -> np.ndarray:
+def expected_ends(origin: np.ndarray, remaining: np.ndarray, speed: np.ndarray,
+                  training: np.ndarray, est_duration_s: np.ndarray, now: float) -> np.ndarray:
     """Each work's expected end by its estimate (s), as :meth:`Core.expected_end` computes
     it, vectorised: remaining work at its speed from where progress (re)starts (now while
-    its dataset is still staging); ``inf`` for serving work. Progress, remaining work and
-    speed change while work runs, so they are read from the live objects."""
-    n = len(works)
-
-    def field(name: str) -> np.ndarray:
-        return np.fromiter((getattr(w, name) for w in works), dtype=np.float64, count=n)
-
-    origin = field("progress_start_s")
+    its dataset is still staging); ``inf`` for serving work."""
     origin = np.where(np.isfinite(origin), origin, now)
     with np.errstate(invalid="ignore"):  # serving rows (inf × …) are replaced below
-        ends = origin + est_duration_s * field("remaining") / np.maximum(field("speed"), 1e-9)
+        ends = origin + est_duration_s * remaining / np.maximum(speed, 1e-9)
     return np.where(training, ends, np.inf)
 
 
@@ -48,7 +46,7 @@ class RunningTable:
 
     _INITIAL = 64
     _ARRAYS = ("work_id", "n_gpus", "start_s", "attained_base", "priority", "preemptible",
-               "training", "est_duration_s")
+               "training", "est_duration_s", "origin", "remaining", "speed")
 
     def __init__(self) -> None:
         self.active = False  # kept up to date only once a policy asked for it
@@ -63,6 +61,13 @@ class RunningTable:
         self.preemptible = np.zeros(self._INITIAL, dtype=bool)
         self.training = np.zeros(self._INITIAL, dtype=bool)
         self.est_duration_s = np.zeros(self._INITIAL, dtype=np.float64)
+        # Where progress (re)started, work left and speed: these change while work runs, so
+        # rows are re-read from their work when the core notes a change (``dirty``) and,
+        # while progress has not started (a dataset staging), at every read.
+        self.origin = np.zeros(self._INITIAL, dtype=np.float64)
+        self.remaining = np.zeros(self._INITIAL, dtype=np.float64)
+        self.speed = np.zeros(self._INITIAL, dtype=np.float64)
+        self.dirty: set[int] = set()
 
     def add(self, work: Work) -> None:
         """``work`` started (its start time, GPUs and attained service are set)."""
@@ -84,6 +89,7 @@ class RunningTable:
         self.slot[work.work_id] = i
         self.works.append(work)
         self.n += 1
+        self.dirty.add(work.work_id)  # its launch sets progress and speed after the start
 
     def activate(self, running: Iterable[Work]) -> None:
         """Start keeping the table, from the work running now."""
@@ -95,6 +101,7 @@ class RunningTable:
     def remove(self, work_id: int) -> None:
         """``work_id`` stopped running: the last row moves into its slot."""
         i = self.slot.pop(work_id)
+        self.dirty.discard(work_id)
         last = self.n - 1
         if i != last:
             for name in self._ARRAYS:
@@ -109,19 +116,36 @@ class RunningTable:
         """Nothing runs any more (the horizon)."""
         self.slot.clear()
         self.works.clear()
+        self.dirty.clear()
         self.n = 0
+
+    def _refresh(self) -> None:
+        """Re-read progress, work left and speed of the rows that may have changed."""
+        n = self.n
+        slot = self.slot
+        rows = {slot[w] for w in self.dirty if w in slot}
+        rows.update(np.flatnonzero(~np.isfinite(self.origin[:n]) & self.training[:n]).tolist())
+        self.dirty.clear()
+        for i in rows:
+            work = self.works[i]
+            self.origin[i] = work.progress_start_s
+            self.remaining[i] = work.remaining
+            self.speed[i] = work.speed
 
     def columns(self, now: float) -> RunningColumns:
         """The arrays at time ``now`` (copies: still valid after the table changes); the
         table must have been activated (:meth:`activate`)."""
         assert self.active
+        self._refresh()
         n = self.n
         n_gpus, start = self.n_gpus[:n].copy(), self.start_s[:n].copy()
-        works = list(self.works)
         training, est = self.training[:n].copy(), self.est_duration_s[:n].copy()
+        origin, remaining = self.origin[:n].copy(), self.remaining[:n].copy()
+        speed = self.speed[:n].copy()
         return RunningColumns(now=now, work_id=self.work_id[:n].copy(), n_gpus=n_gpus,
                               start_s=start,
                               attained_gpu_s=self.attained_base[:n] + n_gpus * (now - start),
                               priority=self.priority[:n].copy(),
                               preemptible=self.preemptible[:n].copy(),
-                              expected_ends=lambda: expected_ends(works, training, est, now))
+                              expected_ends=lambda: expected_ends(
+                                  origin, remaining, speed, training, est, now))

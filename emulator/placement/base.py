@@ -251,6 +251,12 @@ class PlacementPolicy(ABC):
     clock, no memory of earlier calls): then a round on an unchanged state places the same
     way, and EASY backfill may skip a round that provably starts nothing
     (:meth:`ClusterView.idle_token`). Leave False unless that holds."""
+    fits_anywhere: bool = False
+    """True when the policy places a request if and only if one eligible NVLink domain has
+    all its groups free, or one site's eligible domains have them free among GPUs that
+    still have scale-out: then whether a request fits is a matter of counts, and a
+    preemption search tests it without placing (:class:`~emulator.placement.fit_counter.
+    FitCounter`). Leave False unless that holds."""
 
     @abstractmethod
     def place(self, request: PlacementRequest, scratch: Scratch) -> np.ndarray | None:

@@ -70,6 +70,7 @@ class PackPlacement(PlacementPolicy):
     name = "pack"
     monotone = True  # refuses only when no site (or pod) has room for the job
     stateless = True  # the free state and the request decide, nothing else
+    fits_anywhere = True  # one domain, else one site's connected GPUs
 
     def place(self, request: PlacementRequest, scratch: Scratch) -> np.ndarray | None:
         """GPU ids packed into the fewest domains of one pod/site, or ``None``."""

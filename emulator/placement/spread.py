@@ -24,6 +24,7 @@ class SpreadPlacement(PlacementPolicy):
     name = "spread"
     monotone = True  # refuses only when no site (or pod) has room for the job
     stateless = True  # the free state and the request decide, nothing else
+    fits_anywhere = True  # one domain, else one site's connected GPUs
 
     def place(self, request: PlacementRequest, scratch: Scratch) -> np.ndarray | None:
         """GPU ids spread over as many domains as possible within one site, or ``None``."""

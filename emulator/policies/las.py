@@ -64,7 +64,10 @@ class LeastAttainedServicePolicy(QueuePolicy):
             may_displace=lambda job, r: level(r.attained_gpu_s) > level(job.attained_gpu_s),
             monotone=True,  # the queue order has non-decreasing levels
             rank_columns=lambda c: (c.work_id, -c.start_s, -np.searchsorted(
-                self._bounds, c.attained_gpu_s, side="right")))
+                self._bounds, c.attained_gpu_s, side="right")),
+            score_columns=lambda c: np.searchsorted(self._bounds, c.attained_gpu_s,
+                                                    side="right"),
+            bar=lambda job: level(job.attained_gpu_s))
         t = view.queue_table()  # services first, then level, arrival, id
         levels = np.searchsorted(self._bounds, t.attained_gpu_s, side="right")
         order, idx = queue_order(view, t.work_id, t.submit_s, levels, t.training)

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from emulator.placement.base import Scratch
+from emulator.placement.fit_counter import DomainCounts, FitCounter, domain_counts
 from emulator.policies.base import (
     ClusterView,
     Decision,
@@ -121,6 +122,46 @@ def free_by_preempting(scratch: Scratch, job: QueuedJob,
         offered = sum(c.n_gpus for c in usable)
     if scratch.free_gpus + offered < job.n_gpus:
         return None
+    search = _victims_by_counts if scratch.placement.fits_anywhere else _victims_by_placing
+    chosen = search(scratch, job, usable)
+    if chosen is None:
+        return None
+    for v in chosen:
+        scratch.release(v.gpus)  # type: ignore[arg-type]
+    gpus = scratch.place(job.request)
+    if gpus is None:  # cannot happen: the same releases placed it on a copy
+        raise RuntimeError("placement differed between a scratch and its copy")
+    return chosen, gpus
+
+
+def _victims_by_counts(scratch: Scratch, job: QueuedJob,
+                       usable: Sequence[RunningJob]) -> list[RunningJob] | None:
+    """:func:`free_by_preempting`'s victims, each fit tested on free counts (for a
+    placement policy whose answer depends on them alone): the same victims as placing on
+    a trial copy each time, found with a few integer updates per victim."""
+    counter = FitCounter(scratch, job.request)
+    chosen: list[RunningJob] = []
+    counts: list[DomainCounts] = []
+    for c in usable:
+        counts.append(domain_counts(scratch, c.gpus))  # type: ignore[arg-type]
+        counter.add(counts[-1])
+        chosen.append(c)
+        if counter.fits:
+            break
+    else:
+        return None
+    for i in range(len(chosen) - 2, -1, -1):  # prune victims that turn out not to be needed
+        counter.remove(counts[i])
+        if counter.fits:
+            del chosen[i], counts[i]
+        else:
+            counter.add(counts[i])
+    return chosen
+
+
+def _victims_by_placing(scratch: Scratch, job: QueuedJob,
+                        usable: Sequence[RunningJob]) -> list[RunningJob] | None:
+    """:func:`free_by_preempting`'s victims, each fit tested by placing on a trial copy."""
     trial = clone_scratch(scratch)
     chosen: list[RunningJob] = []
     for c in usable:
@@ -134,12 +175,7 @@ def free_by_preempting(scratch: Scratch, job: QueuedJob,
         rest = [v for v in chosen if v is not c]
         if _fits_after(scratch, job, rest):
             chosen = rest
-    for v in chosen:
-        scratch.release(v.gpus)  # type: ignore[arg-type]
-    gpus = scratch.place(job.request)
-    if gpus is None:  # cannot happen: the same releases placed it on a copy
-        raise RuntimeError("placement differed between a scratch and its copy")
-    return chosen, gpus
+    return chosen
 
 
 @dataclass(frozen=True)
@@ -165,19 +201,56 @@ class Displacement:
     """``may_displace(job, r)`` for every job of the round's order at once (a boolean
     array in that order): then a round jumps over the jobs that neither fit nor may
     displace the most expendable running work, instead of testing them one by one."""
+    score_columns: Callable[[RunningColumns], np.ndarray] | None = None
+    """``may_displace`` as a comparison, with :attr:`bar`: each running job's score over
+    the columns, such that ``may_displace(job, r)`` is ``score(r) > bar(job)``. With
+    ``rank_columns``, a round then counts each job's victims on arrays, building no view
+    but those of the victims it takes."""
+    bar: Callable[[QueuedJob], float] | None = None
+    """The score a running job must exceed for ``job`` to displace it (see
+    :attr:`score_columns`)."""
 
 
 class _RankedLazily(Sequence[RunningJob]):
-    """Running work in a ranking's order, each view built on first access; ``gpus_before``
-    [k] is the GPUs of the first k entries (from the columns, no view needed)."""
+    """Running work in a ranking's order, each view built on first access.
 
-    def __init__(self, ids: list[int], n_gpus: np.ndarray,
-                 make: Callable[[int], RunningJob]) -> None:
-        self._ids = ids
+    The sort itself waits until an entry or :attr:`gpus_before` is first needed: many
+    rounds only ask whether a blocked job may displace anything, which the scores answer
+    unsorted. ``scores`` are the entries' :attr:`Displacement.score_columns` (``None``
+    without them).
+    """
+
+    def __init__(self, ids: np.ndarray, n_gpus: np.ndarray, scores: np.ndarray | None,
+                 make: Callable[[int], RunningJob], keys: list[np.ndarray] | None = None,
+                 made: dict[int, RunningJob] | None = None) -> None:
+        self.ids = ids
+        self.n_gpus = n_gpus
+        self.scores = scores
+        self._keys = keys  # np.lexsort keys not yet applied (None: in order already)
         self._make = make
-        self._made: dict[int, RunningJob] = {}
-        self._len = len(ids)
-        self.gpus_before = np.concatenate(([0], np.cumsum(n_gpus))).astype(np.int64)
+        self._made: dict[int, RunningJob] = {} if made is None else made  # by work id
+        self._len = int(ids.size)
+        self._id_list: list[int] | None = None
+        self._gpus_before: np.ndarray | None = None
+
+    def _in_order(self) -> list[int]:
+        if self._keys is not None:
+            order = np.lexsort(self._keys) if self._keys else np.arange(self.ids.size)
+            self.ids, self.n_gpus = self.ids[order], self.n_gpus[order]
+            if self.scores is not None:
+                self.scores = self.scores[order]
+            self._keys = None
+        if self._id_list is None:
+            self._id_list = self.ids.tolist()
+        return self._id_list
+
+    @property
+    def gpus_before(self) -> np.ndarray:
+        """``gpus_before[k]``: the GPUs of the first ``k`` entries."""
+        if self._gpus_before is None:
+            self._in_order()
+            self._gpus_before = np.concatenate(([0], np.cumsum(self.n_gpus))).astype(np.int64)
+        return self._gpus_before
 
     def __len__(self) -> int:
         return self._len
@@ -187,10 +260,10 @@ class _RankedLazily(Sequence[RunningJob]):
             return [self[k] for k in range(*i.indices(len(self)))]
         if not -self._len <= i < self._len:
             raise IndexError(i)
-        i %= self._len
-        view = self._made.get(i)
+        work_id = self._in_order()[i % self._len]
+        view = self._made.get(work_id)
         if view is None:
-            view = self._made[i] = self._make(self._ids[i])
+            view = self._made[work_id] = self._make(work_id)
         return view
 
     def __iter__(self):  # type: ignore[no-untyped-def, override]
@@ -199,10 +272,33 @@ class _RankedLazily(Sequence[RunningJob]):
 
     def prefix(self, k: int) -> _RankedLazily:
         """The first ``k`` entries (sharing the views built so far)."""
+        if k:
+            self._in_order()
         out = _RankedLazily.__new__(_RankedLazily)
-        out._ids, out._make, out._made = self._ids, self._make, self._made
-        out._len, out.gpus_before = k, self.gpus_before
+        out.ids, out.n_gpus, out.scores, out._keys = self.ids, self.n_gpus, self.scores, None
+        out._id_list, out._make, out._made = self._id_list, self._make, self._made
+        out._len, out._gpus_before = k, self._gpus_before if k == 0 else self.gpus_before
         return out
+
+    def without(self, work_ids: set[int]) -> _RankedLazily:
+        """The same ranking without ``work_ids`` (work preempted this round): removing
+        entries keeps the others' order, so no new sort is needed."""
+        keep = ~np.isin(self.ids, np.fromiter(work_ids, dtype=np.int64))
+        return _RankedLazily(self.ids[keep], self.n_gpus[keep],
+                             None if self.scores is None else self.scores[keep], self._make,
+                             None if self._keys is None else [k[keep] for k in self._keys],
+                             self._made)
+
+    def count_displaceable(self, bar: float) -> int:
+        """How many leading entries score above ``bar`` (they form a prefix, a
+        :class:`Displacement` contract): one comparison over the scores, sorted or not."""
+        assert self.scores is not None
+        return int(np.count_nonzero(self.scores > bar))
+
+    def top_score(self) -> float:
+        """The score of the first entry: the highest (the prefix contract), sorted or not."""
+        assert self.scores is not None and self._len
+        return float(self.scores.max())
 
 
 def _prefix_length(ranked: Sequence[RunningJob], holds: Callable[[RunningJob], bool]) -> int:
@@ -227,9 +323,19 @@ def _ranked_by_columns(view: ClusterView, columns: RunningColumns,
     if preempted:
         pool &= ~np.isin(columns.work_id, np.fromiter(preempted, dtype=np.int64))
     keys = [np.asarray(k)[pool] for k in displacement.rank_columns(columns)]
-    order = np.lexsort(keys) if keys else np.arange(int(pool.sum()))
-    return _RankedLazily(columns.work_id[pool][order].tolist(), columns.n_gpus[pool][order],
-                         view.running_job)
+    scores = (None if displacement.score_columns is None
+              else np.asarray(displacement.score_columns(columns))[pool])
+    return _RankedLazily(columns.work_id[pool], columns.n_gpus[pool], scores,
+                         view.running_job, keys)
+
+
+def _may_displace_top(displacement: Displacement, job: QueuedJob,
+                      ranked: Sequence[RunningJob]) -> bool:
+    """Whether ``job`` may displace the most expendable running work, ``ranked[0]``."""
+    if isinstance(ranked, _RankedLazily) and ranked.scores is not None:
+        assert displacement.bar is not None
+        return ranked.top_score() > displacement.bar(job)
+    return displacement.may_displace(job, ranked[0])
 
 
 def greedy_round(view: ClusterView, order: Sequence[QueuedJob],
@@ -285,7 +391,7 @@ def greedy_round(view: ClusterView, order: Sequence[QueuedJob],
             break
         if admit is None and scratch.free_gpus < job.n_gpus and displacement is not None \
                 and may_preempt and pool_for == len(preempted) and (
-                    not ranked or not displacement.may_displace(job, ranked[0])):
+                    not ranked or not _may_displace_top(displacement, job, ranked)):
             if displacement.monotone and scratch.free_gpus < smallest:
                 break  # neither this job nor any later one can fit or displace
             if can_skip and (not ranked or displacement.monotone):
@@ -315,9 +421,12 @@ def greedy_round(view: ClusterView, order: Sequence[QueuedJob],
                 # Work started at this very instant (an earlier round now) is left alone:
                 # preempting it would only pay a restore for nothing.
                 if displacement is not None and displacement.rank_columns is not None:
-                    if columns is None:
-                        columns = view.running_columns()
-                    ranked = _ranked_by_columns(view, columns, displacement, preempted)
+                    if isinstance(ranked, _RankedLazily):  # the pool less this round's victims
+                        ranked = ranked.without(preempted)
+                    else:
+                        if columns is None:
+                            columns = view.running_columns()
+                        ranked = _ranked_by_columns(view, columns, displacement, preempted)
                 else:
                     if running is None:
                         running = [r for r in view.running if r.preemptible]
@@ -328,9 +437,12 @@ def greedy_round(view: ClusterView, order: Sequence[QueuedJob],
                 pool_for = len(preempted)
             if isinstance(ranked, _RankedLazily):  # build views only for what is used
                 assert displacement is not None
-                test = displacement.may_displace
-                candidates = ranked.prefix(_prefix_length(
-                    ranked, lambda r, job=job, test=test: test(job, r)))
+                if ranked.scores is not None and displacement.bar is not None:
+                    candidates = ranked.prefix(ranked.count_displaceable(displacement.bar(job)))
+                else:
+                    test = displacement.may_displace
+                    candidates = ranked.prefix(_prefix_length(
+                        ranked, lambda r, job=job, test=test: test(job, r)))
             elif displacement is not None:
                 test = displacement.may_displace
                 candidates = list(itertools.takewhile(

@@ -53,6 +53,8 @@ class ShortestRemainingTimeFirstPolicy(QueuePolicy):
             may_displace=lambda job, r: r.expected_end_s - now > job.est_remaining_s * ratio,
             monotone=False,  # services (infinite remaining) come first: not monotone
             rank_columns=lambda c: (c.work_id, -(c.expected_end_s - now)),
-            displaces_many=lambda r: r.expected_end_s - now > needed)
+            displaces_many=lambda r: r.expected_end_s - now > needed,
+            score_columns=lambda c: c.expected_end_s - now,
+            bar=lambda job: job.est_remaining_s * ratio)
         return greedy_round(view, order, displacement=displacement if self.preempt else None,
                             sizes=t.n_gpus[idx])
