@@ -4,6 +4,7 @@ files shipped with cells."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -259,3 +260,24 @@ def test_a_worker_that_cannot_warm_up_is_one_line(monkeypatch: pytest.MonkeyPatc
                        r"\(ModuleNotFoundError: .*\); expected gpuemu installed"):
         ex._connect()
     assert ex._client is None and ex._cluster is None, "the cluster is closed again"
+
+
+def test_the_warm_up_run_completes(caplog: pytest.LogCaptureFixture) -> None:
+    """The warm-up scenario stays valid: a worker's warm-up runs it without a warning."""
+    from emulator.cells import warm_up
+
+    with caplog.at_level(logging.WARNING, logger="emulator.cells"):
+        assert warm_up() is True
+    assert not caplog.records
+
+
+def test_a_failed_warm_up_run_is_a_warning_not_an_error(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    import emulator.cells as cells_module
+
+    bad = {**cells_module.WARM_UP_SCENARIO, "duration": "forever"}
+    monkeypatch.setattr(cells_module, "WARM_UP_SCENARIO", bad)
+    with caplog.at_level(logging.WARNING, logger="emulator.cells"):
+        assert cells_module.warm_up() is False
+    assert len(caplog.records) == 1
+    assert "warm-up run skipped: UserError" in caplog.records[0].getMessage()
