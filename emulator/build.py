@@ -72,6 +72,9 @@ class Simulation:
     wall_s: float = 0.0
     trace_issues: tuple[TraceIssue, ...] = ()
     ops: SiteOps | None = None
+    ended_when_done: bool = False
+    """The run stopped before its duration because every work item had ended
+    (``engine.stop_when_done``); ``horizon_s`` is then that time."""
 
     def run(self, until: float | None = None,
             on_progress: Callable[[Simulation], None] | None = None,
@@ -104,11 +107,19 @@ class Simulation:
                  step_guard: Callable[[], AbstractContextManager[None]]) -> None:
         started = time.perf_counter()
         self.engine.start()
+        ended = self.engine.all_ended  # with engine.stop_when_done: every work item ended
         t = 0.0
         while t < end:
             t = min(t + step, end)
             with step_guard():
-                self.env.run(until=t)
+                if ended is None:
+                    self.env.run(until=t)
+                else:  # stop at this step's end, or when the last work item ends
+                    self.env.run(until=self.env.any_of(
+                        [self.env.timeout(t - self.env.now), ended]))
+                    if ended.processed:
+                        self.ended_when_done = True
+                        end = t = float(self.env.now)
             if speed:
                 ahead = t / speed - (time.perf_counter() - started)
                 if ahead > 0:
@@ -306,7 +317,7 @@ def build(loaded: LoadedScenario, backend: str | None = None,
         sample_interval_s=sc.engine.sample_interval, serving_window_s=sc.engine.serving_window,
         site_pue=np.array([s.pue for s in sites], dtype=float),
         site_fabric_w=np.array([size_site(s).fabric_w for s in sites], dtype=float),
-        round_length_s=sc.scheduler.round_length)
+        round_length_s=sc.scheduler.round_length, stop_when_done=sc.engine.stop_when_done)
     options = _view_options(sc)
     by_gpu = {w.work_id: dict(w.spec.runtime_by_gpu) for w in works  # type: ignore[union-attr]
               if w.kind == "training" and w.spec.runtime_by_gpu}  # type: ignore[union-attr]

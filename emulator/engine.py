@@ -53,6 +53,8 @@ class EngineSettings:
     # Round-based mode: with a round length (s), scheduling rounds happen only at its
     # multiples (Gavel's 360 s rounds); None keeps event-driven rounds.
     round_length_s: float | None = None
+    # End the run when every work item has ended (engine.stop_when_done).
+    stop_when_done: bool = False
 
 
 class Engine:
@@ -78,6 +80,7 @@ class Engine:
                          shapes or ShapeCache(compute, cluster.index), infeasible)
         self.rounds = Rounds(self.core, policy, placement, self.tenants,
                              policy_options or {}, serving, settings.round_length_s)
+        self.all_ended: simpy.Event | None = None  # with stop_when_done: every work ended
         self.core.wants_round = self.rounds.request
         self.autoscaler = Autoscaler(self.core, serving)
         self.core.on_start = self.autoscaler.on_start
@@ -164,6 +167,9 @@ class Engine:
     def start(self) -> None:
         """Register the processes with the environment."""
         env = self.env
+        if self.settings.stop_when_done:
+            ended = self.all_ended = env.event()
+            self.core.on_all_ended = lambda: None if ended.triggered else ended.succeed()
         env.process(arrivals(env, self.core, list(self.core.works), self._wakeups))
         env.process(self.sampler.process(env))
         if any(w.kind == "inference" for w in self.core.works):

@@ -56,6 +56,9 @@ def collect(sim: Simulation, include_requests: bool = True) -> Results:
         "event_log_sha256": sim.log.digest(),
         **summary,
     }
+    if sim.ended_when_done:  # the figures cover the time simulated, not the duration
+        summary["ended_early"] = {"reason": "every job ended (engine.stop_when_done)",
+                                  "at_s": float(sim.horizon_s), "duration_s": sc.duration}
     tables = {
         "jobs": jobs_table(sim.log, sim.works),
         "timeseries": timeseries_table(sim.log),

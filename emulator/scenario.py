@@ -113,6 +113,12 @@ class EngineConfig(_Frozen):
                                     description="inference requests are simulated in windows "
                                                 "of this length (continuous batching "
                                                 "re-estimated per window)")
+    stop_when_done: bool = Field(
+        default=False,
+        description="end the run as soon as every job has ended and none is left to arrive "
+                    "(as trace-replay simulators do) instead of at duration, which is then "
+                    "an upper bound; results cover the time simulated. Inference services "
+                    "never end, so a scenario with them runs to duration")
 
 
 class OutputConfig(_Frozen):

@@ -79,6 +79,10 @@ class Core(FailureVerbs, ServiceVerbs):
         self.wants_round: Callable[[], None] = lambda: None
         self.on_start: Callable[[Work], None] = lambda w: None  # serving, autoscaling
         self.on_release: Callable[[Work], None] = lambda w: None
+        # Work not yet in a terminal state (pending ones included), and who to tell when
+        # none is left before the horizon (engine.stop_when_done).
+        self.open_works = len(self.works)
+        self.on_all_ended: Callable[[], None] = lambda: None
 
     # -- small helpers ---------------------------------------------------------------------
     def _changed(self, work_id: int) -> None:
@@ -94,6 +98,12 @@ class Core(FailureVerbs, ServiceVerbs):
     def now(self) -> float:
         """Simulated time (s)."""
         return self.clock.now
+
+    def _ended(self) -> None:
+        """One more work item reached a terminal state before the horizon."""
+        self.open_works -= 1
+        if self.open_works == 0:
+            self.on_all_ended()
 
     def _event(self, kind: Ev, work: Work, **fields: object) -> None:
         self.log.work_event(self.clock.now, kind, work.work_id, work.tenant_idx, work.n_gpus,
@@ -115,6 +125,7 @@ class Core(FailureVerbs, ServiceVerbs):
             work.state = "rejected"
             work.end_s = self.now
             self._event(Ev.REJECT, work, reason=reason)
+            self._ended()
             return
         work.state = "queued"
         self.queue.append(work)
@@ -123,6 +134,7 @@ class Core(FailureVerbs, ServiceVerbs):
     def add_work(self, work: Work) -> None:
         """Register work created during the run (autoscaled replicas) before submitting."""
         self.works.append(work)
+        self.open_works += 1
 
     def reject(self, work: Work, reason: str) -> None:
         """Refuse queued ``work`` for good."""
@@ -130,6 +142,7 @@ class Core(FailureVerbs, ServiceVerbs):
         work.state = "rejected"
         work.end_s = self.now
         self._event(Ev.REJECT, work, reason=reason)
+        self._ended()
 
     def cancel(self, work: Work, reason: str) -> None:
         """Withdraw queued ``work`` (an autoscaled replica no longer needed)."""
@@ -137,6 +150,7 @@ class Core(FailureVerbs, ServiceVerbs):
         work.state = "cancelled"
         work.end_s = self.now
         self._event(Ev.CANCEL, work, reason=reason)
+        self._ended()
 
     # -- starting ------------------------------------------------------------------------
     def start(self, work: Work, gpus: np.ndarray, who: str) -> Work:
@@ -279,6 +293,7 @@ class Core(FailureVerbs, ServiceVerbs):
         work.gpus = None
         work.rate_changes = None  # finished work keeps only what the tables read
         self._event(Ev.FINISH, work, reason=reason)
+        self._ended()
         self.wants_round()
 
     def _stop_training(self, work: Work) -> float:

@@ -48,6 +48,7 @@ class FailureVerbs:
         def _stop_training(self, work: Work) -> float: ...
         def _release(self, work: Work) -> None: ...
         def _event(self, kind: Ev, work: Work, **fields: object) -> None: ...
+        def _ended(self) -> None: ...
 
     def interrupt(self, work: Work, cause: str, detection_s: float, restart_s: float) -> None:
         """A failure stops running training ``work``.
@@ -90,6 +91,7 @@ class FailureVerbs:
         work.end_s = now
         work.gpus = None
         self._event(Ev.LOST, work, reason=cause)
+        self._ended()
         self.wants_round()
 
     def fail(self, gpus: np.ndarray, cause: str, code: int, *,

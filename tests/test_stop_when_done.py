@@ -1,0 +1,83 @@
+"""``engine.stop_when_done``: a run ends when its last job ends, as trace replays expect.
+
+Replaying a trace, a user does not know how long the queue takes to drain; a generous
+duration then dilutes utilisation and energy with an idle tail and costs run time. With
+the option the run stops when every work item has ended and none is left to arrive. The
+jobs are exactly those of a run to the duration; the summary covers the time simulated and
+says why the run ended early.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from emulator.cli import app
+from emulator.results import collect
+from emulator.tables import jobs_table
+from tests.conftest import run_scenario, small_scenario
+
+COMPARED = ("work_id", "submit_s", "start_s", "end_s", "state", "n_gpus", "gpu_s",
+            "preemptions")
+
+
+def _training_only(stop: bool, **changes: Any) -> dict[str, Any]:
+    data = small_scenario(duration="10d", **changes)
+    data["tenants"].pop("eu")  # a service never ends
+    data["tenants"]["lab"] = {"jobs": [
+        {"name": f"j{i}", "model": "llama3-8b", "gpus": 8 * (1 + i % 4), "tp": 8,
+         "tokens": 2e9 * (1 + i), "submit": f"{3 * i}h"} for i in range(12)]}
+    data["engine"]["stop_when_done"] = stop
+    return data
+
+
+def test_the_run_stops_when_the_last_job_ends() -> None:
+    stopped = run_scenario(_training_only(True))
+    full = run_scenario(_training_only(False))
+    a, b = jobs_table(stopped.log, stopped.works), jobs_table(full.log, full.works)
+    for column in COMPARED:
+        assert np.array_equal(a[column], b[column]), column
+    assert (a["state"] == "finished").all()
+    last_end = float(np.max(a["end_s"]))
+    assert stopped.ended_when_done and not full.ended_when_done
+    assert stopped.horizon_s == last_end < full.horizon_s == 10 * 86400
+    summary = collect(stopped).summary
+    assert summary["simulated_s"] == last_end
+    assert summary["ended_early"] == {"reason": "every job ended (engine.stop_when_done)",
+                                      "at_s": last_end, "duration_s": 10 * 86400.0}
+    assert "ended_early" not in collect(full).summary
+    # Utilisation is over the time simulated: the same GPU-seconds over a shorter span.
+    gpus = stopped.index.n_gpus
+    assert summary["gpu_allocation_util"] == pytest.approx(
+        float(np.sum(a["gpu_s"])) / (gpus * last_end), rel=1e-9)
+
+
+def test_a_scenario_with_a_service_runs_to_its_duration() -> None:
+    data = small_scenario(duration="6h")
+    data["engine"]["stop_when_done"] = True
+    sim = run_scenario(data)
+    assert not sim.ended_when_done and sim.horizon_s == 6 * 3600
+
+
+def test_until_before_the_last_job_ends_stops_at_until() -> None:
+    from emulator.build import build
+    from emulator.loader import validate_scenario
+
+    sim = build(validate_scenario(_training_only(True)), keep_segments=True)
+    sim.run(until=12 * 3600.0)
+    assert not sim.ended_when_done and sim.horizon_s == 12 * 3600.0
+
+
+def test_the_cli_says_the_run_stopped_early(tmp_path: Any) -> None:
+    import yaml
+
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(yaml.safe_dump(_training_only(True)))
+    result = CliRunner().invoke(app, ["run", str(scenario), "--headless",
+                                      "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert "every job ended at" in result.output
+    assert "the run stopped there (engine.stop_when_done)" in result.output
