@@ -73,8 +73,10 @@ class Simulation:
     trace_issues: tuple[TraceIssue, ...] = ()
     ops: SiteOps | None = None
     ended_when_done: bool = False
-    """The run stopped before its duration because every work item had ended
+    """The run stopped before its planned end because every work item had ended
     (``engine.stop_when_done``); ``horizon_s`` is then that time."""
+    planned_s: float = 0.0
+    """Where the last :meth:`run` was to stop: the duration, or ``until`` if earlier (s)."""
 
     def run(self, until: float | None = None,
             on_progress: Callable[[Simulation], None] | None = None,
@@ -88,6 +90,7 @@ class Simulation:
         interrupted run stops between events, its state whole).
         """
         end = self.horizon_s if until is None else min(until, self.horizon_s)
+        self.planned_s = end
         step = step_s or max(end / 200.0, 1.0)
         # The build made one object per job (a million on a campus): keep the cyclic
         # garbage collector from walking them all again and again during the run. The
@@ -112,14 +115,10 @@ class Simulation:
         while t < end:
             t = min(t + step, end)
             with step_guard():
-                if ended is None:
-                    self.env.run(until=t)
-                else:  # stop at this step's end, or when the last work item ends
-                    self.env.run(until=self.env.any_of(
-                        [self.env.timeout(t - self.env.now), ended]))
-                    if ended.processed:
-                        self.ended_when_done = True
-                        end = t = float(self.env.now)
+                self.env.run(until=t)  # returns early when ``ended`` is processed
+            if ended is not None and ended.triggered:  # (simpy re-queues it: not "processed")
+                self.ended_when_done = True
+                end = t = float(self.env.now)
             if speed:
                 ahead = t / speed - (time.perf_counter() - started)
                 if ahead > 0:

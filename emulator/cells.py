@@ -174,10 +174,11 @@ WARM_UP_SCENARIO: dict[str, Any] = {
         "training": {"training": [{
             "name": "ft", "model": "llama3-8b", "rate": "60/h", "gpus": [8, 16], "tp": 8,
             "tokens": {"dist": "fixed", "value": 1e8}}]}},
+    "compute": {"backend": "numpy"},  # never a GPU context on a worker just to warm up
 }
 """A one-rack site with a chat service and fine-tuning jobs, run for one simulated minute
 by :func:`warm_up`: it goes through the paths a first cell would (preset, energy model,
-kernels, serving, the summary) and costs about 0.15 s."""
+kernels, serving, the summary) and costs about 0.1-0.15 s once the imports are done."""
 
 
 def warm_up(run: bool = True) -> bool:

@@ -212,8 +212,8 @@ def _run(scenario: Path, seed: int | None, until: str | None, out: Path | None,
     print_full_width(console, summary_table(results.summary))
     if sim.ended_when_done:
         console.print(f"every job ended at {sim.horizon_s / 86400:,.2f} d, before the "
-                      f"duration ({sc.duration / 86400:,.2f} d): the run stopped there "
-                      "(engine.stop_when_done)")
+                      f"planned end ({sim.planned_s / 86400:,.2f} d): the run stopped "
+                      "there (engine.stop_when_done)")
     console.print(f"wrote {len(paths)} files to {folder}/ "
                   f"({sim.engine.sim_events:,} events, {sim.wall_s:.1f} s wall, "
                   f"{sim.horizon_s / max(sim.wall_s, 1e-9):,.0f}x real time)")

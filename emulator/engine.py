@@ -168,7 +168,11 @@ class Engine:
         """Register the processes with the environment."""
         env = self.env
         if self.settings.stop_when_done:
+            # When it is processed, env.run returns (as at its ``until``): events due at the
+            # same instant after it are not run, and until then nothing differs from a
+            # run without the option.
             ended = self.all_ended = env.event()
+            ended.callbacks.append(simpy.core.StopSimulation.callback)
             self.core.on_all_ended = lambda: None if ended.triggered else ended.succeed()
         env.process(arrivals(env, self.core, list(self.core.works), self._wakeups))
         env.process(self.sampler.process(env))
@@ -185,6 +189,9 @@ class Engine:
             schedule_planned(env, self.injector, self.planned)
 
     def finish(self) -> None:
-        """Close the run now: serve the last partial window, truncate queued and running work."""
-        self.windows.flush(self.env.now)
+        """Close the run now: serve the last partial window, truncate queued and running
+        work, and end the last energy interval here if it reached past now."""
+        now = self.env.now
+        self.windows.flush(now)
         self.core.truncate_all()
+        self.sampler.close(now)

@@ -58,7 +58,8 @@ def collect(sim: Simulation, include_requests: bool = True) -> Results:
     }
     if sim.ended_when_done:  # the figures cover the time simulated, not the duration
         summary["ended_early"] = {"reason": "every job ended (engine.stop_when_done)",
-                                  "at_s": float(sim.horizon_s), "duration_s": sc.duration}
+                                  "at_s": float(sim.horizon_s),
+                                  "planned_s": float(sim.planned_s)}
     tables = {
         "jobs": jobs_table(sim.log, sim.works),
         "timeseries": timeseries_table(sim.log),

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from emulator.build import build
 from emulator.core.allocation import DOWN, FREE, AllocationError, ClusterState
-from emulator.eventlog import Infra
+from emulator.eventlog import Ev, Infra
 from emulator.loader import validate_scenario
 from emulator.policies.base import PolicyError
 from tests.conftest import small_scenario
@@ -153,3 +153,35 @@ def test_runs_never_start_work_on_failed_or_draining_racks(
             for r in np.unique(rack_of[gpus]).tolist():
                 assert not any(lo <= start < hi for lo, hi in out[r]), (w.work_id, r, start)
     assert starts > 0
+
+
+@pytest.mark.parametrize("queue", ["las", "srtf"])
+def test_preempting_work_on_draining_gpus_frees_nothing(queue: str) -> None:
+    """Preempting policies on draining racks: a victim on draining GPUs gives them back to
+    no one, so a round must not count them free for the job it preempts for (it used to,
+    and the start was refused: "GPU 4 is draining")."""
+    data = small_scenario(duration="1d")
+    data["seed"] = 3
+    data["scheduler"] = {"queue": queue, "placement": "pack"}
+    data["tenants"]["lab"]["training"][0]["rate"] = "120/d"  # deep enough to preempt
+    rows = [{"at": 7200, "target": "rack:bizerte-20mw/hall-a/0", "action": "drain"},
+            {"at": 7200, "target": "rack:bizerte-20mw/hall-a/2", "action": "drain"},
+            {"at": 40000, "target": "rack:bizerte-20mw/hall-a/0", "action": "restore"}]
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "events.yaml"
+        path.write_text(yaml.safe_dump({"events": rows}))
+        sim = build(validate_scenario(data), keep_segments=True, events_file=path)
+        sim.run()
+    out = {0: (7200.0, 40000.0), 2: (7200.0, float("inf"))}
+    rack_of = sim.index.gpu_rack
+    held_while_draining = 0
+    for w in sim.works:
+        for start, end, gpus in w.segments or []:
+            racks = set(np.unique(rack_of[gpus]).tolist())
+            for r, (lo, hi) in out.items():
+                assert not (r in racks and lo <= start < hi), (w.work_id, r, start)
+                held_while_draining += int(r in racks and start < lo < end)
+    kinds, times = np.asarray(sim.log.work_kind), np.asarray(sim.log.work_t)
+    preemptions = int(((kinds == Ev.PREEMPT) & (times >= 7200) & (times < 40000)).sum())
+    # The case that failed: preemptible work on draining racks, preemptions meanwhile.
+    assert held_while_draining > 0 and preemptions > 0

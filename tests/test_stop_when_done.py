@@ -47,7 +47,7 @@ def test_the_run_stops_when_the_last_job_ends() -> None:
     summary = collect(stopped).summary
     assert summary["simulated_s"] == last_end
     assert summary["ended_early"] == {"reason": "every job ended (engine.stop_when_done)",
-                                      "at_s": last_end, "duration_s": 10 * 86400.0}
+                                      "at_s": last_end, "planned_s": 10 * 86400.0}
     assert "ended_early" not in collect(full).summary
     # Utilisation is over the time simulated: the same GPU-seconds over a shorter span.
     gpus = stopped.index.n_gpus
@@ -81,3 +81,51 @@ def test_the_cli_says_the_run_stopped_early(tmp_path: Any) -> None:
     assert result.exit_code == 0, result.output
     assert "every job ended at" in result.output
     assert "the run stopped there (engine.stop_when_done)" in result.output
+
+
+def test_the_option_changes_nothing_in_a_run_that_does_not_end_early() -> None:
+    """A service keeps the run going: with or without the option, the same event log
+    (events due at the very end included, which decide finished against truncated)."""
+    runs = []
+    for stop in (False, True):
+        data = small_scenario(duration="6h")
+        data["engine"]["stop_when_done"] = stop
+        runs.append(run_scenario(data))
+    assert runs[0].log.digest() == runs[1].log.digest()
+    assert [x.t for x in runs[0].log.samples] == [x.t for x in runs[1].log.samples]
+
+
+def test_until_at_a_job_end_decides_as_without_the_option() -> None:
+    from emulator.build import build
+    from emulator.loader import validate_scenario
+
+    full = run_scenario(_training_only(False))
+    ends = np.sort(jobs_table(full.log, full.works)["end_s"])
+    until = float(ends[len(ends) // 2])  # a job ends exactly there
+    states = []
+    for stop in (False, True):
+        sim = build(validate_scenario(_training_only(stop)))
+        sim.run(until=until)
+        states.append(jobs_table(sim.log, sim.works)["state"].tolist())
+    assert states[0] == states[1] and "truncated" in states[0]
+
+
+@pytest.mark.parametrize("how", ["until", "done"])
+def test_energy_ends_where_the_run_ends(how: str) -> None:
+    """The energy interval in progress when a run stops is dispatched again to end there:
+    nothing is charged past the end, whether ``--until`` or the last job stopped it."""
+    from emulator.build import build
+    from emulator.loader import validate_scenario
+
+    sim = build(validate_scenario(_training_only(how == "done")))
+    sim.run(until=1000.0 if how == "until" else None)
+    samples = sim.log.energy
+    assert samples, "the Bizerte preset has an energy model"
+    end = sim.horizon_s
+    if how == "until":
+        assert end == 1000.0 and not sim.ended_when_done
+    else:
+        assert sim.ended_when_done and end < 10 * 86400
+    assert samples[-1].t < end <= samples[-1].t + 600.0  # stopped between two samples
+    assert sum(s.dt_s for s in samples) == pytest.approx(end, rel=1e-12)
+    assert samples[-1].dt_s == pytest.approx(end - samples[-1].t, rel=1e-12)

@@ -115,6 +115,8 @@ class EnergyModel:
         for i, site in enumerate(self.sites):
             self._site_series(i, site, streams)
         self.last: EnergySample | None = None
+        # The last step's battery state before it, IT power and demand (for close()).
+        self._before: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     # -- precomputation ----------------------------------------------------------------
     def _site_series(self, i: int, site: SiteConfig, streams: RngStreams) -> None:
@@ -218,24 +220,43 @@ class EnergyModel:
     # -- the per-tick dispatch ---------------------------------------------------------
     def step(self, now: float, it_w: np.ndarray, facility_w: np.ndarray) -> EnergySample:
         """Dispatch the interval starting at ``now`` for the sites' current power."""
-        k = self.tick(now)
         dt_s = float(min(self.interval_s, max(self.horizon_s - now, 0.0)))
+        self._before = (self.soc.copy(), np.asarray(it_w, dtype=float).copy(),
+                        np.asarray(facility_w, dtype=float).copy())
+        sample = self._dispatch(now, dt_s, *self._before)
+        self.soc = sample.soc_j.copy()
+        self.last = sample
+        return sample
+
+    def close(self, end_s: float) -> EnergySample | None:
+        """The last interval dispatched again to end at ``end_s``, from the battery state
+        before it (``None`` when it already ends by then): a run that stops between two
+        samples is not charged for energy past its end."""
+        last = self.last
+        if last is None or self._before is None or last.t + last.dt_s <= end_s:
+            return None
+        soc, it_w, facility_w = self._before
+        sample = self._dispatch(last.t, max(end_s - last.t, 0.0), soc.copy(), it_w, facility_w)
+        self.soc = sample.soc_j.copy()
+        self.last = sample
+        return sample
+
+    def _dispatch(self, now: float, dt_s: float, soc: np.ndarray, it_w: np.ndarray,
+                  facility_w: np.ndarray) -> EnergySample:
+        k = self.tick(now)
         cap = self.cap_at(now)
         ren = self.solar_w[k] + self.firm_w
-        d = dispatch(facility_w, ren, self.soc, self.batt_energy, self.batt_power,
+        d = dispatch(facility_w, ren, soc, self.batt_energy, self.batt_power,
                      self.batt_eff, self.batt_min, self.export_limit, dt_s)
-        self.soc = d.soc_j
-        sample = EnergySample(
-            t=float(now), dt_s=dt_s, it_w=np.asarray(it_w, dtype=float).copy(),
-            demand_w=np.asarray(facility_w, dtype=float).copy(), renewable_w=d.renewable_w,
+        return EnergySample(
+            t=float(now), dt_s=dt_s, it_w=it_w.copy(),
+            demand_w=facility_w.copy(), renewable_w=d.renewable_w,
             used_w=d.used_w, import_w=d.import_w, export_w=d.export_w,
             curtailed_w=d.curtailed_w, charge_w=d.charge_w, discharge_w=d.discharge_w,
             soc_j=d.soc_j.copy(), cap_w=cap, pue=self.pue[k].copy(),
             ambient_c=self.ambient[k].copy(), wue=self.wue[k].copy(),
             price=self.price[k].copy(), export_price=self.export_price.copy(),
             ppa_price=self.ppa_price.copy(), carbon=self.carbon.copy())
-        self.last = sample
-        return sample
 
 
 def _plant_ambient(cfg: AmbientConfig, utc_offset_h: float) -> AirTemp:

@@ -55,9 +55,15 @@ class Scratch:
                  by_free: list[list[int]] | None = None, *,
                  isolated: np.ndarray | None = None,
                  domain_isolated: np.ndarray | None = None,
-                 domain_connected: np.ndarray | None = None) -> None:
+                 domain_connected: np.ndarray | None = None,
+                 down: np.ndarray | None = None,
+                 draining: np.ndarray | None = None) -> None:
         self.index = index
         self.base = free_mask
+        # GPUs out of service or draining (the core's live masks, read only; None: none
+        # known): work on them gives them back to no one, so a release leaves them taken.
+        self.down = down
+        self.draining = draining
         # GPUs without scale-out and their count per domain (the core's live arrays, read
         # only; None: no GPU has lost it), and this round's free GPUs with scale-out per
         # domain (a copy; None: every free GPU has it)
@@ -80,6 +86,7 @@ class Scratch:
         other = Scratch.__new__(Scratch)
         other.index, other.base, other.by_free = self.index, self.base, self.by_free
         other.isolated, other.domain_isolated = self.isolated, self.domain_isolated
+        other.down, other.draining = self.down, self.draining
         other.domain_connected = (None if self.domain_connected is None
                                   else self.domain_connected.copy())
         other.local = {d: m.copy() for d, m in self.local.items()}
@@ -193,9 +200,10 @@ class Scratch:
         return out
 
     def release(self, gpus: np.ndarray) -> None:
-        """Tentatively free ``gpus`` (of work the policy is about to preempt)."""
+        """Tentatively free ``gpus`` (of work the policy is about to preempt); those out of
+        service or draining stay taken, as the core keeps them when the work stops."""
         self._failed.clear()  # more room: what failed may fit now
-        gpus = np.asarray(gpus, dtype=np.int64)
+        gpus = self.returned(gpus)
         if gpus.size == 0:
             return
         doms = self.index.gpu_domain[gpus]
@@ -213,6 +221,15 @@ class Scratch:
             if self.domain_connected is not None:
                 self.domain_connected[d] += sel.size - self._cut_among(d, local)
         self.free_gpus += int(gpus.size)
+
+    def returned(self, gpus: np.ndarray) -> np.ndarray:
+        """Those of ``gpus`` that become free when their work stops: all but the GPUs out
+        of service or draining."""
+        gpus = np.asarray(gpus, dtype=np.int64)
+        if self.down is None or self.draining is None or gpus.size == 0:
+            return gpus
+        out = self.down[gpus] | self.draining[gpus]
+        return gpus[~out] if out.any() else gpus
 
     def place(self, request: PlacementRequest) -> np.ndarray | None:
         """Place with the round's policy and mark the GPUs taken; ``None`` if it does not fit.
@@ -256,7 +273,8 @@ class PlacementPolicy(ABC):
     all its groups free, or one site's eligible domains have them free among GPUs that
     still have scale-out: then whether a request fits is a matter of counts, and a
     preemption search tests it without placing (:class:`~emulator.placement.fit_counter.
-    FitCounter`). Leave False unless that holds."""
+    FitCounter`). Leave False unless that holds; a subclass of a policy that sets it and
+    refuses more (narrows ``place``) must set it back to False."""
 
     @abstractmethod
     def place(self, request: PlacementRequest, scratch: Scratch) -> np.ndarray | None:

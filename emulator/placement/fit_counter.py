@@ -28,8 +28,9 @@ DomainCounts = list[tuple[int, int, int]]
 
 
 def domain_counts(scratch: Scratch, gpus: np.ndarray) -> DomainCounts:
-    """How the GPUs ``gpus`` fall into NVLink domains, for :meth:`FitCounter.add`."""
-    gpus = np.asarray(gpus, dtype=np.int64)
+    """How the GPUs ``gpus`` that a stop would free (see :meth:`Scratch.returned`) fall
+    into NVLink domains, for :meth:`FitCounter.add`."""
+    gpus = scratch.returned(gpus)
     if gpus.size == 0:
         return []
     doms = scratch.index.gpu_domain[gpus]

@@ -50,6 +50,16 @@ class Sampler:
             yield env.timeout(self.interval_s)
             self.ticks += 1
 
+    def close(self, end_s: float) -> None:
+        """The run ends at ``end_s``: the last energy interval, dispatched for a whole
+        sample interval (or up to the duration), is redone to end there (a run stopped
+        by ``--until``, an interrupt or ``engine.stop_when_done`` between two samples)."""
+        if self.energy is None:
+            return
+        closed = self.energy.close(end_s)
+        if closed is not None:
+            self.log.energy[-1] = closed
+
     def sample(self) -> None:
         """Take one sample now."""
         core = self.core
