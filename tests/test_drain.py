@@ -155,13 +155,14 @@ def test_runs_never_start_work_on_failed_or_draining_racks(
     assert starts > 0
 
 
-@pytest.mark.parametrize("queue", ["las", "srtf"])
+@pytest.mark.parametrize("queue", ["las", "srtf", "shortest-gpu-time", "dlas-gpu"])
 def test_preempting_work_on_draining_gpus_frees_nothing(queue: str) -> None:
     """Preempting policies on draining racks: a victim on draining GPUs gives them back to
     no one, so a round must not count them free for the job it preempts for (it used to,
-    and the start was refused: "GPU 4 is draining")."""
+    and the start was refused: "GPU 4 is draining"), nor preempt work whose GPUs are all
+    draining (that frees nothing)."""
     data = small_scenario(duration="1d")
-    data["seed"] = 3
+    data["seed"] = 5
     data["scheduler"] = {"queue": queue, "placement": "pack"}
     data["tenants"]["lab"]["training"][0]["rate"] = "120/d"  # deep enough to preempt
     rows = [{"at": 7200, "target": "rack:bizerte-20mw/hall-a/0", "action": "drain"},
@@ -175,12 +176,18 @@ def test_preempting_work_on_draining_gpus_frees_nothing(queue: str) -> None:
     out = {0: (7200.0, 40000.0), 2: (7200.0, float("inf"))}
     rack_of = sim.index.gpu_rack
     held_while_draining = 0
+    preempted = {(int(i), float(t)) for k, i, t in zip(sim.log.work_kind, sim.log.work_id,
+                                                       sim.log.work_t, strict=True)
+                 if k == Ev.PREEMPT}
     for w in sim.works:
         for start, end, gpus in w.segments or []:
             racks = set(np.unique(rack_of[gpus]).tolist())
             for r, (lo, hi) in out.items():
                 assert not (r in racks and lo <= start < hi), (w.work_id, r, start)
                 held_while_draining += int(r in racks and start < lo < end)
+                # preempted for nothing: every GPU on a rack draining at that instant
+                assert not (racks == {r} and lo <= end < hi
+                            and (w.work_id, end) in preempted), (w.work_id, r, end)
     kinds, times = np.asarray(sim.log.work_kind), np.asarray(sim.log.work_t)
     preemptions = int(((kinds == Ev.PREEMPT) & (times >= 7200) & (times < 40000)).sum())
     # The case that failed: preemptible work on draining racks, preemptions meanwhile.

@@ -129,3 +129,44 @@ def test_energy_ends_where_the_run_ends(how: str) -> None:
     assert samples[-1].t < end <= samples[-1].t + 600.0  # stopped between two samples
     assert sum(s.dt_s for s in samples) == pytest.approx(end, rel=1e-12)
     assert samples[-1].dt_s == pytest.approx(end - samples[-1].t, rel=1e-12)
+
+
+def test_a_closed_interval_keeps_the_cap_it_was_dispatched_under() -> None:
+    """The cap of a site that follows its renewables reads the battery; the interval redone
+    at the end keeps the cap of its start, not one from the battery state after it."""
+    from emulator.build import build
+    from emulator.loader import validate_scenario
+
+    data = _training_only(False)
+    data["start"] = "2025-07-14"
+    data["sites"][0]["energy"] = {
+        "battery": {"energy": "4MWh", "power": "50MW", "efficiency": 0.9, "initial_soc": 0.3},
+        "power_cap": {"mode": "renewable", "grid_allowance": "1MW"}}
+    sim = build(validate_scenario(data))
+    energy = sim.engine.sampler.energy
+    assert energy is not None and energy.has_caps
+    t = 13 * 3600.0  # midday: the battery charges from the sun during the interval
+    it_w = np.full(len(sim.index.site_names), 2e6)
+    step = energy.step(t, it_w, it_w * 1.2)
+    closed = energy.close(t + 120.0)
+    assert closed is not None and closed.dt_s == 120.0
+    assert not np.array_equal(step.soc_j, closed.soc_j)  # the battery moved less
+    assert not np.array_equal(energy.cap_at(t), step.cap_w)  # the case: the cap moved
+    assert np.array_equal(closed.cap_w, step.cap_w)
+    assert energy.close(t + 120.0) is None  # already ends there
+
+
+def test_a_sample_at_the_very_end_leaves_no_empty_interval() -> None:
+    """A sample taken at the instant the run stops covers nothing: it is dropped, so no
+    hourly energy row is made of a zero-length interval."""
+    from emulator.build import build
+    from emulator.loader import validate_scenario
+
+    sim = build(validate_scenario(_training_only(False)))
+    sim.run(until=1000.0)
+    sampler = sim.engine.sampler
+    n = len(sim.log.energy)
+    it_w = np.full(len(sim.index.site_names), 1e6)
+    sim.log.energy_sample(sampler.energy.step(1000.0, it_w, it_w))  # sampled at the stop
+    sampler.close(1000.0)
+    assert len(sim.log.energy) == n and sim.log.energy[-1].t < 1000.0

@@ -115,8 +115,9 @@ class EnergyModel:
         for i, site in enumerate(self.sites):
             self._site_series(i, site, streams)
         self.last: EnergySample | None = None
-        # The last step's battery state before it, IT power and demand (for close()).
-        self._before: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        # The last step's battery state before it, IT power, demand and the cap it
+        # recorded (for close(): the cap reads the battery state, which has moved on).
+        self._before: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
 
     # -- precomputation ----------------------------------------------------------------
     def _site_series(self, i: int, site: SiteConfig, streams: RngStreams) -> None:
@@ -222,7 +223,7 @@ class EnergyModel:
         """Dispatch the interval starting at ``now`` for the sites' current power."""
         dt_s = float(min(self.interval_s, max(self.horizon_s - now, 0.0)))
         self._before = (self.soc.copy(), np.asarray(it_w, dtype=float).copy(),
-                        np.asarray(facility_w, dtype=float).copy())
+                        np.asarray(facility_w, dtype=float).copy(), self.cap_at(now))
         sample = self._dispatch(now, dt_s, *self._before)
         self.soc = sample.soc_j.copy()
         self.last = sample
@@ -235,16 +236,16 @@ class EnergyModel:
         last = self.last
         if last is None or self._before is None or last.t + last.dt_s <= end_s:
             return None
-        soc, it_w, facility_w = self._before
-        sample = self._dispatch(last.t, max(end_s - last.t, 0.0), soc.copy(), it_w, facility_w)
+        soc, it_w, facility_w, cap = self._before
+        sample = self._dispatch(last.t, max(end_s - last.t, 0.0), soc.copy(), it_w,
+                                facility_w, cap)
         self.soc = sample.soc_j.copy()
         self.last = sample
         return sample
 
     def _dispatch(self, now: float, dt_s: float, soc: np.ndarray, it_w: np.ndarray,
-                  facility_w: np.ndarray) -> EnergySample:
+                  facility_w: np.ndarray, cap: np.ndarray) -> EnergySample:
         k = self.tick(now)
-        cap = self.cap_at(now)
         ren = self.solar_w[k] + self.firm_w
         d = dispatch(facility_w, ren, soc, self.batt_energy, self.batt_power,
                      self.batt_eff, self.batt_min, self.export_limit, dt_s)

@@ -26,6 +26,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from emulator.placement.base import Scratch
 from emulator.policies.base import (
     ClusterView,
     Decision,
@@ -107,8 +108,15 @@ def reallocate(view: ClusterView, ranked: Sequence[Job]) -> list[Decision]:
     # did not place (tensor-parallel groups across NVLink domains). Preempting it anyway
     # would free GPUs nobody takes, and the next round at the same instant would start it
     # again and preempt it again, for ever. With GPU counting only (placements never
-    # refused), every victim's GPUs are taken and this never applies.
+    # refused), every victim's GPUs are taken and this never applies. GPUs out of service
+    # or draining never come back to anyone, so only the victim's others count here.
     preempts: list[Decision] = [
         PreemptJob(r.work_id, "lower in the ranking") for r in victims
-        if r.gpus is None or not bool(np.all(scratch.is_free(r.gpus)))]
+        if r.gpus is None or _gave_to_a_start(scratch, r.gpus)]
     return preempts + starts
+
+
+def _gave_to_a_start(scratch: Scratch, gpus: np.ndarray) -> bool:
+    """Whether a start of this round took any of ``gpus`` that their work's stop frees."""
+    back = scratch.returned(gpus)
+    return bool(back.size) and not bool(np.all(scratch.is_free(back)))

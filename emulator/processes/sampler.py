@@ -57,8 +57,12 @@ class Sampler:
         if self.energy is None:
             return
         closed = self.energy.close(end_s)
-        if closed is not None:
+        if closed is None:
+            return
+        if closed.dt_s > 0:
             self.log.energy[-1] = closed
+        else:  # sampled at the very instant the run stopped: an empty interval
+            self.log.energy.pop()
 
     def sample(self) -> None:
         """Take one sample now."""
