@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
+import yaml
 
 from emulator.build import build
 from emulator.loader import validate_scenario
@@ -29,3 +32,37 @@ def test_incremental_profile_matches_a_full_sort() -> None:
     rounds._release_profile = both  # type: ignore[method-assign]
     sim.run()
     assert checked[0] > 20, "backfill never needed a reservation: the test proves nothing"
+
+
+def test_profile_counts_only_gpus_that_come_back_while_racks_drain(tmp_path: Path) -> None:
+    """GPUs on a draining rack go back to no one when their job ends, so the profile counts
+    only the others, entry for entry as a fresh count, through drains and their ends. EASY
+    backfill reserves for the head job from it; counting them made the reservation too
+    early, and a job backfilled behind it then delayed the head."""
+    rows = [{"at": 3 * 3600, "target": "rack:bizerte-20mw/hall-a/0", "action": "drain"},
+            {"at": 5 * 3600, "target": "rack:bizerte-20mw/hall-a/1", "action": "drain"},
+            {"at": 9 * 3600, "target": "rack:bizerte-20mw/hall-a/0", "action": "restore"},
+            {"at": 14 * 3600, "target": "rack:bizerte-20mw/hall-a/1", "action": "restore"}]
+    events = tmp_path / "events.yaml"
+    events.write_text(yaml.safe_dump({"events": rows}))
+    data = small_scenario(duration="1d")
+    data["tenants"]["lab"]["training"][0]["rate"] = "150/d"
+    sim = build(validate_scenario(data), events_file=events)
+    rounds = sim.engine.rounds
+    core = sim.engine.core
+    cluster = core.cluster
+    incremental = rounds._release_profile
+    fewer = [0]
+
+    def both() -> tuple[np.ndarray, np.ndarray]:
+        ends, gpus = incremental()
+        items = sorted((core.expected_end(w), w.work_id, int(np.count_nonzero(
+            ~(cluster.down[w.gpus] | cluster.draining[w.gpus])))) for w in core.running.values())
+        assert np.array_equal(ends, np.array([e for e, _i, _g in items], dtype=np.float64))
+        assert np.array_equal(gpus, np.array([g for _e, _i, g in items], dtype=np.int64))
+        fewer[0] += sum(g < core.running[i].n_gpus for _e, i, g in items)
+        return ends, gpus
+
+    rounds._release_profile = both  # type: ignore[method-assign]
+    sim.run()
+    assert fewer[0] > 0, "no reservation saw work on a draining rack: the test proves nothing"

@@ -37,10 +37,13 @@ class ServiceVerbs:
     works: list[Work]
     wants_round: Callable[[], None]
 
+    running_version: int
+
     if TYPE_CHECKING:
         @property
         def now(self) -> float: ...
         def preempt(self, work: Work, reason: str = "", *, who: str = "") -> None: ...
+        def _changed(self, work_id: int) -> None: ...
 
     def disrupt(self, gpus: np.ndarray, reason: str, until: float = math.inf) -> list[int]:
         """Take ``gpus`` out of service until ``until`` (s; ``inf``: until :meth:`restore`).
@@ -74,11 +77,24 @@ class ServiceVerbs:
         them keeps running until it ends; they stay unavailable until :meth:`undrain`."""
         gpus = np.asarray(gpus, dtype=np.int64)
         self.cluster.drain(gpus)
+        self._holders_changed(gpus)  # their GPUs there no longer come back when they end
         self.log.infra_event(self.now, Infra.DRAIN, reason, value=float(gpus.size))
 
     def undrain(self, gpus: np.ndarray, reason: str = "") -> None:
         """End the drain of ``gpus``; those not also out of service become free."""
-        freed = self.cluster.undrain(np.asarray(gpus, dtype=np.int64))
+        gpus = np.asarray(gpus, dtype=np.int64)
+        freed = self.cluster.undrain(gpus)
+        self._holders_changed(gpus)  # their GPUs there come back when they end again
         self.log.infra_event(self.now, Infra.UNDRAIN, reason, value=float(np.size(gpus)))
         if freed:
             self.wants_round()
+
+    def _holders_changed(self, gpus: np.ndarray) -> None:
+        """Note that the work holding any of ``gpus`` changed (what it gives back at its
+        end, for backfill's release profile)."""
+        held = self.cluster.owner[gpus]
+        holders = np.unique(held[held >= 0])
+        for work_id in holders.tolist():
+            self._changed(work_id)
+        if holders.size:
+            self.running_version += 1

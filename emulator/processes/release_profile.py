@@ -17,12 +17,13 @@ import math
 import numpy as np
 
 from emulator.core.core import Core
+from emulator.work import Work
 
 __all__ = ["ReleaseProfile"]
 
 
 class ReleaseProfile:
-    """``(expected end s, GPUs)`` of running work sorted by (end, work id)."""
+    """``(expected end s, GPUs it gives back)`` of running work sorted by (end, work id)."""
 
     def __init__(self, core: Core) -> None:
         self.core = core
@@ -42,6 +43,16 @@ class ReleaseProfile:
         self.ends = np.delete(self.ends, i)
         self.gpus = np.delete(self.gpus, i)
 
+    def _returning(self, work: Work) -> int:
+        """The GPUs ``work`` gives back when it ends: not those out of service or draining,
+        which the core keeps out of the free pool (the core notes the holders of GPUs that
+        start or stop draining as changed)."""
+        if work.gpus is None:
+            return work.n_gpus
+        cluster = self.core.cluster
+        out = cluster.down[work.gpus] | cluster.draining[work.gpus]
+        return work.n_gpus - int(np.count_nonzero(out)) if out.any() else work.n_gpus
+
     def _insert(self, work_id: int) -> None:
         core = self.core
         work = core.running.get(work_id)
@@ -51,7 +62,7 @@ class ReleaseProfile:
         i = bisect.bisect_right(self.keys, key)
         self.keys.insert(i, key)
         self.ends = np.insert(self.ends, i, key[0])
-        self.gpus = np.insert(self.gpus, i, work.n_gpus)
+        self.gpus = np.insert(self.gpus, i, self._returning(work))
         self._key_of[work_id] = key
         if work.kind == "training" and not math.isfinite(work.progress_start_s):
             self._floating.add(work_id)
