@@ -299,6 +299,10 @@ class ClusterView:
     def release_profile(self) -> tuple[np.ndarray, np.ndarray]:
         """When running work is expected to free GPUs: ``(end times s, GPUs)``, sorted by end.
 
+        The engine's profile counts the GPUs a job gives back: not those out of service or
+        draining, which stay out of the free pool when it ends (the fallback here, for a
+        view built without the engine, counts all of them).
+
         Expected ends come from the runtime estimates (``inf`` for services). The engine
         caches the arrays until the running set changes, so reservation-based policies
         (backfill) cost O(log n) per round instead of O(n).
