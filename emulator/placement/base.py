@@ -206,12 +206,7 @@ class Scratch:
         gpus = self.returned(gpus)
         if gpus.size == 0:
             return
-        doms = self.index.gpu_domain[gpus]
-        first = int(doms[0])
-        if first == int(doms[-1]) and bool(np.all(doms == first)):  # the usual case
-            groups = [(first, gpus)]
-        else:
-            groups = [(d, gpus[doms == d]) for d in np.unique(doms).tolist()]
+        groups = self.by_domain(gpus)
         masks = [(self._own(d), sel - int(self.domain_start[d])) for d, sel in groups]
         if any(bool(m[local].any()) for m, local in masks):
             raise RuntimeError("releasing GPUs that are already free in this scratch")
@@ -221,6 +216,14 @@ class Scratch:
             if self.domain_connected is not None:
                 self.domain_connected[d] += sel.size - self._cut_among(d, local)
         self.free_gpus += int(gpus.size)
+
+    def by_domain(self, gpus: np.ndarray) -> list[tuple[int, np.ndarray]]:
+        """``gpus`` (non-empty) grouped by NVLink domain: ``(domain, its GPUs)`` pairs."""
+        doms = self.index.gpu_domain[gpus]
+        first = int(doms[0])
+        if first == int(doms[-1]) and bool(np.all(doms == first)):  # the usual case
+            return [(first, gpus)]
+        return [(d, gpus[doms == d]) for d in np.unique(doms).tolist()]
 
     def returned(self, gpus: np.ndarray) -> np.ndarray:
         """Those of ``gpus`` that become free when their work stops: all but the GPUs out

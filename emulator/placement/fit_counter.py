@@ -33,20 +33,11 @@ def domain_counts(scratch: Scratch, gpus: np.ndarray) -> DomainCounts:
     gpus = scratch.returned(gpus)
     if gpus.size == 0:
         return []
-    doms = scratch.index.gpu_domain[gpus]
-    first = int(doms[0])
-    if first == int(doms[-1]) and bool(np.all(doms == first)):  # the usual case
-        uniq, counts = [first], [int(gpus.size)]
-    else:
-        u, c = np.unique(doms, return_counts=True)
-        uniq, counts = u.tolist(), c.tolist()
-    if scratch.isolated is None:
-        return [(d, n, n) for d, n in zip(uniq, counts, strict=True)]
-    cut = scratch.isolated[gpus]
-    if not cut.any():
-        return [(d, n, n) for d, n in zip(uniq, counts, strict=True)]
-    cut_per = np.bincount(doms[cut], minlength=max(uniq) + 1)
-    return [(d, n, n - int(cut_per[d])) for d, n in zip(uniq, counts, strict=True)]
+    cut = scratch.isolated
+    if cut is None or not cut[gpus].any():
+        return [(d, int(sel.size), int(sel.size)) for d, sel in scratch.by_domain(gpus)]
+    return [(d, int(sel.size), int(sel.size) - int(np.count_nonzero(cut[sel])))
+            for d, sel in scratch.by_domain(gpus)]
 
 
 class FitCounter:
@@ -69,10 +60,11 @@ class FitCounter:
         self._eligible: list[bool] = eligible.tolist()
         self._free: list[int] = free.tolist()
         self._connected: list[int] = connected.tolist()
-        self._site: list[int] = index.rack_site[index.domain_rack].tolist()
+        domain_site = index.rack_site[index.domain_rack]
+        self._site: list[int] = domain_site.tolist()
         g = self.group
         self._big = int(np.count_nonzero(eligible & (free // g >= self.need)))
-        site_groups = np.bincount(index.rack_site[index.domain_rack],
+        site_groups = np.bincount(domain_site,
                                   weights=np.where(eligible, connected // g, 0),
                                   minlength=len(index.site_names))
         self._site_groups: list[int] = [int(v) for v in site_groups]
