@@ -139,7 +139,7 @@ def max_min_allocation(throughput: np.ndarray, scale: np.ndarray,
         return np.zeros((0, n_types))
     live = throughput.max(axis=1) > 0
     out = np.zeros((n_jobs, n_types))
-    if not live.any():
+    if not live.any() or not float(gpus_per_type.sum()) > 0:  # (every GPU out: nothing)
         return out
     # A job that can run on no type would pin the smallest term, and so the optimum, at
     # 0, making every allocation optimal: it is left out and gets nothing.
@@ -236,6 +236,7 @@ class GavelRounds:
         self._last_s: float | None = None
         self._types: tuple[np.ndarray, list[str], np.ndarray, np.ndarray] | None = None
         self._alloc: tuple[tuple[int, ...], np.ndarray] | None = None
+        self._capacity: tuple[int, ...] | None = None  # GPUs per type the allocation had
         self._order: list[int] | None = None
 
     def _gpu_types(self, view: ClusterView) -> tuple[np.ndarray, list[str], np.ndarray,
@@ -251,6 +252,18 @@ class GavelRounds:
             counts = np.bincount(gpu_type, minlength=len(names))
             self._types = (gpu_type, names, counts, domain_type)
         return self._types
+
+    @staticmethod
+    def _in_service(view: ClusterView, gpu_type: np.ndarray,
+                    counts: np.ndarray) -> tuple[int, ...]:
+        """GPUs per type that work can get: all but those out of service or draining."""
+        scratch = view.scratch()
+        if scratch.down is None or scratch.draining is None:
+            return tuple(counts.tolist())
+        out = scratch.down | scratch.draining
+        if not out.any():
+            return tuple(counts.tolist())
+        return tuple((counts - np.bincount(gpu_type[out], minlength=counts.size)).tolist())
 
     def _runtimes(self, view: ClusterView, job: QueuedJob | RunningJob,
                   names: list[str]) -> np.ndarray:
@@ -295,7 +308,9 @@ class GavelRounds:
                # Gavel's timer keeps 0 for "never", so an allocation made at time 0 does
                # not start its interval there
                or (self.mechanism == "gavel" and self._alloc_s == 0.0))
-        if self._alloc is None or (self._alloc[0] != key and due):
+        capacity = self._in_service(view, gpu_type, counts)
+        if (self._alloc is None or (self._alloc[0] != key and due)
+                or capacity != self._capacity):  # failures and drains: a new allocation
             # As in Gavel, the allocation changes only when jobs arrive or leave (and, with
             # ``reset_interval``, not more often than that); an LP with several optima must
             # not flip between them round after round.
@@ -304,7 +319,8 @@ class GavelRounds:
             if self.mechanism == "gavel":
                 since = 0.0 if self._alloc_s is None else now - self._alloc_s
                 self._counters.reset(key, self._alloc, since)
-            self._alloc = (key, max_min_allocation(thr, scale, counts.astype(float),
+            self._capacity = capacity
+            self._alloc = (key, max_min_allocation(thr, scale, np.array(capacity, float),
                                                    self.solver))
             self._alloc_s = now
         alloc_key, alloc_rows = self._alloc
@@ -389,16 +405,20 @@ class GavelRounds:
                 prio = (math.inf if x > 0 else 0.0) if share <= 0 else x / share
                 pairs.append((rank, -prio, 0.0, -x, j.work_id, i))
         pairs.sort()
-        free = counts.copy()
-        # Held by work this round does not move: services, non-preemptible jobs, and a
-        # running job left out of the allocation (it keeps its GPUs; this cannot happen
-        # today, since allocations include every active job and jobs start from one).
-        placed = {j.work_id for j in jobs}
-        for r in view.running:
-            if r.gpus is not None and r.work_id not in placed:
-                free -= np.bincount(gpu_type[r.gpus], minlength=len(names))
-        decisions: list[Decision] = []
+        # GPUs per type to hand out: those free now and those the allocation's running
+        # jobs would give back. Work outside the allocation (services, non-preemptible
+        # jobs) keeps its GPUs, and GPUs out of service or draining are in neither: a job
+        # on draining GPUs gives them to no one when it stops.
         scratch = view.scratch()
+        free = np.bincount(domain_type, weights=scratch.domain_free,
+                           minlength=len(names)).astype(np.int64)
+        holds: dict[int, tuple[int, int]] = {}  # running job → (its type, GPUs it returns)
+        for j in jobs:
+            if isinstance(j, RunningJob) and j.gpus is not None:
+                back = scratch.returned(j.gpus)
+                free += np.bincount(gpu_type[back], minlength=len(names))
+                holds[j.work_id] = (int(gpu_type[int(j.gpus[0])]), int(back.size))
+        decisions: list[Decision] = []
         for q in view.queue:  # serving and non-preemptible work first, never moved after
             if q.kind == "training" and q.preemptible:
                 continue
@@ -409,10 +429,12 @@ class GavelRounds:
         assigned: dict[int, int] = {}
         for _rank, _p, _d, _x, wid, i in pairs:
             k = order[_rank]
-            if wid in assigned or free[k] < jobs[i].n_gpus:
+            on, back = holds.get(wid, (-1, 0))
+            cost = back if on == k else jobs[i].n_gpus  # staying costs what it returns
+            if wid in assigned or free[k] < cost:
                 continue
             assigned[wid] = k
-            free[k] -= jobs[i].n_gpus
+            free[k] -= cost
         moving: list[QueuedJob | RunningJob] = []
         for j in jobs:
             k = assigned.get(j.work_id)

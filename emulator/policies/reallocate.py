@@ -13,7 +13,9 @@ GPUs and is never displaced, and so does work started at this very instant (a ro
 its own decisions asked for): moving it again would only pay a restore. GPUs come from
 the round's scratch (the scenario's placement policy): a job the counting admits but
 that does not place (tensor-parallel groups across NVLink domains) stays queued, and a
-running job whose GPUs no start took keeps running.
+running job whose GPUs no start took keeps running. Only GPUs in service are handed
+out: failed and draining ones count for no one, and a running job on draining GPUs counts
+only those it would give back.
 
 :class:`StableOrder` keeps the ranking's tie order from one round to the next, as a
 stable sort of the simulator's persistent job list does: ties keep their previous order,
@@ -80,20 +82,25 @@ def reallocate(view: ClusterView, ranked: Sequence[Job]) -> list[Decision]:
         # restore cost once running would swap with a waiting one for ever.
         return r.preemptible and r.start_s < now
 
-    free = view.total_gpus - sum(r.n_gpus for r in running.values()
-                                 if not movable(r) or r.work_id not in ranked_ids)
+    # The GPUs handed out down the ranking: those free now and those the ranked movable
+    # jobs would give back. GPUs out of service or draining are in neither (a job on
+    # draining GPUs that stops gives them to no one), so a ranking never counts on them.
+    scratch = view.scratch()
+    returns = {r.work_id: (r.n_gpus if r.gpus is None else int(scratch.returned(r.gpus).size))
+               for r in running.values() if movable(r) and r.work_id in ranked_ids}
+    free = scratch.free_gpus + sum(returns.values())
     keep: set[int] = set()
     want: list[QueuedJob] = []
     for job in ranked:
         if isinstance(job, RunningJob) and not movable(job):
             continue  # already counted as held
-        if job.n_gpus <= free:
-            free -= job.n_gpus
+        cost = returns.get(job.work_id, job.n_gpus)  # a running job keeps what it holds
+        if cost <= free:
+            free -= cost
             if job.work_id in running:
                 keep.add(job.work_id)
             elif isinstance(job, QueuedJob):
                 want.append(job)
-    scratch = view.scratch()
     victims = [r for r in running.values()
                if movable(r) and r.work_id in ranked_ids and r.work_id not in keep]
     for r in victims:
