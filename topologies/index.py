@@ -15,6 +15,7 @@ import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -97,6 +98,16 @@ class TopologyIndex:
     def n_pods(self) -> int:
         """Number of pods (rail groups under one leaf layer) across all sites."""
         return int(self.pod_site.shape[0])
+
+    @cached_property
+    def domain_pod(self) -> np.ndarray:
+        """The pod of each NVLink domain (computed once; placement reads it every call)."""
+        return self.gpu_pod[np.searchsorted(self.gpu_domain, np.arange(self.n_domains))]
+
+    @cached_property
+    def domain_site(self) -> np.ndarray:
+        """The site of each NVLink domain (computed once)."""
+        return self.gpu_site[np.searchsorted(self.gpu_domain, np.arange(self.n_domains))]
 
     def slowest_tier(self, gpus: np.ndarray) -> int:
         """The slowest tier a collective over ``gpus`` must cross (a ``TIER_*`` constant)."""

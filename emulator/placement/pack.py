@@ -26,37 +26,47 @@ __all__ = ["PackPlacement"]
 
 def _best_group(cap: np.ndarray, group_of_domain: np.ndarray, n_groups_total: int,
                 need: int) -> list[tuple[int, int]] | None:
-    """Greedy fill inside the best single group (pod or site); ``None`` if none can hold it."""
+    """Greedy fill inside the best single group (pod or site); ``None`` if none can hold it.
+
+    The best group needs the fewest domains when filled from its freest domain down (ties:
+    the least capacity left over, then the lowest group id); inside it, domains are taken
+    by free capacity (desc), then id. How many domains each group needs follows from a
+    histogram of its domains' capacities, so only the chosen group's domains are sorted.
+    """
     domains = np.flatnonzero(cap > 0)
     if domains.size == 0:
         return None
     groups = group_of_domain[domains]
-    totals = np.bincount(groups, weights=cap[domains], minlength=n_groups_total)
+    caps = cap[domains]
+    top = int(caps.max())
+    hist = np.bincount(groups * (top + 1) + caps,
+                       minlength=n_groups_total * (top + 1)).reshape(n_groups_total, top + 1)
+    # From the largest capacity down: domains taken and groups gathered before each level.
+    levels = np.arange(top + 1)
+    count_from = np.cumsum(hist[:, ::-1], axis=1)[:, ::-1]  # domains with capacity >= v
+    sum_from = np.cumsum((hist * levels)[:, ::-1], axis=1)[:, ::-1]
+    totals = sum_from[:, 0]
     candidates = np.flatnonzero(totals >= need)
     if candidates.size == 0:
         return None
-    # Within each group sort domains by free capacity (desc), then id; count how many
-    # domains a greedy fill needs, and pick the group needing fewest, then tightest fit.
-    order = np.lexsort((domains, -cap[domains], groups))
-    d_sorted = domains[order]
-    g_sorted = groups[order]
-    c_sorted = cap[d_sorted]
-    csum = np.cumsum(c_sorted)
-    seg_start = np.searchsorted(g_sorted, g_sorted, side="left")
-    before = np.where(seg_start > 0, csum[seg_start - 1], 0)
-    within = csum - before
-    position = np.arange(d_sorted.size) - seg_start
-    reached = within >= need
-    n_needed = np.full(n_groups_total, np.iinfo(np.int64).max, dtype=np.int64)
-    np.minimum.at(n_needed, g_sorted[reached], position[reached] + 1)
-    cand_needed = n_needed[candidates]
+    # The level v where the greedy fill completes: the largest v with sum_from[v] >= need;
+    # all domains above v, then ceil(rest / v) domains of capacity v.
+    c_sum = sum_from[candidates]
+    c_count = count_from[candidates]
+    v = (c_sum >= need).sum(axis=1) - 1  # sum_from falls with v: levels 0..v reach need
+    above = v + 1
+    pad = np.zeros((candidates.size, 1), dtype=c_sum.dtype)
+    sum_above = np.concatenate([c_sum, pad], axis=1)[np.arange(candidates.size), above]
+    count_above = np.concatenate([c_count, pad], axis=1)[np.arange(candidates.size), above]
+    n_needed = count_above + -(-(need - sum_above) // np.maximum(v, 1))
     slack = totals[candidates] - need
-    best = candidates[np.lexsort((candidates, slack, cand_needed))[0]]
-    sel = g_sorted == best
+    best = int(candidates[np.lexsort((candidates, slack, n_needed))[0]])
+    mine = domains[groups == best]
+    order = np.lexsort((mine, -cap[mine]))
     take: list[tuple[int, int]] = []
     remaining = need
-    for d, c in zip(d_sorted[sel].tolist(), c_sorted[sel].tolist(), strict=True):
-        k = min(c, remaining)
+    for d in mine[order].tolist():
+        k = min(int(cap[d]), remaining)
         take.append((d, k))
         remaining -= k
         if remaining == 0:
@@ -89,9 +99,7 @@ class PackPlacement(PlacementPolicy):
         if scratch.domain_connected is not None:  # spanning domains: connected GPUs only
             cap = scratch.capacity(request, scale_out=True)
         index = scratch.index
-        domain_pod = index.gpu_pod[scratch.domain_start]
-        domain_site = index.gpu_site[scratch.domain_start]
-        levels = ((domain_pod, index.n_pods), (domain_site, len(index.site_names)))
+        levels = ((index.domain_pod, index.n_pods), (index.domain_site, len(index.site_names)))
         for group_of_domain, n in levels:
             plan = _best_group(cap, group_of_domain, n, need)
             if plan is not None:

@@ -30,7 +30,7 @@ class SpreadPlacement(PlacementPolicy):
         """GPU ids spread over as many domains as possible within one site, or ``None``."""
         need = request.n_groups
         cap = scratch.capacity(request, scale_out=need > 1)
-        domain_site = scratch.index.gpu_site[scratch.domain_start]
+        domain_site = scratch.index.domain_site
         site_cap = np.bincount(domain_site, weights=cap, minlength=len(scratch.index.site_names))
         sites = np.flatnonzero(site_cap >= need)
         if sites.size == 0:
