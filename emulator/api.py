@@ -5,8 +5,9 @@
 >>> res.jobs[["name", "n_gpus", "submit_time", "jct_s"]].head()              # doctest: +SKIP
 >>> res.summary["requests"]["slo_attainment"]                             # doctest: +SKIP
 
-:func:`run` accepts a scenario file path, a mapping shaped like a scenario file, or a
-validated :class:`~emulator.scenario.Scenario`; ``overrides`` are ``--set`` strings
+:func:`run` accepts a scenario file path, a mapping shaped like a scenario file, a
+validated :class:`~emulator.scenario.Scenario` or what :func:`emulator.loader.load_scenario`
+returns; ``overrides`` are ``--set`` strings
 (``"sites.0.halls.1.racks=8"``); every call builds a fresh simulation, so calling it
 again (in a loop, a notebook cell run twice) is always safe. :func:`sweep` runs many
 variants on the same executors as ``gpuemu sweep`` (:mod:`emulator.executor`).
@@ -29,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from emulator.errors import UserError
+from emulator.loader import LoadedScenario
 from emulator.scenario import Scenario
 
 __all__ = ["FAILURE_COLUMNS", "Result", "run", "sweep"]
@@ -135,14 +137,13 @@ def _scenario_mapping(scenario: str | Path | Mapping[str, Any]) -> tuple[dict[st
         return copy.deepcopy(dict(scenario)), "<scenario>"
     if isinstance(scenario, str | Path):
         return read_yaml(scenario), str(scenario)
-    raise UserError(f"scenario: got {type(scenario).__name__}; expected a path, a mapping or "
-                    "a Scenario")
+    raise UserError(f"scenario: got {type(scenario).__name__}; expected a path, a mapping, "
+                    "a Scenario or what load_scenario returns")
 
 
 def _from_model(model: Scenario, overrides: Sequence[str], seed: int | None) -> Any:
     """A validated scenario model, its sites resolved; ``seed`` replaced. ``--set`` strings
     address file paths, so they need the mapping, not the model."""
-    from emulator.loader import LoadedScenario
     from topologies.presets import resolve_site
 
     if overrides:
@@ -168,7 +169,8 @@ def _until_s(until: str | float | None) -> float | None:
     return value
 
 
-def run(scenario: Scenario | str | Path | Mapping[str, Any], overrides: Sequence[str] = (),
+def run(scenario: Scenario | LoadedScenario | str | Path | Mapping[str, Any],
+        overrides: Sequence[str] = (),
         until: str | float | None = None, seed: int | None = None,
         backend: str | None = None) -> Result:
     """Build a fresh simulation of ``scenario``, run it, return its :class:`Result`.
@@ -185,7 +187,11 @@ def run(scenario: Scenario | str | Path | Mapping[str, Any], overrides: Sequence
 
     if isinstance(overrides, str):
         overrides = [overrides]
-    if isinstance(scenario, Scenario):
+    if isinstance(scenario, LoadedScenario):  # what load_scenario returns: its sites kept
+        loaded = _from_model(scenario.scenario, overrides, seed)
+        loaded = LoadedScenario(scenario=loaded.scenario, sites=scenario.sites,
+                                source=scenario.source)
+    elif isinstance(scenario, Scenario):
         loaded = _from_model(scenario, overrides, seed)
     else:
         data, source = _scenario_mapping(scenario)

@@ -236,6 +236,20 @@ def _transfer_model(jobs: list[TrainingJobSpec], sites: list[SiteConfig],
     return TransferModel(graph)  # type: ignore[arg-type]
 
 
+def _solar_csv_from_scenario(site: SiteConfig, source: str) -> SiteConfig:
+    """``site`` with a relative ``energy.solar.csv`` taken from the scenario file's folder
+    (as its schema says; the working directory when the scenario is no file)."""
+    solar = site.energy.solar if site.energy is not None else None
+    if solar is None or solar.csv is None or Path(solar.csv).is_absolute():
+        return site
+    scenario = Path(source)
+    if not scenario.is_file():
+        return site
+    csv = str(scenario.parent / solar.csv)
+    energy = site.energy.model_copy(update={"solar": solar.model_copy(update={"csv": csv})})
+    return site.model_copy(update={"energy": energy})
+
+
 def build(loaded: LoadedScenario, backend: str | None = None,
           keep_segments: bool = False, events_file: str | Path | None = None) -> Simulation:
     """Wire a validated scenario into a runnable :class:`Simulation`.
@@ -251,7 +265,7 @@ def build(loaded: LoadedScenario, backend: str | None = None,
         be = select_backend(backend or sc.compute.backend)
     except BackendUnavailable as exc:
         raise UserError(str(exc)) from None
-    sites = list(loaded.sites)
+    sites = [_solar_csv_from_scenario(site, loaded.source) for site in loaded.sites]
     index = derive_index(sites)
     if sc.compute.profile is not None:  # measured GPU figures replace the catalog's
         index = apply_profile(index, load_profile(sc.compute.profile, loaded.source))

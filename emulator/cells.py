@@ -2,8 +2,9 @@
 
 A :class:`Cell` is a scenario mapping (file, ``--set`` overrides and seed applied), the
 scenario's path, what to return (``task``) and an optional early stop. :func:`payload`
-turns it into plain data for a worker: files the scenario names by path (trace files,
-``compute.profile``) are read here and travel with it, because a worker on another
+turns it into plain data for a worker: files the scenario names by path (traces, Gavel
+throughput tables, ``compute.profile``, a solar CSV, the planned-events file) are read
+here and travel with it, because a worker on another
 machine cannot open this machine's files; :func:`run_payload` writes them into a
 temporary folder there and runs the scenario as if it sat beside them.
 
@@ -30,8 +31,10 @@ import yaml
 
 __all__ = ["TASKS", "Cell", "Payload", "cell_key", "code_version", "payload", "run_payload"]
 
-_FILE_KEYS = ("path", "profile")
-"""Mapping keys whose string values name files (trace ``path``, ``compute.profile``)."""
+_FILE_KEYS = ("path", "profile", "throughputs", "csv", "events")
+"""Mapping keys whose string values name files: trace ``path``, ``compute.profile``, a
+Gavel trace's ``throughputs`` table, a solar ``csv`` series and the planned ``events``
+file. A value that names no existing file (``sample:`` names, lists) is left alone."""
 
 _CODE_PACKAGES = ("emulator", "topologies", "workloads", "cupy_kernels")
 _PRESENTATION = ("api.py", "cli.py", "cli_*.py", "compare_output.py", "dashboard.py",

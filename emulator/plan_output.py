@@ -19,14 +19,17 @@ __all__ = ["answer_rows", "confidence", "evaluation_csv", "plan_json", "plot_pla
 
 
 def confidence(line: Line) -> str:
-    """The confidence statement for a line's answer (Clopper-Pearson, 95 %)."""
+    """The confidence statement for a line's answer (Clopper-Pearson, 95 %), naming the
+    line's fixed outer values when the search is a grid."""
+    fixed = "".join(f"{k}={v}, " for k, v in line.fixed.items())
     if line.answer is None:
-        return "no value in the range meets the target on every seed"
+        where = f" with {fixed[:-2]}" if fixed else ""
+        return f"no value in the range meets the target on every seed{where}"
     e = line.evaluations[line.answer]
     n = len(e.seeds)
     low, _ = clopper_pearson(n, n, level=0.90)  # its lower end is the one-sided 95 % bound
     who = f"all {n} seeds meet" if n > 1 else "the one seed meets"
-    return (f"{who} the target at "
+    return (f"{who} the target at {fixed}"
             f"{line.axis.path}={line.answer}; 95% lower confidence bound on the chance that "
             f"another seed meets it: {low:.0%} (Clopper-Pearson, one-sided)")
 

@@ -13,7 +13,7 @@ import pytest
 
 from emulator import api
 from emulator.errors import UserError
-from emulator.loader import validate_scenario
+from emulator.loader import load_scenario, validate_scenario
 from tests.conftest import small_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,6 +74,12 @@ def test_paths_models_and_overrides(tmp_path: Path) -> None:
     from_model = api.run(model, until="30m")
     from_dict = api.run(_data(), until="30m")
     assert from_model.summary["event_log_sha256"] == from_dict.summary["event_log_sha256"]
+    loaded = load_scenario(path)  # what load_scenario returns runs as it is
+    from_loaded = api.run(loaded, until=1800.0)
+    assert from_loaded.summary["event_log_sha256"] == from_dict.summary["event_log_sha256"]
+    assert api.run(loaded, until=1800.0, seed=9).summary["seed"] == 9
+    with pytest.raises(UserError, match="overrides"):
+        api.run(loaded, overrides=["seed=3"])
     with pytest.raises(UserError, match="overrides"):
         api.run(model, overrides=["seed=3"])
     with pytest.raises(UserError, match="until"):

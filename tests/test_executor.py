@@ -125,6 +125,37 @@ def test_files_named_by_the_scenario_travel_with_the_cell(tmp_path: Path) -> Non
     assert here["summary"]["energy"] != plain["summary"]["energy"], "the profile was used"
 
 
+def test_events_file_and_solar_series_travel_and_key_the_cache(tmp_path: Path) -> None:
+    # The planned-events file and a solar CSV are files too: shipped with the cell, and
+    # their content in the cache key, so an edited file is never answered from the cache.
+    folder = tmp_path / "study"
+    folder.mkdir()
+    events = folder / "events.yaml"
+    drain = {"target": "rack:bizerte-20mw/hall-a/0", "action": "drain"}
+    events.write_text(yaml.safe_dump({"events": [{"at": 600, **drain}]}))
+    solar = folder / "pv.csv"
+    solar.write_text("t_s,fraction\n0,0\n1800,1\n3600,0\n", encoding="utf-8")
+    data = small_scenario(duration="1h")
+    data["events"] = "events.yaml"
+    data["sites"][0]["energy"] = {"solar": {"capacity": "1MW", "csv": "pv.csv"}}
+    cell = Cell(data, str(folder / "s.yaml"))
+    p = payload(cell)
+    assert sorted(p.files) == ["f0_pv.csv", "f1_events.yaml"]
+    assert p.data["events"] == "f1_events.yaml"
+    assert p.data["sites"][0]["energy"]["solar"]["csv"] == "f0_pv.csv"
+    key = cell_key(cell)
+    here = run_payload(p)
+    events.unlink()
+    solar.unlink()  # a worker elsewhere never sees this machine's files
+    there = run_payload(p)
+    assert here["summary"]["event_log_sha256"] == there["summary"]["event_log_sha256"]
+    events.write_text(yaml.safe_dump({"events": [{"at": 1200, **drain}]}))
+    solar.write_text("t_s,fraction\n0,0\n1800,1\n3600,0\n", encoding="utf-8")
+    assert cell_key(cell) != key, "an edited events file must not hit the cache"
+    moved = run_payload(payload(cell))
+    assert moved["summary"]["event_log_sha256"] != here["summary"]["event_log_sha256"]
+
+
 def test_executor_options() -> None:
     assert isinstance(make_executor(1), SerialExecutor)
     assert isinstance(make_executor(4, serial=True), SerialExecutor)

@@ -18,6 +18,7 @@ import emulator.plan_target
 from emulator.errors import UserError
 from emulator.executor import SerialExecutor
 from emulator.plan import Axis, Evaluation, Line, clopper_pearson, parse_range, run_plan
+from emulator.plan_output import confidence
 from emulator.plan_target import lookup, parse_target
 from tests.conftest import small_scenario
 
@@ -197,6 +198,12 @@ def test_plan_grid_searches_one_line_per_outer_value(tmp_path: Path) -> None:
     assert [ln.fixed for ln in result.lines] == [{"tenants.eu.inference.0.replicas": 1},
                                                  {"tenants.eu.inference.0.replicas": 2}]
     assert all(ln.done for ln in result.lines)
+    # each line's confidence statement names its outer value (they were identical)
+    said = [confidence(ln) for ln in result.lines]
+    for ln, text in zip(result.lines, said, strict=True):
+        assert f"tenants.eu.inference.0.replicas={ln.fixed['tenants.eu.inference.0.replicas']}" \
+            in text
+    assert said[0] != said[1]
 
 
 def test_cli_plan_writes_table_json_and_plot(tmp_path: Path) -> None:

@@ -94,8 +94,9 @@ def latency_figure(data: RunData) -> Figure:
                     color="tab:gray")
         axes[2].set_ylabel("unreachable")
         axes[2].grid(True, alpha=0.3)
+    shaded: list[str] = []
     for ax in axes:
-        shade(ax, spans, scale)
+        shaded = shade(ax, spans, scale)
     axes[0].legend(fontsize="x-small", loc="upper left", ncol=3)
     axes[1].legend(fontsize="x-small", loc="upper left", ncol=2)
     axes[-1].set_xlabel(xlabel)
@@ -104,7 +105,7 @@ def latency_figure(data: RunData) -> Figure:
     if lost.any():
         caption += (f" {int(lost.sum()):,} unreachable requests have no TTFT: left out of "
                     "the percentiles, counted in the bottom panel and as SLO misses.")
-    caption += (" Shaded: " + ", ".join(sorted({o.kind for o in spans})) + " outages."
+    caption += (" Shaded: " + ", ".join(shaded) + "."
                 if spans else " No cable cut, failure or maintenance in this run.")
     return Figure(slug, title, caption, png(fig))
 

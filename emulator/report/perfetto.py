@@ -88,7 +88,7 @@ def build_trace(data: RunData, window: tuple[float, float] | None = None,
         most = (3 * budget) // 10
         step = _stride(len(counters), most)
         if step > 1:
-            notes.append(f"counters thinned to every {step}th sample")
+            notes.append(f"counters thinned to one sample in {step}")
             counters = counters[::step]
     slices, lane_meta = _slices(data, lo, hi)
     room = budget - len(instants) - len(counters) - len(lane_meta)
