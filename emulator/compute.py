@@ -119,6 +119,14 @@ class ComputeModel:
             index.rack_site, weights=rack_full, minlength=len(index.site_names)))
         self._rack_gpus_dev = backend.asarray(np.maximum(self._rack_gpus, 1.0))
         self._xp = xp
+        # Per-rack figures of the last power() call, kept so that a call naming the racks
+        # whose GPUs changed recomputes only those (host arrays; numpy backend only).
+        self._rack_w: np.ndarray | None = None
+        self.rack_util_last: np.ndarray | None = None
+        """Mean GPU utilisation per rack (0..1) at the last :meth:`power` call that passed
+        ``dirty`` (host)."""
+        self._rack_first = np.searchsorted(index.gpu_rack, np.arange(index.n_racks))
+        self._racks_contiguous = bool(np.all(np.diff(index.gpu_rack) >= 0))
         # Opt-in on cupy: one fused CUDA kernel per formula. Off by default until measured on
         # a GPU (tests/test_kernels_gpu.py compares them with the reference kernels).
         self._decode_step_time: Callable[[Any, InferenceBatch], Any] = decode_step_time
@@ -311,17 +319,56 @@ class ComputeModel:
         return b.to_host(decode_compute_fraction(b.xp, InferenceBatch(**fields)))
 
     # -- power -------------------------------------------------------------------------
-    def power(self, gpu_util: np.ndarray, pue: np.ndarray,
-              fabric_w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(rack W, IT W per site, facility W per site) for per-GPU utilisation ``gpu_util``."""
+    def _racks_changed(self, gpu_util: np.ndarray, dirty: np.ndarray) -> np.ndarray:
+        """Recompute the cached per-rack power and utilisation of the racks in ``dirty``
+        (their GPUs summed in the same order as a full pass) and clear it; all racks' W."""
+        assert self._rack_w is not None and self.rack_util_last is not None
+        changed = np.flatnonzero(dirty)
+        if changed.size:
+            first = self._rack_first[changed]
+            counts = self._rack_gpus[changed].astype(np.int64)
+            # the GPU ids of the changed racks, rack by rack, ascending
+            offsets = np.repeat(first - np.cumsum(counts) + counts, counts)
+            gpus = offsets + np.arange(int(counts.sum()))
+            util = gpu_util[gpus]
+            gpu_w = self._gpu_power(np, util, self._gpu_idle[gpus], self._gpu_tdp[gpus])
+            rack_of = self._gpu_rack[gpus]
+            n = self.index.n_racks
+            rack_util = np.bincount(rack_of, weights=util, minlength=n) / self._rack_gpus_dev
+            racks = rack_power(np, gpu_w, rack_of, n, self._rack_idle, self._rack_full,
+                               rack_util)
+            self._rack_w[changed] = racks[changed]
+            self.rack_util_last[changed] = rack_util[changed]
+            dirty[changed] = False
+        return self._rack_w.copy()
+
+    def power(self, gpu_util: np.ndarray, pue: np.ndarray, fabric_w: np.ndarray,
+              dirty: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(rack W, IT W per site, facility W per site) for per-GPU utilisation ``gpu_util``.
+
+        ``dirty``, a boolean mask over racks, names the racks whose GPUs' utilisation
+        changed since the last call that passed it: on the numpy backend only those racks
+        are recomputed (the same arithmetic per rack, so the same figures; a sample then
+        costs what changed, not the size of the cluster), and the mask is cleared.
+        ``None`` recomputes every rack and leaves the kept figures alone (any
+        ``gpu_util`` may then be passed).
+        """
         b, xp = self.backend, self._xp
-        util = b.asarray(gpu_util)
-        gpu_w = self._gpu_power(xp, util, self._gpu_idle, self._gpu_tdp)
-        rack_util = xp.bincount(self._gpu_rack, weights=util,
-                                minlength=self.index.n_racks) / self._rack_gpus_dev
-        racks = rack_power(xp, gpu_w, self._gpu_rack, self.index.n_racks, self._rack_idle,
-                           self._rack_full, rack_util)
-        racks_host = b.to_host(racks)
+        if (dirty is not None and self._rack_w is not None and xp is np
+                and self._racks_contiguous):
+            racks_host = self._racks_changed(gpu_util, dirty)
+        else:
+            util = b.asarray(gpu_util)
+            gpu_w = self._gpu_power(xp, util, self._gpu_idle, self._gpu_tdp)
+            rack_util = xp.bincount(self._gpu_rack, weights=util,
+                                    minlength=self.index.n_racks) / self._rack_gpus_dev
+            racks = rack_power(xp, gpu_w, self._gpu_rack, self.index.n_racks,
+                               self._rack_idle, self._rack_full, rack_util)
+            racks_host = b.to_host(racks)
+            if dirty is not None:  # the caller keeps the mask: keep the figures with it
+                self._rack_w = racks_host.copy()
+                self.rack_util_last = b.to_host(rack_util)
+                dirty[:] = False
         it = np.bincount(self.index.rack_site, weights=racks_host,
                          minlength=len(self.index.site_names)) + fabric_w
         fac = b.to_host(facility_power(xp, b.asarray(it), b.asarray(pue), self._site_design_w))

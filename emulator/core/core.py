@@ -69,7 +69,9 @@ class Core(FailureVerbs, ServiceVerbs):
         self.running_table = RunningTable()  # the running set's fixed figures as arrays
         self.held: dict[int, Work] = {}  # interrupted by a failure, not yet detected
         self.tenant_gpus = [0] * n_tenants
-        self.gpu_util = np.zeros(self.index.n_gpus, dtype=np.float64)
+        self.gpu_util = np.zeros(self.index.n_gpus, dtype=np.float64)  # write via set_util
+        # Racks whose GPUs' utilisation changed since the power model last read them.
+        self.rack_dirty = np.ones(self.index.n_racks, dtype=bool)
         self.running_version = 0  # bumps on every change of the running set or its rates
         self.changed: set[int] = set()  # work whose running state changed (readers clear it)
         self.changed_all = False  # set when ``changed`` overflowed: readers rebuild all
@@ -93,6 +95,12 @@ class Core(FailureVerbs, ServiceVerbs):
         if len(self.changed) > 4096 + 2 * len(self.running):
             self.changed.clear()
             self.changed_all = True
+
+    def set_util(self, gpus: np.ndarray, util: float) -> None:
+        """Set the compute utilisation (0..1) of ``gpus``, noting their racks for the
+        power model (which recomputes only racks that changed)."""
+        self.gpu_util[gpus] = util
+        self.rack_dirty[self.index.gpu_rack[gpus]] = True
 
     @property
     def now(self) -> float:
@@ -254,7 +262,7 @@ class Core(FailureVerbs, ServiceVerbs):
             end = round(work.progress_start_s
                         + work.remaining * work.full_duration_s / work.speed, 6)
             work.duration_s = max(0.0, end - now)
-        self.gpu_util[work.gpus] = work.util
+        self.set_util(work.gpus, work.util)
         self._schedule_completion(work, work.duration_s)
 
     def _schedule_completion(self, work: Work, delay: float) -> None:
@@ -273,7 +281,7 @@ class Core(FailureVerbs, ServiceVerbs):
         if self.keep_segments:
             work.close_segment(self.now)
         self.cluster.release(work.gpus, work.work_id)
-        self.gpu_util[work.gpus] = 0.0
+        self.set_util(work.gpus, 0.0)
         del self.running[work.work_id]
         if self.running_table.active:
             self.running_table.remove(work.work_id)

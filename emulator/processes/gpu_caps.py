@@ -78,4 +78,4 @@ class GpuCaps:
         core.slow(work, "power", speed, reason)
         staging = core.staging.active if core.staging is not None else {}
         if work.work_id not in staging:  # copying data: its GPUs draw idle power meanwhile
-            core.gpu_util[work.gpus] = util
+            core.set_util(work.gpus, util)

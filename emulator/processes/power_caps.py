@@ -37,8 +37,9 @@ class PowerCaps:
         training = [w for w in core.running.values()
                     if w.kind == "training" and w.work_id not in staging]
         for w in training:  # the uncapped draw is what the policy must judge
-            core.gpu_util[w.gpus] = w.util
-        _r, _it, fac = self.compute.power(core.gpu_util, pue, self.fabric_w)
+            core.set_util(w.gpus, w.util)
+        _r, _it, fac = self.compute.power(core.gpu_util, pue, self.fabric_w,
+                                          core.rack_dirty)
         gpu = self.compute.system_of_gpu
         jobs = cap_candidates(training, core.index.gpu_site,
                               lambda g: (gpu(g).gpu.idle_w, gpu(g).gpu.tdp_w))
@@ -50,7 +51,7 @@ class PowerCaps:
                 raise PolicyError(f"power policy capped work {decision.work_id}, which is "
                                   "not a running training job")
             speed, util = cap_effect(decision.cap_w, work.util, job.idle_w, job.tdp_w)
-            core.gpu_util[work.gpus] = util
+            core.set_util(work.gpus, util)
             if abs(speed - core.speed_factor(work, "power")) > 1e-3:
                 core.slow(work, "power", speed, f"power cap {decision.cap_w:.0f} W/GPU"
                           if speed < 1.0 else "power cap lifted")

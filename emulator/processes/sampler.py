@@ -39,8 +39,6 @@ class Sampler:
         self.caps = caps
         self.ticks = 0
         self.last: Sample | None = None
-        idx = core.index
-        self._rack_gpus = np.maximum(np.bincount(idx.gpu_rack, minlength=idx.n_racks), 1)
 
     def process(self, env: simpy.Environment) -> Iterator[simpy.Event]:
         """The simpy process: sample now (after t = 0 work), then every interval."""
@@ -75,10 +73,11 @@ class Sampler:
                 self.rounds.request()
         elif self.energy is not None and core.queue:
             self.rounds.request()
-        _racks, it, fac = self.compute.power(core.gpu_util, pue, self.fabric_w)
+        _racks, it, fac = self.compute.power(core.gpu_util, pue, self.fabric_w,
+                                             core.rack_dirty)
         idx = core.index
-        rack_util = np.bincount(idx.gpu_rack, weights=core.gpu_util, minlength=idx.n_racks)
-        rack_util /= self._rack_gpus
+        rack_util = self.compute.rack_util_last
+        assert rack_util is not None
         sample = Sample(t=now, it_w=it, facility_w=fac,
                         busy_gpus=idx.n_gpus - core.cluster.free_gpus,
                         mean_util=float(core.gpu_util.mean()) if idx.n_gpus else 0.0,

@@ -46,7 +46,7 @@ class ServingWindows:
             for svc in self.serving.services:
                 for alloc in svc.allocations():
                     if alloc.gpus is not None:
-                        core.gpu_util[alloc.gpus] = svc.replica_util
+                        core.set_util(alloc.gpus, svc.replica_util)
 
     def flush(self, now: float) -> None:
         """Serve the last, partial window up to ``now`` (no arrival before it is dropped)."""

@@ -38,7 +38,7 @@ class Staging:
         site = idx.site_names[int(idx.gpu_site[work.gpus[0]])]
         work.progress_start_s = math.inf
         work.staging_since_s = now
-        self.core.gpu_util[work.gpus] = 0.0
+        self.core.set_util(work.gpus, 0.0)
         changed = self.transfers.start(work.work_id, site, spec.dataset_source or "local",
                                        spec.dataset_bytes, now)
         self.active[work.work_id] = changed[-1]
