@@ -184,12 +184,19 @@ class ServingModel:
             [s.spec for s in self.services], [s.system for s in self.services])
 
     def add_replica(self, replica: Work, now: float) -> None:
-        """Replica work ``replica`` started: its servers open after the scale-up delay."""
+        """Replica work ``replica`` started: its servers open after the scale-up delay.
+
+        One of the service's initial replicas (``replicas`` above ``min_replicas``) that
+        starts with the service serves from that instant, as its base replicas do: the
+        deployment opens with them. Queued for want of room, it pays the delay like any
+        scale-up."""
         svc = self.by_work[replica.parent]  # type: ignore[index]
         svc.queued_replicas.remove(replica)
         svc.replica_works.append(replica)
         svc.replicas += 1
         delay = svc.spec.autoscale.scale_up_delay if svc.spec.autoscale else 0.0
+        if replica.submit_s == svc.work.start_s == now:  # an initial replica, on time
+            delay = 0.0
         for _ in range(svc.slots):
             heapq.heappush(svc.free_at, now + delay)
         heapq.heappush(svc.prefill_free_at, now + delay)

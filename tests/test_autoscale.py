@@ -117,3 +117,25 @@ def test_prefill_bound_service_scales_on_prompt_load() -> None:
         return float((ttft <= 5.0).mean())
 
     assert attainment(fixed) < 0.5 < 0.9 < attainment(scaled)
+
+
+def test_initial_replicas_serve_from_the_start() -> None:
+    """``replicas: 4`` with ``min_replicas: 1``: the three initial extras start with the
+    service and serve at once, as the base replica does (they used to wait the scale-up
+    delay, 30 minutes here, while one replica took the whole load)."""
+    heavy = {"rate": "6/s", "slo": {"ttft": "2s", "tpot": "100ms"}}
+    fixed = run_scenario(_service(replicas=4, **heavy))
+    scaled = run_scenario(_service(replicas=4, **heavy, autoscale={
+        "min_replicas": 1, "max_replicas": 4, "scale_up_delay": "30m",
+        "scale_down_after": "6h"}))
+    check_invariants(scaled)
+    extras = _replicas(scaled)
+    assert len(extras) == 3 and all(w.segments and w.segments[0][0] == 0.0 for w in extras)
+
+    def first_half_hour(sim) -> float:
+        batches = [b for b in sim.log.requests if b.arrival_s.size and b.arrival_s[0] < 1800]
+        ttft = np.concatenate([b.ttft_s for b in batches])
+        return float((ttft <= 2.0).mean())
+
+    assert first_half_hour(scaled) == pytest.approx(first_half_hour(fixed), abs=0.01)
+    assert first_half_hour(fixed) > 0.9

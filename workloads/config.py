@@ -106,7 +106,9 @@ class AutoscaleConfig(_Frozen):
     target_utilization)`` if more (one prefill pipeline per replica), clipped to
     ``[min_replicas, max_replicas]``. New replicas are queued like any work (training may
     have to yield, by policy) and serve after
-    ``scale_up_delay`` (weights loading, warm-up). A replica is removed only after the load
+    ``scale_up_delay`` (weights loading, warm-up). The service's initial ``replicas``
+    above ``min_replicas`` that get GPUs when it starts serve at once, as the base ones
+    do; any that must wait for room pay the delay. A replica is removed only after the load
     has stayed below what one replica fewer could carry for ``scale_down_after``.
     """
 
