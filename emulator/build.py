@@ -154,8 +154,18 @@ def _make_works(jobs: list[TrainingJobSpec], services: list[InferenceServiceSpec
                 tenants: tuple[str, ...], index: TopologyIndex) -> list[Work]:
     works: list[Work] = []
     t_idx = {t: i for i, t in enumerate(tenants)}
+    # One eligibility mask per GPU system and one request per shape, shared by all the
+    # jobs that have them (a mask holds a bool per NVLink domain: thousands on a campus).
+    masks: dict[str | None, np.ndarray | None] = {}
+    requests: dict[tuple[int, int, str | None], PlacementRequest] = {}
     for spec in jobs:
-        req = PlacementRequest(spec.n_gpus, spec.tp, _eligible_domains(index, spec.gpu_system))
+        key = (spec.n_gpus, spec.tp, spec.gpu_system)
+        req = requests.get(key)
+        if req is None:
+            if spec.gpu_system not in masks:
+                masks[spec.gpu_system] = _eligible_domains(index, spec.gpu_system)
+            req = requests[key] = PlacementRequest(spec.n_gpus, spec.tp,
+                                                   masks[spec.gpu_system])
         works.append(Work(work_id=len(works), kind="training", tenant=spec.tenant,
                           tenant_idx=t_idx[spec.tenant], spec=spec, n_gpus=spec.n_gpus,
                           group_size=spec.tp, submit_s=spec.submit_s, priority=spec.priority,

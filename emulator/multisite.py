@@ -88,15 +88,34 @@ def restrict_works(works: Sequence[Work], tenants: Mapping[str, TenantConfig],
     cost = _site_cost(energy, len(sites))
     reasons: dict[int, str] = {}
     routes: list[dict[str, Any]] = []
+    # Narrowed masks and requests are shared by every work with the same inputs (a million
+    # jobs of a few kinds need a few masks of n_domains bools, not one each), keyed by the
+    # input mask's identity; ``held`` keeps those inputs alive so no id is reused.
+    masks: dict[tuple[int, str | None, int], np.ndarray] = {}
+    requests: dict[tuple[int, int, int], PlacementRequest] = {}
+    held: list[np.ndarray | None] = []
+    home = country[dsite]
+
+    def narrowed(base: np.ndarray | None, code: str | None, site: int) -> np.ndarray:
+        key = (id(base), code, site)
+        mask = masks.get(key)
+        if mask is None:
+            mask = np.ones(index.n_domains, dtype=bool) if base is None else base.copy()
+            if code is not None:
+                mask &= home == code.upper()
+            if site >= 0:
+                mask &= dsite == site
+            masks[key] = mask
+            held.append(base)
+        return mask
+
     for w in works:
-        mask = (np.ones(index.n_domains, dtype=bool) if w.request.eligible is None
-                else w.request.eligible.copy())
+        base = w.request.eligible
         code = tenants[w.tenant].residency
-        if code is not None:
-            mask &= country[dsite] == code.upper()
-            if not mask.any():
-                reasons[w.work_id] = (f"residency {code}: no site of this scenario is in "
-                                      f"{code} (sites are in {sorted(set(country.tolist()))})")
+        mask = narrowed(base, code, -1)
+        if code is not None and not mask.any():
+            reasons[w.work_id] = (f"residency {code}: no site of this scenario is in "
+                                  f"{code} (sites are in {sorted(set(country.tolist()))})")
         spec = w.spec
         if len(sites) > 1 and isinstance(spec, InferenceServiceSpec) and mask.any():
             allowed = [s for s in range(len(sites))
@@ -107,13 +126,17 @@ def restrict_works(works: Sequence[Work], tenants: Mapping[str, TenantConfig],
                 ok = [s for s in allowed if rtts[s] <= budget]
                 best = (min(ok, key=lambda s: (cost[s], rtts[s], s)) if ok
                         else min(allowed, key=lambda s: (rtts[s], cost[s], s)))
-                mask &= dsite == best
+                mask = narrowed(base, code, best)
                 routes.append({"service": w.work_id, "tenant": w.tenant, "name": w.name,
                                "origin": spec.origin, "site": sites[best].name,
                                "rtt_ms": _ms(rtts[best]), "within_budget": bool(ok),
                                "candidates": {sites[s].name: _ms(rtts[s]) for s in allowed}})
         if code is not None or len(sites) > 1:
-            w.request = PlacementRequest(w.request.n_gpus, w.request.group_size, mask)
+            n, g = w.request.n_gpus, w.request.group_size
+            request = requests.get((n, g, id(mask)))
+            if request is None:
+                request = requests[(n, g, id(mask))] = PlacementRequest(n, g, mask)
+            w.request = request
             w.view = None
     return reasons, routes
 

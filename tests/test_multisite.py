@@ -157,3 +157,18 @@ def test_export_limit_per_site_in_one_dispatch() -> None:
     assert sites[1]["energy"]["curtailed_mwh"] > 0
     assert [s["grid_connection_mw"] for s in sites] == [20.0, 40.0]
     assert all(s["power_cap_mw"] is None and s["over_cap_s"] == 0.0 for s in sites)
+
+
+def test_works_of_one_kind_share_their_eligibility_mask() -> None:
+    # A mask holds a bool per NVLink domain (3,712 on a two-site campus): one per job
+    # cost 3.9 KB a job. Jobs with the same system, residency and route share one.
+    sim = build(validate_scenario(federation(duration="1d")))
+    training = [w for w in sim.works if w.kind == "training"]
+    by_tenant: dict[str, set[int]] = {}
+    for w in training:
+        by_tenant.setdefault(w.tenant, set()).add(id(w.request.eligible))
+    assert len(training) > 40
+    assert all(len(ids) == 1 for ids in by_tenant.values()), by_tenant
+    ma = next(w for w in training if w.tenant == "ma-gov").request.eligible
+    dsite = sim.index.domain_site
+    assert ma is not None and ma.any() and not ma[dsite == 0].any()  # Morocco only
