@@ -34,15 +34,6 @@ class ReleaseProfile:
         self._floating: set[int] = set()  # staging: expected end moves with the clock
         self._version = -1
 
-    def _remove(self, work_id: int) -> None:
-        key = self._key_of.pop(work_id, None)
-        if key is None:
-            return
-        i = bisect.bisect_left(self.keys, key)
-        del self.keys[i]
-        self.ends = np.delete(self.ends, i)
-        self.gpus = np.delete(self.gpus, i)
-
     def _returning(self, work: Work) -> int:
         """The GPUs ``work`` gives back when it ends: not those out of service or draining,
         which the core keeps out of the free pool (the core notes the holders of GPUs that
@@ -53,21 +44,37 @@ class ReleaseProfile:
         out = cluster.down[work.gpus] | cluster.draining[work.gpus]
         return work.n_gpus - int(np.count_nonzero(out)) if out.any() else work.n_gpus
 
-    def _insert(self, work_id: int) -> None:
+    def _entry(self, work_id: int) -> tuple[tuple[float, int], int] | None:
+        """``((expected end, work id), GPUs it gives back)`` of running ``work_id``, noting
+        whether its end floats with the clock; ``None`` if it no longer runs."""
         core = self.core
         work = core.running.get(work_id)
         if work is None:
-            return
-        key = (core.expected_end(work), work_id)
-        i = bisect.bisect_right(self.keys, key)
-        self.keys.insert(i, key)
-        self.ends = np.insert(self.ends, i, key[0])
-        self.gpus = np.insert(self.gpus, i, self._returning(work))
-        self._key_of[work_id] = key
+            return None
         if work.kind == "training" and not math.isfinite(work.progress_start_s):
             self._floating.add(work_id)
         else:
             self._floating.discard(work_id)
+        return (core.expected_end(work), work_id), self._returning(work)
+
+    def _update(self, stale: set[int]) -> None:
+        """Move the entries of ``stale`` work: all removals, then all insertions, each as
+        one array operation (a round changes a few entries of thousands)."""
+        gone = [self._key_of.pop(w) for w in stale if w in self._key_of]
+        if gone:
+            at = sorted(bisect.bisect_left(self.keys, key) for key in gone)
+            for i in reversed(at):
+                del self.keys[i]
+            self.ends = np.delete(self.ends, at)
+            self.gpus = np.delete(self.gpus, at)
+        entries = sorted(e for e in map(self._entry, stale) if e is not None)
+        if entries:
+            where = [bisect.bisect_right(self.keys, key) for key, _g in entries]
+            self.ends = np.insert(self.ends, where, [key[0] for key, _g in entries])
+            self.gpus = np.insert(self.gpus, where, [g for _key, g in entries])
+            for i, (key, _g) in zip(reversed(where), reversed(entries), strict=True):
+                self.keys.insert(i, key)
+                self._key_of[key[1]] = key
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
         """The sorted ends and GPUs, brought up to date if the running set changed."""
@@ -82,8 +89,6 @@ class ReleaseProfile:
             stale = core.changed | self._floating
             core.changed = set()
             self._floating = set()
-            for work_id in sorted(stale):
-                self._remove(work_id)
-                self._insert(work_id)
+            self._update(stale)
             self._version = core.running_version
         return self.ends, self.gpus
