@@ -1,9 +1,10 @@
-"""Packing across NVLink domains: the histogram search picks what a full sort picks.
+"""Packing across NVLink domains: both searches pick what the plain algorithm picks.
 
 :func:`emulator.placement.pack._best_group` finds the group (pod or site) needing the
-fewest domains from a histogram of capacities per group. The reference below is the
-plain algorithm it replaced (sort every domain by group, capacity and id, fill each group
-greedily); both must give the same plan for any capacities.
+fewest domains by sorting every domain (few domains free) or from a histogram of
+capacities per group (many). The reference below is the plain algorithm (fill each group
+greedily, its domains by capacity then id; fewest domains, then tightest, then lowest
+group); each search must give the same plan for any capacities.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from emulator.placement.pack import _best_group
+from emulator.placement.pack import _best_group, _best_group_histogram, _best_group_sorted
 
 
 def _reference(cap: np.ndarray, group_of_domain: np.ndarray, n_groups: int,
@@ -45,13 +46,14 @@ def _reference(cap: np.ndarray, group_of_domain: np.ndarray, n_groups: int,
 @settings(max_examples=300, deadline=None)
 @given(st.integers(1, 40), st.integers(1, 6), st.integers(1, 9), st.integers(1, 60),
        st.integers(0, 2**32 - 1))
-def test_histogram_search_equals_the_full_sort(n_domains: int, n_groups: int, top: int,
+def test_each_search_equals_the_plain_algorithm(n_domains: int, n_groups: int, top: int,
                                                need: int, seed: int) -> None:
     rng = np.random.default_rng(seed)
     cap = rng.integers(0, top + 1, n_domains)
     group_of_domain = rng.integers(0, n_groups, n_domains)
-    assert _best_group(cap, group_of_domain, n_groups, need) == _reference(
-        cap, group_of_domain, n_groups, need)
+    want = _reference(cap, group_of_domain, n_groups, need)
+    for search in (_best_group, _best_group_sorted, _best_group_histogram):
+        assert search(cap, group_of_domain, n_groups, need) == want, search.__name__
 
 
 def test_fewest_domains_then_tightest_then_lowest_group() -> None:
@@ -62,3 +64,5 @@ def test_fewest_domains_then_tightest_then_lowest_group() -> None:
     # 19: only pods 1 (4 domains) and 2 (3 domains) can; pod 2 needs fewer
     assert _best_group(cap, pods, 3, 19) == [(6, 9), (7, 9), (8, 1)]
     assert _best_group(cap, pods, 3, 21) is None
+    for search in (_best_group_sorted, _best_group_histogram):
+        assert search(cap, pods, 3, 19) == [(6, 9), (7, 9), (8, 1)]

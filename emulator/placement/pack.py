@@ -24,15 +24,58 @@ from emulator.placement.base import PlacementPolicy, PlacementRequest, Scratch
 __all__ = ["PackPlacement"]
 
 
-def _best_group(cap: np.ndarray, group_of_domain: np.ndarray, n_groups_total: int,
-                need: int) -> list[tuple[int, int]] | None:
-    """Greedy fill inside the best single group (pod or site); ``None`` if none can hold it.
+SORT_BELOW_DOMAINS = 512
+"""Below this many domains with free GPUs, sorting them all is cheaper than the histogram
+(fewer array operations: measured 28 against 35 µs at 112 domains, 164 against 60 µs at
+3,584); both give the same plan."""
 
-    The best group needs the fewest domains when filled from its freest domain down (ties:
-    the least capacity left over, then the lowest group id); inside it, domains are taken
-    by free capacity (desc), then id. How many domains each group needs follows from a
-    histogram of its domains' capacities, so only the chosen group's domains are sorted.
-    """
+
+def _fill(domains: np.ndarray, cap: np.ndarray, need: int) -> list[tuple[int, int]]:
+    """Take ``need`` groups from ``domains`` (already in fill order), greedily."""
+    take: list[tuple[int, int]] = []
+    remaining = need
+    for d, c in zip(domains.tolist(), cap[domains].tolist(), strict=True):
+        k = min(c, remaining)
+        take.append((d, k))
+        remaining -= k
+        if remaining == 0:
+            break
+    return take
+
+
+def _best_group_sorted(cap: np.ndarray, group_of_domain: np.ndarray, n_groups_total: int,
+                       need: int) -> list[tuple[int, int]] | None:
+    """:func:`_best_group` by sorting every domain with free GPUs by group, capacity, id."""
+    domains = np.flatnonzero(cap > 0)
+    if domains.size == 0:
+        return None
+    groups = group_of_domain[domains]
+    totals = np.bincount(groups, weights=cap[domains], minlength=n_groups_total)
+    candidates = np.flatnonzero(totals >= need)
+    if candidates.size == 0:
+        return None
+    # Within each group sort domains by free capacity (desc), then id; count how many
+    # domains a greedy fill needs, and pick the group needing fewest, then tightest fit.
+    order = np.lexsort((domains, -cap[domains], groups))
+    d_sorted = domains[order]
+    g_sorted = groups[order]
+    csum = np.cumsum(cap[d_sorted])
+    seg_start = np.searchsorted(g_sorted, g_sorted, side="left")
+    before = np.where(seg_start > 0, csum[seg_start - 1], 0)
+    within = csum - before
+    position = np.arange(d_sorted.size) - seg_start
+    reached = within >= need
+    n_needed = np.full(n_groups_total, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(n_needed, g_sorted[reached], position[reached] + 1)
+    slack = totals[candidates] - need
+    best = candidates[np.lexsort((candidates, slack, n_needed[candidates]))[0]]
+    return _fill(d_sorted[g_sorted == best], cap, need)
+
+
+def _best_group_histogram(cap: np.ndarray, group_of_domain: np.ndarray,
+                          n_groups_total: int, need: int) -> list[tuple[int, int]] | None:
+    """:func:`_best_group` from a histogram of capacities per group: only the chosen
+    group's domains are sorted."""
     domains = np.flatnonzero(cap > 0)
     if domains.size == 0:
         return None
@@ -41,10 +84,9 @@ def _best_group(cap: np.ndarray, group_of_domain: np.ndarray, n_groups_total: in
     top = int(caps.max())
     hist = np.bincount(groups * (top + 1) + caps,
                        minlength=n_groups_total * (top + 1)).reshape(n_groups_total, top + 1)
-    # From the largest capacity down: domains taken and groups gathered before each level.
-    levels = np.arange(top + 1)
-    count_from = np.cumsum(hist[:, ::-1], axis=1)[:, ::-1]  # domains with capacity >= v
-    sum_from = np.cumsum((hist * levels)[:, ::-1], axis=1)[:, ::-1]
+    # From the largest capacity down: domains with capacity >= v, and their groups' sum.
+    count_from = np.cumsum(hist[:, ::-1], axis=1)[:, ::-1]
+    sum_from = np.cumsum((hist * np.arange(top + 1))[:, ::-1], axis=1)[:, ::-1]
     totals = sum_from[:, 0]
     candidates = np.flatnonzero(totals >= need)
     if candidates.size == 0:
@@ -54,24 +96,28 @@ def _best_group(cap: np.ndarray, group_of_domain: np.ndarray, n_groups_total: in
     c_sum = sum_from[candidates]
     c_count = count_from[candidates]
     v = (c_sum >= need).sum(axis=1) - 1  # sum_from falls with v: levels 0..v reach need
-    above = v + 1
+    rows = np.arange(candidates.size)
     pad = np.zeros((candidates.size, 1), dtype=c_sum.dtype)
-    sum_above = np.concatenate([c_sum, pad], axis=1)[np.arange(candidates.size), above]
-    count_above = np.concatenate([c_count, pad], axis=1)[np.arange(candidates.size), above]
+    sum_above = np.concatenate([c_sum, pad], axis=1)[rows, v + 1]
+    count_above = np.concatenate([c_count, pad], axis=1)[rows, v + 1]
     n_needed = count_above + -(-(need - sum_above) // np.maximum(v, 1))
     slack = totals[candidates] - need
     best = int(candidates[np.lexsort((candidates, slack, n_needed))[0]])
     mine = domains[groups == best]
-    order = np.lexsort((mine, -cap[mine]))
-    take: list[tuple[int, int]] = []
-    remaining = need
-    for d in mine[order].tolist():
-        k = min(int(cap[d]), remaining)
-        take.append((d, k))
-        remaining -= k
-        if remaining == 0:
-            break
-    return take
+    return _fill(mine[np.lexsort((mine, -cap[mine]))], cap, need)
+
+
+def _best_group(cap: np.ndarray, group_of_domain: np.ndarray, n_groups_total: int,
+                need: int) -> list[tuple[int, int]] | None:
+    """Greedy fill inside the best single group (pod or site); ``None`` if none can hold it.
+
+    The best group needs the fewest domains when filled from its freest domain down (ties:
+    the least capacity left over, then the lowest group id); inside it, domains are taken
+    by free capacity (desc), then id.
+    """
+    if int(np.count_nonzero(cap)) < SORT_BELOW_DOMAINS:
+        return _best_group_sorted(cap, group_of_domain, n_groups_total, need)
+    return _best_group_histogram(cap, group_of_domain, n_groups_total, need)
 
 
 class PackPlacement(PlacementPolicy):
