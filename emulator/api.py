@@ -189,8 +189,11 @@ def run(scenario: Scenario | LoadedScenario | str | Path | Mapping[str, Any],
         overrides = [overrides]
     if isinstance(scenario, LoadedScenario):  # what load_scenario returns: its sites kept
         loaded = _from_model(scenario.scenario, overrides, seed)
+        data = copy.deepcopy(scenario.data) if scenario.data is not None else None
+        if data is not None:
+            data["seed"] = loaded.scenario.seed
         loaded = LoadedScenario(scenario=loaded.scenario, sites=scenario.sites,
-                                source=scenario.source)
+                                source=scenario.source, data=data)
     elif isinstance(scenario, Scenario):
         loaded = _from_model(scenario, overrides, seed)
     else:
@@ -221,7 +224,7 @@ def run(scenario: Scenario | LoadedScenario | str | Path | Mapping[str, Any],
         run_info={"wall_s": round(sim.wall_s, 3), "simulated_s": sim.horizon_s,
                   "source": source, "seed": loaded.scenario.seed, "until_s": until_s,
                   "command": "emulator.api.run", "versions": versions()},
-        resolved_yaml=resolved_yaml(loaded, "emulator.api.run"),
+        resolved_yaml=resolved_yaml(loaded, ["emulator.api.run"]),
     )
 
 

@@ -69,12 +69,21 @@ def resolved_scenario(loaded: LoadedScenario) -> dict[str, Any]:
         for trace in tenant.get("traces") or []:
             if isinstance(trace, dict):
                 trace["path"] = _absolute(trace.get("path"), base)
+                if trace.get("throughputs") is not None:  # a Gavel throughput table
+                    trace["throughputs"] = _absolute(trace["throughputs"], base)
         for svc in tenant.get("inference") or []:
             if isinstance(svc, dict) and isinstance(svc.get("trace"), dict):
                 svc["trace"]["path"] = _absolute(svc["trace"].get("path"), base)
     compute = data.get("compute")
     if isinstance(compute, dict) and compute.get("profile"):
         compute["profile"] = _absolute(compute["profile"], base)
+    if data.get("events"):
+        data["events"] = _absolute(data["events"], base)
+    for site in data.get("sites") or []:
+        energy = site.get("energy") if isinstance(site, dict) else None
+        solar = energy.get("solar") if isinstance(energy, dict) else None
+        if isinstance(solar, dict) and solar.get("csv"):
+            solar["csv"] = _absolute(solar["csv"], base)
     data["seed"] = loaded.scenario.seed
     return data
 

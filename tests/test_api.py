@@ -77,7 +77,12 @@ def test_paths_models_and_overrides(tmp_path: Path) -> None:
     loaded = load_scenario(path)  # what load_scenario returns runs as it is
     from_loaded = api.run(loaded, until=1800.0)
     assert from_loaded.summary["event_log_sha256"] == from_dict.summary["event_log_sha256"]
-    assert api.run(loaded, until=1800.0, seed=9).summary["seed"] == 9
+    seeded = api.run(loaded, until=1800.0, seed=9)
+    assert seeded.summary["seed"] == 9
+    import yaml as _yaml  # the resolved scenario keeps the whole mapping, seed replaced
+    resolved = _yaml.safe_load(seeded.resolved_yaml)
+    assert {"tenants", "duration", "sites"} <= set(resolved) and resolved["seed"] == 9
+    assert "# command: emulator.api.run\n" in seeded.resolved_yaml
     with pytest.raises(UserError, match="overrides"):
         api.run(loaded, overrides=["seed=3"])
     with pytest.raises(UserError, match="overrides"):

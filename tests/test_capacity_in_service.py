@@ -21,6 +21,7 @@ from emulator.loader import validate_scenario
 from emulator.placement.base import PlacementRequest, Scratch
 from emulator.placement.pack import PackPlacement
 from emulator.policies.base import ClusterView, PreemptJob, QueuedJob, RunningJob, StartJob
+from emulator.policies.gavel_rounds import max_min_allocation
 from emulator.policies.reallocate import reallocate
 from tests.test_core_api import _index
 from tests.test_repro_gavel import _two_job_scenario
@@ -85,3 +86,16 @@ def test_gavel_does_not_assign_work_to_a_gpu_type_out_of_service(tmp_path: Path,
         assert work.segments
         for _start, _end, gpus in work.segments:
             assert int(sim.index.gpu_rack[gpus[0]]) != v100
+
+
+def test_a_job_that_can_run_only_on_a_type_out_of_service_leaves_the_lp_alone() -> None:
+    # Job 0 runs only on type 0, whose GPUs are all out of service. Kept in the LP, its
+    # share (0 at best) pinned the max-min optimum at 0 and any allocation was "optimal"
+    # (HiGHS returned all zeros); left out, jobs 1 and 2 share type 1's 8 GPUs.
+    thr = np.array([[1.0, 0.0], [1.0, 1.0], [2.0, 1.0]])
+    for solver in ("highs", "ecos"):
+        x = max_min_allocation(thr, np.ones(3), np.array([0.0, 8.0]), solver=solver)
+        assert x[0] == pytest.approx([0.0, 0.0], abs=1e-6)
+        assert x[1:, 0] == pytest.approx([0.0, 0.0], abs=1e-6)
+        assert x[1:, 1] == pytest.approx([1.0, 1.0], abs=1e-4), solver
+

@@ -125,6 +125,12 @@ def test_resolved_scenario_reproduces_the_run(tmp_path: Path) -> None:
     data["tenants"]["lab"]["traces"] = [{"kind": "philly", "path": "philly.csv",
                                          "model": "llama3-8b", "limit": 40, "tp": 8}]
     data["output"] = {"requests": False}
+    # an events file and a solar series beside the scenario, named by relative paths too
+    (src / "events.yaml").write_text(yaml.safe_dump({"events": [
+        {"at": 600, "target": "rack:bizerte-20mw/hall-a/0", "action": "drain"}]}))
+    (src / "pv.csv").write_text("t_s,fraction\n0,0\n10800,1\n21600,0\n", encoding="utf-8")
+    data["events"] = "events.yaml"
+    data["sites"][0]["energy"] = {"solar": {"capacity": "1MW", "csv": "pv.csv"}}
     (src / "s.yaml").write_text(yaml.safe_dump(data))
     root = Path(__file__).resolve().parent.parent
 
@@ -141,6 +147,7 @@ def test_resolved_scenario_reproduces_the_run(tmp_path: Path) -> None:
     resolved = tmp_path / "a" / "scenario.resolved.yaml"
     text = resolved.read_text()
     assert "--seed 5" in text and "preset" not in text and str(src / "philly.csv") in text
+    assert str(src / "events.yaml") in text and str(src / "pv.csv") in text
     again = run(resolved, tmp_path / "b")
     assert again["event_log_sha256"] == first["event_log_sha256"]
     assert again["seed"] == 5 and first["run"]["versions"]["gpuemu"]

@@ -137,12 +137,12 @@ def max_min_allocation(throughput: np.ndarray, scale: np.ndarray,
     n_jobs, n_types = throughput.shape
     if n_jobs == 0:
         return np.zeros((0, n_types))
-    live = throughput.max(axis=1) > 0
+    # A job that can run on no type with GPUs in service would pin the smallest term, and
+    # so the optimum, at 0, making every allocation optimal: it is left out, gets nothing.
+    live = (throughput * (np.asarray(gpus_per_type) > 0)).max(axis=1) > 0
     out = np.zeros((n_jobs, n_types))
-    if not live.any() or not float(gpus_per_type.sum()) > 0:  # (every GPU out: nothing)
+    if not live.any():
         return out
-    # A job that can run on no type would pin the smallest term, and so the optimum, at
-    # 0, making every allocation optimal: it is left out and gets nothing.
     thr = throughput[live]
     c, a, b = _lp_rows(thr, scale[live], gpus_per_type)
     runnable = thr.ravel() > 0
