@@ -80,7 +80,7 @@ def measure(label: str, overrides: list[str]) -> tuple[float, float]:
     built = time.perf_counter() - t0
     sim.run()
     wall = sim.wall_s
-    jobs = sum(1 for w in sim.works if w.kind == "training")
+    jobs = int((sim.works.kinds() == "training").sum())
     requests = sum(s.count for s in request_stats_by_service(sim.log).values())
     callbacks = sim.engine.sim_events
     kinds = np.asarray(sim.log.work_kind)

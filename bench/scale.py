@@ -25,7 +25,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import numpy as np  # noqa: E402
+
 from emulator.build import build  # noqa: E402
+from emulator.eventlog import Ev  # noqa: E402
 from emulator.loader import validate_scenario  # noqa: E402
 from emulator.tables import request_stats_by_service  # noqa: E402
 
@@ -91,8 +94,8 @@ def run_once(days: float, jobs_per_day: float, failures: bool) -> tuple[float, f
     cpu_run = time.process_time() - cpu_run0
     cpu = time.process_time() - cpu0
     log = sim.log
-    jobs = sum(1 for w in sim.works if w.kind == "training")
-    finished = sum(1 for w in sim.works if w.state == "finished")
+    jobs = int((sim.works.kinds() == "training").sum())
+    finished = int((sim.works.states() == "finished").sum())
     requests = sum(st.count for st in request_stats_by_service(log).values())
     peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
     print(f"campus: {sim.index.n_racks:,} racks, {sim.index.n_gpus:,} GPUs; {days:g} d; "
@@ -101,7 +104,8 @@ def run_once(days: float, jobs_per_day: float, failures: bool) -> tuple[float, f
           f"scheduling rounds {sim.engine.rounds_run:,}; simpy callbacks "
           f"{sim.engine.sim_events:,}; training kernel rows {sim.engine.core.shapes.kernel_rows:,}")
     if sim.engine.failures is not None and sim.engine.failures.applied:
-        interrupted = sum(1 for w in sim.works if w.interruptions)
+        interrupted = int(np.count_nonzero(np.bincount(
+            np.asarray(log.work_id)[np.asarray(log.work_kind) == Ev.INTERRUPT])))
         print(f"failures applied {sim.engine.failures.applied:,}; jobs interrupted "
               f"{interrupted:,}")
     print(f"build {built:.1f} s, run {sim.wall_s:.1f} s wall; CPU {cpu:.1f} s in all; "

@@ -42,13 +42,15 @@ from emulator.scenario import Scenario
 from emulator.serving import ServingModel
 from emulator.transfers import TransferModel
 from emulator.work import Work
+from emulator.work_book import WorkBook
 from topologies.config import SiteConfig
 from topologies.index import TIER_LEAF, TIER_NVLINK, TopologyIndex, derive_index
 from topologies.sizing import size_site
 from topologies.wan import origin_rtt_s, path_capacity_bps, wan_graph
 from workloads.generate import TraceReplayError, generate_workload
 from workloads.models import UnknownModelError
-from workloads.spec import InferenceServiceSpec, TrainingJobSpec
+from workloads.spec import InferenceServiceSpec
+from workloads.spec_columns import JobSpecs
 from workloads.traces.common import TraceIssue
 
 __all__ = ["Simulation", "build"]
@@ -67,7 +69,7 @@ class Simulation:
     log: EventLog
     backend: Backend
     index: TopologyIndex
-    works: list[Work]
+    works: WorkBook
     horizon_s: float
     wall_s: float = 0.0
     trace_issues: tuple[TraceIssue, ...] = ()
@@ -150,75 +152,126 @@ def _eligible_domains(index: TopologyIndex, system: str | None) -> np.ndarray | 
     return rack_ok[index.domain_rack]
 
 
-def _make_works(jobs: list[TrainingJobSpec], services: list[InferenceServiceSpec],
-                tenants: tuple[str, ...], index: TopologyIndex) -> list[Work]:
-    works: list[Work] = []
+def _make_book(jobs: JobSpecs, services: list[InferenceServiceSpec],
+               tenants: tuple[str, ...], index: TopologyIndex) -> WorkBook:
+    """The run's work book: training jobs as columns (no object per job until it arrives),
+    services as objects after them."""
     t_idx = {t: i for i, t in enumerate(tenants)}
     # One eligibility mask per GPU system and one request per shape, shared by all the
     # jobs that have them (a mask holds a bool per NVLink domain: thousands on a campus).
     masks: dict[str | None, np.ndarray | None] = {}
-    requests: dict[tuple[int, int, str | None], PlacementRequest] = {}
-    for spec in jobs:
-        key = (spec.n_gpus, spec.tp, spec.gpu_system)
-        req = requests.get(key)
-        if req is None:
-            if spec.gpu_system not in masks:
-                masks[spec.gpu_system] = _eligible_domains(index, spec.gpu_system)
-            req = requests[key] = PlacementRequest(spec.n_gpus, spec.tp,
-                                                   masks[spec.gpu_system])
-        works.append(Work(work_id=len(works), kind="training", tenant=spec.tenant,
-                          tenant_idx=t_idx[spec.tenant], spec=spec, n_gpus=spec.n_gpus,
-                          group_size=spec.tp, submit_s=spec.submit_s, priority=spec.priority,
-                          preemptible=spec.preemptible, est_duration_s=math.inf, request=req))
+    requests: list[PlacementRequest] = []
+    request_of: dict[tuple[int, int, str | None], int] = {}
+    n = len(jobs)
+    tenant_idx = np.empty(n, dtype=np.int16)
+    request_idx = np.empty(n, dtype=np.int32)
+    for i, (n_gpus, tp, system, tenant) in enumerate(zip(
+            jobs.values("n_gpus"), jobs.values("tp"), jobs.values("gpu_system"),
+            jobs.values("tenant"), strict=True)):
+        key = (n_gpus, tp, system)
+        r = request_of.get(key)
+        if r is None:
+            if system not in masks:
+                masks[system] = _eligible_domains(index, system)
+            r = request_of[key] = len(requests)
+            requests.append(PlacementRequest(n_gpus, tp, masks[system]))
+        tenant_idx[i] = t_idx[tenant]
+        request_idx[i] = r
+    others: list[Work] = []
     for spec in services:
         base_gpus = spec.base_replicas * spec.gpus_per_replica
         req = PlacementRequest(base_gpus, spec.gpus_per_replica,
                                _eligible_domains(index, spec.gpu_system))
-        works.append(Work(work_id=len(works), kind="inference", tenant=spec.tenant,
-                          tenant_idx=t_idx[spec.tenant], spec=spec, n_gpus=base_gpus,
-                          group_size=spec.gpus_per_replica, submit_s=spec.start_s,
-                          priority=spec.priority, preemptible=False, est_duration_s=math.inf,
-                          request=req))
-    return works
+        others.append(Work(work_id=n + len(others), kind="inference", tenant=spec.tenant,
+                           tenant_idx=t_idx[spec.tenant], spec=spec, n_gpus=base_gpus,
+                           group_size=spec.gpus_per_replica, submit_s=spec.start_s,
+                           priority=spec.priority, preemptible=False,
+                           est_duration_s=math.inf, request=req))
+    return WorkBook(jobs, tenants, tenant_idx, requests, request_idx,
+                    np.full(n, math.inf), others)
 
 
-def _estimate(works: list[Work], index: TopologyIndex, shapes: ShapeCache) -> None:
+def _restrict(book: WorkBook, sc: Scenario, sites: list[SiteConfig], index: TopologyIndex,
+              rtt: Callable[[InferenceServiceSpec, int], float], ops: SiteOps,
+              serving: ServingModel) -> dict[int, str]:
+    """Residency, routing and feasibility: narrow each work's placement and return why
+    work can never run (work id → reason).
+
+    These depend on a job only through its tenant, placement request, model and
+    precision, so they run on one representative object per such group of jobs (the
+    group's first job: the one that answered for the group when every job was checked)
+    and the services; each job then takes its group's request and answer."""
+    groups: dict[tuple[int, int, str, str], int] = {}
+    group_of = np.empty(book.n_jobs, dtype=np.int32)
+    reps: list[Work] = []
+    for i, (t, r, model, precision) in enumerate(zip(
+            book.tenant_idx.tolist(), book.request_idx.tolist(), book.specs.values("model"),
+            book.specs.values("precision"), strict=True)):
+        key = (t, r, model, precision)
+        g = groups.get(key)
+        if g is None:
+            g = groups[key] = len(reps)
+            reps.append(book._make(i))
+        group_of[i] = g
+    probe = [*reps, *book.others]
+    infeasible, ops.routes = restrict_works(probe, sc.tenants, sites, index, rtt, ops.energy)
+    check_feasibility(probe, index, serving, infeasible)
+    if not reps:
+        return infeasible
+    rep_request = np.empty(len(reps), dtype=np.int32)
+    for g, rep in enumerate(reps):
+        rep_request[g] = len(book.requests)
+        book.requests.append(rep.request)
+    book.request_idx = rep_request[group_of]
+    answers = [infeasible.pop(rep.work_id, None) for rep in reps]
+    for i, g in enumerate(group_of.tolist()):
+        if answers[g] is not None:
+            infeasible[i] = answers[g]  # type: ignore[assignment]
+    return dict(sorted(infeasible.items()))  # by work id, as when each work was checked
+
+
+def _estimate(book: WorkBook, infeasible: dict[int, str], index: TopologyIndex,
+              shapes: ShapeCache) -> None:
     """Runtime estimates for training jobs, as if ideally placed (kernel once per shape)."""
-    training = [w for w in works if w.kind == "training"]
-    if not training:
+    ids = [i for i in range(book.n_jobs) if i not in infeasible]
+    if not ids:
         return
-    tiers, first = [], []
     domain_first = np.searchsorted(index.gpu_domain, np.arange(index.n_domains))
     largest: dict[bytes | None, int] = {}
-    for w in training:
-        eligible = w.request.eligible
+    where: dict[int, tuple[int, int]] = {}  # request index -> (tier, first GPU)
+    for r in np.unique(book.request_idx[ids]).tolist():  # those of jobs that can run
+        req = book.requests[r]
+        eligible = req.eligible
         key = None if eligible is None else eligible.tobytes()
         if key not in largest:  # the largest eligible domain, once per eligibility mask
             doms = np.flatnonzero(eligible) if eligible is not None else np.arange(
                 index.n_domains)
             largest[key] = int(doms[np.argmax(index.domain_size[doms])])
         d = largest[key]
-        tiers.append(TIER_NVLINK if w.n_gpus <= index.domain_size[d] else TIER_LEAF)
-        first.append(int(domain_first[d]))
-    specs: list[TrainingJobSpec] = [w.spec for w in training]  # type: ignore[misc]
-    _steps, _utils, durations = shapes.estimate(specs, np.array(first, dtype=np.int64),
-                                                np.array(tiers, dtype=np.int64))
-    for w, full in zip(training, durations, strict=True):
-        w.est_duration_s = full
-        w.view = None
+        where[r] = (TIER_NVLINK if req.n_gpus <= index.domain_size[d] else TIER_LEAF,
+                    int(domain_first[d]))
+    picked = [where[r] for r in book.request_idx[ids].tolist()]
+    first = np.array([f for _t, f in picked], dtype=np.int64)
+    tiers = np.array([t for t, _f in picked], dtype=np.int64)
+    chunk = 65536  # specs are made for the kernels a chunk at a time, then dropped
+    for lo in range(0, len(ids), chunk):
+        part = ids[lo:lo + chunk]
+        _steps, _utils, durations = shapes.estimate(
+            [book.specs[i] for i in part], first[lo:lo + chunk], tiers[lo:lo + chunk])
+        book.estimates[part] = durations
 
 
-def _estimate_error(works: list[Work], streams: RngStreams) -> None:
+def _estimate_error(book: WorkBook, streams: RngStreams) -> None:
     """Users' estimates are off: multiply each by ``exp(sd · Z)`` (median 1, sd of the log
     ``spec.estimate_error``), ``Z`` drawn in work order from stream ``estimates/<tenant>``."""
     rngs: dict[str, np.random.Generator] = {}
-    for w in works:
-        sd = getattr(w.spec, "estimate_error", 0.0)
-        if w.kind != "training" or not sd > 0 or not math.isfinite(w.est_duration_s):
+    est = book.estimates
+    for i, (sd, tenant) in enumerate(zip(book.specs.values("estimate_error"),
+                                         book.specs.values("tenant"), strict=True)):
+        if not sd > 0 or not math.isfinite(est[i]):
             continue
-        rng = rngs.setdefault(w.tenant, streams.stream(f"estimates/{w.tenant}"))
-        w.est_duration_s *= float(np.exp(sd * rng.standard_normal()))
-        w.view = None
+        rng = rngs.setdefault(tenant, streams.stream(f"estimates/{tenant}"))
+        est[i] *= float(np.exp(sd * rng.standard_normal()))
 
 
 def _view_options(sc: Scenario) -> dict[str, object]:
@@ -230,10 +283,10 @@ def _view_options(sc: Scenario) -> dict[str, object]:
     return {**sc.scheduler.options, "tenant_weights": weights, "seed": sc.seed}
 
 
-def _transfer_model(jobs: list[TrainingJobSpec], sites: list[SiteConfig],
+def _transfer_model(jobs: JobSpecs, sites: list[SiteConfig],
                     graph: object) -> TransferModel | None:
     """The WAN transfer model when some job stages a dataset; its places must be known."""
-    staged = [j for j in jobs if j.dataset_bytes > 0]
+    staged = [jobs[i] for i, size in enumerate(jobs.values("dataset_bytes")) if size > 0]
     if not staged:
         return None
     for job in staged:
@@ -290,7 +343,10 @@ def build(loaded: LoadedScenario, backend: str | None = None,
         raise UserError(f"tenants: {exc}") from None
     failure_plan = resolve_plan(sites, index)
     if failure_plan is not None:  # checkpoint cadence from the failure rates, if asked
-        jobs = with_young_daly(jobs, failure_plan, TRAINING_STATE_BYTES_PER_PARAM)
+        jobs = with_young_daly(jobs, failure_plan,  # type: ignore[assignment]
+                               TRAINING_STATE_BYTES_PER_PARAM)
+    if not isinstance(jobs, JobSpecs):
+        jobs = JobSpecs.of(jobs)
     compute = ComputeModel(be, index, fused_kernels=sc.compute.fused_kernels)
     log = EventLog(tenants=tenants, sites=tuple(s.name for s in sites),
                    keep_rack_util=sc.output.rack_series or index.n_racks <= 256,
@@ -319,15 +375,14 @@ def build(loaded: LoadedScenario, backend: str | None = None,
         raise UserError(str(exc)) from None
     serving = ServingModel(compute, streams, log, rtt)
     serving.horizon_s = float(sc.duration)
-    works = _make_works(jobs, services, tenants, index)
-    infeasible, ops.routes = restrict_works(works, sc.tenants, sites, index, rtt, ops.energy)
-    check_feasibility(works, index, serving, infeasible)
+    book = _make_book(jobs, services, tenants, index)
+    infeasible = _restrict(book, sc, sites, index, rtt, ops, serving)
     shapes = ShapeCache(compute, index)
-    _estimate([w for w in works if w.work_id not in infeasible], index, shapes)
-    for w in works:  # the log counts SLO attainment per service from these objectives
+    _estimate(book, infeasible, index, shapes)
+    for w in book.others:  # the log counts SLO attainment per service from these objectives
         if isinstance(w.spec, InferenceServiceSpec):
             log.set_slo(w.work_id, w.spec.slo_ttft_s, w.spec.slo_tpot_s)
-    _estimate_error(works, streams)
+    _estimate_error(book, streams)
     ops.clock = lambda: env.now
     queue_policy = make_queue_policy(sc.scheduler.queue, dict(sc.scheduler.options))
     if getattr(queue_policy, "needs_round_length", False) and sc.scheduler.round_length is None:
@@ -342,11 +397,12 @@ def build(loaded: LoadedScenario, backend: str | None = None,
         site_fabric_w=np.array([size_site(s).fabric_w for s in sites], dtype=float),
         round_length_s=sc.scheduler.round_length, stop_when_done=sc.engine.stop_when_done)
     options = _view_options(sc)
-    by_gpu = {w.work_id: dict(w.spec.runtime_by_gpu) for w in works  # type: ignore[union-attr]
-              if w.kind == "training" and w.spec.runtime_by_gpu}  # type: ignore[union-attr]
+    by_gpu = {i: dict(runtimes) for i, runtimes in enumerate(jobs.values("runtime_by_gpu"))
+              if runtimes}
     if by_gpu:  # per-GPU-type durations (throughput tables) for policies
         options["runtime_by_gpu_s"] = by_gpu
-    engine = Engine(env, ClusterState(index), works, tenants, policy, placement, compute,
+    book.retire_enabled = not keep_segments  # segments live on the objects
+    engine = Engine(env, ClusterState(index), book, tenants, policy, placement, compute,
                     serving, log, settings, options, infeasible, energy=ops.energy,
                     power=ops.cap_policy(), timed=ops.timed_actions(serving, log, rtt),
                     transfers=_transfer_model(jobs, sites, graph), shapes=shapes)

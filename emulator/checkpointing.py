@@ -26,6 +26,7 @@ from emulator.failure_plan import FailurePlan
 from topologies.reliability import effect_of
 from workloads.models import get_model
 from workloads.spec import TrainingJobSpec
+from workloads.spec_columns import JobSpecs
 
 __all__ = ["checkpoint_write_s", "job_failure_rate", "with_young_daly", "young_daly_s"]
 
@@ -52,7 +53,7 @@ def job_failure_rate(plan: FailurePlan, site: int, n_gpus: int) -> float:
 
 
 def with_young_daly(jobs: Sequence[TrainingJobSpec], plan: FailurePlan,
-                    bytes_per_param: float) -> list[TrainingJobSpec]:
+                    bytes_per_param: float) -> Sequence[TrainingJobSpec]:
     """``jobs`` with checkpoint interval and cost set by Young/Daly where a site asks.
 
     The first site whose ``failures.checkpoint`` is ``young_daly`` sets the failure rates
@@ -62,16 +63,21 @@ def with_young_daly(jobs: Sequence[TrainingJobSpec], plan: FailurePlan,
     site = next((s for s, c in sorted(plan.configs.items()) if c.checkpoint == "young_daly"),
                 None)
     if site is None:
-        return list(jobs)
+        return jobs
     bandwidth = plan.configs[site].checkpoint_bandwidth
     assert bandwidth is not None  # the config requires it with young_daly
-    out = []
-    for spec in jobs:
-        rate = job_failure_rate(plan, site, spec.n_gpus)
+    rates: dict[int, float] = {}
+
+    def adjust(spec: TrainingJobSpec) -> TrainingJobSpec:
+        rate = rates.get(spec.n_gpus)
+        if rate is None:
+            rate = rates[spec.n_gpus] = job_failure_rate(plan, site, spec.n_gpus)
         if spec.runtime_s is not None or rate <= 0:
-            out.append(spec)
-            continue
+            return spec
         write = checkpoint_write_s(get_model(spec.model).params, bytes_per_param, bandwidth)
-        out.append(dataclasses.replace(spec, checkpoint_interval_s=young_daly_s(write, 1 / rate),
-                                       checkpoint_cost_s=write))
-    return out
+        return dataclasses.replace(spec, checkpoint_interval_s=young_daly_s(write, 1 / rate),
+                                   checkpoint_cost_s=write)
+
+    if isinstance(jobs, JobSpecs):  # applied to each spec as it is made
+        return jobs.with_adjustment(adjust, ("checkpoint_interval_s", "checkpoint_cost_s"))
+    return [adjust(spec) for spec in jobs]

@@ -262,13 +262,13 @@ def _validate(scenario: Path, overrides: list[str], force: bool = False,
     _check_size(loaded, force, max_memory, show=True)
     sim = build(loaded, backend="numpy")  # every check a run makes before it starts
     _warn_trace_issues(sim.trace_issues)
-    rejected = sum(1 for w in sim.works if w.kind == "training" and w.work_id in
-                   sim.engine.infeasible)
+    kinds = sim.works.kinds()  # no object per job is made for counting
+    rejected = sum(1 for i in sim.engine.infeasible if kinds[i] == "training")
     gpus = sum(size_site(s).gpus for s in loaded.sites)
     n_train = sum(len(t.training) + len(t.jobs) for t in sc.tenants.values())
     n_inf = sum(len(t.inference) for t in sc.tenants.values())
     n_traces = sum(len(t.traces) for t in sc.tenants.values())
-    n_jobs = sum(1 for w in sim.works if w.kind == "training")
+    n_jobs = int((kinds == "training").sum())
     traces = f" and {n_traces} trace(s)" if n_traces else ""
     print(f"{scenario}: valid — {sc.name!r}, {len(loaded.sites)} site(s), {gpus:,} GPUs, "
           f"{len(sc.tenants)} tenant(s), {n_train} training stream(s)/job(s){traces} "

@@ -160,7 +160,8 @@ class Dashboard:
         self.overlay = overlay  # rack marks and panels (emulator.rehearsal.view), or None
         self.last: Sample | None = None
         tenants = {t: i for i, t in enumerate(sim.log.tenants)}
-        services = {w.work_id: tenants[w.tenant] for w in sim.works if w.kind == "inference"}
+        services = {w.work_id: tenants[w.tenant] for w in sim.works.others
+                    if w.kind == "inference"}
         self.counts = LiveCounts(sim.log, services, clock=lambda: sim.env.now)
         sim.log.subscribe(self._on_sample)
 

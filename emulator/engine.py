@@ -38,6 +38,7 @@ from emulator.processes.timed import timed_events
 from emulator.serving import ServingModel
 from emulator.transfers import TransferModel
 from emulator.work import Work
+from emulator.work_book import WorkBook
 
 __all__ = ["Engine", "EngineSettings"]
 
@@ -102,8 +103,8 @@ class Engine:
 
     # -- what others read ------------------------------------------------------------------
     @property
-    def works(self) -> list[Work]:
-        """Every work item, including replicas created during the run."""
+    def works(self) -> WorkBook:
+        """Every work item by id, including replicas created during the run."""
         return self.core.works
 
     @property
@@ -174,9 +175,9 @@ class Engine:
             ended = self.all_ended = env.event()
             ended.callbacks.append(simpy.core.StopSimulation.callback)
             self.core.on_all_ended = lambda: None if ended.triggered else ended.succeed()
-        env.process(arrivals(env, self.core, list(self.core.works), self._wakeups))
+        env.process(arrivals(env, self.core, self.core.works, self._wakeups))
         env.process(self.sampler.process(env))
-        if any(w.kind == "inference" for w in self.core.works):
+        if any(w.kind == "inference" for w in self.core.works.others):
             env.process(self.windows.process(env))
         if self.failures is not None and self.failures.times.size:  # sampled failures
             env.process(self.failures.process(env))

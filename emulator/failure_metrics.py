@@ -84,14 +84,16 @@ def job_figures(log: EventLog, works: Sequence[Work], horizon_s: float
     submit[w[sub]] = t[sub]
     started = np.zeros(n_works, bool)
     started[r["work_id"]] = True
-    ids = [i for i in range(n_works) if started[i] and works[i].kind == "training"]
+    objs = [works[i] for i in np.flatnonzero(started).tolist()]  # each made once
+    objs = [o for o in objs if o.kind == "training"]
+    ids = [o.work_id for o in objs]
     ids_a = np.array(ids, dtype=np.int64)
-    n = np.array([works[i].n_gpus for i in ids], dtype=np.float64)
-    compute = np.array([works[i].spec.steps * works[i].step_s  # type: ignore[union-attr]
-                        if isinstance(works[i].spec, TrainingJobSpec)
-                        and works[i].spec.runtime_s is None else works[i].full_duration_s
-                        for i in ids], dtype=np.float64)
-    full = np.array([works[i].full_duration_s for i in ids], dtype=np.float64)
+    n = np.array([o.n_gpus for o in objs], dtype=np.float64)
+    compute = np.array([o.spec.steps * o.step_s  # type: ignore[union-attr]
+                        if isinstance(o.spec, TrainingJobSpec)
+                        and o.spec.runtime_s is None else o.full_duration_s
+                        for o in objs], dtype=np.float64)
+    full = np.array([o.full_duration_s for o in objs], dtype=np.float64)
     done = 1.0 - remaining[ids_a] if ids else np.empty(0)
     in_system = end[ids_a] - submit[ids_a] if ids else np.empty(0)
     productive_s = done * compute

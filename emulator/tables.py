@@ -16,7 +16,8 @@ import numpy as np
 from emulator.eventlog import INFRA_EVENTS, WORK_EVENTS, Ev, EventLog
 from emulator.request_stats import RequestStats
 from emulator.work import Work
-from workloads.spec import InferenceServiceSpec, TrainingJobSpec
+from emulator.work_book import fixed_fields
+from workloads.spec import InferenceServiceSpec
 
 __all__ = [
     "events_table",
@@ -162,25 +163,23 @@ def jobs_table(log: EventLog, works: Sequence[Work]) -> dict[str, np.ndarray]:
     interruptions = np.bincount(w[k == Ev.INTERRUPT], minlength=n)
     staging = _staging_seconds(log, n)
     rows = np.flatnonzero(seen)
-    subw = [works[i] for i in rows]
+    fixed = fixed_fields(works, rows.tolist())  # from columns: no object per job
 
-    def spec_col(attr: str, default: object, dtype: object) -> np.ndarray:
-        return np.array([getattr(x.spec, attr, default) for x in subw], dtype=dtype)
+    def col(name: str, dtype: object) -> np.ndarray:
+        return np.array(fixed[name], dtype=dtype)
 
-    n_gpus = np.array([x.n_gpus for x in subw], dtype=np.int64)
+    n_gpus = col("n_gpus", np.int64)
     finished = state[rows] == "finished"
     return {
         "work_id": rows.astype(np.int64),
-        "kind": np.array([x.kind for x in subw], dtype=object),
-        "tenant": np.array([x.tenant for x in subw], dtype=object),
-        "name": np.array([x.name for x in subw], dtype=object),
-        "model": spec_col("model", "", object),
+        "kind": col("kind", object),
+        "tenant": col("tenant", object),
+        "name": col("name", object),
+        "model": col("model", object),
         "n_gpus": n_gpus,
-        "tp": np.array([x.spec.tp if isinstance(x.spec, TrainingJobSpec)
-                        else x.spec.gpus_per_replica for x in subw], dtype=np.int64),
-        "pp": spec_col("pp", 1, np.int64),
-        "dp": np.array([x.spec.dp if isinstance(x.spec, TrainingJobSpec)
-                        else x.spec.replicas for x in subw], dtype=np.int64),
+        "tp": col("tp", np.int64),
+        "pp": col("pp", np.int64),
+        "dp": col("dp", np.int64),
         "submit_s": submit[rows],
         "start_s": start[rows],
         "end_s": end[rows],
@@ -188,8 +187,7 @@ def jobs_table(log: EventLog, works: Sequence[Work]) -> dict[str, np.ndarray]:
         "wait_s": start[rows] - submit[rows],
         "gpu_s": held[rows] * n_gpus.astype(np.float64),
         "jct_s": np.where(finished, end[rows] - submit[rows], np.nan),
-        "parent_id": np.array([-1 if x.parent is None else x.parent for x in subw],
-                              dtype=np.int64),
+        "parent_id": col("parent", np.int64),
         "preemptions": preemptions[rows].astype(np.int64),
         "interruptions": interruptions[rows].astype(np.int64),
         "lost_gpu_s": lost[rows],
@@ -223,11 +221,13 @@ def requests_table(log: EventLog, works: Sequence[Work]) -> dict[str, np.ndarray
                 "output_tokens": np.empty(0, np.int64), "slo_met": np.empty(0, bool)}
     sizes = [b.arrival_s.size for b in log.requests]
     service = np.repeat([b.service for b in log.requests], sizes).astype(np.int64)
-    tenant_of = np.array([x.tenant for x in works], dtype=object)
-    ttft_slo = np.array([x.spec.slo_ttft_s if isinstance(x.spec, InferenceServiceSpec)
-                         else np.nan for x in works])
-    tpot_slo = np.array([x.spec.slo_tpot_s if isinstance(x.spec, InferenceServiceSpec)
-                         else np.nan for x in works])
+    tenant_of = np.array(fixed_fields(works, range(len(works)))["tenant"], dtype=object)
+    ttft_slo = np.full(len(works), np.nan)
+    tpot_slo = np.full(len(works), np.nan)
+    for i in np.unique(service).tolist():  # services are objects in any book
+        spec = works[i].spec
+        if isinstance(spec, InferenceServiceSpec):
+            ttft_slo[i], tpot_slo[i] = spec.slo_ttft_s, spec.slo_tpot_s
 
     def cat(attr: str) -> np.ndarray:
         return np.concatenate([getattr(b, attr) for b in log.requests])

@@ -42,6 +42,7 @@ from workloads.distributions import FixedTokens
 from workloads.models import MODELS, UnknownModelError, model_names
 from workloads.requests import RequestArrays, sequential_arrivals
 from workloads.spec import InferenceServiceSpec, TrainingJobSpec
+from workloads.spec_columns import JobSpecs, ListSource, StreamSource
 from workloads.traces.azure_llm import read_azure_llm
 from workloads.traces.common import TraceIssue
 from workloads.traces.mapping import TraceReplayConfig, replay_trace, resolve_trace_path
@@ -130,9 +131,10 @@ def _explicit_job(job_id: int, tenant_name: str, tenant: TenantConfig,
         runtime_s=float(job.runtime) if given else None, **_dataset_fields(job))
 
 
-def _workload_jobs(first_job_id: int, tenant_name: str, tenant: TenantConfig,
-                   wl: TrainingWorkloadConfig, horizon_s: float,
-                   streams: RngStreams) -> list[TrainingJobSpec]:
+def _workload_stream(tenant_name: str, tenant: TenantConfig, wl: TrainingWorkloadConfig,
+                     horizon_s: float, streams: RngStreams) -> StreamSource | None:
+    """One workload's jobs as a stream of drawn arrays (``None``: no job before the
+    horizon); job ``k`` is the ``k``-th draw of each stream."""
     def rng(part: str) -> np.random.Generator:
         return streams.stream(training_stream_name(tenant_name, wl.name, part))
 
@@ -140,28 +142,47 @@ def _workload_jobs(first_job_id: int, tenant_name: str, tenant: TenantConfig,
                                 max_count=wl.max_jobs)
     n = times.size
     if n == 0:
-        return []
+        return None
     models = wl.models
     model_idx = rng("model").choice(len(models), size=n, p=_probabilities(wl.model_weights,
                                                                            len(models)))
     gpu_idx = rng("gpus").choice(len(wl.gpus), size=n, p=_probabilities(wl.gpus_weights,
                                                                          len(wl.gpus)))
     tokens = wl.tokens.sample(rng("tokens"), n)
+    gpus = np.asarray(wl.gpus, dtype=np.int64)[gpu_idx]
     par = wl.tp * wl.pp
-    jobs = []
-    for k in range(n):
-        gpus = wl.gpus[int(gpu_idx[k])]
-        jobs.append(TrainingJobSpec(
-            job_id=first_job_id + k, tenant=tenant_name, name=f"{wl.name}-{k}",
-            model=models[int(model_idx[k])], submit_s=float(times[k]), n_gpus=gpus,
-            tp=wl.tp, pp=wl.pp, dp=gpus // par, tokens=float(tokens[k]),
-            tokens_per_step=float(wl.global_batch_tokens), seq_len=wl.seq_len,
-            precision=wl.precision, checkpoint_interval_s=float(wl.checkpoint_interval),
-            checkpoint_cost_s=float(wl.checkpoint_cost),
-            priority=tenant.priority + wl.priority, preemptible=wl.preemptible,
-            gpu_system=wl.system, mfu=wl.mfu, est_duration_s=None,
-            estimate_error=float(wl.estimate_error), **_dataset_fields(wl)))
-    return jobs
+    template = TrainingJobSpec(
+        job_id=0, tenant=tenant_name, name=f"{wl.name}-0",
+        model=models[int(model_idx[0])], submit_s=float(times[0]), n_gpus=int(gpus[0]),
+        tp=wl.tp, pp=wl.pp, dp=int(gpus[0]) // par, tokens=float(tokens[0]),
+        tokens_per_step=float(wl.global_batch_tokens), seq_len=wl.seq_len,
+        precision=wl.precision, checkpoint_interval_s=float(wl.checkpoint_interval),
+        checkpoint_cost_s=float(wl.checkpoint_cost),
+        priority=tenant.priority + wl.priority, preemptible=wl.preemptible,
+        gpu_system=wl.system, mfu=wl.mfu, est_duration_s=None,
+        estimate_error=float(wl.estimate_error), **_dataset_fields(wl))
+    return StreamSource(template, wl.name, models, np.asarray(times, dtype=np.float64),
+                        model_idx, gpus, np.asarray(tokens, dtype=np.float64))
+
+
+def _training_sources(tenant_name: str, tenant: TenantConfig, horizon_s: float,
+                      streams: RngStreams) -> list[ListSource | StreamSource]:
+    """A tenant's explicit jobs (one list), then each workload's stream, in config order."""
+    _check_unique([j.name for j in tenant.jobs], tenant_name, "job")
+    _check_unique([w.name for w in tenant.training], tenant_name, "training workload")
+    for job in tenant.jobs:
+        if not (job.model == "generic" and job.runtime is not None):
+            _check_model(job.model, tenant_name, "job", job.name)
+    for wl in tenant.training:
+        for model in wl.models:
+            _check_model(model, tenant_name, "training workload", wl.name)
+    out: list[ListSource | StreamSource] = [ListSource(
+        [_explicit_job(i, tenant_name, tenant, job) for i, job in enumerate(tenant.jobs)])]
+    for wl in tenant.training:
+        stream = _workload_stream(tenant_name, tenant, wl, horizon_s, streams)
+        if stream is not None:
+            out.append(stream)
+    return out
 
 
 def generate_training_jobs(tenant_name: str, tenant: TenantConfig, horizon_s: float,
@@ -175,19 +196,12 @@ def generate_training_jobs(tenant_name: str, tenant: TenantConfig, horizon_s: fl
     run from ``first_job_id`` in that order (explicit jobs, then workloads in config order,
     each by arrival). Raises :class:`UnknownModelError` naming tenant, job/workload and model.
     """
-    _check_unique([j.name for j in tenant.jobs], tenant_name, "job")
-    _check_unique([w.name for w in tenant.training], tenant_name, "training workload")
-    for job in tenant.jobs:
-        if not (job.model == "generic" and job.runtime is not None):
-            _check_model(job.model, tenant_name, "job", job.name)
-    for wl in tenant.training:
-        for model in wl.models:
-            _check_model(model, tenant_name, "training workload", wl.name)
-    jobs = [_explicit_job(first_job_id + i, tenant_name, tenant, job)
-            for i, job in enumerate(tenant.jobs)]
-    for wl in tenant.training:
-        jobs.extend(_workload_jobs(first_job_id + len(jobs), tenant_name, tenant, wl,
-                                   horizon_s, streams))
+    jobs: list[TrainingJobSpec] = []
+    for source in _training_sources(tenant_name, tenant, horizon_s, streams):
+        for k in range(len(source)):
+            spec = source.spec(k, first_job_id + len(jobs))
+            _set_fresh(spec, job_id=first_job_id + len(jobs))
+            jobs.append(spec)
     return jobs
 
 
@@ -374,7 +388,7 @@ def generate_services(tenant_name: str, tenant: TenantConfig, first_service_id: 
 def generate_workload(tenants: dict[str, TenantConfig], horizon_s: float,
                       streams: RngStreams, base_dir: str | Path | None = None,
                       issues: list[TraceIssue] | None = None,
-                      ) -> tuple[list[TrainingJobSpec], list[InferenceServiceSpec]]:
+                      ) -> tuple[JobSpecs, list[InferenceServiceSpec]]:
     """All tenants' training jobs and inference services, in a deterministic order.
 
     Tenants are visited in sorted name order. Jobs are then sorted by ``(submit_s, job_id)``
@@ -383,19 +397,17 @@ def generate_workload(tenants: dict[str, TenantConfig], horizon_s: float,
     replayed traces (:func:`generate_trace_jobs`, after each tenant's generated jobs;
     ``base_dir`` resolves relative trace paths; malformed trace rows go to ``issues``).
     """
-    jobs: list[TrainingJobSpec] = []
+    sources: list[ListSource | StreamSource] = []
     services: list[InferenceServiceSpec] = []
     azure_offsets = shared_azure_offsets(tenants, base_dir)
     for name in sorted(tenants):
         tenant = tenants[name]
-        jobs.extend(generate_training_jobs(name, tenant, horizon_s, streams, len(jobs)))
-        jobs.extend(generate_trace_jobs(name, tenant, horizon_s, len(jobs), base_dir, issues))
+        sources.extend(_training_sources(name, tenant, horizon_s, streams))
+        sources.append(ListSource(generate_trace_jobs(name, tenant, horizon_s, 0, base_dir,
+                                                      issues)))
         services.extend(generate_services(name, tenant, len(services), horizon_s, base_dir,
                                           issues, azure_offsets))
-    jobs.sort(key=lambda j: (j.submit_s, j.job_id))
-    for i, job in enumerate(jobs):
-        _set_fresh(job, job_id=i)
-    return jobs, services
+    return JobSpecs.ordered([s for s in sources if len(s)]), services
 
 
 def _set_fresh(job: TrainingJobSpec, **fields: int) -> None:

@@ -42,6 +42,7 @@ from emulator.core.training import ShapeCache, checkpoint_progress, progress
 from emulator.eventlog import Ev, EventLog
 from emulator.policies.base import PolicyError
 from emulator.work import Work
+from emulator.work_book import WorkBook
 from topologies.index import TIER_NVLINK
 from workloads.spec import TrainingJobSpec
 
@@ -60,7 +61,7 @@ class Core(FailureVerbs, ServiceVerbs):
         self.clock = clock
         self.cluster = cluster
         self.index = cluster.index
-        self.works = list(works)
+        self.works = works if isinstance(works, WorkBook) else WorkBook.of(works)
         self.log = log
         self.shapes = shapes
         self.infeasible = dict(infeasible or {})
@@ -119,10 +120,11 @@ class Core(FailureVerbs, ServiceVerbs):
 
     def queued(self, work_id: int, who: str) -> Work:
         """Work ``work_id`` if it is waiting in the queue, else a :class:`PolicyError`."""
-        if not 0 <= work_id < len(self.works) or self.works[work_id].state != "queued":
+        work = self.works.live(work_id)
+        if work is None or work.state != "queued":
             raise PolicyError(f"{who} decided on work {work_id}, which is not waiting in "
                               "the queue")
-        return self.works[work_id]
+        return work
 
     # -- entering and leaving the queue ------------------------------------------------
     def submit(self, work: Work) -> None:
@@ -134,6 +136,7 @@ class Core(FailureVerbs, ServiceVerbs):
             work.end_s = self.now
             self._event(Ev.REJECT, work, reason=reason)
             self._ended()
+            self.works.retire(work)
             return
         work.state = "queued"
         self.queue.append(work)
@@ -151,6 +154,7 @@ class Core(FailureVerbs, ServiceVerbs):
         work.end_s = self.now
         self._event(Ev.REJECT, work, reason=reason)
         self._ended()
+        self.works.retire(work)
 
     def cancel(self, work: Work, reason: str) -> None:
         """Withdraw queued ``work`` (an autoscaled replica no longer needed)."""
@@ -302,6 +306,7 @@ class Core(FailureVerbs, ServiceVerbs):
         work.rate_changes = None  # finished work keeps only what the tables read
         self._event(Ev.FINISH, work, reason=reason)
         self._ended()
+        self.works.retire(work)  # a finished job keeps its outcome in columns
         self.wants_round()
 
     def _stop_training(self, work: Work) -> float:

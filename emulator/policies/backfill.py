@@ -29,6 +29,7 @@ class EasyBackfillPolicy(QueuePolicy):
     """FIFO plus EASY backfilling behind a reservation for the blocked head."""
 
     name = "backfill"
+    decides_nothing_when_full = True
 
     def __init__(self, max_scan: int = 1000, **options: Any) -> None:
         super().__init__(**options)

@@ -318,6 +318,9 @@ class QueuePolicy(ABC):
     """Orders and admits queued work. Subclasses set ``name`` and implement ``decide``."""
 
     name: str = "policy"
+    decides_nothing_when_full: bool = False
+    """True if :meth:`decide` returns no decision whenever no GPU is free (it neither
+    preempts nor rejects then): the engine then skips such rounds without asking."""
 
     def __init__(self, **options: Any) -> None:
         if options:

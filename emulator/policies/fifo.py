@@ -16,6 +16,7 @@ class FifoPolicy(QueuePolicy):
     """Start queued work in arrival order until the first that does not fit."""
 
     name = "fifo"
+    decides_nothing_when_full = True
 
     def decide(self, view: ClusterView) -> list[Decision]:
         """Start the longest prefix of the queue that fits, in order."""

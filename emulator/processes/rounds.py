@@ -58,11 +58,21 @@ class Rounds:
         self.round_length_s = round_length_s
         self._wakeup_token = 0  # the policy's latest next_wakeup answer
         self._every_event = getattr(policy, "next_wakeup", None) is not None
+        self._idle_when_full = self._skips_full_rounds(policy)
+
+    def _skips_full_rounds(self, policy: QueuePolicy) -> bool:
+        """Whether a round of ``policy`` with no free GPU may go unasked: the class that
+        defines its ``decide`` says it decides nothing then (a subclass that overrides
+        ``decide`` must say so again), and it keeps no clock of its own."""
+        owner = next((c for c in type(policy).__mro__ if "decide" in c.__dict__), None)
+        return (owner is not None and bool(owner.__dict__.get("decides_nothing_when_full"))
+                and not self._every_event)
 
     def set_policy(self, policy: QueuePolicy) -> None:
         """Decide with ``policy`` from now on (a live or planned switch), in a round now."""
         self.policy = policy
         self._every_event = getattr(policy, "next_wakeup", None) is not None
+        self._idle_when_full = self._skips_full_rounds(policy)
         self._wakeup_token += 1  # the old policy's pending wake-up no longer applies
         self.request()
 
@@ -156,6 +166,8 @@ class Rounds:
         core = self.core
         if not core.queue and not self._every_event:
             return
+        if self._idle_when_full and core.cluster.free_gpus == 0:
+            return  # it would decide nothing: not asked (no view built)
         self.rounds += 1
         name = f"policy {self.policy.name!r}"
         try:

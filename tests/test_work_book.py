@@ -1,0 +1,142 @@
+"""Work held as columns: the book and the spec columns give what objects gave.
+
+Training jobs are kept as columns until they arrive and again once they finish
+(:mod:`emulator.work_book`), and their specs are made on demand from each workload's
+drawn arrays (:mod:`workloads.spec_columns`). These tests hold both to the object path:
+the same specs field for field, the same run and tables, no object per finished job.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+
+from emulator.build import build
+from emulator.checkpointing import with_young_daly
+from emulator.failure_plan import FailurePlan
+from emulator.loader import validate_scenario
+from emulator.rng import RngStreams
+from emulator.tables import jobs_table
+from emulator.work_book import RETIRED_FIELDS, WorkBook
+from tests.conftest import small_scenario
+from workloads.config import TenantConfig
+from workloads.generate import generate_trace_jobs, generate_training_jobs, generate_workload
+from workloads.spec import TrainingJobSpec
+from workloads.spec_columns import JobSpecs
+
+DAY = 86400.0
+
+
+def _tenants() -> dict[str, TenantConfig]:
+    stream = {"name": "ft", "model": ["llama3-8b", "llama3-70b"], "rate": "300/d",
+              "gpus": [8, 16, 72], "tp": 8, "estimate_error": 0.3,
+              "tokens": {"dist": "lognormal", "median": 3e8, "p90": 3e9}}
+    return {
+        "lab": TenantConfig.model_validate({
+            "priority": 1, "training": [stream, {**stream, "name": "big", "rate": "20/d",
+                                                 "gpus": [144], "pp": 2}],
+            "jobs": [{"name": "golden", "model": "llama3-70b", "submit": "3h", "gpus": 64,
+                      "tp": 8, "tokens": 1e9}]}),
+        "eu": TenantConfig.model_validate({"training": [{**stream, "rate": "100/d"}]}),
+    }
+
+
+def _object_path(tenants: dict[str, TenantConfig], horizon_s: float,
+                 seed: int) -> list[TrainingJobSpec]:
+    """Every job as an object, tenant by tenant, sorted and renumbered as documented."""
+    streams = RngStreams(seed)
+    jobs: list[TrainingJobSpec] = []
+    for name in sorted(tenants):
+        jobs.extend(generate_training_jobs(name, tenants[name], horizon_s, streams, len(jobs)))
+        jobs.extend(generate_trace_jobs(name, tenants[name], horizon_s, len(jobs)))
+    jobs.sort(key=lambda j: (j.submit_s, j.job_id))
+    return [dataclasses.replace(j, job_id=i) for i, j in enumerate(jobs)]
+
+
+def test_spec_columns_equal_the_object_path_field_for_field() -> None:
+    tenants = _tenants()
+    specs, _services = generate_workload(tenants, 3 * DAY, RngStreams(5))
+    expected = _object_path(tenants, 3 * DAY, 5)
+    assert isinstance(specs, JobSpecs)
+    assert len(specs) == len(expected) > 1000
+    assert list(specs) == expected
+    assert [s.job_id for s in specs] == list(range(len(specs)))
+    for f in dataclasses.fields(TrainingJobSpec):
+        assert specs.values(f.name) == [getattr(s, f.name) for s in expected], f.name
+    assert specs[-1] == expected[-1] and specs[2:5] == expected[2:5]
+
+
+def test_an_adjustment_applies_to_made_specs_and_their_values() -> None:
+    specs, _ = generate_workload(_tenants(), 1 * DAY, RngStreams(2))
+    doubled = specs.with_adjustment(
+        lambda s: dataclasses.replace(s, checkpoint_interval_s=2 * s.checkpoint_interval_s),
+        ("checkpoint_interval_s",))
+    assert doubled.values("checkpoint_interval_s") == [
+        2 * s.checkpoint_interval_s for s in specs]
+    assert doubled[3].checkpoint_interval_s == 2 * specs[3].checkpoint_interval_s
+    same = with_young_daly(specs, FailurePlan((), {}), 16.0)  # no site asks: unchanged
+    assert same is specs
+
+
+def _run(keep_objects: bool, **changes: object):  # type: ignore[no-untyped-def]
+    data = small_scenario(**changes)
+    data["tenants"]["lab"]["training"][0]["rate"] = "400/d"
+    sim = build(validate_scenario(data), keep_segments=keep_objects)
+    sim.run()
+    return sim
+
+
+def test_retiring_changes_no_result_and_keeps_no_object_per_finished_job() -> None:
+    kept, retired = _run(True), _run(False)
+    assert kept.log.digest() == retired.log.digest()
+    a, b = jobs_table(kept.log, kept.works), jobs_table(retired.log, retired.works)
+    assert a.keys() == b.keys()
+    for key in a:
+        np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+    book = retired.works
+    assert isinstance(book, WorkBook) and book.n_jobs > 300
+    states = book.states()
+    finished = np.flatnonzero(states[:book.n_jobs] == "finished")
+    assert finished.size > 100
+    assert all(book.live(int(i)) is None for i in finished)  # no object kept
+    for i in range(len(book)):  # a retired job reads back with the fields it ended with
+        x, y = kept.works[i], book[i]
+        assert (x.state, x.kind, x.tenant, x.name, x.n_gpus, x.spec) == (
+            y.state, y.kind, y.tenant, y.name, y.n_gpus, y.spec)
+        for f in (*RETIRED_FIELDS, "tier", "epoch", "preemptions", "interruptions",
+                  "est_duration_s"):
+            u, v = getattr(x, f), getattr(y, f)
+            assert u == v or (isinstance(u, float) and math.isnan(u) and math.isnan(v)), f
+    assert list(states) == [w.state for w in kept.works]
+    assert list(book.kinds()) == [w.kind for w in kept.works]
+
+
+def test_an_object_read_before_the_run_is_the_one_the_run_uses() -> None:
+    sim = build(validate_scenario(small_scenario(duration="6h")))
+    first = sim.works[0]
+    assert first.state == "pending" and sim.works[0] is first
+    sim.run()
+    assert first.state != "pending"
+    assert first.state == sim.works[0].state
+
+
+def test_rejected_jobs_retire_too() -> None:
+    data = small_scenario(duration="12h")
+    data["tenants"]["lab"]["training"][0]["gpus"] = [8, 4096]  # 4096 never fits 288 GPUs
+    sim = build(validate_scenario(data))
+    sim.run()
+    book = sim.works
+    rejected = [i for i, s in enumerate(book.states()) if s == "rejected"]
+    assert rejected and all(book.live(i) is None for i in rejected)
+    assert all(book[i].n_gpus == 4096 and book[i].state == "rejected" for i in rejected)
+
+
+def test_a_book_indexes_by_id_only() -> None:
+    sim = build(validate_scenario(small_scenario(duration="1h")))
+    with pytest.raises(TypeError):
+        sim.works["0"]  # type: ignore[index]
+    with pytest.raises(IndexError):
+        sim.works[len(sim.works)]
