@@ -77,6 +77,7 @@ class Work:
     restart_s: float = 0.0  # relaunch overhead (s) the next start pays after a failure
     after_failure: bool = False  # the next start is a restart after a failure
     speed_factors: dict[str, float] | None = None  # slow-downs by cause (see Core.slow)
+    span: tuple[int, int] | None = None  # GPUs first .. end-1 of one domain, while held
 
     def close_segment(self, now: float) -> None:
         """Record the GPUs held from ``start_s`` to ``now`` (one run between (re)starts)."""

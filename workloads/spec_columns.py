@@ -13,6 +13,7 @@ job without making any.
 from __future__ import annotations
 
 import dataclasses
+from array import array
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -57,10 +58,12 @@ class StreamSource:
         self.template = template
         self.prefix = prefix
         self.models = list(models)
-        self.submit_s = submit_s
-        self.model_idx = model_idx
-        self.gpus = gpus
-        self.tokens = tokens
+        # array.array: indexing one entry gives a Python number at once (a spec is made
+        # per arrival); numpy reads the same buffers for whole columns
+        self.submit_s = array("d", np.asarray(submit_s, dtype=np.float64).tobytes())
+        self.model_idx = array("q", np.asarray(model_idx, dtype=np.int64).tobytes())
+        self.gpus = array("q", np.asarray(gpus, dtype=np.int64).tobytes())
+        self.tokens = array("d", np.asarray(tokens, dtype=np.float64).tobytes())
         self._par = template.tp * template.pp
         names = [f.name for f in dataclasses.fields(template)]
         self._values = [getattr(template, f) for f in names]
@@ -68,19 +71,19 @@ class StreamSource:
          self._at_dp, self._at_tokens) = (names.index(f) for f in self.VARYING)
 
     def __len__(self) -> int:
-        return int(self.submit_s.size)
+        return len(self.submit_s)
 
     def spec(self, k: int, job_id: int) -> TrainingJobSpec:
         """Job ``k`` of the stream, numbered ``job_id``."""
-        gpus = int(self.gpus[k])
+        gpus = self.gpus[k]
         v = self._values.copy()  # the template's fields in order; positional: faster
         v[self._at_job_id] = job_id
         v[self._at_name] = f"{self.prefix}-{k}"
-        v[self._at_model] = self.models[int(self.model_idx[k])]
-        v[self._at_submit] = float(self.submit_s[k])
+        v[self._at_model] = self.models[self.model_idx[k]]
+        v[self._at_submit] = self.submit_s[k]
         v[self._at_gpus] = gpus
         v[self._at_dp] = gpus // self._par
-        v[self._at_tokens] = float(self.tokens[k])
+        v[self._at_tokens] = self.tokens[k]
         return TrainingJobSpec(*v)
 
     def values(self, name: str) -> list[Any]:
@@ -91,11 +94,11 @@ class StreamSource:
         if name == "n_gpus":
             return self.gpus.tolist()
         if name == "dp":
-            return (self.gpus // (self.template.tp * self.template.pp)).tolist()
+            return [g // self._par for g in self.gpus]
         if name == "tokens":
             return self.tokens.tolist()
         if name == "model":
-            return [self.models[i] for i in self.model_idx.tolist()]
+            return [self.models[i] for i in self.model_idx]
         if name == "name":
             return [f"{self.prefix}-{k}" for k in range(n)]
         if name == "job_id":
@@ -115,8 +118,10 @@ class JobSpecs(Sequence[TrainingJobSpec]):
         """Job ``i`` is ``sources[source_of[i]]``'s entry ``index_in[i]``; ``adjust``, if
         given, is applied to every spec made (changing only the fields ``adjusted``)."""
         self.sources = list(sources)
-        self.source_of = source_of
-        self.index_in = index_in
+        self.source_of = np.asarray(source_of, dtype=np.int16)
+        self.index_in = np.asarray(index_in, dtype=np.int32)
+        self._src = array("h", self.source_of.tobytes())  # quick one-entry reads
+        self._idx = array("i", self.index_in.tobytes())
         self.adjust = adjust
         self.adjusted = adjusted
 
@@ -164,7 +169,7 @@ class JobSpecs(Sequence[TrainingJobSpec]):
             i += len(self)
         if not 0 <= i < len(self):
             raise IndexError(i)
-        spec = self.sources[int(self.source_of[i])].spec(int(self.index_in[i]), i)
+        spec = self.sources[self._src[i]].spec(self._idx[i], i)
         return spec if self.adjust is None else self.adjust(spec)
 
     def __iter__(self) -> Iterator[TrainingJobSpec]:

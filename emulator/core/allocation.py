@@ -110,6 +110,42 @@ class ClusterState:
         self._count(gpus, -1)
         self.free_gpus -= int(gpus.size)
 
+    def allocate_span(self, lo: int, hi: int, owner: int) -> None:
+        """:meth:`allocate` for GPUs ``lo .. hi-1``, all in one NVLink domain (slices)."""
+        held = self.owner[lo:hi]
+        if bool((held != FREE).any()):
+            self.allocate(np.arange(lo, hi), owner)  # raises, naming the GPU
+        self.version += 1
+        held[:] = owner
+        self.free[lo:hi] = False
+        self._count_span(lo, hi, -1)
+        self.free_gpus -= hi - lo
+
+    def release_span(self, lo: int, hi: int, owner: int) -> None:
+        """:meth:`release` for GPUs ``lo .. hi-1``, all in one NVLink domain (slices)."""
+        held = self.owner[lo:hi]
+        if bool((held != owner).any()) or bool(self.down[lo:hi].any()) \
+                or bool(self.draining[lo:hi].any()):
+            self.release(np.arange(lo, hi), owner)  # raises, or keeps some unavailable
+            return
+        self.version += 1
+        held[:] = FREE
+        self.free[lo:hi] = True
+        self._count_span(lo, hi, +1)
+        self.free_gpus += hi - lo
+
+    def _count_span(self, lo: int, hi: int, sign: int) -> None:
+        """:meth:`_count` for GPUs ``lo .. hi-1`` of one domain."""
+        d = int(self.index.gpu_domain[lo])
+        free = self.domain_free
+        old = int(free[d])
+        free[d] = old + sign * (hi - lo)
+        self._move(d, old, int(free[d]))
+        conn = self.domain_connected
+        if conn is not None:
+            cut = int(np.count_nonzero(self.isolated[lo:hi])) if self.domain_isolated[d] else 0
+            conn[d] += sign * (hi - lo - cut)
+
     def _count(self, gpus: np.ndarray, sign: int) -> None:
         """Add ``sign`` per GPU to its domain's free count (one domain: no scatter)."""
         doms = self.index.gpu_domain[gpus]

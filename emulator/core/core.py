@@ -71,6 +71,7 @@ class Core(FailureVerbs, ServiceVerbs):
         self.held: dict[int, Work] = {}  # interrupted by a failure, not yet detected
         self.tenant_gpus = [0] * n_tenants
         self.gpu_util = np.zeros(self.index.n_gpus, dtype=np.float64)  # write via set_util
+        self._gpu_ids = np.arange(self.index.n_gpus, dtype=np.int64)  # to compare spans
         # Racks whose GPUs' utilisation changed since the power model last read them.
         self.rack_dirty = np.ones(self.index.n_racks, dtype=bool)
         self.running_version = 0  # bumps on every change of the running set or its rates
@@ -102,6 +103,15 @@ class Core(FailureVerbs, ServiceVerbs):
         power model (which recomputes only racks that changed)."""
         self.gpu_util[gpus] = util
         self.rack_dirty[self.index.gpu_rack[gpus]] = True
+
+    def set_util_span(self, lo: int, hi: int, util: float) -> None:
+        """:meth:`set_util` for the GPUs ``lo .. hi-1`` of one NVLink domain (slices)."""
+        self.gpu_util[lo:hi] = util
+        rack = self.index.gpu_rack
+        if rack[lo] == rack[hi - 1]:
+            self.rack_dirty[rack[lo]] = True
+        else:
+            self.rack_dirty[rack[lo:hi]] = True
 
     @property
     def now(self) -> float:
@@ -169,6 +179,55 @@ class Core(FailureVerbs, ServiceVerbs):
         """Validate and apply a start of queued ``work`` on ``gpus`` (ids group by group)."""
         gpus = np.array(gpus, dtype=np.int64)  # a copy the policy cannot touch
         gpus.setflags(write=False)
+        span = self._domain_span(gpus, work.n_gpus)
+        if span is not None:  # the common case, checked and applied on slices
+            self._start_span(work, gpus, span, who)
+        else:
+            self._start_gpus(work, gpus, who)
+        self.queue.remove(work)
+        work.state = "running"
+        work.gpus = gpus
+        work.start_s = self.now
+        self.running[work.work_id] = work
+        if self.running_table.active:
+            self.running_table.add(work)
+        self.running_version += 1
+        self._changed(work.work_id)
+        self.tenant_gpus[work.tenant_idx] += work.n_gpus
+        return work
+
+    def _domain_span(self, gpus: np.ndarray, n: int) -> tuple[int, int] | None:
+        """``(first, end)`` if ``gpus`` are the ids ``first .. end-1`` in order, ``n`` of
+        them, all in one NVLink domain; else ``None``."""
+        if gpus.ndim != 1 or gpus.size != n or n == 0:
+            return None
+        lo, hi = int(gpus[0]), int(gpus[-1]) + 1
+        dom = self.index.gpu_domain
+        if hi - lo != n or lo < 0 or hi > self.index.n_gpus or dom[lo] != dom[hi - 1]:
+            return None
+        if n > 1 and not bool((gpus == self._gpu_ids[lo:hi]).all()):
+            return None
+        return lo, hi
+
+    def _start_span(self, work: Work, gpus: np.ndarray, span: tuple[int, int],
+                    who: str) -> None:
+        """Check and allocate a start on one domain's GPUs ``span`` (ids first .. end-1)."""
+        lo, hi = span
+        d = int(self.index.gpu_domain[lo])
+        eligible = work.request.eligible
+        if eligible is not None and not eligible[d]:
+            raise PolicyError(f"{who} placed work {work.work_id} on GPUs it may not use "
+                              "(system or residency restriction)")
+        try:
+            self.cluster.allocate_span(lo, hi, work.work_id)
+        except AllocationError as exc:
+            raise PolicyError(f"{who}: {exc}") from None
+        work.span = span
+        work.tier = TIER_NVLINK
+        work.domains = (np.array([d]), np.array([hi - lo]))
+
+    def _start_gpus(self, work: Work, gpus: np.ndarray, who: str) -> None:
+        """Check and allocate a start on any ``gpus`` (several domains, or out of order)."""
         idx = self.index
         if gpus.size and (gpus.min() < 0 or gpus.max() >= idx.n_gpus):
             raise PolicyError(f"{who} gave work {work.work_id} GPU ids outside "
@@ -195,19 +254,9 @@ class Core(FailureVerbs, ServiceVerbs):
             self.cluster.allocate(gpus, work.work_id)
         except AllocationError as exc:
             raise PolicyError(f"{who}: {exc}") from None
-        self.queue.remove(work)
-        work.state = "running"
-        work.gpus = gpus
-        work.start_s = self.now
+        work.span = None
         work.tier = TIER_NVLINK if one_domain else idx.slowest_tier(gpus)
         work.domains = (doms[:1], np.array([doms.size])) if one_domain else None
-        self.running[work.work_id] = work
-        if self.running_table.active:
-            self.running_table.add(work)
-        self.running_version += 1
-        self._changed(work.work_id)
-        self.tenant_gpus[work.tenant_idx] += work.n_gpus
-        return work
 
     def launch(self, started: list[Work]) -> None:
         """Kernels once for everything started this round, then completions and starts logged."""
@@ -266,7 +315,10 @@ class Core(FailureVerbs, ServiceVerbs):
             end = round(work.progress_start_s
                         + work.remaining * work.full_duration_s / work.speed, 6)
             work.duration_s = max(0.0, end - now)
-        self.set_util(work.gpus, work.util)
+        if work.span is not None:
+            self.set_util_span(*work.span, work.util)
+        else:
+            self.set_util(work.gpus, work.util)
         self._schedule_completion(work, work.duration_s)
 
     def _schedule_completion(self, work: Work, delay: float) -> None:
@@ -284,8 +336,13 @@ class Core(FailureVerbs, ServiceVerbs):
         assert work.gpus is not None
         if self.keep_segments:
             work.close_segment(self.now)
-        self.cluster.release(work.gpus, work.work_id)
-        self.set_util(work.gpus, 0.0)
+        if work.span is not None:
+            self.cluster.release_span(*work.span, work.work_id)
+            self.set_util_span(*work.span, 0.0)
+            work.span = None
+        else:
+            self.cluster.release(work.gpus, work.work_id)
+            self.set_util(work.gpus, 0.0)
         del self.running[work.work_id]
         if self.running_table.active:
             self.running_table.remove(work.work_id)
