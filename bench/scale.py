@@ -7,6 +7,7 @@ memory growth per simulated day between days 1, 3, 7 and 30.
 
     python bench/scale.py --days 30 --jobs-per-day 34000
     python bench/scale.py --days 3 --failures both   # cost of the failure model
+    python bench/scale.py --days 30 --build-only     # build time and memory alone
 
 ``--failures on`` gives the campus the catalog's GB200 failure defaults (``failures: {}``);
 ``both`` runs without and with in the same process (order off, on, on, off) and prints
@@ -125,7 +126,17 @@ def main() -> None:
     ap.add_argument("--days", type=float, default=30.0)
     ap.add_argument("--jobs-per-day", type=float, default=34_000.0)
     ap.add_argument("--failures", choices=("off", "on", "both"), default="off")
+    ap.add_argument("--build-only", action="store_true",
+                    help="build the campus, print build time and memory, do not run it")
     args = ap.parse_args()
+    if args.build_only:
+        before = _rss_gb()
+        t0 = time.perf_counter()
+        sim = build(validate_scenario(scenario(args.days, args.jobs_per_day,
+                                               args.failures == "on")), backend="numpy")
+        print(f"built {len(sim.works):,} work items in {time.perf_counter() - t0:.1f} s; "
+              f"RSS {before:.2f} GB before the build (imports), {_rss_gb():.2f} GB after")
+        return
     if args.failures != "both":
         run_once(args.days, args.jobs_per_day, args.failures == "on")
         return

@@ -8,7 +8,6 @@ Nothing else in the code base constructs its own collaborators (DESIGN principle
 from __future__ import annotations
 
 import gc
-import math
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
@@ -22,6 +21,7 @@ import simpy
 from cupy_kernels.backend import Backend, BackendUnavailable, select_backend
 from cupy_kernels.profile import apply_profile, load_profile
 from emulator.build_events import wire_events
+from emulator.build_works import estimate, estimate_error, make_book, restrict
 from emulator.checkpointing import with_young_daly
 from emulator.compute import ComputeModel
 from emulator.core.allocation import ClusterState
@@ -30,10 +30,9 @@ from emulator.engine import Engine, EngineSettings
 from emulator.errors import UserError
 from emulator.eventlog import EventLog
 from emulator.failure_plan import FailurePlan, resolve_plan
-from emulator.feasibility import TRAINING_STATE_BYTES_PER_PARAM, check_feasibility
+from emulator.feasibility import TRAINING_STATE_BYTES_PER_PARAM
 from emulator.loader import LoadedScenario
-from emulator.multisite import SiteOps, build_site_ops, restrict_works
-from emulator.placement.base import PlacementRequest
+from emulator.multisite import SiteOps, build_site_ops
 from emulator.policies.registry import make_placement, make_queue_policy
 from emulator.processes.failures import FailureModel
 from emulator.processes.replica_loss import ReplicaLoss
@@ -41,10 +40,9 @@ from emulator.rng import RngStreams
 from emulator.scenario import Scenario
 from emulator.serving import ServingModel
 from emulator.transfers import TransferModel
-from emulator.work import Work
 from emulator.work_book import WorkBook
 from topologies.config import SiteConfig
-from topologies.index import TIER_LEAF, TIER_NVLINK, TopologyIndex, derive_index
+from topologies.index import TopologyIndex, derive_index
 from topologies.sizing import size_site
 from topologies.wan import origin_rtt_s, path_capacity_bps, wan_graph
 from workloads.generate import TraceReplayError, generate_workload
@@ -136,142 +134,6 @@ class Simulation:
         """Close an interrupted run at the time it reached (work there is truncated)."""
         self.engine.finish()
         self.horizon_s = float(self.env.now)
-
-
-def _eligible_domains(index: TopologyIndex, system: str | None) -> np.ndarray | None:
-    if system is None:
-        return None
-    # Halls may derive variants of a catalog system ("h100-hgx/1-per-rack"): match the base.
-    base = np.array([s.name.split("/")[0] for s in index.systems])
-    matches = np.flatnonzero((base == system) | (np.array([s.name for s in index.systems])
-                                                 == system))
-    if matches.size == 0:
-        raise UserError(f"system: {system!r} is not in any hall of this scenario; halls have "
-                        f"{sorted(set(base.tolist()))}")
-    rack_ok = np.isin(index.rack_system, matches)
-    return rack_ok[index.domain_rack]
-
-
-def _make_book(jobs: JobSpecs, services: list[InferenceServiceSpec],
-               tenants: tuple[str, ...], index: TopologyIndex) -> WorkBook:
-    """The run's work book: training jobs as columns (no object per job until it arrives),
-    services as objects after them."""
-    t_idx = {t: i for i, t in enumerate(tenants)}
-    # One eligibility mask per GPU system and one request per shape, shared by all the
-    # jobs that have them (a mask holds a bool per NVLink domain: thousands on a campus).
-    masks: dict[str | None, np.ndarray | None] = {}
-    requests: list[PlacementRequest] = []
-    request_of: dict[tuple[int, int, str | None], int] = {}
-    n = len(jobs)
-    tenant_idx = np.empty(n, dtype=np.int16)
-    request_idx = np.empty(n, dtype=np.int32)
-    for i, (n_gpus, tp, system, tenant) in enumerate(zip(
-            jobs.values("n_gpus"), jobs.values("tp"), jobs.values("gpu_system"),
-            jobs.values("tenant"), strict=True)):
-        key = (n_gpus, tp, system)
-        r = request_of.get(key)
-        if r is None:
-            if system not in masks:
-                masks[system] = _eligible_domains(index, system)
-            r = request_of[key] = len(requests)
-            requests.append(PlacementRequest(n_gpus, tp, masks[system]))
-        tenant_idx[i] = t_idx[tenant]
-        request_idx[i] = r
-    others: list[Work] = []
-    for spec in services:
-        base_gpus = spec.base_replicas * spec.gpus_per_replica
-        req = PlacementRequest(base_gpus, spec.gpus_per_replica,
-                               _eligible_domains(index, spec.gpu_system))
-        others.append(Work(work_id=n + len(others), kind="inference", tenant=spec.tenant,
-                           tenant_idx=t_idx[spec.tenant], spec=spec, n_gpus=base_gpus,
-                           group_size=spec.gpus_per_replica, submit_s=spec.start_s,
-                           priority=spec.priority, preemptible=False,
-                           est_duration_s=math.inf, request=req))
-    return WorkBook(jobs, tenants, tenant_idx, requests, request_idx,
-                    np.full(n, math.inf), others)
-
-
-def _restrict(book: WorkBook, sc: Scenario, sites: list[SiteConfig], index: TopologyIndex,
-              rtt: Callable[[InferenceServiceSpec, int], float], ops: SiteOps,
-              serving: ServingModel) -> dict[int, str]:
-    """Residency, routing and feasibility: narrow each work's placement and return why
-    work can never run (work id → reason).
-
-    These depend on a job only through its tenant, placement request, model and
-    precision, so they run on one representative object per such group of jobs (the
-    group's first job: the one that answered for the group when every job was checked)
-    and the services; each job then takes its group's request and answer."""
-    groups: dict[tuple[int, int, str, str], int] = {}
-    group_of = np.empty(book.n_jobs, dtype=np.int32)
-    reps: list[Work] = []
-    for i, (t, r, model, precision) in enumerate(zip(
-            book.tenant_idx.tolist(), book.request_idx.tolist(), book.specs.values("model"),
-            book.specs.values("precision"), strict=True)):
-        key = (t, r, model, precision)
-        g = groups.get(key)
-        if g is None:
-            g = groups[key] = len(reps)
-            reps.append(book._make(i))
-        group_of[i] = g
-    probe = [*reps, *book.others]
-    infeasible, ops.routes = restrict_works(probe, sc.tenants, sites, index, rtt, ops.energy)
-    check_feasibility(probe, index, serving, infeasible)
-    if not reps:
-        return infeasible
-    rep_request = np.empty(len(reps), dtype=np.int32)
-    for g, rep in enumerate(reps):
-        rep_request[g] = len(book.requests)
-        book.requests.append(rep.request)
-    book.request_idx = rep_request[group_of]
-    answers = [infeasible.pop(rep.work_id, None) for rep in reps]
-    for i, g in enumerate(group_of.tolist()):
-        if answers[g] is not None:
-            infeasible[i] = answers[g]  # type: ignore[assignment]
-    return dict(sorted(infeasible.items()))  # by work id, as when each work was checked
-
-
-def _estimate(book: WorkBook, infeasible: dict[int, str], index: TopologyIndex,
-              shapes: ShapeCache) -> None:
-    """Runtime estimates for training jobs, as if ideally placed (kernel once per shape)."""
-    ids = [i for i in range(book.n_jobs) if i not in infeasible]
-    if not ids:
-        return
-    domain_first = np.searchsorted(index.gpu_domain, np.arange(index.n_domains))
-    largest: dict[bytes | None, int] = {}
-    where: dict[int, tuple[int, int]] = {}  # request index -> (tier, first GPU)
-    for r in np.unique(book.request_idx[ids]).tolist():  # those of jobs that can run
-        req = book.requests[r]
-        eligible = req.eligible
-        key = None if eligible is None else eligible.tobytes()
-        if key not in largest:  # the largest eligible domain, once per eligibility mask
-            doms = np.flatnonzero(eligible) if eligible is not None else np.arange(
-                index.n_domains)
-            largest[key] = int(doms[np.argmax(index.domain_size[doms])])
-        d = largest[key]
-        where[r] = (TIER_NVLINK if req.n_gpus <= index.domain_size[d] else TIER_LEAF,
-                    int(domain_first[d]))
-    picked = [where[r] for r in book.request_idx[ids].tolist()]
-    first = np.array([f for _t, f in picked], dtype=np.int64)
-    tiers = np.array([t for t, _f in picked], dtype=np.int64)
-    chunk = 65536  # specs are made for the kernels a chunk at a time, then dropped
-    for lo in range(0, len(ids), chunk):
-        part = ids[lo:lo + chunk]
-        _steps, _utils, durations = shapes.estimate(
-            [book.specs[i] for i in part], first[lo:lo + chunk], tiers[lo:lo + chunk])
-        book.estimates[part] = durations
-
-
-def _estimate_error(book: WorkBook, streams: RngStreams) -> None:
-    """Users' estimates are off: multiply each by ``exp(sd · Z)`` (median 1, sd of the log
-    ``spec.estimate_error``), ``Z`` drawn in work order from stream ``estimates/<tenant>``."""
-    rngs: dict[str, np.random.Generator] = {}
-    est = book.estimates
-    for i, (sd, tenant) in enumerate(zip(book.specs.values("estimate_error"),
-                                         book.specs.values("tenant"), strict=True)):
-        if not sd > 0 or not math.isfinite(est[i]):
-            continue
-        rng = rngs.setdefault(tenant, streams.stream(f"estimates/{tenant}"))
-        est[i] *= float(np.exp(sd * rng.standard_normal()))
 
 
 def _view_options(sc: Scenario) -> dict[str, object]:
@@ -375,14 +237,14 @@ def build(loaded: LoadedScenario, backend: str | None = None,
         raise UserError(str(exc)) from None
     serving = ServingModel(compute, streams, log, rtt)
     serving.horizon_s = float(sc.duration)
-    book = _make_book(jobs, services, tenants, index)
-    infeasible = _restrict(book, sc, sites, index, rtt, ops, serving)
+    book = make_book(jobs, services, tenants, index)
+    infeasible = restrict(book, sc, sites, index, rtt, ops, serving)
     shapes = ShapeCache(compute, index)
-    _estimate(book, infeasible, index, shapes)
+    estimate(book, infeasible, index, shapes)
     for w in book.others:  # the log counts SLO attainment per service from these objectives
         if isinstance(w.spec, InferenceServiceSpec):
             log.set_slo(w.work_id, w.spec.slo_ttft_s, w.spec.slo_tpot_s)
-    _estimate_error(book, streams)
+    estimate_error(book, streams)
     ops.clock = lambda: env.now
     queue_policy = make_queue_policy(sc.scheduler.queue, dict(sc.scheduler.options))
     if getattr(queue_policy, "needs_round_length", False) and sc.scheduler.round_length is None:

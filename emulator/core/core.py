@@ -32,18 +32,19 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from emulator.core.allocation import AllocationError, ClusterState
+from emulator.core.allocation import ClusterState
 from emulator.core.clock import Clock
 from emulator.core.failure_verbs import FailureVerbs
 from emulator.core.queue import WorkQueue
 from emulator.core.running_table import RunningTable
 from emulator.core.service_verbs import ServiceVerbs
+from emulator.core.speed_verbs import SpeedVerbs
+from emulator.core.start_checks import StartChecks
 from emulator.core.training import ShapeCache, checkpoint_progress, progress
 from emulator.eventlog import Ev, EventLog
 from emulator.policies.base import PolicyError
 from emulator.work import Work
 from emulator.work_book import WorkBook
-from topologies.index import TIER_NVLINK
 from workloads.spec import TrainingJobSpec
 
 if TYPE_CHECKING:
@@ -52,7 +53,7 @@ if TYPE_CHECKING:
 __all__ = ["Core"]
 
 
-class Core(FailureVerbs, ServiceVerbs):
+class Core(FailureVerbs, ServiceVerbs, StartChecks, SpeedVerbs):
     """Mutable scheduling state and the verbs that change it (see module docstring)."""
 
     def __init__(self, clock: Clock, cluster: ClusterState, works: Sequence[Work],
@@ -71,7 +72,7 @@ class Core(FailureVerbs, ServiceVerbs):
         self.held: dict[int, Work] = {}  # interrupted by a failure, not yet detected
         self.tenant_gpus = [0] * n_tenants
         self.gpu_util = np.zeros(self.index.n_gpus, dtype=np.float64)  # write via set_util
-        self._gpu_ids = np.arange(self.index.n_gpus, dtype=np.int64)  # to compare spans
+        self._gpu_ids = np.arange(self.index.n_gpus, dtype=np.int64)  # spans: StartChecks
         # Racks whose GPUs' utilisation changed since the power model last read them.
         self.rack_dirty = np.ones(self.index.n_racks, dtype=bool)
         self.running_version = 0  # bumps on every change of the running set or its rates
@@ -195,68 +196,6 @@ class Core(FailureVerbs, ServiceVerbs):
         self._changed(work.work_id)
         self.tenant_gpus[work.tenant_idx] += work.n_gpus
         return work
-
-    def _domain_span(self, gpus: np.ndarray, n: int) -> tuple[int, int] | None:
-        """``(first, end)`` if ``gpus`` are the ids ``first .. end-1`` in order, ``n`` of
-        them, all in one NVLink domain; else ``None``."""
-        if gpus.ndim != 1 or gpus.size != n or n == 0:
-            return None
-        lo, hi = int(gpus[0]), int(gpus[-1]) + 1
-        dom = self.index.gpu_domain
-        if hi - lo != n or lo < 0 or hi > self.index.n_gpus or dom[lo] != dom[hi - 1]:
-            return None
-        if n > 1 and not bool((gpus == self._gpu_ids[lo:hi]).all()):
-            return None
-        return lo, hi
-
-    def _start_span(self, work: Work, gpus: np.ndarray, span: tuple[int, int],
-                    who: str) -> None:
-        """Check and allocate a start on one domain's GPUs ``span`` (ids first .. end-1)."""
-        lo, hi = span
-        d = int(self.index.gpu_domain[lo])
-        eligible = work.request.eligible
-        if eligible is not None and not eligible[d]:
-            raise PolicyError(f"{who} placed work {work.work_id} on GPUs it may not use "
-                              "(system or residency restriction)")
-        try:
-            self.cluster.allocate_span(lo, hi, work.work_id)
-        except AllocationError as exc:
-            raise PolicyError(f"{who}: {exc}") from None
-        work.span = span
-        work.tier = TIER_NVLINK
-        work.domains = (np.array([d]), np.array([hi - lo]))
-
-    def _start_gpus(self, work: Work, gpus: np.ndarray, who: str) -> None:
-        """Check and allocate a start on any ``gpus`` (several domains, or out of order)."""
-        idx = self.index
-        if gpus.size and (gpus.min() < 0 or gpus.max() >= idx.n_gpus):
-            raise PolicyError(f"{who} gave work {work.work_id} GPU ids outside "
-                              f"0..{idx.n_gpus - 1}")
-        if gpus.ndim != 1 or gpus.size != work.n_gpus:
-            raise PolicyError(f"{who} gave work {work.work_id} {gpus.size} GPUs; it needs "
-                              f"exactly {work.n_gpus}")
-        doms = idx.gpu_domain[gpus]
-        one_domain = bool(doms.size) and doms[0] == doms[-1] and bool(np.all(doms == doms[0]))
-        groups = doms.reshape(-1, work.group_size)
-        if not one_domain and np.any(groups != groups[:, :1]):
-            raise PolicyError(f"{who} split a tensor-parallel group of work {work.work_id} "
-                              "across NVLink domains")
-        cluster = self.cluster
-        if not one_domain and cluster.n_isolated and cluster.isolated[gpus].any():
-            cut = int(gpus[np.argmax(cluster.isolated[gpus])])
-            raise PolicyError(f"{who} placed work {work.work_id} across NVLink domains on "
-                              f"GPU {cut}, which has lost its scale-out network")
-        eligible = work.request.eligible
-        if eligible is not None and not np.all(eligible[groups[:, 0]]):
-            raise PolicyError(f"{who} placed work {work.work_id} on GPUs it may not use "
-                              "(system or residency restriction)")
-        try:
-            self.cluster.allocate(gpus, work.work_id)
-        except AllocationError as exc:
-            raise PolicyError(f"{who}: {exc}") from None
-        work.span = None
-        work.tier = TIER_NVLINK if one_domain else idx.slowest_tier(gpus)
-        work.domains = (doms[:1], np.array([doms.size])) if one_domain else None
 
     def launch(self, started: list[Work]) -> None:
         """Kernels once for everything started this round, then completions and starts logged."""
@@ -411,57 +350,6 @@ class Core(FailureVerbs, ServiceVerbs):
         self._event(Ev.PREEMPT, work, lost_gpu_s=lost, remaining=work.remaining,
                     reason=reason)
         self.wants_round()
-
-    def rerate(self, work: Work, speed: float, reason: str = "") -> None:
-        """Change a running training job's speed (1.0 = full; power caps slow jobs down).
-
-        Progress so far is kept; the completion is rescheduled for the remaining work.
-        """
-        if work.state != "running" or work.kind != "training":
-            raise ValueError(f"work {work.work_id} is not a running training job")
-        if not speed > 0:
-            raise ValueError(f"speed must be > 0, got {speed}")
-        now = self.now
-        if self.staging is not None and work.work_id in self.staging.active:
-            work.speed = speed  # still copying data: the new speed applies later
-            work.rate = speed / work.full_duration_s
-            return
-        if now > work.progress_start_s:
-            work.remaining = max(0.0, work.remaining - (now - work.progress_start_s) * work.rate)
-            work.progress_start_s = now
-        work.speed = speed
-        work.rate = speed / work.full_duration_s
-        assert work.rate_changes is not None
-        work.rate_changes.append((max(now, work.progress_start_s), work.rate))
-        work.epoch += 1
-        self.running_version += 1
-        self._changed(work.work_id)
-        self._schedule_completion(work, max(work.progress_start_s - now, 0.0)
-                                  + work.remaining / work.rate)
-        self._event(Ev.RERATE, work, speed=speed, reason=reason)
-
-    def speed_factor(self, work: Work, cause: str) -> float:
-        """The slow-down ``cause`` puts on running ``work`` now (1.0: none)."""
-        factors = work.speed_factors
-        return 1.0 if factors is None else factors.get(cause, 1.0)
-
-    def slow(self, work: Work, cause: str, factor: float, reason: str) -> None:
-        """Set the slow-down one ``cause`` puts on running training ``work`` (1.0: none).
-
-        The one owner of a job's speed: each cause (``"power"``: a GPU or site power cap;
-        ``"network"``: lost spine bandwidth) keeps its own factor, and the job runs at their
-        product, so lifting one cause keeps the others. Re-rates only when the product
-        changes. A start resets every factor (the causes re-apply on their start hooks).
-        """
-        factors = work.speed_factors
-        if factors is None:
-            if factor == 1.0:
-                return
-            factors = work.speed_factors = {}
-        factors[cause] = factor
-        speed = math.prod(factors[c] for c in sorted(factors))
-        if speed != work.speed:
-            self.rerate(work, speed, reason)
 
     def expected_end(self, w: Work) -> float:
         """When running work should end by its estimate: remaining work at its speed (s)."""

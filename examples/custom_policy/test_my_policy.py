@@ -19,7 +19,8 @@ HERE = Path(__file__).resolve().parent
 
 def _run(queue: str | None = None):  # type: ignore[no-untyped-def]
     overrides = [] if queue is None else [f"scheduler.queue={queue}", "scheduler.options={}"]
-    sim = build(load_scenario(HERE / "scenario.yaml", overrides))
+    # keep_segments: each work keeps the GPU ids of its runs, for the no-sharing check
+    sim = build(load_scenario(HERE / "scenario.yaml", overrides), keep_segments=True)
     sim.run()
     return sim, jobs_table(sim.log, sim.works)
 
@@ -40,6 +41,7 @@ def test_every_job_ends_and_no_gpu_is_shared() -> None:
     assert set(table["state"]) <= {"finished", "truncated", "rejected"}
     assert (table["state"] == "finished").sum() > 0
     holder = {}
+    assert any(w.segments for w in sim.works)  # the check below has runs to look at
     for w in sim.works:
         for start, end, gpus in w.segments or []:
             for g in gpus.tolist():
