@@ -156,6 +156,8 @@ class WorkBook(Sequence[Work]):
         """The object of pending job ``i``, made now and kept until it retires."""
         w = self._live[i]
         if w is None:
+            if self._retired is not None and self._retired[i]:
+                raise ValueError(f"job {i} has ended; it cannot arrive again")
             w = self._live[i] = self._make(i)
         return w
 

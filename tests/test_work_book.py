@@ -112,6 +112,8 @@ def test_retiring_changes_no_result_and_keeps_no_object_per_finished_job() -> No
             assert u == v or (isinstance(u, float) and math.isnan(u) and math.isnan(v)), f
     assert list(states) == [w.state for w in kept.works]
     assert list(book.kinds()) == [w.kind for w in kept.works]
+    with pytest.raises(ValueError, match="cannot arrive again"):
+        book.arrive(int(finished[0]))
 
 
 def test_an_object_read_before_the_run_is_the_one_the_run_uses() -> None:
