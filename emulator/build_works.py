@@ -114,8 +114,12 @@ def restrict(book: WorkBook, sc: Scenario, sites: list[SiteConfig], index: Topol
         return infeasible
     rep_request = np.empty(len(reps), dtype=np.int32)
     for g, rep in enumerate(reps):
-        rep_request[g] = len(book.requests)
-        book.requests.append(rep.request)
+        before = int(book.request_idx[rep.work_id])
+        if rep.request is book.requests[before]:
+            rep_request[g] = before  # not narrowed: the shared request stays
+        else:
+            rep_request[g] = len(book.requests)
+            book.requests.append(rep.request)
     book.request_idx = rep_request[group_of]
     answers = [infeasible.pop(rep.work_id, None) for rep in reps]
     for i, g in enumerate(group_of.tolist()):

@@ -139,8 +139,8 @@ class JobSpecs(Sequence[TrainingJobSpec]):
         first = np.arange(submit.size)  # the number each job had before sorting
         order = np.lexsort((first, submit))
         out = cls(sources, src[order], idx[order])
-        for i in np.flatnonzero([isinstance(sources[s], ListSource)
-                                 for s in out.source_of.tolist()]).tolist():
+        listed = [s for s, source in enumerate(sources) if isinstance(source, ListSource)]
+        for i in np.flatnonzero(np.isin(out.source_of, listed)).tolist():
             spec = sources[int(out.source_of[i])].spec(int(out.index_in[i]), i)
             object.__setattr__(spec, "job_id", i)  # made here and shared with no one yet
         return out
