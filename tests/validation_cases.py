@@ -341,6 +341,143 @@ INFER_ROWS_R2: tuple[InferRow, ...] = (
     *_trt("llama3-8b", "Llama-3.1-8B", "h100-hgx", "H100", "fp8", 1, 9305.0, 17660.0),
 )
 
+# -- round 3: rows added before the third round's model terms ---------------------------
+# Chosen by the fixed rules below and committed, with no prediction computed for any of
+# them, before any model term of the third round was written. All are held out; none is
+# used to fit anything. (The pages were read in full to copy the cells; no row was
+# compared with a model figure before the terms were committed.)
+#
+# Training rule: every pre-training row of the NeMo 26.02 tables (MB2602) whose model and
+# system are in the catalog. Excluded: GPT-OSS 120B (not in the catalog) and the DGX-B300
+# table (no catalog system). FP8-CS and FP8-MX are both fp8; NVFP4 is fp4. FSDP rows are
+# pure data parallelism, as in round 2; where EP exceeds DP the experts also span the TP
+# group (Megatron's expert-tensor layout), which the model expresses as EP over DP x TP.
+# MoE rows use selective recomputation and dense rows none, as in rounds 1 and 2.
+#
+# Inference rule: every TensorRT-LLM v1.0 cell (TRT10) at ISL/OSL 128/128, 128/4096,
+# 1000/2000 and 20000/2000 (the four pairs used in neither round 1 nor round 2) for the
+# catalog's models and every datacenter GPU column; empty cells are skipped. KV cache fp8.
+
+MB2602 = ("https://github.com/NVIDIA-NeMo/Megatron-Bridge/blob/"
+          "df0289c180dd20ff26933455c7a0a11084f6a36f/docs/performance-summary.md (NeMo 26.02)")
+
+
+def _r3(label: str, model: str, system: str, precision: str, tp: int, pp: int, dp: int,
+        cp: int, ep: int, vp: int | None, mbs: int, seq: int, gbs: int,
+        published: float) -> TrainRow:
+    """One round-3 NeMo 26.02 pre-training row (tokens/s per GPU)."""
+    recompute = "selective" if ep > 1 else "none"
+    return TrainRow(f"R3 {label}", model, system, precision, tp, pp, dp, cp, ep, vp, mbs, seq,
+                    gbs, recompute, published, "held out", MB2602)
+
+
+TRAIN_ROWS_R3: tuple[TrainRow, ...] = (
+    # DGX-GB300
+    _r3("Llama3-70B FP8-CS, 64 GB300, FSDP DP64, GBS 256, MBS 2", "llama3-70b",
+        "gb300-nvl72", "fp8", 1, 1, 64, 1, 1, None, 2, 8192, 256, 5003.0),
+    _r3("Llama3-70B FP8-MX, 64 GB300, PP4 VP5, GBS 256", "llama3-70b",
+        "gb300-nvl72", "fp8", 1, 4, 16, 1, 1, 5, 1, 8192, 256, 4596.0),
+    _r3("Llama3-70B NVFP4, 64 GB300, PP4 VP5, GBS 256", "llama3-70b",
+        "gb300-nvl72", "fp4", 1, 4, 16, 1, 1, 5, 1, 8192, 256, 6798.0),
+    _r3("Llama3.1-405B FP8-CS, 256 GB300, TP4 PP8 VP4, GBS 1536", "llama3-405b",
+        "gb300-nvl72", "fp8", 4, 8, 8, 1, 1, 4, 1, 8192, 1536, 988.0),
+    _r3("Llama3.1-405B FP8-MX, 256 GB300, TP2 PP8 CP2 VP4, GBS 1536", "llama3-405b",
+        "gb300-nvl72", "fp8", 2, 8, 8, 2, 1, 4, 1, 8192, 1536, 931.0),
+    _r3("Llama3.1-405B NVFP4, 256 GB300, TP4 PP8 VP4, GBS 1536", "llama3-405b",
+        "gb300-nvl72", "fp4", 4, 8, 8, 1, 1, 4, 1, 8192, 1536, 1347.0),
+    _r3("DeepSeek-V3 FP8-MX, 256 GB300, PP2 VP8 EP32, GBS 4096, MBS 2, 4k", "deepseek-v3",
+        "gb300-nvl72", "fp8", 1, 2, 128, 1, 32, 8, 2, 4096, 4096, 4612.0),
+    _r3("Qwen3-30B-A3B FP8-MX, 8 GB300, EP8, GBS 512, MBS 8, 4k", "qwen3-30b-a3b",
+        "gb300-nvl72", "fp8", 1, 1, 8, 1, 8, None, 8, 4096, 512, 30376.0),
+    _r3("Qwen3-235B-A22B FP8-MX, 256 GB300, PP4 EP32, GBS 8192, MBS 2, 4k",
+        "qwen3-235b-a22b", "gb300-nvl72", "fp8", 1, 4, 64, 1, 32, None, 2, 4096, 8192,
+        6583.0),
+    # DGX-GB200
+    _r3("Llama3-70B FP8-CS, 64 GB200, FSDP DP64, GBS 256, MBS 2", "llama3-70b",
+        "gb200-nvl72", "fp8", 1, 1, 64, 1, 1, None, 2, 8192, 256, 4040.0),
+    _r3("Llama3-70B FP8-MX, 64 GB200, TP2 PP4 VP5, GBS 256", "llama3-70b",
+        "gb200-nvl72", "fp8", 2, 4, 8, 1, 1, 5, 1, 8192, 256, 3887.0),
+    _r3("Llama3-70B NVFP4, 64 GB200, TP2 PP4 VP5, GBS 256", "llama3-70b",
+        "gb200-nvl72", "fp4", 2, 4, 8, 1, 1, 5, 1, 8192, 256, 5041.0),
+    _r3("Llama3.1-405B FP8-CS, 256 GB200, TP4 PP16 VP4, GBS 1536", "llama3-405b",
+        "gb200-nvl72", "fp8", 4, 16, 4, 1, 1, 4, 1, 8192, 1536, 793.0),
+    _r3("Llama3.1-405B FP8-MX, 256 GB200, TP4 PP16 VP8, GBS 1536", "llama3-405b",
+        "gb200-nvl72", "fp8", 4, 16, 4, 1, 1, 8, 1, 8192, 1536, 786.0),
+    _r3("Llama3.1-405B NVFP4, 256 GB200, TP4 PP16 VP8, GBS 1536", "llama3-405b",
+        "gb200-nvl72", "fp4", 4, 16, 4, 1, 1, 8, 1, 8192, 1536, 1145.0),
+    _r3("DeepSeek-V3 FP8-MX, 256 GB200, PP4 VP4 EP64, GBS 4096, 4k", "deepseek-v3",
+        "gb200-nvl72", "fp8", 1, 4, 64, 1, 64, 4, 1, 4096, 4096, 3955.0),
+    _r3("Qwen3-30B-A3B FP8-MX, 8 GB200, EP8, GBS 512, MBS 4, 4k", "qwen3-30b-a3b",
+        "gb200-nvl72", "fp8", 1, 1, 8, 1, 8, None, 4, 4096, 512, 26084.0),
+    _r3("Qwen3-235B-A22B FP8-MX, 256 GB200, PP8 EP32, GBS 8192, 4k", "qwen3-235b-a22b",
+        "gb200-nvl72", "fp8", 1, 8, 32, 1, 32, None, 1, 4096, 8192, 5448.0),
+    # DGX-B200
+    _r3("DeepSeek-V3 FP8-MX, 256 B200 (DGX), PP16 EP8, GBS 4096, 4k", "deepseek-v3",
+        "b200-hgx", "fp8", 1, 16, 16, 1, 8, None, 1, 4096, 4096, 2689.0),
+    _r3("Qwen3-30B-A3B FP8-MX, 8 B200 (DGX), EP8, GBS 512, MBS 1, 4k", "qwen3-30b-a3b",
+        "b200-hgx", "fp8", 1, 1, 8, 1, 8, None, 1, 4096, 512, 9691.0),
+    _r3("Qwen3-235B-A22B FP8-MX, 256 B200 (DGX), PP8 EP8, GBS 8192, 4k", "qwen3-235b-a22b",
+        "b200-hgx", "fp8", 1, 8, 32, 1, 8, None, 1, 4096, 8192, 3805.0),
+    # DGX-H100
+    _r3("Llama3-70B FP8-CS, 64 H100, TP4 PP8 VP5, GBS 256", "llama3-70b",
+        "h100-hgx", "fp8", 4, 8, 2, 1, 1, 5, 1, 8192, 256, 1621.0),
+    _r3("Llama3.1-405B FP8-CS, 1,024 H100, TP8 PP8 CP2 VP8, GBS 1536", "llama3-405b",
+        "h100-hgx", "fp8", 8, 8, 8, 2, 1, 8, 1, 8192, 1536, 311.0),
+    _r3("Qwen3-30B-A3B FP8-CS, 16 H100, PP2 VP12 EP8, GBS 1024, 4k", "qwen3-30b-a3b",
+        "h100-hgx", "fp8", 1, 2, 8, 1, 8, 12, 1, 4096, 1024, 2557.0),
+    _r3("Qwen3-235B-A22B FP8-CS, 256 H100, TP2 PP8 VP4 EP32, GBS 8192, 4k",
+        "qwen3-235b-a22b", "h100-hgx", "fp8", 2, 8, 16, 1, 32, 4, 1, 4096, 8192, 1633.0),
+)  # fmt: skip
+
+_R3_PAIRS = ((128, 128), (128, 4096), (1000, 2000), (20000, 2000))
+
+
+def _trt_r3(model: str, label: str, system: str, gpu: str, precision: str, tp: int,
+            published: tuple[float | None, float | None, float | None, float | None],
+            ) -> tuple[InferRow, ...]:
+    """The round-3 TensorRT-LLM v1.0 cells of one column (empty cells skipped)."""
+    return tuple(
+        InferRow(f"R3 {label} {precision.upper()}, {gpu} (TP{tp}), {isl}/{osl}", "throughput",
+                 model, system, precision, "fp8", tp, 0, isl, osl, value, "held out", TRT10)
+        for (isl, osl), value in zip(_R3_PAIRS, published, strict=True)
+        if value is not None
+    )
+
+
+# cells in the order 128/128, 128/4096, 1000/2000, 20000/2000
+INFER_ROWS_R3: tuple[InferRow, ...] = (
+    *_trt_r3("llama3-70b", "Llama-3.3-70B", "b200-hgx", "B200", "fp4", 1,
+             (11147.0, 6831.0, 6271.0, 665.0)),
+    *_trt_r3("llama3-70b", "Llama-3.3-70B", "gb200-nvl72", "GB200", "fp4", 1,
+             (12189.0, 7849.0, 6513.0, 755.0)),
+    *_trt_r3("llama3-70b", "Llama-3.3-70B", "h200-hgx", "H200", "fp8", 1,
+             (3803.0, 2872.0, 2994.0, 283.0)),
+    *_trt_r3("llama3-70b", "Llama-3.3-70B", "h100-hgx", "H100", "fp8", 2,
+             (6378.0, 4199.0, 4146.0, 437.0)),
+    *_trt_r3("qwen3-235b-a22b", "Qwen3-235B-A22B (MoE)", "b200-hgx", "B200", "fp4", 8,
+             (63362.0, 39496.0, 34105.0, 4453.0)),
+    *_trt_r3("qwen3-235b-a22b", "Qwen3-235B-A22B (MoE)", "h200-hgx", "H200", "fp8", 8,
+             (30429.0, 26852.0, 22061.0, 1876.0)),
+    *_trt_r3("qwen3-235b-a22b", "Qwen3-235B-A22B (MoE)", "h100-hgx", "H100", "fp8", 8,
+             (None, 12447.0, 15136.0, None)),
+    *_trt_r3("qwen3-30b-a3b", "Qwen3-30B-A3B (MoE)", "b200-hgx", "B200", "fp4", 1,
+             (39827.0, 24953.0, 22051.0, 2944.0)),
+    *_trt_r3("qwen3-30b-a3b", "Qwen3-30B-A3B (MoE)", "gb200-nvl72", "GB200", "fp4", 1,
+             (24107.0, 26337.0, 17177.0, 3203.0)),
+    *_trt_r3("llama3-405b", "Llama-3.1-405B", "b200-hgx", "B200", "fp4", 4,
+             (6281.0, 6345.0, 4933.0, 672.0)),
+    *_trt_r3("llama3-405b", "Llama-3.1-405B", "gb200-nvl72", "GB200", "fp4", 4,
+             (6740.0, 6608.0, 5135.0, 739.0)),
+    *_trt_r3("llama3-405b", "Llama-3.1-405B", "h200-hgx", "H200", "fp8", 8,
+             (3814.0, 4741.0, 3722.0, 505.0)),
+    *_trt_r3("llama3-405b", "Llama-3.1-405B", "h100-hgx", "H100", "fp8", 8,
+             (3627.0, 3116.0, 2895.0, 345.0)),
+    *_trt_r3("llama3-8b", "Llama-3.1-8B", "h200-hgx", "H200", "fp8", 1,
+             (27911.0, 18027.0, 16828.0, 1804.0)),
+    *_trt_r3("llama3-8b", "Llama-3.1-8B", "h100-hgx", "H100", "fp8", 1,
+             (28312.0, 14325.0, 13899.0, 1351.0)),
+)
+
 # -- power sources -------------------------------------------------------------------------
 LATIF = ("https://arxiv.org/abs/2412.08602 (Latif et al., Empirical Measurements of AI "
          "Training Power Demand on a GPU-Accelerated Node; IEEE Access 13, 2025)")
