@@ -12,12 +12,15 @@ Roofline model (Williams et al., CACM 2009) applied per phase:
   weight precision: FP4 weights do not make attention FP4;
 * MoE expert GEMMs see only the tokens routed to each expert (``tokens·k/E`` rows), so they
   run at the row-count efficiency of that smaller GEMM (:func:`expert_gemm_slowdown`);
-* decode is memory-bound at small batch (every step reads the dense weights, the experts
-  its batch touches and every running sequence's KV cache) and compute-bound at large
-  batch; the step takes the larger of the two;
+* a decode step runs its weight GEMMs and its attention one after the other, each at its
+  own roofline: the GEMMs take the larger of reading the dense weights and the experts
+  the batch touches and their FLOPs; attention the larger of reading every running
+  sequence's KV cache and its FLOPs (a GEMM's arithmetic cannot hide the next kernel's
+  KV streaming);
 * both phases add two tensor-parallel all-reduces of the activations per layer (over
-  NVLink, :func:`cupy_kernels.collectives.allreduce_time`) and a fixed per-step overhead
-  (kernel launches, scheduling, sampling).
+  NVLink, :func:`cupy_kernels.collectives.allreduce_time`), a fixed per-step overhead
+  (kernel launches) and a host overhead per running sequence and step (the serving
+  runtime's scheduling, sampling and bookkeeping of each request, ``seq_overhead_s``).
 
 The optional inputs (``nvlink_bw`` … ``active_experts``) default to ``None``, which drops
 their term; :mod:`emulator.compute` always fills them. Units: bytes, seconds, FLOP/s,
@@ -38,6 +41,7 @@ __all__ = [
     "DEFAULT_DECODE_BW_EFF",
     "DEFAULT_PREFILL_EFF",
     "PREFILL_EFF",
+    "SEQ_STEP_OVERHEAD_S",
     "STEP_OVERHEAD_S",
     "InferenceBatch",
     "decode_compute_fraction",
@@ -51,7 +55,7 @@ __all__ = [
     "replica_throughput",
 ]
 
-PREFILL_EFF: dict[str, float] = {"bf16": 0.673, "fp8": 0.582, "fp4": 0.397}
+PREFILL_EFF: dict[str, float] = {"bf16": 0.673, "fp8": 0.582, "fp4": 0.410}
 """Fraction of the dense peak *at the serving precision* reached by prefill and by
 compute-bound decode GEMMs, per precision (as training's ``EFF_MAX``): lower precisions
 reach a smaller fraction of their higher peak because attention, norms and sampling do
@@ -71,6 +75,14 @@ STEP_OVERHEAD_S: float = 0.0041
 """Fixed time per forward step (prefill batch or decode step) in s: kernel launches,
 scheduling and sampling, which neither FLOPs nor bytes account for. Fitted to the
 TensorRT-LLM Llama-2-7B 128-token TTFT on one H100 (``docs/validation.md``)."""
+
+SEQ_STEP_OVERHEAD_S: float = 36e-6
+"""Host time per running sequence and decode step in s: the serving runtime's per-request
+work in every iteration (scheduling, sampler and stop checks, state updates). It overlaps
+the GPU's work on the previous step, so a step is host-bound only when the batch is large
+and the model small. Fitted to one row of
+``docs/validation.md`` (round 2's Qwen3-30B-A3B FP4 500/2000 on one B200, the row with
+the largest batch); every other row is held out."""
 
 ACTIVATION_BYTES: float = 2.0
 """Bytes per activation element in the tensor-parallel all-reduces (bf16 at every
@@ -95,7 +107,8 @@ class InferenceBatch:
     forward step), ``expert_params`` (parameters in routed experts), ``experts`` and
     ``active_experts`` (routed experts per layer and per token), ``attn_peak_flops``
     (FLOP/s per GPU of the attention core, at the KV-cache precision; ``None``: the GEMM
-    peak ``peak_flops``).
+    peak ``peak_flops``), ``seq_overhead_s`` (host s per running sequence and decode
+    step).
     """
 
     params: Any
@@ -123,6 +136,7 @@ class InferenceBatch:
     experts: Any = None
     active_experts: Any = None
     attn_peak_flops: Any = None
+    seq_overhead_s: Any = None
 
     def __post_init__(self) -> None:
         """Reject rows of unequal length early, naming the offending fields."""
@@ -265,6 +279,11 @@ def _overhead(xp: Any, b: InferenceBatch) -> Any:
     return 0.0 if b.step_overhead_s is None else f64(xp, b.step_overhead_s)
 
 
+def _host_time(xp: Any, b: InferenceBatch) -> Any:
+    """Host seconds per decode step for ``batch`` sequences (0 without ``seq_overhead_s``)."""
+    return 0.0 if b.seq_overhead_s is None else f64(xp, b.seq_overhead_s) * f64(xp, b.batch)
+
+
 def _attn_width(xp: Any, b: InferenceBatch) -> Any:
     """``heads·head_dim`` of the queries (0 when not given: attention FLOPs dropped)."""
     return 0.0 if b.attn_width is None else f64(xp, b.attn_width)
@@ -304,38 +323,59 @@ def prefill_parts(xp: Any, b: InferenceBatch, prompt_tokens: Any) -> tuple[Any, 
     return work, xp.maximum(floor - compute, 0.0) + _overhead(xp, b)
 
 
-def _decode_parts(xp: Any, b: InferenceBatch) -> tuple[Any, Any]:
-    """(memory seconds, compute seconds) of one decode step of ``batch`` sequences."""
+def _decode_parts(xp: Any, b: InferenceBatch) -> tuple[Any, Any, Any, Any]:
+    """Seconds of one decode step of ``batch`` sequences, per phase and bound.
+
+    (weight bytes, weight-GEMM compute, KV bytes, attention compute), each in seconds at
+    the replica's achieved rates.
+    """
     batch = f64(xp, b.batch)
     ctx = f64(xp, b.mean_prompt) + 0.5 * f64(xp, b.mean_output)
-    nbytes = _step_weight_bytes(xp, b, batch) + batch * ctx * _kv_per_token(xp, b)
-    memory = nbytes / _bytes_rate(xp, b)
+    weights = _step_weight_bytes(xp, b, batch) / _bytes_rate(xp, b)
+    kv = batch * ctx * _kv_per_token(xp, b) / _bytes_rate(xp, b)
     attn = batch * 4.0 * f64(xp, b.layers) * _attn_width(xp, b) * ctx
-    return memory, _compute_time(xp, b, batch, attn)
+    gemm = _compute_time(xp, b, batch, 0.0)
+    attn_s = _compute_time(xp, b, 0.0, attn)
+    return weights, gemm, kv, attn_s
+
+
+def _decode_gpu_time(xp: Any, b: InferenceBatch) -> Any:
+    """GPU seconds of one decode step (both phases, TP all-reduces, step overhead)."""
+    weights, gemm, kv, attn = _decode_parts(xp, b)
+    return (xp.maximum(weights, gemm) + xp.maximum(kv, attn) + _tp_comm(xp, b, b.batch)
+            + _overhead(xp, b))
 
 
 def decode_step_time(xp: Any, b: InferenceBatch) -> Any:
     """Seconds for one decode step of ``batch`` sequences on one replica.
 
-    Bytes read = dense weights + touched experts (:func:`expert_read_fraction`) +
-    ``batch·(mean_prompt + mean_output/2)·kv_per_token`` (a sequence is on average half-way
-    through its output). FLOP = ``batch·2·active`` of weight GEMMs and
-    ``batch·4·layers·attn_width·ctx`` of attention, timed by :func:`_compute_time`. The step
-    is ``max(bytes/R_b, compute) + TP all-reduce(batch tokens) + step overhead``.
+    Two phases run one after the other, each at its own roofline:
+
+    * weight GEMMs: ``max(weight bytes/R_b, GEMM compute)``, the bytes being the dense
+      weights and the experts the batch touches (:func:`expert_read_fraction`), the
+      compute ``batch·2·active`` FLOP (:func:`_compute_time`);
+    * attention: ``max(KV bytes/R_b, attention compute)``, the bytes
+      ``batch·(mean_prompt + mean_output/2)·kv_per_token`` (a sequence is on average
+      half-way through its output), the compute ``batch·4·layers·attn_width·ctx`` FLOP at
+      the attention rate.
+
+    Plus the TP all-reduces of ``batch`` tokens and one step overhead. The runtime
+    prepares the next step on the host while the GPU runs this one (an overlapping
+    scheduler), so the step is ``max(GPU time, batch·seq_overhead_s)``: host-bound only
+    when the batch is large and the model small.
     """
-    memory, compute = _decode_parts(xp, b)
-    return xp.maximum(memory, compute) + _tp_comm(xp, b, b.batch) + _overhead(xp, b)
+    return xp.maximum(_decode_gpu_time(xp, b), _host_time(xp, b))
 
 
 def decode_compute_fraction(xp: Any, b: InferenceBatch) -> Any:
     """Fraction (0..1) of a decode step spent compute-bound: ``compute / step``.
 
-    The GPU's tensor cores are busy this share of the step; the rest is memory-bound
-    streaming and communication, which draws far less power (the power model weights
-    the two separately).
+    The GPU's tensor cores are busy for the GEMM and attention FLOPs' time; the rest is
+    memory-bound streaming, communication and host time, which draws far less power (the
+    power model weights the two separately).
     """
-    _, compute = _decode_parts(xp, b)
-    return xp.clip(compute / decode_step_time(xp, b), 0.0, 1.0)
+    _, gemm, _, attn = _decode_parts(xp, b)
+    return xp.clip((gemm + attn) / decode_step_time(xp, b), 0.0, 1.0)
 
 
 def replica_throughput(xp: Any, b: InferenceBatch) -> Any:
@@ -347,11 +387,11 @@ def replica_throughput(xp: Any, b: InferenceBatch) -> Any:
     chunked into the decode steps (no extra step overhead): the compute of ``p`` tokens'
     weight GEMMs and ``2·layers·attn_width·mean_prompt·p`` attention FLOP
     (:func:`_compute_time`) plus the TP all-reduce of ``p`` tokens.
-    Throughput = ``batch / (decode_step + prefill share)``.
+    Throughput = ``batch / max(decode GPU time + prefill share, host time)``.
     """
     batch = f64(xp, b.batch)
     prompt = f64(xp, b.mean_prompt)
     p = batch * prompt / f64(xp, b.mean_output)
     attn = 2.0 * f64(xp, b.layers) * _attn_width(xp, b) * prompt * p
     prefill = _compute_time(xp, b, p, attn) + _tp_comm(xp, b, p)
-    return batch / (decode_step_time(xp, b) + prefill)
+    return batch / xp.maximum(_decode_gpu_time(xp, b) + prefill, _host_time(xp, b))

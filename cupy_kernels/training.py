@@ -30,7 +30,11 @@ One row per running job. The model (all times in seconds, per optimizer step):
   et al., SC'21), plus the stage-to-stage sends on the slow tier.
 * **expert parallel** (MoE): per MoE layer and micro-batch, four all-to-alls (dispatch and
   combine, forward and backward) of ``micro_tokens·active_experts·hidden·2·(ep-1)/ep``
-  bytes per GPU over the EP group (``ep_bw``), exposed.
+  bytes per GPU over the EP group (``ep_bw``), exposed, plus a host-bound time per MoE
+  layer and micro-batch of ``MOE_EXPERT_HOST_S`` per local expert (``E/ep`` experts on a
+  GPU; forward and backward together): the token dispatcher copies the routing counts to
+  the host to size its buffers, which drains the GPU's queue, and the experts' GEMMs are
+  then launched one local expert after another, so the GPU waits for the host.
 * **data parallel**: all-reduce (ring or tree) of the dense gradients over ``dp`` ranks
   and of the expert gradients over their own ``dp/ep`` ranks, on the slow tier; ``1 -
   dp_overlap`` of it is exposed.
@@ -55,6 +59,7 @@ __all__ = [
     "EFF_MAX",
     "ELEMENTWISE_PASSES",
     "MICRO_BATCH_HALF_TOKENS",
+    "MOE_EXPERT_HOST_S",
     "PRECISION_CODES",
     "RECOMPUTE_CODES",
     "TrainingBatch",
@@ -84,6 +89,16 @@ MICRO_BATCH_HALF_TOKENS: float = 318.0
 """Micro-batch size (tokens per GPU GEMM row dimension) at which efficiency is half of
 ``EFF_MAX``: below a few hundred rows tensor-core GEMMs are launch/latency bound. A
 saturating ``x/(x + x_half)`` shape; at 8,192 tokens the factor is 0.94. Estimate."""
+
+MOE_EXPERT_HOST_S: float = 0.44e-3
+"""Exposed host time per local expert, MoE layer and micro-batch in s, forward and
+backward together: after the token dispatcher's host synchronisation (the routing counts
+are copied to the host to size the all-to-all buffers) the GPU's queue is empty, and each
+local expert's GEMMs (with their casts and scaling kernels) are launched from the host one
+expert after another. It does not shrink with the layer's work, so it dominates small MoE
+layers with many experts per GPU. Fitted to one row of ``docs/validation.md`` (round 2's
+Qwen3-30B-A3B on 8 B200, micro-batch 1: the least work per expert launch); every other
+row is held out."""
 
 ACTIVATION_BYTES: float = 2.0
 """Bytes per activation element sent by TP all-reduces and PP sends (bf16, also under fp8
@@ -301,7 +316,8 @@ def training_step_time(xp: Any, batch: TrainingBatch) -> TrainingTimes:
     ep_alpha = f64(xp, b.dp_alpha) if b.ep_alpha is None else f64(xp, b.ep_alpha)
     a2a_bytes = mb_tokens * k * hidden * ACTIVATION_BYTES * (ep - 1.0) / ep
     a2a = xp.where(ep > 1.0, ep_alpha * xp.log2(ep) + a2a_bytes / ep_bw, 0.0)
-    ep_comm_s = 4.0 * (moe_layers / pp) * micro * a2a
+    latency = xp.where(n_experts > 1.0, MOE_EXPERT_HOST_S * n_experts / ep, 0.0)
+    ep_comm_s = (moe_layers / pp) * micro * (4.0 * a2a + latency)
 
     v = (
         default_virtual_stages(xp, layers, pp)

@@ -22,6 +22,7 @@ from cupy_kernels.inference import (
     PREFILL_EFF as PREFILL_EFF_BY_PRECISION,
 )
 from cupy_kernels.inference import (
+    SEQ_STEP_OVERHEAD_S,
     STEP_OVERHEAD_S,
     InferenceBatch,
     decode_compute_fraction,
@@ -275,6 +276,7 @@ class ComputeModel:
             active_experts=col([m.active_experts for m in models]),
             attn_peak_flops=col([sy.gpu.peak(_kv_precision(s.precision))
                                  for s, sy in zip(specs, systems, strict=True)]),
+            seq_overhead_s=col(np.full(n, SEQ_STEP_OVERHEAD_S)),
         )
         kv_slots = np.floor(b.to_host(max_batch(b.xp, batch))).astype(np.int64)
         caps = np.array([s.max_batch if s.max_batch is not None else np.iinfo(np.int64).max

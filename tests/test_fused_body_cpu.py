@@ -62,6 +62,7 @@ def _rows(n: int) -> dict[str, np.ndarray]:
         "expert_params": np.where(experts > 1, params * r.uniform(0.5, 0.95, n), 0.0),
         "experts": experts, "active_experts": np.minimum(r.integers(1, 9, n), experts),
         "attn_peak_flops": r.uniform(300e12, 5e15, n),
+        "seq_overhead_s": r.uniform(0.0, 50e-6, n),
     }
 
 
@@ -75,6 +76,7 @@ def test_fused_decode_body_matches_numpy_reference(tmp_path: Path) -> None:
              b.hbm_bw, b.prefill_eff, b.decode_bw_eff, b.mean_prompt, b.mean_output, b.batch,
              b.nvlink_bw, b.tp_alpha, b.hidden, b.attn_width, b.step_overhead_s,
              b.expert_params, b.experts, b.active_experts, b.attn_peak_flops,
-             np.full(len(ref), training.MICRO_BATCH_HALF_TOKENS))  # fmt: skip
+             np.full(len(ref), training.MICRO_BATCH_HALF_TOKENS),
+             b.seq_overhead_s)  # fmt: skip
     got = np.array([dll.decode(*(float(col[i]) for col in order)) for i in range(len(ref))])
     np.testing.assert_allclose(got, ref, rtol=1e-12, atol=0.0)

@@ -85,7 +85,27 @@ def test_decode_memory_bound_at_small_batch() -> None:
 def test_decode_compute_bound_at_large_batch() -> None:
     b = svc(batch=4096, gpus_per_replica=8, mean_prompt=10, mean_output=10)
     t = decode_step_time(np, b)
-    assert t[0] == pytest.approx(2 * 70.6e9 * 4096 / (8 * 1979e12 * 0.5), rel=1e-12)
+    gemm = 2 * 70.6e9 * 4096 / (8 * 1979e12 * 0.5)  # GEMMs compute-bound
+    kv = 4096 * (10 + 5) * KV_70B / (8 * 3.35e12 * 0.8)  # then attention streams the KV
+    assert gemm > 70.6e9 / (8 * 3.35e12 * 0.8)
+    assert t[0] == pytest.approx(gemm + kv, rel=1e-12)
+
+
+def test_decode_phases_add_and_host_time_grows_with_batch() -> None:
+    """GEMM and attention phases run one after the other; host time is per sequence."""
+    b = svc(batch=512, gpus_per_replica=8, mean_prompt=2000, mean_output=2000)
+    gemm = 2 * 70.6e9 * 512 / (8 * 1979e12 * 0.5)
+    weights = 70.6e9 / (8 * 3.35e12 * 0.8)
+    kv = 512 * 3000 * KV_70B / (8 * 3.35e12 * 0.8)
+    t = decode_step_time(np, b)
+    assert t[0] == pytest.approx(max(gemm, weights) + kv, rel=1e-12)
+    assert t[0] > 1.1 * max(gemm, weights + kv)  # no overlap of GEMM compute and KV reads
+    host = decode_step_time(np, svc(batch=512, gpus_per_replica=8, mean_prompt=2000,
+                                    mean_output=2000, seq_overhead_s=20e-6))
+    assert host[0] == t[0]  # 10 ms of host time hides under the GPU's step
+    slow_host = decode_step_time(np, svc(batch=512, gpus_per_replica=8, mean_prompt=2000,
+                                         mean_output=2000, seq_overhead_s=100e-6))
+    assert slow_host[0] == pytest.approx(512 * 100e-6, rel=1e-12)  # host-bound
 
 
 def test_tensor_parallel_splits_the_work() -> None:

@@ -44,8 +44,22 @@ ATTN_TRAIN_PRECISION = "bf16"
 """Precision of the attention core in training (Transformer Engine's default under fp8 and
 fp4 recipes in the NeMo/Megatron recipes the rows come from)."""
 
-MAX_BATCH_CAP = 2048
-"""Largest batch the offline benchmarks schedule (trtllm-bench's default maximum)."""
+MAX_BATCH_CAP = 4096
+"""Largest batch the offline benchmarks schedule: trtllm-bench caps the batch it tunes for
+at 4,096 requests ("cap total batch size to avoid decoder buffer size becoming too large",
+``tensorrt_llm/bench/build/tuning.py``, ``finetune_setting``); below that the KV cache
+binds."""
+
+
+def host_ranks(row: InferRow) -> int:
+    """Schedulers that share a replica's per-sequence host work in the benchmark's setup.
+
+    TensorRT-LLM's MoE benchmark options turn on attention data parallelism
+    (``enable_attention_dp``, perf-overview "For MoE models"): each of the ``tp`` ranks
+    runs its own scheduler over its own requests, so a step's host work is split ``tp``
+    ways. Dense models run one tensor-parallel scheduler (1).
+    """
+    return row.tp if get_model(row.model).is_moe else 1
 
 # GPT models of Narayanan et al. (SC'21) Table 1: described inline, as a user would.
 _GPT = {
@@ -255,6 +269,7 @@ def infer_batch(rows: Sequence[InferRow], batch: np.ndarray | None = None) -> In
         active_experts=_col([m.active_experts for m in models]),
         attn_peak_flops=_col([s.gpu.peak(r.kv_precision)
                               for r, s in zip(rows, systems, strict=True)]),
+        seq_overhead_s=_col([inf.SEQ_STEP_OVERHEAD_S / host_ranks(r) for r in rows]),
     )
 
 
@@ -362,7 +377,8 @@ def _bisect(f: object, lo: float, hi: float) -> float:
 
 def fit() -> dict[str, float]:
     """Refit every constant to its *fitted* row only; held-out rows are not looked at."""
-    fitted = [r for r in (*TRAIN_ROWS, *INFER_ROWS) if r.role.startswith("fitted")]
+    fitted = [r for r in (*TRAIN_ROWS, *TRAIN_ROWS_R2, *INFER_ROWS, *INFER_ROWS_R2)
+              if r.role.startswith("fitted")]
 
     def row_err(row: TrainRow | InferRow) -> float:
         pred = (train_predictions([row]) if isinstance(row, TrainRow)
@@ -385,6 +401,10 @@ def fit() -> dict[str, float]:
             return (lambda x: setattr(inf, "DEFAULT_DECODE_BW_EFF", x)), 0.3, 1.0
         if name == "STEP_OVERHEAD_S":
             return (lambda x: setattr(inf, "STEP_OVERHEAD_S", x)), 0.0, 0.02
+        if name == "SEQ_STEP_OVERHEAD_S":
+            return (lambda x: setattr(inf, "SEQ_STEP_OVERHEAD_S", x)), 0.0, 500e-6
+        if name == "MOE_EXPERT_HOST_S":
+            return (lambda x: setattr(trn, "MOE_EXPERT_HOST_S", x)), 0.0, 0.01
         if name == "MICRO_BATCH_HALF_TOKENS":
             return (lambda x: setattr(trn, "MICRO_BATCH_HALF_TOKENS", x)), 0.0, 20000.0
         raise KeyError(name)

@@ -14,7 +14,7 @@ power rows are watts.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 # -- sources -----------------------------------------------------------------------------
 LLAMA3 = "https://arxiv.org/abs/2407.21783 (Llama 3 Herd of Models, Table 4)"
@@ -340,6 +340,17 @@ INFER_ROWS_R2: tuple[InferRow, ...] = (
     *_trt("llama3-8b", "Llama-3.1-8B", "h200-hgx", "H200", "fp8", 1, 12194.0, 20770.0),
     *_trt("llama3-8b", "Llama-3.1-8B", "h100-hgx", "H100", "fp8", 1, 9305.0, 17660.0),
 )
+
+# Round 2's rows were the blind test of the second round's terms. The third round's terms
+# were written after seeing them; two of them each set one new constant (named in the role)
+# and are therefore fitted from then on. Every other round-2 row stays held out (seen).
+R2_FITTED: dict[str, str] = {
+    "R2 Qwen3-30B-A3B (MoE) FP4, B200 (TP1), 500/2000": "fitted: SEQ_STEP_OVERHEAD_S",
+    "R2 Qwen3-30B-A3B MXFP8, 8 B200 (DGX), EP8, GBS 512, MBS 1, 4k": "fitted: MOE_EXPERT_HOST_S",
+}
+TRAIN_ROWS_R2 = tuple(replace(r, role=R2_FITTED.get(r.name, r.role)) for r in TRAIN_ROWS_R2)
+INFER_ROWS_R2 = tuple(replace(r, role=R2_FITTED.get(r.name, r.role)) for r in INFER_ROWS_R2)
+
 
 # -- round 3: rows added before the third round's model terms ---------------------------
 # Chosen by the fixed rules below and committed, with no prediction computed for any of
