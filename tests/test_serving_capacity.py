@@ -53,5 +53,12 @@ def test_waits_stay_small_below_capacity_and_grow_above_it() -> None:
     assert late > early + 500.0
     tpot = np.concatenate([b.tpot_s for b in heavy.log.requests])
     light_tpot = np.concatenate([b.tpot_s for b in light.log.requests])
-    # decode slows while prefill takes the GPUs, but it does not collapse
-    assert np.nanmax(light_tpot) * 1.2 < np.nanmax(tpot) < np.nanmax(light_tpot) * 20
+    # decode slows while prefill takes the GPUs ...
+    assert np.nanmax(light_tpot) * 1.2 < np.nanmax(tpot)
+    # ... but it does not collapse: the typical token stays within a few times the light
+    # load's, and the replicas deliver as many requests as at capacity (a plateau)
+    assert np.nanmedian(tpot) < 5 * np.nanmedian(light_tpot)
+    at_capacity = run_scenario(_service(capacity))
+    done = [np.count_nonzero(~np.isnan(np.concatenate([b.tpot_s for b in sim.log.requests])))
+            for sim in (at_capacity, heavy)]
+    assert done[1] > 0.9 * done[0]
