@@ -77,12 +77,15 @@ def decode_step_time_fused(xp: Any, b: InferenceBatch) -> Any:
     def opt(v: Any, default: float) -> Any:
         return default if v is None else v
 
+    # the reference drops the TP all-reduce unless bandwidth, latency and width are all given
+    all_reduce = b.nvlink_bw is not None and b.tp_alpha is not None and b.hidden is not None
+
     args = (
         b.params, b.active_params, b.layers, b.kv_heads, b.head_dim,
         b.weight_bytes_per_param, b.kv_bytes_per_elem, b.gpus_per_replica, b.peak_flops,
         b.hbm_bw, b.prefill_eff, b.decode_bw_eff, b.mean_prompt, b.mean_output, b.batch,
-        opt(b.nvlink_bw, 0.0), opt(b.tp_alpha, 0.0),
-        opt(b.hidden if b.nvlink_bw is not None and b.tp_alpha is not None else None, 0.0),
+        opt(b.nvlink_bw if all_reduce else None, 0.0), opt(b.tp_alpha, 0.0),
+        opt(b.hidden if all_reduce else None, 0.0),
         opt(b.attn_width, 0.0), opt(b.step_overhead_s, 0.0), opt(b.expert_params, 0.0),
         opt(b.experts if b.active_experts is not None else None, 1.0),
         opt(b.active_experts, 1.0),

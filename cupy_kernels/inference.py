@@ -32,6 +32,8 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any
 
+import numpy as np
+
 import cupy_kernels.training as training
 from cupy_kernels._arrays import f64
 from cupy_kernels.collectives import allreduce_time
@@ -45,6 +47,7 @@ __all__ = [
     "STEP_OVERHEAD_S",
     "InferenceBatch",
     "decode_compute_fraction",
+    "decode_split",
     "decode_step_time",
     "expert_gemm_slowdown",
     "expert_read_fraction",
@@ -53,6 +56,7 @@ __all__ = [
     "prefill_parts",
     "prefill_time",
     "replica_throughput",
+    "serving_schedulers",
 ]
 
 PREFILL_EFF: dict[str, float] = {"bf16": 0.673, "fp8": 0.582, "fp4": 0.410}
@@ -72,15 +76,17 @@ DEFAULT_DECODE_BW_EFF: float = 0.70
 GB200 with a streaming test, an upper bound for a real decode step."""
 
 STEP_OVERHEAD_S: float = 0.0041
-"""Fixed time per forward step (prefill batch or decode step) in s: kernel launches,
-scheduling and sampling, which neither FLOPs nor bytes account for. Fitted to the
-TensorRT-LLM Llama-2-7B 128-token TTFT on one H100 (``docs/validation.md``)."""
+"""Fixed time per forward step (prefill batch or decode step) in s: kernel launches and
+the step's fixed runtime work, which neither FLOPs nor bytes account for (the work per
+running request is :data:`SEQ_STEP_OVERHEAD_S`). Fitted to the TensorRT-LLM Llama-2-7B
+128-token TTFT on one H100 (``docs/validation.md``)."""
 
 SEQ_STEP_OVERHEAD_S: float = 36e-6
 """Host time per running sequence and decode step in s: the serving runtime's per-request
 work in every iteration (scheduling, sampler and stop checks, state updates). It overlaps
 the GPU's work on the previous step, so a step is host-bound only when the batch is large
-and the model small. Fitted to one row of
+and the model small; a host-bound replica emits at most ``1/SEQ_STEP_OVERHEAD_S`` tokens/s
+per scheduler (about 27,800). Fitted to one row of
 ``docs/validation.md`` (round 2's Qwen3-30B-A3B FP4 500/2000 on one B200, the row with
 the largest batch); every other row is held out."""
 
@@ -144,6 +150,18 @@ class InferenceBatch:
                   if getattr(self, f.name) is not None}
         if len(set(shapes.values())) > 1:
             raise ValueError(f"InferenceBatch fields must have equal shapes, got {shapes}")
+
+
+def serving_schedulers(tp: Any, is_moe: Any) -> Any:
+    """Host schedulers sharing a replica's per-sequence work (``seq_overhead_s`` is divided
+    by this): ``tp`` for MoE models, 1 for dense ones.
+
+    MoE models are served with attention data parallelism (TensorRT-LLM's MoE benchmark
+    options, ``enable_attention_dp``; SGLang's and vLLM's data-parallel attention): each of
+    the ``tp`` ranks schedules its own requests. A dense model runs one tensor-parallel
+    scheduler over all of them.
+    """
+    return np.where(np.asarray(is_moe, dtype=bool), np.asarray(tp, dtype=np.float64), 1.0)
 
 
 def kv_bytes_per_token(
@@ -365,6 +383,17 @@ def decode_step_time(xp: Any, b: InferenceBatch) -> Any:
     when the batch is large and the model small.
     """
     return xp.maximum(_decode_gpu_time(xp, b), _host_time(xp, b))
+
+
+def decode_split(xp: Any, b: InferenceBatch) -> tuple[Any, Any, Any]:
+    """(GPU s, host s, compute s) of one decode step of ``batch`` sequences.
+
+    The step is ``max(GPU, host)``; ``compute`` (the GEMM and attention FLOPs' time, at most
+    the GPU time) is when the tensor cores are busy, the rest of the GPU time is
+    memory-bound streaming and communication, and ``step - GPU`` the GPU waits for the host.
+    """
+    _, gemm, _, attn = _decode_parts(xp, b)
+    return _decode_gpu_time(xp, b), xp.zeros_like(gemm) + _host_time(xp, b), gemm + attn
 
 
 def decode_compute_fraction(xp: Any, b: InferenceBatch) -> Any:

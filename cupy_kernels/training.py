@@ -93,12 +93,15 @@ saturating ``x/(x + x_half)`` shape; at 8,192 tokens the factor is 0.94. Estimat
 MOE_EXPERT_HOST_S: float = 0.44e-3
 """Exposed host time per local expert, MoE layer and micro-batch in s, forward and
 backward together: after the token dispatcher's host synchronisation (the routing counts
-are copied to the host to size the all-to-all buffers) the GPU's queue is empty, and each
-local expert's GEMMs (with their casts and scaling kernels) are launched from the host one
-expert after another. It does not shrink with the layer's work, so it dominates small MoE
-layers with many experts per GPU. Fitted to one row of ``docs/validation.md`` (round 2's
-Qwen3-30B-A3B on 8 B200, micro-batch 1: the least work per expert launch); every other
-row is held out."""
+are copied to the host to split the tokens among the local experts and, with ``ep > 1``, to
+size the all-to-all buffers) the GPU's queue is empty, and each local expert's GEMMs (with
+their casts and scaling kernels) are launched from the host one expert after another. It
+does not shrink with the layer's work, so it dominates small MoE layers with many experts
+per GPU. Fitted to one row of ``docs/validation.md`` (round 2's Qwen3-30B-A3B on 8 B200,
+micro-batch 1: the least work per expert launch); every other row is held out. The rows
+it was fitted and tested on have 4 to 32 experts per GPU and ``ep >= 8``; ``ep = 1`` (all
+``E`` experts on every GPU) is an extrapolation, and a full-recomputation forward is not
+charged again (not measured)."""
 
 ACTIVATION_BYTES: float = 2.0
 """Bytes per activation element sent by TP all-reduces and PP sends (bf16, also under fp8
@@ -186,7 +189,8 @@ class TrainingTimes:
     """Outputs of :func:`training_step_time`, one row per job.
 
     Times in seconds per optimizer step: ``compute_s``; ``tp_comm_s``; ``pp_comm_s``
-    (bubble + stage-to-stage sends); ``ep_comm_s`` (MoE all-to-alls); ``dp_comm_s`` (the
+    (bubble + stage-to-stage sends); ``ep_comm_s`` (MoE all-to-alls and the MoE layers'
+    host time, :data:`MOE_EXPERT_HOST_S`; exposed, not compute); ``dp_comm_s`` (the
     whole all-reduce, before overlap); ``exposed_comm_s`` (what adds to the step);
     ``step_s``. ``util`` = compute/step in [0, 1]; ``achieved_flops_per_gpu`` = model
     FLOP (6·active + causal attention, no recomputation) per GPU per second;

@@ -25,11 +25,12 @@ from cupy_kernels.inference import (
     SEQ_STEP_OVERHEAD_S,
     STEP_OVERHEAD_S,
     InferenceBatch,
-    decode_compute_fraction,
+    decode_split,
     decode_step_time,
     max_batch,
     prefill_parts,
     prefill_time,
+    serving_schedulers,
 )
 from cupy_kernels.power import facility_power, gpu_power, rack_power
 from cupy_kernels.training import (
@@ -276,7 +277,8 @@ class ComputeModel:
             active_experts=col([m.active_experts for m in models]),
             attn_peak_flops=col([sy.gpu.peak(_kv_precision(s.precision))
                                  for s, sy in zip(specs, systems, strict=True)]),
-            seq_overhead_s=col(np.full(n, SEQ_STEP_OVERHEAD_S)),
+            seq_overhead_s=col(SEQ_STEP_OVERHEAD_S / serving_schedulers(
+                [s.gpus_per_replica for s in specs], [m.is_moe for m in models])),
         )
         kv_slots = np.floor(b.to_host(max_batch(b.xp, batch))).astype(np.int64)
         caps = np.array([s.max_batch if s.max_batch is not None else np.iinfo(np.int64).max
@@ -312,13 +314,15 @@ class ComputeModel:
                                     b.asarray(prompts.astype(float)))
         return b.to_host(work), b.to_host(fixed)
 
-    def decode_compute_fraction(self, statics: ServiceStatics,
-                                batch_per_replica: np.ndarray) -> np.ndarray:
-        """Compute-bound share (0..1) of each service's decode step at its batch size."""
+    def decode_split(self, statics: ServiceStatics, batch_per_replica: np.ndarray,
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(GPU s, host s, compute s) of each service's decode step at its batch size
+        (:func:`cupy_kernels.inference.decode_split`; the step is ``max(GPU, host)``)."""
         b = self.backend
         fields = dict(statics.batch.__dict__)
         fields["batch"] = b.asarray(np.asarray(batch_per_replica, dtype=float))
-        return b.to_host(decode_compute_fraction(b.xp, InferenceBatch(**fields)))
+        gpu, host, compute = decode_split(b.xp, InferenceBatch(**fields))
+        return b.to_host(gpu), b.to_host(host), b.to_host(compute)
 
     # -- power -------------------------------------------------------------------------
     def _racks_changed(self, gpu_util: np.ndarray, dirty: np.ndarray) -> np.ndarray:

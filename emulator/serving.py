@@ -56,7 +56,7 @@ from topologies.catalog import SystemSpec
 from workloads.requests import poisson_arrivals
 from workloads.spec import InferenceServiceSpec
 
-__all__ = ["ServiceRuntime", "ServingModel", "fifo_start_times"]
+__all__ = ["ServiceRuntime", "ServingModel", "fifo_start_times", "time_per_token"]
 
 
 MAX_PREFILL_SHARE = 0.95
@@ -65,6 +65,18 @@ MAX_PREFILL_SHARE = 0.95
 CHUNK_TOKENS = 2048
 """Prompt tokens per chunk under chunked prefill (vLLM's default token budget per step
 with chunked prefill, ``max_num_batched_tokens``)."""
+
+
+def time_per_token(gpu_s: float, host_s: float, prefill_share: float) -> float:
+    """Seconds per output token of a running sequence (TPOT).
+
+    Prefill work takes ``prefill_share`` of the replica's GPU time, so the GPU's part of a
+    decode step stretches to ``gpu_s/(1 - prefill_share)``; the host prepares each step
+    while the GPU runs the previous one, so its ``host_s`` per step overlaps that and a
+    host-bound step is not stretched further (as in
+    :func:`cupy_kernels.inference.replica_throughput`).
+    """
+    return max(gpu_s / (1.0 - prefill_share), host_s)
 
 
 def two_stage_start_times(slots_free: list[float], prefill_free: list[float],
@@ -297,8 +309,8 @@ class ServingModel:
             return
         statics = self._statics
         batches = np.array([s.batch for s in self.services])
-        step = self.compute.decode_step(statics, batches)
-        compute_frac = self.compute.decode_compute_fraction(statics, batches)
+        step = self.compute.decode_step(statics, batches)  # max(GPU, host) per service
+        gpu_s, host_s, compute_s = self.compute.decode_split(statics, batches)
         width = t1 - t0
         for row, svc in enumerate(self.services):
             spec = svc.spec
@@ -319,7 +331,7 @@ class ServingModel:
                 work, fixed = self.compute.prefill_parts(statics, row, prompts)
             else:
                 work, fixed = np.empty(0), np.empty(0)
-            tpot = float(step[row]) / (1.0 - svc.prefill_share)
+            tpot = time_per_token(float(gpu_s[row]), float(host_s[row]), svc.prefill_share)
             if spec.chunked_prefill:  # each chunk rides one decode step of the running batch
                 chunks = np.ceil(prompts / CHUNK_TOKENS)
                 hold = work + chunks * float(step[row]) * svc.occupancy
@@ -366,8 +378,11 @@ class ServingModel:
             svc.batch = min(max(in_service, 1.0), float(max(svc.slots, 1)))
             svc.occupancy = (min(in_service, 1.0) if svc.slots <= 1
                              else 1.0 - math.exp(-in_service))
-            cf = float(compute_frac[row])
-            decode_util = cf + MEMORY_BOUND_UTIL * (1.0 - cf)
+            # tensor cores busy for the FLOPs' time, memory-bound streaming for the rest of
+            # the GPU's time, idle while it waits for the host
+            cf = min(max(float(compute_s[row]) / float(step[row]), 0.0), 1.0)
+            busy = min(float(gpu_s[row]) / float(step[row]), 1.0)
+            decode_util = cf + MEMORY_BOUND_UTIL * (busy - cf)
             svc.replica_util = min(svc.prefill_share
                                    + (1.0 - svc.prefill_share) * svc.occupancy * decode_util,
                                    1.0)

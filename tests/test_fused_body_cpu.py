@@ -80,3 +80,26 @@ def test_fused_decode_body_matches_numpy_reference(tmp_path: Path) -> None:
              b.seq_overhead_s)  # fmt: skip
     got = np.array([dll.decode(*(float(col[i]) for col in order)) for i in range(len(ref))])
     np.testing.assert_allclose(got, ref, rtol=1e-12, atol=0.0)
+
+
+OPTIONAL = ("nvlink_bw", "tp_alpha", "hidden", "attn_width", "step_overhead_s",
+            "expert_params", "experts", "active_experts", "attn_peak_flops", "seq_overhead_s")
+
+
+def test_fused_call_assembles_its_arguments_as_the_reference_reads_them(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``decode_step_time_fused`` itself (argument order, defaults for missing optional
+    inputs), with the compiled body standing in for the CUDA kernel."""
+    dll = _compiled(tmp_path)
+
+    def stand_in(*args: np.ndarray) -> np.ndarray:
+        cols = np.broadcast_arrays(*args)
+        return np.array([dll.decode(*(float(c[i]) for c in cols)) for i in range(cols[0].size)])
+
+    monkeypatch.setattr(fused, "_kernels", lambda: (stand_in, None))
+    rows = _rows(40)
+    for drop in [(), *((name,) for name in OPTIONAL), ("experts", "active_experts"),
+                 ("nvlink_bw", "tp_alpha", "hidden")]:
+        b = InferenceBatch(**{k: v for k, v in rows.items() if k not in drop})
+        np.testing.assert_allclose(fused.decode_step_time_fused(np, b), decode_step_time(np, b),
+                                   rtol=1e-12, atol=0.0, err_msg=f"without {drop}")

@@ -90,6 +90,7 @@ def _inference(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
         "mean_prompt": rng.uniform(10, 8000, n),
         "mean_output": rng.uniform(10, 1000, n),
         "batch": rng.integers(1, 512, n).astype(float),
+        "seq_overhead_s": rng.choice([0.0, 36e-6, 400e-6], n),  # some rows host-bound
     }
 
 

@@ -54,15 +54,6 @@ at 4,096 requests ("cap total batch size to avoid decoder buffer size becoming t
 binds."""
 
 
-def host_ranks(row: InferRow) -> int:
-    """Schedulers that share a replica's per-sequence host work in the benchmark's setup.
-
-    TensorRT-LLM's MoE benchmark options turn on attention data parallelism
-    (``enable_attention_dp``, perf-overview "For MoE models"): each of the ``tp`` ranks
-    runs its own scheduler over its own requests, so a step's host work is split ``tp``
-    ways. Dense models run one tensor-parallel scheduler (1).
-    """
-    return row.tp if get_model(row.model).is_moe else 1
 
 # GPT models of Narayanan et al. (SC'21) Table 1: described inline, as a user would.
 _GPT = {
@@ -320,7 +311,10 @@ def infer_batch(rows: Sequence[InferRow], batch: np.ndarray | None = None) -> In
         active_experts=_col([m.active_experts for m in models]),
         attn_peak_flops=_col([s.gpu.peak(r.kv_precision)
                               for r, s in zip(rows, systems, strict=True)]),
-        seq_overhead_s=_col([inf.SEQ_STEP_OVERHEAD_S / host_ranks(r) for r in rows]),
+        # the benchmark's MoE options turn on attention data parallelism, as the emulator
+        # assumes for MoE services: one scheduler per rank (``serving_schedulers``)
+        seq_overhead_s=inf.SEQ_STEP_OVERHEAD_S / inf.serving_schedulers(
+            _col([r.tp for r in rows]), [m.is_moe for m in models]),
     )
 
 
@@ -410,7 +404,9 @@ def test_round_two_rows_are_held_out_except_the_two_third_round_anchors() -> Non
     second = [r for r, _ in _ROWS if round_of(r) == 2]
     assert len(second) == len(TRAIN_ROWS_R2) + len(INFER_ROWS_R2) + len(POWER_ROWS) > 0
     fitted = {r.name: r.role for r in second if r.role != "held out"}
-    assert fitted == R2_FITTED
+    assert fitted == R2_FITTED  # every anchor names a real round-2 row
+    assert sorted(fitted.values()) == ["fitted: MOE_EXPERT_HOST_S", "fitted: SEQ_STEP_OVERHEAD_S"]
+    assert hasattr(trn, "MOE_EXPERT_HOST_S") and hasattr(inf, "SEQ_STEP_OVERHEAD_S")
 
 
 def test_round_three_rows_are_held_out_and_never_fitted() -> None:
