@@ -489,6 +489,76 @@ INFER_ROWS_R3: tuple[InferRow, ...] = (
              (28312.0, 14325.0, 13899.0, 1351.0)),
 )
 
+# -- round 4: a blind check of the third round's model on a newer software release ---------
+# Chosen by the fixed rule below and committed, with no prediction computed, after the
+# third round's terms and their review fixes were committed; no model term or constant was
+# changed afterwards. The page was read in full to copy the cells.
+#
+# Rule: every cell of the TensorRT-LLM performance overview at commit 585c756 (a later
+# release than round 1-3's v1.0 page, new ISL/OSL pairs up to 32k tokens, "output tokens
+# per second per GPU") for the catalog's models and the datacenter GPU columns: DeepSeek-R1
+# 0528 (DeepSeek-V3's architecture: the catalog's deepseek-v3), Llama 3.3 70B, Qwen3-235B-
+# A22B and Qwen3-30B-A3B on B200, GB200, H200 and H100; empty cells skipped. "DEPn" is
+# attention data parallelism with expert parallelism on n GPUs, a replica of n GPUs here.
+# Published values are per GPU; the rows store them times the replica's GPUs (the rows'
+# unit, output tokens/s of the deployment). KV cache fp8.
+
+TRT12 = ("https://github.com/NVIDIA/TensorRT-LLM/blob/585c756579dc4d01f21fc13c2f604cdb461ac4f0/"
+         "docs/source/developer-guide/perf-overview.md (a release after v1.0, PyTorch backend, "
+         "max throughput, per-GPU figures)")
+
+
+def _trt12(model: str, label: str, system: str, gpu: str, precision: str, gpus: int,
+           cells: dict[tuple[int, int], float]) -> tuple[InferRow, ...]:
+    """The round-4 cells of one column; ``cells`` maps (ISL, OSL) to tokens/s per GPU."""
+    return tuple(
+        InferRow(f"R4 {label} {precision.upper()}, {gpu} ({gpus} GPUs), {isl}/{osl}",
+                 "throughput", model, system, precision, "fp8", gpus, 0, isl, osl,
+                 per_gpu * gpus, "held out", TRT12)
+        for (isl, osl), per_gpu in cells.items()
+    )
+
+
+INFER_ROWS_R4: tuple[InferRow, ...] = (
+    *_trt12("deepseek-v3", "DeepSeek-R1 0528 (MoE)", "b200-hgx", "B200", "fp4", 4, {
+        (1000, 1000): 6463.0, (1024, 1024): 6430.0, (1024, 8192): 3862.0,
+        (1024, 32768): 1451.0, (8192, 1024): 1168.0}),
+    *_trt12("deepseek-v3", "DeepSeek-R1 0528 (MoE)", "gb200-nvl72", "GB200", "fp4", 4, {
+        (1000, 1000): 6939.0, (1024, 1024): 6924.0, (1024, 8192): 4379.0,
+        (1024, 32768): 1465.0, (8192, 1024): 1192.0}),
+    *_trt12("deepseek-v3", "DeepSeek-R1 0528 (MoE)", "h200-hgx", "H200", "fp8", 8, {
+        (1000, 1000): 1627.0, (1024, 1024): 1620.0, (1024, 8192): 1218.0,
+        (1024, 32768): 438.0}),
+    *_trt12("llama3-70b", "Llama-3.3-70B", "b200-hgx", "B200", "fp4", 1, {
+        (1000, 1000): 6920.0, (1024, 1024): 6842.0, (1024, 8192): 3242.0,
+        (8192, 1024): 1362.0, (32768, 1024): 274.0}),
+    *_trt12("llama3-70b", "Llama-3.3-70B", "gb200-nvl72", "GB200", "fp4", 1, {
+        (1000, 1000): 7769.0, (1024, 1024): 7751.0, (1024, 8192): 3805.0,
+        (8192, 1024): 1491.0, (32768, 1024): 302.0}),
+    *_trt12("llama3-70b", "Llama-3.3-70B", "h200-hgx", "H200", "fp8", 2, {
+        (1000, 1000): 2587.0, (1024, 1024): 2582.0, (1024, 8192): 2009.0,
+        (8192, 1024): 537.0, (32768, 1024): 120.0}),
+    *_trt12("llama3-70b", "Llama-3.3-70B", "h100-hgx", "H100", "fp8", 2, {
+        (1000, 1000): 2209.0, (8192, 1024): 398.0}),
+    *_trt12("qwen3-235b-a22b", "Qwen3-235B-A22B (MoE)", "b200-hgx", "B200", "fp4", 4, {
+        (1000, 1000): 5764.0, (1024, 1024): 5756.0, (1024, 8192): 3389.0,
+        (1024, 32768): 1255.0, (8192, 1024): 1410.0, (32768, 1024): 319.0}),
+    *_trt12("qwen3-235b-a22b", "Qwen3-235B-A22B (MoE)", "gb200-nvl72", "GB200", "fp4", 4, {
+        (1000, 1000): 6172.0, (1024, 1024): 5862.0, (1024, 8192): 3423.0,
+        (8192, 1024): 1464.0, (32768, 1024): 333.0}),
+    *_trt12("qwen3-235b-a22b", "Qwen3-235B-A22B (MoE)", "h200-hgx", "H200", "fp8", 4, {
+        (1000, 1000): 3288.0, (1024, 1024): 3268.0, (1024, 8192): 1417.0,
+        (8192, 1024): 627.0, (32768, 1024): 134.0}),
+    *_trt12("qwen3-235b-a22b", "Qwen3-235B-A22B (MoE)", "h100-hgx", "H100", "fp8", 8, {
+        (1000, 1000): 1932.0, (1024, 1024): 1935.0, (1024, 8192): 873.0}),
+    *_trt12("qwen3-30b-a3b", "Qwen3-30B-A3B (MoE)", "b200-hgx", "B200", "fp4", 1, {
+        (1000, 1000): 26971.0, (1024, 1024): 26611.0, (1024, 8192): 13497.0,
+        (1024, 32768): 4494.0, (8192, 1024): 5735.0, (32768, 1024): 1265.0}),
+    *_trt12("qwen3-30b-a3b", "Qwen3-30B-A3B (MoE)", "gb200-nvl72", "GB200", "fp4", 1, {
+        (1000, 1000): 22856.0, (1024, 1024): 22201.0, (1024, 8192): 14272.0,
+        (1024, 32768): 4925.0, (8192, 1024): 6201.0, (32768, 1024): 1380.0}),
+)  # fmt: skip
+
 # -- power sources -------------------------------------------------------------------------
 LATIF = ("https://arxiv.org/abs/2412.08602 (Latif et al., Empirical Measurements of AI "
          "Training Power Demand on a GPU-Accelerated Node; IEEE Access 13, 2025)")
