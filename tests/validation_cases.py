@@ -559,6 +559,67 @@ INFER_ROWS_R4: tuple[InferRow, ...] = (
         (1024, 32768): 4925.0, (8192, 1024): 6201.0, (32768, 1024): 1380.0}),
 )  # fmt: skip
 
+# -- round 5: rows committed before the fifth round's model term -----------------------
+# Chosen by the fixed rule below and committed, with no prediction computed, before the
+# term was written. The page was read in full when the round-4 page was looked for.
+#
+# Rule: every cell of the later version of the same TensorRT-LLM page that marks B300 and
+# GB300 as beta "as of release/1.2" for the catalog's models on B200, GB200 and H200 (the
+# B300/GB300 beta columns are left out: the page says their figures "should not be
+# considered finalized"; B300 has no catalog entry); empty cells skipped. Per-GPU figures,
+# stored times the replica's GPUs; KV cache fp8.
+
+TRT12B = ("NVIDIA/TensorRT-LLM docs/source/developer-guide/perf-overview.md, the version "
+          "stating 'As of release/1.2, support for B300 and GB300 is in beta' (later than "
+          "commit 585c756; per-GPU figures; stored copy, commit not recorded)")
+
+
+def _trt12b(model: str, label: str, system: str, gpu: str, precision: str, gpus: int,
+            cells: dict[tuple[int, int], float]) -> tuple[InferRow, ...]:
+    """The round-5 cells of one column; ``cells`` maps (ISL, OSL) to tokens/s per GPU."""
+    return tuple(
+        InferRow(f"R5 {label} {precision.upper()}, {gpu} ({gpus} GPUs), {isl}/{osl}",
+                 "throughput", model, system, precision, "fp8", gpus, 0, isl, osl,
+                 per_gpu * gpus, "held out", TRT12B)
+        for (isl, osl), per_gpu in cells.items()
+    )
+
+
+INFER_ROWS_R5: tuple[InferRow, ...] = (
+    *_trt12b("deepseek-v3", "DeepSeek-R1 0528 (MoE)", "b200-hgx", "B200", "fp4", 4, {
+        (1024, 1024): 5757.0, (1024, 8192): 4228.0, (1024, 32768): 1472.0,
+        (8192, 1024): 1176.0}),
+    *_trt12b("deepseek-v3", "DeepSeek-R1 0528 (MoE)", "gb200-nvl72", "GB200", "fp4", 4, {
+        (1024, 1024): 4989.0, (1024, 8192): 4474.0, (1024, 32768): 1582.0,
+        (8192, 1024): 1276.0}),
+    *_trt12b("deepseek-v3", "DeepSeek-R1 0528 (MoE)", "h200-hgx", "H200", "fp8", 8, {
+        (1024, 1024): 1724.0, (1024, 8192): 1335.0}),
+    *_trt12b("llama3-70b", "Llama-3.3-70B", "b200-hgx", "B200", "fp4", 1, {
+        (1024, 1024): 6943.0, (1024, 8192): 3270.0, (8192, 1024): 1347.0,
+        (32768, 1024): 279.0}),
+    *_trt12b("llama3-70b", "Llama-3.3-70B", "gb200-nvl72", "GB200", "fp4", 1, {
+        (1024, 1024): 7576.0, (1024, 8192): 3856.0, (8192, 1024): 1593.0,
+        (32768, 1024): 315.0}),
+    *_trt12b("llama3-70b", "Llama-3.3-70B", "h200-hgx", "H200", "fp8", 2, {
+        (1024, 1024): 2637.0, (1024, 8192): 1995.0, (8192, 1024): 544.0,
+        (32768, 1024): 120.0}),
+    *_trt12b("qwen3-235b-a22b", "Qwen3-235B-A22B (MoE)", "b200-hgx", "B200", "fp4", 4, {
+        (1024, 1024): 6423.0, (1024, 8192): 3881.0, (1024, 32768): 1216.0,
+        (8192, 1024): 1518.0, (32768, 1024): 326.0}),
+    *_trt12b("qwen3-235b-a22b", "Qwen3-235B-A22B (MoE)", "gb200-nvl72", "GB200", "fp4", 4, {
+        (1024, 1024): 6777.0, (1024, 8192): 3955.0, (1024, 32768): 1240.0,
+        (8192, 1024): 1575.0, (32768, 1024): 342.0}),
+    *_trt12b("qwen3-235b-a22b", "Qwen3-235B-A22B (MoE)", "h200-hgx", "H200", "fp8", 4, {
+        (1024, 1024): 3494.0, (1024, 8192): 1677.0, (8192, 1024): 679.0,
+        (32768, 1024): 143.0}),
+    *_trt12b("qwen3-30b-a3b", "Qwen3-30B-A3B (MoE)", "b200-hgx", "B200", "fp4", 1, {
+        (1024, 1024): 26431.0, (1024, 8192): 13940.0, (1024, 32768): 4570.0,
+        (8192, 1024): 5945.0, (32768, 1024): 1284.0}),
+    *_trt12b("qwen3-30b-a3b", "Qwen3-30B-A3B (MoE)", "gb200-nvl72", "GB200", "fp4", 1, {
+        (1024, 1024): 19682.0, (1024, 8192): 14916.0, (8192, 1024): 6450.0,
+        (32768, 1024): 1398.0}),
+)  # fmt: skip
+
 # -- power sources -------------------------------------------------------------------------
 LATIF = ("https://arxiv.org/abs/2412.08602 (Latif et al., Empirical Measurements of AI "
          "Training Power Demand on a GPU-Accelerated Node; IEEE Access 13, 2025)")
