@@ -26,6 +26,7 @@ from tests.validation_cases import (
     INFER_ROWS_R2,
     INFER_ROWS_R3,
     INFER_ROWS_R4,
+    INFER_ROWS_R5,
     POWER_ROWS,
     R2_FITTED,
     TRAIN_ROWS,
@@ -429,18 +430,18 @@ Row = TrainRow | InferRow | PowerRow
 
 def round_of(row: Row) -> int:
     """Validation round of a row: 2 ("R2 ") or 3 ("R3 ") for the rows added before that
-    round's model terms, 4 ("R4 ") for the blind check of the third round's model, 1 for
-    the first pass."""
-    for n in (2, 3, 4):
+    round's model terms, 4 and 5 ("R4 ", "R5 ") for the blind checks of the third round's
+    model, 1 for the first pass."""
+    for n in (2, 3, 4, 5):
         if row.name.startswith(f"R{n} "):
             return n
     return 1
 
 
 def all_rows() -> list[tuple[Row, float]]:
-    """(row, prediction) for every row: rounds 1 to 4, training, serving and power."""
+    """(row, prediction) for every row: rounds 1 to 5, training, serving and power."""
     train = (*TRAIN_ROWS, *TRAIN_ROWS_R2, *TRAIN_ROWS_R3)
-    infer = (*INFER_ROWS, *INFER_ROWS_R2, *INFER_ROWS_R3, *INFER_ROWS_R4)
+    infer = (*INFER_ROWS, *INFER_ROWS_R2, *INFER_ROWS_R3, *INFER_ROWS_R4, *INFER_ROWS_R5)
     return [*zip(train, train_predictions(train), strict=True),
             *zip(infer, infer_predictions(infer), strict=True),
             *zip(POWER_ROWS, power_predictions(), strict=True)]
@@ -481,10 +482,12 @@ def test_round_three_rows_are_held_out_and_never_fitted() -> None:
     assert all(r.role == "held out" for r in third)
 
 
-def test_round_four_rows_are_held_out_and_never_fitted() -> None:
+def test_rounds_four_and_five_are_held_out_and_never_fitted() -> None:
     fourth = [r for r, _ in _ROWS if round_of(r) == 4]
+    fifth = [r for r, _ in _ROWS if round_of(r) == 5]
     assert len(fourth) == len(INFER_ROWS_R4) == 62
-    assert all(r.role == "held out" for r in fourth)
+    assert len(fifth) == len(INFER_ROWS_R5) == 45
+    assert all(r.role == "held out" for r in (*fourth, *fifth))
 
 
 def test_nvl72_rack_full_load_is_about_120_kw() -> None:
@@ -580,7 +583,8 @@ def summary(rows: Sequence[tuple[Row, float]]) -> dict[str, tuple[int, int, floa
     groups: dict[str, list[float]] = {
         "all rows": [], "held out, round 1 (seen)": [], "held out, round 2 (seen)": [],
         "held out, round 3 (blind)": [], "round 3 training (blind)": [],
-        "round 3 serving (blind)": [], "held out, round 4 (blind)": [], "power rows": []}
+        "round 3 serving (blind)": [], "held out, round 4 (blind)": [],
+        "held out, round 5 (blind)": [], "power rows": []}
     for row, pred in rows:
         e = abs(_err(float(pred), row.published))
         groups["all rows"].append(e)
