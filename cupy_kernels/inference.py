@@ -357,9 +357,11 @@ def _decode_parts(xp: Any, b: InferenceBatch) -> tuple[Any, Any, Any, Any]:
     return weights, gemm, kv, attn_s
 
 
-def _decode_gpu_time(xp: Any, b: InferenceBatch) -> Any:
-    """GPU seconds of one decode step (both phases, TP all-reduces, step overhead)."""
-    weights, gemm, kv, attn = _decode_parts(xp, b)
+def _decode_gpu_time(xp: Any, b: InferenceBatch,
+                     parts: tuple[Any, Any, Any, Any] | None = None) -> Any:
+    """GPU seconds of one decode step (both phases, TP all-reduces, step overhead);
+    ``parts`` are :func:`_decode_parts` when the caller already has them."""
+    weights, gemm, kv, attn = _decode_parts(xp, b) if parts is None else parts
     return (xp.maximum(weights, gemm) + xp.maximum(kv, attn) + _tp_comm(xp, b, b.batch)
             + _overhead(xp, b))
 
@@ -392,8 +394,10 @@ def decode_split(xp: Any, b: InferenceBatch) -> tuple[Any, Any, Any]:
     the GPU time) is when the tensor cores are busy, the rest of the GPU time is
     memory-bound streaming and communication, and ``step - GPU`` the GPU waits for the host.
     """
-    _, gemm, _, attn = _decode_parts(xp, b)
-    return _decode_gpu_time(xp, b), xp.zeros_like(gemm) + _host_time(xp, b), gemm + attn
+    parts = _decode_parts(xp, b)
+    _, gemm, _, attn = parts
+    return (_decode_gpu_time(xp, b, parts), xp.zeros_like(gemm) + _host_time(xp, b),
+            gemm + attn)
 
 
 def decode_compute_fraction(xp: Any, b: InferenceBatch) -> Any:
@@ -403,8 +407,10 @@ def decode_compute_fraction(xp: Any, b: InferenceBatch) -> Any:
     memory-bound streaming, communication and host time, which draws far less power (the
     power model weights the two separately).
     """
-    _, gemm, _, attn = _decode_parts(xp, b)
-    return xp.clip((gemm + attn) / decode_step_time(xp, b), 0.0, 1.0)
+    parts = _decode_parts(xp, b)
+    _, gemm, _, attn = parts
+    step = xp.maximum(_decode_gpu_time(xp, b, parts), _host_time(xp, b))
+    return xp.clip((gemm + attn) / step, 0.0, 1.0)
 
 
 def replica_throughput(xp: Any, b: InferenceBatch) -> Any:

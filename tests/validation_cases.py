@@ -15,6 +15,7 @@ power rows are watts.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 # -- sources -----------------------------------------------------------------------------
 LLAMA3 = "https://arxiv.org/abs/2407.21783 (Llama 3 Herd of Models, Table 4)"
@@ -508,15 +509,25 @@ TRT12 = ("https://github.com/NVIDIA/TensorRT-LLM/blob/585c756579dc4d01f21fc13c2f
          "max throughput, per-GPU figures)")
 
 
-def _trt12(model: str, label: str, system: str, gpu: str, precision: str, gpus: int,
-           cells: dict[tuple[int, int], float]) -> tuple[InferRow, ...]:
-    """The round-4 cells of one column; ``cells`` maps (ISL, OSL) to tokens/s per GPU."""
+def _per_gpu_cells(tag: str, source: str, model: str, label: str, system: str, gpu: str,
+                   precision: str, gpus: int,
+                   cells: dict[tuple[int, int], float]) -> tuple[InferRow, ...]:
+    """Held-out rows of one column of a per-GPU TensorRT-LLM table (rounds 4 and 5).
+
+    ``cells`` maps (ISL, OSL) to tokens/s per GPU; a row stores it times the replica's
+    ``gpus`` (output tokens/s of the deployment). ``tag`` starts the row's name ("R4").
+    """
     return tuple(
-        InferRow(f"R4 {label} {precision.upper()}, {gpu} ({gpus} GPUs), {isl}/{osl}",
+        InferRow(f"{tag} {label} {precision.upper()}, {gpu} ({gpus} GPUs), {isl}/{osl}",
                  "throughput", model, system, precision, "fp8", gpus, 0, isl, osl,
-                 per_gpu * gpus, "held out", TRT12)
+                 per_gpu * gpus, "held out", source)
         for (isl, osl), per_gpu in cells.items()
     )
+
+
+def _trt12(*column: Any) -> tuple[InferRow, ...]:
+    """The round-4 cells of one column (:func:`_per_gpu_cells`)."""
+    return _per_gpu_cells("R4", TRT12, *column)
 
 
 INFER_ROWS_R4: tuple[InferRow, ...] = (
@@ -578,15 +589,9 @@ TRT12B = ("NVIDIA/TensorRT-LLM docs/source/developer-guide/perf-overview.md, the
           "commit 585c756; per-GPU figures; stored copy, commit not recorded)")
 
 
-def _trt12b(model: str, label: str, system: str, gpu: str, precision: str, gpus: int,
-            cells: dict[tuple[int, int], float]) -> tuple[InferRow, ...]:
-    """The round-5 cells of one column; ``cells`` maps (ISL, OSL) to tokens/s per GPU."""
-    return tuple(
-        InferRow(f"R5 {label} {precision.upper()}, {gpu} ({gpus} GPUs), {isl}/{osl}",
-                 "throughput", model, system, precision, "fp8", gpus, 0, isl, osl,
-                 per_gpu * gpus, "held out", TRT12B)
-        for (isl, osl), per_gpu in cells.items()
-    )
+def _trt12b(*column: Any) -> tuple[InferRow, ...]:
+    """The round-5 cells of one column (:func:`_per_gpu_cells`)."""
+    return _per_gpu_cells("R5", TRT12B, *column)
 
 
 INFER_ROWS_R5: tuple[InferRow, ...] = (
