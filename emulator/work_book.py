@@ -30,7 +30,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 
 from emulator.placement.base import PlacementRequest
-from emulator.work import Work
+from emulator.work import DeferredSpecWork, Work
 from workloads.spec import TrainingJobSpec
 
 __all__ = ["FIXED_FIELDS", "RETIRED_FIELDS", "WorkBook", "fixed_fields"]
@@ -56,6 +56,7 @@ class WorkBook(Sequence[Work]):
         (into ``requests``) and ``estimates`` (run-time estimate, s) are per job; ``others``
         (services) follow with ids ``n_jobs, n_jobs + 1, …``."""
         self.specs = specs
+        self._head = getattr(specs, "head", None)  # JobSpecs: head fields without a spec
         self.tenants = tuple(tenants)
         self.tenant_idx = tenant_idx
         self.requests = list(requests)
@@ -162,9 +163,19 @@ class WorkBook(Sequence[Work]):
         return w
 
     def _make(self, i: int) -> Work:
-        """A new object of job ``i`` as it is submitted (its fixed figures only)."""
-        spec = self.specs[i]
+        """A new object of job ``i`` as it is submitted (its fixed figures only); a job of
+        a synthetic stream gets its spec made when first read."""
         t = int(self.tenant_idx[i])
+        head = self._head(i) if self._head is not None else None
+        if head is not None:
+            name, submit_s, n_gpus, tp, priority, preemptible = head
+            return DeferredSpecWork(
+                self.specs, name, work_id=i, kind="training", tenant=self.tenants[t],
+                tenant_idx=t, n_gpus=n_gpus, group_size=tp, submit_s=submit_s,
+                priority=priority, preemptible=preemptible,
+                est_duration_s=float(self.estimates[i]),
+                request=self.requests[int(self.request_idx[i])])
+        spec = self.specs[i]
         return Work(work_id=i, kind="training", tenant=self.tenants[t], tenant_idx=t,
                     spec=spec, n_gpus=spec.n_gpus, group_size=spec.tp,
                     submit_s=spec.submit_s, priority=spec.priority,

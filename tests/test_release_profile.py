@@ -66,3 +66,41 @@ def test_profile_counts_only_gpus_that_come_back_while_racks_drain(tmp_path: Pat
     rounds._release_profile = both  # type: ignore[method-assign]
     sim.run()
     assert fewer[0] > 0, "no reservation saw work on a draining rack: the test proves nothing"
+
+
+def test_profile_buffers_grow_and_shift_like_a_fresh_sort() -> None:
+    """Hundreds of starts, ends and re-rates in random order (past the buffers' first
+    64 slots, with ties of expected end): after each batch the arrays equal a fresh sort,
+    and arrays handed out are read-only."""
+    from types import SimpleNamespace
+
+    from emulator.processes.release_profile import ReleaseProfile
+
+    rng = np.random.default_rng(7)
+    ends: dict[int, float] = {}
+    core = SimpleNamespace(running={}, running_version=0, changed=set(), changed_all=False,
+                           expected_end=lambda w: ends[w.work_id])
+    profile = ReleaseProfile(core)  # type: ignore[arg-type]
+    next_id = 0
+    for batch in range(400):
+        for _ in range(int(rng.integers(1, 6))):
+            if core.running and rng.random() < (0.2 if batch < 200 else 0.7):  # an end
+                wid = int(rng.choice(list(core.running)))
+                del core.running[wid]
+            elif core.running and rng.random() < 0.3:  # a re-rate: a new expected end
+                wid = int(rng.choice(list(core.running)))
+                ends[wid] = float(rng.integers(0, 50))
+            else:  # a start
+                wid, next_id = next_id, next_id + 1
+                ends[wid] = float(rng.integers(0, 50))  # many ties: the id breaks them
+                core.running[wid] = SimpleNamespace(
+                    work_id=wid, kind="training", progress_start_s=0.0, gpus=None,
+                    n_gpus=int(rng.integers(1, 9)))
+            core.changed.add(wid)
+            core.running_version += 1
+        got_ends, got_gpus = profile.arrays()
+        items = sorted((ends[w], w, core.running[w].n_gpus) for w in core.running)
+        assert got_ends.tolist() == [e for e, _w, _g in items]
+        assert got_gpus.tolist() == [g for _e, _w, g in items]
+        assert not got_ends.flags.writeable and not got_gpus.flags.writeable
+    assert next_id > 200 and profile._ends.size > 64, "the buffers never grew"

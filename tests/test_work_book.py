@@ -142,3 +142,61 @@ def test_a_book_indexes_by_id_only() -> None:
         sim.works["0"]  # type: ignore[index]
     with pytest.raises(IndexError):
         sim.works[len(sim.works)]
+
+
+def _spec_made(work: object) -> bool:
+    from emulator.work import _SPEC_SLOT
+    return _SPEC_SLOT.__get__(work) is not None
+
+
+def test_a_queued_job_makes_its_spec_only_when_read() -> None:
+    """A synthetic job's object carries the head fields a queue reads, equal to its spec's;
+    the spec is made on first read, then kept (the same object)."""
+    from emulator.work import DeferredSpecWork
+
+    sim = build(validate_scenario(small_scenario(duration="1d")))
+    book = sim.works
+    specs = book.specs
+    for i in range(min(book.n_jobs, 50)):
+        w = book[i]
+        assert isinstance(w, DeferredSpecWork) and not _spec_made(w)
+        spec = specs[i]
+        assert (w.name, w.submit_s, w.n_gpus, w.group_size, w.priority, w.preemptible) == (
+            spec.name, spec.submit_s, spec.n_gpus, spec.tp, spec.priority, spec.preemptible)
+        assert not _spec_made(w)  # reading the head fields made nothing
+        assert w.spec == spec and w.spec is w.spec and _spec_made(w)
+
+
+def test_deferred_specs_change_no_result_and_queued_jobs_never_make_one() -> None:
+    """A deep queue: the run with specs made at arrival and the one with specs made when
+    first read give the same event log and jobs table, and most jobs still waiting at the
+    end never made their spec."""
+    def run(defer: bool):  # type: ignore[no-untyped-def]
+        data = small_scenario(duration="1d")
+        data["tenants"]["lab"]["training"][0]["rate"] = "2000/d"
+        sim = build(validate_scenario(data))
+        if not defer:
+            sim.works._head = None  # every arriving job makes its spec at once
+        sim.run()
+        return sim
+
+    eager, deferred = run(False), run(True)
+    assert eager.log.digest() == deferred.log.digest()
+    a, b = jobs_table(eager.log, eager.works), jobs_table(deferred.log, deferred.works)
+    for key in a:
+        np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+    book = deferred.works
+    waiting = [w for i in range(book.n_jobs) if (w := book.live(i)) is not None
+               and w.start_s != w.start_s]  # arrived, never started
+    assert len(waiting) > 100, "no deep queue formed: the test proves nothing"
+    assert sum(not _spec_made(w) for w in waiting) > 0.9 * len(waiting)
+
+
+def test_an_adjustment_of_a_head_field_makes_specs_at_arrival() -> None:
+    """When the adjustment may change a field the queue reads, the head is not taken from
+    the columns: the spec is made (and adjusted) as the job arrives."""
+    specs, _ = generate_workload(_tenants(), 1 * DAY, RngStreams(2))
+    assert specs.head(0) is not None
+    renamed = specs.with_adjustment(lambda s: dataclasses.replace(s, priority=9),
+                                    ("priority",))
+    assert renamed.head(0) is None and renamed[0].priority == 9

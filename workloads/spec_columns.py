@@ -21,7 +21,12 @@ import numpy as np
 
 from workloads.spec import TrainingJobSpec
 
-__all__ = ["JobSpecs", "ListSource", "StreamSource"]
+__all__ = ["HEAD_FIELDS", "JobHead", "JobSpecs", "ListSource", "StreamSource"]
+
+HEAD_FIELDS = ("name", "submit_s", "n_gpus", "tp", "priority", "preemptible")
+"""The fields a job needs while it waits in the queue (see :meth:`JobSpecs.head`)."""
+
+JobHead = tuple[str, float, int, int, int, bool]
 
 
 class ListSource:
@@ -40,6 +45,10 @@ class ListSource:
     def values(self, name: str) -> list[Any]:
         """Field ``name`` of every spec, in source order."""
         return [getattr(s, name) for s in self.specs]
+
+    def head(self, k: int) -> JobHead | None:
+        """``None``: the spec is already made; read it."""
+        return None
 
 
 class StreamSource:
@@ -86,6 +95,12 @@ class StreamSource:
         v[self._at_tokens] = self.tokens[k]
         return TrainingJobSpec(*v)
 
+    def head(self, k: int) -> JobHead:
+        """The fields of job ``k`` that queueing needs, without making its spec."""
+        t = self.template
+        return (f"{self.prefix}-{k}", self.submit_s[k], self.gpus[k], t.tp, t.priority,
+                t.preemptible)
+
     def values(self, name: str) -> list[Any]:
         """Field ``name`` of every job of the stream, in stream order."""
         n = len(self)
@@ -124,6 +139,7 @@ class JobSpecs(Sequence[TrainingJobSpec]):
         self._idx = array("i", self.index_in.tobytes())
         self.adjust = adjust
         self.adjusted = adjusted
+        self._head_adjusted = any(f in adjusted for f in HEAD_FIELDS)
 
     @classmethod
     def ordered(cls, sources: Sequence[Source]) -> JobSpecs:
@@ -175,6 +191,14 @@ class JobSpecs(Sequence[TrainingJobSpec]):
     def __iter__(self) -> Iterator[TrainingJobSpec]:
         for i in range(len(self)):
             yield self[i]
+
+    def head(self, i: int) -> JobHead | None:
+        """Job ``i``'s :data:`HEAD_FIELDS` without making its spec, or ``None`` when making
+        it is no dearer (an explicit job's spec exists) or the adjustment changes one of
+        them. Most jobs of a deep queue never start, so their specs need never be made."""
+        if self._head_adjusted:
+            return None
+        return self.sources[self._src[i]].head(self._idx[i])
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Sequence) or isinstance(other, str):

@@ -305,7 +305,9 @@ class ClusterView:
 
         Expected ends come from the runtime estimates (``inf`` for services). The engine
         caches the arrays until the running set changes, so reservation-based policies
-        (backfill) cost O(log n) per round instead of O(n).
+        (backfill) cost O(log n) per round instead of O(n). The arrays are read-only views
+        valid for the round they were read in (the engine moves entries in place when the
+        running set changes): copy them to keep them longer.
         """
         if self._release_profile is not None:
             return self._release_profile()
