@@ -46,6 +46,7 @@ __all__ = [
     "SEQ_STEP_OVERHEAD_S",
     "STEP_OVERHEAD_S",
     "InferenceBatch",
+    "chunked_prefill_time",
     "decode_compute_fraction",
     "decode_split",
     "decode_step_time",
@@ -425,8 +426,15 @@ def replica_throughput(xp: Any, b: InferenceBatch) -> Any:
     Throughput = ``batch / max(decode GPU time + prefill share, host time)``.
     """
     batch = f64(xp, b.batch)
+    return batch / xp.maximum(_decode_gpu_time(xp, b) + chunked_prefill_time(xp, b),
+                              _host_time(xp, b))
+
+
+def chunked_prefill_time(xp: Any, b: InferenceBatch) -> Any:
+    """Prefill seconds each decode step carries in steady state (see
+    :func:`replica_throughput`): ``p = batch·mean_prompt/mean_output`` prompt tokens' GEMM
+    and attention compute plus their TP all-reduce."""
     prompt = f64(xp, b.mean_prompt)
-    p = batch * prompt / f64(xp, b.mean_output)
+    p = f64(xp, b.batch) * prompt / f64(xp, b.mean_output)
     attn = 2.0 * f64(xp, b.layers) * _attn_width(xp, b) * prompt * p
-    prefill = _compute_time(xp, b, p, attn) + _tp_comm(xp, b, p)
-    return batch / xp.maximum(_decode_gpu_time(xp, b) + prefill, _host_time(xp, b))
+    return _compute_time(xp, b, p, attn) + _tp_comm(xp, b, p)

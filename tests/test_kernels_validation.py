@@ -19,7 +19,7 @@ import pytest
 import cupy_kernels.inference as inf
 import cupy_kernels.training as trn
 from cupy_kernels.inference import InferenceBatch, decode_step_time, max_batch, prefill_time
-from cupy_kernels.power import gpu_power, rack_power
+from cupy_kernels.power import MEMORY_BOUND_UTIL, gpu_power, rack_power
 from cupy_kernels.training import PRECISION_CODES, RECOMPUTE_CODES, TrainingBatch
 from tests.validation_cases import (
     INFER_ROWS,
@@ -434,16 +434,40 @@ def infer_predictions(rows: Sequence[InferRow] = INFER_ROWS) -> np.ndarray:
 
 
 # -- power ---------------------------------------------------------------------------------
+def serving_power_util(rows: Sequence[InferRow], caps: Sequence[int]) -> np.ndarray:
+    """The GPU duty cycle the emulator gives each saturated serving workload (the power
+    model's utilisation, 0..1), as :class:`emulator.serving.ServingModel` sets a replica's:
+    the prefill share at 1, the rest at the decode step's power utilisation (its compute
+    fraction at 1, memory-bound streaming at ``MEMORY_BOUND_UTIL``, host waits idle).
+    Each replica holds as many sequences as KV memory allows, up to ``caps``."""
+    one = infer_batch(rows)
+    fits = np.minimum(max_batch(np, one), MAX_BATCH_CAP)
+    b = infer_batch(rows, np.maximum(np.minimum(fits, _col(list(caps))), 1.0))
+    gpu, host, compute = inf.decode_split(np, b)
+    step = np.maximum(gpu, host)
+    cf = np.clip(compute / step, 0.0, 1.0)
+    decode_util = cf + MEMORY_BOUND_UTIL * (np.minimum(gpu / step, 1.0) - cf)
+    prefill = inf.chunked_prefill_time(np, b)
+    share = prefill / np.maximum(gpu + prefill, host)
+    return np.clip(share + (1.0 - share) * decode_util, 0.0, 1.0)
+
+
 def power_predictions(rows: Sequence[PowerRow] = POWER_ROWS) -> np.ndarray:
-    """Node or rack power (W) of every power row: its GPUs at ``util`` plus their share of
-    the catalog's non-GPU overhead, interpolated between idle and full load by ``util``."""
+    """Node or rack power (W) of every power row: its GPUs at ``util`` (a serving row's
+    from :func:`serving_power_util`) plus their share of the catalog's non-GPU overhead,
+    interpolated between idle and full load by ``util``."""
+    served = [r for r in rows if r.serving is not None]
+    utils = dict(zip([r.name for r in served], serving_power_util(
+        [r.serving for r in served], [r.serving_batch_cap for r in served]).tolist(),
+        strict=True)) if served else {}
     out = []
     for r in rows:
+        util = utils.get(r.name, r.util)
         sysm = CATALOG[r.system]
-        gpus_w = r.gpus * float(gpu_power(np, r.util, sysm.gpu.idle_w, sysm.gpu.tdp_w))
+        gpus_w = r.gpus * float(gpu_power(np, util, sysm.gpu.idle_w, sysm.gpu.tdp_w))
         share = r.gpus / sysm.gpus_per_rack
         idle, full = sysm.rack_overhead_idle_w * share, sysm.rack_overhead_full_w * share
-        out.append(gpus_w + idle + (full - idle) * min(max(r.util, 0.0), 1.0))
+        out.append(gpus_w + idle + (full - idle) * min(max(util, 0.0), 1.0))
     return _col(out)
 
 
@@ -467,8 +491,9 @@ Row = TrainRow | InferRow | PowerRow
 def round_of(row: Row) -> int:
     """Validation round of a row: 2 ("R2 ") or 3 ("R3 ") for the rows added before that
     round's model terms, 4 and 5 ("R4 ", "R5 ") for the blind checks of the third round's
-    model, 1 for the first pass."""
-    for n in (2, 3, 4, 5):
+    model, 6 ("R6 ") for the power rows added before the node-power term, 1 for the first
+    pass."""
+    for n in (2, 3, 4, 5, 6):
         if row.name.startswith(f"R{n} "):
             return n
     return 1
@@ -505,7 +530,8 @@ def test_split_has_enough_held_out_rows() -> None:
 
 def test_round_two_rows_are_held_out_except_the_two_third_round_anchors() -> None:
     second = [r for r, _ in _ROWS if round_of(r) == 2]
-    assert len(second) == len(TRAIN_ROWS_R2) + len(INFER_ROWS_R2) + len(POWER_ROWS) > 0
+    r2_power = [r for r in POWER_ROWS if round_of(r) == 2]
+    assert len(second) == len(TRAIN_ROWS_R2) + len(INFER_ROWS_R2) + len(r2_power) > 0
     fitted = {r.name: r.role for r in second if r.role != "held out"}
     assert fitted == R2_FITTED  # every anchor names a real round-2 row
     assert sorted(fitted.values()) == ["fitted: MOE_EXPERT_HOST_S", "fitted: SEQ_STEP_OVERHEAD_S"]
@@ -524,6 +550,14 @@ def test_rounds_four_and_five_are_held_out_and_never_fitted() -> None:
     assert len(fourth) == len(INFER_ROWS_R4) == 62
     assert len(fifth) == len(INFER_ROWS_R5) == 45
     assert all(r.role == "held out" for r in (*fourth, *fifth))
+
+
+def test_round_six_power_rows_are_held_out_and_never_fitted() -> None:
+    sixth = [r for r, _ in _ROWS if round_of(r) == 6]
+    assert len(sixth) == 10 and all(isinstance(r, PowerRow) for r in sixth)
+    assert all(r.role == "held out" for r in sixth)
+    served = [r for r in sixth if r.serving is not None]
+    assert len(served) == 7 and all(r.serving_batch_cap > 0 for r in served)
 
 
 def test_nvl72_rack_full_load_is_about_120_kw() -> None:
@@ -607,6 +641,11 @@ def _config(row: Row) -> str:
         return (f"{row.precision}, TP{row.tp} PP{row.pp} DP{row.dp} CP{row.cp} EP{row.ep}, "
                 f"MBS {row.micro_batch}, seq {row.seq_len}, GBS {row.global_batch}, "
                 f"recompute {row.recompute}")
+    if isinstance(row, PowerRow) and row.serving is not None:
+        w = row.serving
+        return (f"{row.system}, {row.gpus} GPUs serving {w.model} {w.precision} weights, "
+                f"{w.kv_precision} KV, TP{w.tp}, batch up to {row.serving_batch_cap} "
+                f"(KV-bound), {w.prompt} in / {w.output} out, {row.statistic}")
     if isinstance(row, PowerRow):
         return f"{row.system}, {row.gpus} GPUs at util {row.util:g}, {row.statistic}"
     b = "max (KV-bound)" if row.batch == 0 else str(row.batch)
@@ -620,7 +659,8 @@ def summary(rows: Sequence[tuple[Row, float]]) -> dict[str, tuple[int, int, floa
         "all rows": [], "held out, round 1 (seen)": [], "held out, round 2 (seen)": [],
         "held out, round 3 (blind)": [], "round 3 training (blind)": [],
         "round 3 serving (blind)": [], "held out, round 4 (blind)": [],
-        "held out, round 5 (blind)": [], "power rows": []}
+        "held out, round 5 (blind)": [], "held out, round 6 (blind, power)": [],
+        "power rows": []}
     for row, pred in rows:
         e = abs(_err(float(pred), row.published))
         groups["all rows"].append(e)
@@ -628,7 +668,8 @@ def summary(rows: Sequence[tuple[Row, float]]) -> dict[str, tuple[int, int, floa
             groups["power rows"].append(e)
         if row.role == "held out":
             n = round_of(row)
-            groups[f"held out, round {n} " + ("(blind)" if n >= 3 else "(seen)")].append(e)
+            label = {6: "(blind, power)"}.get(n, "(blind)" if n >= 3 else "(seen)")
+            groups[f"held out, round {n} {label}"].append(e)
             if n == 3:
                 kind = "training" if isinstance(row, TrainRow) else "serving"
                 groups[f"round 3 {kind} (blind)"].append(e)

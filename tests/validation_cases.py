@@ -14,6 +14,7 @@ power rows are watts.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -268,6 +269,23 @@ INFER_ROWS: tuple[InferRow, ...] = (
 #
 # Power rule: every published per-node or per-rack power figure with a stated system and
 # workload found for this round (three H100 node figures); see ``PowerRow``.
+#
+# Round 6 power rule (rows committed before the power term was written; blind): every MLPerf
+# power result (Inference v4.0-v5.1 closed datacenter, Training v4.0-v5.1) of an LLM
+# benchmark on 8-GPU H100, H200 or B200 nodes, metered at the node's AC input, except:
+#   - "MaxQ" submissions (every v4.0 and v4.1 inference row): their GPU power limits are
+#     lowered to a value the submission does not state, which no catalog entry represents;
+#   - the DC-side figure of a run also metered on the AC side (SMC GPT-3 4.0-0095);
+#   - the SMC v4.0 Llama2-70B-LoRA results (round 2 already holds one of them).
+# Inference v5.0 and v6.1 could not be listed (repositories not readable here); v6.0 and
+# Training v5.1 have no power results. Training rows are GPUs kept busy (util 1, as in
+# round 2), whatever the model. Serving rows are predicted at the configuration's operating
+# point: the instance's tensor x pipeline GPUs as TP (the kernel has no PP), FP4 weights and
+# FP8 KV cache, as many sequences as KV memory allows up to the configuration's batch per
+# instance; mean output = the benchmark's documented mean (llama3.1-8b: its 128-token
+# cap); mean input = half the documented maximum input (no mean is published). Server
+# rows use the same operating point as Offline (the run is near the Offline rate).
+# Llama-3.1-405B/8B map to the catalog's llama3-405b/llama3-8b.
 
 TRAIN_ROWS_R2: tuple[TrainRow, ...] = (
     TrainRow("R2 Llama3-70B FP8, 64 GB300, FSDP DP64, GBS 256, MBS 2", "llama3-70b",
@@ -636,6 +654,24 @@ NEWKIRK = ("https://arxiv.org/abs/2506.14551 (Newkirk et al., Empirically-Calibr
            "Node Power Models, 2025)")
 MLPERF_SMC = ("https://smc.co/mlperfv40/results/llama2-70b-lora (MLPerf Training v4.0 "
               "Llama2-70B-LoRA, MLCommons-verified node power, 1 node)")
+MLPERF_INF51 = ("https://github.com/mlcommons/inference_results_v5.1/blob/"
+                "965182b03376a00fcae415c54e560e1c83937932/summary_results.json (MLPerf "
+                "Inference v5.1, Lenovo, result {id}: Power_Result, mean node AC power of "
+                "the timed run; configuration from closed/Lenovo/configs/{system}/)")
+MLPERF_TR40_GPT3 = ("https://github.com/aryatschand/MLPerf-Power-HPCA-2025/blob/"
+                    "b579210bd6eb8bf731a1462b2344c06442e4556a/code/data_cleaned_training.csv "
+                    "(MLPerf Training v4.0 power table, ID 4.0-0091, SMC 64 x 8 H100 GPT-3: "
+                    "1,699,340.34 kJ AC in 56.869 min; per node = energy / time / 64)")
+MLPERF_TR41_DELL = ("https://github.com/mlcommons/training_results_v4.1/tree/"
+                    "b87b9e396f771345d4ef122ba33456304f15228d/Dell/results/"
+                    "8xXE9680x8H100-SXM-80GB-POWER/llama2_70b_lora (MLPerf Training v4.1, "
+                    "Dell, 8 nodes; node AC mean over each run's power window from the "
+                    "published power logs, Olympic mean of 10 runs; switch log left out)")
+MLPERF_TR50_LENOVO = ("https://github.com/mlcommons/training_results_v5.0/tree/"
+                      "0fdc28f013256aea84fa36fdaf1e0fa46094b18c/Lenovo/results/"
+                      "SR780aV3-8xB200_SXM_180GB/llama2_70b_lora (MLPerf Training v5.0, "
+                      "Lenovo, 1 node, water-cooled; node AC mean from the published power "
+                      "logs as for Dell's)")
 
 
 @dataclass(frozen=True)
@@ -644,7 +680,10 @@ class PowerRow:
 
     ``system`` is a catalog entry; ``gpus`` the GPUs the figure covers (a node: 8, an NVL72
     rack: 72); ``util`` the GPU duty cycle the workload implies (1 for GPUs kept busy by
-    training); ``statistic`` says what the figure is (``"max"`` or ``"mean"``).
+    training); ``statistic`` says what the figure is (``"max"`` or ``"mean"``). A serving
+    row names its workload in ``serving`` instead: the duty cycle is then the one the
+    emulator's serving model gives that workload (``util`` is ignored), and
+    ``serving_batch_cap`` is the configuration's most sequences per instance.
     """
 
     name: str
@@ -655,6 +694,39 @@ class PowerRow:
     published: float  # W
     role: str
     source: str
+    serving: InferRow | None = None
+    serving_batch_cap: int = 0
+
+
+def _inf51_power() -> tuple[PowerRow, ...]:
+    """Round 6: MLPerf Inference v5.1 node power of Lenovo's 8 x B200 systems (TensorRT-LLM
+    configuration identical to NVIDIA's B200x8 one: FP4 weights, FP8 KV cache)."""
+    runs = (  # (benchmark, scenario, model, GPUs per instance, batch cap, in, out, W, id, sys)
+        ("llama2-70b-99", "Offline", "llama2-70b", 1, 2048, 512, 294, 10400.9988793425,
+         "5.1-0061", "SR680a_V3_B200SXMx8"),
+        ("llama2-70b-99", "Server", "llama2-70b", 1, 2048, 512, 294, 10442.2597402597,
+         "5.1-0061", "SR680a_V3_B200SXMx8"),
+        ("llama2-70b-99.9", "Server", "llama2-70b", 1, 2048, 512, 294, 10434.706455542,
+         "5.1-0061", "SR680a_V3_B200SXMx8"),
+        ("llama3.1-405b", "Offline", "llama3-405b", 4, 128, 10000, 685, 9891.7643975904,
+         "5.1-0062", "SR780a_V3_B200SXMx8"),
+        ("llama3.1-405b", "Server", "llama3-405b", 4, 256, 10000, 685, 9566.1823383085,
+         "5.1-0062", "SR780a_V3_B200SXMx8"),
+        ("llama3.1-8b", "Offline", "llama3-8b", 1, 6000, 1280, 128, 9436.05296875,
+         "5.1-0062", "SR780a_V3_B200SXMx8"),
+        ("llama3.1-8b", "Server", "llama3-8b", 1, 6000, 1280, 128, 9011.0666666667,
+         "5.1-0062", "SR780a_V3_B200SXMx8"),
+    )
+    rows = []
+    for bench, scenario, model, tp, cap, isl, osl, watts, rid, system in runs:
+        name = (f"R6 HGX B200 node (Lenovo), MLPerf Inference {bench} {scenario}, TP{tp} x "
+                f"{8 // tp}, mean node power (AC)")
+        source = MLPERF_INF51.format(id=rid, system=system)
+        workload = InferRow(name, "throughput", model, "b200-hgx", "fp4", "fp8", tp, 0, isl,
+                            osl, math.nan, "held out", source)
+        rows.append(PowerRow(name, "b200-hgx", 8, math.nan, "mean", watts, "held out",
+                             source, serving=workload, serving_batch_cap=cap))
+    return tuple(rows)
 
 
 POWER_ROWS: tuple[PowerRow, ...] = (
@@ -666,4 +738,15 @@ POWER_ROWS: tuple[PowerRow, ...] = (
     PowerRow("R2 H100 SXM node (immersion), MLPerf Llama2-70B LoRA, mean node power (DC)",
              "h100-hgx", 8, 1.0, "mean", 6.741e3, "held out",
              MLPERF_SMC + ": 6.741 kW DC per node over 29.1 min"),
+    # -- round 6 (blind) ------------------------------------------------------------------
+    PowerRow("R6 HGX H100 node (immersion), MLPerf Training GPT-3 175B, 64 nodes, mean node "
+             "power (AC)", "h100-hgx", 8, 1.0, "mean", 1_699_340.34e3 / (56.869 * 60) / 64,
+             "held out", MLPERF_TR40_GPT3),
+    PowerRow("R6 HGX H100 node (Dell XE9680), MLPerf Training Llama2-70B LoRA, 8 nodes, "
+             "mean node power (AC)", "h100-hgx", 8, 1.0, "mean", 7039.4, "held out",
+             MLPERF_TR41_DELL),
+    PowerRow("R6 HGX B200 node (Lenovo SR780a V3), MLPerf Training Llama2-70B LoRA, mean "
+             "node power (AC)", "b200-hgx", 8, 1.0, "mean", 9573.1, "held out",
+             MLPERF_TR50_LENOVO),
+    *_inf51_power(),
 )
