@@ -31,6 +31,7 @@ __all__ = [
     "FIXED_FACILITY_FRACTION",
     "MEMORY_BOUND_UTIL",
     "MIN_CAP_FRACTION",
+    "NODE_OVERHEAD_DRAW",
     "cap_throughput_factor",
     "facility_power",
     "gpu_power",
@@ -60,6 +61,20 @@ MEMORY_BOUND_UTIL: float = 0.35
 memory-bound decode step. Estimate from the H200 decode measurements of Ma et al.
 (arXiv:2605.11999): 137-300 W on a 700 W part, i.e. at most (300 - 90)/(700 - 90) = 0.34
 of the range above idle; the compute-bound share of a step counts as utilisation 1."""
+
+
+NODE_OVERHEAD_DRAW: float = (0.76 * 10.2e3 - 8 * 700.0) / (10.2e3 - 8 * 700.0)
+"""Fraction of a system's nameplate non-GPU power that it actually draws (≈ 0.468).
+
+The catalog's non-GPU overheads (``rack_overhead_full_w``/``_idle_w``) come from the
+vendors' maximum system power — DGX H100's 10.2 kW less eight 700 W GPUs — a provisioning
+figure that budgets CPUs at TDP, fans at full speed and redundant supplies. A node running
+GPU-bound training draws far less: Newkirk et al. (arXiv:2506.14551) measured even
+compute-intensive work at 76 % of the 10.2 kW rating. With the GPUs at TDP that leaves
+0.76·10.2 − 5.6 = 2.15 kW of the 4.6 kW non-GPU budget. Fitted on that one row
+(``docs/validation.md``); the engine scales both the idle and the full-load overhead by
+it when it computes drawn power, while hall sizing and the facility's design power keep
+the nameplate (``SystemSpec.rack_full_w``)."""
 
 
 def gpu_power(xp: Any, util: Any, idle_w: Any, tdp_w: Any, cap_w: Any = None) -> Any:

@@ -32,7 +32,7 @@ from cupy_kernels.inference import (
     prefill_time,
     serving_schedulers,
 )
-from cupy_kernels.power import facility_power, gpu_power, rack_power
+from cupy_kernels.power import NODE_OVERHEAD_DRAW, facility_power, gpu_power, rack_power
 from cupy_kernels.training import (
     PRECISION_CODES,
     RECOMPUTE_CODES,
@@ -110,10 +110,12 @@ class ComputeModel:
         gpu_system = index.rack_system[index.gpu_rack]
         self._gpu_idle = backend.asarray(sys_idle[gpu_system])
         self._gpu_tdp = backend.asarray(sys_tdp[gpu_system])
-        self._rack_idle = backend.asarray(
-            np.array([s.rack_overhead_idle_w for s in index.systems])[index.rack_system])
-        self._rack_full = backend.asarray(
-            np.array([s.rack_overhead_full_w for s in index.systems])[index.rack_system])
+        # the non-GPU power racks draw: a fraction of the nameplate overheads (see
+        # NODE_OVERHEAD_DRAW); the design power below keeps the nameplate
+        self._rack_idle = backend.asarray(NODE_OVERHEAD_DRAW * np.array(
+            [s.rack_overhead_idle_w for s in index.systems])[index.rack_system])
+        self._rack_full = backend.asarray(NODE_OVERHEAD_DRAW * np.array(
+            [s.rack_overhead_full_w for s in index.systems])[index.rack_system])
         self._rack_gpus = np.bincount(index.gpu_rack, minlength=index.n_racks).astype(float)
         rack_full = (np.array([s.rack_full_w for s in index.systems])[index.rack_system]
                      if index.n_racks else np.zeros(0))

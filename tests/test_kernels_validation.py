@@ -19,7 +19,7 @@ import pytest
 import cupy_kernels.inference as inf
 import cupy_kernels.training as trn
 from cupy_kernels.inference import InferenceBatch, decode_step_time, max_batch, prefill_time
-from cupy_kernels.power import MEMORY_BOUND_UTIL, gpu_power, rack_power
+from cupy_kernels.power import MEMORY_BOUND_UTIL, NODE_OVERHEAD_DRAW, gpu_power, rack_power
 from cupy_kernels.training import PRECISION_CODES, RECOMPUTE_CODES, TrainingBatch
 from tests.validation_cases import (
     INFER_ROWS,
@@ -454,8 +454,9 @@ def serving_power_util(rows: Sequence[InferRow], caps: Sequence[int]) -> np.ndar
 
 def power_predictions(rows: Sequence[PowerRow] = POWER_ROWS) -> np.ndarray:
     """Node or rack power (W) of every power row: its GPUs at ``util`` (a serving row's
-    from :func:`serving_power_util`) plus their share of the catalog's non-GPU overhead,
-    interpolated between idle and full load by ``util``."""
+    from :func:`serving_power_util`) plus their share of the non-GPU power the engine
+    draws (the catalog's nameplate overheads times ``NODE_OVERHEAD_DRAW``), interpolated
+    between idle and full load by ``util``."""
     served = [r for r in rows if r.serving is not None]
     utils = dict(zip([r.name for r in served], serving_power_util(
         [r.serving for r in served], [r.serving_batch_cap for r in served]).tolist(),
@@ -466,13 +467,15 @@ def power_predictions(rows: Sequence[PowerRow] = POWER_ROWS) -> np.ndarray:
         sysm = CATALOG[r.system]
         gpus_w = r.gpus * float(gpu_power(np, util, sysm.gpu.idle_w, sysm.gpu.tdp_w))
         share = r.gpus / sysm.gpus_per_rack
-        idle, full = sysm.rack_overhead_idle_w * share, sysm.rack_overhead_full_w * share
+        draw = NODE_OVERHEAD_DRAW * share
+        idle, full = sysm.rack_overhead_idle_w * draw, sysm.rack_overhead_full_w * draw
         out.append(gpus_w + idle + (full - idle) * min(max(util, 0.0), 1.0))
     return _col(out)
 
 
 def nvl72_full_load_w() -> float:
-    """GB200 NVL72 rack power with every GPU at util 1 (catalog overheads), W."""
+    """GB200 NVL72 rack power with every GPU at util 1 and the catalog's nameplate
+    overheads (the provisioned figure that halls are sized by), W."""
     sysm = GB200_NVL72
     n = sysm.gpus_per_rack
     w = gpu_power(np, np.ones(n), sysm.gpu.idle_w, sysm.gpu.tdp_w)
@@ -528,14 +531,16 @@ def test_split_has_enough_held_out_rows() -> None:
     assert sum(r == "held out" for r in roles) >= len(roles) / 2
 
 
-def test_round_two_rows_are_held_out_except_the_two_third_round_anchors() -> None:
+def test_round_two_rows_are_held_out_except_the_anchors_of_later_terms() -> None:
     second = [r for r, _ in _ROWS if round_of(r) == 2]
     r2_power = [r for r in POWER_ROWS if round_of(r) == 2]
     assert len(second) == len(TRAIN_ROWS_R2) + len(INFER_ROWS_R2) + len(r2_power) > 0
     fitted = {r.name: r.role for r in second if r.role != "held out"}
     assert fitted == R2_FITTED  # every anchor names a real round-2 row
-    assert sorted(fitted.values()) == ["fitted: MOE_EXPERT_HOST_S", "fitted: SEQ_STEP_OVERHEAD_S"]
+    assert sorted(fitted.values()) == ["fitted: MOE_EXPERT_HOST_S", "fitted: NODE_OVERHEAD_DRAW",
+                                       "fitted: SEQ_STEP_OVERHEAD_S"]
     assert hasattr(trn, "MOE_EXPERT_HOST_S") and hasattr(inf, "SEQ_STEP_OVERHEAD_S")
+    assert NODE_OVERHEAD_DRAW > 0
 
 
 def test_round_three_rows_are_held_out_and_never_fitted() -> None:
@@ -691,7 +696,8 @@ def main() -> None:
               f"| {_fmt(row, float(pred))} | {e:+.1%} | {row.role} | {round_of(row)} "
               f"| {row.source} |")
     w = nvl72_full_load_w()
-    print(f"| {len(_ROWS) + 1} | GB200 NVL72 rack at full load | 72 GPUs at util 1 | 120 kW "
+    print(f"| {len(_ROWS) + 1} | GB200 NVL72 rack at full load, provisioned (nameplate) "
+          "| 72 GPUs at util 1, nameplate overheads | 120 kW "
           f"| {w / 1e3:.1f} kW | {_err(w, 120e3):+.1%} | by construction | 1 | "
           "NVIDIA/Schneider GB200 NVL72 reference designs |")
     print()

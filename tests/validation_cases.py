@@ -366,6 +366,7 @@ INFER_ROWS_R2: tuple[InferRow, ...] = (
 R2_FITTED: dict[str, str] = {
     "R2 Qwen3-30B-A3B (MoE) FP4, B200 (TP1), 500/2000": "fitted: SEQ_STEP_OVERHEAD_S",
     "R2 Qwen3-30B-A3B MXFP8, 8 B200 (DGX), EP8, GBS 512, MBS 1, 4k": "fitted: MOE_EXPERT_HOST_S",
+    "R2 HGX H100 node, compute-intensive training, node power": "fitted: NODE_OVERHEAD_DRAW",
 }
 TRAIN_ROWS_R2 = tuple(replace(r, role=R2_FITTED.get(r.name, r.role)) for r in TRAIN_ROWS_R2)
 INFER_ROWS_R2 = tuple(replace(r, role=R2_FITTED.get(r.name, r.role)) for r in INFER_ROWS_R2)
@@ -750,3 +751,4 @@ POWER_ROWS: tuple[PowerRow, ...] = (
              MLPERF_TR50_LENOVO),
     *_inf51_power(),
 )
+POWER_ROWS = tuple(replace(r, role=R2_FITTED.get(r.name, r.role)) for r in POWER_ROWS)
