@@ -14,7 +14,7 @@ from cupy_kernels.power import (
     gpu_power,
     rack_power,
 )
-from topologies.catalog import B200_GB200, GB200_NVL72, H100_SXM
+from topologies.catalog import B200_GB200, CATALOG, GB200_NVL72, H100_SXM
 
 
 def test_gpu_power_is_linear_between_idle_and_tdp() -> None:
@@ -118,3 +118,37 @@ def test_lightly_loaded_hall_has_a_higher_effective_pue() -> None:
     assert eff[2] == pytest.approx(1.08 - F + F * 10)  # 10% load: 1.35 with F = 3%
     assert eff[0] < eff[1] < eff[2]
     assert facility_power(np, it, 1.08)[2] == pytest.approx(1.08e6)  # no design: plain PUE
+
+
+def test_engine_draws_a_fraction_of_the_nameplate_overhead_and_sizes_by_the_nameplate() -> None:
+    """The engine's racks draw NODE_OVERHEAD_DRAW of the catalog's non-GPU power (a busy
+    DGX H100 node: 7.75 kW, 76% of its 10.2 kW rating), while the facility's design power,
+    which hall sizing and the fixed PUE part use, stays at the nameplate."""
+    from cupy_kernels.power import NODE_OVERHEAD_DRAW
+    from emulator.build import build
+    from emulator.compute import ComputeModel
+    from emulator.loader import validate_scenario
+    from tests.conftest import small_scenario
+
+    assert abs(NODE_OVERHEAD_DRAW - 0.468) < 5e-4
+    sim = build(validate_scenario(small_scenario(duration="1h")))
+    compute: ComputeModel = sim.engine.compute
+    idx = sim.index
+    util = np.ones(idx.n_gpus)
+    racks, _it, _fac = compute.power(util, np.ones(len(idx.site_names)),
+                                     np.zeros(len(idx.site_names)))
+    systems = [idx.systems[s] for s in idx.rack_system]
+    drawn = [s.gpus_per_rack * s.gpu.tdp_w + NODE_OVERHEAD_DRAW * s.rack_overhead_full_w
+             for s in systems]
+    np.testing.assert_allclose(racks, drawn)
+    assert all(r < s.rack_full_w for r, s in zip(racks, systems, strict=True))
+    np.testing.assert_allclose(
+        float(np.sum(compute._site_design_w)), sum(s.rack_full_w for s in systems))
+    idle, _it, _fac = compute.power(np.zeros(idx.n_gpus), np.ones(len(idx.site_names)),
+                                    np.zeros(len(idx.site_names)))
+    np.testing.assert_allclose(idle, [s.gpus_per_rack * s.gpu.idle_w
+                                      + NODE_OVERHEAD_DRAW * s.rack_overhead_idle_w
+                                      for s in systems])
+    h100 = CATALOG["h100-hgx"]
+    node = 8 * h100.gpu.tdp_w + NODE_OVERHEAD_DRAW * h100.rack_overhead_full_w / h100.trays_per_rack
+    assert node == pytest.approx(0.76 * 10.2e3)

@@ -200,12 +200,6 @@ KNOWN_MISSES: dict[str, str] = {
         "low",  # -19.6%
     'R3 Llama-3.1-8B FP8, H100 (TP1), 20000/2000':
         "low",  # -21.5%
-    'R2 HGX H100 node, Llama2-13B training, maximum node power':
-        "high",  # +21.4%
-    'R2 HGX H100 node, compute-intensive training, node power':
-        "high",  # +31.6%
-    'R2 H100 SXM node (immersion), MLPerf Llama2-70B LoRA, mean node power (DC)':
-        "high",  # +51.3%
     'R4 DeepSeek-R1 0528 (MoE) FP4, B200 (4 GPUs), 1000/1000':
         "high",  # +16.3%
     'R4 DeepSeek-R1 0528 (MoE) FP4, B200 (4 GPUs), 1024/1024':
