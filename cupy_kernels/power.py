@@ -137,10 +137,12 @@ def facility_power(xp: Any, it_w: Any, pue: Any, design_it_w: Any = None,
                    fixed_fraction: float = FIXED_FACILITY_FRACTION) -> Any:
     """Facility power in W: IT power times PUE, plus a load-independent part.
 
-    Without ``design_it_w``: ``it·pue``. With it (the site's IT power at full load, W):
+    Without ``design_it_w``: ``it·pue``. With it (the site's nameplate IT power, W):
     ``it·max(pue - f, 1) + f·design_it_w``, ``f = fixed_fraction`` — equal to ``it·pue``
-    at full load, but a lightly loaded hall keeps paying the fixed part, so its
-    effective PUE (facility/IT) rises as load falls.
+    when ``it`` reaches the nameplate; below it the hall keeps paying the fixed part, so
+    its effective PUE (facility/IT) rises as load falls. The engine's drawn IT power stays
+    below the nameplate even at full utilisation (``NODE_OVERHEAD_DRAW``): a busy GB200
+    hall at PUE 1.08 shows an effective PUE of about 1.085.
     """
     it = f64(xp, it_w)
     if design_it_w is None:

@@ -78,7 +78,7 @@ def _topology(preset: str | None, list_: bool) -> None:
     t.add_row("NVLink domains", f"{d.nvlink_domains:,}")
     t.add_row("fabric", f"{d.pods} pods, {d.leaves:,} leaves, {d.spines:,} spines "
                         f"(switches {format_power(d.fabric_w)})")
-    t.add_row("IT load at full util", f"{format_power(d.it_full_w)} "
+    t.add_row("IT load, nameplate", f"{format_power(d.it_full_w)} "
                                       f"(racks {format_power(d.racks_full_w)})")
     t.add_row("facility (IT x PUE)", f"{format_power(d.facility_full_w)} at design PUE "
                                      f"{d.pue:.2f}, {d.cooling} cooling")

@@ -117,7 +117,9 @@ class DeferredSpecWork(Work):
     name: given here). In a deep queue most jobs never start before the horizon, and making
     each one's frozen spec (29 fields) at arrival was about a tenth of the run. ``specs``
     makes the spec (``specs[work_id]``); it is the same object from then on, equal field
-    for field to the one made at arrival before.
+    for field to the one made at arrival before. ``dataclasses.replace`` does not apply
+    (the constructor takes ``specs`` and ``name``); build a :class:`Work` from ``spec``
+    instead.
     """
 
     __slots__ = ("_name", "_specs")

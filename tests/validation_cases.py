@@ -362,7 +362,8 @@ INFER_ROWS_R2: tuple[InferRow, ...] = (
 
 # Round 2's rows were the blind test of the second round's terms. The third round's terms
 # were written after seeing them; two of them each set one new constant (named in the role)
-# and are therefore fitted from then on. Every other round-2 row stays held out (seen).
+# and are therefore fitted from then on, as is the H100 node power row that sets round 6's
+# NODE_OVERHEAD_DRAW. Every other round-2 row stays held out (seen).
 R2_FITTED: dict[str, str] = {
     "R2 Qwen3-30B-A3B (MoE) FP4, B200 (TP1), 500/2000": "fitted: SEQ_STEP_OVERHEAD_S",
     "R2 Qwen3-30B-A3B MXFP8, 8 B200 (DGX), EP8, GBS 512, MBS 1, 4k": "fitted: MOE_EXPERT_HOST_S",

@@ -83,8 +83,10 @@ class GpuSpec:
 class SystemSpec:
     """A rack-level system: how GPUs are packaged into trays, NVLink domains and racks.
 
-    ``rack_overhead_full_w``/``rack_overhead_idle_w`` are the rack's non-GPU power (CPUs,
-    NVLink switch trays, NICs, fans/pumps, power conversion) at full load and at idle, in W.
+    ``rack_overhead_full_w``/``rack_overhead_idle_w`` are the rack's nameplate non-GPU power
+    (CPUs, NVLink switch trays, NICs, fans/pumps, power conversion) at full load and at
+    idle, in W: provisioning figures from the vendors' maximum system power. The engine
+    draws ``NODE_OVERHEAD_DRAW`` of them (``cupy_kernels/power.py``).
     ``cooling`` is ``"liquid"`` (direct-to-chip) or ``"air"``.
     """
 
@@ -107,12 +109,12 @@ class SystemSpec:
 
     @property
     def rack_full_w(self) -> float:
-        """Rack power with every GPU at TDP, in W."""
+        """Nameplate rack power with every GPU at TDP, in W (what halls are sized by)."""
         return self.gpus_per_rack * self.gpu.tdp_w + self.rack_overhead_full_w
 
     @property
     def rack_idle_w(self) -> float:
-        """Rack power with every GPU idle, in W."""
+        """Nameplate rack power with every GPU idle, in W."""
         return self.gpus_per_rack * self.gpu.idle_w + self.rack_overhead_idle_w
 
 

@@ -68,17 +68,18 @@ class SiteSummary:
 
     @property
     def it_mw(self) -> float:
-        """IT load at full utilisation, MW."""
+        """IT load at full utilisation by the nameplate (the design figure halls and the grid
+        connection are sized by; a busy site draws less, see ``NODE_OVERHEAD_DRAW``), MW."""
         return self.it_full_w / 1e6
 
     @property
     def facility_mw(self) -> float:
-        """Facility load at full utilisation (IT × PUE), MW."""
+        """Design facility load: nameplate IT load × PUE, MW."""
         return self.facility_full_w / 1e6
 
     @property
     def within_budget(self) -> bool:
-        """Whether the facility load at full utilisation fits the grid connection."""
+        """Whether the design (nameplate) facility load fits the grid connection."""
         return self.headroom_w >= 0.0
 
 
@@ -130,5 +131,5 @@ def describe_site(site: SiteConfig) -> SiteSummary:
 
 
 def site_power_budget_ok(site: SiteConfig) -> bool:
-    """True if IT load at full utilisation × PUE fits ``site.grid_connection``."""
+    """True if the nameplate IT load × PUE fits ``site.grid_connection``."""
     return describe_site(site).within_budget

@@ -178,7 +178,8 @@ class SiteSizing:
 
     @property
     def it_full_w(self) -> float:
-        """IT load at full utilisation: racks plus fabric switches, W."""
+        """Nameplate IT load: racks at ``rack_full_w`` plus fabric switches, W (the design
+        figure; a busy site draws less, see ``cupy_kernels.power.NODE_OVERHEAD_DRAW``)."""
         return sum(h.it_full_w for h in self.halls) + self.fabric_w
 
 

@@ -13,7 +13,7 @@ Grid and caps per site: ``peak_import_mw`` (highest interval-mean import),
 cap: a constant cap's value, a renewable cap's best moment), ``over_cap_s`` (seconds the
 facility demand stayed above the cap), ``export_limit_mw`` (the limit export was held to:
 ``grid.export_limit``, by default the grid connection) and ``renewable_to_it_ratio``
-(renewable peak power over the site's IT load at full utilisation: the plant is sized in
+(renewable peak power over the site's nameplate IT load: the plant is sized in
 absolute watts, so shrinking a preset's halls without shrinking its plant makes it large).
 """
 
@@ -125,8 +125,8 @@ def energy_summary(samples: Sequence[EnergySample], grid_connection_w: Sequence[
     in t CO2e, water in m³, cost in US dollars for the total.
 
     With ``export_limit_w`` each site also reports ``export_limit_mw`` (``None``:
-    unlimited) and ``peak_export_mw``; with ``renewable_peak_w`` and ``it_full_w`` (IT load
-    at full utilisation) its ``renewable_to_it_ratio``.
+    unlimited) and ``peak_export_mw``; with ``renewable_peak_w`` and ``it_full_w`` (nameplate
+    IT load) its ``renewable_to_it_ratio``.
     """
     if not samples:
         return {}
