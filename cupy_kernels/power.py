@@ -33,6 +33,7 @@ __all__ = [
     "MIN_CAP_FRACTION",
     "NODE_OVERHEAD_DRAW",
     "cap_throughput_factor",
+    "decode_power_util",
     "facility_power",
     "gpu_power",
     "rack_power",
@@ -75,6 +76,17 @@ compute-intensive work at 76 % of the 10.2 kW rating. With the GPUs at TDP that 
 (``docs/validation.md``); the engine scales both the idle and the full-load overhead by
 it when it computes drawn power, while hall sizing and the facility's design power keep
 the nameplate (``SystemSpec.rack_full_w``)."""
+
+
+def decode_power_util(xp: Any, step_s: Any, gpu_s: Any, compute_s: Any) -> Any:
+    """Power-model utilisation (0..1) of a decode step of ``step_s`` seconds: the tensor
+    cores busy for ``compute_s`` (utilisation 1), memory-bound streaming for the rest of
+    the GPU's ``gpu_s`` (:data:`MEMORY_BOUND_UTIL`), idle while the GPU waits for the
+    host."""
+    step = f64(xp, step_s)
+    cf = xp.clip(f64(xp, compute_s) / step, 0.0, 1.0)
+    busy = xp.minimum(f64(xp, gpu_s) / step, 1.0)
+    return cf + MEMORY_BOUND_UTIL * (busy - cf)
 
 
 def gpu_power(xp: Any, util: Any, idle_w: Any, tdp_w: Any, cap_w: Any = None) -> Any:

@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from cupy_kernels.power import MEMORY_BOUND_UTIL
+from cupy_kernels.power import decode_power_util
 from emulator.compute import ComputeModel, ServiceStatics
 from emulator.eventlog import EventLog, RequestBatch
 from emulator.rng import RngStreams
@@ -378,11 +378,8 @@ class ServingModel:
             svc.batch = min(max(in_service, 1.0), float(max(svc.slots, 1)))
             svc.occupancy = (min(in_service, 1.0) if svc.slots <= 1
                              else 1.0 - math.exp(-in_service))
-            # tensor cores busy for the FLOPs' time, memory-bound streaming for the rest of
-            # the GPU's time, idle while it waits for the host
-            cf = min(max(float(compute_s[row]) / float(step[row]), 0.0), 1.0)
-            busy = min(float(gpu_s[row]) / float(step[row]), 1.0)
-            decode_util = cf + MEMORY_BOUND_UTIL * (busy - cf)
+            decode_util = float(decode_power_util(np, float(step[row]), float(gpu_s[row]),
+                                                  float(compute_s[row])))
             svc.replica_util = min(svc.prefill_share
                                    + (1.0 - svc.prefill_share) * svc.occupancy * decode_util,
                                    1.0)

@@ -152,3 +152,12 @@ def test_engine_draws_a_fraction_of_the_nameplate_overhead_and_sizes_by_the_name
     h100 = CATALOG["h100-hgx"]
     node = 8 * h100.gpu.tdp_w + NODE_OVERHEAD_DRAW * h100.rack_overhead_full_w / h100.trays_per_rack
     assert node == pytest.approx(0.76 * 10.2e3)
+
+
+def test_decode_power_util_weights_compute_streaming_and_host_waits() -> None:
+    from cupy_kernels.power import MEMORY_BOUND_UTIL, decode_power_util
+
+    # (step, GPU, compute) s: all compute; all streaming; half the step waiting for the host
+    u = decode_power_util(np, np.array([1.0, 1.0, 2.0]), np.array([1.0, 1.0, 1.0]),
+                          np.array([1.0, 0.0, 0.5]))
+    np.testing.assert_allclose(u, [1.0, MEMORY_BOUND_UTIL, 0.25 + MEMORY_BOUND_UTIL * 0.25])

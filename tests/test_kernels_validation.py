@@ -19,7 +19,7 @@ import pytest
 import cupy_kernels.inference as inf
 import cupy_kernels.training as trn
 from cupy_kernels.inference import InferenceBatch, decode_step_time, max_batch, prefill_time
-from cupy_kernels.power import MEMORY_BOUND_UTIL, NODE_OVERHEAD_DRAW, gpu_power, rack_power
+from cupy_kernels.power import NODE_OVERHEAD_DRAW, decode_power_util, gpu_power, rack_power
 from cupy_kernels.training import PRECISION_CODES, RECOMPUTE_CODES, TrainingBatch
 from tests.validation_cases import (
     INFER_ROWS,
@@ -432,15 +432,14 @@ def serving_power_util(rows: Sequence[InferRow], caps: Sequence[int]) -> np.ndar
     """The GPU duty cycle the emulator gives each saturated serving workload (the power
     model's utilisation, 0..1), as :class:`emulator.serving.ServingModel` sets a replica's:
     the prefill share at 1, the rest at the decode step's power utilisation (its compute
-    fraction at 1, memory-bound streaming at ``MEMORY_BOUND_UTIL``, host waits idle).
+    fraction at 1, memory-bound streaming at ``MEMORY_BOUND_UTIL``, host waits idle:
+    ``decode_power_util``).
     Each replica holds as many sequences as KV memory allows, up to ``caps``."""
     one = infer_batch(rows)
     fits = np.minimum(max_batch(np, one), MAX_BATCH_CAP)
     b = infer_batch(rows, np.maximum(np.minimum(fits, _col(list(caps))), 1.0))
     gpu, host, compute = inf.decode_split(np, b)
-    step = np.maximum(gpu, host)
-    cf = np.clip(compute / step, 0.0, 1.0)
-    decode_util = cf + MEMORY_BOUND_UTIL * (np.minimum(gpu / step, 1.0) - cf)
+    decode_util = decode_power_util(np, np.maximum(gpu, host), gpu, compute)
     prefill = inf.chunked_prefill_time(np, b)
     share = prefill / np.maximum(gpu + prefill, host)
     return np.clip(share + (1.0 - share) * decode_util, 0.0, 1.0)
@@ -459,11 +458,12 @@ def power_predictions(rows: Sequence[PowerRow] = POWER_ROWS) -> np.ndarray:
     for r in rows:
         util = utils.get(r.name, r.util)
         sysm = CATALOG[r.system]
-        gpus_w = r.gpus * float(gpu_power(np, util, sysm.gpu.idle_w, sysm.gpu.tdp_w))
-        share = r.gpus / sysm.gpus_per_rack
-        draw = NODE_OVERHEAD_DRAW * share
-        idle, full = sysm.rack_overhead_idle_w * draw, sysm.rack_overhead_full_w * draw
-        out.append(gpus_w + idle + (full - idle) * min(max(util, 0.0), 1.0))
+        gpus_w = gpu_power(np, np.full(r.gpus, util), sysm.gpu.idle_w, sysm.gpu.tdp_w)
+        draw = NODE_OVERHEAD_DRAW * r.gpus / sysm.gpus_per_rack  # the engine's overheads
+        node = rack_power(np, gpus_w, np.zeros(r.gpus, dtype=np.int64), 1,
+                          sysm.rack_overhead_idle_w * draw, sysm.rack_overhead_full_w * draw,
+                          util)
+        out.append(float(node[0]))
     return _col(out)
 
 
