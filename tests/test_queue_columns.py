@@ -70,6 +70,38 @@ def test_columns_follow_the_views(ops: list[tuple[str, int]]) -> None:
     assert not queue.columns()[0].flags.writeable
 
 
+
+def test_columns_follow_the_views_through_growth_and_recentring() -> None:
+    """Thousands of appends, removals near both ends and returns: the column store grows,
+    recentres and moves whichever side is shorter, always in step with the views."""
+    rng = np.random.default_rng(11)
+    queue = WorkQueue(1)
+    out: list[_Work] = []
+    next_id = 0
+    queue.table()  # every row kept from the start
+    for step in range(6000):
+        r = float(rng.random())
+        if r < 0.5 or not len(queue):
+            queue.append(_Work(work_id=next_id, n_gpus=8 * (1 + next_id % 9),
+                               submit_s=float(next_id), est_duration_s=float(next_id % 977),
+                               tenant_idx=0, view=None))
+            next_id += 1
+        elif r < 0.8:
+            n = len(queue)
+            k = int(rng.integers(0, min(n, 5))) if r < 0.7 else n - 1 - int(
+                rng.integers(0, min(n, 5)))  # near the front, or near the back
+            work = queue.works[k]
+            queue.remove(work)
+            out.append(work)
+        elif out:
+            queue.insert(out.pop(int(rng.integers(0, len(out)))))
+        if step % 97 == 0 or step > 5900:
+            table = queue.table()
+            assert table.work_id.tolist() == [v.work_id for v in queue.views]
+            assert table.n_gpus.tolist() == [v.n_gpus for v in queue.views]
+            assert table.est_duration_s.tolist() == [v.est_duration_s for v in queue.views]
+    assert len(queue) > 1000
+
 def _plain_backfill(view: ClusterView, max_scan: int) -> list[Decision]:
     """EASY backfill stepping through every queued job (the unfiltered algorithm)."""
     decisions: list[Decision] = []

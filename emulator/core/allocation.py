@@ -163,9 +163,9 @@ class ClusterState:
         else:
             if conn is not None:
                 np.add.at(conn, doms[~self.isolated[gpus]], sign)
-            touched = np.unique(doms)
+            touched, counts = np.unique(doms, return_counts=True)
             before = free[touched].tolist()
-            np.add.at(free, doms, sign)
+            free[touched] += sign * counts  # ids unique: no scatter-add needed
             for d, old, new in zip(touched.tolist(), before, free[touched].tolist(),
                                    strict=True):
                 self._move(d, old, new)

@@ -203,8 +203,9 @@ class Core(FailureVerbs, ServiceVerbs, StartChecks, SpeedVerbs):
         training = [w for w in started if w.kind == "training"]
         if training:
             specs: list[TrainingJobSpec] = [w.spec for w in training]  # type: ignore[misc]
-            first = np.array([int(w.gpus[0]) for w in training], dtype=np.int64)  # type: ignore[index]
-            tiers = np.array([w.tier for w in training], dtype=np.int64)
+            first = [w.span[0] if w.span is not None else int(w.gpus[0])  # type: ignore[index]
+                     for w in training]
+            tiers = [w.tier for w in training]
             steps, utils, durations = self.shapes.estimate(specs, first, tiers)
             for work, spec, step, util, full in zip(training, specs, steps, utils, durations,
                                                     strict=True):

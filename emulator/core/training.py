@@ -57,6 +57,11 @@ _SHAPE_FIELDS = tuple(f.name for f in fields(TrainingJobSpec) if f.name not in _
 _shape = operator.attrgetter(*_SHAPE_FIELDS)  # spec -> the tuple of its shape fields
 
 
+def _ints(values: Sequence[int] | np.ndarray) -> list[int]:
+    """``values`` as a list of Python ints (an array converted in one call)."""
+    return values.tolist() if isinstance(values, np.ndarray) else [int(v) for v in values]
+
+
 class ShapeCache:
     """Training kernel results per (shape, system, site, tier), computed once each."""
 
@@ -68,52 +73,56 @@ class ShapeCache:
         self._slowed: dict[tuple[object, ...], float] = {}
         self.kernel_rows = 0  # rows the kernel actually evaluated (for benchmarks)
 
-    def step_util(self, specs: Sequence[TrainingJobSpec], first_gpu: np.ndarray,
-                  tiers: np.ndarray) -> tuple[list[float], list[float]]:
-        """Step time (s) and compute utilisation of each job placed from ``first_gpu``."""
+    def step_util(self, specs: Sequence[TrainingJobSpec], first_gpu: Sequence[int],
+                  tiers: Sequence[int]) -> tuple[list[float], list[float]]:
+        """Step time (s) and compute utilisation of each job placed from ``first_gpu``
+        (GPU ids) at network tier ``tiers``."""
         idx = self.index
-        keys = []
-        for spec, g, tier in zip(specs, first_gpu.tolist(), tiers.tolist(), strict=True):
-            keys.append((_shape(spec), int(self._gpu_system[g]), int(idx.gpu_site[g]), tier))
+        firsts, tier_list = _ints(first_gpu), _ints(tiers)
+        system, site, cache = self._gpu_system, idx.gpu_site, self._cache
+        keys = [(_shape(spec), int(system[g]), int(site[g]), tier)
+                for spec, g, tier in zip(specs, firsts, tier_list, strict=True)]
         missing: dict[tuple[object, ...], int] = {}
         for i, key in enumerate(keys):
-            if key not in self._cache and key not in missing:
+            if key not in cache and key not in missing:
                 missing[key] = i
         if missing:
             rows = list(missing.values())
             est = self.compute.training(
                 [specs[i] for i in rows],
-                [idx.systems[int(self._gpu_system[int(first_gpu[i])])] for i in rows],
-                np.asarray(tiers)[rows], np.asarray(first_gpu)[rows])
+                [idx.systems[int(system[firsts[i]])] for i in rows],
+                np.array([tier_list[i] for i in rows], dtype=np.int64),
+                np.array([firsts[i] for i in rows], dtype=np.int64))
             self.kernel_rows += len(rows)
             for j, key in enumerate(missing):
-                self._cache[key] = (float(est.step_s[j]), float(est.util[j]))
-        steps, utils = [], []
-        for key in keys:
-            s, u = self._cache[key]
-            steps.append(s)
-            utils.append(u)
-        return steps, utils
+                cache[key] = (float(est.step_s[j]), float(est.util[j]))
+        found = [cache[key] for key in keys]
+        return [s for s, _u in found], [u for _s, u in found]
 
-    def estimate(self, specs: Sequence[TrainingJobSpec], first_gpu: np.ndarray,
-                 tiers: np.ndarray) -> tuple[list[float], list[float], list[float]]:
+    def estimate(self, specs: Sequence[TrainingJobSpec], first_gpu: Sequence[int],
+                 tiers: Sequence[int]) -> tuple[list[float], list[float], list[float]]:
         """Step time (s), utilisation and full duration (s) of each job placed from
         ``first_gpu``. Duration-as-given jobs (``runtime_s``, trace replay) bypass the
         kernels: one step of their given duration on the GPU type they run on, at full
         utilisation."""
+        firsts, tier_list = _ints(first_gpu), _ints(tiers)
         given = [s.runtime_s is not None for s in specs]
+        if not any(given):  # the usual case: every job through the kernels
+            steps, utils = self.step_util(specs, firsts, tier_list)
+            return steps, utils, [duration_s(st, sp) for st, sp in zip(steps, specs,
+                                                                       strict=True)]
         rows = [i for i, g in enumerate(given) if not g]
         steps = [0.0] * len(specs)
         utils = [1.0] * len(specs)
         durations = [0.0] * len(specs)
         if rows:
-            st, ut = self.step_util([specs[i] for i in rows], np.asarray(first_gpu)[rows],
-                                    np.asarray(tiers)[rows])
+            st, ut = self.step_util([specs[i] for i in rows], [firsts[i] for i in rows],
+                                    [tier_list[i] for i in rows])
             for i, step, util in zip(rows, st, ut, strict=True):
                 steps[i], utils[i], durations[i] = step, util, duration_s(step, specs[i])
         for i, g in enumerate(given):
             if g:
-                gpu = self.index.systems[int(self._gpu_system[int(first_gpu[i])])].gpu.name
+                gpu = self.index.systems[int(self._gpu_system[firsts[i]])].gpu.name
                 runtime = specs[i].runtime_on(gpu)
                 assert runtime is not None
                 steps[i] = durations[i] = float(runtime)
@@ -137,6 +146,5 @@ class ShapeCache:
                                         np.array([g], dtype=np.int64), spine_scale)
             self.kernel_rows += 1
             slow_step = self._slowed[key] = float(est.step_s[0])
-        steps, _utils = self.step_util([spec], np.array([g], dtype=np.int64),
-                                       np.array([tier], dtype=np.int64))
+        steps, _utils = self.step_util([spec], [g], [tier])
         return min(1.0, duration_s(steps[0], spec) / duration_s(slow_step, spec))
