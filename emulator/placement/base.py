@@ -183,19 +183,29 @@ class Scratch:
         """
         items = domain_groups.items() if isinstance(domain_groups, dict) else domain_groups
         chunks = []
+        local_masks, domain_free = self.local, self.domain_free
         for d, groups in items:
-            m = self._own(d)
+            m = local_masks.get(d)
+            if m is None:
+                m = self._own(d)
             avail = self._connected(d, m) if scale_out else m
-            local = np.flatnonzero(avail)[: groups * group_size]
-            if local.size < groups * group_size:
+            n = groups * group_size
+            local = avail.nonzero()[0][:n]  # the first n free, in id order
+            if local.size < n:
                 raise RuntimeError(f"domain {d} has fewer free GPUs than its count says")
-            m[local] = False
-            self.domain_free[d] -= local.size
+            if n and int(local[-1]) - int(local[0]) + 1 == n:  # one run (the usual case)
+                m[int(local[0]):int(local[-1]) + 1] = False
+            else:
+                m[local] = False
+            domain_free[d] -= n
             if self.domain_connected is not None:
-                self.domain_connected[d] -= (local.size if avail is not m else
-                                             local.size - self._cut_among(d, local))
+                self.domain_connected[d] -= (n if avail is not m else
+                                             n - self._cut_among(d, local))
             chunks.append(local + int(self.domain_start[d]))
-        out = np.concatenate(chunks) if chunks else np.empty(0, dtype=np.int64)
+        if len(chunks) == 1:
+            out = chunks[0]
+        else:
+            out = np.concatenate(chunks) if chunks else np.empty(0, dtype=np.int64)
         self.free_gpus -= int(out.size)
         return out
 

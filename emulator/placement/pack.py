@@ -72,19 +72,26 @@ def _best_group_sorted(cap: np.ndarray, group_of_domain: np.ndarray, n_groups_to
     return _fill(d_sorted[g_sorted == best], cap, need)
 
 
-def _best_group_histogram(cap: np.ndarray, group_of_domain: np.ndarray,
-                          n_groups_total: int, need: int) -> list[tuple[int, int]] | None:
-    """:func:`_best_group` from a histogram of capacities per group: only the chosen
-    group's domains are sorted."""
-    domains = np.flatnonzero(cap > 0)
-    if domains.size == 0:
-        return None
-    groups = group_of_domain[domains]
-    caps = cap[domains]
-    top = int(caps.max())
-    hist = np.bincount(groups * (top + 1) + caps,
+def _histogram(cap: np.ndarray, group_of_domain: np.ndarray,
+               n_groups_total: int) -> np.ndarray:
+    """Domains per group (rows) and free capacity in groups (columns ``0..max(cap)``)."""
+    top = int(cap.max()) if cap.size else 0
+    return np.bincount(group_of_domain * (top + 1) + cap,
                        minlength=n_groups_total * (top + 1)).reshape(n_groups_total, top + 1)
+
+
+def _best_group_histogram(cap: np.ndarray, group_of_domain: np.ndarray,
+                          n_groups_total: int, need: int,
+                          hist: np.ndarray | None = None) -> list[tuple[int, int]] | None:
+    """:func:`_best_group` from a histogram of capacities per group (``hist``, see
+    :func:`_histogram`, computed here if not given): only the chosen group's domains are
+    sorted."""
+    if hist is None:
+        hist = _histogram(cap, group_of_domain, n_groups_total)
+    top = hist.shape[1] - 1
     # From the largest capacity down: domains with capacity >= v, and their groups' sum.
+    # (Column 0 counts domains with nothing free: they add to no sum, and the fill below
+    # never reaches level 0, so they change nothing.)
     count_from = np.cumsum(hist[:, ::-1], axis=1)[:, ::-1]
     sum_from = np.cumsum((hist * np.arange(top + 1))[:, ::-1], axis=1)[:, ::-1]
     totals = sum_from[:, 0]
@@ -103,8 +110,44 @@ def _best_group_histogram(cap: np.ndarray, group_of_domain: np.ndarray,
     n_needed = count_above + -(-(need - sum_above) // np.maximum(v, 1))
     slack = totals[candidates] - need
     best = int(candidates[np.lexsort((candidates, slack, n_needed))[0]])
-    mine = domains[groups == best]
+    mine = np.flatnonzero((group_of_domain == best) & (cap > 0))
     return _fill(mine[np.lexsort((mine, -cap[mine]))], cap, need)
+
+
+def _best_group_at_top(cap: np.ndarray, group_of_domain: np.ndarray, hist: np.ndarray,
+                       need: int) -> tuple[bool, list[tuple[int, int]] | None]:
+    """:func:`_best_group` when the domains at the largest capacity decide it, from the
+    histogram ``hist`` (:func:`_histogram`) without the level analysis of
+    :func:`_best_group_histogram`; ``(False, None)`` when they do not decide it.
+
+    No group fills ``need`` groups with fewer than ``k = ceil(need / top)`` domains, ``top``
+    being the largest capacity of any domain. A group holding ``k`` domains at ``top``
+    needs exactly ``k``; one holding ``c < k`` of them needs more unless its next domains
+    make up the difference, which takes ``c >= k - (k·top - need)``. When no group is in
+    that doubtful band, the groups with ``k`` domains at ``top`` are exactly those needing
+    fewest, the best of them has the least slack (lowest id on ties), and its fill takes
+    its first ``k`` domains at ``top`` by id: the plan the full search returns. On a large
+    site with many idle domains (a campus between big jobs) this is the usual case.
+    ``(True, None)``: no group has ``need`` groups free at all.
+    """
+    top = hist.shape[1] - 1
+    if need < 1 or top < 1:
+        return False, None
+    totals = hist @ np.arange(top + 1)
+    if totals.max() < need:
+        return True, None
+    k = -(-need // top)
+    n_top = hist[:, top]
+    surely = n_top >= k
+    if not surely.any():
+        return False, None
+    room = k * top - need  # capacity the k-th domain leaves unused (< top)
+    if room and bool(np.any(~surely & (n_top >= k - room) & (totals >= need))):
+        return False, None  # a group short of k top domains may still need only k
+    candidates = np.flatnonzero(surely)
+    best = int(candidates[np.argmin(totals[candidates])])  # least slack, lowest id
+    mine = np.flatnonzero((cap == top) & (group_of_domain == best))[:k].tolist()
+    return True, [(d, top) for d in mine[:-1]] + [(mine[-1], need - (k - 1) * top)]
 
 
 def _best_group(cap: np.ndarray, group_of_domain: np.ndarray, n_groups_total: int,
@@ -117,7 +160,11 @@ def _best_group(cap: np.ndarray, group_of_domain: np.ndarray, n_groups_total: in
     """
     if int(np.count_nonzero(cap)) < SORT_BELOW_DOMAINS:
         return _best_group_sorted(cap, group_of_domain, n_groups_total, need)
-    return _best_group_histogram(cap, group_of_domain, n_groups_total, need)
+    hist = _histogram(cap, group_of_domain, n_groups_total)
+    decided, plan = _best_group_at_top(cap, group_of_domain, hist, need)
+    if decided:
+        return plan
+    return _best_group_histogram(cap, group_of_domain, n_groups_total, need, hist)
 
 
 class PackPlacement(PlacementPolicy):
