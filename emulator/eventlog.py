@@ -204,6 +204,15 @@ class EventLog:
             if not self._request_subscribers:
                 return
         ttft_slo, tpot_slo = self.slo.get(batch.service, (float("inf"), float("inf")))
+        if not self.keep_requests and not self._request_subscribers:
+            # reduced straight into the service's figures: the same sums and counts as a
+            # window's own figures merged in (integer counts; 0.0 + s == s)
+            total = self.request_stats.get(batch.service)
+            if total is None:
+                total = self.request_stats[batch.service] = RequestStats()
+            total.add(batch.wait_s, batch.ttft_s, batch.tpot_s, batch.e2e_s,
+                      batch.prompt_tokens, batch.output_tokens, ttft_slo, tpot_slo)
+            return
         stats = RequestStats()
         stats.add(batch.wait_s, batch.ttft_s, batch.tpot_s, batch.e2e_s,
                   batch.prompt_tokens, batch.output_tokens, ttft_slo, tpot_slo)

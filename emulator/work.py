@@ -80,6 +80,8 @@ class Work:
     after_failure: bool = False  # the next start is a restart after a failure
     speed_factors: dict[str, float] | None = None  # slow-downs by cause (see Core.slow)
     span: tuple[int, int] | None = None  # GPUs first .. end-1 of one domain, while held
+    # (domains, GPUs in each) of the GPUs held, while held, when not one span
+    held_by_domain: tuple[np.ndarray, np.ndarray] | None = None
 
     def close_segment(self, now: float) -> None:
         """Record the GPUs held from ``start_s`` to ``now`` (one run between (re)starts)."""

@@ -92,8 +92,11 @@ class ClusterState:
         if twice:
             raise AllocationError(f"work {owner}: the same GPU is listed twice")
 
-    def allocate(self, gpus: np.ndarray, owner: int) -> None:
-        """Give ``gpus`` to ``owner``; raises :class:`AllocationError` if any is not free."""
+    def allocate(self, gpus: np.ndarray, owner: int,
+                 by_domain: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+        """Give ``gpus`` to ``owner``; raises :class:`AllocationError` if any is not free.
+        ``by_domain``: ``np.unique(gpu_domain[gpus], return_counts=True)``, when the caller
+        has it already (saves finding it again)."""
         self.version += 1
         self._check_ids(gpus, owner)
         held = self.owner[gpus]
@@ -107,7 +110,7 @@ class ClusterState:
                 f"work {owner}: GPU {taken} is already held by work {int(held[bad])}")
         self.owner[gpus] = owner
         self.free[gpus] = False
-        self._count(gpus, -1)
+        self._count(gpus, -1, by_domain)
         self.free_gpus -= int(gpus.size)
 
     def allocate_span(self, lo: int, hi: int, owner: int) -> None:
@@ -146,11 +149,20 @@ class ClusterState:
             cut = int(np.count_nonzero(self.isolated[lo:hi])) if self.domain_isolated[d] else 0
             conn[d] += sign * (hi - lo - cut)
 
-    def _count(self, gpus: np.ndarray, sign: int) -> None:
-        """Add ``sign`` per GPU to its domain's free count (one domain: no scatter)."""
-        doms = self.index.gpu_domain[gpus]
+    def _count(self, gpus: np.ndarray, sign: int,
+               by_domain: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+        """Add ``sign`` per GPU to its domain's free count (one domain: no scatter);
+        ``by_domain``: see :meth:`allocate`."""
         free = self.domain_free
         conn = self.domain_connected  # kept only while some GPU is cut off
+        if by_domain is not None and by_domain[0].size > 1:
+            touched, counts = by_domain
+            if conn is not None:
+                doms = self.index.gpu_domain[gpus]
+                np.add.at(conn, doms[~self.isolated[gpus]], sign)
+            self._count_domains(touched, counts, sign)
+            return
+        doms = self.index.gpu_domain[gpus]
         if doms[0] == doms[-1] and (doms.size < 3 or bool(np.all(doms == doms[0]))):
             d = int(doms[0])
             old = int(free[d])
@@ -164,11 +176,15 @@ class ClusterState:
             if conn is not None:
                 np.add.at(conn, doms[~self.isolated[gpus]], sign)
             touched, counts = np.unique(doms, return_counts=True)
-            before = free[touched].tolist()
-            free[touched] += sign * counts  # ids unique: no scatter-add needed
-            for d, old, new in zip(touched.tolist(), before, free[touched].tolist(),
-                                   strict=True):
-                self._move(d, old, new)
+            self._count_domains(touched, counts, sign)
+
+    def _count_domains(self, touched: np.ndarray, counts: np.ndarray, sign: int) -> None:
+        """Add ``sign · counts[i]`` to the free count of domain ``touched[i]`` (distinct)."""
+        free = self.domain_free
+        before = free[touched].tolist()
+        free[touched] += sign * counts
+        for d, old, new in zip(touched.tolist(), before, free[touched].tolist(), strict=True):
+            self._move(d, old, new)
 
     def _withdraw(self, idle: np.ndarray) -> np.ndarray:
         """Take free ``idle`` GPUs out of the free pool (out of service or draining)."""
@@ -190,9 +206,10 @@ class ClusterState:
         self.free_gpus += int(idle.size)
         return int(idle.size)
 
-    def release(self, gpus: np.ndarray, owner: int) -> None:
+    def release(self, gpus: np.ndarray, owner: int,
+                by_domain: tuple[np.ndarray, np.ndarray] | None = None) -> None:
         """Return ``gpus`` held by ``owner``; those out of service or draining stay
-        unavailable."""
+        unavailable. ``by_domain``: see :meth:`allocate`."""
         self.version += 1
         if np.any(self.owner[gpus] != owner):
             raise AllocationError(f"work {owner}: releasing GPUs it does not hold")
@@ -200,10 +217,11 @@ class ClusterState:
         back = gpus[~down] if down.any() else gpus
         if back.size < gpus.size:
             self.owner[gpus] = DOWN
+            by_domain = None  # some stay unavailable: the breakdown is not theirs
         self.owner[back] = FREE
         self.free[back] = True
         if back.size:
-            self._count(back, +1)
+            self._count(back, +1, by_domain)
         self.free_gpus += int(back.size)
 
     def take_down(self, gpus: np.ndarray) -> np.ndarray:

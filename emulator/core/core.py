@@ -281,7 +281,8 @@ class Core(FailureVerbs, ServiceVerbs, StartChecks, SpeedVerbs):
             self.set_util_span(*work.span, 0.0)
             work.span = None
         else:
-            self.cluster.release(work.gpus, work.work_id)
+            self.cluster.release(work.gpus, work.work_id, work.held_by_domain)
+            work.held_by_domain = None
             self.set_util(work.gpus, 0.0)
         del self.running[work.work_id]
         if self.running_table.active:

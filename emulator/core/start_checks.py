@@ -89,10 +89,12 @@ class StartChecks:
         if eligible is not None and not np.all(eligible[groups[:, 0]]):
             raise PolicyError(f"{who} placed work {work.work_id} on GPUs it may not use "
                               "(system or residency restriction)")
+        by_domain = ((doms[:1], np.array([doms.size])) if one_domain
+                     else np.unique(doms, return_counts=True))
         try:
-            self.cluster.allocate(gpus, work.work_id)
+            self.cluster.allocate(gpus, work.work_id, by_domain)
         except AllocationError as exc:
             raise PolicyError(f"{who}: {exc}") from None
         work.span = None
         work.tier = TIER_NVLINK if one_domain else idx.slowest_tier(gpus)
-        work.domains = (doms[:1], np.array([doms.size])) if one_domain else None
+        work.domains = work.held_by_domain = by_domain
