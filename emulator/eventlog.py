@@ -204,18 +204,17 @@ class EventLog:
             if not self._request_subscribers:
                 return
         ttft_slo, tpot_slo = self.slo.get(batch.service, (float("inf"), float("inf")))
-        if not self.keep_requests and not self._request_subscribers:
-            # reduced straight into the service's figures: the same sums and counts as a
-            # window's own figures merged in (integer counts; 0.0 + s == s)
-            total = self.request_stats.get(batch.service)
-            if total is None:
-                total = self.request_stats[batch.service] = RequestStats()
-            total.add(batch.wait_s, batch.ttft_s, batch.tpot_s, batch.e2e_s,
-                      batch.prompt_tokens, batch.output_tokens, ttft_slo, tpot_slo)
-            return
-        stats = RequestStats()
+        subscribed = bool(self._request_subscribers)
+        if subscribed:  # the window's own figures, handed to the subscribers
+            stats = RequestStats()
+        else:  # reduced straight into the service's figures (the same sums and counts as
+            # the window's figures merged in: integer counts, and 0.0 + s == s)
+            stats = self.request_stats.get(batch.service) or self.request_stats.setdefault(
+                batch.service, RequestStats())
         stats.add(batch.wait_s, batch.ttft_s, batch.tpot_s, batch.e2e_s,
                   batch.prompt_tokens, batch.output_tokens, ttft_slo, tpot_slo)
+        if not subscribed:
+            return
         if not self.keep_requests:
             self.request_stats.setdefault(batch.service, RequestStats()).merge(stats)
         for callback in self._request_subscribers:

@@ -155,34 +155,27 @@ class ClusterState:
         ``by_domain``: see :meth:`allocate`."""
         free = self.domain_free
         conn = self.domain_connected  # kept only while some GPU is cut off
-        if by_domain is not None and by_domain[0].size > 1:
-            touched, counts = by_domain
-            if conn is not None:
+        doms = None
+        if by_domain is None:
+            doms = self.index.gpu_domain[gpus]
+            if doms[0] == doms[-1] and (doms.size < 3 or bool(np.all(doms == doms[0]))):
+                d = int(doms[0])
+                old = int(free[d])
+                free[d] = old + sign * doms.size
+                self._move(d, old, int(free[d]))
+                if conn is not None:
+                    cut = (int(np.count_nonzero(self.isolated[gpus]))
+                           if self.domain_isolated[d] else 0)
+                    conn[d] += sign * (doms.size - cut)
+                return
+            by_domain = np.unique(doms, return_counts=True)
+        if conn is not None:
+            if doms is None:
                 doms = self.index.gpu_domain[gpus]
-                np.add.at(conn, doms[~self.isolated[gpus]], sign)
-            self._count_domains(touched, counts, sign)
-            return
-        doms = self.index.gpu_domain[gpus]
-        if doms[0] == doms[-1] and (doms.size < 3 or bool(np.all(doms == doms[0]))):
-            d = int(doms[0])
-            old = int(free[d])
-            free[d] = old + sign * doms.size
-            self._move(d, old, int(free[d]))
-            if conn is not None:
-                cut = (int(np.count_nonzero(self.isolated[gpus]))
-                       if self.domain_isolated[d] else 0)
-                conn[d] += sign * (doms.size - cut)
-        else:
-            if conn is not None:
-                np.add.at(conn, doms[~self.isolated[gpus]], sign)
-            touched, counts = np.unique(doms, return_counts=True)
-            self._count_domains(touched, counts, sign)
-
-    def _count_domains(self, touched: np.ndarray, counts: np.ndarray, sign: int) -> None:
-        """Add ``sign · counts[i]`` to the free count of domain ``touched[i]`` (distinct)."""
-        free = self.domain_free
+            np.add.at(conn, doms[~self.isolated[gpus]], sign)
+        touched, counts = by_domain
         before = free[touched].tolist()
-        free[touched] += sign * counts
+        free[touched] += sign * counts  # the domains are distinct: no scatter-add needed
         for d, old, new in zip(touched.tolist(), before, free[touched].tolist(), strict=True):
             self._move(d, old, new)
 

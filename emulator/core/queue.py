@@ -4,7 +4,7 @@ Insertion finds its place by binary search on ``(submit time, work id)`` (a pree
 returns to its original place); removal finds the entry the same way. The column store
 keeps free room at both ends, and an entry added or removed moves whichever side of it is
 shorter: jobs mostly start from near the front of a deep queue, and shifting the whole
-tail of a 15,000-job queue for each was about a twentieth of a deep-queue run. Policies see the
+tail of a 15,000-job queue for each cost a few per cent of a deep-queue run. Policies see the
 views through a read-only window, never the list itself, and the figures of every view as
 arrays in the same order (:meth:`WorkQueue.columns`: GPUs and estimated run time;
 :meth:`WorkQueue.table`: every figure an ordering policy sorts by), so a policy can find
@@ -61,25 +61,24 @@ class WorkQueue:
 
     def _open(self, i: int) -> None:
         """Make room for an entry at position ``i``, moving the shorter side by one."""
-        n, lo = len(self.works), self._lo
-        cols = self._cols
-        if lo > 0 and i < n - i:  # shift the front left
+        n = len(self.works)
+        front = i < n - i  # fewer entries before the new one than after it
+        if self._lo + n >= self._cols.shape[1] and not (front and self._lo > 0):
+            # no room where it is needed: recentre (or grow), keeping a quarter of the free
+            # room in front for entries that come back near the front
+            old, width = self._cols, self._cols.shape[1]
+            if n >= width // 2:
+                width *= 2
+            lo = (width - n) // 4
+            self._cols = np.zeros((old.shape[0], width), dtype=np.float64)
+            self._cols[:, lo:lo + n] = old[:, self._lo:self._lo + n]
+            self._lo = lo
+        cols, lo = self._cols, self._lo
+        if front and lo > 0:  # shift the front left
             cols[:, lo - 1:lo - 1 + i] = cols[:, lo:lo + i]
             self._lo = lo - 1
-            return
-        if lo + n >= cols.shape[1]:  # no room at the end: recentre (or grow), keeping a
-            # quarter of the free room in front for entries that come back near the front
-            width = cols.shape[1] if n < cols.shape[1] // 2 else 2 * cols.shape[1]
-            moved = np.zeros((cols.shape[0], width), dtype=np.float64)
-            lo = (width - n) // 4
-            moved[:, lo:lo + n] = cols[:, self._lo:self._lo + n]
-            self._cols = cols = moved
-            self._lo = lo
-            if lo > 0 and i < n - i:  # now there is room in front
-                cols[:, lo - 1:lo - 1 + i] = cols[:, lo:lo + i]
-                self._lo = lo - 1
-                return
-        cols[:, lo + i + 1:lo + n + 1] = cols[:, lo + i:lo + n]  # shift the back right
+        else:  # shift the back right
+            cols[:, lo + i + 1:lo + n + 1] = cols[:, lo + i:lo + n]
 
     def _close(self, i: int) -> None:
         """Drop the entry at position ``i``, moving the shorter side by one."""

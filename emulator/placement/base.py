@@ -183,11 +183,9 @@ class Scratch:
         """
         items = domain_groups.items() if isinstance(domain_groups, dict) else domain_groups
         chunks = []
-        local_masks, domain_free = self.local, self.domain_free
+        domain_free = self.domain_free
         for d, groups in items:
-            m = local_masks.get(d)
-            if m is None:
-                m = self._own(d)
+            m = self._own(d)
             avail = self._connected(d, m) if scale_out else m
             n = groups * group_size
             local = avail.nonzero()[0][:n]  # the first n free, in id order
