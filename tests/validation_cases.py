@@ -649,6 +649,75 @@ INFER_ROWS_R5: tuple[InferRow, ...] = (
         (32768, 1024): 1398.0}),
 )  # fmt: skip
 
+# -- round 7: a blind round for the Grace host and chunked-attention terms ----------------
+# Chosen by the fixed rule below and committed, with no prediction computed, before the
+# round's terms (the serving host's speed on Grace systems, chunked local attention) were
+# written. All are held out; none is used to fit anything. The pages were read in full to
+# copy the cells; no model figure was compared with them before the terms were committed.
+#
+# Rule: every cell of the Llama 4 Scout and Llama 4 Maverick tables of the TensorRT-LLM
+# performance overview at v1.0 (TRT10; total output tokens/s of the deployment) and of the
+# Llama 4 Maverick table at commit 585c756 (round 4's page, TRT12; output tokens/s per GPU,
+# stored times the replica's GPUs), in the datacenter GPU columns (B200, GB200, H200, H100);
+# empty cells skipped; the RTX 6000 tables left out, as in every round. (Llama 4 was not in
+# the catalog before this round; its architecture is entered from Meta's model cards and
+# configs.) Release 1.2's page (round 5) is left out: its stored copy's commit is not
+# recorded. "TPn" and "DEPn" are replicas of n GPUs; KV cache fp8, as in rounds 2 to 5.
+
+_R7_PAIRS_V10 = ((128, 128), (128, 2048), (128, 4096), (500, 2000), (1000, 1000),
+                 (1000, 2000), (2048, 128), (2048, 2048), (5000, 500), (20000, 2000))
+
+
+def _trt10_r7(model: str, label: str, system: str, gpu: str, precision: str, tp: int,
+              published: tuple[float | None, ...]) -> tuple[InferRow, ...]:
+    """The round-7 TensorRT-LLM v1.0 cells of one column, in the order of
+    ``_R7_PAIRS_V10`` (empty cells skipped; deployment totals)."""
+    return tuple(
+        InferRow(f"R7 {label} {precision.upper()}, {gpu} (TP{tp}), {isl}/{osl}", "throughput",
+                 model, system, precision, "fp8", tp, 0, isl, osl, value, "held out", TRT10)
+        for (isl, osl), value in zip(_R7_PAIRS_V10, published, strict=True)
+        if value is not None
+    )
+
+
+def _trt12_r7(*column: Any) -> tuple[InferRow, ...]:
+    """The round-7 cells of one column of round 4's page (:func:`_per_gpu_cells`)."""
+    return _per_gpu_cells("R7", TRT12, *column)
+
+
+INFER_ROWS_R7: tuple[InferRow, ...] = (
+    *_trt10_r7("llama4-scout", "Llama-4-Scout (MoE)", "b200-hgx", "B200", "fp4", 1,
+               (25342.0, 14699.0, 8932.0, 11977.0, 10591.0, 9356.0, 3137.0, 7152.0, 2937.0,
+                1644.0)),
+    *_trt10_r7("llama4-scout", "Llama-4-Scout (MoE)", "gb200-nvl72", "GB200", "fp4", 1,
+               (19954.0, 15238.0, 9556.0, 11795.0, 7738.0, 8581.0, 3295.0, 7464.0, 3107.0,
+                1767.0)),
+    *_trt10_r7("llama4-scout", "Llama-4-Scout (MoE)", "h200-hgx", "H200", "fp8", 4,
+               (30354.0, 34316.0, 21332.0, 24630.0, 21636.0, 18499.0, 3699.0, 14949.0,
+                4605.0, 2105.0)),
+    *_trt10_r7("llama4-scout", "Llama-4-Scout (MoE)", "h100-hgx", "H100", "fp8", 4,
+               (None, 15130.0, 8603.0, 12399.0, 12129.0, 9838.0, 3253.0, 7972.0, 3342.0,
+                None)),
+    *_trt10_r7("llama4-maverick", "Llama-4-Maverick (MoE)", "b200-hgx", "B200", "fp4", 8,
+               (124323.0, 112676.0, 68170.0, None, 79617.0, 63766.0, 18088.0, 52195.0, None,
+                12678.0)),
+    *_trt10_r7("llama4-maverick", "Llama-4-Maverick (MoE)", "h200-hgx", "H200", "fp8", 8,
+               (63994.0, 40572.0, 24616.0, 37835.0, 31782.0, 34734.0, 7307.0, 20957.0,
+                8456.0, 4106.0)),
+    *_trt10_r7("llama4-maverick", "Llama-4-Maverick (MoE)", "h100-hgx", "H100", "fp8", 8,
+               (None, 10829.0, 6744.0, 10108.0, 9677.0, 9151.0, None, 6916.0, 3457.0,
+                None)),
+    *_trt12_r7("llama4-maverick", "Llama-4-Maverick (MoE)", "b200-hgx", "B200", "fp4", 4, {
+        (1000, 1000): 11337.0, (1024, 1024): 11227.0, (1024, 8192): 5174.0,
+        (1024, 32768): 2204.0, (8192, 1024): 3279.0, (32768, 1024): 859.0}),
+    *_trt12_r7("llama4-maverick", "Llama-4-Maverick (MoE)", "gb200-nvl72", "GB200", "fp4", 4, {
+        (1000, 1000): 11828.0, (1024, 1024): 11905.0, (1024, 8192): 5508.0,
+        (1024, 32768): 2300.0, (8192, 1024): 3444.0, (32768, 1024): 963.0}),
+    *_trt12_r7("llama4-maverick", "Llama-4-Maverick (MoE)", "h200-hgx", "H200", "fp8", 8, {
+        (1000, 1000): 4146.0, (1024, 1024): 4180.0, (1024, 8192): 1157.0,
+        (1024, 32768): 679.0, (8192, 1024): 1276.0}),
+)  # fmt: skip
+
 # -- power sources -------------------------------------------------------------------------
 LATIF = ("https://arxiv.org/abs/2412.08602 (Latif et al., Empirical Measurements of AI "
          "Training Power Demand on a GPU-Accelerated Node; IEEE Access 13, 2025)")

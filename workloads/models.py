@@ -133,6 +133,12 @@ _LLAMA2_PAPER = "Touvron et al., Llama 2, arXiv:2307.09288, Table 1 and model ca
 _QWEN3 = "Qwen Team, Qwen3 Technical Report, arXiv:2505.09388, Table 2; Hugging Face config.json"
 _LLAMA3_PAPER = "Llama Team, The Llama 3 Herd of Models, arXiv:2407.21783, Table 3"
 _LLAMA32_CARD = "meta-llama/Llama-3.2 model card and config.json (Hugging Face)"
+_LLAMA4_SCOUT = ("meta-llama/Llama-4-Scout-17B-16E model card (17B active, 109B total, 16 experts, "
+                 "10M context) and config.json text_config (48 layers, hidden 5120, 40 heads, "
+                 "8 KV heads of 128, expert width 8192, vocab 202,048)")
+_LLAMA4_MAVERICK = ("meta-llama/Llama-4-Maverick-17B-128E model card (17B active, 400B total, 128 "
+                    "experts, 1M context) and config.json text_config (as Scout; "
+                    "interleave_moe_layer_step 2: 24 MoE layers, dense width 16,384)")
 
 _CATALOG: tuple[ModelSpec, ...] = (
     ModelSpec(
@@ -189,6 +195,18 @@ _CATALOG: tuple[ModelSpec, ...] = (
         active_experts=8, context=131072, moe_layers=58,
         sources=("DeepSeek-AI, DeepSeek-V3 Technical Report, arXiv:2412.19437",
                  "deepseek-ai/DeepSeek-V3 config.json (kv_lora_rank 512, qk_rope_head_dim 64)")),
+    # Llama 4: 17B active parameters per token; every layer's MoE block routes each token to
+    # one of the routed experts and also runs a shared expert (counted in active_params,
+    # outside expert_params). Scout's 48 layers all carry experts; Maverick alternates dense
+    # (16,384-wide) and MoE layers (moe_layers 24). ffn_hidden is the routed-expert width.
+    ModelSpec(
+        name="llama4-scout", params=109e9, active_params=17e9, layers=48, hidden=5120,
+        heads=40, kv_heads=8, head_dim=128, ffn_hidden=8192, vocab=202048, experts=16,
+        active_experts=1, context=10_000_000, sources=(_LLAMA4_SCOUT,)),
+    ModelSpec(
+        name="llama4-maverick", params=400e9, active_params=17e9, layers=48, hidden=5120,
+        heads=40, kv_heads=8, head_dim=128, ffn_hidden=8192, vocab=202048, experts=128,
+        active_experts=1, context=1_000_000, moe_layers=24, sources=(_LLAMA4_MAVERICK,)),
 )
 
 MODELS: dict[str, ModelSpec] = {m.name: m for m in _CATALOG}
