@@ -24,22 +24,24 @@ _DECODE_IN = (
     "float64 prefill_eff, float64 bw_eff, float64 prompt, float64 output, float64 batch, "
     "float64 nvbw, float64 alpha, float64 hidden, float64 attn_w, float64 overhead, "
     "float64 eparams, float64 experts, float64 k, float64 attn_peak, float64 half, "
-    "float64 seq_overhead"
+    "float64 seq_overhead, float64 local, float64 window"
 )
 _DECODE_BODY = """
 double kv = 2.0 * layers * kv_heads * head_dim * kvb;
 double frac = (experts > 1.0) ? 1.0 - pow(1.0 - k / experts, batch) : 1.0;
 double ctx = prompt + 0.5 * output;
+double seen = (window > 0.0 && ctx > window)
+    ? ctx * (layers - local + local * window / ctx) / layers : ctx;
 double rate_b = tp * hbm_bw * bw_eff;
 double wmem = ((params - eparams) + eparams * frac) * wbpp / rate_b;
-double kvmem = batch * ctx * kv / rate_b;
+double kvmem = batch * seen * kv / rate_b;
 double e = fmax(experts, 1.0);
 double ea = (e > 1.0) ? eparams * fmin(fmax(k, 0.0), e) / e : 0.0;
 double t1 = fmax(batch, 1.0);
 double rows = t1 * fmin(fmax(k, 1.0), e) / e;
 double slow = (t1 / (t1 + half)) / (rows / (rows + half));
 double gemm = 2.0 * batch * ((active - ea) + ea * slow) / (tp * peak * prefill_eff);
-double attn = batch * 4.0 * layers * attn_w * ctx / (tp * attn_peak * prefill_eff);
+double attn = batch * 4.0 * layers * attn_w * seen / (tp * attn_peak * prefill_eff);
 double ar = 0.0;
 if (tp > 1.0 && nvbw > 0.0) {
     double nb = batch * hidden * 2.0;
@@ -91,6 +93,8 @@ def decode_step_time_fused(xp: Any, b: InferenceBatch) -> Any:
         opt(b.active_experts, 1.0),
         b.peak_flops if b.attn_peak_flops is None else b.attn_peak_flops,
         training.MICRO_BATCH_HALF_TOKENS, opt(b.seq_overhead_s, 0.0),
+        opt(b.local_layers if b.attn_window is not None else None, 0.0),
+        opt(b.attn_window if b.local_layers is not None else None, 0.0),
     )  # fmt: skip
     return _kernels()[0](*(xp.asarray(a, dtype=xp.float64) for a in args))
 

@@ -17,12 +17,16 @@ Roofline model (Williams et al., CACM 2009) applied per phase:
   the batch touches and their FLOPs; attention the larger of reading every running
   sequence's KV cache and its FLOPs (a GEMM's arithmetic cannot hide the next kernel's
   KV streaming);
+* layers with local attention (``local_layers`` of them, each seeing at most the last
+  ``attn_window`` tokens: Llama 4's chunked attention) hold, read and attend over at most
+  that window, so a long context costs only the global layers in full
+  (:func:`_kv_layer_fraction`, :func:`_prefill_pair_fraction`);
 * both phases add two tensor-parallel all-reduces of the activations per layer (over
   NVLink, :func:`cupy_kernels.collectives.allreduce_time`), a fixed per-step overhead
   (kernel launches) and a host overhead per running sequence and step (the serving
   runtime's scheduling, sampling and bookkeeping of each request, ``seq_overhead_s``).
 
-The optional inputs (``nvlink_bw`` … ``active_experts``) default to ``None``, which drops
+The optional inputs (``nvlink_bw`` … ``attn_window``) default to ``None``, which drops
 their term; :mod:`emulator.compute` always fills them. Units: bytes, seconds, FLOP/s,
 bytes/s.
 """
@@ -42,6 +46,7 @@ __all__ = [
     "ACTIVATION_BYTES",
     "DEFAULT_DECODE_BW_EFF",
     "DEFAULT_PREFILL_EFF",
+    "HOST_FACTOR",
     "PREFILL_EFF",
     "SEQ_STEP_OVERHEAD_S",
     "STEP_OVERHEAD_S",
@@ -91,6 +96,15 @@ per scheduler (about 27,800). Fitted to one row of
 ``docs/validation.md`` (round 2's Qwen3-30B-A3B FP4 500/2000 on one B200, the row with
 the largest batch); every other row is held out."""
 
+HOST_FACTOR: dict[str, float] = {"x86": 1.0, "grace": 1.215}
+"""How long the serving runtime's per-sequence host work (:data:`SEQ_STEP_OVERHEAD_S`)
+takes on a system's host CPU, relative to the x86 hosts of DGX/HGX nodes (Xeon Platinum
+8480C / 8570, up to 3.8-4.0 GHz), by ``SystemSpec.host_cpu``. The runtime's scheduling loop
+is largely single-threaded Python, so it runs at the speed of one core; Grace (Arm
+Neoverse V2, 3.1 GHz in GB200/GB300 NVL72 trays) runs it slower. Fitted to one row of
+``docs/validation.md`` (round 4's Qwen3-30B-A3B FP4 1000/1000 on one GB200, host-bound in
+the model); every other row is held out."""
+
 ACTIVATION_BYTES: float = 2.0
 """Bytes per activation element in the tensor-parallel all-reduces (bf16 at every
 serving precision, as TensorRT-LLM and vLLM reduce in 16 bits)."""
@@ -115,7 +129,8 @@ class InferenceBatch:
     ``active_experts`` (routed experts per layer and per token), ``attn_peak_flops``
     (FLOP/s per GPU of the attention core, at the KV-cache precision; ``None``: the GEMM
     peak ``peak_flops``), ``seq_overhead_s`` (host s per running sequence and decode
-    step).
+    step), ``local_layers`` and ``attn_window`` (how many of the layers attend over at most
+    the last ``attn_window`` tokens; ``None`` or a window of 0: every layer is global).
     """
 
     params: Any
@@ -144,6 +159,8 @@ class InferenceBatch:
     active_experts: Any = None
     attn_peak_flops: Any = None
     seq_overhead_s: Any = None
+    local_layers: Any = None
+    attn_window: Any = None
 
     def __post_init__(self) -> None:
         """Reject rows of unequal length early, naming the offending fields."""
@@ -183,16 +200,54 @@ def _kv_per_token(xp: Any, b: InferenceBatch) -> Any:
     return kv_bytes_per_token(xp, b.layers, b.kv_heads, b.head_dim, b.kv_bytes_per_elem)
 
 
+def _window(xp: Any, b: InferenceBatch) -> tuple[Any, Any] | None:
+    """(local layers, window) when the rows have local attention, else ``None``."""
+    if b.local_layers is None or b.attn_window is None:
+        return None
+    return f64(xp, b.local_layers), f64(xp, b.attn_window)
+
+
+def _kv_layer_fraction(xp: Any, b: InferenceBatch, ctx: Any) -> Any:
+    """Fraction of the full KV cache a sequence of ``ctx`` tokens holds and a decode step
+    reads: ``(global + local·min(ctx, W)/ctx) / layers``; 1 without local attention (or a
+    window of 0, or ``ctx <= W``)."""
+    c = xp.maximum(f64(xp, ctx), 1.0)
+    win = _window(xp, b)
+    if win is None:
+        return xp.ones_like(c * f64(xp, b.layers))
+    local, w = win
+    layers = f64(xp, b.layers)
+    short = (w <= 0.0) | (c <= w)
+    return xp.where(short, 1.0, (layers - local + local * xp.minimum(c, w) / c) / layers)
+
+
+def _prefill_pair_fraction(xp: Any, b: InferenceBatch, prompt: Any) -> Any:
+    """Fraction of full causal attention a prompt of ``P`` tokens costs: a local layer's
+    query at position ``t`` sees ``min(t, W)`` keys, ``P·W - W²/2`` pairs in all against
+    ``P²/2``, so it costs ``(2PW - W²)/P²`` of a global layer when ``P > W``; averaged over
+    the layers. 1 without local attention."""
+    p = xp.maximum(f64(xp, prompt), 1.0)
+    win = _window(xp, b)
+    if win is None:
+        return xp.ones_like(p * f64(xp, b.layers))
+    local, w = win
+    layers = f64(xp, b.layers)
+    part = xp.where((w <= 0.0) | (p <= w), 1.0, (2.0 * p * w - w * w) / (p * p))
+    return (layers - local + local * part) / layers
+
+
 def max_batch(xp: Any, b: InferenceBatch, mem_fraction: float = 0.9) -> Any:
     """Sequences of mean length (prompt + output) whose KV cache fits beside the weights.
 
     ``floor((mem_fraction·tp·hbm_bytes - weights) / ((mean_prompt + mean_output)·kv))``,
-    at least 0 (float64). 0 means the weights alone do not fit, or no sequence does;
-    ``mem_fraction`` leaves room for activations and the runtime.
+    at least 0 (float64); ``kv`` counts only the window of local-attention layers
+    (:func:`_kv_layer_fraction` at the full length). 0 means the weights alone do not fit,
+    or no sequence does; ``mem_fraction`` leaves room for activations and the runtime.
     """
     tp = f64(xp, b.gpus_per_replica)
     free = mem_fraction * tp * f64(xp, b.hbm_bytes) - _weight_bytes(xp, b)
-    per_seq = (f64(xp, b.mean_prompt) + f64(xp, b.mean_output)) * _kv_per_token(xp, b)
+    length = f64(xp, b.mean_prompt) + f64(xp, b.mean_output)
+    per_seq = length * _kv_per_token(xp, b) * _kv_layer_fraction(xp, b, length)
     return xp.floor(xp.maximum(free, 0.0) / per_seq)
 
 
@@ -319,7 +374,8 @@ def prefill_time(xp: Any, b: InferenceBatch, prompt_tokens: Any, sequences: Any 
     """
     t = f64(xp, prompt_tokens)
     n = xp.maximum(f64(xp, sequences), 1.0)
-    attn = 2.0 * f64(xp, b.layers) * _attn_width(xp, b) * t * t / n
+    attn = (2.0 * f64(xp, b.layers) * _attn_width(xp, b) * t * t / n
+            * _prefill_pair_fraction(xp, b, t / n))
     compute = _compute_time(xp, b, t, attn)
     floor = _step_weight_bytes(xp, b, t) / _bytes_rate(xp, b)
     return xp.maximum(compute, floor) + _tp_comm(xp, b, t) + _overhead(xp, b)
@@ -336,7 +392,8 @@ def prefill_parts(xp: Any, b: InferenceBatch, prompt_tokens: Any) -> tuple[Any, 
     :func:`prefill_time` of the prompt alone.
     """
     t = f64(xp, prompt_tokens)
-    compute = _compute_time(xp, b, t, 2.0 * f64(xp, b.layers) * _attn_width(xp, b) * t * t)
+    attn = 2.0 * f64(xp, b.layers) * _attn_width(xp, b) * t * t * _prefill_pair_fraction(xp, b, t)
+    compute = _compute_time(xp, b, t, attn)
     floor = _step_weight_bytes(xp, b, t) / _bytes_rate(xp, b)
     work = compute + _tp_comm(xp, b, t)
     return work, xp.maximum(floor - compute, 0.0) + _overhead(xp, b)
@@ -350,9 +407,10 @@ def _decode_parts(xp: Any, b: InferenceBatch) -> tuple[Any, Any, Any, Any]:
     """
     batch = f64(xp, b.batch)
     ctx = f64(xp, b.mean_prompt) + 0.5 * f64(xp, b.mean_output)
+    seen = ctx * _kv_layer_fraction(xp, b, ctx)  # tokens read per layer, on average
     weights = _step_weight_bytes(xp, b, batch) / _bytes_rate(xp, b)
-    kv = batch * ctx * _kv_per_token(xp, b) / _bytes_rate(xp, b)
-    attn = batch * 4.0 * f64(xp, b.layers) * _attn_width(xp, b) * ctx
+    kv = batch * seen * _kv_per_token(xp, b) / _bytes_rate(xp, b)
+    attn = batch * 4.0 * f64(xp, b.layers) * _attn_width(xp, b) * seen
     gemm = _compute_time(xp, b, batch, 0.0)
     attn_s = _compute_time(xp, b, 0.0, attn)
     return weights, gemm, kv, attn_s
@@ -377,8 +435,9 @@ def decode_step_time(xp: Any, b: InferenceBatch) -> Any:
       compute ``batch·2·active`` FLOP (:func:`_compute_time`);
     * attention: ``max(KV bytes/R_b, attention compute)``, the bytes
       ``batch·(mean_prompt + mean_output/2)·kv_per_token`` (a sequence is on average
-      half-way through its output), the compute ``batch·4·layers·attn_width·ctx`` FLOP at
-      the attention rate.
+      half-way through its output; local-attention layers read at most their window,
+      :func:`_kv_layer_fraction`), the compute ``batch·4·layers·attn_width·ctx`` FLOP at
+      the attention rate (over the same tokens).
 
     Plus the TP all-reduces of ``batch`` tokens and one step overhead. The runtime
     prepares the next step on the host while the GPU runs this one (an overlapping
@@ -436,5 +495,6 @@ def chunked_prefill_time(xp: Any, b: InferenceBatch) -> Any:
     and attention compute plus their TP all-reduce."""
     prompt = f64(xp, b.mean_prompt)
     p = f64(xp, b.batch) * prompt / f64(xp, b.mean_output)
-    attn = 2.0 * f64(xp, b.layers) * _attn_width(xp, b) * prompt * p
+    attn = (2.0 * f64(xp, b.layers) * _attn_width(xp, b) * prompt * p
+            * _prefill_pair_fraction(xp, b, prompt))
     return _compute_time(xp, b, p, attn) + _tp_comm(xp, b, p)

@@ -19,9 +19,7 @@ import numpy as np
 from cupy_kernels import DEFAULT_DECODE_BW_EFF, DEFAULT_PREFILL_EFF
 from cupy_kernels.backend import Backend
 from cupy_kernels.inference import (
-    PREFILL_EFF as PREFILL_EFF_BY_PRECISION,
-)
-from cupy_kernels.inference import (
+    HOST_FACTOR,
     SEQ_STEP_OVERHEAD_S,
     STEP_OVERHEAD_S,
     InferenceBatch,
@@ -31,6 +29,9 @@ from cupy_kernels.inference import (
     prefill_parts,
     prefill_time,
     serving_schedulers,
+)
+from cupy_kernels.inference import (
+    PREFILL_EFF as PREFILL_EFF_BY_PRECISION,
 )
 from cupy_kernels.power import NODE_OVERHEAD_DRAW, facility_power, gpu_power, rack_power
 from cupy_kernels.training import (
@@ -279,8 +280,11 @@ class ComputeModel:
             active_experts=col([m.active_experts for m in models]),
             attn_peak_flops=col([sy.gpu.peak(_kv_precision(s.precision))
                                  for s, sy in zip(specs, systems, strict=True)]),
-            seq_overhead_s=col(SEQ_STEP_OVERHEAD_S / serving_schedulers(
+            seq_overhead_s=col(SEQ_STEP_OVERHEAD_S * np.array(
+                [HOST_FACTOR[sy.host_cpu] for sy in systems]) / serving_schedulers(
                 [s.gpus_per_replica for s in specs], [m.is_moe for m in models])),
+            local_layers=col([m.local_layers for m in models]),
+            attn_window=col([m.attention_window for m in models]),
         )
         kv_slots = np.floor(b.to_host(max_batch(b.xp, batch))).astype(np.int64)
         caps = np.array([s.max_batch if s.max_batch is not None else np.iinfo(np.int64).max

@@ -63,6 +63,9 @@ def _rows(n: int) -> dict[str, np.ndarray]:
         "experts": experts, "active_experts": np.minimum(r.integers(1, 9, n), experts),
         "attn_peak_flops": r.uniform(300e12, 5e15, n),
         "seq_overhead_s": r.uniform(0.0, 50e-6, n),
+        # local attention on some rows (a window shorter or longer than the context, or 0)
+        "local_layers": np.floor(r.uniform(0.0, 0.9, n) * r.integers(16, 128, n)),
+        "attn_window": r.choice([0.0, 128.0, 2048.0, 8192.0], n),
     }
 
 
@@ -77,13 +80,14 @@ def test_fused_decode_body_matches_numpy_reference(tmp_path: Path) -> None:
              b.nvlink_bw, b.tp_alpha, b.hidden, b.attn_width, b.step_overhead_s,
              b.expert_params, b.experts, b.active_experts, b.attn_peak_flops,
              np.full(len(ref), training.MICRO_BATCH_HALF_TOKENS),
-             b.seq_overhead_s)  # fmt: skip
+             b.seq_overhead_s, b.local_layers, b.attn_window)  # fmt: skip
     got = np.array([dll.decode(*(float(col[i]) for col in order)) for i in range(len(ref))])
     np.testing.assert_allclose(got, ref, rtol=1e-12, atol=0.0)
 
 
 OPTIONAL = ("nvlink_bw", "tp_alpha", "hidden", "attn_width", "step_overhead_s",
-            "expert_params", "experts", "active_experts", "attn_peak_flops", "seq_overhead_s")
+            "expert_params", "experts", "active_experts", "attn_peak_flops", "seq_overhead_s",
+            "local_layers", "attn_window")
 
 
 def test_fused_call_assembles_its_arguments_as_the_reference_reads_them(

@@ -87,7 +87,10 @@ class SystemSpec:
     (CPUs, NVLink switch trays, NICs, fans/pumps, power conversion) at full load and at
     idle, in W: provisioning figures from the vendors' maximum system power. The engine
     draws ``NODE_OVERHEAD_DRAW`` of them (``cupy_kernels/power.py``).
-    ``cooling`` is ``"liquid"`` (direct-to-chip) or ``"air"``.
+    ``cooling`` is ``"liquid"`` (direct-to-chip) or ``"air"``. ``host_cpu`` is the
+    family of the host CPUs that run the serving runtime (``"x86"``: the Xeon hosts of
+    DGX/HGX nodes; ``"grace"``: NVIDIA Grace in GB200/GB300 trays), which sets how fast its
+    per-request host work runs (``cupy_kernels.inference.HOST_FACTOR``).
     """
 
     name: str
@@ -101,6 +104,7 @@ class SystemSpec:
     rack_overhead_idle_w: float
     cooling: str
     sources: tuple[str, ...] = field(default=())
+    host_cpu: str = "x86"
 
     @property
     def gpus_per_rack(self) -> int:
@@ -167,6 +171,7 @@ GB200_NVL72 = SystemSpec(
     rack_overhead_idle_w=0.5 * (120e3 - 72 * 1200.0),  # [EST]
     cooling="liquid",
     sources=("GB200-UG", "GB200-DS", "GB200-PWR"),
+    host_cpu="grace",  # 2 Grace CPUs per compute tray [GB200-UG]
 )
 
 H100_HGX = SystemSpec(
@@ -302,6 +307,7 @@ GB300_NVL72 = SystemSpec(
     rack_overhead_idle_w=0.5 * (135e3 - 72 * 1400.0),  # [EST]
     cooling="liquid",
     sources=("GB300-DS",),
+    host_cpu="grace",  # Grace CPUs in the compute trays, as GB200 [GB300-DS]
 )
 
 PLANNING_SYSTEMS: tuple[SystemSpec, ...] = (H200_HGX, B200_HGX_SYSTEM, H800_HGX, GB300_NVL72)

@@ -50,6 +50,9 @@ class ModelSpec:
     """Architecture of one decoder-only transformer LLM.
 
     ``moe_layers`` (MoE only) is how many layers carry routed experts (``None``: all).
+    ``local_layers`` of the layers attend over at most the last ``attention_window`` tokens
+    (local or chunked attention: Llama 4's chunked layers); 0 (default) means every layer
+    attends over the whole context.
 
     ``params`` is the total parameter count and ``active_params`` the parameters used per
     token (equal for dense models; for MoE only ``active_experts`` of ``experts`` run).
@@ -74,6 +77,8 @@ class ModelSpec:
     context: int = 8192
     sources: tuple[str, ...] = ()
     moe_layers: int | None = None
+    local_layers: int = 0
+    attention_window: int = 0
 
     def __post_init__(self) -> None:
         if self.active_params > self.params:
@@ -85,6 +90,12 @@ class ModelSpec:
         if not 1 <= self.active_experts <= self.experts:
             raise ValueError(f"{self.name}: need 1 <= active_experts ({self.active_experts}) "
                              f"<= experts ({self.experts})")
+        if not 0 <= self.local_layers <= self.layers:
+            raise ValueError(f"{self.name}: need 0 <= local_layers ({self.local_layers}) "
+                             f"<= layers ({self.layers})")
+        if self.attention_window < 0 or (self.local_layers and not self.attention_window):
+            raise ValueError(f"{self.name}: attention_window ({self.attention_window}) must "
+                             "be > 0 tokens when local_layers is set")
 
     @property
     def is_moe(self) -> bool:
@@ -199,14 +210,19 @@ _CATALOG: tuple[ModelSpec, ...] = (
     # one of the routed experts and also runs a shared expert (counted in active_params,
     # outside expert_params). Scout's 48 layers all carry experts; Maverick alternates dense
     # (16,384-wide) and MoE layers (moe_layers 24). ffn_hidden is the routed-expert width.
+    # Three layers in four use chunked attention over 8,192-token chunks (config
+    # attention_chunk_size 8192, no_rope_layer_interval 4: every 4th layer is global), so
+    # local_layers 36 with a window of 8,192 tokens.
     ModelSpec(
         name="llama4-scout", params=109e9, active_params=17e9, layers=48, hidden=5120,
         heads=40, kv_heads=8, head_dim=128, ffn_hidden=8192, vocab=202048, experts=16,
-        active_experts=1, context=10_000_000, sources=(_LLAMA4_SCOUT,)),
+        active_experts=1, context=10_000_000, local_layers=36, attention_window=8192,
+        sources=(_LLAMA4_SCOUT,)),
     ModelSpec(
         name="llama4-maverick", params=400e9, active_params=17e9, layers=48, hidden=5120,
         heads=40, kv_heads=8, head_dim=128, ffn_hidden=8192, vocab=202048, experts=128,
-        active_experts=1, context=1_000_000, moe_layers=24, sources=(_LLAMA4_MAVERICK,)),
+        active_experts=1, context=1_000_000, moe_layers=24, local_layers=36,
+        attention_window=8192, sources=(_LLAMA4_MAVERICK,)),
 )
 
 MODELS: dict[str, ModelSpec] = {m.name: m for m in _CATALOG}
@@ -221,14 +237,16 @@ def model_from_dict(name: str, fields: dict[str, object]) -> ModelSpec:
     Required: ``layers``, ``hidden``, ``heads``, ``kv_heads``, ``params``. Optional:
     ``active_params`` (default ``params``), ``head_dim`` (``hidden/heads``),
     ``ffn_hidden`` (``3.5·hidden``), ``vocab`` (128,256), ``experts``/``active_experts``
-    (1), ``context`` (8,192), ``moe_layers``. Raises ``ValueError`` naming the field.
+    (1), ``context`` (8,192), ``moe_layers``, ``local_layers``/``attention_window`` (0).
+    Raises ``ValueError`` naming the field.
     """
     missing = [k for k in _INLINE_KEYS if k not in fields]
     if missing:
         raise ValueError(f"model {name!r}: missing {', '.join(missing)} "
                          f"(an inline model needs {', '.join(_INLINE_KEYS)})")
     known = set(_INLINE_KEYS) | {"active_params", "head_dim", "ffn_hidden", "vocab",
-                                 "experts", "active_experts", "context", "moe_layers"}
+                                 "experts", "active_experts", "context", "moe_layers",
+                                 "local_layers", "attention_window"}
     extra = sorted(set(fields) - known)
     if extra:
         raise ValueError(f"model {name!r}: unknown field {extra[0]!r}; "
@@ -249,6 +267,8 @@ def model_from_dict(name: str, fields: dict[str, object]) -> ModelSpec:
         experts=int(f.get("experts", 1)), active_experts=int(f.get("active_experts", 1)),
         context=int(f.get("context", 8192)),
         moe_layers=int(f["moe_layers"]) if "moe_layers" in f else None,
+        local_layers=int(f.get("local_layers", 0)),
+        attention_window=int(f.get("attention_window", 0)),
         sources=("described inline in the scenario",))
 
 
