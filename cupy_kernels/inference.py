@@ -98,10 +98,12 @@ the largest batch); every other row is held out."""
 
 HOST_FACTOR: dict[str, float] = {"x86": 1.0, "grace": 1.215}
 """How long the serving runtime's per-sequence host work (:data:`SEQ_STEP_OVERHEAD_S`)
-takes on a system's host CPU, relative to the x86 hosts of DGX/HGX nodes (Xeon Platinum
-8480C / 8570, up to 3.8-4.0 GHz), by ``SystemSpec.host_cpu``. The runtime's scheduling loop
-is largely single-threaded Python, so it runs at the speed of one core; Grace (Arm
-Neoverse V2, 3.1 GHz in GB200/GB300 NVL72 trays) runs it slower. Fitted to one row of
+takes on a system's host CPU, relative to the x86 hosts of DGX/HGX nodes (DGX H100/H200:
+Xeon Platinum 8480C; DGX B200: Xeon Platinum 8570), by ``SystemSpec.host_cpu``. The
+runtime's scheduling loop is largely single-threaded Python, so it runs at the speed of
+one core; the Grace CPUs (Arm Neoverse V2 cores) of GB200/GB300 NVL72 trays run it
+slower: wherever the model is host-bound, published GB200 figures sit 15-40% below B200
+ones, while GB200 is faster wherever the GPU binds. Fitted to one row of
 ``docs/validation.md`` (round 4's Qwen3-30B-A3B FP4 1000/1000 on one GB200, host-bound in
 the model); every other row is held out."""
 

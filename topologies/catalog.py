@@ -21,6 +21,9 @@ Sources (see also ``docs/sources.md``):
   dense, 80 GB HBM2e at 2,039 GB/s, NVLink 600 GB/s, 400 W.
 * [DGXA100] NVIDIA DGX A100 datasheet (2020): 8 x A100 SXM, 6.5 kW maximum system power
   (six 3 kW supplies, half redundant), 8 x 200 Gb/s compute NICs; air-cooled, 6U.
+* [HOST] Host CPUs that run the serving runtime (``SystemSpec.host_cpu``): DGX H100/H200
+  2 x Intel Xeon Platinum 8480C, DGX B200 2 x Xeon Platinum 8570 (x86) [DGXH100],
+  [DGXB200]; GB200/GB300 NVL72 compute trays 2 NVIDIA Grace CPUs (Arm) [GB200-UG].
 * [EST] Estimates (idle power, non-GPU overhead at idle): defaults meant to be overridden by
   ``gpuemu calibrate`` profiles or scenario overrides.
 * [H200-DS] NVIDIA H200 Tensor Core GPU datasheet (https://www.nvidia.com/en-us/data-center/h200/):
