@@ -41,6 +41,7 @@ import numpy as np
 import cupy_kernels.training as training
 from cupy_kernels._arrays import f64
 from cupy_kernels.collectives import allreduce_time
+from cupy_kernels.local_attention import causal_pair_fraction, kv_layer_fraction
 
 __all__ = [
     "ACTIVATION_BYTES",
@@ -202,40 +203,22 @@ def _kv_per_token(xp: Any, b: InferenceBatch) -> Any:
     return kv_bytes_per_token(xp, b.layers, b.kv_heads, b.head_dim, b.kv_bytes_per_elem)
 
 
-def _window(xp: Any, b: InferenceBatch) -> tuple[Any, Any] | None:
-    """(local layers, window) when the rows have local attention, else ``None``."""
-    if b.local_layers is None or b.attn_window is None:
-        return None
-    return f64(xp, b.local_layers), f64(xp, b.attn_window)
-
-
 def _kv_layer_fraction(xp: Any, b: InferenceBatch, ctx: Any) -> Any:
     """Fraction of the full KV cache a sequence of ``ctx`` tokens holds and a decode step
-    reads: ``(global + local·min(ctx, W)/ctx) / layers``; 1 without local attention (or a
-    window of 0, or ``ctx <= W``)."""
-    c = xp.maximum(f64(xp, ctx), 1.0)
-    win = _window(xp, b)
-    if win is None:
-        return xp.ones_like(c * f64(xp, b.layers))
-    local, w = win
-    layers = f64(xp, b.layers)
-    short = (w <= 0.0) | (c <= w)
-    return xp.where(short, 1.0, (layers - local + local * xp.minimum(c, w) / c) / layers)
+    reads (:func:`cupy_kernels.local_attention.kv_layer_fraction`); 1 without local
+    attention."""
+    if b.local_layers is None or b.attn_window is None:
+        return xp.ones_like(f64(xp, ctx) * f64(xp, b.layers))
+    return kv_layer_fraction(xp, b.layers, b.local_layers, b.attn_window, ctx)
 
 
 def _prefill_pair_fraction(xp: Any, b: InferenceBatch, prompt: Any) -> Any:
-    """Fraction of full causal attention a prompt of ``P`` tokens costs: a local layer's
-    query at position ``t`` sees ``min(t, W)`` keys, ``P·W - W²/2`` pairs in all against
-    ``P²/2``, so it costs ``(2PW - W²)/P²`` of a global layer when ``P > W``; averaged over
-    the layers. 1 without local attention."""
-    p = xp.maximum(f64(xp, prompt), 1.0)
-    win = _window(xp, b)
-    if win is None:
-        return xp.ones_like(p * f64(xp, b.layers))
-    local, w = win
-    layers = f64(xp, b.layers)
-    part = xp.where((w <= 0.0) | (p <= w), 1.0, (2.0 * p * w - w * w) / (p * p))
-    return (layers - local + local * part) / layers
+    """Fraction of full causal attention a prompt of ``prompt`` tokens costs
+    (:func:`cupy_kernels.local_attention.causal_pair_fraction`); 1 without local
+    attention."""
+    if b.local_layers is None or b.attn_window is None:
+        return xp.ones_like(f64(xp, prompt) * f64(xp, b.layers))
+    return causal_pair_fraction(xp, b.layers, b.local_layers, b.attn_window, prompt)
 
 
 def max_batch(xp: Any, b: InferenceBatch, mem_fraction: float = 0.9) -> Any:

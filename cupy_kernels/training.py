@@ -6,7 +6,9 @@ One row per running job. The model (all times in seconds, per optimizer step):
   ``6·active_params`` (forward 2, backward 4 per parameter) plus causal attention
   ``6·layers·attn_width·seq_len``, times the recomputation factor (full: the forward runs
   twice, ``+(2·active + 2·layers·attn_width·seq)``; selective: only the attention core
-  again, ``+2·layers·attn_width·seq``).
+  again, ``+2·layers·attn_width·seq``). Layers with local attention (``local_layers``,
+  window ``attn_window``) cost only the pairs inside their window
+  (:func:`cupy_kernels.local_attention.causal_pair_fraction` scales the attention term).
   Weight GEMMs run at the job precision's peak; the attention core (``QKᵀ``, ``softmax·V``)
   at ``attn_peak_flops`` (bf16: Transformer Engine keeps the attention core in 16 bits
   under fp8 and fp4 recipes unless fp8 attention is switched on). Routed-expert GEMMs see
@@ -53,6 +55,7 @@ from typing import Any
 
 from cupy_kernels._arrays import f64
 from cupy_kernels.collectives import allreduce_time, p2p_time
+from cupy_kernels.local_attention import causal_pair_fraction
 
 __all__ = [
     "ACTIVATION_BYTES",
@@ -134,7 +137,10 @@ class TrainingBatch:
     FLOP/s per GPU of the attention core [``peak_flops``]; ``experts`` routed experts per
     MoE layer [1: no expert roll-off]; ``ffn_hidden`` MLP width (per expert for MoE),
     ``hbm_bw`` bytes/s per GPU and ``stream_eff`` the achieved fraction of it [any of the
-    three ``None``: element-wise term dropped]. ``n_gpus`` is ``tp·pp·dp·cp``.
+    three ``None``: element-wise term dropped]; ``local_layers`` and ``attn_window``
+    layers attending over at most the last ``attn_window`` tokens [either ``None``: all
+    layers global; see :mod:`cupy_kernels.local_attention`]. ``n_gpus`` is
+    ``tp·pp·dp·cp``.
     """
 
     params: Any
@@ -172,6 +178,8 @@ class TrainingBatch:
     ffn_hidden: Any = None
     hbm_bw: Any = None
     stream_eff: Any = None
+    local_layers: Any = None
+    attn_window: Any = None
 
     def __post_init__(self) -> None:
         """Reject rows of unequal length early, naming the offending fields."""
@@ -291,6 +299,8 @@ def training_step_time(xp: Any, batch: TrainingBatch) -> TrainingTimes:
     mfu = f64(xp, b.mfu)
     eff = xp.where(xp.isnan(mfu), default_efficiency(xp, b.precision_code, mb_tokens), mfu)
     attn = 2.0 * layers * width * seq  # causal attention FLOP per token, forward
+    if b.local_layers is not None and b.attn_window is not None:
+        attn = attn * causal_pair_fraction(xp, layers, b.local_layers, b.attn_window, seq)
     model_flops = (6.0 * active + 3.0 * attn) * tokens
     full, sel = recompute >= 2.0, (recompute >= 1.0) & (recompute < 2.0)
     k = _opt(xp, b.active_experts, tokens, 1.0)

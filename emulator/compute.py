@@ -230,6 +230,8 @@ class ComputeModel:
             ffn_hidden=col([m.ffn_hidden for m in models]),
             hbm_bw=col([sy.gpu.hbm_bw for sy in systems]),
             stream_eff=col(np.full(n, DECODE_BW_EFF)),
+            local_layers=col([m.local_layers for m in models]),
+            attn_window=col([m.attention_window for m in models]),
             virtual_stages=col([
                 s.virtual_stages if s.virtual_stages is not None
                 else float(default_virtual_stages(np, m.layers, s.pp))

@@ -113,3 +113,24 @@ def test_grace_hosts_run_the_serving_runtime_slower() -> None:
     assert grace == pytest.approx(inf.SEQ_STEP_OVERHEAD_S * inf.HOST_FACTOR["grace"],
                                   rel=1e-12)
     assert inf.HOST_FACTOR["grace"] > 1.0 == inf.HOST_FACTOR["x86"]
+
+
+def test_training_attention_of_local_layers() -> None:
+    """Training at ``4W`` tokens: the attention term shrinks by the local layers' share of
+    causal pairs; at ``W`` tokens nothing changes (bit for bit), nor without local layers."""
+    from cupy_kernels.local_attention import causal_pair_fraction
+    from cupy_kernels.training import training_step_time
+    from tests.test_kernels_training import batch
+
+    def compute(seq: float, **extra: np.ndarray) -> float:
+        b = batch(attn_width=np.array([8192.0]), seq_len=np.array([seq]),
+                  tokens_per_step=np.array([64 * seq]), **extra)
+        return float(training_step_time(np, b).compute_s[0])
+
+    local = {"local_layers": np.array([24.0]), "attn_window": np.array([W])}  # of 32
+    none = {"local_layers": np.array([0.0]), "attn_window": np.array([0.0])}
+    assert compute(W, **local) == compute(W)
+    assert compute(4 * W, **none) == compute(4 * W)
+    assert compute(4 * W, **local) < compute(4 * W)
+    frac = causal_pair_fraction(np, 80.0, 60.0, W, 4 * W)
+    assert float(frac) == pytest.approx((20 + 60 * (2 * 4 * W * W - W * W) / (16 * W * W)) / 80)
