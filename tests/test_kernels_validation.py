@@ -493,11 +493,14 @@ def infer_batch(rows: Sequence[InferRow], batch: np.ndarray | None = None) -> In
         attn_peak_flops=_col([s.gpu.peak(r.kv_precision)
                               for r, s in zip(rows, systems, strict=True)]),
         # the benchmark's MoE options turn on attention data parallelism, as the emulator
-        # assumes for MoE services: one scheduler per rank (``serving_schedulers``); the
-        # host's own speed by its CPU family (``HOST_FACTOR``)
+        # assumes for MoE services: one scheduler per rank (``serving_schedulers``), unless
+        # the row says its runtime had none; the host's own speed by its CPU family
+        # (``HOST_FACTOR``)
         seq_overhead_s=inf.SEQ_STEP_OVERHEAD_S * _col(
             [inf.HOST_FACTOR[s.host_cpu] for s in systems]) / inf.serving_schedulers(
-            _col([r.tp for r in rows]), [m.is_moe for m in models]),
+            _col([r.tp for r in rows]),
+            [m.is_moe if r.attention_dp is None else r.attention_dp
+             for r, m in zip(rows, models, strict=True)]),
         local_layers=_col([m.local_layers for m in models]),
         attn_window=_col([m.attention_window for m in models]),
     )

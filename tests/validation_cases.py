@@ -82,6 +82,7 @@ class InferRow:
     published: float
     role: str
     source: str
+    attention_dp: bool | None = None  # None: as the emulator assumes (MoE served with it)
 
 
 def _tflops_to_tokens(tflops: float, flop_per_token: float) -> float:
@@ -725,6 +726,65 @@ INFER_ROWS_R7: tuple[InferRow, ...] = (
     *_trt12_r7("llama4-maverick", "Llama-4-Maverick (MoE)", "h200-hgx", "H200", "fp8", 8, {
         (1000, 1000): 4146.0, (1024, 1024): 4180.0, (1024, 8192): 1157.0,
         (1024, 32768): 679.0, (8192, 1024): 1276.0}),
+)  # fmt: skip
+
+# -- round 8: a blind check of Mixtral serving, no new term -------------------------------
+# Chosen by the fixed rule below and committed, with no prediction computed, after round 7's
+# terms; no model term or constant changes with it. The page was read in full to copy the
+# cells; no model figure was compared with them before the rows were committed.
+#
+# Rule: every Mixtral 8x7B cell of the TensorRT-LLM v0.17 performance overview (TRT017;
+# TensorRT engines, "token throughput", the output tokens/s of the deployment) in the
+# catalog's GPU columns: H200 and H100 (FP8 weights, FP8 KV cache: "if you specify FP8
+# quantization, the KV cache will automatically be set to FP8 as well") and A100 (FP16,
+# modelled as bf16, 16-bit KV cache); GH200 and L40S have no catalog entry; empty cells
+# skipped. Mixtral 8x22B is not in the catalog. These engines run plain tensor
+# parallelism: the v0.17 build flow has no attention data parallelism, so the rows set
+# ``attention_dp=False`` (one host scheduler per replica).
+
+TRT017 = ("https://github.com/NVIDIA/TensorRT-LLM/blob/258c7540c03517def55d9a5aadfa9288af474e1b/"
+          "docs/source/performance/perf-overview.md (v0.17, TensorRT engines, max throughput)")
+
+_R8_PAIRS = ((128, 128), (128, 2048), (128, 4096), (500, 2000), (1000, 1000), (2048, 128),
+             (2048, 2048), (5000, 500), (20000, 2000))
+
+
+def _trt017(gpu: str, system: str, precision: str, tp: int,
+            published: tuple[float, ...]) -> tuple[InferRow, ...]:
+    """The round-8 Mixtral 8x7B cells of one column and TP size, in ``_R8_PAIRS`` order."""
+    kv = "fp8" if precision == "fp8" else "bf16"
+    label = "FP16" if precision == "bf16" else precision.upper()
+    return tuple(
+        InferRow(f"R8 Mixtral-8x7B (MoE) {label}, {gpu} (TP{tp}), {isl}/{osl}", "throughput",
+                 "mixtral-8x7b", system, precision, kv, tp, 0, isl, osl, value, "held out",
+                 TRT017, attention_dp=False)
+        for (isl, osl), value in zip(_R8_PAIRS, published, strict=True)
+    )
+
+
+INFER_ROWS_R8: tuple[InferRow, ...] = (
+    *_trt017("H200", "h200-hgx", "fp8", 1, (17157.72, 15095.21, 9534.62, 12105.27, 10371.36,
+                                            2009.67, 6940.32, 2309.1, 1151.78)),
+    *_trt017("H100", "h100-hgx", "fp8", 1, (15962.49, 8290.13, 4784.86, 6800.6, 6868.52,
+                                            1892.81, 3983.1, 1764.7, 673.7)),
+    *_trt017("H200", "h200-hgx", "fp8", 2, (27825.34, 29584.05, 21564.68, 23410.63, 19151.19,
+                                            3383.16, 14007.29, 4223.68, 2299.21)),
+    *_trt017("H100", "h100-hgx", "fp8", 2, (27451.13, 22830.08, 14237.01, 17036.04, 15770.89,
+                                            3333.68, 10685.85, 3646.09, 1757.45)),
+    *_trt017("A100", "dgx-a100", "bf16", 2, (5541.47, 4169.78, 2608.05, 3446.37, 3154.52,
+                                             649.0, 2056.58, 724.44, 337.51)),
+    *_trt017("H200", "h200-hgx", "fp8", 4, (42551.59, 52291.78, 39513.73, 43818.99, 33580.9,
+                                            5467.62, 24980.93, 7084.94, 4236.84)),
+    *_trt017("H100", "h100-hgx", "fp8", 4, (41068.23, 41164.73, 27912.48, 34489.34, 27784.74,
+                                            5234.98, 19432.08, 6401.56, 3303.83)),
+    *_trt017("A100", "dgx-a100", "bf16", 4, (10324.28, 10911.86, 7666.51, 8456.21, 7122.84,
+                                             1237.62, 5222.98, 1500.55, 829.59)),
+    *_trt017("H200", "h200-hgx", "fp8", 8, (53212.55, 68608.45, 54827.78, 58706.39, 44705.48,
+                                            7554.38, 36193.64, 10271.8, 6835.53)),
+    *_trt017("H100", "h100-hgx", "fp8", 8, (50849.55, 61607.7, 48280.37, 52583.65, 40631.71,
+                                            6988.18, 30983.35, 9210.11, 5602.43)),
+    *_trt017("A100", "dgx-a100", "bf16", 8, (17043.54, 20277.88, 15282.89, 17184.24, 12851.44,
+                                             2165.52, 9809.76, 2761.28, 1592.53)),
 )  # fmt: skip
 
 # -- power sources -------------------------------------------------------------------------
