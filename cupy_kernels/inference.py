@@ -49,6 +49,7 @@ __all__ = [
     "DEFAULT_PREFILL_EFF",
     "HOST_FACTOR",
     "PREFILL_EFF",
+    "RUNTIME_HOST_FACTOR",
     "SEQ_STEP_OVERHEAD_S",
     "STEP_OVERHEAD_S",
     "InferenceBatch",
@@ -107,6 +108,16 @@ slower: wherever the model is host-bound, published GB200 figures sit 15-40% bel
 ones, while GB200 is faster wherever the GPU binds. Fitted to one row of
 ``docs/validation.md`` (round 4's Qwen3-30B-A3B FP4 1000/1000 on one GB200, host-bound in
 the model); every other row is held out."""
+
+RUNTIME_HOST_FACTOR: dict[str, float] = {"python": 1.0, "cpp": 0.405}
+"""Host work per running sequence and step of a serving runtime, relative to
+:data:`SEQ_STEP_OVERHEAD_S` (fitted to a runtime whose scheduler loop is Python:
+TensorRT-LLM's PyTorch flow), by the service's ``runtime``: ``"python"`` (default) or
+``"cpp"``, a compiled C++ scheduler (TensorRT-LLM's executor running TensorRT engines, as
+in its releases up to 0.17 and the Triton TensorRT-LLM backend), which does the same
+per-request bookkeeping in a fraction of the time. Fitted to one row of
+``docs/validation.md`` (round 8's Mixtral 8x7B FP8 128/2048 on 8 H200, the page's
+highest-throughput replica); every other row is held out."""
 
 ACTIVATION_BYTES: float = 2.0
 """Bytes per activation element in the tensor-parallel all-reduces (bf16 at every

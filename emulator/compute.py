@@ -20,6 +20,7 @@ from cupy_kernels import DEFAULT_DECODE_BW_EFF, DEFAULT_PREFILL_EFF
 from cupy_kernels.backend import Backend
 from cupy_kernels.inference import (
     HOST_FACTOR,
+    RUNTIME_HOST_FACTOR,
     SEQ_STEP_OVERHEAD_S,
     STEP_OVERHEAD_S,
     InferenceBatch,
@@ -283,7 +284,8 @@ class ComputeModel:
             attn_peak_flops=col([sy.gpu.peak(_kv_precision(s.precision))
                                  for s, sy in zip(specs, systems, strict=True)]),
             seq_overhead_s=col(SEQ_STEP_OVERHEAD_S * np.array(
-                [HOST_FACTOR[sy.host_cpu] for sy in systems]) / serving_schedulers(
+                [HOST_FACTOR[sy.host_cpu] * RUNTIME_HOST_FACTOR[s.runtime]
+                 for s, sy in zip(specs, systems, strict=True)]) / serving_schedulers(
                 [s.gpus_per_replica for s in specs], [m.is_moe for m in models])),
             local_layers=col([m.local_layers for m in models]),
             attn_window=col([m.attention_window for m in models]),

@@ -134,3 +134,39 @@ def test_training_attention_of_local_layers() -> None:
     assert compute(4 * W, **local) < compute(4 * W)
     frac = causal_pair_fraction(np, 80.0, 60.0, W, 4 * W)
     assert float(frac) == pytest.approx((20 + 60 * (2 * 4 * W * W - W * W) / (16 * W * W)) / 80)
+
+
+def _host_s(runtime: str | None, system: str = "b200-hgx") -> float:
+    """Host seconds per sequence and step of a one-GPU Llama-3-8B service."""
+    svc = {"name": "s", "model": "llama3-8b", "replicas": 1, "gpus_per_replica": 1,
+           "rate": "1/s", "precision": "fp8",
+           "prompt_tokens": {"dist": "fixed", "value": 100},
+           "output_tokens": {"dist": "fixed", "value": 100}}
+    if runtime is not None:
+        svc["runtime"] = runtime
+    scenario = {
+        "name": "rt", "seed": 1, "duration": "1h",
+        "sites": [dict(SMALL_SITE, halls=[{"name": "h", "system": system, "racks": 1}])],
+        "tenants": {"svc": {"origin": "local", "inference": [svc]}},
+        "compute": {"backend": "numpy"},
+    }
+    sim = build(validate_scenario(scenario))
+    spec = next(w.spec for w in sim.works if w.kind == "inference")
+    statics = sim.engine.serving.compute.service_statics([spec], [sim.index.systems[0]])
+    return float(statics.batch.seq_overhead_s[0])
+
+
+def test_a_compiled_runtime_spends_less_host_time_per_request() -> None:
+    assert _host_s(None) == _host_s("python") == inf.SEQ_STEP_OVERHEAD_S
+    assert _host_s("cpp") == pytest.approx(
+        inf.SEQ_STEP_OVERHEAD_S * inf.RUNTIME_HOST_FACTOR["cpp"], rel=1e-12)
+    assert _host_s("cpp", "gb200-nvl72") == pytest.approx(
+        inf.SEQ_STEP_OVERHEAD_S * inf.RUNTIME_HOST_FACTOR["cpp"] * inf.HOST_FACTOR["grace"],
+        rel=1e-12)
+    assert 0.0 < inf.RUNTIME_HOST_FACTOR["cpp"] < 1.0 == inf.RUNTIME_HOST_FACTOR["python"]
+
+
+def test_an_unknown_runtime_is_one_clear_error() -> None:
+    with pytest.raises(Exception) as err:
+        _host_s("java")
+    assert "runtime" in str(err.value) and "java" in str(err.value)

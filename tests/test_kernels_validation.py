@@ -33,6 +33,7 @@ from tests.validation_cases import (
     POWER_ROWS,
     R2_FITTED,
     R4_FITTED,
+    R8_FITTED,
     TRAIN_ROWS,
     TRAIN_ROWS_R2,
     TRAIN_ROWS_R3,
@@ -431,25 +432,13 @@ KNOWN_MISSES: dict[str, str] = {
     'R8 Mixtral-8x7B (MoE) FP16, A100 (TP2), 20000/2000':
         "low",  # -40.4%
     'R8 Mixtral-8x7B (MoE) FP8, H200 (TP4), 128/128':
-        "low",  # -34.7%
-    'R8 Mixtral-8x7B (MoE) FP8, H200 (TP4), 128/2048':
-        "low",  # -46.9%
-    'R8 Mixtral-8x7B (MoE) FP8, H200 (TP4), 128/4096':
-        "low",  # -29.7%
-    'R8 Mixtral-8x7B (MoE) FP8, H200 (TP4), 500/2000':
-        "low",  # -36.6%
-    'R8 Mixtral-8x7B (MoE) FP8, H200 (TP4), 1000/1000':
-        "low",  # -17.3%
+        "high",  # +21.7%
     'R8 Mixtral-8x7B (MoE) FP8, H200 (TP4), 2048/128':
         "high",  # +29.0%
     'R8 Mixtral-8x7B (MoE) FP8, H200 (TP4), 5000/500':
         "high",  # +16.9%
     'R8 Mixtral-8x7B (MoE) FP8, H100 (TP4), 128/128':
-        "low",  # -32.4%
-    'R8 Mixtral-8x7B (MoE) FP8, H100 (TP4), 128/2048':
-        "low",  # -32.5%
-    'R8 Mixtral-8x7B (MoE) FP8, H100 (TP4), 500/2000':
-        "low",  # -19.5%
+        "high",  # +23.5%
     'R8 Mixtral-8x7B (MoE) FP8, H100 (TP4), 2048/128':
         "high",  # +27.0%
     'R8 Mixtral-8x7B (MoE) FP16, A100 (TP4), 2048/128':
@@ -459,33 +448,31 @@ KNOWN_MISSES: dict[str, str] = {
     'R8 Mixtral-8x7B (MoE) FP16, A100 (TP4), 20000/2000':
         "low",  # -18.3%
     'R8 Mixtral-8x7B (MoE) FP8, H200 (TP8), 128/128':
-        "low",  # -47.8%
-    'R8 Mixtral-8x7B (MoE) FP8, H200 (TP8), 128/2048':
-        "low",  # -59.5%
+        "high",  # +28.9%
     'R8 Mixtral-8x7B (MoE) FP8, H200 (TP8), 128/4096':
-        "low",  # -49.3%
+        "high",  # +25.1%
     'R8 Mixtral-8x7B (MoE) FP8, H200 (TP8), 500/2000':
-        "low",  # -52.7%
+        "high",  # +16.8%
     'R8 Mixtral-8x7B (MoE) FP8, H200 (TP8), 1000/1000':
-        "low",  # -37.9%
+        "high",  # +35.0%
     'R8 Mixtral-8x7B (MoE) FP8, H200 (TP8), 2048/128':
         "high",  # +44.4%
     'R8 Mixtral-8x7B (MoE) FP8, H200 (TP8), 2048/2048':
-        "low",  # -23.3%
+        "high",  # +33.0%
     'R8 Mixtral-8x7B (MoE) FP8, H200 (TP8), 5000/500':
         "high",  # +34.6%
     'R8 Mixtral-8x7B (MoE) FP8, H100 (TP8), 128/128':
-        "low",  # -45.4%
-    'R8 Mixtral-8x7B (MoE) FP8, H100 (TP8), 128/2048':
-        "low",  # -54.9%
+        "high",  # +34.9%
     'R8 Mixtral-8x7B (MoE) FP8, H100 (TP8), 128/4096':
-        "low",  # -42.5%
+        "high",  # +18.5%
     'R8 Mixtral-8x7B (MoE) FP8, H100 (TP8), 500/2000':
-        "low",  # -47.2%
+        "high",  # +28.4%
     'R8 Mixtral-8x7B (MoE) FP8, H100 (TP8), 1000/1000':
-        "low",  # -31.6%
+        "high",  # +35.3%
     'R8 Mixtral-8x7B (MoE) FP8, H100 (TP8), 2048/128':
         "high",  # +51.9%
+    'R8 Mixtral-8x7B (MoE) FP8, H100 (TP8), 2048/2048':
+        "high",  # +22.5%
     'R8 Mixtral-8x7B (MoE) FP8, H100 (TP8), 5000/500':
         "high",  # +33.1%
     'R8 Mixtral-8x7B (MoE) FP16, A100 (TP8), 128/128':
@@ -606,7 +593,8 @@ def infer_batch(rows: Sequence[InferRow], batch: np.ndarray | None = None) -> In
         # the row says its runtime had none; the host's own speed by its CPU family
         # (``HOST_FACTOR``)
         seq_overhead_s=inf.SEQ_STEP_OVERHEAD_S * _col(
-            [inf.HOST_FACTOR[s.host_cpu] for s in systems]) / inf.serving_schedulers(
+            [inf.HOST_FACTOR[s.host_cpu] * inf.RUNTIME_HOST_FACTOR[r.runtime]
+             for r, s in zip(rows, systems, strict=True)]) / inf.serving_schedulers(
             _col([r.tp for r in rows]),
             [m.is_moe if r.attention_dp is None else r.attention_dp
              for r, m in zip(rows, models, strict=True)]),
@@ -771,11 +759,12 @@ def test_round_seven_rows_are_held_out_and_never_fitted() -> None:
     assert {r.model for r in seventh} == {"llama4-scout", "llama4-maverick"}
 
 
-def test_round_eight_rows_are_held_out_and_never_fitted() -> None:
+def test_round_eight_rows_are_held_out_except_the_anchor_of_a_later_term() -> None:
     eighth = [r for r, _ in _ROWS if round_of(r) == 8]
     assert len(eighth) == len(INFER_ROWS_R8) == 99
-    assert all(r.role == "held out" and r.model == "mixtral-8x7b" for r in eighth)
-    assert all(r.attention_dp is False for r in eighth)  # TensorRT engines of v0.17
+    assert all(r.model == "mixtral-8x7b" for r in eighth)
+    assert {r.name for r in eighth if r.role != "held out"} == set(R8_FITTED)
+    assert all(r.attention_dp is False and r.runtime == "cpp" for r in eighth)  # v0.17
 
 
 def test_nvl72_rack_full_load_is_about_120_kw() -> None:
@@ -799,7 +788,7 @@ def _bisect(f: object, lo: float, hi: float) -> float:
 def fit() -> dict[str, float]:
     """Refit every constant to its *fitted* row only; held-out rows are not looked at."""
     fitted = [r for r in (*TRAIN_ROWS, *TRAIN_ROWS_R2, *INFER_ROWS, *INFER_ROWS_R2,
-                          *INFER_ROWS_R4)
+                          *INFER_ROWS_R4, *INFER_ROWS_R8)
               if r.role.startswith("fitted")]
 
     def row_err(row: TrainRow | InferRow) -> float:
@@ -828,6 +817,9 @@ def fit() -> dict[str, float]:
         if name.startswith("HOST_FACTOR["):
             cpu = name[12:-1]
             return (lambda x: inf.HOST_FACTOR.__setitem__(cpu, x)), 0.5, 3.0
+        if name.startswith("RUNTIME_HOST_FACTOR["):
+            runtime = name[20:-1]
+            return (lambda x: inf.RUNTIME_HOST_FACTOR.__setitem__(runtime, x)), 0.01, 2.0
         if name == "MOE_EXPERT_HOST_S":
             return (lambda x: setattr(trn, "MOE_EXPERT_HOST_S", x)), 0.0, 0.01
         if name == "MICRO_BATCH_HALF_TOKENS":
@@ -882,7 +874,8 @@ def summary(rows: Sequence[tuple[Row, float]]) -> dict[str, tuple[int, int, floa
         "held out, round 3 (seen)": [], "round 3 training (seen)": [],
         "round 3 serving (seen)": [], "held out, round 4 (seen)": [],
         "held out, round 5 (seen)": [], "held out, round 6 (blind, power)": [],
-        "held out, round 7 (blind)": [], "held out, round 8 (blind)": [], "power rows": []}
+        "held out, round 7 (blind)": [], "held out, round 8 (seen)": [],
+        "held out, round 9 (blind)": [], "power rows": []}
     for row, pred in rows:
         e = abs(_err(float(pred), row.published))
         groups["all rows"].append(e)
@@ -890,8 +883,8 @@ def summary(rows: Sequence[tuple[Row, float]]) -> dict[str, tuple[int, int, floa
             groups["power rows"].append(e)
         if row.role == "held out":
             n = round_of(row)
-            # rounds 1-5 have been seen by later terms; 6 and 7 are still blind
-            label = {6: "(blind, power)", 7: "(blind)", 8: "(blind)"}.get(n, "(seen)")
+            # rounds 1-5 and 8 have been seen by later terms; 6, 7 and 9 are still blind
+            label = {6: "(blind, power)", 7: "(blind)", 9: "(blind)"}.get(n, "(seen)")
             groups[f"held out, round {n} {label}"].append(e)
             if n == 3:
                 kind = "training" if isinstance(row, TrainRow) else "serving"

@@ -202,6 +202,10 @@ class InferenceServiceConfig(_Frozen):
         default=None, description="replica autoscaling; none: a fixed replica count")
     chunked_prefill: bool = Field(default=True, description="prefill in chunks that ride "
                                   "along with decode steps (false: separate prefill steps)")
+    runtime: Literal["python", "cpp"] = Field(
+        default="python", description="the serving runtime's scheduler: python (TensorRT-LLM's "
+        "PyTorch flow, the default) or cpp (a compiled C++ scheduler running TensorRT "
+        "engines); sets the host time per running request and step")
 
     @model_validator(mode="after")
     def _one_arrival_source(self) -> InferenceServiceConfig:

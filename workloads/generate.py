@@ -364,7 +364,8 @@ def _service(service_id: int, tenant_name: str, tenant: TenantConfig,
         output_tokens=output, slo_ttft_s=float(svc.slo.ttft),
         slo_tpot_s=float(svc.slo.tpot), origin=svc.origin or tenant.origin,
         precision=svc.precision, max_batch=svc.max_batch, priority=tenant.priority,
-        gpu_system=svc.system, autoscale=svc.autoscale, chunked_prefill=svc.chunked_prefill)
+        gpu_system=svc.system, autoscale=svc.autoscale, chunked_prefill=svc.chunked_prefill,
+        runtime=svc.runtime)
 
 
 def generate_services(tenant_name: str, tenant: TenantConfig, first_service_id: int,

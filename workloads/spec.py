@@ -98,7 +98,8 @@ class InferenceServiceSpec:
     (``None``: limited by KV-cache memory only). SLOs are on time to first token and time
     per output token, in seconds. ``chunked_prefill``: prompts are split into chunks that
     ride along with decode steps (vLLM/TensorRT-LLM default) rather than run as separate
-    prefill steps that pause decoding.
+    prefill steps that pause decoding. ``runtime`` is the serving runtime's scheduler
+    (``"python"`` or ``"cpp"``), which sets its host time per running request.
     """
 
     service_id: int
@@ -121,6 +122,7 @@ class InferenceServiceSpec:
     autoscale: AutoscaleConfig | None = None
     trace: RequestArrays | None = None
     chunked_prefill: bool = True
+    runtime: str = "python"
 
     @property
     def n_gpus(self) -> int:
