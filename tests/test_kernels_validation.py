@@ -30,6 +30,7 @@ from tests.validation_cases import (
     INFER_ROWS_R5,
     INFER_ROWS_R7,
     INFER_ROWS_R8,
+    INFER_ROWS_R9,
     POWER_ROWS,
     R2_FITTED,
     R4_FITTED,
@@ -481,6 +482,100 @@ KNOWN_MISSES: dict[str, str] = {
         "high",  # +27.8%
     'R8 Mixtral-8x7B (MoE) FP16, A100 (TP8), 5000/500':
         "high",  # +15.3%
+    'R9 Llama-3.1-8B FP8, H200 (TP1), 20000/2000':
+        "low",  # -17.7%
+    'R9 Llama-3.1-8B FP8, H100 (TP1), 128/2048':
+        "low",  # -15.7%
+    'R9 Llama-3.1-8B FP8, H100 (TP1), 128/4096':
+        "low",  # -21.6%
+    'R9 Llama-3.1-8B FP8, H100 (TP1), 1000/1000':
+        "low",  # -16.4%
+    'R9 Llama-3.1-8B FP8, H100 (TP1), 2048/2048':
+        "low",  # -20.1%
+    'R9 Llama-3.1-8B FP8, H100 (TP1), 5000/500':
+        "low",  # -17.4%
+    'R9 Llama-3.1-8B FP8, H100 (TP1), 20000/2000':
+        "low",  # -24.3%
+    'R9 Llama-3.1-8B FP16, A100 (TP1), 128/4096':
+        "low",  # -18.3%
+    'R9 Llama-3.1-8B FP16, A100 (TP1), 1000/1000':
+        "low",  # -15.1%
+    'R9 Llama-3.1-8B FP16, A100 (TP1), 2048/128':
+        "low",  # -19.6%
+    'R9 Llama-3.1-8B FP16, A100 (TP1), 2048/2048':
+        "low",  # -18.9%
+    'R9 Llama-3.1-8B FP16, A100 (TP1), 5000/500':
+        "low",  # -19.7%
+    'R9 Llama-3.1-8B FP16, A100 (TP1), 20000/2000':
+        "low",  # -19.2%
+    'R9 Llama-3.1-70B FP8, H200 (TP1), 500/2000':
+        "high",  # +15.3%
+    'R9 Llama-3.1-70B FP8, H100 (TP1), 128/128':
+        "low",  # -74.8%
+    'R9 Llama-3.1-70B FP8, H100 (TP1), 128/2048':
+        "low",  # -90.5%
+    'R9 Llama-3.1-70B FP8, H100 (TP1), 128/4096':
+        "low",  # -86.4%
+    'R9 Llama-3.1-70B FP8, H100 (TP1), 500/2000':
+        "low",  # -88.8%
+    'R9 Llama-3.1-70B FP8, H100 (TP1), 1000/1000':
+        "low",  # -86.4%
+    'R9 Llama-3.1-70B FP8, H100 (TP1), 2048/128':
+        "low",  # -78.5%
+    'R9 Llama-3.1-70B FP8, H100 (TP1), 5000/500':
+        "low",  # -88.6%
+    'R9 Llama-3.1-70B FP16, A100 (TP2), 128/128':
+        "low",  # -63.0%
+    'R9 Llama-3.1-70B FP16, A100 (TP2), 128/2048':
+        "low",  # -89.9%
+    'R9 Llama-3.1-70B FP16, A100 (TP2), 500/2000':
+        "low",  # -87.9%
+    'R9 Llama-3.1-70B FP16, A100 (TP2), 1000/1000':
+        "low",  # -85.3%
+    'R9 Llama-3.1-70B FP16, A100 (TP2), 2048/128':
+        "low",  # -72.5%
+    'R9 Llama-3.1-70B FP16, A100 (TP2), 2048/2048':
+        "low",  # -86.5%
+    'R9 Llama-3.1-70B FP16, A100 (TP2), 5000/500':
+        "low",  # -86.2%
+    'R9 Llama-3.1-70B FP8, H200 (TP4), 128/4096':
+        "high",  # +16.3%
+    'R9 Llama-3.1-70B FP8, H100 (TP4), 128/4096':
+        "high",  # +25.7%
+    'R9 Llama-3.1-70B FP16, A100 (TP4), 128/2048':
+        "high",  # +17.8%
+    'R9 Llama-3.1-70B FP16, A100 (TP4), 500/2000':
+        "high",  # +21.2%
+    'R9 Llama-3.1-70B FP8, H200 (TP8), 128/128':
+        "high",  # +15.2%
+    'R9 Llama-3.1-70B FP8, H200 (TP8), 128/2048':
+        "high",  # +19.7%
+    'R9 Llama-3.1-70B FP8, H200 (TP8), 128/4096':
+        "high",  # +22.2%
+    'R9 Llama-3.1-70B FP8, H200 (TP8), 500/2000':
+        "high",  # +22.7%
+    'R9 Llama-3.1-70B FP8, H100 (TP8), 128/128':
+        "high",  # +19.1%
+    'R9 Llama-3.1-70B FP8, H100 (TP8), 128/2048':
+        "high",  # +28.3%
+    'R9 Llama-3.1-70B FP8, H100 (TP8), 128/4096':
+        "high",  # +17.0%
+    'R9 Llama-3.1-70B FP8, H100 (TP8), 500/2000':
+        "high",  # +24.2%
+    'R9 Llama-3.1-70B FP8, H100 (TP8), 1000/1000':
+        "high",  # +18.7%
+    'R9 Llama-3.1-70B FP8, H100 (TP8), 2048/2048':
+        "high",  # +20.7%
+    'R9 Llama-3.1-70B FP16, A100 (TP8), 128/2048':
+        "high",  # +21.4%
+    'R9 Llama-3.1-70B FP16, A100 (TP8), 128/4096':
+        "high",  # +35.2%
+    'R9 Llama-3.1-70B FP16, A100 (TP8), 500/2000':
+        "high",  # +19.2%
+    'R9 Llama-3.1-70B FP16, A100 (TP8), 1000/1000':
+        "high",  # +15.1%
+    'R9 Llama-3.1-70B FP16, A100 (TP8), 2048/2048':
+        "high",  # +21.1%
 }
 """Held-out rows outside ±15% with the side they miss on ("high"/"low"), as documented."""
 
@@ -679,18 +774,19 @@ def round_of(row: Row) -> int:
     round's model terms, 4 and 5 ("R4 ", "R5 ") for the blind checks of the third round's
     model, 6 ("R6 ") for the power rows added before the node-power term, 7 ("R7 ") for the
     Llama 4 rows added before the local-attention and host-CPU terms, 8 ("R8 ") for the
-    Mixtral rows checking the model after round 7, 1 for the first pass."""
-    for n in (2, 3, 4, 5, 6, 7, 8):
+    Mixtral rows checking the model after round 7, 9 ("R9 ") for the Llama 3.1 rows added
+    before the runtime term, 1 for the first pass."""
+    for n in (2, 3, 4, 5, 6, 7, 8, 9):
         if row.name.startswith(f"R{n} "):
             return n
     return 1
 
 
 def all_rows() -> list[tuple[Row, float]]:
-    """(row, prediction) for every row: rounds 1 to 8, training, serving and power."""
+    """(row, prediction) for every row: rounds 1 to 9, training, serving and power."""
     train = (*TRAIN_ROWS, *TRAIN_ROWS_R2, *TRAIN_ROWS_R3)
     infer = (*INFER_ROWS, *INFER_ROWS_R2, *INFER_ROWS_R3, *INFER_ROWS_R4, *INFER_ROWS_R5,
-             *INFER_ROWS_R7, *INFER_ROWS_R8)
+             *INFER_ROWS_R7, *INFER_ROWS_R8, *INFER_ROWS_R9)
     return [*zip(train, train_predictions(train), strict=True),
             *zip(infer, infer_predictions(infer), strict=True),
             *zip(POWER_ROWS, power_predictions(), strict=True)]
@@ -765,6 +861,13 @@ def test_round_eight_rows_are_held_out_except_the_anchor_of_a_later_term() -> No
     assert all(r.model == "mixtral-8x7b" for r in eighth)
     assert {r.name for r in eighth if r.role != "held out"} == set(R8_FITTED)
     assert all(r.attention_dp is False and r.runtime == "cpp" for r in eighth)  # v0.17
+
+
+def test_round_nine_rows_are_held_out_and_never_fitted() -> None:
+    ninth = [r for r, _ in _ROWS if round_of(r) == 9]
+    assert len(ninth) == len(INFER_ROWS_R9) == 131
+    assert all(r.role == "held out" and r.runtime == "cpp" for r in ninth)
+    assert {r.model for r in ninth} == {"llama3-8b", "llama3-70b", "llama3-405b"}
 
 
 def test_nvl72_rack_full_load_is_about_120_kw() -> None:
@@ -893,32 +996,46 @@ def summary(rows: Sequence[tuple[Row, float]]) -> dict[str, tuple[int, int, floa
             for k, v in groups.items()}
 
 
-def ablate_round_seven() -> None:
-    """Print round 7's blind rows with each of its terms switched off in turn (the Grace
-    host factor set to 1; the Llama 4 models without local layers): the evidence for each
-    term. Changes module state; run it in its own process."""
+def _report(label: str, rows: Sequence[InferRow],
+            groups: Sequence[tuple[str, np.ndarray]]) -> None:
+    """One line: rows within ±15% and the median |error| of ``rows``, per group mask."""
+    pred = infer_predictions(rows)
+    err = np.array([abs(_err(float(p), r.published)) for p, r in zip(pred, rows, strict=True)])
+    print(f"{label}: " + "; ".join(
+        f"{name} {int((err[m] <= TOLERANCE).sum())}/{int(m.sum())} within, median "
+        f"{np.median(err[m]):.1%}" for name, m in groups))
+
+
+def ablate() -> None:
+    """Print the blind rows of rounds 7 and 9 with each of their terms switched off in turn
+    (round 7: the Grace host factor set to 1, the Llama 4 models without local layers;
+    round 9: the compiled runtime's host factor set to 1), and round 8 (seen) with and
+    without round 9's term: the evidence for each term. Changes module state; run it in
+    its own process."""
     import workloads.models as models
 
-    def report(label: str) -> None:
-        pred = infer_predictions(INFER_ROWS_R7)
-        err = np.array([abs(_err(float(p), r.published)) for p, r in zip(
-            pred, INFER_ROWS_R7, strict=True)])
-        gb = np.array(["GB200" in r.name for r in INFER_ROWS_R7])
-        long = np.array([r.prompt + r.output > 8192 for r in INFER_ROWS_R7])
-        parts = [f"{name} {int((err[m] <= TOLERANCE).sum())}/{int(m.sum())} within, median "
-                 f"{np.median(err[m]):.1%}" for name, m in
-                 (("all", np.ones_like(gb)), ("GB200", gb), ("longer than 8,192", long))]
-        print(f"{label}: " + "; ".join(parts))
-
-    report("both terms")
+    r7 = INFER_ROWS_R7
+    groups7 = (("all", np.ones(len(r7), dtype=bool)),
+               ("GB200", np.array(["GB200" in r.name for r in r7])),
+               ("longer than 8,192", np.array([r.prompt + r.output > 8192 for r in r7])))
+    every9 = (("all", np.ones(len(INFER_ROWS_R9), dtype=bool)),)
+    every8 = (("all", np.ones(len(INFER_ROWS_R8), dtype=bool)),)
+    _report("round 7, both terms", r7, groups7)
+    _report("round 9 (blind), with the runtime term", INFER_ROWS_R9, every9)
+    _report("round 8 (seen, one row fitted), with the runtime term", INFER_ROWS_R8, every8)
+    cpp = inf.RUNTIME_HOST_FACTOR["cpp"]
+    inf.RUNTIME_HOST_FACTOR["cpp"] = 1.0
+    _report("round 9 (blind), without it", INFER_ROWS_R9, every9)
+    _report("round 8, without it", INFER_ROWS_R8, every8)
+    inf.RUNTIME_HOST_FACTOR["cpp"] = cpp
     grace = inf.HOST_FACTOR["grace"]
     inf.HOST_FACTOR["grace"] = 1.0
-    report("without the Grace host factor")
+    _report("round 7, without the Grace host factor", r7, groups7)
     inf.HOST_FACTOR["grace"] = grace
     for name in ("llama4-scout", "llama4-maverick"):
         models.MODELS[name] = replace(models.MODELS[name], local_layers=0,
                                       attention_window=0)
-    report("without local attention")
+    _report("round 7, without local attention", r7, groups7)
 
 
 def main() -> None:
@@ -927,8 +1044,8 @@ def main() -> None:
         for k, v in fit().items():
             print(f"{k} = {v:.4g}")
         return
-    if "--ablate-round7" in sys.argv:
-        ablate_round_seven()
+    if "--ablate" in sys.argv:
+        ablate()
         return
     print("| # | case | configuration | published | model | error | role | round | source |")
     print("|---|---|---|---:|---:|---:|---|---:|---|")
