@@ -89,16 +89,20 @@ def test_catalog_llama4_and_inline_local_attention() -> None:
         replace(scout, attention_window=0)
 
 
-def _statics(system: str) -> float:
-    """Host seconds per sequence and decode step of a one-GPU Qwen3-30B service."""
+def _host_s(runtime: str | None, system: str = "b200-hgx",
+            model: str = "llama3-8b") -> float:
+    """Host seconds per running sequence and step of a one-GPU service of ``model`` on
+    ``system``, with the service's ``runtime`` (``None``: left to its default)."""
+    svc = {"name": "s", "model": model, "replicas": 1, "gpus_per_replica": 1,
+           "rate": "1/s", "precision": "fp4" if model.startswith("qwen3") else "fp8",
+           "prompt_tokens": {"dist": "fixed", "value": 100},
+           "output_tokens": {"dist": "fixed", "value": 100}}
+    if runtime is not None:
+        svc["runtime"] = runtime
     scenario = {
         "name": "host", "seed": 1, "duration": "1h",
         "sites": [dict(SMALL_SITE, halls=[{"name": "h", "system": system, "racks": 1}])],
-        "tenants": {"svc": {"origin": "local", "inference": [{
-            "name": "s", "model": "qwen3-30b-a3b", "replicas": 1, "gpus_per_replica": 1,
-            "rate": "1/s", "precision": "fp4",
-            "prompt_tokens": {"dist": "fixed", "value": 100},
-            "output_tokens": {"dist": "fixed", "value": 100}}]}},
+        "tenants": {"svc": {"origin": "local", "inference": [svc]}},
         "compute": {"backend": "numpy"},
     }
     sim = build(validate_scenario(scenario))
@@ -108,7 +112,8 @@ def _statics(system: str) -> float:
 
 
 def test_grace_hosts_run_the_serving_runtime_slower() -> None:
-    x86, grace = _statics("b200-hgx"), _statics("gb200-nvl72")
+    x86 = _host_s(None, "b200-hgx", "qwen3-30b-a3b")
+    grace = _host_s(None, "gb200-nvl72", "qwen3-30b-a3b")
     assert x86 == inf.SEQ_STEP_OVERHEAD_S
     assert grace == pytest.approx(inf.SEQ_STEP_OVERHEAD_S * inf.HOST_FACTOR["grace"],
                                   rel=1e-12)
@@ -134,26 +139,6 @@ def test_training_attention_of_local_layers() -> None:
     assert compute(4 * W, **local) < compute(4 * W)
     frac = causal_pair_fraction(np, 80.0, 60.0, W, 4 * W)
     assert float(frac) == pytest.approx((20 + 60 * (2 * 4 * W * W - W * W) / (16 * W * W)) / 80)
-
-
-def _host_s(runtime: str | None, system: str = "b200-hgx") -> float:
-    """Host seconds per sequence and step of a one-GPU Llama-3-8B service."""
-    svc = {"name": "s", "model": "llama3-8b", "replicas": 1, "gpus_per_replica": 1,
-           "rate": "1/s", "precision": "fp8",
-           "prompt_tokens": {"dist": "fixed", "value": 100},
-           "output_tokens": {"dist": "fixed", "value": 100}}
-    if runtime is not None:
-        svc["runtime"] = runtime
-    scenario = {
-        "name": "rt", "seed": 1, "duration": "1h",
-        "sites": [dict(SMALL_SITE, halls=[{"name": "h", "system": system, "racks": 1}])],
-        "tenants": {"svc": {"origin": "local", "inference": [svc]}},
-        "compute": {"backend": "numpy"},
-    }
-    sim = build(validate_scenario(scenario))
-    spec = next(w.spec for w in sim.works if w.kind == "inference")
-    statics = sim.engine.serving.compute.service_statics([spec], [sim.index.systems[0]])
-    return float(statics.batch.seq_overhead_s[0])
 
 
 def test_a_compiled_runtime_spends_less_host_time_per_request() -> None:
