@@ -64,6 +64,7 @@ __all__ = [
     "prefill_parts",
     "prefill_time",
     "replica_throughput",
+    "seq_overhead_s",
     "serving_schedulers",
 ]
 
@@ -194,6 +195,17 @@ def serving_schedulers(tp: Any, is_moe: Any) -> Any:
     scheduler over all of them.
     """
     return np.where(np.asarray(is_moe, dtype=bool), np.asarray(tp, dtype=np.float64), 1.0)
+
+
+def seq_overhead_s(tp: Any, attention_dp: Any, host_cpus: Any, runtimes: Any) -> np.ndarray:
+    """Host seconds per running sequence and decode step of each service row (numpy):
+    ``SEQ_STEP_OVERHEAD_S·HOST_FACTOR[host_cpu]·RUNTIME_HOST_FACTOR[runtime]`` shared by
+    the replica's schedulers (:func:`serving_schedulers`: one per rank with attention data
+    parallelism, else one). The emulator and the validation harness both build the
+    kernels' ``seq_overhead_s`` here, from the constants as they stand at call time."""
+    factor = np.array([HOST_FACTOR[c] * RUNTIME_HOST_FACTOR[r]
+                       for c, r in zip(host_cpus, runtimes, strict=True)], dtype=np.float64)
+    return SEQ_STEP_OVERHEAD_S * factor / serving_schedulers(tp, attention_dp)
 
 
 def kv_bytes_per_token(

@@ -19,9 +19,9 @@ import numpy as np
 from cupy_kernels import DEFAULT_DECODE_BW_EFF, DEFAULT_PREFILL_EFF
 from cupy_kernels.backend import Backend
 from cupy_kernels.inference import (
-    HOST_FACTOR,
-    RUNTIME_HOST_FACTOR,
-    SEQ_STEP_OVERHEAD_S,
+    PREFILL_EFF as PREFILL_EFF_BY_PRECISION,
+)
+from cupy_kernels.inference import (
     STEP_OVERHEAD_S,
     InferenceBatch,
     decode_split,
@@ -29,10 +29,7 @@ from cupy_kernels.inference import (
     max_batch,
     prefill_parts,
     prefill_time,
-    serving_schedulers,
-)
-from cupy_kernels.inference import (
-    PREFILL_EFF as PREFILL_EFF_BY_PRECISION,
+    seq_overhead_s,
 )
 from cupy_kernels.power import NODE_OVERHEAD_DRAW, facility_power, gpu_power, rack_power
 from cupy_kernels.training import (
@@ -283,10 +280,9 @@ class ComputeModel:
             active_experts=col([m.active_experts for m in models]),
             attn_peak_flops=col([sy.gpu.peak(_kv_precision(s.precision))
                                  for s, sy in zip(specs, systems, strict=True)]),
-            seq_overhead_s=col(SEQ_STEP_OVERHEAD_S * np.array(
-                [HOST_FACTOR[sy.host_cpu] * RUNTIME_HOST_FACTOR[s.runtime]
-                 for s, sy in zip(specs, systems, strict=True)]) / serving_schedulers(
-                [s.gpus_per_replica for s in specs], [m.is_moe for m in models])),
+            seq_overhead_s=col(seq_overhead_s(
+                [s.gpus_per_replica for s in specs], [m.is_moe for m in models],
+                [sy.host_cpu for sy in systems], [s.runtime for s in specs])),
             local_layers=col([m.local_layers for m in models]),
             attn_window=col([m.attention_window for m in models]),
         )

@@ -687,12 +687,11 @@ def infer_batch(rows: Sequence[InferRow], batch: np.ndarray | None = None) -> In
         # assumes for MoE services: one scheduler per rank (``serving_schedulers``), unless
         # the row says its runtime had none; the host's own speed by its CPU family
         # (``HOST_FACTOR``)
-        seq_overhead_s=inf.SEQ_STEP_OVERHEAD_S * _col(
-            [inf.HOST_FACTOR[s.host_cpu] * inf.RUNTIME_HOST_FACTOR[r.runtime]
-             for r, s in zip(rows, systems, strict=True)]) / inf.serving_schedulers(
+        seq_overhead_s=inf.seq_overhead_s(
             _col([r.tp for r in rows]),
             [m.is_moe if r.attention_dp is None else r.attention_dp
-             for r, m in zip(rows, models, strict=True)]),
+             for r, m in zip(rows, models, strict=True)],
+            [s.host_cpu for s in systems], [r.runtime for r in rows]),
         local_layers=_col([m.local_layers for m in models]),
         attn_window=_col([m.attention_window for m in models]),
     )
