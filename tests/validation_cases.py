@@ -84,6 +84,8 @@ class InferRow:
     source: str
     attention_dp: bool | None = None  # None: as the emulator assumes (MoE served with it)
     runtime: str = "python"  # the serving runtime's scheduler: "python" or "cpp" (compiled)
+    batch_cap: int = 0  # the configuration's most sequences per replica (0: none stated)
+    kv_free_fraction: float | None = None  # the runtime's KV share of free memory, if stated
 
 
 def _tflops_to_tokens(tflops: float, flop_per_token: float) -> float:
@@ -854,6 +856,74 @@ INFER_ROWS_R9: tuple[InferRow, ...] = (
     *_trt017_llama(*_L405, "H200", "h200-hgx", "fp8", 8, (
         3874.19, 5938.09, 5168.37, 5084.29, 3399.69, 463.42, 2940.62, 669.13, 535.31)),
 )  # fmt: skip
+
+# -- round 10: MLPerf Inference v5.1 Offline throughput, blind -----------------------------
+# Chosen by the fixed rule below and committed, with no prediction computed, before the
+# round's term (the KV-cache pool as the serving runtime sizes it, on the memory the driver
+# reports) was written. All are held out; none is used to fit anything.
+#
+# Rule: for each (benchmark, GPU) cell of the closed-division, available, datacenter
+# Offline results of MLPerf Inference v5.1 for llama2-70b-99, llama3.1-405b and
+# llama3.1-8b on H100-SXM, H200-SXM, B200-SXM, GB200 and GB300 systems, the published
+# tokens/s per node (result / nodes) of the submission at the median of the cell (the lower
+# middle one for an even count), kept when that submission publishes its TensorRT-LLM
+# configuration file (configs/<system>/Offline/<benchmark>.py: precision, KV dtype,
+# tensor and pipeline parallelism, batch size, KV share of free memory). Left out by the
+# rule: H100 llama2-70b and llama3.1-405b (Cisco; no configuration file), H100
+# llama3.1-8b (vLLM; no TensorRT-LLM file), H200 llama3.1-8b (Cisco C885; no file for
+# that benchmark). A replica is the instance's tensor x pipeline GPUs, taken as TP (as in
+# round 6); the row stores the node's figure times the replica's share of the node's GPUs.
+# Mean output = the submission's own TOKENS_PER_SAMPLE (llama3.1-8b: its 128-token cap);
+# mean input = half the documented maximum input, as round 6 (no mean is published). The
+# runtime is TensorRT-LLM's compiled one (engines, C++ executor), as in rounds 8 and 9.
+MLPERF_INF51_PERF = ("https://github.com/mlcommons/inference_results_v5.1/blob/"
+                     "965182b03376a00fcae415c54e560e1c83937932/summary_results.json "
+                     "(MLPerf Inference v5.1, {sub}, result {id}: Offline tokens/s "
+                     "over {nodes} node(s); configuration from "
+                     "closed/{sub}/configs/{system}/Offline/{bench}.py)")
+
+
+def _inf51_offline(gpu: str, system: str, node_gpus: int, bench: str, model: str,
+                   precision: str, tp: int, cap: int, frac: float, isl: int, osl: float,
+                   per_node: float, sub: str, rid: str, nodes: int,
+                   config: str) -> InferRow:
+    """One round-10 cell: ``per_node`` tokens/s of ``node_gpus`` GPUs, ``tp``-GPU
+    replicas (tensor x pipeline) of at most ``cap`` sequences each."""
+    return InferRow(
+        f"R10 MLPerf v5.1 {bench} Offline, {gpu} x{node_gpus} ({sub}), {precision.upper()}, "
+        f"TP{tp} x {node_gpus // tp}", "throughput", model, system, precision, "fp8", tp, 0,
+        isl, round(osl), per_node * tp / node_gpus, "held out",
+        MLPERF_INF51_PERF.format(sub=sub, id=rid, nodes=nodes, system=config,
+                                 bench=bench.replace("llama3.1", "llama3_1").replace(
+                                     "-99", "")),
+        attention_dp=False, runtime="cpp", batch_cap=cap, kv_free_fraction=frac)
+
+
+INFER_ROWS_R10: tuple[InferRow, ...] = (
+    _inf51_offline("B200", "b200-hgx", 8, "llama2-70b-99", "llama2-70b", "fp4", 1, 2048, 0.95,
+                   512, 273.3, 101516.0, "Supermicro", "5.1-0086", 1,
+                   "AS-4126GS-NBR-LCC_B200-SXM-180GBx8_TRT"),
+    _inf51_offline("GB200", "gb200-nvl72", 4, "llama2-70b-99", "llama2-70b", "fp4", 1, 2048,
+                   0.95, 512, 275.5, 51736.9, "NVIDIA", "5.1-0070", 1,
+                   "GB200-NVL72_GB200-186GB_aarch64x4"),
+    _inf51_offline("H200", "h200-hgx", 8, "llama2-70b-99", "llama2-70b", "fp8", 1, 2506, 0.9,
+                   512, 291.7, 34964.6, "HPE", "5.1-0049", 1,
+                   "HPE_Cray_XD670_H200_SXM_141GBx8"),
+    _inf51_offline("B200", "b200-hgx", 8, "llama3.1-405b", "llama3-405b", "fp4", 4, 128,
+                   0.95, 10000, 651.5, 1648.03, "Dell", "5.1-0024", 1,
+                   "XE9680L_B200_SXM_180GBx8"),
+    _inf51_offline("GB200", "gb200-nvl72", 4, "llama3.1-405b", "llama3-405b", "fp4", 4, 2048,
+                   0.95, 10000, 654.1, 847.233, "Azure", "5.1-0008", 1, "ND_GB200_v6"),
+    _inf51_offline("GB300", "gb300-nvl72", 4, "llama3.1-405b", "llama3-405b", "fp4", 2, 2048,
+                   0.95, 10000, 629.7, 16104.1 / 18, "NVIDIA", "5.1-0072", 18,
+                   "GB300-NVL72_GB300-288GB_aarch64x72_TRT"),
+    _inf51_offline("H200", "h200-hgx", 8, "llama3.1-405b", "llama3-405b", "fp8", 8, 512, 0.95,
+                   10000, 635.1, 550.106, "Quanta_Cloud_Technology", "5.1-0079", 1,
+                   "D74U-7U_H200-SXM-141GBx8"),
+    _inf51_offline("B200", "b200-hgx", 8, "llama3.1-8b", "llama3-8b", "fp4", 1, 6000, 0.9,
+                   1280, 128, 142955.0, "Supermicro", "5.1-0086", 1,
+                   "AS-4126GS-NBR-LCC_B200-SXM-180GBx8_TRT"),
+)
 
 # -- power sources -------------------------------------------------------------------------
 LATIF = ("https://arxiv.org/abs/2412.08602 (Latif et al., Empirical Measurements of AI "
