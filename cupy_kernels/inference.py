@@ -46,6 +46,7 @@ from cupy_kernels.local_attention import causal_pair_fraction, kv_layer_fraction
 __all__ = [
     "ACTIVATION_BYTES",
     "DEFAULT_DECODE_BW_EFF",
+    "DEFAULT_KV_FREE_FRACTION",
     "DEFAULT_PREFILL_EFF",
     "HOST_FACTOR",
     "PREFILL_EFF",
@@ -68,7 +69,7 @@ __all__ = [
     "serving_schedulers",
 ]
 
-PREFILL_EFF: dict[str, float] = {"bf16": 0.673, "fp8": 0.582, "fp4": 0.410}
+PREFILL_EFF: dict[str, float] = {"bf16": 0.673, "fp8": 0.579, "fp4": 0.410}
 """Fraction of the dense peak *at the serving precision* reached by prefill and by
 compute-bound decode GEMMs, per precision (as training's ``EFF_MAX``): lower precisions
 reach a smaller fraction of their higher peak because attention, norms and sampling do
@@ -79,12 +80,12 @@ not speed up with the GEMM precision. Each value is fitted to one row of
 DEFAULT_PREFILL_EFF: float = PREFILL_EFF["fp8"]
 """The fp8 entry of :data:`PREFILL_EFF` (kept for callers that pass one efficiency)."""
 
-DEFAULT_DECODE_BW_EFF: float = 0.70
+DEFAULT_DECODE_BW_EFF: float = 0.654
 """Fraction of peak HBM bandwidth a decode step achieves. Fitted to one row of
 ``docs/validation.md`` (Llama-3.3-70B FP8 1000/1000 on H200); Azure measured 92% of peak on
 GB200 with a streaming test, an upper bound for a real decode step."""
 
-STEP_OVERHEAD_S: float = 0.0041
+STEP_OVERHEAD_S: float = 0.00392
 """Fixed time per forward step (prefill batch or decode step) in s: kernel launches and
 the step's fixed runtime work, which neither FLOPs nor bytes account for (the work per
 running request is :data:`SEQ_STEP_OVERHEAD_S`). Fitted to the TensorRT-LLM Llama-2-7B
@@ -120,6 +121,13 @@ per-request bookkeeping in a fraction of the time. Fitted to one row of
 ``docs/validation.md`` (round 8's Mixtral 8x7B FP8 128/2048 on 8 H200, the page's
 highest-throughput replica); every other row is held out."""
 
+DEFAULT_KV_FREE_FRACTION: float = 0.9
+"""Share of the memory left free after the weights that the serving runtime gives the KV
+cache, when the service does not state its own (``kv_free_fraction``): TensorRT-LLM's
+``KvCacheConfig.free_gpu_memory_fraction`` default, 0.9 ("allocate 90% of free GPU memory
+for KV cache", https://nvidia.github.io/TensorRT-LLM/examples/kvcacheconfig.html). The
+rest is left for activations and the runtime's workspace. Not fitted."""
+
 ACTIVATION_BYTES: float = 2.0
 """Bytes per activation element in the tensor-parallel all-reduces (bf16 at every
 serving precision, as TensorRT-LLM and vLLM reduce in 16 bits)."""
@@ -145,7 +153,9 @@ class InferenceBatch:
     (FLOP/s per GPU of the attention core, at the KV-cache precision; ``None``: the GEMM
     peak ``peak_flops``), ``seq_overhead_s`` (host s per running sequence and decode
     step), ``local_layers`` and ``attn_window`` (how many of the layers attend over at most
-    the last ``attn_window`` tokens; ``None`` or a window of 0: every layer is global).
+    the last ``attn_window`` tokens; ``None`` or a window of 0: every layer is global),
+    ``kv_free_fraction`` (the share of the memory left after the weights that holds the KV
+    cache; ``None``: :data:`DEFAULT_KV_FREE_FRACTION`).
     """
 
     params: Any
@@ -176,6 +186,7 @@ class InferenceBatch:
     seq_overhead_s: Any = None
     local_layers: Any = None
     attn_window: Any = None
+    kv_free_fraction: Any = None
 
     def __post_init__(self) -> None:
         """Reject rows of unequal length early, naming the offending fields."""
@@ -244,16 +255,25 @@ def _prefill_pair_fraction(xp: Any, b: InferenceBatch, prompt: Any) -> Any:
     return causal_pair_fraction(xp, b.layers, b.local_layers, b.attn_window, prompt)
 
 
-def max_batch(xp: Any, b: InferenceBatch, mem_fraction: float = 0.9) -> Any:
+def max_batch(xp: Any, b: InferenceBatch, kv_free_fraction: float | None = None) -> Any:
     """Sequences of mean length (prompt + output) whose KV cache fits beside the weights.
 
-    ``floor((mem_fraction·tp·hbm_bytes - weights) / ((mean_prompt + mean_output)·kv))``,
-    at least 0 (float64); ``kv`` counts only the window of local-attention layers
+    ``floor(f·(tp·hbm_bytes - weights) / ((mean_prompt + mean_output)·kv))``, at least 0
+    (float64): the runtime gives the KV cache a share ``f`` of the memory the weights leave
+    free (TensorRT-LLM's rule), ``f`` being the argument, else the row's
+    ``kv_free_fraction``, else :data:`DEFAULT_KV_FREE_FRACTION`; ``hbm_bytes`` is the
+    memory the driver reports. ``kv`` counts only the window of local-attention layers
     (:func:`_kv_layer_fraction` at the full length). 0 means the weights alone do not fit,
-    or no sequence does; ``mem_fraction`` leaves room for activations and the runtime.
+    or no sequence does.
     """
+    if kv_free_fraction is not None:
+        frac: Any = kv_free_fraction
+    elif b.kv_free_fraction is not None:
+        frac = f64(xp, b.kv_free_fraction)
+    else:
+        frac = DEFAULT_KV_FREE_FRACTION
     tp = f64(xp, b.gpus_per_replica)
-    free = mem_fraction * tp * f64(xp, b.hbm_bytes) - _weight_bytes(xp, b)
+    free = frac * (tp * f64(xp, b.hbm_bytes) - _weight_bytes(xp, b))
     length = f64(xp, b.mean_prompt) + f64(xp, b.mean_output)
     per_seq = length * _kv_per_token(xp, b) * _kv_layer_fraction(xp, b, length)
     return xp.floor(xp.maximum(free, 0.0) / per_seq)

@@ -115,6 +115,13 @@ ELEMENTWISE_PASSES: float = 3.0
 """HBM passes over each stored activation byte per step: written in the forward pass, read
 in the backward pass, its gradient written (counted, not fitted)."""
 
+STREAM_EFF: float = 0.70
+"""Fraction of peak HBM bandwidth the element-wise passes (:data:`ELEMENTWISE_PASSES`)
+stream at: 0.70, the decode streaming efficiency the training constants were fitted
+with (``inference.DEFAULT_DECODE_BW_EFF`` before round 10). Kept apart since round 10,
+where the decode constant was refitted to a larger KV-bound batch and so absorbs decode
+effects that element-wise passes do not have. Not refitted."""
+
 
 @dataclass(frozen=True)
 class TrainingBatch:

@@ -39,6 +39,7 @@ from cupy_kernels.training import (
     default_virtual_stages,
     training_step_time,
 )
+from cupy_kernels.training import STREAM_EFF as TRAINING_STREAM_EFF
 from topologies.catalog import SystemSpec
 from topologies.index import TIER_LEAF, TIER_NVLINK, TIER_SPINE, TIER_WAN, TopologyIndex
 from workloads.models import get_model
@@ -227,7 +228,7 @@ class ComputeModel:
             experts=col([m.experts for m in models]),
             ffn_hidden=col([m.ffn_hidden for m in models]),
             hbm_bw=col([sy.gpu.hbm_bw for sy in systems]),
-            stream_eff=col(np.full(n, DECODE_BW_EFF)),
+            stream_eff=col(np.full(n, TRAINING_STREAM_EFF)),
             local_layers=col([m.local_layers for m in models]),
             attn_window=col([m.attention_window for m in models]),
             virtual_stages=col([
@@ -285,6 +286,7 @@ class ComputeModel:
                 [sy.host_cpu for sy in systems], [s.runtime for s in specs])),
             local_layers=col([m.local_layers for m in models]),
             attn_window=col([m.attention_window for m in models]),
+            kv_free_fraction=col([s.kv_free_fraction for s in specs]),
         )
         kv_slots = np.floor(b.to_host(max_batch(b.xp, batch))).astype(np.int64)
         caps = np.array([s.max_batch if s.max_batch is not None else np.iinfo(np.int64).max

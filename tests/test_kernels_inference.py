@@ -57,13 +57,28 @@ def test_kv_bytes_per_token() -> None:
 
 
 def test_max_batch() -> None:
-    # one H100: 0.9·80 GB - 70.6 GB = 1.4 GB free → 1.4e9 / (1200·327,680) = 3.56 → 3
-    assert max_batch(np, svc())[0] == 3.0
-    # TP4: 0.9·320 - 70.6 = 217.4 GB → 552.87 → 552
-    assert max_batch(np, svc(gpus_per_replica=4))[0] == 552.0
+    # the runtime's KV pool is 0.9 of what the weights leave free (TensorRT-LLM's rule)
+    # one 80 GB GPU: 0.9·(80 - 70.6) GB = 8.46 GB → 8.46e9 / (1200·327,680) = 21.5 → 21
+    assert max_batch(np, svc())[0] == 21.0
+    # TP4: 0.9·(320 - 70.6) GB = 224.5 GB → 570.8 → 570
+    assert max_batch(np, svc(gpus_per_replica=4))[0] == 570.0
     # bf16 weights (141 GB) do not fit on one 80 GB GPU
     assert max_batch(np, svc(weight_bytes_per_param=2.0))[0] == 0.0
-    assert max_batch(np, svc(gpus_per_replica=4), mem_fraction=0.5)[0] < 552.0
+    # a stated share: 0.5·249.4 GB → 317.1 → 317, by argument or by the row's field
+    assert max_batch(np, svc(gpus_per_replica=4), 0.5)[0] == 317.0
+    assert max_batch(np, svc(gpus_per_replica=4, kv_free_fraction=0.5))[0] == 317.0
+
+
+def test_catalog_memory_is_what_the_driver_reports() -> None:
+    """KV room is sized from the memory nvidia-smi reports (MiB), not the marketed GB: the
+    "80 GB" H100 is 80 GiB, 5.5 GB more than 80e9 bytes."""
+    from topologies.catalog import CATALOG, MIB
+
+    assert CATALOG["h100-hgx"].gpu.hbm_bytes == 81_559 * MIB > 85.5e9
+    assert CATALOG["h200-hgx"].gpu.hbm_bytes == 143_771 * MIB
+    assert CATALOG["b200-hgx"].gpu.hbm_bytes == 183_359 * MIB
+    assert CATALOG["gb200-nvl72"].gpu.hbm_bytes == 189_471 * MIB
+    assert all("SMI" in s.gpu.sources for s in CATALOG.values() if s.name != "generic")
 
 
 def test_prefill_compute_bound_and_weight_floor() -> None:

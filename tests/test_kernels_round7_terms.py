@@ -40,7 +40,7 @@ def test_long_sequences_fit_more_and_decode_faster_with_local_layers() -> None:
     long = {"mean_prompt": 3 * W, "mean_output": W, "gpus_per_replica": 8.0}
     full, local = svc(**long), svc(**long, **LOCAL)
     ratio = max_batch(np, local)[0] / max_batch(np, full)[0]
-    assert ratio == pytest.approx(1 / ((20 + 60 / 4) / 80), rel=0.01)  # floor() aside
+    assert ratio == pytest.approx(1 / ((20 + 60 / 4) / 80), rel=0.02)  # floor() aside
     b = {"batch": 64.0}
     assert decode_step_time(np, svc(**long, **LOCAL, **b))[0] < decode_step_time(
         np, svc(**long, **b))[0]

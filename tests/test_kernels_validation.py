@@ -105,73 +105,77 @@ KNOWN_MISSES: dict[str, str] = {
     'R3 Qwen3-235B-A22B FP8-CS, 256 H100, TP2 PP8 VP4 EP32, GBS 8192, 4k':
         "low",  # -52.6%
     'Llama-3.1-8B FP8, 1 H100, 1000/1000':
-        "low",  # -16.2%
+        "low",  # -18.4%
     'Llama-2-70B FP8, 1 H200, batch 512, 128/128':
-        "high",  # +24.4%
+        "high",  # +23.4%
     'Llama-2-70B FP8, 4 H100 (TP4), batch 64, 2048/128':
-        "high",  # +27.4%
+        "high",  # +26.0%
     'Llama-2-7B FP8, 1 H100, TTFT, 2048 in':
-        "low",  # -19.4%
+        "low",  # -19.5%
     'Llama-2-70B FP8, 4 H100 (TP4), TTFT, 128 in':
-        "low",  # -42.8%
+        "low",  # -41.5%
     'Llama-2-70B FP8, 4 H100 (TP4), TTFT, 2048 in':
-        "low",  # -19.8%
+        "low",  # -19.7%
     'Llama-3.3-70B FP8, 2 H100 (TP2), TTFT, 500 in, concurrency 1':
         "low",  # -18.9%
     'R2 Llama-3.3-70B FP4, B200 (TP1), 500/2000':
-        "high",  # +22.6%
+        "high",  # +21.2%
     'R2 Qwen3-235B-A22B (MoE) FP4, B200 (TP8), 2048/2048':
-        "high",  # +61.6%
+        "high",  # +62.1%
     'R2 Qwen3-235B-A22B (MoE) FP4, B200 (TP8), 500/2000':
-        "high",  # +25.7%
-    'R2 Qwen3-235B-A22B (MoE) FP8, H200 (TP8), 500/2000':
-        "high",  # +16.4%
-    'R2 Qwen3-235B-A22B (MoE) FP8, H100 (TP8), 2048/2048':
-        "high",  # +31.2%
-    'R2 Qwen3-235B-A22B (MoE) FP8, H100 (TP8), 500/2000':
-        "high",  # +24.3%
-    'R2 Qwen3-30B-A3B (MoE) FP4, B200 (TP1), 2048/2048':
-        "high",  # +25.0%
-    'R2 Qwen3-30B-A3B (MoE) FP4, GB200 (TP1), 2048/2048':
-        "high",  # +54.9%
-    'R2 Llama-3.1-405B FP4, B200 (TP4), 2048/2048':
+        "high",  # +24.1%
+    'R2 Qwen3-235B-A22B (MoE) FP8, H200 (TP8), 2048/2048':
         "high",  # +15.6%
+    'R2 Qwen3-235B-A22B (MoE) FP8, H200 (TP8), 500/2000':
+        "high",  # +18.8%
+    'R2 Qwen3-235B-A22B (MoE) FP8, H100 (TP8), 2048/2048':
+        "high",  # +38.2%
+    'R2 Qwen3-235B-A22B (MoE) FP8, H100 (TP8), 500/2000':
+        "high",  # +31.0%
+    'R2 Qwen3-30B-A3B (MoE) FP4, B200 (TP1), 2048/2048':
+        "high",  # +23.1%
+    'R2 Qwen3-30B-A3B (MoE) FP4, GB200 (TP1), 2048/2048':
+        "high",  # +52.1%
+    'R2 Llama-3.1-405B FP4, B200 (TP4), 2048/2048':
+        "high",  # +16.7%
     'R2 Llama-3.1-405B FP4, B200 (TP4), 500/2000':
-        "high",  # +32.0%
+        "high",  # +33.2%
     'R2 Llama-3.1-405B FP4, GB200 (TP4), 2048/2048':
-        "high",  # +17.7%
+        "high",  # +18.6%
     'R2 Llama-3.1-405B FP4, GB200 (TP4), 500/2000':
-        "high",  # +34.5%
-    'R2 Llama-3.1-8B FP8, H200 (TP1), 2048/2048':
-        "low",  # -15.9%
-    'R2 Llama-3.1-8B FP8, H100 (TP1), 2048/2048':
-        "low",  # -18.5%
-    'R2 Llama-3.1-8B FP8, H100 (TP1), 500/2000':
-        "low",  # -19.0%
-    'R3 Llama-3.3-70B FP4, B200 (TP1), 128/4096':
-        "high",  # +16.6%
-    'R3 Llama-3.3-70B FP4, B200 (TP1), 1000/2000':
+        "high",  # +35.7%
+    'R2 Llama-3.1-405B FP8, H200 (TP8), 500/2000':
+        "high",  # +15.2%
+    'R2 Llama-3.1-405B FP8, H100 (TP8), 2048/2048':
         "high",  # +20.6%
+    'R2 Llama-3.1-405B FP8, H100 (TP8), 500/2000':
+        "high",  # +18.0%
+    'R2 Llama-3.1-8B FP8, H200 (TP1), 2048/2048':
+        "low",  # -18.7%
+    'R2 Llama-3.1-8B FP8, H100 (TP1), 2048/2048':
+        "low",  # -20.8%
+    'R2 Llama-3.1-8B FP8, H100 (TP1), 500/2000':
+        "low",  # -21.0%
+    'R3 Llama-3.3-70B FP4, B200 (TP1), 128/4096':
+        "high",  # +15.4%
+    'R3 Llama-3.3-70B FP4, B200 (TP1), 1000/2000':
+        "high",  # +19.0%
     'R3 Llama-3.3-70B FP4, GB200 (TP1), 1000/2000':
-        "high",  # +22.1%
-    'R3 Llama-3.3-70B FP8, H200 (TP1), 128/4096':
-        "low",  # -17.1%
-    'R3 Llama-3.3-70B FP8, H100 (TP2), 128/4096':
-        "low",  # -15.8%
+        "high",  # +20.2%
     'R3 Qwen3-235B-A22B (MoE) FP4, B200 (TP8), 128/4096':
-        "high",  # +65.8%
+        "high",  # +67.2%
     'R3 Qwen3-235B-A22B (MoE) FP4, B200 (TP8), 1000/2000':
-        "high",  # +78.8%
+        "high",  # +76.2%
     'R3 Qwen3-235B-A22B (MoE) FP4, B200 (TP8), 20000/2000':
-        "high",  # +47.1%
+        "high",  # +46.6%
     'R3 Qwen3-235B-A22B (MoE) FP8, H200 (TP8), 1000/2000':
-        "high",  # +19.4%
+        "high",  # +21.9%
     'R3 Qwen3-235B-A22B (MoE) FP8, H200 (TP8), 20000/2000':
-        "high",  # +64.4%
+        "high",  # +65.7%
     'R3 Qwen3-235B-A22B (MoE) FP8, H100 (TP8), 128/4096':
-        "high",  # +60.2%
+        "high",  # +69.9%
     'R3 Qwen3-235B-A22B (MoE) FP8, H100 (TP8), 1000/2000':
-        "high",  # +20.4%
+        "high",  # +27.0%
     'R3 Qwen3-30B-A3B (MoE) FP4, B200 (TP1), 128/128':
         "low",  # -30.3%
     'R3 Qwen3-30B-A3B (MoE) FP4, B200 (TP1), 1000/2000':
@@ -179,275 +183,285 @@ KNOWN_MISSES: dict[str, str] = {
     'R3 Qwen3-30B-A3B (MoE) FP4, GB200 (TP1), 1000/2000':
         "high",  # +33.1%
     'R3 Llama-3.1-405B FP4, B200 (TP4), 128/4096':
-        "high",  # +26.4%
+        "high",  # +28.7%
     'R3 Llama-3.1-405B FP4, B200 (TP4), 1000/2000':
-        "high",  # +36.0%
+        "high",  # +37.1%
     'R3 Llama-3.1-405B FP4, GB200 (TP4), 128/4096':
-        "high",  # +28.6%
+        "high",  # +30.8%
     'R3 Llama-3.1-405B FP4, GB200 (TP4), 1000/2000':
-        "high",  # +39.3%
+        "high",  # +40.4%
     'R3 Llama-3.1-405B FP8, H200 (TP8), 128/4096':
-        "high",  # +21.8%
+        "high",  # +23.2%
     'R3 Llama-3.1-405B FP8, H200 (TP8), 1000/2000':
-        "high",  # +20.3%
-    'R3 Llama-3.1-405B FP8, H100 (TP8), 1000/2000':
-        "high",  # +20.9%
-    'R3 Llama-3.1-8B FP8, H200 (TP1), 128/4096':
-        "low",  # -16.4%
-    'R3 Llama-3.1-8B FP8, H200 (TP1), 20000/2000':
-        "low",  # -17.7%
-    'R3 Llama-3.1-8B FP8, H100 (TP1), 128/4096':
-        "low",  # -25.6%
-    'R3 Llama-3.1-8B FP8, H100 (TP1), 1000/2000':
-        "low",  # -19.6%
-    'R3 Llama-3.1-8B FP8, H100 (TP1), 20000/2000':
-        "low",  # -21.5%
-    'R4 DeepSeek-R1 0528 (MoE) FP4, B200 (4 GPUs), 1000/1000':
-        "high",  # +16.3%
-    'R4 DeepSeek-R1 0528 (MoE) FP4, B200 (4 GPUs), 1024/1024':
-        "high",  # +16.6%
-    'R4 DeepSeek-R1 0528 (MoE) FP4, B200 (4 GPUs), 1024/8192':
-        "high",  # +19.3%
-    'R4 DeepSeek-R1 0528 (MoE) FP4, B200 (4 GPUs), 1024/32768':
-        "high",  # +46.3%
-    'R4 DeepSeek-R1 0528 (MoE) FP4, B200 (4 GPUs), 8192/1024':
-        "high",  # +17.5%
-    'R4 DeepSeek-R1 0528 (MoE) FP4, GB200 (4 GPUs), 1000/1000':
-        "high",  # +16.4%
-    'R4 DeepSeek-R1 0528 (MoE) FP4, GB200 (4 GPUs), 1024/1024':
-        "high",  # +16.4%
-    'R4 DeepSeek-R1 0528 (MoE) FP4, GB200 (4 GPUs), 1024/8192':
-        "high",  # +16.1%
-    'R4 DeepSeek-R1 0528 (MoE) FP4, GB200 (4 GPUs), 1024/32768':
-        "high",  # +52.2%
-    'R4 DeepSeek-R1 0528 (MoE) FP4, GB200 (4 GPUs), 8192/1024':
-        "high",  # +26.5%
-    'R4 DeepSeek-R1 0528 (MoE) FP8, H200 (8 GPUs), 1000/1000':
-        "high",  # +38.6%
-    'R4 DeepSeek-R1 0528 (MoE) FP8, H200 (8 GPUs), 1024/1024':
-        "high",  # +39.1%
-    'R4 DeepSeek-R1 0528 (MoE) FP8, H200 (8 GPUs), 1024/8192':
-        "high",  # +34.4%
-    'R4 DeepSeek-R1 0528 (MoE) FP8, H200 (8 GPUs), 1024/32768':
-        "high",  # +89.0%
-    'R4 Qwen3-235B-A22B (MoE) FP4, B200 (4 GPUs), 1000/1000':
-        "high",  # +56.8%
-    'R4 Qwen3-235B-A22B (MoE) FP4, B200 (4 GPUs), 1024/1024':
-        "high",  # +54.9%
-    'R4 Qwen3-235B-A22B (MoE) FP4, B200 (4 GPUs), 1024/8192':
-        "high",  # +30.4%
-    'R4 Qwen3-235B-A22B (MoE) FP4, B200 (4 GPUs), 1024/32768':
-        "high",  # +21.2%
-    'R4 Qwen3-235B-A22B (MoE) FP4, B200 (4 GPUs), 8192/1024':
-        "high",  # +24.4%
-    'R4 Qwen3-235B-A22B (MoE) FP4, GB200 (4 GPUs), 1000/1000':
-        "high",  # +55.1%
-    'R4 Qwen3-235B-A22B (MoE) FP4, GB200 (4 GPUs), 1024/1024':
-        "high",  # +61.1%
-    'R4 Qwen3-235B-A22B (MoE) FP4, GB200 (4 GPUs), 1024/8192':
-        "high",  # +34.9%
-    'R4 Qwen3-235B-A22B (MoE) FP4, GB200 (4 GPUs), 8192/1024':
-        "high",  # +26.7%
-    'R4 Qwen3-235B-A22B (MoE) FP4, GB200 (4 GPUs), 32768/1024':
-        "high",  # +16.2%
-    'R4 Qwen3-235B-A22B (MoE) FP8, H200 (4 GPUs), 1024/8192':
-        "high",  # +25.2%
-    'R4 Qwen3-235B-A22B (MoE) FP8, H100 (8 GPUs), 1000/1000':
-        "high",  # +26.1%
-    'R4 Qwen3-235B-A22B (MoE) FP8, H100 (8 GPUs), 1024/1024':
-        "high",  # +24.4%
-    'R4 Qwen3-235B-A22B (MoE) FP8, H100 (8 GPUs), 1024/8192':
-        "high",  # +42.4%
-    'R4 Qwen3-30B-A3B (MoE) FP4, B200 (1 GPUs), 8192/1024':
-        "high",  # +25.1%
-    'R4 Qwen3-30B-A3B (MoE) FP4, GB200 (1 GPUs), 8192/1024':
-        "high",  # +20.8%
-    'R5 DeepSeek-R1 0528 (MoE) FP4, B200 (4 GPUs), 1024/1024':
-        "high",  # +30.3%
-    'R5 DeepSeek-R1 0528 (MoE) FP4, B200 (4 GPUs), 1024/32768':
-        "high",  # +44.2%
-    'R5 DeepSeek-R1 0528 (MoE) FP4, B200 (4 GPUs), 8192/1024':
-        "high",  # +16.7%
-    'R5 DeepSeek-R1 0528 (MoE) FP4, GB200 (4 GPUs), 1024/1024':
-        "high",  # +61.5%
-    'R5 DeepSeek-R1 0528 (MoE) FP4, GB200 (4 GPUs), 1024/32768':
-        "high",  # +40.9%
-    'R5 DeepSeek-R1 0528 (MoE) FP4, GB200 (4 GPUs), 8192/1024':
-        "high",  # +18.1%
-    'R5 DeepSeek-R1 0528 (MoE) FP8, H200 (8 GPUs), 1024/1024':
-        "high",  # +30.7%
-    'R5 DeepSeek-R1 0528 (MoE) FP8, H200 (8 GPUs), 1024/8192':
-        "high",  # +22.7%
-    'R5 Qwen3-235B-A22B (MoE) FP4, B200 (4 GPUs), 1024/1024':
-        "high",  # +38.8%
-    'R5 Qwen3-235B-A22B (MoE) FP4, B200 (4 GPUs), 1024/32768':
-        "high",  # +25.1%
-    'R5 Qwen3-235B-A22B (MoE) FP4, B200 (4 GPUs), 8192/1024':
-        "high",  # +15.5%
-    'R5 Qwen3-235B-A22B (MoE) FP4, GB200 (4 GPUs), 1024/1024':
-        "high",  # +39.4%
-    'R5 Qwen3-235B-A22B (MoE) FP4, GB200 (4 GPUs), 1024/8192':
-        "high",  # +16.8%
-    'R5 Qwen3-235B-A22B (MoE) FP4, GB200 (4 GPUs), 1024/32768':
-        "high",  # +25.1%
-    'R5 Qwen3-235B-A22B (MoE) FP4, GB200 (4 GPUs), 8192/1024':
-        "high",  # +17.8%
-    'R5 Qwen3-30B-A3B (MoE) FP4, B200 (1 GPUs), 8192/1024':
         "high",  # +20.7%
+    'R3 Llama-3.1-405B FP8, H100 (TP8), 128/4096':
+        "high",  # +39.2%
+    'R3 Llama-3.1-405B FP8, H100 (TP8), 1000/2000':
+        "high",  # +34.0%
+    'R3 Llama-3.1-405B FP8, H100 (TP8), 20000/2000':
+        "high",  # +15.5%
+    'R3 Llama-3.1-8B FP8, H200 (TP1), 128/4096':
+        "low",  # -18.8%
+    'R3 Llama-3.1-8B FP8, H200 (TP1), 20000/2000':
+        "low",  # -20.5%
+    'R3 Llama-3.1-8B FP8, H100 (TP1), 128/4096':
+        "low",  # -27.1%
+    'R3 Llama-3.1-8B FP8, H100 (TP1), 1000/2000':
+        "low",  # -21.8%
+    'R3 Llama-3.1-8B FP8, H100 (TP1), 20000/2000':
+        "low",  # -23.9%
+    'R4 DeepSeek-R1 0528 (MoE) FP4, B200 (4 GPUs), 1000/1000':
+        "high",  # +15.9%
+    'R4 DeepSeek-R1 0528 (MoE) FP4, B200 (4 GPUs), 1024/1024':
+        "high",  # +16.2%
+    'R4 DeepSeek-R1 0528 (MoE) FP4, B200 (4 GPUs), 1024/8192':
+        "high",  # +31.5%
+    'R4 DeepSeek-R1 0528 (MoE) FP4, B200 (4 GPUs), 1024/32768':
+        "high",  # +62.9%
+    'R4 DeepSeek-R1 0528 (MoE) FP4, B200 (4 GPUs), 8192/1024':
+        "high",  # +24.0%
+    'R4 DeepSeek-R1 0528 (MoE) FP4, GB200 (4 GPUs), 1000/1000':
+        "high",  # +15.9%
+    'R4 DeepSeek-R1 0528 (MoE) FP4, GB200 (4 GPUs), 1024/1024':
+        "high",  # +15.9%
+    'R4 DeepSeek-R1 0528 (MoE) FP4, GB200 (4 GPUs), 1024/8192':
+        "high",  # +27.1%
+    'R4 DeepSeek-R1 0528 (MoE) FP4, GB200 (4 GPUs), 1024/32768':
+        "high",  # +68.2%
+    'R4 DeepSeek-R1 0528 (MoE) FP4, GB200 (4 GPUs), 8192/1024':
+        "high",  # +32.7%
+    'R4 DeepSeek-R1 0528 (MoE) FP8, H200 (8 GPUs), 1000/1000':
+        "high",  # +37.9%
+    'R4 DeepSeek-R1 0528 (MoE) FP8, H200 (8 GPUs), 1024/1024':
+        "high",  # +38.3%
+    'R4 DeepSeek-R1 0528 (MoE) FP8, H200 (8 GPUs), 1024/8192':
+        "high",  # +55.7%
+    'R4 DeepSeek-R1 0528 (MoE) FP8, H200 (8 GPUs), 1024/32768':
+        "high",  # +126.2%
+    'R4 Qwen3-235B-A22B (MoE) FP4, B200 (4 GPUs), 1000/1000':
+        "high",  # +59.7%
+    'R4 Qwen3-235B-A22B (MoE) FP4, B200 (4 GPUs), 1024/1024':
+        "high",  # +57.7%
+    'R4 Qwen3-235B-A22B (MoE) FP4, B200 (4 GPUs), 1024/8192':
+        "high",  # +32.3%
+    'R4 Qwen3-235B-A22B (MoE) FP4, B200 (4 GPUs), 1024/32768':
+        "high",  # +22.5%
+    'R4 Qwen3-235B-A22B (MoE) FP4, B200 (4 GPUs), 8192/1024':
+        "high",  # +25.4%
+    'R4 Qwen3-235B-A22B (MoE) FP4, GB200 (4 GPUs), 1000/1000':
+        "high",  # +57.6%
+    'R4 Qwen3-235B-A22B (MoE) FP4, GB200 (4 GPUs), 1024/1024':
+        "high",  # +63.7%
+    'R4 Qwen3-235B-A22B (MoE) FP4, GB200 (4 GPUs), 1024/8192':
+        "high",  # +36.6%
+    'R4 Qwen3-235B-A22B (MoE) FP4, GB200 (4 GPUs), 8192/1024':
+        "high",  # +27.5%
+    'R4 Qwen3-235B-A22B (MoE) FP4, GB200 (4 GPUs), 32768/1024':
+        "high",  # +16.5%
+    'R4 Qwen3-235B-A22B (MoE) FP8, H200 (4 GPUs), 1024/8192':
+        "high",  # +32.4%
+    'R4 Qwen3-235B-A22B (MoE) FP8, H100 (8 GPUs), 1000/1000':
+        "high",  # +32.0%
+    'R4 Qwen3-235B-A22B (MoE) FP8, H100 (8 GPUs), 1024/1024':
+        "high",  # +30.3%
+    'R4 Qwen3-235B-A22B (MoE) FP8, H100 (8 GPUs), 1024/8192':
+        "high",  # +51.8%
+    'R4 Qwen3-30B-A3B (MoE) FP4, B200 (1 GPUs), 8192/1024':
+        "high",  # +22.8%
+    'R4 Qwen3-30B-A3B (MoE) FP4, GB200 (1 GPUs), 8192/1024':
+        "high",  # +18.2%
+    'R5 DeepSeek-R1 0528 (MoE) FP4, B200 (4 GPUs), 1024/1024':
+        "high",  # +29.8%
+    'R5 DeepSeek-R1 0528 (MoE) FP4, B200 (4 GPUs), 1024/8192':
+        "high",  # +20.2%
+    'R5 DeepSeek-R1 0528 (MoE) FP4, B200 (4 GPUs), 1024/32768':
+        "high",  # +60.6%
+    'R5 DeepSeek-R1 0528 (MoE) FP4, B200 (4 GPUs), 8192/1024':
+        "high",  # +23.1%
+    'R5 DeepSeek-R1 0528 (MoE) FP4, GB200 (4 GPUs), 1024/1024':
+        "high",  # +60.8%
+    'R5 DeepSeek-R1 0528 (MoE) FP4, GB200 (4 GPUs), 1024/8192':
+        "high",  # +24.4%
+    'R5 DeepSeek-R1 0528 (MoE) FP4, GB200 (4 GPUs), 1024/32768':
+        "high",  # +55.7%
+    'R5 DeepSeek-R1 0528 (MoE) FP4, GB200 (4 GPUs), 8192/1024':
+        "high",  # +24.0%
+    'R5 DeepSeek-R1 0528 (MoE) FP8, H200 (8 GPUs), 1024/1024':
+        "high",  # +30.0%
+    'R5 DeepSeek-R1 0528 (MoE) FP8, H200 (8 GPUs), 1024/8192':
+        "high",  # +42.1%
+    'R5 Qwen3-235B-A22B (MoE) FP4, B200 (4 GPUs), 1024/1024':
+        "high",  # +41.3%
+    'R5 Qwen3-235B-A22B (MoE) FP4, B200 (4 GPUs), 1024/8192':
+        "high",  # +15.5%
+    'R5 Qwen3-235B-A22B (MoE) FP4, B200 (4 GPUs), 1024/32768':
+        "high",  # +26.4%
+    'R5 Qwen3-235B-A22B (MoE) FP4, B200 (4 GPUs), 8192/1024':
+        "high",  # +16.5%
+    'R5 Qwen3-235B-A22B (MoE) FP4, GB200 (4 GPUs), 1024/1024':
+        "high",  # +41.6%
+    'R5 Qwen3-235B-A22B (MoE) FP4, GB200 (4 GPUs), 1024/8192':
+        "high",  # +18.2%
+    'R5 Qwen3-235B-A22B (MoE) FP4, GB200 (4 GPUs), 1024/32768':
+        "high",  # +26.3%
+    'R5 Qwen3-235B-A22B (MoE) FP4, GB200 (4 GPUs), 8192/1024':
+        "high",  # +18.5%
+    'R5 Qwen3-30B-A3B (MoE) FP4, B200 (1 GPUs), 8192/1024':
+        "high",  # +18.5%
     'R5 Qwen3-30B-A3B (MoE) FP4, GB200 (1 GPUs), 1024/1024':
         "high",  # +16.2%
-    'R5 Qwen3-30B-A3B (MoE) FP4, GB200 (1 GPUs), 8192/1024':
-        "high",  # +16.2%
+    'R7 Llama-4-Scout (MoE) FP4, B200 (TP1), 128/2048':
+        "high",  # +16.6%
     'R7 Llama-4-Scout (MoE) FP4, B200 (TP1), 128/4096':
-        "high",  # +19.6%
+        "high",  # +23.3%
     'R7 Llama-4-Scout (MoE) FP4, B200 (TP1), 2048/128':
-        "high",  # +22.8%
+        "high",  # +24.9%
     'R7 Llama-4-Scout (MoE) FP4, GB200 (TP1), 128/2048':
-        "high",  # +17.3%
+        "high",  # +20.2%
     'R7 Llama-4-Scout (MoE) FP4, GB200 (TP1), 128/4096':
-        "high",  # +15.2%
+        "high",  # +18.3%
     'R7 Llama-4-Scout (MoE) FP4, GB200 (TP1), 500/2000':
-        "high",  # +18.0%
+        "high",  # +20.3%
     'R7 Llama-4-Scout (MoE) FP4, GB200 (TP1), 1000/1000':
-        "high",  # +58.0%
+        "high",  # +62.1%
     'R7 Llama-4-Scout (MoE) FP4, GB200 (TP1), 1000/2000':
-        "high",  # +26.3%
+        "high",  # +28.5%
     'R7 Llama-4-Scout (MoE) FP4, GB200 (TP1), 2048/128':
-        "high",  # +28.6%
+        "high",  # +30.5%
     'R7 Llama-4-Scout (MoE) FP8, H200 (TP4), 2048/128':
         "high",  # +24.8%
     'R7 Llama-4-Scout (MoE) FP8, H200 (TP4), 20000/2000':
         "high",  # +64.3%
     'R7 Llama-4-Scout (MoE) FP8, H100 (TP4), 128/2048':
-        "high",  # +47.7%
+        "high",  # +53.5%
     'R7 Llama-4-Scout (MoE) FP8, H100 (TP4), 128/4096':
-        "high",  # +64.8%
+        "high",  # +72.8%
     'R7 Llama-4-Scout (MoE) FP8, H100 (TP4), 500/2000':
-        "high",  # +41.2%
+        "high",  # +46.4%
     'R7 Llama-4-Scout (MoE) FP8, H100 (TP4), 1000/1000':
-        "high",  # +25.3%
+        "high",  # +30.0%
     'R7 Llama-4-Scout (MoE) FP8, H100 (TP4), 1000/2000':
-        "high",  # +39.9%
+        "high",  # +44.8%
     'R7 Llama-4-Scout (MoE) FP8, H100 (TP4), 2048/128':
-        "high",  # +27.4%
+        "high",  # +28.7%
     'R7 Llama-4-Scout (MoE) FP8, H100 (TP4), 2048/2048':
-        "high",  # +18.9%
+        "high",  # +23.3%
+    'R7 Llama-4-Scout (MoE) FP8, H100 (TP4), 5000/500':
+        "high",  # +17.2%
     'R7 Llama-4-Maverick (MoE) FP4, B200 (TP8), 128/128':
-        "low",  # -36.6%
+        "low",  # -36.5%
     'R7 Llama-4-Maverick (MoE) FP4, B200 (TP8), 128/2048':
-        "low",  # -17.0%
+        "low",  # -18.0%
     'R7 Llama-4-Maverick (MoE) FP4, B200 (TP8), 1000/1000':
-        "low",  # -19.4%
-    'R7 Llama-4-Maverick (MoE) FP8, H200 (TP8), 128/128':
-        "low",  # -49.0%
-    'R7 Llama-4-Maverick (MoE) FP8, H200 (TP8), 500/2000':
-        "low",  # -24.4%
-    'R7 Llama-4-Maverick (MoE) FP8, H200 (TP8), 1000/1000':
-        "low",  # -20.2%
-    'R7 Llama-4-Maverick (MoE) FP8, H200 (TP8), 1000/2000':
-        "low",  # -34.3%
-    'R7 Llama-4-Maverick (MoE) FP8, H200 (TP8), 2048/2048':
-        "low",  # -21.9%
-    'R7 Llama-4-Maverick (MoE) FP8, H200 (TP8), 5000/500':
-        "low",  # -23.5%
-    'R7 Llama-4-Maverick (MoE) FP8, H100 (TP8), 128/2048':
-        "high",  # +79.3%
-    'R7 Llama-4-Maverick (MoE) FP8, H100 (TP8), 128/4096':
-        "high",  # +74.4%
-    'R7 Llama-4-Maverick (MoE) FP8, H100 (TP8), 500/2000':
-        "high",  # +45.9%
-    'R7 Llama-4-Maverick (MoE) FP8, H100 (TP8), 1000/1000':
-        "high",  # +35.8%
-    'R7 Llama-4-Maverick (MoE) FP8, H100 (TP8), 1000/2000':
-        "high",  # +23.4%
-    'R7 Llama-4-Maverick (MoE) FP4, B200 (4 GPUs), 1000/1000':
-        "low",  # -27.9%
-    'R7 Llama-4-Maverick (MoE) FP4, B200 (4 GPUs), 1024/1024':
-        "low",  # -28.4%
-    'R7 Llama-4-Maverick (MoE) FP4, B200 (4 GPUs), 1024/8192':
-        "low",  # -24.6%
-    'R7 Llama-4-Maverick (MoE) FP4, B200 (4 GPUs), 8192/1024':
-        "low",  # -44.6%
-    'R7 Llama-4-Maverick (MoE) FP4, GB200 (4 GPUs), 1000/1000':
-        "low",  # -25.1%
-    'R7 Llama-4-Maverick (MoE) FP4, GB200 (4 GPUs), 1024/1024':
-        "low",  # -26.8%
-    'R7 Llama-4-Maverick (MoE) FP4, GB200 (4 GPUs), 1024/8192':
-        "low",  # -24.6%
-    'R7 Llama-4-Maverick (MoE) FP4, GB200 (4 GPUs), 8192/1024':
-        "low",  # -43.4%
-    'R7 Llama-4-Maverick (MoE) FP4, GB200 (4 GPUs), 32768/1024':
-        "low",  # -16.7%
-    'R7 Llama-4-Maverick (MoE) FP8, H200 (8 GPUs), 1000/1000':
-        "low",  # -23.5%
-    'R7 Llama-4-Maverick (MoE) FP8, H200 (8 GPUs), 1024/1024':
-        "low",  # -25.2%
-    'R7 Llama-4-Maverick (MoE) FP8, H200 (8 GPUs), 1024/8192':
-        "high",  # +52.0%
-    'R7 Llama-4-Maverick (MoE) FP8, H200 (8 GPUs), 1024/32768':
-        "high",  # +79.9%
-    'R7 Llama-4-Maverick (MoE) FP8, H200 (8 GPUs), 8192/1024':
-        "low",  # -43.8%
-    'R8 Mixtral-8x7B (MoE) FP8, H200 (TP1), 128/2048':
-        "low",  # -15.2%
-    'R8 Mixtral-8x7B (MoE) FP8, H200 (TP1), 500/2000':
-        "low",  # -16.9%
-    'R8 Mixtral-8x7B (MoE) FP8, H200 (TP1), 1000/1000':
         "low",  # -20.4%
-    'R8 Mixtral-8x7B (MoE) FP8, H200 (TP1), 2048/2048':
-        "low",  # -19.8%
-    'R8 Mixtral-8x7B (MoE) FP8, H200 (TP1), 20000/2000':
-        "low",  # -28.9%
-    'R8 Mixtral-8x7B (MoE) FP8, H100 (TP1), 128/2048':
-        "low",  # -30.2%
-    'R8 Mixtral-8x7B (MoE) FP8, H100 (TP1), 128/4096':
-        "low",  # -36.1%
-    'R8 Mixtral-8x7B (MoE) FP8, H100 (TP1), 500/2000':
-        "low",  # -32.1%
-    'R8 Mixtral-8x7B (MoE) FP8, H100 (TP1), 1000/1000':
-        "low",  # -35.4%
-    'R8 Mixtral-8x7B (MoE) FP8, H100 (TP1), 2048/128':
-        "low",  # -19.4%
-    'R8 Mixtral-8x7B (MoE) FP8, H100 (TP1), 2048/2048':
-        "low",  # -38.7%
-    'R8 Mixtral-8x7B (MoE) FP8, H100 (TP1), 5000/500':
-        "low",  # -37.6%
-    'R8 Mixtral-8x7B (MoE) FP8, H100 (TP1), 20000/2000':
-        "low",  # -43.8%
-    'R8 Mixtral-8x7B (MoE) FP8, H200 (TP2), 2048/128':
-        "high",  # +18.5%
-    'R8 Mixtral-8x7B (MoE) FP8, H100 (TP2), 2048/2048':
-        "low",  # -16.0%
-    'R8 Mixtral-8x7B (MoE) FP8, H100 (TP2), 20000/2000':
-        "low",  # -24.8%
-    'R8 Mixtral-8x7B (MoE) FP16, A100 (TP2), 128/4096':
-        "low",  # -26.5%
-    'R8 Mixtral-8x7B (MoE) FP16, A100 (TP2), 500/2000':
+    'R7 Llama-4-Maverick (MoE) FP8, H200 (TP8), 128/128':
+        "low",  # -49.2%
+    'R7 Llama-4-Maverick (MoE) FP8, H200 (TP8), 500/2000':
+        "low",  # -19.7%
+    'R7 Llama-4-Maverick (MoE) FP8, H200 (TP8), 1000/1000':
+        "low",  # -15.8%
+    'R7 Llama-4-Maverick (MoE) FP8, H200 (TP8), 1000/2000':
+        "low",  # -30.0%
+    'R7 Llama-4-Maverick (MoE) FP8, H200 (TP8), 2048/2048':
+        "low",  # -17.0%
+    'R7 Llama-4-Maverick (MoE) FP8, H200 (TP8), 5000/500':
         "low",  # -20.8%
+    'R7 Llama-4-Maverick (MoE) FP8, H100 (TP8), 128/2048':
+        "high",  # +114.6%
+    'R7 Llama-4-Maverick (MoE) FP8, H100 (TP8), 128/4096':
+        "high",  # +117.7%
+    'R7 Llama-4-Maverick (MoE) FP8, H100 (TP8), 500/2000':
+        "high",  # +74.4%
+    'R7 Llama-4-Maverick (MoE) FP8, H100 (TP8), 1000/1000':
+        "high",  # +63.5%
+    'R7 Llama-4-Maverick (MoE) FP8, H100 (TP8), 1000/2000':
+        "high",  # +51.4%
+    'R7 Llama-4-Maverick (MoE) FP8, H100 (TP8), 2048/2048':
+        "high",  # +37.7%
+    'R7 Llama-4-Maverick (MoE) FP8, H100 (TP8), 5000/500':
+        "high",  # +24.6%
+    'R7 Llama-4-Maverick (MoE) FP4, B200 (4 GPUs), 1000/1000':
+        "low",  # -24.3%
+    'R7 Llama-4-Maverick (MoE) FP4, B200 (4 GPUs), 1024/1024':
+        "low",  # -24.8%
+    'R7 Llama-4-Maverick (MoE) FP4, B200 (4 GPUs), 1024/8192':
+        "low",  # -22.2%
+    'R7 Llama-4-Maverick (MoE) FP4, B200 (4 GPUs), 1024/32768':
+        "high",  # +16.4%
+    'R7 Llama-4-Maverick (MoE) FP4, B200 (4 GPUs), 8192/1024':
+        "low",  # -42.8%
+    'R7 Llama-4-Maverick (MoE) FP4, GB200 (4 GPUs), 1000/1000':
+        "low",  # -21.8%
+    'R7 Llama-4-Maverick (MoE) FP4, GB200 (4 GPUs), 1024/1024':
+        "low",  # -23.6%
+    'R7 Llama-4-Maverick (MoE) FP4, GB200 (4 GPUs), 1024/8192':
+        "low",  # -22.6%
+    'R7 Llama-4-Maverick (MoE) FP4, GB200 (4 GPUs), 1024/32768':
+        "high",  # +15.6%
+    'R7 Llama-4-Maverick (MoE) FP4, GB200 (4 GPUs), 8192/1024':
+        "low",  # -41.8%
+    'R7 Llama-4-Maverick (MoE) FP4, GB200 (4 GPUs), 32768/1024':
+        "low",  # -15.3%
+    'R7 Llama-4-Maverick (MoE) FP8, H200 (8 GPUs), 1000/1000':
+        "low",  # -19.3%
+    'R7 Llama-4-Maverick (MoE) FP8, H200 (8 GPUs), 1024/1024':
+        "low",  # -21.0%
+    'R7 Llama-4-Maverick (MoE) FP8, H200 (8 GPUs), 1024/8192':
+        "high",  # +59.5%
+    'R7 Llama-4-Maverick (MoE) FP8, H200 (8 GPUs), 1024/32768':
+        "high",  # +86.2%
+    'R7 Llama-4-Maverick (MoE) FP8, H200 (8 GPUs), 8192/1024':
+        "low",  # -41.3%
+    'R8 Mixtral-8x7B (MoE) FP8, H200 (TP1), 500/2000':
+        "low",  # -15.4%
+    'R8 Mixtral-8x7B (MoE) FP8, H200 (TP1), 1000/1000':
+        "low",  # -18.6%
+    'R8 Mixtral-8x7B (MoE) FP8, H200 (TP1), 2048/2048':
+        "low",  # -18.7%
+    'R8 Mixtral-8x7B (MoE) FP8, H200 (TP1), 20000/2000':
+        "low",  # -27.6%
+    'R8 Mixtral-8x7B (MoE) FP8, H100 (TP1), 128/2048':
+        "low",  # -15.3%
+    'R8 Mixtral-8x7B (MoE) FP8, H100 (TP1), 128/4096':
+        "low",  # -22.0%
+    'R8 Mixtral-8x7B (MoE) FP8, H100 (TP1), 500/2000':
+        "low",  # -19.0%
+    'R8 Mixtral-8x7B (MoE) FP8, H100 (TP1), 1000/1000':
+        "low",  # -25.2%
+    'R8 Mixtral-8x7B (MoE) FP8, H100 (TP1), 2048/2048':
+        "low",  # -28.5%
+    'R8 Mixtral-8x7B (MoE) FP8, H100 (TP1), 5000/500':
+        "low",  # -29.5%
+    'R8 Mixtral-8x7B (MoE) FP8, H100 (TP1), 20000/2000':
+        "low",  # -35.1%
+    'R8 Mixtral-8x7B (MoE) FP8, H200 (TP2), 2048/128':
+        "high",  # +18.0%
+    'R8 Mixtral-8x7B (MoE) FP8, H100 (TP2), 20000/2000':
+        "low",  # -23.9%
     'R8 Mixtral-8x7B (MoE) FP16, A100 (TP2), 1000/1000':
-        "low",  # -26.2%
+        "low",  # -19.3%
     'R8 Mixtral-8x7B (MoE) FP16, A100 (TP2), 2048/2048':
-        "low",  # -33.5%
+        "low",  # -23.4%
     'R8 Mixtral-8x7B (MoE) FP16, A100 (TP2), 5000/500':
-        "low",  # -29.1%
+        "low",  # -20.2%
     'R8 Mixtral-8x7B (MoE) FP16, A100 (TP2), 20000/2000':
-        "low",  # -40.4%
+        "low",  # -32.1%
     'R8 Mixtral-8x7B (MoE) FP8, H200 (TP4), 128/128':
-        "high",  # +21.7%
+        "high",  # +21.1%
     'R8 Mixtral-8x7B (MoE) FP8, H200 (TP4), 2048/128':
-        "high",  # +29.0%
+        "high",  # +28.2%
     'R8 Mixtral-8x7B (MoE) FP8, H200 (TP4), 5000/500':
-        "high",  # +16.9%
+        "high",  # +15.8%
     'R8 Mixtral-8x7B (MoE) FP8, H100 (TP4), 128/128':
-        "high",  # +23.5%
+        "high",  # +22.7%
     'R8 Mixtral-8x7B (MoE) FP8, H100 (TP4), 2048/128':
-        "high",  # +27.0%
+        "high",  # +26.5%
     'R8 Mixtral-8x7B (MoE) FP16, A100 (TP4), 2048/128':
-        "high",  # +15.9%
+        "high",  # +16.8%
     'R8 Mixtral-8x7B (MoE) FP16, A100 (TP4), 2048/2048':
-        "low",  # -16.9%
+        "low",  # -15.7%
     'R8 Mixtral-8x7B (MoE) FP16, A100 (TP4), 20000/2000':
-        "low",  # -18.3%
+        "low",  # -16.8%
     'R8 Mixtral-8x7B (MoE) FP8, H200 (TP8), 128/128':
         "high",  # +28.9%
     'R8 Mixtral-8x7B (MoE) FP8, H200 (TP8), 128/4096':
@@ -455,127 +469,105 @@ KNOWN_MISSES: dict[str, str] = {
     'R8 Mixtral-8x7B (MoE) FP8, H200 (TP8), 500/2000':
         "high",  # +16.8%
     'R8 Mixtral-8x7B (MoE) FP8, H200 (TP8), 1000/1000':
-        "high",  # +35.0%
-    'R8 Mixtral-8x7B (MoE) FP8, H200 (TP8), 2048/128':
-        "high",  # +44.4%
-    'R8 Mixtral-8x7B (MoE) FP8, H200 (TP8), 2048/2048':
         "high",  # +33.0%
+    'R8 Mixtral-8x7B (MoE) FP8, H200 (TP8), 2048/128':
+        "high",  # +43.5%
+    'R8 Mixtral-8x7B (MoE) FP8, H200 (TP8), 2048/2048':
+        "high",  # +31.1%
     'R8 Mixtral-8x7B (MoE) FP8, H200 (TP8), 5000/500':
-        "high",  # +34.6%
+        "high",  # +33.3%
     'R8 Mixtral-8x7B (MoE) FP8, H100 (TP8), 128/128':
         "high",  # +34.9%
     'R8 Mixtral-8x7B (MoE) FP8, H100 (TP8), 128/4096':
-        "high",  # +18.5%
+        "high",  # +17.6%
     'R8 Mixtral-8x7B (MoE) FP8, H100 (TP8), 500/2000':
-        "high",  # +28.4%
+        "high",  # +27.4%
     'R8 Mixtral-8x7B (MoE) FP8, H100 (TP8), 1000/1000':
-        "high",  # +35.3%
+        "high",  # +33.0%
     'R8 Mixtral-8x7B (MoE) FP8, H100 (TP8), 2048/128':
-        "high",  # +51.9%
+        "high",  # +51.1%
     'R8 Mixtral-8x7B (MoE) FP8, H100 (TP8), 2048/2048':
-        "high",  # +22.5%
+        "high",  # +21.1%
     'R8 Mixtral-8x7B (MoE) FP8, H100 (TP8), 5000/500':
-        "high",  # +33.1%
+        "high",  # +31.9%
     'R8 Mixtral-8x7B (MoE) FP16, A100 (TP8), 128/128':
-        "high",  # +24.4%
+        "high",  # +24.1%
     'R8 Mixtral-8x7B (MoE) FP16, A100 (TP8), 2048/128':
         "high",  # +27.8%
     'R8 Mixtral-8x7B (MoE) FP16, A100 (TP8), 5000/500':
-        "high",  # +15.3%
-    'R9 Llama-3.1-8B FP8, H200 (TP1), 20000/2000':
-        "low",  # -17.7%
-    'R9 Llama-3.1-8B FP8, H100 (TP1), 128/2048':
-        "low",  # -15.7%
-    'R9 Llama-3.1-8B FP8, H100 (TP1), 128/4096':
-        "low",  # -21.6%
-    'R9 Llama-3.1-8B FP8, H100 (TP1), 1000/1000':
-        "low",  # -16.4%
-    'R9 Llama-3.1-8B FP8, H100 (TP1), 2048/2048':
-        "low",  # -20.1%
-    'R9 Llama-3.1-8B FP8, H100 (TP1), 5000/500':
-        "low",  # -17.4%
-    'R9 Llama-3.1-8B FP8, H100 (TP1), 20000/2000':
-        "low",  # -24.3%
-    'R9 Llama-3.1-8B FP16, A100 (TP1), 128/4096':
-        "low",  # -18.3%
-    'R9 Llama-3.1-8B FP16, A100 (TP1), 1000/1000':
-        "low",  # -15.1%
-    'R9 Llama-3.1-8B FP16, A100 (TP1), 2048/128':
-        "low",  # -19.6%
-    'R9 Llama-3.1-8B FP16, A100 (TP1), 2048/2048':
-        "low",  # -18.9%
-    'R9 Llama-3.1-8B FP16, A100 (TP1), 5000/500':
-        "low",  # -19.7%
-    'R9 Llama-3.1-8B FP16, A100 (TP1), 20000/2000':
-        "low",  # -19.2%
-    'R9 Llama-3.1-70B FP8, H200 (TP1), 500/2000':
-        "high",  # +15.3%
-    'R9 Llama-3.1-70B FP8, H100 (TP1), 128/128':
-        "low",  # -74.8%
-    'R9 Llama-3.1-70B FP8, H100 (TP1), 128/2048':
-        "low",  # -90.5%
-    'R9 Llama-3.1-70B FP8, H100 (TP1), 128/4096':
-        "low",  # -86.4%
-    'R9 Llama-3.1-70B FP8, H100 (TP1), 500/2000':
-        "low",  # -88.8%
-    'R9 Llama-3.1-70B FP8, H100 (TP1), 1000/1000':
-        "low",  # -86.4%
-    'R9 Llama-3.1-70B FP8, H100 (TP1), 2048/128':
-        "low",  # -78.5%
-    'R9 Llama-3.1-70B FP8, H100 (TP1), 5000/500':
-        "low",  # -88.6%
-    'R9 Llama-3.1-70B FP16, A100 (TP2), 128/128':
-        "low",  # -63.0%
-    'R9 Llama-3.1-70B FP16, A100 (TP2), 128/2048':
-        "low",  # -89.9%
-    'R9 Llama-3.1-70B FP16, A100 (TP2), 500/2000':
-        "low",  # -87.9%
-    'R9 Llama-3.1-70B FP16, A100 (TP2), 1000/1000':
-        "low",  # -85.3%
-    'R9 Llama-3.1-70B FP16, A100 (TP2), 2048/128':
-        "low",  # -72.5%
-    'R9 Llama-3.1-70B FP16, A100 (TP2), 2048/2048':
-        "low",  # -86.5%
-    'R9 Llama-3.1-70B FP16, A100 (TP2), 5000/500':
-        "low",  # -86.2%
-    'R9 Llama-3.1-70B FP8, H200 (TP4), 128/4096':
-        "high",  # +16.3%
-    'R9 Llama-3.1-70B FP8, H100 (TP4), 128/4096':
-        "high",  # +25.7%
-    'R9 Llama-3.1-70B FP16, A100 (TP4), 128/2048':
-        "high",  # +17.8%
-    'R9 Llama-3.1-70B FP16, A100 (TP4), 500/2000':
-        "high",  # +21.2%
-    'R9 Llama-3.1-70B FP8, H200 (TP8), 128/128':
         "high",  # +15.2%
+    'R9 Llama-3.1-8B FP8, H200 (TP1), 128/4096':
+        "low",  # -15.8%
+    'R9 Llama-3.1-8B FP8, H200 (TP1), 2048/2048':
+        "low",  # -17.1%
+    'R9 Llama-3.1-8B FP8, H200 (TP1), 20000/2000':
+        "low",  # -20.5%
+    'R9 Llama-3.1-8B FP8, H100 (TP1), 128/2048':
+        "low",  # -17.4%
+    'R9 Llama-3.1-8B FP8, H100 (TP1), 128/4096':
+        "low",  # -23.2%
+    'R9 Llama-3.1-8B FP8, H100 (TP1), 500/2000':
+        "low",  # -15.4%
+    'R9 Llama-3.1-8B FP8, H100 (TP1), 1000/1000':
+        "low",  # -18.5%
+    'R9 Llama-3.1-8B FP8, H100 (TP1), 2048/2048':
+        "low",  # -22.3%
+    'R9 Llama-3.1-8B FP8, H100 (TP1), 5000/500':
+        "low",  # -19.3%
+    'R9 Llama-3.1-8B FP8, H100 (TP1), 20000/2000':
+        "low",  # -26.6%
+    'R9 Llama-3.1-8B FP16, A100 (TP1), 128/4096':
+        "low",  # -19.0%
+    'R9 Llama-3.1-8B FP16, A100 (TP1), 1000/1000':
+        "low",  # -17.0%
+    'R9 Llama-3.1-8B FP16, A100 (TP1), 2048/128':
+        "low",  # -20.2%
+    'R9 Llama-3.1-8B FP16, A100 (TP1), 2048/2048':
+        "low",  # -20.3%
+    'R9 Llama-3.1-8B FP16, A100 (TP1), 5000/500':
+        "low",  # -20.6%
+    'R9 Llama-3.1-8B FP16, A100 (TP1), 20000/2000':
+        "low",  # -21.1%
+    'R9 Llama-3.1-70B FP8, H200 (TP1), 500/2000':
+        "high",  # +27.8%
+    'R9 Llama-3.1-70B FP8, H100 (TP2), 128/2048':
+        "high",  # +15.9%
+    'R9 Llama-3.1-70B FP8, H200 (TP4), 128/4096':
+        "high",  # +15.5%
+    'R9 Llama-3.1-70B FP8, H100 (TP4), 128/4096':
+        "high",  # +26.5%
+    'R9 Llama-3.1-70B FP16, A100 (TP4), 128/2048':
+        "high",  # +19.4%
+    'R9 Llama-3.1-70B FP16, A100 (TP4), 128/4096':
+        "high",  # +21.0%
+    'R9 Llama-3.1-70B FP16, A100 (TP4), 500/2000':
+        "high",  # +22.3%
     'R9 Llama-3.1-70B FP8, H200 (TP8), 128/2048':
-        "high",  # +19.7%
+        "high",  # +19.4%
     'R9 Llama-3.1-70B FP8, H200 (TP8), 128/4096':
-        "high",  # +22.2%
+        "high",  # +21.3%
     'R9 Llama-3.1-70B FP8, H200 (TP8), 500/2000':
-        "high",  # +22.7%
+        "high",  # +21.8%
     'R9 Llama-3.1-70B FP8, H100 (TP8), 128/128':
-        "high",  # +19.1%
+        "high",  # +18.6%
     'R9 Llama-3.1-70B FP8, H100 (TP8), 128/2048':
-        "high",  # +28.3%
+        "high",  # +28.1%
     'R9 Llama-3.1-70B FP8, H100 (TP8), 128/4096':
-        "high",  # +17.0%
+        "high",  # +16.9%
     'R9 Llama-3.1-70B FP8, H100 (TP8), 500/2000':
-        "high",  # +24.2%
+        "high",  # +23.8%
     'R9 Llama-3.1-70B FP8, H100 (TP8), 1000/1000':
-        "high",  # +18.7%
+        "high",  # +18.0%
     'R9 Llama-3.1-70B FP8, H100 (TP8), 2048/2048':
-        "high",  # +20.7%
+        "high",  # +19.7%
     'R9 Llama-3.1-70B FP16, A100 (TP8), 128/2048':
-        "high",  # +21.4%
+        "high",  # +21.3%
     'R9 Llama-3.1-70B FP16, A100 (TP8), 128/4096':
-        "high",  # +35.2%
+        "high",  # +35.0%
     'R9 Llama-3.1-70B FP16, A100 (TP8), 500/2000':
-        "high",  # +19.2%
-    'R9 Llama-3.1-70B FP16, A100 (TP8), 1000/1000':
-        "high",  # +15.1%
+        "high",  # +18.9%
     'R9 Llama-3.1-70B FP16, A100 (TP8), 2048/2048':
-        "high",  # +21.1%
+        "high",  # +20.3%
 }
 """Held-out rows outside ±15% with the side they miss on ("high"/"low"), as documented."""
 
@@ -641,7 +633,7 @@ def train_predictions(rows: Sequence[TrainRow] = TRAIN_ROWS) -> np.ndarray:
         experts=_col([m.experts for m in models]),
         ffn_hidden=_col([m.ffn_hidden for m in models]),
         hbm_bw=_col([s.gpu.hbm_bw for s in systems]),
-        stream_eff=np.full(n, inf.DEFAULT_DECODE_BW_EFF),
+        stream_eff=np.full(n, trn.STREAM_EFF),
     )
     if batch.virtual_stages is None:  # rows without a stated VP use the default per row
         vs = trn.default_virtual_stages(np, batch.layers, batch.pp)
@@ -694,13 +686,23 @@ def infer_batch(rows: Sequence[InferRow], batch: np.ndarray | None = None) -> In
             [s.host_cpu for s in systems], [r.runtime for r in rows]),
         local_layers=_col([m.local_layers for m in models]),
         attn_window=_col([m.attention_window for m in models]),
+        # the runtime's KV share of free memory where the row's configuration states it
+        kv_free_fraction=_col([inf.DEFAULT_KV_FREE_FRACTION if r.kv_free_fraction is None
+                               else r.kv_free_fraction for r in rows]),
     )
+
+
+def _kv_bound_batch(rows: Sequence[InferRow], one: InferenceBatch) -> np.ndarray:
+    """Sequences per replica at an offline (infinite-rate) run: as many as KV memory holds,
+    at most ``MAX_BATCH_CAP`` and the row's configured ``batch_cap`` (0: none)."""
+    caps = _col([r.batch_cap if r.batch_cap > 0 else MAX_BATCH_CAP for r in rows])
+    return np.minimum(np.minimum(max_batch(np, one), MAX_BATCH_CAP), caps)
 
 
 def infer_predictions(rows: Sequence[InferRow] = INFER_ROWS) -> np.ndarray:
     """Predicted value of every inference row, in the row's own unit."""
     one = infer_batch(rows)
-    fits = np.minimum(max_batch(np, one), MAX_BATCH_CAP)
+    fits = _kv_bound_batch(rows, one)
     batch = np.where(_col([r.batch for r in rows]) > 0, _col([r.batch for r in rows]), fits)
     b = infer_batch(rows, np.maximum(batch, 1.0))
     tput = inf.replica_throughput(np, b)
@@ -719,7 +721,7 @@ def serving_power_util(rows: Sequence[InferRow], caps: Sequence[int]) -> np.ndar
     ``decode_power_util``).
     Each replica holds as many sequences as KV memory allows, up to ``caps``."""
     one = infer_batch(rows)
-    fits = np.minimum(max_batch(np, one), MAX_BATCH_CAP)
+    fits = _kv_bound_batch(rows, one)
     b = infer_batch(rows, np.maximum(np.minimum(fits, _col(list(caps))), 1.0))
     gpu, host, compute = inf.decode_split(np, b)
     decode_util = decode_power_util(np, np.maximum(gpu, host), gpu, compute)

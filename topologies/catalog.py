@@ -24,6 +24,12 @@ Sources (see also ``docs/sources.md``):
 * [HOST] Host CPUs that run the serving runtime (``SystemSpec.host_cpu``): DGX H100/H200
   2 x Intel Xeon Platinum 8480C, DGX B200 2 x Xeon Platinum 8570 (x86) [DGXH100],
   [DGXB200]; GB200/GB300 NVL72 compute trays 2 NVIDIA Grace CPUs (Arm) [GB200-UG].
+* [SMI] Memory as the driver reports it (``nvidia-smi``, total MiB; 1 MiB = 2^20 bytes),
+  which is what a serving runtime sizes its KV cache from: the marketed "80 GB" of H100,
+  H800 and A100 80GB is 80 GiB. H100 80GB HBM3 and H800 81,559 MiB; A100-SXM4-80GB
+  81,920 MiB; H200 143,771 MiB; B200 183,359 MiB; GB200 189,471 MiB (public ``nvidia-smi``
+  outputs, e.g. in GitHub issues of serving and training projects); GB300 278 GiB
+  (driver inventory tables; no ``nvidia-smi`` output was found).
 * [EST] Estimates (idle power, non-GPU overhead at idle): defaults meant to be overridden by
   ``gpuemu calibrate`` profiles or scenario overrides.
 * [H200-DS] NVIDIA H200 Tensor Core GPU datasheet (https://www.nvidia.com/en-us/data-center/h200/):
@@ -48,6 +54,11 @@ Sources (see also ``docs/sources.md``):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+MIB = 2**20
+"""Bytes per MiB (the driver reports memory in MiB)."""
+GIB = 2**30
+"""Bytes per GiB."""
 
 __all__ = ["CATALOG", "GENERIC", "GpuSpec", "SystemSpec", "get_system"]
 
@@ -128,37 +139,37 @@ class SystemSpec:
 B200_GB200 = GpuSpec(
     name="B200 (GB200)",
     peak_flops={"fp4": 10e15, "fp8": 5e15, "bf16": 2.5e15, "tf32": 1.25e15},
-    hbm_bytes=186e9,
+    hbm_bytes=189_471 * MIB,  # 186 GB marketed [GB200-DS]; driver total [SMI]
     hbm_bw=8e12,
     nvlink_bw=0.9e12,  # 1.8 TB/s per GPU counts both directions [GB200-DS]
     nic_bw=400e9 / 8,  # one ConnectX-7 400 Gb/s per GPU [GB200-DS]
     tdp_w=1200.0,  # [GB200-PWR]
     idle_w=200.0,  # [EST]
-    sources=("GB200-DS", "GB200-PWR", "EST: idle power"),
+    sources=("SMI", "GB200-DS", "GB200-PWR", "EST: idle power"),
 )
 
 H100_SXM = GpuSpec(
     name="H100 SXM",
     peak_flops={"fp8": 1979e12, "bf16": 989e12, "tf32": 494e12},
-    hbm_bytes=80e9,
+    hbm_bytes=81_559 * MIB,  # 80 GB marketed [H100-DS]; driver total [SMI]
     hbm_bw=3.35e12,
     nvlink_bw=450e9,  # 900 GB/s counts both directions [H100-DS]
     nic_bw=400e9 / 8,  # [DGXH100]
     tdp_w=700.0,
     idle_w=90.0,  # [EST]
-    sources=("H100-DS", "DGXH100", "EST: idle power"),
+    sources=("SMI", "H100-DS", "DGXH100", "EST: idle power"),
 )
 
 A100_SXM = GpuSpec(
     name="A100 SXM 80GB",
     peak_flops={"bf16": 312e12, "tf32": 156e12},  # no fp8: kernels fall back to bf16
-    hbm_bytes=80e9,
+    hbm_bytes=81_920 * MIB,  # 80 GB marketed [A100-DS]; driver total [SMI]
     hbm_bw=2.039e12,
     nvlink_bw=300e9,  # 600 GB/s counts both directions [A100-DS]
     nic_bw=200e9 / 8,  # [DGXA100]
     tdp_w=400.0,
     idle_w=60.0,  # [EST]
-    sources=("A100-DS", "DGXA100", "EST: idle power"),
+    sources=("SMI", "A100-DS", "DGXA100", "EST: idle power"),
 )
 
 GB200_NVL72 = SystemSpec(
@@ -211,49 +222,49 @@ DGX_A100 = SystemSpec(
 H200_SXM = GpuSpec(
     name="H200 SXM",
     peak_flops={"fp8": 1979e12, "bf16": 989e12, "tf32": 494e12},  # same die as H100 [H200-DS]
-    hbm_bytes=141e9,
+    hbm_bytes=143_771 * MIB,  # 141 GB marketed [H200-DS]; driver total [SMI]
     hbm_bw=4.8e12,
     nvlink_bw=450e9,
     nic_bw=400e9 / 8,
     tdp_w=700.0,
     idle_w=90.0,  # [EST]
-    sources=("H200-DS", "EST: idle power"),
+    sources=("SMI", "H200-DS", "EST: idle power"),
 )
 
 B200_HGX = GpuSpec(
     name="B200 (HGX)",
     peak_flops={"fp4": 9e15, "fp8": 4.5e15, "bf16": 2.25e15, "tf32": 1.1e15},
-    hbm_bytes=180e9,
+    hbm_bytes=183_359 * MIB,  # 180 GB marketed [DGXB200]; driver total [SMI]
     hbm_bw=8e12,
     nvlink_bw=0.9e12,
     nic_bw=400e9 / 8,
     tdp_w=1000.0,
     idle_w=150.0,  # [EST]
-    sources=("DGXB200", "EST: idle power"),
+    sources=("SMI", "DGXB200", "EST: idle power"),
 )
 
 H800_SXM = GpuSpec(
     name="H800 SXM",
     peak_flops={"fp8": 1979e12, "bf16": 989e12, "tf32": 494e12},
-    hbm_bytes=80e9,
+    hbm_bytes=81_559 * MIB,  # as H100 [SMI]
     hbm_bw=3.35e12,
     nvlink_bw=200e9,  # 400 GB/s counts both directions [H800]
     nic_bw=400e9 / 8,
     tdp_w=700.0,
     idle_w=90.0,  # [EST]
-    sources=("H800", "H100-DS", "EST: idle power"),
+    sources=("SMI", "H800", "H100-DS", "EST: idle power"),
 )
 
 B300_GB300 = GpuSpec(
     name="B300 (GB300)",
     peak_flops={"fp4": 15e15, "fp8": 5e15, "bf16": 2.5e15, "tf32": 1.25e15},
-    hbm_bytes=288e9,
+    hbm_bytes=278 * GIB,  # 288 GB marketed [GB300-DS]; driver total [SMI]
     hbm_bw=8e12,
     nvlink_bw=0.9e12,
     nic_bw=800e9 / 8,
     tdp_w=1400.0,  # [GB300-DS] estimate
     idle_w=200.0,  # [EST]
-    sources=("GB300-DS", "EST: idle power and TDP"),
+    sources=("SMI", "GB300-DS", "EST: idle power and TDP"),
 )
 
 H200_HGX = SystemSpec(

@@ -206,6 +206,10 @@ class InferenceServiceConfig(_Frozen):
         default="python", description="the serving runtime's scheduler: python (TensorRT-LLM's "
         "PyTorch flow, the default) or cpp (a compiled C++ scheduler running TensorRT "
         "engines); sets the host time per running request and step")
+    kv_free_fraction: float = Field(
+        default=0.9, gt=0, le=1, description="share of the GPU memory left free by the weights "
+        "that the runtime gives the KV cache (TensorRT-LLM's free_gpu_memory_fraction; "
+        "default 0.9)")
 
     @model_validator(mode="after")
     def _one_arrival_source(self) -> InferenceServiceConfig:

@@ -99,7 +99,9 @@ class InferenceServiceSpec:
     per output token, in seconds. ``chunked_prefill``: prompts are split into chunks that
     ride along with decode steps (vLLM/TensorRT-LLM default) rather than run as separate
     prefill steps that pause decoding. ``runtime`` is the serving runtime's scheduler
-    (``"python"`` or ``"cpp"``), which sets its host time per running request.
+    (``"python"`` or ``"cpp"``), which sets its host time per running request;
+    ``kv_free_fraction`` the share of the memory left by the weights that holds the KV
+    cache (0..1).
     """
 
     service_id: int
@@ -123,6 +125,7 @@ class InferenceServiceSpec:
     trace: RequestArrays | None = None
     chunked_prefill: bool = True
     runtime: str = "python"
+    kv_free_fraction: float = 0.9
 
     @property
     def n_gpus(self) -> int:
