@@ -82,8 +82,9 @@ DEFAULT_PREFILL_EFF: float = PREFILL_EFF["fp8"]
 
 DEFAULT_DECODE_BW_EFF: float = 0.654
 """Fraction of peak HBM bandwidth a decode step achieves. Fitted to one row of
-``docs/validation.md`` (Llama-3.3-70B FP8 1000/1000 on H200); Azure measured 92% of peak on
-GB200 with a streaming test, an upper bound for a real decode step."""
+``docs/validation.md`` (Llama-3.3-70B FP8 1000/1000 on H200; 0.70 until round 10, whose KV
+pool lets that row hold more sequences); Azure measured 92% of peak on GB200 with a
+streaming test, an upper bound for a real decode step."""
 
 STEP_OVERHEAD_S: float = 0.00392
 """Fixed time per forward step (prefill batch or decode step) in s: kernel launches and
