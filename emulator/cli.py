@@ -255,6 +255,7 @@ def _validate(scenario: Path, overrides: list[str], force: bool = False,
               max_memory: str | None = None) -> None:
     from emulator.build import build
     from emulator.loader import load_scenario
+    from emulator.serving_capacity import serving_capacity
     from topologies.sizing import size_site
 
     loaded = load_scenario(scenario, overrides)
@@ -277,6 +278,12 @@ def _validate(scenario: Path, overrides: list[str], force: bool = False,
     if rejected:
         _log.info("%d generated training job(s) can never fit and will be rejected (e.g. %s)",
                   rejected, next(iter(sim.engine.infeasible.values())))
+    sheet = serving_capacity(sim)
+    if sheet:
+        print("serving capacity, one replica saturated at the service's mean prompt and output "
+              "(KV pool = kv_free_fraction of the memory the weights leave free):")
+        for row in sheet:
+            print("  " + row.line())
 
 
 from emulator import cli_conventions, cli_report, cli_tools  # noqa: E402

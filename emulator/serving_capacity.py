@@ -1,0 +1,130 @@
+"""Serving capacity sheet: what one replica of each inference service holds and emits.
+
+For a planner checking a tenant mix before a run (``gpuemu validate`` prints it): per
+inference service and rack system it may run on, the weights per GPU, the KV pool per
+replica (the runtime's share ``kv_free_fraction`` of the memory the weights leave free, on
+the memory the driver reports), the sequences of the service's mean prompt + output length
+that fit (at most its ``max_batch``), the decode step at that batch, and the replica's output
+tokens/s in steady state at that batch (:func:`cupy_kernels.inference.replica_throughput`,
+the figure ``docs/validation.md`` checks against published offline throughput). From these:
+the requests/s the service's initial replicas serve when saturated, and the offered rate as a
+share of it. The per-window serving model of a run saturates near, not exactly at, this
+figure (prefill chunks and TPOT are resolved per window there).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from cupy_kernels._arrays import f64
+from cupy_kernels.inference import InferenceBatch, replica_throughput
+from topologies.catalog import SystemSpec
+from workloads.spec import InferenceServiceSpec
+
+if TYPE_CHECKING:
+    from emulator.build import Simulation
+
+__all__ = ["ServiceCapacity", "serving_capacity"]
+
+
+@dataclass(frozen=True)
+class ServiceCapacity:
+    """One service on one rack system, at saturation (see the module docstring).
+
+    Sizes in bytes, times in s, rates per s; ``sequences_per_replica`` 0 means the weights
+    (or one sequence) do not fit, and every rate is then 0.
+    """
+
+    tenant: str
+    service: str
+    system: str
+    replicas: int
+    gpus_per_replica: int
+    precision: str
+    weight_bytes_per_gpu: float
+    kv_pool_bytes_per_replica: float
+    sequences_per_replica: int
+    decode_step_s: float
+    output_tokens_per_s_per_replica: float
+    mean_output_tokens: float
+    offered_requests_per_s: float
+    autoscale: tuple[int, int] | None = None  # (min, max) replicas when autoscaled
+
+    @property
+    def capacity_requests_per_s(self) -> float:
+        """Requests/s the service's initial ``replicas`` complete when saturated."""
+        return self.replicas * self.output_tokens_per_s_per_replica / self.mean_output_tokens
+
+    @property
+    def load(self) -> float:
+        """Offered rate as a share of :attr:`capacity_requests_per_s` (inf: no capacity)."""
+        cap = self.capacity_requests_per_s
+        return self.offered_requests_per_s / cap if cap > 0 else math.inf
+
+    def line(self) -> str:
+        """One line for the terminal."""
+        scaled = (f" (autoscaled {self.autoscale[0]}–{self.autoscale[1]})"
+                  if self.autoscale is not None else "")
+        head = (f"{self.tenant}/{self.service} on {self.system}: {self.replicas}{scaled} × "
+                f"{self.gpus_per_replica} GPU(s) {self.precision}; weights "
+                f"{self.weight_bytes_per_gpu / 1e9:,.1f} GB per GPU")
+        if self.sequences_per_replica == 0:
+            return head + "; does not fit (no room for one sequence's KV cache)"
+        return (f"{head}; KV pool {self.kv_pool_bytes_per_replica / 1e9:,.1f} GB per replica "
+                f"→ {self.sequences_per_replica:,} sequences; decode step "
+                f"{self.decode_step_s * 1e3:,.1f} ms; {self.output_tokens_per_s_per_replica:,.0f} "
+                f"output tokens/s per replica → {self.capacity_requests_per_s:,.1f} req/s; "
+                f"offered {self.offered_requests_per_s:,.3g} req/s ({self.load:.1%})")
+
+
+def _candidates(spec: InferenceServiceSpec,
+                systems: list[SystemSpec]) -> list[SystemSpec]:
+    """The systems ``spec`` may run on: its stated one, else every one in the scenario."""
+    return [s for s in systems if spec.gpu_system in (None, s.name)]
+
+
+def serving_capacity(sim: Simulation) -> list[ServiceCapacity]:
+    """The capacity sheet of every inference service of built simulation ``sim``, one row
+    per (service, rack system it may run on), in service order."""
+    compute = sim.engine.serving.compute
+    xp = compute.backend.xp
+    systems = list(sim.index.systems)
+    kinds = sim.works.kinds()  # no object is made for a training job
+    specs = [sim.works[int(i)].spec for i in np.flatnonzero(kinds == "inference")]
+    rows: list[ServiceCapacity] = []
+    for spec in specs:
+        assert isinstance(spec, InferenceServiceSpec)
+        on = _candidates(spec, systems)
+        if not on:
+            continue
+        statics = compute.service_statics([spec] * len(on), on)
+        slots = np.asarray(statics.slots, dtype=np.int64)
+        fields = dict(statics.batch.__dict__)
+        fields["batch"] = compute.backend.asarray(np.maximum(slots, 1).astype(float))
+        b = InferenceBatch(**fields)
+        host = compute.backend.to_host
+        tput = host(replica_throughput(xp, b))
+        step = compute.decode_step(statics, np.maximum(slots, 1))
+        tp = host(f64(xp, b.gpus_per_replica))
+        weights = host(f64(xp, b.params) * f64(xp, b.weight_bytes_per_param))
+        pool = host(f64(xp, b.kv_free_fraction)) * np.maximum(
+            tp * host(f64(xp, b.hbm_bytes)) - weights, 0.0)
+        for i, system in enumerate(on):
+            fits = int(slots[i]) > 0
+            rows.append(ServiceCapacity(
+                tenant=spec.tenant, service=spec.name, system=system.name,
+                replicas=spec.replicas, gpus_per_replica=spec.gpus_per_replica,
+                precision=spec.precision, weight_bytes_per_gpu=float(weights[i] / tp[i]),
+                kv_pool_bytes_per_replica=float(pool[i]),
+                sequences_per_replica=int(slots[i]),
+                decode_step_s=float(step[i]) if fits else math.nan,
+                output_tokens_per_s_per_replica=float(tput[i]) if fits else 0.0,
+                mean_output_tokens=float(spec.output_tokens.mean()),
+                offered_requests_per_s=float(spec.rate_per_s),
+                autoscale=(None if spec.autoscale is None else
+                           (spec.autoscale.min_replicas, spec.autoscale.max_replicas))))
+    return rows

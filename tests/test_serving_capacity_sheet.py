@@ -1,0 +1,122 @@
+"""The serving capacity sheet (``gpuemu validate``): weights, KV pool, sequences, decode
+step and saturated request rate per service and rack system, from the same kernels as a
+run and the validation table."""
+
+from __future__ import annotations
+
+import copy
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+import cupy_kernels.inference as inf
+from emulator.build import build
+from emulator.cli import app
+from emulator.loader import validate_scenario
+from emulator.serving_capacity import serving_capacity
+from tests.conftest import SMALL_SITE
+from workloads.models import get_model
+
+MIB = 2**20
+
+
+def _scenario(services: list[dict[str, Any]], halls: list[dict[str, Any]]) -> dict[str, Any]:
+    site = copy.deepcopy(SMALL_SITE)
+    site["halls"] = halls
+    return {"name": "sheet", "seed": 1, "duration": "1h", "sites": [site],
+            "tenants": {"svc": {"origin": "local", "inference": services}},
+            "compute": {"backend": "numpy"}}
+
+
+def _service(**changes: Any) -> dict[str, Any]:
+    svc: dict[str, Any] = {"name": "chat", "model": "llama3-70b", "replicas": 3,
+                           "gpus_per_replica": 1, "rate": "2/s", "precision": "fp8",
+                           "prompt_tokens": {"dist": "fixed", "value": 1000},
+                           "output_tokens": {"dist": "fixed", "value": 250}}
+    svc.update(changes)
+    return svc
+
+
+H100_HALL = {"name": "h", "system": "h100-hgx", "racks": 1}
+GB200_HALL = {"name": "g", "system": "gb200-nvl72", "racks": 1}
+
+
+def test_one_row_adds_up_from_the_memory_and_the_kernels() -> None:
+    """70B FP8 on one H100 (81,559 MiB): weights, pool, sequences by hand; the rate is the
+    replica's steady-state output over the mean output, times the replicas."""
+    sim = build(validate_scenario(_scenario([_service()], [H100_HALL])))
+    (row,) = serving_capacity(sim)
+    m = get_model("llama3-70b")
+    weights = m.params * 1.0
+    pool = 0.9 * (81_559 * MIB - weights)
+    per_seq = 1250 * 2.0 * m.layers * m.kv_heads * m.head_dim
+    assert row.system == "h100-hgx" and row.replicas == 3 and row.gpus_per_replica == 1
+    assert row.weight_bytes_per_gpu == pytest.approx(weights, rel=1e-12)
+    assert row.kv_pool_bytes_per_replica == pytest.approx(pool, rel=1e-12)
+    assert row.sequences_per_replica == math.floor(pool / per_seq) > 0
+    assert row.mean_output_tokens == 250.0 and row.offered_requests_per_s == 2.0
+    assert row.capacity_requests_per_s == pytest.approx(
+        3 * row.output_tokens_per_s_per_replica / 250.0, rel=1e-12)
+    assert row.load == pytest.approx(2.0 / row.capacity_requests_per_s, rel=1e-12)
+    # the saturated replica emits its batch once per step plus the prefill it carries
+    assert row.output_tokens_per_s_per_replica < row.sequences_per_replica / row.decode_step_s
+    assert row.decode_step_s > 0
+    assert "KV pool" in row.line() and f"{row.sequences_per_replica:,} sequences" in row.line()
+
+
+def test_a_stated_share_and_a_cap_change_the_sequences() -> None:
+    rows = [serving_capacity(build(validate_scenario(_scenario([svc], [H100_HALL]))))[0]
+            for svc in (_service(), _service(kv_free_fraction=0.45), _service(max_batch=5))]
+    base, half, capped = (r.sequences_per_replica for r in rows)
+    assert half == pytest.approx(base / 2, abs=1) and capped == 5 < base
+    assert rows[1].kv_pool_bytes_per_replica == pytest.approx(
+        rows[0].kv_pool_bytes_per_replica / 2, rel=1e-12)
+    assert rows[2].output_tokens_per_s_per_replica < rows[0].output_tokens_per_s_per_replica
+
+
+def test_a_row_per_system_unless_the_service_names_one_and_no_fit_is_said() -> None:
+    halls = [H100_HALL, GB200_HALL]
+    free = serving_capacity(build(validate_scenario(_scenario([_service()], halls))))
+    assert [r.system for r in free] == ["h100-hgx", "gb200-nvl72"]
+    pinned = serving_capacity(build(validate_scenario(
+        _scenario([_service(system="gb200-nvl72")], halls))))
+    assert [r.system for r in pinned] == ["gb200-nvl72"]
+    # 70B in bf16 (141 GB) on one GPU: no room on an H100, room on a GB200 GPU; the run
+    # places it where it fits, the sheet says both
+    big = _service(name="big", precision="bf16")
+    h100, gb200 = serving_capacity(build(validate_scenario(_scenario([big], halls))))
+    assert h100.sequences_per_replica == 0 and h100.capacity_requests_per_s == 0.0
+    assert h100.load == math.inf and "does not fit" in h100.line()
+    assert np.isnan(h100.decode_step_s) and h100.kv_pool_bytes_per_replica == 0.0
+    assert gb200.sequences_per_replica > 0 and gb200.capacity_requests_per_s > 0
+
+
+def test_the_sheet_matches_the_validated_kernel() -> None:
+    """The per-replica figure is the one docs/validation.md checks: the kernel's
+    steady-state throughput at the KV-bound batch."""
+    sim = build(validate_scenario(_scenario([_service()], [H100_HALL])))
+    (row,) = serving_capacity(sim)
+    compute = sim.engine.serving.compute
+    spec = next(sim.works[i].spec for i in range(len(sim.works.kinds()))
+                if sim.works.kinds()[i] == "inference")
+    statics = compute.service_statics([spec], [sim.index.systems[0]])
+    fields = dict(statics.batch.__dict__)
+    fields["batch"] = np.array([float(row.sequences_per_replica)])
+    want = inf.replica_throughput(np, inf.InferenceBatch(**fields))[0]
+    assert row.output_tokens_per_s_per_replica == pytest.approx(float(want), rel=1e-12)
+
+
+def test_validate_prints_the_sheet(tmp_path: Path) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(_scenario([_service()], [H100_HALL])), encoding="utf-8")
+    result = CliRunner().invoke(app, ["validate", str(path)])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    at = next(i for i, ln in enumerate(lines) if ln.startswith("serving capacity"))
+    assert lines[at + 1].lstrip().startswith("svc/chat on h100-hgx: 3 × 1 GPU(s) fp8")
+    assert "req/s" in lines[at + 1] and "Traceback" not in result.output
