@@ -7,9 +7,12 @@ takes the first free slot (its KV cache), then the first free prefill pipeline. 
 are *batched*: the pipeline is held only for the prompt's own work (its FLOPs and TP
 all-reduces, :func:`cupy_kernels.inference.prefill_parts`); the weight read and step
 overhead a batch pays once only delay that request's first token. With
-``chunked_prefill`` (default) the prompt is cut into ``CHUNK_TOKENS`` chunks that each
-ride along one decode step of the running batch, so the pipeline is also held for those
-steps; without it, prefill steps run alone and pause decoding. The first token comes at
+``chunked_prefill`` (default) the prompt rides along decode steps of the running batch, at
+most ``CHUNK_TOKENS`` prompt tokens per step shared by the prompts in flight: the pipeline
+is held for the prompt's share of those steps (``prompt / CHUNK_TOKENS`` of a step, so short
+prompts share a step as a runtime packs them), and its first token still waits for the end
+of the step that carries its last chunk (``ceil(prompt / CHUNK_TOKENS)`` steps in all);
+without it, prefill steps run alone and pause decoding. The first token comes at
 the end of the prefill, then the request decodes ``output_tokens`` at TPOT and frees its
 slot. Both stages are FIFO multi-server recursions, exact for the model and carried
 across windows.
@@ -332,9 +335,13 @@ class ServingModel:
             else:
                 work, fixed = np.empty(0), np.empty(0)
             tpot = time_per_token(float(gpu_s[row]), float(host_s[row]), svc.prefill_share)
-            if spec.chunked_prefill:  # each chunk rides one decode step of the running batch
-                chunks = np.ceil(prompts / CHUNK_TOKENS)
-                hold = work + chunks * float(step[row]) * svc.occupancy
+            if spec.chunked_prefill:  # chunks ride decode steps of the running batch: the
+                # pipeline is held for the prompt's share of the steps' token budget; the
+                # rest of its last step only delays its own first token
+                riding = float(step[row]) * svc.occupancy
+                share = prompts / CHUNK_TOKENS
+                hold = work + share * riding
+                fixed = fixed + (np.ceil(share) - share) * riding
             else:  # a prefill step of its own (decoding pauses for its fixed part too),
                 # which starts when the decode step in flight ends: half a step on average
                 hold = work + fixed

@@ -11,9 +11,12 @@ One replica, iteration by iteration, as a vLLM / TensorRT-LLM scheduler runs it:
    end of the iteration).
 
 Iteration time uses the same kernels as the emulator, but per iteration and at the batch
-actually running: ``decode_step(n_decoding)`` plus the prefill work of the tokens
-scheduled (each prompt's :func:`cupy_kernels.inference.prefill_parts` work, pro rata per
-chunk); a prefill-only iteration adds the fixed part (step overhead, weight-read floor).
+actually running: the decode step's GPU time at ``n_decoding`` plus the prefill work of
+the tokens scheduled (each prompt's :func:`cupy_kernels.inference.prefill_parts` work, pro
+rata per chunk), or the host's time for the iteration if that is longer (the host prepares
+the next iteration while the GPU runs this one, as
+:func:`cupy_kernels.inference.replica_throughput` and the emulator assume); a prefill-only
+iteration adds the fixed part (step overhead, weight-read floor).
 TTFT is the end of the iteration that finished the prompt; TPOT is (end of the last
 decode - first token) / output tokens. Everything is exact for this discrete model; the
 emulator's per-window approximation is compared with it in
@@ -41,12 +44,15 @@ class ReferenceResult:
 
 def simulate(arrivals: np.ndarray, prompts: np.ndarray, outputs: np.ndarray, slots: int,
              decode_step: np.ndarray, work: np.ndarray, fixed: np.ndarray, chunked: bool,
-             chunk_tokens: int) -> ReferenceResult:
+             chunk_tokens: int, host_step: np.ndarray | None = None) -> ReferenceResult:
     """Run the requests (arrival order) through one replica; see the module docstring.
 
-    ``decode_step[b]`` is the decode step time (s) at ``b`` running sequences
-    (``b = 0..slots``); ``work``/``fixed`` are each prompt's prefill parts (s).
+    ``decode_step[b]`` is the decode step's GPU time (s) at ``b`` running sequences
+    (``b = 0..slots``) and ``host_step[b]`` the host's time per iteration at that batch
+    (``None``: no host term, ``decode_step`` is the whole step); ``work``/``fixed`` are
+    each prompt's prefill parts (s).
     """
+    host = np.zeros_like(decode_step) if host_step is None else host_step
     n = arrivals.size
     ttft = np.full(n, np.nan)
     finish = np.full(n, np.nan)
@@ -80,7 +86,7 @@ def simulate(arrivals: np.ndarray, prompts: np.ndarray, outputs: np.ndarray, slo
                 if left_prompt[i] == 0:
                     done_prefill.append(i)
             n_dec = len(decoding)
-            dt = decode_step[n_dec] + prefill_s if n_dec else prefill_s + (
+            dt = max(decode_step[n_dec] + prefill_s, host[n_dec]) if n_dec else prefill_s + (
                 max(fixed[i] for i in done_prefill) if done_prefill else decode_step[0])
         elif prefilling:  # unchunked: one prefill batch, decoding pauses
             done_prefill = list(prefilling)
@@ -89,7 +95,7 @@ def simulate(arrivals: np.ndarray, prompts: np.ndarray, outputs: np.ndarray, slo
             n_dec = 0
         else:
             n_dec = len(decoding)
-            dt = decode_step[n_dec]
+            dt = max(decode_step[n_dec], host[n_dec])
         t += dt
         if n_dec:  # 3. decode one token each; 4. retire
             still = []

@@ -5,7 +5,9 @@ the emulator at 10%, 50%, 80% and 95% of its capacity, chunked and unchunked. Th
 requests (arrival times and token counts, read back from the event log) go through
 ``tests/serving_reference.py``, which batches per iteration with the same kernels. The
 window model must agree on throughput, TTFT and TPOT within the tolerances below;
-``TOLERANCES`` states them and the docstring of each records what was measured.
+``TOLERANCES`` states them and the comments record what was measured. A second case holds
+a large batch (256 sequences) of short prompts (median 300 tokens) on the same replica,
+where many prompts share one step's chunk budget and the host's time binds the step.
 """
 
 from __future__ import annotations
@@ -28,58 +30,75 @@ LOADS = (0.1, 0.5, 0.8, 0.95) if not os.environ.get("CI") else (0.1, 0.8, 0.95)
 # Relative tolerances (emulator / reference - 1) per metric.
 TOLERANCES = {"throughput": 0.05, "ttft_p50": 0.25, "ttft_p99": 0.30, "tpot_p50": 0.05,
               "tpot_p99": 0.20}
-# Measured (seeded; emulator / reference - 1), chunked | unchunked, loads 0.1/0.5/0.8/0.95:
+# Measured (seeded; emulator / reference - 1), chunked | unchunked, loads 0.1/0.5/0.8/0.95
+# (`PYTHONPATH=. python tests/test_serving_reference.py`):
 #   throughput  0.0/0.0/0.0/0.0%          | 0.0/0.0/0.0/-1.4%
-#   TTFT p50    +7.3/+7.6/+5.6/+4.1%      | -5.1/-3.6/-5.2/+18.7%
-#   TTFT p99    +1.4/-0.3/-13.8/+10.6%    | -1.2/-4.0/-4.9/+22.3%
-#   TPOT p50    +0.3/+0.4/+0.2/+0.5%      | +0.3/+0.6/+0.8/+1.7%
-#   TPOT p99    -5.9/-12.4/-13.6/-11.7%   | -7.8/-14.9/-14.5/-11.8%
+#   TTFT p50    +5.0/+4.3/-0.6/-6.2%      | -3.9/-4.1/-7.9/+22.7%
+#   TTFT p99    -1.0/-4.5/-21.1/+12.2%    | -1.5/-2.6/-6.6/+25.5%
+#   TPOT p50    +0.2/+0.4/+0.2/+0.7%      | +0.2/+0.6/+0.6/+1.4%
+#   TPOT p99    -6.0/-12.7/-13.5/-12.6%   | -8.0/-15.4/-13.7/-11.8%
+# Large batch of short prompts, chunked, loads 0.5/0.8: throughput 0.0/0.0%, TTFT p50
+# -2.1/-10.1%, p99 -6.2/-11.6%, TPOT p50 -0.1/-3.5%, p99 -8.5/-18.4%. Before a prompt held
+# the chunk pipeline for its share of a step (one whole step per chunk instead), the
+# emulator saturated early there: TTFT p50 +68.6% and p99 +191.6% at 0.8, throughput -8.8%
+# at 0.95. At 0.95 the reference itself queues (the emulator's TTFT p50 is 99.9% below
+# its): the per-iteration model's capacity is below the kernel's there, so that load is
+# not compared for this case.
 # The window model gives every request of a window one TPOT, so its TPOT tail is thinner
 # than the per-iteration one; near saturation its TTFT tail is longer because the batch it
 # uses is the previous window's.
 
 
-def _scenario(rate: float, chunked: bool) -> dict[str, Any]:
+PROMPTS = {"dist": "lognormal", "median": 600, "p90": 2000}
+LARGE_SLOTS = 256
+SHORT_PROMPTS = {"dist": "lognormal", "median": 300, "p90": 800}
+
+
+def _scenario(rate: float, chunked: bool, slots: int = SLOTS,
+              prompts: dict[str, Any] = PROMPTS) -> dict[str, Any]:
     data = small_scenario(duration=f"{int(DURATION_S)}s")
     data["tenants"]["lab"]["training"] = []
     data["tenants"]["eu"]["inference"] = [{
         "name": "chat", "model": "llama3-8b", "replicas": 1, "gpus_per_replica": 1,
-        "precision": "fp8", "rate": f"{rate!r}/s", "origin": "local", "max_batch": SLOTS,
-        "chunked_prefill": chunked,
-        "prompt_tokens": {"dist": "lognormal", "median": 600, "p90": 2000},
+        "precision": "fp8", "rate": f"{rate!r}/s", "origin": "local", "max_batch": slots,
+        "chunked_prefill": chunked, "prompt_tokens": prompts,
         "output_tokens": {"dist": "lognormal", "median": 150, "p90": 400}}]
     return data
 
 
-def _capacity_req_per_s() -> float:
-    sim = run_scenario(_scenario(1.0, True))
+def _capacity_req_per_s(slots: int = SLOTS, prompts: dict[str, Any] = PROMPTS) -> float:
+    sim = run_scenario(_scenario(1.0, True, slots, prompts))
     serving = sim.engine.serving
     svc = serving.services[0]
     statics = serving.compute.service_statics([svc.spec], [svc.system])
     fields = dict(statics.batch.__dict__)
-    fields["batch"] = np.array([float(SLOTS)])
+    fields["batch"] = np.array([float(slots)])
     tokens = float(replica_throughput(np, InferenceBatch(**fields))[0])
     return tokens / float(statics.batch.mean_output[0])
 
 
-def compare(load: float, chunked: bool) -> dict[str, float]:
+def compare(load: float, chunked: bool, slots: int = SLOTS,
+            prompts: dict[str, Any] = PROMPTS) -> dict[str, float]:
     """Relative differences (emulator / reference - 1) of the compared metrics."""
-    sim = run_scenario(_scenario(load * _capacity_req_per_s(), chunked))
+    sim = run_scenario(_scenario(load * _capacity_req_per_s(slots, prompts), chunked, slots,
+                                 prompts))
     serving = sim.engine.serving
     svc = serving.services[0]
     statics = serving.compute.service_statics([svc.spec], [svc.system])
     reqs = sim.log.requests
     arrival = np.concatenate([b.arrival_s for b in reqs])
-    prompts = np.concatenate([b.prompt_tokens for b in reqs])
+    tokens = np.concatenate([b.prompt_tokens for b in reqs])
     outputs = np.concatenate([b.output_tokens for b in reqs])
     ttft = np.concatenate([b.ttft_s for b in reqs])
     tpot = np.concatenate([b.tpot_s for b in reqs])
     e2e = np.concatenate([b.e2e_s for b in reqs])
-    steps = np.array([serving.compute.decode_step(statics, np.array([float(b)]))[0]
-                      for b in range(SLOTS + 1)])
-    work, fixed = serving.compute.prefill_parts(statics, 0, prompts)
-    ref = simulate(arrival, prompts, outputs, SLOTS, steps, work, fixed, chunked,
-                   CHUNK_TOKENS)
+    split = [serving.compute.decode_split(statics, np.array([float(b)]))
+             for b in range(slots + 1)]
+    gpu = np.array([float(g[0]) for g, _h, _c in split])
+    host = np.array([float(h[0]) for _g, h, _c in split])
+    work, fixed = serving.compute.prefill_parts(statics, 0, tokens)
+    ref = simulate(arrival, tokens, outputs, slots, gpu, work, fixed, chunked,
+                   CHUNK_TOKENS, host_step=host)
     warm = arrival > 120.0  # after the first window (the emulator starts with batch 1)
     done = ~np.isnan(e2e) & warm
     ref_done = (ref.finish_s <= DURATION_S) & warm
@@ -107,9 +126,22 @@ def test_window_model_matches_token_level_reference(load: float, chunked: bool) 
         assert abs(diffs[metric]) <= tol, f"{metric}: {diffs[metric]:+.1%} at load {load}"
 
 
+@pytest.mark.parametrize("load", (0.5, 0.8))
+def test_short_prompts_share_chunk_steps_at_large_batch(load: float) -> None:
+    """256 sequences of short prompts: many prompts ride one step's chunk budget, so the
+    replica is not capped at one prompt per decode step."""
+    diffs = compare(load, True, LARGE_SLOTS, SHORT_PROMPTS)
+    for metric, tol in TOLERANCES.items():
+        assert abs(diffs[metric]) <= tol, f"{metric}: {diffs[metric]:+.1%} at load {load}"
+
+
 if __name__ == "__main__":
     for c in (True, False):
         for x in (0.1, 0.5, 0.8, 0.95):
             d = compare(x, c)
             print(("chunked" if c else "unchunked"), x,
                   " ".join(f"{k} {v:+.1%}" for k, v in d.items()))
+    for x in (0.5, 0.8, 0.95):
+        d = compare(x, True, LARGE_SLOTS, SHORT_PROMPTS)
+        print("large batch, short prompts, chunked", x,
+              " ".join(f"{k} {v:+.1%}" for k, v in d.items()))
