@@ -126,7 +126,7 @@ def test_window_model_matches_token_level_reference(load: float, chunked: bool) 
         assert abs(diffs[metric]) <= tol, f"{metric}: {diffs[metric]:+.1%} at load {load}"
 
 
-@pytest.mark.parametrize("load", (0.5, 0.8))
+@pytest.mark.parametrize("load", (0.5, 0.8) if not os.environ.get("CI") else (0.8,))
 def test_short_prompts_share_chunk_steps_at_large_batch(load: float) -> None:
     """256 sequences of short prompts: many prompts ride one step's chunk budget, so the
     replica is not capped at one prompt per decode step."""
