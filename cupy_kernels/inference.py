@@ -61,6 +61,7 @@ __all__ = [
     "expert_gemm_slowdown",
     "expert_read_fraction",
     "kv_bytes_per_token",
+    "kv_pool_bytes",
     "max_batch",
     "prefill_parts",
     "prefill_time",
@@ -256,28 +257,32 @@ def _prefill_pair_fraction(xp: Any, b: InferenceBatch, prompt: Any) -> Any:
     return causal_pair_fraction(xp, b.layers, b.local_layers, b.attn_window, prompt)
 
 
-def max_batch(xp: Any, b: InferenceBatch, kv_free_fraction: float | None = None) -> Any:
-    """Sequences of mean length (prompt + output) whose KV cache fits beside the weights.
-
-    ``floor(f·(tp·hbm_bytes - weights) / ((mean_prompt + mean_output)·kv))``, at least 0
-    (float64): the runtime gives the KV cache a share ``f`` of the memory the weights leave
-    free (TensorRT-LLM's rule), ``f`` being the argument, else the row's
-    ``kv_free_fraction``, else :data:`DEFAULT_KV_FREE_FRACTION`; ``hbm_bytes`` is the
-    memory the driver reports. ``kv`` counts only the window of local-attention layers
-    (:func:`_kv_layer_fraction` at the full length). 0 means the weights alone do not fit,
-    or no sequence does.
-    """
+def kv_pool_bytes(xp: Any, b: InferenceBatch, kv_free_fraction: float | None = None) -> Any:
+    """Bytes of one replica's KV pool: ``f·(tp·hbm_bytes - weights)`` (float64; negative
+    when the weights alone do not fit). The runtime gives the KV cache a share ``f`` of the
+    memory the weights leave free (TensorRT-LLM's rule), ``f`` being the argument, else the
+    row's ``kv_free_fraction``, else :data:`DEFAULT_KV_FREE_FRACTION`; ``hbm_bytes`` is the
+    memory the driver reports."""
     if kv_free_fraction is not None:
         frac: Any = kv_free_fraction
     elif b.kv_free_fraction is not None:
         frac = f64(xp, b.kv_free_fraction)
     else:
         frac = DEFAULT_KV_FREE_FRACTION
-    tp = f64(xp, b.gpus_per_replica)
-    free = frac * (tp * f64(xp, b.hbm_bytes) - _weight_bytes(xp, b))
+    return frac * (f64(xp, b.gpus_per_replica) * f64(xp, b.hbm_bytes) - _weight_bytes(xp, b))
+
+
+def max_batch(xp: Any, b: InferenceBatch, kv_free_fraction: float | None = None) -> Any:
+    """Sequences of mean length (prompt + output) whose KV cache fits beside the weights.
+
+    ``floor(max(pool, 0) / ((mean_prompt + mean_output)·kv))`` (float64), ``pool`` the
+    replica's KV pool (:func:`kv_pool_bytes`, ``kv_free_fraction`` passed on); ``kv``
+    counts only the window of local-attention layers (:func:`_kv_layer_fraction` at the
+    full length). 0 means the weights alone do not fit, or no sequence does.
+    """
     length = f64(xp, b.mean_prompt) + f64(xp, b.mean_output)
     per_seq = length * _kv_per_token(xp, b) * _kv_layer_fraction(xp, b, length)
-    return xp.floor(xp.maximum(free, 0.0) / per_seq)
+    return xp.floor(xp.maximum(kv_pool_bytes(xp, b, kv_free_fraction), 0.0) / per_seq)
 
 
 def _flops_rate(xp: Any, b: InferenceBatch) -> Any:

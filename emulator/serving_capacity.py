@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from cupy_kernels._arrays import f64
-from cupy_kernels.inference import InferenceBatch, replica_throughput
+from cupy_kernels.inference import InferenceBatch, kv_pool_bytes, replica_throughput
 from topologies.catalog import SystemSpec
 from workloads.spec import InferenceServiceSpec
 
@@ -111,8 +111,7 @@ def serving_capacity(sim: Simulation) -> list[ServiceCapacity]:
         step = compute.decode_step(statics, np.maximum(slots, 1))
         tp = host(f64(xp, b.gpus_per_replica))
         weights = host(f64(xp, b.params) * f64(xp, b.weight_bytes_per_param))
-        pool = host(f64(xp, b.kv_free_fraction)) * np.maximum(
-            tp * host(f64(xp, b.hbm_bytes)) - weights, 0.0)
+        pool = np.maximum(host(kv_pool_bytes(xp, b)), 0.0)
         for i, system in enumerate(on):
             fits = int(slots[i]) > 0
             rows.append(ServiceCapacity(
