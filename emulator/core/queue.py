@@ -38,6 +38,9 @@ class WorkQueue:
         # table: a run that never sorts the queue does not shift the other rows around.
         self._cols = np.zeros((2, 64), dtype=np.float64)
         self._lo = 0
+        self.edits = 0
+        """Changes other than an arrival at the end (an insert, a removal, a clear): with
+        the length, tells a policy that the queue is the one it last saw plus arrivals."""
 
     def columns(self) -> tuple[np.ndarray, np.ndarray]:
         """``(GPUs, estimated run time s)`` of each queued view, in queue order: read-only
@@ -53,8 +56,8 @@ class WorkQueue:
         if self._cols.shape[0] < len(_FIELDS):  # first use: keep every row from now on
             full = np.zeros((len(_FIELDS), self._cols.shape[1]), dtype=np.float64)
             self._cols = full
-            for i, view in enumerate(self.views):
-                self._set(i, view)
+            for i, (view, work) in enumerate(zip(self.views, self.works, strict=True)):
+                self._set(i, view, work.tenant_idx)
         block = self._cols[:, self._lo:self._lo + len(self.works)]
         block.flags.writeable = False
         return QueueTable(*block)
@@ -90,13 +93,13 @@ class WorkQueue:
         else:  # shift the back left
             cols[:, lo + i:lo + n - 1] = cols[:, lo + i + 1:lo + n]
 
-    def _set(self, i: int, view: QueuedJob) -> None:
+    def _set(self, i: int, view: QueuedJob, tenant_idx: int) -> None:
         cols, c = self._cols, self._lo + i
         cols[0, c] = view.n_gpus
         cols[1, c] = view.est_duration_s
         if cols.shape[0] > 2:
             cols[2:, c] = (view.attained_gpu_s, view.remaining, view.submit_s, view.work_id,
-                           view.priority, view.kind == "training")
+                           view.priority, view.kind == "training", tenant_idx)
 
     def __len__(self) -> int:
         return len(self.works)
@@ -111,7 +114,7 @@ class WorkQueue:
         """Add newly submitted ``work`` at the end (arrivals come in time order)."""
         view = work.queued_view()
         self._open(len(self.works))
-        self._set(len(self.works), view)
+        self._set(len(self.works), view, work.tenant_idx)
         self.works.append(work)
         self.views.append(view)
         self._keys.append((work.submit_s, work.work_id))
@@ -119,12 +122,13 @@ class WorkQueue:
 
     def insert(self, work: Work) -> None:
         """Put ``work`` back at its arrival-order place (fresh view: its figures changed)."""
+        self.edits += 1
         key = (work.submit_s, work.work_id)
         i = bisect.bisect_right(self._keys, key)
         work.view = None
         view = work.queued_view()
         self._open(i)
-        self._set(i, view)
+        self._set(i, view, work.tenant_idx)
         self.works.insert(i, work)
         self.views.insert(i, view)
         self._keys.insert(i, key)
@@ -132,6 +136,7 @@ class WorkQueue:
 
     def remove(self, work: Work) -> None:
         """Take ``work`` out of the queue."""
+        self.edits += 1
         key = (work.submit_s, work.work_id)
         i = bisect.bisect_left(self._keys, key)
         if i >= len(self.works) or self.works[i] is not work:
@@ -145,6 +150,7 @@ class WorkQueue:
 
     def clear(self) -> None:
         """Empty the queue."""
+        self.edits += 1
         for w in self.works:
             w.view = None
         self.works.clear()

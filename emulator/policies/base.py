@@ -73,7 +73,8 @@ class QueueTable(NamedTuple):
 
     What the ordering policies sort by, so that a round sorts with one ``np.lexsort``
     instead of a Python key call per job. ``training`` is 1.0 for training and 0.0 for
-    serving work (services and autoscaled replicas).
+    serving work (services and autoscaled replicas). ``tenant`` is the position of the
+    job's tenant among the keys of :attr:`ClusterView.tenant_gpus` (-1 if not there).
     """
 
     n_gpus: np.ndarray
@@ -84,6 +85,7 @@ class QueueTable(NamedTuple):
     work_id: np.ndarray
     priority: np.ndarray
     training: np.ndarray
+    tenant: np.ndarray
 
     @property
     def est_remaining_s(self) -> np.ndarray:
@@ -206,12 +208,14 @@ class ClusterView:
                  running_columns: Callable[[], RunningColumns] | None = None,
                  running_job: Callable[[int], RunningJob] | None = None,
                  idle_token: Callable[[int], object] | None = None,
+                 arrival_token: Callable[[], tuple[object, ...] | None] | None = None,
                  round_length_s: float | None = None,
                  ) -> None:
         self.round_length_s = round_length_s
         """Round-based mode's round length in seconds (``scheduler.round_length``), or
         ``None`` when rounds happen at arrivals and completions."""
         self._idle_token = idle_token
+        self._arrival_token = arrival_token
         self._running_columns = running_columns
         self._running_job = running_job
         self.now = now
@@ -246,6 +250,15 @@ class ClusterView:
         """
         return None if self._idle_token is None else self._idle_token(scanned)
 
+    def arrival_token(self) -> tuple[object, ...] | None:
+        """A tuple ``(queue, cluster version, running version, queue edits, queue
+        length)``: two rounds whose tokens agree in all but the last entry saw the same free
+        GPUs, the same running work and the same queue except for jobs that arrived in
+        between, which are the queue's entries from the earlier length on. ``None`` when
+        no such promise can be made (no engine support, or a placement that reads more
+        than the free state). See :class:`~emulator.policies.arrival_skip.ArrivalSkip`."""
+        return None if self._arrival_token is None else self._arrival_token()
+
     def queue_columns(self) -> tuple[np.ndarray, np.ndarray]:
         """``(GPUs, estimated run time s)`` of each job in ``queue``, as two float arrays
         in queue order (read-only).
@@ -265,8 +278,10 @@ class ClusterView:
         if self._queue_table is not None:
             return self._queue_table()
         q = self.queue
+        position = {t: i for i, t in enumerate(self.tenant_gpus)}
         rows = [(j.n_gpus, j.est_duration_s, j.attained_gpu_s, j.remaining, j.submit_s,
-                 j.work_id, j.priority, j.kind == "training") for j in q]
+                 j.work_id, j.priority, j.kind == "training", position.get(j.tenant, -1))
+                for j in q]
         block = np.array(rows, dtype=np.float64).reshape(len(q), len(QueueTable._fields))
         return QueueTable(*block.T)
 

@@ -27,15 +27,15 @@ Options (``scheduler.options``):
 from __future__ import annotations
 
 import math
-from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
+
+import numpy as np
 
 from emulator.policies.base import (
     ClusterView,
     Decision,
     PreemptJob,
-    QueuedJob,
     QueuePolicy,
     RunningJob,
     StartJob,
@@ -93,18 +93,28 @@ class FairSharePolicy(QueuePolicy):
         return self.quotas[tenant] * total_gpus if tenant in self.hard else math.inf
 
     def decide(self, view: ClusterView) -> list[Decision]:
-        """Progressive filling by used/entitled ratio; reclaim borrowed GPUs when blocked."""
+        """Progressive filling by used/entitled ratio; reclaim borrowed GPUs when blocked.
+
+        The tenant to serve changes only when a job starts or a borrower is preempted, so
+        the tenant's waiting jobs that can do nothing meanwhile (more GPUs than are free
+        and no reclaim open to them, or past a hard quota) are passed over with one array
+        comparison, not one step each: a deep queue costs a few steps per start, and the
+        decisions are those of trying every job in turn."""
         decisions: list[Decision] = []
         if not view.queue:
             return decisions
-        tenants = sorted(set(view.tenant_gpus) | {j.tenant for j in view.queue})
+        table = view.queue_table()
+        names = list(view.tenant_gpus)
+        by_tenant = self._jobs_by_tenant(view, table, names)
+        tenants = sorted(set(view.tenant_gpus) | set(by_tenant))
         raw = view.options.get("tenant_weights") if view.options else None
         entitled = self.entitlements(tenants, view.total_gpus,
                                      raw if isinstance(raw, Mapping) else None)
         used = {t: float(view.tenant_gpus.get(t, 0)) for t in tenants}
-        pending: dict[str, deque[QueuedJob]] = {}
-        for job in view.queue:  # arrival order inside each tenant
-            pending.setdefault(job.tenant, deque()).append(job)
+        sizes = table.n_gpus
+        # per tenant with waiting work: queue positions (arrival order) and the next one
+        pending: dict[str, list[Any]] = {t: [rows, sizes[rows], 0]
+                                         for t, rows in by_tenant.items()}
 
         def ratio(t: str) -> tuple[float, str]:
             e = entitled[t]
@@ -114,21 +124,35 @@ class FairSharePolicy(QueuePolicy):
         running: list[RunningJob] | None = None
         preempted: set[int] = set()
         tries = 0
+
+        def borrowers_for(tenant: str) -> list[RunningJob]:
+            nonlocal running
+            if running is None:
+                running = [r for r in view.running if r.preemptible and r.start_s < view.now]
+            return [r for r in running if r.work_id not in preempted
+                    and r.tenant != tenant and used[r.tenant] > entitled[r.tenant]]
+
         while pending:
             tenant = min(pending, key=ratio)
-            job = pending[tenant].popleft()
-            if not pending[tenant]:
+            rows, tenant_sizes, at = pending[tenant]
+            may_reclaim = self.reclaim and tries < MAX_PREEMPT_TRIES
+            k = self._next_that_may_act(tenant_sizes, at, used[tenant],
+                                        self.cap(tenant, view.total_gpus), scratch.free_gpus,
+                                        entitled[tenant] if may_reclaim else None,
+                                        lambda tenant=tenant: bool(borrowers_for(tenant)))
+            if k >= len(rows) - 1:
                 del pending[tenant]
+            else:
+                pending[tenant][2] = k + 1
+            if k >= len(rows):
+                continue
+            job = view.queue[int(rows[k])]
             if used[tenant] + job.n_gpus > self.cap(tenant, view.total_gpus):
                 continue  # a hard quota: never exceeded
             gpus = scratch.place(job.request)
             if (gpus is None and self.reclaim and tries < MAX_PREEMPT_TRIES
                     and used[tenant] + job.n_gpus <= entitled[tenant]):
-                if running is None:
-                    running = [r for r in view.running
-                               if r.preemptible and r.start_s < view.now]
-                borrowers = [r for r in running if r.work_id not in preempted
-                             and r.tenant != tenant and used[r.tenant] > entitled[r.tenant]]
+                borrowers = borrowers_for(tenant)
                 if borrowers:
                     tries += 1
                     borrowers.sort(key=lambda r: (-ratio(r.tenant)[0], -r.start_s, r.work_id))
@@ -145,3 +169,39 @@ class FairSharePolicy(QueuePolicy):
             decisions.append(StartJob(job.work_id, gpus))
             used[tenant] += job.n_gpus
         return decisions
+
+    @staticmethod
+    def _jobs_by_tenant(view: ClusterView, table: Any, names: list[str]
+                        ) -> dict[str, np.ndarray]:
+        """Each tenant's queue positions in arrival order, tenants in order of their first
+        waiting job."""
+        col = np.asarray(table.tenant)
+        if col.size and col.min() < 0:  # a view that does not list every job's tenant
+            col_names = [j.tenant for j in view.queue]
+            names = list(dict.fromkeys([*names, *col_names]))
+            position = {t: i for i, t in enumerate(names)}
+            col = np.array([position[t] for t in col_names])
+        col = col.astype(np.int64)
+        present, first = np.unique(col, return_index=True)
+        return {names[int(t)]: np.flatnonzero(col == t)
+                for t in present[np.argsort(first)]}
+
+    @staticmethod
+    def _next_that_may_act(sizes: np.ndarray, at: int, used: float, cap: float, free: int,
+                           reclaim_up_to: float | None,
+                           has_borrowers: Callable[[], bool]) -> int:
+        """The index, from ``at`` on, of the tenant's next job that may start or reclaim
+        (``len(sizes)`` if none): within the hard cap and either no larger than the free
+        GPUs or, when reclaim is open (``reclaim_up_to``: the tenant's entitlement), within
+        the entitlement while some borrower exists. The jobs before it would each try a
+        placement that cannot succeed and change nothing."""
+        rest = sizes[at:]
+        within_cap = used + rest <= cap
+        fits = np.flatnonzero(within_cap & (rest <= free))
+        first_fit = int(fits[0]) if fits.size else rest.size
+        if reclaim_up_to is not None:
+            may = np.flatnonzero(within_cap[:first_fit] & (used + rest[:first_fit]
+                                                             <= reclaim_up_to))
+            if may.size and has_borrowers():
+                return at + int(may[0])
+        return at + first_fit

@@ -60,11 +60,12 @@ def services_first(job: QueuedJob) -> int:
 
 class _InOrder(Sequence[QueuedJob]):
     """The queue read through a permutation, without building the permuted list: a round
-    that skips most of a deep queue looks up only the jobs it visits."""
+    that skips most of a deep queue looks up only the jobs it visits (the permutation stays
+    an array until a whole pass over it is asked for)."""
 
     __slots__ = ("_idx", "_queue")
 
-    def __init__(self, queue: Sequence[QueuedJob], idx: list[int]) -> None:
+    def __init__(self, queue: Sequence[QueuedJob], idx: np.ndarray) -> None:
         self._queue = queue
         self._idx = idx
 
@@ -73,12 +74,12 @@ class _InOrder(Sequence[QueuedJob]):
 
     def __getitem__(self, i):  # type: ignore[no-untyped-def, override]
         if isinstance(i, slice):
-            return [self._queue[k] for k in self._idx[i]]
-        return self._queue[self._idx[i]]
+            return [self._queue[k] for k in self._idx[i].tolist()]
+        return self._queue[int(self._idx[i])]
 
     def __iter__(self):  # type: ignore[no-untyped-def, override]
         queue = self._queue
-        return (queue[k] for k in self._idx)
+        return (queue[k] for k in self._idx.tolist())
 
 
 def queue_order(view: ClusterView, *keys: np.ndarray) -> tuple[Sequence[QueuedJob], np.ndarray]:
@@ -88,7 +89,7 @@ def queue_order(view: ClusterView, *keys: np.ndarray) -> tuple[Sequence[QueuedJo
     key call per queued job; with the work id among the keys the order is total, the same
     as ``sorted`` on the equivalent key tuples."""
     idx = np.lexsort(keys)
-    return _InOrder(view.queue, idx.tolist()), idx
+    return _InOrder(view.queue, idx), idx
 
 
 def clone_scratch(scratch: Scratch) -> Scratch:

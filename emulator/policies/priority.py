@@ -19,11 +19,13 @@ Options:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
-from emulator.policies.base import ClusterView, Decision, QueuedJob, QueuePolicy, RunningJob
-from emulator.policies.ordered import greedy_round, queue_order
+import numpy as np
+
+from emulator.policies.arrival_skip import ArrivalSkip
+from emulator.policies.base import ClusterView, Decision, QueuedJob, QueuePolicy
+from emulator.policies.ordered import Displacement, greedy_round, queue_order
 
 __all__ = ["PriorityPolicy"]
 
@@ -38,16 +40,38 @@ class PriorityPolicy(QueuePolicy):
         super().__init__(**options)
         self.preempt = bool(preempt)
         self.work_conserving = bool(work_conserving)
+        self._skip = ArrivalSkip(preempts=self.preempt)
 
     @staticmethod
-    def _victims(job: QueuedJob, running: Sequence[RunningJob]) -> list[RunningJob]:
-        lower = [r for r in running if r.priority < job.priority]
-        return sorted(lower, key=lambda r: (r.priority, -r.start_s, r.work_id))
+    def displacement() -> Displacement:
+        """Victims of a blocked job: running work of strictly lower priority, lowest class
+        first, then latest started. Ranked once per round on the running columns, and
+        monotone along the queue order (a later job never has a higher priority), so a
+        round stops looking for victims at the first job that has none instead of
+        scanning the running work again for every blocked job of a deep queue."""
+        return Displacement(
+            rank=lambda r: (r.priority, -r.start_s, r.work_id),
+            may_displace=lambda job, r: r.priority < job.priority,
+            monotone=True,
+            rank_columns=lambda c: (c.work_id, -c.start_s, c.priority),
+            score_columns=lambda c: -c.priority.astype(np.float64),
+            bar=lambda job: -float(job.priority))
 
     def decide(self, view: ClusterView) -> list[Decision]:
-        """Start by class then arrival; preempt lower classes for a blocked job."""
+        """Start by class then arrival; preempt lower classes for a blocked job (a round
+        that only arrivals triggered after an empty one is answered from the new jobs:
+        :class:`ArrivalSkip`)."""
+        return self._skip.decide(view, self._round, self._alone)
+
+    def _round(self, view: ClusterView) -> list[Decision]:
         t = view.queue_table()  # highest class first, then arrival, id
         order, idx = queue_order(view, t.work_id, t.submit_s, -t.priority)
-        return greedy_round(view, order, self._victims if self.preempt else None,
+        return greedy_round(view, order,
+                            displacement=self.displacement() if self.preempt else None,
                             blocking=not self.work_conserving,
                             sizes=t.n_gpus[idx])
+
+    def _alone(self, view: ClusterView, job: QueuedJob) -> list[Decision]:
+        return greedy_round(view, [job],
+                            displacement=self.displacement() if self.preempt else None,
+                            sizes=np.array([job.n_gpus]))

@@ -147,6 +147,7 @@ class Rounds:
             options=self.options, queue_columns=core.queue.columns,
             queue_table=core.queue.table, running_columns=self._running_columns,
             running_job=self._running_job, idle_token=self._idle_token,
+            arrival_token=self._arrival_token,
             round_length_s=self.round_length_s)
 
     def _idle_token(self, scanned: int) -> object | None:
@@ -157,6 +158,17 @@ class Rounds:
         if not self.placement.stateless or (core.staging is not None and core.staging.active):
             return None
         return (core.cluster.version, core.running_version, core.queue.views[:scanned])
+
+    def _arrival_token(self) -> tuple[object, ...] | None:
+        """See :meth:`ClusterView.arrival_token`: the queue itself (a policy object reused
+        by another run never matches), the cluster's, running set's and queue's versions
+        and the queue's length, or ``None`` when a placement reads more than the free state
+        (the condition of :meth:`_idle_token`)."""
+        core = self.core
+        if not self.placement.stateless or (core.staging is not None and core.staging.active):
+            return None
+        return (core.queue, core.cluster.version, core.running_version, core.queue.edits,
+                len(core.queue))
 
     # -- one round -----------------------------------------------------------------------
     def run(self) -> None:
