@@ -64,6 +64,7 @@ class Scratch:
         # known): work on them gives them back to no one, so a release leaves them taken.
         self.down = down
         self.draining = draining
+        self._none_out: bool | None = None  # no GPU down or draining (found on first need)
         # GPUs without scale-out and their count per domain (the core's live arrays, read
         # only; None: no GPU has lost it), and this round's free GPUs with scale-out per
         # domain (a copy; None: every free GPU has it)
@@ -87,6 +88,7 @@ class Scratch:
         other.index, other.base, other.by_free = self.index, self.base, self.by_free
         other.isolated, other.domain_isolated = self.isolated, self.domain_isolated
         other.down, other.draining = self.down, self.draining
+        other._none_out = self._none_out
         other.domain_connected = (None if self.domain_connected is None
                                   else self.domain_connected.copy())
         other.local = {d: m.copy() for d, m in self.local.items()}
@@ -238,6 +240,10 @@ class Scratch:
         of service or draining."""
         gpus = np.asarray(gpus, dtype=np.int64)
         if self.down is None or self.draining is None or gpus.size == 0:
+            return gpus
+        if self._none_out is None:  # the masks do not change during a round
+            self._none_out = not (self.down.any() or self.draining.any())
+        if self._none_out:
             return gpus
         out = self.down[gpus] | self.draining[gpus]
         return gpus[~out] if out.any() else gpus

@@ -225,6 +225,7 @@ class ClusterView:
         self.total_gpus = total_gpus
         self.free_gpus = free_gpus
         self._running = running
+        self._running_list: Sequence[RunningJob] | None = None
         self._release_profile = release_profile
         self._scratch = scratch
         self.tenant_gpus = tenant_gpus
@@ -232,8 +233,11 @@ class ClusterView:
 
     @property
     def running(self) -> Sequence[RunningJob]:
-        """Running work (built lazily)."""
-        return self._running()
+        """Running work (built on first access, then kept for the round as a tuple:
+        nothing starts or stops while a policy decides)."""
+        if self._running_list is None:
+            self._running_list = tuple(self._running())
+        return self._running_list
 
     def scratch(self) -> Scratch:
         """A tentative copy of free capacity for this round."""

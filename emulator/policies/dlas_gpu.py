@@ -144,7 +144,8 @@ class DiscretisedLasPolicy(QueuePolicy):
         for q in self._queues:  # running jobs ahead of waiting ones, each in its order
             run = [w for w in q if (isinstance(jobs[w], RunningJob) and w not in stopped)
                    or w in started]
-            q[:] = run + [w for w in q if w not in set(run)]
+            in_run = set(run)
+            q[:] = run + [w for w in q if w not in in_run]
         for wid, job in jobs.items():
             self._state[wid].waiting = not ((isinstance(job, RunningJob) and wid not in stopped)
                                             or wid in started)
