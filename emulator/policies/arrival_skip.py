@@ -27,9 +27,9 @@ The decisions, and so the event log, are exactly those of deciding every round
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
-from emulator.policies.base import ClusterView, Decision, QueuedJob
+from emulator.policies.base import ClusterView, Decision
 
 __all__ = ["ArrivalSkip"]
 
@@ -46,15 +46,16 @@ class ArrivalSkip:
 
     def decide(self, view: ClusterView,
                full_round: Callable[[ClusterView], list[Decision]],
-               alone: Callable[[ClusterView, QueuedJob], list[Decision]]) -> list[Decision]:
+               alone: Callable[[ClusterView, int], list[Decision]]) -> list[Decision]:
         """``full_round(view)`` unless only arrivals changed since the last empty round
-        and ``alone(view, job)`` is empty for each of them (then no decision)."""
+        and ``alone(view, position)`` (the new job at that queue position tried on its
+        own) is empty for each of them (then no decision)."""
         token = view.arrival_token()
         idle, self._idle = self._idle, None
         if (token is not None and idle is not None and token[:-1] == idle[:-1]
                 and token[-1] >= idle[-1]):  # type: ignore[operator]
-            new: Sequence[QueuedJob] = view.queue[idle[-1]:token[-1]]  # type: ignore[misc]
-            if not any(alone(view, job) for job in new):
+            new = range(idle[-1], token[-1])  # type: ignore[call-overload]
+            if not any(alone(view, position) for position in new):
                 self._idle = token
                 self.skipped += 1
                 return []

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from emulator.policies.arrival_skip import ArrivalSkip
-from emulator.policies.base import ClusterView, Decision, QueuedJob, QueuePolicy
+from emulator.policies.base import ClusterView, Decision, QueuePolicy
 from emulator.policies.ordered import Displacement, greedy_round, queue_order
 
 __all__ = ["PriorityPolicy"]
@@ -71,7 +71,8 @@ class PriorityPolicy(QueuePolicy):
                             blocking=not self.work_conserving,
                             sizes=t.n_gpus[idx])
 
-    def _alone(self, view: ClusterView, job: QueuedJob) -> list[Decision]:
+    def _alone(self, view: ClusterView, position: int) -> list[Decision]:
+        job = view.queue[position]
         return greedy_round(view, [job],
                             displacement=self.displacement() if self.preempt else None,
                             sizes=np.array([job.n_gpus]))

@@ -17,10 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
-from emulator.policies.arrival_skip import ArrivalSkip
-from emulator.policies.base import ClusterView, Decision, QueuedJob, QueuePolicy
+from emulator.policies.base import ClusterView, Decision, QueuePolicy
 from emulator.policies.ordered import greedy_round, queue_order
 
 __all__ = ["ShortestJobFirstPolicy"]
@@ -34,19 +31,10 @@ class ShortestJobFirstPolicy(QueuePolicy):
     def __init__(self, work_conserving: bool = True, **options: Any) -> None:
         super().__init__(**options)
         self.work_conserving = bool(work_conserving)
-        self._skip = ArrivalSkip(preempts=False)
 
     def decide(self, view: ClusterView) -> list[Decision]:
-        """Shortest estimate first; ties by arrival (a round that only arrivals triggered
-        after an empty one is answered from the new jobs: :class:`ArrivalSkip`)."""
-        return self._skip.decide(view, self._round, self._alone)
-
-    def _round(self, view: ClusterView) -> list[Decision]:
+        """Shortest estimate first; ties by arrival."""
         t = view.queue_table()  # services first, then estimate, arrival, id
         order, idx = queue_order(view, t.work_id, t.submit_s, t.est_duration_s, t.training)
         return greedy_round(view, order, blocking=not self.work_conserving,
                             sizes=t.n_gpus[idx])
-
-    @staticmethod
-    def _alone(view: ClusterView, job: QueuedJob) -> list[Decision]:
-        return greedy_round(view, [job], sizes=np.array([job.n_gpus]))
