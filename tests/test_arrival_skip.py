@@ -48,12 +48,12 @@ def _run(data: dict[str, Any], skip: bool, monkeypatch: pytest.MonkeyPatch
     return sim.log.digest(), sim.engine.rounds.rounds, skipper.skipped
 
 
-@pytest.mark.parametrize(("queue", "options"), [
-    ("priority", {}),
-    ("priority", {"work_conserving": False}),
-    ("priority", {"preempt": False}),
+@pytest.mark.parametrize(("queue", "options", "seed"), [
+    ("priority", {}, 1),
+    ("priority", {}, 2),
+    ("priority", {"work_conserving": False}, 1),
+    ("priority", {"preempt": False}, 2),
 ])
-@pytest.mark.parametrize("seed", [1, 2])
 def test_answering_from_new_jobs_changes_no_decision(
         queue: str, options: dict[str, Any], seed: int,
         monkeypatch: pytest.MonkeyPatch) -> None:
