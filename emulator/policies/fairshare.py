@@ -104,8 +104,7 @@ class FairSharePolicy(QueuePolicy):
         if not view.queue:
             return decisions
         table = view.queue_table()
-        names = list(view.tenant_gpus)
-        by_tenant = self._jobs_by_tenant(view, table, names)
+        by_tenant = self._jobs_by_tenant(view, table)
         tenants = sorted(set(view.tenant_gpus) | set(by_tenant))
         raw = view.options.get("tenant_weights") if view.options else None
         entitled = self.entitlements(tenants, view.total_gpus,
@@ -136,6 +135,7 @@ class FairSharePolicy(QueuePolicy):
             tenant = min(pending, key=ratio)
             rows, tenant_sizes, at = pending[tenant]
             may_reclaim = self.reclaim and tries < MAX_PREEMPT_TRIES
+            # the job found is within a hard quota: those past it are passed over here
             k = self._next_that_may_act(tenant_sizes, at, used[tenant],
                                         self.cap(tenant, view.total_gpus), scratch.free_gpus,
                                         entitled[tenant] if may_reclaim else None,
@@ -147,8 +147,6 @@ class FairSharePolicy(QueuePolicy):
             if k >= len(rows):
                 continue
             job = view.queue[int(rows[k])]
-            if used[tenant] + job.n_gpus > self.cap(tenant, view.total_gpus):
-                continue  # a hard quota: never exceeded
             gpus = scratch.place(job.request)
             if (gpus is None and self.reclaim and tries < MAX_PREEMPT_TRIES
                     and used[tenant] + job.n_gpus <= entitled[tenant]):
@@ -171,10 +169,10 @@ class FairSharePolicy(QueuePolicy):
         return decisions
 
     @staticmethod
-    def _jobs_by_tenant(view: ClusterView, table: Any, names: list[str]
-                        ) -> dict[str, np.ndarray]:
+    def _jobs_by_tenant(view: ClusterView, table: Any) -> dict[str, np.ndarray]:
         """Each tenant's queue positions in arrival order, tenants in order of their first
         waiting job."""
+        names = list(view.tenant_gpus)
         col = np.asarray(table.tenant)
         if col.size and col.min() < 0:  # a view that does not list every job's tenant
             col_names = [j.tenant for j in view.queue]

@@ -29,6 +29,19 @@ from emulator.policies.ordered import Displacement, greedy_round, queue_order
 
 __all__ = ["PriorityPolicy"]
 
+LOWER_CLASSES = Displacement(
+    rank=lambda r: (r.priority, -r.start_s, r.work_id),
+    may_displace=lambda job, r: r.priority < job.priority,
+    monotone=True,
+    rank_columns=lambda c: (c.work_id, -c.start_s, c.priority),
+    score_columns=lambda c: -c.priority.astype(np.float64),
+    bar=lambda job: -float(job.priority))
+"""Victims of a blocked job: running work of strictly lower priority, lowest class first,
+then latest started. Ranked once per round on the running columns, and monotone along the
+queue order (a later job never has a higher priority), so a round stops looking for
+victims at the first job that has none instead of scanning the running work again for
+every blocked job of a deep queue."""
+
 
 class PriorityPolicy(QueuePolicy):
     """Highest priority first, FIFO within a class, preempting strictly lower classes."""
@@ -41,21 +54,7 @@ class PriorityPolicy(QueuePolicy):
         self.preempt = bool(preempt)
         self.work_conserving = bool(work_conserving)
         self._skip = ArrivalSkip(preempts=self.preempt)
-
-    @staticmethod
-    def displacement() -> Displacement:
-        """Victims of a blocked job: running work of strictly lower priority, lowest class
-        first, then latest started. Ranked once per round on the running columns, and
-        monotone along the queue order (a later job never has a higher priority), so a
-        round stops looking for victims at the first job that has none instead of
-        scanning the running work again for every blocked job of a deep queue."""
-        return Displacement(
-            rank=lambda r: (r.priority, -r.start_s, r.work_id),
-            may_displace=lambda job, r: r.priority < job.priority,
-            monotone=True,
-            rank_columns=lambda c: (c.work_id, -c.start_s, c.priority),
-            score_columns=lambda c: -c.priority.astype(np.float64),
-            bar=lambda job: -float(job.priority))
+        self._displacement = LOWER_CLASSES if self.preempt else None
 
     def decide(self, view: ClusterView) -> list[Decision]:
         """Start by class then arrival; preempt lower classes for a blocked job (a round
@@ -67,12 +66,12 @@ class PriorityPolicy(QueuePolicy):
         t = view.queue_table()  # highest class first, then arrival, id
         order, idx = queue_order(view, t.work_id, t.submit_s, -t.priority)
         return greedy_round(view, order,
-                            displacement=self.displacement() if self.preempt else None,
+                            displacement=self._displacement,
                             blocking=not self.work_conserving,
                             sizes=t.n_gpus[idx])
 
     def _alone(self, view: ClusterView, position: int) -> list[Decision]:
         job = view.queue[position]
         return greedy_round(view, [job],
-                            displacement=self.displacement() if self.preempt else None,
+                            displacement=self._displacement,
                             sizes=np.array([job.n_gpus]))
