@@ -193,6 +193,30 @@ class EventLog:
         for callback in self._work_subscribers:
             callback(len(self.work_t) - 1)
 
+    def work_events(self, t: float, kind: Ev, work_ids: list[int], tenants: list[int],
+                    gpus: list[int], *, reason: str = "") -> None:
+        """Append one event of ``kind`` at ``t`` for each work item listed (the same
+        columns as that many :meth:`work_event` calls with no placement, tier, loss,
+        speed or remaining fraction: e.g. the horizon truncating a deep queue)."""
+        n = len(work_ids)
+        if not n:
+            return
+        first = len(self.work_t)
+        self.work_t.extend([t] * n)
+        self.work_kind.extend([int(kind)] * n)
+        self.work_id.extend(work_ids)
+        self.work_tenant.extend(tenants)
+        self.work_gpus.extend(gpus)
+        self.work_tier.extend([-1] * n)
+        self.work_lost_gpu_s.extend([0.0] * n)
+        self.work_speed.extend([_NAN] * n)
+        self.work_remaining.extend([_NAN] * n)
+        self.work_reason.extend([self.reason(reason) if reason else 0] * n)
+        self.work_place.extend([-1] * n)
+        for callback in self._work_subscribers:
+            for row in range(first, first + n):
+                callback(row)
+
     def set_slo(self, service: int, ttft_s: float, tpot_s: float) -> None:
         """Register service ``service``'s objectives (s), used to count SLO attainment."""
         self.slo[service] = (ttft_s, tpot_s)

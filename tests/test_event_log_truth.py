@@ -56,3 +56,21 @@ def test_jobs_table_matches_the_engine_bookkeeping(small_run: Simulation) -> Non
         assert jobs["lost_gpu_s"][row] == w.lost_gpu_s
         held = sum((e - s) * w.n_gpus for s, e, _g in w.segments or [])
         assert np.isclose(jobs["gpu_s"][row], held, rtol=1e-12)
+
+
+def test_a_batch_of_work_events_is_the_same_log_as_one_call_each() -> None:
+    from emulator.eventlog import Ev, EventLog
+
+    one, batch = EventLog(("a", "b"), ("s",)), EventLog(("a", "b"), ("s",))
+    seen: list[int] = []
+    batch.subscribe_work(seen.append)
+    for log in (one, batch):  # an event before, so the batch does not start at row 0
+        log.work_event(5.0, Ev.START, 9, 1, 8, tier=2, speed=0.5,
+                       placement=(np.array([3]), np.array([8])))
+    ids, tenants, gpus = [4, 7, 2], [0, 1, 0], [1, 16, 4]
+    for i, t, g in zip(ids, tenants, gpus, strict=True):
+        one.work_event(60.0, Ev.TRUNCATE, i, t, g, reason="queued")
+    batch.work_events(60.0, Ev.TRUNCATE, ids, tenants, gpus, reason="queued")
+    batch.work_events(61.0, Ev.TRUNCATE, [], [], [])  # nothing to add: nothing added
+    assert batch.digest() == one.digest()
+    assert seen == [0, 1, 2, 3]  # each new row handed to the subscribers once

@@ -363,10 +363,13 @@ class Core(FailureVerbs, ServiceVerbs, StartChecks, SpeedVerbs):
     def truncate_all(self) -> None:
         """The horizon: queued and running work ends as ``truncated``."""
         now = self.now
-        for work in list(self.queue):
+        queued = list(self.queue)
+        for work in queued:
             work.state = "truncated"
             work.end_s = now
-            self._event(Ev.TRUNCATE, work, reason="queued")
+        self.log.work_events(now, Ev.TRUNCATE, [w.work_id for w in queued],
+                             [w.tenant_idx for w in queued], [w.n_gpus for w in queued],
+                             reason="queued")
         for work in sorted(self.running.values(), key=lambda w: w.work_id):
             if self.keep_segments:
                 work.close_segment(now)
