@@ -114,6 +114,14 @@ class EnergyModel:
         self.configured = np.zeros(n, dtype=bool)
         for i, site in enumerate(self.sites):
             self._site_series(i, site, streams)
+        # Fixed from here on: read-only, so that each tick's sample may hold a row or the
+        # array itself instead of a copy (a sample costs what the dispatch needs).
+        for fixed in (self.ambient, self.pue, self.wue, self.solar_w, self.price,
+                      self.carbon, self.export_price, self.ppa_price, self.cap_value,
+                      self.cap_allowance, self.batt_eff):
+            fixed.setflags(write=False)
+        self._eta = np.sqrt(self.batt_eff)  # one-way battery efficiency
+        self._cap_renewable = np.array([m == "renewable" for m in self.cap_mode], dtype=bool)
         self.last: EnergySample | None = None
         # The last step's battery state before it, IT power, demand and the cap it
         # recorded (for close(): the cap reads the battery state, which has moved on).
@@ -185,10 +193,12 @@ class EnergyModel:
     def cap_at(self, now: float) -> np.ndarray:
         """Site facility power cap (W) at ``now``; ``inf`` where the site has none."""
         cap = self.cap_value.copy()
-        eta = np.sqrt(self.batt_eff)
+        ren = self._cap_renewable
+        if not ren.any():
+            return cap
         batt = np.minimum(self.batt_power,
-                          np.maximum(self.soc - self.batt_min, 0.0) * eta / self.interval_s)
-        ren = np.array([m == "renewable" for m in self.cap_mode])
+                          np.maximum(self.soc - self.batt_min, 0.0) * self._eta
+                          / self.interval_s)
         cap[ren] = (self.renewable_at(now) + batt + self.cap_allowance)[ren]
         return cap
 
@@ -222,8 +232,8 @@ class EnergyModel:
     def step(self, now: float, it_w: np.ndarray, facility_w: np.ndarray) -> EnergySample:
         """Dispatch the interval starting at ``now`` for the sites' current power."""
         dt_s = float(min(self.interval_s, max(self.horizon_s - now, 0.0)))
-        self._before = (self.soc.copy(), np.asarray(it_w, dtype=float).copy(),
-                        np.asarray(facility_w, dtype=float).copy(), self.cap_at(now))
+        self._before = (self.soc.copy(), np.array(it_w, dtype=float),
+                        np.array(facility_w, dtype=float), self.cap_at(now))
         sample = self._dispatch(now, dt_s, *self._before)
         self.soc = sample.soc_j.copy()
         self.last = sample
@@ -254,10 +264,9 @@ class EnergyModel:
             demand_w=facility_w.copy(), renewable_w=d.renewable_w,
             used_w=d.used_w, import_w=d.import_w, export_w=d.export_w,
             curtailed_w=d.curtailed_w, charge_w=d.charge_w, discharge_w=d.discharge_w,
-            soc_j=d.soc_j.copy(), cap_w=cap, pue=self.pue[k].copy(),
-            ambient_c=self.ambient[k].copy(), wue=self.wue[k].copy(),
-            price=self.price[k].copy(), export_price=self.export_price.copy(),
-            ppa_price=self.ppa_price.copy(), carbon=self.carbon.copy())
+            soc_j=d.soc_j.copy(), cap_w=cap, pue=self.pue[k],
+            ambient_c=self.ambient[k], wue=self.wue[k], price=self.price[k],
+            export_price=self.export_price, ppa_price=self.ppa_price, carbon=self.carbon)
 
 
 def _plant_ambient(cfg: AmbientConfig, utc_offset_h: float) -> AirTemp:
