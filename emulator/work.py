@@ -99,13 +99,11 @@ class Work:
     def queued_view(self) -> QueuedJob:
         """The frozen view policies see (built once)."""
         if self.view is None:
-            self.view = QueuedJob(
-                work_id=self.work_id, kind=self.kind, tenant=self.tenant, name=self.name,
-                n_gpus=self.n_gpus, group_size=self.group_size, submit_s=self.submit_s,
-                priority=self.priority, preemptible=self.preemptible,
-                est_duration_s=self.est_duration_s, request=self.request,
-                attained_gpu_s=self.attained_gpu_s, remaining=self.remaining,
-                preemptions=self.preemptions)
+            self.view = QueuedJob(  # positional, in field order: made at every arrival
+                self.work_id, self.kind, self.tenant, self.name, self.n_gpus,
+                self.group_size, self.submit_s, self.priority, self.preemptible,
+                self.est_duration_s, self.request, self.attained_gpu_s, self.remaining,
+                self.preemptions)
         return self.view
 
 
@@ -126,10 +124,17 @@ class DeferredSpecWork(Work):
 
     __slots__ = ("_name", "_specs")
 
-    def __init__(self, specs: Sequence[TrainingJobSpec], name: str, **fields: Any) -> None:
+    def __init__(self, specs: Sequence[TrainingJobSpec], name: str, work_id: int,
+                 tenant: str, tenant_idx: int, n_gpus: int, group_size: int,
+                 submit_s: float, priority: int, preemptible: bool, est_duration_s: float,
+                 request: PlacementRequest) -> None:
         self._specs = specs
         self._name = name
-        Work.__init__(self, spec=None, **fields)  # type: ignore[arg-type]
+        # positional, in Work's field order (a job is made at each arrival: keywords
+        # passed on cost about a microsecond a job)
+        Work.__init__(self, work_id, "training", tenant, tenant_idx, None,  # type: ignore[arg-type]
+                      n_gpus, group_size, submit_s, priority, preemptible, est_duration_s,
+                      request)
 
     @property  # type: ignore[override]
     def spec(self) -> TrainingJobSpec:

@@ -170,11 +170,8 @@ class WorkBook(Sequence[Work]):
         if head is not None:
             name, submit_s, n_gpus, tp, priority, preemptible = head
             return DeferredSpecWork(
-                self.specs, name, work_id=i, kind="training", tenant=self.tenants[t],
-                tenant_idx=t, n_gpus=n_gpus, group_size=tp, submit_s=submit_s,
-                priority=priority, preemptible=preemptible,
-                est_duration_s=float(self.estimates[i]),
-                request=self.requests[int(self.request_idx[i])])
+                self.specs, name, i, self.tenants[t], t, n_gpus, tp, submit_s, priority,
+                preemptible, float(self.estimates[i]), self.requests[int(self.request_idx[i])])
         spec = self.specs[i]
         return Work(work_id=i, kind="training", tenant=self.tenants[t], tenant_idx=t,
                     spec=spec, n_gpus=spec.n_gpus, group_size=spec.tp,

@@ -200,3 +200,25 @@ def test_an_adjustment_of_a_head_field_makes_specs_at_arrival() -> None:
     renamed = specs.with_adjustment(lambda s: dataclasses.replace(s, priority=9),
                                     ("priority",))
     assert renamed.head(0) is None and renamed[0].priority == 9
+
+
+def test_a_deferred_job_and_its_view_equal_the_keyword_built_ones() -> None:
+    """The deferred object and the queue's view are made with positional arguments (a job
+    is made at every arrival): every field equals that of the object made from the spec by
+    keyword, so a reordered field cannot slip through."""
+    from emulator.policies.base import QueuedJob
+
+    sim = build(validate_scenario(small_scenario(duration="1d")))
+    book = sim.works
+    head = book._head
+    for i in range(min(book.n_jobs, 20)):
+        deferred = book._make(i)
+        book._head = None
+        eager = book._make(i)
+        book._head = head
+        for f in dataclasses.fields(eager):
+            got, want = getattr(deferred, f.name), getattr(eager, f.name)
+            assert got == want or (got != got and want != want), f.name  # nan == nan
+        view = deferred.queued_view()
+        assert view == QueuedJob(**{f.name: getattr(eager, f.name)
+                                    for f in dataclasses.fields(QueuedJob)})
