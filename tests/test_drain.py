@@ -71,6 +71,9 @@ def _check(cluster: ClusterState) -> None:
     assert np.array_equal(cluster.domain_free, per_domain)
     unavailable = cluster.down | cluster.draining
     assert not np.any(cluster.free & unavailable)  # never free while failed or draining
+    # the counts that let a release skip the masks when nothing is out
+    assert cluster.n_down == int(np.count_nonzero(cluster.down))
+    assert cluster.n_draining == int(np.count_nonzero(cluster.draining))
     idle_out = unavailable & (owner < 0)
     assert np.all(owner[idle_out] == DOWN)
 

@@ -49,6 +49,7 @@ class ClusterState:
         self.free = np.ones(index.n_gpus, dtype=bool)  # live: read-only to everyone else
         self.down = np.zeros(index.n_gpus, dtype=bool)
         self.draining = np.zeros(index.n_gpus, dtype=bool)
+        self.n_down = self.n_draining = 0  # GPUs set in ``down`` and in ``draining``
         self.isolated = np.zeros(index.n_gpus, dtype=bool)  # live: read-only to others
         self.domain_isolated = np.zeros(index.n_domains, dtype=np.int64)
         self.n_isolated = 0
@@ -127,8 +128,8 @@ class ClusterState:
     def release_span(self, lo: int, hi: int, owner: int) -> None:
         """:meth:`release` for GPUs ``lo .. hi-1``, all in one NVLink domain (slices)."""
         held = self.owner[lo:hi]
-        if bool((held != owner).any()) or bool(self.down[lo:hi].any()) \
-                or bool(self.draining[lo:hi].any()):
+        if bool((held != owner).any()) or (self.n_down and bool(self.down[lo:hi].any())) \
+                or (self.n_draining and bool(self.draining[lo:hi].any())):
             self.release(np.arange(lo, hi), owner)  # raises, or keeps some unavailable
             return
         self.version += 1
@@ -206,8 +207,11 @@ class ClusterState:
         self.version += 1
         if np.any(self.owner[gpus] != owner):
             raise AllocationError(f"work {owner}: releasing GPUs it does not hold")
-        down = self.down[gpus] | self.draining[gpus]
-        back = gpus[~down] if down.any() else gpus
+        if self.n_down or self.n_draining:
+            down = self.down[gpus] | self.draining[gpus]
+            back = gpus[~down] if down.any() else gpus
+        else:  # every GPU in service and none draining: all come back
+            back = gpus
         if back.size < gpus.size:
             self.owner[gpus] = DOWN
             by_domain = None  # some stay unavailable: the breakdown is not theirs
@@ -222,6 +226,7 @@ class ClusterState:
         gpus = np.unique(np.asarray(gpus, dtype=np.int64))
         gpus = gpus[~self.down[gpus]]
         self.down[gpus] = True
+        self.n_down += int(gpus.size)
         self._withdraw(gpus[self.owner[gpus] == FREE])
         held = self.owner[gpus]
         return np.unique(held[held >= 0])
@@ -232,6 +237,7 @@ class ClusterState:
         gpus = np.unique(np.asarray(gpus, dtype=np.int64))
         gpus = gpus[self.down[gpus]]
         self.down[gpus] = False
+        self.n_down -= int(gpus.size)
         return self._give_back(gpus[(self.owner[gpus] == DOWN) & ~self.draining[gpus]])
 
     def isolate(self, gpus: np.ndarray) -> np.ndarray:
@@ -272,6 +278,7 @@ class ClusterState:
         gpus = np.unique(np.asarray(gpus, dtype=np.int64))
         gpus = gpus[~self.draining[gpus]]
         self.draining[gpus] = True
+        self.n_draining += int(gpus.size)
         return int(self._withdraw(gpus[self.owner[gpus] == FREE]).size)
 
     def undrain(self, gpus: np.ndarray) -> int:
@@ -279,4 +286,5 @@ class ClusterState:
         gpus = np.unique(np.asarray(gpus, dtype=np.int64))
         gpus = gpus[self.draining[gpus]]
         self.draining[gpus] = False
+        self.n_draining -= int(gpus.size)
         return self._give_back(gpus[(self.owner[gpus] == DOWN) & ~self.down[gpus]])

@@ -46,6 +46,8 @@ class ReleaseProfile:
         if work.gpus is None:
             return work.n_gpus
         cluster = self.core.cluster
+        if not (cluster.n_down or cluster.n_draining):  # nothing out: all come back
+            return work.n_gpus
         out = cluster.down[work.gpus] | cluster.draining[work.gpus]
         return work.n_gpus - int(np.count_nonzero(out)) if out.any() else work.n_gpus
 
