@@ -77,6 +77,8 @@ class WorkQueue:
             self._cols[:, lo:lo + n] = old[:, self._lo:self._lo + n]
             self._lo = lo
         cols, lo = self._cols, self._lo
+        if i == n:  # at the end (an arrival) with room after it: nothing moves
+            return
         if front and lo > 0:  # shift the front left
             cols[:, lo - 1:lo - 1 + i] = cols[:, lo:lo + i]
             self._lo = lo - 1
