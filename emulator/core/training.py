@@ -77,9 +77,20 @@ class ShapeCache:
                   tiers: Sequence[int]) -> tuple[list[float], list[float]]:
         """Step time (s) and compute utilisation of each job placed from ``first_gpu``
         (GPU ids) at network tier ``tiers``."""
+        return self._step_util(specs, _ints(first_gpu), _ints(tiers))
+
+    def _step_util(self, specs: Sequence[TrainingJobSpec], firsts: list[int],
+                   tier_list: list[int]) -> tuple[list[float], list[float]]:
+        """:meth:`step_util` for GPU ids and tiers already Python ints (a launch calls
+        this for every job it starts)."""
         idx = self.index
-        firsts, tier_list = _ints(first_gpu), _ints(tiers)
         system, site, cache = self._gpu_system, idx.gpu_site, self._cache
+        if len(specs) == 1:  # the usual launch: one job, found in the cache
+            g = firsts[0]
+            key = (_shape(specs[0]), int(system[g]), int(site[g]), tier_list[0])
+            hit = cache.get(key)
+            if hit is not None:
+                return [hit[0]], [hit[1]]
         keys = [(_shape(spec), int(system[g]), int(site[g]), tier)
                 for spec, g, tier in zip(specs, firsts, tier_list, strict=True)]
         missing: dict[tuple[object, ...], int] = {}
@@ -108,7 +119,7 @@ class ShapeCache:
         firsts, tier_list = _ints(first_gpu), _ints(tiers)
         given = [s.runtime_s is not None for s in specs]
         if not any(given):  # the usual case: every job through the kernels
-            steps, utils = self.step_util(specs, firsts, tier_list)
+            steps, utils = self._step_util(specs, firsts, tier_list)
             return steps, utils, [duration_s(st, sp) for st, sp in zip(steps, specs,
                                                                        strict=True)]
         rows = [i for i, g in enumerate(given) if not g]
@@ -116,8 +127,8 @@ class ShapeCache:
         utils = [1.0] * len(specs)
         durations = [0.0] * len(specs)
         if rows:
-            st, ut = self.step_util([specs[i] for i in rows], [firsts[i] for i in rows],
-                                    [tier_list[i] for i in rows])
+            st, ut = self._step_util([specs[i] for i in rows], [firsts[i] for i in rows],
+                                     [tier_list[i] for i in rows])
             for i, step, util in zip(rows, st, ut, strict=True):
                 steps[i], utils[i], durations[i] = step, util, duration_s(step, specs[i])
         for i, g in enumerate(given):
