@@ -48,8 +48,11 @@ def test_failure_invariants(section: dict[str, Any], seed: int) -> None:
     sim = build(validate_scenario(data), keep_segments=True)
     cluster = sim.engine.cluster
     bad: list[int] = []
+    miscounted: list[int] = []
 
     def on_work(row: int) -> None:  # checked live, at every start
+        if cluster.free_gpus != int(cluster.domain_free.sum()):  # a round's scratch takes
+            miscounted.append(row)  # the count for the sum of the domains' free GPUs
         if sim.log.work_kind[row] == Ev.START:
             work = sim.works[sim.log.work_id[row]]
             if work.gpus is not None and cluster.down[work.gpus].any():
@@ -61,6 +64,7 @@ def test_failure_invariants(section: dict[str, Any], seed: int) -> None:
     sim.log.subscribe_work(on_work)
     sim.run()
     assert bad == [], "work started on out-of-service GPUs"
+    assert miscounted == [], "free GPUs counted apart from the domains' free GPUs"
 
     c = sim.log.work_columns()
     k, w = c["kind"], c["work_id"]

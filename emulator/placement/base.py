@@ -57,7 +57,8 @@ class Scratch:
                  domain_isolated: np.ndarray | None = None,
                  domain_connected: np.ndarray | None = None,
                  down: np.ndarray | None = None,
-                 draining: np.ndarray | None = None) -> None:
+                 draining: np.ndarray | None = None,
+                 free_gpus: int | None = None) -> None:
         self.index = index
         self.base = free_mask
         # GPUs out of service or draining (the core's live masks, read only; None: none
@@ -76,7 +77,9 @@ class Scratch:
         self.domain_free = domain_free.copy()
         self.domain_start = domain_start
         self.placement = placement
-        self.free_gpus = int(self.domain_free.sum())
+        # ``free_gpus``: the caller's count of free GPUs, when it keeps one (the sum of
+        # ``domain_free``; a campus has thousands of domains and a round per job)
+        self.free_gpus = int(self.domain_free.sum()) if free_gpus is None else free_gpus
         # Placements that failed this round: (group size, eligible mask id) -> (fewest
         # groups that failed, the mask). Used only for monotone placement policies, and
         # forgotten whenever GPUs are released on this scratch.

@@ -133,7 +133,8 @@ class Rounds:
         c = self.core.cluster
         return Scratch(c.index, c.free, c.domain_free, c.domain_start, self.placement,
                        c.by_free, isolated=c.isolated, domain_isolated=c.domain_isolated,
-                       domain_connected=c.domain_connected, down=c.down, draining=c.draining)
+                       domain_connected=c.domain_connected, down=c.down, draining=c.draining,
+                       free_gpus=c.free_gpus)
 
     def view(self) -> ClusterView:
         """The read-only view of this instant."""
