@@ -79,7 +79,7 @@ class Work:
     restart_s: float = 0.0  # relaunch overhead (s) the next start pays after a failure
     after_failure: bool = False  # the next start is a restart after a failure
     speed_factors: dict[str, float] | None = None  # slow-downs by cause (see Core.slow)
-    span: tuple[int, int] | None = None  # GPUs first .. end-1 of one domain, while held
+    span: tuple[int, int] | None = None  # consecutive GPUs first .. end-1, while held
     # (domains, GPUs in each) of the GPUs held, while held, when not one span
     held_by_domain: tuple[np.ndarray, np.ndarray] | None = None
 

@@ -115,7 +115,7 @@ class ClusterState:
         self.free_gpus -= int(gpus.size)
 
     def allocate_span(self, lo: int, hi: int, owner: int) -> None:
-        """:meth:`allocate` for GPUs ``lo .. hi-1``, all in one NVLink domain (slices)."""
+        """:meth:`allocate` for the consecutive GPUs ``lo .. hi-1`` (slices)."""
         held = self.owner[lo:hi]
         if bool((held != FREE).any()):
             self.allocate(np.arange(lo, hi), owner)  # raises, naming the GPU
@@ -126,7 +126,7 @@ class ClusterState:
         self.free_gpus -= hi - lo
 
     def release_span(self, lo: int, hi: int, owner: int) -> None:
-        """:meth:`release` for GPUs ``lo .. hi-1``, all in one NVLink domain (slices)."""
+        """:meth:`release` for the consecutive GPUs ``lo .. hi-1`` (slices)."""
         held = self.owner[lo:hi]
         if bool((held != owner).any()) or (self.n_down and bool(self.down[lo:hi].any())) \
                 or (self.n_draining and bool(self.draining[lo:hi].any())):
@@ -139,16 +139,23 @@ class ClusterState:
         self.free_gpus += hi - lo
 
     def _count_span(self, lo: int, hi: int, sign: int) -> None:
-        """:meth:`_count` for GPUs ``lo .. hi-1`` of one domain."""
-        d = int(self.index.gpu_domain[lo])
+        """:meth:`_count` for the consecutive GPUs ``lo .. hi-1``: one domain's, or parts
+        of consecutive domains (their ids are contiguous per domain), domain by domain."""
+        dom = self.index.gpu_domain
+        first, last = int(dom[lo]), int(dom[hi - 1])
         free = self.domain_free
-        old = int(free[d])
-        free[d] = old + sign * (hi - lo)
-        self._move(d, old, int(free[d]))
         conn = self.domain_connected
-        if conn is not None:
-            cut = int(np.count_nonzero(self.isolated[lo:hi])) if self.domain_isolated[d] else 0
-            conn[d] += sign * (hi - lo - cut)
+        for d in range(first, last + 1):
+            a = lo if d == first else int(self.domain_start[d])
+            b = hi if d == last else int(self.domain_start[d + 1])
+            if b <= a:
+                continue  # a domain without GPUs
+            old = int(free[d])
+            free[d] = old + sign * (b - a)
+            self._move(d, old, int(free[d]))
+            if conn is not None:
+                cut = int(np.count_nonzero(self.isolated[a:b])) if self.domain_isolated[d] else 0
+                conn[d] += sign * (b - a - cut)
 
     def _count(self, gpus: np.ndarray, sign: int,
                by_domain: tuple[np.ndarray, np.ndarray] | None = None) -> None:

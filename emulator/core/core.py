@@ -181,9 +181,8 @@ class Core(FailureVerbs, ServiceVerbs, StartChecks, SpeedVerbs):
         gpus = np.array(gpus, dtype=np.int64)  # a copy the policy cannot touch
         gpus.setflags(write=False)
         span = self._domain_span(gpus, work.n_gpus)
-        if span is not None:  # the common case, checked and applied on slices
-            self._start_span(work, gpus, span, who)
-        else:
+        # the common case, consecutive GPUs, checked and applied on slices
+        if span is None or not self._start_span(work, gpus, span, who):
             self._start_gpus(work, gpus, who)
         self.queue.remove(work)
         work.state = "running"

@@ -37,33 +37,53 @@ class StartChecks:
 
     def _domain_span(self, gpus: np.ndarray, n: int) -> tuple[int, int] | None:
         """``(first, end)`` if ``gpus`` are the ids ``first .. end-1`` in order, ``n`` of
-        them, all in one NVLink domain; else ``None``."""
+        them (in one NVLink domain or several consecutive ones); else ``None``."""
         if gpus.ndim != 1 or gpus.size != n or n == 0:
             return None
         lo, hi = int(gpus[0]), int(gpus[-1]) + 1
-        dom = self.index.gpu_domain
-        if hi - lo != n or lo < 0 or hi > self.index.n_gpus or dom[lo] != dom[hi - 1]:
+        if hi - lo != n or lo < 0 or hi > self.index.n_gpus:
             return None
         if n > 1 and not bool((gpus == self._gpu_ids[lo:hi]).all()):
             return None
         return lo, hi
 
     def _start_span(self, work: Work, gpus: np.ndarray, span: tuple[int, int],
-                    who: str) -> None:
-        """Check and allocate a start on one domain's GPUs ``span`` (ids first .. end-1)."""
+                    who: str) -> bool:
+        """Check and allocate a start on the consecutive GPUs ``span`` (ids first ..
+        end-1). ``False`` (nothing done) when it spans domains in a way the general path
+        must judge: a tensor-parallel group across a domain boundary, a domain without
+        GPUs, a GPU cut off from scale-out or a domain the work may not use."""
         lo, hi = span
-        d = int(self.index.gpu_domain[lo])
+        index = self.index
+        first, last = int(index.gpu_domain[lo]), int(index.gpu_domain[hi - 1])
         eligible = work.request.eligible
-        if eligible is not None and not eligible[d]:
-            raise PolicyError(f"{who} placed work {work.work_id} on GPUs it may not use "
-                              "(system or residency restriction)")
+        if first == last:
+            if eligible is not None and not eligible[first]:
+                raise PolicyError(f"{who} placed work {work.work_id} on GPUs it may not use "
+                                  "(system or residency restriction)")
+            domains = (np.array([first]), np.array([hi - lo]))
+            tier = TIER_NVLINK
+        else:
+            # whole groups in each domain, every domain with GPUs here, all usable: the
+            # same checks, allocation and record as the general path, on slices
+            cuts = self.cluster.domain_start[first + 1:last + 1]
+            edges = np.concatenate(([lo], cuts, [hi]))
+            counts = np.diff(edges)
+            cluster = self.cluster
+            if (bool(np.any((cuts - lo) % work.group_size)) or not bool(np.all(counts > 0))
+                    or (eligible is not None and not bool(eligible[first:last + 1].all()))
+                    or (cluster.n_isolated and bool(cluster.isolated[lo:hi].any()))):
+                return False
+            domains = (np.arange(first, last + 1), counts)
+            tier = index.slowest_tier(gpus)
         try:
             self.cluster.allocate_span(lo, hi, work.work_id)
         except AllocationError as exc:
             raise PolicyError(f"{who}: {exc}") from None
         work.span = span
-        work.tier = TIER_NVLINK
-        work.domains = (np.array([d]), np.array([hi - lo]))
+        work.tier = tier
+        work.domains = domains
+        return True
 
     def _start_gpus(self, work: Work, gpus: np.ndarray, who: str) -> None:
         """Check and allocate a start on any ``gpus`` (several domains, or out of order)."""
