@@ -5,8 +5,9 @@ Every start a policy decides is validated before the core applies it: GPU ids in
 exactly the work's count, tensor-parallel groups inside NVLink domains, no GPU cut off
 from scale-out for work spanning domains, only domains the work may use (system,
 residency), and no GPU already held (:class:`emulator.core.allocation.ClusterState`).
-Most starts take consecutive GPUs of one domain; those are checked and applied on slices
-(``span``), the rest through the general path with the same checks and messages.
+Most starts take consecutive GPU ids (of one domain, or of adjacent domains for a job
+larger than one); those are checked and applied on slices (``span``), domain by domain,
+the rest through the general path with the same checks and messages.
 """
 
 from __future__ import annotations
