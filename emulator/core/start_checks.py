@@ -67,10 +67,9 @@ class StartChecks:
         else:
             # whole groups in each domain, every domain with GPUs here, all usable: the
             # same checks, allocation and record as the general path, on slices
-            cuts = self.cluster.domain_start[first + 1:last + 1]
-            edges = np.concatenate(([lo], cuts, [hi]))
-            counts = np.diff(edges)
             cluster = self.cluster
+            cuts = cluster.domain_start[first + 1:last + 1]
+            counts = np.diff(np.concatenate(([lo], cuts, [hi])))
             if (bool(np.any((cuts - lo) % work.group_size)) or not bool(np.all(counts > 0))
                     or (eligible is not None and not bool(eligible[first:last + 1].all()))
                     or (cluster.n_isolated and bool(cluster.isolated[lo:hi].any()))):
