@@ -53,13 +53,14 @@ from cupy_kernels.power import decode_power_util
 from emulator.compute import ComputeModel, ServiceStatics
 from emulator.eventlog import EventLog, RequestBatch
 from emulator.rng import RngStreams
+from emulator.serving_queue import SlotPool, two_stage_start_times
 from emulator.transfers import BYTES_PER_TOKEN, REQUEST_OVERHEAD_BYTES
 from emulator.work import Work
 from topologies.catalog import SystemSpec
 from workloads.requests import poisson_arrivals
 from workloads.spec import InferenceServiceSpec
 
-__all__ = ["ServiceRuntime", "ServingModel", "fifo_start_times", "time_per_token"]
+__all__ = ["ServiceRuntime", "ServingModel", "time_per_token"]
 
 
 MAX_PREFILL_SHARE = 0.95
@@ -82,49 +83,6 @@ def time_per_token(gpu_s: float, host_s: float, prefill_share: float) -> float:
     return max(gpu_s / (1.0 - prefill_share), host_s)
 
 
-def two_stage_start_times(slots_free: list[float], prefill_free: list[float],
-                          arrivals: np.ndarray, prefill_s: np.ndarray,
-                          decode_s: np.ndarray) -> np.ndarray:
-    """Prefill start times of requests that need a slot, then a prefill pipeline (FIFO).
-
-    ``slots_free`` and ``prefill_free`` are heaps of the times each slot / pipeline frees
-    (updated in place). A request takes the earliest free slot at or after its arrival,
-    then the earliest free pipeline; it holds the pipeline for its prefill and the slot
-    until its decode ends.
-    """
-    out = np.empty(arrivals.size, dtype=np.float64)
-    pop, push, replace = heapq.heappop, heapq.heappush, heapq.heapreplace
-    for i, (a, p, d) in enumerate(zip(arrivals.tolist(), prefill_s.tolist(),
-                                      decode_s.tolist(), strict=True)):
-        slot = pop(slots_free)
-        ready = a if a > slot else slot
-        pipe = prefill_free[0]
-        start = ready if ready > pipe else pipe
-        end = start + p
-        replace(prefill_free, end)
-        push(slots_free, end + d)
-        out[i] = start
-    return out
-
-
-def fifo_start_times(free_at: list[float], arrivals: np.ndarray,
-                     service_s: np.ndarray) -> np.ndarray:
-    """Start times under FIFO with ``len(free_at)`` servers (``free_at`` is a heap, updated).
-
-    Each request, in arrival order, takes the server that frees first:
-    ``start = max(arrival, earliest free)``; that server is then busy until
-    ``start + service``.
-    """
-    out = np.empty(arrivals.size, dtype=np.float64)
-    replace = heapq.heapreplace
-    for i, (a, s) in enumerate(zip(arrivals.tolist(), service_s.tolist(), strict=True)):
-        first = free_at[0]
-        start = a if a > first else first
-        replace(free_at, start + s)
-        out[i] = start
-    return out
-
-
 @dataclass(eq=False)
 class ServiceRuntime:
     """Mutable serving state of one running service."""
@@ -134,7 +92,7 @@ class ServiceRuntime:
     system: SystemSpec
     rtt_s: float
     slots: int
-    free_at: list[float]
+    free_at: SlotPool  # when each sequence slot frees (s)
     prefill_free_at: list[float]
     arrivals_rng: np.random.Generator
     tokens_rng: np.random.Generator
@@ -191,7 +149,7 @@ class ServingModel:
         self.services.append(ServiceRuntime(
             work=work, spec=spec, system=system, rtt_s=self.rtt_s(spec, site), slots=slots,
             site=self.compute.index.site_names[site],
-            free_at=[now] * (base * slots), prefill_free_at=[now] * base, replicas=base,
+            free_at=SlotPool([now] * (base * slots)), prefill_free_at=[now] * base, replicas=base,
             arrivals_rng=self.streams.stream(name + "/arrivals"),
             tokens_rng=self.streams.stream(name + "/tokens")))
         self.by_work[work.work_id] = self.services[-1]
@@ -212,8 +170,7 @@ class ServingModel:
         delay = svc.spec.autoscale.scale_up_delay if svc.spec.autoscale else 0.0
         if replica.submit_s == svc.work.start_s == now:  # an initial replica, on time
             delay = 0.0
-        for _ in range(svc.slots):
-            heapq.heappush(svc.free_at, now + delay)
+        svc.free_at.put(now + delay, svc.slots)
         heapq.heappush(svc.prefill_free_at, now + delay)
 
     def remove_replica(self, svc: ServiceRuntime) -> Work:
@@ -224,9 +181,7 @@ class ServingModel:
         """
         replica = svc.replica_works.pop()
         svc.replicas -= 1
-        keep = sorted(svc.free_at)[svc.slots:]
-        heapq.heapify(keep)
-        svc.free_at = keep
+        svc.free_at.drop_earliest(svc.slots)
         pipes = sorted(svc.prefill_free_at)[1:]
         heapq.heapify(pipes)
         svc.prefill_free_at = pipes
@@ -241,7 +196,7 @@ class ServingModel:
         on the surviving slots for the time it still needed (a lower bound on the redo;
         its latency, already logged, is not revised), or fails when no slot is left.
         """
-        pool = sorted(svc.free_at)
+        pool = svc.free_at.times()  # sorted; an idle slot's time is -inf
         stride = max(svc.replicas, 1)
         lost = pool[::stride][:svc.slots]
         keep = pool[:]
@@ -250,22 +205,18 @@ class ServingModel:
         pipes = sorted(svc.prefill_free_at)[1:]
         heapq.heapify(pipes)
         svc.prefill_free_at = pipes
-        heapq.heapify(keep)
+        svc.free_at.replace(keep)
         in_flight = [f - now for f in lost if f > now]
         if not keep:
-            svc.free_at = keep
             return 0, len(in_flight)
         for left in in_flight:
-            first = heapq.heappop(keep)
-            heapq.heappush(keep, max(first, now) + left)
-        svc.free_at = keep
+            svc.free_at.put(max(svc.free_at.take(), now) + left)
         return len(in_flight), 0
 
     def add_servers(self, svc: ServiceRuntime, now: float) -> None:
         """A repaired base replica serves again from ``now``."""
         svc.replicas += 1
-        for _ in range(svc.slots):
-            heapq.heappush(svc.free_at, now)
+        svc.free_at.put(now, svc.slots)
         heapq.heappush(svc.prefill_free_at, now)
 
     def wan_load_bps(self, width_s: float) -> dict[tuple[str, str], float]:
@@ -347,7 +298,7 @@ class ServingModel:
                 hold = work + fixed
                 fixed = np.full_like(fixed, 0.5 * float(step[row]) * svc.occupancy)
             decode = outputs * tpot
-            if not math.isfinite(svc.rtt_s) or not svc.free_at:  # origin cut off (cable
+            if not math.isfinite(svc.rtt_s) or not len(svc.free_at):  # origin cut off (cable
                 # cuts) or every replica failed: requests fail, logged with NaN latencies
                 nan = np.full(n, np.nan)
                 self.log.request_batch(RequestBatch(

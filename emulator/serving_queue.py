@@ -1,0 +1,213 @@
+"""The serving queue: when each request of a window starts its prefill (FIFO, two stages).
+
+A request, in arrival order, takes the earliest free sequence slot at or after its
+arrival, then the earliest free prefill pipeline; it holds the pipeline for its prefill and
+the slot until its decode ends. Pipelines are a heap of the times (s) each one frees; slots
+are a :class:`SlotPool`. Both are carried across windows and updated in place.
+
+A service's slots are many (64 replicas of a 70B model hold some 70,000 sequences) and
+mostly idle. A slot free since before the arrivals of the window being served is free for
+every later arrival and every later failure, whatever its time, so :class:`SlotPool` keeps
+only a count of those and a heap of the others: popping the earliest slot is then popping
+an idle one while any is left, as the full heap would (its minimum is one of them).
+
+The recursion is a Python step per request (about 20 million on a 30-day campus). Most
+windows of a service below capacity never queue: every request finds a slot and a
+pipeline free at its arrival. :func:`two_stage_start_times` finds that unqueued prefix
+with a few array operations and steps only through the rest, with the same floating-point
+figures and the same free times (as multisets: the order of equal times in a heap, and the
+times of idle slots, change nothing later) as a step through every request.
+
+Why the prefix is exact. Arrivals are sorted; while no request has waited, the time a
+step takes out of a heap is at most its own arrival, so every time in a heap later than
+an arrival ``a_i`` is still there at step ``i``: the carried ones and those the earlier
+requests of the window put in. A slot is free at ``a_i`` unless all of them are later
+than ``a_i``, so request ``i`` does not wait iff fewer than ``len(heap)`` carried or
+earlier times exceed ``a_i``, in both heaps. The times taken out are the smallest of all
+times (carried and put in), so the heap after ``k`` steps holds the largest ``len(heap)``.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Iterable
+
+import numpy as np
+
+__all__ = ["SlotPool", "two_stage_start_times", "two_stage_start_times_stepwise"]
+
+MIN_VECTOR_REQUESTS = 16
+"""Below this many requests a window is stepped through (array calls cost more)."""
+
+SETTLE_IN_ARRAYS = 64
+"""Above this many busy slots, settling sorts them out with arrays, not one pop each."""
+
+
+class SlotPool:
+    """The times (s) a service's sequence slots free: ``idle`` slots free since before
+    every arrival still to come (their times forgotten), and a heap ``busy`` of the rest."""
+
+    __slots__ = ("busy", "idle")
+
+    def __init__(self, times: Iterable[float] = ()) -> None:
+        self.idle = 0
+        self.busy: list[float] = []
+        self.replace(times)
+
+    def __len__(self) -> int:
+        return self.idle + len(self.busy)
+
+    def replace(self, times: Iterable[float]) -> None:
+        """Hold ``times`` (``-inf`` stands for an idle slot, as :meth:`times` gives it)."""
+        values = list(times)
+        self.busy = [t for t in values if t != -math.inf]
+        self.idle = len(values) - len(self.busy)
+        heapq.heapify(self.busy)
+
+    def times(self) -> list[float]:
+        """Every slot's free time, earliest first (``-inf`` for an idle slot)."""
+        return [-math.inf] * self.idle + sorted(self.busy)
+
+    def settle(self, t: float) -> None:
+        """Count the slots free at ``t`` as idle: ``t`` must be no later than any arrival
+        still to be served or any time a replica will be lost (the window's first
+        arrival qualifies: windows are served in time order, after they end)."""
+        busy, pop = self.busy, heapq.heappop
+        if len(busy) > SETTLE_IN_ARRAYS and busy[0] <= t:  # a service's first window
+            times = np.asarray(busy, dtype=np.float64)
+            later = times[times > t]
+            self.idle += times.size - later.size
+            self.busy = later.tolist()
+            heapq.heapify(self.busy)
+            return
+        while busy and busy[0] <= t:
+            pop(busy)
+            self.idle += 1
+
+    def put(self, t: float, count: int = 1) -> None:
+        """``count`` slots that free at ``t``."""
+        for _ in range(count):
+            heapq.heappush(self.busy, t)
+
+    def take(self) -> float:
+        """Take out the slot that frees first; its time (``-inf`` for an idle one)."""
+        if self.idle:
+            self.idle -= 1
+            return -math.inf
+        return heapq.heappop(self.busy)
+
+    def drop_earliest(self, count: int) -> None:
+        """Close the ``count`` slots that free first (idle ones before busy ones)."""
+        idle = min(self.idle, count)
+        self.idle -= idle
+        if count > idle:
+            self.busy = sorted(self.busy)[count - idle:]  # sorted: still a heap
+
+
+def two_stage_start_times(slots: SlotPool, prefill_free: list[float],
+                          arrivals: np.ndarray, prefill_s: np.ndarray,
+                          decode_s: np.ndarray) -> np.ndarray:
+    """Prefill start times (s) of requests arriving at ``arrivals`` (sorted, s).
+
+    ``prefill_s`` is the time each holds a prefill pipeline and ``decode_s`` the further
+    time it holds its slot (s). ``slots`` and the heap ``prefill_free`` are updated.
+    """
+    n = int(arrivals.size)
+    if n:
+        slots.settle(float(arrivals[0]))
+    k = _unqueued_prefix(slots, prefill_free, arrivals, prefill_s, decode_s)
+    if k == 0:
+        return two_stage_start_times_stepwise(slots, prefill_free, arrivals, prefill_s,
+                                              decode_s)
+    head = arrivals[:k]
+    ends = head + prefill_s[:k]
+    _keep_latest(prefill_free, ends)
+    _take_and_put(slots, ends + decode_s[:k])
+    if k == n:
+        return head.astype(np.float64, copy=True)
+    out = np.empty(n, dtype=np.float64)
+    out[:k] = head
+    out[k:] = two_stage_start_times_stepwise(slots, prefill_free, arrivals[k:],
+                                             prefill_s[k:], decode_s[k:])
+    return out
+
+
+def two_stage_start_times_stepwise(slots: SlotPool, prefill_free: list[float],
+                                   arrivals: np.ndarray, prefill_s: np.ndarray,
+                                   decode_s: np.ndarray) -> np.ndarray:
+    """The same as :func:`two_stage_start_times`, one request at a time (the definition)."""
+    out = np.empty(arrivals.size, dtype=np.float64)
+    pop, push, replace = heapq.heappop, heapq.heappush, heapq.heapreplace
+    busy = slots.busy
+    for i, (a, p, d) in enumerate(zip(arrivals.tolist(), prefill_s.tolist(),
+                                      decode_s.tolist(), strict=True)):
+        if slots.idle:  # free since before the window's first arrival
+            slots.idle -= 1
+            ready = a
+        else:
+            slot = pop(busy)
+            ready = a if a > slot else slot
+        pipe = prefill_free[0]
+        start = ready if ready > pipe else pipe
+        end = start + p
+        replace(prefill_free, end)
+        push(busy, end + d)
+        out[i] = start
+    return out
+
+
+def _unqueued_prefix(slots: SlotPool, prefill_free: list[float], arrivals: np.ndarray,
+                     prefill_s: np.ndarray, decode_s: np.ndarray) -> int:
+    """How many requests from the first start at their arrival (0: step through all).
+
+    0 also where the shortcut's premises fail: too few requests, no slot or pipeline,
+    arrivals out of order, or a hold that does not end after its arrival in floating point.
+    """
+    n = int(arrivals.size)
+    if n < MIN_VECTOR_REQUESTS or not len(slots) or not prefill_free:
+        return 0
+    a = np.asarray(arrivals, dtype=np.float64)
+    ends = a + prefill_s
+    frees = ends + decode_s
+    # Times put in by later requests must not count as "later than a_i" by accident: each
+    # must end after its own arrival (hence after every earlier one).
+    if not (bool((a[1:] >= a[:-1]).all()) and bool((ends > a).all())
+            and bool((frees > a).all())):
+        return 0
+    before = np.arange(n)
+    busy_pipes = _later_than(prefill_free, a) + before - np.searchsorted(
+        np.sort(ends), a, side="right")
+    busy_slots = _later_than(slots.busy, a) + before - np.searchsorted(
+        np.sort(frees), a, side="right")  # idle slots are never later than an arrival
+    waits = (busy_pipes >= len(prefill_free)) | (busy_slots >= len(slots))
+    first = int(np.argmax(waits))
+    return first if waits[first] else n
+
+
+def _later_than(heap: list[float], times: np.ndarray) -> np.ndarray:
+    """How many of ``heap``'s times are later than each of ``times``."""
+    carried = np.sort(np.asarray(heap, dtype=np.float64))
+    return carried.size - np.searchsorted(carried, times, side="right")
+
+
+def _keep_latest(heap: list[float], added: np.ndarray, size: int | None = None) -> None:
+    """Replace ``heap`` (in place) by the latest ``size`` (default ``len(heap)``) of its
+    times and ``added``."""
+    size = len(heap) if size is None else size
+    both = np.concatenate([np.asarray(heap, dtype=np.float64), added])
+    heap[:] = np.partition(both, both.size - size)[both.size - size:].tolist()
+    heapq.heapify(heap)
+
+
+def _take_and_put(slots: SlotPool, added: np.ndarray) -> None:
+    """``added.size`` steps that each took the earliest slot and put one in at ``added``,
+    none of them waiting: idle slots go first, then the earliest of the rest and
+    ``added`` together (the latest ``len(slots)`` of all remain)."""
+    idle = min(slots.idle, added.size)
+    slots.idle -= idle
+    if idle == added.size:
+        slots.busy.extend(added.tolist())
+        heapq.heapify(slots.busy)
+    else:
+        _keep_latest(slots.busy, added, len(slots.busy) + idle)
