@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -40,6 +40,7 @@ from cupy_kernels.training import (
     training_step_time,
 )
 from cupy_kernels.training import STREAM_EFF as TRAINING_STREAM_EFF
+from emulator.prefill_memo import PrefillMemo
 from topologies.catalog import SystemSpec
 from topologies.index import TIER_LEAF, TIER_NVLINK, TIER_SPINE, TIER_WAN, TopologyIndex
 from workloads.models import get_model
@@ -87,6 +88,10 @@ class ServiceStatics:
 
     batch: InferenceBatch
     slots: np.ndarray  # concurrent sequences per replica (KV-cache and max_batch bound)
+    # one service's row of ``batch`` (views), made the first time a window asks for it
+    rows: dict[int, InferenceBatch] = field(default_factory=dict, compare=False, repr=False)
+    # one service's prefill figures by prompt length, filled as windows ask for them
+    prefill: dict[int, PrefillMemo] = field(default_factory=dict, compare=False, repr=False)
 
 
 def _duration(step_s: np.ndarray, steps: np.ndarray, interval: np.ndarray,
@@ -301,8 +306,12 @@ class ComputeModel:
         return b.to_host(self._decode_step_time(b.xp, InferenceBatch(**fields)))
 
     def _row(self, statics: ServiceStatics, row: int) -> InferenceBatch:
-        return InferenceBatch(**{k: (v[row:row + 1] if v is not None else None)
-                                 for k, v in statics.batch.__dict__.items()})
+        made = statics.rows.get(row)
+        if made is None:
+            made = statics.rows[row] = InferenceBatch(
+                **{k: (v[row:row + 1] if v is not None else None)
+                   for k, v in statics.batch.__dict__.items()})
+        return made
 
     def prefill(self, statics: ServiceStatics, row: int, prompts: np.ndarray) -> np.ndarray:
         """Prefill seconds for each prompt of service ``row`` alone (one kernel call)."""
@@ -317,10 +326,16 @@ class ComputeModel:
         See :func:`cupy_kernels.inference.prefill_parts`: ``work`` occupies the replica's
         prefill capacity, ``fixed`` only delays that request's first token.
         """
-        b = self.backend
-        work, fixed = prefill_parts(b.xp, self._row(statics, row),
-                                    b.asarray(prompts.astype(float)))
-        return b.to_host(work), b.to_host(fixed)
+        memo = statics.prefill.get(row)
+        if memo is None:
+            b, batch = self.backend, self._row(statics, row)
+
+            def kernel(lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                work, fixed = prefill_parts(b.xp, batch, b.asarray(lengths))
+                return b.to_host(work), b.to_host(fixed)
+
+            memo = statics.prefill[row] = PrefillMemo(kernel)
+        return memo.parts(prompts)
 
     def decode_split(self, statics: ServiceStatics, batch_per_replica: np.ndarray,
                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

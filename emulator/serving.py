@@ -263,8 +263,8 @@ class ServingModel:
             return
         statics = self._statics
         batches = np.array([s.batch for s in self.services])
-        step = self.compute.decode_step(statics, batches)  # max(GPU, host) per service
         gpu_s, host_s, compute_s = self.compute.decode_split(statics, batches)
+        step = np.maximum(gpu_s, host_s)  # the decode step (s) per service, as decode_step
         width = t1 - t0
         for row, svc in enumerate(self.services):
             spec = svc.spec

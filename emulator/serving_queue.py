@@ -37,8 +37,10 @@ import numpy as np
 
 __all__ = ["SlotPool", "two_stage_start_times", "two_stage_start_times_stepwise"]
 
-MIN_VECTOR_REQUESTS = 16
-"""Below this many requests a window is stepped through (array calls cost more)."""
+MIN_VECTOR_REQUESTS = 128
+"""Below this many requests a window is stepped through: the array path costs about 40 µs
+a window whatever its size, a step about 0.3 µs a request (measured together on one
+machine; the two cross between 128 and 200 requests)."""
 
 SETTLE_IN_ARRAYS = 64
 """Above this many busy slots, settling sorts them out with arrays, not one pop each."""

@@ -73,3 +73,18 @@ def test_time_per_token_stretches_the_gpu_part_only() -> None:
 def test_moe_services_have_one_scheduler_per_rank() -> None:
     got = serving_schedulers(np.array([8.0, 8.0, 1.0]), [True, False, True])
     assert got.tolist() == [8.0, 1.0, 1.0]
+
+
+@pytest.mark.parametrize("seq_overhead_s", [None, 1e-9, 50e-6, 200e-6])
+def test_decode_step_is_exactly_the_larger_of_its_split(seq_overhead_s: float | None) -> None:
+    """The serving windows take the step as ``max(GPU, host)`` of :func:`decode_split`
+    instead of a second kernel pass: the same figure bit for bit, GPU- or host-bound."""
+    batches = np.array([1.0, 7.0, 64.0, 512.0, 2048.0])
+    for model in ({**BIG}, {**BIG, **{k: float(v[0]) for k, v in MIXTRAL.items()
+                                      if k in ("params", "active_params")}}):
+        model = {**model, "batch": batches}
+        b = svc(batches.size, **model) if seq_overhead_s is None else svc(
+            batches.size, **model, seq_overhead_s=seq_overhead_s)
+        gpu, host, _ = decode_split(np, b)
+        assert np.maximum(gpu, host).tobytes() == np.asarray(
+            decode_step_time(np, b), dtype=np.float64).tobytes()

@@ -74,7 +74,7 @@ def _both(slots: list[float], pipes: list[float], arrivals: np.ndarray,
 
 
 @settings(max_examples=300, deadline=None)
-@given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 400),
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 600),
        n_slots=st.integers(1, 40), n_pipes=st.integers(1, 6),
        load=st.floats(0.01, 6.0), windows=st.integers(1, 3))
 def test_shortcut_equals_stepwise(seed: int, n: int, n_slots: int, n_pipes: int,
@@ -100,18 +100,21 @@ def test_shortcut_equals_stepwise(seed: int, n: int, n_slots: int, n_pipes: int,
 
 def test_light_load_takes_the_shortcut_for_every_request() -> None:
     """Below capacity every request starts at its arrival (the whole window at once)."""
-    arrivals = np.arange(100, dtype=np.float64)
-    starts, slots, pipes, _ = _both([0.0] * 8, [0.0, 0.0], arrivals, np.full(100, 0.1),
-                                    np.full(100, 2.0))
+    n = 2 * MIN_VECTOR_REQUESTS
+    arrivals = np.arange(n, dtype=np.float64)
+    assert _unqueued_prefix(SlotPool([0.0] * 8), [0.0, 0.0], arrivals, np.full(n, 0.1),
+                            np.full(n, 2.0)) == n
+    starts, slots, pipes, _ = _both([0.0] * 8, [0.0, 0.0], arrivals, np.full(n, 0.1),
+                                    np.full(n, 2.0))
     assert np.array_equal(starts, arrivals)
     assert sorted(slots) == [float(a) + 0.1 + 2.0 for a in arrivals[-8:]]
-    assert sorted(pipes) == [98.1, 99.1]
+    assert sorted(pipes) == [n - 2 + 0.1, n - 1 + 0.1]
 
 
 def test_a_slot_freed_at_the_arrival_instant_is_free() -> None:
     """Ties count as free, as in the recursion (``a > slot`` is false when equal): one
     slot, each request freeing it exactly when the next arrives, never queues."""
-    n = 50
+    n = 2 * MIN_VECTOR_REQUESTS
     arrivals = np.arange(n, dtype=np.float64)
     prefill, decode = np.full(n, 0.5), np.full(n, 0.5)
     assert _unqueued_prefix(SlotPool([0.0]), [0.0], arrivals, prefill, decode) == n
@@ -121,11 +124,14 @@ def test_a_slot_freed_at_the_arrival_instant_is_free() -> None:
 
 def test_a_queue_midway_is_stepped_from_its_first_wait() -> None:
     """A burst fills the single slot: requests wait from there on, as stepped."""
-    arrivals = np.concatenate([np.arange(20, dtype=np.float64) * 10.0,
-                               np.full(20, 200.5)])
-    starts, _, _, _ = _both([0.0], [0.0], arrivals, np.full(40, 0.25), np.full(40, 1.0))
-    assert np.array_equal(starts[:20], arrivals[:20])  # the first twenty never wait
-    assert np.all(np.diff(starts[20:]) == 1.25)  # the burst goes one at a time
+    n = MIN_VECTOR_REQUESTS
+    arrivals = np.concatenate([np.arange(n, dtype=np.float64) * 10.0,
+                               np.full(20, 10.0 * n + 0.5)])
+    prefill, decode = np.full(n + 20, 0.25), np.full(n + 20, 1.0)
+    assert _unqueued_prefix(SlotPool([0.0]), [0.0], arrivals, prefill, decode) == n + 1
+    starts, _, _, _ = _both([0.0], [0.0], arrivals, prefill, decode)
+    assert np.array_equal(starts[:n + 1], arrivals[:n + 1])  # these never wait
+    assert np.all(np.diff(starts[n:]) == 1.25)  # the burst goes one at a time
 
 
 def test_premises_that_fail_fall_back_to_steps() -> None:
