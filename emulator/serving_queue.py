@@ -76,7 +76,7 @@ class SlotPool:
         still to be served or any time a replica will be lost (the window's first
         arrival qualifies: windows are served in time order, after they end)."""
         busy, pop = self.busy, heapq.heappop
-        if len(busy) > SETTLE_IN_ARRAYS and busy[0] <= t:  # a service's first window
+        if len(busy) > SETTLE_IN_ARRAYS and busy[0] <= t:  # e.g. after a busy window
             times = np.asarray(busy, dtype=np.float64)
             later = times[times > t]
             self.idle += times.size - later.size
