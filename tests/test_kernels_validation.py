@@ -33,6 +33,7 @@ from tests.validation_cases import (
     INFER_ROWS_R8,
     INFER_ROWS_R9,
     INFER_ROWS_R10,
+    INFER_ROWS_R11,
     POWER_ROWS,
     R2_FITTED,
     R4_FITTED,
@@ -894,6 +895,23 @@ def test_round_ten_rows_are_held_out_and_never_fitted() -> None:
     assert all(r.role == "held out" and r.runtime == "cpp" for r in tenth)
     assert all(r.batch_cap > 0 and r.kv_free_fraction in (0.9, 0.95) for r in tenth)
     assert {r.model for r in tenth} == {"llama2-70b", "llama3-8b", "llama3-405b"}
+
+
+def test_round_eleven_rows_are_chosen_by_their_rule() -> None:
+    """Round 11 (TensorRT-LLM v0.14 across TP sizes) is held out, on the compiled runtime,
+    one row per non-empty cell of the rule's four columns; no prediction is made here."""
+    rows = INFER_ROWS_R11
+    assert len(rows) == len({r.name for r in rows}) == 273
+    assert all(r.role == "held out" and r.runtime == "cpp" and r.attention_dp is False
+               and r.batch == 0 and r.name.startswith("R11 ") for r in rows)
+    counts = {m: sum(r.model == m for r in rows)
+              for m in ("llama3-8b", "llama3-70b", "llama3-405b", "mixtral-8x7b")}
+    assert counts == {"llama3-8b": 36, "llama3-70b": 120, "llama3-405b": 9,
+                      "mixtral-8x7b": 108}
+    assert {(r.system, r.precision, r.kv_precision) for r in rows} == {
+        ("h200-hgx", "fp8", "fp8"), ("h100-hgx", "fp8", "fp8"),
+        ("h100-hgx", "bf16", "bf16"), ("dgx-a100", "bf16", "bf16")}
+    assert {r.tp for r in rows} == {1, 2, 4, 8}
 
 
 def test_nvl72_rack_full_load_is_about_120_kw() -> None:

@@ -925,6 +925,140 @@ INFER_ROWS_R10: tuple[InferRow, ...] = (
                    "AS-4126GS-NBR-LCC_B200-SXM-180GBx8_TRT"),
 )
 
+# -- round 11: TensorRT-LLM v0.14 across tensor-parallel sizes, blind ----------------------
+# Chosen by the fixed rule below and committed, with no prediction computed, before any
+# term of the round was written. All are held out; none is used to fit anything. The page
+# was read in full to copy the cells; no model figure was compared with them.
+#
+# Rule: every Llama 3.1 8B, Llama 3.1 70B, Llama 3.1 405B and Mixtral 8x7B cell of the
+# TensorRT-LLM v0.14.0 performance overview (TRT014: "All data in the table below was
+# generated using version 0.14.0", token throughput of the deployment, trtllm-bench at an
+# infinite request rate) in the four columns with a catalog entry: H200 FP8, H100 FP8,
+# H100 FP16 and A100-SXM4 FP16 (FP16 modelled as bf16 with a 16-bit cache, as in rounds 8
+# and 9); A100-PCIE and L40S have no catalog entry; empty cells skipped. Left out: Mistral
+# 7B and Mixtral 8x22B (not in the catalog) and "LLaMA v3 70B" (the catalog's 70B entry is
+# Llama 3.1's architecture: its cells would repeat the 3.1 ones). The runtime is the
+# compiled C++ one (TensorRT engines), as in rounds 8 and 9; the KV share of free memory
+# is the runtime's default (the page states none).
+TRT014 = ("https://github.com/arthurrasmusson/TensorRT-LLM/blob/"
+          "e00d4e6564921307dd264b61fe1d46f116095e0e/docs/source/performance/perf-overview.md "
+          "(a copy of TensorRT-LLM's v0.14.0 performance overview, TensorRT engines, max "
+          "throughput)")
+
+# The page's cells, copied: model key, ISL/OSL, TP, then the H200 FP8, H100 FP8, H100 FP16
+# and A100-SXM4 FP16 columns ("-" for an empty cell).
+_R11_CELLS = """
+llama3-405b 1000/1000 8 3391.0372 - - -
+llama3-405b 128/128 8 3766.2785 - - -
+llama3-405b 128/2048 8 5952.1416 - - -
+llama3-405b 128/4096 8 3944.117 - - -
+llama3-405b 20000/2000 8 481.5732 - - -
+llama3-405b 2048/128 8 444.5735 - - -
+llama3-405b 2048/2048 8 2604.8557 - - -
+llama3-405b 500/2000 8 4805.86 - - -
+llama3-405b 5000/500 8 655.9754 - - -
+llama3-70b 1000/1000 1 2585.0953 410.286 - -
+llama3-70b 1000/1000 2 4600.9616 4116.4444 785.4931 468.6383
+llama3-70b 1000/1000 4 7607.5304 6932.8808 3774.676 1762.6831
+llama3-70b 1000/1000 8 13081.434 10730.156 5978.4573 3190.0211
+llama3-70b 128/128 1 3897.2623 2459.6003 - -
+llama3-70b 128/128 2 5357.0227 5194.8171 3207.2866 1346.9692
+llama3-70b 128/128 4 8826.9618 8542.3012 5846.8413 2420.8665
+llama3-70b 128/128 8 16382.9807 15533.1169 10649.4968 4572.3445
+llama3-70b 128/2048 1 3612.2603 445.7773 - -
+llama3-70b 128/2048 2 7054.7235 5869.3998 822.1912 483.1299
+llama3-70b 128/2048 4 12763.4114 9017.4377 4982.6225 2492.4036
+llama3-70b 128/2048 8 19266.0398 15190.1652 7605.5295 4254.2871
+llama3-70b 128/4096 1 2415.1981 - - -
+llama3-70b 128/4096 2 5671.9561 3518.782 419.0178 272.9137
+llama3-70b 128/4096 4 8939.8227 6431.2702 3083.8794 1685.9677
+llama3-70b 128/4096 8 13974.2854 9168.709 4981.9765 3067.5452
+llama3-70b 20000/2000 1 240.7202 - - -
+llama3-70b 20000/2000 2 614.318 397.6801 - -
+llama3-70b 20000/2000 4 1030.9528 851.8542 369.4269 179.5181
+llama3-70b 20000/2000 8 1898.9762 1354.5333 - 362.9368
+llama3-70b 2048/128 1 458.1948 244.1842 - -
+llama3-70b 2048/128 2 692.3911 697.3907 322.7016 144.7921
+llama3-70b 2048/128 4 1034.5773 1001.0771 688.0344 278.4018
+llama3-70b 2048/128 8 2070.8157 1966.6072 1316.3086 550.4751
+llama3-70b 2048/2048 1 1797.6743 209.1707 - -
+llama3-70b 2048/2048 2 3518.0774 2445.0093 166.792 126.1127
+llama3-70b 2048/2048 4 6112.9026 4838.5272 2393.1359 1231.0359
+llama3-70b 2048/2048 8 9716.1934 7434.8117 4023.6978 2171.5323
+llama3-70b 500/2000 1 2826.6665 - - -
+llama3-70b 500/2000 2 6106.5855 4605.9226 700.5415 430.6129
+llama3-70b 500/2000 4 10816.8283 9205.3766 3781.082 2096.2441
+llama3-70b 500/2000 8 17693.705 13109.4437 6205.2658 3486.7891
+llama3-70b 5000/500 1 533.6128 125.4236 - -
+llama3-70b 5000/500 2 936.7014 886.6758 228.874 116.9529
+llama3-70b 5000/500 4 1386.4827 1313.893 849.1091 362.9361
+llama3-70b 5000/500 8 2711.5057 2444.9643 1420.5163 670.3742
+llama3-8b 1000/1000 1 16414.6988 14108.0361 7054.5156 3634.3886
+llama3-8b 128/128 1 27778.8885 26933.1886 15571.6549 6701.7958
+llama3-8b 128/2048 1 22948.5383 18995.2523 9150.7477 4963.4443
+llama3-8b 128/4096 1 15583.3035 11815.449 5368.9227 3011.3335
+llama3-8b 20000/2000 1 1649.5453 1301.4754 562.8735 316.533
+llama3-8b 2048/128 1 3619.4309 3460.3545 1904.3259 795.389
+llama3-8b 2048/2048 1 11032.9729 8777.6623 4159.6857 2264.9513
+llama3-8b 500/2000 1 19510.4015 14993.328 7498.3331 3945.1912
+llama3-8b 5000/500 1 3787.6721 3258.2001 1708.0353 790.6631
+mixtral-8x7b 1000/1000 2 18712.2046 15931.8663 6052.876 3276.6186
+mixtral-8x7b 1000/1000 4 32834.0923 28015.1981 15509.1538 7357.1613
+mixtral-8x7b 1000/1000 8 44410.7533 40573.0499 27684.9381 13948.1533
+mixtral-8x7b 128/128 2 24970.5594 24321.9927 15334.2103 5915.3897
+mixtral-8x7b 128/128 4 42500.5855 40182.7271 27718.9857 11328.7486
+mixtral-8x7b 128/128 8 54304.0436 51030.9048 40119.3268 17918.1146
+mixtral-8x7b 128/2048 2 29314.1475 20945.7816 7409.9253 4284.3035
+mixtral-8x7b 128/2048 4 52680.8353 40668.5928 21293.1761 10929.0182
+mixtral-8x7b 128/2048 8 70409.1968 64529.9982 40839.3077 21058.2144
+mixtral-8x7b 128/4096 2 21520.4385 12070.6724 3928.6678 2302.964
+mixtral-8x7b 128/4096 4 32550.5267 29120.2002 11678.0071 6538.1511
+mixtral-8x7b 128/4096 8 40373.4857 36357.7861 21628.821 13565.7778
+mixtral-8x7b 20000/2000 2 2204.1378 1659.5907 622.2717 321.9839
+mixtral-8x7b 20000/2000 4 4047.7473 3290.9457 1602.0208 778.7285
+mixtral-8x7b 20000/2000 8 6561.6849 5328.5261 3113.2047 1645.8114
+mixtral-8x7b 2048/128 2 2958.0873 2883.5166 1796.5451 687.7251
+mixtral-8x7b 2048/128 4 5229.8744 4972.6818 3354.994 1351.7191
+mixtral-8x7b 2048/128 8 7030.9766 6532.721 5025.3047 2248.6418
+mixtral-8x7b 2048/2048 2 13842.834 9334.0732 3503.0218 1997.1923
+mixtral-8x7b 2048/2048 4 22389.4914 20185.8212 9143.2741 4963.8758
+mixtral-8x7b 2048/2048 8 28975.322 26176.9163 19291.8278 10552.9732
+mixtral-8x7b 500/2000 2 23459.0411 18185.6392 6023.3308 3438.6964
+mixtral-8x7b 500/2000 4 39971.0236 31693.8787 17087.037 8930.3495
+mixtral-8x7b 500/2000 8 60721.462 48842.8084 31358.2791 17034.706
+mixtral-8x7b 5000/500 2 3742.5293 3563.8228 1648.9041 733.1921
+mixtral-8x7b 5000/500 4 6602.3877 6020.6267 3543.6819 1603.8223
+mixtral-8x7b 5000/500 8 8862.8164 8214.9445 5968.7734 2813.1531
+"""
+
+# (column label, catalog system, weight precision) of the four columns, in order
+_R11_COLUMNS = (("H200", "h200-hgx", "fp8"), ("H100", "h100-hgx", "fp8"),
+                ("H100", "h100-hgx", "bf16"), ("A100", "dgx-a100", "bf16"))
+_R11_LABELS = {"llama3-8b": "Llama-3.1-8B", "llama3-70b": "Llama-3.1-70B",
+               "llama3-405b": "Llama-3.1-405B", "mixtral-8x7b": "Mixtral-8x7B (MoE)"}
+
+
+def _trt014_rows(cells: str) -> tuple[InferRow, ...]:
+    """One round-11 row per non-empty cell of ``cells`` (see ``_R11_CELLS``)."""
+    rows = []
+    for line in cells.strip().splitlines():
+        model, lengths, tp_text, *values = line.split()
+        isl, osl = (int(x) for x in lengths.split("/"))
+        tp = int(tp_text)
+        for (gpu, system, precision), value in zip(_R11_COLUMNS, values, strict=True):
+            if value == "-":
+                continue
+            kv = "fp8" if precision == "fp8" else "bf16"
+            tag = "FP16" if precision == "bf16" else "FP8"
+            rows.append(InferRow(
+                f"R11 {_R11_LABELS[model]} {tag}, {gpu} (TP{tp}), {isl}/{osl}", "throughput",
+                model, system, precision, kv, tp, 0, isl, osl, float(value), "held out",
+                TRT014, attention_dp=False, runtime="cpp"))
+    return tuple(rows)
+
+
+INFER_ROWS_R11: tuple[InferRow, ...] = _trt014_rows(_R11_CELLS)
+
 # -- power sources -------------------------------------------------------------------------
 LATIF = ("https://arxiv.org/abs/2412.08602 (Latif et al., Empirical Measurements of AI "
          "Training Power Demand on a GPU-Accelerated Node; IEEE Access 13, 2025)")
