@@ -14,6 +14,7 @@ from functools import cache
 from typing import Any
 
 import cupy_kernels.training as training
+from cupy_kernels import inference
 from cupy_kernels.inference import InferenceBatch
 
 __all__ = ["decode_step_time_fused", "gpu_power_fused"]
@@ -86,7 +87,9 @@ def decode_step_time_fused(xp: Any, b: InferenceBatch) -> Any:
         b.params, b.active_params, b.layers, b.kv_heads, b.head_dim,
         b.weight_bytes_per_param, b.kv_bytes_per_elem, b.gpus_per_replica, b.peak_flops,
         b.hbm_bw, b.prefill_eff, b.decode_bw_eff, b.mean_prompt, b.mean_output, b.batch,
-        opt(b.nvlink_bw if all_reduce else None, 0.0), opt(b.tp_alpha, 0.0),
+        # the rate the all-reduces achieve, as the reference's ``_tp_comm``
+        opt(xp.asarray(b.nvlink_bw, dtype=xp.float64) * inference.TP_COMM_BW_EFF
+            if all_reduce else None, 0.0), opt(b.tp_alpha, 0.0),
         opt(b.hidden if all_reduce else None, 0.0),
         opt(b.attn_width, 0.0), opt(b.step_overhead_s, 0.0), opt(b.expert_params, 0.0),
         opt(b.experts if b.active_experts is not None else None, 1.0),

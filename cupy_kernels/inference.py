@@ -53,6 +53,7 @@ __all__ = [
     "RUNTIME_HOST_FACTOR",
     "SEQ_STEP_OVERHEAD_S",
     "STEP_OVERHEAD_S",
+    "TP_COMM_BW_EFF",
     "InferenceBatch",
     "chunked_prefill_time",
     "decode_compute_fraction",
@@ -70,7 +71,7 @@ __all__ = [
     "serving_schedulers",
 ]
 
-PREFILL_EFF: dict[str, float] = {"bf16": 0.673, "fp8": 0.579, "fp4": 0.410}
+PREFILL_EFF: dict[str, float] = {"bf16": 0.695, "fp8": 0.579, "fp4": 0.410}
 """Fraction of the dense peak *at the serving precision* reached by prefill and by
 compute-bound decode GEMMs, per precision (as training's ``EFF_MAX``): lower precisions
 reach a smaller fraction of their higher peak because attention, norms and sampling do
@@ -122,6 +123,19 @@ in its releases up to 0.17 and the Triton TensorRT-LLM backend), which does the 
 per-request bookkeeping in a fraction of the time. Fitted to one row of
 ``docs/validation.md`` (round 8's Mixtral 8x7B FP8 128/2048 on 8 H200, the page's
 highest-throughput replica); every other row is held out."""
+
+TP_COMM_BW_EFF: float = 0.708
+"""Fraction of the NVLink rate per GPU and direction (``nvlink_bw``) that a serving step's
+tensor-parallel all-reduces achieve. The Hockney model of
+:mod:`cupy_kernels.collectives` takes the link rate as the bandwidth term; the runtime's
+all-reduces of a step's activations (a few MB to a few tens of MB per call, two per layer)
+move data at a fraction of it: kernel and synchronisation time that grows with the message
+and is not in the per-hop latency, and the reduction itself. Without the term, the model
+grew too fast with the tensor-parallel size on every GPU and model of the same page
+(TensorRT-LLM v0.17: about +2% at TP1 to +20% at TP8). Fitted to one row of
+``docs/validation.md`` (round 9's Llama-3.1-70B FP8 128/128 on 8 H200, the round-9 cell
+whose step the all-reduces took the largest share of before the term); every other row is
+held out. Serving only: training's constants were fitted with the link rate."""
 
 DEFAULT_KV_FREE_FRACTION: float = 0.9
 """Share of the memory left free after the weights that the serving runtime gives the KV
@@ -371,14 +385,16 @@ def _step_weight_bytes(xp: Any, b: InferenceBatch, tokens: Any) -> Any:
 def _tp_comm(xp: Any, b: InferenceBatch, tokens: Any) -> Any:
     """Seconds of tensor-parallel all-reduce for a step of ``tokens`` tokens.
 
-    ``2·layers·allreduce(tokens·hidden·ACTIVATION_BYTES, tp, nvlink_bw, tp_alpha)``: one
-    after attention and one after the MLP in every layer (Megatron-style TP); 0 when the
-    optional inputs are missing or ``tp = 1``.
+    ``2·layers·allreduce(tokens·hidden·ACTIVATION_BYTES, tp, nvlink_bw·TP_COMM_BW_EFF,
+    tp_alpha)``: one after attention and one after the MLP in every layer (Megatron-style
+    TP), at the rate the all-reduces achieve (:data:`TP_COMM_BW_EFF`); 0 when the optional
+    inputs are missing or ``tp = 1``.
     """
     if b.nvlink_bw is None or b.tp_alpha is None or b.hidden is None:
         return xp.zeros_like(f64(xp, b.params) * f64(xp, tokens))
     nbytes = f64(xp, tokens) * f64(xp, b.hidden) * ACTIVATION_BYTES
-    per = allreduce_time(xp, nbytes, f64(xp, b.gpus_per_replica), b.nvlink_bw, b.tp_alpha)
+    bw = f64(xp, b.nvlink_bw) * TP_COMM_BW_EFF  # the rate the all-reduces achieve
+    per = allreduce_time(xp, nbytes, f64(xp, b.gpus_per_replica), bw, b.tp_alpha)
     return 2.0 * f64(xp, b.layers) * per
 
 

@@ -38,6 +38,7 @@ from tests.validation_cases import (
     R2_FITTED,
     R4_FITTED,
     R8_FITTED,
+    R9_FITTED,
     TRAIN_ROWS,
     TRAIN_ROWS_R2,
     TRAIN_ROWS_R3,
@@ -112,47 +113,29 @@ KNOWN_MISSES: dict[str, str] = {
     'Llama-2-70B FP8, 1 H200, batch 512, 128/128':
         "high",  # +23.4%
     'Llama-2-70B FP8, 4 H100 (TP4), batch 64, 2048/128':
-        "high",  # +26.0%
+        "high",  # +18.2%
     'Llama-2-7B FP8, 1 H100, TTFT, 2048 in':
         "low",  # -19.5%
     'Llama-2-70B FP8, 4 H100 (TP4), TTFT, 128 in':
-        "low",  # -41.5%
-    'Llama-2-70B FP8, 4 H100 (TP4), TTFT, 2048 in':
-        "low",  # -19.7%
+        "low",  # -39.2%
     'Llama-3.3-70B FP8, 2 H100 (TP2), TTFT, 500 in, concurrency 1':
-        "low",  # -18.9%
+        "low",  # -16.4%
     'R2 Llama-3.3-70B FP4, B200 (TP1), 500/2000':
         "high",  # +21.2%
     'R2 Qwen3-235B-A22B (MoE) FP4, B200 (TP8), 2048/2048':
-        "high",  # +62.1%
-    'R2 Qwen3-235B-A22B (MoE) FP4, B200 (TP8), 500/2000':
-        "high",  # +24.1%
-    'R2 Qwen3-235B-A22B (MoE) FP8, H200 (TP8), 2048/2048':
-        "high",  # +15.6%
-    'R2 Qwen3-235B-A22B (MoE) FP8, H200 (TP8), 500/2000':
-        "high",  # +18.8%
+        "high",  # +44.3%
     'R2 Qwen3-235B-A22B (MoE) FP8, H100 (TP8), 2048/2048':
-        "high",  # +38.2%
+        "high",  # +28.2%
     'R2 Qwen3-235B-A22B (MoE) FP8, H100 (TP8), 500/2000':
-        "high",  # +31.0%
+        "high",  # +20.8%
     'R2 Qwen3-30B-A3B (MoE) FP4, B200 (TP1), 2048/2048':
         "high",  # +23.1%
     'R2 Qwen3-30B-A3B (MoE) FP4, GB200 (TP1), 2048/2048':
         "high",  # +52.1%
-    'R2 Llama-3.1-405B FP4, B200 (TP4), 2048/2048':
-        "high",  # +16.7%
     'R2 Llama-3.1-405B FP4, B200 (TP4), 500/2000':
-        "high",  # +33.2%
-    'R2 Llama-3.1-405B FP4, GB200 (TP4), 2048/2048':
-        "high",  # +18.6%
+        "high",  # +25.3%
     'R2 Llama-3.1-405B FP4, GB200 (TP4), 500/2000':
-        "high",  # +35.7%
-    'R2 Llama-3.1-405B FP8, H200 (TP8), 500/2000':
-        "high",  # +15.2%
-    'R2 Llama-3.1-405B FP8, H100 (TP8), 2048/2048':
-        "high",  # +20.6%
-    'R2 Llama-3.1-405B FP8, H100 (TP8), 500/2000':
-        "high",  # +18.0%
+        "high",  # +27.1%
     'R2 Llama-3.1-8B FP8, H200 (TP1), 2048/2048':
         "low",  # -18.7%
     'R2 Llama-3.1-8B FP8, H100 (TP1), 2048/2048':
@@ -166,19 +149,19 @@ KNOWN_MISSES: dict[str, str] = {
     'R3 Llama-3.3-70B FP4, GB200 (TP1), 1000/2000':
         "high",  # +20.2%
     'R3 Qwen3-235B-A22B (MoE) FP4, B200 (TP8), 128/4096':
-        "high",  # +67.2%
+        "high",  # +52.6%
     'R3 Qwen3-235B-A22B (MoE) FP4, B200 (TP8), 1000/2000':
-        "high",  # +76.2%
+        "high",  # +56.3%
     'R3 Qwen3-235B-A22B (MoE) FP4, B200 (TP8), 20000/2000':
-        "high",  # +46.6%
-    'R3 Qwen3-235B-A22B (MoE) FP8, H200 (TP8), 1000/2000':
-        "high",  # +21.9%
+        "high",  # +33.1%
+    'R3 Qwen3-235B-A22B (MoE) FP8, H200 (TP8), 128/128':
+        "low",  # -15.3%
     'R3 Qwen3-235B-A22B (MoE) FP8, H200 (TP8), 20000/2000':
-        "high",  # +65.7%
+        "high",  # +51.6%
     'R3 Qwen3-235B-A22B (MoE) FP8, H100 (TP8), 128/4096':
-        "high",  # +69.9%
+        "high",  # +60.0%
     'R3 Qwen3-235B-A22B (MoE) FP8, H100 (TP8), 1000/2000':
-        "high",  # +27.0%
+        "high",  # +17.4%
     'R3 Qwen3-30B-A3B (MoE) FP4, B200 (TP1), 128/128':
         "low",  # -30.3%
     'R3 Qwen3-30B-A3B (MoE) FP4, B200 (TP1), 1000/2000':
@@ -186,23 +169,17 @@ KNOWN_MISSES: dict[str, str] = {
     'R3 Qwen3-30B-A3B (MoE) FP4, GB200 (TP1), 1000/2000':
         "high",  # +33.1%
     'R3 Llama-3.1-405B FP4, B200 (TP4), 128/4096':
-        "high",  # +28.7%
+        "high",  # +22.8%
     'R3 Llama-3.1-405B FP4, B200 (TP4), 1000/2000':
-        "high",  # +37.1%
+        "high",  # +29.7%
     'R3 Llama-3.1-405B FP4, GB200 (TP4), 128/4096':
-        "high",  # +30.8%
+        "high",  # +24.4%
     'R3 Llama-3.1-405B FP4, GB200 (TP4), 1000/2000':
-        "high",  # +40.4%
-    'R3 Llama-3.1-405B FP8, H200 (TP8), 128/4096':
-        "high",  # +23.2%
-    'R3 Llama-3.1-405B FP8, H200 (TP8), 1000/2000':
-        "high",  # +20.7%
+        "high",  # +32.3%
     'R3 Llama-3.1-405B FP8, H100 (TP8), 128/4096':
-        "high",  # +39.2%
+        "high",  # +30.4%
     'R3 Llama-3.1-405B FP8, H100 (TP8), 1000/2000':
-        "high",  # +34.0%
-    'R3 Llama-3.1-405B FP8, H100 (TP8), 20000/2000':
-        "high",  # +15.5%
+        "high",  # +23.2%
     'R3 Llama-3.1-8B FP8, H200 (TP1), 128/4096':
         "low",  # -18.8%
     'R3 Llama-3.1-8B FP8, H200 (TP1), 20000/2000':
@@ -213,102 +190,84 @@ KNOWN_MISSES: dict[str, str] = {
         "low",  # -21.8%
     'R3 Llama-3.1-8B FP8, H100 (TP1), 20000/2000':
         "low",  # -23.9%
-    'R4 DeepSeek-R1 0528 (MoE) FP4, B200 (4 GPUs), 1000/1000':
-        "high",  # +15.9%
-    'R4 DeepSeek-R1 0528 (MoE) FP4, B200 (4 GPUs), 1024/1024':
-        "high",  # +16.2%
     'R4 DeepSeek-R1 0528 (MoE) FP4, B200 (4 GPUs), 1024/8192':
-        "high",  # +31.5%
+        "high",  # +27.9%
     'R4 DeepSeek-R1 0528 (MoE) FP4, B200 (4 GPUs), 1024/32768':
-        "high",  # +62.9%
+        "high",  # +60.4%
     'R4 DeepSeek-R1 0528 (MoE) FP4, B200 (4 GPUs), 8192/1024':
-        "high",  # +24.0%
-    'R4 DeepSeek-R1 0528 (MoE) FP4, GB200 (4 GPUs), 1000/1000':
-        "high",  # +15.9%
-    'R4 DeepSeek-R1 0528 (MoE) FP4, GB200 (4 GPUs), 1024/1024':
-        "high",  # +15.9%
+        "high",  # +16.7%
     'R4 DeepSeek-R1 0528 (MoE) FP4, GB200 (4 GPUs), 1024/8192':
-        "high",  # +27.1%
+        "high",  # +23.2%
     'R4 DeepSeek-R1 0528 (MoE) FP4, GB200 (4 GPUs), 1024/32768':
-        "high",  # +68.2%
+        "high",  # +65.5%
     'R4 DeepSeek-R1 0528 (MoE) FP4, GB200 (4 GPUs), 8192/1024':
-        "high",  # +32.7%
+        "high",  # +24.2%
     'R4 DeepSeek-R1 0528 (MoE) FP8, H200 (8 GPUs), 1000/1000':
-        "high",  # +37.9%
+        "high",  # +25.3%
     'R4 DeepSeek-R1 0528 (MoE) FP8, H200 (8 GPUs), 1024/1024':
-        "high",  # +38.3%
+        "high",  # +25.7%
     'R4 DeepSeek-R1 0528 (MoE) FP8, H200 (8 GPUs), 1024/8192':
-        "high",  # +55.7%
+        "high",  # +47.7%
     'R4 DeepSeek-R1 0528 (MoE) FP8, H200 (8 GPUs), 1024/32768':
-        "high",  # +126.2%
+        "high",  # +120.4%
     'R4 Qwen3-235B-A22B (MoE) FP4, B200 (4 GPUs), 1000/1000':
-        "high",  # +59.7%
+        "high",  # +48.1%
     'R4 Qwen3-235B-A22B (MoE) FP4, B200 (4 GPUs), 1024/1024':
-        "high",  # +57.7%
+        "high",  # +46.4%
     'R4 Qwen3-235B-A22B (MoE) FP4, B200 (4 GPUs), 1024/8192':
-        "high",  # +32.3%
+        "high",  # +28.6%
     'R4 Qwen3-235B-A22B (MoE) FP4, B200 (4 GPUs), 1024/32768':
-        "high",  # +22.5%
+        "high",  # +21.4%
     'R4 Qwen3-235B-A22B (MoE) FP4, B200 (4 GPUs), 8192/1024':
-        "high",  # +25.4%
+        "high",  # +17.2%
     'R4 Qwen3-235B-A22B (MoE) FP4, GB200 (4 GPUs), 1000/1000':
-        "high",  # +57.6%
+        "high",  # +45.6%
     'R4 Qwen3-235B-A22B (MoE) FP4, GB200 (4 GPUs), 1024/1024':
-        "high",  # +63.7%
+        "high",  # +51.4%
     'R4 Qwen3-235B-A22B (MoE) FP4, GB200 (4 GPUs), 1024/8192':
-        "high",  # +36.6%
+        "high",  # +32.6%
     'R4 Qwen3-235B-A22B (MoE) FP4, GB200 (4 GPUs), 8192/1024':
-        "high",  # +27.5%
-    'R4 Qwen3-235B-A22B (MoE) FP4, GB200 (4 GPUs), 32768/1024':
-        "high",  # +16.5%
+        "high",  # +18.7%
     'R4 Qwen3-235B-A22B (MoE) FP8, H200 (4 GPUs), 1024/8192':
-        "high",  # +32.4%
+        "high",  # +29.3%
     'R4 Qwen3-235B-A22B (MoE) FP8, H100 (8 GPUs), 1000/1000':
-        "high",  # +32.0%
+        "high",  # +18.4%
     'R4 Qwen3-235B-A22B (MoE) FP8, H100 (8 GPUs), 1024/1024':
-        "high",  # +30.3%
+        "high",  # +17.0%
     'R4 Qwen3-235B-A22B (MoE) FP8, H100 (8 GPUs), 1024/8192':
-        "high",  # +51.8%
+        "high",  # +46.9%
     'R4 Qwen3-30B-A3B (MoE) FP4, B200 (1 GPUs), 8192/1024':
         "high",  # +22.8%
     'R4 Qwen3-30B-A3B (MoE) FP4, GB200 (1 GPUs), 8192/1024':
         "high",  # +18.2%
     'R5 DeepSeek-R1 0528 (MoE) FP4, B200 (4 GPUs), 1024/1024':
-        "high",  # +29.8%
+        "high",  # +21.1%
     'R5 DeepSeek-R1 0528 (MoE) FP4, B200 (4 GPUs), 1024/8192':
-        "high",  # +20.2%
+        "high",  # +16.8%
     'R5 DeepSeek-R1 0528 (MoE) FP4, B200 (4 GPUs), 1024/32768':
-        "high",  # +60.6%
+        "high",  # +58.1%
     'R5 DeepSeek-R1 0528 (MoE) FP4, B200 (4 GPUs), 8192/1024':
-        "high",  # +23.1%
+        "high",  # +15.9%
     'R5 DeepSeek-R1 0528 (MoE) FP4, GB200 (4 GPUs), 1024/1024':
-        "high",  # +60.8%
+        "high",  # +49.3%
     'R5 DeepSeek-R1 0528 (MoE) FP4, GB200 (4 GPUs), 1024/8192':
-        "high",  # +24.4%
+        "high",  # +20.6%
     'R5 DeepSeek-R1 0528 (MoE) FP4, GB200 (4 GPUs), 1024/32768':
-        "high",  # +55.7%
+        "high",  # +53.2%
     'R5 DeepSeek-R1 0528 (MoE) FP4, GB200 (4 GPUs), 8192/1024':
-        "high",  # +24.0%
+        "high",  # +16.1%
     'R5 DeepSeek-R1 0528 (MoE) FP8, H200 (8 GPUs), 1024/1024':
-        "high",  # +30.0%
+        "high",  # +18.1%
     'R5 DeepSeek-R1 0528 (MoE) FP8, H200 (8 GPUs), 1024/8192':
-        "high",  # +42.1%
+        "high",  # +34.7%
     'R5 Qwen3-235B-A22B (MoE) FP4, B200 (4 GPUs), 1024/1024':
-        "high",  # +41.3%
-    'R5 Qwen3-235B-A22B (MoE) FP4, B200 (4 GPUs), 1024/8192':
-        "high",  # +15.5%
+        "high",  # +31.2%
     'R5 Qwen3-235B-A22B (MoE) FP4, B200 (4 GPUs), 1024/32768':
-        "high",  # +26.4%
-    'R5 Qwen3-235B-A22B (MoE) FP4, B200 (4 GPUs), 8192/1024':
-        "high",  # +16.5%
+        "high",  # +25.3%
     'R5 Qwen3-235B-A22B (MoE) FP4, GB200 (4 GPUs), 1024/1024':
-        "high",  # +41.6%
-    'R5 Qwen3-235B-A22B (MoE) FP4, GB200 (4 GPUs), 1024/8192':
-        "high",  # +18.2%
+        "high",  # +30.9%
     'R5 Qwen3-235B-A22B (MoE) FP4, GB200 (4 GPUs), 1024/32768':
-        "high",  # +26.3%
-    'R5 Qwen3-235B-A22B (MoE) FP4, GB200 (4 GPUs), 8192/1024':
-        "high",  # +18.5%
+        "high",  # +25.2%
     'R5 Qwen3-30B-A3B (MoE) FP4, B200 (1 GPUs), 8192/1024':
         "high",  # +18.5%
     'R5 Qwen3-30B-A3B (MoE) FP4, GB200 (1 GPUs), 1024/1024':
@@ -331,90 +290,94 @@ KNOWN_MISSES: dict[str, str] = {
         "high",  # +28.5%
     'R7 Llama-4-Scout (MoE) FP4, GB200 (TP1), 2048/128':
         "high",  # +30.5%
-    'R7 Llama-4-Scout (MoE) FP8, H200 (TP4), 2048/128':
-        "high",  # +24.8%
     'R7 Llama-4-Scout (MoE) FP8, H200 (TP4), 20000/2000':
-        "high",  # +64.3%
+        "high",  # +56.1%
     'R7 Llama-4-Scout (MoE) FP8, H100 (TP4), 128/2048':
-        "high",  # +53.5%
+        "high",  # +48.5%
     'R7 Llama-4-Scout (MoE) FP8, H100 (TP4), 128/4096':
-        "high",  # +72.8%
+        "high",  # +69.1%
     'R7 Llama-4-Scout (MoE) FP8, H100 (TP4), 500/2000':
-        "high",  # +46.4%
+        "high",  # +41.7%
     'R7 Llama-4-Scout (MoE) FP8, H100 (TP4), 1000/1000':
-        "high",  # +30.0%
+        "high",  # +24.7%
     'R7 Llama-4-Scout (MoE) FP8, H100 (TP4), 1000/2000':
-        "high",  # +44.8%
+        "high",  # +40.3%
     'R7 Llama-4-Scout (MoE) FP8, H100 (TP4), 2048/128':
-        "high",  # +28.7%
+        "high",  # +17.4%
     'R7 Llama-4-Scout (MoE) FP8, H100 (TP4), 2048/2048':
-        "high",  # +23.3%
-    'R7 Llama-4-Scout (MoE) FP8, H100 (TP4), 5000/500':
-        "high",  # +17.2%
+        "high",  # +20.1%
     'R7 Llama-4-Maverick (MoE) FP4, B200 (TP8), 128/128':
-        "low",  # -36.5%
+        "low",  # -44.4%
     'R7 Llama-4-Maverick (MoE) FP4, B200 (TP8), 128/2048':
-        "low",  # -18.0%
+        "low",  # -24.7%
     'R7 Llama-4-Maverick (MoE) FP4, B200 (TP8), 1000/1000':
-        "low",  # -20.4%
+        "low",  # -28.5%
+    'R7 Llama-4-Maverick (MoE) FP4, B200 (TP8), 2048/128':
+        "low",  # -29.3%
+    'R7 Llama-4-Maverick (MoE) FP4, B200 (TP8), 2048/2048':
+        "low",  # -17.5%
+    'R7 Llama-4-Maverick (MoE) FP4, B200 (TP8), 20000/2000':
+        "low",  # -18.9%
     'R7 Llama-4-Maverick (MoE) FP8, H200 (TP8), 128/128':
-        "low",  # -49.2%
+        "low",  # -54.0%
     'R7 Llama-4-Maverick (MoE) FP8, H200 (TP8), 500/2000':
-        "low",  # -19.7%
-    'R7 Llama-4-Maverick (MoE) FP8, H200 (TP8), 1000/1000':
-        "low",  # -15.8%
-    'R7 Llama-4-Maverick (MoE) FP8, H200 (TP8), 1000/2000':
-        "low",  # -30.0%
-    'R7 Llama-4-Maverick (MoE) FP8, H200 (TP8), 2048/2048':
-        "low",  # -17.0%
-    'R7 Llama-4-Maverick (MoE) FP8, H200 (TP8), 5000/500':
-        "low",  # -20.8%
-    'R7 Llama-4-Maverick (MoE) FP8, H100 (TP8), 128/2048':
-        "high",  # +114.6%
-    'R7 Llama-4-Maverick (MoE) FP8, H100 (TP8), 128/4096':
-        "high",  # +117.7%
-    'R7 Llama-4-Maverick (MoE) FP8, H100 (TP8), 500/2000':
-        "high",  # +74.4%
-    'R7 Llama-4-Maverick (MoE) FP8, H100 (TP8), 1000/1000':
-        "high",  # +63.5%
-    'R7 Llama-4-Maverick (MoE) FP8, H100 (TP8), 1000/2000':
-        "high",  # +51.4%
-    'R7 Llama-4-Maverick (MoE) FP8, H100 (TP8), 2048/2048':
-        "high",  # +37.7%
-    'R7 Llama-4-Maverick (MoE) FP8, H100 (TP8), 5000/500':
-        "high",  # +24.6%
-    'R7 Llama-4-Maverick (MoE) FP4, B200 (4 GPUs), 1000/1000':
-        "low",  # -24.3%
-    'R7 Llama-4-Maverick (MoE) FP4, B200 (4 GPUs), 1024/1024':
         "low",  # -24.8%
-    'R7 Llama-4-Maverick (MoE) FP4, B200 (4 GPUs), 1024/8192':
-        "low",  # -22.2%
-    'R7 Llama-4-Maverick (MoE) FP4, B200 (4 GPUs), 1024/32768':
-        "high",  # +16.4%
-    'R7 Llama-4-Maverick (MoE) FP4, B200 (4 GPUs), 8192/1024':
-        "low",  # -42.8%
-    'R7 Llama-4-Maverick (MoE) FP4, GB200 (4 GPUs), 1000/1000':
-        "low",  # -21.8%
-    'R7 Llama-4-Maverick (MoE) FP4, GB200 (4 GPUs), 1024/1024':
-        "low",  # -23.6%
-    'R7 Llama-4-Maverick (MoE) FP4, GB200 (4 GPUs), 1024/8192':
+    'R7 Llama-4-Maverick (MoE) FP8, H200 (TP8), 1000/1000':
         "low",  # -22.6%
-    'R7 Llama-4-Maverick (MoE) FP4, GB200 (4 GPUs), 1024/32768':
-        "high",  # +15.6%
+    'R7 Llama-4-Maverick (MoE) FP8, H200 (TP8), 1000/2000':
+        "low",  # -34.4%
+    'R7 Llama-4-Maverick (MoE) FP8, H200 (TP8), 2048/128':
+        "low",  # -25.4%
+    'R7 Llama-4-Maverick (MoE) FP8, H200 (TP8), 2048/2048':
+        "low",  # -21.9%
+    'R7 Llama-4-Maverick (MoE) FP8, H200 (TP8), 5000/500':
+        "low",  # -29.1%
+    'R7 Llama-4-Maverick (MoE) FP8, H100 (TP8), 128/2048':
+        "high",  # +105.4%
+    'R7 Llama-4-Maverick (MoE) FP8, H100 (TP8), 128/4096':
+        "high",  # +111.9%
+    'R7 Llama-4-Maverick (MoE) FP8, H100 (TP8), 500/2000':
+        "high",  # +67.8%
+    'R7 Llama-4-Maverick (MoE) FP8, H100 (TP8), 1000/1000':
+        "high",  # +54.7%
+    'R7 Llama-4-Maverick (MoE) FP8, H100 (TP8), 1000/2000':
+        "high",  # +46.0%
+    'R7 Llama-4-Maverick (MoE) FP8, H100 (TP8), 2048/2048':
+        "high",  # +33.1%
+    'R7 Llama-4-Maverick (MoE) FP8, H100 (TP8), 5000/500':
+        "high",  # +15.9%
+    'R7 Llama-4-Maverick (MoE) FP4, B200 (4 GPUs), 1000/1000':
+        "low",  # -27.7%
+    'R7 Llama-4-Maverick (MoE) FP4, B200 (4 GPUs), 1024/1024':
+        "low",  # -28.1%
+    'R7 Llama-4-Maverick (MoE) FP4, B200 (4 GPUs), 1024/8192':
+        "low",  # -23.5%
+    'R7 Llama-4-Maverick (MoE) FP4, B200 (4 GPUs), 1024/32768':
+        "high",  # +15.3%
+    'R7 Llama-4-Maverick (MoE) FP4, B200 (4 GPUs), 8192/1024':
+        "low",  # -45.4%
+    'R7 Llama-4-Maverick (MoE) FP4, B200 (4 GPUs), 32768/1024':
+        "low",  # -16.9%
+    'R7 Llama-4-Maverick (MoE) FP4, GB200 (4 GPUs), 1000/1000':
+        "low",  # -25.5%
+    'R7 Llama-4-Maverick (MoE) FP4, GB200 (4 GPUs), 1024/1024':
+        "low",  # -27.1%
+    'R7 Llama-4-Maverick (MoE) FP4, GB200 (4 GPUs), 1024/8192':
+        "low",  # -23.9%
     'R7 Llama-4-Maverick (MoE) FP4, GB200 (4 GPUs), 8192/1024':
-        "low",  # -41.8%
+        "low",  # -44.6%
     'R7 Llama-4-Maverick (MoE) FP4, GB200 (4 GPUs), 32768/1024':
-        "low",  # -15.3%
+        "low",  # -21.1%
     'R7 Llama-4-Maverick (MoE) FP8, H200 (8 GPUs), 1000/1000':
-        "low",  # -19.3%
+        "low",  # -25.9%
     'R7 Llama-4-Maverick (MoE) FP8, H200 (8 GPUs), 1024/1024':
-        "low",  # -21.0%
+        "low",  # -27.4%
     'R7 Llama-4-Maverick (MoE) FP8, H200 (8 GPUs), 1024/8192':
-        "high",  # +59.5%
+        "high",  # +54.9%
     'R7 Llama-4-Maverick (MoE) FP8, H200 (8 GPUs), 1024/32768':
-        "high",  # +86.2%
+        "high",  # +82.8%
     'R7 Llama-4-Maverick (MoE) FP8, H200 (8 GPUs), 8192/1024':
-        "low",  # -41.3%
+        "low",  # -46.0%
     'R8 Mixtral-8x7B (MoE) FP8, H200 (TP1), 500/2000':
         "low",  # -15.4%
     'R8 Mixtral-8x7B (MoE) FP8, H200 (TP1), 1000/1000':
@@ -437,68 +400,54 @@ KNOWN_MISSES: dict[str, str] = {
         "low",  # -29.5%
     'R8 Mixtral-8x7B (MoE) FP8, H100 (TP1), 20000/2000':
         "low",  # -35.1%
-    'R8 Mixtral-8x7B (MoE) FP8, H200 (TP2), 2048/128':
-        "high",  # +18.0%
+    'R8 Mixtral-8x7B (MoE) FP8, H100 (TP2), 2048/2048':
+        "low",  # -15.2%
     'R8 Mixtral-8x7B (MoE) FP8, H100 (TP2), 20000/2000':
-        "low",  # -23.9%
+        "low",  # -24.5%
     'R8 Mixtral-8x7B (MoE) FP16, A100 (TP2), 1000/1000':
-        "low",  # -19.3%
+        "low",  # -17.6%
     'R8 Mixtral-8x7B (MoE) FP16, A100 (TP2), 2048/2048':
-        "low",  # -23.4%
+        "low",  # -22.8%
     'R8 Mixtral-8x7B (MoE) FP16, A100 (TP2), 5000/500':
-        "low",  # -20.2%
+        "low",  # -19.0%
     'R8 Mixtral-8x7B (MoE) FP16, A100 (TP2), 20000/2000':
-        "low",  # -32.1%
-    'R8 Mixtral-8x7B (MoE) FP8, H200 (TP4), 128/128':
-        "high",  # +21.1%
+        "low",  # -31.4%
     'R8 Mixtral-8x7B (MoE) FP8, H200 (TP4), 2048/128':
-        "high",  # +28.2%
-    'R8 Mixtral-8x7B (MoE) FP8, H200 (TP4), 5000/500':
-        "high",  # +15.8%
-    'R8 Mixtral-8x7B (MoE) FP8, H100 (TP4), 128/128':
-        "high",  # +22.7%
+        "high",  # +18.1%
     'R8 Mixtral-8x7B (MoE) FP8, H100 (TP4), 2048/128':
-        "high",  # +26.5%
+        "high",  # +17.0%
     'R8 Mixtral-8x7B (MoE) FP16, A100 (TP4), 2048/128':
-        "high",  # +16.8%
-    'R8 Mixtral-8x7B (MoE) FP16, A100 (TP4), 2048/2048':
-        "low",  # -15.7%
+        "high",  # +16.9%
     'R8 Mixtral-8x7B (MoE) FP16, A100 (TP4), 20000/2000':
-        "low",  # -16.8%
+        "low",  # -16.4%
     'R8 Mixtral-8x7B (MoE) FP8, H200 (TP8), 128/128':
-        "high",  # +28.9%
+        "high",  # +23.4%
     'R8 Mixtral-8x7B (MoE) FP8, H200 (TP8), 128/4096':
         "high",  # +25.1%
     'R8 Mixtral-8x7B (MoE) FP8, H200 (TP8), 500/2000':
         "high",  # +16.8%
     'R8 Mixtral-8x7B (MoE) FP8, H200 (TP8), 1000/1000':
-        "high",  # +33.0%
+        "high",  # +19.8%
     'R8 Mixtral-8x7B (MoE) FP8, H200 (TP8), 2048/128':
-        "high",  # +43.5%
+        "high",  # +24.2%
     'R8 Mixtral-8x7B (MoE) FP8, H200 (TP8), 2048/2048':
-        "high",  # +31.1%
+        "high",  # +20.3%
     'R8 Mixtral-8x7B (MoE) FP8, H200 (TP8), 5000/500':
-        "high",  # +33.3%
+        "high",  # +18.2%
     'R8 Mixtral-8x7B (MoE) FP8, H100 (TP8), 128/128':
-        "high",  # +34.9%
-    'R8 Mixtral-8x7B (MoE) FP8, H100 (TP8), 128/4096':
-        "high",  # +17.6%
+        "high",  # +27.3%
     'R8 Mixtral-8x7B (MoE) FP8, H100 (TP8), 500/2000':
-        "high",  # +27.4%
+        "high",  # +17.9%
     'R8 Mixtral-8x7B (MoE) FP8, H100 (TP8), 1000/1000':
-        "high",  # +33.0%
+        "high",  # +20.9%
     'R8 Mixtral-8x7B (MoE) FP8, H100 (TP8), 2048/128':
-        "high",  # +51.1%
-    'R8 Mixtral-8x7B (MoE) FP8, H100 (TP8), 2048/2048':
-        "high",  # +21.1%
+        "high",  # +31.2%
     'R8 Mixtral-8x7B (MoE) FP8, H100 (TP8), 5000/500':
-        "high",  # +31.9%
+        "high",  # +18.5%
     'R8 Mixtral-8x7B (MoE) FP16, A100 (TP8), 128/128':
-        "high",  # +24.1%
+        "high",  # +20.6%
     'R8 Mixtral-8x7B (MoE) FP16, A100 (TP8), 2048/128':
-        "high",  # +27.8%
-    'R8 Mixtral-8x7B (MoE) FP16, A100 (TP8), 5000/500':
-        "high",  # +15.2%
+        "high",  # +23.4%
     'R9 Llama-3.1-8B FP8, H200 (TP1), 128/4096':
         "low",  # -15.8%
     'R9 Llama-3.1-8B FP8, H200 (TP1), 2048/2048':
@@ -522,55 +471,35 @@ KNOWN_MISSES: dict[str, str] = {
     'R9 Llama-3.1-8B FP16, A100 (TP1), 128/4096':
         "low",  # -19.0%
     'R9 Llama-3.1-8B FP16, A100 (TP1), 1000/1000':
-        "low",  # -17.0%
+        "low",  # -15.7%
     'R9 Llama-3.1-8B FP16, A100 (TP1), 2048/128':
-        "low",  # -20.2%
+        "low",  # -17.9%
     'R9 Llama-3.1-8B FP16, A100 (TP1), 2048/2048':
-        "low",  # -20.3%
+        "low",  # -19.9%
     'R9 Llama-3.1-8B FP16, A100 (TP1), 5000/500':
-        "low",  # -20.6%
+        "low",  # -19.2%
     'R9 Llama-3.1-8B FP16, A100 (TP1), 20000/2000':
-        "low",  # -21.1%
+        "low",  # -20.4%
     'R9 Llama-3.1-70B FP8, H200 (TP1), 500/2000':
         "high",  # +27.8%
-    'R9 Llama-3.1-70B FP8, H100 (TP2), 128/2048':
-        "high",  # +15.9%
-    'R9 Llama-3.1-70B FP8, H200 (TP4), 128/4096':
-        "high",  # +15.5%
     'R9 Llama-3.1-70B FP8, H100 (TP4), 128/4096':
-        "high",  # +26.5%
+        "high",  # +22.2%
     'R9 Llama-3.1-70B FP16, A100 (TP4), 128/2048':
         "high",  # +19.4%
     'R9 Llama-3.1-70B FP16, A100 (TP4), 128/4096':
-        "high",  # +21.0%
-    'R9 Llama-3.1-70B FP16, A100 (TP4), 500/2000':
-        "high",  # +22.3%
-    'R9 Llama-3.1-70B FP8, H200 (TP8), 128/2048':
-        "high",  # +19.4%
-    'R9 Llama-3.1-70B FP8, H200 (TP8), 128/4096':
-        "high",  # +21.3%
-    'R9 Llama-3.1-70B FP8, H200 (TP8), 500/2000':
-        "high",  # +21.8%
-    'R9 Llama-3.1-70B FP8, H100 (TP8), 128/128':
-        "high",  # +18.6%
-    'R9 Llama-3.1-70B FP8, H100 (TP8), 128/2048':
-        "high",  # +28.1%
-    'R9 Llama-3.1-70B FP8, H100 (TP8), 128/4096':
-        "high",  # +16.9%
-    'R9 Llama-3.1-70B FP8, H100 (TP8), 500/2000':
-        "high",  # +23.8%
-    'R9 Llama-3.1-70B FP8, H100 (TP8), 1000/1000':
-        "high",  # +18.0%
-    'R9 Llama-3.1-70B FP8, H100 (TP8), 2048/2048':
-        "high",  # +19.7%
-    'R9 Llama-3.1-70B FP16, A100 (TP8), 128/2048':
-        "high",  # +21.3%
-    'R9 Llama-3.1-70B FP16, A100 (TP8), 128/4096':
-        "high",  # +35.0%
-    'R9 Llama-3.1-70B FP16, A100 (TP8), 500/2000':
         "high",  # +18.9%
+    'R9 Llama-3.1-70B FP16, A100 (TP4), 500/2000':
+        "high",  # +22.1%
+    'R9 Llama-3.1-70B FP8, H100 (TP8), 128/2048':
+        "high",  # +15.2%
+    'R9 Llama-3.1-70B FP16, A100 (TP8), 128/2048':
+        "high",  # +17.7%
+    'R9 Llama-3.1-70B FP16, A100 (TP8), 128/4096':
+        "high",  # +31.9%
+    'R9 Llama-3.1-70B FP16, A100 (TP8), 500/2000':
+        "high",  # +15.4%
     'R9 Llama-3.1-70B FP16, A100 (TP8), 2048/2048':
-        "high",  # +20.3%
+        "high",  # +17.1%
     'R10 MLPerf v5.1 llama2-70b-99 Offline, B200 x8 (Supermicro), FP4, TP1 x 8':
         "low",  # -40.3%
     'R10 MLPerf v5.1 llama2-70b-99 Offline, GB200 x4 (NVIDIA), FP4, TP1 x 4':
@@ -578,11 +507,13 @@ KNOWN_MISSES: dict[str, str] = {
     'R10 MLPerf v5.1 llama2-70b-99 Offline, H200 x8 (HPE), FP8, TP1 x 8':
         "low",  # -38.8%
     'R10 MLPerf v5.1 llama3.1-405b Offline, B200 x8 (Dell), FP4, TP4 x 2':
-        "low",  # -16.4%
+        "low",  # -21.5%
+    'R10 MLPerf v5.1 llama3.1-405b Offline, GB200 x4 (Azure), FP4, TP4 x 1':
+        "low",  # -15.1%
     'R10 MLPerf v5.1 llama3.1-405b Offline, GB300 x4 (NVIDIA), FP4, TP2 x 2':
-        "high",  # +23.5%
+        "high",  # +19.3%
     'R10 MLPerf v5.1 llama3.1-405b Offline, H200 x8 (Quanta_Cloud_Technology), FP8, TP8 x 1':
-        "low",  # -20.0%
+        "low",  # -27.1%
     'R10 MLPerf v5.1 llama3.1-8b Offline, B200 x8 (Supermicro), FP4, TP1 x 8':
         "low",  # -18.5%
 }
@@ -882,10 +813,11 @@ def test_round_eight_rows_are_held_out_except_the_anchor_of_a_later_term() -> No
     assert all(r.attention_dp is False and r.runtime == "cpp" for r in eighth)  # v0.17
 
 
-def test_round_nine_rows_are_held_out_and_never_fitted() -> None:
+def test_round_nine_rows_are_held_out_except_the_anchor_of_round_elevens_term() -> None:
     ninth = [r for r, _ in _ROWS if round_of(r) == 9]
     assert len(ninth) == len(INFER_ROWS_R9) == 131
-    assert all(r.role == "held out" and r.runtime == "cpp" for r in ninth)
+    assert all(r.runtime == "cpp" for r in ninth)
+    assert {r.name for r in ninth if r.role != "held out"} == set(R9_FITTED)
     assert {r.model for r in ninth} == {"llama3-8b", "llama3-70b", "llama3-405b"}
 
 
@@ -935,7 +867,7 @@ def _bisect(f: object, lo: float, hi: float) -> float:
 def fit() -> dict[str, float]:
     """Refit every constant to its *fitted* row only; held-out rows are not looked at."""
     fitted = [r for r in (*TRAIN_ROWS, *TRAIN_ROWS_R2, *INFER_ROWS, *INFER_ROWS_R2,
-                          *INFER_ROWS_R4, *INFER_ROWS_R8)
+                          *INFER_ROWS_R4, *INFER_ROWS_R8, *INFER_ROWS_R9)
               if r.role.startswith("fitted")]
 
     def row_err(row: TrainRow | InferRow) -> float:
@@ -967,6 +899,8 @@ def fit() -> dict[str, float]:
         if name.startswith("RUNTIME_HOST_FACTOR["):
             runtime = name[20:-1]
             return (lambda x: inf.RUNTIME_HOST_FACTOR.__setitem__(runtime, x)), 0.01, 2.0
+        if name == "TP_COMM_BW_EFF":
+            return (lambda x: setattr(inf, "TP_COMM_BW_EFF", x)), 0.05, 1.0
         if name == "MOE_EXPERT_HOST_S":
             return (lambda x: setattr(trn, "MOE_EXPERT_HOST_S", x)), 0.0, 0.01
         if name == "MICRO_BATCH_HALF_TOKENS":
