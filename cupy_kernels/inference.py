@@ -132,7 +132,7 @@ all-reduces of a step's activations (a few MB to a few tens of MB per call, two 
 move data at a fraction of it: kernel and synchronisation time that grows with the message
 and is not in the per-hop latency, and the reduction itself. Without the term, the model
 grew too fast with the tensor-parallel size on every GPU and model of the same page
-(TensorRT-LLM v0.17: about +2% at TP1 to +20% at TP8). Fitted to one row of
+(TensorRT-LLM v0.17: median error +1% for 70B at TP1, +13% at TP8). Fitted to one row of
 ``docs/validation.md`` (round 9's Llama-3.1-70B FP8 128/128 on 8 H200, the round-9 cell
 whose step the all-reduces took the largest share of before the term); every other row is
 held out. Serving only: training's constants were fitted with the link rate."""

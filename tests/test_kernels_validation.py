@@ -516,6 +516,226 @@ KNOWN_MISSES: dict[str, str] = {
         "low",  # -27.1%
     'R10 MLPerf v5.1 llama3.1-8b Offline, B200 x8 (Supermicro), FP4, TP1 x 8':
         "low",  # -18.5%
+    'R11 Llama-3.1-405B FP8, H200 (TP8), 128/4096':
+        "high",  # +35.7%
+    'R11 Llama-3.1-405B FP8, H200 (TP8), 2048/2048':
+        "high",  # +15.5%
+    'R11 Llama-3.1-70B FP8, H100 (TP1), 1000/1000':
+        "high",  # +113.8%
+    'R11 Llama-3.1-70B FP8, H200 (TP2), 1000/1000':
+        "high",  # +15.2%
+    'R11 Llama-3.1-70B FP8, H200 (TP4), 1000/1000':
+        "high",  # +16.6%
+    'R11 Llama-3.1-70B FP16, H100 (TP4), 1000/1000':
+        "high",  # +17.0%
+    'R11 Llama-3.1-70B FP16, A100 (TP4), 1000/1000':
+        "high",  # +15.5%
+    'R11 Llama-3.1-70B FP16, H100 (TP8), 1000/1000':
+        "high",  # +33.2%
+    'R11 Llama-3.1-70B FP16, A100 (TP8), 1000/1000':
+        "high",  # +15.3%
+    'R11 Llama-3.1-70B FP8, H100 (TP1), 128/128':
+        "high",  # +48.8%
+    'R11 Llama-3.1-70B FP8, H200 (TP2), 128/128':
+        "high",  # +27.7%
+    'R11 Llama-3.1-70B FP8, H100 (TP2), 128/128':
+        "high",  # +28.6%
+    'R11 Llama-3.1-70B FP16, H100 (TP2), 128/128':
+        "high",  # +22.5%
+    'R11 Llama-3.1-70B FP8, H200 (TP4), 128/128':
+        "high",  # +24.2%
+    'R11 Llama-3.1-70B FP8, H100 (TP4), 128/128':
+        "high",  # +26.8%
+    'R11 Llama-3.1-70B FP16, H100 (TP4), 128/128':
+        "high",  # +22.9%
+    'R11 Llama-3.1-70B FP8, H200 (TP1), 128/2048':
+        "high",  # +31.5%
+    'R11 Llama-3.1-70B FP8, H100 (TP1), 128/2048':
+        "high",  # +109.5%
+    'R11 Llama-3.1-70B FP8, H200 (TP2), 128/2048':
+        "high",  # +24.0%
+    'R11 Llama-3.1-70B FP8, H100 (TP2), 128/2048':
+        "high",  # +19.6%
+    'R11 Llama-3.1-70B FP16, A100 (TP2), 128/2048':
+        "high",  # +20.2%
+    'R11 Llama-3.1-70B FP8, H200 (TP4), 128/2048':
+        "high",  # +15.9%
+    'R11 Llama-3.1-70B FP8, H100 (TP4), 128/2048':
+        "high",  # +38.0%
+    'R11 Llama-3.1-70B FP16, H100 (TP4), 128/2048':
+        "high",  # +27.2%
+    'R11 Llama-3.1-70B FP16, A100 (TP4), 128/2048':
+        "high",  # +34.6%
+    'R11 Llama-3.1-70B FP8, H200 (TP8), 128/2048':
+        "high",  # +17.9%
+    'R11 Llama-3.1-70B FP8, H100 (TP8), 128/2048':
+        "high",  # +29.4%
+    'R11 Llama-3.1-70B FP16, H100 (TP8), 128/2048':
+        "high",  # +63.5%
+    'R11 Llama-3.1-70B FP16, A100 (TP8), 128/2048':
+        "high",  # +45.0%
+    'R11 Llama-3.1-70B FP8, H200 (TP2), 128/4096':
+        "high",  # +18.9%
+    'R11 Llama-3.1-70B FP8, H200 (TP4), 128/4096':
+        "high",  # +30.6%
+    'R11 Llama-3.1-70B FP8, H100 (TP4), 128/4096':
+        "high",  # +41.3%
+    'R11 Llama-3.1-70B FP16, A100 (TP4), 128/4096':
+        "high",  # +39.4%
+    'R11 Llama-3.1-70B FP8, H200 (TP8), 128/4096':
+        "high",  # +33.5%
+    'R11 Llama-3.1-70B FP8, H100 (TP8), 128/4096':
+        "high",  # +66.9%
+    'R11 Llama-3.1-70B FP16, H100 (TP8), 128/4096':
+        "high",  # +79.9%
+    'R11 Llama-3.1-70B FP16, A100 (TP8), 128/4096':
+        "high",  # +60.2%
+    'R11 Llama-3.1-70B FP16, A100 (TP4), 20000/2000':
+        "high",  # +15.1%
+    'R11 Llama-3.1-70B FP16, A100 (TP8), 20000/2000':
+        "high",  # +24.2%
+    'R11 Llama-3.1-70B FP8, H100 (TP1), 2048/128':
+        "high",  # +30.3%
+    'R11 Llama-3.1-70B FP8, H200 (TP4), 2048/128':
+        "high",  # +24.3%
+    'R11 Llama-3.1-70B FP8, H100 (TP4), 2048/128':
+        "high",  # +25.4%
+    'R11 Llama-3.1-70B FP16, H100 (TP4), 2048/128':
+        "high",  # +18.4%
+    'R11 Llama-3.1-70B FP8, H100 (TP1), 2048/2048':
+        "high",  # +121.1%
+    'R11 Llama-3.1-70B FP8, H200 (TP2), 2048/2048':
+        "high",  # +18.5%
+    'R11 Llama-3.1-70B FP16, H100 (TP2), 2048/2048':
+        "high",  # +166.0%
+    'R11 Llama-3.1-70B FP16, A100 (TP2), 2048/2048':
+        "high",  # +115.9%
+    'R11 Llama-3.1-70B FP8, H200 (TP4), 2048/2048':
+        "high",  # +16.4%
+    'R11 Llama-3.1-70B FP8, H100 (TP4), 2048/2048':
+        "high",  # +20.9%
+    'R11 Llama-3.1-70B FP16, A100 (TP4), 2048/2048':
+        "high",  # +23.5%
+    'R11 Llama-3.1-70B FP8, H100 (TP8), 2048/2048':
+        "high",  # +28.7%
+    'R11 Llama-3.1-70B FP16, H100 (TP8), 2048/2048':
+        "high",  # +47.2%
+    'R11 Llama-3.1-70B FP16, A100 (TP8), 2048/2048':
+        "high",  # +37.7%
+    'R11 Llama-3.1-70B FP8, H200 (TP1), 500/2000':
+        "high",  # +36.4%
+    'R11 Llama-3.1-70B FP8, H200 (TP2), 500/2000':
+        "high",  # +18.6%
+    'R11 Llama-3.1-70B FP8, H100 (TP2), 500/2000':
+        "high",  # +19.5%
+    'R11 Llama-3.1-70B FP16, H100 (TP4), 500/2000':
+        "high",  # +33.5%
+    'R11 Llama-3.1-70B FP16, A100 (TP4), 500/2000':
+        "high",  # +32.6%
+    'R11 Llama-3.1-70B FP8, H100 (TP8), 500/2000':
+        "high",  # +25.0%
+    'R11 Llama-3.1-70B FP16, H100 (TP8), 500/2000':
+        "high",  # +66.2%
+    'R11 Llama-3.1-70B FP16, A100 (TP8), 500/2000':
+        "high",  # +47.1%
+    'R11 Llama-3.1-70B FP8, H100 (TP1), 5000/500':
+        "high",  # +87.0%
+    'R11 Llama-3.1-70B FP8, H200 (TP4), 5000/500':
+        "high",  # +25.3%
+    'R11 Llama-3.1-70B FP8, H100 (TP4), 5000/500':
+        "high",  # +22.2%
+    'R11 Llama-3.1-70B FP16, H100 (TP8), 5000/500':
+        "high",  # +16.0%
+    'R11 Llama-3.1-8B FP16, H100 (TP1), 128/4096':
+        "low",  # -19.5%
+    'R11 Llama-3.1-8B FP8, H100 (TP1), 20000/2000':
+        "low",  # -21.0%
+    'R11 Llama-3.1-8B FP16, H100 (TP1), 20000/2000':
+        "low",  # -15.5%
+    'R11 Llama-3.1-8B FP16, A100 (TP1), 20000/2000':
+        "low",  # -17.0%
+    'R11 Llama-3.1-8B FP16, A100 (TP1), 2048/128':
+        "low",  # -17.5%
+    'R11 Llama-3.1-8B FP8, H100 (TP1), 2048/2048':
+        "low",  # -16.0%
+    'R11 Llama-3.1-8B FP16, H100 (TP1), 2048/2048':
+        "low",  # -21.2%
+    'R11 Llama-3.1-8B FP16, H100 (TP1), 5000/500':
+        "low",  # -16.1%
+    'R11 Llama-3.1-8B FP16, A100 (TP1), 5000/500':
+        "low",  # -15.7%
+    'R11 Mixtral-8x7B (MoE) FP16, A100 (TP2), 1000/1000':
+        "low",  # -20.7%
+    'R11 Mixtral-8x7B (MoE) FP8, H200 (TP8), 1000/1000':
+        "high",  # +20.6%
+    'R11 Mixtral-8x7B (MoE) FP8, H100 (TP8), 1000/1000':
+        "high",  # +21.1%
+    'R11 Mixtral-8x7B (MoE) FP8, H200 (TP2), 128/128':
+        "high",  # +20.5%
+    'R11 Mixtral-8x7B (MoE) FP8, H100 (TP2), 128/128':
+        "high",  # +20.6%
+    'R11 Mixtral-8x7B (MoE) FP8, H100 (TP4), 128/128':
+        "high",  # +16.9%
+    'R11 Mixtral-8x7B (MoE) FP8, H200 (TP8), 128/128':
+        "high",  # +20.9%
+    'R11 Mixtral-8x7B (MoE) FP8, H100 (TP8), 128/128':
+        "high",  # +26.9%
+    'R11 Mixtral-8x7B (MoE) FP16, H100 (TP8), 128/128':
+        "high",  # +20.8%
+    'R11 Mixtral-8x7B (MoE) FP8, H200 (TP4), 128/4096':
+        "high",  # +20.2%
+    'R11 Mixtral-8x7B (MoE) FP8, H200 (TP8), 128/4096':
+        "high",  # +69.9%
+    'R11 Mixtral-8x7B (MoE) FP8, H100 (TP8), 128/4096':
+        "high",  # +47.8%
+    'R11 Mixtral-8x7B (MoE) FP16, H100 (TP8), 128/4096':
+        "high",  # +34.4%
+    'R11 Mixtral-8x7B (MoE) FP8, H100 (TP2), 20000/2000':
+        "low",  # -20.0%
+    'R11 Mixtral-8x7B (MoE) FP16, H100 (TP2), 20000/2000':
+        "low",  # -28.1%
+    'R11 Mixtral-8x7B (MoE) FP16, A100 (TP2), 20000/2000':
+        "low",  # -28.1%
+    'R11 Mixtral-8x7B (MoE) FP16, H100 (TP4), 20000/2000':
+        "low",  # -15.8%
+    'R11 Mixtral-8x7B (MoE) FP8, H200 (TP2), 2048/128':
+        "high",  # +30.7%
+    'R11 Mixtral-8x7B (MoE) FP8, H100 (TP2), 2048/128':
+        "high",  # +23.5%
+    'R11 Mixtral-8x7B (MoE) FP8, H200 (TP4), 2048/128':
+        "high",  # +23.5%
+    'R11 Mixtral-8x7B (MoE) FP8, H100 (TP4), 2048/128':
+        "high",  # +23.1%
+    'R11 Mixtral-8x7B (MoE) FP8, H200 (TP8), 2048/128':
+        "high",  # +33.4%
+    'R11 Mixtral-8x7B (MoE) FP8, H100 (TP8), 2048/128':
+        "high",  # +40.3%
+    'R11 Mixtral-8x7B (MoE) FP16, H100 (TP8), 2048/128':
+        "high",  # +28.8%
+    'R11 Mixtral-8x7B (MoE) FP16, A100 (TP8), 2048/128':
+        "high",  # +18.9%
+    'R11 Mixtral-8x7B (MoE) FP16, H100 (TP2), 2048/2048':
+        "low",  # -18.3%
+    'R11 Mixtral-8x7B (MoE) FP16, A100 (TP2), 2048/2048':
+        "low",  # -20.6%
+    'R11 Mixtral-8x7B (MoE) FP8, H200 (TP8), 2048/2048':
+        "high",  # +50.2%
+    'R11 Mixtral-8x7B (MoE) FP8, H100 (TP8), 2048/2048':
+        "high",  # +33.7%
+    'R11 Mixtral-8x7B (MoE) FP8, H100 (TP8), 500/2000':
+        "high",  # +26.9%
+    'R11 Mixtral-8x7B (MoE) FP16, H100 (TP2), 5000/500':
+        "low",  # -20.8%
+    'R11 Mixtral-8x7B (MoE) FP16, A100 (TP2), 5000/500':
+        "low",  # -20.0%
+    'R11 Mixtral-8x7B (MoE) FP8, H200 (TP4), 5000/500':
+        "high",  # +16.6%
+    'R11 Mixtral-8x7B (MoE) FP8, H200 (TP8), 5000/500':
+        "high",  # +36.9%
+    'R11 Mixtral-8x7B (MoE) FP8, H100 (TP8), 5000/500':
+        "high",  # +32.8%
+    'R11 Mixtral-8x7B (MoE) FP16, H100 (TP8), 5000/500':
+        "high",  # +15.8%
 }
 """Held-out rows outside ±15% with the side they miss on ("high"/"low"), as documented."""
 
@@ -726,17 +946,18 @@ def round_of(row: Row) -> int:
     Mixtral rows checking the model after round 7, 9 ("R9 ") for the Llama 3.1 rows added
     before the runtime term, 10 ("R10 ") for the MLPerf rows added before the KV-pool term,
     1 for the first pass."""
-    for n in (10, 2, 3, 4, 5, 6, 7, 8, 9):
+    for n in (10, 11, 2, 3, 4, 5, 6, 7, 8, 9):
         if row.name.startswith(f"R{n} "):
             return n
     return 1
 
 
 def all_rows() -> list[tuple[Row, float]]:
-    """(row, prediction) for every row: rounds 1 to 10, training, serving and power."""
+    """(row, prediction) for every row: rounds 1 to 11, training, serving and power."""
     train = (*TRAIN_ROWS, *TRAIN_ROWS_R2, *TRAIN_ROWS_R3)
     infer = (*INFER_ROWS, *INFER_ROWS_R2, *INFER_ROWS_R3, *INFER_ROWS_R4, *INFER_ROWS_R5,
-             *INFER_ROWS_R7, *INFER_ROWS_R8, *INFER_ROWS_R9, *INFER_ROWS_R10)
+             *INFER_ROWS_R7, *INFER_ROWS_R8, *INFER_ROWS_R9, *INFER_ROWS_R10,
+             *INFER_ROWS_R11)
     return [*zip(train, train_predictions(train), strict=True),
             *zip(infer, infer_predictions(infer), strict=True),
             *zip(POWER_ROWS, power_predictions(), strict=True)]
@@ -831,8 +1052,9 @@ def test_round_ten_rows_are_held_out_and_never_fitted() -> None:
 
 def test_round_eleven_rows_are_chosen_by_their_rule() -> None:
     """Round 11 (TensorRT-LLM v0.14 across TP sizes) is held out, on the compiled runtime,
-    one row per non-empty cell of the rule's four columns; no prediction is made here."""
+    one row per non-empty cell of the rule's four columns, and in the table."""
     rows = INFER_ROWS_R11
+    assert [r for r, _ in _ROWS if round_of(r) == 11] == list(rows)
     assert len(rows) == len({r.name for r in rows}) == 273
     assert all(r.role == "held out" and r.runtime == "cpp" and r.attention_dp is False
                and r.batch == 0 and r.name.startswith("R11 ") for r in rows)
@@ -956,7 +1178,8 @@ def summary(rows: Sequence[tuple[Row, float]]) -> dict[str, tuple[int, int, floa
         "round 3 serving (seen)": [], "held out, round 4 (seen)": [],
         "held out, round 5 (seen)": [], "held out, round 6 (blind, power)": [],
         "held out, round 7 (blind)": [], "held out, round 8 (seen)": [],
-        "held out, round 9 (seen)": [], "held out, round 10 (blind)": [], "power rows": []}
+        "held out, round 9 (seen)": [], "held out, round 10 (blind)": [],
+        "held out, round 11 (blind)": [], "power rows": []}
     for row, pred in rows:
         e = abs(_err(float(pred), row.published))
         groups["all rows"].append(e)
@@ -964,8 +1187,9 @@ def summary(rows: Sequence[tuple[Row, float]]) -> dict[str, tuple[int, int, floa
             groups["power rows"].append(e)
         if row.role == "held out":
             n = round_of(row)
-            # rounds 1-5, 8 and 9 have been seen by later terms; 6, 7 and 10 are still blind
-            label = {6: "(blind, power)", 7: "(blind)", 10: "(blind)"}.get(n, "(seen)")
+            # rounds 1-5, 8 and 9 have been seen by later terms; 6, 7, 10 and 11 are blind
+            label = {6: "(blind, power)", 7: "(blind)", 10: "(blind)",
+                     11: "(blind)"}.get(n, "(seen)")
             groups[f"held out, round {n} {label}"].append(e)
             if n == 3:
                 kind = "training" if isinstance(row, TrainRow) else "serving"
@@ -1025,14 +1249,26 @@ def _with_kv_pool_term() -> None:
 
 
 def ablate() -> None:
-    """Print the rows of rounds 7 to 10 with each of their terms switched off in turn
-    (round 7: the Grace host factor set to 1, the Llama 4 models without local layers;
+    """Print the rows of rounds 7 to 11 with each of their terms switched off in turn
+    (round 11: the all-reduces at the full NVLink rate, with ``PREFILL_EFF[bf16]`` as
+    fitted before; round 7: the Grace host factor set to 1, the Llama 4 models without local layers;
     round 9: the compiled runtime's host factor set to 1; round 10 and the rounds that
     motivated it: the KV pool of before round 10, 0.9 of the marketed memory less the
     weights, with the constants fitted then), and round 8 with and without round 9's
     term: the evidence for each term. Changes module state; run it in its own process."""
     import workloads.models as models
 
+    r11 = INFER_ROWS_R11
+    groups11 = (("all", np.ones(len(r11), dtype=bool)),
+                *((f"TP{tp}", np.array([r.tp == tp for r in r11])) for tp in (1, 2, 4, 8)))
+    every9_ = (("all", np.ones(len(INFER_ROWS_R9), dtype=bool)),)
+    _report("round 11 (blind), with the all-reduce term", r11, groups11)
+    _report("round 9 (seen, one row fitted), with it", INFER_ROWS_R9, every9_)
+    comm, bf16 = inf.TP_COMM_BW_EFF, inf.PREFILL_EFF["bf16"]
+    inf.TP_COMM_BW_EFF, inf.PREFILL_EFF["bf16"] = 1.0, 0.673  # the model before the term
+    _report("round 11, without it", r11, groups11)
+    _report("round 9, without it", INFER_ROWS_R9, every9_)
+    inf.TP_COMM_BW_EFF, inf.PREFILL_EFF["bf16"] = comm, bf16
     r7 = INFER_ROWS_R7
     groups7 = (("all", np.ones(len(r7), dtype=bool)),
                ("GB200", np.array(["GB200" in r.name for r in r7])),
