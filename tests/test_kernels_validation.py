@@ -1068,6 +1068,19 @@ def test_round_eleven_rows_are_chosen_by_their_rule() -> None:
     assert {r.tp for r in rows} == {1, 2, 4, 8}
 
 
+def test_families_cover_every_held_out_row_once() -> None:
+    """The planner's table (``--families``) partitions the held-out rows, and its
+    figures are those of the rows it groups."""
+    table = families(_ROWS)
+    held = [(r, p) for r, p in _ROWS if r.role == "held out"]
+    assert sum(n for n, *_ in table.values()) == len(held)
+    for name, (n, ok, med, lo, hi) in table.items():
+        e = np.array([_err(float(p), r.published) for r, p in held if family(r) == name])
+        assert n == len(e) and ok == int((np.abs(e) <= TOLERANCE).sum())
+        assert med == float(np.median(e)) and lo <= med <= hi
+    assert "serving throughput, dense, Hopper, TP8" in table
+
+
 def test_nvl72_rack_full_load_is_about_120_kw() -> None:
     assert abs(_err(nvl72_full_load_w(), 120e3)) <= TOLERANCE
 
@@ -1198,6 +1211,44 @@ def summary(rows: Sequence[tuple[Row, float]]) -> dict[str, tuple[int, int, floa
             for k, v in groups.items()}
 
 
+_GENERATION = {"A100 SXM 80GB": "Ampere", "H100 SXM": "Hopper", "H800 SXM": "Hopper",
+               "H200 SXM": "Hopper", "B200 (HGX)": "Blackwell", "B200 (GB200)": "Blackwell",
+               "B300 (GB300)": "Blackwell"}
+
+
+def family(row: Row) -> str:
+    """The configuration family of ``row`` for the planner's table: what is predicted
+    (training, serving throughput, serving latency, power), dense or MoE, the GPU
+    generation, and for serving throughput the tensor-parallel size."""
+    if isinstance(row, PowerRow):
+        return "power (node or rack)"
+    gen = _GENERATION[CATALOG[row.system].gpu.name]
+    if isinstance(row, TrainRow):
+        moe = "MoE" if _model(row.model).is_moe else "dense"
+        return f"training, {moe}, {gen}"
+    moe = "MoE" if get_model(row.model).is_moe else "dense"
+    if row.kind != "throughput":
+        return f"serving latency ({row.kind.upper()}), {moe}, {gen}"
+    return f"serving throughput, {moe}, {gen}, TP{row.tp}"
+
+
+def families(rows: Sequence[tuple[Row, float]]) -> dict[str, tuple[int, int, float, float,
+                                                                      float]]:
+    """Per :func:`family`, over the held-out rows: (rows, rows within ±15%, median signed
+    error, 10th and 90th percentile of the signed error). A positive error means the model
+    predicts more than was published (throughput too high, latency or power too high)."""
+    errs: dict[str, list[float]] = {}
+    for row, pred in rows:
+        if row.role == "held out":
+            errs.setdefault(family(row), []).append(_err(float(pred), row.published))
+    out = {}
+    for k in sorted(errs):
+        e = np.array(errs[k])
+        out[k] = (len(e), int((np.abs(e) <= TOLERANCE).sum()), float(np.median(e)),
+                  float(np.percentile(e, 10)), float(np.percentile(e, 90)))
+    return out
+
+
 def _report(label: str, rows: Sequence[InferRow],
             groups: Sequence[tuple[str, np.ndarray]]) -> None:
     """One line: rows within ±15% and the median |error| of ``rows``, per group mask."""
@@ -1309,6 +1360,13 @@ def main() -> None:
         return
     if "--ablate" in sys.argv:
         ablate()
+        return
+    if "--families" in sys.argv:
+        print("| configuration (held-out rows) | rows | within ±15% | median error "
+              "| 10th–90th percentile |")
+        print("|---|---:|---:|---:|---|")
+        for k, (n, ok, med, lo, hi) in families(_ROWS).items():
+            print(f"| {k} | {n} | {ok} | {med:+.1%} | {lo:+.0%} to {hi:+.0%} |")
         return
     print("| # | case | configuration | published | model | error | role | round | source |")
     print("|---|---|---|---:|---:|---:|---|---:|---|")
