@@ -9,20 +9,25 @@ tokens/s in steady state at that batch (:func:`cupy_kernels.inference.replica_th
 the figure ``docs/validation.md`` checks against published offline throughput). From these:
 the requests/s the service's initial replicas serve when saturated, and the offered rate as a
 share of it. The per-window serving model of a run saturates near, not exactly at, this
-figure (prefill chunks and TPOT are resolved per window there).
+figure (prefill chunks and TPOT are resolved per window there). Each line ends with how far
+the kernel's throughput was from published figures for configurations like it (the
+held-out validation rows of its family: dense or MoE, GPU generation, tensor-parallel
+size; :mod:`emulator.validation_bias`), so a planner knows how much margin to keep.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from cupy_kernels._arrays import f64
 from cupy_kernels.inference import InferenceBatch, kv_pool_bytes, replica_throughput
+from emulator.validation_bias import FamilyError, serving_throughput_error
 from topologies.catalog import SystemSpec
+from workloads.models import get_model
 from workloads.spec import InferenceServiceSpec
 
 if TYPE_CHECKING:
@@ -53,6 +58,8 @@ class ServiceCapacity:
     mean_output_tokens: float
     offered_requests_per_s: float
     autoscale: tuple[int, int] | None = None  # (min, max) replicas when autoscaled
+    family: str = ""  # its validation family (dense or MoE, GPU generation, TP size)
+    validation: FamilyError | None = None  # the family's held-out rows (None: none)
 
     @property
     def capacity_requests_per_s(self) -> float:
@@ -78,13 +85,34 @@ class ServiceCapacity:
                 f"→ {self.sequences_per_replica:,} sequences; decode step "
                 f"{self.decode_step_s * 1e3:,.1f} ms; {self.output_tokens_per_s_per_replica:,.0f} "
                 f"output tokens/s per replica → {self.capacity_requests_per_s:,.1f} req/s; "
-                f"offered {self.offered_requests_per_s:,.3g} req/s ({self.load:.1%})")
+                f"offered {self.offered_requests_per_s:,.3g} req/s ({self.load:.1%}); "
+                f"{self._validation_text()}")
+
+    def _validation_text(self) -> str:
+        """How far the kernel was from published figures like this line's."""
+        family = self.family.removeprefix("serving throughput, ")
+        if self.validation is None:
+            return f"validation ({family}): no held-out row (docs/validation.md)"
+        return f"validation ({family}): {self.validation.text()}"
 
 
 def _candidates(spec: InferenceServiceSpec,
                 systems: list[SystemSpec]) -> list[SystemSpec]:
     """The systems ``spec`` may run on: its stated one, else every one in the scenario."""
     return [s for s in systems if spec.gpu_system in (None, s.name)]
+
+
+def _is_moe(spec: InferenceServiceSpec) -> bool:
+    """Whether ``spec`` serves a mixture-of-experts model (as the compute model looks
+    it up: scenario-described models are registered by then)."""
+    return bool(get_model(spec.model).is_moe)
+
+
+def _validation(spec: InferenceServiceSpec, system: SystemSpec) -> dict[str, Any]:
+    """The ``family`` and ``validation`` fields of ``spec`` on ``system``."""
+    family, figures = serving_throughput_error(_is_moe(spec), system.gpu.name,
+                                               spec.gpus_per_replica)
+    return {"family": family, "validation": figures}
 
 
 def serving_capacity(sim: Simulation) -> list[ServiceCapacity]:
@@ -125,5 +153,6 @@ def serving_capacity(sim: Simulation) -> list[ServiceCapacity]:
                 mean_output_tokens=float(spec.output_tokens.mean()),
                 offered_requests_per_s=float(spec.rate_per_s),
                 autoscale=(None if spec.autoscale is None else
-                           (spec.autoscale.min_replicas, spec.autoscale.max_replicas))))
+                           (spec.autoscale.min_replicas, spec.autoscale.max_replicas)),
+                **_validation(spec, system)))
     return rows

@@ -23,6 +23,12 @@ import cupy_kernels.training as trn
 from cupy_kernels.inference import InferenceBatch, decode_step_time, max_batch, prefill_time
 from cupy_kernels.power import NODE_OVERHEAD_DRAW, decode_power_util, gpu_power, rack_power
 from cupy_kernels.training import PRECISION_CODES, RECOMPUTE_CODES, TrainingBatch
+from emulator.validation_bias import (
+    GENERATION,
+    SERVING_THROUGHPUT,
+    FamilyError,
+    serving_family,
+)
 from tests.validation_cases import (
     INFER_ROWS,
     INFER_ROWS_R2,
@@ -1081,6 +1087,18 @@ def test_families_cover_every_held_out_row_once() -> None:
     assert "serving throughput, dense, Hopper, TP8" in table
 
 
+def test_packaged_serving_bias_is_the_validation_table() -> None:
+    """``emulator.validation_bias`` (what ``gpuemu validate`` prints) holds the table's
+    serving-throughput families; after a model term or a new round, paste the lines the
+    failure prints."""
+    expected = {k: FamilyError(n, ok, round(med, 4), round(lo, 4), round(hi, 4))
+                for k, (n, ok, med, lo, hi) in families(_ROWS).items()
+                if k.startswith("serving throughput")}
+    paste = "\n".join(f'    "{k}": FamilyError({e.rows}, {e.within}, {e.median:.4f}, '
+                      f"{e.p10:.4f}, {e.p90:.4f})," for k, e in expected.items())
+    assert expected == SERVING_THROUGHPUT, "emulator/validation_bias.py is stale:\n" + paste
+
+
 def test_nvl72_rack_full_load_is_about_120_kw() -> None:
     assert abs(_err(nvl72_full_load_w(), 120e3)) <= TOLERANCE
 
@@ -1211,25 +1229,20 @@ def summary(rows: Sequence[tuple[Row, float]]) -> dict[str, tuple[int, int, floa
             for k, v in groups.items()}
 
 
-_GENERATION = {"A100 SXM 80GB": "Ampere", "H100 SXM": "Hopper", "H800 SXM": "Hopper",
-               "H200 SXM": "Hopper", "B200 (HGX)": "Blackwell", "B200 (GB200)": "Blackwell",
-               "B300 (GB300)": "Blackwell"}
-
-
 def family(row: Row) -> str:
     """The configuration family of ``row`` for the planner's table: what is predicted
     (training, serving throughput, serving latency, power), dense or MoE, the GPU
     generation, and for serving throughput the tensor-parallel size."""
     if isinstance(row, PowerRow):
         return "power (node or rack)"
-    gen = _GENERATION[CATALOG[row.system].gpu.name]
+    gen = GENERATION[CATALOG[row.system].gpu.name]
     if isinstance(row, TrainRow):
         moe = "MoE" if _model(row.model).is_moe else "dense"
         return f"training, {moe}, {gen}"
-    moe = "MoE" if get_model(row.model).is_moe else "dense"
     if row.kind != "throughput":
+        moe = "MoE" if get_model(row.model).is_moe else "dense"
         return f"serving latency ({row.kind.upper()}), {moe}, {gen}"
-    return f"serving throughput, {moe}, {gen}, TP{row.tp}"
+    return serving_family(get_model(row.model).is_moe, gen, row.tp)
 
 
 def families(rows: Sequence[tuple[Row, float]]) -> dict[str, tuple[int, int, float, float,

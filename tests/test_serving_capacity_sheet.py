@@ -19,6 +19,7 @@ from emulator.build import build
 from emulator.cli import app
 from emulator.loader import validate_scenario
 from emulator.serving_capacity import serving_capacity
+from emulator.validation_bias import SERVING_THROUGHPUT, serving_throughput_error
 from tests.conftest import SMALL_SITE
 from workloads.models import get_model
 
@@ -120,3 +121,32 @@ def test_validate_prints_the_sheet(tmp_path: Path) -> None:
     at = next(i for i, ln in enumerate(lines) if ln.startswith("serving capacity"))
     assert lines[at + 1].lstrip().startswith("svc/chat on h100-hgx: 3 × 1 GPU(s) fp8")
     assert "req/s" in lines[at + 1] and "Traceback" not in result.output
+
+
+def test_each_line_says_how_far_its_family_was_from_published_figures() -> None:
+    """Dense 70B on one H100 and MoE Mixtral on 2 and 8: each line names its validation
+    family and carries that family's held-out figures; a family without a held-out row
+    (dense on 3 GPUs) says so."""
+    halls = [{**H100_HALL, "racks": 2}]
+    services = [_service(), _service(name="moe", model="mixtral-8x7b", gpus_per_replica=2),
+                _service(name="moe8", model="mixtral-8x7b", gpus_per_replica=8),
+                _service(name="odd", gpus_per_replica=3)]
+    dense, moe, moe8, odd = serving_capacity(build(validate_scenario(
+        _scenario(services, halls))))
+    assert dense.family == "serving throughput, dense, Hopper, TP1"
+    assert moe.family == "serving throughput, MoE, Hopper, TP2"
+    assert moe8.family == "serving throughput, MoE, Hopper, TP8"
+    for row in (dense, moe, moe8):
+        figures = SERVING_THROUGHPUT[row.family]
+        assert row.validation == figures
+        assert (f"median {figures.median:+.0%}" in row.line()
+                and f"over {figures.rows} held-out rows" in row.line())
+    assert odd.validation is None and "TP3): no held-out row" in odd.line()
+
+
+def test_a_gpu_outside_the_catalogs_generations_has_no_family_figures() -> None:
+    family, figures = serving_throughput_error(False, "my accelerator", 1)
+    assert figures is None and family == "serving throughput, dense, my accelerator, TP1"
+    assert serving_throughput_error(True, "H200 SXM", 8) == (
+        "serving throughput, MoE, Hopper, TP8", SERVING_THROUGHPUT[
+            "serving throughput, MoE, Hopper, TP8"])
