@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -102,19 +102,6 @@ def _candidates(spec: InferenceServiceSpec,
     return [s for s in systems if spec.gpu_system in (None, s.name)]
 
 
-def _is_moe(spec: InferenceServiceSpec) -> bool:
-    """Whether ``spec`` serves a mixture-of-experts model (as the compute model looks
-    it up: scenario-described models are registered by then)."""
-    return bool(get_model(spec.model).is_moe)
-
-
-def _validation(spec: InferenceServiceSpec, system: SystemSpec) -> dict[str, Any]:
-    """The ``family`` and ``validation`` fields of ``spec`` on ``system``."""
-    family, figures = serving_throughput_error(_is_moe(spec), system.gpu.name,
-                                               spec.gpus_per_replica)
-    return {"family": family, "validation": figures}
-
-
 def serving_capacity(sim: Simulation) -> list[ServiceCapacity]:
     """The capacity sheet of every inference service of built simulation ``sim``, one row
     per (service, rack system it may run on), in service order."""
@@ -140,8 +127,12 @@ def serving_capacity(sim: Simulation) -> list[ServiceCapacity]:
         tp = host(f64(xp, b.gpus_per_replica))
         weights = host(f64(xp, b.params) * f64(xp, b.weight_bytes_per_param))
         pool = np.maximum(host(kv_pool_bytes(xp, b)), 0.0)
+        # scenario-described models are registered by now, as the compute model reads them
+        moe = bool(get_model(spec.model).is_moe)
         for i, system in enumerate(on):
             fits = int(slots[i]) > 0
+            family, figures = serving_throughput_error(moe, system.gpu.name,
+                                                       spec.gpus_per_replica)
             rows.append(ServiceCapacity(
                 tenant=spec.tenant, service=spec.name, system=system.name,
                 replicas=spec.replicas, gpus_per_replica=spec.gpus_per_replica,
@@ -154,5 +145,5 @@ def serving_capacity(sim: Simulation) -> list[ServiceCapacity]:
                 offered_requests_per_s=float(spec.rate_per_s),
                 autoscale=(None if spec.autoscale is None else
                            (spec.autoscale.min_replicas, spec.autoscale.max_replicas)),
-                **_validation(spec, system)))
+                family=family, validation=figures))
     return rows
