@@ -40,6 +40,7 @@ from tests.validation_cases import (
     INFER_ROWS_R9,
     INFER_ROWS_R10,
     INFER_ROWS_R11,
+    INFER_ROWS_R12,
     POWER_ROWS,
     R2_FITTED,
     R4_FITTED,
@@ -48,6 +49,7 @@ from tests.validation_cases import (
     TRAIN_ROWS,
     TRAIN_ROWS_R2,
     TRAIN_ROWS_R3,
+    TRT_REQUESTS,
     InferRow,
     PowerRow,
     TrainRow,
@@ -1071,6 +1073,27 @@ def test_round_eleven_rows_are_chosen_by_their_rule() -> None:
     assert {(r.system, r.precision, r.kv_precision) for r in rows} == {
         ("h200-hgx", "fp8", "fp8"), ("h100-hgx", "fp8", "fp8"),
         ("h100-hgx", "bf16", "bf16"), ("dgx-a100", "bf16", "bf16")}
+    assert {r.tp for r in rows} == {1, 2, 4, 8}
+
+
+def test_round_twelve_rows_are_chosen_by_their_rule() -> None:
+    """Round 12 (TensorRT-LLM v0.20, PyTorch backend, across TP sizes) is held out, one row
+    per non-empty cell of the page's throughput tables, with the page's request counts."""
+    rows = INFER_ROWS_R12
+    assert len(rows) == len({r.name for r in rows}) == 180
+    assert all(r.role == "held out" and r.runtime == "python" and r.attention_dp is False
+               and r.batch == 0 and r.kv_precision == "fp8" and r.kv_free_fraction == 0.95
+               and r.name.startswith("R12 ") for r in rows)
+    assert all(r.requests == TRT_REQUESTS.get((r.prompt, r.output), 0) for r in rows)
+    assert sum(r.requests == 0 for r in rows) == 20  # 1024/2048: no count on the page
+    counts = {(m, p): sum(r.model == m and r.precision == p for r in rows)
+              for m in ("llama3-8b", "llama3-70b", "llama3-405b", "llama4-maverick")
+              for p in ("fp4", "fp8")}
+    assert counts == {("llama3-8b", "fp4"): 0, ("llama3-8b", "fp8"): 20,
+                      ("llama3-70b", "fp4"): 40, ("llama3-70b", "fp8"): 73,
+                      ("llama3-405b", "fp4"): 20, ("llama3-405b", "fp8"): 14,
+                      ("llama4-maverick", "fp4"): 0, ("llama4-maverick", "fp8"): 13}
+    assert {r.system for r in rows} == {"b200-hgx", "h200-hgx", "h100-hgx"}
     assert {r.tp for r in rows} == {1, 2, 4, 8}
 
 

@@ -86,6 +86,7 @@ class InferRow:
     runtime: str = "python"  # the serving runtime's scheduler: "python" or "cpp" (compiled)
     batch_cap: int = 0  # the configuration's most sequences per replica (0: none stated)
     kv_free_fraction: float | None = None  # the runtime's KV share of free memory, if stated
+    requests: int = 0  # requests in the benchmark's dataset, all queued at once (0: not stated)
 
 
 def _tflops_to_tokens(tflops: float, flop_per_token: float) -> float:
@@ -944,7 +945,9 @@ INFER_ROWS_R10: tuple[InferRow, ...] = (
 # 7B and Mixtral 8x22B (not in the catalog) and "LLaMA v3 70B" (the catalog's 70B entry is
 # Llama 3.1's architecture: its cells would repeat the 3.1 ones). The runtime is the
 # compiled C++ one (TensorRT engines), as in rounds 8 and 9; the KV share of free memory
-# is the runtime's default (the page states none).
+# is the runtime's default (the page states none). Each row also records the page's request
+# count for its lengths ($num_requests, ``TRT_REQUESTS``; added at round 12, a fact of the
+# page, not a prediction).
 TRT014 = ("https://github.com/arthurrasmusson/TensorRT-LLM/blob/"
           "e00d4e6564921307dd264b61fe1d46f116095e0e/docs/source/performance/perf-overview.md "
           "(a copy of TensorRT-LLM's v0.14.0 performance overview, TensorRT engines, max "
@@ -1036,6 +1039,12 @@ mixtral-8x7b 5000/500 4 6602.3877 6020.6267 3543.6819 1603.8223
 mixtral-8x7b 5000/500 8 8862.8164 8214.9445 5968.7734 2813.1531
 """
 
+TRT_REQUESTS: dict[tuple[int, int], int] = {
+    (128, 128): 30000, (128, 2048): 3000, (128, 4096): 1500, (1000, 2000): 1500,
+    (2048, 128): 3000, (2048, 2048): 1500, (5000, 500): 1500, (1000, 1000): 3000,
+    (500, 2000): 3000, (20000, 2000): 1000}
+"""``$num_requests`` per (input, output) length of the v0.14 and v0.20 pages (the same
+table on both; v0.14's has no 1000/2000 row)."""
 # (column label, catalog system, weight precision) of the four columns, in order
 _R11_COLUMNS = (("H200", "h200-hgx", "fp8"), ("H100", "h100-hgx", "fp8"),
                 ("H100", "h100-hgx", "bf16"), ("A100", "dgx-a100", "bf16"))
@@ -1058,11 +1067,105 @@ def _trt014_rows(cells: str) -> tuple[InferRow, ...]:
             rows.append(InferRow(
                 f"R11 {_R11_LABELS[model]} {tag}, {gpu} (TP{tp}), {isl}/{osl}", "throughput",
                 model, system, precision, kv, tp, 0, isl, osl, float(value), "held out",
-                TRT014, attention_dp=False, runtime="cpp"))
+                TRT014, attention_dp=False, runtime="cpp",
+                requests=TRT_REQUESTS.get((isl, osl), 0)))
     return tuple(rows)
 
 
 INFER_ROWS_R11: tuple[InferRow, ...] = _trt014_rows(_R11_CELLS)
+
+
+# -- round 12: TensorRT-LLM v0.20 (PyTorch backend) across tensor-parallel sizes, blind ----
+# Chosen by the fixed rule below and committed, with no prediction computed, before any
+# term of the round was written. All are held out; none is used to fit anything. The page
+# was read in full to copy the cells; no model figure was compared with them.
+#
+# Rule: every cell of the throughput tables of the TensorRT-LLM performance overview whose
+# benchmarks the page says were collected with v0.20 (TRT020: "The data collected for the
+# v0.20 benchmarks was run with the following file"; PyTorch backend, "Total Output
+# Throughput (tokens/sec)" of the deployment, trtllm-bench at an infinite request rate):
+# Llama 3.3 70B FP4 and Llama 3.1 405B FP4 on B200, Llama 3.1 8B, Llama 3.3 70B, Llama 3.1
+# 405B and Llama 4 Maverick FP8 on H200 and H100; empty cells skipped. Llama 3.3 70B has
+# the architecture of the catalog's 70B entry. The checkpoints are NVIDIA's ModelOpt ones
+# (FP4 or FP8 weights, FP8 KV cache, as in rounds 2 to 7). The runtime is the PyTorch one
+# ("python"); the page's LLM options set CUDA graphs only, so no attention data
+# parallelism; "in a majority of cases" the KV share of free memory was 0.95. Each row also
+# records the page's request count for its lengths ($num_requests: the whole dataset is
+# queued at once).
+TRT020 = ("https://github.com/dominicshanshan/TensorRT-LLM/blob/"
+          "ab4143e1d3c82df550f0d5673090a8feee84c7bd/docs/source/performance/perf-overview.md "
+          "(TensorRT-LLM's performance overview with the v0.20 data, PyTorch backend, max "
+          "throughput)")
+# The page's cells, copied, two lines per column: model key, catalog system, GPU label,
+# precision and TP; then, indented, the value of each (input, output) length in the order
+# of ``_R12_PAIRS`` ("-": empty cell).
+_R12_PAIRS = ((128, 128), (128, 2048), (128, 4096), (500, 2000), (1000, 1000), (1000, 2000),
+              (1024, 2048), (2048, 128), (2048, 2048), (5000, 500), (20000, 2000))
+_R12_CELLS = """
+llama3-70b b200-hgx B200 fp4 1
+    10994.48 9580.46 6418.39 7343.32 6752.53 6670.07 6636.75 1342.17 - 1429.67 629.77
+llama3-70b b200-hgx B200 fp4 2
+    17542.11 15432.35 9841.53 11850.57 10815.88 9830.73 9807.13 1989.41 - 2419.67 1177.01
+llama3-70b b200-hgx B200 fp4 4
+    24667.31 23568.12 17808.76 20709.67 16413.04 15597.49 15519.23 3033.14 - 3686.84 2120.66
+llama3-70b b200-hgx B200 fp4 8
+    27272.27 31174.31 25229.25 28038.78 20060.66 20672.37 20617.28 4035.64 - 5182.96 3429.03
+llama3-405b b200-hgx B200 fp4 4
+    6163.81 7081.21 6028.37 5858.75 4848.00 5375.25 5345.70 693.55 - 947.49 641.11
+llama3-405b b200-hgx B200 fp4 8
+    9002.90 10288.28 8713.77 9125.86 7582.97 7626.28 7464.03 1086.56 - 1532.45 1097.84
+llama3-8b h200-hgx H200 fp8 1
+    27970.14 23326.38 17508.51 21390.41 17366.89 16831.31 16737.03 3488.03 - 3813.69 1696.66
+llama3-8b h100-hgx H100 fp8 1
+    27688.36 21841.15 13730.89 17833.34 15270.62 13798.08 13385.50 3414.67 - 3394.54 1345.42
+llama3-70b h200-hgx H200 fp8 1
+    3605.47 4315.80 2701.17 3478.76 2744.32 2896.44 2874.18 435.90 - 545.96 276.66
+llama3-70b h200-hgx H200 fp8 2
+    6427.69 8464.03 5573.55 6740.06 5119.72 5847.26 5568.61 772.67 - 997.15 620.33
+llama3-70b h200-hgx H200 fp8 4
+    10407.42 13508.59 11458.56 12200.18 8685.44 9031.21 8946.71 1264.76 - 1698.22 1161.29
+llama3-70b h200-hgx H200 fp8 8
+    15434.37 20759.72 16668.75 - 12744.51 13141.17 13082.62 - 10412.85 2655.28 1985.85
+llama3-70b h100-hgx H100 fp8 1
+    3128.33 756.42 - - 742.14 533.74 530.16 - - 204.94 -
+llama3-70b h100-hgx H100 fp8 2
+    6216.91 5782.57 3868.37 4684.06 4247.19 3866.53 3796.68 736.89 - 862.91 416.13
+llama3-70b h100-hgx H100 fp8 4
+    - 11464.94 8206.39 9903.53 7435.65 7611.12 7575.24 1213.33 - 1552.68 903.66
+llama3-70b h100-hgx H100 fp8 8
+    - 17424.32 12624.61 14553.93 11018.81 11139.22 11004.31 1839.22 - 2369.84 1554.10
+llama3-405b h200-hgx H200 fp8 8
+    - 5567.87 5136.85 4787.61 3286.30 3636.76 3618.66 443.10 - 645.46 -
+llama3-405b h100-hgx H100 fp8 8
+    - - - 3673.91 3012.22 3262.20 3109.70 449.02 - - 372.12
+llama4-maverick h200-hgx H200 fp8 8
+    - 27543.87 18541.01 21117.34 - - 16859.45 4364.06 12800.89 5128.60 1764.27
+llama4-maverick h100-hgx H100 fp8 8
+    - - 11163.12 - - 10556.00 11584.33 3832.38 - - 1400.79
+"""
+_R12_LABELS = {"llama3-8b": "Llama-3.1-8B", "llama3-70b": "Llama-3.3-70B",
+               "llama3-405b": "Llama-3.1-405B", "llama4-maverick": "Llama-4-Maverick (MoE)"}
+
+
+def _trt020_rows(cells: str) -> tuple[InferRow, ...]:
+    """One round-12 row per non-empty cell of ``cells`` (see ``_R12_CELLS``)."""
+    rows = []
+    lines = cells.strip().splitlines()
+    for head, cell_line in zip(lines[::2], lines[1::2], strict=True):
+        model, system, gpu, precision, tp_text = head.split()
+        tp = int(tp_text)
+        for (isl, osl), value in zip(_R12_PAIRS, cell_line.split(), strict=True):
+            if value == "-":
+                continue
+            rows.append(InferRow(
+                f"R12 {_R12_LABELS[model]} {precision.upper()}, {gpu} (TP{tp}), {isl}/{osl}",
+                "throughput", model, system, precision, "fp8", tp, 0, isl, osl, float(value),
+                "held out", TRT020, attention_dp=False, runtime="python",
+                kv_free_fraction=0.95, requests=TRT_REQUESTS.get((isl, osl), 0)))
+    return tuple(rows)
+
+
+INFER_ROWS_R12: tuple[InferRow, ...] = _trt020_rows(_R12_CELLS)
 
 # -- power sources -------------------------------------------------------------------------
 LATIF = ("https://arxiv.org/abs/2412.08602 (Latif et al., Empirical Measurements of AI "
