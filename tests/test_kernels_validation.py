@@ -42,6 +42,7 @@ from tests.validation_cases import (
     INFER_ROWS_R10,
     INFER_ROWS_R11,
     INFER_ROWS_R12,
+    ONLINE_ROWS_R13,
     POWER_ROWS,
     R2_FITTED,
     R4_FITTED,
@@ -1224,6 +1225,23 @@ def test_round_twelve_rows_are_chosen_by_their_rule() -> None:
                       ("llama4-maverick", "fp4"): 0, ("llama4-maverick", "fp8"): 13}
     assert {r.system for r in rows} == {"b200-hgx", "h200-hgx", "h100-hgx"}
     assert {r.tp for r in rows} == {1, 2, 4, 8}
+
+
+def test_round_thirteen_rows_are_chosen_by_their_rule() -> None:
+    """Round 13 (the v0.14 page's serving runs under load) is held out: TTFT and ITL at
+    every request rate, output throughput at the infinite one, for four model-GPU pairs
+    at three length pairs."""
+    rows = ONLINE_ROWS_R13
+    assert len(rows) == len({r.name for r in rows}) == 4 * 3 * (6 * 2 + 1)
+    assert all(r.role == "held out" and r.runtime == "cpp" and not r.chunked_prefill
+               and r.precision == "bf16" and r.requests == 500
+               and r.name.startswith("R13 ") for r in rows)
+    assert {(r.model, r.system, r.tp) for r in rows} == {
+        ("llama3-70b", "h100-hgx", 4), ("llama3-8b", "h100-hgx", 1),
+        ("llama3-70b", "h200-hgx", 4), ("llama3-8b", "h200-hgx", 1)}
+    assert {(r.prompt, r.output) for r in rows} == {(467, 256), (467, 16), (202, 214)}
+    assert sorted({r.qps for r in rows if r.kind == "ttft"}) == [2, 4, 8, 16, 32, math.inf]
+    assert all(math.isinf(r.qps) for r in rows if r.kind == "throughput")
 
 
 def test_families_cover_every_held_out_row_once() -> None:

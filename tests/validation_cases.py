@@ -1271,3 +1271,93 @@ POWER_ROWS: tuple[PowerRow, ...] = (
     *_inf51_power(),
 )
 POWER_ROWS = tuple(replace(r, role=R2_FITTED.get(r.name, r.role)) for r in POWER_ROWS)
+
+
+# -- round 13: serving under load through the emulator's own serving model, blind ----------
+# Chosen by the fixed rule below and committed, with no prediction computed, before the
+# harness that predicts them was run on them. No model term or constant changes with this
+# round: it checks the serving simulation (queueing, batching, prefill interleaving) as it
+# stands, where every earlier round checked the kernels at a fixed batch. The page was read
+# in full to copy the cells; no model figure was compared with them.
+#
+# Rule: every row of the "Online Serving Measurements" table of the same v0.14 page as
+# round 11 (TRT014: "generated using version 0.14.0, with 500 requests and BF16 precision";
+# the TensorRT-LLM backend of Triton): for each model, GPU, TP, (input, output) length and
+# request rate ("QPS"), its mean time to first token and mean inter-token latency; at the
+# infinite rate also its output token throughput. BF16 weights and a 16-bit KV cache (as
+# bf16); the compiled C++ runtime (``cpp``). The page states neither the engine's batch
+# nor its chunked-context setting: the KV cache bounds the batch, and prompts run as
+# separate prefill steps (the backend's default, ``enable_chunked_context`` false).
+
+
+@dataclass(frozen=True)
+class OnlineRow:
+    """One published figure of a serving run under load: ``requests`` requests of
+    ``prompt`` and ``output`` tokens sent at ``qps`` per second (``inf``: all at once) to
+    one replica of ``tp`` GPUs. ``kind``: ``"ttft"`` (mean time to first token, s),
+    ``"itl"`` (mean inter-token latency, s) or ``"throughput"`` (output tokens/s over the
+    run)."""
+
+    name: str
+    kind: str
+    model: str
+    system: str
+    precision: str
+    tp: int
+    prompt: int
+    output: int
+    qps: float
+    requests: int
+    published: float
+    role: str
+    source: str
+    runtime: str = "cpp"
+    chunked_prefill: bool = False
+
+
+# The table's rows, copied: model key, catalog system, GPU label, TP, input/output, then
+# per request rate (2, 4, 8, 16, 32, INF) "TTFT ms/ITL ms"; the INF output throughput
+# (tok/s) last.
+_R13_CELLS = """
+llama3-70b h100-hgx H100 4 467/256 62/21 68/24 92/32 175/66 1229/86 9123/85 4103
+llama3-70b h100-hgx H100 4 467/16 53/18 58/20 71/24 109/38 1197/482 9126/548 454
+llama3-70b h100-hgx H100 4 202/214 48/20 51/22 57/25 74/32 116/42 4482/50 3459
+llama3-8b h100-hgx H100 1 467/256 23/8 24/9 26/9 30/11 50/19 3335/39 9420
+llama3-8b h100-hgx H100 1 467/16 19/7 20/7 22/7 24/8 29/10 3280/193 1269
+llama3-8b h100-hgx H100 1 202/214 19/7 20/8 21/9 23/10 27/11 1657/21 8291
+llama3-70b h200-hgx H200 4 467/256 58/18 63/20 84/27 165/60 1279/83 9222/83 4185
+llama3-70b h200-hgx H200 4 467/16 50/15 55/16 67/20 103/33 1259/485 9074/546 457
+llama3-70b h200-hgx H200 4 202/214 43/17 46/18 51/21 67/28 112/39 4480/48 3719
+llama3-8b h200-hgx H200 1 467/256 21/6 23/7 24/7 27/9 44/16 3237/36 10121
+llama3-8b h200-hgx H200 1 467/16 18/5 19/6 20/6 22/7 27/9 3227/190 1291
+llama3-8b h200-hgx H200 1 202/214 17/6 18/6 19/7 20/8 24/9 1665/19 9189
+"""
+_R13_RATES = (2.0, 4.0, 8.0, 16.0, 32.0, math.inf)
+_R13_LABELS = {"llama3-8b": "Llama-3.1-8B", "llama3-70b": "Llama-3.1-70B"}
+
+
+def _online_rows(cells: str) -> tuple[OnlineRow, ...]:
+    """The round-13 rows of ``cells`` (see ``_R13_CELLS``): two per request rate, one more
+    at the infinite rate."""
+    rows = []
+    for line in cells.strip().splitlines():
+        model, system, gpu, tp_text, lengths, *latencies, tput = line.split()
+        isl, osl = (int(x) for x in lengths.split("/"))
+        tp = int(tp_text)
+        head = f"R13 {_R13_LABELS[model]} BF16, {gpu} (TP{tp}), {isl}/{osl}"
+
+        def row(kind: str, rate: float, value: float, head: str = head, model: str = model,
+                system: str = system, tp: int = tp, isl: int = isl,
+                osl: int = osl) -> OnlineRow:
+            at = "all at once" if math.isinf(rate) else f"{rate:g}/s"
+            return OnlineRow(f"{head}, {at}, {kind}", kind, model, system, "bf16", tp, isl,
+                             osl, rate, 500, value, "held out", TRT014)
+        for rate, pair in zip(_R13_RATES, latencies, strict=True):
+            ttft_ms, itl_ms = (float(x) for x in pair.split("/"))
+            rows.append(row("ttft", rate, ttft_ms / 1e3))
+            rows.append(row("itl", rate, itl_ms / 1e3))
+        rows.append(row("throughput", math.inf, float(tput)))
+    return tuple(rows)
+
+
+ONLINE_ROWS_R13: tuple[OnlineRow, ...] = _online_rows(_R13_CELLS)
