@@ -53,9 +53,11 @@ from tests.validation_cases import (
     TRAIN_ROWS_R3,
     TRT_REQUESTS,
     InferRow,
+    OnlineRow,
     PowerRow,
     TrainRow,
 )
+from tests.validation_online import online_predictions
 from topologies.catalog import CATALOG, GB200_NVL72, SystemSpec
 from workloads.models import BYTES_PER_ELEMENT, ModelSpec, get_model, model_from_dict
 
@@ -847,6 +849,244 @@ KNOWN_MISSES: dict[str, str] = {
         "high",  # +17.8%
     'R12 Llama-4-Maverick (MoE) FP8, H100 (TP8), 20000/2000':
         "high",  # +77.5%
+    'R13 Llama-3.1-70B BF16, H100 (TP4), 467/256, 2/s, ttft':
+        "low",  # -28.6%
+    'R13 Llama-3.1-70B BF16, H100 (TP4), 467/256, 4/s, ttft':
+        "low",  # -36.6%
+    'R13 Llama-3.1-70B BF16, H100 (TP4), 467/256, 8/s, ttft':
+        "low",  # -54.9%
+    'R13 Llama-3.1-70B BF16, H100 (TP4), 467/256, 8/s, itl':
+        "low",  # -34.4%
+    'R13 Llama-3.1-70B BF16, H100 (TP4), 467/256, 16/s, ttft':
+        "low",  # -70.6%
+    'R13 Llama-3.1-70B BF16, H100 (TP4), 467/256, 16/s, itl':
+        "low",  # -68.6%
+    'R13 Llama-3.1-70B BF16, H100 (TP4), 467/256, 32/s, itl':
+        "low",  # -75.9%
+    'R13 Llama-3.1-70B BF16, H100 (TP4), 467/256, all at once, itl':
+        "low",  # -75.6%
+    'R13 Llama-3.1-70B BF16, H100 (TP4), 467/256, all at once, throughput':
+        "high",  # +37.6%
+    'R13 Llama-3.1-70B BF16, H100 (TP4), 467/16, 2/s, ttft':
+        "low",  # -23.6%
+    'R13 Llama-3.1-70B BF16, H100 (TP4), 467/16, 2/s, itl':
+        "high",  # +21.7%
+    'R13 Llama-3.1-70B BF16, H100 (TP4), 467/16, 4/s, ttft':
+        "low",  # -28.0%
+    'R13 Llama-3.1-70B BF16, H100 (TP4), 467/16, 8/s, ttft':
+        "low",  # -41.6%
+    'R13 Llama-3.1-70B BF16, H100 (TP4), 467/16, 16/s, ttft':
+        "low",  # -52.8%
+    'R13 Llama-3.1-70B BF16, H100 (TP4), 467/16, 16/s, itl':
+        "low",  # -45.5%
+    'R13 Llama-3.1-70B BF16, H100 (TP4), 467/16, 32/s, itl':
+        "low",  # -95.7%
+    'R13 Llama-3.1-70B BF16, H100 (TP4), 467/16, all at once, itl':
+        "low",  # -96.2%
+    'R13 Llama-3.1-70B BF16, H100 (TP4), 202/214, 2/s, ttft':
+        "low",  # -33.0%
+    'R13 Llama-3.1-70B BF16, H100 (TP4), 202/214, 4/s, ttft':
+        "low",  # -41.0%
+    'R13 Llama-3.1-70B BF16, H100 (TP4), 202/214, 8/s, ttft':
+        "low",  # -53.4%
+    'R13 Llama-3.1-70B BF16, H100 (TP4), 202/214, 8/s, itl':
+        "low",  # -16.6%
+    'R13 Llama-3.1-70B BF16, H100 (TP4), 202/214, 16/s, ttft':
+        "low",  # -60.1%
+    'R13 Llama-3.1-70B BF16, H100 (TP4), 202/214, 16/s, itl':
+        "low",  # -35.3%
+    'R13 Llama-3.1-70B BF16, H100 (TP4), 202/214, 32/s, ttft':
+        "low",  # -59.8%
+    'R13 Llama-3.1-70B BF16, H100 (TP4), 202/214, 32/s, itl':
+        "low",  # -50.7%
+    'R13 Llama-3.1-70B BF16, H100 (TP4), 202/214, all at once, ttft':
+        "high",  # +31.3%
+    'R13 Llama-3.1-70B BF16, H100 (TP4), 202/214, all at once, itl':
+        "low",  # -58.6%
+    'R13 Llama-3.1-70B BF16, H100 (TP4), 202/214, all at once, throughput':
+        "high",  # +91.3%
+    'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 2/s, itl':
+        "high",  # +46.2%
+    'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 4/s, ttft':
+        "low",  # -23.3%
+    'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 4/s, itl':
+        "high",  # +31.9%
+    'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 8/s, ttft':
+        "low",  # -37.9%
+    'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 8/s, itl':
+        "high",  # +26.1%
+    'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 16/s, ttft':
+        "low",  # -42.6%
+    'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 32/s, ttft':
+        "low",  # -59.2%
+    'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 32/s, itl':
+        "low",  # -40.6%
+    'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, all at once, itl':
+        "low",  # -71.1%
+    'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, all at once, throughput':
+        "high",  # +31.3%
+    'R13 Llama-3.1-8B BF16, H100 (TP1), 467/16, 2/s, itl':
+        "high",  # +64.9%
+    'R13 Llama-3.1-8B BF16, H100 (TP1), 467/16, 4/s, itl':
+        "high",  # +66.4%
+    'R13 Llama-3.1-8B BF16, H100 (TP1), 467/16, 8/s, ttft':
+        "low",  # -26.8%
+    'R13 Llama-3.1-8B BF16, H100 (TP1), 467/16, 8/s, itl':
+        "high",  # +61.7%
+    'R13 Llama-3.1-8B BF16, H100 (TP1), 467/16, 16/s, ttft':
+        "low",  # -28.2%
+    'R13 Llama-3.1-8B BF16, H100 (TP1), 467/16, 16/s, itl':
+        "high",  # +41.0%
+    'R13 Llama-3.1-8B BF16, H100 (TP1), 467/16, 32/s, ttft':
+        "low",  # -29.7%
+    'R13 Llama-3.1-8B BF16, H100 (TP1), 467/16, all at once, itl':
+        "low",  # -94.2%
+    'R13 Llama-3.1-8B BF16, H100 (TP1), 467/16, all at once, throughput':
+        "low",  # -17.5%
+    'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, 2/s, ttft':
+        "low",  # -17.3%
+    'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, 2/s, itl':
+        "high",  # +64.7%
+    'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, 4/s, ttft':
+        "low",  # -27.7%
+    'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, 4/s, itl':
+        "high",  # +45.4%
+    'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, 8/s, ttft':
+        "low",  # -42.9%
+    'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, 8/s, itl':
+        "high",  # +25.6%
+    'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, 16/s, ttft':
+        "low",  # -45.6%
+    'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, 32/s, ttft':
+        "low",  # -48.1%
+    'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, all at once, ttft':
+        "high",  # +70.1%
+    'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, all at once, itl':
+        "low",  # -46.3%
+    'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, all at once, throughput':
+        "high",  # +60.6%
+    'R13 Llama-3.1-70B BF16, H200 (TP4), 467/256, 2/s, ttft':
+        "low",  # -27.0%
+    'R13 Llama-3.1-70B BF16, H200 (TP4), 467/256, 4/s, ttft':
+        "low",  # -33.7%
+    'R13 Llama-3.1-70B BF16, H200 (TP4), 467/256, 8/s, ttft':
+        "low",  # -50.7%
+    'R13 Llama-3.1-70B BF16, H200 (TP4), 467/256, 8/s, itl':
+        "low",  # -40.6%
+    'R13 Llama-3.1-70B BF16, H200 (TP4), 467/256, 16/s, ttft':
+        "low",  # -68.8%
+    'R13 Llama-3.1-70B BF16, H200 (TP4), 467/256, 16/s, itl':
+        "low",  # -73.6%
+    'R13 Llama-3.1-70B BF16, H200 (TP4), 467/256, 32/s, ttft':
+        "low",  # -17.5%
+    'R13 Llama-3.1-70B BF16, H200 (TP4), 467/256, 32/s, itl':
+        "low",  # -80.9%
+    'R13 Llama-3.1-70B BF16, H200 (TP4), 467/256, all at once, itl':
+        "low",  # -80.9%
+    'R13 Llama-3.1-70B BF16, H200 (TP4), 467/256, all at once, throughput':
+        "high",  # +42.8%
+    'R13 Llama-3.1-70B BF16, H200 (TP4), 467/16, 2/s, ttft':
+        "low",  # -22.0%
+    'R13 Llama-3.1-70B BF16, H200 (TP4), 467/16, 4/s, ttft':
+        "low",  # -26.4%
+    'R13 Llama-3.1-70B BF16, H200 (TP4), 467/16, 8/s, ttft':
+        "low",  # -38.2%
+    'R13 Llama-3.1-70B BF16, H200 (TP4), 467/16, 8/s, itl':
+        "low",  # -20.0%
+    'R13 Llama-3.1-70B BF16, H200 (TP4), 467/16, 16/s, ttft':
+        "low",  # -50.1%
+    'R13 Llama-3.1-70B BF16, H200 (TP4), 467/16, 16/s, itl':
+        "low",  # -52.0%
+    'R13 Llama-3.1-70B BF16, H200 (TP4), 467/16, 32/s, ttft':
+        "low",  # -16.2%
+    'R13 Llama-3.1-70B BF16, H200 (TP4), 467/16, 32/s, itl':
+        "low",  # -96.7%
+    'R13 Llama-3.1-70B BF16, H200 (TP4), 467/16, all at once, itl':
+        "low",  # -97.1%
+    'R13 Llama-3.1-70B BF16, H200 (TP4), 202/214, 2/s, ttft':
+        "low",  # -41.4%
+    'R13 Llama-3.1-70B BF16, H200 (TP4), 202/214, 4/s, ttft':
+        "low",  # -48.9%
+    'R13 Llama-3.1-70B BF16, H200 (TP4), 202/214, 8/s, ttft':
+        "low",  # -59.7%
+    'R13 Llama-3.1-70B BF16, H200 (TP4), 202/214, 8/s, itl':
+        "low",  # -24.2%
+    'R13 Llama-3.1-70B BF16, H200 (TP4), 202/214, 16/s, ttft':
+        "low",  # -66.6%
+    'R13 Llama-3.1-70B BF16, H200 (TP4), 202/214, 16/s, itl':
+        "low",  # -43.5%
+    'R13 Llama-3.1-70B BF16, H200 (TP4), 202/214, 32/s, ttft':
+        "low",  # -74.2%
+    'R13 Llama-3.1-70B BF16, H200 (TP4), 202/214, 32/s, itl':
+        "low",  # -59.4%
+    'R13 Llama-3.1-70B BF16, H200 (TP4), 202/214, all at once, itl':
+        "low",  # -67.0%
+    'R13 Llama-3.1-70B BF16, H200 (TP4), 202/214, all at once, throughput':
+        "high",  # +126.6%
+    'R13 Llama-3.1-8B BF16, H200 (TP1), 467/256, 2/s, itl':
+        "high",  # +55.8%
+    'R13 Llama-3.1-8B BF16, H200 (TP1), 467/256, 4/s, ttft':
+        "low",  # -22.5%
+    'R13 Llama-3.1-8B BF16, H200 (TP1), 467/256, 4/s, itl':
+        "high",  # +35.4%
+    'R13 Llama-3.1-8B BF16, H200 (TP1), 467/256, 8/s, ttft':
+        "low",  # -32.9%
+    'R13 Llama-3.1-8B BF16, H200 (TP1), 467/256, 8/s, itl':
+        "high",  # +30.1%
+    'R13 Llama-3.1-8B BF16, H200 (TP1), 467/256, 16/s, ttft':
+        "low",  # -36.2%
+    'R13 Llama-3.1-8B BF16, H200 (TP1), 467/256, 32/s, ttft':
+        "low",  # -53.6%
+    'R13 Llama-3.1-8B BF16, H200 (TP1), 467/256, 32/s, itl':
+        "low",  # -43.4%
+    'R13 Llama-3.1-8B BF16, H200 (TP1), 467/256, all at once, ttft':
+        "high",  # +15.4%
+    'R13 Llama-3.1-8B BF16, H200 (TP1), 467/256, all at once, itl':
+        "low",  # -74.8%
+    'R13 Llama-3.1-8B BF16, H200 (TP1), 467/256, all at once, throughput':
+        "high",  # +29.4%
+    'R13 Llama-3.1-8B BF16, H200 (TP1), 467/16, 2/s, itl':
+        "high",  # +85.4%
+    'R13 Llama-3.1-8B BF16, H200 (TP1), 467/16, 4/s, itl':
+        "high",  # +55.9%
+    'R13 Llama-3.1-8B BF16, H200 (TP1), 467/16, 8/s, ttft':
+        "low",  # -19.6%
+    'R13 Llama-3.1-8B BF16, H200 (TP1), 467/16, 8/s, itl':
+        "high",  # +51.5%
+    'R13 Llama-3.1-8B BF16, H200 (TP1), 467/16, 16/s, ttft':
+        "low",  # -21.7%
+    'R13 Llama-3.1-8B BF16, H200 (TP1), 467/16, 16/s, itl':
+        "high",  # +29.4%
+    'R13 Llama-3.1-8B BF16, H200 (TP1), 467/16, 32/s, ttft':
+        "low",  # -24.5%
+    'R13 Llama-3.1-8B BF16, H200 (TP1), 467/16, all at once, ttft':
+        "high",  # +15.8%
+    'R13 Llama-3.1-8B BF16, H200 (TP1), 467/16, all at once, itl':
+        "low",  # -95.2%
+    'R13 Llama-3.1-8B BF16, H200 (TP1), 467/16, all at once, throughput':
+        "low",  # -18.5%
+    'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, 2/s, ttft':
+        "low",  # -26.3%
+    'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, 2/s, itl':
+        "high",  # +53.5%
+    'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, 4/s, ttft':
+        "low",  # -35.7%
+    'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, 4/s, itl':
+        "high",  # +54.6%
+    'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, 8/s, ttft':
+        "low",  # -49.7%
+    'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, 8/s, itl':
+        "high",  # +29.6%
+    'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, 16/s, ttft':
+        "low",  # -50.8%
+    'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, 32/s, ttft':
+        "low",  # -55.0%
+    'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, all at once, ttft':
+        "high",  # +35.9%
+    'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, all at once, itl':
+        "low",  # -52.4%
+    'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, all at once, throughput':
+        "high",  # +80.4%
 }
 """Held-out rows outside ±15% with the side they miss on ("high"/"low"), as documented."""
 
@@ -1071,7 +1311,7 @@ def _err(pred: float, pub: float) -> float:
     return pred / pub - 1.0
 
 
-Row = TrainRow | InferRow | PowerRow
+Row = TrainRow | InferRow | PowerRow | OnlineRow
 
 
 def round_of(row: Row) -> int:
@@ -1081,23 +1321,25 @@ def round_of(row: Row) -> int:
     Llama 4 rows added before the local-attention and host-CPU terms, 8 ("R8 ") for the
     Mixtral rows checking the model after round 7, 9 ("R9 ") for the Llama 3.1 rows added
     before the runtime term, 10 ("R10 ") for the MLPerf rows added before the KV-pool term,
-    11 and 12 for the TensorRT-LLM v0.14 and v0.20 rows across TP sizes, 1 for the first
-    pass."""
-    for n in (10, 11, 12, 2, 3, 4, 5, 6, 7, 8, 9):
+    11 and 12 for the TensorRT-LLM v0.14 and v0.20 rows across TP sizes, 13 for the serving
+    runs under load, 1 for the first pass."""
+    for n in (10, 11, 12, 13, 2, 3, 4, 5, 6, 7, 8, 9):
         if row.name.startswith(f"R{n} "):
             return n
     return 1
 
 
 def all_rows() -> list[tuple[Row, float]]:
-    """(row, prediction) for every row: rounds 1 to 12, training, serving and power."""
+    """(row, prediction) for every row: rounds 1 to 13, training, serving, serving under
+    load and power."""
     train = (*TRAIN_ROWS, *TRAIN_ROWS_R2, *TRAIN_ROWS_R3)
     infer = (*INFER_ROWS, *INFER_ROWS_R2, *INFER_ROWS_R3, *INFER_ROWS_R4, *INFER_ROWS_R5,
              *INFER_ROWS_R7, *INFER_ROWS_R8, *INFER_ROWS_R9, *INFER_ROWS_R10,
              *INFER_ROWS_R11, *INFER_ROWS_R12)
     return [*zip(train, train_predictions(train), strict=True),
             *zip(infer, infer_predictions(infer), strict=True),
-            *zip(POWER_ROWS, power_predictions(), strict=True)]
+            *zip(POWER_ROWS, power_predictions(), strict=True),
+            *zip(ONLINE_ROWS_R13, online_predictions(ONLINE_ROWS_R13), strict=True)]
 
 
 _ROWS = all_rows()
@@ -1232,6 +1474,7 @@ def test_round_thirteen_rows_are_chosen_by_their_rule() -> None:
     every request rate, output throughput at the infinite one, for four model-GPU pairs
     at three length pairs."""
     rows = ONLINE_ROWS_R13
+    assert [r for r, _ in _ROWS if round_of(r) == 13] == list(rows)
     assert len(rows) == len({r.name for r in rows}) == 4 * 3 * (6 * 2 + 1)
     assert all(r.role == "held out" and r.runtime == "cpp" and not r.chunked_prefill
                and r.precision == "bf16" and r.requests == 500
@@ -1349,6 +1592,8 @@ def _fmt(row: Row, v: float) -> str:
         return f"{v:,.0f} tok/s/GPU"
     if isinstance(row, PowerRow):
         return f"{v / 1e3:,.2f} kW"
+    if isinstance(row, OnlineRow) and row.kind != "throughput":
+        return f"{v * 1e3:,.0f} ms"
     if row.kind == "throughput":
         return f"{v:,.0f} tok/s"
     return f"{v * 1e3:,.1f} ms"
@@ -1366,6 +1611,12 @@ def _config(row: Row) -> str:
                 f"(KV-bound), {w.prompt} in / {w.output} out, {row.statistic}")
     if isinstance(row, PowerRow):
         return f"{row.system}, {row.gpus} GPUs at util {row.util:g}, {row.statistic}"
+    if isinstance(row, OnlineRow):
+        rate = "all at once" if math.isinf(row.qps) else f"Poisson at {row.qps:g}/s"
+        return (f"{row.precision} weights, TP{row.tp}, {row.prompt} in / {row.output} out, "
+                f"{row.requests} requests, {rate}, runtime {row.runtime}, "
+                f"{'chunked' if row.chunked_prefill else 'unchunked'} prefill, "
+                "serving simulation")
     b = "max (KV-bound)" if row.batch == 0 else str(row.batch)
     run = f", {row.requests:,} requests queued at once" if row.requests else ""
     return (f"{row.precision} weights, {row.kv_precision} KV, TP{row.tp}, batch {b}, "
@@ -1382,7 +1633,7 @@ def summary(rows: Sequence[tuple[Row, float]]) -> dict[str, tuple[int, int, floa
         "held out, round 7 (blind)": [], "held out, round 8 (seen)": [],
         "held out, round 9 (seen)": [], "held out, round 10 (blind)": [],
         "held out, round 11 (seen)": [], "held out, round 12 (blind)": [],
-        "power rows": []}
+        "held out, round 13 (blind, under load)": [], "power rows": []}
     for row, pred in rows:
         e = abs(_err(float(pred), row.published))
         groups["all rows"].append(e)
@@ -1393,7 +1644,7 @@ def summary(rows: Sequence[tuple[Row, float]]) -> dict[str, tuple[int, int, floa
             # rounds 1-5, 8, 9 and 11 have been seen by later terms; 6, 7, 10 and 12 are
             # blind
             label = {6: "(blind, power)", 7: "(blind)", 10: "(blind)",
-                     12: "(blind)"}.get(n, "(seen)")
+                     12: "(blind)", 13: "(blind, under load)"}.get(n, "(seen)")
             groups[f"held out, round {n} {label}"].append(e)
             if n == 3:
                 kind = "training" if isinstance(row, TrainRow) else "serving"
@@ -1404,14 +1655,19 @@ def summary(rows: Sequence[tuple[Row, float]]) -> dict[str, tuple[int, int, floa
 
 def family(row: Row) -> str:
     """The configuration family of ``row`` for the planner's table: what is predicted
-    (training, serving throughput, serving latency, power), dense or MoE, the GPU
-    generation, and for serving throughput the tensor-parallel size."""
+    (training, serving throughput, serving latency, serving under load, power), dense or
+    MoE, the GPU generation, and for serving throughput the tensor-parallel size."""
     if isinstance(row, PowerRow):
         return "power (node or rack)"
     gen = GENERATION[CATALOG[row.system].gpu.name]
     if isinstance(row, TrainRow):
         moe = "MoE" if _model(row.model).is_moe else "dense"
         return f"training, {moe}, {gen}"
+    if isinstance(row, OnlineRow):
+        moe = "MoE" if get_model(row.model).is_moe else "dense"
+        what = "throughput" if row.kind == "throughput" else row.kind.upper()
+        arrivals = "all at once" if math.isinf(row.qps) else "Poisson arrivals"
+        return f"serving under load ({what}, {arrivals}), {moe}, {gen}"
     if row.kind != "throughput":
         moe = "MoE" if get_model(row.model).is_moe else "dense"
         return f"serving latency ({row.kind.upper()}), {moe}, {gen}"
