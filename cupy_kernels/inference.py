@@ -57,12 +57,10 @@ __all__ = [
     "InferenceBatch",
     "chunked_prefill_time",
     "decode_compute_fraction",
-    "decode_gpu_seconds",
     "decode_split",
     "decode_step_time",
     "expert_gemm_slowdown",
     "expert_read_fraction",
-    "host_seconds",
     "kv_bytes_per_token",
     "kv_pool_bytes",
     "max_batch",
@@ -475,19 +473,6 @@ def _decode_gpu_time(xp: Any, b: InferenceBatch,
     weights, gemm, kv, attn = _decode_parts(xp, b) if parts is None else parts
     return (xp.maximum(weights, gemm) + xp.maximum(kv, attn) + _tp_comm(xp, b, b.batch)
             + _overhead(xp, b))
-
-
-def decode_gpu_seconds(xp: Any, b: InferenceBatch) -> Any:
-    """GPU seconds of one decode step of ``batch`` sequences: :func:`decode_step_time`
-    without the host bound (an offline run adds its prefill to it before taking the
-    larger of the two, :mod:`cupy_kernels.offline_run`)."""
-    return _decode_gpu_time(xp, b)
-
-
-def host_seconds(xp: Any, b: InferenceBatch) -> Any:
-    """Host seconds per decode step for ``batch`` running sequences (0 without
-    ``seq_overhead_s``)."""
-    return _host_time(xp, b)
 
 
 def decode_step_time(xp: Any, b: InferenceBatch) -> Any:

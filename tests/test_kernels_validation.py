@@ -1227,11 +1227,12 @@ def offline_run_prediction(row: InferRow, batch: int) -> float:
     budget (:func:`trtllm_token_budget`)."""
     batch = max(int(batch), 1)
     sizes = infer_batch([row] * batch, np.arange(1, batch + 1, dtype=np.float64))
-    decode = np.concatenate([[0.0], inf.decode_gpu_seconds(np, sizes)])
+    gpu, host_s, _compute = inf.decode_split(np, sizes)
+    decode = np.concatenate([[0.0], gpu])
     full = infer_batch([row], np.array([float(batch)]))
     prompt_tokens = batch * row.prompt / row.output  # per step in the steady state
     per_token = float(inf.chunked_prefill_time(np, full)[0]) / prompt_tokens
-    host = float(inf.host_seconds(np, infer_batch([row]))[0])  # one sequence
+    host = float(host_s[0])  # the host's time for one sequence (batch 1)
     return offline_run_throughput(
         row.prompt, row.output, row.requests, batch,
         trtllm_token_budget(batch, row.prompt, row.output), decode.tolist(), per_token,
@@ -1757,11 +1758,12 @@ def ablate() -> None:
     groups12 = (("all", np.ones(len(r12), dtype=bool)),
                 *((f"TP{tp}", np.array([r.tp == tp for r in r12])) for tp in (1, 2, 4, 8)),
                 ("request count stated", np.array([r.requests > 0 for r in r12])))
+    every11 = (("all", np.ones(len(INFER_ROWS_R11), dtype=bool)),)
     _report("round 12 (blind), with the offline-run term", r12, groups12)
-    _report("round 11 (seen), with it", INFER_ROWS_R11, (("all", np.ones(273, dtype=bool)),))
+    _report("round 11 (seen), with it", INFER_ROWS_R11, every11)
     OFFLINE_RUNS = False
     _report("round 12, without it (steady state)", r12, groups12)
-    _report("round 11, without it", INFER_ROWS_R11, (("all", np.ones(273, dtype=bool)),))
+    _report("round 11, without it", INFER_ROWS_R11, every11)
     OFFLINE_RUNS = True
     r11 = INFER_ROWS_R11
     groups11 = (("all", np.ones(len(r11), dtype=bool)),
