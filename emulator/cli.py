@@ -78,13 +78,14 @@ def run(
 
 
 def _check_size(loaded: object, force: bool, max_memory: str | None,
-                show: bool) -> dict[str, float]:
-    """The size estimate (printed if ``show``); refuse (exit 2) above the memory budget
-    unless ``force``. Returns the estimate's figures for the run record."""
+                show: bool, until_s: float | None = None) -> dict[str, float]:
+    """The size estimate of a run to ``until_s`` (printed if ``show``); refuse (exit 2)
+    above the memory budget unless ``force``. Returns the estimate's figures for the run
+    record."""
     from emulator.estimate import budget_bytes, estimate_size
     from emulator.units import format_bytes
 
-    est = estimate_size(loaded)  # type: ignore[arg-type]
+    est = estimate_size(loaded, until_s)  # type: ignore[arg-type]
     budget = budget_bytes(max_memory)
     if show:
         print(est.line(), flush=True)
@@ -124,7 +125,7 @@ def _run(scenario: Path, seed: int | None, until: str | None, out: Path | None,
     folder = out if out is not None else output_dir(sc.output.dir, sc.name, sc.seed)
     _check_writable(folder)
     check_replaceable(folder)
-    estimate = _check_size(loaded, force, max_memory, show=False)
+    estimate = _check_size(loaded, force, max_memory, show=False, until_s=until_s)
     sim = build(loaded, backend=backend, events_file=events)
     _log.debug("built %r: seed %d, %d work items, %d GPUs, horizon %g s", sc.name, sc.seed,
                len(sim.works), sim.index.n_gpus, sim.horizon_s)

@@ -70,10 +70,11 @@ def _rows(path: Path) -> int:
         return 0
 
 
-def estimate_size(loaded: LoadedScenario) -> SizeEstimate:
-    """The :class:`SizeEstimate` of ``loaded`` (no workload is generated)."""
+def estimate_size(loaded: LoadedScenario, until_s: float | None = None) -> SizeEstimate:
+    """The :class:`SizeEstimate` of ``loaded`` (no workload is generated), run to
+    ``until_s`` (s) when that is before the scenario's end (``--until``)."""
     sc = loaded.scenario
-    horizon = sc.duration
+    horizon = sc.duration if until_s is None else min(sc.duration, until_s)
     base = Path(loaded.source).parent
     sizes = [size_site(s) for s in loaded.sites]
     gpus = sum(s.gpus for s in sizes)

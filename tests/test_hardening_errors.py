@@ -189,6 +189,26 @@ def test_size_budget_refuses_and_force_passes(tmp_path: Path) -> None:
     assert proc.returncode == 0 and "size estimate" in proc.stdout, proc.stderr
 
 
+def test_size_estimate_covers_the_run_to_until_only(tmp_path: Path) -> None:
+    """``--until`` sizes the estimate to the time the run will simulate: a scenario over
+    the budget for its whole duration runs when stopped early enough."""
+    from emulator.estimate import estimate_size
+    from emulator.loader import validate_scenario
+
+    data = small_scenario(duration="1d")
+    data["tenants"]["eu"]["inference"][0]["rate"] = "2e4/s"  # ~1.7e9 requests a day
+    whole = estimate_size(validate_scenario(data))
+    early = estimate_size(validate_scenario(data), until_s=60.0)
+    assert early.requests == pytest.approx(whole.requests * 60.0 / 86400.0, rel=0.05)
+    assert early.memory_bytes < whole.memory_bytes / 100
+    path = _file(tmp_path, data)
+    refused = _cli("run", str(path), "--out", str(tmp_path / "a"), "--max-memory", "1GB")
+    assert "size estimate" in _one_error_line(refused)
+    ran = _cli("run", str(path), "--out", str(tmp_path / "b"), "--max-memory", "1GB",
+               "--until", "1s", "--headless")
+    assert ran.returncode == 0, ran.stderr
+
+
 def test_malformed_command_line_is_one_line(tmp_path: Path) -> None:
     path = _file(tmp_path)
     line = _one_error_line(_cli("run", str(path), "--seed", "abc"))
