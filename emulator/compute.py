@@ -347,6 +347,19 @@ class ComputeModel:
         gpu, host, compute = decode_split(b.xp, InferenceBatch(**fields))
         return b.to_host(gpu), b.to_host(host), b.to_host(compute)
 
+    def decode_table(self, statics: ServiceStatics, row: int,
+                     batches: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(GPU s, host s) of service ``row``'s decode step at each of ``batches``
+        sequences per replica (one kernel call; the table of
+        :class:`emulator.serving_decode.StepTable`)."""
+        b, size = self.backend, len(batches)
+        fields = {k: (b.xp.repeat(v, size) if v is not None else None)
+                  for k, v in self._row(statics, row).__dict__.items()}
+        fields["batch"] = b.asarray(np.asarray(batches, dtype=float))
+        gpu, host, _ = decode_split(b.xp, InferenceBatch(**fields))
+        return (np.broadcast_to(b.to_host(gpu), size).copy(),
+                np.broadcast_to(b.to_host(host), size).copy())
+
     # -- power -------------------------------------------------------------------------
     def _racks_changed(self, gpu_util: np.ndarray, dirty: np.ndarray) -> np.ndarray:
         """Recompute the cached per-rack power and utilisation of the racks in ``dirty``

@@ -17,18 +17,21 @@ the end of the prefill, then the request decodes ``output_tokens`` at TPOT and f
 slot. Both stages are FIFO multi-server recursions, exact for the model and carried
 across windows.
 
-TPOT is the decode step time at the batch size the service ran at in the previous window
-(Little's law on that window, at most ``slots``), stretched by ``1 / (1 - ρ)`` where ρ is
-the share of the replicas' time the prefill pipelines were *busy* in the previous window
-(work actually done, not work that arrived): chunked prefill lengthens every decode step
-by that share, unchunked prefill pauses decoding for it. A saturated replica therefore
-plateaus at its capacity: extra requests wait for a slot (queue wait and TTFT grow)
-instead of slowing every running sequence.
+Each request decodes at the load it runs under (:mod:`emulator.serving_decode`): the
+decode step at the number of sequences decoding per replica, moment by moment, stretched
+while prompts are prefilled (chunked prefill lengthens the steps that carry the chunks,
+unchunked prefill pauses decoding), so a burst slows every sequence in flight and its own
+TPOT is the mean over its decode. The window's queue and these decode times are solved
+together (a fixed point). A saturated replica therefore plateaus at its capacity: extra
+requests wait for a slot (queue wait and TTFT grow) instead of slowing every running
+sequence further. The batch of the previous window (Little's law) and the share of time
+its prefill pipelines were *busy* (work actually done, not work that arrived) still set
+the chunk hold below, the power draw and the autoscaler.
 
-``TTFT = RTT(origin, site) + queue wait + prefill``; ``TPOT`` = stretched decode step;
-``e2e = RTT + wait + prefill + output × TPOT``. A request whose last token (first token)
-would come after ``horizon_s`` is logged with NaN e2e and TPOT (and TTFT): it has not
-finished when the run ends.
+``TTFT = RTT(origin, site) + queue wait + prefill``; ``TPOT`` = the request's decode time
+per output token; ``e2e = RTT + wait + prefill + output × TPOT``. A request whose last
+token (first token) would come after ``horizon_s`` is logged with NaN e2e and TPOT (and
+TTFT): it has not finished when the run ends.
 
 Power: a replica's GPU utilisation is the prefill share (compute-bound) plus, while it
 decodes, the decode step's compute fraction and :data:`cupy_kernels.power.MEMORY_BOUND_UTIL`
@@ -53,7 +56,8 @@ from cupy_kernels.power import decode_power_util
 from emulator.compute import ComputeModel, ServiceStatics
 from emulator.eventlog import EventLog, RequestBatch
 from emulator.rng import RngStreams
-from emulator.serving_queue import SlotPool, two_stage_start_times
+from emulator.serving_decode import StepTable, decode_under_load
+from emulator.serving_queue import SlotPool
 from emulator.transfers import BYTES_PER_TOKEN, REQUEST_OVERHEAD_BYTES
 from emulator.work import Work
 from topologies.catalog import SystemSpec
@@ -72,7 +76,10 @@ with chunked prefill, ``max_num_batched_tokens``)."""
 
 
 def time_per_token(gpu_s: float, host_s: float, prefill_share: float) -> float:
-    """Seconds per output token of a running sequence (TPOT).
+    """Seconds per output token of a running sequence at a steady batch and prefill share
+    (TPOT; a window's first guess of its requests' decode times, which
+    :func:`emulator.serving_decode.decode_under_load` then solves at the load each runs
+    under).
 
     Prefill work takes ``prefill_share`` of the replica's GPU time, so the GPU's part of a
     decode step stretches to ``gpu_s/(1 - prefill_share)``; the host prepares each step
@@ -112,6 +119,8 @@ class ServiceRuntime:
     occupancy: float = 0.0
     busy_start: np.ndarray = field(default_factory=lambda: np.empty(0))
     busy_end: np.ndarray = field(default_factory=lambda: np.empty(0))
+    busy_share: np.ndarray = field(default_factory=lambda: np.empty(0))
+    step_table: StepTable | None = None  # decode step times by batch, made at first use
 
     def allocations(self) -> list[Work]:
         """The base work and its running extra replicas."""
@@ -308,13 +317,29 @@ class ServingModel:
                 svc.in_service, svc.batch, svc.replica_util = 0.0, 1.0, 0.0
                 svc.prefill_share = svc.occupancy = svc.prefill_load = 0.0
                 continue
-            starts = two_stage_start_times(svc.free_at, svc.prefill_free_at, times, hold,
-                                           fixed + decode)
+            if svc.step_table is None:
+                grid = StepTable.grid(svc.slots)
+                svc.step_table = StepTable(grid, *self.compute.decode_table(statics, row,
+                                                                             grid))
+            # what each prefill takes of its replica's GPU, and for how long from its start:
+            # a chunked prompt's own work, spread over the steps that carry its chunks (to
+            # the end of the one with its last chunk); an unchunked prefill step all of it,
+            # decoding paused, for the whole step
+            if spec.chunked_prefill:
+                span = hold + fixed
+                gpu_share = np.divide(work, span, out=np.ones_like(span), where=span > 0)
+            else:
+                span, gpu_share = hold, np.ones_like(hold)
+            starts, decode = decode_under_load(
+                svc.free_at, svc.prefill_free_at, times, hold, fixed, outputs, decode,
+                (span, gpu_share), (svc.busy_start, svc.busy_end, svc.busy_share),
+                max(svc.replicas, 1), svc.step_table,
+                (n / (t1 - begin), t1, self.horizon_s) if t1 > begin else None)
             wait = starts - times
             first = wait + hold + fixed
             ttft = svc.rtt_s + first
             e2e = svc.rtt_s + first + decode
-            tpot_s = np.full(n, tpot)
+            tpot_s = np.where(outputs > 0, decode / np.maximum(outputs, 1), tpot)
             late = times + first + decode > self.horizon_s  # not finished by the end
             if late.any():
                 e2e = np.where(late, np.nan, e2e)
@@ -326,8 +351,7 @@ class ServingModel:
             svc.served += n
             svc.slo_met += int(np.count_nonzero((ttft <= spec.slo_ttft_s) &
                                                 (tpot_s <= spec.slo_tpot_s)))
-            self._measure(svc, t0, t1, starts,
-                          starts + (work if spec.chunked_prefill else hold))
+            self._measure(svc, t0, t1, starts, starts + span, gpu_share)
             # Little's law: mean sequences in service per replica over this window; and the
             # prefill pipelines the arrivals keep busy (offered, so an overload shows).
             svc.in_service = float((hold + fixed + decode).sum()) / width
@@ -344,15 +368,18 @@ class ServingModel:
 
     @staticmethod
     def _measure(svc: ServiceRuntime, t0: float, t1: float, start: np.ndarray,
-                 end: np.ndarray) -> None:
-        """Set ``svc.prefill_share``: busy fraction of its prefill pipelines in ``[t0, t1)``.
+                 end: np.ndarray, share: np.ndarray) -> None:
+        """Set ``svc.prefill_share``: the share of its replicas' GPU time spent prefilling
+        in ``[t0, t1)``, from pipeline holds ``[start, end)`` each taking ``share`` of its
+        replica meanwhile.
 
-        Intervals not yet over at ``t1`` (queued prefills of an overloaded service) are
-        kept and counted in the windows they fall in.
+        Holds not yet over at ``t1`` (queued prefills of an overloaded service) are kept
+        and counted in the windows they fall in (and seen by the next window's decode).
         """
         s = np.concatenate([svc.busy_start, start])
         e = np.concatenate([svc.busy_end, end])
-        busy = float(np.clip(np.minimum(e, t1) - np.maximum(s, t0), 0.0, None).sum())
+        w = np.concatenate([svc.busy_share, share])
+        busy = float((np.clip(np.minimum(e, t1) - np.maximum(s, t0), 0.0, None) * w).sum())
         keep = e > t1
-        svc.busy_start, svc.busy_end = s[keep], e[keep]
+        svc.busy_start, svc.busy_end, svc.busy_share = s[keep], e[keep], w[keep]
         svc.prefill_share = min(busy / ((t1 - t0) * max(svc.replicas, 1)), MAX_PREFILL_SHARE)

@@ -1,0 +1,124 @@
+"""The serving model against the token-level reference on loads that change: a burst and
+a step.
+
+The steady loads of ``tests/test_serving_reference.py`` leave out what a window model
+gets wrong most easily: load that changes within a window. The same Llama-3-8B replica
+(32 slots) replays a serving trace (the requests are fixed, so the emulator and the
+reference see the same ones):
+
+- **burst**: Poisson arrivals at 20 % of the replica's capacity for 25 minutes, and 96
+  requests (three times its slots) at once at 10 minutes;
+- **step**: 20 % of capacity for 10 minutes, then 80 %.
+
+For the requests that arrive in the two minutes after the change, the emulator's mean
+TTFT, mean TPOT and TPOT p99 must agree with the reference's within ``TOLERANCES``;
+the comment under it records the figures, with those of the model before each request's
+decode was computed at the load it runs under (``emulator/serving_decode.py``): it took a
+window's TPOT from the window before, so after the step its TPOT stayed at the light-load
+figure (-11 % chunked, -17 % unchunked) and its TTFT was 38 % to 67 % short.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from emulator.serving import CHUNK_TOKENS
+from tests.conftest import run_scenario
+from tests.serving_reference import simulate
+from tests.test_serving_reference import SLOTS, _capacity_req_per_s, _scenario
+
+CHANGE_S = 600.0
+END_S = 1500.0
+TOLERANCES = {"ttft_mean": 0.25, "tpot_mean": 0.05, "tpot_p99": 0.15}
+# Measured (emulator / reference - 1; `PYTHONPATH=. python tests/test_serving_transients.py`),
+# TTFT mean, TPOT mean, TPOT p99 (the tolerances were set with these in view):
+#   burst chunked    -0.2%  -0.0%   +0.9%   (before: -15.0%  -2.9% -21.2%)
+#   burst unchunked  +6.1%  +1.1%  +12.6%   (before: -17.8%  -3.6% -22.9%)
+#   step chunked     +2.0%  -0.1%   +0.0%   (before: -38.2% -11.0% -23.2%)
+#   step unchunked   +7.1%  +0.5%   +1.4%   (before: -67.2% -16.6% -29.5%)
+# "before": the same test on the model that took a window's TPOT from the window before.
+
+
+def _arrivals(case: str, capacity: float, rng: np.random.Generator) -> np.ndarray:
+    if case == "burst":
+        light = rng.uniform(0.0, END_S, rng.poisson(0.2 * capacity * END_S))
+        times = np.concatenate([light, np.full(3 * SLOTS, CHANGE_S)])
+    else:
+        light = rng.uniform(0.0, CHANGE_S, rng.poisson(0.2 * capacity * CHANGE_S))
+        heavy = rng.uniform(CHANGE_S, END_S, rng.poisson(0.8 * capacity * (END_S - CHANGE_S)))
+        times = np.concatenate([light, heavy])
+    return np.sort(np.concatenate([[0.0], times]))  # the trace's clock starts at 0
+
+
+def _trace(path: Path, times: np.ndarray, prompts: np.ndarray, outputs: np.ndarray) -> None:
+    """An Azure LLM 2023 trace of the requests (100 ns resolution)."""
+    lines = ["TIMESTAMP,ContextTokens,GeneratedTokens"]
+    for t, p, o in zip(times.tolist(), prompts.tolist(), outputs.tolist(), strict=True):
+        whole, frac = divmod(round(t * 1e7), 10**7)
+        hours, rest = divmod(whole, 3600)
+        lines.append(f"2024-01-01 {hours:02d}:{rest // 60:02d}:{rest % 60:02d}.{frac:07d},"
+                     f"{p},{o}")
+    path.write_text("\n".join(lines) + "\n")
+
+
+def compare(case: str, chunked: bool) -> dict[str, float]:
+    """Relative differences (emulator / reference - 1) for the requests arriving in the
+    two minutes after the change."""
+    rng = np.random.default_rng(7)
+    times = _arrivals(case, _capacity_req_per_s(), rng)
+    prompts = np.minimum(rng.lognormal(np.log(600), 0.9, times.size).astype(int) + 1, 8000)
+    outputs = np.minimum(rng.lognormal(np.log(150), 0.75, times.size).astype(int) + 1, 2000)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "requests.csv"
+        _trace(path, times, prompts, outputs)
+        data = _scenario(1.0, chunked)
+        data["duration"] = f"{int(END_S + 300)}s"
+        service = data["tenants"]["eu"]["inference"][0]
+        for key in ("rate", "prompt_tokens", "output_tokens"):
+            service.pop(key)
+        service["trace"] = {"kind": "azure_llm", "path": str(path)}
+        sim = run_scenario(data)
+    serving = sim.engine.serving
+    svc = serving.services[0]
+    statics = serving.compute.service_statics([svc.spec], [svc.system])
+    reqs = [b for b in sim.log.requests if b.arrival_s.size]
+    arrival = np.concatenate([b.arrival_s for b in reqs])
+    tokens = np.concatenate([b.prompt_tokens for b in reqs])
+    out = np.concatenate([b.output_tokens for b in reqs])
+    ttft = np.concatenate([b.ttft_s for b in reqs])
+    tpot = np.concatenate([b.tpot_s for b in reqs])
+    split = [serving.compute.decode_split(statics, np.array([float(b)]))
+             for b in range(SLOTS + 1)]
+    gpu = np.array([float(g[0]) for g, _h, _c in split])
+    host = np.array([float(h[0]) for _g, h, _c in split])
+    work, fixed = serving.compute.prefill_parts(statics, 0, tokens)
+    ref = simulate(arrival, tokens, out, SLOTS, gpu, work, fixed, chunked, CHUNK_TOKENS,
+                   host_step=host)
+    sel = (arrival >= CHANGE_S) & (arrival < CHANGE_S + 120.0)
+    assert int(sel.sum()) > 100 and not np.isnan(tpot[sel]).any()
+    return {
+        "ttft_mean": float(ttft[sel].mean() / ref.ttft_s[sel].mean() - 1.0),
+        "tpot_mean": float(tpot[sel].mean() / ref.tpot_s[sel].mean() - 1.0),
+        "tpot_p99": float(np.percentile(tpot[sel], 99) / np.percentile(ref.tpot_s[sel], 99)
+                          - 1.0),
+    }
+
+
+@pytest.mark.parametrize("chunked", [True, False], ids=["chunked", "unchunked"])
+@pytest.mark.parametrize("case", ["burst", "step"])
+def test_changing_load_matches_the_token_level_reference(case: str, chunked: bool) -> None:
+    diffs = compare(case, chunked)
+    for metric, tol in TOLERANCES.items():
+        assert abs(diffs[metric]) <= tol, f"{metric}: {diffs[metric]:+.1%} ({case})"
+
+
+if __name__ == "__main__":
+    for c in ("burst", "step"):
+        for ch in (True, False):
+            d = compare(c, ch)
+            print(c, "chunked" if ch else "unchunked",
+                  " ".join(f"{k} {v:+.1%}" for k, v in d.items()))
