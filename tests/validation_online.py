@@ -8,9 +8,9 @@ its requests replayed from a serving trace of exactly the benchmark's ``requests
 arrivals, Poisson at the row's rate with a fixed seed (all at time 0 at the infinite rate),
 the row's prompt and output lengths, runtime and chunking; every engine setting at its
 default, as the page states none (``window_s`` overrides the serving window, 60 s by
-default, for the sensitivity reported beside the round: the model takes a window's time
-per output token at the batch and prefill share of the window before, so a benchmark of
-25 s to 250 s spans one to five default windows). The run lasts an hour, long enough for
+default, for the sensitivity reported beside the round: a benchmark of 25 s to 250 s spans
+one to five default windows; when the round was computed blind the model took a window's
+time per output token from the window before). The run lasts an hour, long enough for
 every request to finish (checked). Mean time to first token and mean inter-token latency are
 the means over the requests; output throughput is the output tokens over the time from the
 first arrival to the last token.
