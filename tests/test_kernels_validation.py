@@ -876,7 +876,7 @@ KNOWN_MISSES: dict[str, str] = {
     'R13 Llama-3.1-70B BF16, H100 (TP4), 467/16, 16/s, itl':
         "high",  # +31.5%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 467/16, 32/s, itl':
-        "high",  # +21.5%
+        "high",  # +21.4%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 202/214, 2/s, ttft':
         "low",  # -33.0%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 202/214, 4/s, ttft':
@@ -892,9 +892,9 @@ KNOWN_MISSES: dict[str, str] = {
     'R13 Llama-3.1-70B BF16, H100 (TP4), 202/214, all at once, ttft':
         "high",  # +31.3%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 202/214, all at once, itl':
-        "high",  # +38.3%
+        "high",  # +39.0%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 202/214, all at once, throughput':
-        "high",  # +49.5%
+        "high",  # +49.0%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 2/s, itl':
         "high",  # +48.0%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 4/s, ttft':
@@ -904,7 +904,7 @@ KNOWN_MISSES: dict[str, str] = {
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 8/s, ttft':
         "low",  # -37.9%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 8/s, itl':
-        "high",  # +54.9%
+        "high",  # +54.7%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 16/s, ttft':
         "low",  # -42.6%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 16/s, itl':
@@ -954,7 +954,7 @@ KNOWN_MISSES: dict[str, str] = {
     'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, 32/s, ttft':
         "low",  # -48.1%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, 32/s, itl':
-        "high",  # +84.1%
+        "high",  # +83.7%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, all at once, ttft':
         "high",  # +70.1%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, all at once, itl':
@@ -970,7 +970,7 @@ KNOWN_MISSES: dict[str, str] = {
     'R13 Llama-3.1-70B BF16, H200 (TP4), 467/256, 16/s, ttft':
         "low",  # -68.8%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 467/256, 16/s, itl':
-        "low",  # -30.6%
+        "low",  # -30.7%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 467/256, 32/s, ttft':
         "low",  # -17.5%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 467/16, 2/s, ttft':
@@ -1018,7 +1018,7 @@ KNOWN_MISSES: dict[str, str] = {
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/256, 16/s, ttft':
         "low",  # -36.2%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/256, 16/s, itl':
-        "high",  # +50.3%
+        "high",  # +50.2%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/256, 32/s, ttft':
         "low",  # -53.6%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/256, 32/s, itl':
@@ -1058,7 +1058,7 @@ KNOWN_MISSES: dict[str, str] = {
     'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, 8/s, ttft':
         "low",  # -49.7%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, 8/s, itl':
-        "high",  # +42.2%
+        "high",  # +42.6%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, 16/s, ttft':
         "low",  # -50.8%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, 16/s, itl':
@@ -1066,7 +1066,7 @@ KNOWN_MISSES: dict[str, str] = {
     'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, 32/s, ttft':
         "low",  # -55.0%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, 32/s, itl':
-        "high",  # +55.1%
+        "high",  # +55.0%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, all at once, ttft':
         "high",  # +35.9%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, all at once, itl':

@@ -5,9 +5,9 @@ at 1x, 2x and 4x the kernel's ``replica_throughput`` at a full batch (its chunke
 capacity). Delivered output tokens/s, counted over requests finishing in the second half
 of the hour, must stay within 5% of the plateau (the rate delivered at 4x) at every load;
 with chunked prefill the plateau must also be within 5% of the kernel's capacity
-(measured: -0.5%, -0.5%, -0.6% at 1x, 2x, 4x; unchunked +1.3%, +0.2% of its plateau at
+(measured: -0.5%, -0.7%, -0.7% at 1x, 2x, 4x; unchunked +2.2%, -2.9% of its plateau at
 1x and 2x). Unchunked prefill pays each prompt's step overhead and weight read on its
-own step, so its plateau is lower (about 20% here). The
+own step, decoding paused, so its plateau is lower (about 27% here). The
 queue wait must grow with the overload, and requests still running at the end are not
 reported as finished (NaN end-to-end latency).
 """
