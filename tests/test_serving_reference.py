@@ -88,28 +88,33 @@ def _capacity_req_per_s(slots: int = SLOTS, prompts: dict[str, Any] = PROMPTS) -
     return tokens / float(statics.batch.mean_output[0])
 
 
+def replay(sim: Any, slots: int, chunked: bool) -> tuple[dict[str, np.ndarray], Any]:
+    """The run's requests (columns of its log, concatenated) and the reference
+    simulator's result for the same requests on the run's one service's kernels."""
+    serving = sim.engine.serving
+    svc = serving.services[0]
+    statics = serving.compute.service_statics([svc.spec], [svc.system])
+    reqs = [b for b in sim.log.requests if b.arrival_s.size]
+    cols = {name: np.concatenate([getattr(b, name) for b in reqs])
+            for name in ("arrival_s", "prompt_tokens", "output_tokens", "ttft_s", "tpot_s",
+                         "e2e_s")}
+    split = [serving.compute.decode_split(statics, np.array([float(b)]))
+             for b in range(slots + 1)]
+    gpu = np.array([float(g[0]) for g, _h, _c in split])
+    host = np.array([float(h[0]) for _g, h, _c in split])
+    work, fixed = serving.compute.prefill_parts(statics, 0, cols["prompt_tokens"])
+    return cols, simulate(cols["arrival_s"], cols["prompt_tokens"], cols["output_tokens"],
+                          slots, gpu, work, fixed, chunked, CHUNK_TOKENS, host_step=host)
+
+
 def compare(load: float, chunked: bool, slots: int = SLOTS,
             prompts: dict[str, Any] = PROMPTS) -> dict[str, float]:
     """Relative differences (emulator / reference - 1) of the compared metrics."""
     sim = run_scenario(_scenario(load * _capacity_req_per_s(slots, prompts), chunked, slots,
                                  prompts))
-    serving = sim.engine.serving
-    svc = serving.services[0]
-    statics = serving.compute.service_statics([svc.spec], [svc.system])
-    reqs = sim.log.requests
-    arrival = np.concatenate([b.arrival_s for b in reqs])
-    tokens = np.concatenate([b.prompt_tokens for b in reqs])
-    outputs = np.concatenate([b.output_tokens for b in reqs])
-    ttft = np.concatenate([b.ttft_s for b in reqs])
-    tpot = np.concatenate([b.tpot_s for b in reqs])
-    e2e = np.concatenate([b.e2e_s for b in reqs])
-    split = [serving.compute.decode_split(statics, np.array([float(b)]))
-             for b in range(slots + 1)]
-    gpu = np.array([float(g[0]) for g, _h, _c in split])
-    host = np.array([float(h[0]) for _g, h, _c in split])
-    work, fixed = serving.compute.prefill_parts(statics, 0, tokens)
-    ref = simulate(arrival, tokens, outputs, slots, gpu, work, fixed, chunked,
-                   CHUNK_TOKENS, host_step=host)
+    cols, ref = replay(sim, slots, chunked)
+    arrival, outputs = cols["arrival_s"], cols["output_tokens"]
+    ttft, tpot, e2e = cols["ttft_s"], cols["tpot_s"], cols["e2e_s"]
     warm = arrival > 120.0  # after the first window (the emulator starts with batch 1)
     done = ~np.isnan(e2e) & warm
     ref_done = (ref.finish_s <= DURATION_S) & warm

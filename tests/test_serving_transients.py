@@ -26,10 +26,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from emulator.serving import CHUNK_TOKENS
 from tests.conftest import run_scenario
-from tests.serving_reference import simulate
-from tests.test_serving_reference import SLOTS, _capacity_req_per_s, _scenario
+from tests.test_serving_reference import SLOTS, _capacity_req_per_s, _scenario, replay
 
 CHANGE_S = 600.0
 END_S = 1500.0
@@ -82,22 +80,8 @@ def compare(case: str, chunked: bool) -> dict[str, float]:
             service.pop(key)
         service["trace"] = {"kind": "azure_llm", "path": str(path)}
         sim = run_scenario(data)
-    serving = sim.engine.serving
-    svc = serving.services[0]
-    statics = serving.compute.service_statics([svc.spec], [svc.system])
-    reqs = [b for b in sim.log.requests if b.arrival_s.size]
-    arrival = np.concatenate([b.arrival_s for b in reqs])
-    tokens = np.concatenate([b.prompt_tokens for b in reqs])
-    out = np.concatenate([b.output_tokens for b in reqs])
-    ttft = np.concatenate([b.ttft_s for b in reqs])
-    tpot = np.concatenate([b.tpot_s for b in reqs])
-    split = [serving.compute.decode_split(statics, np.array([float(b)]))
-             for b in range(SLOTS + 1)]
-    gpu = np.array([float(g[0]) for g, _h, _c in split])
-    host = np.array([float(h[0]) for _g, h, _c in split])
-    work, fixed = serving.compute.prefill_parts(statics, 0, tokens)
-    ref = simulate(arrival, tokens, out, SLOTS, gpu, work, fixed, chunked, CHUNK_TOKENS,
-                   host_step=host)
+    cols, ref = replay(sim, SLOTS, chunked)
+    arrival, ttft, tpot = cols["arrival_s"], cols["ttft_s"], cols["tpot_s"]
     sel = (arrival >= CHANGE_S) & (arrival < CHANGE_S + 120.0)
     assert int(sel.sum()) > 100 and not np.isnan(tpot[sel]).any()
     return {
