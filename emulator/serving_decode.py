@@ -157,6 +157,15 @@ class Ahead:
         its last prefill start."""
         return max(self.window_end_s, float(self.starts_s.max()))
 
+    def _sample(self, first_s: np.ndarray, ends_s: np.ndarray) -> tuple[slice, np.ndarray,
+                                                                        np.ndarray]:
+        """The requests that stand for the window (every k-th, at most
+        :data:`AHEAD_SAMPLE`) and their offsets from prefill start to first and to last
+        token: (which, first, last)."""
+        pick = slice(None, None, -(-first_s.size // AHEAD_SAMPLE))
+        starts = self.starts_s[pick]
+        return pick, first_s[pick] - starts, ends_s[pick] - starts
+
     def levels(self, first_s: np.ndarray, ends_s: np.ndarray,
                at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(sequences decoding, prefill share summed) expected at times ``at`` (all after
@@ -165,11 +174,10 @@ class Ahead:
         rate = self.sustained_rate(first_s)
         tau = at - after
         stop = self.until_s - after
-        pick = slice(None, None, -(-first_s.size // AHEAD_SAMPLE))  # an even sample
-        starts = self.starts_s[pick]
-        first, last = first_s[pick] - starts, ends_s[pick] - starts
-        prefill, weight = self.prefill_to_s[pick] - starts, self.prefill_share[pick]
-        scale, total = rate / starts.size, float(weight.sum())
+        pick, first, last = self._sample(first_s, ends_s)
+        prefill = self.prefill_to_s[pick] - self.starts_s[pick]
+        weight = self.prefill_share[pick]
+        scale, total = rate / first.size, float(weight.sum())
 
         def both(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             t = np.maximum(t, 0.0)
@@ -186,10 +194,8 @@ class Ahead:
         """Times where the expected load after the window changes slope: the offsets from
         prefill start to first and last token of the requests :meth:`levels` samples,
         from :meth:`after_s`."""
-        pick = slice(None, None, -(-first_s.size // AHEAD_SAMPLE))
-        starts = self.starts_s[pick]
-        return self.after_s() + np.concatenate([first_s[pick] - starts,
-                                                ends_s[pick] - starts])
+        _, first, last = self._sample(first_s, ends_s)
+        return self.after_s() + np.concatenate([first, last])
 
 
 def _ramp(offsets: np.ndarray, weights: np.ndarray | None, t: np.ndarray) -> np.ndarray:
