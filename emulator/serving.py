@@ -12,7 +12,9 @@ most ``CHUNK_TOKENS`` prompt tokens per step shared by the prompts in flight: th
 is held for the prompt's share of those steps (``prompt / CHUNK_TOKENS`` of a step, so short
 prompts share a step as a runtime packs them), and its first token still waits for the end
 of the step that carries its last chunk (``ceil(prompt / CHUNK_TOKENS)`` steps in all);
-without it, prefill steps run alone and pause decoding. The first token comes at
+without it, prefill steps run alone and pause decoding, and the prompts waiting when a
+step begins share it (a prompt that rides a step holds the pipeline for its own work
+only). The first token comes at
 the end of the prefill, then the request decodes ``output_tokens`` at TPOT and frees its
 slot. Both stages are FIFO multi-server recursions, exact for the model and carried
 across windows.
@@ -302,9 +304,11 @@ class ServingModel:
                 share = prompts / CHUNK_TOKENS
                 hold = work + share * riding
                 fixed = fixed + (np.ceil(share) - share) * riding
-            else:  # a prefill step of its own (decoding pauses for its fixed part too),
-                # which starts when the decode step in flight ends: half a step on average
-                hold = work + fixed
+                shared = None
+            else:  # prefill steps of their own (decoding pauses for their fixed part too),
+                # which start when the decode step in flight ends: half a step on average;
+                # prompts waiting when a step begins share it (its fixed part paid once)
+                hold, shared = work + fixed, fixed
                 fixed = np.full_like(fixed, 0.5 * float(step[row]) * svc.occupancy)
             decode = outputs * tpot
             if not math.isfinite(svc.rtt_s) or not len(svc.free_at):  # origin cut off (cable
@@ -330,11 +334,14 @@ class ServingModel:
                 gpu_share = np.divide(work, span, out=np.ones_like(span), where=span > 0)
             else:
                 span, gpu_share = hold, np.ones_like(hold)
-            starts, decode = decode_under_load(
+            starts, decode, hold = decode_under_load(
                 svc.free_at, svc.prefill_free_at, times, hold, fixed, outputs, decode,
                 (span, gpu_share), (svc.busy_start, svc.busy_end, svc.busy_share),
                 max(svc.replicas, 1), svc.step_table,
-                (n / (t1 - begin), t1, self.horizon_s) if t1 > begin else None)
+                (n / (t1 - begin), t1, self.horizon_s) if t1 > begin else None,
+                shared)
+            if shared is not None:  # the holds as batched
+                span = hold
             wait = starts - times
             first = wait + hold + fixed
             ttft = svc.rtt_s + first

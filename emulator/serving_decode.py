@@ -34,7 +34,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from emulator.serving_queue import SlotPool, two_stage_start_times
+from emulator.serving_queue import (
+    SlotPool,
+    two_stage_batched_start_times,
+    two_stage_start_times,
+)
 
 __all__ = ["Ahead", "StepTable", "decode_under_load", "fluid_decode_seconds"]
 
@@ -299,9 +303,10 @@ def decode_under_load(slots: SlotPool, prefill_free: list[float], arrivals: np.n
                       carried_prefill: tuple[np.ndarray, np.ndarray, np.ndarray],
                       replicas: int, table: StepTable,
                       ahead: tuple[float, float, float] | None = None,
-                      ) -> tuple[np.ndarray, np.ndarray]:
-    """Prefill start times and decode seconds of a window's requests (s), consistent with
-    each other: (starts, decode).
+                      shared_s: np.ndarray | None = None,
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Prefill start times, decode seconds and prefill pipeline holds of a window's
+    requests (s), consistent with each other: (starts, decode, holds).
 
     Each request holds a prefill pipeline for ``hold_s``, has its first token ``fixed_s``
     later and then decodes; ``decode_s`` is a first guess of the decode times.
@@ -309,7 +314,10 @@ def decode_under_load(slots: SlotPool, prefill_free: list[float], arrivals: np.n
     its replica's GPU its prefill takes. ``carried_prefill`` holds the
     (start, end, share) of prefills still running from earlier windows. ``ahead`` is (arrival
     rate per s, window end, end of the run) for the requests expected after the window
-    (:class:`Ahead`; ``None``: none expected). The window's
+    (:class:`Ahead`; ``None``: none expected). With ``shared_s`` (prefills run alone,
+    without chunking) waiting prompts share prefill batches
+    (:func:`two_stage_batched_start_times`: a prompt riding a batch holds its pipeline
+    ``hold_s - shared_s``), and each prefill's GPU load lasts its hold. The window's
     queue (:func:`two_stage_start_times`, which updates ``slots`` and ``prefill_free`` in
     place) and :func:`fluid_decode_seconds` are repeated until the decode times move by
     :data:`MEAN_TOLERANCE` on average and :data:`MAX_TOLERANCE` at most (at most
@@ -321,21 +329,26 @@ def decode_under_load(slots: SlotPool, prefill_free: list[float], arrivals: np.n
     idle, busy, pipes = slots.idle, list(slots.busy), list(prefill_free)
     carried_from = float(arrivals[0]) if arrivals.size else 0.0
     carried_end = np.asarray(busy, dtype=np.float64)
-    starts = np.empty(0)
+    starts, holds = np.empty(0), hold_s
     for attempt in range(MAX_ITERATIONS):
         if attempt:  # undo the previous pass's queue
             slots.idle, slots.busy, prefill_free[:] = idle, list(busy), pipes
-        starts = two_stage_start_times(slots, prefill_free, arrivals, hold_s,
-                                       fixed_s + decode_s)
+        if shared_s is None:
+            starts = two_stage_start_times(slots, prefill_free, arrivals, hold_s,
+                                           fixed_s + decode_s)
+        else:
+            starts, holds = two_stage_batched_start_times(
+                slots, prefill_free, arrivals, hold_s, shared_s, fixed_s + decode_s)
+            prefill_load = (holds, prefill_load[1])
         if attempt == MAX_ITERATIONS - 1:
             break
         prefill = (np.concatenate([carried_prefill[0], starts]),
                    np.concatenate([carried_prefill[1], starts + prefill_load[0]]),
                    np.concatenate([carried_prefill[2], prefill_load[1]]))
         later = None if ahead is None or not arrivals.size else Ahead(
-            ahead[0], ahead[1], ahead[2], len(slots), len(prefill_free), starts, hold_s,
+            ahead[0], ahead[1], ahead[2], len(slots), len(prefill_free), starts, holds,
             starts + prefill_load[0], prefill_load[1], float(np.mean(outputs)), table)
-        new = fluid_decode_seconds(starts + hold_s + fixed_s, outputs, decode_s,
+        new = fluid_decode_seconds(starts + holds + fixed_s, outputs, decode_s,
                                    carried_from, carried_end, prefill, replicas, table,
                                    later)
         moved = np.abs(new - decode_s) / np.maximum(decode_s, 1e-12)
@@ -343,4 +356,4 @@ def decode_under_load(slots: SlotPool, prefill_free: list[float], arrivals: np.n
                                and float(moved.max()) <= MAX_TOLERANCE):
             break
         decode_s = new
-    return starts, decode_s
+    return starts, decode_s, holds

@@ -35,7 +35,8 @@ from collections.abc import Iterable
 
 import numpy as np
 
-__all__ = ["SlotPool", "two_stage_start_times", "two_stage_start_times_stepwise"]
+__all__ = ["SlotPool", "two_stage_batched_start_times", "two_stage_start_times",
+           "two_stage_start_times_stepwise"]
 
 MIN_VECTOR_REQUESTS = 128
 """Below this many requests a window is stepped through: the array path costs about 40 µs
@@ -133,6 +134,74 @@ def two_stage_start_times(slots: SlotPool, prefill_free: list[float],
     out[k:] = two_stage_start_times_stepwise(slots, prefill_free, arrivals[k:],
                                              prefill_s[k:], decode_s[k:])
     return out
+
+
+def two_stage_batched_start_times(slots: SlotPool, prefill_free: list[float],
+                                  arrivals: np.ndarray, prefill_s: np.ndarray,
+                                  shared_s: np.ndarray, decode_s: np.ndarray,
+                                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Prefill start times and pipeline holds (s) when waiting prompts share a prefill
+    batch: (starts, holds).
+
+    As :func:`two_stage_start_times`, but a pipeline runs its prompts in batches, as an
+    engine without chunked prefill runs every admitted prompt in one prefill step: a
+    request whose slot was ready by the time the batch on its pipeline began rides that
+    batch and holds the pipeline for ``prefill_s - shared_s`` only (``shared_s``: the
+    part a batch pays once, its weight read and step overhead); any other request opens
+    the pipeline's next batch, at its own ready time or when the pipeline frees, and
+    holds it for all of ``prefill_s``. A batch's prompts are run one after another, so
+    each one's prefill ends when its own work does (the batch's last prompt ends with the
+    batch). Requests that never wait all open batches of their own: the unqueued prefix
+    of :func:`two_stage_start_times` holds for them.
+    """
+    n = int(arrivals.size)
+    if n:
+        slots.settle(float(arrivals[0]))
+    k = _unqueued_prefix(slots, prefill_free, arrivals, prefill_s, decode_s)
+    holds = np.asarray(prefill_s, dtype=np.float64).copy()
+    starts = np.empty(n, dtype=np.float64)
+    if k:
+        starts[:k] = arrivals[:k]
+        ends = arrivals[:k] + prefill_s[:k]
+        _keep_latest(prefill_free, ends)
+        _take_and_put(slots, ends + decode_s[:k])
+    if k < n:
+        _batched_stepwise(slots, prefill_free, arrivals[k:], prefill_s[k:], shared_s[k:],
+                          decode_s[k:], starts[k:], holds[k:])
+    return starts, holds
+
+
+def _batched_stepwise(slots: SlotPool, prefill_free: list[float], arrivals: np.ndarray,
+                      prefill_s: np.ndarray, shared_s: np.ndarray, decode_s: np.ndarray,
+                      starts: np.ndarray, holds: np.ndarray) -> None:
+    """The batched recursion one request at a time, into ``starts`` and ``holds``.
+
+    Each pipeline carries the time its current batch began (a batch running since an
+    earlier window takes no one: ``-inf``)."""
+    pipes = [(t, -math.inf) for t in prefill_free]  # (frees at, batch began), a heap
+    pop, push, replace = heapq.heappop, heapq.heappush, heapq.heapreplace
+    busy = slots.busy
+    for i, (a, p, c, d) in enumerate(zip(arrivals.tolist(), prefill_s.tolist(),
+                                         shared_s.tolist(), decode_s.tolist(), strict=True)):
+        if slots.idle:
+            slots.idle -= 1
+            ready = a
+        else:
+            slot = pop(busy)
+            ready = a if a > slot else slot
+        free, began = pipes[0]
+        if ready <= began:  # waiting when the batch began: rides it
+            start, p = free, p - c
+        elif ready < free:  # opens the next batch when the pipeline frees
+            start = began = free
+        else:  # an idle pipeline: a batch of its own from now
+            start = began = ready
+        end = start + p
+        replace(pipes, (end, began))
+        push(busy, end + d)
+        starts[i] = start
+        holds[i] = p
+    prefill_free[:] = [t for t, _ in pipes]  # still a heap: ordered by time first
 
 
 def two_stage_start_times_stepwise(slots: SlotPool, prefill_free: list[float],

@@ -852,89 +852,93 @@ KNOWN_MISSES: dict[str, str] = {
     'R13 Llama-3.1-70B BF16, H100 (TP4), 467/256, 2/s, ttft':
         "low",  # -28.6%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 467/256, 4/s, ttft':
-        "low",  # -36.6%
+        "low",  # -36.7%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 467/256, 8/s, ttft':
-        "low",  # -54.9%
+        "low",  # -55.1%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 467/256, 16/s, ttft':
-        "low",  # -70.6%
+        "low",  # -71.4%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 467/256, 16/s, itl':
-        "low",  # -18.5%
+        "low",  # -19.8%
+    'R13 Llama-3.1-70B BF16, H100 (TP4), 467/256, 32/s, ttft':
+        "low",  # -78.2%
+    'R13 Llama-3.1-70B BF16, H100 (TP4), 467/256, all at once, ttft':
+        "low",  # -15.3%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 467/16, 2/s, ttft':
-        "low",  # -23.4%
+        "low",  # -23.5%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 467/16, 2/s, itl':
         "high",  # +24.1%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 467/16, 4/s, ttft':
-        "low",  # -27.6%
+        "low",  # -27.7%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 467/16, 4/s, itl':
-        "high",  # +21.3%
+        "high",  # +21.2%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 467/16, 8/s, ttft':
-        "low",  # -41.6%
+        "low",  # -41.9%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 467/16, 8/s, itl':
-        "high",  # +21.6%
-    'R13 Llama-3.1-70B BF16, H100 (TP4), 467/16, 16/s, ttft':
-        "low",  # -52.8%
-    'R13 Llama-3.1-70B BF16, H100 (TP4), 467/16, 16/s, itl':
-        "high",  # +31.5%
-    'R13 Llama-3.1-70B BF16, H100 (TP4), 467/16, 32/s, itl':
         "high",  # +21.4%
+    'R13 Llama-3.1-70B BF16, H100 (TP4), 467/16, 16/s, ttft':
+        "low",  # -54.0%
+    'R13 Llama-3.1-70B BF16, H100 (TP4), 467/16, 16/s, itl':
+        "high",  # +28.4%
+    'R13 Llama-3.1-70B BF16, H100 (TP4), 467/16, 32/s, ttft':
+        "low",  # -77.6%
+    'R13 Llama-3.1-70B BF16, H100 (TP4), 467/16, all at once, ttft':
+        "low",  # -15.3%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 202/214, 2/s, ttft':
         "low",  # -33.0%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 202/214, 4/s, ttft':
-        "low",  # -40.9%
+        "low",  # -41.1%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 202/214, 8/s, ttft':
-        "low",  # -53.4%
+        "low",  # -53.9%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 202/214, 16/s, ttft':
-        "low",  # -60.1%
+        "low",  # -61.3%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 202/214, 32/s, ttft':
-        "low",  # -59.8%
+        "low",  # -68.2%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 202/214, 32/s, itl':
-        "high",  # +49.6%
+        "high",  # +39.7%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 202/214, all at once, ttft':
-        "high",  # +31.3%
+        "low",  # -22.2%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 202/214, all at once, itl':
-        "high",  # +39.0%
+        "high",  # +16.6%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 202/214, all at once, throughput':
-        "high",  # +49.0%
+        "high",  # +93.8%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 2/s, itl':
         "high",  # +48.0%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 4/s, ttft':
-        "low",  # -23.2%
+        "low",  # -23.3%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 4/s, itl':
         "high",  # +38.5%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 8/s, ttft':
-        "low",  # -37.9%
+        "low",  # -38.1%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 8/s, itl':
-        "high",  # +54.7%
+        "high",  # +54.6%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 16/s, ttft':
-        "low",  # -42.6%
+        "low",  # -43.0%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 16/s, itl':
-        "high",  # +61.7%
+        "high",  # +61.4%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 32/s, ttft':
-        "low",  # -59.2%
+        "low",  # -60.7%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 32/s, itl':
-        "high",  # +66.3%
-    'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, all at once, itl':
-        "high",  # +18.6%
+        "high",  # +62.9%
+    'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, all at once, ttft':
+        "low",  # -17.2%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/16, 2/s, itl':
         "high",  # +66.3%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/16, 4/s, itl':
         "high",  # +72.1%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/16, 8/s, ttft':
-        "low",  # -26.8%
+        "low",  # -27.1%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/16, 8/s, itl':
-        "high",  # +84.2%
+        "high",  # +84.1%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/16, 16/s, ttft':
-        "low",  # -28.2%
+        "low",  # -28.7%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/16, 16/s, itl':
-        "high",  # +88.2%
+        "high",  # +87.7%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/16, 32/s, ttft':
-        "low",  # -29.7%
+        "low",  # -32.2%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/16, 32/s, itl':
-        "high",  # +128.4%
-    'R13 Llama-3.1-8B BF16, H100 (TP1), 467/16, all at once, itl':
-        "high",  # +35.3%
-    'R13 Llama-3.1-8B BF16, H100 (TP1), 467/16, all at once, throughput':
-        "low",  # -20.3%
+        "high",  # +121.9%
+    'R13 Llama-3.1-8B BF16, H100 (TP1), 467/16, all at once, ttft':
+        "low",  # -15.8%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, 2/s, ttft':
         "low",  # -17.3%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, 2/s, itl':
@@ -944,109 +948,101 @@ KNOWN_MISSES: dict[str, str] = {
     'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, 4/s, itl':
         "high",  # +49.7%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, 8/s, ttft':
-        "low",  # -42.9%
+        "low",  # -43.1%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, 8/s, itl':
         "high",  # +42.4%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, 16/s, ttft':
-        "low",  # -45.6%
+        "low",  # -46.4%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, 16/s, itl':
-        "high",  # +47.3%
+        "high",  # +46.9%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, 32/s, ttft':
-        "low",  # -48.1%
+        "low",  # -50.1%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, 32/s, itl':
-        "high",  # +83.7%
+        "high",  # +81.2%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, all at once, ttft':
-        "high",  # +70.1%
+        "low",  # -27.6%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, all at once, itl':
-        "high",  # +79.2%
+        "high",  # +43.3%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, all at once, throughput':
-        "high",  # +18.7%
+        "high",  # +69.0%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 467/256, 2/s, ttft':
         "low",  # -27.0%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 467/256, 4/s, ttft':
-        "low",  # -33.6%
+        "low",  # -33.8%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 467/256, 8/s, ttft':
-        "low",  # -50.7%
+        "low",  # -50.9%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 467/256, 16/s, ttft':
-        "low",  # -68.8%
+        "low",  # -69.6%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 467/256, 16/s, itl':
-        "low",  # -30.7%
+        "low",  # -31.9%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 467/256, 32/s, ttft':
-        "low",  # -17.5%
+        "low",  # -79.1%
+    'R13 Llama-3.1-70B BF16, H200 (TP4), 467/256, all at once, ttft':
+        "low",  # -16.2%
+    'R13 Llama-3.1-70B BF16, H200 (TP4), 467/256, all at once, throughput':
+        "high",  # +16.3%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 467/16, 2/s, ttft':
         "low",  # -21.9%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 467/16, 4/s, ttft':
-        "low",  # -26.0%
+        "low",  # -26.2%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 467/16, 4/s, itl':
-        "high",  # +16.3%
+        "high",  # +16.2%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 467/16, 8/s, ttft':
-        "low",  # -38.2%
+        "low",  # -38.5%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 467/16, 16/s, ttft':
-        "low",  # -50.1%
-    'R13 Llama-3.1-70B BF16, H200 (TP4), 467/16, 16/s, itl':
-        "high",  # +15.8%
+        "low",  # -51.4%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 467/16, 32/s, ttft':
-        "low",  # -16.2%
-    'R13 Llama-3.1-70B BF16, H200 (TP4), 467/16, 32/s, itl':
-        "high",  # +20.0%
+        "low",  # -78.7%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 202/214, 2/s, ttft':
         "low",  # -41.4%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 202/214, 4/s, ttft':
-        "low",  # -48.8%
+        "low",  # -48.9%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 202/214, 8/s, ttft':
-        "low",  # -59.7%
+        "low",  # -59.9%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 202/214, 16/s, ttft':
-        "low",  # -66.6%
+        "low",  # -67.1%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 202/214, 32/s, ttft':
-        "low",  # -74.2%
-    'R13 Llama-3.1-70B BF16, H200 (TP4), 202/214, 32/s, itl':
-        "high",  # +19.9%
+        "low",  # -76.0%
+    'R13 Llama-3.1-70B BF16, H200 (TP4), 202/214, all at once, ttft':
+        "low",  # -22.4%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 202/214, all at once, itl':
-        "high",  # +27.6%
+        "high",  # +16.0%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 202/214, all at once, throughput':
-        "high",  # +61.9%
+        "high",  # +86.8%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/256, 2/s, itl':
         "high",  # +57.5%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/256, 4/s, ttft':
-        "low",  # -22.5%
+        "low",  # -22.6%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/256, 4/s, itl':
-        "high",  # +41.3%
+        "high",  # +41.2%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/256, 8/s, ttft':
-        "low",  # -32.9%
+        "low",  # -33.1%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/256, 8/s, itl':
-        "high",  # +55.8%
+        "high",  # +55.7%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/256, 16/s, ttft':
-        "low",  # -36.2%
+        "low",  # -36.6%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/256, 16/s, itl':
-        "high",  # +50.2%
+        "high",  # +49.9%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/256, 32/s, ttft':
-        "low",  # -53.6%
+        "low",  # -55.3%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/256, 32/s, itl':
-        "high",  # +44.4%
-    'R13 Llama-3.1-8B BF16, H200 (TP1), 467/256, all at once, ttft':
-        "high",  # +15.4%
+        "high",  # +41.2%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/16, 2/s, itl':
         "high",  # +87.0%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/16, 4/s, itl':
-        "high",  # +61.1%
+        "high",  # +61.0%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/16, 8/s, ttft':
-        "low",  # -19.6%
+        "low",  # -19.9%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/16, 8/s, itl':
-        "high",  # +72.5%
+        "high",  # +72.4%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/16, 16/s, ttft':
-        "low",  # -21.7%
+        "low",  # -22.2%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/16, 16/s, itl':
-        "high",  # +72.9%
+        "high",  # +72.1%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/16, 32/s, ttft':
-        "low",  # -24.5%
+        "low",  # -27.2%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/16, 32/s, itl':
-        "high",  # +101.4%
-    'R13 Llama-3.1-8B BF16, H200 (TP1), 467/16, all at once, ttft':
-        "high",  # +15.8%
-    'R13 Llama-3.1-8B BF16, H200 (TP1), 467/16, all at once, itl':
-        "high",  # +35.1%
-    'R13 Llama-3.1-8B BF16, H200 (TP1), 467/16, all at once, throughput':
-        "low",  # -21.0%
+        "high",  # +95.6%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, 2/s, ttft':
         "low",  # -26.3%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, 2/s, itl':
@@ -1056,23 +1052,23 @@ KNOWN_MISSES: dict[str, str] = {
     'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, 4/s, itl':
         "high",  # +58.0%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, 8/s, ttft':
-        "low",  # -49.7%
+        "low",  # -49.8%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, 8/s, itl':
-        "high",  # +42.6%
+        "high",  # +42.5%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, 16/s, ttft':
-        "low",  # -50.8%
+        "low",  # -51.2%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, 16/s, itl':
-        "high",  # +38.8%
+        "high",  # +38.6%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, 32/s, ttft':
-        "low",  # -55.0%
+        "low",  # -56.0%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, 32/s, itl':
-        "high",  # +55.0%
+        "high",  # +54.2%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, all at once, ttft':
-        "high",  # +35.9%
+        "low",  # -28.2%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, all at once, itl':
-        "high",  # +68.8%
+        "high",  # +42.7%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, all at once, throughput':
-        "high",  # +27.6%
+        "high",  # +66.4%
 }
 """Held-out rows outside ±15% with the side they miss on ("high"/"low"), as documented."""
 

@@ -113,7 +113,7 @@ def test_the_window_is_consistent_with_its_queue(reqs: list[tuple[float, int]],
     hold, fixed = np.full(n, 0.02), np.full(n, 0.005)
     pool = SlotPool([0.0] * (replicas * slots))
     pipes = [0.0] * replicas
-    starts, decode = decode_under_load(pool, pipes, arrivals, hold, fixed, outputs,
+    starts, decode, _ = decode_under_load(pool, pipes, arrivals, hold, fixed, outputs,
                                        outputs * (G0 + G1), (hold, np.ones(n)),
                                        NO_PREFILL, replicas, _table(slots))
     assert bool(np.all(starts >= arrivals))
@@ -140,7 +140,7 @@ def test_a_steady_stream_decodes_at_its_steady_batch_whatever_the_window(
         arrivals = stream[(stream >= t0) & (stream < t1)]
         n = arrivals.size
         hold, fixed, outputs = np.full(n, 1e-6), np.zeros(n), np.full(n, 100.0)
-        _, decode = decode_under_load(pool, pipes, arrivals, hold, fixed, outputs,
+        _, decode, _ = decode_under_load(pool, pipes, arrivals, hold, fixed, outputs,
                                       outputs * (G0 + G1), (hold, np.zeros(n)), NO_PREFILL,
                                       1, _table(1000), (n / window_s, t1, 1e9))
         if t0 >= 20.0:

@@ -1,0 +1,106 @@
+"""Unchunked prefill steps shared by the prompts waiting for them
+(:func:`emulator.serving_queue.two_stage_batched_start_times`).
+
+Held to three things: with nothing shared it is the plain two-stage queue, bit for bit;
+its unqueued shortcut changes nothing against stepping through every request; and a
+burst on an idle pipeline pays the shared part once, while a prompt that arrives during
+a step waits for the next one and pays it again.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from emulator.serving_queue import (
+    SlotPool,
+    _batched_stepwise,
+    two_stage_batched_start_times,
+    two_stage_start_times,
+)
+
+
+def _window(seed: int, n: int, load: float, n_pipes: int,
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[float]]:
+    """Arrivals (s), prefill holds, shared parts, decode times and carried pipeline free
+    times of a random window at ``load`` times what its pipelines sustain."""
+    rng = np.random.default_rng(seed)
+    prefill = rng.uniform(0.01, 0.2, n)
+    shared = prefill * rng.uniform(0.0, 0.9, n)
+    decode = rng.uniform(0.5, 5.0, n)
+    span = max(float(prefill.sum()) / (n_pipes * load), 1e-3)
+    arrivals = np.sort(rng.uniform(0.0, span, n))
+    pipes = sorted(rng.uniform(-1.0, 0.5, n_pipes).tolist())
+    return arrivals, prefill, shared, decode, pipes
+
+
+@settings(max_examples=200, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 400), n_slots=st.integers(1, 30),
+       n_pipes=st.integers(1, 5), load=st.floats(0.05, 5.0))
+def test_nothing_shared_is_the_plain_queue(seed: int, n: int, n_slots: int, n_pipes: int,
+                                           load: float) -> None:
+    arrivals, prefill, _, decode, pipes = _window(seed, n, load, n_pipes)
+    slots = np.random.default_rng(seed + 1).uniform(-1.0, 1.0, n_slots).tolist()
+    plain_pool, plain_pipes = SlotPool(slots), list(pipes)
+    batched_pool, batched_pipes = SlotPool(slots), list(pipes)
+    plain = two_stage_start_times(plain_pool, plain_pipes, arrivals, prefill, decode)
+    starts, holds = two_stage_batched_start_times(batched_pool, batched_pipes, arrivals,
+                                                  prefill, np.zeros(n), decode)
+    assert starts.tobytes() == plain.tobytes()
+    assert holds.tobytes() == prefill.tobytes()
+    assert sorted(batched_pipes) == sorted(plain_pipes)
+    assert batched_pool.times() == plain_pool.times()
+
+
+@settings(max_examples=200, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 400), n_slots=st.integers(1, 30),
+       n_pipes=st.integers(1, 5), load=st.floats(0.05, 5.0))
+def test_the_unqueued_shortcut_changes_nothing(seed: int, n: int, n_slots: int,
+                                               n_pipes: int, load: float) -> None:
+    arrivals, prefill, shared, decode, pipes = _window(seed, n, load, n_pipes)
+    slots = np.random.default_rng(seed + 1).uniform(-1.0, 1.0, n_slots).tolist()
+    fast_pool, fast_pipes = SlotPool(slots), list(pipes)
+    starts, holds = two_stage_batched_start_times(fast_pool, fast_pipes, arrivals, prefill,
+                                                  shared, decode)
+    step_pool, step_pipes = SlotPool(slots), list(pipes)
+    if n:
+        step_pool.settle(float(arrivals[0]))
+    step_starts, step_holds = np.empty(n), np.empty(n)
+    _batched_stepwise(step_pool, step_pipes, arrivals, prefill, shared, decode, step_starts,
+                      step_holds)
+    assert starts.tobytes() == step_starts.tobytes()
+    assert holds.tobytes() == step_holds.tobytes()
+    assert sorted(fast_pipes) == sorted(step_pipes)
+    # the same free times but for slots free before the first arrival (idle either way)
+    first = float(arrivals[0]) if n else -math.inf
+
+    def canonical(pool: SlotPool) -> list[float]:
+        return sorted(-math.inf if t <= first else t for t in pool.times())
+
+    assert canonical(fast_pool) == canonical(step_pool)
+    # a pipeline is never held less than a prompt's own work, nor more than its prefill
+    assert np.all(holds >= prefill - shared - 1e-12) and np.all(holds <= prefill)
+
+
+def test_a_burst_pays_the_shared_part_once_and_a_latecomer_again() -> None:
+    n, work, fixed = 10, 0.02, 0.05
+    arrivals = np.full(n, 1.0)
+    prefill, shared = np.full(n, work + fixed), np.full(n, fixed)
+    pool, pipes = SlotPool([0.0] * 64), [0.0]
+    starts, holds = two_stage_batched_start_times(pool, pipes, arrivals, prefill, shared,
+                                                  np.full(n, 3.0))
+    # the first opens the step at its arrival; the other nine ride it, one after another
+    assert holds[0] == work + fixed and np.allclose(holds[1:], work)
+    assert np.allclose(starts, 1.0 + np.concatenate([[0.0], work + fixed + work *
+                                                     np.arange(n - 1)]))
+    step_end = 1.0 + fixed + n * work
+    assert pipes == [step_end] or math.isclose(pipes[0], step_end)
+    # one more arrives while that step runs: it waits for the next step and pays again
+    late = np.array([1.01])
+    starts, holds = two_stage_batched_start_times(pool, pipes, late, prefill[:1],
+                                                  shared[:1], np.full(1, 3.0))
+    assert math.isclose(float(starts[0]), step_end)
+    assert holds[0] == work + fixed
