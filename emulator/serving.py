@@ -123,6 +123,7 @@ class ServiceRuntime:
     busy_end: np.ndarray = field(default_factory=lambda: np.empty(0))
     busy_share: np.ndarray = field(default_factory=lambda: np.empty(0))
     step_table: StepTable | None = None  # decode step times by batch, made at first use
+    tpot_seen: float = 0.0  # s per output token its last window's requests decoded at
 
     def allocations(self) -> list[Work]:
         """The base work and its running extra replicas."""
@@ -310,7 +311,10 @@ class ServingModel:
                 # prompts waiting when a step begins share it (its fixed part paid once)
                 hold, shared = work + fixed, fixed
                 fixed = np.full_like(fixed, 0.5 * float(step[row]) * svc.occupancy)
-            decode = outputs * tpot
+            # the decode times' first guess: the time per token the last window's
+            # requests got (the fixed point below then needs fewer passes), else the step
+            # at the last window's batch
+            decode = outputs * (svc.tpot_seen if svc.tpot_seen > 0.0 else tpot)
             if not math.isfinite(svc.rtt_s) or not len(svc.free_at):  # origin cut off (cable
                 # cuts) or every replica failed: requests fail, logged with NaN latencies
                 nan = np.full(n, np.nan)
@@ -347,6 +351,9 @@ class ServingModel:
             ttft = svc.rtt_s + first
             e2e = svc.rtt_s + first + decode
             tpot_s = np.where(outputs > 0, decode / np.maximum(outputs, 1), tpot)
+            tokens = float(outputs.sum())
+            if tokens > 0:
+                svc.tpot_seen = float(decode.sum()) / tokens
             late = times + first + decode > self.horizon_s  # not finished by the end
             if late.any():
                 e2e = np.where(late, np.nan, e2e)

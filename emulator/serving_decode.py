@@ -257,9 +257,14 @@ def fluid_decode_seconds(first_s: np.ndarray, outputs: np.ndarray, decode_s: np.
     if n == 0:
         return np.empty(0)
     ends = first_s + decode_s
+    low, last = float(first_s.min()), float(ends.max())
+    # only what overlaps [low, last] counts (an overloaded service carries hours of queued
+    # prefills and a full pool of busy slots, nearly all outside it)
+    carried_end = carried_end[carried_end > low]
+    on = (prefill[1] > low) & (prefill[0] <= last)
+    prefill = (prefill[0][on], prefill[1][on], prefill[2][on])
     seq_start = np.concatenate([np.full(carried_end.size, carried_from), first_s])
     seq_end = np.concatenate([carried_end, ends])
-    low, last = float(first_s.min()), float(ends.max())
     parts = [first_s, ends, carried_end[carried_end < last], prefill[0], prefill[1]]
     if ahead is not None and ahead.after_s() >= last:
         ahead = None  # every request has finished before the later ones start
@@ -329,6 +334,12 @@ def decode_under_load(slots: SlotPool, prefill_free: list[float], arrivals: np.n
     idle, busy, pipes = slots.idle, list(slots.busy), list(prefill_free)
     carried_from = float(arrivals[0]) if arrivals.size else 0.0
     carried_end = np.asarray(busy, dtype=np.float64)
+    if arrivals.size and prefill_free:  # no prefill of the window starts before `floor`:
+        # drop the carried ones over by then (an overloaded service's queued backlog)
+        floor = max(float(arrivals[0]), min(prefill_free))
+        on = carried_prefill[1] > floor
+        carried_prefill = (carried_prefill[0][on], carried_prefill[1][on],
+                           carried_prefill[2][on])
     starts, holds = np.empty(0), hold_s
     for attempt in range(MAX_ITERATIONS):
         if attempt:  # undo the previous pass's queue
