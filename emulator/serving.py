@@ -342,8 +342,8 @@ class ServingModel:
                 svc.free_at, svc.prefill_free_at, times, hold, fixed, outputs, decode,
                 (span, gpu_share), (svc.busy_start, svc.busy_end, svc.busy_share),
                 max(svc.replicas, 1), svc.step_table,
-                (n / (t1 - begin), t1, self.horizon_s) if t1 > begin else None,
-                shared)
+                (self._rate_after(spec, t1, width), t1, self.horizon_s) if t1 > begin
+                else None, shared)
             if shared is not None:  # the holds as batched
                 span = hold
             wait = starts - times
@@ -379,6 +379,15 @@ class ServingModel:
             svc.replica_util = min(svc.prefill_share
                                    + (1.0 - svc.prefill_share) * svc.occupancy * decode_util,
                                    1.0)
+
+    @staticmethod
+    def _rate_after(spec: InferenceServiceSpec, t1: float, width_s: float) -> float:
+        """Requests per s expected after a window ending at ``t1``: the Poisson rate of
+        a synthetic service, or a replayed trace's own arrivals over the next window
+        (``width_s``; a burst followed by silence is followed by none)."""
+        if spec.trace is None:
+            return spec.rate_per_s
+        return len(spec.trace.window(t1, t1 + width_s)) / width_s
 
     @staticmethod
     def _measure(svc: ServiceRuntime, t0: float, t1: float, start: np.ndarray,

@@ -104,12 +104,11 @@ class Ahead:
     :data:`AHEAD_SAMPLE`): the expected number decoding at ``after + τ`` is
     ``rate · mean_i[(τ - s_i)⁺ - (τ - e_i)⁺]``, less the same at ``τ - (until_s - after)``
     (no arrivals after the run ends); their prefills likewise, weighted by their GPU share.
-    The rate is the window's arrival rate, at most what the service sustains
-    (:meth:`sustained_rate`: a saturated service admits no faster than it finishes).
-    Without it a request near the end of a window would see the batch drain (the window's
-    later arrivals are all it knows), and decode too fast. A burst that is over within
-    the window is followed by the load its rate implies (a known limit: the arrivals of
-    the next window are not drawn yet).
+    The rate is the one expected after the window (the caller's: a synthetic service's
+    Poisson rate, a replayed trace's arrivals over the next window), at most what the
+    service sustains (:meth:`sustained_rate`: a saturated service admits no faster than
+    it finishes). Without it a request near the end of a window would see the batch
+    drain (the window's later arrivals are all it knows), and decode too fast.
     """
 
     arrival_rate_per_s: float
