@@ -184,7 +184,7 @@ class Ahead:
 
         def both(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             t = np.maximum(t, 0.0)
-            return (_ramp(first, None, t) - _ramp(last, None, t),
+            return (_covered(first, last, None, t),
                     total * t - _ramp(prefill, weight, t))
 
         decoding, prefilling = both(tau)
@@ -213,13 +213,23 @@ def _ramp(offsets: np.ndarray, weights: np.ndarray | None, t: np.ndarray) -> np.
     return t * count - moment
 
 
+def _covered(starts: np.ndarray, ends: np.ndarray, weights: np.ndarray | None,
+             t: np.ndarray) -> np.ndarray:
+    """``Σ_i weights_i · (max(t - starts_i, 0) - max(t - ends_i, 0))`` at each of the
+    sorted times ``t``: the weighted time the intervals ``[starts, ends)`` have covered by
+    ``t`` (one :func:`_ramp` over both ends, the ends weighted negatively)."""
+    sign = np.concatenate([np.ones(starts.size), -np.ones(ends.size)])
+    return _ramp(np.concatenate([starts, ends]),
+                 sign if weights is None else sign * np.concatenate([weights, weights]), t)
+
+
 def _mean_level(starts: np.ndarray, ends: np.ndarray, weights: np.ndarray | None,
                 points: np.ndarray) -> np.ndarray:
     """The mean over each stretch ``[points[k], points[k+1])`` of the summed ``weights``
     of the intervals ``[starts, ends)`` covering it (the last entry: the sum at the last
     point); exact for any points (an interval that covers part of a stretch counts for
     that part)."""
-    area = _ramp(starts, weights, points) - _ramp(ends, weights, points)
+    area = _covered(starts, ends, weights, points)
     width = np.diff(points)
     mean = np.divide(np.diff(area), width, out=np.zeros(width.size), where=width > 0)
     last = ((starts <= points[-1]) & (ends > points[-1]))
