@@ -303,8 +303,11 @@ def fluid_decode_seconds(first_s: np.ndarray, outputs: np.ndarray, decode_s: np.
 MAX_ITERATIONS = 8
 """Passes of the fixed point per window at most (each reruns the window's queue)."""
 
-MEAN_TOLERANCE = 2e-3
-"""The fixed point stops when the decode times move by at most this share on average ..."""
+MEAN_TOLERANCE = 5e-3
+"""The fixed point stops when the decode times move by at most this share on average ...
+(0.2 % until the times of the step that meets it were kept, with one more queue pass: a
+light window's first step moves them by about 0.3 % on average, so it took a second
+step that changed nothing the token-level reference tests can see)."""
 
 MAX_TOLERANCE = 0.05
 """... and none by more than this share (a window's first pass moves some by 20-30 %,
@@ -335,8 +338,9 @@ def decode_under_load(slots: SlotPool, prefill_free: list[float], arrivals: np.n
     queue (:func:`two_stage_start_times`, which updates ``slots`` and ``prefill_free`` in
     place) and :func:`fluid_decode_seconds` are repeated until the decode times move by
     :data:`MEAN_TOLERANCE` on average and :data:`MAX_TOLERANCE` at most (at most
-    :data:`MAX_ITERATIONS` passes). The queue state left and the decode times returned
-    are those of the last queue pass.
+    :data:`MAX_ITERATIONS` passes); the queue then runs once more with the decode times
+    of that last step. The queue state left and the decode times returned are those of
+    the last queue pass.
     """
     if arrivals.size:
         slots.settle(float(arrivals[0]))
@@ -349,7 +353,7 @@ def decode_under_load(slots: SlotPool, prefill_free: list[float], arrivals: np.n
         on = carried_prefill[1] > floor
         carried_prefill = (carried_prefill[0][on], carried_prefill[1][on],
                            carried_prefill[2][on])
-    starts, holds = np.empty(0), hold_s
+    starts, holds, done = np.empty(0), hold_s, False
     for attempt in range(MAX_ITERATIONS):
         if attempt:  # undo the previous pass's queue
             slots.idle, slots.busy, prefill_free[:] = idle, list(busy), pipes
@@ -360,7 +364,7 @@ def decode_under_load(slots: SlotPool, prefill_free: list[float], arrivals: np.n
             starts, holds = two_stage_batched_start_times(
                 slots, prefill_free, arrivals, hold_s, shared_s, fixed_s + decode_s)
             prefill_load = (holds, prefill_load[1])
-        if attempt == MAX_ITERATIONS - 1:
+        if done or attempt == MAX_ITERATIONS - 1:
             break
         prefill = (np.concatenate([carried_prefill[0], starts]),
                    np.concatenate([carried_prefill[1], starts + prefill_load[0]]),
@@ -372,8 +376,8 @@ def decode_under_load(slots: SlotPool, prefill_free: list[float], arrivals: np.n
                                    carried_from, carried_end, prefill, replicas, table,
                                    later)
         moved = np.abs(new - decode_s) / np.maximum(decode_s, 1e-12)
-        if moved.size == 0 or (float(moved.mean()) <= MEAN_TOLERANCE
-                               and float(moved.max()) <= MAX_TOLERANCE):
-            break
         decode_s = new
+        # converged: one more queue pass leaves the state of the times returned
+        done = moved.size == 0 or (float(moved.mean()) <= MEAN_TOLERANCE
+                                   and float(moved.max()) <= MAX_TOLERANCE)
     return starts, decode_s, holds

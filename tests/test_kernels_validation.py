@@ -910,11 +910,11 @@ KNOWN_MISSES: dict[str, str] = {
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 8/s, ttft':
         "low",  # -38.1%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 8/s, itl':
-        "high",  # +54.0%
+        "high",  # +54.2%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 16/s, ttft':
         "low",  # -43.0%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 16/s, itl':
-        "high",  # +61.4%
+        "high",  # +61.7%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 32/s, ttft':
         "low",  # -60.7%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 32/s, itl':
@@ -928,7 +928,7 @@ KNOWN_MISSES: dict[str, str] = {
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/16, 8/s, ttft':
         "low",  # -27.1%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/16, 8/s, itl':
-        "high",  # +84.1%
+        "high",  # +84.3%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/16, 16/s, ttft':
         "low",  # -28.7%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/16, 16/s, itl':
@@ -942,7 +942,7 @@ KNOWN_MISSES: dict[str, str] = {
     'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, 2/s, ttft':
         "low",  # -17.3%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, 2/s, itl':
-        "high",  # +65.8%
+        "high",  # +65.9%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, 4/s, ttft':
         "low",  # -27.6%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, 4/s, itl':
@@ -954,11 +954,11 @@ KNOWN_MISSES: dict[str, str] = {
     'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, 16/s, ttft':
         "low",  # -46.4%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, 16/s, itl':
-        "high",  # +46.9%
+        "high",  # +47.1%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, 32/s, ttft':
         "low",  # -50.1%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, 32/s, itl':
-        "high",  # +81.2%
+        "high",  # +81.5%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, all at once, ttft':
         "low",  # -27.6%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, all at once, itl':
@@ -1028,13 +1028,13 @@ KNOWN_MISSES: dict[str, str] = {
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/256, 32/s, itl':
         "high",  # +41.2%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/16, 2/s, itl':
-        "high",  # +87.0%
+        "high",  # +87.1%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/16, 4/s, itl':
-        "high",  # +61.0%
+        "high",  # +61.1%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/16, 8/s, ttft':
         "low",  # -19.9%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/16, 8/s, itl':
-        "high",  # +72.4%
+        "high",  # +72.6%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/16, 16/s, ttft':
         "low",  # -22.2%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/16, 16/s, itl':
@@ -1058,7 +1058,7 @@ KNOWN_MISSES: dict[str, str] = {
     'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, 16/s, ttft':
         "low",  # -51.2%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, 16/s, itl':
-        "high",  # +38.6%
+        "high",  # +38.7%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, 32/s, ttft':
         "low",  # -56.0%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, 32/s, itl':
