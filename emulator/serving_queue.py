@@ -117,16 +117,11 @@ def two_stage_start_times(slots: SlotPool, prefill_free: list[float],
     time it holds its slot (s). ``slots`` and the heap ``prefill_free`` are updated.
     """
     n = int(arrivals.size)
-    if n:
-        slots.settle(float(arrivals[0]))
-    k = _unqueued_prefix(slots, prefill_free, arrivals, prefill_s, decode_s)
+    k = _serve_unqueued_prefix(slots, prefill_free, arrivals, prefill_s, decode_s)
     if k == 0:
         return two_stage_start_times_stepwise(slots, prefill_free, arrivals, prefill_s,
                                               decode_s)
     head = arrivals[:k]
-    ends = head + prefill_s[:k]
-    _keep_latest(prefill_free, ends)
-    _take_and_put(slots, ends + decode_s[:k])
     if k == n:
         return head.astype(np.float64, copy=True)
     out = np.empty(n, dtype=np.float64)
@@ -134,6 +129,22 @@ def two_stage_start_times(slots: SlotPool, prefill_free: list[float],
     out[k:] = two_stage_start_times_stepwise(slots, prefill_free, arrivals[k:],
                                              prefill_s[k:], decode_s[k:])
     return out
+
+
+def _serve_unqueued_prefix(slots: SlotPool, prefill_free: list[float],
+                           arrivals: np.ndarray, prefill_s: np.ndarray,
+                           decode_s: np.ndarray) -> int:
+    """Settle the slots at the first arrival and serve, with array operations, the
+    requests from the first that start at their arrival (:func:`_unqueued_prefix`):
+    their pipeline and slot free times go into ``prefill_free`` and ``slots``. How many."""
+    if arrivals.size:
+        slots.settle(float(arrivals[0]))
+    k = _unqueued_prefix(slots, prefill_free, arrivals, prefill_s, decode_s)
+    if k:
+        ends = arrivals[:k] + prefill_s[:k]
+        _keep_latest(prefill_free, ends)
+        _take_and_put(slots, ends + decode_s[:k])
+    return k
 
 
 def two_stage_batched_start_times(slots: SlotPool, prefill_free: list[float],
@@ -155,16 +166,10 @@ def two_stage_batched_start_times(slots: SlotPool, prefill_free: list[float],
     of :func:`two_stage_start_times` holds for them.
     """
     n = int(arrivals.size)
-    if n:
-        slots.settle(float(arrivals[0]))
-    k = _unqueued_prefix(slots, prefill_free, arrivals, prefill_s, decode_s)
+    k = _serve_unqueued_prefix(slots, prefill_free, arrivals, prefill_s, decode_s)
     holds = np.asarray(prefill_s, dtype=np.float64).copy()
     starts = np.empty(n, dtype=np.float64)
-    if k:
-        starts[:k] = arrivals[:k]
-        ends = arrivals[:k] + prefill_s[:k]
-        _keep_latest(prefill_free, ends)
-        _take_and_put(slots, ends + decode_s[:k])
+    starts[:k] = arrivals[:k]
     if k < n:
         _batched_stepwise(slots, prefill_free, arrivals[k:], prefill_s[k:], shared_s[k:],
                           decode_s[k:], starts[k:], holds[k:])
