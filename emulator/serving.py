@@ -26,9 +26,11 @@ unchunked prefill pauses decoding), so a burst slows every sequence in flight an
 TPOT is the mean over its decode. The window's queue and these decode times are solved
 together (a fixed point). A saturated replica therefore plateaus at its capacity: extra
 requests wait for a slot (queue wait and TTFT grow) instead of slowing every running
-sequence further. The batch of the previous window (Little's law) and the share of time
-its prefill pipelines were *busy* (work actually done, not work that arrived) still set
-the chunk hold below, the power draw and the autoscaler.
+sequence further. A prompt waits for (unchunked) or rides (chunked) the decode step in
+flight when it arrives, measured at each arrival from the sequences the window's own pass
+has decoding (:mod:`emulator.serving_prefill`). The batch of the previous window (Little's
+law) and the share of time its prefill pipelines were *busy* (work actually done, not
+work that arrived) set the first guess of that step, the power draw and the autoscaler.
 
 ``TTFT = RTT(origin, site) + queue wait + prefill``; ``TPOT`` = the request's decode time
 per output token; ``e2e = RTT + wait + prefill + output × TPOT``. A request whose last
@@ -58,7 +60,9 @@ from cupy_kernels.power import decode_power_util
 from emulator.compute import ComputeModel, ServiceStatics
 from emulator.eventlog import EventLog, RequestBatch
 from emulator.rng import RngStreams
+from emulator.serving_carry import carry_decodes, carry_prefills
 from emulator.serving_decode import StepTable, decode_under_load
+from emulator.serving_prefill import PrefillRule
 from emulator.serving_queue import SlotPool
 from emulator.transfers import BYTES_PER_TOKEN, REQUEST_OVERHEAD_BYTES
 from emulator.work import Work
@@ -68,9 +72,6 @@ from workloads.spec import InferenceServiceSpec
 
 __all__ = ["ServiceRuntime", "ServingModel", "time_per_token"]
 
-
-MAX_PREFILL_SHARE = 0.95
-"""Cap on the prefill share ρ used to stretch TPOT (beyond it prefill queues grow anyway)."""
 
 CHUNK_TOKENS = 2048
 """Prompt tokens per chunk under chunked prefill (vLLM's default token budget per step
@@ -122,6 +123,10 @@ class ServiceRuntime:
     busy_start: np.ndarray = field(default_factory=lambda: np.empty(0))
     busy_end: np.ndarray = field(default_factory=lambda: np.empty(0))
     busy_share: np.ndarray = field(default_factory=lambda: np.empty(0))
+    # first and last token times (s) of its requests whose decode was not over when the
+    # last window ended (queued ones included)
+    decode_first: np.ndarray = field(default_factory=lambda: np.empty(0))
+    decode_last: np.ndarray = field(default_factory=lambda: np.empty(0))
     step_table: StepTable | None = None  # decode step times by batch, made at first use
     tpot_seen: float = 0.0  # s per output token its last window's requests decoded at
 
@@ -298,19 +303,13 @@ class ServingModel:
             else:
                 work, fixed = np.empty(0), np.empty(0)
             tpot = time_per_token(float(gpu_s[row]), float(host_s[row]), svc.prefill_share)
-            if spec.chunked_prefill:  # chunks ride decode steps of the running batch: the
-                # pipeline is held for the prompt's share of the steps' token budget; the
-                # rest of its last step only delays its own first token
-                riding = float(step[row]) * svc.occupancy
-                share = prompts / CHUNK_TOKENS
-                hold = work + share * riding
-                fixed = fixed + (np.ceil(share) - share) * riding
-                shared = None
-            else:  # prefill steps of their own (decoding pauses for their fixed part too),
-                # which start when the decode step in flight ends: half a step on average;
-                # prompts waiting when a step begins share it (its fixed part paid once)
-                hold, shared = work + fixed, fixed
-                fixed = np.full_like(fixed, 0.5 * float(step[row]) * svc.occupancy)
+            # chunks ride decode steps of the running batch (the pipeline held for the
+            # prompt's share of a step's token budget, the rest of its last step delaying
+            # its own first token), or prefill steps run alone once the decode step in
+            # flight ends, the prompts waiting when one begins sharing it (its fixed part
+            # paid once): emulator.serving_prefill
+            rule = PrefillRule(work, fixed,
+                               prompts / CHUNK_TOKENS if spec.chunked_prefill else None)
             # the decode times' first guess: the time per token the last window's
             # requests got (the fixed point below then needs fewer passes), else the step
             # at the last window's batch
@@ -329,23 +328,15 @@ class ServingModel:
                 grid = StepTable.grid(svc.slots)
                 svc.step_table = StepTable(grid, *self.compute.decode_table(statics, row,
                                                                              grid))
-            # what each prefill takes of its replica's GPU, and for how long from its start:
-            # a chunked prompt's own work, spread over the steps that carry its chunks (to
-            # the end of the one with its last chunk); an unchunked prefill step all of it,
-            # decoding paused, for the whole step
-            if spec.chunked_prefill:
-                span = hold + fixed
-                gpu_share = np.divide(work, span, out=np.ones_like(span), where=span > 0)
-            else:
-                span, gpu_share = hold, np.ones_like(hold)
-            starts, decode, hold = decode_under_load(
-                svc.free_at, svc.prefill_free_at, times, hold, fixed, outputs, decode,
-                (span, gpu_share), (svc.busy_start, svc.busy_end, svc.busy_share),
-                max(svc.replicas, 1), svc.step_table,
+            # the step in flight at first guessed from the last window's batch and
+            # occupancy, then measured at each arrival from the window's own sequences
+            starts, decode, hold, fixed, span, gpu_share = decode_under_load(
+                svc.free_at, svc.prefill_free_at, times, rule,
+                float(step[row]) * svc.occupancy, outputs, decode,
+                (svc.busy_start, svc.busy_end, svc.busy_share),
+                (svc.decode_first, svc.decode_last), max(svc.replicas, 1), svc.step_table,
                 (self._rate_after(spec, t1, width), t1, self.horizon_s) if t1 > begin
-                else None, shared)
-            if shared is not None:  # the holds as batched
-                span = hold
+                else None)
             wait = starts - times
             first = wait + hold + fixed
             ttft = svc.rtt_s + first
@@ -365,7 +356,8 @@ class ServingModel:
             svc.served += n
             svc.slo_met += int(np.count_nonzero((ttft <= spec.slo_ttft_s) &
                                                 (tpot_s <= spec.slo_tpot_s)))
-            self._measure(svc, t0, t1, starts, starts + span, gpu_share)
+            carry_prefills(svc, t0, t1, starts, starts + span, gpu_share)
+            carry_decodes(svc, t1, times + first, times + first + decode)
             # Little's law: mean sequences in service per replica over this window; and the
             # prefill pipelines the arrivals keep busy (offered, so an overload shows).
             svc.in_service = float((hold + fixed + decode).sum()) / width
@@ -388,21 +380,3 @@ class ServingModel:
         if spec.trace is None:
             return spec.rate_per_s
         return len(spec.trace.window(t1, t1 + width_s)) / width_s
-
-    @staticmethod
-    def _measure(svc: ServiceRuntime, t0: float, t1: float, start: np.ndarray,
-                 end: np.ndarray, share: np.ndarray) -> None:
-        """Set ``svc.prefill_share``: the share of its replicas' GPU time spent prefilling
-        in ``[t0, t1)``, from pipeline holds ``[start, end)`` each taking ``share`` of its
-        replica meanwhile.
-
-        Holds not yet over at ``t1`` (queued prefills of an overloaded service) are kept
-        and counted in the windows they fall in (and seen by the next window's decode).
-        """
-        s = np.concatenate([svc.busy_start, start])
-        e = np.concatenate([svc.busy_end, end])
-        w = np.concatenate([svc.busy_share, share])
-        busy = float((np.clip(np.minimum(e, t1) - np.maximum(s, t0), 0.0, None) * w).sum())
-        keep = e > t1
-        svc.busy_start, svc.busy_end, svc.busy_share = s[keep], e[keep], w[keep]
-        svc.prefill_share = min(busy / ((t1 - t0) * max(svc.replicas, 1)), MAX_PREFILL_SHARE)

@@ -21,8 +21,9 @@ that starts decoding at ``s`` with ``n`` output tokens ends at the ``e`` where
 ``b`` and ``ρ`` are step functions of the intervals themselves (a request's end changes
 the batch the others see), so the ends are a fixed point. :func:`fluid_decode_seconds`
 takes one step of that iteration from given intervals (the caller repeats it, rerunning
-its queue); sequences carried from earlier windows count as decoding from the window's
-start until the time their slot frees, as their own windows computed it, and the
+its queue); sequences carried from earlier windows count as decoding from their first
+token to their last, as their own windows computed them (a prompt still queued for its
+prefill holds a slot but does not decode), and the
 requests still to come after the window are expected to continue as the window's did
 (:class:`Ahead`), so a decode that outlasts its window does not see the batch drain.
 """
@@ -31,16 +32,19 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
+from emulator.serving_prefill import PrefillRule, step_in_flight
 from emulator.serving_queue import (
     SlotPool,
     two_stage_batched_start_times,
     two_stage_start_times,
 )
+from emulator.serving_steps import StepTable
 
-__all__ = ["Ahead", "StepTable", "decode_under_load", "fluid_decode_seconds"]
+__all__ = ["Ahead", "StepTable", "WindowTimes", "decode_under_load", "fluid_decode_seconds"]
 
 MAX_SHARE = 0.999
 """Cap on the prefill share of a stretch of time: a replica whose every pipeline is busy
@@ -53,43 +57,6 @@ k-th in arrival order)."""
 MAX_POINTS = 8192
 """Times at which a window's load is resolved, at most (beyond it, an even share of every
 kind of event time: a window of 30,000 requests costs about what one of 700 does)."""
-
-TABLE_POINTS = 96
-"""Batch sizes at which a service's step times are tabulated when it has more slots than
-this (geometric between 1 and ``slots``; linear interpolation between them)."""
-
-
-class StepTable:
-    """A service's decode step GPU and host seconds as functions of the batch per replica.
-
-    ``batches`` (ascending, from 1 to ``slots``) with ``gpu_s`` and ``host_s`` at each;
-    between them the figures are interpolated linearly (both are affine in the batch but
-    for the attention's and all-reduce's shape terms, so a few dozen points suffice).
-    """
-
-    __slots__ = ("batches", "gpu_s", "host_s", "slots")
-
-    def __init__(self, batches: np.ndarray, gpu_s: np.ndarray, host_s: np.ndarray) -> None:
-        self.batches = np.asarray(batches, dtype=np.float64)
-        self.gpu_s = np.asarray(gpu_s, dtype=np.float64)
-        self.host_s = np.asarray(host_s, dtype=np.float64)
-        self.slots = float(self.batches[-1])
-
-    @staticmethod
-    def grid(slots: int) -> np.ndarray:
-        """The batch sizes to tabulate for ``slots`` sequence slots per replica."""
-        top = max(int(slots), 1)
-        if top <= TABLE_POINTS:
-            return np.arange(1, top + 1, dtype=np.float64)
-        return np.unique(np.round(np.geomspace(1.0, top, TABLE_POINTS), 6))
-
-    def at(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(GPU s, host s) of a decode step at ``batch`` sequences per replica (clipped to
-        the table's range)."""
-        b = np.clip(batch, self.batches[0], self.batches[-1])
-        return (np.interp(b, self.batches, self.gpu_s),
-                np.interp(b, self.batches, self.host_s))
-
 
 @dataclass(frozen=True)
 class Ahead:
@@ -249,15 +216,16 @@ def _grid(parts: list[np.ndarray], low: float, high: float) -> np.ndarray:
 
 
 def fluid_decode_seconds(first_s: np.ndarray, outputs: np.ndarray, decode_s: np.ndarray,
-                         carried_from: float, carried_end: np.ndarray,
+                         carried: tuple[np.ndarray, np.ndarray],
                          prefill: tuple[np.ndarray, np.ndarray, np.ndarray],
                          replicas: int, table: StepTable,
                          ahead: Ahead | None = None) -> np.ndarray:
     """Decode seconds of each request under the load of the given intervals (s).
 
     ``first_s`` is when each request starts decoding (its first token) and ``decode_s`` its
-    decode time in the intervals assumed; ``carried_end`` the free times of the sequences
-    decoding since ``carried_from`` (earlier windows); ``prefill`` the (start, end, share
+    decode time in the intervals assumed; ``carried`` the (first token, last token) of
+    the sequences of earlier windows whose decode is not over (a prompt queued for its
+    prefill holds a slot but does not decode yet); ``prefill`` the (start, end, share
     of the GPU) of every prefill in progress; ``ahead`` the arrivals expected after the
     window (:class:`Ahead`; ``None``: none). Returns each request's decode time with the
     rates those intervals give (one step of the fixed point; see the module docstring).
@@ -269,12 +237,14 @@ def fluid_decode_seconds(first_s: np.ndarray, outputs: np.ndarray, decode_s: np.
     low, last = float(first_s.min()), float(ends.max())
     # only what overlaps [low, last] counts (an overloaded service carries hours of queued
     # prefills and a full pool of busy slots, nearly all outside it)
-    carried_end = carried_end[carried_end > low]
+    keep = (carried[1] > low) & (carried[0] < last)
+    carried_from, carried_end = carried[0][keep], carried[1][keep]
     on = (prefill[1] > low) & (prefill[0] <= last)
     prefill = (prefill[0][on], prefill[1][on], prefill[2][on])
-    seq_start = np.concatenate([np.full(carried_end.size, carried_from), first_s])
+    seq_start = np.concatenate([carried_from, first_s])
     seq_end = np.concatenate([carried_end, ends])
-    parts = [first_s, ends, carried_end[carried_end < last], prefill[0], prefill[1]]
+    parts = [first_s, ends, carried_end[carried_end < last],
+             carried_from[carried_from > low], prefill[0], prefill[1]]
     if ahead is not None and ahead.after_s() >= last:
         ahead = None  # every request has finished before the later ones start
     if ahead is not None:  # where the expected load after the window changes slope
@@ -314,70 +284,111 @@ MAX_TOLERANCE = 0.05
 its second by about 2 % at most and 0.1 % on average, its third by 0.5 %)."""
 
 
-def decode_under_load(slots: SlotPool, prefill_free: list[float], arrivals: np.ndarray,
-                      hold_s: np.ndarray, fixed_s: np.ndarray, outputs: np.ndarray,
-                      decode_s: np.ndarray, prefill_load: tuple[np.ndarray, np.ndarray],
-                      carried_prefill: tuple[np.ndarray, np.ndarray, np.ndarray],
-                      replicas: int, table: StepTable,
-                      ahead: tuple[float, float, float] | None = None,
-                      shared_s: np.ndarray | None = None,
-                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Prefill start times, decode seconds and prefill pipeline holds of a window's
-    requests (s), consistent with each other: (starts, decode, holds).
+class WindowTimes(NamedTuple):
+    """A window's requests' times from :func:`decode_under_load` (s, per request)."""
 
-    Each request holds a prefill pipeline for ``hold_s``, has its first token ``fixed_s``
-    later and then decodes; ``decode_s`` is a first guess of the decode times.
-    ``prefill_load`` gives, for each, how long from its prefill start and what share of
-    its replica's GPU its prefill takes. ``carried_prefill`` holds the
-    (start, end, share) of prefills still running from earlier windows. ``ahead`` is (arrival
-    rate per s, window end, end of the run) for the requests expected after the window
-    (:class:`Ahead`; ``None``: none expected). With ``shared_s`` (prefills run alone,
-    without chunking) waiting prompts share prefill batches
+    starts_s: np.ndarray  # prefill starts
+    decode_s: np.ndarray  # first token to last
+    hold_s: np.ndarray  # how long each holds its prefill pipeline
+    fixed_s: np.ndarray  # from the end of its hold to its first token
+    load_span_s: np.ndarray  # how long from its prefill start it loads its replica's GPU
+    load_share: np.ndarray  # and what share of that GPU meanwhile
+
+
+def decode_under_load(slots: SlotPool, prefill_free: list[float], arrivals: np.ndarray,
+                      rule: PrefillRule, riding_s: float, outputs: np.ndarray,
+                      decode_s: np.ndarray,
+                      carried_prefill: tuple[np.ndarray, np.ndarray, np.ndarray],
+                      carried_decode: tuple[np.ndarray, np.ndarray],
+                      replicas: int, table: StepTable,
+                      ahead: tuple[float, float, float] | None = None) -> WindowTimes:
+    """Prefill start times, decode seconds and prefill times of a window's requests,
+    consistent with each other and with the decode step in flight at each arrival.
+
+    ``rule`` says how each prompt holds a prefill pipeline and how long after that its
+    first token comes, given the decode step in flight when it arrives (``riding_s``
+    for all at first: the caller's guess from the windows before; then
+    :func:`emulator.serving_prefill.step_in_flight` of the sequences decoding in the
+    last pass); ``decode_s`` is a first guess of the decode times. ``carried_prefill``
+    holds the (start, end, share) of prefills still running from earlier windows and
+    ``carried_decode`` the (first token, last token) of their requests whose decode is
+    not over (queued ones included).
+    ``ahead`` is (arrival rate per s, window end, end of the run) for the requests
+    expected after the window (:class:`Ahead`; ``None``: none expected). Without chunked
+    prefill, waiting prompts share prefill batches
     (:func:`two_stage_batched_start_times`: a prompt riding a batch holds its pipeline
-    ``hold_s - shared_s``), and each prefill's GPU load lasts its hold. The window's
-    queue (:func:`two_stage_start_times`, which updates ``slots`` and ``prefill_free`` in
-    place) and :func:`fluid_decode_seconds` are repeated until the decode times move by
-    :data:`MEAN_TOLERANCE` on average and :data:`MAX_TOLERANCE` at most (at most
-    :data:`MAX_ITERATIONS` passes); the queue then runs once more with the decode times
-    of that last step. The queue state left and the decode times returned are those of
-    the last queue pass.
+    for its own work only). The window's queue (which updates ``slots`` and
+    ``prefill_free`` in place) and :func:`fluid_decode_seconds` are repeated until the
+    decode times move by :data:`MEAN_TOLERANCE` on average and :data:`MAX_TOLERANCE` at
+    most (at most :data:`MAX_ITERATIONS` passes); the queue then runs once more with the
+    decode times and steps in flight of that last step. Each pass moves the decode times
+    to the new ones, or part of the way once the passes swing back and forth (each
+    reversal of their mean direction halves the step, taken on the logarithms; each pass
+    in the same direction doubles it again, up to the whole way): an overloaded window
+    can otherwise alternate between a congested state (long decodes, slots freeing late)
+    and a free one for ever, and keep whichever its last pass gave. The queue state left
+    and the times returned are those of the last queue pass.
     """
     if arrivals.size:
         slots.settle(float(arrivals[0]))
     idle, busy, pipes = slots.idle, list(slots.busy), list(prefill_free)
-    carried_from = float(arrivals[0]) if arrivals.size else 0.0
-    carried_end = np.asarray(busy, dtype=np.float64)
     if arrivals.size and prefill_free:  # no prefill of the window starts before `floor`:
         # drop the carried ones over by then (an overloaded service's queued backlog)
         floor = max(float(arrivals[0]), min(prefill_free))
         on = carried_prefill[1] > floor
         carried_prefill = (carried_prefill[0][on], carried_prefill[1][on],
                            carried_prefill[2][on])
-    starts, holds, done = np.empty(0), hold_s, False
+    in_flight = carried_decode
+    if arrivals.size:  # the carried decodes not over by the first arrival, and of those
+        # the ones that can be in flight at an arrival
+        on = carried_decode[1] > arrivals[0]
+        carried_decode = (carried_decode[0][on], carried_decode[1][on])
+        on = carried_decode[0] <= arrivals[-1]
+        in_flight = (carried_decode[0][on], carried_decode[1][on])
+    at = rule.times(riding_s)
+    starts, holds, done = np.empty(0), at.hold_s, False
+    weight, direction = 1.0, 0.0  # damping of the fixed point (see below)
     for attempt in range(MAX_ITERATIONS):
         if attempt:  # undo the previous pass's queue
             slots.idle, slots.busy, prefill_free[:] = idle, list(busy), pipes
-        if shared_s is None:
-            starts = two_stage_start_times(slots, prefill_free, arrivals, hold_s,
-                                           fixed_s + decode_s)
-        else:
+        if at.shared_s is None:
+            holds = at.hold_s
+            starts = two_stage_start_times(slots, prefill_free, arrivals, holds,
+                                           at.fixed_s + decode_s)
+            span = at.load_span_s
+        else:  # unchunked: the pipeline's GPU load lasts each (batched) hold
             starts, holds = two_stage_batched_start_times(
-                slots, prefill_free, arrivals, hold_s, shared_s, fixed_s + decode_s)
-            prefill_load = (holds, prefill_load[1])
+                slots, prefill_free, arrivals, at.hold_s, at.shared_s, at.fixed_s + decode_s)
+            span = holds
         if done or attempt == MAX_ITERATIONS - 1:
             break
         prefill = (np.concatenate([carried_prefill[0], starts]),
-                   np.concatenate([carried_prefill[1], starts + prefill_load[0]]),
-                   np.concatenate([carried_prefill[2], prefill_load[1]]))
+                   np.concatenate([carried_prefill[1], starts + span]),
+                   np.concatenate([carried_prefill[2], at.load_share]))
         later = None if ahead is None or not arrivals.size else Ahead(
             ahead[0], ahead[1], ahead[2], len(slots), len(prefill_free), starts, holds,
-            starts + prefill_load[0], prefill_load[1], float(np.mean(outputs)), table)
-        new = fluid_decode_seconds(starts + holds + fixed_s, outputs, decode_s,
-                                   carried_from, carried_end, prefill, replicas, table,
-                                   later)
+            starts + span, at.load_share, float(np.mean(outputs)), table)
+        first = starts + holds + at.fixed_s
+        new = fluid_decode_seconds(first, outputs, decode_s, carried_decode, prefill,
+                                   replicas, table, later)
         moved = np.abs(new - decode_s) / np.maximum(decode_s, 1e-12)
-        decode_s = new
+        # the next guess: the new times, or part of the way to them once the passes swing
+        # back and forth (an overloaded window's queue and decode can alternate between a
+        # congested and a free state for ever): each reversal halves the step, taken on
+        # the times' logarithms
+        ratio = np.divide(new, decode_s, out=np.ones_like(new), where=decode_s > 0)
+        turn = float(np.log(np.maximum(ratio, 1e-300)).mean()) if ratio.size else 0.0
+        if turn * direction < 0.0:
+            weight *= 0.5
+        elif weight < 1.0:  # the same way twice: longer steps again
+            weight = min(2.0 * weight, 1.0)
+        direction = turn
+        decode_s = new if weight == 1.0 else decode_s * ratio ** weight
+        # the steps in flight at the arrivals, among the sequences of that pass
+        at = rule.times(step_in_flight(arrivals, np.concatenate([in_flight[0], first]),
+                                       np.concatenate([in_flight[1], first + decode_s]),
+                                       replicas, table))
         # converged: one more queue pass leaves the state of the times returned
         done = moved.size == 0 or (float(moved.mean()) <= MEAN_TOLERANCE
                                    and float(moved.max()) <= MAX_TOLERANCE)
-    return starts, decode_s, holds
+    return WindowTimes(starts, decode_s, holds, at.fixed_s, span, at.load_share)

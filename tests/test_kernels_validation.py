@@ -850,51 +850,51 @@ KNOWN_MISSES: dict[str, str] = {
     'R12 Llama-4-Maverick (MoE) FP8, H100 (TP8), 20000/2000':
         "high",  # +77.5%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 467/256, 2/s, ttft':
-        "low",  # -28.6%
+        "low",  # -24.6%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 467/256, 4/s, ttft':
-        "low",  # -36.7%
+        "low",  # -28.8%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 467/256, 8/s, ttft':
-        "low",  # -55.1%
+        "low",  # -43.0%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 467/256, 16/s, ttft':
-        "low",  # -71.4%
+        "low",  # -63.6%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 467/256, 16/s, itl':
         "low",  # -19.8%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 467/256, 32/s, ttft':
-        "low",  # -78.2%
+        "low",  # -76.9%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 467/256, all at once, ttft':
         "low",  # -15.3%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 467/16, 2/s, ttft':
-        "low",  # -23.5%
+        "low",  # -22.0%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 467/16, 2/s, itl':
         "high",  # +24.1%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 467/16, 4/s, ttft':
-        "low",  # -27.7%
+        "low",  # -21.6%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 467/16, 4/s, itl':
-        "high",  # +21.2%
+        "high",  # +21.1%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 467/16, 8/s, ttft':
-        "low",  # -41.9%
+        "low",  # -28.4%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 467/16, 8/s, itl':
         "high",  # +21.3%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 467/16, 16/s, ttft':
-        "low",  # -54.0%
+        "low",  # -44.5%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 467/16, 16/s, itl':
-        "high",  # +28.4%
+        "high",  # +28.3%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 467/16, 32/s, ttft':
-        "low",  # -77.6%
+        "low",  # -76.4%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 467/16, all at once, ttft':
         "low",  # -15.3%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 202/214, 2/s, ttft':
-        "low",  # -33.0%
+        "low",  # -27.8%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 202/214, 4/s, ttft':
-        "low",  # -41.1%
+        "low",  # -30.8%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 202/214, 8/s, ttft':
-        "low",  # -53.9%
+        "low",  # -35.2%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 202/214, 16/s, ttft':
-        "low",  # -61.3%
+        "low",  # -45.3%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 202/214, 32/s, ttft':
-        "low",  # -68.2%
+        "low",  # -55.8%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 202/214, 32/s, itl':
-        "high",  # +39.7%
+        "high",  # +39.6%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 202/214, all at once, ttft':
         "low",  # -22.2%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 202/214, all at once, itl':
@@ -903,62 +903,50 @@ KNOWN_MISSES: dict[str, str] = {
         "high",  # +93.8%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 2/s, itl':
         "high",  # +48.0%
-    'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 4/s, ttft':
-        "low",  # -23.3%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 4/s, itl':
         "high",  # +38.4%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 8/s, ttft':
-        "low",  # -38.1%
+        "low",  # -15.3%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 8/s, itl':
         "high",  # +54.2%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 16/s, ttft':
-        "low",  # -43.0%
+        "low",  # -20.2%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 16/s, itl':
-        "high",  # +61.7%
+        "high",  # +61.6%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 32/s, ttft':
-        "low",  # -60.7%
+        "low",  # -42.3%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 32/s, itl':
-        "high",  # +62.9%
+        "high",  # +62.8%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, all at once, ttft':
         "low",  # -17.2%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/16, 2/s, itl':
         "high",  # +66.3%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/16, 4/s, itl':
-        "high",  # +72.1%
-    'R13 Llama-3.1-8B BF16, H100 (TP1), 467/16, 8/s, ttft':
-        "low",  # -27.1%
+        "high",  # +72.0%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/16, 8/s, itl':
-        "high",  # +84.3%
-    'R13 Llama-3.1-8B BF16, H100 (TP1), 467/16, 16/s, ttft':
-        "low",  # -28.7%
+        "high",  # +84.2%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/16, 16/s, itl':
-        "high",  # +87.7%
-    'R13 Llama-3.1-8B BF16, H100 (TP1), 467/16, 32/s, ttft':
-        "low",  # -32.2%
+        "high",  # +87.5%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/16, 32/s, itl':
-        "high",  # +121.9%
+        "high",  # +121.5%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/16, all at once, ttft':
         "low",  # -15.8%
-    'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, 2/s, ttft':
-        "low",  # -17.3%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, 2/s, itl':
         "high",  # +65.9%
-    'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, 4/s, ttft':
-        "low",  # -27.6%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, 4/s, itl':
         "high",  # +49.7%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, 8/s, ttft':
-        "low",  # -43.1%
+        "low",  # -16.1%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, 8/s, itl':
-        "high",  # +42.1%
+        "high",  # +42.0%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, 16/s, ttft':
-        "low",  # -46.4%
+        "low",  # -20.0%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, 16/s, itl':
-        "high",  # +47.1%
+        "high",  # +47.0%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, 32/s, ttft':
-        "low",  # -50.1%
+        "low",  # -25.1%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, 32/s, itl':
-        "high",  # +81.5%
+        "high",  # +81.4%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, all at once, ttft':
         "low",  # -27.6%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, all at once, itl':
@@ -966,43 +954,43 @@ KNOWN_MISSES: dict[str, str] = {
     'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, all at once, throughput':
         "high",  # +69.0%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 467/256, 2/s, ttft':
-        "low",  # -27.0%
+        "low",  # -23.7%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 467/256, 4/s, ttft':
-        "low",  # -33.8%
+        "low",  # -27.3%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 467/256, 8/s, ttft':
-        "low",  # -50.9%
+        "low",  # -40.9%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 467/256, 16/s, ttft':
-        "low",  # -69.6%
+        "low",  # -63.5%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 467/256, 16/s, itl':
         "low",  # -31.9%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 467/256, 32/s, ttft':
-        "low",  # -79.1%
+        "low",  # -78.0%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 467/256, all at once, ttft':
         "low",  # -16.2%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 467/256, all at once, throughput':
         "high",  # +16.3%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 467/16, 2/s, ttft':
-        "low",  # -21.9%
+        "low",  # -21.3%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 467/16, 4/s, ttft':
-        "low",  # -26.2%
+        "low",  # -22.3%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 467/16, 4/s, itl':
         "high",  # +16.2%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 467/16, 8/s, ttft':
-        "low",  # -38.5%
+        "low",  # -28.1%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 467/16, 16/s, ttft':
-        "low",  # -51.4%
+        "low",  # -43.6%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 467/16, 32/s, ttft':
-        "low",  # -78.7%
+        "low",  # -77.7%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 202/214, 2/s, ttft':
-        "low",  # -41.4%
+        "low",  # -37.0%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 202/214, 4/s, ttft':
-        "low",  # -48.9%
+        "low",  # -40.2%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 202/214, 8/s, ttft':
-        "low",  # -59.9%
+        "low",  # -44.1%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 202/214, 16/s, ttft':
-        "low",  # -67.1%
+        "low",  # -53.9%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 202/214, 32/s, ttft':
-        "low",  # -76.0%
+        "low",  # -65.4%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 202/214, all at once, ttft':
         "low",  # -22.4%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 202/214, all at once, itl':
@@ -1011,56 +999,46 @@ KNOWN_MISSES: dict[str, str] = {
         "high",  # +86.8%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/256, 2/s, itl':
         "high",  # +57.5%
-    'R13 Llama-3.1-8B BF16, H200 (TP1), 467/256, 4/s, ttft':
-        "low",  # -22.6%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/256, 4/s, itl':
         "high",  # +41.2%
-    'R13 Llama-3.1-8B BF16, H200 (TP1), 467/256, 8/s, ttft':
-        "low",  # -33.1%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/256, 8/s, itl':
         "high",  # +55.3%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/256, 16/s, ttft':
-        "low",  # -36.6%
+        "low",  # -17.5%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/256, 16/s, itl':
         "high",  # +49.9%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/256, 32/s, ttft':
-        "low",  # -55.3%
+        "low",  # -40.5%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/256, 32/s, itl':
-        "high",  # +41.2%
+        "high",  # +41.1%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/16, 2/s, itl':
-        "high",  # +87.1%
+        "high",  # +86.9%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/16, 4/s, itl':
         "high",  # +61.1%
-    'R13 Llama-3.1-8B BF16, H200 (TP1), 467/16, 8/s, ttft':
-        "low",  # -19.9%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/16, 8/s, itl':
-        "high",  # +72.6%
-    'R13 Llama-3.1-8B BF16, H200 (TP1), 467/16, 16/s, ttft':
-        "low",  # -22.2%
+        "high",  # +72.3%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/16, 16/s, itl':
-        "high",  # +72.1%
-    'R13 Llama-3.1-8B BF16, H200 (TP1), 467/16, 32/s, ttft':
-        "low",  # -27.2%
+        "high",  # +72.0%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/16, 32/s, itl':
-        "high",  # +95.6%
+        "high",  # +95.3%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, 2/s, ttft':
-        "low",  # -26.3%
+        "low",  # -19.8%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, 2/s, itl':
         "high",  # +54.3%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, 4/s, ttft':
-        "low",  # -35.7%
+        "low",  # -23.1%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, 4/s, itl':
         "high",  # +58.0%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, 8/s, ttft':
-        "low",  # -49.8%
+        "low",  # -26.1%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, 8/s, itl':
         "high",  # +42.3%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, 16/s, ttft':
-        "low",  # -51.2%
+        "low",  # -27.5%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, 16/s, itl':
         "high",  # +38.7%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, 32/s, ttft':
-        "low",  # -56.0%
+        "low",  # -34.8%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, 32/s, itl':
         "high",  # +54.2%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, all at once, ttft':

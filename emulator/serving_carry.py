@@ -1,0 +1,48 @@
+"""What a service's next serving windows see of the last one: its prefills and decodes
+not over when it ended (everything else of a window is summarised in a few figures).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from emulator.serving import ServiceRuntime
+
+__all__ = ["MAX_PREFILL_SHARE", "carry_decodes", "carry_prefills"]
+
+MAX_PREFILL_SHARE = 0.95
+"""Cap on the prefill share ρ used to stretch TPOT (beyond it prefill queues grow anyway)."""
+
+
+def carry_prefills(svc: ServiceRuntime, t0: float, t1: float, start: np.ndarray,
+                   end: np.ndarray, share: np.ndarray) -> None:
+    """Set ``svc.prefill_share``: the share of its replicas' GPU time spent prefilling
+    in ``[t0, t1)``, from pipeline holds ``[start, end)`` (s) each taking ``share`` of its
+    replica meanwhile.
+
+    Holds not yet over at ``t1`` (queued prefills of an overloaded service) are kept
+    and counted in the windows they fall in (and seen by the next window's decode).
+    """
+    s = np.concatenate([svc.busy_start, start])
+    e = np.concatenate([svc.busy_end, end])
+    w = np.concatenate([svc.busy_share, share])
+    busy = float((np.clip(np.minimum(e, t1) - np.maximum(s, t0), 0.0, None) * w).sum())
+    keep = e > t1
+    svc.busy_start, svc.busy_end, svc.busy_share = s[keep], e[keep], w[keep]
+    svc.prefill_share = min(busy / ((t1 - t0) * max(svc.replicas, 1)), MAX_PREFILL_SHARE)
+
+
+def carry_decodes(svc: ServiceRuntime, t1: float, first: np.ndarray,
+                  last: np.ndarray) -> None:
+    """Keep the first and last token times (s) of ``svc``'s requests (earlier windows'
+    and ``first``/``last``, the window's own) whose decode is not over at ``t1``: the
+    next windows see them decoding, or queued for their prefill, as their prompts
+    arrive (:func:`emulator.serving_prefill.step_in_flight`) and while their requests
+    decode (:func:`emulator.serving_decode.fluid_decode_seconds`)."""
+    f = np.concatenate([svc.decode_first, first])
+    e = np.concatenate([svc.decode_last, last])
+    keep = e > t1
+    svc.decode_first, svc.decode_last = f[keep], e[keep]
