@@ -129,6 +129,7 @@ class ServiceRuntime:
     decode_last: np.ndarray = field(default_factory=lambda: np.empty(0))
     step_table: StepTable | None = None  # decode step times by batch, made at first use
     tpot_seen: float = 0.0  # s per output token its last window's requests decoded at
+    riding_seen: float | None = None  # mean decode step in flight at its last arrivals (s)
 
     def allocations(self) -> list[Work]:
         """The base work and its running extra replicas."""
@@ -328,15 +329,19 @@ class ServingModel:
                 grid = StepTable.grid(svc.slots)
                 svc.step_table = StepTable(grid, *self.compute.decode_table(statics, row,
                                                                              grid))
-            # the step in flight at first guessed from the last window's batch and
-            # occupancy, then measured at each arrival from the window's own sequences
-            starts, decode, hold, fixed, span, gpu_share = decode_under_load(
-                svc.free_at, svc.prefill_free_at, times, rule,
-                float(step[row]) * svc.occupancy, outputs, decode,
+            # the step in flight: first guessed as the last window's arrivals found it
+            # (before any, from its batch and occupancy), then measured at each arrival
+            # from the window's own sequences
+            riding = (svc.riding_seen if svc.riding_seen is not None
+                      else float(step[row]) * svc.occupancy)
+            starts, decode, hold, fixed, span, gpu_share, found = decode_under_load(
+                svc.free_at, svc.prefill_free_at, times, rule, riding, outputs, decode,
                 (svc.busy_start, svc.busy_end, svc.busy_share),
                 (svc.decode_first, svc.decode_last), max(svc.replicas, 1), svc.step_table,
                 (self._rate_after(spec, t1, width), t1, self.horizon_s) if t1 > begin
                 else None)
+            if n:
+                svc.riding_seen = float(found.mean())
             wait = starts - times
             first = wait + hold + fixed
             ttft = svc.rtt_s + first

@@ -293,6 +293,7 @@ class WindowTimes(NamedTuple):
     fixed_s: np.ndarray  # from the end of its hold to its first token
     load_span_s: np.ndarray  # how long from its prefill start it loads its replica's GPU
     load_share: np.ndarray  # and what share of that GPU meanwhile
+    riding_s: np.ndarray  # the decode step in flight at its arrival (× its chance)
 
 
 def decode_under_load(slots: SlotPool, prefill_free: list[float], arrivals: np.ndarray,
@@ -345,7 +346,8 @@ def decode_under_load(slots: SlotPool, prefill_free: list[float], arrivals: np.n
         carried_decode = (carried_decode[0][on], carried_decode[1][on])
         on = carried_decode[0] <= arrivals[-1]
         in_flight = (carried_decode[0][on], carried_decode[1][on])
-    at = rule.times(riding_s)
+    riding = np.full(arrivals.size, riding_s)
+    at = rule.times(riding)
     starts, holds, done = np.empty(0), at.hold_s, False
     weight, direction = 1.0, 0.0  # damping of the fixed point (see below)
     for attempt in range(MAX_ITERATIONS):
@@ -385,10 +387,11 @@ def decode_under_load(slots: SlotPool, prefill_free: list[float], arrivals: np.n
         direction = turn
         decode_s = new if weight == 1.0 else decode_s * ratio ** weight
         # the steps in flight at the arrivals, among the sequences of that pass
-        at = rule.times(step_in_flight(arrivals, np.concatenate([in_flight[0], first]),
-                                       np.concatenate([in_flight[1], first + decode_s]),
-                                       replicas, table))
+        riding = step_in_flight(arrivals, np.concatenate([in_flight[0], first]),
+                                np.concatenate([in_flight[1], first + decode_s]), replicas,
+                                table)
+        at = rule.times(riding)
         # converged: one more queue pass leaves the state of the times returned
         done = moved.size == 0 or (float(moved.mean()) <= MEAN_TOLERANCE
                                    and float(moved.max()) <= MAX_TOLERANCE)
-    return WindowTimes(starts, decode_s, holds, at.fixed_s, span, at.load_share)
+    return WindowTimes(starts, decode_s, holds, at.fixed_s, span, at.load_share, riding)
