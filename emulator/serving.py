@@ -28,9 +28,10 @@ together (a fixed point). A saturated replica therefore plateaus at its capacity
 requests wait for a slot (queue wait and TTFT grow) instead of slowing every running
 sequence further. A prompt waits for (unchunked) or rides (chunked) the decode step in
 flight when it arrives, measured at each arrival from the sequences the window's own pass
-has decoding (:mod:`emulator.serving_prefill`). The batch of the previous window (Little's
-law) and the share of time its prefill pipelines were *busy* (work actually done, not
-work that arrived) set the first guess of that step, the power draw and the autoscaler.
+has decoding (:mod:`emulator.serving_prefill`; its first guess is the mean step the
+previous window's arrivals found). The batch of the previous window (Little's law) and
+the share of time its prefill pipelines were *busy* (work actually done, not work that
+arrived) set the power draw and the autoscaler.
 
 ``TTFT = RTT(origin, site) + queue wait + prefill``; ``TPOT`` = the request's decode time
 per output token; ``e2e = RTT + wait + prefill + output × TPOT``. A request whose last
@@ -324,6 +325,11 @@ class ServingModel:
                 svc.served += n
                 svc.in_service, svc.batch, svc.replica_util = 0.0, 1.0, 0.0
                 svc.prefill_share = svc.occupancy = svc.prefill_load = 0.0
+                if not len(svc.free_at):  # nothing of it runs any more (its in-flight
+                    # requests failed with it): nothing is carried to its next replicas
+                    svc.busy_start = svc.busy_end = svc.busy_share = np.empty(0)
+                    svc.decode_first = svc.decode_last = np.empty(0)
+                    svc.riding_seen = None
                 continue
             if svc.step_table is None:
                 grid = StepTable.grid(svc.slots)

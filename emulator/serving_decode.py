@@ -321,14 +321,17 @@ def decode_under_load(slots: SlotPool, prefill_free: list[float], arrivals: np.n
     for its own work only). The window's queue (which updates ``slots`` and
     ``prefill_free`` in place) and :func:`fluid_decode_seconds` are repeated until the
     decode times move by :data:`MEAN_TOLERANCE` on average and :data:`MAX_TOLERANCE` at
-    most (at most :data:`MAX_ITERATIONS` passes); the queue then runs once more with the
-    decode times and steps in flight of that last step. Each pass moves the decode times
-    to the new ones, or part of the way once the passes swing back and forth (each
-    reversal of their mean direction halves the step, taken on the logarithms; each pass
-    in the same direction doubles it again, up to the whole way): an overloaded window
-    can otherwise alternate between a congested state (long decodes, slots freeing late)
-    and a free one for ever, and keep whichever its last pass gave. The queue state left
-    and the times returned are those of the last queue pass.
+    most, and the prefills' mean time from start to first token (with the steps in
+    flight measured) by at most :data:`MEAN_TOLERANCE` (at most :data:`MAX_ITERATIONS`
+    passes); the queue then runs
+    once more with the decode times and steps in flight of that last step. Each pass
+    moves the decode times to the new ones, or part of the way once the passes swing
+    back and forth (each reversal of their mean direction halves the step, taken on the
+    logarithms; each pass in the same direction doubles it again, up to the whole way):
+    an overloaded window can otherwise alternate between a congested state (long
+    decodes, slots freeing late) and a free one for ever, and keep whichever its last
+    pass gave. The queue state left and the times returned are those of the last queue
+    pass.
     """
     if arrivals.size:
         slots.settle(float(arrivals[0]))
@@ -390,8 +393,13 @@ def decode_under_load(slots: SlotPool, prefill_free: list[float], arrivals: np.n
         riding = step_in_flight(arrivals, np.concatenate([in_flight[0], first]),
                                 np.concatenate([in_flight[1], first + decode_s]), replicas,
                                 table)
+        before = float((at.hold_s + at.fixed_s).sum())  # prefill start to first token
         at = rule.times(riding)
-        # converged: one more queue pass leaves the state of the times returned
-        done = moved.size == 0 or (float(moved.mean()) <= MEAN_TOLERANCE
-                                   and float(moved.max()) <= MAX_TOLERANCE)
+        after = float((at.hold_s + at.fixed_s).sum())
+        # converged (the decode times, and the mean time from prefill start to first token
+        # with the steps in flight just measured): one more queue pass leaves the state of
+        # the times returned
+        done = moved.size == 0 or (
+            float(moved.mean()) <= MEAN_TOLERANCE and float(moved.max()) <= MAX_TOLERANCE
+            and abs(after - before) <= MAX_TOLERANCE * max(before, 1e-12))
     return WindowTimes(starts, decode_s, holds, at.fixed_s, span, at.load_share, riding)

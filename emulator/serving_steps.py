@@ -46,5 +46,7 @@ class StepTable:
 
     def step_at(self, batch: np.ndarray) -> np.ndarray:
         """A decode step's duration, ``max(G, H)`` (s), at ``batch`` sequences per replica
-        (the table's ends beyond its range)."""
+        (the table's ends beyond its range). ``max(G, H)`` is interpolated between the
+        grid's batches, which differs slightly from :meth:`at`'s two interpolations where
+        ``G`` and ``H`` cross between two of them."""
         return np.interp(batch, self.batches, self.step_s)

@@ -160,6 +160,28 @@ def test_replicas_lost_requests_retried_and_capacity_back() -> None:
     assert summary["requests_retried"] > 0  # busy slots of the lost replicas were retried
 
 
+def test_a_service_left_without_replicas_carries_nothing_to_its_repaired_one() -> None:
+    """Its only replica fails: the requests in flight fail with it, so the decodes and
+    prefills the service carried from window to window go too (the next windows' prompts
+    would otherwise find phantom sequences decoding); repaired, it serves afresh."""
+    data = _with_failures({"defaults": False}, duration="3h")
+    data["tenants"]["eu"]["inference"][0].update({"rate": "20/s", "replicas": 1})
+    data["tenants"]["eu"]["inference"][0].pop("autoscale", None)
+    sim = build(validate_scenario(data))
+    sim.engine.start()
+    sim.env.run(until=3600.0 + 1.0)  # just after a window: its requests are in flight
+    svc = sim.engine.serving.services[0]
+    assert svc.decode_last.size > 0 and svc.riding_seen is not None
+    sim.engine.failures.inject(svc.work.gpus[:1], "hbm", repair_s=900.0)
+    assert not len(svc.free_at)
+    sim.env.run(until=3600.0 + 300.0)  # windows with no replica
+    assert svc.decode_first.size == svc.decode_last.size == svc.busy_end.size == 0
+    assert svc.riding_seen is None
+    sim.env.run(until=3600.0 + 1800.0)  # repaired: serving again
+    assert len(svc.free_at) and svc.riding_seen is not None
+    sim.engine.finish()
+
+
 def test_spares_shorten_downtime_and_return(failing_run: Any) -> None:
     sim = failing_run
     table = failures_table(sim.log)
