@@ -322,16 +322,15 @@ def decode_under_load(slots: SlotPool, prefill_free: list[float], arrivals: np.n
     ``prefill_free`` in place) and :func:`fluid_decode_seconds` are repeated until the
     decode times move by :data:`MEAN_TOLERANCE` on average and :data:`MAX_TOLERANCE` at
     most, and the prefills' mean time from start to first token (with the steps in
-    flight measured) by at most :data:`MEAN_TOLERANCE` (at most :data:`MAX_ITERATIONS`
-    passes); the queue then runs
-    once more with the decode times and steps in flight of that last step. Each pass
-    moves the decode times to the new ones, or part of the way once the passes swing
-    back and forth (each reversal of their mean direction halves the step, taken on the
-    logarithms; each pass in the same direction doubles it again, up to the whole way):
-    an overloaded window can otherwise alternate between a congested state (long
-    decodes, slots freeing late) and a free one for ever, and keep whichever its last
-    pass gave. The queue state left and the times returned are those of the last queue
-    pass.
+    flight measured) by at most :data:`MAX_TOLERANCE` (at most :data:`MAX_ITERATIONS`
+    passes); the queue then runs once more with the decode times and steps in flight of
+    that last step. Each pass moves the decode times to the new ones, or part of the way
+    once the passes swing back and forth (each reversal of their mean direction halves
+    the step, taken on the logarithms; each pass in the same direction doubles it again,
+    up to the whole way): an overloaded window can otherwise alternate between a
+    congested state (long decodes, slots freeing late) and a free one for ever, and keep
+    whichever its last pass gave. The queue state left and the times returned are those
+    of the last queue pass.
     """
     if arrivals.size:
         slots.settle(float(arrivals[0]))
