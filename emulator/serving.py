@@ -13,8 +13,9 @@ is held for the prompt's share of those steps (``prompt / CHUNK_TOKENS`` of a st
 prompts share a step as a runtime packs them), and its first token still waits for the end
 of the step that carries its last chunk (``ceil(prompt / CHUNK_TOKENS)`` steps in all);
 without it, prefill steps run alone and pause decoding, and the prompts waiting when a
-step begins share it (a prompt that rides a step holds the pipeline for its own work
-only). The first token comes at
+step begins share it, up to the service's ``prefill_step_tokens`` prompt tokens (a prompt
+that rides a step holds the pipeline for its own work only, and all of a step's prompts
+get their first token when it ends). The first token comes at
 the end of the prefill, then the request decodes ``output_tokens`` at TPOT and frees its
 slot. Both stages are FIFO multi-server recursions, exact for the model and carried
 across windows.
@@ -311,7 +312,8 @@ class ServingModel:
             # flight ends, the prompts waiting when one begins sharing it (its fixed part
             # paid once): emulator.serving_prefill
             rule = PrefillRule(work, fixed,
-                               prompts / CHUNK_TOKENS if spec.chunked_prefill else None)
+                               prompts / CHUNK_TOKENS if spec.chunked_prefill else None,
+                               prompts, spec.prefill_step_tokens)
             # the decode times' first guess: the time per token the last window's
             # requests got (the fixed point below then needs fewer passes), else the step
             # at the last window's batch

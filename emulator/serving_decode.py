@@ -290,7 +290,7 @@ class WindowTimes(NamedTuple):
     starts_s: np.ndarray  # prefill starts
     decode_s: np.ndarray  # first token to last
     hold_s: np.ndarray  # how long each holds its prefill pipeline
-    fixed_s: np.ndarray  # from the end of its hold to its first token
+    fixed_s: np.ndarray  # from the end of its hold to its first token (its batch's end)
     load_span_s: np.ndarray  # how long from its prefill start it loads its replica's GPU
     load_share: np.ndarray  # and what share of that GPU meanwhile
     riding_s: np.ndarray  # the decode step in flight at its arrival (× its chance)
@@ -316,9 +316,11 @@ def decode_under_load(slots: SlotPool, prefill_free: list[float], arrivals: np.n
     not over (queued ones included).
     ``ahead`` is (arrival rate per s, window end, end of the run) for the requests
     expected after the window (:class:`Ahead`; ``None``: none expected). Without chunked
-    prefill, waiting prompts share prefill batches
-    (:func:`two_stage_batched_start_times`: a prompt riding a batch holds its pipeline
-    for its own work only). The window's queue (which updates ``slots`` and
+    prefill, waiting prompts share prefill batches of at most ``rule.step_tokens`` prompt
+    tokens (:func:`two_stage_batched_start_times`: a prompt riding a batch holds its
+    pipeline for its own work only, and gets its first token when the batch ends: that
+    wait is part of the ``fixed_s`` returned, and the queue's next pass gives the slot
+    back after the wait of the last). The window's queue (which updates ``slots`` and
     ``prefill_free`` in place) and :func:`fluid_decode_seconds` are repeated until the
     decode times move by :data:`MEAN_TOLERANCE` on average and :data:`MAX_TOLERANCE` at
     most, and the prefills' mean time from start to first token (with the steps in
@@ -351,6 +353,7 @@ def decode_under_load(slots: SlotPool, prefill_free: list[float], arrivals: np.n
     riding = np.full(arrivals.size, riding_s)
     at = rule.times(riding)
     starts, holds, done = np.empty(0), at.hold_s, False
+    waits = np.zeros(arrivals.size)  # unchunked: from a prompt's own hold to its batch's end
     weight, direction = 1.0, 0.0  # damping of the fixed point (see below)
     for attempt in range(MAX_ITERATIONS):
         if attempt:  # undo the previous pass's queue
@@ -360,9 +363,11 @@ def decode_under_load(slots: SlotPool, prefill_free: list[float], arrivals: np.n
             starts = two_stage_start_times(slots, prefill_free, arrivals, holds,
                                            at.fixed_s + decode_s)
             span = at.load_span_s
-        else:  # unchunked: the pipeline's GPU load lasts each (batched) hold
-            starts, holds = two_stage_batched_start_times(
-                slots, prefill_free, arrivals, at.hold_s, at.shared_s, at.fixed_s + decode_s)
+        else:  # unchunked: the pipeline's GPU load lasts each (batched) hold; the first
+            # token comes when the batch ends (its slot, with the last pass's wait, after)
+            starts, holds, waits = two_stage_batched_start_times(
+                slots, prefill_free, arrivals, at.hold_s, at.shared_s,
+                at.fixed_s + waits + decode_s, rule.tokens, rule.step_tokens)
             span = holds
         if done or attempt == MAX_ITERATIONS - 1:
             break
@@ -372,7 +377,7 @@ def decode_under_load(slots: SlotPool, prefill_free: list[float], arrivals: np.n
         later = None if ahead is None or not arrivals.size else Ahead(
             ahead[0], ahead[1], ahead[2], len(slots), len(prefill_free), starts, holds,
             starts + span, at.load_share, float(np.mean(outputs)), table)
-        first = starts + holds + at.fixed_s
+        first = starts + holds + waits + at.fixed_s
         new = fluid_decode_seconds(first, outputs, decode_s, carried_decode, prefill,
                                    replicas, table, later)
         moved = np.abs(new - decode_s) / np.maximum(decode_s, 1e-12)
@@ -401,4 +406,5 @@ def decode_under_load(slots: SlotPool, prefill_free: list[float], arrivals: np.n
         done = moved.size == 0 or (
             float(moved.mean()) <= MEAN_TOLERANCE and float(moved.max()) <= MAX_TOLERANCE
             and abs(after - before) <= MAX_TOLERANCE * max(before, 1e-12))
-    return WindowTimes(starts, decode_s, holds, at.fixed_s, span, at.load_share, riding)
+    return WindowTimes(starts, decode_s, holds, at.fixed_s + waits, span, at.load_share,
+                       riding)

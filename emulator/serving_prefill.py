@@ -44,7 +44,9 @@ class PrefillRule:
     ``work_s`` is each prompt's own GPU work (its FLOPs and tensor-parallel all-reduces)
     and ``overhead_s`` the fixed part of a prefill step (weight read, step overhead), both
     in s. ``chunks`` is ``prompt / CHUNK_TOKENS`` per prompt under chunked prefill, or
-    ``None`` when prefill steps run alone.
+    ``None`` when prefill steps run alone; then ``tokens`` (each prompt's tokens) and
+    ``step_tokens`` (the most prompt tokens one prefill step takes; ``None``: no limit)
+    bound how many waiting prompts share a step.
 
     With ``riding_s`` the decode step in flight at each arrival times the chance its
     replica is decoding (s):
@@ -62,6 +64,8 @@ class PrefillRule:
     work_s: np.ndarray
     overhead_s: np.ndarray
     chunks: np.ndarray | None
+    tokens: np.ndarray | None = None
+    step_tokens: float | None = None
 
     def times(self, riding_s: np.ndarray | float) -> PrefillTimes:
         """The prefill figures for steps in flight of ``riding_s`` (s; one per request or

@@ -150,63 +150,87 @@ def _serve_unqueued_prefix(slots: SlotPool, prefill_free: list[float],
 def two_stage_batched_start_times(slots: SlotPool, prefill_free: list[float],
                                   arrivals: np.ndarray, prefill_s: np.ndarray,
                                   shared_s: np.ndarray, decode_s: np.ndarray,
-                                  ) -> tuple[np.ndarray, np.ndarray]:
-    """Prefill start times and pipeline holds (s) when waiting prompts share a prefill
-    batch: (starts, holds).
+                                  tokens: np.ndarray | None = None,
+                                  step_tokens: float | None = None,
+                                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Prefill start times, pipeline holds and waits for the batch's end (s) when waiting
+    prompts share a prefill batch: (starts, holds, waits).
 
     As :func:`two_stage_start_times`, but a pipeline runs its prompts in batches, as an
-    engine without chunked prefill runs every admitted prompt in one prefill step: a
+    engine without chunked prefill runs the admitted prompts in one prefill step: a
     request whose slot was ready by the time the batch on its pipeline began rides that
-    batch and holds the pipeline for ``prefill_s - shared_s`` only (``shared_s``: the
-    part a batch pays once, its weight read and step overhead); any other request opens
-    the pipeline's next batch, at its own ready time or when the pipeline frees, and
-    holds it for all of ``prefill_s``. A batch's prompts are run one after another, so
-    each one's prefill ends when its own work does (the batch's last prompt ends with the
-    batch). Requests that never wait all open batches of their own: the unqueued prefix
-    of :func:`two_stage_start_times` holds for them.
+    batch, if its ``tokens`` still fit the step's budget (``step_tokens`` prompt tokens;
+    ``None``: no budget), and holds the pipeline for ``prefill_s - shared_s`` only
+    (``shared_s``: the part a batch pays once, its weight read and step overhead); any
+    other request opens the pipeline's next batch, at its own ready time or when the
+    pipeline frees, and holds it for all of ``prefill_s``. A batch's prompts hold the
+    pipeline one after another (``starts`` and ``holds``: the GPU's work, in order), but
+    every one of them gets its first token when the batch ends, as one forward pass
+    finishes them all: ``waits`` is each one's time from the end of its own hold to the end
+    of its batch (0 for the batch's last prompt). A request's slot is taken back at the
+    end of its hold plus its ``decode_s``: a caller whose first tokens count the wait
+    passes it in ``decode_s`` (the serving model's fixed point does, with the waits of its
+    previous pass). Requests that never wait all open batches of their own: the unqueued
+    prefix of :func:`two_stage_start_times` holds for them.
     """
     n = int(arrivals.size)
     k = _serve_unqueued_prefix(slots, prefill_free, arrivals, prefill_s, decode_s)
     holds = np.asarray(prefill_s, dtype=np.float64).copy()
     starts = np.empty(n, dtype=np.float64)
+    waits = np.zeros(n, dtype=np.float64)
     starts[:k] = arrivals[:k]
     if k < n:
         _batched_stepwise(slots, prefill_free, arrivals[k:], prefill_s[k:], shared_s[k:],
-                          decode_s[k:], starts[k:], holds[k:])
-    return starts, holds
+                          decode_s[k:], starts[k:], holds[k:], waits[k:],
+                          None if tokens is None else tokens[k:], step_tokens)
+    return starts, holds, waits
 
 
 def _batched_stepwise(slots: SlotPool, prefill_free: list[float], arrivals: np.ndarray,
                       prefill_s: np.ndarray, shared_s: np.ndarray, decode_s: np.ndarray,
-                      starts: np.ndarray, holds: np.ndarray) -> None:
-    """The batched recursion one request at a time, into ``starts`` and ``holds``.
+                      starts: np.ndarray, holds: np.ndarray, waits: np.ndarray,
+                      tokens: np.ndarray | None = None,
+                      step_tokens: float | None = None) -> None:
+    """The batched recursion one request at a time, into ``starts``, ``holds`` and
+    ``waits``.
 
     Each pipeline carries the time its current batch began (a batch running since an
-    earlier window takes no one: ``-inf``)."""
-    pipes = [(t, -math.inf) for t in prefill_free]  # (frees at, batch began), a heap
+    earlier window takes no one: ``-inf``), the batch's number and the prompt tokens it
+    holds; each batch's end is kept, and the waits are filled in at the end."""
+    budget = math.inf if step_tokens is None or tokens is None else float(step_tokens)
+    sizes = [0.0] * arrivals.size if tokens is None else tokens.tolist()
+    pipes = [(t, -math.inf, -1, 0.0) for t in prefill_free]  # (frees at, began, batch,
+    # tokens), a heap
+    batch_end: list[float] = []
+    batch_of = [0] * arrivals.size
     pop, push, replace = heapq.heappop, heapq.heappush, heapq.heapreplace
     busy = slots.busy
-    for i, (a, p, c, d) in enumerate(zip(arrivals.tolist(), prefill_s.tolist(),
-                                         shared_s.tolist(), decode_s.tolist(), strict=True)):
+    for i, (a, p, c, d, size) in enumerate(zip(arrivals.tolist(), prefill_s.tolist(),
+                                               shared_s.tolist(), decode_s.tolist(), sizes,
+                                               strict=True)):
         if slots.idle:
             slots.idle -= 1
             ready = a
         else:
             slot = pop(busy)
             ready = a if a > slot else slot
-        free, began = pipes[0]
-        if ready <= began:  # waiting when the batch began: rides it
-            start, p = free, p - c
-        elif ready < free:  # opens the next batch when the pipeline frees
-            start = began = free
-        else:  # an idle pipeline: a batch of its own from now
-            start = began = ready
+        free, began, batch, used = pipes[0]
+        if ready <= began and used + size <= budget:  # waiting when the batch began: rides
+            start, p, used = free, p - c, used + size
+        else:  # opens the next batch: when the pipeline frees, or now if it is idle
+            start = began = free if ready < free else ready
+            batch, used = len(batch_end), size
+            batch_end.append(start)
         end = start + p
-        replace(pipes, (end, began))
+        batch_end[batch] = end
+        batch_of[i] = batch
+        replace(pipes, (end, began, batch, used))
         push(busy, end + d)
         starts[i] = start
         holds[i] = p
-    prefill_free[:] = [t for t, _ in pipes]  # still a heap: ordered by time first
+    if arrivals.size:
+        waits[:] = np.asarray(batch_end)[batch_of] - (starts + holds)
+    prefill_free[:] = [t for t, _, _, _ in pipes]  # still a heap: ordered by time first
 
 
 def two_stage_start_times_stepwise(slots: SlotPool, prefill_free: list[float],

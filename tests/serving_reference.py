@@ -5,7 +5,8 @@ One replica, iteration by iteration, as a vLLM / TensorRT-LLM scheduler runs it:
 1. **admit** waiting requests (FIFO) into free sequence slots (``slots``);
 2. **prefill**: with chunked prefill, up to ``chunk_tokens`` prompt tokens of admitted
    requests (FIFO) ride along with this iteration's decode; without it, an iteration
-   that has prompts to prefill runs them all as one prefill batch and decodes nothing;
+   that has prompts to prefill runs them as one prefill batch (FIFO, up to
+   ``step_tokens`` prompt tokens, at least one prompt) and decodes nothing;
 3. **decode** one token for every sequence whose prompt is done;
 4. **retire** sequences that produced all their output tokens (their slots free at the
    end of the iteration).
@@ -44,13 +45,15 @@ class ReferenceResult:
 
 def simulate(arrivals: np.ndarray, prompts: np.ndarray, outputs: np.ndarray, slots: int,
              decode_step: np.ndarray, work: np.ndarray, fixed: np.ndarray, chunked: bool,
-             chunk_tokens: int, host_step: np.ndarray | None = None) -> ReferenceResult:
+             chunk_tokens: int, host_step: np.ndarray | None = None,
+             step_tokens: int | None = None) -> ReferenceResult:
     """Run the requests (arrival order) through one replica; see the module docstring.
 
     ``decode_step[b]`` is the decode step's GPU time (s) at ``b`` running sequences
     (``b = 0..slots``) and ``host_step[b]`` the host's time per iteration at that batch
     (``None``: no host term, ``decode_step`` is the whole step); ``work``/``fixed`` are
-    each prompt's prefill parts (s).
+    each prompt's prefill parts (s). ``step_tokens`` bounds the prompt tokens of an
+    unchunked prefill step (``None``: every admitted prompt).
     """
     host = np.zeros_like(decode_step) if host_step is None else host_step
     n = arrivals.size
@@ -88,8 +91,15 @@ def simulate(arrivals: np.ndarray, prompts: np.ndarray, outputs: np.ndarray, slo
             n_dec = len(decoding)
             dt = max(decode_step[n_dec] + prefill_s, host[n_dec]) if n_dec else prefill_s + (
                 max(fixed[i] for i in done_prefill) if done_prefill else decode_step[0])
-        elif prefilling:  # unchunked: one prefill batch, decoding pauses
-            done_prefill = list(prefilling)
+        elif prefilling:  # unchunked: one prefill batch (up to the step's token budget,
+            # at least one prompt), decoding pauses
+            done_prefill = []
+            used = 0
+            for i in prefilling:
+                if done_prefill and step_tokens is not None and used + prompts[i] > step_tokens:
+                    break
+                done_prefill.append(i)
+                used += int(prompts[i])
             prefill_s = float(sum(work[i] for i in done_prefill))
             dt = prefill_s + max(fixed[i] for i in done_prefill)
             n_dec = 0

@@ -850,153 +850,137 @@ KNOWN_MISSES: dict[str, str] = {
     'R12 Llama-4-Maverick (MoE) FP8, H100 (TP8), 20000/2000':
         "high",  # +77.5%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 467/256, 2/s, ttft':
-        "low",  # -24.6%
+        "low",  # -24.4%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 467/256, 4/s, ttft':
-        "low",  # -28.8%
+        "low",  # -28.0%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 467/256, 8/s, ttft':
-        "low",  # -43.0%
+        "low",  # -41.8%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 467/256, 16/s, ttft':
-        "low",  # -63.6%
+        "low",  # -61.1%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 467/256, 16/s, itl':
         "low",  # -19.8%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 467/256, 32/s, ttft':
-        "low",  # -76.9%
-    'R13 Llama-3.1-70B BF16, H100 (TP4), 467/256, all at once, ttft':
-        "low",  # -15.3%
+        "low",  # -68.0%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 467/16, 2/s, ttft':
-        "low",  # -22.0%
+        "low",  # -21.8%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 467/16, 2/s, itl':
         "high",  # +24.1%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 467/16, 4/s, ttft':
-        "low",  # -21.6%
+        "low",  # -20.6%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 467/16, 4/s, itl':
-        "high",  # +21.1%
+        "high",  # +21.0%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 467/16, 8/s, ttft':
-        "low",  # -28.4%
+        "low",  # -26.8%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 467/16, 8/s, itl':
-        "high",  # +21.3%
+        "high",  # +21.1%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 467/16, 16/s, ttft':
-        "low",  # -44.5%
+        "low",  # -40.5%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 467/16, 16/s, itl':
-        "high",  # +28.3%
+        "high",  # +27.6%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 467/16, 32/s, ttft':
-        "low",  # -76.4%
-    'R13 Llama-3.1-70B BF16, H100 (TP4), 467/16, all at once, ttft':
-        "low",  # -15.3%
+        "low",  # -67.2%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 202/214, 2/s, ttft':
         "low",  # -27.8%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 202/214, 4/s, ttft':
-        "low",  # -30.8%
+        "low",  # -30.6%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 202/214, 8/s, ttft':
-        "low",  # -35.2%
+        "low",  # -34.6%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 202/214, 16/s, ttft':
-        "low",  # -45.3%
+        "low",  # -44.3%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 202/214, 32/s, ttft':
-        "low",  # -55.8%
+        "low",  # -52.7%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 202/214, 32/s, itl':
         "high",  # +39.6%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 202/214, all at once, ttft':
-        "low",  # -22.2%
-    'R13 Llama-3.1-70B BF16, H100 (TP4), 202/214, all at once, itl':
-        "high",  # +16.6%
+        "low",  # -15.1%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 202/214, all at once, throughput':
-        "high",  # +93.8%
+        "high",  # +92.4%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 2/s, itl':
         "high",  # +48.0%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 4/s, itl':
         "high",  # +38.4%
-    'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 8/s, ttft':
-        "low",  # -15.3%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 8/s, itl':
         "high",  # +54.2%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 16/s, ttft':
-        "low",  # -20.2%
+        "low",  # -19.3%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 16/s, itl':
         "high",  # +61.6%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 32/s, ttft':
-        "low",  # -42.3%
+        "low",  # -40.1%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 32/s, itl':
-        "high",  # +62.8%
-    'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, all at once, ttft':
-        "low",  # -17.2%
+        "high",  # +62.7%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/16, 2/s, itl':
         "high",  # +66.3%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/16, 4/s, itl':
         "high",  # +72.0%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/16, 8/s, itl':
-        "high",  # +84.2%
+        "high",  # +84.1%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/16, 16/s, itl':
-        "high",  # +87.5%
+        "high",  # +87.4%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/16, 32/s, itl':
-        "high",  # +121.5%
-    'R13 Llama-3.1-8B BF16, H100 (TP1), 467/16, all at once, ttft':
-        "low",  # -15.8%
+        "high",  # +121.1%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, 2/s, itl':
         "high",  # +65.9%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, 4/s, itl':
         "high",  # +49.7%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, 8/s, ttft':
-        "low",  # -16.1%
+        "low",  # -15.9%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, 8/s, itl':
         "high",  # +42.0%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, 16/s, ttft':
-        "low",  # -20.0%
+        "low",  # -19.5%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, 16/s, itl':
         "high",  # +47.0%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, 32/s, ttft':
-        "low",  # -25.1%
+        "low",  # -24.2%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, 32/s, itl':
         "high",  # +81.4%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, all at once, ttft':
-        "low",  # -27.6%
+        "low",  # -19.9%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, all at once, itl':
-        "high",  # +43.3%
+        "high",  # +42.2%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, all at once, throughput':
-        "high",  # +69.0%
+        "high",  # +67.2%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 467/256, 2/s, ttft':
-        "low",  # -23.7%
+        "low",  # -23.5%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 467/256, 4/s, ttft':
-        "low",  # -27.3%
+        "low",  # -26.4%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 467/256, 8/s, ttft':
-        "low",  # -40.9%
+        "low",  # -39.6%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 467/256, 16/s, ttft':
-        "low",  # -63.5%
+        "low",  # -60.9%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 467/256, 16/s, itl':
         "low",  # -31.9%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 467/256, 32/s, ttft':
-        "low",  # -78.0%
-    'R13 Llama-3.1-70B BF16, H200 (TP4), 467/256, all at once, ttft':
-        "low",  # -16.2%
+        "low",  # -69.4%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 467/256, all at once, throughput':
-        "high",  # +16.3%
+        "high",  # +15.8%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 467/16, 2/s, ttft':
-        "low",  # -21.3%
+        "low",  # -21.0%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 467/16, 4/s, ttft':
-        "low",  # -22.3%
+        "low",  # -21.3%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 467/16, 4/s, itl':
-        "high",  # +16.2%
+        "high",  # +16.0%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 467/16, 8/s, ttft':
-        "low",  # -28.1%
+        "low",  # -26.5%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 467/16, 16/s, ttft':
-        "low",  # -43.6%
+        "low",  # -39.5%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 467/16, 32/s, ttft':
-        "low",  # -77.7%
+        "low",  # -69.0%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 202/214, 2/s, ttft':
         "low",  # -37.0%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 202/214, 4/s, ttft':
-        "low",  # -40.2%
+        "low",  # -40.1%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 202/214, 8/s, ttft':
-        "low",  # -44.1%
+        "low",  # -43.6%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 202/214, 16/s, ttft':
-        "low",  # -53.9%
+        "low",  # -53.1%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 202/214, 32/s, ttft':
-        "low",  # -65.4%
+        "low",  # -63.4%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 202/214, all at once, ttft':
-        "low",  # -22.4%
-    'R13 Llama-3.1-70B BF16, H200 (TP4), 202/214, all at once, itl':
-        "high",  # +16.0%
+        "low",  # -15.9%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 202/214, all at once, throughput':
-        "high",  # +86.8%
+        "high",  # +86.1%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/256, 2/s, itl':
         "high",  # +57.5%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/256, 4/s, itl':
@@ -1004,11 +988,11 @@ KNOWN_MISSES: dict[str, str] = {
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/256, 8/s, itl':
         "high",  # +55.3%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/256, 16/s, ttft':
-        "low",  # -17.5%
+        "low",  # -16.4%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/256, 16/s, itl':
         "high",  # +49.9%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/256, 32/s, ttft':
-        "low",  # -40.5%
+        "low",  # -38.0%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/256, 32/s, itl':
         "high",  # +41.1%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/16, 2/s, itl':
@@ -1016,11 +1000,11 @@ KNOWN_MISSES: dict[str, str] = {
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/16, 4/s, itl':
         "high",  # +61.1%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/16, 8/s, itl':
-        "high",  # +72.3%
+        "high",  # +72.2%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/16, 16/s, itl':
         "high",  # +72.0%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/16, 32/s, itl':
-        "high",  # +95.3%
+        "high",  # +94.9%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, 2/s, ttft':
         "low",  # -19.8%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, 2/s, itl':
@@ -1030,23 +1014,23 @@ KNOWN_MISSES: dict[str, str] = {
     'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, 4/s, itl':
         "high",  # +58.0%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, 8/s, ttft':
-        "low",  # -26.1%
+        "low",  # -26.0%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, 8/s, itl':
         "high",  # +42.3%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, 16/s, ttft':
-        "low",  # -27.5%
+        "low",  # -27.1%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, 16/s, itl':
         "high",  # +38.7%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, 32/s, ttft':
-        "low",  # -34.8%
+        "low",  # -34.1%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, 32/s, itl':
         "high",  # +54.2%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, all at once, ttft':
-        "low",  # -28.2%
+        "low",  # -21.3%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, all at once, itl':
-        "high",  # +42.7%
+        "high",  # +41.2%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, all at once, throughput':
-        "high",  # +66.4%
+        "high",  # +65.1%
 }
 """Held-out rows outside ±15% with the side they miss on ("high"/"low"), as documented."""
 

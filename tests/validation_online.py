@@ -29,7 +29,7 @@ from emulator.build import build
 from emulator.loader import validate_scenario
 from tests.validation_cases import OnlineRow
 
-__all__ = ["ARRIVAL_SEED", "online_predictions", "online_run"]
+__all__ = ["ARRIVAL_SEED", "online_predictions", "online_run", "online_scenario"]
 
 ARRIVAL_SEED = 20241001
 """Seed of the Poisson arrival times (one stream per run, the same for every row)."""
@@ -59,25 +59,33 @@ def _write_trace(path: Path, times: np.ndarray, prompt: int, output: int) -> Non
     path.write_text("\n".join(lines) + "\n")
 
 
+def online_scenario(row: OnlineRow, trace: Path,
+                    window_s: float | None = None) -> dict[str, object]:
+    """The scenario of ``row``'s run: one replica on the row's system, its requests
+    replayed from ``trace`` (an Azure LLM 2023 file, :func:`_write_trace`), every engine
+    setting at its default (``window_s``: the serving window, s; ``None``: the default)."""
+    return {
+        "name": "online-run", "seed": 1, "duration": _HORIZON_S,
+        "sites": [{"preset": "hybrid-45kw",
+                   "halls": [{"name": "bench", "system": row.system, "racks": 1}]}],
+        "tenants": {"bench": {"origin": "local", "inference": [{
+            "name": "service", "model": row.model, "replicas": 1,
+            "gpus_per_replica": row.tp, "precision": row.precision,
+            "runtime": row.runtime, "chunked_prefill": row.chunked_prefill,
+            "trace": {"kind": "azure_llm", "path": str(trace)}}]}},
+        "compute": {"backend": "numpy"},
+        "engine": {} if window_s is None else {"serving_window": window_s},
+        "output": {"requests": True},
+    }
+
+
 def online_run(row: OnlineRow, window_s: float | None = None) -> tuple[float, float, float]:
     """(mean TTFT s, mean inter-token latency s, output tokens/s) of the row's run
     (``window_s``: the serving window, s; ``None``: the engine's default)."""
     with tempfile.TemporaryDirectory() as folder:
         trace = Path(folder) / "requests.csv"
         _write_trace(trace, _arrivals(row.qps, row.requests), row.prompt, row.output)
-        scenario = {
-            "name": "online-run", "seed": 1, "duration": _HORIZON_S,
-            "sites": [{"preset": "hybrid-45kw",
-                       "halls": [{"name": "bench", "system": row.system, "racks": 1}]}],
-            "tenants": {"bench": {"origin": "local", "inference": [{
-                "name": "service", "model": row.model, "replicas": 1,
-                "gpus_per_replica": row.tp, "precision": row.precision,
-                "runtime": row.runtime, "chunked_prefill": row.chunked_prefill,
-                "trace": {"kind": "azure_llm", "path": str(trace)}}]}},
-            "compute": {"backend": "numpy"},
-            "engine": {} if window_s is None else {"serving_window": window_s},
-            "output": {"requests": True},
-        }
+        scenario = online_scenario(row, trace, window_s)
         sim = build(validate_scenario(scenario), backend="numpy")
         sim.run()
     batches = [b for b in sim.log.requests if b.arrival_s.size]

@@ -40,6 +40,7 @@ from emulator.schema_base import Label, ScenarioModel
 from emulator.units import Bytes, PerSecond, Seconds
 from workloads.distributions import LognormalTokens, TokenDistribution
 from workloads.models import model_from_dict, register_model
+from workloads.spec import DEFAULT_PREFILL_STEP_TOKENS
 from workloads.traces.mapping import TraceReplayConfig
 
 __all__ = [
@@ -202,6 +203,11 @@ class InferenceServiceConfig(_Frozen):
         default=None, description="replica autoscaling; none: a fixed replica count")
     chunked_prefill: bool = Field(default=True, description="prefill in chunks that ride "
                                   "along with decode steps (false: separate prefill steps)")
+    prefill_step_tokens: int = Field(
+        default=DEFAULT_PREFILL_STEP_TOKENS, gt=0, le=MAX_COUNT, description="without chunked "
+        "prefill: the most "
+        "prompt tokens one prefill step takes (TensorRT-LLM's max_num_tokens, 8192 by "
+        "default; vLLM's max_num_batched_tokens); a longer prompt runs alone")
     runtime: Literal["python", "cpp"] = Field(
         default="python", description="the serving runtime's scheduler: python (TensorRT-LLM's "
         "PyTorch flow, the default) or cpp (a compiled C++ scheduler running TensorRT "

@@ -14,7 +14,7 @@ if TYPE_CHECKING:  # annotation only: workloads.config imports this module
     from workloads.config import AutoscaleConfig
     from workloads.requests import RequestArrays
 
-__all__ = ["InferenceServiceSpec", "TrainingJobSpec"]
+__all__ = ["DEFAULT_PREFILL_STEP_TOKENS", "InferenceServiceSpec", "TrainingJobSpec"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +86,13 @@ class TrainingJobSpec:
         return max(1, -(-int(self.tokens) // int(self.tokens_per_step)))
 
 
+DEFAULT_PREFILL_STEP_TOKENS = 8192
+"""The most prompt tokens one unchunked prefill step takes unless a service says otherwise
+(TensorRT-LLM's default ``max_num_tokens``): prompts waiting beyond it go to the next step,
+every prompt of a step gets its first token when the step ends, and a longer prompt runs
+alone."""
+
+
 @dataclass(frozen=True)
 class InferenceServiceSpec:
     """A long-running inference service: ``replicas`` model copies of ``gpus_per_replica`` each.
@@ -98,7 +105,8 @@ class InferenceServiceSpec:
     (``None``: limited by KV-cache memory only). SLOs are on time to first token and time
     per output token, in seconds. ``chunked_prefill``: prompts are split into chunks that
     ride along with decode steps (vLLM/TensorRT-LLM default) rather than run as separate
-    prefill steps that pause decoding. ``runtime`` is the serving runtime's scheduler
+    prefill steps that pause decoding, each taking at most ``prefill_step_tokens`` prompt
+    tokens of the prompts waiting when it begins. ``runtime`` is the serving runtime's scheduler
     (``"python"`` or ``"cpp"``), which sets its host time per running request;
     ``kv_free_fraction`` the share of the memory left by the weights that holds the KV
     cache (0..1).
@@ -124,6 +132,7 @@ class InferenceServiceSpec:
     autoscale: AutoscaleConfig | None = None
     trace: RequestArrays | None = None
     chunked_prefill: bool = True
+    prefill_step_tokens: int = DEFAULT_PREFILL_STEP_TOKENS
     runtime: str = "python"
     kv_free_fraction: float = 0.9
 
