@@ -290,7 +290,8 @@ class WindowTimes(NamedTuple):
     starts_s: np.ndarray  # prefill starts
     decode_s: np.ndarray  # first token to last
     hold_s: np.ndarray  # how long each holds its prefill pipeline
-    fixed_s: np.ndarray  # from the end of its hold to its first token (its batch's end)
+    fixed_s: np.ndarray  # from the end of its hold to its first token (unchunked: the
+    # wait for its batch's end, then the rule's fixed part)
     load_span_s: np.ndarray  # how long from its prefill start it loads its replica's GPU
     load_share: np.ndarray  # and what share of that GPU meanwhile
     riding_s: np.ndarray  # the decode step in flight at its arrival (× its chance)
@@ -324,9 +325,13 @@ def decode_under_load(slots: SlotPool, prefill_free: list[float], arrivals: np.n
     ``prefill_free`` in place) and :func:`fluid_decode_seconds` are repeated until the
     decode times move by :data:`MEAN_TOLERANCE` on average and :data:`MAX_TOLERANCE` at
     most, and the prefills' mean time from start to first token (with the steps in
-    flight measured) by at most :data:`MAX_TOLERANCE` (at most :data:`MAX_ITERATIONS`
-    passes); the queue then runs once more with the decode times and steps in flight of
-    that last step. Each pass moves the decode times to the new ones, or part of the way
+    flight measured) by at most :data:`MAX_TOLERANCE`, and, unchunked, the waits for the
+    batches' ends (those the slots were given back with, against the pass's own) by at most
+    :data:`MAX_TOLERANCE` of the time from prefill start to first token (at most
+    :data:`MAX_ITERATIONS` passes); the queue then runs once more with the decode times
+    and steps in flight of that last step (and, unchunked, gives the slots back with that
+    step's waits, while the times returned carry the waits of the pass itself). Each pass
+    moves the decode times to the new ones, or part of the way
     once the passes swing back and forth (each reversal of their mean direction halves
     the step, taken on the logarithms; each pass in the same direction doubles it again,
     up to the whole way): an overloaded window can otherwise alternate between a
@@ -354,6 +359,7 @@ def decode_under_load(slots: SlotPool, prefill_free: list[float], arrivals: np.n
     at = rule.times(riding)
     starts, holds, done = np.empty(0), at.hold_s, False
     waits = np.zeros(arrivals.size)  # unchunked: from a prompt's own hold to its batch's end
+    waits_in = waits  # the waits the slots were last given back with
     weight, direction = 1.0, 0.0  # damping of the fixed point (see below)
     for attempt in range(MAX_ITERATIONS):
         if attempt:  # undo the previous pass's queue
@@ -365,9 +371,10 @@ def decode_under_load(slots: SlotPool, prefill_free: list[float], arrivals: np.n
             span = at.load_span_s
         else:  # unchunked: the pipeline's GPU load lasts each (batched) hold; the first
             # token comes when the batch ends (its slot, with the last pass's wait, after)
+            waits_in = waits
             starts, holds, waits = two_stage_batched_start_times(
                 slots, prefill_free, arrivals, at.hold_s, at.shared_s,
-                at.fixed_s + waits + decode_s, rule.tokens, rule.step_tokens)
+                at.fixed_s + waits_in + decode_s, rule.tokens, rule.step_tokens)
             span = holds
         if done or attempt == MAX_ITERATIONS - 1:
             break
@@ -400,11 +407,16 @@ def decode_under_load(slots: SlotPool, prefill_free: list[float], arrivals: np.n
         before = float((at.hold_s + at.fixed_s).sum())  # prefill start to first token
         at = rule.times(riding)
         after = float((at.hold_s + at.fixed_s).sum())
+        # unchunked: the waits for the batches' ends the slots were given back with (the
+        # last pass's) against this pass's
+        waits_moved = (float(np.abs(waits - waits_in).sum()) if at.shared_s is not None
+                       else 0.0)
         # converged (the decode times, and the mean time from prefill start to first token
         # with the steps in flight just measured): one more queue pass leaves the state of
         # the times returned
         done = moved.size == 0 or (
             float(moved.mean()) <= MEAN_TOLERANCE and float(moved.max()) <= MAX_TOLERANCE
-            and abs(after - before) <= MAX_TOLERANCE * max(before, 1e-12))
+            and abs(after - before) <= MAX_TOLERANCE * max(before, 1e-12)
+            and waits_moved <= MAX_TOLERANCE * max(before + float(waits.sum()), 1e-12))
     return WindowTimes(starts, decode_s, holds, at.fixed_s + waits, span, at.load_share,
                        riding)

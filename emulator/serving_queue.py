@@ -133,13 +133,19 @@ def two_stage_start_times(slots: SlotPool, prefill_free: list[float],
 
 def _serve_unqueued_prefix(slots: SlotPool, prefill_free: list[float],
                            arrivals: np.ndarray, prefill_s: np.ndarray,
-                           decode_s: np.ndarray) -> int:
+                           decode_s: np.ndarray, before_next: bool = False) -> int:
     """Settle the slots at the first arrival and serve, with array operations, the
     requests from the first that start at their arrival (:func:`_unqueued_prefix`):
-    their pipeline and slot free times go into ``prefill_free`` and ``slots``. How many."""
+    their pipeline and slot free times go into ``prefill_free`` and ``slots``. How many.
+
+    ``before_next``: serve only those that arrive strictly before the first request left
+    to step through (prefill batches: a request arriving at the very moment a batch began
+    would ride it, which the stepwise recursion must see)."""
     if arrivals.size:
         slots.settle(float(arrivals[0]))
     k = _unqueued_prefix(slots, prefill_free, arrivals, prefill_s, decode_s)
+    if before_next and 0 < k < arrivals.size:
+        k = int(np.searchsorted(arrivals[:k], arrivals[k], side="left"))
     if k:
         ends = arrivals[:k] + prefill_s[:k]
         _keep_latest(prefill_free, ends)
@@ -174,7 +180,8 @@ def two_stage_batched_start_times(slots: SlotPool, prefill_free: list[float],
     prefix of :func:`two_stage_start_times` holds for them.
     """
     n = int(arrivals.size)
-    k = _serve_unqueued_prefix(slots, prefill_free, arrivals, prefill_s, decode_s)
+    k = _serve_unqueued_prefix(slots, prefill_free, arrivals, prefill_s, decode_s,
+                               before_next=True)
     holds = np.asarray(prefill_s, dtype=np.float64).copy()
     starts = np.empty(n, dtype=np.float64)
     waits = np.zeros(n, dtype=np.float64)
@@ -195,12 +202,14 @@ def _batched_stepwise(slots: SlotPool, prefill_free: list[float], arrivals: np.n
     ``waits``.
 
     Each pipeline carries the time its current batch began (a batch running since an
-    earlier window takes no one: ``-inf``), the batch's number and the prompt tokens it
+    earlier window takes no one: ``-inf``; kept negated, so that of pipelines freeing
+    together the latest batch comes first), the batch's number and the prompt tokens it
     holds; each batch's end is kept, and the waits are filled in at the end."""
     budget = math.inf if step_tokens is None or tokens is None else float(step_tokens)
     sizes = [0.0] * arrivals.size if tokens is None else tokens.tolist()
-    pipes = [(t, -math.inf, -1, 0.0) for t in prefill_free]  # (frees at, began, batch,
-    # tokens), a heap
+    # (frees at, -began, batch, tokens), a heap: among pipelines freeing at the same
+    # time, the one whose batch began last comes first (more requests can ride it)
+    pipes = [(t, math.inf, -1, 0.0) for t in prefill_free]
     batch_end: list[float] = []
     batch_of = [0] * arrivals.size
     pop, push, replace = heapq.heappop, heapq.heappush, heapq.heapreplace
@@ -214,7 +223,8 @@ def _batched_stepwise(slots: SlotPool, prefill_free: list[float], arrivals: np.n
         else:
             slot = pop(busy)
             ready = a if a > slot else slot
-        free, began, batch, used = pipes[0]
+        free, neg_began, batch, used = pipes[0]
+        began = -neg_began
         if ready <= began and used + size <= budget:  # waiting when the batch began: rides
             start, p, used = free, p - c, used + size
         else:  # opens the next batch: when the pipeline frees, or now if it is idle
@@ -224,7 +234,7 @@ def _batched_stepwise(slots: SlotPool, prefill_free: list[float], arrivals: np.n
         end = start + p
         batch_end[batch] = end
         batch_of[i] = batch
-        replace(pipes, (end, began, batch, used))
+        replace(pipes, (end, -began, batch, used))
         push(busy, end + d)
         starts[i] = start
         holds[i] = p

@@ -24,26 +24,29 @@ from emulator.serving_queue import (
 )
 
 
-def _window(seed: int, n: int, load: float, n_pipes: int,
+def _window(seed: int, n: int, load: float, n_pipes: int, tied: bool = False,
             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[float]]:
     """Arrivals (s), prefill holds, shared parts, decode times and carried pipeline free
-    times of a random window at ``load`` times what its pipelines sustain."""
+    times of a random window at ``load`` times what its pipelines sustain (``tied``:
+    arrivals on a 0.1 s grid, many at the same instant)."""
     rng = np.random.default_rng(seed)
     prefill = rng.uniform(0.01, 0.2, n)
     shared = prefill * rng.uniform(0.0, 0.9, n)
     decode = rng.uniform(0.5, 5.0, n)
     span = max(float(prefill.sum()) / (n_pipes * load), 1e-3)
     arrivals = np.sort(rng.uniform(0.0, span, n))
+    if tied:
+        arrivals = np.round(arrivals, 1)
     pipes = sorted(rng.uniform(-1.0, 0.5, n_pipes).tolist())
     return arrivals, prefill, shared, decode, pipes
 
 
 @settings(max_examples=200, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 400), n_slots=st.integers(1, 30),
-       n_pipes=st.integers(1, 5), load=st.floats(0.05, 5.0))
+       n_pipes=st.integers(1, 5), load=st.floats(0.05, 5.0), tied=st.booleans())
 def test_nothing_shared_is_the_plain_queue(seed: int, n: int, n_slots: int, n_pipes: int,
-                                           load: float) -> None:
-    arrivals, prefill, _, decode, pipes = _window(seed, n, load, n_pipes)
+                                           load: float, tied: bool) -> None:
+    arrivals, prefill, _, decode, pipes = _window(seed, n, load, n_pipes, tied)
     slots = np.random.default_rng(seed + 1).uniform(-1.0, 1.0, n_slots).tolist()
     plain_pool, plain_pipes = SlotPool(slots), list(pipes)
     batched_pool, batched_pipes = SlotPool(slots), list(pipes)
@@ -58,10 +61,12 @@ def test_nothing_shared_is_the_plain_queue(seed: int, n: int, n_slots: int, n_pi
 
 @settings(max_examples=200, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 400), n_slots=st.integers(1, 30),
-       n_pipes=st.integers(1, 5), load=st.floats(0.05, 5.0))
+       n_pipes=st.integers(1, 5), load=st.floats(0.05, 5.0), tied=st.booleans())
 def test_the_unqueued_shortcut_changes_nothing(seed: int, n: int, n_slots: int,
-                                               n_pipes: int, load: float) -> None:
-    arrivals, prefill, shared, decode, pipes = _window(seed, n, load, n_pipes)
+                                               n_pipes: int, load: float, tied: bool) -> None:
+    """Also with tied arrivals (a burst at one instant): a request arriving as a batch
+    began rides it, whether that batch opened in the array prefix or step by step."""
+    arrivals, prefill, shared, decode, pipes = _window(seed, n, load, n_pipes, tied)
     slots = np.random.default_rng(seed + 1).uniform(-1.0, 1.0, n_slots).tolist()
     fast_pool, fast_pipes = SlotPool(slots), list(pipes)
     tokens = np.random.default_rng(seed + 2).integers(1, 3000, n).astype(np.float64)
@@ -87,9 +92,11 @@ def test_the_unqueued_shortcut_changes_nothing(seed: int, n: int, n_slots: int,
     assert canonical(fast_pool) == canonical(step_pool)
     # a pipeline is never held less than a prompt's own work, nor more than its prefill
     assert np.all(holds >= prefill - shared - 1e-12) and np.all(holds <= prefill)
-    # the wait for the step's end is never negative, and a prompt that opened its step
-    # alone with nothing riding it waits for nothing
+    # the wait for the step's end is never negative, and every first token comes at the
+    # end of some prompt of the window that waits for nothing (its step's last)
     assert np.all(waits >= 0.0)
+    ends = (starts + holds)[waits == 0.0]
+    assert np.all(np.isin(starts + holds + waits, ends))
 
 
 def test_a_burst_pays_the_shared_part_once_and_a_latecomer_again() -> None:
