@@ -53,8 +53,9 @@ tokens wait for their step's end (measured with the reference on the same budget
 #   step unchunked   +6.7%  +0.7%   +1.4%   (before: -67.2% -16.6% -29.5%)
 # "before": the same test on the model that took a window's TPOT from the window before.
 # Unchunked, before a prefill step's prompts got their first tokens at its end and a step
-# took at most prefill_step_tokens (8,192) prompt tokens: burst -1.4%, +0.6%, +4.7%; step +6.6%,
-# +0.7%, +1.4%.
+# took at most prefill_step_tokens (8,192) prompt tokens, against today's reference: burst
+# -1.5%, +0.2%, +1.4%; step +6.6%, +0.7%, +1.4% (burst -1.4%, +0.6%, +4.7% against the
+# reference of its time, which took every admitted prompt in one step).
 # Before the decode step in flight was measured at each arrival (it came from the
 # previous window's batch) and the decodes carried between windows were tracked: burst
 # -0.2%, +0.0%, +0.4% and -1.3%, +0.6%, +4.7%; step +2.6%, +0.1%, +0.1% and +8.8%,
