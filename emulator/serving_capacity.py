@@ -6,7 +6,11 @@ replica (the runtime's share ``kv_free_fraction`` of the memory the weights leav
 the memory the driver reports), the sequences of the service's mean prompt + output length
 that fit (at most its ``max_batch``), the decode step at that batch, and the replica's output
 tokens/s in steady state at that batch (:func:`cupy_kernels.inference.replica_throughput`,
-the figure ``docs/validation.md`` checks against published offline throughput). From these:
+the figure ``docs/validation.md`` checks against published offline throughput; without
+chunked prefill, whose steps pause decoding, a replica at a full batch admits about one
+prompt per step as one sequence retires, so each request costs it its prefill, work and
+fixed part, plus its share of the decode steps, ``output · step(slots) / slots``: the
+capacity the token-level reference reaches, ``tests/test_serving_reference.py``). From these:
 the requests/s the service's initial replicas serve when saturated, and the offered rate as a
 share of it. The per-window serving model of a run saturates near, not exactly at, this
 figure (prefill chunks and TPOT are resolved per window there). Each line ends with how far
@@ -124,6 +128,14 @@ def serving_capacity(sim: Simulation) -> list[ServiceCapacity]:
         host = compute.backend.to_host
         tput = host(replica_throughput(xp, b))
         step = compute.decode_step(statics, np.maximum(slots, 1))
+        if not spec.chunked_prefill:  # prefill steps pause decoding (module docstring)
+            output = float(spec.output_tokens.mean())
+            prompt = np.array([max(float(spec.prompt_tokens.mean()), 1.0)])
+            for i in range(len(on)):
+                work, fixed = compute.prefill_parts(statics, i, prompt)
+                per_request = (float(work[0] + fixed[0])
+                               + output * float(step[i]) / max(int(slots[i]), 1))
+                tput[i] = output / per_request
         tp = host(f64(xp, b.gpus_per_replica))
         weights = host(f64(xp, b.params) * f64(xp, b.weight_bytes_per_param))
         pool = np.maximum(host(kv_pool_bytes(xp, b)), 0.0)
