@@ -205,9 +205,9 @@ class InferenceServiceConfig(_Frozen):
                                   "along with decode steps (false: separate prefill steps)")
     prefill_step_tokens: int = Field(
         default=DEFAULT_PREFILL_STEP_TOKENS, gt=0, le=MAX_COUNT, description="without chunked "
-        "prefill: the most "
-        "prompt tokens one prefill step takes (TensorRT-LLM's max_num_tokens, 8192 by "
-        "default; vLLM's max_num_batched_tokens); a longer prompt runs alone")
+        "prefill: the most prompt tokens one prefill step takes (TensorRT-LLM's "
+        "max_num_tokens, 8192 by default; vLLM's max_num_batched_tokens); a longer prompt "
+        "runs alone")
     runtime: Literal["python", "cpp"] = Field(
         default="python", description="the serving runtime's scheduler: python (TensorRT-LLM's "
         "PyTorch flow, the default) or cpp (a compiled C++ scheduler running TensorRT "
