@@ -27,10 +27,11 @@ unchunked prefill pauses decoding), so a burst slows every sequence in flight an
 TPOT is the mean over its decode. The window's queue and these decode times are solved
 together (a fixed point). A saturated replica therefore plateaus at its capacity: extra
 requests wait for a slot (queue wait and TTFT grow) instead of slowing every running
-sequence further. A prompt waits for (unchunked) or rides (chunked) the decode step in
-flight when it arrives, measured at each arrival from the sequences the window's own pass
-has decoding (:mod:`emulator.serving_prefill`; its first guess is the mean step the
-previous window's arrivals found). The batch of the previous window (Little's law) and
+sequence further. A prompt waits for the decode step in flight when it arrives
+(unchunked), or its chunks ride the steps in flight when its prefill starts (chunked),
+measured from the sequences the window's own pass has decoding then
+(:mod:`emulator.serving_prefill`; its first guess is the mean step the previous window's
+prompts found). The batch of the previous window (Little's law) and
 the share of time its prefill pipelines were *busy* (work actually done, not work that
 arrived) set the power draw and the autoscaler.
 
@@ -131,11 +132,24 @@ class ServiceRuntime:
     decode_last: np.ndarray = field(default_factory=lambda: np.empty(0))
     step_table: StepTable | None = None  # decode step times by batch, made at first use
     tpot_seen: float = 0.0  # s per output token its last window's requests decoded at
-    riding_seen: float | None = None  # mean decode step in flight at its last arrivals (s)
+    riding_seen: float | None = None  # mean step its last window's prompts found (s)
 
     def allocations(self) -> list[Work]:
         """The base work and its running extra replicas."""
         return [self.work, *self.replica_works]
+
+
+@dataclass(frozen=True)
+class _StepsAt:
+    """The services' decode steps at given batches (s, per service): GPU, host, the step
+    (the larger) and the GPU utilisation for power while decoding."""
+
+    statics: ServiceStatics
+    batches: np.ndarray
+    gpu_s: np.ndarray
+    host_s: np.ndarray
+    step_s: np.ndarray
+    power_util: list[float]
 
 
 class ServingModel:
@@ -150,6 +164,7 @@ class ServingModel:
         self.services: list[ServiceRuntime] = []
         self.by_work: dict[int, ServiceRuntime] = {}
         self._statics: ServiceStatics | None = None
+        self._steps: _StepsAt | None = None  # the last window's decode steps (reused)
         self.horizon_s = math.inf
         """End of the run (s): requests finishing later are logged unfinished (NaN)."""
 
@@ -282,9 +297,8 @@ class ServingModel:
         if not self.services or self._statics is None:
             return
         statics = self._statics
-        batches = np.array([s.batch for s in self.services])
-        gpu_s, host_s, compute_s = self.compute.decode_split(statics, batches)
-        step = np.maximum(gpu_s, host_s)  # the decode step (s) per service, as decode_step
+        steps = self._decode_steps(statics, np.array([s.batch for s in self.services]))
+        gpu_s, host_s, step = steps.gpu_s, steps.host_s, steps.step_s
         width = t1 - t0
         for row, svc in enumerate(self.services):
             spec = svc.spec
@@ -337,8 +351,8 @@ class ServingModel:
                 grid = StepTable.grid(svc.slots)
                 svc.step_table = StepTable(grid, *self.compute.decode_table(statics, row,
                                                                              grid))
-            # the step in flight: first guessed as the last window's arrivals found it
-            # (before any, from its batch and occupancy), then measured at each arrival
+            # the step in flight: first guessed as the last window's prompts found it
+            # (before any, from its batch and occupancy), then measured for each prompt
             # from the window's own sequences
             riding = (svc.riding_seen if svc.riding_seen is not None
                       else float(step[row]) * svc.occupancy)
@@ -379,11 +393,26 @@ class ServingModel:
             svc.batch = min(max(in_service, 1.0), float(max(svc.slots, 1)))
             svc.occupancy = (min(in_service, 1.0) if svc.slots <= 1
                              else 1.0 - math.exp(-in_service))
-            decode_util = float(decode_power_util(np, float(step[row]), float(gpu_s[row]),
-                                                  float(compute_s[row])))
+            decode_util = steps.power_util[row]
             svc.replica_util = min(svc.prefill_share
                                    + (1.0 - svc.prefill_share) * svc.occupancy * decode_util,
                                    1.0)
+
+    def _decode_steps(self, statics: ServiceStatics, batches: np.ndarray) -> _StepsAt:
+        """Each service's decode step at its batch (sequences per replica), through the
+        kernel, or the last window's when the services and batches are the same (a
+        lightly loaded service sits at batch 1 window after window): the same figures,
+        without the kernel call."""
+        last = self._steps
+        if last is not None and last.statics is statics and np.array_equal(last.batches,
+                                                                             batches):
+            return last
+        gpu_s, host_s, compute_s = self.compute.decode_split(statics, batches)
+        step = np.maximum(gpu_s, host_s)  # the decode step (s) per service, as decode_step
+        util = [float(decode_power_util(np, float(step[row]), float(gpu_s[row]),
+                                        float(compute_s[row]))) for row in range(step.size)]
+        self._steps = _StepsAt(statics, batches, gpu_s, host_s, step, util)
+        return self._steps
 
     @staticmethod
     def _rate_after(spec: InferenceServiceSpec, t1: float, width_s: float) -> float:

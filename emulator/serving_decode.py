@@ -294,7 +294,7 @@ class WindowTimes(NamedTuple):
     # wait for its batch's end, then the rule's fixed part)
     load_span_s: np.ndarray  # how long from its prefill start it loads its replica's GPU
     load_share: np.ndarray  # and what share of that GPU meanwhile
-    riding_s: np.ndarray  # the decode step in flight at its arrival (× its chance)
+    riding_s: np.ndarray  # the decode step it waits for or rides (× its chance)
 
 
 def decode_under_load(slots: SlotPool, prefill_free: list[float], arrivals: np.ndarray,
@@ -305,14 +305,15 @@ def decode_under_load(slots: SlotPool, prefill_free: list[float], arrivals: np.n
                       replicas: int, table: StepTable,
                       ahead: tuple[float, float, float] | None = None) -> WindowTimes:
     """Prefill start times, decode seconds and prefill times of a window's requests,
-    consistent with each other and with the decode step in flight at each arrival.
+    consistent with each other and with the decode step each prompt waits for or rides.
 
     ``rule`` says how each prompt holds a prefill pipeline and how long after that its
-    first token comes, given the decode step in flight when it arrives (``riding_s``
-    for all at first: the caller's guess from the windows before; then
+    first token comes, given the decode step in flight (``riding_s`` for all at first:
+    the caller's guess from the windows before; then
     :func:`emulator.serving_prefill.step_in_flight` of the sequences decoding in the
-    last pass); ``decode_s`` is a first guess of the decode times. ``carried_prefill``
-    holds the (start, end, share) of prefills still running from earlier windows and
+    last pass, at each arrival without chunked prefill, at each prefill start with it);
+    ``decode_s`` is a first guess of the decode times. ``carried_prefill`` holds the
+    (start, end, share) of prefills still running from earlier windows and
     ``carried_decode`` the (first token, last token) of their requests whose decode is
     not over (queued ones included).
     ``ahead`` is (arrival rate per s, window end, end of the run) for the requests
@@ -348,13 +349,10 @@ def decode_under_load(slots: SlotPool, prefill_free: list[float], arrivals: np.n
         on = carried_prefill[1] > floor
         carried_prefill = (carried_prefill[0][on], carried_prefill[1][on],
                            carried_prefill[2][on])
-    in_flight = carried_decode
-    if arrivals.size:  # the carried decodes not over by the first arrival, and of those
-        # the ones that can be in flight at an arrival
+    if arrivals.size:  # the carried decodes not over by the first arrival (none of the
+        # window's prefills starts earlier)
         on = carried_decode[1] > arrivals[0]
         carried_decode = (carried_decode[0][on], carried_decode[1][on])
-        on = carried_decode[0] <= arrivals[-1]
-        in_flight = (carried_decode[0][on], carried_decode[1][on])
     riding = np.full(arrivals.size, riding_s)
     at = rule.times(riding)
     starts, holds, done = np.empty(0), at.hold_s, False
@@ -400,10 +398,14 @@ def decode_under_load(slots: SlotPool, prefill_free: list[float], arrivals: np.n
             weight = min(2.0 * weight, 1.0)
         direction = turn
         decode_s = new if weight == 1.0 else decode_s * ratio ** weight
-        # the steps in flight at the arrivals, among the sequences of that pass
-        riding = step_in_flight(arrivals, np.concatenate([in_flight[0], first]),
-                                np.concatenate([in_flight[1], first + decode_s]), replicas,
-                                table)
+        # the steps in flight, among the sequences of that pass: chunked, when each
+        # prefill starts (its chunks ride the steps of that moment, however long it
+        # queued); unchunked, at each arrival (the step a prompt waits for before its
+        # prefill step, or its batch's, can begin)
+        riding = step_in_flight(starts if rule.chunks is not None else arrivals,
+                                np.concatenate([carried_decode[0], first]),
+                                np.concatenate([carried_decode[1], first + decode_s]),
+                                replicas, table)
         before = float((at.hold_s + at.fixed_s).sum())  # prefill start to first token
         at = rule.times(riding)
         after = float((at.hold_s + at.fixed_s).sum())

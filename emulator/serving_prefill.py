@@ -3,16 +3,21 @@
 A prompt does not reach the GPU the moment it arrives: a continuously batching replica is
 in the middle of a decode step for the sequences it is running. Without chunked prefill
 the prompt's prefill step starts when that decode step ends (half a step later, on
-average, for an arrival at a random moment); with chunked prefill its chunks ride the
-running batch's decode steps, so the pipeline is held for its share of those steps and its
-first token waits for the end of the step carrying its last chunk. Both depend on the step
-*in flight when the prompt arrives*: the replica's batch at that moment, not the previous
-window's average (a load that starts within a window would otherwise see an idle replica
-until the next one).
+average, for an arrival at a random moment): the step *in flight when the prompt arrives*
+sets that wait. With chunked prefill its chunks ride the running batch's decode steps, so
+the pipeline is held for its share of those steps and its first token waits for the end
+of the step carrying its last chunk: the step *in flight when its prefill starts* (its
+arrival, or later when it waited for a slot or a pipeline) sets how fast it prefills.
+Either is the replica's batch at that moment, not the previous window's average (a load
+that starts within a window would otherwise see an idle replica until the next one). A
+chunked prompt's step is not the one at its arrival: an overloaded replica's prompts wait
+minutes for their prefill, and measured at their arrivals they prefilled at the speed of
+the batch of minutes before, a delayed feedback that made the time per token swing from
+window to window.
 
 :class:`PrefillRule` turns that step (``riding_s``, s per request) into the times the
 window's queue and decode model use; :func:`step_in_flight` measures it from the
-sequences decoding at each arrival.
+sequences decoding at given times.
 """
 
 from __future__ import annotations
@@ -48,8 +53,8 @@ class PrefillRule:
     ``step_tokens`` (the most prompt tokens one prefill step takes; ``None``: no limit)
     bound how many waiting prompts share a step.
 
-    With ``riding_s`` the decode step in flight at each arrival times the chance its
-    replica is decoding (s):
+    With ``riding_s`` the decode step in flight (at the arrival without chunked prefill,
+    at the prefill start with it) times the chance its replica is decoding (s):
 
     - chunked: the pipeline is held ``work + chunks · riding`` (its share of the steps
       its chunks ride); the first token comes ``overhead + (⌈chunks⌉ - chunks) · riding``
@@ -82,23 +87,24 @@ class PrefillRule:
         return PrefillTimes(hold, fixed, span, share, None)
 
 
-def step_in_flight(arrivals: np.ndarray, first_s: np.ndarray, last_s: np.ndarray,
+def step_in_flight(times_s: np.ndarray, first_s: np.ndarray, last_s: np.ndarray,
                    replicas: int, table: StepTable) -> np.ndarray:
-    """The decode step in flight when each request arrives, times the chance that the
-    replica it goes to is decoding (s).
+    """The decode step in flight at each of ``times_s`` (unchunked prompts' arrivals or
+    chunked prompts' prefill starts), times the chance that the replica the prompt goes
+    to is decoding (s).
 
     ``[first_s, last_s)`` are the intervals during which the service's sequences decode,
     first token to last (the window's own and those carried from earlier windows; a
     prompt queued for its prefill holds a slot without decoding). With ``k`` of them
-    decoding at an arrival, spread over the service's ``replicas`` at random, its replica
+    decoding at such a time, spread over the service's ``replicas`` at random, its replica
     decodes with probability ``q = 1 - (1 - 1/replicas)^k`` (1 for one replica and any
     ``k ≥ 1``), at a batch of ``k / replicas / q`` sequences, whose step takes
     ``max(G, H)`` of the service's :class:`StepTable`.
     """
-    if arrivals.size == 0:
+    if times_s.size == 0:
         return np.empty(0)
-    k = (np.searchsorted(np.sort(first_s), arrivals, side="right")
-         - np.searchsorted(np.sort(last_s), arrivals, side="right")).astype(np.float64)
+    k = (np.searchsorted(np.sort(first_s), times_s, side="right")
+         - np.searchsorted(np.sort(last_s), times_s, side="right")).astype(np.float64)
     r = max(int(replicas), 1)
     if r == 1:
         return table.step_at(np.maximum(k, 1.0)) * np.minimum(k, 1.0)

@@ -173,3 +173,42 @@ def test_a_steady_stream_decodes_at_its_steady_batch_whatever_the_window(
     # -13%, -3%, the lowest -30%, -25%, -23%.
     assert np.mean(tpots) == pytest.approx(G0 + 10 * G1, rel=0.03)
     assert max(tpots) <= (G0 + 10 * G1) * 1.07 and min(tpots) >= (G0 + 10 * G1) * 0.93
+
+
+def test_a_queued_prompt_rides_the_step_in_flight_when_its_prefill_starts() -> None:
+    """A prompt arriving at 1 s, when nothing decodes, waits for the prefill pipeline
+    (busy until 5 s); nine sequences decode from 4 s on. Its chunks ride the steps of
+    those nine (``G(9)`` each), not the empty replica its arrival found: measuring the
+    step at the arrival lets an overloaded replica, whose prompts wait minutes, prefill
+    at the speed of the batch of minutes before (a delayed feedback that made its time
+    per token swing from window to window)."""
+    work, chunks = 0.02, 0.5
+    pool, pipes = SlotPool([0.0] * 64), [5.0]
+    carried = (np.full(9, 4.0), np.full(9, 100.0))
+    times = decode_under_load(pool, pipes, np.array([1.0]),
+                              PrefillRule(np.array([work]), np.array([0.005]),
+                                          np.array([chunks])),
+                              0.0, np.array([10.0]), np.array([10.0 * (G0 + G1)]),
+                              NO_PREFILL, carried, 1, _table())
+    step = G0 + 9 * G1
+    assert times.starts_s == pytest.approx([5.0])
+    assert times.riding_s == pytest.approx([step])
+    assert times.hold_s == pytest.approx([work + chunks * step])
+
+
+
+def test_an_unchunked_prompt_waits_for_the_step_in_flight_at_its_arrival() -> None:
+    """Without chunked prefill the decode step in flight sets only how long a prompt
+    waits before its prefill step (half of it), not how fast it prefills, so it is the
+    step in flight when the prompt arrives (none here: the nine sequences decode from 4 s
+    on), not when its prefill starts after the busy pipeline (5 s)."""
+    pool, pipes = SlotPool([0.0] * 64), [5.0]
+    carried = (np.full(9, 4.0), np.full(9, 100.0))
+    times = decode_under_load(pool, pipes, np.array([1.0]),
+                              PrefillRule(np.array([0.02]), np.array([0.005]), None,
+                                          np.array([500.0]), 8192),
+                              0.0, np.array([10.0]), np.array([10.0 * (G0 + G1)]),
+                              NO_PREFILL, carried, 1, _table())
+    assert times.starts_s == pytest.approx([5.0])
+    assert times.riding_s == pytest.approx([0.0])
+    assert times.fixed_s == pytest.approx([0.0])

@@ -90,7 +90,8 @@ def test_delivered_tokens_plateau_and_excess_waits(chunked: bool) -> None:
 
 
 LONG_PROMPTS = {"dist": "lognormal", "median": 3000, "p90": 6000}
-PREFILL_BOUND_TOLERANCES = {"throughput": 0.05, "ttft_p50": 0.15, "tpot_p50": 0.15}
+PREFILL_BOUND_TOLERANCES = {"throughput": 0.05, "ttft_p50": 0.10, "ttft_p99": 0.10,
+                            "tpot_p50": 0.05, "tpot_p99": 0.10}
 
 
 @pytest.mark.parametrize("chunked", [True, False], ids=["chunked", "unchunked"])
@@ -101,8 +102,16 @@ def test_prefill_bound_overload_matches_the_token_level_reference(factor: float,
     bound by its prefill: overloaded, its slots fill with prompts waiting for their
     prefill, which hold a slot but do not decode. Driven at 1.5x and 3x its capacity,
     it must deliver what the token-level reference does. Measured (emulator / reference
-    - 1; throughput, TTFT p50, TPOT p50): chunked -0.7%, -0.3%, -1.2% at 1.5x and
-    -1.7%, +1.7%, -1.4% at 3x; unchunked -1.5%, +3.2%, +1.4% and -1.3%, +3.0%, +1.2%.
+    - 1; throughput, TTFT p50 and p99, TPOT p50 and p99): chunked +0.0%, +0.0%, -0.0%,
+    -0.0%, +0.1% at 1.5x and -0.0%, +0.0%, -0.0%, +0.0%, +0.1% at 3x; unchunked -1.5%,
+    +3.2%, +3.2%, +1.4%, +4.4% and -1.3%, +3.0%, +1.4%, +1.2%, +3.9%.
+    Until the decode steps a chunked prompt rides were measured when its prefill starts
+    rather than when it arrives, an overloaded prompt, which waits minutes for its
+    prefill, took the step of the batch of minutes before: a delayed feedback that
+    made the chunked replica's time per token swing from window to window (means of 19
+    to 30 ms by arrival minute against a flat 23 ms), TPOT p99 +44.1% at 1.5x and
+    +23.9% at 3x (throughput, TTFT p50, TPOT p50: -0.7%, -0.3%, -1.2% and -1.7%, +1.7%,
+    -1.4%; unchunked: the same).
     When a prefill step's prompts got their first tokens as their own work ended and a
     step took every waiting prompt, unchunked: -0.6%, +1.5%, +0.7% and -0.4%, +2.1%,
     +0.6% against today's reference (TPOT p99 +3.1% and +10.5%, now +4.4% and +3.9%);
