@@ -353,6 +353,9 @@ def decode_under_load(slots: SlotPool, prefill_free: list[float], arrivals: np.n
         # window's prefills starts earlier)
         on = carried_decode[1] > arrivals[0]
         carried_decode = (carried_decode[0][on], carried_decode[1][on])
+    # their first and last tokens sorted once for every pass's steps in flight (an
+    # overloaded service carries hours of queued prompts)
+    carried_sorted = (np.sort(carried_decode[0]), np.sort(carried_decode[1]))
     riding = np.full(arrivals.size, riding_s)
     at = rule.times(riding)
     starts, holds, done = np.empty(0), at.hold_s, False
@@ -402,10 +405,8 @@ def decode_under_load(slots: SlotPool, prefill_free: list[float], arrivals: np.n
         # prefill starts (its chunks ride the steps of that moment, however long it
         # queued); unchunked, at each arrival (the step a prompt waits for before its
         # prefill step, or its batch's, can begin)
-        riding = step_in_flight(starts if rule.chunks is not None else arrivals,
-                                np.concatenate([carried_decode[0], first]),
-                                np.concatenate([carried_decode[1], first + decode_s]),
-                                replicas, table)
+        riding = step_in_flight(starts if rule.chunks is not None else arrivals, first,
+                                first + decode_s, replicas, table, carried_sorted)
         before = float((at.hold_s + at.fixed_s).sum())  # prefill start to first token
         at = rule.times(riding)
         after = float((at.hold_s + at.fixed_s).sum())

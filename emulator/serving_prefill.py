@@ -88,14 +88,17 @@ class PrefillRule:
 
 
 def step_in_flight(times_s: np.ndarray, first_s: np.ndarray, last_s: np.ndarray,
-                   replicas: int, table: StepTable) -> np.ndarray:
+                   replicas: int, table: StepTable,
+                   sorted_also: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """The decode step in flight at each of ``times_s`` (unchunked prompts' arrivals or
     chunked prompts' prefill starts), times the chance that the replica the prompt goes
     to is decoding (s).
 
     ``[first_s, last_s)`` are the intervals during which the service's sequences decode,
     first token to last (the window's own and those carried from earlier windows; a
-    prompt queued for its prefill holds a slot without decoding). With ``k`` of them
+    prompt queued for its prefill holds a slot without decoding); ``sorted_also`` more
+    of them, their first and their last tokens each sorted already (a window's carried
+    sequences, sorted once for all its passes). With ``k`` of them
     decoding at such a time, spread over the service's ``replicas`` at random, its replica
     decodes with probability ``q = 1 - (1 - 1/replicas)^k`` (1 for one replica and any
     ``k ≥ 1``), at a batch of ``k / replicas / q`` sequences, whose step takes
@@ -104,7 +107,11 @@ def step_in_flight(times_s: np.ndarray, first_s: np.ndarray, last_s: np.ndarray,
     if times_s.size == 0:
         return np.empty(0)
     k = (np.searchsorted(np.sort(first_s), times_s, side="right")
-         - np.searchsorted(np.sort(last_s), times_s, side="right")).astype(np.float64)
+         - np.searchsorted(np.sort(last_s), times_s, side="right"))
+    if sorted_also is not None:
+        k += (np.searchsorted(sorted_also[0], times_s, side="right")
+              - np.searchsorted(sorted_also[1], times_s, side="right"))
+    k = k.astype(np.float64)
     r = max(int(replicas), 1)
     if r == 1:
         return table.step_at(np.maximum(k, 1.0)) * np.minimum(k, 1.0)
