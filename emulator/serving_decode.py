@@ -354,8 +354,9 @@ def decode_under_load(slots: SlotPool, prefill_free: list[float], arrivals: np.n
         on = carried_decode[1] > arrivals[0]
         carried_decode = (carried_decode[0][on], carried_decode[1][on])
     # their first and last tokens sorted once for every pass's steps in flight (an
-    # overloaded service carries hours of queued prompts)
-    carried_sorted = (np.sort(carried_decode[0]), np.sort(carried_decode[1]))
+    # overloaded service carries hours of queued prompts; none needed without arrivals)
+    carried_sorted = ((np.sort(carried_decode[0]), np.sort(carried_decode[1]))
+                      if arrivals.size else None)
     riding = np.full(arrivals.size, riding_s)
     at = rule.times(riding)
     starts, holds, done = np.empty(0), at.hold_s, False

@@ -196,7 +196,6 @@ def test_a_queued_prompt_rides_the_step_in_flight_when_its_prefill_starts() -> N
     assert times.hold_s == pytest.approx([work + chunks * step])
 
 
-
 def test_an_unchunked_prompt_waits_for_the_step_in_flight_at_its_arrival() -> None:
     """Without chunked prefill the decode step in flight sets only how long a prompt
     waits before its prefill step (half of it), not how fast it prefills, so it is the
