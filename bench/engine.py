@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import heapq
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -113,13 +114,10 @@ def measure(label: str, overrides: list[str], scenario: Path | None = None
     return per_job, wall / max(starts + preemptions, 1) * 1e6
 
 
-
 def trace_queue() -> None:
     """FIFO, LAS and SRTF on 5,000 one-GPU jobs (bench/small_trace.py's trace) on 12
     four-GPU nodes: about 1.2 times what the 48 GPUs serve over the day, so a queue of
     hundreds builds; nothing blocks FIFO's head."""
-    import tempfile
-
     from small_trace import SCENARIO, write_trace
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -159,4 +157,3 @@ if __name__ == "__main__":
         print(f"{queue}/FIFO per job {per_job / fifo:.2f}x, per start or preemption "
               f"{per_decision / fifo_d:.2f}x")
     trace_queue()
-
