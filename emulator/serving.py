@@ -11,11 +11,16 @@ overhead a batch pays once only delay that request's first token. With
 most ``CHUNK_TOKENS`` prompt tokens per step shared by the prompts in flight: the pipeline
 is held for the prompt's share of those steps (``prompt / CHUNK_TOKENS`` of a step, so short
 prompts share a step as a runtime packs them), and its first token still waits for the end
-of the step that carries its last chunk (``ceil(prompt / CHUNK_TOKENS)`` steps in all);
-without it, prefill steps run alone and pause decoding, and the prompts waiting when a
-step begins share it, up to the service's ``prefill_step_tokens`` prompt tokens (a prompt
-that rides a step holds the pipeline for its own work only, and all of a step's prompts
-get their first token when it ends). The first token comes at
+of the step that carries its last chunk (``ceil(prompt / CHUNK_TOKENS)`` steps in all).
+Without it a step takes whole prompts, up to the service's ``prefill_step_tokens`` prompt
+tokens: with ``prefill_with_decode`` (default; TensorRT-LLM's in-flight batching) they run
+in the same forward pass as the running batch's decode, which the model takes as chunks of
+``prefill_step_tokens`` (a prompt holds ``prompt / prefill_step_tokens`` of a step; a
+prompt longer than the budget, which a runtime runs alone in one step, is spread over
+``ceil`` of them); otherwise prefill steps run alone and pause decoding, and the prompts
+waiting when a step begins share it (a prompt that rides a step holds the pipeline for its
+own work only, and all of a step's prompts get their first token when it ends). The first
+token comes at
 the end of the prefill, then the request decodes ``output_tokens`` at TPOT and frees its
 slot. Both stages are FIFO multi-server recursions, exact for the model and carried
 across windows.
@@ -28,7 +33,9 @@ TPOT is the mean over its decode. The window's queue and these decode times are 
 together (a fixed point). A saturated replica therefore plateaus at its capacity: extra
 requests wait for a slot (queue wait and TTFT grow) instead of slowing every running
 sequence further. A prompt waits for the decode step in flight when it arrives
-(unchunked), or its chunks ride the steps in flight when its prefill starts (chunked),
+(prefill steps alone), or its chunks ride the steps in flight when its prefill starts
+(chunked; a whole prompt run with the decode rides as a chunk and waits out half the
+step in flight, the other prompts' prefill in it included),
 measured from the sequences the window's own pass has decoding then
 (:mod:`emulator.serving_prefill`; its first guess is the mean step the previous window's
 prompts found). The batch of the previous window (Little's law) and
@@ -65,7 +72,7 @@ from emulator.eventlog import EventLog, RequestBatch
 from emulator.rng import RngStreams
 from emulator.serving_carry import carry_decodes, carry_prefills
 from emulator.serving_decode import StepTable, decode_under_load
-from emulator.serving_prefill import PrefillRule
+from emulator.serving_prefill import CHUNK_TOKENS, PrefillRule, prefill_chunks
 from emulator.serving_queue import SlotPool
 from emulator.transfers import BYTES_PER_TOKEN, REQUEST_OVERHEAD_BYTES
 from emulator.work import Work
@@ -73,12 +80,7 @@ from topologies.catalog import SystemSpec
 from workloads.requests import poisson_arrivals
 from workloads.spec import InferenceServiceSpec
 
-__all__ = ["ServiceRuntime", "ServingModel", "time_per_token"]
-
-
-CHUNK_TOKENS = 2048
-"""Prompt tokens per chunk under chunked prefill (vLLM's default token budget per step
-with chunked prefill, ``max_num_batched_tokens``)."""
+__all__ = ["CHUNK_TOKENS", "ServiceRuntime", "ServingModel", "time_per_token"]
 
 
 def time_per_token(gpu_s: float, host_s: float, prefill_share: float) -> float:
@@ -326,8 +328,11 @@ class ServingModel:
             # flight ends, the prompts waiting when one begins sharing it (its fixed part
             # paid once): emulator.serving_prefill
             rule = PrefillRule(work, fixed,
-                               prompts / CHUNK_TOKENS if spec.chunked_prefill else None,
-                               prompts, spec.prefill_step_tokens)
+                               prefill_chunks(prompts, spec.chunked_prefill,
+                                              spec.prefill_with_decode,
+                                              spec.prefill_step_tokens), prompts,
+                               spec.prefill_step_tokens, joins_next_step=(
+                                   not spec.chunked_prefill and spec.prefill_with_decode))
             # the decode times' first guess: the time per token the last window's
             # requests got (the fixed point below then needs fewer passes), else the step
             # at the last window's batch

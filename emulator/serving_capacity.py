@@ -6,8 +6,9 @@ replica (the runtime's share ``kv_free_fraction`` of the memory the weights leav
 the memory the driver reports), the sequences of the service's mean prompt + output length
 that fit (at most its ``max_batch``), the decode step at that batch, and the replica's output
 tokens/s in steady state at that batch (:func:`cupy_kernels.inference.replica_throughput`,
-the figure ``docs/validation.md`` checks against published offline throughput; without
-chunked prefill, whose steps pause decoding, a replica at a full batch admits about one
+the figure ``docs/validation.md`` checks against published offline throughput, where prompts
+ride the decode steps in chunks or whole; when prefill steps run alone and pause decoding
+(``prefill_with_decode: false``), a replica at a full batch admits about one
 prompt per step as one sequence retires, so each request costs it its prefill, work and
 fixed part, plus its share of the decode steps, ``output · step(slots) / slots``: the
 capacity the token-level reference reaches, ``tests/test_serving_reference.py``). From these:
@@ -128,7 +129,8 @@ def serving_capacity(sim: Simulation) -> list[ServiceCapacity]:
         host = compute.backend.to_host
         tput = host(replica_throughput(xp, b))
         step = compute.decode_step(statics, np.maximum(slots, 1))
-        if not spec.chunked_prefill:  # prefill steps pause decoding (module docstring)
+        if not (spec.chunked_prefill or spec.prefill_with_decode):  # prefill steps pause
+            # decoding (module docstring)
             output = float(spec.output_tokens.mean())
             prompt = np.array([max(float(spec.prompt_tokens.mean()), 1.0)])
             for i in range(len(on)):

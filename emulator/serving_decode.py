@@ -36,7 +36,12 @@ from typing import NamedTuple
 
 import numpy as np
 
-from emulator.serving_prefill import PrefillRule, step_in_flight
+from emulator.serving_prefill import (
+    MAX_PREFILL_SHARE,
+    PrefillRule,
+    step_in_flight_with_prefill,
+    steps_and_chances,
+)
 from emulator.serving_queue import (
     SlotPool,
     two_stage_batched_start_times,
@@ -46,9 +51,9 @@ from emulator.serving_steps import StepTable
 
 __all__ = ["Ahead", "StepTable", "WindowTimes", "decode_under_load", "fluid_decode_seconds"]
 
-MAX_SHARE = 0.999
-"""Cap on the prefill share of a stretch of time: a replica whose every pipeline is busy
-prefilling still emits the odd decode token (keeps every rate positive)."""
+MAX_SHARE = MAX_PREFILL_SHARE
+"""Cap on the prefill share of a stretch of time (0.999): a replica whose every pipeline is
+busy prefilling still emits the odd decode token (keeps every rate positive)."""
 
 AHEAD_SAMPLE = 1024
 """Requests of a window, at most, whose timings stand for those expected after it (every
@@ -406,10 +411,16 @@ def decode_under_load(slots: SlotPool, prefill_free: list[float], arrivals: np.n
         # prefill starts (its chunks ride the steps of that moment, however long it
         # queued); unchunked, at each arrival (the step a prompt waits for before its
         # prefill step, or its batch's, can begin)
-        riding = step_in_flight(starts if rule.chunks is not None else arrivals, first,
-                                first + decode_s, replicas, table, carried_sorted)
+        riding, decoding = steps_and_chances(starts if rule.chunks is not None else arrivals,
+                                             first, first + decode_s, replicas, table,
+                                             carried_sorted)
         before = float((at.hold_s + at.fixed_s).sum())  # prefill start to first token
-        at = rule.times(riding)
+        # whole prompts with the decode wait out the step in flight, the other prompts'
+        # prefill in it included
+        flight = (step_in_flight_with_prefill(riding, starts, prefill, replicas,
+                                              rule.budget_work_s())
+                  if rule.joins_next_step else None)
+        at = rule.times(riding, decoding, flight)
         after = float((at.hold_s + at.fixed_s).sum())
         # unchunked: the waits for the batches' ends the slots were given back with (the
         # last pass's) against this pass's

@@ -849,188 +849,166 @@ KNOWN_MISSES: dict[str, str] = {
         "high",  # +17.8%
     'R12 Llama-4-Maverick (MoE) FP8, H100 (TP8), 20000/2000':
         "high",  # +77.5%
-    'R13 Llama-3.1-70B BF16, H100 (TP4), 467/256, 2/s, ttft':
-        "low",  # -24.4%
-    'R13 Llama-3.1-70B BF16, H100 (TP4), 467/256, 4/s, ttft':
-        "low",  # -28.0%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 467/256, 8/s, ttft':
-        "low",  # -41.8%
+        "low",  # -17.3%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 467/256, 16/s, ttft':
-        "low",  # -61.1%
+        "low",  # -45.7%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 467/256, 16/s, itl':
-        "low",  # -19.8%
+        "low",  # -29.4%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 467/256, 32/s, ttft':
-        "low",  # -68.0%
-    'R13 Llama-3.1-70B BF16, H100 (TP4), 467/16, 2/s, ttft':
-        "low",  # -21.8%
+        "low",  # -53.3%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 467/16, 2/s, itl':
-        "high",  # +24.1%
-    'R13 Llama-3.1-70B BF16, H100 (TP4), 467/16, 4/s, ttft':
-        "low",  # -20.6%
+        "high",  # +22.7%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 467/16, 4/s, itl':
-        "high",  # +21.0%
-    'R13 Llama-3.1-70B BF16, H100 (TP4), 467/16, 8/s, ttft':
-        "low",  # -26.8%
-    'R13 Llama-3.1-70B BF16, H100 (TP4), 467/16, 8/s, itl':
-        "high",  # +21.1%
+        "high",  # +18.1%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 467/16, 16/s, ttft':
-        "low",  # -40.5%
-    'R13 Llama-3.1-70B BF16, H100 (TP4), 467/16, 16/s, itl':
-        "high",  # +27.6%
+        "low",  # -21.5%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 467/16, 32/s, ttft':
+        "low",  # -61.0%
+    'R13 Llama-3.1-70B BF16, H100 (TP4), 467/16, 32/s, itl':
         "low",  # -67.2%
-    'R13 Llama-3.1-70B BF16, H100 (TP4), 202/214, 2/s, ttft':
-        "low",  # -27.8%
-    'R13 Llama-3.1-70B BF16, H100 (TP4), 202/214, 4/s, ttft':
-        "low",  # -30.6%
-    'R13 Llama-3.1-70B BF16, H100 (TP4), 202/214, 8/s, ttft':
-        "low",  # -34.6%
+    'R13 Llama-3.1-70B BF16, H100 (TP4), 467/16, all at once, itl':
+        "low",  # -71.1%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 202/214, 16/s, ttft':
-        "low",  # -44.3%
+        "low",  # -23.7%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 202/214, 32/s, ttft':
-        "low",  # -52.7%
-    'R13 Llama-3.1-70B BF16, H100 (TP4), 202/214, 32/s, itl':
-        "high",  # +39.6%
+        "low",  # -35.3%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 202/214, all at once, ttft':
-        "low",  # -15.3%
+        "low",  # -16.9%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 202/214, all at once, throughput':
-        "high",  # +92.5%
+        "high",  # +91.6%
+    'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 2/s, ttft':
+        "high",  # +24.2%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 2/s, itl':
-        "high",  # +48.0%
+        "high",  # +46.8%
+    'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 4/s, ttft':
+        "high",  # +22.2%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 4/s, itl':
-        "high",  # +38.4%
+        "high",  # +36.1%
+    'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 8/s, ttft':
+        "high",  # +20.1%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 8/s, itl':
-        "high",  # +54.2%
+        "high",  # +48.7%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 16/s, ttft':
-        "low",  # -19.3%
+        "high",  # +22.2%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 16/s, itl':
-        "high",  # +61.6%
-    'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 32/s, ttft':
-        "low",  # -40.1%
+        "high",  # +48.2%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 32/s, itl':
-        "high",  # +62.7%
+        "high",  # +32.8%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/16, 2/s, itl':
-        "high",  # +66.3%
+        "high",  # +64.8%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/16, 4/s, itl':
-        "high",  # +72.0%
+        "high",  # +68.8%
+    'R13 Llama-3.1-8B BF16, H100 (TP1), 467/16, 8/s, ttft':
+        "high",  # +21.3%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/16, 8/s, itl':
-        "high",  # +84.1%
+        "high",  # +77.0%
+    'R13 Llama-3.1-8B BF16, H100 (TP1), 467/16, 16/s, ttft':
+        "high",  # +27.1%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/16, 16/s, itl':
-        "high",  # +87.4%
+        "high",  # +72.4%
+    'R13 Llama-3.1-8B BF16, H100 (TP1), 467/16, 32/s, ttft':
+        "high",  # +18.2%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/16, 32/s, itl':
-        "high",  # +121.1%
+        "high",  # +78.4%
+    'R13 Llama-3.1-8B BF16, H100 (TP1), 467/16, all at once, itl':
+        "low",  # -47.1%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, 2/s, itl':
-        "high",  # +65.9%
+        "high",  # +63.7%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, 4/s, itl':
-        "high",  # +49.7%
-    'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, 8/s, ttft':
-        "low",  # -15.9%
+        "high",  # +45.8%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, 8/s, itl':
-        "high",  # +42.0%
-    'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, 16/s, ttft':
-        "low",  # -19.5%
+        "high",  # +34.3%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, 16/s, itl':
-        "high",  # +47.0%
-    'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, 32/s, ttft':
-        "low",  # -24.2%
+        "high",  # +30.3%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, 32/s, itl':
-        "high",  # +81.4%
+        "high",  # +37.7%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, all at once, ttft':
-        "low",  # -20.3%
+        "low",  # -19.1%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, all at once, itl':
-        "high",  # +42.2%
+        "high",  # +40.8%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, all at once, throughput':
-        "high",  # +67.4%
-    'R13 Llama-3.1-70B BF16, H200 (TP4), 467/256, 2/s, ttft':
-        "low",  # -23.5%
-    'R13 Llama-3.1-70B BF16, H200 (TP4), 467/256, 4/s, ttft':
-        "low",  # -26.4%
+        "high",  # +65.6%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 467/256, 8/s, ttft':
-        "low",  # -39.6%
+        "low",  # -20.2%
+    'R13 Llama-3.1-70B BF16, H200 (TP4), 467/256, 8/s, itl':
+        "low",  # -17.4%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 467/256, 16/s, ttft':
-        "low",  # -60.9%
+        "low",  # -49.5%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 467/256, 16/s, itl':
-        "low",  # -31.9%
+        "low",  # -43.3%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 467/256, 32/s, ttft':
-        "low",  # -69.4%
+        "low",  # -61.2%
+    'R13 Llama-3.1-70B BF16, H200 (TP4), 467/256, 32/s, itl':
+        "low",  # -17.8%
+    'R13 Llama-3.1-70B BF16, H200 (TP4), 467/256, all at once, itl':
+        "low",  # -17.8%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 467/256, all at once, throughput':
-        "high",  # +15.8%
-    'R13 Llama-3.1-70B BF16, H200 (TP4), 467/16, 2/s, ttft':
-        "low",  # -21.0%
-    'R13 Llama-3.1-70B BF16, H200 (TP4), 467/16, 4/s, ttft':
-        "low",  # -21.3%
-    'R13 Llama-3.1-70B BF16, H200 (TP4), 467/16, 4/s, itl':
         "high",  # +16.0%
-    'R13 Llama-3.1-70B BF16, H200 (TP4), 467/16, 8/s, ttft':
-        "low",  # -26.5%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 467/16, 16/s, ttft':
-        "low",  # -39.5%
+        "low",  # -25.2%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 467/16, 32/s, ttft':
-        "low",  # -69.0%
-    'R13 Llama-3.1-70B BF16, H200 (TP4), 202/214, 2/s, ttft':
-        "low",  # -37.0%
-    'R13 Llama-3.1-70B BF16, H200 (TP4), 202/214, 4/s, ttft':
-        "low",  # -40.1%
+        "low",  # -70.3%
+    'R13 Llama-3.1-70B BF16, H200 (TP4), 467/16, 32/s, itl':
+        "low",  # -80.7%
+    'R13 Llama-3.1-70B BF16, H200 (TP4), 467/16, all at once, itl':
+        "low",  # -82.9%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 202/214, 8/s, ttft':
-        "low",  # -43.6%
+        "low",  # -15.8%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 202/214, 16/s, ttft':
-        "low",  # -53.1%
+        "low",  # -25.6%
+    'R13 Llama-3.1-70B BF16, H200 (TP4), 202/214, 16/s, itl':
+        "low",  # -20.7%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 202/214, 32/s, ttft':
-        "low",  # -63.4%
+        "low",  # -39.9%
+    'R13 Llama-3.1-70B BF16, H200 (TP4), 202/214, 32/s, itl':
+        "low",  # -15.4%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 202/214, all at once, ttft':
-        "low",  # -16.0%
+        "low",  # -17.3%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 202/214, all at once, throughput':
-        "high",  # +86.2%
+        "high",  # +85.9%
+    'R13 Llama-3.1-8B BF16, H200 (TP1), 467/256, 2/s, ttft':
+        "high",  # +19.6%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/256, 2/s, itl':
-        "high",  # +57.5%
+        "high",  # +56.3%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/256, 4/s, itl':
-        "high",  # +41.2%
+        "high",  # +38.8%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/256, 8/s, itl':
-        "high",  # +55.3%
-    'R13 Llama-3.1-8B BF16, H200 (TP1), 467/256, 16/s, ttft':
-        "low",  # -16.4%
+        "high",  # +49.7%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/256, 16/s, itl':
-        "high",  # +49.9%
-    'R13 Llama-3.1-8B BF16, H200 (TP1), 467/256, 32/s, ttft':
-        "low",  # -38.0%
-    'R13 Llama-3.1-8B BF16, H200 (TP1), 467/256, 32/s, itl':
-        "high",  # +41.1%
+        "high",  # +37.6%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/16, 2/s, itl':
-        "high",  # +86.9%
+        "high",  # +85.2%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/16, 4/s, itl':
-        "high",  # +61.1%
+        "high",  # +58.1%
+    'R13 Llama-3.1-8B BF16, H200 (TP1), 467/16, 8/s, ttft':
+        "high",  # +15.2%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/16, 8/s, itl':
-        "high",  # +72.2%
+        "high",  # +65.7%
+    'R13 Llama-3.1-8B BF16, H200 (TP1), 467/16, 16/s, ttft':
+        "high",  # +21.7%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/16, 16/s, itl':
-        "high",  # +72.0%
+        "high",  # +57.6%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/16, 32/s, itl':
-        "high",  # +94.9%
-    'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, 2/s, ttft':
-        "low",  # -19.8%
+        "high",  # +55.3%
+    'R13 Llama-3.1-8B BF16, H200 (TP1), 467/16, all at once, itl':
+        "low",  # -34.9%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, 2/s, itl':
-        "high",  # +54.3%
-    'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, 4/s, ttft':
-        "low",  # -23.1%
+        "high",  # +53.0%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, 4/s, itl':
-        "high",  # +58.0%
-    'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, 8/s, ttft':
-        "low",  # -26.0%
+        "high",  # +55.3%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, 8/s, itl':
-        "high",  # +42.3%
-    'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, 16/s, ttft':
-        "low",  # -27.1%
+        "high",  # +37.3%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, 16/s, itl':
-        "high",  # +38.7%
-    'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, 32/s, ttft':
-        "low",  # -34.1%
+        "high",  # +28.2%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, 32/s, itl':
-        "high",  # +54.2%
+        "high",  # +29.8%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, all at once, ttft':
-        "low",  # -21.6%
+        "low",  # -21.0%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, all at once, itl':
-        "high",  # +41.2%
+        "high",  # +40.2%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, all at once, throughput':
-        "high",  # +65.2%
+        "high",  # +63.8%
 }
 """Held-out rows outside ±15% with the side they miss on ("high"/"low"), as documented."""
 
@@ -1560,7 +1538,7 @@ def _config(row: Row) -> str:
         rate = "all at once" if math.isinf(row.qps) else f"Poisson at {row.qps:g}/s"
         return (f"{row.precision} weights, TP{row.tp}, {row.prompt} in / {row.output} out, "
                 f"{row.requests} requests, {rate}, runtime {row.runtime}, "
-                f"{'chunked' if row.chunked_prefill else 'unchunked'} prefill, "
+                f"{'chunked prefill' if row.chunked_prefill else 'whole prompts with the decode'}, "
                 "serving simulation")
     b = "max (KV-bound)" if row.batch == 0 else str(row.batch)
     run = f", {row.requests:,} requests queued at once" if row.requests else ""

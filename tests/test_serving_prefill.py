@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from emulator.serving_prefill import PrefillRule, step_in_flight
+from emulator.serving_prefill import PrefillRule, step_in_flight, step_in_flight_with_prefill
 from emulator.serving_steps import StepTable
 
 G0, G1, HOST = 0.010, 0.001, 0.0  # s per step, s per step per sequence
@@ -68,3 +68,48 @@ def test_chunked_prompts_ride_their_share_of_the_steps() -> None:
     assert times.load_span_s == pytest.approx([0.065, 0.025])
     assert times.load_share * times.load_span_s == pytest.approx([0.02, 0.02])
     assert times.shared_s is None
+
+
+def test_whole_prompts_with_the_decode_wait_out_the_step_in_flight() -> None:
+    """Without chunked prefill, whole prompts run in the decode's forward pass: a prompt
+    holds its pipeline for its work and its share of the step (as a chunk), waits half the
+    step in flight (prefill included) and the rest of its own step, and pays the fixed
+    part only when its replica is idle. Its GPU load spans the hold and the rest of its
+    step, not the wait."""
+    rule = PrefillRule(np.array([0.02, 0.02]), np.array([0.005, 0.005]),
+                       np.array([0.25, 0.25]), np.array([2048.0, 2048.0]), 8192,
+                       joins_next_step=True)
+    times = rule.times(np.array([0.04, 0.0]), np.array([1.0, 0.0]), np.array([0.06, 0.0]))
+    assert times.hold_s == pytest.approx([0.02 + 0.01, 0.02])
+    assert times.fixed_s == pytest.approx([0.03 + 0.03, 0.005])
+    assert times.load_span_s == pytest.approx([0.03 + 0.03, 0.025])
+    assert times.load_share * times.load_span_s == pytest.approx([0.02, 0.02])
+    half_busy = rule.times(np.array([0.02]).repeat(2), np.array([0.5, 0.5]))
+    assert half_busy.fixed_s == pytest.approx([0.0025 + 0.015 + 0.01] * 2)
+
+
+def test_the_step_in_flight_carries_the_other_prompts_prefill() -> None:
+    """Prefills taking 60 % of the replica's GPU at a prompt's start stretch the decode
+    step it waits out to ``riding / 0.4``, but by no more than a full budget's prefill
+    work; a prefill starting with the prompt (its own) does not count, nor one over;
+    over two replicas a replica carries half of them."""
+    starts, ends = np.array([0.0, 0.5, 1.0, 0.2]), np.array([2.0, 2.0, 3.0, 0.4])
+    shares = np.array([0.4, 0.2, 0.3, 0.9])
+    riding = np.array([0.01, 0.01])
+    flight = step_in_flight_with_prefill(riding, np.array([1.0, 2.5]),
+                                         (starts, ends, shares), 1, 1.0)
+    assert flight == pytest.approx([0.01 / 0.4, 0.01 / 0.7])
+    capped = step_in_flight_with_prefill(riding, np.array([1.0, 2.5]),
+                                         (starts, ends, shares), 1, 0.005)
+    assert capped == pytest.approx([0.015, 0.01 / 0.7])
+    two = step_in_flight_with_prefill(riding[:1], np.array([1.0]), (starts, ends, shares), 2,
+                                      1.0)
+    assert two == pytest.approx([0.01 / 0.7])
+
+
+def test_a_full_budget_of_prefill_work() -> None:
+    """The work of ``step_tokens`` prompt tokens at the window's mean work per token."""
+    rule = PrefillRule(np.array([0.01, 0.03]), np.array([0.0, 0.0]), np.array([0.1, 0.3]),
+                       np.array([1000.0, 3000.0]), 8000)
+    assert rule.budget_work_s() == pytest.approx(0.08)
+    assert PrefillRule(np.array([0.01]), np.array([0.0]), None).budget_work_s() == 0.0

@@ -59,20 +59,24 @@ def _write_trace(path: Path, times: np.ndarray, prompt: int, output: int) -> Non
     path.write_text("\n".join(lines) + "\n")
 
 
-def online_scenario(row: OnlineRow, trace: Path,
-                    window_s: float | None = None) -> dict[str, object]:
+def online_scenario(row: OnlineRow, trace: Path, window_s: float | None = None,
+                    with_decode: bool | None = None) -> dict[str, object]:
     """The scenario of ``row``'s run: one replica on the row's system, its requests
     replayed from ``trace`` (an Azure LLM 2023 file, :func:`_write_trace`), every engine
-    setting at its default (``window_s``: the serving window, s; ``None``: the default)."""
+    setting at its default (``window_s``: the serving window, s; ``with_decode``: the
+    service's ``prefill_with_decode``; ``None``: the defaults)."""
+    service: dict[str, object] = {
+        "name": "service", "model": row.model, "replicas": 1,
+        "gpus_per_replica": row.tp, "precision": row.precision,
+        "runtime": row.runtime, "chunked_prefill": row.chunked_prefill,
+        "trace": {"kind": "azure_llm", "path": str(trace)}}
+    if with_decode is not None:
+        service["prefill_with_decode"] = with_decode
     return {
         "name": "online-run", "seed": 1, "duration": _HORIZON_S,
         "sites": [{"preset": "hybrid-45kw",
                    "halls": [{"name": "bench", "system": row.system, "racks": 1}]}],
-        "tenants": {"bench": {"origin": "local", "inference": [{
-            "name": "service", "model": row.model, "replicas": 1,
-            "gpus_per_replica": row.tp, "precision": row.precision,
-            "runtime": row.runtime, "chunked_prefill": row.chunked_prefill,
-            "trace": {"kind": "azure_llm", "path": str(trace)}}]}},
+        "tenants": {"bench": {"origin": "local", "inference": [service]}},
         "compute": {"backend": "numpy"},
         "engine": {} if window_s is None else {"serving_window": window_s},
         "output": {"requests": True},

@@ -13,7 +13,10 @@ Where the emulator and the reference agree and both miss the published figure, t
 is in the kernels or in what the reference leaves out (the engine's own time per request,
 prefill and decode in one iteration), not in the per-window approximation.
 
-    PYTHONPATH=. python tests/validation_online_reference.py [NAME-FILTER]
+    PYTHONPATH=. python tests/validation_online_reference.py [NAME-FILTER] [--alone]
+
+(``--alone``: the services' prefill steps run alone and pause decoding, instead of the
+default, whole prompts in the same forward pass as the decode.)
 
 Figures only; nothing is asserted (the per-window model's agreement with the reference is
 tested in ``tests/test_serving_reference.py`` and its neighbours).
@@ -41,14 +44,16 @@ MAX_REFERENCE_SLOTS = 1024
 500-request benchmark never holds more)."""
 
 
-def reference_comparison(row: OnlineRow) -> dict[str, float]:
+def reference_comparison(row: OnlineRow, with_decode: bool | None = None) -> dict[str, float]:
     """Mean TTFT and mean inter-token latency (s) of ``row``'s benchmark: the emulator's
     (``ttft``, ``itl``), the reference's on the same requests (``ref_ttft``, ``ref_itl``),
-    and the replica's slots."""
+    and the replica's slots (``with_decode``: the service's ``prefill_with_decode``,
+    ``None``: its default)."""
     with tempfile.TemporaryDirectory() as folder:
         trace = Path(folder) / "requests.csv"
         _write_trace(trace, _arrivals(row.qps, row.requests), row.prompt, row.output)
-        sim = build(validate_scenario(online_scenario(row, trace)), backend="numpy")
+        scenario = online_scenario(row, trace, with_decode=with_decode)
+        sim = build(validate_scenario(scenario), backend="numpy")
         sim.run()
     serving = sim.engine.serving
     svc = serving.services[0]
@@ -64,14 +69,16 @@ def reference_comparison(row: OnlineRow) -> dict[str, float]:
     work, fixed = serving.compute.prefill_parts(statics, 0, cols["prompt_tokens"])
     ref = simulate(cols["arrival_s"], cols["prompt_tokens"], cols["output_tokens"], slots,
                    gpu, work, fixed, row.chunked_prefill, CHUNK_TOKENS, host_step=host,
-                   step_tokens=svc.spec.prefill_step_tokens)
+                   step_tokens=svc.spec.prefill_step_tokens,
+                   with_decode=svc.spec.prefill_with_decode)
     return {"ttft": float(cols["ttft_s"].mean()), "itl": float(np.nanmean(cols["tpot_s"])),
             "ref_ttft": float(ref.ttft_s.mean()), "ref_itl": float(np.nanmean(ref.tpot_s)),
             "slots": float(svc.slots)}
 
 
-def main(pattern: str = "") -> None:
-    """Print the comparison for every round-13 benchmark whose name contains ``pattern``."""
+def main(pattern: str = "", with_decode: bool | None = None) -> None:
+    """Print the comparison for every round-13 benchmark whose name contains ``pattern``
+    (``with_decode`` as in :func:`reference_comparison`)."""
     published: dict[str, dict[str, float]] = {}
     for row in ONLINE_ROWS_R13:
         published.setdefault(row.name.rsplit(",", 1)[0], {})[row.kind] = row.published
@@ -81,11 +88,12 @@ def main(pattern: str = "") -> None:
         if pattern not in bench:
             continue
         row = next(r for r in ONLINE_ROWS_R13 if r.name.startswith(bench + ","))
-        got = reference_comparison(row)
+        got = reference_comparison(row, with_decode)
         print(f"{bench[4:62]:58} {figures['ttft'] * 1e3:19.1f} {got['ttft'] * 1e3:9.1f} "
               f"{got['ref_ttft'] * 1e3:10.1f} | {figures['itl'] * 1e3:17.1f} "
               f"{got['itl'] * 1e3:9.1f} {got['ref_itl'] * 1e3:10.1f}", flush=True)
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "")
+    ARGS = [a for a in sys.argv[1:] if a != "--alone"]
+    main(ARGS[0] if ARGS else "", False if "--alone" in sys.argv[1:] else None)

@@ -202,12 +202,16 @@ class InferenceServiceConfig(_Frozen):
     autoscale: AutoscaleConfig | None = Field(
         default=None, description="replica autoscaling; none: a fixed replica count")
     chunked_prefill: bool = Field(default=True, description="prefill in chunks that ride "
-                                  "along with decode steps (false: separate prefill steps)")
+                                  "along with decode steps (false: whole prompts per step, "
+                                  "see prefill_with_decode)")
+    prefill_with_decode: bool = Field(
+        default=True, description="without chunked prefill: a step's prompts run whole in the "
+        "same forward pass as the running batch's decode (TensorRT-LLM's in-flight batching); "
+        "false: prefill steps run alone and pause decoding (vLLM's V0 scheduler)")
     prefill_step_tokens: int = Field(
         default=DEFAULT_PREFILL_STEP_TOKENS, gt=0, le=MAX_COUNT, description="without chunked "
-        "prefill: the most prompt tokens one prefill step takes (TensorRT-LLM's "
-        "max_num_tokens, 8192 by default; vLLM's max_num_batched_tokens); a longer prompt "
-        "runs alone")
+        "prefill: the most prompt tokens one step takes (TensorRT-LLM's max_num_tokens, 8192 "
+        "by default; vLLM's max_num_batched_tokens); a longer prompt runs alone")
     runtime: Literal["python", "cpp"] = Field(
         default="python", description="the serving runtime's scheduler: python (TensorRT-LLM's "
         "PyTorch flow, the default) or cpp (a compiled C++ scheduler running TensorRT "

@@ -365,6 +365,7 @@ def _service(service_id: int, tenant_name: str, tenant: TenantConfig,
         slo_tpot_s=float(svc.slo.tpot), origin=svc.origin or tenant.origin,
         precision=svc.precision, max_batch=svc.max_batch, priority=tenant.priority,
         gpu_system=svc.system, autoscale=svc.autoscale, chunked_prefill=svc.chunked_prefill,
+        prefill_with_decode=svc.prefill_with_decode,
         prefill_step_tokens=svc.prefill_step_tokens, runtime=svc.runtime,
         kv_free_fraction=svc.kv_free_fraction)
 

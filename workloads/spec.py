@@ -104,9 +104,11 @@ class InferenceServiceSpec:
     :mod:`workloads.distributions`). ``max_batch`` caps concurrent sequences per replica
     (``None``: limited by KV-cache memory only). SLOs are on time to first token and time
     per output token, in seconds. ``chunked_prefill``: prompts are split into chunks that
-    ride along with decode steps (vLLM/TensorRT-LLM default) rather than run as separate
-    prefill steps that pause decoding, each taking at most ``prefill_step_tokens`` prompt
-    tokens of the prompts waiting when it begins. ``runtime`` is the serving runtime's scheduler
+    ride along with decode steps (vLLM/TensorRT-LLM default) rather than run whole, each
+    step taking at most ``prefill_step_tokens`` prompt tokens of the prompts waiting when it
+    begins; those whole prompts run in the same forward pass as the running batch's decode
+    when ``prefill_with_decode`` (TensorRT-LLM's in-flight batching), else in prefill steps
+    that pause decoding (vLLM's V0 scheduler). ``runtime`` is the serving runtime's scheduler
     (``"python"`` or ``"cpp"``), which sets its host time per running request;
     ``kv_free_fraction`` the share of the memory left by the weights that holds the KV
     cache (0..1).
@@ -132,6 +134,7 @@ class InferenceServiceSpec:
     autoscale: AutoscaleConfig | None = None
     trace: RequestArrays | None = None
     chunked_prefill: bool = True
+    prefill_with_decode: bool = True
     prefill_step_tokens: int = DEFAULT_PREFILL_STEP_TOKENS
     runtime: str = "python"
     kv_free_fraction: float = 0.9
