@@ -16,27 +16,26 @@ Without it a step takes whole prompts, up to the service's ``prefill_step_tokens
 tokens: with ``prefill_with_decode`` (default; TensorRT-LLM's in-flight batching) they run
 in the same forward pass as the running batch's decode, which the model takes as chunks of
 ``prefill_step_tokens`` (a prompt holds ``prompt / prefill_step_tokens`` of a step; a
-prompt longer than the budget, which a runtime runs alone in one step, is spread over
-``ceil`` of them); otherwise prefill steps run alone and pause decoding, and the prompts
-waiting when a step begins share it (a prompt that rides a step holds the pipeline for its
-own work only, and all of a step's prompts get their first token when it ends). The first
-token comes at
-the end of the prefill, then the request decodes ``output_tokens`` at TPOT and frees its
+prompt longer than the budget runs alone in one step, a share of 1); otherwise prefill
+steps run alone and pause decoding, and the prompts waiting when a step begins share it (a
+prompt that rides a step holds the pipeline for its own work only, and all of a step's
+prompts get their first token when it ends). The first token comes at the end of the
+prefill, then the request decodes ``output_tokens`` at TPOT and frees its
 slot. Both stages are FIFO multi-server recursions, exact for the model and carried
 across windows.
 
 Each request decodes at the load it runs under (:mod:`emulator.serving_decode`): the
 decode step at the number of sequences decoding per replica, moment by moment, stretched
-while prompts are prefilled (chunked prefill lengthens the steps that carry the chunks,
-unchunked prefill pauses decoding), so a burst slows every sequence in flight and its own
-TPOT is the mean over its decode. The window's queue and these decode times are solved
-together (a fixed point). A saturated replica therefore plateaus at its capacity: extra
-requests wait for a slot (queue wait and TTFT grow) instead of slowing every running
-sequence further. A prompt waits for the decode step in flight when it arrives
-(prefill steps alone), or its chunks ride the steps in flight when its prefill starts
-(chunked; a whole prompt run with the decode rides as a chunk and waits out half the
-step in flight, the other prompts' prefill in it included),
-measured from the sequences the window's own pass has decoding then
+while prompts are prefilled (prompts riding the decode steps, chunked or whole, lengthen
+the steps that carry them; prefill steps alone pause decoding), so a burst slows every
+sequence in flight and its own TPOT is the mean over its decode. The window's queue and
+these decode times are solved together (a fixed point). A saturated replica therefore
+plateaus at its capacity: extra requests wait for a slot (queue wait and TTFT grow)
+instead of slowing every running sequence further. A prompt waits for the decode step in
+flight when it arrives (prefill steps alone), or its chunks ride the steps in flight when
+its prefill starts (chunked; a whole prompt run with the decode rides as a chunk and
+waits out half the step in flight, the other prompts' prefill in it included), measured
+from the sequences the window's own pass has decoding then
 (:mod:`emulator.serving_prefill`; its first guess is the mean step the previous window's
 prompts found). The batch of the previous window (Little's law) and
 the share of time its prefill pipelines were *busy* (work actually done, not work that

@@ -316,7 +316,8 @@ def decode_under_load(slots: SlotPool, prefill_free: list[float], arrivals: np.n
     first token comes, given the decode step in flight (``riding_s`` for all at first:
     the caller's guess from the windows before; then
     :func:`emulator.serving_prefill.step_in_flight` of the sequences decoding in the
-    last pass, at each arrival without chunked prefill, at each prefill start with it);
+    last pass, at each arrival when prefill steps run alone, at each prefill start when
+    prompts ride the decode steps, chunked or whole);
     ``decode_s`` is a first guess of the decode times. ``carried_prefill`` holds the
     (start, end, share) of prefills still running from earlier windows and
     ``carried_decode`` the (first token, last token) of their requests whose decode is
@@ -407,10 +408,10 @@ def decode_under_load(slots: SlotPool, prefill_free: list[float], arrivals: np.n
             weight = min(2.0 * weight, 1.0)
         direction = turn
         decode_s = new if weight == 1.0 else decode_s * ratio ** weight
-        # the steps in flight, among the sequences of that pass: chunked, when each
-        # prefill starts (its chunks ride the steps of that moment, however long it
-        # queued); unchunked, at each arrival (the step a prompt waits for before its
-        # prefill step, or its batch's, can begin)
+        # the steps in flight, among the sequences of that pass: prompts riding the
+        # decode steps (chunked or whole), when each prefill starts (it rides the steps of
+        # that moment, however long it queued); prefill steps alone, at each arrival (the
+        # step a prompt waits for before its prefill step, or its batch's, can begin)
         riding, decoding = steps_and_chances(starts if rule.chunks is not None else arrivals,
                                              first, first + decode_s, replicas, table,
                                              carried_sorted)

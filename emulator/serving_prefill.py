@@ -54,7 +54,8 @@ def prefill_chunks(prompts: np.ndarray, chunked: bool, with_decode: bool,
     prompt does not fit: a step stops short by the residual of a prompt, on average
     ``E[p²] / (2 E[p])`` tokens (over ``prompts``), so the budget a step delivers is ``B``
     less that, and never less than the length-weighted mean prompt (one per step) when
-    prompts are long against ``B``.
+    prompts are long against ``B``; a prompt longer than that runs alone in one step
+    (a share of 1), as a runtime runs it.
     """
     if chunked:
         return prompts / CHUNK_TOKENS
@@ -65,7 +66,7 @@ def prefill_chunks(prompts: np.ndarray, chunked: bool, with_decode: bool,
     if total > 0.0:
         weighted = float(np.square(prompts, dtype=np.float64).sum()) / total  # E[p²]/E[p]
         budget = max(budget - 0.5 * weighted, min(budget, weighted))
-    return prompts / budget
+    return np.minimum(prompts / budget, 1.0)
 
 
 class PrefillTimes(NamedTuple):
@@ -188,9 +189,10 @@ def steps_and_chances(times_s: np.ndarray, first_s: np.ndarray, last_s: np.ndarr
                       replicas: int, table: StepTable,
                       sorted_also: tuple[np.ndarray, np.ndarray] | None = None
                       ) -> tuple[np.ndarray, np.ndarray]:
-    """The decode step in flight at each of ``times_s`` (unchunked prompts' arrivals or
-    chunked prompts' prefill starts), times the chance that the replica the prompt goes
-    to is decoding (s).
+    """The decode step in flight at each of ``times_s`` (the arrivals of prompts whose
+    prefill steps run alone, or the prefill starts of prompts that ride the decode steps,
+    chunked or whole), times the chance that the replica the prompt goes to is decoding
+    (s).
 
     ``[first_s, last_s)`` are the intervals during which the service's sequences decode,
     first token to last (the window's own and those carried from earlier windows; a

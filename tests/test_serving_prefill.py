@@ -105,6 +105,9 @@ def test_the_step_in_flight_carries_the_other_prompts_prefill() -> None:
     two = step_in_flight_with_prefill(riding[:1], np.array([1.0]), (starts, ends, shares), 2,
                                       1.0)
     assert two == pytest.approx([0.01 / 0.7])
+    at_an_end = step_in_flight_with_prefill(riding[:1], np.array([2.0]),
+                                            (starts, ends, shares), 1, 1.0)
+    assert at_an_end == pytest.approx([0.01 / 0.7])  # the two ending at 2 are over
 
 
 def test_a_full_budget_of_prefill_work() -> None:

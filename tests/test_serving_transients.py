@@ -54,12 +54,13 @@ tokens wait for their step's end (measured with the reference on the same budget
 #   burst, whole prompts with the decode  -0.9%  +0.0%  -0.6%; step +1.6%  +0.1%  -0.6%;
 #   lone burst +0.4%  +0.3%  +0.5% (1 s window the same); from idle +1.0%  -0.0%  -0.0%
 #   (1 s window: +1.0%  +0.1%  -1.6%). Not tested: the surge (prefill-bound, 16-token
-#   outputs) gives -11.9%  -29.3%  -34.9% with the default budget (-28.3% TTFT before
-#   the budget was cut by a prompt's expected residual) and +23.5%  -12.9%  -28.8% with
-#   2,048 tokens per step (about one of its prompts per step): taken as chunks, prompts
-#   longer than the budget ride two steps and shorter ones share a step, where the
-#   runtime runs each alone, and the decode's fluid rate misses how few tokens a long
-#   step between first tokens carries.
+#   outputs) gives -12.2%  -28.9%  -33.1% with the default budget (-28.3% TTFT before
+#   the budget was cut by a prompt's expected residual): the decode's fluid rate misses
+#   how few tokens a long step between first tokens carries; and -26.8%  +8.5%  +3.2%
+#   with 2,048 tokens per step (about one of its prompts per step): taken as chunks, the
+#   prompts shorter than the budget share a step, where the runtime runs each alone
+#   (+23.5%  -12.9%  -28.8% when a prompt longer than the budget also rode two steps
+#   instead of running alone in one).
 # "before": the same test on the model that took a window's TPOT from the window before.
 # Unchunked, before a prefill step's prompts got their first tokens at its end and a step
 # took at most prefill_step_tokens (8,192) prompt tokens, against today's reference: burst

@@ -87,10 +87,10 @@ class TrainingJobSpec:
 
 
 DEFAULT_PREFILL_STEP_TOKENS = 8192
-"""The most prompt tokens one unchunked prefill step takes unless a service says otherwise
+"""The most prompt tokens one unchunked step takes unless a service says otherwise
 (TensorRT-LLM's default ``max_num_tokens``): prompts waiting beyond it go to the next step,
 every prompt of a step gets its first token when the step ends, and a longer prompt runs
-alone."""
+alone in one step."""
 
 
 @dataclass(frozen=True)
