@@ -850,69 +850,67 @@ KNOWN_MISSES: dict[str, str] = {
     'R12 Llama-4-Maverick (MoE) FP8, H100 (TP8), 20000/2000':
         "high",  # +77.5%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 467/256, 8/s, ttft':
-        "low",  # -17.3%
+        "low",  # -19.1%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 467/256, 16/s, ttft':
-        "low",  # -45.7%
+        "low",  # -43.6%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 467/256, 16/s, itl':
-        "low",  # -29.4%
+        "low",  # -27.6%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 467/256, 32/s, ttft':
-        "low",  # -53.3%
+        "low",  # -37.4%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 467/16, 2/s, itl':
-        "high",  # +22.7%
+        "high",  # +22.9%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 467/16, 4/s, itl':
-        "high",  # +18.1%
+        "high",  # +18.3%
+    'R13 Llama-3.1-70B BF16, H100 (TP4), 467/16, 8/s, itl':
+        "high",  # +15.3%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 467/16, 16/s, ttft':
-        "low",  # -21.5%
+        "low",  # -20.5%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 467/16, 32/s, ttft':
-        "low",  # -61.0%
+        "low",  # -38.3%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 467/16, 32/s, itl':
-        "low",  # -67.2%
+        "low",  # -17.2%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 467/16, all at once, itl':
-        "low",  # -71.1%
+        "low",  # -27.2%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 202/214, 16/s, ttft':
-        "low",  # -23.7%
+        "low",  # -27.0%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 202/214, 32/s, ttft':
-        "low",  # -35.3%
-    'R13 Llama-3.1-70B BF16, H100 (TP4), 202/214, all at once, ttft':
-        "low",  # -16.9%
+        "low",  # -40.3%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 202/214, all at once, throughput':
-        "high",  # +91.6%
+        "high",  # +89.4%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 2/s, ttft':
-        "high",  # +24.2%
+        "high",  # +23.6%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 2/s, itl':
         "high",  # +46.8%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 4/s, ttft':
-        "high",  # +22.2%
+        "high",  # +21.4%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 4/s, itl':
         "high",  # +36.1%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 8/s, ttft':
-        "high",  # +20.1%
+        "high",  # +17.3%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 8/s, itl':
         "high",  # +48.7%
-    'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 16/s, ttft':
-        "high",  # +22.2%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 16/s, itl':
         "high",  # +48.2%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 32/s, itl':
-        "high",  # +32.8%
+        "high",  # +33.5%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/16, 2/s, itl':
         "high",  # +64.8%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/16, 4/s, itl':
-        "high",  # +68.8%
+        "high",  # +68.7%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/16, 8/s, ttft':
-        "high",  # +21.3%
+        "high",  # +19.7%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/16, 8/s, itl':
-        "high",  # +77.0%
+        "high",  # +76.9%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/16, 16/s, ttft':
-        "high",  # +27.1%
+        "high",  # +25.4%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/16, 16/s, itl':
-        "high",  # +72.4%
+        "high",  # +72.3%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/16, 32/s, ttft':
-        "high",  # +18.2%
+        "high",  # +18.4%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/16, 32/s, itl':
-        "high",  # +78.4%
+        "high",  # +77.8%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/16, all at once, itl':
-        "low",  # -47.1%
+        "low",  # -22.3%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, 2/s, itl':
         "high",  # +63.7%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, 4/s, itl':
@@ -924,75 +922,67 @@ KNOWN_MISSES: dict[str, str] = {
     'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, 32/s, itl':
         "high",  # +37.7%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, all at once, ttft':
-        "low",  # -19.1%
+        "low",  # -17.8%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, all at once, itl':
-        "high",  # +40.8%
+        "high",  # +40.6%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, all at once, throughput':
-        "high",  # +65.6%
+        "high",  # +65.1%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 467/256, 8/s, ttft':
-        "low",  # -20.2%
+        "low",  # -22.8%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 467/256, 8/s, itl':
-        "low",  # -17.4%
+        "low",  # -16.3%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 467/256, 16/s, ttft':
-        "low",  # -49.5%
+        "low",  # -48.9%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 467/256, 16/s, itl':
-        "low",  # -43.3%
+        "low",  # -39.2%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 467/256, 32/s, ttft':
-        "low",  # -61.2%
-    'R13 Llama-3.1-70B BF16, H200 (TP4), 467/256, 32/s, itl':
-        "low",  # -17.8%
-    'R13 Llama-3.1-70B BF16, H200 (TP4), 467/256, all at once, itl':
-        "low",  # -17.8%
-    'R13 Llama-3.1-70B BF16, H200 (TP4), 467/256, all at once, throughput':
-        "high",  # +16.0%
+        "low",  # -45.7%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 467/16, 16/s, ttft':
-        "low",  # -25.2%
+        "low",  # -26.2%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 467/16, 32/s, ttft':
-        "low",  # -70.3%
+        "low",  # -47.5%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 467/16, 32/s, itl':
-        "low",  # -80.7%
+        "low",  # -18.7%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 467/16, all at once, itl':
-        "low",  # -82.9%
+        "low",  # -27.7%
+    'R13 Llama-3.1-70B BF16, H200 (TP4), 202/214, 4/s, ttft':
+        "low",  # -15.1%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 202/214, 8/s, ttft':
-        "low",  # -15.8%
+        "low",  # -20.3%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 202/214, 16/s, ttft':
-        "low",  # -25.6%
+        "low",  # -33.2%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 202/214, 16/s, itl':
-        "low",  # -20.7%
+        "low",  # -20.6%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 202/214, 32/s, ttft':
-        "low",  # -39.9%
-    'R13 Llama-3.1-70B BF16, H200 (TP4), 202/214, 32/s, itl':
-        "low",  # -15.4%
-    'R13 Llama-3.1-70B BF16, H200 (TP4), 202/214, all at once, ttft':
-        "low",  # -17.3%
+        "low",  # -47.8%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 202/214, all at once, throughput':
-        "high",  # +85.9%
+        "high",  # +83.2%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/256, 2/s, ttft':
-        "high",  # +19.6%
+        "high",  # +18.9%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/256, 2/s, itl':
         "high",  # +56.3%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/256, 4/s, itl':
         "high",  # +38.8%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/256, 8/s, itl':
-        "high",  # +49.7%
+        "high",  # +49.8%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/256, 16/s, itl':
-        "high",  # +37.6%
+        "high",  # +37.8%
+    'R13 Llama-3.1-8B BF16, H200 (TP1), 467/256, 32/s, ttft':
+        "low",  # -18.5%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/16, 2/s, itl':
         "high",  # +85.2%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/16, 4/s, itl':
-        "high",  # +58.1%
-    'R13 Llama-3.1-8B BF16, H200 (TP1), 467/16, 8/s, ttft':
-        "high",  # +15.2%
+        "high",  # +58.2%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/16, 8/s, itl':
         "high",  # +65.7%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/16, 16/s, ttft':
-        "high",  # +21.7%
+        "high",  # +19.4%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/16, 16/s, itl':
-        "high",  # +57.6%
+        "high",  # +57.9%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/16, 32/s, itl':
-        "high",  # +55.3%
+        "high",  # +57.6%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/16, all at once, itl':
-        "low",  # -34.9%
+        "low",  # -23.0%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, 2/s, itl':
         "high",  # +53.0%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, 4/s, itl':
@@ -1004,11 +994,11 @@ KNOWN_MISSES: dict[str, str] = {
     'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, 32/s, itl':
         "high",  # +29.8%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, all at once, ttft':
-        "low",  # -21.0%
+        "low",  # -19.5%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, all at once, itl':
         "high",  # +40.2%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, all at once, throughput':
-        "high",  # +63.8%
+        "high",  # +63.0%
 }
 """Held-out rows outside ±15% with the side they miss on ("high"/"low"), as documented."""
 

@@ -5,7 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from emulator.serving_prefill import PrefillRule, step_in_flight, step_in_flight_with_prefill
+from emulator.serving_prefill import (
+    PREFILL_LOOKBACK_S,
+    PrefillRule,
+    step_in_flight,
+    step_in_flight_with_prefill,
+)
 from emulator.serving_steps import StepTable
 
 G0, G1, HOST = 0.010, 0.001, 0.0  # s per step, s per step per sequence
@@ -74,40 +79,37 @@ def test_whole_prompts_with_the_decode_wait_out_the_step_in_flight() -> None:
     """Without chunked prefill, whole prompts run in the decode's forward pass: a prompt
     holds its pipeline for its work and its share of the step (as a chunk), waits half the
     step in flight (prefill included) and the rest of its own step, and pays the fixed
-    part only when its replica is idle. Its GPU load spans the hold and the rest of its
-    step, not the wait."""
+    part only when its replica is idle. Its GPU load is its work over its hold."""
     rule = PrefillRule(np.array([0.02, 0.02]), np.array([0.005, 0.005]),
                        np.array([0.25, 0.25]), np.array([2048.0, 2048.0]), 8192,
                        joins_next_step=True)
     times = rule.times(np.array([0.04, 0.0]), np.array([1.0, 0.0]), np.array([0.06, 0.0]))
     assert times.hold_s == pytest.approx([0.02 + 0.01, 0.02])
     assert times.fixed_s == pytest.approx([0.03 + 0.03, 0.005])
-    assert times.load_span_s == pytest.approx([0.03 + 0.03, 0.025])
+    assert times.load_span_s == pytest.approx(times.hold_s)
     assert times.load_share * times.load_span_s == pytest.approx([0.02, 0.02])
     half_busy = rule.times(np.array([0.02]).repeat(2), np.array([0.5, 0.5]))
     assert half_busy.fixed_s == pytest.approx([0.0025 + 0.015 + 0.01] * 2)
 
 
 def test_the_step_in_flight_carries_the_other_prompts_prefill() -> None:
-    """Prefills taking 60 % of the replica's GPU at a prompt's start stretch the decode
-    step it waits out to ``riding / 0.4``, but by no more than a full budget's prefill
-    work; a prefill starting with the prompt (its own) does not count, nor one over;
-    over two replicas a replica carries half of them."""
+    """The prefills took 68 % of the replica's GPU over the second before a prompt's start
+    at 1 s (and 60 % before 2.5 s): the decode step it waits out is stretched to
+    ``riding / (1 - 0.68)``, but by no more than a full budget's prefill work; over two
+    replicas a replica carries half of them; with no prefills, the decode step alone."""
+    assert PREFILL_LOOKBACK_S == 1.0
     starts, ends = np.array([0.0, 0.5, 1.0, 0.2]), np.array([2.0, 2.0, 3.0, 0.4])
     shares = np.array([0.4, 0.2, 0.3, 0.9])
     riding = np.array([0.01, 0.01])
-    flight = step_in_flight_with_prefill(riding, np.array([1.0, 2.5]),
-                                         (starts, ends, shares), 1, 1.0)
-    assert flight == pytest.approx([0.01 / 0.4, 0.01 / 0.7])
-    capped = step_in_flight_with_prefill(riding, np.array([1.0, 2.5]),
-                                         (starts, ends, shares), 1, 0.005)
-    assert capped == pytest.approx([0.015, 0.01 / 0.7])
-    two = step_in_flight_with_prefill(riding[:1], np.array([1.0]), (starts, ends, shares), 2,
-                                      1.0)
-    assert two == pytest.approx([0.01 / 0.7])
-    at_an_end = step_in_flight_with_prefill(riding[:1], np.array([2.0]),
-                                            (starts, ends, shares), 1, 1.0)
-    assert at_an_end == pytest.approx([0.01 / 0.7])  # the two ending at 2 are over
+    times = np.array([1.0, 2.5])
+    flight = step_in_flight_with_prefill(riding, times, (starts, ends, shares), 1, 1.0)
+    assert flight == pytest.approx([0.01 / 0.32, 0.01 / 0.4])
+    capped = step_in_flight_with_prefill(riding, times, (starts, ends, shares), 1, 0.005)
+    assert capped == pytest.approx([0.015, 0.015])
+    two = step_in_flight_with_prefill(riding, times, (starts, ends, shares), 2, 1.0)
+    assert two == pytest.approx([0.01 / 0.66, 0.01 / 0.7])
+    none = step_in_flight_with_prefill(riding, times, (np.empty(0),) * 3, 1, 1.0)
+    assert none == pytest.approx(riding)
 
 
 def test_a_full_budget_of_prefill_work() -> None:
