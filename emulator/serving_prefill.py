@@ -103,13 +103,16 @@ class PrefillRule:
     - whole prompts with the decode (``joins_next_step``): held as chunked, but a prompt
       joins the step after the one in flight when its prefill starts, so its first token
       also waits half that step, ``in_flight`` (the decode step stretched by the other
-      prompts' prefill in it, :func:`step_in_flight_with_prefill`), and pays the fixed
-      part only with the chance ``1 - busy`` that its replica is idle (a step that
-      decodes has read the weights and paid the step overhead already), as the
-      token-level reference runs it; its GPU load is ``work`` over its hold only (the
-      pipeline's holds tile the time a prefill train takes, so the shares add up to the
-      GPU's prefill time; spread over the rest of the step too, overlapping spans summed
-      past 1 and were capped, and a prefill-bound burst decoded 16-76 % too fast);
+      prompts' prefill in it, :func:`step_in_flight_with_prefill`), and the end of its
+      own step, which carries, besides the decode and the prompts ahead of it in the
+      pipeline (its queue wait), on average half the step's other prefill,
+      ``(in_flight - riding) / 2``; it pays the fixed part only with the chance
+      ``1 - busy`` that its replica is idle (a step that decodes has read the weights and
+      paid the step overhead already), as the token-level reference runs it; its GPU
+      load is ``work`` over its hold only (the pipeline's holds tile the time a prefill
+      train takes, so the shares add up to the GPU's prefill time; spread over the rest
+      of the step too, overlapping spans summed past 1 and were capped, and a
+      prefill-bound burst decoded 16-76 % too fast);
     - unchunked: the prefill step starts when the decode step in flight ends,
       ``riding / 2`` on average, which delays the first token; the pipeline is held
       ``work + overhead`` (prompts waiting when a step begins share it, its ``overhead``
@@ -150,9 +153,11 @@ class PrefillRule:
         if self.joins_next_step:  # the fixed part only on an idle replica; its GPU load
             # is its work over its hold (see the class docstring)
             decoding = (riding > 0.0).astype(np.float64) if busy is None else busy
-            fixed = (self.overhead_s * (1.0 - decoding)
-                     + (np.ceil(self.chunks) - self.chunks) * riding
-                     + 0.5 * (riding if in_flight_s is None else in_flight_s))
+            flight = riding if in_flight_s is None else in_flight_s
+            fixed = (self.overhead_s * (1.0 - decoding)  # idle: a prefill-only step
+                     + (np.ceil(self.chunks) - self.chunks) * riding  # its step's decode
+                     + 0.5 * (flight - riding)  # the prefill behind it in its step
+                     + 0.5 * flight)  # the wait for the step in flight
             span = hold
         share = np.divide(self.work_s, span, out=np.ones_like(span), where=span > 0)
         return PrefillTimes(hold, fixed, span, share, None)

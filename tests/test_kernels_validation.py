@@ -849,46 +849,44 @@ KNOWN_MISSES: dict[str, str] = {
         "high",  # +17.8%
     'R12 Llama-4-Maverick (MoE) FP8, H100 (TP8), 20000/2000':
         "high",  # +77.5%
-    'R13 Llama-3.1-70B BF16, H100 (TP4), 467/256, 8/s, ttft':
-        "low",  # -19.1%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 467/256, 16/s, ttft':
-        "low",  # -43.6%
+        "low",  # -35.6%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 467/256, 16/s, itl':
         "low",  # -27.6%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 467/256, 32/s, ttft':
-        "low",  # -37.4%
+        "low",  # -17.2%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 467/16, 2/s, itl':
         "high",  # +22.9%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 467/16, 4/s, itl':
         "high",  # +18.3%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 467/16, 8/s, itl':
         "high",  # +15.3%
-    'R13 Llama-3.1-70B BF16, H100 (TP4), 467/16, 16/s, ttft':
-        "low",  # -20.5%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 467/16, 32/s, ttft':
-        "low",  # -38.3%
+        "low",  # -17.7%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 467/16, 32/s, itl':
-        "low",  # -17.2%
+        "low",  # -19.0%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 467/16, all at once, itl':
-        "low",  # -27.2%
+        "low",  # -28.7%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 202/214, 16/s, ttft':
-        "low",  # -27.0%
+        "low",  # -22.6%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 202/214, 32/s, ttft':
-        "low",  # -40.3%
+        "low",  # -31.1%
     'R13 Llama-3.1-70B BF16, H100 (TP4), 202/214, all at once, throughput':
-        "high",  # +89.4%
+        "high",  # +87.8%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 2/s, ttft':
-        "high",  # +23.6%
+        "high",  # +24.2%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 2/s, itl':
         "high",  # +46.8%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 4/s, ttft':
-        "high",  # +21.4%
+        "high",  # +22.5%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 4/s, itl':
         "high",  # +36.1%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 8/s, ttft':
-        "high",  # +17.3%
+        "high",  # +19.5%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 8/s, itl':
         "high",  # +48.7%
+    'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 16/s, ttft':
+        "high",  # +18.3%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 16/s, itl':
         "high",  # +48.2%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 32/s, itl':
@@ -898,19 +896,19 @@ KNOWN_MISSES: dict[str, str] = {
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/16, 4/s, itl':
         "high",  # +68.7%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/16, 8/s, ttft':
-        "high",  # +19.7%
+        "high",  # +21.7%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/16, 8/s, itl':
-        "high",  # +76.9%
+        "high",  # +76.8%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/16, 16/s, ttft':
-        "high",  # +25.4%
+        "high",  # +30.3%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/16, 16/s, itl':
         "high",  # +72.3%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/16, 32/s, ttft':
-        "high",  # +18.4%
+        "high",  # +29.2%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/16, 32/s, itl':
-        "high",  # +77.8%
+        "high",  # +77.7%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 467/16, all at once, itl':
-        "low",  # -22.3%
+        "low",  # -23.9%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, 2/s, itl':
         "high",  # +63.7%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, 4/s, itl':
@@ -921,44 +919,44 @@ KNOWN_MISSES: dict[str, str] = {
         "high",  # +30.3%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, 32/s, itl':
         "high",  # +37.7%
-    'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, all at once, ttft':
-        "low",  # -17.8%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, all at once, itl':
-        "high",  # +40.6%
+        "high",  # +39.3%
     'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, all at once, throughput':
-        "high",  # +65.1%
+        "high",  # +64.2%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 467/256, 8/s, ttft':
-        "low",  # -22.8%
+        "low",  # -19.4%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 467/256, 8/s, itl':
         "low",  # -16.3%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 467/256, 16/s, ttft':
-        "low",  # -48.9%
+        "low",  # -42.6%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 467/256, 16/s, itl':
         "low",  # -39.2%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 467/256, 32/s, ttft':
-        "low",  # -45.7%
+        "low",  # -26.4%
+    'R13 Llama-3.1-70B BF16, H200 (TP4), 467/256, 32/s, itl':
+        "low",  # -15.4%
+    'R13 Llama-3.1-70B BF16, H200 (TP4), 467/256, all at once, itl':
+        "low",  # -15.4%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 467/16, 16/s, ttft':
-        "low",  # -26.2%
+        "low",  # -18.1%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 467/16, 32/s, ttft':
-        "low",  # -47.5%
+        "low",  # -28.0%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 467/16, 32/s, itl':
-        "low",  # -18.7%
+        "low",  # -20.6%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 467/16, all at once, itl':
-        "low",  # -27.7%
-    'R13 Llama-3.1-70B BF16, H200 (TP4), 202/214, 4/s, ttft':
-        "low",  # -15.1%
+        "low",  # -29.3%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 202/214, 8/s, ttft':
-        "low",  # -20.3%
+        "low",  # -18.3%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 202/214, 16/s, ttft':
-        "low",  # -33.2%
+        "low",  # -29.5%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 202/214, 16/s, itl':
         "low",  # -20.6%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 202/214, 32/s, ttft':
-        "low",  # -47.8%
+        "low",  # -40.2%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 202/214, all at once, throughput':
-        "high",  # +83.2%
+        "high",  # +81.7%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/256, 2/s, ttft':
-        "high",  # +18.9%
+        "high",  # +19.3%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/256, 2/s, itl':
         "high",  # +56.3%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/256, 4/s, itl':
@@ -967,22 +965,24 @@ KNOWN_MISSES: dict[str, str] = {
         "high",  # +49.8%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/256, 16/s, itl':
         "high",  # +37.8%
-    'R13 Llama-3.1-8B BF16, H200 (TP1), 467/256, 32/s, ttft':
-        "low",  # -18.5%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/16, 2/s, itl':
         "high",  # +85.2%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/16, 4/s, itl':
         "high",  # +58.2%
+    'R13 Llama-3.1-8B BF16, H200 (TP1), 467/16, 8/s, ttft':
+        "high",  # +15.1%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/16, 8/s, itl':
-        "high",  # +65.7%
+        "high",  # +65.8%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/16, 16/s, ttft':
-        "high",  # +19.4%
+        "high",  # +23.6%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/16, 16/s, itl':
         "high",  # +57.9%
+    'R13 Llama-3.1-8B BF16, H200 (TP1), 467/16, 32/s, ttft':
+        "high",  # +20.5%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/16, 32/s, itl':
-        "high",  # +57.6%
+        "high",  # +57.7%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/16, all at once, itl':
-        "low",  # -23.0%
+        "low",  # -24.6%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, 2/s, itl':
         "high",  # +53.0%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, 4/s, itl':
@@ -992,13 +992,13 @@ KNOWN_MISSES: dict[str, str] = {
     'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, 16/s, itl':
         "high",  # +28.2%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, 32/s, itl':
-        "high",  # +29.8%
+        "high",  # +29.7%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, all at once, ttft':
-        "low",  # -19.5%
+        "low",  # -15.9%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, all at once, itl':
-        "high",  # +40.2%
+        "high",  # +38.8%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, all at once, throughput':
-        "high",  # +63.0%
+        "high",  # +62.0%
 }
 """Held-out rows outside ±15% with the side they miss on ("high"/"low"), as documented."""
 

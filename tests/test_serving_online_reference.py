@@ -17,20 +17,20 @@ four H100 or H200 at 16 and 32 requests/s; 467/256 at 16/s -11.5 %, at 32/s -26.
 **Whole prompts with the decode** (the default, TensorRT-LLM's in-flight batching, which
 these benchmarks ran): the model takes them as chunks of the step's token budget, each
 waiting out half the step in flight (with the prefill the replica did over the second
-before) and paying a prefill step's fixed part only when its replica is idle. Held here:
-the mean inter-token latency within ``TOLERANCE`` on every benchmark (measured: within
-8.4 % at 32/s, 70B on four H200, 467/16; within 2.4 % at lower rates and all at once),
-the mean TTFT
-within ``TOLERANCE`` at up to ``LIGHT_RATE`` requests/s and all at once (measured: within
-7.7 %) and within ``LOADED_TTFT_TOLERANCE`` above it (measured: within 21.5 %, 70B on four
-H100, 202/214 at 32/s: 69 against 88 ms; 467/256 at 16/s: 99 against 123 ms). The
-model's TTFT falls short of the reference's as the load rises (-3 % to -20 % at 16/s, -6 %
-to -22 % at 32/s): the step a prompt joins is taken at the decode step and its own work,
-not the other prompts' prefill it carries. Before the wait for the step in flight and
-the fixed part only on an idle replica, the TTFT was up to 52 % short at 32/s; with the
-share of the step in flight taken at the instant before the prompt (the prompt ahead's
-prefill), up to 45 % short; and while a prompt's GPU load was spread past its hold, the
-prefill-bound bursts of 16-token outputs decoded 16 % to 76 % too fast.
+before) and, for the end of its own step, half the other prompts' prefill in it, and
+paying a prefill step's fixed part only when its replica is idle. Held here: the mean
+inter-token latency within ``TOLERANCE`` on every benchmark (measured: within 5.9 %, 70B
+on four H200, 467/16 at 32/s; within 3.3 % at lower rates and all at once), the mean
+TTFT within ``TOLERANCE`` at up to ``LIGHT_RATE`` requests/s and all at once (measured:
+within 6.7 %, 70B on four H100, 202/214, 500 at once) and within ``LOADED_TTFT_TOLERANCE``
+above it (measured: -8.3 % to -0.8 % at 16/s; -9.3 % to +21.0 % at 32/s, near
+saturation, where a second's more or less of queue moves the mean: 70B on four H200,
+467/16, 907 against 750 ms). Before the wait for the step in flight and the fixed part
+only on an idle replica, the TTFT was up to 52 % short at 32/s; with the share of the
+step in flight taken at the instant before the prompt (the prompt ahead's prefill), up
+to 45 % short; without the other prompts' prefill in its own step, 3 % to 22 % short at
+16 and 32/s; and while a prompt's GPU load was spread past its hold, the prefill-bound
+bursts of 16-token outputs decoded 16 % to 76 % too fast.
 """
 
 from __future__ import annotations

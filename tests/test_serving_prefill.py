@@ -78,14 +78,15 @@ def test_chunked_prompts_ride_their_share_of_the_steps() -> None:
 def test_whole_prompts_with_the_decode_wait_out_the_step_in_flight() -> None:
     """Without chunked prefill, whole prompts run in the decode's forward pass: a prompt
     holds its pipeline for its work and its share of the step (as a chunk), waits half the
-    step in flight (prefill included) and the rest of its own step, and pays the fixed
-    part only when its replica is idle. Its GPU load is its work over its hold."""
+    step in flight (prefill included: 60 ms of which 40 decode) and the rest of its own
+    step (the decode, 30 ms, and half the other prompts' prefill, 10 ms), and pays the
+    fixed part only when its replica is idle. Its GPU load is its work over its hold."""
     rule = PrefillRule(np.array([0.02, 0.02]), np.array([0.005, 0.005]),
                        np.array([0.25, 0.25]), np.array([2048.0, 2048.0]), 8192,
                        joins_next_step=True)
     times = rule.times(np.array([0.04, 0.0]), np.array([1.0, 0.0]), np.array([0.06, 0.0]))
     assert times.hold_s == pytest.approx([0.02 + 0.01, 0.02])
-    assert times.fixed_s == pytest.approx([0.03 + 0.03, 0.005])
+    assert times.fixed_s == pytest.approx([0.03 + 0.01 + 0.03, 0.005])
     assert times.load_span_s == pytest.approx(times.hold_s)
     assert times.load_share * times.load_span_s == pytest.approx([0.02, 0.02])
     half_busy = rule.times(np.array([0.02]).repeat(2), np.array([0.5, 0.5]))

@@ -70,13 +70,14 @@ UNCHUNKED_SATURATED_SKIP = ("ttft_p50", "ttft_p99")
 #   TPOT p99    -6.0/-12.7/-13.5/-12.6%   | -8.0/-15.4/-13.7/-11.8%
 # Whole prompts with the decode (each taken as its share of a step's 8,192-token budget,
 # less a prompt's expected residual at the step's end; its first token after half the
-# step in flight, with the replica's prefill share over the second before; the fixed part
-# only on an idle replica; its GPU load over its hold), loads 0.1/0.5/0.8/0.95:
-#   throughput +0.0/+0.0/-0.0/+0.0%, TTFT p50 -3.1/-3.4/-4.9/+12.3%, p99
-#   -4.1/-2.5/-0.3/+4.4%, TPOT p50 +0.0/+0.0/+0.1/+0.1%, p99 +0.0/+0.1/+0.0/+0.2%
-#   (without the wait and with the fixed part always: TTFT p50 +6.1/+3.8/+0.2/+13.4%, p99
-#   -1.9/-0.3/-0.5/+4.6%; without the residual in the budget either: TTFT p99
-#   -2.6/-1.2/-0.3/+4.5%; the rest within 0.1 point).
+# step in flight, with the replica's prefill share over the second before, and the end
+# of its own step with half the other prompts' prefill in it; the fixed part only on an
+# idle replica; its GPU load over its hold), loads 0.1/0.5/0.8/0.95:
+#   throughput +0.0/+0.0/-0.0/+0.0%, TTFT p50 -2.8/-1.8/-2.8/+13.5%, p99
+#   -4.0/-1.9/-0.1/+4.9%, TPOT p50 +0.0/+0.0/+0.1/+0.1%, p99 +0.0/+0.1/+0.0/+0.3%
+#   (without the other prompts' prefill in its own step: TTFT p50 -3.1/-3.4/-4.9/+12.3%;
+#   without the wait and with the fixed part always: TTFT p50 +6.1/+3.8/+0.2/+13.4%, p99
+#   -1.9/-0.3/-0.5/+4.6%; the rest within 0.1 point).
 # Large batch of short prompts, chunked, loads 0.5/0.8: throughput 0.0/0.0%, TTFT p50
 # -2.0/-7.2%, p99 -6.1/-9.5% (-9.1%, -10.5% with the step in flight from the previous
 # window), TPOT p50 +0.1/-2.6%, p99 -0.0/-6.7% (before: TPOT p99

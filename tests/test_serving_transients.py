@@ -51,10 +51,10 @@ tokens wait for their step's end (measured with the reference on the same budget
 #   burst unchunked  -0.4%  +0.1%   -0.6%   (before: -17.8%  -3.6% -22.9%)
 #   step chunked     +3.6%  +0.1%   +0.1%   (before: -38.2% -11.0% -23.2%)
 #   step unchunked   +6.7%  +0.7%   +1.4%   (before: -67.2% -16.6% -29.5%)
-#   burst, whole prompts with the decode  -1.0%  +0.1%  +1.5%; step -0.0%  +0.1%  -0.5%;
-#   lone burst +0.0%  +0.5%  +0.7% (1 s window the same); from idle -1.4%  +0.0%  +0.0%
-#   (1 s window: -2.1%  +0.1%  -1.5%); surge -0.0%  +0.1%  -4.7% (tested below). With
-#   2,048 tokens per step (about one of the surge's prompts per step): -26.0%  +12.0%
+#   burst, whole prompts with the decode  -0.9%  +0.1%  +1.4%; step +1.1%  +0.1%  -0.5%;
+#   lone burst +0.1%  +0.5%  +0.7% (1 s window the same); from idle -0.1%  +0.0%  +0.0%
+#   (1 s window: -1.5%  +0.1%  -1.5%); surge +12.1%  -0.1%  -4.7% (tested below). With
+#   2,048 tokens per step (about one of the surge's prompts per step): -25.7%  +12.0%
 #   +5.2%, not tested: taken as chunks, the prompts shorter than the budget share a step,
 #   where the runtime runs each alone. While a prompt's GPU load was spread past its hold
 #   (overlapping shares summed past 1 and were capped), the surge's TPOT mean was -29%.
@@ -194,9 +194,10 @@ def test_a_prefill_bound_surge_gets_first_tokens_when_its_steps_end() -> None:
 def test_a_prefill_bound_surge_with_whole_prompts_in_the_decode() -> None:
     """The surge again, its whole prompts run in the decode's forward pass (the default
     without chunked prefill): measured (emulator / reference - 1; TTFT mean, TPOT mean,
-    TPOT p99) -0.0 %, +0.1 %, -4.7 %. Held to ``TOLERANCES``, tighter than the surge's
-    own: the fluid decode is not at its weakest here, as the prefill steps alone pause
-    it."""
+    TPOT p99) +12.1 %, -0.1 %, -4.7 % (-0.0 %, +0.1 %, -4.7 % without the other prompts'
+    prefill in a prompt's own step: near saturation the queue magnifies it). Held to
+    ``TOLERANCES``: the fluid decode is not at its weakest here, as it is between the
+    prefill steps alone that pause it."""
     diffs = compare("surge", False, slots=1024, with_decode=True)
     for metric, tol in TOLERANCES.items():
         assert abs(diffs[metric]) <= tol, f"{metric}: {diffs[metric]:+.1%}"
@@ -237,7 +238,7 @@ def test_load_from_idle_waits_for_the_step_in_flight_in_any_window(mode: str) ->
     sequences. Measured (emulator / reference - 1; TTFT mean, TPOT mean, TPOT p99):
     default window chunked +5.8%, +0.0%, -0.0%, unchunked -0.8%, +0.2%, +0.5%; 1 s window
     chunked +5.8%, +0.1%, -1.6%, unchunked -0.8%, +0.3%, -1.5%; whole prompts with the
-    decode -1.4%, +0.0%, +0.0% and -2.1%, +0.1%, -1.5%. When the step was taken
+    decode -0.1%, +0.0%, +0.0% and -1.5%, +0.1%, -1.5%. When the step was taken
     from the previous window's batch and occupancy (none before the load), the default
     window's TTFT mean was -38.0% chunked and -22.9% unchunked (1 s window: +5.6%,
     -1.2%)."""
