@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from emulator.serving_prefill import PREFILL_LOOKBACK_S
+
 if TYPE_CHECKING:
     from emulator.serving import ServiceRuntime
 
@@ -24,13 +26,18 @@ def carry_prefills(svc: ServiceRuntime, t0: float, t1: float, start: np.ndarray,
     replica meanwhile.
 
     Holds not yet over at ``t1`` (queued prefills of an overloaded service) are kept
-    and counted in the windows they fall in (and seen by the next window's decode).
+    and counted in the windows they fall in (and seen by the next window's decode), and
+    so are those over within :data:`~emulator.serving_prefill.PREFILL_LOOKBACK_S` before
+    it: the next window's first prompts measure the prefill of the second before them
+    (:func:`emulator.serving_prefill.step_in_flight_with_prefill`).
     """
     s = np.concatenate([svc.busy_start, start])
     e = np.concatenate([svc.busy_end, end])
     w = np.concatenate([svc.busy_share, share])
-    busy = float((np.clip(np.minimum(e, t1) - np.maximum(s, t0), 0.0, None) * w).sum())
-    keep = e > t1
+    on = e > t0  # those over before the window add nothing (summed without them)
+    busy = float((np.clip(np.minimum(e[on], t1) - np.maximum(s[on], t0), 0.0, None)
+                  * w[on]).sum())
+    keep = e > t1 - PREFILL_LOOKBACK_S
     svc.busy_start, svc.busy_end, svc.busy_share = s[keep], e[keep], w[keep]
     svc.prefill_share = min(busy / ((t1 - t0) * max(svc.replicas, 1)), MAX_PREFILL_SHARE)
 

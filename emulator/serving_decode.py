@@ -37,7 +37,8 @@ from typing import NamedTuple
 import numpy as np
 
 from emulator.serving_prefill import (
-    MAX_PREFILL_SHARE,
+    MAX_GPU_SHARE,
+    PREFILL_LOOKBACK_S,
     PrefillRule,
     step_in_flight_with_prefill,
     steps_and_chances,
@@ -51,7 +52,7 @@ from emulator.serving_steps import StepTable
 
 __all__ = ["Ahead", "StepTable", "WindowTimes", "decode_under_load", "fluid_decode_seconds"]
 
-MAX_SHARE = MAX_PREFILL_SHARE
+MAX_SHARE = MAX_GPU_SHARE
 """Cap on the prefill share of a stretch of time (0.999): a replica whose every pipeline is
 busy prefilling still emits the odd decode token (keeps every rate positive)."""
 
@@ -350,9 +351,10 @@ def decode_under_load(slots: SlotPool, prefill_free: list[float], arrivals: np.n
         slots.settle(float(arrivals[0]))
     idle, busy, pipes = slots.idle, list(slots.busy), list(prefill_free)
     if arrivals.size and prefill_free:  # no prefill of the window starts before `floor`:
-        # drop the carried ones over by then (an overloaded service's queued backlog)
+        # drop the carried ones over by a lookback before then (an overloaded service's
+        # queued backlog; the prefill share of the second before a prompt is measured)
         floor = max(float(arrivals[0]), min(prefill_free))
-        on = carried_prefill[1] > floor
+        on = carried_prefill[1] > floor - PREFILL_LOOKBACK_S
         carried_prefill = (carried_prefill[0][on], carried_prefill[1][on],
                            carried_prefill[2][on])
     if arrivals.size:  # the carried decodes not over by the first arrival (none of the

@@ -33,7 +33,7 @@ import numpy as np
 
 from emulator.serving_steps import StepTable
 
-__all__ = ["CHUNK_TOKENS", "MAX_PREFILL_SHARE", "PREFILL_LOOKBACK_S", "PrefillRule",
+__all__ = ["CHUNK_TOKENS", "MAX_GPU_SHARE", "PREFILL_LOOKBACK_S", "PrefillRule",
            "PrefillTimes", "prefill_chunks", "step_in_flight", "step_in_flight_with_prefill",
            "steps_and_chances"]
 
@@ -41,7 +41,7 @@ CHUNK_TOKENS = 2048
 """Prompt tokens per chunk under chunked prefill (vLLM's default token budget per step
 with chunked prefill, ``max_num_batched_tokens``)."""
 
-MAX_PREFILL_SHARE = 0.999
+MAX_GPU_SHARE = 0.999
 """Cap on the prefill share of a replica's GPU (keeps a stretched step finite)."""
 
 
@@ -93,8 +93,9 @@ class PrefillRule:
     ``step_tokens`` (the most prompt tokens one prefill step takes; ``None``: no limit)
     bound how many waiting prompts share a step.
 
-    With ``riding_s`` the decode step in flight (at the arrival without chunked prefill,
-    at the prefill start with it) times the chance its replica is decoding (s):
+    With ``riding_s`` the decode step in flight (at the arrival when prefill steps run
+    alone, at the prefill start when prompts ride the decode steps, chunked or whole)
+    times the chance its replica is decoding (s):
 
     - chunked: the pipeline is held ``work + chunks · riding`` (its share of the steps
       its chunks ride); the first token comes ``overhead + (⌈chunks⌉ - chunks) · riding``
@@ -177,7 +178,9 @@ def step_in_flight_with_prefill(riding_s: np.ndarray, times_s: np.ndarray,
     """The step in flight at each of ``times_s`` with the prefill it carries (s).
 
     ``riding_s`` is the decode step in flight there (:func:`step_in_flight`) and
-    ``prefill`` the (start, end, GPU share) of the prefills in progress: with ``ρ`` the
+    ``prefill`` the (start, end, GPU share) of the replicas' prefills (those over within
+    a lookback of the window included, :func:`emulator.serving_carry.carry_prefills`):
+    with ``ρ`` the
     mean share of a replica's GPU they took over the :data:`PREFILL_LOOKBACK_S` before
     each time, the step is stretched to ``riding / (1 - ρ)``, as a decode step is
     (:mod:`emulator.serving_decode`), but by at most the prefill one step carries,
@@ -188,7 +191,7 @@ def step_in_flight_with_prefill(riding_s: np.ndarray, times_s: np.ndarray,
         return np.asarray(riding_s, dtype=np.float64).copy()
     taken = _share_seconds(starts, ends, shares)
     mean = (taken(times_s) - taken(times_s - PREFILL_LOOKBACK_S)) / PREFILL_LOOKBACK_S
-    share = np.clip(mean / max(int(replicas), 1), 0.0, MAX_PREFILL_SHARE)
+    share = np.clip(mean / max(int(replicas), 1), 0.0, MAX_GPU_SHARE)
     return np.minimum(riding_s / (1.0 - share), riding_s + budget_work_s)
 
 

@@ -74,7 +74,7 @@ UNCHUNKED_SATURATED_SKIP = ("ttft_p50", "ttft_p99")
 # of its own step with half the other prompts' prefill in it; the fixed part only on an
 # idle replica; its GPU load over its hold), loads 0.1/0.5/0.8/0.95:
 #   throughput +0.0/+0.0/-0.0/+0.0%, TTFT p50 -2.8/-1.8/-2.8/+13.5%, p99
-#   -4.0/-1.9/-0.1/+4.9%, TPOT p50 +0.0/+0.0/+0.1/+0.1%, p99 +0.0/+0.1/+0.0/+0.3%
+#   -4.0/-1.9/-0.1/+4.9%, TPOT p50 +0.0/+0.0/+0.1/+0.1%, p99 +0.0/+0.1/+0.0/+0.2%
 #   (without the other prompts' prefill in its own step: TTFT p50 -3.1/-3.4/-4.9/+12.3%;
 #   without the wait and with the fixed part always: TTFT p50 +6.1/+3.8/+0.2/+13.4%, p99
 #   -1.9/-0.3/-0.5/+4.6%; the rest within 0.1 point).

@@ -53,7 +53,8 @@ tokens wait for their step's end (measured with the reference on the same budget
 #   step unchunked   +6.7%  +0.7%   +1.4%   (before: -67.2% -16.6% -29.5%)
 #   burst, whole prompts with the decode  -0.9%  +0.1%  +1.4%; step +1.1%  +0.1%  -0.5%;
 #   lone burst +0.1%  +0.5%  +0.7% (1 s window the same); from idle -0.1%  +0.0%  +0.0%
-#   (1 s window: -1.5%  +0.1%  -1.5%); surge +12.1%  -0.1%  -4.7% (tested below). With
+#   (1 s window: -0.1%  +0.1%  -1.5%; -1.5% TTFT before a window's first prompts saw the
+#   prefill of the window before); surge +12.1%  -0.1%  -4.7% (tested below). With
 #   2,048 tokens per step (about one of the surge's prompts per step): -25.7%  +12.0%
 #   +5.2%, not tested: taken as chunks, the prompts shorter than the budget share a step,
 #   where the runtime runs each alone. While a prompt's GPU load was spread past its hold
@@ -238,7 +239,7 @@ def test_load_from_idle_waits_for_the_step_in_flight_in_any_window(mode: str) ->
     sequences. Measured (emulator / reference - 1; TTFT mean, TPOT mean, TPOT p99):
     default window chunked +5.8%, +0.0%, -0.0%, unchunked -0.8%, +0.2%, +0.5%; 1 s window
     chunked +5.8%, +0.1%, -1.6%, unchunked -0.8%, +0.3%, -1.5%; whole prompts with the
-    decode -0.1%, +0.0%, +0.0% and -1.5%, +0.1%, -1.5%. When the step was taken
+    decode -0.1%, +0.0%, +0.0% and -0.1%, +0.1%, -1.5%. When the step was taken
     from the previous window's batch and occupancy (none before the load), the default
     window's TTFT mean was -38.0% chunked and -22.9% unchunked (1 s window: +5.6%,
     -1.2%)."""
