@@ -36,6 +36,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from emulator.serving_intervals import covered, mean_level, ramp
 from emulator.serving_prefill import (
     MAX_GPU_SHARE,
     PREFILL_LOOKBACK_S,
@@ -157,8 +158,8 @@ class Ahead:
 
         def both(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             t = np.maximum(t, 0.0)
-            return (_covered(first, last, None, t),
-                    total * t - _ramp(prefill, weight, t))
+            return (covered(first, last, None, t),
+                    total * t - ramp(prefill, weight, t))
 
         decoding, prefilling = both(tau)
         if float(tau.max()) > stop:  # no arrivals after the run ends
@@ -172,42 +173,6 @@ class Ahead:
         from :meth:`after_s`."""
         _, first, last = self._sample(first_s, ends_s)
         return self.after_s() + np.concatenate([first, last])
-
-
-def _ramp(offsets: np.ndarray, weights: np.ndarray | None, t: np.ndarray) -> np.ndarray:
-    """``Σ_i weights_i · max(t - offsets_i, 0)`` at each of the sorted times ``t``
-    (weights 1: ``None``), without sorting ``offsets``: each is counted from the first of
-    ``t`` after it (a bin count and two running sums over ``t``)."""
-    above = np.searchsorted(t, offsets, side="right")  # the first t later than each offset
-    size = t.size + 1
-    count = np.cumsum(np.bincount(above, weights, minlength=size))[:-1]
-    moment = np.cumsum(np.bincount(above, offsets if weights is None else weights * offsets,
-                                   minlength=size))[:-1]
-    return t * count - moment
-
-
-def _covered(starts: np.ndarray, ends: np.ndarray, weights: np.ndarray | None,
-             t: np.ndarray) -> np.ndarray:
-    """``Σ_i weights_i · (max(t - starts_i, 0) - max(t - ends_i, 0))`` at each of the
-    sorted times ``t``: the weighted time the intervals ``[starts, ends)`` have covered by
-    ``t`` (one :func:`_ramp` over both ends, the ends weighted negatively)."""
-    sign = np.concatenate([np.ones(starts.size), -np.ones(ends.size)])
-    return _ramp(np.concatenate([starts, ends]),
-                 sign if weights is None else sign * np.concatenate([weights, weights]), t)
-
-
-def _mean_level(starts: np.ndarray, ends: np.ndarray, weights: np.ndarray | None,
-                points: np.ndarray) -> np.ndarray:
-    """The mean over each stretch ``[points[k], points[k+1])`` of the summed ``weights``
-    of the intervals ``[starts, ends)`` covering it (the last entry: the sum at the last
-    point); exact for any points (an interval that covers part of a stretch counts for
-    that part)."""
-    area = _covered(starts, ends, weights, points)
-    width = np.diff(points)
-    mean = np.divide(np.diff(area), width, out=np.zeros(width.size), where=width > 0)
-    last = ((starts <= points[-1]) & (ends > points[-1]))
-    tail = float(last.sum() if weights is None else weights[last].sum())
-    return np.concatenate([mean, [tail]])
 
 
 def _grid(parts: list[np.ndarray], low: float, high: float) -> np.ndarray:
@@ -256,8 +221,8 @@ def fluid_decode_seconds(first_s: np.ndarray, outputs: np.ndarray, decode_s: np.
     if ahead is not None:  # where the expected load after the window changes slope
         parts.append(ahead.breakpoints(first_s, ends))
     points = _grid(parts, low, last)
-    sequences = _mean_level(seq_start, seq_end, None, points)
-    prefilling = _mean_level(prefill[0], prefill[1], prefill[2], points)
+    sequences = mean_level(seq_start, seq_end, None, points)
+    prefilling = mean_level(prefill[0], prefill[1], prefill[2], points)
     if ahead is not None:  # the expected load at the middle of each stretch after it
         middle = np.concatenate([(points[:-1] + points[1:]) * 0.5, points[-1:]])
         later = middle > ahead.after_s()

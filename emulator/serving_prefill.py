@@ -25,12 +25,12 @@ sequences decoding at given times.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
 
+from emulator.serving_intervals import covered
 from emulator.serving_steps import StepTable
 
 __all__ = ["CHUNK_TOKENS", "MAX_GPU_SHARE", "PREFILL_LOOKBACK_S", "PrefillRule",
@@ -189,8 +189,12 @@ def step_in_flight_with_prefill(riding_s: np.ndarray, times_s: np.ndarray,
     starts, ends, shares = prefill
     if not starts.size:
         return np.asarray(riding_s, dtype=np.float64).copy()
-    taken = _share_seconds(starts, ends, shares)
-    mean = (taken(times_s) - taken(times_s - PREFILL_LOOKBACK_S)) / PREFILL_LOOKBACK_S
+    n = times_s.size
+    query = np.concatenate([times_s - PREFILL_LOOKBACK_S, times_s])
+    order = np.argsort(query, kind="stable")
+    taken = np.empty(query.size)  # GPU-share seconds the prefills took by each time
+    taken[order] = covered(starts, ends, shares, query[order])
+    mean = (taken[n:] - taken[:n]) / PREFILL_LOOKBACK_S
     share = np.clip(mean / max(int(replicas), 1), 0.0, MAX_GPU_SHARE)
     return np.minimum(riding_s / (1.0 - share), riding_s + budget_work_s)
 
@@ -202,25 +206,6 @@ ends, so the share just before it is that prompt's, not the step's (the share at
 instant gave TTFT 45 % short of the token-level reference near saturation, a lookback of
 one or two decode steps up to 120 % long); a second holds many steps, and 1 s and 5 s give
 the same agreement with the reference on validation round 13's runs."""
-
-
-def _share_seconds(starts: np.ndarray, ends: np.ndarray,
-                   shares: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
-    """``C(t) = Σ_i share_i · |[start_i, end_i) ∩ (-∞, t)|``, the GPU-share seconds the
-    prefills have taken by each time ``t`` (cumulative sums over the sorted starts and
-    ends, so any number of times costs two binary searches each)."""
-    by_start, by_end = np.argsort(starts, kind="stable"), np.argsort(ends, kind="stable")
-    first, last = starts[by_start], ends[by_end]
-    w_first = np.concatenate([[0.0], np.cumsum(shares[by_start])])
-    m_first = np.concatenate([[0.0], np.cumsum(shares[by_start] * first)])
-    w_last = np.concatenate([[0.0], np.cumsum(shares[by_end])])
-    m_last = np.concatenate([[0.0], np.cumsum(shares[by_end] * last)])
-
-    def taken(t: np.ndarray) -> np.ndarray:
-        i = np.searchsorted(first, t, side="right")
-        j = np.searchsorted(last, t, side="right")
-        return (t * w_first[i] - m_first[i]) - (t * w_last[j] - m_last[j])
-    return taken
 
 
 def steps_and_chances(times_s: np.ndarray, first_s: np.ndarray, last_s: np.ndarray,
