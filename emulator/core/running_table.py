@@ -16,10 +16,15 @@ Expected ends also need where progress (re)started, the work left and the speed,
 change while work runs (a launch, a staging that ends, a new speed). The core notes each
 such change (:attr:`RunningTable.dirty`) and a read re-reads only those rows, so a round
 does not walk every running job for them either.
+
+A read copies the rows (the copies stay valid after the table changes) once per change:
+reads between two changes (the rounds of arrivals that found the running set as it was)
+share the same copies and compute only what moves with the clock.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 
 import numpy as np
@@ -45,38 +50,44 @@ class RunningTable:
     """Slot arrays of running work's fixed figures, written at start and release."""
 
     _INITIAL = 64
-    _ARRAYS = ("work_id", "n_gpus", "start_s", "attained_base", "priority", "preemptible",
-               "training", "est_duration_s", "origin", "remaining", "speed")
+    _FLOATS = ("n_gpus", "start_s", "attained_base", "priority", "est_duration_s", "origin",
+               "remaining", "speed")
+    _FLAGS = ("preemptible", "training")
 
     def __init__(self) -> None:
         self.active = False  # kept up to date only once a policy asked for it
         self.n = 0
         self.slot: dict[int, int] = {}
         self.works: list[Work] = []  # in slot order
-        self.work_id = np.zeros(self._INITIAL, dtype=np.int64)
-        self.n_gpus = np.zeros(self._INITIAL, dtype=np.float64)
-        self.start_s = np.zeros(self._INITIAL, dtype=np.float64)
-        self.attained_base = np.zeros(self._INITIAL, dtype=np.float64)
-        self.priority = np.zeros(self._INITIAL, dtype=np.float64)
-        self.preemptible = np.zeros(self._INITIAL, dtype=bool)
-        self.training = np.zeros(self._INITIAL, dtype=bool)
-        self.est_duration_s = np.zeros(self._INITIAL, dtype=np.float64)
-        # Where progress (re)started, work left and speed: these change while work runs, so
+        # One block per dtype (a read copies three arrays, a release moves three slots);
+        # each figure is a row of its block, bound as an attribute by ``_bind``. Where
+        # progress (re)started (``origin``), work left and speed change while work runs, so
         # rows are re-read from their work when the core notes a change (``dirty``) and,
         # while progress has not started (a dataset staging), at every read.
-        self.origin = np.zeros(self._INITIAL, dtype=np.float64)
-        self.remaining = np.zeros(self._INITIAL, dtype=np.float64)
-        self.speed = np.zeros(self._INITIAL, dtype=np.float64)
+        self._ids = np.zeros(self._INITIAL, dtype=np.int64)
+        self._floats = np.zeros((len(self._FLOATS), self._INITIAL), dtype=np.float64)
+        self._flags = np.zeros((len(self._FLAGS), self._INITIAL), dtype=bool)
+        self._bind()
         self.dirty: set[int] = set()
+        self._staging: set[int] = set()  # training whose progress has not started: re-read
+        self._copies: tuple[np.ndarray, ...] | None = None  # the rows as last copied
+
+    def _bind(self) -> None:
+        """Name each row of the blocks (``self.n_gpus`` … ``self.training``, ``work_id``)."""
+        self.work_id = self._ids
+        for k, name in enumerate(self._FLOATS):
+            setattr(self, name, self._floats[k])
+        for k, name in enumerate(self._FLAGS):
+            setattr(self, name, self._flags[k])
 
     def add(self, work: Work) -> None:
         """``work`` started (its start time, GPUs and attained service are set)."""
-        if self.n == self.work_id.size:
-            for name in self._ARRAYS:
-                old = getattr(self, name)
-                grown = np.zeros(2 * old.size, dtype=old.dtype)
-                grown[:old.size] = old
-                setattr(self, name, grown)
+        if self.n == self._ids.size:
+            size = self._ids.size
+            self._ids = np.concatenate((self._ids, np.zeros(size, dtype=np.int64)))
+            self._floats = np.concatenate((self._floats, np.zeros_like(self._floats)), axis=1)
+            self._flags = np.concatenate((self._flags, np.zeros_like(self._flags)), axis=1)
+            self._bind()
         i = self.n
         self.work_id[i] = work.work_id
         self.n_gpus[i] = work.n_gpus
@@ -89,6 +100,7 @@ class RunningTable:
         self.slot[work.work_id] = i
         self.works.append(work)
         self.n += 1
+        self._copies = None
         self.dirty.add(work.work_id)  # its launch sets progress and speed after the start
 
     def activate(self, running: Iterable[Work]) -> None:
@@ -102,11 +114,13 @@ class RunningTable:
         """``work_id`` stopped running: the last row moves into its slot."""
         i = self.slot.pop(work_id)
         self.dirty.discard(work_id)
+        self._staging.discard(work_id)
+        self._copies = None
         last = self.n - 1
         if i != last:
-            for name in self._ARRAYS:
-                arr = getattr(self, name)
-                arr[i] = arr[last]
+            self._ids[i] = self._ids[last]
+            self._floats[:, i] = self._floats[:, last]
+            self._flags[:, i] = self._flags[:, last]
             self.works[i] = self.works[last]
             self.slot[int(self.work_id[i])] = i
         self.works.pop()
@@ -117,35 +131,44 @@ class RunningTable:
         self.slot.clear()
         self.works.clear()
         self.dirty.clear()
+        self._staging.clear()
+        self._copies = None
         self.n = 0
 
     def _refresh(self) -> None:
-        """Re-read progress, work left and speed of the rows that may have changed."""
-        n = self.n
+        """Re-read progress, work left and speed of the rows that may have changed: those
+        noted dirty and the training still staging its dataset."""
+        if not self.dirty and not self._staging:
+            return
         slot = self.slot
-        rows = {slot[w] for w in self.dirty if w in slot}
-        rows.update(np.flatnonzero(~np.isfinite(self.origin[:n]) & self.training[:n]).tolist())
+        ids = self.dirty | self._staging
         self.dirty.clear()
-        for i in rows:
+        self._staging.clear()
+        for work_id in ids:
+            i = slot.get(work_id)
+            if i is None:
+                continue
             work = self.works[i]
-            self.origin[i] = work.progress_start_s
-            self.remaining[i] = work.remaining
-            self.speed[i] = work.speed
+            figures = (work.progress_start_s, work.remaining, work.speed)
+            if figures != (self.origin[i], self.remaining[i], self.speed[i]):
+                self.origin[i], self.remaining[i], self.speed[i] = figures
+                self._copies = None
+            if self.training[i] and not math.isfinite(figures[0]):
+                self._staging.add(work_id)
 
     def columns(self, now: float) -> RunningColumns:
         """The arrays at time ``now`` (copies: still valid after the table changes); the
         table must have been activated (:meth:`activate`)."""
         assert self.active
         self._refresh()
-        n = self.n
-        n_gpus, start = self.n_gpus[:n].copy(), self.start_s[:n].copy()
-        training, est = self.training[:n].copy(), self.est_duration_s[:n].copy()
-        origin, remaining = self.origin[:n].copy(), self.remaining[:n].copy()
-        speed = self.speed[:n].copy()
-        return RunningColumns(now=now, work_id=self.work_id[:n].copy(), n_gpus=n_gpus,
-                              start_s=start,
-                              attained_gpu_s=self.attained_base[:n] + n_gpus * (now - start),
-                              priority=self.priority[:n].copy(),
-                              preemptible=self.preemptible[:n].copy(),
+        if self._copies is None:
+            n = self.n
+            self._copies = (self._ids[:n].copy(), *self._floats[:, :n].copy(),
+                            *self._flags[:, :n].copy())
+        (work_id, n_gpus, start, attained_base, priority, est, origin, remaining, speed,
+         preemptible, training) = self._copies
+        return RunningColumns(now=now, work_id=work_id, n_gpus=n_gpus, start_s=start,
+                              attained_gpu_s=attained_base + n_gpus * (now - start),
+                              priority=priority, preemptible=preemptible,
                               expected_ends=lambda: expected_ends(
                                   origin, remaining, speed, training, est, now))

@@ -217,6 +217,7 @@ class ClusterView:
         self._idle_token = idle_token
         self._arrival_token = arrival_token
         self._running_columns = running_columns
+        self._columns: RunningColumns | None = None  # the round's running columns, once read
         self._running_job = running_job
         self.now = now
         self._queue_columns = queue_columns
@@ -292,7 +293,13 @@ class ClusterView:
     def running_columns(self) -> RunningColumns:
         """The running work's figures as arrays (:class:`RunningColumns`), for policies
         that rank all of it every round; the engine keeps them without building a view
-        per job."""
+        per job. Built on first use, then kept for the round (nothing starts or stops
+        while a policy decides)."""
+        if self._columns is None:
+            self._columns = self._build_running_columns()
+        return self._columns
+
+    def _build_running_columns(self) -> RunningColumns:
         if self._running_columns is not None:
             return self._running_columns()
         r = list(self.running)

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from emulator.policies.base import ClusterView, Decision, QueuePolicy
+from emulator.policies.live_displacement import live_displacement
 from emulator.policies.ordered import (
     Displacement,
     as_seconds_list,
@@ -50,26 +51,37 @@ class LeastAttainedServicePolicy(QueuePolicy):
         self.thresholds = as_seconds_list(thresholds, "thresholds")
         self._bounds = np.array(self.thresholds, dtype=np.float64)
         self.preempt = bool(preempt)
+        self._displacement = self._victims() if self.preempt else None
 
     def level(self, attained_gpu_s: float) -> int:
         """The queue (0 = highest priority) of a job that attained ``attained_gpu_s``."""
         return bisect.bisect_right(self.thresholds, attained_gpu_s)
 
     def decide(self, view: ClusterView) -> list[Decision]:
-        """Serve queue 0 first, FIFO inside; preempt more-demoted work for a blocked job."""
+        """Serve queue 0 first, FIFO inside; preempt more-demoted work for a blocked job (a
+        round in which no queued job may displace anything starts what fits at a comparison
+        per job, or is not run when nothing fits: :func:`live_displacement`)."""
+        if not view.queue:
+            return []
+        t = view.queue_table()  # services first, then level, arrival, id
+        levels = self._levels(t.attained_gpu_s)
+        displacement = live_displacement(view, levels, self._displacement)
+        if displacement is None and view.free_gpus < t.n_gpus.min():
+            return []  # nothing fits and nothing may be displaced
+        order, idx = queue_order(view, t.work_id, t.submit_s, levels, t.training)
+        return greedy_round(view, order, displacement=displacement, sizes=t.n_gpus[idx])
+
+    def _victims(self) -> Displacement:
+        """More-demoted running work, most demoted first, then latest started."""
         level = self.level
-        # Victims: more-demoted running work, most demoted first, then latest started.
-        displacement = Displacement(
+        return Displacement(
             rank=lambda r: (-level(r.attained_gpu_s), -r.start_s, r.work_id),
             may_displace=lambda job, r: level(r.attained_gpu_s) > level(job.attained_gpu_s),
             monotone=True,  # the queue order has non-decreasing levels
-            rank_columns=lambda c: (c.work_id, -c.start_s, -np.searchsorted(
-                self._bounds, c.attained_gpu_s, side="right")),
-            score_columns=lambda c: np.searchsorted(self._bounds, c.attained_gpu_s,
-                                                    side="right"),
+            rank_columns=lambda c: (c.work_id, -c.start_s, -self._levels(c.attained_gpu_s)),
+            score_columns=lambda c: self._levels(c.attained_gpu_s),
             bar=lambda job: level(job.attained_gpu_s))
-        t = view.queue_table()  # services first, then level, arrival, id
-        levels = np.searchsorted(self._bounds, t.attained_gpu_s, side="right")
-        order, idx = queue_order(view, t.work_id, t.submit_s, levels, t.training)
-        return greedy_round(view, order, displacement=displacement if self.preempt else None,
-                            sizes=t.n_gpus[idx])
+
+    def _levels(self, attained_gpu_s: np.ndarray) -> np.ndarray:
+        """The queue of each entry of ``attained_gpu_s`` (GPU-seconds)."""
+        return np.searchsorted(self._bounds, attained_gpu_s, side="right")

@@ -473,11 +473,13 @@ def _start_what_fits(scratch: Scratch, order: Sequence[QueuedJob], sizes: np.nda
                      start: int, smallest: int, decisions: list[Decision]) -> None:
     """The rest of a round in which nothing more can be displaced: start, in order, the
     jobs of ``order[start:]`` that fit. Free GPUs only shrink from here, so a job needing
-    more than are free now never fits, and one step per job that does is enough."""
-    for position in (np.flatnonzero(sizes[start:] <= scratch.free_gpus) + start).tolist():
+    more than are free now never fits, and one step per job that does is enough (the
+    positions are read one at a time: a saturated cluster fills after the first few)."""
+    fits = np.flatnonzero(sizes[start:] <= scratch.free_gpus)
+    for k in range(fits.size):
         if scratch.free_gpus < smallest:
             break
-        job = order[position]
+        job = order[start + int(fits[k])]
         if job.n_gpus > scratch.free_gpus:
             continue
         gpus = scratch.place(job.request)

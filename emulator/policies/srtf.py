@@ -21,7 +21,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from emulator.policies.base import ClusterView, Decision, QueuePolicy
+from emulator.policies.live_displacement import live_displacement
 from emulator.policies.ordered import Displacement, greedy_round, queue_order
 
 __all__ = ["ShortestRemainingTimeFirstPolicy"]
@@ -40,21 +43,31 @@ class ShortestRemainingTimeFirstPolicy(QueuePolicy):
         self.min_ratio = float(min_ratio)
 
     def decide(self, view: ClusterView) -> list[Decision]:
-        """Shortest remaining first; a blocked job preempts longer remaining work."""
-        now = view.now
-
-        ratio = self.min_ratio
+        """Shortest remaining first; a blocked job preempts longer remaining work (a round
+        in which no queued job may displace anything starts what fits at a comparison per
+        job, or is not run when nothing fits: :func:`live_displacement`)."""
+        if not view.queue:
+            return []
         t = view.queue_table()  # services first, then remaining time, arrival, id
+        bars = t.est_remaining_s * self.min_ratio
+        live = self.preempt and live_displacement(
+            view, bars, self._displacement(view, None)) is not None
+        if not live and view.free_gpus < t.n_gpus.min():
+            return []  # nothing fits and nothing may be displaced
         order, idx = queue_order(view, t.work_id, t.submit_s, t.est_remaining_s, t.training)
-        needed = t.est_remaining_s[idx] * ratio  # in order
-        # Victims: running work with a longer remaining time, longest first.
-        displacement = Displacement(
+        return greedy_round(view, order, displacement=self._displacement(view, bars[idx])
+                            if live else None, sizes=t.n_gpus[idx])
+
+    def _displacement(self, view: ClusterView, needed: np.ndarray | None) -> Displacement:
+        """Victims: running work with a longer remaining time, longest first (``needed``:
+        the bar of each job of the round's order, or ``None`` where only the comparison is
+        asked for)."""
+        now, ratio = view.now, self.min_ratio
+        return Displacement(
             rank=lambda r: (-(r.expected_end_s - now), r.work_id),
             may_displace=lambda job, r: r.expected_end_s - now > job.est_remaining_s * ratio,
             monotone=False,  # services (infinite remaining) come first: not monotone
             rank_columns=lambda c: (c.work_id, -(c.expected_end_s - now)),
-            displaces_many=lambda r: r.expected_end_s - now > needed,
+            displaces_many=None if needed is None else lambda r: r.expected_end_s - now > needed,
             score_columns=lambda c: c.expected_end_s - now,
             bar=lambda job: job.est_remaining_s * ratio)
-        return greedy_round(view, order, displacement=displacement if self.preempt else None,
-                            sizes=t.n_gpus[idx])
