@@ -84,4 +84,4 @@ class LeastAttainedServicePolicy(QueuePolicy):
 
     def _levels(self, attained_gpu_s: np.ndarray) -> np.ndarray:
         """The queue of each entry of ``attained_gpu_s`` (GPU-seconds)."""
-        return np.searchsorted(self._bounds, attained_gpu_s, side="right")
+        return self._bounds.searchsorted(attained_gpu_s, side="right")

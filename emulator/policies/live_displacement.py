@@ -33,7 +33,5 @@ def live_displacement(view: ClusterView, bars: np.ndarray,
         return displacement
     columns = view.running_columns()
     pool = columns.preemptible & (columns.start_s < view.now)
-    if not pool.any():
-        return None
     scores = np.asarray(displacement.score_columns(columns))[pool]
-    return displacement if float(scores.max()) > float(bars.min()) else None
+    return displacement if scores.size and scores.max() > bars.min() else None
