@@ -11,6 +11,7 @@ raises :class:`PolicyError` naming the policy when one is wrong.
 from __future__ import annotations
 
 import functools
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -206,6 +207,7 @@ class ClusterView:
                  queue_columns: Callable[[], tuple[np.ndarray, np.ndarray]] | None = None,
                  queue_table: Callable[[], QueueTable] | None = None,
                  running_columns: Callable[[], RunningColumns] | None = None,
+                 top_attained: Callable[[], float] | None = None,
                  running_job: Callable[[int], RunningJob] | None = None,
                  idle_token: Callable[[int], object] | None = None,
                  arrival_token: Callable[[], tuple[object, ...] | None] | None = None,
@@ -217,6 +219,7 @@ class ClusterView:
         self._idle_token = idle_token
         self._arrival_token = arrival_token
         self._running_columns = running_columns
+        self._top_attained = top_attained
         self._columns: RunningColumns | None = None  # the round's running columns, once read
         self._running_job = running_job
         self.now = now
@@ -298,6 +301,17 @@ class ClusterView:
         if self._columns is None:
             self._columns = self._build_running_columns()
         return self._columns
+
+    def top_attained_gpu_s(self) -> float:
+        """The most GPU-seconds any preemptible running job has attained by now (``-inf``
+        when none runs): what a policy ranking by attained service needs to know whether
+        any running work could be displaced at all, read by the engine from its table
+        without building the running columns."""
+        if self._top_attained is not None:
+            return self._top_attained()
+        c = self.running_columns()
+        attained = c.attained_gpu_s[c.preemptible]
+        return float(attained.max()) if attained.size else -math.inf
 
     def _build_running_columns(self) -> RunningColumns:
         if self._running_columns is not None:

@@ -60,12 +60,20 @@ class LeastAttainedServicePolicy(QueuePolicy):
     def decide(self, view: ClusterView) -> list[Decision]:
         """Serve queue 0 first, FIFO inside; preempt more-demoted work for a blocked job (a
         round in which no queued job may displace anything starts what fits at a comparison
-        per job, or is not run when nothing fits: :func:`live_displacement`)."""
+        per job, or is not run when nothing fits: :func:`live_displacement`; when all
+        running work is in queue 0, which the running work's top attained service tells
+        without reading its columns, nothing may be displaced)."""
         if not view.queue:
             return []
+        displacement = self._displacement
+        if displacement is not None and self.level(view.top_attained_gpu_s()) == 0:
+            displacement = None  # all running work is in queue 0: none may be displaced
+        if displacement is None and view.free_gpus == 0:
+            return []  # and nothing fits
         t = view.queue_table()  # services first, then level, arrival, id
         levels = self._levels(t.attained_gpu_s)
-        displacement = live_displacement(view, levels, self._displacement)
+        if displacement is not None:
+            displacement = live_displacement(view, levels, displacement)
         if displacement is None and view.free_gpus < t.n_gpus.min():
             return []  # nothing fits and nothing may be displaced
         order, idx = queue_order(view, t.work_id, t.submit_s, levels, t.training)
