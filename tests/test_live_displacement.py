@@ -1,12 +1,14 @@
-"""LAS and SRTF drop their displacement from a round in which no queued job may displace
-any running work, and skip a round that then has nothing that fits
-(:func:`~emulator.policies.live_displacement.live_displacement`); LAS also skips a round on
-a full cluster whose running work is all in its first queue, known from the running
-work's top attained service: the event log must be exactly the one of rounds that always
-rank the running work, and the shortcuts must be taken."""
+"""LAS and SRTF skip what a round cannot use: a displacement when no queued job may displace
+any running work (:func:`~emulator.policies.live_displacement.live_displacement`; LAS
+tells it first from the running work's top attained service), and the whole round when
+then nothing fits either. A run must decide exactly what the previous algorithm decides
+(every round sorted and walked with the full displacement): the same event log; and each
+shortcut must be taken in these runs, the engine's top attained service being checked
+against the running columns at every round."""
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 import numpy as np
@@ -15,16 +17,36 @@ import pytest
 from emulator.build import build
 from emulator.loader import validate_scenario
 from emulator.policies import las, srtf
-from emulator.policies.base import ClusterView, RunningColumns
+from emulator.policies.base import ClusterView, Decision, RunningColumns
+from emulator.policies.las import LeastAttainedServicePolicy
 from emulator.policies.live_displacement import live_displacement
-from emulator.policies.ordered import Displacement
+from emulator.policies.ordered import Displacement, greedy_round, queue_order
+from emulator.policies.srtf import ShortestRemainingTimeFirstPolicy
 from emulator.processes.rounds import Rounds
 from tests.test_arrival_skip import _deep_queue
 
 
+def _las_reference(self: LeastAttainedServicePolicy, view: ClusterView) -> list[Decision]:
+    """LAS as it decided before the shortcuts: every round sorted and walked."""
+    t = view.queue_table()
+    levels = np.searchsorted(self._bounds, t.attained_gpu_s, side="right")
+    order, idx = queue_order(view, t.work_id, t.submit_s, levels, t.training)
+    return greedy_round(view, order, displacement=self._displacement, sizes=t.n_gpus[idx])
+
+
+def _srtf_reference(self: ShortestRemainingTimeFirstPolicy, view: ClusterView
+                    ) -> list[Decision]:
+    """SRTF as it decided before the shortcuts."""
+    t = view.queue_table()
+    order, idx = queue_order(view, t.work_id, t.submit_s, t.est_remaining_s, t.training)
+    needed = t.est_remaining_s[idx] * self.min_ratio
+    return greedy_round(view, order, displacement=self._displacement(view, needed)
+                        if self.preempt else None, sizes=t.n_gpus[idx])
+
+
 def _scenario(queue: str, options: dict[str, Any], seed: int, small: bool) -> dict[str, Any]:
-    """The deep queue of the arrival-skip test; ``small``: its jobs take 1 or 2 GPUs and come
-    ten times as often, so the cluster is often full to the last GPU."""
+    """The deep queue of the arrival-skip test; ``small``: its jobs take 1 or 2 GPUs and
+    come ten times as often, so the cluster is often full to the last GPU."""
     data = _deep_queue(seed, queue, **options)
     if small:
         for tenant in data["tenants"].values():
@@ -35,19 +57,36 @@ def _scenario(queue: str, options: dict[str, Any], seed: int, small: bool) -> di
     return data
 
 
-def _run(queue: str, options: dict[str, Any], seed: int, small: bool, shortcut: bool,
-         monkeypatch: pytest.MonkeyPatch) -> tuple[str, int, int]:
-    """(event-log digest, rounds in which the displacement was dropped, rounds LAS answered
-    from the top attained service) of one run."""
-    module = {"las": las, "srtf": srtf}[queue]
-    dropped, topped = [0], [0]
+def _run(queue: str, options: dict[str, Any], seed: int, small: bool, reference: bool,
+         monkeypatch: pytest.MonkeyPatch) -> tuple[str, Counter[str]]:
+    """(event-log digest, how often each shortcut's condition held) of one run."""
+    policy_class: Any = {"las": LeastAttainedServicePolicy,
+                         "srtf": ShortestRemainingTimeFirstPolicy}[queue]
+    counts: Counter[str] = Counter()
+    if reference:
+        monkeypatch.setattr(policy_class, "decide",
+                            {"las": _las_reference, "srtf": _srtf_reference}[queue])
+    else:
+        module = {"las": las, "srtf": srtf}[queue]
 
-    def counted(view: Any, bars: np.ndarray, displacement: Displacement | None
-                ) -> Displacement | None:
-        live = live_displacement(view, bars, displacement)
-        dropped[0] += displacement is not None and live is None
-        return live if shortcut else displacement
+        def counted(view: Any, bars: np.ndarray, displacement: Displacement | None
+                    ) -> Displacement | None:
+            live = live_displacement(view, bars, displacement)
+            counts["displacement dropped on the columns"] += (displacement is not None
+                                                              and live is None)
+            return live
 
+        monkeypatch.setattr(module, "live_displacement", counted)
+        decide = policy_class.decide
+
+        def noted(self: Any, view: ClusterView) -> list[Decision]:
+            if queue == "las" and view.queue and self._displacement is not None \
+                    and self.level(view.top_attained_gpu_s()) == 0:
+                counts["all running work in queue 0"] += 1
+                counts["full cluster, round not run"] += view.free_gpus == 0
+            return decide(self, view)
+
+        monkeypatch.setattr(policy_class, "decide", noted)
     engine_top = Rounds._top_attained
 
     def checked_top(self: Rounds) -> float:
@@ -56,34 +95,56 @@ def _run(queue: str, options: dict[str, Any], seed: int, small: bool, shortcut: 
         c = self._running_columns()
         attained = c.attained_gpu_s[c.preemptible]
         assert top == (attained.max() if attained.size else -np.inf)
-        topped[0] += 1
-        return top if shortcut else np.inf
+        return top
 
-    monkeypatch.setattr(module, "live_displacement", counted)
     monkeypatch.setattr(Rounds, "_top_attained", checked_top)
     sim = build(validate_scenario(_scenario(queue, options, seed, small)))
     sim.run()
     monkeypatch.undo()
-    return sim.log.digest(), dropped[0], topped[0]
+    return sim.log.digest(), counts
 
 
-@pytest.mark.parametrize(("queue", "options", "seed", "small"), [
-    ("las", {}, 1, False),
-    ("las", {"thresholds": ["10m", "2h"]}, 2, False),
-    ("las", {}, 1, True),
-    ("las", {"thresholds": ["10m", "2h"]}, 2, True),
-    ("srtf", {}, 1, False),
-    ("srtf", {"min_ratio": 2}, 2, True),
+COLUMNS, QUEUE_0, FULL = ("displacement dropped on the columns", "all running work in queue 0",
+                          "full cluster, round not run")
+
+
+@pytest.mark.parametrize(("queue", "options", "seed", "small", "taken"), [
+    ("las", {}, 1, False, (COLUMNS, QUEUE_0)),
+    ("las", {"thresholds": ["10m", "2h"]}, 2, False, (COLUMNS, QUEUE_0)),
+    ("las", {}, 1, True, (COLUMNS, QUEUE_0)),
+    ("las", {"thresholds": ["12h", "48h"]}, 2, True, (QUEUE_0, FULL)),  # long in queue 0
+    ("srtf", {}, 1, False, (COLUMNS,)),
+    ("srtf", {"min_ratio": 2}, 2, True, (COLUMNS,)),
 ])
-def test_dropping_a_displacement_that_can_displace_nothing_changes_no_decision(
-        queue: str, options: dict[str, Any], seed: int, small: bool,
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    plain, _, _ = _run(queue, options, seed, small, False, monkeypatch)
-    digest, dropped, topped = _run(queue, options, seed, small, True, monkeypatch)
-    assert digest == plain
-    assert dropped > 0
-    if queue == "las" and small:
-        assert topped > 0  # full clusters happen, and the top attained service is read
+def test_the_shortcuts_change_no_decision(queue: str, options: dict[str, Any], seed: int,
+                                          small: bool, taken: tuple[str, ...],
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    reference, _ = _run(queue, options, seed, small, True, monkeypatch)
+    digest, counts = _run(queue, options, seed, small, False, monkeypatch)
+    assert digest == reference
+    assert all(counts[shortcut] > 0 for shortcut in taken), counts
+
+
+def test_a_nan_compares_false_as_in_the_pairwise_test() -> None:
+    """A NaN score or bar displaces nothing and blocks nothing: the others decide."""
+    def view(ends: list[float]) -> ClusterView:
+        n = len(ends)
+        columns = RunningColumns(now=0.0, work_id=np.arange(n), n_gpus=np.ones(n),
+                                 start_s=np.full(n, -1.0), attained_gpu_s=np.zeros(n),
+                                 priority=np.zeros(n), preemptible=np.ones(n, dtype=bool),
+                                 expected_ends=lambda: np.array(ends))
+        return ClusterView(now=0.0, queue=[], total_gpus=n, free_gpus=0, running=list,
+                           scratch=lambda: None,  # type: ignore[arg-type, return-value]
+                           tenant_gpus={}, options={}, running_columns=lambda: columns)
+
+    displacement = ShortestRemainingTimeFirstPolicy()._displacement(view([1.0]), None)
+    assert live_displacement(view([np.nan, 5e4]), np.array([600.0]), displacement) \
+        is displacement
+    assert live_displacement(view([5e4]), np.array([np.nan, 600.0]), displacement) \
+        is displacement
+    assert live_displacement(view([np.nan]), np.array([600.0]), displacement) is None
+    assert live_displacement(view([5e4]), np.array([np.nan]), displacement) is None
+    assert live_displacement(view([500.0]), np.array([600.0]), displacement) is None
 
 
 def test_the_top_attained_service_without_the_engine_is_read_from_the_columns() -> None:

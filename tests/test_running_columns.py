@@ -1,12 +1,13 @@
 """Running work as arrays: the core's running table and the rankings built on it.
 
-LAS and SRTF rank the running work every round through :meth:`ClusterView.
-running_columns` and build views only for the victims they offer, skip the queued jobs
-that can no longer do anything in a round, and test whether a blocked job would fit on
-free counts rather than by placing it. Every column must equal the per-job views' figures
-at every round (read live, through starts, preemptions, failures and re-rated jobs), and a
-run must decide exactly what the plain algorithm (every view ranked, every queued job
-stepped through, every fit tested by placing) decides: the same event log, job for job.
+LAS and SRTF rank the running work through :meth:`ClusterView.running_columns` in every
+round that may displace anything, build views only for the victims they offer, skip the
+queued jobs that can no longer do anything in a round, and test whether a blocked job
+would fit on free counts rather than by placing it. Every column must equal the per-job
+views' figures at every round (read live, through starts, preemptions, failures and
+re-rated jobs), and a run must decide exactly what the plain algorithm (every view
+ranked, every queued job stepped through, every fit tested by placing) decides: the same
+event log, job for job.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ does not walk every running job for them either.
 
 A read copies the rows (the copies stay valid after the table changes) once per change:
 reads between two changes (the rounds of arrivals that found the running set as it was)
-share the same copies and compute only what moves with the clock.
+share the same read-only copies and compute only what moves with the clock.
 """
 
 from __future__ import annotations
@@ -175,6 +175,8 @@ class RunningTable:
             n = self.n
             self._copies = (self._ids[:n].copy(), *self._floats[:, :n].copy(),
                             *self._flags[:, :n].copy())
+            for array in self._copies:  # shared by every read until the next change
+                array.setflags(write=False)
         (work_id, n_gpus, start, attained_base, priority, est, origin, remaining, speed,
          preemptible, training) = self._copies
         return RunningColumns(now=now, work_id=work_id, n_gpus=n_gpus, start_s=start,

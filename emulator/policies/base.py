@@ -115,8 +115,8 @@ class RunningJob:
 
 @dataclass(frozen=True)
 class RunningColumns:
-    """One round's read-only arrays over running work, one entry per running job (in no
-    particular order: rank with the work id as the last tie-break).
+    """Read-only arrays over running work at one round's time, one entry per running job
+    (in no particular order: rank with the work id as the last tie-break).
 
     ``attained_gpu_s`` counts this run and earlier ones up to ``now``; ``preemptible`` is
     true for preemptible training, the only work a policy may preempt. Each entry equals

@@ -61,13 +61,13 @@ class LeastAttainedServicePolicy(QueuePolicy):
         """Serve queue 0 first, FIFO inside; preempt more-demoted work for a blocked job (a
         round in which no queued job may displace anything starts what fits at a comparison
         per job, or is not run when nothing fits: :func:`live_displacement`; when all
-        running work is in queue 0, which the running work's top attained service tells
-        without reading its columns, nothing may be displaced)."""
+        preemptible running work is in queue 0, which its top attained service tells
+        without reading the running columns, nothing may be displaced)."""
         if not view.queue:
             return []
         displacement = self._displacement
         if displacement is not None and self.level(view.top_attained_gpu_s()) == 0:
-            displacement = None  # all running work is in queue 0: none may be displaced
+            displacement = None  # all preemptible running work is in queue 0
         if displacement is None and view.free_gpus == 0:
             return []  # and nothing fits
         t = view.queue_table()  # services first, then level, arrival, id

@@ -9,8 +9,8 @@ running work only if that work's score exceeds the job's bar. So when the highes
 among the work a round offers as victims (preemptible, started before now) is at most the
 lowest bar in the queue, no job of the round has a candidate victim, and the round decides
 exactly what it decides without a displacement: it starts what fits, in order, at a
-comparison per job. And if then no queued job fits in the free GPUs, it decides nothing
-without being run at all.
+comparison per job. And if then no queued job fits in the free GPUs (``view.free_gpus``,
+which a view's scratch starts from), it decides nothing without being run at all.
 """
 
 from __future__ import annotations
@@ -34,4 +34,8 @@ def live_displacement(view: ClusterView, bars: np.ndarray,
     columns = view.running_columns()
     pool = columns.preemptible & (columns.start_s < view.now)
     scores = np.asarray(displacement.score_columns(columns))[pool]
-    return displacement if scores.size and scores.max() > bars.min() else None
+    if not scores.size:
+        return None
+    # fmax/fmin pass over NaN as the pairwise test does (a NaN compares false); all NaN
+    # gives NaN, which compares false too
+    return displacement if np.fmax.reduce(scores) > np.fmin.reduce(bars) else None

@@ -485,7 +485,8 @@ def _start_what_fits(scratch: Scratch, order: Sequence[QueuedJob], sizes: np.nda
     """The rest of a round in which nothing more can be displaced: start, in order, the
     jobs of ``order[start:]`` that fit. Free GPUs only shrink from here, so a job needing
     more than are free now never fits, and one step per job that does is enough (the
-    positions are read one at a time: a saturated cluster fills after the first few)."""
+    positions that fit are converted one at a time, not listed whole: a saturated cluster
+    fills after the first few)."""
     fits = np.flatnonzero(sizes[start:] <= scratch.free_gpus)
     for k in range(fits.size):
         if scratch.free_gpus < smallest:
