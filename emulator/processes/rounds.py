@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from emulator.core.core import Core
+from emulator.core.running_table import RunningTable
 from emulator.placement.base import PlacementPolicy, Scratch
 from emulator.policies.base import (
     ClusterView,
@@ -123,17 +124,17 @@ class Rounds:
     def _running_job(self, work_id: int) -> RunningJob:
         return self._running_view(self.core.running[work_id], self.core.now)
 
-    def _running_columns(self) -> RunningColumns:
+    def _running_table(self) -> RunningTable:
         table = self.core.running_table
-        if not table.active:  # the first policy to rank running work: keep it from now on
+        if not table.active:  # the first policy to read running work: keep it from now on
             table.activate(self.core.running.values())
-        return table.columns(self.core.now)
+        return table
+
+    def _running_columns(self) -> RunningColumns:
+        return self._running_table().columns(self.core.now)
 
     def _top_attained(self) -> float:
-        table = self.core.running_table
-        if not table.active:
-            table.activate(self.core.running.values())
-        return table.top_attained(self.core.now)
+        return self._running_table().top_attained(self.core.now)
 
     def _scratch(self) -> Scratch:
         c = self.core.cluster
