@@ -91,7 +91,9 @@ def decode_step_time_fused(xp: Any, b: InferenceBatch) -> Any:
         opt(xp.asarray(b.nvlink_bw, dtype=xp.float64) * inference.TP_COMM_BW_EFF
             if all_reduce else None, 0.0), opt(b.tp_alpha, 0.0),
         opt(b.hidden if all_reduce else None, 0.0),
-        opt(b.attn_width, 0.0), opt(b.step_overhead_s, 0.0), opt(b.expert_params, 0.0),
+        # the decode step's attention width, as the reference's ``_decode_attn_width``
+        opt(b.attn_width if b.decode_attn_width is None else b.decode_attn_width, 0.0),
+        opt(b.step_overhead_s, 0.0), opt(b.expert_params, 0.0),
         opt(b.experts if b.active_experts is not None else None, 1.0),
         opt(b.active_experts, 1.0),
         b.peak_flops if b.attn_peak_flops is None else b.attn_peak_flops,

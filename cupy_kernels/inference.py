@@ -71,7 +71,7 @@ __all__ = [
     "serving_schedulers",
 ]
 
-PREFILL_EFF: dict[str, float] = {"bf16": 0.695, "fp8": 0.579, "fp4": 0.410}
+PREFILL_EFF: dict[str, float] = {"bf16": 0.695, "fp8": 0.580, "fp4": 0.411}
 """Fraction of the dense peak *at the serving precision* reached by prefill and by
 compute-bound decode GEMMs, per precision (as training's ``EFF_MAX``): lower precisions
 reach a smaller fraction of their higher peak because attention, norms and sampling do
@@ -82,28 +82,28 @@ not speed up with the GEMM precision. Each value is fitted to one row of
 DEFAULT_PREFILL_EFF: float = PREFILL_EFF["fp8"]
 """The fp8 entry of :data:`PREFILL_EFF` (kept for callers that pass one efficiency)."""
 
-DEFAULT_DECODE_BW_EFF: float = 0.654
+DEFAULT_DECODE_BW_EFF: float = 0.676
 """Fraction of peak HBM bandwidth a decode step achieves. Fitted to one row of
 ``docs/validation.md`` (Llama-3.3-70B FP8 1000/1000 on H200; 0.70 until round 10, whose KV
 pool lets that row hold more sequences); Azure measured 92% of peak on GB200 with a
 streaming test, an upper bound for a real decode step."""
 
-STEP_OVERHEAD_S: float = 0.00392
+STEP_OVERHEAD_S: float = 0.00402
 """Fixed time per forward step (prefill batch or decode step) in s: kernel launches and
 the step's fixed runtime work, which neither FLOPs nor bytes account for (the work per
 running request is :data:`SEQ_STEP_OVERHEAD_S`). Fitted to the TensorRT-LLM Llama-2-7B
 128-token TTFT on one H100 (``docs/validation.md``)."""
 
-SEQ_STEP_OVERHEAD_S: float = 36e-6
+SEQ_STEP_OVERHEAD_S: float = 35.3e-6
 """Host time per running sequence and decode step in s: the serving runtime's per-request
 work in every iteration (scheduling, sampler and stop checks, state updates). It overlaps
 the GPU's work on the previous step, so a step is host-bound only when the batch is large
 and the model small; a host-bound replica emits at most ``1/SEQ_STEP_OVERHEAD_S`` tokens/s
-per scheduler (about 27,800). Fitted to one row of
+per scheduler (about 28,300). Fitted to one row of
 ``docs/validation.md`` (round 2's Qwen3-30B-A3B FP4 500/2000 on one B200, the row with
 the largest batch); every other row is held out."""
 
-HOST_FACTOR: dict[str, float] = {"x86": 1.0, "grace": 1.215}
+HOST_FACTOR: dict[str, float] = {"x86": 1.0, "grace": 1.24}
 """How long the serving runtime's per-sequence host work (:data:`SEQ_STEP_OVERHEAD_S`)
 takes on a system's host CPU, relative to the x86 hosts of DGX/HGX nodes (DGX H100/H200:
 Xeon Platinum 8480C; DGX B200: Xeon Platinum 8570), by ``SystemSpec.host_cpu``. The
@@ -114,7 +114,7 @@ ones, while GB200 is faster wherever the GPU binds. Fitted to one row of
 ``docs/validation.md`` (round 4's Qwen3-30B-A3B FP4 1000/1000 on one GB200, host-bound in
 the model); every other row is held out."""
 
-RUNTIME_HOST_FACTOR: dict[str, float] = {"python": 1.0, "cpp": 0.405}
+RUNTIME_HOST_FACTOR: dict[str, float] = {"python": 1.0, "cpp": 0.386}
 """Host work per running sequence and step of a serving runtime, relative to
 :data:`SEQ_STEP_OVERHEAD_S` (fitted to a runtime whose scheduler loop is Python:
 TensorRT-LLM's PyTorch flow), by the service's ``runtime``: ``"python"`` (default) or
@@ -171,7 +171,10 @@ class InferenceBatch:
     step), ``local_layers`` and ``attn_window`` (how many of the layers attend over at most
     the last ``attn_window`` tokens; ``None`` or a window of 0: every layer is global),
     ``kv_free_fraction`` (the share of the memory left after the weights that holds the KV
-    cache; ``None``: :data:`DEFAULT_KV_FREE_FRACTION`).
+    cache; ``None``: :data:`DEFAULT_KV_FREE_FRACTION`), ``decode_attn_width`` (the width
+    whose ``4·w`` FLOP per layer and cached token a decode step's attention computes, in
+    elements; ``None``: ``attn_width``; wider for latent attention,
+    :attr:`workloads.models.ModelSpec.decode_attention_width`).
     """
 
     params: Any
@@ -203,6 +206,7 @@ class InferenceBatch:
     local_layers: Any = None
     attn_window: Any = None
     kv_free_fraction: Any = None
+    decode_attn_width: Any = None
 
     def __post_init__(self) -> None:
         """Reject rows of unequal length early, naming the offending fields."""
@@ -413,6 +417,11 @@ def _attn_width(xp: Any, b: InferenceBatch) -> Any:
     return 0.0 if b.attn_width is None else f64(xp, b.attn_width)
 
 
+def _decode_attn_width(xp: Any, b: InferenceBatch) -> Any:
+    """Width of a decode step's attention core (``decode_attn_width``, else ``attn_width``)."""
+    return _attn_width(xp, b) if b.decode_attn_width is None else f64(xp, b.decode_attn_width)
+
+
 def prefill_time(xp: Any, b: InferenceBatch, prompt_tokens: Any, sequences: Any = 1.0) -> Any:
     """Seconds to prefill ``prompt_tokens`` (broadcast against the rows) in one forward pass.
 
@@ -460,7 +469,7 @@ def _decode_parts(xp: Any, b: InferenceBatch) -> tuple[Any, Any, Any, Any]:
     seen = ctx * _kv_layer_fraction(xp, b, ctx)  # tokens read per layer, on average
     weights = _step_weight_bytes(xp, b, batch) / _bytes_rate(xp, b)
     kv = batch * seen * _kv_per_token(xp, b) / _bytes_rate(xp, b)
-    attn = batch * 4.0 * f64(xp, b.layers) * _attn_width(xp, b) * seen
+    attn = batch * 4.0 * f64(xp, b.layers) * _decode_attn_width(xp, b) * seen
     gemm = _compute_time(xp, b, batch, 0.0)
     attn_s = _compute_time(xp, b, 0.0, attn)
     return weights, gemm, kv, attn_s
@@ -487,7 +496,9 @@ def decode_step_time(xp: Any, b: InferenceBatch) -> Any:
       ``batch·(mean_prompt + mean_output/2)·kv_per_token`` (a sequence is on average
       half-way through its output; local-attention layers read at most their window,
       :func:`_kv_layer_fraction`), the compute ``batch·4·layers·attn_width·ctx`` FLOP at
-      the attention rate (over the same tokens).
+      the attention rate (over the same tokens); ``attn_width`` is the decode width
+      ``decode_attn_width`` where given (latent attention computes more per cached token
+      than its small cache suggests).
 
     Plus the TP all-reduces of ``batch`` tokens and one step overhead. The runtime
     prepares the next step on the host while the GPU runs this one (an overlapping

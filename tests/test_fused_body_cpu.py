@@ -66,6 +66,8 @@ def _rows(n: int) -> dict[str, np.ndarray]:
         # local attention on some rows (a window shorter or longer than the context, or 0)
         "local_layers": np.floor(r.uniform(0.0, 0.9, n) * r.integers(16, 128, n)),
         "attn_window": r.choice([0.0, 128.0, 2048.0, 8192.0], n),
+        # a decode attention wider than the prefill one (latent attention) on some rows
+        "decode_attn_width": np.where(r.random(n) < 0.5, 70000.0, r.uniform(2048, 16384, n)),
     }
 
 
@@ -78,7 +80,7 @@ def test_fused_decode_body_matches_numpy_reference(tmp_path: Path) -> None:
              b.weight_bytes_per_param, b.kv_bytes_per_elem, b.gpus_per_replica, b.peak_flops,
              b.hbm_bw, b.prefill_eff, b.decode_bw_eff, b.mean_prompt, b.mean_output, b.batch,
              b.nvlink_bw * inference.TP_COMM_BW_EFF,  # the rate the all-reduces achieve
-             b.tp_alpha, b.hidden, b.attn_width, b.step_overhead_s,
+             b.tp_alpha, b.hidden, b.decode_attn_width, b.step_overhead_s,
              b.expert_params, b.experts, b.active_experts, b.attn_peak_flops,
              np.full(len(ref), training.MICRO_BATCH_HALF_TOKENS),
              b.seq_overhead_s, b.local_layers, b.attn_window)  # fmt: skip
@@ -88,7 +90,7 @@ def test_fused_decode_body_matches_numpy_reference(tmp_path: Path) -> None:
 
 OPTIONAL = ("nvlink_bw", "tp_alpha", "hidden", "attn_width", "step_overhead_s",
             "expert_params", "experts", "active_experts", "attn_peak_flops", "seq_overhead_s",
-            "local_layers", "attn_window")
+            "local_layers", "attn_window", "decode_attn_width")
 
 
 def test_fused_call_assembles_its_arguments_as_the_reference_reads_them(

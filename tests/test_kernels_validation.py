@@ -51,6 +51,11 @@ from tests.validation_cases import (
     TRAIN_ROWS,
     TRAIN_ROWS_R2,
     TRAIN_ROWS_R3,
+    TRT017,
+    TRT10,
+    TRT12,
+    TRT12_REQUESTS,
+    TRT12B,
     TRT_REQUESTS,
     InferRow,
     OnlineRow,
@@ -138,867 +143,821 @@ KNOWN_MISSES: dict[str, str] = {
     'R3 Qwen3-235B-A22B FP8-CS, 256 H100, TP2 PP8 VP4 EP32, GBS 8192, 4k':
         "low",  # -52.6%
     'Llama-3.1-8B FP8, 1 H100, 1000/1000':
-        "low",  # -18.4%
+        "low",  # -18.0%
     'Llama-2-70B FP8, 1 H200, batch 512, 128/128':
-        "high",  # +23.4%
+        "high",  # +23.8%
     'Llama-2-70B FP8, 4 H100 (TP4), batch 64, 2048/128':
-        "high",  # +18.2%
-    'Llama-2-7B FP8, 1 H100, TTFT, 2048 in':
-        "low",  # -19.5%
-    'Llama-2-70B FP8, 4 H100 (TP4), TTFT, 128 in':
-        "low",  # -39.2%
-    'Llama-3.3-70B FP8, 2 H100 (TP2), TTFT, 500 in, concurrency 1':
-        "low",  # -16.4%
-    'R2 Llama-3.3-70B FP4, B200 (TP1), 500/2000':
-        "high",  # +21.2%
-    'R2 Qwen3-235B-A22B (MoE) FP4, B200 (TP8), 2048/2048':
-        "high",  # +44.3%
-    'R2 Qwen3-235B-A22B (MoE) FP8, H100 (TP8), 2048/2048':
-        "high",  # +28.2%
-    'R2 Qwen3-235B-A22B (MoE) FP8, H100 (TP8), 500/2000':
-        "high",  # +20.8%
-    'R2 Qwen3-30B-A3B (MoE) FP4, B200 (TP1), 2048/2048':
-        "high",  # +23.1%
-    'R2 Qwen3-30B-A3B (MoE) FP4, GB200 (TP1), 2048/2048':
-        "high",  # +52.1%
-    'R2 Llama-3.1-405B FP4, B200 (TP4), 500/2000':
-        "high",  # +25.3%
-    'R2 Llama-3.1-405B FP4, GB200 (TP4), 500/2000':
-        "high",  # +27.1%
-    'R2 Llama-3.1-8B FP8, H200 (TP1), 2048/2048':
-        "low",  # -18.7%
-    'R2 Llama-3.1-8B FP8, H100 (TP1), 2048/2048':
-        "low",  # -20.8%
-    'R2 Llama-3.1-8B FP8, H100 (TP1), 500/2000':
-        "low",  # -21.0%
-    'R3 Llama-3.3-70B FP4, B200 (TP1), 128/4096':
-        "high",  # +15.4%
-    'R3 Llama-3.3-70B FP4, B200 (TP1), 1000/2000':
-        "high",  # +19.0%
-    'R3 Llama-3.3-70B FP4, GB200 (TP1), 1000/2000':
-        "high",  # +20.2%
-    'R3 Qwen3-235B-A22B (MoE) FP4, B200 (TP8), 128/4096':
-        "high",  # +52.6%
-    'R3 Qwen3-235B-A22B (MoE) FP4, B200 (TP8), 1000/2000':
-        "high",  # +56.3%
-    'R3 Qwen3-235B-A22B (MoE) FP4, B200 (TP8), 20000/2000':
-        "high",  # +33.1%
-    'R3 Qwen3-235B-A22B (MoE) FP8, H200 (TP8), 128/128':
-        "low",  # -15.3%
-    'R3 Qwen3-235B-A22B (MoE) FP8, H200 (TP8), 20000/2000':
-        "high",  # +51.6%
-    'R3 Qwen3-235B-A22B (MoE) FP8, H100 (TP8), 128/4096':
-        "high",  # +60.0%
-    'R3 Qwen3-235B-A22B (MoE) FP8, H100 (TP8), 1000/2000':
-        "high",  # +17.4%
-    'R3 Qwen3-30B-A3B (MoE) FP4, B200 (TP1), 128/128':
-        "low",  # -30.3%
-    'R3 Qwen3-30B-A3B (MoE) FP4, B200 (TP1), 1000/2000':
-        "high",  # +26.0%
-    'R3 Qwen3-30B-A3B (MoE) FP4, GB200 (TP1), 1000/2000':
-        "high",  # +33.1%
-    'R3 Llama-3.1-405B FP4, B200 (TP4), 128/4096':
-        "high",  # +22.8%
-    'R3 Llama-3.1-405B FP4, B200 (TP4), 1000/2000':
-        "high",  # +29.7%
-    'R3 Llama-3.1-405B FP4, GB200 (TP4), 128/4096':
-        "high",  # +24.4%
-    'R3 Llama-3.1-405B FP4, GB200 (TP4), 1000/2000':
-        "high",  # +32.3%
-    'R3 Llama-3.1-405B FP8, H100 (TP8), 128/4096':
-        "high",  # +30.4%
-    'R3 Llama-3.1-405B FP8, H100 (TP8), 1000/2000':
-        "high",  # +23.2%
-    'R3 Llama-3.1-8B FP8, H200 (TP1), 128/4096':
-        "low",  # -18.8%
-    'R3 Llama-3.1-8B FP8, H200 (TP1), 20000/2000':
-        "low",  # -20.5%
-    'R3 Llama-3.1-8B FP8, H100 (TP1), 128/4096':
-        "low",  # -27.1%
-    'R3 Llama-3.1-8B FP8, H100 (TP1), 1000/2000':
-        "low",  # -21.8%
-    'R3 Llama-3.1-8B FP8, H100 (TP1), 20000/2000':
-        "low",  # -23.9%
-    'R4 DeepSeek-R1 0528 (MoE) FP4, B200 (4 GPUs), 1024/8192':
-        "high",  # +27.9%
-    'R4 DeepSeek-R1 0528 (MoE) FP4, B200 (4 GPUs), 1024/32768':
-        "high",  # +60.4%
-    'R4 DeepSeek-R1 0528 (MoE) FP4, B200 (4 GPUs), 8192/1024':
-        "high",  # +16.7%
-    'R4 DeepSeek-R1 0528 (MoE) FP4, GB200 (4 GPUs), 1024/8192':
-        "high",  # +23.2%
-    'R4 DeepSeek-R1 0528 (MoE) FP4, GB200 (4 GPUs), 1024/32768':
-        "high",  # +65.5%
-    'R4 DeepSeek-R1 0528 (MoE) FP4, GB200 (4 GPUs), 8192/1024':
-        "high",  # +24.2%
-    'R4 DeepSeek-R1 0528 (MoE) FP8, H200 (8 GPUs), 1000/1000':
-        "high",  # +25.3%
-    'R4 DeepSeek-R1 0528 (MoE) FP8, H200 (8 GPUs), 1024/1024':
-        "high",  # +25.7%
-    'R4 DeepSeek-R1 0528 (MoE) FP8, H200 (8 GPUs), 1024/8192':
-        "high",  # +47.7%
-    'R4 DeepSeek-R1 0528 (MoE) FP8, H200 (8 GPUs), 1024/32768':
-        "high",  # +120.4%
-    'R4 Qwen3-235B-A22B (MoE) FP4, B200 (4 GPUs), 1000/1000':
-        "high",  # +48.1%
-    'R4 Qwen3-235B-A22B (MoE) FP4, B200 (4 GPUs), 1024/1024':
-        "high",  # +46.4%
-    'R4 Qwen3-235B-A22B (MoE) FP4, B200 (4 GPUs), 1024/8192':
-        "high",  # +28.6%
-    'R4 Qwen3-235B-A22B (MoE) FP4, B200 (4 GPUs), 1024/32768':
-        "high",  # +21.4%
-    'R4 Qwen3-235B-A22B (MoE) FP4, B200 (4 GPUs), 8192/1024':
-        "high",  # +17.2%
-    'R4 Qwen3-235B-A22B (MoE) FP4, GB200 (4 GPUs), 1000/1000':
-        "high",  # +45.6%
-    'R4 Qwen3-235B-A22B (MoE) FP4, GB200 (4 GPUs), 1024/1024':
-        "high",  # +51.4%
-    'R4 Qwen3-235B-A22B (MoE) FP4, GB200 (4 GPUs), 1024/8192':
-        "high",  # +32.6%
-    'R4 Qwen3-235B-A22B (MoE) FP4, GB200 (4 GPUs), 8192/1024':
         "high",  # +18.7%
+    'Llama-2-7B FP8, 1 H100, TTFT, 2048 in':
+        "low",  # -19.4%
+    'Llama-2-70B FP8, 4 H100 (TP4), TTFT, 128 in':
+        "low",  # -39.8%
+    'Llama-3.3-70B FP8, 2 H100 (TP2), TTFT, 500 in, concurrency 1':
+        "low",  # -16.3%
+    'R2 Llama-3.3-70B FP4, B200 (TP1), 500/2000':
+        "high",  # +22.3%
+    'R2 Qwen3-235B-A22B (MoE) FP4, B200 (TP8), 2048/2048':
+        "high",  # +19.6%
+    'R2 Qwen3-30B-A3B (MoE) FP4, B200 (TP1), 2048/2048':
+        "high",  # +18.7%
+    'R2 Qwen3-30B-A3B (MoE) FP4, GB200 (TP1), 2048/2048':
+        "high",  # +38.2%
+    'R2 Llama-3.1-405B FP4, B200 (TP4), 500/2000':
+        "high",  # +25.0%
+    'R2 Llama-3.1-405B FP4, GB200 (TP4), 500/2000':
+        "high",  # +26.4%
+    'R2 Llama-3.1-8B FP8, H200 (TP1), 2048/2048':
+        "low",  # -19.7%
+    'R2 Llama-3.1-8B FP8, H100 (TP1), 2048/2048':
+        "low",  # -20.0%
+    'R2 Llama-3.1-8B FP8, H100 (TP1), 500/2000':
+        "low",  # -22.1%
+    'R3 Llama-3.3-70B FP4, B200 (TP1), 1000/2000':
+        "high",  # +16.4%
+    'R3 Llama-3.3-70B FP4, GB200 (TP1), 1000/2000':
+        "high",  # +15.8%
+    'R3 Qwen3-235B-A22B (MoE) FP4, B200 (TP8), 128/4096':
+        "high",  # +24.4%
+    'R3 Qwen3-235B-A22B (MoE) FP4, B200 (TP8), 1000/2000':
+        "high",  # +21.5%
+    'R3 Qwen3-235B-A22B (MoE) FP4, B200 (TP8), 20000/2000':
+        "high",  # +27.2%
+    'R3 Qwen3-235B-A22B (MoE) FP8, H200 (TP8), 128/128':
+        "low",  # -16.3%
+    'R3 Qwen3-235B-A22B (MoE) FP8, H200 (TP8), 20000/2000':
+        "high",  # +46.6%
+    'R3 Qwen3-235B-A22B (MoE) FP8, H100 (TP8), 128/4096':
+        "high",  # +44.2%
+    'R3 Qwen3-30B-A3B (MoE) FP4, B200 (TP1), 128/128':
+        "low",  # -28.4%
+    'R3 Qwen3-30B-A3B (MoE) FP4, B200 (TP1), 1000/2000':
+        "high",  # +19.0%
+    'R3 Qwen3-30B-A3B (MoE) FP4, GB200 (TP1), 1000/2000':
+        "high",  # +28.8%
+    'R3 Llama-3.1-405B FP4, B200 (TP4), 128/4096':
+        "high",  # +17.5%
+    'R3 Llama-3.1-405B FP4, B200 (TP4), 1000/2000':
+        "high",  # +26.7%
+    'R3 Llama-3.1-405B FP4, GB200 (TP4), 128/4096':
+        "high",  # +16.1%
+    'R3 Llama-3.1-405B FP4, GB200 (TP4), 1000/2000':
+        "high",  # +27.4%
+    'R3 Llama-3.1-405B FP8, H100 (TP8), 128/4096':
+        "high",  # +27.6%
+    'R3 Llama-3.1-405B FP8, H100 (TP8), 1000/2000':
+        "high",  # +21.0%
+    'R3 Llama-3.1-8B FP8, H200 (TP1), 128/4096':
+        "low",  # -20.4%
+    'R3 Llama-3.1-8B FP8, H200 (TP1), 20000/2000':
+        "low",  # -19.5%
+    'R3 Llama-3.1-8B FP8, H100 (TP1), 128/4096':
+        "low",  # -25.5%
+    'R3 Llama-3.1-8B FP8, H100 (TP1), 1000/2000':
+        "low",  # -23.5%
+    'R3 Llama-3.1-8B FP8, H100 (TP1), 20000/2000':
+        "low",  # -22.4%
+    'R4 DeepSeek-R1 0528 (MoE) FP4, B200 (4 GPUs), 1024/32768':
+        "high",  # +34.8%
+    'R4 DeepSeek-R1 0528 (MoE) FP4, GB200 (4 GPUs), 1024/32768':
+        "high",  # +53.2%
+    'R4 DeepSeek-R1 0528 (MoE) FP8, H200 (8 GPUs), 1000/1000':
+        "high",  # +24.0%
+    'R4 DeepSeek-R1 0528 (MoE) FP8, H200 (8 GPUs), 1024/8192':
+        "high",  # +23.3%
+    'R4 DeepSeek-R1 0528 (MoE) FP8, H200 (8 GPUs), 1024/32768':
+        "high",  # +85.8%
+    'R4 Qwen3-235B-A22B (MoE) FP4, B200 (4 GPUs), 1000/1000':
+        "high",  # +49.2%
+    'R4 Qwen3-235B-A22B (MoE) FP4, B200 (4 GPUs), 1024/1024':
+        "high",  # +29.8%
+    'R4 Qwen3-235B-A22B (MoE) FP4, B200 (4 GPUs), 1024/8192':
+        "high",  # +19.0%
+    'R4 Qwen3-235B-A22B (MoE) FP4, B200 (4 GPUs), 1024/32768':
+        "high",  # +19.8%
+    'R4 Qwen3-235B-A22B (MoE) FP4, GB200 (4 GPUs), 1000/1000':
+        "high",  # +46.7%
+    'R4 Qwen3-235B-A22B (MoE) FP4, GB200 (4 GPUs), 1024/1024':
+        "high",  # +39.6%
+    'R4 Qwen3-235B-A22B (MoE) FP4, GB200 (4 GPUs), 1024/8192':
+        "high",  # +20.5%
     'R4 Qwen3-235B-A22B (MoE) FP8, H200 (4 GPUs), 1024/8192':
-        "high",  # +29.3%
+        "high",  # +22.2%
     'R4 Qwen3-235B-A22B (MoE) FP8, H100 (8 GPUs), 1000/1000':
-        "high",  # +18.4%
-    'R4 Qwen3-235B-A22B (MoE) FP8, H100 (8 GPUs), 1024/1024':
-        "high",  # +17.0%
+        "high",  # +18.9%
     'R4 Qwen3-235B-A22B (MoE) FP8, H100 (8 GPUs), 1024/8192':
-        "high",  # +46.9%
+        "high",  # +35.7%
     'R4 Qwen3-30B-A3B (MoE) FP4, B200 (1 GPUs), 8192/1024':
-        "high",  # +22.8%
+        "high",  # +21.4%
     'R4 Qwen3-30B-A3B (MoE) FP4, GB200 (1 GPUs), 8192/1024':
-        "high",  # +18.2%
-    'R5 DeepSeek-R1 0528 (MoE) FP4, B200 (4 GPUs), 1024/1024':
-        "high",  # +21.1%
-    'R5 DeepSeek-R1 0528 (MoE) FP4, B200 (4 GPUs), 1024/8192':
         "high",  # +16.8%
     'R5 DeepSeek-R1 0528 (MoE) FP4, B200 (4 GPUs), 1024/32768':
-        "high",  # +58.1%
-    'R5 DeepSeek-R1 0528 (MoE) FP4, B200 (4 GPUs), 8192/1024':
-        "high",  # +15.9%
-    'R5 DeepSeek-R1 0528 (MoE) FP4, GB200 (4 GPUs), 1024/1024':
-        "high",  # +49.3%
-    'R5 DeepSeek-R1 0528 (MoE) FP4, GB200 (4 GPUs), 1024/8192':
-        "high",  # +20.6%
-    'R5 DeepSeek-R1 0528 (MoE) FP4, GB200 (4 GPUs), 1024/32768':
-        "high",  # +53.2%
-    'R5 DeepSeek-R1 0528 (MoE) FP4, GB200 (4 GPUs), 8192/1024':
-        "high",  # +16.1%
-    'R5 DeepSeek-R1 0528 (MoE) FP8, H200 (8 GPUs), 1024/1024':
-        "high",  # +18.1%
-    'R5 DeepSeek-R1 0528 (MoE) FP8, H200 (8 GPUs), 1024/8192':
-        "high",  # +34.7%
-    'R5 Qwen3-235B-A22B (MoE) FP4, B200 (4 GPUs), 1024/1024':
-        "high",  # +31.2%
-    'R5 Qwen3-235B-A22B (MoE) FP4, B200 (4 GPUs), 1024/32768':
-        "high",  # +25.3%
-    'R5 Qwen3-235B-A22B (MoE) FP4, GB200 (4 GPUs), 1024/1024':
-        "high",  # +30.9%
-    'R5 Qwen3-235B-A22B (MoE) FP4, GB200 (4 GPUs), 1024/32768':
-        "high",  # +25.2%
-    'R5 Qwen3-30B-A3B (MoE) FP4, B200 (1 GPUs), 8192/1024':
-        "high",  # +18.5%
-    'R5 Qwen3-30B-A3B (MoE) FP4, GB200 (1 GPUs), 1024/1024':
-        "high",  # +16.2%
-    'R7 Llama-4-Scout (MoE) FP4, B200 (TP1), 128/2048':
-        "high",  # +16.6%
-    'R7 Llama-4-Scout (MoE) FP4, B200 (TP1), 128/4096':
-        "high",  # +23.3%
-    'R7 Llama-4-Scout (MoE) FP4, B200 (TP1), 2048/128':
-        "high",  # +24.9%
-    'R7 Llama-4-Scout (MoE) FP4, GB200 (TP1), 128/2048':
-        "high",  # +20.2%
-    'R7 Llama-4-Scout (MoE) FP4, GB200 (TP1), 128/4096':
-        "high",  # +18.3%
-    'R7 Llama-4-Scout (MoE) FP4, GB200 (TP1), 500/2000':
-        "high",  # +20.3%
-    'R7 Llama-4-Scout (MoE) FP4, GB200 (TP1), 1000/1000':
-        "high",  # +62.1%
-    'R7 Llama-4-Scout (MoE) FP4, GB200 (TP1), 1000/2000':
-        "high",  # +28.5%
-    'R7 Llama-4-Scout (MoE) FP4, GB200 (TP1), 2048/128':
-        "high",  # +30.5%
-    'R7 Llama-4-Scout (MoE) FP8, H200 (TP4), 20000/2000':
-        "high",  # +56.1%
-    'R7 Llama-4-Scout (MoE) FP8, H100 (TP4), 128/2048':
-        "high",  # +48.5%
-    'R7 Llama-4-Scout (MoE) FP8, H100 (TP4), 128/4096':
-        "high",  # +69.1%
-    'R7 Llama-4-Scout (MoE) FP8, H100 (TP4), 500/2000':
-        "high",  # +41.7%
-    'R7 Llama-4-Scout (MoE) FP8, H100 (TP4), 1000/1000':
-        "high",  # +24.7%
-    'R7 Llama-4-Scout (MoE) FP8, H100 (TP4), 1000/2000':
-        "high",  # +40.3%
-    'R7 Llama-4-Scout (MoE) FP8, H100 (TP4), 2048/128':
-        "high",  # +17.4%
-    'R7 Llama-4-Scout (MoE) FP8, H100 (TP4), 2048/2048':
-        "high",  # +20.1%
-    'R7 Llama-4-Maverick (MoE) FP4, B200 (TP8), 128/128':
-        "low",  # -44.4%
-    'R7 Llama-4-Maverick (MoE) FP4, B200 (TP8), 128/2048':
-        "low",  # -24.7%
-    'R7 Llama-4-Maverick (MoE) FP4, B200 (TP8), 1000/1000':
-        "low",  # -28.5%
-    'R7 Llama-4-Maverick (MoE) FP4, B200 (TP8), 2048/128':
-        "low",  # -29.3%
-    'R7 Llama-4-Maverick (MoE) FP4, B200 (TP8), 2048/2048':
-        "low",  # -17.5%
-    'R7 Llama-4-Maverick (MoE) FP4, B200 (TP8), 20000/2000':
-        "low",  # -18.9%
-    'R7 Llama-4-Maverick (MoE) FP8, H200 (TP8), 128/128':
-        "low",  # -54.0%
-    'R7 Llama-4-Maverick (MoE) FP8, H200 (TP8), 500/2000':
-        "low",  # -24.8%
-    'R7 Llama-4-Maverick (MoE) FP8, H200 (TP8), 1000/1000':
-        "low",  # -22.6%
-    'R7 Llama-4-Maverick (MoE) FP8, H200 (TP8), 1000/2000':
-        "low",  # -34.4%
-    'R7 Llama-4-Maverick (MoE) FP8, H200 (TP8), 2048/128':
-        "low",  # -25.4%
-    'R7 Llama-4-Maverick (MoE) FP8, H200 (TP8), 2048/2048':
-        "low",  # -21.9%
-    'R7 Llama-4-Maverick (MoE) FP8, H200 (TP8), 5000/500':
-        "low",  # -29.1%
-    'R7 Llama-4-Maverick (MoE) FP8, H100 (TP8), 128/2048':
-        "high",  # +105.4%
-    'R7 Llama-4-Maverick (MoE) FP8, H100 (TP8), 128/4096':
-        "high",  # +111.9%
-    'R7 Llama-4-Maverick (MoE) FP8, H100 (TP8), 500/2000':
-        "high",  # +67.8%
-    'R7 Llama-4-Maverick (MoE) FP8, H100 (TP8), 1000/1000':
-        "high",  # +54.7%
-    'R7 Llama-4-Maverick (MoE) FP8, H100 (TP8), 1000/2000':
-        "high",  # +46.0%
-    'R7 Llama-4-Maverick (MoE) FP8, H100 (TP8), 2048/2048':
-        "high",  # +33.1%
-    'R7 Llama-4-Maverick (MoE) FP8, H100 (TP8), 5000/500':
-        "high",  # +15.9%
-    'R7 Llama-4-Maverick (MoE) FP4, B200 (4 GPUs), 1000/1000':
-        "low",  # -27.7%
-    'R7 Llama-4-Maverick (MoE) FP4, B200 (4 GPUs), 1024/1024':
-        "low",  # -28.1%
-    'R7 Llama-4-Maverick (MoE) FP4, B200 (4 GPUs), 1024/8192':
-        "low",  # -23.5%
-    'R7 Llama-4-Maverick (MoE) FP4, B200 (4 GPUs), 1024/32768':
-        "high",  # +15.3%
-    'R7 Llama-4-Maverick (MoE) FP4, B200 (4 GPUs), 8192/1024':
-        "low",  # -45.4%
-    'R7 Llama-4-Maverick (MoE) FP4, B200 (4 GPUs), 32768/1024':
-        "low",  # -16.9%
-    'R7 Llama-4-Maverick (MoE) FP4, GB200 (4 GPUs), 1000/1000':
-        "low",  # -25.5%
-    'R7 Llama-4-Maverick (MoE) FP4, GB200 (4 GPUs), 1024/1024':
-        "low",  # -27.1%
-    'R7 Llama-4-Maverick (MoE) FP4, GB200 (4 GPUs), 1024/8192':
-        "low",  # -23.9%
-    'R7 Llama-4-Maverick (MoE) FP4, GB200 (4 GPUs), 8192/1024':
-        "low",  # -44.6%
-    'R7 Llama-4-Maverick (MoE) FP4, GB200 (4 GPUs), 32768/1024':
-        "low",  # -21.1%
-    'R7 Llama-4-Maverick (MoE) FP8, H200 (8 GPUs), 1000/1000':
-        "low",  # -25.9%
-    'R7 Llama-4-Maverick (MoE) FP8, H200 (8 GPUs), 1024/1024':
-        "low",  # -27.4%
-    'R7 Llama-4-Maverick (MoE) FP8, H200 (8 GPUs), 1024/8192':
-        "high",  # +54.9%
-    'R7 Llama-4-Maverick (MoE) FP8, H200 (8 GPUs), 1024/32768':
-        "high",  # +82.8%
-    'R7 Llama-4-Maverick (MoE) FP8, H200 (8 GPUs), 8192/1024':
-        "low",  # -46.0%
-    'R8 Mixtral-8x7B (MoE) FP8, H200 (TP1), 500/2000':
-        "low",  # -15.4%
-    'R8 Mixtral-8x7B (MoE) FP8, H200 (TP1), 1000/1000':
-        "low",  # -18.6%
-    'R8 Mixtral-8x7B (MoE) FP8, H200 (TP1), 2048/2048':
-        "low",  # -18.7%
-    'R8 Mixtral-8x7B (MoE) FP8, H200 (TP1), 20000/2000':
-        "low",  # -27.6%
-    'R8 Mixtral-8x7B (MoE) FP8, H100 (TP1), 128/2048':
-        "low",  # -15.3%
-    'R8 Mixtral-8x7B (MoE) FP8, H100 (TP1), 128/4096':
-        "low",  # -22.0%
-    'R8 Mixtral-8x7B (MoE) FP8, H100 (TP1), 500/2000':
-        "low",  # -19.0%
-    'R8 Mixtral-8x7B (MoE) FP8, H100 (TP1), 1000/1000':
-        "low",  # -25.2%
-    'R8 Mixtral-8x7B (MoE) FP8, H100 (TP1), 2048/2048':
-        "low",  # -28.5%
-    'R8 Mixtral-8x7B (MoE) FP8, H100 (TP1), 5000/500':
-        "low",  # -29.5%
-    'R8 Mixtral-8x7B (MoE) FP8, H100 (TP1), 20000/2000':
-        "low",  # -35.1%
-    'R8 Mixtral-8x7B (MoE) FP8, H100 (TP2), 2048/2048':
-        "low",  # -15.2%
-    'R8 Mixtral-8x7B (MoE) FP8, H100 (TP2), 20000/2000':
-        "low",  # -24.5%
-    'R8 Mixtral-8x7B (MoE) FP16, A100 (TP2), 1000/1000':
-        "low",  # -17.6%
-    'R8 Mixtral-8x7B (MoE) FP16, A100 (TP2), 2048/2048':
-        "low",  # -22.8%
-    'R8 Mixtral-8x7B (MoE) FP16, A100 (TP2), 5000/500':
-        "low",  # -19.0%
-    'R8 Mixtral-8x7B (MoE) FP16, A100 (TP2), 20000/2000':
-        "low",  # -31.4%
-    'R8 Mixtral-8x7B (MoE) FP8, H200 (TP4), 2048/128':
-        "high",  # +18.1%
-    'R8 Mixtral-8x7B (MoE) FP8, H100 (TP4), 2048/128':
-        "high",  # +17.0%
-    'R8 Mixtral-8x7B (MoE) FP16, A100 (TP4), 2048/128':
-        "high",  # +16.9%
-    'R8 Mixtral-8x7B (MoE) FP16, A100 (TP4), 20000/2000':
-        "low",  # -16.4%
-    'R8 Mixtral-8x7B (MoE) FP8, H200 (TP8), 128/128':
-        "high",  # +23.4%
-    'R8 Mixtral-8x7B (MoE) FP8, H200 (TP8), 128/4096':
-        "high",  # +25.1%
-    'R8 Mixtral-8x7B (MoE) FP8, H200 (TP8), 500/2000':
-        "high",  # +16.8%
-    'R8 Mixtral-8x7B (MoE) FP8, H200 (TP8), 1000/1000':
-        "high",  # +19.8%
-    'R8 Mixtral-8x7B (MoE) FP8, H200 (TP8), 2048/128':
-        "high",  # +24.2%
-    'R8 Mixtral-8x7B (MoE) FP8, H200 (TP8), 2048/2048':
-        "high",  # +20.3%
-    'R8 Mixtral-8x7B (MoE) FP8, H200 (TP8), 5000/500':
-        "high",  # +18.2%
-    'R8 Mixtral-8x7B (MoE) FP8, H100 (TP8), 128/128':
-        "high",  # +27.3%
-    'R8 Mixtral-8x7B (MoE) FP8, H100 (TP8), 500/2000':
-        "high",  # +17.9%
-    'R8 Mixtral-8x7B (MoE) FP8, H100 (TP8), 1000/1000':
-        "high",  # +20.9%
-    'R8 Mixtral-8x7B (MoE) FP8, H100 (TP8), 2048/128':
-        "high",  # +31.2%
-    'R8 Mixtral-8x7B (MoE) FP8, H100 (TP8), 5000/500':
-        "high",  # +18.5%
-    'R8 Mixtral-8x7B (MoE) FP16, A100 (TP8), 128/128':
-        "high",  # +20.6%
-    'R8 Mixtral-8x7B (MoE) FP16, A100 (TP8), 2048/128':
-        "high",  # +23.4%
-    'R9 Llama-3.1-8B FP8, H200 (TP1), 128/4096':
-        "low",  # -15.8%
-    'R9 Llama-3.1-8B FP8, H200 (TP1), 2048/2048':
-        "low",  # -17.1%
-    'R9 Llama-3.1-8B FP8, H200 (TP1), 20000/2000':
-        "low",  # -20.5%
-    'R9 Llama-3.1-8B FP8, H100 (TP1), 128/2048':
-        "low",  # -17.4%
-    'R9 Llama-3.1-8B FP8, H100 (TP1), 128/4096':
-        "low",  # -23.2%
-    'R9 Llama-3.1-8B FP8, H100 (TP1), 500/2000':
-        "low",  # -15.4%
-    'R9 Llama-3.1-8B FP8, H100 (TP1), 1000/1000':
-        "low",  # -18.5%
-    'R9 Llama-3.1-8B FP8, H100 (TP1), 2048/2048':
-        "low",  # -22.3%
-    'R9 Llama-3.1-8B FP8, H100 (TP1), 5000/500':
-        "low",  # -19.3%
-    'R9 Llama-3.1-8B FP8, H100 (TP1), 20000/2000':
-        "low",  # -26.6%
-    'R9 Llama-3.1-8B FP16, A100 (TP1), 128/4096':
-        "low",  # -19.0%
-    'R9 Llama-3.1-8B FP16, A100 (TP1), 1000/1000':
-        "low",  # -15.7%
-    'R9 Llama-3.1-8B FP16, A100 (TP1), 2048/128':
-        "low",  # -17.9%
-    'R9 Llama-3.1-8B FP16, A100 (TP1), 2048/2048':
-        "low",  # -19.9%
-    'R9 Llama-3.1-8B FP16, A100 (TP1), 5000/500':
-        "low",  # -19.2%
-    'R9 Llama-3.1-8B FP16, A100 (TP1), 20000/2000':
-        "low",  # -20.4%
-    'R9 Llama-3.1-70B FP8, H200 (TP1), 500/2000':
-        "high",  # +27.8%
-    'R9 Llama-3.1-70B FP8, H100 (TP4), 128/4096':
-        "high",  # +22.2%
-    'R9 Llama-3.1-70B FP16, A100 (TP4), 128/2048':
-        "high",  # +19.4%
-    'R9 Llama-3.1-70B FP16, A100 (TP4), 128/4096':
-        "high",  # +18.9%
-    'R9 Llama-3.1-70B FP16, A100 (TP4), 500/2000':
-        "high",  # +22.1%
-    'R9 Llama-3.1-70B FP8, H100 (TP8), 128/2048':
-        "high",  # +15.2%
-    'R9 Llama-3.1-70B FP16, A100 (TP8), 128/2048':
-        "high",  # +17.7%
-    'R9 Llama-3.1-70B FP16, A100 (TP8), 128/4096':
-        "high",  # +31.9%
-    'R9 Llama-3.1-70B FP16, A100 (TP8), 500/2000':
-        "high",  # +15.4%
-    'R9 Llama-3.1-70B FP16, A100 (TP8), 2048/2048':
-        "high",  # +17.1%
-    'R10 MLPerf v5.1 llama2-70b-99 Offline, B200 x8 (Supermicro), FP4, TP1 x 8':
-        "low",  # -40.3%
-    'R10 MLPerf v5.1 llama2-70b-99 Offline, GB200 x4 (NVIDIA), FP4, TP1 x 4':
-        "low",  # -35.7%
-    'R10 MLPerf v5.1 llama2-70b-99 Offline, H200 x8 (HPE), FP8, TP1 x 8':
-        "low",  # -38.8%
-    'R10 MLPerf v5.1 llama3.1-405b Offline, B200 x8 (Dell), FP4, TP4 x 2':
-        "low",  # -21.5%
-    'R10 MLPerf v5.1 llama3.1-405b Offline, GB200 x4 (Azure), FP4, TP4 x 1':
-        "low",  # -15.1%
-    'R10 MLPerf v5.1 llama3.1-405b Offline, GB300 x4 (NVIDIA), FP4, TP2 x 2':
-        "high",  # +19.3%
-    'R10 MLPerf v5.1 llama3.1-405b Offline, H200 x8 (Quanta_Cloud_Technology), FP8, TP8 x 1':
-        "low",  # -27.1%
-    'R10 MLPerf v5.1 llama3.1-8b Offline, B200 x8 (Supermicro), FP4, TP1 x 8':
-        "low",  # -18.5%
-    'R11 Llama-3.1-405B FP8, H200 (TP8), 128/4096':
-        "high",  # +32.7%
-    'R11 Llama-3.1-70B FP8, H100 (TP1), 1000/1000':
-        "high",  # +113.8%
-    'R11 Llama-3.1-70B FP16, H100 (TP4), 1000/1000':
-        "high",  # +16.2%
-    'R11 Llama-3.1-70B FP16, A100 (TP4), 1000/1000':
-        "high",  # +15.2%
-    'R11 Llama-3.1-70B FP16, H100 (TP8), 1000/1000':
-        "high",  # +29.3%
-    'R11 Llama-3.1-70B FP8, H100 (TP1), 128/128':
-        "high",  # +49.2%
-    'R11 Llama-3.1-70B FP8, H200 (TP2), 128/128':
-        "high",  # +28.0%
-    'R11 Llama-3.1-70B FP8, H100 (TP2), 128/128':
-        "high",  # +29.0%
-    'R11 Llama-3.1-70B FP16, H100 (TP2), 128/128':
-        "high",  # +22.5%
-    'R11 Llama-3.1-70B FP8, H200 (TP4), 128/128':
-        "high",  # +24.4%
-    'R11 Llama-3.1-70B FP8, H100 (TP4), 128/128':
-        "high",  # +27.0%
-    'R11 Llama-3.1-70B FP16, H100 (TP4), 128/128':
-        "high",  # +23.2%
-    'R11 Llama-3.1-70B FP8, H200 (TP1), 128/2048':
-        "high",  # +31.2%
-    'R11 Llama-3.1-70B FP8, H100 (TP1), 128/2048':
-        "high",  # +107.4%
-    'R11 Llama-3.1-70B FP8, H200 (TP2), 128/2048':
-        "high",  # +20.6%
-    'R11 Llama-3.1-70B FP8, H100 (TP2), 128/2048':
-        "high",  # +18.8%
-    'R11 Llama-3.1-70B FP16, A100 (TP2), 128/2048':
-        "high",  # +20.1%
-    'R11 Llama-3.1-70B FP8, H100 (TP4), 128/2048':
-        "high",  # +35.5%
-    'R11 Llama-3.1-70B FP16, H100 (TP4), 128/2048':
-        "high",  # +26.3%
-    'R11 Llama-3.1-70B FP16, A100 (TP4), 128/2048':
-        "high",  # +34.4%
-    'R11 Llama-3.1-70B FP8, H100 (TP8), 128/2048':
-        "high",  # +28.4%
-    'R11 Llama-3.1-70B FP16, H100 (TP8), 128/2048':
-        "high",  # +59.7%
-    'R11 Llama-3.1-70B FP16, A100 (TP8), 128/2048':
-        "high",  # +43.7%
-    'R11 Llama-3.1-70B FP8, H200 (TP2), 128/4096':
-        "high",  # +18.9%
-    'R11 Llama-3.1-70B FP8, H200 (TP4), 128/4096':
-        "high",  # +23.7%
-    'R11 Llama-3.1-70B FP8, H100 (TP4), 128/4096':
-        "high",  # +33.4%
-    'R11 Llama-3.1-70B FP16, A100 (TP4), 128/4096':
-        "high",  # +35.6%
-    'R11 Llama-3.1-70B FP8, H200 (TP8), 128/4096':
-        "high",  # +20.0%
-    'R11 Llama-3.1-70B FP8, H100 (TP8), 128/4096':
-        "high",  # +65.4%
-    'R11 Llama-3.1-70B FP16, H100 (TP8), 128/4096':
-        "high",  # +68.9%
-    'R11 Llama-3.1-70B FP16, A100 (TP8), 128/4096':
-        "high",  # +54.2%
-    'R11 Llama-3.1-70B FP16, A100 (TP8), 20000/2000':
-        "high",  # +23.5%
-    'R11 Llama-3.1-70B FP8, H100 (TP1), 2048/128':
-        "high",  # +29.5%
-    'R11 Llama-3.1-70B FP8, H200 (TP4), 2048/128':
-        "high",  # +24.0%
-    'R11 Llama-3.1-70B FP8, H100 (TP4), 2048/128':
-        "high",  # +25.0%
-    'R11 Llama-3.1-70B FP16, H100 (TP4), 2048/128':
-        "high",  # +17.7%
-    'R11 Llama-3.1-70B FP8, H100 (TP1), 2048/2048':
-        "high",  # +121.0%
-    'R11 Llama-3.1-70B FP8, H200 (TP2), 2048/2048':
-        "high",  # +17.7%
-    'R11 Llama-3.1-70B FP16, H100 (TP2), 2048/2048':
-        "high",  # +165.9%
-    'R11 Llama-3.1-70B FP16, A100 (TP2), 2048/2048':
-        "high",  # +115.8%
-    'R11 Llama-3.1-70B FP8, H100 (TP4), 2048/2048':
-        "high",  # +15.6%
-    'R11 Llama-3.1-70B FP16, A100 (TP4), 2048/2048':
-        "high",  # +20.0%
-    'R11 Llama-3.1-70B FP8, H100 (TP8), 2048/2048':
-        "high",  # +24.5%
-    'R11 Llama-3.1-70B FP16, H100 (TP8), 2048/2048':
-        "high",  # +40.1%
-    'R11 Llama-3.1-70B FP16, A100 (TP8), 2048/2048':
-        "high",  # +33.6%
-    'R11 Llama-3.1-70B FP8, H200 (TP1), 500/2000':
-        "high",  # +32.2%
-    'R11 Llama-3.1-70B FP8, H200 (TP2), 500/2000':
-        "high",  # +18.4%
-    'R11 Llama-3.1-70B FP8, H100 (TP2), 500/2000':
-        "high",  # +17.8%
-    'R11 Llama-3.1-70B FP16, H100 (TP4), 500/2000':
-        "high",  # +31.7%
-    'R11 Llama-3.1-70B FP16, A100 (TP4), 500/2000':
-        "high",  # +31.3%
-    'R11 Llama-3.1-70B FP8, H100 (TP8), 500/2000':
-        "high",  # +20.9%
-    'R11 Llama-3.1-70B FP16, H100 (TP8), 500/2000':
-        "high",  # +58.7%
-    'R11 Llama-3.1-70B FP16, A100 (TP8), 500/2000':
-        "high",  # +42.7%
-    'R11 Llama-3.1-70B FP8, H100 (TP1), 5000/500':
-        "high",  # +85.7%
-    'R11 Llama-3.1-70B FP8, H200 (TP4), 5000/500':
-        "high",  # +24.2%
-    'R11 Llama-3.1-70B FP8, H100 (TP4), 5000/500':
-        "high",  # +20.5%
-    'R11 Llama-3.1-8B FP16, H100 (TP1), 128/4096':
-        "low",  # -21.0%
-    'R11 Llama-3.1-8B FP8, H100 (TP1), 20000/2000':
-        "low",  # -21.2%
-    'R11 Llama-3.1-8B FP16, H100 (TP1), 20000/2000':
-        "low",  # -15.8%
-    'R11 Llama-3.1-8B FP16, A100 (TP1), 20000/2000':
-        "low",  # -17.2%
-    'R11 Llama-3.1-8B FP16, A100 (TP1), 2048/128':
-        "low",  # -17.6%
-    'R11 Llama-3.1-8B FP8, H100 (TP1), 2048/2048':
-        "low",  # -17.0%
-    'R11 Llama-3.1-8B FP16, H100 (TP1), 2048/2048':
-        "low",  # -21.4%
-    'R11 Llama-3.1-8B FP16, H100 (TP1), 5000/500':
-        "low",  # -16.7%
-    'R11 Llama-3.1-8B FP16, A100 (TP1), 5000/500':
-        "low",  # -16.2%
-    'R11 Mixtral-8x7B (MoE) FP16, H100 (TP2), 1000/1000':
-        "low",  # -16.6%
-    'R11 Mixtral-8x7B (MoE) FP16, A100 (TP2), 1000/1000':
-        "low",  # -22.8%
-    'R11 Mixtral-8x7B (MoE) FP8, H200 (TP2), 128/128':
-        "high",  # +19.6%
-    'R11 Mixtral-8x7B (MoE) FP8, H100 (TP2), 128/128':
-        "high",  # +19.7%
-    'R11 Mixtral-8x7B (MoE) FP8, H100 (TP8), 128/128':
-        "high",  # +19.6%
-    'R11 Mixtral-8x7B (MoE) FP16, H100 (TP8), 128/128':
-        "high",  # +17.7%
-    'R11 Mixtral-8x7B (MoE) FP8, H200 (TP4), 128/4096':
-        "high",  # +15.0%
-    'R11 Mixtral-8x7B (MoE) FP8, H200 (TP8), 128/4096':
-        "high",  # +44.2%
-    'R11 Mixtral-8x7B (MoE) FP8, H100 (TP8), 128/4096':
-        "high",  # +37.5%
-    'R11 Mixtral-8x7B (MoE) FP16, H100 (TP8), 128/4096':
-        "high",  # +25.9%
-    'R11 Mixtral-8x7B (MoE) FP8, H100 (TP2), 20000/2000':
-        "low",  # -20.7%
-    'R11 Mixtral-8x7B (MoE) FP16, H100 (TP2), 20000/2000':
-        "low",  # -28.6%
-    'R11 Mixtral-8x7B (MoE) FP16, A100 (TP2), 20000/2000':
-        "low",  # -28.4%
-    'R11 Mixtral-8x7B (MoE) FP16, H100 (TP4), 20000/2000':
-        "low",  # -16.5%
-    'R11 Mixtral-8x7B (MoE) FP8, H200 (TP2), 2048/128':
-        "high",  # +29.2%
-    'R11 Mixtral-8x7B (MoE) FP8, H100 (TP2), 2048/128':
-        "high",  # +22.0%
-    'R11 Mixtral-8x7B (MoE) FP8, H200 (TP4), 2048/128':
-        "high",  # +20.0%
-    'R11 Mixtral-8x7B (MoE) FP8, H100 (TP4), 2048/128':
-        "high",  # +21.2%
-    'R11 Mixtral-8x7B (MoE) FP8, H200 (TP8), 2048/128':
-        "high",  # +28.6%
-    'R11 Mixtral-8x7B (MoE) FP8, H100 (TP8), 2048/128':
-        "high",  # +35.4%
-    'R11 Mixtral-8x7B (MoE) FP16, H100 (TP8), 2048/128':
-        "high",  # +26.7%
-    'R11 Mixtral-8x7B (MoE) FP16, A100 (TP8), 2048/128':
-        "high",  # +17.7%
-    'R11 Mixtral-8x7B (MoE) FP16, H100 (TP2), 2048/2048':
-        "low",  # -20.2%
-    'R11 Mixtral-8x7B (MoE) FP16, A100 (TP2), 2048/2048':
-        "low",  # -22.4%
-    'R11 Mixtral-8x7B (MoE) FP8, H200 (TP8), 2048/2048':
-        "high",  # +29.5%
-    'R11 Mixtral-8x7B (MoE) FP8, H100 (TP8), 2048/2048':
-        "high",  # +20.5%
-    'R11 Mixtral-8x7B (MoE) FP8, H100 (TP8), 500/2000':
-        "high",  # +17.6%
-    'R11 Mixtral-8x7B (MoE) FP16, H100 (TP2), 5000/500':
-        "low",  # -22.0%
-    'R11 Mixtral-8x7B (MoE) FP16, A100 (TP2), 5000/500':
-        "low",  # -21.0%
-    'R11 Mixtral-8x7B (MoE) FP8, H200 (TP8), 5000/500':
-        "high",  # +30.4%
-    'R11 Mixtral-8x7B (MoE) FP8, H100 (TP8), 5000/500':
-        "high",  # +27.2%
-    'R12 Llama-3.3-70B FP4, B200 (TP1), 128/2048':
-        "high",  # +18.0%
-    'R12 Llama-3.3-70B FP4, B200 (TP1), 128/4096':
-        "high",  # +23.8%
-    'R12 Llama-3.3-70B FP4, B200 (TP1), 500/2000':
-        "high",  # +26.4%
-    'R12 Llama-3.3-70B FP4, B200 (TP2), 128/2048':
-        "high",  # +28.9%
-    'R12 Llama-3.3-70B FP4, B200 (TP2), 128/4096':
-        "high",  # +36.4%
-    'R12 Llama-3.3-70B FP4, B200 (TP2), 500/2000':
-        "high",  # +39.5%
-    'R12 Llama-3.3-70B FP4, B200 (TP2), 1000/1000':
-        "high",  # +19.0%
-    'R12 Llama-3.3-70B FP4, B200 (TP2), 1000/2000':
-        "high",  # +30.3%
-    'R12 Llama-3.3-70B FP4, B200 (TP2), 1024/2048':
-        "high",  # +34.2%
-    'R12 Llama-3.3-70B FP4, B200 (TP4), 128/4096':
-        "high",  # +26.6%
-    'R12 Llama-3.3-70B FP4, B200 (TP4), 500/2000':
-        "high",  # +17.5%
-    'R12 Llama-3.3-70B FP4, B200 (TP4), 1000/1000':
-        "high",  # +17.4%
-    'R12 Llama-3.3-70B FP4, B200 (TP4), 1000/2000':
-        "high",  # +26.6%
-    'R12 Llama-3.3-70B FP4, B200 (TP4), 1024/2048':
-        "high",  # +37.9%
-    'R12 Llama-3.3-70B FP4, B200 (TP8), 1024/2048':
-        "high",  # +34.7%
-    'R12 Llama-3.1-405B FP4, B200 (TP4), 128/2048':
-        "high",  # +29.9%
-    'R12 Llama-3.1-405B FP4, B200 (TP4), 128/4096':
-        "high",  # +20.9%
-    'R12 Llama-3.1-405B FP4, B200 (TP4), 500/2000':
         "high",  # +32.9%
-    'R12 Llama-3.1-405B FP4, B200 (TP4), 1024/2048':
-        "high",  # +19.6%
-    'R12 Llama-3.1-405B FP4, B200 (TP8), 128/2048':
+    'R5 DeepSeek-R1 0528 (MoE) FP4, GB200 (4 GPUs), 1024/1024':
+        "high",  # +25.8%
+    'R5 DeepSeek-R1 0528 (MoE) FP4, GB200 (4 GPUs), 1024/32768':
+        "high",  # +41.8%
+    'R5 Qwen3-235B-A22B (MoE) FP4, B200 (4 GPUs), 1024/1024':
+        "high",  # +16.3%
+    'R5 Qwen3-235B-A22B (MoE) FP4, B200 (4 GPUs), 1024/32768':
+        "high",  # +23.7%
+    'R5 Qwen3-235B-A22B (MoE) FP4, GB200 (4 GPUs), 1024/1024':
+        "high",  # +20.7%
+    'R5 Qwen3-235B-A22B (MoE) FP4, GB200 (4 GPUs), 1024/32768':
+        "high",  # +21.8%
+    'R5 Qwen3-235B-A22B (MoE) FP8, H200 (4 GPUs), 1024/1024':
+        "low",  # -18.7%
+    'R5 Qwen3-30B-A3B (MoE) FP4, B200 (1 GPUs), 8192/1024':
+        "high",  # +17.1%
+    'R7 Llama-4-Scout (MoE) FP4, B200 (TP1), 128/4096':
+        "high",  # +17.5%
+    'R7 Llama-4-Scout (MoE) FP4, B200 (TP1), 2048/128':
+        "high",  # +24.1%
+    'R7 Llama-4-Scout (MoE) FP4, GB200 (TP1), 128/2048':
+        "high",  # +21.0%
+    'R7 Llama-4-Scout (MoE) FP4, GB200 (TP1), 128/4096':
+        "high",  # +18.7%
+    'R7 Llama-4-Scout (MoE) FP4, GB200 (TP1), 500/2000':
+        "high",  # +19.8%
+    'R7 Llama-4-Scout (MoE) FP4, GB200 (TP1), 1000/1000':
+        "high",  # +59.0%
+    'R7 Llama-4-Scout (MoE) FP4, GB200 (TP1), 1000/2000':
+        "high",  # +22.7%
+    'R7 Llama-4-Scout (MoE) FP4, GB200 (TP1), 2048/128':
+        "high",  # +29.6%
+    'R7 Llama-4-Scout (MoE) FP8, H200 (TP4), 128/2048':
+        "low",  # -16.2%
+    'R7 Llama-4-Scout (MoE) FP8, H200 (TP4), 2048/2048':
+        "low",  # -15.6%
+    'R7 Llama-4-Scout (MoE) FP8, H200 (TP4), 20000/2000':
+        "high",  # +51.9%
+    'R7 Llama-4-Scout (MoE) FP8, H100 (TP4), 128/2048':
+        "high",  # +33.9%
+    'R7 Llama-4-Scout (MoE) FP8, H100 (TP4), 128/4096':
+        "high",  # +71.5%
+    'R7 Llama-4-Scout (MoE) FP8, H100 (TP4), 500/2000':
         "high",  # +36.4%
-    'R12 Llama-3.1-405B FP4, B200 (TP8), 128/4096':
-        "high",  # +37.1%
-    'R12 Llama-3.1-405B FP4, B200 (TP8), 500/2000':
-        "high",  # +29.5%
-    'R12 Llama-3.1-405B FP4, B200 (TP8), 1000/2000':
-        "high",  # +26.5%
-    'R12 Llama-3.1-405B FP4, B200 (TP8), 1024/2048':
-        "high",  # +32.6%
-    'R12 Llama-3.1-8B FP8, H200 (TP1), 128/4096':
-        "low",  # -20.4%
-    'R12 Llama-3.1-8B FP8, H200 (TP1), 1000/2000':
-        "low",  # -16.7%
-    'R12 Llama-3.1-8B FP8, H200 (TP1), 20000/2000':
-        "low",  # -15.5%
-    'R12 Llama-3.1-8B FP8, H100 (TP1), 128/2048':
-        "low",  # -20.0%
-    'R12 Llama-3.1-8B FP8, H100 (TP1), 128/4096':
-        "low",  # -24.2%
-    'R12 Llama-3.1-8B FP8, H100 (TP1), 500/2000':
-        "low",  # -21.7%
-    'R12 Llama-3.1-8B FP8, H100 (TP1), 1000/1000':
-        "low",  # -19.6%
-    'R12 Llama-3.1-8B FP8, H100 (TP1), 1000/2000':
-        "low",  # -24.8%
-    'R12 Llama-3.1-8B FP8, H100 (TP1), 1024/2048':
-        "low",  # -19.8%
-    'R12 Llama-3.1-8B FP8, H100 (TP1), 5000/500':
-        "low",  # -16.0%
-    'R12 Llama-3.1-8B FP8, H100 (TP1), 20000/2000':
-        "low",  # -23.2%
-    'R12 Llama-3.3-70B FP8, H200 (TP2), 128/4096':
-        "high",  # +21.1%
-    'R12 Llama-3.3-70B FP8, H200 (TP8), 1024/2048':
-        "high",  # +16.7%
-    'R12 Llama-3.3-70B FP8, H100 (TP1), 128/128':
-        "high",  # +17.2%
-    'R12 Llama-3.3-70B FP8, H100 (TP1), 128/2048':
-        "high",  # +29.4%
-    'R12 Llama-3.3-70B FP8, H100 (TP1), 1000/1000':
-        "high",  # +24.8%
-    'R12 Llama-3.3-70B FP8, H100 (TP1), 1000/2000':
-        "high",  # +23.8%
-    'R12 Llama-3.3-70B FP8, H100 (TP1), 1024/2048':
-        "high",  # +25.2%
-    'R12 Llama-3.3-70B FP8, H100 (TP1), 5000/500':
-        "high",  # +18.9%
-    'R12 Llama-3.3-70B FP8, H100 (TP2), 128/2048':
-        "high",  # +19.7%
-    'R12 Llama-3.3-70B FP8, H100 (TP2), 500/2000':
-        "high",  # +20.5%
-    'R12 Llama-3.3-70B FP8, H100 (TP8), 128/4096':
-        "high",  # +20.5%
-    'R12 Llama-3.3-70B FP8, H100 (TP8), 1024/2048':
-        "high",  # +20.6%
-    'R12 Llama-3.1-405B FP8, H100 (TP8), 500/2000':
-        "high",  # +15.8%
-    'R12 Llama-4-Maverick (MoE) FP8, H200 (TP8), 128/4096':
-        "high",  # +32.4%
-    'R12 Llama-4-Maverick (MoE) FP8, H200 (TP8), 1024/2048':
-        "high",  # +36.4%
-    'R12 Llama-4-Maverick (MoE) FP8, H200 (TP8), 2048/128':
-        "high",  # +17.4%
-    'R12 Llama-4-Maverick (MoE) FP8, H200 (TP8), 20000/2000':
-        "high",  # +130.1%
-    'R12 Llama-4-Maverick (MoE) FP8, H100 (TP8), 128/4096':
-        "high",  # +15.5%
-    'R12 Llama-4-Maverick (MoE) FP8, H100 (TP8), 1024/2048':
-        "high",  # +16.7%
-    'R12 Llama-4-Maverick (MoE) FP8, H100 (TP8), 2048/128':
-        "high",  # +17.8%
-    'R12 Llama-4-Maverick (MoE) FP8, H100 (TP8), 20000/2000':
-        "high",  # +77.5%
-    'R13 Llama-3.1-70B BF16, H100 (TP4), 467/256, 16/s, ttft':
-        "low",  # -35.6%
-    'R13 Llama-3.1-70B BF16, H100 (TP4), 467/256, 16/s, itl':
-        "low",  # -27.6%
-    'R13 Llama-3.1-70B BF16, H100 (TP4), 467/256, 32/s, ttft':
-        "low",  # -17.2%
-    'R13 Llama-3.1-70B BF16, H100 (TP4), 467/16, 2/s, itl':
-        "high",  # +22.9%
-    'R13 Llama-3.1-70B BF16, H100 (TP4), 467/16, 4/s, itl':
-        "high",  # +18.3%
-    'R13 Llama-3.1-70B BF16, H100 (TP4), 467/16, 8/s, itl':
-        "high",  # +15.3%
-    'R13 Llama-3.1-70B BF16, H100 (TP4), 467/16, 32/s, ttft':
-        "low",  # -17.7%
-    'R13 Llama-3.1-70B BF16, H100 (TP4), 467/16, 32/s, itl':
-        "low",  # -19.0%
-    'R13 Llama-3.1-70B BF16, H100 (TP4), 467/16, all at once, itl':
-        "low",  # -28.7%
-    'R13 Llama-3.1-70B BF16, H100 (TP4), 202/214, 16/s, ttft':
-        "low",  # -22.6%
-    'R13 Llama-3.1-70B BF16, H100 (TP4), 202/214, 32/s, ttft':
-        "low",  # -31.1%
-    'R13 Llama-3.1-70B BF16, H100 (TP4), 202/214, all at once, throughput':
-        "high",  # +87.8%
-    'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 2/s, ttft':
+    'R7 Llama-4-Scout (MoE) FP8, H100 (TP4), 1000/1000':
+        "high",  # +18.4%
+    'R7 Llama-4-Scout (MoE) FP8, H100 (TP4), 1000/2000':
         "high",  # +24.2%
-    'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 2/s, itl':
-        "high",  # +46.8%
-    'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 4/s, ttft':
-        "high",  # +22.5%
-    'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 4/s, itl':
-        "high",  # +36.1%
-    'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 8/s, ttft':
-        "high",  # +19.6%
-    'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 8/s, itl':
-        "high",  # +48.7%
-    'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 16/s, ttft':
-        "high",  # +18.3%
-    'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 16/s, itl':
-        "high",  # +48.2%
-    'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 32/s, itl':
-        "high",  # +33.5%
-    'R13 Llama-3.1-8B BF16, H100 (TP1), 467/16, 2/s, itl':
-        "high",  # +64.8%
-    'R13 Llama-3.1-8B BF16, H100 (TP1), 467/16, 4/s, itl':
-        "high",  # +68.7%
-    'R13 Llama-3.1-8B BF16, H100 (TP1), 467/16, 8/s, ttft':
-        "high",  # +21.7%
-    'R13 Llama-3.1-8B BF16, H100 (TP1), 467/16, 8/s, itl':
-        "high",  # +76.8%
-    'R13 Llama-3.1-8B BF16, H100 (TP1), 467/16, 16/s, ttft':
-        "high",  # +30.3%
-    'R13 Llama-3.1-8B BF16, H100 (TP1), 467/16, 16/s, itl':
-        "high",  # +72.3%
-    'R13 Llama-3.1-8B BF16, H100 (TP1), 467/16, 32/s, ttft':
-        "high",  # +29.2%
-    'R13 Llama-3.1-8B BF16, H100 (TP1), 467/16, 32/s, itl':
-        "high",  # +77.7%
-    'R13 Llama-3.1-8B BF16, H100 (TP1), 467/16, all at once, itl':
-        "low",  # -23.9%
-    'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, 2/s, itl':
-        "high",  # +63.7%
-    'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, 4/s, itl':
-        "high",  # +45.8%
-    'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, 8/s, itl':
-        "high",  # +34.3%
-    'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, 16/s, itl':
-        "high",  # +30.3%
-    'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, 32/s, itl':
-        "high",  # +37.7%
-    'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, all at once, itl':
-        "high",  # +39.3%
-    'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, all at once, throughput':
-        "high",  # +64.2%
-    'R13 Llama-3.1-70B BF16, H200 (TP4), 467/256, 8/s, ttft':
+    'R7 Llama-4-Scout (MoE) FP8, H100 (TP4), 2048/128':
+        "high",  # +15.8%
+    'R7 Llama-4-Scout (MoE) FP8, H100 (TP4), 2048/2048':
+        "high",  # +16.8%
+    'R7 Llama-4-Maverick (MoE) FP4, B200 (TP8), 128/128':
+        "low",  # -45.7%
+    'R7 Llama-4-Maverick (MoE) FP4, B200 (TP8), 128/2048':
+        "low",  # -32.1%
+    'R7 Llama-4-Maverick (MoE) FP4, B200 (TP8), 128/4096':
+        "low",  # -22.9%
+    'R7 Llama-4-Maverick (MoE) FP4, B200 (TP8), 1000/1000':
+        "low",  # -37.9%
+    'R7 Llama-4-Maverick (MoE) FP4, B200 (TP8), 1000/2000':
+        "low",  # -29.7%
+    'R7 Llama-4-Maverick (MoE) FP4, B200 (TP8), 2048/128':
+        "low",  # -34.5%
+    'R7 Llama-4-Maverick (MoE) FP4, B200 (TP8), 2048/2048':
+        "low",  # -33.3%
+    'R7 Llama-4-Maverick (MoE) FP4, B200 (TP8), 20000/2000':
+        "low",  # -24.4%
+    'R7 Llama-4-Maverick (MoE) FP8, H200 (TP8), 128/128':
+        "low",  # -55.0%
+    'R7 Llama-4-Maverick (MoE) FP8, H200 (TP8), 128/2048':
+        "low",  # -15.2%
+    'R7 Llama-4-Maverick (MoE) FP8, H200 (TP8), 500/2000':
+        "low",  # -33.6%
+    'R7 Llama-4-Maverick (MoE) FP8, H200 (TP8), 1000/1000':
+        "low",  # -31.5%
+    'R7 Llama-4-Maverick (MoE) FP8, H200 (TP8), 1000/2000':
+        "low",  # -45.7%
+    'R7 Llama-4-Maverick (MoE) FP8, H200 (TP8), 2048/128':
+        "low",  # -29.8%
+    'R7 Llama-4-Maverick (MoE) FP8, H200 (TP8), 2048/2048':
+        "low",  # -31.1%
+    'R7 Llama-4-Maverick (MoE) FP8, H200 (TP8), 5000/500':
+        "low",  # -33.3%
+    'R7 Llama-4-Maverick (MoE) FP8, H100 (TP8), 128/2048':
+        "high",  # +88.6%
+    'R7 Llama-4-Maverick (MoE) FP8, H100 (TP8), 128/4096':
+        "high",  # +91.8%
+    'R7 Llama-4-Maverick (MoE) FP8, H100 (TP8), 500/2000':
+        "high",  # +62.1%
+    'R7 Llama-4-Maverick (MoE) FP8, H100 (TP8), 1000/1000':
+        "high",  # +40.6%
+    'R7 Llama-4-Maverick (MoE) FP8, H100 (TP8), 1000/2000':
+        "high",  # +32.8%
+    'R7 Llama-4-Maverick (MoE) FP8, H100 (TP8), 2048/2048':
+        "high",  # +22.2%
+    'R7 Llama-4-Maverick (MoE) FP4, B200 (4 GPUs), 1000/1000':
+        "low",  # -27.1%
+    'R7 Llama-4-Maverick (MoE) FP4, B200 (4 GPUs), 1024/1024':
+        "low",  # -37.4%
+    'R7 Llama-4-Maverick (MoE) FP4, B200 (4 GPUs), 1024/8192':
+        "low",  # -27.3%
+    'R7 Llama-4-Maverick (MoE) FP4, B200 (4 GPUs), 8192/1024':
+        "low",  # -47.3%
+    'R7 Llama-4-Maverick (MoE) FP4, B200 (4 GPUs), 32768/1024':
+        "low",  # -18.2%
+    'R7 Llama-4-Maverick (MoE) FP4, GB200 (4 GPUs), 1000/1000':
+        "low",  # -24.9%
+    'R7 Llama-4-Maverick (MoE) FP4, GB200 (4 GPUs), 1024/1024':
+        "low",  # -36.5%
+    'R7 Llama-4-Maverick (MoE) FP4, GB200 (4 GPUs), 1024/8192':
+        "low",  # -29.0%
+    'R7 Llama-4-Maverick (MoE) FP4, GB200 (4 GPUs), 8192/1024':
+        "low",  # -46.7%
+    'R7 Llama-4-Maverick (MoE) FP4, GB200 (4 GPUs), 32768/1024':
+        "low",  # -22.4%
+    'R7 Llama-4-Maverick (MoE) FP8, H200 (8 GPUs), 1000/1000':
+        "low",  # -25.5%
+    'R7 Llama-4-Maverick (MoE) FP8, H200 (8 GPUs), 1024/1024':
+        "low",  # -35.3%
+    'R7 Llama-4-Maverick (MoE) FP8, H200 (8 GPUs), 1024/8192':
+        "high",  # +47.6%
+    'R7 Llama-4-Maverick (MoE) FP8, H200 (8 GPUs), 1024/32768':
+        "high",  # +84.2%
+    'R7 Llama-4-Maverick (MoE) FP8, H200 (8 GPUs), 8192/1024':
+        "low",  # -48.4%
+    'R8 Mixtral-8x7B (MoE) FP8, H200 (TP1), 500/2000':
+        "low",  # -17.8%
+    'R8 Mixtral-8x7B (MoE) FP8, H200 (TP1), 1000/1000':
+        "low",  # -20.7%
+    'R8 Mixtral-8x7B (MoE) FP8, H200 (TP1), 2048/2048':
+        "low",  # -21.5%
+    'R8 Mixtral-8x7B (MoE) FP8, H200 (TP1), 20000/2000':
+        "low",  # -27.0%
+    'R8 Mixtral-8x7B (MoE) FP8, H100 (TP1), 128/2048':
+        "low",  # -16.8%
+    'R8 Mixtral-8x7B (MoE) FP8, H100 (TP1), 128/4096':
+        "low",  # -20.4%
+    'R8 Mixtral-8x7B (MoE) FP8, H100 (TP1), 500/2000':
+        "low",  # -20.4%
+    'R8 Mixtral-8x7B (MoE) FP8, H100 (TP1), 1000/1000':
+        "low",  # -26.1%
+    'R8 Mixtral-8x7B (MoE) FP8, H100 (TP1), 2048/2048':
+        "low",  # -28.6%
+    'R8 Mixtral-8x7B (MoE) FP8, H100 (TP1), 5000/500':
+        "low",  # -29.4%
+    'R8 Mixtral-8x7B (MoE) FP8, H100 (TP1), 20000/2000':
+        "low",  # -34.1%
+    'R8 Mixtral-8x7B (MoE) FP8, H100 (TP2), 2048/2048':
+        "low",  # -17.6%
+    'R8 Mixtral-8x7B (MoE) FP8, H100 (TP2), 20000/2000':
+        "low",  # -23.7%
+    'R8 Mixtral-8x7B (MoE) FP16, A100 (TP2), 1000/1000':
         "low",  # -19.4%
-    'R13 Llama-3.1-70B BF16, H200 (TP4), 467/256, 8/s, itl':
-        "low",  # -16.3%
-    'R13 Llama-3.1-70B BF16, H200 (TP4), 467/256, 16/s, ttft':
-        "low",  # -42.6%
-    'R13 Llama-3.1-70B BF16, H200 (TP4), 467/256, 16/s, itl':
-        "low",  # -39.2%
-    'R13 Llama-3.1-70B BF16, H200 (TP4), 467/256, 32/s, ttft':
-        "low",  # -26.4%
-    'R13 Llama-3.1-70B BF16, H200 (TP4), 467/256, 32/s, itl':
-        "low",  # -15.4%
-    'R13 Llama-3.1-70B BF16, H200 (TP4), 467/256, all at once, itl':
-        "low",  # -15.4%
-    'R13 Llama-3.1-70B BF16, H200 (TP4), 467/16, 16/s, ttft':
+    'R8 Mixtral-8x7B (MoE) FP16, A100 (TP2), 2048/2048':
+        "low",  # -23.1%
+    'R8 Mixtral-8x7B (MoE) FP16, A100 (TP2), 5000/500':
+        "low",  # -19.1%
+    'R8 Mixtral-8x7B (MoE) FP16, A100 (TP2), 20000/2000':
+        "low",  # -30.5%
+    'R8 Mixtral-8x7B (MoE) FP8, H200 (TP4), 2048/128':
+        "high",  # +15.2%
+    'R8 Mixtral-8x7B (MoE) FP8, H100 (TP4), 2048/128':
+        "high",  # +15.6%
+    'R8 Mixtral-8x7B (MoE) FP16, A100 (TP4), 2048/128':
+        "high",  # +16.4%
+    'R8 Mixtral-8x7B (MoE) FP16, A100 (TP4), 2048/2048':
+        "low",  # -16.0%
+    'R8 Mixtral-8x7B (MoE) FP16, A100 (TP4), 20000/2000':
+        "low",  # -15.7%
+    'R8 Mixtral-8x7B (MoE) FP8, H200 (TP8), 128/128':
+        "high",  # +17.0%
+    'R8 Mixtral-8x7B (MoE) FP8, H200 (TP8), 2048/128':
+        "high",  # +19.9%
+    'R8 Mixtral-8x7B (MoE) FP8, H100 (TP8), 128/128':
+        "high",  # +21.0%
+    'R8 Mixtral-8x7B (MoE) FP8, H100 (TP8), 2048/128':
+        "high",  # +26.9%
+    'R8 Mixtral-8x7B (MoE) FP16, A100 (TP8), 128/128':
+        "high",  # +19.9%
+    'R8 Mixtral-8x7B (MoE) FP16, A100 (TP8), 2048/128':
+        "high",  # +22.5%
+    'R9 Llama-3.1-8B FP8, H200 (TP1), 128/4096':
+        "low",  # -17.4%
+    'R9 Llama-3.1-8B FP8, H200 (TP1), 2048/2048':
+        "low",  # -18.2%
+    'R9 Llama-3.1-8B FP8, H200 (TP1), 20000/2000':
+        "low",  # -19.5%
+    'R9 Llama-3.1-8B FP8, H100 (TP1), 128/2048':
+        "low",  # -18.9%
+    'R9 Llama-3.1-8B FP8, H100 (TP1), 128/4096':
+        "low",  # -21.5%
+    'R9 Llama-3.1-8B FP8, H100 (TP1), 500/2000':
+        "low",  # -16.6%
+    'R9 Llama-3.1-8B FP8, H100 (TP1), 1000/1000':
         "low",  # -18.1%
+    'R9 Llama-3.1-8B FP8, H100 (TP1), 2048/2048':
+        "low",  # -21.6%
+    'R9 Llama-3.1-8B FP8, H100 (TP1), 5000/500':
+        "low",  # -19.0%
+    'R9 Llama-3.1-8B FP8, H100 (TP1), 20000/2000':
+        "low",  # -25.2%
+    'R9 Llama-3.1-8B FP16, A100 (TP1), 128/4096':
+        "low",  # -18.5%
+    'R9 Llama-3.1-8B FP16, A100 (TP1), 2048/128':
+        "low",  # -17.7%
+    'R9 Llama-3.1-8B FP16, A100 (TP1), 2048/2048':
+        "low",  # -18.3%
+    'R9 Llama-3.1-8B FP16, A100 (TP1), 5000/500':
+        "low",  # -18.6%
+    'R9 Llama-3.1-8B FP16, A100 (TP1), 20000/2000':
+        "low",  # -18.9%
+    'R9 Llama-3.1-70B FP8, H200 (TP1), 500/2000':
+        "high",  # +26.8%
+    'R9 Llama-3.1-70B FP8, H100 (TP1), 128/4096':
+        "high",  # +16.4%
+    'R9 Llama-3.1-70B FP8, H100 (TP2), 128/2048':
+        "high",  # +15.5%
+    'R9 Llama-3.1-70B FP8, H100 (TP4), 128/4096':
+        "high",  # +16.5%
+    'R9 Llama-3.1-70B FP16, A100 (TP4), 128/2048':
+        "high",  # +19.9%
+    'R9 Llama-3.1-70B FP16, A100 (TP4), 128/4096':
+        "high",  # +18.5%
+    'R9 Llama-3.1-70B FP16, A100 (TP4), 500/2000':
+        "high",  # +21.8%
+    'R9 Llama-3.1-70B FP8, H100 (TP8), 128/2048':
+        "high",  # +15.0%
+    'R9 Llama-3.1-70B FP16, A100 (TP8), 128/2048':
+        "high",  # +17.3%
+    'R9 Llama-3.1-70B FP16, A100 (TP8), 128/4096':
+        "high",  # +28.3%
+    'R10 MLPerf v5.1 llama2-70b-99 Offline, B200 x8 (Supermicro), FP4, TP1 x 8':
+        "low",  # -39.9%
+    'R10 MLPerf v5.1 llama2-70b-99 Offline, GB200 x4 (NVIDIA), FP4, TP1 x 4':
+        "low",  # -35.3%
+    'R10 MLPerf v5.1 llama2-70b-99 Offline, H200 x8 (HPE), FP8, TP1 x 8':
+        "low",  # -38.6%
+    'R10 MLPerf v5.1 llama3.1-405b Offline, B200 x8 (Dell), FP4, TP4 x 2':
+        "low",  # -21.1%
+    'R10 MLPerf v5.1 llama3.1-405b Offline, GB300 x4 (NVIDIA), FP4, TP2 x 2':
+        "high",  # +20.2%
+    'R10 MLPerf v5.1 llama3.1-405b Offline, H200 x8 (Quanta_Cloud_Technology), FP8, TP8 x 1':
+        "low",  # -27.0%
+    'R10 MLPerf v5.1 llama3.1-8b Offline, B200 x8 (Supermicro), FP4, TP1 x 8':
+        "low",  # -17.8%
+    'R11 Llama-3.1-405B FP8, H200 (TP8), 128/4096':
+        "high",  # +33.3%
+    'R11 Llama-3.1-70B FP8, H100 (TP1), 1000/1000':
+        "high",  # +119.0%
+    'R11 Llama-3.1-70B FP8, H200 (TP2), 1000/1000':
+        "high",  # +15.3%
+    'R11 Llama-3.1-70B FP16, H100 (TP4), 1000/1000':
+        "high",  # +17.9%
+    'R11 Llama-3.1-70B FP16, A100 (TP4), 1000/1000':
+        "high",  # +15.9%
+    'R11 Llama-3.1-70B FP16, H100 (TP8), 1000/1000':
+        "high",  # +30.1%
+    'R11 Llama-3.1-70B FP8, H100 (TP1), 128/128':
+        "high",  # +49.6%
+    'R11 Llama-3.1-70B FP8, H200 (TP2), 128/128':
+        "high",  # +28.4%
+    'R11 Llama-3.1-70B FP8, H100 (TP2), 128/128':
+        "high",  # +29.3%
+    'R11 Llama-3.1-70B FP16, H100 (TP2), 128/128':
+        "high",  # +22.8%
+    'R11 Llama-3.1-70B FP8, H200 (TP4), 128/128':
+        "high",  # +24.6%
+    'R11 Llama-3.1-70B FP8, H100 (TP4), 128/128':
+        "high",  # +27.3%
+    'R11 Llama-3.1-70B FP16, H100 (TP4), 128/128':
+        "high",  # +23.4%
+    'R11 Llama-3.1-70B FP8, H200 (TP1), 128/2048':
+        "high",  # +32.4%
+    'R11 Llama-3.1-70B FP8, H100 (TP1), 128/2048':
+        "high",  # +113.0%
+    'R11 Llama-3.1-70B FP8, H200 (TP2), 128/2048':
+        "high",  # +21.7%
+    'R11 Llama-3.1-70B FP8, H100 (TP2), 128/2048':
+        "high",  # +21.4%
+    'R11 Llama-3.1-70B FP16, A100 (TP2), 128/2048':
+        "high",  # +23.5%
+    'R11 Llama-3.1-70B FP8, H100 (TP4), 128/2048':
+        "high",  # +36.6%
+    'R11 Llama-3.1-70B FP16, H100 (TP4), 128/2048':
+        "high",  # +28.8%
+    'R11 Llama-3.1-70B FP16, A100 (TP4), 128/2048':
+        "high",  # +35.3%
+    'R11 Llama-3.1-70B FP8, H100 (TP8), 128/2048':
+        "high",  # +29.2%
+    'R11 Llama-3.1-70B FP16, H100 (TP8), 128/2048':
+        "high",  # +60.9%
+    'R11 Llama-3.1-70B FP16, A100 (TP8), 128/2048':
+        "high",  # +44.5%
+    'R11 Llama-3.1-70B FP8, H200 (TP2), 128/4096':
+        "high",  # +20.2%
+    'R11 Llama-3.1-70B FP8, H200 (TP4), 128/4096':
+        "high",  # +24.9%
+    'R11 Llama-3.1-70B FP8, H100 (TP4), 128/4096':
+        "high",  # +34.8%
+    'R11 Llama-3.1-70B FP16, A100 (TP4), 128/4096':
+        "high",  # +38.9%
+    'R11 Llama-3.1-70B FP8, H200 (TP8), 128/4096':
+        "high",  # +20.8%
+    'R11 Llama-3.1-70B FP8, H100 (TP8), 128/4096':
+        "high",  # +66.8%
+    'R11 Llama-3.1-70B FP16, H100 (TP8), 128/4096':
+        "high",  # +70.6%
+    'R11 Llama-3.1-70B FP16, A100 (TP8), 128/4096':
+        "high",  # +55.7%
+    'R11 Llama-3.1-70B FP16, A100 (TP4), 20000/2000':
+        "high",  # +16.7%
+    'R11 Llama-3.1-70B FP16, A100 (TP8), 20000/2000':
+        "high",  # +25.0%
+    'R11 Llama-3.1-70B FP8, H100 (TP1), 2048/128':
+        "high",  # +31.0%
+    'R11 Llama-3.1-70B FP8, H200 (TP4), 2048/128':
+        "high",  # +24.3%
+    'R11 Llama-3.1-70B FP8, H100 (TP4), 2048/128':
+        "high",  # +25.4%
+    'R11 Llama-3.1-70B FP16, H100 (TP4), 2048/128':
+        "high",  # +18.2%
+    'R11 Llama-3.1-70B FP8, H100 (TP1), 2048/2048':
+        "high",  # +126.8%
+    'R11 Llama-3.1-70B FP8, H200 (TP2), 2048/2048':
+        "high",  # +18.9%
+    'R11 Llama-3.1-70B FP16, H100 (TP2), 2048/2048':
+        "high",  # +172.5%
+    'R11 Llama-3.1-70B FP16, A100 (TP2), 2048/2048':
+        "high",  # +121.4%
+    'R11 Llama-3.1-70B FP8, H100 (TP4), 2048/2048':
+        "high",  # +16.8%
+    'R11 Llama-3.1-70B FP16, A100 (TP4), 2048/2048':
+        "high",  # +22.2%
+    'R11 Llama-3.1-70B FP8, H100 (TP8), 2048/2048':
+        "high",  # +25.5%
+    'R11 Llama-3.1-70B FP16, H100 (TP8), 2048/2048':
+        "high",  # +41.5%
+    'R11 Llama-3.1-70B FP16, A100 (TP8), 2048/2048':
+        "high",  # +34.7%
+    'R11 Llama-3.1-70B FP8, H200 (TP1), 500/2000':
+        "high",  # +35.4%
+    'R11 Llama-3.1-70B FP8, H200 (TP2), 500/2000':
+        "high",  # +19.4%
+    'R11 Llama-3.1-70B FP8, H100 (TP2), 500/2000':
+        "high",  # +20.3%
+    'R11 Llama-3.1-70B FP16, A100 (TP2), 500/2000':
+        "high",  # +15.6%
+    'R11 Llama-3.1-70B FP16, H100 (TP4), 500/2000':
+        "high",  # +34.2%
+    'R11 Llama-3.1-70B FP16, A100 (TP4), 500/2000':
+        "high",  # +32.3%
+    'R11 Llama-3.1-70B FP8, H100 (TP8), 500/2000':
+        "high",  # +21.7%
+    'R11 Llama-3.1-70B FP16, H100 (TP8), 500/2000':
+        "high",  # +60.0%
+    'R11 Llama-3.1-70B FP16, A100 (TP8), 500/2000':
+        "high",  # +43.7%
+    'R11 Llama-3.1-70B FP8, H100 (TP1), 5000/500':
+        "high",  # +89.4%
+    'R11 Llama-3.1-70B FP8, H200 (TP4), 5000/500':
+        "high",  # +24.8%
+    'R11 Llama-3.1-70B FP8, H100 (TP4), 5000/500':
+        "high",  # +21.2%
+    'R11 Llama-3.1-8B FP16, H100 (TP1), 128/4096':
+        "low",  # -19.1%
+    'R11 Llama-3.1-8B FP8, H100 (TP1), 20000/2000':
+        "low",  # -19.5%
+    'R11 Llama-3.1-8B FP16, A100 (TP1), 20000/2000':
+        "low",  # -15.4%
+    'R11 Llama-3.1-8B FP16, A100 (TP1), 2048/128':
+        "low",  # -17.3%
+    'R11 Llama-3.1-8B FP8, H100 (TP1), 2048/2048':
+        "low",  # -15.2%
+    'R11 Llama-3.1-8B FP16, H100 (TP1), 2048/2048':
+        "low",  # -19.5%
+    'R11 Llama-3.1-8B FP16, H100 (TP1), 5000/500':
+        "low",  # -15.3%
+    'R11 Llama-3.1-8B FP16, A100 (TP1), 5000/500':
+        "low",  # -15.1%
+    'R11 Mixtral-8x7B (MoE) FP16, A100 (TP2), 1000/1000':
+        "low",  # -22.4%
+    'R11 Mixtral-8x7B (MoE) FP8, H200 (TP2), 128/128':
+        "high",  # +19.9%
+    'R11 Mixtral-8x7B (MoE) FP8, H100 (TP2), 128/128':
+        "high",  # +20.1%
+    'R11 Mixtral-8x7B (MoE) FP8, H100 (TP4), 128/128':
+        "high",  # +15.0%
+    'R11 Mixtral-8x7B (MoE) FP8, H100 (TP8), 128/128':
+        "high",  # +20.6%
+    'R11 Mixtral-8x7B (MoE) FP16, H100 (TP8), 128/128':
+        "high",  # +18.4%
+    'R11 Mixtral-8x7B (MoE) FP8, H200 (TP4), 128/4096':
+        "high",  # +16.4%
+    'R11 Mixtral-8x7B (MoE) FP8, H200 (TP8), 128/4096':
+        "high",  # +45.2%
+    'R11 Mixtral-8x7B (MoE) FP8, H100 (TP8), 128/4096':
+        "high",  # +39.0%
+    'R11 Mixtral-8x7B (MoE) FP16, H100 (TP8), 128/4096':
+        "high",  # +27.7%
+    'R11 Mixtral-8x7B (MoE) FP8, H100 (TP2), 20000/2000':
+        "low",  # -19.2%
+    'R11 Mixtral-8x7B (MoE) FP16, H100 (TP2), 20000/2000':
+        "low",  # -27.1%
+    'R11 Mixtral-8x7B (MoE) FP16, A100 (TP2), 20000/2000':
+        "low",  # -27.1%
+    'R11 Mixtral-8x7B (MoE) FP8, H200 (TP2), 2048/128':
+        "high",  # +29.7%
+    'R11 Mixtral-8x7B (MoE) FP8, H100 (TP2), 2048/128':
+        "high",  # +22.6%
+    'R11 Mixtral-8x7B (MoE) FP8, H200 (TP4), 2048/128':
+        "high",  # +20.4%
+    'R11 Mixtral-8x7B (MoE) FP8, H100 (TP4), 2048/128':
+        "high",  # +21.7%
+    'R11 Mixtral-8x7B (MoE) FP8, H200 (TP8), 2048/128':
+        "high",  # +28.9%
+    'R11 Mixtral-8x7B (MoE) FP8, H100 (TP8), 2048/128':
+        "high",  # +35.7%
+    'R11 Mixtral-8x7B (MoE) FP16, H100 (TP8), 2048/128':
+        "high",  # +27.0%
+    'R11 Mixtral-8x7B (MoE) FP16, A100 (TP8), 2048/128':
+        "high",  # +18.0%
+    'R11 Mixtral-8x7B (MoE) FP16, H100 (TP2), 2048/2048':
+        "low",  # -18.4%
+    'R11 Mixtral-8x7B (MoE) FP16, A100 (TP2), 2048/2048':
+        "low",  # -20.8%
+    'R11 Mixtral-8x7B (MoE) FP8, H200 (TP8), 2048/2048':
+        "high",  # +30.5%
+    'R11 Mixtral-8x7B (MoE) FP8, H100 (TP8), 2048/2048':
+        "high",  # +21.7%
+    'R11 Mixtral-8x7B (MoE) FP8, H100 (TP8), 500/2000':
+        "high",  # +21.1%
+    'R11 Mixtral-8x7B (MoE) FP16, H100 (TP2), 5000/500':
+        "low",  # -20.8%
+    'R11 Mixtral-8x7B (MoE) FP16, A100 (TP2), 5000/500':
+        "low",  # -20.0%
+    'R11 Mixtral-8x7B (MoE) FP8, H200 (TP8), 5000/500':
+        "high",  # +31.0%
+    'R11 Mixtral-8x7B (MoE) FP8, H100 (TP8), 5000/500':
+        "high",  # +28.0%
+    'R12 Llama-3.3-70B FP4, B200 (TP1), 128/2048':
+        "high",  # +19.5%
+    'R12 Llama-3.3-70B FP4, B200 (TP1), 128/4096':
+        "high",  # +25.6%
+    'R12 Llama-3.3-70B FP4, B200 (TP1), 500/2000':
+        "high",  # +28.1%
+    'R12 Llama-3.3-70B FP4, B200 (TP2), 128/2048':
+        "high",  # +30.2%
+    'R12 Llama-3.3-70B FP4, B200 (TP2), 128/4096':
+        "high",  # +38.2%
+    'R12 Llama-3.3-70B FP4, B200 (TP2), 500/2000':
+        "high",  # +41.1%
+    'R12 Llama-3.3-70B FP4, B200 (TP2), 1000/1000':
+        "high",  # +20.1%
+    'R12 Llama-3.3-70B FP4, B200 (TP2), 1000/2000':
+        "high",  # +31.9%
+    'R12 Llama-3.3-70B FP4, B200 (TP2), 1024/2048':
+        "high",  # +35.9%
+    'R12 Llama-3.3-70B FP4, B200 (TP2), 20000/2000':
+        "high",  # +16.4%
+    'R12 Llama-3.3-70B FP4, B200 (TP4), 128/4096':
+        "high",  # +27.9%
+    'R12 Llama-3.3-70B FP4, B200 (TP4), 500/2000':
+        "high",  # +19.2%
+    'R12 Llama-3.3-70B FP4, B200 (TP4), 1000/1000':
+        "high",  # +18.6%
+    'R12 Llama-3.3-70B FP4, B200 (TP4), 1000/2000':
+        "high",  # +27.7%
+    'R12 Llama-3.3-70B FP4, B200 (TP4), 1024/2048':
+        "high",  # +39.4%
+    'R12 Llama-3.3-70B FP4, B200 (TP8), 1024/2048':
+        "high",  # +37.4%
+    'R12 Llama-3.1-405B FP4, B200 (TP4), 128/2048':
+        "high",  # +30.5%
+    'R12 Llama-3.1-405B FP4, B200 (TP4), 128/4096':
+        "high",  # +21.7%
+    'R12 Llama-3.1-405B FP4, B200 (TP4), 500/2000':
+        "high",  # +33.5%
+    'R12 Llama-3.1-405B FP4, B200 (TP4), 1000/2000':
+        "high",  # +15.6%
+    'R12 Llama-3.1-405B FP4, B200 (TP4), 1024/2048':
+        "high",  # +20.3%
+    'R12 Llama-3.1-405B FP4, B200 (TP8), 128/2048':
+        "high",  # +36.8%
+    'R12 Llama-3.1-405B FP4, B200 (TP8), 128/4096':
+        "high",  # +37.7%
+    'R12 Llama-3.1-405B FP4, B200 (TP8), 500/2000':
+        "high",  # +30.0%
+    'R12 Llama-3.1-405B FP4, B200 (TP8), 1000/2000':
+        "high",  # +27.0%
+    'R12 Llama-3.1-405B FP4, B200 (TP8), 1024/2048':
+        "high",  # +33.2%
+    'R12 Llama-3.1-8B FP8, H200 (TP1), 128/4096':
+        "low",  # -18.9%
+    'R12 Llama-3.1-8B FP8, H200 (TP1), 1000/2000':
+        "low",  # -15.3%
+    'R12 Llama-3.1-8B FP8, H100 (TP1), 128/2048':
+        "low",  # -18.6%
+    'R12 Llama-3.1-8B FP8, H100 (TP1), 128/4096':
+        "low",  # -22.7%
+    'R12 Llama-3.1-8B FP8, H100 (TP1), 500/2000':
+        "low",  # -20.3%
+    'R12 Llama-3.1-8B FP8, H100 (TP1), 1000/1000':
+        "low",  # -18.3%
+    'R12 Llama-3.1-8B FP8, H100 (TP1), 1000/2000':
+        "low",  # -23.4%
+    'R12 Llama-3.1-8B FP8, H100 (TP1), 1024/2048':
+        "low",  # -18.3%
+    'R12 Llama-3.1-8B FP8, H100 (TP1), 20000/2000':
+        "low",  # -21.4%
+    'R12 Llama-3.3-70B FP8, H200 (TP2), 128/4096':
+        "high",  # +22.5%
+    'R12 Llama-3.3-70B FP8, H200 (TP8), 1024/2048':
+        "high",  # +17.5%
+    'R12 Llama-3.3-70B FP8, H100 (TP1), 128/128':
+        "high",  # +17.5%
+    'R12 Llama-3.3-70B FP8, H100 (TP1), 128/2048':
+        "high",  # +33.0%
+    'R12 Llama-3.3-70B FP8, H100 (TP1), 1000/1000':
+        "high",  # +27.8%
+    'R12 Llama-3.3-70B FP8, H100 (TP1), 1000/2000':
+        "high",  # +27.1%
+    'R12 Llama-3.3-70B FP8, H100 (TP1), 1024/2048':
+        "high",  # +28.6%
+    'R12 Llama-3.3-70B FP8, H100 (TP1), 5000/500':
+        "high",  # +21.3%
+    'R12 Llama-3.3-70B FP8, H100 (TP2), 128/2048':
+        "high",  # +20.8%
+    'R12 Llama-3.3-70B FP8, H100 (TP2), 500/2000':
+        "high",  # +23.1%
+    'R12 Llama-3.3-70B FP8, H100 (TP8), 128/4096':
+        "high",  # +21.5%
+    'R12 Llama-3.3-70B FP8, H100 (TP8), 1024/2048':
+        "high",  # +21.5%
+    'R12 Llama-3.1-405B FP8, H100 (TP8), 500/2000':
+        "high",  # +16.3%
+    'R12 Llama-3.1-405B FP8, H100 (TP8), 1024/2048':
+        "high",  # +15.2%
+    'R12 Llama-4-Maverick (MoE) FP8, H200 (TP8), 128/4096':
+        "high",  # +33.2%
+    'R12 Llama-4-Maverick (MoE) FP8, H200 (TP8), 1024/2048':
+        "high",  # +37.2%
+    'R12 Llama-4-Maverick (MoE) FP8, H200 (TP8), 2048/128':
+        "high",  # +17.7%
+    'R12 Llama-4-Maverick (MoE) FP8, H200 (TP8), 20000/2000':
+        "high",  # +131.7%
+    'R12 Llama-4-Maverick (MoE) FP8, H100 (TP8), 128/4096':
+        "high",  # +17.9%
+    'R12 Llama-4-Maverick (MoE) FP8, H100 (TP8), 1000/2000':
+        "high",  # +16.0%
+    'R12 Llama-4-Maverick (MoE) FP8, H100 (TP8), 1024/2048':
+        "high",  # +17.2%
+    'R12 Llama-4-Maverick (MoE) FP8, H100 (TP8), 2048/128':
+        "high",  # +18.2%
+    'R12 Llama-4-Maverick (MoE) FP8, H100 (TP8), 20000/2000':
+        "high",  # +79.6%
+    'R13 Llama-3.1-70B BF16, H100 (TP4), 467/256, 8/s, ttft':
+        "low",  # -16.0%
+    'R13 Llama-3.1-70B BF16, H100 (TP4), 467/256, 16/s, ttft':
+        "low",  # -36.5%
+    'R13 Llama-3.1-70B BF16, H100 (TP4), 467/256, 16/s, itl':
+        "low",  # -29.2%
+    'R13 Llama-3.1-70B BF16, H100 (TP4), 467/256, 32/s, ttft':
+        "low",  # -17.8%
+    'R13 Llama-3.1-70B BF16, H100 (TP4), 467/16, 2/s, itl':
+        "high",  # +20.3%
+    'R13 Llama-3.1-70B BF16, H100 (TP4), 467/16, 4/s, itl':
+        "high",  # +15.8%
+    'R13 Llama-3.1-70B BF16, H100 (TP4), 467/16, 32/s, ttft':
+        "low",  # -18.4%
+    'R13 Llama-3.1-70B BF16, H100 (TP4), 467/16, 32/s, itl':
+        "low",  # -19.2%
+    'R13 Llama-3.1-70B BF16, H100 (TP4), 467/16, all at once, itl':
+        "low",  # -28.8%
+    'R13 Llama-3.1-70B BF16, H100 (TP4), 202/214, 16/s, ttft':
+        "low",  # -23.8%
+    'R13 Llama-3.1-70B BF16, H100 (TP4), 202/214, 32/s, ttft':
+        "low",  # -32.0%
+    'R13 Llama-3.1-70B BF16, H100 (TP4), 202/214, all at once, throughput':
+        "high",  # +88.2%
+    'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 2/s, ttft':
+        "high",  # +23.2%
+    'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 2/s, itl':
+        "high",  # +44.9%
+    'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 4/s, ttft':
+        "high",  # +21.5%
+    'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 4/s, itl':
+        "high",  # +34.2%
+    'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 8/s, ttft':
+        "high",  # +18.4%
+    'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 8/s, itl':
+        "high",  # +46.4%
+    'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 16/s, ttft':
+        "high",  # +16.9%
+    'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 16/s, itl':
+        "high",  # +45.5%
+    'R13 Llama-3.1-8B BF16, H100 (TP1), 467/256, 32/s, itl':
+        "high",  # +30.2%
+    'R13 Llama-3.1-8B BF16, H100 (TP1), 467/16, 2/s, itl':
+        "high",  # +62.8%
+    'R13 Llama-3.1-8B BF16, H100 (TP1), 467/16, 4/s, itl':
+        "high",  # +66.7%
+    'R13 Llama-3.1-8B BF16, H100 (TP1), 467/16, 8/s, ttft':
+        "high",  # +21.0%
+    'R13 Llama-3.1-8B BF16, H100 (TP1), 467/16, 8/s, itl':
+        "high",  # +74.6%
+    'R13 Llama-3.1-8B BF16, H100 (TP1), 467/16, 16/s, ttft':
+        "high",  # +29.3%
+    'R13 Llama-3.1-8B BF16, H100 (TP1), 467/16, 16/s, itl':
+        "high",  # +70.2%
+    'R13 Llama-3.1-8B BF16, H100 (TP1), 467/16, 32/s, ttft':
+        "high",  # +28.1%
+    'R13 Llama-3.1-8B BF16, H100 (TP1), 467/16, 32/s, itl':
+        "high",  # +75.5%
+    'R13 Llama-3.1-8B BF16, H100 (TP1), 467/16, all at once, itl':
+        "low",  # -24.1%
+    'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, 2/s, itl':
+        "high",  # +61.7%
+    'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, 4/s, itl':
+        "high",  # +43.9%
+    'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, 8/s, itl':
+        "high",  # +32.5%
+    'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, 16/s, itl':
+        "high",  # +28.4%
+    'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, 32/s, itl':
+        "high",  # +35.4%
+    'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, all at once, itl':
+        "high",  # +38.3%
+    'R13 Llama-3.1-8B BF16, H100 (TP1), 202/214, all at once, throughput':
+        "high",  # +65.2%
+    'R13 Llama-3.1-70B BF16, H200 (TP4), 467/256, 8/s, ttft':
+        "low",  # -20.1%
+    'R13 Llama-3.1-70B BF16, H200 (TP4), 467/256, 8/s, itl':
+        "low",  # -17.7%
+    'R13 Llama-3.1-70B BF16, H200 (TP4), 467/256, 16/s, ttft':
+        "low",  # -43.2%
+    'R13 Llama-3.1-70B BF16, H200 (TP4), 467/256, 16/s, itl':
+        "low",  # -40.3%
+    'R13 Llama-3.1-70B BF16, H200 (TP4), 467/256, 32/s, ttft':
+        "low",  # -26.7%
+    'R13 Llama-3.1-70B BF16, H200 (TP4), 467/256, 32/s, itl':
+        "low",  # -15.7%
+    'R13 Llama-3.1-70B BF16, H200 (TP4), 467/256, all at once, itl':
+        "low",  # -15.7%
+    'R13 Llama-3.1-70B BF16, H200 (TP4), 467/16, 16/s, ttft':
+        "low",  # -18.7%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 467/16, 32/s, ttft':
-        "low",  # -28.0%
+        "low",  # -28.2%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 467/16, 32/s, itl':
         "low",  # -20.6%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 467/16, all at once, itl':
-        "low",  # -29.3%
+        "low",  # -29.4%
+    'R13 Llama-3.1-70B BF16, H200 (TP4), 202/214, 4/s, ttft':
+        "low",  # -15.1%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 202/214, 8/s, ttft':
-        "low",  # -18.3%
+        "low",  # -19.2%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 202/214, 16/s, ttft':
-        "low",  # -29.5%
+        "low",  # -30.3%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 202/214, 16/s, itl':
-        "low",  # -20.6%
+        "low",  # -22.0%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 202/214, 32/s, ttft':
-        "low",  # -40.2%
+        "low",  # -40.6%
     'R13 Llama-3.1-70B BF16, H200 (TP4), 202/214, all at once, throughput':
-        "high",  # +81.7%
+        "high",  # +82.1%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/256, 2/s, ttft':
-        "high",  # +19.3%
+        "high",  # +18.8%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/256, 2/s, itl':
-        "high",  # +56.3%
+        "high",  # +55.0%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/256, 4/s, itl':
-        "high",  # +38.8%
+        "high",  # +37.7%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/256, 8/s, itl':
-        "high",  # +49.8%
+        "high",  # +48.4%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/256, 16/s, itl':
-        "high",  # +37.8%
+        "high",  # +36.2%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/16, 2/s, itl':
-        "high",  # +85.2%
+        "high",  # +83.8%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/16, 4/s, itl':
-        "high",  # +58.2%
-    'R13 Llama-3.1-8B BF16, H200 (TP1), 467/16, 8/s, ttft':
-        "high",  # +15.1%
+        "high",  # +57.0%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/16, 8/s, itl':
-        "high",  # +65.7%
+        "high",  # +64.5%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/16, 16/s, ttft':
-        "high",  # +23.6%
+        "high",  # +23.1%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/16, 16/s, itl':
-        "high",  # +57.9%
+        "high",  # +56.8%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/16, 32/s, ttft':
-        "high",  # +20.5%
+        "high",  # +19.9%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/16, 32/s, itl':
-        "high",  # +57.7%
+        "high",  # +56.4%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 467/16, all at once, itl':
         "low",  # -24.6%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, 2/s, itl':
-        "high",  # +53.0%
+        "high",  # +51.9%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, 4/s, itl':
-        "high",  # +55.3%
+        "high",  # +54.1%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, 8/s, itl':
-        "high",  # +37.3%
+        "high",  # +36.1%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, 16/s, itl':
-        "high",  # +28.2%
+        "high",  # +27.0%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, 32/s, itl':
-        "high",  # +29.7%
+        "high",  # +28.4%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, all at once, ttft':
         "low",  # -15.9%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, all at once, itl':
-        "high",  # +38.8%
+        "high",  # +38.2%
     'R13 Llama-3.1-8B BF16, H200 (TP1), 202/214, all at once, throughput':
-        "high",  # +62.0%
+        "high",  # +62.6%
 }
 """Held-out rows outside ±15% with the side they miss on ("high"/"low"), as documented."""
 
@@ -1120,6 +1079,7 @@ def infer_batch(rows: Sequence[InferRow], batch: np.ndarray | None = None) -> In
         # the runtime's KV share of free memory where the row's configuration states it
         kv_free_fraction=_col([inf.DEFAULT_KV_FREE_FRACTION if r.kv_free_fraction is None
                                else r.kv_free_fraction for r in rows]),
+        decode_attn_width=_col([m.decode_attention_width for m in models]),
     )
 
 
@@ -1398,6 +1358,28 @@ def test_round_thirteen_rows_are_chosen_by_their_rule() -> None:
     assert {(r.prompt, r.output) for r in rows} == {(467, 256), (467, 16), (202, 214)}
     assert sorted({r.qps for r in rows if r.kind == "ttft"}) == [2, 4, 8, 16, 32, math.inf]
     assert all(math.isinf(r.qps) for r in rows if r.kind == "throughput")
+
+
+def test_round_fourteen_rows_record_their_pages_request_counts() -> None:
+    """Round 14 gives every trtllm-bench row of rounds 1 to 9 its page's ``$num_requests``
+    (so round 12's finite-run term applies to it): the v1.0 and v0.17 pages' table, or the
+    five lengths of the 585c756 and release/1.2 pages; static batches and other sources
+    keep none."""
+    earlier = (*INFER_ROWS, *INFER_ROWS_R2, *INFER_ROWS_R3, *INFER_ROWS_R4, *INFER_ROWS_R5,
+               *INFER_ROWS_R7, *INFER_ROWS_R8, *INFER_ROWS_R9)
+    tables = {TRT10: TRT_REQUESTS, TRT017: TRT_REQUESTS, TRT12: TRT12_REQUESTS,
+              TRT12B: TRT12_REQUESTS}
+    for r in earlier:
+        table = tables.get(r.source)
+        want = (table.get((r.prompt, r.output), 0)
+                if table is not None and r.kind == "throughput" and r.batch == 0 else 0)
+        assert r.requests == want, r.name
+    counted = [r for r in earlier if r.requests > 0]
+    assert len(counted) == 505
+    # the 585c756 pages list no 1000/1000 count: those cells keep the steady state
+    assert sum(r.requests == 0 and r.source == TRT12 and r.kind == "throughput"
+               for r in earlier) == 16
+    assert {r.requests for r in counted} == {1000, 1500, 3000, 30000}
 
 
 def test_families_cover_every_held_out_row_once() -> None:

@@ -1167,6 +1167,55 @@ def _trt020_rows(cells: str) -> tuple[InferRow, ...]:
 
 INFER_ROWS_R12: tuple[InferRow, ...] = _trt020_rows(_R12_CELLS)
 
+# -- round 14: the request counts of the earlier rounds' pages -----------------------------
+# Round 12's term predicts a published offline throughput as the finite run it measured
+# (``requests`` requests queued at once) where the row records the page's request count.
+# Rounds 1 to 9 took their trtllm-bench rows from pages with the same kind of
+# ``$num_requests`` table but did not record it. Round 14 records it, a fact of each page,
+# not a prediction: the v1.0 page (TRT10; rounds 1, 2, 3 and 7) and the v0.17 page (TRT017;
+# rounds 8 and 9) have the table of ``TRT_REQUESTS`` (v0.17's without its 1000/2000 row,
+# which has no cell there); the page at commit 585c756 (TRT12; rounds 4 and 7) and the
+# release/1.2 page (TRT12B; round 5) list five lengths (``TRT12_REQUESTS``), so their
+# 1000/1000 cells keep the steady state. Static-batch rows (``batch > 0``) and rows from
+# other sources are left as they were.
+
+TRT12_REQUESTS: dict[tuple[int, int], int] = {
+    (1024, 1024): 3000, (8192, 1024): 1500, (1024, 8192): 1500, (32768, 1024): 1000,
+    (1024, 32768): 1000}
+"""``$num_requests`` per (input, output) length of the pages at commit 585c756 and of
+release/1.2 (the same table on both)."""
+
+_PAGE_REQUESTS: tuple[tuple[str, dict[tuple[int, int], int]], ...] = (
+    (TRT10, TRT_REQUESTS), (TRT017, TRT_REQUESTS), (TRT12, TRT12_REQUESTS),
+    (TRT12B, TRT12_REQUESTS))
+
+
+def page_requests(row: InferRow) -> int:
+    """The request count the row's page states for its lengths (0: none stated, a
+    static batch, or a source without a ``$num_requests`` table)."""
+    if row.kind != "throughput" or row.batch > 0:
+        return 0
+    for source, table in _PAGE_REQUESTS:
+        if row.source == source:
+            return table.get((row.prompt, row.output), 0)
+    return 0
+
+
+def _with_page_requests(rows: tuple[InferRow, ...]) -> tuple[InferRow, ...]:
+    """``rows`` with each row's request count as its page states it (round 14)."""
+    return tuple(replace(r, requests=page_requests(r)) if r.requests == 0 else r
+                 for r in rows)
+
+
+INFER_ROWS = _with_page_requests(INFER_ROWS)
+INFER_ROWS_R2 = _with_page_requests(INFER_ROWS_R2)
+INFER_ROWS_R3 = _with_page_requests(INFER_ROWS_R3)
+INFER_ROWS_R4 = _with_page_requests(INFER_ROWS_R4)
+INFER_ROWS_R5 = _with_page_requests(INFER_ROWS_R5)
+INFER_ROWS_R7 = _with_page_requests(INFER_ROWS_R7)
+INFER_ROWS_R8 = _with_page_requests(INFER_ROWS_R8)
+INFER_ROWS_R9 = _with_page_requests(INFER_ROWS_R9)
+
 # -- power sources -------------------------------------------------------------------------
 LATIF = ("https://arxiv.org/abs/2412.08602 (Latif et al., Empirical Measurements of AI "
          "Training Power Demand on a GPU-Accelerated Node; IEEE Access 13, 2025)")

@@ -60,6 +60,11 @@ class ModelSpec:
     MoE), ``heads`` the query heads and ``kv_heads`` the key/value heads (grouped-query
     attention), each ``head_dim`` wide. ``vocab`` is the tokenizer size and ``context`` the
     longest supported sequence, in tokens. ``sources`` cites where the figures come from.
+
+    ``latent_kv_rank`` and ``latent_rope_dim`` (multi-head latent attention, MLA; 0 for
+    every other model) are the width of the compressed KV latent every head shares and of
+    its decoupled RoPE key: they set what a decode step's attention computes
+    (:attr:`decode_attention_width`).
     """
 
     name: str
@@ -79,6 +84,8 @@ class ModelSpec:
     moe_layers: int | None = None
     local_layers: int = 0
     attention_window: int = 0
+    latent_kv_rank: int = 0
+    latent_rope_dim: int = 0
 
     def __post_init__(self) -> None:
         if self.active_params > self.params:
@@ -96,6 +103,9 @@ class ModelSpec:
         if self.attention_window < 0 or (self.local_layers and not self.attention_window):
             raise ValueError(f"{self.name}: attention_window ({self.attention_window}) must "
                              "be > 0 tokens when local_layers is set")
+        if self.latent_kv_rank < 0 or self.latent_rope_dim < 0:
+            raise ValueError(f"{self.name}: latent_kv_rank ({self.latent_kv_rank}) and "
+                             f"latent_rope_dim ({self.latent_rope_dim}) must be >= 0")
 
     @property
     def is_moe(self) -> bool:
@@ -119,6 +129,22 @@ class ModelSpec:
     def attention_width(self) -> int:
         """Width of the query projection, ``heads · head_dim`` (attention FLOPs scale with it)."""
         return self.heads * self.head_dim
+
+    @property
+    def decode_attention_width(self) -> int:
+        """Width ``w`` of a decode step's attention core: it computes ``4·w`` FLOP per layer
+        and cached token (scores ``2·w``, weighted values ``2·w``), in elements.
+
+        ``attention_width`` for ordinary (grouped-query) attention. With multi-head latent
+        attention the runtimes decode in the absorbed form (DeepSeek-V3 report, sec. 2.1.1;
+        FlashMLA): every head scores the query against the shared latent and RoPE key
+        (``rank + rope`` wide) and sums the latents (``rank`` wide), so
+        ``4·w = 2·heads·(rank + rope) + 2·heads·rank``, ``w = heads·(2·rank + rope)/2``
+        (DeepSeek-V3: 69,632, against 36,864 from the cache-sized ``head_dim``).
+        """
+        if self.latent_kv_rank:
+            return self.heads * (2 * self.latent_kv_rank + self.latent_rope_dim) // 2
+        return self.attention_width
 
     def kv_bytes_per_token(self, bytes_per_element: float = 2.0) -> float:
         """KV-cache bytes one token occupies: ``2 · layers · kv_heads · head_dim · bytes``.
@@ -197,13 +223,15 @@ _CATALOG: tuple[ModelSpec, ...] = (
     # compressed latent of kv_lora_rank 512 plus a 64-wide decoupled RoPE key, 576 elements
     # shared by all 128 heads. It has no real "kv_heads"; kv_heads=1, head_dim=288 is an
     # APPROXIMATION chosen so that 2·kv_heads·head_dim = 576 and kv_bytes_per_token() gives
-    # MLA's cache size. The real attention head width is 128 (+64 RoPE). ffn_hidden is the
+    # MLA's cache size. The real attention head width is 128 (+64 RoPE); latent_kv_rank and
+    # latent_rope_dim give what a decode step's attention computes over it. ffn_hidden is the
     # routed-expert width (the first 3 layers are dense with 18,432); 256 routed experts,
     # 8 active per token (plus 1 shared expert, not counted here).
     ModelSpec(
         name="deepseek-v3", params=671e9, active_params=37e9, layers=61, hidden=7168,
         heads=128, kv_heads=1, head_dim=288, ffn_hidden=2048, vocab=129280, experts=256,
-        active_experts=8, context=131072, moe_layers=58,
+        active_experts=8, context=131072, moe_layers=58, latent_kv_rank=512,
+        latent_rope_dim=64,
         sources=("DeepSeek-AI, DeepSeek-V3 Technical Report, arXiv:2412.19437",
                  "deepseek-ai/DeepSeek-V3 config.json (kv_lora_rank 512, qk_rope_head_dim 64)")),
     # Llama 4: 17B active parameters per token; every layer's MoE block routes each token to
@@ -237,8 +265,9 @@ def model_from_dict(name: str, fields: dict[str, object]) -> ModelSpec:
     Required: ``layers``, ``hidden``, ``heads``, ``kv_heads``, ``params``. Optional:
     ``active_params`` (default ``params``), ``head_dim`` (``hidden/heads``),
     ``ffn_hidden`` (``3.5·hidden``), ``vocab`` (128,256), ``experts``/``active_experts``
-    (1), ``context`` (8,192), ``moe_layers``, ``local_layers``/``attention_window`` (0).
-    Raises ``ValueError`` naming the field.
+    (1), ``context`` (8,192), ``moe_layers``, ``local_layers``/``attention_window`` (0),
+    ``latent_kv_rank``/``latent_rope_dim`` (0: no latent attention). Raises ``ValueError``
+    naming the field.
     """
     missing = [k for k in _INLINE_KEYS if k not in fields]
     if missing:
@@ -246,7 +275,8 @@ def model_from_dict(name: str, fields: dict[str, object]) -> ModelSpec:
                          f"(an inline model needs {', '.join(_INLINE_KEYS)})")
     known = set(_INLINE_KEYS) | {"active_params", "head_dim", "ffn_hidden", "vocab",
                                  "experts", "active_experts", "context", "moe_layers",
-                                 "local_layers", "attention_window"}
+                                 "local_layers", "attention_window", "latent_kv_rank",
+                                 "latent_rope_dim"}
     extra = sorted(set(fields) - known)
     if extra:
         raise ValueError(f"model {name!r}: unknown field {extra[0]!r}; "
@@ -269,6 +299,8 @@ def model_from_dict(name: str, fields: dict[str, object]) -> ModelSpec:
         moe_layers=int(f["moe_layers"]) if "moe_layers" in f else None,
         local_layers=int(f.get("local_layers", 0)),
         attention_window=int(f.get("attention_window", 0)),
+        latent_kv_rank=int(f.get("latent_kv_rank", 0)),
+        latent_rope_dim=int(f.get("latent_rope_dim", 0)),
         sources=("described inline in the scenario",))
 
 
