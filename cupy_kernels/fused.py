@@ -25,7 +25,7 @@ _DECODE_IN = (
     "float64 prefill_eff, float64 bw_eff, float64 prompt, float64 output, float64 batch, "
     "float64 nvbw, float64 alpha, float64 hidden, float64 attn_w, float64 overhead, "
     "float64 eparams, float64 experts, float64 k, float64 attn_peak, float64 half, "
-    "float64 seq_overhead, float64 local, float64 window"
+    "float64 seq_overhead, float64 local, float64 window, float64 rep"
 )
 _DECODE_BODY = """
 double kv = 2.0 * layers * kv_heads * head_dim * kvb;
@@ -34,7 +34,8 @@ double ctx = prompt + 0.5 * output;
 double seen = (window > 0.0 && ctx > window)
     ? ctx * (layers - local + local * window / ctx) / layers : ctx;
 double rate_b = tp * hbm_bw * bw_eff;
-double wmem = ((params - eparams) + eparams * frac) * wbpp / rate_b;
+double wmem = (((params - eparams) + eparams * frac) * wbpp
+               + (tp - 1.0) * rep * wbpp) / rate_b;
 double kvmem = batch * seen * kv / rate_b;
 double e = fmax(experts, 1.0);
 double ea = (e > 1.0) ? eparams * fmin(fmax(k, 0.0), e) / e : 0.0;
@@ -100,6 +101,7 @@ def decode_step_time_fused(xp: Any, b: InferenceBatch) -> Any:
         training.MICRO_BATCH_HALF_TOKENS, opt(b.seq_overhead_s, 0.0),
         opt(b.local_layers if b.attn_window is not None else None, 0.0),
         opt(b.attn_window if b.local_layers is not None else None, 0.0),
+        opt(b.replicated_params, 0.0),
     )  # fmt: skip
     return _kernels()[0](*(xp.asarray(a, dtype=xp.float64) for a in args))
 

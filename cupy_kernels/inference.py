@@ -174,7 +174,10 @@ class InferenceBatch:
     cache; ``None``: :data:`DEFAULT_KV_FREE_FRACTION`), ``decode_attn_width`` (the width
     whose ``4·w`` FLOP per layer and cached token a decode step's attention computes, in
     elements; ``None``: ``attn_width``; wider for latent attention,
-    :attr:`workloads.models.ModelSpec.decode_attention_width`).
+    :attr:`workloads.models.ModelSpec.decode_attention_width`), ``replicated_params``
+    (parameters every one of the replica's GPUs holds and reads whole instead of a
+    ``1/tp`` share: the non-expert weights of a MoE model served with attention data
+    parallelism; ``None``: none, every weight split ``tp`` ways).
     """
 
     params: Any
@@ -207,6 +210,7 @@ class InferenceBatch:
     attn_window: Any = None
     kv_free_fraction: Any = None
     decode_attn_width: Any = None
+    replicated_params: Any = None
 
     def __post_init__(self) -> None:
         """Reject rows of unequal length early, naming the offending fields."""
@@ -249,8 +253,21 @@ def kv_bytes_per_token(
 
 
 def _weight_bytes(xp: Any, b: InferenceBatch) -> Any:
-    """Bytes of weights of one replica (all stored parameters, also for MoE)."""
-    return f64(xp, b.params) * f64(xp, b.weight_bytes_per_param)
+    """Bytes of weights of one replica (all stored parameters, also for MoE), with the
+    extra copies of the replicated ones (:func:`_replica_copies_bytes`)."""
+    return f64(xp, b.params) * f64(xp, b.weight_bytes_per_param) + _replica_copies_bytes(xp, b)
+
+
+def _replica_copies_bytes(xp: Any, b: InferenceBatch) -> Any:
+    """Bytes of the ``tp - 1`` extra copies of ``replicated_params`` a replica stores, and
+    reads at every forward step: with attention data parallelism each GPU runs the
+    attention (and the dense and shared MLPs) of its own requests with the whole weights,
+    so those weights sit, and stream, on every GPU instead of a ``1/tp`` share on each
+    (SGLang's and TensorRT-LLM's data-parallel attention). 0 without the input."""
+    if b.replicated_params is None:
+        return xp.zeros_like(f64(xp, b.params))
+    return ((f64(xp, b.gpus_per_replica) - 1.0) * f64(xp, b.replicated_params)
+            * f64(xp, b.weight_bytes_per_param))
 
 
 def _kv_per_token(xp: Any, b: InferenceBatch) -> Any:
@@ -379,11 +396,13 @@ def _compute_time(xp: Any, b: InferenceBatch, tokens: Any, attn_flops: Any) -> A
 
 
 def _step_weight_bytes(xp: Any, b: InferenceBatch, tokens: Any) -> Any:
-    """Weight bytes one forward step of ``tokens`` tokens reads: dense + touched experts."""
+    """Weight bytes one forward step of ``tokens`` tokens reads: dense + touched experts,
+    plus every GPU's own copy of the replicated weights (:func:`_replica_copies_bytes`)."""
     wb = f64(xp, b.weight_bytes_per_param)
     total = f64(xp, b.params)
     experts = xp.zeros_like(total) if b.expert_params is None else f64(xp, b.expert_params)
-    return ((total - experts) + experts * expert_read_fraction(xp, b, tokens)) * wb
+    return (((total - experts) + experts * expert_read_fraction(xp, b, tokens)) * wb
+            + _replica_copies_bytes(xp, b))
 
 
 def _tp_comm(xp: Any, b: InferenceBatch, tokens: Any) -> Any:

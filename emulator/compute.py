@@ -293,6 +293,10 @@ class ComputeModel:
             attn_window=col([m.attention_window for m in models]),
             kv_free_fraction=col([s.kv_free_fraction for s in specs]),
             decode_attn_width=col([m.decode_attention_width for m in models]),
+            # MoE services run attention data parallelism (``seq_overhead_s`` above): each
+            # GPU holds the non-expert weights whole
+            replicated_params=col([m.non_expert_params if m.is_moe else 0.0
+                                   for m in models]),
         )
         kv_slots = np.floor(b.to_host(max_batch(b.xp, batch))).astype(np.int64)
         caps = np.array([s.max_batch if s.max_batch is not None else np.iinfo(np.int64).max

@@ -68,6 +68,8 @@ def _rows(n: int) -> dict[str, np.ndarray]:
         "attn_window": r.choice([0.0, 128.0, 2048.0, 8192.0], n),
         # a decode attention wider than the prefill one (latent attention) on some rows
         "decode_attn_width": np.where(r.random(n) < 0.5, 70000.0, r.uniform(2048, 16384, n)),
+        # weights held whole by every GPU (attention data parallelism) on the MoE rows
+        "replicated_params": np.where(experts > 1, params * r.uniform(0.01, 0.1, n), 0.0),
     }
 
 
@@ -83,14 +85,14 @@ def test_fused_decode_body_matches_numpy_reference(tmp_path: Path) -> None:
              b.tp_alpha, b.hidden, b.decode_attn_width, b.step_overhead_s,
              b.expert_params, b.experts, b.active_experts, b.attn_peak_flops,
              np.full(len(ref), training.MICRO_BATCH_HALF_TOKENS),
-             b.seq_overhead_s, b.local_layers, b.attn_window)  # fmt: skip
+             b.seq_overhead_s, b.local_layers, b.attn_window, b.replicated_params)  # fmt: skip
     got = np.array([dll.decode(*(float(col[i]) for col in order)) for i in range(len(ref))])
     np.testing.assert_allclose(got, ref, rtol=1e-12, atol=0.0)
 
 
 OPTIONAL = ("nvlink_bw", "tp_alpha", "hidden", "attn_width", "step_overhead_s",
             "expert_params", "experts", "active_experts", "attn_peak_flops", "seq_overhead_s",
-            "local_layers", "attn_window", "decode_attn_width")
+            "local_layers", "attn_window", "decode_attn_width", "replicated_params")
 
 
 def test_fused_call_assembles_its_arguments_as_the_reference_reads_them(

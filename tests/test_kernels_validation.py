@@ -157,7 +157,7 @@ KNOWN_MISSES: dict[str, str] = {
     'R2 Llama-3.3-70B FP4, B200 (TP1), 500/2000':
         "high",  # +22.3%
     'R2 Qwen3-235B-A22B (MoE) FP4, B200 (TP8), 2048/2048':
-        "high",  # +19.6%
+        "high",  # +19.2%
     'R2 Qwen3-30B-A3B (MoE) FP4, B200 (TP1), 2048/2048':
         "high",  # +18.7%
     'R2 Qwen3-30B-A3B (MoE) FP4, GB200 (TP1), 2048/2048':
@@ -177,17 +177,17 @@ KNOWN_MISSES: dict[str, str] = {
     'R3 Llama-3.3-70B FP4, GB200 (TP1), 1000/2000':
         "high",  # +15.8%
     'R3 Qwen3-235B-A22B (MoE) FP4, B200 (TP8), 128/4096':
-        "high",  # +24.4%
+        "high",  # +24.2%
     'R3 Qwen3-235B-A22B (MoE) FP4, B200 (TP8), 1000/2000':
-        "high",  # +21.5%
+        "high",  # +21.3%
     'R3 Qwen3-235B-A22B (MoE) FP4, B200 (TP8), 20000/2000':
-        "high",  # +27.2%
+        "high",  # +26.4%
     'R3 Qwen3-235B-A22B (MoE) FP8, H200 (TP8), 128/128':
         "low",  # -16.3%
     'R3 Qwen3-235B-A22B (MoE) FP8, H200 (TP8), 20000/2000':
-        "high",  # +46.6%
+        "high",  # +42.6%
     'R3 Qwen3-235B-A22B (MoE) FP8, H100 (TP8), 128/4096':
-        "high",  # +44.2%
+        "high",  # +37.7%
     'R3 Qwen3-30B-A3B (MoE) FP4, B200 (TP1), 128/128':
         "low",  # -28.4%
     'R3 Qwen3-30B-A3B (MoE) FP4, B200 (TP1), 1000/2000':
@@ -217,55 +217,51 @@ KNOWN_MISSES: dict[str, str] = {
     'R3 Llama-3.1-8B FP8, H100 (TP1), 20000/2000':
         "low",  # -22.4%
     'R4 DeepSeek-R1 0528 (MoE) FP4, B200 (4 GPUs), 1024/32768':
-        "high",  # +34.8%
+        "high",  # +22.7%
     'R4 DeepSeek-R1 0528 (MoE) FP4, GB200 (4 GPUs), 1024/32768':
-        "high",  # +53.2%
+        "high",  # +33.1%
     'R4 DeepSeek-R1 0528 (MoE) FP8, H200 (8 GPUs), 1000/1000':
         "high",  # +24.0%
-    'R4 DeepSeek-R1 0528 (MoE) FP8, H200 (8 GPUs), 1024/8192':
-        "high",  # +23.3%
     'R4 DeepSeek-R1 0528 (MoE) FP8, H200 (8 GPUs), 1024/32768':
-        "high",  # +85.8%
+        "high",  # +44.3%
     'R4 Qwen3-235B-A22B (MoE) FP4, B200 (4 GPUs), 1000/1000':
-        "high",  # +49.2%
+        "high",  # +48.4%
     'R4 Qwen3-235B-A22B (MoE) FP4, B200 (4 GPUs), 1024/1024':
-        "high",  # +29.8%
+        "high",  # +28.6%
     'R4 Qwen3-235B-A22B (MoE) FP4, B200 (4 GPUs), 1024/8192':
-        "high",  # +19.0%
+        "high",  # +18.3%
     'R4 Qwen3-235B-A22B (MoE) FP4, B200 (4 GPUs), 1024/32768':
-        "high",  # +19.8%
+        "high",  # +17.4%
     'R4 Qwen3-235B-A22B (MoE) FP4, GB200 (4 GPUs), 1000/1000':
-        "high",  # +46.7%
+        "high",  # +46.0%
     'R4 Qwen3-235B-A22B (MoE) FP4, GB200 (4 GPUs), 1024/1024':
-        "high",  # +39.6%
+        "high",  # +37.8%
     'R4 Qwen3-235B-A22B (MoE) FP4, GB200 (4 GPUs), 1024/8192':
-        "high",  # +20.5%
-    'R4 Qwen3-235B-A22B (MoE) FP8, H200 (4 GPUs), 1024/8192':
-        "high",  # +22.2%
-    'R4 Qwen3-235B-A22B (MoE) FP8, H100 (8 GPUs), 1000/1000':
-        "high",  # +18.9%
+        "high",  # +19.8%
+    'R4 Qwen3-235B-A22B (MoE) FP8, H200 (4 GPUs), 1024/1024':
+        "low",  # -15.0%
     'R4 Qwen3-235B-A22B (MoE) FP8, H100 (8 GPUs), 1024/8192':
-        "high",  # +35.7%
+        "high",  # +24.5%
     'R4 Qwen3-30B-A3B (MoE) FP4, B200 (1 GPUs), 8192/1024':
         "high",  # +21.4%
     'R4 Qwen3-30B-A3B (MoE) FP4, GB200 (1 GPUs), 8192/1024':
         "high",  # +16.8%
     'R5 DeepSeek-R1 0528 (MoE) FP4, B200 (4 GPUs), 1024/32768':
-        "high",  # +32.9%
+        "high",  # +21.0%
     'R5 DeepSeek-R1 0528 (MoE) FP4, GB200 (4 GPUs), 1024/1024':
-        "high",  # +25.8%
+        "high",  # +25.6%
     'R5 DeepSeek-R1 0528 (MoE) FP4, GB200 (4 GPUs), 1024/32768':
-        "high",  # +41.8%
+        "high",  # +23.2%
     'R5 Qwen3-235B-A22B (MoE) FP4, B200 (4 GPUs), 1024/1024':
-        "high",  # +16.3%
+        "high",  # +15.2%
     'R5 Qwen3-235B-A22B (MoE) FP4, B200 (4 GPUs), 1024/32768':
-        "high",  # +23.7%
+        "high",  # +21.1%
     'R5 Qwen3-235B-A22B (MoE) FP4, GB200 (4 GPUs), 1024/1024':
-        "high",  # +20.7%
+        "high",  # +19.2%
     'R5 Qwen3-235B-A22B (MoE) FP4, GB200 (4 GPUs), 1024/32768':
-        "high",  # +21.8%
+        "high",  # +19.2%
     'R5 Qwen3-235B-A22B (MoE) FP8, H200 (4 GPUs), 1024/1024':
-        "low",  # -18.7%
+        "low",  # -20.5%
     'R5 Qwen3-30B-A3B (MoE) FP4, B200 (1 GPUs), 8192/1024':
         "high",  # +17.1%
     'R7 Llama-4-Scout (MoE) FP4, B200 (TP1), 128/4096':
@@ -285,99 +281,83 @@ KNOWN_MISSES: dict[str, str] = {
     'R7 Llama-4-Scout (MoE) FP4, GB200 (TP1), 2048/128':
         "high",  # +29.6%
     'R7 Llama-4-Scout (MoE) FP8, H200 (TP4), 128/2048':
-        "low",  # -16.2%
+        "low",  # -17.0%
     'R7 Llama-4-Scout (MoE) FP8, H200 (TP4), 2048/2048':
-        "low",  # -15.6%
+        "low",  # -18.5%
     'R7 Llama-4-Scout (MoE) FP8, H200 (TP4), 20000/2000':
-        "high",  # +51.9%
+        "high",  # +45.4%
     'R7 Llama-4-Scout (MoE) FP8, H100 (TP4), 128/2048':
-        "high",  # +33.9%
+        "high",  # +30.0%
     'R7 Llama-4-Scout (MoE) FP8, H100 (TP4), 128/4096':
-        "high",  # +71.5%
+        "high",  # +28.0%
     'R7 Llama-4-Scout (MoE) FP8, H100 (TP4), 500/2000':
-        "high",  # +36.4%
-    'R7 Llama-4-Scout (MoE) FP8, H100 (TP4), 1000/1000':
-        "high",  # +18.4%
-    'R7 Llama-4-Scout (MoE) FP8, H100 (TP4), 1000/2000':
-        "high",  # +24.2%
-    'R7 Llama-4-Scout (MoE) FP8, H100 (TP4), 2048/128':
-        "high",  # +15.8%
-    'R7 Llama-4-Scout (MoE) FP8, H100 (TP4), 2048/2048':
-        "high",  # +16.8%
+        "high",  # +17.4%
     'R7 Llama-4-Maverick (MoE) FP4, B200 (TP8), 128/128':
         "low",  # -45.7%
     'R7 Llama-4-Maverick (MoE) FP4, B200 (TP8), 128/2048':
         "low",  # -32.1%
     'R7 Llama-4-Maverick (MoE) FP4, B200 (TP8), 128/4096':
-        "low",  # -22.9%
+        "low",  # -23.1%
     'R7 Llama-4-Maverick (MoE) FP4, B200 (TP8), 1000/1000':
-        "low",  # -37.9%
+        "low",  # -38.0%
     'R7 Llama-4-Maverick (MoE) FP4, B200 (TP8), 1000/2000':
-        "low",  # -29.7%
+        "low",  # -30.1%
     'R7 Llama-4-Maverick (MoE) FP4, B200 (TP8), 2048/128':
-        "low",  # -34.5%
+        "low",  # -34.6%
     'R7 Llama-4-Maverick (MoE) FP4, B200 (TP8), 2048/2048':
-        "low",  # -33.3%
+        "low",  # -33.7%
     'R7 Llama-4-Maverick (MoE) FP4, B200 (TP8), 20000/2000':
-        "low",  # -24.4%
+        "low",  # -25.7%
     'R7 Llama-4-Maverick (MoE) FP8, H200 (TP8), 128/128':
         "low",  # -55.0%
     'R7 Llama-4-Maverick (MoE) FP8, H200 (TP8), 128/2048':
-        "low",  # -15.2%
+        "low",  # -24.5%
     'R7 Llama-4-Maverick (MoE) FP8, H200 (TP8), 500/2000':
-        "low",  # -33.6%
+        "low",  # -39.5%
     'R7 Llama-4-Maverick (MoE) FP8, H200 (TP8), 1000/1000':
-        "low",  # -31.5%
+        "low",  # -34.2%
     'R7 Llama-4-Maverick (MoE) FP8, H200 (TP8), 1000/2000':
-        "low",  # -45.7%
+        "low",  # -47.7%
     'R7 Llama-4-Maverick (MoE) FP8, H200 (TP8), 2048/128':
-        "low",  # -29.8%
+        "low",  # -30.5%
     'R7 Llama-4-Maverick (MoE) FP8, H200 (TP8), 2048/2048':
-        "low",  # -31.1%
+        "low",  # -34.5%
     'R7 Llama-4-Maverick (MoE) FP8, H200 (TP8), 5000/500':
-        "low",  # -33.3%
+        "low",  # -35.7%
     'R7 Llama-4-Maverick (MoE) FP8, H100 (TP8), 128/2048':
-        "high",  # +88.6%
+        "high",  # +44.5%
     'R7 Llama-4-Maverick (MoE) FP8, H100 (TP8), 128/4096':
-        "high",  # +91.8%
-    'R7 Llama-4-Maverick (MoE) FP8, H100 (TP8), 500/2000':
-        "high",  # +62.1%
-    'R7 Llama-4-Maverick (MoE) FP8, H100 (TP8), 1000/1000':
-        "high",  # +40.6%
-    'R7 Llama-4-Maverick (MoE) FP8, H100 (TP8), 1000/2000':
-        "high",  # +32.8%
-    'R7 Llama-4-Maverick (MoE) FP8, H100 (TP8), 2048/2048':
-        "high",  # +22.2%
+        "high",  # +35.2%
     'R7 Llama-4-Maverick (MoE) FP4, B200 (4 GPUs), 1000/1000':
-        "low",  # -27.1%
+        "low",  # -28.2%
     'R7 Llama-4-Maverick (MoE) FP4, B200 (4 GPUs), 1024/1024':
-        "low",  # -37.4%
+        "low",  # -38.2%
     'R7 Llama-4-Maverick (MoE) FP4, B200 (4 GPUs), 1024/8192':
-        "low",  # -27.3%
+        "low",  # -28.0%
     'R7 Llama-4-Maverick (MoE) FP4, B200 (4 GPUs), 8192/1024':
-        "low",  # -47.3%
+        "low",  # -48.1%
     'R7 Llama-4-Maverick (MoE) FP4, B200 (4 GPUs), 32768/1024':
-        "low",  # -18.2%
+        "low",  # -19.2%
     'R7 Llama-4-Maverick (MoE) FP4, GB200 (4 GPUs), 1000/1000':
-        "low",  # -24.9%
+        "low",  # -26.0%
     'R7 Llama-4-Maverick (MoE) FP4, GB200 (4 GPUs), 1024/1024':
-        "low",  # -36.5%
+        "low",  # -37.4%
     'R7 Llama-4-Maverick (MoE) FP4, GB200 (4 GPUs), 1024/8192':
-        "low",  # -29.0%
+        "low",  # -30.0%
     'R7 Llama-4-Maverick (MoE) FP4, GB200 (4 GPUs), 8192/1024':
-        "low",  # -46.7%
+        "low",  # -47.6%
     'R7 Llama-4-Maverick (MoE) FP4, GB200 (4 GPUs), 32768/1024':
-        "low",  # -22.4%
+        "low",  # -23.9%
     'R7 Llama-4-Maverick (MoE) FP8, H200 (8 GPUs), 1000/1000':
-        "low",  # -25.5%
+        "low",  # -29.1%
     'R7 Llama-4-Maverick (MoE) FP8, H200 (8 GPUs), 1024/1024':
-        "low",  # -35.3%
+        "low",  # -37.9%
     'R7 Llama-4-Maverick (MoE) FP8, H200 (8 GPUs), 1024/8192':
-        "high",  # +47.6%
+        "high",  # +45.8%
     'R7 Llama-4-Maverick (MoE) FP8, H200 (8 GPUs), 1024/32768':
-        "high",  # +84.2%
+        "high",  # +53.8%
     'R7 Llama-4-Maverick (MoE) FP8, H200 (8 GPUs), 8192/1024':
-        "low",  # -48.4%
+        "low",  # -50.8%
     'R8 Mixtral-8x7B (MoE) FP8, H200 (TP1), 500/2000':
         "low",  # -17.8%
     'R8 Mixtral-8x7B (MoE) FP8, H200 (TP1), 1000/1000':
@@ -1080,6 +1060,10 @@ def infer_batch(rows: Sequence[InferRow], batch: np.ndarray | None = None) -> In
         kv_free_fraction=_col([inf.DEFAULT_KV_FREE_FRACTION if r.kv_free_fraction is None
                                else r.kv_free_fraction for r in rows]),
         decode_attn_width=_col([m.decode_attention_width for m in models]),
+        # with attention data parallelism every GPU holds the non-expert weights whole
+        replicated_params=_col([
+            m.non_expert_params if (m.is_moe if r.attention_dp is None else r.attention_dp)
+            else 0.0 for r, m in zip(rows, models, strict=True)]),
     )
 
 
@@ -1525,7 +1509,7 @@ def summary(rows: Sequence[tuple[Row, float]]) -> dict[str, tuple[int, int, floa
         "held out, round 3 (seen)": [], "round 3 training (seen)": [],
         "round 3 serving (seen)": [], "held out, round 4 (seen)": [],
         "held out, round 5 (seen)": [], "held out, round 6 (blind, power)": [],
-        "held out, round 7 (blind)": [], "held out, round 8 (seen)": [],
+        "held out, round 7 (seen)": [], "held out, round 8 (seen)": [],
         "held out, round 9 (seen)": [], "held out, round 10 (blind)": [],
         "held out, round 11 (seen)": [], "held out, round 12 (blind)": [],
         "held out, round 13 (seen, under load)": [], "power rows": []}
@@ -1536,10 +1520,11 @@ def summary(rows: Sequence[tuple[Row, float]]) -> dict[str, tuple[int, int, floa
             groups["power rows"].append(e)
         if row.role == "held out":
             n = round_of(row)
-            # rounds 1-5, 8, 9, 11 and 13 have been seen by later terms (13 by the decode
-            # at the load each request runs under); 6, 7, 10 and 12 are blind
-            label = {6: "(blind, power)", 7: "(blind)", 10: "(blind)",
-                     12: "(blind)", 13: "(seen, under load)"}.get(n, "(seen)")
+            # rounds 1-5, 7, 8, 9, 11 and 13 have been seen by later terms (7 by round 14's
+            # attention data parallelism, 13 by the decode at the load each request runs
+            # under); 6, 10 and 12 are blind
+            label = {6: "(blind, power)", 10: "(blind)", 12: "(blind)",
+                     13: "(seen, under load)"}.get(n, "(seen)")
             groups[f"held out, round {n} {label}"].append(e)
             if n == 3:
                 kind = "training" if isinstance(row, TrainRow) else "serving"

@@ -126,6 +126,13 @@ class ModelSpec:
                    0.98 * self.params)
 
     @property
+    def non_expert_params(self) -> float:
+        """Parameters outside the routed experts (attention, dense and shared MLPs,
+        embeddings): what every GPU of a replica holds whole when a MoE model is served
+        with attention data parallelism (``params`` for dense models)."""
+        return self.params - self.expert_params
+
+    @property
     def attention_width(self) -> int:
         """Width of the query projection, ``heads · head_dim`` (attention FLOPs scale with it)."""
         return self.heads * self.head_dim
