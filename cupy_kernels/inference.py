@@ -67,6 +67,7 @@ __all__ = [
     "prefill_parts",
     "prefill_time",
     "replica_throughput",
+    "replica_weight_bytes",
     "seq_overhead_s",
     "serving_schedulers",
 ]
@@ -252,7 +253,7 @@ def kv_bytes_per_token(
     )
 
 
-def _weight_bytes(xp: Any, b: InferenceBatch) -> Any:
+def replica_weight_bytes(xp: Any, b: InferenceBatch) -> Any:
     """Bytes of weights of one replica (all stored parameters, also for MoE), with the
     extra copies of the replicated ones (:func:`_replica_copies_bytes`)."""
     return f64(xp, b.params) * f64(xp, b.weight_bytes_per_param) + _replica_copies_bytes(xp, b)
@@ -304,7 +305,7 @@ def kv_pool_bytes(xp: Any, b: InferenceBatch, kv_free_fraction: float | None = N
         frac = f64(xp, b.kv_free_fraction)
     else:
         frac = DEFAULT_KV_FREE_FRACTION
-    return frac * (f64(xp, b.gpus_per_replica) * f64(xp, b.hbm_bytes) - _weight_bytes(xp, b))
+    return frac * (f64(xp, b.gpus_per_replica) * f64(xp, b.hbm_bytes) - replica_weight_bytes(xp, b))
 
 
 def max_batch(xp: Any, b: InferenceBatch, kv_free_fraction: float | None = None) -> Any:

@@ -29,7 +29,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from cupy_kernels._arrays import f64
-from cupy_kernels.inference import InferenceBatch, kv_pool_bytes, replica_throughput
+from cupy_kernels.inference import (
+    InferenceBatch,
+    kv_pool_bytes,
+    replica_throughput,
+    replica_weight_bytes,
+)
 from emulator.validation_bias import FamilyError, serving_throughput_error
 from topologies.catalog import SystemSpec
 from workloads.models import get_model
@@ -139,7 +144,7 @@ def serving_capacity(sim: Simulation) -> list[ServiceCapacity]:
                                + output * float(step[i]) / max(int(slots[i]), 1))
                 tput[i] = output / per_request
         tp = host(f64(xp, b.gpus_per_replica))
-        weights = host(f64(xp, b.params) * f64(xp, b.weight_bytes_per_param))
+        weights = host(replica_weight_bytes(xp, b))  # with data-parallel attention's copies
         pool = np.maximum(host(kv_pool_bytes(xp, b)), 0.0)
         # scenario-described models are registered by now, as the compute model reads them
         moe = bool(get_model(spec.model).is_moe)

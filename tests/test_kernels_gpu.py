@@ -91,6 +91,9 @@ def _inference(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
         "mean_output": rng.uniform(10, 1000, n),
         "batch": rng.integers(1, 512, n).astype(float),
         "seq_overhead_s": rng.choice([0.0, 36e-6, 400e-6], n),  # some rows host-bound
+        # latent attention's wider decode core and data-parallel attention's copies
+        "decode_attn_width": rng.choice([4096.0, 8192.0, 69_632.0], n),
+        "replicated_params": params * rng.choice([0.0, 0.03], n),
     }
 
 

@@ -1358,12 +1358,28 @@ def test_round_fourteen_rows_record_their_pages_request_counts() -> None:
         want = (table.get((r.prompt, r.output), 0)
                 if table is not None and r.kind == "throughput" and r.batch == 0 else 0)
         assert r.requests == want, r.name
+    # the pages' tables, as printed on them
+    assert TRT12_REQUESTS == {(1024, 1024): 3000, (8192, 1024): 1500, (1024, 8192): 1500,
+                              (32768, 1024): 1000, (1024, 32768): 1000}
+    assert TRT_REQUESTS == {(128, 128): 30000, (128, 2048): 3000, (128, 4096): 1500,
+                            (1000, 2000): 1500, (2048, 128): 3000, (2048, 2048): 1500,
+                            (5000, 500): 1500, (1000, 1000): 3000, (500, 2000): 3000,
+                            (20000, 2000): 1000}
     counted = [r for r in earlier if r.requests > 0]
     assert len(counted) == 505
     # the 585c756 pages list no 1000/1000 count: those cells keep the steady state
     assert sum(r.requests == 0 and r.source == TRT12 and r.kind == "throughput"
                for r in earlier) == 16
     assert {r.requests for r in counted} == {1000, 1500, 3000, 30000}
+
+
+def test_round_fourteens_terms_leave_the_blind_rounds_rows_alone() -> None:
+    """Neither of round 14's terms reaches rounds 10 and 12 (dense models, or MoE without
+    attention data parallelism), so those rounds moved only through the refit."""
+    rows = (*INFER_ROWS_R10, *INFER_ROWS_R12)
+    b = infer_batch(rows)
+    assert np.all(b.replicated_params == 0.0)
+    np.testing.assert_array_equal(b.decode_attn_width, b.attn_width)
 
 
 def test_families_cover_every_held_out_row_once() -> None:
@@ -1602,7 +1618,7 @@ def _without_kv_pool_term() -> None:
 
     def old_rule(xp: Any, b: InferenceBatch) -> Any:
         tp = b.gpus_per_replica
-        free = 0.9 * tp * b.hbm_bytes - inf._weight_bytes(xp, b)
+        free = 0.9 * tp * b.hbm_bytes - inf.replica_weight_bytes(xp, b)
         length = b.mean_prompt + b.mean_output
         per_seq = length * inf._kv_per_token(xp, b) * inf._kv_layer_fraction(xp, b, length)
         return xp.floor(xp.maximum(free, 0.0) / per_seq)

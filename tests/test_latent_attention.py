@@ -51,7 +51,10 @@ def test_inline_models_may_describe_latent_attention() -> None:
     spec = model_from_dict("my-mla", {"layers": 10, "hidden": 2048, "heads": 16,
                                       "kv_heads": 1, "head_dim": 144, "params": 2e9,
                                       "latent_kv_rank": 256, "latent_rope_dim": 32})
-    assert spec.decode_attention_width == 16 * (2 * 256 + 32) // 2
+    assert spec.decode_attention_width == 16 * (2 * 256 + 32) / 2
+    odd = model_from_dict("odd", {"layers": 4, "hidden": 1536, "heads": 3, "kv_heads": 1,
+                                  "params": 1e9, "latent_kv_rank": 64, "latent_rope_dim": 7})
+    assert odd.decode_attention_width == 3 * 135 / 2  # not rounded down
     plain = model_from_dict("my-gqa", {"layers": 10, "hidden": 2048, "heads": 16,
                                        "kv_heads": 4, "params": 2e9})
     assert plain.decode_attention_width == plain.attention_width

@@ -72,6 +72,20 @@ def test_one_row_adds_up_from_the_memory_and_the_kernels() -> None:
     assert "KV pool" in row.line() and f"{row.sequences_per_replica:,} sequences" in row.line()
 
 
+def test_a_moe_replica_on_several_gpus_adds_up_with_its_replicated_weights() -> None:
+    """Qwen3-235B FP8 on 8 H200 (attention data parallelism): each GPU holds its share of
+    the experts and the non-expert weights whole, and the pool is what that leaves."""
+    halls = [{"name": "h", "system": "h200-hgx", "racks": 1}]
+    service = _service(model="qwen3-235b-a22b", gpus_per_replica=8, replicas=1)
+    sim = build(validate_scenario(_scenario([service], halls)))
+    (row,) = serving_capacity(sim)
+    m = get_model("qwen3-235b-a22b")
+    per_gpu = m.params / 8 + m.non_expert_params * 7 / 8
+    assert row.weight_bytes_per_gpu == pytest.approx(per_gpu, rel=1e-12)
+    hbm = sim.index.systems[0].gpu.hbm_bytes
+    assert row.kv_pool_bytes_per_replica == pytest.approx(0.9 * 8 * (hbm - per_gpu), rel=1e-12)
+
+
 def test_a_stated_share_and_a_cap_change_the_sequences() -> None:
     rows = [serving_capacity(build(validate_scenario(_scenario([svc], [H100_HALL]))))[0]
             for svc in (_service(), _service(kv_free_fraction=0.45), _service(max_batch=5))]

@@ -138,7 +138,7 @@ class ModelSpec:
         return self.heads * self.head_dim
 
     @property
-    def decode_attention_width(self) -> int:
+    def decode_attention_width(self) -> float:
         """Width ``w`` of a decode step's attention core: it computes ``4·w`` FLOP per layer
         and cached token (scores ``2·w``, weighted values ``2·w``), in elements.
 
@@ -150,8 +150,8 @@ class ModelSpec:
         (DeepSeek-V3: 69,632, against 36,864 from the cache-sized ``head_dim``).
         """
         if self.latent_kv_rank:
-            return self.heads * (2 * self.latent_kv_rank + self.latent_rope_dim) // 2
-        return self.attention_width
+            return self.heads * (2 * self.latent_kv_rank + self.latent_rope_dim) / 2
+        return float(self.attention_width)
 
     def kv_bytes_per_token(self, bytes_per_element: float = 2.0) -> float:
         """KV-cache bytes one token occupies: ``2 · layers · kv_heads · head_dim · bytes``.
