@@ -54,6 +54,26 @@ def small_scenario(**changes: Any) -> dict[str, Any]:
     return data
 
 
+def service_statics(model: str, precision: str, system: str, gpus_per_replica: int,
+                    **changes: Any) -> Any:
+    """The kernel inputs (``InferenceBatch``) the emulator builds for one service of
+    ``model`` on one rack of ``system`` (1000-token prompts and outputs, numpy backend;
+    ``changes`` are more fields of the service)."""
+    service = {"name": "s", "model": model, "replicas": 1,
+               "gpus_per_replica": gpus_per_replica, "rate": "1/s", "precision": precision,
+               "prompt_tokens": {"dist": "fixed", "value": 1000},
+               "output_tokens": {"dist": "fixed", "value": 1000}, **changes}
+    scenario = {
+        "name": "statics", "seed": 1, "duration": "1h",
+        "sites": [dict(SMALL_SITE, halls=[{"name": "h", "system": system, "racks": 1}])],
+        "tenants": {"svc": {"origin": "local", "inference": [service]}},
+        "compute": {"backend": "numpy"},
+    }
+    sim = build(validate_scenario(scenario))
+    spec = next(w.spec for w in sim.works if w.kind == "inference")
+    return sim.engine.serving.compute.service_statics([spec], [sim.index.systems[0]]).batch
+
+
 def run_scenario(data: dict[str, Any]) -> Simulation:
     """Validate, build and run ``data`` to its horizon."""
     sim = build(validate_scenario(data), keep_segments=True)

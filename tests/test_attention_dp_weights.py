@@ -17,9 +17,7 @@ from cupy_kernels.inference import (
     kv_pool_bytes,
     prefill_time,
 )
-from emulator.build import build
-from emulator.loader import validate_scenario
-from tests.conftest import SMALL_SITE
+from tests.conftest import service_statics
 from tests.test_kernels_inference import svc
 from workloads.models import get_model
 
@@ -56,26 +54,10 @@ def test_one_gpu_or_no_input_changes_nothing() -> None:
     assert _decode_parts(np, dp)[0][0] == _decode_parts(np, plain)[0][0]
 
 
-def _statics(model: str, precision: str) -> InferenceBatch:
-    service = {"name": "s", "model": model, "replicas": 1, "gpus_per_replica": 8,
-               "rate": "1/s", "precision": precision,
-               "prompt_tokens": {"dist": "fixed", "value": 1000},
-               "output_tokens": {"dist": "fixed", "value": 1000}}
-    scenario = {
-        "name": "adp", "seed": 1, "duration": "1h",
-        "sites": [dict(SMALL_SITE, halls=[{"name": "h", "system": "h200-hgx", "racks": 1}])],
-        "tenants": {"svc": {"origin": "local", "inference": [service]}},
-        "compute": {"backend": "numpy"},
-    }
-    sim = build(validate_scenario(scenario))
-    spec = next(w.spec for w in sim.works if w.kind == "inference")
-    return sim.engine.serving.compute.service_statics([spec], [sim.index.systems[0]]).batch
-
-
 def test_the_emulator_replicates_the_non_expert_weights_of_moe_services_only() -> None:
-    moe = _statics("qwen3-235b-a22b", "fp8")
+    moe = service_statics("qwen3-235b-a22b", "fp8", "h200-hgx", 8)
     qwen = get_model("qwen3-235b-a22b")
     assert float(moe.replicated_params[0]) == qwen.non_expert_params
     assert 0 < qwen.non_expert_params < 0.05 * qwen.params
-    dense = _statics("llama3-70b", "fp8")
+    dense = service_statics("llama3-70b", "fp8", "h200-hgx", 8)
     assert float(dense.replicated_params[0]) == 0.0

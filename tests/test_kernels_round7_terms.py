@@ -15,9 +15,7 @@ from cupy_kernels.inference import (
     prefill_time,
     replica_throughput,
 )
-from emulator.build import build
-from emulator.loader import validate_scenario
-from tests.conftest import SMALL_SITE
+from tests.conftest import service_statics
 from tests.test_kernels_inference import svc
 from workloads.models import get_model, model_from_dict
 
@@ -93,22 +91,9 @@ def _host_s(runtime: str | None, system: str = "b200-hgx",
             model: str = "llama3-8b") -> float:
     """Host seconds per running sequence and step of a one-GPU service of ``model`` on
     ``system``, with the service's ``runtime`` (``None``: left to its default)."""
-    svc = {"name": "s", "model": model, "replicas": 1, "gpus_per_replica": 1,
-           "rate": "1/s", "precision": "fp4" if model.startswith("qwen3") else "fp8",
-           "prompt_tokens": {"dist": "fixed", "value": 100},
-           "output_tokens": {"dist": "fixed", "value": 100}}
-    if runtime is not None:
-        svc["runtime"] = runtime
-    scenario = {
-        "name": "host", "seed": 1, "duration": "1h",
-        "sites": [dict(SMALL_SITE, halls=[{"name": "h", "system": system, "racks": 1}])],
-        "tenants": {"svc": {"origin": "local", "inference": [svc]}},
-        "compute": {"backend": "numpy"},
-    }
-    sim = build(validate_scenario(scenario))
-    spec = next(w.spec for w in sim.works if w.kind == "inference")
-    statics = sim.engine.serving.compute.service_statics([spec], [sim.index.systems[0]])
-    return float(statics.batch.seq_overhead_s[0])
+    precision = "fp4" if model.startswith("qwen3") else "fp8"
+    changes = {} if runtime is None else {"runtime": runtime}
+    return float(service_statics(model, precision, system, 1, **changes).seq_overhead_s[0])
 
 
 def test_grace_hosts_run_the_serving_runtime_slower() -> None:

@@ -12,9 +12,7 @@ import numpy as np
 import pytest
 
 from cupy_kernels.inference import InferenceBatch, _decode_parts, decode_step_time, prefill_time
-from emulator.build import build
-from emulator.loader import validate_scenario
-from tests.conftest import SMALL_SITE
+from tests.conftest import service_statics
 from tests.test_kernels_inference import svc
 from workloads.models import MODELS, get_model, model_from_dict
 
@@ -64,18 +62,6 @@ def test_inline_models_may_describe_latent_attention() -> None:
 
 
 def test_the_emulator_gives_the_kernels_the_decode_width() -> None:
-    service = {"name": "s", "model": "deepseek-v3", "replicas": 1, "gpus_per_replica": 8,
-               "rate": "1/s", "precision": "fp8",
-               "prompt_tokens": {"dist": "fixed", "value": 1000},
-               "output_tokens": {"dist": "fixed", "value": 1000}}
-    scenario = {
-        "name": "mla", "seed": 1, "duration": "1h",
-        "sites": [dict(SMALL_SITE, halls=[{"name": "h", "system": "h200-hgx", "racks": 1}])],
-        "tenants": {"svc": {"origin": "local", "inference": [service]}},
-        "compute": {"backend": "numpy"},
-    }
-    sim = build(validate_scenario(scenario))
-    spec = next(w.spec for w in sim.works if w.kind == "inference")
-    statics = sim.engine.serving.compute.service_statics([spec], [sim.index.systems[0]])
-    assert float(statics.batch.decode_attn_width[0]) == 69_632.0
-    assert float(statics.batch.attn_width[0]) == 36_864.0
+    statics = service_statics("deepseek-v3", "fp8", "h200-hgx", 8)
+    assert float(statics.decode_attn_width[0]) == 69_632.0
+    assert float(statics.attn_width[0]) == 36_864.0
