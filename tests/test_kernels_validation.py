@@ -1018,6 +1018,10 @@ def infer_batch(rows: Sequence[InferRow], batch: np.ndarray | None = None) -> In
     models = [get_model(r.model) for r in rows]
     systems = [CATALOG[r.system] for r in rows]
     n = len(rows)
+    # attention data parallelism: the benchmark's MoE options turn it on, as the emulator
+    # assumes for MoE services, unless the row says its runtime had none
+    attention_dp = [m.is_moe if r.attention_dp is None else r.attention_dp
+                    for r, m in zip(rows, models, strict=True)]
     return InferenceBatch(
         params=_col([m.params for m in models]),
         active_params=_col([m.active_params for m in models]),
@@ -1045,14 +1049,10 @@ def infer_batch(rows: Sequence[InferRow], batch: np.ndarray | None = None) -> In
         active_experts=_col([m.active_experts for m in models]),
         attn_peak_flops=_col([s.gpu.peak(r.kv_precision)
                               for r, s in zip(rows, systems, strict=True)]),
-        # the benchmark's MoE options turn on attention data parallelism, as the emulator
-        # assumes for MoE services: one scheduler per rank (``serving_schedulers``), unless
-        # the row says its runtime had none; the host's own speed by its CPU family
-        # (``HOST_FACTOR``)
+        # with attention data parallelism one scheduler per rank (``serving_schedulers``);
+        # the host's own speed by its CPU family (``HOST_FACTOR``)
         seq_overhead_s=inf.seq_overhead_s(
-            _col([r.tp for r in rows]),
-            [m.is_moe if r.attention_dp is None else r.attention_dp
-             for r, m in zip(rows, models, strict=True)],
+            _col([r.tp for r in rows]), attention_dp,
             [s.host_cpu for s in systems], [r.runtime for r in rows]),
         local_layers=_col([m.local_layers for m in models]),
         attn_window=_col([m.attention_window for m in models]),
@@ -1061,9 +1061,8 @@ def infer_batch(rows: Sequence[InferRow], batch: np.ndarray | None = None) -> In
                                else r.kv_free_fraction for r in rows]),
         decode_attn_width=_col([m.decode_attention_width for m in models]),
         # with attention data parallelism every GPU holds the non-expert weights whole
-        replicated_params=_col([
-            m.non_expert_params if (m.is_moe if r.attention_dp is None else r.attention_dp)
-            else 0.0 for r, m in zip(rows, models, strict=True)]),
+        replicated_params=_col([m.non_expert_params if dp else 0.0
+                                for m, dp in zip(models, attention_dp, strict=True)]),
     )
 
 
