@@ -246,8 +246,10 @@ def validate(
     force: ForceOption = False,
     max_memory: MaxMemoryOption = None,
 ) -> None:
-    """Check a scenario file; print its size estimate and what it describes, or one line
-    saying what is wrong."""
+    """Check a scenario file: print its size estimate and contents, or what is wrong.
+
+    A scenario that does not load gets one line naming the field, the value and what was
+    expected (exit code 2)."""
     _validate(scenario, set_ or [], force, max_memory)
 
 

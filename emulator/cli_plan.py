@@ -64,8 +64,9 @@ def plan(
     cache: CacheOption = None,
     no_cache: NoCacheOption = False,
 ) -> None:
-    """Search the smallest (--maximize: largest) value of --vary meeting --target on every
-    seed, by bisection; table, confidence, plan.csv/json/png."""
+    """Find the smallest (--maximize: largest) --vary value meeting --target on every seed.
+
+    By bisection; prints a table with its confidence and writes plan.csv/json/png."""
     _plan(scenario, vary, range_, target, seeds, maximize, until, set_ or [], out, workers,
           scheduler, serial, cache, no_cache)
 

@@ -64,8 +64,9 @@ def sweep(
     cache: CacheOption = None,
     no_cache: NoCacheOption = False,
 ) -> None:
-    """Run every --set grid point (KEY=a,b,c) × seed on dask; cached, resumable, one CSV row
-    per run."""
+    """Run every --set grid point (KEY=a,b,c) × seed on dask: cached, resumable.
+
+    One CSV row per run, with the run's summary figures."""
     _sweep(scenario, set_ or [], seeds, until, out, workers, scheduler, serial, cache, no_cache)
 
 
