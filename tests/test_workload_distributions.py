@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
+from pydantic import ValidationError
 
+from emulator.schema_base import ScenarioModel
 from workloads.distributions import (
     ExponentialTokens,
     FixedTokens,
     LognormalTokens,
+    TokenDistribution,
     UniformTokens,
 )
 
@@ -56,3 +61,63 @@ def test_same_seed_same_draws() -> None:
     d = LognormalTokens(median=129, p90=424)
     assert np.array_equal(d.sample(rng(3), 100), d.sample(rng(3), 100))
     assert not np.array_equal(d.sample(rng(3), 100), d.sample(rng(4), 100))
+
+
+# -- a bare count is shorthand for ``fixed`` -----------------------------------------------
+
+class _Holder(ScenarioModel):
+    """One distribution field, as the scenario's streams and services hold theirs."""
+
+    tokens: TokenDistribution
+
+
+@pytest.mark.parametrize("written, value", [
+    (1e9, 1_000_000_000), (300, 300), ("1e9", 1_000_000_000), ("4096", 4096),
+    ({"dist": "fixed", "value": "2e3"}, 2000), ({"dist": "fixed", "value": 512.0}, 512)])
+def test_a_bare_count_or_numeric_text_means_that_many_every_time(written: object,
+                                                                   value: int) -> None:
+    d = _Holder.model_validate({"tokens": written}).tokens
+    assert isinstance(d, FixedTokens) and d.value == value and isinstance(d.value, int)
+    assert d.sample(rng(), 3).tolist() == [value] * 3
+
+
+def test_uniform_bounds_accept_numeric_text() -> None:
+    d = _Holder.model_validate({"tokens": {"dist": "uniform", "low": "1e3",
+                                           "high": 2e3}}).tokens
+    assert isinstance(d, UniformTokens) and (d.low, d.high) == (1000, 2000)
+
+
+@pytest.mark.parametrize("written, expected", [
+    ("many", "a token count, or a distribution: {dist: lognormal"),
+    ([1, 2], "a token count, or a distribution: {dist: lognormal"),
+    (2.5, "got a number with a fractional part"),
+    (0, "greater than 0"),
+    ({"dist": "fixed", "value": "x"}, "valid integer")])
+def test_what_is_not_a_count_or_a_distribution_is_named(written: object,
+                                                        expected: str) -> None:
+    with pytest.raises(ValidationError) as info:
+        _Holder.model_validate({"tokens": written})
+    assert expected in str(info.value)
+
+
+def test_the_schema_offers_the_bare_count_beside_the_distributions() -> None:
+    schema = _Holder.model_json_schema()["properties"]["tokens"]
+    assert {"type": "number", "exclusiveMinimum": 0} in schema["anyOf"]
+    assert any("oneOf" in option for option in schema["anyOf"])
+
+
+def test_a_scenario_stream_with_a_bare_token_count_runs(tmp_path: Path) -> None:
+    from emulator.loader import load_scenario
+
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        "name: bare\nseed: 1\nduration: 6h\nsites: [{preset: bizerte-20mw}]\n"
+        "tenants:\n  a:\n    training:\n      - {name: t, model: llama3-8b, rate: 4/h, "
+        "gpus: [8], tokens: 1e9}\n    inference:\n      - {name: c, model: llama3-8b, "
+        "replicas: 1, gpus_per_replica: 1, rate: 1/s, prompt_tokens: 512, "
+        "output_tokens: 128}\n")
+    loaded = load_scenario(path)
+    tenant = loaded.scenario.tenants["a"]
+    assert tenant.training[0].tokens == FixedTokens(value=1_000_000_000)
+    assert tenant.inference[0].prompt_tokens == FixedTokens(value=512)
+    assert tenant.inference[0].output_tokens == FixedTokens(value=128)

@@ -183,12 +183,12 @@ class InferenceServiceConfig(_Frozen):
                                              description="replay arrivals from a trace")
     prompt_tokens: TokenDistribution = Field(
         default_factory=lambda: LognormalTokens(median=1020, p90=2735),
-        description="distribution of prompt tokens per request (default lognormal, "
-                    "median 1020, p90 2735)")
+        description="distribution of prompt tokens per request, or a number: that many "
+                    "every time (default lognormal, median 1020, p90 2735)")
     output_tokens: TokenDistribution = Field(
         default_factory=lambda: LognormalTokens(median=129, p90=424),
-        description="distribution of output tokens per request (default lognormal, "
-                    "median 129, p90 424)")
+        description="distribution of output tokens per request, or a number: that many "
+                    "every time (default lognormal, median 129, p90 424)")
     slo: SloConfig = Field(default_factory=SloConfig, description="latency objectives (TTFT, TPOT)")
     origin: str | None = Field(default=None, description="overrides the tenant's origin")
     precision: Precision = Field(default="fp8", description="numeric precision of the weights and "
@@ -345,7 +345,8 @@ class TrainingWorkloadConfig(_TrainingSettings):
     gpus: list[int] = Field(min_length=1, description="GPU counts to sample each job's size from")
     gpus_weights: list[float] | None = Field(
         default=None, description="sampling weights of the GPU counts; none: equal")
-    tokens: TokenDistribution = Field(description="distribution of training tokens per job")
+    tokens: TokenDistribution = Field(
+        description="distribution of training tokens per job, or a number: that many each")
     estimate_error: float = Field(
         default=0.0, ge=0, description="relative sd of users' runtime estimates")
 

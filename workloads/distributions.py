@@ -10,15 +10,18 @@ returns ``n`` positive integer token counts from the caller's own ``numpy.random
 * ``exponential``: geometric on {1, 2, …} with the given ``mean``: the discrete analogue of an
   exponential, used to build M/M/c services.
 * ``uniform``: integers in ``[low, high]``.
+
+A bare number where a distribution is expected (``tokens: 1e9``) is shorthand for ``fixed``
+with that value; YAML 1.1 reads ``1e9`` as text, so numeric text counts as a number too.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import BeforeValidator, ConfigDict, Field, model_validator
 
 from emulator.schema_base import ScenarioModel
 
@@ -37,11 +40,28 @@ class _Dist(ScenarioModel):
     """Frozen, unknown keys rejected, numbers finite, no booleans as numbers."""
 
 
+def _integral(value: Any) -> Any:
+    """A whole number written as a float or as numeric text (``1e9``, which YAML 1.1 reads
+    as text) as an int; anything else unchanged, for the field's own check."""
+    number = value
+    if isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            return value
+    if isinstance(number, float) and not isinstance(value, bool) and number.is_integer():
+        return int(number)
+    return value
+
+
+_Count = Annotated[int, BeforeValidator(_integral)]
+
+
 class FixedTokens(_Dist):
     """Every request has exactly ``value`` tokens."""
 
     dist: Literal["fixed"] = Field(default="fixed", description="distribution kind: fixed")
-    value: int = Field(gt=0, description="the token count of every request")
+    value: _Count = Field(gt=0, description="the token count of every request")
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """``n`` copies of ``value`` (the generator is not advanced)."""
@@ -108,8 +128,8 @@ class UniformTokens(_Dist):
     """Integers uniform in ``[low, high]``."""
 
     dist: Literal["uniform"] = Field(default="uniform", description="distribution kind: uniform")
-    low: int = Field(gt=0, description="smallest token count")
-    high: int = Field(gt=0, description="largest token count (>= low)")
+    low: _Count = Field(gt=0, description="smallest token count")
+    high: _Count = Field(gt=0, description="largest token count (>= low)")
 
     @model_validator(mode="after")
     def _ordered(self) -> UniformTokens:
@@ -126,7 +146,38 @@ class UniformTokens(_Dist):
         return (self.low + self.high) / 2.0
 
 
-TokenDistribution = Annotated[
+_Distribution = Annotated[
     FixedTokens | LognormalTokens | ExponentialTokens | UniformTokens,
     Field(discriminator="dist"),
 ]
+
+_SHAPES = ("a token count, or a distribution: {dist: lognormal, median: M, p90: P}, "
+           "{dist: fixed, value: N}, {dist: exponential, mean: M} or "
+           "{dist: uniform, low: L, high: H}")
+
+
+def _count_as_fixed(value: Any) -> Any:
+    """A bare token count (a number, or numeric text as YAML 1.1 reads ``1e9``) as
+    ``{dist: fixed, value: N}``; text or a list that is neither gets one message naming
+    the accepted shapes."""
+    if isinstance(value, bool):
+        raise ValueError(_SHAPES)
+    number: Any = value
+    if isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            raise ValueError(_SHAPES) from None
+    elif isinstance(value, list | tuple):
+        raise ValueError(_SHAPES)
+    if isinstance(number, int | float):
+        return {"dist": "fixed", "value": _integral(number)}
+    return value
+
+
+TokenDistribution = Annotated[
+    _Distribution,
+    BeforeValidator(_count_as_fixed,
+                    json_schema_input_type=Annotated[float, Field(gt=0)] | _Distribution),
+]
+"""A token-length distribution, or a bare count as shorthand for ``fixed``."""
