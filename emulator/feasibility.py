@@ -64,13 +64,16 @@ def _systems_in(index: TopologyIndex, eligible: np.ndarray | None) -> list[int]:
 
 
 def _shape_key(work: Work) -> tuple[object, ...]:
-    """What feasibility depends on: size, group, eligibility and model/precision."""
+    """What feasibility depends on: size, group (a job's tensor-parallel size), eligibility,
+    model/precision, and whether a job's duration is given."""
     spec = work.spec
     eligible = work.request.eligible
     key: tuple[object, ...] = (work.kind, work.n_gpus, work.group_size, spec.model,
                                spec.precision, None if eligible is None else eligible.tobytes())
     if isinstance(spec, InferenceServiceSpec):  # KV-cache fit depends on lengths and batch
         key += (spec.prompt_tokens.mean(), spec.output_tokens.mean(), spec.max_batch)
+    else:  # a job run for its given duration has no memory model and no head split
+        key += (spec.runtime_s is not None,)
     return key
 
 
@@ -100,6 +103,21 @@ def _fitting_domains(work: Work, index: TopologyIndex,
     return domain_ok
 
 
+def _split_problem(spec: TrainingJobSpec | InferenceServiceSpec) -> str | None:
+    """Why the work's tensor-parallel size cannot split its model's attention, or ``None``.
+
+    A dense replica splits its attention heads over its GPUs (MoE models are served with
+    attention data parallelism: each GPU runs whole attention, so they are not held to
+    it); a training job splits them over its ``tp`` GPUs, key/value heads included
+    (Megatron-Core), unless its duration is given (trace replay: no model)."""
+    if isinstance(spec, InferenceServiceSpec):
+        model = get_model(spec.model)
+        return None if model.is_moe else model.tensor_parallel_problem(spec.gpus_per_replica)
+    if spec.runtime_s is not None:
+        return None
+    return get_model(spec.model).tensor_parallel_problem(spec.tp, "tp", kv_copies=False)
+
+
 def _infeasible(work: Work, index: TopologyIndex, serving: ServingModel) -> str | None:
     """Why ``work`` can never run on this cluster, or ``None`` if it could."""
     eligible = work.request.eligible
@@ -118,6 +136,9 @@ def _infeasible(work: Work, index: TopologyIndex, serving: ServingModel) -> str 
                 f"{int(per_site.max())}")
     systems = [index.systems[i] for i in _systems_in(index, eligible)]
     spec = work.spec
+    problem = _split_problem(spec)
+    if problem is not None:
+        return problem
     if not any(_fits(spec, system, serving) for system in systems):
         if isinstance(spec, InferenceServiceSpec):
             return (f"model {spec.model} ({spec.precision}) does not fit in "

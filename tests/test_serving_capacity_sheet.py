@@ -142,11 +142,13 @@ def test_validate_prints_the_sheet(tmp_path: Path) -> None:
 def test_each_line_says_how_far_its_family_was_from_published_figures() -> None:
     """Dense 70B on one H100 and MoE Mixtral on 2 and 8: each line names its validation
     family and carries that family's held-out figures; a family without a held-out row
-    (dense on 3 GPUs) says so."""
-    halls = [{**H100_HALL, "racks": 2}]
-    services = [_service(), _service(name="moe", model="mixtral-8x7b", gpus_per_replica=2),
-                _service(name="moe8", model="mixtral-8x7b", gpus_per_replica=8),
-                _service(name="odd", gpus_per_replica=3)]
+    (dense on 16 GB200s) says so."""
+    halls = [{**H100_HALL, "racks": 2}, GB200_HALL]
+    hopper = {"system": "h100-hgx"}
+    services = [_service(**hopper),
+                _service(name="moe", model="mixtral-8x7b", gpus_per_replica=2, **hopper),
+                _service(name="moe8", model="mixtral-8x7b", gpus_per_replica=8, **hopper),
+                _service(name="odd", gpus_per_replica=16, system="gb200-nvl72")]
     dense, moe, moe8, odd = serving_capacity(build(validate_scenario(
         _scenario(services, halls))))
     assert dense.family == "serving throughput, dense, Hopper, TP1"
@@ -157,7 +159,7 @@ def test_each_line_says_how_far_its_family_was_from_published_figures() -> None:
         assert row.validation == figures
         assert (f"median {figures.median:+.0%}" in row.line()
                 and f"over {figures.rows} held-out rows" in row.line())
-    assert odd.validation is None and "TP3): no held-out row" in odd.line()
+    assert odd.validation is None and "TP16): no held-out row" in odd.line()
 
 
 def test_a_gpu_outside_the_catalogs_generations_has_no_family_figures() -> None:

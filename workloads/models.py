@@ -112,6 +112,37 @@ class ModelSpec:
         """Whether the model is a mixture of experts."""
         return self.experts > 1
 
+    def tensor_parallel_problem(self, tp: int, field: str = "gpus_per_replica",
+                                kv_copies: bool = True) -> str | None:
+        """Why ``tp`` GPUs cannot split this model's attention in tensor parallel, or
+        ``None`` when they can (``field`` names the setting in the message).
+
+        Each GPU takes ``heads / tp`` query heads, so ``tp`` must divide ``heads``; the
+        key/value heads are split the same way, or, where the runtime copies them
+        (``kv_copies``: serving, vLLM's QKV projection) and ``tp`` exceeds them, each is
+        copied to ``tp / kv_heads`` GPUs. Sources: vLLM,
+        ``ModelConfig.verify_with_parallel_config`` ("Total number of attention heads must
+        be divisible by tensor parallel size"); Megatron-Core's attention divides both
+        ``num_attention_heads`` and ``num_query_groups`` by the TP size (training:
+        ``kv_copies=False``). Latent attention (one latent per token for all heads) is
+        held to the query heads only.
+        """
+        def splits(n: int) -> bool:
+            if self.heads % n:
+                return False
+            if self.latent_kv_rank or self.kv_heads % n == 0:
+                return True
+            return kv_copies and n % self.kv_heads == 0
+
+        if tp <= 1 or splits(tp):
+            return None
+        sizes = [str(n) for n in range(1, self.heads + 1) if splits(n)]
+        what = (f"{self.heads} attention heads" if self.heads % tp
+                else f"{self.kv_heads} key/value heads")
+        listed = f"{', '.join(sizes[:-1])} or {sizes[-1]}" if len(sizes) > 1 else sizes[0]
+        return (f"{field} {tp} cannot split {self.name}'s {what} evenly; expected a "
+                f"tensor-parallel size of {listed}")
+
     @property
     def expert_params(self) -> float:
         """Parameters in routed experts: ``moe_layers · experts · 3 · hidden · ffn_hidden``.
