@@ -56,6 +56,12 @@ _DURATION = {
     "": 1.0, "s": 1.0, "sec": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9,
     "m": 60.0, "min": 60.0, "h": 3600.0, "hr": 3600.0, "d": 86400.0, "w": 604800.0,
 }
+# the same units spelled out ("2 weeks", "10/hour"), accepted but not listed in messages
+_DURATION_WORDS = {
+    "secs": 1.0, "second": 1.0, "seconds": 1.0, "mins": 60.0, "minute": 60.0,
+    "minutes": 60.0, "hrs": 3600.0, "hour": 3600.0, "hours": 3600.0, "day": 86400.0,
+    "days": 86400.0, "week": 604800.0, "weeks": 604800.0,
+}
 _POWER = {"": 1.0, "w": 1.0, "kw": 1e3, "mw": 1e6, "gw": 1e9}
 _BANDWIDTH = {  # bits per second
     "": 1.0, "bps": 1.0, "kbps": 1e3, "mbps": 1e6, "gbps": 1e9, "tbps": 1e12, "pbps": 1e15,
@@ -94,13 +100,16 @@ def _split(value: str | float | int, what: str, example: str) -> tuple[float, st
 
 
 def _convert(value: str | float | int, table: dict[str, float], what: str, example: str,
-             case_sensitive: bool = False) -> float:
+             case_sensitive: bool = False, words: dict[str, float] | None = None) -> float:
     number, unit = _split(value, what, example)
     key = unit if case_sensitive else unit.lower()
+    if words and key not in table and key in words:
+        table = words
     if key not in table:
         units = ", ".join(sorted(k for k in table if k))
+        spelled = " (or spelled out: 2 weeks, 1 day, 3 hours)" if words else ""
         raise UnitError(f"got {_show(value)}; the {what} unit {unit!r} is unknown; expected "
-                        f"one of {units}")
+                        f"one of {units}{spelled}")
     result = number * table[key]
     if not math.isfinite(result):
         raise UnitError(f"got {_show(value)}; expected a finite {what}")
@@ -108,8 +117,9 @@ def _convert(value: str | float | int, table: dict[str, float], what: str, examp
 
 
 def parse_duration(value: str | float | int) -> float:
-    """Seconds from ``"7d"``, ``"30m"`` (minutes), ``"250ms"``, ``"2h"`` or a number of seconds."""
-    return _convert(value, _DURATION, "duration", "7d")
+    """Seconds from ``"7d"``, ``"30m"`` (minutes), ``"250ms"``, ``"2h"``, the unit spelled
+    out (``"2 weeks"``, ``"1 day"``) or a number of seconds."""
+    return _convert(value, _DURATION, "duration", "7d", words=_DURATION_WORDS)
 
 
 def parse_power(value: str | float | int) -> float:

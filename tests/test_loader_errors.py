@@ -121,3 +121,20 @@ def test_set_bad_path(tmp_path: Path) -> None:
         load_scenario(p, ["tenants.eu.inference.nope.replicas=6"])
     with pytest.raises(UserError, match=r"KEY\.PATH=VALUE"):
         load_scenario(p, ["seed"])
+
+
+def test_precision_in_capitals_reads_as_the_catalog_key() -> None:
+    data = small_scenario(duration="1h")
+    data["tenants"]["eu"]["inference"][0]["precision"] = "FP8"
+    data["tenants"]["lab"]["training"][0]["precision"] = "BF16"
+    loaded = validate_scenario(data)
+    assert loaded.scenario.tenants["eu"].inference[0].precision == "fp8"
+    assert loaded.scenario.tenants["lab"].training[0].precision == "bf16"
+    data["tenants"]["eu"]["inference"][0]["precision"] = "FP6"
+    assert "precision: got 'FP6'; expected one of 'bf16', 'fp8' or 'fp4'" in _error(data)
+
+
+def test_an_unknown_model_suggests_the_closest_name() -> None:
+    data = small_scenario(duration="1h")
+    data["tenants"]["eu"]["inference"][0]["model"] = "llama-3-8b"
+    assert "unknown model 'llama-3-8b'; did you mean 'llama3-8b'?" in _error(data)

@@ -26,6 +26,23 @@ def test_durations(text: str | int, seconds: float) -> None:
     assert parse_duration(text) == pytest.approx(seconds)
 
 
+@pytest.mark.parametrize(("text", "seconds"), [
+    ("2 weeks", 1209600), ("1 week", 604800), ("3 days", 259200), ("1day", 86400),
+    ("4 hours", 14400), ("90 minutes", 5400), ("45 secs", 45), ("2 Hours", 7200)])
+def test_durations_spelled_out(text: str, seconds: float) -> None:
+    assert parse_duration(text) == pytest.approx(seconds)
+
+
+def test_an_unknown_duration_unit_lists_the_short_ones_and_says_words_work() -> None:
+    with pytest.raises(UnitError) as info:
+        parse_duration("2 fortnights")
+    assert str(info.value) == (
+        "got '2 fortnights'; the duration unit 'fortnights' is unknown; expected one of d, "
+        "h, hr, m, min, ms, ns, s, sec, us, w, µs (or spelled out: 2 weeks, 1 day, 3 hours)")
+    assert parse_rate("10/hour") == pytest.approx(10 / 3600)
+    assert parse_rate("2/week") == pytest.approx(2 / 604800)
+
+
 def test_other_units() -> None:
     assert parse_power("20MW") == 20e6 and parse_power("120kW") == 120e3
     assert parse_bandwidth_bps("800Gbps") == 800e9

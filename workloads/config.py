@@ -32,9 +32,9 @@ YAML shape::
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from emulator.schema_base import Label, ScenarioModel
 from emulator.units import Bytes, PerSecond, Seconds
@@ -54,7 +54,18 @@ __all__ = [
     "TrainingWorkloadConfig",
 ]
 
-Precision = Literal["bf16", "fp8", "fp4"]
+_PRECISIONS = ("bf16", "fp8", "fp4")
+
+
+def _lower_case(value: object) -> object:
+    """A precision name in any case (``FP8``, as vendors write it) as its lower-case key;
+    anything else unchanged, so that an error shows what was written."""
+    if isinstance(value, str) and value.lower() in _PRECISIONS:
+        return value.lower()
+    return value
+
+
+Precision = Annotated[Literal["bf16", "fp8", "fp4"], BeforeValidator(_lower_case)]
 
 
 MAX_RATE_PER_S = 1e6

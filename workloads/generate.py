@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from emulator.errors import one_line
+from emulator.errors import did_you_mean, one_line
 from emulator.rng import RngStreams
 from workloads.config import (
     InferenceServiceConfig,
@@ -81,8 +81,9 @@ def training_stream_name(tenant_name: str, workload_name: str, part: str) -> str
 def _check_model(model: str, tenant_name: str, kind: str, item_name: str) -> None:
     if model not in MODELS:
         raise UnknownModelError(
-            f"tenant {tenant_name!r}, {kind} {item_name!r}: unknown model {model!r}; "
-            f"known models: {', '.join(model_names())}")
+            f"tenant {tenant_name!r}, {kind} {item_name!r}: unknown model {model!r}"
+            f"{did_you_mean(model, model_names())}; known models: "
+            f"{', '.join(model_names())}")
 
 
 def _check_unique(names: list[str], tenant_name: str, kind: str) -> None:
