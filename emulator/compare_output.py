@@ -32,6 +32,7 @@ from emulator.compare import (
     run_compare,
     t_quantile_975,
 )
+from emulator.units import format_adaptive_duration
 from emulator.verbosity import show_progress
 
 _log = logging.getLogger(__name__)
@@ -299,8 +300,10 @@ def compare_command(scenario: Path, policies: str, seeds: int, out: Path | None,
             warned = True
         where = "" if run.point == "base" else f" [{run.point}]"
         if show_progress():
+            # a small run simulates in milliseconds: its unit, not "0.0 s"
             console.print(f"[{done}/{total}] {run.policy} seed {run.seed}{where}: "
-                          f"{run.wall_s:.1f} s", highlight=False, markup=False)
+                          f"{format_adaptive_duration(run.wall_s, 2)}", highlight=False,
+                          markup=False)
 
     data = _scenario_data(Path(scenario), ())
     name = str(data.get("name", Path(scenario).stem))
