@@ -14,7 +14,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 __all__ = ["MAX_LINE", "PATTERN_WORDS", "UserError", "describe_validation_error",
            "did_you_mean", "one_line", "short"]
@@ -73,11 +73,14 @@ def _path(loc: tuple[object, ...], prefix: str) -> str:
     return ".".join(p for p in (prefix, parts) if p) or "(top level)"
 
 
-def describe_validation_error(err: ValidationError, prefix: str = "") -> str:
+def describe_validation_error(err: ValidationError, prefix: str = "",
+                              model: type[BaseModel] | None = None) -> str:
     """One line for the most useful error of ``err``: ``path: got VALUE; expected …``.
 
     An unknown key is reported before the "missing" error it usually causes (``replicass``
-    instead of ``replicas``), with a "did you mean" from the missing names beside it.
+    instead of ``replicas``), with a "did you mean" from the missing names beside it, or,
+    when none is missing (a misspelt optional key), from the fields ``model`` (the model
+    that was validated) accepts there.
     """
     errors = err.errors(include_url=False)
     extras = [e for e in errors if e["type"] == "extra_forbidden"]
@@ -95,6 +98,10 @@ def describe_validation_error(err: ValidationError, prefix: str = "") -> str:
         missing = [str(e["loc"][-1]) for e in errors
                    if e["type"] == "missing" and e["loc"][:-1] == parent]
         hint = did_you_mean(str(first["loc"][-1]), missing)
+        if not hint and model is not None:
+            from emulator.field_names import field_names_at
+
+            hint = did_you_mean(str(first["loc"][-1]), field_names_at(model, parent))
         if missing and extra == len(missing):  # the only other problems are what it replaced
             more = ""
         return (f"{path}: unknown field (value {short(first['input'])}); check the "

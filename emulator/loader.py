@@ -220,13 +220,16 @@ def validate_scenario(data: dict[str, Any], source: str = "<scenario>") -> Loade
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
-        raise UserError(f"{source}: {describe_validation_error(exc)}") from None
+        raise UserError(f"{source}: {describe_validation_error(exc, model=Scenario)}") \
+            from None
     sites: list[SiteConfig] = []
     for i, ref in enumerate(scenario.sites):
         try:
             sites.append(resolve_site(ref.preset, ref.overrides()))
         except ValidationError as exc:
-            raise UserError(f"{source}: {describe_validation_error(exc, f'sites.{i}')}") from None
+            raise UserError(f"{source}: "
+                            f"{describe_validation_error(exc, f'sites.{i}', SiteConfig)}") \
+                from None
         except (KeyError, ValueError) as exc:
             msg = exc.args[0] if exc.args else str(exc)
             raise UserError(f"{source}: sites.{i}: {msg}") from None

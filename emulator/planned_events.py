@@ -191,7 +191,8 @@ def read_events(path: str | Path, start: dt.datetime | None = None) -> list[Plan
             row = _at_from_date(row, start, f"{where}: events.{i}.at")
             events.append(PlannedEvent.model_validate(row))
         except ValidationError as exc:
-            raise UserError(f"{where}: {describe_validation_error(exc, f'events.{i}')}") \
+            raise UserError(f"{where}: "
+                            f"{describe_validation_error(exc, f'events.{i}', PlannedEvent)}") \
                 from None
     check_overlaps(events, where)
     return events

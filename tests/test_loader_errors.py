@@ -138,3 +138,35 @@ def test_an_unknown_model_suggests_the_closest_name() -> None:
     data = small_scenario(duration="1h")
     data["tenants"]["eu"]["inference"][0]["model"] = "llama-3-8b"
     assert "unknown model 'llama-3-8b'; did you mean 'llama3-8b'?" in _error(data)
+
+
+def test_a_misspelt_optional_key_gets_a_did_you_mean() -> None:
+    data = small_scenario(duration="1h")
+    data["tenants"]["eu"]["inference"][0]["precison"] = "fp8"
+    assert _error(data) == ("<scenario>: tenants.eu.inference.0.precison: unknown field "
+                            "(value 'fp8'); check the spelling; did you mean 'precision'?")
+    data = small_scenario(duration="1h")
+    data["schedular"] = {"queue": "fifo"}
+    assert "schedular: unknown field" in _error(data) and "'scheduler'?" in _error(data)
+
+
+def test_a_misspelt_site_key_set_on_the_command_line_gets_a_did_you_mean(
+        tmp_path: Path) -> None:
+    p = tmp_path / "s.yaml"
+    p.write_text(yaml.safe_dump(small_scenario(duration="1h")))
+    with pytest.raises(UserError) as info:
+        load_scenario(p, ["sites.0.halls.0.rack=3"])
+    assert str(info.value).endswith(
+        "sites.0.halls.0.rack: unknown field (value 3); check the spelling; did you mean "
+        "'racks'?")
+
+
+def test_field_names_walk_lists_mappings_and_union_tags() -> None:
+    from emulator.field_names import field_names_at
+    from emulator.scenario import Scenario
+
+    names = field_names_at(Scenario, ("tenants", "eu", "inference", 0))
+    assert {"precision", "replicas", "gpus_per_replica", "prompt_tokens"} <= set(names)
+    assert "median" in field_names_at(Scenario, ("tenants", "eu", "inference", 0,
+                                                 "prompt_tokens", "lognormal"))
+    assert field_names_at(Scenario, ()) == sorted(Scenario.model_fields)

@@ -121,3 +121,20 @@ def test_a_scenario_stream_with_a_bare_token_count_runs(tmp_path: Path) -> None:
     assert tenant.training[0].tokens == FixedTokens(value=1_000_000_000)
     assert tenant.inference[0].prompt_tokens == FixedTokens(value=512)
     assert tenant.inference[0].output_tokens == FixedTokens(value=128)
+
+
+@pytest.mark.parametrize("written, expected", [
+    ({"median": 1020, "p90": 2735}, LognormalTokens(median=1020, p90=2735)),
+    ({"median": 100, "p90": 1000, "max": 300}, LognormalTokens(median=100, p90=1000, max=300)),
+    ({"low": 10, "high": "1e3"}, UniformTokens(low=10, high=1000)),
+    ({"mean": 50}, ExponentialTokens(mean=50)),
+    ({"value": 64}, FixedTokens(value=64))])
+def test_a_mapping_without_dist_is_the_kind_its_keys_name(written: dict,
+                                                          expected: object) -> None:
+    assert _Holder.model_validate({"tokens": written}).tokens == expected
+
+
+def test_a_mapping_that_names_no_kind_is_refused_with_the_shapes() -> None:
+    with pytest.raises(ValidationError) as info:
+        _Holder.model_validate({"tokens": {"meadian": 3}})
+    assert "a token count, or a distribution: {dist: lognormal" in str(info.value)

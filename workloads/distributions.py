@@ -12,7 +12,9 @@ returns ``n`` positive integer token counts from the caller's own ``numpy.random
 * ``uniform``: integers in ``[low, high]``.
 
 A bare number where a distribution is expected (``tokens: 1e9``) is shorthand for ``fixed``
-with that value; YAML 1.1 reads ``1e9`` as text, so numeric text counts as a number too.
+with that value; YAML 1.1 reads ``1e9`` as text, so numeric text counts as a number too. A
+mapping without ``dist`` is the kind its keys name (``{median: 1020, p90: 2735}``:
+lognormal).
 """
 
 from __future__ import annotations
@@ -156,10 +158,21 @@ _SHAPES = ("a token count, or a distribution: {dist: lognormal, median: M, p90: 
            "{dist: uniform, low: L, high: H}")
 
 
+_KIND_BY_KEYS = (("lognormal", {"median", "p90"}), ("uniform", {"low", "high"}),
+                 ("exponential", {"mean"}), ("fixed", {"value"}))
+"""The distribution a mapping without ``dist`` means, by the keys it gives."""
+
+
 def _count_as_fixed(value: Any) -> Any:
     """A bare token count (a number, or numeric text as YAML 1.1 reads ``1e9``) as
-    ``{dist: fixed, value: N}``; text or a list that is neither gets one message naming
-    the accepted shapes."""
+    ``{dist: fixed, value: N}``, and a mapping without ``dist`` as the kind whose keys it
+    gives (``{median, p90}``: lognormal); anything else that is not a distribution gets
+    one message naming the accepted shapes."""
+    if isinstance(value, dict) and "dist" not in value:
+        for kind, keys in _KIND_BY_KEYS:
+            if keys <= set(value):
+                return {"dist": kind, **value}
+        raise ValueError(_SHAPES)
     if isinstance(value, bool):
         raise ValueError(_SHAPES)
     number: Any = value
