@@ -146,5 +146,5 @@ def test_keep_partial_writes_results_so_far_beside_the_output(tmp_path: Path,
     summary = json.loads((partial / "summary.json").read_text())
     assert summary["run"]["partial"] is True and summary["run"]["interrupted_by"] == sig.name
     reached = summary["run"]["reached_s"]
-    assert 0.2 * 6 * 3600 <= reached < 6 * 3600
+    assert 6 * 3600 // 5 <= reached < 6 * 3600  # at least the 20% printed (exact: 4,320 s)
     assert summary["simulated_s"] == reached
