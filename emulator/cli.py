@@ -259,6 +259,7 @@ def _validate(scenario: Path, overrides: list[str], force: bool = False,
     from emulator.build import build
     from emulator.loader import load_scenario
     from emulator.serving_capacity import serving_capacity
+    from emulator.units import format_adaptive_duration
     from topologies.sizing import size_site
 
     loaded = load_scenario(scenario, overrides)
@@ -277,7 +278,7 @@ def _validate(scenario: Path, overrides: list[str], force: bool = False,
     print(f"{scenario}: valid — {sc.name!r}, {len(loaded.sites)} site(s), {gpus:,} GPUs, "
           f"{len(sc.tenants)} tenant(s), {n_train} training stream(s)/job(s){traces} "
           f"({n_jobs:,} training jobs generated), "
-          f"{n_inf} inference service(s), {sc.duration / 86400:g} d")
+          f"{n_inf} inference service(s), {format_adaptive_duration(sc.duration)}")
     if rejected:
         _log.info("%d generated training job(s) can never fit and will be rejected (e.g. %s)",
                   rejected, next(iter(sim.engine.infeasible.values())))

@@ -34,3 +34,27 @@ def test_inline_model_missing_field_is_one_clear_error() -> None:
         validate_scenario(_scenario(bad))
     msg = str(err.value)
     assert "kv_heads" in msg and "\n" not in msg.strip()
+
+
+def test_parameter_counts_may_be_written_with_a_suffix() -> None:
+    loaded = validate_scenario(_scenario(dict(MY_MODEL, name="planner-34b-text",
+                                              params="34B", active_params="34e9")))
+    from workloads.models import get_model
+
+    m = get_model("planner-34b-text")
+    assert m.params == 34e9 and m.active_params == 34e9
+    assert loaded.scenario.tenants["eu"].inference[0].model == "planner-34b-text"
+
+
+@pytest.mark.parametrize("field, value, expected", [
+    ("params", "34x", "params: got '34x'; expected a number (parameter counts may end in K, "
+                      "M, B or T, e.g. 32B)"),
+    ("heads", True, "heads: got True; expected a number"),
+    ("heads", 56.5, "heads: got 56.5; expected a whole number"),
+    ("layers", "48B", "layers: got '48B'; expected a number")])
+def test_a_bad_inline_field_is_named_with_its_value(field: str, value: object,
+                                                    expected: str) -> None:
+    bad = dict(MY_MODEL, name=f"planner-bad-{field}", **{field: value})
+    with pytest.raises(UserError) as err:
+        validate_scenario(_scenario(bad))
+    assert expected in str(err.value)

@@ -12,6 +12,8 @@ Use :func:`get_model` to look a model up by name; an unknown name raises
 
 from __future__ import annotations
 
+import math
+import numbers
 from dataclasses import dataclass
 
 __all__ = [
@@ -297,10 +299,37 @@ MODELS: dict[str, ModelSpec] = {m.name: m for m in _CATALOG}
 _INLINE_KEYS = ("layers", "hidden", "heads", "kv_heads", "params")
 
 
+_COUNT_SUFFIX = {"k": 1e3, "m": 1e6, "b": 1e9, "t": 1e12}
+_PARAM_KEYS = ("params", "active_params")
+
+
+def _inline_number(name: str, key: str, value: object) -> float:
+    """One field of an inline model as a number: parameter counts may end in K, M, B or T
+    (``32B``) and be fractional; every other field is a whole count. Raises
+    ``ValueError`` naming the model, the field and the value."""
+    hint = " (parameter counts may end in K, M, B or T, e.g. 32B)" if key in _PARAM_KEYS else ""
+    number: float | None = None
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):  # numpy's too
+        number = float(value)
+    elif isinstance(value, str):
+        text = value.strip()
+        scale = _COUNT_SUFFIX.get(text[-1:].lower(), 0.0) if key in _PARAM_KEYS else 0.0
+        try:
+            number = float(text[:-1]) * scale if scale else float(text)
+        except ValueError:
+            number = None
+    if number is None or not math.isfinite(number):
+        raise ValueError(f"model {name!r}: {key}: got {value!r}; expected a number{hint}")
+    if key not in _PARAM_KEYS and not number.is_integer():
+        raise ValueError(f"model {name!r}: {key}: got {value!r}; expected a whole number")
+    return number
+
+
 def model_from_dict(name: str, fields: dict[str, object]) -> ModelSpec:
     """A :class:`ModelSpec` from an inline description (a scenario's own model).
 
-    Required: ``layers``, ``hidden``, ``heads``, ``kv_heads``, ``params``. Optional:
+    Required: ``layers``, ``hidden``, ``heads``, ``kv_heads``, ``params`` (parameter counts
+    may be written ``32B``; the other fields are whole counts). Optional:
     ``active_params`` (default ``params``), ``head_dim`` (``hidden/heads``),
     ``ffn_hidden`` (``3.5·hidden``), ``vocab`` (128,256), ``experts``/``active_experts``
     (1), ``context`` (8,192), ``moe_layers``, ``local_layers``/``attention_window`` (0),
@@ -319,10 +348,7 @@ def model_from_dict(name: str, fields: dict[str, object]) -> ModelSpec:
     if extra:
         raise ValueError(f"model {name!r}: unknown field {extra[0]!r}; "
                          f"expected some of {', '.join(sorted(known))}")
-    try:
-        f = {k: float(v) for k, v in fields.items()}  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise ValueError(f"model {name!r}: every field must be a number") from None
+    f = {k: _inline_number(name, k, v) for k, v in fields.items()}
     hidden, heads = int(f["hidden"]), int(f["heads"])
     for k in ("layers", "hidden", "heads", "kv_heads", "params"):
         if f[k] <= 0:
