@@ -170,3 +170,11 @@ def test_field_names_walk_lists_mappings_and_union_tags() -> None:
     assert "median" in field_names_at(Scenario, ("tenants", "eu", "inference", 0,
                                                  "prompt_tokens", "lognormal"))
     assert field_names_at(Scenario, ()) == sorted(Scenario.model_fields)
+
+
+def test_one_gpu_count_for_a_stream_is_its_one_size() -> None:
+    data = small_scenario(duration="1h")
+    data["tenants"]["lab"]["training"][0]["gpus"] = 16
+    assert validate_scenario(data).scenario.tenants["lab"].training[0].gpus == [16]
+    data["tenants"]["lab"]["training"][0]["gpus"] = 12  # not a multiple of tp 8
+    assert "gpus entry 12 must be a multiple of tp*pp (8*1)" in _error(data)

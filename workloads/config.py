@@ -353,7 +353,8 @@ class TrainingWorkloadConfig(_TrainingSettings):
     max_jobs: int | None = Field(
         default=None, gt=0, le=MAX_COUNT, description="stop after this many jobs; none: arrivals "
                                                       "until the end of the run")
-    gpus: list[int] = Field(min_length=1, description="GPU counts to sample each job's size from")
+    gpus: list[int] = Field(min_length=1, description="GPU counts to sample each job's size "
+                                                      "from (one count: every job's size)")
     gpus_weights: list[float] | None = Field(
         default=None, description="sampling weights of the GPU counts; none: equal")
     tokens: TokenDistribution = Field(
@@ -367,6 +368,12 @@ class TrainingWorkloadConfig(_TrainingSettings):
         if isinstance(v, list) and not v:
             raise ValueError("got []; expected a model name or a non-empty list of them")
         return v
+
+    @field_validator("gpus", mode="before", json_schema_input_type=int | list[int])
+    @classmethod
+    def _one_size(cls, v: object) -> object:
+        """``gpus: 8`` as the one-size list ``[8]``."""
+        return [v] if isinstance(v, int | float | str) and not isinstance(v, bool) else v
 
     @field_validator("gpus")
     @classmethod
