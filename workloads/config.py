@@ -32,7 +32,7 @@ YAML shape::
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
@@ -54,7 +54,8 @@ __all__ = [
     "TrainingWorkloadConfig",
 ]
 
-_PRECISIONS = ("bf16", "fp8", "fp4")
+_PrecisionName = Literal["bf16", "fp8", "fp4"]
+_PRECISIONS = get_args(_PrecisionName)
 
 
 def _lower_case(value: object) -> object:
@@ -65,7 +66,7 @@ def _lower_case(value: object) -> object:
     return value
 
 
-Precision = Annotated[Literal["bf16", "fp8", "fp4"], BeforeValidator(_lower_case)]
+Precision = Annotated[_PrecisionName, BeforeValidator(_lower_case)]
 
 
 MAX_RATE_PER_S = 1e6

@@ -173,18 +173,15 @@ def _count_as_fixed(value: Any) -> Any:
             if keys <= set(value):
                 return {"dist": kind, **value}
         raise ValueError(_SHAPES)
-    if isinstance(value, bool):
+    if isinstance(value, bool | list | tuple):
         raise ValueError(_SHAPES)
-    number: Any = value
     if isinstance(value, str):
         try:
-            number = float(value)
+            value = float(value)
         except ValueError:
             raise ValueError(_SHAPES) from None
-    elif isinstance(value, list | tuple):
-        raise ValueError(_SHAPES)
-    if isinstance(number, int | float):
-        return {"dist": "fixed", "value": _integral(number)}
+    if isinstance(value, int | float):
+        return {"dist": "fixed", "value": _integral(value)}
     return value
 
 
