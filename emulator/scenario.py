@@ -12,10 +12,11 @@ import datetime as dt
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from emulator.errors import PATTERN_WORDS, short
 from emulator.power_control import PowerControlConfig
+from emulator.scenario_models import resolve_models
 from emulator.schema_base import ScenarioModel
 from emulator.units import Seconds
 from emulator.wan_events import WanEventsConfig
@@ -198,3 +199,9 @@ class Scenario(_Frozen):
                 raise ValueError(f"got tenant name {short(name)}; expected letters, digits, "
                                  "'_', '+', '-' (no '.', which --set paths use), at most 64")
         return v
+
+    @model_validator(mode="after")
+    def _models(self) -> Scenario:
+        """Every model reference known; inline models' names resolved scenario-wide."""
+        resolve_models(self)
+        return self

@@ -137,7 +137,11 @@ def test_precision_in_capitals_reads_as_the_catalog_key() -> None:
 def test_an_unknown_model_suggests_the_closest_name() -> None:
     data = small_scenario(duration="1h")
     data["tenants"]["eu"]["inference"][0]["model"] = "llama-3-8b"
-    assert "unknown model 'llama-3-8b'; did you mean 'llama3-8b'?" in _error(data)
+    message = _error(data)
+    assert message.startswith("<scenario>: tenants.eu.inference.0.model: got 'llama-3-8b'; "
+                              "expected a catalog model (deepseek-v3, ")
+    assert message.endswith("or one described inline in the scenario; did you mean "
+                            "'llama3-8b'?")
 
 
 def test_a_misspelt_optional_key_gets_a_did_you_mean() -> None:

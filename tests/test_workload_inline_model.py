@@ -41,9 +41,10 @@ def test_parameter_counts_may_be_written_with_a_suffix() -> None:
                                               params="34B", active_params="34e9")))
     from workloads.models import get_model
 
-    m = get_model("planner-34b-text")
+    name = loaded.scenario.tenants["eu"].inference[0].model
+    assert name == "planner-34b-text"
+    m = get_model(name)
     assert m.params == 34e9 and m.active_params == 34e9
-    assert loaded.scenario.tenants["eu"].inference[0].model == "planner-34b-text"
 
 
 @pytest.mark.parametrize("field, value, expected", [

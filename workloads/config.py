@@ -34,12 +34,18 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, get_args
 
-from pydantic import BeforeValidator, Field, field_validator, model_validator
+from pydantic import (
+    BeforeValidator,
+    Field,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+    model_validator,
+)
 
 from emulator.schema_base import Label, ScenarioModel
 from emulator.units import Bytes, PerSecond, Seconds
 from workloads.distributions import LognormalTokens, TokenDistribution
-from workloads.models import model_from_dict, register_model
+from workloads.models import MODELS, InlineModel, model_from_dict
 from workloads.spec import DEFAULT_PREFILL_STEP_TOKENS
 from workloads.traces.mapping import TraceReplayConfig
 
@@ -83,25 +89,46 @@ class _Frozen(ScenarioModel):
     """Frozen, unknown keys rejected, numbers finite (see :mod:`emulator.schema_base`)."""
 
 
-def _inline_models(value: object) -> object:
-    """Register models described inline (a mapping with ``name`` and dimensions).
+def _inline_model(value: object) -> object:
+    """An inline model description (a mapping with ``name`` and dimensions) as an
+    :class:`~workloads.models.InlineModel`; anything else as it is."""
+    if not isinstance(value, dict):
+        return value
+    fields = dict(value)
+    name = fields.pop("name", None)
+    if not isinstance(name, str) or not name:
+        raise ValueError("an inline model needs a 'name' (and layers, hidden, heads, "
+                         "kv_heads, params)")
+    spec = model_from_dict(name, fields)
+    have = MODELS.get(name)
+    if have is not None and have != spec:
+        raise ValueError(f"model {name!r} is in the catalog; choose another name for the "
+                         "inline model")
+    return InlineModel(spec)
 
-    ``model: {name: my-34b, layers: 48, hidden: 7168, heads: 56, kv_heads: 8,
-    params: 34e9}`` defines a model that is not in the catalog and stands for its name
-    from then on (see :func:`workloads.models.model_from_dict` for the optional fields).
-    A list may mix names and inline models.
-    """
+
+def _inline_models(value: object, handler: ValidatorFunctionWrapHandler) -> object:
+    """Models described inline: ``model: {name: my-34b, layers: 48, hidden: 7168, heads: 56,
+    kv_heads: 8, params: 34e9}`` defines a model that is not in the catalog (see
+    :func:`workloads.models.model_from_dict` for the optional fields); a list may mix names
+    and inline models. The description travels with the name (an
+    :class:`~workloads.models.InlineModel`), and other references to the name in the same
+    scenario resolve to it (:func:`emulator.scenario_models.resolve_models`)."""
     if isinstance(value, list):
-        return [_inline_models(v) for v in value]
-    if isinstance(value, dict):
-        fields = dict(value)
-        name = fields.pop("name", None)
-        if not isinstance(name, str) or not name:
-            raise ValueError("an inline model needs a 'name' (and layers, hidden, heads, "
-                             "kv_heads, params)")
-        register_model(model_from_dict(name, fields))
-        return name
-    return value
+        value = [_inline_model(v) for v in value]
+        checked = handler([str(v) for v in value])
+        return [v if isinstance(v, InlineModel) else c for v, c in zip(value, checked,
+                                                                          strict=True)]
+    value = _inline_model(value)
+    checked = handler(str(value) if isinstance(value, InlineModel) else value)
+    return value if isinstance(value, InlineModel) else checked
+
+
+_MODEL_INPUT = str | dict[str, object]
+"""What a ``model`` field accepts: a name, or an inline model mapping (for the schema)."""
+
+_MODELS_INPUT = _MODEL_INPUT | list[_MODEL_INPUT]
+"""What a training stream's ``model`` accepts: one model, or a list of names and mappings."""
 
 
 class SloConfig(_Frozen):
@@ -185,7 +212,8 @@ class InferenceServiceConfig(_Frozen):
                                    "mapping")
     replicas: int = Field(gt=0, le=MAX_COUNT, description="initial number of replicas")
 
-    _model_inline = field_validator("model", mode="before")(_inline_models)
+    _model_inline = field_validator("model", mode="wrap", json_schema_input_type=_MODEL_INPUT)(
+        _inline_models)
     gpus_per_replica: int = Field(
         default=1, gt=0, le=MAX_COUNT, description="GPUs per replica (tensor-parallel within one "
                                                    "NVLink domain)")
@@ -306,7 +334,8 @@ class TrainingJobConfig(_TrainingSettings):
                                    "model mapping")
     submit: Seconds = Field(default=0.0, ge=0, description="simulated submission time, e.g. 3h")
 
-    _model_inline = field_validator("model", mode="before")(_inline_models)
+    _model_inline = field_validator("model", mode="wrap", json_schema_input_type=_MODEL_INPUT)(
+        _inline_models)
     gpus: int = Field(gt=0, le=MAX_COUNT, description="GPUs the job needs (a multiple of tp x pp)")
     tokens: float | None = Field(
         default=None, gt=0, le=MAX_TOKENS, description="training tokens of work (run time from the"
@@ -346,7 +375,8 @@ class TrainingWorkloadConfig(_TrainingSettings):
     model_weights: list[float] | None = Field(
         default=None, description="sampling weights of the models in the list; none: equal")
 
-    _model_inline = field_validator("model", mode="before")(_inline_models)
+    _model_inline = field_validator("model", mode="wrap", json_schema_input_type=_MODELS_INPUT)(
+        _inline_models)
     rate: PerSecond = Field(gt=0, le=MAX_RATE_PER_S,
                             description="mean job arrival rate (Poisson)")
     start: Seconds = Field(default=0.0, ge=0, description="simulated time at which arrivals begin,"

@@ -39,7 +39,7 @@ from workloads.config import (
     TrainingWorkloadConfig,
 )
 from workloads.distributions import FixedTokens
-from workloads.models import MODELS, UnknownModelError, model_names
+from workloads.models import MODELS, InlineModel, UnknownModelError, model_names
 from workloads.requests import RequestArrays, sequential_arrivals
 from workloads.spec import InferenceServiceSpec, TrainingJobSpec
 from workloads.spec_columns import JobSpecs, ListSource, StreamSource
@@ -79,7 +79,8 @@ def training_stream_name(tenant_name: str, workload_name: str, part: str) -> str
 
 
 def _check_model(model: str, tenant_name: str, kind: str, item_name: str) -> None:
-    if model not in MODELS:
+    """A model reference the scenario did not resolve (one built without validation)."""
+    if not isinstance(model, InlineModel) and model not in MODELS:
         raise UnknownModelError(
             f"tenant {tenant_name!r}, {kind} {item_name!r}: unknown model {model!r}"
             f"{did_you_mean(model, model_names())}; known models: "

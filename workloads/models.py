@@ -7,7 +7,9 @@ listed in ``sources``; the derived quantities (KV bytes per token, weight bytes,
 token) are methods, so nothing is stored twice.
 
 Use :func:`get_model` to look a model up by name; an unknown name raises
-:class:`UnknownModelError` listing the known ones.
+:class:`UnknownModelError` listing the known ones. A model a scenario describes inline is
+an :class:`InlineModel`: its name, carrying its description, so that it belongs to that
+scenario and not to the process.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from dataclasses import dataclass
 __all__ = [
     "BYTES_PER_ELEMENT",
     "MODELS",
+    "InlineModel",
     "ModelSpec",
     "UnknownModelError",
     "get_model",
@@ -294,7 +297,32 @@ _CATALOG: tuple[ModelSpec, ...] = (
 )
 
 MODELS: dict[str, ModelSpec] = {m.name: m for m in _CATALOG}
-"""The catalog, by name (in catalog order), plus models registered by scenarios."""
+"""The catalog, by name (in catalog order), plus models registered with
+:func:`register_model`."""
+
+
+class InlineModel(str):
+    """The name of a model a scenario describes inline, carrying that description (``spec``).
+
+    It is the name wherever a name is used (tables, keys, comparisons) and resolves to its
+    own description in :func:`get_model`, so an inline model belongs to its scenario, not
+    to the process: a notebook cell run again with a changed model, or the points of a
+    ``--set`` grid over a model's dimensions, each use their own description under the
+    same name.
+    """
+
+    spec: ModelSpec
+
+    def __new__(cls, spec: ModelSpec) -> InlineModel:
+        self = super().__new__(cls, spec.name)
+        self.spec = spec
+        return self
+
+    def __reduce__(self) -> tuple[type[InlineModel], tuple[ModelSpec]]:
+        return (InlineModel, (self.spec,))  # to dask workers and the cell cache with its spec
+
+    def __deepcopy__(self, memo: dict[int, object]) -> InlineModel:
+        return self  # immutable
 
 _INLINE_KEYS = ("layers", "hidden", "heads", "kv_heads", "params")
 
@@ -369,7 +397,8 @@ def model_from_dict(name: str, fields: dict[str, object]) -> ModelSpec:
 
 
 def register_model(spec: ModelSpec) -> None:
-    """Make ``spec`` known to :func:`get_model` (a scenario's inline model).
+    """Make ``spec`` known to :func:`get_model` by name in every scenario of this process
+    (a plug-in's model; a scenario's inline models are :class:`InlineModel` instead).
 
     Registering the same definition twice is a no-op; a different definition under a
     catalog or already-registered name raises ``ValueError``.
@@ -387,7 +416,10 @@ def model_names() -> list[str]:
 
 
 def get_model(name: str) -> ModelSpec:
-    """The catalog entry ``name``; raises :class:`UnknownModelError` if there is none."""
+    """The description of ``name``: its own for an :class:`InlineModel`, else the catalog
+    entry; raises :class:`UnknownModelError` if there is none."""
+    if isinstance(name, InlineModel):
+        return name.spec
     try:
         return MODELS[name]
     except KeyError:

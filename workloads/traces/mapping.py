@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from emulator.units import Seconds
 from workloads.models import get_model
@@ -143,13 +143,6 @@ class TraceReplayConfig(BaseModel):
                                                          "catalog system; none: any")
     estimate_error: float = Field(
         default=0.0, ge=0, description="sd of the log of users' runtime-estimate error")
-
-    @field_validator("model")
-    @classmethod
-    def _known_model(cls, v: str) -> str:
-        if v != GENERIC_MODEL:
-            get_model(v)  # UnknownModelError is a ValueError: pydantic reports it on this field
-        return v
 
     @model_validator(mode="after")
     def _generic_as_given(self) -> TraceReplayConfig:
