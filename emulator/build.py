@@ -91,6 +91,9 @@ class Simulation:
         """
         end = self.horizon_s if until is None else min(until, self.horizon_s)
         self.planned_s = end
+        # Requests are judged against the end of what is simulated: one whose first or last
+        # token would come after ``until`` has not been served in this run.
+        self.engine.serving.horizon_s = end
         step = step_s or max(end / 200.0, 1.0)
         # The build made one object per job (a million on a campus): keep the cyclic
         # garbage collector from walking them all again and again during the run. The

@@ -44,7 +44,9 @@ arrived) set the power draw and the autoscaler.
 ``TTFT = RTT(origin, site) + queue wait + prefill``; ``TPOT`` = the request's decode time
 per output token; ``e2e = RTT + wait + prefill + output × TPOT``. A request whose last
 token (first token) would come after ``horizon_s`` is logged with NaN e2e and TPOT (and
-TTFT): it has not finished when the run ends.
+TTFT): it has not finished when the run ends; one still queued then has waited
+``horizon_s - arrival`` so far. ``horizon_s`` is where the run stops (``--until`` if earlier
+than the duration), so no figure depends on time that was not simulated.
 
 Power: a replica's GPU utilisation is the prefill share (compute-bound) plus, while it
 decodes, the decode step's compute fraction and :data:`cupy_kernels.power.MEMORY_BOUND_UTIL`
@@ -381,6 +383,9 @@ class ServingModel:
                 e2e = np.where(late, np.nan, e2e)
                 tpot_s = np.where(late, np.nan, tpot_s)
                 ttft = np.where(times + first > self.horizon_s, np.nan, ttft)
+                # still queued at the end: the wait it has had so far (a lower bound), not
+                # one projected past what was simulated (NaN marks an unreachable origin)
+                wait = np.where(starts > self.horizon_s, self.horizon_s - times, wait)
             self.log.request_batch(RequestBatch(
                 service=svc.work.work_id, arrival_s=times, wait_s=wait, ttft_s=ttft,
                 tpot_s=tpot_s, e2e_s=e2e, prompt_tokens=prompts, output_tokens=outputs))

@@ -5,10 +5,11 @@ Job completion time (JCT) and queue wait: mean, p50, p99 over finished (JCT) or 
 ``wait_incl_queued_s`` includes them with their wait so far (a lower bound).
 Inference: TTFT and TPOT p50/p99 and SLO attainment (a request meets its SLO when both its
 TTFT, WAN round trip included, and its TPOT are within the service's
-objectives). Requests without a first token have no TTFT: ``unreachable`` counts those
-whose origin had no route to the site (a cable cut), ``unfinished`` those still queued or
-in prefill when the run ended; the percentiles leave both out, and SLO attainment counts
-both as misses (attainment = met / all requests). ``slo_targets`` lists the tenant's
+objectives). ``unreachable`` counts requests whose origin had no route to the site (a
+cable cut), ``unfinished`` those not done when the run ended (still queued, in prefill or
+decoding); the TTFT percentiles leave out the requests without a first token, the TPOT
+ones those not done, and SLO attainment counts both counts as misses (attainment = met /
+all requests). ``slo_targets`` lists the tenant's
 distinct (TTFT, TPOT) objectives in s.
 GPU utilisation is time-weighted: allocated GPU-seconds over available GPU-seconds, and
 the mean compute utilisation of the samples. Energy integrates the
@@ -97,7 +98,7 @@ def _request_figures(log: EventLog, works: Sequence[Work]
     if log.keep_requests:
         reqs = requests_table(log, works)
         cut = np.isnan(reqs["wait_s"])  # origin cut off
-        late = np.isnan(reqs["ttft_s"]) & ~cut  # no first token by the end of the run
+        late = np.isnan(reqs["e2e_s"]) & ~cut  # not done by the end of the run
         per: dict[str, dict[str, Any]] = {}
         for tenant in log.tenants:
             r = reqs["tenant"] == tenant
@@ -122,7 +123,7 @@ def _request_figures(log: EventLog, works: Sequence[Work]
     def of(st: RequestStats, target: list[dict[str, float]]) -> dict[str, Any]:
         return figures(st.count, st.stats("ttft_s"), st.stats("tpot_s"),
                        st.slo_met / st.count if st.count else None, st.unreachable,
-                       st.unfinished, target)
+                       st.count - st.unreachable - st.counted["e2e_s"], target)
 
     every = sorted({tuple(x.items()): x for v in targets.values() for x in v}.values(),
                    key=_target_key)
@@ -167,6 +168,8 @@ def build_summary(log: EventLog, works: Sequence[Work], horizon_s: float, total_
                      "rejected": int((states == "rejected").sum()),
                      "truncated": int((states == "truncated").sum())},
             "services": int((sel & (jobs["kind"] == "inference")).sum()),
+            "services_rejected": int((sel & (jobs["kind"] == "inference")
+                                      & (jobs["state"] == "rejected")).sum()),
             "jct_s": stats(jobs["jct_s"][train]),
             "wait_s": stats(jobs["wait_s"][train]),
             "still_queued": int((train & never_started).sum()),
@@ -199,6 +202,9 @@ def build_summary(log: EventLog, works: Sequence[Work], horizon_s: float, total_
                  "finished": int((jobs["state"][train_all] == "finished").sum()),
                  "rejected": int((jobs["state"][train_all] == "rejected").sum()),
                  "truncated": int((jobs["state"][train_all] == "truncated").sum())},
+        "services": {"total": int((jobs["kind"] == "inference").sum()),
+                     "rejected": int(((jobs["kind"] == "inference")
+                                      & (jobs["state"] == "rejected")).sum())},
         "jct_s": stats(jobs["jct_s"][train_all]),
         "jct_covers": JCT_COVERS,
         "wait_s": stats(jobs["wait_s"][train_all]),
