@@ -27,7 +27,7 @@ from __future__ import annotations
 import hashlib
 from array import array
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import IntEnum
 from typing import Any
 
@@ -103,7 +103,9 @@ class Sample:
     """Site state at one sampling tick; values hold until the next tick.
 
     Power in W; ``busy_gpus`` are allocated GPUs; ``mean_util`` is the mean compute
-    utilisation over all GPUs (0..1); ``queue_by_tenant`` counts waiting work.
+    utilisation over all GPUs (0..1); ``queue_by_tenant`` counts waiting work. With more
+    than one site, ``site_busy`` and ``site_util`` split the first two by site (``None``
+    for one site, whose figures are the totals).
     """
 
     t: float
@@ -114,6 +116,8 @@ class Sample:
     queue_by_tenant: tuple[int, ...]
     running: int
     rack_util: np.ndarray | None = None
+    site_busy: np.ndarray | None = None  # allocated GPUs per site (int64)
+    site_util: np.ndarray | None = None  # mean compute utilisation per site (0..1)
 
 
 _NAN = float("nan")
@@ -249,8 +253,7 @@ class EventLog:
         for callback in self._sample_subscribers:
             callback(sample)
         if not self.keep_rack_util and sample.rack_util is not None:
-            sample = Sample(sample.t, sample.it_w, sample.facility_w, sample.busy_gpus,
-                            sample.mean_util, sample.queue_by_tenant, sample.running, None)
+            sample = replace(sample, rack_util=None)
         self.samples.append(sample)
 
     def energy_sample(self, record: Any) -> None:
@@ -332,6 +335,9 @@ class EventLog:
             h.update(np.array([s.busy_gpus, s.running, *s.queue_by_tenant],
                               dtype=np.int64).tobytes())
             h.update(np.float64(s.mean_util).tobytes())
+            if s.site_busy is not None and s.site_util is not None:  # several sites
+                h.update(np.asarray(s.site_busy, dtype=np.int64).tobytes())
+                h.update(np.asarray(s.site_util, dtype=np.float64).tobytes())
         for e in self.energy:  # empty unless a site has an energy section
             h.update(e.to_bytes())
         for col in (self.infra_t, self.infra_kind, self.infra_subject, self.infra_value,

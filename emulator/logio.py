@@ -50,6 +50,9 @@ def save_log(log: EventLog, path: Path) -> None:
     racks = [x.rack_util for x in s]
     if racks and all(r is not None for r in racks):
         arrays["s_racks"] = np.array(racks, dtype=np.float32)
+    if s and all(x.site_busy is not None and x.site_util is not None for x in s):
+        arrays["s_site_busy"] = np.array([x.site_busy for x in s], dtype=np.int64)
+        arrays["s_site_util"] = np.array([x.site_util for x in s], dtype=np.float64)
     if log.energy:
         from dataclasses import fields
 
@@ -88,6 +91,7 @@ def load_log(path: Path) -> EventLog:
             lo, hi = int(edges[i]), int(edges[i + 1])
             log.requests.append(RequestBatch(service, *(data[f"req_{n}"][lo:hi] for n in _REQ)))
         racks = data.get("s_racks")
+        site_busy, site_util = data.get("s_site_busy"), data.get("s_site_util")
         n_t = len(log.tenants)
         for i, t in enumerate(data["s_t"].tolist()):
             ints = data["s_ints"][i].tolist()
@@ -95,7 +99,9 @@ def load_log(path: Path) -> EventLog:
                 t=t, it_w=data["s_it"][i].copy(), facility_w=data["s_fac"][i].copy(),
                 busy_gpus=ints[0], mean_util=float(data["s_util"][i]),
                 queue_by_tenant=tuple(ints[2:2 + n_t]), running=ints[1],
-                rack_util=None if racks is None else racks[i].copy()))
+                rack_util=None if racks is None else racks[i].copy(),
+                site_busy=None if site_busy is None else site_busy[i].copy(),
+                site_util=None if site_util is None else site_util[i].copy()))
         names = [k[2:] for k in data if k.startswith("e_")]
         if names:
             from emulator.energy.model import EnergySample

@@ -248,16 +248,23 @@ def requests_table(log: EventLog, works: Sequence[Work]) -> dict[str, np.ndarray
 
 
 def timeseries_table(log: EventLog) -> dict[str, np.ndarray]:
-    """One row per sample and site: power (W), busy GPUs, utilisation, queue lengths."""
+    """One row per sample and site: the site's power (W), GPUs held by work and mean
+    compute utilisation (0..1); running work and queue lengths are the whole run's (work
+    waits for any site), the same on every site's row."""
     n_sites = len(log.sites)
     s = log.samples
+    split = n_sites > 1 and all(x.site_busy is not None for x in s)
+    busy = (np.array([x.site_busy for x in s], dtype=np.int64) if split
+            else np.array([x.busy_gpus for x in s], dtype=np.int64))
+    util = (np.array([x.site_util for x in s], dtype=np.float64) if split
+            else np.array([x.mean_util for x in s], dtype=np.float64))
     out: dict[str, np.ndarray] = {
         "t_s": np.repeat(np.array([x.t for x in s], dtype=np.float64), n_sites),
         "site": np.array(list(log.sites) * len(s), dtype=object),
         "it_w": np.array([x.it_w for x in s], dtype=np.float64).reshape(-1),
         "facility_w": np.array([x.facility_w for x in s], dtype=np.float64).reshape(-1),
-        "busy_gpus": np.repeat(np.array([x.busy_gpus for x in s], dtype=np.int64), n_sites),
-        "mean_util": np.repeat(np.array([x.mean_util for x in s], dtype=np.float64), n_sites),
+        "busy_gpus": busy.reshape(-1) if split else np.repeat(busy, n_sites),
+        "mean_util": util.reshape(-1) if split else np.repeat(util, n_sites),
         "running": np.repeat(np.array([x.running for x in s], dtype=np.int64), n_sites),
     }
     queues = np.array([x.queue_by_tenant for x in s], dtype=np.int64).reshape(

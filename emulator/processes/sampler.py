@@ -39,6 +39,11 @@ class Sampler:
         self.caps = caps
         self.ticks = 0
         self.last: Sample | None = None
+        idx = core.index
+        self._n_sites = len(idx.site_names)
+        # per-site splits (several sites only): GPUs per rack and per site, each rack's site
+        self._rack_gpus = np.bincount(idx.gpu_rack, minlength=idx.n_racks).astype(np.float64)
+        self._site_gpus = np.bincount(idx.gpu_site, minlength=self._n_sites).astype(np.float64)
 
     def process(self, env: simpy.Environment) -> Iterator[simpy.Event]:
         """The simpy process: sample now (after t = 0 work), then every interval."""
@@ -78,11 +83,23 @@ class Sampler:
         idx = core.index
         rack_util = self.compute.rack_util_last
         assert rack_util is not None
-        sample = Sample(t=now, it_w=it, facility_w=fac,
-                        busy_gpus=idx.n_gpus - core.cluster.free_gpus,
+        cluster = core.cluster
+        busy = idx.n_gpus - cluster.free_gpus
+        held: np.ndarray | None = None
+        if cluster.n_down or cluster.n_draining or self._n_sites > 1:
+            held = cluster.owner >= 0  # held by work: not free, not idle out of service
+            busy = int(np.count_nonzero(held))
+        site_busy = site_util = None
+        if self._n_sites > 1 and held is not None:
+            site_busy = np.bincount(idx.gpu_site[held], minlength=self._n_sites).astype(
+                np.int64)
+            site_util = np.bincount(idx.rack_site, weights=rack_util * self._rack_gpus,
+                                    minlength=self._n_sites) / np.maximum(self._site_gpus, 1)
+        sample = Sample(t=now, it_w=it, facility_w=fac, busy_gpus=busy,
                         mean_util=float(core.gpu_util.mean()) if idx.n_gpus else 0.0,
                         queue_by_tenant=tuple(core.queue.by_tenant),
-                        running=len(core.running), rack_util=rack_util.astype(np.float32))
+                        running=len(core.running), rack_util=rack_util.astype(np.float32),
+                        site_busy=site_busy, site_util=site_util)
         self.last = sample
         self.log.sample(sample)
         if self.energy is not None:
