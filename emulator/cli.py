@@ -18,7 +18,7 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -29,6 +29,9 @@ from rich.text import Text
 from emulator.errors import UserError, one_line
 from emulator.interrupts import Interrupted, PartialKept, deferred, install
 from emulator.verbosity import show_progress
+
+if TYPE_CHECKING:
+    from emulator.loader import LoadedScenario
 
 _log = logging.getLogger(__name__)
 
@@ -108,7 +111,7 @@ def _run(scenario: Path, seed: int | None, until: str | None, out: Path | None,
     from emulator.dashboard import Dashboard, summary_table
     from emulator.loader import load_scenario
     from emulator.outputs import check_replaceable
-    from emulator.provenance import RESOLVED_NAME, command_line, resolved_yaml, versions
+    from emulator.provenance import command_line, versions
     from emulator.rehearsal.keys import KeyReader
     from emulator.rehearsal.session import Rehearsal
     from emulator.results import collect, output_dir, write_results
@@ -130,7 +133,7 @@ def _run(scenario: Path, seed: int | None, until: str | None, out: Path | None,
     _log.debug("built %r: seed %d, %d work items, %d GPUs, horizon %g s", sc.name, sc.seed,
                len(sim.works), sim.index.n_gpus, sim.horizon_s)
     _warn_trace_issues(sim.trace_issues)
-    _warn_rejected(sim.engine.infeasible)
+    _warn_rejected(sim.engine.infeasible, sim.works.kinds())
     rehearsal = Rehearsal(sim)  # records every applied event; keys when live
     console = Console(record=dashboard_svg is not None)
     if not console.is_terminal:  # logs and pipes: wide enough that no figure is cut
@@ -193,8 +196,7 @@ def _run(scenario: Path, seed: int | None, until: str | None, out: Path | None,
                           {"partial": True, "interrupted_by": exc.name,
                            "reached_s": sim.horizon_s, "command": command_line(),
                            "seed": sc.seed, "until": until, "versions": versions()},
-                          {RESOLVED_NAME: resolved_yaml(loaded, command_line()),
-                           **rehearsal.files()})
+                          _provenance_files(loaded, rehearsal.files(), events))
         raise PartialKept(exc.signum, str(partial), sim.horizon_s) from None
     results = collect(sim, include_requests=sc.output.requests)
     run_info = {"wall_s": round(sim.wall_s, 3), "simulated_s": sim.horizon_s,
@@ -206,8 +208,7 @@ def _run(scenario: Path, seed: int | None, until: str | None, out: Path | None,
                 "command": command_line(), "seed": sc.seed, "until": until,
                 "until_s": until_s, "versions": versions(), "size_estimate": estimate}
     paths = write_results(folder, results, run_info,
-                          {RESOLVED_NAME: resolved_yaml(loaded, command_line()),
-                           **rehearsal.files()},
+                          _provenance_files(loaded, rehearsal.files(), events),
                           run_extras({**results.summary, "run": run_info}, results.tables,
                                      sc.start, report, sc.output.trace))
     print_full_width(console, summary_table(results.summary))
@@ -223,6 +224,19 @@ def _run(scenario: Path, seed: int | None, until: str | None, out: Path | None,
         assert dash is not None
         frame_console.print(dash.frame())
         frame_console.save_svg(str(dashboard_svg), title=f"gpuemu run {scenario}")
+
+
+def _provenance_files(loaded: LoadedScenario, rehearsal_files: dict[str, str],
+                      events: Path | None) -> dict[str, str]:
+    """``scenario.resolved.yaml`` and the rehearsal's ``events.yaml`` (if any) of a run: the
+    resolved scenario's events are the run's own record when it has one, else the file
+    ``--events`` gave, so running it reproduces the run."""
+    from emulator.provenance import RESOLVED_NAME, command_line, resolved_yaml
+    from emulator.rehearsal.recorder import EVENTS_NAME
+
+    ref = (EVENTS_NAME if EVENTS_NAME in rehearsal_files
+           else str(events.resolve()) if events is not None else None)
+    return {RESOLVED_NAME: resolved_yaml(loaded, command_line(), ref), **rehearsal_files}
 
 
 def _check_writable(folder: Path) -> None:
@@ -282,6 +296,10 @@ def _validate(scenario: Path, overrides: list[str], force: bool = False,
     if rejected:
         _log.info("%d generated training job(s) can never fit and will be rejected (e.g. %s)",
                   rejected, next(iter(sim.engine.infeasible.values())))
+    for i, reason in sim.engine.infeasible.items():
+        if kinds[i] == "inference":
+            _log.warning("inference service %r will be rejected: %s; its requests are not "
+                         "served", sim.works[i].name, reason)
     sheet = serving_capacity(sim)
     if sheet:
         print("serving capacity, one replica saturated at the service's mean prompt and output "

@@ -63,15 +63,21 @@ def _guard(fn):  # type: ignore[no-untyped-def]
     return wrapper
 
 
-def _warn_rejected(infeasible: dict[int, str]) -> None:
+def _warn_rejected(infeasible: dict[int, str], kinds: Sequence[str] | None = None) -> None:
     """One warning per reason for work that can never run (rejected at submission), with
-    its count: job-level figures (mean JCT …) cover only the jobs that do run."""
-    counts: dict[str, int] = {}
-    for reason in infeasible.values():
-        counts[reason] = counts.get(reason, 0) + 1
-    for reason, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
-        _log.warning("%d job(s) will be rejected: %s; job figures cover the other jobs only",
-                     n, reason)
+    its count: job-level figures (mean JCT …) cover only the jobs that do run, and a
+    rejected inference service serves no request (``kinds``: each work's kind, by id)."""
+    counts: dict[tuple[bool, str], int] = {}
+    for work_id, reason in infeasible.items():
+        service = kinds is not None and kinds[work_id] == "inference"
+        counts[service, reason] = counts.get((service, reason), 0) + 1
+    for (service, reason), n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+        if service:
+            _log.warning("%d inference service(s) will be rejected: %s; their requests are "
+                         "not served", n, reason)
+        else:
+            _log.warning("%d job(s) will be rejected: %s; job figures cover the other jobs "
+                         "only", n, reason)
 
 
 def _warn_trace_issues(issues: Sequence[object], limit: int = 20) -> None:

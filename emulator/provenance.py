@@ -4,6 +4,8 @@
 override and ``--seed`` applied, site presets expanded into their full fields (SI units),
 and relative trace and profile paths made absolute, so ``gpuemu run
 OUT/scenario.resolved.yaml`` from any folder reproduces the run (same event-log digest).
+When the run applied planned or live events, its ``events:`` is the run's own record of
+them (``events.yaml`` beside it, which also holds those given with ``--events``).
 """
 
 from __future__ import annotations
@@ -56,8 +58,10 @@ def _expanded_site(site: SiteConfig) -> dict[str, Any] | None:
     return None
 
 
-def resolved_scenario(loaded: LoadedScenario) -> dict[str, Any]:
-    """The mapping of ``scenario.resolved.yaml`` (see the module docstring)."""
+def resolved_scenario(loaded: LoadedScenario, events: str | None = None) -> dict[str, Any]:
+    """The mapping of ``scenario.resolved.yaml`` (see the module docstring); ``events``
+    replaces the scenario's planned events file (the run's own record of every event it
+    applied, written beside it, or a file given with ``--events``)."""
     data = copy.deepcopy(loaded.data) if loaded.data is not None else {}
     base = Path(loaded.source).parent
     sites = [_expanded_site(s) for s in loaded.sites]
@@ -77,7 +81,9 @@ def resolved_scenario(loaded: LoadedScenario) -> dict[str, Any]:
     compute = data.get("compute")
     if isinstance(compute, dict) and compute.get("profile"):
         compute["profile"] = _absolute(compute["profile"], base)
-    if data.get("events"):
+    if events is not None:
+        data["events"] = events
+    elif data.get("events"):
         data["events"] = _absolute(data["events"], base)
     for site in data.get("sites") or []:
         energy = site.get("energy") if isinstance(site, dict) else None
@@ -88,12 +94,13 @@ def resolved_scenario(loaded: LoadedScenario) -> dict[str, Any]:
     return data
 
 
-def resolved_yaml(loaded: LoadedScenario, command: list[str]) -> str:
-    """``scenario.resolved.yaml``: a header naming the source and command, then the mapping."""
+def resolved_yaml(loaded: LoadedScenario, command: list[str], events: str | None = None) -> str:
+    """``scenario.resolved.yaml``: a header naming the source and command, then the mapping
+    (``events``: see :func:`resolved_scenario`)."""
     head = (f"# resolved from {loaded.source}\n"
             f"# command: {' '.join(command)}\n"
             f"# {', '.join(f'{k} {v}' for k, v in versions().items())}\n")
-    body = yaml.safe_dump(resolved_scenario(loaded), sort_keys=False, allow_unicode=True,
+    body = yaml.safe_dump(resolved_scenario(loaded, events), sort_keys=False, allow_unicode=True,
                           width=100)
     return head + body
 

@@ -185,5 +185,8 @@ def summary_table(summary: dict[str, Any]) -> Group:
     parts.append(Text(f"GPU allocation {100 * summary['gpu_allocation_util']:.1f}%  "
                       f"compute util {100 * summary['gpu_compute_util']:.1f}%  "
                       f"jobs rejected {summary['jobs']['rejected']}, "
-                      f"training jobs cut off at the horizon {summary['jobs']['truncated']}"))
+                      f"training jobs cut off at the horizon {summary['jobs']['truncated']}"
+                      + (f", inference services rejected {services['rejected']}"
+                         if (services := summary.get("services")) and services["rejected"]
+                         else "")))
     return Group(*parts)

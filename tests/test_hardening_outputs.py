@@ -147,8 +147,18 @@ def test_resolved_scenario_reproduces_the_run(tmp_path: Path) -> None:
     resolved = tmp_path / "a" / "scenario.resolved.yaml"
     text = resolved.read_text()
     assert "--seed 5" in text and "preset" not in text and str(src / "philly.csv") in text
-    assert str(src / "events.yaml") in text and str(src / "pv.csv") in text
+    # the planned events are the run's own record of them, beside the resolved scenario
+    assert "\nevents: events.yaml\n" in text and str(src / "pv.csv") in text
+    assert (tmp_path / "a" / "events.yaml").exists()
     again = run(resolved, tmp_path / "b")
     assert again["event_log_sha256"] == first["event_log_sha256"]
     assert again["seed"] == 5 and first["run"]["versions"]["gpuemu"]
     assert first["run"]["command"][:2] == ["gpuemu", "run"]
+    # events given with --events (the scenario names none) are in it too
+    del data["events"]
+    (src / "plain.yaml").write_text(yaml.safe_dump(data))
+    given = run(src / "plain.yaml", tmp_path / "c", "--events", str(src / "events.yaml"))
+    assert given["event_log_sha256"] != run(src / "plain.yaml", tmp_path / "d")[
+        "event_log_sha256"]  # the events changed the run
+    replayed = run(tmp_path / "c" / "scenario.resolved.yaml", tmp_path / "e")
+    assert replayed["event_log_sha256"] == given["event_log_sha256"]
