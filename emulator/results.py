@@ -11,6 +11,7 @@ import numpy as np
 
 from emulator.build import Simulation
 from emulator.errors import UserError, short
+from emulator.eventlog import EventLog, Infra
 from emulator.export import write_json, write_parquet
 from emulator.failure_metrics import failure_summary, failures_table
 from emulator.multisite import add_site_results
@@ -38,6 +39,20 @@ class Results:
     tables: dict[str, dict[str, np.ndarray]]
 
 
+def _policy_switches(log: EventLog) -> dict[str, Any]:
+    """``switches`` (when the queue policy was switched: time in s and the policy from then
+    on) and ``final_queue``, from the log's infrastructure events; nothing without any."""
+    kinds = np.asarray(log.infra_kind, dtype=np.int64)
+    rows = np.flatnonzero(kinds == Infra.POLICY)
+    if not rows.size:
+        return {}
+    names = infra_table(log)["label"][rows]
+    times = np.asarray(log.infra_t, dtype=np.float64)[rows]
+    return {"switches": [{"t_s": float(t), "queue": str(n)} for t, n in zip(times, names,
+                                                                          strict=True)],
+            "final_queue": str(names[-1])}
+
+
 def collect(sim: Simulation, include_requests: bool = True) -> Results:
     """Summary and tables computed from ``sim``'s event log."""
     sc = sim.loaded.scenario
@@ -49,7 +64,8 @@ def collect(sim: Simulation, include_requests: bool = True) -> Results:
     summary = {
         "scenario": sc.name,
         "seed": sc.seed,
-        "scheduler": {"queue": sc.scheduler.queue, "placement": sc.scheduler.placement},
+        "scheduler": {"queue": sc.scheduler.queue, "placement": sc.scheduler.placement,
+                      **_policy_switches(sim.log)},
         "compute": {"backend": sim.backend.name, "device": sim.backend.device,
                     "profile": sc.compute.profile,
                     "fused_kernels": sc.compute.fused_kernels},

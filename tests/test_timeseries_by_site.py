@@ -63,3 +63,4 @@ def test_idle_gpus_out_of_service_are_not_busy(tmp_path: Path) -> None:
     sim = run_scenario(data)
     busy = np.array([s.busy_gpus for s in sim.log.samples])
     assert busy.max() == 8  # the one job; the failed rack's 72 idle GPUs are not busy
+
