@@ -1,0 +1,65 @@
+"""Failure accounting that the reports and the summary rely on: run segments (Gantt,
+Perfetto) end where a failure stops a run, and the failures section counts failures only."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from emulator.build import Simulation, build
+from emulator.eventlog import Ev
+from emulator.loader import validate_scenario
+from emulator.report.rundata import RunData
+from emulator.report.segments import job_segments
+from emulator.results import collect
+from tests.conftest import small_scenario
+
+SITE = "site:bizerte-20mw"
+
+
+def _run(data: dict[str, Any], tmp_path: Path, events: list[dict] | None = None) -> Simulation:
+    path = None
+    if events is not None:
+        path = tmp_path / "events.yaml"
+        path.write_text(yaml.safe_dump({"events": events}))
+    sim = build(validate_scenario(data), events_file=path)
+    sim.run()
+    return sim
+
+
+def _run_data(sim: Simulation) -> RunData:
+    results = collect(sim)
+    return RunData(summary=results.summary, tables=results.tables)
+
+
+def test_segments_end_where_failures_stop_runs(tmp_path: Path) -> None:
+    """A site failure (planned) and GPU failures (sampled) interrupt training: every run's
+    segment ends at its interrupt, so the GPUs the segments hold never exceed the cluster's
+    and no work holds two overlapping segments."""
+    data = small_scenario(duration="1d", seed=3)
+    data["sites"][0]["failures"] = {"components": {"gpu": {"mtbf": "30d", "repair": "3h"}},
+                                    "defaults": False}
+    sim = _run(data, tmp_path, [{"at": "6h", "target": SITE, "action": "fail",
+                                 "duration": "6h"}])
+    assert int((np.asarray(sim.log.work_kind) == Ev.INTERRUPT).sum()) >= 3  # what is tested
+    seg = job_segments(_run_data(sim))
+    assert seg.size > 0 and np.all(seg.end_s >= seg.start_s)
+    # GPUs held at every instant: +gpus at a start, -gpus at an end (ends first on ties)
+    t = np.r_[seg.start_s, seg.end_s]
+    delta = np.r_[seg.gpus, -seg.gpus]
+    order = np.lexsort((delta, t))
+    assert int(np.cumsum(delta[order]).max()) <= sim.index.n_gpus
+    for wid in np.unique(seg.work_id).tolist():
+        spans = sorted(set(zip(seg.start_s[seg.work_id == wid].tolist(),
+                               seg.end_s[seg.work_id == wid].tolist(), strict=True)))
+        for (_, end), (begin, _) in itertools.pairwise(spans):
+            assert begin >= end, f"work {wid}: overlapping runs {spans}"
+    # and each work's segments hold exactly the GPU-seconds the jobs table gives it
+    jobs = _run_data(sim).tables["jobs"]
+    held = np.bincount(seg.work_id, weights=(seg.end_s - seg.start_s) * seg.gpus,
+                       minlength=len(sim.works))
+    np.testing.assert_allclose(held[jobs["work_id"]], jobs["gpu_s"], rtol=1e-9, atol=1e-6)
