@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 import yaml
 
 from emulator.build import Simulation, build
@@ -63,3 +64,19 @@ def test_segments_end_where_failures_stop_runs(tmp_path: Path) -> None:
     held = np.bincount(seg.work_id, weights=(seg.end_s - seg.start_s) * seg.gpus,
                        minlength=len(sim.works))
     np.testing.assert_allclose(held[jobs["work_id"]], jobs["gpu_s"], rtol=1e-9, atol=1e-6)
+
+
+def test_failures_lost_gpu_hours_leave_preemptions_out(tmp_path: Path) -> None:
+    """Under LAS (which preempts) with GPU failures, the failures section's lost GPU-hours
+    are the failures' (the sum by cause), not the preemptions' too."""
+    data = small_scenario(duration="1d", seed=3)
+    data["scheduler"] = {"queue": "las", "placement": "pack"}
+    data["sites"][0]["failures"] = {"components": {"gpu": {"mtbf": "30d", "repair": "3h"}},
+                                    "defaults": False}
+    sim = _run(data, tmp_path)
+    c = sim.log.work_columns()
+    pre, inter = c["kind"] == Ev.PREEMPT, c["kind"] == Ev.INTERRUPT
+    assert c["lost_gpu_s"][pre].sum() > 0 and inter.any()  # both kinds of loss happened
+    f = collect(sim).summary["failures"]
+    assert f["lost_gpu_h"] * 3600.0 == pytest.approx(c["lost_gpu_s"][inter].sum(), rel=1e-12)
+    assert f["lost_gpu_h"] == pytest.approx(sum(f["lost_gpu_h_by_cause"].values()), rel=1e-12)
