@@ -80,3 +80,33 @@ def test_failures_lost_gpu_hours_leave_preemptions_out(tmp_path: Path) -> None:
     f = collect(sim).summary["failures"]
     assert f["lost_gpu_h"] * 3600.0 == pytest.approx(c["lost_gpu_s"][inter].sum(), rel=1e-12)
     assert f["lost_gpu_h"] == pytest.approx(sum(f["lost_gpu_h_by_cause"].values()), rel=1e-12)
+
+
+def test_a_component_out_of_service_does_not_fail_again(tmp_path: Path) -> None:
+    """GPUs failing every 2 h and down 3 h each time, racks failing daily: no sampled
+    failure strikes a component whose GPUs are all out already, and each class's
+    availability stays within [0, 1] (it went negative when down GPUs kept failing)."""
+    data = small_scenario(duration="1d", seed=5)
+    data["sites"][0]["failures"] = {"components": {"gpu": {"mtbf": "2h", "repair": "3h"},
+                                                   "rack": {"mtbf": "1d", "repair": "2h"}}}
+    sim = build(validate_scenario(data))
+    core = sim.engine.core
+    struck_out: list[tuple[float, str]] = []
+    fail = core.fail
+
+    def checked_fail(gpus: np.ndarray, cause: str, code: int, **kw: Any) -> Any:
+        if kw.get("effect", "down") == "down" and core.cluster.down[gpus].all():
+            struck_out.append((core.now, cause))
+        return fail(gpus, cause, code, **kw)
+
+    core.fail = checked_fail  # type: ignore[method-assign]
+    sim.run()
+    assert struck_out == []
+    f = collect(sim).summary["failures"]
+    n_gpus, horizon_h = sim.index.n_gpus, sim.horizon_s / 3600.0
+    gpu = f["by_class"]["gpu"]
+    # each GPU is up (Exp, mean 2 h) then down 3 h: at most 24 h / 3 h + 1 failures each
+    assert gpu["failures"] <= n_gpus * (horizon_h // 3 + 1)
+    for name, cls in f["by_class"].items():
+        assert 0.0 <= cls["availability"] <= 1.0, name
+        assert 0.0 <= cls["gpu_h_down"] <= n_gpus * horizon_h, name
