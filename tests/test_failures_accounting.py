@@ -110,3 +110,17 @@ def test_a_component_out_of_service_does_not_fail_again(tmp_path: Path) -> None:
     for name, cls in f["by_class"].items():
         assert 0.0 <= cls["availability"] <= 1.0, name
         assert 0.0 <= cls["gpu_h_down"] <= n_gpus * horizon_h, name
+
+
+def test_requests_to_a_service_never_placed_count_as_misses(tmp_path: Path) -> None:
+    """A site failed at t = 0 (before the service is placed) or at 1 s (after): the same
+    requests are offered and every one is a miss either way."""
+    counts = []
+    for at in ("0s", "1s"):
+        data = small_scenario(duration="2h", seed=3)
+        sim = _run(data, tmp_path, [{"at": at, "target": SITE, "action": "fail"}])
+        req = collect(sim).summary["requests"]
+        assert req["count"] > 0 and req["unreachable"] == req["count"], at
+        assert req["slo_attainment"] == 0.0
+        counts.append(req["count"])
+    assert counts[0] == counts[1]
