@@ -247,6 +247,7 @@ def build(loaded: LoadedScenario, backend: str | None = None,
     for w in book.others:  # the log counts SLO attainment per service from these objectives
         if isinstance(w.spec, InferenceServiceSpec):
             log.set_slo(w.work_id, w.spec.slo_ttft_s, w.spec.slo_tpot_s)
+            serving.expect(w)  # its requests count from its submission, placed or not
     estimate_error(book, streams)
     ops.clock = lambda: env.now
     queue_policy = make_queue_policy(sc.scheduler.queue, dict(sc.scheduler.options))

@@ -213,7 +213,9 @@ def failure_summary(log: EventLog, works: Sequence[Work], horizon_s: float,
         "failures": int((f["kind"] == Infra.FAILURE).sum()),
         "spares_used": int((f["kind"] == Infra.SPARE).sum()),
         "job_interruptions": int(inter.sum()),
-        "lost_gpu_h": float(jf["lost_gpu_s"].sum()) / 3600.0,
+        # failures only (the sum of lost_gpu_h_by_cause); work lost to preemptions is in
+        # the jobs table's lost_gpu_s and compare's lost_gpu_h
+        "lost_gpu_h": float(c["lost_gpu_s"][inter].sum()) / 3600.0,
         "lost_gpu_h_by_cause": dict(sorted(lost_by_cause.items())),
         "restart_gpu_h": float(jf["restart_gpu_s"].sum()) / 3600.0,
         "checkpoint_gpu_h": float(jf["checkpoint_gpu_s"].sum()) / 3600.0,

@@ -166,6 +166,8 @@ class ServingModel:
         self.rtt_s = rtt_s
         self.services: list[ServiceRuntime] = []
         self.by_work: dict[int, ServiceRuntime] = {}
+        self.expected: list[Work] = []  # every service's work (see :meth:`expect`)
+        self._rngs: dict[int, tuple[np.random.Generator, np.random.Generator]] = {}
         self._statics: ServiceStatics | None = None
         self._steps: _StepsAt | None = None  # the last window's decode steps (reused)
         self.horizon_s = math.inf
@@ -175,6 +177,50 @@ class ServingModel:
         """Concurrent sequences one replica of ``spec`` can hold on ``system`` (0: no fit)."""
         return int(self.compute.service_statics([spec], [system]).slots[0])
 
+    def expect(self, work: Work) -> None:
+        """Offer ``work``'s requests from its submission: while it waits to be placed
+        (e.g. every GPU it could use has failed) they arrive all the same and are logged
+        as misses with no latency (no replica to serve them)."""
+        self.expected.append(work)
+
+    def _streams_of(self, work: Work) -> tuple[np.random.Generator, np.random.Generator]:
+        """The service's (arrivals, tokens) generators, made once: draws made while it
+        waited to be placed are continued, never repeated, once it serves."""
+        rngs = self._rngs.get(work.work_id)
+        if rngs is None:
+            spec = work.spec
+            assert isinstance(spec, InferenceServiceSpec)
+            name = f"requests/{spec.tenant}/{spec.name}"
+            rngs = self._rngs[work.work_id] = (self.streams.stream(name + "/arrivals"),
+                                               self.streams.stream(name + "/tokens"))
+        return rngs
+
+    def _offer_unplaced(self, t0: float, t1: float) -> None:
+        """Log the requests of ``[t0, t1)`` to submitted services not yet placed as
+        misses (NaN latencies), as for a service whose every replica failed."""
+        for work in self.expected:
+            if work.state != "queued" or work.work_id in self.by_work:
+                continue
+            begin = max(t0, work.submit_s)
+            if begin >= t1:
+                continue
+            spec = work.spec
+            assert isinstance(spec, InferenceServiceSpec)
+            arrivals_rng, tokens_rng = self._streams_of(work)
+            if spec.trace is not None:
+                window = spec.trace.window(begin, t1)
+                times, prompts, outputs = (window.times_s, window.prompt_tokens,
+                                           window.output_tokens)
+            else:
+                times = poisson_arrivals(arrivals_rng, spec.rate_per_s, begin, t1)
+                prompts = spec.prompt_tokens.sample(tokens_rng, times.size)
+                outputs = spec.output_tokens.sample(tokens_rng, times.size)
+            if times.size:
+                nan = np.full(times.size, np.nan)
+                self.log.request_batch(RequestBatch(
+                    service=work.work_id, arrival_s=times, wait_s=nan, ttft_s=nan,
+                    tpot_s=nan, e2e_s=nan, prompt_tokens=prompts, output_tokens=outputs))
+
     def add(self, work: Work, now: float) -> None:
         """Start serving ``work`` (its GPUs are allocated) from time ``now``."""
         spec = work.spec
@@ -182,14 +228,13 @@ class ServingModel:
         system = self.compute.system_of_gpu(int(work.gpus[0]))
         slots = self.slots_for(spec, system)
         site = int(self.compute.index.gpu_site[work.gpus[0]])
-        name = f"requests/{spec.tenant}/{spec.name}"
+        arrivals_rng, tokens_rng = self._streams_of(work)
         base = spec.base_replicas
         self.services.append(ServiceRuntime(
             work=work, spec=spec, system=system, rtt_s=self.rtt_s(spec, site), slots=slots,
             site=self.compute.index.site_names[site],
             free_at=SlotPool([now] * (base * slots)), prefill_free_at=[now] * base, replicas=base,
-            arrivals_rng=self.streams.stream(name + "/arrivals"),
-            tokens_rng=self.streams.stream(name + "/tokens")))
+            arrivals_rng=arrivals_rng, tokens_rng=tokens_rng))
         self.by_work[work.work_id] = self.services[-1]
         self._statics = self.compute.service_statics(
             [s.spec for s in self.services], [s.system for s in self.services])
@@ -297,6 +342,7 @@ class ServingModel:
 
     def advance(self, t0: float, t1: float) -> None:
         """Simulate every request that arrives in ``[t0, t1)``, one batch per service."""
+        self._offer_unplaced(t0, t1)
         if not self.services or self._statics is None:
             return
         statics = self._statics
@@ -305,7 +351,7 @@ class ServingModel:
         width = t1 - t0
         for row, svc in enumerate(self.services):
             spec = svc.spec
-            begin = max(t0, svc.work.start_s)
+            begin = max(t0, svc.work.submit_s)  # arrivals before its start wait for it
             if spec.trace is not None:  # replayed serving trace: its times and tokens
                 window = spec.trace.window(begin, t1)
                 times = window.times_s

@@ -25,6 +25,15 @@ or injected through :meth:`FailureModel.inject`, is applied the same way:
 GPUs hit by overlapping failures come back only when the last of them is repaired (a
 count per GPU, one for going down and one for losing scale-out).
 
+A component that is out cannot fail again: a sampled failure is dropped when its unit's
+previous failure of the same class has not yet been repaired (or swapped for a spare),
+or, for a class that takes GPUs down, when every GPU of the unit is already out of service
+(whatever took it out: a rack, a feed, a planned ``fail``). For exponential classes this
+is exactly a unit that fails at its rate while in service and not while out (the Poisson
+process is memoryless); for Weibull classes the unit's renewal clock keeps running while
+it is out (its age is not reset at repair), an approximation. So each class's failures
+of one unit never overlap, and its GPU-hours down stay within its GPUs × the horizon.
+
 A spine switch (:data:`~topologies.reliability.BANDWIDTH_LOSS`) holds no GPU: every leaf
 spreads its uplinks over all ``S`` spines of its site, so while ``k`` of them are down the
 site keeps ``(S − k)/S`` of its cross-pod bandwidth and training spanning pods (the spine
@@ -72,6 +81,7 @@ class FailureModel:
         self.down_count = np.zeros(core.index.n_gpus, dtype=np.int32)
         self.cut_count = np.zeros(core.index.n_gpus, dtype=np.int32)  # scale-out lost
         self.spares = {site: cfg.spares for site, cfg in plan.configs.items()}
+        self.out_units: set[tuple[int, int]] = set()  # (class row, unit) failed, not back
         self.applied = 0
         self.spines = {c.site: c.n_units for c in plan.classes
                        if effect_of(c.name) == "bandwidth"}  # spine switches per site
@@ -109,11 +119,16 @@ class FailureModel:
             if t > env.now:
                 yield env.timeout(t - env.now)
             cls = self.plan.classes[row]
-            if effect_of(cls.name) == "bandwidth":
+            effect = effect_of(cls.name)
+            if effect == "bandwidth":
                 self._spine_fails(cls, unit)
                 continue
-            self._apply(cls.unit_gpus(unit), cls.name, cls.code, cls.detection_s,
-                        cls.repair_s, spare_ok=cls.name in _WITHIN_TRAY)
+            gpus = cls.unit_gpus(unit)
+            if (row, unit) in self.out_units or (
+                    effect == "down" and bool(self.core.cluster.down[gpus].all())):
+                continue  # out of service: it cannot fail again before it is back
+            self._apply(gpus, cls.name, cls.code, cls.detection_s, cls.repair_s,
+                        spare_ok=cls.name in _WITHIN_TRAY, unit=(row, unit))
 
     # -- spine switches: bandwidth ---------------------------------------------------------
     def spine_scale(self, site: int) -> float:
@@ -193,7 +208,10 @@ class FailureModel:
         return cfg.restart if cfg is not None else _DEFAULT_RESTART_S
 
     def _apply(self, gpus: np.ndarray, cause: str, code: int, detection_s: float,
-               repair_s: float, *, spare_ok: bool) -> None:
+               repair_s: float, *, spare_ok: bool, unit: tuple[int, int] | None = None
+               ) -> None:
+        """Fail ``gpus`` now; ``unit`` (class row, unit) marks a sampled failure's unit out
+        until its GPUs are back (repair or spare swap, s from now)."""
         core = self.core
         self.applied += 1
         effect = cast(FailureEffect, effect_of(cause))
@@ -213,6 +231,8 @@ class FailureModel:
                 self.replicas.lose(work, gpus, cause)
         if effect == "restart":
             return
+        if unit is not None:
+            self.out_units.add(unit)
         back_in = repair_s
         site = int(core.index.gpu_site[gpus[0]])
         if spare_ok and self.spares.get(site, 0) > 0 and repair_s > 0:
@@ -223,7 +243,7 @@ class FailureModel:
             back_in = min(cfg.spare_swap, repair_s)
             core.clock.call_in(repair_s, lambda: self._spare_back(site))
         if math.isfinite(back_in):
-            core.clock.call_in(back_in, lambda: self._repair(gpus, cause, code, effect))
+            core.clock.call_in(back_in, lambda: self._repair(gpus, cause, code, effect, unit))
 
     def _counts(self, effect: FailureEffect) -> np.ndarray | None:
         """The per-GPU count of open failures with ``effect`` (``None``: not counted)."""
@@ -248,7 +268,9 @@ class FailureModel:
         self.replicas.repaired(held)
 
     def _repair(self, gpus: np.ndarray, cause: str, code: int,
-                effect: FailureEffect) -> None:
+                effect: FailureEffect, unit: tuple[int, int] | None = None) -> None:
+        if unit is not None:  # a sampled failure's unit is back: it may fail again
+            self.out_units.discard(unit)
         counts = self._counts(effect)
         assert counts is not None
         still = gpus[counts[gpus] > 0]  # an operator may have restored some already

@@ -50,6 +50,6 @@ class ServingWindows:
 
     def flush(self, now: float) -> None:
         """Serve the last, partial window up to ``now`` (no arrival before it is dropped)."""
-        if now > self.served_until and self.serving.services:
+        if now > self.served_until and (self.serving.services or self.serving.expected):
             self.serving.advance(self.served_until, now)
             self.served_until = now

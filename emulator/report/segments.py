@@ -1,7 +1,9 @@
 """Where and when work ran, and when infrastructure was down, from a run's tables.
 
 :func:`job_segments` pairs each ``start`` in the events table with the event that closed
-that run (the work's next ``preempt``, ``finish``, or a ``truncate`` while it held GPUs)
+that run (the work's next ``preempt``, ``interrupt`` (a failure), ``finish``, ``lost`` (a
+serving replica lost to a failure), or a ``truncate`` while it held GPUs; the same rule
+as :func:`emulator.tables.runs`)
 and spreads it over the NVLink domains the placements table gives for that start: one
 segment per (run, domain). :func:`outages` pairs infrastructure events into intervals
 (a cable cut with its repair, GPUs taken down with their return), open intervals ending
@@ -45,11 +47,14 @@ def _run_ends(events: Columns, horizon_s: float) -> tuple[np.ndarray, np.ndarray
         return starts, starts, np.empty(0)
     n = int(work.max()) + 1
     n_start = np.bincount(work[starts], minlength=n)
-    n_pre = np.bincount(work[kind == "preempt"], minlength=n)
+    # A preemption or an interruption stops a run that the work may start again; a
+    # finish or a loss ends the work; a truncation closes a run only if one is open.
+    stops = (kind == "preempt") | (kind == "interrupt")
+    n_stop = np.bincount(work[stops], minlength=n)
     trunc = np.flatnonzero(kind == "truncate")
-    trunc_open = trunc[n_start[work[trunc]] > n_pre[work[trunc]]]
-    closes = np.sort(np.concatenate([np.flatnonzero((kind == "preempt") | (kind == "finish")),
-                                     trunc_open]))
+    trunc_open = trunc[n_start[work[trunc]] > n_stop[work[trunc]]]
+    closes = np.sort(np.concatenate([np.flatnonzero(stops | (kind == "finish")
+                                                    | (kind == "lost")), trunc_open]))
     s_order = starts[np.argsort(work[starts], kind="stable")]
     c_order = closes[np.argsort(work[closes], kind="stable")]
     ends = np.full(starts.size, horizon_s)
