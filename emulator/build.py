@@ -188,7 +188,7 @@ def build(loaded: LoadedScenario, backend: str | None = None,
     sc = loaded.scenario
     try:
         be = select_backend(backend or sc.compute.backend)
-    except BackendUnavailable as exc:
+    except (BackendUnavailable, ValueError) as exc:  # unavailable, or not a backend's name
         raise UserError(str(exc)) from None
     sites = [_solar_csv_from_scenario(site, loaded.source) for site in loaded.sites]
     index = derive_index(sites)
