@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from emulator.errors import UserError
+from emulator.errors import UserError, short
 from emulator.loader import LoadedScenario
 from emulator.scenario import Scenario
 
@@ -169,6 +169,10 @@ def _until_s(until: str | float | None) -> float | None:
     return value
 
 
+_BACKENDS = ("auto", "numpy", "cupy")
+"""What :func:`run`'s ``backend`` accepts (``compute.backend``'s values)."""
+
+
 def run(scenario: Scenario | LoadedScenario | str | Path | Mapping[str, Any],
         overrides: Sequence[str] = (),
         until: str | float | None = None, seed: int | None = None,
@@ -185,6 +189,9 @@ def run(scenario: Scenario | LoadedScenario | str | Path | Mapping[str, Any],
     from emulator.provenance import resolved_yaml, versions
     from emulator.results import collect
 
+    if backend is not None and backend not in _BACKENDS:
+        raise UserError(f"backend: got {short(backend)}; expected one of "
+                        f"{', '.join(_BACKENDS)} (or None: the scenario's compute.backend)")
     if isinstance(overrides, str):
         overrides = [overrides]
     if isinstance(scenario, LoadedScenario):  # what load_scenario returns: its sites kept

@@ -21,7 +21,7 @@ import simpy
 from cupy_kernels.backend import Backend, BackendUnavailable, select_backend
 from cupy_kernels.profile import apply_profile, load_profile
 from emulator.build_events import wire_events
-from emulator.build_works import estimate, estimate_error, make_book, restrict
+from emulator.build_works import check_systems, estimate, estimate_error, make_book, restrict
 from emulator.checkpointing import with_young_daly
 from emulator.compute import ComputeModel
 from emulator.core.allocation import ClusterState
@@ -191,7 +191,7 @@ def build(loaded: LoadedScenario, backend: str | None = None,
     sc = loaded.scenario
     try:
         be = select_backend(backend or sc.compute.backend)
-    except BackendUnavailable as exc:
+    except (BackendUnavailable, ValueError) as exc:  # unavailable, or not a backend's name
         raise UserError(str(exc)) from None
     sites = [_solar_csv_from_scenario(site, loaded.source) for site in loaded.sites]
     index = derive_index(sites)
@@ -199,6 +199,7 @@ def build(loaded: LoadedScenario, backend: str | None = None,
         index = apply_profile(index, load_profile(sc.compute.profile, loaded.source))
     streams = RngStreams(sc.seed)
     tenants = tuple(sorted(sc.tenants))
+    check_systems(sc, index)  # before the work is generated: the error names the field
     trace_issues: list[TraceIssue] = []
     try:
         jobs, services = generate_workload(dict(sc.tenants), sc.duration, streams,

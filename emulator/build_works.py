@@ -29,19 +29,42 @@ from topologies.index import TIER_LEAF, TIER_NVLINK, TopologyIndex
 from workloads.spec import InferenceServiceSpec
 from workloads.spec_columns import JobSpecs
 
-__all__ = ["estimate", "estimate_error", "make_book", "restrict"]
+__all__ = ["check_systems", "estimate", "estimate_error", "make_book", "restrict"]
+
+
+def _systems_named(index: TopologyIndex, system: str) -> np.ndarray:
+    """Indices of the index's systems that ``system`` names (halls may derive variants of
+    a catalog system, "h100-hgx/1-per-rack": the base name matches them too)."""
+    base = np.array([s.name.split("/")[0] for s in index.systems])
+    return np.flatnonzero((base == system) | (np.array([s.name for s in index.systems])
+                                              == system))
+
+
+def _not_in_any_hall(index: TopologyIndex, field: str, system: str) -> UserError:
+    base = sorted({s.name.split("/")[0] for s in index.systems})
+    return UserError(f"{field}: {system!r} is not in any hall of this scenario; halls have "
+                     f"{base}")
+
+
+def check_systems(sc: Scenario, index: TopologyIndex) -> None:
+    """Every ``system`` a tenant's training, jobs, inference or traces name is a system of
+    one of the scenario's halls; else a :class:`UserError` naming that field's path (the
+    jobs made from it no longer know where their system came from)."""
+    for tenant, config in sc.tenants.items():
+        for part in ("training", "jobs", "inference", "traces"):
+            for i, item in enumerate(getattr(config, part, None) or ()):
+                system = getattr(item, "system", None)
+                if system is not None and _systems_named(index, system).size == 0:
+                    raise _not_in_any_hall(index, f"tenants.{tenant}.{part}.{i}.system",
+                                           system)
 
 
 def _eligible_domains(index: TopologyIndex, system: str | None) -> np.ndarray | None:
     if system is None:
         return None
-    # Halls may derive variants of a catalog system ("h100-hgx/1-per-rack"): match the base.
-    base = np.array([s.name.split("/")[0] for s in index.systems])
-    matches = np.flatnonzero((base == system) | (np.array([s.name for s in index.systems])
-                                                 == system))
+    matches = _systems_named(index, system)
     if matches.size == 0:
-        raise UserError(f"system: {system!r} is not in any hall of this scenario; halls have "
-                        f"{sorted(set(base.tolist()))}")
+        raise _not_in_any_hall(index, "system", system)
     rack_ok = np.isin(index.rack_system, matches)
     return rack_ok[index.domain_rack]
 

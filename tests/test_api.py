@@ -93,6 +93,12 @@ def test_paths_models_and_overrides(tmp_path: Path) -> None:
         api.run(_data(), overrides=["sites.0.halls.0.racks=0"])
 
 
+def test_an_unknown_backend_is_a_user_error_naming_the_argument() -> None:
+    with pytest.raises(UserError, match=r"^backend: got 'tpu'; expected one of auto, numpy, "
+                                        r"cupy"):
+        api.run(_data(), until="30m", backend="tpu")
+
+
 def test_failures_from_gpu_down_and_up_events() -> None:
     tables = {"infra": {"t_s": np.array([10.0, 20.0, 30.0]),
                         "event": np.array(["cable_cut", "gpus_down", "gpus_up"], object),

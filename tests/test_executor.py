@@ -224,6 +224,37 @@ def test_cli_sweep_errors_are_one_line(tmp_path: Path) -> None:
         assert len(proc.stderr.strip().splitlines()) == 1 and word in proc.stderr
 
 
+def test_a_cell_failing_on_a_local_worker_is_one_line(tmp_path: Path) -> None:
+    """The worker's own "Compute Failed" report (with its traceback) stays off stderr,
+    and with dask's usual port 8787 taken no "already in use" warning shows either."""
+    import socket
+
+    (tmp_path / "failing_policy.py").write_text(
+        "from emulator.policies.base import QueuePolicy\n"
+        "class Raises(QueuePolicy):\n"
+        "    def decide(self, view):\n"
+        "        if view.queue:\n"
+        "            raise RuntimeError('boom in decide')\n"
+        "        return []\n")
+    path = _scenario(tmp_path)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])}
+    with socket.socket() as taken:
+        try:
+            taken.bind(("127.0.0.1", 8787))
+            taken.listen()
+        except OSError:
+            pass  # already taken by someone else: the same situation
+        proc = subprocess.run(
+            [sys.executable, "-m", "emulator", "compare", str(path), "--policies",
+             "fifo,failing_policy:Raises", "--seeds", "2", "--workers", "2", "--no-cache",
+             "--out", str(tmp_path / "cmp")],
+            capture_output=True, text=True, cwd=ROOT, timeout=300, env=env)
+    assert proc.returncode == 2, proc.stderr
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, proc.stderr
+    assert "policy 'failing_policy:Raises' raised RuntimeError: boom in decide" in lines[0]
+
+
 def test_cells_run_on_an_existing_scheduler(tmp_path: Path) -> None:
     from dask.distributed import LocalCluster
 

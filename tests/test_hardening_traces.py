@@ -81,6 +81,76 @@ def test_no_valid_rows_names_the_first_reasons(tmp_path: Path, kind: str, text: 
         replay_trace(cfg(kind, f))
 
 
+TIRESIAS_HEADER = "job_id,num_gpu,submit_time,iterations,model_name,duration,interval\n"
+
+
+def _gavel_cfg(path: Path | str, **kw: object) -> TraceReplayConfig:
+    return cfg("gavel", path, model="generic", runtime="as_given",
+               throughputs="sample:gavel_throughputs", **kw)
+
+
+def _gavel_lines(rows: int) -> list[bytes]:
+    return [ln for ln in sample_path("gavel_100").read_bytes().split(b"\n") if ln][:rows]
+
+
+@pytest.mark.parametrize("kind,text", [
+    ("tiresias", TIRESIAS_HEADER),
+    ("tiresias", TIRESIAS_HEADER + "0,x,0,1,a,100,1\n"),
+    ("gavel", ""),
+])
+def test_tiresias_and_gavel_without_a_valid_row_are_errors(tmp_path: Path, kind: str,
+                                                           text: str) -> None:
+    f = tmp_path / "t.txt"
+    f.write_text(text)
+    config = _gavel_cfg(f) if kind == "gavel" else cfg(kind, f, model="generic",
+                                                        runtime="as_given")
+    with pytest.raises(TraceFormatError, match=r"no valid job (rows|lines); "
+                                               r"(first problems: line 2|the file has no)"):
+        replay_trace(config)
+
+
+def test_tiresias_offset_drops_earlier_rows_and_replays_from_it(tmp_path: Path) -> None:
+    f = tmp_path / "t.csv"
+    f.write_text(TIRESIAS_HEADER + "".join(f"{i},2,{10 * i + 5},1,a,100,1\n"
+                                           for i in range(4)))
+    own = replay_trace(cfg("tiresias", f, model="generic", runtime="as_given"))
+    assert [j.submit_s for j in own.jobs] == [5, 15, 25, 35]  # the file's own zero
+    same = replay_trace(cfg("tiresias", f, model="generic", runtime="as_given",
+                            absolute_time=True))
+    assert [j.submit_s for j in same.jobs] == [5, 15, 25, 35]
+    r = replay_trace(cfg("tiresias", f, model="generic", runtime="as_given", offset=15.0))
+    assert [j.submit_s for j in r.jobs] == [0, 10, 20]
+    assert [j.job_id for j in r.jobs] == [0, 1, 2]
+    assert [(i.kind, i.count) for i in r.issues] == [("dropped", 1)]
+    with pytest.raises(TraceFormatError, match="no row is at or after offset 100 s"):
+        replay_trace(cfg("tiresias", f, model="generic", runtime="as_given", offset=100.0))
+
+
+def test_gavel_offset_drops_earlier_lines_and_replays_from_it() -> None:
+    own = replay_trace(_gavel_cfg("sample:gavel_100", limit=10))
+    arrivals = sorted(j.submit_s for j in own.jobs)
+    cut = arrivals[3]
+    r = replay_trace(_gavel_cfg("sample:gavel_100", limit=10, offset=cut))
+    assert sorted(j.submit_s for j in r.jobs) == [a - cut for a in arrivals if a >= cut]
+    dropped = sum(i.count for i in r.issues if i.kind == "dropped")
+    assert dropped == sum(a < cut for a in arrivals) > 0
+
+
+def test_one_bad_gavel_line_costs_that_line(tmp_path: Path) -> None:
+    lines = _gavel_lines(20)
+    lines[3] = lines[3][:5] + b"\xff" + lines[3][5:]  # line 4: not UTF-8
+    fields = lines[5].split(b"\t")
+    fields[0] = b"NoSuchModel (batch size 1)"  # line 6: not in the throughput table
+    lines[5] = b"\t".join(fields)
+    f = tmp_path / "g.trace"
+    f.write_bytes(b"\n".join(lines) + b"\n")
+    r = replay_trace(_gavel_cfg(f))
+    assert len(r.jobs) == 18
+    bad = [(i.line, i.message) for i in r.issues if i.kind == "malformed"]
+    assert [line for line, _ in bad] == [4, 6]
+    assert "UTF-8" in bad[0][1] and "no job type 'NoSuchModel (batch size 1)'" in bad[1][1]
+
+
 def test_alibaba_cpu_only_file_is_an_error(tmp_path: Path) -> None:
     lines = [*_head("alibaba", 0), "p,1000,1024,0,0,,LS,Running,0,50,0"]
     f = tmp_path / "a.csv"

@@ -54,6 +54,25 @@ def test_zero_racks_names_field_and_value() -> None:
     assert "sites.0.halls.0.racks" in msg and "got 0" in msg and "greater than 0" in msg
 
 
+def test_zero_nodes_names_nodes_not_racks() -> None:
+    data = small_scenario()
+    data["sites"][0]["halls"][0] = {"name": "g", "system": "generic", "gpus_per_node": 4,
+                                    "nodes": 0}
+    msg = _error(data)
+    assert "sites.0.halls.0.nodes: got 0" in msg and "racks" not in msg, msg
+    data["sites"][0]["halls"][0]["nodes"] = 2  # still read as the hall's racks
+    assert validate_scenario(data).sites[0].halls[0].racks == 2
+
+
+@pytest.mark.parametrize("part", ["training", "inference"])
+def test_a_system_in_no_hall_names_its_field(part: str) -> None:
+    data = small_scenario()
+    data["tenants"]["lab" if part == "training" else "eu"][part][0]["system"] = "h100-hgx"
+    where = "lab.training" if part == "training" else "eu.inference"
+    msg = _error(data)
+    assert msg.startswith(f"tenants.{where}.0.system: 'h100-hgx' is not in any hall"), msg
+
+
 def test_negative_replicas() -> None:
     data = small_scenario()
     data["tenants"]["eu"]["inference"][0]["replicas"] = -2

@@ -75,8 +75,11 @@ class HallConfig(_Frozen):
     name: Label = Field(description="hall name, unique within the site")
     system: str = Field(description="catalog rack system of every rack in the hall, e.g. "
                                     "gb200-nvl72, or generic")
-    racks: int = Field(gt=0, le=MAX_RACKS, description="number of racks (generic system: nodes; "
-                                                       "'nodes' is accepted as this field)")
+    # ``nodes`` is read as this field (an alias, not a rename before validation), so an
+    # error in a hall that says ``nodes`` names ``nodes``.
+    racks: int = Field(gt=0, le=MAX_RACKS, validation_alias=AliasChoices("racks", "nodes"),
+                       description="number of racks (generic system: nodes; "
+                                   "'nodes' is accepted as this field)")
     trays_per_rack: int | None = Field(
         default=None, gt=0, le=MAX_TRAYS_PER_RACK, description="compute trays per rack when not "
                                                                "the catalog system's count (whole "
@@ -93,12 +96,10 @@ class HallConfig(_Frozen):
     @model_validator(mode="before")
     @classmethod
     def _nodes_are_racks(cls, data: object) -> object:
-        """A generic hall says ``nodes``: each node is its own rack (and tray)."""
-        if isinstance(data, dict) and "nodes" in data:
-            data = dict(data)
-            if "racks" in data:
-                raise ValueError("give either 'nodes' or 'racks', not both")
-            data["racks"] = data.pop("nodes")
+        """A generic hall says ``nodes``: each node is its own rack (and tray); read as
+        ``racks`` by the field's alias, never both."""
+        if isinstance(data, dict) and "nodes" in data and "racks" in data:
+            raise ValueError("give either 'nodes' or 'racks', not both")
         return data
 
     @field_validator("system")

@@ -14,14 +14,48 @@ single domain may. :meth:`Scratch.capacity` and :meth:`Scratch.take` with
 
 from __future__ import annotations
 
+import numbers
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
+from emulator.errors import short
 from topologies.index import TopologyIndex
 
-__all__ = ["PlacementPolicy", "PlacementRequest", "Scratch"]
+__all__ = ["PlacementPolicy", "PlacementRequest", "Scratch", "as_gpu_ids"]
+
+
+def as_gpu_ids(value: object) -> np.ndarray | None:
+    """``value`` as a 1-D int64 array of GPU ids, or ``None`` when it is not one.
+
+    Accepted: a 1-D sequence or array of integers (numpy's too), or of floats that are
+    whole (a placement computed in floating point). Not GPU ids: ``None``, text, a single
+    number, booleans, nested lists, fractional or non-finite numbers. Plug-ins' answers
+    are checked with it, so a wrong one is reported instead of truncated or crashing.
+    """
+    if value is None or isinstance(value, str | bytes | numbers.Number | Mapping):
+        return None
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError):  # ragged nesting, objects numpy cannot read
+        return None
+    if arr.ndim != 1 or (arr.size and arr.dtype.kind not in "iuf"):
+        return None
+    if arr.dtype.kind == "f" and arr.size and not (
+            np.all(np.isfinite(arr)) and np.all(arr == np.floor(arr))
+            and arr.min() >= -2.0**62 and arr.max() <= 2.0**62):
+        return None
+    return arr.astype(np.int64, copy=False)
+
+
+def _placement_error(placement: PlacementPolicy, what: str) -> Exception:
+    """The :class:`~emulator.policies.base.PolicyError` for a placement plug-in that
+    ``what`` (imported here: the policies module imports this one)."""
+    from emulator.policies.base import PolicyError
+
+    return PolicyError(f"placement {placement.name!r} {what}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,16 +297,39 @@ class Scratch:
         if request.n_gpus > self.free_gpus:
             return None
         if not self.placement.monotone:
-            return self.placement.place(request, self)
+            return self._ask(request)
         eligible = request.eligible
         key = (request.group_size, 0 if eligible is None else id(eligible))
         failed = self._failed.get(key)
         if failed is not None and request.n_groups >= failed[0]:
             return None
-        gpus = self.placement.place(request, self)
+        gpus = self._ask(request)
         if gpus is None:
             self._failed[key] = (request.n_groups, eligible)  # fewer than any earlier failure
         return gpus
+
+
+    def _ask(self, request: PlacementRequest) -> np.ndarray | None:
+        """The placement policy's answer, checked: a placement plug-in that raises or
+        answers something other than ``None`` or GPU ids is named in a one-line
+        :class:`~emulator.policies.base.PolicyError` (not the queue policy that asked)."""
+        placement = self.placement
+        try:
+            gpus = placement.place(request, self)
+        except Exception as exc:
+            from emulator.policies.base import PolicyError
+
+            if isinstance(exc, PolicyError):
+                raise
+            raise _placement_error(placement, f"raised {type(exc).__name__}: {exc}") from exc
+        if gpus is None or (type(gpus) is np.ndarray and gpus.ndim == 1
+                            and gpus.dtype.kind in "iu"):
+            return gpus
+        arr = as_gpu_ids(gpus)
+        if arr is None:
+            raise _placement_error(placement, f"returned {short(gpus)} for {request.n_gpus} "
+                                   "GPU(s); expected None or a 1-D array of integer GPU ids")
+        return arr
 
 
 class PlacementPolicy(ABC):

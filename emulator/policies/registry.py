@@ -86,6 +86,9 @@ def make_queue_policy(ref: str, options: dict[str, Any]) -> QueuePolicy:
         policy = cls(**options)
     except (TypeError, ValueError) as exc:
         raise UserError(f"scheduler.options: policy {ref!r} rejected its options: {exc}") from None
+    except Exception as exc:  # a plug-in's constructor failing otherwise: named, one line
+        raise UserError(f"scheduler.queue: policy {ref!r} failed to start: "
+                        f"{type(exc).__name__}: {exc}") from None
     if getattr(cls, "name", None) in (None, QueuePolicy.name):
         # A plug-in without its own ``name``: engine errors then name it by its reference.
         with contextlib.suppress(AttributeError):
@@ -101,7 +104,16 @@ def make_placement(ref: str) -> PlacementPolicy:
         cls = _load_class(ref, "scheduler.placement")
         if not callable(getattr(cls, "place", None)):
             raise UserError(f"scheduler.placement: {ref!r} has no place(request, scratch) method")
-        return cls()
+        try:
+            placement = cls()
+        except Exception as exc:  # a plug-in's constructor failing: named, on one line
+            raise UserError(f"scheduler.placement: placement {ref!r} failed to start: "
+                            f"{type(exc).__name__}: {exc}") from None
+        if getattr(cls, "name", None) in (None, PlacementPolicy.name):
+            # Without its own ``name``, engine errors name it by its reference.
+            with contextlib.suppress(AttributeError):
+                placement.name = ref
+        return placement
     known = ", ".join(sorted(PLACEMENT_POLICIES))
     raise UserError(f"scheduler.placement: unknown placement {ref!r}; expected one of {known} "
                     "or 'package.module:ClassName'")

@@ -9,11 +9,20 @@ threshold crossing), and a round at every arrival and completion even with an em
 so that its own clock advances. Decisions are applied in order — rejections,
 preemptions (whose GPUs are free for later starts of the same round) and starts — each
 validated by the core; the kernels then run once for everything started.
+
+A policy whose decisions never settle (it preempts work and starts other work, round
+after round, at one instant) would keep simulated time from moving on. Rounds at one
+instant asked for only by the previous round's own decisions (its preemptions) are
+counted; past :func:`settle_bound` of them in a row the run stops with a
+:class:`PolicyError` naming the policy and the time. A signal (SIGINT/SIGTERM) held
+while a step runs is raised between two rounds once it has waited
+:data:`SIGNAL_WAIT_S` seconds, so a step that takes long cannot hold it for good.
 """
 
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -21,7 +30,9 @@ import numpy as np
 
 from emulator.core.core import Core
 from emulator.core.running_table import RunningTable
-from emulator.placement.base import PlacementPolicy, Scratch
+from emulator.errors import short
+from emulator.interrupts import raise_pending_after
+from emulator.placement.base import PlacementPolicy, Scratch, as_gpu_ids
 from emulator.policies.base import (
     ClusterView,
     PolicyError,
@@ -37,7 +48,45 @@ from emulator.processes.release_profile import ReleaseProfile
 from emulator.serving import ServingModel
 from emulator.work import Work
 
-__all__ = ["Rounds"]
+__all__ = ["SIGNAL_WAIT_S", "Rounds", "gpu_ids", "settle_bound", "work_id_of"]
+
+SIGNAL_WAIT_S = 1.0
+"""Wall seconds a held SIGINT/SIGTERM may wait inside one simulation step before it is
+raised between two rounds (the step's state is whole there)."""
+
+
+def settle_bound(waiting: int) -> int:
+    """Most rounds in a row at one instant, each asked for only by the previous round's
+    own decisions, before a policy is judged never to settle.
+
+    A policy that settles needs at most a few such rounds (the built-in ones at most
+    three on the shipped examples: soon a round after a preemption decides nothing
+    new); a policy that preempts one job per round could in principle need one per job
+    it may preempt or start. ``waiting`` is the running and queued work at that instant;
+    the bound is 1,000 plus twice that.
+    """
+    return 1000 + 2 * waiting
+
+
+def work_id_of(value: object, who: str) -> int:
+    """A decision's ``work_id`` as an ``int`` (numpy integers too; ``bool`` is not an id),
+    else a :class:`PolicyError` naming the policy and the value."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool | np.bool_):
+        return int(value)
+    raise PolicyError(f"{who} decided on work_id {short(value)}; expected an integer work "
+                      "id from the view")
+
+
+def gpu_ids(value: object, who: str, work_id: int) -> np.ndarray:
+    """A start decision's ``gpus`` as a 1-D int64 array (see
+    :func:`~emulator.placement.base.as_gpu_ids`), else a :class:`PolicyError`."""
+    if type(value) is np.ndarray and value.ndim == 1 and value.dtype.kind in "iu":
+        return value  # the common case: what Scratch.place returns
+    arr = as_gpu_ids(value)
+    if arr is None:
+        raise PolicyError(f"{who} started work {work_id} on gpus {short(value)}; expected a "
+                          "1-D list or array of integer GPU ids")
+    return arr
 
 
 class Rounds:
@@ -60,6 +109,10 @@ class Rounds:
         self._wakeup_token = 0  # the policy's latest next_wakeup answer
         self._every_event = getattr(policy, "next_wakeup", None) is not None
         self._idle_when_full = self._skips_full_rounds(policy)
+        self._in_round = False  # inside run(): a request now comes from the round itself
+        self._self_asked = False  # the pending round was asked for only from inside a round
+        self._streak_s = -math.inf  # the instant of the current streak
+        self._streak = 0  # rounds in a row at that instant asked for only by a round
 
     def _skips_full_rounds(self, policy: QueuePolicy) -> bool:
         """Whether a round of ``policy`` with no free GPU may go unasked: the class that
@@ -81,8 +134,11 @@ class Rounds:
         """Ask for a round now, or at the next round boundary in round-based mode (one
         round per instant, however many asks)."""
         if self.pending:
+            if not self._in_round:
+                self._self_asked = False  # something else happened too
             return
         self.pending = True
+        self._self_asked = self._in_round
         length = self.round_length_s
         if length is not None:
             now = self.core.now
@@ -184,6 +240,34 @@ class Rounds:
         """Ask the policy and apply what it decided."""
         self.pending = False
         self.calls += 1
+        self._count_streak(self._self_asked)
+        self._in_round = True
+        try:
+            self._round()
+        finally:
+            self._in_round = False
+        raise_pending_after(SIGNAL_WAIT_S)
+
+    def _count_streak(self, self_asked: bool) -> None:
+        """Count rounds in a row at one instant asked for only by the round before; stop
+        a policy that never settles (see :func:`settle_bound`)."""
+        now = self.core.now
+        if not self_asked or now != self._streak_s:
+            self._streak_s = now
+            self._streak = 0
+            return
+        self._streak += 1
+        if self._streak > 1000:  # cheap test first: the bound is at least 1,000
+            bound = settle_bound(len(self.core.queue) + len(self.core.running))
+            if self._streak > bound:
+                raise PolicyError(
+                    f"policy {self.policy.name!r} does not settle at t={now:g} s: "
+                    f"{self._streak:,} rounds in a row at that instant, each caused only by "
+                    "its own previous decisions (preemptions); expected decisions that "
+                    "reach a round changing nothing, so that time moves on")
+
+    def _round(self) -> None:
+        """One round: the policy decides, the core applies."""
         core = self.core
         if not core.queue and not self._every_event:
             return
@@ -204,21 +288,23 @@ class Rounds:
         started_ids: set[int] = set()
         for decision in decisions:
             if isinstance(decision, StartJob):
-                work = core.queued(decision.work_id, name)
-                started.append(core.start(work, decision.gpus, name))
+                work = core.queued(work_id_of(decision.work_id, name), name)
+                gpus = gpu_ids(decision.gpus, name, work.work_id)
+                started.append(core.start(work, gpus, name))
                 started_ids.add(work.work_id)
             elif isinstance(decision, RejectJob):
-                work = core.queued(decision.work_id, name)
+                work = core.queued(work_id_of(decision.work_id, name), name)
                 if work.kind == "replica":
                     self.serving.by_work[work.parent].queued_replicas.remove(work)  # type: ignore[index]
                 core.reject(work, str(decision.reason))
             elif isinstance(decision, PreemptJob):
-                if decision.work_id in started_ids:
+                victim = work_id_of(decision.work_id, name)
+                if victim in started_ids:
                     raise PolicyError(f"{name} started and preempted work "
-                                      f"{decision.work_id} in the same round")
-                work = core.running.get(decision.work_id)  # type: ignore[assignment]
+                                      f"{victim} in the same round")
+                work = core.running.get(victim)  # type: ignore[assignment]
                 if work is None:
-                    raise PolicyError(f"{name} preempted work {decision.work_id}, which is "
+                    raise PolicyError(f"{name} preempted work {victim}, which is "
                                       "not running")
                 if work.kind != "training" or not work.preemptible:
                     raise PolicyError(f"{name} preempted work {work.work_id}, which is not "

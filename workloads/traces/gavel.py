@@ -23,7 +23,14 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from workloads.traces.common import TraceFormatError, TraceIssue, check_path, parse_float, parse_int
+from workloads.traces.common import (
+    TraceFormatError,
+    TraceIssue,
+    check_path,
+    decoded_lines,
+    parse_float,
+    parse_int,
+)
 
 __all__ = ["GavelJob", "GavelTrace", "ThroughputTable", "read_gavel", "read_throughputs"]
 
@@ -68,20 +75,27 @@ def _parse(fields: list[str]) -> tuple[str, int, int, float, float]:
 
 
 def read_gavel(path: str | Path) -> GavelTrace:
-    """Read a Gavel trace; malformed lines are skipped and listed in ``issues``."""
+    """Read a Gavel trace; malformed lines (wrong fields, numbers that do not parse, a
+    line that is not UTF-8) are skipped and listed in ``issues``."""
     p = check_path(path, "Gavel")
     jobs: list[GavelJob] = []
     issues: list[TraceIssue] = []
-    with p.open(encoding="utf-8") as handle:
-        for line_no, raw in enumerate(handle, start=1):
-            text = raw.rstrip("\n")
-            if not text.strip():
-                continue
-            try:
-                jobs.append(GavelJob(line_no, *_parse(text.split("\t"))))
-            except ValueError as err:
-                issues.append(TraceIssue(str(p), line_no, str(err)))
-    if not jobs and issues and len(issues) == sum(1 for _ in p.open(encoding="utf-8")):
+    bad: set[int] = set()
+    shaped = False  # some line has a Gavel line's number of fields
+    for line_no, raw in enumerate(decoded_lines(p, bad), start=1):
+        text = raw.rstrip("\r\n")
+        if not text.strip():
+            continue
+        fields = text.split("\t")
+        shaped = shaped or len(fields) in (10, 7)
+        if line_no in bad:
+            issues.append(TraceIssue(str(p), line_no, "not UTF-8 text"))
+            continue
+        try:
+            jobs.append(GavelJob(line_no, *_parse(fields)))
+        except ValueError as err:
+            issues.append(TraceIssue(str(p), line_no, str(err)))
+    if issues and not shaped:
         raise TraceFormatError(f"{p}: not a Gavel trace (no line has 10 or 7 tab-separated "
                                "fields)")
     jobs.sort(key=lambda j: (j.arrival_s, j.line))

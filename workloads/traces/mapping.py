@@ -26,7 +26,9 @@ Alibaba pod list counts seconds from its own zero, and the held-out part of it b
 ~126 days in). ``absolute_time: true`` keeps the file's own zero instead (Azure: midnight
 of the first request's day), so several files of one trace keep their relative offsets;
 ``offset`` names the trace time (s, in the file's own time base) that maps to ``start``;
-rows before it are dropped and counted.
+rows before it are dropped and counted. Tiresias and Gavel traces keep the file's own zero
+by default (as those simulators replay them), so ``absolute_time`` changes nothing there,
+and ``offset`` works as for the others.
 
 Scaling knobs: trace time ``t`` (s from the origin) maps to ``start + t · time_scale``
 — ``time_scale=0.5`` replays twice as fast (durations are *not* scaled, so load doubles);
@@ -64,6 +66,7 @@ __all__ = [
     "alibaba_jobs",
     "alibaba_to_jobs",
     "azure_to_requests",
+    "gavel_jobs",
     "gavel_to_jobs",
     "mooncake_to_requests",
     "philly_to_jobs",
@@ -253,34 +256,64 @@ def _as_given_job(job_id: int, name: str, tenant: str, submit_s: float, duration
 
 def tiresias_to_jobs(trace: TiresiasTrace, cfg: TraceReplayConfig,
                      first_job_id: int = 0) -> list[TrainingJobSpec]:
-    """One job per Tiresias row (in submission order, first ``cfg.limit``)."""
-    return [_job(first_job_id + i, f"{cfg.name}-{r.job_id}", _tenant(cfg), r.submit_s,
-                 r.duration_s, r.num_gpus, cfg)
-            for i, r in enumerate(trace.jobs[:cfg.limit])]
+    """One job per Tiresias row (in submission order, first ``cfg.limit``).
+
+    Times keep the file's own zero (the Tiresias simulator's), which is therefore the
+    default origin, as ``absolute_time`` asks; rows before ``cfg.offset`` are left out and
+    the others replayed from it (see :func:`trace_origin`).
+    """
+    origin = trace_origin(0.0, cfg)
+    rows = tuple(r for r in trace.jobs[:cfg.limit] if r.submit_s >= origin)
+    return [_job(first_job_id + i, f"{cfg.name}-{r.job_id}", _tenant(cfg),
+                 r.submit_s - origin, r.duration_s, r.num_gpus, cfg)
+            for i, r in enumerate(rows)]
+
+
+def gavel_jobs(trace: GavelTrace, cfg: TraceReplayConfig, table_path: Path,
+               first_job_id: int = 0
+               ) -> tuple[list[TrainingJobSpec], tuple[TraceIssue, ...], int]:
+    """Jobs from a Gavel trace, the lines the throughput table cannot time, and how many
+    lines were before ``cfg.offset``.
+
+    One job per line (by arrival, first ``cfg.limit``): ``total_steps`` at the table's
+    steps/s on each GPU type. Types with no throughput are absent from
+    ``runtime_by_gpu``; elsewhere (a type the table does not name) the job takes its
+    slowest listed duration. A line whose job type and scale the table lacks, or has no
+    positive throughput for, is a malformed row (``file:line: why``), skipped. Times keep
+    the file's own zero (Gavel's), the default origin; lines before ``cfg.offset`` are
+    left out (see :func:`trace_origin`).
+    """
+    table = read_throughputs(table_path)
+    origin = trace_origin(0.0, cfg)
+    jobs: list[TrainingJobSpec] = []
+    issues: list[TraceIssue] = []
+    early = 0
+    for r in trace.jobs[:cfg.limit]:
+        try:
+            runtimes = table.runtimes_s(r.job_type, r.scale_factor, r.total_steps)
+        except KeyError as exc:
+            issues.append(TraceIssue(str(trace.path), r.line, str(exc.args[0])))
+            continue
+        if not runtimes:
+            issues.append(TraceIssue(str(trace.path), r.line,
+                                     f"job type {r.job_type!r} on {r.scale_factor} GPU(s) has "
+                                     f"no positive throughput in {table_path.name}"))
+            continue
+        if r.arrival_s < origin:
+            early += 1
+            continue
+        spec = _as_given_job(first_job_id + len(jobs), f"{cfg.name}-L{r.line}", _tenant(cfg),
+                             r.arrival_s - origin, max(runtimes.values()),
+                             _gpus(r.scale_factor, cfg), cfg)
+        jobs.append(dataclasses.replace(spec, runtime_by_gpu=tuple(runtimes.items()),
+                                        est_duration_s=min(runtimes.values())))
+    return jobs, tuple(issues), early
 
 
 def gavel_to_jobs(trace: GavelTrace, cfg: TraceReplayConfig, table_path: Path,
                   first_job_id: int = 0) -> list[TrainingJobSpec]:
-    """One job per Gavel line (by arrival, first ``cfg.limit``): ``total_steps`` at the
-    table's steps/s on each GPU type. Types with no throughput are absent from
-    ``runtime_by_gpu``; elsewhere (a type the table does not name) the job takes its
-    slowest listed duration. ``ValueError`` if the table lacks a job type."""
-    table = read_throughputs(table_path)
-    jobs = []
-    for i, r in enumerate(trace.jobs[:cfg.limit]):
-        try:
-            runtimes = table.runtimes_s(r.job_type, r.scale_factor, r.total_steps)
-        except KeyError as exc:
-            raise ValueError(f"line {r.line}: {exc.args[0]}") from None
-        if not runtimes:
-            raise ValueError(f"job type {r.job_type!r} has no positive throughput in "
-                           f"{table_path.name}")
-        spec = _as_given_job(first_job_id + i, f"{cfg.name}-L{r.line}", _tenant(cfg),
-                             r.arrival_s, max(runtimes.values()),
-                             _gpus(r.scale_factor, cfg), cfg)
-        jobs.append(dataclasses.replace(spec, runtime_by_gpu=tuple(runtimes.items()),
-                                        est_duration_s=min(runtimes.values())))
-    return jobs
+    """The jobs of :func:`gavel_jobs` (lines the table cannot time left out)."""
+    return gavel_jobs(trace, cfg, table_path, first_job_id)[0]
 
 
 def trace_origin(first_s: float, cfg: TraceReplayConfig, own_shift_s: float = 0.0) -> float:
@@ -425,12 +458,23 @@ def replay_trace(cfg: TraceReplayConfig, base_dir: str | Path | None = None,
         assert cfg.throughputs is not None  # the model validator requires it
         gavel = read_gavel(path)
         table = resolve_trace_path(cfg.throughputs, base_dir)
-        return TraceReplay(tuple(gavel_to_jobs(gavel, cfg, table, first_job_id)), None,
-                           gavel.issues)
+        jobs, untimed, early = gavel_jobs(gavel, cfg, table, first_job_id)
+        issues = tuple(sorted(gavel.issues + untimed, key=lambda i: i.line))
+        if not jobs and not early:
+            raise _no_valid_rows(path, issues, "job lines")
+        if not jobs:
+            raise TraceFormatError(f"{path}: no line is at or after offset {cfg.offset:g} s")
+        return TraceReplay(tuple(jobs), None, issues + _rows_before_origin(early, str(path)))
     if cfg.kind == "tiresias":
         tiresias = read_tiresias(path)
-        return TraceReplay(tuple(tiresias_to_jobs(tiresias, cfg, first_job_id)), None,
-                           tiresias.issues)
+        if not tiresias.jobs:
+            raise _no_valid_rows(path, tiresias.issues, "job rows")
+        jobs = tiresias_to_jobs(tiresias, cfg, first_job_id)
+        considered = len(tiresias.jobs[:cfg.limit])
+        notes = _rows_before_origin(considered - len(jobs), str(path))
+        if not jobs:
+            raise TraceFormatError(f"{path}: no row is at or after offset {cfg.offset:g} s")
+        return TraceReplay(tuple(jobs), None, tiresias.issues + notes)
     if cfg.kind == "alibaba":
         pods = read_alibaba_pods(path)
         if not pods.pods:
