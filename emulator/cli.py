@@ -13,7 +13,6 @@ from __future__ import annotations
 import io
 import logging
 import math
-import os
 import signal
 import sys
 import time
@@ -123,7 +122,6 @@ def _run(scenario: Path, seed: int | None, until: str | None, out: Path | None,
     loaded = load_scenario(scenario, overrides, seed=seed)
     sc = loaded.scenario
     folder = out if out is not None else output_dir(sc.output.dir, sc.name, sc.seed)
-    _check_writable(folder)
     check_replaceable(folder)
     estimate = _check_size(loaded, force, max_memory, show=False, until_s=until_s)
     sim = build(loaded, backend=backend, events_file=events)
@@ -223,20 +221,6 @@ def _run(scenario: Path, seed: int | None, until: str | None, out: Path | None,
         assert dash is not None
         frame_console.print(dash.frame())
         frame_console.save_svg(str(dashboard_svg), title=f"gpuemu run {scenario}")
-
-
-def _check_writable(folder: Path) -> None:
-    """Fail before the run, not after it, when results could not be written there.
-
-    Nothing is created: the nearest existing ancestor must be a writable folder.
-    """
-    probe = folder.absolute()
-    while not probe.exists() and probe != probe.parent:
-        probe = probe.parent
-    if not probe.is_dir():
-        raise UserError(f"--out {folder}: {probe} is a file; expected a folder for the results")
-    if not os.access(probe, os.W_OK | os.X_OK):
-        raise UserError(f"--out {folder}: {probe} is not writable; expected a writable folder")
 
 
 @app.command()

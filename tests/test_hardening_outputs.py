@@ -37,7 +37,8 @@ def test_failed_write_keeps_previous_set(tmp_path: Path) -> None:
         path.write_text("half")
         raise OSError(28, "No space left on device")
 
-    with pytest.raises(OSError):
+    with pytest.raises(UserError, match=r"cannot write the results \(No space left on "
+                                        r"device\); the previous content is left as it was"):
         write_result_set(out, {"jobs.parquet": _text("new"), "summary.json": boom})
     assert (out / "summary.json").read_text() == "first" and verify(out) == []
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]

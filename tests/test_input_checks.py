@@ -49,3 +49,53 @@ def test_seeds_below_one_are_refused(tmp_path: Path, command: list[str], seeds: 
     line = _one_error_line(_cli(command[0], str(path), *command[1:], "--seeds", seeds,
                                 "--serial", "--out", str(tmp_path / "out")))
     assert line == f"error: --seeds: got {seeds}; expected at least 1"
+
+
+def test_an_output_folder_under_a_file_is_refused_before_the_run(tmp_path: Path) -> None:
+    path = _file(tmp_path)
+    (tmp_path / "f").write_text("")
+    line = _one_error_line(_cli("run", str(path), "--headless", "--until", "1m", "--out",
+                                str(tmp_path / "f" / "out")))
+    assert "is a file; expected a folder there" in line
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux /proc")
+@pytest.mark.parametrize("command", [
+    ["run", "--headless", "--until", "1m"],
+    ["compare", "--policies", "fifo", "--seeds", "1", "--serial"],
+    ["sweep", "--set", "sites.0.halls.0.racks=1,2", "--serial"],
+    ["plan", "--vary", "sites.0.halls.0.racks", "--range", "1..2", "--target",
+     "tenants.eu.slo_attainment >= 0.9", "--seeds", "1", "--serial"],
+])
+def test_an_unwritable_output_folder_is_refused_before_the_run(
+        tmp_path: Path, command: list[str]) -> None:
+    # /proc takes no new folder, even for root (whom permission bits let through)
+    path = _file(tmp_path)
+    proc = _cli(command[0], str(path), *command[1:], "--out", "/proc/gpuemu-results")
+    line = _one_error_line(proc)
+    assert line.startswith("error: output folder '/proc/gpuemu-results': cannot create a "
+                           "folder in '/proc' (")
+    assert "cells" not in proc.stdout and "simulated" not in proc.stdout  # nothing ran
+
+
+def test_an_unwritable_output_dir_setting_is_refused(tmp_path: Path) -> None:
+    if not Path("/proc/self").is_dir():
+        pytest.skip("needs Linux /proc")
+    path = _file(tmp_path)
+    line = _one_error_line(_cli("run", str(path), "--headless", "--until", "1m", "--set",
+                                "output.dir=/proc/gpuemu-x"))
+    assert "cannot create a folder in '/proc'" in line
+
+
+def test_export_to_an_unwritable_file_is_one_line(tmp_path: Path) -> None:
+    if not Path("/proc/self").is_dir():
+        pytest.skip("needs Linux /proc")
+    path = _file(tmp_path)
+    out = tmp_path / "run"
+    assert _cli("run", str(path), "--headless", "--until", "10m", "--out",
+                str(out)).returncode == 0
+    line = _one_error_line(_cli("export", str(out), "--perfetto", "--out",
+                                "/proc/gpuemu-x/trace.json"))
+    assert "--out: cannot write /proc/gpuemu-x/trace.json" in line
+    line = _one_error_line(_cli("report", str(out), "--out", "/proc/gpuemu-x"))
+    assert "--out: cannot write to /proc/gpuemu-x" in line
