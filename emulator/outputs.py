@@ -185,8 +185,9 @@ def _umask() -> int:
     return mask
 
 
-def verify(folder: Path) -> list[str]:
+def verify(folder: str | os.PathLike[str]) -> list[str]:
     """Problems with the result set in ``folder`` (empty list: complete and intact)."""
+    folder = Path(folder)
     path = folder / MANIFEST
     if not path.is_file():
         return [f"{folder}: no {MANIFEST}; not a complete result set"]

@@ -153,3 +153,11 @@ def test_resolved_scenario_reproduces_the_run(tmp_path: Path) -> None:
     assert again["event_log_sha256"] == first["event_log_sha256"]
     assert again["seed"] == 5 and first["run"]["versions"]["gpuemu"]
     assert first["run"]["command"][:2] == ["gpuemu", "run"]
+
+
+def test_verify_takes_a_path_as_text(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    write_result_set(out, {"summary.json": _text("x")})
+    assert verify(str(out)) == []
+    assert verify(str(tmp_path / "nothing")) == [f"{tmp_path / 'nothing'}: no {MANIFEST}; "
+                                                  "not a complete result set"]
