@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from emulator.errors import MAX_LINE
+from emulator.errors import MAX_LINE, UserError
+from emulator.loader import validate_scenario
 from tests.conftest import small_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -99,3 +100,43 @@ def test_export_to_an_unwritable_file_is_one_line(tmp_path: Path) -> None:
     assert "--out: cannot write /proc/gpuemu-x/trace.json" in line
     line = _one_error_line(_cli("report", str(out), "--out", "/proc/gpuemu-x"))
     assert "--out: cannot write to /proc/gpuemu-x" in line
+
+
+def _invalid(data: dict) -> str:
+    """The one-line message validating ``data`` gives."""
+    with pytest.raises(UserError) as info:
+        validate_scenario(data)
+    message = str(info.value)
+    assert "\n" not in message
+    return message
+
+
+def _service(**fields: object) -> dict:
+    data = small_scenario()
+    data["tenants"]["eu"]["inference"][0].update(fields)
+    return data
+
+
+@pytest.mark.parametrize(("fields", "message"), [
+    ({"prompt_tokens": 2_000_000},
+     "tenants.eu.inference.0.prompt_tokens: got 2,000,000; expected at most the context of "
+     "llama3-8b (131,072 tokens)"),
+    ({"prompt_tokens": {"dist": "lognormal", "median": 1000, "p90": 1e9}},
+     "tenants.eu.inference.0.prompt_tokens: got a lognormal distribution with mean 1e+18; "
+     "expected a mean within the context of llama3-8b (131,072 tokens)"),
+    ({"prompt_tokens": 130_000, "output_tokens": 5000},
+     "tenants.eu.inference.0.prompt_tokens: got 130,000 with output_tokens 5,000 (135,000 in "
+     "all); expected prompt and output together within the context of llama3-8b (131,072 "
+     "tokens)"),
+    ({"output_tokens": {"dist": "uniform", "low": 100_000, "high": 200_000}},
+     "tenants.eu.inference.0.output_tokens: got a uniform distribution with mean 150,000; "
+     "expected a mean within the context of llama3-8b"),
+])
+def test_tokens_beyond_the_model_context_are_refused(fields: dict, message: str) -> None:
+    assert _invalid(_service(**fields)).startswith(f"<scenario>: {message}")
+
+
+def test_a_tail_beyond_the_context_is_accepted() -> None:
+    validate_scenario(_service(prompt_tokens={"dist": "lognormal", "median": 2000,
+                                              "p90": 50_000}))
+    validate_scenario(_service(prompt_tokens=131_000, output_tokens=72))

@@ -36,10 +36,10 @@ from typing import Annotated, Literal, get_args
 
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
-from emulator.schema_base import Label, ScenarioModel
+from emulator.schema_base import Label, ScenarioModel, field_error
 from emulator.units import Bytes, PerSecond, Seconds
-from workloads.distributions import LognormalTokens, TokenDistribution
-from workloads.models import model_from_dict, register_model
+from workloads.distributions import FixedTokens, LognormalTokens, TokenDistribution
+from workloads.models import UnknownModelError, get_model, model_from_dict, register_model
 from workloads.spec import DEFAULT_PREFILL_STEP_TOKENS
 from workloads.traces.mapping import TraceReplayConfig
 
@@ -172,6 +172,25 @@ class ServingTraceConfig(_Frozen):
                                         "service's start; earlier rows are dropped")
 
 
+def _typical(dist: object) -> float:
+    """The token count a distribution gives on average (its clip taken into account)."""
+    mean = float(dist.mean())  # type: ignore[attr-defined]
+    return min(mean, dist.max) if isinstance(dist, LognormalTokens) else mean
+
+
+def _shown_value(dist: object) -> object:
+    return dist.value if isinstance(dist, FixedTokens) else dist
+
+
+def _shown(dist: object, n: float) -> str:
+    """A token field's value in an error: the count, or a distribution by its mean."""
+    if isinstance(dist, FixedTokens):
+        return f"{dist.value:,}"
+    kind = getattr(dist, "dist", "distribution")
+    return f"a {kind} distribution with mean {n:,.0f}" if n < 1e15 else \
+        f"a {kind} distribution with mean {n:.3g}"
+
+
 class InferenceServiceConfig(_Frozen):
     """One inference service of a tenant (``replicas``: the initial count).
 
@@ -237,6 +256,35 @@ class InferenceServiceConfig(_Frozen):
     def _one_arrival_source(self) -> InferenceServiceConfig:
         if (self.rate is None) == (self.trace is None):
             raise ValueError("give exactly one of 'rate' (Poisson arrivals) or 'trace'")
+        return self
+
+    @model_validator(mode="after")
+    def _tokens_within_context(self) -> InferenceServiceConfig:
+        """A prompt (or an output, or both together) longer than the model's context, every
+        time or on average, is refused at the token field: requests that long cannot be
+        served. Only draws in a distribution's tail may pass the context. A trace's own
+        token counts are not checked here; an unknown model is reported where it is looked
+        up."""
+        if self.trace is not None:
+            return self
+        try:
+            context = get_model(self.model).context
+        except UnknownModelError:
+            return self
+        limit = f"the context of {self.model} ({context:,} tokens)"
+        prompt, output = _typical(self.prompt_tokens), _typical(self.output_tokens)
+        for name, dist, n in (("prompt_tokens", self.prompt_tokens, prompt),
+                              ("output_tokens", self.output_tokens, output)):
+            if n > context:
+                raise field_error(type(self), (name,), _shown_value(dist), (
+                    f"at most {limit}" if isinstance(dist, FixedTokens) else
+                    f"a mean within {limit}"), _shown(dist, n))
+        if prompt + output > context:
+            raise field_error(type(self), ("prompt_tokens",), _shown_value(self.prompt_tokens),
+                              f"prompt and output together within {limit}",
+                              f"{_shown(self.prompt_tokens, prompt)} with output_tokens "
+                              f"{_shown(self.output_tokens, output)} ({prompt + output:,.0f} "
+                              "in all)")
         return self
 
     @model_validator(mode="after")
