@@ -40,7 +40,9 @@ from emulator.cli_common import (  # noqa: E402  (re-exported: older imports rea
     MaxMemoryOption,
     SetOption,
     _guard,
+    _note_nameplate_over_connection,
     _trace_rows,
+    _warn_over_connection,
     _warn_rejected,
     _warn_trace_issues,
     parse_until,
@@ -209,6 +211,7 @@ def _run(scenario: Path, seed: int | None, until: str | None, out: Path | None,
                           run_extras({**results.summary, "run": run_info}, results.tables,
                                      sc.start, report, sc.output.trace))
     print_full_width(console, summary_table(results.summary))
+    _warn_over_connection(results.summary)
     if sim.ended_when_done:
         console.print(f"every job ended at {sim.horizon_s / 86400:,.2f} d, before the "
                       f"planned end ({sim.planned_s / 86400:,.2f} d): the run stopped "
@@ -251,6 +254,7 @@ def _validate(scenario: Path, overrides: list[str], force: bool = False,
     _check_size(loaded, force, max_memory, show=True)
     sim = build(loaded, backend="numpy")  # every check a run makes before it starts
     _warn_trace_issues(sim.trace_issues)
+    _note_nameplate_over_connection(loaded.sites)
     kinds = sim.works.kinds()  # no object per job is made for counting
     rejected = sum(1 for i in sim.engine.infeasible if kinds[i] == "training")
     gpus = sum(size_site(s).gpus for s in loaded.sites)

@@ -28,7 +28,9 @@ __all__ = [
     "SetOption",
     "_fail",
     "_guard",
+    "_note_nameplate_over_connection",
     "_trace_rows",
+    "_warn_over_connection",
     "_warn_rejected",
     "_warn_trace_issues",
     "parse_until",
@@ -72,6 +74,33 @@ def _warn_rejected(infeasible: dict[int, str]) -> None:
     for reason, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
         _log.warning("%d job(s) will be rejected: %s; job figures cover the other jobs only",
                      n, reason)
+
+
+def _warn_over_connection(summary: dict[str, object]) -> None:
+    """One warning per site whose peak facility power went above its grid connection
+    (``summary.json`` says so as ``peak_within_grid_connection: false``)."""
+    sites = summary.get("sites")
+    for site in sites if isinstance(sites, list) else []:
+        if isinstance(site, dict) and site.get("peak_within_grid_connection") is False:
+            _log.warning("site %s: peak facility power %.3g MW was above its grid_connection "
+                         "of %.3g MW; a real site needs a larger connection or a power cap "
+                         "(energy.power_cap)", one_line(str(site.get("name")), 80),
+                         site.get("peak_facility_mw"), site.get("grid_connection_mw"))
+
+
+def _note_nameplate_over_connection(sites: Sequence[object]) -> None:
+    """A note per site whose facility power at full load (racks at nameplate × PUE) is
+    above its grid connection: a run may then peak above the connection."""
+    from emulator.units import format_power
+    from topologies.describe import describe_site
+
+    for i, site in enumerate(sites):
+        d = describe_site(site)  # type: ignore[arg-type]
+        if not d.within_budget:
+            _log.info("sites.%d (%s): facility power at full load %s is above its "
+                      "grid_connection of %s; a run may peak above it", i,
+                      one_line(d.name, 80), format_power(d.facility_full_w),
+                      format_power(d.grid_connection_w))
 
 
 def _warn_trace_issues(issues: Sequence[object], limit: int = 20) -> None:

@@ -140,3 +140,18 @@ def test_a_tail_beyond_the_context_is_accepted() -> None:
     validate_scenario(_service(prompt_tokens={"dist": "lognormal", "median": 2000,
                                               "p90": 50_000}))
     validate_scenario(_service(prompt_tokens=131_000, output_tokens=72))
+
+
+def test_a_peak_above_the_grid_connection_is_warned(tmp_path: Path) -> None:
+    path = _file(tmp_path)
+    over = _cli("run", str(path), "--headless", "--until", "1h", "--out", str(tmp_path / "a"),
+                "--set", "sites.0.grid_connection=0.1MW")
+    assert over.returncode == 0, over.stderr
+    assert ("warning: site bizerte-20mw: peak facility power 0.143 MW was above its "
+            "grid_connection of 0.1 MW") in over.stderr
+    within = _cli("run", str(path), "--headless", "--until", "1h", "--out", str(tmp_path / "b"))
+    assert within.returncode == 0 and "grid_connection" not in within.stderr
+    checked = _cli("validate", str(path), "--set", "sites.0.grid_connection=0.1MW")
+    assert checked.returncode == 0, checked.stderr
+    assert ("note: sites.0 (bizerte-20mw): facility power at full load 608.40 kW is above "
+            "its grid_connection of 100.00 kW") in checked.stderr
