@@ -155,3 +155,65 @@ def test_a_peak_above_the_grid_connection_is_warned(tmp_path: Path) -> None:
     assert checked.returncode == 0, checked.stderr
     assert ("note: sites.0 (bizerte-20mw): facility power at full load 608.40 kW is above "
             "its grid_connection of 100.00 kW") in checked.stderr
+
+
+def _scheduler(queue: str, options: dict) -> dict:
+    data = small_scenario()
+    data["scheduler"] = {"queue": queue, "placement": "pack", "options": options}
+    return data
+
+
+def _build_error(data: dict) -> str:
+    """The one-line message building ``data`` gives (policy options are read there)."""
+    from emulator.build import build
+
+    with pytest.raises(UserError) as info:
+        build(validate_scenario(data))
+    assert "\n" not in str(info.value)
+    return str(info.value)
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"quotas": {"lba": 0.5}, "hard": ["lba"]},
+     "scheduler.options.quotas: got tenant 'lba'; expected one of eu, lab; did you mean "
+     "'lab'?"),
+    ({"weights": {"lab_": 5}},
+     "scheduler.options.weights: got tenant 'lab_'; expected one of eu, lab; did you mean "
+     "'lab'?"),
+    ({"quotas": {"lab": 0.5}, "hard": 1},
+     "scheduler.options.hard: got 1; expected true, false or a list of tenants"),
+])
+def test_fairshare_options_name_real_tenants(options: dict, message: str) -> None:
+    assert _build_error(_scheduler("fairshare", options)) == message
+
+
+@pytest.mark.parametrize(("queue", "option", "value"), [
+    ("priority", "preempt", "false"), ("priority", "work_conserving", "no"),
+    ("las", "preempt", "false"), ("srtf", "preempt", 0), ("sjf", "work_conserving", "false"),
+    ("fairshare", "reclaim", "false"),
+])
+def test_switch_options_take_true_or_false_only(queue: str, option: str, value: object) -> None:
+    assert _build_error(_scheduler(queue, {option: value})) == (
+        f"scheduler.options.{option}: got {value!r}; expected true or false")
+
+
+def test_switch_options_still_take_booleans() -> None:
+    from emulator.policies.registry import make_queue_policy
+
+    assert make_queue_policy("priority", {"preempt": False}).preempt is False
+    assert make_queue_policy("fairshare", {"reclaim": True}).reclaim is True
+
+
+@pytest.mark.parametrize(("queue", "option", "message"), [
+    ("las", "bogus", "unknown option 'bogus' for queue policy 'las'; expected one of "
+                     "preempt, thresholds"),
+    ("las", "premept", "unknown option 'premept' for queue policy 'las'; expected one of "
+                       "preempt, thresholds; did you mean 'preempt'?"),
+    ("fairshare", "quota", "unknown option 'quota' for queue policy 'fairshare'; expected "
+                           "one of hard, quotas, reclaim, weights; did you mean 'quotas'?"),
+    ("fifo", "bogus", "unknown option 'bogus' for queue policy 'fifo'; expected none (it "
+                      "takes no options)"),
+])
+def test_an_unknown_option_names_the_options_a_policy_takes(queue: str, option: str,
+                                                            message: str) -> None:
+    assert _build_error(_scheduler(queue, {option: 1})) == f"scheduler.options: {message}"
