@@ -44,6 +44,7 @@ from emulator.cli_common import (  # noqa: E402  (re-exported: older imports rea
     _trace_rows,
     _warn_over_connection,
     _warn_rejected,
+    _warn_small_power_cap,
     _warn_trace_issues,
     parse_until,
 )
@@ -131,6 +132,7 @@ def _run(scenario: Path, seed: int | None, until: str | None, out: Path | None,
                len(sim.works), sim.index.n_gpus, sim.horizon_s)
     _warn_trace_issues(sim.trace_issues)
     _warn_rejected(sim.engine.infeasible)
+    _warn_small_power_cap(loaded.sites)
     rehearsal = Rehearsal(sim)  # records every applied event; keys when live
     console = Console(record=dashboard_svg is not None)
     if not console.is_terminal:  # logs and pipes: wide enough that no figure is cut
@@ -255,6 +257,7 @@ def _validate(scenario: Path, overrides: list[str], force: bool = False,
     sim = build(loaded, backend="numpy")  # every check a run makes before it starts
     _warn_trace_issues(sim.trace_issues)
     _note_nameplate_over_connection(loaded.sites)
+    _warn_small_power_cap(loaded.sites)
     kinds = sim.works.kinds()  # no object per job is made for counting
     rejected = sum(1 for i in sim.engine.infeasible if kinds[i] == "training")
     gpus = sum(size_site(s).gpus for s in loaded.sites)

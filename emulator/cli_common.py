@@ -32,6 +32,7 @@ __all__ = [
     "_trace_rows",
     "_warn_over_connection",
     "_warn_rejected",
+    "_warn_small_power_cap",
     "_warn_trace_issues",
     "parse_until",
 ]
@@ -101,6 +102,25 @@ def _note_nameplate_over_connection(sites: Sequence[object]) -> None:
                       "grid_connection of %s; a run may peak above it", i,
                       one_line(d.name, 80), format_power(d.facility_full_w),
                       format_power(d.grid_connection_w))
+
+
+def _warn_small_power_cap(sites: Sequence[object]) -> None:
+    """A warning per site whose constant power cap is below the full power of its smallest
+    rack: almost surely a unit left out (``value: 500`` is 500 W, not 500 kW)."""
+    from emulator.units import format_power
+    from topologies.describe import describe_site
+
+    for i, site in enumerate(sites):
+        cap = getattr(getattr(getattr(site, "energy", None), "power_cap", None), "value", None)
+        if cap is None:
+            continue
+        d = describe_site(site)  # type: ignore[arg-type]
+        rack_w = min((h.rack_full_w for h in d.halls), default=0.0)
+        if cap < rack_w:
+            _log.warning("sites.%d.energy.power_cap.value: %s is below the full power of one "
+                         "rack (%s; the site draws %s at full load): it will be held far "
+                         "below its load (a unit left out? e.g. 18MW)", i, format_power(cap),
+                         format_power(rack_w), format_power(d.facility_full_w))
 
 
 def _warn_trace_issues(issues: Sequence[object], limit: int = 20) -> None:

@@ -217,3 +217,30 @@ def test_switch_options_still_take_booleans() -> None:
 def test_an_unknown_option_names_the_options_a_policy_takes(queue: str, option: str,
                                                             message: str) -> None:
     assert _build_error(_scheduler(queue, {option: 1})) == f"scheduler.options: {message}"
+
+
+def _power_cap(cap: dict) -> dict:
+    data = small_scenario()
+    data["sites"][0]["energy"] = {"power_cap": cap}
+    return data
+
+
+@pytest.mark.parametrize(("cap", "message"), [
+    ({"mode": "renewable", "value": "1MW"},
+     "sites.0.energy.power_cap.value: got 1.00 MW; expected no value in mode 'renewable'"),
+    ({"mode": "constant", "value": "1MW", "grid_allowance": "2MW"},
+     "sites.0.energy.power_cap.grid_allowance: got 2.00 MW; expected none in mode 'constant'"),
+])
+def test_a_power_cap_field_its_mode_ignores_is_refused(cap: dict, message: str) -> None:
+    assert _invalid(_power_cap(cap)).startswith(f"<scenario>: {message}")
+
+
+def test_a_power_cap_below_one_rack_is_warned(tmp_path: Path) -> None:
+    path = _file(tmp_path, _power_cap({"mode": "constant", "value": 500}))
+    proc = _cli("run", str(path), "--headless", "--until", "10m", "--out", str(tmp_path / "o"))
+    assert proc.returncode == 0, proc.stderr
+    assert ("warning: sites.0.energy.power_cap.value: 500 W is below the full power of one "
+            "rack (120.00 kW; the site draws 608.40 kW at full load)") in proc.stderr
+    fine = _cli("validate", str(_file(tmp_path, _power_cap({"mode": "constant",
+                                                              "value": "500kW"}))))
+    assert fine.returncode == 0 and "power_cap" not in fine.stderr
