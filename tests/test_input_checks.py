@@ -244,3 +244,25 @@ def test_a_power_cap_below_one_rack_is_warned(tmp_path: Path) -> None:
     fine = _cli("validate", str(_file(tmp_path, _power_cap({"mode": "constant",
                                                               "value": "500kW"}))))
     assert fine.returncode == 0 and "power_cap" not in fine.stderr
+
+
+def test_planned_events_after_the_end_are_noted(tmp_path: Path) -> None:
+    path = _file(tmp_path, small_scenario(duration="1d"))
+    events = tmp_path / "events.csv"
+    events.write_text("at,target,action,duration,value\n"
+                      "5d,rack:bizerte-20mw/hall-a/0,drain,5h,\n"
+                      "6d,rack:bizerte-20mw/hall-a/1,drain,5h,\n"
+                      "1h,rack:bizerte-20mw/hall-a/2,drain,1h,\n")
+    proc = _cli("run", str(path), "--headless", "--out", str(tmp_path / "o"), "--events",
+                str(events))
+    assert proc.returncode == 0, proc.stderr
+    assert (f"note: events {events}: 2 planned event(s) at or after the end of the run (1 d) "
+            "are not applied (the first at 5 d)") in proc.stderr
+
+
+def test_cable_cuts_after_the_end_are_noted(tmp_path: Path) -> None:
+    path = _file(tmp_path, small_scenario(duration="1d"))
+    proc = _cli("validate", str(path), "--set", "wan_events={cuts: [{cable: medusa, at: 5d}]}")
+    assert proc.returncode == 0, proc.stderr
+    assert ("note: wan_events.cuts.0: the cut of medusa at 5 d is at or after the end of the "
+            "run (1 d); not applied") in proc.stderr
