@@ -266,3 +266,40 @@ def test_cable_cuts_after_the_end_are_noted(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert ("note: wan_events.cuts.0: the cut of medusa at 5 d is at or after the end of the "
             "run (1 d); not applied") in proc.stderr
+
+
+@pytest.mark.parametrize(("override", "message"), [
+    ("tenants.lab.training.0.gpus=[8, 12]",
+     "tenants.lab.training.0.gpus.1: got 12; expected a multiple of tp*pp = 8"),
+    ("tenants.lab.jobs=[{name: j, model: llama3-8b, gpus: 12, tp: 8, tokens: 1e9}]",
+     "tenants.lab.jobs.0.gpus: got 12; expected a multiple of tp*pp = 8"),
+    ("tenants.lab.jobs=[{name: j, model: llama3-8b, gpus: 16, tp: 8, ep: 3, tokens: 1e9}]",
+     "tenants.lab.jobs.0.ep: got 3; expected a divisor of the data-parallel size 2"),
+    ("tenants.lab.training.0.model_weights=[1]",
+     "tenants.lab.training.0.model_weights: got [1.0]; expected 2 non-negative weight(s) with "
+     "a positive sum, one per model"),
+    ("tenants.lab.training.0.gpus_weights=[1, -1, 1, 1]",
+     "tenants.lab.training.0.gpus_weights: got [1.0, -1.0, 1.0, 1.0]; expected 4"),
+    ("sites.0.halls=[{name: a, system: gb200-nvl72, racks: 1}, "
+     "{name: a, system: gb200-nvl72, racks: 1}]",
+     "sites.0.halls.1.name: got 'a'; expected each hall of a site to have its own name (also "
+     "halls.0.name)"),
+    ("tenants.eu.inference.0.replicas=40; tenants.eu.inference.0.autoscale={min_replicas: 2, "
+     "max_replicas: 16}",
+     "tenants.eu.inference.0.replicas: got 40; expected a count within autoscale's "
+     "min_replicas..max_replicas (2..16)"),
+    ("tenants.eu.inference.0.autoscale={min_replicas: 20, max_replicas: 16}",
+     "tenants.eu.inference.0.autoscale.max_replicas: got 16; expected at least min_replicas "
+     "(20)"),
+    ("tenants.eu.inference.0.prompt_tokens={median: 500, p90: 100}",
+     "tenants.eu.inference.0.prompt_tokens.lognormal.p90: got 100.0; expected at least the "
+     "median (500)"),
+])
+def test_checks_across_fields_name_the_field_and_its_value(tmp_path: Path, override: str,
+                                                           message: str) -> None:
+    from emulator.loader import load_scenario
+
+    with pytest.raises(UserError) as info:
+        load_scenario(_file(tmp_path), override.split("; "))
+    text = str(info.value)
+    assert f": {message}" in text and "{" not in text.partition(": got")[0]

@@ -142,8 +142,8 @@ class AutoscaleConfig(_Frozen):
     @model_validator(mode="after")
     def _ordered(self) -> AutoscaleConfig:
         if self.max_replicas < self.min_replicas:
-            raise ValueError(f"max_replicas ({self.max_replicas}) must be >= min_replicas "
-                             f"({self.min_replicas})")
+            raise field_error(type(self), ("max_replicas",), self.max_replicas,
+                              f"at least min_replicas ({self.min_replicas})")
         return self
 
 
@@ -291,8 +291,9 @@ class InferenceServiceConfig(_Frozen):
     def _replicas_within_bounds(self) -> InferenceServiceConfig:
         a = self.autoscale
         if a is not None and not a.min_replicas <= self.replicas <= a.max_replicas:
-            raise ValueError(f"replicas ({self.replicas}) must lie within autoscale "
-                             f"[{a.min_replicas}, {a.max_replicas}]")
+            raise field_error(type(self), ("replicas",), self.replicas,
+                              f"a count within autoscale's min_replicas..max_replicas "
+                              f"({a.min_replicas}..{a.max_replicas})")
         return self
 
 
@@ -340,6 +341,10 @@ class _TrainingSettings(_Frozen):
     ep: int = Field(default=1, gt=0, description="expert-parallel size (MoE models)")
 
 
+def _multiple_of(tp: int, pp: int) -> str:
+    return f"a multiple of tp*pp = {tp * pp}" + (f" ({tp}*{pp})" if pp > 1 else "")
+
+
 class TrainingJobConfig(_TrainingSettings):
     """One explicit training job (for deterministic scenarios and tests).
 
@@ -364,8 +369,7 @@ class TrainingJobConfig(_TrainingSettings):
     @model_validator(mode="after")
     def _parallelism_divides(self) -> TrainingJobConfig:
         if self.gpus % (self.tp * self.pp):
-            raise ValueError(
-                f"gpus ({self.gpus}) must be a multiple of tp*pp ({self.tp}*{self.pp})")
+            raise field_error(type(self), ("gpus",), self.gpus, _multiple_of(self.tp, self.pp))
         if (self.tokens is None) == (self.runtime is None):
             raise ValueError("give exactly one of tokens (work for the compute model) or "
                              "runtime (duration as given)")
@@ -373,7 +377,8 @@ class TrainingJobConfig(_TrainingSettings):
             raise ValueError("model 'generic' has no compute model; it needs a runtime")
         dp = self.gpus // (self.tp * self.pp)
         if dp % self.ep:
-            raise ValueError(f"ep ({self.ep}) must divide the data-parallel size ({dp})")
+            raise field_error(type(self), ("ep",), self.ep, f"a divisor of the data-parallel "
+                              f"size {dp} (gpus / (tp*pp))")
         micro = self.global_batch_tokens / (dp * self.micro_batch * self.seq_len)
         if self.pp > 1 and micro < self.pp:
             raise ValueError(
@@ -434,17 +439,18 @@ class TrainingWorkloadConfig(_TrainingSettings):
 
     @model_validator(mode="after")
     def _consistent(self) -> TrainingWorkloadConfig:
-        for g in self.gpus:
+        for i, g in enumerate(self.gpus):
             if g % (self.tp * self.pp):
-                raise ValueError(f"gpus entry {g} must be a multiple of tp*pp "
-                                 f"({self.tp}*{self.pp})")
+                raise field_error(type(self), ("gpus", i), g, _multiple_of(self.tp, self.pp))
         models = [self.model] if isinstance(self.model, str) else self.model
-        for name, weights, n in (("model_weights", self.model_weights, len(models)),
-                                 ("gpus_weights", self.gpus_weights, len(self.gpus))):
+        for name, weights, n, per in (
+                ("model_weights", self.model_weights, len(models), "model"),
+                ("gpus_weights", self.gpus_weights, len(self.gpus), "gpus entry")):
             if weights is not None and (
                     len(weights) != n or any(w < 0 for w in weights) or sum(weights) <= 0):
-                raise ValueError(f"{name} must be {n} non-negative weights with a "
-                                 f"positive sum, got {weights}")
+                raise field_error(type(self), (name,), weights,
+                                  f"{n} non-negative weight(s) with a positive sum, one per "
+                                  f"{per}")
         return self
 
     @property
@@ -480,7 +486,9 @@ class TenantConfig(_Frozen):
             names = [item.name for item in getattr(self, field)]
             dupes = sorted({n for n in names if names.count(n) > 1})
             if dupes:
-                i = names.index(dupes[0], names.index(dupes[0]) + 1)
-                raise ValueError(f"got {field}.{i}.name {dupes[0]!r} twice; expected each "
-                                 f"{what} of a tenant to have its own name")
+                first = names.index(dupes[0])
+                i = names.index(dupes[0], first + 1)
+                raise field_error(type(self), (field, i, "name"), dupes[0],
+                                  f"each {what} of a tenant to have its own name (also "
+                                  f"{field}.{first}.name)")
         return self
