@@ -252,6 +252,9 @@ def build(loaded: LoadedScenario, backend: str | None = None,
     estimate_error(book, streams)
     ops.clock = lambda: env.now
     queue_policy = make_queue_policy(sc.scheduler.queue, dict(sc.scheduler.options))
+    check_tenants = getattr(queue_policy, "check_tenants", None)
+    if callable(check_tenants):  # options that name tenants (fairshare's quotas) name real ones
+        check_tenants(set(sc.tenants) | set(book.tenants))
     if getattr(queue_policy, "needs_round_length", False) and sc.scheduler.round_length is None:
         raise UserError(f"scheduler.round_length: policy {sc.scheduler.queue!r} with these "
                         "options (mechanism: gavel) works in rounds; expected a round length, "

@@ -12,13 +12,14 @@ slow-down see every start.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
 
 import networkx as nx
 
 from emulator.engine import Engine
-from emulator.errors import UserError
+from emulator.errors import UserError, one_line
 from emulator.eventlog import EventLog
 from emulator.loader import LoadedScenario
 from emulator.multisite import SiteOps
@@ -27,8 +28,11 @@ from emulator.policies.registry import make_queue_policy
 from emulator.processes.gpu_caps import GpuCaps
 from emulator.processes.planned_events import Injector, resolve_events
 from emulator.serving import ServingModel
+from emulator.units import format_adaptive_duration
 from emulator.wan_events import WanState, cable_names
 from emulator.work import Work
+
+_log = logging.getLogger(__name__)
 
 __all__ = ["events_path", "wire_events"]
 
@@ -85,6 +89,12 @@ def wire_events(loaded: LoadedScenario, engine: Engine, ops: SiteOps, serving: S
         return
     where = str(path)
     events = read_events(path, start=sc.start)
+    late = [e for e in events if e.at >= sc.duration]
+    if late:  # legitimate (a plan longer than this run), but not applied: say so
+        _log.info("events %s: %d planned event(s) at or after the end of the run (%s) are "
+                  "not applied (the first at %s)", one_line(where, 200), len(late),
+                  format_adaptive_duration(sc.duration),
+                  format_adaptive_duration(min(e.at for e in late)))
     for i, e in enumerate(events):
         if e.action == "power-cap" and ops.energy is not None and ops.energy.has_caps:
             raise UserError(f"{where}: events.{i}.action: power-cap on a scenario with a site "

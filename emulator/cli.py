@@ -13,7 +13,6 @@ from __future__ import annotations
 import io
 import logging
 import math
-import os
 import signal
 import sys
 import time
@@ -44,8 +43,11 @@ from emulator.cli_common import (  # noqa: E402  (re-exported: older imports rea
     MaxMemoryOption,
     SetOption,
     _guard,
+    _note_nameplate_over_connection,
     _trace_rows,
+    _warn_over_connection,
     _warn_rejected,
+    _warn_small_power_cap,
     _warn_trace_issues,
     parse_until,
 )
@@ -126,7 +128,6 @@ def _run(scenario: Path, seed: int | None, until: str | None, out: Path | None,
     loaded = load_scenario(scenario, overrides, seed=seed)
     sc = loaded.scenario
     folder = out if out is not None else output_dir(sc.output.dir, sc.name, sc.seed)
-    _check_writable(folder)
     check_replaceable(folder)
     estimate = _check_size(loaded, force, max_memory, show=False, until_s=until_s)
     sim = build(loaded, backend=backend, events_file=events)
@@ -134,6 +135,7 @@ def _run(scenario: Path, seed: int | None, until: str | None, out: Path | None,
                len(sim.works), sim.index.n_gpus, sim.horizon_s)
     _warn_trace_issues(sim.trace_issues)
     _warn_rejected(sim.engine.infeasible, sim.works.kinds())
+    _warn_small_power_cap(loaded.sites)
     rehearsal = Rehearsal(sim)  # records every applied event; keys when live
     console = Console(record=dashboard_svg is not None)
     if not console.is_terminal:  # logs and pipes: wide enough that no figure is cut
@@ -212,6 +214,7 @@ def _run(scenario: Path, seed: int | None, until: str | None, out: Path | None,
                           run_extras({**results.summary, "run": run_info}, results.tables,
                                      sc.start, report, sc.output.trace))
     print_full_width(console, summary_table(results.summary))
+    _warn_over_connection(results.summary)
     if sim.ended_when_done:
         console.print(f"every job ended at {sim.horizon_s / 86400:,.2f} d, before the "
                       f"planned end ({sim.planned_s / 86400:,.2f} d): the run stopped "
@@ -237,20 +240,6 @@ def _provenance_files(loaded: LoadedScenario, rehearsal_files: dict[str, str],
     ref = (EVENTS_NAME if EVENTS_NAME in rehearsal_files
            else str(events.resolve()) if events is not None else None)
     return {RESOLVED_NAME: resolved_yaml(loaded, command_line(), ref), **rehearsal_files}
-
-
-def _check_writable(folder: Path) -> None:
-    """Fail before the run, not after it, when results could not be written there.
-
-    Nothing is created: the nearest existing ancestor must be a writable folder.
-    """
-    probe = folder.absolute()
-    while not probe.exists() and probe != probe.parent:
-        probe = probe.parent
-    if not probe.is_dir():
-        raise UserError(f"--out {folder}: {probe} is a file; expected a folder for the results")
-    if not os.access(probe, os.W_OK | os.X_OK):
-        raise UserError(f"--out {folder}: {probe} is not writable; expected a writable folder")
 
 
 @app.command()
@@ -281,6 +270,8 @@ def _validate(scenario: Path, overrides: list[str], force: bool = False,
     _check_size(loaded, force, max_memory, show=True)
     sim = build(loaded, backend="numpy")  # every check a run makes before it starts
     _warn_trace_issues(sim.trace_issues)
+    _note_nameplate_over_connection(loaded.sites)
+    _warn_small_power_cap(loaded.sites)
     kinds = sim.works.kinds()  # no object per job is made for counting
     rejected = sum(1 for i in sim.engine.infeasible if kinds[i] == "training")
     gpus = sum(size_site(s).gpus for s in loaded.sites)

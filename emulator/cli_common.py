@@ -28,8 +28,11 @@ __all__ = [
     "SetOption",
     "_fail",
     "_guard",
+    "_note_nameplate_over_connection",
     "_trace_rows",
+    "_warn_over_connection",
     "_warn_rejected",
+    "_warn_small_power_cap",
     "_warn_trace_issues",
     "parse_until",
 ]
@@ -78,6 +81,52 @@ def _warn_rejected(infeasible: dict[int, str], kinds: Sequence[str] | None = Non
         else:
             _log.warning("%d job(s) will be rejected: %s; job figures cover the other jobs "
                          "only", n, reason)
+
+
+def _warn_over_connection(summary: dict[str, object]) -> None:
+    """One warning per site whose peak facility power went above its grid connection
+    (``summary.json`` says so as ``peak_within_grid_connection: false``)."""
+    sites = summary.get("sites")
+    for site in sites if isinstance(sites, list) else []:
+        if isinstance(site, dict) and site.get("peak_within_grid_connection") is False:
+            _log.warning("site %s: peak facility power %.3g MW was above its grid_connection "
+                         "of %.3g MW; a real site needs a larger connection or a power cap "
+                         "(energy.power_cap)", one_line(str(site.get("name")), 80),
+                         site.get("peak_facility_mw"), site.get("grid_connection_mw"))
+
+
+def _note_nameplate_over_connection(sites: Sequence[object]) -> None:
+    """A note per site whose facility power at full load (racks at nameplate × PUE) is
+    above its grid connection: a run may then peak above the connection."""
+    from emulator.units import format_power
+    from topologies.describe import describe_site
+
+    for i, site in enumerate(sites):
+        d = describe_site(site)  # type: ignore[arg-type]
+        if not d.within_budget:
+            _log.info("sites.%d (%s): facility power at full load %s is above its "
+                      "grid_connection of %s; a run may peak above it", i,
+                      one_line(d.name, 80), format_power(d.facility_full_w),
+                      format_power(d.grid_connection_w))
+
+
+def _warn_small_power_cap(sites: Sequence[object]) -> None:
+    """A warning per site whose constant power cap is below the full power of its smallest
+    rack: almost surely a unit left out (``value: 500`` is 500 W, not 500 kW)."""
+    from emulator.units import format_power
+    from topologies.describe import describe_site
+
+    for i, site in enumerate(sites):
+        cap = getattr(getattr(getattr(site, "energy", None), "power_cap", None), "value", None)
+        if cap is None:
+            continue
+        d = describe_site(site)  # type: ignore[arg-type]
+        rack_w = min((h.rack_full_w for h in d.halls), default=0.0)
+        if cap < rack_w:
+            _log.warning("sites.%d.energy.power_cap.value: %s is below the full power of one "
+                         "rack (%s; the site draws %s at full load): it will be held far "
+                         "below its load (a unit left out? e.g. 18MW)", i, format_power(cap),
+                         format_power(rack_w), format_power(d.facility_full_w))
 
 
 def _warn_trace_issues(issues: Sequence[object], limit: int = 20) -> None:

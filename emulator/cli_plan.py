@@ -88,6 +88,8 @@ def _plan(scenario: Path, vary: list[str], ranges: list[str], target_text: str, 
                         "LO..HI per --vary")
     if len(set(vary)) != len(vary):
         raise UserError(f"--vary: {', '.join(vary)} names a field twice; expected each once")
+    if seeds < 1:  # before anything divides by it
+        raise UserError(f"--seeds: got {seeds}; expected at least 1")
     axes = [parse_range(r, v) for v, r in zip(vary, ranges, strict=True)]
     target = parse_target(target_text)
     until_s = parse_until(until, "6h")

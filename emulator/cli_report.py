@@ -122,7 +122,10 @@ def _export(run_dir: Path, perfetto: bool, from_: str | None, to: str | None,
                             "trace.json")
         from emulator.export import atomic_write
 
-        atomic_write(out, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+        try:
+            atomic_write(out, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+        except OSError as exc:
+            raise UserError(f"--out: cannot write {out}: {exc.strerror or exc}") from None
         path = out
     else:
         path = _write(run_dir, None, {"trace.json": text.encode("utf-8")}) / "trace.json"

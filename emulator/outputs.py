@@ -22,14 +22,15 @@ import json
 import os
 import re
 import shutil
+import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from emulator.errors import UserError, short
 from emulator.interrupts import deferred
 
-__all__ = ["MANIFEST", "add_to_result_set", "check_replaceable", "clean_stale", "verify",
-           "write_result_set"]
+__all__ = ["MANIFEST", "add_to_result_set", "check_replaceable", "check_writable",
+           "clean_stale", "verify", "write_result_set"]
 
 MANIFEST = "manifest.json"
 _RESULT_MARKERS = (MANIFEST, "summary.json")
@@ -72,8 +73,31 @@ def clean_stale(folder: Path) -> list[Path]:
     return done
 
 
+def check_writable(folder: Path) -> None:
+    """:class:`UserError` unless results could be written at ``folder``.
+
+    Results are written beside ``folder`` and renamed onto it, so its parent (or, where
+    that does not exist yet, the nearest folder above it) must take a new folder. This is
+    tried, not read from the permission bits, which say yes to root on ``/sys``, ``/proc``
+    and read-only mounts: an empty folder is made there and removed at once.
+    """
+    probe = folder.absolute().parent
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    where = f"output folder {short(str(folder), 200)}"
+    if not probe.is_dir():
+        raise UserError(f"{where}: {short(str(probe), 200)} is a file; expected a folder there")
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=f".{folder.name}.probe-", dir=probe))
+    except OSError as exc:
+        raise UserError(f"{where}: cannot create a folder in {short(str(probe), 200)} "
+                        f"({exc.strerror or exc}); expected a writable place (--out or "
+                        "output.dir)") from None
+
+
 def check_replaceable(folder: Path) -> None:
-    """:class:`UserError` unless ``folder`` is absent, empty or a previous result set."""
+    """:class:`UserError` unless ``folder`` is absent, empty or a previous result set, in a
+    place where results can be written (:func:`check_writable`)."""
     if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
         raise UserError(f"--out {short(str(folder))}: exists and is not a folder; expected a "
                         "folder for the results")
@@ -81,6 +105,7 @@ def check_replaceable(folder: Path) -> None:
             (folder / m).is_file() for m in _RESULT_MARKERS):
         raise UserError(f"--out {short(str(folder))}: holds other files; expected an empty "
                         "folder or the results of an earlier run (they are replaced whole)")
+    check_writable(folder)
 
 
 def _sha256(path: Path) -> str:
@@ -111,6 +136,20 @@ def write_result_set(folder: Path, files: Mapping[str, Writer],
     ``info`` goes into the manifest beside the checksums. Returns the final paths.
     """
     check_replaceable(folder)
+    try:
+        return _write_result_set(folder, files, info)
+    except OSError as exc:  # disk full, a folder made read-only meanwhile: one line
+        raise UserError(f"output folder {short(str(folder), 200)}: cannot write the results "
+                        f"({exc.strerror or exc}{_filename(exc)}); the previous content is "
+                        "left as it was") from None
+
+
+def _filename(exc: OSError) -> str:
+    return f": {short(str(exc.filename), 120)}" if exc.filename else ""
+
+
+def _write_result_set(folder: Path, files: Mapping[str, Writer],
+                      info: Mapping[str, object] | None) -> list[Path]:
     folder.parent.mkdir(parents=True, exist_ok=True)
     clean_stale(folder)
     tmp = folder.parent / f".{folder.name}.tmp-{os.getpid()}"
@@ -146,8 +185,9 @@ def _umask() -> int:
     return mask
 
 
-def verify(folder: Path) -> list[str]:
+def verify(folder: str | os.PathLike[str]) -> list[str]:
     """Problems with the result set in ``folder`` (empty list: complete and intact)."""
+    folder = Path(folder)
     path = folder / MANIFEST
     if not path.is_file():
         return [f"{folder}: no {MANIFEST}; not a complete result set"]
@@ -180,13 +220,18 @@ def add_to_result_set(folder: Path, files: Mapping[str, bytes]) -> list[Path]:
                         "folder of a run")
     manifest = json.loads(path.read_text(encoding="utf-8"))
     written = []
-    for name, content in files.items():
-        if "/" in name or name in (MANIFEST, "summary.json"):
-            raise ValueError(f"{name!r}: not a name a result set can take")
-        target = folder / name
-        atomic_write(target, lambda tmp, c=content: tmp.write_bytes(c))
-        manifest.setdefault("files", {})[name] = _sha256(target)
-        written.append(target)
-    text = json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n"
-    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    try:
+        for name, content in files.items():
+            if "/" in name or name in (MANIFEST, "summary.json"):
+                raise ValueError(f"{name!r}: not a name a result set can take")
+            target = folder / name
+            atomic_write(target, lambda tmp, c=content: tmp.write_bytes(c))
+            manifest.setdefault("files", {})[name] = _sha256(target)
+            written.append(target)
+        text = json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n"
+        atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    except OSError as exc:
+        raise UserError(f"{short(str(folder), 200)}: cannot add files to this run's results "
+                        f"({exc.strerror or exc}{_filename(exc)}); expected a writable run "
+                        "folder, or --out elsewhere") from None
     return written

@@ -75,12 +75,17 @@ class Target:
         return all(c.holds(summary) for c in self.comparisons)
 
     def check_paths(self, summary: dict[str, Any]) -> None:
-        """A one-line error for a path that names nothing in ``summary`` (a typo)."""
+        """A one-line error for a path that names nothing in ``summary`` (a typo), or names
+        something that is not one figure (a group such as ``ttft_s``, a list, text): such a
+        target could never be met. A null figure is a figure (a run may have none)."""
         for c in self.comparisons:
             try:
-                _find(summary, c.path.split("."), c.path)
+                value = _find(summary, c.path.split("."), c.path)
             except KeyError as exc:
                 raise UserError(f"--target {c.path}: {exc.args[0]}") from None
+            if value is None or isinstance(value, bool | int | float):
+                continue
+            raise UserError(f"--target {c.path}: {_not_a_figure(c.path, value)}")
 
 
 def parse_target(text: str) -> Target:
@@ -144,6 +149,22 @@ def _find(node: Any, parts: list[str], path: str) -> Any:
         return _find(deeper[0][part], rest, path)
     keys = ", ".join(sorted(str(k) for k in node))
     raise KeyError(f"no figure {part!r} there; expected one of {keys}")
+
+
+def _not_a_figure(path: str, value: Any) -> str:
+    """Why ``value`` (found at ``path``) is not one number, and which path would be."""
+    if isinstance(value, dict):
+        keys = sorted(str(k) for k in value)
+        figures = [k for k in keys if value[k] is None or isinstance(value[k], int | float)]
+        pick = next((k for k in ("p99", "slo_attainment", "mean") if k in figures),
+                    figures[0] if figures else keys[0] if keys else "")
+        example = f", e.g. {path}.{pick}" if pick else ""
+        return (f"names a group of figures ({', '.join(keys)}), not a number; expected a "
+                f"path to one of them{example}")
+    if isinstance(value, list):
+        return (f"names a list of {len(value)} item(s), not a number; expected a path to "
+                "one figure")
+    return f"names {short(value)}, not a number; expected a path to one figure"
 
 
 def lookup(summary: dict[str, Any], path: str) -> float | None:

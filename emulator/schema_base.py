@@ -11,11 +11,12 @@ import types
 import typing
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from emulator.errors import PATTERN_WORDS
+from emulator.errors import PATTERN_WORDS, short
 
-__all__ = ["LABEL_PATTERN", "Label", "ScenarioModel", "mentions_bool"]
+__all__ = ["LABEL_PATTERN", "Label", "ScenarioModel", "field_error", "mentions_bool"]
 
 LABEL_PATTERN = r"^[^\[\]\s\x00-\x1f\x7f]{1,128}$"
 """A name shown in tables and logs: 1-128 characters, no whitespace, no control characters
@@ -26,6 +27,21 @@ PATTERN_WORDS[LABEL_PATTERN] = ("a name of 1-128 characters without spaces, cont
 
 Label = Annotated[str, StringConstraints(pattern=LABEL_PATTERN)]
 """A name matching :data:`LABEL_PATTERN`."""
+
+
+def field_error(model: type[BaseModel] | str, loc: tuple[str | int, ...], value: object,
+                expected: str, shown: str | None = None) -> ValidationError:
+    """An error on the field ``loc`` (relative to the model being validated) for a check
+    across fields, to raise from a ``model_validator``: it is reported at that field with
+    its own value (``tenants.lab.training.0.gpus: got 12; expected …``), not at the model
+    with the whole mapping. ``value`` is shown shortened (:func:`emulator.errors.short`),
+    or as ``shown`` where given (a distribution by its mean)."""
+    title = model if isinstance(model, str) else model.__name__
+    return ValidationError.from_exception_data(title, [InitErrorDetails(
+        type=PydanticCustomError("value_error", "got {value}; expected {expected}",
+                                 {"value": short(value) if shown is None else shown,
+                                  "expected": expected}),
+        loc=loc, input=value)])
 
 
 def mentions_bool(annotation: object) -> bool:

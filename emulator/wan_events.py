@@ -19,6 +19,7 @@ down removed, so latencies reroute over what is left, or become unreachable (``i
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 import networkx as nx
@@ -26,9 +27,11 @@ from pydantic import Field
 
 from emulator.rng import RngStreams
 from emulator.schema_base import ScenarioModel
-from emulator.units import PerSecond, Seconds
+from emulator.units import PerSecond, Seconds, format_adaptive_duration
 from topologies.config import SiteConfig
 from topologies.wan import cut_cable, wan_graph
+
+_log = logging.getLogger(__name__)
 
 __all__ = ["CableCut", "RandomCuts", "WanEvent", "WanEventsConfig", "WanState", "wan_schedule"]
 
@@ -91,6 +94,10 @@ def wan_schedule(cfg: WanEventsConfig, sites: Sequence[SiteConfig], horizon_s: f
         if cut.cable not in known:
             raise ValueError(f"wan_events.cuts.{i}.cable: unknown cable {cut.cable!r}; "
                              f"cables of this scenario: {', '.join(known) or 'none'}")
+        if cut.at >= horizon_s:  # legitimate, but not applied: say so, as for trace rows
+            _log.info("wan_events.cuts.%d: the cut of %s at %s is at or after the end of the "
+                      "run (%s); not applied", i, cut.cable, format_adaptive_duration(cut.at),
+                      format_adaptive_duration(horizon_s))
         events.append((cut.at, "cut", cut.cable))
         if cut.repair is not None:
             events.append((cut.at + cut.repair, "repair", cut.cable))

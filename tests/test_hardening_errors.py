@@ -103,7 +103,8 @@ def test_duplicate_names_in_a_tenant(tmp_path: Path, section: str, item: int) ->
     items = data["tenants"][tenant][section]
     items.append(dict(items[item]))
     msg = _error(tmp_path, text=yaml.safe_dump(data))
-    assert f"tenants.{tenant}" in msg and "twice" in msg
+    assert f"tenants.{tenant}.{section}.1.name: got {items[item]['name']!r}; expected each " in msg
+    assert f"own name (also {section}.0.name)" in msg
 
 
 def test_date_looking_seed(tmp_path: Path) -> None:

@@ -37,7 +37,8 @@ def test_failed_write_keeps_previous_set(tmp_path: Path) -> None:
         path.write_text("half")
         raise OSError(28, "No space left on device")
 
-    with pytest.raises(OSError):
+    with pytest.raises(UserError, match=r"cannot write the results \(No space left on "
+                                        r"device\); the previous content is left as it was"):
         write_result_set(out, {"jobs.parquet": _text("new"), "summary.json": boom})
     assert (out / "summary.json").read_text() == "first" and verify(out) == []
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
@@ -162,3 +163,11 @@ def test_resolved_scenario_reproduces_the_run(tmp_path: Path) -> None:
         "event_log_sha256"]  # the events changed the run
     replayed = run(tmp_path / "c" / "scenario.resolved.yaml", tmp_path / "e")
     assert replayed["event_log_sha256"] == given["event_log_sha256"]
+
+
+def test_verify_takes_a_path_as_text(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    write_result_set(out, {"summary.json": _text("x")})
+    assert verify(str(out)) == []
+    assert verify(str(tmp_path / "nothing")) == [f"{tmp_path / 'nothing'}: no {MANIFEST}; "
+                                                  "not a complete result set"]

@@ -200,4 +200,5 @@ def test_one_gpu_count_for_a_stream_is_its_one_size() -> None:
     data["tenants"]["lab"]["training"][0]["gpus"] = 16
     assert validate_scenario(data).scenario.tenants["lab"].training[0].gpus == [16]
     data["tenants"]["lab"]["training"][0]["gpus"] = 12  # not a multiple of tp 8
-    assert "gpus entry 12 must be a multiple of tp*pp (8*1)" in _error(data)
+    assert "tenants.lab.training.0.gpus.0: got 12; expected a multiple of tp*pp = 8" in (
+        _error(data))

@@ -227,3 +227,21 @@ def test_cli_plan_writes_table_json_and_plot(tmp_path: Path) -> None:
         capture_output=True, text=True, cwd=ROOT, timeout=300, env=env)
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
     assert "--target" in bad.stderr
+
+
+@pytest.mark.parametrize(("path", "needle"), [
+    ("tenants.eu-inference.ttft_s", "group of figures (p99), not a number; expected a path "
+                                    "to one of them, e.g. tenants.eu-inference.ttft_s.p99"),
+    ("tenants.eu-inference", "e.g. tenants.eu-inference.requests"),
+    ("tenants.eu-inference.requests", "e.g. tenants.eu-inference.requests.slo_attainment"),
+    ("sites", "names a list of 2 item(s)"),
+    ("sites.bizerte.name", "names 'bizerte-20mw', not a number"),
+])
+def test_a_path_naming_a_group_is_reported(path: str, needle: str) -> None:
+    with pytest.raises(UserError) as info:
+        parse_target(f"{path} <= 0.5").check_paths(SUMMARY)
+    assert str(info.value).startswith(f"--target {path}: ") and needle in str(info.value)
+
+
+def test_a_null_figure_passes_the_path_check() -> None:
+    parse_target("tenants.research.slo_attainment >= 0.9").check_paths(SUMMARY)

@@ -119,5 +119,5 @@ def test_fabric_rejects_out_of_order_latencies_and_low_oversubscription() -> Non
 
 def test_duplicate_hall_names_are_rejected() -> None:
     hall = {"name": "a", "system": "gb200-nvl72", "racks": 1}
-    with pytest.raises(ValidationError, match="duplicate hall"):
+    with pytest.raises(ValidationError, match="each hall of a site to have its own name"):
         SiteConfig.model_validate(_site(halls=[hall, hall]))

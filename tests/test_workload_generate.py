@@ -150,5 +150,6 @@ def test_unknown_model_names_tenant_workload_and_model() -> None:
 
 
 def test_duplicate_workload_names_rejected() -> None:
-    with pytest.raises(ValueError, match=r"training\.1\.name 'pretrain' twice"):
+    with pytest.raises(ValueError, match=r"training\.1\.name\n  got 'pretrain'; expected each "
+                                         r"training workload of a tenant to have its own name"):
         TenantConfig.model_validate({"training": [pretrain(), pretrain()]})

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import AliasChoices, ConfigDict, Field, field_validator, model_validator
 
-from emulator.schema_base import Label, ScenarioModel
+from emulator.schema_base import Label, ScenarioModel, field_error
 from emulator.units import BitsPerSecond, Meters, Seconds, Watts
 from topologies.catalog import CATALOG
 from topologies.energy import EnergyConfig
@@ -298,9 +298,13 @@ class SiteConfig(_Frozen):
 
     @model_validator(mode="after")
     def _unique_names(self) -> SiteConfig:
-        for what, names in (("hall", [h.name for h in self.halls]),
-                            ("wan link", [w.name for w in self.wan])):
+        for field, what, names in (("halls", "hall", [h.name for h in self.halls]),
+                                   ("wan", "WAN link", [w.name for w in self.wan])):
             dupes = sorted({n for n in names if names.count(n) > 1})
             if dupes:
-                raise ValueError(f"duplicate {what} names in site {self.name!r}: {dupes}")
+                first = names.index(dupes[0])
+                i = names.index(dupes[0], first + 1)
+                raise field_error(type(self), (field, i, "name"), dupes[0],
+                                  f"each {what} of a site to have its own name (also "
+                                  f"{field}.{first}.name)")
         return self

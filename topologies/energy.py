@@ -31,8 +31,8 @@ from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field, model_validator
 
-from emulator.schema_base import ScenarioModel
-from emulator.units import Seconds, Watts
+from emulator.schema_base import ScenarioModel, field_error
+from emulator.units import Seconds, Watts, format_power
 
 __all__ = [
     "COOLING_DEFAULTS",
@@ -342,6 +342,15 @@ class PowerCapConfig(_Frozen):
     def _value_for_constant(self) -> PowerCapConfig:
         if self.mode == "constant" and self.value is None:
             raise ValueError("mode 'constant' needs a value, e.g. value: 18MW")
+        if self.mode == "renewable" and self.value is not None:  # it would be ignored
+            raise field_error(type(self), ("value",), self.value,
+                              "no value in mode 'renewable' (the cap follows the renewable "
+                              "power; grid power on top is grid_allowance)",
+                              format_power(self.value))
+        if self.mode == "constant" and self.grid_allowance:
+            raise field_error(type(self), ("grid_allowance",), self.grid_allowance,
+                              "none in mode 'constant' (the cap is value)",
+                              format_power(self.grid_allowance))
         return self
 
 

@@ -42,10 +42,10 @@ from pydantic import (
     model_validator,
 )
 
-from emulator.schema_base import Label, ScenarioModel
+from emulator.schema_base import Label, ScenarioModel, field_error
 from emulator.units import Bytes, PerSecond, Seconds
-from workloads.distributions import LognormalTokens, TokenDistribution
-from workloads.models import MODELS, InlineModel, model_from_dict
+from workloads.distributions import FixedTokens, LognormalTokens, TokenDistribution
+from workloads.models import MODELS, InlineModel, UnknownModelError, get_model, model_from_dict
 from workloads.spec import DEFAULT_PREFILL_STEP_TOKENS
 from workloads.traces.mapping import TraceReplayConfig
 
@@ -169,8 +169,8 @@ class AutoscaleConfig(_Frozen):
     @model_validator(mode="after")
     def _ordered(self) -> AutoscaleConfig:
         if self.max_replicas < self.min_replicas:
-            raise ValueError(f"max_replicas ({self.max_replicas}) must be >= min_replicas "
-                             f"({self.min_replicas})")
+            raise field_error(type(self), ("max_replicas",), self.max_replicas,
+                              f"at least min_replicas ({self.min_replicas})")
         return self
 
 
@@ -197,6 +197,25 @@ class ServingTraceConfig(_Frozen):
     offset: Seconds | None = Field(
         default=None, ge=0, description="trace time (s, file's own zero) replayed at the "
                                         "service's start; earlier rows are dropped")
+
+
+def _typical(dist: object) -> float:
+    """The token count a distribution gives on average (its clip taken into account)."""
+    mean = float(dist.mean())  # type: ignore[attr-defined]
+    return min(mean, dist.max) if isinstance(dist, LognormalTokens) else mean
+
+
+def _shown_value(dist: object) -> object:
+    return dist.value if isinstance(dist, FixedTokens) else dist
+
+
+def _shown(dist: object, n: float) -> str:
+    """A token field's value in an error: the count, or a distribution by its mean."""
+    if isinstance(dist, FixedTokens):
+        return f"{dist.value:,}"
+    kind = getattr(dist, "dist", "distribution")
+    return f"a {kind} distribution with mean {n:,.0f}" if n < 1e15 else \
+        f"a {kind} distribution with mean {n:.3g}"
 
 
 class InferenceServiceConfig(_Frozen):
@@ -268,11 +287,41 @@ class InferenceServiceConfig(_Frozen):
         return self
 
     @model_validator(mode="after")
+    def _tokens_within_context(self) -> InferenceServiceConfig:
+        """A prompt (or an output, or both together) longer than the model's context, every
+        time or on average, is refused at the token field: requests that long cannot be
+        served. Only draws in a distribution's tail may pass the context. A trace's own
+        token counts are not checked here; an unknown model is reported where it is looked
+        up."""
+        if self.trace is not None:
+            return self
+        try:
+            context = get_model(self.model).context
+        except UnknownModelError:
+            return self
+        limit = f"the context of {self.model} ({context:,} tokens)"
+        prompt, output = _typical(self.prompt_tokens), _typical(self.output_tokens)
+        for name, dist, n in (("prompt_tokens", self.prompt_tokens, prompt),
+                              ("output_tokens", self.output_tokens, output)):
+            if n > context:
+                raise field_error(type(self), (name,), _shown_value(dist), (
+                    f"at most {limit}" if isinstance(dist, FixedTokens) else
+                    f"a mean within {limit}"), _shown(dist, n))
+        if prompt + output > context:
+            raise field_error(type(self), ("prompt_tokens",), _shown_value(self.prompt_tokens),
+                              f"prompt and output together within {limit}",
+                              f"{_shown(self.prompt_tokens, prompt)} with output_tokens "
+                              f"{_shown(self.output_tokens, output)} ({prompt + output:,.0f} "
+                              "in all)")
+        return self
+
+    @model_validator(mode="after")
     def _replicas_within_bounds(self) -> InferenceServiceConfig:
         a = self.autoscale
         if a is not None and not a.min_replicas <= self.replicas <= a.max_replicas:
-            raise ValueError(f"replicas ({self.replicas}) must lie within autoscale "
-                             f"[{a.min_replicas}, {a.max_replicas}]")
+            raise field_error(type(self), ("replicas",), self.replicas,
+                              f"a count within autoscale's min_replicas..max_replicas "
+                              f"({a.min_replicas}..{a.max_replicas})")
         return self
 
 
@@ -320,6 +369,10 @@ class _TrainingSettings(_Frozen):
     ep: int = Field(default=1, gt=0, description="expert-parallel size (MoE models)")
 
 
+def _multiple_of(tp: int, pp: int) -> str:
+    return f"a multiple of tp*pp = {tp * pp}" + (f" ({tp}*{pp})" if pp > 1 else "")
+
+
 class TrainingJobConfig(_TrainingSettings):
     """One explicit training job (for deterministic scenarios and tests).
 
@@ -345,8 +398,7 @@ class TrainingJobConfig(_TrainingSettings):
     @model_validator(mode="after")
     def _parallelism_divides(self) -> TrainingJobConfig:
         if self.gpus % (self.tp * self.pp):
-            raise ValueError(
-                f"gpus ({self.gpus}) must be a multiple of tp*pp ({self.tp}*{self.pp})")
+            raise field_error(type(self), ("gpus",), self.gpus, _multiple_of(self.tp, self.pp))
         if (self.tokens is None) == (self.runtime is None):
             raise ValueError("give exactly one of tokens (work for the compute model) or "
                              "runtime (duration as given)")
@@ -354,7 +406,8 @@ class TrainingJobConfig(_TrainingSettings):
             raise ValueError("model 'generic' has no compute model; it needs a runtime")
         dp = self.gpus // (self.tp * self.pp)
         if dp % self.ep:
-            raise ValueError(f"ep ({self.ep}) must divide the data-parallel size ({dp})")
+            raise field_error(type(self), ("ep",), self.ep, f"a divisor of the data-parallel "
+                              f"size {dp} (gpus / (tp*pp))")
         micro = self.global_batch_tokens / (dp * self.micro_batch * self.seq_len)
         if self.pp > 1 and micro < self.pp:
             raise ValueError(
@@ -416,17 +469,18 @@ class TrainingWorkloadConfig(_TrainingSettings):
 
     @model_validator(mode="after")
     def _consistent(self) -> TrainingWorkloadConfig:
-        for g in self.gpus:
+        for i, g in enumerate(self.gpus):
             if g % (self.tp * self.pp):
-                raise ValueError(f"gpus entry {g} must be a multiple of tp*pp "
-                                 f"({self.tp}*{self.pp})")
+                raise field_error(type(self), ("gpus", i), g, _multiple_of(self.tp, self.pp))
         models = [self.model] if isinstance(self.model, str) else self.model
-        for name, weights, n in (("model_weights", self.model_weights, len(models)),
-                                 ("gpus_weights", self.gpus_weights, len(self.gpus))):
+        for name, weights, n, per in (
+                ("model_weights", self.model_weights, len(models), "model"),
+                ("gpus_weights", self.gpus_weights, len(self.gpus), "gpus entry")):
             if weights is not None and (
                     len(weights) != n or any(w < 0 for w in weights) or sum(weights) <= 0):
-                raise ValueError(f"{name} must be {n} non-negative weights with a "
-                                 f"positive sum, got {weights}")
+                raise field_error(type(self), (name,), weights,
+                                  f"{n} non-negative weight(s) with a positive sum, one per "
+                                  f"{per}")
         return self
 
     @property
@@ -462,7 +516,9 @@ class TenantConfig(_Frozen):
             names = [item.name for item in getattr(self, field)]
             dupes = sorted({n for n in names if names.count(n) > 1})
             if dupes:
-                i = names.index(dupes[0], names.index(dupes[0]) + 1)
-                raise ValueError(f"got {field}.{i}.name {dupes[0]!r} twice; expected each "
-                                 f"{what} of a tenant to have its own name")
+                first = names.index(dupes[0])
+                i = names.index(dupes[0], first + 1)
+                raise field_error(type(self), (field, i, "name"), dupes[0],
+                                  f"each {what} of a tenant to have its own name (also "
+                                  f"{field}.{first}.name)")
         return self

@@ -25,7 +25,7 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import BeforeValidator, ConfigDict, Field, model_validator
 
-from emulator.schema_base import ScenarioModel
+from emulator.schema_base import ScenarioModel, field_error
 
 __all__ = [
     "ExponentialTokens",
@@ -87,7 +87,8 @@ class LognormalTokens(_Dist):
     @model_validator(mode="after")
     def _p90_above_median(self) -> LognormalTokens:
         if self.p90 < self.median:
-            raise ValueError(f"p90 ({self.p90}) must be >= median ({self.median})")
+            raise field_error(type(self), ("p90",), self.p90,
+                              f"at least the median ({self.median:g})")
         return self
 
     @property
@@ -136,7 +137,7 @@ class UniformTokens(_Dist):
     @model_validator(mode="after")
     def _ordered(self) -> UniformTokens:
         if self.high < self.low:
-            raise ValueError(f"high ({self.high}) must be >= low ({self.low})")
+            raise field_error(type(self), ("high",), self.high, f"at least low ({self.low})")
         return self
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:

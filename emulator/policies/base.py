@@ -365,9 +365,15 @@ class QueuePolicy(ABC):
     preempts nor rejects then): the engine then skips such rounds without asking."""
 
     def __init__(self, **options: Any) -> None:
+        """``options``: what no subclass took; any is an unknown option (one error line
+        naming it and the options this policy does take)."""
         if options:
-            raise TypeError(f"queue policy {self.name!r} takes no options, got "
-                            f"{sorted(options)}")
+            from emulator.policies.options import option_names, unknown_option
+
+            cls = type(self)
+            name = (self.name if self.name != QueuePolicy.name  # a plug-in: its reference
+                    else f"{cls.__module__}:{cls.__qualname__}")
+            raise unknown_option(name, options, option_names(cls))
 
     @abstractmethod
     def decide(self, view: ClusterView) -> list[Decision]:

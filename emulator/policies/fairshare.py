@@ -27,11 +27,12 @@ Options (``scheduler.options``):
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
+from emulator.errors import UserError, did_you_mean, short
 from emulator.policies.base import (
     ClusterView,
     Decision,
@@ -40,6 +41,7 @@ from emulator.policies.base import (
     RunningJob,
     StartJob,
 )
+from emulator.policies.options import switch
 from emulator.policies.ordered import MAX_PREEMPT_TRIES, free_by_preempting
 
 __all__ = ["FairSharePolicy"]
@@ -63,8 +65,9 @@ class FairSharePolicy(QueuePolicy):
             raise ValueError(f"quotas sum to {sum(self.quotas.values()):g}; at most 1")
         if isinstance(hard, bool):
             self.hard = set(self.quotas) if hard else set()
-        elif isinstance(hard, str):
-            raise ValueError("hard must be true, false or a list of tenants")
+        elif not isinstance(hard, list | tuple | set | frozenset):
+            raise UserError(f"scheduler.options.hard: got {short(hard)}; expected true, false "
+                            "or a list of tenants")
         else:
             self.hard = {str(t) for t in hard}
             unknown = self.hard - set(self.quotas)
@@ -73,7 +76,19 @@ class FairSharePolicy(QueuePolicy):
         self.weights = {str(t): float(w) for t, w in dict(weights or {}).items()}
         if any(not w > 0 for w in self.weights.values()):
             raise ValueError(f"weights must be positive, got {self.weights}")
-        self.reclaim = bool(reclaim)
+        self.reclaim = switch(reclaim, "reclaim")
+
+    def check_tenants(self, tenants: Collection[str]) -> None:
+        """A one-line :class:`UserError` for a tenant named in ``quotas``, ``hard`` or
+        ``weights`` that is not one of ``tenants`` (a misspelt name would otherwise get
+        nothing and its tenant no quota)."""
+        for option, names in (("quotas", self.quotas), ("weights", self.weights),
+                              ("hard", sorted(self.hard))):
+            for name in names:
+                if name not in tenants:
+                    raise UserError(f"scheduler.options.{option}: got tenant {short(name)}; "
+                                    f"expected one of {', '.join(sorted(tenants))}"
+                                    f"{did_you_mean(name, tenants)}")
 
     def entitlements(self, tenants: Sequence[str], total_gpus: int,
                      view_weights: Mapping[str, float] | None = None) -> dict[str, float]:

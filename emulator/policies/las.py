@@ -30,6 +30,7 @@ import numpy as np
 
 from emulator.policies.base import ClusterView, Decision, QueuePolicy
 from emulator.policies.live_displacement import live_displacement
+from emulator.policies.options import switch
 from emulator.policies.ordered import (
     Displacement,
     as_seconds_list,
@@ -50,7 +51,7 @@ class LeastAttainedServicePolicy(QueuePolicy):
         super().__init__(**options)
         self.thresholds = as_seconds_list(thresholds, "thresholds")
         self._bounds = np.array(self.thresholds, dtype=np.float64)
-        self.preempt = bool(preempt)
+        self.preempt = switch(preempt, "preempt")
         self._displacement = self._victims() if self.preempt else None
 
     def level(self, attained_gpu_s: float) -> int:

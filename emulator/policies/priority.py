@@ -25,6 +25,7 @@ import numpy as np
 
 from emulator.policies.arrival_skip import ArrivalSkip
 from emulator.policies.base import ClusterView, Decision, QueuePolicy
+from emulator.policies.options import switch
 from emulator.policies.ordered import Displacement, greedy_round, queue_order
 
 __all__ = ["PriorityPolicy"]
@@ -51,8 +52,8 @@ class PriorityPolicy(QueuePolicy):
     def __init__(self, preempt: bool = True, work_conserving: bool = True,
                  **options: Any) -> None:
         super().__init__(**options)
-        self.preempt = bool(preempt)
-        self.work_conserving = bool(work_conserving)
+        self.preempt = switch(preempt, "preempt")
+        self.work_conserving = switch(work_conserving, "work_conserving")
         self._skip = ArrivalSkip(preempts=self.preempt)
         self._displacement = LOWER_CLASSES if self.preempt else None
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from emulator.policies.base import ClusterView, Decision, QueuePolicy
+from emulator.policies.options import switch
 from emulator.policies.ordered import greedy_round, queue_order
 
 __all__ = ["ShortestJobFirstPolicy"]
@@ -30,7 +31,7 @@ class ShortestJobFirstPolicy(QueuePolicy):
 
     def __init__(self, work_conserving: bool = True, **options: Any) -> None:
         super().__init__(**options)
-        self.work_conserving = bool(work_conserving)
+        self.work_conserving = switch(work_conserving, "work_conserving")
 
     def decide(self, view: ClusterView) -> list[Decision]:
         """Shortest estimate first; ties by arrival."""

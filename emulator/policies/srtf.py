@@ -25,6 +25,7 @@ import numpy as np
 
 from emulator.policies.base import ClusterView, Decision, QueuePolicy
 from emulator.policies.live_displacement import live_displacement
+from emulator.policies.options import switch
 from emulator.policies.ordered import Displacement, greedy_round, queue_order
 
 __all__ = ["ShortestRemainingTimeFirstPolicy"]
@@ -39,7 +40,7 @@ class ShortestRemainingTimeFirstPolicy(QueuePolicy):
         super().__init__(**options)
         if not min_ratio >= 1.0:
             raise ValueError(f"min_ratio must be >= 1, got {min_ratio}")
-        self.preempt = bool(preempt)
+        self.preempt = switch(preempt, "preempt")
         self.min_ratio = float(min_ratio)
 
     def decide(self, view: ClusterView) -> list[Decision]:

@@ -1,0 +1,58 @@
+"""Reading ``scheduler.options`` values: one helper per kind, one error line each.
+
+A policy's ``__init__`` takes its options as keyword arguments; the values come from YAML
+or ``--set`` as they were written, so a switch may arrive as the text ``"false"`` (which
+``bool()`` would read as true). :func:`switch` accepts ``true``/``false`` only, as the
+scenario schema does for its own switches (docs/robustness.md), and
+:func:`unknown_option` words the error for an option a policy does not take.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Collection
+
+import numpy as np
+
+from emulator.errors import UserError, did_you_mean, short
+
+__all__ = ["option_names", "switch", "unknown_option"]
+
+
+def switch(value: object, option: str) -> bool:
+    """The switch option ``option`` (``scheduler.options.OPTION``): ``true`` or ``false``
+    only; anything else (``"false"``, ``0``, ``"yes"``) is a one-line :class:`UserError`."""
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    raise UserError(f"scheduler.options.{option}: got {short(value)}; expected true or "
+                    "false")
+
+
+def option_names(cls: type) -> list[str]:
+    """The keyword options a policy class takes: the named parameters of every
+    ``__init__`` along its class hierarchy (each passes the rest on to its parent)."""
+    names: set[str] = set()
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is None or klass is object:
+            continue
+        try:
+            params = inspect.signature(init).parameters.values()
+        except (TypeError, ValueError):
+            continue
+        names.update(p.name for p in params if p.name != "self" and p.kind in (
+            inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY))
+    return sorted(names)
+
+
+def unknown_option(policy: str, given: Collection[str], accepted: Collection[str]
+                   ) -> UserError:
+    """The error for options ``given`` that the queue policy ``policy`` does not take."""
+    name = sorted(given)[0]
+    more = f" (and {len(given) - 1} more)" if len(given) > 1 else ""
+    if not accepted:
+        return UserError(f"scheduler.options: unknown option {name!r}{more} for queue policy "
+                         f"{policy!r}; expected none (it takes no options)")
+    return UserError(f"scheduler.options: unknown option {name!r}{more} for queue policy "
+                     f"{policy!r}; expected one of {', '.join(sorted(accepted))}"
+                     f"{did_you_mean(name, accepted)}")

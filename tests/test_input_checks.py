@@ -1,0 +1,305 @@
+"""Input mistakes QA found accepted, misreported or ending in a traceback: each is one
+escaped line and exit status 2 (or a note, where the input is legitimate but partly unused).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from emulator.errors import MAX_LINE, UserError
+from emulator.loader import validate_scenario
+from tests.conftest import small_scenario
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _file(tmp_path: Path, data: dict | None = None) -> Path:
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(data or small_scenario()))
+    return path
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "emulator", *args], capture_output=True,
+                          text=True, cwd=ROOT, timeout=300)
+
+
+def _one_error_line(proc: subprocess.CompletedProcess[str]) -> str:
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("error: ") and len(lines[0]) <= MAX_LINE + 10
+    return lines[0]
+
+
+@pytest.mark.parametrize("command", [
+    ["plan", "--vary", "sites.0.halls.0.racks", "--range", "1..2", "--target",
+     "tenants.eu.slo_attainment >= 0.99"],
+    ["sweep", "--set", "sites.0.halls.0.racks=1,2"],
+    ["compare", "--policies", "fifo"],
+])
+@pytest.mark.parametrize("seeds", ["0", "-2"])
+def test_seeds_below_one_are_refused(tmp_path: Path, command: list[str], seeds: str) -> None:
+    path = _file(tmp_path)
+    line = _one_error_line(_cli(command[0], str(path), *command[1:], "--seeds", seeds,
+                                "--serial", "--out", str(tmp_path / "out")))
+    assert line == f"error: --seeds: got {seeds}; expected at least 1"
+
+
+def test_an_output_folder_under_a_file_is_refused_before_the_run(tmp_path: Path) -> None:
+    path = _file(tmp_path)
+    (tmp_path / "f").write_text("")
+    line = _one_error_line(_cli("run", str(path), "--headless", "--until", "1m", "--out",
+                                str(tmp_path / "f" / "out")))
+    assert "is a file; expected a folder there" in line
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux /proc")
+@pytest.mark.parametrize("command", [
+    ["run", "--headless", "--until", "1m"],
+    ["compare", "--policies", "fifo", "--seeds", "1", "--serial"],
+    ["sweep", "--set", "sites.0.halls.0.racks=1,2", "--serial"],
+    ["plan", "--vary", "sites.0.halls.0.racks", "--range", "1..2", "--target",
+     "tenants.eu.slo_attainment >= 0.9", "--seeds", "1", "--serial"],
+])
+def test_an_unwritable_output_folder_is_refused_before_the_run(
+        tmp_path: Path, command: list[str]) -> None:
+    # /proc takes no new folder, even for root (whom permission bits let through)
+    path = _file(tmp_path)
+    proc = _cli(command[0], str(path), *command[1:], "--out", "/proc/gpuemu-results")
+    line = _one_error_line(proc)
+    assert line.startswith("error: output folder '/proc/gpuemu-results': cannot create a "
+                           "folder in '/proc' (")
+    assert "cells" not in proc.stdout and "simulated" not in proc.stdout  # nothing ran
+
+
+def test_an_unwritable_output_dir_setting_is_refused(tmp_path: Path) -> None:
+    if not Path("/proc/self").is_dir():
+        pytest.skip("needs Linux /proc")
+    path = _file(tmp_path)
+    line = _one_error_line(_cli("run", str(path), "--headless", "--until", "1m", "--set",
+                                "output.dir=/proc/gpuemu-x"))
+    assert "cannot create a folder in '/proc'" in line
+
+
+def test_export_to_an_unwritable_file_is_one_line(tmp_path: Path) -> None:
+    if not Path("/proc/self").is_dir():
+        pytest.skip("needs Linux /proc")
+    path = _file(tmp_path)
+    out = tmp_path / "run"
+    assert _cli("run", str(path), "--headless", "--until", "10m", "--out",
+                str(out)).returncode == 0
+    line = _one_error_line(_cli("export", str(out), "--perfetto", "--out",
+                                "/proc/gpuemu-x/trace.json"))
+    assert "--out: cannot write /proc/gpuemu-x/trace.json" in line
+    line = _one_error_line(_cli("report", str(out), "--out", "/proc/gpuemu-x"))
+    assert "--out: cannot write to /proc/gpuemu-x" in line
+
+
+def _invalid(data: dict) -> str:
+    """The one-line message validating ``data`` gives."""
+    with pytest.raises(UserError) as info:
+        validate_scenario(data)
+    message = str(info.value)
+    assert "\n" not in message
+    return message
+
+
+def _service(**fields: object) -> dict:
+    data = small_scenario()
+    data["tenants"]["eu"]["inference"][0].update(fields)
+    return data
+
+
+@pytest.mark.parametrize(("fields", "message"), [
+    ({"prompt_tokens": 2_000_000},
+     "tenants.eu.inference.0.prompt_tokens: got 2,000,000; expected at most the context of "
+     "llama3-8b (131,072 tokens)"),
+    ({"prompt_tokens": {"dist": "lognormal", "median": 1000, "p90": 1e9}},
+     "tenants.eu.inference.0.prompt_tokens: got a lognormal distribution with mean 1e+18; "
+     "expected a mean within the context of llama3-8b (131,072 tokens)"),
+    ({"prompt_tokens": 130_000, "output_tokens": 5000},
+     "tenants.eu.inference.0.prompt_tokens: got 130,000 with output_tokens 5,000 (135,000 in "
+     "all); expected prompt and output together within the context of llama3-8b (131,072 "
+     "tokens)"),
+    ({"output_tokens": {"dist": "uniform", "low": 100_000, "high": 200_000}},
+     "tenants.eu.inference.0.output_tokens: got a uniform distribution with mean 150,000; "
+     "expected a mean within the context of llama3-8b"),
+])
+def test_tokens_beyond_the_model_context_are_refused(fields: dict, message: str) -> None:
+    assert _invalid(_service(**fields)).startswith(f"<scenario>: {message}")
+
+
+def test_a_tail_beyond_the_context_is_accepted() -> None:
+    validate_scenario(_service(prompt_tokens={"dist": "lognormal", "median": 2000,
+                                              "p90": 50_000}))
+    validate_scenario(_service(prompt_tokens=131_000, output_tokens=72))
+
+
+def test_a_peak_above_the_grid_connection_is_warned(tmp_path: Path) -> None:
+    path = _file(tmp_path)
+    over = _cli("run", str(path), "--headless", "--until", "1h", "--out", str(tmp_path / "a"),
+                "--set", "sites.0.grid_connection=0.1MW")
+    assert over.returncode == 0, over.stderr
+    assert ("warning: site bizerte-20mw: peak facility power 0.143 MW was above its "
+            "grid_connection of 0.1 MW") in over.stderr
+    within = _cli("run", str(path), "--headless", "--until", "1h", "--out", str(tmp_path / "b"))
+    assert within.returncode == 0 and "grid_connection" not in within.stderr
+    checked = _cli("validate", str(path), "--set", "sites.0.grid_connection=0.1MW")
+    assert checked.returncode == 0, checked.stderr
+    assert ("note: sites.0 (bizerte-20mw): facility power at full load 608.40 kW is above "
+            "its grid_connection of 100.00 kW") in checked.stderr
+
+
+def _scheduler(queue: str, options: dict) -> dict:
+    data = small_scenario()
+    data["scheduler"] = {"queue": queue, "placement": "pack", "options": options}
+    return data
+
+
+def _build_error(data: dict) -> str:
+    """The one-line message building ``data`` gives (policy options are read there)."""
+    from emulator.build import build
+
+    with pytest.raises(UserError) as info:
+        build(validate_scenario(data))
+    assert "\n" not in str(info.value)
+    return str(info.value)
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"quotas": {"lba": 0.5}, "hard": ["lba"]},
+     "scheduler.options.quotas: got tenant 'lba'; expected one of eu, lab; did you mean "
+     "'lab'?"),
+    ({"weights": {"lab_": 5}},
+     "scheduler.options.weights: got tenant 'lab_'; expected one of eu, lab; did you mean "
+     "'lab'?"),
+    ({"quotas": {"lab": 0.5}, "hard": 1},
+     "scheduler.options.hard: got 1; expected true, false or a list of tenants"),
+])
+def test_fairshare_options_name_real_tenants(options: dict, message: str) -> None:
+    assert _build_error(_scheduler("fairshare", options)) == message
+
+
+@pytest.mark.parametrize(("queue", "option", "value"), [
+    ("priority", "preempt", "false"), ("priority", "work_conserving", "no"),
+    ("las", "preempt", "false"), ("srtf", "preempt", 0), ("sjf", "work_conserving", "false"),
+    ("fairshare", "reclaim", "false"),
+])
+def test_switch_options_take_true_or_false_only(queue: str, option: str, value: object) -> None:
+    assert _build_error(_scheduler(queue, {option: value})) == (
+        f"scheduler.options.{option}: got {value!r}; expected true or false")
+
+
+def test_switch_options_still_take_booleans() -> None:
+    from emulator.policies.registry import make_queue_policy
+
+    assert make_queue_policy("priority", {"preempt": False}).preempt is False
+    assert make_queue_policy("fairshare", {"reclaim": True}).reclaim is True
+
+
+@pytest.mark.parametrize(("queue", "option", "message"), [
+    ("las", "bogus", "unknown option 'bogus' for queue policy 'las'; expected one of "
+                     "preempt, thresholds"),
+    ("las", "premept", "unknown option 'premept' for queue policy 'las'; expected one of "
+                       "preempt, thresholds; did you mean 'preempt'?"),
+    ("fairshare", "quota", "unknown option 'quota' for queue policy 'fairshare'; expected "
+                           "one of hard, quotas, reclaim, weights; did you mean 'quotas'?"),
+    ("fifo", "bogus", "unknown option 'bogus' for queue policy 'fifo'; expected none (it "
+                      "takes no options)"),
+])
+def test_an_unknown_option_names_the_options_a_policy_takes(queue: str, option: str,
+                                                            message: str) -> None:
+    assert _build_error(_scheduler(queue, {option: 1})) == f"scheduler.options: {message}"
+
+
+def _power_cap(cap: dict) -> dict:
+    data = small_scenario()
+    data["sites"][0]["energy"] = {"power_cap": cap}
+    return data
+
+
+@pytest.mark.parametrize(("cap", "message"), [
+    ({"mode": "renewable", "value": "1MW"},
+     "sites.0.energy.power_cap.value: got 1.00 MW; expected no value in mode 'renewable'"),
+    ({"mode": "constant", "value": "1MW", "grid_allowance": "2MW"},
+     "sites.0.energy.power_cap.grid_allowance: got 2.00 MW; expected none in mode 'constant'"),
+])
+def test_a_power_cap_field_its_mode_ignores_is_refused(cap: dict, message: str) -> None:
+    assert _invalid(_power_cap(cap)).startswith(f"<scenario>: {message}")
+
+
+def test_a_power_cap_below_one_rack_is_warned(tmp_path: Path) -> None:
+    path = _file(tmp_path, _power_cap({"mode": "constant", "value": 500}))
+    proc = _cli("run", str(path), "--headless", "--until", "10m", "--out", str(tmp_path / "o"))
+    assert proc.returncode == 0, proc.stderr
+    assert ("warning: sites.0.energy.power_cap.value: 500 W is below the full power of one "
+            "rack (120.00 kW; the site draws 608.40 kW at full load)") in proc.stderr
+    fine = _cli("validate", str(_file(tmp_path, _power_cap({"mode": "constant",
+                                                              "value": "500kW"}))))
+    assert fine.returncode == 0 and "power_cap" not in fine.stderr
+
+
+def test_planned_events_after_the_end_are_noted(tmp_path: Path) -> None:
+    path = _file(tmp_path, small_scenario(duration="1d"))
+    events = tmp_path / "events.csv"
+    events.write_text("at,target,action,duration,value\n"
+                      "5d,rack:bizerte-20mw/hall-a/0,drain,5h,\n"
+                      "6d,rack:bizerte-20mw/hall-a/1,drain,5h,\n"
+                      "1h,rack:bizerte-20mw/hall-a/2,drain,1h,\n")
+    proc = _cli("run", str(path), "--headless", "--out", str(tmp_path / "o"), "--events",
+                str(events))
+    assert proc.returncode == 0, proc.stderr
+    assert (f"note: events {events}: 2 planned event(s) at or after the end of the run (1 d) "
+            "are not applied (the first at 5 d)") in proc.stderr
+
+
+def test_cable_cuts_after_the_end_are_noted(tmp_path: Path) -> None:
+    path = _file(tmp_path, small_scenario(duration="1d"))
+    proc = _cli("validate", str(path), "--set", "wan_events={cuts: [{cable: medusa, at: 5d}]}")
+    assert proc.returncode == 0, proc.stderr
+    assert ("note: wan_events.cuts.0: the cut of medusa at 5 d is at or after the end of the "
+            "run (1 d); not applied") in proc.stderr
+
+
+@pytest.mark.parametrize(("override", "message"), [
+    ("tenants.lab.training.0.gpus=[8, 12]",
+     "tenants.lab.training.0.gpus.1: got 12; expected a multiple of tp*pp = 8"),
+    ("tenants.lab.jobs=[{name: j, model: llama3-8b, gpus: 12, tp: 8, tokens: 1e9}]",
+     "tenants.lab.jobs.0.gpus: got 12; expected a multiple of tp*pp = 8"),
+    ("tenants.lab.jobs=[{name: j, model: llama3-8b, gpus: 16, tp: 8, ep: 3, tokens: 1e9}]",
+     "tenants.lab.jobs.0.ep: got 3; expected a divisor of the data-parallel size 2"),
+    ("tenants.lab.training.0.model_weights=[1]",
+     "tenants.lab.training.0.model_weights: got [1.0]; expected 2 non-negative weight(s) with "
+     "a positive sum, one per model"),
+    ("tenants.lab.training.0.gpus_weights=[1, -1, 1, 1]",
+     "tenants.lab.training.0.gpus_weights: got [1.0, -1.0, 1.0, 1.0]; expected 4"),
+    ("sites.0.halls=[{name: a, system: gb200-nvl72, racks: 1}, "
+     "{name: a, system: gb200-nvl72, racks: 1}]",
+     "sites.0.halls.1.name: got 'a'; expected each hall of a site to have its own name (also "
+     "halls.0.name)"),
+    ("tenants.eu.inference.0.replicas=40; tenants.eu.inference.0.autoscale={min_replicas: 2, "
+     "max_replicas: 16}",
+     "tenants.eu.inference.0.replicas: got 40; expected a count within autoscale's "
+     "min_replicas..max_replicas (2..16)"),
+    ("tenants.eu.inference.0.autoscale={min_replicas: 20, max_replicas: 16}",
+     "tenants.eu.inference.0.autoscale.max_replicas: got 16; expected at least min_replicas "
+     "(20)"),
+    ("tenants.eu.inference.0.prompt_tokens={median: 500, p90: 100}",
+     "tenants.eu.inference.0.prompt_tokens.lognormal.p90: got 100.0; expected at least the "
+     "median (500)"),
+])
+def test_checks_across_fields_name_the_field_and_its_value(tmp_path: Path, override: str,
+                                                           message: str) -> None:
+    from emulator.loader import load_scenario
+
+    with pytest.raises(UserError) as info:
+        load_scenario(_file(tmp_path), override.split("; "))
+    text = str(info.value)
+    assert f": {message}" in text and "{" not in text.partition(": got")[0]
