@@ -137,12 +137,14 @@ class DaskExecutor(Executor):
                                   "distributed.admin.system-monitor.interval": "2s"}):
                 # No dashboard; the scheduler's small HTTP server (health, metrics) on a
                 # free local port, not dask's 8787, whose "already in use" warning would
-                # otherwise reach the terminal when another cluster holds it.
+                # otherwise reach the terminal when another cluster holds it. The workers'
+                # own error logs stay quiet (a heartbeat cut short as a failed command
+                # closes the cluster): every failure reaches the command through its future.
                 self._cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1,
                                              processes=True, dashboard_address=None,
                                              scheduler_kwargs={"dashboard_address":
                                                                "127.0.0.1:0"},
-                                             silence_logs=logging.ERROR)
+                                             silence_logs=logging.CRITICAL)
             self._client = Client(self._cluster)
         self._warm_workers()
         return self._client

@@ -76,7 +76,11 @@ def test_delivered_tokens_plateau_and_excess_waits(chunked: bool) -> None:
         assert not np.any(done > 3600.0)
         if factor > 1.0:
             assert np.isnan(e2e).sum() > 0.25 * e2e.size
-        waits.append(float(wait[arrival > 3000.0].mean()))
+        # the waits of arrivals early enough that they start before the end (later ones
+        # have only the wait they had by then)
+        middle = (arrival > 100.0) & (arrival < 500.0)
+        assert np.all(arrival[middle] + wait[middle] < 3600.0)
+        waits.append(float(wait[middle].mean()))
     plateau = delivered[-1]
     for d in delivered:
         assert d == pytest.approx(plateau, rel=0.05)
@@ -86,7 +90,8 @@ def test_delivered_tokens_plateau_and_excess_waits(chunked: bool) -> None:
     else:
         assert plateau < capacity
     assert waits[0] < waits[1] < waits[2]
-    assert waits[2] > 1000.0  # at 4x the backlog grows by 3/4 of elapsed time
+    # at 4x the backlog grows by 3 s of work per second: a wait of ~3t at arrival t
+    assert waits[2] > 600.0
 
 
 LONG_PROMPTS = {"dist": "lognormal", "median": 3000, "p90": 6000}

@@ -84,6 +84,8 @@ def make_queue_policy(ref: str, options: dict[str, Any]) -> QueuePolicy:
         raise UserError(f"scheduler.queue: {ref!r} has no decide(view) method")
     try:
         policy = cls(**options)
+    except UserError:
+        raise  # an option the policy refused, already one line naming it
     except (TypeError, ValueError) as exc:
         raise UserError(f"scheduler.options: policy {ref!r} rejected its options: {exc}") from None
     except Exception as exc:  # a plug-in's constructor failing otherwise: named, one line
