@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +13,7 @@ import pytest
 from hypothesis import settings
 
 from emulator.build import Simulation, build
+from emulator.errors import MAX_LINE
 from emulator.loader import validate_scenario
 
 # CI runs property tests on a fixed example sequence (reproducible gate); local runs explore.
@@ -85,3 +88,19 @@ def run_scenario(data: dict[str, Any]) -> Simulation:
 def small_run() -> Simulation:
     """One finished run of :func:`small_scenario`, shared by read-only tests."""
     return run_scenario(small_scenario())
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    """``python -m emulator ARGS`` from the project folder (its output captured)."""
+    return subprocess.run([sys.executable, "-m", "emulator", *args], capture_output=True,
+                          text=True, cwd=ROOT, timeout=300)
+
+
+def one_error_line(proc: subprocess.CompletedProcess[str]) -> str:
+    """The one error line of a command that failed on bad input (exit 2, no traceback)."""
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, proc.stderr
+    assert len(lines[0]) <= MAX_LINE + 10
+    return lines[0]

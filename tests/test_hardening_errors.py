@@ -16,7 +16,7 @@ import yaml
 from emulator.errors import MAX_LINE, UserError, one_line, short
 from emulator.loader import load_scenario
 from emulator.units import UnitError, parse_bandwidth_bps, parse_rate
-from tests.conftest import small_scenario
+from tests.conftest import one_error_line, run_cli, small_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -35,18 +35,8 @@ def _error(tmp_path: Path, *overrides: str, text: str | None = None) -> str:
     return message
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "emulator", *args], capture_output=True,
-                          text=True, cwd=ROOT, timeout=300)
-
-
-def _one_error_line(proc: subprocess.CompletedProcess[str]) -> str:
-    assert proc.returncode == 2, proc.stdout + proc.stderr
-    assert "Traceback" not in proc.stdout + proc.stderr
-    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
-    assert len(lines) == 1, proc.stderr
-    assert len(lines[0]) <= MAX_LINE + 10
-    return lines[0]
+_cli = run_cli
+_one_error_line = one_error_line
 
 
 def test_markup_in_user_text_is_printed_verbatim(tmp_path: Path) -> None:

@@ -1,19 +1,18 @@
-"""Input mistakes QA found accepted, misreported or ending in a traceback: each is one
+"""Input mistakes that were accepted, misreported or ended in a traceback: each is one
 escaped line and exit status 2 (or a note, where the input is legitimate but partly unused).
 """
 
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-from emulator.errors import MAX_LINE, UserError
+from emulator.errors import UserError
 from emulator.loader import validate_scenario
-from tests.conftest import small_scenario
+from tests.conftest import one_error_line, run_cli, small_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -24,18 +23,13 @@ def _file(tmp_path: Path, data: dict | None = None) -> Path:
     return path
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "emulator", *args], capture_output=True,
-                          text=True, cwd=ROOT, timeout=300)
+_cli = run_cli
 
 
 def _one_error_line(proc: subprocess.CompletedProcess[str]) -> str:
-    assert proc.returncode == 2, proc.stdout + proc.stderr
-    assert "Traceback" not in proc.stdout + proc.stderr
-    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
-    assert len(lines) == 1, proc.stderr
-    assert lines[0].startswith("error: ") and len(lines[0]) <= MAX_LINE + 10
-    return lines[0]
+    line = one_error_line(proc)
+    assert line.startswith("error: ")
+    return line
 
 
 @pytest.mark.parametrize("command", [

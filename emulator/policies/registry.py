@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-from typing import Any
+from typing import Any, TypeVar
 
 from emulator.errors import UserError
 from emulator.placement import PackPlacement, PlacementPolicy, SpreadPlacement
@@ -70,6 +70,18 @@ def _load_class(ref: str, field: str) -> type:
     return cls
 
 
+_P = TypeVar("_P")
+
+
+def _named(plugin: _P, default: str, ref: str) -> _P:
+    """``plugin``, named by its reference ``ref`` when its class keeps the base class's
+    ``default`` name (or none), so that engine errors say which plug-in they mean."""
+    if getattr(type(plugin), "name", None) in (None, default):
+        with contextlib.suppress(AttributeError):
+            plugin.name = ref  # type: ignore[attr-defined]
+    return plugin
+
+
 def make_queue_policy(ref: str, options: dict[str, Any]) -> QueuePolicy:
     """An instance of the queue policy named ``ref`` with keyword ``options``."""
     if ref in QUEUE_POLICIES:
@@ -91,11 +103,7 @@ def make_queue_policy(ref: str, options: dict[str, Any]) -> QueuePolicy:
     except Exception as exc:  # a plug-in's constructor failing otherwise: named, one line
         raise UserError(f"scheduler.queue: policy {ref!r} failed to start: "
                         f"{type(exc).__name__}: {exc}") from None
-    if getattr(cls, "name", None) in (None, QueuePolicy.name):
-        # A plug-in without its own ``name``: engine errors then name it by its reference.
-        with contextlib.suppress(AttributeError):
-            policy.name = ref
-    return policy
+    return _named(policy, QueuePolicy.name, ref)
 
 
 def make_placement(ref: str) -> PlacementPolicy:
@@ -111,11 +119,7 @@ def make_placement(ref: str) -> PlacementPolicy:
         except Exception as exc:  # a plug-in's constructor failing: named, on one line
             raise UserError(f"scheduler.placement: placement {ref!r} failed to start: "
                             f"{type(exc).__name__}: {exc}") from None
-        if getattr(cls, "name", None) in (None, PlacementPolicy.name):
-            # Without its own ``name``, engine errors name it by its reference.
-            with contextlib.suppress(AttributeError):
-                placement.name = ref
-        return placement
+        return _named(placement, PlacementPolicy.name, ref)
     known = ", ".join(sorted(PLACEMENT_POLICIES))
     raise UserError(f"scheduler.placement: unknown placement {ref!r}; expected one of {known} "
                     "or 'package.module:ClassName'")

@@ -40,9 +40,10 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -436,6 +437,12 @@ def _no_valid_rows(path: Path, issues: tuple[TraceIssue, ...], what: str) -> Tra
     return TraceFormatError(f"{path}: no valid {what}{why}")
 
 
+_JOB_ROW_FORMATS: dict[str, tuple[Callable[[Path], Any], Callable[..., list[TrainingJobSpec]]]] = {
+    "philly": (read_philly, philly_to_jobs), "tiresias": (read_tiresias, tiresias_to_jobs)}
+"""Trace formats of one row per job: (reader, mapper to job specs); both map the same way
+once read (valid rows, ``offset``, ``limit``)."""
+
+
 def replay_trace(cfg: TraceReplayConfig, base_dir: str | Path | None = None,
                  first_job_id: int = 0) -> TraceReplay:
     """Read the trace ``cfg`` names and map it (see the module docstring).
@@ -444,16 +451,17 @@ def replay_trace(cfg: TraceReplayConfig, base_dir: str | Path | None = None,
     the first reasons), or when no valid row becomes work.
     """
     path = resolve_trace_path(cfg.path, base_dir)
-    if cfg.kind == "philly":
-        philly = read_philly(path)
-        if not philly.jobs:
-            raise _no_valid_rows(path, philly.issues, "job rows")
-        jobs = philly_to_jobs(philly, cfg, first_job_id)
-        considered = len(philly.jobs[:cfg.limit])
+    if cfg.kind in _JOB_ROW_FORMATS:
+        read, to_jobs = _JOB_ROW_FORMATS[cfg.kind]
+        trace = read(path)
+        if not trace.jobs:
+            raise _no_valid_rows(path, trace.issues, "job rows")
+        jobs = to_jobs(trace, cfg, first_job_id)
+        considered = len(trace.jobs[:cfg.limit])
         notes = _rows_before_origin(considered - len(jobs), str(path))
         if not jobs:
             raise TraceFormatError(f"{path}: no row is at or after offset {cfg.offset:g} s")
-        return TraceReplay(tuple(jobs), None, philly.issues + notes)
+        return TraceReplay(tuple(jobs), None, trace.issues + notes)
     if cfg.kind == "gavel":
         assert cfg.throughputs is not None  # the model validator requires it
         gavel = read_gavel(path)
@@ -465,16 +473,6 @@ def replay_trace(cfg: TraceReplayConfig, base_dir: str | Path | None = None,
         if not jobs:
             raise TraceFormatError(f"{path}: no line is at or after offset {cfg.offset:g} s")
         return TraceReplay(tuple(jobs), None, issues + _rows_before_origin(early, str(path)))
-    if cfg.kind == "tiresias":
-        tiresias = read_tiresias(path)
-        if not tiresias.jobs:
-            raise _no_valid_rows(path, tiresias.issues, "job rows")
-        jobs = tiresias_to_jobs(tiresias, cfg, first_job_id)
-        considered = len(tiresias.jobs[:cfg.limit])
-        notes = _rows_before_origin(considered - len(jobs), str(path))
-        if not jobs:
-            raise TraceFormatError(f"{path}: no row is at or after offset {cfg.offset:g} s")
-        return TraceReplay(tuple(jobs), None, tiresias.issues + notes)
     if cfg.kind == "alibaba":
         pods = read_alibaba_pods(path)
         if not pods.pods:
