@@ -134,7 +134,10 @@ class Simulation:
         self.wall_s = time.perf_counter() - started
 
     def close_now(self) -> None:
-        """Close an interrupted run at the time it reached (work there is truncated)."""
+        """Close an interrupted run at the time it reached (work there is truncated; the
+        last serving window's requests are judged against that time, the earlier ones
+        were against the planned end)."""
+        self.engine.serving.horizon_s = float(self.env.now)
         self.engine.finish()
         self.horizon_s = float(self.env.now)
 

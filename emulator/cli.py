@@ -189,8 +189,9 @@ def _run(scenario: Path, seed: int | None, until: str | None, out: Path | None,
     except Interrupted as exc:
         if not keep_partial:
             raise
-        # Signals wait until a simulation step ends, so the state is whole: close the run
-        # where it stopped and write what it reached beside the output folder, marked.
+        # Signals wait until a simulation step ends (or, after a second, until the round
+        # in progress ends), so the state is whole: close the run where it stopped and write
+        # what it reached beside the output folder, marked.
         with deferred():
             sim.close_now()
             partial = folder.with_name(folder.name + ".partial")

@@ -123,8 +123,10 @@ class RequestStats:
     """Aggregated figures of a set of requests (one service's window, or any merge)."""
 
     count: int = 0
-    unreachable: int = 0  # origin cut off (no wait, no first token): logged with NaN wait
-    unfinished: int = 0  # queued or in prefill when the run ended: no first token by then
+    unreachable: int = 0  # no route or no replica (no wait, no first token): NaN wait
+    # queued or in prefill when the run ended: no first token by then (the summary's
+    # ``unfinished`` also counts those still decoding: count - unreachable - counted e2e)
+    unfinished: int = 0
     slo_met: int = 0
     prompt_tokens: int = 0
     output_tokens: int = 0

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from emulator.errors import did_you_mean, short
+from workloads.config import InferenceServiceConfig
 from workloads.models import MODELS, InlineModel, model_names
 from workloads.traces.mapping import GENERIC_MODEL
 
@@ -72,6 +73,20 @@ def _error(loc: Loc, value: object, message: str) -> ValidationError:
         loc=loc, input=value)])
 
 
+def _recheck(config: BaseModel, loc: Loc) -> None:
+    """Run a service's checks against its model again once the reference is resolved (its
+    own validation could not look the name up), errors located under ``loc``'s parent."""
+    if not isinstance(config, InferenceServiceConfig):
+        return
+    try:
+        config._tokens_within_context()
+    except ValidationError as exc:
+        raise ValidationError.from_exception_data("Scenario", [InitErrorDetails(
+            type=PydanticCustomError(e["type"], "{msg}", {"msg": e["msg"]}),
+            loc=(*loc[:-1], *e["loc"]),
+            input=e["input"]) for e in exc.errors(include_url=False)]) from None
+
+
 def resolve_models(scenario: Scenario) -> None:
     """Check every model reference of ``scenario`` and resolve names of inline models and
     catalog names in another case; raises :class:`pydantic.ValidationError` located at the
@@ -95,12 +110,14 @@ def resolve_models(scenario: Scenario) -> None:
             continue
         if name in inline:
             _set(config, index, inline[name][0])
+            _recheck(config, loc)
             continue
         if generic_ok and name == GENERIC_MODEL:
             continue
         canonical = by_case.get(name.lower())
         if canonical is not None:
             _set(config, index, inline[canonical][0] if canonical in inline else canonical)
+            _recheck(config, loc)
             continue
         known = sorted({*model_names(), *inline})
         raise _error(loc, name, f"a catalog model ({', '.join(known)}) or one described inline "

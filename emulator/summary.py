@@ -5,8 +5,9 @@ Job completion time (JCT) and queue wait: mean, p50, p99 over finished (JCT) or 
 ``wait_incl_queued_s`` includes them with their wait so far (a lower bound).
 Inference: TTFT and TPOT p50/p99 and SLO attainment (a request meets its SLO when both its
 TTFT, WAN round trip included, and its TPOT are within the service's
-objectives). ``unreachable`` counts requests whose origin had no route to the site (a
-cable cut), ``unfinished`` those not done when the run ended (still queued, in prefill or
+objectives). ``unreachable`` counts requests that had no way to be served: their origin
+cut off from the site (a cable cut), or no replica of the service up (not placed yet, or
+every one failed); ``unfinished`` those not done when the run ended (still queued, in prefill or
 decoding); the TTFT percentiles leave out the requests without a first token, the TPOT
 ones those not done, and SLO attainment counts both counts as misses (attainment = met /
 all requests). ``slo_targets`` lists the tenant's

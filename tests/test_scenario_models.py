@@ -107,6 +107,22 @@ def test_one_name_described_twice_differently_is_refused() -> None:
 
 
 def test_an_inline_model_may_not_redefine_a_catalog_model() -> None:
-    message = _error(_served(dict(OWN, name="llama3-8b")))
-    assert "tenants.eu.inference.0.model" in message
-    assert "'llama3-8b' is in the catalog; choose another name" in message
+    for name in ("llama3-8b", "Llama3-8B"):  # catalog names match in any case
+        message = _error(_served(dict(OWN, name=name)))
+        assert "tenants.eu.inference.0.model" in message
+        assert f"model {name!r} is the catalog's 'llama3-8b'" in message
+
+
+def test_tokens_are_checked_against_a_model_named_elsewhere() -> None:
+    data = _served(dict(OWN, context=8192))
+    data["tenants"]["eu"]["inference"].append({
+        "name": "again", "model": "own-34b", "replicas": 1, "gpus_per_replica": 1,
+        "precision": "fp8", "rate": "1/s", "prompt_tokens": 9000})
+    message = _error(data)
+    assert message.startswith("<scenario>: tenants.eu.inference.1.prompt_tokens: got 9,000")
+    assert "own-34b" in message
+    data["tenants"]["eu"]["inference"] = [{
+        "name": "cased", "model": "Llama3-8B", "replicas": 1, "gpus_per_replica": 1,
+        "rate": "1/s", "prompt_tokens": 200_000}]
+    assert _error(data).startswith(
+        "<scenario>: tenants.eu.inference.0.prompt_tokens: got 200,000")

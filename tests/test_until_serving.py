@@ -19,15 +19,21 @@ def _overloaded(duration: str) -> dict:
     return data
 
 
-def _requests(duration: str, until: float | None) -> dict[str, np.ndarray]:
-    sim = build(validate_scenario(_overloaded(duration)))
+def _light(duration: str) -> dict:
+    data = _overloaded(duration)
+    data["tenants"]["eu"]["inference"][0].update(rate="2/s", replicas=2)
+    return data
+
+
+def _requests(data: dict, until: float | None) -> dict[str, np.ndarray]:
+    sim = build(validate_scenario(data))
     sim.run(until=until)
     return requests_table(sim.log, sim.works)
 
 
 def test_until_gives_the_requests_of_a_run_that_long() -> None:
-    short = _requests("10m", None)
-    stopped = _requests("2h", 600.0)
+    short = _requests(_overloaded("10m"), None)
+    stopped = _requests(_overloaded("2h"), 600.0)
     assert short["arrival_s"].size > 100_000
     assert np.isnan(short["ttft_s"]).sum() > 1000  # overloaded: many have no first token yet
     for column in ("arrival_s", "wait_s", "ttft_s", "tpot_s", "e2e_s"):
@@ -35,7 +41,7 @@ def test_until_gives_the_requests_of_a_run_that_long() -> None:
 
 
 def test_no_request_figure_reaches_past_the_stop() -> None:
-    reqs = _requests("2h", 600.0)
+    reqs = _requests(_overloaded("2h"), 600.0)
     assert np.nanmax(reqs["arrival_s"] + reqs["wait_s"]) <= 600.0 + 1e-6
     first = reqs["arrival_s"] + reqs["ttft_s"]
     assert np.nanmax(first) <= 600.0 + 1e-6
@@ -46,27 +52,14 @@ def test_unfinished_counts_requests_still_decoding_at_the_end() -> None:
 
     figures = []
     for keep in (True, False):
-        data = _overloaded("10m")
-        data["tenants"]["eu"]["inference"][0].update(rate="2/s", replicas=2)
+        data = _light("10m")
         data["output"] = {"requests": keep}
         sim = build(validate_scenario(data))
         sim.run(until=90.0)
         figures.append(collect(sim, include_requests=keep).summary["requests"])
-    rows = _requests_of(_overloaded_light(), 90.0)
+    rows = _requests(_light("10m"), 90.0)
     decoding = np.isnan(rows["e2e_s"]) & ~np.isnan(rows["ttft_s"])
     assert decoding.sum() > 0  # requests with a first token, still generating at the end
     for got in figures:
         assert got["unfinished"] == int(np.isnan(rows["e2e_s"]).sum())
         assert got["unreachable"] == 0
-
-
-def _overloaded_light() -> dict:
-    data = _overloaded("10m")
-    data["tenants"]["eu"]["inference"][0].update(rate="2/s", replicas=2)
-    return data
-
-
-def _requests_of(data: dict, until: float) -> dict[str, np.ndarray]:
-    sim = build(validate_scenario(data))
-    sim.run(until=until)
-    return requests_table(sim.log, sim.works)

@@ -100,10 +100,10 @@ def _inline_model(value: object) -> object:
         raise ValueError("an inline model needs a 'name' (and layers, hidden, heads, "
                          "kv_heads, params)")
     spec = model_from_dict(name, fields)
-    have = MODELS.get(name)
-    if have is not None and have != spec:
-        raise ValueError(f"model {name!r} is in the catalog; choose another name for the "
-                         "inline model")
+    catalog = next((n for n in MODELS if n.lower() == name.lower()), None)
+    if catalog is not None and (catalog != name or MODELS[catalog] != spec):
+        raise ValueError(f"model {name!r} is the catalog's {catalog!r} (names match in any "
+                         "case); choose another name for the inline model")
     return InlineModel(spec)
 
 

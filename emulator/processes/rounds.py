@@ -80,7 +80,7 @@ def work_id_of(value: object, who: str) -> int:
 def gpu_ids(value: object, who: str, work_id: int) -> np.ndarray:
     """A start decision's ``gpus`` as a 1-D int64 array (see
     :func:`~emulator.placement.base.as_gpu_ids`), else a :class:`PolicyError`."""
-    if type(value) is np.ndarray and value.ndim == 1 and value.dtype.kind in "iu":
+    if type(value) is np.ndarray and value.ndim == 1 and value.dtype == np.int64:
         return value  # the common case: what Scratch.place returns
     arr = as_gpu_ids(value)
     if arr is None:
