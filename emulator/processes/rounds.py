@@ -71,6 +71,8 @@ def settle_bound(waiting: int) -> int:
 def work_id_of(value: object, who: str) -> int:
     """A decision's ``work_id`` as an ``int`` (numpy integers too; ``bool`` is not an id),
     else a :class:`PolicyError` naming the policy and the value."""
+    if type(value) is int:  # the common case, without the abstract-class check
+        return value
     if isinstance(value, numbers.Integral) and not isinstance(value, bool | np.bool_):
         return int(value)
     raise PolicyError(f"{who} decided on work_id {short(value)}; expected an integer work "
