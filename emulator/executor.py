@@ -42,19 +42,6 @@ WARM_UP_PLUGIN = "gpuemu-warm-up"
 __all__ = ["DaskExecutor", "Executor", "SerialExecutor", "make_executor", "run_cells"]
 
 
-class QuietFailedCells(logging.Filter):
-    """Drops a local worker's ``Compute Failed`` log record (with the remote traceback).
-
-    A cell that fails (a plug-in's bad decision, a bad scenario value) raises on the
-    worker; the exception comes back through its future and the command prints it as its
-    one line, so the worker's own report of it would only put a traceback on the terminal
-    before that line. Installed on the workers of a local cluster only: a shared
-    scheduler's workers keep their logs as their owner set them.
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not str(record.msg).startswith("Compute Failed")
-
 Progress = Callable[[int, int, Cell, dict[str, Any]], None]
 """Called with (cells done, cells in all, the cell, its result) after each cell, cached
 ones first."""
@@ -154,8 +141,6 @@ class DaskExecutor(Executor):
         (:func:`~emulator.cells.warm_up`) before it takes one; waits for those present."""
         from distributed.diagnostics.plugin import WorkerPlugin
 
-        quiet = self.address is None  # a local cluster: failed cells are not logged there
-
         class WarmUp(WorkerPlugin):
             name = WARM_UP_PLUGIN
 
@@ -163,12 +148,6 @@ class DaskExecutor(Executor):
                 from emulator.cells import warm_up
 
                 warm_up()
-                if quiet:
-                    from emulator.executor import QuietFailedCells
-
-                    log = logging.getLogger("distributed.worker")
-                    if not any(isinstance(f, QuietFailedCells) for f in log.filters):
-                        log.addFilter(QuietFailedCells())
 
         option = f"--scheduler {self.address}" if self.address else "--workers"
         try:
