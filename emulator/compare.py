@@ -22,7 +22,8 @@ to the scenario's policy). Every metric is computed from the run's event log:
 - ``lost_gpu_h``: GPU-hours of work lost to preemption or failures; ``finished``:
   finished jobs;
 - ``goodput``: productive GPU-seconds ÷ GPU-seconds held by training (checkpoint writes,
-  work lost to failures and restart overhead are not productive), a fraction;
+  work lost to failures or preemptions, restores, relaunch overhead and dataset staging are
+  not productive; time computing on a slower GPU type is), a fraction, at most 1;
 - ``ettr``: effective training time ratio, productive time ÷ time in the system summed
   over training jobs, a fraction (:mod:`emulator.failure_metrics`).
 

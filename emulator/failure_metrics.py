@@ -1,24 +1,29 @@
 """Failure and goodput figures of a run, computed from its event log.
 
-Per training job (:func:`job_figures`), with ``n`` its GPUs and ``p`` the fraction of its
-work done by the end (1 − the remaining fraction its terminal event logs):
+Per training job (:func:`job_figures`), with ``n`` its GPUs, all in GPU-seconds and all
+from the log's runs (a start to the stop that closed it):
 
-* ``held_gpu_s``: GPU-seconds held over all its runs (starts to stops in the log);
-* ``productive_gpu_s = n · p · steps · step_s`` — compute that counts;
-* ``checkpoint_gpu_s = n · p · (full duration − steps · step_s)`` — checkpoint writes;
+* ``held_gpu_s``: GPUs held over all its runs;
+* ``staging_gpu_s``: held while its dataset was copied to the site (stage to staged);
+* ``restart_gpu_s``: restore + relaunch overhead paid after failures (the log's restart
+  events), and ``resume_gpu_s``: the checkpoint restore paid on every other start after
+  the first (after a preemption), each cut short where its run ended sooner;
 * ``lost_gpu_s``: work computed since the last checkpoint when a failure (or a
   preemption) stopped it (the log's interrupt and preempt events);
-* ``restart_gpu_s``: restore + relaunch overhead paid after failures (the log's restart
-  events, cut short where the run ended sooner);
-* ``ettr = p · steps · step_s / (end − submit)``: effective training time ratio,
+* ``productive_gpu_s`` and ``checkpoint_gpu_s``: the rest, the time spent computing work
+  that was kept, split into training steps and checkpoint writes in the proportion of the
+  job's last run (``steps · step_s`` against its full duration; a job replayed with its
+  duration as given has no separate checkpoint writes);
+* ``ettr = productive / n / (end − submit)``: effective training time ratio,
   productive time over wall time in the system (ended, or the horizon);
 * ``interruptions``, and ``lost_by_cause`` (GPU-s per failure class).
 
-``step_s`` and the full duration are those of the job's last run. For a job that never
-staged data, was never re-rated and ran every run at the same network tier, the GPU-hours
-add up exactly: ``held = productive + checkpoint + lost + restart`` (checked in the
-tests). Failed GPUs can force a restarted job across NVLink domains (a slower tier);
-then the split between productive and checkpoint time is approximate.
+So ``held = productive + checkpoint + lost + restart + resume + staging`` for every job,
+and goodput (productive ÷ held) is at most 1 wherever the job ran: a job that ran on GPUs
+of different speeds (a heterogeneous cluster, or another network tier after a failure)
+counts the time it computed on each, not its work at the speed of its last run. Where
+every run had the same speed, productive + checkpoint equals the work done at that speed
+(the fraction done × the full duration; checked in the tests).
 
 Per site (:func:`failure_summary`): failures, repairs and GPU-hours down per class,
 availability per class (``1 − GPU-s down / (site GPUs × horizon)``; a GPU down for two
@@ -59,23 +64,14 @@ def job_figures(log: EventLog, works: Sequence[Work], horizon_s: float
     r = runs(log, n_works)
     spans = r["end_s"] - r["start_s"]
     held = np.bincount(r["work_id"], weights=spans, minlength=n_works)
-    restart_rows = np.flatnonzero(k == Ev.RESTART)
-    planned = {(int(w[i]), float(t[i])): float(c["speed"][i]) for i in restart_rows}
-    restart = np.zeros(n_works)
-    for wid, s0, s1 in zip(r["work_id"].tolist(), r["start_s"].tolist(), r["end_s"].tolist(),
-                           strict=True):
-        o = planned.get((wid, s0))
-        if o is not None:
-            restart[wid] += min(o, s1 - s0)
+    staging = _staging_by_run(c, r)
+    computing = spans - staging  # per run: restoring, computing, writing checkpoints
+    restarted = _restart_by_run(c, r)
+    first_run = np.ones(spans.size, bool)
+    first_run[1:] = r["work_id"][1:] != r["work_id"][:-1]
     stops = (k == Ev.INTERRUPT) | (k == Ev.PREEMPT)
     lost = np.bincount(w[stops], weights=c["lost_gpu_s"][stops], minlength=n_works)
     inter = np.bincount(w[k == Ev.INTERRUPT], minlength=n_works)
-    remaining = np.ones(n_works)  # the last remaining fraction the log gives per work
-    marks = np.flatnonzero(np.isin(k, (Ev.INTERRUPT, Ev.PREEMPT, Ev.TRUNCATE, Ev.FINISH)))
-    left = np.where(k[marks] == Ev.FINISH, 0.0, c["remaining"][marks])
-    for wid, value in zip(w[marks].tolist(), left.tolist(), strict=True):
-        if value == value:  # a queued job's truncation logs none (NaN): keep the last
-            remaining[wid] = value
     end = np.full(n_works, horizon_s)
     term = np.flatnonzero(np.isin(k, _TERMINAL))
     end[w[term]] = t[term]
@@ -94,23 +90,76 @@ def job_figures(log: EventLog, works: Sequence[Work], horizon_s: float
                         and o.spec.runtime_s is None else o.full_duration_s
                         for o in objs], dtype=np.float64)
     full = np.array([o.full_duration_s for o in objs], dtype=np.float64)
-    done = 1.0 - remaining[ids_a] if ids else np.empty(0)
+    restore_of = np.zeros(n_works)  # the checkpoint restore a start after the first pays
+    restore_of[ids_a] = [o.spec.checkpoint_cost_s  # type: ignore[union-attr]
+                         if isinstance(o.spec, TrainingJobSpec) else 0.0 for o in objs]
+    failed = ~np.isnan(restarted)
+    restart_run = np.where(failed, np.minimum(np.nan_to_num(restarted), computing), 0.0)
+    resume_run = np.where(failed | first_run, 0.0,
+                          np.minimum(restore_of[r["work_id"]], computing))
+    restart = np.bincount(r["work_id"], weights=restart_run, minlength=n_works)
+    resume = np.bincount(r["work_id"], weights=resume_run, minlength=n_works)
+    staged = np.bincount(r["work_id"], weights=staging, minlength=n_works)
+    # GPU-seconds computing work that was kept, split as the last run's step time does
+    kept = (held[ids_a] - staged[ids_a] - restart[ids_a] - resume[ids_a]) * n - lost[ids_a]
+    share = np.divide(compute, full, out=np.ones_like(full), where=full > 0)
+    productive = kept * share
     in_system = end[ids_a] - submit[ids_a] if ids else np.empty(0)
-    productive_s = done * compute
     return {
         "work_id": ids_a,
         "n_gpus": n.astype(np.int64),
         "held_gpu_s": held[ids_a] * n,
-        "productive_gpu_s": productive_s * n,
-        "checkpoint_gpu_s": done * (full - compute) * n,
+        "productive_gpu_s": productive,
+        "checkpoint_gpu_s": kept - productive,
         "lost_gpu_s": lost[ids_a],
         "restart_gpu_s": restart[ids_a] * n,
+        "resume_gpu_s": resume[ids_a] * n,
+        "staging_gpu_s": staged[ids_a] * n,
         "interruptions": inter[ids_a].astype(np.int64),
         "held_s": held[ids_a],
         "in_system_s": in_system,
-        "ettr": np.divide(productive_s, in_system, out=np.full(len(ids), np.nan),
-                          where=in_system > 0),
+        "ettr": np.divide(productive / np.maximum(n, 1), in_system,
+                          out=np.full(len(ids), np.nan), where=in_system > 0),
     }
+
+
+def _run_of(c: dict[str, np.ndarray], r: dict[str, np.ndarray], rows: np.ndarray
+            ) -> np.ndarray:
+    """Index (into :func:`~emulator.tables.runs`) of the run each event row of ``rows``
+    falls in: its work's last start at or before it."""
+    span = len(c["kind"]) + 1
+    keys = r["work_id"] * span + r["row"]  # sorted: runs are by work, then time
+    return np.searchsorted(keys, c["work_id"][rows] * span + rows, side="right") - 1
+
+
+def _restart_by_run(c: dict[str, np.ndarray], r: dict[str, np.ndarray]) -> np.ndarray:
+    """Restore + relaunch overhead (s) each run paid after a failure (its restart event:
+    logged at its start, or once its dataset was staged); NaN for a run without one."""
+    out = np.full(r["row"].size, np.nan)
+    rows = np.flatnonzero(c["kind"] == Ev.RESTART)
+    out[_run_of(c, r, rows)] = c["speed"][rows]
+    return out
+
+
+def _staging_by_run(c: dict[str, np.ndarray], r: dict[str, np.ndarray]) -> np.ndarray:
+    """Seconds each run (of :func:`~emulator.tables.runs`) spent staging its dataset: from
+    its stage event to the job's next staged, preempt, interrupt or truncate event."""
+    k, w, t = c["kind"], c["work_id"], c["t_s"]
+    out = np.zeros(r["row"].size)
+    stage_rows = np.flatnonzero(k == Ev.STAGE)
+    if not stage_rows.size:
+        return out
+    run_of = dict(zip(stage_rows.tolist(), _run_of(c, r, stage_rows).tolist(), strict=True))
+    opened: dict[int, tuple[int, float]] = {}  # work id → (its run, stage time)
+    closing = (Ev.STAGED, Ev.PREEMPT, Ev.INTERRUPT, Ev.TRUNCATE)
+    for i in np.flatnonzero(np.isin(k, (Ev.STAGE, *closing))).tolist():
+        wid = int(w[i])
+        if k[i] == Ev.STAGE:
+            opened[wid] = (run_of[i], float(t[i]))
+        elif wid in opened:
+            run, since = opened.pop(wid)
+            out[run] += float(t[i]) - since
+    return out
 
 
 def goodput_ettr(figures: dict[str, np.ndarray], sel: np.ndarray | None = None

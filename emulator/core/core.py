@@ -225,23 +225,28 @@ class Core(FailureVerbs, ServiceVerbs, StartChecks, SpeedVerbs):
             work.domains = None
             self._event(Ev.START, work, tier=work.tier, speed=1.0, placement=placement)
             if work.kind == "training" and work.work_id in self._staging_ids():
-                self._event(Ev.STAGE, work)
+                self._event(Ev.STAGE, work)  # its restart, if any, is logged once staged
             elif work.kind == "training" and work.after_failure:
-                # after a failure: restore + relaunch overhead (s) before computing again
-                self._event(Ev.RESTART, work, speed=work.progress_start_s - now)
-                work.after_failure = False
-                work.restart_s = 0.0
+                self.log_restart(work, now)
         for work in started:
             self.on_start(work)
 
     def _staging_ids(self) -> dict[int, object]:
         return self.staging.active if self.staging is not None else {}
 
+    def log_restart(self, work: Work, now: float) -> None:
+        """After a failure: the restore + relaunch overhead (s) ``work`` pays from ``now``,
+        before computing again (logged when it begins: at its start, or once its
+        dataset is staged)."""
+        self._event(Ev.RESTART, work, speed=work.progress_start_s - now)
+        work.after_failure = False
+
     def begin_compute(self, work: Work, now: float) -> None:
         """Start (or resume) a training job's computation at ``now``."""
         spec = work.spec
         assert isinstance(spec, TrainingJobSpec)
         restore = spec.checkpoint_cost_s + work.restart_s if work.preemptions else 0.0
+        work.restart_s = 0.0  # the relaunch overhead of the last failure, paid now
         work.progress_start_s = now + restore
         work.run_origin_s = work.progress_start_s
         work.remaining_at_origin = work.remaining

@@ -37,6 +37,10 @@ class Staging:
         idx = self.core.index
         site = idx.site_names[int(idx.gpu_site[work.gpus[0]])]
         work.progress_start_s = math.inf
+        # nothing computed in this run yet: stopped while staging, it loses nothing and
+        # keeps the progress it had when it started
+        work.run_origin_s = math.inf
+        work.remaining_at_origin = work.remaining
         work.staging_since_s = now
         self.core.set_util(work.gpus, 0.0)
         changed = self.transfers.start(work.work_id, site, spec.dataset_source or "local",
@@ -71,6 +75,8 @@ class Staging:
         self.core.log.work_event(now, Ev.STAGED, work.work_id, work.tenant_idx, work.n_gpus)
         work.epoch += 1
         self.core.begin_compute(work, now)
+        if work.after_failure:
+            self.core.log_restart(work, now)
 
     def abandon(self, work: Work, now: float) -> None:
         """``work`` stops while staging (preempted or truncated): its transfer ends."""
