@@ -18,6 +18,7 @@ from emulator.report.html import render_html
 from emulator.report.rundata import RunData, load_run
 from emulator.report.segments import job_segments, outages
 from tests.report_run import CUT_AT_S, UNTIL_S, gpuemu, make_run
+from topologies.reliability import COMPONENTS
 
 _PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -84,6 +85,47 @@ def test_outages_pair_gpu_failures_and_maintenance() -> None:
     assert got == [("gpus", "maintenance", 10.0, 30.0, 72.0), ("gpus", "failure", 20.0, 40.0,
                                                                 8.0),
                    ("gpus", "failure", 50.0, 100.0, 4.0)]
+
+
+def _infra(rows: list[tuple[float, str, int, float, str]]) -> RunData:
+    """A run of 100 s whose infra table holds ``rows`` (t, event, subject, value, label)."""
+    t, event, subject, value, label = zip(*rows, strict=True)
+    infra = {"t_s": np.array(t), "event": np.array(event, dtype=object),
+             "subject": np.array(subject), "value": np.array(value),
+             "label": np.array(label, dtype=object)}
+    return RunData(summary={"simulated_s": 100.0}, tables={"infra": infra})
+
+
+def test_drains_close_when_their_target_is_restored() -> None:
+    """A drain is logged as ``drain TARGET`` and its end as ``restore TARGET``: the window
+    closes there (not at the end of the run), also when a whole hall is restored."""
+    data = _infra([(10.0, "drain", -1, 72.0, "drain rack:s/h/0"),
+                   (10.0, "drain", -1, 72.0, "drain rack:s/h/1"),
+                   (20.0, "drain", -1, 4.0, "drain tray:s/h/2/1"),
+                   (30.0, "undrain", -1, 72.0, "restore rack:s/h/1"),
+                   (40.0, "undrain", -1, 72.0, "restore rack:s/h/0"),
+                   (50.0, "undrain", -1, 4.0, "restore hall:s/h")])
+    got = [(o.label, o.start_s, o.end_s) for o in outages(data)]
+    assert got == [("maintenance: rack:s/h/0", 10.0, 40.0),
+                   ("maintenance: rack:s/h/1", 10.0, 30.0),
+                   ("maintenance: tray:s/h/2/1", 20.0, 50.0)]
+
+
+def test_only_failures_that_take_gpus_down_are_shaded_as_outages() -> None:
+    """A software fault (restart) and a switch (scale-out) take no GPU out of service: no
+    span, as the summary's ``outages`` counts them; an injected failure closes at the
+    operator's restore of its target."""
+    code = {name: COMPONENTS.index(name) for name in ("gpu", "switch", "software")}
+    data = _infra([(5.0, "failure", code["software"], 1.0, "software"),
+                   (10.0, "failure", code["switch"], 32.0, "switch"),
+                   (15.0, "failure", code["gpu"], 1.0, "gpu"),
+                   (20.0, "failure", -1, 72.0, "fail rack:s/h/0"),
+                   (25.0, "repair", code["gpu"], 1.0, "gpu"),
+                   (30.0, "repair", code["switch"], 32.0, "switch"),
+                   (35.0, "repair", -1, 72.0, "restore rack:s/h/0")])
+    got = [(o.kind, o.label, o.start_s, o.end_s, o.value) for o in outages(data)]
+    assert got == [("gpus", "gpu", 15.0, 25.0, 1.0),
+                   ("gpus", "rack:s/h/0", 20.0, 35.0, 72.0)]
 
 
 def test_binned_percentiles_are_exact_per_bin() -> None:
