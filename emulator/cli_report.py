@@ -16,7 +16,7 @@ from typing import Annotated, Any
 import typer
 
 from emulator.cli_common import _guard
-from emulator.errors import UserError
+from emulator.errors import UserError, short
 from emulator.units import UnitError, parse_duration
 
 __all__ = ["register", "run_extras"]
@@ -116,10 +116,14 @@ def _export(run_dir: Path, perfetto: bool, from_: str | None, to: str | None,
         raise UserError(f"RUN_DIR {run_dir}: {exc}; expected the intact output of one "
                         "run") from None
     text = json.dumps(trace, separators=(",", ":"), allow_nan=False)
-    if out is not None:
+    if out is not None and _same_folder(out.parent, run_dir):
+        path = _add_trace(run_dir, out.name, text)
+    elif out is not None:
         if out.is_dir():
             raise UserError(f"--out: {out} is a folder; expected a file name such as "
                             "trace.json")
+        _refuse_result_set(out, out.parent, "a file outside other runs' folders, or "
+                                            "in RUN_DIR")
         from emulator.export import atomic_write
 
         try:
@@ -136,21 +140,54 @@ def _export(run_dir: Path, perfetto: bool, from_: str | None, to: str | None,
 
 
 def _write(run_dir: Path, out: Path | None, files: dict[str, bytes]) -> Path:
-    """Write ``files`` into ``out`` (created), or add them to ``run_dir``'s result set."""
+    """Write ``files`` into ``out`` (created), or add them to ``run_dir``'s result set (also
+    when ``out`` is ``run_dir`` itself, so its manifest keeps matching its files)."""
     from emulator.export import atomic_write
     from emulator.outputs import add_to_result_set
 
-    if out is None:
+    if out is None or _same_folder(out, run_dir):
         add_to_result_set(run_dir, files)
         return run_dir
     if out.exists() and not out.is_dir():
         raise UserError(f"--out: {out} is a file; expected a folder for the report")
+    _refuse_result_set(out, out, "a new or empty folder, or RUN_DIR itself")
     try:
         for name, content in files.items():
             atomic_write(out / name, lambda tmp, c=content: tmp.write_bytes(c))
     except OSError as exc:
         raise UserError(f"--out: cannot write to {out}: {exc.strerror or exc}") from None
     return out
+
+
+def _add_trace(run_dir: Path, name: str, text: str) -> Path:
+    """Add the trace ``name`` to ``run_dir``'s result set; a file the run wrote other than
+    an earlier JSON trace (a table, the summary, the report) is never replaced."""
+    from emulator.outputs import MANIFEST
+
+    listed = json.loads((run_dir / MANIFEST).read_text(encoding="utf-8")).get("files", {}) \
+        if (run_dir / MANIFEST).is_file() else {}
+    if name in (MANIFEST, "summary.json") or (name in listed and not name.endswith(".json")):
+        raise UserError(f"--out: {run_dir / name} is one of the run's own files; expected a "
+                        "new file name such as trace.json")
+    return _write(run_dir, None, {name: text.encode("utf-8")}) / name
+
+
+def _same_folder(a: Path, b: Path) -> bool:
+    """Whether paths ``a`` and ``b`` name one folder (symlinks and ``..`` resolved)."""
+    return a.resolve() == b.resolve()
+
+
+def _refuse_result_set(out: Path, folder: Path, expected: str) -> None:
+    """:class:`UserError` when ``folder`` (where ``--out`` writes), or the folder holding
+    it, is a run's result set: writing there would mix two runs' files and break the
+    set's manifest."""
+    from emulator.outputs import is_result_set
+
+    for place in (folder, folder.parent):
+        if is_result_set(place):
+            raise UserError(f"--out {short(str(out))}: {short(str(place))} holds a run's "
+                            "result set (manifest.json or summary.json) that would no longer "
+                            f"match its manifest; expected {expected}")
 
 
 def run_extras(summary: dict[str, Any], tables: dict[str, Any], start: dt.datetime,

@@ -30,7 +30,7 @@ from emulator.errors import UserError, short
 from emulator.interrupts import deferred
 
 __all__ = ["MANIFEST", "add_to_result_set", "check_replaceable", "check_writable",
-           "clean_stale", "verify", "write_result_set"]
+           "clean_stale", "is_result_set", "verify", "write_result_set"]
 
 MANIFEST = "manifest.json"
 _RESULT_MARKERS = (MANIFEST, "summary.json")
@@ -93,6 +93,12 @@ def check_writable(folder: Path) -> None:
         raise UserError(f"{where}: cannot create a folder in {short(str(probe), 200)} "
                         f"({exc.strerror or exc}); expected a writable place (--out or "
                         "output.dir)") from None
+
+
+def is_result_set(folder: Path) -> bool:
+    """Whether ``folder`` holds a result set of this program (its ``manifest.json`` or
+    ``summary.json``): files written there without its manifest would break it."""
+    return folder.is_dir() and any((folder / m).is_file() for m in _RESULT_MARKERS)
 
 
 def check_replaceable(folder: Path) -> None:

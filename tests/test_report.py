@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ from emulator.report.figure import MAX_POINTS, bin_mean
 from emulator.report.html import render_html
 from emulator.report.rundata import RunData, load_run
 from emulator.report.segments import job_segments, outages
+from tests.conftest import one_error_line
 from tests.report_run import CUT_AT_S, UNTIL_S, gpuemu, make_run
 from topologies.reliability import COMPONENTS
 
@@ -179,6 +181,30 @@ def test_report_command_writes_elsewhere_or_into_the_set(run_dir: Path,
     assert "wrote" in done.stdout
     again = gpuemu("report", str(run_dir))
     assert again.returncode == 0, again.stderr
+    assert verify(run_dir) == []
+
+
+def _contents(folder: Path) -> dict[str, bytes]:
+    return {f.name: f.read_bytes() for f in sorted(folder.iterdir()) if f.is_file()}
+
+
+def test_report_refuses_to_write_into_another_runs_result_set(run_dir: Path,
+                                                              tmp_path: Path) -> None:
+    """``--out`` naming another run's folder (or a folder inside one) would mix two runs'
+    reports and break that set's manifest: one line, exit 2, nothing touched. ``--out``
+    naming RUN_DIR itself adds to its set, manifest included."""
+    other = tmp_path / "other"
+    shutil.copytree(run_dir, other)
+    before = _contents(other)
+    for out in (other, other / "sub"):
+        line = one_error_line(gpuemu("report", str(run_dir), "--out", str(out)))
+        assert "--out" in line and "result set" in line, line
+    assert _contents(other) == before and verify(other) == []
+    line = one_error_line(gpuemu("export", str(run_dir), "--perfetto", "--out",
+                                 str(other / "t.json")))
+    assert "--out" in line and _contents(other) == before
+    same = gpuemu("report", str(run_dir), "--out", str(run_dir))
+    assert same.returncode == 0, same.stderr
     assert verify(run_dir) == []
 
 
