@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -55,7 +56,9 @@ def _report(run_dir: Path, out: Path | None) -> None:
                         "run") from None
     files = {f"report-{f.slug}.png": f.png for f in figures if f.png is not None}
     files["report.html"] = render_html(data, figures).encode("utf-8")
-    folder = _write(run_dir, out, files)
+    # a figure left out this time must not leave an earlier report's PNG beside this one
+    stale = [f"report-{f.slug}.png" for f in figures if f.png is None]
+    folder = _write(run_dir, out, files, stale)
     left = [f"{f.slug} ({f.note})" for f in figures if f.png is None]
     print(f"wrote {folder / 'report.html'} and {len(files) - 1} figure(s)"
           + (f"; left out: {'; '.join(left)}" if left else ""))
@@ -139,14 +142,16 @@ def _export(run_dir: Path, perfetto: bool, from_: str | None, to: str | None,
           + "; open it in https://ui.perfetto.dev")
 
 
-def _write(run_dir: Path, out: Path | None, files: dict[str, bytes]) -> Path:
+def _write(run_dir: Path, out: Path | None, files: dict[str, bytes],
+           stale: Sequence[str] = ()) -> Path:
     """Write ``files`` into ``out`` (created), or add them to ``run_dir``'s result set (also
-    when ``out`` is ``run_dir`` itself, so its manifest keeps matching its files)."""
+    when ``out`` is ``run_dir`` itself, so its manifest keeps matching its files); remove
+    the ``stale`` files of an earlier report there."""
     from emulator.export import atomic_write
     from emulator.outputs import add_to_result_set
 
     if out is None or _same_folder(out, run_dir):
-        add_to_result_set(run_dir, files)
+        add_to_result_set(run_dir, files, remove=stale)
         return run_dir
     if out.exists() and not out.is_dir():
         raise UserError(f"--out: {out} is a file; expected a folder for the report")
@@ -154,6 +159,8 @@ def _write(run_dir: Path, out: Path | None, files: dict[str, bytes]) -> Path:
     try:
         for name, content in files.items():
             atomic_write(out / name, lambda tmp, c=content: tmp.write_bytes(c))
+        for name in stale:
+            (out / name).unlink(missing_ok=True)
     except OSError as exc:
         raise UserError(f"--out: cannot write to {out}: {exc.strerror or exc}") from None
     return out

@@ -208,6 +208,41 @@ def test_report_refuses_to_write_into_another_runs_result_set(run_dir: Path,
     assert verify(run_dir) == []
 
 
+def test_report_on_a_damaged_result_set_names_the_missing_file(run_dir: Path,
+                                                              tmp_path: Path) -> None:
+    """A table the manifest lists is gone: the set is damaged (not a run without that
+    table), and nothing is written."""
+    copy = tmp_path / "damaged"
+    shutil.copytree(run_dir, copy)
+    (copy / "events.parquet").unlink()
+    before = _contents(copy)
+    for command in (("report",), ("export", "--perfetto")):
+        line = one_error_line(gpuemu(command[0], str(copy), *command[1:]))
+        assert "events.parquet" in line and "damaged" in line, line
+    assert _contents(copy) == before
+
+
+def test_a_figure_left_out_takes_its_earlier_png_away(run_dir: Path, tmp_path: Path) -> None:
+    """A run without per-rack samples gets no heat map: the PNG of an earlier report leaves
+    the folder and its manifest, and an --out folder's earlier copy goes too."""
+    copy = tmp_path / "norack"
+    shutil.copytree(run_dir, copy)
+    (copy / "rack_util.parquet").unlink()
+    manifest = json.loads((copy / "manifest.json").read_text())
+    del manifest["files"]["rack_util.parquet"]
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    assert (copy / "report-racks.png").is_file() and verify(copy) == []
+    done = gpuemu("report", str(copy))
+    assert done.returncode == 0 and "left out: racks" in done.stdout, done.stderr
+    assert not (copy / "report-racks.png").exists() and verify(copy) == []
+    elsewhere = tmp_path / "r"
+    shutil.copytree(run_dir, elsewhere, ignore=lambda _d, names: [
+        n for n in names if not n.startswith("report")])
+    assert (elsewhere / "report-racks.png").is_file()
+    assert gpuemu("report", str(copy), "--out", str(elsewhere)).returncode == 0
+    assert not (elsewhere / "report-racks.png").exists()
+
+
 @pytest.mark.parametrize("make, expected", [
     (lambda p: p, "not a folder"),
     (lambda p: (p.mkdir(), p)[1], "no summary.json"),
