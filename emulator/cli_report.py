@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
@@ -18,9 +19,11 @@ import typer
 
 from emulator.cli_common import _guard
 from emulator.errors import UserError, short
-from emulator.units import UnitError, parse_duration
+from emulator.units import UnitError, format_duration, parse_duration
 
 __all__ = ["register", "run_extras"]
+
+_log = logging.getLogger(__name__)
 
 
 def register(app: typer.Typer) -> None:
@@ -95,6 +98,30 @@ def _seconds(option: str, value: str | None, default: float) -> float:
     return seconds
 
 
+def _window(from_: str | None, to: str | None, horizon_s: float
+            ) -> tuple[float, float] | None:
+    """The ``--from``/``--to`` window (s), inside the simulated ``[0, horizon_s]``.
+
+    A window after the end of the run is a :class:`UserError`: the trace would show
+    counter values at times never simulated. One that runs past the end stops there
+    (:func:`~emulator.report.perfetto.build_trace` clips it and says so in the trace),
+    with a note here too.
+    """
+    if from_ is None and to is None:
+        return None
+    lo = _seconds("--from", from_, 0.0)
+    hi = _seconds("--to", to, max(horizon_s, lo))
+    if to is not None and hi <= lo:
+        raise UserError(f"--to: got {to!r}; expected a time after --from ({from_ or '0'})")
+    end = f"{format_duration(horizon_s)} = {horizon_s:g} s"
+    if lo >= horizon_s:
+        raise UserError(f"--from: got {from_!r}; expected a time before the end of the run "
+                        f"({end}): nothing after it was simulated")
+    if hi > horizon_s:
+        _log.info("--to %s is past the end of the run (%s); the trace stops there", to, end)
+    return lo, hi
+
+
 @_guard
 def _export(run_dir: Path, perfetto: bool, from_: str | None, to: str | None,
             max_events: int, out: Path | None) -> None:
@@ -107,12 +134,7 @@ def _export(run_dir: Path, perfetto: bool, from_: str | None, to: str | None,
     if max_events < 100:
         raise UserError(f"--max-events: got {max_events}; expected at least 100")
     data = load_run(run_dir)
-    lo = _seconds("--from", from_, 0.0)
-    hi = _seconds("--to", to, data.horizon_s)
-    if hi <= lo:
-        raise UserError(f"--to: got {to or hi!r}; expected a time after --from "
-                        f"({from_ or '0'})")
-    window = None if from_ is None and to is None else (lo, hi)
+    window = _window(from_, to, data.horizon_s)
     try:
         trace = build_trace(data, window, max_events)
     except (ValueError, OSError) as exc:

@@ -70,9 +70,22 @@ def _stride(n: int, most: int) -> int:
 
 def build_trace(data: RunData, window: tuple[float, float] | None = None,
                 max_events: int = DEFAULT_MAX_EVENTS) -> dict[str, Any]:
-    """The trace of ``data`` as a JSON-ready dict (see the module notes for the bounds)."""
-    lo, hi = window if window is not None else (0.0, max(data.horizon_s, 0.0))
+    """The trace of ``data`` as a JSON-ready dict (see the module notes for the bounds).
+
+    ``window`` is clipped to the simulated ``[0, horizon]`` (said in the note); one that
+    does not overlap it is a ``ValueError``, since nothing was simulated there.
+    """
+    horizon = max(data.horizon_s, 0.0)
+    lo, hi = window if window is not None else (0.0, horizon)
     notes: list[str] = []
+    clipped = ""
+    if window is not None and horizon > 0:
+        if lo >= horizon or hi <= 0:
+            raise ValueError(f"window {lo:g} s to {hi:g} s does not overlap the run "
+                             f"(0 to {horizon:g} s)")
+        if lo < 0 or hi > horizon:
+            clipped = f" (clipped to the simulated 0 to {horizon:g} s)"
+            lo, hi = max(lo, 0.0), min(hi, horizon)
     meta: list[dict[str, Any]] = [
         _meta(_PID_DOMAINS, "NVLink domains"), _meta(_PID_POWER, "site power"),
         _meta(_PID_QUEUES, "queues"), _meta(_PID_INFRA, "infrastructure"),
@@ -100,7 +113,7 @@ def build_trace(data: RunData, window: tuple[float, float] | None = None,
                      "--max-events")
         slices = slices[:room]
     if window is not None:
-        notes.insert(0, f"window {lo:g} s to {hi:g} s only")
+        notes.insert(0, f"window {lo:g} s to {hi:g} s only{clipped}")
     events = meta + lane_meta + slices + counters + instants
     return {
         "traceEvents": events,
