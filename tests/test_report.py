@@ -13,11 +13,12 @@ import pytest
 
 from emulator.outputs import verify
 from emulator.report.assemble import BUILDERS, build_figures, report_files
+from emulator.report.fig_cluster import GanttLayout, gantt_layout
 from emulator.report.fig_latency import binned_percentiles
 from emulator.report.figure import MAX_POINTS, bin_mean
 from emulator.report.html import render_html
 from emulator.report.rundata import RunData, load_run
-from emulator.report.segments import job_segments, outages
+from emulator.report.segments import Segments, job_segments, outages
 from tests.conftest import one_error_line
 from tests.report_run import CUT_AT_S, UNTIL_S, gpuemu, make_run
 from topologies.reliability import COMPONENTS
@@ -66,6 +67,48 @@ def test_gantt_segments_add_up_to_each_jobs_gpu_seconds(run_dir: Path) -> None:
                        minlength=int(jobs["work_id"].max()) + 1)
     assert seg.size > 20 and np.all(seg.end_s >= seg.start_s)
     np.testing.assert_allclose(held[jobs["work_id"]], jobs["gpu_s"], rtol=1e-9, atol=1e-6)
+
+
+def _no_bar_hides_another(seg: Segments, layout: GanttLayout) -> None:
+    """Bars on one Gantt row never overlap in time."""
+    for r in np.unique(layout.row).tolist():
+        on = layout.keep[layout.row == r]
+        order = on[np.argsort(seg.start_s[on], kind="stable")]
+        assert np.all(seg.start_s[order][1:] >= seg.end_s[order][:-1]), r
+
+
+def test_gantt_gives_work_sharing_a_domain_its_own_row(run_dir: Path) -> None:
+    """Two services held domain 0 for the whole run while jobs came and went on it: each
+    on a row (lane) of its own, none hidden behind another; on the real run too."""
+    domain = np.array([0, 0, 0, 0, 1])
+    start, end = np.array([0.0, 0.0, 10.0, 60.0, 0.0]), np.array([100.0, 100, 50, 90, 80])
+    seg = Segments(work_id=np.arange(5), domain=domain, gpus=np.array([48, 8, 8, 16, 72]),
+                   start_s=start, end_s=end)
+    layout = gantt_layout(seg)
+    assert layout.keep.tolist() == [0, 1, 2, 3, 4] and not layout.notes
+    assert layout.domain_of_row.tolist() == [0, 0, 0, 1]
+    assert len(set(layout.row[:2].tolist())) == 2  # the two services apart
+    _no_bar_hides_another(seg, layout)
+    real = job_segments(load_run(run_dir))
+    real_layout = gantt_layout(real)
+    assert not real_layout.notes  # a small run: every bar drawn
+    assert set(np.flatnonzero(real.end_s > real.start_s).tolist()) <= set(
+        real_layout.keep.tolist())
+    _no_bar_hides_another(real, real_layout)
+
+
+def test_gantt_rows_are_capped_and_the_caption_says_so() -> None:
+    n = 40  # domains, each with three jobs at once
+    domain = np.repeat(np.arange(n), 3)
+    seg = Segments(work_id=np.arange(3 * n), domain=domain, gpus=np.full(3 * n, 8),
+                   start_s=np.zeros(3 * n), end_s=np.repeat(np.arange(n, 0, -1.0), 3))
+    layout = gantt_layout(seg, max_rows=10)
+    assert layout.rows == 9 and set(layout.domain_of_row.tolist()) == {0, 1, 2}
+    assert "the 3 busiest of 40 domains" in layout.notes[0]
+    one = Segments(work_id=np.arange(20), domain=np.zeros(20, np.int64),
+                   gpus=np.ones(20, np.int64), start_s=np.zeros(20), end_s=np.ones(20))
+    lone = gantt_layout(one, max_rows=5)
+    assert lone.rows == 5 and lone.keep.size == 5 and "5 of domain 0's 20 lanes" in lone.notes[0]
 
 
 def test_open_cable_cut_runs_to_the_end_of_the_run(run_dir: Path) -> None:

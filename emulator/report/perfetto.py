@@ -22,14 +22,13 @@ When anything is cut, ``otherData.truncated`` is true and ``otherData.note`` say
 
 from __future__ import annotations
 
-import heapq
 import math
 from typing import Any
 
 import numpy as np
 
 from emulator.report.rundata import RunData
-from emulator.report.segments import job_segments
+from emulator.report.segments import job_segments, lanes
 
 __all__ = ["DEFAULT_MAX_EVENTS", "build_trace"]
 
@@ -43,25 +42,6 @@ def _meta(pid: int, name: str, tid: int = 0, thread: str | None = None) -> dict[
         return {"name": "process_name", "ph": "M", "pid": pid, "tid": tid,
                 "args": {"name": name}}
     return {"name": "thread_name", "ph": "M", "pid": pid, "tid": tid, "args": {"name": thread}}
-
-
-def _lanes(domain: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
-    """Lane of each segment so that segments on one (domain, lane) never overlap."""
-    lane = np.zeros(domain.size, dtype=np.int64)
-    order = np.lexsort((start, domain))
-    free: dict[int, list[tuple[float, int]]] = {}  # domain → heap of (end, lane)
-    count: dict[int, int] = {}
-    for i in order.tolist():
-        d = int(domain[i])
-        heap = free.setdefault(d, [])
-        if heap and heap[0][0] <= start[i]:
-            _, k = heapq.heappop(heap)
-        else:
-            k = count.get(d, 0)
-            count[d] = k + 1
-        lane[i] = k
-        heapq.heappush(heap, (float(end[i]), k))
-    return lane
 
 
 def _stride(n: int, most: int) -> int:
@@ -138,7 +118,7 @@ def _slices(data: RunData, lo: float, hi: float
     idx = np.flatnonzero(keep)
     jobs = data.columns("jobs", ["work_id", "tenant", "name", "kind", "n_gpus"])
     by_id = {int(w): i for i, w in enumerate(jobs.get("work_id", np.empty(0)).tolist())}
-    lane = _lanes(seg.domain[idx], start[idx], end[idx])
+    lane = lanes(seg.domain[idx], start[idx], end[idx])
     tids: dict[tuple[int, int], int] = {}
     lane_meta = []
     for d, k in sorted(set(zip(seg.domain[idx].tolist(), lane.tolist(), strict=True))):

@@ -13,6 +13,7 @@ out of service count, as in the summary. Both read only the tables a run writes.
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,7 +22,7 @@ from emulator.report.rundata import Columns, RunData
 from emulator.targets import covers, is_target, label_target
 from topologies.reliability import COMPONENTS, effect_of
 
-__all__ = ["Outage", "Segments", "job_segments", "outages"]
+__all__ = ["Outage", "Segments", "job_segments", "lanes", "outages"]
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,31 @@ def job_segments(data: RunData) -> Segments:
     return Segments(work_id=pw, domain=place["domain"].astype(np.int64),
                     gpus=place["gpus"].astype(np.int64), start_s=pt,
                     end_s=ends[group])
+
+
+def lanes(domain: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """Lane of each segment so that segments on one (domain, lane) never overlap.
+
+    Work sharing an NVLink domain at the same time goes on separate lanes (the Perfetto
+    trace's tracks, the Gantt chart's rows), so no bar hides another. Greedy by start
+    time, reusing the lane that freed first: a domain gets as many lanes as it ever
+    held runs at once.
+    """
+    lane = np.zeros(domain.size, dtype=np.int64)
+    order = np.lexsort((start, domain))
+    free: dict[int, list[tuple[float, int]]] = {}  # domain → heap of (end, lane)
+    count: dict[int, int] = {}
+    for i in order.tolist():
+        d = int(domain[i])
+        heap = free.setdefault(d, [])
+        if heap and heap[0][0] <= start[i]:
+            _, k = heapq.heappop(heap)
+        else:
+            k = count.get(d, 0)
+            count[d] = k + 1
+        lane[i] = k
+        heapq.heappush(heap, (float(end[i]), k))
+    return lane
 
 
 @dataclass(frozen=True)
