@@ -10,16 +10,20 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from emulator.cli_common import _guard
-from emulator.errors import UserError
-from emulator.units import UnitError, parse_duration
+from emulator.errors import UserError, short
+from emulator.units import UnitError, format_duration, parse_duration
 
 __all__ = ["register", "run_extras"]
+
+_log = logging.getLogger(__name__)
 
 
 def register(app: typer.Typer) -> None:
@@ -55,7 +59,9 @@ def _report(run_dir: Path, out: Path | None) -> None:
                         "run") from None
     files = {f"report-{f.slug}.png": f.png for f in figures if f.png is not None}
     files["report.html"] = render_html(data, figures).encode("utf-8")
-    folder = _write(run_dir, out, files)
+    # a figure left out this time must not leave an earlier report's PNG beside this one
+    stale = [f"report-{f.slug}.png" for f in figures if f.png is None]
+    folder = _write(run_dir, out, files, stale)
     left = [f"{f.slug} ({f.note})" for f in figures if f.png is None]
     print(f"wrote {folder / 'report.html'} and {len(files) - 1} figure(s)"
           + (f"; left out: {'; '.join(left)}" if left else ""))
@@ -92,6 +98,30 @@ def _seconds(option: str, value: str | None, default: float) -> float:
     return seconds
 
 
+def _window(from_: str | None, to: str | None, horizon_s: float
+            ) -> tuple[float, float] | None:
+    """The ``--from``/``--to`` window (s), inside the simulated ``[0, horizon_s]``.
+
+    A window after the end of the run is a :class:`UserError`: the trace would show
+    counter values at times never simulated. One that runs past the end stops there
+    (:func:`~emulator.report.perfetto.build_trace` clips it and says so in the trace),
+    with a note here too.
+    """
+    if from_ is None and to is None:
+        return None
+    lo = _seconds("--from", from_, 0.0)
+    hi = _seconds("--to", to, max(horizon_s, lo))
+    if to is not None and hi <= lo:
+        raise UserError(f"--to: got {to!r}; expected a time after --from ({from_ or '0'})")
+    end = f"{format_duration(horizon_s)} = {horizon_s:g} s"
+    if lo >= horizon_s:
+        raise UserError(f"--from: got {from_!r}; expected a time before the end of the run "
+                        f"({end}): nothing after it was simulated")
+    if hi > horizon_s:
+        _log.info("--to %s is past the end of the run (%s); the trace stops there", to, end)
+    return lo, hi
+
+
 @_guard
 def _export(run_dir: Path, perfetto: bool, from_: str | None, to: str | None,
             max_events: int, out: Path | None) -> None:
@@ -104,22 +134,21 @@ def _export(run_dir: Path, perfetto: bool, from_: str | None, to: str | None,
     if max_events < 100:
         raise UserError(f"--max-events: got {max_events}; expected at least 100")
     data = load_run(run_dir)
-    lo = _seconds("--from", from_, 0.0)
-    hi = _seconds("--to", to, data.horizon_s)
-    if hi <= lo:
-        raise UserError(f"--to: got {to or hi!r}; expected a time after --from "
-                        f"({from_ or '0'})")
-    window = None if from_ is None and to is None else (lo, hi)
+    window = _window(from_, to, data.horizon_s)
     try:
         trace = build_trace(data, window, max_events)
     except (ValueError, OSError) as exc:
         raise UserError(f"RUN_DIR {run_dir}: {exc}; expected the intact output of one "
                         "run") from None
     text = json.dumps(trace, separators=(",", ":"), allow_nan=False)
-    if out is not None:
+    if out is not None and _same_folder(out.parent, run_dir):
+        path = _add_trace(run_dir, out.name, text)
+    elif out is not None:
         if out.is_dir():
             raise UserError(f"--out: {out} is a folder; expected a file name such as "
                             "trace.json")
+        _refuse_result_set(out, out.parent, "a file outside other runs' folders, or "
+                                            "in RUN_DIR")
         from emulator.export import atomic_write
 
         try:
@@ -135,22 +164,59 @@ def _export(run_dir: Path, perfetto: bool, from_: str | None, to: str | None,
           + "; open it in https://ui.perfetto.dev")
 
 
-def _write(run_dir: Path, out: Path | None, files: dict[str, bytes]) -> Path:
-    """Write ``files`` into ``out`` (created), or add them to ``run_dir``'s result set."""
+def _write(run_dir: Path, out: Path | None, files: dict[str, bytes],
+           stale: Sequence[str] = ()) -> Path:
+    """Write ``files`` into ``out`` (created), or add them to ``run_dir``'s result set (also
+    when ``out`` is ``run_dir`` itself, so its manifest keeps matching its files); remove
+    the ``stale`` files of an earlier report there."""
     from emulator.export import atomic_write
     from emulator.outputs import add_to_result_set
 
-    if out is None:
-        add_to_result_set(run_dir, files)
+    if out is None or _same_folder(out, run_dir):
+        add_to_result_set(run_dir, files, remove=stale)
         return run_dir
     if out.exists() and not out.is_dir():
         raise UserError(f"--out: {out} is a file; expected a folder for the report")
+    _refuse_result_set(out, out, "a new or empty folder, or RUN_DIR itself")
     try:
         for name, content in files.items():
             atomic_write(out / name, lambda tmp, c=content: tmp.write_bytes(c))
+        for name in stale:
+            (out / name).unlink(missing_ok=True)
     except OSError as exc:
         raise UserError(f"--out: cannot write to {out}: {exc.strerror or exc}") from None
     return out
+
+
+def _add_trace(run_dir: Path, name: str, text: str) -> Path:
+    """Add the trace ``name`` to ``run_dir``'s result set; a file the run wrote other than
+    an earlier JSON trace (a table, the summary, the report) is never replaced."""
+    from emulator.outputs import MANIFEST
+
+    listed = json.loads((run_dir / MANIFEST).read_text(encoding="utf-8")).get("files", {}) \
+        if (run_dir / MANIFEST).is_file() else {}
+    if name in (MANIFEST, "summary.json") or (name in listed and not name.endswith(".json")):
+        raise UserError(f"--out: {run_dir / name} is one of the run's own files; expected a "
+                        "new file name such as trace.json")
+    return _write(run_dir, None, {name: text.encode("utf-8")}) / name
+
+
+def _same_folder(a: Path, b: Path) -> bool:
+    """Whether paths ``a`` and ``b`` name one folder (symlinks and ``..`` resolved)."""
+    return a.resolve() == b.resolve()
+
+
+def _refuse_result_set(out: Path, folder: Path, expected: str) -> None:
+    """:class:`UserError` when ``folder`` (where ``--out`` writes), or the folder holding
+    it, is a run's result set: writing there would mix two runs' files and break the
+    set's manifest."""
+    from emulator.outputs import is_result_set
+
+    for place in (folder, folder.parent):
+        if is_result_set(place):
+            raise UserError(f"--out {short(str(out))}: {short(str(place))} holds a run's "
+                            "result set (manifest.json or summary.json) that would no longer "
+                            f"match its manifest; expected {expected}")
 
 
 def run_extras(summary: dict[str, Any], tables: dict[str, Any], start: dt.datetime,

@@ -23,14 +23,14 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 from emulator.errors import UserError, short
 from emulator.interrupts import deferred
 
 __all__ = ["MANIFEST", "add_to_result_set", "check_replaceable", "check_writable",
-           "clean_stale", "verify", "write_result_set"]
+           "clean_stale", "is_result_set", "verify", "write_result_set"]
 
 MANIFEST = "manifest.json"
 _RESULT_MARKERS = (MANIFEST, "summary.json")
@@ -93,6 +93,12 @@ def check_writable(folder: Path) -> None:
         raise UserError(f"{where}: cannot create a folder in {short(str(probe), 200)} "
                         f"({exc.strerror or exc}); expected a writable place (--out or "
                         "output.dir)") from None
+
+
+def is_result_set(folder: Path) -> bool:
+    """Whether ``folder`` holds a result set of this program (its ``manifest.json`` or
+    ``summary.json``): files written there without its manifest would break it."""
+    return folder.is_dir() and any((folder / m).is_file() for m in _RESULT_MARKERS)
 
 
 def check_replaceable(folder: Path) -> None:
@@ -205,12 +211,16 @@ def verify(folder: str | os.PathLike[str]) -> list[str]:
     return problems
 
 
-def add_to_result_set(folder: Path, files: Mapping[str, bytes]) -> list[Path]:
-    """Add (or replace) ``files`` (name → bytes) in the complete result set ``folder``.
+def add_to_result_set(folder: Path, files: Mapping[str, bytes],
+                      remove: Iterable[str] = ()) -> list[Path]:
+    """Add (or replace) ``files`` (name → bytes) in the complete result set ``folder``, and
+    take the files named in ``remove`` out of it (a figure a new report leaves out must
+    not stay behind from an earlier one).
 
     Each file is written atomically, then ``manifest.json`` is rewritten (atomically) with
-    their checksums, so :func:`verify` keeps holding; a report or trace made later from a
-    run's files joins that run's set. Returns the paths written.
+    their checksums, then the removed files are deleted, so :func:`verify` keeps holding;
+    a report or trace made later from a run's files joins that run's set. Returns the
+    paths written.
     """
     from emulator.export import atomic_write
 
@@ -219,19 +229,31 @@ def add_to_result_set(folder: Path, files: Mapping[str, bytes]) -> list[Path]:
         raise UserError(f"{short(str(folder))}: no {MANIFEST}; expected the complete output "
                         "folder of a run")
     manifest = json.loads(path.read_text(encoding="utf-8"))
+    listed = manifest.setdefault("files", {})
     written = []
+    gone = [name for name in remove if name not in files]
     try:
         for name, content in files.items():
-            if "/" in name or name in (MANIFEST, "summary.json"):
-                raise ValueError(f"{name!r}: not a name a result set can take")
+            _check_addable(name)
             target = folder / name
             atomic_write(target, lambda tmp, c=content: tmp.write_bytes(c))
-            manifest.setdefault("files", {})[name] = _sha256(target)
+            listed[name] = _sha256(target)
             written.append(target)
+        for name in gone:
+            _check_addable(name)
+            listed.pop(name, None)
         text = json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n"
         atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+        for name in gone:
+            (folder / name).unlink(missing_ok=True)
     except OSError as exc:
         raise UserError(f"{short(str(folder), 200)}: cannot add files to this run's results "
                         f"({exc.strerror or exc}{_filename(exc)}); expected a writable run "
                         "folder, or --out elsewhere") from None
     return written
+
+
+def _check_addable(name: str) -> None:
+    """``ValueError`` unless a later command may write or remove ``name`` in a result set."""
+    if "/" in name or name in (MANIFEST, "summary.json"):
+        raise ValueError(f"{name!r}: not a name a result set can take")

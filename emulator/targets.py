@@ -28,7 +28,8 @@ import numpy as np
 from emulator.errors import UserError, did_you_mean, short
 from topologies.index import TopologyIndex
 
-__all__ = ["KINDS", "Target", "domain_target", "rack_target", "resolve_target"]
+__all__ = ["KINDS", "Target", "covers", "domain_target", "event_label", "is_target", "label_target",
+           "rack_target", "resolve_target"]
 
 KINDS = ("site", "hall", "rack", "domain", "tray", "gpu", "link")
 _DEPTH = {"site": 1, "hall": 2, "rack": 3, "domain": 3, "tray": 4, "gpu": 4}
@@ -131,3 +132,43 @@ def domain_target(index: TopologyIndex, domain: int) -> str:
     hall = int(domain_hall[domain])
     first = int(np.searchsorted(domain_hall, hall, "left"))
     return f"domain:{index.hall_names[hall]}/{domain - first}"
+
+
+def event_label(action: str, target: str) -> str:
+    """The infrastructure log's label of ``action`` applied to the target text ``target``
+    (``"drain rack:S/H/3"``, ``"restore rack:S/H/3"``).
+
+    The log has no column for a target, so readers that pair a drain with its end, or a
+    failure with its restore, take the target back out with :func:`label_target`.
+    """
+    return f"{action} {target}"
+
+
+def label_target(label: str) -> str | None:
+    """The target text named by a label of :func:`event_label`; ``None`` for any other
+    label (a failure class such as ``gpu``, an operator's free-text reason)."""
+    action, sep, rest = label.partition(" ")
+    return rest if sep and action and is_target(rest) else None
+
+
+def is_target(text: str) -> bool:
+    """Whether ``text`` has the form of a target (``KIND:PATH``, KIND one of :data:`KINDS`);
+    it is not resolved, so it may name something a scenario does not have."""
+    kind, colon, path = text.partition(":")
+    return bool(colon) and kind in KINDS and bool(path)
+
+
+def covers(outer: str, inner: str) -> bool:
+    """Whether the target ``outer`` holds every GPU of the target ``inner`` (by their
+    texts): the same target, or a site, hall or rack above it (``rack:S/H/3`` holds
+    ``tray:S/H/3/1`` and ``gpu:S/H/3/7``). A domain holds only itself: its number does not
+    say which racks it spans on every system."""
+    if outer == inner:
+        return True
+    o_kind, _, o_path = outer.partition(":")
+    i_kind, _, i_path = inner.partition(":")
+    if o_kind not in ("site", "hall", "rack") or i_kind not in _DEPTH:
+        return False
+    depth = _DEPTH[o_kind]
+    i_parts = i_path.split("/")
+    return _DEPTH[i_kind] > depth and i_parts[:depth] == o_path.split("/")

@@ -14,6 +14,7 @@ import pytest
 from emulator.outputs import verify
 from emulator.report.perfetto import build_trace
 from emulator.report.rundata import load_run
+from tests.conftest import one_error_line
 from tests.report_run import CUT_AT_S, UNTIL_S, gpuemu, make_run
 
 _REQUIRED = {"X": {"name", "ph", "ts", "dur", "pid", "tid"},
@@ -113,6 +114,27 @@ def test_export_command(run_dir: Path, tmp_path: Path) -> None:
         bad = gpuemu("export", str(run_dir), *args)
         assert bad.returncode == 2 and says in bad.stderr, (args, bad.stderr)
         assert "Traceback" not in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_a_window_past_the_end_of_the_run_is_refused_or_clipped(run_dir: Path,
+                                                                tmp_path: Path) -> None:
+    """Nothing after the horizon was simulated: a window wholly after it is one line, exit
+    2; one that runs past it stops there, said on stderr and in the trace's note (no
+    counter is stamped at a time the run never reached)."""
+    line = one_error_line(gpuemu("export", str(run_dir), "--perfetto", "--from", "2d",
+                                 "--to", "3d", "--out", str(tmp_path / "x.json")))
+    assert "--from" in line and "end of the run" in line, line
+    assert not (tmp_path / "x.json").exists()
+    with pytest.raises(ValueError, match="does not overlap"):
+        build_trace(load_run(run_dir), (2 * 86400.0, 3 * 86400.0))
+    out = tmp_path / "part.json"
+    done = gpuemu("export", str(run_dir), "--perfetto", "--from", "1d", "--to", "5d",
+                  "--out", str(out))
+    assert done.returncode == 0 and "past the end of the run" in done.stderr, done.stderr
+    trace = json.loads(out.read_text())
+    check_format(trace, UNTIL_S)
+    assert trace["otherData"]["window_s"] == [86400.0, pytest.approx(UNTIL_S)]
+    assert "clipped" in trace["otherData"]["note"]
 
 
 def test_trace_processor_loads_the_trace(run_dir: Path) -> None:

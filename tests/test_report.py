@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -12,12 +13,15 @@ import pytest
 
 from emulator.outputs import verify
 from emulator.report.assemble import BUILDERS, build_figures, report_files
+from emulator.report.fig_cluster import GanttLayout, gantt_layout
 from emulator.report.fig_latency import binned_percentiles
 from emulator.report.figure import MAX_POINTS, bin_mean
 from emulator.report.html import render_html
 from emulator.report.rundata import RunData, load_run
-from emulator.report.segments import job_segments, outages
+from emulator.report.segments import Segments, job_segments, outages
+from tests.conftest import one_error_line
 from tests.report_run import CUT_AT_S, UNTIL_S, gpuemu, make_run
+from topologies.reliability import COMPONENTS
 
 _PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -65,6 +69,48 @@ def test_gantt_segments_add_up_to_each_jobs_gpu_seconds(run_dir: Path) -> None:
     np.testing.assert_allclose(held[jobs["work_id"]], jobs["gpu_s"], rtol=1e-9, atol=1e-6)
 
 
+def _no_bar_hides_another(seg: Segments, layout: GanttLayout) -> None:
+    """Bars on one Gantt row never overlap in time."""
+    for r in np.unique(layout.row).tolist():
+        on = layout.keep[layout.row == r]
+        order = on[np.argsort(seg.start_s[on], kind="stable")]
+        assert np.all(seg.start_s[order][1:] >= seg.end_s[order][:-1]), r
+
+
+def test_gantt_gives_work_sharing_a_domain_its_own_row(run_dir: Path) -> None:
+    """Two services held domain 0 for the whole run while jobs came and went on it: each
+    on a row (lane) of its own, none hidden behind another; on the real run too."""
+    domain = np.array([0, 0, 0, 0, 1])
+    start, end = np.array([0.0, 0.0, 10.0, 60.0, 0.0]), np.array([100.0, 100, 50, 90, 80])
+    seg = Segments(work_id=np.arange(5), domain=domain, gpus=np.array([48, 8, 8, 16, 72]),
+                   start_s=start, end_s=end)
+    layout = gantt_layout(seg)
+    assert layout.keep.tolist() == [0, 1, 2, 3, 4] and not layout.notes
+    assert layout.domain_of_row.tolist() == [0, 0, 0, 1]
+    assert len(set(layout.row[:2].tolist())) == 2  # the two services apart
+    _no_bar_hides_another(seg, layout)
+    real = job_segments(load_run(run_dir))
+    real_layout = gantt_layout(real)
+    assert not real_layout.notes  # a small run: every bar drawn
+    assert set(np.flatnonzero(real.end_s > real.start_s).tolist()) <= set(
+        real_layout.keep.tolist())
+    _no_bar_hides_another(real, real_layout)
+
+
+def test_gantt_rows_are_capped_and_the_caption_says_so() -> None:
+    n = 40  # domains, each with three jobs at once
+    domain = np.repeat(np.arange(n), 3)
+    seg = Segments(work_id=np.arange(3 * n), domain=domain, gpus=np.full(3 * n, 8),
+                   start_s=np.zeros(3 * n), end_s=np.repeat(np.arange(n, 0, -1.0), 3))
+    layout = gantt_layout(seg, max_rows=10)
+    assert layout.rows == 9 and set(layout.domain_of_row.tolist()) == {0, 1, 2}
+    assert "the 3 busiest of 40 domains" in layout.notes[0]
+    one = Segments(work_id=np.arange(20), domain=np.zeros(20, np.int64),
+                   gpus=np.ones(20, np.int64), start_s=np.zeros(20), end_s=np.ones(20))
+    lone = gantt_layout(one, max_rows=5)
+    assert lone.rows == 5 and lone.keep.size == 5 and "5 of domain 0's 20 lanes" in lone.notes[0]
+
+
 def test_open_cable_cut_runs_to_the_end_of_the_run(run_dir: Path) -> None:
     spans = outages(load_run(run_dir))
     assert [(o.kind, o.label) for o in spans] == [("cable", "medusa")]
@@ -84,6 +130,47 @@ def test_outages_pair_gpu_failures_and_maintenance() -> None:
     assert got == [("gpus", "maintenance", 10.0, 30.0, 72.0), ("gpus", "failure", 20.0, 40.0,
                                                                 8.0),
                    ("gpus", "failure", 50.0, 100.0, 4.0)]
+
+
+def _infra(rows: list[tuple[float, str, int, float, str]]) -> RunData:
+    """A run of 100 s whose infra table holds ``rows`` (t, event, subject, value, label)."""
+    t, event, subject, value, label = zip(*rows, strict=True)
+    infra = {"t_s": np.array(t), "event": np.array(event, dtype=object),
+             "subject": np.array(subject), "value": np.array(value),
+             "label": np.array(label, dtype=object)}
+    return RunData(summary={"simulated_s": 100.0}, tables={"infra": infra})
+
+
+def test_drains_close_when_their_target_is_restored() -> None:
+    """A drain is logged as ``drain TARGET`` and its end as ``restore TARGET``: the window
+    closes there (not at the end of the run), also when a whole hall is restored."""
+    data = _infra([(10.0, "drain", -1, 72.0, "drain rack:s/h/0"),
+                   (10.0, "drain", -1, 72.0, "drain rack:s/h/1"),
+                   (20.0, "drain", -1, 4.0, "drain tray:s/h/2/1"),
+                   (30.0, "undrain", -1, 72.0, "restore rack:s/h/1"),
+                   (40.0, "undrain", -1, 72.0, "restore rack:s/h/0"),
+                   (50.0, "undrain", -1, 4.0, "restore hall:s/h")])
+    got = [(o.label, o.start_s, o.end_s) for o in outages(data)]
+    assert got == [("maintenance: rack:s/h/0", 10.0, 40.0),
+                   ("maintenance: rack:s/h/1", 10.0, 30.0),
+                   ("maintenance: tray:s/h/2/1", 20.0, 50.0)]
+
+
+def test_only_failures_that_take_gpus_down_are_shaded_as_outages() -> None:
+    """A software fault (restart) and a switch (scale-out) take no GPU out of service: no
+    span, as the summary's ``outages`` counts them; an injected failure closes at the
+    operator's restore of its target."""
+    code = {name: COMPONENTS.index(name) for name in ("gpu", "switch", "software")}
+    data = _infra([(5.0, "failure", code["software"], 1.0, "software"),
+                   (10.0, "failure", code["switch"], 32.0, "switch"),
+                   (15.0, "failure", code["gpu"], 1.0, "gpu"),
+                   (20.0, "failure", -1, 72.0, "fail rack:s/h/0"),
+                   (25.0, "repair", code["gpu"], 1.0, "gpu"),
+                   (30.0, "repair", code["switch"], 32.0, "switch"),
+                   (35.0, "repair", -1, 72.0, "restore rack:s/h/0")])
+    got = [(o.kind, o.label, o.start_s, o.end_s, o.value) for o in outages(data)]
+    assert got == [("gpus", "gpu", 15.0, 25.0, 1.0),
+                   ("gpus", "rack:s/h/0", 20.0, 35.0, 72.0)]
 
 
 def test_binned_percentiles_are_exact_per_bin() -> None:
@@ -138,6 +225,65 @@ def test_report_command_writes_elsewhere_or_into_the_set(run_dir: Path,
     again = gpuemu("report", str(run_dir))
     assert again.returncode == 0, again.stderr
     assert verify(run_dir) == []
+
+
+def _contents(folder: Path) -> dict[str, bytes]:
+    return {f.name: f.read_bytes() for f in sorted(folder.iterdir()) if f.is_file()}
+
+
+def test_report_refuses_to_write_into_another_runs_result_set(run_dir: Path,
+                                                              tmp_path: Path) -> None:
+    """``--out`` naming another run's folder (or a folder inside one) would mix two runs'
+    reports and break that set's manifest: one line, exit 2, nothing touched. ``--out``
+    naming RUN_DIR itself adds to its set, manifest included."""
+    other = tmp_path / "other"
+    shutil.copytree(run_dir, other)
+    before = _contents(other)
+    for out in (other, other / "sub"):
+        line = one_error_line(gpuemu("report", str(run_dir), "--out", str(out)))
+        assert "--out" in line and "result set" in line, line
+    assert _contents(other) == before and verify(other) == []
+    line = one_error_line(gpuemu("export", str(run_dir), "--perfetto", "--out",
+                                 str(other / "t.json")))
+    assert "--out" in line and _contents(other) == before
+    same = gpuemu("report", str(run_dir), "--out", str(run_dir))
+    assert same.returncode == 0, same.stderr
+    assert verify(run_dir) == []
+
+
+def test_report_on_a_damaged_result_set_names_the_missing_file(run_dir: Path,
+                                                              tmp_path: Path) -> None:
+    """A table the manifest lists is gone: the set is damaged (not a run without that
+    table), and nothing is written."""
+    copy = tmp_path / "damaged"
+    shutil.copytree(run_dir, copy)
+    (copy / "events.parquet").unlink()
+    before = _contents(copy)
+    for command in (("report",), ("export", "--perfetto")):
+        line = one_error_line(gpuemu(command[0], str(copy), *command[1:]))
+        assert "events.parquet" in line and "damaged" in line, line
+    assert _contents(copy) == before
+
+
+def test_a_figure_left_out_takes_its_earlier_png_away(run_dir: Path, tmp_path: Path) -> None:
+    """A run without per-rack samples gets no heat map: the PNG of an earlier report leaves
+    the folder and its manifest, and an --out folder's earlier copy goes too."""
+    copy = tmp_path / "norack"
+    shutil.copytree(run_dir, copy)
+    (copy / "rack_util.parquet").unlink()
+    manifest = json.loads((copy / "manifest.json").read_text())
+    del manifest["files"]["rack_util.parquet"]
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    assert (copy / "report-racks.png").is_file() and verify(copy) == []
+    done = gpuemu("report", str(copy))
+    assert done.returncode == 0 and "left out: racks" in done.stdout, done.stderr
+    assert not (copy / "report-racks.png").exists() and verify(copy) == []
+    elsewhere = tmp_path / "r"
+    shutil.copytree(run_dir, elsewhere, ignore=lambda _d, names: [
+        n for n in names if not n.startswith("report")])
+    assert (elsewhere / "report-racks.png").is_file()
+    assert gpuemu("report", str(copy), "--out", str(elsewhere)).returncode == 0
+    assert not (elsewhere / "report-racks.png").exists()
 
 
 @pytest.mark.parametrize("make, expected", [

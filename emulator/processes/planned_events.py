@@ -34,7 +34,7 @@ from emulator.eventlog import Infra
 from emulator.planned_events import PlannedEvent
 from emulator.processes.failures import FailureModel
 from emulator.processes.gpu_caps import GpuCaps
-from emulator.targets import Target, resolve_target
+from emulator.targets import Target, event_label, resolve_target
 from topologies.index import TopologyIndex
 
 __all__ = ["Injector", "Resolved", "apply_fail", "resolve_events", "schedule_planned"]
@@ -120,20 +120,19 @@ class Injector:
 
     def _apply_gpus(self, e: PlannedEvent, target: Target, now: float) -> None:
         core, gpus = self.core, target.gpus
-        reason = f"{e.action} {target.text}"
+        reason = event_label(e.action, target.text)
+        restored = event_label("restore", target.text)  # its end, after a duration
         if e.action == "fail":
             until = now + e.duration if e.duration is not None else math.inf
             apply_fail(core, gpus, reason, until, self.failures)
         elif e.action == "drain":
             core.drain(gpus, reason)
             if e.duration is not None:
-                core.clock.call_in(e.duration,
-                                   lambda: core.undrain(gpus, f"restore {target.text}"))
+                core.clock.call_in(e.duration, lambda: core.undrain(gpus, restored))
         elif e.action == "power-cap":
             self.caps.set(gpus, e.cap_w(), reason)
             if e.duration is not None:
-                core.clock.call_in(e.duration,
-                                   lambda: self.caps.lift(gpus, f"restore {target.text}"))
+                core.clock.call_in(e.duration, lambda: self.caps.lift(gpus, restored))
         else:  # restore: whatever keeps the target's GPUs out or slowed
             if np.isfinite(self.caps.cap_w[gpus]).any():
                 self.caps.lift(gpus, reason)

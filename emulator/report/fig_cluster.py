@@ -7,13 +7,17 @@ timeseries table; the waits the jobs table; the Gantt chart the runs of each wor
 NVLink domain from the events and placements tables (:mod:`emulator.report.segments`).
 Large runs are bounded: the heat map is averaged down to at most :data:`MAX_RACK_ROWS`
 rows and ``MAX_POINTS`` columns, the wait scatter keeps an even stride of jobs, and the
-Gantt chart shows the :data:`MAX_DOMAINS` busiest domains and its :data:`MAX_BARS` longest
-segments, saying so in the caption.
+Gantt chart gives work sharing a domain at once a row (lane) each, shows the busiest
+domains up to :data:`MAX_ROWS` rows and its :data:`MAX_BARS` longest segments, saying so
+in the caption.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
+from matplotlib.axes import Axes
 
 from emulator.report.figure import (
     MAX_POINTS,
@@ -26,14 +30,15 @@ from emulator.report.figure import (
     time_axis,
 )
 from emulator.report.rundata import RunData
-from emulator.report.segments import job_segments
+from emulator.report.segments import Segments, job_segments, lanes
 from emulator.units import time_unit
 
-__all__ = ["MAX_BARS", "MAX_DOMAINS", "MAX_RACK_ROWS", "gantt_figure", "queue_figure",
-           "rack_heatmap_figure"]
+__all__ = ["MAX_BARS", "MAX_RACK_ROWS", "MAX_ROWS", "GanttLayout", "gantt_figure",
+           "gantt_layout", "queue_figure", "rack_heatmap_figure"]
 
 MAX_RACK_ROWS = 256
-MAX_DOMAINS = 96
+MAX_ROWS = 96
+"""Most rows of the Gantt chart (lanes of the busiest NVLink domains)."""
 MAX_BARS = 20_000
 _MAX_WAIT_POINTS = 20_000
 _COLUMNS = 400
@@ -128,8 +133,67 @@ def queue_figure(data: RunData) -> Figure:
     return Figure(slug, title, caption, png(fig))
 
 
+@dataclass(frozen=True)
+class GanttLayout:
+    """Which segments the Gantt chart draws and on which row.
+
+    One row per lane of an NVLink domain (:func:`~emulator.report.segments.lanes`): work
+    sharing a domain at once gets a row each, so no bar hides another. ``keep`` indexes
+    the segments drawn, ``row`` is each one's row; ``domain_of_row`` and ``first_of_row``
+    (a domain's first lane) label the axis; ``notes`` say what is left out.
+    """
+
+    keep: np.ndarray
+    row: np.ndarray
+    domain_of_row: np.ndarray
+    first_of_row: np.ndarray
+    notes: list[str]
+
+    @property
+    def rows(self) -> int:
+        """Number of rows (lanes) drawn."""
+        return int(self.domain_of_row.size)
+
+
+def gantt_layout(seg: Segments, max_rows: int = MAX_ROWS,
+                 max_bars: int = MAX_BARS) -> GanttLayout:
+    """The rows of the Gantt chart: the busiest domains (GPU-seconds held) with all their
+    lanes, up to ``max_rows`` rows, and the ``max_bars`` longest bars in them."""
+    lane = lanes(seg.domain, seg.start_s, seg.end_s)
+    busy = np.bincount(seg.domain, weights=(seg.end_s - seg.start_s) * seg.gpus)
+    n_lanes = np.zeros(busy.size, dtype=np.int64)
+    np.maximum.at(n_lanes, seg.domain, lane + 1)
+    used = np.flatnonzero(busy > 0)
+    if used.size == 0:
+        none = np.empty(0, dtype=np.int64)
+        return GanttLayout(none, none, none, none.astype(bool), [])
+    by_busy = used[np.argsort(-busy[used], kind="stable")]
+    take = max(1, int(np.searchsorted(np.cumsum(n_lanes[by_busy]), max_rows, "right")))
+    domains = np.sort(by_busy[:take])
+    shown = np.minimum(n_lanes[domains], max_rows)  # only a lone domain can be cut
+    notes: list[str] = []
+    if take < used.size:
+        notes.append(f"the {take} busiest of {used.size} domains used, in {shown.sum()} rows")
+    if shown.sum() < n_lanes[domains].sum():
+        notes.append(f"{shown.sum()} of domain {domains[0]}'s {n_lanes[domains[0]]} lanes")
+    pos = np.minimum(np.searchsorted(domains, seg.domain), domains.size - 1)
+    first = np.r_[0, np.cumsum(shown)[:-1]]
+    keep = np.flatnonzero((domains[pos] == seg.domain) & (lane < shown[pos])
+                          & (busy[seg.domain] > 0))
+    if keep.size > max_bars:
+        longest = np.argsort(-(seg.end_s[keep] - seg.start_s[keep]), kind="stable")
+        keep = np.sort(keep[longest[:max_bars]])
+        notes.append(f"the {max_bars:,} longest bars")
+    domain_of_row = np.repeat(domains, shown)
+    first_of_row = np.zeros(domain_of_row.size, dtype=bool)
+    first_of_row[first] = True
+    return GanttLayout(keep=keep, row=first[pos[keep]] + lane[keep],
+                       domain_of_row=domain_of_row, first_of_row=first_of_row, notes=notes)
+
+
 def gantt_figure(data: RunData) -> Figure:
-    """Each job's runs as bars on the NVLink domains it held, coloured by tenant."""
+    """Each job's runs as bars on the NVLink domains it held, coloured by tenant; jobs
+    sharing a domain at once on their own rows (lanes) of it."""
     slug, title = "gantt", "Jobs on NVLink domains (Gantt)"
     if not data.has("placements") or not data.has("events"):
         return omitted(slug, title, "the run has no events or placements table")
@@ -138,20 +202,12 @@ def gantt_figure(data: RunData) -> Figure:
         return omitted(slug, title, "no work was ever placed")
     jobs = data.columns("jobs", ["work_id", "tenant"])
     tenant_of = dict(zip(jobs["work_id"].tolist(), jobs["tenant"].tolist(), strict=True))
-    busy = np.bincount(seg.domain, weights=(seg.end_s - seg.start_s) * seg.gpus)
-    domains = np.flatnonzero(busy > 0) if busy.size else np.empty(0, np.int64)
-    notes: list[str] = []
-    if domains.size > MAX_DOMAINS:
-        domains = np.sort(domains[np.argsort(-busy[domains], kind="stable")[:MAX_DOMAINS]])
-        notes.append(f"the {MAX_DOMAINS} busiest of {np.count_nonzero(busy)} domains used")
-    keep = np.flatnonzero(np.isin(seg.domain, domains))
-    if keep.size > MAX_BARS:
-        longest = np.argsort(-(seg.end_s[keep] - seg.start_s[keep]), kind="stable")
-        keep = np.sort(keep[longest[:MAX_BARS]])
-        notes.append(f"the {MAX_BARS:,} longest bars")
-    row = np.searchsorted(domains, seg.domain[keep])
+    layout = gantt_layout(seg)
+    if layout.rows == 0:
+        return omitted(slug, title, "no work held GPUs for any length of time")
+    keep, row = layout.keep, layout.row
     scale, xlabel = time_axis(data)
-    fig = new_figure(9.0, min(2.0 + 0.12 * domains.size, 10.0))
+    fig = new_figure(9.0, min(2.0 + 0.1 * layout.rows, 12.0))
     ax = fig.add_subplot()
     tenants = np.array([tenant_of.get(int(w), "?") for w in seg.work_id[keep]], dtype=object)
     for tenant in sorted(set(tenants.tolist())):
@@ -160,15 +216,29 @@ def gantt_figure(data: RunData) -> Figure:
                 left=seg.start_s[keep][sel] / scale, height=0.8, label=tenant,
                 color=tenant_colour(data, tenant),
                 edgecolor="white", linewidth=0.3)
-    ax.set_yticks(np.arange(domains.size), [str(d) for d in domains.tolist()],
-                  fontsize="xx-small" if domains.size > 24 else "small")
-    ax.set_ylabel("NVLink domain")
+    _label_domains(ax, layout)
     ax.set_xlabel(xlabel)
     ax.set_xlim(0, data.horizon_s / scale)
     ax.grid(True, axis="x", alpha=0.3)
-    ax.legend(fontsize="x-small", loc="upper right")
+    ax.legend(fontsize="x-small", loc="lower left", bbox_to_anchor=(0.0, 1.0), frameon=False,
+              ncol=min(len(set(tenants.tolist())), 6))  # above the bars, hiding none
+    shared = layout.rows - int(layout.first_of_row.sum())
     caption = (f"{seg.size:,} (run, domain) segments of {len(set(seg.work_id.tolist())):,} "
-               "works, from the event log's starts, stops and placements.")
-    if notes:
-        caption += " Shown: " + "; ".join(notes) + "."
+               "works, from the event log's starts, stops and placements; one row per "
+               "NVLink domain, and one more for each job sharing it at once "
+               f"({shared} such rows).")
+    if layout.notes:
+        caption += " Shown: " + "; ".join(layout.notes) + "."
     return Figure(slug, title, caption, png(fig))
+
+
+def _label_domains(ax: Axes, layout: GanttLayout) -> None:
+    """Domain numbers on each domain's first row; a faint line between domains."""
+    firsts = np.flatnonzero(layout.first_of_row)
+    n_domains = firsts.size
+    ax.set_yticks(firsts, [str(d) for d in layout.domain_of_row[firsts].tolist()],
+                  fontsize="xx-small" if n_domains > 24 else "small")
+    for r in firsts[1:].tolist():
+        ax.axhline(r - 0.5, color="0.85", lw=0.4)
+    ax.set_ylim(layout.rows - 0.5, -0.5)  # the first domain on top, its lanes below it
+    ax.set_ylabel("NVLink domain (rows below a number: its lanes)")

@@ -98,17 +98,34 @@ def shade(ax: Axes, spans: Sequence[Outage], scale: float) -> list[str]:
     """Shade each outage on ``ax`` (x in units of ``scale`` s); return legend labels used.
 
     GPUs taken down with a label naming maintenance are shaded as maintenance, other
-    GPU outages as failures, cable cuts on their own colour.
+    GPU outages as failures, cable cuts on their own colour. Overlapping spans of one
+    colour are drawn as their union, so two racks drained together do not read darker
+    than one.
     """
     used: list[str] = []
+    by_shade: dict[str, list[tuple[float, float]]] = {}
     for o in spans:
         kind = "maintenance" if o.kind == "gpus" and "maint" in o.label.lower() else o.kind
+        by_shade.setdefault(kind, []).append((o.start_s, o.end_s))
+    for kind, intervals in by_shade.items():
         colour, label = _SHADES[kind]
-        ax.axvspan(o.start_s / scale, o.end_s / scale, color=colour, alpha=0.15,
-                   label=None if label in used else label)
-        if label not in used:
-            used.append(label)
+        for start, end in _union(intervals):
+            ax.axvspan(start / scale, end / scale, color=colour, alpha=0.15,
+                       label=None if label in used else label)
+            if label not in used:
+                used.append(label)
     return used
+
+
+def _union(intervals: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """The union of ``intervals`` as disjoint, sorted intervals."""
+    merged: list[tuple[float, float]] = []
+    for start, end in sorted(intervals):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
 
 
 def tenant_colour(data: RunData, tenant: str) -> str:

@@ -22,14 +22,13 @@ When anything is cut, ``otherData.truncated`` is true and ``otherData.note`` say
 
 from __future__ import annotations
 
-import heapq
 import math
 from typing import Any
 
 import numpy as np
 
 from emulator.report.rundata import RunData
-from emulator.report.segments import job_segments
+from emulator.report.segments import job_segments, lanes
 
 __all__ = ["DEFAULT_MAX_EVENTS", "build_trace"]
 
@@ -45,34 +44,28 @@ def _meta(pid: int, name: str, tid: int = 0, thread: str | None = None) -> dict[
     return {"name": "thread_name", "ph": "M", "pid": pid, "tid": tid, "args": {"name": thread}}
 
 
-def _lanes(domain: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
-    """Lane of each segment so that segments on one (domain, lane) never overlap."""
-    lane = np.zeros(domain.size, dtype=np.int64)
-    order = np.lexsort((start, domain))
-    free: dict[int, list[tuple[float, int]]] = {}  # domain → heap of (end, lane)
-    count: dict[int, int] = {}
-    for i in order.tolist():
-        d = int(domain[i])
-        heap = free.setdefault(d, [])
-        if heap and heap[0][0] <= start[i]:
-            _, k = heapq.heappop(heap)
-        else:
-            k = count.get(d, 0)
-            count[d] = k + 1
-        lane[i] = k
-        heapq.heappush(heap, (float(end[i]), k))
-    return lane
-
-
 def _stride(n: int, most: int) -> int:
     return max(1, math.ceil(n / max(most, 1)))
 
 
 def build_trace(data: RunData, window: tuple[float, float] | None = None,
                 max_events: int = DEFAULT_MAX_EVENTS) -> dict[str, Any]:
-    """The trace of ``data`` as a JSON-ready dict (see the module notes for the bounds)."""
-    lo, hi = window if window is not None else (0.0, max(data.horizon_s, 0.0))
+    """The trace of ``data`` as a JSON-ready dict (see the module notes for the bounds).
+
+    ``window`` is clipped to the simulated ``[0, horizon]`` (said in the note); one that
+    does not overlap it is a ``ValueError``, since nothing was simulated there.
+    """
+    horizon = max(data.horizon_s, 0.0)
+    lo, hi = window if window is not None else (0.0, horizon)
     notes: list[str] = []
+    clipped = ""
+    if window is not None and horizon > 0:
+        if lo >= horizon or hi <= 0:
+            raise ValueError(f"window {lo:g} s to {hi:g} s does not overlap the run "
+                             f"(0 to {horizon:g} s)")
+        if lo < 0 or hi > horizon:
+            clipped = f" (clipped to the simulated 0 to {horizon:g} s)"
+            lo, hi = max(lo, 0.0), min(hi, horizon)
     meta: list[dict[str, Any]] = [
         _meta(_PID_DOMAINS, "NVLink domains"), _meta(_PID_POWER, "site power"),
         _meta(_PID_QUEUES, "queues"), _meta(_PID_INFRA, "infrastructure"),
@@ -100,7 +93,7 @@ def build_trace(data: RunData, window: tuple[float, float] | None = None,
                      "--max-events")
         slices = slices[:room]
     if window is not None:
-        notes.insert(0, f"window {lo:g} s to {hi:g} s only")
+        notes.insert(0, f"window {lo:g} s to {hi:g} s only{clipped}")
     events = meta + lane_meta + slices + counters + instants
     return {
         "traceEvents": events,
@@ -125,7 +118,7 @@ def _slices(data: RunData, lo: float, hi: float
     idx = np.flatnonzero(keep)
     jobs = data.columns("jobs", ["work_id", "tenant", "name", "kind", "n_gpus"])
     by_id = {int(w): i for i, w in enumerate(jobs.get("work_id", np.empty(0)).tolist())}
-    lane = _lanes(seg.domain[idx], start[idx], end[idx])
+    lane = lanes(seg.domain[idx], start[idx], end[idx])
     tids: dict[tuple[int, int], int] = {}
     lane_meta = []
     for d, k in sorted(set(zip(seg.domain[idx].tolist(), lane.tolist(), strict=True))):

@@ -140,7 +140,29 @@ def load_run(folder: Path) -> RunData:
     if not isinstance(summary, dict):
         raise UserError(f"RUN_DIR {folder}: summary.json is not a JSON object; expected the "
                         "summary a run writes")
+    _check_manifest(folder)
     resolved = folder / "scenario.resolved.yaml"
     start = (start_from_yaml(resolved.read_text(encoding="utf-8")) if resolved.is_file()
              else _DEFAULT_START)
     return RunData(summary=summary, start=start, folder=folder)
+
+
+def _check_manifest(folder: Path) -> None:
+    """:class:`UserError` when ``folder``'s ``manifest.json`` lists a table or the resolved
+    scenario that is not there: the result set is damaged, and a figure left out for want
+    of it would blame the run. (Report figures and traces may be missing: they are
+    written again. Checksums are not read here: hashing every table of a large run costs
+    more than the report; ``emulator.outputs.verify`` does that.)"""
+    path = folder / "manifest.json"
+    if not path.is_file():
+        return  # a folder written by hand or by an older version: read what is there
+    try:
+        listed = json.loads(path.read_text(encoding="utf-8")).get("files", {})
+    except (OSError, ValueError, AttributeError) as exc:
+        raise UserError(f"RUN_DIR {folder}: manifest.json cannot be read ({exc}); expected "
+                        "the JSON object a run writes") from None
+    for name in listed:
+        if name.endswith((".parquet", ".yaml")) and not (folder / name).is_file():
+            raise UserError(f"RUN_DIR {folder}: {name} is missing, though manifest.json "
+                            "lists it; the result set is damaged (run the scenario again, "
+                            "or restore the file)")

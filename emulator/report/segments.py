@@ -6,19 +6,23 @@ serving replica lost to a failure), or a ``truncate`` while it held GPUs; the sa
 as :func:`emulator.tables.runs`)
 and spreads it over the NVLink domains the placements table gives for that start: one
 segment per (run, domain). :func:`outages` pairs infrastructure events into intervals
-(a cable cut with its repair, GPUs taken down with their return), open intervals ending
-at the horizon. Both read only the tables a run writes.
+(a cable cut with its repair, GPUs taken down with their return, a drain with its end)
+by what they act on, open intervals ending at the horizon; only failures that take GPUs
+out of service count, as in the summary. Both read only the tables a run writes.
 """
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass
 
 import numpy as np
 
 from emulator.report.rundata import Columns, RunData
+from emulator.targets import covers, is_target, label_target
+from topologies.reliability import COMPONENTS, effect_of
 
-__all__ = ["Outage", "Segments", "job_segments", "outages"]
+__all__ = ["Outage", "Segments", "job_segments", "lanes", "outages"]
 
 
 @dataclass(frozen=True)
@@ -104,6 +108,31 @@ def job_segments(data: RunData) -> Segments:
                     end_s=ends[group])
 
 
+def lanes(domain: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """Lane of each segment so that segments on one (domain, lane) never overlap.
+
+    Work sharing an NVLink domain at the same time goes on separate lanes (the Perfetto
+    trace's tracks, the Gantt chart's rows), so no bar hides another. Greedy by start
+    time, reusing the lane that freed first: a domain gets as many lanes as it ever
+    held runs at once.
+    """
+    lane = np.zeros(domain.size, dtype=np.int64)
+    order = np.lexsort((start, domain))
+    free: dict[int, list[tuple[float, int]]] = {}  # domain → heap of (end, lane)
+    count: dict[int, int] = {}
+    for i in order.tolist():
+        d = int(domain[i])
+        heap = free.setdefault(d, [])
+        if heap and heap[0][0] <= start[i]:
+            _, k = heapq.heappop(heap)
+        else:
+            k = count.get(d, 0)
+            count[d] = k + 1
+        lane[i] = k
+        heapq.heappush(heap, (float(end[i]), k))
+    return lane
+
+
 @dataclass(frozen=True)
 class Outage:
     """A time interval of a failure, cable cut or maintenance (s); ``kind`` names it."""
@@ -115,35 +144,93 @@ class Outage:
     value: float  # GPUs down (``gpus``), NaN for cables
 
 
+_OPENS = {"cable_cut": "cable", "gpus_down": "gpus", "failure": "gpus", "drain": "maintenance"}
+_CLOSES = {"cable_repair": "cable", "gpus_up": "gpus", "repair": "gpus",
+           "undrain": "maintenance"}
+_SPARED = frozenset(c for c, name in enumerate(COMPONENTS) if effect_of(name) != "down")
+"""Failure class codes that take no GPU out of service (a software fault restarts its
+work; a NIC or a switch cuts the scale-out network; a spine shrinks bandwidth)."""
+
+
+def _takes_gpus_down(event: str, subject: int) -> bool:
+    """Whether an infra row of a failure or repair concerns GPUs out of service: every
+    ``gpus_down``/``gpus_up``, and failures of a class whose effect is ``down`` or of no
+    class (code -1: an injection), as the summary's ``outages`` counts them."""
+    return event not in ("failure", "repair") or subject not in _SPARED
+
+
+def _key(label: str) -> str:
+    """What an infra row acts on: the target of a planned or live event (``drain
+    rack:S/H/3`` and ``restore rack:S/H/3`` both act on ``rack:S/H/3``), else the label
+    itself (a failure class, a cable, an operator's reason)."""
+    return label_target(label) or label
+
+
+class _OpenSpans:
+    """Spans opened and not yet closed, per (group, key), oldest first."""
+
+    def __init__(self) -> None:
+        self.open: dict[tuple[str, str], list[tuple[float, float]]] = {}
+
+    def start(self, group: str, key: str, t: float, value: float) -> None:
+        """Open a span; a cable already cut stays one span until repaired."""
+        spans = self.open.setdefault((group, key), [])
+        if group != "cable" or not spans:
+            spans.append((t, value))
+
+    def close(self, group: str, key: str) -> list[tuple[str, float, float]]:
+        """Close the oldest span on exactly ``key``; failing that (a restore of a whole
+        rack, hall or site), every span on a target inside ``key``. Returns (key, start,
+        value) of each span closed."""
+        exact = self.open.get((group, key))
+        if exact:
+            began, value = exact.pop(0)
+            return [(key, began, value)]
+        if not is_target(key):
+            return []
+        closed = []
+        for (g, inner), spans in self.open.items():
+            if g == group and spans and is_target(inner) and covers(key, inner):
+                closed += [(inner, began, value) for began, value in spans]
+                spans.clear()
+        return closed
+
+
+def _outage(group: str, key: str, start_s: float, end_s: float, value: float) -> Outage:
+    if group == "cable":
+        return Outage("cable", key, start_s, end_s, float("nan"))
+    label = f"maintenance: {key}" if group == "maintenance" else key
+    return Outage("gpus", label, start_s, end_s, value)
+
+
 def outages(data: RunData) -> list[Outage]:
     """Cable cuts (until repaired), GPUs down or failed (until back or repaired) and drains
-    (maintenance, until undrained), from the infra table; a repair or an undrain closes
-    the earliest open span with the same label."""
-    infra = data.columns("infra", ["t_s", "event", "value", "label"])
+    (maintenance, until undrained), from the infra table; open intervals end at the
+    horizon.
+
+    Spans pair by what they act on (:func:`_key`), never by the whole label: a drain is
+    logged as ``drain rack:…`` and its end as ``restore rack:…``. A failure that takes no
+    GPU out of service (software, NIC, switch, spine) is no outage here, as in the
+    summary's ``outages``; those classes log no repair of GPUs, or none that matters.
+    """
+    infra = data.columns("infra", ["t_s", "event", "subject", "value", "label"])
     if not infra:
         return []
+    subject = infra.get("subject", np.full(infra["t_s"].size, -1))
     out: list[Outage] = []
-    open_cuts: dict[str, float] = {}
-    open_down: dict[str, list[tuple[float, float]]] = {}
-    for t, kind, value, label in zip(infra["t_s"].tolist(), infra["event"].tolist(),
-                                     infra["value"].tolist(), infra["label"].tolist(),
-                                     strict=True):
-        label = str(label or "")
-        if kind == "cable_cut":
-            open_cuts.setdefault(label, t)
-        elif kind == "cable_repair" and label in open_cuts:
-            out.append(Outage("cable", label, open_cuts.pop(label), t, float("nan")))
-        elif kind in ("gpus_down", "failure"):
-            open_down.setdefault(label, []).append((t, value))
-        elif kind in ("gpus_up", "repair") and open_down.get(label):
-            began, count = open_down[label].pop(0)
-            out.append(Outage("gpus", label, began, t, count))
-        elif kind == "drain":
-            open_down.setdefault(f"maintenance: {label}", []).append((t, value))
-        elif kind == "undrain" and open_down.get(f"maintenance: {label}"):
-            began, count = open_down[f"maintenance: {label}"].pop(0)
-            out.append(Outage("gpus", f"maintenance: {label}", began, t, count))
+    spans = _OpenSpans()
+    for t, kind, code, value, label in zip(
+            infra["t_s"].tolist(), infra["event"].tolist(), subject.tolist(),
+            infra["value"].tolist(), infra["label"].tolist(), strict=True):
+        if not _takes_gpus_down(kind, int(code)):
+            continue
+        key = _key(str(label or ""))
+        if kind in _OPENS:
+            spans.start(_OPENS[kind], key, t, value)
+        elif kind in _CLOSES:
+            group = _CLOSES[kind]
+            out += [_outage(group, k, began, t, v) for k, began, v in spans.close(group, key)]
     end = data.horizon_s
-    out += [Outage("cable", c, t, end, float("nan")) for c, t in open_cuts.items()]
-    out += [Outage("gpus", lab, t, end, v) for lab, xs in open_down.items() for t, v in xs]
+    out += [_outage(group, key, began, end, value)
+            for (group, key), open_ in spans.open.items() for began, value in open_]
     return sorted(out, key=lambda o: (o.start_s, o.kind, o.label))
