@@ -71,6 +71,11 @@ class Executor(AbstractContextManager["Executor"]):
     ran = 0
     """Cells this executor has run (cached ones not counted)."""
 
+    def __init__(self) -> None:
+        self.keys: set[str] = set()
+        """Cache keys of every cell :func:`run_cells` has handed this executor (cached or
+        run), so an interrupted command can tell which cells of its own were kept."""
+
     def run(self, payloads: Sequence[Payload]) -> Iterator[tuple[int, dict[str, Any]]]:
         raise NotImplementedError
 
@@ -108,6 +113,7 @@ class DaskExecutor(Executor):
     name = "dask"
 
     def __init__(self, workers: int, address: str | None = None) -> None:
+        super().__init__()
         self.workers = workers
         self.address = address
         self._client: Any = None
@@ -282,6 +288,7 @@ def run_cells(cells: Sequence[Cell], executor: Executor, cache: Path | None = No
     """Each cell's result, in the order given: from ``cache`` where present, else run on
     ``executor`` (each result stored in ``cache`` as soon as it arrives)."""
     keys = [cell_key(c) for c in cells]  # also validates every cell before anything runs
+    executor.keys.update(keys)
     results: list[dict[str, Any] | None] = [None] * len(cells)
     if cache is not None:
         try:

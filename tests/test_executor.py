@@ -396,3 +396,23 @@ def test_a_plugin_that_cannot_be_imported_fails_before_any_cell_runs(tmp_path: P
     with pytest.raises(UserError, match=r"scheduler\.queue: cannot import module 'no_such_mod'"):
         run_sweep(path, ["scheduler.queue=fifo,no_such_mod:Policy"], 1, ex, until_s=600.0)
     assert ex.ran == 0
+
+
+def test_the_resume_note_counts_only_this_commands_cells(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A shared cache holds other commands' cells: the note after Ctrl-C counts its own."""
+    from emulator.cli_executor import resume_note
+    from emulator.interrupts import Interrupted
+
+    cache = tmp_path / "shared.cells"
+    cache.mkdir()
+    for i in range(5):  # cells of earlier sweeps
+        (cache / f"{i:064x}.json").write_text("{}")
+    path = _scenario(tmp_path)
+    ex = SerialExecutor()
+    run_sweep(path, ["sites.0.halls.0.racks=1"], 1, ex, cache, until_s=600.0)
+    ex.keys.add("f" * 64)  # a cell of this command that had not finished
+    with pytest.raises(SystemExit) as info:
+        resume_note(Interrupted(signal.SIGINT), cache, ex.keys)
+    assert info.value.code == 130
+    assert f"kept in {cache}/ (1 of this command's there)" in capsys.readouterr().err
