@@ -129,10 +129,14 @@ class Result:
         return folder / "report.html"
 
 
-def _scenario_mapping(scenario: str | Path | Mapping[str, Any]) -> tuple[dict[str, Any], str]:
-    """The scenario as a mapping and the source path relative files resolve from."""
+def _scenario_mapping(scenario: str | Path | Mapping[str, Any] | LoadedScenario
+                      ) -> tuple[dict[str, Any], str]:
+    """The scenario as a mapping and the source path relative files resolve from (what
+    :func:`emulator.loader.load_scenario` returns gives the mapping it was read from)."""
     from emulator.loader import read_yaml
 
+    if isinstance(scenario, LoadedScenario) and scenario.data is not None:
+        return copy.deepcopy(scenario.data), scenario.source
     if isinstance(scenario, Mapping):
         return copy.deepcopy(dict(scenario)), "<scenario>"
     if isinstance(scenario, str | Path):
@@ -242,20 +246,33 @@ def _empty_energy(loaded: Any, start: dt.datetime) -> pd.DataFrame:
     return _frame(energy_table([], [s.name for s in loaded.sites]), start)
 
 
-def sweep(scenario: str | Path, overrides: Sequence[str] = (), seeds: int = 1,
+def sweep(scenario: str | Path | Mapping[str, Any] | LoadedScenario,
+          overrides: str | Sequence[str] = (), seeds: int = 1,
           until: str | float | None = None, workers: int | None = 1,
           scheduler: str | None = None, cache: str | Path | None = None) -> pd.DataFrame:
-    """Every grid point × seed of a scenario file (``overrides`` as ``gpuemu sweep --set``:
-    ``"sites.0.halls.0.racks=2,4,8"`` is an axis), one row per run: the point, the swept
-    values, the seed and every scalar of its summary by dotted path.
+    """Every grid point × seed of a scenario (``overrides`` as ``gpuemu sweep --set``:
+    ``"sites.0.halls.0.racks=2,4,8"`` is an axis; one string is one override), one row per
+    run: the point, the swept values, the seed and every scalar of its summary by dotted
+    path.
 
+    ``scenario`` is a file path, a mapping shaped like a scenario file or what
+    :func:`emulator.loader.load_scenario` returns (a validated ``Scenario`` model takes no
+    ``--set`` grid: a one-line :class:`~emulator.errors.UserError`, as for :func:`run`).
     ``workers`` > 1 runs on a local dask cluster, ``scheduler`` on a running one; with
     ``cache`` a folder, finished runs are kept there and reused.
     """
     from emulator.executor import make_executor
     from emulator.sweep_study import run_sweep
 
+    if isinstance(overrides, str):
+        overrides = [overrides]
+    if isinstance(scenario, Scenario | LoadedScenario) and not (
+            isinstance(scenario, LoadedScenario) and scenario.data is not None):
+        raise UserError("scenario: a Scenario model takes no --set grid; expected a path or "
+                        "a mapping shaped like a scenario file")
+    data, source = _scenario_mapping(scenario)
+    until_s = _until_s(until)
     with make_executor(workers, scheduler) as executor:
-        result = run_sweep(Path(scenario), list(overrides), seeds, executor,
-                           Path(cache) if cache is not None else None, _until_s(until))
+        result = run_sweep(Path(source), list(overrides), seeds, executor,
+                           Path(cache) if cache is not None else None, until_s, data=data)
     return pd.DataFrame(result.rows)

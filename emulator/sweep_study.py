@@ -11,7 +11,7 @@ summary under its dotted path (``requests.slo_attainment``,
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -67,8 +67,13 @@ def refuse_seed(paths: Sequence[str], option: str, study: str) -> None:
 
 
 def sweep_cells(scenario: Path, overrides: Sequence[str], seeds: int,
-                until_s: float | None = None) -> tuple[list[GridPoint], list[int], list[Cell]]:
-    """The grid points, the seeds and one summary cell per point and seed."""
+                until_s: float | None = None, data: Mapping[str, Any] | None = None
+                ) -> tuple[list[GridPoint], list[int], list[Cell]]:
+    """The grid points, the seeds and one summary cell per point and seed; ``data`` is the
+    scenario mapping when it is not read from the file ``scenario`` (which then only names
+    where relative paths resolve from)."""
+    import copy
+
     from emulator.loader import apply_override, parse_override, read_yaml
 
     refuse_seed(overrides, "--set", "sweep")
@@ -78,14 +83,14 @@ def sweep_cells(scenario: Path, overrides: Sequence[str], seeds: int,
     seed_list: list[int] = []
     cells = []
     for point in points:
-        data = read_yaml(scenario)
+        point_data = read_yaml(scenario) if data is None else copy.deepcopy(dict(data))
         for text in point.overrides:
             keys, value = parse_override(text)
-            apply_override(data, keys, value)
+            apply_override(point_data, keys, value)
         if not seed_list:  # no seed override: every point has the file's seed
-            seed_list = seeds_from(scenario_seed(data, str(scenario)), seeds)
+            seed_list = seeds_from(scenario_seed(point_data, str(scenario)), seeds)
         for seed in seed_list:
-            cells.append(Cell({**data, "seed": seed}, str(scenario), "summary", until_s,
+            cells.append(Cell({**point_data, "seed": seed}, str(scenario), "summary", until_s,
                               {"point": point.label, "values": dict(point.values),
                                "seed": seed}))
     return points, seed_list, cells
@@ -104,9 +109,11 @@ class SweepResult:
 
 def run_sweep(scenario: Path, overrides: Sequence[str], seeds: int, executor: Executor,
               cache: Path | None = None, until_s: float | None = None,
-              progress: Progress | None = None) -> SweepResult:
-    """Run every point × seed (cached cells reused); one flat row per cell."""
-    points, seed_list, cells = sweep_cells(scenario, overrides, seeds, until_s)
+              progress: Progress | None = None, data: Mapping[str, Any] | None = None
+              ) -> SweepResult:
+    """Run every point × seed (cached cells reused); one flat row per cell (``data``: see
+    :func:`sweep_cells`)."""
+    points, seed_list, cells = sweep_cells(scenario, overrides, seeds, until_s, data)
     results = run_cells(cells, executor, cache, progress)
     rows = []
     for cell, result in zip(cells, results, strict=True):
