@@ -14,7 +14,9 @@ variants on the same executors as ``gpuemu sweep`` (:mod:`emulator.executor`).
 
 The :class:`Result` frames come from the run's event log (:mod:`emulator.tables`), in SI
 units, with a datetime column (UTC, from the scenario's ``start``) beside each absolute
-time column: ``submit_s`` → ``submit_time``, ``t_s`` → ``time`` and so on.
+time column: ``submit_s`` → ``submit_time``, ``t_s`` → ``time`` and so on. A missing
+figure is NaN, never infinite (null in the Parquet files ``Result.write`` writes): e.g.
+``energy.cap_w`` of a site without a power cap.
 """
 
 from __future__ import annotations
@@ -47,9 +49,20 @@ class); from the infra events of the log (per-class figures: ``Result.summary["f
 Empty (these columns, no rows) when the run had none."""
 
 
+def _missing_not_infinite(col: np.ndarray) -> np.ndarray:
+    """``col`` with ±inf as NaN (a float column): the result tables' convention
+    (:mod:`emulator.arrow_columns`) is that a figure is finite or missing, so an uncapped
+    site's ``cap_w`` reads as missing here as it does (null) in ``energy.parquet``."""
+    col = np.asarray(col)
+    if col.dtype.kind != "f" or not np.isinf(col).any():
+        return col
+    return np.where(np.isinf(col), np.nan, col)
+
+
 def _frame(columns: Mapping[str, np.ndarray], start: dt.datetime) -> pd.DataFrame:
-    """A DataFrame of ``columns`` with a UTC datetime column beside each absolute time."""
-    df = pd.DataFrame({k: np.asarray(v) for k, v in columns.items()})
+    """A DataFrame of ``columns`` (non-finite figures as NaN, as null in the Parquet files)
+    with a UTC datetime column beside each absolute time."""
+    df = pd.DataFrame({k: _missing_not_infinite(v) for k, v in columns.items()})
     for col, name in _TIME_COLUMNS.items():
         if col not in df.columns:
             continue

@@ -163,3 +163,16 @@ def test_sweep_takes_what_run_takes(tmp_path: Path) -> None:
         api.sweep(validate_scenario(data).scenario, until="10m")
     with pytest.raises(UserError, match=r"^scenario: got int; expected a path"):
         api.sweep(3, until="10m")  # type: ignore[arg-type]
+
+
+def test_an_uncapped_sites_cap_is_missing_as_in_the_parquet_file(tmp_path: Path) -> None:
+    """No infinity in a frame: ``energy.cap_w`` of a site without a cap is NaN, as it is
+    null in the ``energy.parquet`` the same run writes."""
+    res = api.run(ROOT / "examples/bizerte_20mw.yaml", ["sites.0.halls.0.racks=1",
+                                                        "sites.0.halls.1.racks=1"], until="1h")
+    assert len(res.energy) and res.energy["cap_w"].isna().all()
+    written = pd.read_parquet(res.write(tmp_path / "run") / "energy.parquet")
+    assert written["cap_w"].isna().all()
+    for frame in (res.jobs, res.timeseries, res.energy):
+        floats = frame.select_dtypes("float")
+        assert not np.isinf(floats.to_numpy()).any()
