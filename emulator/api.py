@@ -14,7 +14,9 @@ variants on the same executors as ``gpuemu sweep`` (:mod:`emulator.executor`).
 
 The :class:`Result` frames come from the run's event log (:mod:`emulator.tables`), in SI
 units, with a datetime column (UTC, from the scenario's ``start``) beside each absolute
-time column: ``submit_s`` → ``submit_time``, ``t_s`` → ``time`` and so on.
+time column: ``submit_s`` → ``submit_time``, ``t_s`` → ``time`` and so on. A missing
+figure is NaN, never infinite (null in the Parquet files ``Result.write`` writes): e.g.
+``energy.cap_w`` of a site without a power cap.
 """
 
 from __future__ import annotations
@@ -47,9 +49,20 @@ class); from the infra events of the log (per-class figures: ``Result.summary["f
 Empty (these columns, no rows) when the run had none."""
 
 
+def _missing_not_infinite(col: np.ndarray) -> np.ndarray:
+    """``col`` with ±inf as NaN (a float column): the result tables' convention
+    (:mod:`emulator.arrow_columns`) is that a figure is finite or missing, so an uncapped
+    site's ``cap_w`` reads as missing here as it does (null) in ``energy.parquet``."""
+    col = np.asarray(col)
+    if col.dtype.kind != "f" or not np.isinf(col).any():
+        return col
+    return np.where(np.isinf(col), np.nan, col)
+
+
 def _frame(columns: Mapping[str, np.ndarray], start: dt.datetime) -> pd.DataFrame:
-    """A DataFrame of ``columns`` with a UTC datetime column beside each absolute time."""
-    df = pd.DataFrame({k: np.asarray(v) for k, v in columns.items()})
+    """A DataFrame of ``columns`` (non-finite figures as NaN, as null in the Parquet files)
+    with a UTC datetime column beside each absolute time."""
+    df = pd.DataFrame({k: _missing_not_infinite(v) for k, v in columns.items()})
     for col, name in _TIME_COLUMNS.items():
         if col not in df.columns:
             continue
@@ -129,10 +142,14 @@ class Result:
         return folder / "report.html"
 
 
-def _scenario_mapping(scenario: str | Path | Mapping[str, Any]) -> tuple[dict[str, Any], str]:
-    """The scenario as a mapping and the source path relative files resolve from."""
+def _scenario_mapping(scenario: str | Path | Mapping[str, Any] | LoadedScenario
+                      ) -> tuple[dict[str, Any], str]:
+    """The scenario as a mapping and the source path relative files resolve from (what
+    :func:`emulator.loader.load_scenario` returns gives the mapping it was read from)."""
     from emulator.loader import read_yaml
 
+    if isinstance(scenario, LoadedScenario) and scenario.data is not None:
+        return copy.deepcopy(scenario.data), scenario.source
     if isinstance(scenario, Mapping):
         return copy.deepcopy(dict(scenario)), "<scenario>"
     if isinstance(scenario, str | Path):
@@ -242,20 +259,33 @@ def _empty_energy(loaded: Any, start: dt.datetime) -> pd.DataFrame:
     return _frame(energy_table([], [s.name for s in loaded.sites]), start)
 
 
-def sweep(scenario: str | Path, overrides: Sequence[str] = (), seeds: int = 1,
+def sweep(scenario: str | Path | Mapping[str, Any] | LoadedScenario,
+          overrides: str | Sequence[str] = (), seeds: int = 1,
           until: str | float | None = None, workers: int | None = 1,
           scheduler: str | None = None, cache: str | Path | None = None) -> pd.DataFrame:
-    """Every grid point × seed of a scenario file (``overrides`` as ``gpuemu sweep --set``:
-    ``"sites.0.halls.0.racks=2,4,8"`` is an axis), one row per run: the point, the swept
-    values, the seed and every scalar of its summary by dotted path.
+    """Every grid point × seed of a scenario (``overrides`` as ``gpuemu sweep --set``:
+    ``"sites.0.halls.0.racks=2,4,8"`` is an axis; one string is one override), one row per
+    run: the point, the swept values, the seed and every scalar of its summary by dotted
+    path.
 
+    ``scenario`` is a file path, a mapping shaped like a scenario file or what
+    :func:`emulator.loader.load_scenario` returns (a validated ``Scenario`` model takes no
+    ``--set`` grid: a one-line :class:`~emulator.errors.UserError`, as for :func:`run`).
     ``workers`` > 1 runs on a local dask cluster, ``scheduler`` on a running one; with
     ``cache`` a folder, finished runs are kept there and reused.
     """
     from emulator.executor import make_executor
     from emulator.sweep_study import run_sweep
 
+    if isinstance(overrides, str):
+        overrides = [overrides]
+    if isinstance(scenario, Scenario | LoadedScenario) and not (
+            isinstance(scenario, LoadedScenario) and scenario.data is not None):
+        raise UserError("scenario: a Scenario model takes no --set grid; expected a path or "
+                        "a mapping shaped like a scenario file")
+    data, source = _scenario_mapping(scenario)
+    until_s = _until_s(until)
     with make_executor(workers, scheduler) as executor:
-        result = run_sweep(Path(scenario), list(overrides), seeds, executor,
-                           Path(cache) if cache is not None else None, _until_s(until))
+        result = run_sweep(Path(source), list(overrides), seeds, executor,
+                           Path(cache) if cache is not None else None, until_s, data=data)
     return pd.DataFrame(result.rows)

@@ -20,7 +20,7 @@ import simpy
 
 from cupy_kernels.backend import Backend, BackendUnavailable, select_backend
 from cupy_kernels.profile import apply_profile, load_profile
-from emulator.build_events import wire_events
+from emulator.build_events import drop_events_from, wire_events
 from emulator.build_works import check_systems, estimate, estimate_error, make_book, restrict
 from emulator.checkpointing import with_young_daly
 from emulator.compute import ComputeModel
@@ -91,6 +91,7 @@ class Simulation:
         """
         end = self.horizon_s if until is None else min(until, self.horizon_s)
         self.planned_s = end
+        drop_events_from(self.engine, end, float(self.loaded.scenario.duration))
         # Requests are judged against the end of what is simulated: one whose first or last
         # token would come after ``until`` has not been served in this run.
         self.engine.serving.horizon_s = end

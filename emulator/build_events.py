@@ -34,7 +34,7 @@ from emulator.work import Work
 
 _log = logging.getLogger(__name__)
 
-__all__ = ["events_path", "wire_events"]
+__all__ = ["drop_events_from", "events_path", "wire_events"]
 
 
 def events_path(loaded: LoadedScenario, override: str | Path | None) -> Path | None:
@@ -108,3 +108,22 @@ def wire_events(loaded: LoadedScenario, engine: Engine, ops: SiteOps, serving: S
                 raise UserError(f"{where}: events.{i}.value: {exc}") from None
     engine.planned = resolve_events(events, engine.cluster.index, cables,
                                     where=f"{where}: events")
+    engine.planned_source = where
+
+
+def drop_events_from(engine: Engine, end_s: float, duration_s: float) -> None:
+    """Take the planned events at or after ``end_s`` (s: where this run stops, ``until``
+    or the duration) out of ``engine``'s plan before it starts: they are not applied, not
+    even one exactly at the stop (it would otherwise fire at the horizon, before the
+    stop). Those before ``duration_s`` (cut off by ``until``) get a note here; the rest
+    got theirs when the events were wired."""
+    late = [r for r in engine.planned if r.event.at >= end_s]
+    if not late:
+        return
+    engine.planned = [r for r in engine.planned if r.event.at < end_s]
+    cut = [r.event.at for r in late if r.event.at < duration_s]
+    if cut:
+        _log.info("events %s: %d planned event(s) at or after the end of the run (%s, "
+                  "--until) are not applied (the first at %s)",
+                  one_line(engine.planned_source, 200), len(cut),
+                  format_adaptive_duration(end_s), format_adaptive_duration(min(cut)))

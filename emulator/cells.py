@@ -10,8 +10,9 @@ temporary folder there and runs the scenario as if it sat beside them.
 
 :func:`cell_key` is the cache key: SHA-256 of the *resolved* scenario (the validated model
 and its resolved sites, as canonical JSON), the early stop, the task, the content of the
-shipped files and the version of this program's code, so a cached result is reused only
-for exactly the same simulation.
+shipped files, the version of this program's code and the source of the plug-in policy
+modules the scenario names (``scheduler.queue``/``placement`` as ``module:Class``; not the
+modules those import), so a cached result is reused only for exactly the same simulation.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ from typing import Any
 
 import yaml
 
-__all__ = ["TASKS", "Cell", "Payload", "cell_key", "code_version", "payload", "run_payload"]
+__all__ = ["TASKS", "Cell", "Payload", "cell_key", "code_version", "describe", "payload",
+           "run_payload"]
 
 _FILE_KEYS = ("path", "profile", "throughputs", "csv", "events")
 """Mapping keys whose string values name files: trace ``path``, ``compute.profile``, a
@@ -120,8 +122,32 @@ def code_version() -> str:
     return digest.hexdigest()
 
 
+def _plugin_digests(queue: str, placement: str) -> list[list[str]]:
+    """``[file name, SHA-256]`` of each source file of the scenario's plug-in policies
+    (``"module:Class"``), so that editing a policy invalidates its cached cells. Resolving
+    them here also makes a plug-in that cannot be imported a one-line error before any
+    cell runs."""
+    from emulator.policies.registry import plugin_sources
+
+    return [[path.name, hashlib.sha256(path.read_bytes()).hexdigest()]
+            for path in plugin_sources(queue, placement)]
+
+
+def describe(cell: Cell) -> str:
+    """Which cell: ``point LABEL[, policy P], seed S`` from its tags (a plan's cells name
+    their searched values), for error messages."""
+    tags = cell.tags
+    label = tags.get("point")
+    if label is None:
+        values = tags.get("values") or {}
+        label = ", ".join(f"{k}={v}" for k, v in values.items()) or "base"
+    policy = f", policy {tags['policy']}" if "policy" in tags else ""
+    return f"point {label}{policy}, seed {tags.get('seed', cell.data.get('seed'))}"
+
+
 def cell_key(cell: Cell) -> str:
-    """The cache key of ``cell`` (hex SHA-256); validates the scenario (one-line errors)."""
+    """The cache key of ``cell`` (hex SHA-256); validates the scenario and resolves its
+    plug-in policies (one-line errors)."""
     from emulator.loader import validate_scenario
 
     loaded = validate_scenario(cell.data, source=cell.source)
@@ -134,6 +160,8 @@ def cell_key(cell: Cell) -> str:
         "until_s": cell.until_s,
         "files": {name: hashlib.sha256(p.read_bytes()).hexdigest() for name, p in found.items()},
         "code": code_version(),
+        "plugins": _plugin_digests(loaded.scenario.scheduler.queue,
+                                   loaded.scenario.scheduler.placement),
     }
     text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()

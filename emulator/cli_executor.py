@@ -11,7 +11,7 @@ after a Ctrl-C runs only what is missing.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
@@ -88,12 +88,16 @@ def cell_progress(console: Console, what: str
         yield update
 
 
-def resume_note(exc: Interrupted, cache: Path | None) -> None:
-    """Print what an interrupted study kept and how to resume it, then exit 128 + signal."""
+def resume_note(exc: Interrupted, cache: Path | None, keys: Collection[str] = ()) -> None:
+    """Print what an interrupted study kept and how to resume it, then exit 128 + signal.
+
+    ``keys`` are the cache keys of the command's cells (:attr:`Executor.keys`): only
+    those found in ``cache`` are counted, since a shared cache holds other commands' cells.
+    """
     if cache is not None and cache.is_dir():
-        kept = sum(1 for p in cache.glob("*.json"))
-        where = (f"finished cells are kept in {cache}/ ({kept} there); run the same "
-                 "command again to resume")
+        kept = sum(1 for key in keys if (cache / f"{key}.json").is_file())
+        where = (f"finished cells are kept in {cache}/ ({kept} of this command's there); "
+                 "run the same command again to resume")
     else:
         where = "no cache (--no-cache): finished cells were not kept"
     print(f"interrupted ({exc.name}); {where}", file=sys.stderr, flush=True)

@@ -109,7 +109,7 @@ def _plan(scenario: Path, vary: list[str], ranges: list[str], target_text: str, 
             result = run_plan(scenario, axes, target, seeds, executor, maximize, until_s,
                               overrides, cells_dir, progress, points)
     except Interrupted as exc:
-        resume_note(exc, cells_dir)
+        resume_note(exc, cells_dir, executor.keys)
     rows = answer_rows(result)
     table = Table(title=f"{'largest' if maximize else 'smallest'} {axes[-1].path} meeting "
                         f"{target.text} on {len(result.seeds)} seeds")

@@ -130,7 +130,7 @@ def _sweep(scenario: Path, overrides: list[str], seeds: int, until: str | None,
             result = run_sweep(scenario, overrides, seeds, executor, cells_dir, until_s,
                                progress)
     except Interrupted as exc:
-        resume_note(exc, cells_dir)
+        resume_note(exc, cells_dir, executor.keys)
     console.print(_table(result))
     rows_json = [{k: (None if isinstance(v, float) and not math.isfinite(v) else v)
                   for k, v in r.items()} for r in result.rows]

@@ -191,4 +191,4 @@ def _compare(scenario: Path, policies: str, seeds: int, out: Path | None,
             compare_command(scenario, policies, seeds, out, overrides, workers or 1, Console(),
                             _warn_trace_issues, until_s, executor, cache_for)
     except Interrupted as exc:
-        resume_note(exc, cells[0])
+        resume_note(exc, cells[0], executor.keys)

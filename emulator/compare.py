@@ -317,14 +317,14 @@ def run_compare(scenario: str | Path, policies: Sequence[str], seeds: int,
         raise UserError(f"--workers: got {workers}; expected at least 1")
     from emulator.loader import validate_scenario
     from emulator.policies.registry import make_queue_policy
+    from emulator.sweep_study import scenario_seed, seeds_from
 
     points = expand_grid(overrides)
     cells: list[Cell] = []
     seed_list: list[int] = []
     for point in points:
         data = _scenario_data(path, point.overrides)
-        seed0 = data.get("seed", 0)
-        seed_list = [int(seed0) + i if isinstance(seed0, int) else i for i in range(seeds)]
+        seed_list = seeds_from(scenario_seed(data, str(path)), seeds)  # as run reads it
         for policy in policies:
             first = with_policy(data, policy, seed_list[0])
             sc = validate_scenario(first, source=str(path)).scenario  # fail before any run

@@ -100,6 +100,7 @@ class Engine:
         self._timed_wakeups = [0]
         self.injector: Injector | None = None  # planned and live events (set by the build)
         self.planned: list[Resolved] = []
+        self.planned_source = ""  # the events file ``planned`` came from, for notes
 
     # -- what others read ------------------------------------------------------------------
     @property

@@ -33,13 +33,30 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from emulator.cells import Cell, Payload, cell_key, payload, run_payload
+from emulator.cells import Cell, Payload, cell_key, describe, payload, run_payload
 from emulator.errors import UserError
+from emulator.policies.base import PolicyError
+from emulator.units import UnitError
 
 WARM_UP_PLUGIN = "gpuemu-warm-up"
 """Name of the worker plug-in that imports a cell's modules on every worker."""
 
-__all__ = ["DaskExecutor", "Executor", "SerialExecutor", "make_executor", "run_cells"]
+__all__ = ["CellError", "DaskExecutor", "Executor", "SerialExecutor", "make_executor",
+           "run_cells"]
+
+
+class CellError(Exception):
+    """A cell raised ``error`` while it ran; ``position`` is its index in the payloads
+    given to :meth:`Executor.run` (so :func:`run_cells` can say which cell it was)."""
+
+    def __init__(self, position: int, error: BaseException) -> None:
+        super().__init__(position, error)
+        self.position = position
+        self.error = error
+
+
+_ONE_LINE_ERRORS: tuple[type[Exception], ...] = (UserError, UnitError, PolicyError)
+"""Errors that are one line for the user: a failed cell's is re-raised with the cell named."""
 
 
 Progress = Callable[[int, int, Cell, dict[str, Any]], None]
@@ -53,6 +70,11 @@ class Executor(AbstractContextManager["Executor"]):
     name = "executor"
     ran = 0
     """Cells this executor has run (cached ones not counted)."""
+
+    def __init__(self) -> None:
+        self.keys: set[str] = set()
+        """Cache keys of every cell :func:`run_cells` has handed this executor (cached or
+        run), so an interrupted command can tell which cells of its own were kept."""
 
     def run(self, payloads: Sequence[Payload]) -> Iterator[tuple[int, dict[str, Any]]]:
         raise NotImplementedError
@@ -76,7 +98,10 @@ class SerialExecutor(Executor):
 
     def run(self, payloads: Sequence[Payload]) -> Iterator[tuple[int, dict[str, Any]]]:
         for i, p in enumerate(payloads):
-            result = run_payload(p)
+            try:
+                result = run_payload(p)
+            except Exception as exc:
+                raise CellError(i, exc) from exc
             self.ran += 1
             yield i, result
 
@@ -88,6 +113,7 @@ class DaskExecutor(Executor):
     name = "dask"
 
     def __init__(self, workers: int, address: str | None = None) -> None:
+        super().__init__()
         self.workers = workers
         self.address = address
         self._client: Any = None
@@ -174,7 +200,10 @@ class DaskExecutor(Executor):
             futures[client.submit(run_payload, p, pure=False)] = i
         try:
             for future in as_completed(futures):
-                result = future.result()
+                try:
+                    result = future.result()
+                except Exception as exc:
+                    raise CellError(futures[future], exc) from exc
                 self.ran += 1
                 yield futures[future], result
         finally:
@@ -239,11 +268,27 @@ def _store(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def _named_failures(results: Iterator[tuple[int, dict[str, Any]]], cells: Sequence[Cell]
+                    ) -> Iterator[tuple[int, dict[str, Any]]]:
+    """``results`` as they come; a cell's failure re-raised naming the cell
+    (:func:`~emulator.cells.describe`): a one-line error as the same error with the cell
+    before its text, any other with the cell in a note under its traceback."""
+    try:
+        yield from results
+    except CellError as failure:
+        where, error = describe(cells[failure.position]), failure.error
+        if isinstance(error, _ONE_LINE_ERRORS):
+            raise type(error)(f"{where}: {error}") from None
+        error.add_note(f"(in the cell {where})")
+        raise error from None
+
+
 def run_cells(cells: Sequence[Cell], executor: Executor, cache: Path | None = None,
               progress: Progress | None = None) -> list[dict[str, Any]]:
     """Each cell's result, in the order given: from ``cache`` where present, else run on
     ``executor`` (each result stored in ``cache`` as soon as it arrives)."""
     keys = [cell_key(c) for c in cells]  # also validates every cell before anything runs
+    executor.keys.update(keys)
     results: list[dict[str, Any] | None] = [None] * len(cells)
     if cache is not None:
         try:
@@ -263,7 +308,8 @@ def run_cells(cells: Sequence[Cell], executor: Executor, cache: Path | None = No
     if todo:
         runner = executor if len(todo) > 1 or isinstance(executor, SerialExecutor) \
             else SerialExecutor()
-        for j, result in runner.run([payload(cells[i]) for i in todo]):
+        for j, result in _named_failures(runner.run([payload(cells[i]) for i in todo]),
+                                         [cells[i] for i in todo]):
             if runner is not executor:  # one cell left ran in-process: count it anyway
                 executor.ran += 1
             i = todo[j]

@@ -189,8 +189,9 @@ class PlanResult:
     runs: int
 
 
-def _cells(scenario: Path, base: dict[str, Any], values: dict[str, int], seeds: list[int],
-           until_s: float | None, overrides: Sequence[str]) -> list[Cell]:
+def _data(base: dict[str, Any], values: dict[str, int],
+          overrides: Sequence[str]) -> dict[str, Any]:
+    """``base`` with the ``--set`` overrides, then the searched values, applied."""
     import copy
 
     from emulator.loader import apply_override, parse_override
@@ -199,8 +200,27 @@ def _cells(scenario: Path, base: dict[str, Any], values: dict[str, int], seeds: 
     for text in (*overrides, *(f"{k}={v}" for k, v in values.items())):
         keys, value = parse_override(text)
         apply_override(data, keys, value)
+    return data
+
+
+def _cells(scenario: Path, base: dict[str, Any], values: dict[str, int], seeds: list[int],
+           until_s: float | None, overrides: Sequence[str]) -> list[Cell]:
+    data = _data(base, values, overrides)
     return [Cell({**data, "seed": s}, str(scenario), "summary", until_s,
                  {"values": values, "seed": s}) for s in seeds]
+
+
+def _first_point(scenario: Path, base: dict[str, Any], axes: Sequence[Axis],
+                 overrides: Sequence[str], target: Target, seeds: int) -> list[int]:
+    """The seeds to run, from the validated scenario at the low end of every axis, and the
+    target's tenant and site names checked against it (before anything runs)."""
+    from emulator.loader import validate_scenario
+    from emulator.sweep_study import seeds_from
+
+    data = _data(base, {a.path: a.lo for a in axes}, overrides)
+    loaded = validate_scenario(data, source=str(scenario))
+    target.check_names(list(loaded.scenario.tenants), [s.name for s in loaded.sites])
+    return seeds_from(loaded.scenario.seed, seeds)
 
 
 def run_plan(scenario: Path, axes: Sequence[Axis], target: Target, seeds: int,
@@ -208,14 +228,23 @@ def run_plan(scenario: Path, axes: Sequence[Axis], target: Target, seeds: int,
              overrides: Sequence[str] = (), cache: Path | None = None,
              progress: Progress | None = None, points: int = 1) -> PlanResult:
     """Search every line (see the module notes); one batch of runs per round, ``points``
-    values per line and round after the first (1: bisection)."""
+    values per line and round after the first (1: bisection).
+
+    The seeds come from ``seeds`` alone: a ``seed`` override or axis is refused. The
+    target's tenant and site names are checked before any run
+    (:meth:`~emulator.plan_target.Target.check_names`), its whole paths on the first
+    round's first summary."""
     from emulator.loader import read_yaml
-    from emulator.sweep_study import seeds_from
+    from emulator.sweep_study import refuse_seed
 
     if not axes:
         raise UserError("--vary: expected at least one PATH to vary, with --range LO..HI")
+    refuse_seed(overrides, "--set", "plan")
+    refuse_seed([a.path for a in axes], "--vary", "plan")
+    if seeds < 1:
+        raise UserError(f"--seeds: got {seeds}; expected at least 1")
     base = read_yaml(scenario)
-    seed_list = seeds_from(base, seeds)
+    seed_list = _first_point(scenario, base, axes, overrides, target, seeds)
     outer = list(itertools.product(*(range(a.lo, a.hi + 1) for a in axes[:-1])))
     if len(outer) > MAX_LINES:
         raise UserError(f"--range: the outer --vary axes make {len(outer)} combinations; "

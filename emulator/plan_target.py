@@ -8,11 +8,14 @@ Grammar (no ``eval``; the text is tokenised and checked here)::
     PATH       := name ("." name)*        (letters, digits, "_", "-", "+")
     NUMBER     := a decimal or 1e3-style number; "%" divides by 100
 
-``PATH`` is looked up in a run's summary by :func:`lookup`: mapping keys as written; list
-items (``sites``) by ``name`` or a unique prefix of it (``sites.bizerte`` finds
-``bizerte-20mw``); a key a mapping does not have is looked for one level further down
-when exactly one child has it (``tenants.eu.slo_attainment`` is
-``tenants.eu.requests.slo_attainment``); and ``peak_mw`` means ``peak_facility_mw``.
+``PATH`` is looked up in a run's summary by :func:`lookup`: mapping keys as written; a
+site or tenant by its name or a unique prefix of it (``sites.bizerte`` finds
+``bizerte-20mw``, ``tenants.eu`` finds ``eu-inference``; a prefix of several is an error
+naming them); a key a mapping does not have is looked for one level further down when
+exactly one child has it (``tenants.eu-inference.slo_attainment`` is
+``tenants.eu-inference.requests.slo_attainment``); and ``peak_mw`` means
+``peak_facility_mw``. The tenant and site names are checked against the scenario before
+any run (:meth:`Target.check_names`), the rest of the path on the first summary.
 
 >>> t = parse_target("tenants.eu.slo_attainment >= 99% and sites.bizerte.peak_mw <= 20")
 >>> [str(c) for c in t.comparisons]
@@ -87,6 +90,33 @@ class Target:
                 continue
             raise UserError(f"--target {c.path}: {_not_a_figure(c.path, value)}")
 
+    def check_names(self, tenants: list[str], sites: list[str]) -> None:
+        """A one-line error for a path ``tenants.NAME…`` or ``sites.NAME…`` whose NAME is no
+        tenant or site of the scenario (nor a unique prefix of one), or a prefix of several,
+        or whose site index is out of range: checked before any run.
+
+        Only these names can be checked without a run: the rest of a path follows the
+        summary, whose keys depend on the run (energy, failures, routing), so it is checked
+        on the first summary (:meth:`check_paths`). With one tenant a NAME that is none may
+        still be a key of that tenant (the one-level skip), so that too waits for a run.
+        """
+        for c in self.comparisons:
+            parts = c.path.split(".")
+            if len(parts) < 2 or parts[0] not in _NAMED:
+                continue
+            names, what = (tenants, "tenant") if parts[0] == "tenants" else (sites, "site")
+            part = parts[1]
+            try:
+                if what == "site" and part.isdigit():
+                    if int(part) >= len(sites):
+                        raise KeyError(f"index {part} out of range (the scenario has "
+                                       f"{len(sites)} site(s))")
+                elif what == "site" or len(tenants) > 1 or any(
+                        n.startswith(part) for n in tenants):
+                    _pick(part, names, what)
+            except KeyError as exc:
+                raise UserError(f"--target {c.path}: {exc.args[0]}") from None
+
 
 def parse_target(text: str) -> Target:
     """Parse ``text`` (grammar above); a one-line :class:`UserError` naming the problem."""
@@ -123,7 +153,29 @@ def parse_target(text: str) -> Target:
     return Target(text, tuple(comparisons))
 
 
-def _find(node: Any, parts: list[str], path: str) -> Any:
+_NAMED = ("tenants", "sites")
+"""Summary keys whose children are named by the scenario (a mapping by tenant name, a list
+of sites by ``name``): a child may be named by a unique prefix of its name."""
+
+
+def _pick(part: str, names: list[str], what: str) -> str:
+    """The one name in ``names`` that is ``part`` or starts with it; a :class:`KeyError`
+    naming the candidates when none or several do."""
+    if part in names:
+        return part
+    hits = [n for n in names if n.startswith(part)]
+    if len(hits) == 1:
+        return hits[0]
+    if hits:
+        raise KeyError(f"{part!r} is a prefix of more than one {what} "
+                       f"({', '.join(hits)}); expected a unique prefix")
+    raise KeyError(f"{part!r} names no {what}; expected one of "
+                   f"{', '.join(names) or 'none'}")
+
+
+def _find(node: Any, parts: list[str], path: str, named: bool = False) -> Any:
+    """The value at ``parts`` below ``node`` (see the module notes); ``named``: ``node``'s
+    children are named by the scenario (:data:`_NAMED`), so a unique prefix finds one."""
     if not parts:
         return node
     part, rest = ALIASES.get(parts[0], parts[0]), parts[1:]
@@ -132,21 +184,18 @@ def _find(node: Any, parts: list[str], path: str) -> Any:
             raise KeyError(f"index {part} out of range (list has {len(node)})")
         return _find(node[int(part)], rest, path)
     if isinstance(node, list):
-        named = [x for x in node if isinstance(x, dict) and isinstance(x.get("name"), str)]
-        exact = [x for x in named if x["name"] == part]
-        hits = exact or [x for x in named if x["name"].startswith(part)]
-        if len(hits) != 1:
-            known = ", ".join(x["name"] for x in named)
-            raise KeyError(f"{part!r} names {'no' if not hits else 'more than one'} item; "
-                           f"expected one of {known or 'none'}")
-        return _find(hits[0], rest, path)
+        named_items = {x["name"]: x for x in node
+                       if isinstance(x, dict) and isinstance(x.get("name"), str)}
+        return _find(named_items[_pick(part, list(named_items), "item")], rest, path)
     if not isinstance(node, dict):
         raise KeyError(f"{part!r} is below a number; expected a path to a figure")
     if part in node:
-        return _find(node[part], rest, path)
+        return _find(node[part], rest, path, part in _NAMED)
     deeper = [v for v in node.values() if isinstance(v, dict) and part in v]
     if len(deeper) == 1:
-        return _find(deeper[0][part], rest, path)
+        return _find(deeper[0][part], rest, path, part in _NAMED)
+    if named:
+        return _find(node[_pick(part, [str(k) for k in node], "item")], rest, path)
     keys = ", ".join(sorted(str(k) for k in node))
     raise KeyError(f"no figure {part!r} there; expected one of {keys}")
 

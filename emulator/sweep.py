@@ -8,6 +8,8 @@ mapping (``[1,2]``, ``{a: 1, b: 2}``) or a quoted string (``'a,b'``) is one valu
 
 >>> [p.label for p in expand_grid(["seed=1", "a.b=1,2", "c=x,y"])]
 ['a.b=1, c=x', 'a.b=1, c=y', 'a.b=2, c=x', 'a.b=2, c=y']
+>>> expand_grid(["a=[1],[2]", "a.0=3"])[1].overrides   # in the order given, as run applies them
+('a=[2]', 'a.0=3')
 >>> expand_grid(["a=[1,2]"])[0].overrides
 ('a=[1,2]',)
 >>> split_values("[8,16],[72]")
@@ -79,21 +81,24 @@ def split_values(raw: str) -> list[str]:
 
 
 def expand_grid(overrides: Sequence[str]) -> list[GridPoint]:
-    """Every combination of the comma-listed override values (one point if none list)."""
-    fixed: list[str] = []
-    axes: list[tuple[str, list[str]]] = []
+    """Every combination of the comma-listed override values (one point if none list).
+
+    Each point keeps every override in its command-line position, a swept one with the
+    point's value in its place, so overrides apply in the order given (as ``gpuemu run``
+    applies them): a fixed override after a swept one refines the swept value.
+    """
+    slots: list[list[str]] = []
+    axes: list[tuple[int, str]] = []  # (position in ``slots``, key) of each swept override
     for text in overrides:
         key, sep, raw = text.partition("=")
         values = split_values(raw) if sep else [raw]
         if len(values) > 1:
-            axes.append((key.strip(), values))
+            axes.append((len(slots), key.strip()))
+            slots.append([f"{key.strip()}={v}" for v in values])
         else:
-            fixed.append(text)
-    if not axes:
-        return [GridPoint(tuple(fixed))]
+            slots.append([text])
     points = []
-    for combo in itertools.product(*(values for _, values in axes)):
-        chosen = dict(zip((k for k, _ in axes), combo, strict=True))
-        points.append(GridPoint(tuple(fixed) + tuple(f"{k}={v}" for k, v in chosen.items()),
-                                chosen))
+    for combo in itertools.product(*slots):
+        chosen = {key: combo[at].partition("=")[2] for at, key in axes}
+        points.append(GridPoint(tuple(combo), chosen))
     return points

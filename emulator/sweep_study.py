@@ -11,7 +11,7 @@ summary under its dotted path (``requests.slo_attainment``,
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,8 @@ from emulator.errors import UserError
 from emulator.executor import Executor, Progress, run_cells
 from emulator.sweep import GridPoint, expand_grid
 
-__all__ = ["SweepResult", "flatten", "run_sweep", "seeds_from", "sweep_cells"]
+__all__ = ["SweepResult", "flatten", "refuse_seed", "run_sweep", "scenario_seed", "seeds_from",
+           "sweep_cells"]
 
 
 def flatten(summary: Any, prefix: str = "") -> dict[str, Any]:
@@ -41,34 +42,55 @@ def flatten(summary: Any, prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def seeds_from(data: dict[str, Any], n: int) -> list[int]:
-    """``n`` seeds from the scenario's own: ``seed, seed+1, …``."""
+def seeds_from(seed: int, n: int) -> list[int]:
+    """``n`` seeds from the scenario's own (``seed``, as validated): ``seed, seed+1, …``."""
     if n < 1:
         raise UserError(f"--seeds: got {n}; expected at least 1")
-    seed0 = data.get("seed", 0)
-    first = int(seed0) if isinstance(seed0, int) else 0
-    return [first + i for i in range(n)]
+    return [seed + i for i in range(n)]
+
+
+def scenario_seed(data: dict[str, Any], source: str) -> int:
+    """The seed of the scenario mapping ``data`` as the validated model has it (a quoted
+    ``seed: "42"`` is 42, as ``gpuemu run`` reads it; a bad one is its one-line error)."""
+    from emulator.loader import validate_scenario
+
+    return validate_scenario(data, source=source).scenario.seed
+
+
+def refuse_seed(paths: Sequence[str], option: str, study: str) -> None:
+    """A one-line error when one of ``paths`` (``--set`` overrides or ``--vary`` paths) is
+    the seed: a study's seeds come from ``--seeds``, so such a setting would be dropped."""
+    if any(text.partition("=")[0].strip() == "seed" for text in paths):
+        what = "override" if option == "--set" else "to vary"
+        raise UserError(f"{option} seed: the seeds of a {study} come from --seeds (the "
+                        f"scenario's seed, +1, …); expected no seed {what}")
 
 
 def sweep_cells(scenario: Path, overrides: Sequence[str], seeds: int,
-                until_s: float | None = None) -> tuple[list[GridPoint], list[int], list[Cell]]:
-    """The grid points, the seeds and one summary cell per point and seed."""
+                until_s: float | None = None, data: Mapping[str, Any] | None = None
+                ) -> tuple[list[GridPoint], list[int], list[Cell]]:
+    """The grid points, the seeds and one summary cell per point and seed; ``data`` is the
+    scenario mapping when it is not read from the file ``scenario`` (which then only names
+    where relative paths resolve from)."""
+    import copy
+
     from emulator.loader import apply_override, parse_override, read_yaml
 
-    if any(text.partition("=")[0].strip() == "seed" for text in overrides):
-        raise UserError("--set seed: the seeds of a sweep come from --seeds (the scenario's "
-                        "seed, +1, …); expected no seed override")
-    base = read_yaml(scenario)
+    refuse_seed(overrides, "--set", "sweep")
+    if seeds < 1:
+        raise UserError(f"--seeds: got {seeds}; expected at least 1")
     points = expand_grid(overrides)
-    seed_list = seeds_from(base, seeds)
+    seed_list: list[int] = []
     cells = []
     for point in points:
-        data = read_yaml(scenario)
+        point_data = read_yaml(scenario) if data is None else copy.deepcopy(dict(data))
         for text in point.overrides:
             keys, value = parse_override(text)
-            apply_override(data, keys, value)
+            apply_override(point_data, keys, value)
+        if not seed_list:  # no seed override: every point has the file's seed
+            seed_list = seeds_from(scenario_seed(point_data, str(scenario)), seeds)
         for seed in seed_list:
-            cells.append(Cell({**data, "seed": seed}, str(scenario), "summary", until_s,
+            cells.append(Cell({**point_data, "seed": seed}, str(scenario), "summary", until_s,
                               {"point": point.label, "values": dict(point.values),
                                "seed": seed}))
     return points, seed_list, cells
@@ -87,9 +109,11 @@ class SweepResult:
 
 def run_sweep(scenario: Path, overrides: Sequence[str], seeds: int, executor: Executor,
               cache: Path | None = None, until_s: float | None = None,
-              progress: Progress | None = None) -> SweepResult:
-    """Run every point × seed (cached cells reused); one flat row per cell."""
-    points, seed_list, cells = sweep_cells(scenario, overrides, seeds, until_s)
+              progress: Progress | None = None, data: Mapping[str, Any] | None = None
+              ) -> SweepResult:
+    """Run every point × seed (cached cells reused); one flat row per cell (``data``: see
+    :func:`sweep_cells`)."""
+    points, seed_list, cells = sweep_cells(scenario, overrides, seeds, until_s, data)
     results = run_cells(cells, executor, cache, progress)
     rows = []
     for cell, result in zip(cells, results, strict=True):

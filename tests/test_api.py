@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from emulator import api
 from emulator.errors import UserError
@@ -144,3 +145,34 @@ def test_notebook_example_runs() -> None:
                           capture_output=True, text=True, cwd=ROOT, timeout=600, env=env)
     assert proc.returncode == 0, proc.stderr
     assert "576 GPUs" in proc.stdout and "failure events" in proc.stdout
+
+
+def test_sweep_takes_what_run_takes(tmp_path: Path) -> None:
+    """One override string is one override (not its characters); a mapping and what
+    load_scenario returns are scenarios too; a model is a one-line UserError."""
+    data = _data()
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(data))
+    from_path = api.sweep(path, "sites.0.halls.0.racks=1,2", until="10m")
+    assert list(from_path["sites.0.halls.0.racks"]) == ["1", "2"]
+    from_mapping = api.sweep(data, "sites.0.halls.0.racks=1,2", until="10m")
+    assert list(from_mapping["event_log_sha256"]) == list(from_path["event_log_sha256"])
+    loaded = api.sweep(load_scenario(path), ["sites.0.halls.0.racks=1"], until="10m")
+    assert list(loaded["event_log_sha256"]) == list(from_path["event_log_sha256"][:1])
+    with pytest.raises(UserError, match=r"^scenario: a Scenario model takes no --set grid"):
+        api.sweep(validate_scenario(data).scenario, until="10m")
+    with pytest.raises(UserError, match=r"^scenario: got int; expected a path"):
+        api.sweep(3, until="10m")  # type: ignore[arg-type]
+
+
+def test_an_uncapped_sites_cap_is_missing_as_in_the_parquet_file(tmp_path: Path) -> None:
+    """No infinity in a frame: ``energy.cap_w`` of a site without a cap is NaN, as it is
+    null in the ``energy.parquet`` the same run writes."""
+    res = api.run(ROOT / "examples/bizerte_20mw.yaml", ["sites.0.halls.0.racks=1",
+                                                        "sites.0.halls.1.racks=1"], until="1h")
+    assert len(res.energy) and res.energy["cap_w"].isna().all()
+    written = pd.read_parquet(res.write(tmp_path / "run") / "energy.parquet")
+    assert written["cap_w"].isna().all()
+    for frame in (res.jobs, res.timeseries, res.energy):
+        floats = frame.select_dtypes("float")
+        assert not np.isinf(floats.to_numpy()).any()

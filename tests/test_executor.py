@@ -343,3 +343,76 @@ def test_a_failed_warm_up_run_is_a_warning_not_an_error(
         assert cells_module.warm_up() is False
     assert len(caplog.records) == 1
     assert "warm-up run skipped: UserError" in caplog.records[0].getMessage()
+
+
+_PLUGIN = ("from emulator.policies.base import QueuePolicy\n"
+           "class Picky(QueuePolicy):\n"
+           "    def __init__(self, x=1, **options):\n"
+           "        super().__init__(**options)\n"
+           "        self.x = x\n"
+           "    def decide(self, view):\n"
+           "        if self.x == 2 and view.queue:\n"
+           "            raise RuntimeError('boom at x=2')\n"
+           "        return []\n")
+
+
+def _plugin(folder: Path, name: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A plug-in queue policy module ``name`` in ``folder``, importable; its reference."""
+    (folder / f"{name}.py").write_text(_PLUGIN)
+    monkeypatch.syspath_prepend(str(folder))
+    return f"{name}:Picky"
+
+
+def test_editing_a_plugin_policy_changes_the_cache_key(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cached cell of a plug-in policy is not reused once the policy's source changed."""
+    ref = _plugin(tmp_path, "edited_policy_for_key", monkeypatch)
+    path = _scenario(tmp_path)
+    data = yaml.safe_load(path.read_text())
+    data["scheduler"] = {"queue": ref, "placement": "pack"}
+    cell = Cell(data, str(path))
+    before = cell_key(cell)
+    assert cell_key(cell) == before
+    (tmp_path / "edited_policy_for_key.py").write_text(_PLUGIN.replace("return []", "return ()"))
+    assert cell_key(cell) != before
+
+
+def test_a_failing_cell_names_its_point_and_seed(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from emulator.policies.base import PolicyError
+
+    ref = _plugin(tmp_path, "failing_policy_for_point", monkeypatch)
+    path = _scenario(tmp_path)
+    with pytest.raises(PolicyError) as info:
+        run_sweep(path, [f"scheduler.queue={ref}", "scheduler.options.x=1,2"], 1,
+                  SerialExecutor(), until_s=600.0)
+    assert str(info.value).startswith("point scheduler.options.x=2, seed 7: policy ")
+    assert "boom at x=2" in str(info.value)
+
+
+def test_a_plugin_that_cannot_be_imported_fails_before_any_cell_runs(tmp_path: Path) -> None:
+    path = _scenario(tmp_path)
+    ex = SerialExecutor()
+    with pytest.raises(UserError, match=r"scheduler\.queue: cannot import module 'no_such_mod'"):
+        run_sweep(path, ["scheduler.queue=fifo,no_such_mod:Policy"], 1, ex, until_s=600.0)
+    assert ex.ran == 0
+
+
+def test_the_resume_note_counts_only_this_commands_cells(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A shared cache holds other commands' cells: the note after Ctrl-C counts its own."""
+    from emulator.cli_executor import resume_note
+    from emulator.interrupts import Interrupted
+
+    cache = tmp_path / "shared.cells"
+    cache.mkdir()
+    for i in range(5):  # cells of earlier sweeps
+        (cache / f"{i:064x}.json").write_text("{}")
+    path = _scenario(tmp_path)
+    ex = SerialExecutor()
+    run_sweep(path, ["sites.0.halls.0.racks=1"], 1, ex, cache, until_s=600.0)
+    ex.keys.add("f" * 64)  # a cell of this command that had not finished
+    with pytest.raises(SystemExit) as info:
+        resume_note(Interrupted(signal.SIGINT), cache, ex.keys)
+    assert info.value.code == 130
+    assert f"kept in {cache}/ (1 of this command's there)" in capsys.readouterr().err

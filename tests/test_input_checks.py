@@ -254,6 +254,28 @@ def test_planned_events_after_the_end_are_noted(tmp_path: Path) -> None:
             "are not applied (the first at 5 d)") in proc.stderr
 
 
+def test_planned_events_after_until_are_noted_and_not_applied(tmp_path: Path) -> None:
+    """With --until, the end of the run is the stop: an event exactly there, or later
+    (but before the duration), is not applied and gets a note, as after the duration."""
+    import pandas as pd
+
+    path = _file(tmp_path, small_scenario(duration="1d"))
+    events = tmp_path / "events.csv"
+    events.write_text("at,target,action,duration,value\n"
+                      "10m,rack:bizerte-20mw/hall-a/2,drain,5m,\n"
+                      "30m,rack:bizerte-20mw/hall-a/0,drain,5h,\n"
+                      "2h,rack:bizerte-20mw/hall-a/1,drain,5h,\n")
+    out = tmp_path / "o"
+    proc = _cli("run", str(path), "--headless", "--until", "30m", "--out", str(out),
+                "--events", str(events))
+    assert proc.returncode == 0, proc.stderr
+    assert (f"note: events {events}: 2 planned event(s) at or after the end of the run "
+            "(30 min, --until) are not applied (the first at 30 min)") in proc.stderr
+    infra = pd.read_parquet(out / "infra.parquet")
+    drains = infra[infra["event"].astype(str).str.contains("drain")]
+    assert len(drains) and (drains["t_s"] < 1800).all()
+
+
 def test_cable_cuts_after_the_end_are_noted(tmp_path: Path) -> None:
     path = _file(tmp_path, small_scenario(duration="1d"))
     proc = _cli("validate", str(path), "--set", "wan_events={cuts: [{cable: medusa, at: 5d}]}")

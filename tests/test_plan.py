@@ -20,7 +20,7 @@ from emulator.executor import SerialExecutor
 from emulator.plan import Axis, Evaluation, Line, clopper_pearson, parse_range, run_plan
 from emulator.plan_output import confidence
 from emulator.plan_target import lookup, parse_target
-from tests.conftest import small_scenario
+from tests.conftest import one_error_line, run_cli, small_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -245,3 +245,55 @@ def test_a_path_naming_a_group_is_reported(path: str, needle: str) -> None:
 
 def test_a_null_figure_passes_the_path_check() -> None:
     parse_target("tenants.research.slo_attainment >= 0.9").check_paths(SUMMARY)
+
+
+def test_a_plan_refuses_a_seed_override_or_axis(tmp_path: Path) -> None:
+    """The seeds of a plan come from --seeds: a seed set or varied would be dropped."""
+    path = _scenario(tmp_path)
+    common = ["--target", "sites.bizerte.peak_mw <= 1", "--seeds", "1", "--until", "10m",
+              "--serial", "--no-cache", "--out", str(tmp_path / "p")]
+    line = one_error_line(run_cli("plan", str(path), "--vary", "sites.0.halls.0.racks",
+                                  "--range", "1..2", "--set", "seed=7", *common))
+    assert line.startswith("error: --set seed: the seeds of a plan come from --seeds")
+    line = one_error_line(run_cli("plan", str(path), "--vary", "seed", "--range", "1..5",
+                                  *common))
+    assert line.startswith("error: --vary seed: the seeds of a plan come from --seeds")
+
+
+@pytest.mark.parametrize(("path", "value"), [
+    ("tenants.eu.slo_attainment", 0.991),        # a tenant (mapping key) by a unique prefix
+    ("tenants.res.requests.slo_attainment", None),
+])
+def test_a_tenant_is_found_by_a_unique_prefix(path: str, value: float | None) -> None:
+    assert lookup(SUMMARY, path) == value
+    parse_target(f"{path} >= 0.9").check_paths(SUMMARY)
+
+
+def test_target_names_are_checked_before_any_run(tmp_path: Path) -> None:
+    """A tenant or site the scenario does not have (or an ambiguous prefix) is one line
+    before the first cell runs."""
+    target = parse_target("tenants.e.slo_attainment >= 0.9")
+    with pytest.raises(UserError, match="prefix of more than one tenant \\(eu, eu2\\)"):
+        target.check_names(["eu", "eu2", "lab"], ["bizerte-20mw"])
+    path = _scenario(tmp_path)
+    proc = run_cli("plan", str(path), "--vary", "sites.0.halls.0.racks", "--range", "1..2",
+                   "--target", "tenants.asia.slo_attainment >= 0.9", "--seeds", "1",
+                   "--until", "10m", "--serial", "--no-cache", "--out", str(tmp_path / "p"))
+    line = one_error_line(proc)
+    assert "--target tenants.asia.slo_attainment: 'asia' names no tenant; expected one of " \
+           "eu, lab" in line
+    assert "cells" not in proc.stdout  # nothing ran
+
+
+def test_a_quoted_seed_is_the_scenario_seed(tmp_path: Path) -> None:
+    """``seed: "42"`` validates as 42 (as run reads it); sweep and plan start from it."""
+    from emulator.plan import _first_point
+    from emulator.sweep_study import sweep_cells
+
+    data = small_scenario(seed="42")
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(data))
+    _, seeds, cells = sweep_cells(path, ["sites.0.halls.0.racks=1,2"], 2)
+    assert seeds == [42, 43] and [c.data["seed"] for c in cells] == [42, 43, 42, 43]
+    assert _first_point(path, data, [Axis("sites.0.halls.0.racks", 1, 2)], [],
+                        parse_target("sites.0.peak_mw <= 1"), 2) == [42, 43]

@@ -42,3 +42,13 @@ def test_no_lists_is_one_base_point() -> None:
 
 def test_doctests() -> None:
     assert doctest.testmod(emulator.sweep).failed == 0
+
+
+def test_overrides_keep_their_command_line_order() -> None:
+    """A fixed override after a swept one applies after it (as ``gpuemu run`` does), so it
+    refines the swept value instead of being overwritten by it."""
+    points = expand_grid(["sites.0.halls=[{racks: 1}],[{racks: 2}]", "sites.0.halls.0.racks=3",
+                          "duration=1d,2d"])
+    assert points[1].overrides == ("sites.0.halls=[{racks: 1}]", "sites.0.halls.0.racks=3",
+                                   "duration=2d")
+    assert points[2].values == {"sites.0.halls": "[{racks: 2}]", "duration": "1d"}

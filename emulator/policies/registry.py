@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import sys
+from pathlib import Path
 from typing import Any, TypeVar
 
 from emulator.errors import UserError
@@ -29,7 +31,8 @@ from emulator.policies.sjf import ShortestJobFirstPolicy
 from emulator.policies.smallest_gpu_first import SmallestGpuFirstPolicy
 from emulator.policies.srtf import ShortestRemainingTimeFirstPolicy
 
-__all__ = ["PLACEMENT_POLICIES", "QUEUE_POLICIES", "make_placement", "make_queue_policy"]
+__all__ = ["PLACEMENT_POLICIES", "QUEUE_POLICIES", "make_placement", "make_queue_policy",
+           "plugin_sources"]
 
 QUEUE_POLICIES: dict[str, type[QueuePolicy]] = {
     "fifo": FifoPolicy,
@@ -70,6 +73,58 @@ def _load_class(ref: str, field: str) -> type:
     return cls
 
 
+def _module_files(module: Any) -> list[Path]:
+    """The source files of an imported ``module``: its file, or every ``.py`` file of its
+    package when it is one (``__init__.py``)."""
+    origin = getattr(module, "__file__", None)
+    if not origin:
+        return []
+    path = Path(origin)
+    if path.name == "__init__.py":
+        return sorted(path.parent.rglob("*.py"))
+    return [path]
+
+
+def plugin_sources(queue: str, placement: str) -> list[Path]:
+    """The source files of the plug-in policies a scenario names (``"module:Class"`` in
+    ``scheduler.queue`` or ``scheduler.placement``; built-in names have none).
+
+    Each name is resolved here (a plug-in imported, its class looked up), so an unknown
+    name or a missing module or class is its one-line :class:`UserError` before any run;
+    the files let a cache key follow an edit of the policy. Modules the plug-in module
+    itself imports are not included.
+    """
+    files: list[Path] = []
+    for ref, cls in ((queue, _queue_class(queue)), (placement, _placement_class(placement))):
+        if ref in QUEUE_POLICIES or ref in PLACEMENT_POLICIES:
+            continue
+        for name in dict.fromkeys((ref.partition(":")[0], cls.__module__)):
+            files += [f for f in _module_files(sys.modules.get(name)) if f not in files]
+    return files
+
+
+def _queue_class(ref: str) -> type:
+    """The class of queue policy ``ref``: a built-in name or ``"module:Class"``."""
+    if ref in QUEUE_POLICIES:
+        return QUEUE_POLICIES[ref]
+    if ":" in ref:
+        return _load_class(ref, "scheduler.queue")
+    known = ", ".join(sorted(QUEUE_POLICIES))
+    raise UserError(f"scheduler.queue: unknown policy {ref!r}; expected one of {known} "
+                    "or 'package.module:ClassName'")
+
+
+def _placement_class(ref: str) -> type:
+    """The class of placement policy ``ref``: a built-in name or ``"module:Class"``."""
+    if ref in PLACEMENT_POLICIES:
+        return PLACEMENT_POLICIES[ref]
+    if ":" in ref:
+        return _load_class(ref, "scheduler.placement")
+    known = ", ".join(sorted(PLACEMENT_POLICIES))
+    raise UserError(f"scheduler.placement: unknown placement {ref!r}; expected one of "
+                    f"{known} or 'package.module:ClassName'")
+
+
 _P = TypeVar("_P")
 
 
@@ -84,14 +139,7 @@ def _named(plugin: _P, default: str, ref: str) -> _P:
 
 def make_queue_policy(ref: str, options: dict[str, Any]) -> QueuePolicy:
     """An instance of the queue policy named ``ref`` with keyword ``options``."""
-    if ref in QUEUE_POLICIES:
-        cls: type = QUEUE_POLICIES[ref]
-    elif ":" in ref:
-        cls = _load_class(ref, "scheduler.queue")
-    else:
-        known = ", ".join(sorted(QUEUE_POLICIES))
-        raise UserError(f"scheduler.queue: unknown policy {ref!r}; expected one of {known} "
-                        "or 'package.module:ClassName'")
+    cls = _queue_class(ref)
     if not callable(getattr(cls, "decide", None)):
         raise UserError(f"scheduler.queue: {ref!r} has no decide(view) method")
     try:
@@ -108,18 +156,14 @@ def make_queue_policy(ref: str, options: dict[str, Any]) -> QueuePolicy:
 
 def make_placement(ref: str) -> PlacementPolicy:
     """An instance of the placement policy named ``ref``."""
+    cls = _placement_class(ref)
     if ref in PLACEMENT_POLICIES:
-        return PLACEMENT_POLICIES[ref]()
-    if ":" in ref:
-        cls = _load_class(ref, "scheduler.placement")
-        if not callable(getattr(cls, "place", None)):
-            raise UserError(f"scheduler.placement: {ref!r} has no place(request, scratch) method")
-        try:
-            placement = cls()
-        except Exception as exc:  # a plug-in's constructor failing: named, on one line
-            raise UserError(f"scheduler.placement: placement {ref!r} failed to start: "
-                            f"{type(exc).__name__}: {exc}") from None
-        return _named(placement, PlacementPolicy.name, ref)
-    known = ", ".join(sorted(PLACEMENT_POLICIES))
-    raise UserError(f"scheduler.placement: unknown placement {ref!r}; expected one of {known} "
-                    "or 'package.module:ClassName'")
+        return cls()  # type: ignore[no-any-return]
+    if not callable(getattr(cls, "place", None)):
+        raise UserError(f"scheduler.placement: {ref!r} has no place(request, scratch) method")
+    try:
+        placement = cls()
+    except Exception as exc:  # a plug-in's constructor failing: named, on one line
+        raise UserError(f"scheduler.placement: placement {ref!r} failed to start: "
+                        f"{type(exc).__name__}: {exc}") from None
+    return _named(placement, PlacementPolicy.name, ref)
