@@ -128,7 +128,7 @@ def _run(scenario: Path, seed: int | None, until: str | None, out: Path | None,
     loaded = load_scenario(scenario, overrides, seed=seed)
     sc = loaded.scenario
     folder = out if out is not None else output_dir(sc.output.dir, sc.name, sc.seed)
-    check_replaceable(folder)
+    check_replaceable(folder, "run")
     estimate = _check_size(loaded, force, max_memory, show=False, until_s=until_s)
     sim = build(loaded, backend=backend, events_file=events)
     _log.debug("built %r: seed %d, %d work items, %d GPUs, horizon %g s", sc.name, sc.seed,

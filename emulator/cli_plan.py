@@ -95,7 +95,7 @@ def _plan(scenario: Path, vary: list[str], ranges: list[str], target_text: str, 
     until_s = parse_until(until, "6h")
     name = str(read_yaml(scenario).get("name", scenario.stem))
     folder = out if out is not None else Path("runs") / f"{name}-plan"
-    check_replaceable(folder)
+    check_replaceable(folder, "plan")
     cells_dir = cache_folder(folder, cache, no_cache)
     console = Console(highlight=False)
     if not console.is_terminal:

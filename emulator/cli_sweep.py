@@ -118,7 +118,7 @@ def _sweep(scenario: Path, overrides: list[str], seeds: int, until: str | None,
     until_s = parse_until(until, "6h")
     name = str(read_yaml(scenario).get("name", scenario.stem))
     folder = out if out is not None else Path("runs") / f"{name}-sweep"
-    check_replaceable(folder)
+    check_replaceable(folder, "sweep")
     cells_dir = cache_folder(folder, cache, no_cache)
     console = Console(highlight=False)
     if not console.is_terminal:

@@ -310,7 +310,7 @@ def compare_command(scenario: Path, policies: str, seeds: int, out: Path | None,
     folder = out if out is not None else Path("runs") / f"{name}-compare"
     from emulator.outputs import check_replaceable
 
-    check_replaceable(folder)  # before the runs, not after them
+    check_replaceable(folder, "compare")  # before the runs, not after them
     result = run_compare(scenario, names, seeds, overrides, workers, progress, executor,
                          cache(folder) if cache is not None else None, until_s=until_s)
     _note_seeds(seeds)  # after the checks: a bad command line stays one error line

@@ -12,7 +12,10 @@ process (SIGKILL, power loss) are removed by the next run; a swap cut between it
 renames is undone (the previous result is put back).
 
 A folder that exists, is not empty and has no ``manifest.json`` or ``summary.json`` is
-not a result of this program and is never replaced.
+not a result of this program and is never replaced. A result set is replaced only by the
+kind of command that wrote it (:func:`result_kind`): ``run`` replaces a run's results,
+``compare`` a comparison's, and so on; a folder holding another command's results is
+refused, so a mistyped ``--out`` never deletes them.
 """
 
 from __future__ import annotations
@@ -29,11 +32,14 @@ from pathlib import Path
 from emulator.errors import UserError, short
 from emulator.interrupts import deferred
 
-__all__ = ["MANIFEST", "add_to_result_set", "check_replaceable", "check_writable",
-           "clean_stale", "is_result_set", "verify", "write_result_set"]
+__all__ = ["KINDS", "MANIFEST", "add_to_result_set", "check_replaceable", "check_writable",
+           "clean_stale", "is_result_set", "result_kind", "verify", "write_result_set"]
 
 MANIFEST = "manifest.json"
-_RESULT_MARKERS = (MANIFEST, "summary.json")
+_SUMMARY = "summary.json"
+_RESULT_MARKERS = (MANIFEST, _SUMMARY)
+KINDS = ("run", "compare", "sweep", "plan")
+"""The commands that write result sets; a set names its kind (:func:`result_kind`)."""
 _TEMP = re.compile(r"^\.(?P<name>.+)\.(?P<kind>tmp|old)-(?P<pid>\d+)$")
 
 Writer = Callable[[Path], None]
@@ -101,9 +107,59 @@ def is_result_set(folder: Path) -> bool:
     return folder.is_dir() and any((folder / m).is_file() for m in _RESULT_MARKERS)
 
 
-def check_replaceable(folder: Path) -> None:
+def _read_json(path: Path) -> dict[str, object]:
+    """The JSON object in ``path``; empty when it is missing, unreadable or not an object."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def result_kind(folder: Path) -> tuple[str, str] | None:
+    """``(kind, scenario)`` of the result set in ``folder``, or ``None`` if it holds none
+    this program can name.
+
+    ``compare``, ``sweep`` and ``plan`` write their kind as the manifest's ``command``; a
+    run's set is the one with ``summary.json`` (its manifest's ``command`` is the command
+    line). ``scenario`` is the scenario's name or path as the set records it ("" if not).
+    """
+    manifest = _read_json(folder / MANIFEST)
+    command = manifest.get("command")
+    if isinstance(command, str) and command in KINDS:
+        return command, str(manifest.get("scenario") or "")
+    if (folder / _SUMMARY).is_file():
+        return "run", str(_read_json(folder / _SUMMARY).get("scenario") or "")
+    return None
+
+
+def _kind_of(files: Mapping[str, Writer], info: Mapping[str, object] | None) -> str | None:
+    """The kind of the result set ``files`` and ``info`` make (as :func:`result_kind`)."""
+    command = (info or {}).get("command")
+    if isinstance(command, str) and command in KINDS:
+        return command
+    return "run" if _SUMMARY in files else None
+
+
+def _check_kind(folder: Path, kind: str) -> None:
+    """:class:`UserError` if ``folder`` holds the results of a command other than ``kind``."""
+    found = result_kind(folder)
+    if found is None or found[0] == kind:
+        return
+    other, scenario = found
+    of = f" of {short(scenario, 80)}" if scenario else ""
+    raise UserError(f"--out {short(str(folder))}: holds the results of `gpuemu {other}`{of}; "
+                    f"expected an empty folder or the results of an earlier `gpuemu {kind}` "
+                    "(only those are replaced); choose another --out")
+
+
+def check_replaceable(folder: Path, kind: str | None = None) -> None:
     """:class:`UserError` unless ``folder`` is absent, empty or a previous result set, in a
-    place where results can be written (:func:`check_writable`)."""
+    place where results can be written (:func:`check_writable`).
+
+    With ``kind`` (one of :data:`KINDS`), a previous result set must be of that kind: a
+    command never replaces another command's results (a run's by a comparison, ...).
+    """
     if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
         raise UserError(f"--out {short(str(folder))}: exists and is not a folder; expected a "
                         "folder for the results")
@@ -111,6 +167,8 @@ def check_replaceable(folder: Path) -> None:
             (folder / m).is_file() for m in _RESULT_MARKERS):
         raise UserError(f"--out {short(str(folder))}: holds other files; expected an empty "
                         "folder or the results of an earlier run (they are replaced whole)")
+    if kind is not None and folder.is_dir():
+        _check_kind(folder, kind)
     check_writable(folder)
 
 
@@ -139,9 +197,11 @@ def write_result_set(folder: Path, files: Mapping[str, Writer],
                      info: Mapping[str, object] | None = None) -> list[Path]:
     """Write ``files`` (name → writer) as the complete content of ``folder``.
 
-    ``info`` goes into the manifest beside the checksums. Returns the final paths.
+    ``info`` goes into the manifest beside the checksums. A previous set of another kind
+    (a run's, when ``info["command"]`` is ``"compare"``) is refused, as in
+    :func:`check_replaceable`. Returns the final paths.
     """
-    check_replaceable(folder)
+    check_replaceable(folder, _kind_of(files, info))
     try:
         return _write_result_set(folder, files, info)
     except OSError as exc:  # disk full, a folder made read-only meanwhile: one line
