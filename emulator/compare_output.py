@@ -96,7 +96,8 @@ def write_compare(out: Path, result: CompareResult) -> list[Path]:
                                         "low", "high", "n"]),
         "runs.csv": _csv_text(run_rows, ["point", "policy", "seed", "scope", *METRICS,
                                          "wall_s", "trace_issues", "schedule_sha256"]),
-        "compare.md": f"Mean ± 95% CI over seeds {result.seeds}.\n\n"
+        "compare.md": f"Mean ± 95% CI over seeds {result.seeds}; a mean over fewer seeds "
+                      "says how many (the others had no value, e.g. no job finished).\n\n"
                       + "".join(f"Policies {', '.join(names)} produced identical schedules on "
                                 f"every seed ({point}): their rows are equal.\n\n"
                                 for point, names in same)
@@ -174,22 +175,35 @@ def column_format(metric: str, means: Sequence[float]) -> tuple[str, float, str]
         return label, 1.0, "{:.2f}"
     if metric == "energy_mwh":
         return label, 1.0, "{:,.1f}"
-    if metric in ("finished", "lost_gpu_h"):
-        return label, 1.0, "{:,.0f}"
+    if metric == "finished":  # a mean count: whole numbers stay whole, 0.5 is not "0"
+        whole = all(float(v).is_integer() for v in means if math.isfinite(v))
+        return label, 1.0, "{:,.0f}" if whole else "{:,.1f}"
+    if metric == "lost_gpu_h":
+        return label, 1.0, _decimals(max((abs(v) for v in means if math.isfinite(v)),
+                                         default=0.0))
     return label, 1.0, "{:.2f}"
 
 
-def _cell(mean: float, half: float, scale: float, fmt: str) -> str:
+def _cell(mean: float, half: float, scale: float, fmt: str, n: int | None = None,
+          seeds: int | None = None) -> str:
+    """``mean ± half`` (no ± without an interval), and ``(n of seeds seeds)`` when the mean
+    covers fewer seeds than were run (the others had no value: no job finished, ...)."""
     if math.isnan(mean):
         return "—"
     text = fmt.format(mean * scale)
-    return text if math.isnan(half) else f"{text} ± {fmt.format(half * scale)}"
+    if not math.isnan(half):
+        text += f" ± {fmt.format(half * scale)}"
+    if n is not None and seeds is not None and n < seeds:
+        text += f" ({n} of {seeds} seeds)"
+    return text
 
 
-def format_value(metric: str, mean: float, half: float) -> str:
-    """``mean ± half`` of one metric alone, in the unit :func:`column_format` picks for it."""
+def format_value(metric: str, mean: float, half: float, n: int | None = None,
+                 seeds: int | None = None) -> str:
+    """``mean ± half`` of one metric alone, in the unit :func:`column_format` picks for it
+    (with ``(n of seeds seeds)`` when ``n`` is less than ``seeds``)."""
     _, scale, fmt = column_format(metric, [mean])
-    return _cell(mean, half, scale, fmt)
+    return _cell(mean, half, scale, fmt, n, seeds)
 
 
 def _grid(result: CompareResult, rows: list[dict[str, Any]], point: str,
@@ -204,7 +218,8 @@ def _grid(result: CompareResult, rows: list[dict[str, Any]], point: str,
         cells = [mine[(p, m)] for p in result.policies]
         header, scale, fmt = column_format(m, [c["mean"] for c in cells])
         headers.append(header)
-        columns.append([_cell(c["mean"], c["ci95"], scale, fmt) for c in cells])
+        columns.append([_cell(c["mean"], c["ci95"], scale, fmt, c["n"], len(result.seeds))
+                        for c in cells])
     return headers, [list(row) for row in zip(*columns, strict=True)] if columns else [
         [] for _ in result.policies]
 
