@@ -20,8 +20,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from emulator.compare import (
     DEFAULT_SEEDS,
     METRICS,
@@ -73,11 +71,12 @@ def write_compare(out: Path, result: CompareResult) -> list[Path]:
     """Write ``compare.csv``, ``runs.csv``, ``compare.json``, ``compare.md`` and the plots
     into ``out`` as one crash-safe result set (see :mod:`emulator.outputs`): an
     interrupted or failed write leaves the previous comparison as it was."""
+    from emulator.compare_plots import plot_files, plot_index, plots_markdown
     from emulator.export import write_json
     from emulator.outputs import Writer, write_result_set
-    from emulator.plots import plot_jct_cdf, plot_timeseries
 
     rows = aggregate(result)
+    index = plot_index(result)
     same = identical_schedules(result)
     run_rows = []
     for r in result.runs:
@@ -101,36 +100,19 @@ def write_compare(out: Path, result: CompareResult) -> list[Path]:
                       + "".join(f"Policies {', '.join(names)} produced identical schedules on "
                                 f"every seed ({point}): their rows are equal.\n\n"
                                 for point, names in same)
-                      + "\n\n".join(sections) + "\n",
+                      + "\n\n".join(sections) + "\n\n" + plots_markdown(index),
     }
     files: dict[str, Writer] = {name: (lambda p, t=text: p.write_text(t))  # type: ignore[misc]
                                 for name, text in texts.items()}
     files["compare.json"] = lambda p: write_json(p, _json_safe({
         "scenario": result.scenario, "policies": result.policies, "seeds": result.seeds,
-        "grid": [{"label": pt.label, "overrides": list(pt.overrides)} for pt in result.points],
+        "grid": [{"label": e.point.label, "overrides": list(e.point.overrides),
+                  "values": e.point.values, "caption": e.caption, "plots": e.files}
+                 for e in index],
         "confidence": "95% t-interval over seeds: mean ± t(0.975, n-1)·sd/√n",
         "identical_schedules": [{"point": pt, "policies": names} for pt, names in same],
         "aggregates": rows, "runs": run_rows}))
-    many = len(result.points) > 1
-    for i, point in enumerate(result.points):
-        suffix = f"_{i}" if many else ""
-        title = "" if not many else f" ({point.label})"
-        runs = [r for r in result.runs if r.point == point.label]
-        jcts = {p: np.concatenate([r.jct_s for r in runs if r.policy == p] or [np.empty(0)])
-                for p in result.policies}
-        files[f"jct_cdf{suffix}.png"] = (
-            lambda p, j=jcts, t=title: plot_jct_cdf(j, p, f"JCT of finished training jobs{t}"))
-        series = {}
-        for p in result.policies:
-            mine = [r for r in runs if r.policy == p and r.t_s.size]
-            if mine:
-                n = min(r.t_s.size for r in mine)
-                series[p] = (mine[0].t_s[:n],
-                             np.mean([r.busy_frac[:n] for r in mine], axis=0),
-                             np.mean([r.queued[:n] for r in mine], axis=0))
-        files[f"timeseries{suffix}.png"] = (
-            lambda p, s=series, t=title: plot_timeseries(
-                s, p, f"GPU allocation and queue, mean over seeds{t}"))
+    files.update(plot_files(result, index))
     return write_result_set(out, files, {"command": "compare", "scenario": result.scenario,
                                          "policies": result.policies, "seeds": result.seeds})
 

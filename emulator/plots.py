@@ -8,16 +8,39 @@ engine knows nothing of matplotlib. Each function draws one figure on its own
 from __future__ import annotations
 
 import os
+import textwrap
 from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 
-__all__ = ["plot_jct_cdf", "plot_timeseries"]
+__all__ = ["fit_title", "plot_jct_cdf", "plot_timeseries"]
 
 _DPI = 110
+_TITLE_CHARS = 60
+"""Characters of a title line before it wraps (a 7-inch figure holds about 60)."""
+_MIN_TITLE_POINTS = 7.0
+
+
+def fit_title(fig: Figure, ax: Axes, title: str) -> Text:
+    """Set ``ax``'s title and lay ``fig`` out so that the title lies inside the figure:
+    lines longer than :data:`_TITLE_CHARS` wrap (at most three lines each), and a title
+    still too wide is set in a smaller font. Returns the title's text artist."""
+    lines = [textwrap.fill(line, _TITLE_CHARS, max_lines=3, placeholder=" …",
+                           break_on_hyphens=False) for line in title.split("\n")]
+    text = ax.set_title("\n".join(lines))
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    width = fig.get_figwidth() * fig.dpi
+    while True:
+        fig.tight_layout()
+        box = text.get_window_extent(renderer)
+        if (box.x0 >= 0 and box.x1 <= width) or text.get_fontsize() <= _MIN_TITLE_POINTS:
+            return text
+        text.set_fontsize(text.get_fontsize() - 1)
 
 
 def _save(fig: Figure, path: Path) -> Path:
@@ -47,8 +70,7 @@ def plot_jct_cdf(jct_s: Mapping[str, np.ndarray], path: Path, title: str = "") -
     ax.grid(True, which="both", alpha=0.3)
     if ax.lines:
         ax.legend(loc="lower right", fontsize="small")
-    ax.set_title(title or "JCT CDF")
-    fig.tight_layout()
+    fit_title(fig, ax, title or "JCT CDF")
     return _save(fig, path)
 
 
@@ -72,6 +94,5 @@ def plot_timeseries(series: Mapping[str, tuple[np.ndarray, np.ndarray, np.ndarra
         ax.grid(True, alpha=0.3)
     if util_ax.lines:
         util_ax.legend(loc="lower right", fontsize="small")
-    util_ax.set_title(title or "utilisation and queue length")
-    fig.tight_layout()
+    fit_title(fig, util_ax, title or "utilisation and queue length")
     return _save(fig, path)

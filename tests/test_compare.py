@@ -100,8 +100,9 @@ def test_writes_csv_json_and_plots(study: tuple[CompareResult, Path]) -> None:
     out = folder / "out"
     paths = write_compare(out, result)
     names = sorted(p.name for p in paths)
-    assert names == ["compare.csv", "compare.json", "compare.md", "jct_cdf_0.png", "jct_cdf_1.png",
-                     "manifest.json", "runs.csv", "timeseries_0.png", "timeseries_1.png"]
+    assert names == ["compare.csv", "compare.json", "compare.md", "jct_cdf_0_rate=1-s.png",
+                     "jct_cdf_1_rate=4-s.png", "manifest.json", "runs.csv",
+                     "timeseries_0_rate=1-s.png", "timeseries_1_rate=4-s.png"]
     assert verify(out) == []  # one crash-safe set: every file checksummed in the manifest
     for p in paths:
         if p.suffix == ".png":
