@@ -44,7 +44,7 @@ from pydantic import (
 
 from emulator.schema_base import Label, ScenarioModel, field_error
 from emulator.units import Bytes, PerSecond, Seconds
-from workloads.distributions import FixedTokens, LognormalTokens, TokenDistribution
+from workloads.distributions import MAX_TOKENS, FixedTokens, LognormalTokens, TokenDistribution
 from workloads.models import MODELS, InlineModel, UnknownModelError, get_model, model_from_dict
 from workloads.spec import DEFAULT_PREFILL_STEP_TOKENS
 from workloads.traces.mapping import TraceReplayConfig
@@ -79,8 +79,6 @@ MAX_RATE_PER_S = 1e6
 """Highest arrival rate accepted (events/s): beyond it no run fits in memory."""
 MAX_COUNT = 10_000_000
 """Largest replica, GPU or job count accepted."""
-MAX_TOKENS = 1e18
-"""Largest token count accepted (a job's total, or a distribution's parameter)."""
 MAX_PRIORITY = 10**9
 """Largest priority magnitude accepted."""
 
