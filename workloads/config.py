@@ -225,8 +225,8 @@ class InferenceServiceConfig(_Frozen):
     """
 
     name: Label = Field(description="service name, unique within the tenant")
-    model: str = Field(description="catalog model name (gpuemu catalog), or an inline model "
-                                   "mapping")
+    model: str = Field(description="catalog model name (the catalog is in workloads/models.py; "
+                                   "an unknown name's error lists it), or an inline model mapping")
     replicas: int = Field(gt=0, le=MAX_COUNT, description="initial number of replicas")
 
     _model_inline = field_validator("model", mode="wrap", json_schema_input_type=_MODEL_INPUT)(
@@ -442,7 +442,9 @@ class TrainingWorkloadConfig(_TrainingSettings):
     tokens: TokenDistribution = Field(
         description="distribution of training tokens per job, or a number: that many each")
     estimate_error: float = Field(
-        default=0.0, ge=0, description="relative sd of users' runtime estimates")
+        default=0.0, ge=0, description="sd of the log of users' runtime-estimate error (each "
+                                       "estimate is the run time times exp(sd * Z), Z standard "
+                                       "normal)")
 
     @field_validator("model")
     @classmethod
