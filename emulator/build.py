@@ -8,6 +8,7 @@ Nothing else in the code base constructs its own collaborators (DESIGN principle
 from __future__ import annotations
 
 import gc
+import re
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
@@ -182,6 +183,17 @@ def _solar_csv_from_scenario(site: SiteConfig, source: str) -> SiteConfig:
     return site.model_copy(update={"energy": energy})
 
 
+def in_source(exc: UserError, source: str) -> UserError:
+    """``exc`` with the scenario file in front (``bad.yaml: tenants.x…``), as a
+    validation error has it, when its message names a field of the scenario and no file;
+    ``exc`` itself otherwise (a backend, a plug-in's misbehaviour, a file named already)."""
+    text = str(exc)
+    root = re.split(r"[.:\s\[]", text, maxsplit=1)[0]
+    if root not in Scenario.model_fields or text.startswith(f"{source}:"):
+        return exc
+    return UserError(f"{source}: {text}")
+
+
 def build(loaded: LoadedScenario, backend: str | None = None,
           keep_segments: bool = False, events_file: str | Path | None = None) -> Simulation:
     """Wire a validated scenario into a runnable :class:`Simulation`.
@@ -191,7 +203,19 @@ def build(loaded: LoadedScenario, backend: str | None = None,
     ``keep_segments`` keeps, on each work item, the exact GPU ids of every run (for
     GPU-level invariant checks); results never need them (the log records placements by
     NVLink domain), and at campus scale they cost memory.
+
+    A :class:`UserError` about a field of the scenario names the scenario file first, as
+    the validation errors do (:func:`in_source`).
     """
+    try:
+        return _build(loaded, backend, keep_segments, events_file)
+    except UserError as exc:
+        raise in_source(exc, loaded.source) from None
+
+
+def _build(loaded: LoadedScenario, backend: str | None, keep_segments: bool,
+           events_file: str | Path | None) -> Simulation:
+    """:func:`build`, with errors as raised."""
     sc = loaded.scenario
     try:
         be = select_backend(backend or sc.compute.backend)
@@ -210,7 +234,8 @@ def build(loaded: LoadedScenario, backend: str | None = None,
                                            base_dir=Path(loaded.source).parent,
                                            issues=trace_issues)
     except (UnknownModelError, TraceReplayError) as exc:
-        raise UserError(f"tenants: {exc}") from None
+        text = str(exc)
+        raise UserError(text if text.startswith("tenants.") else f"tenants: {text}") from None
     failure_plan = resolve_plan(sites, index)
     if failure_plan is not None:  # checkpoint cadence from the failure rates, if asked
         jobs = with_young_daly(jobs, failure_plan,  # type: ignore[assignment]

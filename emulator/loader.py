@@ -220,15 +220,18 @@ def validate_scenario(data: dict[str, Any], source: str = "<scenario>") -> Loade
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
-        raise UserError(f"{source}: {describe_validation_error(exc, model=Scenario)}") \
+        raise UserError(f"{source}: "
+                        f"{describe_validation_error(exc, model=Scenario, data=data)}") \
             from None
     sites: list[SiteConfig] = []
+    written = data.get("sites") if isinstance(data.get("sites"), list) else []
     for i, ref in enumerate(scenario.sites):
         try:
             sites.append(resolve_site(ref.preset, ref.overrides()))
         except ValidationError as exc:
+            raw = written[i] if i < len(written) else None  # what the file gives of the site
             raise UserError(f"{source}: "
-                            f"{describe_validation_error(exc, f'sites.{i}', SiteConfig)}") \
+                            f"{describe_validation_error(exc, f'sites.{i}', SiteConfig, raw)}") \
                 from None
         except (KeyError, ValueError) as exc:
             msg = exc.args[0] if exc.args else str(exc)

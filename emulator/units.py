@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from typing import Annotated
 
 from pydantic import BeforeValidator, WithJsonSchema
@@ -41,6 +42,7 @@ __all__ = [
     "parse_length_m",
     "parse_power",
     "parse_rate",
+    "quantity_formatter",
     "time_unit",
 ]
 
@@ -182,6 +184,51 @@ def parse_rate(value: str | float | int) -> float:
         raise UnitError(f"got {_show(value)}; expected a rate with its period, e.g. "
                         f"'{value}/s' or '{value}/d' (a bare number has no unit)")
     raise UnitError(f"got {_show(value)}; {example}")
+
+
+def _in_units(value: float, units: tuple[tuple[str, float], ...], sep: str = " ") -> str:
+    """``value`` in the largest of ``units`` it reaches (0 in the SI unit), to 6
+    significant figures."""
+    unit, size = next(((u, s) for u, s in units if abs(value) >= s or (value == 0 and s == 1.0)),
+                      units[-1])
+    scaled = value / size
+    whole = scaled.is_integer() and abs(scaled) < 1e15
+    text = f"{int(scaled):,}" if whole else f"{scaled:,.6g}"
+    return f"{text}{sep}{unit}"
+
+
+_QUANTITIES: tuple[tuple[object, tuple[tuple[str, float], ...], str], ...] = (
+    (parse_duration, (("d", 86400.0), ("h", 3600.0), ("min", 60.0), ("s", 1.0),
+                      ("ms", 1e-3), ("µs", 1e-6)), " "),
+    (parse_power, (("GW", 1e9), ("MW", 1e6), ("kW", 1e3), ("W", 1.0)), " "),
+    (parse_bytes, (("PB", 1e15), ("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3),
+                   ("B", 1.0)), " "),
+    (parse_bandwidth_bps, (("Pbps", 1e15), ("Tbps", 1e12), ("Gbps", 1e9), ("Mbps", 1e6),
+                           ("kbps", 1e3), ("bps", 1.0)), " "),
+    (parse_length_m, (("km", 1e3), ("m", 1.0)), " "),
+    (parse_rate, (("/s", 1.0), ("/min", 1 / 60), ("/h", 1 / 3600), ("/d", 1 / 86400)), ""),
+)
+"""Each quantity's parser, the units its limits are shown in, and the separator."""
+
+
+def quantity_formatter(raw: str, value: float) -> Callable[[float], str] | None:
+    """How to show a limit of the field where the user wrote ``raw`` (``"4000d"``), which
+    became ``value`` in SI units: ``3,660 d`` for 316,224,000 s. ``None`` when ``raw``
+    carries no unit, or is no quantity that gives ``value`` (or more than one kind does:
+    ``0m``)."""
+    if not isinstance(raw, str) or not re.search(r"[A-Za-zµ/]", raw):
+        return None
+    found = []
+    for parse, units, sep in _QUANTITIES:
+        try:
+            if parse(raw) == value:  # type: ignore[operator]
+                found.append((units, sep))
+        except ValueError:
+            continue
+    if len(found) != 1:
+        return None
+    units, sep = found[0]
+    return lambda limit: _in_units(limit, units, sep)
 
 
 def _validator(parse):  # type: ignore[no-untyped-def]

@@ -107,5 +107,6 @@ def test_run_backend_cupy_without_gpu_exits_2(monkeypatch: pytest.MonkeyPatch,
     assert result.exit_code == 2, result.output
     lines = [ln for ln in result.output.splitlines() if ln.strip()]
     assert len(lines) == 1 and "Traceback" not in result.output
-    assert lines[0].startswith("error: compute.backend: 'cupy' requested but no CUDA device")
+    assert lines[0].startswith(f"error: {scenario}: compute.backend: 'cupy' requested but no "
+                               "CUDA device")
     assert not (tmp_path / "out").exists()

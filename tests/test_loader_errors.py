@@ -70,7 +70,8 @@ def test_a_system_in_no_hall_names_its_field(part: str) -> None:
     data["tenants"]["lab" if part == "training" else "eu"][part][0]["system"] = "h100-hgx"
     where = "lab.training" if part == "training" else "eu.inference"
     msg = _error(data)
-    assert msg.startswith(f"tenants.{where}.0.system: 'h100-hgx' is not in any hall"), msg
+    assert msg.startswith(f"<scenario>: tenants.{where}.0.system: 'h100-hgx' is not in any "
+                          "hall"), msg
 
 
 def test_negative_replicas() -> None:
@@ -200,5 +201,5 @@ def test_one_gpu_count_for_a_stream_is_its_one_size() -> None:
     data["tenants"]["lab"]["training"][0]["gpus"] = 16
     assert validate_scenario(data).scenario.tenants["lab"].training[0].gpus == [16]
     data["tenants"]["lab"]["training"][0]["gpus"] = 12  # not a multiple of tp 8
-    assert "tenants.lab.training.0.gpus.0: got 12; expected a multiple of tp*pp = 8" in (
+    assert "tenants.lab.training.0.gpus: got 12; expected a multiple of tp*pp = 8" in (
         _error(data))

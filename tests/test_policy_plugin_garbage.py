@@ -207,10 +207,11 @@ def test_a_policy_that_never_settles_stops_the_run(plugin_dir: Path) -> None:
 
 
 def test_constructor_failures_are_one_line_user_errors(plugin_dir: Path) -> None:
-    with pytest.raises(UserError, match=r"^scheduler\.queue: policy 'garbage_plugins:InitFails'"
-                                        r" failed to start: RuntimeError: init boom$"):
+    with pytest.raises(UserError, match=r"^<scenario>: scheduler\.queue: policy "
+                                        r"'garbage_plugins:InitFails' failed to start: "
+                                        r"RuntimeError: init boom$"):
         _run(plugin_dir, queue="garbage_plugins:InitFails")
-    with pytest.raises(UserError, match=r"^scheduler\.placement: placement "
+    with pytest.raises(UserError, match=r"^<scenario>: scheduler\.placement: placement "
                                         r"'garbage_plugins:PlaceInitFails' failed to start: "
                                         r"ValueError: nope$"):
         _run(plugin_dir, placement="garbage_plugins:PlaceInitFails")

@@ -171,6 +171,6 @@ def test_run_with_bad_profile_exits_2_with_one_line(tmp_path: Path) -> None:
     assert result.exit_code == 2, result.output
     lines = [ln for ln in result.output.splitlines() if ln.strip()]
     assert len(lines) == 1 and "Traceback" not in result.output
-    assert lines[0].startswith("error: compute.profile:")
+    assert lines[0].startswith(f"error: {scenario}: compute.profile:")
     assert "hbm_bw" in lines[0] and "-3" in lines[0]
     assert not (tmp_path / "out").exists()

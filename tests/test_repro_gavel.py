@@ -250,7 +250,8 @@ def test_gavel_mechanism_needs_rounds(tmp_path: Path) -> None:
     data = _two_job_scenario(tmp_path, {"mechanism": "gavel"}, round_length=None)
     with pytest.raises(UserError) as info:
         build(validate_scenario(data))
-    assert str(info.value).startswith("scheduler.round_length: policy 'max-min-fairness-het'")
+    assert str(info.value).startswith("<scenario>: scheduler.round_length: policy "
+                                      "'max-min-fairness-het'")
     assert "\n" not in str(info.value)
 
 

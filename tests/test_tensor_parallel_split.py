@@ -48,8 +48,8 @@ def test_a_dense_service_on_three_gpus_is_a_configuration_error() -> None:
     with pytest.raises(UserError) as info:
         run_scenario(_service("llama3-8b", 3))
     message = str(info.value)
-    assert message.startswith("tenants.eu.inference.chat: gpus_per_replica 3 cannot split "
-                              "llama3-8b's 32 attention heads")
+    assert message.startswith("<scenario>: tenants.eu.inference.chat: gpus_per_replica 3 "
+                              "cannot split llama3-8b's 32 attention heads")
     assert "\n" not in message
 
 
@@ -66,7 +66,7 @@ def test_the_cli_prints_one_line_and_exits_2(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     lines = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
-    assert lines == ["error: tenants.eu.inference.chat: gpus_per_replica 3 cannot split "
+    assert lines == [f"error: {path}: tenants.eu.inference.chat: gpus_per_replica 3 cannot split "
                      "llama3-70b's 64 attention heads evenly; expected a tensor-parallel "
                      "size of 1, 2, 4, 8, 16, 32 or 64"]
 

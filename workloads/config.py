@@ -44,7 +44,7 @@ from pydantic import (
 
 from emulator.schema_base import Label, ScenarioModel, field_error
 from emulator.units import Bytes, PerSecond, Seconds
-from workloads.distributions import FixedTokens, LognormalTokens, TokenDistribution
+from workloads.distributions import MAX_TOKENS, FixedTokens, LognormalTokens, TokenDistribution
 from workloads.models import MODELS, InlineModel, UnknownModelError, get_model, model_from_dict
 from workloads.spec import DEFAULT_PREFILL_STEP_TOKENS
 from workloads.traces.mapping import TraceReplayConfig
@@ -79,8 +79,6 @@ MAX_RATE_PER_S = 1e6
 """Highest arrival rate accepted (events/s): beyond it no run fits in memory."""
 MAX_COUNT = 10_000_000
 """Largest replica, GPU or job count accepted."""
-MAX_TOKENS = 1e18
-"""Largest token count accepted (a job's total, or a distribution's parameter)."""
 MAX_PRIORITY = 10**9
 """Largest priority magnitude accepted."""
 
@@ -227,8 +225,8 @@ class InferenceServiceConfig(_Frozen):
     """
 
     name: Label = Field(description="service name, unique within the tenant")
-    model: str = Field(description="catalog model name (gpuemu catalog), or an inline model "
-                                   "mapping")
+    model: str = Field(description="catalog model name (the catalog is in workloads/models.py; "
+                                   "an unknown name's error lists it), or an inline model mapping")
     replicas: int = Field(gt=0, le=MAX_COUNT, description="initial number of replicas")
 
     _model_inline = field_validator("model", mode="wrap", json_schema_input_type=_MODEL_INPUT)(
@@ -444,7 +442,9 @@ class TrainingWorkloadConfig(_TrainingSettings):
     tokens: TokenDistribution = Field(
         description="distribution of training tokens per job, or a number: that many each")
     estimate_error: float = Field(
-        default=0.0, ge=0, description="relative sd of users' runtime estimates")
+        default=0.0, ge=0, description="sd of the log of users' runtime-estimate error (each "
+                                       "estimate is the run time times exp(sd * Z), Z standard "
+                                       "normal)")
 
     @field_validator("model")
     @classmethod

@@ -6,10 +6,15 @@ returns ``n`` positive integer token counts from the caller's own ``numpy.random
 
 * ``fixed``: always ``value``.
 * ``lognormal``: given by ``median`` and ``p90`` (how the Azure LLM trace is usually
-  summarised: conversation prompts median 1,020 / p90 2,735 tokens), clipped to ``[1, max]``.
+  summarised: conversation prompts median 1,020 / p90 2,735 tokens), clipped to ``[1, max]``
+  (``max`` is at most, and by default, :data:`MAX_TOKENS`).
 * ``exponential``: geometric on {1, 2, …} with the given ``mean``: the discrete analogue of an
   exponential, used to build M/M/c services.
 * ``uniform``: integers in ``[low, high]``.
+
+Every parameter is at most :data:`MAX_TOKENS` (1e18; a larger one is a one-line error) and
+every draw is at most that too (a lognormal's or an exponential's tail is clipped to it), so
+no count overflows int64.
 
 A bare number where a distribution is expected (``tokens: 1e9``) is shorthand for ``fixed``
 with that value; YAML 1.1 reads ``1e9`` as text, so numeric text counts as a number too. A
@@ -28,6 +33,7 @@ from pydantic import BeforeValidator, ConfigDict, Field, model_validator
 from emulator.schema_base import ScenarioModel, field_error
 
 __all__ = [
+    "MAX_TOKENS",
     "ExponentialTokens",
     "FixedTokens",
     "LognormalTokens",
@@ -36,6 +42,12 @@ __all__ = [
 ]
 
 _Z90 = 1.2815515655446004  # standard normal quantile at 0.90
+
+MAX_TOKENS = 1e18
+"""Largest token count accepted (a job's total, or a distribution's parameter). Every
+distribution's parameters are held to it and every draw is clipped to it, so a count
+stays far inside int64 (about 9.2e18)."""
+_MAX_DRAW = int(MAX_TOKENS)
 
 
 class _Dist(ScenarioModel):
@@ -63,7 +75,7 @@ class FixedTokens(_Dist):
     """Every request has exactly ``value`` tokens."""
 
     dist: Literal["fixed"] = Field(default="fixed", description="distribution kind: fixed")
-    value: _Count = Field(gt=0, description="the token count of every request")
+    value: _Count = Field(gt=0, le=MAX_TOKENS, description="the token count of every request")
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """``n`` copies of ``value`` (the generator is not advanced)."""
@@ -79,10 +91,12 @@ class LognormalTokens(_Dist):
 
     dist: Literal["lognormal"] = Field(
         default="lognormal", description="distribution kind: lognormal")
-    median: float = Field(gt=0, description="median token count")
-    p90: float = Field(gt=0, description="90th-percentile token count (>= median)")
-    max: float = Field(default=1e18, gt=0, description="largest token count drawn (draws are "
-                                                       "clipped)")
+    median: float = Field(gt=0, le=MAX_TOKENS, description="median token count")
+    p90: float = Field(gt=0, le=MAX_TOKENS,
+                       description="90th-percentile token count (>= median)")
+    max: float = Field(default=MAX_TOKENS, gt=0, le=MAX_TOKENS,
+                       description="largest token count drawn (draws above it are clipped to "
+                                   "it)")
 
     @model_validator(mode="after")
     def _p90_above_median(self) -> LognormalTokens:
@@ -112,15 +126,18 @@ class ExponentialTokens(_Dist):
     dist: Literal["exponential"] = Field(
         default="exponential", description="distribution kind: exponential (geometric on 1, 2, "
                                            "...)")
-    mean_tokens: float = Field(gt=1.0, alias="mean", description="mean token count (> 1), written "
-                                                                 "as 'mean'")
+    mean_tokens: float = Field(gt=1.0, le=MAX_TOKENS, alias="mean",
+                               description="mean token count (> 1), written as 'mean'; draws "
+                                           "above 1e18 are clipped to it")
 
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False,
                               populate_by_name=True)
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
-        """``n`` geometric draws with success probability ``1/mean``."""
-        return rng.geometric(1.0 / self.mean_tokens, size=n).astype(np.int64)
+        """``n`` geometric draws with success probability ``1/mean``, clipped to
+        :data:`MAX_TOKENS` (with a mean near it the tail would pass int64)."""
+        draws = rng.geometric(1.0 / self.mean_tokens, size=n).astype(np.int64)
+        return np.clip(draws, 1, _MAX_DRAW)
 
     def mean(self) -> float:
         """``mean``."""
@@ -131,8 +148,8 @@ class UniformTokens(_Dist):
     """Integers uniform in ``[low, high]``."""
 
     dist: Literal["uniform"] = Field(default="uniform", description="distribution kind: uniform")
-    low: _Count = Field(gt=0, description="smallest token count")
-    high: _Count = Field(gt=0, description="largest token count (>= low)")
+    low: _Count = Field(gt=0, le=MAX_TOKENS, description="smallest token count")
+    high: _Count = Field(gt=0, le=MAX_TOKENS, description="largest token count (>= low)")
 
     @model_validator(mode="after")
     def _ordered(self) -> UniformTokens:
