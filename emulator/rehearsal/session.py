@@ -66,11 +66,15 @@ class Rehearsal:
         could not be applied.
 
         An injection that would fall inside a timed window on the same target (a planned
-        drain with a ``duration``) is refused, as it would be in a file: so the recording
-        is always a valid events file that replays.
+        drain with a ``duration``) is refused, as it would be in a file, and so is one at
+        the end of the run (a file's events there are not applied): so the recording is
+        always a valid events file that replays to the same run.
         """
         try:
             now = self.sim.env.now
+            if now >= self.sim.horizon_s:  # as in an events file: not applied at the end
+                raise UserError(f"the run has reached its end ({now:g} s); an event at "
+                                "or after the end of the run is not applied")
             check_overlaps([*self.recorder.events, event.model_copy(update={"at": now})],
                            "this run's events")
             target = None
