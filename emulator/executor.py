@@ -36,6 +36,7 @@ from typing import Any
 from emulator.cells import Cell, Payload, cell_key, describe, payload, run_payload
 from emulator.errors import UserError
 from emulator.policies.base import PolicyError
+from emulator.spawn_guard import stop_if_bootstrapping, unguarded_script
 from emulator.units import UnitError
 
 WARM_UP_PLUGIN = "gpuemu-warm-up"
@@ -153,11 +154,22 @@ class DaskExecutor(Executor):
                 # otherwise reach the terminal when another cluster holds it. The workers'
                 # own error logs stay quiet (a heartbeat cut short as a failed command
                 # closes the cluster): every failure reaches the command through its future.
-                self._cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1,
-                                             processes=True, dashboard_address=None,
-                                             scheduler_kwargs={"dashboard_address":
-                                                               "127.0.0.1:0"},
-                                             silence_logs=logging.CRITICAL)
+                stop_if_bootstrapping()  # a worker importing an unguarded script again
+                try:
+                    self._cluster = LocalCluster(
+                        n_workers=self.workers, threads_per_worker=1, processes=True,
+                        dashboard_address=None,
+                        scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+                        silence_logs=logging.CRITICAL)
+                except RuntimeError:
+                    script = unguarded_script()
+                    if script is None:
+                        raise
+                    raise UserError(
+                        f"workers: the local Dask cluster could not start: each worker "
+                        f"imports {script} again, which starts a cluster again; expected "
+                        "the call under `if __name__ == \"__main__\":` (or workers=1)"
+                    ) from None
             self._client = Client(self._cluster)
         self._warm_workers()
         return self._client
