@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -103,26 +104,26 @@ def plugin_sources(queue: str, placement: str) -> list[Path]:
     return files
 
 
+def _class_of(ref: str, builtins: Mapping[str, type], field: str, noun: str) -> type:
+    """The class ``ref`` names in ``field``: a built-in name of ``builtins`` or
+    ``"module:Class"``; else a one-line :class:`UserError` (``noun``: what it is)."""
+    if ref in builtins:
+        return builtins[ref]
+    if ":" in ref:
+        return _load_class(ref, field)
+    known = ", ".join(sorted(builtins))
+    raise UserError(f"{field}: unknown {noun} {ref!r}; expected one of {known} "
+                    "or 'package.module:ClassName'")
+
+
 def _queue_class(ref: str) -> type:
     """The class of queue policy ``ref``: a built-in name or ``"module:Class"``."""
-    if ref in QUEUE_POLICIES:
-        return QUEUE_POLICIES[ref]
-    if ":" in ref:
-        return _load_class(ref, "scheduler.queue")
-    known = ", ".join(sorted(QUEUE_POLICIES))
-    raise UserError(f"scheduler.queue: unknown policy {ref!r}; expected one of {known} "
-                    "or 'package.module:ClassName'")
+    return _class_of(ref, QUEUE_POLICIES, "scheduler.queue", "policy")
 
 
 def _placement_class(ref: str) -> type:
     """The class of placement policy ``ref``: a built-in name or ``"module:Class"``."""
-    if ref in PLACEMENT_POLICIES:
-        return PLACEMENT_POLICIES[ref]
-    if ":" in ref:
-        return _load_class(ref, "scheduler.placement")
-    known = ", ".join(sorted(PLACEMENT_POLICIES))
-    raise UserError(f"scheduler.placement: unknown placement {ref!r}; expected one of "
-                    f"{known} or 'package.module:ClassName'")
+    return _class_of(ref, PLACEMENT_POLICIES, "scheduler.placement", "placement")
 
 
 _P = TypeVar("_P")
