@@ -186,6 +186,11 @@ def parse_rate(value: str | float | int) -> float:
     raise UnitError(f"got {_show(value)}; {example}")
 
 
+_ADAPTIVE_UNITS = (("d", 86400.0), ("h", 3600.0), ("min", 60.0), ("s", 1.0), ("ms", 1e-3),
+                   ("µs", 1e-6))
+"""Duration units, largest first (:func:`time_unit`, and limits in error lines)."""
+
+
 def _in_units(value: float, units: tuple[tuple[str, float], ...], sep: str = " ") -> str:
     """``value`` in the largest of ``units`` it reaches (0 in the SI unit), to 6
     significant figures."""
@@ -198,8 +203,7 @@ def _in_units(value: float, units: tuple[tuple[str, float], ...], sep: str = " "
 
 
 _QUANTITIES: tuple[tuple[object, tuple[tuple[str, float], ...], str], ...] = (
-    (parse_duration, (("d", 86400.0), ("h", 3600.0), ("min", 60.0), ("s", 1.0),
-                      ("ms", 1e-3), ("µs", 1e-6)), " "),
+    (parse_duration, _ADAPTIVE_UNITS, " "),
     (parse_power, (("GW", 1e9), ("MW", 1e6), ("kW", 1e3), ("W", 1.0)), " "),
     (parse_bytes, (("PB", 1e15), ("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3),
                    ("B", 1.0)), " "),
@@ -295,10 +299,6 @@ def format_rate_bps(bps: float) -> str:
         if abs(bps) >= scale:
             return f"{bps / scale:.3g} {unit}"
     return f"{bps:.0f} b/s"
-
-
-_ADAPTIVE_UNITS = (("d", 86400.0), ("h", 3600.0), ("min", 60.0), ("s", 1.0), ("ms", 1e-3),
-                   ("µs", 1e-6))
 
 
 def time_unit(seconds: float) -> tuple[str, float]:
