@@ -233,7 +233,7 @@ def run_plan(scenario: Path, axes: Sequence[Axis], target: Target, seeds: int,
     The seeds come from ``seeds`` alone: a ``seed`` override or axis is refused. The
     target's tenant and site names are checked before any run
     (:meth:`~emulator.plan_target.Target.check_names`), its whole paths on the first
-    round's first summary."""
+    summary to arrive."""
     from emulator.loader import read_yaml
     from emulator.sweep_study import refuse_seed
 
@@ -253,6 +253,17 @@ def run_plan(scenario: Path, axes: Sequence[Axis], target: Target, seeds: int,
                   maximize) for combo in outer]
     runs = 0
     checked = False
+
+    def check_first(done: int, total: int, cell: Cell, result: dict[str, Any]) -> None:
+        """A typo in the target fails once, clearly, on the first summary to arrive (not
+        after the whole first round has run, nor as "never met")."""
+        nonlocal checked
+        if not checked:
+            target.check_paths(result["summary"])
+            checked = True
+        if progress is not None:
+            progress(done, total, cell, result)
+
     while any(not line.done for line in lines):
         batch: list[tuple[Line, int, list[Cell]]] = []
         for line in lines:
@@ -261,15 +272,12 @@ def run_plan(scenario: Path, axes: Sequence[Axis], target: Target, seeds: int,
                 batch.append((line, v, _cells(scenario, base, values, seed_list, until_s,
                                               overrides)))
         cells = [c for _, _, cs in batch for c in cs]
-        results = run_cells(cells, executor, cache, progress)
+        results = run_cells(cells, executor, cache, check_first)
         runs += len(cells)
         at = 0
         for line, v, cs in batch:
             summaries = [r["summary"] for r in results[at:at + len(cs)]]
             at += len(cs)
-            if not checked:  # a typo in the target fails once, clearly, not as "never met"
-                target.check_paths(summaries[0])
-                checked = True
             line.evaluations[v] = Evaluation(
                 {**line.fixed, line.axis.path: v}, seed_list,
                 [target.holds(s) for s in summaries],

@@ -31,7 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from emulator.errors import UserError, short
+from emulator.errors import UserError, did_you_mean, short
 
 __all__ = ["ALIASES", "Comparison", "Target", "lookup", "parse_target"]
 
@@ -196,8 +196,14 @@ def _find(node: Any, parts: list[str], path: str, named: bool = False) -> Any:
         return _find(deeper[0][part], rest, path, part in _NAMED)
     if named:
         return _find(node[_pick(part, [str(k) for k in node], "item")], rest, path)
-    keys = ", ".join(sorted(str(k) for k in node))
-    raise KeyError(f"no figure {part!r} there; expected one of {keys}")
+    keys = sorted(str(k) for k in node)
+    # keys one level down are reachable too (the skip above), when only one child has them
+    below = [str(k) for v in node.values() if isinstance(v, dict) for k in v]
+    reachable = sorted({k for k in below if below.count(k) == 1} - set(keys))
+    also = f" (or, one level down, {', '.join(reachable)})" if reachable else ""
+    hint = did_you_mean(parts[0], [*keys, *reachable, *ALIASES]).removeprefix("; ")
+    raise KeyError(f"no figure {parts[0]!r} there{f' ({hint})' if hint else ''}; "
+                   f"expected one of {', '.join(keys)}{also}")
 
 
 def _not_a_figure(path: str, value: Any) -> str:

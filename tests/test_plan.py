@@ -77,6 +77,25 @@ def test_a_path_naming_nothing_is_reported() -> None:
         parse_target("tenants.eu-inference.slo >= 0.9").check_paths(SUMMARY)
 
 
+def test_a_misspelt_figure_gets_a_hint_and_the_keys_one_level_down() -> None:
+    with pytest.raises(UserError) as info:
+        parse_target("tenants.eu-inference.slo_atainment >= 0.9").check_paths(SUMMARY)
+    text = str(info.value)
+    assert "(did you mean 'slo_attainment'?)" in text
+    assert "expected one of requests (or, one level down, slo_attainment, ttft_s)" in text
+    with pytest.raises(UserError, match=r"did you mean 'peak_mw'\?"):
+        parse_target("sites.bizerte.peak_mx <= 20").check_paths(SUMMARY)
+
+
+def test_a_misspelt_figure_stops_the_plan_after_its_first_run(tmp_path: Path) -> None:
+    path = _scenario(tmp_path)
+    executor = SerialExecutor()
+    with pytest.raises(UserError, match="no figure 'peak_mx'"):
+        run_plan(path, [Axis("sites.0.halls.0.racks", 1, 8)],
+                 parse_target("sites.bizerte.peak_mx <= 0.3"), 3, executor)
+    assert executor.ran == 1  # not the first round's three seeds
+
+
 def test_parse_range() -> None:
     assert parse_range("8..128", "x") == Axis("x", 8, 128)
     for bad in ("8-128", "9..8", "a..b", "8.."):
