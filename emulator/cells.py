@@ -122,15 +122,29 @@ def code_version() -> str:
     return digest.hexdigest()
 
 
-def _plugin_digests(queue: str, placement: str) -> list[list[str]]:
+def _queue_refs(loaded: Any) -> list[str]:
+    """The queue policies a run may use: ``scheduler.queue`` and the value of every
+    planned ``policy`` switch in the scenario's events file."""
+    from emulator.build_events import events_path
+    from emulator.planned_events import read_events
+
+    refs = [loaded.scenario.scheduler.queue]
+    path = events_path(loaded, None)
+    if path is not None:
+        refs += [str(e.value) for e in read_events(path, start=loaded.scenario.start)
+                 if e.action == "policy"]
+    return list(dict.fromkeys(refs))
+
+
+def _plugin_digests(queues: list[str], placement: str) -> list[list[str]]:
     """``[file name, SHA-256]`` of each source file of the scenario's plug-in policies
-    (``"module:Class"``), so that editing a policy invalidates its cached cells. Resolving
-    them here also makes a plug-in that cannot be imported a one-line error before any
-    cell runs."""
+    (``"module:Class"``) and of the user modules they use, so that editing a policy or its
+    helpers invalidates its cached cells. Resolving them here also makes a plug-in that
+    cannot be imported a one-line error before any cell runs."""
     from emulator.policies.registry import plugin_sources
 
     return [[path.name, hashlib.sha256(path.read_bytes()).hexdigest()]
-            for path in plugin_sources(queue, placement)]
+            for path in plugin_sources(queues, placement)]
 
 
 def describe(cell: Cell) -> str:
@@ -160,7 +174,7 @@ def cell_key(cell: Cell) -> str:
         "until_s": cell.until_s,
         "files": {name: hashlib.sha256(p.read_bytes()).hexdigest() for name, p in found.items()},
         "code": code_version(),
-        "plugins": _plugin_digests(loaded.scenario.scheduler.queue,
+        "plugins": _plugin_digests(_queue_refs(loaded),
                                    loaded.scenario.scheduler.placement),
     }
     text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), default=str)

@@ -377,6 +377,45 @@ def test_editing_a_plugin_policy_changes_the_cache_key(tmp_path: Path,
     assert cell_key(cell) != before
 
 
+def test_editing_a_helper_module_of_a_plugin_changes_the_cache_key(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The user modules a plug-in uses are keyed too (a function taken from one, and the
+    module it imports in turn), not the plug-in's own file alone."""
+    (tmp_path / "picky_rules_inner.py").write_text("LIMIT = 1\n")
+    (tmp_path / "picky_rules.py").write_text(
+        "import picky_rules_inner\n"
+        "def limit():\n    return picky_rules_inner.LIMIT\n")
+    (tmp_path / "policy_with_helper.py").write_text(
+        "from picky_rules import limit\n" + _PLUGIN.replace("self.x = x", "self.x = limit()"))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    path = _scenario(tmp_path)
+    data = yaml.safe_load(path.read_text())
+    data["scheduler"] = {"queue": "policy_with_helper:Picky", "placement": "pack"}
+    cell = Cell(data, str(path))
+    before = cell_key(cell)
+    (tmp_path / "picky_rules.py").write_text(
+        "import picky_rules_inner\n"
+        "def limit():\n    return picky_rules_inner.LIMIT + 1\n")
+    after_helper = cell_key(cell)
+    assert after_helper != before
+    (tmp_path / "picky_rules_inner.py").write_text("LIMIT = 2\n")
+    assert cell_key(cell) != after_helper
+
+
+def test_editing_a_plugin_named_by_a_planned_policy_switch_changes_the_cache_key(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ref = _plugin(tmp_path, "switched_policy_for_key", monkeypatch)
+    (tmp_path / "events.csv").write_text(f"at,target,action,value\n1h,scheduler,policy,{ref}\n")
+    path = _scenario(tmp_path)
+    data = yaml.safe_load(path.read_text())
+    data["events"] = "events.csv"
+    cell = Cell(data, str(path))
+    before = cell_key(cell)
+    (tmp_path / "switched_policy_for_key.py").write_text(
+        _PLUGIN.replace("return []", "return ()"))
+    assert cell_key(cell) != before
+
+
 def test_a_failing_cell_names_its_point_and_seed(tmp_path: Path,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     from emulator.policies.base import PolicyError

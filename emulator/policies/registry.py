@@ -10,10 +10,14 @@ over-allocates) names it too.
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
+import site
 import sys
-from collections.abc import Mapping
+import sysconfig
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from types import ModuleType
 from typing import Any, TypeVar
 
 from emulator.errors import UserError
@@ -86,22 +90,77 @@ def _module_files(module: Any) -> list[Path]:
     return [path]
 
 
-def plugin_sources(queue: str, placement: str) -> list[Path]:
+def plugin_sources(queue: str | Sequence[str], placement: str) -> list[Path]:
     """The source files of the plug-in policies a scenario names (``"module:Class"`` in
-    ``scheduler.queue`` or ``scheduler.placement``; built-in names have none).
+    ``scheduler.queue``, in a planned ``policy`` switch (``queue`` may list several), or in
+    ``scheduler.placement``; built-in names have none).
 
     Each name is resolved here (a plug-in imported, its class looked up), so an unknown
     name or a missing module or class is its one-line :class:`UserError` before any run;
-    the files let a cache key follow an edit of the policy. Modules the plug-in module
-    itself imports are not included.
+    the files let a cache key follow an edit of the policy. The user modules a plug-in
+    module uses (imported whole, or a function or class taken from them), and those they
+    use in turn, are included; the standard library, installed packages and this
+    program's own packages are not (their versions are keyed elsewhere).
     """
     files: list[Path] = []
-    for ref, cls in ((queue, _queue_class(queue)), (placement, _placement_class(placement))):
+    queues = [queue] if isinstance(queue, str) else list(queue)
+    refs = [(q, _queue_class(q)) for q in queues]
+    refs.append((placement, _placement_class(placement)))
+    for ref, cls in refs:
         if ref in QUEUE_POLICIES or ref in PLACEMENT_POLICIES:
             continue
         for name in dict.fromkeys((ref.partition(":")[0], cls.__module__)):
-            files += [f for f in _module_files(sys.modules.get(name)) if f not in files]
+            for module in _user_modules(sys.modules.get(name)):
+                files += [f for f in _module_files(module) if f not in files]
     return files
+
+
+def _user_modules(root: Any) -> list[Any]:
+    """``root`` and the user modules it reaches through its globals (a module object, or
+    a function or class defined in one), transitively; none of the standard library, of
+    installed packages or of this program (see :func:`_is_user_module`)."""
+    if root is None:
+        return []
+    seen: dict[str, Any] = {root.__name__: root}
+    todo = [root]
+    while todo:
+        module = todo.pop()
+        for value in list(vars(module).values()):
+            if isinstance(value, ModuleType):
+                found = value
+            else:
+                owner = getattr(value, "__module__", None)
+                found = sys.modules.get(owner) if isinstance(owner, str) else None
+            if found is not None and found.__name__ not in seen and _is_user_module(found):
+                seen[found.__name__] = found
+                todo.append(found)
+    return list(seen.values())
+
+
+_OWN_PACKAGES = ("emulator", "workloads", "topologies", "cupy_kernels")
+"""This program's packages: their sources are keyed by the cache's code version."""
+
+
+def _is_user_module(module: Any) -> bool:
+    """Whether ``module`` is a source file of the user's (not built in, not of the
+    standard library or an installed package, not this program's)."""
+    origin = getattr(module, "__file__", None)
+    if not origin or not str(origin).endswith(".py"):
+        return False
+    if module.__name__.partition(".")[0] in _OWN_PACKAGES:
+        return False
+    path = str(Path(origin).resolve())
+    return not any(path.startswith(prefix) for prefix in _library_prefixes())
+
+
+@functools.lru_cache(maxsize=1)
+def _library_prefixes() -> tuple[str, ...]:
+    """The folders of the standard library and of installed packages."""
+    paths = sysconfig.get_paths()
+    found = {str(Path(paths[k]).resolve()) for k in ("stdlib", "platstdlib", "purelib",
+                                                      "platlib") if k in paths}
+    found.update(str(Path(p).resolve()) for p in site.getsitepackages())
+    return tuple(sorted(found))
 
 
 def _class_of(ref: str, builtins: Mapping[str, type], field: str, noun: str) -> type:
