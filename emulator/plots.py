@@ -18,7 +18,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 
-__all__ = ["fit_title", "plot_jct_cdf", "plot_timeseries"]
+__all__ = ["ecdf_steps", "fit_title", "plot_jct_cdf", "plot_timeseries"]
 
 _DPI = 110
 _TITLE_CHARS = 60
@@ -52,6 +52,18 @@ def _save(fig: Figure, path: Path) -> Path:
     return path
 
 
+def ecdf_steps(sorted_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The points of an empirical CDF drawn with ``step(where="post")``: it rises from 0 at
+    the first value, so one job (or one value repeated) is a visible vertical step, not a
+    lone point."""
+    n = sorted_values.size
+    if n == 0:
+        return sorted_values.astype(np.float64), np.zeros(0)
+    x = np.concatenate((sorted_values[:1], sorted_values))
+    y = np.concatenate(([0.0], np.arange(1, n + 1) / n))
+    return x, y
+
+
 def plot_jct_cdf(jct_s: Mapping[str, np.ndarray], path: Path, title: str = "") -> Path:
     """Empirical CDF of job completion times (hours, log scale), one line per policy."""
     fig = Figure(figsize=(7.0, 4.2))
@@ -61,8 +73,8 @@ def plot_jct_cdf(jct_s: Mapping[str, np.ndarray], path: Path, title: str = "") -
         v = v[np.isfinite(v) & (v > 0)]
         if v.size == 0:
             continue
-        ax.step(v / 3600.0, np.arange(1, v.size + 1) / v.size, where="post",
-                label=f"{name} (n={v.size})")
+        x, y = ecdf_steps(v / 3600.0)
+        ax.step(x, y, where="post", label=f"{name} (n={v.size})")
     ax.set_xscale("log")
     ax.set_xlabel("job completion time (h)")
     ax.set_ylabel("fraction of finished jobs")

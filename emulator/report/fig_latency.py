@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from emulator.plots import ecdf_steps
 from emulator.report.figure import Figure, new_figure, omitted, png, shade, tenant_colour, time_axis
 from emulator.report.rundata import RunData
 from emulator.report.segments import outages
@@ -134,8 +135,9 @@ def jct_cdf_figure(data: RunData) -> Figure:
     ax = fig.add_subplot()
     for tenant in sorted(set(jobs["tenant"][done].tolist())):
         v = np.sort(jobs["jct_s"][done & (jobs["tenant"] == tenant)])
-        ax.step(v / size, np.arange(1, v.size + 1) / v.size, where="post",
-                label=f"{tenant} (n={v.size})", color=tenant_colour(data, tenant))
+        x, y = ecdf_steps(v / size)
+        ax.step(x, y, where="post", label=f"{tenant} (n={v.size})",
+                color=tenant_colour(data, tenant))
     ax.set_xscale("log")
     ax.set_xlabel(f"job completion time, submit to finish ({unit})")
     ax.set_ylabel("fraction of finished jobs")
