@@ -41,6 +41,7 @@ from emulator.rng import RngStreams
 from emulator.scenario import Scenario
 from emulator.serving import ServingModel
 from emulator.transfers import TransferModel
+from emulator.wan_events import note_cuts_cut_off
 from emulator.work_book import WorkBook
 from topologies.config import SiteConfig
 from topologies.index import TopologyIndex, derive_index
@@ -93,6 +94,8 @@ class Simulation:
         end = self.horizon_s if until is None else min(until, self.horizon_s)
         self.planned_s = end
         drop_events_from(self.engine, end, float(self.loaded.scenario.duration))
+        if self.ops is not None:
+            note_cuts_cut_off(self.ops.wan_events, end, float(self.loaded.scenario.duration))
         # Requests are judged against the end of what is simulated: one whose first or last
         # token would come after ``until`` has not been served in this run.
         self.engine.serving.horizon_s = end

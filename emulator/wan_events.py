@@ -33,7 +33,8 @@ from topologies.wan import cut_cable, wan_graph
 
 _log = logging.getLogger(__name__)
 
-__all__ = ["CableCut", "RandomCuts", "WanEvent", "WanEventsConfig", "WanState", "wan_schedule"]
+__all__ = ["CableCut", "RandomCuts", "WanEvent", "WanEventsConfig", "WanState",
+           "note_cuts_cut_off", "wan_schedule"]
 
 WanEvent = tuple[float, str, str]
 """``(time s, "cut" or "repair", cable name)``."""
@@ -77,6 +78,18 @@ class WanEventsConfig(_Frozen):
 def cable_names(sites: Sequence[SiteConfig]) -> list[str]:
     """Every WAN cable name of the scenario, sorted."""
     return sorted({link.name for s in sites for link in s.wan})
+
+
+def note_cuts_cut_off(events: Sequence[WanEvent], end_s: float, duration_s: float) -> None:
+    """A note for the cable cuts of ``events`` that a run stopped early (``--until``) at
+    ``end_s`` does not reach, though they fall within the scenario's ``duration_s`` (s);
+    those at or after the duration got theirs from :func:`wan_schedule`."""
+    cut = sorted((t, cable) for t, kind, cable in events
+                 if kind == "cut" and end_s <= t < duration_s)
+    if cut:
+        _log.info("wan_events: %d cable cut(s) at or after the end of the run (%s, --until) "
+                  "are not applied (the first: %s at %s)", len(cut),
+                  format_adaptive_duration(end_s), cut[0][1], format_adaptive_duration(cut[0][0]))
 
 
 def wan_schedule(cfg: WanEventsConfig, sites: Sequence[SiteConfig], horizon_s: float,

@@ -321,3 +321,15 @@ def test_checks_across_fields_name_the_field_and_its_value(tmp_path: Path, overr
         load_scenario(_file(tmp_path), override.split("; "))
     text = str(info.value)
     assert f": {message}" in text and "{" not in text.partition(": got")[0]
+
+
+def test_cable_cuts_after_until_are_noted(tmp_path: Path) -> None:
+    """A cut within the duration that --until stops before gets a note, as one after the
+    duration does."""
+    path = _file(tmp_path, small_scenario(duration="1d"))
+    proc = _cli("run", str(path), "--headless", "--until", "30m", "--out", str(tmp_path / "o"),
+                "--set", "wan_events={cuts: [{cable: medusa, at: 2h}, {cable: medusa, at: 10m, "
+                "repair: 5m}]}")
+    assert proc.returncode == 0, proc.stderr
+    assert ("note: wan_events: 1 cable cut(s) at or after the end of the run (30 min, --until) "
+            "are not applied (the first: medusa at 2 h)") in proc.stderr
