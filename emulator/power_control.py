@@ -18,7 +18,8 @@ Policies decide, the engine acts (DESIGN principle 2):
 YAML (scenario level)::
 
     power:
-      min_gpu_power: 0.3        # lowest cap, as a fraction of TDP (never below idle)
+      min_gpu_power: 0.3        # lowest cap, as a fraction of TDP (never below idle nor
+                                # the vendor's minimum power limit, MIN_CAP_FRACTION)
       defer_preemptible: true
       carbon_aware: true
 """
@@ -31,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 from pydantic import Field
 
-from cupy_kernels.power import FIXED_FACILITY_FRACTION
+from cupy_kernels.power import FIXED_FACILITY_FRACTION, MIN_CAP_FRACTION
 from emulator.placement.base import PlacementPolicy, PlacementRequest, Scratch
 from emulator.policies.base import ClusterView, Decision, QueuePolicy
 from emulator.schema_base import ScenarioModel
@@ -131,7 +132,10 @@ class PowerCapPolicy:
                 tier = [j for j in jobs if j.priority == prio]
                 power = np.array([j.power_w for j in tier])
                 n = np.array([j.n_gpus for j in tier], dtype=float)
-                floor = np.array([max(j.idle_w, self.min_gpu_power * j.tdp_w) for j in tier])
+                # the lowest draw a cap can reach: min_gpu_power, but never below idle nor
+                # the vendor's minimum power limit (cap_effect applies no lower cap)
+                floor = np.array([max(j.idle_w, self.min_gpu_power * j.tdp_w,
+                                      MIN_CAP_FRACTION * j.tdp_w) for j in tier])
                 floor = np.minimum(floor, power)
                 avail = float((n * (power - floor)).sum())
                 level = floor.min() if need >= avail else _water_level(power, n, floor, need)

@@ -168,3 +168,24 @@ def test_solar_deferral_keeps_the_rounds_its_inner_policy_asks_for() -> None:
     assert wrapped.next_wakeup == gavel.next_wakeup  # type: ignore[attr-defined]
     plain = SolarDeferral(make_queue_policy("fifo", {}), lambda now: True)
     assert getattr(plain, "next_wakeup", None) is None  # the engine then runs no extra rounds
+
+
+def test_policy_floor_is_the_vendor_minimum_power_limit() -> None:
+    """With ``min_gpu_power`` below the vendor's minimum limit, a cap under that limit is not
+    applied (``cap_effect``), so the policy must count only what the limit lets the low tier
+    shed and take the rest from the next priority."""
+    from cupy_kernels.power import MIN_CAP_FRACTION
+
+    jobs = (_job(0, 0, prio=0), _job(1, 0, prio=5))
+    need = 8 * (1100.0 - 150.0)  # down to idle: more than the minimum limit allows
+    view = PowerView(0.0, np.array([1e5]), np.array([1e5 - need]),
+                     np.array([1.0 + FIXED_FACILITY_FRACTION]), jobs)
+    caps = {c.work_id: c.cap_w for c in PowerCapPolicy(0.1).decide(view)}
+    limit = MIN_CAP_FRACTION * 1200.0
+    assert caps[0] == pytest.approx(limit)
+    shed = 0.0
+    for job in jobs:
+        _speed, util = cap_effect(caps[job.work_id], (job.power_w - job.idle_w)
+                                  / (job.tdp_w - job.idle_w), job.idle_w, job.tdp_w)
+        shed += job.n_gpus * (job.power_w - (job.idle_w + util * (job.tdp_w - job.idle_w)))
+    assert shed == pytest.approx(need, rel=1e-6)  # the priority-5 job covers the rest
