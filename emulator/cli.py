@@ -45,6 +45,7 @@ from emulator.cli_common import (  # noqa: E402  (re-exported: older imports rea
     _guard,
     _note_nameplate_over_connection,
     _trace_rows,
+    _warn_idle_power_switches,
     _warn_over_connection,
     _warn_rejected,
     _warn_small_power_cap,
@@ -136,6 +137,7 @@ def _run(scenario: Path, seed: int | None, until: str | None, out: Path | None,
     _warn_trace_issues(sim.trace_issues)
     _warn_rejected(sim.engine.infeasible, sim.works.kinds())
     _warn_small_power_cap(loaded.sites)
+    _warn_idle_power_switches(sc.power, loaded.sites)
     rehearsal = Rehearsal(sim)  # records every applied event; keys when live
     console = Console(record=dashboard_svg is not None)
     if not console.is_terminal:  # logs and pipes: wide enough that no figure is cut
@@ -273,6 +275,7 @@ def _validate(scenario: Path, overrides: list[str], force: bool = False,
     _warn_trace_issues(sim.trace_issues)
     _note_nameplate_over_connection(loaded.sites)
     _warn_small_power_cap(loaded.sites)
+    _warn_idle_power_switches(sc.power, loaded.sites)
     kinds = sim.works.kinds()  # no object per job is made for counting
     rejected = sum(1 for i in sim.engine.infeasible if kinds[i] == "training")
     gpus = sum(size_site(s).gpus for s in loaded.sites)

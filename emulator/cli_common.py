@@ -30,6 +30,7 @@ __all__ = [
     "_guard",
     "_note_nameplate_over_connection",
     "_trace_rows",
+    "_warn_idle_power_switches",
     "_warn_over_connection",
     "_warn_rejected",
     "_warn_small_power_cap",
@@ -127,6 +128,24 @@ def _warn_small_power_cap(sites: Sequence[object]) -> None:
                          "rack (%s; the site draws %s at full load): it will be held far "
                          "below its load (a unit left out? e.g. 18MW)", i, format_power(cap),
                          format_power(rack_w), format_power(d.facility_full_w))
+
+
+def _warn_idle_power_switches(power: object, sites: Sequence[object]) -> None:
+    """A warning for each ``power`` switch the scenario's sites give nothing to act on:
+    ``defer_preemptible`` without any solar plant (every hour then counts as a solar hour,
+    nothing is deferred) and ``carbon_aware`` without two sites and an energy model
+    (placement is then the plain policy's)."""
+    energies = [getattr(site, "energy", None) for site in sites]
+    if getattr(power, "defer_preemptible", False) and not any(
+            e is not None and e.solar is not None for e in energies):
+        _log.warning("power.defer_preemptible: no site has a solar plant (energy.solar), so "
+                     "every hour counts as a solar hour and no training is deferred")
+    if getattr(power, "carbon_aware", False) and (
+            len(sites) < 2 or all(e is None for e in energies)):
+        why = (f"the scenario has {len(sites)} site" if len(sites) < 2
+               else "no site has an energy section")
+        _log.warning("power.carbon_aware: placement is carbon-aware across several sites "
+                     "with an energy model, but %s: work is placed as without it", why)
 
 
 def _warn_trace_issues(issues: Sequence[object], limit: int = 20) -> None:

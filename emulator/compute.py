@@ -153,6 +153,15 @@ class ComputeModel:
         """The rack system GPU ``gpu`` belongs to."""
         return self.index.systems[int(self.index.rack_system[self.index.gpu_rack[gpu]])]
 
+    def gpu_overhead_w(self) -> np.ndarray:
+        """Per GPU (host, W): the drawn rack overhead that follows that GPU's utilisation
+        from 0 to 1, ``(overhead full − overhead idle) / GPUs in its rack`` (the rack's
+        overhead is interpolated by its GPUs' mean utilisation in :meth:`power`)."""
+        b = self.backend
+        slope = ((b.to_host(self._rack_full) - b.to_host(self._rack_idle))
+                 / np.maximum(self._rack_gpus, 1.0))
+        return np.asarray(slope, dtype=float)[self.index.gpu_rack]
+
     def _tier_arrays(self, tiers: np.ndarray, first_gpu: np.ndarray,
                      spine_scale: float = 1.0) -> tuple[np.ndarray, ...]:
         idx = self.index

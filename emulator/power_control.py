@@ -18,7 +18,8 @@ Policies decide, the engine acts (DESIGN principle 2):
 YAML (scenario level)::
 
     power:
-      min_gpu_power: 0.3        # lowest cap, as a fraction of TDP (never below idle)
+      min_gpu_power: 0.3        # lowest cap, as a fraction of TDP (never below idle nor
+                                # the vendor's minimum power limit, MIN_CAP_FRACTION)
       defer_preemptible: true
       carbon_aware: true
 """
@@ -31,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 from pydantic import Field
 
-from cupy_kernels.power import FIXED_FACILITY_FRACTION
+from cupy_kernels.power import FIXED_FACILITY_FRACTION, MIN_CAP_FRACTION
 from emulator.placement.base import PlacementPolicy, PlacementRequest, Scratch
 from emulator.policies.base import ClusterView, Decision, QueuePolicy
 from emulator.schema_base import ScenarioModel
@@ -62,7 +63,13 @@ class PowerControlConfig(ScenarioModel):
 
 @dataclass(frozen=True)
 class CapCandidate:
-    """A running training job the controller may cap: per-GPU powers in W."""
+    """A running training job the controller may cap: per-GPU powers in W.
+
+    ``overhead_w``: the rack's drawn non-GPU power (W) that goes with one of the job's GPUs
+    between utilisation 0 and 1 (the rack overhead follows its GPUs' mean utilisation,
+    :func:`cupy_kernels.power.rack_power`), so capping a GPU by ``x`` W takes
+    ``x·(1 + overhead_w/(tdp_w − idle_w))`` W off the IT power; 0: GPU power only.
+    """
 
     work_id: int
     site: int
@@ -71,6 +78,7 @@ class CapCandidate:
     power_w: float
     idle_w: float
     tdp_w: float
+    overhead_w: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -131,8 +139,15 @@ class PowerCapPolicy:
                 tier = [j for j in jobs if j.priority == prio]
                 power = np.array([j.power_w for j in tier])
                 n = np.array([j.n_gpus for j in tier], dtype=float)
-                floor = np.array([max(j.idle_w, self.min_gpu_power * j.tdp_w) for j in tier])
+                # the lowest draw a cap can reach: min_gpu_power, but never below idle nor
+                # the vendor's minimum power limit (cap_effect applies no lower cap)
+                floor = np.array([max(j.idle_w, self.min_gpu_power * j.tdp_w,
+                                      MIN_CAP_FRACTION * j.tdp_w) for j in tier])
                 floor = np.minimum(floor, power)
+                # IT watts per GPU watt capped: the rack overhead falls with the GPU's
+                # utilisation too (cap_effect lowers it to the cap's equivalent)
+                n = n * np.array([1.0 + j.overhead_w / max(j.tdp_w - j.idle_w, 1e-9)
+                                  for j in tier])
                 avail = float((n * (power - floor)).sum())
                 level = floor.min() if need >= avail else _water_level(power, n, floor, need)
                 for j, p, f in zip(tier, power.tolist(), floor.tolist(), strict=True):
@@ -201,18 +216,23 @@ class CarbonAwarePlacement(PlacementPolicy):
 
 
 def cap_candidates(works: Sequence, gpu_site: np.ndarray,
-                   gpu_limits: Callable[[int], tuple[float, float]]) -> tuple[CapCandidate, ...]:
+                   gpu_limits: Callable[[int], tuple[float, float]],
+                   gpu_overhead_w: np.ndarray | None = None) -> tuple[CapCandidate, ...]:
     """Cappable view of running training ``works`` (engine :class:`~emulator.work.Work`).
 
     ``gpu_limits(gpu)`` gives (idle W, TDP W) of a GPU; a job's uncapped per-GPU power is
     ``idle + (tdp − idle)·util`` (the linear model of :func:`cupy_kernels.power.gpu_power`).
+    ``gpu_overhead_w`` (per GPU, W) is the drawn rack overhead that follows each GPU's
+    utilisation from 0 to 1 (:attr:`CapCandidate.overhead_w`, the job's mean); ``None``: 0.
     """
     out = []
     for w in works:
         first = int(w.gpus[0])
         idle, tdp = gpu_limits(first)
+        overhead = (0.0 if gpu_overhead_w is None
+                    else float(np.mean(gpu_overhead_w[np.asarray(w.gpus)])))
         out.append(CapCandidate(w.work_id, int(gpu_site[first]), w.n_gpus, w.priority,
-                                idle + (tdp - idle) * w.util, idle, tdp))
+                                idle + (tdp - idle) * w.util, idle, tdp, overhead))
     return tuple(out)
 
 

@@ -280,3 +280,23 @@ def test_model_without_energy_section_keeps_design_pue() -> None:
     assert np.all(model.pue[:, 1] == plain.pue)
     assert np.all(model.solar_w[:, 1] == 0.0) and model.carbon[1] == 475.0
     assert model.solar_w[:, 0].max() == 0.0  # 00:00-01:00 UTC: night at Tozeur
+
+
+def test_site_outside_the_carbon_table_must_give_grid_carbon() -> None:
+    """A site in a country without a default grid intensity and no ``grid.carbon`` once
+    counted every imported kWh as zero carbon (0 t CO2e, and the cleanest site for
+    carbon-aware placement); it is now a one-line error at the field."""
+    from emulator.loader import validate_scenario
+
+    site = {"name": "lab", "country": "US", "city": "Austin",
+            "location": {"lat": 30.3, "lon": -97.7}, "grid_connection": "1MW",
+            "cooling": "air", "halls": [{"name": "h", "system": "h100-hgx", "racks": 2}],
+            "energy": {"grid": {"price": 0.1}}}
+    data = {**small_scenario(duration="1h"), "sites": [site]}
+    with pytest.raises(UserError) as err:
+        validate_scenario(data)
+    line = str(err.value)
+    assert "\n" not in line and "sites.0.energy.grid.carbon: got none" in line
+    assert "gCO2e/kWh" in line and "US" in line
+    site["energy"] = {"grid": {"price": 0.1, "carbon": 400}}
+    assert validate_scenario(data).sites[0].energy.grid.carbon == 400

@@ -36,3 +36,16 @@ def test_med_federation_cut_worsens_slo() -> None:
     during = req["arrival_s"] >= 30 * 3600 + 120
     assert np.nanmedian(req["ttft_s"][during]) > np.nanmedian(req["ttft_s"][before])
     assert req["slo_met"][during].mean() < req["slo_met"][before].mean()
+
+
+def test_morocco_header_states_the_configured_grid_allowance() -> None:
+    """The example's header describes the cap it configures (it once said 10 MW while the
+    file sets 2 MW)."""
+    import re
+
+    path = EXAMPLES / "morocco_40mw.yaml"
+    cap = load_scenario(path).sites[0].energy.power_cap
+    assert cap is not None and cap.mode == "renewable"
+    header = path.read_text(encoding="utf-8").split("\nname:")[0]
+    stated = re.findall(r"plus a\s+#?\s*([\d.]+) MW grid allowance", header)
+    assert [float(x) * 1e6 for x in stated] == [cap.grid_allowance]

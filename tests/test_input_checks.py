@@ -242,6 +242,24 @@ def test_a_power_cap_below_one_rack_is_warned(tmp_path: Path) -> None:
     assert fine.returncode == 0 and "power_cap" not in fine.stderr
 
 
+def test_power_switches_with_nothing_to_act_on_are_warned(tmp_path: Path) -> None:
+    """Solar deferral without a solar plant and carbon-aware placement on one site did
+    nothing, silently."""
+    data = small_scenario()
+    data["sites"][0]["energy"] = {"solar": None}
+    data["power"] = {"defer_preemptible": True, "carbon_aware": True}
+    proc = _cli("validate", str(_file(tmp_path, data)))
+    assert proc.returncode == 0, proc.stderr
+    assert ("warning: power.defer_preemptible: no site has a solar plant (energy.solar), so "
+            "every hour counts as a solar hour and no training is deferred") in proc.stderr
+    assert ("warning: power.carbon_aware: placement is carbon-aware across several sites "
+            "with an energy model, but the scenario has 1 site") in proc.stderr
+    data["sites"][0].pop("energy")  # the preset's, with its solar plant
+    data["power"] = {"defer_preemptible": True}
+    fine = _cli("validate", str(_file(tmp_path, data)))
+    assert fine.returncode == 0 and "power." not in fine.stderr
+
+
 def test_planned_events_after_the_end_are_noted(tmp_path: Path) -> None:
     path = _file(tmp_path, small_scenario(duration="1d"))
     events = tmp_path / "events.csv"

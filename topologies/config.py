@@ -16,7 +16,7 @@ from pydantic import AliasChoices, ConfigDict, Field, field_validator, model_val
 from emulator.schema_base import Label, ScenarioModel, field_error
 from emulator.units import BitsPerSecond, Meters, Seconds, Watts
 from topologies.catalog import CATALOG
-from topologies.energy import EnergyConfig
+from topologies.energy import GRID_CARBON_G_PER_KWH, EnergyConfig
 from topologies.failure_config import FailuresConfig
 from topologies.places import PLACES
 
@@ -307,4 +307,17 @@ class SiteConfig(_Frozen):
                 raise field_error(type(self), (field, i, "name"), dupes[0],
                                   f"each {what} of a site to have its own name (also "
                                   f"{field}.{first}.name)")
+        return self
+
+    @model_validator(mode="after")
+    def _grid_carbon_known(self) -> SiteConfig:
+        """An energy section needs a grid carbon intensity: its own, or the country's
+        default; without either every imported kWh would count as zero carbon."""
+        if (self.energy is not None and self.energy.grid.carbon is None
+                and self.country not in GRID_CARBON_G_PER_KWH):
+            known = ", ".join(sorted(GRID_CARBON_G_PER_KWH))
+            raise field_error(type(self), ("energy", "grid", "carbon"), None,
+                              f"the grid's carbon intensity in gCO2e/kWh, e.g. carbon: 400 "
+                              f"(defaults exist only for {known}, not {self.country})",
+                              "none")
         return self

@@ -219,7 +219,8 @@ class TouPeriod(_Frozen):
 class GridConfig(_Frozen):
     """Grid import and export.
 
-    ``carbon`` gCO2e/kWh (default by country, :data:`GRID_CARBON_G_PER_KWH`); ``price``
+    ``carbon`` gCO2e/kWh (default by country, :data:`GRID_CARBON_G_PER_KWH`; a site in a
+    country without a default must give it); ``price``
     the flat import price and ``tariff`` time-of-use periods overriding it (currency/kWh);
     ``export_price`` paid for surplus renewable energy sent to the grid; ``export_limit``
     (W) caps that export, the rest is curtailed: ``None`` (the default) means the site's
@@ -236,7 +237,8 @@ class GridConfig(_Frozen):
                                                                " USD")
     carbon: float | None = Field(default=None, ge=0, description="grid carbon intensity, "
                                                                  "gCO2e/kWh; none: the country's "
-                                                                 "default")
+                                                                 "default (TN and MA have one; "
+                                                                 "elsewhere it must be given)")
     price: float = Field(default=0.0, ge=0, description="flat import price, currency per kWh "
                                                         "(tariff periods override it)")
     tariff: list[TouPeriod] = Field(default_factory=list, description="time-of-use periods; the "

@@ -29,6 +29,7 @@ class PowerCaps:
         self.policy = policy
         self.energy = energy
         self.fabric_w = fabric_w
+        self._gpu_overhead_w = compute.gpu_overhead_w()
 
     def apply(self, now: float, pue: np.ndarray) -> None:
         """Ask the policy for GPU caps on running training and apply them (re-rating)."""
@@ -42,7 +43,8 @@ class PowerCaps:
                                           core.rack_dirty)
         gpu = self.compute.system_of_gpu
         jobs = cap_candidates(training, core.index.gpu_site,
-                              lambda g: (gpu(g).gpu.idle_w, gpu(g).gpu.tdp_w))
+                              lambda g: (gpu(g).gpu.idle_w, gpu(g).gpu.tdp_w),
+                              self._gpu_overhead_w)
         view = PowerView(now, fac, self.energy.cap_at(now), pue, jobs)
         limits = {j.work_id: j for j in jobs}
         for decision in self.policy.decide(view):
