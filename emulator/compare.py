@@ -320,6 +320,13 @@ def run_compare(scenario: str | Path, policies: Sequence[str], seeds: int,
     from emulator.sweep_study import scenario_seed, seeds_from
 
     points = expand_grid(overrides)
+    swept = sorted({p.values["scheduler.queue"] for p in points
+                    if "scheduler.queue" in p.values})
+    if swept:  # with_policy replaces the queue of every point: the axis would do nothing
+        raise UserError(f"--set scheduler.queue: got {','.join(swept)}; expected one value: "
+                        "compare runs every policy named in --policies (e.g. --policies "
+                        f"{','.join(swept)}), so a grid over it would repeat the same runs "
+                        "at each point")
     cells: list[Cell] = []
     seed_list: list[int] = []
     for point in points:

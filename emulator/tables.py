@@ -132,7 +132,7 @@ def jobs_table(log: EventLog, works: Sequence[Work]) -> dict[str, np.ndarray]:
     (failures), ``lost_gpu_s`` (both) and ``staging_s`` add up the log's preemption,
     interruption and staging events; ``info`` is the reason
     logged with the terminal event; ``remaining`` the unfinished fraction of a truncated
-    training job's work.
+    training job's work (:func:`_queued_remaining` for one cut off while queued).
     """
     n = len(works)
     c = log.work_columns()
@@ -169,10 +169,15 @@ def jobs_table(log: EventLog, works: Sequence[Work]) -> dict[str, np.ndarray]:
         return np.array(fixed[name], dtype=dtype)
 
     n_gpus = col("n_gpus", np.int64)
+    kind = col("kind", object)
     finished = state[rows] == "finished"
+    left = remaining[rows]
+    cut_queued = (state[rows] == "truncated") & (kind == "training") & np.isnan(left)
+    if cut_queued.any():
+        left[cut_queued] = _queued_remaining(k, w, c["remaining"], n)[rows[cut_queued]]
     return {
         "work_id": rows.astype(np.int64),
-        "kind": col("kind", object),
+        "kind": kind,
         "tenant": col("tenant", object),
         "name": col("name", object),
         "model": col("model", object),
@@ -192,9 +197,26 @@ def jobs_table(log: EventLog, works: Sequence[Work]) -> dict[str, np.ndarray]:
         "interruptions": interruptions[rows].astype(np.int64),
         "lost_gpu_s": lost[rows],
         "staging_s": staging[rows],
-        "remaining": remaining[rows],
+        "remaining": left,
         "info": info[rows],
     }
+
+
+def _queued_remaining(kind: np.ndarray, work_id: np.ndarray, remaining: np.ndarray,
+                      n_works: int) -> np.ndarray:
+    """Per work: the unfinished fraction of its training work while it waits in the queue.
+
+    The horizon logs no fraction for work it cuts off in the queue; while queued, a job
+    keeps what its last preemption or interruption left it (the work up to its last
+    checkpoint, logged with that event), or all of it (1) if it never ran.
+    """
+    out = np.ones(n_works)
+    stops = np.flatnonzero((kind == Ev.PREEMPT) | (kind == Ev.INTERRUPT))
+    if stops.size:
+        last = stops[::-1]  # np.unique keeps the first of each id: the latest stop here
+        ids, first = np.unique(work_id[last], return_index=True)
+        out[ids] = remaining[last[first]]
+    return out
 
 
 def request_stats_by_service(log: EventLog) -> dict[int, RequestStats]:

@@ -104,6 +104,7 @@ class Rounds:
         self.options = dict(options)
         self.serving = serving
         self.pending = False
+        self.due_s = math.inf  # when the pending round runs (inf: none pending)
         self.rounds = 0  # rounds in which the policy was asked
         self.calls = 0  # round callbacks (including those with an empty queue)
         self._profile = ReleaseProfile(core)
@@ -142,13 +143,18 @@ class Rounds:
         self.pending = True
         self._self_asked = self._in_round
         length = self.round_length_s
+        now = self.due_s = self.core.now
         if length is not None:
-            now = self.core.now
             boundary = math.ceil(now / length - 1e-9) * length
             if boundary > now:
+                self.due_s = boundary
                 self.core.clock.call_in(boundary - now, self.run)
                 return
         self.core.clock.call_in(0.0, self.run)
+
+    def due_now(self) -> bool:
+        """Whether a round asked for is still to run at this instant."""
+        return self.pending and self.due_s <= self.core.now
 
     def _ask_wakeup(self) -> None:
         """Schedule the round the policy asks for (each answer replaces the last)."""
@@ -241,6 +247,7 @@ class Rounds:
     def run(self) -> None:
         """Ask the policy and apply what it decided."""
         self.pending = False
+        self.due_s = math.inf
         self.calls += 1
         self._count_streak(self._self_asked)
         self._in_round = True

@@ -1,8 +1,11 @@
 """Sampling: site power, utilisation and queue lengths per tick (and energy flows).
 
-The first sample is taken after the t = 0 arrivals and their round, so it (which holds for
-a whole interval) sees the work that starts at t = 0. Under a power model, each tick also
-applies power caps and asks for a round (caps and solar hours change what may start).
+A sample holds for the interval after it, so it is taken once the scheduling round of its
+instant has run: the first after the t = 0 arrivals and their round (it sees the work that
+starts at t = 0), each later one after the round that a completion, preemption or round
+boundary at the tick asked for (it sees the work that round started, not the GPUs freed
+for it for no time at all). Under a power model, each tick also applies power caps and
+asks for a round (caps and solar hours change what may start).
 """
 
 from __future__ import annotations
@@ -46,10 +49,15 @@ class Sampler:
         self._site_gpus = np.bincount(idx.gpu_site, minlength=self._n_sites).astype(np.float64)
 
     def process(self, env: simpy.Environment) -> Iterator[simpy.Event]:
-        """The simpy process: sample now (after t = 0 work), then every interval."""
+        """The simpy process: sample now (after t = 0 work), then every interval, each
+        time after the round due at that instant."""
         yield env.timeout(0)
         while True:
-            self.sample()
+            waits = self.rounds.due_now()  # asked for at this instant, queued after the tick
+            pue = self.controls()
+            while waits and self.rounds.due_now():  # let it (and any it asks for) run first
+                yield env.timeout(0)
+            self.sample(pue)
             yield env.timeout(self.interval_s)
             self.ticks += 1
 
@@ -67,8 +75,9 @@ class Sampler:
         else:  # sampled at the very instant the run stopped: an empty interval
             self.log.energy.pop()
 
-    def sample(self) -> None:
-        """Take one sample now."""
+    def controls(self) -> np.ndarray:
+        """The tick's controls: under a power model, apply the power caps and ask for a
+        round. Returns the sites' PUE now."""
         core = self.core
         now = core.now
         pue = self.site_pue if self.energy is None else self.energy.pue_at(now)
@@ -78,6 +87,12 @@ class Sampler:
                 self.rounds.request()
         elif self.energy is not None and core.queue:
             self.rounds.request()
+        return pue
+
+    def sample(self, pue: np.ndarray) -> None:
+        """Take one sample now, at the sites' PUE ``pue`` (from :meth:`controls`)."""
+        core = self.core
+        now = core.now
         _racks, it, fac = self.compute.power(core.gpu_util, pue, self.fabric_w,
                                              core.rack_dirty)
         idx = core.index
