@@ -2,7 +2,10 @@
 
 Job completion time (JCT) and queue wait: mean, p50, p99 over finished (JCT) or started
 (wait) jobs; ``still_queued`` counts jobs that never started before the horizon and
-``wait_incl_queued_s`` includes them with their wait so far (a lower bound).
+``wait_incl_queued_s`` includes them with their wait so far (a lower bound);
+``queued_at_end`` counts every job waiting in the queue at the horizon, those that had run
+and were preempted or interrupted too (under a preemptive policy a queue can be full of
+them while ``still_queued`` is 0).
 Inference: TTFT and TPOT p50/p99 and SLO attainment (a request meets its SLO when both its
 TTFT, WAN round trip included, and its TPOT are within the service's
 objectives). ``unreachable`` counts requests that had no way to be served: their origin
@@ -154,6 +157,7 @@ def build_summary(log: EventLog, works: Sequence[Work], horizon_s: float, total_
     # Jobs still queued at the horizon have no wait yet; counting horizon - submit for them
     # gives a lower bound that does not hide an overloaded queue (wait_s leaves them out).
     never_started = np.isnan(jobs["start_s"]) & (jobs["state"] == "truncated")
+    queued_at_end = (jobs["state"] == "truncated") & (jobs["info"] == "queued")
     wait_lower_bound = np.where(never_started, horizon_s - jobs["submit_s"], jobs["wait_s"])
     available = total_gpus * horizon_s
     it_j, fac_j, peak_w, mean_util = _energy(log, horizon_s)
@@ -174,6 +178,7 @@ def build_summary(log: EventLog, works: Sequence[Work], horizon_s: float, total_
             "jct_s": stats(jobs["jct_s"][train]),
             "wait_s": stats(jobs["wait_s"][train]),
             "still_queued": int((train & never_started).sum()),
+            "queued_at_end": int((train & queued_at_end).sum()),
             "wait_incl_queued_s": stats(wait_lower_bound[train]),
             "gpu_hours": float(gpu_s[sel].sum() / 3600.0),
             "gpu_share": float(gpu_s[sel].sum() / available) if available else 0.0,
@@ -210,6 +215,7 @@ def build_summary(log: EventLog, works: Sequence[Work], horizon_s: float, total_
         "jct_covers": JCT_COVERS,
         "wait_s": stats(jobs["wait_s"][train_all]),
         "still_queued": int((train_all & never_started).sum()),
+        "queued_at_end": int((train_all & queued_at_end).sum()),
         "wait_incl_queued_s": stats(wait_lower_bound[train_all]),
         "requests": req_all,
         "energy": {"it_mwh": float(it_j.sum() / _J_PER_MWH),
