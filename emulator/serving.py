@@ -48,6 +48,12 @@ TTFT): it has not finished when the run ends; one still queued then has waited
 ``horizon_s - arrival`` so far. ``horizon_s`` is where the run stops (``--until`` if earlier
 than the duration), so no figure depends on time that was not simulated.
 
+A window is cut short where a service's availability changes: when it is placed, when
+its last replica fails or is repaired, when its RTT changes (cable cuts and repairs), the
+window's requests so far are served as things were (:meth:`ServingModel.serve_until`),
+so a request arriving while no replica is up or its origin is cut off is a miss with no
+latency, and one arriving just before such a change is served as usual.
+
 Power: a replica's GPU utilisation is the prefill share (compute-bound) plus, while it
 decodes, the decode step's compute fraction and :data:`cupy_kernels.power.MEMORY_BOUND_UTIL`
 for the memory-bound rest, so memory-bound decode does not draw TDP.
@@ -137,6 +143,7 @@ class ServiceRuntime:
     tpot_seen: float = 0.0  # s per output token its last window's requests decoded at
     riding_seen: float | None = None  # mean step its last window's prompts found (s)
     served_to: float = 0.0  # its arrivals before this time (s) are already logged
+    cut_at: float = -math.inf  # where serve_until last cut a window short (s)
 
     def allocations(self) -> list[Work]:
         """The base work and its running extra replicas."""
@@ -414,6 +421,7 @@ class ServingModel:
         steps = self._decode_steps(self._statics, np.array([s.batch for s in self.services]))
         self._serve(self.services.index(svc), svc, steps, max(self.window_start, svc.served_to),
                     now, split=True)
+        svc.cut_at = now
 
     def _serve(self, row: int, svc: ServiceRuntime, steps: _StepsAt, t0: float,
                t1: float, *, split: bool = False) -> None:
@@ -421,17 +429,17 @@ class ServingModel:
         (``split``: ``t1`` cuts the window short, :meth:`_arrivals`)."""
         statics = steps.statics
         gpu_s, host_s, step = steps.gpu_s, steps.host_s, steps.step_s
+        t0 = max(t0, svc.cut_at)  # the rest of a window cut short: its own span
         width = t1 - t0
         spec = svc.spec
         # its arrivals from its submission, or from where an earlier call stopped (its
         # start, or a change in whether any replica serves it: see serve_until)
         begin = max(t0, svc.work.submit_s, svc.served_to)
+        if begin >= t1:  # all served already (cut at the window's end): the figures of
+            return  # the call that served them stand
         svc.served_to = t1
-        if begin >= t1:  # all logged already: no draw
-            times = np.empty(0)
-            prompts = outputs = np.empty(0, dtype=np.int64)
-        else:  # a replayed trace's times and tokens, or Poisson draws
-            times, prompts, outputs = self._arrivals(svc.work, begin, t1, split=split)
+        # a replayed trace's times and tokens, or Poisson draws
+        times, prompts, outputs = self._arrivals(svc.work, begin, t1, split=split)
         n = times.size
         svc.window_bytes = (float(prompts.sum() + outputs.sum()) * BYTES_PER_TOKEN
                             + n * REQUEST_OVERHEAD_BYTES)

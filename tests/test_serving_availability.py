@@ -79,3 +79,19 @@ def test_a_mid_window_outage_refuses_exactly_its_arrivals(tmp_path: Path) -> Non
     assert float(np.max(wait[~out])) < 1.0
     summary = results.summary["requests"]
     assert summary["unreachable"] == int(out.sum())
+
+
+def test_a_mid_window_cable_cut_refuses_exactly_its_arrivals(tmp_path: Path) -> None:
+    """Medusa, the site's only way to Marseille, is cut at 330 s and repaired 90 s later,
+    inside one-minute windows: requests from Marseille arriving before the cut are served
+    (with its RTT), those during it are unreachable, those after are served."""
+    data = _scenario(chat={"origin": "marseille", "inference": [dict(_SERVICE)]})
+    data["wan_events"] = {"cuts": [{"cable": "medusa", "at": 330, "repair": 90}]}
+    req, results = _requests(data, tmp_path, 600.0)
+    arrival, wait, ttft = req["arrival_s"], req["wait_s"], req["ttft_s"]
+    out = (arrival >= 330.0) & (arrival < 420.0)
+    assert out.any() and np.isnan(wait[out]).all()
+    assert not np.isnan(wait[~out]).any()
+    assert results.summary["wan"]["unreachable_requests"] == int(out.sum())
+    before = (arrival >= 300.0) & (arrival < 330.0)
+    assert float(np.nanmedian(ttft[before])) < 0.1
