@@ -209,6 +209,8 @@ class SiteOps:
                     continue
                 new = rtt(svc.spec, int(gpu_site[svc.work.gpus[0]]))
                 if new != svc.rtt_s:
+                    # the window's requests so far cross the WAN as it was
+                    serving.serve_until(svc, now)
                     svc.rtt_s = new
                     log.infra_event(now, Infra.RTT, subject=svc.work.work_id, value=new)
         return act

@@ -48,6 +48,12 @@ TTFT): it has not finished when the run ends; one still queued then has waited
 ``horizon_s - arrival`` so far. ``horizon_s`` is where the run stops (``--until`` if earlier
 than the duration), so no figure depends on time that was not simulated.
 
+A window is cut short where a service's availability changes: when it is placed, when
+its last replica fails or is repaired, when its RTT changes (cable cuts and repairs), the
+window's requests so far are served as things were (:meth:`ServingModel.serve_until`),
+so a request arriving while no replica is up or its origin is cut off is a miss with no
+latency, and one arriving just before such a change is served as usual.
+
 Power: a replica's GPU utilisation is the prefill share (compute-bound) plus, while it
 decodes, the decode step's compute fraction and :data:`cupy_kernels.power.MEMORY_BOUND_UTIL`
 for the memory-bound rest, so memory-bound decode does not draw TDP.
@@ -136,6 +142,8 @@ class ServiceRuntime:
     step_table: StepTable | None = None  # decode step times by batch, made at first use
     tpot_seen: float = 0.0  # s per output token its last window's requests decoded at
     riding_seen: float | None = None  # mean step its last window's prompts found (s)
+    served_to: float = 0.0  # its arrivals before this time (s) are already logged
+    cut_at: float = -math.inf  # where serve_until last cut a window short (s)
 
     def allocations(self) -> list[Work]:
         """The base work and its running extra replicas."""
@@ -172,6 +180,11 @@ class ServingModel:
         self._steps: _StepsAt | None = None  # the last window's decode steps (reused)
         self.horizon_s = math.inf
         """End of the run (s): requests finishing later are logged unfinished (NaN)."""
+        self.window_start = 0.0
+        """Start of the serving window not served yet (s): the end of the last one."""
+        self.window_s = math.inf
+        """Width of a serving window (s; set by the process that drives the windows)."""
+        self._pending: dict[int, tuple[float, float, np.ndarray, np.ndarray, np.ndarray]] = {}
 
     def slots_for(self, spec: InferenceServiceSpec, system: SystemSpec) -> int:
         """Concurrent sequences one replica of ``spec`` can hold on ``system`` (0: no fit)."""
@@ -201,30 +214,70 @@ class ServingModel:
         for work in self.expected:
             if work.state != "queued" or work.work_id in self.by_work:
                 continue
-            begin = max(t0, work.submit_s)
-            if begin >= t1:
-                continue
-            spec = work.spec
-            assert isinstance(spec, InferenceServiceSpec)
-            arrivals_rng, tokens_rng = self._streams_of(work)
-            if spec.trace is not None:
-                window = spec.trace.window(begin, t1)
-                times, prompts, outputs = (window.times_s, window.prompt_tokens,
-                                           window.output_tokens)
-            else:
-                times = poisson_arrivals(arrivals_rng, spec.rate_per_s, begin, t1)
-                prompts = spec.prompt_tokens.sample(tokens_rng, times.size)
-                outputs = spec.output_tokens.sample(tokens_rng, times.size)
-            if times.size:
-                nan = np.full(times.size, np.nan)
-                self.log.request_batch(RequestBatch(
-                    service=work.work_id, arrival_s=times, wait_s=nan, ttft_s=nan,
-                    tpot_s=nan, e2e_s=nan, prompt_tokens=prompts, output_tokens=outputs))
+            self._log_unserved(work, max(t0, work.submit_s), t1)
+
+    def _log_unserved(self, work: Work, begin: float, end: float, *,
+                      split: bool = False) -> None:
+        """Log the requests to ``work`` arriving in ``[begin, end)`` as misses with no
+        latency (NaN): no replica of it serves then. ``split``: ``end`` cuts a window
+        (see :meth:`_arrivals`)."""
+        if begin >= end:
+            return
+        times, prompts, outputs = self._arrivals(work, begin, end, split=split)
+        if times.size:
+            nan = np.full(times.size, np.nan)
+            self.log.request_batch(RequestBatch(
+                service=work.work_id, arrival_s=times, wait_s=nan, ttft_s=nan,
+                tpot_s=nan, e2e_s=nan, prompt_tokens=prompts, output_tokens=outputs))
+
+    def _arrivals(self, work: Work, begin: float, end: float, *, split: bool = False
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Arrival times (s), prompt and output tokens of ``work``'s requests in
+        ``[begin, end)``: a replayed trace's rows, or Poisson draws.
+
+        ``split``: ``end`` cuts the window short (a change in whether any replica serves),
+        so the draws are made for the whole window and its rest is kept for the next
+        call: the requests offered do not depend on where a window is cut."""
+        spec = work.spec
+        assert isinstance(spec, InferenceServiceSpec)
+        if spec.trace is not None:
+            window = spec.trace.window(begin, end)
+            return window.times_s, window.prompt_tokens, window.output_tokens
+        arrivals_rng, tokens_rng = self._streams_of(work)
+        pending = self._pending.pop(work.work_id, None)
+        if pending is not None and pending[0] == begin:
+            _, stop, times, prompts, outputs = pending
+        else:
+            stop = end
+            window_end = self.window_start + self.window_s
+            if split and math.isfinite(window_end) and window_end > end:
+                stop = window_end
+            times = poisson_arrivals(arrivals_rng, spec.rate_per_s, begin, stop)
+            prompts = spec.prompt_tokens.sample(tokens_rng, times.size)
+            outputs = spec.output_tokens.sample(tokens_rng, times.size)
+        if stop > end:  # keep the rest of the draws for the next call
+            k = int(np.searchsorted(times, end, side="left"))
+            self._pending[work.work_id] = (end, stop, times[k:], prompts[k:], outputs[k:])
+            times, prompts, outputs = times[:k], prompts[:k], outputs[:k]
+        elif stop < end:  # the window outgrew the draws kept: draw its rest
+            more = poisson_arrivals(arrivals_rng, spec.rate_per_s, stop, end)
+            times = np.concatenate([times, more])
+            prompts = np.concatenate([prompts, spec.prompt_tokens.sample(tokens_rng,
+                                                                         more.size)])
+            outputs = np.concatenate([outputs, spec.output_tokens.sample(tokens_rng,
+                                                                         more.size)])
+        return times, prompts, outputs
 
     def add(self, work: Work, now: float) -> None:
-        """Start serving ``work`` (its GPUs are allocated) from time ``now``."""
+        """Start serving ``work`` (its GPUs are allocated) from time ``now``.
+
+        A service placed after its submission had no replica until ``now``: its requests
+        of the window so far are misses with no latency, as those of the earlier windows
+        it waited through (:meth:`_offer_unplaced`), not requests queued for its start.
+        """
         spec = work.spec
         assert isinstance(spec, InferenceServiceSpec) and work.gpus is not None
+        self._log_unserved(work, max(self.window_start, work.submit_s), now, split=True)
         system = self.compute.system_of_gpu(int(work.gpus[0]))
         slots = self.slots_for(spec, system)
         site = int(self.compute.index.gpu_site[work.gpus[0]])
@@ -234,7 +287,7 @@ class ServingModel:
             work=work, spec=spec, system=system, rtt_s=self.rtt_s(spec, site), slots=slots,
             site=self.compute.index.site_names[site],
             free_at=SlotPool([now] * (base * slots)), prefill_free_at=[now] * base, replicas=base,
-            arrivals_rng=arrivals_rng, tokens_rng=tokens_rng))
+            arrivals_rng=arrivals_rng, tokens_rng=tokens_rng, served_to=now))
         self.by_work[work.work_id] = self.services[-1]
         self._statics = self.compute.service_statics(
             [s.spec for s in self.services], [s.system for s in self.services])
@@ -247,6 +300,8 @@ class ServingModel:
         deployment opens with them. Queued for want of room, it pays the delay like any
         scale-up."""
         svc = self.by_work[replica.parent]  # type: ignore[index]
+        if not len(svc.free_at):  # its first server since its last one failed
+            self.serve_until(svc, now)
         svc.queued_replicas.remove(replica)
         svc.replica_works.append(replica)
         svc.replicas += 1
@@ -279,6 +334,8 @@ class ServingModel:
         on the surviving slots for the time it still needed (a lower bound on the redo;
         its latency, already logged, is not revised), or fails when no slot is left.
         """
+        if len(svc.free_at) <= svc.slots:  # its last replica: the window so far is served
+            self.serve_until(svc, now)  # on it before it goes
         pool = svc.free_at.times()  # sorted; an idle slot's time is -inf
         stride = max(svc.replicas, 1)
         lost = pool[::stride][:svc.slots]
@@ -298,6 +355,8 @@ class ServingModel:
 
     def add_servers(self, svc: ServiceRuntime, now: float) -> None:
         """A repaired base replica serves again from ``now``."""
+        if not len(svc.free_at):  # none served since the last one failed: the window's
+            self.serve_until(svc, now)  # arrivals so far are misses, not queued for it
         svc.replicas += 1
         svc.free_at.put(now, svc.slots)
         heapq.heappush(svc.prefill_free_at, now)
@@ -343,115 +402,135 @@ class ServingModel:
     def advance(self, t0: float, t1: float) -> None:
         """Simulate every request that arrives in ``[t0, t1)``, one batch per service."""
         self._offer_unplaced(t0, t1)
-        if not self.services or self._statics is None:
+        if self.services and self._statics is not None:
+            steps = self._decode_steps(self._statics,
+                                       np.array([s.batch for s in self.services]))
+            for row, svc in enumerate(self.services):
+                self._serve(row, svc, steps, t0, t1)
+        self.window_start = t1
+
+    def serve_until(self, svc: ServiceRuntime, now: float) -> None:
+        """Serve ``svc``'s requests of the window so far (to ``now``) on the servers it has
+        now, before they change from none to some or from some to none: requests arriving
+        before a repair of its last replica are misses with no latency (no replica served
+        then), not requests queued for the repair; those arriving before the failure of its
+        last replica are served by the replicas that were up (and those in flight at the
+        failure fail with it). The rest of the window is served when it ends."""
+        if self._statics is None or now <= max(self.window_start, svc.served_to):
             return
-        statics = self._statics
-        steps = self._decode_steps(statics, np.array([s.batch for s in self.services]))
+        steps = self._decode_steps(self._statics, np.array([s.batch for s in self.services]))
+        self._serve(self.services.index(svc), svc, steps, max(self.window_start, svc.served_to),
+                    now, split=True)
+        svc.cut_at = now
+
+    def _serve(self, row: int, svc: ServiceRuntime, steps: _StepsAt, t0: float,
+               t1: float, *, split: bool = False) -> None:
+        """Simulate the requests to ``svc`` (row ``row``) that arrive in ``[t0, t1)``
+        (``split``: ``t1`` cuts the window short, :meth:`_arrivals`)."""
+        statics = steps.statics
         gpu_s, host_s, step = steps.gpu_s, steps.host_s, steps.step_s
+        t0 = max(t0, svc.cut_at)  # the rest of a window cut short: its own span
         width = t1 - t0
-        for row, svc in enumerate(self.services):
-            spec = svc.spec
-            begin = max(t0, svc.work.submit_s)  # arrivals before its start wait for it
-            if spec.trace is not None:  # replayed serving trace: its times and tokens
-                window = spec.trace.window(begin, t1)
-                times = window.times_s
-                prompts, outputs = window.prompt_tokens, window.output_tokens
-                n = times.size
-            else:
-                times = poisson_arrivals(svc.arrivals_rng, spec.rate_per_s, begin, t1)
-                n = times.size
-                prompts = spec.prompt_tokens.sample(svc.tokens_rng, n)
-                outputs = spec.output_tokens.sample(svc.tokens_rng, n)
-            svc.window_bytes = (float(prompts.sum() + outputs.sum()) * BYTES_PER_TOKEN
-                                + n * REQUEST_OVERHEAD_BYTES)
-            if n:
-                work, fixed = self.compute.prefill_parts(statics, row, prompts)
-            else:
-                work, fixed = np.empty(0), np.empty(0)
-            tpot = time_per_token(float(gpu_s[row]), float(host_s[row]), svc.prefill_share)
-            # chunks ride decode steps of the running batch (the pipeline held for the
-            # prompt's share of a step's token budget, the rest of its last step delaying
-            # its own first token), or prefill steps run alone once the decode step in
-            # flight ends, the prompts waiting when one begins sharing it (its fixed part
-            # paid once): emulator.serving_prefill
-            rule = PrefillRule(work, fixed,
-                               prefill_chunks(prompts, spec.chunked_prefill,
-                                              spec.prefill_with_decode,
-                                              spec.prefill_step_tokens), prompts,
-                               spec.prefill_step_tokens, joins_next_step=(
-                                   not spec.chunked_prefill and spec.prefill_with_decode))
-            # the decode times' first guess: the time per token the last window's
-            # requests got (the fixed point below then needs fewer passes), else the step
-            # at the last window's batch
-            decode = outputs * (svc.tpot_seen if svc.tpot_seen > 0.0 else tpot)
-            if not math.isfinite(svc.rtt_s) or not len(svc.free_at):  # origin cut off (cable
-                # cuts) or every replica failed: requests fail, logged with NaN latencies
-                nan = np.full(n, np.nan)
-                self.log.request_batch(RequestBatch(
-                    service=svc.work.work_id, arrival_s=times, wait_s=nan, ttft_s=nan,
-                    tpot_s=nan, e2e_s=nan, prompt_tokens=prompts, output_tokens=outputs))
-                svc.served += n
-                svc.in_service, svc.batch, svc.replica_util = 0.0, 1.0, 0.0
-                svc.prefill_share = svc.occupancy = svc.prefill_load = 0.0
-                if not len(svc.free_at):  # nothing of it runs any more (its in-flight
-                    # requests failed with it): nothing is carried to its next replicas
-                    svc.busy_start = svc.busy_end = svc.busy_share = np.empty(0)
-                    svc.decode_first = svc.decode_last = np.empty(0)
-                    svc.riding_seen = None
-                continue
-            if svc.step_table is None:
-                grid = StepTable.grid(svc.slots)
-                svc.step_table = StepTable(grid, *self.compute.decode_table(statics, row,
-                                                                             grid))
-            # the step in flight: first guessed as the last window's prompts found it
-            # (before any, from its batch and occupancy), then measured for each prompt
-            # from the window's own sequences
-            riding = (svc.riding_seen if svc.riding_seen is not None
-                      else float(step[row]) * svc.occupancy)
-            starts, decode, hold, fixed, span, gpu_share, found = decode_under_load(
-                svc.free_at, svc.prefill_free_at, times, rule, riding, outputs, decode,
-                (svc.busy_start, svc.busy_end, svc.busy_share),
-                (svc.decode_first, svc.decode_last), max(svc.replicas, 1), svc.step_table,
-                (self._rate_after(spec, t1, width), t1, self.horizon_s) if t1 > begin
-                else None)
-            if n:
-                svc.riding_seen = float(found.mean())
-            wait = starts - times
-            first = wait + hold + fixed
-            ttft = svc.rtt_s + first
-            e2e = svc.rtt_s + first + decode
-            tpot_s = np.where(outputs > 0, decode / np.maximum(outputs, 1), tpot)
-            tokens = float(outputs.sum())
-            if tokens > 0:
-                svc.tpot_seen = float(decode.sum()) / tokens
-            late = times + first + decode > self.horizon_s  # not finished by the end
-            if late.any():
-                e2e = np.where(late, np.nan, e2e)
-                tpot_s = np.where(late, np.nan, tpot_s)
-                ttft = np.where(times + first > self.horizon_s, np.nan, ttft)
-                # still queued at the end: the wait it has had so far (a lower bound), not
-                # one projected past what was simulated (NaN marks an unreachable origin)
-                wait = np.where(starts > self.horizon_s, self.horizon_s - times, wait)
+        spec = svc.spec
+        # its arrivals from its submission, or from where an earlier call stopped (its
+        # start, or a change in whether any replica serves it: see serve_until)
+        begin = max(t0, svc.work.submit_s, svc.served_to)
+        if begin >= t1:  # all served already (cut at the window's end): the figures of
+            return  # the call that served them stand
+        svc.served_to = t1
+        # a replayed trace's times and tokens, or Poisson draws
+        times, prompts, outputs = self._arrivals(svc.work, begin, t1, split=split)
+        n = times.size
+        svc.window_bytes = (float(prompts.sum() + outputs.sum()) * BYTES_PER_TOKEN
+                            + n * REQUEST_OVERHEAD_BYTES)
+        if n:
+            work, fixed = self.compute.prefill_parts(statics, row, prompts)
+        else:
+            work, fixed = np.empty(0), np.empty(0)
+        tpot = time_per_token(float(gpu_s[row]), float(host_s[row]), svc.prefill_share)
+        # chunks ride decode steps of the running batch (the pipeline held for the
+        # prompt's share of a step's token budget, the rest of its last step delaying
+        # its own first token), or prefill steps run alone once the decode step in
+        # flight ends, the prompts waiting when one begins sharing it (its fixed part
+        # paid once): emulator.serving_prefill
+        rule = PrefillRule(work, fixed,
+                           prefill_chunks(prompts, spec.chunked_prefill,
+                                          spec.prefill_with_decode,
+                                          spec.prefill_step_tokens), prompts,
+                           spec.prefill_step_tokens, joins_next_step=(
+                               not spec.chunked_prefill and spec.prefill_with_decode))
+        # the decode times' first guess: the time per token the last window's
+        # requests got (the fixed point below then needs fewer passes), else the step
+        # at the last window's batch
+        decode = outputs * (svc.tpot_seen if svc.tpot_seen > 0.0 else tpot)
+        if not math.isfinite(svc.rtt_s) or not len(svc.free_at):  # origin cut off (cable
+            # cuts) or every replica failed: requests fail, logged with NaN latencies
+            nan = np.full(n, np.nan)
             self.log.request_batch(RequestBatch(
-                service=svc.work.work_id, arrival_s=times, wait_s=wait, ttft_s=ttft,
-                tpot_s=tpot_s, e2e_s=e2e, prompt_tokens=prompts, output_tokens=outputs))
+                service=svc.work.work_id, arrival_s=times, wait_s=nan, ttft_s=nan,
+                tpot_s=nan, e2e_s=nan, prompt_tokens=prompts, output_tokens=outputs))
             svc.served += n
-            svc.slo_met += int(np.count_nonzero((ttft <= spec.slo_ttft_s) &
-                                                (tpot_s <= spec.slo_tpot_s)))
-            carry_prefills(svc, t0, t1, starts, starts + span, gpu_share)
-            carry_decodes(svc, t1, times + first, times + first + decode)
-            # Little's law: mean sequences in service per replica over this window; and the
-            # prefill pipelines the arrivals keep busy (offered, so an overload shows).
-            svc.in_service = float((hold + fixed + decode).sum()) / width
-            svc.prefill_load = float(hold.sum()) / width
-            in_service = svc.in_service / max(svc.replicas, 1)
-            svc.batch = min(max(in_service, 1.0), float(max(svc.slots, 1)))
-            svc.occupancy = (min(in_service, 1.0) if svc.slots <= 1
-                             else 1.0 - math.exp(-in_service))
-            decode_util = steps.power_util[row]
-            svc.replica_util = min(svc.prefill_share
-                                   + (1.0 - svc.prefill_share) * svc.occupancy * decode_util,
-                                   1.0)
+            svc.in_service, svc.batch, svc.replica_util = 0.0, 1.0, 0.0
+            svc.prefill_share = svc.occupancy = svc.prefill_load = 0.0
+            if not len(svc.free_at):  # nothing of it runs any more (its in-flight
+                # requests failed with it): nothing is carried to its next replicas
+                svc.busy_start = svc.busy_end = svc.busy_share = np.empty(0)
+                svc.decode_first = svc.decode_last = np.empty(0)
+                svc.riding_seen = None
+            return
+        if svc.step_table is None:
+            grid = StepTable.grid(svc.slots)
+            svc.step_table = StepTable(grid, *self.compute.decode_table(statics, row,
+                                                                         grid))
+        # the step in flight: first guessed as the last window's prompts found it
+        # (before any, from its batch and occupancy), then measured for each prompt
+        # from the window's own sequences
+        riding = (svc.riding_seen if svc.riding_seen is not None
+                  else float(step[row]) * svc.occupancy)
+        starts, decode, hold, fixed, span, gpu_share, found = decode_under_load(
+            svc.free_at, svc.prefill_free_at, times, rule, riding, outputs, decode,
+            (svc.busy_start, svc.busy_end, svc.busy_share),
+            (svc.decode_first, svc.decode_last), max(svc.replicas, 1), svc.step_table,
+            (self._rate_after(spec, t1, width), t1, self.horizon_s) if t1 > begin
+            else None)
+        if n:
+            svc.riding_seen = float(found.mean())
+        wait = starts - times
+        first = wait + hold + fixed
+        ttft = svc.rtt_s + first
+        e2e = svc.rtt_s + first + decode
+        tpot_s = np.where(outputs > 0, decode / np.maximum(outputs, 1), tpot)
+        tokens = float(outputs.sum())
+        if tokens > 0:
+            svc.tpot_seen = float(decode.sum()) / tokens
+        late = times + first + decode > self.horizon_s  # not finished by the end
+        if late.any():
+            e2e = np.where(late, np.nan, e2e)
+            tpot_s = np.where(late, np.nan, tpot_s)
+            ttft = np.where(times + first > self.horizon_s, np.nan, ttft)
+            # still queued at the end: the wait it has had so far (a lower bound), not
+            # one projected past what was simulated (NaN marks an unreachable origin)
+            wait = np.where(starts > self.horizon_s, self.horizon_s - times, wait)
+        self.log.request_batch(RequestBatch(
+            service=svc.work.work_id, arrival_s=times, wait_s=wait, ttft_s=ttft,
+            tpot_s=tpot_s, e2e_s=e2e, prompt_tokens=prompts, output_tokens=outputs))
+        svc.served += n
+        svc.slo_met += int(np.count_nonzero((ttft <= spec.slo_ttft_s) &
+                                            (tpot_s <= spec.slo_tpot_s)))
+        carry_prefills(svc, t0, t1, starts, starts + span, gpu_share)
+        carry_decodes(svc, t1, times + first, times + first + decode)
+        # Little's law: mean sequences in service per replica over this window; and the
+        # prefill pipelines the arrivals keep busy (offered, so an overload shows).
+        svc.in_service = float((hold + fixed + decode).sum()) / width
+        svc.prefill_load = float(hold.sum()) / width
+        in_service = svc.in_service / max(svc.replicas, 1)
+        svc.batch = min(max(in_service, 1.0), float(max(svc.slots, 1)))
+        svc.occupancy = (min(in_service, 1.0) if svc.slots <= 1
+                         else 1.0 - math.exp(-in_service))
+        decode_util = steps.power_util[row]
+        svc.replica_util = min(svc.prefill_share
+                               + (1.0 - svc.prefill_share) * svc.occupancy * decode_util,
+                               1.0)
 
     def _decode_steps(self, statics: ServiceStatics, batches: np.ndarray) -> _StepsAt:
         """Each service's decode step at its batch (sequences per replica), through the

@@ -218,12 +218,14 @@ FIXED_FIELDS = ("kind", "tenant", "name", "model", "n_gpus", "tp", "pp", "dp", "
 
 def _fixed_of(w: Work) -> tuple[object, ...]:
     """A work item's fixed figures in :data:`FIXED_FIELDS` order (``tp`` and ``dp`` of a
-    service: GPUs per replica and replicas; ``parent`` -1 when none)."""
+    service's row: GPUs per replica and the replicas that row holds, so ``n_gpus = tp ·
+    dp`` also for an autoscaled service's base work and each of its extra replicas;
+    ``parent`` -1 when none)."""
     spec = w.spec
     if isinstance(spec, TrainingJobSpec):
         tp, pp, dp = spec.tp, spec.pp, spec.dp
     else:
-        tp, pp, dp = spec.gpus_per_replica, 1, spec.replicas
+        tp, pp, dp = spec.gpus_per_replica, 1, w.n_gpus // spec.gpus_per_replica
     return (w.kind, w.tenant, w.name, spec.model, w.n_gpus, tp, pp, dp,
             -1 if w.parent is None else w.parent)
 

@@ -139,3 +139,19 @@ def test_initial_replicas_serve_from_the_start() -> None:
 
     assert first_half_hour(scaled) == pytest.approx(first_half_hour(fixed), abs=0.01)
     assert first_half_hour(fixed) > 0.9
+
+
+def test_jobs_table_replicas_per_row_match_gpus() -> None:
+    """An autoscaled service's rows in the jobs table: each row's ``dp`` is the replicas it
+    holds (its base work ``min_replicas``, each extra replica one), so ``n_gpus = tp · dp``
+    and the rows' ``dp`` add up to the replicas run, as for a fixed service."""
+    from emulator.results import collect
+
+    sim = run_scenario(_service(replicas=6, rate="0.05/s", autoscale={
+        "min_replicas": 2, "max_replicas": 6, "scale_down_after": "10m"}))
+    jobs = collect(sim).tables["jobs"]
+    rows = np.isin(jobs["kind"], ["inference", "replica"])
+    assert np.array_equal(jobs["n_gpus"][rows], jobs["tp"][rows] * jobs["dp"][rows])
+    assert int(jobs["dp"][rows].sum()) == 6
+    base = jobs["kind"] == "inference"
+    assert jobs["dp"][base].tolist() == [2]

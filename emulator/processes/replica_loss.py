@@ -40,8 +40,28 @@ class ReplicaLoss:
             self.core.log.infra_event(now, Infra.FAILED_REQUESTS, cause, subject=sid,
                                       value=float(failed))
 
+    def _takes_all(self, svc: ServiceRuntime, gpus: np.ndarray) -> bool:
+        """Whether failed ``gpus`` leave no replica of ``svc`` up (base groups already
+        stopped count as down)."""
+        for alloc in svc.allocations():
+            if alloc.gpus is None:
+                continue
+            g = alloc.group_size
+            down = self.base_down.get(alloc.work_id, set()) if alloc is svc.work else set()
+            for k in range(len(alloc.gpus) // g):
+                if k not in down and not np.isin(alloc.gpus[k * g:(k + 1) * g], gpus).any():
+                    return False
+        return True
+
     def lose(self, work: Work, gpus: np.ndarray, cause: str) -> None:
-        """Failed ``gpus`` hit serving ``work`` (a service's base work or an extra replica)."""
+        """Failed ``gpus`` hit serving ``work`` (a service's base work or an extra replica).
+
+        A failure that takes every replica of the service first has the window's requests
+        so far served on the replicas as they were (:meth:`ServingModel.serve_until`)."""
+        svc_of = self.serving.by_work.get(work.parent if work.kind == "replica"
+                                          else work.work_id)  # type: ignore[arg-type]
+        if svc_of is not None and self._takes_all(svc_of, gpus):
+            self.serving.serve_until(svc_of, self.core.now)
         if work.kind == "replica":
             svc = self.serving.by_work[work.parent]  # type: ignore[index]
             if work in svc.replica_works:

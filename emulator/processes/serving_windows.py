@@ -27,6 +27,7 @@ class ServingWindows:
         self.serving = serving
         self.autoscaler = autoscaler
         self.width_s = width_s
+        serving.window_s = width_s
         self.served_until = 0.0
         self.windows = 0
 
