@@ -81,8 +81,9 @@ def test_energy_summary_and_tables(battery_run) -> None:
     total = res.summary["energy"]
     assert 0 < total["renewable_share"] <= 1
     assert total["grid_export_mwh"] > 0  # 60 MWp for a 4-rack site: surplus exported
-    # Carbon counts imports only, at 475 g/kWh.
-    assert site["carbon_t"] == pytest.approx(site["grid_import_mwh"] * 1e3 * 475 / 1e6)
+    # Carbon counts imports and the battery's starting charge drawn, at 475 g/kWh.
+    assert site["carbon_t"] == pytest.approx(
+        (site["grid_import_mwh"] + site["battery_initial_drawn_mwh"]) * 1e3 * 475 / 1e6)
     assert site["mean_pue"] > 1.0 and site["peak_within_connection"]
     hourly = res.tables["energy_hourly"]
     assert hourly["hour"].size == 24

@@ -2,11 +2,27 @@
 
 Each :class:`~emulator.energy.model.EnergySample` holds for its interval ``dt_s``; energies
 are power × ``dt_s``. Renewable share = (renewable energy serving demand directly + battery
-discharge, which is charged only from renewable surplus) / facility energy. Carbon counts
-grid imports at the grid's intensity (renewables at zero, a scope-2 market-based view).
-Cost = PPA price × renewable energy generated (take-or-pay) + import price × imports −
-export price × exports, in the site's currency and in US dollars; the three parts are
-reported too (``cost_ppa_usd``, ``cost_import_usd``, ``export_revenue_usd``).
+discharge − energy drawn from the battery's starting charge) / facility energy: the battery
+charges only from renewable surplus during the run, but the charge it starts with was not
+generated in the run.
+
+The starting charge (``initial_soc`` × battery energy) is a loan. In every interval the
+part of the battery's level below its starting level that the interval takes away
+(``min(initial, soc_before) − min(initial, soc_after)``, times the one-way efficiency √η:
+the energy it delivers) is booked as *drawn from the starting charge*: like a grid import
+at that interval's price and carbon intensity (without the loan the grid would have
+supplied it, and the charge has to be put back). Renewable surplus that later refills the
+battery up to its starting level is credited back the same way (negative draw). Over a run
+the draws add up to ``max(initial − final, 0)·√η``: a run that ends with at least the
+charge it started with pays nothing for it, one that ends with less pays for the
+difference. Charge above the starting level is the run's own renewable energy.
+
+Carbon counts grid imports and the starting charge drawn at the grid's intensity
+(renewables at zero, a scope-2 market-based view). Cost = PPA price × renewable energy
+generated (take-or-pay) + import price × (imports + starting charge drawn) − export price
+× exports, in the site's currency and in US dollars; the parts are reported too
+(``cost_ppa_usd``, ``cost_import_usd``, ``cost_initial_charge_usd``,
+``export_revenue_usd``).
 
 Grid and caps per site: ``peak_import_mw`` (highest interval-mean import),
 ``power_cap_mw`` (the highest value the configured power cap took, ``None`` without a
@@ -26,7 +42,8 @@ import numpy as np
 
 from emulator.energy.model import EnergySample
 
-__all__ = ["cap_figures", "energy_hourly_table", "energy_summary", "energy_table"]
+__all__ = ["cap_figures", "energy_hourly_table", "energy_summary", "energy_table",
+           "initial_charge_drawn_w"]
 
 _J_PER_MWH = 3.6e9
 _J_PER_KWH = 3.6e6
@@ -51,6 +68,26 @@ def cap_figures(samples: Sequence[EnergySample]
     return cap_peak, over_cap_s, _stack(samples, "import_w").max(0)
 
 
+def initial_charge_drawn_w(samples: Sequence[EnergySample],
+                           initial_soc_j: Sequence[float] | None,
+                           batt_eff: Sequence[float] | None) -> np.ndarray:
+    """Per interval and site, power (W, delivered side) drawn from the battery's starting
+    charge: positive while the battery falls below its starting level, negative while
+    renewable surplus refills it up to that level (module docstring). Zeros without
+    ``initial_soc_j`` (no battery)."""
+    n_sites = samples[0].it_w.size if samples else 0
+    if initial_soc_j is None or not samples:
+        return np.zeros((len(samples), n_sites))
+    init = np.asarray(initial_soc_j, dtype=float)
+    eta = np.sqrt(np.asarray(batt_eff, dtype=float)) if batt_eff is not None else 1.0
+    after = _stack(samples, "soc_j")
+    before = np.vstack([init[None, :], after[:-1]])
+    drawn_j = np.minimum(init, before) - np.minimum(init, after)
+    dt = np.array([s.dt_s for s in samples])[:, None]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(dt > 0, drawn_j * eta / np.where(dt > 0, dt, 1.0), 0.0)
+
+
 def _mw(w: float) -> float | None:
     """W → MW, ``None`` for an infinite (absent) limit."""
     return float(w / 1e6) if np.isfinite(w) else None
@@ -60,24 +97,35 @@ def _site_figures(samples: Sequence[EnergySample], grid_connection_w: Sequence[f
                   usd_per_unit: Sequence[float], currency: Sequence[str],
                   export_limit_w: Sequence[float] | None,
                   renewable_peak_w: Sequence[float] | None,
-                  it_full_w: Sequence[float] | None) -> list[dict[str, Any]]:
+                  it_full_w: Sequence[float] | None,
+                  initial_soc_j: Sequence[float] | None,
+                  batt_eff: Sequence[float] | None) -> list[dict[str, Any]]:
     dt = np.array([s.dt_s for s in samples])[:, None]
     e = {k: (_stack(samples, k) * dt).sum(0) for k in _FLOWS}  # J per site
     imp_kwh = _stack(samples, "import_w") * dt / _J_PER_KWH
-    carbon_t = (imp_kwh * _stack(samples, "carbon")).sum(0) / 1e6
+    drawn = initial_charge_drawn_w(samples, initial_soc_j, batt_eff)
+    drawn_kwh = drawn * dt / _J_PER_KWH
+    drawn_j = drawn_kwh.sum(0) * _J_PER_KWH
+    carbon_t = ((imp_kwh + drawn_kwh) * _stack(samples, "carbon")).sum(0) / 1e6
     cost_ppa = (_stack(samples, "renewable_w") * dt / _J_PER_KWH
                 * _stack(samples, "ppa_price")).sum(0)
-    cost_import = (imp_kwh * _stack(samples, "price")).sum(0)
+    price = _stack(samples, "price")
+    cost_import = (imp_kwh * price).sum(0)
+    cost_initial = (drawn_kwh * price).sum(0)
     export_revenue = (_stack(samples, "export_w") * dt / _J_PER_KWH
                       * _stack(samples, "export_price")).sum(0)
-    cost = cost_ppa + cost_import - export_revenue
+    cost = cost_ppa + cost_import + cost_initial - export_revenue
+    soc_start = (np.zeros(drawn.shape[1]) if initial_soc_j is None
+                 else np.asarray(initial_soc_j, dtype=float))
+    soc_end = samples[-1].soc_j
     water_m3 = (_stack(samples, "it_w") * dt / _J_PER_KWH * _stack(samples, "wue")).sum(0) / 1e3
     demand = _stack(samples, "demand_w")
     cap_peak, over_cap_s, peak_import = cap_figures(samples)
     out = []
     for i in range(demand.shape[1]):
         dem = e["demand_w"][i]
-        share = (e["used_w"][i] + e["discharge_w"][i]) / dem if dem > 0 else 0.0
+        served = e["used_w"][i] + e["discharge_w"][i] - drawn_j[i]
+        share = max(served, 0.0) / dem if dem > 0 else 0.0  # 0, not −1e-16
         peak = float(demand[:, i].max())
         out.append({
             "facility_mwh": float(dem / _J_PER_MWH),
@@ -91,12 +139,16 @@ def _site_figures(samples: Sequence[EnergySample], grid_connection_w: Sequence[f
             "curtailed_mwh": float(e["curtailed_w"][i] / _J_PER_MWH),
             "battery_charge_mwh": float(e["charge_w"][i] / _J_PER_MWH),
             "battery_discharge_mwh": float(e["discharge_w"][i] / _J_PER_MWH),
+            "battery_start_mwh": float(soc_start[i] / _J_PER_MWH),
+            "battery_end_mwh": float(soc_end[i] / _J_PER_MWH),
+            "battery_initial_drawn_mwh": float(drawn_j[i] / _J_PER_MWH),
             "carbon_t": float(carbon_t[i]),
             "cost": float(cost[i]),
             "currency": currency[i],
             "cost_usd": float(cost[i] * usd_per_unit[i]),
             "cost_ppa_usd": float(cost_ppa[i] * usd_per_unit[i]),
             "cost_import_usd": float(cost_import[i] * usd_per_unit[i]),
+            "cost_initial_charge_usd": float(cost_initial[i] * usd_per_unit[i]),
             "export_revenue_usd": float(export_revenue[i] * usd_per_unit[i]),
             "water_m3": float(water_m3[i]),
             "peak_facility_mw": peak / 1e6,
@@ -120,31 +172,38 @@ def energy_summary(samples: Sequence[EnergySample], grid_connection_w: Sequence[
                    usd_per_unit: Sequence[float], currency: Sequence[str], *,
                    export_limit_w: Sequence[float] | None = None,
                    renewable_peak_w: Sequence[float] | None = None,
-                   it_full_w: Sequence[float] | None = None) -> dict[str, Any]:
+                   it_full_w: Sequence[float] | None = None,
+                   initial_soc_j: Sequence[float] | None = None,
+                   batt_eff: Sequence[float] | None = None) -> dict[str, Any]:
     """Totals over all sites (``total``) and per site (``sites``); energies in MWh, carbon
     in t CO2e, water in m³, cost in US dollars for the total.
 
     With ``export_limit_w`` each site also reports ``export_limit_mw`` (``None``:
     unlimited) and ``peak_export_mw``; with ``renewable_peak_w`` and ``it_full_w`` (nameplate
-    IT load) its ``renewable_to_it_ratio``.
+    IT load) its ``renewable_to_it_ratio``. ``initial_soc_j`` (J) and ``batt_eff`` (round
+    trip) per site: the battery's starting charge, booked as in the module docstring;
+    ``None``: the battery starts empty.
     """
     if not samples:
         return {}
     per_site = _site_figures(samples, grid_connection_w, usd_per_unit, currency,
-                             export_limit_w, renewable_peak_w, it_full_w)
+                             export_limit_w, renewable_peak_w, it_full_w, initial_soc_j,
+                             batt_eff)
 
     def tot(key: str) -> float:
         return float(sum(s[key] for s in per_site))
 
     facility = tot("facility_mwh")
-    renewable_served = tot("renewable_used_mwh") + tot("battery_discharge_mwh")
+    renewable_served = (tot("renewable_used_mwh") + tot("battery_discharge_mwh")
+                        - tot("battery_initial_drawn_mwh"))
     total = {
         "facility_mwh": facility,
         "renewable_generated_mwh": tot("renewable_generated_mwh"),
-        "renewable_share": renewable_served / facility if facility > 0 else 0.0,
+        "renewable_share": max(renewable_served, 0.0) / facility if facility > 0 else 0.0,
         "grid_import_mwh": tot("grid_import_mwh"),
         "grid_export_mwh": tot("grid_export_mwh"),
         "curtailed_mwh": tot("curtailed_mwh"),
+        "battery_initial_drawn_mwh": tot("battery_initial_drawn_mwh"),
         "carbon_t": tot("carbon_t"),
         "cost_usd": tot("cost_usd"),
         "water_m3": tot("water_m3"),
@@ -167,11 +226,14 @@ def energy_table(samples: Sequence[EnergySample],
     return out
 
 
-def energy_hourly_table(samples: Sequence[EnergySample],
-                        site_names: Sequence[str]) -> dict[str, np.ndarray]:
+def energy_hourly_table(samples: Sequence[EnergySample], site_names: Sequence[str],
+                        initial_soc_j: Sequence[float] | None = None,
+                        batt_eff: Sequence[float] | None = None) -> dict[str, np.ndarray]:
     """One row per hour and site: energies in MWh, carbon in t, water in m³, mean PUE and
     ambient temperature. A sample is attributed to the hour its interval starts in (sample
-    intervals longer than an hour make the table coarser, not wrong in total)."""
+    intervals longer than an hour make the table coarser, not wrong in total).
+    ``initial_mwh`` is the energy drawn from the battery's starting charge (negative: put
+    back), booked in ``carbon_t`` like an import (module docstring)."""
     n_sites = len(site_names)
     if not samples:
         return {"hour": np.empty(0, np.int64), "site": np.empty(0, object)}
@@ -193,7 +255,9 @@ def energy_hourly_table(samples: Sequence[EnergySample],
     }
     for name in _FLOWS:
         out[name.replace("_w", "_mwh")] = by_hour(_stack(samples, name) * dt / _J_PER_MWH)
-    imp_kwh = _stack(samples, "import_w") * dt / _J_PER_KWH
+    drawn = initial_charge_drawn_w(samples, initial_soc_j, batt_eff)
+    out["initial_mwh"] = by_hour(drawn * dt / _J_PER_MWH)
+    imp_kwh = (_stack(samples, "import_w") + drawn) * dt / _J_PER_KWH
     out["carbon_t"] = by_hour(imp_kwh * _stack(samples, "carbon") / 1e6)
     out["water_m3"] = by_hour(_stack(samples, "it_w") * dt / _J_PER_KWH
                               * _stack(samples, "wue") / 1e3)

@@ -114,6 +114,8 @@ class EnergyModel:
         self.configured = np.zeros(n, dtype=bool)
         for i, site in enumerate(self.sites):
             self._site_series(i, site, streams)
+        self.initial_soc_j = self.soc.copy()
+        """Stored energy at t = 0 per site (J): the charge the run was given, not earned."""
         # Fixed from here on: read-only, so that each tick's sample may hold a row or the
         # array itself instead of a copy (a sample costs what the dispatch needs).
         for fixed in (self.ambient, self.pue, self.wue, self.solar_w, self.price,

@@ -1,0 +1,64 @@
+"""Energy accounting: the battery's starting charge, clock-hour rows, sites without an
+energy section."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from emulator.results import collect
+from tests.conftest import SMALL_SITE, run_scenario, small_scenario
+
+_NIGHT_GRID = {"carbon": 475, "price": 0.25, "currency": "TND", "usd_per_unit": 0.32}
+
+
+def _run(energy: dict[str, Any] | None, start: str, duration: str,
+         sites: list[dict[str, Any]] | None = None) -> Any:
+    data = small_scenario(duration=duration)
+    data["sites"] = sites or [{**SMALL_SITE, "energy": energy}]
+    data["start"] = start
+    return collect(run_scenario(data))
+
+
+def test_starting_charge_is_not_renewable_and_not_free() -> None:
+    """A night run with no renewables whose battery only discharges the charge it started
+    with: none of it is renewable, and it costs and emits like a grid import."""
+    res = _run({"solar": None, "ppa": {"price": 0.075, "firm": 0}, "grid": _NIGHT_GRID,
+                "battery": {"energy": "2MWh", "power": "1MW", "efficiency": 0.81,
+                            "initial_soc": 1.0}}, "2025-09-22T20:00:00", "4h")
+    site = res.summary["sites"][0]["energy"]
+    assert site["renewable_generated_mwh"] == 0.0 and site["grid_import_mwh"] == 0.0
+    assert site["battery_discharge_mwh"] > 0.5  # served from the starting charge alone
+    assert site["battery_initial_drawn_mwh"] == pytest.approx(site["battery_discharge_mwh"])
+    assert site["renewable_share"] == pytest.approx(0.0, abs=1e-12)
+    assert res.summary["energy"]["renewable_share"] == pytest.approx(0.0, abs=1e-12)
+    assert site["carbon_t"] == pytest.approx(site["battery_discharge_mwh"] * 475e-3)
+    assert site["cost_usd"] == pytest.approx(site["cost_initial_charge_usd"])
+    assert site["cost_usd"] > 0
+    # the stored energy fell by what it delivered over the one-way efficiency (0.9)
+    assert site["battery_start_mwh"] - site["battery_end_mwh"] == pytest.approx(
+        site["battery_discharge_mwh"] / 0.9)
+    hourly = res.tables["energy_hourly"]
+    assert hourly["initial_mwh"].sum() == pytest.approx(site["battery_initial_drawn_mwh"])
+    assert hourly["carbon_t"].sum() == pytest.approx(site["carbon_t"])
+
+
+def test_a_charge_put_back_by_renewables_costs_nothing() -> None:
+    """Over a day the starting charge is drawn at night and refilled by solar: only the
+    net shortfall max(start − end, 0)·√η is booked."""
+    res = _run({"grid": _NIGHT_GRID,
+                "battery": {"energy": "1MWh", "power": "0.4MW", "efficiency": 0.81,
+                            "initial_soc": 0.5}}, "2025-09-22", "1d")
+    site = res.summary["sites"][0]["energy"]
+    shortfall = max(site["battery_start_mwh"] - site["battery_end_mwh"], 0.0) * 0.9
+    assert site["battery_initial_drawn_mwh"] == pytest.approx(shortfall, abs=1e-9)
+    hourly = res.tables["energy_hourly"]
+    assert hourly["initial_mwh"].max() > 0 and hourly["initial_mwh"].min() < 0
+    assert site["carbon_t"] == pytest.approx(
+        (site["grid_import_mwh"] + site["battery_initial_drawn_mwh"]) * 475e-3)
+    served = (site["renewable_used_mwh"] + site["battery_discharge_mwh"]
+              - site["battery_initial_drawn_mwh"])
+    assert site["renewable_share"] == pytest.approx(served / site["facility_mwh"])
+    assert np.isfinite(site["cost_usd"])
