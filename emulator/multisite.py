@@ -263,7 +263,7 @@ def add_site_results(summary: dict[str, Any], tables: dict[str, dict[str, np.nda
             site_row["energy"] = extra
         tables["energy"] = energy_table(log.energy, names)
         tables["energy_hourly"] = energy_hourly_table(log.energy, names, e.initial_soc_j,
-                                                      e.batt_eff)
+                                                      e.batt_eff, e.start)
     if ops.routes:
         summary["routing"] = ops.routes
     if ops.residency:

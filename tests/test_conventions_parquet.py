@@ -45,15 +45,20 @@ def test_time_points_gain_utc_datetimes(written: Path) -> None:
     # a job that never started has no start time: null in both columns
     assert jobs.column("start_s").null_count == jobs.column("start_time").null_count
     for name, column in (("requests", "arrival_time"), ("timeseries", "time"),
-                         ("events", "time"), ("energy", "time"),
-                         ("energy_hourly", "hour_start")):
+                         ("events", "time"), ("energy", "time"), ("energy_hourly", "time")):
         table = pq.read_table(written / f"{name}.parquet")
         assert table.schema.field(column).type == pa.timestamp("us", tz="UTC"), name
         assert table.num_rows and table.column(column).null_count == 0, name
         assert pc.min(table.column(column)).as_py() >= START, name
     hourly = pq.read_table(written / "energy_hourly.parquet")
-    # hours count from the scenario's start: the first hour starts at START itself
-    assert hourly.column("hour_start").to_pylist()[:2] == [START, START + dt.timedelta(hours=1)]
+    assert hourly.schema.field("hour_start").type == pa.timestamp("us", tz="UTC")
+    # rows are clock hours: START is 06:30, so the first row is 06:00-07:00 and covers
+    # the run's first 30 minutes (from START, its `time`)
+    on_the_hour = START.replace(minute=0)
+    assert hourly.column("hour_start").to_pylist()[:2] == [
+        on_the_hour, on_the_hour + dt.timedelta(hours=1)]
+    assert hourly.column("time").to_pylist()[:2] == [START, on_the_hour + dt.timedelta(hours=1)]
+    assert hourly.column("dt_s").to_pylist()[:2] == [1800.0, 3600.0]
 
 
 def test_no_float_in_any_table_is_nan_or_infinite(written: Path) -> None:

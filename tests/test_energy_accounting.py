@@ -62,3 +62,27 @@ def test_a_charge_put_back_by_renewables_costs_nothing() -> None:
               - site["battery_initial_drawn_mwh"])
     assert site["renewable_share"] == pytest.approx(served / site["facility_mwh"])
     assert np.isfinite(site["cost_usd"])
+
+
+def test_hourly_rows_are_clock_hours() -> None:
+    """A run starting at 06:30 with 7-minute samples: rows are clock hours 06:00, 07:00 …
+    (first and last partial, their length in dt_s), samples straddling an hour are split
+    by time, and the rows add up to the run's totals."""
+    data = small_scenario(duration="3h")
+    data["sites"] = [{**SMALL_SITE, "energy": {"grid": {"carbon": 475}}}]
+    data["start"] = "2025-09-22T06:30:00"
+    data["engine"]["sample_interval"] = "7m"
+    res = collect(run_scenario(data))
+    hourly = res.tables["energy_hourly"]
+    starts = [str(h)[:16] for h in hourly["hour_start"].tolist()]
+    assert starts == [f"2025-09-22 {h:02d}:00" for h in (6, 7, 8, 9)]
+    assert hourly["hour"].tolist() == [0, 1, 2, 3]
+    assert hourly["t_s"].tolist() == [0.0, 1800.0, 5400.0, 9000.0]
+    assert hourly["dt_s"].tolist() == pytest.approx([1800.0, 3600.0, 3600.0, 1800.0])
+    site = res.summary["sites"][0]["energy"]
+    assert hourly["demand_mwh"].sum() == pytest.approx(site["facility_mwh"])
+    assert hourly["import_mwh"].sum() == pytest.approx(site["grid_import_mwh"])
+    assert hourly["carbon_t"].sum() == pytest.approx(site["carbon_t"])
+    # a full hour holds 60 minutes of energy: about 60/30 of the half first hour's
+    per_s = hourly["it_mwh"] / hourly["dt_s"]
+    assert per_s[1] == pytest.approx(per_s[0], rel=0.25)

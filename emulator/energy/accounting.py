@@ -35,6 +35,7 @@ absolute watts, so shrinking a preset's halls without shrinking its plant makes 
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Sequence
 from typing import Any
 
@@ -226,33 +227,82 @@ def energy_table(samples: Sequence[EnergySample],
     return out
 
 
+def _clock_hour_pieces(t: np.ndarray, dt: np.ndarray, offset_s: float
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Split intervals ``[t, t + dt)`` (s from the start) at clock-hour boundaries.
+
+    ``offset_s``: seconds the start lies past a clock hour. Returns, per piece, the sample
+    it comes from, its clock hour (0: the hour holding the start) and its length (s).
+    """
+    a = t + offset_s
+    b = a + dt
+    first = np.floor(a / 3600.0).astype(np.int64)
+    last = np.maximum(np.ceil(b / 3600.0).astype(np.int64) - 1, first)
+    count = last - first + 1
+    sample = np.repeat(np.arange(t.size), count)
+    hour = np.repeat(first, count) + (np.arange(count.sum())
+                                      - np.repeat(np.cumsum(count) - count, count))
+    lo = np.maximum(a[sample], hour * 3600.0)
+    hi = np.minimum(b[sample], (hour + 1) * 3600.0)
+    return sample, hour, np.maximum(hi - lo, 0.0)
+
+
 def energy_hourly_table(samples: Sequence[EnergySample], site_names: Sequence[str],
                         initial_soc_j: Sequence[float] | None = None,
-                        batt_eff: Sequence[float] | None = None) -> dict[str, np.ndarray]:
-    """One row per hour and site: energies in MWh, carbon in t, water in m³, mean PUE and
-    ambient temperature. A sample is attributed to the hour its interval starts in (sample
-    intervals longer than an hour make the table coarser, not wrong in total).
+                        batt_eff: Sequence[float] | None = None,
+                        start: datetime.datetime | None = None) -> dict[str, np.ndarray]:
+    """One row per clock hour (UTC) and site: energies in MWh, carbon in t, water in m³,
+    mean PUE, ambient temperature (°C) and import price (time-weighted).
+
+    Rows are clock hours, the hours tariffs and hourly carbon or solar data use: a run
+    that starts at 06:30 has a first row 06:00-07:00 covering its first 30 minutes. Per
+    row, ``hour`` counts clock hours from the one holding the start (0), ``hour_start`` is
+    that clock hour (UTC datetime; left out without ``start``), ``t_s`` the first second
+    of the run it covers (s from the start) and ``dt_s`` how many seconds of the run it
+    covers (less than 3600 in a partial first or last hour). A sample interval that
+    straddles an hour boundary is split between the two hours in proportion to time.
+    ``start`` is the scenario's start (``None``: taken to be on the hour).
     ``initial_mwh`` is the energy drawn from the battery's starting charge (negative: put
     back), booked in ``carbon_t`` like an import (module docstring)."""
     n_sites = len(site_names)
     if not samples:
         return {"hour": np.empty(0, np.int64), "site": np.empty(0, object)}
-    t = np.array([s.t for s in samples])
-    dt = np.array([s.dt_s for s in samples])[:, None]
-    hour = np.floor(t / 3600.0).astype(np.int64)
+    epoch = offset_s = 0.0
+    if start is not None:
+        epoch = (start if start.tzinfo else start.replace(tzinfo=datetime.UTC)).timestamp()
+        offset_s = float(np.round(np.mod(epoch, 3600.0), 6))
+    t = np.array([s.t for s in samples], dtype=float)
+    dt_s = np.array([s.dt_s for s in samples], dtype=float)
+    sample, hour, piece_s = _clock_hour_pieces(t, dt_s, offset_s)
     hours = np.unique(hour)
     row = np.searchsorted(hours, hour)
     n_h = hours.size
+    # share of each sample's interval that falls into its piece's hour
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(dt_s[sample] > 0, piece_s / np.where(dt_s[sample] > 0,
+                                                              dt_s[sample], 1.0), 0.0)
 
-    def by_hour(values: np.ndarray) -> np.ndarray:
+    def by_hour(per_sample: np.ndarray) -> np.ndarray:
+        """Sum of per-sample amounts (shape (samples, sites)) over each hour's pieces."""
         acc = np.zeros((n_h, n_sites))
-        np.add.at(acc, row, values)
+        np.add.at(acc, row, per_sample[sample] * share[:, None])
         return acc.reshape(-1)
 
-    out: dict[str, np.ndarray] = {
-        "hour": np.repeat(hours, n_sites),
+    covered = np.zeros(n_h)
+    np.add.at(covered, row, piece_s)
+    first_s = np.maximum(hours * 3600.0 - offset_s, 0.0)
+    floor_us = round((epoch - offset_s) * 1e6)
+    hour_start = (np.datetime64(floor_us, "us")
+                  + (hours * 3600 * 10**6).astype("timedelta64[us]"))
+    out: dict[str, np.ndarray] = {"hour": np.repeat(hours - hours[0], n_sites)}
+    if start is not None:
+        out["hour_start"] = np.repeat(hour_start, n_sites)
+    out |= {
+        "t_s": np.repeat(first_s, n_sites),
+        "dt_s": np.repeat(covered, n_sites),
         "site": np.tile(np.array(site_names, dtype=object), n_h),
     }
+    dt = dt_s[:, None]
     for name in _FLOWS:
         out[name.replace("_w", "_mwh")] = by_hour(_stack(samples, name) * dt / _J_PER_MWH)
     drawn = initial_charge_drawn_w(samples, initial_soc_j, batt_eff)
