@@ -257,13 +257,14 @@ def add_site_results(summary: dict[str, Any], tables: dict[str, dict[str, np.nda
                              renewable_peak_w=e.renewable_peak_w.tolist(),
                              it_full_w=[size_site(s).it_full_w for s in ops.sites],
                              initial_soc_j=e.initial_soc_j.tolist(),
-                             batt_eff=e.batt_eff.tolist())
+                             batt_eff=e.batt_eff.tolist(),
+                             configured=e.configured.tolist(), site_names=names)
         summary["energy"] = {**summary.get("energy", {}), **res["total"]}
         for site_row, extra in zip(summary.get("sites", []), res["sites"], strict=False):
             site_row["energy"] = extra
-        tables["energy"] = energy_table(log.energy, names)
+        tables["energy"] = energy_table(log.energy, names, e.configured)
         tables["energy_hourly"] = energy_hourly_table(log.energy, names, e.initial_soc_j,
-                                                      e.batt_eff, e.start)
+                                                      e.batt_eff, e.start, e.configured)
     if ops.routes:
         summary["routing"] = ops.routes
     if ops.residency:

@@ -165,15 +165,22 @@ def summary_table(summary: dict[str, Any]) -> Group:
         for site in with_energy:
             en = site["energy"]
             cost = en.get("cost_usd")
+            carbon, water = en.get("carbon_t"), en.get("water_m3")
             e.add_row(site["name"], f"{en.get('mean_pue', float('nan')):.2f}",
                       f"{100 * en.get('renewable_share', 0.0):.1f}%",
                       f"{en.get('grid_import_mwh', 0.0):,.1f}",
                       f"{en.get('grid_export_mwh', 0.0):,.1f}",
                       f"{en.get('curtailed_mwh', 0.0):,.1f}",
-                      f"{en.get('carbon_t', 0.0):,.1f}",
-                      "—" if cost is None else f"${cost:,.0f}",
-                      f"{en.get('water_m3', 0.0):,.1f}")
+                      "n/a" if carbon is None else f"{carbon:,.1f}",
+                      "n/a" if cost is None else f"${cost:,.0f}",
+                      "n/a" if water is None else f"{water:,.1f}")
         parts.append(e)
+        bare = [site["name"] for site in with_energy
+                if site["energy"].get("energy_section") is False]
+        if bare:
+            parts.append(Text(f"{', '.join(bare)}: no energy section; all power from the grid, "
+                              "cost and water not computed (n/a), carbon at the country's "
+                              "grid intensity where known; totals leave them out"))
     if summary.get("failures"):
         f = Table(title="failures", header_style="bold")
         f.add_column("", justify="left")

@@ -86,3 +86,58 @@ def test_hourly_rows_are_clock_hours() -> None:
     # a full hour holds 60 minutes of energy: about 60/30 of the half first hour's
     per_s = hourly["it_mwh"] / hourly["dt_s"]
     assert per_s[1] == pytest.approx(per_s[0], rel=0.25)
+
+
+@pytest.fixture(scope="module")
+def mixed_sites() -> Any:
+    """Bizerte with its energy section, Morocco without one (carbon known for MA) and a
+    site in a country without a default grid intensity, also without one."""
+    sites = [dict(SMALL_SITE),
+             {"preset": "morocco-40mw", "energy": None,
+              "halls": [{"name": "phase1-a", "system": "gb200-nvl72", "racks": 2}]},
+             {"preset": "dense-250kw", "country": "FR", "energy": None}]
+    return _run(None, "2025-09-22", "6h", sites=sites)
+
+
+def test_site_without_energy_section_reports_null_not_zero(mixed_sites: Any) -> None:
+    rows = {s["name"]: s["energy"] for s in mixed_sites.summary["sites"]}
+    bizerte, morocco, fr = rows["bizerte-20mw"], rows["morocco-40mw"], rows["dense-250kw"]
+    assert bizerte["energy_section"] and bizerte["cost_usd"] > 0 and bizerte["water_m3"] > 0
+    for bare in (morocco, fr):
+        assert bare["energy_section"] is False
+        assert bare["cost_usd"] is None and bare["cost"] is None and bare["water_m3"] is None
+        assert "cost_import_usd" not in bare
+        assert bare["grid_import_mwh"] == pytest.approx(bare["facility_mwh"])
+    # Morocco's grid intensity is known (605 g/kWh): its imports are counted; FR's is not
+    assert morocco["carbon_t"] == pytest.approx(morocco["grid_import_mwh"] * 605e-3)
+    assert fr["carbon_t"] is None
+    total = mixed_sites.summary["energy"]
+    assert total["cost_usd"] == pytest.approx(bizerte["cost_usd"])
+    assert total["water_m3"] == pytest.approx(bizerte["water_m3"])
+    assert total["carbon_t"] == pytest.approx(bizerte["carbon_t"] + morocco["carbon_t"])
+    assert total["not_covered"] == {"carbon_t": ["dense-250kw"],
+                                    "cost_usd": ["morocco-40mw", "dense-250kw"],
+                                    "water_m3": ["morocco-40mw", "dense-250kw"]}
+
+
+def test_tables_leave_unknown_prices_and_water_null(mixed_sites: Any) -> None:
+    for name, water in (("energy", "wue"), ("energy_hourly", "water_m3")):
+        table = mixed_sites.tables[name]
+        site = table["site"]
+        bare = site != "bizerte-20mw"
+        assert np.isnan(table["price"][bare]).all() and np.isfinite(table["price"][~bare]).all()
+        assert np.isnan(table[water][bare]).all()
+        carbon = table["carbon" if name == "energy" else "carbon_t"]
+        assert np.isnan(carbon[site == "dense-250kw"]).all()
+        assert np.isfinite(carbon[site != "dense-250kw"]).all()
+
+
+def test_summary_table_shows_n_a_for_a_site_without_energy(mixed_sites: Any) -> None:
+    from rich.console import Console
+
+    from emulator.summary_table import summary_table
+
+    console = Console(width=200, record=True)
+    console.print(summary_table(mixed_sites.summary))
+    text = console.export_text()
+    assert "n/a" in text and "no energy section" in text

@@ -100,7 +100,8 @@ def _site_figures(samples: Sequence[EnergySample], grid_connection_w: Sequence[f
                   renewable_peak_w: Sequence[float] | None,
                   it_full_w: Sequence[float] | None,
                   initial_soc_j: Sequence[float] | None,
-                  batt_eff: Sequence[float] | None) -> list[dict[str, Any]]:
+                  batt_eff: Sequence[float] | None,
+                  configured: Sequence[bool] | None) -> list[dict[str, Any]]:
     dt = np.array([s.dt_s for s in samples])[:, None]
     e = {k: (_stack(samples, k) * dt).sum(0) for k in _FLOWS}  # J per site
     imp_kwh = _stack(samples, "import_w") * dt / _J_PER_KWH
@@ -160,6 +161,10 @@ def _site_figures(samples: Sequence[EnergySample], grid_connection_w: Sequence[f
             "over_cap_s": float(over_cap_s[i]),
         })
         row = out[-1]
+        if configured is not None:
+            row["energy_section"] = bool(configured[i])
+            if not configured[i]:
+                _not_modelled(row, float(samples[0].carbon[i]))
         if export_limit_w is not None:
             row["export_limit_mw"] = _mw(float(export_limit_w[i]))
             row["peak_export_mw"] = float(_stack(samples, "export_w")[:, i].max() / 1e6)
@@ -169,13 +174,32 @@ def _site_figures(samples: Sequence[EnergySample], grid_connection_w: Sequence[f
     return out
 
 
+_COST_PARTS = ("cost_ppa_usd", "cost_import_usd", "cost_initial_charge_usd",
+               "export_revenue_usd")
+_NOT_COVERED = ("carbon_t", "cost_usd", "water_m3")
+
+
+def _not_modelled(row: dict[str, Any], carbon_g_per_kwh: float) -> None:
+    """A site without an energy section: no prices, PPA or cooling water were given, so
+    its cost and water are not computed (``None``, cost parts left out), not zero; its
+    carbon is its imports at the country's grid intensity when that is known, else
+    ``None``."""
+    row.update(cost=None, currency=None, cost_usd=None, water_m3=None)
+    for key in _COST_PARTS:
+        row.pop(key, None)
+    if carbon_g_per_kwh <= 0:
+        row["carbon_t"] = None
+
+
 def energy_summary(samples: Sequence[EnergySample], grid_connection_w: Sequence[float],
                    usd_per_unit: Sequence[float], currency: Sequence[str], *,
                    export_limit_w: Sequence[float] | None = None,
                    renewable_peak_w: Sequence[float] | None = None,
                    it_full_w: Sequence[float] | None = None,
                    initial_soc_j: Sequence[float] | None = None,
-                   batt_eff: Sequence[float] | None = None) -> dict[str, Any]:
+                   batt_eff: Sequence[float] | None = None,
+                   configured: Sequence[bool] | None = None,
+                   site_names: Sequence[str] | None = None) -> dict[str, Any]:
     """Totals over all sites (``total``) and per site (``sites``); energies in MWh, carbon
     in t CO2e, water in m³, cost in US dollars for the total.
 
@@ -183,16 +207,27 @@ def energy_summary(samples: Sequence[EnergySample], grid_connection_w: Sequence[
     unlimited) and ``peak_export_mw``; with ``renewable_peak_w`` and ``it_full_w`` (nameplate
     IT load) its ``renewable_to_it_ratio``. ``initial_soc_j`` (J) and ``batt_eff`` (round
     trip) per site: the battery's starting charge, booked as in the module docstring;
-    ``None``: the battery starts empty.
+    ``None``: the battery starts empty. ``configured``: per site, whether it has an energy
+    section; a site without one reports ``energy_section: false`` and ``None`` for what
+    cannot be computed without it (cost, water; carbon where its country's grid intensity
+    is unknown), and the totals of ``carbon_t``, ``cost_usd`` and ``water_m3`` add up the
+    sites that have them: ``total.not_covered`` lists, per figure, the sites left out
+    (``None`` for a figure no site has).
     """
     if not samples:
         return {}
     per_site = _site_figures(samples, grid_connection_w, usd_per_unit, currency,
                              export_limit_w, renewable_peak_w, it_full_w, initial_soc_j,
-                             batt_eff)
+                             batt_eff, configured)
+    names = [str(n) for n in site_names] if site_names is not None else [
+        str(i) for i in range(len(per_site))]
 
     def tot(key: str) -> float:
         return float(sum(s[key] for s in per_site))
+
+    def covered(key: str) -> float | None:
+        values = [s[key] for s in per_site if s.get(key) is not None]
+        return float(sum(values)) if values else None
 
     facility = tot("facility_mwh")
     renewable_served = (tot("renewable_used_mwh") + tot("battery_discharge_mwh")
@@ -205,16 +240,33 @@ def energy_summary(samples: Sequence[EnergySample], grid_connection_w: Sequence[
         "grid_export_mwh": tot("grid_export_mwh"),
         "curtailed_mwh": tot("curtailed_mwh"),
         "battery_initial_drawn_mwh": tot("battery_initial_drawn_mwh"),
-        "carbon_t": tot("carbon_t"),
-        "cost_usd": tot("cost_usd"),
-        "water_m3": tot("water_m3"),
+        "carbon_t": covered("carbon_t"),
+        "cost_usd": covered("cost_usd"),
+        "water_m3": covered("water_m3"),
+        "not_covered": {key: [n for n, s in zip(names, per_site, strict=True)
+                              if s.get(key) is None] for key in _NOT_COVERED},
     }
+    total["not_covered"] = {k: v for k, v in total["not_covered"].items() if v}
     return {"total": total, "sites": per_site}
 
 
-def energy_table(samples: Sequence[EnergySample],
-                 site_names: Sequence[str]) -> dict[str, np.ndarray]:
-    """One row per sample and site: every field of :class:`EnergySample` (SI units)."""
+def _unknown(samples: Sequence[EnergySample], n_sites: int,
+             configured: Sequence[bool] | None) -> tuple[np.ndarray, np.ndarray]:
+    """Per site: whether its prices and water are unknown (no energy section), and whether
+    its carbon intensity is (no energy section and no country default)."""
+    if configured is None or not samples:
+        return np.zeros(n_sites, bool), np.zeros(n_sites, bool)
+    bare = ~np.asarray(configured, dtype=bool)
+    return bare, bare & (samples[0].carbon <= 0)
+
+
+def energy_table(samples: Sequence[EnergySample], site_names: Sequence[str],
+                 configured: Sequence[bool] | None = None) -> dict[str, np.ndarray]:
+    """One row per sample and site: every field of :class:`EnergySample` (SI units).
+
+    ``configured``: per site, whether it has an energy section; a site without one has
+    ``price`` and ``wue`` NaN (null in Parquet: not given, not zero), and ``carbon`` NaN
+    where its country's grid intensity is unknown."""
     n_sites = len(site_names)
     n = len(samples)
     out: dict[str, np.ndarray] = {
@@ -222,8 +274,13 @@ def energy_table(samples: Sequence[EnergySample],
         "dt_s": np.repeat([s.dt_s for s in samples], n_sites).astype(float),
         "site": np.tile(np.array(site_names, dtype=object), n),
     }
+    no_price, no_carbon = _unknown(samples, n_sites, configured)
     for name in (*_FLOWS, "soc_j", "cap_w", "pue", "ambient_c", "wue", "price", "carbon"):
-        out[name] = _stack(samples, name).reshape(-1) if n else np.empty(0)
+        values = _stack(samples, name) if n else np.empty((0, n_sites))
+        mask = {"wue": no_price, "price": no_price, "carbon": no_carbon}.get(name)
+        if mask is not None and mask.any():
+            values = np.where(mask[None, :], np.nan, values)
+        out[name] = values.reshape(-1)
     return out
 
 
@@ -250,7 +307,8 @@ def _clock_hour_pieces(t: np.ndarray, dt: np.ndarray, offset_s: float
 def energy_hourly_table(samples: Sequence[EnergySample], site_names: Sequence[str],
                         initial_soc_j: Sequence[float] | None = None,
                         batt_eff: Sequence[float] | None = None,
-                        start: datetime.datetime | None = None) -> dict[str, np.ndarray]:
+                        start: datetime.datetime | None = None,
+                        configured: Sequence[bool] | None = None) -> dict[str, np.ndarray]:
     """One row per clock hour (UTC) and site: energies in MWh, carbon in t, water in m³,
     mean PUE, ambient temperature (°C) and import price (time-weighted).
 
@@ -263,7 +321,9 @@ def energy_hourly_table(samples: Sequence[EnergySample], site_names: Sequence[st
     straddles an hour boundary is split between the two hours in proportion to time.
     ``start`` is the scenario's start (``None``: taken to be on the hour).
     ``initial_mwh`` is the energy drawn from the battery's starting charge (negative: put
-    back), booked in ``carbon_t`` like an import (module docstring)."""
+    back), booked in ``carbon_t`` like an import (module docstring). ``configured`` as in
+    :func:`energy_table`: a site without an energy section has ``price`` and ``water_m3``
+    NaN, and ``carbon_t`` NaN where its grid intensity is unknown."""
     n_sites = len(site_names)
     if not samples:
         return {"hour": np.empty(0, np.int64), "site": np.empty(0, object)}
@@ -316,4 +376,8 @@ def energy_hourly_table(samples: Sequence[EnergySample], site_names: Sequence[st
         out["pue"] = out["demand_mwh"] / np.where(out["it_mwh"] > 0, out["it_mwh"], np.nan)
         out["ambient_c"] = by_hour(_stack(samples, "ambient_c") * dt) / secs
         out["price"] = by_hour(_stack(samples, "price") * dt) / secs
+    no_price, no_carbon = _unknown(samples, n_sites, configured)
+    for name, mask in (("price", no_price), ("water_m3", no_price), ("carbon_t", no_carbon)):
+        if mask.any():
+            out[name] = np.where(np.tile(mask, n_h), np.nan, out[name])
     return out
