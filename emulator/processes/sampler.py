@@ -6,6 +6,14 @@ starts at t = 0), each later one after the round that a completion, preemption o
 boundary at the tick asked for (it sees the work that round started, not the GPUs freed
 for it for no time at all). Under a power model, each tick also applies power caps and
 asks for a round (caps and solar hours change what may start).
+
+Compute utilisation (``mean_util``, ``site_util``, ``rack_util``: 0..1) is the work the
+GPUs do: a training job slowed by a power cap (site controller or ``power-cap`` event) to
+speed ``s`` counts ``s ×`` its nominal utilisation. The power model reads a different
+figure for the same GPUs, the power-equivalent utilisation that the linear power model
+maps to the capped draw (:func:`emulator.power_control.cap_effect`), which is far lower
+(a job at 0.9 capped to its power floor runs at ~42 % speed, 0.38 of work, but draws like
+0.16).
 """
 
 from __future__ import annotations
@@ -89,6 +97,26 @@ class Sampler:
             self.rounds.request()
         return pue
 
+    def _capped_work_gap(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """GPUs of running training slowed by a power cap and, per GPU, work-done minus
+        power-equivalent utilisation (speed × nominal − the power model's figure);
+        ``None`` when no job is power-capped."""
+        core = self.core
+        staging = core.staging.active if core.staging is not None else {}
+        gpus: list[np.ndarray] = []
+        gaps: list[np.ndarray] = []
+        for w in core.running.values():
+            if w.kind != "training" or w.work_id in staging:
+                continue
+            speed = core.speed_factor(w, "power")
+            if speed < 1.0:
+                g = np.asarray(w.gpus)
+                gpus.append(g)
+                gaps.append(w.util * speed - core.gpu_util[g])
+        if not gpus:
+            return None
+        return np.concatenate(gpus), np.concatenate(gaps)
+
     def sample(self, pue: np.ndarray) -> None:
         """Take one sample now, at the sites' PUE ``pue`` (from :meth:`controls`)."""
         core = self.core
@@ -98,6 +126,14 @@ class Sampler:
         idx = core.index
         rack_util = self.compute.rack_util_last
         assert rack_util is not None
+        mean_util = float(core.gpu_util.mean()) if idx.n_gpus else 0.0
+        work_gap = self._capped_work_gap()
+        if work_gap is not None:  # power-capped jobs: utilisation as work done
+            gpus, gap = work_gap
+            rack_util = rack_util + np.bincount(idx.gpu_rack[gpus], weights=gap,
+                                                minlength=idx.n_racks) / np.maximum(
+                                                    self._rack_gpus, 1)
+            mean_util += float(gap.sum()) / idx.n_gpus
         cluster = core.cluster
         busy = idx.n_gpus - cluster.free_gpus
         held: np.ndarray | None = None
@@ -111,7 +147,7 @@ class Sampler:
             site_util = np.bincount(idx.rack_site, weights=rack_util * self._rack_gpus,
                                     minlength=self._n_sites) / np.maximum(self._site_gpus, 1)
         sample = Sample(t=now, it_w=it, facility_w=fac, busy_gpus=busy,
-                        mean_util=float(core.gpu_util.mean()) if idx.n_gpus else 0.0,
+                        mean_util=mean_util,
                         queue_by_tenant=tuple(core.queue.by_tenant),
                         running=len(core.running), rack_util=rack_util.astype(np.float32),
                         site_busy=site_busy, site_util=site_util)
