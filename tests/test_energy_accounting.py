@@ -141,3 +141,24 @@ def test_summary_table_shows_n_a_for_a_site_without_energy(mixed_sites: Any) -> 
     console.print(summary_table(mixed_sites.summary))
     text = console.export_text()
     assert "n/a" in text and "no energy section" in text
+
+
+def test_report_cost_figure_adds_up_to_the_summarys_cost() -> None:
+    """The report's net cost is the summary's: the battery's starting charge drawn is one
+    of its parts, and a site without an energy section is named as not costed."""
+    from emulator.report.fig_energy import cost_figure
+    from emulator.report.rundata import RunData
+
+    res = _run({"solar": None, "ppa": {"price": 0.075, "firm": 0}, "grid": _NIGHT_GRID,
+                "battery": {"energy": "2MWh", "power": "1MW", "efficiency": 0.81,
+                            "initial_soc": 1.0}}, "2025-09-22T20:00:00", "4h")
+    summary = dict(res.summary)
+    bare = {"name": "bare", "energy": {"energy_section": False, "cost_usd": None}}
+    summary["sites"] = [*summary["sites"], bare]
+    cost = summary["sites"][0]["energy"]["cost_usd"]
+    assert cost > 0
+    fig = cost_figure(RunData(summary=summary, tables={}))
+    assert fig.png is not None
+    assert f"Net energy cost US${cost:,.0f}" in fig.caption
+    assert "battery's starting charge drawn" in fig.caption
+    assert "Not costed: bare" in fig.caption

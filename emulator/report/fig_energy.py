@@ -79,12 +79,15 @@ def power_figure(data: RunData) -> Figure:
     return Figure(slug, title, caption, png(fig))
 
 
-def _cost_parts(site: dict[str, Any]) -> tuple[float, float, float] | None:
+def _cost_parts(site: dict[str, Any]) -> tuple[float, float, float, float] | None:
+    """A site's (PPA, imports, battery's starting charge drawn, export revenue), US$; the
+    starting-charge part is 0 in summaries written before it was booked."""
     e = site.get("energy") or {}
     keys = ("cost_ppa_usd", "cost_import_usd", "export_revenue_usd")
     if not all(k in e for k in keys):
         return None
-    return tuple(float(e[k]) for k in keys)  # type: ignore[return-value]
+    return (float(e["cost_ppa_usd"]), float(e["cost_import_usd"]),
+            float(e.get("cost_initial_charge_usd") or 0.0), float(e["export_revenue_usd"]))
 
 
 def cost_figure(data: RunData) -> Figure:
@@ -101,17 +104,22 @@ def cost_figure(data: RunData) -> Figure:
     names = list(parts)
     ppa = np.array([parts[n][0] for n in names])
     imp = np.array([parts[n][1] for n in names])
-    exp = np.array([parts[n][2] for n in names])
-    net = ppa + imp - exp
+    initial = np.array([parts[n][2] for n in names])
+    exp = np.array([parts[n][3] for n in names])
+    net = ppa + imp + initial - exp
     fig = new_figure(9.0, 3.8)
     ax_site, ax_tenant = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.2, 1]})
     x = np.arange(len(names))
     ax_site.bar(x, ppa, color="goldenrod", label="PPA (take-or-pay)")
     ax_site.bar(x, imp, bottom=ppa, color="tab:red", label="grid imports")
+    if np.any(initial != 0):
+        ax_site.bar(x, initial, bottom=ppa + imp, color="tab:purple",
+                    label="battery's starting charge drawn")
     ax_site.bar(x, -exp, color="tab:green", label="export revenue")
     ax_site.scatter(x, net, color="black", marker="D", zorder=3, label="net cost")
     ax_site.axhline(0, color="black", lw=0.8)
-    top, bottom = float(max((ppa + imp).max(), net.max(), 0.0)), float(min((-exp).min(), 0.0))
+    top = float(max((ppa + imp + np.maximum(initial, 0.0)).max(), net.max(), 0.0))
+    bottom = float(min((-exp).min(), (ppa + imp + np.minimum(initial, 0.0)).min(), 0.0))
     pad = 0.12 * max(top - bottom, 1.0)
     ax_site.set_ylim(bottom - (pad if bottom < 0 else 0.0), top + pad)
     ax_site.set_xticks(x, names, fontsize="small")
@@ -124,7 +132,14 @@ def cost_figure(data: RunData) -> Figure:
     total_h = sum(hours.values())
     total = float(net.sum())
     caption = (f"Net energy cost US${total:,.0f} = PPA US${ppa.sum():,.0f} + imports "
-               f"US${imp.sum():,.0f} − export revenue US${exp.sum():,.0f}.")
+               f"US${imp.sum():,.0f}"
+               + (f" + battery's starting charge drawn US${initial.sum():,.0f}"
+                  if np.any(initial != 0) else "")
+               + f" − export revenue US${exp.sum():,.0f}.")
+    uncosted = [s["name"] for s in sites if s["name"] not in parts]
+    if uncosted:
+        caption += (f" Not costed: {', '.join(uncosted)} (no energy section, so no prices "
+                    "were given).")
     if total_h > 0:
         shares = {t: total * h / total_h for t, h in hours.items() if h > 0}
         ax_tenant.barh(list(shares), list(shares.values()), color="tab:blue")
