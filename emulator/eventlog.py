@@ -16,7 +16,9 @@ Record streams, each appended in simulated-time order and never modified:
 * **samples**: per sampling tick, site power and utilisation (and per-rack utilisation);
 * **energy samples** (sites with an ``energy`` section) and **infrastructure events**
   (cable cuts and repairs, service RTT changes, GPUs taken down and restored, drains and
-  their ends), typed too.
+  their ends), typed too. A row that concerns GPUs also records *where*: the lowest and
+  highest global GPU id it concerns (a failed component's GPUs, a restored target's),
+  so a reader can tell which failures an operator's restore of a rack or site ended.
 
 Tables, the summary, ``compare`` and the dashboard are functions of this log or its
 subscribers. :meth:`EventLog.digest` hashes the whole log canonically.
@@ -72,7 +74,9 @@ class Infra(IntEnum):
     UNDRAIN = 6  # a drain ended (value: count)
     POLICY = 7  # the queue policy was switched (label: the new policy's name)
     FAILURE = 8  # a component failed (subject: failure class code, value: its GPUs)
-    REPAIR = 9  # a failed component is back (subject: class code, value: its GPUs)
+    REPAIR = 9  # a failed component is back (subject: class code, value: its GPUs; code
+    # -1 and a ``restore TARGET`` label: an operator's restore, value: the GPUs it brought
+    # back, GPU range: the target's)
     SPARE = 10  # a hot spare was swapped in (value: spares left in the pool)
     RETRIED = 11  # in-flight requests of a lost replica (subject: service; value: retried)
     FAILED_REQUESTS = 12  # in-flight requests lost with no replica left (value: count)
@@ -157,6 +161,9 @@ class EventLog:
     infra_subject: array = field(default_factory=lambda: array("q"))  # service id, or -1
     infra_value: array = field(default_factory=lambda: array("d"))
     infra_label: array = field(default_factory=lambda: array("l"))  # cable / reason code
+    # GPU ids the row concerns, lowest and highest (-1: none, e.g. a cable or a policy)
+    infra_gpu_first: array = field(default_factory=lambda: array("q"))
+    infra_gpu_last: array = field(default_factory=lambda: array("q"))
     _reason_code: dict[str, int] = field(default_factory=lambda: {"": 0}, repr=False)
     _sample_subscribers: list[Callable[[Sample], None]] = field(default_factory=list,
                                                                 repr=False)
@@ -261,13 +268,23 @@ class EventLog:
         self.energy.append(record)
 
     def infra_event(self, t: float, kind: Infra, label: str = "", subject: int = -1,
-                    value: float = _NAN) -> None:
-        """Append one infrastructure event (cable cut/repair, RTT change, GPUs down/up)."""
+                    value: float = _NAN, gpus: np.ndarray | None = None) -> None:
+        """Append one infrastructure event (cable cut/repair, RTT change, GPUs down/up).
+
+        ``gpus``: the global GPU ids the event concerns (a failed component's, a target's;
+        every component and target is one contiguous range of ids), logged as their
+        lowest and highest id; ``None`` or empty for an event of no GPU."""
         self.infra_t.append(t)
         self.infra_kind.append(kind)
         self.infra_subject.append(subject)
         self.infra_value.append(value)
         self.infra_label.append(self.reason(label) if label else 0)
+        if gpus is None or np.size(gpus) == 0:
+            self.infra_gpu_first.append(-1)
+            self.infra_gpu_last.append(-1)
+        else:
+            self.infra_gpu_first.append(int(np.min(gpus)))
+            self.infra_gpu_last.append(int(np.max(gpus)))
 
     # -- subscribers ---------------------------------------------------------------------
     def subscribe(self, callback: Callable[[Sample], None]) -> None:
@@ -341,7 +358,7 @@ class EventLog:
         for e in self.energy:  # empty unless a site has an energy section
             h.update(e.to_bytes())
         for col in (self.infra_t, self.infra_kind, self.infra_subject, self.infra_value,
-                    self.infra_label):
+                    self.infra_label, self.infra_gpu_first, self.infra_gpu_last):
             h.update(np.asarray(col, dtype=np.float64 if col.typecode == "d"
                                 else np.int64).tobytes())
         return h.hexdigest()

@@ -27,9 +27,11 @@ every run had the same speed, productive + checkpoint equals the work done at th
 
 Per site (:func:`failure_summary`): failures, repairs and GPU-hours down per class,
 availability per class (``1 − GPU-s down / (site GPUs × horizon)``; a GPU down for two
-overlapping causes counts for both; for a NIC or leaf switch, whose GPUs stay in service,
-"down" means without scale-out network, for a spine switch the GPUs × the share of the
-site's cross-pod bandwidth lost, and the class's ``effect`` says which), spares used,
+overlapping causes counts for both; a failure is down until its repair, or until an
+operator's earlier restore of a target holding its GPUs; for a NIC or leaf switch, whose
+GPUs stay in service, "down" means without scale-out network, for a spine switch the
+GPUs × the share of the site's cross-pod bandwidth lost, and the class's ``effect`` says
+which), spares used,
 mean time to failure by job size bucket (exposure = time holding GPUs), serving replicas
 lost and in-flight requests retried or failed.
 """
@@ -43,6 +45,7 @@ import numpy as np
 
 from emulator.eventlog import Ev, EventLog, Infra
 from emulator.tables import runs
+from emulator.targets import is_restore
 from emulator.work import Work
 from topologies.reliability import COMPONENTS, effect_of
 from workloads.spec import TrainingJobSpec
@@ -181,7 +184,8 @@ def _infra(log: EventLog) -> dict[str, np.ndarray]:
         return np.frombuffer(a, dtype=a.typecode) if len(a) else np.empty(0, a.typecode)
     return {"t": arr(log.infra_t), "kind": arr(log.infra_kind),
             "subject": arr(log.infra_subject), "value": arr(log.infra_value),
-            "label": arr(log.infra_label)}
+            "label": arr(log.infra_label), "gpu_first": arr(log.infra_gpu_first),
+            "gpu_last": arr(log.infra_gpu_last)}
 
 
 def _class_name(code: int) -> str:
@@ -189,7 +193,9 @@ def _class_name(code: int) -> str:
 
 
 def failures_table(log: EventLog) -> dict[str, np.ndarray]:
-    """One row per failure, repair or spare swap: time (s), event, class, GPUs, cause.
+    """One row per failure, repair or spare swap: time (s), event, class, GPUs, cause, and
+    the lowest and highest global GPU id of the component (``gpu_first``, ``gpu_last``;
+    an operator's restore: of its target; a spine switch: of its site).
 
     For a spine switch ``gpus`` is the site's GPUs × ``1/S`` (the GPU-equivalents of
     cross-pod bandwidth it costs; 0 for a switch that was already down)."""
@@ -204,28 +210,56 @@ def failures_table(log: EventLog) -> dict[str, np.ndarray]:
         "gpus": np.where(f["kind"][sel] == Infra.SPARE, 0.0, f["value"][sel]),
         "cause": np.array([log.reasons[int(x)] for x in f["label"][sel].tolist()],
                           dtype=object),
+        "gpu_first": f["gpu_first"][sel].astype(np.int64),
+        "gpu_last": f["gpu_last"][sel].astype(np.int64),
     }
 
 
-def _down_gpu_s(f: dict[str, np.ndarray], code: int, horizon_s: float) -> float:
-    """∫ GPUs down for class ``code`` (each failure from its time to its repair)."""
+def _down_gpu_s(f: dict[str, np.ndarray], code: int, horizon_s: float,
+                restore: np.ndarray) -> float:
+    """∫ GPUs down for class ``code`` (each failure from its time to its repair, or to an
+    operator's earlier restore of a target holding its GPUs: the rows ``restore``)."""
     fail = (f["kind"] == Infra.FAILURE) & (f["subject"] == code)
     rep = (f["kind"] == Infra.REPAIR) & (f["subject"] == code)
-    return float((f["value"][fail] * (horizon_s - f["t"][fail])).sum()
-                 - (f["value"][rep] * (horizon_s - f["t"][rep])).sum())
+    linear = float((f["value"][fail] * (horizon_s - f["t"][fail])).sum()
+                   - (f["value"][rep] * (horizon_s - f["t"][rep])).sum())
+    if effect_of(COMPONENTS[code]) == "bandwidth":  # spines: never restored by an operator
+        return linear
+    if not restore.any() or not fail.any():
+        return linear  # (a log of an earlier version: no GPU ranges, no restore ends one)
+    open_: list[tuple[float, float, int, int]] = []  # (start s, GPUs, first, last)
+    down = 0.0
+    for row in np.flatnonzero(fail | rep | restore).tolist():
+        t, lo, hi = float(f["t"][row]), int(f["gpu_first"][row]), int(f["gpu_last"][row])
+        if fail[row]:
+            open_.append((t, float(f["value"][row]), lo, hi))
+        elif rep[row]:  # its own repair: the oldest open failure on the same GPUs
+            at = next((i for i, o in enumerate(open_) if (o[2], o[3]) == (lo, hi)), None)
+            if at is not None:
+                began, gpus, _, _ = open_.pop(at)
+                down += gpus * (t - began)
+        else:  # an operator's restore ends every open failure inside its target
+            ended = [o for o in open_ if lo <= o[2] and o[3] <= hi]
+            open_ = [o for o in open_ if not (lo <= o[2] and o[3] <= hi)]
+            down += sum(gpus * (t - began) for began, gpus, _, _ in ended)
+    return down + sum(gpus * (horizon_s - began) for began, gpus, _, _ in open_)
 
 
 def failure_summary(log: EventLog, works: Sequence[Work], horizon_s: float,
                     n_gpus: int) -> dict[str, Any]:
     """The ``failures`` key of ``summary.json`` (see the module docstring)."""
     f = _infra(log)
+    # an operator's restore of a target (not the end of one timed failure of it), where
+    # the log says which GPUs it concerns
+    restore = (f["kind"] == Infra.REPAIR) & (f["subject"] == -1) & (f["gpu_first"] >= 0)
+    restore[restore] = [is_restore(log.reasons[int(x)]) for x in f["label"][restore].tolist()]
     by_class: dict[str, Any] = {}
     total = max(n_gpus * horizon_s, 1e-12)
     for code, name in enumerate(COMPONENTS):
         fails = int(((f["kind"] == Infra.FAILURE) & (f["subject"] == code)).sum())
         if not fails:
             continue
-        down = 0.0 if name == "software" else _down_gpu_s(f, code, horizon_s)
+        down = 0.0 if name == "software" else _down_gpu_s(f, code, horizon_s, restore)
         by_class[name] = {
             "effect": effect_of(name),
             "failures": fails,

@@ -23,7 +23,10 @@ __all__ = ["load_log", "save_log"]
 _WORK = ("work_t", "work_kind", "work_id", "work_tenant", "work_gpus", "work_tier",
          "work_lost_gpu_s", "work_speed", "work_remaining", "work_reason", "work_place",
          "place_domain", "place_gpus", "infra_t", "infra_kind", "infra_subject",
-         "infra_value", "infra_label")
+         "infra_value", "infra_label", "infra_gpu_first", "infra_gpu_last")
+_SINCE = {"infra_gpu_first": "infra_t", "infra_gpu_last": "infra_t"}
+"""Columns a log saved by an earlier version lacks: filled with -1, one per row of the
+column named (an infra event of unknown GPUs)."""
 _REQ = ("arrival_s", "wait_s", "ttft_s", "tpot_s", "e2e_s", "prompt_tokens", "output_tokens")
 
 
@@ -79,7 +82,10 @@ def load_log(path: Path) -> EventLog:
                        keep_requests=meta["keep_requests"])
         for name in _WORK:
             col: array = getattr(log, name)
-            col.frombytes(np.ascontiguousarray(data[name], dtype=col.typecode).tobytes())
+            values = data.get(name)
+            if values is None and name in _SINCE:
+                values = np.full(data[_SINCE[name]].size, -1)
+            col.frombytes(np.ascontiguousarray(values, dtype=col.typecode).tobytes())
         log.reasons[:] = meta["reasons"]
         log._reason_code.clear()
         log._reason_code.update({r: i for i, r in enumerate(log.reasons)})

@@ -297,7 +297,9 @@ def timeseries_table(log: EventLog) -> dict[str, np.ndarray]:
 
 
 def infra_table(log: EventLog) -> dict[str, np.ndarray]:
-    """Infrastructure events: time, kind, subject (service id or -1), value, label."""
+    """Infrastructure events: time, kind, subject (service id, failure class code or -1),
+    value, label, and the lowest and highest global GPU id the event concerns
+    (``gpu_first``, ``gpu_last``; -1 for an event of no GPU)."""
     kinds = np.asarray(log.infra_kind, dtype=np.int64)
     return {
         "t_s": np.asarray(log.infra_t, dtype=np.float64),
@@ -306,6 +308,8 @@ def infra_table(log: EventLog) -> dict[str, np.ndarray]:
         "subject": np.asarray(log.infra_subject, dtype=np.int64),
         "value": np.asarray(log.infra_value, dtype=np.float64),
         "label": _reasons(log, np.asarray(log.infra_label, dtype=np.int64)),
+        "gpu_first": np.asarray(log.infra_gpu_first, dtype=np.int64),
+        "gpu_last": np.asarray(log.infra_gpu_last, dtype=np.int64),
     }
 
 

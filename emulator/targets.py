@@ -28,8 +28,8 @@ import numpy as np
 from emulator.errors import UserError, did_you_mean, short
 from topologies.index import TopologyIndex
 
-__all__ = ["KINDS", "Target", "covers", "domain_target", "event_label", "is_target", "label_target",
-           "rack_target", "resolve_target"]
+__all__ = ["KINDS", "Target", "covers", "domain_target", "event_label", "is_restore",
+           "is_target", "label_target", "rack_target", "resolve_target"]
 
 KINDS = ("site", "hall", "rack", "domain", "tray", "gpu", "link")
 _DEPTH = {"site": 1, "hall": 2, "rack": 3, "domain": 3, "tray": 4, "gpu": 4}
@@ -149,6 +149,13 @@ def label_target(label: str) -> str | None:
     label (a failure class such as ``gpu``, an operator's free-text reason)."""
     action, sep, rest = label.partition(" ")
     return rest if sep and action and is_target(rest) else None
+
+
+def is_restore(label: str) -> bool:
+    """Whether ``label`` is an operator's restore of a target (``restore rack:S/H/3``,
+    planned, live, or the end of a timed drain or cap): everything holding the target's
+    GPUs out ends there, unlike the end of one timed failure (``fail rack:S/H/3``)."""
+    return label.startswith("restore ") and label_target(label) is not None
 
 
 def is_target(text: str) -> bool:

@@ -173,6 +173,48 @@ def test_only_failures_that_take_gpus_down_are_shaded_as_outages() -> None:
                    ("gpus", "rack:s/h/0", 20.0, 35.0, 72.0)]
 
 
+def test_sampled_failures_end_at_a_restore_of_a_target_holding_their_gpus() -> None:
+    """A sampled failure is keyed by its class; the log says which GPUs it struck
+    (``gpu_first``/``gpu_last``), so an operator's restore of a rack holding them ends
+    it, the repair it had due later closes nothing, a failure outside the rack runs on
+    to its own repair, and repairs pair with their failures by GPU, not in log order."""
+    gpu = COMPONENTS.index("gpu")
+    rows = [(10.0, "failure", gpu, 1.0, "gpu", 5, 5),
+            (12.0, "failure", gpu, 1.0, "gpu", 100, 100),
+            (14.0, "failure", gpu, 1.0, "gpu", 150, 150),
+            (30.0, "repair", -1, 1.0, "restore rack:s/h/0", 0, 71),
+            (40.0, "repair", gpu, 1.0, "gpu", 150, 150),  # a spare: before the older one
+            (60.0, "repair", gpu, 1.0, "gpu", 5, 5),  # due after the restore: nothing
+            (70.0, "repair", gpu, 1.0, "gpu", 100, 100)]
+    t, event, subject, value, label, first, last = zip(*rows, strict=True)
+    infra = {"t_s": np.array(t), "event": np.array(event, dtype=object),
+             "subject": np.array(subject), "value": np.array(value),
+             "label": np.array(label, dtype=object), "gpu_first": np.array(first),
+             "gpu_last": np.array(last)}
+    data = RunData(summary={"simulated_s": 100.0}, tables={"infra": infra})
+    got = [(o.label, o.start_s, o.end_s) for o in outages(data)]
+    assert got == [("gpu", 10.0, 30.0), ("gpu", 12.0, 70.0), ("gpu", 14.0, 40.0)]
+
+
+def test_the_end_of_a_timed_failure_is_no_restore_of_what_else_is_down() -> None:
+    """A planned ``fail rack:…`` with a duration logs its own repair under the same
+    label: it ends that failure, not a sampled failure inside the rack (still down
+    until its repair); a ``restore`` of the rack would end both."""
+    gpu = COMPONENTS.index("gpu")
+    rows = [(10.0, "failure", gpu, 1.0, "gpu", 5, 5),
+            (20.0, "failure", -1, 72.0, "fail rack:s/h/0", 0, 71),
+            (30.0, "repair", -1, 72.0, "fail rack:s/h/0", 0, 71),
+            (50.0, "repair", gpu, 1.0, "gpu", 5, 5)]
+    t, event, subject, value, label, first, last = zip(*rows, strict=True)
+    infra = {"t_s": np.array(t), "event": np.array(event, dtype=object),
+             "subject": np.array(subject), "value": np.array(value),
+             "label": np.array(label, dtype=object), "gpu_first": np.array(first),
+             "gpu_last": np.array(last)}
+    data = RunData(summary={"simulated_s": 100.0}, tables={"infra": infra})
+    got = [(o.label, o.start_s, o.end_s) for o in outages(data)]
+    assert got == [("gpu", 10.0, 50.0), ("rack:s/h/0", 20.0, 30.0)]
+
+
 def test_binned_percentiles_are_exact_per_bin() -> None:
     rng = np.random.default_rng(3)
     t = rng.uniform(0, 100, 5000)

@@ -121,7 +121,7 @@ class FailureVerbs:
                              f"work, not {effect!r}")
         if logged:
             self.log.infra_event(self.now, Infra.FAILURE, cause, subject=code,
-                                 value=float(gpus.size))
+                                 value=float(gpus.size), gpus=gpus)
         hit = [self.works[i] for i in holders.tolist()]
         if effect == "scale_out":  # serving replicas are groups inside one domain: spared
             hit = [w for w in hit if w.kind == "training" and w.tier != TIER_NVLINK]
@@ -129,11 +129,13 @@ class FailureVerbs:
 
     def repair(self, gpus: np.ndarray, cause: str, code: int, *,
                up: np.ndarray | None = None, effect: FailureEffect = "down",
-               logged: bool = True) -> None:
+               logged: bool = True, where: np.ndarray | None = None) -> None:
         """The component of class ``code`` whose failure affected ``gpus`` is repaired;
         ``up`` of them (default all; fewer when another failure still holds some) return
         to service (``effect="scale_out"``: get their scale-out network back). The log
-        records the component's GPU count unless ``logged`` is false."""
+        records the component's GPU count and its GPUs' range (``where``, default
+        ``gpus``: an operator's restore gives its whole target) unless ``logged`` is
+        false."""
         back = gpus if up is None else up
         if effect == "scale_out":
             freed = self.cluster.reconnect(back)  # multi-domain work may fit again
@@ -141,6 +143,7 @@ class FailureVerbs:
             freed = self.cluster.bring_up(back)
         if logged:
             self.log.infra_event(self.now, Infra.REPAIR, cause, subject=code,
-                                 value=float(np.size(gpus)))
+                                 value=float(np.size(gpus)),
+                                 gpus=gpus if where is None else where)
         if freed:
             self.wants_round()

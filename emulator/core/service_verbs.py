@@ -54,7 +54,8 @@ class ServiceVerbs:
         """
         gpus = np.asarray(gpus, dtype=np.int64)
         holders = self.cluster.take_down(gpus)
-        self.log.infra_event(self.now, Infra.GPUS_DOWN, reason, value=float(gpus.size))
+        self.log.infra_event(self.now, Infra.GPUS_DOWN, reason, value=float(gpus.size),
+                             gpus=gpus)
         hit = []
         for work_id in holders.tolist():
             work = self.works[work_id]
@@ -68,7 +69,8 @@ class ServiceVerbs:
     def restore(self, gpus: np.ndarray, reason: str = "") -> None:
         """Return out-of-service ``gpus`` to service."""
         freed = self.cluster.bring_up(gpus)
-        self.log.infra_event(self.now, Infra.GPUS_UP, reason, value=float(np.size(gpus)))
+        self.log.infra_event(self.now, Infra.GPUS_UP, reason, value=float(np.size(gpus)),
+                             gpus=gpus)
         if freed:
             self.wants_round()
 
@@ -78,14 +80,16 @@ class ServiceVerbs:
         gpus = np.asarray(gpus, dtype=np.int64)
         self.cluster.drain(gpus)
         self._holders_changed(gpus)  # their GPUs there no longer come back when they end
-        self.log.infra_event(self.now, Infra.DRAIN, reason, value=float(gpus.size))
+        self.log.infra_event(self.now, Infra.DRAIN, reason, value=float(gpus.size),
+                             gpus=gpus)
 
     def undrain(self, gpus: np.ndarray, reason: str = "") -> None:
         """End the drain of ``gpus``; those not also out of service become free."""
         gpus = np.asarray(gpus, dtype=np.int64)
         freed = self.cluster.undrain(gpus)
         self._holders_changed(gpus)  # their GPUs there come back when they end again
-        self.log.infra_event(self.now, Infra.UNDRAIN, reason, value=float(np.size(gpus)))
+        self.log.infra_event(self.now, Infra.UNDRAIN, reason, value=float(np.size(gpus)),
+                             gpus=gpus)
         if freed:
             self.wants_round()
 

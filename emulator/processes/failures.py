@@ -89,6 +89,10 @@ class FailureModel:
         self.spine_count = {site: np.zeros(n, dtype=np.int32)  # open failures per switch
                             for site, n in self.spines.items()}
         self._site_gpus = np.bincount(core.index.gpu_site, minlength=len(core.index.site_names))
+        first = np.searchsorted(core.index.gpu_site, np.arange(self._site_gpus.size))
+        self._site_span = [np.array([lo, lo + n - 1]) if n else np.empty(0, np.int64)
+                           for lo, n in zip(first.tolist(), self._site_gpus.tolist(),
+                                            strict=True)]  # a site's lowest, highest GPU
 
     # -- the public entry point ------------------------------------------------------------
     def inject(self, gpus: np.ndarray, cause: str, repair_s: float | None) -> None:
@@ -167,7 +171,8 @@ class FailureModel:
         self.spines_down[site] += int(newly)
         down = self.spines_down[site]
         core.log.infra_event(core.now, Infra.FAILURE, cls.name, subject=cls.code,
-                             value=float(self._site_gpus[site]) / total if newly else 0.0)
+                             value=float(self._site_gpus[site]) / total if newly else 0.0,
+                             gpus=self._site_span[site])
         if math.isfinite(cls.repair_s):
             core.clock.call_in(cls.repair_s, lambda: self._spine_repaired(cls, unit))
         if not newly:
@@ -189,7 +194,8 @@ class FailureModel:
         count[unit] -= 1
         back = count[unit] == 0  # up again once its last open failure is repaired
         core.log.infra_event(core.now, Infra.REPAIR, cls.name, subject=cls.code,
-                             value=float(self._site_gpus[site]) / total if back else 0.0)
+                             value=float(self._site_gpus[site]) / total if back else 0.0,
+                             gpus=self._site_span[site])
         if not back:
             return
         if self.spines_down[site] == total:  # the first one back reconnects the site
@@ -239,7 +245,7 @@ class FailureModel:
             cfg = self.plan.configs[site]
             self.spares[site] -= 1
             core.log.infra_event(core.now, Infra.SPARE, cause, subject=code,
-                                 value=float(self.spares[site]))
+                                 value=float(self.spares[site]), gpus=gpus)
             back_in = min(cfg.spare_swap, repair_s)
             core.clock.call_in(repair_s, lambda: self._spare_back(site))
         if math.isfinite(back_in):
@@ -254,17 +260,19 @@ class FailureModel:
 
     def restore(self, gpus: np.ndarray, reason: str) -> None:
         """Bring failed ``gpus`` back now, whatever failures hold them (an operator's
-        restore); repairs still scheduled for them then find nothing left to repair."""
+        restore of the target ``gpus``); repairs still scheduled for them then find nothing
+        left to repair. The log's repair row counts the GPUs brought back and names the
+        whole target's range, so readers can tell which failures it ended."""
         gpus = np.unique(np.asarray(gpus, dtype=np.int64))
         cut = gpus[self.cut_count[gpus] > 0]
         if cut.size:
             self.cut_count[cut] = 0
-            self.core.repair(cut, reason, -1, up=cut, effect="scale_out")
+            self.core.repair(cut, reason, -1, up=cut, effect="scale_out", where=gpus)
         held = gpus[self.down_count[gpus] > 0]
         if held.size == 0:
             return
         self.down_count[held] = 0
-        self.core.repair(held, reason, -1, up=held)
+        self.core.repair(held, reason, -1, up=held, where=gpus)
         self.replicas.repaired(held)
 
     def _repair(self, gpus: np.ndarray, cause: str, code: int,

@@ -1,11 +1,13 @@
 """Sampling: site power, utilisation and queue lengths per tick (and energy flows).
 
-A sample holds for the interval after it, so it is taken once the scheduling round of its
-instant has run: the first after the t = 0 arrivals and their round (it sees the work that
-starts at t = 0), each later one after the round that a completion, preemption or round
-boundary at the tick asked for (it sees the work that round started, not the GPUs freed
-for it for no time at all). Under a power model, each tick also applies power caps and
-asks for a round (caps and solar hours change what may start).
+A sample holds for the interval after it, so it is taken once everything else due at its
+instant has happened: arrivals, completions, failures, planned events, the serving window
+that ends there (its replica utilisation and autoscaling) and the scheduling rounds all of
+these ask for, a policy's own wake-up round included. The sampler's ticks are simpy events
+of a priority below the ordinary one (:data:`LATE`), so simpy runs every ordinary event of
+an instant, however late it was scheduled, before the tick. Under a power model, each tick
+then applies power caps and asks for a round (caps and solar hours change what may start);
+the sample is taken after that round too.
 
 Compute utilisation (``mean_util``, ``site_util``, ``rack_util``: 0..1) is the work the
 GPUs do: a training job slowed by a power cap (site controller or ``power-cap`` event) to
@@ -30,7 +32,21 @@ from emulator.eventlog import EventLog, Sample
 from emulator.processes.power_caps import PowerCaps
 from emulator.processes.rounds import Rounds
 
-__all__ = ["Sampler"]
+__all__ = ["LATE", "Sampler", "late_timeout"]
+
+LATE = simpy.events.NORMAL + 1
+"""simpy priority of the sampler's ticks: after every ordinary (``NORMAL``) and urgent
+event due at the same instant, whenever those were scheduled."""
+
+
+def late_timeout(env: simpy.Environment, delay_s: float) -> simpy.Event:
+    """An event that succeeds ``delay_s`` seconds from now, after every ordinary event due
+    at that instant (those scheduled later than it included)."""
+    event = simpy.Event(env)
+    event._ok = True  # a succeeded event with no value, as a simpy Timeout
+    event._value = None
+    env.schedule(event, LATE, delay_s)
+    return event
 
 
 class Sampler:
@@ -58,15 +74,14 @@ class Sampler:
 
     def process(self, env: simpy.Environment) -> Iterator[simpy.Event]:
         """The simpy process: sample now (after t = 0 work), then every interval, each
-        time after the round due at that instant."""
-        yield env.timeout(0)
+        time after every other event due at that instant (see :data:`LATE`)."""
+        yield late_timeout(env, 0.0)
         while True:
-            waits = self.rounds.due_now()  # asked for at this instant, queued after the tick
             pue = self.controls()
-            while waits and self.rounds.due_now():  # let it (and any it asks for) run first
-                yield env.timeout(0)
+            if self.rounds.due_now():  # the round the controls asked for, and its sequels
+                yield late_timeout(env, 0.0)
             self.sample(pue)
-            yield env.timeout(self.interval_s)
+            yield late_timeout(env, self.interval_s)
             self.ticks += 1
 
     def close(self, end_s: float) -> None:

@@ -10,7 +10,8 @@ Opens in ui.perfetto.dev or chrome://tracing. Layout:
   renewable, import, export where the run has an energy model);
 * process "queues": a counter of waiting work per tenant;
 * process "infrastructure": instant events (``"ph": "i"``) for cable cuts and repairs,
-  service RTT changes, GPUs taken down and brought back.
+  service RTT changes, GPUs taken down and brought back (with the lowest and highest GPU
+  id each concerns, ``gpu_first``/``gpu_last``, where the run logged them).
 
 Times are microseconds since the scenario's start (``ts``), durations non-negative
 microseconds (``dur``). Bounds for big runs: ``window`` keeps what overlaps
@@ -187,13 +188,18 @@ def _counters(data: RunData, lo: float, hi: float) -> list[dict[str, Any]]:
 
 
 def _instants(data: RunData, lo: float, hi: float) -> list[dict[str, Any]]:
-    infra = data.columns("infra", ["t_s", "event", "subject", "value", "label"])
+    infra = data.columns("infra", ["t_s", "event", "subject", "value", "label", "gpu_first",
+                                   "gpu_last"])
     if not infra:
         return []
+    n = infra["t_s"].size
+    first = infra.get("gpu_first", np.full(n, -1))  # absent in earlier versions' folders
+    last = infra.get("gpu_last", np.full(n, -1))
     out = []
-    for t, kind, subject, value, label in zip(
+    for t, kind, subject, value, label, g0, g1 in zip(
             infra["t_s"].tolist(), infra["event"].tolist(), infra["subject"].tolist(),
-            infra["value"].tolist(), infra["label"].tolist(), strict=True):
+            infra["value"].tolist(), infra["label"].tolist(), first.tolist(), last.tolist(),
+            strict=True):
         if not lo <= t < hi:
             continue
         args: dict[str, Any] = {"label": str(label or "")}
@@ -202,6 +208,8 @@ def _instants(data: RunData, lo: float, hi: float) -> list[dict[str, Any]]:
                         rtt_ms=None if not math.isfinite(value) else round(value * 1e3, 4))
         elif kind in ("gpus_down", "gpus_up"):
             args["gpus"] = None if not math.isfinite(value) else int(value)
+        if int(g0) >= 0:  # where: the component's or the target's GPU ids
+            args.update(gpu_first=int(g0), gpu_last=int(g1))
         name = f"{kind} {label}".strip() if kind != "rtt" else f"rtt service {int(subject)}"
         out.append({"name": name, "cat": "infrastructure", "ph": "i", "s": "g",
                     "ts": round(float(t) * _US, 3), "pid": _PID_INFRA, "tid": 1, "args": args})

@@ -8,7 +8,9 @@ and spreads it over the NVLink domains the placements table gives for that start
 segment per (run, domain). :func:`outages` pairs infrastructure events into intervals
 (a cable cut with its repair, GPUs taken down with their return, a drain with its end)
 by what they act on, open intervals ending at the horizon; only failures that take GPUs
-out of service count, as in the summary. Both read only the tables a run writes.
+out of service count, as in the summary; a sampled failure ends at its repair or at an
+operator's earlier restore of a target holding its GPUs. Both read only the tables a run
+writes.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from emulator.report.rundata import Columns, RunData
-from emulator.targets import covers, is_target, label_target
+from emulator.targets import covers, is_restore, is_target, label_target
 from topologies.reliability import COMPONENTS, effect_of
 
 __all__ = ["Outage", "Segments", "job_segments", "lanes", "outages"]
@@ -166,33 +168,77 @@ def _key(label: str) -> str:
     return label_target(label) or label
 
 
+@dataclass(frozen=True)
+class _Span:
+    """An open span: its start (s), its GPUs (or NaN) and the GPU ids it struck, lowest
+    and highest (-1: not logged, a run folder of an earlier version)."""
+
+    start_s: float
+    value: float
+    gpu_first: int = -1
+    gpu_last: int = -1
+
+    def inside(self, first: int, last: int) -> bool:
+        """Whether every GPU of the span lies in ``first .. last`` (both known)."""
+        return 0 <= first <= self.gpu_first and 0 <= self.gpu_last <= last
+
+
 class _OpenSpans:
     """Spans opened and not yet closed, per (group, key), oldest first."""
 
     def __init__(self) -> None:
-        self.open: dict[tuple[str, str], list[tuple[float, float]]] = {}
+        self.open: dict[tuple[str, str], list[_Span]] = {}
 
-    def start(self, group: str, key: str, t: float, value: float) -> None:
+    def start(self, group: str, key: str, span: _Span) -> None:
         """Open a span; a cable already cut stays one span until repaired."""
         spans = self.open.setdefault((group, key), [])
         if group != "cable" or not spans:
-            spans.append((t, value))
+            spans.append(span)
 
-    def close(self, group: str, key: str) -> list[tuple[str, float, float]]:
-        """Close the oldest span on exactly ``key``; failing that (a restore of a whole
-        rack, hall or site), every span on a target inside ``key``. Returns (key, start,
-        value) of each span closed."""
-        exact = self.open.get((group, key))
-        if exact:
-            began, value = exact.pop(0)
-            return [(key, began, value)]
-        if not is_target(key):
-            return []
+    def close(self, group: str, key: str, first: int = -1, last: int = -1, *,
+              restore: bool = False) -> list[tuple[str, _Span]]:
+        """Close what a repair or restore row ends. Returns (key, span) of each closed.
+
+        A ``restore`` of a target (an operator's, or the end of a timed drain) ends every
+        span on that target, on a target inside it, and, where the log says which GPUs
+        each struck (``first .. last``), every span whose GPUs lie inside the target's:
+        a sampled failure, keyed by its class, that the restore ended. Any other row (a
+        sampled repair, keyed by its class; the end of one timed failure of a target; a
+        cable) closes the oldest span on exactly ``key`` — the one on the same GPUs when
+        the log gives them, none if a restore already closed it (in a folder of an
+        earlier version, failing that, for a target, the spans on targets inside it).
+        """
+        if not restore:
+            spans = self.open.get((group, key))
+            if not spans:
+                # (a folder of an earlier version: a target's spans inside it)
+                return self._inside(group, key, -1, -1) if is_target(key) and first < 0 else []
+            if first < 0:
+                return [(key, spans.pop(0))]
+            at = next((i for i, sp in enumerate(spans)
+                       if (sp.gpu_first, sp.gpu_last) == (first, last)), None)
+            if at is None:
+                # not logged where (an earlier version's folder): the oldest on the key
+                at = 0 if all(sp.gpu_first < 0 for sp in spans) else None
+            return [] if at is None else [(key, spans.pop(at))]
+        return self._inside(group, key, first, last)
+
+    def _inside(self, group: str, key: str, first: int, last: int) -> list[tuple[str, _Span]]:
+        """Close every span on target ``key``, on a target inside it, or (GPUs known) on
+        GPUs inside ``first .. last``."""
         closed = []
         for (g, inner), spans in self.open.items():
-            if g == group and spans and is_target(inner) and covers(key, inner):
-                closed += [(inner, began, value) for began, value in spans]
-                spans.clear()
+            if g != group or not spans:
+                continue
+            whole = inner == key or (is_target(key) and is_target(inner)
+                                     and covers(key, inner))
+            keep = []
+            for sp in spans:
+                if whole or sp.inside(first, last):
+                    closed.append((inner, sp))
+                else:
+                    keep.append(sp)
+            spans[:] = keep
         return closed
 
 
@@ -209,28 +255,39 @@ def outages(data: RunData) -> list[Outage]:
     horizon.
 
     Spans pair by what they act on (:func:`_key`), never by the whole label: a drain is
-    logged as ``drain rack:…`` and its end as ``restore rack:…``. A failure that takes no
-    GPU out of service (software, NIC, switch, spine) is no outage here, as in the
-    summary's ``outages``; those classes log no repair of GPUs, or none that matters.
+    logged as ``drain rack:…`` and its end as ``restore rack:…``. A sampled failure is
+    keyed by its class and paired with the repair of the same class on the same GPUs
+    (the table's ``gpu_first``/``gpu_last``); an operator's restore of a target ends it
+    earlier when its GPUs lie inside the target. A failure that takes no GPU out of
+    service (software, NIC, switch, spine) is no outage here, as in the summary's
+    ``outages``; those classes log no repair of GPUs, or none that matters.
     """
-    infra = data.columns("infra", ["t_s", "event", "subject", "value", "label"])
+    infra = data.columns("infra", ["t_s", "event", "subject", "value", "label", "gpu_first",
+                                   "gpu_last"])
     if not infra:
         return []
-    subject = infra.get("subject", np.full(infra["t_s"].size, -1))
+    n = infra["t_s"].size
+    subject = infra.get("subject", np.full(n, -1))
+    first = infra.get("gpu_first", np.full(n, -1))  # absent in earlier versions' folders
+    last = infra.get("gpu_last", np.full(n, -1))
     out: list[Outage] = []
     spans = _OpenSpans()
-    for t, kind, code, value, label in zip(
+    for t, kind, code, value, label, lo, hi in zip(
             infra["t_s"].tolist(), infra["event"].tolist(), subject.tolist(),
-            infra["value"].tolist(), infra["label"].tolist(), strict=True):
+            infra["value"].tolist(), infra["label"].tolist(), first.tolist(), last.tolist(),
+            strict=True):
         if not _takes_gpus_down(kind, int(code)):
             continue
         key = _key(str(label or ""))
+        lo, hi = int(lo), int(hi)
         if kind in _OPENS:
-            spans.start(_OPENS[kind], key, t, value)
+            spans.start(_OPENS[kind], key, _Span(t, value, lo, hi))
         elif kind in _CLOSES:
             group = _CLOSES[kind]
-            out += [_outage(group, k, began, t, v) for k, began, v in spans.close(group, key)]
+            restore = is_restore(str(label or ""))
+            out += [_outage(group, k, sp.start_s, t, sp.value)
+                    for k, sp in spans.close(group, key, lo, hi, restore=restore)]
     end = data.horizon_s
-    out += [_outage(group, key, began, end, value)
-            for (group, key), open_ in spans.open.items() for began, value in open_]
+    out += [_outage(group, key, sp.start_s, end, sp.value)
+            for (group, key), open_ in spans.open.items() for sp in open_]
     return sorted(out, key=lambda o: (o.start_s, o.kind, o.label))
