@@ -6,7 +6,9 @@ replacement. A service's *base* replicas are one allocation (the service's own w
 failed GPU stops the replica (tensor-parallel group) it belongs to, which serves again
 when all its GPUs are repaired. Either way the replica's in-flight requests are retried on
 the surviving replicas (counted, :data:`Infra.RETRIED`) or fail when none is left
-(:data:`Infra.FAILED_REQUESTS`); requests arriving while no replica is left fail too.
+(:data:`Infra.FAILED_REQUESTS`); requests arriving while no replica is left fail too. A
+failure that takes every replica of a service at once (a site, a hall) retries nothing: the
+replicas it takes one after another at that instant are no place to retry on.
 """
 
 from __future__ import annotations
@@ -29,9 +31,9 @@ class ReplicaLoss:
         self.serving = serving
         self.base_down: dict[int, set[int]] = {}  # service work id → its stopped groups
 
-    def _drop(self, svc: ServiceRuntime, cause: str) -> None:
+    def _drop(self, svc: ServiceRuntime, cause: str, retry: bool, count: int = 1) -> None:
         now = self.core.now
-        retried, failed = self.serving.drop_servers(svc, now)
+        retried, failed = self.serving.drop_servers(svc, now, count=count, retry=retry)
         sid = svc.work.work_id
         if retried:
             self.core.log.infra_event(now, Infra.RETRIED, cause, subject=sid,
@@ -60,13 +62,14 @@ class ReplicaLoss:
         so far served on the replicas as they were (:meth:`ServingModel.serve_until`)."""
         svc_of = self.serving.by_work.get(work.parent if work.kind == "replica"
                                           else work.work_id)  # type: ignore[arg-type]
-        if svc_of is not None and self._takes_all(svc_of, gpus):
-            self.serving.serve_until(svc_of, self.core.now)
+        takes_all = svc_of is not None and self._takes_all(svc_of, gpus)
+        if svc_of is not None and takes_all:  # (its in-flight requests then fail: no
+            self.serving.serve_until(svc_of, self.core.now)  # replica is left to retry on)
         if work.kind == "replica":
             svc = self.serving.by_work[work.parent]  # type: ignore[index]
             if work in svc.replica_works:
                 svc.replica_works.remove(work)
-                self._drop(svc, cause)
+                self._drop(svc, cause, retry=not takes_all)
             self.core.lose(work, cause)
             return
         svc = self.serving.by_work.get(work.work_id)
@@ -74,9 +77,10 @@ class ReplicaLoss:
             return
         hit_pos = np.flatnonzero(np.isin(work.gpus, gpus))
         down = self.base_down.setdefault(work.work_id, set())
-        for group in sorted(set((hit_pos // work.group_size).tolist()) - down):
-            down.add(group)
-            self._drop(svc, cause)
+        groups = set((hit_pos // work.group_size).tolist()) - down
+        if groups:  # dropped together: none of them is a place to retry on
+            down.update(groups)
+            self._drop(svc, cause, retry=not takes_all, count=len(groups))
 
     def repaired(self, gpus: np.ndarray) -> None:
         """GPUs are back: base replicas whose GPUs are all in service serve again."""
