@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import yaml
@@ -26,10 +27,12 @@ _SERVICE = {"name": "chat-70b", "model": "llama3-70b", "replicas": 32, "gpus_per
 _AT = 330.0
 
 
-def _run(tmp_path: Path, target: str | None, rows: bool = True) -> Results:
+def _run(tmp_path: Path, target: str | None, rows: bool = True,
+         **service: Any) -> Results:
     data = {"name": "inflight", "seed": 1, "duration": "10m",
             "sites": [copy.deepcopy(_SITE)],
-            "tenants": {"chat": {"origin": "marseille", "inference": [dict(_SERVICE)]}},
+            "tenants": {"chat": {"origin": "marseille",
+                                 "inference": [dict(_SERVICE, **service)]}},
             "scheduler": {"queue": "fifo", "placement": "pack"},
             "compute": {"backend": "numpy"},
             "engine": {"sample_interval": "1m", "serving_window": "1m"},
@@ -86,10 +89,27 @@ def test_requests_retried_after_a_rack_failure_end_later(tmp_path: Path) -> None
     # figures by well under a millisecond)
     longer = req["e2e_s"] - ref["e2e_s"] > 1e-3
     in_flight = (ref["arrival_s"] < _AT) & (ref["arrival_s"] + ref["e2e_s"] > _AT)
-    assert 50 < f["requests_retried"] < int(in_flight.sum())
+    # the rack holds 18 of the 32 replicas: about 18/32 of the requests in flight, each
+    # retried once (dropped one by one, the replicas took those retried onto the next
+    # ones to go, and counted them again: 209 of 258)
+    assert 50 < f["requests_retried"] <= 0.65 * int(in_flight.sum())
     assert int((longer & in_flight).sum()) >= 0.7 * f["requests_retried"]
     done_before = (ref["arrival_s"] < _AT) & ~in_flight
     assert not (req["e2e_s"] - ref["e2e_s"] > 0.01)[done_before].any()
+
+
+def test_a_failure_takes_extra_replicas_down_together(tmp_path: Path) -> None:
+    """An autoscaled service (8 base replicas, 24 extra ones started with it) loses the
+    rack that holds 18 of its 32 replicas: the extra replicas hit go in one drop with the
+    base ones, so about 18/32 of the requests in flight are retried, each once (one drop
+    per extra replica retried 195 of 258 in flight)."""
+    scaled = {"autoscale": {"min_replicas": 8, "max_replicas": 32}}
+    res = _run(tmp_path, "rack:bizerte-20mw/hall-b/0", **scaled)
+    ref = _run(tmp_path, None, **scaled).tables["requests"]
+    f = res.summary["failures"]
+    in_flight = (ref["arrival_s"] < _AT) & (ref["arrival_s"] + ref["e2e_s"] > _AT)
+    assert f["replicas_lost"] > 0 and f["requests_failed"] == 0
+    assert 0.45 * int(in_flight.sum()) <= f["requests_retried"] <= 0.65 * int(in_flight.sum())
 
 
 def _batch(service: int, arrival: list[float]) -> RequestBatch:
