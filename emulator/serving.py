@@ -49,10 +49,12 @@ TTFT): it has not finished when the run ends; one still queued then has waited
 than the duration), so no figure depends on time that was not simulated.
 
 A window is cut short where a service's availability changes: when it is placed, when
-its last replica fails or is repaired, when its RTT changes (cable cuts and repairs), the
-window's requests so far are served as things were (:meth:`ServingModel.serve_until`),
-so a request arriving while no replica is up or its origin is cut off is a miss with no
-latency, and one arriving just before such a change is served as usual.
+a replica fails, when its last replica is repaired, when its RTT changes (cable cuts and
+repairs), the window's requests so far are served as things were
+(:meth:`ServingModel.serve_until`), so a request arriving while no replica is up or its
+origin is cut off is a miss with no latency, and one arriving just before such a change
+is served as usual (or, in flight on a replica that fails, retried or failed with it).
+Request rows are held until no failure can change them (:mod:`emulator.serving_held`).
 
 Power: a replica's GPU utilisation is the prefill share (compute-bound) plus, while it
 decodes, the decode step's compute fraction and :data:`cupy_kernels.power.MEMORY_BOUND_UTIL`
@@ -79,6 +81,7 @@ from emulator.eventlog import EventLog, RequestBatch
 from emulator.rng import RngStreams
 from emulator.serving_carry import carry_decodes, carry_prefills
 from emulator.serving_decode import StepTable, decode_under_load
+from emulator.serving_held import HeldRequests
 from emulator.serving_prefill import CHUNK_TOKENS, PrefillRule, prefill_chunks
 from emulator.serving_queue import SlotPool
 from emulator.transfers import BYTES_PER_TOKEN, REQUEST_OVERHEAD_BYTES
@@ -123,7 +126,6 @@ class ServiceRuntime:
     replica_util: float = 0.0
     in_service: float = 0.0
     served: int = 0
-    slo_met: int = 0
     replica_works: list[Work] = field(default_factory=list)
     queued_replicas: list[Work] = field(default_factory=list)
     low_since: float | None = None
@@ -185,6 +187,8 @@ class ServingModel:
         self.window_s = math.inf
         """Width of a serving window (s; set by the process that drives the windows)."""
         self._pending: dict[int, tuple[float, float, np.ndarray, np.ndarray, np.ndarray]] = {}
+        self.held = HeldRequests(log)
+        """Request rows not logged yet: a replica failure may still retry or fail them."""
 
     def slots_for(self, spec: InferenceServiceSpec, system: SystemSpec) -> int:
         """Concurrent sequences one replica of ``spec`` can hold on ``system`` (0: no fit)."""
@@ -226,7 +230,7 @@ class ServingModel:
         times, prompts, outputs = self._arrivals(work, begin, end, split=split)
         if times.size:
             nan = np.full(times.size, np.nan)
-            self.log.request_batch(RequestBatch(
+            self.held.hold(RequestBatch(
                 service=work.work_id, arrival_s=times, wait_s=nan, ttft_s=nan,
                 tpot_s=nan, e2e_s=nan, prompt_tokens=prompts, output_tokens=outputs))
 
@@ -325,32 +329,43 @@ class ServingModel:
         svc.prefill_free_at = pipes
         return replica
 
-    def drop_servers(self, svc: ServiceRuntime, now: float) -> tuple[int, int]:
-        """Close one replica's servers after a failure: ``(requests retried, failed)``.
+    def drop_servers(self, svc: ServiceRuntime, now: float, *, count: int = 1,
+                     retry: bool = True) -> tuple[int, int]:
+        """Close ``count`` replicas' servers after a failure: ``(requests retried, failed)``.
 
-        The pool does not say which slot belongs to which replica, so the lost replica's
-        ``slots`` slots are a stratified sample of the pool (every ``replicas``-th by the
-        time it frees). A slot busy past ``now`` holds an in-flight request: it is retried
-        on the surviving slots for the time it still needed (a lower bound on the redo;
-        its latency, already logged, is not revised), or fails when no slot is left.
+        The window's requests so far are served first, on the replicas as they were (these
+        included), so the requests they hold now are in flight here. The pool does not
+        say which slot belongs to which replica, so a lost replica's ``slots`` slots are a
+        stratified sample of the pool (every ``replicas``-th by the time it frees). A slot
+        busy past ``now`` holds an in-flight request: it is retried on a surviving slot,
+        where it prefills again and decodes what it had left, its row revised to end that
+        much later (:meth:`emulator.serving_held.HeldRequests.retry`). With no slot left,
+        or ``retry`` false (the same failure takes the service's other replicas too: there
+        is nowhere to retry), it fails: its row is marked failed (NaN latencies). When the
+        last replica goes, every request not finished by ``now`` fails, those queued for a
+        slot included.
         """
-        if len(svc.free_at) <= svc.slots:  # its last replica: the window so far is served
-            self.serve_until(svc, now)  # on it before it goes
-        pool = svc.free_at.times()  # sorted; an idle slot's time is -inf
-        stride = max(svc.replicas, 1)
-        lost = pool[::stride][:svc.slots]
-        keep = pool[:]
-        del keep[:stride * len(lost):stride]  # the same slots, in one pass (still sorted)
-        svc.replicas -= 1
-        pipes = sorted(svc.prefill_free_at)[1:]
-        heapq.heapify(pipes)
-        svc.prefill_free_at = pipes
-        svc.free_at.replace(keep)
-        in_flight = [f - now for f in lost if f > now]
-        if not keep:
-            return 0, len(in_flight)
-        for left in in_flight:
-            svc.free_at.put(max(svc.free_at.take(), now) + left)
+        self.serve_until(svc, now)
+        in_flight: list[float] = []
+        for _ in range(count):
+            pool = svc.free_at.times()  # sorted; an idle slot's time is -inf
+            stride = max(svc.replicas, 1)
+            lost = pool[::stride][:svc.slots]
+            keep = pool[:]
+            del keep[:stride * len(lost):stride]  # the same slots, in one pass (sorted)
+            svc.replicas -= 1
+            pipes = sorted(svc.prefill_free_at)[1:]
+            heapq.heapify(pipes)
+            svc.prefill_free_at = pipes
+            svc.free_at.replace(keep)
+            in_flight += [f for f in lost if f > now]
+        sid = svc.work.work_id
+        if not len(svc.free_at):
+            return 0, self.held.fail_after(sid, now)
+        if not retry:
+            return 0, self.held.fail_ends(sid, now, in_flight)
+        for new in self.held.retry(sid, now, in_flight, svc.free_at.take):
+            svc.free_at.put(new)
         return len(in_flight), 0
 
     def add_servers(self, svc: ServiceRuntime, now: float) -> None:
@@ -408,6 +423,11 @@ class ServingModel:
             for row, svc in enumerate(self.services):
                 self._serve(row, svc, steps, t0, t1)
         self.window_start = t1
+        self.held.release(t1)  # no failure from t1 on changes a request ended by then
+
+    def close(self) -> None:
+        """The run is closing: log every request row still held."""
+        self.held.release_all()
 
     def serve_until(self, svc: ServiceRuntime, now: float) -> None:
         """Serve ``svc``'s requests of the window so far (to ``now``) on the servers it has
@@ -466,7 +486,7 @@ class ServingModel:
         if not math.isfinite(svc.rtt_s) or not len(svc.free_at):  # origin cut off (cable
             # cuts) or every replica failed: requests fail, logged with NaN latencies
             nan = np.full(n, np.nan)
-            self.log.request_batch(RequestBatch(
+            self.held.hold(RequestBatch(
                 service=svc.work.work_id, arrival_s=times, wait_s=nan, ttft_s=nan,
                 tpot_s=nan, e2e_s=nan, prompt_tokens=prompts, output_tokens=outputs))
             svc.served += n
@@ -511,12 +531,13 @@ class ServingModel:
             # still queued at the end: the wait it has had so far (a lower bound), not
             # one projected past what was simulated (NaN marks an unreachable origin)
             wait = np.where(starts > self.horizon_s, self.horizon_s - times, wait)
-        self.log.request_batch(RequestBatch(
+        # held until no failure can change them: each request's first token and end
+        # (its slot's free time) as the queue has them
+        self.held.hold(RequestBatch(
             service=svc.work.work_id, arrival_s=times, wait_s=wait, ttft_s=ttft,
-            tpot_s=tpot_s, e2e_s=e2e, prompt_tokens=prompts, output_tokens=outputs))
+            tpot_s=tpot_s, e2e_s=e2e, prompt_tokens=prompts, output_tokens=outputs),
+            (starts, times + first, times + first + decode))
         svc.served += n
-        svc.slo_met += int(np.count_nonzero((ttft <= spec.slo_ttft_s) &
-                                            (tpot_s <= spec.slo_tpot_s)))
         carry_prefills(svc, t0, t1, starts, starts + span, gpu_share)
         carry_decodes(svc, t1, times + first, times + first + decode)
         # Little's law: mean sequences in service per replica over this window; and the

@@ -115,14 +115,17 @@ def test_a_component_out_of_service_does_not_fail_again(tmp_path: Path) -> None:
 def test_requests_to_a_service_never_placed_count_as_misses(tmp_path: Path) -> None:
     """A site failed at t = 0 (before the service is placed) or at 1 s (after): the same
     requests are offered, and every one arriving once no replica is up is a miss with no
-    latency (at 1 s, those of the first second were served by the replicas then up)."""
+    latency (at 1 s, those of the first second were served by the replicas then up, and
+    those still in flight then failed with them: misses too, counted as failed)."""
     counts = []
     for at in (0.0, 1.0):
         data = small_scenario(duration="2h", seed=3)
         sim = _run(data, tmp_path, [{"at": at, "target": SITE, "action": "fail"}])
         results = collect(sim)
         req = results.summary["requests"]
+        failed = results.summary["failures"]["requests_failed"]
         arrival = results.tables["requests"]["arrival_s"]
-        assert req["count"] > 0 and req["unreachable"] == int((arrival >= at).sum()), at
+        assert req["count"] > 0 and req["unreachable"] == int((arrival >= at).sum()) + failed
+        assert failed <= int((arrival < at).sum()), at
         counts.append(req["count"])
     assert counts[0] == counts[1]

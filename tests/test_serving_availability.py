@@ -67,7 +67,8 @@ def test_requests_before_a_late_placement_are_misses_not_queued(tmp_path: Path) 
 
 def test_a_mid_window_outage_refuses_exactly_its_arrivals(tmp_path: Path) -> None:
     """The site (both replicas) fails at 330 s for 90 s, inside one-minute windows:
-    requests arriving before the failure are served as usual, those during the outage
+    requests arriving before the failure are served as usual (those still in flight at
+    330 s fail with the replicas: no latency, counted as failed), those during the outage
     are unreachable, and those after the repair do not wait for it."""
     data = _scenario(chat={"inference": [dict(_SERVICE)]})
     req, results = _requests(data, tmp_path, 600.0, [
@@ -75,10 +76,13 @@ def test_a_mid_window_outage_refuses_exactly_its_arrivals(tmp_path: Path) -> Non
     arrival, wait = req["arrival_s"], req["wait_s"]
     out = (arrival >= 330.0) & (arrival < 420.0)
     assert out.any() and np.isnan(wait[out]).all()
-    assert not np.isnan(wait[~out]).any()
-    assert float(np.max(wait[~out])) < 1.0
+    failed = np.isnan(wait) & ~out
+    assert results.summary["failures"]["requests_failed"] == int(failed.sum())
+    assert failed.any() and (arrival[failed] < 330.0).all()
+    served = ~out & ~failed
+    assert float(np.max(wait[served])) < 1.0
     summary = results.summary["requests"]
-    assert summary["unreachable"] == int(out.sum())
+    assert summary["unreachable"] == int(out.sum()) + int(failed.sum())
 
 
 def test_a_mid_window_cable_cut_refuses_exactly_its_arrivals(tmp_path: Path) -> None:

@@ -6,7 +6,10 @@ replacement. A service's *base* replicas are one allocation (the service's own w
 failed GPU stops the replica (tensor-parallel group) it belongs to, which serves again
 when all its GPUs are repaired. Either way the replica's in-flight requests are retried on
 the surviving replicas (counted, :data:`Infra.RETRIED`) or fail when none is left
-(:data:`Infra.FAILED_REQUESTS`); requests arriving while no replica is left fail too.
+(:data:`Infra.FAILED_REQUESTS`); requests arriving while no replica is left fail too. A
+failure that takes several replicas of a service takes them down together, so none of its
+in-flight requests is retried on a replica the same failure takes; one that takes every
+replica (a site, a hall) retries nothing.
 """
 
 from __future__ import annotations
@@ -29,9 +32,9 @@ class ReplicaLoss:
         self.serving = serving
         self.base_down: dict[int, set[int]] = {}  # service work id → its stopped groups
 
-    def _drop(self, svc: ServiceRuntime, cause: str) -> None:
+    def _drop(self, svc: ServiceRuntime, cause: str, retry: bool, count: int = 1) -> None:
         now = self.core.now
-        retried, failed = self.serving.drop_servers(svc, now)
+        retried, failed = self.serving.drop_servers(svc, now, count=count, retry=retry)
         sid = svc.work.work_id
         if retried:
             self.core.log.infra_event(now, Infra.RETRIED, cause, subject=sid,
@@ -56,27 +59,40 @@ class ReplicaLoss:
     def lose(self, work: Work, gpus: np.ndarray, cause: str) -> None:
         """Failed ``gpus`` hit serving ``work`` (a service's base work or an extra replica).
 
-        A failure that takes every replica of the service first has the window's requests
-        so far served on the replicas as they were (:meth:`ServingModel.serve_until`)."""
-        svc_of = self.serving.by_work.get(work.parent if work.kind == "replica"
-                                          else work.work_id)  # type: ignore[arg-type]
-        if svc_of is not None and self._takes_all(svc_of, gpus):
-            self.serving.serve_until(svc_of, self.core.now)
+        The first call for a service at a failure takes down every replica of it that
+        ``gpus`` hit (its base groups and its extra replicas, :meth:`_take_down`) in one
+        drop, so no in-flight request is retried on a replica the same failure takes (the
+        calls for its other works then find theirs down already). A failure that takes
+        every replica of the service first has the window's requests so far served on the
+        replicas as they were (:meth:`ServingModel.serve_until`), and retries nothing."""
+        svc = self.serving.by_work.get(work.parent if work.kind == "replica"
+                                       else work.work_id)  # type: ignore[arg-type]
+        if svc is not None:
+            takes_all = self._takes_all(svc, gpus)
+            if takes_all:  # (its in-flight requests then fail: no replica is left)
+                self.serving.serve_until(svc, self.core.now)
+            count = self._take_down(svc, gpus)
+            if count:
+                self._drop(svc, cause, retry=not takes_all, count=count)
         if work.kind == "replica":
-            svc = self.serving.by_work[work.parent]  # type: ignore[index]
-            if work in svc.replica_works:
-                svc.replica_works.remove(work)
-                self._drop(svc, cause)
             self.core.lose(work, cause)
-            return
-        svc = self.serving.by_work.get(work.work_id)
-        if svc is None or work.gpus is None:
-            return
-        hit_pos = np.flatnonzero(np.isin(work.gpus, gpus))
-        down = self.base_down.setdefault(work.work_id, set())
-        for group in sorted(set((hit_pos // work.group_size).tolist()) - down):
-            down.add(group)
-            self._drop(svc, cause)
+
+    def _take_down(self, svc: ServiceRuntime, gpus: np.ndarray) -> int:
+        """Mark the replicas of ``svc`` that failed ``gpus`` hit and that were up as down:
+        its base work's groups stop, its extra replicas leave it; how many."""
+        count = 0
+        base = svc.work
+        if base.gpus is not None:
+            hit_pos = np.flatnonzero(np.isin(base.gpus, gpus))
+            down = self.base_down.setdefault(base.work_id, set())
+            groups = set((hit_pos // base.group_size).tolist()) - down
+            down.update(groups)
+            count += len(groups)
+        for replica in list(svc.replica_works):
+            if replica.gpus is not None and np.isin(replica.gpus, gpus).any():
+                svc.replica_works.remove(replica)
+                count += 1
+        return count
 
     def repaired(self, gpus: np.ndarray) -> None:
         """GPUs are back: base replicas whose GPUs are all in service serve again."""

@@ -50,7 +50,9 @@ class ServingWindows:
                         core.set_util(alloc.gpus, svc.replica_util)
 
     def flush(self, now: float) -> None:
-        """Serve the last, partial window up to ``now`` (no arrival before it is dropped)."""
+        """Serve the last, partial window up to ``now`` (no arrival before it is dropped) and
+        log every request row still held."""
         if now > self.served_until and (self.serving.services or self.serving.expected):
             self.serving.advance(self.served_until, now)
             self.served_until = now
+        self.serving.close()  # the request rows held for failures to revise: final now
