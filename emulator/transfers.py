@@ -5,25 +5,29 @@ its GPUs are allocated, it first copies the dataset from that place to its site 
 lowest-latency WAN path, and only then starts computing (the GPUs are held and idle
 meanwhile, as in a real job's data-loading phase).
 
-Capacity model: the path's capacity is its narrowest link (``capacity_bps`` of the WAN
-edges, i.e. fibre pairs × rate × the site's share). Inference request traffic between the
-same site and place, measured per serving window (prompt and output tokens at
-``BYTES_PER_TOKEN`` plus ``REQUEST_OVERHEAD_BYTES`` per request), is served first; the rest
-is shared equally by the transfers active on that path (processor sharing). Rates are
-recomputed whenever a transfer starts or ends and after every serving window, so a cable
-cut (which changes the path and its capacity) or a traffic surge takes effect at once. A
-path with no capacity left stalls its transfers until capacity returns.
+Capacity model: each transfer and each request stream takes the lowest-latency WAN path
+between its site and place; every link of it has ``capacity_bps`` (fibre pairs × rate ×
+the site's share). Inference request traffic, measured per serving window (prompt and
+output tokens at ``BYTES_PER_TOKEN`` plus ``REQUEST_OVERHEAD_BYTES`` per request), is
+served first on every link it crosses; the rest of each link is shared by the transfers
+crossing it, max-min fair (progressive filling): transfers on one path share it equally,
+and transfers of different paths that meet on a link (a site reached through another
+site's gateway) together never get more than that link carries. Rates are recomputed
+whenever a transfer starts or ends and after every serving window, so a cable cut (which
+changes the paths and their capacity) or a traffic surge takes effect at once. A path
+with no capacity left stalls its transfers until capacity returns.
 """
 
 from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 
 import networkx as nx
 
-from topologies.wan import path_capacity_bps
+from topologies.wan import path_links
 
 __all__ = ["BYTES_PER_TOKEN", "REQUEST_OVERHEAD_BYTES", "Transfer", "TransferModel"]
 
@@ -32,6 +36,9 @@ BYTES_PER_TOKEN = 4.0
 
 REQUEST_OVERHEAD_BYTES = 2_000.0
 """HTTP/TLS framing and metadata per request and response, bytes (estimate)."""
+
+LOCAL_BPS = 1e15
+"""Rate (bit/s) a path with no WAN hop (the dataset is at the site) offers its transfers."""
 
 
 @dataclass(eq=False)
@@ -64,9 +71,9 @@ class TransferModel:
         return self._rebalance((site, place), now)
 
     def finish(self, transfer: Transfer, now: float) -> list[Transfer]:
-        """Remove a transfer (done or abandoned); the others on its path, re-rated."""
+        """Remove a transfer (done or abandoned); the others re-rated (those that changed)."""
         key = (transfer.site, transfer.place)
-        self._advance(key, now)
+        self._advance(now)
         self.active[key].remove(transfer)
         return self._rebalance(key, now)
 
@@ -74,10 +81,7 @@ class TransferModel:
                          now: float) -> list[Transfer]:
         """New request traffic per path (bit/s); every active transfer is re-rated."""
         self.request_bps = dict(loads)
-        changed: list[Transfer] = []
-        for key in sorted(k for k, v in self.active.items() if v):
-            changed.extend(self._rebalance(key, now))
-        return changed
+        return self._rebalance(None, now)
 
     def eta_s(self, transfer: Transfer) -> float:
         """Seconds to finish at the current rate (``inf`` while stalled)."""
@@ -87,26 +91,80 @@ class TransferModel:
             return math.inf
         return transfer.bytes_left * 8.0 / transfer.rate_bps
 
-    def _advance(self, key: tuple[str, str], now: float) -> None:
-        for t in self.active[key]:
-            done = t.rate_bps / 8.0 * (now - t.since_s)
-            t.bytes_left -= done
-            self.moved_bytes += done
-            t.since_s = now
+    def _advance(self, now: float) -> None:
+        """Move every active transfer's bytes on to ``now`` (s) at its current rate."""
+        for key in sorted(self.active):
+            for t in self.active[key]:
+                done = t.rate_bps / 8.0 * (now - t.since_s)
+                t.bytes_left -= done
+                self.moved_bytes += done
+                t.since_s = now
 
-    def _rebalance(self, key: tuple[str, str], now: float) -> list[Transfer]:
-        self._advance(key, now)
-        transfers = self.active[key]
-        if not transfers:
-            return []
+    def _links(self, key: tuple[str, str]) -> list[frozenset[Hashable]] | None:
+        """The links of ``key``'s path (empty: same node), ``None`` when unreachable."""
         try:
-            capacity = path_capacity_bps(self.graph, key[0], key[1])
+            return path_links(self.graph, key[0], key[1])
         except (KeyError, nx.NodeNotFound):
-            capacity = 0.0
-        if not math.isfinite(capacity):  # same node: no WAN hop at all
-            capacity = 1e15
-        spare = max(0.0, capacity - self.request_bps.get(key, 0.0))
-        share = spare / len(transfers)
-        for t in transfers:
-            t.rate_bps = share
-        return list(transfers)
+            return None
+
+    def _rebalance(self, key: tuple[str, str] | None, now: float) -> list[Transfer]:
+        """Re-rate every active transfer (max-min fair over links); returns the transfers
+        of ``key`` (every one when ``None``) and any other whose rate changed."""
+        self._advance(now)
+        paths = {k: self._links(k) for k in sorted(self.active) if self.active[k]}
+        spare: dict[frozenset[Hashable], float] = {}
+        for links in paths.values():
+            for link in links or ():
+                if link not in spare:
+                    spare[link] = _link_capacity(self.graph, link)
+        for k, load in sorted(self.request_bps.items()):
+            links = paths.get(k, self._links(k)) if load > 0 else None
+            for link in links or ():
+                if link in spare:
+                    spare[link] = max(0.0, spare[link] - load)
+        rates = _max_min_rates(paths, spare,
+                               {k: len(self.active[k]) for k in paths})
+        changed: list[Transfer] = []
+        for k in paths:
+            for t in self.active[k]:
+                if key is None or k == key or t.rate_bps != rates[k]:
+                    changed.append(t)
+                t.rate_bps = rates[k]
+        return changed
+
+
+def _link_capacity(graph: nx.Graph, link: frozenset[Hashable]) -> float:
+    """Capacity (bit/s) of the WAN edge ``link``."""
+    a, b = tuple(link)
+    return float(graph.edges[a, b]["capacity_bps"])
+
+
+def _max_min_rates(paths: dict[tuple[str, str], list[frozenset[Hashable]] | None],
+                   spare: dict[frozenset[Hashable], float],
+                   counts: dict[tuple[str, str], int]) -> dict[tuple[str, str], float]:
+    """Rate (bit/s) of each transfer of each path, max-min fair over the links' ``spare``
+    capacity: the link with the smallest equal share fixes the rate of every transfer
+    crossing it, which leaves that link and moves on (progressive filling). A path with
+    no link (site and place are one node) runs at ``LOCAL_BPS``; an unreachable one at 0."""
+    rates: dict[tuple[str, str], float] = {}
+    left = dict(spare)
+    open_paths: dict[tuple[str, str], list[frozenset[Hashable]]] = {}
+    for k, links in paths.items():
+        if links is None:
+            rates[k] = 0.0
+        elif not links:
+            rates[k] = LOCAL_BPS / counts[k]
+        else:
+            open_paths[k] = links
+    while open_paths:
+        crossing: dict[frozenset[Hashable], int] = defaultdict(int)
+        for k, links in open_paths.items():
+            for link in links:
+                crossing[link] += counts[k]
+        link = min(crossing, key=lambda x: (left[x] / crossing[x], sorted(map(str, x))))
+        share = left[link] / crossing[link]
+        for k in sorted(k for k, links in open_paths.items() if link in links):
+            rates[k] = share
+            for other in open_paths.pop(k):
+                left[other] = max(0.0, left[other] - share * counts[k])
+    return rates

@@ -61,3 +61,39 @@ def test_unknown_source_place_is_a_config_error() -> None:
     data["tenants"]["lab"]["jobs"][0]["dataset"]["source"] = "atlantis"
     with pytest.raises(UserError, match="atlantis"):
         run_scenario(data)
+
+
+def _transit_graph():
+    """Site A reaches marseille over a 100 Mb/s cable; site B reaches it only through
+    tunis and A's gateway (10 Gb/s links), so both paths cross A's cable."""
+    import networkx as nx
+
+    g = nx.Graph()
+    g.add_edge("A", "marseille", link="wan", latency_s=0.005, capacity_bps=100e6)
+    g.add_edge("A", "tunis", link="wan", latency_s=0.001, capacity_bps=10e9)
+    g.add_edge("B", "tunis", link="wan", latency_s=0.001, capacity_bps=10e9)
+    return g
+
+
+def test_transfers_of_different_paths_share_a_common_link() -> None:
+    from emulator.transfers import TransferModel
+
+    model = TransferModel(_transit_graph())
+    model.start(1, "A", "marseille", 1e9, 0.0)
+    model.start(2, "B", "marseille", 1e9, 0.0)
+    rates = [t.rate_bps for ts in model.active.values() for t in ts]
+    assert sum(rates) == pytest.approx(100e6)  # never more than the cable carries
+    assert rates == pytest.approx([50e6, 50e6])
+
+
+def test_request_traffic_of_another_path_is_served_first_on_a_common_link() -> None:
+    from emulator.transfers import TransferModel
+
+    model = TransferModel(_transit_graph())
+    model.start(1, "A", "marseille", 1e9, 0.0)
+    model.set_request_load({("B", "marseille"): 80e6}, 0.0)
+    (transfer,) = model.active[("A", "marseille")]
+    assert transfer.rate_bps == pytest.approx(20e6)
+    model.start(2, "B", "tunis", 1e9, 0.0)  # B-tunis: 10 Gb/s less the requests crossing it
+    (other,) = model.active[("B", "tunis")]
+    assert other.rate_bps == pytest.approx(10e9 - 80e6)

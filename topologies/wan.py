@@ -25,6 +25,7 @@ __all__ = [
     "one_way_latency_s",
     "origin_rtt_s",
     "path_capacity_bps",
+    "path_links",
     "wan_graph",
 ]
 
@@ -160,3 +161,21 @@ def path_capacity_bps(graph: nx.Graph, source: str | Hashable, target: str | Has
     if len(path) < 2:
         return math.inf
     return min(view.edges[a, b]["capacity_bps"] for a, b in itertools.pairwise(path))
+
+
+def path_links(graph: nx.Graph, source: str | Hashable,
+               target: str | Hashable) -> list[frozenset[Hashable]] | None:
+    """The WAN edges (each as the set of its two nodes) of the lowest-latency path from
+    ``source`` to ``target``: empty when they are one node, ``None`` if unreachable.
+
+    Raises
+    ------
+    KeyError
+        If a name is not in the graph.
+    """
+    src, dst = _resolve(graph, source), _resolve(graph, target)
+    try:
+        path = nx.shortest_path(_wan_only(graph), src, dst, weight="latency_s")
+    except nx.NetworkXNoPath:
+        return None
+    return [frozenset((a, b)) for a, b in itertools.pairwise(path)]
