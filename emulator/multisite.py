@@ -194,12 +194,15 @@ class SiteOps:
     def wan_action(self, kind: str, cable: str, serving: ServingModel, log: EventLog,
                    rtt: RttFn) -> Callable[[float], None]:
         """A callback that cuts (``kind="cut"``) or repairs ``cable`` at its ``now`` (s):
-        logs it, changes the graph and re-routes running services whose RTT changed."""
+        logs it, changes the graph and re-routes running services whose RTT changed. A
+        repair of a cable that is not cut changes nothing and is not logged."""
         assert self.wan is not None
         wan = self.wan
         gpu_site = self.index.gpu_site
 
         def act(now: float) -> None:
+            if kind == "repair" and not wan.is_down(cable):
+                return  # nothing to repair (a restore of a cable that is up): no event
             log.infra_event(now, Infra.CABLE_CUT if kind == "cut" else Infra.CABLE_REPAIR,
                             cable)
             if not wan.apply(kind, cable):

@@ -141,6 +141,10 @@ class WanState:
         self.graph = graph
         self.down: dict[str, int] = {}
 
+    def is_down(self, cable: str) -> bool:
+        """Whether ``cable`` is cut now (by at least one cut not yet repaired)."""
+        return self.down.get(cable, 0) > 0
+
     def apply(self, kind: str, cable: str) -> bool:
         """Apply one event to the graph in place; ``True`` if the topology changed."""
         before = self.down.get(cable, 0)

@@ -172,3 +172,23 @@ def test_works_of_one_kind_share_their_eligibility_mask() -> None:
     ma = next(w for w in training if w.tenant == "ma-gov").request.eligible
     dsite = sim.index.domain_site
     assert ma is not None and ma.any() and not ma[dsite == 0].any()  # Morocco only
+
+
+
+def test_restore_of_a_cable_that_is_up_logs_no_repair(tmp_path: Any) -> None:
+    """A planned restore of a cable that was never cut changes nothing: the summary lists
+    no repair; a cut and its restore are both listed."""
+    import yaml
+
+    def wan_events(planned: list[dict[str, Any]]) -> list[str]:
+        path = tmp_path / "events.yaml"
+        path.write_text(yaml.safe_dump({"events": planned}))
+        data = federation(duration="1h")
+        data["events"] = str(path)
+        summary = collect(run_scenario(data)).summary
+        return [f"{e['event']} {e['cable']}" for e in summary["wan"]["events"]]
+
+    assert wan_events([{"at": "10m", "target": "link:medusa", "action": "restore"}]) == []
+    assert wan_events([{"at": "10m", "target": "link:medusa", "action": "fail"},
+                       {"at": "20m", "target": "link:medusa", "action": "restore"}]) == [
+        "cable_cut medusa", "cable_repair medusa"]
