@@ -39,8 +39,8 @@ from emulator.power_control import (
     SolarDeferral,
 )
 from emulator.rng import RngStreams
-from emulator.serving import ServingModel
-from emulator.tables import infra_table, request_stats_by_service, runs
+from emulator.serving import ServiceRuntime, ServingModel
+from emulator.tables import infra_table, runs
 from emulator.wan_events import WanEvent, WanState, wan_schedule
 from emulator.work import Work
 from topologies.config import SiteConfig
@@ -183,9 +183,17 @@ class SiteOps:
     clock: Callable[[], float] = field(default=lambda: 0.0, repr=False)
     """Simulated time now (s); the composition root sets it to the environment's clock."""
 
+    serving: ServingModel | None = field(default=None, repr=False)
+    """The run's serving model (set by :meth:`timed_actions`), read for cut-off counts."""
+    cut_off_since: dict[int, int] = field(default_factory=dict, repr=False)
+    """Per service now cut off from its origin: its requests served (counted) until then."""
+    cut_off_requests: int = 0
+    """Requests that arrived while their service's origin was cut off, in closed spells."""
+
     def timed_actions(self, serving: ServingModel, log: EventLog,
                       rtt: RttFn) -> list[tuple[float, Callable[[float], None]]]:
         """Engine callbacks at each WAN event time: change the graph, re-route services."""
+        self.serving = serving
         if self.wan is None:
             return []
         return [(t, self.wan_action(kind, cable, serving, log, rtt))
@@ -214,9 +222,30 @@ class SiteOps:
                 if new != svc.rtt_s:
                     # the window's requests so far cross the WAN as it was
                     serving.serve_until(svc, now)
+                    self._count_cut_off(svc, new)
                     svc.rtt_s = new
                     log.infra_event(now, Infra.RTT, subject=svc.work.work_id, value=new)
         return act
+
+
+    def _count_cut_off(self, svc: ServiceRuntime, new_rtt_s: float) -> None:
+        """``svc``'s RTT becomes ``new_rtt_s`` (s) now, its requests so far served: open a
+        cut-off spell (``inf``) or close one (its requests since then were refused)."""
+        wid = svc.work.work_id
+        if not math.isfinite(new_rtt_s):
+            self.cut_off_since[wid] = svc.served
+        elif not math.isfinite(svc.rtt_s):  # cut off since the cut, or since its start
+            self.cut_off_requests += svc.served - self.cut_off_since.pop(wid, 0)
+
+    def unreachable_by_wan(self) -> int:
+        """Requests that arrived while their service's origin was cut off from its site
+        (the spells still open at the end included); not those refused for want of a
+        replica."""
+        total = self.cut_off_requests
+        for svc in self.serving.services if self.serving is not None else ():
+            if not math.isfinite(svc.rtt_s):
+                total += svc.served - self.cut_off_since.get(svc.work.work_id, 0)
+        return total
 
 
 def _residency_report(log: EventLog, works: Sequence[Work], residency: Mapping[str, str],
@@ -276,7 +305,7 @@ def add_site_results(summary: dict[str, Any], tables: dict[str, dict[str, np.nda
     if ops.wan is not None:
         infra = infra_table(log)
         cables = np.isin(infra["event"], ("cable_cut", "cable_repair"))
-        failed = sum(st.unreachable for st in request_stats_by_service(log).values())
+        failed = ops.unreachable_by_wan()
         summary["wan"] = {
             "events": [{"t_s": t, "event": kind, "cable": label} for t, kind, label in zip(
                 infra["t_s"][cables].tolist(), infra["event"][cables].tolist(),

@@ -192,3 +192,26 @@ def test_restore_of_a_cable_that_is_up_logs_no_repair(tmp_path: Any) -> None:
     assert wan_events([{"at": "10m", "target": "link:medusa", "action": "fail"},
                        {"at": "20m", "target": "link:medusa", "action": "restore"}]) == [
         "cable_cut medusa", "cable_repair medusa"]
+
+
+def test_wan_unreachable_counts_only_requests_cut_off_by_the_wan(tmp_path: Any) -> None:
+    """Requests refused because the service's site failed are unreachable, but not the
+    WAN's: the summary's WAN figure counts those that arrived while Medusa was cut (the
+    cut left open at the end included)."""
+    import yaml
+
+    path = tmp_path / "events.yaml"
+    path.write_text(yaml.safe_dump({"events": [
+        {"at": "10m", "target": "site:bizerte-20mw", "action": "fail", "duration": "10m"}]}))
+    data = federation(duration="1h", wan_events={"cuts": [{"cable": "medusa", "at": "40m"}]})
+    data["events"] = str(path)
+    sim = run_scenario(data)
+    summary = collect(sim).summary
+    svc = next(w for w in sim.works if w.kind == "inference")
+    batches = [b for b in sim.log.requests if b.service == svc.work_id]
+    arrival = np.concatenate([b.arrival_s for b in batches])
+    refused = np.isnan(np.concatenate([b.ttft_s for b in batches]))
+    cut = arrival >= 2400.0
+    assert refused[cut].all() and refused[~cut].any()  # the site failure refused some too
+    assert summary["wan"]["unreachable_requests"] == int(cut.sum())
+    assert summary["requests"]["unreachable"] == int(refused.sum()) > int(cut.sum())
