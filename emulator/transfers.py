@@ -112,13 +112,17 @@ class TransferModel:
         of ``key`` (every one when ``None``) and any other whose rate changed."""
         self._advance(now)
         paths = {k: self._links(k) for k in sorted(self.active) if self.active[k]}
+        if not paths:
+            return []
         spare: dict[frozenset[Hashable], float] = {}
         for links in paths.values():
             for link in links or ():
                 if link not in spare:
                     spare[link] = _link_capacity(self.graph, link)
         for k, load in sorted(self.request_bps.items()):
-            links = paths.get(k, self._links(k)) if load > 0 else None
+            if load <= 0:
+                continue
+            links = paths[k] if k in paths else self._links(k)
             for link in links or ():
                 if link in spare:
                     spare[link] = max(0.0, spare[link] - load)
