@@ -129,7 +129,8 @@ class ServiceRuntime:
     replica_works: list[Work] = field(default_factory=list)
     queued_replicas: list[Work] = field(default_factory=list)
     low_since: float | None = None
-    window_bytes: float = 0.0
+    window_bytes: float = 0.0  # request bytes of the window starting at bytes_window_s
+    bytes_window_s: float = -1.0
     site: str = ""
     prefill_share: float = 0.0
     prefill_load: float = 0.0  # offered prefill work per second (pipelines kept busy)
@@ -449,6 +450,8 @@ class ServingModel:
         (``split``: ``t1`` cuts the window short, :meth:`_arrivals`)."""
         statics = steps.statics
         gpu_s, host_s, step = steps.gpu_s, steps.host_s, steps.step_s
+        if svc.bytes_window_s != self.window_start:  # a new window: count its bytes anew
+            svc.window_bytes, svc.bytes_window_s = 0.0, self.window_start
         t0 = max(t0, svc.cut_at)  # the rest of a window cut short: its own span
         width = t1 - t0
         spec = svc.spec
@@ -461,8 +464,8 @@ class ServingModel:
         # a replayed trace's times and tokens, or Poisson draws
         times, prompts, outputs = self._arrivals(svc.work, begin, t1, split=split)
         n = times.size
-        svc.window_bytes = (float(prompts.sum() + outputs.sum()) * BYTES_PER_TOKEN
-                            + n * REQUEST_OVERHEAD_BYTES)
+        svc.window_bytes += (float(prompts.sum() + outputs.sum()) * BYTES_PER_TOKEN
+                             + n * REQUEST_OVERHEAD_BYTES)  # a window cut short: every part
         if n:
             work, fixed = self.compute.prefill_parts(statics, row, prompts)
         else:
