@@ -181,8 +181,9 @@ def parse_rate(value: str | float | int) -> float:
             raise UnitError(f"got {_show(value)}; expected a finite rate")
         return rate
     if isinstance(value, int | float) and not isinstance(value, bool):
+        shown = value if value > 0 else 6  # a rate of 0 or below would be refused next
         raise UnitError(f"got {_show(value)}; expected a rate with its period, e.g. "
-                        f"'{value}/s' or '{value}/d' (a bare number has no unit)")
+                        f"'{shown}/s' or '{shown}/d' (a bare number has no unit)")
     raise UnitError(f"got {_show(value)}; {example}")
 
 

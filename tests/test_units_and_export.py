@@ -83,3 +83,13 @@ def test_named_streams_are_stable_and_independent() -> None:
     assert not np.array_equal(a1, b) and not np.array_equal(a1, c)
     with pytest.raises(ValueError):
         RngStreams(-1)
+
+
+@pytest.mark.parametrize(("bare", "example"), [(40, "'40/s'"), (0, "'6/s'"), (-3, "'6/s'")])
+def test_a_bare_rate_suggests_a_rate_that_is_accepted(bare: int, example: str) -> None:
+    """A bare number is refused with an example that has a period; for 0 or below the
+    example is a positive rate, not one the next check would refuse too."""
+    with pytest.raises(UnitError, match="bare number") as err:
+        parse_rate(bare)
+    assert example in str(err.value)
+    parse_rate(example.strip("'"))
