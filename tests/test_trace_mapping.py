@@ -100,6 +100,13 @@ def test_config_rejects_unknown_sample_and_keys() -> None:
         cfg(speed=2)
 
 
+def test_gpu_scale_past_any_cluster_is_a_config_error() -> None:
+    # 1e30 GPUs per job overflowed the engine's integer arrays mid-run (a traceback)
+    assert cfg(gpu_scale=1e6).gpu_scale == 1e6
+    with pytest.raises(ValidationError, match="gpu_scale"):
+        cfg(gpu_scale=1e30)
+
+
 def test_relative_paths_resolve_against_base_dir(tmp_path: Path) -> None:
     assert resolve_trace_path("t.csv", tmp_path) == tmp_path / "t.csv"
     assert resolve_trace_path(str(tmp_path / "a.csv"), "/elsewhere") == tmp_path / "a.csv"

@@ -54,7 +54,7 @@ from workloads.spec import TrainingJobSpec
 from workloads.traces import SAMPLES, sample_path
 from workloads.traces.alibaba import AlibabaPodTrace, read_alibaba_pods
 from workloads.traces.azure_llm import AzureLLMTrace, read_azure_llm
-from workloads.traces.common import TraceFormatError, TraceIssue
+from workloads.traces.common import MAX_TRACE_GPUS, TraceFormatError, TraceIssue
 from workloads.traces.gavel import GavelTrace, read_gavel, read_throughputs
 from workloads.traces.mooncake import MooncakeTrace, read_mooncake
 from workloads.traces.philly import PhillyTrace, read_philly
@@ -112,7 +112,8 @@ class TraceReplayConfig(BaseModel):
     tp: int = Field(default=1, gt=0, description="tensor-parallel size of replayed jobs")
     pp: int = Field(default=1, gt=0, description="pipeline-parallel stages of replayed jobs")
     time_scale: float = Field(default=1.0, gt=0, description="trace seconds → sim seconds")
-    gpu_scale: float = Field(default=1.0, gt=0, description="multiplier on GPU counts")
+    gpu_scale: float = Field(default=1.0, gt=0, le=MAX_TRACE_GPUS,
+                             description="multiplier on GPU counts")
     start: Seconds = Field(default=0.0, ge=0, description="sim time of the trace's zero")
     absolute_time: bool = Field(
         default=False, description="keep the file's own time zero instead of rebasing to "
