@@ -161,3 +161,21 @@ def test_cli_compare(tmp_path: Path) -> None:
                          text=True, cwd=ROOT, timeout=300)
     assert bad.returncode == 2
     assert len(bad.stderr.strip().splitlines()) == 1 and "nope" in bad.stderr
+
+
+def test_skipped_trace_rows_name_the_scenarios_file(tmp_path: Path) -> None:
+    # each run reads a copy of the trace in a temporary folder; the rows it skips were
+    # reported under that copy's name (/tmp/gpuemu-cell-…/f0_p.csv), gone after the run
+    lines = (ROOT / "workloads/traces/data/philly_pollux/"
+             "philly_jobs_2017-09-25_to_10-01.csv").read_text().splitlines()[:6]
+    lines.insert(2, "2017-09-25 00:05:00,abc,1,1.0,11cb48")  # line 3: a bad duration
+    (tmp_path / "traces").mkdir()
+    (tmp_path / "traces" / "p.csv").write_text("\n".join(lines) + "\n")
+    data = small_scenario(duration="1h")
+    data["tenants"]["lab"] = {"traces": [{"kind": "philly", "path": "traces/p.csv",
+                                          "model": "llama3-8b"}]}
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(data))
+    result = run_compare(path, ["fifo"], 1)
+    issues = result.runs[0].trace_issues
+    assert issues == [f"{tmp_path / 'traces' / 'p.csv'}:3: duration: 'abc' is not a number"]
