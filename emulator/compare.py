@@ -293,6 +293,31 @@ def with_policy(data: dict[str, Any], policy: str, seed: int) -> dict[str, Any]:
     return d
 
 
+def options_left_out(data: dict[str, Any], policies: Sequence[str]) -> dict[str, list[str]]:
+    """For each of ``policies`` other than the scenario's own, the scenario's
+    ``scheduler.options`` it takes too but runs without (:func:`with_policy` gives it
+    none); only policies with some. Such a policy's figures differ from a ``gpuemu run
+    --set scheduler.queue=POLICY`` of the scenario, which keeps them."""
+    from emulator.policies.options import option_names
+    from emulator.policies.registry import _queue_class
+
+    sched = data.get("scheduler")
+    sched = sched if isinstance(sched, dict) else {}
+    options = sched.get("options")
+    if not isinstance(options, dict) or not options:
+        return {}
+    own = sched.get("queue", "fifo")
+    left: dict[str, list[str]] = {}
+    for policy in policies:
+        if policy == own:
+            continue
+        taken = set(option_names(_queue_class(policy)))
+        shared = [name for name in options if name in taken]
+        if shared:
+            left[policy] = shared
+    return left
+
+
 def user_paths(issues: Sequence[str], cell: Any) -> list[str]:
     """``issues`` (``file:line: why`` lines of a run) naming the scenario's own files.
 
