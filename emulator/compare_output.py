@@ -300,13 +300,15 @@ def compare_command(scenario: Path, policies: str, seeds: int, out: Path | None,
     to the folder of cached runs (``None``: no cache)."""
     names = [p.strip() for p in policies.split(",") if p.strip()]
     started = time.perf_counter()
-    warned = False
+    warned: set[str] = set()
 
     def progress(run: RunMetrics, done: int, total: int) -> None:
-        nonlocal warned
-        if run.trace_issues and not warned:
-            warn(run.trace_issues)  # the same trace rows are skipped in every run: once
-            warned = True
+        # each skipped row once: runs of one trace skip the same rows, but a --set grid
+        # over the trace (its path, limit, offset) can skip other rows at other points
+        fresh = [i for i in dict.fromkeys(run.trace_issues) if i not in warned]
+        if fresh:
+            warn(fresh)
+            warned.update(fresh)
         where = "" if run.point == "base" else f" [{run.point}]"
         if show_progress():
             # a small run simulates in milliseconds: its unit, not "0.0 s"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 import subprocess
@@ -23,7 +24,12 @@ from emulator.compare import (
     t_quantile_975,
     with_policy,
 )
-from emulator.compare_output import markdown_table, print_tables, write_compare
+from emulator.compare_output import (
+    compare_command,
+    markdown_table,
+    print_tables,
+    write_compare,
+)
 from emulator.errors import UserError
 from emulator.outputs import verify
 from tests.conftest import small_scenario
@@ -200,3 +206,25 @@ def test_policies_run_without_options_they_take_are_named(
     assert "fifo" not in caplog.text
     data["scheduler"] = {"queue": "backfill", "options": {"max_scan": 50}}
     assert options_left_out(data, ["backfill", "fifo", "las"]) == {}
+
+
+def test_trace_rows_skipped_at_any_grid_point_are_warned(tmp_path: Path) -> None:
+    # only the first run's skipped rows were warned about: a grid over the trace file
+    # hid the other file's bad rows
+    lines = (ROOT / "workloads/traces/data/philly_pollux/"
+             "philly_jobs_2017-09-25_to_10-01.csv").read_text().splitlines()[:6]
+    for name, bad in (("a.csv", "abc"), ("b.csv", "xyz")):
+        rows = [*lines[:2], f"2017-09-25 00:05:00,{bad},1,1.0,11cb48", *lines[2:]]
+        (tmp_path / name).write_text("\n".join(rows) + "\n")
+    data = small_scenario(duration="1h")
+    data["tenants"]["lab"] = {"traces": [{"kind": "philly", "path": "a.csv",
+                                          "model": "llama3-8b"}]}
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(data))
+    warned: list[str] = []
+    compare_command(path, "fifo", 2, tmp_path / "out",
+                    [f"tenants.lab.traces.0.path={tmp_path / 'a.csv'},{tmp_path / 'b.csv'}"],
+                    1, Console(file=io.StringIO()), lambda issues: warned.extend(
+                        str(i) for i in issues))
+    assert warned == [f"{tmp_path / 'a.csv'}:3: duration: 'abc' is not a number",
+                      f"{tmp_path / 'b.csv'}:3: duration: 'xyz' is not a number"]
