@@ -97,6 +97,10 @@ class Result:
     ``timeseries`` one row per sample and site (power W, busy GPUs, queues); ``energy``
     one row per energy sample and site (empty without an ``energy`` section);
     ``failures`` see :data:`FAILURE_COLUMNS`; ``summary`` the ``summary.json`` mapping.
+    ``run_info`` is what :meth:`write` puts under ``run`` in ``summary.json``, as ``gpuemu
+    run`` does: wall time (s), seed, ``until_s`` and the replayed traces' rows
+    (``trace_issues``: malformed rows; ``trace_rows``: those and rows skipped, dropped or
+    adjusted, by reason); each malformed row is also logged as a warning.
     """
 
     summary: dict[str, Any]
@@ -202,6 +206,7 @@ def run(scenario: Scenario | LoadedScenario | str | Path | Mapping[str, Any],
     :class:`~emulator.errors.UserError` with one line naming the field.
     """
     from emulator.build import build
+    from emulator.cli_common import _trace_rows, _warn_trace_issues
     from emulator.loader import apply_override, parse_override, validate_scenario
     from emulator.provenance import resolved_yaml, versions
     from emulator.results import collect
@@ -231,6 +236,7 @@ def run(scenario: Scenario | LoadedScenario | str | Path | Mapping[str, Any],
     source = loaded.source
     until_s = _until_s(until)
     sim = build(loaded, backend=backend)
+    _warn_trace_issues(sim.trace_issues)  # as gpuemu run does: file:line of each bad row
     sim.run(until=until_s)
     res = collect(sim, include_requests=True)
     start = loaded.scenario.start
@@ -247,6 +253,8 @@ def run(scenario: Scenario | LoadedScenario | str | Path | Mapping[str, Any],
         tables=tables,
         run_info={"wall_s": round(sim.wall_s, 3), "simulated_s": sim.horizon_s,
                   "source": source, "seed": loaded.scenario.seed, "until_s": until_s,
+                  "trace_issues": sum(1 for i in sim.trace_issues if i.kind == "malformed"),
+                  "trace_rows": _trace_rows(sim.trace_issues),
                   "command": "emulator.api.run", "versions": versions()},
         resolved_yaml=resolved_yaml(loaded, ["emulator.api.run"]),
     )

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import copy
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -292,6 +293,50 @@ def with_policy(data: dict[str, Any], policy: str, seed: int) -> dict[str, Any]:
     return d
 
 
+def options_left_out(data: dict[str, Any], policies: Sequence[str]) -> dict[str, list[str]]:
+    """For each of ``policies`` other than the scenario's own, the scenario's
+    ``scheduler.options`` it takes too but runs without (:func:`with_policy` gives it
+    none); only policies with some. Such a policy's figures differ from a ``gpuemu run
+    --set scheduler.queue=POLICY`` of the scenario, which keeps them."""
+    from emulator.policies.options import option_names
+    from emulator.policies.registry import _queue_class
+
+    sched = data.get("scheduler")
+    sched = sched if isinstance(sched, dict) else {}
+    options = sched.get("options")
+    if not isinstance(options, dict) or not options:
+        return {}
+    own = sched.get("queue", "fifo")
+    left: dict[str, list[str]] = {}
+    for policy in policies:
+        if policy == own:
+            continue
+        taken = set(option_names(_queue_class(policy)))
+        shared = [name for name in options if name in taken]
+        if shared:
+            left[policy] = shared
+    return left
+
+
+def user_paths(issues: Sequence[str], cell: Any) -> list[str]:
+    """``issues`` (``file:line: why`` lines of a run) naming the scenario's own files.
+
+    A cell runs beside copies of the files its scenario names (:mod:`emulator.cells`), in a
+    temporary folder gone once it ends; its trace rows are reported under those copies'
+    names (``/tmp/gpuemu-cell-…/f0_trace.csv``), which are replaced here by the paths the
+    scenario gave (as a ``gpuemu run`` of it reports them).
+    """
+    from emulator.cells import _file_refs
+
+    found: dict[str, Path] = {}
+    _file_refs(cell.data, Path(cell.source).parent, found, rewrite=False)
+    if not found or not issues:
+        return list(issues)
+    copies = re.compile(r"[^\s:]*gpuemu-cell-[^/\\\s]*[/\\](" +
+                        "|".join(re.escape(n) for n in found) + r")(?=:)")
+    return [copies.sub(lambda m: str(found[m.group(1)]), text) for text in issues]
+
+
 def run_compare(scenario: str | Path, policies: Sequence[str], seeds: int,
                 overrides: Sequence[str] = (), workers: int = 1,
                 progress: Callable[[RunMetrics, int, int], None] | None = None,
@@ -342,7 +387,8 @@ def run_compare(scenario: str | Path, policies: Sequence[str], seeds: int,
                                             "seed": seed}))
 
     def as_run(cell: Cell, result: dict[str, Any]) -> RunMetrics:
-        return RunMetrics.from_json({**result, **cell.tags})
+        issues = user_paths(result.get("trace_issues", []), cell)
+        return RunMetrics.from_json({**result, **cell.tags, "trace_issues": issues})
 
     def report(done: int, total: int, cell: Cell, result: dict[str, Any]) -> None:
         if progress is not None:

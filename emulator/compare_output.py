@@ -27,6 +27,7 @@ from emulator.compare import (
     RunMetrics,
     _scenario_data,
     aggregate,
+    options_left_out,
     run_compare,
     t_quantile_975,
 )
@@ -276,6 +277,17 @@ def _note_seeds(seeds: int) -> None:
                   seeds, t_quantile_975(seeds - 1), DEFAULT_SEEDS)
 
 
+def _warn_options_left_out(data: dict[str, Any], policies: Sequence[str]) -> None:
+    """Say which policies ran without scheduler options they take (the scenario's, given
+    to its own policy only), so their rows differ from a single run of the scenario with
+    that policy."""
+    own = (data.get("scheduler") or {}).get("queue", "fifo")
+    for policy, names in options_left_out(data, policies).items():
+        _log.warning("%s ran with its own defaults for %s: the scenario's scheduler.options "
+                     "go to its policy (%s) only; gpuemu run --set scheduler.queue=%s would "
+                     "use them", policy, ", ".join(names), own, policy)
+
+
 def compare_command(scenario: Path, policies: str, seeds: int, out: Path | None,
                     overrides: Sequence[str], workers: int, console: Any,
                     warn: Callable[[Sequence[object]], None],
@@ -288,13 +300,15 @@ def compare_command(scenario: Path, policies: str, seeds: int, out: Path | None,
     to the folder of cached runs (``None``: no cache)."""
     names = [p.strip() for p in policies.split(",") if p.strip()]
     started = time.perf_counter()
-    warned = False
+    warned: set[str] = set()
 
     def progress(run: RunMetrics, done: int, total: int) -> None:
-        nonlocal warned
-        if run.trace_issues and not warned:
-            warn(run.trace_issues)  # the same trace rows are skipped in every run: once
-            warned = True
+        # each skipped row once: runs of one trace skip the same rows, but a --set grid
+        # over the trace (its path, limit, offset) can skip other rows at other points
+        fresh = [i for i in dict.fromkeys(run.trace_issues) if i not in warned]
+        if fresh:
+            warn(fresh)
+            warned.update(fresh)
         where = "" if run.point == "base" else f" [{run.point}]"
         if show_progress():
             # a small run simulates in milliseconds: its unit, not "0.0 s"
@@ -311,6 +325,7 @@ def compare_command(scenario: Path, policies: str, seeds: int, out: Path | None,
     result = run_compare(scenario, names, seeds, overrides, workers, progress, executor,
                          cache(folder) if cache is not None else None, until_s=until_s)
     _note_seeds(seeds)  # after the checks: a bad command line stays one error line
+    _warn_options_left_out(data, names)
     print_tables(result, console)
     _warn_identical(result)
     paths = write_compare(folder, result)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -176,3 +177,22 @@ def test_an_uncapped_sites_cap_is_missing_as_in_the_parquet_file(tmp_path: Path)
     for frame in (res.jobs, res.timeseries, res.energy):
         floats = frame.select_dtypes("float")
         assert not np.isinf(floats.to_numpy()).any()
+
+
+def test_malformed_trace_rows_are_warned_and_counted(tmp_path: Path,
+                                                     caplog: pytest.LogCaptureFixture) -> None:
+    lines = (ROOT / "workloads/traces/data/philly_pollux/"
+             "philly_jobs_2017-09-25_to_10-01.csv").read_text().splitlines()[:6]
+    lines.insert(2, "2017-09-25 00:05:00,abc,1,1.0,11cb48")  # line 3: a bad duration
+    trace = tmp_path / "p.csv"
+    trace.write_text("\n".join(lines) + "\n")
+    data = _data()
+    data["tenants"]["lab"] = {"traces": [{"kind": "philly", "path": str(trace),
+                                          "model": "llama3-8b"}]}
+    with caplog.at_level("WARNING"):
+        res = api.run(data, until="1h")
+    assert f"{trace}:3: duration" in caplog.text
+    assert res.run_info["trace_issues"] == 1
+    assert res.run_info["trace_rows"]["malformed"] == 1
+    written = json.loads((res.write(tmp_path / "run") / "summary.json").read_text())
+    assert written["run"]["trace_rows"]["malformed"] == 1

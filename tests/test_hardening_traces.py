@@ -54,6 +54,7 @@ def test_overlong_field_is_a_row_issue(tmp_path: Path) -> None:
     ("alibaba", "alibaba", "pod-x,1000,1024,1e30,1000,,LS,Running,5,60,5"),
     ("mooncake", "mooncake", json.dumps({"timestamp": 5, "input_length": 10**30,
                                          "output_length": 3})),
+    ("tiresias", "tiresias_60", "9,1e30,60,100,vgg19,50,3"),
 ])
 def test_absurd_values_are_row_issues(tmp_path: Path, kind: str, sample: str,
                                       bad_row: str) -> None:

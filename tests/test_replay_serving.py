@@ -50,3 +50,11 @@ def test_rate_and_trace_are_exclusive_and_bad_paths_are_named(tmp_path) -> None:
     missing = _traced({"kind": "azure_llm", "path": str(tmp_path / "nope.csv")})
     with pytest.raises(UserError, match=r"nope\.csv"):
         build(validate_scenario(missing))
+
+
+def test_an_unknown_sample_is_one_line_naming_the_path() -> None:
+    # was a KeyError traceback from the size estimate of gpuemu run
+    data = _traced({"kind": "azure_llm", "path": "sample:nope"})
+    with pytest.raises(UserError, match=r"inference\.0\.trace\.path: got 'sample:nope'; "
+                                        r"expected a known trace sample"):
+        validate_scenario(data)

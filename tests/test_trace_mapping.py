@@ -94,10 +94,33 @@ def test_serving_traces_become_requests(kind: str, path: str, rows: int) -> None
 
 def test_config_rejects_unknown_sample_and_keys() -> None:
     # an unknown model is the scenario's to report (tests/test_scenario_models.py)
-    with pytest.raises(ValidationError, match="unknown trace sample"):
+    with pytest.raises(ValidationError, match="expected a known trace sample"):
         cfg(path="sample:nope")
     with pytest.raises(ValidationError, match="extra"):
         cfg(speed=2)
+
+
+def test_gpu_scale_past_any_cluster_is_a_config_error() -> None:
+    # 1e30 GPUs per job overflowed the engine's integer arrays mid-run (a traceback)
+    assert cfg(gpu_scale=1e6).gpu_scale == 1e6
+    with pytest.raises(ValidationError, match="gpu_scale"):
+        cfg(gpu_scale=1e30)
+
+
+def test_an_unknown_sample_is_reported_at_its_field() -> None:
+    # was reported at the whole trace entry: "traces.0: got {'kind': …}; expected unknown…"
+    from emulator.errors import UserError
+    from emulator.loader import validate_scenario
+    from tests.conftest import small_scenario
+
+    data = small_scenario()
+    data["tenants"]["lab"] = {"traces": [{"kind": "philly", "path": "sample:nope",
+                                          "model": "llama3-8b"}]}
+    with pytest.raises(UserError, match=r"traces\.0\.path: got 'sample:nope'; expected a "
+                                        r"known trace sample after 'sample:' \(alibaba, "):
+        validate_scenario(data)
+    with pytest.raises(ValidationError, match="throughputs"):
+        cfg(kind="gavel", model="generic", runtime="as_given", throughputs="sample:nope")
 
 
 def test_relative_paths_resolve_against_base_dir(tmp_path: Path) -> None:

@@ -47,6 +47,7 @@ from emulator.units import Bytes, PerSecond, Seconds
 from workloads.distributions import MAX_TOKENS, FixedTokens, LognormalTokens, TokenDistribution
 from workloads.models import MODELS, InlineModel, UnknownModelError, get_model, model_from_dict
 from workloads.spec import DEFAULT_PREFILL_STEP_TOKENS
+from workloads.traces import check_sample
 from workloads.traces.mapping import TraceReplayConfig
 
 __all__ = [
@@ -195,6 +196,11 @@ class ServingTraceConfig(_Frozen):
     offset: Seconds | None = Field(
         default=None, ge=0, description="trace time (s, file's own zero) replayed at the "
                                         "service's start; earlier rows are dropped")
+
+    @field_validator("path")
+    @classmethod
+    def _sample_exists(cls, v: str) -> str:
+        return check_sample(v)
 
 
 def _typical(dist: object) -> float:

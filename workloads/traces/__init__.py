@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["DATA_DIR", "SAMPLES", "sample_path"]
+__all__ = ["DATA_DIR", "SAMPLES", "check_sample", "sample_path"]
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 """Folder of the shipped trace samples."""
@@ -34,3 +34,12 @@ def sample_path(name: str) -> Path:
     except KeyError:
         raise KeyError(f"unknown trace sample {name!r}; known: {', '.join(sorted(SAMPLES))}"
                        ) from None
+
+
+def check_sample(path: str) -> str:
+    """``path`` (a trace file path or ``"sample:NAME"``) unchanged; ``ValueError`` (one line
+    with the value and the known names) when ``NAME`` is no shipped sample."""
+    if path.startswith("sample:") and path[len("sample:"):] not in SAMPLES:
+        raise ValueError(f"got {path!r}; expected a known trace sample after 'sample:' "
+                         f"({', '.join(sorted(SAMPLES))}) or a file path")
+    return path

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from workloads.traces.common import (
+    MAX_TRACE_GPUS,
     TraceFormatError,
     TraceIssue,
     check_path,
@@ -69,7 +70,7 @@ def _parse(fields: list[str]) -> tuple[str, int, int, float, float]:
     if not job_type:
         raise ValueError("job_type: empty")
     return (job_type, parse_int(steps, "total_steps", minimum=1),
-            parse_int(scale, "scale_factor", minimum=1),
+            parse_int(scale, "scale_factor", minimum=1, maximum=MAX_TRACE_GPUS),
             parse_float(weight, "priority_weight", strict=True),
             parse_float(arrival, "arrival_time"))
 

@@ -45,16 +45,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from emulator.units import Seconds
 from workloads.models import get_model
 from workloads.requests import RequestArrays
 from workloads.spec import TrainingJobSpec
-from workloads.traces import SAMPLES, sample_path
+from workloads.traces import check_sample, sample_path
 from workloads.traces.alibaba import AlibabaPodTrace, read_alibaba_pods
 from workloads.traces.azure_llm import AzureLLMTrace, read_azure_llm
-from workloads.traces.common import TraceFormatError, TraceIssue
+from workloads.traces.common import MAX_TRACE_GPUS, TraceFormatError, TraceIssue
 from workloads.traces.gavel import GavelTrace, read_gavel, read_throughputs
 from workloads.traces.mooncake import MooncakeTrace, read_mooncake
 from workloads.traces.philly import PhillyTrace, read_philly
@@ -112,7 +112,8 @@ class TraceReplayConfig(BaseModel):
     tp: int = Field(default=1, gt=0, description="tensor-parallel size of replayed jobs")
     pp: int = Field(default=1, gt=0, description="pipeline-parallel stages of replayed jobs")
     time_scale: float = Field(default=1.0, gt=0, description="trace seconds → sim seconds")
-    gpu_scale: float = Field(default=1.0, gt=0, description="multiplier on GPU counts")
+    gpu_scale: float = Field(default=1.0, gt=0, le=MAX_TRACE_GPUS,
+                             description="multiplier on GPU counts")
     start: Seconds = Field(default=0.0, ge=0, description="sim time of the trace's zero")
     absolute_time: bool = Field(
         default=False, description="keep the file's own time zero instead of rebasing to "
@@ -161,14 +162,10 @@ class TraceReplayConfig(BaseModel):
                              "compute model; it needs runtime: as_given")
         return self
 
-    @model_validator(mode="after")
-    def _sample_exists(self) -> TraceReplayConfig:
-        if self.path.startswith(SAMPLE_PREFIX):
-            name = self.path[len(SAMPLE_PREFIX):]
-            if name not in SAMPLES:
-                raise ValueError(f"unknown trace sample {name!r}; known: "
-                                 f"{', '.join(sorted(SAMPLES))}")
-        return self
+    @field_validator("path", "throughputs")
+    @classmethod
+    def _sample_exists(cls, v: str | None) -> str | None:
+        return v if v is None else check_sample(v)
 
 
 @dataclass(frozen=True, eq=False)

@@ -12,7 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from workloads.traces.common import TraceIssue, check_path, csv_rows, parse_float, parse_int
+from workloads.traces.common import (
+    MAX_TRACE_GPUS,
+    TraceIssue,
+    check_path,
+    csv_rows,
+    parse_float,
+    parse_int,
+)
 
 __all__ = ["TIRESIAS_COLUMNS", "TiresiasJob", "TiresiasTrace", "read_tiresias"]
 
@@ -71,7 +78,8 @@ def read_tiresias(path: str | Path) -> TiresiasTrace:
                 line=line, job_id=row["job_id"],
                 submit_s=parse_float(row["submit_time"], "submit_time"),
                 duration_s=parse_float(row["duration"], "duration", strict=True),
-                num_gpus=parse_int(row["num_gpu"], "num_gpu", minimum=1),
+                num_gpus=parse_int(row["num_gpu"], "num_gpu", minimum=1,
+                                   maximum=MAX_TRACE_GPUS),
                 model=models.get(line, "")))
         except ValueError as err:
             issues.append(TraceIssue(str(p), line, str(err)))
