@@ -182,10 +182,15 @@ def cell_key(cell: Cell) -> str:
 
 
 def _summary_task(sim: Any) -> dict[str, Any]:
-    """The run's ``summary.json`` content (no per-request rows) and its wall time."""
+    """The run's ``summary.json`` content (no per-request rows), its wall time and its
+    malformed trace rows (``file:line: why``, skipped; the study warns about them as
+    ``gpuemu run`` does)."""
     from emulator.results import collect
 
-    return {"summary": collect(sim, include_requests=False).summary, "wall_s": sim.wall_s}
+    malformed = [str(i) for i in sim.trace_issues
+                 if getattr(i, "kind", "malformed") == "malformed"]
+    return {"summary": collect(sim, include_requests=False).summary, "wall_s": sim.wall_s,
+            "trace_issues": malformed}
 
 
 def _compare_task(sim: Any) -> dict[str, Any]:

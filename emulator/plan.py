@@ -251,8 +251,12 @@ def run_plan(scenario: Path, axes: Sequence[Axis], target: Target, seeds: int,
                         f"expected at most {MAX_LINES} (narrow their ranges)")
     lines = [Line(dict(zip((a.path for a in axes[:-1]), combo, strict=True)), axes[-1],
                   maximize) for combo in outer]
+    from emulator.cli_common import _warn_trace_issues as warn_trace_issues
+    from emulator.compare import user_paths
+
     runs = 0
     checked = False
+    warned: set[str] = set()
 
     def check_first(done: int, total: int, cell: Cell, result: dict[str, Any]) -> None:
         """A typo in the target fails once, clearly, on the first summary to arrive (not
@@ -274,6 +278,10 @@ def run_plan(scenario: Path, axes: Sequence[Axis], target: Target, seeds: int,
         cells = [c for _, _, cs in batch for c in cs]
         results = run_cells(cells, executor, cache, check_first)
         runs += len(cells)
+        fresh = [i for cell, r in zip(cells, results, strict=True)
+                 for i in user_paths(r.get("trace_issues", []), cell) if i not in warned]
+        warn_trace_issues(list(dict.fromkeys(fresh)))  # each malformed row once, as a run
+        warned.update(fresh)
         at = 0
         for line, v, cs in batch:
             summaries = [r["summary"] for r in results[at:at + len(cs)]]

@@ -4,7 +4,8 @@
 :class:`~emulator.cells.Cell` per grid point (:func:`emulator.sweep.expand_grid`) and seed
 (the scenario's seed, +1, …), runs them on an executor with the on-disk cache
 (:func:`emulator.executor.run_cells`) and turns each cell's ``summary.json`` into one flat
-row (:func:`flatten`): ``point``, the swept values, ``seed``, then every scalar of the
+row (:func:`flatten`): ``point``, the swept values, ``seed``, ``wall_s``, ``trace_issues``
+(malformed trace rows the run skipped; each is warned about once), then every scalar of the
 summary under its dotted path (``requests.slo_attainment``,
 ``tenants.eu.requests.ttft_s.p99``, ``sites.bizerte-20mw.peak_facility_mw``).
 """
@@ -113,12 +114,20 @@ def run_sweep(scenario: Path, overrides: Sequence[str], seeds: int, executor: Ex
               ) -> SweepResult:
     """Run every point × seed (cached cells reused); one flat row per cell (``data``: see
     :func:`sweep_cells`)."""
+    from emulator.cli_common import _warn_trace_issues as warn_trace_issues
+    from emulator.compare import user_paths
+
     points, seed_list, cells = sweep_cells(scenario, overrides, seeds, until_s, data)
     results = run_cells(cells, executor, cache, progress)
     rows = []
+    skipped: dict[str, None] = {}
     for cell, result in zip(cells, results, strict=True):
+        issues = user_paths(result.get("trace_issues", []), cell)
+        skipped.update(dict.fromkeys(issues))
         row: dict[str, Any] = {"point": cell.tags["point"], **cell.tags["values"],
-                               "seed": cell.tags["seed"], "wall_s": result.get("wall_s")}
+                               "seed": cell.tags["seed"], "wall_s": result.get("wall_s"),
+                               "trace_issues": len(issues)}
         row.update(flatten(result["summary"]))
         rows.append(row)
+    warn_trace_issues(list(skipped))  # each malformed row once, as gpuemu run does
     return SweepResult(str(scenario), points, seed_list, rows, until_s)

@@ -7,6 +7,7 @@ FIFO (Lifka 1995; Mu'alem & Feitelson 2001).
 
 from __future__ import annotations
 
+import csv
 import json
 import subprocess
 import sys
@@ -146,3 +147,25 @@ def test_estimate_error_is_seeded_and_off_by_default() -> None:
     ratios = [n / e for n, e in zip(noisy, exact, strict=True)]
     assert min(ratios) < 0.8 and max(ratios) > 1.25
     assert exact == estimates(0.0, 7)
+
+
+@pytest.mark.parametrize("study", ["sweep", "plan"])
+def test_sweep_and_plan_warn_once_per_bad_row_with_the_users_path(tmp_path: Path,
+                                                                   study: str) -> None:
+    """A study's runs skip the trace's malformed rows as a run does: each is warned about
+    once (not once per run), under the path the scenario gave, and the sweep counts them
+    per run in sweep.csv."""
+    path = trace_scenario(tmp_path)
+    args = (["sweep", str(path), "--set", "sites.0.halls.0.racks=1,2"] if study == "sweep"
+            else ["plan", str(path), "--vary", "sites.0.halls.0.racks", "--range", "1..2",
+                  "--target", "tenants.philly.jobs.finished >= 1"])
+    proc = subprocess.run([sys.executable, "-m", "emulator", *args, "--serial", "--no-cache",
+                           "--until", "2h", "--out", str(tmp_path / "out")],
+                          capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    warnings = [ln for ln in proc.stderr.splitlines() if "skipped trace row" in ln]
+    assert len(warnings) == 3, proc.stderr
+    assert all(str(tmp_path / "traces" / "philly.csv") in w for w in warnings)
+    if study == "sweep":
+        rows = list(csv.DictReader((tmp_path / "out" / "sweep.csv").open()))
+        assert [r["trace_issues"] for r in rows] == ["3", "3"]
