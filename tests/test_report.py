@@ -7,6 +7,7 @@ import json
 import re
 import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -132,12 +133,13 @@ def test_outages_pair_gpu_failures_and_maintenance() -> None:
                    ("gpus", "failure", 50.0, 100.0, 4.0)]
 
 
-def _infra(rows: list[tuple[float, str, int, float, str]]) -> RunData:
-    """A run of 100 s whose infra table holds ``rows`` (t, event, subject, value, label)."""
-    t, event, subject, value, label = zip(*rows, strict=True)
-    infra = {"t_s": np.array(t), "event": np.array(event, dtype=object),
-             "subject": np.array(subject), "value": np.array(value),
-             "label": np.array(label, dtype=object)}
+def _infra(rows: list[tuple[Any, ...]]) -> RunData:
+    """A run of 100 s whose infra table holds ``rows`` (t, event, subject, value, label,
+    and optionally the GPUs a row concerns: gpu_first, gpu_last)."""
+    columns = list(zip(*rows, strict=True))
+    names = ("t_s", "event", "subject", "value", "label", "gpu_first", "gpu_last")
+    infra = {name: np.array(col, dtype=object if name in ("event", "label") else None)
+             for name, col in zip(names, columns, strict=False)}
     return RunData(summary={"simulated_s": 100.0}, tables={"infra": infra})
 
 
@@ -186,12 +188,7 @@ def test_sampled_failures_end_at_a_restore_of_a_target_holding_their_gpus() -> N
             (40.0, "repair", gpu, 1.0, "gpu", 150, 150),  # a spare: before the older one
             (60.0, "repair", gpu, 1.0, "gpu", 5, 5),  # due after the restore: nothing
             (70.0, "repair", gpu, 1.0, "gpu", 100, 100)]
-    t, event, subject, value, label, first, last = zip(*rows, strict=True)
-    infra = {"t_s": np.array(t), "event": np.array(event, dtype=object),
-             "subject": np.array(subject), "value": np.array(value),
-             "label": np.array(label, dtype=object), "gpu_first": np.array(first),
-             "gpu_last": np.array(last)}
-    data = RunData(summary={"simulated_s": 100.0}, tables={"infra": infra})
+    data = _infra(rows)
     got = [(o.label, o.start_s, o.end_s) for o in outages(data)]
     assert got == [("gpu", 10.0, 30.0), ("gpu", 12.0, 70.0), ("gpu", 14.0, 40.0)]
 
@@ -205,12 +202,7 @@ def test_the_end_of_a_timed_failure_is_no_restore_of_what_else_is_down() -> None
             (20.0, "failure", -1, 72.0, "fail rack:s/h/0", 0, 71),
             (30.0, "repair", -1, 72.0, "fail rack:s/h/0", 0, 71),
             (50.0, "repair", gpu, 1.0, "gpu", 5, 5)]
-    t, event, subject, value, label, first, last = zip(*rows, strict=True)
-    infra = {"t_s": np.array(t), "event": np.array(event, dtype=object),
-             "subject": np.array(subject), "value": np.array(value),
-             "label": np.array(label, dtype=object), "gpu_first": np.array(first),
-             "gpu_last": np.array(last)}
-    data = RunData(summary={"simulated_s": 100.0}, tables={"infra": infra})
+    data = _infra(rows)
     got = [(o.label, o.start_s, o.end_s) for o in outages(data)]
     assert got == [("gpu", 10.0, 50.0), ("rack:s/h/0", 20.0, 30.0)]
 
