@@ -32,6 +32,13 @@ def ttft_p99_s(requests: Mapping[str, object] | None) -> float | None:
     return float(value) if isinstance(value, int | float) else None
 
 
+def _mean_of(section: object, key: str) -> float | None:
+    """The ``mean`` of the statistics at ``section[key]`` (None when there is none)."""
+    stats = section.get(key) if isinstance(section, Mapping) else None
+    value = stats.get("mean") if isinstance(stats, Mapping) else None
+    return float(value) if isinstance(value, int | float) else None
+
+
 def fairness(jobs: Mapping[str, np.ndarray], weights: Mapping[str, float | None]
              ) -> tuple[float | None, dict[str, float]]:
     """``(Jain's index, {tenant: share_vs_quota})`` over tenants with training jobs in
@@ -69,8 +76,9 @@ def schedule_digest(jobs: Mapping[str, np.ndarray]) -> str:
 def add_study_metrics(metrics: dict[str, dict[str, float | None]],
                       summary: Mapping[str, object], jobs: Mapping[str, np.ndarray],
                       weights: Mapping[str, float | None]) -> None:
-    """Add ``ttft_p99_s`` (every scope), ``fairness`` (overall) and ``share_vs_quota``
-    (each tenant with training work) to one run's ``metrics`` by scope, in place."""
+    """Add ``ttft_p99_s`` and ``wait_incl_queued_mean_s`` (every scope), ``fairness``
+    (overall) and ``share_vs_quota`` (each tenant with training work) to one run's
+    ``metrics`` by scope, in place."""
     tenants = summary.get("tenants")
     tenants = tenants if isinstance(tenants, Mapping) else {}
     jain, ratio = fairness(jobs, weights)
@@ -78,6 +86,7 @@ def add_study_metrics(metrics: dict[str, dict[str, float | None]],
         section = summary if scope == "overall" else tenants.get(scope, {})
         requests = section.get("requests") if isinstance(section, Mapping) else None
         m["ttft_p99_s"] = ttft_p99_s(requests if isinstance(requests, Mapping) else None)
+        m["wait_incl_queued_mean_s"] = _mean_of(section, "wait_incl_queued_s")
         if scope == "overall":
             m["fairness"] = jain
         else:

@@ -189,13 +189,33 @@ def format_value(metric: str, mean: float, half: float, n: int | None = None,
     return _cell(mean, half, scale, fmt, n, seeds)
 
 
+SHOWN_WHERE_DIFFERENT = {"wait_incl_queued_mean_s": "wait_mean_s"}
+"""Metrics shown in a table only where some policy's mean differs from the metric named
+(a mean wait with queued jobs counted equals the mean wait when none was left queued)."""
+
+
+def _same_as(mine: dict[tuple[str, str], dict[str, Any]], policies: Sequence[str],
+             metric: str) -> bool:
+    """Whether ``metric`` repeats its :data:`SHOWN_WHERE_DIFFERENT` partner for every
+    policy (to 1e-9 relative), so its column would say nothing new."""
+    other = SHOWN_WHERE_DIFFERENT.get(metric)
+    if other is None:
+        return False
+    return all(mine[(p, metric)]["n"] == mine[(p, other)]["n"]
+               and (mine[(p, metric)]["n"] == 0
+                    or math.isclose(mine[(p, metric)]["mean"], mine[(p, other)]["mean"],
+                                    rel_tol=1e-9, abs_tol=1e-9))
+               for p in policies)
+
+
 def _grid(result: CompareResult, rows: list[dict[str, Any]], point: str,
           scope: str) -> tuple[list[str], list[list[str]]]:
     """Headers and cells (rows: policies) of one point and scope: the metrics that have a
     value for some policy, each column in its own unit."""
     mine = {(r["policy"], r["metric"]): r for r in rows
             if r["point"] == point and r["scope"] == scope}
-    metrics = [m for m in METRICS if any(mine[(p, m)]["n"] for p in result.policies)]
+    metrics = [m for m in METRICS if any(mine[(p, m)]["n"] for p in result.policies)
+               and not _same_as(mine, result.policies, m)]
     headers, columns = [], []
     for m in metrics:
         cells = [mine[(p, m)] for p in result.policies]
