@@ -169,3 +169,28 @@ def test_sweep_and_plan_warn_once_per_bad_row_with_the_users_path(tmp_path: Path
     if study == "sweep":
         rows = list(csv.DictReader((tmp_path / "out" / "sweep.csv").open()))
         assert [r["trace_issues"] for r in rows] == ["3", "3"]
+
+
+def test_absolute_time_and_offset_count_from_midnight_of_the_first_day() -> None:
+    """Philly timestamps, like Azure's, have the first row's midnight as their own zero:
+    ``absolute_time`` keeps it (the first job, submitted at 00:01:57, at 117 s), and
+    ``offset`` counts from it (600 s: the 00:01:57 row is dropped, 00:11:57 is at 117 s)."""
+    from workloads.traces import sample_path
+    from workloads.traces.mapping import TraceReplayConfig, philly_to_jobs
+    from workloads.traces.philly import read_philly
+
+    trace = read_philly(sample_path("philly"))
+    first = trace.jobs[0].submit_s
+    assert trace.start is not None and trace.start.strftime("%H:%M:%S") == "00:01:57"
+    since_midnight = 117.0
+
+    def submits(**cfg: object) -> list[float]:
+        conf = TraceReplayConfig(kind="philly", path="sample:philly", name="p", tenant="t",
+                                 model="llama3-8b", limit=3, **cfg)
+        return [j.submit_s for j in philly_to_jobs(trace, conf)]
+
+    rebased = submits()
+    assert rebased[0] == 0.0
+    assert submits(absolute_time=True) == [t + since_midnight - first for t in rebased]
+    second = trace.jobs[1].submit_s
+    assert submits(offset=600.0)[0] == pytest.approx(second + since_midnight - 600.0)

@@ -23,12 +23,12 @@ Serving traces (Azure LLM, Mooncake) become :class:`~workloads.requests.RequestA
 
 Time origin: a trace's times are rebased so its first row is at ``start`` (the public
 Alibaba pod list counts seconds from its own zero, and the held-out part of it begins
-~126 days in). ``absolute_time: true`` keeps the file's own zero instead (Azure: midnight
-of the first request's day), so several files of one trace keep their relative offsets;
-``offset`` names the trace time (s, in the file's own time base) that maps to ``start``;
-rows before it are dropped and counted. Tiresias and Gavel traces keep the file's own zero
-by default (as those simulators replay them), so ``absolute_time`` changes nothing there,
-and ``offset`` works as for the others.
+~126 days in). ``absolute_time: true`` keeps the file's own zero instead (Azure and
+Philly: midnight of the first row's day), so several files of one trace keep their
+relative offsets; ``offset`` names the trace time (s, in the file's own time base) that
+maps to ``start``; rows before it are dropped and counted. Tiresias and Gavel traces keep
+the file's own zero by default (as those simulators replay them), so ``absolute_time``
+changes nothing there, and ``offset`` works as for the others.
 
 Scaling knobs: trace time ``t`` (s from the origin) maps to ``start + t · time_scale``
 — ``time_scale=0.5`` replays twice as fast (durations are *not* scaled, so load doubles);
@@ -117,7 +117,8 @@ class TraceReplayConfig(BaseModel):
     start: Seconds = Field(default=0.0, ge=0, description="sim time of the trace's zero")
     absolute_time: bool = Field(
         default=False, description="keep the file's own time zero instead of rebasing to "
-                                   "the first row (Azure: midnight of the first row's day)")
+                                   "the first row (Azure, Philly: midnight of the first row's "
+                                   "day)")
     offset: Seconds | None = Field(
         default=None, ge=0, description="trace time (s, file's own zero) mapped to 'start'; "
                                         "earlier rows are dropped")
@@ -334,10 +335,16 @@ def philly_to_jobs(trace: PhillyTrace, cfg: TraceReplayConfig,
     """One job per Philly row (in trace order, first ``cfg.limit``), ids from ``first_job_id``.
 
     The reader counts from the first submission, which is therefore the default origin.
+    The file's own zero (``absolute_time``, and what ``cfg.offset`` counts from) is
+    midnight of the first submission's day, as for Azure's timestamps of the same form.
     Rows before ``cfg.offset`` are left out.
     """
     rows = trace.jobs[:cfg.limit]
-    origin = trace_origin(0.0, cfg)
+    start = trace.start
+    own_shift_s = (0.0 if start is None else
+                   (start - start.replace(hour=0, minute=0, second=0, microsecond=0))
+                   .total_seconds())
+    origin = trace_origin(0.0, cfg, own_shift_s)
     rows = tuple(r for r in rows if r.submit_s >= origin)
     return [_job(first_job_id + i, f"{cfg.name}-L{r.line}",
                  f"{_tenant(cfg)}-{r.cluster}" if cfg.tenant_per_cluster else _tenant(cfg),
