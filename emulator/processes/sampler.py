@@ -120,11 +120,10 @@ class Sampler:
         staging = core.staging.active if core.staging is not None else {}
         gpus: list[np.ndarray] = []
         gaps: list[np.ndarray] = []
-        for w in core.running.values():
-            if w.kind != "training" or w.work_id in staging:
-                continue
-            speed = core.speed_factor(w, "power")
-            if speed < 1.0:
+        for w in core.running.values():  # every sample: the cheap test first
+            factors = w.speed_factors  # None for a job nothing ever slowed
+            speed = 1.0 if factors is None else factors.get("power", 1.0)
+            if speed < 1.0 and w.kind == "training" and w.work_id not in staging:
                 g = np.asarray(w.gpus)
                 gpus.append(g)
                 gaps.append(w.util * speed - core.gpu_util[g])
