@@ -229,6 +229,9 @@ def _cli(tmp_path: Path, data: dict[str, Any]) -> subprocess.CompletedProcess[st
     ({"components": {"gpux": {"afr": 1}}}, ("failures.components", "gpux", "one of gpu")),
     ({"components": {"rack": {"repair": 0}}}, ("failures", "components.rack.repair > 0",
                                                "spares")),
+    # a spare pool does not make a repair of 0 s meaningful: spares only shorten repairs
+    ({"components": {"gpu": {"repair": 0}}, "spares": 2},
+     ("failures", "components.gpu.repair > 0", "spares 2")),
     ({"components": {"gpu": {"afr": 1, "mtbf": "52w"}}}, ("components.gpu", "either afr")),
 ])
 def test_bad_failure_input_is_one_line_exit_2(tmp_path: Path, section: dict[str, Any],

@@ -96,9 +96,11 @@ class FailuresConfig(ScenarioModel):
     @model_validator(mode="after")
     def _repairable(self) -> FailuresConfig:
         for name, comp in self.components.items():
-            if name in HARDWARE_LOSS and comp.repair == 0.0 and self.spares == 0:
-                raise ValueError(f"components.{name}.repair > 0 (it is 0 s with spares 0), "
-                                 "or a hot-spare pool (spares > 0)")
+            # a hot spare replaces a failed tray within min(spare_swap, repair): it shortens
+            # a repair, so with a repair of 0 s the GPUs would be back at once, spare or not
+            if name in HARDWARE_LOSS and comp.repair == 0.0:
+                raise ValueError(f"components.{name}.repair > 0 (it is 0 s; hot spares "
+                                 f"shorten a repair, spares {self.spares} cannot replace one)")
         if self.checkpoint == "young_daly" and self.checkpoint_bandwidth is None:
             raise ValueError("checkpoint_bandwidth (storage write bandwidth, e.g. 2TB/s) "
                              "with checkpoint young_daly")
