@@ -23,13 +23,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from emulator.errors import UserError
 from topologies.config import SiteConfig
 from topologies.failure_config import FailuresConfig
 from topologies.index import TopologyIndex
 from topologies.reliability import COMPONENTS, SECONDS_PER_YEAR, UNITS, defaults_for
 from topologies.sizing import size_site
 
-__all__ = ["ClassPlan", "FailurePlan", "resolve_plan", "sample_failures"]
+__all__ = ["MAX_FAILURES", "ClassPlan", "FailurePlan", "resolve_plan", "sample_failures"]
+
+MAX_FAILURES = 10_000_000
+"""Most failures one class may draw over a run: every failure is a simulated event (and a
+log row), so more than this is a rate mistyped (an ``afr`` meant per fleet, an ``mtbf`` in
+seconds) or a Weibull shape so small that its renewals pile up near zero."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -147,9 +153,20 @@ def resolve_plan(sites: Sequence[SiteConfig], index: TopologyIndex) -> FailurePl
     return FailurePlan(classes=tuple(classes), configs=configs)
 
 
+def _too_many(plan: ClassPlan, what: str) -> UserError:
+    """The error for a class that would draw more than :data:`MAX_FAILURES` failures."""
+    afr = float(plan.rate_per_s.max()) * SECONDS_PER_YEAR
+    return UserError(f"sites.{plan.site}.failures.components.{plan.name}: {what} over the "
+                     f"run ({plan.n_units:,} units, up to {afr:.4g} failures per unit-year); "
+                     f"expected at most {MAX_FAILURES:,} (a lower afr, a longer mtbf or a "
+                     "larger Weibull shape)")
+
+
 def _poisson(plan: ClassPlan, horizon_s: float, rng: np.random.Generator
              ) -> tuple[np.ndarray, np.ndarray]:
     total = float(plan.rate_per_s.sum())
+    if total * horizon_s > MAX_FAILURES:
+        raise _too_many(plan, f"{total * horizon_s:.4g} failures expected")
     n = int(rng.poisson(total * horizon_s))
     times = rng.uniform(0.0, horizon_s, n)
     units = rng.choice(plan.n_units, size=n, p=plan.rate_per_s / total)
@@ -163,9 +180,14 @@ def _weibull(plan: ClassPlan, horizon_s: float, rng: np.random.Generator
     scale = (1.0 / plan.rate_per_s[live]) / math.gamma(1.0 + 1.0 / k)
     t = np.zeros(live.size)
     times, units = [], []
+    drawn = 0
     while live.size:
         t = t + scale * rng.weibull(k, live.size)
         inside = t < horizon_s
+        drawn += int(inside.sum())
+        if drawn > MAX_FAILURES:
+            raise _too_many(plan, f"{drawn:,} failures drawn before the end (Weibull shape "
+                                  f"{k:g})")
         times.append(t[inside])
         units.append(live[inside])
         live, t, scale = live[inside], t[inside], scale[inside]

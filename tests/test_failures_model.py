@@ -233,6 +233,12 @@ def _cli(tmp_path: Path, data: dict[str, Any]) -> subprocess.CompletedProcess[st
     ({"components": {"gpu": {"repair": 0}}, "spares": 2},
      ("failures", "components.gpu.repair > 0", "spares 2")),
     ({"components": {"gpu": {"afr": 1, "mtbf": "52w"}}}, ("components.gpu", "either afr")),
+    # rates that would draw more failures than a run can hold: an error, not a traceback
+    # from the sampler (afr) or a loop that fills the memory (a tiny Weibull shape)
+    ({"components": {"gpu": {"afr": 1e300}}}, ("sites.0.failures.components.gpu",
+                                               "failures expected", "at most 10,000,000")),
+    ({"components": {"gpu": {"afr": 1, "distribution": "weibull", "shape": 0.01}}},
+     ("sites.0.failures.components.gpu", "Weibull shape 0.01", "at most 10,000,000")),
 ])
 def test_bad_failure_input_is_one_line_exit_2(tmp_path: Path, section: dict[str, Any],
                                               needles: tuple[str, ...]) -> None:
