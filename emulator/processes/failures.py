@@ -28,7 +28,8 @@ count per GPU, one for going down and one for losing scale-out).
 A component that is out cannot fail again: a sampled failure is dropped when its unit's
 previous failure of the same class has not yet been repaired (or swapped for a spare),
 or, for a class that takes GPUs down, when every GPU of the unit is already out of service
-(whatever took it out: a rack, a feed, a planned ``fail``). For exponential classes this
+(whatever took it out: a rack, a feed, a planned ``fail``); a spine switch still down
+does not fail again either. For exponential classes this
 is exactly a unit that fails at its rate while in service and not while out (the Poisson
 process is memoryless); for Weibull classes the unit's renewal clock keeps running while
 it is out (its age is not reset at repair), an approximation. So each class's failures
@@ -125,7 +126,8 @@ class FailureModel:
             cls = self.plan.classes[row]
             effect = effect_of(cls.name)
             if effect == "bandwidth":
-                self._spine_fails(cls, unit)
+                if not self.spine_count[cls.site][unit]:  # a switch down cannot fail again
+                    self._spine_fails(cls, unit)
                 continue
             gpus = cls.unit_gpus(unit)
             if (row, unit) in self.out_units or (
