@@ -74,7 +74,7 @@ def test_weibull_renewal_mean_matches_mtbf() -> None:
     """Weibull (k = 0.7) times between failures with the MTBF as mean: the count over a
     long horizon is units × horizon / MTBF within 5 %."""
     plan, _ = _plan({"defaults": False, "components": {
-        "gpu": {"mtbf": "30d", "distribution": "weibull", "shape": 0.7}}})
+        "gpu": {"mtbf": "30d", "distribution": "weibull", "shape": 0.7, "repair": "1d"}}})
     horizon = 3 * YEAR
     t, _rows, _u = sample_failures(plan, horizon, RngStreams(3).stream("failures"))
     expected = 288 * horizon / (30 * 86400)
@@ -233,6 +233,9 @@ def _cli(tmp_path: Path, data: dict[str, Any]) -> subprocess.CompletedProcess[st
     ({"components": {"gpu": {"repair": 0}}, "spares": 2},
      ("failures", "components.gpu.repair > 0", "spares 2")),
     ({"components": {"gpu": {"afr": 1, "mtbf": "52w"}}}, ("components.gpu", "either afr")),
+    # without the catalog a class given a rate has no repair time: it was 0 s in silence
+    ({"defaults": False, "components": {"gpu": {"afr": 100}}},
+     ("failures", "components.gpu.repair", "defaults false")),
     # rates that would draw more failures than a run can hold: an error, not a traceback
     # from the sampler (afr) or a loop that fills the memory (a tiny Weibull shape)
     ({"components": {"gpu": {"afr": 1e300}}}, ("sites.0.failures.components.gpu",

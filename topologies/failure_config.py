@@ -101,6 +101,11 @@ class FailuresConfig(ScenarioModel):
             if name in HARDWARE_LOSS and comp.repair == 0.0:
                 raise ValueError(f"components.{name}.repair > 0 (it is 0 s; hot spares "
                                  f"shorten a repair, spares {self.spares} cannot replace one)")
+            # without the catalog nothing else sets a repair time: it would be 0 s
+            if (not self.defaults and name in HARDWARE_LOSS and comp.repair is None
+                    and (comp.afr or comp.mtbf is not None)):
+                raise ValueError(f"components.{name}.repair (a repair time > 0, e.g. 8h) "
+                                 "with defaults false: no catalog figure fills it in")
         if self.checkpoint == "young_daly" and self.checkpoint_bandwidth is None:
             raise ValueError("checkpoint_bandwidth (storage write bandwidth, e.g. 2TB/s) "
                              "with checkpoint young_daly")
