@@ -2,7 +2,8 @@
 
 Absent, a site never fails (the run is exactly as without this feature). Present, every
 failure class of :mod:`topologies.reliability` starts from the catalog defaults for the
-site's systems (``defaults: false`` starts from zero) and ``components`` overrides them::
+site's systems (``defaults: false`` starts from zero: a class given a rate then gives
+its ``repair`` too) and ``components`` overrides them::
 
     failures:
       components:
