@@ -12,6 +12,7 @@ config models: a plain number is taken as already SI, a string is parsed.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Callable
@@ -118,9 +119,48 @@ def _convert(value: str | float | int, table: dict[str, float], what: str, examp
     return result
 
 
+_COMPOUND_PART = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*([A-Za-zµ]+)")
+
+
+def _compound_duration(value: str) -> float | None:
+    """Seconds of a duration written in several parts, largest first, such as ``"5h10m"``,
+    ``"1d 12h"`` or ``"2h30m15s"`` (each part unsigned, with a unit); ``None`` when
+    ``value`` is not such a sum of at least two parts."""
+    parts: list[tuple[float, str]] = []
+    pos = 0
+    while pos < len(value):
+        match = _COMPOUND_PART.match(value, pos)
+        if match is None:
+            return None if value[pos:].strip() else _sum_parts(value, parts)
+        parts.append((float(match.group(1)), match.group(2)))
+        pos = match.end()
+    return _sum_parts(value, parts)
+
+
+def _sum_parts(value: str, parts: list[tuple[float, str]]) -> float | None:
+    if len(parts) < 2:
+        return None
+    scales = []
+    for _, unit in parts:
+        key = unit.lower()
+        scale = _DURATION.get(key, _DURATION_WORDS.get(key))
+        if scale is None:
+            return None  # the one-part parser names the unknown unit
+        scales.append(scale)
+    if any(b >= a for a, b in itertools.pairwise(scales)):
+        raise UnitError(f"got {_show(value)}; expected the parts of a duration largest "
+                        "first, each unit once, such as '5h10m'")
+    return sum(number * scale for (number, _), scale in zip(parts, scales, strict=True))
+
+
 def parse_duration(value: str | float | int) -> float:
     """Seconds from ``"7d"``, ``"30m"`` (minutes), ``"250ms"``, ``"2h"``, the unit spelled
-    out (``"2 weeks"``, ``"1 day"``) or a number of seconds."""
+    out (``"2 weeks"``, ``"1 day"``), several parts largest first (``"5h10m"``,
+    ``"1d 12h"``) or a number of seconds."""
+    if isinstance(value, str):
+        compound = _compound_duration(value)
+        if compound is not None:
+            return compound
     return _convert(value, _DURATION, "duration", "7d", words=_DURATION_WORDS)
 
 

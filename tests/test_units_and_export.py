@@ -33,6 +33,27 @@ def test_durations_spelled_out(text: str, seconds: float) -> None:
     assert parse_duration(text) == pytest.approx(seconds)
 
 
+@pytest.mark.parametrize(("text", "seconds"), [
+    ("5h10m", 18600), ("1d 12h", 129600), ("2h30m15s", 9015), ("1h 30 minutes", 5400),
+    ("1.5d6h", 151200)])
+def test_durations_in_several_parts(text: str, seconds: float) -> None:
+    assert parse_duration(text) == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize("text", ["10m5h", "5h5h"])
+def test_duration_parts_out_of_order_are_one_line(text: str) -> None:
+    with pytest.raises(UnitError, match="largest first, each unit once"):
+        parse_duration(text)
+
+
+def test_a_scenario_duration_in_several_parts_is_read() -> None:
+    from emulator.loader import load_scenario
+
+    loaded = load_scenario(Path(__file__).resolve().parent.parent / "examples"
+                           / "bizerte_20mw.yaml", ["duration=5h20m"])
+    assert loaded.scenario.duration == pytest.approx(19200)
+
+
 def test_an_unknown_duration_unit_lists_the_short_ones_and_says_words_work() -> None:
     with pytest.raises(UnitError) as info:
         parse_duration("2 fortnights")
