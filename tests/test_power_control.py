@@ -249,3 +249,35 @@ def test_work_started_by_a_ticks_round_is_capped_at_that_tick() -> None:
     over = [(s.t, float(s.demand_w[0])) for s in sim.log.energy if s.demand_w[0] > 0.3e6 * 1.0001]
     assert not over, f"samples above the cap: {over[:3]}"
     assert collect(sim).summary["sites"][0]["over_cap_s"] == 0.0
+
+
+def test_solar_deferral_keeps_the_engines_release_profile() -> None:
+    """Outside solar hours the inner policy sees the queue without preemptible training,
+    but the running work's figures are the engine's: its release profile leaves out GPUs
+    that do not come back (draining hardware). The deferred view once rebuilt the profile
+    from every running GPU, so backfill reserved for the head on GPUs that never return
+    and refused a job it starts when nothing is deferred."""
+    from emulator.policies.backfill import EasyBackfillPolicy
+    from emulator.policies.base import ClusterView, QueuedJob, RunningJob, StartJob
+    from tests.test_policy_units import Cluster
+
+    c = Cluster()
+    c.run(100, 64, start=0.0, end=2000.0, preemptible=False)
+
+    def job(work_id: int, n: int, preemptible: bool, est: float) -> QueuedJob:
+        return QueuedJob(work_id, "training", "a", f"j{work_id}", n, 1, 0.0, 0, preemptible,
+                         est, PlacementRequest(n, 1), 0.0, 1.0)
+
+    queue = (job(1, 72, False, 3600.0), job(2, 8, False, 5000.0), job(3, 8, True, 60.0))
+
+    def view(q: tuple[QueuedJob, ...]) -> ClusterView:
+        running: list[RunningJob] = c.running
+        plain = c.view(list(q))
+        return ClusterView(plain.now, q, plain.total_gpus, plain.free_gpus,
+                           lambda: running, c.scratch, plain.tenant_gpus, {},
+                           release_profile=lambda: (np.array([2000.0]), np.array([8])))
+
+    without = EasyBackfillPolicy().decide(view(queue[:2]))
+    assert [d.work_id for d in without if isinstance(d, StartJob)] == [2]
+    deferred = SolarDeferral(EasyBackfillPolicy(), lambda now: False).decide(view(queue))
+    assert [d.work_id for d in deferred if isinstance(d, StartJob)] == [2]
