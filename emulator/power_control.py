@@ -178,10 +178,14 @@ class SolarDeferral(QueuePolicy):
         queue = tuple(j for j in view.queue if not (j.kind == "training" and j.preemptible))
         if len(queue) == len(view.queue):
             return self.inner.decide(view)
+        # The running work is the engine's: its figures pass through (the release profile
+        # leaves out GPUs that will not come back when a job ends); the queue's do not.
         return self.inner.decide(ClusterView(
             now=view.now, queue=queue, total_gpus=view.total_gpus, free_gpus=view.free_gpus,
             running=lambda: view.running, scratch=view.scratch,
             tenant_gpus=view.tenant_gpus, options=view.options,
+            release_profile=view.release_profile, running_columns=view.running_columns,
+            top_attained=view.top_attained_gpu_s, running_job=view.running_job,
             round_length_s=view.round_length_s))
 
 

@@ -193,6 +193,38 @@ def test_switch_options_take_true_or_false_only(queue: str, option: str, value: 
         f"scheduler.options.{option}: got {value!r}; expected true or false")
 
 
+@pytest.mark.parametrize(("queue", "option", "value", "expected"), [
+    ("backfill", "max_scan", "abc", "a whole number"),
+    ("backfill", "max_scan", 2.5, "a whole number"),
+    ("backfill", "max_scan", True, "a whole number"),
+    ("srtf", "min_ratio", "abc", "a number"),
+    ("dlas-gpu", "starvation_knob", "abc", "a number"),
+    ("fairshare", "quotas", "abc", "a mapping of tenants to numbers, e.g. {research: 0.5}"),
+    ("fairshare", "weights", ["lab"], "a mapping of tenants to numbers, e.g. {research: 0.5}"),
+])
+def test_numeric_options_of_the_wrong_type_name_the_option(queue: str, option: str,
+                                                           value: object,
+                                                           expected: str) -> None:
+    """Text where a number belongs once surfaced Python's own words ("'<' not supported
+    between instances of 'str' and 'int'", "could not convert string to float") without
+    the option's name; 2.5 or true as backfill's max_scan were taken as 2 and 1."""
+    assert _build_error(_scheduler(queue, {option: value})) == (
+        f"scheduler.options.{option}: got {value!r}; expected {expected}")
+
+
+def test_a_tenant_mapping_option_names_the_entry_that_is_not_a_number() -> None:
+    assert _build_error(_scheduler("fairshare", {"quotas": {"lab": "half"}})) == (
+        "scheduler.options.quotas.lab: got 'half'; expected a number")
+
+
+def test_numeric_options_still_take_numbers() -> None:
+    from emulator.policies.registry import make_queue_policy
+
+    assert make_queue_policy("backfill", {"max_scan": 1e3}).max_scan == 1000
+    assert make_queue_policy("srtf", {"min_ratio": 2}).min_ratio == 2.0
+    assert make_queue_policy("fairshare", {"quotas": {"lab": 1}}).quotas == {"lab": 1.0}
+
+
 def test_switch_options_still_take_booleans() -> None:
     from emulator.policies.registry import make_queue_policy
 

@@ -224,3 +224,60 @@ def test_capped_site_lands_on_its_cap_not_below() -> None:
         _speed, util[w.gpus] = cap_effect(decision.cap_w, w.util, idle, tdp)
     _r, _it, capped = compute.power(util, pue, fabric)
     assert capped[0] == pytest.approx(cap[0], rel=1e-9)
+
+
+def test_work_started_by_a_ticks_round_is_capped_at_that_tick() -> None:
+    """Deferred training starts in the round a tick asks for at sunrise, after that tick's
+    caps were decided: it must be capped at once. It once ran uncapped until the next tick,
+    so every sunrise sample stood above a constant cap the controller could meet (0.36 MW
+    against 0.3 MW here, a whole sample interval counted in over_cap_s)."""
+    data = small_scenario(duration="1d", seed=3)
+    data["start"] = "2025-03-20"
+    data["sites"] = [{**SMALL_SITE, "energy": {
+        "solar": {"capacity": "1.9MW", "ac_capacity": "1.6MW"},
+        "power_cap": {"mode": "constant", "value": "0.3MW"}}}]
+    data["tenants"] = {"lab": {"training": [{
+        "name": "pt", "model": "llama3-8b", "rate": "8/d", "gpus": [72, 144], "tp": 8,
+        "tokens": {"dist": "lognormal", "median": 2e10, "p90": 5e10},
+        "checkpoint_interval": "1h", "preemptible": True}]}}
+    data["power"] = {"defer_preemptible": True}
+    sim = run_scenario(data)
+    energy = sim.ops.energy
+    starts = [t for t, k in zip(sim.log.work_t, sim.log.work_kind, strict=True) if k == 1]
+    assert any(t % 600 == 0 and not energy.in_solar_hours(t - 600) for t in starts), \
+        "some deferred training must start at the sunrise tick"
+    over = [(s.t, float(s.demand_w[0])) for s in sim.log.energy if s.demand_w[0] > 0.3e6 * 1.0001]
+    assert not over, f"samples above the cap: {over[:3]}"
+    assert collect(sim).summary["sites"][0]["over_cap_s"] == 0.0
+
+
+def test_solar_deferral_keeps_the_engines_release_profile() -> None:
+    """Outside solar hours the inner policy sees the queue without preemptible training,
+    but the running work's figures are the engine's: its release profile leaves out GPUs
+    that do not come back (draining hardware). The deferred view once rebuilt the profile
+    from every running GPU, so backfill reserved for the head on GPUs that never return
+    and refused a job it starts when nothing is deferred."""
+    from emulator.policies.backfill import EasyBackfillPolicy
+    from emulator.policies.base import ClusterView, QueuedJob, RunningJob, StartJob
+    from tests.test_policy_units import Cluster
+
+    c = Cluster()
+    c.run(100, 64, start=0.0, end=2000.0, preemptible=False)
+
+    def job(work_id: int, n: int, preemptible: bool, est: float) -> QueuedJob:
+        return QueuedJob(work_id, "training", "a", f"j{work_id}", n, 1, 0.0, 0, preemptible,
+                         est, PlacementRequest(n, 1), 0.0, 1.0)
+
+    queue = (job(1, 72, False, 3600.0), job(2, 8, False, 5000.0), job(3, 8, True, 60.0))
+
+    def view(q: tuple[QueuedJob, ...]) -> ClusterView:
+        running: list[RunningJob] = c.running
+        plain = c.view(list(q))
+        return ClusterView(plain.now, q, plain.total_gpus, plain.free_gpus,
+                           lambda: running, c.scratch, plain.tenant_gpus, {},
+                           release_profile=lambda: (np.array([2000.0]), np.array([8])))
+
+    without = EasyBackfillPolicy().decide(view(queue[:2]))
+    assert [d.work_id for d in without if isinstance(d, StartJob)] == [2]
+    deferred = SolarDeferral(EasyBackfillPolicy(), lambda now: False).decide(view(queue))
+    assert [d.work_id for d in deferred if isinstance(d, StartJob)] == [2]

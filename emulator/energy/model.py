@@ -225,10 +225,12 @@ class EnergyModel:
 
     def marginal_carbon(self, now: float) -> np.ndarray:
         """gCO2e/kWh of one more kWh at each site now: 0 while renewables exceed the last
-        demand there, else the grid's intensity."""
+        demand there, else the grid's intensity; ``inf`` at a site without an energy
+        section in a country without a default intensity (its carbon is unknown, not 0)."""
         demand = self.last.demand_w if self.last is not None else np.zeros(len(self.sites))
         spare = self.renewable_at(now) - demand
-        return np.where(spare > 0, 0.0, self.carbon)
+        grid = np.where(self.configured | (self.carbon > 0), self.carbon, np.inf)
+        return np.where(spare > 0, 0.0, grid)
 
     # -- the per-tick dispatch ---------------------------------------------------------
     def step(self, now: float, it_w: np.ndarray, facility_w: np.ndarray) -> EnergySample:

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from emulator.policies.base import ClusterView, Decision, QueuePolicy, StartJob
+from emulator.policies.options import whole_number
 
 __all__ = ["EasyBackfillPolicy"]
 
@@ -33,9 +34,10 @@ class EasyBackfillPolicy(QueuePolicy):
 
     def __init__(self, max_scan: int = 1000, **options: Any) -> None:
         super().__init__(**options)
+        max_scan = whole_number(max_scan, "max_scan")
         if max_scan < 1:
             raise ValueError(f"max_scan must be >= 1, got {max_scan}")
-        self.max_scan = int(max_scan)
+        self.max_scan = max_scan
         self._idle: object | None = None  # the state of the last round that started nothing
 
     @staticmethod

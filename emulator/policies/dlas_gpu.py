@@ -47,6 +47,7 @@ from emulator.policies.base import (
     RunningJob,
     StartJob,
 )
+from emulator.policies.options import number
 from emulator.policies.ordered import as_seconds_list, services_first
 from emulator.policies.reallocate import reallocate
 
@@ -79,7 +80,7 @@ class DiscretisedLasPolicy(QueuePolicy):
             raise ValueError(f"crossing must be 'exact' or 'simulator', got {crossing!r}")
         self.exact = crossing == "exact"
         self.thresholds = as_seconds_list(thresholds, "thresholds")
-        knob = float(starvation_knob)
+        knob = number(starvation_knob, "starvation_knob")
         if not knob >= 0:
             raise ValueError(f"starvation_knob must be >= 0, got {starvation_knob!r}")
         self.knob = knob

@@ -41,7 +41,7 @@ from emulator.policies.base import (
     RunningJob,
     StartJob,
 )
-from emulator.policies.options import switch
+from emulator.policies.options import number_map, switch
 from emulator.policies.ordered import MAX_PREEMPT_TRIES, free_by_preempting
 
 __all__ = ["FairSharePolicy"]
@@ -57,7 +57,7 @@ class FairSharePolicy(QueuePolicy):
                  weights: Mapping[str, float] | None = None, reclaim: bool = True,
                  **options: Any) -> None:
         super().__init__(**options)
-        self.quotas = {str(t): float(q) for t, q in dict(quotas or {}).items()}
+        self.quotas = number_map(quotas, "quotas")
         for t, q in self.quotas.items():
             if not 0.0 < q <= 1.0:
                 raise ValueError(f"quotas.{t} must be a fraction in (0, 1], got {q}")
@@ -73,7 +73,7 @@ class FairSharePolicy(QueuePolicy):
             unknown = self.hard - set(self.quotas)
             if unknown:
                 raise ValueError(f"hard names tenants without a quota: {sorted(unknown)}")
-        self.weights = {str(t): float(w) for t, w in dict(weights or {}).items()}
+        self.weights = number_map(weights, "weights")
         if any(not w > 0 for w in self.weights.values()):
             raise ValueError(f"weights must be positive, got {self.weights}")
         self.reclaim = switch(reclaim, "reclaim")

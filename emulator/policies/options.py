@@ -10,13 +10,14 @@ scenario schema does for its own switches (docs/robustness.md), and
 from __future__ import annotations
 
 import inspect
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 
 import numpy as np
 
 from emulator.errors import UserError, did_you_mean, short
 
-__all__ = ["option_names", "switch", "unknown_option"]
+__all__ = ["number", "number_map", "option_names", "switch", "unknown_option",
+           "whole_number"]
 
 
 def switch(value: object, option: str) -> bool:
@@ -26,6 +27,38 @@ def switch(value: object, option: str) -> bool:
         return bool(value)
     raise UserError(f"scheduler.options.{option}: got {short(value)}; expected true or "
                     "false")
+
+
+def number(value: object, option: str) -> float:
+    """The numeric option ``option`` (``scheduler.options.OPTION``) as a float: an int or a
+    float only; text (``"abc"``, ``"2"``), a switch or anything else is a one-line
+    :class:`UserError` (range checks stay with the policy)."""
+    if isinstance(value, bool | np.bool_) or not isinstance(
+            value, int | float | np.integer | np.floating):
+        raise UserError(f"scheduler.options.{option}: got {short(value)}; expected a number")
+    return float(value)
+
+
+def whole_number(value: object, option: str) -> int:
+    """The count option ``option`` as an int: a whole number only (``1e3`` is 1000; ``2.5``,
+    text or a switch is a one-line :class:`UserError`)."""
+    if (isinstance(value, bool | np.bool_)
+            or not isinstance(value, int | float | np.integer | np.floating)
+            or not float(value).is_integer()):
+        raise UserError(f"scheduler.options.{option}: got {short(value)}; expected a whole "
+                        "number")
+    return int(value)
+
+
+def number_map(value: object, option: str) -> dict[str, float]:
+    """The option ``option`` that maps tenants to numbers (``{tenant: 0.5}``); ``None`` is
+    empty. Anything but a mapping of numbers is a one-line :class:`UserError`."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise UserError(f"scheduler.options.{option}: got {short(value)}; expected a mapping "
+                        "of tenants to numbers, e.g. {research: 0.5}")
+    return {str(t): number(v, f"{option}.{t}") for t, v in value.items()}
 
 
 def option_names(cls: type) -> list[str]:

@@ -25,7 +25,7 @@ import numpy as np
 
 from emulator.policies.base import ClusterView, Decision, QueuePolicy
 from emulator.policies.live_displacement import live_displacement
-from emulator.policies.options import switch
+from emulator.policies.options import number, switch
 from emulator.policies.ordered import Displacement, greedy_round, queue_order
 
 __all__ = ["ShortestRemainingTimeFirstPolicy"]
@@ -38,6 +38,7 @@ class ShortestRemainingTimeFirstPolicy(QueuePolicy):
 
     def __init__(self, preempt: bool = True, min_ratio: float = 1.0, **options: Any) -> None:
         super().__init__(**options)
+        min_ratio = number(min_ratio, "min_ratio")
         if not min_ratio >= 1.0:
             raise ValueError(f"min_ratio must be >= 1, got {min_ratio}")
         self.preempt = switch(preempt, "preempt")

@@ -7,7 +7,8 @@ these ask for, a policy's own wake-up round included. The sampler's ticks are si
 of a priority below the ordinary one (:data:`LATE`), so simpy runs every ordinary event of
 an instant, however late it was scheduled, before the tick. Under a power model, each tick
 then applies power caps and asks for a round (caps and solar hours change what may start);
-the sample is taken after that round too.
+when that round changes the running work, the caps are decided again, so what it started
+is capped from this tick on; the sample is taken after that round too.
 
 Compute utilisation (``mean_util``, ``site_util``, ``rack_util``: 0..1) is the work the
 GPUs do: a training job slowed by a power cap (site controller or ``power-cap`` event) to
@@ -79,7 +80,12 @@ class Sampler:
         while True:
             pue = self.controls()
             if self.rounds.due_now():  # the round the controls asked for, and its sequels
+                version = self.core.running_version
                 yield late_timeout(env, 0.0)
+                if self.caps is not None and self.core.running_version != version:
+                    # work that round started (deferred training at sunrise) runs capped
+                    # from now, not uncapped until the next tick
+                    self.caps.apply(self.core.now, pue)
             self.sample(pue)
             yield late_timeout(env, self.interval_s)
             self.ticks += 1
