@@ -52,3 +52,22 @@ def test_overrides_keep_their_command_line_order() -> None:
     assert points[1].overrides == ("sites.0.halls=[{racks: 1}]", "sites.0.halls.0.racks=3",
                                    "duration=2d")
     assert points[2].values == {"sites.0.halls": "[{racks: 2}]", "duration": "1d"}
+
+
+@pytest.mark.parametrize(("overrides", "needle"), [
+    (["sites.0.halls.0.racks=1,2", "sites.0.halls.0.racks=3"], "set again after"),
+    (["sites.0.halls.0.racks=1,2", "sites.0.halls.0.racks=3,4"], "set again after"),
+    (["sites.0.halls.0.racks=1,2", "sites.0.halls=[{racks: 3}]"], "replaces"),
+])
+def test_a_later_override_of_a_swept_field_is_refused(overrides: list[str],
+                                                      needle: str) -> None:
+    """It would replace the swept value at every point, each row still labelled with the
+    swept value (``racks=1`` run with 3 racks)."""
+    from emulator.errors import UserError
+
+    with pytest.raises(UserError, match=needle) as info:
+        expand_grid(overrides)
+    assert "\n" not in str(info.value)
+    # before the sweep, or on another field, it is fine
+    assert len(expand_grid(["sites.0.halls.0.racks=3", "sites.0.halls.0.racks=1,2"])) == 2
+    assert len(expand_grid(["sites.0.halls.0.racks=1,2", "sites.0.halls.0.rackss=3"])) == 2
