@@ -65,11 +65,25 @@ def test_targets_hold_or_not() -> None:
     ("__import__('os') >= 1", "cannot read"),
     ("slo >= 0.9 and", "'and'"),
     ("", "PATH OP NUMBER"),
+    # a unit after the number was read as a missing 'and' (or silently dropped)
+    ("tenants.eu.requests.ttft_s.p99 <= 500ms", "500 ms: a unit is not read"),
+    ("sites.bizerte.peak_mw <= 20 MW and slo >= 0.9", "20 MW: a unit is not read"),
+    ("tenants.eu.rate >= 500 req/s", "500 req/s: a unit is not read"),
+    ("sites.bizerte.peak_mw <= 1e400", "not a finite number"),
+    # a fraction compared with a percentage written without %: never (or always) met
+    ("tenants.eu.slo_attainment >= 99", "is a fraction from 0 to 1, got 99;"),
+    ("gpu_allocation_util <= 90", "is a fraction from 0 to 1"),
 ])
 def test_bad_targets_are_one_line_errors(text: str, word: str) -> None:
     with pytest.raises(UserError, match=word) as info:
         parse_target(text)
     assert "\n" not in str(info.value)
+
+
+def test_a_percent_may_be_spaced_and_a_word_after_a_number_is_not_a_unit() -> None:
+    assert parse_target("tenants.eu.slo_attainment >= 99 %").comparisons[0].value == 0.99
+    spaced = parse_target("requests.ttft_s.p99 <= 0.5 and sites.bizerte.peak_mw <= 20")
+    assert [c.value for c in spaced.comparisons] == [0.5, 20.0]
 
 
 def test_a_path_naming_nothing_is_reported() -> None:
