@@ -330,3 +330,24 @@ def test_a_quoted_seed_is_the_scenario_seed(tmp_path: Path) -> None:
     assert seeds == [42, 43] and [c.data["seed"] for c in cells] == [42, 43, 42, 43]
     assert _first_point(path, data, [Axis("sites.0.halls.0.racks", 1, 2)], [],
                         parse_target("sites.0.peak_mw <= 1"), 2) == [42, 43]
+
+
+def test_the_answer_table_keeps_the_figures_when_the_first_line_has_no_answer() -> None:
+    """A grid whose first line has no answer: the table's columns came from that row
+    alone, so the other lines' seeds_meeting and target figures were not shown."""
+    from emulator.cli_plan import table_columns
+    from emulator.plan import PlanResult
+    from emulator.plan_output import answer_rows
+
+    target = parse_target("f >= 10")
+    lines = []
+    for outer, meets in ((1, lambda v: False), (2, lambda v: v >= 3)):
+        line = _search(1, 8, meets)
+        line.fixed = {"y": outer}
+        lines.append(line)
+    result = PlanResult("s.yaml", [Axis("y", 1, 2), Axis("x", 1, 8)], target, [0], False,
+                        lines, 0)
+    rows = answer_rows(result)
+    assert rows[0]["x"] is None and rows[1]["x"] == 3
+    assert table_columns(rows) == ["y", "x", "seeds_meeting", "f", "next_value_meets",
+                                   "evaluated", "confidence"]
