@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -34,7 +34,23 @@ from emulator.cli_executor import (
 from emulator.errors import UserError
 from emulator.interrupts import Interrupted
 
-__all__ = ["register"]
+__all__ = ["register", "table_columns"]
+
+
+def table_columns(rows: list[dict[str, Any]]) -> list[str]:
+    """Every key of ``rows``, each row's keys in their order: a grid line without an
+    answer has no ``seeds_meeting`` or target figures, and its row coming first must not
+    drop those columns of the lines that have them."""
+    columns: list[str] = []
+    for row in rows:
+        at = 0
+        for key in row:
+            if key in columns:
+                at = columns.index(key) + 1
+            else:
+                columns.insert(at, key)
+                at += 1
+    return columns
 
 
 def register(app: typer.Typer) -> None:
@@ -113,7 +129,7 @@ def _plan(scenario: Path, vary: list[str], ranges: list[str], target_text: str, 
     rows = answer_rows(result)
     table = Table(title=f"{'largest' if maximize else 'smallest'} {axes[-1].path} meeting "
                         f"{target.text} on {len(result.seeds)} seeds")
-    shown = [k for k in rows[0] if k != "confidence"]
+    shown = [k for k in table_columns(rows) if k != "confidence"]
     for k in shown:
         table.add_column(k, justify="right")
     for row in rows:

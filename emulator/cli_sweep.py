@@ -83,9 +83,13 @@ def sweep_csv(result: SweepResult) -> str:
     return buf.getvalue()
 
 
-def _mean(values: list[Any]) -> float:
-    nums = [float(v) for v in values if isinstance(v, int | float) and not isinstance(v, bool)
+def _finite(values: list[Any]) -> list[float]:
+    return [float(v) for v in values if isinstance(v, int | float) and not isinstance(v, bool)
             and math.isfinite(v)]
+
+
+def _mean(values: list[Any]) -> float:
+    nums = _finite(values)
     return sum(nums) / len(nums) if nums else math.nan
 
 
@@ -101,8 +105,11 @@ def _table(result: SweepResult) -> Table:
         cells = []
         for k in shown:
             _, scale, fmt = HEADLINE[k]
-            m = _mean([r.get(k) for r in rows])
-            cells.append("—" if math.isnan(m) else fmt.format(m * scale))
+            values = [r.get(k) for r in rows]
+            m, n = _mean(values), len(_finite(values))
+            # a run without the figure (no job finished: no mean JCT) is left out: say so
+            of = f" ({n} of {len(rows)} runs)" if 0 < n < len(rows) else ""
+            cells.append("—" if math.isnan(m) else fmt.format(m * scale) + of)
         table.add_row(point.label, *cells)
     return table
 

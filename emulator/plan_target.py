@@ -6,7 +6,8 @@ Grammar (no ``eval``; the text is tokenised and checked here)::
     comparison := PATH OP NUMBER
     OP         := "<=" | ">=" | "<" | ">" | "==" | "!="
     PATH       := name ("." name)*        (letters, digits, "_", "-", "+")
-    NUMBER     := a decimal or 1e3-style number; "%" divides by 100
+    NUMBER     := a decimal or 1e3-style number; "%" divides by 100; in the summary's
+                  own units (a unit word after it, "500 ms", is an error, never dropped)
 
 ``PATH`` is looked up in a run's summary by :func:`lookup`: mapping keys as written; a
 site or tenant by its name or a unique prefix of it (``sites.bizerte`` finds
@@ -40,7 +41,15 @@ _OPS: dict[str, Callable[[float, float], bool]] = {
     "==": operator.eq, "!=": operator.ne,
 }
 _TOKEN = re.compile(r"\s*(?:(?P<op><=|>=|==|!=|<|>)|(?P<num>[-+]?(?:\d+\.?\d*|\.\d+)"
-                    r"(?:[eE][-+]?\d+)?%?)|(?P<word>[A-Za-z_][\w.+\-]*))")
+                    r"(?:[eE][-+]?\d+)?(?:\s*%)?)|(?P<word>[A-Za-z_][\w.+\-]*))")
+
+_UNIT = re.compile(r"\s*(?P<unit>[A-Za-zµ][A-Za-z/]*)(?![\w.])")
+_UNITS = frozenset({"ns", "us", "µs", "ms", "s", "sec", "min", "h", "hr", "hrs", "d",
+                    "day", "days", "w", "kw", "mw", "gw", "wh", "kwh", "mwh", "gwh", "twh",
+                    "j", "kj", "mj", "gj", "usd", "eur", "t", "kg", "tco2", "m3", "pct",
+                    "percent", "req", "rps", "tok", "tokens", "gpus"})
+"""Words read as a unit after a number (case ignored; anything with a ``/`` too): a
+target's numbers are in the summary's own units, so these are refused, never dropped."""
 
 ALIASES = {"peak_mw": "peak_facility_mw", "energy_mwh": "facility_energy_mwh"}
 """Short names accepted in a target path for the summary's own keys."""
@@ -133,6 +142,12 @@ def parse_target(text: str) -> Target:
         kind = m.lastgroup or ""
         tokens.append((kind, m.group(kind)))
         pos = m.end()
+        unit = _UNIT.match(text, pos) if kind == "num" else None
+        if unit is not None and (unit["unit"].lower() in _UNITS or "/" in unit["unit"]):
+            raise UserError(f"{where}: {m.group(kind)} {unit['unit']}: a unit is not read; "
+                            "expected the number in the figure's own unit, as summary.json "
+                            "has it (seconds for *_s, MW for *_mw, MWh for *_mwh, a fraction "
+                            "for slo_attainment; N% divides by 100)")
     comparisons = []
     i = 0
     while True:
@@ -140,8 +155,14 @@ def parse_target(text: str) -> Target:
         if [k for k, _ in part] != ["word", "op", "num"]:
             raise UserError(f"{where}: expected PATH OP NUMBER (OP one of "
                             f"{' '.join(_OPS)}), e.g. sites.bizerte.peak_mw <= 20")
-        raw = part[2][1]
+        raw = part[2][1].replace(" ", "")
         value = float(raw.rstrip("%")) / (100.0 if raw.endswith("%") else 1.0)
+        if not math.isfinite(value):
+            raise UserError(f"{where}: {short(raw)} is not a finite number; expected a "
+                            "number such as 0.99, 20 or 1.5e3")
+        if _is_fraction(part[0][1]) and not 0.0 <= value <= 1.0:
+            raise UserError(f"{where}: {part[0][1]} is a fraction from 0 to 1, got {raw}; "
+                            "expected a threshold from 0 to 1, e.g. 0.99 or 99%")
         comparisons.append(Comparison(part[0][1], part[1][1], value))
         i += 3
         if i == len(tokens):
@@ -151,6 +172,14 @@ def parse_target(text: str) -> Target:
                             f"{short(tokens[i][1])}")
         i += 1
     return Target(text, tuple(comparisons))
+
+
+def _is_fraction(path: str) -> bool:
+    """Whether the figure at ``path`` is a fraction from 0 to 1 by its name
+    (``slo_attainment``, ``*_util``, ``*_share``): a threshold outside 0..1 on it (``>= 99``
+    for 99 %) would be never or always met, whatever the run."""
+    last = path.rsplit(".", 1)[-1]
+    return last == "slo_attainment" or last.endswith(("_util", "_share"))
 
 
 _NAMED = ("tenants", "sites")

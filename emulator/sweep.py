@@ -80,6 +80,23 @@ def split_values(raw: str) -> list[str]:
     return parts if all(parts) else [raw]
 
 
+def _refuse_overwritten_axis(key: str, swept: Sequence[str]) -> None:
+    """A one-line error when the override of ``key`` would replace a field swept by an
+    earlier override (the same path, or a field above it): every point would then run
+    the later value while its row is labelled with the swept one."""
+    from emulator.errors import UserError, short
+
+    for axis in swept:
+        if axis == key:
+            raise UserError(f"--set {short(key)}: set again after an earlier --set sweeps "
+                            "it; expected one --set per swept field, its values listed "
+                            "once (e.g. KEY=1,2,3)")
+        if axis.startswith(f"{key}."):
+            raise UserError(f"--set {short(key)}: replaces {short(axis)}, which an earlier "
+                            "--set sweeps; expected it before that --set (a later --set "
+                            "refines an earlier one)")
+
+
 def expand_grid(overrides: Sequence[str]) -> list[GridPoint]:
     """Every combination of the comma-listed override values (one point if none list).
 
@@ -92,6 +109,7 @@ def expand_grid(overrides: Sequence[str]) -> list[GridPoint]:
     for text in overrides:
         key, sep, raw = text.partition("=")
         values = split_values(raw) if sep else [raw]
+        _refuse_overwritten_axis(key.strip(), [k for _, k in axes])
         if len(values) > 1:
             axes.append((len(slots), key.strip()))
             slots.append([f"{key.strip()}={v}" for v in values])

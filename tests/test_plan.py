@@ -65,11 +65,25 @@ def test_targets_hold_or_not() -> None:
     ("__import__('os') >= 1", "cannot read"),
     ("slo >= 0.9 and", "'and'"),
     ("", "PATH OP NUMBER"),
+    # a unit after the number was read as a missing 'and' (or silently dropped)
+    ("tenants.eu.requests.ttft_s.p99 <= 500ms", "500 ms: a unit is not read"),
+    ("sites.bizerte.peak_mw <= 20 MW and slo >= 0.9", "20 MW: a unit is not read"),
+    ("tenants.eu.rate >= 500 req/s", "500 req/s: a unit is not read"),
+    ("sites.bizerte.peak_mw <= 1e400", "not a finite number"),
+    # a fraction compared with a percentage written without %: never (or always) met
+    ("tenants.eu.slo_attainment >= 99", "is a fraction from 0 to 1, got 99;"),
+    ("gpu_allocation_util <= 90", "is a fraction from 0 to 1"),
 ])
 def test_bad_targets_are_one_line_errors(text: str, word: str) -> None:
     with pytest.raises(UserError, match=word) as info:
         parse_target(text)
     assert "\n" not in str(info.value)
+
+
+def test_a_percent_may_be_spaced_and_a_word_after_a_number_is_not_a_unit() -> None:
+    assert parse_target("tenants.eu.slo_attainment >= 99 %").comparisons[0].value == 0.99
+    spaced = parse_target("requests.ttft_s.p99 <= 0.5 and sites.bizerte.peak_mw <= 20")
+    assert [c.value for c in spaced.comparisons] == [0.5, 20.0]
 
 
 def test_a_path_naming_nothing_is_reported() -> None:
@@ -316,3 +330,24 @@ def test_a_quoted_seed_is_the_scenario_seed(tmp_path: Path) -> None:
     assert seeds == [42, 43] and [c.data["seed"] for c in cells] == [42, 43, 42, 43]
     assert _first_point(path, data, [Axis("sites.0.halls.0.racks", 1, 2)], [],
                         parse_target("sites.0.peak_mw <= 1"), 2) == [42, 43]
+
+
+def test_the_answer_table_keeps_the_figures_when_the_first_line_has_no_answer() -> None:
+    """A grid whose first line has no answer: the table's columns came from that row
+    alone, so the other lines' seeds_meeting and target figures were not shown."""
+    from emulator.cli_plan import table_columns
+    from emulator.plan import PlanResult
+    from emulator.plan_output import answer_rows
+
+    target = parse_target("f >= 10")
+    lines = []
+    for outer, meets in ((1, lambda v: False), (2, lambda v: v >= 3)):
+        line = _search(1, 8, meets)
+        line.fixed = {"y": outer}
+        lines.append(line)
+    result = PlanResult("s.yaml", [Axis("y", 1, 2), Axis("x", 1, 8)], target, [0], False,
+                        lines, 0)
+    rows = answer_rows(result)
+    assert rows[0]["x"] is None and rows[1]["x"] == 3
+    assert table_columns(rows) == ["y", "x", "seeds_meeting", "f", "next_value_meets",
+                                   "evaluated", "confidence"]

@@ -160,3 +160,20 @@ def test_a_live_injection_inside_a_planned_window_is_refused(tmp_path: Path) -> 
     assert not answers[0][0] and "inside events.0's window" in answers[0][1]
     assert answers[1][0]  # another target: fine
     assert _replay(tmp_path, rehearsal).log.digest() == live.log.digest()
+
+
+def test_the_cursor_policy_follows_a_planned_switch(tmp_path: Path) -> None:
+    """``p`` cycles from the policy in force: after a planned switch to sjf, the next one
+    (srtf), not the one after the scenario's own (backfill → priority); the status line
+    shows sjf."""
+    planned = [{"at": "1h", "target": "scheduler", "action": "policy", "value": "sjf"}]
+    (tmp_path / "maintenance.yaml").write_text(yaml.safe_dump({"events": planned}))
+    data = small_scenario(duration="2h")
+    data["events"] = str(tmp_path / "maintenance.yaml")
+    sim = build(validate_scenario(data))
+    rehearsal = Rehearsal(sim)
+    controls = Controls(sim.index, ["medusa"], "backfill", row_racks=2)
+    rehearsal.controls = controls  # as attach() does with live keys
+    sim.run()
+    assert controls.status().endswith("policy sjf")
+    assert controls.handle("p") == _ev("scheduler", "policy", "srtf")

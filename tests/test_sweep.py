@@ -52,3 +52,44 @@ def test_overrides_keep_their_command_line_order() -> None:
     assert points[1].overrides == ("sites.0.halls=[{racks: 1}]", "sites.0.halls.0.racks=3",
                                    "duration=2d")
     assert points[2].values == {"sites.0.halls": "[{racks: 2}]", "duration": "1d"}
+
+
+@pytest.mark.parametrize(("overrides", "needle"), [
+    (["sites.0.halls.0.racks=1,2", "sites.0.halls.0.racks=3"], "set again after"),
+    (["sites.0.halls.0.racks=1,2", "sites.0.halls.0.racks=3,4"], "set again after"),
+    (["sites.0.halls.0.racks=1,2", "sites.0.halls=[{racks: 3}]"], "replaces"),
+])
+def test_a_later_override_of_a_swept_field_is_refused(overrides: list[str],
+                                                      needle: str) -> None:
+    """It would replace the swept value at every point, each row still labelled with the
+    swept value (``racks=1`` run with 3 racks)."""
+    from emulator.errors import UserError
+
+    with pytest.raises(UserError, match=needle) as info:
+        expand_grid(overrides)
+    assert "\n" not in str(info.value)
+    # before the sweep, or on another field, it is fine
+    assert len(expand_grid(["sites.0.halls.0.racks=3", "sites.0.halls.0.racks=1,2"])) == 2
+    assert len(expand_grid(["sites.0.halls.0.racks=1,2", "sites.0.halls.0.rackss=3"])) == 2
+
+
+def test_the_sweep_table_says_when_a_mean_leaves_runs_out() -> None:
+    """A run without the figure (no job finished: no mean JCT) is left out of the mean over
+    seeds; the table said 'mean over 2 seeds' for the one seed that had it."""
+    import io
+
+    from rich.console import Console
+
+    from emulator.cli_sweep import _table
+    from emulator.sweep_study import SweepResult
+
+    point = expand_grid(["a=1,2"])
+    rows = [{"point": "a=1", "seed": 1, "jct_s.mean": 600.0},
+            {"point": "a=1", "seed": 2, "jct_s.mean": None},
+            {"point": "a=2", "seed": 1, "jct_s.mean": 120.0},
+            {"point": "a=2", "seed": 2, "jct_s.mean": 240.0}]
+    out = io.StringIO()
+    Console(file=out, width=200).print(_table(SweepResult("s.yaml", point, [1, 2], rows)))
+    text = out.getvalue()
+    assert "10.0 (1 of 2 runs)" in text
+    assert " 3.0 " in text and "3.0 (" not in text  # both seeds: a plain mean

@@ -39,6 +39,17 @@ class Rehearsal:
         self.controls: Controls | None = None
         self.keys: KeyReader | None = None
         self._targets: dict[str, Target] = {}
+        # the queue policy in force: the scenario's, then each applied switch's
+        self.policy = sim.loaded.scenario.scheduler.queue
+        injector.listeners.append(self._follow_policy)
+
+    def _follow_policy(self, event: PlannedEvent) -> None:
+        """Keep :attr:`policy` (and the cursor's, which ``p`` cycles from) on the policy
+        in force after every applied switch, planned in a file or typed live."""
+        if event.action == "policy" and event.value:
+            self.policy = str(event.value)
+            if self.controls is not None:
+                self.controls.policy = self.policy
 
     def attach(self, keys: KeyReader) -> None:
         """Take keys from ``keys`` (only if it reads a terminal) and show the cursor."""
@@ -47,8 +58,7 @@ class Rehearsal:
         index = self.sim.index
         per_cell = index.n_racks / min(max(index.n_racks, 1), _MAX_CELLS)
         self.keys = keys
-        self.controls = Controls(index, self.injector.cables,
-                                 self.sim.loaded.scenario.scheduler.queue,
+        self.controls = Controls(index, self.injector.cables, self.policy,
                                  row_racks=round(_CELLS_PER_LINE * per_cell))
         self.view.controls = self.controls
 
@@ -88,8 +98,6 @@ class Rehearsal:
             self.feed.update()  # what the log holds so far comes before this line
             self.feed.lines.append((f"cannot {event.action}: {exc}", "yellow"))
             return False
-        if event.action == "policy" and self.controls is not None and event.value:
-            self.controls.policy = str(event.value)
         return True
 
     def files(self) -> dict[str, str]:
