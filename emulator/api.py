@@ -126,7 +126,7 @@ class Result:
         from emulator.provenance import RESOLVED_NAME
         from emulator.results import Results, write_results
 
-        out = Path(folder)
+        out = api_args.folder("folder", folder)
         write_results(out, Results(self.summary, self.tables), self.run_info,
                       {RESOLVED_NAME: self.resolved_yaml})
         return out
@@ -142,7 +142,7 @@ class Result:
         from emulator.report.assemble import report_files  # type: ignore[import-not-found]
         from emulator.report.rundata import load_run  # type: ignore[import-not-found]
 
-        folder = self.write(path)
+        folder = self.write(api_args.folder("path", path))
         add_to_result_set(folder, report_files(load_run(folder)))
         return folder / "report.html"
 

@@ -20,8 +20,8 @@ from typing import Any
 
 from emulator.errors import UserError, short
 
-__all__ = ["OVERRIDES", "api_words", "cache_folder", "count", "overrides_list", "scheduler",
-           "seed", "until_s"]
+__all__ = ["OVERRIDES", "api_words", "cache_folder", "count", "folder", "overrides_list",
+           "scheduler", "seed", "until_s"]
 
 OVERRIDES = "overrides"
 """How override errors name the argument (the CLI's ``--set``)."""
@@ -103,8 +103,13 @@ def cache_folder(value: Any) -> Path | None:
     """The cache folder (a path) or ``None``."""
     if value is None:
         return None
+    return folder("cache", value, " (or None: no cache)")
+
+
+def folder(name: str, value: Any, alternative: str = "") -> Path:
+    """A folder path argument (``str`` or :class:`~pathlib.Path`, not empty)."""
     if not isinstance(value, str | Path) or not str(value).strip():
-        raise UserError(f"cache: got {short(value)}; expected a folder path (or None: no cache)")
+        raise UserError(f"{name}: got {short(value)}; expected a folder path{alternative}")
     return Path(value)
 
 

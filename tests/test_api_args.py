@@ -74,3 +74,11 @@ def test_the_cli_keeps_naming_its_options() -> None:
         parse_override("racks")
     with pytest.raises(UserError, match=r"^--set sites\.5\.racks: index 5 out of range"):
         apply_override({"sites": [{}]}, ["sites", "5", "racks"], 1)
+
+
+def test_write_and_report_name_their_folder_argument() -> None:
+    result = api.run(_data(), until="10m")
+    with pytest.raises(UserError, match=r"^folder: got 5; expected a folder path$"):
+        result.write(5)  # type: ignore[arg-type]
+    with pytest.raises(UserError, match=r"^path: got None; expected a folder path$"):
+        result.report(None)  # type: ignore[arg-type]
