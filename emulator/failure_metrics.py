@@ -44,7 +44,7 @@ from typing import Any
 import numpy as np
 
 from emulator.eventlog import Ev, EventLog, Infra
-from emulator.failure_pairs import FAILURE, OTHER, REPAIR, RESTORE, failure_spans
+from emulator.failure_pairs import FAILURE, OTHER, REPAIR, RESTORE, ended_by
 from emulator.tables import runs
 from emulator.targets import is_restore
 from emulator.work import Work
@@ -223,14 +223,18 @@ def _down_gpu_s(f: dict[str, np.ndarray], code: int, horizon_s: float,
     or to ``horizon_s``, as :mod:`emulator.failure_pairs` pairs them (the report's rule)."""
     fail = (f["kind"] == Infra.FAILURE) & (f["subject"] == code)
     rep = (f["kind"] == Infra.REPAIR) & (f["subject"] == code)
-    linear = float((f["value"][fail] * (horizon_s - f["t"][fail])).sum()
-                   - (f["value"][rep] * (horizon_s - f["t"][rep])).sum())
     if effect_of(COMPONENTS[code]) == "bandwidth":  # spines: never restored by an operator
-        return linear
+        return float((f["value"][fail] * (horizon_s - f["t"][fail])).sum()
+                     - (f["value"][rep] * (horizon_s - f["t"][rep])).sum())
     role = np.select([fail, rep, restore], [FAILURE, REPAIR, RESTORE], OTHER)
-    rows, ends = failure_spans(f["t"], role, f["subject"], f["gpu_first"], f["gpu_last"],
-                               horizon_s)
-    return float((f["value"][rows] * (ends - f["t"][rows])).sum())
+    by = ended_by(role, f["subject"], f["gpu_first"], f["gpu_last"])
+    # Σ GPUs × (horizon − failed at) − Σ GPUs × (horizon − ended at), the ended ones in the
+    # order they ended: with every failure ended by its own repair, the same sums (and
+    # the same rounding) as the repair rows' own figures give
+    closed = np.flatnonzero(fail & (by >= 0))
+    closed = closed[np.argsort(by[closed], kind="stable")]
+    return float((f["value"][fail] * (horizon_s - f["t"][fail])).sum()
+                 - (f["value"][closed] * (horizon_s - f["t"][by[closed]])).sum())
 
 
 def failure_summary(log: EventLog, works: Sequence[Work], horizon_s: float,
