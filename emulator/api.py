@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from emulator import api_args
 from emulator.errors import UserError, short
 from emulator.loader import LoadedScenario
 from emulator.scenario import Scenario
@@ -125,7 +126,7 @@ class Result:
         from emulator.provenance import RESOLVED_NAME
         from emulator.results import Results, write_results
 
-        out = Path(folder)
+        out = api_args.folder("folder", folder)
         write_results(out, Results(self.summary, self.tables), self.run_info,
                       {RESOLVED_NAME: self.resolved_yaml})
         return out
@@ -141,7 +142,7 @@ class Result:
         from emulator.report.assemble import report_files  # type: ignore[import-not-found]
         from emulator.report.rundata import load_run  # type: ignore[import-not-found]
 
-        folder = self.write(path)
+        folder = self.write(api_args.folder("path", path))
         add_to_result_set(folder, report_files(load_run(folder)))
         return folder / "report.html"
 
@@ -168,26 +169,12 @@ def _from_model(model: Scenario, overrides: Sequence[str], seed: int | None) -> 
     from topologies.presets import resolve_site
 
     if overrides:
-        raise UserError("overrides: a Scenario model takes no --set strings; expected a "
+        raise UserError("overrides: a Scenario model takes no override strings; expected a "
                         "path or mapping with overrides, or model.model_copy(update=…)")
     if seed is not None:
         model = model.model_copy(update={"seed": seed})
     sites = tuple(resolve_site(ref.preset, ref.overrides()) for ref in model.sites)
     return LoadedScenario(scenario=model, sites=sites, source="<scenario>")
-
-
-def _until_s(until: str | float | None) -> float | None:
-    from emulator.units import UnitError, parse_duration
-
-    if until is None:
-        return None
-    try:
-        value = parse_duration(until) if isinstance(until, str) else float(until)
-    except (UnitError, ValueError) as exc:
-        raise UserError(f"until: {exc}") from None
-    if not value > 0:
-        raise UserError(f"until: got {until!r}; expected a positive duration such as '2d'")
-    return value
 
 
 _BACKENDS = ("auto", "numpy", "cupy")
@@ -211,11 +198,12 @@ def run(scenario: Scenario | LoadedScenario | str | Path | Mapping[str, Any],
     from emulator.provenance import resolved_yaml, versions
     from emulator.results import collect
 
-    if backend is not None and backend not in _BACKENDS:
+    if backend is not None and (not isinstance(backend, str) or backend not in _BACKENDS):
         raise UserError(f"backend: got {short(backend)}; expected one of "
                         f"{', '.join(_BACKENDS)} (or None: the scenario's compute.backend)")
-    if isinstance(overrides, str):
-        overrides = [overrides]
+    overrides = api_args.overrides_list(overrides)
+    seed = api_args.seed(seed)
+    until_s = api_args.until_s(until)
     if isinstance(scenario, LoadedScenario):  # what load_scenario returns: its sites kept
         loaded = _from_model(scenario.scenario, overrides, seed)
         data = copy.deepcopy(scenario.data) if scenario.data is not None else None
@@ -228,13 +216,12 @@ def run(scenario: Scenario | LoadedScenario | str | Path | Mapping[str, Any],
     else:
         data, source = _scenario_mapping(scenario)
         for text in overrides:
-            keys, value = parse_override(text)
-            apply_override(data, keys, value)
+            keys, value = parse_override(text, api_args.OVERRIDES)
+            apply_override(data, keys, value, api_args.OVERRIDES)
         if seed is not None:
             data["seed"] = seed
         loaded = validate_scenario(data, source=source)
     source = loaded.source
-    until_s = _until_s(until)
     sim = build(loaded, backend=backend)
     _warn_trace_issues(sim.trace_issues)  # as gpuemu run does: file:line of each bad row
     sim.run(until=until_s)
@@ -268,8 +255,8 @@ def _empty_energy(loaded: Any, start: dt.datetime) -> pd.DataFrame:
 
 
 def sweep(scenario: str | Path | Mapping[str, Any] | LoadedScenario,
-          overrides: str | Sequence[str] = (), seeds: int = 1,
-          until: str | float | None = None, workers: int | None = 1,
+          overrides: str | Sequence[str] = (), seeds: int | str = 1,
+          until: str | float | None = None, workers: int | str | None = 1,
           scheduler: str | None = None, cache: str | Path | None = None) -> pd.DataFrame:
     """Every grid point × seed of a scenario (``overrides`` as ``gpuemu sweep --set``:
     ``"sites.0.halls.0.racks=2,4,8"`` is an axis; one string is one override), one row per
@@ -278,22 +265,49 @@ def sweep(scenario: str | Path | Mapping[str, Any] | LoadedScenario,
 
     ``scenario`` is a file path, a mapping shaped like a scenario file or what
     :func:`emulator.loader.load_scenario` returns (a validated ``Scenario`` model takes no
-    ``--set`` grid: a one-line :class:`~emulator.errors.UserError`, as for :func:`run`).
-    ``workers`` > 1 runs on a local dask cluster, ``scheduler`` on a running one; with
-    ``cache`` a folder, finished runs are kept there and reused.
+    override grid: a one-line :class:`~emulator.errors.UserError`, as for :func:`run`).
+    ``seeds`` is how many seeds per point (an int ≥ 1, or a string of one, as the CLI's
+    ``--seeds``): the scenario's seed, +1, …; ``until`` stops each run early (a duration
+    such as ``"6h"`` or seconds). ``workers`` > 1 runs on a local dask cluster (``None``:
+    one worker per CPU), ``scheduler`` (``"tcp://host:8786"``) on a running one; with
+    ``cache`` a folder, finished runs are kept there and reused. A mistake in any argument
+    is one :class:`~emulator.errors.UserError` line naming it (``seeds: got 0; expected …``).
     """
     from emulator.executor import make_executor
     from emulator.sweep_study import run_sweep
 
-    if isinstance(overrides, str):
-        overrides = [overrides]
+    overrides = api_args.overrides_list(overrides)
+    n_seeds = api_args.count("seeds", seeds, "a number of seeds per point")
+    until_s = api_args.until_s(until)
+    n_workers = None if workers is None else api_args.count("workers", workers,
+                                                            "a number of workers")
+    address = api_args.scheduler(scheduler)
+    cache_dir = api_args.cache_folder(cache)
     if isinstance(scenario, Scenario | LoadedScenario) and not (
             isinstance(scenario, LoadedScenario) and scenario.data is not None):
-        raise UserError("scenario: a Scenario model takes no --set grid; expected a path or "
-                        "a mapping shaped like a scenario file")
+        raise UserError("scenario: a Scenario model takes no override grid; expected a path "
+                        "or a mapping shaped like a scenario file")
     data, source = _scenario_mapping(scenario)
-    until_s = _until_s(until)
-    with make_executor(workers, scheduler) as executor:
-        result = run_sweep(Path(source), list(overrides), seeds, executor,
-                           Path(cache) if cache is not None else None, until_s, data=data)
+    _check_grid(data, overrides)
+    with api_args.api_words(), make_executor(n_workers, address) as executor:
+        result = run_sweep(Path(source), overrides, n_seeds, executor, cache_dir, until_s,
+                           data=data)
     return pd.DataFrame(result.rows)
+
+
+def _check_grid(data: Mapping[str, Any], overrides: Sequence[str]) -> None:
+    """Apply every grid point's overrides to a copy of ``data``, so that a mistake in one
+    is an error naming ``overrides`` before anything runs (not ``--set``, as the sweep
+    would name it)."""
+    from emulator.loader import apply_override, parse_override
+    from emulator.sweep import expand_grid
+
+    for text in overrides:
+        if text.partition("=")[0].strip() == "seed":
+            raise UserError(f"overrides: got {short(text)}; the seeds of a sweep come from "
+                            "seeds= (the scenario's seed, +1, …); expected no seed override")
+    for point in expand_grid(overrides):
+        point_data = copy.deepcopy(dict(data))
+        for text in point.overrides:
+            keys, value = parse_override(text, api_args.OVERRIDES)
+            apply_override(point_data, keys, value, api_args.OVERRIDES)

@@ -44,6 +44,7 @@ from typing import Any
 import numpy as np
 
 from emulator.eventlog import Ev, EventLog, Infra
+from emulator.failure_pairs import FAILURE, OTHER, REPAIR, RESTORE, ended_by
 from emulator.tables import runs
 from emulator.targets import is_restore
 from emulator.work import Work
@@ -217,32 +218,23 @@ def failures_table(log: EventLog) -> dict[str, np.ndarray]:
 
 def _down_gpu_s(f: dict[str, np.ndarray], code: int, horizon_s: float,
                 restore: np.ndarray) -> float:
-    """∫ GPUs down for class ``code`` (each failure from its time to its repair, or to an
-    operator's earlier restore of a target holding its GPUs: the rows ``restore``)."""
+    """∫ GPUs down for class ``code`` (GPU-s): each failure from its time to its repair, or
+    to an operator's earlier restore of a target holding its GPUs (the rows ``restore``),
+    or to ``horizon_s``, as :mod:`emulator.failure_pairs` pairs them (the report's rule)."""
     fail = (f["kind"] == Infra.FAILURE) & (f["subject"] == code)
     rep = (f["kind"] == Infra.REPAIR) & (f["subject"] == code)
-    linear = float((f["value"][fail] * (horizon_s - f["t"][fail])).sum()
-                   - (f["value"][rep] * (horizon_s - f["t"][rep])).sum())
     if effect_of(COMPONENTS[code]) == "bandwidth":  # spines: never restored by an operator
-        return linear
-    if not restore.any() or not fail.any():
-        return linear  # (a log of an earlier version: no GPU ranges, no restore ends one)
-    open_: list[tuple[float, float, int, int]] = []  # (start s, GPUs, first, last)
-    down = 0.0
-    for row in np.flatnonzero(fail | rep | restore).tolist():
-        t, lo, hi = float(f["t"][row]), int(f["gpu_first"][row]), int(f["gpu_last"][row])
-        if fail[row]:
-            open_.append((t, float(f["value"][row]), lo, hi))
-        elif rep[row]:  # its own repair: the oldest open failure on the same GPUs
-            at = next((i for i, o in enumerate(open_) if (o[2], o[3]) == (lo, hi)), None)
-            if at is not None:
-                began, gpus, _, _ = open_.pop(at)
-                down += gpus * (t - began)
-        else:  # an operator's restore ends every open failure inside its target
-            ended = [o for o in open_ if lo <= o[2] and o[3] <= hi]
-            open_ = [o for o in open_ if not (lo <= o[2] and o[3] <= hi)]
-            down += sum(gpus * (t - began) for began, gpus, _, _ in ended)
-    return down + sum(gpus * (horizon_s - began) for began, gpus, _, _ in open_)
+        return float((f["value"][fail] * (horizon_s - f["t"][fail])).sum()
+                     - (f["value"][rep] * (horizon_s - f["t"][rep])).sum())
+    role = np.select([fail, rep, restore], [FAILURE, REPAIR, RESTORE], OTHER)
+    by = ended_by(role, f["subject"], f["gpu_first"], f["gpu_last"])
+    # Σ GPUs × (horizon − failed at) − Σ GPUs × (horizon − ended at), the ended ones in the
+    # order they ended: with every failure ended by its own repair, the same sums (and
+    # the same rounding) as the repair rows' own figures give
+    closed = np.flatnonzero(fail & (by >= 0))
+    closed = closed[np.argsort(by[closed], kind="stable")]
+    return float((f["value"][fail] * (horizon_s - f["t"][fail])).sum()
+                 - (f["value"][closed] * (horizon_s - f["t"][by[closed]])).sum())
 
 
 def failure_summary(log: EventLog, works: Sequence[Work], horizon_s: float,

@@ -125,13 +125,14 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def parse_override(text: str) -> tuple[list[str], Any]:
-    """``"a.b.0.c=value"`` → (path, YAML-parsed value)."""
+def parse_override(text: str, option: str = "--set") -> tuple[list[str], Any]:
+    """``"a.b.0.c=value"`` → (path, YAML-parsed value); errors name ``option`` (the CLI's
+    ``--set``, the Python API's ``overrides``)."""
     key, sep, raw = text.partition("=")
     if not sep or not key.strip():
-        raise UserError(f"--set {text!r}: expected KEY.PATH=VALUE, e.g. seed=7")
+        raise UserError(f"{option} {text!r}: expected KEY.PATH=VALUE, e.g. seed=7")
     try:
-        value = parse_yaml(raw, f"--set {key.strip()}") if raw.strip() else ""
+        value = parse_yaml(raw, f"{option} {key.strip()}") if raw.strip() else ""
     except UserError:
         if not _depth_ok_safe(raw):
             raise
@@ -146,21 +147,23 @@ def _depth_ok_safe(text: str) -> bool:
         return True
 
 
-def _child(node: Any, part: str, path: str) -> tuple[Any, Any]:
-    """The container key/index for ``part`` inside ``node``."""
+def _child(node: Any, part: str, path: str, option: str = "--set") -> tuple[Any, Any]:
+    """The container key/index for ``part`` inside ``node`` (errors name ``option``)."""
     if isinstance(node, dict):
         return part, node.get(part)
     if isinstance(node, list):
         if part.lstrip("-").isdigit():
             i = int(part)
             if not -len(node) <= i < len(node):
-                raise UserError(f"--set {path}: index {i} out of range (list has {len(node)})")
+                raise UserError(f"{option} {path}: index {i} out of range (list has "
+                                f"{len(node)})")
             return i, node[i]
         for i, item in enumerate(node):  # lists of named items: address them by name
             if isinstance(item, dict) and part in (item.get("name"), item.get("preset")):
                 return i, item
-        raise UserError(f"--set {path}: no item named {part!r} in the list")
-    raise UserError(f"--set {path}: {part!r} is inside a {type(node).__name__}, not a mapping")
+        raise UserError(f"{option} {path}: no item named {part!r} in the list")
+    raise UserError(f"{option} {path}: {part!r} is inside a {type(node).__name__}, "
+                    "not a mapping")
 
 
 def _from_preset(site: Any, key: Any) -> Any:
@@ -176,12 +179,14 @@ def _from_preset(site: Any, key: Any) -> Any:
     return copy.deepcopy(value) if isinstance(value, dict | list) else None
 
 
-def apply_override(data: dict[str, Any], path: list[str], value: Any) -> None:
-    """Set ``value`` at ``path`` inside ``data`` (creating mappings as needed)."""
+def apply_override(data: dict[str, Any], path: list[str], value: Any,
+                   option: str = "--set") -> None:
+    """Set ``value`` at ``path`` inside ``data`` (creating mappings as needed); errors name
+    ``option`` (the CLI's ``--set``, the Python API's ``overrides``)."""
     dotted = ".".join(path)
     node: Any = data
     for depth, part in enumerate(path[:-1]):
-        key, child = _child(node, part, dotted)
+        key, child = _child(node, part, dotted, option)
         if child is None and depth == 2 and path[0] == "sites":
             child = _from_preset(node, key)
             if child is not None:
@@ -189,17 +194,18 @@ def apply_override(data: dict[str, Any], path: list[str], value: Any) -> None:
         if child is None:
             if depth == 1 and path[0] == "tenants":
                 known = ", ".join(sorted(data.get("tenants") or {}))
-                raise UserError(f"--set {dotted}: no tenant named {part!r}; the scenario has "
-                                f"{known or 'none'}")
+                raise UserError(f"{option} {dotted}: no tenant named {part!r}; the scenario "
+                                f"has {known or 'none'}")
             if path[depth + 1].lstrip("-").isdigit():
-                raise UserError(f"--set {dotted}: {'.'.join(path[:depth + 1])} is not in the "
-                                "scenario file (it may come from a preset); set the whole "
-                                "list, e.g. --set 'sites.0.halls=[{name: a, system: "
+                example = "--set " if option == "--set" else ""
+                raise UserError(f"{option} {dotted}: {'.'.join(path[:depth + 1])} is not in "
+                                "the scenario file (it may come from a preset); set the whole "
+                                f"list, e.g. {example}'sites.0.halls=[{{name: a, system: "
                                 "gb200-nvl72, racks: 64}]'")
             child = {}
             node[key] = child
         node = child
-    key, _ = _child(node, path[-1], dotted)
+    key, _ = _child(node, path[-1], dotted, option)
     node[key] = value
 
 

@@ -160,7 +160,7 @@ def test_sweep_takes_what_run_takes(tmp_path: Path) -> None:
     assert list(from_mapping["event_log_sha256"]) == list(from_path["event_log_sha256"])
     loaded = api.sweep(load_scenario(path), ["sites.0.halls.0.racks=1"], until="10m")
     assert list(loaded["event_log_sha256"]) == list(from_path["event_log_sha256"][:1])
-    with pytest.raises(UserError, match=r"^scenario: a Scenario model takes no --set grid"):
+    with pytest.raises(UserError, match=r"^scenario: a Scenario model takes no override grid"):
         api.sweep(validate_scenario(data).scenario, until="10m")
     with pytest.raises(UserError, match=r"^scenario: got int; expected a path"):
         api.sweep(3, until="10m")  # type: ignore[arg-type]

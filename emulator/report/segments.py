@@ -9,8 +9,8 @@ segment per (run, domain). :func:`outages` pairs infrastructure events into inte
 (a cable cut with its repair, GPUs taken down with their return, a drain with its end)
 by what they act on, open intervals ending at the horizon; only failures that take GPUs
 out of service count, as in the summary; a sampled failure ends at its repair or at an
-operator's earlier restore of a target holding its GPUs. Both read only the tables a run
-writes.
+operator's earlier restore of a target holding its GPUs, by the rule the failure summary
+uses (:mod:`emulator.failure_pairs`). Both read only the tables a run writes.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from emulator.failure_pairs import FAILURE, OTHER, REPAIR, RESTORE, ended_by
 from emulator.report.rundata import Columns, RunData
 from emulator.targets import covers, is_restore, is_target, label_target
 from topologies.reliability import COMPONENTS, effect_of
@@ -249,6 +250,21 @@ def _outage(group: str, key: str, start_s: float, end_s: float, value: float) ->
     return Outage("gpus", label, start_s, end_s, value)
 
 
+def _sampled(event: np.ndarray, subject: np.ndarray, label: np.ndarray,
+             first: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(each infra row's role for :mod:`emulator.failure_pairs`, as the failure summary
+    gives it: a sampled failure or repair of a class that takes GPUs out of service, or
+    an operator's restore of a target whose GPUs the log gives; whether the row is a
+    sampled failure's or repair's, paired there and not by :class:`_OpenSpans`)."""
+    sampled = np.isin(event, ("failure", "repair")) & (subject >= 0) & ~np.isin(
+        subject, list(_SPARED))
+    restore = (event == "repair") & (subject == -1) & (first >= 0)
+    restore[restore] = [is_restore(str(x or "")) for x in label[restore].tolist()]
+    role = np.select([sampled & (event == "failure"), sampled & (event == "repair"),
+                      restore], [FAILURE, REPAIR, RESTORE], OTHER)
+    return role, sampled
+
+
 def outages(data: RunData) -> list[Outage]:
     """Cable cuts (until repaired), GPUs down or failed (until back or repaired) and drains
     (maintenance, until undrained), from the infra table; open intervals end at the
@@ -256,38 +272,49 @@ def outages(data: RunData) -> list[Outage]:
 
     Spans pair by what they act on (:func:`_key`), never by the whole label: a drain is
     logged as ``drain rack:…`` and its end as ``restore rack:…``. A sampled failure is
-    keyed by its class and paired with the repair of the same class on the same GPUs
-    (the table's ``gpu_first``/``gpu_last``); an operator's restore of a target ends it
-    earlier when its GPUs lie inside the target. A failure that takes no GPU out of
-    service (software, NIC, switch, spine) is no outage here, as in the summary's
-    ``outages``; those classes log no repair of GPUs, or none that matters.
+    paired by :mod:`emulator.failure_pairs`, the rule the failure summary's GPU-hours down
+    use: with the repair of the same class on the same GPUs (the table's
+    ``gpu_first``/``gpu_last``), or an operator's earlier restore of a target whose GPUs
+    hold its own. A failure that takes no GPU out of service (software, NIC, switch,
+    spine) is no outage here, as in the summary's ``outages``; those classes log no
+    repair of GPUs, or none that matters.
     """
     infra = data.columns("infra", ["t_s", "event", "subject", "value", "label", "gpu_first",
                                    "gpu_last"])
     if not infra:
         return []
     n = infra["t_s"].size
-    subject = infra.get("subject", np.full(n, -1))
-    first = infra.get("gpu_first", np.full(n, -1))  # absent in earlier versions' folders
-    last = infra.get("gpu_last", np.full(n, -1))
-    out: list[Outage] = []
+    subject = np.asarray(infra.get("subject", np.full(n, -1)), dtype=np.int64)
+    first = np.asarray(infra.get("gpu_first", np.full(n, -1)), dtype=np.int64)  # absent in
+    last = np.asarray(infra.get("gpu_last", np.full(n, -1)), dtype=np.int64)  # old folders
+    event = np.asarray(infra["event"], dtype=object)
+    label = np.asarray(infra["label"], dtype=object)
+    end = data.horizon_s
+    role, sampled = _sampled(event, subject, label, first)
+    by = ended_by(role, subject, first, last)
+    closing: list[tuple[int, Outage]] = []  # (the row that ended it, or n: open at the end)
+    t_s = infra["t_s"].tolist()
+    for row in np.flatnonzero(role == FAILURE).tolist():
+        closer = int(by[row])
+        closing.append((closer if closer >= 0 else n, _outage(
+            "gpus", _key(str(label[row] or "")), t_s[row], t_s[closer] if closer >= 0 else end,
+            float(infra["value"][row]))))
     spans = _OpenSpans()
-    for t, kind, code, value, label, lo, hi in zip(
-            infra["t_s"].tolist(), infra["event"].tolist(), subject.tolist(),
-            infra["value"].tolist(), infra["label"].tolist(), first.tolist(), last.tolist(),
-            strict=True):
-        if not _takes_gpus_down(kind, int(code)):
+    for i, (t, kind, code, value, text, lo, hi) in enumerate(zip(
+            t_s, event.tolist(), subject.tolist(), infra["value"].tolist(), label.tolist(),
+            first.tolist(), last.tolist(), strict=True)):
+        if sampled[i] or not _takes_gpus_down(kind, int(code)):
             continue
-        key = _key(str(label or ""))
+        key = _key(str(text or ""))
         lo, hi = int(lo), int(hi)
         if kind in _OPENS:
             spans.start(_OPENS[kind], key, _Span(t, value, lo, hi))
         elif kind in _CLOSES:
             group = _CLOSES[kind]
-            restore = is_restore(str(label or ""))
-            out += [_outage(group, k, sp.start_s, t, sp.value)
-                    for k, sp in spans.close(group, key, lo, hi, restore=restore)]
-    end = data.horizon_s
-    out += [_outage(group, key, sp.start_s, end, sp.value)
-            for (group, key), open_ in spans.open.items() for sp in open_]
-    return sorted(out, key=lambda o: (o.start_s, o.kind, o.label))
+            restore = is_restore(str(text or ""))
+            closing += [(i, _outage(group, k, sp.start_s, t, sp.value))
+                        for k, sp in spans.close(group, key, lo, hi, restore=restore)]
+    closing += [(n, _outage(group, key, sp.start_s, end, sp.value))
+                for (group, key), open_ in spans.open.items() for sp in open_]
+    closing.sort(key=lambda c: c[0])  # stable: the order they closed, as they were found
+    return sorted((o for _, o in closing), key=lambda o: (o.start_s, o.kind, o.label))

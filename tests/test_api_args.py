@@ -1,0 +1,84 @@
+"""The Python API's argument errors name its parameters (not the CLI's options) and a
+wrong type is one UserError line, never a TypeError from deep inside."""
+
+from __future__ import annotations
+
+import pytest
+
+from emulator import api
+from emulator.errors import UserError
+from tests.test_api import _data
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"seeds": 0}, r"^seeds: got 0; expected a number of seeds per point, at least 1$"),
+    ({"seeds": 2.5}, r"^seeds: got 2\.5; expected a number of seeds per point \(an int\)"),
+    ({"seeds": True}, r"^seeds: got True; expected"),
+    ({"seeds": "two"}, r"^seeds: got 'two'; expected"),
+    ({"workers": 0}, r"^workers: got 0; expected a number of workers, at least 1$"),
+    ({"workers": "x"}, r"^workers: got 'x'; expected"),
+    ({"scheduler": "host:8786"}, r"^scheduler: got 'host:8786'; expected an address such as"),
+    ({"scheduler": 8786}, r"^scheduler: got 8786; expected an address"),
+    ({"cache": 5}, r"^cache: got 5; expected a folder path"),
+    ({"until": [1]}, r"^until: got \[1\]; expected a duration"),
+    ({"until": "-1h"}, r"^until: "),
+    ({"overrides": 5}, r"^overrides: got 5; expected a 'KEY.PATH=VALUE' string"),
+    ({"overrides": ["seed=1,2"]}, r"^overrides: got 'seed=1,2'; the seeds of a sweep come "
+                                  r"from seeds="),
+    ({"overrides": ["racks"]}, r"^overrides 'racks': expected KEY.PATH=VALUE"),
+    ({"overrides": ["sites.5.halls.0.racks=1,2"]}, r"^overrides sites\.5\.halls\.0\.racks: "
+                                                   r"index 5 out of range"),
+    ({"overrides": ["sites.0.halls.0.racks=1", 3]}, r"^overrides: got 3 in the list"),
+])
+def test_sweep_errors_name_its_parameters(kwargs: dict, message: str) -> None:
+    with pytest.raises(UserError, match=message) as info:
+        api.sweep(_data(), **{"until": "10m", **kwargs})
+    assert "--" not in str(info.value)
+
+
+def test_sweep_takes_a_count_of_seeds_as_a_string_as_the_cli_does() -> None:
+    rows = api.sweep(_data(), "sites.0.halls.0.racks=1", seeds="2", until="10m", workers="1")
+    assert list(rows["seed"]) == [7, 8]
+
+
+def test_an_uncreatable_cache_names_the_cache_argument(tmp_path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(UserError, match=r"^cache .*: cannot create it") as info:
+        api.sweep(_data(), until="10m", cache=blocker / "cells")
+    assert "--" not in str(info.value)
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"seed": 1.5}, r"^seed: got 1\.5; expected a whole-number seed"),
+    ({"seed": True}, r"^seed: got True; expected"),
+    ({"until": True}, r"^until: got True; expected a duration"),
+    ({"until": {"h": 1}}, r"^until: got \{'h': 1\}; expected a duration"),
+    ({"overrides": 5}, r"^overrides: got 5; expected"),
+    ({"overrides": [None]}, r"^overrides: got None in the list"),
+    ({"overrides": ["racks"]}, r"^overrides 'racks': expected KEY.PATH=VALUE"),
+    ({"overrides": ["tenants.nobody.share=1"]}, r"^overrides tenants\.nobody\.share: no "
+                                                r"tenant named"),
+    ({"backend": ["numpy"]}, r"^backend: got \['numpy'\]; expected one of"),
+])
+def test_run_errors_name_its_parameters(kwargs: dict, message: str) -> None:
+    with pytest.raises(UserError, match=message) as info:
+        api.run(_data(), **{"until": "10m", **kwargs})
+    assert "--" not in str(info.value)
+
+
+def test_the_cli_keeps_naming_its_options() -> None:
+    from emulator.loader import apply_override, parse_override
+
+    with pytest.raises(UserError, match=r"^--set 'racks': expected KEY.PATH=VALUE"):
+        parse_override("racks")
+    with pytest.raises(UserError, match=r"^--set sites\.5\.racks: index 5 out of range"):
+        apply_override({"sites": [{}]}, ["sites", "5", "racks"], 1)
+
+
+def test_write_and_report_name_their_folder_argument() -> None:
+    result = api.run(_data(), until="10m")
+    with pytest.raises(UserError, match=r"^folder: got 5; expected a folder path$"):
+        result.write(5)  # type: ignore[arg-type]
+    with pytest.raises(UserError, match=r"^path: got None; expected a folder path$"):
+        result.report(None)  # type: ignore[arg-type]
