@@ -25,8 +25,9 @@ counts the time it computed on each, not its work at the speed of its last run. 
 every run had the same speed, productive + checkpoint equals the work done at that speed
 (the fraction done × the full duration; checked in the tests).
 
-Per site (:func:`failure_summary`): failures, repairs and GPU-hours down per class,
-availability per class (``1 − GPU-s down / (site GPUs × horizon)``; a GPU down for two
+For the run (:func:`failure_summary`): failures, repairs and GPU-hours down per class,
+availability per class (``1 − GPU-s down / (GPUs × horizon)``, over all the run's GPUs in
+``by_class`` and, with several sites, over each site's GPUs in ``by_site``; a GPU down for two
 overlapping causes counts for both; a failure is down until its repair, or until an
 operator's earlier restore of a target holding its GPUs; for a NIC or leaf switch, whose
 GPUs stay in service, "down" means without scale-out network, for a spine switch the
@@ -237,14 +238,10 @@ def _down_gpu_s(f: dict[str, np.ndarray], code: int, horizon_s: float,
                  - (f["value"][closed] * (horizon_s - f["t"][by[closed]])).sum())
 
 
-def failure_summary(log: EventLog, works: Sequence[Work], horizon_s: float,
-                    n_gpus: int) -> dict[str, Any]:
-    """The ``failures`` key of ``summary.json`` (see the module docstring)."""
-    f = _infra(log)
-    # an operator's restore of a target (not the end of one timed failure of it), where
-    # the log says which GPUs it concerns
-    restore = (f["kind"] == Infra.REPAIR) & (f["subject"] == -1) & (f["gpu_first"] >= 0)
-    restore[restore] = [is_restore(log.reasons[int(x)]) for x in f["label"][restore].tolist()]
+def _classes(f: dict[str, np.ndarray], restore: np.ndarray, horizon_s: float,
+             n_gpus: int) -> dict[str, Any]:
+    """Failures, repairs, GPU-hours down and availability per class, over ``n_gpus``
+    GPUs, from the infra rows ``f``."""
     by_class: dict[str, Any] = {}
     total = max(n_gpus * horizon_s, 1e-12)
     for code, name in enumerate(COMPONENTS):
@@ -259,6 +256,39 @@ def failure_summary(log: EventLog, works: Sequence[Work], horizon_s: float,
             "gpu_h_down": down / 3600.0,
             "availability": 1.0 - down / total,
         }
+    return by_class
+
+
+def _by_site(f: dict[str, np.ndarray], restore: np.ndarray, horizon_s: float,
+             gpu_site: np.ndarray, site_names: Sequence[str]) -> dict[str, Any]:
+    """:func:`_classes` for each site that had a failure, over that site's GPUs (rows
+    placed by their lowest GPU id; a spine switch's rows carry its site's)."""
+    placed = f["gpu_first"] >= 0
+    site = np.full(len(f["t"]), -1, dtype=np.int64)
+    site[placed] = gpu_site[f["gpu_first"][placed]]
+    out: dict[str, Any] = {}
+    for sid, name in enumerate(site_names):
+        rows = site == sid
+        if not ((f["kind"][rows] == Infra.FAILURE) & (f["subject"][rows] >= 0)).any():
+            continue
+        sub = {k: v[rows] for k, v in f.items()}
+        out[name] = _classes(sub, restore[rows], horizon_s, int((gpu_site == sid).sum()))
+    return out
+
+
+def failure_summary(log: EventLog, works: Sequence[Work], horizon_s: float,
+                    n_gpus: int, gpu_site: np.ndarray | None = None,
+                    site_names: Sequence[str] = ()) -> dict[str, Any]:
+    """The ``failures`` key of ``summary.json`` (see the module docstring). ``by_class``
+    is over all ``n_gpus`` GPUs of the run; with more than one site (``gpu_site``: the
+    site of each GPU, ``site_names``), ``by_site`` gives the same figures per site that
+    had a failure, over that site's GPUs."""
+    f = _infra(log)
+    # an operator's restore of a target (not the end of one timed failure of it), where
+    # the log says which GPUs it concerns
+    restore = (f["kind"] == Infra.REPAIR) & (f["subject"] == -1) & (f["gpu_first"] >= 0)
+    restore[restore] = [is_restore(log.reasons[int(x)]) for x in f["label"][restore].tolist()]
+    by_class = _classes(f, restore, horizon_s, n_gpus)
     jf = job_figures(log, works, horizon_s)
     c = log.work_columns()
     k = c["kind"]
@@ -283,8 +313,11 @@ def failure_summary(log: EventLog, works: Sequence[Work], horizon_s: float,
     def count(kind: Infra) -> float:
         return float(f["value"][f["kind"] == kind].sum())
 
+    by_site = (_by_site(f, restore, horizon_s, gpu_site, site_names)
+               if gpu_site is not None and len(site_names) > 1 else None)
     return {
         "by_class": by_class,
+        **({"by_site": by_site} if by_site is not None else {}),
         "failures": int((f["kind"] == Infra.FAILURE).sum()),
         "spares_used": int((f["kind"] == Infra.SPARE).sum()),
         "job_interruptions": int(inter.sum()),

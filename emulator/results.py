@@ -92,7 +92,8 @@ def collect(sim: Simulation, include_requests: bool = True) -> Results:
     failures = sim.engine.failures
     if failures is not None and (failures.plan.configs or failures.applied):
         # sites with a failures: section, or failures injected into the run
-        summary["failures"] = failure_summary(sim.log, sim.works, sim.horizon_s, idx.n_gpus)
+        summary["failures"] = failure_summary(sim.log, sim.works, sim.horizon_s, idx.n_gpus,
+                                             idx.gpu_site, idx.site_names)
         tables["failures"] = failures_table(sim.log)
     add_site_results(summary, tables, sim.ops, sim.log, sim.works)  # energy, routing, WAN
     return Results(summary=summary, tables=with_conventions(tables, sc.start, _currencies(sim)))
