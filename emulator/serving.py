@@ -70,7 +70,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -79,7 +79,7 @@ from cupy_kernels.power import decode_power_util
 from emulator.compute import ComputeModel, ServiceStatics
 from emulator.eventlog import EventLog, RequestBatch
 from emulator.rng import RngStreams
-from emulator.serving_carry import carry_decodes, carry_prefills
+from emulator.serving_carry import carry_decodes, carry_prefills, forget_decodes
 from emulator.serving_decode import StepTable, decode_under_load
 from emulator.serving_held import HeldRequests
 from emulator.serving_prefill import CHUNK_TOKENS, PrefillRule, prefill_chunks
@@ -147,6 +147,11 @@ class ServiceRuntime:
     riding_seen: float | None = None  # mean step its last window's prompts found (s)
     served_to: float = 0.0  # its arrivals before this time (s) are already logged
     cut_at: float = -math.inf  # where serve_until last cut a window short (s)
+    # extra replica work id → when its servers open (s; later than now while it warms up)
+    opens_at: dict[int, float] = field(default_factory=dict)
+    # extra replica work id → the free times (s) of its slots still busy when it was
+    # scaled down: it drains them before its GPUs go back (see remove_replica)
+    draining: dict[int, list[float]] = field(default_factory=dict)
 
     def allocations(self) -> list[Work]:
         """The base work and its running extra replicas."""
@@ -315,24 +320,74 @@ class ServingModel:
             delay = 0.0
         svc.free_at.put(now + delay, svc.slots)
         heapq.heappush(svc.prefill_free_at, now + delay)
+        svc.opens_at[replica.work_id] = now + delay
 
-    def remove_replica(self, svc: ServiceRuntime) -> Work:
-        """Close the newest running extra replica's servers; the work to stop.
+    def remove_replica(self, svc: ServiceRuntime, now: float) -> tuple[Work, float]:
+        """Scale ``svc`` down by one extra replica at ``now``: the replica work to stop and
+        when it has drained (s; ``now`` when nothing runs on it).
 
-        The servers that free up first go (idle ones before busy ones); requests already
-        assigned to a server still complete at the time computed for them.
+        A replica still warming up (its servers open after ``now``) goes first, the one
+        that would open last: its servers close before serving anyone, and the warm
+        replicas keep theirs. Otherwise the newest running replica drains, as serving
+        stacks scale down (a terminating pod's grace period, vLLM's graceful shutdown): it
+        admits no new request, the requests on its slots run to their end on it, and its
+        GPUs go back when the last one ends. The pool does not say which slot is whose, so
+        its slots are a stratified sample of the pool by free time (every
+        ``replicas``-th: a replica as loaded as the others, as :meth:`drop_servers` takes
+        a failed one's). Its requests leave the decode load the survivors carry, and their
+        free times are kept in ``svc.draining`` (a failure during the drain retries them).
         """
-        replica = svc.replica_works.pop()
+        warming = [w for w in svc.replica_works if svc.opens_at.get(w.work_id, -math.inf) > now]
+        replica = (max(warming, key=lambda w: (svc.opens_at[w.work_id], w.work_id))
+                   if warming else svc.replica_works[-1])
+        svc.replica_works.remove(replica)
+        opens = svc.opens_at.pop(replica.work_id, -math.inf)
+        closed = svc.free_at.remove(opens, svc.slots) if opens > now else 0
+        lost = self._close_slots(svc, svc.slots - closed) if closed < svc.slots else []
+        self._close_pipe(svc, opens if closed else None)
         svc.replicas -= 1
-        svc.free_at.drop_earliest(svc.slots)
-        pipes = sorted(svc.prefill_free_at)[1:]
+        busy = [f for f in lost if f > now]
+        if busy:
+            svc.draining[replica.work_id] = busy
+            forget_decodes(svc, busy)
+        return replica, max([now, *busy])
+
+    def drained(self, svc: ServiceRuntime, replica: Work) -> list[float]:
+        """The free times (s) of the slots ``replica`` of ``svc`` still drained (none
+        once it has drained); it drains no more."""
+        return svc.draining.pop(replica.work_id, [])
+
+    @staticmethod
+    def _close_slots(svc: ServiceRuntime, count: int) -> list[float]:
+        """Take one replica's ``count`` slots out of ``svc``'s pool, a stratified sample
+        by free time (every ``replicas``-th); their free times (``-inf``: idle), sorted."""
+        pool = svc.free_at.times()  # sorted; an idle slot's time is -inf
+        stride = max(svc.replicas, 1)
+        lost = pool[::stride][:count]
+        keep = pool[:]
+        del keep[:stride * len(lost):stride]  # the same slots, in one pass (sorted)
+        svc.free_at.replace(keep)
+        return lost
+
+    @staticmethod
+    def _close_pipe(svc: ServiceRuntime, at: float | None = None) -> None:
+        """Close one of ``svc``'s prefill pipelines: the one opening at ``at`` (s), if
+        given and there, else the one that frees first."""
+        pipes = sorted(svc.prefill_free_at)
+        if at is not None and at in pipes:
+            pipes.remove(at)
+        else:
+            pipes = pipes[1:]
         heapq.heapify(pipes)
         svc.prefill_free_at = pipes
-        return replica
 
     def drop_servers(self, svc: ServiceRuntime, now: float, *, count: int = 1,
-                     retry: bool = True) -> tuple[int, int]:
+                     retry: bool = True, draining: Sequence[float] = ()
+                     ) -> tuple[int, int]:
         """Close ``count`` replicas' servers after a failure: ``(requests retried, failed)``.
+        ``draining``: the free times (s) of the slots of scaled-down replicas the failure
+        takes while they drain (their servers are closed already; their requests are
+        retried or failed as the others).
 
         The window's requests so far are served first, on the replicas as they were (these
         included), so the requests they hold now are in flight here. The pool does not
@@ -347,18 +402,11 @@ class ServingModel:
         slot included.
         """
         self.serve_until(svc, now)
-        in_flight: list[float] = []
+        in_flight = [f for f in draining if f > now]
         for _ in range(count):
-            pool = svc.free_at.times()  # sorted; an idle slot's time is -inf
-            stride = max(svc.replicas, 1)
-            lost = pool[::stride][:svc.slots]
-            keep = pool[:]
-            del keep[:stride * len(lost):stride]  # the same slots, in one pass (sorted)
+            lost = self._close_slots(svc, svc.slots)
             svc.replicas -= 1
-            pipes = sorted(svc.prefill_free_at)[1:]
-            heapq.heapify(pipes)
-            svc.prefill_free_at = pipes
-            svc.free_at.replace(keep)
+            self._close_pipe(svc)
             in_flight += [f for f in lost if f > now]
         sid = svc.work.work_id
         if not len(svc.free_at):

@@ -100,6 +100,22 @@ class SlotPool:
             return -math.inf
         return heapq.heappop(self.busy)
 
+    def remove(self, t: float, count: int) -> int:
+        """Close up to ``count`` busy slots that free exactly at ``t``; how many."""
+        busy = self.busy
+        found = min(busy.count(t), count)
+        if found:
+            left = found
+            kept = []
+            for x in busy:
+                if left and x == t:
+                    left -= 1
+                else:
+                    kept.append(x)
+            heapq.heapify(kept)
+            self.busy = kept
+        return found
+
     def drop_earliest(self, count: int) -> None:
         """Close the ``count`` slots that free first (idle ones before busy ones)."""
         idle = min(self.idle, count)
