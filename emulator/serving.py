@@ -81,7 +81,7 @@ from emulator.eventlog import EventLog, RequestBatch
 from emulator.rng import RngStreams
 from emulator.serving_carry import carry_decodes, carry_prefills, forget_decodes
 from emulator.serving_decode import StepTable, decode_under_load
-from emulator.serving_held import HeldRequests
+from emulator.serving_held import HeldRequests, Retried
 from emulator.serving_prefill import CHUNK_TOKENS, PrefillRule, prefill_chunks
 from emulator.serving_queue import SlotPool
 from emulator.transfers import BYTES_PER_TOKEN, REQUEST_OVERHEAD_BYTES
@@ -393,9 +393,12 @@ class ServingModel:
         included), so the requests they hold now are in flight here. The pool does not
         say which slot belongs to which replica, so a lost replica's ``slots`` slots are a
         stratified sample of the pool (every ``replicas``-th by the time it frees). A slot
-        busy past ``now`` holds an in-flight request: it is retried on a surviving slot,
-        where it prefills again and decodes what it had left, its row revised to end that
-        much later (:meth:`emulator.serving_held.HeldRequests.retry`). With no slot left,
+        busy past ``now`` holds an in-flight request, and maybe requests queued on it
+        before that one: each is retried on a surviving slot, where it prefills again (on
+        a surviving pipeline, once it is free) and decodes what it had left, its row revised
+        to end that much later (:meth:`emulator.serving_held.HeldRequests.retry`); its redo
+        loads the survivors as any request (their slots, pipelines, prefill share and
+        decode batch: :meth:`_load_retried`). With no slot left,
         or ``retry`` false (the same failure takes the service's other replicas too: there
         is nowhere to retry), it fails: its row is marked failed (NaN latencies). When the
         last replica goes, every request not finished by ``now`` fails, those queued for a
@@ -413,9 +416,34 @@ class ServingModel:
             return 0, self.held.fail_after(sid, now)
         if not retry:
             return 0, self.held.fail_ends(sid, now, in_flight)
-        for new in self.held.retry(sid, now, in_flight, svc.free_at.take):
-            svc.free_at.put(new)
-        return len(in_flight), 0
+
+        def prefill_at(ready: float, prefill: float) -> float:
+            start = max(ready, svc.prefill_free_at[0]) if svc.prefill_free_at else ready
+            if svc.prefill_free_at:
+                heapq.heapreplace(svc.prefill_free_at, start + prefill)
+            return start
+
+        moved = self.held.retry(sid, now, in_flight, svc.free_at.take, svc.free_at.put,
+                                prefill_at)
+        self._load_retried(svc, moved)
+        return len(moved), 0
+
+    @staticmethod
+    def _load_retried(svc: ServiceRuntime, moved: list[Retried]) -> None:
+        """The redo of requests retried on ``svc``'s surviving replicas loads them as any
+        request: its slot (held to its new end by :meth:`HeldRequests.retry`) and its
+        pipeline (``prefill_at`` there), and, carried to the next windows, its prefill (the
+        pipeline's GPU for its prefill time, for the prefill share) and its decode (in
+        place of its lost run's, for the decode batch)."""
+        if not moved:
+            return
+        forget_decodes(svc, [r.old_end for r in moved])
+        svc.decode_first = np.concatenate([svc.decode_first, [r.first for r in moved]])
+        svc.decode_last = np.concatenate([svc.decode_last, [r.end for r in moved]])
+        redo = [r for r in moved if r.prefill > 0.0]
+        svc.busy_start = np.concatenate([svc.busy_start, [r.start for r in redo]])
+        svc.busy_end = np.concatenate([svc.busy_end, [r.start + r.prefill for r in redo]])
+        svc.busy_share = np.concatenate([svc.busy_share, np.ones(len(redo))])
 
     def add_servers(self, svc: ServiceRuntime, now: float) -> None:
         """A repaired base replica serves again from ``now``."""
@@ -558,7 +586,7 @@ class ServingModel:
         # from the window's own sequences
         riding = (svc.riding_seen if svc.riding_seen is not None
                   else float(step[row]) * svc.occupancy)
-        starts, decode, hold, fixed, span, gpu_share, found = decode_under_load(
+        starts, decode, hold, fixed, span, gpu_share, found, ready = decode_under_load(
             svc.free_at, svc.prefill_free_at, times, rule, riding, outputs, decode,
             (svc.busy_start, svc.busy_end, svc.busy_share),
             (svc.decode_first, svc.decode_last), max(svc.replicas, 1), svc.step_table,
@@ -587,7 +615,7 @@ class ServingModel:
         self.held.hold(RequestBatch(
             service=svc.work.work_id, arrival_s=times, wait_s=wait, ttft_s=ttft,
             tpot_s=tpot_s, e2e_s=e2e, prompt_tokens=prompts, output_tokens=outputs),
-            (starts, times + first, times + first + decode))
+            (starts, times + first, times + first + decode, ready))
         svc.served += n
         carry_prefills(svc, t0, t1, starts, starts + span, gpu_share)
         carry_decodes(svc, t1, times + first, times + first + decode)
