@@ -95,6 +95,7 @@ class ReplicaLoss:
         for replica in list(svc.replica_works):
             if replica.gpus is not None and np.isin(replica.gpus, gpus).any():
                 svc.replica_works.remove(replica)
+                svc.opens_at.pop(replica.work_id, None)
                 count += 1
         return count
 
