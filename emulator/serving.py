@@ -70,7 +70,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -79,9 +79,9 @@ from cupy_kernels.power import decode_power_util
 from emulator.compute import ComputeModel, ServiceStatics
 from emulator.eventlog import EventLog, RequestBatch
 from emulator.rng import RngStreams
-from emulator.serving_carry import carry_decodes, carry_prefills
+from emulator.serving_carry import carry_decodes, carry_prefills, forget_decodes
 from emulator.serving_decode import StepTable, decode_under_load
-from emulator.serving_held import HeldRequests
+from emulator.serving_held import HeldRequests, Retried
 from emulator.serving_prefill import CHUNK_TOKENS, PrefillRule, prefill_chunks
 from emulator.serving_queue import SlotPool
 from emulator.transfers import BYTES_PER_TOKEN, REQUEST_OVERHEAD_BYTES
@@ -147,6 +147,11 @@ class ServiceRuntime:
     riding_seen: float | None = None  # mean step its last window's prompts found (s)
     served_to: float = 0.0  # its arrivals before this time (s) are already logged
     cut_at: float = -math.inf  # where serve_until last cut a window short (s)
+    # extra replica work id → when its servers open (s; later than now while it warms up)
+    opens_at: dict[int, float] = field(default_factory=dict)
+    # extra replica work id → the free times (s) of its slots still busy when it was
+    # scaled down: it drains them before its GPUs go back (see remove_replica)
+    draining: dict[int, list[float]] = field(default_factory=dict)
 
     def allocations(self) -> list[Work]:
         """The base work and its running extra replicas."""
@@ -315,59 +320,130 @@ class ServingModel:
             delay = 0.0
         svc.free_at.put(now + delay, svc.slots)
         heapq.heappush(svc.prefill_free_at, now + delay)
+        svc.opens_at[replica.work_id] = now + delay
 
-    def remove_replica(self, svc: ServiceRuntime) -> Work:
-        """Close the newest running extra replica's servers; the work to stop.
+    def remove_replica(self, svc: ServiceRuntime, now: float) -> tuple[Work, float]:
+        """Scale ``svc`` down by one extra replica at ``now``: the replica work to stop and
+        when it has drained (s; ``now`` when nothing runs on it).
 
-        The servers that free up first go (idle ones before busy ones); requests already
-        assigned to a server still complete at the time computed for them.
+        A replica still warming up (its servers open after ``now``) goes first, the one
+        that would open last: its servers close before serving anyone, and the warm
+        replicas keep theirs. Otherwise the newest running replica drains, as serving
+        stacks scale down (a terminating pod's grace period, vLLM's graceful shutdown): it
+        admits no new request, the requests on its slots run to their end on it, and its
+        GPUs go back when the last one ends. The pool does not say which slot is whose, so
+        its slots are a stratified sample of the pool by free time (every
+        ``replicas``-th: a replica as loaded as the others, as :meth:`drop_servers` takes
+        a failed one's). Its requests leave the decode load the survivors carry, and their
+        free times are kept in ``svc.draining`` (a failure during the drain retries them).
         """
-        replica = svc.replica_works.pop()
+        warming = [w for w in svc.replica_works if svc.opens_at.get(w.work_id, -math.inf) > now]
+        replica = (max(warming, key=lambda w: (svc.opens_at[w.work_id], w.work_id))
+                   if warming else svc.replica_works[-1])
+        svc.replica_works.remove(replica)
+        opens = svc.opens_at.pop(replica.work_id, -math.inf)
+        closed = svc.free_at.remove(opens, svc.slots) if opens > now else 0
+        lost = self._close_slots(svc, svc.slots - closed) if closed < svc.slots else []
+        self._close_pipe(svc, opens if closed else None)
         svc.replicas -= 1
-        svc.free_at.drop_earliest(svc.slots)
-        pipes = sorted(svc.prefill_free_at)[1:]
+        busy = [f for f in lost if f > now]
+        if busy:
+            svc.draining[replica.work_id] = busy
+            forget_decodes(svc, busy)
+        return replica, max([now, *busy])
+
+    def drained(self, svc: ServiceRuntime, replica: Work) -> list[float]:
+        """The free times (s) of the slots ``replica`` of ``svc`` still drained (none
+        once it has drained); it drains no more."""
+        return svc.draining.pop(replica.work_id, [])
+
+    @staticmethod
+    def _close_slots(svc: ServiceRuntime, count: int) -> list[float]:
+        """Take one replica's ``count`` slots out of ``svc``'s pool, a stratified sample
+        by free time (every ``replicas``-th); their free times (``-inf``: idle), sorted."""
+        pool = svc.free_at.times()  # sorted; an idle slot's time is -inf
+        stride = max(svc.replicas, 1)
+        lost = pool[::stride][:count]
+        keep = pool[:]
+        del keep[:stride * len(lost):stride]  # the same slots, in one pass (sorted)
+        svc.free_at.replace(keep)
+        return lost
+
+    @staticmethod
+    def _close_pipe(svc: ServiceRuntime, at: float | None = None) -> None:
+        """Close one of ``svc``'s prefill pipelines: the one opening at ``at`` (s), if
+        given and there, else the one that frees first."""
+        pipes = sorted(svc.prefill_free_at)
+        if at is not None and at in pipes:
+            pipes.remove(at)
+        else:
+            pipes = pipes[1:]
         heapq.heapify(pipes)
         svc.prefill_free_at = pipes
-        return replica
 
     def drop_servers(self, svc: ServiceRuntime, now: float, *, count: int = 1,
-                     retry: bool = True) -> tuple[int, int]:
+                     retry: bool = True, draining: Sequence[float] = ()
+                     ) -> tuple[int, int]:
         """Close ``count`` replicas' servers after a failure: ``(requests retried, failed)``.
+        ``draining``: the free times (s) of the slots of scaled-down replicas the failure
+        takes while they drain (their servers are closed already; their requests are
+        retried or failed as the others).
 
         The window's requests so far are served first, on the replicas as they were (these
         included), so the requests they hold now are in flight here. The pool does not
         say which slot belongs to which replica, so a lost replica's ``slots`` slots are a
         stratified sample of the pool (every ``replicas``-th by the time it frees). A slot
-        busy past ``now`` holds an in-flight request: it is retried on a surviving slot,
-        where it prefills again and decodes what it had left, its row revised to end that
-        much later (:meth:`emulator.serving_held.HeldRequests.retry`). With no slot left,
+        busy past ``now`` holds an in-flight request, and maybe requests queued on it
+        before that one: each is retried on a surviving slot, where it prefills again (on
+        a surviving pipeline, once it is free) and decodes what it had left, its row revised
+        to end that much later (:meth:`emulator.serving_held.HeldRequests.retry`); its redo
+        loads the survivors as any request (their slots, pipelines, prefill share and
+        decode batch: :meth:`_load_retried`). With no slot left,
         or ``retry`` false (the same failure takes the service's other replicas too: there
         is nowhere to retry), it fails: its row is marked failed (NaN latencies). When the
         last replica goes, every request not finished by ``now`` fails, those queued for a
         slot included.
         """
         self.serve_until(svc, now)
-        in_flight: list[float] = []
+        in_flight = [f for f in draining if f > now]
         for _ in range(count):
-            pool = svc.free_at.times()  # sorted; an idle slot's time is -inf
-            stride = max(svc.replicas, 1)
-            lost = pool[::stride][:svc.slots]
-            keep = pool[:]
-            del keep[:stride * len(lost):stride]  # the same slots, in one pass (sorted)
+            lost = self._close_slots(svc, svc.slots)
             svc.replicas -= 1
-            pipes = sorted(svc.prefill_free_at)[1:]
-            heapq.heapify(pipes)
-            svc.prefill_free_at = pipes
-            svc.free_at.replace(keep)
+            self._close_pipe(svc)
             in_flight += [f for f in lost if f > now]
         sid = svc.work.work_id
         if not len(svc.free_at):
             return 0, self.held.fail_after(sid, now)
         if not retry:
             return 0, self.held.fail_ends(sid, now, in_flight)
-        for new in self.held.retry(sid, now, in_flight, svc.free_at.take):
-            svc.free_at.put(new)
-        return len(in_flight), 0
+
+        def prefill_at(ready: float, prefill: float) -> float:
+            start = max(ready, svc.prefill_free_at[0]) if svc.prefill_free_at else ready
+            if svc.prefill_free_at:
+                heapq.heapreplace(svc.prefill_free_at, start + prefill)
+            return start
+
+        moved = self.held.retry(sid, now, in_flight, svc.free_at.take, svc.free_at.put,
+                                prefill_at)
+        self._load_retried(svc, moved)
+        return len(moved), 0
+
+    @staticmethod
+    def _load_retried(svc: ServiceRuntime, moved: list[Retried]) -> None:
+        """The redo of requests retried on ``svc``'s surviving replicas loads them as any
+        request: its slot (held to its new end by :meth:`HeldRequests.retry`) and its
+        pipeline (``prefill_at`` there), and, carried to the next windows, its prefill (the
+        pipeline's GPU for its prefill time, for the prefill share) and its decode (in
+        place of its lost run's, for the decode batch)."""
+        if not moved:
+            return
+        forget_decodes(svc, [r.old_end for r in moved])
+        svc.decode_first = np.concatenate([svc.decode_first, [r.first for r in moved]])
+        svc.decode_last = np.concatenate([svc.decode_last, [r.end for r in moved]])
+        redo = [r for r in moved if r.prefill > 0.0]
+        svc.busy_start = np.concatenate([svc.busy_start, [r.start for r in redo]])
+        svc.busy_end = np.concatenate([svc.busy_end, [r.start + r.prefill for r in redo]])
+        svc.busy_share = np.concatenate([svc.busy_share, np.ones(len(redo))])
 
     def add_servers(self, svc: ServiceRuntime, now: float) -> None:
         """A repaired base replica serves again from ``now``."""
@@ -510,7 +586,7 @@ class ServingModel:
         # from the window's own sequences
         riding = (svc.riding_seen if svc.riding_seen is not None
                   else float(step[row]) * svc.occupancy)
-        starts, decode, hold, fixed, span, gpu_share, found = decode_under_load(
+        starts, decode, hold, fixed, span, gpu_share, found, ready = decode_under_load(
             svc.free_at, svc.prefill_free_at, times, rule, riding, outputs, decode,
             (svc.busy_start, svc.busy_end, svc.busy_share),
             (svc.decode_first, svc.decode_last), max(svc.replicas, 1), svc.step_table,
@@ -539,7 +615,7 @@ class ServingModel:
         self.held.hold(RequestBatch(
             service=svc.work.work_id, arrival_s=times, wait_s=wait, ttft_s=ttft,
             tpot_s=tpot_s, e2e_s=e2e, prompt_tokens=prompts, output_tokens=outputs),
-            (starts, times + first, times + first + decode))
+            (starts, times + first, times + first + decode, ready))
         svc.served += n
         carry_prefills(svc, t0, t1, starts, starts + span, gpu_share)
         carry_decodes(svc, t1, times + first, times + first + decode)

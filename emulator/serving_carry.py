@@ -13,7 +13,7 @@ from emulator.serving_prefill import PREFILL_LOOKBACK_S
 if TYPE_CHECKING:
     from emulator.serving import ServiceRuntime
 
-__all__ = ["MAX_PREFILL_SHARE", "carry_decodes", "carry_prefills"]
+__all__ = ["MAX_PREFILL_SHARE", "carry_decodes", "carry_prefills", "forget_decodes"]
 
 MAX_PREFILL_SHARE = 0.95
 """Cap on the prefill share ρ used to stretch TPOT (beyond it prefill queues grow anyway)."""
@@ -53,3 +53,29 @@ def carry_decodes(svc: ServiceRuntime, t1: float, first: np.ndarray,
     e = np.concatenate([svc.decode_last, last])
     keep = e > t1
     svc.decode_first, svc.decode_last = f[keep], e[keep]
+
+
+FORGET_TOLERANCE_S = 1e-6
+"""How close (s) a slot's free time must be to a carried last token time to be that
+request's (the two are the same sum of floats, added in a different order)."""
+
+
+def forget_decodes(svc: ServiceRuntime, ends: list[float]) -> None:
+    """Drop from ``svc``'s carried decodes the requests whose last token comes at ``ends``
+    (s; each the nearest within :data:`FORGET_TOLERANCE_S`, each dropped once): they no
+    longer load its serving replicas (their replica drains them, or they were moved)."""
+    last = svc.decode_last
+    if not ends or not last.size:
+        return
+    order = np.argsort(last, kind="stable")
+    srt = last[order]
+    gone = np.zeros(last.size, dtype=bool)
+    for f in sorted(ends):
+        k = int(np.searchsorted(srt, f - FORGET_TOLERANCE_S, side="left"))
+        while k < srt.size and srt[k] <= f + FORGET_TOLERANCE_S:
+            if not gone[order[k]]:
+                gone[order[k]] = True
+                break
+            k += 1
+    keep = ~gone
+    svc.decode_first, svc.decode_last = svc.decode_first[keep], last[keep]

@@ -266,6 +266,8 @@ class WindowTimes(NamedTuple):
     load_span_s: np.ndarray  # how long from its prefill start it loads its replica's GPU
     load_share: np.ndarray  # and what share of that GPU meanwhile
     riding_s: np.ndarray  # the decode step it waits for or rides (× its chance)
+    ready_s: np.ndarray  # when it took its slot: its arrival, or when the request before
+    # it on that slot ended (it waited for a slot)
 
 
 def decode_under_load(slots: SlotPool, prefill_free: list[float], arrivals: np.ndarray,
@@ -336,20 +338,21 @@ def decode_under_load(slots: SlotPool, prefill_free: list[float], arrivals: np.n
     waits = np.zeros(arrivals.size)  # unchunked: from a prompt's own hold to its batch's end
     waits_in = waits  # the waits the slots were last given back with
     weight, direction = 1.0, 0.0  # damping of the fixed point (see below)
+    ready = np.empty(arrivals.size)  # when each took its slot (the last pass's)
     for attempt in range(MAX_ITERATIONS):
         if attempt:  # undo the previous pass's queue
             slots.idle, slots.busy, prefill_free[:] = idle, list(busy), pipes
         if at.shared_s is None:
             holds = at.hold_s
             starts = two_stage_start_times(slots, prefill_free, arrivals, holds,
-                                           at.fixed_s + decode_s)
+                                           at.fixed_s + decode_s, ready)
             span = at.load_span_s
         else:  # unchunked: the pipeline's GPU load lasts each (batched) hold; the first
             # token comes when the batch ends (its slot, with the last pass's wait, after)
             waits_in = waits
             starts, holds, waits = two_stage_batched_start_times(
                 slots, prefill_free, arrivals, at.hold_s, at.shared_s,
-                at.fixed_s + waits_in + decode_s, rule.tokens, rule.step_tokens)
+                at.fixed_s + waits_in + decode_s, rule.tokens, rule.step_tokens, ready)
             span = holds
         if done or attempt == MAX_ITERATIONS - 1:
             break
@@ -402,4 +405,4 @@ def decode_under_load(slots: SlotPool, prefill_free: list[float], arrivals: np.n
             and abs(after - before) <= MAX_TOLERANCE * max(before, 1e-12)
             and waits_moved <= MAX_TOLERANCE * max(before + float(waits.sum()), 1e-12))
     return WindowTimes(starts, decode_s, holds, at.fixed_s + waits, span, at.load_share,
-                       riding)
+                       riding, ready)

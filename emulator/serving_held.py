@@ -19,6 +19,11 @@ Revisions (times in s, ``now`` the failure):
 * **failed** (no replica left to retry on): wait, TTFT, TPOT and end-to-end become NaN, as
   for a request that arrives while no replica is up. The request counts as ``unreachable``
   (no replica served it) and as an SLO miss; its latencies are not among the served ones.
+A lost slot is known by the time it frees, the end of the last request the queue gave it;
+the requests queued on it before that one are found from it, each having taken the slot
+when the one before it ended (its *ready* time): every request on a lost slot not ended by
+the failure, running or queued for it, is retried or failed, once.
+
 * **retried** (moved to a surviving slot, where it prefills its prompt again, its KV cache
   lost, and decodes what it had left: :meth:`HeldRequests.retry`), ending at ``new_end``
   instead of ``old_end``: its end-to-end latency grows by ``new_end - old_end``; so does its
@@ -36,7 +41,7 @@ import numpy as np
 
 from emulator.eventlog import EventLog, RequestBatch
 
-__all__ = ["MATCH_TOLERANCE_S", "HeldRequests"]
+__all__ = ["MATCH_TOLERANCE_S", "HeldRequests", "Retried"]
 
 MATCH_TOLERANCE_S = 1e-6
 """How close (s) a lost slot's free time must be to a held request's end to be that
@@ -47,13 +52,27 @@ request: the two are the same sum of floats, added in a different order."""
 class _Held:
     """One batch of one service's requests, with each request's prefill start, first-token
     and end instants (s; ``-inf`` for a request no replica served, which nothing can
-    change)."""
+    change) and when it took its slot."""
 
     batch: RequestBatch
     start_at: np.ndarray  # prefill start (s)
     first_at: np.ndarray
     end_at: np.ndarray
     last_end: float  # the latest finite end (s), -inf when none
+    ready_at: np.ndarray  # when it took its slot (s): its arrival unless it waited for one
+
+
+@dataclass(frozen=True)
+class Retried:
+    """A request moved to a surviving slot by :meth:`HeldRequests.retry` (times in s): the
+    end it had, and the prefill start, first token and end of its redo (``first`` equal to
+    ``start``, ``prefill`` 0, for a request not held, whose slot time alone is known)."""
+
+    old_end: float
+    start: float
+    prefill: float
+    first: float
+    end: float
 
 
 class HeldRequests:
@@ -68,18 +87,20 @@ class HeldRequests:
         return sum(h.end_at.size for h in self._queue)
 
     def hold(self, batch: RequestBatch,
-             times: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> None:
+             times: tuple[np.ndarray, ...] | None = None) -> None:
         """Hold ``batch`` until every request in it has ended; ``times``: each request's
-        prefill start, first-token and end instants (s), ``None`` for requests no replica
-        served (logged as soon as all before are).
+        prefill start, first-token and end instants and when it took its slot (s; without
+        the last, at its arrival: none waited for a slot), ``None`` for requests no
+        replica served (logged as soon as all before are).
 
         The batch's latency arrays and ``times`` become the holder's: a failure revises
         them in place (they are not copied, as they are as many as the requests in flight;
         the caller made them for this batch and keeps no other use of them)."""
         n = batch.arrival_s.size
         if times is None:
-            times = (np.full(n, -np.inf),) * 3
-        start_at, first_at, end_at = times
+            times = (np.full(n, -np.inf),) * 4
+        start_at, first_at, end_at = times[:3]
+        ready_at = times[3] if len(times) > 3 else batch.arrival_s
         finite = end_at[np.isfinite(end_at)]
         last = float(finite.max()) if finite.size else -np.inf
         if not self._queue and last == -np.inf:
@@ -87,7 +108,8 @@ class HeldRequests:
             return
         self._queue.append(_Held(batch, np.asarray(start_at, dtype=np.float64),
                                  np.asarray(first_at, dtype=np.float64),
-                                 np.asarray(end_at, dtype=np.float64), last))
+                                 np.asarray(end_at, dtype=np.float64), last,
+                                 np.asarray(ready_at, dtype=np.float64)))
 
     def release(self, now: float) -> None:
         """Log the oldest batches whose requests have all ended by ``now`` (s)."""
@@ -115,10 +137,11 @@ class HeldRequests:
         return failed
 
     def fail_ends(self, service: int, now: float, ends: list[float]) -> int:
-        """Fail the requests of ``service`` that end at ``ends`` (s, the free times of lost
-        slots past ``now``); how many were found."""
+        """Fail the requests of ``service`` on the lost slots that free at ``ends`` (s, past
+        ``now``): each slot's last request and those queued on it before (:meth:`_on_slots`);
+        how many were found."""
         found = 0
-        for hit in self._match(service, now, ends):
+        for hit in self._on_slots(service, now, ends):
             if hit is not None:
                 h, i = hit
                 mask = np.zeros(h.end_at.size, dtype=bool)
@@ -128,26 +151,35 @@ class HeldRequests:
         return found
 
     def retry(self, service: int, now: float, ends: list[float],
-              take: Callable[[], float]) -> list[float]:
-        """Retry at ``now`` the requests of ``service`` that end at ``ends`` (s, the free
-        times of lost slots past ``now``), each on the slot ``take()`` gives (the time it
-        frees, s); the new ends, in the order of ``ends``.
+              take: Callable[[], float], put: Callable[[float], None],
+              prefill_at: Callable[[float, float], float] | None = None) -> list[Retried]:
+        """Retry at ``now`` the requests of ``service`` on the lost slots that free at
+        ``ends`` (s, past ``now``): each slot's last request and those queued on it before
+        (:meth:`_on_slots`), in the order their prefills started, each on the slot
+        ``take()`` gives (the time it frees, s), given back with ``put(end)`` for the next;
+        what became of each.
 
         The replica's KV cache is lost with it, so a retried request prefills its prompt
         again and then decodes what it had left: ``first token - prefill start`` of its
         own run, plus the decode after ``now`` (all of it if its first token had not come).
-        A request not found (not held) needs the time its slot still had (``end - now``).
+        ``prefill_at(ready, prefill)`` (if given) says when that prefill starts on a
+        surviving pipeline for a request ready at ``ready`` (s) and takes the pipeline for
+        it; without it the prefill starts as soon as the slot is free. A request not found
+        (not held) needs the time its slot still had (``end - now``).
         """
+        hits = self._on_slots(service, now, ends)
+        found = sorted((h.start_at[i], h.batch.arrival_s[i], k) for k, (h, i) in
+                       enumerate(hit for hit in hits if hit is not None))
+        held = [hit for hit in hits if hit is not None]
         out = []
-        for f, hit in zip(ends, self._match(service, now, ends), strict=True):
+        for _, _, k in found:
+            h, i = held[k]
+            f = float(h.end_at[i])
             free = max(take(), now)
-            if hit is None:
-                out.append(free + (f - now))
-                continue
-            h, i = hit
             first = float(h.first_at[i])
             prefill = first - float(h.start_at[i])
-            new = free + prefill + (f - max(now, first))
+            start = free if prefill_at is None else prefill_at(free, prefill)
+            new = start + prefill + (f - max(now, first))
             shift = new - f
             b = h.batch
             b.e2e_s[i] += shift
@@ -158,44 +190,34 @@ class HeldRequests:
                 b.tpot_s[i] += shift / float(b.output_tokens[i])
             h.end_at[i] = new
             h.last_end = max(h.last_end, new)
-            out.append(new)
+            put(new)
+            out.append(Retried(f, start, prefill, start + prefill, new))
+        for f, hit in zip(ends, hits[:len(ends)], strict=True):
+            if hit is None:  # a slot whose request is not held
+                free = max(take(), now)
+                put(free + (f - now))
+                out.append(Retried(f, free, 0.0, free, free + (f - now)))
         return out
 
-    def _match(self, service: int, now: float, ends: list[float]
-               ) -> list[tuple[_Held, int] | None]:
-        """For each of ``ends``, the held request of ``service`` ending past ``now``
-        nearest it (within :data:`MATCH_TOLERANCE_S`; each request matched once) as
-        ``(batch, index)``, or ``None``; in the order of ``ends``."""
-        out: list[tuple[_Held, int] | None] = [None] * len(ends)
-        held = self._of(service)
-        if not ends or not held:
-            return out
-        which = np.concatenate([np.full(h.end_at.size, k) for k, h in enumerate(held)])
-        index = np.concatenate([np.arange(h.end_at.size) for h in held])
-        end = np.concatenate([h.end_at for h in held])
-        live = end > now
-        which, index, end = which[live], index[live], end[live]
-        order = np.argsort(end, kind="stable")
-        which, index, end = which[order], index[order], end[order]
-        used = np.zeros(end.size, dtype=bool)
-        tol = MATCH_TOLERANCE_S
-        for pos in sorted(range(len(ends)), key=ends.__getitem__):
-            f = ends[pos]
-            k = int(np.searchsorted(end, f))
-            best, gap = -1, tol
-            j = k - 1
-            while j >= 0 and end[j] >= f - tol:
-                if not used[j] and f - end[j] <= gap:
-                    best, gap = j, f - end[j]
-                j -= 1
-            j = k
-            while j < end.size and end[j] <= f + tol:
-                if not used[j] and end[j] - f <= gap:
-                    best, gap = j, end[j] - f
-                j += 1
-            if best >= 0:
-                used[best] = True
-                out[pos] = (held[int(which[best])], int(index[best]))
+    def _on_slots(self, service: int, now: float, ends: list[float]
+                  ) -> list[tuple[_Held, int] | None]:
+        """The held requests of ``service`` on the lost slots that free at ``ends`` (s, past
+        ``now``) and not ended by ``now``: first, in the order of ``ends``, each slot's
+        last request (:meth:`_match`; ``None`` where none is held), then those queued on
+        the slots before them: a request that waited for its slot (taken at its ready
+        time, after its arrival) and had not started its prefill by ``now`` took it
+        when the request before it there ended, itself lost if that was after ``now``."""
+        matcher = _Matcher(self._of(service), now)
+        out = [matcher.find(f) for f in ends]
+        todo = [hit for hit in out if hit is not None]
+        while todo:
+            h, i = todo.pop()
+            ready = float(h.ready_at[i])
+            if h.start_at[i] > now and ready > now and ready > h.batch.arrival_s[i]:
+                before = matcher.find(ready)
+                if before is not None:
+                    out.append(before)
+                    todo.append(before)
         return out
 
     @staticmethod
@@ -208,3 +230,43 @@ class HeldRequests:
         h.first_at[mask] = -np.inf
         finite = h.end_at[np.isfinite(h.end_at)]
         h.last_end = float(finite.max()) if finite.size else -np.inf
+
+
+class _Matcher:
+    """Finds held requests by end time (s): each the one ending past ``now`` nearest the
+    time asked (within :data:`MATCH_TOLERANCE_S`), each found once."""
+
+    def __init__(self, held: list[_Held], now: float) -> None:
+        self.held = held
+        if held:
+            which = np.concatenate([np.full(h.end_at.size, k) for k, h in enumerate(held)])
+            index = np.concatenate([np.arange(h.end_at.size) for h in held])
+            end = np.concatenate([h.end_at for h in held])
+        else:
+            which = index = np.empty(0, dtype=np.int64)
+            end = np.empty(0)
+        live = end > now
+        order = np.argsort(end[live], kind="stable")
+        self.which, self.index = which[live][order], index[live][order]
+        self.end = end[live][order]
+        self.used = np.zeros(self.end.size, dtype=bool)
+
+    def find(self, f: float) -> tuple[_Held, int] | None:
+        """The unused request ending nearest ``f`` (s) as ``(batch, index)``, or ``None``."""
+        end, used, tol = self.end, self.used, MATCH_TOLERANCE_S
+        k = int(np.searchsorted(end, f))
+        best, gap = -1, tol
+        j = k - 1
+        while j >= 0 and end[j] >= f - tol:
+            if not used[j] and f - end[j] <= gap:
+                best, gap = j, f - end[j]
+            j -= 1
+        j = k
+        while j < end.size and end[j] <= f + tol:
+            if not used[j] and end[j] - f <= gap:
+                best, gap = j, end[j] - f
+            j += 1
+        if best < 0:
+            return None
+        used[best] = True
+        return self.held[int(self.which[best])], int(self.index[best])

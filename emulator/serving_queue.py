@@ -100,6 +100,22 @@ class SlotPool:
             return -math.inf
         return heapq.heappop(self.busy)
 
+    def remove(self, t: float, count: int) -> int:
+        """Close up to ``count`` busy slots that free exactly at ``t``; how many."""
+        busy = self.busy
+        found = min(busy.count(t), count)
+        if found:
+            left = found
+            kept = []
+            for x in busy:
+                if left and x == t:
+                    left -= 1
+                else:
+                    kept.append(x)
+            heapq.heapify(kept)
+            self.busy = kept
+        return found
+
     def drop_earliest(self, count: int) -> None:
         """Close the ``count`` slots that free first (idle ones before busy ones)."""
         idle = min(self.idle, count)
@@ -110,24 +126,30 @@ class SlotPool:
 
 def two_stage_start_times(slots: SlotPool, prefill_free: list[float],
                           arrivals: np.ndarray, prefill_s: np.ndarray,
-                          decode_s: np.ndarray) -> np.ndarray:
+                          decode_s: np.ndarray, ready: np.ndarray | None = None
+                          ) -> np.ndarray:
     """Prefill start times (s) of requests arriving at ``arrivals`` (sorted, s).
 
     ``prefill_s`` is the time each holds a prefill pipeline and ``decode_s`` the further
     time it holds its slot (s). ``slots`` and the heap ``prefill_free`` are updated.
+    ``ready``, if given, receives when each request took its slot (s): its arrival, or the
+    end of the request before it on that slot when it waited for one.
     """
     n = int(arrivals.size)
     k = _serve_unqueued_prefix(slots, prefill_free, arrivals, prefill_s, decode_s)
+    if ready is not None:
+        ready[:k] = arrivals[:k]
     if k == 0:
         return two_stage_start_times_stepwise(slots, prefill_free, arrivals, prefill_s,
-                                              decode_s)
+                                              decode_s, ready)
     head = arrivals[:k]
     if k == n:
         return head.astype(np.float64, copy=True)
     out = np.empty(n, dtype=np.float64)
     out[:k] = head
     out[k:] = two_stage_start_times_stepwise(slots, prefill_free, arrivals[k:],
-                                             prefill_s[k:], decode_s[k:])
+                                             prefill_s[k:], decode_s[k:],
+                                             None if ready is None else ready[k:])
     return out
 
 
@@ -158,6 +180,7 @@ def two_stage_batched_start_times(slots: SlotPool, prefill_free: list[float],
                                   shared_s: np.ndarray, decode_s: np.ndarray,
                                   tokens: np.ndarray | None = None,
                                   step_tokens: float | None = None,
+                                  ready: np.ndarray | None = None,
                                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Prefill start times, pipeline holds and waits for the batch's end (s) when waiting
     prompts share a prefill batch: (starts, holds, waits).
@@ -177,11 +200,13 @@ def two_stage_batched_start_times(slots: SlotPool, prefill_free: list[float],
     end of its hold plus its ``decode_s``: a caller whose first tokens count the wait
     passes it in ``decode_s`` (the serving model's fixed point does, with the waits of its
     previous pass). Requests that never wait all open batches of their own: the unqueued
-    prefix of :func:`two_stage_start_times` holds for them.
+    prefix of :func:`two_stage_start_times` holds for them. ``ready``: as there.
     """
     n = int(arrivals.size)
     k = _serve_unqueued_prefix(slots, prefill_free, arrivals, prefill_s, decode_s,
                                before_next=True)
+    if ready is not None:
+        ready[:k] = arrivals[:k]
     holds = np.asarray(prefill_s, dtype=np.float64).copy()
     starts = np.empty(n, dtype=np.float64)
     waits = np.zeros(n, dtype=np.float64)
@@ -189,7 +214,8 @@ def two_stage_batched_start_times(slots: SlotPool, prefill_free: list[float],
     if k < n:
         _batched_stepwise(slots, prefill_free, arrivals[k:], prefill_s[k:], shared_s[k:],
                           decode_s[k:], starts[k:], holds[k:], waits[k:],
-                          None if tokens is None else tokens[k:], step_tokens)
+                          None if tokens is None else tokens[k:], step_tokens,
+                          None if ready is None else ready[k:])
     return starts, holds, waits
 
 
@@ -197,9 +223,10 @@ def _batched_stepwise(slots: SlotPool, prefill_free: list[float], arrivals: np.n
                       prefill_s: np.ndarray, shared_s: np.ndarray, decode_s: np.ndarray,
                       starts: np.ndarray, holds: np.ndarray, waits: np.ndarray,
                       tokens: np.ndarray | None = None,
-                      step_tokens: float | None = None) -> None:
+                      step_tokens: float | None = None,
+                      ready_out: np.ndarray | None = None) -> None:
     """The batched recursion one request at a time, into ``starts``, ``holds`` and
-    ``waits``.
+    ``waits`` (and ``ready_out``: when each took its slot, s).
 
     Each pipeline carries the time its current batch began (a batch running since an
     earlier window takes no one: ``-inf``; kept negated, so that of pipelines freeing
@@ -238,6 +265,8 @@ def _batched_stepwise(slots: SlotPool, prefill_free: list[float], arrivals: np.n
         push(busy, end + d)
         starts[i] = start
         holds[i] = p
+        if ready_out is not None:
+            ready_out[i] = ready
     if arrivals.size:
         waits[:] = np.asarray(batch_end)[batch_of] - (starts + holds)
     prefill_free[:] = [t for t, _, _, _ in pipes]  # still a heap: ordered by time first
@@ -245,8 +274,10 @@ def _batched_stepwise(slots: SlotPool, prefill_free: list[float], arrivals: np.n
 
 def two_stage_start_times_stepwise(slots: SlotPool, prefill_free: list[float],
                                    arrivals: np.ndarray, prefill_s: np.ndarray,
-                                   decode_s: np.ndarray) -> np.ndarray:
-    """The same as :func:`two_stage_start_times`, one request at a time (the definition)."""
+                                   decode_s: np.ndarray,
+                                   ready_out: np.ndarray | None = None) -> np.ndarray:
+    """The same as :func:`two_stage_start_times`, one request at a time (the definition;
+    ``ready_out``: when each took its slot, s)."""
     out = np.empty(arrivals.size, dtype=np.float64)
     pop, push, replace = heapq.heappop, heapq.heappush, heapq.heapreplace
     busy = slots.busy
@@ -264,6 +295,8 @@ def two_stage_start_times_stepwise(slots: SlotPool, prefill_free: list[float],
         replace(prefill_free, end)
         push(busy, end + d)
         out[i] = start
+        if ready_out is not None:
+            ready_out[i] = ready
     return out
 
 

@@ -163,3 +163,11 @@ def test_slot_pool_operations_match_a_sorted_list() -> None:
     assert pool.idle == 2 and pool.take() == -math.inf and pool.times() == [-math.inf, 7.0]
     pool.drop_earliest(2)
     assert len(pool) == 0 and pool.times() == []
+
+
+def test_slot_pool_removes_slots_at_a_given_time() -> None:
+    """A warming replica's slots (all free at its opening time) can be closed by that time."""
+    pool = SlotPool([1.0, 5.0, 5.0, 5.0, 7.0])
+    assert pool.remove(5.0, 2) == 2 and pool.times() == [1.0, 5.0, 7.0]
+    assert pool.remove(5.0, 4) == 1 and pool.remove(6.0, 1) == 0
+    assert pool.take() == 1.0 and pool.times() == [7.0]

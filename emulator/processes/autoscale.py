@@ -3,7 +3,9 @@
 After each serving window the serving model says how many replicas each autoscaled
 service wants more or fewer (:meth:`emulator.serving.ServingModel.scaling`). Extra
 replicas are queued like any work (so policies may make training yield to them); fewer
-replicas cancel queued ones first, then stop the newest running one.
+replicas cancel queued ones first, then one still warming up, then drain the newest
+running one: it admits no new request and gives its GPUs back when the requests it holds
+have ended (:meth:`emulator.serving.ServingModel.remove_replica`).
 """
 
 from __future__ import annotations
@@ -41,14 +43,28 @@ class Autoscaler:
             self.core.submit(replica)
 
     def scale_down(self, svc: ServiceRuntime, n: int) -> None:
-        """Cancel queued replicas first, then stop the newest running ones."""
+        """Cancel queued replicas first, then stop one still warming up, then drain the
+        newest running ones (each finishes, its GPUs released, when its last request ends)."""
+        now = self.core.now
         for _ in range(n):
             if svc.queued_replicas:
                 self.core.cancel(svc.queued_replicas.pop(), "load fell")
                 continue
             if not svc.replica_works:
                 return
-            self.core.finish(self.serving.remove_replica(svc), "scaled down")
+            replica, drained_at = self.serving.remove_replica(svc, now)
+            if drained_at <= now:
+                self.core.finish(replica, "scaled down")
+            else:
+                self.core.clock.call_in(drained_at - now,
+                                        lambda s=svc, r=replica: self._drained(s, r))
+
+    def _drained(self, svc: ServiceRuntime, replica: Work) -> None:
+        """A scaled-down replica's last request ended: it stops, its GPUs go back (unless
+        a failure took it meanwhile)."""
+        self.serving.drained(svc, replica)
+        if replica.state == "running":
+            self.core.finish(replica, "scaled down")
 
     def apply(self) -> None:
         """Apply the serving model's scaling wishes after a window."""

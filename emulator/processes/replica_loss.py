@@ -32,9 +32,11 @@ class ReplicaLoss:
         self.serving = serving
         self.base_down: dict[int, set[int]] = {}  # service work id → its stopped groups
 
-    def _drop(self, svc: ServiceRuntime, cause: str, retry: bool, count: int = 1) -> None:
+    def _drop(self, svc: ServiceRuntime, cause: str, retry: bool, count: int = 1,
+              draining: list[float] | None = None) -> None:
         now = self.core.now
-        retried, failed = self.serving.drop_servers(svc, now, count=count, retry=retry)
+        retried, failed = self.serving.drop_servers(svc, now, count=count, retry=retry,
+                                                    draining=draining or ())
         sid = svc.work.work_id
         if retried:
             self.core.log.infra_event(now, Infra.RETRIED, cause, subject=sid,
@@ -72,8 +74,10 @@ class ReplicaLoss:
             if takes_all:  # (its in-flight requests then fail: no replica is left)
                 self.serving.serve_until(svc, self.core.now)
             count = self._take_down(svc, gpus)
-            if count:
-                self._drop(svc, cause, retry=not takes_all, count=count)
+            # a scaled-down replica still draining: its requests are lost with it
+            draining = (self.serving.drained(svc, work) if work.kind == "replica" else [])
+            if count or draining:
+                self._drop(svc, cause, retry=not takes_all, count=count, draining=draining)
         if work.kind == "replica":
             self.core.lose(work, cause)
 
@@ -91,6 +95,7 @@ class ReplicaLoss:
         for replica in list(svc.replica_works):
             if replica.gpus is not None and np.isin(replica.gpus, gpus).any():
                 svc.replica_works.remove(replica)
+                svc.opens_at.pop(replica.work_id, None)
                 count += 1
         return count
 

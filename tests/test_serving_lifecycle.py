@@ -1,0 +1,87 @@
+"""A serving replica's life cycle under autoscaling: a scaled-down replica drains (admits
+nothing new, gives its GPUs back when its last request ends), and a scale-down while a
+replica warms up cancels that one, not a warm one."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from emulator.build import Simulation, build
+from emulator.loader import validate_scenario
+from emulator.results import collect
+from tests.conftest import run_scenario, small_scenario
+from tests.test_engine_invariants import check_invariants
+
+WINDOW_S = 120.0  # the small scenario's serving window
+
+
+def _service(duration: str = "40m", **changes: Any) -> dict[str, Any]:
+    data = small_scenario(duration=duration)
+    data["tenants"]["lab"]["training"] = []
+    svc = {"name": "chat", "model": "llama3-70b", "replicas": 4, "gpus_per_replica": 2,
+           "precision": "fp8", "rate": "0.2/s", "max_batch": 8,
+           "prompt_tokens": {"dist": "fixed", "value": 512},
+           "output_tokens": {"dist": "fixed", "value": 2048},
+           "slo": {"ttft": "2s", "tpot": "100ms"},
+           "autoscale": {"min_replicas": 1, "max_replicas": 4, "scale_down_after": "2m"}}
+    svc.update(changes)
+    data["tenants"]["eu"]["inference"] = [svc]
+    return data
+
+
+def test_a_scaled_down_replica_drains_before_its_gpus_go_back() -> None:
+    """Four replicas of long (2,048-token) answers at 0.2 req/s scale down to one within
+    eight minutes. Each replica removed still holds requests (about 20 s of decode left):
+    it finishes when the last of them ends, not at the window's end where it was scaled
+    down (all three used to finish at 240, 360 and 480 s exactly, their requests carried on
+    the survivors at no cost), and its GPU-seconds in the jobs table are those it held."""
+    sim = run_scenario(_service())
+    check_invariants(sim)
+    stopped = [w for w in sim.works if w.kind == "replica" and w.state == "finished"]
+    assert len(stopped) >= 3
+    after = [w.end_s - WINDOW_S * math.floor(w.end_s / WINDOW_S) for w in stopped]
+    assert all(0.0 <= a < 60.0 for a in after)  # drained within a minute of scale-down
+    assert sum(a > 0.0 for a in after) >= 2  # and not at once: it held requests
+    jobs = collect(sim).tables["jobs"]
+    for w in stopped:
+        row = np.flatnonzero(jobs["work_id"] == w.work_id)[0]
+        assert jobs["gpu_s"][row] == w.n_gpus * (w.end_s - w.start_s)
+
+
+def _warm_up_scenario() -> Simulation:
+    data = _service(duration="10m", replicas=1, rate="0.01/s",
+                    output_tokens={"dist": "fixed", "value": 256},
+                    autoscale={"min_replicas": 1, "max_replicas": 4,
+                               "scale_up_delay": "20m", "scale_down_after": "1h"})
+    return build(validate_scenario(data), keep_segments=True)
+
+
+def test_scale_down_during_warm_up_cancels_the_warming_replica() -> None:
+    """A replica added at 100 s warms up for 20 minutes; at 200 s the service scales down
+    by one: the warming replica goes (its servers never open) and the warm one keeps
+    serving. The warm replica's slots used to be closed instead, so requests from 200 s on
+    waited for the new replica to open at 1,300 s."""
+    sim = _warm_up_scenario()
+    eng = sim.engine
+    seen: dict[str, Any] = {}
+
+    def step(s: Simulation) -> None:
+        svc = eng.serving.services[0]
+        if s.env.now == 100:
+            eng.autoscaler.scale_up(svc, 1)
+        elif s.env.now == 200:
+            eng.autoscaler.scale_down(svc, 1)
+            seen["slots"] = svc.free_at.times()
+            seen["pipes"] = sorted(svc.prefill_free_at)
+
+    sim.run(on_progress=step, step_s=100)
+    assert len(seen["slots"]) == 8 and max(seen["slots"]) < 1300.0
+    assert len(seen["pipes"]) == 1 and seen["pipes"][0] < 1300.0
+    replica = next(w for w in sim.works if w.kind == "replica")
+    assert replica.state == "finished" and replica.end_s == 200.0
+    waits = np.concatenate([b.wait_s for b in sim.log.requests
+                            if b.arrival_s.size and b.arrival_s[0] >= 200.0])
+    assert waits.size and float(np.nanmax(waits)) < 10.0
