@@ -306,7 +306,7 @@ def _check_grid(data: Mapping[str, Any], overrides: Sequence[str]) -> None:
         if text.partition("=")[0].strip() == "seed":
             raise UserError(f"overrides: got {short(text)}; the seeds of a sweep come from "
                             "seeds= (the scenario's seed, +1, …); expected no seed override")
-    for point in expand_grid(overrides):
+    for point in expand_grid(overrides, api_args.OVERRIDES):
         point_data = copy.deepcopy(dict(data))
         for text in point.overrides:
             keys, value = parse_override(text, api_args.OVERRIDES)

@@ -200,7 +200,7 @@ def failures_table(log: EventLog) -> dict[str, np.ndarray]:
     an operator's restore: of its target; a spine switch: of its site).
 
     For a spine switch ``gpus`` is the site's GPUs × ``1/S`` (the GPU-equivalents of
-    cross-pod bandwidth it costs; 0 for a switch that was already down)."""
+    cross-pod bandwidth it costs; a switch still down does not fail again)."""
     f = _infra(log)
     sel = np.isin(f["kind"], (Infra.FAILURE, Infra.REPAIR, Infra.SPARE))
     names = {Infra.FAILURE: "failure", Infra.REPAIR: "repair", Infra.SPARE: "spare"}

@@ -23,7 +23,7 @@ from collections import deque
 
 import numpy as np
 
-__all__ = ["FAILURE", "OTHER", "REPAIR", "RESTORE", "ended_by", "failure_spans"]
+__all__ = ["FAILURE", "OTHER", "REPAIR", "RESTORE", "ended_by"]
 
 OTHER, FAILURE, REPAIR, RESTORE = 0, 1, 2, 3
 """Row roles: ignored, a failure opens, its repair, an operator's restore of a target."""
@@ -78,15 +78,3 @@ def ended_by(role: np.ndarray, group: np.ndarray, gpu_first: np.ndarray,
                 close(row, i)
     return out
 
-
-def failure_spans(t_s: np.ndarray, role: np.ndarray, group: np.ndarray,
-                  gpu_first: np.ndarray, gpu_last: np.ndarray, horizon_s: float
-                  ) -> tuple[np.ndarray, np.ndarray]:
-    """(row of each ``FAILURE``, in row order; the time (s) it ended: its repair's or its
-    restore's time, or ``horizon_s`` while still open), by :func:`ended_by`'s rule."""
-    by = ended_by(role, group, gpu_first, gpu_last)
-    fails = np.flatnonzero(np.asarray(role) == FAILURE)
-    t = np.asarray(t_s, dtype=np.float64)
-    closer = by[fails]
-    ends = np.where(closer >= 0, t[np.maximum(closer, 0)] if t.size else 0.0, horizon_s)
-    return fails, ends.astype(np.float64)

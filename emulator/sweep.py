@@ -80,36 +80,40 @@ def split_values(raw: str) -> list[str]:
     return parts if all(parts) else [raw]
 
 
-def _refuse_overwritten_axis(key: str, swept: Sequence[str]) -> None:
+def _refuse_overwritten_axis(key: str, swept: Sequence[str], option: str = "--set"
+                             ) -> None:
     """A one-line error when the override of ``key`` would replace a field swept by an
     earlier override (the same path, or a field above it): every point would then run
-    the later value while its row is labelled with the swept one."""
+    the later value while its row is labelled with the swept one. ``option`` is what the
+    caller calls an override (``--set`` on the command line, ``overrides`` in the API)."""
     from emulator.errors import UserError, short
 
+    one = "--set" if option == "--set" else "override"
     for axis in swept:
         if axis == key:
-            raise UserError(f"--set {short(key)}: set again after an earlier --set sweeps "
-                            "it; expected one --set per swept field, its values listed "
+            raise UserError(f"{option} {short(key)}: set again after an earlier {one} sweeps "
+                            f"it; expected one {one} per swept field, its values listed "
                             "once (e.g. KEY=1,2,3)")
         if axis.startswith(f"{key}."):
-            raise UserError(f"--set {short(key)}: replaces {short(axis)}, which an earlier "
-                            "--set sweeps; expected it before that --set (a later --set "
-                            "refines an earlier one)")
+            raise UserError(f"{option} {short(key)}: replaces {short(axis)}, which an "
+                            f"earlier {one} sweeps; expected it before that {one} (a later "
+                            f"{one} refines an earlier one)")
 
 
-def expand_grid(overrides: Sequence[str]) -> list[GridPoint]:
+def expand_grid(overrides: Sequence[str], option: str = "--set") -> list[GridPoint]:
     """Every combination of the comma-listed override values (one point if none list).
 
     Each point keeps every override in its command-line position, a swept one with the
     point's value in its place, so overrides apply in the order given (as ``gpuemu run``
-    applies them): a fixed override after a swept one refines the swept value.
+    applies them): a fixed override after a swept one refines the swept value. Errors
+    call an override ``option`` (``--set``, or ``overrides`` from the API).
     """
     slots: list[list[str]] = []
     axes: list[tuple[int, str]] = []  # (position in ``slots``, key) of each swept override
     for text in overrides:
         key, sep, raw = text.partition("=")
         values = split_values(raw) if sep else [raw]
-        _refuse_overwritten_axis(key.strip(), [k for _, k in axes])
+        _refuse_overwritten_axis(key.strip(), [k for _, k in axes], option)
         if len(values) > 1:
             axes.append((len(slots), key.strip()))
             slots.append([f"{key.strip()}={v}" for v in values])

@@ -150,7 +150,10 @@ def _sum_parts(value: str, parts: list[tuple[float, str]]) -> float | None:
     if any(b >= a for a, b in itertools.pairwise(scales)):
         raise UnitError(f"got {_show(value)}; expected the parts of a duration largest "
                         "first, each unit once, such as '5h10m'")
-    return sum(number * scale for (number, _), scale in zip(parts, scales, strict=True))
+    seconds = sum(number * scale for (number, _), scale in zip(parts, scales, strict=True))
+    if not math.isfinite(seconds):
+        raise UnitError(f"got {_show(value)}; expected a finite duration")
+    return seconds
 
 
 def parse_duration(value: str | float | int) -> float:

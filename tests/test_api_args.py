@@ -29,6 +29,8 @@ from tests.test_api import _data
     ({"overrides": ["sites.5.halls.0.racks=1,2"]}, r"^overrides sites\.5\.halls\.0\.racks: "
                                                    r"index 5 out of range"),
     ({"overrides": ["sites.0.halls.0.racks=1", 3]}, r"^overrides: got 3 in the list"),
+    ({"overrides": ["sites.0.halls.0.racks=1,2", "sites.0.halls.0.racks=3"]},
+     r"^overrides 'sites\.0\.halls\.0\.racks': set again after an earlier override"),
 ])
 def test_sweep_errors_name_its_parameters(kwargs: dict, message: str) -> None:
     with pytest.raises(UserError, match=message) as info:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from emulator import api
-from emulator.failure_pairs import FAILURE, OTHER, REPAIR, RESTORE, ended_by, failure_spans
+from emulator.failure_pairs import FAILURE, OTHER, REPAIR, RESTORE, ended_by
 from emulator.report.rundata import RunData
 from emulator.report.segments import outages
 from topologies.reliability import effect_of
@@ -28,9 +28,9 @@ def test_repairs_pair_by_gpus_and_a_restore_ends_what_lies_inside_it() -> None:
     first = np.array([5, 100, 150, 5, -1, 0, 150, 5, 100])
     last = np.array([5, 100, 150, 8, -1, 71, 150, 5, 100])
     t = np.array([10.0, 12.0, 14.0, 16.0, 18.0, 30.0, 40.0, 60.0, 70.0])
-    assert ended_by(role, group, first, last).tolist() == [5, 8, 6, 5, -1, -1, -1, -1, -1]
-    rows, ends = failure_spans(t, role, group, first, last, horizon_s=100.0)
-    assert rows.tolist() == [0, 1, 2, 3] and ends.tolist() == [30.0, 70.0, 40.0, 30.0]
+    by = ended_by(role, group, first, last)
+    assert by.tolist() == [5, 8, 6, 5, -1, -1, -1, -1, -1]
+    assert t[by[:4]].tolist() == [30.0, 70.0, 40.0, 30.0]  # each failure's end (s)
 
 
 def test_without_gpu_ranges_repairs_pair_oldest_first_and_open_ones_end_at_the_horizon(
@@ -40,11 +40,9 @@ def test_without_gpu_ranges_repairs_pair_oldest_first_and_open_ones_end_at_the_h
     role = np.array([FAILURE, FAILURE, RESTORE, REPAIR, FAILURE])
     group = np.array([2, 2, -1, 2, 2])
     none = np.full(5, -1)
-    rows, ends = failure_spans(np.array([1.0, 2.0, 3.0, 4.0, 5.0]), role, group, none, none,
-                               horizon_s=9.0)
-    assert rows.tolist() == [0, 1, 4] and ends.tolist() == [4.0, 9.0, 9.0]
-    assert failure_spans(np.empty(0), np.empty(0, np.int64), np.empty(0, np.int64),
-                         np.empty(0, np.int64), np.empty(0, np.int64), 1.0)[0].size == 0
+    assert ended_by(role, group, none, none).tolist() == [3, -1, -1, -1, -1]
+    empty = np.empty(0, np.int64)
+    assert ended_by(empty, empty, empty, empty).size == 0
 
 
 @pytest.mark.parametrize(("example", "until"), [("failures_llama3_scale.yaml", "12d")])

@@ -40,6 +40,11 @@ def test_durations_in_several_parts(text: str, seconds: float) -> None:
     assert parse_duration(text) == pytest.approx(seconds)
 
 
+def test_a_duration_in_parts_too_large_for_a_float_is_one_line() -> None:
+    with pytest.raises(UnitError, match="expected a finite duration"):
+        parse_duration("1" + "0" * 400 + "d 1h")
+
+
 @pytest.mark.parametrize("text", ["10m5h", "5h5h"])
 def test_duration_parts_out_of_order_are_one_line(text: str) -> None:
     with pytest.raises(UnitError, match="largest first, each unit once"):

@@ -87,7 +87,7 @@ class FailureModel:
         self.spines = {c.site: c.n_units for c in plan.classes
                        if effect_of(c.name) == "bandwidth"}  # spine switches per site
         self.spines_down = dict.fromkeys(self.spines, 0)  # switches with an open failure
-        self.spine_count = {site: np.zeros(n, dtype=np.int32)  # open failures per switch
+        self.spine_count = {site: np.zeros(n, dtype=np.int32)  # 1 while a switch is down
                             for site, n in self.spines.items()}
         self._site_gpus = np.bincount(core.index.gpu_site, minlength=len(core.index.site_names))
         first = np.searchsorted(core.index.gpu_site, np.arange(self._site_gpus.size))
@@ -168,17 +168,15 @@ class FailureModel:
         core, site = self.core, cls.site
         self.applied += 1
         count, total = self.spine_count[site], self.spines[site]
-        count[unit] += 1
-        newly = count[unit] == 1  # a switch already down costs nothing more
-        self.spines_down[site] += int(newly)
+        assert not count[unit], "a spine switch still down does not fail again"
+        count[unit] = 1
+        self.spines_down[site] += 1
         down = self.spines_down[site]
         core.log.infra_event(core.now, Infra.FAILURE, cls.name, subject=cls.code,
-                             value=float(self._site_gpus[site]) / total if newly else 0.0,
+                             value=float(self._site_gpus[site]) / total,
                              gpus=self._site_span[site])
         if math.isfinite(cls.repair_s):
             core.clock.call_in(cls.repair_s, lambda: self._spine_repaired(cls, unit))
-        if not newly:
-            return
         if down == total:  # no path across pods is left: the site loses scale-out
             gpus = np.flatnonzero(core.index.gpu_site == site)
             self.cut_count[gpus] += 1
@@ -193,13 +191,10 @@ class FailureModel:
     def _spine_repaired(self, cls: ClassPlan, unit: int) -> None:
         core, site = self.core, cls.site
         count, total = self.spine_count[site], self.spines[site]
-        count[unit] -= 1
-        back = count[unit] == 0  # up again once its last open failure is repaired
+        count[unit] = 0  # a switch fails once until its repair, so this repair is its last
         core.log.infra_event(core.now, Infra.REPAIR, cls.name, subject=cls.code,
-                             value=float(self._site_gpus[site]) / total if back else 0.0,
+                             value=float(self._site_gpus[site]) / total,
                              gpus=self._site_span[site])
-        if not back:
-            return
         if self.spines_down[site] == total:  # the first one back reconnects the site
             gpus = np.flatnonzero(core.index.gpu_site == site)
             still = gpus[self.cut_count[gpus] > 0]  # an operator may have restored some
