@@ -402,7 +402,9 @@ class ServingModel:
         or ``retry`` false (the same failure takes the service's other replicas too: there
         is nowhere to retry), it fails: its row is marked failed (NaN latencies). When the
         last replica goes, every request not finished by ``now`` fails, those queued for a
-        slot included.
+        slot included. The requests on the slots of scaled-down replicas still draining
+        (``svc.draining``: the failure did not take them) are never retried or failed here:
+        their replica is healthy and serves them to their end.
         """
         self.serve_until(svc, now)
         in_flight = [f for f in draining if f > now]
@@ -412,10 +414,13 @@ class ServingModel:
             self._close_pipe(svc)
             in_flight += [f for f in lost if f > now]
         sid = svc.work.work_id
+        # slots of scaled-down replicas still draining (not taken by this failure): their
+        # replica is healthy and serves its requests to their end
+        spare = [f for ends in svc.draining.values() for f in ends if f > now]
         if not len(svc.free_at):
-            return 0, self.held.fail_after(sid, now)
+            return 0, self.held.fail_after(sid, now, spare)
         if not retry:
-            return 0, self.held.fail_ends(sid, now, in_flight)
+            return 0, self.held.fail_ends(sid, now, in_flight, spare)
 
         def prefill_at(ready: float, prefill: float) -> float:
             start = max(ready, svc.prefill_free_at[0]) if svc.prefill_free_at else ready
@@ -424,7 +429,7 @@ class ServingModel:
             return start
 
         moved = self.held.retry(sid, now, in_flight, svc.free_at.take, svc.free_at.put,
-                                prefill_at)
+                                prefill_at, spare)
         self._load_retried(svc, moved)
         return len(moved), 0
 

@@ -85,3 +85,56 @@ def test_scale_down_during_warm_up_cancels_the_warming_replica() -> None:
     waits = np.concatenate([b.wait_s for b in sim.log.requests
                             if b.arrival_s.size and b.arrival_s[0] >= 200.0])
     assert waits.size and float(np.nanmax(waits)) < 10.0
+
+
+def _fail_others_while_draining(extra: list[int] | None = None) -> dict[str, Any]:
+    """Run :func:`_service` for 15 minutes; at the first check (5 s apart) with a replica
+    draining, fail the GPUs of every other replica (and of ``extra`` replica ids too)."""
+    sim = build(validate_scenario(_service(duration="15m")), keep_segments=True)
+    eng = sim.engine
+    seen: dict[str, Any] = {}
+
+    def step(s: Simulation) -> None:
+        svc = eng.serving.services[0]
+        if "t" in seen or not svc.draining:
+            return
+        wid, busy = next(iter(svc.draining.items()))
+        held = eng.serving.held._of(svc.work.work_id)
+        rows = [(h, int(np.argmin(np.abs(h.end_at - busy[0])))) for h in held]
+        h, i = min(rows, key=lambda r: abs(r[0].end_at[r[1]] - busy[0]))
+        seen.update(t=s.env.now, wid=wid, busy=list(busy), row=(h.batch, i),
+                    e2e=float(h.batch.e2e_s[i]))
+        gpus = np.concatenate([svc.work.gpus] + [w.gpus for w in svc.replica_works])
+        seen["takes_all"] = eng.failures.replicas._takes_all(svc, gpus)
+        d = sim.works[wid].gpus
+        seen["takes_all_with_it"] = eng.failures.replicas._takes_all(
+            svc, np.concatenate([gpus, d]))
+        eng.failures._apply(gpus, "gpu", 0, 0.0, 600.0, spare_ok=False)
+        seen["state"] = sim.works[wid].state
+
+    sim.run(on_progress=step, step_s=5)
+    seen["sim"] = sim
+    return seen
+
+
+def test_failure_of_the_other_replicas_spares_a_draining_ones_requests() -> None:
+    """A replica scaled down at 240 s drains one request to about 248.6 s; at 245 s a
+    failure takes every other replica. The draining replica is healthy: its request ends
+    on it as it would have (its e2e unchanged, not failed), the replica finishes when it
+    ends, and the failure does not say that no replica is left while it drains (it says
+    so once its GPUs are in the failure too). Its request used to be failed (NaN
+    latencies, counted in requests_failed) although it completed."""
+    seen = _fail_others_while_draining()
+    sim = seen["sim"]
+    assert seen["state"] == "running"
+    batch, i = seen["row"]
+    assert batch.e2e_s[i] == seen["e2e"] and math.isfinite(seen["e2e"])
+    replica = sim.works[seen["wid"]]
+    assert replica.state == "finished" and replica.end_s == max(seen["busy"])
+    assert seen["takes_all"] is False and seen["takes_all_with_it"] is True
+    res = collect(sim)
+    req = res.tables["requests"]
+    failed = int(np.count_nonzero(np.isnan(req["e2e_s"]) & (req["arrival_s"] < seen["t"])))
+    assert res.summary["failures"]["requests_failed"] == failed
+    ends = req["arrival_s"] + req["e2e_s"] - sim.engine.serving.services[0].rtt_s
+    assert np.isclose(ends, max(seen["busy"]), rtol=0.0, atol=1e-6).sum() == 1
