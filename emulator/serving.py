@@ -334,8 +334,10 @@ class ServingModel:
         GPUs go back when the last one ends. The pool does not say which slot is whose, so
         its slots are a stratified sample of the pool by free time (every
         ``replicas``-th: a replica as loaded as the others, as :meth:`drop_servers` takes
-        a failed one's). Its requests leave the decode load the survivors carry, and their
-        free times are kept in ``svc.draining`` (a failure during the drain retries them).
+        a failed one's). Its requests (on each slot the last one and those queued on it
+        before, as :meth:`drop_servers` finds them) leave the decode load the survivors
+        carry, and its slots' free times are kept in ``svc.draining`` (a failure of its
+        GPUs during the drain retries them; other replicas' failures leave them be).
         """
         warming = [w for w in svc.replica_works if svc.opens_at.get(w.work_id, -math.inf) > now]
         replica = (max(warming, key=lambda w: (svc.opens_at[w.work_id], w.work_id))
@@ -349,7 +351,9 @@ class ServingModel:
         busy = [f for f in lost if f > now]
         if busy:
             svc.draining[replica.work_id] = busy
-            forget_decodes(svc, busy)
+            # each slot's requests, the running one and any queued behind it, decode on
+            # the draining replica, not on the survivors
+            forget_decodes(svc, self.held.slot_ends(svc.work.work_id, now, busy))
         return replica, max([now, *busy])
 
     def drained(self, svc: ServiceRuntime, replica: Work) -> list[float]:

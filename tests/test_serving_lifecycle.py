@@ -138,3 +138,39 @@ def test_failure_of_the_other_replicas_spares_a_draining_ones_requests() -> None
     assert res.summary["failures"]["requests_failed"] == failed
     ends = req["arrival_s"] + req["e2e_s"] - sim.engine.serving.services[0].rtt_s
     assert np.isclose(ends, max(seen["busy"]), rtol=0.0, atol=1e-6).sum() == 1
+
+
+def test_scale_down_takes_a_slots_queued_chain_out_of_the_carried_decodes() -> None:
+    """Four replicas at 2 req/s of 2,048-token answers (far over their 32 slots): at
+    245 s one is scaled down by hand while requests wait behind running ones on its slots.
+    Every request on its slots decodes there, the running one before a queued one
+    included, so none of their decodes stays in the decode load the survivors carry; the
+    running one's used to stay (only each slot's last request was taken out)."""
+    data = _service(duration="10m", rate="2/s",
+                    autoscale={"min_replicas": 1, "max_replicas": 4,
+                               "scale_down_after": "1h"})
+    sim = build(validate_scenario(data), keep_segments=True)
+    eng = sim.engine
+    seen: dict[str, Any] = {}
+
+    def step(s: Simulation) -> None:
+        svc = eng.serving.services[0]
+        if s.env.now != 245:
+            return
+        eng.autoscaler.scale_down(svc, 1)
+        (busy,) = svc.draining.values()
+        held = eng.serving.held._of(svc.work.work_id)
+        end = np.concatenate([h.end_at for h in held])
+        start = np.concatenate([h.start_at for h in held])
+        ready = np.concatenate([h.ready_at for h in held])
+        arrival = np.concatenate([h.batch.arrival_s for h in held])
+        last = [int(np.argmin(np.abs(end - f))) for f in busy]
+        before = [float(ready[k]) for k in last
+                  if start[k] > s.env.now and ready[k] > max(s.env.now, arrival[k])]
+        seen["before"] = before
+        seen["carried"] = svc.decode_last.copy()
+
+    sim.run(on_progress=step, step_s=5)
+    assert len(seen["before"]) >= 2  # slots with a request queued behind a running one
+    for f in seen["before"]:
+        assert not np.isclose(seen["carried"], f, rtol=0.0, atol=1e-6).any()
