@@ -174,3 +174,20 @@ def test_scale_down_takes_a_slots_queued_chain_out_of_the_carried_decodes() -> N
     assert len(seen["before"]) >= 2  # slots with a request queued behind a running one
     for f in seen["before"]:
         assert not np.isclose(seen["carried"], f, rtol=0.0, atol=1e-6).any()
+
+
+def test_forget_decodes_drops_the_nearest_carried_decode() -> None:
+    """Carried decodes end 0.9 µs before 10 s and at 10 s: forgetting the request ending at
+    10 s drops the one at 10 s, not the earlier one within the tolerance (the first at or
+    above ``10 - 1 µs`` used to go); an end with nothing within 1 µs drops nothing."""
+    from types import SimpleNamespace
+
+    from emulator.serving_carry import forget_decodes
+
+    svc = SimpleNamespace(decode_first=np.array([1.0, 2.0, 3.0]),
+                          decode_last=np.array([10.0 - 0.9e-6, 10.0, 20.0]))
+    forget_decodes(svc, [10.0, 15.0])  # type: ignore[arg-type]
+    assert svc.decode_last.tolist() == [10.0 - 0.9e-6, 20.0]
+    assert svc.decode_first.tolist() == [1.0, 3.0]
+    forget_decodes(svc, [10.0, 10.0])  # type: ignore[arg-type]
+    assert svc.decode_last.tolist() == [20.0]
