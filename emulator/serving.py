@@ -327,17 +327,23 @@ class ServingModel:
         when it has drained (s; ``now`` when nothing runs on it).
 
         A replica still warming up (its servers open after ``now``) goes first, the one
-        that would open last: its servers close before serving anyone, and the warm
-        replicas keep theirs. Otherwise the newest running replica drains, as serving
-        stacks scale down (a terminating pod's grace period, vLLM's graceful shutdown): it
-        admits no new request, the requests on its slots run to their end on it, and its
-        GPUs go back when the last one ends. The pool does not say which slot is whose, so
-        its slots are a stratified sample of the pool by free time (every
-        ``replicas``-th: a replica as loaded as the others, as :meth:`drop_servers` takes
-        a failed one's). Its requests (on each slot the last one and those queued on it
-        before, as :meth:`drop_servers` finds them) leave the decode load the survivors
-        carry, and its slots' free times are kept in ``svc.draining`` (a failure of its
-        GPUs during the drain retries them; other replicas' failures leave them be).
+        that would open last: its slots not yet given a request (still free at its opening
+        time) close, with its pipeline (the one opening then; the pool's first to free if
+        all its slots were given requests), and the warm replicas keep theirs. In an
+        overload the queue may already have given some of its slots requests; the pool
+        does not say which, so as many other slots, a stratified sample of the pool as
+        below, close instead, and those of them busy drain as below (the replica's GPUs
+        go back when their last request ends). Otherwise the newest running replica
+        drains, as serving stacks scale down (a terminating pod's grace period, vLLM's
+        graceful shutdown): it admits no new request, the requests on its slots run to
+        their end on it, and its GPUs go back when the last one ends. The pool does not
+        say which slot is whose, so its slots are a stratified sample of the pool by free
+        time (every ``replicas``-th: a replica as loaded as the others, as
+        :meth:`drop_servers` takes a failed one's). Its requests (on each slot the last
+        one and those queued on it before, as :meth:`drop_servers` finds them) leave the
+        decode load the survivors carry, and its slots' free times are kept in
+        ``svc.draining`` (a failure of its GPUs during the drain retries them; other
+        replicas' failures leave them be).
         """
         warming = [w for w in svc.replica_works if svc.opens_at.get(w.work_id, -math.inf) > now]
         replica = (max(warming, key=lambda w: (svc.opens_at[w.work_id], w.work_id))
