@@ -327,15 +327,23 @@ class ServingModel:
         when it has drained (s; ``now`` when nothing runs on it).
 
         A replica still warming up (its servers open after ``now``) goes first, the one
-        that would open last: its servers close before serving anyone, and the warm
-        replicas keep theirs. Otherwise the newest running replica drains, as serving
-        stacks scale down (a terminating pod's grace period, vLLM's graceful shutdown): it
-        admits no new request, the requests on its slots run to their end on it, and its
-        GPUs go back when the last one ends. The pool does not say which slot is whose, so
-        its slots are a stratified sample of the pool by free time (every
-        ``replicas``-th: a replica as loaded as the others, as :meth:`drop_servers` takes
-        a failed one's). Its requests leave the decode load the survivors carry, and their
-        free times are kept in ``svc.draining`` (a failure during the drain retries them).
+        that would open last: its slots not yet given a request (still free at its opening
+        time) close, with its pipeline (the one opening then; the pool's first to free if
+        all its slots were given requests), and the warm replicas keep theirs. In an
+        overload the queue may already have given some of its slots requests; the pool
+        does not say which, so as many other slots, a stratified sample of the pool as
+        below, close instead, and those of them busy drain as below (the replica's GPUs
+        go back when their last request ends). Otherwise the newest running replica
+        drains, as serving stacks scale down (a terminating pod's grace period, vLLM's
+        graceful shutdown): it admits no new request, the requests on its slots run to
+        their end on it, and its GPUs go back when the last one ends. The pool does not
+        say which slot is whose, so its slots are a stratified sample of the pool by free
+        time (every ``replicas``-th: a replica as loaded as the others, as
+        :meth:`drop_servers` takes a failed one's). Its requests (on each slot the last
+        one and those queued on it before, as :meth:`drop_servers` finds them) leave the
+        decode load the survivors carry, and its slots' free times are kept in
+        ``svc.draining`` (a failure of its GPUs during the drain retries them; other
+        replicas' failures leave them be).
         """
         warming = [w for w in svc.replica_works if svc.opens_at.get(w.work_id, -math.inf) > now]
         replica = (max(warming, key=lambda w: (svc.opens_at[w.work_id], w.work_id))
@@ -349,7 +357,9 @@ class ServingModel:
         busy = [f for f in lost if f > now]
         if busy:
             svc.draining[replica.work_id] = busy
-            forget_decodes(svc, busy)
+            # each slot's requests, the running one and any queued behind it, decode on
+            # the draining replica, not on the survivors
+            forget_decodes(svc, self.held.slot_ends(svc.work.work_id, now, busy))
         return replica, max([now, *busy])
 
     def drained(self, svc: ServiceRuntime, replica: Work) -> list[float]:
@@ -402,7 +412,9 @@ class ServingModel:
         or ``retry`` false (the same failure takes the service's other replicas too: there
         is nowhere to retry), it fails: its row is marked failed (NaN latencies). When the
         last replica goes, every request not finished by ``now`` fails, those queued for a
-        slot included.
+        slot included. The requests on the slots of scaled-down replicas still draining
+        (``svc.draining``: the failure did not take them) are never retried or failed here:
+        their replica is healthy and serves them to their end.
         """
         self.serve_until(svc, now)
         in_flight = [f for f in draining if f > now]
@@ -412,10 +424,13 @@ class ServingModel:
             self._close_pipe(svc)
             in_flight += [f for f in lost if f > now]
         sid = svc.work.work_id
+        # slots of scaled-down replicas still draining (not taken by this failure): their
+        # replica is healthy and serves its requests to their end
+        spare = [f for ends in svc.draining.values() for f in ends if f > now]
         if not len(svc.free_at):
-            return 0, self.held.fail_after(sid, now)
+            return 0, self.held.fail_after(sid, now, spare)
         if not retry:
-            return 0, self.held.fail_ends(sid, now, in_flight)
+            return 0, self.held.fail_ends(sid, now, in_flight, spare)
 
         def prefill_at(ready: float, prefill: float) -> float:
             start = max(ready, svc.prefill_free_at[0]) if svc.prefill_free_at else ready
@@ -424,7 +439,7 @@ class ServingModel:
             return start
 
         moved = self.held.retry(sid, now, in_flight, svc.free_at.take, svc.free_at.put,
-                                prefill_at)
+                                prefill_at, spare)
         self._load_retried(svc, moved)
         return len(moved), 0
 

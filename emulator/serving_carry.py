@@ -62,8 +62,10 @@ request's (the two are the same sum of floats, added in a different order)."""
 
 def forget_decodes(svc: ServiceRuntime, ends: list[float]) -> None:
     """Drop from ``svc``'s carried decodes the requests whose last token comes at ``ends``
-    (s; each the nearest within :data:`FORGET_TOLERANCE_S`, each dropped once): they no
-    longer load its serving replicas (their replica drains them, or they were moved)."""
+    (s): for each, the unused one nearest it within :data:`FORGET_TOLERANCE_S` (as
+    :meth:`emulator.serving_held._Matcher.find` matches held requests), each dropped once;
+    an end with none that near drops nothing. They no longer load its serving replicas
+    (their replica drains them, or they were moved)."""
     last = svc.decode_last
     if not ends or not last.size:
         return
@@ -72,10 +74,12 @@ def forget_decodes(svc: ServiceRuntime, ends: list[float]) -> None:
     gone = np.zeros(last.size, dtype=bool)
     for f in sorted(ends):
         k = int(np.searchsorted(srt, f - FORGET_TOLERANCE_S, side="left"))
+        best, gap = -1, np.inf
         while k < srt.size and srt[k] <= f + FORGET_TOLERANCE_S:
-            if not gone[order[k]]:
-                gone[order[k]] = True
-                break
+            if not gone[order[k]] and abs(srt[k] - f) < gap:
+                best, gap = k, abs(srt[k] - f)
             k += 1
+        if best >= 0:
+            gone[order[best]] = True
     keep = ~gone
     svc.decode_first, svc.decode_last = svc.decode_first[keep], last[keep]

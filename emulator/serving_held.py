@@ -19,6 +19,8 @@ Revisions (times in s, ``now`` the failure):
 * **failed** (no replica left to retry on): wait, TTFT, TPOT and end-to-end become NaN, as
   for a request that arrives while no replica is up. The request counts as ``unreachable``
   (no replica served it) and as an SLO miss; its latencies are not among the served ones.
+  A scaled-down replica still draining is healthy: the requests on its slots end on it
+  whatever happens to the others (only a failure of its own GPUs retries or fails them).
 A lost slot is known by the time it frees, the end of the last request the queue gave it;
 the requests queued on it before that one are found from it, each having taken the slot
 when the one before it ended (its *ready* time): every request on a lost slot not ended by
@@ -34,7 +36,7 @@ the failure, running or queued for it, is retried or failed, once.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -125,23 +127,39 @@ class HeldRequests:
     def _of(self, service: int) -> list[_Held]:
         return [h for h in self._queue if h.batch.service == service]
 
-    def fail_after(self, service: int, now: float) -> int:
-        """Fail every request of ``service`` not ended by ``now`` (its last replica is
-        lost: in flight or queued for a slot, none is served); how many."""
+    def fail_after(self, service: int, now: float, spare: Sequence[float] = ()) -> int:
+        """Fail every request of ``service`` not ended by ``now`` (s; its last serving
+        replica is lost: in flight or queued for a slot, none is served) but those on the
+        slots of scaled-down replicas still draining, which free at ``spare`` (s): such a
+        replica is healthy and serves them to their end (:meth:`_on_slots`); how many."""
+        kept: dict[int, list[int]] = {}
+        for hit in self._on_slots(service, now, list(spare)):
+            if hit is not None:
+                kept.setdefault(id(hit[0]), []).append(hit[1])
         failed = 0
         for h in self._of(service):
             hit = h.end_at > now
+            hit[kept.get(id(h), [])] = False
             if hit.any():
                 failed += int(np.count_nonzero(hit))
                 self._fail(h, hit)
         return failed
 
-    def fail_ends(self, service: int, now: float, ends: list[float]) -> int:
+    def slot_ends(self, service: int, now: float, ends: list[float]) -> list[float]:
+        """The ends (s) of the requests of ``service`` on the slots that free at ``ends``
+        (s, past ``now``) not ended by ``now``: each slot's last request and those queued
+        on it before (:meth:`_on_slots`); a slot whose request is not held, its free time."""
+        hits = self._on_slots(service, now, ends)
+        out = [f for f, hit in zip(ends, hits[:len(ends)], strict=True) if hit is None]
+        return out + [float(h.end_at[i]) for h, i in (hit for hit in hits if hit is not None)]
+
+    def fail_ends(self, service: int, now: float, ends: list[float],
+                  spare: Sequence[float] = ()) -> int:
         """Fail the requests of ``service`` on the lost slots that free at ``ends`` (s, past
-        ``now``): each slot's last request and those queued on it before (:meth:`_on_slots`);
-        how many were found."""
+        ``now``): each slot's last request and those queued on it before (:meth:`_on_slots`;
+        never those on the draining slots freeing at ``spare``); how many were found."""
         found = 0
-        for hit in self._on_slots(service, now, ends):
+        for hit in self._on_slots(service, now, ends, spare):
             if hit is not None:
                 h, i = hit
                 mask = np.zeros(h.end_at.size, dtype=bool)
@@ -152,7 +170,8 @@ class HeldRequests:
 
     def retry(self, service: int, now: float, ends: list[float],
               take: Callable[[], float], put: Callable[[float], None],
-              prefill_at: Callable[[float, float], float] | None = None) -> list[Retried]:
+              prefill_at: Callable[[float, float], float] | None = None,
+              spare: Sequence[float] = ()) -> list[Retried]:
         """Retry at ``now`` the requests of ``service`` on the lost slots that free at
         ``ends`` (s, past ``now``): each slot's last request and those queued on it before
         (:meth:`_on_slots`), in the order their prefills started, each on the slot
@@ -165,9 +184,11 @@ class HeldRequests:
         ``prefill_at(ready, prefill)`` (if given) says when that prefill starts on a
         surviving pipeline for a request ready at ``ready`` (s) and takes the pipeline for
         it; without it the prefill starts as soon as the slot is free. A request not found
-        (not held) needs the time its slot still had (``end - now``).
+        (not held) needs the time its slot still had (``end - now``). The requests on the
+        slots of scaled-down replicas still draining, freeing at ``spare`` (s), stay where
+        they are: their replica serves them (:meth:`_on_slots`).
         """
-        hits = self._on_slots(service, now, ends)
+        hits = self._on_slots(service, now, ends, spare)
         found = sorted((h.start_at[i], h.batch.arrival_s[i], k) for k, (h, i) in
                        enumerate(hit for hit in hits if hit is not None))
         held = [hit for hit in hits if hit is not None]
@@ -199,16 +220,28 @@ class HeldRequests:
                 out.append(Retried(f, free, 0.0, free, free + (f - now)))
         return out
 
-    def _on_slots(self, service: int, now: float, ends: list[float]
-                  ) -> list[tuple[_Held, int] | None]:
+    def _on_slots(self, service: int, now: float, ends: list[float],
+                  spare: Sequence[float] = ()) -> list[tuple[_Held, int] | None]:
         """The held requests of ``service`` on the lost slots that free at ``ends`` (s, past
         ``now``) and not ended by ``now``: first, in the order of ``ends``, each slot's
-        last request (:meth:`_match`; ``None`` where none is held), then those queued on
+        last request (:meth:`_Matcher.find`; ``None`` where none is held), then those queued on
         the slots before them: a request that waited for its slot (taken at its ready
         time, after its arrival) and had not started its prefill by ``now`` took it
-        when the request before it there ended, itself lost if that was after ``now``."""
+        when the request before it there ended, itself lost if that was after ``now``.
+
+        ``spare``: the free times (s) of slots that are not lost (a scaled-down replica's,
+        draining on a healthy replica): their requests, found first the same way, are
+        never among those returned, even where an end time is within the matching
+        tolerance of a lost slot's."""
         matcher = _Matcher(self._of(service), now)
-        out = [matcher.find(f) for f in ends]
+        self._queued_before(matcher, now, [matcher.find(f) for f in spare])
+        return self._queued_before(matcher, now, [matcher.find(f) for f in ends])
+
+    @staticmethod
+    def _queued_before(matcher: _Matcher, now: float, out: list[tuple[_Held, int] | None]
+                       ) -> list[tuple[_Held, int] | None]:
+        """``out`` (slots' last requests) followed by the requests queued on those slots
+        before them and not ended by ``now`` (s), each found with ``matcher``."""
         todo = [hit for hit in out if hit is not None]
         while todo:
             h, i = todo.pop()

@@ -135,3 +135,33 @@ def test_a_lost_slot_chain_is_found_from_its_last_request() -> None:
     # second then prefills (0.1 s) and decodes all of its 0.9 s: 3.6 s
     assert np.allclose([r.end for r in moved], [2.6, 3.6]) and slots == [moved[1].end]
     assert np.allclose(batch.e2e_s, [2.6, 2.3, 3.6 - 0.5])
+
+
+def _chain_held() -> tuple[Any, Any]:
+    """Held requests of service 0 (times in s): a slot freeing at 3.0 s holds a request
+    running to 2.0 s and one queued behind it (prefill from 2.0 s); another slot's
+    request ends at 2.5 s."""
+    from emulator.eventlog import EventLog, RequestBatch
+    from emulator.serving_held import HeldRequests
+
+    held = HeldRequests(EventLog(tenants=("web",), sites=("s",)))
+    batch = RequestBatch(service=0, arrival_s=np.array([0.0, 0.2, 0.5]),
+                         wait_s=np.array([0.0, 0.0, 1.5]), ttft_s=np.array([0.1, 0.1, 1.6]),
+                         tpot_s=np.full(3, 0.01), e2e_s=np.array([2.0, 2.3, 2.5]),
+                         prompt_tokens=np.full(3, 100), output_tokens=np.full(3, 100))
+    held.hold(batch, (np.array([0.0, 0.2, 2.0]), np.array([0.1, 0.3, 2.1]),
+                      np.array([2.0, 2.5, 3.0]), np.array([0.0, 0.2, 2.0])))
+    return held, batch
+
+
+def test_the_last_replicas_loss_spares_a_draining_slots_chain() -> None:
+    """The slot freeing at 3.0 s is a scaled-down replica's, draining on healthy GPUs; at
+    1.0 s the service's last serving replica fails: only the request ending at 2.5 s
+    fails. Both requests on the draining slot (the running one and the one queued behind
+    it) end where they were; all three used to fail."""
+    held, batch = _chain_held()
+    assert held.fail_after(0, 1.0, [3.0]) == 1
+    assert np.isnan(batch.e2e_s[1]) and np.allclose(batch.e2e_s[[0, 2]], [2.0, 2.5])
+    held, batch = _chain_held()
+    assert held.fail_ends(0, 1.0, [2.5, 2.0], spare=[3.0]) == 1  # 2.0 s is not a lost slot's
+    assert np.isnan(batch.e2e_s[1]) and np.allclose(batch.e2e_s[[0, 2]], [2.0, 2.5])

@@ -47,7 +47,16 @@ class ReplicaLoss:
 
     def _takes_all(self, svc: ServiceRuntime, gpus: np.ndarray) -> bool:
         """Whether failed ``gpus`` leave no replica of ``svc`` up (base groups already
-        stopped count as down)."""
+        stopped count as down). A scaled-down replica still draining that ``gpus`` miss is
+        up: it admits no new request, but serves those on its slots to their end (so
+        they are neither failed nor retried)."""
+        now = self.core.now
+        for wid, ends in svc.draining.items():
+            replica = self.core.works[wid]
+            if (replica.state == "running" and replica.gpus is not None
+                    and max(ends, default=-np.inf) > now
+                    and not np.isin(replica.gpus, gpus).any()):
+                return False
         for alloc in svc.allocations():
             if alloc.gpus is None:
                 continue
