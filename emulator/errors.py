@@ -125,13 +125,20 @@ def _same_number(raw: object, value: object) -> bool:
 
     if isinstance(raw, bool) or isinstance(value, bool) or not isinstance(value, int | float):
         return raw == value
+    try:
+        number = float(value)
+    except OverflowError:  # an integer beyond any float: only itself is the same number
+        return raw == value
     if isinstance(raw, int | float):
-        return float(raw) == float(value)
+        try:
+            return float(raw) == number
+        except OverflowError:
+            return False
     if isinstance(raw, str):
         try:
-            return float(raw) == float(value)
+            return float(raw) == number
         except ValueError:
-            return quantity_formatter(raw, float(value)) is not None
+            return quantity_formatter(raw, number) is not None
     return False
 
 

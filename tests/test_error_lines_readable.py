@@ -53,6 +53,19 @@ def test_a_duration_in_seconds_keeps_its_number(tmp_path: Path) -> None:
         "duration: got 345600000; expected a value less than or equal to 316224000")
 
 
+def test_an_integer_beyond_any_float_is_one_error_line(tmp_path: Path) -> None:
+    """A name given as a 401-digit integer: the message compares what the user wrote with
+    what pydantic saw without turning the integer into a float (an OverflowError)."""
+    data = small_scenario(duration="1h")
+    data["name"] = 10 ** 400
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(UserError) as info:
+        load_scenario(path)
+    assert str(info.value) == (f"{path}: name: got <an integer of about 401 digits>; "
+                               "expected a valid string")
+
+
 def test_errors_after_validation_name_the_file_once(tmp_path: Path) -> None:
     """The trace, tensor-parallel and policy-option checks run when the scenario is built;
     their lines start with the file like a validation error's, without ``tenants: tenants.``."""
