@@ -383,3 +383,11 @@ def test_cable_cuts_after_until_are_noted(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert ("note: wan_events: 1 cable cut(s) at or after the end of the run (30 min, --until) "
             "are not applied (the first: medusa at 2 h)") in proc.stderr
+
+
+def test_an_integer_beyond_any_float_as_a_numeric_option_is_one_line() -> None:
+    """float() of a 401-digit integer raises OverflowError: the option's line comes
+    instead."""
+    assert _build_error(_scheduler("srtf", {"min_ratio": 10 ** 400})) == (
+        "scheduler.options.min_ratio: got <an integer of about 401 digits>; expected a "
+        "number")

@@ -33,21 +33,24 @@ def number(value: object, option: str) -> float:
     """The numeric option ``option`` (``scheduler.options.OPTION``) as a float: an int or a
     float only; text (``"abc"``, ``"2"``), a switch or anything else is a one-line
     :class:`UserError` (range checks stay with the policy)."""
-    if isinstance(value, bool | np.bool_) or not isinstance(
+    if not isinstance(value, bool | np.bool_) and isinstance(
             value, int | float | np.integer | np.floating):
-        raise UserError(f"scheduler.options.{option}: got {short(value)}; expected a number")
-    return float(value)
+        try:
+            return float(value)
+        except OverflowError:  # an integer beyond any float
+            pass
+    raise UserError(f"scheduler.options.{option}: got {short(value)}; expected a number")
 
 
 def whole_number(value: object, option: str) -> int:
     """The count option ``option`` as an int: a whole number only (``1e3`` is 1000; ``2.5``,
     text or a switch is a one-line :class:`UserError`)."""
-    if (isinstance(value, bool | np.bool_)
-            or not isinstance(value, int | float | np.integer | np.floating)
-            or not float(value).is_integer()):
-        raise UserError(f"scheduler.options.{option}: got {short(value)}; expected a whole "
-                        "number")
-    return int(value)
+    if isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_):
+        return int(value)
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return int(value)
+    raise UserError(f"scheduler.options.{option}: got {short(value)}; expected a whole "
+                    "number")
 
 
 def number_map(value: object, option: str) -> dict[str, float]:
