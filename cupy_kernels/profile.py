@@ -8,7 +8,7 @@ the scenario file's folder). Example::
     peak_flops: {bf16: 2.2e15, fp8: 4.4e15}   # dense FLOP/s per GPU
     hbm_bw: 7.2TB/s              # bytes/s (a number, or "7.2TB/s")
     hbm_bytes: 180GB             # memory size per GPU (KV-cache room)
-    nvlink_bw: 900GB/s           # NVLink bytes/s per GPU per direction (TP all-reduces)
+    nvlink_bw: 900GB/s           # NVLink bytes/s per GPU per direction (all NVLink traffic)
     idle_w: 180W
     tdp_w: 1150W                 # power at full utilisation (the power model's top point)
 
@@ -28,6 +28,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import numpy as np
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
@@ -182,8 +183,12 @@ def override_gpu(gpu: GpuSpec, profile: HardwareProfile) -> GpuSpec:
 def apply_profile(index: TopologyIndex, profile: HardwareProfile) -> TopologyIndex:
     """A new index whose matching ``systems`` carry the profile's GPU figures.
 
-    The topology arrays are shared with ``index`` (they are not modified). Raises
-    :class:`ProfileError` when ``profile.gpu`` matches no system of the scenario.
+    A profile's ``nvlink_bw`` also replaces the per-GPU NVLink rate of those systems'
+    GPUs (``gpu_nvlink_bw``, bytes/s: the link data-parallel, pipeline and expert traffic
+    of a job inside one NVLink domain uses), so tensor-parallel and other NVLink traffic
+    see the same rate. The other topology arrays are shared with ``index`` (they are not
+    modified). Raises :class:`ProfileError` when ``profile.gpu`` matches no system of the
+    scenario.
     """
     hits = [i for i, s in enumerate(index.systems) if profile_matches(s, profile.gpu)]
     if not hits:
@@ -193,4 +198,8 @@ def apply_profile(index: TopologyIndex, profile: HardwareProfile) -> TopologyInd
     systems = list(index.systems)
     for i in hits:
         systems[i] = replace(systems[i], gpu=override_gpu(systems[i].gpu, profile))
-    return replace(index, systems=tuple(systems))
+    if profile.nvlink_bw is None:
+        return replace(index, systems=tuple(systems))
+    matched = np.isin(index.rack_system[index.gpu_rack], hits)
+    nvlink = np.where(matched, profile.nvlink_bw, index.gpu_nvlink_bw)
+    return replace(index, systems=tuple(systems), gpu_nvlink_bw=nvlink)

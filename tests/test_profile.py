@@ -17,6 +17,7 @@ from cupy_kernels.profile import (
     load_profile,
     override_gpu,
 )
+from emulator import api
 from emulator.build import build
 from emulator.cli import app
 from emulator.errors import UserError
@@ -174,3 +175,28 @@ def test_run_with_bad_profile_exits_2_with_one_line(tmp_path: Path) -> None:
     assert lines[0].startswith(f"error: {scenario}: compute.profile:")
     assert "hbm_bw" in lines[0] and "-3" in lines[0]
     assert not (tmp_path / "out").exists()
+
+
+def _nvlink_job_s(tmp_path: Path, nvlink_bw: str | None) -> float:
+    """Run time (s) of one data-parallel job (tp 1, 8 GPUs in one NVLink domain)."""
+    data = small_scenario()
+    data["tenants"] = {"lab": {"jobs": [{"name": "dp8", "model": "llama3-8b", "gpus": 8,
+                                         "tokens": 2e8, "checkpoint_cost": 0}]}}
+    if nvlink_bw is not None:
+        path = _write(tmp_path / f"nv{len(list(tmp_path.iterdir()))}.yaml",
+                      {"gpu": B200, "nvlink_bw": nvlink_bw})
+        data["compute"] = {"backend": "numpy", "profile": str(path)}
+    jobs = api.run(data).jobs
+    assert list(jobs["state"]) == ["finished"]
+    return float(jobs["jct_s"].iloc[0])
+
+
+def test_profile_nvlink_bw_reaches_data_parallel_traffic(tmp_path: Path) -> None:
+    """The gradient all-reduce of a job inside one NVLink domain runs at the profile's
+    NVLink rate, as its tensor-parallel all-reduces do: a slower link, a longer job."""
+    loaded = validate_scenario(small_scenario())
+    index = derive_index(list(loaded.sites))
+    new = apply_profile(index, HardwareProfile(gpu=B200, nvlink_bw=45e9))
+    assert np.all(new.gpu_nvlink_bw == 45e9) and np.all(index.gpu_nvlink_bw == 0.9e12)
+    slow, base = _nvlink_job_s(tmp_path, "45GB/s"), _nvlink_job_s(tmp_path, None)
+    assert slow > base > _nvlink_job_s(tmp_path, "9TB/s")
