@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from tests.conftest import run_scenario, small_scenario
-from workloads.config import TrainingJobConfig
+from workloads.config import TrainingJobConfig, TrainingWorkloadConfig
 
 BASE = {"name": "j", "model": "llama3-70b", "gpus": 64, "tp": 8, "pp": 4, "tokens": 1e9,
         "seq_len": 8192}
@@ -22,6 +22,22 @@ def test_fewer_micro_batches_than_stages_is_rejected() -> None:
 def test_ep_must_divide_data_parallel_size() -> None:
     with pytest.raises(ValidationError, match="ep"):
         TrainingJobConfig.model_validate(BASE | {"ep": 3, "global_batch_tokens": 1e6})
+
+
+STREAM = {"name": "s", "model": "mixtral-8x7b", "rate": "4/d", "tokens": 1e9}
+
+
+def test_stream_sizes_are_held_to_the_same_split_as_a_job() -> None:
+    """Every GPU count of a stream must split as an explicit job's would: ``ep`` divides
+    its data-parallel size, and with ``pp > 1`` each rank gets ``pp`` micro-batches."""
+    with pytest.raises(ValidationError, match=r"ep\n.*got 3; expected a divisor of the "
+                       r"data-parallel size 16 \(gpus / \(tp\*pp\)\) for gpus.1 = 16"):
+        TrainingWorkloadConfig.model_validate(STREAM | {"gpus": [24, 16], "ep": 3})
+    TrainingWorkloadConfig.model_validate(STREAM | {"gpus": [24, 48], "ep": 3})
+    with pytest.raises(ValidationError, match=r"gives 3.81 micro-batches per data-parallel "
+                       r"rank for gpus.1 = 512; expected at least pp \(4\)"):
+        TrainingWorkloadConfig.model_validate(STREAM | {"gpus": [16, 512], "pp": 4})
+    TrainingWorkloadConfig.model_validate(STREAM | {"gpus": [16, 256], "pp": 4})
 
 
 def _job_seconds(**settings: object) -> float:

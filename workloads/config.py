@@ -377,6 +377,27 @@ def _multiple_of(tp: int, pp: int) -> str:
     return f"a multiple of tp*pp = {tp * pp}" + (f" ({tp}*{pp})" if pp > 1 else "")
 
 
+def _check_split(settings: _TrainingSettings, gpus: int,
+                 gpus_loc: tuple[str | int, ...]) -> None:
+    """Check that ``gpus`` GPUs split into the settings' parallel groups: ``ep`` divides
+    the data-parallel size ``gpus/(tp·pp)``, and with ``pp > 1`` each data-parallel rank
+    gets at least ``pp`` micro-batches. ``gpus`` is already a multiple of ``tp·pp``;
+    ``gpus_loc`` is where the count was given (named in the messages of a stream's
+    sizes). Raises a one-line validation error."""
+    dp = gpus // (settings.tp * settings.pp)
+    of = "" if gpus_loc == ("gpus",) else f" for {'.'.join(map(str, gpus_loc))} = {gpus}"
+    if dp % settings.ep:
+        raise field_error(type(settings), ("ep",), settings.ep,
+                          f"a divisor of the data-parallel size {dp} (gpus / (tp*pp)){of}")
+    micro = settings.global_batch_tokens / (dp * settings.micro_batch * settings.seq_len)
+    if settings.pp > 1 and micro < settings.pp:
+        raise ValueError(
+            f"global_batch_tokens ({settings.global_batch_tokens:g}) gives {micro:.3g} "
+            f"micro-batches per data-parallel rank{of}; expected at least pp ({settings.pp}) "
+            f"(dp {dp} x micro_batch {settings.micro_batch} x seq_len {settings.seq_len} "
+            "tokens each)")
+
+
 class TrainingJobConfig(_TrainingSettings):
     """One explicit training job (for deterministic scenarios and tests).
 
@@ -408,17 +429,7 @@ class TrainingJobConfig(_TrainingSettings):
                              "runtime (duration as given)")
         if self.model == "generic" and self.runtime is None:
             raise ValueError("model 'generic' has no compute model; it needs a runtime")
-        dp = self.gpus // (self.tp * self.pp)
-        if dp % self.ep:
-            raise field_error(type(self), ("ep",), self.ep, f"a divisor of the data-parallel "
-                              f"size {dp} (gpus / (tp*pp))")
-        micro = self.global_batch_tokens / (dp * self.micro_batch * self.seq_len)
-        if self.pp > 1 and micro < self.pp:
-            raise ValueError(
-                f"global_batch_tokens ({self.global_batch_tokens:g}) gives {micro:.3g} "
-                f"micro-batches per data-parallel rank; expected at least pp ({self.pp}) "
-                f"(dp {dp} x micro_batch {self.micro_batch} x seq_len {self.seq_len} "
-                "tokens each)")
+        _check_split(self, self.gpus, ("gpus",))
         return self
 
 
@@ -478,6 +489,7 @@ class TrainingWorkloadConfig(_TrainingSettings):
         for i, g in enumerate(self.gpus):
             if g % (self.tp * self.pp):
                 raise field_error(type(self), ("gpus", i), g, _multiple_of(self.tp, self.pp))
+            _check_split(self, g, ("gpus", i))
         models = [self.model] if isinstance(self.model, str) else self.model
         for name, weights, n, per in (
                 ("model_weights", self.model_weights, len(models), "model"),
