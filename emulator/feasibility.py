@@ -73,7 +73,7 @@ def _shape_key(work: Work) -> tuple[object, ...]:
     if isinstance(spec, InferenceServiceSpec):  # KV-cache fit depends on lengths and batch
         key += (spec.prompt_tokens.mean(), spec.output_tokens.mean(), spec.max_batch)
     else:  # a job run for its given duration has no memory model and no head split
-        key += (spec.runtime_s is not None,)
+        key += (spec.runtime_s is not None, spec.pp, spec.ep, spec.virtual_stages)
     return key
 
 
@@ -104,18 +104,22 @@ def _fitting_domains(work: Work, index: TopologyIndex,
 
 
 def _split_problem(spec: TrainingJobSpec | InferenceServiceSpec) -> str | None:
-    """Why the work's tensor-parallel size cannot split its model's attention, or ``None``.
+    """Why the work's parallel sizes cannot split its model, or ``None``.
 
     A dense replica splits its attention heads over its GPUs (MoE models are served with
     attention data parallelism: each GPU runs whole attention, so they are not held to
     it); a training job splits them over its ``tp`` GPUs, key/value heads included
-    (Megatron-Core), unless its duration is given (trace replay: no model)."""
+    (Megatron-Core), its layers over its ``pp`` stages and its experts over its ``ep``
+    ranks (:meth:`~workloads.models.ModelSpec.training_split_problem`), unless its
+    duration is given (trace replay: no model)."""
     if isinstance(spec, InferenceServiceSpec):
         model = get_model(spec.model)
         return None if model.is_moe else model.tensor_parallel_problem(spec.gpus_per_replica)
     if spec.runtime_s is not None:
         return None
-    return get_model(spec.model).tensor_parallel_problem(spec.tp, "tp", kv_copies=False)
+    model = get_model(spec.model)
+    return (model.tensor_parallel_problem(spec.tp, "tp", kv_copies=False)
+            or model.training_split_problem(spec.pp, spec.ep, spec.virtual_stages))
 
 
 def _infeasible(work: Work, index: TopologyIndex, serving: ServingModel) -> str | None:

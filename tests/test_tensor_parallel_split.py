@@ -100,3 +100,33 @@ def test_a_replayed_job_with_its_duration_given_is_not_held_to_a_split() -> None
     sim = run_scenario(data)
     (work,) = [w for w in sim.works if w.kind == "training"]
     assert work.state == "finished"
+
+
+def test_training_split_of_layers_and_experts() -> None:
+    """Pipeline stages need a layer each (uneven splits allowed); ``ep`` deals out whole
+    experts, and a dense model has none to split."""
+    llama, mixtral = get_model("llama3-8b"), get_model("mixtral-8x7b")
+    assert get_model("llama3-405b").training_split_problem(16, 1) is None  # 126 layers
+    assert llama.training_split_problem(32, 1) is None
+    assert llama.training_split_problem(64, 1) == (
+        "pp 64 exceeds llama3-8b's 32 layers; expected at least one layer per pipeline stage")
+    assert llama.training_split_problem(8, 1, 5) == (
+        "pp 8 x virtual_stages 5 = 40 exceeds llama3-8b's 32 layers; expected at least one "
+        "layer per pipeline stage")
+    assert llama.training_split_problem(1, 2) == (
+        "ep 2 needs a mixture-of-experts model; llama3-8b is dense (ep 1)")
+    assert mixtral.training_split_problem(1, 8) is None
+    assert mixtral.training_split_problem(1, 3) == (
+        "ep 3 cannot split mixtral-8x7b's 8 experts evenly; expected an expert-parallel "
+        "size of 1, 2, 4 or 8")
+
+
+def test_a_job_whose_experts_do_not_split_is_rejected() -> None:
+    data = small_scenario(duration="6h")
+    data["tenants"]["lab"] = {"jobs": [
+        {"name": "ok", "model": "mixtral-8x7b", "gpus": 16, "ep": 4, "tokens": 1e8},
+        {"name": "bad", "model": "mixtral-8x7b", "gpus": 24, "ep": 3, "tokens": 1e8}]}
+    sim = run_scenario(data)
+    states = {w.name: w.state for w in sim.works if w.kind == "training"}
+    assert states == {"ok": "finished", "bad": "rejected"}
+    assert "ep 3 cannot split mixtral-8x7b's 8 experts" in " ".join(sim.log.reasons)

@@ -148,6 +148,33 @@ class ModelSpec:
         return (f"{field} {tp} cannot split {self.name}'s {what} evenly; expected a "
                 f"tensor-parallel size of {listed}")
 
+    def training_split_problem(self, pp: int, ep: int,
+                               virtual_stages: int | None = None) -> str | None:
+        """Why a training job cannot split this model into ``pp`` pipeline stages (of
+        ``virtual_stages`` interleaved chunks each) and ``ep`` expert-parallel ranks, or
+        ``None`` when it can.
+
+        Every stage chunk needs at least one layer (``pp·virtual_stages <= layers``;
+        uneven splits are allowed, as Llama 3 405B's 126 layers on 16 stages), and the
+        routed experts of a layer are dealt out whole to the ``ep`` ranks, so ``ep``
+        divides ``experts`` (Megatron-Core: ``num_moe_experts % expert_model_parallel_size
+        == 0``); a dense model has no experts to split (``ep`` 1).
+        """
+        chunks = pp * (virtual_stages or 1)
+        if chunks > self.layers:
+            what = (f"pp {pp}" if virtual_stages is None or virtual_stages == 1
+                    else f"pp {pp} x virtual_stages {virtual_stages} = {chunks}")
+            return (f"{what} exceeds {self.name}'s {self.layers} layers; expected at "
+                    "least one layer per pipeline stage")
+        if ep > 1 and not self.is_moe:
+            return f"ep {ep} needs a mixture-of-experts model; {self.name} is dense (ep 1)"
+        if self.experts % ep:
+            sizes = [str(n) for n in range(1, self.experts + 1) if self.experts % n == 0]
+            listed = f"{', '.join(sizes[:-1])} or {sizes[-1]}"
+            return (f"ep {ep} cannot split {self.name}'s {self.experts} experts evenly; "
+                    f"expected an expert-parallel size of {listed}")
+        return None
+
     @property
     def expert_params(self) -> float:
         """Parameters in routed experts: ``moe_layers · experts · 3 · hidden · ffn_hidden``.
