@@ -41,7 +41,7 @@ from cupy_kernels.training import (
 )
 from cupy_kernels.training import STREAM_EFF as TRAINING_STREAM_EFF
 from emulator.prefill_memo import PrefillMemo
-from topologies.catalog import SystemSpec
+from topologies.catalog import GpuSpec, SystemSpec
 from topologies.index import TIER_LEAF, TIER_NVLINK, TIER_SPINE, TIER_WAN, TopologyIndex
 from workloads.models import get_model
 from workloads.spec import InferenceServiceSpec, TrainingJobSpec
@@ -65,6 +65,15 @@ _WEIGHT_BYTES = {"bf16": 2.0, "fp8": 1.0, "fp4": 0.5}
 TRAIN_ATTN_PRECISION = "bf16"
 """Precision of the attention core in training: Transformer Engine keeps it in 16 bits
 under fp8/fp4 recipes unless fp8 attention is switched on (see ``docs/kernels.md``)."""
+
+
+def _gemm_precision(gpu: GpuSpec, precision: str) -> str:
+    """Precision whose efficiency (training's ``EFF_MAX``, serving's ``PREFILL_EFF``) work
+    of ``precision`` reaches on ``gpu``: the one its GEMMs run at
+    (:meth:`GpuSpec.compute_precision`), as its peak is (fp8 on an A100: bf16 GEMMs);
+    tf32 (a GPU with neither bf16 nor narrower) counts as bf16."""
+    used = gpu.compute_precision(precision)
+    return used if used in PRECISION_CODES else "bf16"
 
 
 def _kv_precision(precision: str) -> str:
@@ -224,7 +233,8 @@ class ComputeModel:
             peak_flops=col([sy.gpu.peak(s.precision) for s, sy in zip(specs, systems,
                                                                        strict=True)]),
             mfu=col([s.mfu if s.mfu is not None else math.nan for s in specs]),
-            precision_code=col([PRECISION_CODES[s.precision] for s in specs]),
+            precision_code=col([PRECISION_CODES[_gemm_precision(sy.gpu, s.precision)]
+                                for s, sy in zip(specs, systems, strict=True)]),
             nvlink_bw=col(nvlink),
             dp_bw=col(dp_bw),
             dp_alpha=col(dp_alpha),
@@ -280,7 +290,8 @@ class ComputeModel:
                                                                        strict=True)]),
             hbm_bw=col([sy.gpu.hbm_bw for sy in systems]),
             hbm_bytes=col([sy.gpu.hbm_bytes for sy in systems]),
-            prefill_eff=col([PREFILL_EFF_BY_PRECISION[s.precision] for s in specs]),
+            prefill_eff=col([PREFILL_EFF_BY_PRECISION[_gemm_precision(sy.gpu, s.precision)]
+                             for s, sy in zip(specs, systems, strict=True)]),
             decode_bw_eff=col(np.full(n, DECODE_BW_EFF)),
             mean_prompt=col([s.prompt_tokens.mean() for s in specs]),
             mean_output=col([s.output_tokens.mean() for s in specs]),

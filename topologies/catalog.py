@@ -83,14 +83,20 @@ class GpuSpec:
     idle_w: float
     sources: tuple[str, ...] = ()
 
-    def peak(self, precision: str) -> float:
-        """Dense peak FLOP/s at ``precision``, falling back to the next wider precision."""
+    def compute_precision(self, precision: str) -> str:
+        """The precision the tensor cores run at for ``precision``: itself, or the next
+        wider one this GPU has (fp8 on an A100 runs in bf16)."""
         order = ["fp4", "fp8", "bf16", "tf32"]
         start = order.index(precision) if precision in order else order.index("bf16")
         for p in order[start:]:
             if p in self.peak_flops:
-                return self.peak_flops[p]
+                return p
         raise KeyError(f"GPU {self.name} has no peak for precision {precision!r}")
+
+    def peak(self, precision: str) -> float:
+        """Dense peak FLOP/s at ``precision``, falling back to the next wider precision
+        (:meth:`compute_precision`)."""
+        return self.peak_flops[self.compute_precision(precision)]
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,50 @@
+"""A precision a GPU has no tensor cores for runs at the next wider one it has: at that
+precision's peak *and* efficiency, so asking for fp8 on an A100 (or fp4 on an H100) is
+never slower than the precision the GEMMs actually run at."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cupy_kernels.inference import PREFILL_EFF
+from emulator import api
+from tests.conftest import SMALL_SITE, service_statics
+from topologies.catalog import A100_SXM, B200_GB200, H100_SXM
+
+
+def test_compute_precision_falls_back_to_the_next_wider() -> None:
+    assert A100_SXM.compute_precision("fp8") == "bf16"
+    assert A100_SXM.compute_precision("fp4") == "bf16"
+    assert H100_SXM.compute_precision("fp4") == "fp8"
+    assert B200_GB200.compute_precision("fp4") == "fp4"
+    assert H100_SXM.peak("fp4") == H100_SXM.peak_flops["fp8"]
+
+
+def _job_s(system: str, precision: str) -> float:
+    """Run time (s) of one 8-GPU llama3-8b job at ``precision`` on a rack of ``system``."""
+    data = {"name": "p", "seed": 1, "duration": "30d",
+            "sites": [dict(SMALL_SITE, halls=[{"name": "h", "system": system, "racks": 1}])],
+            "tenants": {"lab": {"jobs": [{"name": "j", "model": "llama3-8b", "gpus": 8,
+                                          "tokens": 1e8, "precision": precision,
+                                          "checkpoint_cost": 0}]}},
+            "compute": {"backend": "numpy"}}
+    jobs = api.run(data).jobs
+    assert list(jobs["state"]) == ["finished"]
+    return float(jobs["jct_s"].iloc[0])
+
+
+@pytest.mark.parametrize(("system", "asked", "runs_at"), [
+    ("dgx-a100", "fp8", "bf16"), ("dgx-a100", "fp4", "bf16"), ("h100-hgx", "fp4", "fp8")])
+def test_training_at_a_missing_precision_runs_as_the_wider_one(system: str, asked: str,
+                                                                runs_at: str) -> None:
+    assert _job_s(system, asked) == pytest.approx(_job_s(system, runs_at), rel=1e-12)
+
+
+def test_prefill_efficiency_follows_the_precision_computed_in() -> None:
+    a100_fp8 = service_statics("llama3-8b", "fp8", "dgx-a100", 1)
+    h100_fp4 = service_statics("llama3-8b", "fp4", "h100-hgx", 1)
+    b200_fp4 = service_statics("llama3-8b", "fp4", "gb200-nvl72", 1)
+    assert np.allclose(a100_fp8.prefill_eff, PREFILL_EFF["bf16"])
+    assert np.allclose(h100_fp4.prefill_eff, PREFILL_EFF["fp8"])
+    assert np.allclose(b200_fp4.prefill_eff, PREFILL_EFF["fp4"])
