@@ -148,6 +148,8 @@ def _infeasible(work: Work, index: TopologyIndex, serving: ServingModel) -> str 
             return (f"model {spec.model} ({spec.precision}) does not fit in "
                     f"{spec.gpus_per_replica} GPU(s) per replica with room for a KV cache")
         need = get_model(spec.model).params * TRAINING_STATE_BYTES_PER_PARAM / spec.n_gpus
+        big = max(systems, key=lambda system: system.gpu.hbm_bytes).gpu
         return (f"model {spec.model} needs {need / 1e9:.0f} GB of training state per GPU "
-                f"on {spec.n_gpus} GPUs; more GPUs are needed")
+                f"on {spec.n_gpus} GPUs; a GPU here has at most {big.hbm_bytes / 1e9:.1f} GB "
+                f"({big.name}); more GPUs are needed")
     return None

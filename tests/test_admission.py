@@ -39,6 +39,10 @@ def test_tp_group_larger_than_domain_is_rejected() -> None:
 def test_model_that_does_not_fit_is_rejected() -> None:
     sim = run_scenario(_jobs(gpus=8, model="llama3-405b"))
     assert "training state" in _reason(sim)
+    # the reason names the memory needed and the memory there is
+    assert _reason(sim) == ("model llama3-405b needs 812 GB of training state per GPU on 8 "
+                            "GPUs; a GPU here has at most 198.7 GB (B200 (GB200)); more GPUs "
+                            "are needed")
 
 
 def test_inference_service_that_cannot_fit_is_a_config_error() -> None:
