@@ -76,3 +76,12 @@ def test_inconsistent_spec_is_rejected() -> None:
     with pytest.raises(ValueError, match="active_params"):
         ModelSpec(name="bad", params=1e9, active_params=2e9, layers=1, hidden=64, heads=1,
                   kv_heads=1, head_dim=64, ffn_hidden=256, vocab=100)
+
+
+def test_more_moe_layers_than_layers_is_rejected() -> None:
+    moe = {"name": "m", "params": 47e9, "active_params": 13e9, "layers": 32, "hidden": 4096,
+           "heads": 32, "kv_heads": 8, "head_dim": 128, "ffn_hidden": 14336, "vocab": 32000,
+           "experts": 8, "active_experts": 2}
+    assert ModelSpec(**moe, moe_layers=32).expert_params > 0
+    with pytest.raises(ValueError, match=r"m: need 0 <= moe_layers \(40\) <= layers \(32\)"):
+        ModelSpec(**moe, moe_layers=40)

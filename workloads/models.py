@@ -102,6 +102,9 @@ class ModelSpec:
         if not 1 <= self.active_experts <= self.experts:
             raise ValueError(f"{self.name}: need 1 <= active_experts ({self.active_experts}) "
                              f"<= experts ({self.experts})")
+        if self.moe_layers is not None and not 0 <= self.moe_layers <= self.layers:
+            raise ValueError(f"{self.name}: need 0 <= moe_layers ({self.moe_layers}) "
+                             f"<= layers ({self.layers})")
         if not 0 <= self.local_layers <= self.layers:
             raise ValueError(f"{self.name}: need 0 <= local_layers ({self.local_layers}) "
                              f"<= layers ({self.layers})")
