@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from cupy_kernels.inference import replica_weight_bytes
 from emulator.errors import UserError
 from emulator.placement.base import PlacementRequest
 from emulator.serving import ServingModel
@@ -88,6 +89,15 @@ def _fits(spec: TrainingJobSpec | InferenceServiceSpec, system: SystemSpec,
     return need <= system.gpu.hbm_bytes
 
 
+def _replica_weight_bytes(spec: InferenceServiceSpec, system: SystemSpec,
+                          serving: ServingModel) -> float:
+    """Bytes of weights one replica of ``spec`` stores on ``system`` (what the serving
+    kernels count against its memory)."""
+    backend = serving.compute.backend
+    batch = serving.compute.service_statics([spec], [system]).batch
+    return float(backend.to_host(replica_weight_bytes(backend.xp, batch))[0])
+
+
 def _fitting_domains(work: Work, index: TopologyIndex,
                      serving: ServingModel) -> np.ndarray | None:
     """Eligible domains narrowed to the systems the model fits (mixed halls); ``None``: no
@@ -145,8 +155,15 @@ def _infeasible(work: Work, index: TopologyIndex, serving: ServingModel) -> str 
         return problem
     if not any(_fits(spec, system, serving) for system in systems):
         if isinstance(spec, InferenceServiceSpec):
+            big = max(systems, key=lambda system: system.gpu.hbm_bytes)
+            weights = _replica_weight_bytes(spec, big, serving)
+            held = spec.gpus_per_replica * big.gpu.hbm_bytes
+            why = ("" if weights > held else
+                   ", leaving too little for the KV cache of one request")
             return (f"model {spec.model} ({spec.precision}) does not fit in "
-                    f"{spec.gpus_per_replica} GPU(s) per replica with room for a KV cache")
+                    f"{spec.gpus_per_replica} GPU(s) per replica with room for a KV cache: "
+                    f"its weights take {weights / 1e9:.1f} GB of the {held / 1e9:.1f} GB of "
+                    f"{spec.gpus_per_replica} {big.gpu.name}{why}")
         need = get_model(spec.model).params * TRAINING_STATE_BYTES_PER_PARAM / spec.n_gpus
         big = max(systems, key=lambda system: system.gpu.hbm_bytes).gpu
         return (f"model {spec.model} needs {need / 1e9:.0f} GB of training state per GPU "

@@ -79,3 +79,18 @@ def test_mixed_halls_keep_jobs_on_their_system() -> None:
                  on_gb200[w.work_id].spec, gpu_system="h100-hgx")]
     assert pairs
     assert all(h100_step > gb200_step for h100_step, gb200_step in pairs)
+
+
+def test_a_service_that_cannot_fit_names_its_weights_and_the_memory() -> None:
+    data = small_scenario(duration="1h")
+    data["sites"][0]["halls"] = [{"name": "h", "system": "h100-hgx", "racks": 1}]
+    svc = data["tenants"]["eu"]["inference"][0]
+    svc.update({"model": "llama3-70b", "precision": "bf16", "gpus_per_replica": 1})
+    with pytest.raises(UserError, match=r"its weights take 141\.2 GB of the 85\.5 GB of 1 "
+                                        r"H100 SXM$"):
+        run_scenario(data)
+    svc.update({"precision": "fp8", "prompt_tokens": 100_000, "output_tokens": 100})
+    with pytest.raises(UserError, match=r"its weights take 70\.6 GB of the 85\.5 GB of 1 H100 "
+                                        r"SXM, leaving too little for the KV cache of one "
+                                        r"request$"):
+        run_scenario(data)
