@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from workloads.models import MODELS, ModelSpec, UnknownModelError, get_model, model_names
+from workloads.models import (
+    MODELS,
+    ModelSpec,
+    UnknownModelError,
+    get_model,
+    model_from_dict,
+    model_names,
+)
 
 
 @pytest.mark.parametrize(
@@ -85,3 +92,13 @@ def test_more_moe_layers_than_layers_is_rejected() -> None:
     assert ModelSpec(**moe, moe_layers=32).expert_params > 0
     with pytest.raises(ValueError, match=r"m: need 0 <= moe_layers \(40\) <= layers \(32\)"):
         ModelSpec(**moe, moe_layers=40)
+
+
+def test_a_model_with_zero_wide_heads_is_rejected() -> None:
+    """More heads than hidden units gave head_dim 0 (hidden // heads): a KV cache of 0
+    bytes per token, and a divide by zero in the serving kernels."""
+    fields = {"params": 1e9, "layers": 4, "hidden": 16, "heads": 32, "kv_heads": 32}
+    with pytest.raises(ValueError, match=r"odd: head_dim \(0\) must be >= 1 \(hidden 16 / "
+                                         r"heads 32 by default\)"):
+        model_from_dict("odd", fields)
+    assert model_from_dict("odd", fields | {"head_dim": 8}).head_dim == 8

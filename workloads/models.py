@@ -96,6 +96,9 @@ class ModelSpec:
         if self.active_params > self.params:
             raise ValueError(f"{self.name}: active_params ({self.active_params:g}) exceeds "
                              f"params ({self.params:g})")
+        if self.head_dim < 1:
+            raise ValueError(f"{self.name}: head_dim ({self.head_dim}) must be >= 1 "
+                             f"(hidden {self.hidden} / heads {self.heads} by default)")
         if self.heads % self.kv_heads:
             raise ValueError(f"{self.name}: heads ({self.heads}) must be a multiple of "
                              f"kv_heads ({self.kv_heads})")
