@@ -54,3 +54,16 @@ def _job_seconds(**settings: object) -> float:
 def test_full_recomputation_slows_a_job() -> None:
     plain, full = _job_seconds(), _job_seconds(recompute="full")
     assert full > 1.2 * plain
+
+
+@pytest.mark.parametrize("config", [TrainingJobConfig, TrainingWorkloadConfig])
+def test_interleaving_without_pipeline_stages_is_rejected(config: type) -> None:
+    """``virtual_stages`` only splits pipeline stages: with pp 1 it was accepted and had
+    no effect on the step time."""
+    fields = (BASE | {"gpus": 16, "tp": 8, "pp": 1} if config is TrainingJobConfig
+              else STREAM | {"gpus": [16], "model": "llama3-8b"})
+    with pytest.raises(ValidationError, match=r"virtual_stages\n.*got 4; expected 1 or none "
+                       r"without pipeline parallelism \(pp 1\)"):
+        config.model_validate(fields | {"virtual_stages": 4})
+    config.model_validate(fields | {"virtual_stages": 1})
+    config.model_validate(fields | {"virtual_stages": 4, "pp": 2})

@@ -372,6 +372,16 @@ class _TrainingSettings(_Frozen):
         "two layers per virtual stage)")
     ep: int = Field(default=1, gt=0, description="expert-parallel size (MoE models)")
 
+    @model_validator(mode="after")
+    def _interleaving_needs_stages(self) -> _TrainingSettings:
+        """Interleaved (virtual) stages split pipeline stages: without ``pp > 1`` the
+        setting would be accepted and ignored."""
+        if self.virtual_stages is not None and self.virtual_stages > 1 and self.pp == 1:
+            raise field_error(type(self), ("virtual_stages",), self.virtual_stages,
+                              "1 or none without pipeline parallelism (pp 1); interleaving "
+                              "needs pp > 1")
+        return self
+
 
 def _multiple_of(tp: int, pp: int) -> str:
     return f"a multiple of tp*pp = {tp * pp}" + (f" ({tp}*{pp})" if pp > 1 else "")
