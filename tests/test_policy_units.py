@@ -205,6 +205,18 @@ def test_fairshare_reclaims_borrowed_gpus_only() -> None:
     assert FairSharePolicy(reclaim=False).decide(c.view([queued(1, 24, tenant="b")])) == []
 
 
+def test_fairshare_reclaims_the_borrowed_job_not_the_tenants_share() -> None:
+    # a is one GPU over its 36 (a 1-GPU job and, started later, a 36-GPU job); b needs one
+    # GPU more than the 3 free. Preempting a's 1-GPU job leaves a at its share; preempting
+    # the later 36-GPU job would drop a to 1 GPU and leave 35 GPUs idle.
+    c = Cluster()
+    c.run(100, 1, tenant="a", start=1)
+    c.run(101, 36, tenant="a", start=2)
+    c.run(102, 32, tenant="b", start=3)
+    ds = FairSharePolicy().decide(c.view([queued(1, 4, tenant="b")]))
+    assert preempted(ds) == [100] and started(ds) == [1]
+
+
 def test_preemption_frees_only_what_is_needed() -> None:
     c = Cluster(racks=2)
     for i in range(4):
