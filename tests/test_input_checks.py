@@ -4,6 +4,7 @@ escaped line and exit status 2 (or a note, where the input is legitimate but par
 
 from __future__ import annotations
 
+import math
 import subprocess
 from pathlib import Path
 
@@ -210,6 +211,14 @@ def test_numeric_options_of_the_wrong_type_name_the_option(queue: str, option: s
     the option's name; 2.5 or true as backfill's max_scan were taken as 2 and 1."""
     assert _build_error(_scheduler(queue, {option: value})) == (
         f"scheduler.options.{option}: got {value!r}; expected {expected}")
+
+
+@pytest.mark.parametrize("weight", [math.inf, -1.0, 0.0])
+def test_fairshare_weights_must_be_positive_and_finite(weight: float) -> None:
+    """An infinite weight was accepted and made every entitlement NaN or 0 (one tenant
+    took the whole cluster); a non-positive one was refused without naming its tenant."""
+    assert _build_error(_scheduler("fairshare", {"weights": {"lab": weight}})) == (
+        f"scheduler.options.weights.lab: got {weight:g}; expected a positive finite number")
 
 
 def test_a_tenant_mapping_option_names_the_entry_that_is_not_a_number() -> None:

@@ -92,8 +92,10 @@ class FairSharePolicy(QueuePolicy):
             if unknown:
                 raise ValueError(f"hard names tenants without a quota: {sorted(unknown)}")
         self.weights = number_map(weights, "weights")
-        if any(not w > 0 for w in self.weights.values()):
-            raise ValueError(f"weights must be positive, got {self.weights}")
+        for t, w in self.weights.items():
+            if not (w > 0 and math.isfinite(w)):  # an infinite weight made entitlements NaN
+                raise UserError(f"scheduler.options.weights.{t}: got {w:g}; expected a "
+                                "positive finite number")
         self.reclaim = switch(reclaim, "reclaim")
 
     def check_tenants(self, tenants: Collection[str]) -> None:
