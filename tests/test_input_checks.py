@@ -221,6 +221,25 @@ def test_fairshare_weights_must_be_positive_and_finite(weight: float) -> None:
         f"scheduler.options.weights.lab: got {weight:g}; expected a positive finite number")
 
 
+@pytest.mark.parametrize(("queue", "options", "message"), [
+    ("las", {"thresholds": ["1h", "soon"]},
+     "scheduler.options.thresholds.1: got 'soon'; expected a duration such as '7d'"),
+    ("dlas-gpu", {"thresholds": [True]},
+     "scheduler.options.thresholds.0: got True; expected a duration such as '7d'"),
+    ("dlas-gpu", {"thresholds": "abc"},
+     "scheduler.options.thresholds: got 'abc'; expected a duration such as '7d'"),
+    ("las", {"thresholds": {"a": 1}},
+     "scheduler.options.thresholds: got {'a': 1}; expected a list of durations, e.g. "
+     "[1h, 16h]"),
+    ("max-min-fairness", {"reset_interval": "inf"},
+     "scheduler.options.reset_interval: got 'inf'; expected a duration such as '7d'"),
+])
+def test_duration_options_name_the_option(queue: str, options: dict, message: str) -> None:
+    """A threshold or interval that is not a duration was reported as "policy 'las'
+    rejected its options: got 'soon'; …", without saying which option held it."""
+    assert _build_error(_scheduler(queue, options)) == message
+
+
 def test_a_tenant_mapping_option_names_the_entry_that_is_not_a_number() -> None:
     assert _build_error(_scheduler("fairshare", {"quotas": {"lab": "half"}})) == (
         "scheduler.options.quotas.lab: got 'half'; expected a number")
