@@ -65,7 +65,9 @@ def fairshare_round(policy: FairSharePolicy, view: ClusterView) -> list[Decision
                          and r.tenant != tenant and used[r.tenant] > entitled[r.tenant]]
             if borrowers:
                 tries += 1
-                borrowers.sort(key=lambda r: (-ratio(r.tenant)[0], -r.start_s, r.work_id))
+                borrowers.sort(key=lambda r: (  # borrowed GPUs first (a tenant kept at its share)
+                    used[r.tenant] - r.n_gpus < entitled[r.tenant] - 1e-9,
+                    -ratio(r.tenant)[0], -r.start_s, r.work_id))
                 freed = free_by_preempting(scratch, job, borrowers)
                 if freed is not None:
                     victims, gpus = freed

@@ -4,6 +4,7 @@ escaped line and exit status 2 (or a note, where the input is legitimate but par
 
 from __future__ import annotations
 
+import math
 import subprocess
 from pathlib import Path
 
@@ -210,6 +211,33 @@ def test_numeric_options_of_the_wrong_type_name_the_option(queue: str, option: s
     the option's name; 2.5 or true as backfill's max_scan were taken as 2 and 1."""
     assert _build_error(_scheduler(queue, {option: value})) == (
         f"scheduler.options.{option}: got {value!r}; expected {expected}")
+
+
+@pytest.mark.parametrize("weight", [math.inf, -1.0, 0.0])
+def test_fairshare_weights_must_be_positive_and_finite(weight: float) -> None:
+    """An infinite weight was accepted and made every entitlement NaN or 0 (one tenant
+    took the whole cluster); a non-positive one was refused without naming its tenant."""
+    assert _build_error(_scheduler("fairshare", {"weights": {"lab": weight}})) == (
+        f"scheduler.options.weights.lab: got {weight:g}; expected a positive finite number")
+
+
+@pytest.mark.parametrize(("queue", "options", "message"), [
+    ("las", {"thresholds": ["1h", "soon"]},
+     "scheduler.options.thresholds.1: got 'soon'; expected a duration such as '7d'"),
+    ("dlas-gpu", {"thresholds": [True]},
+     "scheduler.options.thresholds.0: got True; expected a duration such as '7d'"),
+    ("dlas-gpu", {"thresholds": "abc"},
+     "scheduler.options.thresholds: got 'abc'; expected a duration such as '7d'"),
+    ("las", {"thresholds": {"a": 1}},
+     "scheduler.options.thresholds: got {'a': 1}; expected a list of durations, e.g. "
+     "[1h, 16h]"),
+    ("max-min-fairness", {"reset_interval": "inf"},
+     "scheduler.options.reset_interval: got 'inf'; expected a duration such as '7d'"),
+])
+def test_duration_options_name_the_option(queue: str, options: dict, message: str) -> None:
+    """A threshold or interval that is not a duration was reported as "policy 'las'
+    rejected its options: got 'soon'; …", without saying which option held it."""
+    assert _build_error(_scheduler(queue, options)) == message
 
 
 def test_a_tenant_mapping_option_names_the_entry_that_is_not_a_number() -> None:

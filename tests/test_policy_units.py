@@ -161,7 +161,7 @@ def test_las_levels_and_preemption_of_demoted_work() -> None:
 def test_las_rejects_bad_thresholds() -> None:
     with pytest.raises(ValueError, match="increasing"):
         LeastAttainedServicePolicy(thresholds=[100, 10])
-    with pytest.raises(UserError, match="'las' rejected its options"):
+    with pytest.raises(UserError, match=r"^scheduler\.options\.thresholds\.0: got 'soon'"):
         make_queue_policy("las", {"thresholds": ["soon"]})
 
 
@@ -203,6 +203,18 @@ def test_fairshare_reclaims_borrowed_gpus_only() -> None:
     # b asking beyond its own share does not reclaim.
     assert FairSharePolicy().decide(c.view([queued(1, 40, tenant="b")])) == []
     assert FairSharePolicy(reclaim=False).decide(c.view([queued(1, 24, tenant="b")])) == []
+
+
+def test_fairshare_reclaims_the_borrowed_job_not_the_tenants_share() -> None:
+    # a is one GPU over its 36 (a 1-GPU job and, started later, a 36-GPU job); b needs one
+    # GPU more than the 3 free. Preempting a's 1-GPU job leaves a at its share; preempting
+    # the later 36-GPU job would drop a to 1 GPU and leave 35 GPUs idle.
+    c = Cluster()
+    c.run(100, 1, tenant="a", start=1)
+    c.run(101, 36, tenant="a", start=2)
+    c.run(102, 32, tenant="b", start=3)
+    ds = FairSharePolicy().decide(c.view([queued(1, 4, tenant="b")]))
+    assert preempted(ds) == [100] and started(ds) == [1]
 
 
 def test_preemption_frees_only_what_is_needed() -> None:

@@ -12,9 +12,11 @@ capacity scheduler's (Hadoop YARN CapacityScheduler; Kubernetes Kueue cohorts):
 - *borrowing*: idle GPUs may be used by any tenant beyond its entitlement, unless its
   quota is *hard* (then the quota is a cap it never exceeds);
 - *reclaim*: a tenant's job that would keep it within its entitlement but does not fit may
-  preempt preemptible training of tenants that are above theirs (the most over-served
-  tenant first, latest started first). Preempted work loses what it computed since its last
-  checkpoint and pays its restore time on restart.
+  preempt preemptible training of tenants that are above theirs: first the jobs whose
+  preemption leaves their tenant at or above its own entitlement (borrowed GPUs), then the
+  others; within each, the most over-served tenant first, latest started first
+  (:func:`reclaim_rank`). Preempted work loses what it computed since its last checkpoint
+  and pays its restore time on restart.
 
 Options (``scheduler.options``):
 
@@ -44,7 +46,23 @@ from emulator.policies.base import (
 from emulator.policies.options import number_map, switch
 from emulator.policies.ordered import MAX_PREEMPT_TRIES, free_by_preempting
 
-__all__ = ["FairSharePolicy"]
+__all__ = ["FairSharePolicy", "reclaim_rank"]
+
+
+def reclaim_rank(r: RunningJob, used: Mapping[str, float],
+                 entitled: Mapping[str, float]) -> tuple[bool, float, float, int]:
+    """Sort key of a borrower's running job ``r`` as a reclaim victim (smallest first).
+
+    First the jobs whose preemption leaves their tenant at or above its entitlement (GPUs
+    that tenant borrowed: ``used`` and ``entitled`` GPUs per tenant), then the others; within
+    each, the most over-served tenant (``used / entitled``) first, then latest started.
+    Without the first key a tenant one GPU over its share could lose a large job where its
+    one-GPU job would have made room, dropping it far below its own share while the GPUs
+    freed beyond the need stayed idle."""
+    e = entitled[r.tenant]
+    over = used[r.tenant] / e if e > 0 else math.inf
+    below_after = used[r.tenant] - r.n_gpus < e - 1e-9
+    return below_after, -over, -r.start_s, r.work_id
 
 
 class FairSharePolicy(QueuePolicy):
@@ -74,8 +92,10 @@ class FairSharePolicy(QueuePolicy):
             if unknown:
                 raise ValueError(f"hard names tenants without a quota: {sorted(unknown)}")
         self.weights = number_map(weights, "weights")
-        if any(not w > 0 for w in self.weights.values()):
-            raise ValueError(f"weights must be positive, got {self.weights}")
+        for t, w in self.weights.items():
+            if not (w > 0 and math.isfinite(w)):  # an infinite weight made entitlements NaN
+                raise UserError(f"scheduler.options.weights.{t}: got {w:g}; expected a "
+                                "positive finite number")
         self.reclaim = switch(reclaim, "reclaim")
 
     def check_tenants(self, tenants: Collection[str]) -> None:
@@ -168,7 +188,7 @@ class FairSharePolicy(QueuePolicy):
                 borrowers = borrowers_for(tenant)
                 if borrowers:
                     tries += 1
-                    borrowers.sort(key=lambda r: (-ratio(r.tenant)[0], -r.start_s, r.work_id))
+                    borrowers.sort(key=lambda r: reclaim_rank(r, used, entitled))
                     freed = free_by_preempting(scratch, job, borrowers)
                     if freed is not None:
                         victims, gpus = freed

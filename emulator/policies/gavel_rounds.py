@@ -51,6 +51,7 @@ from emulator.policies.base import (
     Decision,
     PreemptJob,
     QueuedJob,
+    RejectJob,
     RunningJob,
     StartJob,
 )
@@ -303,6 +304,12 @@ class GavelRounds:
         runtimes = np.array([self._runtimes(view, j, names) for j in jobs],
                             dtype=float).reshape(len(jobs), len(names))
         speed = np.where(np.isfinite(runtimes), 1.0 / runtimes, 0.0)
+        rejects = self._never_fits(jobs, speed, names, counts)
+        if rejects:
+            refused = {d.work_id for d in rejects}
+            keep = [i for i, j in enumerate(jobs) if j.work_id not in refused]
+            jobs = [jobs[i] for i in keep]
+            speed = speed[keep]
         key = tuple(j.work_id for j in jobs)
         due = (self._alloc_s is None or now - self._alloc_s >= self.reset_interval_s
                # Gavel's timer keeps 0 for "never", so an allocation made at time 0 does
@@ -332,7 +339,29 @@ class GavelRounds:
             jobs = [jobs[i] for i in keep]
             speed = speed[keep]
             alloc = alloc_rows[[row[j.work_id] for j in jobs]].reshape(len(jobs), len(names))
-        return self._assign(view, jobs, alloc, speed, names, counts, gpu_type, domain_type)
+        return [*rejects, *self._assign(view, jobs, alloc, speed, names, counts, gpu_type,
+                                        domain_type)]
+
+    @staticmethod
+    def _never_fits(jobs: Sequence[QueuedJob | RunningJob], speed: np.ndarray,
+                    names: list[str], counts: np.ndarray) -> list[Decision]:
+        """A :class:`RejectJob` for each waiting job that no GPU type it can run on has
+        enough GPUs for (a job runs on one type at a time): it would otherwise wait,
+        allocated nothing, until the horizon."""
+        out: list[Decision] = []
+        for i, j in enumerate(jobs):
+            if not isinstance(j, QueuedJob):
+                continue
+            usable = speed[i] > 0
+            if np.any(usable & (counts >= j.n_gpus)):
+                continue
+            most = int(counts[usable].max()) if usable.any() else 0
+            kinds = ", ".join(f"{n} ({int(c)})" for n, c, ok in zip(names, counts, usable,
+                                                                   strict=True) if ok)
+            out.append(RejectJob(j.work_id, f"needs {j.n_gpus} GPUs of one type; the most "
+                                 f"of a type it runs on is {most}" +
+                                 (f": {kinds}" if kinds else "")))
+        return out
 
     def next_wakeup(self, view: ClusterView) -> float | None:
         """When the next round must happen even if no work arrives or ends: once the

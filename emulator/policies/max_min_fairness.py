@@ -30,7 +30,7 @@ from __future__ import annotations
 from emulator.errors import UserError
 from emulator.policies.base import ClusterView, Decision, QueuePolicy
 from emulator.policies.gavel_rounds import MECHANISMS, SOLVERS, GavelRounds
-from emulator.units import parse_duration
+from emulator.policies.options import duration
 
 __all__ = ["MaxMinFairnessPolicy"]
 
@@ -44,7 +44,7 @@ class MaxMinFairnessPolicy(QueuePolicy):
     def __init__(self, solver: str = "highs", reset_interval: str | float = 0.0,
                  mechanism: str = "paper", **options: object) -> None:
         super().__init__(**options)
-        interval_s = parse_duration(reset_interval)  # ValueError names the value
+        interval_s = duration(reset_interval, "reset_interval")
         if interval_s < 0:
             raise ValueError(f"reset_interval {reset_interval!r}; expected a duration >= 0")
         if solver not in SOLVERS:

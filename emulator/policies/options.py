@@ -15,8 +15,9 @@ from collections.abc import Collection, Mapping
 import numpy as np
 
 from emulator.errors import UserError, did_you_mean, short
+from emulator.units import UnitError, parse_duration
 
-__all__ = ["number", "number_map", "option_names", "switch", "unknown_option",
+__all__ = ["duration", "number", "number_map", "option_names", "switch", "unknown_option",
            "whole_number"]
 
 
@@ -40,6 +41,16 @@ def number(value: object, option: str) -> float:
         except OverflowError:  # an integer beyond any float
             pass
     raise UserError(f"scheduler.options.{option}: got {short(value)}; expected a number")
+
+
+def duration(value: object, option: str) -> float:
+    """The duration option ``option`` in seconds (``"2h"``, ``"1920s"`` or a number of
+    seconds); anything else is a one-line :class:`UserError` naming the option (range
+    checks stay with the policy)."""
+    try:
+        return parse_duration(value)  # type: ignore[arg-type]
+    except UnitError as exc:  # "got 'abc'; expected a duration such as '7d'"
+        raise UserError(f"scheduler.options.{option}: {exc}") from None
 
 
 def whole_number(value: object, option: str) -> int:

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from emulator.errors import UserError, short
 from emulator.placement.base import Scratch
 from emulator.placement.fit_counter import DomainCounts, FitCounter, domain_counts
 from emulator.policies.base import (
@@ -33,7 +34,7 @@ from emulator.policies.base import (
     RunningJob,
     StartJob,
 )
-from emulator.units import parse_duration
+from emulator.policies.options import duration
 
 __all__ = [
     "Displacement",
@@ -502,8 +503,13 @@ def _start_what_fits(scratch: Scratch, order: Sequence[QueuedJob], sizes: np.nda
 def as_seconds_list(values: Any, what: str) -> list[float]:
     """A strictly increasing list of positive seconds from numbers or strings like ``"2h"``."""
     if isinstance(values, str | int | float):
+        out = [duration(values, what)]  # one threshold: the bad value is the option's own
         values = [values]
-    out = [parse_duration(v) for v in values]
+    elif isinstance(values, list | tuple):
+        out = [duration(v, f"{what}.{i}") for i, v in enumerate(values)]
+    else:
+        raise UserError(f"scheduler.options.{what}: got {short(values)}; expected a list of "
+                        "durations, e.g. [1h, 16h]")
     if any(v <= 0 for v in out) or any(b <= a for a, b in itertools.pairwise(out)):
         raise ValueError(f"{what} must be positive and strictly increasing, got {list(values)}")
     return out
