@@ -57,3 +57,14 @@ def test_thinned_counters_keep_every_series() -> None:
         assert set(kept) == set(full), (cap, kept)
         assert max(kept.values()) - min(kept.values()) <= 1
         assert len(trace["traceEvents"]) <= cap
+
+
+def test_a_window_starting_on_a_sample_gives_one_counter_value_there() -> None:
+    lo = 10 * _SAMPLE_S
+    trace = build_trace(_run(), window=(lo, 20 * _SAMPLE_S))
+    at_lo = Counter(e["name"] for e in trace["traceEvents"]
+                    if e["ph"] == "C" and e["ts"] == lo * 1e6)
+    assert at_lo and set(at_lo.values()) == {1}
+    # between samples, the last one before the window still gives the value at its start
+    mid = build_trace(_run(), window=(lo + 10.0, 20 * _SAMPLE_S))
+    assert any(e["ph"] == "C" and e["ts"] == (lo + 10.0) * 1e6 for e in mid["traceEvents"])

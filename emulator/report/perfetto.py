@@ -163,10 +163,11 @@ def _slices(data: RunData, lo: float, hi: float
 
 
 def _counter_rows(t: np.ndarray, lo: float, hi: float) -> np.ndarray:
-    """Rows of samples inside the window, plus the last one before it (its value holds)."""
+    """Rows of samples inside the window, plus the last one before it (its value holds)
+    unless a sample falls on ``lo`` itself (two values at one time would be ambiguous)."""
     inside = (t >= lo) & (t < hi)
     before = np.flatnonzero(t < lo)
-    if before.size:
+    if before.size and not (t == lo).any():
         inside[before[-1]] = True
     return np.flatnonzero(inside)
 
