@@ -68,3 +68,14 @@ def test_a_window_starting_on_a_sample_gives_one_counter_value_there() -> None:
     # between samples, the last one before the window still gives the value at its start
     mid = build_trace(_run(), window=(lo + 10.0, 20 * _SAMPLE_S))
     assert any(e["ph"] == "C" and e["ts"] == (lo + 10.0) * 1e6 for e in mid["traceEvents"])
+
+
+def test_slices_cut_by_the_cap_leave_no_empty_track() -> None:
+    trace = build_trace(_run(n_jobs=60), max_events=100)
+    events = trace["traceEvents"]
+    assert "job slices cut" in trace["otherData"]["note"]
+    used = {e["tid"] for e in events if e["ph"] == "X"}
+    named = {e["tid"] for e in events if e["ph"] == "M" and e["pid"] == 1
+             and e["name"] == "thread_name"}
+    assert used and named == used
+    assert len(events) <= 100

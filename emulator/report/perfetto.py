@@ -111,6 +111,8 @@ def build_trace(data: RunData, window: tuple[float, float] | None = None,
                      f"earliest starts, up to t = {last:,.0f} s); narrow --from/--to or raise "
                      "--max-events")
         slices = slices[:room]
+        used = {e["tid"] for e in slices}  # no empty track for the slices cut
+        lane_meta = [m for m in lane_meta if m["tid"] in used]
     if window is not None:
         notes.insert(0, f"window {lo:g} s to {hi:g} s only{clipped}")
     events = meta + lane_meta + slices + counters + instants
