@@ -147,6 +147,7 @@ def _export(run_dir: Path, perfetto: bool, from_: str | None, to: str | None,
         if out.is_dir():
             raise UserError(f"--out: {out} is a folder; expected a file name such as "
                             "trace.json")
+        _refuse_file_above(out)
         _refuse_result_set(out, out.parent, "a file outside other runs' folders, or "
                                             "in RUN_DIR")
         from emulator.export import atomic_write
@@ -177,6 +178,7 @@ def _write(run_dir: Path, out: Path | None, files: dict[str, bytes],
         return run_dir
     if out.exists() and not out.is_dir():
         raise UserError(f"--out: {out} is a file; expected a folder for the report")
+    _refuse_file_above(out)
     _refuse_result_set(out, out, "a new or empty folder, or RUN_DIR itself")
     try:
         for name, content in files.items():
@@ -199,6 +201,17 @@ def _add_trace(run_dir: Path, name: str, text: str) -> Path:
         raise UserError(f"--out: {run_dir / name} is one of the run's own files; expected a "
                         "new file name such as trace.json")
     return _write(run_dir, None, {name: text.encode("utf-8")}) / name
+
+
+def _refuse_file_above(out: Path) -> None:
+    """:class:`UserError` naming the file when a folder above ``out`` is a file (no
+    folder can be made there; the system's own message would be "File exists")."""
+    for above in out.parents:
+        if above.exists():
+            if not above.is_dir():
+                raise UserError(f"--out: {out}: {above} is a file; expected a path in a "
+                                "folder")
+            return
 
 
 def _same_folder(a: Path, b: Path) -> bool:

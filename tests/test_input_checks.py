@@ -96,6 +96,23 @@ def test_export_to_an_unwritable_file_is_one_line(tmp_path: Path) -> None:
     assert "--out: cannot write to /proc/gpuemu-x" in line
 
 
+def test_an_out_path_under_a_file_names_the_file(tmp_path: Path) -> None:
+    """A folder above --out that is a file: the line names it (it said "File exists")."""
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "summary.json").write_text('{"scenario": "x", "simulated_s": 60}')
+    blocker = tmp_path / "notes.txt"
+    blocker.write_text("")
+    for command, out in (("export", blocker / "trace.json"),
+                         ("export", blocker / "sub" / "trace.json"),
+                         ("report", blocker / "rep")):
+        extra = ["--perfetto"] if command == "export" else []
+        line = _one_error_line(_cli(command, str(run), *extra, "--out", str(out)))
+        assert line == (f"error: --out: {out}: {blocker} is a file; expected a path in a "
+                        "folder"), line
+    assert blocker.read_text() == ""
+
+
 def _invalid(data: dict) -> str:
     """The one-line message validating ``data`` gives."""
     with pytest.raises(UserError) as info:
