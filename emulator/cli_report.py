@@ -170,7 +170,7 @@ def _write(run_dir: Path, out: Path | None, files: dict[str, bytes],
     """Write ``files`` into ``out`` (created), or add them to ``run_dir``'s result set (also
     when ``out`` is ``run_dir`` itself, so its manifest keeps matching its files); remove
     the ``stale`` files of an earlier report there."""
-    from emulator.export import atomic_write
+    from emulator.export import atomic_write_all
     from emulator.outputs import add_to_result_set
 
     if out is None or _same_folder(out, run_dir):
@@ -181,8 +181,7 @@ def _write(run_dir: Path, out: Path | None, files: dict[str, bytes],
     _refuse_file_above(out)
     _refuse_result_set(out, out, "a new or empty folder, or RUN_DIR itself")
     try:
-        for name, content in files.items():
-            atomic_write(out / name, lambda tmp, c=content: tmp.write_bytes(c))
+        atomic_write_all(out, files)  # all or none: never new figures beside an old page
         for name in stale:
             (out / name).unlink(missing_ok=True)
     except OSError as exc:
