@@ -113,6 +113,27 @@ def test_an_out_path_under_a_file_names_the_file(tmp_path: Path) -> None:
     assert blocker.read_text() == ""
 
 
+def test_a_dashboard_svg_path_that_takes_no_file_is_one_line_before_the_run(
+        tmp_path: Path) -> None:
+    """A folder, or a path under a file, given to --dashboard-svg: one line, exit 2, before
+    the run (it was a traceback after the whole run); a missing folder is made."""
+    path = _file(tmp_path)
+    blocker = tmp_path / "notes.txt"
+    blocker.write_text("")
+    for svg, message in ((tmp_path, f"{tmp_path} is a folder; expected a file name"),
+                         (blocker / "x.svg", f"{blocker} is a file; expected a path")):
+        proc = _cli("run", str(path), "--headless", "--until", "1m", "--out",
+                    str(tmp_path / "run"), "--dashboard-svg", str(svg))
+        assert _one_error_line(proc).startswith(f"error: --dashboard-svg: {svg}"), proc.stderr
+        assert message in proc.stderr
+        assert not (tmp_path / "run").exists()  # refused before the run
+    svg = tmp_path / "new" / "frame.svg"
+    proc = _cli("run", str(path), "--headless", "--until", "1m", "--out",
+                str(tmp_path / "run"), "--dashboard-svg", str(svg))
+    assert proc.returncode == 0, proc.stderr
+    assert svg.read_text(encoding="utf-8").startswith("<svg")
+
+
 def _invalid(data: dict) -> str:
     """The one-line message validating ``data`` gives."""
     with pytest.raises(UserError) as info:
