@@ -126,6 +126,8 @@ def _run(scenario: Path, seed: int | None, until: str | None, out: Path | None,
     if backend is not None and backend not in ("auto", "numpy", "cupy"):
         raise UserError(f"--backend: got {backend!r}; expected auto, numpy or cupy")
     until_s = parse_until(until)
+    if dashboard_svg is not None:
+        _check_svg_path(dashboard_svg)
     loaded = load_scenario(scenario, overrides, seed=seed)
     sc = loaded.scenario
     folder = out if out is not None else output_dir(sc.output.dir, sc.name, sc.seed)
@@ -229,7 +231,30 @@ def _run(scenario: Path, seed: int | None, until: str | None, out: Path | None,
         frame_console = Console(record=True, width=120, file=io.StringIO())
         assert dash is not None
         frame_console.print(dash.frame())
-        frame_console.save_svg(str(dashboard_svg), title=f"gpuemu run {scenario}")
+        _write_svg(dashboard_svg, frame_console.export_svg(title=f"gpuemu run {scenario}"))
+
+
+def _check_svg_path(path: Path) -> None:
+    """:class:`UserError` before the run when ``--dashboard-svg`` cannot name a new file:
+    a folder, or a path under a file (a missing folder is made when it is written)."""
+    if path.is_dir():
+        raise UserError(f"--dashboard-svg: {path} is a folder; expected a file name such "
+                        "as dashboard.svg")
+    above = next((p for p in path.parents if p.exists()), None)
+    if above is not None and not above.is_dir():
+        raise UserError(f"--dashboard-svg: {path}: {above} is a file; expected a path in a "
+                        "folder")
+
+
+def _write_svg(path: Path, svg: str) -> None:
+    """Write the dashboard frame ``svg`` to ``path`` (atomically); one line if it fails."""
+    from emulator.export import atomic_write
+
+    try:
+        atomic_write(path, lambda tmp: tmp.write_text(svg, encoding="utf-8"))
+    except OSError as exc:
+        raise UserError(f"--dashboard-svg: cannot write {path}: {exc.strerror or exc}; the "
+                        "run's results were written") from None
 
 
 def _provenance_files(loaded: LoadedScenario, rehearsal_files: dict[str, str],

@@ -147,6 +147,7 @@ def _export(run_dir: Path, perfetto: bool, from_: str | None, to: str | None,
         if out.is_dir():
             raise UserError(f"--out: {out} is a folder; expected a file name such as "
                             "trace.json")
+        _refuse_file_above(out)
         _refuse_result_set(out, out.parent, "a file outside other runs' folders, or "
                                             "in RUN_DIR")
         from emulator.export import atomic_write
@@ -169,7 +170,7 @@ def _write(run_dir: Path, out: Path | None, files: dict[str, bytes],
     """Write ``files`` into ``out`` (created), or add them to ``run_dir``'s result set (also
     when ``out`` is ``run_dir`` itself, so its manifest keeps matching its files); remove
     the ``stale`` files of an earlier report there."""
-    from emulator.export import atomic_write
+    from emulator.export import atomic_write_all
     from emulator.outputs import add_to_result_set
 
     if out is None or _same_folder(out, run_dir):
@@ -177,10 +178,10 @@ def _write(run_dir: Path, out: Path | None, files: dict[str, bytes],
         return run_dir
     if out.exists() and not out.is_dir():
         raise UserError(f"--out: {out} is a file; expected a folder for the report")
+    _refuse_file_above(out)
     _refuse_result_set(out, out, "a new or empty folder, or RUN_DIR itself")
     try:
-        for name, content in files.items():
-            atomic_write(out / name, lambda tmp, c=content: tmp.write_bytes(c))
+        atomic_write_all(out, files)  # all or none: never new figures beside an old page
         for name in stale:
             (out / name).unlink(missing_ok=True)
     except OSError as exc:
@@ -199,6 +200,17 @@ def _add_trace(run_dir: Path, name: str, text: str) -> Path:
         raise UserError(f"--out: {run_dir / name} is one of the run's own files; expected a "
                         "new file name such as trace.json")
     return _write(run_dir, None, {name: text.encode("utf-8")}) / name
+
+
+def _refuse_file_above(out: Path) -> None:
+    """:class:`UserError` naming the file when a folder above ``out`` is a file (no
+    folder can be made there; the system's own message would be "File exists")."""
+    for above in out.parents:
+        if above.exists():
+            if not above.is_dir():
+                raise UserError(f"--out: {out}: {above} is a file; expected a path in a "
+                                "folder")
+            return
 
 
 def _same_folder(a: Path, b: Path) -> bool:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +21,12 @@ import pyarrow.parquet as pq
 
 from emulator.arrow_columns import arrow_column
 
-__all__ = ["atomic_write", "column_unit", "write_json", "write_parquet"]
+__all__ = ["atomic_write", "atomic_write_all", "column_unit", "write_json", "write_parquet"]
 
 
-def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    """Call ``write(tmp)`` then move ``tmp`` onto ``path`` atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+def _written_temp(path: Path, write: Callable[[Path], None]) -> Path:
+    """A temporary file beside ``path`` that ``write(tmp)`` filled, flushed to disk and
+    readable by all (as results are shared); removed again if anything fails."""
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     tmp = Path(tmp_name)
@@ -37,10 +37,44 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; results are for sharing
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return tmp
+
+
+def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    """Call ``write(tmp)`` then move ``tmp`` onto ``path`` atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _written_temp(path, write)
+    try:
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def atomic_write_all(folder: Path, files: Mapping[str, bytes]) -> list[Path]:
+    """Write ``files`` (name → bytes) into ``folder``, all of them or none.
+
+    Every file is first written in full to a temporary name; only then are they renamed
+    over their names, so a write that fails (disk full) leaves ``folder`` as it was
+    rather than half old files and half new ones. Returns the paths written.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    temps: list[tuple[Path, Path]] = []
+    try:
+        for name, content in files.items():
+            path = folder / name
+            temps.append((_written_temp(path, lambda tmp, c=content: tmp.write_bytes(c)),
+                          path))
+        for tmp, path in temps:
+            os.replace(tmp, path)
+    except BaseException:
+        for tmp, _ in temps:
+            tmp.unlink(missing_ok=True)
+        raise
+    return [path for _, path in temps]
 
 
 def _json_default(value: Any) -> Any:

@@ -277,12 +277,13 @@ def add_to_result_set(folder: Path, files: Mapping[str, bytes],
     take the files named in ``remove`` out of it (a figure a new report leaves out must
     not stay behind from an earlier one).
 
-    Each file is written atomically, then ``manifest.json`` is rewritten (atomically) with
-    their checksums, then the removed files are deleted, so :func:`verify` keeps holding;
+    The files and ``manifest.json``, rewritten with their checksums, are written all or
+    none (:func:`emulator.export.atomic_write_all`, the manifest renamed last), then the
+    removed files are deleted, so :func:`verify` keeps holding, a failed write included;
     a report or trace made later from a run's files joins that run's set. Returns the
     paths written.
     """
-    from emulator.export import atomic_write
+    from emulator.export import atomic_write_all
 
     path = folder / MANIFEST
     if not path.is_file():
@@ -290,20 +291,18 @@ def add_to_result_set(folder: Path, files: Mapping[str, bytes],
                         "folder of a run")
     manifest = json.loads(path.read_text(encoding="utf-8"))
     listed = manifest.setdefault("files", {})
-    written = []
     gone = [name for name in remove if name not in files]
+    for name in [*files, *gone]:
+        _check_addable(name)
+    for name, content in files.items():
+        listed[name] = hashlib.sha256(content).hexdigest()
+    for name in gone:
+        listed.pop(name, None)
+    text = json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n"
     try:
-        for name, content in files.items():
-            _check_addable(name)
-            target = folder / name
-            atomic_write(target, lambda tmp, c=content: tmp.write_bytes(c))
-            listed[name] = _sha256(target)
-            written.append(target)
-        for name in gone:
-            _check_addable(name)
-            listed.pop(name, None)
-        text = json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n"
-        atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+        # the files and the manifest all or none (the manifest renamed last): a failed
+        # write leaves the set as its manifest describes it
+        written = atomic_write_all(folder, {**files, MANIFEST: text.encode("utf-8")})[:-1]
         for name in gone:
             (folder / name).unlink(missing_ok=True)
     except OSError as exc:

@@ -97,6 +97,44 @@ def test_export_to_an_unwritable_file_is_one_line(tmp_path: Path) -> None:
     assert "--out: cannot write to /proc/gpuemu-x" in line
 
 
+def test_an_out_path_under_a_file_names_the_file(tmp_path: Path) -> None:
+    """A folder above --out that is a file: the line names it (it said "File exists")."""
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "summary.json").write_text('{"scenario": "x", "simulated_s": 60}')
+    blocker = tmp_path / "notes.txt"
+    blocker.write_text("")
+    for command, out in (("export", blocker / "trace.json"),
+                         ("export", blocker / "sub" / "trace.json"),
+                         ("report", blocker / "rep")):
+        extra = ["--perfetto"] if command == "export" else []
+        line = _one_error_line(_cli(command, str(run), *extra, "--out", str(out)))
+        assert line == (f"error: --out: {out}: {blocker} is a file; expected a path in a "
+                        "folder"), line
+    assert blocker.read_text() == ""
+
+
+def test_a_dashboard_svg_path_that_takes_no_file_is_one_line_before_the_run(
+        tmp_path: Path) -> None:
+    """A folder, or a path under a file, given to --dashboard-svg: one line, exit 2, before
+    the run (it was a traceback after the whole run); a missing folder is made."""
+    path = _file(tmp_path)
+    blocker = tmp_path / "notes.txt"
+    blocker.write_text("")
+    for svg, message in ((tmp_path, f"{tmp_path} is a folder; expected a file name"),
+                         (blocker / "x.svg", f"{blocker} is a file; expected a path")):
+        proc = _cli("run", str(path), "--headless", "--until", "1m", "--out",
+                    str(tmp_path / "run"), "--dashboard-svg", str(svg))
+        assert _one_error_line(proc).startswith(f"error: --dashboard-svg: {svg}"), proc.stderr
+        assert message in proc.stderr
+        assert not (tmp_path / "run").exists()  # refused before the run
+    svg = tmp_path / "new" / "frame.svg"
+    proc = _cli("run", str(path), "--headless", "--until", "1m", "--out",
+                str(tmp_path / "run"), "--dashboard-svg", str(svg))
+    assert proc.returncode == 0, proc.stderr
+    assert svg.read_text(encoding="utf-8").startswith("<svg")
+
+
 def _invalid(data: dict) -> str:
     """The one-line message validating ``data`` gives."""
     with pytest.raises(UserError) as info:

@@ -74,6 +74,25 @@ def _key_figures(summary: dict[str, Any]) -> str:
     return f"<table>{head}{''.join(rows)}</table>"
 
 
+def _stopped_early(summary: dict[str, Any]) -> str:
+    """What the meta line says when the run covers less than its scenario: a stop at
+    ``--until``, an interrupted run kept with ``--keep-partial``, or every job ended
+    before the planned end (``engine.stop_when_done``); empty otherwise."""
+    run = summary.get("run", {})
+    text = ""
+    if run.get("until"):
+        text += f" · stopped early at --until {_e(run['until'])}"
+    if run.get("partial"):
+        text += (f" · <strong>partial</strong>: interrupted by "
+                 f"{_e(run.get('interrupted_by') or 'a signal')}, results up to "
+                 f"{_e(format_adaptive_duration(run.get('reached_s')))} simulated")
+    early = summary.get("ended_early")
+    if isinstance(early, dict):
+        text += (f" · ended early: {_e(early.get('reason', ''))}, planned "
+                 f"{_e(format_adaptive_duration(early.get('planned_s')))}")
+    return text
+
+
 def render_html(data: RunData, figures: Sequence[Figure]) -> str:
     """The report page for ``data`` with ``figures`` (embedded) in order."""
     s = data.summary
@@ -84,8 +103,7 @@ def render_html(data: RunData, figures: Sequence[Figure]) -> str:
             f"{100 * s.get('gpu_allocation_util', 0.0):.1f}% · policy "
             f"{_e(s.get('scheduler', {}).get('queue', '?'))}/"
             f"{_e(s.get('scheduler', {}).get('placement', '?'))}")
-    if s.get("run", {}).get("until"):
-        meta += f" · stopped early at --until {_e(s['run']['until'])}"
+    meta += _stopped_early(s)
     nav = " ".join(f'<a href="#{_e(f.slug)}">{_e(f.title)}</a>' for f in figures)
     parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
              f"<meta name='viewport' content='width=device-width, initial-scale=1'>"

@@ -17,7 +17,8 @@ Times are microseconds since the scenario's start (``ts``), durations non-negati
 microseconds (``dur``). Bounds for big runs: ``window`` keeps what overlaps
 ``[from, to)`` (slices clipped to it); ``max_events`` caps the events (default
 :data:`DEFAULT_MAX_EVENTS`): instants keep at most a tenth of it, counters are thinned
-to an even stride within three tenths, and slices keep the earliest starts in the rest.
+to an even stride within three tenths (each series over its own samples, so none is
+lost), and slices keep the earliest starts in the rest.
 When anything is cut, ``otherData.truncated`` is true and ``otherData.note`` says what.
 """
 
@@ -49,6 +50,27 @@ def _stride(n: int, most: int) -> int:
     return max(1, math.ceil(n / max(most, 1)))
 
 
+def _thin(counters: list[dict[str, Any]], most: int) -> tuple[list[dict[str, Any]], int]:
+    """(``counters`` thinned to at most ``most`` events, the stride used).
+
+    Each counter series (one name) keeps every ``step``-th of its own samples, its first
+    included, so every series stays in the trace however the series interleave in time;
+    the stride is the smallest that fits them all in ``most``.
+    """
+    series: dict[str, list[dict[str, Any]]] = {}
+    for event in counters:
+        series.setdefault(event["name"], []).append(event)
+    step = _stride(len(counters), most)
+    longest = max((len(s) for s in series.values()), default=1)
+    while 1 < step < longest and sum(math.ceil(len(s) / step)
+                                     for s in series.values()) > most:
+        step += 1
+    if step == 1:
+        return counters, 1
+    kept = [e for s in series.values() for e in s[::step]]
+    return sorted(kept, key=lambda e: e["ts"]), step
+
+
 def build_trace(data: RunData, window: tuple[float, float] | None = None,
                 max_events: int = DEFAULT_MAX_EVENTS) -> dict[str, Any]:
     """The trace of ``data`` as a JSON-ready dict (see the module notes for the bounds).
@@ -77,13 +99,9 @@ def build_trace(data: RunData, window: tuple[float, float] | None = None,
         notes.append(f"{len(instants) - budget // 10:,} of {len(instants):,} instant events "
                      "cut (latest dropped)")
         instants = instants[: budget // 10]
-    counters = _counters(data, lo, hi)
-    if counters:
-        most = (3 * budget) // 10
-        step = _stride(len(counters), most)
-        if step > 1:
-            notes.append(f"counters thinned to one sample in {step}")
-            counters = counters[::step]
+    counters, step = _thin(_counters(data, lo, hi), (3 * budget) // 10)
+    if step > 1:
+        notes.append(f"counters thinned to one sample in {step}")
     slices, lane_meta = _slices(data, lo, hi)
     room = budget - len(instants) - len(counters) - len(lane_meta)
     if len(slices) > room:
@@ -93,6 +111,8 @@ def build_trace(data: RunData, window: tuple[float, float] | None = None,
                      f"earliest starts, up to t = {last:,.0f} s); narrow --from/--to or raise "
                      "--max-events")
         slices = slices[:room]
+        used = {e["tid"] for e in slices}  # no empty track for the slices cut
+        lane_meta = [m for m in lane_meta if m["tid"] in used]
     if window is not None:
         notes.insert(0, f"window {lo:g} s to {hi:g} s only{clipped}")
     events = meta + lane_meta + slices + counters + instants
@@ -145,10 +165,11 @@ def _slices(data: RunData, lo: float, hi: float
 
 
 def _counter_rows(t: np.ndarray, lo: float, hi: float) -> np.ndarray:
-    """Rows of samples inside the window, plus the last one before it (its value holds)."""
+    """Rows of samples inside the window, plus the last one before it (its value holds)
+    unless a sample falls on ``lo`` itself (two values at one time would be ambiguous)."""
     inside = (t >= lo) & (t < hi)
     before = np.flatnonzero(t < lo)
-    if before.size:
+    if before.size and not (t == lo).any():
         inside[before[-1]] = True
     return np.flatnonzero(inside)
 
