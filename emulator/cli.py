@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import logging
 import math
+import os
 import signal
 import sys
 import time
@@ -126,6 +127,8 @@ def _run(scenario: Path, seed: int | None, until: str | None, out: Path | None,
     if backend is not None and backend not in ("auto", "numpy", "cupy"):
         raise UserError(f"--backend: got {backend!r}; expected auto, numpy or cupy")
     until_s = parse_until(until)
+    if dashboard_svg is not None:
+        _check_svg_place(dashboard_svg)
     loaded = load_scenario(scenario, overrides, seed=seed)
     sc = loaded.scenario
     folder = out if out is not None else output_dir(sc.output.dir, sc.name, sc.seed)
@@ -229,7 +232,28 @@ def _run(scenario: Path, seed: int | None, until: str | None, out: Path | None,
         frame_console = Console(record=True, width=120, file=io.StringIO())
         assert dash is not None
         frame_console.print(dash.frame())
-        frame_console.save_svg(str(dashboard_svg), title=f"gpuemu run {scenario}")
+        try:
+            frame_console.save_svg(str(dashboard_svg), title=f"gpuemu run {scenario}")
+        except OSError as exc:  # the place changed during the run (checked before it)
+            raise UserError(f"--dashboard-svg: cannot write {dashboard_svg}: "
+                            f"{exc.strerror or exc}; the results in {folder}/ are "
+                            "complete") from None
+
+
+def _check_svg_place(path: Path) -> None:
+    """A one-line :class:`UserError` unless ``path`` can take the ``--dashboard-svg`` file:
+    checked before the run, so that a mistyped path costs no simulation."""
+    shown = one_line(str(path), 200)
+    if path.is_dir():
+        raise UserError(f"--dashboard-svg: {shown} is a folder; expected a file name such as "
+                        "dashboard.svg")
+    parent = path.parent
+    if not parent.is_dir():
+        raise UserError(f"--dashboard-svg: {shown}: the folder {one_line(str(parent), 200)} "
+                        "does not exist; expected a file in an existing folder")
+    if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise UserError(f"--dashboard-svg: {shown}: not writable; expected a file this user "
+                        "can write")
 
 
 def _provenance_files(loaded: LoadedScenario, rehearsal_files: dict[str, str],

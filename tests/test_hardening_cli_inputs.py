@@ -14,7 +14,7 @@ import yaml
 
 from emulator.errors import UserError
 from emulator.loader import load_scenario
-from tests.conftest import small_scenario
+from tests.conftest import one_error_line, run_cli, small_scenario
 
 
 def _scenario(tmp_path: Path, data: dict | None = None) -> Path:
@@ -36,3 +36,16 @@ def test_huge_fabric_and_feed_sizes_are_refused_by_the_schema(tmp_path: Path, ov
     with pytest.raises(UserError) as info:
         load_scenario(_scenario(tmp_path), [override])
     assert field in str(info.value) and "less than or equal to 100000" in str(info.value)
+
+
+@pytest.mark.parametrize("where,needle", [("folder", "is a folder"),
+                                          ("missing", "does not exist")])
+def test_dashboard_svg_place_is_checked_before_the_run(tmp_path: Path, where: str,
+                                                       needle: str) -> None:
+    """An unwritable --dashboard-svg once ended a finished run with a traceback (exit 1)."""
+    svg = tmp_path if where == "folder" else tmp_path / "no-such-folder" / "d.svg"
+    out = tmp_path / "out"
+    line = one_error_line(run_cli("run", "examples/tiresias_60.yaml", "--headless",
+                                  "--dashboard-svg", str(svg), "--out", str(out)))
+    assert line.startswith("error: --dashboard-svg:") and needle in line
+    assert not out.exists()  # refused before anything ran
