@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
@@ -49,3 +50,36 @@ def test_dashboard_svg_place_is_checked_before_the_run(tmp_path: Path, where: st
                                   "--dashboard-svg", str(svg), "--out", str(out)))
     assert line.startswith("error: --dashboard-svg:") and needle in line
     assert not out.exists()  # refused before anything ran
+
+
+@pytest.mark.parametrize("content,needle", [
+    (None, "is not a file"),                                   # a folder
+    (b"\x7fELF\x02\x01\x01\x00\xd0\xff", "not UTF-8 text"),   # a binary file
+    (b"t_s,power_w\n0,1\nx,2\n", "line 3: got 'x,2'"),         # a cell not a number
+    (b"t_s,power_w\n0,1,3\n60,1\n", "line 2: 3 values"),       # a row of another width
+    (b"t_s,power_w\n0,nan\n60,inf\n", "not finite"),           # NaN power: NaN energy
+])
+def test_solar_csv_problems_are_one_line_naming_the_file(tmp_path: Path, content: bytes | None,
+                                                          needle: str) -> None:
+    """A folder once raised IsADirectoryError; a binary file, a bad cell or a ragged row gave
+    numpy's message without the file; NaN power ran and wrote NaN energy figures."""
+    if content is None:
+        csv = tmp_path / "pv"
+        csv.mkdir()
+    else:
+        csv = tmp_path / "pv.csv"
+        csv.write_bytes(content)
+    data = small_scenario(duration="1h")
+    data["sites"][0]["energy"] = {"solar": {"capacity": "1MW", "csv": str(csv)}}
+    line = one_error_line(run_cli("validate", str(_scenario(tmp_path, data))))
+    assert "solar.csv" in line and str(csv) in line and needle in line
+
+
+def test_solar_csv_comments_and_blank_lines_are_skipped(tmp_path: Path) -> None:
+    from emulator.energy.solar import csv_series
+    from topologies.energy import SolarConfig
+
+    csv = tmp_path / "pv.csv"
+    csv.write_text("t_s,power_w\n# measured\n0,10\n\n60,20 # peak\n", encoding="utf-8")
+    out = csv_series(SolarConfig(capacity=1e6, csv=str(csv)), np.array([0.0, 30.0]))
+    assert out.tolist() == [10.0, 15.0]
