@@ -83,3 +83,11 @@ def test_solar_csv_comments_and_blank_lines_are_skipped(tmp_path: Path) -> None:
     csv.write_text("t_s,power_w\n# measured\n0,10\n\n60,20 # peak\n", encoding="utf-8")
     out = csv_series(SolarConfig(capacity=1e6, csv=str(csv)), np.array([0.0, 30.0]))
     assert out.tolist() == [10.0, 15.0]
+
+
+def test_huge_generic_node_is_refused_even_under_force() -> None:
+    """``--force`` skips the size estimate: 1e30 GPUs per node then raised numpy's
+    'Maximum allowed size exceeded' while the GPUs were numbered."""
+    line = one_error_line(run_cli("validate", "examples/tiresias_60.yaml", "--force", "--set",
+                                  "sites.0.halls.0.gpus_per_node=" + "1" + "0" * 30))
+    assert "sites.0.halls.0.gpus_per_node" in line and "100000" in line

@@ -33,6 +33,9 @@ MAX_RACKS = 100_000
 """Most racks in one hall (a 500 MW campus has a few thousand); more is a typo."""
 MAX_TRAYS_PER_RACK = 64
 """Most compute trays in one rack."""
+MAX_GPUS_PER_NODE = 100_000
+"""Most GPUs in one node of a generic system (the largest NVLink domains hold hundreds);
+more overflows the GPU numbering even under ``--force``."""
 MAX_SWITCH_PORTS = 100_000
 """Most ports on one leaf or spine switch, and the largest leaf oversubscription (real
 switches have at most a few hundred ports); beyond it the fabric's integer arithmetic
@@ -89,7 +92,8 @@ class HallConfig(_Frozen):
                                                                "the catalog system's count (whole "
                                                                "NVLink domains only)")
     gpus_per_node: int | None = Field(
-        default=None, gt=0, description="generic system only: GPUs in one node")
+        default=None, gt=0, le=MAX_GPUS_PER_NODE,
+        description="generic system only: GPUs in one node")
     nvlink: bool = Field(
         default=True, description="generic system only: a node's GPUs share an NVLink domain")
     gpu: str | None = Field(
