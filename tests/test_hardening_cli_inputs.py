@@ -91,3 +91,23 @@ def test_huge_generic_node_is_refused_even_under_force() -> None:
     line = one_error_line(run_cli("validate", "examples/tiresias_60.yaml", "--force", "--set",
                                   "sites.0.halls.0.gpus_per_node=" + "1" + "0" * 30))
     assert "sites.0.halls.0.gpus_per_node" in line and "100000" in line
+
+
+def test_a_scenario_file_of_many_megabytes_is_refused_at_once(tmp_path: Path) -> None:
+    """A 25 MB scenario once kept ``validate`` parsing for minutes."""
+    from emulator.loader import MAX_SCENARIO_BYTES
+
+    big = tmp_path / "big.yaml"
+    line = "k: " + "x" * 95 + "\n"
+    big.write_text("name: big\n" + "# " + line * (MAX_SCENARIO_BYTES // len(line) + 1))
+    line = one_error_line(run_cli("validate", str(big)))
+    assert str(big) in line and "MB; expected a scenario file of at most 4.0 MB" in line
+
+
+def test_yaml_errors_and_values_are_the_same_with_the_fast_parser(tmp_path: Path) -> None:
+    from emulator.loader import parse_yaml
+
+    text = "a: &x [1, 2.5, 'b', null, 2025-03-20]\nb: *x\nc: {d: yes, e: 0x10}\n"
+    assert parse_yaml(text, "t") == yaml.load(text, Loader=yaml.SafeLoader)
+    with pytest.raises(UserError, match=r"t: invalid YAML at line 3, column 1: key 'a' appears"):
+        parse_yaml("a: 1\nb: 2\na: 3\n", "t")
