@@ -111,3 +111,12 @@ def test_yaml_errors_and_values_are_the_same_with_the_fast_parser(tmp_path: Path
     assert parse_yaml(text, "t") == yaml.load(text, Loader=yaml.SafeLoader)
     with pytest.raises(UserError, match=r"t: invalid YAML at line 3, column 1: key 'a' appears"):
         parse_yaml("a: 1\nb: 2\na: 3\n", "t")
+
+
+@pytest.mark.parametrize("value", ["x", "-5m", "nan"])
+def test_reset_interval_error_names_the_option(value: str) -> None:
+    """The line once said only 'scheduler.options: policy ... rejected its options: got
+    'x'', not which option."""
+    line = one_error_line(run_cli("validate", "examples/gavel_heterogeneous.yaml", "--set",
+                                  f"scheduler.options.reset_interval={value}"))
+    assert f"scheduler.options.reset_interval: got '{value}'" in line

@@ -44,9 +44,13 @@ class MaxMinFairnessPolicy(QueuePolicy):
     def __init__(self, solver: str = "highs", reset_interval: str | float = 0.0,
                  mechanism: str = "paper", **options: object) -> None:
         super().__init__(**options)
-        interval_s = parse_duration(reset_interval)  # ValueError names the value
+        try:
+            interval_s = parse_duration(reset_interval)
+        except ValueError as exc:  # names the value, not the option: add it
+            raise UserError(f"scheduler.options.reset_interval: {exc}") from None
         if interval_s < 0:
-            raise ValueError(f"reset_interval {reset_interval!r}; expected a duration >= 0")
+            raise UserError(f"scheduler.options.reset_interval: got {reset_interval!r}; "
+                            "expected a duration >= 0")
         if solver not in SOLVERS:
             raise ValueError(f"solver {solver!r}; expected one of {', '.join(SOLVERS)}")
         if solver == "ecos":
