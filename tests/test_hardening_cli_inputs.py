@@ -120,3 +120,14 @@ def test_reset_interval_error_names_the_option(value: str) -> None:
     line = one_error_line(run_cli("validate", "examples/gavel_heterogeneous.yaml", "--set",
                                   f"scheduler.options.reset_interval={value}"))
     assert f"scheduler.options.reset_interval: got '{value}'" in line
+
+
+def test_gavel_throughput_table_errors_name_the_throughputs_field(tmp_path: Path) -> None:
+    """A missing or broken throughput table was reported as '...traces.0.path', the field
+    of the trace itself, which was fine."""
+    bad = tmp_path / "thr.json"
+    bad.write_text("{bad", encoding="utf-8")
+    for value in (str(tmp_path / "none.json"), str(bad)):
+        line = one_error_line(run_cli("validate", "examples/gavel_heterogeneous.yaml", "--set",
+                                      f"tenants.gavel.traces.0.throughputs={value}"))
+        assert "tenants.gavel.traces.0.throughputs:" in line and value in line
