@@ -131,3 +131,17 @@ def test_gavel_throughput_table_errors_name_the_throughputs_field(tmp_path: Path
         line = one_error_line(run_cli("validate", "examples/gavel_heterogeneous.yaml", "--set",
                                       f"tenants.gavel.traces.0.throughputs={value}"))
         assert "tenants.gavel.traces.0.throughputs:" in line and value in line
+
+
+def test_a_cut_short_parquet_file_is_named_by_report_and_export(tmp_path: Path) -> None:
+    """A truncated table gave pyarrow's 'Parquet magic bytes not found' without saying
+    which of the run's files it was."""
+    out = tmp_path / "run"
+    assert run_cli("run", "examples/tiresias_60.yaml", "--headless", "--out",
+                   str(out)).returncode == 0
+    jobs = out / "jobs.parquet"
+    jobs.write_bytes(jobs.read_bytes()[: jobs.stat().st_size // 2])
+    for args in (("report", str(out), "--out", str(tmp_path / "rep")),
+                 ("export", str(out), "--perfetto", "--out", str(tmp_path / "t.json"))):
+        line = one_error_line(run_cli(*args))
+        assert f"RUN_DIR {out}: jobs.parquet: " in line and "intact output" in line
