@@ -145,3 +145,17 @@ def test_a_cut_short_parquet_file_is_named_by_report_and_export(tmp_path: Path) 
                  ("export", str(out), "--perfetto", "--out", str(tmp_path / "t.json"))):
         line = one_error_line(run_cli(*args))
         assert f"RUN_DIR {out}: jobs.parquet: " in line and "intact output" in line
+
+
+def test_a_swept_value_listed_twice_is_refused() -> None:
+    """``--set seed=1,1`` ran the point twice: sweep showed two identical rows, compare
+    'mean over 1 seed' of two runs."""
+    from emulator.sweep import expand_grid
+
+    with pytest.raises(UserError, match=r"--set 'scheduler.placement': lists 'pack' twice"):
+        expand_grid(["scheduler.placement=pack,spread,pack"])
+    assert len(expand_grid(["scheduler.placement=pack,spread"])) == 2
+    line = one_error_line(run_cli("sweep", "examples/tiresias_60.yaml", "--serial", "--set",
+                                  "scheduler.placement=pack,pack", "--out",
+                                  "/nonexistent-never-made"))
+    assert "lists 'pack' twice" in line
