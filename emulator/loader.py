@@ -35,9 +35,17 @@ class LoadedScenario:
 
 MAX_DEPTH = 50
 """Deepest nesting of mappings and lists accepted in a scenario file."""
+MAX_SCENARIO_BYTES = 4_000_000
+"""Largest scenario file read, bytes (the shipped examples are under 20 kB; long lists of
+jobs or requests belong in a trace file). Parsing grows with the size: a 25 MB file kept
+``validate`` busy for minutes."""
+
+_SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's parser where PyYAML was built with it (about ten times faster), else the pure
+Python one; both build the same values."""
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
+class _UniqueKeyLoader(_SafeLoader):  # type: ignore[misc,valid-type]
     """A safe YAML loader that refuses a key given twice in one mapping.
 
     With the plain loader the last value silently wins, so a scenario that sets
@@ -72,13 +80,18 @@ def _depth_ok(text: str) -> bool:
     """Whether ``text``'s nesting stays within :data:`MAX_DEPTH` (checked by events, so a
     file nested thousands deep is refused before the recursive constructor sees it)."""
     depth = 0
-    for event in yaml.parse(text, Loader=yaml.SafeLoader):
-        if isinstance(event, yaml.CollectionStartEvent):
-            depth += 1
-            if depth > MAX_DEPTH:
-                return False
-        elif isinstance(event, yaml.CollectionEndEvent):
-            depth -= 1
+    try:
+        for event in yaml.parse(text, Loader=_SafeLoader):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    return False
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError as exc:  # libyaml stops at its own limit (1,000 levels) first
+        if "nesting depth" in str(getattr(exc, "problem", "")):
+            return False
+        raise
     return True
 
 
@@ -92,7 +105,7 @@ def parse_yaml(text: str, where: str) -> Any:
         if not _depth_ok(text):
             raise UserError(f"{where}: nested more than {MAX_DEPTH} levels deep; expected a "
                             "scenario mapping")
-        return yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader subclass
+        return yaml.load(text, Loader=_UniqueKeyLoader)  # a (C)SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -111,6 +124,14 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
         raise UserError(f"{one_line(str(p), 200)}: file not found; expected a scenario YAML file")
     if p.is_dir():
         raise UserError(f"{one_line(str(p), 200)}: is a directory; expected a scenario YAML file")
+    try:
+        size = p.stat().st_size
+    except OSError:
+        size = 0  # the read below says what is wrong
+    if size > MAX_SCENARIO_BYTES:
+        raise UserError(f"{one_line(str(p), 200)}: {size / 1e6:,.1f} MB; expected a scenario "
+                        f"file of at most {MAX_SCENARIO_BYTES / 1e6:.1f} MB (long lists of "
+                        "jobs or requests belong in a trace file)")
     try:
         text = p.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:

@@ -100,6 +100,19 @@ def _refuse_overwritten_axis(key: str, swept: Sequence[str], option: str = "--se
                             f"{one} refines an earlier one)")
 
 
+def _refuse_repeated_values(key: str, values: Sequence[str], option: str = "--set") -> None:
+    """A one-line error when a swept override lists one value twice: the point would run
+    twice and show as two identical rows (or as one point of twice the seeds)."""
+    from emulator.errors import UserError, short
+
+    seen: set[str] = set()
+    for value in values:
+        if value in seen:
+            raise UserError(f"{option} {short(key)}: lists {short(value)} twice; expected "
+                            "each value once (e.g. KEY=1,2,3)")
+        seen.add(value)
+
+
 def expand_grid(overrides: Sequence[str], option: str = "--set") -> list[GridPoint]:
     """Every combination of the comma-listed override values (one point if none list).
 
@@ -115,6 +128,7 @@ def expand_grid(overrides: Sequence[str], option: str = "--set") -> list[GridPoi
         values = split_values(raw) if sep else [raw]
         _refuse_overwritten_axis(key.strip(), [k for _, k in axes], option)
         if len(values) > 1:
+            _refuse_repeated_values(key.strip(), values, option)
             axes.append((len(slots), key.strip()))
             slots.append([f"{key.strip()}={v}" for v in values])
         else:

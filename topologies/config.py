@@ -33,6 +33,13 @@ MAX_RACKS = 100_000
 """Most racks in one hall (a 500 MW campus has a few thousand); more is a typo."""
 MAX_TRAYS_PER_RACK = 64
 """Most compute trays in one rack."""
+MAX_GPUS_PER_NODE = 100_000
+"""Most GPUs in one node of a generic system (the largest NVLink domains hold hundreds);
+more overflows the GPU numbering even under ``--force``."""
+MAX_SWITCH_PORTS = 100_000
+"""Most ports on one leaf or spine switch, and the largest leaf oversubscription (real
+switches have at most a few hundred ports); beyond it the fabric's integer arithmetic
+would overflow."""
 
 
 class _Frozen(ScenarioModel):
@@ -85,7 +92,8 @@ class HallConfig(_Frozen):
                                                                "the catalog system's count (whole "
                                                                "NVLink domains only)")
     gpus_per_node: int | None = Field(
-        default=None, gt=0, description="generic system only: GPUs in one node")
+        default=None, gt=0, le=MAX_GPUS_PER_NODE,
+        description="generic system only: GPUs in one node")
     nvlink: bool = Field(
         default=True, description="generic system only: a node's GPUs share an NVLink domain")
     gpu: str | None = Field(
@@ -172,14 +180,17 @@ class FabricConfig(_Frozen):
     kind: Literal["rail-optimised"] = Field(
         default="rail-optimised", description="fabric topology; only rail-optimised: NIC p of "
                                               "every tray goes to a rail-p leaf of its pod")
-    leaf_radix: int = Field(default=64, ge=4, description="ports per leaf and spine switch (64 for"
-                                                          " Quantum-2 QM9700 at 400 Gb/s)")
+    leaf_radix: int = Field(default=64, ge=4, le=MAX_SWITCH_PORTS,
+                            description="ports per leaf and spine switch (64 for Quantum-2 "
+                                        "QM9700 at 400 Gb/s)")
     oversubscription: float = Field(
-        default=1.0, ge=1.0, validation_alias=AliasChoices("oversubscription", "leaf_uplink_ratio"),
+        default=1.0, ge=1.0, le=MAX_SWITCH_PORTS,
+        validation_alias=AliasChoices("oversubscription", "leaf_uplink_ratio"),
         description="leaf downlinks : uplinks ratio, >= 1 (1 is non-blocking); also accepted as "
                     "leaf_uplink_ratio")
-    racks_per_pod: int = Field(default=16, gt=0, description="racks per pod (scalable unit) "
-                                                             "sharing one set of rail leaves")
+    racks_per_pod: int = Field(default=16, gt=0, le=MAX_RACKS,
+                               description="racks per pod (scalable unit) sharing one set of "
+                                           "rail leaves")
     nic_bandwidth: BitsPerSecond | None = Field(
         default=None, gt=0, description="scale-out NIC rate per GPU, e.g. 400Gbps; none: the "
                                         "catalog GPU's NIC rate")

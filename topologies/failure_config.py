@@ -61,6 +61,11 @@ class ComponentConfig(ScenarioModel):
         return self
 
 
+MAX_RACKS_PER_FEED = 100_000
+"""Most racks behind one power feed: the most racks of a hall (``topologies.config.MAX_RACKS``);
+beyond it the feed numbering overflows."""
+
+
 class FailuresConfig(ScenarioModel):
     """Hardware failure model of one site (see the module docstring)."""
 
@@ -74,8 +79,9 @@ class FailuresConfig(ScenarioModel):
                                 "in for a failed tray, e.g. 30m")
     restart: Seconds = Field(default=600.0, ge=0.0, description="relaunch overhead a job pays "
                              "after an interruption, e.g. 10m")
-    racks_per_feed: int = Field(default=4, gt=0, description="racks behind one PDU / power "
-                                "feed (the blast radius of a pdu failure)")
+    racks_per_feed: int = Field(default=4, gt=0, le=MAX_RACKS_PER_FEED,
+                                description="racks behind one PDU / power feed (the blast "
+                                            "radius of a pdu failure)")
     checkpoint: Literal["fixed", "young_daly"] = Field(
         default="fixed", description="checkpoint cadence: fixed (each job's "
                                      "checkpoint_interval) or young_daly (sqrt(2 x write time x "

@@ -234,7 +234,8 @@ def generate_trace_jobs(tenant_name: str, tenant: TenantConfig, horizon_s: float
         try:
             replay = replay_trace(named, base_dir, first_job_id + len(jobs))
         except _TRACE_ERRORS as exc:
-            raise TraceReplayError(f"{where}.path: {_reason(exc)}") from None
+            field = getattr(exc, "trace_field", "path")  # a Gavel throughput table: its own
+            raise TraceReplayError(f"{where}.{field}: {_reason(exc)}") from None
         if issues is not None:
             issues.extend(replay.issues)
         late = 0

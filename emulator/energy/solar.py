@@ -105,24 +105,58 @@ def cloud_index(cfg: CloudConfig, t_s: np.ndarray, rng: np.random.Generator) -> 
 
 
 def csv_series(cfg: SolarConfig, t_s: np.ndarray) -> np.ndarray:
-    """AC power (W) at ``t_s`` from the user's CSV (``t_s`` + ``power_w`` or ``fraction``)."""
+    """AC power (W) at ``t_s`` from the user's CSV (``t_s`` + ``power_w`` or ``fraction``).
+
+    Raises ``ValueError`` with one line naming the file for a path that is not a file, a
+    file that is not UTF-8 text, missing columns, a cell that is not a number, a row of
+    another width, a value that is not finite, or fewer than two increasing times.
+    """
     assert cfg.csv is not None
     path = Path(cfg.csv)
+    where = f"solar.csv: {str(path)!r}"
+    expected = "expected a CSV file with columns t_s and power_w or fraction"
     if not path.exists():
-        raise ValueError(f"solar.csv: file {str(path)!r} not found")
-    with path.open(encoding="utf-8") as f:
-        header = [h.strip() for h in f.readline().split(",")]
-    data = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2)
+        raise ValueError(f"solar.csv: file {str(path)!r} not found; {expected}")
+    if not path.is_file():
+        raise ValueError(f"{where} is not a file; {expected}")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(f"{where} is not UTF-8 text; {expected}") from None
+    except OSError as exc:
+        raise ValueError(f"{where} cannot be read ({exc.strerror or exc}); {expected}") from None
+    lines = text.splitlines()
+    header = [h.strip() for h in lines[0].split(",")] if lines else []
     if "t_s" not in header or not ({"power_w", "fraction"} & set(header)):
-        raise ValueError(f"solar.csv: {str(path)!r} needs columns t_s and power_w or "
+        raise ValueError(f"{where} needs columns t_s and power_w or "
                          f"fraction; found {header}")
+    rows: list[list[float]] = []
+    for number, line in enumerate(lines[1:], start=2):
+        body = line.split("#", 1)[0].strip()  # blank lines and '#' comments, as np.loadtxt
+        if not body:
+            continue
+        cells = [c.strip() for c in body.split(",")]
+        if len(cells) != len(header):
+            raise ValueError(f"{where} line {number}: {len(cells)} values, the header has "
+                             f"{len(header)} columns; expected one number per column")
+        try:
+            rows.append([float(c) for c in cells])
+        except ValueError:
+            raise ValueError(f"{where} line {number}: got {body[:60]!r}; expected a number "
+                             "in every column") from None
+    data = np.array(rows, dtype=float).reshape(len(rows), len(header))
     t = data[:, header.index("t_s")]
     if "power_w" in header:
         p = data[:, header.index("power_w")]
     else:
         p = data[:, header.index("fraction")] * cfg.capacity
+    bad = np.flatnonzero(~(np.isfinite(t) & np.isfinite(p)))
+    if bad.size:
+        raise ValueError(f"{where}: data row {int(bad[0]) + 1} holds a value that is not "
+                         "finite "
+                         f"(t_s {t[bad[0]]:g}, power {p[bad[0]]:g} W); expected finite numbers")
     if t.size < 2 or np.any(np.diff(t) <= 0):
-        raise ValueError(f"solar.csv: {str(path)!r} t_s must increase, at least two rows")
+        raise ValueError(f"{where} t_s must increase, at least two rows")
     span = t[-1] - t[0] + (t[-1] - t[-2])
     return np.interp(t_s, t, p, period=span)
 

@@ -46,7 +46,8 @@ class MaxMinFairnessPolicy(QueuePolicy):
         super().__init__(**options)
         interval_s = duration(reset_interval, "reset_interval")
         if interval_s < 0:
-            raise ValueError(f"reset_interval {reset_interval!r}; expected a duration >= 0")
+            raise UserError(f"scheduler.options.reset_interval: got {reset_interval!r}; "
+                            "expected a duration >= 0")
         if solver not in SOLVERS:
             raise ValueError(f"solver {solver!r}; expected one of {', '.join(SOLVERS)}")
         if solver == "ecos":

@@ -65,7 +65,10 @@ class RunData:
             cols = self.tables[table]
             return len(next(iter(cols.values()))) if cols else 0
         if self.folder is not None and (self.folder / f"{table}.parquet").is_file():
-            return int(pq.ParquetFile(self.folder / f"{table}.parquet").metadata.num_rows)
+            try:
+                return int(pq.ParquetFile(self.folder / f"{table}.parquet").metadata.num_rows)
+            except (pa.ArrowException, OSError) as exc:
+                raise ValueError(f"{table}.parquet: {_first_line(exc)}") from None
         return 0
 
     def columns(self, table: str, names: Sequence[str] | None = None) -> Columns:
@@ -77,9 +80,12 @@ class RunData:
             return {}
         assert self.folder is not None
         path = self.folder / f"{table}.parquet"
-        schema = pq.read_schema(path)
-        wanted = [n for n in (names or schema.names) if n in schema.names]
-        read = pq.read_table(path, columns=wanted)
+        try:
+            schema = pq.read_schema(path)
+            wanted = [n for n in (names or schema.names) if n in schema.names]
+            read = pq.read_table(path, columns=wanted)
+        except (pa.ArrowException, OSError) as exc:  # cut short, or not Parquet at all
+            raise ValueError(f"{table}.parquet: {_first_line(exc)}") from None
         return {n: self._to_numpy(read.column(n)) for n in wanted}
 
     def _to_numpy(self, col: pa.ChunkedArray) -> np.ndarray:
@@ -96,6 +102,12 @@ class RunData:
         if pa.types.is_integer(kind) or pa.types.is_boolean(kind):
             return col.to_numpy()
         return np.array(col.to_pylist(), dtype=object)
+
+
+def _first_line(exc: BaseException) -> str:
+    """The first line of ``exc``'s message, without its final full stop."""
+    text = str(exc).strip()
+    return (text.splitlines()[0] if text else type(exc).__name__).rstrip(".")
 
 
 def _start_of(resolved: Mapping[str, Any] | None) -> dt.datetime:

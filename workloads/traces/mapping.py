@@ -282,7 +282,11 @@ def gavel_jobs(trace: GavelTrace, cfg: TraceReplayConfig, table_path: Path,
     the file's own zero (Gavel's), the default origin; lines before ``cfg.offset`` are
     left out (see :func:`trace_origin`).
     """
-    table = read_throughputs(table_path)
+    try:
+        table = read_throughputs(table_path)
+    except (OSError, ValueError) as exc:
+        exc.trace_field = "throughputs"  # type: ignore[attr-defined]  # the field to name
+        raise
     origin = trace_origin(0.0, cfg)
     jobs: list[TrainingJobSpec] = []
     issues: list[TraceIssue] = []
