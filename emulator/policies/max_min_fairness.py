@@ -61,14 +61,17 @@ class MaxMinFairnessPolicy(QueuePolicy):
         self._rounds = GavelRounds(self.heterogeneity_aware, solver, interval_s, mechanism)
         self.needs_round_length = mechanism == "gavel"
         """Gavel's mechanism works in rounds: a scenario must set scheduler.round_length."""
-        if mechanism == "gavel" or interval_s > 0:
-            # Rounds the policy needs even when no work arrives or ends: once the interval
-            # is over while jobs wait for an allocation, and (Gavel's mechanism) at every
-            # boundary while jobs are active. Set only then: the engine runs a policy that
-            # has ``next_wakeup`` at every event, which the paper's mechanism without an
-            # interval has never asked for.
-            self.next_wakeup = self._rounds.next_wakeup
+        # Rounds the policy needs even when no work arrives or ends: once the interval is
+        # over while jobs wait for an allocation, and in round-based mode at the next
+        # boundary while a round can change who runs (see GavelRounds.next_wakeup). The
+        # engine then also runs a round at every arrival and completion with an empty
+        # queue; the paper's mechanism without an interval, which did not ask for that,
+        # skips those rounds in event-driven mode (below), as before.
+        self._skip_empty = mechanism == "paper" and interval_s == 0
+        self.next_wakeup = self._rounds.next_wakeup
 
     def decide(self, view: ClusterView) -> list[Decision]:
         """Solve the allocation, then assign GPU types by priority for this round."""
+        if self._skip_empty and view.round_length_s is None and not view.queue:
+            return []  # event-driven mode: no round with an empty queue, as without wake-ups
         return self._rounds.decide(view)
