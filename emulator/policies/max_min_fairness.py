@@ -19,7 +19,9 @@ waits for the next allocation, even with GPUs free. Gavel's simulator does this 
 ``minimum_time_between_allocation_resets`` of 1920 s; 0 recomputes at the next round.
 
 Option ``mechanism``: ``paper`` (default; priority = allocated share / share of the job's
-time in the system received on the type) or ``gavel`` (Gavel's simulator: share of the
+time in the system received on the type; with ``scheduler.round_length`` a round at every
+boundary while a job waits or a faster GPU type is full, without it rounds only at
+arrivals and completions) or ``gavel`` (Gavel's simulator: share of the
 type's time since the last allocation, deficits as tie-break, GPU types shuffled each
 round for the agnostic policy, a round at every boundary while jobs are active; needs
 ``scheduler.round_length``); see :class:`emulator.policies.gavel_rounds.GavelRounds`.
