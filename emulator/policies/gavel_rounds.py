@@ -25,9 +25,15 @@ it has so far received on ``k`` (infinite before it has run there). GPU types ar
 fastest first (on average over the throughput table, fixed for the run; Gavel's fixed
 order is V100, P100, K80); within a type, jobs by priority, each job at most once and only where its
 GPUs fit. A running job assigned to its current type keeps its GPUs; otherwise it is
-preempted (and may restart on another type in the same round). ``mechanism: gavel``
-swaps these priorities for those of Gavel's simulator (:class:`_GavelCounters`), shuffles
-the types each round for the agnostic policy as it does, and asks for a round at every
+preempted (and may restart on another type in the same round). In round-based mode the
+paper's mechanism asks for a round at every boundary while a round can change who runs
+where: while a job in the allocation waits, or a running job is not on the first type
+(in that order) that it can run on and that has its GPUs in service (a faster type was
+full). A round where every job runs on its first such type assigns each its own type
+again and is skipped. Without a round length (event-driven mode) it decides only at
+arrivals and completions, and not when the queue is empty. ``mechanism: gavel`` swaps
+these priorities for those of Gavel's simulator (:class:`_GavelCounters`), shuffles the
+types each round for the agnostic policy as it does, and asks for a round at every
 boundary while jobs are active.
 
 Serving work and non-preemptible jobs are started first, wherever they fit, and never
@@ -239,6 +245,7 @@ class GavelRounds:
         self._alloc: tuple[tuple[int, ...], np.ndarray] | None = None
         self._capacity: tuple[int, ...] | None = None  # GPUs per type the allocation had
         self._order: list[int] | None = None
+        self._first: dict[int, int] = {}  # job → first type in order it can run on, in service
 
     def _gpu_types(self, view: ClusterView) -> tuple[np.ndarray, list[str], np.ndarray,
                                                      np.ndarray]:
@@ -304,6 +311,7 @@ class GavelRounds:
         runtimes = np.array([self._runtimes(view, j, names) for j in jobs],
                             dtype=float).reshape(len(jobs), len(names))
         speed = np.where(np.isfinite(runtimes), 1.0 / runtimes, 0.0)
+        self._remember_first_types(view, jobs, speed, names, gpu_type, counts)
         rejects = self._never_fits(jobs, speed, names, counts)
         if rejects:
             refused = {d.work_id for d in rejects}
@@ -363,11 +371,51 @@ class GavelRounds:
                                  (f": {kinds}" if kinds else "")))
         return out
 
+    def _remember_first_types(self, view: ClusterView, jobs: Sequence[QueuedJob | RunningJob],
+                              speed: np.ndarray, names: list[str], gpu_type: np.ndarray,
+                              counts: np.ndarray) -> None:
+        """Note, for each of ``jobs``, the first GPU type in the serving order that it can
+        run on and that has its GPUs in service (-1: none), for :meth:`next_wakeup`."""
+        order = self._type_order(view, names)
+        capacity = np.array(self._in_service(view, gpu_type, counts))
+        first: dict[int, int] = {}
+        for i, j in enumerate(jobs):
+            first[j.work_id] = next((k for k in order
+                                     if speed[i, k] > 0 and capacity[k] >= j.n_gpus), -1)
+        self._first = first
+
+    def _round_can_change(self, view: ClusterView) -> bool:
+        """Whether a round of the paper's mechanism now could start, stop or move a job.
+
+        It can while a job in the allocation waits (its priority grows as others run), or
+        while the allocation's next reallocation is due with a job waiting for it, or while
+        a running job is not on its first type (:meth:`_remember_first_types`): a faster
+        type is full and the jobs on it may swap with it as their priorities change. When
+        every job runs on its first type, a round serves the types in order, and at each
+        the jobs contending for it are exactly those on it now, which fit: each keeps its
+        GPUs and nothing changes."""
+        if self._alloc is None or self._types is None:
+            return True
+        allocated = set(self._alloc[0])
+        due = self._alloc_s is None or view.now - self._alloc_s >= self.reset_interval_s
+        for q in view.queue:
+            if q.kind == "training" and q.preemptible and (due or q.work_id in allocated):
+                return True
+        gpu_type = self._types[0]
+        for r in view.running:
+            if r.kind != "training" or not r.preemptible or r.gpus is None:
+                continue
+            if int(gpu_type[int(r.gpus[0])]) != self._first.get(r.work_id, -1):
+                return True
+        return False
+
     def next_wakeup(self, view: ClusterView) -> float | None:
-        """When the next round must happen even if no work arrives or ends: once the
-        ``reset_interval`` is over while jobs wait for the next allocation, and, with
-        ``mechanism: gavel`` in round-based mode, at every boundary while training jobs
-        are active (Gavel re-plans each round). ``None``: no round is needed."""
+        """When (s) the next round must happen even if no work arrives or ends: once the
+        ``reset_interval`` is over while jobs wait for the next allocation, and, in
+        round-based mode, at the next boundary while training jobs are active (Gavel
+        re-plans each round): always with ``mechanism: gavel``, and with the paper's
+        mechanism while a round can change who runs where (:meth:`_round_can_change`).
+        ``None``: no round is needed."""
         active = [j.work_id for j in (*view.queue, *view.running)
                   if j.kind == "training" and j.preemptible]
         if not active:
@@ -377,7 +425,8 @@ class GavelRounds:
             allocated = set(self._alloc[0])
             if any(w not in allocated for w in active):  # held until the next allocation
                 when.append(max(self._alloc_s + self.reset_interval_s, view.now + 1e-6))
-        if self.mechanism == "gavel" and view.round_length_s is not None:
+        if view.round_length_s is not None and (self.mechanism == "gavel"
+                                                or self._round_can_change(view)):
             when.append(view.now + view.round_length_s)
         return min(when) if when else None
 

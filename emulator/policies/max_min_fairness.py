@@ -19,7 +19,9 @@ waits for the next allocation, even with GPUs free. Gavel's simulator does this 
 ``minimum_time_between_allocation_resets`` of 1920 s; 0 recomputes at the next round.
 
 Option ``mechanism``: ``paper`` (default; priority = allocated share / share of the job's
-time in the system received on the type) or ``gavel`` (Gavel's simulator: share of the
+time in the system received on the type; with ``scheduler.round_length`` a round at every
+boundary while a job waits or a faster GPU type is full, without it rounds only at
+arrivals and completions) or ``gavel`` (Gavel's simulator: share of the
 type's time since the last allocation, deficits as tie-break, GPU types shuffled each
 round for the agnostic policy, a round at every boundary while jobs are active; needs
 ``scheduler.round_length``); see :class:`emulator.policies.gavel_rounds.GavelRounds`.
@@ -62,14 +64,17 @@ class MaxMinFairnessPolicy(QueuePolicy):
         self._rounds = GavelRounds(self.heterogeneity_aware, solver, interval_s, mechanism)
         self.needs_round_length = mechanism == "gavel"
         """Gavel's mechanism works in rounds: a scenario must set scheduler.round_length."""
-        if mechanism == "gavel" or interval_s > 0:
-            # Rounds the policy needs even when no work arrives or ends: once the interval
-            # is over while jobs wait for an allocation, and (Gavel's mechanism) at every
-            # boundary while jobs are active. Set only then: the engine runs a policy that
-            # has ``next_wakeup`` at every event, which the paper's mechanism without an
-            # interval has never asked for.
-            self.next_wakeup = self._rounds.next_wakeup
+        # Rounds the policy needs even when no work arrives or ends: once the interval is
+        # over while jobs wait for an allocation, and in round-based mode at the next
+        # boundary while a round can change who runs (see GavelRounds.next_wakeup). The
+        # engine then also runs a round at every arrival and completion with an empty
+        # queue; the paper's mechanism without an interval, which did not ask for that,
+        # skips those rounds in event-driven mode (below), as before.
+        self._skip_empty = mechanism == "paper" and interval_s == 0
+        self.next_wakeup = self._rounds.next_wakeup
 
     def decide(self, view: ClusterView) -> list[Decision]:
         """Solve the allocation, then assign GPU types by priority for this round."""
+        if self._skip_empty and view.round_length_s is None and not view.queue:
+            return []  # event-driven mode: no round with an empty queue, as without wake-ups
         return self._rounds.decide(view)
