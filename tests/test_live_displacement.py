@@ -19,7 +19,7 @@ from emulator.loader import validate_scenario
 from emulator.policies import las, srtf
 from emulator.policies.base import ClusterView, Decision, RunningColumns
 from emulator.policies.las import LeastAttainedServicePolicy
-from emulator.policies.live_displacement import live_displacement
+from emulator.policies.live_displacement import displaces_anything, live_displacement
 from emulator.policies.ordered import Displacement, greedy_round, queue_order
 from emulator.policies.srtf import ShortestRemainingTimeFirstPolicy
 from emulator.processes.rounds import Rounds
@@ -76,7 +76,15 @@ def _run(queue: str, options: dict[str, Any], seed: int, small: bool, reference:
                                                               and live is None)
             return live
 
-        monkeypatch.setattr(module, "live_displacement", counted)
+        def counted_srtf(view: Any, bars: np.ndarray, score: Any) -> bool:
+            live = displaces_anything(view, bars, score)
+            counts["displacement dropped on the columns"] += not live
+            return live
+
+        if queue == "srtf":  # SRTF builds its displacement only once it is live
+            monkeypatch.setattr(module, "displaces_anything", counted_srtf)
+        else:
+            monkeypatch.setattr(module, "live_displacement", counted)
         decide = policy_class.decide
 
         def noted(self: Any, view: ClusterView) -> list[Decision]:

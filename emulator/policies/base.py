@@ -10,7 +10,6 @@ raises :class:`PolicyError` naming the policy when one is wrong.
 
 from __future__ import annotations
 
-import functools
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
@@ -113,6 +112,24 @@ class RunningJob:
     gpus: np.ndarray | None = None
 
 
+class _OnFirstUse:
+    """A method's result kept in the instance on first use, like
+    :class:`functools.cached_property` without its lock (Python 3.11 takes one lock for
+    every instance of the class, at every first read): a round builds one
+    :class:`RunningColumns` and reads its expected ends once."""
+
+    def __init__(self, method: Callable[[Any], Any]) -> None:
+        self._method = method
+        self._name = method.__name__
+        self.__doc__ = method.__doc__
+
+    def __get__(self, instance: Any, owner: type | None = None) -> Any:
+        if instance is None:
+            return self
+        value = instance.__dict__[self._name] = self._method(instance)
+        return value
+
+
 @dataclass(frozen=True)
 class RunningColumns:
     """Read-only arrays over running work at one round's time, one entry per running job
@@ -132,7 +149,7 @@ class RunningColumns:
     preemptible: np.ndarray
     expected_ends: Callable[[], np.ndarray] = field(repr=False, compare=False)
 
-    @functools.cached_property
+    @_OnFirstUse
     def expected_end_s(self) -> np.ndarray:
         """Expected end of each entry (s; ``inf`` for services), computed on first use."""
         return self.expected_ends()

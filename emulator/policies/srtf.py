@@ -23,8 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from emulator.policies.base import ClusterView, Decision, QueuePolicy
-from emulator.policies.live_displacement import live_displacement
+from emulator.policies.base import ClusterView, Decision, QueuePolicy, RunningColumns
+from emulator.policies.live_displacement import displaces_anything
 from emulator.policies.options import number, switch
 from emulator.policies.ordered import Displacement, greedy_round, queue_order
 
@@ -52,8 +52,7 @@ class ShortestRemainingTimeFirstPolicy(QueuePolicy):
             return []
         t = view.queue_table()  # services first, then remaining time, arrival, id
         bars = t.est_remaining_s * self.min_ratio
-        live = self.preempt and live_displacement(
-            view, bars, self._displacement(view, None)) is not None
+        live = self.preempt and displaces_anything(view, bars, _remaining)
         if not live and view.free_gpus < t.n_gpus.min():
             return []  # nothing fits and nothing may be displaced
         order, idx = queue_order(view, t.work_id, t.submit_s, t.est_remaining_s, t.training)
@@ -63,7 +62,8 @@ class ShortestRemainingTimeFirstPolicy(QueuePolicy):
     def _displacement(self, view: ClusterView, needed: np.ndarray | None) -> Displacement:
         """Victims: running work with a longer remaining time, longest first (``needed``:
         the bar of each job of the round's order, or ``None`` where only the comparison is
-        asked for)."""
+        asked for). :meth:`decide` builds it only in a round where some job may displace
+        something (:func:`displaces_anything`, on the same scores)."""
         now, ratio = view.now, self.min_ratio
         return Displacement(
             rank=lambda r: (-(r.expected_end_s - now), r.work_id),
@@ -71,5 +71,11 @@ class ShortestRemainingTimeFirstPolicy(QueuePolicy):
             monotone=False,  # services (infinite remaining) come first: not monotone
             rank_columns=lambda c: (c.work_id, -(c.expected_end_s - now)),
             displaces_many=None if needed is None else lambda r: r.expected_end_s - now > needed,
-            score_columns=lambda c: c.expected_end_s - now,
+            score_columns=_remaining,
             bar=lambda job: job.est_remaining_s * ratio)
+
+
+def _remaining(columns: RunningColumns) -> np.ndarray:
+    """Each running job's expected remaining time at the columns' time (s): SRTF's score
+    (a running job may be displaced by a job whose bar it exceeds)."""
+    return columns.expected_end_s - columns.now
