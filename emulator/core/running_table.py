@@ -102,7 +102,7 @@ class RunningTable:
         self.preemptible[i] = work.preemptible and work.kind == "training"
         self.training[i] = work.kind == "training"
         self.est_duration_s[i] = work.est_duration_s
-        self._set_progress(i, work.progress_start_s, work.remaining, work.speed)
+        self.origin[i] = math.nan  # the first refresh (it is dirty) writes its progress
         self.slot[work.work_id] = i
         self.works.append(work)
         self.n += 1
@@ -186,6 +186,22 @@ class RunningTable:
         attained = self.attained_base[:n][pool] + self.n_gpus[:n][pool] * (
             now - self.start_s[:n][pool])
         return float(attained.max()) if attained.size else -math.inf
+
+    def top_remaining(self, now: float) -> float:
+        """The longest expected remaining time (s; expected end minus ``now``) of any
+        preemptible running job started before ``now``: ``-inf`` when there is none, NaN
+        when all of theirs are NaN (``fmax`` passes over NaN). From the rows in place, with
+        the same arithmetic as on :meth:`columns` (so the same bits), but no copy."""
+        self._refresh()
+        n = self.n
+        pool = self.preemptible[:n] & (self.start_s[:n] < now)
+        if self._staging:  # an end moves with the clock: computed from the rows
+            ends = expected_ends(self.origin[:n], self.remaining[:n], self.speed[:n],
+                                 self.training[:n], self.est_duration_s[:n], now)
+        else:
+            ends = self.end[:n]
+        scores = ends[pool] - now
+        return float(np.fmax.reduce(scores)) if scores.size else -math.inf
 
     def columns(self, now: float) -> RunningColumns:
         """The arrays at time ``now`` (copies: still valid after the table changes); the

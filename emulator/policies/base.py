@@ -225,6 +225,7 @@ class ClusterView:
                  queue_table: Callable[[], QueueTable] | None = None,
                  running_columns: Callable[[], RunningColumns] | None = None,
                  top_attained: Callable[[], float] | None = None,
+                 top_remaining: Callable[[], float] | None = None,
                  running_job: Callable[[int], RunningJob] | None = None,
                  idle_token: Callable[[int], object] | None = None,
                  arrival_token: Callable[[], tuple[object, ...] | None] | None = None,
@@ -237,6 +238,7 @@ class ClusterView:
         self._arrival_token = arrival_token
         self._running_columns = running_columns
         self._top_attained = top_attained
+        self._top_remaining = top_remaining
         self._columns: RunningColumns | None = None  # the round's running columns, once read
         self._running_job = running_job
         self.now = now
@@ -329,6 +331,19 @@ class ClusterView:
         c = self.running_columns()
         attained = c.attained_gpu_s[c.preemptible]
         return float(attained.max()) if attained.size else -math.inf
+
+    def top_remaining_s(self) -> float:
+        """The longest expected remaining time (s; expected end minus now) of any
+        preemptible running job that started before now (``-inf`` when there is none; NaN
+        when all of theirs are NaN): what a policy ranking by remaining time needs to know
+        whether any running work could be displaced at all, read by the engine from its
+        table without building the running columns (the same figure as from
+        :meth:`running_columns`)."""
+        if self._top_remaining is not None:
+            return self._top_remaining()
+        c = self.running_columns()
+        scores = (c.expected_end_s - c.now)[c.preemptible & (c.start_s < self.now)]
+        return float(np.fmax.reduce(scores)) if scores.size else -math.inf
 
     def _build_running_columns(self) -> RunningColumns:
         if self._running_columns is not None:

@@ -24,7 +24,6 @@ from typing import Any
 import numpy as np
 
 from emulator.policies.base import ClusterView, Decision, QueuePolicy, RunningColumns
-from emulator.policies.live_displacement import displaces_anything
 from emulator.policies.options import number, switch
 from emulator.policies.ordered import Displacement, greedy_round, queue_order
 
@@ -47,12 +46,16 @@ class ShortestRemainingTimeFirstPolicy(QueuePolicy):
     def decide(self, view: ClusterView) -> list[Decision]:
         """Shortest remaining first; a blocked job preempts longer remaining work (a round
         in which no queued job may displace anything starts what fits at a comparison per
-        job, or is not run when nothing fits: :func:`live_displacement`)."""
+        job, or is not run when nothing fits, as in :func:`live_displacement`: told from
+        the longest remaining time among the running work, read without the running
+        columns, against the lowest bar)."""
         if not view.queue:
             return []
         t = view.queue_table()  # services first, then remaining time, arrival, id
         bars = t.est_remaining_s * self.min_ratio
-        live = self.preempt and displaces_anything(view, bars, _remaining)
+        # some job may displace something: the longest remaining time among the work a
+        # round may preempt exceeds the lowest bar (NaN compares false, as pairwise)
+        live = self.preempt and view.top_remaining_s() > np.fmin.reduce(bars)
         if not live and view.free_gpus < t.n_gpus.min():
             return []  # nothing fits and nothing may be displaced
         order, idx = queue_order(view, t.work_id, t.submit_s, t.est_remaining_s, t.training)
@@ -63,7 +66,7 @@ class ShortestRemainingTimeFirstPolicy(QueuePolicy):
         """Victims: running work with a longer remaining time, longest first (``needed``:
         the bar of each job of the round's order, or ``None`` where only the comparison is
         asked for). :meth:`decide` builds it only in a round where some job may displace
-        something (:func:`displaces_anything`, on the same scores)."""
+        something (:meth:`ClusterView.top_remaining_s`, the highest of the same scores)."""
         now, ratio = view.now, self.min_ratio
         return Displacement(
             rank=lambda r: (-(r.expected_end_s - now), r.work_id),
@@ -72,7 +75,8 @@ class ShortestRemainingTimeFirstPolicy(QueuePolicy):
             rank_columns=lambda c: (c.work_id, -(c.expected_end_s - now)),
             displaces_many=None if needed is None else lambda r: r.expected_end_s - now > needed,
             score_columns=_remaining,
-            bar=lambda job: job.est_remaining_s * ratio)
+            bar=lambda job: job.est_remaining_s * ratio,
+            bars=needed)
 
 
 def _remaining(columns: RunningColumns) -> np.ndarray:
