@@ -52,13 +52,14 @@ class ShortestRemainingTimeFirstPolicy(QueuePolicy):
         if not view.queue:
             return []
         t = view.queue_table()  # services first, then remaining time, arrival, id
-        bars = t.est_remaining_s * self.min_ratio
+        remaining = t.est_remaining_s  # one product per round, for the bars and the order
+        bars = remaining * self.min_ratio
         # some job may displace something: the longest remaining time among the work a
         # round may preempt exceeds the lowest bar (NaN compares false, as pairwise)
         live = self.preempt and view.top_remaining_s() > np.fmin.reduce(bars)
         if not live and view.free_gpus < t.n_gpus.min():
             return []  # nothing fits and nothing may be displaced
-        order, idx = queue_order(view, t.work_id, t.submit_s, t.est_remaining_s, t.training)
+        order, idx = queue_order(view, t.work_id, t.submit_s, remaining, t.training)
         return greedy_round(view, order, displacement=self._displacement(view, bars[idx])
                             if live else None, sizes=t.n_gpus[idx])
 
