@@ -185,7 +185,8 @@ class SolarDeferral(QueuePolicy):
             running=lambda: view.running, scratch=view.scratch,
             tenant_gpus=view.tenant_gpus, options=view.options,
             release_profile=view.release_profile, running_columns=view.running_columns,
-            top_attained=view.top_attained_gpu_s, running_job=view.running_job,
+            top_attained=view.top_attained_gpu_s, top_remaining=view.top_remaining_s,
+            running_job=view.running_job,
             round_length_s=view.round_length_s))
 
 

@@ -15,7 +15,12 @@ rank running work do not pay for it.
 Expected ends also need where progress (re)started, the work left and the speed, which do
 change while work runs (a launch, a staging that ends, a new speed). The core notes each
 such change (:attr:`RunningTable.dirty`) and a read re-reads only those rows, so a round
-does not walk every running job for them either.
+does not walk every running job for them either. The expected end itself is kept as a row
+too, computed when a row's figures are re-read (the same arithmetic as
+:func:`expected_ends`, one float operation at a time, so the same bits): it does not move
+with the clock once progress has started, so a read computes nothing for it unless some
+training is still staging its dataset (its end is "now" plus its run time), in which case
+the ends are computed from the rows as a whole.
 
 A read copies the rows (the copies stay valid after the table changes) once per change:
 reads between two changes (the rounds of arrivals that found the running set as it was)
@@ -51,7 +56,7 @@ class RunningTable:
 
     _INITIAL = 64
     _FLOATS = ("n_gpus", "start_s", "attained_base", "priority", "est_duration_s", "origin",
-               "remaining", "speed")
+               "remaining", "speed", "end")
     _FLAGS = ("preemptible", "training")
 
     def __init__(self) -> None:
@@ -97,6 +102,7 @@ class RunningTable:
         self.preemptible[i] = work.preemptible and work.kind == "training"
         self.training[i] = work.kind == "training"
         self.est_duration_s[i] = work.est_duration_s
+        self.origin[i] = math.nan  # the first refresh (it is dirty) writes its progress
         self.slot[work.work_id] = i
         self.works.append(work)
         self.n += 1
@@ -151,10 +157,25 @@ class RunningTable:
             work = self.works[i]
             figures = (work.progress_start_s, work.remaining, work.speed)
             if figures != (self.origin[i], self.remaining[i], self.speed[i]):
-                self.origin[i], self.remaining[i], self.speed[i] = figures
+                self._set_progress(i, *figures)
                 self._copies = None
             if self.training[i] and not math.isfinite(figures[0]):
                 self._staging.add(work_id)
+
+    def _set_progress(self, i: int, origin: float, remaining: float, speed: float) -> None:
+        """Write row ``i``'s progress origin (s), work left (fraction) and speed, and its
+        expected end (s): :func:`expected_ends`'s arithmetic on the row's stored figures,
+        in the same order, so the same bits; NaN while a training job's progress has not
+        started (its end moves with the clock: :meth:`columns` computes the ends then)."""
+        self.origin[i], self.remaining[i], self.speed[i] = origin, remaining, speed
+        if not self.training[i]:
+            self.end[i] = math.inf
+            return
+        origin, remaining, speed = float(self.origin[i]), float(self.remaining[i]), float(
+            self.speed[i])
+        est = float(self.est_duration_s[i])
+        self.end[i] = (origin + est * remaining / max(speed, 1e-9) if math.isfinite(origin)
+                       else math.nan)
 
     def top_attained(self, now: float) -> float:
         """The most GPU-seconds any preemptible running job has attained by ``now``
@@ -166,6 +187,22 @@ class RunningTable:
             now - self.start_s[:n][pool])
         return float(attained.max()) if attained.size else -math.inf
 
+    def top_remaining(self, now: float) -> float:
+        """The longest expected remaining time (s; expected end minus ``now``) of any
+        preemptible running job started before ``now``: ``-inf`` when there is none, NaN
+        when all of theirs are NaN (``fmax`` passes over NaN). From the rows in place, with
+        the same arithmetic as on :meth:`columns` (so the same bits), but no copy."""
+        self._refresh()
+        n = self.n
+        pool = self.preemptible[:n] & (self.start_s[:n] < now)
+        if self._staging:  # an end moves with the clock: computed from the rows
+            ends = expected_ends(self.origin[:n], self.remaining[:n], self.speed[:n],
+                                 self.training[:n], self.est_duration_s[:n], now)
+        else:
+            ends = self.end[:n]
+        scores = ends[pool] - now
+        return float(np.fmax.reduce(scores)) if scores.size else -math.inf
+
     def columns(self, now: float) -> RunningColumns:
         """The arrays at time ``now`` (copies: still valid after the table changes); the
         table must have been activated (:meth:`activate`)."""
@@ -173,14 +210,20 @@ class RunningTable:
         self._refresh()
         if self._copies is None:
             n = self.n
-            self._copies = (self._ids[:n].copy(), *self._floats[:, :n].copy(),
-                            *self._flags[:, :n].copy())
-            for array in self._copies:  # shared by every read until the next change
-                array.setflags(write=False)
-        (work_id, n_gpus, start, attained_base, priority, est, origin, remaining, speed,
+            blocks = (self._ids[:n].copy(), self._floats[:, :n].copy(),
+                      self._flags[:, :n].copy())
+            for block in blocks:  # shared by every read until the next change; its rows
+                block.setflags(write=False)  # are views, read-only with it
+            self._copies = (blocks[0], *blocks[1], *blocks[2])
+        (work_id, n_gpus, start, attained_base, priority, est, origin, remaining, speed, end,
          preemptible, training) = self._copies
+        if self._staging:  # an end moves with the clock: computed from the rows
+            def ends() -> np.ndarray:
+                return expected_ends(origin, remaining, speed, training, est, now)
+        else:
+            def ends() -> np.ndarray:
+                return end
         return RunningColumns(now=now, work_id=work_id, n_gpus=n_gpus, start_s=start,
                               attained_gpu_s=attained_base + n_gpus * (now - start),
                               priority=priority, preemptible=preemptible,
-                              expected_ends=lambda: expected_ends(
-                                  origin, remaining, speed, training, est, now))
+                              expected_ends=ends)

@@ -43,36 +43,60 @@ def domain_counts(scratch: Scratch, gpus: np.ndarray) -> DomainCounts:
 class FitCounter:
     """Whole free groups per domain and per site for one request, updated incrementally.
 
-    Starts from a round's scratch (which it does not change). :meth:`add` counts GPUs as
-    free (a victim stopped), :meth:`remove` takes them back; :attr:`fits` is whether the
-    request would then be placed by a ``fits_anywhere`` placement policy.
+    Starts from a round's scratch, which it reads and does not change (it must not change
+    while the counter is in use). :meth:`add` counts GPUs as free (a victim stopped),
+    :meth:`remove` takes them back; :attr:`fits` is whether the request would then be
+    placed by a ``fits_anywhere`` placement policy.
+
+    Only the domains that victims touch are kept (their free and connected counts, in
+    dicts over the scratch's arrays), so making a counter costs two array operations over
+    the domains, not lists of every domain's figures: a preemption on a campus of
+    thousands of domains touches one or two. The per-site groups are summed only when the
+    answer needs them: no eligible domain alone holds the request.
     """
 
     def __init__(self, scratch: Scratch, request: PlacementRequest) -> None:
-        self.group = request.group_size
-        self.need = request.n_groups
-        index = scratch.index
-        eligible = (np.ones(index.n_domains, dtype=bool) if request.eligible is None
-                    else np.asarray(request.eligible, dtype=bool))
-        free = np.asarray(scratch.domain_free, dtype=np.int64)
-        connected = (free if scratch.domain_connected is None
-                     else np.asarray(scratch.domain_connected, dtype=np.int64))
-        self._eligible: list[bool] = eligible.tolist()
-        self._free: list[int] = free.tolist()
-        self._connected: list[int] = connected.tolist()
-        domain_site = index.rack_site[index.domain_rack]
-        self._site: list[int] = domain_site.tolist()
-        g = self.group
-        self._big = int(np.count_nonzero(eligible & (free // g >= self.need)))
-        site_groups = np.bincount(domain_site,
-                                  weights=np.where(eligible, connected // g, 0),
-                                  minlength=len(index.site_names))
-        self._site_groups: list[int] = [int(v) for v in site_groups]
+        self.group = g = request.group_size
+        self.need = need = request.n_groups
+        self._index = scratch.index
+        self._mask = None if request.eligible is None else np.asarray(request.eligible,
+                                                                       dtype=bool)
+        self._base_free = scratch.domain_free
+        self._base_connected = (scratch.domain_free if scratch.domain_connected is None
+                                else scratch.domain_connected)
+        self._free: dict[int, int] = {}  # touched domains: GPUs free now
+        self._connected: dict[int, int] = {}  # touched domains: free with scale-out now
+        self._eligible: dict[int, bool] = {}
+        self._site: dict[int, int] = {}
+        big = self._base_free // g >= need
+        if self._mask is not None:
+            big &= self._mask
+        self._big = int(np.count_nonzero(big))  # eligible domains holding the request
+        self._site_groups: list[int] | None = None  # summed on first need
+
+    def _sum_site_groups(self) -> list[int]:
+        """Whole connected groups of the eligible domains per site, as they stand."""
+        index, g = self._index, self.group
+        groups = self._base_connected // g
+        if self._mask is not None:
+            groups = np.where(self._mask, groups, 0)
+        site_groups = [int(v) for v in np.bincount(
+            index.rack_site[index.domain_rack], weights=groups,
+            minlength=len(index.site_names))]
+        base = self._base_connected
+        for d, now in self._connected.items():  # the touched domains as they are now
+            if self._eligible[d]:
+                site_groups[self._site[d]] += now // g - int(base[d]) // g
+        return site_groups
 
     @property
     def fits(self) -> bool:
         """Whether the request fits on the counts as they stand."""
-        return self._big > 0 or max(self._site_groups) >= self.need
+        if self._big > 0:
+            return True
+        if self._site_groups is None:
+            self._site_groups = self._sum_site_groups()
+        return max(self._site_groups) >= self.need
 
     def add(self, counts: DomainCounts) -> None:
         """Count these GPUs (per domain, see :func:`domain_counts`) as free."""
@@ -86,6 +110,12 @@ class FitCounter:
         g, need = self.group, self.need
         free, connected, site_groups = self._free, self._connected, self._site_groups
         for d, n, n_connected in counts:
+            if d not in free:  # first touch: its figures from the scratch
+                free[d] = int(self._base_free[d])
+                connected[d] = int(self._base_connected[d])
+                self._eligible[d] = self._mask is None or bool(self._mask[d])
+                index = self._index
+                self._site[d] = int(index.rack_site[index.domain_rack[d]])
             if not self._eligible[d]:
                 free[d] += sign * n
                 connected[d] += sign * n_connected
@@ -95,4 +125,5 @@ class FitCounter:
             self._big += (free[d] // g >= need) - was_big
             before = connected[d] // g
             connected[d] += sign * n_connected
-            site_groups[self._site[d]] += connected[d] // g - before
+            if site_groups is not None:
+                site_groups[self._site[d]] += connected[d] // g - before

@@ -10,7 +10,6 @@ raises :class:`PolicyError` naming the policy when one is wrong.
 
 from __future__ import annotations
 
-import functools
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
@@ -113,6 +112,24 @@ class RunningJob:
     gpus: np.ndarray | None = None
 
 
+class _OnFirstUse:
+    """A method's result kept in the instance on first use, like
+    :class:`functools.cached_property` without its lock (Python 3.11 takes one lock for
+    every instance of the class, at every first read): a round builds one
+    :class:`RunningColumns` and reads its expected ends once."""
+
+    def __init__(self, method: Callable[[Any], Any]) -> None:
+        self._method = method
+        self._name = method.__name__
+        self.__doc__ = method.__doc__
+
+    def __get__(self, instance: Any, owner: type | None = None) -> Any:
+        if instance is None:
+            return self
+        value = instance.__dict__[self._name] = self._method(instance)
+        return value
+
+
 @dataclass(frozen=True)
 class RunningColumns:
     """Read-only arrays over running work at one round's time, one entry per running job
@@ -132,7 +149,7 @@ class RunningColumns:
     preemptible: np.ndarray
     expected_ends: Callable[[], np.ndarray] = field(repr=False, compare=False)
 
-    @functools.cached_property
+    @_OnFirstUse
     def expected_end_s(self) -> np.ndarray:
         """Expected end of each entry (s; ``inf`` for services), computed on first use."""
         return self.expected_ends()
@@ -208,6 +225,7 @@ class ClusterView:
                  queue_table: Callable[[], QueueTable] | None = None,
                  running_columns: Callable[[], RunningColumns] | None = None,
                  top_attained: Callable[[], float] | None = None,
+                 top_remaining: Callable[[], float] | None = None,
                  running_job: Callable[[int], RunningJob] | None = None,
                  idle_token: Callable[[int], object] | None = None,
                  arrival_token: Callable[[], tuple[object, ...] | None] | None = None,
@@ -220,6 +238,7 @@ class ClusterView:
         self._arrival_token = arrival_token
         self._running_columns = running_columns
         self._top_attained = top_attained
+        self._top_remaining = top_remaining
         self._columns: RunningColumns | None = None  # the round's running columns, once read
         self._running_job = running_job
         self.now = now
@@ -312,6 +331,19 @@ class ClusterView:
         c = self.running_columns()
         attained = c.attained_gpu_s[c.preemptible]
         return float(attained.max()) if attained.size else -math.inf
+
+    def top_remaining_s(self) -> float:
+        """The longest expected remaining time (s; expected end minus now) of any
+        preemptible running job that started before now (``-inf`` when there is none; NaN
+        when all of theirs are NaN): what a policy ranking by remaining time needs to know
+        whether any running work could be displaced at all, read by the engine from its
+        table without building the running columns (the same figure as from
+        :meth:`running_columns`)."""
+        if self._top_remaining is not None:
+            return self._top_remaining()
+        c = self.running_columns()
+        scores = (c.expected_end_s - c.now)[c.preemptible & (c.start_s < self.now)]
+        return float(np.fmax.reduce(scores)) if scores.size else -math.inf
 
     def _build_running_columns(self) -> RunningColumns:
         if self._running_columns is not None:

@@ -15,12 +15,14 @@ which a view's scratch starts from), it decides nothing without being run at all
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
-from emulator.policies.base import ClusterView
+from emulator.policies.base import ClusterView, RunningColumns
 from emulator.policies.ordered import Displacement
 
-__all__ = ["live_displacement"]
+__all__ = ["displaces_anything", "live_displacement"]
 
 
 def live_displacement(view: ClusterView, bars: np.ndarray,
@@ -31,11 +33,21 @@ def live_displacement(view: ClusterView, bars: np.ndarray,
     score columns)."""
     if displacement is None or displacement.score_columns is None or not bars.size:
         return displacement
+    return displacement if displaces_anything(view, bars, displacement.score_columns) else None
+
+
+def displaces_anything(view: ClusterView, bars: np.ndarray,
+                       score_columns: Callable[[RunningColumns], np.ndarray]) -> bool:
+    """Whether some queued job, of ``bars`` the non-empty
+    :attr:`~emulator.policies.ordered.Displacement.bar` values of the round's jobs, may
+    displace some running work scored by ``score_columns``
+    (:attr:`~emulator.policies.ordered.Displacement.score_columns`): :func:`live_displacement`
+    for a policy that builds its displacement only once the answer is yes."""
     columns = view.running_columns()
     pool = columns.preemptible & (columns.start_s < view.now)
-    scores = np.asarray(displacement.score_columns(columns))[pool]
+    scores = np.asarray(score_columns(columns))[pool]
     if not scores.size:
-        return None
+        return False
     # fmax/fmin pass over NaN as the pairwise test does (a NaN compares false); all NaN
     # gives NaN, which compares false too
-    return displacement if np.fmax.reduce(scores) > np.fmin.reduce(bars) else None
+    return bool(np.fmax.reduce(scores) > np.fmin.reduce(bars))

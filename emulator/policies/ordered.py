@@ -211,6 +211,11 @@ class Displacement:
     bar: Callable[[QueuedJob], float] | None = None
     """The score a running job must exceed for ``job`` to displace it (see
     :attr:`score_columns`)."""
+    bars: np.ndarray | None = None
+    """:attr:`bar` of every job of the round's order at once (an array in that order),
+    with :attr:`score_columns`: a round then answers :attr:`displaces_many` for the most
+    expendable running work from its score alone (``score > bars``), without building its
+    view."""
 
 
 class _RankedLazily(Sequence[RunningJob]):
@@ -342,6 +347,25 @@ def _ranked_by_columns(view: ClusterView, columns: RunningColumns,
                          view.running_job, keys)
 
 
+def _scored(ranked: Sequence[RunningJob]) -> bool:
+    """Whether ``ranked`` carries the scores of its entries."""
+    return isinstance(ranked, _RankedLazily) and ranked.scores is not None
+
+
+def _displace_top_many(displacement: Displacement, ranked: Sequence[RunningJob]
+                       ) -> np.ndarray:
+    """Which jobs of the round's order may displace ``ranked[0]``, the most expendable
+    running work: with :attr:`Displacement.bars` and a scored ranking, its score against
+    every bar (NaN scores rank last, so the first entry's score is the highest other than
+    NaN: ``fmax``; all NaN gives NaN, which displaces nothing, as in the pairwise test),
+    else :attr:`Displacement.displaces_many` on its view."""
+    if displacement.bars is not None and _scored(ranked):
+        assert isinstance(ranked, _RankedLazily) and ranked.scores is not None
+        return np.fmax.reduce(ranked.scores) > displacement.bars
+    assert displacement.displaces_many is not None
+    return displacement.displaces_many(ranked[0])
+
+
 def _may_displace_top(displacement: Displacement, job: QueuedJob,
                       ranked: Sequence[RunningJob]) -> bool:
     """Whether ``job`` may displace the most expendable running work, ``ranked[0]``."""
@@ -410,10 +434,11 @@ def greedy_round(view: ClusterView, order: Sequence[QueuedJob],
             if can_skip and (not ranked or displacement.monotone):
                 rest_from = position  # no later job can displace anything either
                 break
-            if can_skip and displacement.displaces_many is not None:
+            if can_skip and (displacement.displaces_many is not None
+                             or (displacement.bars is not None and _scored(ranked))):
                 assert sizes is not None
                 if top_for != pool_for:
-                    top_may = displacement.displaces_many(ranked[0])
+                    top_may = _displace_top_many(displacement, ranked)
                     top_for = pool_for
                 assert top_may is not None
                 # Until a preemption changes the pool, free GPUs only shrink: the next job

@@ -23,8 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from emulator.policies.base import ClusterView, Decision, QueuePolicy
-from emulator.policies.live_displacement import live_displacement
+from emulator.policies.base import ClusterView, Decision, QueuePolicy, RunningColumns
 from emulator.policies.options import number, switch
 from emulator.policies.ordered import Displacement, greedy_round, queue_order
 
@@ -47,23 +46,28 @@ class ShortestRemainingTimeFirstPolicy(QueuePolicy):
     def decide(self, view: ClusterView) -> list[Decision]:
         """Shortest remaining first; a blocked job preempts longer remaining work (a round
         in which no queued job may displace anything starts what fits at a comparison per
-        job, or is not run when nothing fits: :func:`live_displacement`)."""
+        job, or is not run when nothing fits, as in :func:`live_displacement`: told from
+        the longest remaining time among the running work, read without the running
+        columns, against the lowest bar)."""
         if not view.queue:
             return []
         t = view.queue_table()  # services first, then remaining time, arrival, id
-        bars = t.est_remaining_s * self.min_ratio
-        live = self.preempt and live_displacement(
-            view, bars, self._displacement(view, None)) is not None
+        remaining = t.est_remaining_s  # one product per round, for the bars and the order
+        bars = remaining * self.min_ratio
+        # some job may displace something: the longest remaining time among the work a
+        # round may preempt exceeds the lowest bar (NaN compares false, as pairwise)
+        live = self.preempt and view.top_remaining_s() > np.fmin.reduce(bars)
         if not live and view.free_gpus < t.n_gpus.min():
             return []  # nothing fits and nothing may be displaced
-        order, idx = queue_order(view, t.work_id, t.submit_s, t.est_remaining_s, t.training)
+        order, idx = queue_order(view, t.work_id, t.submit_s, remaining, t.training)
         return greedy_round(view, order, displacement=self._displacement(view, bars[idx])
                             if live else None, sizes=t.n_gpus[idx])
 
     def _displacement(self, view: ClusterView, needed: np.ndarray | None) -> Displacement:
         """Victims: running work with a longer remaining time, longest first (``needed``:
         the bar of each job of the round's order, or ``None`` where only the comparison is
-        asked for)."""
+        asked for). :meth:`decide` builds it only in a round where some job may displace
+        something (:meth:`ClusterView.top_remaining_s`, the highest of the same scores)."""
         now, ratio = view.now, self.min_ratio
         return Displacement(
             rank=lambda r: (-(r.expected_end_s - now), r.work_id),
@@ -71,5 +75,12 @@ class ShortestRemainingTimeFirstPolicy(QueuePolicy):
             monotone=False,  # services (infinite remaining) come first: not monotone
             rank_columns=lambda c: (c.work_id, -(c.expected_end_s - now)),
             displaces_many=None if needed is None else lambda r: r.expected_end_s - now > needed,
-            score_columns=lambda c: c.expected_end_s - now,
-            bar=lambda job: job.est_remaining_s * ratio)
+            score_columns=_remaining,
+            bar=lambda job: job.est_remaining_s * ratio,
+            bars=needed)
+
+
+def _remaining(columns: RunningColumns) -> np.ndarray:
+    """Each running job's expected remaining time at the columns' time (s): SRTF's score
+    (a running job may be displaced by a job whose bar it exceeds)."""
+    return columns.expected_end_s - columns.now

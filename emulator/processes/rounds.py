@@ -200,6 +200,9 @@ class Rounds:
     def _top_attained(self) -> float:
         return self._running_table().top_attained(self.core.now)
 
+    def _top_remaining(self) -> float:
+        return self._running_table().top_remaining(self.core.now)
+
     def _scratch(self) -> Scratch:
         c = self.core.cluster
         return Scratch(c.index, c.free, c.domain_free, c.domain_start, self.placement,
@@ -218,7 +221,7 @@ class Rounds:
             tenant_gpus=dict(zip(self.tenants, core.tenant_gpus, strict=True)),
             options=self.options, queue_columns=core.queue.columns,
             queue_table=core.queue.table, running_columns=self._running_columns,
-            top_attained=self._top_attained,
+            top_attained=self._top_attained, top_remaining=self._top_remaining,
             running_job=self._running_job, idle_token=self._idle_token,
             arrival_token=self._arrival_token,
             round_length_s=self.round_length_s)
