@@ -48,6 +48,7 @@ from emulator.work_book import WorkBook
 from workloads.spec import TrainingJobSpec
 
 if TYPE_CHECKING:
+    from emulator.checkpointing import YoungDalyCadence
     from emulator.processes.staging import Staging
 
 __all__ = ["Core"]
@@ -80,6 +81,8 @@ class Core(FailureVerbs, ServiceVerbs, StartChecks, SpeedVerbs):
         self.changed_all = False  # set when ``changed`` overflowed: readers rebuild all
         self.callbacks = 0  # deferred calls that fired (completions, staging ends)
         self.staging: Staging | None = None
+        # Sets each training run's checkpoint interval from where it starts (Young/Daly).
+        self.cadence: YoungDalyCadence | None = None
         self.keep_segments = False  # keep each run's GPU ids on the work (tests, debugging)
         self.wants_round: Callable[[], None] = lambda: None
         self.on_start: Callable[[Work], None] = lambda w: None  # serving, autoscaling
@@ -201,6 +204,8 @@ class Core(FailureVerbs, ServiceVerbs, StartChecks, SpeedVerbs):
         now = self.now
         training = [w for w in started if w.kind == "training"]
         if training:
+            if self.cadence is not None:
+                self.cadence.apply(training)
             specs: list[TrainingJobSpec] = [w.spec for w in training]  # type: ignore[misc]
             first = [w.span[0] if w.span is not None else int(w.gpus[0])  # type: ignore[index]
                      for w in training]
