@@ -1,7 +1,8 @@
 """Checkpoint cadence under failures: the Young/Daly interval from the failure model.
 
-A job checkpoints every τ seconds and each write costs δ seconds; a failure loses on
-average τ/2 of work plus the restart. To first order the time lost per unit time is
+A job writes a checkpoint after every τ seconds of compute and each write takes δ seconds;
+a failure loses the compute since the last completed checkpoint plus any write under way,
+``(τ + δ)/2`` on average, plus the restart. To first order the time lost per unit time is
 ``δ/τ + τ/(2·M)`` (``M`` the job's mean time between failures), minimised at Young's
 ``τ = √(2·δ·M)`` (J. W. Young, CACM 17(9), 1974; J. T. Daly, FGCS 22(3), 2006).
 

@@ -324,8 +324,9 @@ class Core(FailureVerbs, ServiceVerbs, StartChecks, SpeedVerbs):
         assert isinstance(spec, TrainingJobSpec) and work.gpus is not None
         if self.staging is not None:
             self.staging.abandon(work, now)  # a transfer in flight restarts from zero later
-        # Keep the progress made up to the last periodic checkpoint of this run: checkpoints
-        # fall every interval from the run's compute start, whatever re-rates happened.
+        # Keep the progress made up to the last completed checkpoint of this run: one is
+        # written after every interval of compute from the run's compute start and takes
+        # its cost to write (the cadence duration_s counts), whatever re-rates happened.
         origin = work.run_origin_s
         if not math.isfinite(origin) or now <= origin:
             last_ckpt = now  # still staging or restoring: nothing computed, nothing lost
@@ -335,7 +336,8 @@ class Core(FailureVerbs, ServiceVerbs, StartChecks, SpeedVerbs):
             work.remaining = max(0.0, work.remaining_at_origin
                                  - progress(work.rate_changes or [], origin, now))
         else:
-            last_ckpt = checkpoint_progress(origin, now, spec.checkpoint_interval_s)
+            last_ckpt = checkpoint_progress(origin, now, spec.checkpoint_interval_s,
+                                            spec.checkpoint_cost_s)
             work.remaining = max(0.0, work.remaining_at_origin
                                  - progress(work.rate_changes or [], origin, last_ckpt))
         lost = (now - last_ckpt) * work.n_gpus
