@@ -269,8 +269,9 @@ def sweep(scenario: str | Path | Mapping[str, Any] | LoadedScenario,
     ``seeds`` is how many seeds per point (an int ≥ 1, or a string of one, as the CLI's
     ``--seeds``): the scenario's seed, +1, …; ``until`` stops each run early (a duration
     such as ``"6h"`` or seconds). ``workers`` > 1 runs on a local dask cluster (``None``:
-    one worker per CPU), ``scheduler`` (``"tcp://host:8786"``) on a running one; with
-    ``cache`` a folder, finished runs are kept there and reused. A mistake in any argument
+    one worker per CPU), ``scheduler`` (``"tcp://host:8786"``) on a running one, whose own
+    workers run the cells (``workers`` then stays 1 or ``None``); with ``cache`` a folder,
+    finished runs are kept there and reused. A mistake in any argument
     is one :class:`~emulator.errors.UserError` line naming it (``seeds: got 0; expected …``).
     """
     from emulator.executor import make_executor
@@ -282,6 +283,8 @@ def sweep(scenario: str | Path | Mapping[str, Any] | LoadedScenario,
     n_workers = None if workers is None else api_args.count("workers", workers,
                                                             "a number of workers")
     address = api_args.scheduler(scheduler)
+    if address is not None and n_workers == 1:  # the default: the scheduler's workers run
+        n_workers = None
     cache_dir = api_args.cache_folder(cache)
     if isinstance(scenario, Scenario | LoadedScenario) and not (
             isinstance(scenario, LoadedScenario) and scenario.data is not None):

@@ -42,8 +42,8 @@ from emulator.units import UnitError
 WARM_UP_PLUGIN = "gpuemu-warm-up"
 """Name of the worker plug-in that imports a cell's modules on every worker."""
 
-__all__ = ["CellError", "DaskExecutor", "Executor", "SerialExecutor", "make_executor",
-           "run_cells"]
+__all__ = ["CellError", "DaskExecutor", "Executor", "SerialExecutor",
+           "make_executor", "run_cells"]
 
 
 class CellError(Exception):
@@ -243,12 +243,21 @@ def make_executor(workers: int | None = None, scheduler: str | None = None,
                   serial: bool = False) -> Executor:
     """The executor for ``--workers``, ``--scheduler`` and ``--serial``.
 
-    ``workers`` defaults to this machine's CPU count; 1 (or ``serial``) runs in-process.
+    ``workers`` defaults to this machine's CPU count; 1 (or
+    ``serial``) runs in-process. Options that contradict each other are one error line
+    naming both: ``--serial`` with ``--scheduler`` or with ``--workers`` other than 1, and
+    ``--scheduler`` with ``--workers`` (the scheduler's own workers run the cells).
     """
-    if serial and scheduler is not None:
-        raise UserError(f"--scheduler {scheduler}: cannot be used with --serial; expected one")
     if workers is not None and workers < 1:
         raise UserError(f"--workers: got {workers}; expected at least 1")
+    if serial and scheduler is not None:
+        raise UserError(f"--scheduler {scheduler}: cannot be used with --serial; expected one")
+    if serial and workers is not None and workers != 1:
+        raise UserError(f"--workers {workers}: cannot be used with --serial (which runs the "
+                        "cells one by one in this process); expected one of them")
+    if scheduler is not None and workers is not None:
+        raise UserError(f"--workers {workers}: cannot be used with --scheduler {scheduler} "
+                        "(the scheduler's workers run the cells); expected one of them")
     if scheduler is not None:
         if "://" not in scheduler:
             raise UserError(f"--scheduler: got {scheduler!r}; expected an address such as "

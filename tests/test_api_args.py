@@ -17,6 +17,9 @@ from tests.test_api import _data
     ({"seeds": "two"}, r"^seeds: got 'two'; expected"),
     ({"workers": 0}, r"^workers: got 0; expected a number of workers, at least 1$"),
     ({"workers": "x"}, r"^workers: got 'x'; expected"),
+    ({"workers": 4, "scheduler": "tcp://127.0.0.1:1"},
+     r"^workers 4: cannot be used with scheduler tcp://127\.0\.0\.1:1 \(the scheduler's "
+     r"workers run the cells\); expected one of them$"),
     ({"scheduler": "host:8786"}, r"^scheduler: got 'host:8786'; expected an address such as"),
     ({"scheduler": 8786}, r"^scheduler: got 8786; expected an address"),
     ({"cache": 5}, r"^cache: got 5; expected a folder path"),
