@@ -164,6 +164,8 @@ def test_executor_options() -> None:
     assert isinstance(make_executor(None, "tcp://localhost:8786"), DaskExecutor)
     with pytest.raises(UserError, match="--workers"):
         make_executor(0)
+    with pytest.raises(UserError, match=r"^--workers: got 1025; expected at most 1024"):
+        make_executor(1025)
     # contradictory options: one line naming both, never one of them silently ignored
     with pytest.raises(UserError, match=r"^--workers 4: cannot be used with --serial"):
         make_executor(4, serial=True)
@@ -228,7 +230,8 @@ def test_cli_sweep_errors_are_one_line(tmp_path: Path) -> None:
                        (["--until", "soon"], "--until"),
                        (["--workers", "0"], "--workers"),
                        (["--serial", "--workers", "4"], "--serial"),
-                       (["--workers", "2", "--scheduler", "tcp://127.0.0.1:1"], "--scheduler")):
+                       (["--workers", "2", "--scheduler", "tcp://127.0.0.1:1"], "--scheduler"),
+                       (["--seeds", "1000000000"], "--seeds")):
         proc = _cli("sweep", str(path), "--out", str(tmp_path / "x"), *args)
         assert proc.returncode == 2, (args, proc.stderr)
         assert len(proc.stderr.strip().splitlines()) == 1 and word in proc.stderr
