@@ -266,22 +266,27 @@ def sweep(scenario: str | Path | Mapping[str, Any] | LoadedScenario,
     ``scenario`` is a file path, a mapping shaped like a scenario file or what
     :func:`emulator.loader.load_scenario` returns (a validated ``Scenario`` model takes no
     override grid: a one-line :class:`~emulator.errors.UserError`, as for :func:`run`).
-    ``seeds`` is how many seeds per point (an int ≥ 1, or a string of one, as the CLI's
+    ``seeds`` is how many seeds per point (an int from 1 to
+    :data:`~emulator.sweep_study.MAX_SEEDS` = 10,000, or a string of one, as the CLI's
     ``--seeds``): the scenario's seed, +1, …; ``until`` stops each run early (a duration
-    such as ``"6h"`` or seconds). ``workers`` > 1 runs on a local dask cluster (``None``:
-    one worker per CPU), ``scheduler`` (``"tcp://host:8786"``) on a running one; with
-    ``cache`` a folder, finished runs are kept there and reused. A mistake in any argument
+    such as ``"6h"`` or seconds). ``workers`` > 1 (at most
+    :data:`~emulator.executor.MAX_WORKERS` = 1,024, as ``--workers``) runs on a local dask
+    cluster (``None``: one worker per CPU), ``scheduler`` (``"tcp://host:8786"``) on a
+    running one, whose own workers run the cells (``workers`` then stays 1 or ``None``);
+    with ``cache`` a folder, finished runs are kept there and reused. A mistake in any argument
     is one :class:`~emulator.errors.UserError` line naming it (``seeds: got 0; expected …``).
     """
-    from emulator.executor import make_executor
-    from emulator.sweep_study import run_sweep
+    from emulator.executor import MAX_WORKERS, make_executor
+    from emulator.sweep_study import MAX_SEEDS, run_sweep
 
     overrides = api_args.overrides_list(overrides)
-    n_seeds = api_args.count("seeds", seeds, "a number of seeds per point")
+    n_seeds = api_args.count("seeds", seeds, "a number of seeds per point", MAX_SEEDS)
     until_s = api_args.until_s(until)
     n_workers = None if workers is None else api_args.count("workers", workers,
-                                                            "a number of workers")
+                                                            "a number of workers", MAX_WORKERS)
     address = api_args.scheduler(scheduler)
+    if address is not None and n_workers == 1:  # the default: the scheduler's workers run
+        n_workers = None
     cache_dir = api_args.cache_folder(cache)
     if isinstance(scenario, Scenario | LoadedScenario) and not (
             isinstance(scenario, LoadedScenario) and scenario.data is not None):

@@ -34,21 +34,25 @@ _CLI_OPTION = re.compile("|".join(re.escape(k) for k in sorted(_CLI_WORDS, key=l
                                                                    reverse=True)) + r"\b")
 
 
-def _whole(name: str, value: Any, what: str, least: int) -> int:
-    """``value`` as an int ≥ ``least``: an int (not a bool) or a string of one."""
+def _whole(name: str, value: Any, what: str, least: int, most: int | None = None) -> int:
+    """``value`` as an int from ``least`` to ``most`` (no upper bound: ``None``): an int
+    (not a bool) or a string of one."""
+    span = f"at least {least}" if most is None else f"from {least} to {most}"
     text = isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d+\s*", value) is not None
     integral = isinstance(value, numbers.Integral) and not isinstance(value, bool)
     if not (text or integral):
-        raise UserError(f"{name}: got {short(value)}; expected {what} (an int), at least {least}")
+        raise UserError(f"{name}: got {short(value)}; expected {what} (an int), {span}")
     number = int(value)
-    if number < least:
-        raise UserError(f"{name}: got {short(value)}; expected {what}, at least {least}")
+    if number < least or (most is not None and number > most):
+        raise UserError(f"{name}: got {short(value)}; expected {what}, {span}")
     return number
 
 
-def count(name: str, value: Any, what: str) -> int:
-    """A count of at least 1 (``seeds``, ``workers``): an int or a string of one."""
-    return _whole(name, value, what, 1)
+def count(name: str, value: Any, what: str, most: int) -> int:
+    """A count from 1 to ``most`` (``seeds``: :data:`emulator.sweep_study.MAX_SEEDS`,
+    ``workers``: :data:`emulator.executor.MAX_WORKERS`, the CLI's bounds of the same
+    options): an int or a string of one."""
+    return _whole(name, value, what, 1, most)
 
 
 def seed(value: Any) -> int | None:

@@ -23,7 +23,7 @@ from cupy_kernels.backend import Backend, BackendUnavailable, select_backend
 from cupy_kernels.profile import apply_profile, load_profile
 from emulator.build_events import drop_events_from, wire_events
 from emulator.build_works import check_systems, estimate, estimate_error, make_book, restrict
-from emulator.checkpointing import with_young_daly
+from emulator.checkpointing import YoungDalyCadence, with_young_daly
 from emulator.compute import ComputeModel
 from emulator.core.allocation import ClusterState
 from emulator.core.training import ShapeCache
@@ -309,6 +309,9 @@ def _build(loaded: LoadedScenario, backend: str | None, keep_segments: bool,
                     power=ops.cap_policy(), timed=ops.timed_actions(serving, log, rtt),
                     transfers=_transfer_model(jobs, sites, graph), shapes=shapes)
     engine.core.keep_segments = keep_segments
+    if failure_plan is not None:  # each run's checkpoint interval from where it starts
+        cadence = YoungDalyCadence(failure_plan, index)
+        engine.core.cadence = cadence if cadence.sites else None
     # Always a failure model, so operators and planned events can inject failures into a
     # scenario without a failures: section (it then samples nothing and changes nothing).
     engine.failures = FailureModel(engine.core, failure_plan or FailurePlan((), {}),

@@ -1,7 +1,8 @@
 """Checkpoint cadence under failures: the Young/Daly interval from the failure model.
 
-A job checkpoints every τ seconds and each write costs δ seconds; a failure loses on
-average τ/2 of work plus the restart. To first order the time lost per unit time is
+A job writes a checkpoint after every τ seconds of compute and each write takes δ seconds;
+a failure loses the compute since the last completed checkpoint plus any write under way,
+``(τ + δ)/2`` on average, plus the restart. To first order the time lost per unit time is
 ``δ/τ + τ/(2·M)`` (``M`` the job's mean time between failures), minimised at Young's
 ``τ = √(2·δ·M)`` (J. W. Young, CACM 17(9), 1974; J. T. Daly, FGCS 22(3), 2006).
 
@@ -11,7 +12,16 @@ Adam: weights, gradients, fp32 master weights and two moments — an assumption:
 skips the gradients or the master copy writes less). ``M`` comes from the site's failure
 classes: a job of N GPUs is hit by a class whose units hold ``s`` GPUs at the rate of
 ``⌈N/s⌉`` units (it spans at least that many). Spine switch failures are left out: they
-cost bandwidth, not a restart.
+cost bandwidth, not a restart. NIC and leaf-switch failures count only for a job that spans
+NVLink domains: they cut GPUs off the scale-out network, which stops such a job, while a
+job inside one NVLink domain keeps running (the rule the failure model applies,
+:meth:`emulator.core.failure_verbs.FailureVerbs.fail`).
+
+Which domain a job lands in is known only when it starts, so the interval is chosen then:
+:func:`with_young_daly` sets each job's write cost ``δ`` and a first interval (as if it
+spanned domains) when the workload is made, and :class:`YoungDalyCadence` sets the interval
+of each run from where it starts (the site of its GPUs and whether they lie in one NVLink
+domain), at its first start and at every restart.
 """
 
 from __future__ import annotations
@@ -23,12 +33,15 @@ from collections.abc import Sequence
 import numpy as np
 
 from emulator.failure_plan import FailurePlan
+from emulator.work import Work
+from topologies.index import TIER_NVLINK, TopologyIndex
 from topologies.reliability import effect_of
 from workloads.models import get_model
 from workloads.spec import TrainingJobSpec
 from workloads.spec_columns import JobSpecs
 
-__all__ = ["checkpoint_write_s", "job_failure_rate", "with_young_daly", "young_daly_s"]
+__all__ = ["YoungDalyCadence", "checkpoint_write_s", "job_failure_rate", "with_young_daly",
+           "young_daly_s"]
 
 
 def young_daly_s(write_s: float, mtbf_s: float) -> float:
@@ -41,12 +54,18 @@ def checkpoint_write_s(params: float, bytes_per_param: float, bandwidth_bps: flo
     return params * bytes_per_param / bandwidth_bps
 
 
-def job_failure_rate(plan: FailurePlan, site: int, n_gpus: int) -> float:
-    """Interruptions per second of a job of ``n_gpus`` GPUs on site ``site``."""
+def job_failure_rate(plan: FailurePlan, site: int, n_gpus: int, *,
+                     in_domain: bool = False) -> float:
+    """Interruptions per second of a job of ``n_gpus`` GPUs on site ``site``;
+    ``in_domain``: the job runs inside one NVLink domain, where a NIC or leaf-switch
+    failure (scale-out network only) does not stop it."""
     rate = 0.0
     for cls in plan.classes:
-        if cls.site != site or cls.n_units == 0 or effect_of(cls.name) == "bandwidth":
-            continue  # a spine failure slows jobs down, it does not stop them
+        if cls.site != site or cls.n_units == 0:
+            continue
+        effect = effect_of(cls.name)
+        if effect == "bandwidth" or (in_domain and effect == "scale_out"):
+            continue  # a spine failure slows jobs down; a cut-off NIC spares one domain
         unit_gpus = cls.gpus.size / cls.n_units
         rate += float(np.mean(cls.rate_per_s)) * math.ceil(n_gpus / unit_gpus)
     return rate
@@ -56,9 +75,11 @@ def with_young_daly(jobs: Sequence[TrainingJobSpec], plan: FailurePlan,
                     bytes_per_param: float) -> Sequence[TrainingJobSpec]:
     """``jobs`` with checkpoint interval and cost set by Young/Daly where a site asks.
 
-    The first site whose ``failures.checkpoint`` is ``young_daly`` sets the failure rates
-    and the storage bandwidth (jobs are not yet placed when the cadence is chosen).
-    Jobs replayed with durations as given (``runtime_s``) are left alone.
+    The first site whose ``failures.checkpoint`` is ``young_daly`` sets the storage
+    bandwidth (the write cost ``δ``) and the failure rates of a first interval, as if the
+    job spanned NVLink domains; :class:`YoungDalyCadence` replaces that interval with the
+    one of the GPUs each run holds when it starts. Jobs replayed with durations as given
+    (``runtime_s``) are left alone.
     """
     site = next((s for s, c in sorted(plan.configs.items()) if c.checkpoint == "young_daly"),
                 None)
@@ -81,3 +102,47 @@ def with_young_daly(jobs: Sequence[TrainingJobSpec], plan: FailurePlan,
     if isinstance(jobs, JobSpecs):  # applied to each spec as it is made
         return jobs.with_adjustment(adjust, ("checkpoint_interval_s", "checkpoint_cost_s"))
     return [adjust(spec) for spec in jobs]
+
+
+class YoungDalyCadence:
+    """Sets a training run's Young/Daly interval from the GPUs it holds as it starts.
+
+    A run on a site whose ``failures.checkpoint`` is ``young_daly`` gets
+    ``τ = √(2·δ·M)`` with ``M`` from that site's failure classes and its size, the
+    scale-out classes (NIC, leaf switch) left out when its GPUs lie in one NVLink domain
+    (:func:`job_failure_rate`); ``δ`` stays the write cost :func:`with_young_daly` set.
+    Runs on other sites, duration-as-given jobs and jobs no failure class can stop keep
+    the interval they have.
+    """
+
+    def __init__(self, plan: FailurePlan, index: TopologyIndex) -> None:
+        self.plan = plan
+        self.gpu_site = index.gpu_site
+        self.sites = frozenset(s for s, c in plan.configs.items() if c.checkpoint == "young_daly")
+        self._rates: dict[tuple[int, int, bool], float] = {}
+
+    def interval_s(self, site: int, n_gpus: int, in_domain: bool, write_s: float
+                   ) -> float | None:
+        """Young's interval (s) of a run of ``n_gpus`` GPUs on ``site`` writing
+        checkpoints in ``write_s`` s; ``None`` where the site does not ask or nothing can
+        stop the run."""
+        if site not in self.sites:
+            return None
+        key = (site, n_gpus, in_domain)
+        rate = self._rates.get(key)
+        if rate is None:
+            rate = self._rates[key] = job_failure_rate(self.plan, site, n_gpus,
+                                                       in_domain=in_domain)
+        return young_daly_s(write_s, 1 / rate) if rate > 0 else None
+
+    def apply(self, works: Sequence[Work]) -> None:
+        """Give each placed training run in ``works`` (``tier`` and GPUs set) its interval."""
+        for work in works:
+            spec = work.spec
+            if not isinstance(spec, TrainingJobSpec) or spec.runtime_s is not None:
+                continue
+            first = work.span[0] if work.span is not None else int(work.gpus[0])  # type: ignore[index]
+            tau = self.interval_s(int(self.gpu_site[first]), work.n_gpus,
+                                  work.tier == TIER_NVLINK, spec.checkpoint_cost_s)
+            if tau is not None and tau != spec.checkpoint_interval_s:
+                work.spec = dataclasses.replace(spec, checkpoint_interval_s=tau)

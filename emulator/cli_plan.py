@@ -98,14 +98,14 @@ def _plan(scenario: Path, vary: list[str], ranges: list[str], target_text: str, 
     from emulator.plan import parse_range, run_plan
     from emulator.plan_output import answer_rows, evaluation_csv, plan_json, plot_plan
     from emulator.plan_target import parse_target
+    from emulator.sweep_study import check_seeds
 
     if len(vary) != len(ranges):
         raise UserError(f"--range: got {len(ranges)} for {len(vary)} --vary; expected one "
                         "LO..HI per --vary")
     if len(set(vary)) != len(vary):
         raise UserError(f"--vary: {', '.join(vary)} names a field twice; expected each once")
-    if seeds < 1:  # before anything divides by it
-        raise UserError(f"--seeds: got {seeds}; expected at least 1")
+    check_seeds(seeds)  # before anything divides by it
     axes = [parse_range(r, v) for v, r in zip(vary, ranges, strict=True)]
     target = parse_target(target_text)
     until_s = parse_until(until, "6h")

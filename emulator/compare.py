@@ -355,14 +355,14 @@ def run_compare(scenario: str | Path, policies: Sequence[str], seeds: int,
     """
     from emulator.cells import Cell
     from emulator.executor import make_executor, run_cells
+    from emulator.sweep_study import check_seeds
 
     path = Path(scenario)
     if not policies:
         raise UserError("--policies: expected a comma-separated list, e.g. fifo,backfill,las")
     if len(set(policies)) != len(policies):
         raise UserError(f"--policies: {','.join(policies)} names a policy twice")
-    if seeds < 1:
-        raise UserError(f"--seeds: got {seeds}; expected at least 1")
+    check_seeds(seeds)
     if workers < 1:
         raise UserError(f"--workers: got {workers}; expected at least 1")
     from emulator.loader import validate_scenario

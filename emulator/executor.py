@@ -42,8 +42,13 @@ from emulator.units import UnitError
 WARM_UP_PLUGIN = "gpuemu-warm-up"
 """Name of the worker plug-in that imports a cell's modules on every worker."""
 
-__all__ = ["CellError", "DaskExecutor", "Executor", "SerialExecutor", "make_executor",
-           "run_cells"]
+__all__ = ["MAX_WORKERS", "CellError", "DaskExecutor", "Executor", "SerialExecutor",
+           "make_executor", "run_cells"]
+
+MAX_WORKERS = 1024
+"""Most local dask worker processes ``--workers`` (and the API's ``workers``) may ask for:
+each holds a whole simulation, so more than a machine has CPUs only share them, and a
+larger number is a mistyped option, not a cluster this machine can start."""
 
 
 class CellError(Exception):
@@ -243,12 +248,24 @@ def make_executor(workers: int | None = None, scheduler: str | None = None,
                   serial: bool = False) -> Executor:
     """The executor for ``--workers``, ``--scheduler`` and ``--serial``.
 
-    ``workers`` defaults to this machine's CPU count; 1 (or ``serial``) runs in-process.
+    ``workers`` (1 to :data:`MAX_WORKERS`) defaults to this machine's CPU count; 1 (or
+    ``serial``) runs in-process. Options that contradict each other are one error line
+    naming both: ``--serial`` with ``--scheduler`` or with ``--workers`` other than 1, and
+    ``--scheduler`` with ``--workers`` (the scheduler's own workers run the cells).
     """
-    if serial and scheduler is not None:
-        raise UserError(f"--scheduler {scheduler}: cannot be used with --serial; expected one")
     if workers is not None and workers < 1:
         raise UserError(f"--workers: got {workers}; expected at least 1")
+    if workers is not None and workers > MAX_WORKERS:
+        raise UserError(f"--workers: got {workers}; expected at most {MAX_WORKERS} local "
+                        "worker processes")
+    if serial and scheduler is not None:
+        raise UserError(f"--scheduler {scheduler}: cannot be used with --serial; expected one")
+    if serial and workers is not None and workers != 1:
+        raise UserError(f"--workers {workers}: cannot be used with --serial (which runs the "
+                        "cells one by one in this process); expected one of them")
+    if scheduler is not None and workers is not None:
+        raise UserError(f"--workers {workers}: cannot be used with --scheduler {scheduler} "
+                        "(the scheduler's workers run the cells); expected one of them")
     if scheduler is not None:
         if "://" not in scheduler:
             raise UserError(f"--scheduler: got {scheduler!r}; expected an address such as "

@@ -22,8 +22,8 @@ from emulator.errors import UserError
 from emulator.executor import Executor, Progress, run_cells
 from emulator.sweep import GridPoint, expand_grid
 
-__all__ = ["SweepResult", "flatten", "refuse_seed", "run_sweep", "scenario_seed", "seeds_from",
-           "sweep_cells"]
+__all__ = ["MAX_SEEDS", "SweepResult", "check_seeds", "flatten", "refuse_seed", "run_sweep",
+           "scenario_seed", "seeds_from", "sweep_cells"]
 
 
 def flatten(summary: Any, prefix: str = "") -> dict[str, Any]:
@@ -43,10 +43,30 @@ def flatten(summary: Any, prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def seeds_from(seed: int, n: int) -> list[int]:
-    """``n`` seeds from the scenario's own (``seed``, as validated): ``seed, seed+1, …``."""
+MAX_SEEDS = 10_000
+"""Most seeds per point ``--seeds`` (and the API's ``seeds``) may ask for: each is a whole
+run of every point, so a larger number is a mistyped option, not a study that can end."""
+
+_MAX_SEED = 2**63 - 1
+"""The largest scenario seed (``Scenario.seed``)."""
+
+
+def check_seeds(n: int) -> int:
+    """``n`` if it is a number of seeds per point (1 to :data:`MAX_SEEDS`), else the
+    one-line error naming ``--seeds``."""
     if n < 1:
         raise UserError(f"--seeds: got {n}; expected at least 1")
+    if n > MAX_SEEDS:
+        raise UserError(f"--seeds: got {n}; expected at most {MAX_SEEDS} seeds per point")
+    return n
+
+
+def seeds_from(seed: int, n: int) -> list[int]:
+    """``n`` seeds from the scenario's own (``seed``, as validated): ``seed, seed+1, …``."""
+    check_seeds(n)
+    if seed + n - 1 > _MAX_SEED:
+        raise UserError(f"--seeds: got {n}; from the scenario's seed {seed} that passes the "
+                        f"largest seed 2**63 - 1; expected at most {_MAX_SEED - seed + 1}")
     return [seed + i for i in range(n)]
 
 
@@ -78,8 +98,7 @@ def sweep_cells(scenario: Path, overrides: Sequence[str], seeds: int,
     from emulator.loader import apply_override, parse_override, read_yaml
 
     refuse_seed(overrides, "--set", "sweep")
-    if seeds < 1:
-        raise UserError(f"--seeds: got {seeds}; expected at least 1")
+    check_seeds(seeds)
     points = expand_grid(overrides)
     seed_list: list[int] = []
     cells = []

@@ -11,11 +11,20 @@ from tests.test_api import _data
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [
-    ({"seeds": 0}, r"^seeds: got 0; expected a number of seeds per point, at least 1$"),
+    ({"seeds": 0}, r"^seeds: got 0; expected a number of seeds per point, from 1 to 10000$"),
+    ({"seeds": 10**9}, r"^seeds: got 1000000000; expected a number of seeds per point, from 1 "
+                       r"to 10000$"),
+    ({"seeds": str(10**30)}, r"^seeds: got '10{30}'; expected a number of seeds per point, "
+                             r"from 1 to 10000$"),
+    ({"workers": 10**9}, r"^workers: got 1000000000; expected a number of workers, from 1 to "
+                         r"1024$"),
+    ({"workers": 4, "scheduler": "tcp://127.0.0.1:1"},
+     r"^workers 4: cannot be used with scheduler tcp://127\.0\.0\.1:1 \(the scheduler's "
+     r"workers run the cells\); expected one of them$"),
     ({"seeds": 2.5}, r"^seeds: got 2\.5; expected a number of seeds per point \(an int\)"),
     ({"seeds": True}, r"^seeds: got True; expected"),
     ({"seeds": "two"}, r"^seeds: got 'two'; expected"),
-    ({"workers": 0}, r"^workers: got 0; expected a number of workers, at least 1$"),
+    ({"workers": 0}, r"^workers: got 0; expected a number of workers, from 1 to 1024$"),
     ({"workers": "x"}, r"^workers: got 'x'; expected"),
     ({"scheduler": "host:8786"}, r"^scheduler: got 'host:8786'; expected an address such as"),
     ({"scheduler": 8786}, r"^scheduler: got 8786; expected an address"),
@@ -36,6 +45,27 @@ def test_sweep_errors_name_its_parameters(kwargs: dict, message: str) -> None:
     with pytest.raises(UserError, match=message) as info:
         api.sweep(_data(), **{"until": "10m", **kwargs})
     assert "--" not in str(info.value)
+
+
+def test_api_count_bounds_are_the_cli_bounds() -> None:
+    from emulator.executor import MAX_WORKERS
+    from emulator.sweep_study import MAX_SEEDS, check_seeds
+
+    assert (MAX_SEEDS, MAX_WORKERS) == (10_000, 1024)  # as the API's docstring says
+    assert check_seeds(MAX_SEEDS) == MAX_SEEDS
+    with pytest.raises(UserError, match=r"^--seeds: got 10001; expected at most 10000"):
+        check_seeds(MAX_SEEDS + 1)
+
+
+def test_seeds_past_the_largest_seed_are_one_line() -> None:
+    from emulator.sweep_study import seeds_from
+
+    top = 2**63 - 1
+    assert seeds_from(top - 2, 3) == [top - 2, top - 1, top]
+    with pytest.raises(UserError, match=r"^--seeds: got 4; from the scenario's seed "
+                                        rf"{top - 2} that passes the largest seed 2\*\*63 - 1; "
+                                        r"expected at most 3$"):
+        seeds_from(top - 2, 4)
 
 
 def test_sweep_takes_a_count_of_seeds_as_a_string_as_the_cli_does() -> None:

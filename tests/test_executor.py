@@ -158,10 +158,20 @@ def test_events_file_and_solar_series_travel_and_key_the_cache(tmp_path: Path) -
 
 def test_executor_options() -> None:
     assert isinstance(make_executor(1), SerialExecutor)
-    assert isinstance(make_executor(4, serial=True), SerialExecutor)
+    assert isinstance(make_executor(1, serial=True), SerialExecutor)
+    assert isinstance(make_executor(None, serial=True), SerialExecutor)
     assert isinstance(make_executor(2), DaskExecutor)
+    assert isinstance(make_executor(None, "tcp://localhost:8786"), DaskExecutor)
     with pytest.raises(UserError, match="--workers"):
         make_executor(0)
+    with pytest.raises(UserError, match=r"^--workers: got 1025; expected at most 1024"):
+        make_executor(1025)
+    # contradictory options: one line naming both, never one of them silently ignored
+    with pytest.raises(UserError, match=r"^--workers 4: cannot be used with --serial"):
+        make_executor(4, serial=True)
+    with pytest.raises(UserError, match=r"^--workers 4: cannot be used with --scheduler "
+                                        r"tcp://localhost:8786"):
+        make_executor(4, "tcp://localhost:8786")
     with pytest.raises(UserError, match="--scheduler"):
         make_executor(None, "localhost:8786")
     with pytest.raises(UserError, match="--serial"):
@@ -218,7 +228,10 @@ def test_cli_sweep_errors_are_one_line(tmp_path: Path) -> None:
     for args, word in ((["--set", "seed=1,2"], "--seeds"),
                        (["--set", "sites.0.halls.0.racks=0,1"], "racks"),
                        (["--until", "soon"], "--until"),
-                       (["--workers", "0"], "--workers")):
+                       (["--workers", "0"], "--workers"),
+                       (["--serial", "--workers", "4"], "--serial"),
+                       (["--workers", "2", "--scheduler", "tcp://127.0.0.1:1"], "--scheduler"),
+                       (["--seeds", "1000000000"], "--seeds")):
         proc = _cli("sweep", str(path), "--out", str(tmp_path / "x"), *args)
         assert proc.returncode == 2, (args, proc.stderr)
         assert len(proc.stderr.strip().splitlines()) == 1 and word in proc.stderr

@@ -48,22 +48,24 @@ def test_priority_preemption_counts_lost_work_and_pays_restore(alone: float) -> 
     check_invariants(sim)
     long, urgent = by_name(sim, "long"), by_name(sim, "urgent")
     assert long.preemptions == 1 and urgent.preemptions == 0
-    # Preempted at 2.5 h, last checkpoint at 2 h: half an hour on 72 GPUs is lost.
-    assert long.lost_gpu_s == pytest.approx(0.5 * HOUR * 72, rel=1e-9)
+    # Preempted at 2.5 h; checkpoints complete every 1 h of compute + 2 min of writing, the
+    # last at 2 h 4 min: 26 minutes on 72 GPUs are lost.
+    last = 2 * (HOUR + 120.0)
+    assert long.lost_gpu_s == pytest.approx((2.5 * HOUR - last) * 72, rel=1e-9)
     assert urgent.segments[0][0] == pytest.approx(2.5 * HOUR)
     restart = urgent.end_s
-    # Restarts when the urgent job ends, restores (2 min), redoes the lost half hour.
-    assert long.end_s == pytest.approx(restart + 120.0 + alone - 2 * HOUR, rel=1e-9)
+    # Restarts when the urgent job ends, restores (2 min), redoes the lost 26 minutes.
+    assert long.end_s == pytest.approx(restart + 120.0 + alone - last, rel=1e-9)
     assert long.end_s - alone == pytest.approx(
-        (urgent.end_s - urgent.start_s) + 0.5 * HOUR + 120.0, rel=1e-9)
+        (urgent.end_s - urgent.start_s) + (2.5 * HOUR - last) + 120.0, rel=1e-9)
     kinds = [WORK_EVENTS[k] for k in sim.log.work_kind]
     i = kinds.index("preempt")
     assert sim.log.work_id[i] == long.work_id
-    assert sim.log.work_lost_gpu_s[i] == pytest.approx(129600.0)
+    assert sim.log.work_lost_gpu_s[i] == pytest.approx(112320.0)
     table = jobs_table(sim.log, sim.works)
     row = int(np.flatnonzero(table["work_id"] == long.work_id)[0])
     assert table["preemptions"][row] == 1
-    assert table["lost_gpu_s"][row] == pytest.approx(129600.0)
+    assert table["lost_gpu_s"][row] == pytest.approx(112320.0)
 
 
 def test_fifo_never_preempts() -> None:
@@ -78,7 +80,8 @@ def test_preempting_policies_count_lost_work(queue: str) -> None:
     check_invariants(sim)
     long = by_name(sim, "long")
     assert long.preemptions == 1
-    assert long.lost_gpu_s == pytest.approx(0.5 * HOUR * 72, rel=1e-9)
+    # preempted at 2.5 h, last checkpoint complete at 2 x (1 h + 2 min)
+    assert long.lost_gpu_s == pytest.approx((2.5 * HOUR - 2 * (HOUR + 120.0)) * 72, rel=1e-9)
     assert by_name(sim, "urgent").state == "finished" and long.state == "finished"
 
 

@@ -23,10 +23,12 @@ class TrainingJobSpec:
 
     ``n_gpus == tp * pp * dp``. ``tokens`` is the total number of training tokens and
     ``tokens_per_step`` the global batch in tokens, so ``steps = ceil(tokens / tokens_per_step)``.
-    ``checkpoint_interval_s`` is the wall-clock time between checkpoints and
-    ``checkpoint_cost_s`` the time one checkpoint save takes. ``mfu`` overrides the kernel's
-    efficiency model when set. ``est_duration_s`` is the user's runtime estimate (used by
-    backfill and shortest-job policies); ``None`` lets the engine estimate it from the model.
+    ``checkpoint_interval_s`` is the compute time between checkpoints (s) and
+    ``checkpoint_cost_s`` the time one checkpoint save takes (s), written after each
+    interval; a stop loses the compute since the last completed save plus any save under
+    way. ``mfu`` overrides the kernel's efficiency model when set. ``est_duration_s`` is the
+    user's runtime estimate (used by backfill and shortest-job policies); ``None`` lets the
+    engine estimate it from the model.
     ``dataset_bytes`` from ``dataset_source`` (a place) are copied to the job's site over the
     WAN before it computes (0: no staging).
     ``estimate_error`` is the sd of the log of the multiplicative error on that estimate

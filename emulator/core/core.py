@@ -48,6 +48,7 @@ from emulator.work_book import WorkBook
 from workloads.spec import TrainingJobSpec
 
 if TYPE_CHECKING:
+    from emulator.checkpointing import YoungDalyCadence
     from emulator.processes.staging import Staging
 
 __all__ = ["Core"]
@@ -80,6 +81,8 @@ class Core(FailureVerbs, ServiceVerbs, StartChecks, SpeedVerbs):
         self.changed_all = False  # set when ``changed`` overflowed: readers rebuild all
         self.callbacks = 0  # deferred calls that fired (completions, staging ends)
         self.staging: Staging | None = None
+        # Sets each training run's checkpoint interval from where it starts (Young/Daly).
+        self.cadence: YoungDalyCadence | None = None
         self.keep_segments = False  # keep each run's GPU ids on the work (tests, debugging)
         self.wants_round: Callable[[], None] = lambda: None
         self.on_start: Callable[[Work], None] = lambda w: None  # serving, autoscaling
@@ -201,6 +204,8 @@ class Core(FailureVerbs, ServiceVerbs, StartChecks, SpeedVerbs):
         now = self.now
         training = [w for w in started if w.kind == "training"]
         if training:
+            if self.cadence is not None:
+                self.cadence.apply(training)
             specs: list[TrainingJobSpec] = [w.spec for w in training]  # type: ignore[misc]
             first = [w.span[0] if w.span is not None else int(w.gpus[0])  # type: ignore[index]
                      for w in training]
@@ -319,8 +324,9 @@ class Core(FailureVerbs, ServiceVerbs, StartChecks, SpeedVerbs):
         assert isinstance(spec, TrainingJobSpec) and work.gpus is not None
         if self.staging is not None:
             self.staging.abandon(work, now)  # a transfer in flight restarts from zero later
-        # Keep the progress made up to the last periodic checkpoint of this run: checkpoints
-        # fall every interval from the run's compute start, whatever re-rates happened.
+        # Keep the progress made up to the last completed checkpoint of this run: one is
+        # written after every interval of compute from the run's compute start and takes
+        # its cost to write (the cadence duration_s counts), whatever re-rates happened.
         origin = work.run_origin_s
         if not math.isfinite(origin) or now <= origin:
             last_ckpt = now  # still staging or restoring: nothing computed, nothing lost
@@ -330,7 +336,8 @@ class Core(FailureVerbs, ServiceVerbs, StartChecks, SpeedVerbs):
             work.remaining = max(0.0, work.remaining_at_origin
                                  - progress(work.rate_changes or [], origin, now))
         else:
-            last_ckpt = checkpoint_progress(origin, now, spec.checkpoint_interval_s)
+            last_ckpt = checkpoint_progress(origin, now, spec.checkpoint_interval_s,
+                                            spec.checkpoint_cost_s)
             work.remaining = max(0.0, work.remaining_at_origin
                                  - progress(work.rate_changes or [], origin, last_ckpt))
         lost = (now - last_ckpt) * work.n_gpus

@@ -25,7 +25,8 @@ __all__ = ["ShapeCache", "checkpoint_progress", "duration_s", "progress"]
 
 
 def duration_s(step_s: float, spec: TrainingJobSpec) -> float:
-    """Run time incl. checkpoint saves: steps·step plus one save per full interval (s)."""
+    """Run time incl. checkpoint saves: steps·step plus one save per full interval of
+    compute (s), each written after its interval (:func:`checkpoint_progress`)."""
     compute = float(spec.steps) * step_s
     return compute + math.floor(compute / spec.checkpoint_interval_s) * spec.checkpoint_cost_s
 
@@ -41,9 +42,15 @@ def progress(rate_changes: list[tuple[float, float]], t0: float, t1: float) -> f
     return done
 
 
-def checkpoint_progress(origin: float, now: float, interval: float) -> float:
-    """Time of the last periodic checkpoint of a run that computes from ``origin`` (s)."""
-    return origin + math.floor((now - origin) / interval) * interval
+def checkpoint_progress(origin: float, now: float, interval: float, cost: float = 0.0
+                        ) -> float:
+    """When the last checkpoint completed before ``now`` of a run that computes from
+    ``origin`` (s): it computes ``interval`` s, writes a checkpoint in ``cost`` s, and so on
+    (the cadence :func:`duration_s` counts), so checkpoint ``k`` completes at
+    ``origin + k·(interval + cost)``; a failure loses the compute since then plus any
+    write under way, ``(interval + cost)/2`` on average."""
+    period = interval + cost
+    return origin + math.floor((now - origin) / period) * period
 
 
 _PER_JOB = frozenset({"job_id", "tenant", "name", "submit_s", "tokens", "priority",

@@ -1,0 +1,53 @@
+"""Young/Daly checkpoint intervals count only the failures that can stop a run: a run
+inside one NVLink domain is not stopped by a NIC or leaf-switch failure (scale-out network
+only), so its interval leaves those classes out; a run spanning domains counts them."""
+
+from __future__ import annotations
+
+import math
+
+from emulator.build import Simulation, build
+from emulator.checkpointing import job_failure_rate, young_daly_s
+from emulator.loader import validate_scenario
+from tests.conftest import small_scenario
+from topologies.index import TIER_NVLINK
+from topologies.reliability import effect_of
+
+
+def _sim() -> Simulation:
+    data = small_scenario(duration="3d")
+    data["sites"][0]["failures"] = {"checkpoint": "young_daly",
+                                    "checkpoint_bandwidth": "2TB/s"}
+    return build(validate_scenario(data))
+
+
+def test_a_run_inside_one_domain_leaves_nic_and_leaf_switch_failures_out() -> None:
+    plan = _sim().engine.failures.plan
+    scale_out = sum(float(c.rate_per_s.mean()) * math.ceil(8 / (c.gpus.size / c.n_units))
+                    for c in plan.classes
+                    if c.n_units and c.gpus.size and effect_of(c.name) == "scale_out")
+    assert scale_out > 0
+    spanning = job_failure_rate(plan, 0, 8)
+    inside = job_failure_rate(plan, 0, 8, in_domain=True)
+    assert inside == spanning - scale_out or math.isclose(inside, spanning - scale_out)
+    assert spanning / inside > 1.2  # GB200: NIC + leaf switch are a fifth of an 8-GPU job's
+
+
+def test_each_run_gets_the_interval_of_where_it_starts() -> None:
+    sim = _sim()
+    sim.engine.start()
+    plan = sim.engine.failures.plan
+    seen = {True: 0, False: 0}
+    for hour in range(1, 73):
+        sim.env.run(until=hour * 3600.0)
+        for w in sim.engine.core.running.values():
+            if w.kind != "training":
+                continue
+            inside = w.tier == TIER_NVLINK
+            rate = job_failure_rate(plan, 0, w.n_gpus, in_domain=inside)
+            assert math.isclose(w.spec.checkpoint_interval_s,
+                                young_daly_s(w.spec.checkpoint_cost_s, 1 / rate))
+            seen[inside] += 1
+        if all(seen.values()):
+            break
+    assert all(seen.values()), seen  # runs of both kinds were checked
