@@ -310,7 +310,7 @@ def _build(loaded: LoadedScenario, backend: str | None, keep_segments: bool,
                     transfers=_transfer_model(jobs, sites, graph), shapes=shapes)
     engine.core.keep_segments = keep_segments
     if failure_plan is not None:  # each run's checkpoint interval from where it starts
-        cadence = YoungDalyCadence(failure_plan, index)
+        cadence = YoungDalyCadence(failure_plan, index, TRAINING_STATE_BYTES_PER_PARAM)
         engine.core.cadence = cadence if cadence.sites else None
     # Always a failure model, so operators and planned events can inject failures into a
     # scenario without a failures: section (it then samples nothing and changes nothing).

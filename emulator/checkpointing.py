@@ -17,11 +17,12 @@ NVLink domains: they cut GPUs off the scale-out network, which stops such a job,
 job inside one NVLink domain keeps running (the rule the failure model applies,
 :meth:`emulator.core.failure_verbs.FailureVerbs.fail`).
 
-Which domain a job lands in is known only when it starts, so the interval is chosen then:
-:func:`with_young_daly` sets each job's write cost ``δ`` and a first interval (as if it
-spanned domains) when the workload is made, and :class:`YoungDalyCadence` sets the interval
-of each run from where it starts (the site of its GPUs and whether they lie in one NVLink
-domain), at its first start and at every restart.
+Which site and domain a job lands in is known only when it starts, so the cadence is chosen
+then: :func:`with_young_daly` sets each job's write cost ``δ`` and a first interval (from
+the first such site, as if the job spanned domains) when the workload is made, and
+:class:`YoungDalyCadence` sets both of each run from where it starts (``δ`` from the
+storage bandwidth of the site of its GPUs, ``M`` from that site's failure classes and
+whether its GPUs lie in one NVLink domain), at its first start and at every restart.
 """
 
 from __future__ import annotations
@@ -105,19 +106,21 @@ def with_young_daly(jobs: Sequence[TrainingJobSpec], plan: FailurePlan,
 
 
 class YoungDalyCadence:
-    """Sets a training run's Young/Daly interval from the GPUs it holds as it starts.
+    """Sets a training run's Young/Daly cadence from the GPUs it holds as it starts.
 
-    A run on a site whose ``failures.checkpoint`` is ``young_daly`` gets
-    ``τ = √(2·δ·M)`` with ``M`` from that site's failure classes and its size, the
-    scale-out classes (NIC, leaf switch) left out when its GPUs lie in one NVLink domain
-    (:func:`job_failure_rate`); ``δ`` stays the write cost :func:`with_young_daly` set.
-    Runs on other sites, duration-as-given jobs and jobs no failure class can stop keep
-    the interval they have.
+    A run on a site whose ``failures.checkpoint`` is ``young_daly`` gets the write cost
+    ``δ`` of that site's ``checkpoint_bandwidth`` (:func:`checkpoint_write_s`, the model's
+    parameters at ``bytes_per_param`` bytes each) and ``τ = √(2·δ·M)`` with ``M`` from that
+    site's failure classes and its size, the scale-out classes (NIC, leaf switch) left out
+    when its GPUs lie in one NVLink domain (:func:`job_failure_rate`). Runs on other sites,
+    duration-as-given jobs and jobs no failure class can stop keep the cadence they have.
     """
 
-    def __init__(self, plan: FailurePlan, index: TopologyIndex) -> None:
+    def __init__(self, plan: FailurePlan, index: TopologyIndex,
+                 bytes_per_param: float) -> None:
         self.plan = plan
         self.gpu_site = index.gpu_site
+        self.bytes_per_param = bytes_per_param
         self.sites = frozenset(s for s, c in plan.configs.items() if c.checkpoint == "young_daly")
         self._rates: dict[tuple[int, int, bool], float] = {}
 
@@ -135,14 +138,28 @@ class YoungDalyCadence:
                                                        in_domain=in_domain)
         return young_daly_s(write_s, 1 / rate) if rate > 0 else None
 
+    def write_s(self, site: int, spec: TrainingJobSpec) -> float:
+        """Seconds ``spec``'s job takes to write a checkpoint on ``site`` (a site that asks
+        for Young/Daly: its ``checkpoint_bandwidth``)."""
+        bandwidth = self.plan.configs[site].checkpoint_bandwidth
+        assert bandwidth is not None  # the config requires it with young_daly
+        return checkpoint_write_s(get_model(spec.model).params, self.bytes_per_param, bandwidth)
+
     def apply(self, works: Sequence[Work]) -> None:
-        """Give each placed training run in ``works`` (``tier`` and GPUs set) its interval."""
+        """Give each placed training run in ``works`` (``tier`` and GPUs set) the write cost
+        and interval of where it runs."""
         for work in works:
             spec = work.spec
             if not isinstance(spec, TrainingJobSpec) or spec.runtime_s is not None:
                 continue
             first = work.span[0] if work.span is not None else int(work.gpus[0])  # type: ignore[index]
-            tau = self.interval_s(int(self.gpu_site[first]), work.n_gpus,
-                                  work.tier == TIER_NVLINK, spec.checkpoint_cost_s)
-            if tau is not None and tau != spec.checkpoint_interval_s:
-                work.spec = dataclasses.replace(spec, checkpoint_interval_s=tau)
+            site = int(self.gpu_site[first])
+            if site not in self.sites:
+                continue
+            write = self.write_s(site, spec)
+            tau = self.interval_s(site, work.n_gpus, work.tier == TIER_NVLINK, write)
+            if tau is None:
+                continue
+            if tau != spec.checkpoint_interval_s or write != spec.checkpoint_cost_s:
+                work.spec = dataclasses.replace(spec, checkpoint_interval_s=tau,
+                                                checkpoint_cost_s=write)

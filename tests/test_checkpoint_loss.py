@@ -52,3 +52,26 @@ def test_lost_work_per_failure_averages_what_the_cadence_gives() -> None:
     # the interval-only cadence (period = interval) would give a clearly smaller mean
     wrong = 1 / lam - INTERVAL_MIN / math.expm1(lam * INTERVAL_MIN)
     assert abs(wrong - expected) > bound
+
+
+def test_a_duration_as_given_job_checkpoints_every_interval_of_its_run_time() -> None:
+    """A job that runs its duration as given counts no checkpoint writes in it, so its
+    checkpoints fall every interval of that time: preempted 2.5 h in with 1 h checkpoints
+    it loses 30 min (it once lost 10 min with a 10 min cost, as if its run time held the
+    writes, and was credited 20 minutes it had not checkpointed)."""
+    from tests.conftest import run_scenario
+
+    data = small_scenario(duration="2d")
+    data["sites"][0]["halls"][0]["racks"] = 1
+    data["tenants"] = {
+        "lab": {"jobs": [{"name": "long", "model": "generic", "gpus": 72, "runtime": "10h",
+                          "checkpoint_interval": "1h", "checkpoint_cost": "10m"}]},
+        "ops": {"jobs": [{"name": "urgent", "model": "generic", "gpus": 72, "runtime": "1h",
+                          "submit": "2.5h", "priority": 5}]}}
+    data["scheduler"] = {"queue": "priority"}
+    sim = run_scenario(data)
+    long = next(w for w in sim.works if w.name == "long")
+    assert long.preemptions == 1
+    assert long.lost_gpu_s == 0.5 * 3600.0 * 72
+    # back at 3.5 h, restores 10 min, then the 8 h after its last checkpoint (2 h)
+    assert math.isclose(long.end_s, 3.5 * 3600.0 + 600.0 + 8 * 3600.0)

@@ -7,11 +7,13 @@ from __future__ import annotations
 import math
 
 from emulator.build import Simulation, build
-from emulator.checkpointing import job_failure_rate, young_daly_s
+from emulator.checkpointing import checkpoint_write_s, job_failure_rate, young_daly_s
+from emulator.feasibility import TRAINING_STATE_BYTES_PER_PARAM
 from emulator.loader import validate_scenario
 from tests.conftest import small_scenario
 from topologies.index import TIER_NVLINK
 from topologies.reliability import effect_of
+from workloads.models import get_model
 
 
 def _sim() -> Simulation:
@@ -51,3 +53,36 @@ def test_each_run_gets_the_interval_of_where_it_starts() -> None:
         if all(seen.values()):
             break
     assert all(seen.values()), seen  # runs of both kinds were checked
+
+
+def test_the_write_cost_is_that_of_the_site_a_run_starts_on() -> None:
+    """Two Young/Daly sites with storage 100× apart: a run on the second once kept the write
+    cost δ of the first site's bandwidth (and so an interval 10× too short)."""
+    data = small_scenario(duration="2d")
+    data["sites"][0]["failures"] = {"checkpoint": "young_daly",
+                                    "checkpoint_bandwidth": "2TB/s"}
+    data["sites"].append({"preset": "morocco-40mw",
+                          "halls": [{"name": "phase1-a", "system": "gb200-nvl72", "racks": 4}],
+                          "failures": {"checkpoint": "young_daly",
+                                       "checkpoint_bandwidth": "20GB/s"}})
+    sim = build(validate_scenario(data))
+    sim.engine.start()
+    core = sim.engine.core
+    plan = sim.engine.failures.plan
+    bandwidth = {0: 2e12, 1: 20e9}
+    seen: set[int] = set()
+    for hour in range(1, 49):
+        sim.env.run(until=hour * 3600.0)
+        for w in core.running.values():
+            if w.kind != "training":
+                continue
+            site = int(core.index.gpu_site[int(w.gpus[0])])
+            write = checkpoint_write_s(get_model(w.spec.model).params,
+                                       TRAINING_STATE_BYTES_PER_PARAM, bandwidth[site])
+            assert math.isclose(w.spec.checkpoint_cost_s, write)
+            rate = job_failure_rate(plan, site, w.n_gpus, in_domain=w.tier == TIER_NVLINK)
+            assert math.isclose(w.spec.checkpoint_interval_s, young_daly_s(write, 1 / rate))
+            seen.add(site)
+        if len(seen) == 2:
+            break
+    assert seen == {0, 1}  # runs on both sites were checked

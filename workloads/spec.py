@@ -26,9 +26,11 @@ class TrainingJobSpec:
     ``checkpoint_interval_s`` is the compute time between checkpoints (s) and
     ``checkpoint_cost_s`` the time one checkpoint save takes (s), written after each
     interval; a stop loses the compute since the last completed save plus any save under
-    way. ``mfu`` overrides the kernel's efficiency model when set. ``est_duration_s`` is the
-    user's runtime estimate (used by backfill and shortest-job policies); ``None`` lets the
-    engine estimate it from the model.
+    way. A duration-as-given job (``runtime_s``) counts no saves in its run time: its
+    checkpoints fall every ``checkpoint_interval_s`` of it and ``checkpoint_cost_s`` is only
+    its restore after a stop. ``mfu`` overrides the kernel's efficiency model when set.
+    ``est_duration_s`` is the user's runtime estimate (used by backfill and shortest-job
+    policies); ``None`` lets the engine estimate it from the model.
     ``dataset_bytes`` from ``dataset_source`` (a place) are copied to the job's site over the
     WAN before it computes (0: no staging).
     ``estimate_error`` is the sd of the log of the multiplicative error on that estimate

@@ -326,7 +326,8 @@ class Core(FailureVerbs, ServiceVerbs, StartChecks, SpeedVerbs):
             self.staging.abandon(work, now)  # a transfer in flight restarts from zero later
         # Keep the progress made up to the last completed checkpoint of this run: one is
         # written after every interval of compute from the run's compute start and takes
-        # its cost to write (the cadence duration_s counts), whatever re-rates happened.
+        # its cost to write (the cadence duration_s counts; a duration-as-given run's time
+        # counts no writes), whatever re-rates happened.
         origin = work.run_origin_s
         if not math.isfinite(origin) or now <= origin:
             last_ckpt = now  # still staging or restoring: nothing computed, nothing lost
@@ -336,8 +337,10 @@ class Core(FailureVerbs, ServiceVerbs, StartChecks, SpeedVerbs):
             work.remaining = max(0.0, work.remaining_at_origin
                                  - progress(work.rate_changes or [], origin, now))
         else:
-            last_ckpt = checkpoint_progress(origin, now, spec.checkpoint_interval_s,
-                                            spec.checkpoint_cost_s)
+            # a duration-as-given run's time counts no writes: its checkpoints fall every
+            # interval of that time (the cost is only its restore)
+            write_s = 0.0 if spec.runtime_s is not None else spec.checkpoint_cost_s
+            last_ckpt = checkpoint_progress(origin, now, spec.checkpoint_interval_s, write_s)
             work.remaining = max(0.0, work.remaining_at_origin
                                  - progress(work.rate_changes or [], origin, last_ckpt))
         lost = (now - last_ckpt) * work.n_gpus
