@@ -14,6 +14,7 @@ import yaml
 
 from emulator.errors import UserError
 from emulator.loader import validate_scenario
+from emulator.plan_target import parse_target
 from emulator.policies.fairshare import FairSharePolicy
 from emulator.results import collect
 from emulator.tables import jobs_table
@@ -88,3 +89,30 @@ def test_fairshare_quota_of_tenant_without_work_is_kept() -> None:
                            options={"tenants_without_work": ["idle"]})
     assert policy.entitled_tenants(view, ["a"]) == ["a", "idle"]
     assert FairSharePolicy().entitled_tenants(view, ["a"]) == ["a"]
+
+
+@pytest.mark.parametrize(("target", "said"), [
+    ("tenants.lab.slo_attainment >= 0.99", "tenant 'lab' has no inference service, so its "
+     "slo_attainment is null in every run and the target can never be met; expected a "
+     "tenant with an inference service (eu)"),
+    ("tenants.lab.requests.ttft_s.p99 <= 1", "tenant 'lab' has no inference service"),
+    ("tenants.eu.wait_incl_queued_s.mean <= 1800", "tenant 'eu' has no training work, so "
+     "its wait_incl_queued_s is null in every run"),
+])
+def test_plan_target_a_tenant_can_never_have_is_refused_before_any_run(
+        tmp_path: Path, target: str, said: str) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(small_scenario()))
+    proc = run_cli("plan", str(path), "--vary", "sites.0.halls.0.racks", "--range", "1..2",
+                   "--target", target, "--seeds", "1", "--until", "10m", "--serial",
+                   "--no-cache", "--out", str(tmp_path / "p"))
+    line = one_error_line(proc)
+    assert f"--target {target.split()[0]}: {said}" in line
+    assert "cells" not in proc.stdout  # nothing ran
+
+
+def test_plan_target_on_figures_a_tenant_has_still_runs() -> None:
+    target = parse_target("tenants.eu.slo_attainment >= 0.9 and tenants.lab.jct_s.p99 <= 9 "
+                          "and tenants.lab.requests.count == 0")
+    target.check_names(["eu", "lab"], ["bizerte-20mw"],
+                       {"eu": {"inference"}, "lab": {"training"}})
