@@ -115,8 +115,14 @@ def restrict_works(works: Sequence[Work], tenants: Mapping[str, TenantConfig],
         code = tenants[w.tenant].residency
         mask = narrowed(base, code, -1)
         if code is not None and not mask.any():
-            reasons[w.work_id] = (f"residency {code}: no site of this scenario is in "
-                                  f"{code} (sites are in {sorted(set(country.tolist()))})")
+            inside = sorted({sites[i].name for i in range(len(sites))
+                             if country[i] == code.upper()})
+            system = getattr(w.spec, "gpu_system", None)
+            reasons[w.work_id] = (
+                f"residency {code}: no site of this scenario is in {code} (sites are in "
+                f"{sorted(set(country.tolist()))})" if not inside else
+                f"residency {code}: no {system or 'allowed'} racks at its site(s) in {code} "
+                f"({', '.join(inside)})")
         spec = w.spec
         if len(sites) > 1 and isinstance(spec, InferenceServiceSpec) and mask.any():
             allowed = [s for s in range(len(sites))

@@ -74,3 +74,17 @@ def test_summary_without_split_keeps_the_blend() -> None:
     shares, by_site = _tenant_shares(tenants, {"A": 40.0, "B": 8.0}, {"x": 30.0, "y": 10.0})
     assert not by_site
     assert shares == pytest.approx({"x": 36.0, "y": 12.0})
+
+
+def test_residency_with_a_system_its_country_lacks_says_so() -> None:
+    """Morocco has a site but no H100 racks: the rejection names that, not a missing site
+    (it said 'no site of this scenario is in MA (sites are in ['MA', 'TN'])')."""
+    data = federation(duration="2h")
+    data["sites"][0] = {**data["sites"][0], "halls": [
+        {"name": "hall-a", "system": "h100-hgx", "racks": 2}]}
+    data["tenants"]["ma-gov"]["training"][0] = {
+        **data["tenants"]["ma-gov"]["training"][0], "system": "h100-hgx", "rate": "60/d"}
+    summary = collect(run_scenario(data)).summary
+    assert summary["tenants"]["ma-gov"]["jobs"]["rejected"] > 0
+    assert summary["rejections"] == [
+        "residency MA: no h100-hgx racks at its site(s) in MA (morocco-40mw)"]
