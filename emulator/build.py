@@ -10,7 +10,7 @@ from __future__ import annotations
 import gc
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -147,13 +147,20 @@ class Simulation:
         self.horizon_s = float(self.env.now)
 
 
-def _view_options(sc: Scenario) -> dict[str, object]:
+def _view_options(sc: Scenario, book: WorkBook, infeasible: Mapping[int, str]
+                  ) -> dict[str, object]:
     """What policies see as ``view.options``: the scheduler options plus ``tenant_weights``
-    (each tenant's ``share``, 1.0 when unset) for fair-share policies and ``seed`` (the
-    scenario's) for policies that draw at random."""
+    (each tenant's ``share``, 1.0 when unset) and ``tenants_without_work`` (tenants of the
+    scenario with no job or service that can run: no fair share is kept for them) for
+    fair-share policies, and ``seed`` (the scenario's) for policies that draw at random."""
     weights = {name: float(t.share) if t.share is not None else 1.0
                for name, t in sorted(sc.tenants.items())}
-    return {**sc.scheduler.options, "tenant_weights": weights, "seed": sc.seed}
+    runnable = np.ones(book.n_jobs, dtype=bool)
+    runnable[[i for i in infeasible if i < book.n_jobs]] = False
+    with_work = {book.tenants[int(t)] for t in np.unique(book.tenant_idx[runnable])}
+    with_work |= {w.tenant for w in book.others if w.work_id not in infeasible}
+    return {**sc.scheduler.options, "tenant_weights": weights,
+            "tenants_without_work": sorted(set(sc.tenants) - with_work), "seed": sc.seed}
 
 
 def _transfer_model(jobs: JobSpecs, sites: list[SiteConfig],
@@ -298,7 +305,7 @@ def _build(loaded: LoadedScenario, backend: str | None, keep_segments: bool,
         site_pue=np.array([s.pue for s in sites], dtype=float),
         site_fabric_w=np.array([size_site(s).fabric_w for s in sites], dtype=float),
         round_length_s=sc.scheduler.round_length, stop_when_done=sc.engine.stop_when_done)
-    options = _view_options(sc)
+    options = _view_options(sc, book, infeasible)
     by_gpu = {i: dict(runtimes) for i, runtimes in enumerate(jobs.values("runtime_by_gpu"))
               if runtimes}
     if by_gpu:  # per-GPU-type durations (throughput tables) for policies

@@ -43,6 +43,7 @@ from emulator.serving import ServiceRuntime, ServingModel
 from emulator.tables import infra_table, runs
 from emulator.wan_events import WanEvent, WanState, wan_schedule
 from emulator.work import Work
+from emulator.work_book import fixed_fields
 from topologies.config import SiteConfig
 from topologies.index import TopologyIndex
 from topologies.sizing import size_site
@@ -114,8 +115,14 @@ def restrict_works(works: Sequence[Work], tenants: Mapping[str, TenantConfig],
         code = tenants[w.tenant].residency
         mask = narrowed(base, code, -1)
         if code is not None and not mask.any():
-            reasons[w.work_id] = (f"residency {code}: no site of this scenario is in "
-                                  f"{code} (sites are in {sorted(set(country.tolist()))})")
+            inside = sorted({sites[i].name for i in range(len(sites))
+                             if country[i] == code.upper()})
+            system = getattr(w.spec, "gpu_system", None)
+            reasons[w.work_id] = (
+                f"residency {code}: no site of this scenario is in {code} (sites are in "
+                f"{sorted(set(country.tolist()))})" if not inside else
+                f"residency {code}: no {system or 'allowed'} racks at its site(s) in {code} "
+                f"({', '.join(inside)})")
         spec = w.spec
         if len(sites) > 1 and isinstance(spec, InferenceServiceSpec) and mask.any():
             allowed = [s for s in range(len(sites))
@@ -275,6 +282,34 @@ def _residency_report(log: EventLog, works: Sequence[Work], residency: Mapping[s
     return out
 
 
+def tenant_site_gpu_hours(log: EventLog, works: Sequence[Work], index: TopologyIndex,
+                          site_names: Sequence[str]) -> dict[str, dict[str, float]]:
+    """GPU-hours each tenant held at each site (every site listed, 0 where it held none):
+    each run's GPUs on each NVLink domain times the run's length, from the log."""
+    r = runs(log, len(works))
+    place = np.frombuffer(log.work_place, dtype=np.int64) if len(log.work_place) else \
+        np.empty(0, np.int64)
+    domain = np.asarray(log.place_domain, dtype=np.int64)
+    gpus = np.asarray(log.place_gpus, dtype=np.int64)
+    first = place[r["row"]] if place.size else np.empty(0, np.int64)
+    starts = np.sort(place[place >= 0])  # each start's placement rows run to the next one's
+    nxt = np.searchsorted(starts, first, side="right")
+    last = np.where(nxt < starts.size, starts[np.minimum(nxt, starts.size - 1)], domain.size)
+    count = np.where(first >= 0, last - first, 0)
+    run = np.repeat(np.arange(first.size), count)
+    row = np.repeat(first - np.cumsum(count) + count, count) + np.arange(int(count.sum()))
+    tenant_of = np.asarray(fixed_fields(works, range(len(works)))["tenant"], dtype=object)
+    tenants = sorted({str(t) for t in tenant_of.tolist()})
+    t_idx = {t: i for i, t in enumerate(tenants)}
+    run_tenant = np.array([t_idx[str(t)] for t in tenant_of[r["work_id"]].tolist()],
+                          dtype=np.int64)
+    held = np.zeros((len(tenants), len(site_names)))
+    seconds = (r["end_s"] - r["start_s"])[run] * gpus[row]
+    np.add.at(held, (run_tenant[run], domain_sites(index)[domain[row]]), seconds)
+    return {t: {name: float(held[i, j] / 3600.0) for j, name in enumerate(site_names)}
+            for i, t in enumerate(tenants)}
+
+
 def add_site_results(summary: dict[str, Any], tables: dict[str, dict[str, np.ndarray]],
                      ops: SiteOps | None, log: EventLog, works: Sequence[Work]) -> None:
     """Add energy, routing, residency and WAN results (only what the run configured)."""
@@ -299,6 +334,10 @@ def add_site_results(summary: dict[str, Any], tables: dict[str, dict[str, np.nda
                                                       e.batt_eff, e.start, e.configured)
     if ops.routes:
         summary["routing"] = ops.routes
+    if len(names) > 1:  # where each tenant's GPU-hours were held (per-site cost shares)
+        by_site = tenant_site_gpu_hours(log, works, ops.index, names)
+        for tenant, row in summary.get("tenants", {}).items():
+            row["gpu_hours_by_site"] = by_site.get(tenant, dict.fromkeys(names, 0.0))
     if ops.residency:
         summary["residency"] = _residency_report(log, works, ops.residency, ops.sites,
                                                  ops.index)

@@ -219,7 +219,11 @@ def _first_point(scenario: Path, base: dict[str, Any], axes: Sequence[Axis],
 
     data = _data(base, {a.path: a.lo for a in axes}, overrides)
     loaded = validate_scenario(data, source=str(scenario))
-    target.check_names(list(loaded.scenario.tenants), [s.name for s in loaded.sites])
+    work = {name: {kind for kind, items in (("inference", t.inference),
+                                            ("training", [*t.training, *t.jobs, *t.traces]))
+                   if items}
+            for name, t in loaded.scenario.tenants.items()}
+    target.check_names(list(loaded.scenario.tenants), [s.name for s in loaded.sites], work)
     return seeds_from(loaded.scenario.seed, seeds)
 
 

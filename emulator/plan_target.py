@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 import operator
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,10 +99,15 @@ class Target:
                 continue
             raise UserError(f"--target {c.path}: {_not_a_figure(c.path, value)}")
 
-    def check_names(self, tenants: list[str], sites: list[str]) -> None:
+    def check_names(self, tenants: list[str], sites: list[str],
+                    work: Mapping[str, Collection[str]] | None = None) -> None:
         """A one-line error for a path ``tenants.NAME…`` or ``sites.NAME…`` whose NAME is no
         tenant or site of the scenario (nor a unique prefix of one), or a prefix of several,
-        or whose site index is out of range: checked before any run.
+        or whose site index is out of range: checked before any run. With ``work`` (each
+        tenant's kinds of work: ``inference``, ``training``), also for a tenant's figure
+        that is null whatever the run does, a latency or SLO attainment of a tenant with no
+        inference service or a JCT or wait of one with no training work: such a target
+        could never be met.
 
         Only these names can be checked without a run: the rest of a path follows the
         summary, whose keys depend on the run (energy, failures, routing), so it is checked
@@ -122,9 +127,34 @@ class Target:
                                        f"{len(sites)} site(s))")
                 elif what == "site" or len(tenants) > 1 or any(
                         n.startswith(part) for n in tenants):
-                    _pick(part, names, what)
+                    name = _pick(part, names, what)
+                    if what == "tenant" and work is not None:
+                        _check_has_work(c.path, name, parts[2:], work)
             except KeyError as exc:
                 raise UserError(f"--target {c.path}: {exc.args[0]}") from None
+
+
+_NULL_WITHOUT = {"slo_attainment": "inference", "ttft_s": "inference",
+                 "tpot_s": "inference", "jct_s": "training", "wait_s": "training",
+                 "wait_incl_queued_s": "training"}
+"""Tenant figures that are null in every run of a tenant without that kind of work."""
+
+
+def _check_has_work(path: str, tenant: str, rest: list[str],
+                    work: Mapping[str, Collection[str]]) -> None:
+    """A :class:`UserError` when ``rest`` (the path below ``tenants.TENANT``) names a
+    figure that ``tenant`` can never have (:data:`_NULL_WITHOUT`)."""
+    if rest[:1] == ["requests"]:
+        rest = rest[1:]
+    kind = _NULL_WITHOUT.get(rest[0]) if rest else None
+    if kind is None or kind in work.get(tenant, ()):
+        return
+    with_it = sorted(t for t, kinds in work.items() if kind in kinds)
+    what, a_what = (("inference service", "an inference service") if kind == "inference"
+                    else ("training work", "training work"))
+    raise UserError(f"--target {path}: tenant {tenant!r} has no {what}, so its {rest[0]} "
+                    "is null in every run and the target can never be met; expected a "
+                    f"tenant with {a_what} ({', '.join(with_it) or 'none in this scenario'})")
 
 
 def parse_target(text: str) -> Target:

@@ -32,7 +32,7 @@ def fairshare_round(policy: FairSharePolicy, view: ClusterView) -> list[Decision
     decisions: list[Decision] = []
     if not view.queue:
         return decisions
-    tenants = sorted(set(view.tenant_gpus) | {j.tenant for j in view.queue})
+    tenants = policy.entitled_tenants(view, {j.tenant for j in view.queue})
     raw = view.options.get("tenant_weights") if view.options else None
     entitled = policy.entitlements(tenants, view.total_gpus,
                                    raw if isinstance(raw, Mapping) else None)

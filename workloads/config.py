@@ -42,6 +42,7 @@ from pydantic import (
     model_validator,
 )
 
+from emulator.errors import PATTERN_WORDS
 from emulator.schema_base import Label, ScenarioModel, field_error
 from emulator.units import Bytes, PerSecond, Seconds
 from workloads.distributions import MAX_TOKENS, FixedTokens, LognormalTokens, TokenDistribution
@@ -517,6 +518,12 @@ class TrainingWorkloadConfig(_TrainingSettings):
         return [self.model] if isinstance(self.model, str) else list(self.model)
 
 
+RESIDENCY_PATTERN = r"^[A-Za-z]{2}$"
+"""A residency is a two-letter country code, matched against the sites' ``country`` in any
+case; anything else (a country's name, an empty text) could never match a site."""
+PATTERN_WORDS[RESIDENCY_PATTERN] = "a two-letter ISO 3166-1 country code such as MA or TN"
+
+
 class TenantConfig(_Frozen):
     """A tenant: who it is, where its users are, and its training and inference work."""
 
@@ -525,7 +532,10 @@ class TenantConfig(_Frozen):
         default=0, ge=-MAX_PRIORITY, le=MAX_PRIORITY, description="tenant priority (higher first, "
                                                                   "for policies that use it)")
     share: float | None = Field(default=None, gt=0, description="fair-share weight")
-    residency: str | None = Field(default=None, description="country code its work must stay in")
+    residency: str | None = Field(
+        default=None, pattern=RESIDENCY_PATTERN,
+        description="ISO 3166-1 alpha-2 code of the country its work must stay in (e.g. MA; "
+                    "any case): only sites whose country it is may run its work")
     training: list[TrainingWorkloadConfig] = Field(
         default_factory=list, description="streams of generated training jobs")
     jobs: list[TrainingJobConfig] = Field(

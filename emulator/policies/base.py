@@ -212,7 +212,8 @@ class ClusterView:
     not need it pay nothing). ``scratch()`` returns a fresh tentative copy of free
     capacity on which ``scratch.place(job.request)`` both finds and reserves GPUs.
     ``options`` holds the scenario's ``scheduler.options`` plus ``tenant_weights`` (each
-    tenant's share), ``seed`` (the scenario's, for a policy's own random generator) and,
+    tenant's share), ``tenants_without_work`` (tenants with no job or service that can
+    run), ``seed`` (the scenario's, for a policy's own random generator) and,
     for replayed throughput tables, ``runtime_by_gpu_s``.
     """
 

@@ -29,7 +29,7 @@ Options (``scheduler.options``):
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -123,6 +123,19 @@ class FairSharePolicy(QueuePolicy):
             out[t] = rest * weights[t] / w_sum if w_sum > 0 else 0.0
         return out
 
+    def entitled_tenants(self, view: ClusterView, waiting: Iterable[str]) -> list[str]:
+        """The tenants the cluster is shared among: every tenant of the view and those
+        ``waiting``, less those the run gives no work at all (``view.options``'
+        ``tenants_without_work``) unless they hold GPUs, wait or have a quota. A tenant
+        with nothing to run would otherwise keep a slice of the cluster for ever, and
+        adding one to a scenario would change every other tenant's schedule."""
+        waiting = set(waiting)
+        raw = view.options.get("tenants_without_work") if view.options else None
+        idle = set(raw) if isinstance(raw, list | tuple | set | frozenset) else set()
+        return sorted(t for t in set(view.tenant_gpus) | waiting
+                      if t not in idle or t in waiting or t in self.quotas
+                      or view.tenant_gpus.get(t, 0) > 0)
+
     def cap(self, tenant: str, total_gpus: int) -> float:
         """Most GPUs ``tenant`` may hold (``inf`` unless its quota is hard)."""
         return self.quotas[tenant] * total_gpus if tenant in self.hard else math.inf
@@ -140,7 +153,7 @@ class FairSharePolicy(QueuePolicy):
             return decisions
         table = view.queue_table()
         by_tenant = self._jobs_by_tenant(view, table)
-        tenants = sorted(set(view.tenant_gpus) | set(by_tenant))
+        tenants = self.entitled_tenants(view, by_tenant)
         raw = view.options.get("tenant_weights") if view.options else None
         entitled = self.entitlements(tenants, view.total_gpus,
                                      raw if isinstance(raw, Mapping) else None)

@@ -6,7 +6,8 @@ sample). A run without an energy model still has facility power in the timeserie
 table: the figure then shows it against the grid connection, and says that solar,
 import and export were not modelled. Cost comes from the summary's per-site energy
 figures (PPA take-or-pay, imports, export revenue, US$); per tenant it is shared out by
-GPU-hours held, the only per-tenant measure of use a run records.
+GPU-hours held, the only per-tenant measure of use a run records: with several sites,
+each site's cost by the GPU-hours held at that site.
 """
 
 from __future__ import annotations
@@ -90,6 +91,29 @@ def _cost_parts(site: dict[str, Any]) -> tuple[float, float, float, float] | Non
             float(e.get("cost_initial_charge_usd") or 0.0), float(e["export_revenue_usd"]))
 
 
+def _tenant_shares(tenants: dict[str, Any], net: dict[str, float], hours: dict[str, float]
+                   ) -> tuple[dict[str, float], bool]:
+    """``({tenant: US$}, by site)``: each costed site's net cost shared out by the GPU-hours
+    each tenant held there (``gpu_hours_by_site``, several sites); a site where no GPU-hour
+    was held, or a summary without the split, by the GPU-hours held anywhere."""
+    total_h = sum(hours.values())
+    split = {t: v.get("gpu_hours_by_site") for t, v in tenants.items()}
+    by_site = len(net) > 0 and all(isinstance(m, dict) for m in split.values())
+    shares = dict.fromkeys(hours, 0.0)
+    rest = 0.0
+    for site, cost in net.items():
+        held = {t: float(m.get(site, 0.0)) for t, m in split.items()} if by_site else {}
+        site_h = sum(held.values())
+        if site_h > 0:
+            for t, h in held.items():
+                shares[t] += cost * h / site_h
+        else:
+            rest += cost
+    for t, h in hours.items():
+        shares[t] += rest * h / total_h
+    return {t: v for t, v in shares.items() if hours[t] > 0}, by_site
+
+
 def cost_figure(data: RunData) -> Figure:
     """Energy cost by part per site, then shared out per tenant, and per GPU-hour."""
     slug, title = "cost", "Energy cost breakdown"
@@ -141,14 +165,17 @@ def cost_figure(data: RunData) -> Figure:
         caption += (f" Not costed: {', '.join(uncosted)} (no energy section, so no prices "
                     "were given).")
     if total_h > 0:
-        shares = {t: total * h / total_h for t, h in hours.items() if h > 0}
+        shares, by_site = _tenant_shares(tenants, dict(zip(names, net.tolist(), strict=True)),
+                                         hours)
         ax_tenant.barh(list(shares), list(shares.values()), color="tab:blue")
         ax_tenant.set_xlabel("US$ (shared by GPU-hours held)")
         ax_tenant.set_title("per tenant", fontsize="medium", loc="left")
         ax_tenant.grid(True, axis="x", alpha=0.3)
         caption += (f" Per GPU-hour held: US${total / total_h:,.3f} ({total_h:,.0f} GPU-h); "
-                    "tenants are charged in proportion to the GPU-hours they held (idle "
-                    "GPUs' energy is shared the same way).")
+                    + ("tenants are charged each site's net cost in proportion to the "
+                       "GPU-hours they held there" if by_site else
+                       "tenants are charged in proportion to the GPU-hours they held")
+                    + " (idle GPUs' energy is shared the same way).")
     else:
         ax_tenant.set_axis_off()
         caption += " No GPU-hours were held, so there is no per-tenant or per-GPU-hour cost."
