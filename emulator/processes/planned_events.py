@@ -143,7 +143,7 @@ class Injector:
                 core.restore(down, reason)
             draining = gpus[core.cluster.draining[gpus]]
             if draining.size:
-                core.undrain(draining, reason)
+                core.undrain(draining, reason, every=True)
 
 
 class _Urgent(simpy.Event):
