@@ -130,9 +130,9 @@ class Injector:
             if e.duration is not None:
                 core.clock.call_in(e.duration, lambda: core.undrain(gpus, restored))
         elif e.action == "power-cap":
-            self.caps.set(gpus, e.cap_w(), reason)
+            window = self.caps.set(gpus, e.cap_w(), reason)
             if e.duration is not None:
-                core.clock.call_in(e.duration, lambda: self.caps.lift(gpus, restored))
+                core.clock.call_in(e.duration, lambda: self.caps.end(window, restored))
         else:  # restore: whatever keeps the target's GPUs out or slowed
             if np.isfinite(self.caps.cap_w[gpus]).any():
                 self.caps.lift(gpus, reason)
