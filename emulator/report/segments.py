@@ -200,12 +200,14 @@ class _OpenSpans:
               restore: bool = False) -> list[tuple[str, _Span]]:
         """Close what a repair or restore row ends. Returns (key, span) of each closed.
 
-        A ``restore`` of a target (an operator's, or the end of a timed drain) ends every
+        A ``restore`` of a target (an operator's; in a folder of an earlier version also
+        the end of a timed drain, then logged as a restore) ends every
         span on that target, on a target inside it, and, where the log says which GPUs
         each struck (``first .. last``), every span whose GPUs lie inside the target's:
         a sampled failure, keyed by its class, that the restore ended. Any other row (a
-        sampled repair, keyed by its class; the end of one timed failure of a target; a
-        cable) closes the oldest span on exactly ``key`` — the one on the same GPUs when
+        sampled repair, keyed by its class; the end of one timed failure or drain of a
+        target, logged under its ``fail``/``drain`` label; a cable) closes the oldest span
+        on exactly ``key`` — the one on the same GPUs when
         the log gives them, none if a restore already closed it (in a folder of an
         earlier version, failing that, for a target, the spans on targets inside it).
         """
