@@ -195,6 +195,20 @@ def test_a_run_shades_back_to_back_drains_as_the_rack_was_held(tmp_path: Path) -
     assert got == [(rack, 7200.0, 21600.0), (rack, 21600.0, 36000.0)]
 
 
+def test_a_cable_cut_twice_is_shaded_until_its_last_repair() -> None:
+    """Two cut windows of one cable back to back (the second cut logged before the first
+    window's repair, at the same instant) or overlapping: the cable stays cut until the
+    last repair, as the WAN keeps it, so the shading runs to that repair."""
+    data = _infra([(10.0, "cable_cut", -1, np.nan, "medusa", -1, -1),
+                   (30.0, "cable_cut", -1, np.nan, "medusa", -1, -1),
+                   (30.0, "cable_repair", -1, np.nan, "medusa", -1, -1),
+                   (50.0, "cable_repair", -1, np.nan, "medusa", -1, -1),
+                   (60.0, "cable_cut", -1, np.nan, "medusa", -1, -1),
+                   (70.0, "cable_repair", -1, np.nan, "medusa", -1, -1)])
+    got = [(o.kind, o.label, o.start_s, o.end_s) for o in outages(data)]
+    assert got == [("cable", "medusa", 10.0, 50.0), ("cable", "medusa", 60.0, 70.0)]
+
+
 def test_only_failures_that_take_gpus_down_are_shaded_as_outages() -> None:
     """A software fault (restart) and a switch (scale-out) take no GPU out of service: no
     span, as the summary's ``outages`` counts them; an injected failure closes at the

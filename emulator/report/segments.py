@@ -189,10 +189,15 @@ class _OpenSpans:
 
     def __init__(self) -> None:
         self.open: dict[tuple[str, str], list[_Span]] = {}
+        self.cuts: dict[str, int] = {}  # cable → cuts logged and not yet repaired
 
     def start(self, group: str, key: str, span: _Span) -> None:
-        """Open a span; a cable already cut stays one span until repaired."""
+        """Open a span; a cable already cut stays one span until every cut of it is
+        repaired (as the WAN keeps it cut: two overlapping cut windows, a planned cut
+        beside a sampled one)."""
         spans = self.open.setdefault((group, key), [])
+        if group == "cable":
+            self.cuts[key] = self.cuts.get(key, 0) + 1
         if group != "cable" or not spans:
             spans.append(span)
 
@@ -211,6 +216,11 @@ class _OpenSpans:
         the log gives them, none if a restore already closed it (in a folder of an
         earlier version, failing that, for a target, the spans on targets inside it).
         """
+        if group == "cable":  # repaired only when its last cut is
+            left = self.cuts.get(key, 0) - 1
+            self.cuts[key] = max(left, 0)
+            spans = self.open.get((group, key))
+            return [(key, spans.pop(0))] if left <= 0 and spans else []
         if not restore:
             spans = self.open.get((group, key))
             if not spans:
