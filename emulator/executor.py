@@ -301,13 +301,19 @@ def _named_failures(results: Iterator[tuple[int, dict[str, Any]]], cells: Sequen
                     ) -> Iterator[tuple[int, dict[str, Any]]]:
     """``results`` as they come; a cell's failure re-raised naming the cell
     (:func:`~emulator.cells.describe`): a one-line error as the same error with the cell
-    before its text, any other with the cell in a note under its traceback."""
+    before its text (the scenario's own file paths in place of the cell's temporary
+    copies of them, gone once it ended), any other with the cell in a note under its
+    traceback."""
+    from emulator.compare import user_paths
+
     try:
         yield from results
     except CellError as failure:
-        where, error = describe(cells[failure.position]), failure.error
+        cell = cells[failure.position]
+        where, error = describe(cell), failure.error
         if isinstance(error, _ONE_LINE_ERRORS):
-            raise type(error)(f"{where}: {error}") from None
+            text = user_paths([str(error)], cell)[0]
+            raise type(error)(f"{where}: {text}") from None
         error.add_note(f"(in the cell {where})")
         raise error from None
 

@@ -153,8 +153,9 @@ def label_target(label: str) -> str | None:
 
 def is_restore(label: str) -> bool:
     """Whether ``label`` is an operator's restore of a target (``restore rack:S/H/3``,
-    planned, live, or the end of a timed drain or cap): everything holding the target's
-    GPUs out ends there, unlike the end of one timed failure (``fail rack:S/H/3``)."""
+    planned, live, or the end of a timed cap): everything holding the target's GPUs out
+    ends there, unlike the end of one timed failure or drain (``fail rack:S/H/3``,
+    ``drain rack:S/H/3``), which ends that window only."""
     return label.startswith("restore ") and label_target(label) is not None
 
 

@@ -187,6 +187,21 @@ def test_skipped_trace_rows_name_the_scenarios_file(tmp_path: Path) -> None:
     assert issues == [f"{tmp_path / 'traces' / 'p.csv'}:3: duration: 'abc' is not a number"]
 
 
+def test_a_bad_events_file_is_named_as_the_scenario_gives_it(tmp_path: Path) -> None:
+    # each run reads a copy of the events file in a temporary folder; a bad target in it
+    # was reported under that copy's name (/tmp/gpuemu-cell-…/f0_e.yaml), gone after it
+    (tmp_path / "e.yaml").write_text(yaml.safe_dump({"events": [
+        {"at": "1h", "target": "rack:bizerte-20mw/hall-a/9", "action": "drain"}]}))
+    data = small_scenario(duration="2h")
+    data["events"] = "e.yaml"
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(UserError) as err:
+        run_compare(path, ["fifo"], 1)
+    assert str(err.value).startswith(f"point base, policy fifo, seed 7: {tmp_path / 'e.yaml'}"
+                                     ": events.0.target: "), str(err.value)
+
+
 def test_policies_run_without_options_they_take_are_named(
         caplog: pytest.LogCaptureFixture) -> None:
     # compare gave max-min-fairness none of the scenario's Gavel options (solver, …) while

@@ -63,6 +63,54 @@ def test_a_failed_and_drained_gpu_needs_both_cleared() -> None:
     assert cluster.free[gpus].all() and cluster.free_gpus == INDEX.n_gpus
 
 
+def test_drains_nest_until_the_last_one_ends() -> None:
+    """Two drains on one GPU (a hall's window inside a rack's, or two windows back to back
+    on one rack): the end of one leaves the GPU draining until the other ends; an
+    operator's restore (``every``) ends them all."""
+    cluster = ClusterState(INDEX)
+    rack, hall = np.arange(72), np.arange(INDEX.n_gpus)
+    cluster.drain(rack)
+    cluster.drain(hall)
+    assert cluster.undrain(hall) == INDEX.n_gpus - 72  # only the other rack comes back
+    assert cluster.draining[rack].all() and not cluster.free[rack].any()
+    assert cluster.undrain(rack) == 72
+    assert cluster.free_gpus == INDEX.n_gpus and cluster.n_draining == 0
+    cluster.drain(rack)
+    cluster.drain(rack)
+    assert cluster.undrain(rack, every=True) == 72
+    assert cluster.undrain(rack) == 0  # a window's end after a restore changes nothing
+    assert cluster.free_gpus == INDEX.n_gpus
+
+
+@pytest.mark.parametrize("rows", [
+    # a second window on the same rack right after the first (the first's end used to
+    # end the second: work started on the rack at 6 h)
+    [{"at": "2h", "target": "rack:bizerte-20mw/hall-a/0", "action": "drain",
+      "duration": "4h"},
+     {"at": "6h", "target": "rack:bizerte-20mw/hall-a/0", "action": "drain",
+      "duration": "4h"}],
+    # a hall's short window inside a rack's long one (the hall's end used to end the
+    # rack's window 6 h early)
+    [{"at": "2h", "target": "rack:bizerte-20mw/hall-a/0", "action": "drain",
+      "duration": "8h"},
+     {"at": "3h", "target": "hall:bizerte-20mw/hall-a", "action": "drain",
+      "duration": "1h"}],
+])
+def test_no_work_starts_on_a_rack_inside_any_of_its_drain_windows(rows: list[dict]) -> None:
+    data = small_scenario(duration="14h")
+    data["tenants"]["lab"]["training"][0]["rate"] = "120/d"  # busy: the rack is wanted
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "events.yaml"
+        path.write_text(yaml.safe_dump({"events": rows}))
+        sim = build(validate_scenario(data), keep_segments=True, events_file=path)
+        sim.run()
+    rack_of = sim.index.gpu_rack
+    starts_on_rack0 = [start for w in sim.works for start, _end, gpus in w.segments or []
+                       if 0 in rack_of[gpus]]
+    assert not [t for t in starts_on_rack0 if 7200.0 <= t < 36000.0], starts_on_rack0
+    assert [t for t in starts_on_rack0 if t >= 36000.0]  # back in service after 10 h
+
+
 def _check(cluster: ClusterState) -> None:
     owner = cluster.owner
     assert np.array_equal(cluster.free, owner == FREE)

@@ -201,6 +201,41 @@ def test_power_caps_slow_training_on_the_capped_gpus_until_lifted(tmp_path: Path
     assert sum(1 for k in plain.log.work_kind if k == Ev.RERATE) == 0
 
 
+@pytest.mark.parametrize("rows", [
+    # a second cap window on the site right after the first (the first's end used to
+    # lift the second: jobs back at full speed at 3 h)
+    [{"at": "1h", "target": "site:bizerte-20mw", "action": "power-cap", "value": "700W",
+      "duration": "2h"},
+     {"at": "3h", "target": "site:bizerte-20mw", "action": "power-cap", "value": "700W",
+      "duration": "3h"}],
+    # a hall's short cap inside the site's long one (its end used to lift the site's)
+    [{"at": "1h", "target": "site:bizerte-20mw", "action": "power-cap", "value": "700W",
+      "duration": "5h"},
+     {"at": "2h", "target": "hall:bizerte-20mw/hall-a", "action": "power-cap",
+      "value": "700W", "duration": "1h"}],
+])
+def test_a_cap_window_ending_leaves_other_open_caps_in_force(tmp_path: Path,
+                                                             rows: list[dict]) -> None:
+    sim = _run(tmp_path, rows, duration="8h")
+    log = sim.log
+    rerates = [i for i, k in enumerate(log.work_kind) if Ev(k) == Ev.RERATE]
+    lifted = [log.work_t[i] for i in rerates if log.work_speed[i] == 1.0]
+    assert lifted and all(t == 6 * 3600.0 for t in lifted), lifted
+    caps = sim.engine.injector.caps
+    assert np.isinf(caps.cap_w).all()  # every window ended at 6 h
+
+
+def test_a_later_cap_on_the_same_gpus_replaces_the_earlier_until_it_ends(
+        tmp_path: Path) -> None:
+    rows = [{"at": "1h", "target": "site:bizerte-20mw", "action": "power-cap",
+             "value": "600W"},
+            {"at": "2h", "target": RACK0, "action": "power-cap", "value": "900W",
+             "duration": "1h"}]
+    sim = _run(tmp_path, rows, duration="4h")
+    # the rack's 900 W ended at 3 h: the site's 600 W again, not no cap
+    assert set(sim.engine.injector.caps.cap_w.tolist()) == {600.0}
+
+
 @pytest.mark.parametrize(("row", "needles"), [
     ({"at": 1, "target": RACK0, "action": "power-cap"}, ["value: missing", "700W"]),
     ({"at": 1, "target": RACK0, "action": "power-cap", "value": "7 bananas"},

@@ -11,7 +11,10 @@ from typing import Any
 
 import numpy as np
 import pytest
+import yaml
 
+from emulator.build import build
+from emulator.loader import validate_scenario
 from emulator.outputs import verify
 from emulator.report.assemble import BUILDERS, build_figures, report_files
 from emulator.report.fig_cluster import GanttLayout, gantt_layout
@@ -20,7 +23,8 @@ from emulator.report.figure import MAX_POINTS, bin_mean
 from emulator.report.html import render_html
 from emulator.report.rundata import RunData, load_run
 from emulator.report.segments import Segments, job_segments, outages
-from tests.conftest import one_error_line
+from emulator.tables import infra_table
+from tests.conftest import one_error_line, small_scenario
 from tests.report_run import CUT_AT_S, UNTIL_S, gpuemu, make_run
 from topologies.reliability import COMPONENTS
 
@@ -156,6 +160,53 @@ def test_drains_close_when_their_target_is_restored() -> None:
     assert got == [("maintenance: rack:s/h/0", 10.0, 40.0),
                    ("maintenance: rack:s/h/1", 10.0, 30.0),
                    ("maintenance: tray:s/h/2/1", 20.0, 50.0)]
+
+
+def test_a_timed_drain_end_closes_its_own_window_only() -> None:
+    """The end of a timed drain is logged under the drain's label: it closes that window,
+    not a later window on the same rack nor a rack's window inside a hall's."""
+    data = _infra([(10.0, "drain", -1, 72.0, "drain rack:s/h/0", 0, 71),
+                   (20.0, "drain", -1, 144.0, "drain hall:s/h", 0, 143),
+                   (30.0, "drain", -1, 72.0, "drain rack:s/h/0", 0, 71),
+                   (30.0, "undrain", -1, 72.0, "drain rack:s/h/0", 0, 71),
+                   (40.0, "undrain", -1, 144.0, "drain hall:s/h", 0, 143),
+                   (60.0, "undrain", -1, 72.0, "drain rack:s/h/0", 0, 71)])
+    got = [(o.label, o.start_s, o.end_s) for o in outages(data)]
+    assert got == [("maintenance: rack:s/h/0", 10.0, 30.0),
+                   ("maintenance: hall:s/h", 20.0, 40.0),
+                   ("maintenance: rack:s/h/0", 30.0, 60.0)]
+
+
+def test_a_run_shades_back_to_back_drains_as_the_rack_was_held(tmp_path: Path) -> None:
+    """End to end: two timed drains of one rack back to back are shaded 2 h–6 h and
+    6 h–10 h, as the rack stayed out of service (not ended at 6 h by the first's end)."""
+    rows = [{"at": "2h", "target": "rack:bizerte-20mw/hall-a/0", "action": "drain",
+             "duration": "4h"},
+            {"at": "6h", "target": "rack:bizerte-20mw/hall-a/0", "action": "drain",
+             "duration": "4h"}]
+    events = tmp_path / "events.yaml"
+    events.write_text(yaml.safe_dump({"events": rows}))
+    sim = build(validate_scenario(small_scenario(duration="12h")), events_file=events)
+    sim.run()
+    infra = {k: np.asarray(v) for k, v in infra_table(sim.log).items()}
+    data = RunData(summary={"simulated_s": 12 * 3600.0}, tables={"infra": infra})
+    got = [(o.label, o.start_s, o.end_s) for o in outages(data)]
+    rack = "maintenance: rack:bizerte-20mw/hall-a/0"
+    assert got == [(rack, 7200.0, 21600.0), (rack, 21600.0, 36000.0)]
+
+
+def test_a_cable_cut_twice_is_shaded_until_its_last_repair() -> None:
+    """Two cut windows of one cable back to back (the second cut logged before the first
+    window's repair, at the same instant) or overlapping: the cable stays cut until the
+    last repair, as the WAN keeps it, so the shading runs to that repair."""
+    data = _infra([(10.0, "cable_cut", -1, np.nan, "medusa", -1, -1),
+                   (30.0, "cable_cut", -1, np.nan, "medusa", -1, -1),
+                   (30.0, "cable_repair", -1, np.nan, "medusa", -1, -1),
+                   (50.0, "cable_repair", -1, np.nan, "medusa", -1, -1),
+                   (60.0, "cable_cut", -1, np.nan, "medusa", -1, -1),
+                   (70.0, "cable_repair", -1, np.nan, "medusa", -1, -1)])
+    got = [(o.kind, o.label, o.start_s, o.end_s) for o in outages(data)]
+    assert got == [("cable", "medusa", 10.0, 50.0), ("cable", "medusa", 60.0, 70.0)]
 
 
 def test_only_failures_that_take_gpus_down_are_shaded_as_outages() -> None:

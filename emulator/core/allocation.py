@@ -11,7 +11,9 @@ costs O(GPUs it touches), not O(cluster).
 Two reasons keep a GPU unavailable, each its own mask: *down* (failed: its holder is
 stopped by the core) and *draining* (maintenance: its holder keeps running until it
 ends). An idle GPU with either flag is owned by ``DOWN``; it becomes free again only when
-both are cleared.
+both are cleared. Drains nest: ``drain_holds`` counts the drains open on each GPU (a rack's
+maintenance window and a hall's, or two windows back to back on one rack), and a GPU
+stays draining until the last of them ends (or an operator's restore ends them all).
 
 A third mask, *isolated*, marks GPUs that lost their scale-out network (a failed NIC or
 leaf switch) but still work: they stay in the free pool for work inside one NVLink domain,
@@ -50,6 +52,7 @@ class ClusterState:
         self.down = np.zeros(index.n_gpus, dtype=bool)
         self.draining = np.zeros(index.n_gpus, dtype=bool)
         self.n_down = self.n_draining = 0  # GPUs set in ``down`` and in ``draining``
+        self.drain_holds = np.zeros(index.n_gpus, dtype=np.int32)  # open drains per GPU
         self.isolated = np.zeros(index.n_gpus, dtype=bool)  # live: read-only to others
         self.domain_isolated = np.zeros(index.n_domains, dtype=np.int64)
         self.n_isolated = 0
@@ -280,18 +283,24 @@ class ClusterState:
         return int(gpus.size)
 
     def drain(self, gpus: np.ndarray) -> int:
-        """Mark ``gpus`` draining: never allocated again until :meth:`undrain`; work holding
-        them keeps them until it releases. Returns how many idle GPUs left the free pool."""
+        """Open a drain on ``gpus``: never allocated again until every drain open on them
+        ended (:meth:`undrain`); work holding them keeps them until it releases. Returns
+        how many idle GPUs left the free pool."""
         gpus = np.unique(np.asarray(gpus, dtype=np.int64))
+        self.drain_holds[gpus] += 1
         gpus = gpus[~self.draining[gpus]]
         self.draining[gpus] = True
         self.n_draining += int(gpus.size)
         return int(self._withdraw(gpus[self.owner[gpus] == FREE]).size)
 
-    def undrain(self, gpus: np.ndarray) -> int:
-        """End the drain of ``gpus``; how many became free (failed ones stay down)."""
+    def undrain(self, gpus: np.ndarray, every: bool = False) -> int:
+        """End one drain of ``gpus`` (``every``: all drains open on them, an operator's
+        restore); those with no drain left stop draining. How many became free (failed
+        ones stay down)."""
         gpus = np.unique(np.asarray(gpus, dtype=np.int64))
-        gpus = gpus[self.draining[gpus]]
+        holds = self.drain_holds
+        holds[gpus] = 0 if every else np.maximum(holds[gpus] - 1, 0)
+        gpus = gpus[self.draining[gpus] & (holds[gpus] == 0)]
         self.draining[gpus] = False
         self.n_draining -= int(gpus.size)
         return self._give_back(gpus[(self.owner[gpus] == DOWN) & ~self.down[gpus]])

@@ -3,7 +3,8 @@
 A mixin of :class:`emulator.core.core.Core` (kept apart so each file has one concern):
 :meth:`disrupt` takes GPUs out of service (training on them is preempted and keeps its
 last checkpoint), :meth:`restore` brings them back, :meth:`drain` sets GPUs aside for
-maintenance (never allocated, holders run to their end) and :meth:`undrain` ends that.
+maintenance (never allocated, holders run to their end) and :meth:`undrain` ends that
+(drains nest: a GPU drained by two windows stays draining until both ended).
 Each appends a typed infrastructure event. Failures with detection, repair and restart
 are :mod:`emulator.core.failure_verbs`.
 """
@@ -83,10 +84,12 @@ class ServiceVerbs:
         self.log.infra_event(self.now, Infra.DRAIN, reason, value=float(gpus.size),
                              gpus=gpus)
 
-    def undrain(self, gpus: np.ndarray, reason: str = "") -> None:
-        """End the drain of ``gpus``; those not also out of service become free."""
+    def undrain(self, gpus: np.ndarray, reason: str = "", *, every: bool = False) -> None:
+        """End one drain of ``gpus`` (a timed window's end; ``every``: all drains open on
+        them, an operator's restore); those with no drain left and not out of service
+        become free."""
         gpus = np.asarray(gpus, dtype=np.int64)
-        freed = self.cluster.undrain(gpus)
+        freed = self.cluster.undrain(gpus, every=every)
         self._holders_changed(gpus)  # their GPUs there come back when they end again
         self.log.infra_event(self.now, Infra.UNDRAIN, reason, value=float(np.size(gpus)),
                              gpus=gpus)

@@ -121,18 +121,21 @@ class Injector:
     def _apply_gpus(self, e: PlannedEvent, target: Target, now: float) -> None:
         core, gpus = self.core, target.gpus
         reason = event_label(e.action, target.text)
-        restored = event_label("restore", target.text)  # its end, after a duration
+        restored = event_label("restore", target.text)  # a timed cap's end
+        # a timed drain's end is logged under the drain's own label (as a timed failure's
+        # repair is under its "fail" label): it ends that window, not every drain of the
+        # target, so readers must not take it for a restore
         if e.action == "fail":
             until = now + e.duration if e.duration is not None else math.inf
             apply_fail(core, gpus, reason, until, self.failures)
         elif e.action == "drain":
             core.drain(gpus, reason)
             if e.duration is not None:
-                core.clock.call_in(e.duration, lambda: core.undrain(gpus, restored))
+                core.clock.call_in(e.duration, lambda: core.undrain(gpus, reason))
         elif e.action == "power-cap":
-            self.caps.set(gpus, e.cap_w(), reason)
+            window = self.caps.set(gpus, e.cap_w(), reason)
             if e.duration is not None:
-                core.clock.call_in(e.duration, lambda: self.caps.lift(gpus, restored))
+                core.clock.call_in(e.duration, lambda: self.caps.end(window, restored))
         else:  # restore: whatever keeps the target's GPUs out or slowed
             if np.isfinite(self.caps.cap_w[gpus]).any():
                 self.caps.lift(gpus, reason)
@@ -143,7 +146,7 @@ class Injector:
                 core.restore(down, reason)
             draining = gpus[core.cluster.draining[gpus]]
             if draining.size:
-                core.undrain(draining, reason)
+                core.undrain(draining, reason, every=True)
 
 
 class _Urgent(simpy.Event):

@@ -189,10 +189,15 @@ class _OpenSpans:
 
     def __init__(self) -> None:
         self.open: dict[tuple[str, str], list[_Span]] = {}
+        self.cuts: dict[str, int] = {}  # cable → cuts logged and not yet repaired
 
     def start(self, group: str, key: str, span: _Span) -> None:
-        """Open a span; a cable already cut stays one span until repaired."""
+        """Open a span; a cable already cut stays one span until every cut of it is
+        repaired (as the WAN keeps it cut: two overlapping cut windows, a planned cut
+        beside a sampled one)."""
         spans = self.open.setdefault((group, key), [])
+        if group == "cable":
+            self.cuts[key] = self.cuts.get(key, 0) + 1
         if group != "cable" or not spans:
             spans.append(span)
 
@@ -200,15 +205,22 @@ class _OpenSpans:
               restore: bool = False) -> list[tuple[str, _Span]]:
         """Close what a repair or restore row ends. Returns (key, span) of each closed.
 
-        A ``restore`` of a target (an operator's, or the end of a timed drain) ends every
+        A ``restore`` of a target (an operator's; in a folder of an earlier version also
+        the end of a timed drain, then logged as a restore) ends every
         span on that target, on a target inside it, and, where the log says which GPUs
         each struck (``first .. last``), every span whose GPUs lie inside the target's:
         a sampled failure, keyed by its class, that the restore ended. Any other row (a
-        sampled repair, keyed by its class; the end of one timed failure of a target; a
-        cable) closes the oldest span on exactly ``key`` — the one on the same GPUs when
+        sampled repair, keyed by its class; the end of one timed failure or drain of a
+        target, logged under its ``fail``/``drain`` label; a cable) closes the oldest span
+        on exactly ``key`` — the one on the same GPUs when
         the log gives them, none if a restore already closed it (in a folder of an
         earlier version, failing that, for a target, the spans on targets inside it).
         """
+        if group == "cable":  # repaired only when its last cut is
+            left = self.cuts.get(key, 0) - 1
+            self.cuts[key] = max(left, 0)
+            spans = self.open.get((group, key))
+            return [(key, spans.pop(0))] if left <= 0 and spans else []
         if not restore:
             spans = self.open.get((group, key))
             if not spans:
