@@ -197,9 +197,11 @@ def _data(base: dict[str, Any], values: dict[str, int],
     from emulator.loader import apply_override, parse_override
 
     data = copy.deepcopy(base)
-    for text in (*overrides, *(f"{k}={v}" for k, v in values.items())):
+    for text in overrides:
         keys, value = parse_override(text)
         apply_override(data, keys, value)
+    for path, number in values.items():  # errors name --vary, the option that gave them
+        apply_override(data, path.strip().split("."), number, option="--vary")
     return data
 
 

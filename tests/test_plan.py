@@ -110,6 +110,16 @@ def test_a_misspelt_figure_stops_the_plan_after_its_first_run(tmp_path: Path) ->
     assert executor.ran == 1  # not the first round's three seeds
 
 
+def test_a_vary_path_naming_nothing_is_reported_under_vary(tmp_path: Path) -> None:
+    """An axis out of range was once reported as a --set error, an option not given."""
+    executor = SerialExecutor()
+    with pytest.raises(UserError) as info:
+        run_plan(_scenario(tmp_path), [Axis("sites.9.halls.0.racks", 1, 8)],
+                 parse_target("sites.bizerte.peak_mw <= 0.3"), 1, executor)
+    assert str(info.value).startswith("--vary sites.9.halls.0.racks: index 9 out of range")
+    assert executor.ran == 0
+
+
 def test_parse_range() -> None:
     assert parse_range("8..128", "x") == Axis("x", 8, 128)
     for bad in ("8-128", "9..8", "a..b", "8.."):
