@@ -141,7 +141,8 @@ def load_profile(path: str | Path, relative_to: str | Path | None = None) -> Har
     """
     p = _resolve(path, relative_to)
     if not p.is_file():
-        raise ProfileError(f"compute.profile: {p}: file not found; expected a hardware "
+        found = "is a folder" if p.is_dir() else "file not found"
+        raise ProfileError(f"compute.profile: {p}: {found}; expected a hardware "
                            "profile YAML (gpuemu calibrate writes one)")
     try:
         data = yaml.safe_load(p.read_text(encoding="utf-8"))

@@ -81,6 +81,8 @@ def test_bad_profile_names_field_and_value(tmp_path: Path, data: dict[str, objec
 def test_unreadable_profiles(tmp_path: Path) -> None:
     with pytest.raises(ProfileError, match="file not found"):
         load_profile(tmp_path / "absent.yaml")
+    with pytest.raises(ProfileError, match="is a folder"):  # once "file not found"
+        load_profile(tmp_path)
     (tmp_path / "list.yaml").write_text("- 1\n- 2\n", encoding="utf-8")
     with pytest.raises(ProfileError, match="top level is list"):
         load_profile(tmp_path / "list.yaml")
