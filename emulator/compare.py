@@ -328,7 +328,7 @@ def user_paths(issues: Sequence[str], cell: Any) -> list[str]:
 
     A cell runs beside copies of the files its scenario names (:mod:`emulator.cells`), in a
     temporary folder gone once it ends; its trace rows are reported under those copies'
-    names (``/tmp/gpuemu-cell-…/f0_trace.csv``), which are replaced here by the paths the
+    names (``<temp folder>/gpuemu-cell-…/f0_trace.csv``), which are replaced here by the paths the
     scenario gave (as a ``gpuemu run`` of it reports them).
     """
     from emulator.cells import _file_refs

@@ -171,7 +171,7 @@ def test_cli_compare(tmp_path: Path) -> None:
 
 def test_skipped_trace_rows_name_the_scenarios_file(tmp_path: Path) -> None:
     # each run reads a copy of the trace in a temporary folder; the rows it skips were
-    # reported under that copy's name (/tmp/gpuemu-cell-…/f0_p.csv), gone after the run
+    # reported under that copy's name (<temp folder>/gpuemu-cell-…/f0_p.csv), gone after the run
     lines = (ROOT / "workloads/traces/data/philly_pollux/"
              "philly_jobs_2017-09-25_to_10-01.csv").read_text().splitlines()[:6]
     lines.insert(2, "2017-09-25 00:05:00,abc,1,1.0,11cb48")  # line 3: a bad duration
@@ -189,7 +189,7 @@ def test_skipped_trace_rows_name_the_scenarios_file(tmp_path: Path) -> None:
 
 def test_a_bad_events_file_is_named_as_the_scenario_gives_it(tmp_path: Path) -> None:
     # each run reads a copy of the events file in a temporary folder; a bad target in it
-    # was reported under that copy's name (/tmp/gpuemu-cell-…/f0_e.yaml), gone after it
+    # was reported under that copy's name (<temp folder>/gpuemu-cell-…/f0_e.yaml), gone after it
     (tmp_path / "e.yaml").write_text(yaml.safe_dump({"events": [
         {"at": "1h", "target": "rack:bizerte-20mw/hall-a/9", "action": "drain"}]}))
     data = small_scenario(duration="2h")
