@@ -384,7 +384,7 @@ class GavelRounds:
                                      if speed[i, k] > 0 and capacity[k] >= j.n_gpus), -1)
         self._first = first
 
-    def _round_can_change(self, view: ClusterView) -> bool:
+    def _round_can_change(self, view: ClusterView, allocated: set[int]) -> bool:
         """Whether a round of the paper's mechanism now could start, stop or move a job.
 
         It can while a job in the allocation waits (its priority grows as others run), or
@@ -393,10 +393,9 @@ class GavelRounds:
         type is full and the jobs on it may swap with it as their priorities change. When
         every job runs on its first type, a round serves the types in order, and at each
         the jobs contending for it are exactly those on it now, which fit: each keeps its
-        GPUs and nothing changes."""
+        GPUs and nothing changes. ``allocated``: the work ids of the current allocation."""
         if self._alloc is None or self._types is None:
             return True
-        allocated = set(self._alloc[0])
         due = self._alloc_s is None or view.now - self._alloc_s >= self.reset_interval_s
         for q in view.queue:
             if q.kind == "training" and q.preemptible and (due or q.work_id in allocated):
@@ -421,12 +420,12 @@ class GavelRounds:
         if not active:
             return None
         when: list[float] = []
-        if self._alloc is not None and self._alloc_s is not None:
-            allocated = set(self._alloc[0])
-            if any(w not in allocated for w in active):  # held until the next allocation
-                when.append(max(self._alloc_s + self.reset_interval_s, view.now + 1e-6))
+        allocated = set(self._alloc[0]) if self._alloc is not None else set()
+        if (self._alloc is not None and self._alloc_s is not None
+                and any(w not in allocated for w in active)):  # held until the next allocation
+            when.append(max(self._alloc_s + self.reset_interval_s, view.now + 1e-6))
         if view.round_length_s is not None and (self.mechanism == "gavel"
-                                                or self._round_can_change(view)):
+                                                or self._round_can_change(view, allocated)):
             when.append(view.now + view.round_length_s)
         return min(when) if when else None
 
