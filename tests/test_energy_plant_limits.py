@@ -38,3 +38,22 @@ def test_annual_yield_below_clear_sky_is_met_exactly() -> None:
     y = clear_sky_yield_kwh_per_kwp(T60, 33.92, 8.13, 45.0, 2025, _temp)
     low = T60.model_copy(update={"annual_yield": 0.8 * y})
     np.testing.assert_allclose(_day(low), 0.8 * _day(T60), rtol=1e-12)
+
+
+def test_inverter_larger_than_the_array_does_not_raise_the_plant_peak() -> None:
+    # 1.9 MWp behind a 10 MW inverter: the plant gives at most 1.9 MW, so its solar hours
+    # (>= 20 % of the peak) and the renewable-to-IT ratio are taken against 1.9 MW; with
+    # 10 MW the threshold (2 MW) was never reached and deferred training never started.
+    from emulator.energy.model import build_energy_model
+    from emulator.rng import RngStreams
+
+    site = resolve_site("bizerte-20mw").model_copy()
+    solar = T60.model_copy(update={"capacity": 1.9e6, "ac_capacity": 10e6})
+    site = site.model_copy(update={"energy": site.energy.model_copy(  # type: ignore[union-attr]
+        update={"solar": solar})})
+    model = build_energy_model([site], JUNE, 86400.0, 300.0, RngStreams(1))
+    assert model is not None
+    assert model.renewable_peak_w[0] == 1.9e6
+    noon_utc = 11 * 3600.0
+    assert model.in_solar_hours(noon_utc)
+    assert not model.in_solar_hours(0.0)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from emulator.energy.climate import ambient_c, cooling_model
-from emulator.energy.solar import AirTemp, solar_interval_mean_w
+from emulator.energy.solar import AirTemp, ac_limit_w, solar_interval_mean_w
 from emulator.energy.supply import dispatch, tariff_price
 from emulator.rng import RngStreams
 from topologies.config import SiteConfig
@@ -154,7 +154,7 @@ class EnergyModel:
             rng = streams.stream(f"energy/{site.name}/clouds")
             self.solar_w[:, i] = solar_interval_mean_w(s, lat, lon, alt, self.start,
                                                        self.tick_s, self.dt_s, amb, rng)
-            self.solar_ac_w[i] = s.ac_capacity if s.ac_capacity is not None else s.capacity
+            self.solar_ac_w[i] = ac_limit_w(s)  # an inverter above the array adds nothing
         self.firm_w[i] = e.ppa.firm
         self.ppa_price[i] = e.ppa.price
         g = e.grid
@@ -207,7 +207,8 @@ class EnergyModel:
     @property
     def renewable_peak_w(self) -> np.ndarray:
         """Most renewable power each site can receive (W): solar AC capacity (the DC
-        capacity when no inverter limit is given) plus the firm PPA block."""
+        capacity when no inverter limit is given or the inverter is the larger) plus the
+        firm PPA block."""
         return self.solar_ac_w + self.firm_w
 
     @property
