@@ -1,14 +1,17 @@
 """The solar plant's AC limit holds for rescaled output and bounds what the run calls the
-plant's peak (solar hours, renewable-to-IT ratio)."""
+plant's peak (solar hours, renewable-to-IT ratio); the cooling's PUE range is checked
+with the scenario."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 import numpy as np
+import pytest
 
 from emulator.energy.climate import ambient_c
 from emulator.energy.solar import clear_sky_yield_kwh_per_kwp, solar_interval_mean_w
+from tests.conftest import one_error_line, run_cli
 from topologies.energy import SolarConfig
 from topologies.presets import resolve_site
 
@@ -57,3 +60,21 @@ def test_inverter_larger_than_the_array_does_not_raise_the_plant_peak() -> None:
     noon_utc = 11 * 3600.0
     assert model.in_solar_hours(noon_utc)
     assert not model.in_solar_hours(0.0)
+
+
+@pytest.mark.parametrize("overrides,field,expected", [
+    (["sites.0.energy.cooling.pue_max=1.05"], "sites.0.energy.cooling.pue_max",
+     "got 1.05; expected a value at least pue_min (1.08)"),
+    (["sites.0.energy.cooling.pue_min=1.3"], "sites.0.energy.cooling.pue_min",
+     "got 1.3; expected a value at most pue_max (1.25, the liquid cooling default)"),
+])
+def test_upside_down_pue_range_is_reported_at_its_field(overrides: list[str], field: str,
+                                                        expected: str) -> None:
+    """It was found only while the run was built: a line without the file or the site
+    ("energy.cooling: pue_max 1.05 is below pue_min 1.08"), after validate's size
+    estimate."""
+    sets = [a for o in overrides for a in ("--set", o)]
+    proc = run_cli("validate", "examples/bizerte_20mw.yaml", *sets)
+    assert "size estimate" not in proc.stdout
+    line = one_error_line(proc)
+    assert f"examples/bizerte_20mw.yaml: {field}: {expected}" in line
