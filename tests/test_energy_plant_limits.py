@@ -78,3 +78,11 @@ def test_upside_down_pue_range_is_reported_at_its_field(overrides: list[str], fi
     assert "size estimate" not in proc.stdout
     line = one_error_line(proc)
     assert f"examples/bizerte_20mw.yaml: {field}: {expected}" in line
+
+
+def test_an_energy_out_of_range_is_shown_as_written() -> None:
+    """It was shown in joules: "battery.energy: got -18000000000; expected a value
+    greater than 0"."""
+    line = one_error_line(run_cli("validate", "examples/morocco_40mw.yaml", "--set",
+                                  "sites.0.energy.battery.energy=-5MWh"))
+    assert "sites.0.energy.battery.energy: got -5MWh; expected a value greater than 0 J" in line
