@@ -86,3 +86,19 @@ def test_an_energy_out_of_range_is_shown_as_written() -> None:
     line = one_error_line(run_cli("validate", "examples/morocco_40mw.yaml", "--set",
                                   "sites.0.energy.battery.energy=-5MWh"))
     assert "sites.0.energy.battery.energy: got -5MWh; expected a value greater than 0 J" in line
+
+
+def test_docs_give_the_facility_power_the_engine_computes() -> None:
+    """docs/kernels.md gave ``it_w·pue``, leaving out the load-independent part the engine
+    adds (``design_it_w``), and docs/energy.md left out the floor of 1 on ``PUE − f``."""
+    from pathlib import Path
+
+    from cupy_kernels.power import FIXED_FACILITY_FRACTION as F
+    from cupy_kernels.power import facility_power
+
+    docs = Path(__file__).parent.parent / "docs"
+    assert "`it_w·max(pue − f, 1) + f·design_it_w`" in (docs / "kernels.md").read_text()
+    assert "IT × max(PUE(T) − f, 1) + f × design IT power" in (docs / "energy.md").read_text()
+    for pue in (1.01, 1.08, 1.5):
+        got = float(facility_power(np, 40.0, pue, 100.0))
+        assert got == pytest.approx(40.0 * max(pue - F, 1.0) + F * 100.0)
