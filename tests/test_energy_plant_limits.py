@@ -102,3 +102,17 @@ def test_docs_give_the_facility_power_the_engine_computes() -> None:
     for pue in (1.01, 1.08, 1.5):
         got = float(facility_power(np, 40.0, pue, 100.0))
         assert got == pytest.approx(40.0 * max(pue - F, 1.0) + F * 100.0)
+
+
+def test_docs_say_which_pue_each_energy_table_holds() -> None:
+    """energy.parquet's ``pue`` is PUE(T) (1.08 for an idle liquid-cooled hall whose
+    facility/IT is 1.17) while energy_hourly.parquet's is facility/IT: the docs said
+    neither, and called the sample's demand IT × PUE."""
+    from pathlib import Path
+
+    from emulator.energy.model import EnergySample
+
+    doc = (Path(__file__).parent.parent / "docs" / "energy.md").read_text()
+    assert "per tick it is PUE(T), the cooling model's PUE at the nameplate load" in doc
+    assert "per hour it is facility ÷ IT energy" in doc
+    assert "not ``demand_w / it_w``" in (EnergySample.__doc__ or "")

@@ -37,11 +37,13 @@ _SOLAR_HOURS_FRACTION = 0.2
 class EnergySample:
     """Energy flows of every site over one sampling interval ``[t, t + dt_s)``.
 
-    Arrays have one value per site. Powers in W: ``it_w``, ``demand_w`` (facility = IT ×
-    PUE), ``renewable_w`` (available), ``used_w`` (renewable serving demand),
+    Arrays have one value per site. Powers in W: ``it_w``, ``demand_w`` (facility: IT ×
+    max(PUE − f, 1) + f × design IT, :func:`cupy_kernels.power.facility_power`),
+    ``renewable_w`` (available), ``used_w`` (renewable serving demand),
     ``import_w``, ``export_w``, ``curtailed_w``, ``charge_w``/``discharge_w`` (battery,
     grid side), ``cap_w`` (site power cap, ``inf`` if none); ``soc_j`` stored energy (J)
-    at the end; ``pue``; ``ambient_c`` (°C); ``wue`` (L/kWh IT); prices in currency/kWh;
+    at the end; ``pue`` (PUE(T) at the nameplate load, not ``demand_w / it_w``);
+    ``ambient_c`` (°C); ``wue`` (L/kWh IT); prices in currency/kWh;
     ``carbon`` gCO2e/kWh of imported energy.
     """
 
