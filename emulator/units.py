@@ -75,6 +75,8 @@ _BYTES = {
     "kib": 2.0**10, "mib": 2.0**20, "gib": 2.0**30, "tib": 2.0**40,
 }
 _LENGTH = {"": 1.0, "m": 1.0, "km": 1e3}
+_ENERGY = {"": 1.0, "j": 1.0, "kj": 1e3, "mj": 1e6, "gj": 1e9, "wh": 3.6e3, "kwh": 3.6e6,
+           "mwh": 3.6e9, "gwh": 3.6e12}
 
 
 def _show(value: object) -> str:
@@ -196,6 +198,12 @@ def parse_length_m(value: str | float | int) -> float:
     return _convert(value, _LENGTH, "length", "1050km")
 
 
+def _parse_energy(value: str | float | int) -> float:
+    """Joules from ``"40MWh"``, ``"3.6GJ"`` or a number of joules (for error lines; the
+    scenario's own parser is :func:`topologies.energy.parse_energy_j`)."""
+    return _convert(value, _ENERGY, "energy", "40MWh")
+
+
 def parse_rate(value: str | float | int) -> float:
     """Events per second from ``"6/d"``, ``"40/s"``, ``"2/h"``.
 
@@ -254,6 +262,8 @@ _QUANTITIES: tuple[tuple[object, tuple[tuple[str, float], ...], str], ...] = (
     (parse_bandwidth_bps, (("Pbps", 1e15), ("Tbps", 1e12), ("Gbps", 1e9), ("Mbps", 1e6),
                            ("kbps", 1e3), ("bps", 1.0)), " "),
     (parse_length_m, (("km", 1e3), ("m", 1.0)), " "),
+    (_parse_energy, (("GWh", 3.6e12), ("MWh", 3.6e9), ("kWh", 3.6e6), ("Wh", 3.6e3),
+                     ("J", 1.0)), " "),
     (parse_rate, (("/s", 1.0), ("/min", 1 / 60), ("/h", 1 / 3600), ("/d", 1 / 86400)), ""),
 )
 """Each quantity's parser, the units its limits are shown in, and the separator."""

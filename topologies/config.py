@@ -16,7 +16,7 @@ from pydantic import AliasChoices, ConfigDict, Field, field_validator, model_val
 from emulator.schema_base import Label, ScenarioModel, field_error
 from emulator.units import BitsPerSecond, Meters, Seconds, Watts
 from topologies.catalog import CATALOG
-from topologies.energy import GRID_CARBON_G_PER_KWH, EnergyConfig
+from topologies.energy import COOLING_DEFAULTS, GRID_CARBON_G_PER_KWH, EnergyConfig
 from topologies.failure_config import FailuresConfig
 from topologies.places import PLACES
 
@@ -318,6 +318,25 @@ class SiteConfig(_Frozen):
                 raise field_error(type(self), (field, i, "name"), dupes[0],
                                   f"each {what} of a site to have its own name (also "
                                   f"{field}.{first}.name)")
+        return self
+
+    @model_validator(mode="after")
+    def _pue_range(self) -> SiteConfig:
+        """The energy section's PUE range, its own bounds or the cooling type's defaults
+        (:data:`~topologies.energy.COOLING_DEFAULTS`), must not be upside down."""
+        if self.energy is None:
+            return self
+        cfg = self.energy.cooling
+        base = COOLING_DEFAULTS[self.cooling]
+        low = base["pue_min"] if cfg.pue_min is None else cfg.pue_min
+        high = base["pue_max"] if cfg.pue_max is None else cfg.pue_max
+        if high < low:
+            own = cfg.pue_max is not None
+            raise field_error(type(self), ("energy", "cooling", "pue_max" if own else "pue_min"),
+                              high if own else low,
+                              f"a value at least pue_min ({low:g})" if own else
+                              f"a value at most pue_max ({high:g}, the {self.cooling} "
+                              "cooling default)")
         return self
 
     @model_validator(mode="after")

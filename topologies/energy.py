@@ -138,7 +138,9 @@ class SolarConfig(_Frozen):
     ambient model, PVWatts DC at ``capacity`` W peak with ``temp_coefficient`` per °C,
     ``losses`` (soiling, wiring, mismatch; PVWatts' 14 % default), the inverter at
     ``inverter_efficiency`` clipped to ``ac_capacity``. ``annual_yield`` (kWh/kWp), when
-    set, rescales the output so a clear-sky year yields that much.
+    set, rescales the output so a clear-sky year yields that much (the rescaled output
+    stays clipped at ``ac_capacity``, so a target above what the clipped plant can give
+    yields less).
 
     CSV path: ``csv`` names a file with a ``t_s`` column (seconds from the scenario
     start) and ``power_w`` (W) or ``fraction`` (of ``capacity``); values are interpolated

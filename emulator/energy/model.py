@@ -21,7 +21,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from emulator.energy.climate import ambient_c, cooling_model
-from emulator.energy.solar import AirTemp, solar_interval_mean_w
+from emulator.energy.solar import AirTemp, ac_limit_w, solar_interval_mean_w
 from emulator.energy.supply import dispatch, tariff_price
 from emulator.rng import RngStreams
 from topologies.config import SiteConfig
@@ -37,11 +37,13 @@ _SOLAR_HOURS_FRACTION = 0.2
 class EnergySample:
     """Energy flows of every site over one sampling interval ``[t, t + dt_s)``.
 
-    Arrays have one value per site. Powers in W: ``it_w``, ``demand_w`` (facility = IT ×
-    PUE), ``renewable_w`` (available), ``used_w`` (renewable serving demand),
+    Arrays have one value per site. Powers in W: ``it_w``, ``demand_w`` (facility: IT ×
+    max(PUE − f, 1) + f × design IT, :func:`cupy_kernels.power.facility_power`),
+    ``renewable_w`` (available), ``used_w`` (renewable serving demand),
     ``import_w``, ``export_w``, ``curtailed_w``, ``charge_w``/``discharge_w`` (battery,
     grid side), ``cap_w`` (site power cap, ``inf`` if none); ``soc_j`` stored energy (J)
-    at the end; ``pue``; ``ambient_c`` (°C); ``wue`` (L/kWh IT); prices in currency/kWh;
+    at the end; ``pue`` (PUE(T) at the nameplate load, not ``demand_w / it_w``);
+    ``ambient_c`` (°C); ``wue`` (L/kWh IT); prices in currency/kWh;
     ``carbon`` gCO2e/kWh of imported energy.
     """
 
@@ -154,7 +156,7 @@ class EnergyModel:
             rng = streams.stream(f"energy/{site.name}/clouds")
             self.solar_w[:, i] = solar_interval_mean_w(s, lat, lon, alt, self.start,
                                                        self.tick_s, self.dt_s, amb, rng)
-            self.solar_ac_w[i] = s.ac_capacity if s.ac_capacity is not None else s.capacity
+            self.solar_ac_w[i] = ac_limit_w(s)  # an inverter above the array adds nothing
         self.firm_w[i] = e.ppa.firm
         self.ppa_price[i] = e.ppa.price
         g = e.grid
@@ -207,7 +209,8 @@ class EnergyModel:
     @property
     def renewable_peak_w(self) -> np.ndarray:
         """Most renewable power each site can receive (W): solar AC capacity (the DC
-        capacity when no inverter limit is given) plus the firm PPA block."""
+        capacity when no inverter limit is given or the inverter is the larger) plus the
+        firm PPA block."""
         return self.solar_ac_w + self.firm_w
 
     @property

@@ -23,8 +23,8 @@ import numpy as np
 
 from topologies.energy import CloudConfig, SolarConfig
 
-__all__ = ["AirTemp", "clear_sky_yield_kwh_per_kwp", "cloud_index", "csv_series", "pv_ac_w",
-           "solar_interval_mean_w"]
+__all__ = ["AirTemp", "ac_limit_w", "clear_sky_yield_kwh_per_kwp", "cloud_index", "csv_series",
+           "pv_ac_w", "solar_interval_mean_w"]
 
 AirTemp = Callable[[dt.datetime, np.ndarray], np.ndarray]
 """Ambient temperature (°C) at the plant as a function of (start, seconds after start)."""
@@ -78,8 +78,16 @@ def _pv_ac_w(pd: Any, pvlib: Any, cfg: SolarConfig, lat: float, lon: float, alti
     dc = pvlib.pvsystem.pvwatts_dc(poa_w, cell, cfg.capacity, cfg.temp_coefficient)
     dc = np.clip(np.asarray(dc, dtype=float), 0.0, None) * (1.0 - cfg.losses)
     ac = dc * cfg.inverter_efficiency
-    limit = cfg.ac_capacity if cfg.ac_capacity is not None else cfg.capacity
-    return np.minimum(ac, limit)
+    return np.minimum(ac, ac_limit_w(cfg))
+
+
+def ac_limit_w(cfg: SolarConfig) -> float:
+    """Most AC power (W) the plant can deliver: its inverter limit ``ac_capacity`` (the
+    DC ``capacity`` when none is given), never more than the DC ``capacity`` (an inverter
+    larger than the array does not add power)."""
+    if cfg.ac_capacity is None:
+        return float(cfg.capacity)
+    return float(min(cfg.ac_capacity, cfg.capacity))
 
 
 def cloud_index(cfg: CloudConfig, t_s: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -182,8 +190,10 @@ def solar_interval_mean_w(cfg: SolarConfig, lat: float, lon: float, altitude: fl
             clear = cloud_index(cfg.clouds, grid, rng)
         p = pv_ac_w(cfg, lat, lon, altitude, start, t, air_temp_c(start, t), clear)
         if cfg.annual_yield is not None:
-            p = p * cfg.annual_yield / clear_sky_yield_kwh_per_kwp(cfg, lat, lon, altitude,
-                                                                   start.year, air_temp_c)
+            # Rescaled output stays within the inverter: a target above what the clipped
+            # plant can give yields less than asked (a lower one is met exactly).
+            p = np.minimum(p * cfg.annual_yield / clear_sky_yield_kwh_per_kwp(
+                cfg, lat, lon, altitude, start.year, air_temp_c), ac_limit_w(cfg))
     return p.reshape(-1, n_sub).mean(axis=1)
 
 
