@@ -97,9 +97,13 @@ def scheduler(value: Any) -> str | None:
     """A dask scheduler's address (``tcp://host:8786``) or ``None``."""
     if value is None:
         return None
-    if not isinstance(value, str) or "://" not in value:
+    from emulator.executor import address_problem
+
+    problem = address_problem(value) if isinstance(value, str) else None
+    if not isinstance(value, str) or problem is not None:
+        why = f"; {problem}" if problem is not None else ""
         raise UserError(f"scheduler: got {short(value)}; expected an address such as "
-                        "'tcp://host:8786' (or None: a local cluster)")
+                        f"'tcp://host:8786' (or None: a local cluster){why}")
     return value
 
 

@@ -42,6 +42,7 @@ from emulator.cli_common import (  # noqa: E402  (re-exported: older imports rea
     ForceOption,
     MaxMemoryOption,
     SetOption,
+    _fail_lines,
     _guard,
     _note_nameplate_over_connection,
     _trace_rows,
@@ -289,6 +290,7 @@ def _validate(scenario: Path, overrides: list[str], force: bool = False,
               max_memory: str | None = None) -> None:
     from emulator.build import build
     from emulator.loader import load_scenario
+    from emulator.rejections import training_rejections
     from emulator.serving_capacity import serving_capacity
     from emulator.units import format_adaptive_duration
     from topologies.sizing import size_site
@@ -309,13 +311,16 @@ def _validate(scenario: Path, overrides: list[str], force: bool = False,
     n_traces = sum(len(t.traces) for t in sc.tenants.values())
     n_jobs = int((kinds == "training").sum())
     traces = f" and {n_traces} trace(s)" if n_traces else ""
+    lines = training_rejections(sim, sc.tenants) if rejected else []
+    for line in lines:
+        if not line.error:
+            _log.warning("%s", line.text)
+    if any(line.error for line in lines):  # a job named or split wrongly: each on its line
+        _fail_lines([line.text for line in lines if line.error])
     print(f"{scenario}: valid — {sc.name!r}, {len(loaded.sites)} site(s), {gpus:,} GPUs, "
           f"{len(sc.tenants)} tenant(s), {n_train} training stream(s)/job(s){traces} "
           f"({n_jobs:,} training jobs generated), "
           f"{n_inf} inference service(s), {format_adaptive_duration(sc.duration)}")
-    if rejected:
-        _log.info("%d generated training job(s) can never fit and will be rejected (e.g. %s)",
-                  rejected, next(iter(sim.engine.infeasible.values())))
     for i, reason in sim.engine.infeasible.items():
         if kinds[i] == "inference":
             _log.warning("inference service %r will be rejected: %s; its requests are not "

@@ -27,6 +27,7 @@ __all__ = [
     "MaxMemoryOption",
     "SetOption",
     "_fail",
+    "_fail_lines",
     "_guard",
     "_note_nameplate_over_connection",
     "_trace_rows",
@@ -47,6 +48,15 @@ def _fail(message: str) -> None:
     """Print ``error: MESSAGE`` on one line of stderr (no markup) and exit with status 2."""
     Console(stderr=True, highlight=False, soft_wrap=True).print(
         Text.assemble(("error:", "bold red"), " ", one_line(message)))
+    raise typer.Exit(EXIT_USER_ERROR)
+
+
+def _fail_lines(messages: Sequence[str]) -> None:
+    """Print ``error: MESSAGE`` for each of ``messages`` (one line each, as :func:`_fail`)
+    and exit with status 2."""
+    console = Console(stderr=True, highlight=False, soft_wrap=True)
+    for message in messages:
+        console.print(Text.assemble(("error:", "bold red"), " ", one_line(message)))
     raise typer.Exit(EXIT_USER_ERROR)
 
 

@@ -20,8 +20,10 @@ to the scenario's policy). Every metric is computed from the run's event log:
 - ``slo``: fraction of inference requests meeting their TTFT and TPOT objectives;
 - ``ttft_p99_s``: 99th-percentile time to first token of inference requests (s);
 - ``fairness`` (overall): Jain's index of the training tenants' GPU-seconds normalised by
-  their quotas; ``share_vs_quota`` (per tenant): that normalised share
-  (:mod:`emulator.compare_metrics`);
+  their entitlements; ``share_vs_quota`` (per tenant): that normalised share. The
+  entitlement is the one the run's policy uses: ``fairshare``'s ``quotas``/``weights``
+  when its options set them, else the tenants' ``share`` weights; each run records which
+  (``entitlement``), and the tables name it (:mod:`emulator.compare_metrics`);
 - ``energy_mwh``: facility energy (overall only);
 - ``lost_gpu_h``: GPU-hours of work lost to preemption or failures; ``finished``:
   finished jobs;
@@ -141,6 +143,10 @@ class RunMetrics:
     trace_issues: list[str] = field(default_factory=list)
     schedule: str = ""
     """Digest of the run's schedule (:func:`emulator.compare_metrics.schedule_digest`)."""
+    entitlement: str = "share"
+    """What ``fairness`` and ``share_vs_quota`` were measured against: the tenants'
+    ``share`` weights, or the run's policy's ``quotas``/``weights``
+    (:func:`emulator.compare_metrics.entitlements`)."""
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON data (arrays as lists), for the sweep cache and worker transfers."""
@@ -148,7 +154,8 @@ class RunMetrics:
                 "metrics": self.metrics, "jct_s": self.jct_s.tolist(),
                 "t_s": self.t_s.tolist(), "busy_frac": self.busy_frac.tolist(),
                 "queued": self.queued.tolist(), "wall_s": self.wall_s,
-                "trace_issues": list(self.trace_issues), "schedule": self.schedule}
+                "trace_issues": list(self.trace_issues), "schedule": self.schedule,
+                "entitlement": self.entitlement}
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> RunMetrics:
@@ -160,7 +167,8 @@ class RunMetrics:
         metrics = {k: scopes[k] for k in sorted(scopes, key=lambda k: (k != "overall", k))}
         return cls(d["point"], d["policy"], int(d["seed"]), metrics, arr("jct_s"),
                    arr("t_s"), arr("busy_frac"), arr("queued"), float(d["wall_s"]),
-                   list(d.get("trace_issues", [])), str(d.get("schedule", "")))
+                   list(d.get("trace_issues", [])), str(d.get("schedule", "")),
+                   str(d.get("entitlement", "share")))
 
 
 def _scope_metrics(jobs: dict[str, np.ndarray], sel: np.ndarray, gpu_s: np.ndarray,
@@ -198,7 +206,8 @@ def _goodput(jobs: dict[str, np.ndarray], sel: np.ndarray,
 
 def run_metrics(sim: Any, point: str = "", policy: str = "", seed: int = 0) -> RunMetrics:
     """The metrics of one finished simulation (all from its event log)."""
-    from emulator.compare_metrics import add_study_metrics, schedule_digest
+    from emulator.compare_metrics import add_study_metrics, entitlements, schedule_digest
+    from emulator.policies.registry import make_queue_policy
     from emulator.results import collect
     from emulator.tables import jobs_table
 
@@ -216,15 +225,22 @@ def run_metrics(sim: Any, point: str = "", policy: str = "", seed: int = 0) -> R
         metrics[tenant] = _scope_metrics(
             jobs, jobs["tenant"] == tenant, gpu_s, available,
             (ts.get("requests") or {}).get("slo_attainment"), None, figures)
-    add_study_metrics(metrics, summary, jobs,
-                      {name: t.share for name, t in sim.loaded.scenario.tenants.items()})
+    sc = sim.loaded.scenario
+    options = dict(sc.scheduler.options)
+    # only an entitlement in the options can differ from the shares: no policy built else
+    queue = make_queue_policy(sc.scheduler.queue, options) \
+        if {"quotas", "weights"} & set(options) else None
+    weights, basis = entitlements(queue, sorted({str(t) for t in jobs["tenant"].tolist()}),
+                                  {name: t.share for name, t in sc.tenants.items()})
+    add_study_metrics(metrics, summary, jobs, weights)
     samples = sim.log.samples
     t = np.array([s.t for s in samples], dtype=np.float64)
     busy = np.array([s.busy_gpus for s in samples], dtype=np.float64) / max(sim.index.n_gpus, 1)
     queued = np.array([sum(s.queue_by_tenant) for s in samples], dtype=np.float64)
     train = (jobs["kind"] == "training") & ~np.isnan(jobs["jct_s"])
     return RunMetrics(point, policy, seed, metrics, jobs["jct_s"][train], t, busy, queued,
-                      sim.wall_s, [str(i) for i in sim.trace_issues], schedule_digest(jobs))
+                      sim.wall_s, [str(i) for i in sim.trace_issues], schedule_digest(jobs),
+                      basis)
 
 
 def _run_one(source: str, data: dict[str, Any], point: str, policy: str,

@@ -5,23 +5,35 @@ Fairness (overall scope) is Jain's index over the tenants that submit training w
 (the work a queue policy orders): tenant ``i``'s *normalised share* is
 
     x_i = (its training GPU-seconds / all training GPU-seconds) / quota_i,
-    quota_i = share_i / Σ share_j   (the tenant's ``share`` weight, 1 when unset),
+    quota_i = e_i / Σ e_j   (over the tenants with training work),
 
 and ``J = (Σ x_i)² / (n · Σ x_i²)``: 1 when every tenant got exactly its quota, ``1/n``
 when one tenant got everything. Each tenant's own scope reports ``x_i`` as
 ``share_vs_quota`` (1: its quota; above: it borrowed). Demand is not capped: a tenant that
 asks for little scores low without a policy being unfair to it, so read the index between
 policies of one scenario, not as an absolute verdict.
+
+``e_i`` is the entitlement the run's policy itself uses (:func:`entitlements`): for
+``fairshare`` with ``quotas`` or ``weights`` in its options, its entitled GPUs (a quota,
+or a weighted part of what the quotas leave, shared among every tenant with work, as the
+policy shares it); for every other policy (and ``fairshare`` without them) the tenant's
+``share`` weight, 1 when unset. Which one a run used is its ``entitlement`` (compare names
+it under its tables). A tenant entitled to nothing (quotas that leave no rest) has no
+``share_vs_quota`` and is left out of the index.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["add_study_metrics", "fairness", "schedule_digest", "ttft_p99_s"]
+__all__ = ["SHARE_BASIS", "add_study_metrics", "entitlements", "fairness", "schedule_digest",
+           "ttft_p99_s"]
+
+SHARE_BASIS = "share"
+"""The ``entitlement`` of a run measured against the tenants' ``share`` weights."""
 
 
 def ttft_p99_s(requests: Mapping[str, object] | None) -> float | None:
@@ -39,11 +51,36 @@ def _mean_of(section: object, key: str) -> float | None:
     return float(value) if isinstance(value, int | float) else None
 
 
+def entitlements(policy: object, tenants: Sequence[str],
+                 shares: Mapping[str, float | None]) -> tuple[dict[str, float | None], str]:
+    """``({tenant: entitlement weight}, basis)``: what the queue ``policy`` (an instance)
+    entitles each of ``tenants`` (every tenant with work) to, and the name of that basis.
+
+    A fair-share policy with ``quotas`` or ``weights`` set (one with an ``entitlements``
+    method, :class:`~emulator.policies.fairshare.FairSharePolicy`) gives its entitled
+    fractions of the cluster (``quotas``, ``weights`` or ``quotas+weights``); any other
+    policy is measured against the tenants' ``shares`` (None: 1), basis
+    :data:`SHARE_BASIS`."""
+    quotas = getattr(policy, "quotas", None) or {}
+    weights = getattr(policy, "weights", None) or {}
+    entitle = getattr(policy, "entitlements", None)
+    if not callable(entitle) or not (quotas or weights):
+        return dict(shares), SHARE_BASIS
+    view_weights = {t: 1.0 if shares.get(t) is None else float(shares[t])  # type: ignore[arg-type]
+                    for t in tenants}
+    everyone = sorted(set(tenants) | set(quotas))
+    entitled = entitle(everyone, 1, view_weights)
+    basis = "+".join(name for name, on in (("quotas", quotas), ("weights", weights)) if on)
+    return {t: float(entitled.get(t, 0.0)) for t in everyone}, basis
+
+
 def fairness(jobs: Mapping[str, np.ndarray], weights: Mapping[str, float | None]
              ) -> tuple[float | None, dict[str, float]]:
     """``(Jain's index, {tenant: share_vs_quota})`` over tenants with training jobs in
     ``jobs`` (a jobs table: ``kind``, ``tenant``, ``gpu_s``); ``weights`` maps a tenant to
-    its ``share`` (None: 1). No index (None) when no training GPU-seconds were held."""
+    its entitlement weight (:func:`entitlements`; None or absent: 1). No index (None) when
+    no training GPU-seconds were held; a tenant of weight 0 has no ratio and is left out of
+    the index (its GPU-seconds still count in the total)."""
     train = jobs["kind"] == "training"
     tenants = sorted({str(t) for t in jobs["tenant"][train].tolist()})
     if not tenants:
@@ -51,13 +88,15 @@ def fairness(jobs: Mapping[str, np.ndarray], weights: Mapping[str, float | None]
     held = np.array([float(jobs["gpu_s"][train & (jobs["tenant"] == t)].sum())
                      for t in tenants])
     total = held.sum()
-    if total <= 0:
-        return None, {}
     w = np.array([1.0 if weights.get(t) is None else float(weights[t])  # type: ignore[arg-type]
                   for t in tenants])
-    x = (held / total) / (w / w.sum())
-    jain = float(x.sum() ** 2 / (x.size * (x**2).sum()))
-    return jain, {t: float(v) for t, v in zip(tenants, x, strict=True)}
+    entitled = w > 0
+    if total <= 0 or not entitled.any():
+        return None, {}
+    x = (held[entitled] / total) / (w[entitled] / w[entitled].sum())
+    jain = float(x.sum() ** 2 / (x.size * (x**2).sum())) if (x**2).sum() > 0 else None
+    names = [t for t, keep in zip(tenants, entitled, strict=True) if keep]
+    return jain, {t: float(v) for t, v in zip(names, x, strict=True)}
 
 
 def schedule_digest(jobs: Mapping[str, np.ndarray]) -> str:

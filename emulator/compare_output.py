@@ -39,6 +39,8 @@ _log = logging.getLogger(__name__)
 __all__ = [
     "column_format",
     "compare_command",
+    "entitlement_bases",
+    "entitlement_note",
     "format_value",
     "identical_schedules",
     "markdown_table",
@@ -79,6 +81,7 @@ def write_compare(out: Path, result: CompareResult) -> list[Path]:
     rows = aggregate(result)
     index = plot_index(result)
     same = identical_schedules(result)
+    note = entitlement_note(result)
     run_rows = []
     for r in result.runs:
         for scope, m in r.metrics.items():
@@ -98,6 +101,7 @@ def write_compare(out: Path, result: CompareResult) -> list[Path]:
                                          "wall_s", "trace_issues", "schedule_sha256"]),
         "compare.md": f"Mean ± 95% CI over seeds {result.seeds}; a mean over fewer seeds "
                       "says how many (the others had no value, e.g. no job finished).\n\n"
+                      + (f"{note[0].upper()}{note[1:]}.\n\n" if note else "")
                       + "".join(f"Policies {', '.join(names)} produced identical schedules on "
                                 f"every seed ({point}): their rows are equal.\n\n"
                                 for point, names in same)
@@ -112,6 +116,7 @@ def write_compare(out: Path, result: CompareResult) -> list[Path]:
                  for e in index],
         "confidence": "95% t-interval over seeds: mean ± t(0.975, n-1)·sd/√n",
         "identical_schedules": [{"point": pt, "policies": names} for pt, names in same],
+        "entitlement": entitlement_bases(result),
         "aggregates": rows, "runs": run_rows}))
     files.update(plot_files(result, index))
     return write_result_set(out, files, {"command": "compare", "scenario": result.scenario,
@@ -121,6 +126,38 @@ def write_compare(out: Path, result: CompareResult) -> list[Path]:
 _TIME_UNITS: tuple[tuple[float, str, float], ...] = (
     (1.0, "ms", 1e3), (120.0, "s", 1.0), (7200.0, "min", 1 / 60), (172800.0, "h", 1 / 3600))
 """(largest value in s, unit, scale) for a column of times; beyond the last: days."""
+
+
+_BASIS_WORDS = {"share": "the tenants' share weights", "quotas": "its quotas",
+                "weights": "its weights", "quotas+weights": "its quotas and weights"}
+"""How the tables name each entitlement basis (:func:`emulator.compare_metrics.entitlements`)."""
+
+
+def entitlement_bases(result: CompareResult) -> dict[str, str]:
+    """For each policy, what its runs' ``fairness`` and ``share/quota`` were measured
+    against (``share``, ``quotas``, ``weights`` or ``quotas+weights``; several, joined by
+    ``, ``, when grid points differ)."""
+    out = {}
+    for policy in result.policies:
+        bases = dict.fromkeys(r.entitlement for r in result.runs if r.policy == policy)
+        out[policy] = ", ".join(bases) or "share"
+    return out
+
+
+def entitlement_note(result: CompareResult) -> str | None:
+    """One line naming what fairness was measured against, per policy, when some policy
+    used its own ``quotas``/``weights`` rather than the tenants' ``share`` weights; None
+    when every run used the shares (the tables' usual meaning)."""
+    bases = entitlement_bases(result)
+    if all(b == "share" for b in bases.values()):
+        return None
+    groups: dict[str, list[str]] = {}
+    for policy, basis in bases.items():
+        words = ", ".join(_BASIS_WORDS.get(b, b) for b in basis.split(", "))
+        groups.setdefault(words, []).append(policy)
+    parts = [f"{', '.join(names)}: {words}" for words, names in groups.items()]
+    return ("fairness and share/quota are measured against the entitlement each policy "
+            "uses — " + "; ".join(parts))
 
 
 def _time_unit(values_s: Sequence[float]) -> tuple[str, float]:
@@ -347,6 +384,9 @@ def compare_command(scenario: Path, policies: str, seeds: int, out: Path | None,
     _note_seeds(seeds)  # after the checks: a bad command line stays one error line
     _warn_options_left_out(data, names)
     print_tables(result, console)
+    note = entitlement_note(result)
+    if note is not None:
+        console.print(note, highlight=False, markup=False, soft_wrap=True)
     _warn_identical(result)
     paths = write_compare(folder, result)
     console.print(f"wrote {len(paths)} files to {folder}/ ({len(result.runs)} runs, "

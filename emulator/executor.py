@@ -10,11 +10,13 @@ the cells that were running; the same command again runs only what is missing.
 Executors:
 
 - :class:`SerialExecutor` runs cells one after the other in this process (``--serial`` or
-  ``--workers 1``; also used when at most one cell is left to run, where a cluster would
-  only add its start-up time).
+  ``--workers 1``; also used when at most one cell is left to run on a local cluster,
+  which would only add its start-up time).
 - :class:`DaskExecutor` starts a ``LocalCluster`` of ``workers`` single-threaded worker
   processes, or connects to a running scheduler (``--scheduler tcp://host:8786``), e.g.
-  one that dask-jobqueue started on Slurm or dask-kubernetes on Kubernetes. Cells go to
+  one that dask-jobqueue started on Slurm or dask-kubernetes on Kubernetes; that scheduler
+  is reached (and its address checked) as the command starts, and runs every cell, a
+  single one too. Cells go to
   the workers as plain data with the files they name (:func:`~emulator.cells.payload`).
 
 Results are identical on every executor: a cell is a pure function of its scenario and
@@ -42,8 +44,9 @@ from emulator.units import UnitError
 WARM_UP_PLUGIN = "gpuemu-warm-up"
 """Name of the worker plug-in that imports a cell's modules on every worker."""
 
-__all__ = ["MAX_WORKERS", "CellError", "DaskExecutor", "Executor", "SerialExecutor",
-           "make_executor", "run_cells"]
+__all__ = ["CONNECT_TIMEOUT", "MAX_WORKERS", "SCHEDULER_PROTOCOLS", "CellError",
+           "DaskExecutor", "Executor", "SerialExecutor", "address_problem", "make_executor",
+           "run_cells"]
 
 MAX_WORKERS = 1024
 """Most local dask worker processes ``--workers`` (and the API's ``workers``) may ask for:
@@ -125,6 +128,14 @@ class DaskExecutor(Executor):
         self._client: Any = None
         self._cluster: Any = None
 
+    def __enter__(self) -> DaskExecutor:
+        """Reach the ``--scheduler`` now, so that a wrong or unreachable address is one
+        error before anything runs, however many cells (none, when all are cached) are left
+        to run; a local cluster still starts on first use."""
+        if self.address is not None:
+            self._connect()
+        return self
+
     def _connect(self) -> Any:
         if self._client is not None:
             return self._client
@@ -135,7 +146,7 @@ class DaskExecutor(Executor):
                             "`pip install 'dask[distributed]'` or --serial") from None
         if self.address is not None:
             try:
-                self._client = Client(self.address, timeout="20s")
+                self._client = Client(self.address, timeout=CONNECT_TIMEOUT)
             except (OSError, TimeoutError, ValueError) as exc:
                 raise UserError(f"--scheduler: cannot reach {self.address!r} ({exc}); "
                                 "expected a running dask scheduler, e.g. "
@@ -244,6 +255,45 @@ class DaskExecutor(Executor):
         self._client = self._cluster = None
 
 
+SCHEDULER_PROTOCOLS = ("tcp", "tls", "ucx", "ws", "wss")
+"""The dask comm protocols a ``--scheduler`` address may name."""
+
+CONNECT_TIMEOUT = "20s"
+"""How long to keep trying to reach a ``--scheduler`` before giving up (a dask duration)."""
+
+
+def address_problem(address: str) -> str | None:
+    """What is wrong with a dask scheduler ``address`` (``PROTOCOL://HOST[:PORT]``, the host
+    an IPv6 literal in brackets), or ``None`` when it is well formed. Only the form is
+    checked; whether a scheduler answers there is found as the executor is entered
+    (:meth:`DaskExecutor.__enter__`)."""
+    protocol, sep, location = address.partition("://")
+    if not sep:
+        return "it has no PROTOCOL://"
+    if protocol not in SCHEDULER_PROTOCOLS:
+        return f"its protocol {protocol!r} is not one of {', '.join(SCHEDULER_PROTOCOLS)}"
+    if not location or any(c.isspace() or c in "/?#@" for c in location):
+        return "it has no host" if not location else f"{location!r} is not HOST[:PORT]"
+    if location.startswith("["):
+        host, bracket, rest = location[1:].partition("]")
+        if not bracket or not host or (rest and not rest.startswith(":")):
+            return f"{location!r} is not [IPV6]:PORT"
+        port = rest[1:] if rest else None
+    else:
+        host, colon, port_text = location.rpartition(":")
+        if not colon:
+            host, port = location, None
+        elif ":" in host:
+            return f"{location!r} is not HOST[:PORT] (an IPv6 host goes in brackets)"
+        else:
+            port = port_text
+        if not host:
+            return "it has no host"
+    if port is not None and not (port.isdigit() and 1 <= int(port) <= 65535):
+        return f"its port {port!r} is not a number from 1 to 65535"
+    return None
+
+
 def make_executor(workers: int | None = None, scheduler: str | None = None,
                   serial: bool = False) -> Executor:
     """The executor for ``--workers``, ``--scheduler`` and ``--serial``.
@@ -267,9 +317,10 @@ def make_executor(workers: int | None = None, scheduler: str | None = None,
         raise UserError(f"--workers {workers}: cannot be used with --scheduler {scheduler} "
                         "(the scheduler's workers run the cells); expected one of them")
     if scheduler is not None:
-        if "://" not in scheduler:
+        problem = address_problem(scheduler)
+        if problem is not None:
             raise UserError(f"--scheduler: got {scheduler!r}; expected an address such as "
-                            "tcp://host:8786")
+                            f"tcp://host:8786 ({problem})")
         return DaskExecutor(workers or 0, scheduler)
     n = workers if workers is not None else (os.cpu_count() or 1)
     if serial or n == 1:
@@ -341,7 +392,10 @@ def run_cells(cells: Sequence[Cell], executor: Executor, cache: Path | None = No
             if progress is not None:
                 progress(done, len(cells), cells[i], r)
     if todo:
-        runner = executor if len(todo) > 1 or isinstance(executor, SerialExecutor) \
+        # one cell left runs here rather than wait for a local cluster to start; a running
+        # scheduler the user named (already reached) gets it like any other
+        remote = isinstance(executor, DaskExecutor) and executor.address is not None
+        runner = executor if len(todo) > 1 or remote or isinstance(executor, SerialExecutor) \
             else SerialExecutor()
         for j, result in _named_failures(runner.run([payload(cells[i]) for i in todo]),
                                          [cells[i] for i in todo]):

@@ -21,7 +21,7 @@ from topologies.index import TopologyIndex
 from workloads.models import get_model
 from workloads.spec import InferenceServiceSpec, TrainingJobSpec
 
-__all__ = ["TRAINING_STATE_BYTES_PER_PARAM", "check_feasibility"]
+__all__ = ["TRAINING_STATE_BYTES_PER_PARAM", "check_feasibility", "split_problem"]
 
 TRAINING_STATE_BYTES_PER_PARAM = 16.0
 """Mixed-precision Adam: bf16 weights and gradients + fp32 master weights and two moments
@@ -111,6 +111,12 @@ def _fitting_domains(work: Work, index: TopologyIndex,
         domain_ok &= work.request.eligible
     domain_ok.setflags(write=False)
     return domain_ok
+
+
+def split_problem(spec: TrainingJobSpec | InferenceServiceSpec) -> str | None:
+    """Why the work's parallel sizes cannot split its model, or ``None`` (the reason
+    :func:`check_feasibility` gives for such work, word for word)."""
+    return _split_problem(spec)
 
 
 def _split_problem(spec: TrainingJobSpec | InferenceServiceSpec) -> str | None:

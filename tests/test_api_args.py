@@ -28,6 +28,8 @@ from tests.test_api import _data
     ({"workers": "x"}, r"^workers: got 'x'; expected"),
     ({"scheduler": "host:8786"}, r"^scheduler: got 'host:8786'; expected an address such as"),
     ({"scheduler": 8786}, r"^scheduler: got 8786; expected an address"),
+    ({"scheduler": "tcp://"}, r"^scheduler: got 'tcp://'; expected an address such as "
+                              r"'tcp://host:8786' \(or None: a local cluster\); it has no host$"),
     ({"cache": 5}, r"^cache: got 5; expected a folder path"),
     ({"until": [1]}, r"^until: got \[1\]; expected a duration"),
     ({"until": "-1h"}, r"^until: "),

@@ -95,9 +95,11 @@ def test_verbose_adds_debug_lines(tmp_path: Path) -> None:
 def test_warnings_show_under_q_and_hide_under_qq(tmp_path: Path) -> None:
     jobs = [{"name": "huge", "model": "llama3-8b", "gpus": 4096, "tokens": 1e9}]
     path = _scenario(tmp_path, tenants__lab={"jobs": jobs})
-    quiet = gpuemu("-q", "validate", path)
-    assert quiet.returncode == 0, quiet.stderr
-    assert "valid" in quiet.stdout and quiet.stderr == ""  # the rejection is a note
+    quiet = gpuemu("-q", "validate", path)  # a named job that can never run: an error,
+    assert quiet.returncode == 2, quiet.stderr  # which -q does not hide
+    assert quiet.stderr.splitlines() == [
+        "error: tenants.lab.jobs.huge: training job 'huge' can never run: too large for this "
+        "cluster (needs 4096 GPUs in groups of 1; the largest site offers 288)"]
     run = gpuemu("-q", "run", path, "--headless", "--out", str(tmp_path / "o"))
     assert run.returncode == 0, run.stderr
     assert run.stderr.startswith("warning: 1 job(s) will be rejected"), run.stderr

@@ -4,6 +4,7 @@ full-width tables when stdout is not a terminal."""
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 import subprocess
@@ -192,3 +193,50 @@ def _plain(text: str) -> list[str]:
     import re
 
     return re.sub(r"\x1b\[[0-9;]*m", "", text).splitlines()
+
+
+def test_entitlements_follow_the_policy_quotas_and_weights() -> None:
+    """Fairness once divided by the tenants' share weights even where fairshare's quotas
+    or weights, which the policy itself shares GPUs by, said otherwise."""
+    from emulator.compare_metrics import entitlements
+    from emulator.policies.fairshare import FairSharePolicy
+    from emulator.policies.fifo import FifoPolicy
+
+    shares = {"a": None, "b": None, "eu": None}
+    assert entitlements(FifoPolicy(), ["a", "b", "eu"], shares) == (shares, "share")
+    assert entitlements(FairSharePolicy(), ["a", "b"], shares)[1] == "share"
+    # a quota of 0.5 for a; b and eu (inference) split the other half by share
+    w, basis = entitlements(FairSharePolicy(quotas={"a": 0.5}), ["a", "b", "eu"], shares)
+    assert basis == "quotas" and w == pytest.approx({"a": 0.5, "b": 0.25, "eu": 0.25})
+    # 50/50 training GPU-seconds against 0.5/0.25: a got 0.75 of its due, b 1.5 times
+    jain, ratio = fairness(_jobs(["a", "b"], [50.0, 50.0]), w)
+    assert ratio == pytest.approx({"a": 0.75, "b": 1.5}) and jain == pytest.approx(0.9)
+    w, basis = entitlements(FairSharePolicy(weights={"b": 3.0}), ["a", "b"], shares)
+    assert basis == "weights" and w == pytest.approx({"a": 0.25, "b": 0.75})
+    w, basis = entitlements(FairSharePolicy(quotas={"a": 1.0}), ["a", "b"], shares)
+    assert basis == "quotas" and w == pytest.approx({"a": 1.0, "b": 0.0})
+    # b is entitled to nothing: no ratio, and left out of the index
+    assert fairness(_jobs(["a", "b"], [50.0, 50.0]), w) == (pytest.approx(1.0),
+                                                            {"a": pytest.approx(0.5)})
+
+
+def test_compare_measures_fairshare_against_its_quotas(tmp_path: Path) -> None:
+    data = small_scenario(duration="3h")
+    data["tenants"]["lab2"] = copy.deepcopy(data["tenants"]["lab"])
+    data["scheduler"] = {"queue": "fairshare", "placement": "pack",
+                         "options": {"quotas": {"lab": 0.6, "lab2": 0.2}}}
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(data))
+    result = run_compare(path, ["fairshare", "fifo"], 1)
+    fair, fifo = result.runs
+    assert (fair.entitlement, fifo.entitlement) == ("quotas", "share")
+    for run, due in ((fair, {"lab": 0.75, "lab2": 0.25}), (fifo, {"lab": 0.5, "lab2": 0.5})):
+        m = run.metrics
+        held = np.array([m["lab"]["share_vs_quota"] * due["lab"],
+                         m["lab2"]["share_vs_quota"] * due["lab2"]])
+        assert held.sum() == pytest.approx(1.0)  # the ratios undo to training shares
+    from emulator.compare_output import entitlement_note
+
+    note = entitlement_note(result)
+    assert note is not None and "fairshare: its quotas" in note
+    assert "fifo: the tenants' share weights" in note

@@ -468,3 +468,58 @@ def test_the_resume_note_counts_only_this_commands_cells(
         resume_note(Interrupted(signal.SIGINT), cache, ex.keys)
     assert info.value.code == 130
     assert f"kept in {cache}/ (1 of this command's there)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("address", "why"), [
+    ("tcp://", "it has no host"),
+    ("tcp://:8786", "it has no host"),
+    ("http://host:8786", "its protocol 'http' is not one of tcp, tls, ucx, ws, wss"),
+    ("tcp://host:abc", "its port 'abc' is not a number from 1 to 65535"),
+    ("tcp://host:0", "its port '0' is not a number from 1 to 65535"),
+    ("tcp://::1:8786", "an IPv6 host goes in brackets"),
+])
+def test_a_malformed_scheduler_address_is_refused(address: str, why: str) -> None:
+    with pytest.raises(UserError, match=rf"^--scheduler: got '{address}'; expected an address "
+                                        rf"such as tcp://host:8786 \(.*{why}"):
+        make_executor(None, address)
+
+
+@pytest.mark.parametrize("address", ["tcp://host:8786", "tcp://10.0.0.1", "tls://[::1]:8786"])
+def test_a_well_formed_scheduler_address_is_taken(address: str) -> None:
+    assert isinstance(make_executor(None, address), DaskExecutor)
+
+
+def test_an_unreachable_scheduler_is_refused_for_a_single_cell(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One cell (which a local cluster would run in this process) still needs the
+    scheduler named: entering the executor reaches it, before anything runs."""
+    import socket
+
+    import emulator.executor as executor_module
+
+    monkeypatch.setattr(executor_module, "CONNECT_TIMEOUT", "1s")
+    with socket.socket() as s:  # a free port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cells = [Cell(small_scenario(duration="10m"), str(tmp_path / "s.yaml"))]
+    ex = make_executor(None, f"tcp://127.0.0.1:{port}")
+    with pytest.raises(UserError, match=rf"^--scheduler: cannot reach 'tcp://127\.0\.0\.1:"
+                                        rf"{port}'.*expected a running dask scheduler"), ex:
+        run_cells(cells, ex)
+    assert ex.ran == 0
+
+
+def test_a_single_cell_runs_on_the_scheduler_named(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dask.distributed import LocalCluster
+
+    def not_here(self: SerialExecutor, payloads: Any) -> Any:
+        raise AssertionError("the cell ran in this process, not on the scheduler named")
+
+    monkeypatch.setattr(SerialExecutor, "run", not_here)
+    cells = [Cell(small_scenario(duration="10m"), str(tmp_path / "s.yaml"))]
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                      dashboard_address=None) as cluster, \
+            make_executor(scheduler=cluster.scheduler_address) as ex:
+        results = run_cells(cells, ex)
+    assert ex.ran == 1 and len(results) == 1

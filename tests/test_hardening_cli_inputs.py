@@ -86,6 +86,40 @@ def test_solar_csv_comments_and_blank_lines_are_skipped(tmp_path: Path) -> None:
     assert out.tolist() == [10.0, 15.0]
 
 
+@pytest.mark.parametrize("rows,needle", [
+    ("0,0\n60,-50000\n", "line 3, column power_w: got -50000; expected -20000 to 1.5e+06 W"),
+    ("0,9e11\n60,0\n", "line 2, column power_w: got 9e+11; expected -20000 to 1.5e+06 W"),
+])
+def test_solar_csv_power_beyond_the_plant_is_one_line(tmp_path: Path, rows: str,
+                                                       needle: str) -> None:
+    """A large negative (a sign or unit mistake) or a power far above the plant's rating
+    (kW written as W) once ran, as an import or a plant 600,000 times larger."""
+    csv = tmp_path / "pv.csv"
+    csv.write_text("t_s,power_w\n" + rows, encoding="utf-8")
+    data = small_scenario(duration="1h")
+    data["sites"][0]["energy"] = {"solar": {"capacity": "1.2MW", "ac_capacity": "1MW",
+                                            "csv": str(csv)}}
+    line = one_error_line(run_cli("validate", str(_scenario(tmp_path, data))))
+    assert "solar.csv" in line and str(csv) in line and needle in line
+
+
+def test_solar_csv_night_standby_draw_reads_as_zero(tmp_path: Path) -> None:
+    """Measured night values slightly below 0 (inverter standby) are the plant's own load,
+    not power the site buys: read as 0 W; values a little over the rating are kept."""
+    from emulator.energy.solar import csv_series
+    from topologies.energy import SolarConfig
+
+    csv = tmp_path / "pv.csv"
+    csv.write_text("t_s,power_w\n0,-20000\n60,-300\n120,1100000\n180,0\n", encoding="utf-8")
+    cfg = SolarConfig(capacity=1.2e6, ac_capacity=1e6, csv=str(csv))
+    out = csv_series(cfg, np.array([0.0, 60.0, 120.0, 150.0]))
+    assert out.tolist() == [0.0, 0.0, 1.1e6, 5.5e5]
+    csv.write_text("t_s,fraction\n0,-0.01\n60,0.5\n120,-0.5\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"line 4, column fraction: got -0\.5; expected "
+                                         r"-0\.0166667 to 1\.25 of capacity"):
+        csv_series(cfg, np.array([0.0]))
+
+
 def test_huge_generic_node_is_refused_even_under_force() -> None:
     """``--force`` skips the size estimate: 1e30 GPUs per node then raised numpy's
     'Maximum allowed size exceeded' while the GPUs were numbered."""

@@ -457,3 +457,49 @@ def test_an_integer_beyond_any_float_as_a_numeric_option_is_one_line() -> None:
     assert _build_error(_scheduler("srtf", {"min_ratio": 10 ** 400})) == (
         "scheduler.options.min_ratio: got <an integer of about 401 digits>; expected a "
         "number")
+
+
+def _unrunnable(**jobs_and_streams: object) -> dict:
+    """A 1-rack (72-GPU) scenario; its lab stream draws some 144-GPU jobs."""
+    data = small_scenario(duration="6h")
+    data["sites"][0]["halls"][0]["racks"] = 1
+    data["tenants"]["lab"].update(jobs_and_streams)
+    return data
+
+
+def test_validate_names_each_explicit_job_that_can_never_run(tmp_path: Path) -> None:
+    """validate once said "N generated training job(s) can never fit" for explicit jobs and
+    split problems alike, with one example reason, and exited 0."""
+    data = _unrunnable(jobs=[
+        {"name": "big", "model": "llama3-8b", "gpus": 144, "tp": 8, "tokens": 1e8},
+        {"name": "odd", "model": "llama3-8b", "gpus": 12, "tp": 3, "tokens": 1e8}])
+    proc = _cli("validate", str(_file(tmp_path, data)))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("error:")]
+    assert errors == [
+        "error: tenants.lab.jobs.big: training job 'big' can never run: too large for this "
+        "cluster (needs 144 GPUs in groups of 8; the largest site offers 72)",
+        "error: tenants.lab.jobs.odd: training job 'odd' can never run: its parallel sizes "
+        "cannot split its model (tp 3 cannot split llama3-8b's 32 attention heads evenly; "
+        "expected a tensor-parallel size of 1, 2, 4 or 8)"]
+    assert "generated" not in " ".join(errors) and "valid —" not in proc.stdout
+    # the stream's too-large draws stay a warning naming the stream
+    assert ("warning: tenants.lab.training.ft: 3 of 10 generated job(s) of training stream "
+            "'ft' will be rejected: too large for this cluster (needs 144 GPUs") in proc.stderr
+
+
+def test_validate_refuses_a_stream_that_cannot_split_its_model(tmp_path: Path) -> None:
+    data = _unrunnable()
+    data["tenants"]["lab"]["training"][0].update({"model": "llama3-70b", "tp": 16,
+                                                  "gpus": [16, 32]})
+    line = _one_error_line(_cli("validate", str(_file(tmp_path, data))))
+    assert line.startswith("error: tenants.lab.training.ft: 10 of 10 generated job(s) of "
+                           "training stream 'ft' will be rejected: its parallel sizes cannot "
+                           "split its model (tp 16 cannot split llama3-70b's 8 key/value heads")
+
+
+def test_validate_warns_of_stream_draws_too_large_and_stays_valid(tmp_path: Path) -> None:
+    proc = _cli("validate", str(_file(tmp_path, _unrunnable())))
+    assert proc.returncode == 0, proc.stderr
+    assert "valid —" in proc.stdout and "can never fit" not in proc.stderr
+    assert "tenants.lab.training.ft: 3 of 10 generated job(s)" in proc.stderr

@@ -144,7 +144,9 @@ class SolarConfig(_Frozen):
 
     CSV path: ``csv`` names a file with a ``t_s`` column (seconds from the scenario
     start) and ``power_w`` (W) or ``fraction`` (of ``capacity``); values are interpolated
-    linearly and the series repeats with the span of its time column.
+    linearly and the series repeats with the span of its time column. Night values down
+    to −2 % of the AC limit (standby draw) are read as 0 W; values below that or above
+    1.5 × the AC limit are refused (:func:`emulator.energy.solar.csv_series`).
     """
 
     capacity: Watts = Field(gt=0, description="DC peak power, e.g. 60MW")

@@ -32,6 +32,21 @@ AirTemp = Callable[[dt.datetime, np.ndarray], np.ndarray]
 SUBSTEP_S = 300.0
 """Solar output is evaluated every 5 min (at most) and averaged over each sample interval."""
 
+NIGHT_DRAW_FRACTION = 0.02
+"""Most negative measured PV output a CSV may hold, as a fraction of the plant's AC limit
+(``ac_capacity``, else ``capacity``). A meter at the plant's connection reads slightly
+negative at night: the inverters' standby draw and the step-up transformer's no-load
+losses, a fraction of a percent of the rating. That draw is the plant's own auxiliary load,
+not power the site buys, so such values are read as 0 W (as the pvlib path clips DC power
+at 0); anything more negative is not a standby draw but a sign or unit mistake."""
+
+OVER_CAPACITY_FACTOR = 1.5
+"""Largest measured PV output a CSV may hold, as a multiple of the plant's AC limit. The
+inverters cap AC output near their rating (a plant given without ``ac_capacity`` may run
+somewhat over its DC nameplate in cold, bright, cloud-edge moments); values up to this
+multiple are kept as measured, larger ones are another plant or another unit (kW or MW
+written as W)."""
+
 
 def pv_ac_w(cfg: SolarConfig, lat: float, lon: float, altitude: float,
             start: dt.datetime, t_s: np.ndarray, air_temp_c: np.ndarray,
@@ -115,9 +130,12 @@ def cloud_index(cfg: CloudConfig, t_s: np.ndarray, rng: np.random.Generator) -> 
 def csv_series(cfg: SolarConfig, t_s: np.ndarray) -> np.ndarray:
     """AC power (W) at ``t_s`` from the user's CSV (``t_s`` + ``power_w`` or ``fraction``).
 
-    Raises ``ValueError`` with one line naming the file for a path that is not a file, a
-    file that is not UTF-8 text, missing columns, a cell that is not a number, a row of
-    another width, a value that is not finite, or fewer than two increasing times.
+    Negative power down to :data:`NIGHT_DRAW_FRACTION` of the plant's AC limit (night
+    standby draw) is read as 0 W. Raises ``ValueError`` with one line naming the file for a
+    path that is not a file, a file that is not UTF-8 text, missing columns, a cell that is
+    not a number, a row of another width, a value that is not finite, a power below that
+    floor or above :data:`OVER_CAPACITY_FACTOR` × the AC limit (naming the line, column and
+    value), or fewer than two increasing times.
     """
     assert cfg.csv is not None
     path = Path(cfg.csv)
@@ -139,6 +157,7 @@ def csv_series(cfg: SolarConfig, t_s: np.ndarray) -> np.ndarray:
         raise ValueError(f"{where} needs columns t_s and power_w or "
                          f"fraction; found {header}")
     rows: list[list[float]] = []
+    numbers: list[int] = []
     for number, line in enumerate(lines[1:], start=2):
         body = line.split("#", 1)[0].strip()  # blank lines and '#' comments, as np.loadtxt
         if not body:
@@ -149,6 +168,7 @@ def csv_series(cfg: SolarConfig, t_s: np.ndarray) -> np.ndarray:
                              f"{len(header)} columns; expected one number per column")
         try:
             rows.append([float(c) for c in cells])
+            numbers.append(number)
         except ValueError:
             raise ValueError(f"{where} line {number}: got {body[:60]!r}; expected a number "
                              "in every column") from None
@@ -163,10 +183,33 @@ def csv_series(cfg: SolarConfig, t_s: np.ndarray) -> np.ndarray:
         raise ValueError(f"{where}: data row {int(bad[0]) + 1} holds a value that is not "
                          "finite "
                          f"(t_s {t[bad[0]]:g}, power {p[bad[0]]:g} W); expected finite numbers")
+    p = _plant_power(cfg, p, header, data, numbers, where)
     if t.size < 2 or np.any(np.diff(t) <= 0):
         raise ValueError(f"{where} t_s must increase, at least two rows")
     span = t[-1] - t[0] + (t[-1] - t[-2])
     return np.interp(t_s, t, p, period=span)
+
+
+def _plant_power(cfg: SolarConfig, p: np.ndarray, header: list[str], data: np.ndarray,
+                 numbers: list[int], where: str) -> np.ndarray:
+    """The measured power ``p`` (W) with night standby draw read as 0 W; a value beyond
+    what the plant can give or draw is a ``ValueError`` naming its line and column."""
+    limit = cfg.ac_capacity if cfg.ac_capacity is not None else cfg.capacity
+    floor, ceiling = -NIGHT_DRAW_FRACTION * limit, OVER_CAPACITY_FACTOR * limit
+    bad = np.flatnonzero((p < floor) | (p > ceiling))
+    if bad.size:
+        k = int(bad[0])
+        column = "power_w" if "power_w" in header else "fraction"
+        value = float(data[k, header.index(column)])
+        scale = 1.0 if column == "power_w" else 1.0 / cfg.capacity
+        unit = " W" if column == "power_w" else " of capacity"
+        limit_text = "ac_capacity" if cfg.ac_capacity is not None else "capacity"
+        raise ValueError(
+            f"{where} line {numbers[k]}, column {column}: got {value:g}; expected "
+            f"{floor * scale:g} to {ceiling * scale:g}{unit} (a night standby draw of at most "
+            f"{NIGHT_DRAW_FRACTION:.0%} of the plant's {limit_text} {limit:g} W, read as 0, "
+            f"up to {OVER_CAPACITY_FACTOR:g} × it)")
+    return np.maximum(p, 0.0)
 
 
 def solar_interval_mean_w(cfg: SolarConfig, lat: float, lon: float, altitude: float,
