@@ -194,7 +194,7 @@ def _plant_power(cfg: SolarConfig, p: np.ndarray, header: list[str], data: np.nd
                  numbers: list[int], where: str) -> np.ndarray:
     """The measured power ``p`` (W) with night standby draw read as 0 W; a value beyond
     what the plant can give or draw is a ``ValueError`` naming its line and column."""
-    limit = cfg.ac_capacity if cfg.ac_capacity is not None else cfg.capacity
+    limit = ac_limit_w(cfg)
     floor, ceiling = -NIGHT_DRAW_FRACTION * limit, OVER_CAPACITY_FACTOR * limit
     bad = np.flatnonzero((p < floor) | (p > ceiling))
     if bad.size:
@@ -203,11 +203,10 @@ def _plant_power(cfg: SolarConfig, p: np.ndarray, header: list[str], data: np.nd
         value = float(data[k, header.index(column)])
         scale = 1.0 if column == "power_w" else 1.0 / cfg.capacity
         unit = " W" if column == "power_w" else " of capacity"
-        limit_text = "ac_capacity" if cfg.ac_capacity is not None else "capacity"
         raise ValueError(
             f"{where} line {numbers[k]}, column {column}: got {value:g}; expected "
             f"{floor * scale:g} to {ceiling * scale:g}{unit} (a night standby draw of at most "
-            f"{NIGHT_DRAW_FRACTION:.0%} of the plant's {limit_text} {limit:g} W, read as 0, "
+            f"{NIGHT_DRAW_FRACTION:.0%} of the plant's AC limit {limit:g} W, read as 0, "
             f"up to {OVER_CAPACITY_FACTOR:g} × it)")
     return np.maximum(p, 0.0)
 
