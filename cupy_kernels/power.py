@@ -154,10 +154,14 @@ def facility_power(xp: Any, it_w: Any, pue: Any, design_it_w: Any = None,
     when ``it`` reaches the nameplate; below it the hall keeps paying the fixed part, so
     its effective PUE (facility/IT) rises as load falls. The engine's drawn IT power stays
     below the nameplate even at full utilisation (``NODE_OVERHEAD_DRAW``): a busy GB200
-    hall at PUE 1.08 shows an effective PUE of about 1.085.
+    hall at PUE 1.08 shows an effective PUE of about 1.085. A PUE below ``1 + f`` (a
+    hall declared more efficient than the fixed part alone) keeps only ``pue - 1`` as its
+    fixed part, so the declared PUE still holds at the nameplate and a lower PUE always
+    means less facility power.
     """
     it = f64(xp, it_w)
     if design_it_w is None:
         return it * f64(xp, pue)
-    return (it * xp.maximum(f64(xp, pue) - fixed_fraction, 1.0)
-            + fixed_fraction * f64(xp, design_it_w))
+    pue = f64(xp, pue)
+    fixed = xp.minimum(fixed_fraction, xp.maximum(pue - 1.0, 0.0))
+    return it * (pue - fixed) + fixed * f64(xp, design_it_w)

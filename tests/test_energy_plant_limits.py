@@ -97,11 +97,12 @@ def test_docs_give_the_facility_power_the_engine_computes() -> None:
     from cupy_kernels.power import facility_power
 
     docs = Path(__file__).parent.parent / "docs"
-    assert "`it_w·max(pue − f, 1) + f·design_it_w`" in (docs / "kernels.md").read_text()
-    assert "IT × max(PUE(T) − f, 1) + f × design IT power" in (docs / "energy.md").read_text()
+    assert "`it_w·(pue − f′) + f′·design_it_w`" in (docs / "kernels.md").read_text()
+    assert "IT × (PUE(T) − f′) + f′ × design IT power" in (docs / "energy.md").read_text()
     for pue in (1.01, 1.08, 1.5):
         got = float(facility_power(np, 40.0, pue, 100.0))
-        assert got == pytest.approx(40.0 * max(pue - F, 1.0) + F * 100.0)
+        fixed = min(F, pue - 1.0)
+        assert got == pytest.approx(40.0 * (pue - fixed) + fixed * 100.0)
 
 
 def test_docs_say_which_pue_each_energy_table_holds() -> None:

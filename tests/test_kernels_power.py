@@ -161,3 +161,19 @@ def test_decode_power_util_weights_compute_streaming_and_host_waits() -> None:
     u = decode_power_util(np, np.array([1.0, 1.0, 2.0]), np.array([1.0, 1.0, 1.0]),
                           np.array([1.0, 0.0, 0.5]))
     np.testing.assert_allclose(u, [1.0, MEMORY_BOUND_UTIL, 0.25 + MEMORY_BOUND_UTIL * 0.25])
+
+
+def test_pue_below_the_fixed_part_still_orders_facility_power() -> None:
+    """A hall declared at PUE 1.01 or 1.02 (below 1 + the 3 % fixed part) draws less than
+    one at 1.03 at every load, and exactly its declared PUE at the nameplate."""
+    import numpy as np
+
+    from cupy_kernels.power import facility_power
+
+    design = 4e6
+    for it in (1e6, 4e6):
+        by_pue = [float(facility_power(np, np.array([it]), np.array([p]), design)[0])
+                  for p in (1.01, 1.02, 1.03, 1.05)]
+        assert by_pue == sorted(by_pue) and len(set(by_pue)) == 4, (it, by_pue)
+    at_nameplate = facility_power(np, np.array([design]), np.array([1.01]), design)[0]
+    assert abs(float(at_nameplate) - 1.01 * design) < 1e-6
