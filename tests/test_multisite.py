@@ -215,3 +215,22 @@ def test_wan_unreachable_counts_only_requests_cut_off_by_the_wan(tmp_path: Any) 
     assert refused[cut].all() and refused[~cut].any()  # the site failure refused some too
     assert summary["wan"]["unreachable_requests"] == int(cut.sum())
     assert summary["requests"]["unreachable"] == int(refused.sum()) > int(cut.sum())
+
+
+def test_route_counts_only_the_gpus_of_the_services_system() -> None:
+    """A site whose GPUs of the service's system cannot hold it is not a candidate, however
+    many GPUs of other systems it has: the service goes to the site that can run it (it
+    was pinned to the nearer Bizerte, 72 GB200 GPUs beside 64 H100, and refused)."""
+    data = federation(duration="10m")
+    data["tenants"].pop("ma-gov")
+    data["tenants"]["lab"]["training"] = []
+    data["sites"] = [{"preset": "bizerte-20mw", "halls": [
+        {"name": "a", "system": "gb200-nvl72", "racks": 1},
+        {"name": "h", "system": "h100-hgx", "racks": 8}]}, MOROCCO]
+    data["tenants"]["eu"]["inference"][0].update(replicas=80, system="gb200-nvl72")
+    sim = run_scenario(data)
+    (route,) = collect(sim).summary["routing"]
+    assert route["site"] == "morocco-40mw"
+    assert list(route["candidates"]) == ["morocco-40mw"]
+    svc = next(w for w in sim.works if w.kind == "inference")
+    assert svc.state == "truncated" and svc.segments
