@@ -78,8 +78,13 @@ def _site_cost(energy: EnergyModel | None, n_sites: int) -> np.ndarray:
 
 def restrict_works(works: Sequence[Work], tenants: Mapping[str, TenantConfig],
                    sites: Sequence[SiteConfig], index: TopologyIndex, rtt: RttFn,
-                   energy: EnergyModel | None) -> tuple[dict[int, str], list[dict[str, Any]]]:
+                   energy: EnergyModel | None, fitting: Mapping[int, np.ndarray] | None = None
+                   ) -> tuple[dict[int, str], list[dict[str, Any]]]:
     """Narrow each work's eligible domains by residency and (several sites) routing.
+
+    ``fitting``: work id → the NVLink domains one replica of that service fits, for
+    services whose model fits only some rack systems; routing counts only those domains
+    (where none of them is left after residency, all the service's domains).
 
     Returns ``(reasons, routes)``: why a work can never run (no site in its residency
     country), and one route record per routed inference service.
@@ -125,7 +130,9 @@ def restrict_works(works: Sequence[Work], tenants: Mapping[str, TenantConfig],
                 f"({', '.join(inside)})")
         spec = w.spec
         if len(sites) > 1 and isinstance(spec, InferenceServiceSpec) and mask.any():
-            usable = _usable_gpus(index, dsite, mask, w.group_size, len(sites))
+            fits = fitting.get(w.work_id) if fitting is not None else None
+            counted = mask if fits is None or not (mask & fits).any() else mask & fits
+            usable = _usable_gpus(index, dsite, counted, w.group_size, len(sites))
             allowed = [s for s in range(len(sites)) if usable[s] >= w.n_gpus]
             if allowed:
                 rtts = {s: rtt(spec, s) for s in allowed}

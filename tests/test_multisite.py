@@ -234,3 +234,23 @@ def test_route_counts_only_the_gpus_of_the_services_system() -> None:
     assert list(route["candidates"]) == ["morocco-40mw"]
     svc = next(w for w in sim.works if w.kind == "inference")
     assert svc.state == "truncated" and svc.segments
+
+
+def test_route_skips_a_site_whose_racks_the_model_does_not_fit() -> None:
+    """Llama 3 405B in bf16 on 8 GPUs does not fit an H100 server (811.8 GB of weights in
+    684.2 GB): a nearer site of H100 racks only is no candidate; the service runs on the
+    other site's GB200 racks (it was pinned to the H100 site and refused)."""
+    data = federation(duration="10m")
+    data["tenants"].pop("ma-gov")
+    data["tenants"]["lab"]["training"] = []
+    data["sites"] = [{"preset": "bizerte-20mw", "halls": [
+        {"name": "h", "system": "h100-hgx", "racks": 2}]}, MOROCCO]
+    data["tenants"]["eu"]["inference"][0].update(
+        model="llama3-405b", precision="bf16", replicas=1, gpus_per_replica=8,
+        rate="0.2/s", slo={"ttft": "5s", "tpot": "100ms"})
+    sim = run_scenario(data)
+    (route,) = collect(sim).summary["routing"]
+    assert route["site"] == "morocco-40mw"
+    assert list(route["candidates"]) == ["morocco-40mw"]
+    svc = next(w for w in sim.works if w.kind == "inference")
+    assert svc.segments and set(sim.index.gpu_site[svc.segments[0][2]].tolist()) == {1}
