@@ -254,3 +254,27 @@ def test_route_skips_a_site_whose_racks_the_model_does_not_fit() -> None:
     assert list(route["candidates"]) == ["morocco-40mw"]
     svc = next(w for w in sim.works if w.kind == "inference")
     assert svc.segments and set(sim.index.gpu_site[svc.segments[0][2]].tolist()) == {1}
+
+
+def test_origin_in_a_sites_city_is_routed_from_that_site() -> None:
+    """Users in a site's city (Nouaceur, any case) are at that site: 0 RTT to it, and its
+    round trip to the other sites; a single-site run accepted it while a two-site run
+    refused it ('unknown place') for the site whose city it is not."""
+    data = federation(duration="10m")
+    data["tenants"].pop("ma-gov")
+    data["tenants"]["lab"]["training"] = []
+    data["tenants"]["eu"]["inference"][0]["origin"] = "nouaceur"
+    sim = run_scenario(data)
+    (route,) = collect(sim).summary["routing"]
+    graph = wan_graph(sim.loaded.sites)
+    assert route["candidates"]["morocco-40mw"] == 0.0
+    assert route["candidates"]["bizerte-20mw"] == pytest.approx(
+        origin_rtt_s(graph, "bizerte-20mw", "morocco-40mw") * 1e3)
+
+
+def test_unknown_origin_lists_the_places_it_could_be() -> None:
+    data = federation(duration="10m")
+    data["tenants"]["eu"]["inference"][0]["origin"] = "casablanca"
+    with pytest.raises(UserError, match=r"origin: unknown place 'casablanca'; .*\(marseille, "
+                                        r"rota\), a site's city \(Bizerte, Nouaceur\)"):
+        build(validate_scenario(data))
