@@ -56,6 +56,13 @@ from workloads.traces.common import TraceIssue
 __all__ = ["Simulation", "build"]
 
 _LOCAL_ORIGINS = ("local", "")
+
+
+def _is_at(origin: str, site: SiteConfig) -> bool:
+    """Whether requests from ``origin`` come from ``site`` itself: its name, or its city
+    (in any case, as place names)."""
+    city = getattr(site, "city", None)
+    return origin == site.name or (city is not None and origin.lower() == city.lower())
 _WEIGHT_BYTES = {"bf16": 2.0, "fp8": 1.0, "fp4": 0.5}
 
 
@@ -261,9 +268,14 @@ def _build(loaded: LoadedScenario, backend: str | None, keep_segments: bool,
     site_by_id = {i: s for i, s in enumerate(sites)}
 
     def rtt(spec: InferenceServiceSpec, site_id: int) -> float:
+        """Round trip (s) from ``spec``'s origin to site ``site_id``: 0 from the site itself
+        or its city; from another site's city, that site's round trip to it."""
         site = site_by_id[site_id]
-        if spec.origin in _LOCAL_ORIGINS or spec.origin in (site.name, getattr(site, "city", None)):
+        if spec.origin in _LOCAL_ORIGINS or _is_at(spec.origin, site):
             return 0.0
+        at = [other.name for other in sites if _is_at(spec.origin, other)]
+        if at:  # users in another site's city reach this one over that site's links
+            return min(origin_rtt_s(graph, site.name, name) for name in at)
         return origin_rtt_s(graph, site.name, spec.origin)
 
     for spec in services:  # fail before the run for an unknown origin
@@ -271,9 +283,12 @@ def _build(loaded: LoadedScenario, backend: str | None, keep_segments: bool,
             try:
                 rtt(spec, sid)
             except KeyError:
+                joined = sorted({link.to.lower() for s in sites for link in s.wan})
+                cities = sorted({s.city for s in sites if getattr(s, "city", None)})
                 raise UserError(f"tenants.{spec.tenant}.inference.{spec.name}.origin: "
                                 f"unknown place {spec.origin!r}; expected a place joined "
-                                "to the site by a WAN link, or 'local'") from None
+                                f"to the site by a WAN link ({', '.join(joined) or 'none'}), "
+                                f"a site's city ({', '.join(cities)}) or 'local'") from None
     try:  # energy series (once per run), cable-cut schedule, residency
         ops = build_site_ops(sc, sites, index, streams, graph)
     except ValueError as exc:

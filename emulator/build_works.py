@@ -16,7 +16,7 @@ import numpy as np
 
 from emulator.core.training import ShapeCache
 from emulator.errors import UserError
-from emulator.feasibility import check_feasibility
+from emulator.feasibility import check_feasibility, service_fitting_domains
 from emulator.multisite import SiteOps, restrict_works
 from emulator.placement.base import PlacementRequest
 from emulator.rng import RngStreams
@@ -131,7 +131,9 @@ def restrict(book: WorkBook, sc: Scenario, sites: list[SiteConfig], index: Topol
             reps.append(book._make(i))
         group_of[i] = g
     probe = [*reps, *book.others]
-    infeasible, ops.routes = restrict_works(probe, sc.tenants, sites, index, rtt, ops.energy)
+    fitting = service_fitting_domains(book.others, index, serving) if len(sites) > 1 else {}
+    infeasible, ops.routes = restrict_works(probe, sc.tenants, sites, index, rtt, ops.energy,
+                                            fitting)
     check_feasibility(probe, index, serving, infeasible)
     if not reps:
         return infeasible

@@ -59,7 +59,11 @@ class LiveCounts:
     """
 
     def __init__(self, log: EventLog, tenant_of_service: dict[int, int],
-                 clock: Callable[[], float] = lambda: 0.0) -> None:
+                 clock: Callable[[], float] = lambda: 0.0,
+                 first_replica_id: int | None = None) -> None:
+        """``first_replica_id``: the first work id made during the run (work from it on is
+        an autoscaled replica, part of its service: neither a training job nor a
+        service of its own); ``None``: none is told apart."""
         n = len(log.tenants)
         self._clock = clock
         self._recent: deque[tuple[float, int, RequestStats]] = deque()
@@ -68,6 +72,8 @@ class LiveCounts:
         self.gpus = [0] * n
         self.running = 0
         self.running_services = 0
+        self.running_replicas = 0  # autoscaled replicas holding GPUs
+        self._first_replica = first_replica_id
         self.busy_gpus = 0
         self.served = [0] * n
         self.met = [0] * n
@@ -112,8 +118,9 @@ class LiveCounts:
 
     @property
     def running_jobs(self) -> int:
-        """Training jobs holding GPUs now (running work that is not an inference service)."""
-        return self.running - self.running_services
+        """Training jobs holding GPUs now (running work that is neither an inference
+        service nor one of its autoscaled replicas)."""
+        return self.running - self.running_services - self.running_replicas
 
     def _hold(self, wid: int, tenant: int, gpus: int, sign: int) -> None:
         self.gpus[tenant] += sign * gpus
@@ -121,6 +128,8 @@ class LiveCounts:
         self.running += sign
         if wid in self._tenant_of_service:
             self.running_services += sign
+        elif self._first_replica is not None and wid >= self._first_replica:
+            self.running_replicas += sign
         if sign > 0:
             self._running_ids.add(wid)
         else:
@@ -162,7 +171,8 @@ class Dashboard:
         tenants = {t: i for i, t in enumerate(sim.log.tenants)}
         services = {w.work_id: tenants[w.tenant] for w in sim.works.others
                     if w.kind == "inference"}
-        self.counts = LiveCounts(sim.log, services, clock=lambda: sim.env.now)
+        self.counts = LiveCounts(sim.log, services, clock=lambda: sim.env.now,
+                                 first_replica_id=len(sim.works))
         sim.log.subscribe(self._on_sample)
 
     def _on_sample(self, sample: Sample) -> None:
@@ -253,7 +263,9 @@ class Dashboard:
                             format_adaptive_duration(recent[i]), slo)
         busy = counts.busy_gpus
         footer = Text(f"running {counts.running_jobs} training job(s), "
-                      f"{counts.running_services} inference service(s)  "
+                      f"{counts.running_services} inference service(s)"
+                      + (f" (+{counts.running_replicas} autoscaled replica(s))"
+                         if counts.running_replicas else "") + "  "
                       f"GPUs busy {busy:,}/{sim.index.n_gpus:,} "
                       f"({100 * busy / max(sim.index.n_gpus, 1):.1f}%)  "
                       f"work events {counts.events:,}"

@@ -21,7 +21,8 @@ from topologies.index import TopologyIndex
 from workloads.models import get_model
 from workloads.spec import InferenceServiceSpec, TrainingJobSpec
 
-__all__ = ["TRAINING_STATE_BYTES_PER_PARAM", "check_feasibility", "split_problem"]
+__all__ = ["TRAINING_STATE_BYTES_PER_PARAM", "check_feasibility", "service_fitting_domains",
+           "split_problem"]
 
 TRAINING_STATE_BYTES_PER_PARAM = 16.0
 """Mixed-precision Adam: bf16 weights and gradients + fp32 master weights and two moments
@@ -55,6 +56,23 @@ def check_feasibility(works: list[Work], index: TopologyIndex, serving: ServingM
             if w.kind == "inference":  # a configured service that can never run: an error
                 raise UserError(f"tenants.{w.tenant}.inference.{w.name}: {checked[key]}")
             infeasible[w.work_id] = checked[key]
+
+
+def service_fitting_domains(works: list[Work], index: TopologyIndex,
+                            serving: ServingModel) -> dict[int, np.ndarray]:
+    """Work id → the NVLink domains one replica of that inference service fits (room for
+    a KV cache), for the services whose model fits only some of their eligible systems
+    (and some at all, and splits over its replica's GPUs): routing picks among the sites
+    with such racks. The others are left out: every eligible domain fits, or none does and
+    :func:`check_feasibility` says why."""
+    out: dict[int, np.ndarray] = {}
+    for w in works:
+        if w.kind != "inference" or _split_problem(w.spec) is not None:
+            continue
+        fitting = _fitting_domains(w, index, serving)
+        if fitting is not None and fitting.any():
+            out[w.work_id] = fitting
+    return out
 
 
 def _systems_in(index: TopologyIndex, eligible: np.ndarray | None) -> list[int]:

@@ -5,11 +5,12 @@
   checks every start against the mask) cannot start it elsewhere. Results count the
   placements and prove zero violations from the GPU segments each work held.
 * **Routing**: with more than one site, each inference service is pinned to one site:
-  among the sites it may use, those whose round trip from the service's origin is within
-  half its TTFT objective (the rest is left for queueing and prefill), the cheapest
-  (mean import price × mean PUE, in US dollars, when the energy model knows prices), then
-  the nearest; if none is within budget, the nearest. Its TTFT then carries the RTT from
-  its origin to that site.
+  among the sites it may use (whose racks of its system, in its residency country, hold
+  all its GPUs in whole tensor-parallel groups), those whose round trip from the service's
+  origin is within half its TTFT objective (the rest is left for queueing and prefill),
+  the cheapest (mean import price × mean PUE, in US dollars, when the energy model knows
+  prices), then the nearest; if none is within budget, the nearest. Its TTFT then carries
+  the RTT from its origin to that site.
 * **WAN events**: cable cuts and repairs (:mod:`emulator.wan_events`) change the WAN graph
   at their times; every running service's RTT is recomputed (``inf``: unreachable, its
   requests fail and count as SLO misses).
@@ -77,15 +78,19 @@ def _site_cost(energy: EnergyModel | None, n_sites: int) -> np.ndarray:
 
 def restrict_works(works: Sequence[Work], tenants: Mapping[str, TenantConfig],
                    sites: Sequence[SiteConfig], index: TopologyIndex, rtt: RttFn,
-                   energy: EnergyModel | None) -> tuple[dict[int, str], list[dict[str, Any]]]:
+                   energy: EnergyModel | None, fitting: Mapping[int, np.ndarray] | None = None
+                   ) -> tuple[dict[int, str], list[dict[str, Any]]]:
     """Narrow each work's eligible domains by residency and (several sites) routing.
+
+    ``fitting``: work id → the NVLink domains one replica of that service fits, for
+    services whose model fits only some rack systems; routing counts only those domains
+    (where none of them is left after residency, all the service's domains).
 
     Returns ``(reasons, routes)``: why a work can never run (no site in its residency
     country), and one route record per routed inference service.
     """
     dsite = domain_sites(index)
     country = np.array([s.country for s in sites])
-    usable_gpus = np.bincount(dsite, weights=index.domain_size, minlength=len(sites))
     cost = _site_cost(energy, len(sites))
     reasons: dict[int, str] = {}
     routes: list[dict[str, Any]] = []
@@ -125,8 +130,10 @@ def restrict_works(works: Sequence[Work], tenants: Mapping[str, TenantConfig],
                 f"({', '.join(inside)})")
         spec = w.spec
         if len(sites) > 1 and isinstance(spec, InferenceServiceSpec) and mask.any():
-            allowed = [s for s in range(len(sites))
-                       if mask[dsite == s].any() and usable_gpus[s] >= w.n_gpus]
+            fits = fitting.get(w.work_id) if fitting is not None else None
+            counted = mask if fits is None or not (mask & fits).any() else mask & fits
+            usable = _usable_gpus(index, dsite, counted, w.group_size, len(sites))
+            allowed = [s for s in range(len(sites)) if usable[s] >= w.n_gpus]
             if allowed:
                 rtts = {s: rtt(spec, s) for s in allowed}
                 budget = ROUTE_RTT_BUDGET * spec.slo_ttft_s
@@ -146,6 +153,14 @@ def restrict_works(works: Sequence[Work], tenants: Mapping[str, TenantConfig],
             w.request = request
             w.view = None
     return reasons, routes
+
+
+def _usable_gpus(index: TopologyIndex, dsite: np.ndarray, mask: np.ndarray, group: int,
+                 n_sites: int) -> np.ndarray:
+    """GPUs per site a work of tensor-parallel groups of ``group`` GPUs may hold: those of
+    the NVLink domains in ``mask`` (its system, residency), each in whole groups."""
+    whole = (index.domain_size // group) * group
+    return np.bincount(dsite[mask], weights=whole[mask], minlength=n_sites)
 
 
 def _ms(seconds: float) -> float | None:

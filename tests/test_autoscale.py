@@ -155,3 +155,24 @@ def test_jobs_table_replicas_per_row_match_gpus() -> None:
     assert int(jobs["dp"][rows].sum()) == 6
     base = jobs["kind"] == "inference"
     assert jobs["dp"][base].tolist() == [2]
+
+
+def test_dashboard_counts_replicas_apart_from_training_jobs() -> None:
+    """Autoscaled replicas belong to their service: the dashboard's footer counted them
+    as running training jobs ('running 2 training job(s), 1 inference service(s)' with no
+    training at all)."""
+    from emulator.build import build
+    from emulator.dashboard import Dashboard
+    from emulator.loader import validate_scenario
+    from tests.test_summary_rows import _text
+
+    data = _service(replicas=3, rate="1/s", autoscale={"min_replicas": 1, "max_replicas": 6})
+    data["duration"] = "10m"
+    sim = build(validate_scenario(data))
+    dash = Dashboard(sim)
+    sim.run(until=300.0)
+    counts = dash.counts
+    assert (counts.running_jobs, counts.running_services, counts.running_replicas) == (0, 1, 2)
+    text = _text(dash.frame(), width=200)
+    assert "running 0 training job(s), 1 inference service(s) (+2 autoscaled replica(s))" \
+        in text

@@ -215,3 +215,66 @@ def test_wan_unreachable_counts_only_requests_cut_off_by_the_wan(tmp_path: Any) 
     assert refused[cut].all() and refused[~cut].any()  # the site failure refused some too
     assert summary["wan"]["unreachable_requests"] == int(cut.sum())
     assert summary["requests"]["unreachable"] == int(refused.sum()) > int(cut.sum())
+
+
+def test_route_counts_only_the_gpus_of_the_services_system() -> None:
+    """A site whose GPUs of the service's system cannot hold it is not a candidate, however
+    many GPUs of other systems it has: the service goes to the site that can run it (it
+    was pinned to the nearer Bizerte, 72 GB200 GPUs beside 64 H100, and refused)."""
+    data = federation(duration="10m")
+    data["tenants"].pop("ma-gov")
+    data["tenants"]["lab"]["training"] = []
+    data["sites"] = [{"preset": "bizerte-20mw", "halls": [
+        {"name": "a", "system": "gb200-nvl72", "racks": 1},
+        {"name": "h", "system": "h100-hgx", "racks": 8}]}, MOROCCO]
+    data["tenants"]["eu"]["inference"][0].update(replicas=80, system="gb200-nvl72")
+    sim = run_scenario(data)
+    (route,) = collect(sim).summary["routing"]
+    assert route["site"] == "morocco-40mw"
+    assert list(route["candidates"]) == ["morocco-40mw"]
+    svc = next(w for w in sim.works if w.kind == "inference")
+    assert svc.state == "truncated" and svc.segments
+
+
+def test_route_skips_a_site_whose_racks_the_model_does_not_fit() -> None:
+    """Llama 3 405B in bf16 on 8 GPUs does not fit an H100 server (811.8 GB of weights in
+    684.2 GB): a nearer site of H100 racks only is no candidate; the service runs on the
+    other site's GB200 racks (it was pinned to the H100 site and refused)."""
+    data = federation(duration="10m")
+    data["tenants"].pop("ma-gov")
+    data["tenants"]["lab"]["training"] = []
+    data["sites"] = [{"preset": "bizerte-20mw", "halls": [
+        {"name": "h", "system": "h100-hgx", "racks": 2}]}, MOROCCO]
+    data["tenants"]["eu"]["inference"][0].update(
+        model="llama3-405b", precision="bf16", replicas=1, gpus_per_replica=8,
+        rate="0.2/s", slo={"ttft": "5s", "tpot": "100ms"})
+    sim = run_scenario(data)
+    (route,) = collect(sim).summary["routing"]
+    assert route["site"] == "morocco-40mw"
+    assert list(route["candidates"]) == ["morocco-40mw"]
+    svc = next(w for w in sim.works if w.kind == "inference")
+    assert svc.segments and set(sim.index.gpu_site[svc.segments[0][2]].tolist()) == {1}
+
+
+def test_origin_in_a_sites_city_is_routed_from_that_site() -> None:
+    """Users in a site's city (Nouaceur, any case) are at that site: 0 RTT to it, and its
+    round trip to the other sites; a single-site run accepted it while a two-site run
+    refused it ('unknown place') for the site whose city it is not."""
+    data = federation(duration="10m")
+    data["tenants"].pop("ma-gov")
+    data["tenants"]["lab"]["training"] = []
+    data["tenants"]["eu"]["inference"][0]["origin"] = "nouaceur"
+    sim = run_scenario(data)
+    (route,) = collect(sim).summary["routing"]
+    graph = wan_graph(sim.loaded.sites)
+    assert route["candidates"]["morocco-40mw"] == 0.0
+    assert route["candidates"]["bizerte-20mw"] == pytest.approx(
+        origin_rtt_s(graph, "bizerte-20mw", "morocco-40mw") * 1e3)
+
+
+def test_unknown_origin_lists_the_places_it_could_be() -> None:
+    data = federation(duration="10m")
+    data["tenants"]["eu"]["inference"][0]["origin"] = "casablanca"
+    with pytest.raises(UserError, match=r"origin: unknown place 'casablanca'; .*\(marseille, "
+                                        r"rota\), a site's city \(Bizerte, Nouaceur\)"):
+        build(validate_scenario(data))
