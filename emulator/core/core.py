@@ -83,6 +83,9 @@ class Core(FailureVerbs, ServiceVerbs, StartChecks, SpeedVerbs):
         self.staging: Staging | None = None
         # Sets each training run's checkpoint interval from where it starts (Young/Daly).
         self.cadence: YoungDalyCadence | None = None
+        # Some work was ever given a speed factor (:meth:`slow`): until then no running
+        # job is slowed, and the sampler need not look for power-capped work.
+        self.any_slowed = False
         self.keep_segments = False  # keep each run's GPU ids on the work (tests, debugging)
         self.wants_round: Callable[[], None] = lambda: None
         self.on_start: Callable[[Work], None] = lambda w: None  # serving, autoscaling
