@@ -27,6 +27,7 @@ from one array instead of looking into every domain with a cut GPU.
 from __future__ import annotations
 
 import bisect
+from array import array
 
 import numpy as np
 
@@ -61,6 +62,12 @@ class ClusterState:
         if index.n_gpus and np.any(np.diff(index.gpu_domain) < 0):
             raise ValueError("GPU ids must be contiguous per NVLink domain")
         self.domain_start = np.searchsorted(index.gpu_domain, np.arange(index.n_domains))
+        # The same two columns as array.array, for one-entry reads per start and release
+        # (a Python int at once, without a numpy scalar): each GPU's domain, and each
+        # domain's first GPU followed by the GPU count (the end of the last domain).
+        self.gpu_domain_at = array("q", np.asarray(index.gpu_domain, dtype=np.int64).tobytes())
+        self.domain_start_at = array("q", np.append(self.domain_start, index.n_gpus)
+                                     .astype(np.int64).tobytes())
         self.free_gpus = int(index.n_gpus)
         # bumps on every change of what a placement reads (free GPUs, GPUs cut off): equal
         # versions mean the same free state
@@ -144,18 +151,19 @@ class ClusterState:
     def _count_span(self, lo: int, hi: int, sign: int) -> None:
         """:meth:`_count` for the consecutive GPUs ``lo .. hi-1``: one domain's, or parts
         of consecutive domains (their ids are contiguous per domain), domain by domain."""
-        dom = self.index.gpu_domain
-        first, last = int(dom[lo]), int(dom[hi - 1])
+        dom, start = self.gpu_domain_at, self.domain_start_at
+        first, last = dom[lo], dom[hi - 1]
         free = self.domain_free
         conn = self.domain_connected
         for d in range(first, last + 1):
-            a = lo if d == first else int(self.domain_start[d])
-            b = hi if d == last else int(self.domain_start[d + 1])
+            a = lo if d == first else start[d]
+            b = hi if d == last else start[d + 1]
             if b <= a:
                 continue  # a domain without GPUs
             old = int(free[d])
-            free[d] = old + sign * (b - a)
-            self._move(d, old, int(free[d]))
+            new = old + sign * (b - a)
+            free[d] = new
+            self._move(d, old, new)
             if conn is not None:
                 cut = int(np.count_nonzero(self.isolated[a:b])) if self.domain_isolated[d] else 0
                 conn[d] += sign * (b - a - cut)

@@ -27,6 +27,7 @@ completions come from a :class:`~emulator.core.clock.Clock`.
 from __future__ import annotations
 
 import math
+from array import array
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
@@ -76,6 +77,9 @@ class Core(FailureVerbs, ServiceVerbs, StartChecks, SpeedVerbs):
         self._gpu_ids = np.arange(self.index.n_gpus, dtype=np.int64)  # spans: StartChecks
         # Racks whose GPUs' utilisation changed since the power model last read them.
         self.rack_dirty = np.ones(self.index.n_racks, dtype=bool)
+        # each GPU's rack as array.array: one-entry reads give a Python int at once
+        self._gpu_rack_at = array("q", np.asarray(self.index.gpu_rack, dtype=np.int64)
+                                  .tobytes())
         self.running_version = 0  # bumps on every change of the running set or its rates
         self.changed: set[int] = set()  # work whose running state changed (readers clear it)
         self.changed_all = False  # set when ``changed`` overflowed: readers rebuild all
@@ -83,6 +87,9 @@ class Core(FailureVerbs, ServiceVerbs, StartChecks, SpeedVerbs):
         self.staging: Staging | None = None
         # Sets each training run's checkpoint interval from where it starts (Young/Daly).
         self.cadence: YoungDalyCadence | None = None
+        # Some work was ever given a speed factor (:meth:`slow`): until then no running
+        # job is slowed, and the sampler need not look for power-capped work.
+        self.any_slowed = False
         self.keep_segments = False  # keep each run's GPU ids on the work (tests, debugging)
         self.wants_round: Callable[[], None] = lambda: None
         self.on_start: Callable[[Work], None] = lambda w: None  # serving, autoscaling
@@ -111,11 +118,12 @@ class Core(FailureVerbs, ServiceVerbs, StartChecks, SpeedVerbs):
     def set_util_span(self, lo: int, hi: int, util: float) -> None:
         """:meth:`set_util` for the GPUs ``lo .. hi-1`` of one NVLink domain (slices)."""
         self.gpu_util[lo:hi] = util
-        rack = self.index.gpu_rack
-        if rack[lo] == rack[hi - 1]:
-            self.rack_dirty[rack[lo]] = True
+        rack = self._gpu_rack_at
+        first = rack[lo]
+        if first == rack[hi - 1]:
+            self.rack_dirty[first] = True
         else:
-            self.rack_dirty[rack[lo:hi]] = True
+            self.rack_dirty[self.index.gpu_rack[lo:hi]] = True
 
     @property
     def now(self) -> float:

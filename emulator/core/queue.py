@@ -79,8 +79,9 @@ class WorkQueue:
         cols, lo = self._cols, self._lo
         if i == n:  # at the end (an arrival) with room after it: nothing moves
             return
-        if front and lo > 0:  # shift the front left
-            cols[:, lo - 1:lo - 1 + i] = cols[:, lo:lo + i]
+        if front and lo > 0:  # shift the front left (nothing to move for a new head)
+            if i:
+                cols[:, lo - 1:lo - 1 + i] = cols[:, lo:lo + i]
             self._lo = lo - 1
         else:  # shift the back right
             cols[:, lo + i + 1:lo + n + 1] = cols[:, lo + i:lo + n]
@@ -89,10 +90,11 @@ class WorkQueue:
         """Drop the entry at position ``i``, moving the shorter side by one."""
         n, lo = len(self.works), self._lo
         cols = self._cols
-        if i < n - 1 - i:  # shift the front right
-            cols[:, lo + 1:lo + 1 + i] = cols[:, lo:lo + i]
+        if i < n - 1 - i:  # shift the front right (nothing to move for the head)
+            if i:
+                cols[:, lo + 1:lo + 1 + i] = cols[:, lo:lo + i]
             self._lo = lo + 1
-        else:  # shift the back left
+        elif i < n - 1:  # shift the back left (nothing to move for the last entry)
             cols[:, lo + i:lo + n - 1] = cols[:, lo + i + 1:lo + n]
 
     def _set(self, i: int, view: QueuedJob, tenant_idx: int) -> None:

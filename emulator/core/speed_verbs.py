@@ -27,6 +27,7 @@ class SpeedVerbs:
     # provided by Core
     staging: Staging | None
     running_version: int
+    any_slowed: bool
 
     if TYPE_CHECKING:
         @property
@@ -81,6 +82,7 @@ class SpeedVerbs:
             if factor == 1.0:
                 return
             factors = work.speed_factors = {}
+            self.any_slowed = True
         factors[cause] = factor
         speed = math.prod(factors[c] for c in sorted(factors))
         if speed != work.speed:

@@ -56,7 +56,8 @@ class StartChecks:
         GPUs, a GPU cut off from scale-out or a domain the work may not use."""
         lo, hi = span
         index = self.index
-        first, last = int(index.gpu_domain[lo]), int(index.gpu_domain[hi - 1])
+        dom = self.cluster.gpu_domain_at
+        first, last = dom[lo], dom[hi - 1]
         eligible = work.request.eligible
         if first == last:
             if eligible is not None and not eligible[first]:

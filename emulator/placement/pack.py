@@ -178,17 +178,19 @@ class PackPlacement(PlacementPolicy):
     def place(self, request: PlacementRequest, scratch: Scratch) -> np.ndarray | None:
         """GPU ids packed into the fewest domains of one pod/site, or ``None``."""
         need = request.n_groups
-        if request.eligible is None and scratch.by_free is not None:
+        searched = request.eligible is None and scratch.by_free is not None
+        if searched:  # the tightest domain that fits, found from the free-count buckets
             d = scratch.tightest_domain(request.group_size, need)
             if d is not None:
                 return scratch.take([(d, need)], request.group_size)
         cap = scratch.capacity(request)
         if int(cap.sum()) < need:
             return None
-        fits = np.flatnonzero(cap >= need)
-        if fits.size:
-            d = int(fits[np.argmin(cap[fits])])  # best fit: the tightest domain that fits
-            return scratch.take([(d, need)], request.group_size)
+        if not searched:  # (after the search above no single domain fits)
+            fits = np.flatnonzero(cap >= need)
+            if fits.size:
+                d = int(fits[np.argmin(cap[fits])])  # best fit: the tightest that fits
+                return scratch.take([(d, need)], request.group_size)
         if scratch.domain_connected is not None:  # spanning domains: connected GPUs only
             cap = scratch.capacity(request, scale_out=True)
         index = scratch.index

@@ -213,18 +213,14 @@ class Rounds:
     def view(self) -> ClusterView:
         """The read-only view of this instant."""
         core = self.core
-        return ClusterView(
-            now=core.now, queue=ReadOnlySequence(core.queue.views),
-            total_gpus=core.index.n_gpus, free_gpus=core.cluster.free_gpus,
-            running=self._running_views, release_profile=self._release_profile,
-            scratch=self._scratch,
-            tenant_gpus=dict(zip(self.tenants, core.tenant_gpus, strict=True)),
-            options=self.options, queue_columns=core.queue.columns,
-            queue_table=core.queue.table, running_columns=self._running_columns,
-            top_attained=self._top_attained, top_remaining=self._top_remaining,
-            running_job=self._running_job, idle_token=self._idle_token,
-            arrival_token=self._arrival_token,
-            round_length_s=self.round_length_s)
+        queue = core.queue
+        return ClusterView(  # positional, in the signature's order (a view per round)
+            core.now, ReadOnlySequence(queue.views), core.index.n_gpus,
+            core.cluster.free_gpus, self._running_views, self._scratch,
+            dict(zip(self.tenants, core.tenant_gpus, strict=True)), self.options,
+            self._release_profile, queue.columns, queue.table, self._running_columns,
+            self._top_attained, self._top_remaining, self._running_job, self._idle_token,
+            self._arrival_token, self.round_length_s)
 
     def _idle_token(self, scanned: int) -> object | None:
         """See :meth:`ClusterView.idle_token`: the cluster's and running set's versions and

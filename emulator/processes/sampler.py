@@ -123,6 +123,8 @@ class Sampler:
         power-equivalent utilisation (speed × nominal − the power model's figure);
         ``None`` when no job is power-capped."""
         core = self.core
+        if not core.any_slowed:  # no work ever had a speed factor: none is capped
+            return None
         staging = core.staging.active if core.staging is not None else {}
         gpus: list[np.ndarray] = []
         gaps: list[np.ndarray] = []
