@@ -8,9 +8,10 @@ a bucket is its geometric centre, so any percentile is within ``(GROWTH - 1) / 2
 of a value inside that bucket. Two :class:`RequestStats` merge by adding counts, so
 per-window, per-service and per-tenant figures come from one mechanism.
 
-Values are seconds. A NaN TTFT (a request whose origin was cut off from the site, or whose
-first token would come after the horizon) is counted in ``unreachable`` and as an SLO
-miss, and left out of the latency figures, as the per-request tables do.
+Values are seconds. A request whose origin was cut off from the site, or that had no
+replica (NaN queue wait), is counted in ``unreachable``; one still queued or in prefill
+when the run ended (NaN TTFT, a wait) in ``unfinished``. Both count as SLO misses and are
+left out of the latency figures, as the per-request tables do.
 """
 
 from __future__ import annotations
