@@ -22,7 +22,9 @@ then: :func:`with_young_daly` sets each job's write cost ``δ`` and a first inte
 the first such site, as if the job spanned domains) when the workload is made, and
 :class:`YoungDalyCadence` sets both of each run from where it starts (``δ`` from the
 storage bandwidth of the site of its GPUs, ``M`` from that site's failure classes and
-whether its GPUs lie in one NVLink domain), at its first start and at every restart.
+whether its GPUs lie in one NVLink domain), at its first start and at every restart; a
+run on a site with a fixed cadence (or none that fails) gets the job's own interval and
+cost back.
 """
 
 from __future__ import annotations
@@ -112,13 +114,17 @@ class YoungDalyCadence:
     ``δ`` of that site's ``checkpoint_bandwidth`` (:func:`checkpoint_write_s`, the model's
     parameters at ``bytes_per_param`` bytes each) and ``τ = √(2·δ·M)`` with ``M`` from that
     site's failure classes and its size, the scale-out classes (NIC, leaf switch) left out
-    when its GPUs lie in one NVLink domain (:func:`job_failure_rate`). Runs on other sites,
-    duration-as-given jobs and jobs no failure class can stop keep the cadence they have.
+    when its GPUs lie in one NVLink domain (:func:`job_failure_rate`). A run on a site with
+    a fixed cadence, or one no failure class can stop, gets the job's own interval and cost
+    back from ``configured`` (the jobs before :func:`with_young_daly`: that one sets every
+    job's first cadence from the first Young/Daly site, wherever it will run);
+    duration-as-given jobs keep theirs.
     """
 
-    def __init__(self, plan: FailurePlan, index: TopologyIndex,
-                 bytes_per_param: float) -> None:
+    def __init__(self, plan: FailurePlan, index: TopologyIndex, bytes_per_param: float,
+                 configured: Sequence[TrainingJobSpec] | None = None) -> None:
         self.plan = plan
+        self.configured = configured
         self.gpu_site = index.gpu_site
         self.bytes_per_param = bytes_per_param
         self.sites = frozenset(s for s, c in plan.configs.items() if c.checkpoint == "young_daly")
@@ -147,19 +153,25 @@ class YoungDalyCadence:
 
     def apply(self, works: Sequence[Work]) -> None:
         """Give each placed training run in ``works`` (``tier`` and GPUs set) the write cost
-        and interval of where it runs."""
+        and interval of where it runs: Young/Daly's on a site that asks for it, the job's
+        own (``configured``, indexed by work id) on a fixed-cadence site or where nothing
+        can stop the run."""
         for work in works:
             spec = work.spec
             if not isinstance(spec, TrainingJobSpec) or spec.runtime_s is not None:
                 continue
             first = work.span[0] if work.span is not None else int(work.gpus[0])  # type: ignore[index]
             site = int(self.gpu_site[first])
-            if site not in self.sites:
-                continue
-            write = self.write_s(site, spec)
-            tau = self.interval_s(site, work.n_gpus, work.tier == TIER_NVLINK, write)
-            if tau is None:
-                continue
+            tau: float | None = None
+            write = spec.checkpoint_cost_s
+            if site in self.sites:
+                write = self.write_s(site, spec)
+                tau = self.interval_s(site, work.n_gpus, work.tier == TIER_NVLINK, write)
+            if tau is None:  # the job's own cadence (a workload-wide Young/Daly one replaced)
+                if self.configured is None:
+                    continue
+                own = self.configured[work.work_id]
+                tau, write = own.checkpoint_interval_s, own.checkpoint_cost_s
             if tau != spec.checkpoint_interval_s or write != spec.checkpoint_cost_s:
                 work.spec = dataclasses.replace(spec, checkpoint_interval_s=tau,
                                                 checkpoint_cost_s=write)

@@ -86,3 +86,36 @@ def test_the_write_cost_is_that_of_the_site_a_run_starts_on() -> None:
         if len(seen) == 2:
             break
     assert seen == {0, 1}  # runs on both sites were checked
+
+
+def test_a_run_on_a_fixed_cadence_site_keeps_its_own_interval_and_cost() -> None:
+    """A Young/Daly site and a ``checkpoint: fixed`` one: a run on the fixed site once kept
+    the τ and δ the workload got from the Young/Daly site (537 s and 0.064 s instead of its
+    own 30 min and 60 s)."""
+    data = small_scenario(duration="2d")
+    data["sites"][0]["failures"] = {"checkpoint": "young_daly",
+                                    "checkpoint_bandwidth": "2TB/s"}
+    data["sites"].append({"preset": "morocco-40mw",
+                          "halls": [{"name": "phase1-a", "system": "gb200-nvl72", "racks": 4}],
+                          "failures": {"checkpoint": "fixed"}})
+    sim = build(validate_scenario(data))
+    sim.engine.start()
+    core = sim.engine.core
+    plan = sim.engine.failures.plan
+    seen: set[int] = set()
+    for hour in range(1, 49):
+        sim.env.run(until=hour * 3600.0)
+        for w in core.running.values():
+            if w.kind != "training":
+                continue
+            site = int(core.index.gpu_site[int(w.gpus[0])])
+            if site == 1:
+                assert (w.spec.checkpoint_interval_s, w.spec.checkpoint_cost_s) == (1800.0, 60.0)
+            else:
+                rate = job_failure_rate(plan, 0, w.n_gpus, in_domain=w.tier == TIER_NVLINK)
+                assert math.isclose(w.spec.checkpoint_interval_s,
+                                    young_daly_s(w.spec.checkpoint_cost_s, 1 / rate))
+            seen.add(site)
+        if len(seen) == 2:
+            break
+    assert seen == {0, 1}  # runs on both sites were checked
