@@ -254,6 +254,7 @@ def _build(loaded: LoadedScenario, backend: str | None, keep_segments: bool,
         text = str(exc)
         raise UserError(text if text.startswith("tenants.") else f"tenants: {text}") from None
     failure_plan = resolve_plan(sites, index)
+    configured = jobs  # each job's own checkpoint cadence, for runs on a fixed-cadence site
     if failure_plan is not None:  # checkpoint cadence from the failure rates, if asked
         jobs = with_young_daly(jobs, failure_plan,  # type: ignore[assignment]
                                TRAINING_STATE_BYTES_PER_PARAM)
@@ -332,7 +333,8 @@ def _build(loaded: LoadedScenario, backend: str | None, keep_segments: bool,
                     transfers=_transfer_model(jobs, sites, graph), shapes=shapes)
     engine.core.keep_segments = keep_segments
     if failure_plan is not None:  # each run's checkpoint interval from where it starts
-        cadence = YoungDalyCadence(failure_plan, index, TRAINING_STATE_BYTES_PER_PARAM)
+        cadence = YoungDalyCadence(failure_plan, index, TRAINING_STATE_BYTES_PER_PARAM,
+                                   configured)
         engine.core.cadence = cadence if cadence.sites else None
     # Always a failure model, so operators and planned events can inject failures into a
     # scenario without a failures: section (it then samples nothing and changes nothing).

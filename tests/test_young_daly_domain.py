@@ -6,14 +6,32 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from emulator.build import Simulation, build
 from emulator.checkpointing import checkpoint_write_s, job_failure_rate, young_daly_s
+from emulator.failure_plan import FailurePlan
 from emulator.feasibility import TRAINING_STATE_BYTES_PER_PARAM
 from emulator.loader import validate_scenario
 from tests.conftest import small_scenario
 from topologies.index import TIER_NVLINK
 from topologies.reliability import effect_of
 from workloads.models import get_model
+
+
+def _touched_rate(plan: FailurePlan, site: int, gpus: np.ndarray, inside: bool) -> float:
+    """Failures per second that stop a run on ``gpus``: the rates of every unit of the
+    site's classes holding one of its GPUs (scale-out classes left out ``inside`` one
+    NVLink domain, spine switches always)."""
+    held = set(np.asarray(gpus).tolist())
+    rate = 0.0
+    for c in plan.classes:
+        effect = effect_of(c.name)
+        if c.site != site or effect == "bandwidth" or (inside and effect == "scale_out"):
+            continue
+        rate += sum(float(c.rate_per_s[u]) for u in range(c.n_units)
+                    if held.intersection(c.unit_gpus(u).tolist()))
+    return rate
 
 
 def _sim() -> Simulation:
@@ -46,7 +64,7 @@ def test_each_run_gets_the_interval_of_where_it_starts() -> None:
             if w.kind != "training":
                 continue
             inside = w.tier == TIER_NVLINK
-            rate = job_failure_rate(plan, 0, w.n_gpus, in_domain=inside)
+            rate = _touched_rate(plan, 0, w.gpus, inside)
             assert math.isclose(w.spec.checkpoint_interval_s,
                                 young_daly_s(w.spec.checkpoint_cost_s, 1 / rate))
             seen[inside] += 1
@@ -80,9 +98,70 @@ def test_the_write_cost_is_that_of_the_site_a_run_starts_on() -> None:
             write = checkpoint_write_s(get_model(w.spec.model).params,
                                        TRAINING_STATE_BYTES_PER_PARAM, bandwidth[site])
             assert math.isclose(w.spec.checkpoint_cost_s, write)
-            rate = job_failure_rate(plan, site, w.n_gpus, in_domain=w.tier == TIER_NVLINK)
+            rate = _touched_rate(plan, site, w.gpus, w.tier == TIER_NVLINK)
             assert math.isclose(w.spec.checkpoint_interval_s, young_daly_s(write, 1 / rate))
             seen.add(site)
         if len(seen) == 2:
             break
     assert seen == {0, 1}  # runs on both sites were checked
+
+
+def test_a_run_on_a_fixed_cadence_site_keeps_its_own_interval_and_cost() -> None:
+    """A Young/Daly site and a ``checkpoint: fixed`` one: a run on the fixed site once kept
+    the τ and δ the workload got from the Young/Daly site (537 s and 0.064 s instead of its
+    own 30 min and 60 s)."""
+    data = small_scenario(duration="2d")
+    data["sites"][0]["failures"] = {"checkpoint": "young_daly",
+                                    "checkpoint_bandwidth": "2TB/s"}
+    data["sites"].append({"preset": "morocco-40mw",
+                          "halls": [{"name": "phase1-a", "system": "gb200-nvl72", "racks": 4}],
+                          "failures": {"checkpoint": "fixed"}})
+    sim = build(validate_scenario(data))
+    sim.engine.start()
+    core = sim.engine.core
+    plan = sim.engine.failures.plan
+    seen: set[int] = set()
+    for hour in range(1, 49):
+        sim.env.run(until=hour * 3600.0)
+        for w in core.running.values():
+            if w.kind != "training":
+                continue
+            site = int(core.index.gpu_site[int(w.gpus[0])])
+            if site == 1:
+                assert (w.spec.checkpoint_interval_s, w.spec.checkpoint_cost_s) == (1800.0, 60.0)
+            else:
+                rate = _touched_rate(plan, 0, w.gpus, w.tier == TIER_NVLINK)
+                assert math.isclose(w.spec.checkpoint_interval_s,
+                                    young_daly_s(w.spec.checkpoint_cost_s, 1 / rate))
+            seen.add(site)
+        if len(seen) == 2:
+            break
+    assert seen == {0, 1}  # runs on both sites were checked
+
+
+def test_the_failure_rate_counts_the_units_a_run_touches() -> None:
+    """Spread placement scatters a run over more trays, NVLink domains, leaves and racks
+    than ``⌈N/s⌉``: its interval once came from ``⌈N/s⌉`` units per class (a 16-GPU run
+    over 6 trays and 2 racks got τ 3220 s instead of 2552 s)."""
+    data = small_scenario(duration="2d")
+    data["scheduler"]["placement"] = "spread"
+    data["sites"][0]["failures"] = {"checkpoint": "young_daly",
+                                    "checkpoint_bandwidth": "2TB/s"}
+    sim = build(validate_scenario(data))
+    sim.engine.start()
+    core = sim.engine.core
+    plan = sim.engine.failures.plan
+    wider = 0
+    for hour in range(1, 49):
+        sim.env.run(until=hour * 3600.0)
+        for w in core.running.values():
+            if w.kind != "training":
+                continue
+            inside = w.tier == TIER_NVLINK
+            rate = _touched_rate(plan, 0, w.gpus, inside)
+            assert math.isclose(w.spec.checkpoint_interval_s,
+                                young_daly_s(w.spec.checkpoint_cost_s, 1 / rate))
+            wider += rate > job_failure_rate(plan, 0, w.n_gpus, in_domain=inside) * 1.01
+        if wider >= 3:
+            break
+    assert wider >= 3  # runs touching more units than ⌈N/s⌉ were checked
