@@ -30,7 +30,11 @@ One row per running job. The model (all times in seconds, per optimizer step):
   Counted as exposed.
 * **pipeline parallel**: the 1F1B bubble ``(pp-1)/(v·m)`` of the busy time, with ``m``
   micro-batches per data-parallel rank and ``v`` interleaved (virtual) stages (Narayanan
-  et al., SC'21), plus the stage-to-stage sends on the slow tier.
+  et al., SC'21), plus the stage-to-stage sends on the slow tier, ``2·m·v`` of them, all
+  exposed (interleaving multiplies the sends by ``v``: ibid., sec. 2.2.2). Where ``v`` is
+  not given, the default (:func:`default_virtual_stages`) is used only where it beats no
+  interleaving: with few stages and many micro-batches the bubble it saves is smaller
+  than the sends it adds.
 * **expert parallel** (MoE): per MoE layer and micro-batch, four all-to-alls (dispatch and
   combine, forward and backward) of ``micro_tokens·active_experts·hidden·2·(ep-1)/ep``
   bytes per GPU over the EP group (``ep_bw``), exposed, plus a host-bound time per MoE
@@ -133,8 +137,9 @@ class TrainingBatch:
     ``dp_alpha`` and ``tp_alpha`` seconds per hop; ``grad_bytes`` bytes per gradient
     element; ``dp_overlap`` a fraction in [0, 1]; ``mfu`` NaN to use
     :func:`default_efficiency`, otherwise the model-FLOP efficiency to impose.
-    ``virtual_stages`` (optional) is the interleaved-pipeline factor ``v``; ``None`` uses
-    :func:`default_virtual_stages`.
+    ``virtual_stages`` (optional) is the interleaved-pipeline factor ``v``; ``None`` (or
+    NaN in a row) chooses it: :func:`default_virtual_stages` where that makes the step
+    shorter than no interleaving, else 1.
 
     Further optional columns (``None``: the default in brackets): ``cp`` context-parallel
     size [1]; ``ep`` expert-parallel size [1]; ``micro_batch`` sequences per micro-batch
@@ -346,14 +351,20 @@ def training_step_time(xp: Any, batch: TrainingBatch) -> TrainingTimes:
     latency = xp.where(n_experts > 1.0, MOE_EXPERT_HOST_S * n_experts / ep, 0.0)
     ep_comm_s = (moe_layers / pp) * micro * (4.0 * a2a + latency)
 
-    v = (
-        default_virtual_stages(xp, layers, pp)
-        if b.virtual_stages is None
-        else f64(xp, b.virtual_stages)
-    )
-    bubble_s = (pp - 1.0) / (v * micro) * (compute_s + tp_comm_s + ep_comm_s)
-    sends_s = 2.0 * micro * v * p2p_time(xp, act_bytes / tp, b.dp_bw, b.dp_alpha)
-    pp_comm_s = xp.where(pp > 1.0, bubble_s + sends_s, 0.0)
+    busy_s = compute_s + tp_comm_s + ep_comm_s
+    send_s = p2p_time(xp, act_bytes / tp, b.dp_bw, b.dp_alpha)
+
+    def pipeline_s(v: Any) -> Any:
+        """Bubble plus exposed stage-to-stage sends at ``v`` virtual stages (s)."""
+        bubble_s = (pp - 1.0) / (v * micro) * busy_s
+        return xp.where(pp > 1.0, bubble_s + 2.0 * micro * v * send_s, 0.0)
+
+    v_default = default_virtual_stages(xp, layers, pp)
+    asked = (xp.full_like(tokens, xp.nan) if b.virtual_stages is None
+             else f64(xp, b.virtual_stages))
+    auto = xp.isnan(asked)
+    pp_comm_s = xp.where(auto, xp.minimum(pipeline_s(v_default), pipeline_s(1.0)),
+                         pipeline_s(xp.where(auto, 1.0, asked)))
 
     g = f64(xp, b.grad_bytes)
     dense_grad = g * (f64(xp, b.params) - experts) / (tp * pp)

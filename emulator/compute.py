@@ -37,7 +37,6 @@ from cupy_kernels.training import (
     PRECISION_CODES,
     RECOMPUTE_CODES,
     TrainingBatch,
-    default_virtual_stages,
     training_step_time,
 )
 from cupy_kernels.training import STREAM_EFF as TRAINING_STREAM_EFF
@@ -279,10 +278,9 @@ class ComputeModel:
             stream_eff=col(np.full(n, TRAINING_STREAM_EFF)),
             local_layers=col([m.local_layers for m in models]),
             attn_window=col([m.attention_window for m in models]),
-            virtual_stages=col([
-                s.virtual_stages if s.virtual_stages is not None
-                else float(default_virtual_stages(np, m.layers, s.pp))
-                for s, m in zip(specs, models, strict=True)]),
+            virtual_stages=col([  # NaN: the kernel chooses (default where it pays)
+                math.nan if s.virtual_stages is None else float(s.virtual_stages)
+                for s in specs]),
         )
         times = training_step_time(b.xp, batch)
         step = b.to_host(times.step_s)

@@ -1010,9 +1010,8 @@ def train_predictions(rows: Sequence[TrainRow] = TRAIN_ROWS) -> np.ndarray:
         hbm_bw=_col([s.gpu.hbm_bw for s in systems]),
         stream_eff=np.full(n, trn.STREAM_EFF),
     )
-    if batch.virtual_stages is None:  # rows without a stated VP use the default per row
-        vs = trn.default_virtual_stages(np, batch.layers, batch.pp)
-        vp = _col([r.vp if r.vp is not None else v for r, v in zip(rows, vs, strict=True)])
+    if batch.virtual_stages is None:  # rows without a stated VP: the kernel's default
+        vp = _col([math.nan if r.vp is None else r.vp for r in rows])
         batch = TrainingBatch(**{**batch.__dict__, "virtual_stages": vp})
     return trn.training_step_time(np, batch).tokens_per_gpu_s
 

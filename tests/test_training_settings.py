@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
+from emulator import api
 from tests.conftest import run_scenario, small_scenario
 from workloads.config import TrainingJobConfig, TrainingWorkloadConfig
 
@@ -67,3 +68,17 @@ def test_interleaving_without_pipeline_stages_is_rejected(config: type) -> None:
         config.model_validate(fields | {"virtual_stages": 4})
     config.model_validate(fields | {"virtual_stages": 1})
     config.model_validate(fields | {"virtual_stages": 4, "pp": 2})
+
+
+def test_default_interleaving_never_slows_a_job_against_none() -> None:
+    """llama3-8b on 128 GB200, TP1 PP2, 4M-token batch: the default interleaving (8
+    virtual stages) took 7,177 s against 7,104 s with ``virtual_stages: 1``."""
+    def jct(extra: dict[str, object]) -> float:
+        job = {"name": "j", "model": "llama3-8b", "gpus": 128, "tp": 1, "pp": 2,
+               "global_batch_tokens": 4194304, "tokens": 2e9, "checkpoint_cost": 0, **extra}
+        data = {"name": "vp", "seed": 1, "duration": "2d",
+                "sites": [{"preset": "bizerte-20mw"}],
+                "tenants": {"t": {"jobs": [job]}}, "compute": {"backend": "numpy"}}
+        return float(api.run(data).jobs["jct_s"].iloc[0])
+
+    assert jct({}) <= jct({"virtual_stages": 1}) * (1 + 1e-12)

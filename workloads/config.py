@@ -370,7 +370,7 @@ class _TrainingSettings(_Frozen):
         default="none", description="activation recomputation")
     virtual_stages: int | None = Field(
         default=None, gt=0, description="interleaved pipeline stages per rank (default: "
-        "two layers per virtual stage)")
+        "two layers per virtual stage, or 1 where that is faster)")
     ep: int = Field(default=1, gt=0, description="expert-parallel size (MoE models)")
 
     @model_validator(mode="after")
