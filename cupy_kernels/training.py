@@ -9,11 +9,12 @@ One row per running job. The model (all times in seconds, per optimizer step):
   again, ``+2·layers·attn_width·seq``). Layers with local attention (``local_layers``,
   window ``attn_window``) cost only the pairs inside their window
   (:func:`cupy_kernels.local_attention.causal_pair_fraction` scales the attention term).
-  Weight GEMMs run at the job precision's peak; the attention core (``QKᵀ``, ``softmax·V``)
-  at ``attn_peak_flops`` (bf16: Transformer Engine keeps the attention core in 16 bits
-  under fp8 and fp4 recipes unless fp8 attention is switched on). Routed-expert GEMMs see
-  ``micro_tokens·k·ep/E`` rows per local expert, and run at the row-count efficiency of
-  that GEMM relative to the dense one (:func:`expert_gemm_factor`).
+  Weight GEMMs run at the job precision's peak and efficiency; the attention core (``QKᵀ``,
+  ``softmax·V``) at ``attn_peak_flops`` and the efficiency of ``attn_precision_code``
+  (bf16: Transformer Engine keeps the attention core in 16 bits under fp8 and fp4 recipes
+  unless fp8 attention is switched on, so it runs as fast as in a bf16 job). Routed-expert
+  GEMMs see ``micro_tokens·k·ep/E`` rows per local expert, and run at the row-count
+  efficiency of that GEMM relative to the dense one (:func:`expert_gemm_factor`).
 * **memory-bound element-wise work** (norms, residual adds, activation functions, rotary,
   casts, MoE permutation): per token and layer the step writes the activations that
   Korthikanti et al. count (arXiv:2205.05198, sec. 4.1: ``34·h`` bytes for a GPT layer with
@@ -29,7 +30,11 @@ One row per running job. The model (all times in seconds, per optimizer step):
   Counted as exposed.
 * **pipeline parallel**: the 1F1B bubble ``(pp-1)/(v·m)`` of the busy time, with ``m``
   micro-batches per data-parallel rank and ``v`` interleaved (virtual) stages (Narayanan
-  et al., SC'21), plus the stage-to-stage sends on the slow tier.
+  et al., SC'21), plus the stage-to-stage sends on the slow tier, ``2·m·v`` of them, all
+  exposed (interleaving multiplies the sends by ``v``: ibid., sec. 2.2.2). Where ``v`` is
+  not given, the default (:func:`default_virtual_stages`) is used only where it beats no
+  interleaving: with few stages and many micro-batches the bubble it saves is smaller
+  than the sends it adds.
 * **expert parallel** (MoE): per MoE layer and micro-batch, four all-to-alls (dispatch and
   combine, forward and backward) of ``micro_tokens·active_experts·hidden·2·(ep-1)/ep``
   bytes per GPU over the EP group (``ep_bw``), exposed, plus a host-bound time per MoE
@@ -80,7 +85,7 @@ PRECISION_CODES: dict[str, int] = {"bf16": 0, "fp8": 1, "fp4": 2}
 RECOMPUTE_CODES: dict[str, int] = {"none": 0, "selective": 1, "full": 2}
 """Integer code of each activation-recomputation mode (``TrainingBatch.recompute_code``)."""
 
-EFF_MAX: tuple[float, float, float] = (0.648, 0.5355, 0.2974)
+EFF_MAX: tuple[float, float, float] = (0.648, 0.5218, 0.2554)
 """Asymptotic model-FLOP efficiency (fraction of the dense peak at that precision) of the
 GEMM-bound part of a step, for bf16, fp8, fp4 (index = precision code). Fitted, one value
 per precision, to the anchors in ``docs/validation.md``: bf16 to Llama 3 405B on 16,384 H100
@@ -93,7 +98,7 @@ MICRO_BATCH_HALF_TOKENS: float = 318.0
 ``EFF_MAX``: below a few hundred rows tensor-core GEMMs are launch/latency bound. A
 saturating ``x/(x + x_half)`` shape; at 8,192 tokens the factor is 0.94. Estimate."""
 
-MOE_EXPERT_HOST_S: float = 0.44e-3
+MOE_EXPERT_HOST_S: float = 0.4438e-3
 """Exposed host time per local expert, MoE layer and micro-batch in s, forward and
 backward together: after the token dispatcher's host synchronisation (the routing counts
 are copied to the host to split the tokens among the local experts and, with ``ep > 1``, to
@@ -132,8 +137,9 @@ class TrainingBatch:
     ``dp_alpha`` and ``tp_alpha`` seconds per hop; ``grad_bytes`` bytes per gradient
     element; ``dp_overlap`` a fraction in [0, 1]; ``mfu`` NaN to use
     :func:`default_efficiency`, otherwise the model-FLOP efficiency to impose.
-    ``virtual_stages`` (optional) is the interleaved-pipeline factor ``v``; ``None`` uses
-    :func:`default_virtual_stages`.
+    ``virtual_stages`` (optional) is the interleaved-pipeline factor ``v``; ``None`` (or
+    NaN in a row) chooses it: :func:`default_virtual_stages` where that makes the step
+    shorter than no interleaving, else 1.
 
     Further optional columns (``None``: the default in brackets): ``cp`` context-parallel
     size [1]; ``ep`` expert-parallel size [1]; ``micro_batch`` sequences per micro-batch
@@ -141,7 +147,9 @@ class TrainingBatch:
     [0: attention FLOPs dropped]; ``expert_params`` parameters in routed experts [0];
     ``active_experts`` experts per token [1]; ``moe_layers`` [0]; ``ep_bw`` bytes/s and
     ``ep_alpha`` s of the EP all-to-all [``dp_bw``, ``dp_alpha``]; ``attn_peak_flops``
-    FLOP/s per GPU of the attention core [``peak_flops``]; ``experts`` routed experts per
+    FLOP/s per GPU of the attention core [``peak_flops``]; ``attn_precision_code`` the
+    precision code whose efficiency the attention core runs at [``precision_code``];
+    ``experts`` routed experts per
     MoE layer [1: no expert roll-off]; ``ffn_hidden`` MLP width (per expert for MoE),
     ``hbm_bw`` bytes/s per GPU and ``stream_eff`` the achieved fraction of it [any of the
     three ``None``: element-wise term dropped]; ``local_layers`` and ``attn_window``
@@ -181,6 +189,7 @@ class TrainingBatch:
     ep_bw: Any = None
     ep_alpha: Any = None
     attn_peak_flops: Any = None
+    attn_precision_code: Any = None
     experts: Any = None
     ffn_hidden: Any = None
     hbm_bw: Any = None
@@ -305,6 +314,8 @@ def training_step_time(xp: Any, batch: TrainingBatch) -> TrainingTimes:
     mb_tokens = tokens / (dp * micro * cp)  # GEMM rows of one GPU per micro-batch
     mfu = f64(xp, b.mfu)
     eff = xp.where(xp.isnan(mfu), default_efficiency(xp, b.precision_code, mb_tokens), mfu)
+    attn_code = b.precision_code if b.attn_precision_code is None else b.attn_precision_code
+    attn_eff = xp.where(xp.isnan(mfu), default_efficiency(xp, attn_code, mb_tokens), mfu)
     attn = 2.0 * layers * width * seq  # causal attention FLOP per token, forward
     if b.local_layers is not None and b.attn_window is not None:
         attn = attn * causal_pair_fraction(xp, layers, b.local_layers, b.attn_window, seq)
@@ -321,7 +332,7 @@ def training_step_time(xp: Any, batch: TrainingBatch) -> TrainingTimes:
     attn_mult = 3.0 + xp.where(full | sel, 1.0, 0.0)
     attn_peak = b.peak_flops if b.attn_peak_flops is None else b.attn_peak_flops
     compute_s = (weight_mult * weight_flops * tokens / (n_gpus * f64(xp, b.peak_flops) * eff)
-                 + attn_mult * attn * tokens / (n_gpus * f64(xp, attn_peak) * eff))
+                 + attn_mult * attn * tokens / (n_gpus * f64(xp, attn_peak) * attn_eff))
     if b.ffn_hidden is not None and b.hbm_bw is not None and b.stream_eff is not None:
         per_token = elementwise_bytes_per_token(xp, hidden, b.ffn_hidden, layers, moe_layers, k)
         passes = ELEMENTWISE_PASSES + xp.where(full, 1.0, 0.0)
@@ -340,14 +351,20 @@ def training_step_time(xp: Any, batch: TrainingBatch) -> TrainingTimes:
     latency = xp.where(n_experts > 1.0, MOE_EXPERT_HOST_S * n_experts / ep, 0.0)
     ep_comm_s = (moe_layers / pp) * micro * (4.0 * a2a + latency)
 
-    v = (
-        default_virtual_stages(xp, layers, pp)
-        if b.virtual_stages is None
-        else f64(xp, b.virtual_stages)
-    )
-    bubble_s = (pp - 1.0) / (v * micro) * (compute_s + tp_comm_s + ep_comm_s)
-    sends_s = 2.0 * micro * v * p2p_time(xp, act_bytes / tp, b.dp_bw, b.dp_alpha)
-    pp_comm_s = xp.where(pp > 1.0, bubble_s + sends_s, 0.0)
+    busy_s = compute_s + tp_comm_s + ep_comm_s
+    send_s = p2p_time(xp, act_bytes / tp, b.dp_bw, b.dp_alpha)
+
+    def pipeline_s(v: Any) -> Any:
+        """Bubble plus exposed stage-to-stage sends at ``v`` virtual stages (s)."""
+        bubble_s = (pp - 1.0) / (v * micro) * busy_s
+        return xp.where(pp > 1.0, bubble_s + 2.0 * micro * v * send_s, 0.0)
+
+    v_default = default_virtual_stages(xp, layers, pp)
+    asked = (xp.full_like(tokens, xp.nan) if b.virtual_stages is None
+             else f64(xp, b.virtual_stages))
+    auto = xp.isnan(asked)
+    pp_comm_s = xp.where(auto, xp.minimum(pipeline_s(v_default), pipeline_s(1.0)),
+                         pipeline_s(xp.where(auto, 1.0, asked)))
 
     g = f64(xp, b.grad_bytes)
     dense_grad = g * (f64(xp, b.params) - experts) / (tp * pp)

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from cupy_kernels import DEFAULT_DECODE_BW_EFF, DEFAULT_PREFILL_EFF
+from cupy_kernels import training as _training_kernel
 from cupy_kernels.backend import Backend
 from cupy_kernels.inference import (
     PREFILL_EFF as PREFILL_EFF_BY_PRECISION,
@@ -36,7 +37,6 @@ from cupy_kernels.training import (
     PRECISION_CODES,
     RECOMPUTE_CODES,
     TrainingBatch,
-    default_virtual_stages,
     training_step_time,
 )
 from cupy_kernels.training import STREAM_EFF as TRAINING_STREAM_EFF
@@ -74,6 +74,28 @@ def _gemm_precision(gpu: GpuSpec, precision: str) -> str:
     tf32 (a GPU with neither bf16 nor narrower) counts as bf16."""
     used = gpu.compute_precision(precision)
     return used if used in PRECISION_CODES else "bf16"
+
+
+_TRAIN_WIDER: tuple[str, ...] = ("fp4", "fp8", "bf16")
+"""Training precisions from the narrowest to the widest."""
+
+
+def _train_gemm_precision(gpu: GpuSpec, precision: str, mfu_given: bool) -> str:
+    """Precision a training job of ``precision`` runs its weight GEMMs at on ``gpu``.
+
+    The fastest, by fitted rate ``peak · EFF_MAX`` (FLOP/s), of the precision's own GEMM
+    precision (:func:`_gemm_precision`) and the wider ones: asking for a narrower format
+    never slows a job. The per-precision efficiencies are fitted on different GPU
+    generations (fp8 on H100, fp4 on GB200; ``docs/validation.md``), so on a B200 the fp4
+    rate (``2 · 0.2554`` of the fp8 peak) comes out 2 % below the fp8 rate (``0.5218``);
+    an fp4 job there runs at the fp8 rate instead. With ``mfu`` imposed (a fraction of the
+    requested precision's peak) the requested precision is kept."""
+    own = _gemm_precision(gpu, precision)
+    if mfu_given or precision not in _TRAIN_WIDER:
+        return own
+    eff = _training_kernel.EFF_MAX
+    options = [_gemm_precision(gpu, p) for p in _TRAIN_WIDER[_TRAIN_WIDER.index(precision):]]
+    return max(options, key=lambda p: gpu.peak(p) * eff[PRECISION_CODES[p]])
 
 
 def _kv_precision(precision: str) -> str:
@@ -219,6 +241,8 @@ class ComputeModel:
         dp_bw, dp_alpha = self._tier_arrays(tiers, first_gpu, spine_scale)
         nvlink = np.array([sy.gpu.nvlink_bw for sy in systems], dtype=float)
         col = self._column
+        gemm = [_train_gemm_precision(sy.gpu, s.precision, s.mfu is not None)
+                for s, sy in zip(specs, systems, strict=True)]
         batch = TrainingBatch(
             params=col([m.params for m in models]),
             active_params=col([m.active_params for m in models]),
@@ -230,11 +254,9 @@ class ComputeModel:
             tp=col([s.tp for s in specs]),
             pp=col([s.pp for s in specs]),
             dp=col([s.dp for s in specs]),
-            peak_flops=col([sy.gpu.peak(s.precision) for s, sy in zip(specs, systems,
-                                                                       strict=True)]),
+            peak_flops=col([sy.gpu.peak(p) for p, sy in zip(gemm, systems, strict=True)]),
             mfu=col([s.mfu if s.mfu is not None else math.nan for s in specs]),
-            precision_code=col([PRECISION_CODES[_gemm_precision(sy.gpu, s.precision)]
-                                for s, sy in zip(specs, systems, strict=True)]),
+            precision_code=col([PRECISION_CODES[p] for p in gemm]),
             nvlink_bw=col(nvlink),
             dp_bw=col(dp_bw),
             dp_alpha=col(dp_alpha),
@@ -249,16 +271,16 @@ class ComputeModel:
             recompute_code=col([RECOMPUTE_CODES[s.recompute] for s in specs]),
             ep=col([s.ep for s in specs]),
             attn_peak_flops=col([sy.gpu.peak(TRAIN_ATTN_PRECISION) for sy in systems]),
+            attn_precision_code=col(np.full(n, PRECISION_CODES[TRAIN_ATTN_PRECISION])),
             experts=col([m.experts for m in models]),
             ffn_hidden=col([m.ffn_hidden for m in models]),
             hbm_bw=col([sy.gpu.hbm_bw for sy in systems]),
             stream_eff=col(np.full(n, TRAINING_STREAM_EFF)),
             local_layers=col([m.local_layers for m in models]),
             attn_window=col([m.attention_window for m in models]),
-            virtual_stages=col([
-                s.virtual_stages if s.virtual_stages is not None
-                else float(default_virtual_stages(np, m.layers, s.pp))
-                for s, m in zip(specs, models, strict=True)]),
+            virtual_stages=col([  # NaN: the kernel chooses (default where it pays)
+                math.nan if s.virtual_stages is None else float(s.virtual_stages)
+                for s in specs]),
         )
         times = training_step_time(b.xp, batch)
         step = b.to_host(times.step_s)

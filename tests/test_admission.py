@@ -26,7 +26,7 @@ def _reason(sim) -> str:
 
 
 def test_too_many_gpus_is_rejected_not_left_waiting() -> None:
-    sim = run_scenario(_jobs(gpus=4096))
+    sim = run_scenario(_jobs(gpus=4096, global_batch_tokens=4096 * 8192))
     assert "needs 4096 GPUs" in _reason(sim) and "288" in _reason(sim)
 
 

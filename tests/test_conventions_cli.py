@@ -93,7 +93,8 @@ def test_verbose_adds_debug_lines(tmp_path: Path) -> None:
 
 
 def test_warnings_show_under_q_and_hide_under_qq(tmp_path: Path) -> None:
-    jobs = [{"name": "huge", "model": "llama3-8b", "gpus": 4096, "tokens": 1e9}]
+    jobs = [{"name": "huge", "model": "llama3-8b", "gpus": 4096, "tokens": 1e9,
+             "global_batch_tokens": 4096 * 8192}]
     path = _scenario(tmp_path, tenants__lab={"jobs": jobs})
     quiet = gpuemu("-q", "validate", path)  # a named job that can never run: an error,
     assert quiet.returncode == 2, quiet.stderr  # which -q does not hide

@@ -83,7 +83,8 @@ def test_random_scenarios_keep_invariants(seed: int, queue: str, placement: str,
     data["sites"][0]["halls"][0]["racks"] = racks
     data["scheduler"] = {"queue": queue, "placement": placement}
     data["tenants"]["lab"]["training"][0].update(
-        {"gpus": sorted(set(sizes)), "tp": tp, "rate": rate, "model": "llama3-8b"})
+        {"gpus": sorted(set(sizes)), "tp": tp, "rate": rate, "model": "llama3-8b",
+         "global_batch_tokens": max(sizes) * 8192})  # one sequence per rank at least
     sim = run_scenario(data)
     check_invariants(sim)
     too_big = [w for w in sim.works if w.n_gpus > sim.index.n_gpus]

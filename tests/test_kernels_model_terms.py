@@ -94,3 +94,16 @@ def test_training_attention_at_bf16_slows_fp8_jobs_only_by_the_attention_share()
     attn = 3 * 2 * 32 * 4096 * 8192 * 4 * 8192.0  # fwd+bwd attention FLOP of the step
     assert half.compute_s[0] - same.compute_s[0] == pytest.approx(
         attn / (989e12 * 0.4) - attn / (1979e12 * 0.4), rel=1e-9)
+
+
+def test_training_attention_core_runs_at_the_efficiency_of_its_own_precision() -> None:
+    """An fp4 job's attention core is kept in bf16: at the bf16 peak *and* the bf16
+    efficiency, not the (lower) fitted fp4 one; the weight GEMMs keep the fp4 efficiency."""
+    over = {"attn_width": 4096.0, "peak_flops": 10e15, "attn_peak_flops": 2.5e15,
+            "mfu": float("nan"), "precision_code": 2.0}
+    own = training_step_time(np, batch(**over))
+    bf16_attn = training_step_time(np, batch(**over, attn_precision_code=0.0))
+    attn = 3 * 2 * 32 * 4096 * 8192 * 4 * 8192.0  # fwd+bwd attention FLOP of the step
+    f = 8192 / (8192 + trn.MICRO_BATCH_HALF_TOKENS)
+    assert own.compute_s[0] - bf16_attn.compute_s[0] == pytest.approx(
+        attn / (2.5e15 * trn.EFF_MAX[2] * f) - attn / (2.5e15 * trn.EFF_MAX[0] * f), rel=1e-9)

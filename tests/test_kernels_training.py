@@ -185,3 +185,26 @@ def test_expert_parallel_all_to_all_and_expert_gradients() -> None:
     ep8 = training_step_time(np, batch(**moe, ep=np.array([8.0])))
     assert ep1.ep_comm_s[0] == 0.0 < ep8.ep_comm_s[0]
     assert ep8.dp_comm_s[0] < ep1.dp_comm_s[0]  # expert gradients reduced over dp/ep only
+
+
+def test_default_interleaving_is_used_only_where_it_pays() -> None:
+    """The default virtual stages never make a step longer than no interleaving.
+
+    pp 2 with 64 micro-batches per rank over a slow link: the default ``v = 8`` (32
+    layers) saves less bubble than its ``2·m·v`` sends cost, so the default is 1; with 2
+    micro-batches per rank the bubble dominates and the default interleaves."""
+    slow = {"pp": 2.0, "dp": 1.0, "n_gpus": 2.0, "dp_bw": 5e9, "dp_alpha": 50e-6}
+    for tokens in (64 * 8192.0, 2 * 8192.0):
+        auto = training_step_time(np, batch(**slow, tokens_per_step=tokens))
+        none = training_step_time(np, batch(**slow, tokens_per_step=tokens,
+                                            virtual_stages=1.0))
+        v8 = training_step_time(np, batch(**slow, tokens_per_step=tokens,
+                                          virtual_stages=8.0))
+        assert auto.step_s[0] == pytest.approx(min(none.step_s[0], v8.step_s[0]), rel=1e-12)
+    many = {"tokens_per_step": 64 * 8192.0}
+    assert (training_step_time(np, batch(**slow, **many, virtual_stages=8.0)).step_s[0]
+            > training_step_time(np, batch(**slow, **many, virtual_stages=1.0)).step_s[0])
+    few = {"tokens_per_step": 2 * 8192.0}
+    nan_row = training_step_time(np, batch(**slow, **few, virtual_stages=math.nan))
+    assert nan_row.step_s[0] == pytest.approx(
+        training_step_time(np, batch(**slow, **few, virtual_stages=8.0)).step_s[0], rel=1e-12)

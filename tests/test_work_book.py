@@ -128,6 +128,7 @@ def test_an_object_read_before_the_run_is_the_one_the_run_uses() -> None:
 def test_rejected_jobs_retire_too() -> None:
     data = small_scenario(duration="12h")
     data["tenants"]["lab"]["training"][0]["gpus"] = [8, 4096]  # 4096 never fits 288 GPUs
+    data["tenants"]["lab"]["training"][0]["global_batch_tokens"] = 4096 * 8192
     sim = build(validate_scenario(data))
     sim.run()
     book = sim.works

@@ -370,7 +370,7 @@ class _TrainingSettings(_Frozen):
         default="none", description="activation recomputation")
     virtual_stages: int | None = Field(
         default=None, gt=0, description="interleaved pipeline stages per rank (default: "
-        "two layers per virtual stage)")
+        "two layers per virtual stage, or 1 where that is faster)")
     ep: int = Field(default=1, gt=0, description="expert-parallel size (MoE models)")
 
     @model_validator(mode="after")
@@ -389,17 +389,26 @@ def _multiple_of(tp: int, pp: int) -> str:
 
 
 def _check_split(settings: _TrainingSettings, gpus: int,
-                 gpus_loc: tuple[str | int, ...]) -> None:
+                 gpus_loc: tuple[str | int, ...], modelled: bool = True) -> None:
     """Check that ``gpus`` GPUs split into the settings' parallel groups: ``ep`` divides
-    the data-parallel size ``gpus/(tp·pp)``, and with ``pp > 1`` each data-parallel rank
-    gets at least ``pp`` micro-batches. ``gpus`` is already a multiple of ``tp·pp``;
-    ``gpus_loc`` is where the count was given (named in the messages of a stream's
-    sizes). Raises a one-line validation error."""
+    the data-parallel size ``gpus/(tp·pp)``, the global batch holds at least one whole
+    sequence per data-parallel rank (``modelled`` jobs, whose step time the compute model
+    gives; a job with a run time as given has no steps), and with ``pp > 1`` each
+    data-parallel rank gets at least ``pp`` micro-batches. ``gpus`` is already a multiple
+    of ``tp·pp``; ``gpus_loc`` is where the count was given (named in the messages of a
+    stream's sizes). Raises a one-line validation error."""
     dp = gpus // (settings.tp * settings.pp)
     of = "" if gpus_loc == ("gpus",) else f" for {'.'.join(map(str, gpus_loc))} = {gpus}"
     if dp % settings.ep:
         raise field_error(type(settings), ("ep",), settings.ep,
                           f"a divisor of the data-parallel size {dp} (gpus / (tp*pp)){of}")
+    least = dp * settings.seq_len
+    if modelled and settings.global_batch_tokens < least:
+        raise field_error(
+            type(settings), ("global_batch_tokens",), settings.global_batch_tokens,
+            f"at least dp x seq_len = {dp} x {settings.seq_len} = {least:,} tokens (one whole "
+            f"sequence per data-parallel rank; dp = gpus / (tp*pp)){of}",
+            shown=f"{settings.global_batch_tokens:,.0f}")
     micro = settings.global_batch_tokens / (dp * settings.micro_batch * settings.seq_len)
     if settings.pp > 1 and micro < settings.pp:
         raise ValueError(
@@ -440,7 +449,7 @@ class TrainingJobConfig(_TrainingSettings):
                              "runtime (duration as given)")
         if self.model == "generic" and self.runtime is None:
             raise ValueError("model 'generic' has no compute model; it needs a runtime")
-        _check_split(self, self.gpus, ("gpus",))
+        _check_split(self, self.gpus, ("gpus",), modelled=self.runtime is None)
         return self
 
 
