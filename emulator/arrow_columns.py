@@ -7,7 +7,9 @@ offsets) with :meth:`pyarrow.Array.from_buffers`, which never looks for pandas.
 
 Conventions (the result tables' own): object columns become UTF-8 text (``None`` is
 null), datetimes become UTC timestamps in µs, and every non-finite float (NaN or ±inf) is
-null — a missing figure, never an infinite one.
+null — a missing figure, never an infinite one. A masked array (:class:`numpy.ma.
+MaskedArray`) of booleans is a boolean column whose masked entries are null (a flag that
+does not apply to that row).
 """
 
 from __future__ import annotations
@@ -47,6 +49,11 @@ def _text(col: np.ndarray) -> pa.Array:
 
 def arrow_column(col: np.ndarray) -> pa.Array:
     """One column as an Arrow array (see the module's conventions)."""
+    if isinstance(col, np.ma.MaskedArray) and col.dtype.kind == "b":
+        valid = ~np.ma.getmaskarray(col)
+        bitmap, nulls = _validity(valid)
+        bits = pa.py_buffer(np.packbits(np.ma.getdata(col) & valid, bitorder="little"))
+        return pa.Array.from_buffers(pa.bool_(), len(col), [bitmap, bits], null_count=nulls)
     col = np.asarray(col)
     n = len(col)
     if col.dtype == object:

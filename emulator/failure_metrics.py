@@ -34,7 +34,11 @@ GPUs stay in service, "down" means without scale-out network, for a spine switch
 GPUs × the share of the site's cross-pod bandwidth lost, and the class's ``effect`` says
 which), spares used,
 mean time to failure by job size bucket (exposure = time holding GPUs), serving replicas
-lost and in-flight requests retried or failed.
+lost and in-flight requests retried or failed. ``replicas_lost`` counts every replica a
+failure took out of service: autoscaled extra replicas ended (the log's ``lost`` events)
+plus base replicas stopped (``base_replicas_stopped``, the log's ``REPLICAS_DOWN`` rows:
+a group of the service's own allocation, which keeps its GPUs and serves again when they
+are all repaired, ``base_replicas_restored``).
 """
 
 from __future__ import annotations
@@ -331,7 +335,9 @@ def failure_summary(log: EventLog, works: Sequence[Work], horizon_s: float,
         "goodput": goodput,
         "ettr": ettr,
         "mttf_by_job_size": mttf,
-        "replicas_lost": int((k == Ev.LOST).sum()),
+        "replicas_lost": int((k == Ev.LOST).sum()) + int(count(Infra.REPLICAS_DOWN)),
+        "base_replicas_stopped": int(count(Infra.REPLICAS_DOWN)),
+        "base_replicas_restored": int(count(Infra.REPLICAS_UP)),
         "requests_retried": int(count(Infra.RETRIED)),
         "requests_failed": int(count(Infra.FAILED_REQUESTS)),
     }
@@ -347,7 +353,7 @@ def failure_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
             ("goodput", "—" if s["goodput"] is None else f"{100 * s['goodput']:.1f}%"),
             ("ETTR", "—" if s["ettr"] is None else f"{100 * s['ettr']:.1f}%"),
             ("spares used", f"{s['spares_used']:,}"),
-            ("replicas lost", f"{s['replicas_lost']:,}"),
+            ("replicas lost", _replicas_lost(s)),
             ("requests retried / failed",
              f"{s['requests_retried']:,} / {s['requests_failed']:,}")]
     what_of = {"scale_out": "with scale-out", "bandwidth": "of spine capacity"}
@@ -356,3 +362,13 @@ def failure_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
         rows.append((f"  {name}", f"{cls['failures']} failed, "
                                   f"{100 * cls['availability']:.3f}% {what}"))
     return rows
+
+
+def _replicas_lost(s: dict[str, Any]) -> str:
+    """The failures table's replicas-lost cell: the total, and how many of them were base
+    replicas stopped until repair (and how many of those serve again) when any were."""
+    base = int(s.get("base_replicas_stopped", 0))
+    if not base:
+        return f"{s['replicas_lost']:,}"
+    return (f"{s['replicas_lost']:,} ({base:,} base, stopped until repair; "
+            f"{int(s.get('base_replicas_restored', 0)):,} back)")

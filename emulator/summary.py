@@ -36,6 +36,7 @@ import numpy as np
 
 from emulator.energy.accounting import cap_figures
 from emulator.eventlog import EventLog, Infra
+from emulator.outage_count import gpus_taken_down
 from emulator.request_stats import RequestStats
 from emulator.tables import jobs_table, request_stats_by_service, requests_table
 from emulator.work import Work
@@ -229,8 +230,12 @@ def build_summary(log: EventLog, works: Sequence[Work], horizon_s: float, total_
 
 def _outages(log: EventLog) -> dict[str, Any]:
     """``outages``: GPUs taken out of service and brought back, whatever the cause (failures,
-    disruptions, planned events), when the run had any, else nothing. (The failure model's
-    own figures are ``failures``, added by :func:`emulator.results.collect`.)"""
+    disruptions, planned events), when the run had any, else nothing: ``gpus_down_events``
+    and ``gpus_up_events`` count the log's rows (a failure or disruption taking GPUs out,
+    a repair or restore), ``gpus_taken_down`` the distinct GPU-outage intervals (a GPU
+    going from in service to out of service counts once, however many failures then hold
+    it: :mod:`emulator.outage_count`). (The failure model's own figures, GPU-hours down per
+    class, are ``failures``, added by :func:`emulator.results.collect`.)"""
     kinds = np.asarray(log.infra_kind, dtype=np.int64)
     subject = np.asarray(log.infra_subject, dtype=np.int64)
     # only failures that take GPUs out of service (not a software fault, a NIC, leaf or
@@ -239,8 +244,7 @@ def _outages(log: EventLog) -> dict[str, Any]:
     down = (kinds == Infra.GPUS_DOWN) | ((kinds == Infra.FAILURE) & ~np.isin(subject, spared))
     if not down.any():
         return {}
-    values = np.asarray(log.infra_value, dtype=np.float64)
     return {"outages": {"gpus_down_events": int(down.sum()),
                          "gpus_up_events": int(((kinds == Infra.GPUS_UP) | (
                              (kinds == Infra.REPAIR) & ~np.isin(subject, spared))).sum()),
-                         "gpus_taken_down": int(np.nansum(values[down]))}}
+                         "gpus_taken_down": gpus_taken_down(log)}}

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from emulator.eventlog import INFRA_EVENTS, WORK_EVENTS, Ev, EventLog
+from emulator.eventlog import INFRA_EVENTS, WORK_EVENTS, Ev, EventLog, Infra
 from emulator.request_stats import RequestStats
 from emulator.work import Work
 from emulator.work_book import fixed_fields
@@ -299,8 +299,12 @@ def timeseries_table(log: EventLog) -> dict[str, np.ndarray]:
 def infra_table(log: EventLog) -> dict[str, np.ndarray]:
     """Infrastructure events: time, kind, subject (service id, failure class code or -1),
     value, label, and the lowest and highest global GPU id the event concerns
-    (``gpu_first``, ``gpu_last``; -1 for an event of no GPU)."""
+    (``gpu_first``, ``gpu_last``; -1 for an event of no GPU), and ``reachable``: on an
+    ``rtt`` row, whether the service's origin still has a route to its site (false: a
+    cable cut left it none; the row's ``value``, an infinite RTT, is then null), null
+    (masked) on rows of other kinds."""
     kinds = np.asarray(log.infra_kind, dtype=np.int64)
+    values = np.asarray(log.infra_value, dtype=np.float64)
     return {
         "t_s": np.asarray(log.infra_t, dtype=np.float64),
         "event": np.array(INFRA_EVENTS, dtype=object)[kinds] if kinds.size
@@ -310,6 +314,7 @@ def infra_table(log: EventLog) -> dict[str, np.ndarray]:
         "label": _reasons(log, np.asarray(log.infra_label, dtype=np.int64)),
         "gpu_first": np.asarray(log.infra_gpu_first, dtype=np.int64),
         "gpu_last": np.asarray(log.infra_gpu_last, dtype=np.int64),
+        "reachable": np.ma.MaskedArray(np.isfinite(values), mask=kinds != Infra.RTT),
     }
 
 

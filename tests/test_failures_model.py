@@ -156,7 +156,9 @@ def test_replicas_lost_requests_retried_and_capacity_back() -> None:
     assert svc.replicas + len(svc.queued_replicas) >= before  # replaced by autoscaling
     sim.engine.finish()
     summary = failure_summary(sim.log, sim.works, sim.env.now, sim.index.n_gpus)
-    assert summary["replicas_lost"] == 1
+    # the extra replica ended and the base replica stopped until its repair: both lost
+    assert summary["replicas_lost"] == 2
+    assert summary["base_replicas_stopped"] == summary["base_replicas_restored"] == 1
     assert summary["requests_retried"] > 0  # busy slots of the lost replicas were retried
 
 

@@ -4,7 +4,10 @@ An autoscaled service's extra replica on a failed GPU ends for good (:meth:`Core
 the autoscaler sees the service one replica short after the next window and queues a
 replacement. A service's *base* replicas are one allocation (the service's own work): a
 failed GPU stops the replica (tensor-parallel group) it belongs to, which serves again
-when all its GPUs are repaired. Either way the replica's in-flight requests are retried on
+when all its GPUs are repaired (logged as :data:`Infra.REPLICAS_DOWN` and
+:data:`Infra.REPLICAS_UP`, so the failure summary counts it among the replicas lost; its
+GPUs stay held by the service meanwhile and no replacement is placed elsewhere). Either
+way the replica's in-flight requests are retried on
 the surviving replicas (counted, :data:`Infra.RETRIED`) or fail when none is left
 (:data:`Infra.FAILED_REQUESTS`); requests arriving while no replica is left fail too. A
 failure that takes several replicas of a service takes them down together, so none of its
@@ -101,6 +104,9 @@ class ReplicaLoss:
             groups = set((hit_pos // base.group_size).tolist()) - down
             down.update(groups)
             count += len(groups)
+            if groups:
+                self.core.log.infra_event(self.core.now, Infra.REPLICAS_DOWN,
+                                          subject=base.work_id, value=float(len(groups)))
         for replica in list(svc.replica_works):
             if replica.gpus is not None and np.isin(replica.gpus, gpus).any():
                 svc.replica_works.remove(replica)
@@ -117,8 +123,13 @@ class ReplicaLoss:
             if not down or work.gpus is None or work.state != "running":
                 continue
             g = work.group_size
+            back = 0
             for group in sorted(down):
                 members = work.gpus[group * g:(group + 1) * g]
                 if not self.core.cluster.down[members].any():
                     down.discard(group)
                     self.serving.add_servers(self.serving.by_work[sid], self.core.now)
+                    back += 1
+            if back:
+                self.core.log.infra_event(self.core.now, Infra.REPLICAS_UP, subject=sid,
+                                          value=float(back))

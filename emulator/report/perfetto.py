@@ -225,8 +225,9 @@ def _instants(data: RunData, lo: float, hi: float) -> list[dict[str, Any]]:
             continue
         args: dict[str, Any] = {"label": str(label or "")}
         if kind == "rtt":
-            args.update(service=int(subject),
-                        rtt_ms=None if not math.isfinite(value) else round(value * 1e3, 4))
+            reachable = math.isfinite(value)  # no route left: an infinite RTT, read as null
+            args.update(service=int(subject), reachable=reachable,
+                        rtt_ms=round(value * 1e3, 4) if reachable else None)
         elif kind in ("gpus_down", "gpus_up"):
             args["gpus"] = None if not math.isfinite(value) else int(value)
         if int(g0) >= 0:  # where: the component's or the target's GPU ids
