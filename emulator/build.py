@@ -286,7 +286,7 @@ def _build(loaded: LoadedScenario, backend: str | None, keep_segments: bool,
             except KeyError:
                 joined = sorted({link.to.lower() for s in sites for link in s.wan})
                 cities = sorted({s.city for s in sites if getattr(s, "city", None)})
-                raise UserError(f"tenants.{spec.tenant}.inference.{spec.name}.origin: "
+                raise UserError(f"{_origin_field(sc, spec)}: "
                                 f"unknown place {spec.origin!r}; expected a place joined "
                                 f"to the site by a WAN link ({', '.join(joined) or 'none'}), "
                                 f"a site's city ({', '.join(cities)}) or 'local'") from None
@@ -345,3 +345,14 @@ def _build(loaded: LoadedScenario, backend: str | None, keep_segments: bool,
     return Simulation(loaded=loaded, env=env, engine=engine, log=log, backend=be, index=index,
                       works=engine.works, horizon_s=sc.duration, trace_issues=tuple(trace_issues),
                       ops=ops)
+
+
+def _origin_field(sc: Scenario, spec: InferenceServiceSpec) -> str:
+    """The scenario field that set ``spec``'s origin: the service's own ``origin`` where it
+    has one, else its tenant's (which the service inherits)."""
+    tenant = sc.tenants.get(spec.tenant)
+    own = [svc for svc in getattr(tenant, "inference", []) if svc.name == spec.name]
+    if tenant is not None and not any(svc.origin is not None for svc in own):
+        return f"tenants.{spec.tenant}.origin"
+    return f"tenants.{spec.tenant}.inference.{spec.name}.origin"
+

@@ -278,3 +278,18 @@ def test_unknown_origin_lists_the_places_it_could_be() -> None:
     with pytest.raises(UserError, match=r"origin: unknown place 'casablanca'; .*\(marseille, "
                                         r"rota\), a site's city \(Bizerte, Nouaceur\)"):
         build(validate_scenario(data))
+
+
+def test_unknown_tenant_origin_names_the_tenants_field() -> None:
+    """An origin set on the tenant (and inherited by its service) is reported at
+    ``tenants.T.origin``, the field the file has; one set on the service at its own."""
+    data = federation(duration="10m")
+    data["tenants"]["eu"]["origin"] = "casablanca"
+    for svc in data["tenants"]["eu"]["inference"]:
+        svc.pop("origin", None)
+    with pytest.raises(UserError, match=r": tenants\.eu\.origin: unknown place 'casablanca'"):
+        build(validate_scenario(data))
+    data["tenants"]["eu"]["inference"][0]["origin"] = "casablanca"
+    name = data["tenants"]["eu"]["inference"][0]["name"]
+    with pytest.raises(UserError, match=rf": tenants\.eu\.inference\.{name}\.origin: unknown"):
+        build(validate_scenario(data))
