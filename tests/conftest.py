@@ -84,6 +84,21 @@ def run_scenario(data: dict[str, Any]) -> Simulation:
     return sim
 
 
+def run_with_events(data: dict[str, Any], folder: Path, events: list[dict] | None = None
+                    ) -> Simulation:
+    """Build and run ``data`` to its horizon with ``events`` (planned operations, written
+    as an events file in ``folder``; none when ``None``)."""
+    import yaml
+
+    path = None
+    if events is not None:
+        path = folder / "events.yaml"
+        path.write_text(yaml.safe_dump({"events": events}))
+    sim = build(validate_scenario(data), events_file=path)
+    sim.run()
+    return sim
+
+
 @pytest.fixture(scope="session")
 def small_run() -> Simulation:
     """One finished run of :func:`small_scenario`, shared by read-only tests."""

@@ -9,7 +9,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-import yaml
 
 from emulator.build import Simulation, build
 from emulator.eventlog import Ev
@@ -17,19 +16,12 @@ from emulator.loader import validate_scenario
 from emulator.report.rundata import RunData
 from emulator.report.segments import job_segments
 from emulator.results import collect
-from tests.conftest import small_scenario
+from tests.conftest import run_with_events, small_scenario
 
 SITE = "site:bizerte-20mw"
 
 
-def _run(data: dict[str, Any], tmp_path: Path, events: list[dict] | None = None) -> Simulation:
-    path = None
-    if events is not None:
-        path = tmp_path / "events.yaml"
-        path.write_text(yaml.safe_dump({"events": events}))
-    sim = build(validate_scenario(data), events_file=path)
-    sim.run()
-    return sim
+_run = run_with_events
 
 
 def _run_data(sim: Simulation) -> RunData:

@@ -4,27 +4,18 @@ out of service counted once however many failures then hold it."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
-import yaml
 
-from emulator.build import Simulation, build
 from emulator.core.allocation import ClusterState
-from emulator.loader import validate_scenario
 from emulator.results import collect
-from tests.conftest import small_scenario
+from tests.conftest import run_with_events, small_scenario
 
 RACK0 = "rack:bizerte-20mw/hall-a/0"
 
 
-def _run(data: dict[str, Any], tmp_path: Path, events: list[dict]) -> Simulation:
-    path = tmp_path / "events.yaml"
-    path.write_text(yaml.safe_dump({"events": events}))
-    sim = build(validate_scenario(data), events_file=path)
-    sim.run()
-    return sim
+_run = run_with_events
 
 
 def test_a_gpu_failed_inside_a_failed_rack_is_not_counted_again(tmp_path: Path) -> None:

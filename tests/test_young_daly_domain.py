@@ -5,6 +5,7 @@ only), so its interval leaves those classes out; a run spanning domains counts t
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -13,6 +14,7 @@ from emulator.checkpointing import checkpoint_write_s, job_failure_rate, young_d
 from emulator.failure_plan import FailurePlan
 from emulator.feasibility import TRAINING_STATE_BYTES_PER_PARAM
 from emulator.loader import validate_scenario
+from emulator.work import Work
 from tests.conftest import small_scenario
 from topologies.index import TIER_NVLINK
 from topologies.reliability import effect_of
@@ -31,6 +33,26 @@ def _touched_rate(plan: FailurePlan, site: int, gpus: np.ndarray, inside: bool) 
             continue
         rate += sum(float(c.rate_per_s[u]) for u in range(c.n_units)
                     if held.intersection(c.unit_gpus(u).tolist()))
+    return rate
+
+
+def _hourly_training_runs(sim: Simulation, hours: int) -> Iterator[list[tuple[int, Work]]]:
+    """Start ``sim`` and, at the end of each of its first ``hours`` hours, the training
+    runs then running with the site each sits on."""
+    core = sim.engine.core
+    sim.engine.start()
+    for hour in range(1, hours + 1):
+        sim.env.run(until=hour * 3600.0)
+        yield [(int(core.index.gpu_site[int(w.gpus[0])]), w)
+               for w in core.running.values() if w.kind == "training"]
+
+
+def _assert_interval_from_touched_units(plan: FailurePlan, w: Work, site: int = 0) -> float:
+    """Check that ``w``'s checkpoint interval is Young/Daly's for the failure rate of the
+    units its GPUs touch on ``site``; returns that rate (1/s)."""
+    rate = _touched_rate(plan, site, w.gpus, w.tier == TIER_NVLINK)
+    assert math.isclose(w.spec.checkpoint_interval_s,
+                        young_daly_s(w.spec.checkpoint_cost_s, 1 / rate))
     return rate
 
 
@@ -55,19 +77,12 @@ def test_a_run_inside_one_domain_leaves_nic_and_leaf_switch_failures_out() -> No
 
 def test_each_run_gets_the_interval_of_where_it_starts() -> None:
     sim = _sim()
-    sim.engine.start()
     plan = sim.engine.failures.plan
     seen = {True: 0, False: 0}
-    for hour in range(1, 73):
-        sim.env.run(until=hour * 3600.0)
-        for w in sim.engine.core.running.values():
-            if w.kind != "training":
-                continue
-            inside = w.tier == TIER_NVLINK
-            rate = _touched_rate(plan, 0, w.gpus, inside)
-            assert math.isclose(w.spec.checkpoint_interval_s,
-                                young_daly_s(w.spec.checkpoint_cost_s, 1 / rate))
-            seen[inside] += 1
+    for runs in _hourly_training_runs(sim, 72):
+        for _, w in runs:
+            _assert_interval_from_touched_units(plan, w)
+            seen[w.tier == TIER_NVLINK] += 1
         if all(seen.values()):
             break
     assert all(seen.values()), seen  # runs of both kinds were checked
@@ -84,17 +99,11 @@ def test_the_write_cost_is_that_of_the_site_a_run_starts_on() -> None:
                           "failures": {"checkpoint": "young_daly",
                                        "checkpoint_bandwidth": "20GB/s"}})
     sim = build(validate_scenario(data))
-    sim.engine.start()
-    core = sim.engine.core
     plan = sim.engine.failures.plan
     bandwidth = {0: 2e12, 1: 20e9}
     seen: set[int] = set()
-    for hour in range(1, 49):
-        sim.env.run(until=hour * 3600.0)
-        for w in core.running.values():
-            if w.kind != "training":
-                continue
-            site = int(core.index.gpu_site[int(w.gpus[0])])
+    for runs in _hourly_training_runs(sim, 48):
+        for site, w in runs:
             write = checkpoint_write_s(get_model(w.spec.model).params,
                                        TRAINING_STATE_BYTES_PER_PARAM, bandwidth[site])
             assert math.isclose(w.spec.checkpoint_cost_s, write)
@@ -117,16 +126,10 @@ def test_a_run_on_a_fixed_cadence_site_keeps_its_own_interval_and_cost() -> None
                           "halls": [{"name": "phase1-a", "system": "gb200-nvl72", "racks": 4}],
                           "failures": {"checkpoint": "fixed"}})
     sim = build(validate_scenario(data))
-    sim.engine.start()
-    core = sim.engine.core
     plan = sim.engine.failures.plan
     seen: set[int] = set()
-    for hour in range(1, 49):
-        sim.env.run(until=hour * 3600.0)
-        for w in core.running.values():
-            if w.kind != "training":
-                continue
-            site = int(core.index.gpu_site[int(w.gpus[0])])
+    for runs in _hourly_training_runs(sim, 48):
+        for site, w in runs:
             if site == 1:
                 assert (w.spec.checkpoint_interval_s, w.spec.checkpoint_cost_s) == (1800.0, 60.0)
             else:
@@ -148,19 +151,12 @@ def test_the_failure_rate_counts_the_units_a_run_touches() -> None:
     data["sites"][0]["failures"] = {"checkpoint": "young_daly",
                                     "checkpoint_bandwidth": "2TB/s"}
     sim = build(validate_scenario(data))
-    sim.engine.start()
-    core = sim.engine.core
     plan = sim.engine.failures.plan
     wider = 0
-    for hour in range(1, 49):
-        sim.env.run(until=hour * 3600.0)
-        for w in core.running.values():
-            if w.kind != "training":
-                continue
+    for runs in _hourly_training_runs(sim, 48):
+        for _, w in runs:
             inside = w.tier == TIER_NVLINK
-            rate = _touched_rate(plan, 0, w.gpus, inside)
-            assert math.isclose(w.spec.checkpoint_interval_s,
-                                young_daly_s(w.spec.checkpoint_cost_s, 1 / rate))
+            rate = _assert_interval_from_touched_units(plan, w)
             wider += rate > job_failure_rate(plan, 0, w.n_gpus, in_domain=inside) * 1.01
         if wider >= 3:
             break
