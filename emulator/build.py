@@ -296,6 +296,9 @@ def _build(loaded: LoadedScenario, backend: str | None, keep_segments: bool,
         raise UserError(str(exc)) from None
     serving = ServingModel(compute, streams, log, rtt)
     serving.horizon_s = float(sc.duration)
+    for site in reversed(sites):  # the first site of a city wins, as the listing goes
+        if getattr(site, "city", None):
+            serving.origin_sites[site.city.lower()] = site.name
     book = make_book(jobs, services, tenants, index)
     infeasible = restrict(book, sc, sites, index, rtt, ops, serving)
     shapes = ShapeCache(compute, index)

@@ -195,6 +195,9 @@ class ServingModel:
         self._pending: dict[int, tuple[float, float, np.ndarray, np.ndarray, np.ndarray]] = {}
         self.held = HeldRequests(log)
         """Request rows not logged yet: a replica failure may still retry or fail them."""
+        self.origin_sites: dict[str, str] = {}
+        """Origins that are a site's city (lower case) → that site's name: the WAN node
+        their requests enter at (a city is not a node of the WAN graph)."""
 
     def slots_for(self, spec: InferenceServiceSpec, system: SystemSpec) -> int:
         """Concurrent sequences one replica of ``spec`` can hold on ``system`` (0: no fit)."""
@@ -469,10 +472,12 @@ class ServingModel:
         heapq.heappush(svc.prefill_free_at, now)
 
     def wan_load_bps(self, width_s: float) -> dict[tuple[str, str], float]:
-        """Request traffic (bit/s) per (site, origin) over the last window of ``width_s``."""
+        """Request traffic (bit/s) per (site, origin) over the last window of ``width_s``;
+        an origin in a site's city is named by that site (where its traffic enters)."""
         loads: dict[tuple[str, str], float] = {}
         for svc in self.services:
-            key = (svc.site, svc.spec.origin)
+            origin = svc.spec.origin
+            key = (svc.site, self.origin_sites.get(origin.lower(), origin))
             loads[key] = loads.get(key, 0.0) + svc.window_bytes * 8.0 / width_s
         return loads
 

@@ -19,7 +19,7 @@ from emulator.wan_events import WanEventsConfig, WanState, wan_schedule
 from tests.conftest import run_scenario, small_scenario
 from topologies.places import FIBRE_S_PER_M
 from topologies.presets import resolve_site
-from topologies.wan import origin_rtt_s, wan_graph
+from topologies.wan import origin_rtt_s, path_links, wan_graph
 
 BIZERTE = {"preset": "bizerte-20mw",
            "halls": [{"name": "hall-a", "system": "gb200-nvl72", "racks": 2}]}
@@ -293,3 +293,18 @@ def test_unknown_tenant_origin_names_the_tenants_field() -> None:
     name = data["tenants"]["eu"]["inference"][0]["name"]
     with pytest.raises(UserError, match=rf": tenants\.eu\.inference\.{name}\.origin: unknown"):
         build(validate_scenario(data))
+
+
+def test_requests_from_a_sites_city_load_the_links_from_that_site() -> None:
+    """Requests from Nouaceur (Morocco's site city) served at Bizerte cross the WAN from
+    the Morocco site; their traffic was keyed by the city, which is no WAN node, so it
+    loaded no link and dataset transfers kept the whole path."""
+    data = federation(duration="20m")
+    data["tenants"].pop("ma-gov")
+    data["tenants"]["lab"]["training"] = []
+    data["tenants"]["eu"]["residency"] = "TN"
+    data["tenants"]["eu"]["inference"][0]["origin"] = "Nouaceur"
+    sim = run_scenario(data)
+    loads = sim.engine.serving.wan_load_bps(600.0)
+    assert set(loads) == {("bizerte-20mw", "morocco-40mw")} and min(loads.values()) > 0
+    assert path_links(wan_graph(sim.loaded.sites), "bizerte-20mw", "morocco-40mw")
