@@ -473,7 +473,7 @@ def test_the_resume_note_counts_only_this_commands_cells(
 @pytest.mark.parametrize(("address", "why"), [
     ("tcp://", "it has no host"),
     ("tcp://:8786", "it has no host"),
-    ("http://host:8786", "its protocol 'http' is not one of tcp, tls, ucx, ws, wss"),
+    ("http://host:8786", "its protocol 'http' is not one of tcp, tls, ucx, ws, wss, inproc"),
     ("tcp://host:abc", "its port 'abc' is not a number from 1 to 65535"),
     ("tcp://host:0", "its port '0' is not a number from 1 to 65535"),
     ("tcp://::1:8786", "an IPv6 host goes in brackets"),
