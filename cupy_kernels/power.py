@@ -150,14 +150,14 @@ def facility_power(xp: Any, it_w: Any, pue: Any, design_it_w: Any = None,
     """Facility power in W: IT power times PUE, plus a load-independent part.
 
     Without ``design_it_w``: ``it·pue``. With it (the site's nameplate IT power, W):
-    ``it·max(pue - f, 1) + f·design_it_w``, ``f = fixed_fraction`` — equal to ``it·pue``
-    when ``it`` reaches the nameplate; below it the hall keeps paying the fixed part, so
-    its effective PUE (facility/IT) rises as load falls. The engine's drawn IT power stays
-    below the nameplate even at full utilisation (``NODE_OVERHEAD_DRAW``): a busy GB200
-    hall at PUE 1.08 shows an effective PUE of about 1.085. A PUE below ``1 + f`` (a
-    hall declared more efficient than the fixed part alone) keeps only ``pue - 1`` as its
-    fixed part, so the declared PUE still holds at the nameplate and a lower PUE always
-    means less facility power.
+    ``it·(pue - f′) + f′·design_it_w``, ``f′ = min(f, max(pue - 1, 0))``,
+    ``f = fixed_fraction`` — equal to ``it·pue`` when ``it`` reaches the nameplate; below
+    it the hall keeps paying the fixed part, so its effective PUE (facility/IT) rises as
+    load falls. The engine's drawn IT power stays below the nameplate even at full
+    utilisation (``NODE_OVERHEAD_DRAW``): a busy GB200 hall at PUE 1.08 shows an effective
+    PUE of about 1.085. A PUE below ``1 + f`` (a hall declared more efficient than the
+    fixed part alone) keeps only ``pue - 1`` as its fixed part (``f′``), so the declared
+    PUE still holds at the nameplate and a lower PUE always means less facility power.
     """
     it = f64(xp, it_w)
     if design_it_w is None:

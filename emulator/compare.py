@@ -230,8 +230,11 @@ def run_metrics(sim: Any, point: str = "", policy: str = "", seed: int = 0) -> R
     # only an entitlement in the options can differ from the shares: no policy built else
     queue = make_queue_policy(sc.scheduler.queue, options) \
         if {"quotas", "weights"} & set(options) else None
+    # tenants the run gave no work that can run: the policy keeps no part for them
+    idle = sim.engine.rounds.options.get("tenants_without_work") or ()
     weights, basis = entitlements(queue, sorted({str(t) for t in jobs["tenant"].tolist()}),
-                                  {name: t.share for name, t in sc.tenants.items()})
+                                  {name: t.share for name, t in sc.tenants.items()},
+                                  frozenset(idle))
     add_study_metrics(metrics, summary, jobs, weights)
     samples = sim.log.samples
     t = np.array([s.t for s in samples], dtype=np.float64)

@@ -15,17 +15,18 @@ policies of one scenario, not as an absolute verdict.
 
 ``e_i`` is the entitlement the run's policy itself uses (:func:`entitlements`): for
 ``fairshare`` with ``quotas`` or ``weights`` in its options, its entitled GPUs (a quota,
-or a weighted part of what the quotas leave, shared among every tenant with work, as the
-policy shares it); for every other policy (and ``fairshare`` without them) the tenant's
-``share`` weight, 1 when unset. Which one a run used is its ``entitlement`` (compare names
-it under its tables). A tenant entitled to nothing (quotas that leave no rest) has no
-``share_vs_quota`` and is left out of the index.
+or a weighted part of what the quotas leave, shared among every tenant with work that can
+run, as the policy shares it); for every other policy (and ``fairshare`` without them) the
+tenant's ``share`` weight, 1 when unset. Which one a run used is its ``entitlement``
+(compare names it under its tables). A tenant entitled to nothing (quotas that leave no
+rest, or no quota and every job of its rejected) has no ``share_vs_quota`` and is left out
+of the index.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 import numpy as np
 
@@ -52,15 +53,20 @@ def _mean_of(section: object, key: str) -> float | None:
 
 
 def entitlements(policy: object, tenants: Sequence[str],
-                 shares: Mapping[str, float | None]) -> tuple[dict[str, float | None], str]:
+                 shares: Mapping[str, float | None], idle: Collection[str] = ()
+                 ) -> tuple[dict[str, float | None], str]:
     """``({tenant: entitlement weight}, basis)``: what the queue ``policy`` (an instance)
-    entitles each of ``tenants`` (every tenant with work) to, and the name of that basis.
+    entitles each of ``tenants`` (every tenant with work in the jobs table) to, and the
+    name of that basis.
 
     A fair-share policy with ``quotas`` or ``weights`` set (one with an ``entitlements``
     method, :class:`~emulator.policies.fairshare.FairSharePolicy`) gives its entitled
-    fractions of the cluster (``quotas``, ``weights`` or ``quotas+weights``); any other
-    policy is measured against the tenants' ``shares`` (None: 1), basis
-    :data:`SHARE_BASIS`."""
+    fractions of the cluster (``quotas``, ``weights`` or ``quotas+weights``), shared as the
+    policy shares them: among the tenants with a quota and those of ``tenants`` not in
+    ``idle`` (the run's ``tenants_without_work``: every job and service of theirs was
+    rejected, so the policy keeps no part for them), an ``idle`` tenant without a quota
+    being entitled to 0. Any other policy is measured against the tenants' ``shares``
+    (None: 1), basis :data:`SHARE_BASIS`."""
     quotas = getattr(policy, "quotas", None) or {}
     weights = getattr(policy, "weights", None) or {}
     entitle = getattr(policy, "entitlements", None)
@@ -69,7 +75,8 @@ def entitlements(policy: object, tenants: Sequence[str],
     view_weights = {t: 1.0 if shares.get(t) is None else float(shares[t])  # type: ignore[arg-type]
                     for t in tenants}
     everyone = sorted(set(tenants) | set(quotas))
-    entitled = entitle(everyone, 1, view_weights)
+    entitled = entitle([t for t in everyone if t not in idle or t in quotas], 1,
+                       view_weights)
     basis = "+".join(name for name, on in (("quotas", quotas), ("weights", weights)) if on)
     return {t: float(entitled.get(t, 0.0)) for t in everyone}, basis
 

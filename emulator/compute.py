@@ -80,7 +80,7 @@ _TRAIN_WIDER: tuple[str, ...] = ("fp4", "fp8", "bf16")
 """Training precisions from the narrowest to the widest."""
 
 
-def _train_gemm_precision(gpu: GpuSpec, precision: str, mfu_given: bool) -> str:
+def _train_gemm_precision(gpu: GpuSpec, precision: str, mfu: float | None) -> str:
     """Precision a training job of ``precision`` runs its weight GEMMs at on ``gpu``.
 
     The fastest, by fitted rate ``peak · EFF_MAX`` (FLOP/s), of the precision's own GEMM
@@ -89,9 +89,10 @@ def _train_gemm_precision(gpu: GpuSpec, precision: str, mfu_given: bool) -> str:
     generations (fp8 on H100, fp4 on GB200; ``docs/validation.md``), so on a B200 the fp4
     rate (``2 · 0.2554`` of the fp8 peak) comes out 2 % below the fp8 rate (``0.5218``);
     an fp4 job there runs at the fp8 rate instead. With ``mfu`` imposed (a fraction of the
-    requested precision's peak) the requested precision is kept."""
+    requested precision's peak) the requested precision is kept; ``None`` or NaN is no
+    ``mfu`` (the kernel then uses its efficiency model, as for a NaN ``mfu`` column)."""
     own = _gemm_precision(gpu, precision)
-    if mfu_given or precision not in _TRAIN_WIDER:
+    if (mfu is not None and not math.isnan(mfu)) or precision not in _TRAIN_WIDER:
         return own
     eff = _training_kernel.EFF_MAX
     options = [_gemm_precision(gpu, p) for p in _TRAIN_WIDER[_TRAIN_WIDER.index(precision):]]
@@ -241,7 +242,7 @@ class ComputeModel:
         dp_bw, dp_alpha = self._tier_arrays(tiers, first_gpu, spine_scale)
         nvlink = np.array([sy.gpu.nvlink_bw for sy in systems], dtype=float)
         col = self._column
-        gemm = [_train_gemm_precision(sy.gpu, s.precision, s.mfu is not None)
+        gemm = [_train_gemm_precision(sy.gpu, s.precision, s.mfu)
                 for s, sy in zip(specs, systems, strict=True)]
         batch = TrainingBatch(
             params=col([m.params for m in models]),

@@ -147,7 +147,9 @@ class DaskExecutor(Executor):
         if self.address is not None:
             try:
                 self._client = Client(self.address, timeout=CONNECT_TIMEOUT)
-            except (OSError, TimeoutError, ValueError) as exc:
+            except (OSError, TimeoutError, ValueError, TypeError) as exc:
+                # TypeError: a tls:// address without a TLS configuration, or ucx:// without
+                # UCX installed (distributed raises it before any connection is tried)
                 raise UserError(f"--scheduler: cannot reach {self.address!r} ({exc}); "
                                 "expected a running dask scheduler, e.g. "
                                 "tcp://host:8786") from None
@@ -255,8 +257,10 @@ class DaskExecutor(Executor):
         self._client = self._cluster = None
 
 
-SCHEDULER_PROTOCOLS = ("tcp", "tls", "ucx", "ws", "wss")
-"""The dask comm protocols a ``--scheduler`` address may name."""
+SCHEDULER_PROTOCOLS = ("tcp", "tls", "ucx", "ws", "wss", "inproc")
+"""The dask comm protocols a ``--scheduler`` address may name (``inproc``: a scheduler in
+this process, e.g. a ``LocalCluster(processes=False)`` handed to :func:`emulator.api.compare`;
+its address, ``inproc://HOST/PID/N``, is no ``HOST:PORT``)."""
 
 CONNECT_TIMEOUT = "20s"
 """How long to keep trying to reach a ``--scheduler`` before giving up (a dask duration)."""
@@ -272,6 +276,9 @@ def address_problem(address: str) -> str | None:
         return "it has no PROTOCOL://"
     if protocol not in SCHEDULER_PROTOCOLS:
         return f"its protocol {protocol!r} is not one of {', '.join(SCHEDULER_PROTOCOLS)}"
+    if protocol == "inproc":  # an in-process address: HOST/PID/N, not HOST[:PORT]
+        return None if location and not any(c.isspace() for c in location) else \
+            "it has no in-process address after inproc://"
     if not location or any(c.isspace() or c in "/?#@" for c in location):
         return "it has no host" if not location else f"{location!r} is not HOST[:PORT]"
     if location.startswith("["):

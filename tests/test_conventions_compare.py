@@ -240,3 +240,46 @@ def test_compare_measures_fairshare_against_its_quotas(tmp_path: Path) -> None:
     note = entitlement_note(result)
     assert note is not None and "fairshare: its quotas" in note
     assert "fifo: the tenants' share weights" in note
+
+
+def test_entitlements_leave_out_tenants_whose_work_never_runs() -> None:
+    """A tenant every job of which is rejected gets no part of what fairshare's quotas
+    leave (the policy keeps none for it: ``tenants_without_work``); compare once still
+    split the rest with it, halving the others' due."""
+    from emulator.compare_metrics import entitlements
+    from emulator.policies.fairshare import FairSharePolicy
+
+    shares = {"a": None, "b": None, "c": None}
+    policy = FairSharePolicy(quotas={"a": 0.5})
+    w, basis = entitlements(policy, ["a", "b", "c"], shares, idle=frozenset({"c"}))
+    assert basis == "quotas" and w == pytest.approx({"a": 0.5, "b": 0.5, "c": 0.0})
+    # the policy's own split among the tenants it serves
+    assert policy.entitlements(["a", "b"], 1, {"a": 1.0, "b": 1.0}) == pytest.approx(
+        {"a": 0.5, "b": 0.5})
+    # c (its jobs rejected: no GPU-seconds) has no ratio and is left out of the index
+    jain, ratio = fairness(_jobs(["a", "b", "c"], [50.0, 50.0, 0.0]), w)
+    assert ratio == pytest.approx({"a": 1.0, "b": 1.0}) and jain == pytest.approx(1.0)
+    # a quota holder with nothing to run keeps its quota, as in the policy
+    w, _ = entitlements(policy, ["a", "b", "c"], shares, idle=frozenset({"a", "c"}))
+    assert w == pytest.approx({"a": 0.5, "b": 0.5, "c": 0.0})
+
+
+def test_compare_fairness_leaves_out_a_tenant_whose_jobs_are_all_rejected() -> None:
+    data = small_scenario(duration="3h")
+    del data["tenants"]["eu"]  # training tenants only: the quota's rest goes to lab2
+    data["tenants"]["lab2"] = copy.deepcopy(data["tenants"]["lab"])
+    data["tenants"]["big"] = {"jobs": [{"name": "huge", "model": "llama3-8b", "gpus": 576,
+                                        "tp": 8, "tokens": 1e10,
+                                        "global_batch_tokens": 1e6}]}
+    data["scheduler"] = {"queue": "fairshare", "placement": "pack",
+                         "options": {"quotas": {"lab": 0.5}}}
+    sim = run_scenario(data)
+    from emulator.compare import run_metrics
+
+    m = run_metrics(sim)
+    assert m.entitlement == "quotas"
+    assert m.metrics["big"].get("share_vs_quota") is None
+    # lab and lab2 are each entitled to half (as the policy shares): the ratios undo to
+    # training shares that sum to 1
+    held = m.metrics["lab"]["share_vs_quota"] * 0.5 + m.metrics["lab2"]["share_vs_quota"] * 0.5
+    assert held == pytest.approx(1.0)

@@ -473,7 +473,7 @@ def test_the_resume_note_counts_only_this_commands_cells(
 @pytest.mark.parametrize(("address", "why"), [
     ("tcp://", "it has no host"),
     ("tcp://:8786", "it has no host"),
-    ("http://host:8786", "its protocol 'http' is not one of tcp, tls, ucx, ws, wss"),
+    ("http://host:8786", "its protocol 'http' is not one of tcp, tls, ucx, ws, wss, inproc"),
     ("tcp://host:abc", "its port 'abc' is not a number from 1 to 65535"),
     ("tcp://host:0", "its port '0' is not a number from 1 to 65535"),
     ("tcp://::1:8786", "an IPv6 host goes in brackets"),
@@ -523,3 +523,38 @@ def test_a_single_cell_runs_on_the_scheduler_named(
             make_executor(scheduler=cluster.scheduler_address) as ex:
         results = run_cells(cells, ex)
     assert ex.ran == 1 and len(results) == 1
+
+
+def test_an_in_process_scheduler_address_is_accepted(tmp_path: Path) -> None:
+    """``inproc://`` (a ``LocalCluster(processes=False)`` of this process, handed to the
+    API) was refused by the address check, which knew only HOST:PORT protocols."""
+    pytest.importorskip("dask.distributed")
+    from dask.distributed import LocalCluster
+
+    from emulator import api_args
+    from emulator.executor import address_problem
+
+    assert address_problem("inproc://192.0.2.2/17022/1") is None
+    assert address_problem("inproc://") is not None
+    data = small_scenario(duration="2h")
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(data))
+    cluster = LocalCluster(processes=False, n_workers=1, threads_per_worker=1,
+                           dashboard_address=None)
+    try:
+        address = cluster.scheduler_address
+        assert api_args.scheduler(address) == address
+        with make_executor(scheduler=address) as executor:
+            result = run_sweep(path, [], 1, executor)
+        assert len(result.rows) == 1
+    finally:
+        cluster.close()
+
+
+@pytest.mark.parametrize("address", ["tls://127.0.0.1:8786", "ucx://127.0.0.1:8786"])
+def test_a_scheduler_protocol_without_its_setup_is_one_error(address: str) -> None:
+    """tls:// without a TLS configuration and ucx:// without UCX make dask raise a
+    TypeError before connecting, which once left the command as a traceback."""
+    pytest.importorskip("dask.distributed")
+    with pytest.raises(UserError, match="cannot reach"), make_executor(scheduler=address):
+        pass

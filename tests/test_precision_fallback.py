@@ -58,3 +58,31 @@ def test_a_narrower_training_precision_never_slows_the_same_job(system: str) -> 
     bf16, fp8, fp4 = (_job_s(system, p) for p in ("bf16", "fp8", "fp4"))
     assert fp4 <= fp8 * (1 + 1e-12)
     assert fp8 < bf16
+
+
+def test_a_nan_mfu_is_no_imposed_mfu_for_the_precision_choice() -> None:
+    """The kernel reads a NaN ``mfu`` as 'use the efficiency model'; the choice of GEMM
+    precision once read it as imposed and kept fp4 on a B200, where fp8 is faster."""
+    import math
+    from dataclasses import replace
+
+    from emulator.compute import ComputeModel, _train_gemm_precision
+    from topologies.catalog import B200_HGX, CATALOG
+    from workloads.spec import TrainingJobSpec
+
+    assert _train_gemm_precision(B200_HGX, "fp4", None) == "fp8"
+    assert _train_gemm_precision(B200_HGX, "fp4", math.nan) == "fp8"
+    assert _train_gemm_precision(B200_HGX, "fp4", 0.3) == "fp4"  # imposed: as asked
+    spec = TrainingJobSpec(
+        job_id=0, tenant="lab", name="j", model="llama3-8b", submit_s=0.0, n_gpus=8, tp=8,
+        pp=1, dp=1, tokens=1e9, tokens_per_step=1e6, seq_len=8192, precision="fp4",
+        checkpoint_interval_s=None, checkpoint_cost_s=0.0)
+    from cupy_kernels.backend import select_backend
+    from tests.test_core_api import _index
+
+    compute = ComputeModel(select_backend("numpy"), _index())
+    system = CATALOG["b200-hgx"]
+    tier, first = np.array([0]), np.array([0])
+    none = compute.training([spec], [system], tier, first).step_s[0]
+    nan = compute.training([replace(spec, mfu=math.nan)], [system], tier, first).step_s[0]
+    assert nan == none

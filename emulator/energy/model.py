@@ -38,7 +38,8 @@ class EnergySample:
     """Energy flows of every site over one sampling interval ``[t, t + dt_s)``.
 
     Arrays have one value per site. Powers in W: ``it_w``, ``demand_w`` (facility: IT ×
-    max(PUE − f, 1) + f × design IT, :func:`cupy_kernels.power.facility_power`),
+    (PUE − f′) + f′ × design IT, f′ = min(f, PUE − 1),
+    :func:`cupy_kernels.power.facility_power`),
     ``renewable_w`` (available), ``used_w`` (renewable serving demand),
     ``import_w``, ``export_w``, ``curtailed_w``, ``charge_w``/``discharge_w`` (battery,
     grid side), ``cap_w`` (site power cap, ``inf`` if none); ``soc_j`` stored energy (J)
