@@ -96,7 +96,9 @@ their (higher) peak because attention, norms and optimizer work do not speed up 
 MICRO_BATCH_HALF_TOKENS: float = 318.0
 """Micro-batch size (tokens per GPU GEMM row dimension) at which efficiency is half of
 ``EFF_MAX``: below a few hundred rows tensor-core GEMMs are launch/latency bound. A
-saturating ``x/(x + x_half)`` shape; at 8,192 tokens the factor is 0.94. Estimate."""
+saturating ``x/(x + x_half)`` shape; at 8,192 tokens the factor is 0.963. Fitted to one
+row of ``docs/validation.md`` (Megatron GPT 145.6B on 1,536 A100); serving's expert-GEMM
+roll-off (``inference.expert_gemm_slowdown``) uses it too."""
 
 MOE_EXPERT_HOST_S: float = 0.4438e-3
 """Exposed host time per local expert, MoE layer and micro-batch in s, forward and

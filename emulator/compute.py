@@ -86,9 +86,11 @@ def _train_gemm_precision(gpu: GpuSpec, precision: str, mfu: float | None) -> st
     The fastest, by fitted rate ``peak · EFF_MAX`` (FLOP/s), of the precision's own GEMM
     precision (:func:`_gemm_precision`) and the wider ones: asking for a narrower format
     never slows a job. The per-precision efficiencies are fitted on different GPU
-    generations (fp8 on H100, fp4 on GB200; ``docs/validation.md``), so on a B200 the fp4
-    rate (``2 · 0.2554`` of the fp8 peak) comes out 2 % below the fp8 rate (``0.5218``);
-    an fp4 job there runs at the fp8 rate instead. With ``mfu`` imposed (a fraction of the
+    generations (fp8 on H100, fp4 on GB200; ``docs/validation.md``), so on a B200 or GB200
+    the fp4 rate (``2 · 0.2554`` of the fp8 peak) comes out 2 % below the fp8 rate
+    (``0.5218``); an fp4 job there runs at the fp8 rate instead. Published NVFP4 training
+    is 1.3-1.46x MXFP8 on the same GB200 configuration; the held-out rows put the miss on
+    the fp4 constant, not the fp8 one (``docs/kernels.md``). With ``mfu`` imposed (a fraction of the
     requested precision's peak) the requested precision is kept; ``None`` or NaN is no
     ``mfu`` (the kernel then uses its efficiency model, as for a NaN ``mfu`` column)."""
     own = _gemm_precision(gpu, precision)
