@@ -266,9 +266,11 @@ class Scratch:
 
     def by_domain(self, gpus: np.ndarray) -> list[tuple[int, np.ndarray]]:
         """``gpus`` (non-empty) grouped by NVLink domain: ``(domain, its GPUs)`` pairs."""
+        if gpus.size == 1:  # one GPU (a one-GPU job): no array of domains
+            return [(int(self.index.gpu_domain[gpus[0]]), gpus)]
         doms = self.index.gpu_domain[gpus]
         first = int(doms[0])
-        if first == int(doms[-1]) and bool(np.all(doms == first)):  # the usual case
+        if first == int(doms[-1]) and bool(np.logical_and.reduce(doms == first)):  # usual
             return [(first, gpus)]
         return [(d, gpus[doms == d]) for d in np.unique(doms).tolist()]
 

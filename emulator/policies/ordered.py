@@ -118,7 +118,7 @@ def free_by_preempting(scratch: Scratch, job: QueuedJob,
     """
     if isinstance(candidates, _RankedLazily):  # GPUs from the columns: no view built
         usable: Sequence[RunningJob] = candidates  # running work always holds its GPUs
-        offered = int(candidates.gpus_before[len(candidates)])
+        offered = candidates.offered_gpus()
     else:
         usable = [c for c in candidates if c.gpus is not None]
         offered = sum(c.n_gpus for c in usable)
@@ -221,7 +221,7 @@ class Displacement:
 class _RankedLazily(Sequence[RunningJob]):
     """Running work in a ranking's order, each view built on first access.
 
-    The sort itself waits until an entry or :attr:`gpus_before` is first needed: many
+    The sort itself waits until an entry or :meth:`offered_gpus` is first needed: many
     rounds only ask whether a blocked job may displace anything, which the scores answer
     unsorted. ``scores`` are the entries' :attr:`Displacement.score_columns` (``None``
     without them).
@@ -238,7 +238,6 @@ class _RankedLazily(Sequence[RunningJob]):
         self._made: dict[int, RunningJob] = {} if made is None else made  # by work id
         self._len = int(ids.size)
         self._id_list: list[int] | None = None
-        self._gpus_before: np.ndarray | None = None
 
     def _in_order(self) -> list[int]:
         if self._keys is not None:
@@ -251,13 +250,13 @@ class _RankedLazily(Sequence[RunningJob]):
             self._id_list = self.ids.tolist()
         return self._id_list
 
-    @property
-    def gpus_before(self) -> np.ndarray:
-        """``gpus_before[k]``: the GPUs of the first ``k`` entries."""
-        if self._gpus_before is None:
-            self._in_order()
-            self._gpus_before = np.concatenate(([0], np.cumsum(self.n_gpus))).astype(np.int64)
-        return self._gpus_before
+    def offered_gpus(self) -> int:
+        """The GPUs of all the entries (of a :meth:`prefix`: of its first ``k``), summed
+        on the ranking's order (whole numbers in float64: exact in any order)."""
+        if not self._len:
+            return 0
+        self._in_order()
+        return int(np.add.reduce(self.n_gpus[:self._len]))
 
     def __len__(self) -> int:
         return self._len
@@ -284,7 +283,7 @@ class _RankedLazily(Sequence[RunningJob]):
         out = _RankedLazily.__new__(_RankedLazily)
         out.ids, out.n_gpus, out.scores, out._keys = self.ids, self.n_gpus, self.scores, None
         out._id_list, out._make, out._made = self._id_list, self._make, self._made
-        out._len, out._gpus_before = k, self._gpus_before if k == 0 else self.gpus_before
+        out._len = k
         return out
 
     def without(self, work_ids: set[int]) -> _RankedLazily:
@@ -313,10 +312,13 @@ def _not_in(ids: np.ndarray, work_ids: set[int]) -> np.ndarray:
     comparison per victim, cheaper than ``np.isin`` for the handful a round preempts."""
     if len(work_ids) > 16:
         return ~np.isin(ids, np.fromiter(work_ids, dtype=np.int64))
-    keep = np.ones(ids.size, dtype=bool)
+    keep: np.ndarray | None = None
     for work_id in work_ids:
-        keep &= ids != work_id
-    return keep
+        if keep is None:
+            keep = ids != work_id
+        else:
+            keep &= ids != work_id
+    return np.ones(ids.size, dtype=bool) if keep is None else keep
 
 
 def _prefix_length(ranked: Sequence[RunningJob], holds: Callable[[RunningJob], bool]) -> int:
@@ -411,7 +413,8 @@ def greedy_round(view: ClusterView, order: Sequence[QueuedJob],
     ranked: Sequence[RunningJob] = []
     pool_for = -1  # len(preempted) the pool was built for
     displaces = victims_for is not None or displacement is not None
-    smallest = int(sizes.min()) if sizes is not None else min(j.n_gpus for j in order)
+    smallest = (int(np.minimum.reduce(sizes)) if sizes is not None  # ndarray.min's ufunc
+                else min(j.n_gpus for j in order))
     can_skip = sizes is not None and not blocking and admit is None
     rest_from = -1  # position from which only jobs that fit now can change anything
     top_may: np.ndarray | None = None  # which jobs may displace ranked[0] …
@@ -443,8 +446,8 @@ def greedy_round(view: ClusterView, order: Sequence[QueuedJob],
                 assert top_may is not None
                 # Until a preemption changes the pool, free GPUs only shrink: the next job
                 # that can do anything either fits now or may displace ranked[0].
-                later = np.flatnonzero((sizes[position:] <= scratch.free_gpus)
-                                       | top_may[position:])
+                later = ((sizes[position:] <= scratch.free_gpus)
+                         | top_may[position:]).nonzero()[0]
                 position = position + int(later[0]) if later.size else n_order
                 continue
             if not blocking:
@@ -513,7 +516,7 @@ def _start_what_fits(scratch: Scratch, order: Sequence[QueuedJob], sizes: np.nda
     more than are free now never fits, and one step per job that does is enough (the
     positions that fit are converted one at a time, not listed whole: a saturated cluster
     fills after the first few)."""
-    fits = np.flatnonzero(sizes[start:] <= scratch.free_gpus)
+    fits = (sizes[start:] <= scratch.free_gpus).nonzero()[0]
     for k in range(fits.size):
         if scratch.free_gpus < smallest:
             break
