@@ -216,6 +216,11 @@ class Displacement:
     with :attr:`score_columns`: a round then answers :attr:`displaces_many` for the most
     expendable running work from its score alone (``score > bars``), without building its
     view."""
+    rank_ties: Callable[[RunningColumns], Sequence[np.ndarray]] | None = None
+    """With :attr:`score_columns`: the keys :attr:`rank_columns` puts before its primary
+    one, when that primary key is minus the score (``rank_columns(c) == (*rank_ties(c),
+    -score_columns(c))``): a round then computes the pool's scores once for both, and takes
+    the pool's work ids from the first tie key when it is ``c.work_id`` itself."""
 
 
 class _RankedLazily(Sequence[RunningJob]):
@@ -342,6 +347,14 @@ def _ranked_by_columns(view: ClusterView, columns: RunningColumns,
     pool = columns.preemptible & (columns.start_s < view.now)
     if preempted:
         pool &= _not_in(columns.work_id, preempted)
+    if displacement.rank_ties is not None and displacement.score_columns is not None:
+        # negating after taking the pool gives the same keys as before it
+        scores = np.asarray(displacement.score_columns(columns))[pool]
+        ties = displacement.rank_ties(columns)
+        keys = [np.asarray(k)[pool] for k in ties]
+        ids = keys[0] if ties and ties[0] is columns.work_id else columns.work_id[pool]
+        keys.append(-scores)
+        return _RankedLazily(ids, columns.n_gpus[pool], scores, view.running_job, keys)
     keys = [np.asarray(k)[pool] for k in displacement.rank_columns(columns)]
     scores = (None if displacement.score_columns is None
               else np.asarray(displacement.score_columns(columns))[pool])

@@ -77,6 +77,7 @@ class ShortestRemainingTimeFirstPolicy(QueuePolicy):
             rank_columns=lambda c: (c.work_id, -(c.expected_end_s - now)),
             displaces_many=None if needed is None else lambda r: r.expected_end_s - now > needed,
             score_columns=_remaining,
+            rank_ties=lambda c: (c.work_id,),  # rank_columns: (work id, -remaining)
             bar=lambda job: job.est_remaining_s * ratio,
             bars=needed)
 
