@@ -140,7 +140,19 @@ def _victims_by_counts(scratch: Scratch, job: QueuedJob,
                        usable: Sequence[RunningJob]) -> list[RunningJob] | None:
     """:func:`free_by_preempting`'s victims, each fit tested on free counts (for a
     placement policy whose answer depends on them alone): the same victims as placing on
-    a trial copy each time, found with a few integer updates per victim."""
+    a trial copy each time, found with a few integer updates per victim.
+
+    On a full scratch, a job of one GPU that any domain may hold fits as soon as one GPU
+    comes back (its domain then holds one free group: :class:`FitCounter`'s answer), so
+    its victim is the first candidate that gives one back (the counter's search would
+    then prune those before it, which give back nothing), found without a counter."""
+    request = job.request
+    if (request.n_gpus == 1 and request.group_size == 1 and request.eligible is None
+            and scratch.free_gpus == 0):
+        for c in usable:
+            if scratch.returned(c.gpus).size:  # type: ignore[arg-type]
+                return [c]
+        return None
     counter = FitCounter(scratch, job.request)
     chosen: list[RunningJob] = []
     counts: list[DomainCounts] = []
