@@ -321,7 +321,7 @@ class _RankedLazily(Sequence[RunningJob]):
     def top_score(self) -> float:
         """The score of the first entry: the highest (the prefix contract), sorted or not."""
         assert self.scores is not None and self._len
-        return float(self.scores.max())
+        return float(np.maximum.reduce(self.scores))  # ndarray.max's ufunc (NaN propagates)
 
 
 def _not_in(ids: np.ndarray, work_ids: set[int]) -> np.ndarray:
