@@ -100,3 +100,42 @@ def test_counts_follow_cut_gpus() -> None:
     counter.add(domain_counts(scratch, holder[np.isin(holder, cut, invert=True)]))
     assert counter.fits and _places(scratch, [cut[:60], holder[~np.isin(holder, cut)]],
                                     request)
+
+
+@settings(max_examples=100, deadline=None, derandomize=True)
+@given(seed=st.integers(0, 10**6), n_jobs=st.integers(1, 16), n_down=st.integers(0, 60),
+       spread=st.booleans())
+def test_one_gpu_victim_as_the_counter_finds_it(seed: int, n_jobs: int, n_down: int,
+                                                spread: bool) -> None:
+    """On a full scratch, the victim found for a one-GPU job without a counter (the first
+    candidate that gives a GPU back) is the counter's search's, with GPUs down or draining
+    under some candidates."""
+    from types import SimpleNamespace
+
+    from emulator.policies import ordered
+
+    index = _INDEX
+    rng = np.random.default_rng(seed)
+    cluster = ClusterState(index)
+    parts = np.array_split(rng.permutation(index.n_gpus), n_jobs)
+    jobs = [np.sort(part) for part in parts if part.size]
+    for owner, gpus in enumerate(jobs):
+        cluster.allocate(gpus, owner)
+    if n_down:  # whole jobs' GPUs out of service or draining: they give nothing back
+        for j in rng.choice(len(jobs), min(n_down % 5, len(jobs)), replace=False):
+            (cluster.take_down if j % 2 else cluster.drain)(jobs[j])
+    scratch = Scratch(cluster.index, cluster.free, cluster.domain_free, cluster.domain_start,
+                      SpreadPlacement() if spread else PackPlacement(), cluster.by_free,
+                      down=cluster.down, draining=cluster.draining)
+    assert scratch.free_gpus == 0
+    job = SimpleNamespace(n_gpus=1, request=PlacementRequest(1, 1))
+    usable = [SimpleNamespace(gpus=g, work_id=k) for k, g in enumerate(jobs)]
+    fast = ordered._victims_by_counts(scratch, job, usable)  # type: ignore[arg-type]
+    # the counter's search, by placing (a request the fast path does not take)
+    slow = ordered._victims_by_placing(scratch, job, usable)  # type: ignore[arg-type]
+    # and the counter's own search (every domain eligible, as a mask: no fast path)
+    masked = SimpleNamespace(n_gpus=1, request=PlacementRequest(
+        1, 1, np.ones(index.n_domains, dtype=bool)))
+    counted = ordered._victims_by_counts(scratch, masked, usable)  # type: ignore[arg-type]
+    ids = [None if v is None else [c.work_id for c in v] for v in (fast, slow, counted)]
+    assert ids[0] == ids[1] == ids[2]

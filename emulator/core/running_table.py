@@ -194,14 +194,21 @@ class RunningTable:
         the same arithmetic as on :meth:`columns` (so the same bits), but no copy."""
         self._refresh()
         n = self.n
-        pool = self.preemptible[:n] & (self.start_s[:n] < now)
+        pool = self.start_s[:n] < now
+        pool &= self.preemptible[:n]
         if self._staging:  # an end moves with the clock: computed from the rows
             ends = expected_ends(self.origin[:n], self.remaining[:n], self.speed[:n],
                                  self.training[:n], self.est_duration_s[:n], now)
         else:
             ends = self.end[:n]
-        scores = ends[pool] - now
-        return float(np.fmax.reduce(scores)) if scores.size else -math.inf
+        # The latest end less now is the longest of (end - now): rounding is monotone, so
+        # the subtraction keeps the order and one subtraction after the reduction gives
+        # the same bits. fmax passes over NaN (-inf when the pool is empty or all NaN).
+        top = float(np.fmax.reduce(ends, where=pool, initial=-math.inf))
+        if top == -math.inf:  # no pool, all NaN (or an end of -inf): as before
+            scores = ends[pool] - now
+            return float(np.fmax.reduce(scores)) if scores.size else -math.inf
+        return top - now
 
     def columns(self, now: float) -> RunningColumns:
         """The arrays at time ``now`` (copies: still valid after the table changes); the

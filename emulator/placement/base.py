@@ -92,14 +92,16 @@ class Scratch:
                  domain_connected: np.ndarray | None = None,
                  down: np.ndarray | None = None,
                  draining: np.ndarray | None = None,
-                 free_gpus: int | None = None) -> None:
+                 free_gpus: int | None = None, out_of_service: int | None = None) -> None:
         self.index = index
         self.base = free_mask
         # GPUs out of service or draining (the core's live masks, read only; None: none
         # known): work on them gives them back to no one, so a release leaves them taken.
         self.down = down
         self.draining = draining
-        self._none_out: bool | None = None  # no GPU down or draining (found on first need)
+        # no GPU down or draining: from ``out_of_service``, the caller's count of GPUs set
+        # in ``down`` or ``draining`` when it keeps one, else found on first need
+        self._none_out: bool | None = None if out_of_service is None else out_of_service == 0
         # GPUs without scale-out and their count per domain (the core's live arrays, read
         # only; None: no GPU has lost it), and this round's free GPUs with scale-out per
         # domain (a copy; None: every free GPU has it)
@@ -266,9 +268,11 @@ class Scratch:
 
     def by_domain(self, gpus: np.ndarray) -> list[tuple[int, np.ndarray]]:
         """``gpus`` (non-empty) grouped by NVLink domain: ``(domain, its GPUs)`` pairs."""
+        if gpus.size == 1:  # one GPU (a one-GPU job): no array of domains
+            return [(int(self.index.gpu_domain[gpus[0]]), gpus)]
         doms = self.index.gpu_domain[gpus]
         first = int(doms[0])
-        if first == int(doms[-1]) and bool(np.all(doms == first)):  # the usual case
+        if first == int(doms[-1]) and bool(np.logical_and.reduce(doms == first)):  # usual
             return [(first, gpus)]
         return [(d, gpus[doms == d]) for d in np.unique(doms).tolist()]
 

@@ -89,6 +89,7 @@ class LeastAttainedServicePolicy(QueuePolicy):
             monotone=True,  # the queue order has non-decreasing levels
             rank_columns=lambda c: (c.work_id, -c.start_s, -self._levels(c.attained_gpu_s)),
             score_columns=lambda c: self._levels(c.attained_gpu_s),
+            rank_ties=lambda c: (c.work_id, -c.start_s),  # rank_columns less -level
             bar=lambda job: level(job.attained_gpu_s))
 
     def _levels(self, attained_gpu_s: np.ndarray) -> np.ndarray:

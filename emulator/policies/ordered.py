@@ -118,7 +118,7 @@ def free_by_preempting(scratch: Scratch, job: QueuedJob,
     """
     if isinstance(candidates, _RankedLazily):  # GPUs from the columns: no view built
         usable: Sequence[RunningJob] = candidates  # running work always holds its GPUs
-        offered = int(candidates.gpus_before[len(candidates)])
+        offered = candidates.offered_gpus()
     else:
         usable = [c for c in candidates if c.gpus is not None]
         offered = sum(c.n_gpus for c in usable)
@@ -140,7 +140,19 @@ def _victims_by_counts(scratch: Scratch, job: QueuedJob,
                        usable: Sequence[RunningJob]) -> list[RunningJob] | None:
     """:func:`free_by_preempting`'s victims, each fit tested on free counts (for a
     placement policy whose answer depends on them alone): the same victims as placing on
-    a trial copy each time, found with a few integer updates per victim."""
+    a trial copy each time, found with a few integer updates per victim.
+
+    On a full scratch, a job of one GPU that any domain may hold fits as soon as one GPU
+    comes back (its domain then holds one free group: :class:`FitCounter`'s answer), so
+    its victim is the first candidate that gives one back (the counter's search would
+    then prune those before it, which give back nothing), found without a counter."""
+    request = job.request
+    if (request.n_gpus == 1 and request.group_size == 1 and request.eligible is None
+            and scratch.free_gpus == 0):
+        for c in usable:
+            if scratch.returned(c.gpus).size:  # type: ignore[arg-type]
+                return [c]
+        return None
     counter = FitCounter(scratch, job.request)
     chosen: list[RunningJob] = []
     counts: list[DomainCounts] = []
@@ -216,12 +228,17 @@ class Displacement:
     with :attr:`score_columns`: a round then answers :attr:`displaces_many` for the most
     expendable running work from its score alone (``score > bars``), without building its
     view."""
+    rank_ties: Callable[[RunningColumns], Sequence[np.ndarray]] | None = None
+    """With :attr:`score_columns`: the keys :attr:`rank_columns` puts before its primary
+    one, when that primary key is minus the score (``rank_columns(c) == (*rank_ties(c),
+    -score_columns(c))``): a round then computes the pool's scores once for both, and takes
+    the pool's work ids from the first tie key when it is ``c.work_id`` itself."""
 
 
 class _RankedLazily(Sequence[RunningJob]):
     """Running work in a ranking's order, each view built on first access.
 
-    The sort itself waits until an entry or :attr:`gpus_before` is first needed: many
+    The sort itself waits until an entry or :meth:`offered_gpus` is first needed: many
     rounds only ask whether a blocked job may displace anything, which the scores answer
     unsorted. ``scores`` are the entries' :attr:`Displacement.score_columns` (``None``
     without them).
@@ -238,7 +255,6 @@ class _RankedLazily(Sequence[RunningJob]):
         self._made: dict[int, RunningJob] = {} if made is None else made  # by work id
         self._len = int(ids.size)
         self._id_list: list[int] | None = None
-        self._gpus_before: np.ndarray | None = None
 
     def _in_order(self) -> list[int]:
         if self._keys is not None:
@@ -251,13 +267,13 @@ class _RankedLazily(Sequence[RunningJob]):
             self._id_list = self.ids.tolist()
         return self._id_list
 
-    @property
-    def gpus_before(self) -> np.ndarray:
-        """``gpus_before[k]``: the GPUs of the first ``k`` entries."""
-        if self._gpus_before is None:
-            self._in_order()
-            self._gpus_before = np.concatenate(([0], np.cumsum(self.n_gpus))).astype(np.int64)
-        return self._gpus_before
+    def offered_gpus(self) -> int:
+        """The GPUs of all the entries (of a :meth:`prefix`: of its first ``k``), summed
+        on the ranking's order (whole numbers in float64: exact in any order)."""
+        if not self._len:
+            return 0
+        self._in_order()
+        return int(np.add.reduce(self.n_gpus[:self._len]))
 
     def __len__(self) -> int:
         return self._len
@@ -284,7 +300,7 @@ class _RankedLazily(Sequence[RunningJob]):
         out = _RankedLazily.__new__(_RankedLazily)
         out.ids, out.n_gpus, out.scores, out._keys = self.ids, self.n_gpus, self.scores, None
         out._id_list, out._make, out._made = self._id_list, self._make, self._made
-        out._len, out._gpus_before = k, self._gpus_before if k == 0 else self.gpus_before
+        out._len = k
         return out
 
     def without(self, work_ids: set[int]) -> _RankedLazily:
@@ -305,7 +321,7 @@ class _RankedLazily(Sequence[RunningJob]):
     def top_score(self) -> float:
         """The score of the first entry: the highest (the prefix contract), sorted or not."""
         assert self.scores is not None and self._len
-        return float(self.scores.max())
+        return float(np.maximum.reduce(self.scores))  # ndarray.max's ufunc (NaN propagates)
 
 
 def _not_in(ids: np.ndarray, work_ids: set[int]) -> np.ndarray:
@@ -313,10 +329,13 @@ def _not_in(ids: np.ndarray, work_ids: set[int]) -> np.ndarray:
     comparison per victim, cheaper than ``np.isin`` for the handful a round preempts."""
     if len(work_ids) > 16:
         return ~np.isin(ids, np.fromiter(work_ids, dtype=np.int64))
-    keep = np.ones(ids.size, dtype=bool)
+    keep: np.ndarray | None = None
     for work_id in work_ids:
-        keep &= ids != work_id
-    return keep
+        if keep is None:
+            keep = ids != work_id
+        else:
+            keep &= ids != work_id
+    return np.ones(ids.size, dtype=bool) if keep is None else keep
 
 
 def _prefix_length(ranked: Sequence[RunningJob], holds: Callable[[RunningJob], bool]) -> int:
@@ -340,6 +359,14 @@ def _ranked_by_columns(view: ClusterView, columns: RunningColumns,
     pool = columns.preemptible & (columns.start_s < view.now)
     if preempted:
         pool &= _not_in(columns.work_id, preempted)
+    if displacement.rank_ties is not None and displacement.score_columns is not None:
+        # negating after taking the pool gives the same keys as before it
+        scores = np.asarray(displacement.score_columns(columns))[pool]
+        ties = displacement.rank_ties(columns)
+        keys = [np.asarray(k)[pool] for k in ties]
+        ids = keys[0] if ties and ties[0] is columns.work_id else columns.work_id[pool]
+        keys.append(-scores)
+        return _RankedLazily(ids, columns.n_gpus[pool], scores, view.running_job, keys)
     keys = [np.asarray(k)[pool] for k in displacement.rank_columns(columns)]
     scores = (None if displacement.score_columns is None
               else np.asarray(displacement.score_columns(columns))[pool])
@@ -411,7 +438,8 @@ def greedy_round(view: ClusterView, order: Sequence[QueuedJob],
     ranked: Sequence[RunningJob] = []
     pool_for = -1  # len(preempted) the pool was built for
     displaces = victims_for is not None or displacement is not None
-    smallest = int(sizes.min()) if sizes is not None else min(j.n_gpus for j in order)
+    smallest = (int(np.minimum.reduce(sizes)) if sizes is not None  # ndarray.min's ufunc
+                else min(j.n_gpus for j in order))
     can_skip = sizes is not None and not blocking and admit is None
     rest_from = -1  # position from which only jobs that fit now can change anything
     top_may: np.ndarray | None = None  # which jobs may displace ranked[0] …
@@ -443,8 +471,8 @@ def greedy_round(view: ClusterView, order: Sequence[QueuedJob],
                 assert top_may is not None
                 # Until a preemption changes the pool, free GPUs only shrink: the next job
                 # that can do anything either fits now or may displace ranked[0].
-                later = np.flatnonzero((sizes[position:] <= scratch.free_gpus)
-                                       | top_may[position:])
+                later = ((sizes[position:] <= scratch.free_gpus)
+                         | top_may[position:]).nonzero()[0]
                 position = position + int(later[0]) if later.size else n_order
                 continue
             if not blocking:
@@ -513,7 +541,7 @@ def _start_what_fits(scratch: Scratch, order: Sequence[QueuedJob], sizes: np.nda
     more than are free now never fits, and one step per job that does is enough (the
     positions that fit are converted one at a time, not listed whole: a saturated cluster
     fills after the first few)."""
-    fits = np.flatnonzero(sizes[start:] <= scratch.free_gpus)
+    fits = (sizes[start:] <= scratch.free_gpus).nonzero()[0]
     for k in range(fits.size):
         if scratch.free_gpus < smallest:
             break

@@ -53,11 +53,12 @@ class ShortestRemainingTimeFirstPolicy(QueuePolicy):
             return []
         t = view.queue_table()  # services first, then remaining time, arrival, id
         remaining = t.est_remaining_s  # one product per round, for the bars and the order
-        bars = remaining * self.min_ratio
+        # x * 1.0 is x, bit for bit (NaN and signed zeros included): no second product
+        bars = remaining if self.min_ratio == 1.0 else remaining * self.min_ratio
         # some job may displace something: the longest remaining time among the work a
         # round may preempt exceeds the lowest bar (NaN compares false, as pairwise)
         live = self.preempt and view.top_remaining_s() > np.fmin.reduce(bars)
-        if not live and view.free_gpus < t.n_gpus.min():
+        if not live and view.free_gpus < np.minimum.reduce(t.n_gpus):  # ndarray.min's ufunc
             return []  # nothing fits and nothing may be displaced
         order, idx = queue_order(view, t.work_id, t.submit_s, remaining, t.training)
         return greedy_round(view, order, displacement=self._displacement(view, bars[idx])
@@ -76,6 +77,7 @@ class ShortestRemainingTimeFirstPolicy(QueuePolicy):
             rank_columns=lambda c: (c.work_id, -(c.expected_end_s - now)),
             displaces_many=None if needed is None else lambda r: r.expected_end_s - now > needed,
             score_columns=_remaining,
+            rank_ties=lambda c: (c.work_id,),  # rank_columns: (work id, -remaining)
             bar=lambda job: job.est_remaining_s * ratio,
             bars=needed)
 

@@ -208,7 +208,7 @@ class Rounds:
         return Scratch(c.index, c.free, c.domain_free, c.domain_start, self.placement,
                        c.by_free, isolated=c.isolated, domain_isolated=c.domain_isolated,
                        domain_connected=c.domain_connected, down=c.down, draining=c.draining,
-                       free_gpus=c.free_gpus)
+                       free_gpus=c.free_gpus, out_of_service=c.n_down + c.n_draining)
 
     def view(self) -> ClusterView:
         """The read-only view of this instant."""
