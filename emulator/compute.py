@@ -137,7 +137,13 @@ class ComputeModel:
     """Kernel calls for the engine, on the scenario's backend."""
 
     def __init__(self, backend: Backend, index: TopologyIndex,
-                 fused_kernels: bool = False) -> None:
+                 fused_kernels: bool = False,
+                 site_design_w: Sequence[float] | np.ndarray | None = None) -> None:
+        """``site_design_w``: each site's nameplate IT power (W), the design figure the
+        facility's load-independent part is taken on: all IT equipment on the UPS, racks at
+        ``rack_full_w`` and the fabric's switches (``SiteSizing.it_full_w``, the figure
+        ``gpuemu topology`` prints). ``None``: the racks' nameplate alone (a model built
+        without its sites' fabric)."""
         self.backend = backend
         self.index = index
         xp = backend.xp
@@ -156,8 +162,15 @@ class ComputeModel:
         self._rack_gpus = np.bincount(index.gpu_rack, minlength=index.n_racks).astype(float)
         rack_full = (np.array([s.rack_full_w for s in index.systems])[index.rack_system]
                      if index.n_racks else np.zeros(0))
-        self._site_design_w = backend.asarray(np.bincount(
-            index.rack_site, weights=rack_full, minlength=len(index.site_names)))
+        racks_design = np.bincount(index.rack_site, weights=rack_full,
+                                   minlength=len(index.site_names))
+        if site_design_w is not None:
+            design = np.asarray(site_design_w, dtype=float)
+            if design.shape != racks_design.shape:
+                raise ValueError(f"site_design_w: got {design.size} values; expected one "
+                                 f"per site ({racks_design.size})")
+            racks_design = design
+        self._site_design_w = backend.asarray(racks_design)
         self._rack_gpus_dev = backend.asarray(np.maximum(self._rack_gpus, 1.0))
         self._xp = xp
         # Per-rack figures of the last power() call, kept so that a call naming the racks
