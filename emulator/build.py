@@ -260,7 +260,11 @@ def _build(loaded: LoadedScenario, backend: str | None, keep_segments: bool,
                                TRAINING_STATE_BYTES_PER_PARAM)
     if not isinstance(jobs, JobSpecs):
         jobs = JobSpecs.of(jobs)
-    compute = ComputeModel(be, index, fused_kernels=sc.compute.fused_kernels)
+    sizings = [size_site(s) for s in sites]
+    # the facility's fixed part is taken on the sites' nameplate IT (racks and switches),
+    # the figure `gpuemu topology` and renewable_to_it_ratio use
+    compute = ComputeModel(be, index, fused_kernels=sc.compute.fused_kernels,
+                           site_design_w=[z.it_full_w for z in sizings])
     log = EventLog(tenants=tenants, sites=tuple(s.name for s in sites),
                    keep_rack_util=sc.output.rack_series or index.n_racks <= 256,
                    keep_requests=sc.output.requests)
@@ -322,7 +326,7 @@ def _build(loaded: LoadedScenario, backend: str | None, keep_segments: bool,
     settings = EngineSettings(
         sample_interval_s=sc.engine.sample_interval, serving_window_s=sc.engine.serving_window,
         site_pue=np.array([s.pue for s in sites], dtype=float),
-        site_fabric_w=np.array([size_site(s).fabric_w for s in sites], dtype=float),
+        site_fabric_w=np.array([z.fabric_w for z in sizings], dtype=float),
         round_length_s=sc.scheduler.round_length, stop_when_done=sc.engine.stop_when_done)
     options = _view_options(sc, book, infeasible)
     by_gpu = {i: dict(runtimes) for i, runtimes in enumerate(jobs.values("runtime_by_gpu"))

@@ -139,7 +139,13 @@ class ComputeModel:
     """Kernel calls for the engine, on the scenario's backend."""
 
     def __init__(self, backend: Backend, index: TopologyIndex,
-                 fused_kernels: bool = False) -> None:
+                 fused_kernels: bool = False,
+                 site_design_w: Sequence[float] | np.ndarray | None = None) -> None:
+        """``site_design_w``: each site's nameplate IT power (W), the design figure the
+        facility's load-independent part is taken on: all IT equipment on the UPS, racks at
+        ``rack_full_w`` and the fabric's switches (``SiteSizing.it_full_w``, the figure
+        ``gpuemu topology`` prints). ``None``: the racks' nameplate alone (a model built
+        without its sites' fabric)."""
         self.backend = backend
         self.index = index
         xp = backend.xp
@@ -158,8 +164,15 @@ class ComputeModel:
         self._rack_gpus = np.bincount(index.gpu_rack, minlength=index.n_racks).astype(float)
         rack_full = (np.array([s.rack_full_w for s in index.systems])[index.rack_system]
                      if index.n_racks else np.zeros(0))
-        self._site_design_w = backend.asarray(np.bincount(
-            index.rack_site, weights=rack_full, minlength=len(index.site_names)))
+        racks_design = np.bincount(index.rack_site, weights=rack_full,
+                                   minlength=len(index.site_names))
+        if site_design_w is not None:
+            design = np.asarray(site_design_w, dtype=float)
+            if design.shape != racks_design.shape:
+                raise ValueError(f"site_design_w: got {design.size} values; expected one "
+                                 f"per site ({racks_design.size})")
+            racks_design = design
+        self._site_design_w = backend.asarray(racks_design)
         self._rack_gpus_dev = backend.asarray(np.maximum(self._rack_gpus, 1.0))
         self._xp = xp
         # Per-rack figures of the last power() call, kept so that a call naming the racks
@@ -411,7 +424,29 @@ class ComputeModel:
                 np.broadcast_to(b.to_host(host), size).copy())
 
     # -- power -------------------------------------------------------------------------
-    def _racks_changed(self, gpu_util: np.ndarray, dirty: np.ndarray) -> np.ndarray:
+    def _racks_of(self, xp: Any, util: Any, gpu_w: Any, rack_of: Any, n: int,
+                  rack_gpus: Any, energised: Any) -> tuple[Any, Any]:
+        """(rack W, rack mean utilisation) of the GPUs given (``rack_of``: their racks).
+
+        ``energised`` (1.0/0.0 per GPU given, or ``None``: all powered) removes the draw
+        of GPUs without power and their share of their rack's non-GPU power: a rack's
+        overhead is split evenly over its GPUs' trays, so with a fraction ``e`` of its
+        GPUs powered it draws ``e·idle + (full − idle)·util`` (``util`` counting unpowered
+        GPUs as idle), 0 W for a rack without power."""
+        if energised is None:
+            rack_util = xp.bincount(rack_of, weights=util, minlength=n) / rack_gpus
+            return rack_power(xp, gpu_w, rack_of, n, self._rack_idle, self._rack_full,
+                              rack_util), rack_util
+        util = util * energised
+        gpu_w = gpu_w * energised
+        rack_util = xp.bincount(rack_of, weights=util, minlength=n) / rack_gpus
+        powered = xp.bincount(rack_of, weights=energised, minlength=n) / rack_gpus
+        idle = self._rack_idle * powered
+        full = self._rack_full - self._rack_idle * (1.0 - powered)
+        return rack_power(xp, gpu_w, rack_of, n, idle, full, rack_util), rack_util
+
+    def _racks_changed(self, gpu_util: np.ndarray, dirty: np.ndarray,
+                       energised: np.ndarray | None) -> np.ndarray:
         """Recompute the cached per-rack power and utilisation of the racks in ``dirty``
         (their GPUs summed in the same order as a full pass) and clear it; all racks' W."""
         assert self._rack_w is not None and self.rack_util_last is not None
@@ -424,18 +459,17 @@ class ComputeModel:
             gpus = offsets + np.arange(int(counts.sum()))
             util = gpu_util[gpus]
             gpu_w = self._gpu_power(np, util, self._gpu_idle[gpus], self._gpu_tdp[gpus])
-            rack_of = self._gpu_rack[gpus]
-            n = self.index.n_racks
-            rack_util = np.bincount(rack_of, weights=util, minlength=n) / self._rack_gpus_dev
-            racks = rack_power(np, gpu_w, rack_of, n, self._rack_idle, self._rack_full,
-                               rack_util)
+            racks, rack_util = self._racks_of(
+                np, util, gpu_w, self._gpu_rack[gpus], self.index.n_racks,
+                self._rack_gpus_dev, None if energised is None else energised[gpus])
             self._rack_w[changed] = racks[changed]
             self.rack_util_last[changed] = rack_util[changed]
             dirty[changed] = False
         return self._rack_w.copy()
 
     def power(self, gpu_util: np.ndarray, pue: np.ndarray, fabric_w: np.ndarray,
-              dirty: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+              dirty: np.ndarray | None = None, energised: np.ndarray | None = None,
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(rack W, IT W per site, facility W per site) for per-GPU utilisation ``gpu_util``.
 
         ``dirty``, a boolean mask over racks, names the racks whose GPUs' utilisation
@@ -443,19 +477,21 @@ class ComputeModel:
         are recomputed (the same arithmetic per rack, so the same figures; a sample then
         costs what changed, not the size of the cluster), and the mask is cleared.
         ``None`` recomputes every rack and leaves the kept figures alone (any
-        ``gpu_util`` may then be passed).
+        ``gpu_util`` may then be passed). ``energised`` (per GPU, 1.0 powered, 0.0
+        without power: :attr:`Core.energised`) takes the GPUs of failed racks, feeds and
+        trays and their share of the rack overhead out of the draw; ``None``: every GPU
+        has power (a change of it must mark its racks in ``dirty``).
         """
         b, xp = self.backend, self._xp
         if (dirty is not None and self._rack_w is not None and xp is np
                 and self._racks_contiguous):
-            racks_host = self._racks_changed(gpu_util, dirty)
+            racks_host = self._racks_changed(gpu_util, dirty, energised)
         else:
             util = b.asarray(gpu_util)
             gpu_w = self._gpu_power(xp, util, self._gpu_idle, self._gpu_tdp)
-            rack_util = xp.bincount(self._gpu_rack, weights=util,
-                                    minlength=self.index.n_racks) / self._rack_gpus_dev
-            racks = rack_power(xp, gpu_w, self._gpu_rack, self.index.n_racks,
-                               self._rack_idle, self._rack_full, rack_util)
+            racks, rack_util = self._racks_of(
+                xp, util, gpu_w, self._gpu_rack, self.index.n_racks, self._rack_gpus_dev,
+                None if energised is None else b.asarray(energised))
             racks_host = b.to_host(racks)
             if dirty is not None:  # the caller keeps the mask: keep the figures with it
                 self._rack_w = racks_host.copy()

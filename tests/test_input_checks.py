@@ -180,7 +180,7 @@ def test_a_peak_above_the_grid_connection_is_warned(tmp_path: Path) -> None:
     over = _cli("run", str(path), "--headless", "--until", "1h", "--out", str(tmp_path / "a"),
                 "--set", "sites.0.grid_connection=0.1MW")
     assert over.returncode == 0, over.stderr
-    assert ("warning: site bizerte-20mw: peak facility power 0.143 MW was above its "
+    assert ("warning: site bizerte-20mw: peak facility power 0.144 MW was above its "
             "grid_connection of 0.1 MW") in over.stderr
     within = _cli("run", str(path), "--headless", "--until", "1h", "--out", str(tmp_path / "b"))
     assert within.returncode == 0 and "grid_connection" not in within.stderr

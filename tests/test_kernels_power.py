@@ -142,8 +142,10 @@ def test_engine_draws_a_fraction_of_the_nameplate_overhead_and_sizes_by_the_name
              for s in systems]
     np.testing.assert_allclose(racks, drawn)
     assert all(r < s.rack_full_w for r, s in zip(racks, systems, strict=True))
+    fabric = float(np.sum(sim.engine.settings.site_fabric_w))
+    assert fabric > 0  # the design power is the IT nameplate: racks and switches
     np.testing.assert_allclose(
-        float(np.sum(compute._site_design_w)), sum(s.rack_full_w for s in systems))
+        float(np.sum(compute._site_design_w)), sum(s.rack_full_w for s in systems) + fabric)
     idle, _it, _fac = compute.power(np.zeros(idx.n_gpus), np.ones(len(idx.site_names)),
                                     np.zeros(len(idx.site_names)))
     np.testing.assert_allclose(idle, [s.gpus_per_rack * s.gpu.idle_w

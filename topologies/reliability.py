@@ -64,6 +64,7 @@ __all__ = [
     "LLAMA3_DAYS",
     "LLAMA3_GPUS",
     "LLAMA3_UNEXPECTED",
+    "POWER_LOSS",
     "SCALE_OUT_LOSS",
     "UNITS",
     "ComponentDefaults",
@@ -87,6 +88,20 @@ HARDWARE_LOSS = frozenset(c for c in COMPONENTS if c != "software")
 SCALE_OUT_LOSS = frozenset({"nic", "switch"})
 """Classes whose failure cuts GPUs off the scale-out network without taking them out of
 service (single-domain work goes on; work spanning NVLink domains stops)."""
+
+POWER_LOSS = frozenset({"tray", "rack", "pdu"})
+"""Classes whose failed unit draws no power until it is back in service (its GPUs, and
+their share of the rack's non-GPU power, draw 0 W; see ``docs/energy.md``). A
+``rack`` failure (power shelf, CDU or rack cooling) shuts the rack down: the rack's
+power shelves feed its trays through one busbar, and a GB200 NVL72 rack, whose GPUs,
+CPUs, NICs and NVLink switch ASICs are liquid-cooled ([DGX-GB200-UG]), cannot run
+without its coolant loop (the rack is shut down rather than throttled). A
+``pdu`` failure removes the feed's racks' power. A ``tray`` failure (host, CPU, memory,
+SSD, PSU, board) is drained and powered off for its repair or spare swap (assumption:
+it is powered off from the failure on, not only once a technician arrives). Every
+other class leaves its GPUs in a powered tray at their idle draw: a GPU or HBM fault
+(the GPU off the bus, its tray still powered), an NVLink switch tray (the domain's
+compute trays stay powered)."""
 
 BANDWIDTH_LOSS = frozenset({"spine"})
 """Classes whose failure costs a site cross-pod bandwidth and takes no GPU's network away

@@ -77,6 +77,10 @@ class Core(FailureVerbs, ServiceVerbs, StartChecks, SpeedVerbs):
         self._gpu_ids = np.arange(self.index.n_gpus, dtype=np.int64)  # spans: StartChecks
         # Racks whose GPUs' utilisation changed since the power model last read them.
         self.rack_dirty = np.ones(self.index.n_racks, dtype=bool)
+        # 1.0 where a GPU's tray has power, 0.0 while a failure that removes it (a rack,
+        # feed or tray: topologies.reliability.POWER_LOSS) holds it; write via set_energised
+        self.gpu_energised = np.ones(self.index.n_gpus, dtype=np.float64)
+        self.n_unpowered = 0  # GPUs at 0.0 in gpu_energised
         # each GPU's rack as array.array: one-entry reads give a Python int at once
         self._gpu_rack_at = array("q", np.asarray(self.index.gpu_rack, dtype=np.int64)
                                   .tobytes())
@@ -124,6 +128,25 @@ class Core(FailureVerbs, ServiceVerbs, StartChecks, SpeedVerbs):
             self.rack_dirty[first] = True
         else:
             self.rack_dirty[self.index.gpu_rack[lo:hi]] = True
+
+    def set_energised(self, gpus: np.ndarray, on: bool) -> None:
+        """Give ``gpus`` power back (``on``) or remove it (a failed rack, feed or tray:
+        they and their share of the rack's non-GPU power draw 0 W until it is back),
+        noting their racks for the power model."""
+        gpus = np.asarray(gpus, dtype=np.int64)
+        value = 1.0 if on else 0.0
+        changed = np.unique(gpus[self.gpu_energised[gpus] != value])
+        if changed.size == 0:
+            return
+        self.gpu_energised[changed] = value
+        self.n_unpowered += -int(changed.size) if on else int(changed.size)
+        self.rack_dirty[self.index.gpu_rack[changed]] = True
+
+    @property
+    def energised(self) -> np.ndarray | None:
+        """:attr:`gpu_energised` for the power model, ``None`` while every GPU has power
+        (then the power model skips the mask: no per-GPU work when nothing failed)."""
+        return self.gpu_energised if self.n_unpowered else None
 
     @property
     def now(self) -> float:

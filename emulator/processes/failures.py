@@ -6,7 +6,9 @@ or injected through :meth:`FailureModel.inject`, is applied the same way:
 
 1. the component's GPUs (its blast radius) go out of service, through :meth:`Core.fail`
    — or, for a NIC or leaf switch (:data:`~topologies.reliability.SCALE_OUT_LOSS`), only
-   lose their scale-out network, or, for a ``software`` fault, nothing at all;
+   lose their scale-out network, or, for a ``software`` fault, nothing at all; a rack,
+   feed or tray (:data:`~topologies.reliability.POWER_LOSS`) also loses its power: its
+   GPUs and their share of the rack overhead draw 0 W until they are back;
 2. training on any of them is interrupted (:meth:`Core.interrupt`; after a NIC or switch
    failure only training spanning NVLink domains, the rest runs on): it loses the work since
    its last checkpoint, waits ``detection`` for the fault to be found, then queues again
@@ -62,7 +64,7 @@ from emulator.failure_plan import ClassPlan, FailurePlan, sample_failures
 from emulator.processes.replica_loss import ReplicaLoss
 from emulator.work import Work
 from topologies.index import TIER_SPINE
-from topologies.reliability import COMPONENTS, effect_of
+from topologies.reliability import COMPONENTS, POWER_LOSS, effect_of
 
 __all__ = ["FailureModel"]
 
@@ -81,6 +83,8 @@ class FailureModel:
         self.times, self.rows, self.units = sample_failures(plan, horizon_s, rng)
         self.down_count = np.zeros(core.index.n_gpus, dtype=np.int32)
         self.cut_count = np.zeros(core.index.n_gpus, dtype=np.int32)  # scale-out lost
+        # open failures that removed a GPU's power (a rack, feed or tray: POWER_LOSS)
+        self.off_count = np.zeros(core.index.n_gpus, dtype=np.int32)
         self.spares = {site: cfg.spares for site, cfg in plan.configs.items()}
         self.out_units: set[tuple[int, int]] = set()  # (class row, unit) failed, not back
         self.applied = 0
@@ -221,6 +225,9 @@ class FailureModel:
         counts = self._counts(effect)
         if counts is not None:
             counts[gpus] += 1
+        if cause in POWER_LOSS:  # the unit is shut down: it draws nothing until it is back
+            self.off_count[gpus] += 1
+            core.set_energised(gpus, False)
         hit = core.fail(gpus, cause, code, effect=effect)
         if effect == "restart":
             hit = [w for w in hit if w.kind == "training"]  # serving restarts in place
@@ -265,6 +272,10 @@ class FailureModel:
         if cut.size:
             self.cut_count[cut] = 0
             self.core.repair(cut, reason, -1, up=cut, effect="scale_out", where=gpus)
+        off = gpus[self.off_count[gpus] > 0]
+        if off.size:
+            self.off_count[off] = 0
+            self.core.set_energised(off, True)
         held = gpus[self.down_count[gpus] > 0]
         if held.size == 0:
             return
@@ -281,6 +292,10 @@ class FailureModel:
         still = gpus[counts[gpus] > 0]  # an operator may have restored some already
         counts[still] -= 1
         up = still[counts[still] == 0]
+        if cause in POWER_LOSS:  # repaired (or swapped for a spare): powered again
+            off = gpus[self.off_count[gpus] > 0]
+            self.off_count[off] -= 1
+            self.core.set_energised(off[self.off_count[off] == 0], True)
         self.core.repair(gpus, cause, code, up=up, effect=effect)
         if effect == "down":
             self.replicas.repaired(up)

@@ -40,7 +40,7 @@ class PowerCaps:
         for w in training:  # the uncapped draw is what the policy must judge
             core.set_util(w.gpus, w.util)
         _r, _it, fac = self.compute.power(core.gpu_util, pue, self.fabric_w,
-                                          core.rack_dirty)
+                                          core.rack_dirty, core.energised)
         gpu = self.compute.system_of_gpu
         jobs = cap_candidates(training, core.index.gpu_site,
                               lambda g: (gpu(g).gpu.idle_w, gpu(g).gpu.tdp_w),

@@ -144,7 +144,7 @@ class Sampler:
         core = self.core
         now = core.now
         _racks, it, fac = self.compute.power(core.gpu_util, pue, self.fabric_w,
-                                             core.rack_dirty)
+                                             core.rack_dirty, core.energised)
         idx = core.index
         rack_util = self.compute.rack_util_last
         assert rack_util is not None
