@@ -81,9 +81,9 @@ class Infra(IntEnum):
     RETRIED = 11  # in-flight requests of a lost replica (subject: service; value: retried)
     FAILED_REQUESTS = 12  # in-flight requests lost with no replica left (value: count)
     REPLICAS_DOWN = 13  # a service's base replicas a failure stopped (subject: service;
-    # value: replicas; they keep their GPUs and serve again when all are repaired)
-    REPLICAS_UP = 14  # base replicas serving again after a repair (subject: service;
-    # value: replicas)
+    # value: replicas; their healthy GPUs are released, a replacement is queued for each)
+    REPLICAS_UP = 14  # a replacement of a stopped base replica was placed; it serves after
+    # the service's cold start (subject: service; value: replicas)
 
 
 INFRA_EVENTS = tuple(k.name.lower() for k in Infra)

@@ -35,10 +35,14 @@ GPUs × the share of the site's cross-pod bandwidth lost, and the class's ``effe
 which), spares used,
 mean time to failure by job size bucket (exposure = time holding GPUs), serving replicas
 lost and in-flight requests retried or failed. ``replicas_lost`` counts every replica a
-failure took out of service: autoscaled extra replicas ended (the log's ``lost`` events)
-plus base replicas stopped (``base_replicas_stopped``, the log's ``REPLICAS_DOWN`` rows:
-a group of the service's own allocation, which keeps its GPUs and serves again when they
-are all repaired, ``base_replicas_restored``).
+failure took out of service: replica works ended (the log's ``lost`` events: autoscaled
+extra replicas, and replacements of base replicas) plus base replicas stopped
+(``base_replicas_stopped``, the log's ``REPLICAS_DOWN`` rows: a group of the service's own
+allocation, whose healthy GPUs go back to the pool while a replacement is queued at once);
+``base_replicas_restored`` counts the replacements placed on healthy GPUs (the log's
+``REPLICAS_UP`` rows; each serves after the service's cold start). A service's base work
+stopped by a failure is no job interruption: ``job_interruptions`` and the lost GPU-hours
+by cause count training only.
 """
 
 from __future__ import annotations
@@ -297,6 +301,10 @@ def failure_summary(log: EventLog, works: Sequence[Work], horizon_s: float,
     c = log.work_columns()
     k = c["kind"]
     inter = k == Ev.INTERRUPT
+    if inter.any():  # training only: a service's base work stopped by a failure is no job
+        wid = c["work_id"][inter]
+        inter[np.flatnonzero(inter)] = [works[int(i)].kind == "training"
+                                        for i in wid.tolist()]
     lost_by_cause: dict[str, float] = {}
     for code, lost in zip(c["reason"][inter].tolist(), c["lost_gpu_s"][inter].tolist(),
                           strict=True):
@@ -366,9 +374,9 @@ def failure_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
 
 def _replicas_lost(s: dict[str, Any]) -> str:
     """The failures table's replicas-lost cell: the total, and how many of them were base
-    replicas stopped until repair (and how many of those serve again) when any were."""
+    replicas stopped (and how many replacements were placed) when any were."""
     base = int(s.get("base_replicas_stopped", 0))
     if not base:
         return f"{s['replicas_lost']:,}"
-    return (f"{s['replicas_lost']:,} ({base:,} base, stopped until repair; "
-            f"{int(s.get('base_replicas_restored', 0)):,} back)")
+    return (f"{s['replicas_lost']:,} ({base:,} base, replaced; "
+            f"{int(s.get('base_replicas_restored', 0)):,} replacements placed)")

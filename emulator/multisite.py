@@ -228,7 +228,7 @@ class SiteOps:
         repair of a cable that is not cut changes nothing and is not logged."""
         assert self.wan is not None
         wan = self.wan
-        gpu_site = self.index.gpu_site
+        site_of = {name: i for i, name in enumerate(self.index.site_names)}
 
         def act(now: float) -> None:
             if kind == "repair" and not wan.is_down(cable):
@@ -238,9 +238,9 @@ class SiteOps:
             if not wan.apply(kind, cable):
                 return
             for svc in serving.services:
-                if svc.work.state != "running" or svc.work.gpus is None:
-                    continue
-                new = rtt(svc.spec, int(gpu_site[svc.work.gpus[0]]))
+                # its site (where it was placed, and where replacements of its base replicas
+                # go): also while a failure left its base work without GPUs
+                new = rtt(svc.spec, site_of[svc.site])
                 if new != svc.rtt_s:
                     # the window's requests so far cross the WAN as it was
                     serving.serve_until(svc, now)
@@ -281,14 +281,14 @@ def _residency_report(log: EventLog, works: Sequence[Work], residency: Mapping[s
     for tenant, code in sorted(residency.items()):
         placements = violations = 0
         gpu_hours = 0.0
-        for wid, row, start, end in zip(r["work_id"].tolist(), r["row"].tolist(),
-                                        r["start_s"].tolist(), r["end_s"].tolist(),
-                                        strict=True):
+        for wid, row, start, end, n in zip(r["work_id"].tolist(), r["row"].tolist(),
+                                           r["start_s"].tolist(), r["end_s"].tolist(),
+                                           r["n_gpus"].tolist(), strict=True):
             w = works[wid]
             if w.tenant != tenant:
                 continue
             placements += 1
-            gpu_hours += (end - start) * w.n_gpus / 3600.0
+            gpu_hours += (end - start) * n / 3600.0
             domains, _gpus = log.placement(row)
             if np.any(dom_country[domains] != code.upper()):
                 violations += 1

@@ -77,7 +77,7 @@ import numpy as np
 
 from cupy_kernels.power import decode_power_util
 from emulator.compute import ComputeModel, ServiceStatics
-from emulator.eventlog import EventLog, RequestBatch
+from emulator.eventlog import EventLog, Infra, RequestBatch
 from emulator.rng import RngStreams
 from emulator.serving_carry import carry_decodes, carry_prefills, forget_decodes
 from emulator.serving_decode import StepTable, decode_under_load
@@ -152,6 +152,9 @@ class ServiceRuntime:
     # extra replica work id → the free times (s) of its slots still busy when it was
     # scaled down: it drains them before its GPUs go back (see remove_replica)
     draining: dict[int, list[float]] = field(default_factory=dict)
+    # replica work ids queued to replace base replicas a failure stopped: each serves after
+    # the service's cold start (:attr:`InferenceServiceSpec.replacement_delay_s`)
+    replacing: set[int] = field(default_factory=set)
 
     def allocations(self) -> list[Work]:
         """The base work and its running extra replicas."""
@@ -306,7 +309,9 @@ class ServingModel:
             [s.spec for s in self.services], [s.system for s in self.services])
 
     def add_replica(self, replica: Work, now: float) -> None:
-        """Replica work ``replica`` started: its servers open after the scale-up delay.
+        """Replica work ``replica`` started: its servers open after the scale-up delay (one
+        replacing a base replica a failure stopped: after the service's cold start, and the
+        log's :data:`Infra.REPLICAS_UP` row says it is placed).
 
         One of the service's initial replicas (``replicas`` above ``min_replicas``) that
         starts with the service serves from that instant, as its base replicas do: the
@@ -319,7 +324,11 @@ class ServingModel:
         svc.replica_works.append(replica)
         svc.replicas += 1
         delay = svc.spec.autoscale.scale_up_delay if svc.spec.autoscale else 0.0
-        if replica.submit_s == svc.work.start_s == now:  # an initial replica, on time
+        if replica.work_id in svc.replacing:  # it replaces a base replica a failure stopped
+            delay = svc.spec.replacement_delay_s
+            self.log.infra_event(now, Infra.REPLICAS_UP, subject=svc.work.work_id,
+                                 value=1.0)
+        elif replica.submit_s == svc.work.start_s == now:  # an initial replica, on time
             delay = 0.0
         svc.free_at.put(now + delay, svc.slots)
         heapq.heappush(svc.prefill_free_at, now + delay)
@@ -462,14 +471,6 @@ class ServingModel:
         svc.busy_start = np.concatenate([svc.busy_start, [r.start for r in redo]])
         svc.busy_end = np.concatenate([svc.busy_end, [r.start + r.prefill for r in redo]])
         svc.busy_share = np.concatenate([svc.busy_share, np.ones(len(redo))])
-
-    def add_servers(self, svc: ServiceRuntime, now: float) -> None:
-        """A repaired base replica serves again from ``now``."""
-        if not len(svc.free_at):  # none served since the last one failed: the window's
-            self.serve_until(svc, now)  # arrivals so far are misses, not queued for it
-        svc.replicas += 1
-        svc.free_at.put(now, svc.slots)
-        heapq.heappush(svc.prefill_free_at, now)
 
     def wan_load_bps(self, width_s: float) -> dict[tuple[str, str], float]:
         """Request traffic (bit/s) per (site, origin) over the last window of ``width_s``;

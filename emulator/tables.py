@@ -21,6 +21,7 @@ from workloads.spec import InferenceServiceSpec
 
 __all__ = [
     "events_table",
+    "held_gpu_seconds",
     "held_seconds",
     "infra_table",
     "jobs_table",
@@ -80,7 +81,9 @@ def runs(log: EventLog, n_works: int) -> dict[str, np.ndarray]:
     A run opens at a start and closes at the work's next preemption, interruption (a
     failure), finish, loss (a serving replica) or truncation (a truncation closes a run
     only if one is open). Columns: ``work_id``,
-    ``row`` (the start event's row in the log), ``start_s``, ``end_s``.
+    ``row`` (the start event's row in the log), ``start_s``, ``end_s``, ``n_gpus`` (the
+    GPUs the run held, from its start row: a service's base work runs on fewer after a
+    failure stopped some of its replicas).
     """
     c = log.work_columns()
     k, w, t = c["kind"], c["work_id"], c["t_s"]
@@ -97,7 +100,17 @@ def runs(log: EventLog, n_works: int) -> dict[str, np.ndarray]:
     if s_order.size != c_order.size:
         raise ValueError("event log: a run was started and never closed")
     return {"work_id": w[s_order].astype(np.int64), "row": s_order,
-            "start_s": t[s_order], "end_s": t[c_order]}
+            "start_s": t[s_order], "end_s": t[c_order],
+            "n_gpus": c["n_gpus"][s_order].astype(np.int64)}
+
+
+def held_gpu_seconds(log: EventLog, n_works: int) -> np.ndarray:
+    """Per work: GPU-seconds held, summed over its runs (each run's span × its GPUs)."""
+    r = runs(log, n_works)
+    if not r["work_id"].size:
+        return np.zeros(n_works)
+    return np.bincount(r["work_id"], weights=(r["end_s"] - r["start_s"]) * r["n_gpus"],
+                       minlength=n_works)
 
 
 def held_seconds(log: EventLog, n_works: int) -> np.ndarray:
@@ -107,6 +120,22 @@ def held_seconds(log: EventLog, n_works: int) -> np.ndarray:
     if not spans.size:
         return np.zeros(n_works)
     return np.bincount(r["work_id"], weights=spans, minlength=n_works)
+
+
+def _gpu_seconds(log: EventLog, n_works: int, held: np.ndarray, rows: np.ndarray,
+                 n_gpus: np.ndarray) -> np.ndarray:
+    """GPU-seconds held by the works ``rows``: seconds held × GPUs, or, for a work with a
+    run on another GPU count (a service's base work after a failure), each run's span ×
+    its own GPUs."""
+    out = held[rows] * n_gpus.astype(np.float64)
+    r = runs(log, n_works)
+    other = np.zeros(n_works, dtype=bool)
+    fixed = np.zeros(n_works, dtype=np.int64)
+    fixed[rows] = n_gpus
+    other[r["work_id"][r["n_gpus"] != fixed[r["work_id"]]]] = True
+    if other[rows].any():
+        out[other[rows]] = held_gpu_seconds(log, n_works)[rows[other[rows]]]
+    return out
 
 
 def _staging_seconds(log: EventLog, n_works: int) -> np.ndarray:
@@ -190,7 +219,7 @@ def jobs_table(log: EventLog, works: Sequence[Work]) -> dict[str, np.ndarray]:
         "end_s": end[rows],
         "state": state[rows],
         "wait_s": start[rows] - submit[rows],
-        "gpu_s": held[rows] * n_gpus.astype(np.float64),
+        "gpu_s": _gpu_seconds(log, n, held, rows, n_gpus),
         "jct_s": np.where(finished, end[rows] - submit[rows], np.nan),
         "parent_id": col("parent", np.int64),
         "preemptions": preemptions[rows].astype(np.int64),

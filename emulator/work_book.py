@@ -219,14 +219,19 @@ FIXED_FIELDS = ("kind", "tenant", "name", "model", "n_gpus", "tp", "pp", "dp", "
 def _fixed_of(w: Work) -> tuple[object, ...]:
     """A work item's fixed figures in :data:`FIXED_FIELDS` order (``tp`` and ``dp`` of a
     service's row: GPUs per replica and the replicas that row holds, so ``n_gpus = tp ·
-    dp`` also for an autoscaled service's base work and each of its extra replicas;
-    ``parent`` -1 when none)."""
+    dp`` also for an autoscaled service's base work and each of its extra replicas; a
+    service's base work counts the GPUs it was placed on, also after a failure left it
+    fewer; ``parent`` -1 when none)."""
     spec = w.spec
     if isinstance(spec, TrainingJobSpec):
         tp, pp, dp = spec.tp, spec.pp, spec.dp
+        n = w.n_gpus
     else:
-        tp, pp, dp = spec.gpus_per_replica, 1, w.n_gpus // spec.gpus_per_replica
-    return (w.kind, w.tenant, w.name, spec.model, w.n_gpus, tp, pp, dp,
+        # a service's base work as placed at its start (a failure may leave it fewer)
+        n = (spec.base_replicas * spec.gpus_per_replica if w.kind == "inference"
+             else w.n_gpus)
+        tp, pp, dp = spec.gpus_per_replica, 1, n // spec.gpus_per_replica
+    return (w.kind, w.tenant, w.name, spec.model, n, tp, pp, dp,
             -1 if w.parent is None else w.parent)
 
 

@@ -130,7 +130,8 @@ def test_interrupted_job_waits_for_detection_then_pays_restart(failing_run: Any)
 
 def test_replicas_lost_requests_retried_and_capacity_back() -> None:
     """A failed GPU under an autoscaled extra replica ends it (``lost``) and the
-    autoscaler replaces it; one under a base replica stops that replica until repair."""
+    autoscaler replaces it; one under a base replica stops that replica, and a replacement
+    is queued at once."""
     data = _with_failures({"defaults": False}, duration="6h")
     data["tenants"]["eu"]["inference"][0].update(
         {"rate": "40/s", "replicas": 4,
@@ -150,13 +151,13 @@ def test_replicas_lost_requests_retried_and_capacity_back() -> None:
     base = svc.work
     sim.engine.failures.inject(base.gpus[:1], "hbm", repair_s=900.0)
     assert svc.replicas == before - 2
-    sim.env.run(until=3 * 3600.0 + 902.0)  # the base replica's GPU is repaired
+    sim.env.run(until=3 * 3600.0 + 902.0)  # the base replica's replacement is placed
     assert svc.replicas >= before - 1
     sim.env.run(until=3 * 3600.0 + 1800.0)
     assert svc.replicas + len(svc.queued_replicas) >= before  # replaced by autoscaling
     sim.engine.finish()
     summary = failure_summary(sim.log, sim.works, sim.env.now, sim.index.n_gpus)
-    # the extra replica ended and the base replica stopped until its repair: both lost
+    # the extra replica ended and the base replica stopped (then replaced): both lost
     assert summary["replicas_lost"] == 2
     assert summary["base_replicas_stopped"] == summary["base_replicas_restored"] == 1
     assert summary["requests_retried"] > 0  # busy slots of the lost replicas were retried
@@ -165,7 +166,8 @@ def test_replicas_lost_requests_retried_and_capacity_back() -> None:
 def test_a_service_left_without_replicas_carries_nothing_to_its_repaired_one() -> None:
     """Its only replica fails: the requests in flight fail with it, so the decodes and
     prefills the service carried from window to window go too (the next windows' prompts
-    would otherwise find phantom sequences decoding); repaired, it serves afresh."""
+    would otherwise find phantom sequences decoding); its replacement, placed at once on
+    healthy GPUs, serves afresh after its cold start."""
     data = _with_failures({"defaults": False}, duration="3h")
     data["tenants"]["eu"]["inference"][0].update({"rate": "20/s", "replicas": 1})
     data["tenants"]["eu"]["inference"][0].pop("autoscale", None)
@@ -176,10 +178,15 @@ def test_a_service_left_without_replicas_carries_nothing_to_its_repaired_one() -
     assert svc.decode_last.size > 0 and svc.riding_seen is not None
     sim.engine.failures.inject(svc.work.gpus[:1], "hbm", repair_s=900.0)
     assert not len(svc.free_at)
-    sim.env.run(until=3600.0 + 300.0)  # windows with no replica
-    assert svc.decode_first.size == svc.decode_last.size == svc.busy_end.size == 0
-    assert svc.riding_seen is None
-    sim.env.run(until=3600.0 + 1800.0)  # repaired: serving again
+    sim.env.run(until=3600.0 + 1.5)  # the replacement is placed: it opens after 2 min
+    opens = 3601.0 + 120.0
+    assert list(svc.opens_at.values()) == [opens]
+    sim.env.run(until=3600.0 + 300.0)  # a window without a replica serving, then one
+    # nothing carried from the failed replica: every decode begins on the replacement
+    assert svc.decode_first.size == svc.decode_last.size
+    assert bool((svc.decode_first >= opens).all())
+    assert bool((svc.busy_end >= opens).all())
+    sim.env.run(until=3600.0 + 1800.0)
     assert len(svc.free_at) and svc.riding_seen is not None
     sim.engine.finish()
 

@@ -265,6 +265,10 @@ class InferenceServiceConfig(_Frozen):
     system: str | None = Field(default=None, description="restrict to one rack system")
     autoscale: AutoscaleConfig | None = Field(
         default=None, description="replica autoscaling; none: a fixed replica count")
+    cold_start: Seconds | None = Field(
+        default=None, ge=0, description="time from placing a replica that replaces one a "
+        "hardware failure stopped to its serving (image pull, weights load), e.g. 2m; "
+        "none: autoscale's scale_up_delay, or 2m without autoscale")
     chunked_prefill: bool = Field(default=True, description="prefill in chunks that ride "
                                   "along with decode steps (false: whole prompts per step, "
                                   "see prefill_with_decode)")

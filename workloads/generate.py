@@ -370,7 +370,8 @@ def _service(service_id: int, tenant_name: str, tenant: TenantConfig,
         gpu_system=svc.system, autoscale=svc.autoscale, chunked_prefill=svc.chunked_prefill,
         prefill_with_decode=svc.prefill_with_decode,
         prefill_step_tokens=svc.prefill_step_tokens, runtime=svc.runtime,
-        kv_free_fraction=svc.kv_free_fraction)
+        kv_free_fraction=svc.kv_free_fraction,
+        cold_start_s=None if svc.cold_start is None else float(svc.cold_start))
 
 
 def generate_services(tenant_name: str, tenant: TenantConfig, first_service_id: int,

@@ -14,7 +14,8 @@ if TYPE_CHECKING:  # annotation only: workloads.config imports this module
     from workloads.config import AutoscaleConfig
     from workloads.requests import RequestArrays
 
-__all__ = ["DEFAULT_PREFILL_STEP_TOKENS", "InferenceServiceSpec", "TrainingJobSpec"]
+__all__ = ["DEFAULT_COLD_START_S", "DEFAULT_PREFILL_STEP_TOKENS", "InferenceServiceSpec",
+           "TrainingJobSpec"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +98,16 @@ every prompt of a step gets its first token when the step ends, and a longer pro
 alone in one step."""
 
 
+DEFAULT_COLD_START_S = 120.0
+"""Cold start (s) of a serving replica placed anew without autoscaling: image pull,
+runtime start and weights load before it serves. The autoscaler's default
+``scale_up_delay`` (2 min); a 70B model's image pull (30-60 s when not cached) plus its
+weights load from node-local NVMe (30-60 s) take about that, and minutes more when the
+weights come from object storage (140 GB at 1 GB/s: 140 s) — kunwar.page, "The model
+cold-start problem and pre-cached weights", section 52.1; BentoML, "Cold-starting LLMs on
+Kubernetes in under 30 seconds" (2025-04-11) reports minutes without its optimisations."""
+
+
 @dataclass(frozen=True)
 class InferenceServiceSpec:
     """A long-running inference service: ``replicas`` model copies of ``gpus_per_replica`` each.
@@ -115,7 +126,8 @@ class InferenceServiceSpec:
     that pause decoding (vLLM's V0 scheduler). ``runtime`` is the serving runtime's scheduler
     (``"python"`` or ``"cpp"``), which sets its host time per running request;
     ``kv_free_fraction`` the share of the memory left by the weights that holds the KV
-    cache (0..1).
+    cache (0..1). ``cold_start_s``: seconds a replica placed to replace one a failure
+    stopped takes to serve (``None``: see :attr:`replacement_delay_s`).
     """
 
     service_id: int
@@ -142,6 +154,18 @@ class InferenceServiceSpec:
     prefill_step_tokens: int = DEFAULT_PREFILL_STEP_TOKENS
     runtime: str = "python"
     kv_free_fraction: float = 0.9
+    cold_start_s: float | None = None
+
+    @property
+    def replacement_delay_s(self) -> float:
+        """Seconds from placing a replica that replaces one a failure stopped to its
+        serving: ``cold_start_s``, else the autoscaler's scale-up delay, else
+        :data:`DEFAULT_COLD_START_S`."""
+        if self.cold_start_s is not None:
+            return self.cold_start_s
+        if self.autoscale is not None:
+            return float(self.autoscale.scale_up_delay)
+        return DEFAULT_COLD_START_S
 
     @property
     def n_gpus(self) -> int:

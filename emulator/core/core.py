@@ -15,8 +15,9 @@ that validates, logs and releases):
   allocated again until undrained, while work already on them runs to its end;
 * :meth:`Core.fail` / :meth:`Core.repair` — a component fails (its GPUs out of service,
   or not for a software fault) and comes back; :meth:`Core.interrupt` stops training on
-  it (lost work since the checkpoint, held until detected, restart overhead) and
-  :meth:`Core.lose` drops a serving replica;
+  it (lost work since the checkpoint, held until detected, restart overhead),
+  :meth:`Core.lose` drops a serving replica and :meth:`Core.regroup` ends a service's
+  base run and starts a new one at once on the replica groups the failure spared;
 * :meth:`Core.rerate` — a running training job's speed changes (power caps);
 * :meth:`Core.reject`, :meth:`Core.cancel`, :meth:`Core.truncate_all`.
 
@@ -212,13 +213,19 @@ class Core(FailureVerbs, ServiceVerbs, StartChecks, SpeedVerbs):
     # -- starting ------------------------------------------------------------------------
     def start(self, work: Work, gpus: np.ndarray, who: str) -> Work:
         """Validate and apply a start of queued ``work`` on ``gpus`` (ids group by group)."""
+        self._occupy(work, gpus, who)
+        self.queue.remove(work)
+        return work
+
+    def _occupy(self, work: Work, gpus: np.ndarray, who: str) -> None:
+        """Validate and allocate ``gpus`` (ids group by group) to ``work``, which runs on
+        them from now (:meth:`start`, and :meth:`regroup`'s new run)."""
         gpus = np.array(gpus, dtype=np.int64)  # a copy the policy cannot touch
         gpus.setflags(write=False)
         span = self._domain_span(gpus, work.n_gpus)
         # the common case, consecutive GPUs, checked and applied on slices
         if span is None or not self._start_span(work, gpus, span, who):
             self._start_gpus(work, gpus, who)
-        self.queue.remove(work)
         work.state = "running"
         work.gpus = gpus
         work.start_s = self.now
@@ -228,7 +235,6 @@ class Core(FailureVerbs, ServiceVerbs, StartChecks, SpeedVerbs):
         self.running_version += 1
         self._changed(work.work_id)
         self.tenant_gpus[work.tenant_idx] += work.n_gpus
-        return work
 
     def launch(self, started: list[Work]) -> None:
         """Kernels once for everything started this round, then completions and starts logged."""

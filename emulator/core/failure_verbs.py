@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from emulator.eventlog import Ev, Infra
-from topologies.index import TIER_NVLINK
+from emulator.placement.base import PlacementRequest
+from topologies.index import TIER_NVLINK, TopologyIndex
 
 if TYPE_CHECKING:
     from emulator.core.allocation import ClusterState
@@ -30,7 +31,8 @@ FailureEffect = Literal["down", "scale_out", "restart", "bandwidth"]
 
 
 class FailureVerbs:
-    """:meth:`fail`, :meth:`repair`, :meth:`interrupt` and :meth:`lose` of the core."""
+    """:meth:`fail`, :meth:`repair`, :meth:`interrupt`, :meth:`lose` and :meth:`regroup`
+    of the core."""
 
     # provided by Core
     clock: Clock
@@ -41,6 +43,7 @@ class FailureVerbs:
     held: dict[int, Work]
     callbacks: int
     wants_round: Callable[[], None]
+    index: TopologyIndex
 
     if TYPE_CHECKING:
         @property
@@ -49,6 +52,7 @@ class FailureVerbs:
         def _release(self, work: Work) -> None: ...
         def _event(self, kind: Ev, work: Work, **fields: object) -> None: ...
         def _ended(self) -> None: ...
+        def _occupy(self, work: Work, gpus: np.ndarray, who: str) -> None: ...
 
     def interrupt(self, work: Work, cause: str, detection_s: float, restart_s: float) -> None:
         """A failure stops running training ``work``.
@@ -92,6 +96,46 @@ class FailureVerbs:
         work.gpus = None
         self._event(Ev.LOST, work, reason=cause)
         self._ended()
+        self.wants_round()
+
+    def regroup(self, work: Work, keep: np.ndarray, cause: str) -> None:
+        """A failure stopped some replica groups of a running service's base ``work``.
+
+        Its run ends as a training job's does on a failure (an ``interrupt`` row, nothing
+        lost: serving keeps no progress; :attr:`Work.interruptions` counts it): every GPU
+        it held is released, the failed ones staying out of service until their repair.
+        ``keep`` (GPU ids, group by group) are the GPUs of the groups the failure spared:
+        a new run starts on them at once (a ``start`` row, ``n_gpus`` the GPUs kept), so
+        they serve on without a pause. With nothing to keep the work holds no GPU from now
+        on (``held`` until the horizon). Replacements for the groups stopped are the
+        caller's (:class:`emulator.processes.replica_loss.ReplicaLoss` queues replica work).
+        """
+        if work.state != "running" or work.kind != "inference":
+            raise ValueError(f"work {work.work_id} is not a running service's base work")
+        keep = np.asarray(keep, dtype=np.int64)
+        if keep.size % work.group_size or not np.isin(keep, work.gpus).all():  # type: ignore[arg-type]
+            raise ValueError(f"work {work.work_id}: the GPUs kept are not whole groups of "
+                             "those it holds")
+        now = self.now
+        work.attained_gpu_s += work.n_gpus * (now - work.start_s)
+        self._release(work)
+        work.gpus = None
+        work.interruptions += 1
+        self._event(Ev.INTERRUPT, work, lost_gpu_s=0.0, reason=cause)
+        work.view = None  # its size changes: a policy's view of it is made again
+        if not keep.size:
+            work.state = "held"
+            self.held[work.work_id] = work
+            self.wants_round()
+            return
+        work.n_gpus = int(keep.size)
+        work.request = PlacementRequest(work.n_gpus, work.group_size, work.request.eligible)
+        self._occupy(work, keep, "failure")
+        placement = work.domains
+        if placement is None:
+            placement = np.unique(self.index.gpu_domain[work.gpus], return_counts=True)
+        work.domains = None
+        self._event(Ev.START, work, tier=work.tier, speed=1.0, placement=placement)
         self.wants_round()
 
     def fail(self, gpus: np.ndarray, cause: str, code: int, *,

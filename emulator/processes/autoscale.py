@@ -12,12 +12,35 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from emulator.core.core import Core
 from emulator.placement.base import PlacementRequest
 from emulator.serving import ServiceRuntime, ServingModel
 from emulator.work import Work
 
-__all__ = ["Autoscaler"]
+__all__ = ["Autoscaler", "queue_replica"]
+
+
+def queue_replica(core: Core, svc: ServiceRuntime,
+                  eligible: np.ndarray | None = None) -> Work:
+    """Submit one replica work of ``svc`` (one group of its GPUs, priority as the
+    service's; never preempted): it waits in the queue like any work until a policy places
+    it, and serves once warm (:meth:`ServingModel.add_replica`). ``eligible``: the NVLink
+    domains it may use (default: the service's)."""
+    base = svc.work
+    g = base.group_size
+    replica = Work(
+        work_id=len(core.works), kind="replica", tenant=base.tenant,
+        tenant_idx=base.tenant_idx, spec=base.spec, n_gpus=g, group_size=g,
+        submit_s=core.now, priority=base.priority, preemptible=False,
+        est_duration_s=math.inf,
+        request=PlacementRequest(g, g, base.request.eligible if eligible is None
+                                 else eligible), parent=base.work_id)
+    core.add_work(replica)
+    svc.queued_replicas.append(replica)
+    core.submit(replica)
+    return replica
 
 
 class Autoscaler:
@@ -29,18 +52,8 @@ class Autoscaler:
 
     def scale_up(self, svc: ServiceRuntime, n: int) -> None:
         """Queue ``n`` extra replicas of ``svc`` (priority as the service)."""
-        base = svc.work
-        g = base.group_size
         for _ in range(n):
-            replica = Work(
-                work_id=len(self.core.works), kind="replica", tenant=base.tenant,
-                tenant_idx=base.tenant_idx, spec=base.spec, n_gpus=g, group_size=g,
-                submit_s=self.core.now, priority=base.priority, preemptible=False,
-                est_duration_s=math.inf,
-                request=PlacementRequest(g, g, base.request.eligible), parent=base.work_id)
-            self.core.add_work(replica)
-            svc.queued_replicas.append(replica)
-            self.core.submit(replica)
+            queue_replica(self.core, svc)
 
     def scale_down(self, svc: ServiceRuntime, n: int) -> None:
         """Cancel queued replicas first, then stop one still warming up, then drain the

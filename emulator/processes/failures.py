@@ -17,9 +17,10 @@ or injected through :meth:`FailureModel.inject`, is applied the same way:
 3. serving replicas on GPUs gone down are lost (a replica is a tensor-parallel group inside
    one NVLink domain, so a NIC or switch failure spares it): an autoscaled replica ends
    (:meth:`Core.lose`) and
-   the autoscaler replaces it after the next window; a service's base replicas stop
-   serving until repair (:class:`ReplicaLoss`); in-flight requests are retried on the
-   other replicas (counted) or fail when none is left;
+   the autoscaler replaces it after the next window; a service's base replica stops, its
+   healthy GPUs go back to the pool and a replacement is queued at once, which serves after
+   the service's cold start once placed (:class:`ReplicaLoss`); in-flight requests are
+   retried on the other replicas (counted) or fail when none is left;
 4. the GPUs come back after the class's ``repair`` time, or after ``spare_swap`` when the
    site has a hot-spare tray left and the failure is within one tray (the spare returns to
    the pool when the failed part is repaired).
@@ -281,7 +282,6 @@ class FailureModel:
             return
         self.down_count[held] = 0
         self.core.repair(held, reason, -1, up=held, where=gpus)
-        self.replicas.repaired(held)
 
     def _repair(self, gpus: np.ndarray, cause: str, code: int,
                 effect: FailureEffect, unit: tuple[int, int] | None = None) -> None:
@@ -297,5 +297,3 @@ class FailureModel:
             self.off_count[off] -= 1
             self.core.set_energised(off[self.off_count[off] == 0], True)
         self.core.repair(gpus, cause, code, up=up, effect=effect)
-        if effect == "down":
-            self.replicas.repaired(up)
