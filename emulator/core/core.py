@@ -175,7 +175,8 @@ class Core(FailureVerbs, ServiceVerbs, StartChecks, SpeedVerbs):
     # -- entering and leaving the queue ------------------------------------------------
     def submit(self, work: Work) -> None:
         """New work arrives: queued, or rejected at once if it can never run."""
-        self._event(Ev.SUBMIT, work)
+        self.log.work_event(self.clock.now, Ev.SUBMIT, work.work_id, work.tenant_idx,
+                            work.n_gpus)  # :meth:`_event`, inlined (every arrival)
         reason = self.infeasible.get(work.work_id)
         if reason is not None:
             work.state = "rejected"
@@ -260,12 +261,14 @@ class Core(FailureVerbs, ServiceVerbs, StartChecks, SpeedVerbs):
                     self.staging.begin(work, now)
                 else:
                     self.begin_compute(work, now)
+        log = self.log
         for work in started:
             placement = work.domains
             if placement is None:
                 placement = np.unique(self.index.gpu_domain[work.gpus], return_counts=True)
             work.domains = None
-            self._event(Ev.START, work, tier=work.tier, speed=1.0, placement=placement)
+            log.work_event(now, Ev.START, work.work_id, work.tenant_idx, work.n_gpus,
+                           tier=work.tier, speed=1.0, placement=placement)
             if work.kind == "training" and work.work_id in self._staging_ids():
                 self._event(Ev.STAGE, work)  # its restart, if any, is logged once staged
             elif work.kind == "training" and work.after_failure:
@@ -348,7 +351,8 @@ class Core(FailureVerbs, ServiceVerbs, StartChecks, SpeedVerbs):
         work.end_s = now
         work.gpus = None
         work.rate_changes = None  # finished work keeps only what the tables read
-        self._event(Ev.FINISH, work, reason=reason)
+        self.log.work_event(now, Ev.FINISH, work.work_id, work.tenant_idx, work.n_gpus,
+                            reason=reason)  # :meth:`_event`, inlined (every completion)
         self._ended()
         self.works.retire(work)  # a finished job keeps its outcome in columns
         self.wants_round()

@@ -211,7 +211,13 @@ class Scratch:
         free = self.domain_free
         if scale_out and self.domain_connected is not None:
             free = self.domain_connected
-        cap = free // request.group_size
+        size = int(request.group_size)
+        # floor division by a power of two is a shift (exact for any integer; numpy's
+        # integer division is several times slower, over every domain of a campus)
+        if size > 0 and not size & (size - 1) and free.dtype.kind in "iu":
+            cap = free >> (size.bit_length() - 1)
+        else:
+            cap = free // size
         if request.eligible is not None:
             cap = np.where(request.eligible, cap, 0)
         return cap
