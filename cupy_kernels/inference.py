@@ -59,6 +59,7 @@ __all__ = [
     "decode_compute_fraction",
     "decode_split",
     "decode_step_time",
+    "decode_steps_per_request",
     "expert_gemm_slowdown",
     "expert_read_fraction",
     "kv_bytes_per_token",
@@ -554,28 +555,44 @@ def decode_compute_fraction(xp: Any, b: InferenceBatch) -> Any:
     return xp.clip((gemm + attn) / step, 0.0, 1.0)
 
 
+MIN_DECODE_STEPS = 1e-6
+"""Decode steps per request, at least (a request of one output token has none: its
+prefill emits it; the floor keeps the steady state finite, where it tends to the
+prefill-only rate)."""
+
+
+def decode_steps_per_request(xp: Any, b: InferenceBatch) -> Any:
+    """Decode steps of a request of ``mean_output`` tokens: ``mean_output - 1`` (the
+    prefill's forward pass emits the first token, each decode step one more), at least
+    :data:`MIN_DECODE_STEPS`."""
+    return xp.maximum(f64(xp, b.mean_output) - 1.0, MIN_DECODE_STEPS)
+
+
 def replica_throughput(xp: Any, b: InferenceBatch) -> Any:
     """Output tokens/s of one replica holding ``batch`` sequences in steady state.
 
-    Each step emits ``batch`` tokens; with continuous batching every sequence also needs
-    its prompt prefilled once per ``mean_output`` steps, so each step carries on average
-    ``p = batch·mean_prompt/mean_output`` prompt tokens of compute-bound prefill work,
+    A request emits its first token with its prefill and one per decode step after, so it
+    decodes for ``d = mean_output - 1`` steps (:func:`decode_steps_per_request`). Each step
+    emits ``batch`` decode tokens, and with continuous batching ``batch/d`` sequences
+    finish and as many prompts are prefilled per step, each emitting its first token: so
+    ``batch·mean_output/d`` tokens per step, and each step carries on average
+    ``p = batch·mean_prompt/d`` prompt tokens of compute-bound prefill work,
     chunked into the decode steps (no extra step overhead): the compute of ``p`` tokens'
     weight GEMMs and ``2·layers·attn_width·mean_prompt·p`` attention FLOP
     (:func:`_compute_time`) plus the TP all-reduce of ``p`` tokens.
-    Throughput = ``batch / max(decode GPU time + prefill share, host time)``.
+    Throughput = ``(batch·mean_output/d) / max(decode GPU time + prefill share, host time)``.
     """
-    batch = f64(xp, b.batch)
-    return batch / xp.maximum(_decode_gpu_time(xp, b) + chunked_prefill_time(xp, b),
-                              _host_time(xp, b))
+    tokens = f64(xp, b.batch) * f64(xp, b.mean_output) / decode_steps_per_request(xp, b)
+    return tokens / xp.maximum(_decode_gpu_time(xp, b) + chunked_prefill_time(xp, b),
+                               _host_time(xp, b))
 
 
 def chunked_prefill_time(xp: Any, b: InferenceBatch) -> Any:
     """Prefill seconds each decode step carries in steady state (see
-    :func:`replica_throughput`): ``p = batch·mean_prompt/mean_output`` prompt tokens' GEMM
-    and attention compute plus their TP all-reduce."""
+    :func:`replica_throughput`): ``p = batch·mean_prompt/(mean_output - 1)`` prompt tokens'
+    GEMM and attention compute plus their TP all-reduce."""
     prompt = f64(xp, b.mean_prompt)
-    p = f64(xp, b.batch) * prompt / f64(xp, b.mean_output)
+    p = f64(xp, b.batch) * prompt / decode_steps_per_request(xp, b)
     attn = (2.0 * f64(xp, b.layers) * _attn_width(xp, b) * prompt * p
             * _prefill_pair_fraction(xp, b, prompt))
     return _compute_time(xp, b, p, attn) + _tp_comm(xp, b, p)

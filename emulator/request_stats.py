@@ -23,7 +23,7 @@ from itertools import repeat
 
 import numpy as np
 
-__all__ = ["GROWTH", "LogHistogram", "RequestStats"]
+__all__ = ["GROWTH", "LogHistogram", "RequestStats", "slo_met"]
 
 GROWTH = 1.01
 """Ratio between consecutive histogram bucket edges (relative bucket width 1%)."""
@@ -149,7 +149,8 @@ class RequestStats:
         cut = np.isnan(wait_s)
         self.unreachable += int(np.count_nonzero(cut))
         self.unfinished += int(np.count_nonzero(np.isnan(ttft_s) & ~cut))
-        self.slo_met += int(np.count_nonzero((ttft_s <= slo_ttft_s) & (tpot_s <= slo_tpot_s)))
+        self.slo_met += int(np.count_nonzero(slo_met(ttft_s, tpot_s, output_tokens,
+                                                     slo_ttft_s, slo_tpot_s)))
         self.prompt_tokens += int(np.sum(prompt_tokens))
         self.output_tokens += int(np.sum(output_tokens))
         for name, values in (("wait_s", wait_s), ("ttft_s", ttft_s), ("tpot_s", tpot_s),
@@ -191,6 +192,16 @@ class RequestStats:
         hist = b"".join(np.array(sorted(self.hists[k].counts.items()), dtype=np.int64).tobytes()
                         for k in sorted(self.hists))
         return head + body + hist
+
+
+def slo_met(ttft_s: np.ndarray, tpot_s: np.ndarray, output_tokens: np.ndarray,
+            slo_ttft_s: float | np.ndarray, slo_tpot_s: float | np.ndarray) -> np.ndarray:
+    """Which requests met their SLO (bool per request): a first token (TTFT, s) within
+    ``slo_ttft_s`` and a time per output token after it (TPOT, s) within ``slo_tpot_s``.
+    A one-token request has no TPOT (NaN: no token after the first), so only its TTFT
+    counts; an unfinished or unreachable one (NaN TTFT) never meets it."""
+    tpot_ok = (tpot_s <= slo_tpot_s) | (output_tokens <= 1)
+    return (ttft_s <= slo_ttft_s) & tpot_ok
 
 
 def _known(values: np.ndarray) -> np.ndarray:

@@ -20,8 +20,9 @@ prompt longer than the budget runs alone in one step, a share of 1); otherwise p
 steps run alone and pause decoding, and the prompts waiting when a step begins share it (a
 prompt that rides a step holds the pipeline for its own work only, and all of a step's
 prompts get their first token when it ends). The first token comes at the end of the
-prefill, then the request decodes ``output_tokens`` at TPOT and frees its
-slot. Both stages are FIFO multi-server recursions, exact for the model and carried
+prefill, then the request decodes its other ``output_tokens - 1`` tokens, one per
+decode step, at TPOT and frees its slot (a one-token request frees it at its first
+token). Both stages are FIFO multi-server recursions, exact for the model and carried
 across windows.
 
 Each request decodes at the load it runs under (:mod:`emulator.serving_decode`): the
@@ -42,7 +43,9 @@ the share of time its prefill pipelines were *busy* (work actually done, not wor
 arrived) set the power draw and the autoscaler.
 
 ``TTFT = RTT(origin, site) + queue wait + prefill``; ``TPOT`` = the request's decode time
-per output token; ``e2e = RTT + wait + prefill + output × TPOT``. A request whose last
+per output token after the first, ``(e2e - TTFT)/(output - 1)`` (NaN for a one-token
+request, which has no decode step: left out of the TPOT figures, and its TPOT SLO is
+met); ``e2e = TTFT + (output - 1) × TPOT``. A request whose last
 token (first token) would come after ``horizon_s`` is logged with NaN e2e and TPOT (and
 TTFT): it has not finished when the run ends; one still queued then has waited
 ``horizon_s - arrival`` so far. ``horizon_s`` is where the run stops (``--until`` if earlier
@@ -80,7 +83,7 @@ from emulator.compute import ComputeModel, ServiceStatics
 from emulator.eventlog import EventLog, Infra, RequestBatch
 from emulator.rng import RngStreams
 from emulator.serving_carry import carry_decodes, carry_prefills, forget_decodes
-from emulator.serving_decode import StepTable, decode_under_load
+from emulator.serving_decode import StepTable, decode_steps, decode_under_load
 from emulator.serving_held import HeldRequests, Retried
 from emulator.serving_prefill import CHUNK_TOKENS, PrefillRule, prefill_chunks
 from emulator.serving_queue import SlotPool
@@ -582,7 +585,10 @@ class ServingModel:
         # the decode times' first guess: the time per token the last window's
         # requests got (the fixed point below then needs fewer passes), else the step
         # at the last window's batch
-        decode = outputs * (svc.tpot_seen if svc.tpot_seen > 0.0 else tpot)
+        # the first output token comes with the prefill (TTFT), each later one from a
+        # decode step: a request of N output tokens decodes N - 1 steps
+        gaps = decode_steps(outputs)
+        decode = gaps * (svc.tpot_seen if svc.tpot_seen > 0.0 else tpot)
         if not math.isfinite(svc.rtt_s) or not len(svc.free_at):  # origin cut off (cable
             # cuts) or every replica failed: requests fail, logged with NaN latencies
             nan = np.full(n, np.nan)
@@ -608,7 +614,7 @@ class ServingModel:
         riding = (svc.riding_seen if svc.riding_seen is not None
                   else float(step[row]) * svc.occupancy)
         starts, decode, hold, fixed, span, gpu_share, found, ready = decode_under_load(
-            svc.free_at, svc.prefill_free_at, times, rule, riding, outputs, decode,
+            svc.free_at, svc.prefill_free_at, times, rule, riding, gaps, decode,
             (svc.busy_start, svc.busy_end, svc.busy_share),
             (svc.decode_first, svc.decode_last), max(svc.replicas, 1), svc.step_table,
             (self._rate_after(spec, t1, width), t1, self.horizon_s) if t1 > begin
@@ -619,10 +625,11 @@ class ServingModel:
         first = wait + hold + fixed
         ttft = svc.rtt_s + first
         e2e = svc.rtt_s + first + decode
-        tpot_s = np.where(outputs > 0, decode / np.maximum(outputs, 1), tpot)
-        tokens = float(outputs.sum())
-        if tokens > 0:
-            svc.tpot_seen = float(decode.sum()) / tokens
+        # TPOT = (e2e - TTFT)/(N - 1), the time between output tokens; a request of
+        # one output token has none (NaN, left out of the TPOT figures)
+        tpot_s = np.where(gaps > 0, decode / np.maximum(gaps, 1), np.nan)
+        if float(gaps.sum()) > 0:
+            svc.tpot_seen = float(decode.sum()) / float(gaps.sum())
         late = times + first + decode > self.horizon_s  # not finished by the end
         if late.any():
             e2e = np.where(late, np.nan, e2e)

@@ -10,7 +10,8 @@ the figure ``docs/validation.md`` checks against published offline throughput, w
 ride the decode steps in chunks or whole; when prefill steps run alone and pause decoding
 (``prefill_with_decode: false``), a replica at a full batch admits about one
 prompt per step as one sequence retires, so each request costs it its prefill, work and
-fixed part, plus its share of the decode steps, ``output · step(slots) / slots``: the
+fixed part, plus its share of the decode steps, ``(output - 1) · step(slots) / slots``
+(the first token comes with the prefill): the
 capacity the token-level reference reaches, ``tests/test_serving_reference.py``).
 
 A replica also has one prefill pipeline, which a prompt riding the decode steps (chunked, or
@@ -179,7 +180,7 @@ def prefill_bound(compute: ComputeModel, statics: ServiceStatics, row: int,
     the decode step (s) at the batch ``b`` decoding; the pipeline busy all the time admits
     ``λ = 1 / mean hold``, whose prefill takes a share ``ρ = λ · mean work`` of the GPU
     (at most :data:`~emulator.serving_carry.MAX_PREFILL_SHARE`), so a sequence decodes at
-    ``time_per_token(G(b), H(b), ρ)`` and ``b = λ · mean output · TPOT`` (at most the
+    ``time_per_token(G(b), H(b), ρ)`` and ``b = λ · (mean output - 1) · TPOT`` (at most the
     replica's ``slots``, at least 1). ``b`` is found by iterating from ``slots``: the
     right side grows with ``b``, so the iteration falls to the largest batch that holds.
     """
@@ -193,7 +194,7 @@ def prefill_bound(compute: ComputeModel, statics: ServiceStatics, row: int,
                        joins_next_step=(not spec.chunked_prefill
                                         and spec.prefill_with_decode))
     mean_work = float(np.mean(work))
-    output = float(spec.output_tokens.mean())
+    output = max(float(spec.output_tokens.mean()) - 1.0, 0.0)  # decode steps per request
     batch, rate = float(slots), math.inf
     for _ in range(max_iterations):
         gpu, host = compute.decode_table(statics, row, np.array([batch]))
@@ -233,11 +234,12 @@ def serving_capacity(sim: Simulation) -> list[ServiceCapacity]:
         if not (spec.chunked_prefill or spec.prefill_with_decode):  # prefill steps pause
             # decoding (module docstring)
             output = float(spec.output_tokens.mean())
+            steps = max(output - 1.0, 0.0)  # the first token comes with the prefill
             prompt = np.array([max(float(spec.prompt_tokens.mean()), 1.0)])
             for i in range(len(on)):
                 work, fixed = compute.prefill_parts(statics, i, prompt)
                 per_request = (float(work[0] + fixed[0])
-                               + output * float(step[i]) / max(int(slots[i]), 1))
+                               + steps * float(step[i]) / max(int(slots[i]), 1))
                 tput[i] = output / per_request
         tp = host(f64(xp, b.gpus_per_replica))
         weights = host(replica_weight_bytes(xp, b))  # with data-parallel attention's copies

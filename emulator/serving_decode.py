@@ -15,8 +15,9 @@ slots are shared evenly by its replicas; at least 1, at most ``slots``), ``ρ(t)
 of the replicas' GPU time spent prefilling at ``t`` (at most :data:`MAX_SHARE`), and ``G``/``H``
 the decode step's GPU and host seconds at that batch (the host prepares a step while the
 GPU runs the previous one, so a host-bound step is not stretched by prefill). A request
-that starts decoding at ``s`` with ``n`` output tokens ends at the ``e`` where
-``∫_s^e rate = n``; its TPOT is ``(e - s) / n``.
+that starts decoding at ``s`` (its first token, from the prefill) with ``N`` output
+tokens has ``n = N - 1`` decode steps (:func:`decode_steps`) and ends at the ``e`` where
+``∫_s^e rate = n``; its TPOT is ``(e - s) / n`` (none for ``N = 1``).
 
 ``b`` and ``ρ`` are step functions of the intervals themselves (a request's end changes
 the batch the others see), so the ends are a fixed point. :func:`fluid_decode_seconds`
@@ -51,7 +52,8 @@ from emulator.serving_queue import (
 )
 from emulator.serving_steps import StepTable
 
-__all__ = ["Ahead", "StepTable", "WindowTimes", "decode_under_load", "fluid_decode_seconds"]
+__all__ = ["Ahead", "StepTable", "WindowTimes", "decode_steps", "decode_under_load",
+           "fluid_decode_seconds"]
 
 MAX_SHARE = MAX_GPU_SHARE
 """Cap on the prefill share of a stretch of time (0.999): a replica whose every pipeline is
@@ -64,6 +66,15 @@ k-th in arrival order)."""
 MAX_POINTS = 8192
 """Times at which a window's load is resolved, at most (beyond it, an even share of every
 kind of event time: a window of 30,000 requests costs about what one of 700 does)."""
+
+
+def decode_steps(output_tokens: np.ndarray) -> np.ndarray:
+    """Decode steps of requests of ``output_tokens`` output tokens each: ``N - 1`` (at
+    least 0). The prefill's forward pass emits the first token (its time is the TTFT),
+    each decode step one more, so a one-token request is done at its first token and
+    ``TPOT = (e2e - TTFT)/(N - 1)`` (vLLM, TensorRT-LLM, GenAI-Perf)."""
+    return np.maximum(np.asarray(output_tokens, dtype=np.float64) - 1.0, 0.0)
+
 
 @dataclass(frozen=True)
 class Ahead:
@@ -94,7 +105,7 @@ class Ahead:
     hold_s: np.ndarray  # how long each holds its pipeline
     prefill_to_s: np.ndarray  # the end of each prefill's GPU load, and its share
     prefill_share: np.ndarray
-    mean_output: float  # output tokens per request
+    mean_output: float  # decode steps per request (output tokens less the first)
     table: StepTable
 
     def sustained_rate(self, first_s: np.ndarray) -> float:
@@ -193,8 +204,9 @@ def fluid_decode_seconds(first_s: np.ndarray, outputs: np.ndarray, decode_s: np.
                          ahead: Ahead | None = None) -> np.ndarray:
     """Decode seconds of each request under the load of the given intervals (s).
 
-    ``first_s`` is when each request starts decoding (its first token) and ``decode_s`` its
-    decode time in the intervals assumed; ``carried`` the (first token, last token) of
+    ``first_s`` is when each request starts decoding (its first token), ``outputs`` its
+    decode steps (output tokens after the first, :func:`decode_steps`) and ``decode_s``
+    its decode time in the intervals assumed; ``carried`` the (first token, last token) of
     the sequences of earlier windows whose decode is not over (a prompt queued for its
     prefill holds a slot but does not decode yet); ``prefill`` the (start, end, share
     of the GPU) of every prefill in progress; ``ahead`` the arrivals expected after the
@@ -286,7 +298,9 @@ def decode_under_load(slots: SlotPool, prefill_free: list[float], arrivals: np.n
     :func:`emulator.serving_prefill.step_in_flight` of the sequences decoding in the
     last pass, at each arrival when prefill steps run alone, at each prefill start when
     prompts ride the decode steps, chunked or whole);
-    ``decode_s`` is a first guess of the decode times. ``carried_prefill`` holds the
+    ``outputs`` are the requests' decode steps (output tokens after the first,
+    :func:`decode_steps`) and ``decode_s`` a first guess of their decode times.
+    ``carried_prefill`` holds the
     (start, end, share) of prefills still running from earlier windows and
     ``carried_decode`` the (first token, last token) of their requests whose decode is
     not over (queued ones included).

@@ -207,8 +207,9 @@ class HeldRequests:
             if now < first:  # no token yet: the first one comes that much later
                 b.ttft_s[i] += shift
                 h.first_at[i] += shift
-            elif b.output_tokens[i] > 0:  # tokens streamed, then a pause: a longer TPOT
-                b.tpot_s[i] += shift / float(b.output_tokens[i])
+            elif b.output_tokens[i] > 1:  # tokens streamed, then a pause: a longer TPOT
+                # (over the N - 1 gaps between its tokens)
+                b.tpot_s[i] += shift / float(b.output_tokens[i] - 1)
             h.end_at[i] = new
             h.last_end = max(h.last_end, new)
             put(new)

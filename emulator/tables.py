@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from emulator.eventlog import INFRA_EVENTS, WORK_EVENTS, Ev, EventLog, Infra
-from emulator.request_stats import RequestStats
+from emulator.request_stats import RequestStats, slo_met
 from emulator.work import Work
 from emulator.work_book import fixed_fields
 from workloads.spec import InferenceServiceSpec
@@ -283,7 +283,7 @@ def requests_table(log: EventLog, works: Sequence[Work]) -> dict[str, np.ndarray
     def cat(attr: str) -> np.ndarray:
         return np.concatenate([getattr(b, attr) for b in log.requests])
 
-    ttft, tpot = cat("ttft_s"), cat("tpot_s")
+    ttft, tpot, outputs = cat("ttft_s"), cat("tpot_s"), cat("output_tokens")
     return {
         "service_id": service,
         "tenant": tenant_of[service],
@@ -293,8 +293,8 @@ def requests_table(log: EventLog, works: Sequence[Work]) -> dict[str, np.ndarray
         "tpot_s": tpot,
         "e2e_s": cat("e2e_s"),
         "prompt_tokens": cat("prompt_tokens"),
-        "output_tokens": cat("output_tokens"),
-        "slo_met": (ttft <= ttft_slo[service]) & (tpot <= tpot_slo[service]),
+        "output_tokens": outputs,
+        "slo_met": slo_met(ttft, tpot, outputs, ttft_slo[service], tpot_slo[service]),
     }
 
 

@@ -9,9 +9,10 @@ One replica, iteration by iteration, as a vLLM / TensorRT-LLM scheduler runs it:
    which run in the same forward pass as its decode (``with_decode``: TensorRT-LLM's
    in-flight batching) or as one prefill batch that decodes nothing (vLLM's V0
    scheduler);
-3. **decode** one token for every sequence whose prompt is done;
+3. **decode** one token for every sequence whose prompt was done before this iteration
+   (the iteration that finishes a prompt emits its first output token);
 4. **retire** sequences that produced all their output tokens (their slots free at the
-   end of the iteration).
+   end of the iteration; a one-token request retires with its prompt).
 
 Iteration time uses the same kernels as the emulator, but per iteration and at the batch
 actually running: the decode step's GPU time at ``n_decoding`` plus the prefill work of
@@ -22,8 +23,9 @@ the next iteration while the GPU runs this one, as
 iteration adds the fixed part (step overhead, weight-read floor). The token budgets count
 prompt tokens only (a runtime's ``max_num_tokens`` also counts the one token of each
 decoding sequence), in the emulator as here.
-TTFT is the end of the iteration that finished the prompt; TPOT is (end of the last
-decode - first token) / output tokens. Everything is exact for this discrete model; the
+TTFT is the end of the iteration that finished the prompt (its first output token);
+TPOT is (end of the last decode - first token) / (output tokens - 1), NaN for a
+one-token request (no decode step). Everything is exact for this discrete model; the
 emulator's per-window approximation is compared with it in
 ``tests/test_serving_reference.py``.
 """
@@ -133,9 +135,15 @@ def simulate(arrivals: np.ndarray, prompts: np.ndarray, outputs: np.ndarray, slo
                 else:
                     still.append(i)
             decoding = still
-        for i in done_prefill:
+        for i in done_prefill:  # the prefill's forward pass emits the first token
             prefilling.remove(i)
             ttft[i] = t - arrivals[i]
-            decoding.append(i)
-    tpot = (finish - arrivals - ttft) / outputs
+            left_out[i] -= 1
+            if left_out[i] <= 0:
+                finish[i] = t
+            else:
+                decoding.append(i)
+    gaps = outputs.astype(np.float64) - 1.0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        tpot = np.where(gaps > 0, (finish - arrivals - ttft) / np.maximum(gaps, 1.0), np.nan)
     return ReferenceResult(arrivals, ttft, tpot, finish, outputs)

@@ -242,8 +242,6 @@ KNOWN_MISSES: dict[str, str] = {
         "high",  # +37.8%
     'R4 Qwen3-235B-A22B (MoE) FP4, GB200 (4 GPUs), 1024/8192':
         "high",  # +19.8%
-    'R4 Qwen3-235B-A22B (MoE) FP8, H200 (4 GPUs), 1024/1024':
-        "low",  # -15.0%
     'R4 Qwen3-235B-A22B (MoE) FP8, H100 (8 GPUs), 1024/8192':
         "high",  # +24.5%
     'R4 Qwen3-30B-A3B (MoE) FP4, B200 (1 GPUs), 8192/1024':
@@ -1089,7 +1087,7 @@ def offline_run_prediction(row: InferRow, batch: int) -> float:
     gpu, host_s, _compute = inf.decode_split(np, sizes)
     decode = np.concatenate([[0.0], gpu])
     full = infer_batch([row], np.array([float(batch)]))
-    prompt_tokens = batch * row.prompt / row.output  # per step in the steady state
+    prompt_tokens = batch * row.prompt / max(row.output - 1, inf.MIN_DECODE_STEPS)  # per step
     per_token = float(inf.chunked_prefill_time(np, full)[0]) / prompt_tokens
     host = float(host_s[0])  # the host's time for one sequence (batch 1)
     return offline_run_throughput(

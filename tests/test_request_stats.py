@@ -13,7 +13,8 @@ def _batch(rng: np.random.Generator, n: int) -> tuple[np.ndarray, ...]:
     ttft = rng.lognormal(-2.0, 1.0, n)
     tpot = rng.lognormal(-4.0, 0.3, n)
     wait = np.where(rng.random(n) < 0.5, 0.0, rng.exponential(0.2, n))
-    return wait, ttft, tpot, ttft + 200 * tpot, rng.integers(1, 4000, n), rng.integers(1, 500, n)
+    # at least two output tokens: a one-token request has no TPOT (NaN)
+    return wait, ttft, tpot, ttft + 200 * tpot, rng.integers(1, 4000, n), rng.integers(2, 500, n)
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])

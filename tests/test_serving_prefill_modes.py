@@ -46,10 +46,11 @@ def test_whole_prompts_fill_a_step_but_for_a_prompt_s_residual() -> None:
 
 
 def test_the_reference_runs_whole_prompts_with_the_decode() -> None:
-    """A first prompt prefills alone (0 to 6 ms: its work and the fixed part), then
-    decodes (6 to 16 ms). Two prompts arriving at 8 ms join the next iteration whole, with
-    its decode (the first sequence gains a token in it), and both get their first token
-    when it ends: 10 ms of decode and 12 ms of their prefill work later. Run alone, that
+    """A first prompt prefills alone (0 to 6 ms: its work and the fixed part; its first
+    token), then decodes (6 to 16 ms). Two prompts arriving at 8 ms join the next
+    iteration whole, with its decode (the first sequence gains a token in it), and both
+    get their first token when it ends: 10 ms of decode and 12 ms of their prefill work
+    later. Run alone, that
     iteration decodes nothing and pays the fixed part instead of the decode step."""
     arrivals = np.array([0.0, 0.008, 0.008])
     prompts = np.array([100, 300, 300])
@@ -64,10 +65,12 @@ def test_the_reference_runs_whole_prompts_with_the_decode() -> None:
                                           0.016 + 0.01 + 0.012 - 0.008])
     assert alone.ttft_s == pytest.approx([0.006, 0.016 + 0.012 + 0.004 - 0.008,
                                           0.016 + 0.012 + 0.004 - 0.008])
-    # the first sequence emits a token in the mixed iteration (8 left after it: two steps
-    # of three sequences, then six alone), none in the prefill-only one (9 left)
-    assert mixed.finish_s[0] == pytest.approx(0.038 + 2 * 0.014 + 6 * 0.01)
-    assert alone.finish_s[0] == pytest.approx(0.032 + 2 * 0.014 + 7 * 0.01)
+    # the first sequence (9 decode steps after the token its prefill emits) emits a token
+    # in the mixed iteration (7 left after it: one step of three sequences, the two-token
+    # requests' only decode step, then six alone), none in the prefill-only one (8 left)
+    assert mixed.finish_s[0] == pytest.approx(0.038 + 0.014 + 6 * 0.01)
+    assert alone.finish_s[0] == pytest.approx(0.032 + 0.014 + 7 * 0.01)
+    assert mixed.finish_s[1:] == pytest.approx([0.052, 0.052])
 
 
 def test_a_service_with_whole_prompts_in_the_decode_is_rated_as_chunked() -> None:

@@ -115,8 +115,8 @@ def _capacity_req_per_s(slots: int = SLOTS, prompts: dict[str, Any] = PROMPTS,
     decode steps). Unchunked, when each prompt's prefill step pauses decoding: a request
     costs the replica its prefill (work and fixed part: at capacity a step admits about
     one prompt, as one sequence retires) plus its share of the decode steps,
-    ``output × step(slots) / slots`` (means over 100,000 draws of the scenario's token
-    distributions).
+    ``(output - 1) × step(slots) / slots`` (the first token comes with the prefill; means
+    over 100,000 draws of the scenario's token distributions).
     """
     sim = run_scenario(_scenario(1.0, chunked, slots, prompts, with_decode))
     serving = sim.engine.serving
@@ -129,7 +129,7 @@ def _capacity_req_per_s(slots: int = SLOTS, prompts: dict[str, Any] = PROMPTS,
             statics, 0, svc.spec.prompt_tokens.sample(rng, 100_000))
         gpu, host, _ = serving.compute.decode_split(statics, np.array([float(slots)]))
         step = max(float(gpu[0]), float(host[0]))
-        return 1.0 / (float((work + fixed).mean()) + mean_output * step / slots)
+        return 1.0 / (float((work + fixed).mean()) + (mean_output - 1.0) * step / slots)
     fields = dict(statics.batch.__dict__)
     fields["batch"] = np.array([float(slots)])
     tokens = float(replica_throughput(np, InferenceBatch(**fields))[0])
