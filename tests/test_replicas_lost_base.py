@@ -191,3 +191,64 @@ def test_same_scenario_same_seed_same_log(tmp_path: Path) -> None:
         return (c["kind"].tolist(), c["t_s"].tolist(), c["work_id"].tolist(),
                 c["n_gpus"].tolist(), list(sim.log.infra_value))
     assert once() == once()
+
+
+def _fail_gpu0_after(tmp_path: Path, before: Any, **changes: Any) -> Any:
+    """Run the small service to 10 s, apply ``before(sim)``, fail GPU 0 (the first base
+    replica's) for 10 min, then run to the end; the simulation."""
+    data = small_scenario(duration="2h", **changes)
+    data["tenants"].pop("lab")
+    sim = build(validate_scenario(data))
+    sim.engine.start()
+    sim.env.run(until=10.0)
+    before(sim)
+    sim.engine.failures.inject(np.array([0]), "gpu", repair_s=600.0)
+    return sim
+
+
+def test_a_spared_group_on_a_draining_gpu_keeps_serving(tmp_path: Path) -> None:
+    """GPU 1 (the second base replica's) is draining for maintenance when GPU 0 fails:
+    the spared replicas keep their GPUs, the draining one included (work holding a
+    draining GPU keeps it until it ends), and the run goes on to its end."""
+    sim = _fail_gpu0_after(tmp_path, lambda s: s.engine.core.drain(np.array([1]), "m"))
+    service = next(w for w in sim.works if w.kind == "inference")
+    core = sim.engine.core
+    assert service.gpus is not None and service.gpus.tolist() == [1, 2, 3]
+    assert int(core.cluster.owner[1]) == service.work_id
+    sim.env.run(until=11.0)
+    assert core.tenant_gpus[service.tenant_idx] == 4  # 3 base GPUs and the replacement
+    sim.env.run(until=2 * 3600.0)
+    sim.engine.finish()
+    assert _work_rows(sim, service.work_id)[-2:] == [(Ev.START, 10.0, 3),
+                                                     (Ev.TRUNCATE, 7200.0, 3)]
+
+
+def test_a_spared_group_on_a_gpu_out_for_maintenance_keeps_serving(tmp_path: Path) -> None:
+    """GPU 1 was taken out of service for maintenance (serving keeps what it holds) when
+    GPU 0 fails: the spared replicas keep their GPUs, GPU 1 included."""
+    sim = _fail_gpu0_after(tmp_path,
+                           lambda s: s.engine.core.disrupt(np.array([1]), "maintenance"))
+    service = next(w for w in sim.works if w.kind == "inference")
+    assert service.gpus is not None and service.gpus.tolist() == [1, 2, 3]
+    assert int(sim.engine.core.cluster.owner[1]) == service.work_id
+    sim.env.run(until=2 * 3600.0)
+    sim.engine.finish()
+
+
+def test_spared_groups_across_domains_keep_gpus_cut_off_from_scale_out(
+        tmp_path: Path) -> None:
+    """74 one-GPU replicas span two NVLink domains; a NIC failure cut GPU 73 off the
+    scale-out network (a replica needs none) before GPU 0 fails: the 73 spared replicas
+    keep their GPUs across both domains."""
+    sim = _fail_gpu0_after(
+        tmp_path,
+        lambda s: s.engine.failures.inject(np.array([73]), "nic", repair_s=3600.0),
+        tenants__eu__inference=[{
+            "name": "chat", "model": "llama3-8b", "replicas": 74, "gpus_per_replica": 1,
+            "rate": "2/s", "slo": {"ttft": "500ms", "tpot": "30ms"}}])
+    service = next(w for w in sim.works if w.kind == "inference")
+    assert service.gpus is not None and service.gpus.tolist() == list(range(1, 74))
+    assert bool((sim.engine.core.cluster.owner[1:74] == service.work_id).all())
+    sim.env.run(until=2 * 3600.0)
+    sim.engine.finish()
+
