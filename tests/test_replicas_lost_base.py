@@ -252,3 +252,18 @@ def test_spared_groups_across_domains_keep_gpus_cut_off_from_scale_out(
     sim.env.run(until=2 * 3600.0)
     sim.engine.finish()
 
+
+def test_the_live_counts_see_no_queued_work_after_a_regroup(tmp_path: Path) -> None:
+    """The dashboard's counts: the base work goes on at once on its spared replicas (an
+    interrupt row, then a start row, no requeue), so its tenant has nothing queued, and
+    holds the base work's 3 GPUs plus the replacement's one."""
+    from emulator.dashboard import Dashboard
+    data = small_scenario(duration="4h")
+    data["tenants"].pop("lab")
+    sim = build(validate_scenario(data), events_file=_events(tmp_path, _FAIL_GPU0))
+    counts = Dashboard(sim).counts
+    sim.engine.start()
+    sim.env.run(until=3600.0 + 1.0)
+    assert counts.queued == [0]
+    assert counts.gpus == [4] and counts.running_services == 1
+    sim.engine.finish()
