@@ -267,3 +267,32 @@ def test_the_live_counts_see_no_queued_work_after_a_regroup(tmp_path: Path) -> N
     assert counts.queued == [0]
     assert counts.gpus == [4] and counts.running_services == 1
     sim.engine.finish()
+
+
+def test_a_replacement_stays_on_the_services_rack_system(tmp_path: Path) -> None:
+    """A site of one GB200 and one H100 rack; the service runs on H100 GPUs, whose other
+    GPUs are all taken out of service. A replacement waits in the queue rather than go
+    to a GB200 GPU: the service serves every replica with its H100 slots and steps."""
+    data = small_scenario(duration="2h")
+    data["tenants"].pop("lab")
+    data["sites"][0]["halls"] = [{"name": "hall-a", "system": "gb200-nvl72", "racks": 1},
+                                 {"name": "hall-b", "system": "h100-hgx", "racks": 1}]
+    sim = build(validate_scenario(data))
+    service = next(w for w in sim.works if w.kind == "inference")
+    sim.engine.start()
+    sim.env.run(until=10.0)
+    compute = sim.engine.serving.compute
+    assert service.gpus is not None
+    system = compute.system_of_gpu(int(service.gpus[0]))
+    same = [g for g in range(sim.index.n_gpus) if compute.system_of_gpu(g) is system]
+    core = sim.engine.core
+    core.disrupt(np.setdiff1d(same, service.gpus), "maintenance")
+    sim.engine.failures.inject(service.gpus[:1].copy(), "gpu", repair_s=3600.0)
+    sim.env.run(until=600.0)
+    svc = sim.engine.serving.by_work[service.work_id]
+    (waiting,) = svc.queued_replicas
+    assert waiting.state == "queued" and not svc.replica_works
+    sim.env.run(until=3600.0 + 11.0)  # the failed GPU is back: the replacement goes there
+    assert waiting.state == "running" and waiting.gpus is not None
+    assert compute.system_of_gpu(int(waiting.gpus[0])) is system
+    sim.engine.finish()
