@@ -296,3 +296,29 @@ def test_a_replacement_stays_on_the_services_rack_system(tmp_path: Path) -> None
     assert waiting.state == "running" and waiting.gpus is not None
     assert compute.system_of_gpu(int(waiting.gpus[0])) is system
     sim.engine.finish()
+
+
+def test_an_extra_replica_queued_at_a_regroup_pays_its_scale_up_delay(
+        tmp_path: Path) -> None:
+    """The autoscaler queues an extra replica at the instant a failure stopped a base
+    replica (the base work's run starts again then): placed at once, it still warms up
+    for the scale-up delay, as the replacement does; only the service's initial replicas
+    serve from its start."""
+    data = small_scenario(duration="2h")
+    data["tenants"].pop("lab")
+    data["tenants"]["eu"]["inference"][0].update(
+        replicas=2, autoscale={"min_replicas": 2, "max_replicas": 8,
+                               "scale_up_delay": "5m"})
+    sim = build(validate_scenario(data))
+    service = next(w for w in sim.works if w.kind == "inference")
+    sim.engine.start()
+    sim.env.run(until=3010.0)
+    svc = sim.engine.serving.by_work[service.work_id]
+    assert service.gpus is not None
+    sim.engine.failures.inject(service.gpus[:1].copy(), "gpu", repair_s=3600.0)
+    sim.engine.autoscaler.scale_up(svc, 1)
+    sim.env.run(until=3011.0)
+    assert len(svc.replica_works) == 2
+    assert sorted(svc.opens_at.values()) == [3010.0 + 300.0] * 2
+    sim.engine.finish()
+
