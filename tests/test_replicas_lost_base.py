@@ -322,3 +322,14 @@ def test_an_extra_replica_queued_at_a_regroup_pays_its_scale_up_delay(
     assert sorted(svc.opens_at.values()) == [3010.0 + 300.0] * 2
     sim.engine.finish()
 
+
+def test_a_run_with_a_regroup_keeps_the_engine_invariants(tmp_path: Path) -> None:
+    """No GPU held twice, the GPU-seconds of the log equal the runs' segments (the base
+    work's on 4 GPUs, then on 3), one terminal state per work."""
+    from tests.test_engine_invariants import check_invariants
+    sim = build(validate_scenario(small_scenario(duration="4h")),
+                events_file=_events(tmp_path, _FAIL_GPU0), keep_segments=True)
+    sim.run()
+    check_invariants(sim)
+    service = next(w for w in sim.works if w.kind == "inference")
+    assert [g.size for _s, _e, g in service.segments or []] == [4, 3]
