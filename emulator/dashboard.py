@@ -94,7 +94,11 @@ class LiveCounts:
         if kind == Ev.SUBMIT:
             self.queued[tenant] += 1
         elif kind == Ev.START:
-            self.queued[tenant] -= 1
+            if wid in self._held_ids:  # a service's base work going on at once on the
+                # replicas a failure spared (Core.regroup): it never re-entered the queue
+                self._held_ids.discard(wid)
+            else:
+                self.queued[tenant] -= 1
             self._hold(wid, tenant, gpus, +1)
         elif kind == Ev.PREEMPT:
             self._hold(wid, tenant, gpus, -1)

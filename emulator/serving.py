@@ -158,6 +158,9 @@ class ServiceRuntime:
     # replica work ids queued to replace base replicas a failure stopped: each serves after
     # the service's cold start (:attr:`InferenceServiceSpec.replacement_delay_s`)
     replacing: set[int] = field(default_factory=set)
+    # when the service started (s): its base work's first start (a failure that stops
+    # some base replicas starts the base work's run again, on the replicas it spared)
+    started_s: float = math.nan
 
     def allocations(self) -> list[Work]:
         """The base work and its running extra replicas."""
@@ -306,7 +309,7 @@ class ServingModel:
             work=work, spec=spec, system=system, rtt_s=self.rtt_s(spec, site), slots=slots,
             site=self.compute.index.site_names[site],
             free_at=SlotPool([now] * (base * slots)), prefill_free_at=[now] * base, replicas=base,
-            arrivals_rng=arrivals_rng, tokens_rng=tokens_rng, served_to=now))
+            arrivals_rng=arrivals_rng, tokens_rng=tokens_rng, served_to=now, started_s=now))
         self.by_work[work.work_id] = self.services[-1]
         self._statics = self.compute.service_statics(
             [s.spec for s in self.services], [s.system for s in self.services])
@@ -331,7 +334,7 @@ class ServingModel:
             delay = svc.spec.replacement_delay_s
             self.log.infra_event(now, Infra.REPLICAS_UP, subject=svc.work.work_id,
                                  value=1.0)
-        elif replica.submit_s == svc.work.start_s == now:  # an initial replica, on time
+        elif replica.submit_s == svc.started_s == now:  # an initial replica, on time
             delay = 0.0
         svc.free_at.put(now + delay, svc.slots)
         heapq.heappush(svc.prefill_free_at, now + delay)

@@ -191,3 +191,145 @@ def test_same_scenario_same_seed_same_log(tmp_path: Path) -> None:
         return (c["kind"].tolist(), c["t_s"].tolist(), c["work_id"].tolist(),
                 c["n_gpus"].tolist(), list(sim.log.infra_value))
     assert once() == once()
+
+
+def _fail_gpu0_after(tmp_path: Path, before: Any, **changes: Any) -> Any:
+    """Run the small service to 10 s, apply ``before(sim)``, fail GPU 0 (the first base
+    replica's) for 10 min, then run to the end; the simulation."""
+    data = small_scenario(duration="2h", **changes)
+    data["tenants"].pop("lab")
+    sim = build(validate_scenario(data))
+    sim.engine.start()
+    sim.env.run(until=10.0)
+    before(sim)
+    sim.engine.failures.inject(np.array([0]), "gpu", repair_s=600.0)
+    return sim
+
+
+def test_a_spared_group_on_a_draining_gpu_keeps_serving(tmp_path: Path) -> None:
+    """GPU 1 (the second base replica's) is draining for maintenance when GPU 0 fails:
+    the spared replicas keep their GPUs, the draining one included (work holding a
+    draining GPU keeps it until it ends), and the run goes on to its end."""
+    sim = _fail_gpu0_after(tmp_path, lambda s: s.engine.core.drain(np.array([1]), "m"))
+    service = next(w for w in sim.works if w.kind == "inference")
+    core = sim.engine.core
+    assert service.gpus is not None and service.gpus.tolist() == [1, 2, 3]
+    assert int(core.cluster.owner[1]) == service.work_id
+    sim.env.run(until=11.0)
+    assert core.tenant_gpus[service.tenant_idx] == 4  # 3 base GPUs and the replacement
+    sim.env.run(until=2 * 3600.0)
+    sim.engine.finish()
+    assert _work_rows(sim, service.work_id)[-2:] == [(Ev.START, 10.0, 3),
+                                                     (Ev.TRUNCATE, 7200.0, 3)]
+
+
+def test_a_spared_group_on_a_gpu_out_for_maintenance_keeps_serving(tmp_path: Path) -> None:
+    """GPU 1 was taken out of service for maintenance (serving keeps what it holds) when
+    GPU 0 fails: the spared replicas keep their GPUs, GPU 1 included."""
+    sim = _fail_gpu0_after(tmp_path,
+                           lambda s: s.engine.core.disrupt(np.array([1]), "maintenance"))
+    service = next(w for w in sim.works if w.kind == "inference")
+    assert service.gpus is not None and service.gpus.tolist() == [1, 2, 3]
+    assert int(sim.engine.core.cluster.owner[1]) == service.work_id
+    sim.env.run(until=2 * 3600.0)
+    sim.engine.finish()
+
+
+def test_spared_groups_across_domains_keep_gpus_cut_off_from_scale_out(
+        tmp_path: Path) -> None:
+    """74 one-GPU replicas span two NVLink domains; a NIC failure cut GPU 73 off the
+    scale-out network (a replica needs none) before GPU 0 fails: the 73 spared replicas
+    keep their GPUs across both domains."""
+    sim = _fail_gpu0_after(
+        tmp_path,
+        lambda s: s.engine.failures.inject(np.array([73]), "nic", repair_s=3600.0),
+        tenants__eu__inference=[{
+            "name": "chat", "model": "llama3-8b", "replicas": 74, "gpus_per_replica": 1,
+            "rate": "2/s", "slo": {"ttft": "500ms", "tpot": "30ms"}}])
+    service = next(w for w in sim.works if w.kind == "inference")
+    assert service.gpus is not None and service.gpus.tolist() == list(range(1, 74))
+    assert bool((sim.engine.core.cluster.owner[1:74] == service.work_id).all())
+    sim.env.run(until=2 * 3600.0)
+    sim.engine.finish()
+
+
+def test_the_live_counts_see_no_queued_work_after_a_regroup(tmp_path: Path) -> None:
+    """The dashboard's counts: the base work goes on at once on its spared replicas (an
+    interrupt row, then a start row, no requeue), so its tenant has nothing queued, and
+    holds the base work's 3 GPUs plus the replacement's one."""
+    from emulator.dashboard import Dashboard
+    data = small_scenario(duration="4h")
+    data["tenants"].pop("lab")
+    sim = build(validate_scenario(data), events_file=_events(tmp_path, _FAIL_GPU0))
+    counts = Dashboard(sim).counts
+    sim.engine.start()
+    sim.env.run(until=3600.0 + 1.0)
+    assert counts.queued == [0]
+    assert counts.gpus == [4] and counts.running_services == 1
+    sim.engine.finish()
+
+
+def test_a_replacement_stays_on_the_services_rack_system(tmp_path: Path) -> None:
+    """A site of one GB200 and one H100 rack; the service runs on H100 GPUs, whose other
+    GPUs are all taken out of service. A replacement waits in the queue rather than go
+    to a GB200 GPU: the service serves every replica with its H100 slots and steps."""
+    data = small_scenario(duration="2h")
+    data["tenants"].pop("lab")
+    data["sites"][0]["halls"] = [{"name": "hall-a", "system": "gb200-nvl72", "racks": 1},
+                                 {"name": "hall-b", "system": "h100-hgx", "racks": 1}]
+    sim = build(validate_scenario(data))
+    service = next(w for w in sim.works if w.kind == "inference")
+    sim.engine.start()
+    sim.env.run(until=10.0)
+    compute = sim.engine.serving.compute
+    assert service.gpus is not None
+    system = compute.system_of_gpu(int(service.gpus[0]))
+    same = [g for g in range(sim.index.n_gpus) if compute.system_of_gpu(g) is system]
+    core = sim.engine.core
+    core.disrupt(np.setdiff1d(same, service.gpus), "maintenance")
+    sim.engine.failures.inject(service.gpus[:1].copy(), "gpu", repair_s=3600.0)
+    sim.env.run(until=600.0)
+    svc = sim.engine.serving.by_work[service.work_id]
+    (waiting,) = svc.queued_replicas
+    assert waiting.state == "queued" and not svc.replica_works
+    sim.env.run(until=3600.0 + 11.0)  # the failed GPU is back: the replacement goes there
+    assert waiting.state == "running" and waiting.gpus is not None
+    assert compute.system_of_gpu(int(waiting.gpus[0])) is system
+    sim.engine.finish()
+
+
+def test_an_extra_replica_queued_at_a_regroup_pays_its_scale_up_delay(
+        tmp_path: Path) -> None:
+    """The autoscaler queues an extra replica at the instant a failure stopped a base
+    replica (the base work's run starts again then): placed at once, it still warms up
+    for the scale-up delay, as the replacement does; only the service's initial replicas
+    serve from its start."""
+    data = small_scenario(duration="2h")
+    data["tenants"].pop("lab")
+    data["tenants"]["eu"]["inference"][0].update(
+        replicas=2, autoscale={"min_replicas": 2, "max_replicas": 8,
+                               "scale_up_delay": "5m"})
+    sim = build(validate_scenario(data))
+    service = next(w for w in sim.works if w.kind == "inference")
+    sim.engine.start()
+    sim.env.run(until=3010.0)
+    svc = sim.engine.serving.by_work[service.work_id]
+    assert service.gpus is not None
+    sim.engine.failures.inject(service.gpus[:1].copy(), "gpu", repair_s=3600.0)
+    sim.engine.autoscaler.scale_up(svc, 1)
+    sim.env.run(until=3011.0)
+    assert len(svc.replica_works) == 2
+    assert sorted(svc.opens_at.values()) == [3010.0 + 300.0] * 2
+    sim.engine.finish()
+
+
+def test_a_run_with_a_regroup_keeps_the_engine_invariants(tmp_path: Path) -> None:
+    """No GPU held twice, the GPU-seconds of the log equal the runs' segments (the base
+    work's on 4 GPUs, then on 3), one terminal state per work."""
+    from tests.test_engine_invariants import check_invariants
+    sim = build(validate_scenario(small_scenario(duration="4h")),
+                events_file=_events(tmp_path, _FAIL_GPU0), keep_segments=True)
+    sim.run()
+    check_invariants(sim)
+    service = next(w for w in sim.works if w.kind == "inference")
+    assert [g.size for _s, _e, g in service.segments or []] == [4, 3]

@@ -141,5 +141,6 @@ def test_held_rows_are_logged_in_order_once_ended() -> None:
     assert [b.service for b in log.requests] == [0, 0, 1]
     first, second = log.requests[0], log.requests[1]
     assert np.allclose(first.e2e_s, [1.0, 1.1]) and np.allclose(first.ttft_s, 0.1)
-    assert np.allclose(first.tpot_s, [0.01, 0.01 + 0.1 / 90])
+    # the 0.1 s pause spreads over the 89 gaps between its 90 tokens
+    assert np.allclose(first.tpot_s, [0.01, 0.01 + 0.1 / 89])
     assert np.isnan(second.e2e_s).all() and np.isnan(second.wait_s).all()

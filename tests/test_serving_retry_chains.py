@@ -13,12 +13,12 @@ from emulator.build import Simulation, build
 from emulator.loader import validate_scenario
 from emulator.results import Results, collect
 
-_AT = 300.0
+_AT = 295.0  # each slot then holds a running request and one queued behind it
 
 
 def _sim(tmp_path: Path, fail: bool, rows: bool = True) -> Simulation:
     """Two one-slot replicas of an 8B model at 0.6 req/s (a queue forms for the slots);
-    with ``fail``, replica 0's GPU fails at 300 s for 90 s."""
+    with ``fail``, replica 0's GPU fails at 295 s for 90 s."""
     data: dict[str, Any] = {
         "name": "chains", "seed": 3, "duration": "10m",
         "sites": [{"preset": "bizerte-20mw",
@@ -49,7 +49,7 @@ def _run(tmp_path: Path, fail: bool, rows: bool = True) -> tuple[Simulation, Res
 
 
 def test_requests_queued_on_a_lost_slot_are_retried(tmp_path: Path) -> None:
-    """At 300 s each slot holds a running request and one queued behind it. The lost slot's
+    """At 295 s each slot holds a running request and one queued behind it. The lost slot's
     two are both retried (its running request used to be left to finish on the failed GPU,
     only the last request the slot was given being retried); the other slot's two are
     untouched and, being on one slot, never overlap."""

@@ -25,7 +25,7 @@ from tests.conftest import small_scenario
 from workloads.config import TenantConfig
 from workloads.generate import generate_trace_jobs, generate_training_jobs, generate_workload
 from workloads.spec import TrainingJobSpec
-from workloads.spec_columns import JobSpecs
+from workloads.spec_columns import JobSpecs, slot_maker
 
 DAY = 86400.0
 
@@ -223,3 +223,26 @@ def test_a_deferred_job_and_its_view_equal_the_keyword_built_ones() -> None:
         view = deferred.queued_view()
         assert view == QueuedJob(**{f.name: getattr(eager, f.name)
                                     for f in dataclasses.fields(QueuedJob)})
+
+
+def test_slot_maker_refuses_classes_whose_init_does_more() -> None:
+    """A direct slot maker would skip an inherited ``__post_init__`` or give a value to a
+    field ``__init__`` does not take: such classes are refused; the spec class is not."""
+    class Base:
+        def __post_init__(self) -> None:
+            object.__setattr__(self, "y", 2 * self.x)  # type: ignore[attr-defined]
+
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Derived(Base):
+        x: int
+        y: int = 0
+
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Hidden:
+        x: int
+        y: int = dataclasses.field(default=0, init=False)
+
+    for cls in (Derived, Hidden):
+        with pytest.raises(TypeError, match="no direct slot maker"):
+            slot_maker(cls)
+    slot_maker(TrainingJobSpec)

@@ -36,12 +36,15 @@ def slot_maker(cls: type) -> Callable[[Sequence[Any]], Any]:
     It sets the slots directly (one descriptor call per field), where a frozen dataclass's
     ``__init__`` goes through ``object.__setattr__`` for each (about a third slower for
     the 29 fields of a :class:`~workloads.spec.TrainingJobSpec`). For classes without
-    ``__post_init__`` or field converters only (checked).
+    ``__post_init__`` (its own or inherited), field converters or fields outside
+    ``__init__`` only (checked).
     """
-    if "__post_init__" in cls.__dict__ or not getattr(cls, "__slots__", None):
-        raise TypeError(f"{cls.__name__}: no direct slot maker (needs slots, no "
-                        "__post_init__)")
-    setters = tuple(getattr(cls, f.name).__set__ for f in dataclasses.fields(cls))
+    fields = dataclasses.fields(cls)
+    if (hasattr(cls, "__post_init__") or not getattr(cls, "__slots__", None)
+            or not all(f.init for f in fields)):
+        raise TypeError(f"{cls.__name__}: no direct slot maker (needs slots, every field "
+                        "in __init__, no __post_init__)")
+    setters = tuple(getattr(cls, f.name).__set__ for f in fields)
     new = object.__new__
 
     def make(values: Sequence[Any]) -> Any:

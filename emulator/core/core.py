@@ -220,7 +220,7 @@ class Core(FailureVerbs, ServiceVerbs, StartChecks, SpeedVerbs):
 
     def _occupy(self, work: Work, gpus: np.ndarray, who: str) -> None:
         """Validate and allocate ``gpus`` (ids group by group) to ``work``, which runs on
-        them from now (:meth:`start`, and :meth:`regroup`'s new run)."""
+        them from now (:meth:`start`)."""
         gpus = np.array(gpus, dtype=np.int64)  # a copy the policy cannot touch
         gpus.setflags(write=False)
         span = self._domain_span(gpus, work.n_gpus)

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from emulator.core.allocation import ClusterState
     from emulator.core.clock import Clock
     from emulator.core.queue import WorkQueue
+    from emulator.core.running_table import RunningTable
     from emulator.eventlog import EventLog
     from emulator.work import Work
 
@@ -44,6 +45,10 @@ class FailureVerbs:
     callbacks: int
     wants_round: Callable[[], None]
     index: TopologyIndex
+    running_table: RunningTable
+    running_version: int
+    tenant_gpus: list[int]
+    keep_segments: bool
 
     if TYPE_CHECKING:
         @property
@@ -52,7 +57,8 @@ class FailureVerbs:
         def _release(self, work: Work) -> None: ...
         def _event(self, kind: Ev, work: Work, **fields: object) -> None: ...
         def _ended(self) -> None: ...
-        def _occupy(self, work: Work, gpus: np.ndarray, who: str) -> None: ...
+        def _changed(self, work_id: int) -> None: ...
+        def set_util(self, gpus: np.ndarray, util: float) -> None: ...
 
     def interrupt(self, work: Work, cause: str, detection_s: float, restart_s: float) -> None:
         """A failure stops running training ``work``.
@@ -102,13 +108,16 @@ class FailureVerbs:
         """A failure stopped some replica groups of a running service's base ``work``.
 
         Its run ends as a training job's does on a failure (an ``interrupt`` row, nothing
-        lost: serving keeps no progress; :attr:`Work.interruptions` counts it): every GPU
-        it held is released, the failed ones staying out of service until their repair.
-        ``keep`` (GPU ids, group by group) are the GPUs of the groups the failure spared:
-        a new run starts on them at once (a ``start`` row, ``n_gpus`` the GPUs kept), so
-        they serve on without a pause. With nothing to keep the work holds no GPU from now
-        on (``held`` until the horizon). Replacements for the groups stopped are the
-        caller's (:class:`emulator.processes.replica_loss.ReplicaLoss` queues replica work).
+        lost: serving keeps no progress; :attr:`Work.interruptions` counts it). ``keep``
+        (GPU ids, group by group) are the GPUs of the groups the failure spared: a new run
+        starts on them at once (a ``start`` row, ``n_gpus`` the GPUs kept), so they serve
+        on without a pause. The work never lets go of them: only the stopped groups' GPUs
+        are released (the failed ones staying out of service until their repair), so a
+        kept GPU that is draining, out of service for maintenance or cut off from the
+        scale-out network stays the work's, as it would had nothing failed. With nothing
+        to keep the work holds no GPU from now on (``held`` until the horizon).
+        Replacements for the groups stopped are the caller's
+        (:class:`emulator.processes.replica_loss.ReplicaLoss` queues replica work).
         """
         if work.state != "running" or work.kind != "inference":
             raise ValueError(f"work {work.work_id} is not a running service's base work")
@@ -118,23 +127,46 @@ class FailureVerbs:
                              "those it holds")
         now = self.now
         work.attained_gpu_s += work.n_gpus * (now - work.start_s)
-        self._release(work)
-        work.gpus = None
-        work.interruptions += 1
-        self._event(Ev.INTERRUPT, work, lost_gpu_s=0.0, reason=cause)
-        work.view = None  # its size changes: a policy's view of it is made again
         if not keep.size:
+            self._release(work)
+            work.gpus = None
+            work.interruptions += 1
+            self._event(Ev.INTERRUPT, work, lost_gpu_s=0.0, reason=cause)
+            work.view = None
             work.state = "held"
             self.held[work.work_id] = work
             self.wants_round()
             return
+        assert work.gpus is not None
+        if self.keep_segments:
+            work.close_segment(now)
+        stopped = work.gpus[~np.isin(work.gpus, keep)]
+        # the stopped groups' GPUs only go back (those out of service or draining stay
+        # unavailable); the kept ones stay allocated to the work throughout
+        self.cluster.release(stopped, work.work_id)
+        self.set_util(stopped, 0.0)
+        work.span = None  # its GPUs are no longer one consecutive run of ids
+        work.held_by_domain = None
+        if self.running_table.active:
+            self.running_table.remove(work.work_id)
+        self.tenant_gpus[work.tenant_idx] -= int(stopped.size)
+        work.interruptions += 1
+        self._event(Ev.INTERRUPT, work, lost_gpu_s=0.0, reason=cause)
+        work.view = None  # its size changes: a policy's view of it is made again
+        gpus = np.array(keep, dtype=np.int64)
+        gpus.setflags(write=False)
+        work.gpus = gpus
         work.n_gpus = int(keep.size)
         work.request = PlacementRequest(work.n_gpus, work.group_size, work.request.eligible)
-        self._occupy(work, keep, "failure")
-        placement = work.domains
-        if placement is None:
-            placement = np.unique(self.index.gpu_domain[work.gpus], return_counts=True)
+        work.start_s = now
+        placement = np.unique(self.index.gpu_domain[gpus], return_counts=True)
+        work.tier = (TIER_NVLINK if placement[0].size == 1
+                     else self.index.slowest_tier(gpus))
         work.domains = None
+        if self.running_table.active:
+            self.running_table.add(work)
+        self.running_version += 1
+        self._changed(work.work_id)
         self._event(Ev.START, work, tier=work.tier, speed=1.0, placement=placement)
         self.wants_round()
 
