@@ -40,7 +40,9 @@ def _reference_add(stats: RequestStats, columns: list[np.ndarray], prompt: np.nd
     cut = np.isnan(wait_s)
     stats.unreachable += int(np.count_nonzero(cut))
     stats.unfinished += int(np.count_nonzero(np.isnan(ttft_s) & ~cut))
-    stats.slo_met += int(np.count_nonzero((ttft_s <= slo_ttft_s) & (tpot_s <= slo_tpot_s)))
+    # a one-token request has no time per token after its first: its TTFT alone counts
+    tpot_ok = (tpot_s <= slo_tpot_s) | (output <= 1)
+    stats.slo_met += int(np.count_nonzero((ttft_s <= slo_ttft_s) & tpot_ok))
     stats.prompt_tokens += int(np.sum(prompt))
     stats.output_tokens += int(np.sum(output))
     for name, values in zip(_NAMES, columns, strict=True):
