@@ -5,14 +5,14 @@ the autoscaler sees the service one replica short after the next window and queu
 replacement. A service's *base* replicas are one allocation (the service's own work): a
 failed GPU stops the replica (tensor-parallel group) it belongs to, as an orchestrator
 kills the pod of a replica whose GPU turned unhealthy. The base work's run ends
-(:meth:`Core.regroup`: every GPU it held is released, the failed ones staying out of
-service until their repair) and a new run starts at once on the groups the failure spared,
-which serve on without a pause; each stopped replica is logged (:data:`Infra.
-REPLICAS_DOWN`, so the failure summary counts it among the replicas lost) and replaced at
-once by a replica work queued like any work (:func:`~emulator.processes.autoscale.
-queue_replica`) on the service's own site: it waits in the queue until a policy places
-it on healthy GPUs (logged :data:`Infra.REPLICAS_UP`), then serves after the service's
-cold start
+(:meth:`Core.regroup`: the stopped groups' GPUs are released, the failed ones staying out
+of service until their repair) and a new run starts at once on the groups the failure
+spared, which keep their GPUs and serve on without a pause. Each stopped replica is
+logged (:data:`Infra.REPLICAS_DOWN`, so the failure summary counts it among the replicas
+lost) and replaced at once by a replica work queued like any work
+(:func:`~emulator.processes.autoscale.queue_replica`) on the service's own site: it waits
+in the queue until a policy places it on healthy GPUs (logged :data:`Infra.REPLICAS_UP`),
+then serves after the service's cold start
 (:attr:`workloads.spec.InferenceServiceSpec.replacement_delay_s`). A replacement lost to a
 later failure is replaced the same way. A repair gives nothing back to the service: its
 replicas are already replaced (the repaired GPUs return to the pool). Either way the
