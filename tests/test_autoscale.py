@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
+from emulator.build import build
+from emulator.loader import validate_scenario
 from tests.conftest import run_scenario, small_scenario
 from tests.test_engine_invariants import check_invariants
 from workloads.config import InferenceServiceConfig
@@ -176,3 +178,31 @@ def test_dashboard_counts_replicas_apart_from_training_jobs() -> None:
     text = _text(dash.frame(), width=200)
     assert "running 0 training job(s), 1 inference service(s) (+2 autoscaled replica(s))" \
         in text
+
+
+def test_an_extra_replica_stays_on_the_services_rack_system() -> None:
+    """A site of one GB200 and one H100 rack; an autoscaled service (no system asked
+    for) under a load its one replica cannot serve, every other GPU of the rack system it
+    was placed on out of service. Its extra replicas wait in the queue rather than go to
+    the other system's free GPUs: the serving model serves every replica with the
+    service's own system's slots and step times."""
+    data = _service(autoscale={"min_replicas": 1, "max_replicas": 4,
+                               "scale_up_delay": "2m"}, rate="40/s")
+    data["tenants"].pop("lab")
+    data["sites"][0]["halls"] = [{"name": "hall-a", "system": "gb200-nvl72", "racks": 1},
+                                 {"name": "hall-b", "system": "h100-hgx", "racks": 1}]
+    sim = build(validate_scenario(data))
+    service = next(w for w in sim.works if w.kind == "inference")
+    sim.engine.start()
+    sim.env.run(until=1.0)
+    compute = sim.engine.serving.compute
+    assert service.gpus is not None
+    system = compute.system_of_gpu(int(service.gpus[0]))
+    same = [g for g in range(sim.index.n_gpus) if compute.system_of_gpu(g) is system]
+    sim.engine.core.disrupt(np.setdiff1d(same, service.gpus), "maintenance")
+    sim.env.run(until=3600.0)
+    svc = sim.engine.serving.by_work[service.work_id]
+    assert not svc.replica_works, "no extra replica placed on the other rack system"
+    assert svc.queued_replicas, "the load asked for more replicas: they wait"
+    assert all(w.state == "queued" for w in svc.queued_replicas)
+    sim.engine.finish()

@@ -19,15 +19,30 @@ from emulator.placement.base import PlacementRequest
 from emulator.serving import ServiceRuntime, ServingModel
 from emulator.work import Work
 
-__all__ = ["Autoscaler", "queue_replica"]
+__all__ = ["Autoscaler", "home_domains", "queue_replica"]
 
 
-def queue_replica(core: Core, svc: ServiceRuntime,
-                  eligible: np.ndarray | None = None) -> Work:
+def home_domains(core: Core, svc: ServiceRuntime) -> np.ndarray:
+    """The NVLink domains a replica of ``svc`` beyond its base allocation (an autoscaled
+    extra or a failure's replacement) may use: those the service may use at its own site
+    and of its own rack system. An orchestrator scales and reschedules pods inside its
+    cluster, and the serving model runs every replica of a service with its site's round
+    trip and its system's batch slots and step times, so a replica elsewhere would be
+    served at the wrong speed."""
+    index = core.index
+    system = next(i for i, s in enumerate(index.systems) if s is svc.system)
+    eligible = ((index.domain_site == index.site_names.index(svc.site))
+                & (index.rack_system[index.domain_rack] == system))
+    if svc.work.request.eligible is not None:
+        eligible = eligible & svc.work.request.eligible
+    return eligible
+
+
+def queue_replica(core: Core, svc: ServiceRuntime) -> Work:
     """Submit one replica work of ``svc`` (one group of its GPUs, priority as the
-    service's; never preempted): it waits in the queue like any work until a policy places
-    it, and serves once warm (:meth:`ServingModel.add_replica`). ``eligible``: the NVLink
-    domains it may use (default: the service's)."""
+    service's; never preempted) on the service's :func:`home_domains`: it waits in the
+    queue like any work until a policy places it, and serves once warm
+    (:meth:`ServingModel.add_replica`)."""
     base = svc.work
     g = base.group_size
     replica = Work(
@@ -35,8 +50,7 @@ def queue_replica(core: Core, svc: ServiceRuntime,
         tenant_idx=base.tenant_idx, spec=base.spec, n_gpus=g, group_size=g,
         submit_s=core.now, priority=base.priority, preemptible=False,
         est_duration_s=math.inf,
-        request=PlacementRequest(g, g, base.request.eligible if eligible is None
-                                 else eligible), parent=base.work_id)
+        request=PlacementRequest(g, g, home_domains(core, svc)), parent=base.work_id)
     core.add_work(replica)
     svc.queued_replicas.append(replica)
     core.submit(replica)
@@ -51,7 +65,8 @@ class Autoscaler:
         self.serving = serving
 
     def scale_up(self, svc: ServiceRuntime, n: int) -> None:
-        """Queue ``n`` extra replicas of ``svc`` (priority as the service)."""
+        """Queue ``n`` extra replicas of ``svc`` (priority as the service), on its own
+        site and rack system (:func:`home_domains`)."""
         for _ in range(n):
             queue_replica(self.core, svc)
 

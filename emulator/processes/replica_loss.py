@@ -142,17 +142,9 @@ class ReplicaLoss:
 
     def _replace(self, svc: ServiceRuntime, n: int) -> None:
         """Queue ``n`` replica works replacing base replicas of ``svc`` a failure stopped,
-        each on the GPUs the service may use at its own site (an orchestrator reschedules
-        a pod inside its cluster; the service's round trip is its site's) and of its own
-        rack system (the serving model runs every replica of a service with that system's
-        batch slots and step times)."""
-        index = self.core.index
-        system = next(i for i, s in enumerate(index.systems) if s is svc.system)
-        eligible = ((index.domain_site == index.site_names.index(svc.site))
-                    & (index.rack_system[index.domain_rack] == system))
-        if svc.work.request.eligible is not None:
-            eligible = eligible & svc.work.request.eligible
+        each on the service's own site and rack system
+        (:func:`~emulator.processes.autoscale.home_domains`)."""
         for _ in range(n):
-            replica = queue_replica(self.core, svc, eligible)
+            replica = queue_replica(self.core, svc)
             if replica.state == "queued":
                 svc.replacing.add(replica.work_id)
