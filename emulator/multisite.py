@@ -273,22 +273,32 @@ class SiteOps:
 def _residency_report(log: EventLog, works: Sequence[Work], residency: Mapping[str, str],
                       sites: Sequence[SiteConfig], index: TopologyIndex) -> dict[str, Any]:
     """Placements, GPU-hours and violations of each residency tenant, from the log's runs
-    and the NVLink domains each run was placed on."""
+    and the NVLink domains each run was placed on.
+
+    A service's base work whose run a failure cut short goes on at once on the groups the
+    failure spared (:meth:`Core.regroup`: a run starting at the instant the last one
+    ended, on GPUs it already held): its GPU-hours count, but it is no new placement, and
+    its GPUs were checked at the placement it continues."""
     country = np.array([s.country for s in sites])
     dom_country = country[domain_sites(index)]
     r = runs(log, len(works))
+    wids = r["work_id"]
+    follows = np.zeros(wids.size, dtype=bool)  # same work, starting as the last run ended
+    follows[1:] = (wids[1:] == wids[:-1]) & (r["start_s"][1:] == r["end_s"][:-1])
     out: dict[str, Any] = {}
     for tenant, code in sorted(residency.items()):
         placements = violations = 0
         gpu_hours = 0.0
-        for wid, row, start, end, n in zip(r["work_id"].tolist(), r["row"].tolist(),
-                                           r["start_s"].tolist(), r["end_s"].tolist(),
-                                           r["n_gpus"].tolist(), strict=True):
+        for wid, row, start, end, n, cont in zip(
+                wids.tolist(), r["row"].tolist(), r["start_s"].tolist(),
+                r["end_s"].tolist(), r["n_gpus"].tolist(), follows.tolist(), strict=True):
             w = works[wid]
             if w.tenant != tenant:
                 continue
-            placements += 1
             gpu_hours += (end - start) * n / 3600.0
+            if cont and w.kind == "inference":
+                continue
+            placements += 1
             domains, _gpus = log.placement(row)
             if np.any(dom_country[domains] != code.upper()):
                 violations += 1

@@ -308,3 +308,32 @@ def test_requests_from_a_sites_city_load_the_links_from_that_site() -> None:
     loads = sim.engine.serving.wan_load_bps(600.0)
     assert set(loads) == {("bizerte-20mw", "morocco-40mw")} and min(loads.values()) > 0
     assert path_links(wan_graph(sim.loaded.sites), "bizerte-20mw", "morocco-40mw")
+
+
+def test_a_failure_under_a_residency_service_is_no_new_placement(tmp_path: Any) -> None:
+    """A residency tenant's service of 4 one-GPU replicas, placed first in its country's
+    hall, loses the replica on that hall's first GPU to a failure at 1 h: its base work
+    goes on at once on the 3 spared GPUs (a run of the log, no new placement) and the
+    replacement is placed anew. The report counts 2 placements, not 3, and the GPU-hours
+    of all three runs."""
+    import yaml
+
+    data = federation(duration="3h")
+    data["tenants"]["ma-gov"] = {
+        "residency": "MA", "origin": "local",
+        "inference": [{"name": "gov-chat", "model": "llama3-8b", "replicas": 4,
+                       "gpus_per_replica": 1, "rate": "2/s"}]}
+    data["tenants"].pop("lab", None)
+    events = tmp_path / "events.yaml"
+    events.write_text(yaml.safe_dump({"events": [
+        {"at": "1h", "target": "gpu:morocco-40mw/phase1-a/0/0", "action": "fail"}]}))
+    sim = build(validate_scenario(data), events_file=events)
+    sim.engine.start()
+    sim.env.run(until=3 * 3600.0)
+    sim.engine.finish()
+    base = next(w for w in sim.works if w.kind == "inference" and w.tenant == "ma-gov")
+    assert base.interruptions == 1, "the failed GPU was one of the service's"
+    row = collect(sim).summary["residency"]["ma-gov"]
+    assert row["placements"] == 2  # the service's start and its replacement
+    assert row["violations"] == 0
+    assert row["gpu_hours"] == pytest.approx(4 * 1 + 3 * 2 + 1 * 2, rel=1e-6)
