@@ -82,14 +82,14 @@ def decode_step_time_fused(xp: Any, b: InferenceBatch) -> Any:
         return default if v is None else v
 
     # the reference drops the TP all-reduce unless bandwidth, latency and width are all given
-    all_reduce = b.nvlink_bw is not None and b.tp_alpha is not None and b.hidden is not None
+    all_reduce = b.allreduce_bw is not None and b.tp_alpha is not None and b.hidden is not None
 
     args = (
         b.params, b.active_params, b.layers, b.kv_heads, b.head_dim,
         b.weight_bytes_per_param, b.kv_bytes_per_elem, b.gpus_per_replica, b.peak_flops,
         b.hbm_bw, b.prefill_eff, b.decode_bw_eff, b.mean_prompt, b.mean_output, b.batch,
         # the rate the all-reduces achieve, as the reference's ``_tp_comm``
-        opt(xp.asarray(b.nvlink_bw, dtype=xp.float64) * inference.TP_COMM_BW_EFF
+        opt(xp.asarray(b.allreduce_bw, dtype=xp.float64) * inference.TP_COMM_BW_EFF
             if all_reduce else None, 0.0), opt(b.tp_alpha, 0.0),
         opt(b.hidden if all_reduce else None, 0.0),
         # the decode step's attention width, as the reference's ``_decode_attn_width``

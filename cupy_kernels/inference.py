@@ -26,7 +26,7 @@ Roofline model (Williams et al., CACM 2009) applied per phase:
   (kernel launches) and a host overhead per running sequence and step (the serving
   runtime's scheduling, sampling and bookkeeping of each request, ``seq_overhead_s``).
 
-The optional inputs (``nvlink_bw`` … ``attn_window``) default to ``None``, which drops
+The optional inputs (``allreduce_bw`` … ``attn_window``) default to ``None``, which drops
 their term; :mod:`emulator.compute` always fills them. Units: bytes, seconds, FLOP/s,
 bytes/s.
 """
@@ -73,7 +73,7 @@ __all__ = [
     "serving_schedulers",
 ]
 
-PREFILL_EFF: dict[str, float] = {"bf16": 0.695, "fp8": 0.580, "fp4": 0.411}
+PREFILL_EFF: dict[str, float] = {"bf16": 0.720, "fp8": 0.580, "fp4": 0.411}
 """Fraction of the dense peak *at the serving precision* reached by prefill and by
 compute-bound decode GEMMs, per precision (as training's ``EFF_MAX``): lower precisions
 reach a smaller fraction of their higher peak because attention, norms and sampling do
@@ -126,18 +126,22 @@ per-request bookkeeping in a fraction of the time. Fitted to one row of
 ``docs/validation.md`` (round 8's Mixtral 8x7B FP8 128/2048 on 8 H200, the page's
 highest-throughput replica); every other row is held out."""
 
-TP_COMM_BW_EFF: float = 0.708
-"""Fraction of the NVLink rate per GPU and direction (``nvlink_bw``) that a serving step's
-tensor-parallel all-reduces achieve. The Hockney model of
-:mod:`cupy_kernels.collectives` takes the link rate as the bandwidth term; the runtime's
-all-reduces of a step's activations (a few MB to a few tens of MB per call, two per layer)
-move data at a fraction of it: kernel and synchronisation time that grows with the message
-and is not in the per-hop latency, and the reduction itself. Without the term, the model
-grew too fast with the tensor-parallel size on every GPU and model of the same page
-(TensorRT-LLM v0.17: median error +1% for 70B at TP1, +13% at TP8). Fitted to one row of
-``docs/validation.md`` (round 9's Llama-3.1-70B FP8 128/128 on 8 H200, the round-9 cell
-whose step the all-reduces took the largest share of before the term); every other row is
-held out. Serving only: training's constants were fitted with the link rate."""
+TP_COMM_BW_EFF: float = 0.678
+"""Fraction of the all-reduce bus bandwidth (``allreduce_bw``: what nccl-tests measures for
+large all-reduces inside the NVLink domain, per GPU generation,
+:meth:`topologies.catalog.GpuSpec.allreduce_bw`) that a serving step's tensor-parallel
+all-reduces achieve. The Hockney model of :mod:`cupy_kernels.collectives` takes that rate
+as the bandwidth term; the runtime's all-reduces of a step's activations (a few MB to a
+few tens of MB per call, two per layer) move data at a fraction of it: kernel and
+synchronisation time that grows with the message and is not in the per-hop latency, and
+the reduction itself. Without the term, the model grew too fast with the tensor-parallel
+size on every GPU and model of the same page (TensorRT-LLM v0.17: median error +1% for
+70B at TP1, +13% at TP8). Fitted to one row of ``docs/validation.md`` (round 9's
+Llama-3.1-70B FP8 128/128 on 8 H200, the round-9 cell whose step the all-reduces took the
+largest share of before the term); every other row is held out. Until after round 14 it was a
+share of the NVLink link rate (0.708), one share for every generation; the measured bus
+bandwidth is 1.04 of the link rate on Hopper (NVLink SHARP), 0.80 on A100 and 0.90 on
+Blackwell. Serving only: training's constants were fitted with the link rate."""
 
 DEFAULT_KV_FREE_FRACTION: float = 0.9
 """Share of the memory left free after the weights that the serving runtime gives the KV
@@ -163,8 +167,10 @@ class InferenceBatch:
     are fractions; ``mean_prompt``/``mean_output`` are tokens per request; ``batch`` is the
     number of concurrent sequences per replica (>= 1).
 
-    Optional (``None`` drops the term): ``nvlink_bw`` (bytes/s per GPU per direction) and
-    ``tp_alpha`` (s per hop) of the tensor-parallel all-reduces, ``hidden`` (model width)
+    Optional (``None`` drops the term): ``allreduce_bw`` (bytes/s per GPU: the bus
+    bandwidth a large all-reduce reaches inside the NVLink domain, the catalog's
+    :meth:`~topologies.catalog.GpuSpec.allreduce_bw`) and ``tp_alpha`` (s per hop) of the
+    tensor-parallel all-reduces, ``hidden`` (model width)
     and ``attn_width`` (``heads·head_dim``) in elements, ``step_overhead_s`` (s per
     forward step), ``expert_params`` (parameters in routed experts), ``experts`` and
     ``active_experts`` (routed experts per layer and per token), ``attn_peak_flops``
@@ -198,7 +204,7 @@ class InferenceBatch:
     mean_prompt: Any
     mean_output: Any
     batch: Any
-    nvlink_bw: Any = None
+    allreduce_bw: Any = None
     tp_alpha: Any = None
     hidden: Any = None
     attn_width: Any = None
@@ -410,15 +416,15 @@ def _step_weight_bytes(xp: Any, b: InferenceBatch, tokens: Any) -> Any:
 def _tp_comm(xp: Any, b: InferenceBatch, tokens: Any) -> Any:
     """Seconds of tensor-parallel all-reduce for a step of ``tokens`` tokens.
 
-    ``2·layers·allreduce(tokens·hidden·ACTIVATION_BYTES, tp, nvlink_bw·TP_COMM_BW_EFF,
+    ``2·layers·allreduce(tokens·hidden·ACTIVATION_BYTES, tp, allreduce_bw·TP_COMM_BW_EFF,
     tp_alpha)``: one after attention and one after the MLP in every layer (Megatron-style
     TP), at the rate the all-reduces achieve (:data:`TP_COMM_BW_EFF`); 0 when the optional
     inputs are missing or ``tp = 1``.
     """
-    if b.nvlink_bw is None or b.tp_alpha is None or b.hidden is None:
+    if b.allreduce_bw is None or b.tp_alpha is None or b.hidden is None:
         return xp.zeros_like(f64(xp, b.params) * f64(xp, tokens))
     nbytes = f64(xp, tokens) * f64(xp, b.hidden) * ACTIVATION_BYTES
-    bw = f64(xp, b.nvlink_bw) * TP_COMM_BW_EFF  # the rate the all-reduces achieve
+    bw = f64(xp, b.allreduce_bw) * TP_COMM_BW_EFF  # the rate the all-reduces achieve
     per = allreduce_time(xp, nbytes, f64(xp, b.gpus_per_replica), bw, b.tp_alpha)
     return 2.0 * f64(xp, b.layers) * per
 

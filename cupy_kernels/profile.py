@@ -178,6 +178,9 @@ def override_gpu(gpu: GpuSpec, profile: HardwareProfile) -> GpuSpec:
                    else gpu.hbm_bytes,
                    nvlink_bw=profile.nvlink_bw if profile.nvlink_bw is not None
                    else gpu.nvlink_bw,
+                   # a measured link rate scales the all-reduce bus bandwidth with it
+                   allreduce_busbw=gpu.allreduce_busbw * profile.nvlink_bw / gpu.nvlink_bw
+                   if profile.nvlink_bw is not None else gpu.allreduce_busbw,
                    idle_w=idle, tdp_w=tdp, sources=(*gpu.sources, label))
 
 

@@ -334,7 +334,7 @@ class ComputeModel:
             mean_prompt=col([s.prompt_tokens.mean() for s in specs]),
             mean_output=col([s.output_tokens.mean() for s in specs]),
             batch=col(np.ones(n)),
-            nvlink_bw=col([sy.gpu.nvlink_bw for sy in systems]),
+            allreduce_bw=col([sy.gpu.allreduce_bw() for sy in systems]),
             tp_alpha=col(np.full(n, float(self.index.tier_latency_s[TIER_NVLINK]))),
             hidden=col([m.hidden for m in models]),
             attn_width=col([m.attention_width for m in models]),

@@ -56,7 +56,7 @@ def _rows(n: int) -> dict[str, np.ndarray]:
         "hbm_bytes": np.full(n, 141e9), "prefill_eff": r.uniform(0.2, 0.8, n),
         "decode_bw_eff": r.uniform(0.5, 0.9, n), "mean_prompt": r.uniform(10, 8000, n),
         "mean_output": r.uniform(10, 2000, n), "batch": r.integers(1, 2048, n).astype(float),
-        "nvlink_bw": r.uniform(100e9, 900e9, n), "tp_alpha": r.uniform(1e-6, 1e-5, n),
+        "allreduce_bw": r.uniform(100e9, 900e9, n), "tp_alpha": r.uniform(1e-6, 1e-5, n),
         "hidden": r.uniform(2048, 16384, n), "attn_width": r.uniform(2048, 16384, n),
         "step_overhead_s": r.uniform(0.0, 0.01, n),
         "expert_params": np.where(experts > 1, params * r.uniform(0.5, 0.95, n), 0.0),
@@ -81,7 +81,7 @@ def test_fused_decode_body_matches_numpy_reference(tmp_path: Path) -> None:
     order = (b.params, b.active_params, b.layers, b.kv_heads, b.head_dim,
              b.weight_bytes_per_param, b.kv_bytes_per_elem, b.gpus_per_replica, b.peak_flops,
              b.hbm_bw, b.prefill_eff, b.decode_bw_eff, b.mean_prompt, b.mean_output, b.batch,
-             b.nvlink_bw * inference.TP_COMM_BW_EFF,  # the rate the all-reduces achieve
+             b.allreduce_bw * inference.TP_COMM_BW_EFF,  # the rate the all-reduces achieve
              b.tp_alpha, b.hidden, b.decode_attn_width, b.step_overhead_s,
              b.expert_params, b.experts, b.active_experts, b.attn_peak_flops,
              np.full(len(ref), training.MICRO_BATCH_HALF_TOKENS),
@@ -90,7 +90,7 @@ def test_fused_decode_body_matches_numpy_reference(tmp_path: Path) -> None:
     np.testing.assert_allclose(got, ref, rtol=1e-12, atol=0.0)
 
 
-OPTIONAL = ("nvlink_bw", "tp_alpha", "hidden", "attn_width", "step_overhead_s",
+OPTIONAL = ("allreduce_bw", "tp_alpha", "hidden", "attn_width", "step_overhead_s",
             "expert_params", "experts", "active_experts", "attn_peak_flops", "seq_overhead_s",
             "local_layers", "attn_window", "decode_attn_width", "replicated_params")
 
@@ -108,7 +108,7 @@ def test_fused_call_assembles_its_arguments_as_the_reference_reads_them(
     monkeypatch.setattr(fused, "_kernels", lambda: (stand_in, None))
     rows = _rows(40)
     for drop in [(), *((name,) for name in OPTIONAL), ("experts", "active_experts"),
-                 ("nvlink_bw", "tp_alpha", "hidden")]:
+                 ("allreduce_bw", "tp_alpha", "hidden")]:
         b = InferenceBatch(**{k: v for k, v in rows.items() if k not in drop})
         np.testing.assert_allclose(fused.decode_step_time_fused(np, b), decode_step_time(np, b),
                                    rtol=1e-12, atol=0.0, err_msg=f"without {drop}")

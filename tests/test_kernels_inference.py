@@ -173,7 +173,7 @@ def test_properties(batch: int, tp: int, prompt: float, output: float) -> None:
 
 
 # -- terms added for issue 10: TP all-reduce, step overhead, attention, MoE reads --------
-TERMS: dict[str, float] = {"nvlink_bw": 450e9, "tp_alpha": 3e-6, "hidden": 8192.0,
+TERMS: dict[str, float] = {"allreduce_bw": 450e9, "tp_alpha": 3e-6, "hidden": 8192.0,
                            "attn_width": 8192.0, "step_overhead_s": 0.004}
 
 

@@ -44,6 +44,15 @@ Sources (see also ``docs/sources.md``):
   HBM3 at 3.35 TB/s and NVLink cut to 400 GB/s per GPU (both directions); DeepSeek-V3
   Technical Report (arXiv:2412.19437) sec. 3.1: "NVLink bandwidth 160 GB/s" achieved,
   8 x 400 Gb/s InfiniBand per node.
+* [NCCL] All-reduce bus bandwidth inside one NVLink domain at large messages, as
+  nccl-tests ``all_reduce_perf`` reports it (``busbw``, bytes/s per GPU: the rate a ring
+  all-reduce would move data at per GPU and direction): 8 x H100 SXM 460-480 GB/s, 8 x A100
+  SXM4 230-250 GB/s (Alaya NeW, "NCCL-tests in practice", reference numbers,
+  https://docs.alayanew.com/en/docs/tech-blog/2026-05-06-nccl-tests); GB200 NVL72, 8 GPUs
+  on two trays over multi-node NVLink, 811 GB/s (lixueduan.com, "GB200 MNNVL nccl-test",
+  https://www.lixueduan.com/posts/ai/13-gb200-mnnvl-nccl-test). H200 takes H100's (same
+  NVLink 4 and NVSwitch); B200 (HGX) and GB300 take GB200's (same NVLink 5); H800 takes
+  H100's scaled by its NVLink rate (400 of 900 GB/s) [EST].
 * [GB300-DS] NVIDIA GB300 NVL72 product page (https://www.nvidia.com/en-us/data-center/gb300-nvl72/):
   72 Blackwell Ultra GPUs, FP4 1,440 / FP8 720 PFLOP/s per rack with sparsity (dense per
   GPU: FP4 15, FP8 5, BF16 2.5 PFLOP/s), up to 20 TB HBM3e per rack (288 GB per GPU) at
@@ -70,7 +79,11 @@ class GpuSpec:
     ``peak_flops`` maps a precision (``"bf16"``, ``"fp8"``, ``"fp4"``, ``"tf32"``) to the dense
     peak in FLOP/s; a precision the GPU lacks is absent (kernels then use the next wider one).
     ``nvlink_bw`` is bytes/s per GPU per direction; ``nic_bw`` is the scale-out NIC rate per
-    GPU in bytes/s.
+    GPU in bytes/s. ``allreduce_busbw`` is the bus bandwidth NCCL all-reduces reach inside
+    one NVLink domain at large messages (bytes/s, nccl-tests ``busbw`` [NCCL]): measured
+    per generation, it is not a fixed fraction of the link rate (NVLink SHARP reductions
+    in the switch take H100 above its link rate, GB200 reaches 0.9 of its); 0 where none
+    is known, read as the link rate (:meth:`allreduce_bw`).
     """
 
     name: str
@@ -82,6 +95,12 @@ class GpuSpec:
     tdp_w: float
     idle_w: float
     sources: tuple[str, ...] = ()
+    allreduce_busbw: float = 0.0
+
+    def allreduce_bw(self) -> float:
+        """Bus bandwidth of a large all-reduce inside the NVLink domain, bytes/s per GPU:
+        ``allreduce_busbw``, or the link rate ``nvlink_bw`` where it is not known."""
+        return self.allreduce_busbw if self.allreduce_busbw > 0.0 else self.nvlink_bw
 
     def compute_precision(self, precision: str) -> str:
         """The precision the tensor cores run at for ``precision``: itself, or the next
@@ -151,7 +170,8 @@ B200_GB200 = GpuSpec(
     nic_bw=400e9 / 8,  # one ConnectX-7 400 Gb/s per GPU [GB200-DS]
     tdp_w=1200.0,  # [GB200-PWR]
     idle_w=200.0,  # [EST]
-    sources=("SMI", "GB200-DS", "GB200-PWR", "EST: idle power"),
+    allreduce_busbw=811e9,  # 8 GPUs over multi-node NVLink [NCCL]
+    sources=("SMI", "NCCL", "GB200-DS", "GB200-PWR", "EST: idle power"),
 )
 
 H100_SXM = GpuSpec(
@@ -163,7 +183,8 @@ H100_SXM = GpuSpec(
     nic_bw=400e9 / 8,  # [DGXH100]
     tdp_w=700.0,
     idle_w=90.0,  # [EST]
-    sources=("SMI", "H100-DS", "DGXH100", "EST: idle power"),
+    allreduce_busbw=470e9,  # 460-480 GB/s on 8 GPUs [NCCL]
+    sources=("SMI", "NCCL", "H100-DS", "DGXH100", "EST: idle power"),
 )
 
 A100_SXM = GpuSpec(
@@ -175,7 +196,8 @@ A100_SXM = GpuSpec(
     nic_bw=200e9 / 8,  # [DGXA100]
     tdp_w=400.0,
     idle_w=60.0,  # [EST]
-    sources=("SMI", "A100-DS", "DGXA100", "EST: idle power"),
+    allreduce_busbw=240e9,  # 230-250 GB/s on 8 GPUs [NCCL]
+    sources=("SMI", "NCCL", "A100-DS", "DGXA100", "EST: idle power"),
 )
 
 GB200_NVL72 = SystemSpec(
@@ -234,7 +256,8 @@ H200_SXM = GpuSpec(
     nic_bw=400e9 / 8,
     tdp_w=700.0,
     idle_w=90.0,  # [EST]
-    sources=("SMI", "H200-DS", "EST: idle power"),
+    allreduce_busbw=470e9,  # as H100: same NVLink 4 and NVSwitch [NCCL]
+    sources=("SMI", "NCCL", "H200-DS", "EST: idle power"),
 )
 
 B200_HGX = GpuSpec(
@@ -246,7 +269,8 @@ B200_HGX = GpuSpec(
     nic_bw=400e9 / 8,
     tdp_w=1000.0,
     idle_w=150.0,  # [EST]
-    sources=("SMI", "DGXB200", "EST: idle power"),
+    allreduce_busbw=811e9,  # as GB200: same NVLink 5 [NCCL]
+    sources=("SMI", "NCCL", "DGXB200", "EST: idle power"),
 )
 
 H800_SXM = GpuSpec(
@@ -258,7 +282,8 @@ H800_SXM = GpuSpec(
     nic_bw=400e9 / 8,
     tdp_w=700.0,
     idle_w=90.0,  # [EST]
-    sources=("SMI", "H800", "H100-DS", "EST: idle power"),
+    allreduce_busbw=470e9 * 400 / 900,  # H100's, scaled by the NVLink rate [NCCL] [EST]
+    sources=("SMI", "NCCL", "H800", "H100-DS", "EST: idle power"),
 )
 
 B300_GB300 = GpuSpec(
@@ -270,7 +295,8 @@ B300_GB300 = GpuSpec(
     nic_bw=800e9 / 8,
     tdp_w=1400.0,  # [GB300-DS] estimate
     idle_w=200.0,  # [EST]
-    sources=("SMI", "GB300-DS", "EST: idle power and TDP"),
+    allreduce_busbw=811e9,  # as GB200: same NVLink 5 [NCCL]
+    sources=("SMI", "NCCL", "GB300-DS", "EST: idle power and TDP"),
 )
 
 H200_HGX = SystemSpec(
