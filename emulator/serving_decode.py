@@ -161,7 +161,9 @@ class Ahead:
         after = self.after_s()
         rate = self.sustained_rate(first_s)
         tau = at - after
-        stop = self.until_s - after
+        # no arrivals after the run ends; none at all when the window's backlog lasts
+        # past it (a negative span would take away requests never added)
+        stop = max(self.until_s - after, 0.0)
         pick, first, last = self._sample(first_s, ends_s)
         prefill = self.prefill_to_s[pick] - self.starts_s[pick]
         weight = self.prefill_share[pick]
@@ -173,7 +175,7 @@ class Ahead:
                     total * t - ramp(prefill, weight, t))
 
         decoding, prefilling = both(tau)
-        if float(tau.max()) > stop:  # no arrivals after the run ends
+        if float(tau.max()) > stop:
             gone = both(tau - stop)
             decoding, prefilling = decoding - gone[0], prefilling - gone[1]
         return scale * decoding, scale * prefilling

@@ -211,3 +211,21 @@ def test_an_unchunked_prompt_waits_for_the_step_in_flight_at_its_arrival() -> No
     assert times.starts_s == pytest.approx([5.0])
     assert times.riding_s == pytest.approx([0.0])
     assert times.fixed_s == pytest.approx([0.0])
+
+
+def test_no_requests_are_expected_after_a_backlog_outlasting_the_run() -> None:
+    """An overloaded window whose backlog starts its last prefill after the run's end
+    expects no request after it: the load it adds is 0 everywhere, never negative (a
+    negative span took away requests it never added)."""
+    from emulator.serving_decode import Ahead
+
+    starts = np.linspace(0.0, 500.0, 64)  # prefill starts, the last past the end (400 s)
+    ahead = Ahead(arrival_rate_per_s=5.0, window_end_s=60.0, until_s=400.0, slots=16,
+                  pipelines=1, starts_s=starts, hold_s=np.full(64, 0.1),
+                  prefill_to_s=starts + 0.1, prefill_share=np.full(64, 0.9),
+                  mean_output=100.0, table=_table(16))
+    first, ends = starts + 0.2, starts + 30.0
+    at = ahead.after_s() + np.array([1.0, 10.0, 29.0, 100.0])
+    decoding, prefilling = ahead.levels(first, ends, at)
+    np.testing.assert_array_equal(decoding, 0.0)
+    np.testing.assert_array_equal(prefilling, 0.0)
