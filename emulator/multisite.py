@@ -40,7 +40,8 @@ from emulator.power_control import (
     SolarDeferral,
 )
 from emulator.rng import RngStreams
-from emulator.serving import ServiceRuntime, ServingModel
+from emulator.serving import ServingModel
+from emulator.serving_runtime import ServiceRuntime
 from emulator.tables import infra_table, runs
 from emulator.wan_events import WanEvent, WanState, wan_schedule
 from emulator.work import Work

@@ -71,116 +71,32 @@ server pool (a new replica's servers open after the scale-up delay).
 
 from __future__ import annotations
 
-import heapq
 import math
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
 
 import numpy as np
 
 from cupy_kernels.power import decode_power_util
 from emulator.compute import ComputeModel, ServiceStatics
-from emulator.eventlog import EventLog, Infra, RequestBatch
+from emulator.eventlog import EventLog, RequestBatch
 from emulator.rng import RngStreams
-from emulator.serving_carry import carry_decodes, carry_prefills, forget_decodes
+from emulator.serving_arrivals import RequestArrivals
+from emulator.serving_carry import carry_decodes, carry_prefills
 from emulator.serving_decode import StepTable, decode_steps, decode_under_load
-from emulator.serving_held import HeldRequests, Retried
+from emulator.serving_held import HeldRequests
 from emulator.serving_prefill import CHUNK_TOKENS, PrefillRule, prefill_chunks
 from emulator.serving_queue import SlotPool
+from emulator.serving_replicas import ReplicaPool
+from emulator.serving_runtime import ServiceRuntime, StepsAt, time_per_token
 from emulator.transfers import BYTES_PER_TOKEN, REQUEST_OVERHEAD_BYTES
 from emulator.work import Work
 from topologies.catalog import SystemSpec
-from workloads.requests import poisson_arrivals
 from workloads.spec import InferenceServiceSpec
 
-__all__ = ["CHUNK_TOKENS", "ServiceRuntime", "ServingModel", "time_per_token"]
+__all__ = ["CHUNK_TOKENS", "ServingModel"]
 
 
-def time_per_token(gpu_s: float, host_s: float, prefill_share: float) -> float:
-    """Seconds per output token of a running sequence at a steady batch and prefill share
-    (TPOT; a window's first guess of its requests' decode times, which
-    :func:`emulator.serving_decode.decode_under_load` then solves at the load each runs
-    under).
-
-    Prefill work takes ``prefill_share`` of the replica's GPU time, so the GPU's part of a
-    decode step stretches to ``gpu_s/(1 - prefill_share)``; the host prepares each step
-    while the GPU runs the previous one, so its ``host_s`` per step overlaps that and a
-    host-bound step is not stretched further (as in
-    :func:`cupy_kernels.inference.replica_throughput`).
-    """
-    return max(gpu_s / (1.0 - prefill_share), host_s)
-
-
-@dataclass(eq=False)
-class ServiceRuntime:
-    """Mutable serving state of one running service."""
-
-    work: Work
-    spec: InferenceServiceSpec
-    system: SystemSpec
-    rtt_s: float
-    slots: int
-    free_at: SlotPool  # when each sequence slot frees (s)
-    prefill_free_at: list[float]
-    arrivals_rng: np.random.Generator
-    tokens_rng: np.random.Generator
-    replicas: int = 0
-    batch: float = 1.0
-    replica_util: float = 0.0
-    in_service: float = 0.0
-    served: int = 0
-    replica_works: list[Work] = field(default_factory=list)
-    queued_replicas: list[Work] = field(default_factory=list)
-    low_since: float | None = None
-    window_bytes: float = 0.0  # request bytes of the window starting at bytes_window_s
-    bytes_window_s: float = -1.0
-    site: str = ""
-    prefill_share: float = 0.0
-    prefill_load: float = 0.0  # offered prefill work per second (pipelines kept busy)
-    occupancy: float = 0.0
-    busy_start: np.ndarray = field(default_factory=lambda: np.empty(0))
-    busy_end: np.ndarray = field(default_factory=lambda: np.empty(0))
-    busy_share: np.ndarray = field(default_factory=lambda: np.empty(0))
-    # first and last token times (s) of its requests whose decode was not over when the
-    # last window ended (queued ones included)
-    decode_first: np.ndarray = field(default_factory=lambda: np.empty(0))
-    decode_last: np.ndarray = field(default_factory=lambda: np.empty(0))
-    step_table: StepTable | None = None  # decode step times by batch, made at first use
-    tpot_seen: float = 0.0  # s per output token its last window's requests decoded at
-    riding_seen: float | None = None  # mean step its last window's prompts found (s)
-    served_to: float = 0.0  # its arrivals before this time (s) are already logged
-    cut_at: float = -math.inf  # where serve_until last cut a window short (s)
-    # extra replica work id → when its servers open (s; later than now while it warms up)
-    opens_at: dict[int, float] = field(default_factory=dict)
-    # extra replica work id → the free times (s) of its slots still busy when it was
-    # scaled down: it drains them before its GPUs go back (see remove_replica)
-    draining: dict[int, list[float]] = field(default_factory=dict)
-    # replica work ids queued to replace base replicas a failure stopped: each serves after
-    # the service's cold start (:attr:`InferenceServiceSpec.replacement_delay_s`)
-    replacing: set[int] = field(default_factory=set)
-    # when the service started (s): its base work's first start (a failure that stops
-    # some base replicas starts the base work's run again, on the replicas it spared)
-    started_s: float = math.nan
-
-    def allocations(self) -> list[Work]:
-        """The base work and its running extra replicas."""
-        return [self.work, *self.replica_works]
-
-
-@dataclass(frozen=True)
-class _StepsAt:
-    """The services' decode steps at given batches (s, per service): GPU, host, the step
-    (the larger) and the GPU utilisation for power while decoding."""
-
-    statics: ServiceStatics
-    batches: np.ndarray
-    gpu_s: np.ndarray
-    host_s: np.ndarray
-    step_s: np.ndarray
-    power_util: list[float]
-
-
-class ServingModel:
+class ServingModel(RequestArrivals, ReplicaPool):
     """All running services, advanced one serving window at a time."""
 
     def __init__(self, compute: ComputeModel, streams: RngStreams, log: EventLog,
@@ -194,7 +110,7 @@ class ServingModel:
         self.expected: list[Work] = []  # every service's work (see :meth:`expect`)
         self._rngs: dict[int, tuple[np.random.Generator, np.random.Generator]] = {}
         self._statics: ServiceStatics | None = None
-        self._steps: _StepsAt | None = None  # the last window's decode steps (reused)
+        self._steps: StepsAt | None = None  # the last window's decode steps (reused)
         self.horizon_s = math.inf
         """End of the run (s): requests finishing later are logged unfinished (NaN)."""
         self.window_start = 0.0
@@ -217,78 +133,6 @@ class ServingModel:
         (e.g. every GPU it could use has failed) they arrive all the same and are logged
         as misses with no latency (no replica to serve them)."""
         self.expected.append(work)
-
-    def _streams_of(self, work: Work) -> tuple[np.random.Generator, np.random.Generator]:
-        """The service's (arrivals, tokens) generators, made once: draws made while it
-        waited to be placed are continued, never repeated, once it serves."""
-        rngs = self._rngs.get(work.work_id)
-        if rngs is None:
-            spec = work.spec
-            assert isinstance(spec, InferenceServiceSpec)
-            name = f"requests/{spec.tenant}/{spec.name}"
-            rngs = self._rngs[work.work_id] = (self.streams.stream(name + "/arrivals"),
-                                               self.streams.stream(name + "/tokens"))
-        return rngs
-
-    def _offer_unplaced(self, t0: float, t1: float) -> None:
-        """Log the requests of ``[t0, t1)`` to submitted services not yet placed as
-        misses (NaN latencies), as for a service whose every replica failed."""
-        for work in self.expected:
-            if work.state != "queued" or work.work_id in self.by_work:
-                continue
-            self._log_unserved(work, max(t0, work.submit_s), t1)
-
-    def _log_unserved(self, work: Work, begin: float, end: float, *,
-                      split: bool = False) -> None:
-        """Log the requests to ``work`` arriving in ``[begin, end)`` as misses with no
-        latency (NaN): no replica of it serves then. ``split``: ``end`` cuts a window
-        (see :meth:`_arrivals`)."""
-        if begin >= end:
-            return
-        times, prompts, outputs = self._arrivals(work, begin, end, split=split)
-        if times.size:
-            nan = np.full(times.size, np.nan)
-            self.held.hold(RequestBatch(
-                service=work.work_id, arrival_s=times, wait_s=nan, ttft_s=nan,
-                tpot_s=nan, e2e_s=nan, prompt_tokens=prompts, output_tokens=outputs))
-
-    def _arrivals(self, work: Work, begin: float, end: float, *, split: bool = False
-                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Arrival times (s), prompt and output tokens of ``work``'s requests in
-        ``[begin, end)``: a replayed trace's rows, or Poisson draws.
-
-        ``split``: ``end`` cuts the window short (a change in whether any replica serves),
-        so the draws are made for the whole window and its rest is kept for the next
-        call: the requests offered do not depend on where a window is cut."""
-        spec = work.spec
-        assert isinstance(spec, InferenceServiceSpec)
-        if spec.trace is not None:
-            window = spec.trace.window(begin, end)
-            return window.times_s, window.prompt_tokens, window.output_tokens
-        arrivals_rng, tokens_rng = self._streams_of(work)
-        pending = self._pending.pop(work.work_id, None)
-        if pending is not None and pending[0] == begin:
-            _, stop, times, prompts, outputs = pending
-        else:
-            stop = end
-            window_end = self.window_start + self.window_s
-            if split and math.isfinite(window_end) and window_end > end:
-                stop = window_end
-            times = poisson_arrivals(arrivals_rng, spec.rate_per_s, begin, stop)
-            prompts = spec.prompt_tokens.sample(tokens_rng, times.size)
-            outputs = spec.output_tokens.sample(tokens_rng, times.size)
-        if stop > end:  # keep the rest of the draws for the next call
-            k = int(np.searchsorted(times, end, side="left"))
-            self._pending[work.work_id] = (end, stop, times[k:], prompts[k:], outputs[k:])
-            times, prompts, outputs = times[:k], prompts[:k], outputs[:k]
-        elif stop < end:  # the window outgrew the draws kept: draw its rest
-            more = poisson_arrivals(arrivals_rng, spec.rate_per_s, stop, end)
-            times = np.concatenate([times, more])
-            prompts = np.concatenate([prompts, spec.prompt_tokens.sample(tokens_rng,
-                                                                         more.size)])
-            outputs = np.concatenate([outputs, spec.output_tokens.sample(tokens_rng,
-                                                                         more.size)])
-        return times, prompts, outputs
 
     def add(self, work: Work, now: float) -> None:
         """Start serving ``work`` (its GPUs are allocated) from time ``now``.
@@ -314,170 +158,6 @@ class ServingModel:
         self._statics = self.compute.service_statics(
             [s.spec for s in self.services], [s.system for s in self.services])
 
-    def add_replica(self, replica: Work, now: float) -> None:
-        """Replica work ``replica`` started: its servers open after the scale-up delay (one
-        replacing a base replica a failure stopped: after the service's cold start, and the
-        log's :data:`Infra.REPLICAS_UP` row says it is placed).
-
-        One of the service's initial replicas (``replicas`` above ``min_replicas``) that
-        starts with the service serves from that instant, as its base replicas do: the
-        deployment opens with them. Queued for want of room, it pays the delay like any
-        scale-up."""
-        svc = self.by_work[replica.parent]  # type: ignore[index]
-        if not len(svc.free_at):  # its first server since its last one failed
-            self.serve_until(svc, now)
-        svc.queued_replicas.remove(replica)
-        svc.replica_works.append(replica)
-        svc.replicas += 1
-        delay = svc.spec.autoscale.scale_up_delay if svc.spec.autoscale else 0.0
-        if replica.work_id in svc.replacing:  # it replaces a base replica a failure stopped
-            delay = svc.spec.replacement_delay_s
-            self.log.infra_event(now, Infra.REPLICAS_UP, subject=svc.work.work_id,
-                                 value=1.0)
-        elif replica.submit_s == svc.started_s == now:  # an initial replica, on time
-            delay = 0.0
-        svc.free_at.put(now + delay, svc.slots)
-        heapq.heappush(svc.prefill_free_at, now + delay)
-        svc.opens_at[replica.work_id] = now + delay
-
-    def remove_replica(self, svc: ServiceRuntime, now: float) -> tuple[Work, float]:
-        """Scale ``svc`` down by one extra replica at ``now``: the replica work to stop and
-        when it has drained (s; ``now`` when nothing runs on it).
-
-        A replica still warming up (its servers open after ``now``) goes first, the one
-        that would open last: its slots not yet given a request (still free at its opening
-        time) close, with its pipeline (the one opening then; the pool's first to free if
-        all its slots were given requests), and the warm replicas keep theirs. In an
-        overload the queue may already have given some of its slots requests; the pool
-        does not say which, so as many other slots, a stratified sample of the pool as
-        below, close instead, and those of them busy drain as below (the replica's GPUs
-        go back when their last request ends). Otherwise the newest running replica
-        drains, as serving stacks scale down (a terminating pod's grace period, vLLM's
-        graceful shutdown): it admits no new request, the requests on its slots run to
-        their end on it, and its GPUs go back when the last one ends. The pool does not
-        say which slot is whose, so its slots are a stratified sample of the pool by free
-        time (every ``replicas``-th: a replica as loaded as the others, as
-        :meth:`drop_servers` takes a failed one's). Its requests (on each slot the last
-        one and those queued on it before, as :meth:`drop_servers` finds them) leave the
-        decode load the survivors carry, and its slots' free times are kept in
-        ``svc.draining`` (a failure of its GPUs during the drain retries them; other
-        replicas' failures leave them be).
-        """
-        warming = [w for w in svc.replica_works if svc.opens_at.get(w.work_id, -math.inf) > now]
-        replica = (max(warming, key=lambda w: (svc.opens_at[w.work_id], w.work_id))
-                   if warming else svc.replica_works[-1])
-        svc.replica_works.remove(replica)
-        opens = svc.opens_at.pop(replica.work_id, -math.inf)
-        closed = svc.free_at.remove(opens, svc.slots) if opens > now else 0
-        lost = self._close_slots(svc, svc.slots - closed) if closed < svc.slots else []
-        self._close_pipe(svc, opens if closed else None)
-        svc.replicas -= 1
-        busy = [f for f in lost if f > now]
-        if busy:
-            svc.draining[replica.work_id] = busy
-            # each slot's requests, the running one and any queued behind it, decode on
-            # the draining replica, not on the survivors
-            forget_decodes(svc, self.held.slot_ends(svc.work.work_id, now, busy))
-        return replica, max([now, *busy])
-
-    def drained(self, svc: ServiceRuntime, replica: Work) -> list[float]:
-        """The free times (s) of the slots ``replica`` of ``svc`` still drained (none
-        once it has drained); it drains no more."""
-        return svc.draining.pop(replica.work_id, [])
-
-    @staticmethod
-    def _close_slots(svc: ServiceRuntime, count: int) -> list[float]:
-        """Take one replica's ``count`` slots out of ``svc``'s pool, a stratified sample
-        by free time (every ``replicas``-th); their free times (``-inf``: idle), sorted."""
-        pool = svc.free_at.times()  # sorted; an idle slot's time is -inf
-        stride = max(svc.replicas, 1)
-        lost = pool[::stride][:count]
-        keep = pool[:]
-        del keep[:stride * len(lost):stride]  # the same slots, in one pass (sorted)
-        svc.free_at.replace(keep)
-        return lost
-
-    @staticmethod
-    def _close_pipe(svc: ServiceRuntime, at: float | None = None) -> None:
-        """Close one of ``svc``'s prefill pipelines: the one opening at ``at`` (s), if
-        given and there, else the one that frees first."""
-        pipes = sorted(svc.prefill_free_at)
-        if at is not None and at in pipes:
-            pipes.remove(at)
-        else:
-            pipes = pipes[1:]
-        heapq.heapify(pipes)
-        svc.prefill_free_at = pipes
-
-    def drop_servers(self, svc: ServiceRuntime, now: float, *, count: int = 1,
-                     retry: bool = True, draining: Sequence[float] = ()
-                     ) -> tuple[int, int]:
-        """Close ``count`` replicas' servers after a failure: ``(requests retried, failed)``.
-        ``draining``: the free times (s) of the slots of scaled-down replicas the failure
-        takes while they drain (their servers are closed already; their requests are
-        retried or failed as the others).
-
-        The window's requests so far are served first, on the replicas as they were (these
-        included), so the requests they hold now are in flight here. The pool does not
-        say which slot belongs to which replica, so a lost replica's ``slots`` slots are a
-        stratified sample of the pool (every ``replicas``-th by the time it frees). A slot
-        busy past ``now`` holds an in-flight request, and maybe requests queued on it
-        before that one: each is retried on a surviving slot, where it prefills again (on
-        a surviving pipeline, once it is free) and decodes what it had left, its row revised
-        to end that much later (:meth:`emulator.serving_held.HeldRequests.retry`); its redo
-        loads the survivors as any request (their slots, pipelines, prefill share and
-        decode batch: :meth:`_load_retried`). With no slot left,
-        or ``retry`` false (the same failure takes the service's other replicas too: there
-        is nowhere to retry), it fails: its row is marked failed (NaN latencies). When the
-        last replica goes, every request not finished by ``now`` fails, those queued for a
-        slot included. The requests on the slots of scaled-down replicas still draining
-        (``svc.draining``: the failure did not take them) are never retried or failed here:
-        their replica is healthy and serves them to their end.
-        """
-        self.serve_until(svc, now)
-        in_flight = [f for f in draining if f > now]
-        for _ in range(count):
-            lost = self._close_slots(svc, svc.slots)
-            svc.replicas -= 1
-            self._close_pipe(svc)
-            in_flight += [f for f in lost if f > now]
-        sid = svc.work.work_id
-        # slots of scaled-down replicas still draining (not taken by this failure): their
-        # replica is healthy and serves its requests to their end
-        spare = [f for ends in svc.draining.values() for f in ends if f > now]
-        if not len(svc.free_at):
-            return 0, self.held.fail_after(sid, now, spare)
-        if not retry:
-            return 0, self.held.fail_ends(sid, now, in_flight, spare)
-
-        def prefill_at(ready: float, prefill: float) -> float:
-            start = max(ready, svc.prefill_free_at[0]) if svc.prefill_free_at else ready
-            if svc.prefill_free_at:
-                heapq.heapreplace(svc.prefill_free_at, start + prefill)
-            return start
-
-        moved = self.held.retry(sid, now, in_flight, svc.free_at.take, svc.free_at.put,
-                                prefill_at, spare)
-        self._load_retried(svc, moved)
-        return len(moved), 0
-
-    @staticmethod
-    def _load_retried(svc: ServiceRuntime, moved: list[Retried]) -> None:
-        """The redo of requests retried on ``svc``'s surviving replicas loads them as any
-        request: its slot (held to its new end by :meth:`HeldRequests.retry`) and its
-        pipeline (``prefill_at`` there), and, carried to the next windows, its prefill (the
-        pipeline's GPU for its prefill time, for the prefill share) and its decode (in
-        place of its lost run's, for the decode batch)."""
-        if not moved:
-            return
-        forget_decodes(svc, [r.old_end for r in moved])
-        svc.decode_first = np.concatenate([svc.decode_first, [r.first for r in moved]])
-        svc.decode_last = np.concatenate([svc.decode_last, [r.end for r in moved]])
-        redo = [r for r in moved if r.prefill > 0.0]
-        svc.busy_start = np.concatenate([svc.busy_start, [r.start for r in redo]])
-        svc.busy_end = np.concatenate([svc.busy_end, [r.start + r.prefill for r in redo]])
-        svc.busy_share = np.concatenate([svc.busy_share, np.ones(len(redo))])
-
     def wan_load_bps(self, width_s: float) -> dict[tuple[str, str], float]:
         """Request traffic (bit/s) per (site, origin) over the last window of ``width_s``;
         an origin in a site's city is named by that site (where its traffic enters)."""
@@ -487,36 +167,6 @@ class ServingModel:
             key = (svc.site, self.origin_sites.get(origin.lower(), origin))
             loads[key] = loads.get(key, 0.0) + svc.window_bytes * 8.0 / width_s
         return loads
-
-    def scaling(self, now: float) -> list[tuple[ServiceRuntime, int]]:
-        """Replica changes wanted after the last window: ``(service, +n or -n)``."""
-        changes = []
-        for svc in self.services:
-            a = svc.spec.autoscale
-            if a is None or svc.slots < 1:
-                continue
-            # Enough batch slots for the sequences in service, and enough prefill pipelines
-            # (one per replica) for the prompts arriving, each at the target utilisation:
-            # a prefill-bound service needs replicas although its slots are not full.
-            u = a.target_utilization
-            want = max(math.ceil(svc.in_service / (svc.slots * u) - 1e-9),
-                       math.ceil(svc.prefill_load / u - 1e-9))
-            want = min(max(want, a.min_replicas), a.max_replicas)
-            have = svc.replicas + len(svc.queued_replicas)
-            if want > have:
-                changes.append((svc, want - have))
-                svc.low_since = None
-            elif want < have and svc.queued_replicas:  # not needed any more: cancel first
-                changes.append((svc, -min(len(svc.queued_replicas), have - want)))
-            elif want < svc.replicas:
-                if svc.low_since is None:
-                    svc.low_since = now
-                elif now - svc.low_since >= a.scale_down_after:
-                    changes.append((svc, -1))
-                    svc.low_since = now
-            else:
-                svc.low_since = None
-        return changes
 
     def advance(self, t0: float, t1: float) -> None:
         """Simulate every request that arrives in ``[t0, t1)``, one batch per service."""
@@ -547,7 +197,7 @@ class ServingModel:
                     now, split=True)
         svc.cut_at = now
 
-    def _serve(self, row: int, svc: ServiceRuntime, steps: _StepsAt, t0: float,
+    def _serve(self, row: int, svc: ServiceRuntime, steps: StepsAt, t0: float,
                t1: float, *, split: bool = False) -> None:
         """Simulate the requests to ``svc`` (row ``row``) that arrive in ``[t0, t1)``
         (``split``: ``t1`` cuts the window short, :meth:`_arrivals`)."""
@@ -663,7 +313,7 @@ class ServingModel:
                                + (1.0 - svc.prefill_share) * svc.occupancy * decode_util,
                                1.0)
 
-    def _decode_steps(self, statics: ServiceStatics, batches: np.ndarray) -> _StepsAt:
+    def _decode_steps(self, statics: ServiceStatics, batches: np.ndarray) -> StepsAt:
         """Each service's decode step at its batch (sequences per replica), through the
         kernel, or the last window's when the services and batches are the same (a
         lightly loaded service sits at batch 1 window after window): the same figures,
@@ -676,7 +326,7 @@ class ServingModel:
         step = np.maximum(gpu_s, host_s)  # the decode step (s) per service, as decode_step
         util = [float(decode_power_util(np, float(step[row]), float(gpu_s[row]),
                                         float(compute_s[row]))) for row in range(step.size)]
-        self._steps = _StepsAt(statics, batches, gpu_s, host_s, step, util)
+        self._steps = StepsAt(statics, batches, gpu_s, host_s, step, util)
         return self._steps
 
     @staticmethod

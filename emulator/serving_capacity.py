@@ -18,7 +18,7 @@ A replica also has one prefill pipeline, which a prompt riding the decode steps 
 whole with the decode) holds for its own work plus its share of the steps it rides
 (:class:`emulator.serving_prefill.PrefillRule`): at most ``1 / mean hold`` requests/s, the
 hold taken at the decode step of the batch that rate keeps decoding (its TPOT stretched by
-the prefill share of the GPU, :func:`emulator.serving.time_per_token`), as a run's serving
+the prefill share of the GPU, :func:`emulator.serving_runtime.time_per_token`), as a run's serving
 model has it (:func:`prefill_bound`). Long prompts with short outputs, or small models whose
 decode step is short against their prefill, bind there before the decode batch is full.
 
@@ -48,9 +48,9 @@ from cupy_kernels.inference import (
     replica_weight_bytes,
 )
 from emulator.compute import ComputeModel, ServiceStatics
-from emulator.serving import time_per_token
 from emulator.serving_carry import MAX_PREFILL_SHARE
 from emulator.serving_prefill import PrefillRule, prefill_chunks
+from emulator.serving_runtime import time_per_token
 from emulator.validation_bias import FamilyError, serving_throughput_error
 from topologies.catalog import SystemSpec
 from workloads.models import get_model

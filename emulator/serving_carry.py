@@ -11,7 +11,7 @@ import numpy as np
 from emulator.serving_prefill import PREFILL_LOOKBACK_S
 
 if TYPE_CHECKING:
-    from emulator.serving import ServiceRuntime
+    from emulator.serving_runtime import ServiceRuntime
 
 __all__ = ["MAX_PREFILL_SHARE", "carry_decodes", "carry_prefills", "forget_decodes"]
 

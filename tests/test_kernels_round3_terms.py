@@ -14,7 +14,7 @@ from cupy_kernels.inference import (
     serving_schedulers,
 )
 from cupy_kernels.training import training_step_time
-from emulator.serving import time_per_token
+from emulator.serving_runtime import time_per_token
 from tests.test_kernels_inference import svc
 from tests.test_kernels_training import batch
 

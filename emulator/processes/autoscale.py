@@ -16,7 +16,8 @@ import numpy as np
 
 from emulator.core.core import Core
 from emulator.placement.base import PlacementRequest
-from emulator.serving import ServiceRuntime, ServingModel
+from emulator.serving import ServingModel
+from emulator.serving_runtime import ServiceRuntime
 from emulator.work import Work
 
 __all__ = ["Autoscaler", "home_domains", "queue_replica"]

@@ -31,7 +31,8 @@ import numpy as np
 from emulator.core.core import Core
 from emulator.eventlog import Infra
 from emulator.processes.autoscale import queue_replica
-from emulator.serving import ServiceRuntime, ServingModel
+from emulator.serving import ServingModel
+from emulator.serving_runtime import ServiceRuntime
 from emulator.work import Work
 
 __all__ = ["ReplicaLoss"]
