@@ -32,7 +32,7 @@ where: while a job in the allocation waits, or a running job is not on the first
 full). A round where every job runs on its first such type assigns each its own type
 again and is skipped. Without a round length (event-driven mode) it decides only at
 arrivals and completions, and not when the queue is empty. ``mechanism: gavel`` swaps
-these priorities for those of Gavel's simulator (:class:`_GavelCounters`), shuffles the
+these priorities for those of Gavel's simulator (:class:`GavelCounters`), shuffles the
 types each round for the agnostic policy as it does, and asks for a round at every
 boundary while jobs are active.
 
@@ -47,7 +47,6 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -61,169 +60,16 @@ from emulator.policies.base import (
     RunningJob,
     StartJob,
 )
+from emulator.policies.gavel_allocation import SOLVERS, max_min_allocation
+from emulator.policies.gavel_counters import GavelCounters, Seen
 
 __all__ = ["MECHANISMS", "SOLVERS", "GavelRounds", "max_min_allocation"]
-
-
-SOLVERS = ("highs", "ecos")
-"""LP solvers for the allocation: SciPy's HiGHS (a vertex of the optimal face) or ECOS
-(an interior point, as Gavel's default ``--solver ECOS``; needs the ``ecos`` package)."""
 
 
 MECHANISMS = ("paper", "gavel")
 """Round mechanisms: the paper's priorities (share of the job's time in the system), or
 Gavel's simulator's (share of the type's time since the last allocation, deficits as
 tie-break, a round at every boundary while jobs are active)."""
-
-
-def _lp_rows(throughput: np.ndarray, scale: np.ndarray, gpus_per_type: np.ndarray
-             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The LP as ``minimise c·z subject to A z <= b`` over ``z = (X row-major, t)``.
-
-    Rows: ``t - Σ_k coef[j,k] X[j,k] <= 0`` per job, ``Σ_k X[j,k] <= 1`` per job and
-    ``Σ_j s_j X[j,k] <= n_k`` per type: Gavel's constraint set (``x >= 0`` is left to the
-    solver's bounds).
-    """
-    n_jobs, n_types = throughput.shape
-    total = float(gpus_per_type.sum())
-    fair = throughput @ (gpus_per_type / total)  # P_j: throughput on an equal share
-    coef = throughput * scale[:, None] / np.where(fair > 0, fair, 1.0)[:, None]
-    nx = n_jobs * n_types
-    c = np.zeros(nx + 1)
-    c[-1] = -1.0
-    a = np.zeros((2 * n_jobs + n_types, nx + 1))
-    b = np.zeros(2 * n_jobs + n_types)
-    for j in range(n_jobs):
-        a[j, j * n_types:(j + 1) * n_types] = -coef[j]
-        a[j, -1] = 1.0
-        a[n_jobs + j, j * n_types:(j + 1) * n_types] = 1.0
-        b[n_jobs + j] = 1.0
-    for k in range(n_types):
-        a[2 * n_jobs + k, k:nx:n_types] = scale
-        b[2 * n_jobs + k] = float(gpus_per_type[k])
-    return c, a, b
-
-
-def _solve_highs(c: np.ndarray, a: np.ndarray, b: np.ndarray, runnable: np.ndarray
-                 ) -> np.ndarray:
-    from scipy.optimize import linprog  # loaded only when an LP is solved (start-up)
-
-    bounds = [(0.0, 1.0 if ok else 0.0) for ok in runnable.tolist()]
-    bounds.append((0.0, None))
-    result = linprog(c, A_ub=a, b_ub=b, bounds=bounds, method="highs-ipm")
-    if result.status != 0:  # cannot happen for this feasible, bounded LP; be explicit
-        raise RuntimeError(f"max-min fairness LP failed: {result.message}")
-    return np.asarray(result.x[:-1])
-
-
-def _solve_ecos(c: np.ndarray, a: np.ndarray, b: np.ndarray, runnable: np.ndarray
-                ) -> np.ndarray:
-    """ECOS on the same rows plus ``X >= 0``, with the ``X`` a job cannot run on removed
-    (fixed at 0). ECOS's defaults (tolerances 1e-8), as Gavel calls it through cvxpy."""
-    import ecos
-    from scipy.sparse import csc_matrix
-
-    keep = np.append(np.flatnonzero(runnable), a.shape[1] - 1)  # and t
-    n = keep.size
-    g = np.vstack([a[:, keep], -np.eye(n)[:-1]])  # -X <= 0; t is free
-    h = np.concatenate([b, np.zeros(n - 1)])
-    solution = ecos.solve(c[keep], csc_matrix(g), h, {"l": g.shape[0], "q": [], "e": 0},
-                          verbose=False)
-    if solution["info"]["exitFlag"] not in (0, 10):  # optimal, or optimal to reduced accuracy
-        raise RuntimeError(f"max-min fairness LP failed: {solution['info']['infostring']}")
-    z = np.zeros(a.shape[1])
-    z[keep] = solution["x"]
-    return z[:-1]
-
-
-def max_min_allocation(throughput: np.ndarray, scale: np.ndarray,
-                       gpus_per_type: np.ndarray, solver: str = "highs") -> np.ndarray:
-    """The max-min fair allocation ``X`` (jobs × types) for ``throughput`` (jobs × types,
-    0 where a job cannot run), job GPU counts ``scale`` and ``gpus_per_type``, solved by
-    ``solver`` (one of :data:`SOLVERS`)."""
-    n_jobs, n_types = throughput.shape
-    if n_jobs == 0:
-        return np.zeros((0, n_types))
-    # A job that can run on no type with GPUs in service would pin the smallest term, and
-    # so the optimum, at 0, making every allocation optimal: it is left out, gets nothing.
-    live = (throughput * (np.asarray(gpus_per_type) > 0)).max(axis=1) > 0
-    out = np.zeros((n_jobs, n_types))
-    if not live.any():
-        return out
-    thr = throughput[live]
-    c, a, b = _lp_rows(thr, scale[live], gpus_per_type)
-    runnable = thr.ravel() > 0
-    x = (_solve_ecos if solver == "ecos" else _solve_highs)(c, a, b, runnable)
-    out[live] = np.clip(x.reshape(thr.shape), 0.0, 1.0)
-    return out
-
-
-@dataclass
-class _Seen:
-    """What the mechanism remembers of a job between rounds."""
-
-    first_s: float
-    request: PlacementRequest | None
-    received_s: dict[str, float]
-
-
-class _GavelCounters:
-    """The priority state of Gavel's simulator (``scheduler.py``: ``_job_time_so_far``,
-    ``_worker_time_so_far``, ``_deficits``), for ``mechanism: gavel``.
-
-    A job's priority on type ``k`` is its allocation ``X[j, k]`` divided by its share of
-    the time type ``k`` has run jobs since the last allocation (each job's counter starts
-    at half a round when it arrives and at every new allocation); ``X[j, k] · 1e9`` when
-    that share is 0, and 0 where ``X[j, k]`` is. Ties go to the larger *deficit*: the time
-    the job should have had on the type under the earlier allocations less what it had.
-    """
-
-    def __init__(self) -> None:
-        self.job_s: dict[int, np.ndarray] = {}
-        self.type_s: np.ndarray | None = None
-        self.deficit: dict[int, np.ndarray] = {}
-        self.half_s = 0.0
-
-    def advance(self, jobs: Sequence[QueuedJob | RunningJob], ids: set[int], elapsed: float,
-                gpu_type: np.ndarray, n_types: int, half_s: float) -> None:
-        """Count the time since the last round for the running jobs; start new jobs'
-        counters at half a round; forget jobs that left."""
-        self.half_s = half_s
-        if self.type_s is None:
-            self.type_s = np.zeros(n_types)
-        for j in jobs:
-            mine = self.job_s.get(j.work_id)
-            if mine is None:
-                self.job_s[j.work_id] = np.full(n_types, half_s)
-            elif isinstance(j, RunningJob) and j.gpus is not None and elapsed > 0:
-                k = int(gpu_type[int(j.gpus[0])])
-                mine[k] += elapsed
-                self.type_s[k] += elapsed
-        self.job_s = {w: v for w, v in self.job_s.items() if w in ids}
-        self.deficit = {w: v for w, v in self.deficit.items() if w in ids}
-
-    def reset(self, jobs: tuple[int, ...],
-              previous: tuple[tuple[int, ...], np.ndarray] | None, since_s: float) -> None:
-        """A new allocation: add each job's shortfall under the previous one to its
-        deficit, and start every counter again at half a round."""
-        assert self.type_s is not None
-        row = {} if previous is None else {w: i for i, w in enumerate(previous[0])}
-        for w in jobs:
-            had = self.job_s[w] - self.half_s
-            should = previous[1][row[w]] * since_s if previous is not None and w in row \
-                else np.zeros_like(had)
-            self.deficit[w] = self.deficit.get(w, np.zeros_like(had)) + should - had
-            self.job_s[w] = np.full_like(had, self.half_s)
-        self.type_s = np.full_like(self.type_s, self.half_s * len(jobs))
-
-    def priority(self, work_id: int, k: int, x: float) -> tuple[float, float]:
-        """(priority, deficit) of a job on type ``k`` with allocation ``x``."""
-        assert self.type_s is not None
-        total = float(self.type_s[k])
-        share = float(self.job_s[work_id][k]) / total if total > 0 else 0.0
-        prio = 0.0 if x <= 0 else (x / share if share > 0 else x * 1e9)
-        deficit = self.deficit.get(work_id)
-        return prio, 0.0 if deficit is None else float(deficit[k])
 
 
 class GavelRounds:
@@ -236,10 +82,10 @@ class GavelRounds:
         self.reset_interval_s = reset_interval_s
         self.mechanism = mechanism
         self._alloc_s: float | None = None
-        self._counters = _GavelCounters()
+        self._counters = GavelCounters()
         self._shuffler: random.Random | None = None
         self._shuffled: tuple[float, list[int]] | None = None
-        self._seen: dict[int, _Seen] = {}
+        self._seen: dict[int, Seen] = {}
         self._last_s: float | None = None
         self._types: tuple[np.ndarray, list[str], np.ndarray, np.ndarray] | None = None
         self._alloc: tuple[tuple[int, ...], np.ndarray] | None = None
@@ -296,7 +142,7 @@ class GavelRounds:
         elapsed = 0.0 if self._last_s is None else now - self._last_s
         paper = self.mechanism == "paper"  # Gavel's mechanism counts time in its counters
         for j in jobs:
-            seen = self._seen.setdefault(j.work_id, _Seen(now, None, {}))
+            seen = self._seen.setdefault(j.work_id, Seen(now, None, {}))
             if isinstance(j, QueuedJob):
                 seen.request = j.request
             elif paper and j.gpus is not None and elapsed > 0:
