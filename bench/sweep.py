@@ -20,7 +20,7 @@
    ``(cluster wall × workers − serial wall) ÷ cells`` — the time a worker spends per cell
    on transfer, scheduling and result handling beyond the simulation itself.
 
-Both use :func:`emulator.executor.run_cells` without a cache, so every cell runs.
+Both use :func:`emulator.cell_runner.run_cells` without a cache, so every cell runs.
 All figures are measured in this process, in one go; nothing is asserted.
 """
 
@@ -32,8 +32,9 @@ import statistics
 import time
 from pathlib import Path
 
+from emulator.cell_runner import run_cells
 from emulator.cells import Cell
-from emulator.executor import DaskExecutor, SerialExecutor, run_cells
+from emulator.executor import DaskExecutor, SerialExecutor
 from emulator.loader import apply_override, parse_override, read_yaml
 from emulator.units import parse_duration
 

@@ -63,7 +63,7 @@ def cache_folder(out: Path, cache: Path | None, no_cache: bool) -> Path | None:
 def cell_progress(console: Console, what: str
                   ) -> Iterator[Callable[[int, int, Cell, dict[str, Any]], None]]:
     """A rich progress bar of cells done (a line per tenth when not on a terminal); yields
-    the callback for :func:`emulator.executor.run_cells`."""
+    the callback for :func:`emulator.cell_runner.run_cells`."""
     if not console.is_terminal:
         marks: list[int] = []
 

@@ -370,10 +370,11 @@ def run_compare(scenario: str | Path, policies: Sequence[str], seeds: int,
 
     The runs go to ``executor`` (default: :func:`emulator.executor.make_executor` with
     ``workers``); with ``cache`` a folder, finished runs are kept there and reused
-    (:func:`emulator.executor.run_cells`). ``until_s`` stops each run early.
+    (:func:`emulator.cell_runner.run_cells`). ``until_s`` stops each run early.
     """
+    from emulator.cell_runner import run_cells
     from emulator.cells import Cell
-    from emulator.executor import make_executor, run_cells
+    from emulator.executor import make_executor
     from emulator.sweep_study import check_seeds
 
     path = Path(scenario)

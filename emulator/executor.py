@@ -1,7 +1,7 @@
 """Where sweep cells run: in this process, or on ``dask.distributed``; with an on-disk cache.
 
 ``gpuemu compare``, ``sweep`` and ``plan`` hand their cells (:class:`~emulator.cells.Cell`)
-to :func:`run_cells`, which first looks each one up in the cache folder
+to :func:`emulator.cell_runner.run_cells`, which first looks each one up in the cache folder
 (``<sha256>.json``, keyed by :func:`~emulator.cells.cell_key`), runs the rest on the
 executor and stores every result the moment it arrives (written to a temporary name and
 renamed, so a cell file is whole or absent). An interrupted sweep therefore loses only
@@ -26,16 +26,14 @@ seed (DESIGN principle 5).
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
-from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from emulator.cells import Cell, Payload, cell_key, describe, payload, run_payload
+from emulator.cells import Cell, Payload, run_payload
 from emulator.errors import UserError
 from emulator.policies.base import PolicyError
 from emulator.spawn_guard import stop_if_bootstrapping, unguarded_script
@@ -45,8 +43,8 @@ WARM_UP_PLUGIN = "gpuemu-warm-up"
 """Name of the worker plug-in that imports a cell's modules on every worker."""
 
 __all__ = ["CONNECT_TIMEOUT", "MAX_WORKERS", "SCHEDULER_PROTOCOLS", "CellError",
-           "DaskExecutor", "Executor", "SerialExecutor", "address_problem", "make_executor",
-           "run_cells"]
+           "DaskExecutor", "Executor", "Progress", "SerialExecutor", "address_problem",
+           "make_executor"]
 
 MAX_WORKERS = 1024
 """Most local dask worker processes ``--workers`` (and the API's ``workers``) may ask for:
@@ -64,7 +62,7 @@ class CellError(Exception):
         self.error = error
 
 
-_ONE_LINE_ERRORS: tuple[type[Exception], ...] = (UserError, UnitError, PolicyError)
+ONE_LINE_ERRORS: tuple[type[Exception], ...] = (UserError, UnitError, PolicyError)
 """Errors that are one line for the user: a failed cell's is re-raised with the cell named."""
 
 
@@ -333,87 +331,3 @@ def make_executor(workers: int | None = None, scheduler: str | None = None,
     if serial or n == 1:
         return SerialExecutor()
     return DaskExecutor(n)
-
-
-def _read_cached(path: Path) -> dict[str, Any] | None:
-    try:
-        result = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None  # absent, or a file cut short by a crash: run the cell again
-    return result if isinstance(result, dict) and result else None
-
-
-def _as_json(result: dict[str, Any]) -> str:
-    from emulator.export import _json_default
-
-    return json.dumps(result, sort_keys=True, default=_json_default)
-
-
-def _store(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
-def _named_failures(results: Iterator[tuple[int, dict[str, Any]]], cells: Sequence[Cell]
-                    ) -> Iterator[tuple[int, dict[str, Any]]]:
-    """``results`` as they come; a cell's failure re-raised naming the cell
-    (:func:`~emulator.cells.describe`): a one-line error as the same error with the cell
-    before its text (the scenario's own file paths in place of the cell's temporary
-    copies of them, gone once it ended), any other with the cell in a note under its
-    traceback."""
-    from emulator.compare import user_paths
-
-    try:
-        yield from results
-    except CellError as failure:
-        cell = cells[failure.position]
-        where, error = describe(cell), failure.error
-        if isinstance(error, _ONE_LINE_ERRORS):
-            text = user_paths([str(error)], cell)[0]
-            raise type(error)(f"{where}: {text}") from None
-        error.add_note(f"(in the cell {where})")
-        raise error from None
-
-
-def run_cells(cells: Sequence[Cell], executor: Executor, cache: Path | None = None,
-              progress: Progress | None = None) -> list[dict[str, Any]]:
-    """Each cell's result, in the order given: from ``cache`` where present, else run on
-    ``executor`` (each result stored in ``cache`` as soon as it arrives)."""
-    keys = [cell_key(c) for c in cells]  # also validates every cell before anything runs
-    executor.keys.update(keys)
-    results: list[dict[str, Any] | None] = [None] * len(cells)
-    if cache is not None:
-        try:
-            cache.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise UserError(f"--cache {cache}: cannot create it ({exc.strerror or exc}); "
-                            "expected a writable folder") from None
-        for i, key in enumerate(keys):
-            results[i] = _read_cached(cache / f"{key}.json")
-    todo = [i for i, r in enumerate(results) if r is None]
-    done = 0
-    for i, r in enumerate(results):
-        if r is not None:
-            done += 1
-            if progress is not None:
-                progress(done, len(cells), cells[i], r)
-    if todo:
-        # one cell left runs here rather than wait for a local cluster to start; a running
-        # scheduler the user named (already reached) gets it like any other
-        remote = isinstance(executor, DaskExecutor) and executor.address is not None
-        runner = executor if len(todo) > 1 or remote or isinstance(executor, SerialExecutor) \
-            else SerialExecutor()
-        for j, result in _named_failures(runner.run([payload(cells[i]) for i in todo]),
-                                         [cells[i] for i in todo]):
-            if runner is not executor:  # one cell left ran in-process: count it anyway
-                executor.ran += 1
-            i = todo[j]
-            text = _as_json(result)  # every executor's result, and the cache's, read alike
-            results[i] = json.loads(text)
-            if cache is not None:
-                _store(cache / f"{keys[i]}.json", text)
-            done += 1
-            if progress is not None:
-                progress(done, len(cells), cells[i], results[i])
-    return [r for r in results if r is not None]

@@ -33,9 +33,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from emulator.cell_runner import run_cells
 from emulator.cells import Cell
 from emulator.errors import UserError, short
-from emulator.executor import Executor, Progress, run_cells
+from emulator.executor import Executor, Progress
 from emulator.plan_target import Target, lookup
 
 __all__ = ["MAX_LINES", "Axis", "Evaluation", "Line", "PlanResult", "clopper_pearson",

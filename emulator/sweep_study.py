@@ -3,7 +3,7 @@
 ``gpuemu sweep SCENARIO --set sites.0.halls.0.racks=2,4,8 --seeds 3`` makes one
 :class:`~emulator.cells.Cell` per grid point (:func:`emulator.sweep.expand_grid`) and seed
 (the scenario's seed, +1, …), runs them on an executor with the on-disk cache
-(:func:`emulator.executor.run_cells`) and turns each cell's ``summary.json`` into one flat
+(:func:`emulator.cell_runner.run_cells`) and turns each cell's ``summary.json`` into one flat
 row (:func:`flatten`): ``point``, the swept values, ``seed``, ``wall_s``, ``trace_issues``
 (malformed trace rows the run skipped; each is warned about once), then every scalar of the
 summary under its dotted path (``requests.slo_attainment``,
@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from emulator.cell_runner import run_cells
 from emulator.cells import Cell
 from emulator.errors import UserError
-from emulator.executor import Executor, Progress, run_cells
+from emulator.executor import Executor, Progress
 from emulator.sweep import GridPoint, expand_grid
 
 __all__ = ["MAX_SEEDS", "SweepResult", "check_seeds", "flatten", "refuse_seed", "run_sweep",

@@ -16,9 +16,10 @@ from typing import Any
 import pytest
 import yaml
 
+from emulator.cell_runner import run_cells
 from emulator.cells import Cell, cell_key, payload, run_payload
 from emulator.errors import UserError
-from emulator.executor import DaskExecutor, SerialExecutor, make_executor, run_cells
+from emulator.executor import DaskExecutor, SerialExecutor, make_executor
 from emulator.sweep_study import run_sweep
 from tests.conftest import small_scenario
 
