@@ -194,8 +194,8 @@ def _summary_task(sim: Any) -> dict[str, Any]:
 
 
 def _compare_task(sim: Any) -> dict[str, Any]:
-    """The metrics ``gpuemu compare`` aggregates (:func:`emulator.compare.run_metrics`)."""
-    from emulator.compare import run_metrics
+    """The metrics ``gpuemu compare`` aggregates (:func:`emulator.run_metrics.run_metrics`)."""
+    from emulator.run_metrics import run_metrics
 
     return run_metrics(sim).to_json()
 
