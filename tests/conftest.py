@@ -77,6 +77,25 @@ def service_statics(model: str, precision: str, system: str, gpus_per_replica: i
     return sim.engine.serving.compute.service_statics([spec], [sim.index.systems[0]]).batch
 
 
+TWO_SYSTEMS = [{"name": "hall-a", "system": "gb200-nvl72", "racks": 1},
+               {"name": "hall-b", "system": "h100-hgx", "racks": 1}]
+"""Halls of a site with one GB200 and one H100 rack (a service's own rack system and
+another)."""
+
+
+def isolate_on_own_system(sim: Simulation, service: Any) -> Any:
+    """Take every GPU of ``service``'s rack system but its own out of service (so a
+    replica it adds can only wait, or go to another system); returns that system."""
+    import numpy as np
+
+    compute = sim.engine.serving.compute
+    assert service.gpus is not None
+    system = compute.system_of_gpu(int(service.gpus[0]))
+    same = [g for g in range(sim.index.n_gpus) if compute.system_of_gpu(g) is system]
+    sim.engine.core.disrupt(np.setdiff1d(same, service.gpus), "maintenance")
+    return system
+
+
 def run_scenario(data: dict[str, Any]) -> Simulation:
     """Validate, build and run ``data`` to its horizon."""
     sim = build(validate_scenario(data), keep_segments=True)

@@ -8,7 +8,7 @@ from pydantic import ValidationError
 
 from emulator.build import build
 from emulator.loader import validate_scenario
-from tests.conftest import run_scenario, small_scenario
+from tests.conftest import TWO_SYSTEMS, isolate_on_own_system, run_scenario, small_scenario
 from tests.test_engine_invariants import check_invariants
 from workloads.config import InferenceServiceConfig
 
@@ -189,17 +189,12 @@ def test_an_extra_replica_stays_on_the_services_rack_system() -> None:
     data = _service(autoscale={"min_replicas": 1, "max_replicas": 4,
                                "scale_up_delay": "2m"}, rate="40/s")
     data["tenants"].pop("lab")
-    data["sites"][0]["halls"] = [{"name": "hall-a", "system": "gb200-nvl72", "racks": 1},
-                                 {"name": "hall-b", "system": "h100-hgx", "racks": 1}]
+    data["sites"][0]["halls"] = TWO_SYSTEMS
     sim = build(validate_scenario(data))
     service = next(w for w in sim.works if w.kind == "inference")
     sim.engine.start()
     sim.env.run(until=1.0)
-    compute = sim.engine.serving.compute
-    assert service.gpus is not None
-    system = compute.system_of_gpu(int(service.gpus[0]))
-    same = [g for g in range(sim.index.n_gpus) if compute.system_of_gpu(g) is system]
-    sim.engine.core.disrupt(np.setdiff1d(same, service.gpus), "maintenance")
+    isolate_on_own_system(sim, service)
     sim.env.run(until=3600.0)
     svc = sim.engine.serving.by_work[service.work_id]
     assert not svc.replica_works, "no extra replica placed on the other rack system"

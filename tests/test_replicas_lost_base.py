@@ -17,7 +17,7 @@ from emulator.failure_metrics import failure_rows
 from emulator.loader import validate_scenario
 from emulator.results import collect
 from emulator.tables import jobs_table
-from tests.conftest import small_scenario
+from tests.conftest import TWO_SYSTEMS, isolate_on_own_system, small_scenario
 
 
 def _events(tmp_path: Path, *events: dict[str, Any]) -> Path:
@@ -275,18 +275,13 @@ def test_a_replacement_stays_on_the_services_rack_system(tmp_path: Path) -> None
     to a GB200 GPU: the service serves every replica with its H100 slots and steps."""
     data = small_scenario(duration="2h")
     data["tenants"].pop("lab")
-    data["sites"][0]["halls"] = [{"name": "hall-a", "system": "gb200-nvl72", "racks": 1},
-                                 {"name": "hall-b", "system": "h100-hgx", "racks": 1}]
+    data["sites"][0]["halls"] = TWO_SYSTEMS
     sim = build(validate_scenario(data))
     service = next(w for w in sim.works if w.kind == "inference")
     sim.engine.start()
     sim.env.run(until=10.0)
     compute = sim.engine.serving.compute
-    assert service.gpus is not None
-    system = compute.system_of_gpu(int(service.gpus[0]))
-    same = [g for g in range(sim.index.n_gpus) if compute.system_of_gpu(g) is system]
-    core = sim.engine.core
-    core.disrupt(np.setdiff1d(same, service.gpus), "maintenance")
+    system = isolate_on_own_system(sim, service)
     sim.engine.failures.inject(service.gpus[:1].copy(), "gpu", repair_s=3600.0)
     sim.env.run(until=600.0)
     svc = sim.engine.serving.by_work[service.work_id]
