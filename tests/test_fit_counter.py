@@ -112,7 +112,7 @@ def test_one_gpu_victim_as_the_counter_finds_it(seed: int, n_jobs: int, n_down: 
     under some candidates."""
     from types import SimpleNamespace
 
-    from emulator.policies import ordered
+    from emulator.policies import victims
 
     index = _INDEX
     rng = np.random.default_rng(seed)
@@ -130,12 +130,12 @@ def test_one_gpu_victim_as_the_counter_finds_it(seed: int, n_jobs: int, n_down: 
     assert scratch.free_gpus == 0
     job = SimpleNamespace(n_gpus=1, request=PlacementRequest(1, 1))
     usable = [SimpleNamespace(gpus=g, work_id=k) for k, g in enumerate(jobs)]
-    fast = ordered._victims_by_counts(scratch, job, usable)  # type: ignore[arg-type]
+    fast = victims._victims_by_counts(scratch, job, usable)  # type: ignore[arg-type]
     # the counter's search, by placing (a request the fast path does not take)
-    slow = ordered._victims_by_placing(scratch, job, usable)  # type: ignore[arg-type]
+    slow = victims._victims_by_placing(scratch, job, usable)  # type: ignore[arg-type]
     # and the counter's own search (every domain eligible, as a mask: no fast path)
     masked = SimpleNamespace(n_gpus=1, request=PlacementRequest(
         1, 1, np.ones(index.n_domains, dtype=bool)))
-    counted = ordered._victims_by_counts(scratch, masked, usable)  # type: ignore[arg-type]
+    counted = victims._victims_by_counts(scratch, masked, usable)  # type: ignore[arg-type]
     ids = [None if v is None else [c.work_id for c in v] for v in (fast, slow, counted)]
     assert ids[0] == ids[1] == ids[2]
